@@ -1,0 +1,34 @@
+// Compiles src/ and spec/ (TypeScript) file by file into .spec-build/ with esbuild, keeping the
+// folder layout so the specs import the sources exactly as written.
+import { build } from 'esbuild';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+const entryPoints = ['src', 'spec', 'benchmarks']
+  .flatMap((d) => {
+    try {
+      return walk(d);
+    } catch {
+      return [];
+    }
+  })
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+
+rmSync('.spec-build', { recursive: true, force: true });
+await build({
+  entryPoints,
+  outdir: '.spec-build',
+  outbase: '.',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'inline',
+  logLevel: 'warning',
+});

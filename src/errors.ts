@@ -1,0 +1,117 @@
+import { formatSeconds } from './internal/duration.js';
+import type { CircuitState } from './primitives/CircuitState.js';
+
+// A brand in the global symbol registry lets the guards recognise errors made by another copy of
+// the package (two versions in one node_modules tree), where `instanceof` would say no.
+const BRAND: unique symbol = Symbol.for('bulwark.ResilienceError') as never;
+
+/** Every code a {@link ResilienceError} can carry. */
+export type ResilienceErrorCode =
+  'RATE_LIMITED' | 'BULKHEAD_FULL' | 'TIMEOUT' | 'CIRCUIT_OPEN' | 'STORE_UNAVAILABLE';
+
+/**
+ * Base class of every rejection that bulwark itself raises. User errors are never wrapped.
+ */
+export abstract class ResilienceError extends Error {
+  /** Stable, machine-readable code of the error class. */
+  abstract readonly code: ResilienceErrorCode;
+  /** @internal */
+  declare readonly [BRAND]: true;
+
+  protected constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/** Raised when a rate limiter has too few tokens (and none arrive within its `maxWait`). */
+export class RateLimitExceededError extends ResilienceError {
+  readonly code = 'RATE_LIMITED' as const;
+  /** Milliseconds until enough tokens will be available. */
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number, options?: { cause?: unknown }) {
+    super('Rate limit exceeded', options);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Raised when a bulkhead has no free slot and its queue is full (or a queued wait ran out). */
+export class BulkheadFullError extends ResilienceError {
+  readonly code = 'BULKHEAD_FULL' as const;
+  /** The bulkhead's concurrency limit. */
+  readonly maxConcurrent: number;
+  /** The bulkhead's queue length. */
+  readonly maxQueue: number;
+
+  constructor(maxConcurrent: number, maxQueue: number, options?: { cause?: unknown }) {
+    super(`Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
+    this.maxConcurrent = maxConcurrent;
+    this.maxQueue = maxQueue;
+  }
+}
+
+/** Raised when a time limiter's deadline passes before the operation settles. */
+export class OperationTimeoutError extends ResilienceError {
+  readonly code = 'TIMEOUT' as const;
+  /** The deadline that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  /**
+   * @param operation - function or policy name shown in the message; `'operation'` when empty
+   */
+  constructor(timeoutMs: number, operation?: string, options?: { cause?: unknown }) {
+    super(`${operation || 'operation'} exceeded timeout of ${formatSeconds(timeoutMs)}`, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Raised when a circuit breaker refuses a call (open, isolated, or half-open budget spent). */
+export class CircuitOpenError extends ResilienceError {
+  readonly code = 'CIRCUIT_OPEN' as const;
+  /** The breaker's state when it refused the call. */
+  readonly state: Exclude<CircuitState, 'closed'>;
+  /** Milliseconds left open; `Infinity` when isolated; 0 when the half-open budget refused it. */
+  readonly retryAfterMs: number;
+
+  constructor(
+    state: Exclude<CircuitState, 'closed'>,
+    retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super('Circuit breaker is open', options);
+    this.state = state;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Raised by a primitive with a shared store set to `'fail-closed'` when the store is unreachable. */
+export class StoreUnavailableError extends ResilienceError {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+
+  constructor(message = 'Shared state store is unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+function hasBrand(e: unknown): e is ResilienceError {
+  return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+function codeGuard<E extends ResilienceError>(code: E['code']): (e: unknown) => e is E {
+  return (e: unknown): e is E => hasBrand(e) && e.code === code;
+}
+
+/** True for any error bulwark raised, from this or another copy of the package. */
+export const isResilienceError: (e: unknown) => e is ResilienceError = hasBrand;
+/** True for a {@link RateLimitExceededError}, from this or another copy of the package. */
+export const isRateLimitExceededError = codeGuard<RateLimitExceededError>('RATE_LIMITED');
+/** True for a {@link BulkheadFullError}, from this or another copy of the package. */
+export const isBulkheadFullError = codeGuard<BulkheadFullError>('BULKHEAD_FULL');
+/** True for an {@link OperationTimeoutError}, from this or another copy of the package. */
+export const isOperationTimeoutError = codeGuard<OperationTimeoutError>('TIMEOUT');
+/** True for a {@link CircuitOpenError}, from this or another copy of the package. */
+export const isCircuitOpenError = codeGuard<CircuitOpenError>('CIRCUIT_OPEN');
+/** True for a {@link StoreUnavailableError}, from this or another copy of the package. */
+export const isStoreUnavailableError = codeGuard<StoreUnavailableError>('STORE_UNAVAILABLE');

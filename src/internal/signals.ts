@@ -1,0 +1,31 @@
+import type { Clock } from './clock.js';
+
+/** A signal that never aborts, handed to callees when the caller gave none. */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/** The reason a signal aborted with (a DOMException `AbortError` when none was given). */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason;
+}
+
+/**
+ * Waits `ms` on `clock`, rejecting at once with the signal's reason if it aborts first.
+ * Removes its listener and timer whichever way it ends.
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    let onAbort: (() => void) | undefined;
+    const handle = clock.setTimeout(() => {
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal !== undefined) {
+      onAbort = () => {
+        clock.clearTimeout(handle);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}

@@ -21,10 +21,12 @@ const entryPoints = ['src', 'spec', 'benchmarks']
   })
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 
-rmSync('.spec-build', { recursive: true, force: true });
+// SPEC_OUT lets several builds run side by side without clearing each other's output.
+const outdir = process.env.SPEC_OUT ?? '.spec-build';
+rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints,
-  outdir: '.spec-build',
+  outdir,
   outbase: '.',
   format: 'esm',
   platform: 'node',

@@ -29,3 +29,36 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     }
   });
 }
+
+/**
+ * Settles like `promise`, except that it rejects at once with the signal's reason when `signal`
+ * aborts first. The work behind `promise` goes on; only the caller stops waiting for it.
+ * Without a signal it returns `promise` itself (no extra hop on the hot path).
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.catch(noop);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(noop);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Does nothing; marks a promise's rejection as handled. */
+export function noop(): void {}

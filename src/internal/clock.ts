@@ -17,6 +17,9 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** Largest delay host timers honour (about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 interface Unrefable {
   unref?: () => void;
 }
@@ -32,7 +35,8 @@ export const systemClock: Clock = Object.freeze({
     return performance.now();
   },
   setTimeout(fn: () => void, ms: number): unknown {
-    const handle = globalThis.setTimeout(fn, ms) as unknown as Unrefable;
+    // Hosts treat a delay above 2^31 - 1 ms as 1 ms; clamp so a long wait stays long.
+    const handle = globalThis.setTimeout(fn, Math.min(ms, MAX_TIMER_MS)) as unknown as Unrefable;
     if (typeof handle === 'object' && handle !== null && typeof handle.unref === 'function') {
       handle.unref();
     }

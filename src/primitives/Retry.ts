@@ -1,0 +1,347 @@
+import type { Clock } from '../internal/clock.js';
+import type { Duration } from '../internal/duration.js';
+import { NEVER_ABORTED, raceAbort, sleep } from '../internal/signals.js';
+import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
+import {
+  clockOption,
+  durationOption,
+  errorFilterOption,
+  functionOption,
+  integerOption,
+  knownKeys,
+  matchesAll,
+  numberOption,
+  optionsObject,
+  show,
+} from '../internal/validate.js';
+
+/**
+ * Options of a {@link Retry}.
+ *
+ * @typeParam R - the result type `retryOnResult` inspects
+ */
+export interface RetryOptions<R = any> {
+  /**
+   * Total attempts, the first one included. An integer >= 1; `1` never retries.
+   * @defaultValue 3
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Base wait before the first retry (milliseconds or a string like `'200ms'`). With `0` the next
+   * attempt starts without any timer.
+   * @defaultValue 0
+   */
+  readonly delay?: Duration;
+  /**
+   * Multiplier applied to the wait for each further retry: the wait before retry `n` (0-based)
+   * is `delay * backoff ** n`. A finite number >= 1; `1` keeps the wait constant.
+   * @defaultValue 1
+   */
+  readonly backoff?: number;
+  /**
+   * Cap on one wait, applied after jitter (milliseconds or a string like `'10s'`).
+   * @defaultValue none (no cap)
+   */
+  readonly maxDelay?: Duration;
+  /**
+   * Randomises each wait by up to ±`jitter`·wait, spreading the retries of many callers.
+   * A number in [0, 1].
+   * @defaultValue 0
+   */
+  readonly jitter?: number;
+  /**
+   * Which errors are retried: an array of error classes (matched with `instanceof`) or a
+   * predicate. Other errors propagate at once. A predicate that throws rejects the call with
+   * what it threw.
+   * @defaultValue all errors
+   */
+  readonly retryOn?: ErrorFilter;
+  /**
+   * Retries a call that resolved, while it returns true (for example on an HTTP 503 response).
+   * After the last attempt the last result is returned, whatever this says.
+   * @defaultValue none (every result is accepted)
+   */
+  readonly retryOnResult?: (result: R) => boolean;
+  /**
+   * Source of randomness for jitter, returning a number in [0, 1) like `Math.random`.
+   * Inject one for deterministic waits.
+   * @defaultValue `Math.random`
+   */
+  readonly random?: () => number;
+  /**
+   * Source of time for the waits.
+   * @defaultValue `systemClock`
+   */
+  readonly clock?: Clock;
+}
+
+/** What a retry is about to do, as reported when its wait begins. */
+export interface RetryInfo {
+  /** The attempt that just failed (1-based). */
+  readonly attempt: number;
+  /** The wait before the next attempt, in milliseconds (0: no wait). */
+  readonly delayMs: number;
+  /** The error that caused the retry; present only when an error did. */
+  readonly error?: unknown;
+  /** The result `retryOnResult` rejected; present only when a result caused the retry. */
+  readonly result?: unknown;
+}
+
+interface ResolvedRetryOptions {
+  readonly maxAttempts: number;
+  readonly delay: number;
+  readonly backoff: number;
+  readonly maxDelay: number | undefined;
+  readonly jitter: number;
+  readonly retryOn: ErrorMatcher;
+  readonly retryOnResult: ((result: unknown) => boolean) | undefined;
+  readonly random: () => number;
+  readonly clock: Clock;
+}
+
+const RETRY_DEFAULTS = Object.freeze({
+  maxAttempts: 3,
+  delay: 0,
+  backoff: 1,
+  jitter: 0,
+  random: Math.random,
+});
+
+const RETRY_KEYS: readonly string[] = Object.freeze([
+  'maxAttempts',
+  'delay',
+  'backoff',
+  'maxDelay',
+  'jitter',
+  'retryOn',
+  'retryOnResult',
+  'random',
+  'clock',
+]);
+
+// Host timers treat a longer delay as 1 ms (Node) or 0, which would turn a huge backoff into a
+// hot loop; no wait is ever longer than this (about 24.8 days).
+const MAX_WAIT_MS = 2_147_483_647;
+
+/**
+ * Re-invokes an operation that fails, waiting between attempts so a dependency has time to
+ * recover.
+ *
+ * The wait before retry `n` (0-based) is `delay * backoff ** n`; with `jitter` > 0 it moves by
+ * a uniform random fraction in ±`jitter` of itself; with `maxDelay` it is then capped. After the
+ * last attempt the last error is rethrown unchanged (or, with `retryOnResult`, the last result
+ * is returned). Errors that `retryOn` does not match propagate at once.
+ *
+ * Waits are abortable: when the caller's signal aborts, the call rejects at once with
+ * `signal.reason` and no further attempt is made. An attempt that fails while the signal is
+ * aborted is never retried; the call rejects with `signal.reason`.
+ *
+ * @example
+ * ```ts
+ * const retry = new Retry({ maxAttempts: 5, delay: '500ms', backoff: 2, maxDelay: '10s', jitter: 0.2,
+ *   retryOn: [ConnectionError] });
+ * // waits ~0.5s, ~1s, ~2s, ~4s (each ±20%, capped at 10s)
+ * const user = await retry.execute((signal, attempt) => api.getUser(id, { signal }), request.signal);
+ * ```
+ */
+export class Retry {
+  readonly #options: ResolvedRetryOptions;
+
+  /**
+   * @throws TypeError for an option of the wrong type or an unknown option
+   * @throws RangeError for an option out of range
+   */
+  constructor(options?: RetryOptions) {
+    const raw = optionsObject(options, 'Retry');
+    knownKeys(raw, RETRY_KEYS, 'Retry');
+    const d = RETRY_DEFAULTS;
+    this.#options = Object.freeze({
+      maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, d.maxAttempts),
+      delay: durationOption(raw.delay, 'delay', d.delay),
+      backoff: numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', d.backoff),
+      maxDelay: durationOption(raw.maxDelay, 'maxDelay', undefined),
+      jitter: numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', d.jitter),
+      retryOn: errorFilterOption(raw.retryOn, 'retryOn'),
+      retryOnResult: functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
+        ((result: unknown) => boolean) | undefined,
+      random: functionOption(raw.random, 'random', d.random) as () => number,
+      clock: clockOption(raw.clock),
+    });
+  }
+
+  /** Total attempts, the first one included. */
+  get maxAttempts(): number {
+    return this.#options.maxAttempts;
+  }
+
+  /** Base wait before the first retry, in milliseconds. */
+  get delay(): number {
+    return this.#options.delay;
+  }
+
+  /** Multiplier applied to the wait for each further retry. */
+  get backoff(): number {
+    return this.#options.backoff;
+  }
+
+  /** Cap on one wait in milliseconds, or `undefined` when there is none. */
+  get maxDelay(): number | undefined {
+    return this.#options.maxDelay;
+  }
+
+  /** Fraction of each wait randomised, in [0, 1]. */
+  get jitter(): number {
+    return this.#options.jitter;
+  }
+
+  /**
+   * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
+   * `up to 5 attempts, delay 500 ms, backoff x2, max delay 10000 ms, jitter 0.2, on all errors`.
+   */
+  describe(): string {
+    const o = this.#options;
+    let text = `up to ${o.maxAttempts} attempt${o.maxAttempts === 1 ? '' : 's'}`;
+    text += o.delay === 0 ? ', no delay' : `, delay ${o.delay} ms`;
+    if (o.backoff !== 1) text += `, backoff x${o.backoff}`;
+    if (o.maxDelay !== undefined) text += `, max delay ${o.maxDelay} ms`;
+    if (o.jitter > 0) text += `, jitter ${o.jitter}`;
+    text += matchesAll(o.retryOn) ? ', on all errors' : ', on matching errors';
+    if (o.retryOnResult !== undefined) text += ' and matching results';
+    return text;
+  }
+
+  /**
+   * The wait in milliseconds before retry `n` (0-based: `0` is the wait after the first failed
+   * attempt): `delay * backoff ** n`, moved by jitter (drawing one number from `random`), then
+   * capped by `maxDelay`. Always 0 when `delay` is 0.
+   *
+   * @throws RangeError when `n` is not an integer >= 0
+   */
+  delayFor(n: number): number {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new RangeError(`\`n\` must be an integer >= 0, got ${show(n)}`);
+    }
+    return this.#waitBefore(n);
+  }
+
+  /**
+   * Runs `fn`, retrying it as configured. `fn` receives the caller's signal (or one that never
+   * aborts) and the attempt number, starting at 1.
+   *
+   * An already-aborted `signal` rejects at once without calling `fn`; an abort during an attempt
+   * or a wait rejects at once with `signal.reason`.
+   */
+  execute<T>(
+    fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (signal === undefined) {
+      return this.run((n) => Promise.resolve(fn(NEVER_ABORTED, n)), undefined);
+    }
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return raceAbort(
+      this.run((n) => Promise.resolve(fn(signal, n)), { signal }),
+      signal,
+    );
+  }
+
+  /**
+   * @internal The retry loop, shared by {@link Retry.execute} and the pipeline stage.
+   *
+   * @param attempt - performs attempt number `n` (1-based)
+   * @param source - holds the signal that stops retrying; its `signal` is read only after a
+   *   failure, so a lazily made signal is not materialised on the happy path
+   * @param onRetry - called as each wait begins; what it throws is ignored
+   */
+  run<T>(
+    attempt: (n: number) => Promise<T>,
+    source: { readonly signal: AbortSignal } | undefined,
+    onRetry?: (info: RetryInfo) => void,
+  ): Promise<T> {
+    let first: Promise<T>;
+    try {
+      first = attempt(1);
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    const options = this.#options;
+    if (options.maxAttempts === 1) return first;
+    const retryOnResult = options.retryOnResult;
+    // One hop on the happy path; the loop (an async frame) starts only once a retry is due.
+    return first.then(
+      retryOnResult === undefined
+        ? undefined
+        : (result: T) =>
+            retryOnResult(result)
+              ? this.#retry(1, false, result, attempt, source, onRetry)
+              : result,
+      (error: unknown) => {
+        if (source !== undefined && source.signal.aborted) throw source.signal.reason;
+        if (!options.retryOn(error)) throw error;
+        return this.#retry(1, true, error, attempt, source, onRetry);
+      },
+    );
+  }
+
+  // Attempt `n` failed (or returned a result to retry) and is due for a retry: wait, try again,
+  // and judge each new outcome until one is final.
+  async #retry<T>(
+    n: number,
+    failed: boolean,
+    outcome: unknown,
+    attempt: (n: number) => Promise<T>,
+    source: { readonly signal: AbortSignal } | undefined,
+    onRetry: ((info: RetryInfo) => void) | undefined,
+  ): Promise<T> {
+    const options = this.#options;
+    const signal = source?.signal;
+    for (;;) {
+      if (signal !== undefined && signal.aborted) throw signal.reason;
+      const delayMs = this.#waitBefore(n - 1);
+      if (onRetry !== undefined) notify(onRetry, n, delayMs, failed, outcome);
+      if (delayMs > 0) await sleep(options.clock, delayMs, signal);
+      n++;
+      let result: T;
+      try {
+        result = await attempt(n);
+      } catch (error) {
+        if (signal !== undefined && signal.aborted) throw signal.reason;
+        if (n >= options.maxAttempts || !options.retryOn(error)) throw error;
+        failed = true;
+        outcome = error;
+        continue;
+      }
+      const retryOnResult = options.retryOnResult;
+      if (n >= options.maxAttempts || retryOnResult === undefined || !retryOnResult(result)) {
+        return result;
+      }
+      failed = false;
+      outcome = result;
+    }
+  }
+
+  #waitBefore(n: number): number {
+    const options = this.#options;
+    if (options.delay === 0) return 0;
+    // Clamped before jitter so a huge backoff never yields Infinity (or NaN from Infinity * 0).
+    let wait = Math.min(options.delay * options.backoff ** n, MAX_WAIT_MS);
+    if (options.jitter > 0) wait += (options.random() * 2 - 1) * options.jitter * wait;
+    if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
+    // A custom `random` outside [0, 1) must not produce a negative or oversized wait.
+    return wait < 0 ? 0 : wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait;
+  }
+}
+
+function notify(
+  onRetry: (info: RetryInfo) => void,
+  attempt: number,
+  delayMs: number,
+  failed: boolean,
+  outcome: unknown,
+): void {
+  try {
+    onRetry(failed ? { attempt, delayMs, error: outcome } : { attempt, delayMs, result: outcome });
+  } catch {
+    // A listener never breaks a call.
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What the thunk and every stage receive for one execution of a policy.
+ *
+ * Contexts are created by the pipeline: a retry stage hands each attempt a context with its own
+ * `attempt`, and a timeout stage hands its inner stages a context whose `signal` also aborts at
+ * its deadline. Everything else is shared by the whole execution.
+ */
+export interface ExecutionContext {
+  /** Name of the policy running the call. */
+  readonly policyName: string;
+  /**
+   * Aborts when the caller's signal aborts or when any enclosing timeout passes. Pass it on to
+   * the work (`fetch(url, { signal: ctx.signal })`) so that work really stops. The signal is
+   * created the first time it is read, so not reading it costs nothing.
+   */
+  readonly signal: AbortSignal;
+  /** 1-based attempt number, set by the innermost retry stage; 1 without retries. */
+  readonly attempt: number;
+  /** Clock time (ms) at which `execute` was called. */
+  readonly startedAt: number;
+  /** Data passed to `execute({ data })`, shared by every stage and attempt. */
+  readonly data: Map<string, unknown>;
+}
+
+/** The thunk a policy runs. */
+export type Thunk<T> = (ctx: ExecutionContext) => T | PromiseLike<T>;
+
+/** Converts `execute`'s `data` option to the context's Map. */
+export function toDataMap(
+  data: Record<string, unknown> | Map<string, unknown> | undefined,
+): Map<string, unknown> | undefined {
+  if (data === undefined) return undefined;
+  if (data instanceof Map) return data;
+  return new Map(Object.entries(data));
+}

@@ -1,0 +1,169 @@
+import type { Clock } from '../internal/clock.js';
+import { toMs, type Duration } from '../internal/duration.js';
+import { clockOption, show, stringOption } from '../internal/validate.js';
+import { Bulkhead, type BulkheadOptions } from '../primitives/Bulkhead.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../primitives/CircuitBreaker.js';
+import {
+  Fallback,
+  type FallbackFilterOptions,
+  type FallbackOptions,
+  type FallbackValueOptions,
+} from '../primitives/Fallback.js';
+import { RateLimiter, type RateLimiterOptions } from '../primitives/RateLimiter.js';
+import { Retry, type RetryOptions } from '../primitives/Retry.js';
+import { TimeLimiter, type TimeLimiterOptions } from '../primitives/TimeLimiter.js';
+import { EventHub } from './events.js';
+import type { ExecutionContext } from './ExecutionContext.js';
+import { Counters } from './metrics.js';
+import { Policy } from './Policy.js';
+import type { Stage } from './Stage.js';
+import { BulkheadStage } from './stages/BulkheadStage.js';
+import { CircuitBreakerStage } from './stages/CircuitBreakerStage.js';
+import type { StageEnv } from './stages/env.js';
+import { FallbackStage } from './stages/FallbackStage.js';
+import { RateLimiterStage } from './stages/RateLimiterStage.js';
+import { RetryStage } from './stages/RetryStage.js';
+import { TimeoutStage } from './stages/TimeoutStage.js';
+
+/** Fallback options as a policy takes them: `method` receives the error and the context. */
+export type PolicyFallbackOptions<V> =
+  | FallbackValueOptions<V>
+  | (FallbackFilterOptions & {
+      readonly method: (error: unknown, ctx: ExecutionContext) => V | PromiseLike<V>;
+      readonly value?: never;
+    });
+
+/** Makes a stage once the policy's shared parts exist. */
+type StageFactory = (env: StageEnv) => Stage;
+
+/**
+ * Declares a policy's stages, outermost first, then {@link PolicyBuilder.build | builds} it.
+ * Every method validates its options at once and accepts either options or a primitive instance
+ * (shared, not copied: two policies given one `CircuitBreaker` share its state).
+ *
+ * @typeParam T - result type of the policy's thunks
+ * @typeParam F - result types the fallbacks declared so far may produce
+ */
+export class PolicyBuilder<T = unknown, F = never> {
+  private readonly policyName: string;
+  private readonly factories: Array<{ factory: StageFactory; builtin: boolean }> = [];
+  private policyClock: Clock | undefined;
+  private built = false;
+
+  /** @internal Use `Policy.builder(name)`. */
+  constructor(name?: string) {
+    this.policyName = stringOption(name, 'name', 'policy');
+  }
+
+  /**
+   * Adds a fallback: matching errors of the stages inside it become the fallback's value.
+   * In a policy, `method` is called as `method(error, ctx)`.
+   */
+  fallback<V extends T>(
+    options: PolicyFallbackOptions<V> | Fallback<V>,
+    name?: string,
+  ): PolicyBuilder<T, F | V> {
+    const fallback =
+      options instanceof Fallback ? options : new Fallback<V>(options as FallbackOptions<V>);
+    return this.add((env) => new FallbackStage(fallback as Fallback<unknown>, env, name), name);
+  }
+
+  /** Adds a rate limiter: each execution takes one token. */
+  rateLimiter(options: RateLimiterOptions | RateLimiter, name?: string): this {
+    const limiter = options instanceof RateLimiter ? options : new RateLimiter(options);
+    return this.add((env) => new RateLimiterStage(limiter, env, name), name);
+  }
+
+  /** Adds a bulkhead: each execution holds one slot until the stages inside it settle. */
+  bulkhead(options: BulkheadOptions | Bulkhead, name?: string): this {
+    const bulkhead = options instanceof Bulkhead ? options : new Bulkhead(options);
+    return this.add((env) => new BulkheadStage(bulkhead, env, name), name);
+  }
+
+  /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
+  retry(options: RetryOptions | Retry, name?: string): this {
+    const retry = options instanceof Retry ? options : new Retry(options);
+    return this.add((env) => new RetryStage(retry, env, name), name);
+  }
+
+  /** Adds a circuit breaker around the stages inside it. */
+  circuitBreaker(options: CircuitBreakerOptions | CircuitBreaker, name?: string): this {
+    const breaker = options instanceof CircuitBreaker ? options : new CircuitBreaker(options);
+    return this.add((env) => new CircuitBreakerStage(breaker, env, name), name);
+  }
+
+  /**
+   * Adds a timeout: a duration, TimeLimiter options, or a TimeLimiter. Inside a retry it bounds
+   * each attempt; outside, the whole execution.
+   */
+  timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
+    let limiter: TimeLimiter;
+    if (options instanceof TimeLimiter) limiter = options;
+    else if (typeof options === 'number' || typeof options === 'string') {
+      toMs(options, 'timeout');
+      limiter = new TimeLimiter({ timeout: options });
+    } else limiter = new TimeLimiter(options);
+    return this.add((env) => new TimeoutStage(limiter, env, name), name);
+  }
+
+  /** Adds a custom stage, used as given. */
+  use(stage: Stage): this {
+    this.assertOpen();
+    if (
+      stage === null ||
+      typeof stage !== 'object' ||
+      typeof stage.execute !== 'function' ||
+      typeof stage.kind !== 'string' ||
+      stage.kind === ''
+    ) {
+      throw new TypeError(
+        `\`stage\` must be an object with a non-empty string \`kind\` and an \`execute(ctx, next)\` method, got ${show(stage)}`,
+      );
+    }
+    this.factories.push({ factory: () => stage, builtin: false });
+    return this;
+  }
+
+  /** Sets the clock the policy uses for `ctx.startedAt` and event durations. */
+  clock(clock: Clock): this {
+    this.assertOpen();
+    this.policyClock = clockOption(clock);
+    return this;
+  }
+
+  /** Builds the immutable policy. The builder cannot be changed afterwards. */
+  build(): Policy<T, F> {
+    this.assertOpen();
+    this.built = true;
+    const hub = new EventHub();
+    const counters = new Counters();
+    const env: StageEnv = { policy: this.policyName, hub, counters };
+    const builtin = new Set<Stage>();
+    const stages = this.factories.map(({ factory, builtin: isBuiltin }) => {
+      const stage = factory(env);
+      if (isBuiltin) builtin.add(stage);
+      return stage;
+    });
+    return new Policy<T, F>({
+      name: this.policyName,
+      clock: clockOption(this.policyClock),
+      stages,
+      builtin,
+      hub,
+      counters,
+    });
+  }
+
+  private add(factory: StageFactory, name: string | undefined): this {
+    this.assertOpen();
+    stringOption(name, 'name', undefined);
+    this.factories.push({ factory, builtin: true });
+    return this;
+  }
+
+  private assertOpen(): void {
+    if (this.built) {
+      throw new Error(`Policy builder "${this.policyName}" was already built; start a new builder`);
+    }
+  }
+}

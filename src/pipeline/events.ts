@@ -1,0 +1,111 @@
+import type { CircuitState } from '../primitives/CircuitState.js';
+
+/** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
+export interface PolicyEventMap {
+  /** An execution resolved (with the thunk's value or a fallback's). */
+  success: { readonly policy: string; readonly durationMs: number };
+  /** An execution rejected, for any reason. */
+  failure: { readonly policy: string; readonly error: unknown; readonly durationMs: number };
+  /** A retry stage is about to wait before its next attempt. */
+  retry: {
+    readonly policy: string;
+    readonly stage: string;
+    /** The attempt that just failed (1-based). */
+    readonly attempt: number;
+    /** The wait before the next attempt. */
+    readonly delayMs: number;
+    /** The error that caused the retry, when an error did. */
+    readonly error?: unknown;
+    /** The result that caused the retry, when `retryOnResult` did. */
+    readonly result?: unknown;
+  };
+  /** A rate limiter, bulkhead or circuit breaker refused a call. */
+  rejected: {
+    readonly policy: string;
+    readonly stage: string;
+    readonly reason: RejectionReason;
+    readonly error: unknown;
+  };
+  /** A timeout stage's deadline passed. */
+  timeout: { readonly policy: string; readonly stage: string; readonly timeoutMs: number };
+  /** A fallback stage replaced an error with its value. */
+  fallback: { readonly policy: string; readonly stage: string; readonly error: unknown };
+  /** A circuit breaker in the policy changed state. */
+  'circuit-state': {
+    readonly policy: string;
+    readonly stage: string;
+    readonly from: CircuitState;
+    readonly to: CircuitState;
+  };
+}
+
+/** Names of the events a policy emits. */
+export type PolicyEvent = keyof PolicyEventMap;
+
+/** Why a call was refused. */
+export type RejectionReason = 'rate-limit' | 'bulkhead' | 'circuit-open';
+
+/** A listener for event `E`. */
+export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E]) => void;
+
+const EVENTS: readonly PolicyEvent[] = [
+  'success',
+  'failure',
+  'retry',
+  'rejected',
+  'timeout',
+  'fallback',
+  'circuit-state',
+];
+
+/**
+ * @internal A small typed emitter. `has(event)` is a length check, so stages skip building a
+ * payload when nobody listens; listener arrays are copied on change so emitting never allocates.
+ */
+export class EventHub {
+  private readonly lists: { [E in PolicyEvent]: ReadonlyArray<PolicyListener<E>> } = {
+    success: [],
+    failure: [],
+    retry: [],
+    rejected: [],
+    timeout: [],
+    fallback: [],
+    'circuit-state': [],
+  };
+  /** Called with the new listener count whenever a list changes. */
+  onCountChange: ((event: PolicyEvent, count: number) => void) | undefined;
+
+  static isEvent(value: unknown): value is PolicyEvent {
+    return typeof value === 'string' && (EVENTS as readonly string[]).includes(value);
+  }
+
+  has(event: PolicyEvent): boolean {
+    return this.lists[event].length !== 0;
+  }
+
+  on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
+    const lists = this.lists as { [K in PolicyEvent]: ReadonlyArray<PolicyListener<K>> };
+    lists[event] = [...lists[event], listener] as never;
+    this.onCountChange?.(event, lists[event].length);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const list = lists[event] as ReadonlyArray<PolicyListener<E>>;
+      const i = list.indexOf(listener);
+      if (i >= 0) lists[event] = [...list.slice(0, i), ...list.slice(i + 1)] as never;
+      this.onCountChange?.(event, lists[event].length);
+    };
+  }
+
+  emit<E extends PolicyEvent>(event: E, payload: PolicyEventMap[E]): void {
+    const list = this.lists[event] as ReadonlyArray<PolicyListener<E>>;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        (list[i] as PolicyListener<E>)(payload);
+      } catch {
+        // A listener that throws never breaks the call it observes.
+      }
+    }
+  }
+}

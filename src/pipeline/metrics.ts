@@ -1,0 +1,43 @@
+/** Counters and live stage state returned by `policy.metrics()`. */
+export interface PolicyMetrics {
+  /** Executions started. */
+  readonly calls: number;
+  /** Executions that resolved, by the thunk or by a fallback. */
+  readonly successes: number;
+  /** Executions that rejected, for any reason. */
+  readonly failures: number;
+  /** Refusals by kind, counted as they happen (also when an outer fallback then handled them). */
+  readonly rejections: {
+    readonly rateLimit: number;
+    readonly bulkhead: number;
+    readonly circuitOpen: number;
+  };
+  /** Retries started (waits begun). */
+  readonly retries: number;
+  /** Deadlines that passed. */
+  readonly timeouts: number;
+  /** Errors replaced by a fallback value. */
+  readonly fallbacks: number;
+  /** Each stage's live state, outermost first. */
+  readonly stages: readonly StageState[];
+}
+
+/** One stage's live state in {@link PolicyMetrics}. Keys beyond `kind`/`name` depend on the kind. */
+export interface StageState {
+  readonly kind: string;
+  readonly name: string;
+  readonly [key: string]: unknown;
+}
+
+/** @internal Mutable counters shared by a policy and its stages. */
+export class Counters {
+  calls = 0;
+  successes = 0;
+  failures = 0;
+  rateLimit = 0;
+  bulkhead = 0;
+  circuitOpen = 0;
+  retries = 0;
+  timeouts = 0;
+  fallbacks = 0;
+}

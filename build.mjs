@@ -4,6 +4,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -14,8 +15,26 @@ import {
 import { join } from 'node:path';
 
 /** Public entry points: export path -> source file. */
-export const entries = {
-  index: 'src/index.ts',
+const entries = Object.fromEntries(
+  Object.entries({
+    index: 'src/index.ts',
+    'redis/index': 'src/redis/index.ts',
+    'otel/index': 'src/otel/index.ts',
+  }).filter(([, file]) => existsSync(file)),
+);
+
+// The adapters (bulwark/redis, bulwark/otel) import the core through '../index.js'. At run time
+// that must be the package's own core entry, not a second bundled copy, so classes and
+// `instanceof` checks are shared: rewrite it to an external import of 'bulwark'.
+const coreAsExternal = {
+  name: 'core-as-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
+      /[\\/]src[\\/](redis|otel)[\\/]/.test(args.importer)
+        ? { path: 'bulwark', external: true }
+        : undefined,
+    );
+  },
 };
 
 rmSync('dist', { recursive: true, force: true });
@@ -28,6 +47,7 @@ const common = {
   sourcemap: true,
   external: ['@opentelemetry/api', 'ioredis', 'redis'],
   logLevel: 'warning',
+  plugins: [coreAsExternal],
 };
 
 await Promise.all([

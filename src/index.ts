@@ -64,3 +64,20 @@ export type { PolicyMetrics, StageState } from './pipeline/metrics.js';
 export type { ExecuteOptions } from './pipeline/Policy.js';
 export { Policy } from './pipeline/Policy.js';
 export type { PolicyBuilder, PolicyFallbackOptions } from './pipeline/PolicyBuilder.js';
+export type { ResilienceDecorator, FallbackResultMismatch } from './decorators/index.js';
+export {
+  retry,
+  circuitBreaker,
+  rateLimiter,
+  bulkhead,
+  timeLimiter,
+  fallback,
+  usePolicy,
+} from './decorators/index.js';
+export type {
+  PolicyRegistryOptions,
+  PolicyRegistrySnapshot,
+  PrimitiveByKind,
+} from './registry/PolicyRegistry.js';
+export { PolicyRegistry } from './registry/PolicyRegistry.js';
+export type { ResilienceConfig, PrimitiveKind, ConfigStageKind } from './registry/config.js';

@@ -1,0 +1,103 @@
+// The one helper every wrapper/decorator is built on: an executor that knows how to run a call
+// becomes a value usable both as `x(options)(fn)` and as a TC39 method decorator.
+import { show } from '../internal/validate.js';
+
+/**
+ * @internal Runs one call of a wrapped function. `call` invokes the original function with the
+ * caller's `this` and arguments (it may be called several times, as a retry does); `fnName` is
+ * the wrapped function's or method's name; `args` are the call's arguments.
+ */
+export type Executor = (
+  call: () => Promise<unknown>,
+  fnName: string,
+  args: unknown[],
+) => Promise<unknown>;
+
+/**
+ * What a decorator gives back when the fallback it adds cannot produce the method's result type:
+ * returning this instead of a method makes the decoration a compile error that names both types.
+ */
+export interface FallbackResultMismatch<V, R> {
+  readonly 'fallback result is not assignable to the method result': { fallback: V; method: R };
+}
+
+/**
+ * A function wrapper that is also a TC39 (TypeScript 5+ standard) method decorator.
+ *
+ * - As a wrapper, `w(fn)` returns a function with the same parameters and `this` that always
+ *   returns a Promise (a synchronous throw becomes a rejection) and keeps `fn.name`.
+ * - As a decorator, `@w` applies to methods only (a field, accessor, getter or setter is a
+ *   compile error). The method must be `async` (return a Promise): a decorator cannot change a
+ *   method's declared return type, so a non-Promise method is a compile error.
+ *
+ * @typeParam V - type of a substitute result the wrapper may produce (a fallback's), `never` if none
+ * @typeParam T - result type the wrapped function must produce (a typed policy's), `unknown` if any
+ */
+export interface ResilienceDecorator<V = never, T = unknown> {
+  /** Wraps a function: same parameters, result always a Promise. */
+  <A extends unknown[], R extends T>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    // Never given: it keeps this signature from matching a getter or setter decorator call.
+    context?: undefined,
+  ): (...args: A) => Promise<R | V>;
+  /** Decorates an async method. */
+  <This, A extends unknown[], R extends T>(
+    method: (this: This, ...args: A) => Promise<R>,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => Promise<R>>,
+  ): [V] extends [R] ? (this: This, ...args: A) => Promise<R> : FallbackResultMismatch<V, R>;
+}
+
+/**
+ * @internal Turns an executor into a {@link ResilienceDecorator}. Every call of a wrapped function
+ * allocates the `call` thunk and nothing else here.
+ */
+export function toDecorator<V = never, T = unknown>(
+  executor: Executor,
+  what: string,
+): ResilienceDecorator<V, T> {
+  function decorate(fn: unknown, context?: unknown): unknown {
+    let name: string;
+    if (context === undefined) {
+      if (typeof fn !== 'function') {
+        throw new TypeError(`${what}: \`fn\` must be a function, got ${show(fn)}`);
+      }
+      name = fn.name;
+    } else {
+      // Reached at run time only from plain JS or a cast: the types allow methods alone.
+      const c = context as { kind?: unknown; name?: unknown };
+      if (c.kind !== 'method' || typeof fn !== 'function') {
+        throw new TypeError(
+          `${what} decorates methods only, got ${typeof c.kind === 'string' ? `a ${c.kind}` : show(context)}`,
+        );
+      }
+      name = typeof c.name === 'string' ? c.name : fn.name;
+    }
+    return wrap(fn as (...args: unknown[]) => unknown, name, executor);
+  }
+  return decorate as ResilienceDecorator<V, T>;
+}
+
+function wrap(
+  fn: (...args: unknown[]) => unknown,
+  name: string,
+  executor: Executor,
+): (...args: unknown[]) => Promise<unknown> {
+  const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    const self = this;
+    const call = (): Promise<unknown> => {
+      try {
+        return Promise.resolve(fn.apply(self, args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    try {
+      return executor(call, name, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  Object.defineProperty(wrapped, 'name', { value: name, configurable: true });
+  Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
+  return wrapped;
+}

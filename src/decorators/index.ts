@@ -1,0 +1,178 @@
+// Function wrappers and TC39 method decorators: each is a few lines over `toDecorator`.
+import { RootContext, type Context } from '../internal/context.js';
+import { show } from '../internal/validate.js';
+import { Policy } from '../pipeline/Policy.js';
+import { Bulkhead } from '../primitives/Bulkhead.js';
+import { CircuitBreaker } from '../primitives/CircuitBreaker.js';
+import { Fallback, type FallbackOptions } from '../primitives/Fallback.js';
+import { RateLimiter } from '../primitives/RateLimiter.js';
+import { Retry, type RetryOptions } from '../primitives/Retry.js';
+import {
+  TimeLimiter,
+  type TimeLimiterOptions,
+  type TimeoutOwner,
+} from '../primitives/TimeLimiter.js';
+import { toDecorator, type ResilienceDecorator } from './decorator.js';
+
+export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js';
+
+/**
+ * Retries a function (or an async method) as a {@link Retry} with these options would. One Retry
+ * is built at once, so bad options throw where `retry(...)` is written (at class definition for
+ * a decorator), never during a call.
+ *
+ * @throws TypeError or RangeError for invalid options, as `new Retry(options)`
+ * @example
+ * ```ts
+ * const getUser = retry({ maxAttempts: 3, delay: '200ms', backoff: 2 })(async (id: string) => api.get(id));
+ *
+ * class Users {
+ *   @retry({ maxAttempts: 3, delay: '200ms' })
+ *   async get(id: string) { return api.get(id); }
+ * }
+ * ```
+ */
+export function retry(options?: RetryOptions): ResilienceDecorator {
+  const policy = new Retry(options);
+  return toDecorator((call) => policy.run(call, undefined), 'retry');
+}
+
+/**
+ * Guards a function (or an async method) with a shared {@link CircuitBreaker}: every call goes
+ * through `breaker.execute`, so all functions given one breaker trip together.
+ *
+ * @throws TypeError when `breaker` is not a CircuitBreaker
+ * @example
+ * ```ts
+ * const inventory = new CircuitBreaker({ failureThreshold: 3, recoveryTimeout: '20s' });
+ * const getStock = circuitBreaker(inventory)(async (sku: string) => api.stock(sku));
+ * ```
+ */
+export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
+  instance(breaker, CircuitBreaker, 'breaker');
+  return toDecorator((call) => breaker.execute(call), 'circuitBreaker');
+}
+
+/**
+ * Takes one token of a shared {@link RateLimiter} per call; a call finding none rejects with
+ * `RateLimitExceededError` (or waits, when the limiter has `maxWait`).
+ *
+ * @throws TypeError when `limiter` is not a RateLimiter
+ * @example
+ * ```ts
+ * const pricingLimiter = new RateLimiter({ maxTokens: 100, refillRate: 50 });
+ * const getPrice = rateLimiter(pricingLimiter)(async (id: string) => api.price(id));
+ * ```
+ */
+export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
+  instance(limiter, RateLimiter, 'limiter');
+  return toDecorator((call) => limiter.execute(call), 'rateLimiter');
+}
+
+/**
+ * Holds a slot of a shared {@link Bulkhead} for each call until it settles; a call finding the
+ * bulkhead full rejects with `BulkheadFullError` (or queues, when the bulkhead has `maxQueue`).
+ *
+ * @throws TypeError when `bulkhead` is not a Bulkhead
+ * @example
+ * ```ts
+ * const pricingBulkhead = new Bulkhead({ maxConcurrent: 10 });
+ * const getPrice = bulkhead(pricingBulkhead)(async (id: string) => api.price(id));
+ * ```
+ */
+export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
+  instance(bulkhead, Bulkhead, 'bulkhead');
+  return toDecorator((call) => bulkhead.execute(call), 'bulkhead');
+}
+
+/**
+ * Rejects a call that takes longer than `options.timeout` with `OperationTimeoutError`, whose
+ * message names the function or method (`getPrice exceeded timeout of 3.0s`) unless
+ * `options.name` is given. The wrapped function is not handed a signal; to stop the work itself
+ * at the deadline, use a {@link Policy} and pass `ctx.signal` on.
+ *
+ * @throws TypeError or RangeError for invalid options, as `new TimeLimiter(options)`
+ * @example
+ * ```ts
+ * const getPrice = timeLimiter({ timeout: '3s' })(async function getPrice(id: string) { ... });
+ * ```
+ */
+export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
+  const limiter = new TimeLimiter(options);
+  return toDecorator((call, fnName) => {
+    const root = new WrappedCall(fnName, call);
+    return limiter.run(root, runWrapped, root);
+  }, 'timeLimiter');
+}
+
+/**
+ * Replaces a failure with a substitute: `{ value }`, or `{ method }` called as
+ * `method(error, ...args)` with the wrapped call's arguments (sync or async). `on` chooses the
+ * errors handled (default: all); others propagate unchanged. As a decorator, the substitute must
+ * be assignable to the method's result type.
+ *
+ * @throws TypeError for invalid options, as `new Fallback(options)`
+ * @example
+ * ```ts
+ * class PricingService {
+ *   @fallback({ method: (error, productId) => ({ productId, price: 0, reason: String(error) }) })
+ *   async getPrice(productId: string): Promise<Price> { ... }
+ * }
+ * ```
+ */
+export function fallback<V>(options: FallbackOptions<V>): ResilienceDecorator<V> {
+  const fb = new Fallback<V>(options);
+  return toDecorator<V>(
+    (call, _fnName, args) =>
+      call().then(undefined, (error: unknown) => {
+        if (!fb.handles(error)) throw error;
+        return fb.recover(error, args);
+      }),
+    'fallback',
+  );
+}
+
+/**
+ * Runs every call through a built {@link Policy}: `policy.execute(() => fn.apply(this, args))`.
+ * Its events and metrics count these calls like any other.
+ *
+ * @throws TypeError when `policy` is not a Policy
+ * @example
+ * ```ts
+ * const pricing = Policy.builder('pricing').retry({ maxAttempts: 3 }).timeout('3s').build();
+ * class PricingService {
+ *   @usePolicy(pricing)
+ *   async getPrice(productId: string) { ... }
+ * }
+ * ```
+ */
+export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T> {
+  instance(policy, Policy, 'policy');
+  const p = policy as Policy<unknown, unknown>;
+  return toDecorator<F, T>((call) => p.execute(call), 'usePolicy');
+}
+
+function instance(value: unknown, cls: abstract new (...args: never[]) => unknown, param: string) {
+  if (!(value instanceof cls)) {
+    throw new TypeError(`\`${param}\` must be a ${cls.name}, got ${show(value)}`);
+  }
+}
+
+/**
+ * The root context of one wrapped call under a time limiter. It carries the call (as the root's
+ * thunk) and is also the timeout owner, naming the function in the message, so a call allocates
+ * one object here.
+ */
+class WrappedCall extends RootContext implements TimeoutOwner {
+  constructor(fnName: string, call: () => Promise<unknown>) {
+    super(fnName, 0, call, undefined, undefined);
+  }
+
+  get operation(): string {
+    return this.policyName;
+  }
+
+  onTimeout(): void {}
+}
+
+const runWrapped = (ctx: Context): Promise<unknown> => ctx.root.fn(ctx) as Promise<unknown>;

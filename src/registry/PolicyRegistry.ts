@@ -1,0 +1,334 @@
+import type { Clock } from '../internal/clock.js';
+import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
+import { Policy } from '../pipeline/Policy.js';
+import type { PolicyBuilder } from '../pipeline/PolicyBuilder.js';
+import { Bulkhead, type BulkheadOptions } from '../primitives/Bulkhead.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../primitives/CircuitBreaker.js';
+import { RateLimiter, type RateLimiterOptions } from '../primitives/RateLimiter.js';
+import { Retry, type RetryOptions } from '../primitives/Retry.js';
+import { TimeLimiter, type TimeLimiterOptions } from '../primitives/TimeLimiter.js';
+import {
+  normalizeConfig,
+  PRIMITIVE_KINDS,
+  SEED_DEFAULTS,
+  type ConfigEntry,
+  type KindConfig,
+  type NormalizedConfig,
+  type PrimitiveKind,
+  type ResilienceConfig,
+  type StageConfig,
+} from './config.js';
+
+/** The primitive class of each configuration kind. */
+export interface PrimitiveByKind {
+  readonly 'rate-limiter': RateLimiter;
+  readonly bulkhead: Bulkhead;
+  readonly 'time-limiter': TimeLimiter;
+  readonly 'circuit-breaker': CircuitBreaker;
+  readonly retry: Retry;
+}
+
+/** Options of a {@link PolicyRegistry}. */
+export interface PolicyRegistryOptions {
+  /**
+   * Source of time for every primitive and policy the registry builds (configuration cannot
+   * hold a clock).
+   * @defaultValue {@link systemClock}
+   */
+  readonly clock?: Clock;
+}
+
+/** A read-only view of what a registry holds, for health checks and instrumentation. */
+export interface PolicyRegistrySnapshot {
+  /** Every policy by name: configured ones first, in configuration order, then registered ones. */
+  readonly policies: ReadonlyMap<string, Policy<any, any>>;
+  /** Every shared primitive built so far, by kind then name (`default` included). */
+  readonly primitives: ReadonlyMap<
+    PrimitiveKind,
+    ReadonlyMap<string, PrimitiveByKind[PrimitiveKind]>
+  >;
+}
+
+const REGISTRY_KEYS: readonly string[] = Object.freeze(['clock']);
+const EMPTY_KIND: KindConfig = Object.freeze({ default: undefined, named: new Map() });
+
+const CONSTRUCTORS: {
+  readonly [K in PrimitiveKind]: (options: Record<string, unknown>) => PrimitiveByKind[K];
+} = Object.freeze({
+  'rate-limiter': (o) => new RateLimiter(o as RateLimiterOptions),
+  bulkhead: (o) => new Bulkhead(o as BulkheadOptions),
+  'time-limiter': (o) => new TimeLimiter(o as TimeLimiterOptions),
+  'circuit-breaker': (o) => new CircuitBreaker(o as CircuitBreakerOptions),
+  retry: (o) => new Retry(o as RetryOptions),
+});
+
+/**
+ * Named, shared primitives and named policies, usually built from the seed-style configuration
+ * (the object under `resilience:` in YAML or JSON).
+ *
+ * - Kinds: `rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`, each mapping
+ *   names to options; and `policies`, mapping policy names to ordered stage lists (outermost
+ *   first). Keys may be kebab-case or camelCase (`max-tokens` or `maxTokens`).
+ * - A kind's `default` entry supplies the defaults of every entry of that kind (named entries and
+ *   a policy's inline options are merged over it). Without one, the seed's defaults apply:
+ *   rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter
+ *   timeout 30s; the other kinds use their primitive's defaults.
+ * - Durations are numbers (milliseconds) or strings such as `200ms`, `5s`, `1m30s`.
+ * - A policy stage is `{ <kind>: options }` (a stage of the policy's own), `{ <kind>: name }`
+ *   (the shared instance of that name, which must be configured; `default` always is), or, for a
+ *   time-limiter, `{ time-limiter: 3s }`. A fallback exists only inside a policy, as
+ *   `{ fallback: { value: ... } }`.
+ * - Code cannot come from configuration: error filters (`retryOn`, `recordOn`, `on`),
+ *   `retryOnResult`, fallback `method`, `random`, stores and clocks are rejected with a message
+ *   saying so. Build such a policy with `Policy.builder()` (it may use the registry's shared
+ *   instances) and {@link PolicyRegistry.register | register} it; give a clock to `fromConfig`.
+ *
+ * Everything is validated, and every primitive and policy built, in `fromConfig`: a bad value
+ * throws there, never on first use. Each error names its full path, e.g.
+ * ``TypeError: resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)``.
+ * Keys `__proto__`, `constructor` and `prototype` are rejected anywhere. The configuration
+ * object is never modified.
+ *
+ * @example
+ * ```ts
+ * import { parse } from 'yaml';
+ * const registry = PolicyRegistry.fromConfig(parse(text).resilience);
+ * // resilience:
+ * //   rate-limiter:
+ * //     default:     { max-tokens: 100, refill-rate: 50.0 }
+ * //     payment-api: { max-tokens: 10,  refill-rate: 2.0 }
+ * //   policies:
+ * //     pricing:
+ * //       - fallback: { value: null }
+ * //       - rate-limiter: payment-api
+ * //       - bulkhead: { max-concurrent: 10 }
+ * //       - time-limiter: 3s
+ * const price = await registry.policy('pricing').execute((ctx) => fetchPrice(id, { signal: ctx.signal }));
+ * const limiter = registry.rateLimiter('payment-api'); // the instance the policy shares
+ * ```
+ */
+export class PolicyRegistry {
+  readonly #clock: Clock;
+  #config: NormalizedConfig | undefined;
+  readonly #instances = new Map<PrimitiveKind, Map<string, PrimitiveByKind[PrimitiveKind]>>();
+  // A kind's settings before a named entry: the seed's, then its `default` entry.
+  readonly #kindDefaults = new Map<PrimitiveKind, Readonly<Record<string, unknown>>>();
+  readonly #policies = new Map<string, Policy<any, any>>();
+
+  /**
+   * An empty registry: shared instances get the seed's defaults; add policies with
+   * {@link PolicyRegistry.register}. Use {@link PolicyRegistry.fromConfig} for configuration.
+   *
+   * @throws TypeError for an unknown option or a clock that is not a Clock
+   */
+  constructor(options?: PolicyRegistryOptions) {
+    const o = optionsObject(options, 'PolicyRegistry');
+    knownKeys(o, REGISTRY_KEYS, 'PolicyRegistry');
+    this.#clock = clockOption(o.clock);
+    for (const kind of PRIMITIVE_KINDS) this.#instances.set(kind, new Map());
+  }
+
+  /**
+   * Builds a registry from the object under the seed's `resilience:` key (`null` or `undefined`
+   * give an empty registry). Every configured primitive and policy is built here.
+   *
+   * @throws TypeError or RangeError naming the full path of the first bad key or value
+   */
+  static fromConfig(
+    config: ResilienceConfig | null | undefined,
+    options?: PolicyRegistryOptions,
+  ): PolicyRegistry {
+    const registry = new PolicyRegistry(options);
+    registry.#load(normalizeConfig(config));
+    return registry;
+  }
+
+  /** The shared RateLimiter of this name (one not configured gets the `default` settings). */
+  rateLimiter(name: string): RateLimiter {
+    return this.#shared('rate-limiter', name);
+  }
+
+  /** The shared Bulkhead of this name (one not configured gets the `default` settings). */
+  bulkhead(name: string): Bulkhead {
+    return this.#shared('bulkhead', name);
+  }
+
+  /** The shared TimeLimiter of this name (one not configured gets the `default` settings). */
+  timeLimiter(name: string): TimeLimiter {
+    return this.#shared('time-limiter', name);
+  }
+
+  /** The shared CircuitBreaker of this name (one not configured gets the `default` settings). */
+  circuitBreaker(name: string): CircuitBreaker {
+    return this.#shared('circuit-breaker', name);
+  }
+
+  /** The shared Retry of this name (one not configured gets the `default` settings). */
+  retry(name: string): Retry {
+    return this.#shared('retry', name);
+  }
+
+  /**
+   * The policy of this name, configured or registered (the same object on every call). The type
+   * arguments are the caller's statement of its result types; they are not checked.
+   *
+   * @throws Error for an unknown name, listing the known ones
+   */
+  policy<T = unknown, F = unknown>(name: string): Policy<T, F> {
+    const policy = this.#policies.get(name);
+    if (policy === undefined) {
+      const names = this.names();
+      const hint = typeof name === 'string' ? closest(name, names) : undefined;
+      throw new Error(
+        `Unknown policy ${show(name)}${hint === undefined ? '' : ` (did you mean "${hint}"?)`}; ` +
+          (names.length === 0 ? 'no policies are known' : `known policies: ${names.join(', ')}`),
+      );
+    }
+    return policy as Policy<T, F>;
+  }
+
+  /**
+   * Adds a built policy under its name (`policy.name`).
+   *
+   * @throws TypeError when `policy` is not a Policy
+   * @throws Error when a policy of that name is already known
+   */
+  register(policy: Policy<any, any>): this {
+    if (!(policy instanceof Policy)) {
+      throw new TypeError(`\`policy\` must be a Policy, got ${show(policy)}`);
+    }
+    if (this.#policies.has(policy.name)) {
+      throw new Error(`A policy named "${policy.name}" is already in the registry`);
+    }
+    this.#policies.set(policy.name, policy);
+    return this;
+  }
+
+  /** The names of every policy: configured ones in configuration order, then registered ones. */
+  names(): string[] {
+    return [...this.#policies.keys()];
+  }
+
+  /**
+   * A read-only view of the policies and the shared primitives built so far (copies: later
+   * changes to the registry do not show in it).
+   */
+  snapshot(): PolicyRegistrySnapshot {
+    const primitives = new Map<
+      PrimitiveKind,
+      ReadonlyMap<string, PrimitiveByKind[PrimitiveKind]>
+    >();
+    for (const [kind, byName] of this.#instances) primitives.set(kind, new Map(byName));
+    return Object.freeze({ policies: new Map(this.#policies), primitives });
+  }
+
+  #load(config: NormalizedConfig): void {
+    this.#config = config;
+    for (const kind of PRIMITIVE_KINDS) {
+      const { default: defaults, named } = this.#kind(kind);
+      // The default entry first, so that its own errors are reported at its own path.
+      if (defaults !== undefined) this.#shared(kind, 'default');
+      for (const name of named.keys()) this.#shared(kind, name);
+    }
+    for (const [name, stages] of config.policies) {
+      this.#policies.set(name, this.#buildPolicy(name, stages));
+    }
+  }
+
+  #kind(kind: PrimitiveKind): KindConfig {
+    return this.#config?.kinds.get(kind) ?? EMPTY_KIND;
+  }
+
+  #shared<K extends PrimitiveKind>(kind: K, name: string): PrimitiveByKind[K] {
+    if (typeof name !== 'string') {
+      throw new TypeError(`\`name\` must be a string, got ${show(name)}`);
+    }
+    const byName = this.#instances.get(kind) as Map<string, PrimitiveByKind[K]>;
+    let instance = byName.get(name);
+    if (instance === undefined) {
+      const config = this.#kind(kind);
+      const entry = name === 'default' ? config.default : config.named.get(name);
+      instance = this.#build(kind, entry);
+      byName.set(name, instance);
+    }
+    return instance;
+  }
+
+  /** A new primitive from the kind's defaults with `entry` merged over them. */
+  #build<K extends PrimitiveKind>(kind: K, entry: ConfigEntry | undefined): PrimitiveByKind[K] {
+    const options = Object.assign(
+      Object.create(null) as Record<string, unknown>,
+      this.#defaultsOf(kind),
+      entry?.options,
+    );
+    options.clock = this.#clock;
+    if (entry === undefined) return CONSTRUCTORS[kind](options);
+    return atPath(entry, () => CONSTRUCTORS[kind](options));
+  }
+
+  #defaultsOf(kind: PrimitiveKind): Readonly<Record<string, unknown>> {
+    let defaults = this.#kindDefaults.get(kind);
+    if (defaults === undefined) {
+      defaults = Object.freeze(
+        Object.assign(
+          Object.create(null) as Record<string, unknown>,
+          SEED_DEFAULTS[kind],
+          this.#kind(kind).default?.options,
+        ),
+      );
+      this.#kindDefaults.set(kind, defaults);
+    }
+    return defaults;
+  }
+
+  #buildPolicy(name: string, stages: readonly StageConfig[]): Policy<unknown, unknown> {
+    let builder = Policy.builder(name).clock(this.#clock) as PolicyBuilder<unknown, unknown>;
+    for (const stage of stages) {
+      if (stage.kind === 'fallback') {
+        if ('entry' in stage) builder = builder.fallback({ value: stage.entry.options.value });
+        continue;
+      }
+      const ref = 'ref' in stage ? stage.ref : undefined;
+      const instance =
+        ref !== undefined
+          ? this.#shared(stage.kind, ref)
+          : this.#build(stage.kind, (stage as { entry: ConfigEntry }).entry);
+      switch (stage.kind) {
+        case 'rate-limiter':
+          builder.rateLimiter(instance as RateLimiter, ref);
+          break;
+        case 'bulkhead':
+          builder.bulkhead(instance as Bulkhead, ref);
+          break;
+        case 'time-limiter':
+          builder.timeout(instance as TimeLimiter, ref);
+          break;
+        case 'circuit-breaker':
+          builder.circuitBreaker(instance as CircuitBreaker, ref);
+          break;
+        case 'retry':
+          builder.retry(instance as Retry, ref);
+          break;
+      }
+    }
+    return builder.build();
+  }
+}
+
+/**
+ * Runs `build`, rethrowing a validation error with the entry's path in front (the option's path
+ * when the message names an option the entry sets), keeping the error's class.
+ */
+function atPath<T>(entry: ConfigEntry, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    const option = /^`([A-Za-z]+)`/.exec(error.message)?.[1];
+    const spelled = option === undefined ? undefined : entry.spelled[option];
+    const path = spelled === undefined ? entry.path : `${entry.path}.${spelled}`;
+    const Class =
+      error instanceof RangeError ? RangeError : error instanceof TypeError ? TypeError : Error;
+    throw new Class(`${path}: ${error.message}`, { cause: error });
+  }
+}

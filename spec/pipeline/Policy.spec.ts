@@ -349,7 +349,7 @@ describe('Policy', () => {
       const error = new Error('x');
       await policy.execute(() => Promise.reject(error)).catch(() => {});
       expect(seen).to.deep.equal([
-        ['success', { policy: 'ev', durationMs: 30 }],
+        ['success', { policy: 'ev', durationMs: 30, fallback: false }],
         ['failure', { policy: 'ev', error, durationMs: 0 }],
       ]);
     });
@@ -385,6 +385,37 @@ describe('Policy', () => {
       expect(rejected).to.include({ reason: 'circuit-open', stage: 'circuit-breaker' });
       expect(rejected.error).to.be.instanceOf(CircuitOpenError);
       expect(events[4]?.[1]).to.deep.include({ policy: 'ev', stage: 'fallback' });
+    });
+
+    it('marks a success whose value came from a fallback', async () => {
+      const policy = Policy.builder('fb').fallback({ value: 'cached' }).build();
+      const seen: boolean[] = [];
+      policy.on('success', (e) => seen.push(e.fallback));
+      await policy.execute(() => 'live');
+      await policy.execute(() => Promise.reject(new Error('down')));
+      expect(seen).to.deep.equal([false, true]);
+    });
+
+    it('emits attempt for every call of the thunk with its duration and error', async () => {
+      const policy = Policy.builder('att').retry({ maxAttempts: 3, delay: 5 }).build();
+      const seen: Array<{ attempt: number; durationMs: number; error?: unknown }> = [];
+      policy.on('attempt', ({ attempt, durationMs, error }) =>
+        seen.push(error === undefined ? { attempt, durationMs } : { attempt, durationMs, error }),
+      );
+      const boom = new Error('boom');
+      const result = policy.execute(
+        (ctx) =>
+          new Promise((resolve, reject) =>
+            setTimeout(() => (ctx.attempt < 3 ? reject(boom) : resolve('ok')), 10 * ctx.attempt),
+          ),
+      );
+      await clock.tickAsync(100);
+      expect(await result).to.equal('ok');
+      expect(seen).to.deep.equal([
+        { attempt: 1, durationMs: 10, error: boom },
+        { attempt: 2, durationMs: 20, error: boom },
+        { attempt: 3, durationMs: 30 },
+      ]);
     });
 
     it('never lets a throwing listener break a call', async () => {

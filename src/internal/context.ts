@@ -34,6 +34,8 @@ export class RootContext extends Context {
   readonly fn: Thunk<unknown>;
   /** @internal The caller's signal, if any. */
   readonly callerSignal: AbortSignal | undefined;
+  /** @internal Set when a fallback stage supplied a value during this execution. */
+  recovered = false;
   private map: Map<string, unknown> | undefined;
 
   constructor(

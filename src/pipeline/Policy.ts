@@ -82,7 +82,7 @@ export class Policy<T = unknown, F = never> {
     this.stages = Object.freeze(
       parts.stages.map((s) => Object.freeze({ kind: s.kind, name: s.name ?? s.kind })),
     );
-    this.head = link(parts.stages, parts.builtin);
+    this.head = link(parts, (ctx) => this.invoke(ctx));
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
     };
@@ -114,7 +114,7 @@ export class Policy<T = unknown, F = never> {
     const ctx = new RootContext(this.name, startedAt, fn as Thunk<unknown>, signal, data);
     let result = this.head(ctx);
     if (signal !== undefined) result = raceAbort(result, signal);
-    if (hub.has('success') || hub.has('failure')) return this.observe(result, startedAt) as never;
+    if (hub.has('success') || hub.has('failure')) return this.observe(result, ctx) as never;
     return result.then(this.countSuccess, this.countFailure) as Promise<R | F>;
   }
 
@@ -143,7 +143,7 @@ export class Policy<T = unknown, F = never> {
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
     if (!EventHub.isEvent(event)) {
       throw new TypeError(
-        `\`event\` must be one of success, failure, retry, rejected, timeout, fallback, circuit-state, got ${show(event)}`,
+        `\`event\` must be one of success, failure, attempt, retry, rejected, timeout, fallback, circuit-state, got ${show(event)}`,
       );
     }
     if (typeof listener !== 'function') {
@@ -178,14 +178,35 @@ export class Policy<T = unknown, F = never> {
     return lines.length > 0 ? lines.join('\n') : '(no stages)';
   }
 
-  private observe(result: Promise<unknown>, startedAt: number): Promise<unknown> {
+  /** Calls the thunk, timing the attempt only while someone listens for `attempt`. */
+  private invoke(ctx: Context): Promise<unknown> {
+    const { hub, clock } = this.parts;
+    if (!hub.has('attempt')) return invoke(ctx);
+    const start = clock.now();
+    const policy = this.name;
+    const attempt = ctx.attempt;
+    return invoke(ctx).then(
+      (value) => {
+        hub.emit('attempt', { policy, attempt, durationMs: clock.now() - start });
+        return value;
+      },
+      (error: unknown) => {
+        hub.emit('attempt', { policy, attempt, durationMs: clock.now() - start, error });
+        throw error;
+      },
+    );
+  }
+
+  private observe(result: Promise<unknown>, ctx: RootContext): Promise<unknown> {
     const { counters, hub, clock } = this.parts;
     const policy = this.name;
+    const startedAt = ctx.startedAt;
     return result.then(
       (value) => {
         counters.successes++;
         if (hub.has('success')) {
-          hub.emit('success', { policy, durationMs: clock.now() - startedAt });
+          const durationMs = clock.now() - startedAt;
+          hub.emit('success', { policy, durationMs, fallback: ctx.recovered });
         }
         return value;
       },
@@ -246,8 +267,9 @@ function invoke(ctx: Context): Promise<unknown> {
 }
 
 /** Links the stages once: each stage's `next` is the link to the stage inside it. */
-function link(stages: readonly Stage[], builtin: ReadonlySet<Stage>): Link {
-  let next: Link = invoke;
+function link(parts: PolicyParts, innermost: Link): Link {
+  const { stages, builtin } = parts;
+  let next: Link = innermost;
   for (let i = stages.length - 1; i >= 0; i--) {
     const stage = stages[i] as Stage;
     const inner = next;

@@ -3,9 +3,24 @@ import type { CircuitState } from '../primitives/CircuitState.js';
 /** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
 export interface PolicyEventMap {
   /** An execution resolved (with the thunk's value or a fallback's). */
-  success: { readonly policy: string; readonly durationMs: number };
+  success: {
+    readonly policy: string;
+    readonly durationMs: number;
+    /** True when the value came from a fallback stage. */
+    readonly fallback: boolean;
+  };
   /** An execution rejected, for any reason. */
   failure: { readonly policy: string; readonly error: unknown; readonly durationMs: number };
+  /**
+   * One call of the thunk settled (each attempt of a retry is one). `error` is set when it
+   * rejected. Measured only while someone listens.
+   */
+  attempt: {
+    readonly policy: string;
+    readonly attempt: number;
+    readonly durationMs: number;
+    readonly error?: unknown;
+  };
   /** A retry stage is about to wait before its next attempt. */
   retry: {
     readonly policy: string;
@@ -51,6 +66,7 @@ export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E])
 const EVENTS: readonly PolicyEvent[] = [
   'success',
   'failure',
+  'attempt',
   'retry',
   'rejected',
   'timeout',
@@ -66,6 +82,7 @@ export class EventHub {
   private readonly lists: { [E in PolicyEvent]: ReadonlyArray<PolicyListener<E>> } = {
     success: [],
     failure: [],
+    attempt: [],
     retry: [],
     rejected: [],
     timeout: [],

@@ -26,6 +26,7 @@ export class FallbackStage implements Stage {
     const { counters, hub, policy } = this.env;
     counters.fallbacks++;
     if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error });
+    ctx.root.recovered = true;
     return this.fallback.recover(error, [ctx]);
   }
 

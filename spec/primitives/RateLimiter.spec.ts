@@ -567,14 +567,24 @@ describe('RateLimiter', () => {
     it('hands the resolved settings to the store once', () => {
       const store = new InMemoryRateLimiterStore();
       const configure = sinon.spy(store, 'configure');
-      const fake: Clock = { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} };
+      let now = 7;
+      const timers: Array<[() => void, number]> = [];
+      const fake: Clock = {
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push([fn, ms]),
+        clearTimeout: () => {},
+      };
       new RateLimiter({ maxTokens: 4, refillRate: 3, clock: fake, store });
       expect(configure.calledOnce).to.equal(true);
-      expect(configure.firstCall.args[0]).to.deep.equal({
-        maxTokens: 4,
-        refillRate: 3,
-        clock: fake,
-      });
+      const config = configure.firstCall.args[0];
+      expect(config).to.include({ maxTokens: 4, refillRate: 3 });
+      // The store reads the limiter's clock (through a facade that lets a policy lend it a
+      // reading it already took).
+      expect(config.clock.now()).to.equal(7);
+      now = 11;
+      expect(config.clock.now()).to.equal(11);
+      config.clock.setTimeout(() => {}, 5);
+      expect(timers.map(([, ms]) => ms)).to.deep.equal([5]);
     });
 
     it('refuses to serve two limiters from one in-memory store', () => {

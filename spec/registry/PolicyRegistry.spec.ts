@@ -236,7 +236,7 @@ describe('PolicyRegistry', () => {
         policies: { p: [{ 'time-limiter': 1_500 }] },
       });
       expect(registry.timeLimiter('fast').timeoutMs).to.equal(250);
-      expect(registry.policy('p').describe()).to.equal('1. timeout: timeout 1500 ms');
+      expect(registry.policy('p').describe()).to.equal('1. timeout: 1500 ms');
     });
 
     it('gives every primitive and policy the clock passed to fromConfig', async () => {

@@ -101,7 +101,7 @@ export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
   const limiter = new TimeLimiter(options);
   return toDecorator((call, fnName) => {
     const root = new WrappedCall(fnName, call);
-    return limiter.run(root, runWrapped, root);
+    return limiter.run(root, runWrapped, root, limiter.clock.now());
   }, 'timeLimiter');
 }
 

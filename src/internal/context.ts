@@ -6,6 +6,9 @@ import { NEVER_ABORTED } from './signals.js';
 /**
  * @internal Base of the pipeline's contexts. `aborted` and `abortReason` answer without creating
  * a lazy signal, so stages can ask cheaply on their failure paths.
+ *
+ * A stage that hands inner stages a context of its own (retry, timeout, …) marks it with itself
+ * as `owner`, so on the way out it can tell its own context from the one it received.
  */
 export abstract class Context implements ExecutionContext {
   abstract readonly policyName: string;
@@ -19,11 +22,15 @@ export abstract class Context implements ExecutionContext {
   abstract readonly abortReason: unknown;
   /** @internal The execution's root context. */
   abstract readonly root: RootContext;
+  /** @internal The context this one was made from (undefined for the root). */
+  abstract readonly parent: Context | undefined;
+  /** @internal The stage that made this context. */
+  abstract readonly owner: object | undefined;
+}
 
-  /** @internal A context for attempt `n` that shares everything else with this one. */
-  withAttempt(n: number): Context {
-    return new AttemptContext(this, n);
-  }
+/** @internal Settles the promise `policy.execute` returned. */
+export interface Settler {
+  settle(root: RootContext, ok: boolean, value: unknown): void;
 }
 
 /** @internal The context `policy.execute` creates: one allocation per call on the happy path. */
@@ -36,6 +43,27 @@ export class RootContext extends Context {
   readonly callerSignal: AbortSignal | undefined;
   /** @internal Set when a fallback stage supplied a value during this execution. */
   recovered = false;
+  /**
+   * @internal True while `execute` is still running synchronously. Stages reached in that turn
+   * may use `startedAt` as the current time instead of reading the clock again.
+   */
+  inFirstTurn = false;
+  /** @internal True once the execution's outcome is known. */
+  settled = false;
+  /** @internal The outcome, once settled (kept for a result promise made afterwards). */
+  ok = false;
+  value: unknown = undefined;
+  /**
+   * @internal Whether the execution's promise has been made as a deferred (settled through
+   * `resolve`/`reject`). Until then, the promise may instead be the thunk's reaction itself.
+   */
+  deferred = false;
+  resolve: (value: unknown) => void = noop;
+  reject: (error: unknown) => void = noop;
+  /** @internal The thunk's reaction, when it serves as the execution's promise. */
+  result: Promise<unknown> | undefined = undefined;
+  /** @internal Told when the caller's signal aborts (this object is the listener). */
+  settler: Settler | undefined = undefined;
   private map: Map<string, unknown> | undefined;
 
   constructor(
@@ -56,41 +84,71 @@ export class RootContext extends Context {
   get attempt(): number {
     return 1;
   }
-
   get signal(): AbortSignal {
     return this.callerSignal ?? NEVER_ABORTED;
   }
-
   get data(): Map<string, unknown> {
     return (this.map ??= new Map());
   }
-
   get aborted(): boolean {
     return this.callerSignal !== undefined && this.callerSignal.aborted;
   }
-
   get abortReason(): unknown {
     return this.callerSignal?.reason;
   }
-
   get root(): RootContext {
     return this;
   }
-}
-
-/** @internal A context that differs from its parent only in `attempt`. */
-class AttemptContext extends Context {
-  readonly attempt: number;
-  private readonly parent: Context;
-
-  constructor(parent: Context, attempt: number) {
-    super();
-    this.parent = parent;
-    this.attempt = attempt;
+  get parent(): undefined {
+    return undefined;
+  }
+  get owner(): undefined {
+    return undefined;
   }
 
+  /**
+   * @internal Called from the thunk's reaction when it serves as the execution's promise: the
+   * outcome if the way out has ended, else a deferred promise that the rest of the way settles.
+   */
+  take(): unknown {
+    if (this.settled) {
+      if (this.ok) return this.value;
+      throw this.value;
+    }
+    return this.makeDeferred();
+  }
+
+  /** @internal Makes the execution's promise a deferred that `settle` resolves. */
+  makeDeferred(): Promise<unknown> {
+    const promise = new Promise<unknown>(capture);
+    this.resolve = captured.resolve;
+    this.reject = captured.reject;
+    this.deferred = true;
+    return promise;
+  }
+
+  /** The caller's signal aborted: the execution rejects at once with its reason. */
+  handleEvent(): void {
+    const signal = this.callerSignal as AbortSignal;
+    this.settler?.settle(this, false, signal.reason);
+  }
+}
+
+/** @internal A context that reads everything from its parent unless a subclass says otherwise. */
+export class DerivedContext extends Context {
+  readonly parent: Context;
+  readonly owner: object;
+
+  constructor(parent: Context, owner: object) {
+    super();
+    this.parent = parent;
+    this.owner = owner;
+  }
   get policyName(): string {
     return this.parent.policyName;
+  }
+  get attempt(): number {
+    return this.parent.attempt;
   }
   get startedAt(): number {
     return this.parent.startedAt;
@@ -110,4 +168,40 @@ class AttemptContext extends Context {
   get root(): RootContext {
     return this.parent.root;
   }
+}
+
+/** @internal A context that differs from its parent only in `attempt`. */
+export class AttemptContext extends DerivedContext {
+  readonly #attempt: number;
+
+  constructor(parent: Context, owner: object, attempt: number) {
+    super(parent, owner);
+    this.#attempt = attempt;
+  }
+  override get attempt(): number {
+    return this.#attempt;
+  }
+}
+
+/** @internal Carries the time a timed stage started its call. */
+export class TimingContext extends DerivedContext {
+  readonly start: number;
+
+  constructor(parent: Context, owner: object, start: number) {
+    super(parent, owner);
+    this.start = start;
+  }
+}
+
+function noop(): void {}
+
+// A shared executor hands over resolve/reject without allocating a closure per promise.
+const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
+  resolve: noop,
+  reject: noop,
+};
+
+function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
 }

@@ -1,13 +1,13 @@
 import type { Clock } from '../internal/clock.js';
-import { Context, RootContext } from '../internal/context.js';
-import { raceAbort } from '../internal/signals.js';
+import { RootContext } from '../internal/context.js';
 import { show } from '../internal/validate.js';
-import { CircuitBreakerStage } from './stages/CircuitBreakerStage.js';
+import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, type PolicyEvent, type PolicyListener } from './events.js';
-import { toDataMap, type ExecutionContext, type Thunk } from './ExecutionContext.js';
+import { toDataMap, type Thunk } from './ExecutionContext.js';
 import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
-import type { Stage, StageInfo } from './Stage.js';
+import type { StageInfo } from './Stage.js';
+import { CircuitBreakerStage } from './stages/CircuitBreakerStage.js';
 
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
@@ -17,23 +17,22 @@ export interface ExecuteOptions {
   readonly data?: Record<string, unknown> | Map<string, unknown> | undefined;
 }
 
-type Link = (ctx: Context) => Promise<unknown>;
-
 /** @internal Everything `build()` hands to the policy. */
 export interface PolicyParts {
   readonly name: string;
   readonly clock: Clock;
-  readonly stages: readonly Stage[];
-  /** The stages the builder made itself (they take the internal context as is). */
-  readonly builtin: ReadonlySet<Stage>;
+  readonly steps: readonly Step[];
   readonly hub: EventHub;
   readonly counters: Counters;
 }
 
 /**
  * An immutable pipeline of stages, built by {@link Policy.builder}. The first stage declared is
- * the outermost. Stages are linked once at build time, so an execution allocates one context and
- * nothing else it can avoid.
+ * the outermost.
+ *
+ * The stages are compiled once at build time. An execution allocates one context and the promise
+ * it returns, and walks the stages synchronously in and out; it waits only where a rule makes it
+ * wait (the thunk itself, a queue, a retry delay).
  *
  * @typeParam T - result type the policy's thunks must produce
  * @typeParam F - result type its fallbacks may produce instead
@@ -59,16 +58,13 @@ export class Policy<T = unknown, F = never> {
   /** The stages, outermost first. */
   readonly stages: readonly StageInfo[];
   private readonly parts: PolicyParts;
-  private readonly head: Link;
-  private readonly countSuccess = (value: unknown): unknown => {
-    this.parts.counters.successes++;
-    return value;
+  private readonly head: Inward;
+  private readonly outcome: Outward & {
+    settle(root: RootContext, ok: boolean, value: unknown): void;
   };
-  private readonly countFailure = (error: unknown): never => {
-    this.parts.counters.failures++;
-    throw error;
-  };
-  private breakerSubscriptions: Array<() => void> = [];
+  private readonly breakerSubscriptions: Array<() => void> = [];
+  /** True when something besides the thunk can settle an execution (see `execute`). */
+  private readonly eager: boolean;
 
   /** Starts a builder. `T` is the result type the policy's thunks produce. */
   static builder<T = unknown>(name?: string): PolicyBuilder<T> {
@@ -80,9 +76,14 @@ export class Policy<T = unknown, F = never> {
     this.parts = parts;
     this.name = parts.name;
     this.stages = Object.freeze(
-      parts.stages.map((s) => Object.freeze({ kind: s.kind, name: s.name ?? s.kind })),
+      parts.steps.map((s) => Object.freeze({ kind: s.kind, name: s.name })),
     );
-    this.head = link(parts, (ctx) => this.invoke(ctx));
+    this.outcome = {
+      leave: (root, ok, value) => this.settle(root as RootContext, ok, value),
+      settle: (root, ok, value) => this.settle(root, ok, value),
+    };
+    this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
+    this.eager = parts.steps.some((s) => s.settlesEarly);
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
     };
@@ -97,25 +98,40 @@ export class Policy<T = unknown, F = never> {
   execute<R extends T>(fn: Thunk<R>, options?: ExecuteOptions): Promise<R | F> {
     const { counters, hub, clock } = this.parts;
     counters.calls++;
-    const signal = options?.signal;
     if (typeof fn !== 'function') {
       counters.failures++;
       return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
     }
+    const signal = options?.signal;
     if (signal !== undefined && signal.aborted) {
       counters.failures++;
-      if (hub.has('failure')) {
+      if (hub.watchesCalls) {
         hub.emit('failure', { policy: this.name, error: signal.reason, durationMs: 0 });
       }
       return Promise.reject(signal.reason);
     }
-    const startedAt = clock.now();
     const data = options?.data === undefined ? undefined : toDataMap(options.data);
-    const ctx = new RootContext(this.name, startedAt, fn as Thunk<unknown>, signal, data);
-    let result = this.head(ctx);
-    if (signal !== undefined) result = raceAbort(result, signal);
-    if (hub.has('success') || hub.has('failure')) return this.observe(result, ctx) as never;
-    return result.then(this.countSuccess, this.countFailure) as Promise<R | F>;
+    const root = new RootContext(this.name, clock.now(), fn as Thunk<unknown>, signal, data);
+    // Something other than the thunk may settle the execution (a deadline, the caller's abort,
+    // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
+    // the thunk's promise can itself be the execution's promise, saving one promise per call.
+    let deferred: Promise<unknown> | undefined;
+    if (this.eager || signal !== undefined) {
+      deferred = root.makeDeferred();
+      if (signal !== undefined) {
+        root.settler = this.outcome;
+        signal.addEventListener('abort', root);
+      }
+    }
+    root.inFirstTurn = true;
+    this.head.enter(root);
+    root.inFirstTurn = false;
+    if (deferred !== undefined) return deferred as Promise<R | F>;
+    if (root.result !== undefined) return root.result as Promise<R | F>;
+    if (root.settled) {
+      return (root.ok ? Promise.resolve(root.value) : Promise.reject(root.value)) as Promise<R | F>;
+    }
+    return root.makeDeferred() as Promise<R | F>;
   }
 
   /**
@@ -163,71 +179,51 @@ export class Policy<T = unknown, F = never> {
       retries: c.retries,
       timeouts: c.timeouts,
       fallbacks: c.fallbacks,
-      stages: this.parts.stages.map(stageState),
+      stages: this.parts.steps.map(stageState),
     };
   }
 
   /** One line per stage, outermost first. */
   describe(): string {
-    const lines = this.parts.stages.map((s, i) => {
-      const name = s.name ?? s.kind;
-      const label = name === s.kind ? s.kind : `${s.kind} "${name}"`;
-      const detail = typeof s.describe === 'function' ? safeDescribe(s) : '';
+    const lines = this.parts.steps.map((s, i) => {
+      const label = s.name === s.kind ? s.kind : `${s.kind} "${s.name}"`;
+      const detail = s.describe();
       return `${i + 1}. ${label}${detail ? `: ${detail}` : ''}`;
     });
     return lines.length > 0 ? lines.join('\n') : '(no stages)';
   }
 
-  /** Calls the thunk, timing the attempt only while someone listens for `attempt`. */
-  private invoke(ctx: Context): Promise<unknown> {
-    const { hub, clock } = this.parts;
-    if (!hub.has('attempt')) return invoke(ctx);
-    const start = clock.now();
-    const policy = this.name;
-    const attempt = ctx.attempt;
-    return invoke(ctx).then(
-      (value) => {
-        hub.emit('attempt', { policy, attempt, durationMs: clock.now() - start });
-        return value;
-      },
-      (error: unknown) => {
-        hub.emit('attempt', { policy, attempt, durationMs: clock.now() - start, error });
-        throw error;
-      },
-    );
-  }
-
-  private observe(result: Promise<unknown>, ctx: RootContext): Promise<unknown> {
+  /** The execution is over (or its caller gave up): settle the promise `execute` returned. */
+  private settle(root: RootContext, ok: boolean, value: unknown): void {
+    if (root.settled) return;
+    root.settled = true;
+    root.callerSignal?.removeEventListener('abort', root);
     const { counters, hub, clock } = this.parts;
-    const policy = this.name;
-    const startedAt = ctx.startedAt;
-    return result.then(
-      (value) => {
-        counters.successes++;
-        if (hub.has('success')) {
-          const durationMs = clock.now() - startedAt;
-          hub.emit('success', { policy, durationMs, fallback: ctx.recovered });
-        }
-        return value;
-      },
-      (error: unknown) => {
-        counters.failures++;
-        if (hub.has('failure')) {
-          hub.emit('failure', { policy, error, durationMs: clock.now() - startedAt });
-        }
-        throw error;
-      },
-    );
+    if (ok) counters.successes++;
+    else counters.failures++;
+    if (hub.watchesCalls) {
+      const policy = this.name;
+      const durationMs = clock.now() - root.startedAt;
+      if (ok) hub.emit('success', { policy, durationMs, fallback: root.recovered });
+      else hub.emit('failure', { policy, error: value, durationMs });
+    }
+    if (root.deferred) {
+      if (ok) root.resolve(value);
+      else root.reject(value);
+    } else {
+      root.ok = ok;
+      root.value = value;
+    }
   }
 
   private watchBreakers(on: boolean): void {
     if (on && this.breakerSubscriptions.length === 0) {
       const { hub } = this.parts;
-      for (const stage of this.parts.stages) {
-        if (!(stage instanceof CircuitBreakerStage)) continue;
+      for (const step of this.parts.steps) {
+        if (!(step instanceof CircuitBreakerStage)) continue;
         this.breakerSubscriptions.push(
-          stage.breaker.onStateChange(({ from, to }) => {
-            hub.emit('circuit-state', { policy: this.name, stage: stage.kind, from, to });
+          step.breaker.onStateChange(({ from, to }) => {
+            hub.emit('circuit-state', { policy: this.name, stage: step.kind, from, to });
           }),
         );
       }
@@ -237,103 +233,6 @@ export class Policy<T = unknown, F = never> {
   }
 }
 
-function safeDescribe(stage: Stage): string {
-  try {
-    return String(stage.describe?.() ?? '');
-  } catch {
-    return '';
-  }
-}
-
-function stageState(stage: Stage): StageState {
-  let extra: Record<string, unknown> = {};
-  if (typeof stage.state === 'function') {
-    try {
-      extra = stage.state() ?? {};
-    } catch {
-      extra = {};
-    }
-  }
-  return { ...extra, kind: stage.kind, name: stage.name ?? stage.kind };
-}
-
-/** Calls the user's thunk; a synchronous throw becomes a rejection. */
-function invoke(ctx: Context): Promise<unknown> {
-  try {
-    return Promise.resolve(ctx.root.fn(ctx));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-/** Links the stages once: each stage's `next` is the link to the stage inside it. */
-function link(parts: PolicyParts, innermost: Link): Link {
-  const { stages, builtin } = parts;
-  let next: Link = innermost;
-  for (let i = stages.length - 1; i >= 0; i--) {
-    const stage = stages[i] as Stage;
-    const inner = next;
-    if (builtin.has(stage)) {
-      next = (ctx) => safely(stage as never, ctx, inner);
-    } else {
-      // A custom stage may hand `next` a context of its own making: adopt it.
-      next = (ctx) =>
-        safely(stage, ctx, (given: ExecutionContext) =>
-          inner(given instanceof Context ? given : adopt(given, ctx)),
-        );
-    }
-  }
-  return next;
-}
-
-function safely(
-  stage: Stage,
-  ctx: Context,
-  next: (ctx: never) => Promise<unknown>,
-): Promise<unknown> {
-  try {
-    return stage.execute(ctx, next as never);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-/** A context a custom stage made, read through, with the execution's root kept. */
-class AdoptedContext extends Context {
-  private readonly given: ExecutionContext;
-  private readonly origin: Context;
-
-  constructor(given: ExecutionContext, origin: Context) {
-    super();
-    this.given = given;
-    this.origin = origin;
-  }
-  get policyName(): string {
-    return this.given.policyName;
-  }
-  get signal(): AbortSignal {
-    return this.given.signal;
-  }
-  get attempt(): number {
-    return this.given.attempt;
-  }
-  get startedAt(): number {
-    return this.given.startedAt;
-  }
-  get data(): Map<string, unknown> {
-    return this.given.data;
-  }
-  get aborted(): boolean {
-    return this.given.signal.aborted;
-  }
-  get abortReason(): unknown {
-    return this.given.signal.reason;
-  }
-  get root(): RootContext {
-    return this.origin.root;
-  }
-}
-
-function adopt(given: ExecutionContext, origin: Context): Context {
-  return new AdoptedContext(given, origin);
+function stageState(step: Step): StageState {
+  return step.state() as StageState;
 }

@@ -16,7 +16,9 @@ import { EventHub } from './events.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import { Counters } from './metrics.js';
 import { Policy } from './Policy.js';
+import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
+import { CustomStage } from './stages/CustomStage.js';
 import { BulkheadStage } from './stages/BulkheadStage.js';
 import { CircuitBreakerStage } from './stages/CircuitBreakerStage.js';
 import type { StageEnv } from './stages/env.js';
@@ -34,7 +36,7 @@ export type PolicyFallbackOptions<V> =
     });
 
 /** Makes a stage once the policy's shared parts exist. */
-type StageFactory = (env: StageEnv) => Stage;
+type StageFactory = (env: StageEnv) => Step;
 
 /**
  * Declares a policy's stages, outermost first, then {@link PolicyBuilder.build | builds} it.
@@ -46,7 +48,7 @@ type StageFactory = (env: StageEnv) => Stage;
  */
 export class PolicyBuilder<T = unknown, F = never> {
   private readonly policyName: string;
-  private readonly factories: Array<{ factory: StageFactory; builtin: boolean }> = [];
+  private readonly factories: StageFactory[] = [];
   private policyClock: Clock | undefined;
   private built = false;
 
@@ -120,7 +122,7 @@ export class PolicyBuilder<T = unknown, F = never> {
         `\`stage\` must be an object with a non-empty string \`kind\` and an \`execute(ctx, next)\` method, got ${show(stage)}`,
       );
     }
-    this.factories.push({ factory: () => stage, builtin: false });
+    this.factories.push(() => new CustomStage(stage));
     return this;
   }
 
@@ -137,27 +139,16 @@ export class PolicyBuilder<T = unknown, F = never> {
     this.built = true;
     const hub = new EventHub();
     const counters = new Counters();
-    const env: StageEnv = { policy: this.policyName, hub, counters };
-    const builtin = new Set<Stage>();
-    const stages = this.factories.map(({ factory, builtin: isBuiltin }) => {
-      const stage = factory(env);
-      if (isBuiltin) builtin.add(stage);
-      return stage;
-    });
-    return new Policy<T, F>({
-      name: this.policyName,
-      clock: clockOption(this.policyClock),
-      stages,
-      builtin,
-      hub,
-      counters,
-    });
+    const clock = clockOption(this.policyClock);
+    const env: StageEnv = { policy: this.policyName, hub, counters, clock };
+    const steps = this.factories.map((factory) => factory(env));
+    return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
   }
 
   private add(factory: StageFactory, name: string | undefined): this {
     this.assertOpen();
     stringOption(name, 'name', undefined);
-    this.factories.push({ factory, builtin: true });
+    this.factories.push(factory);
     return this;
   }
 

@@ -91,6 +91,10 @@ export class EventHub {
   };
   /** Called with the new listener count whenever a list changes. */
   onCountChange: ((event: PolicyEvent, count: number) => void) | undefined;
+  /** True while anyone listens for `success` or `failure` (read on every execution). */
+  watchesCalls = false;
+  /** True while anyone listens for `attempt` (read on every attempt). */
+  watchesAttempts = false;
 
   static isEvent(value: unknown): value is PolicyEvent {
     return typeof value === 'string' && (EVENTS as readonly string[]).includes(value);
@@ -103,7 +107,7 @@ export class EventHub {
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
     const lists = this.lists as { [K in PolicyEvent]: ReadonlyArray<PolicyListener<K>> };
     lists[event] = [...lists[event], listener] as never;
-    this.onCountChange?.(event, lists[event].length);
+    this.changed(event);
     let subscribed = true;
     return () => {
       if (!subscribed) return;
@@ -111,8 +115,14 @@ export class EventHub {
       const list = lists[event] as ReadonlyArray<PolicyListener<E>>;
       const i = list.indexOf(listener);
       if (i >= 0) lists[event] = [...list.slice(0, i), ...list.slice(i + 1)] as never;
-      this.onCountChange?.(event, lists[event].length);
+      this.changed(event);
     };
+  }
+
+  private changed(event: PolicyEvent): void {
+    this.watchesCalls = this.has('success') || this.has('failure');
+    this.watchesAttempts = this.has('attempt');
+    this.onCountChange?.(event, this.lists[event].length);
   }
 
   emit<E extends PolicyEvent>(event: E, payload: PolicyEventMap[E]): void {

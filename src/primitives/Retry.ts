@@ -283,6 +283,32 @@ export class Retry {
     );
   }
 
+  /**
+   * @internal Judges the outcome of attempt `n` (1-based) for a caller that runs the attempts
+   * itself (a policy): the wait before the next attempt, or -1 when the outcome is final. What a
+   * `retryOn` or `retryOnResult` predicate throws propagates.
+   */
+  decide(n: number, failed: boolean, outcome: unknown): number {
+    const options = this.#options;
+    if (n >= options.maxAttempts) return -1;
+    if (failed) {
+      if (!options.retryOn(outcome)) return -1;
+    } else if (options.retryOnResult === undefined || !options.retryOnResult(outcome)) {
+      return -1;
+    }
+    return this.#waitBefore(n - 1);
+  }
+
+  /** @internal True when results may be retried too (`retryOnResult` is set). */
+  get judgesResults(): boolean {
+    return this.#options.retryOnResult !== undefined;
+  }
+
+  /** @internal The clock its waits run on. */
+  get clock(): Clock {
+    return this.#options.clock;
+  }
+
   // Attempt `n` failed (or returned a result to retry) and is due for a retry: wait, try again,
   // and judge each new outcome until one is final.
   async #retry<T>(
@@ -325,9 +351,14 @@ export class Retry {
     if (options.delay === 0) return 0;
     // Clamped before jitter so a huge backoff never yields Infinity (or NaN from Infinity * 0).
     let wait = Math.min(options.delay * options.backoff ** n, MAX_WAIT_MS);
-    if (options.jitter > 0) wait += (options.random() * 2 - 1) * options.jitter * wait;
+    if (options.jitter > 0) {
+      // A custom `random` outside [0, 1] (or NaN) is held to that range, so the wait stays within
+      // ±jitter of the formula's value.
+      const r = options.random();
+      const u = r >= 0 ? (r <= 1 ? r : 1) : 0;
+      wait += (u * 2 - 1) * options.jitter * wait;
+    }
     if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
-    // A custom `random` outside [0, 1) must not produce a negative or oversized wait.
     return wait < 0 ? 0 : wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait;
   }
 }

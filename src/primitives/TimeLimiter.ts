@@ -34,6 +34,11 @@ export interface TimeoutOwner {
   onTimeout(timeoutMs: number): void;
 }
 
+/** @internal Told when a deadline passes before the work settled. */
+export interface DeadlineSink {
+  expired(timed: TimedContext, error: unknown): void;
+}
+
 /**
  * Enforces a deadline. The operation receives an `AbortSignal` that aborts at the deadline (and
  * when the caller's signal aborts), and the returned promise rejects with
@@ -77,20 +82,36 @@ export class TimeLimiter {
     const root = new RootContext(this.name ?? '', 0, fn as never, signal, undefined);
     const owner: TimeoutOwner = { operation: this.name || fn.name, onTimeout: noop };
     const next = (ctx: Context): Promise<T> => Promise.resolve(fn(ctx.signal));
-    return raceAbort(this.run(root, next, owner), signal);
+    return raceAbort(this.run(root, next, owner, this.clock.now()), signal);
   }
 
   /**
-   * @internal Runs `next` with a context whose signal also aborts at this limiter's deadline.
+   * @internal Starts a deadline: a context for the work whose signal also aborts at the deadline,
+   * queued so that `sink.expired` is called if it passes first. The caller calls
+   * `timed.finish()` when the work settles.
+   * @param now - this limiter's clock, read by the caller (it may have read it already)
    */
-  run<T>(parent: Context, next: (ctx: Context) => Promise<T>, owner: TimeoutOwner): Promise<T> {
-    const now = this.clock.now();
-    const timed = new TimedContext(parent, this, now + this.timeoutMs, owner);
-    const result = new Promise<T>((resolve, reject) => {
-      timed.resolve = resolve as (value: unknown) => void;
-      timed.reject = reject;
-    });
+  start(parent: Context, owner: TimeoutOwner, now: number, sink: DeadlineSink): TimedContext {
+    const timed = new TimedContext(parent, this, now + this.timeoutMs, owner, sink);
     this.queue.add(timed, now);
+    return timed;
+  }
+
+  /**
+   * @internal Runs `next` under the deadline and returns a promise of its outcome (or of the
+   * timeout). Used by `execute` and the function wrappers; policies use `start` directly.
+   */
+  run<T>(
+    parent: Context,
+    next: (ctx: Context) => Promise<T>,
+    owner: TimeoutOwner,
+    now: number,
+  ): Promise<T> {
+    // A shared executor hands over resolve/reject without allocating a closure per call.
+    const result = new Promise<T>(capture);
+    const timed = this.start(parent, owner, now, PROMISE_SINK);
+    timed.resolve = captured.resolve;
+    timed.reject = captured.reject;
     let inner: Promise<T>;
     try {
       inner = next(timed);
@@ -98,8 +119,12 @@ export class TimeLimiter {
       inner = Promise.reject(error);
     }
     inner.then(
-      (value) => timed.settle(true, value),
-      (error: unknown) => timed.settle(false, error),
+      (value) => {
+        if (timed.finish()) timed.resolve(value);
+      },
+      (error: unknown) => {
+        if (timed.finish()) timed.reject(error);
+      },
     );
     return result;
   }
@@ -107,28 +132,53 @@ export class TimeLimiter {
 
 function noop(): void {}
 
+const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
+  resolve: noop,
+  reject: noop,
+};
+
+function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve as (value: unknown) => void;
+  captured.reject = reject;
+}
+
+const PROMISE_SINK: DeadlineSink = {
+  expired(timed, error) {
+    timed.reject(error);
+  },
+};
+
 /** @internal The context inside a timeout: a deadline node with a lazily created signal. */
 export class TimedContext extends Context implements DeadlineNode {
   deadline: number;
   prevDeadline: DeadlineNode | undefined = undefined;
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
-  private readonly parent: Context;
+  readonly parent: Context;
+  readonly owner: TimeoutOwner;
+  /** Told if the deadline passes first. */
+  readonly sink: DeadlineSink;
+  resolve: (value: unknown) => void = noop;
+  reject: (error: unknown) => void = noop;
   private readonly limiter: TimeLimiter;
-  private readonly owner: TimeoutOwner;
   private controller: AbortController | undefined = undefined;
   private linked: AbortSignal | undefined = undefined;
   private timeoutError: OperationTimeoutError | undefined = undefined;
   private done = false;
 
-  constructor(parent: Context, limiter: TimeLimiter, deadline: number, owner: TimeoutOwner) {
+  constructor(
+    parent: Context,
+    limiter: TimeLimiter,
+    deadline: number,
+    owner: TimeoutOwner,
+    sink: DeadlineSink,
+  ) {
     super();
     this.parent = parent;
     this.limiter = limiter;
     this.deadline = deadline;
     this.owner = owner;
+    this.sink = sink;
   }
 
   get policyName(): string {
@@ -175,37 +225,40 @@ export class TimedContext extends Context implements DeadlineNode {
     this.controller?.abort(this.parent.abortReason);
   }
 
-  /** Deadline passed while the operation was still running. */
+  /** Deadline passed while the work was still running. */
   expire(): void {
     if (this.done) return;
     this.done = true;
     this.unlink();
+    let error: unknown;
     if (this.parent.aborted) {
-      this.reject(this.parent.abortReason);
-      return;
+      error = this.parent.abortReason;
+    } else {
+      const timeout = new OperationTimeoutError(
+        this.limiter.timeoutMs,
+        this.limiter.name || this.owner.operation,
+      );
+      this.timeoutError = error = timeout;
+      try {
+        this.owner.onTimeout(this.limiter.timeoutMs);
+      } catch {
+        // A listener never breaks a call.
+      }
+      this.controller?.abort(timeout);
     }
-    const error = new OperationTimeoutError(
-      this.limiter.timeoutMs,
-      this.limiter.name || this.owner.operation,
-    );
-    this.timeoutError = error;
-    try {
-      this.owner.onTimeout(this.limiter.timeoutMs);
-    } catch {
-      // A listener never breaks a call.
-    }
-    this.reject(error);
-    this.controller?.abort(error);
+    this.sink.expired(this, error);
   }
 
-  /** The operation settled. */
-  settle(ok: boolean, value: unknown): void {
-    if (this.done) return;
+  /**
+   * The work settled. Returns false when the deadline had already passed (the outcome is then
+   * stale and must be ignored).
+   */
+  finish(): boolean {
+    if (this.done) return false;
     this.done = true;
     this.limiter.queue.remove(this);
     this.unlink();
-    if (ok) this.resolve(value);
-    else this.reject(value);
+    return true;
   }
 
   private unlink(): void {

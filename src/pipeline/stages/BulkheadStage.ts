@@ -1,34 +1,18 @@
 import type { Context } from '../../internal/context.js';
 import { isBulkheadFullError } from '../../errors.js';
 import type { Bulkhead } from '../../primitives/Bulkhead.js';
-import type { Stage } from '../Stage.js';
-import type { StageEnv } from './env.js';
+import type { Inward, Outward, Step } from '../engine.js';
+import { UNLINKED, type StageEnv } from './env.js';
 
-/** @internal Holds one bulkhead slot while the inner pipeline runs. */
-export class BulkheadStage implements Stage {
+/** @internal Holds one bulkhead slot while the steps inside it run. */
+export class BulkheadStage implements Step {
   readonly kind = 'bulkhead';
   readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
   private readonly bulkhead: Bulkhead;
   private readonly env: StageEnv;
-  // Pre-bound so the happy path allocates no closures.
-  private readonly releaseValue = <T>(value: T): T => {
-    this.bulkhead.release();
-    return value;
-  };
-  private readonly releaseError = (error: unknown): never => {
-    this.bulkhead.release();
-    throw error;
-  };
-  private readonly onReject = (error: unknown): never => {
-    if (isBulkheadFullError(error)) {
-      const { counters, hub, policy } = this.env;
-      counters.bulkhead++;
-      if (hub.has('rejected')) {
-        hub.emit('rejected', { policy, stage: this.kind, reason: 'bulkhead', error });
-      }
-    }
-    throw error;
-  };
 
   constructor(bulkhead: Bulkhead, env: StageEnv, name: string | undefined) {
     this.bulkhead = bulkhead;
@@ -36,21 +20,30 @@ export class BulkheadStage implements Stage {
     this.name = name ?? this.kind;
   }
 
-  execute<T>(ctx: Context, next: (ctx: Context) => Promise<T>): Promise<T> {
-    if (this.bulkhead.tryAcquire()) return this.run(ctx, next);
+  enter(ctx: Context): void {
+    if (this.bulkhead.tryAcquire()) {
+      this.inner.enter(ctx);
+      return;
+    }
     const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
-    return this.bulkhead.acquire(signal).then(() => this.run(ctx, next), this.onReject);
+    this.bulkhead.acquire(signal).then(
+      () => this.inner.enter(ctx),
+      (error: unknown) => {
+        if (isBulkheadFullError(error)) {
+          const { counters, hub, policy } = this.env;
+          counters.bulkhead++;
+          if (hub.has('rejected')) {
+            hub.emit('rejected', { policy, stage: this.kind, reason: 'bulkhead', error });
+          }
+        }
+        this.outer.leave(ctx, false, error);
+      },
+    );
   }
 
-  private run<T>(ctx: Context, next: (ctx: Context) => Promise<T>): Promise<T> {
-    let inner: Promise<T>;
-    try {
-      inner = next(ctx);
-    } catch (error) {
-      this.bulkhead.release();
-      return Promise.reject(error);
-    }
-    return inner.then(this.releaseValue, this.releaseError);
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    this.bulkhead.release();
+    this.outer.leave(ctx, ok, value);
   }
 
   describe(): string {

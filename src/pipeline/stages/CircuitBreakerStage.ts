@@ -1,20 +1,19 @@
-import type { Context } from '../../internal/context.js';
+import { TimingContext, type Context } from '../../internal/context.js';
 import { isCircuitOpenError } from '../../errors.js';
 import type { CircuitBreaker } from '../../primitives/CircuitBreaker.js';
-import type { Stage } from '../Stage.js';
-import type { StageEnv } from './env.js';
+import type { Inward, Outward, Step } from '../engine.js';
+import { UNLINKED, type StageEnv } from './env.js';
 
 /** @internal Asks the breaker before each call and records how the call ended. */
-export class CircuitBreakerStage implements Stage {
+export class CircuitBreakerStage implements Step {
   readonly kind = 'circuit-breaker';
   readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
   /** @internal */
   readonly breaker: CircuitBreaker;
   private readonly env: StageEnv;
-  private readonly onSuccessUntimed = <T>(value: T): T => {
-    this.breaker.onSuccess();
-    return value;
-  };
 
   constructor(breaker: CircuitBreaker, env: StageEnv, name: string | undefined) {
     this.breaker = breaker;
@@ -22,7 +21,7 @@ export class CircuitBreakerStage implements Stage {
     this.name = name ?? this.kind;
   }
 
-  execute<T>(ctx: Context, next: (ctx: Context) => Promise<T>): Promise<T> {
+  enter(ctx: Context): void {
     const breaker = this.breaker;
     try {
       breaker.beforeCall();
@@ -34,29 +33,26 @@ export class CircuitBreakerStage implements Stage {
           hub.emit('rejected', { policy, stage: this.kind, reason: 'circuit-open', error });
         }
       }
-      return Promise.reject(error);
+      this.outer.leave(ctx, false, error);
+      return;
     }
-    const start = breaker.timesCalls ? breaker.clock.now() : 0;
-    let inner: Promise<T>;
-    try {
-      inner = next(ctx);
-    } catch (error) {
-      inner = Promise.reject(error);
+    // The clock is read only when slow calls are judged.
+    this.inner.enter(breaker.timesCalls ? new TimingContext(ctx, this, breaker.clock.now()) : ctx);
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    const breaker = this.breaker;
+    let received = ctx;
+    let durationMs: number | undefined;
+    if (ctx.owner === this) {
+      received = ctx.parent as Context;
+      durationMs = breaker.clock.now() - (ctx as TimingContext).start;
     }
-    return inner.then(
-      !breaker.timesCalls
-        ? this.onSuccessUntimed
-        : (value: T) => {
-            breaker.onSuccess(breaker.clock.now() - start);
-            return value;
-          },
-      (error: unknown) => {
-        // The caller gave up: the outcome says nothing about the dependency.
-        if (ctx.root.aborted) breaker.onCancel();
-        else breaker.onFailure(error, breaker.timesCalls ? breaker.clock.now() - start : 0);
-        throw error;
-      },
-    );
+    if (ok) breaker.onSuccess(durationMs);
+    // The caller gave up: the outcome says nothing about the dependency.
+    else if (ctx.root.aborted) breaker.onCancel();
+    else breaker.onFailure(value, durationMs);
+    this.outer.leave(received, ok, value);
   }
 
   describe(): string {

@@ -1,12 +1,15 @@
 import type { Context } from '../../internal/context.js';
 import type { Fallback } from '../../primitives/Fallback.js';
-import type { Stage } from '../Stage.js';
-import type { StageEnv } from './env.js';
+import { whenSettled, type Inward, type Outward, type Step } from '../engine.js';
+import { UNLINKED, type StageEnv } from './env.js';
 
-/** @internal Replaces matching errors of the inner pipeline with the fallback's value. */
-export class FallbackStage implements Stage {
+/** @internal Replaces matching errors of the steps inside it with the fallback's value. */
+export class FallbackStage implements Step {
   readonly kind = 'fallback';
   readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
   private readonly fallback: Fallback<unknown>;
   private readonly env: StageEnv;
 
@@ -16,18 +19,36 @@ export class FallbackStage implements Stage {
     this.name = name ?? this.kind;
   }
 
-  execute<T>(ctx: Context, next: (ctx: Context) => Promise<T>): Promise<T> {
-    return next(ctx).then(undefined, (error: unknown) => this.recover(error, ctx)) as Promise<T>;
+  enter(ctx: Context): void {
+    this.inner.enter(ctx);
   }
 
-  private recover(error: unknown, ctx: Context): unknown {
+  leave(ctx: Context, ok: boolean, value: unknown): void {
     // A caller who gave up wants no substitute value; an enclosing timeout has already answered.
-    if (ctx.aborted || !this.fallback.handles(error)) throw error;
+    if (ok || ctx.aborted || !this.handles(value)) {
+      this.outer.leave(ctx, ok, value);
+      return;
+    }
     const { counters, hub, policy } = this.env;
     counters.fallbacks++;
-    if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error });
+    if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error: value });
     ctx.root.recovered = true;
-    return this.fallback.recover(error, [ctx]);
+    let substitute: unknown;
+    try {
+      substitute = this.fallback.recover(value, [ctx]);
+    } catch (error) {
+      this.outer.leave(ctx, false, error);
+      return;
+    }
+    whenSettled(substitute, (settledOk, settled) => this.outer.leave(ctx, settledOk, settled));
+  }
+
+  private handles(error: unknown): boolean {
+    try {
+      return this.fallback.handles(error);
+    } catch {
+      return false;
+    }
   }
 
   describe(): string {

@@ -1,37 +1,56 @@
 import type { Context } from '../../internal/context.js';
 import { isRateLimitExceededError } from '../../errors.js';
 import type { RateLimiter } from '../../primitives/RateLimiter.js';
-import type { Stage } from '../Stage.js';
-import type { StageEnv } from './env.js';
+import type { Inward, Outward, Step } from '../engine.js';
+import { UNLINKED, type StageEnv } from './env.js';
 
-/** @internal Takes one token per execution before running the inner pipeline. */
-export class RateLimiterStage implements Stage {
+/** @internal Takes one token per execution before the steps inside it run. */
+export class RateLimiterStage implements Step {
   readonly kind = 'rate-limiter';
   readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
   private readonly limiter: RateLimiter;
   private readonly env: StageEnv;
-  private readonly onReject = (error: unknown): never => {
-    if (isRateLimitExceededError(error)) {
-      const { counters, hub, policy } = this.env;
-      counters.rateLimit++;
-      if (hub.has('rejected')) {
-        hub.emit('rejected', { policy, stage: this.kind, reason: 'rate-limit', error });
-      }
-    }
-    throw error;
-  };
+  private readonly sharesClock: boolean;
 
   constructor(limiter: RateLimiter, env: StageEnv, name: string | undefined) {
     this.limiter = limiter;
     this.env = env;
     this.name = name ?? this.kind;
+    this.sharesClock = limiter.clock === env.clock;
   }
 
-  execute<T>(ctx: Context, next: (ctx: Context) => Promise<T>): Promise<T> {
-    if (this.limiter.tryAcquire(1)) return next(ctx);
+  enter(ctx: Context): void {
+    const root = ctx.root;
+    const granted =
+      this.sharesClock && root.inFirstTurn
+        ? this.limiter.tryAcquireAt(root.startedAt)
+        : this.limiter.tryAcquire(1);
+    if (granted) {
+      this.inner.enter(ctx);
+      return;
+    }
     // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs.
     const signal = this.limiter.maxWaitMs > 0 ? ctx.signal : undefined;
-    return this.limiter.acquire(1, signal).then(() => next(ctx), this.onReject);
+    this.limiter.acquire(1, signal).then(
+      () => this.inner.enter(ctx),
+      (error: unknown) => {
+        if (isRateLimitExceededError(error)) {
+          const { counters, hub, policy } = this.env;
+          counters.rateLimit++;
+          if (hub.has('rejected')) {
+            hub.emit('rejected', { policy, stage: this.kind, reason: 'rate-limit', error });
+          }
+        }
+        this.outer.leave(ctx, false, error);
+      },
+    );
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    this.outer.leave(ctx, ok, value);
   }
 
   describe(): string {

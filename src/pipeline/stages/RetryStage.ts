@@ -1,37 +1,72 @@
-import type { Context } from '../../internal/context.js';
+import { AttemptContext, type Context } from '../../internal/context.js';
+import { sleep } from '../../internal/signals.js';
 import type { Retry } from '../../primitives/Retry.js';
-import type { Stage } from '../Stage.js';
-import type { StageEnv } from './env.js';
+import type { Inward, Outward, Step } from '../engine.js';
+import { UNLINKED, type StageEnv } from './env.js';
 
-/** @internal Runs the inner pipeline again on failure, setting `ctx.attempt` for each attempt. */
-export class RetryStage implements Stage {
+/** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
+export class RetryStage implements Step {
   readonly kind = 'retry';
   readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
   private readonly retry: Retry;
   private readonly env: StageEnv;
-  private readonly onRetry = (info: {
-    attempt: number;
-    delayMs: number;
-    error?: unknown;
-    result?: unknown;
-  }): void => {
-    const { counters, hub, policy } = this.env;
-    counters.retries++;
-    if (hub.has('retry')) hub.emit('retry', { policy, stage: this.kind, ...info });
-  };
+  private readonly single: boolean;
 
   constructor(retry: Retry, env: StageEnv, name: string | undefined) {
     this.retry = retry;
     this.env = env;
     this.name = name ?? this.kind;
+    this.single = retry.maxAttempts === 1;
   }
 
-  execute<T>(ctx: Context, next: (ctx: Context) => Promise<T>): Promise<T> {
-    return this.retry.run(
-      (n: number) => next(n === ctx.attempt ? ctx : ctx.withAttempt(n)),
-      ctx,
-      this.onRetry,
-    );
+  enter(ctx: Context): void {
+    // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
+    this.inner.enter(ctx.attempt === 1 ? ctx : new AttemptContext(ctx, this, 1));
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    const received = ctx.owner === this ? (ctx.parent as Context) : ctx;
+    if (this.single || (ok && !this.retry.judgesResults)) {
+      this.outer.leave(received, ok, value);
+      return;
+    }
+    // A caller's abort (or an enclosing deadline) is never retried.
+    if (received.aborted) {
+      this.outer.leave(received, false, ok ? value : received.abortReason);
+      return;
+    }
+    const attempt = ctx.attempt;
+    let delayMs: number;
+    try {
+      delayMs = this.retry.decide(attempt, !ok, value);
+    } catch (error) {
+      this.outer.leave(received, false, error);
+      return;
+    }
+    if (delayMs < 0) {
+      this.outer.leave(received, ok, value);
+      return;
+    }
+    const { counters, hub, policy } = this.env;
+    counters.retries++;
+    if (hub.has('retry')) {
+      hub.emit(
+        'retry',
+        ok
+          ? { policy, stage: this.kind, attempt, delayMs, result: value }
+          : { policy, stage: this.kind, attempt, delayMs, error: value },
+      );
+    }
+    const again = (): void => {
+      if (received.aborted) this.outer.leave(received, false, received.abortReason);
+      else this.inner.enter(new AttemptContext(received, this, attempt + 1));
+    };
+    const wait =
+      delayMs > 0 ? sleep(this.retry.clock, delayMs, received.signal) : Promise.resolve();
+    wait.then(again, (error: unknown) => this.outer.leave(received, false, error));
   }
 
   describe(): string {

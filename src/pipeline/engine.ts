@@ -1,0 +1,181 @@
+import type { Clock } from '../internal/clock.js';
+import type { Context } from '../internal/context.js';
+import type { EventHub } from './events.js';
+
+/** @internal Where a step sends an outcome on the way out. */
+export interface Outward {
+  /** The outcome of everything inside; `ctx` is the context the receiver passed inward. */
+  leave(ctx: Context, ok: boolean, value: unknown): void;
+}
+
+/** @internal Where a step goes on the way in. */
+export interface Inward {
+  enter(ctx: Context): void;
+}
+
+/**
+ * @internal A stage compiled into a policy's pipeline.
+ *
+ * Instead of each stage wrapping the next in a promise (one allocation and one microtask hop per
+ * stage), an execution walks the steps: inward through `enter`, then, when the thunk settles,
+ * outward through `leave`, synchronously from one step to the next. A step may pause the walk
+ * (a queue wait, a retry delay) and resume it later, turn it around (retry, fallback), or start
+ * the way out early (a rejection, a deadline). A whole execution then costs one promise for the
+ * caller and one reaction to the thunk's promise, whatever the number of stages.
+ *
+ * Steps are linked to their neighbours when the policy is built, so each step's calls to its
+ * neighbours stay monomorphic for the engine.
+ */
+export interface Step extends Inward, Outward {
+  readonly kind: string;
+  readonly name: string;
+  /** The next step inward (or the thunk). Set once by `link`. */
+  inner: Inward;
+  /** The next step outward (or the policy). Set once by `link`. */
+  outer: Outward;
+  /**
+   * Going in: `ctx` is what this step receives. Ends by calling `this.inner.enter(ctx')` or
+   * `this.outer.leave(ctx, false, error)`, now or later. Must not throw.
+   */
+  enter(ctx: Context): void;
+  /**
+   * Coming out. Ends by calling `this.outer.leave(received, …)` (`received` being the context
+   * this step was entered with) or by going in again. Must not throw.
+   */
+  leave(ctx: Context, ok: boolean, value: unknown): void;
+  /** True when this step can settle an execution before its thunk settles (a deadline). */
+  readonly settlesEarly: boolean;
+  describe(): string;
+  state(): Record<string, unknown>;
+}
+
+/** @internal Links the steps to each other, to the thunk and to the policy's outcome. */
+export function link(
+  steps: readonly Step[],
+  outcome: Outward,
+  hub: EventHub,
+  clock: Clock,
+  policy: string,
+): Inward {
+  let inner: Inward;
+  let outer: Outward = outcome;
+  const invoker = new Invoker(hub, clock, policy);
+  for (const step of steps) {
+    step.outer = outer;
+    outer = step;
+  }
+  invoker.outer = outer;
+  inner = invoker;
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i] as Step;
+    step.inner = inner;
+    inner = step;
+  }
+  return inner;
+}
+
+/** Calls the thunk and sends its outcome out. */
+class Invoker implements Inward {
+  outer: Outward = { leave() {} };
+  private readonly hub: EventHub;
+  private readonly clock: Clock;
+  private readonly policy: string;
+
+  constructor(hub: EventHub, clock: Clock, policy: string) {
+    this.hub = hub;
+    this.clock = clock;
+    this.policy = policy;
+  }
+
+  enter(ctx: Context): void {
+    if (this.hub.watchesAttempts) {
+      this.enterTimed(ctx);
+      return;
+    }
+    const outer = this.outer;
+    let value: unknown;
+    let thenable: boolean;
+    try {
+      value = ctx.root.fn(ctx);
+      thenable = isThenable(value);
+    } catch (error) {
+      outer.leave(ctx, false, error);
+      return;
+    }
+    if (thenable) {
+      const promise = value instanceof Promise ? value : Promise.resolve(value);
+      const root = ctx.root;
+      if (root.inFirstTurn && !root.deferred) {
+        // This reaction is the execution's promise: it returns (or throws) the final outcome.
+        root.result = promise.then(
+          (result: unknown) => {
+            outer.leave(ctx, true, result);
+            return root.take();
+          },
+          (error: unknown) => {
+            outer.leave(ctx, false, error);
+            return root.take();
+          },
+        );
+      } else {
+        promise.then(
+          (result: unknown) => outer.leave(ctx, true, result),
+          (error: unknown) => outer.leave(ctx, false, error),
+        );
+      }
+    } else {
+      outer.leave(ctx, true, value);
+    }
+  }
+
+  /** The thunk, timed for `attempt` listeners. */
+  private enterTimed(ctx: Context): void {
+    const { hub, clock, policy, outer } = this;
+    const start = clock.now();
+    const attempt = ctx.attempt;
+    const done = (ok: boolean, value: unknown): void => {
+      const durationMs = clock.now() - start;
+      hub.emit(
+        'attempt',
+        ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
+      );
+      outer.leave(ctx, ok, value);
+    };
+    let value: unknown;
+    try {
+      value = ctx.root.fn(ctx);
+    } catch (error) {
+      done(false, error);
+      return;
+    }
+    whenSettled(value, done);
+  }
+}
+
+/** True for promises and other thenables. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Calls `onDone` when `value` settles (at once when it is not a thenable); never throws. */
+export function whenSettled(value: unknown, onDone: (ok: boolean, value: unknown) => void): void {
+  let thenable: boolean;
+  try {
+    thenable = isThenable(value);
+  } catch (error) {
+    onDone(false, error);
+    return;
+  }
+  if (thenable) {
+    Promise.resolve(value).then(
+      (result: unknown) => onDone(true, result),
+      (error: unknown) => onDone(false, error),
+    );
+  } else {
+    onDone(true, value);
+  }
+}

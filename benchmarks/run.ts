@@ -1,0 +1,186 @@
+// The benchmark runner: `node .bench-build/benchmarks/run.js [--quick] [--filter NAME] [--out DIR]
+// [--strict]`. Prints a table, writes latest.json and latest.svg, and exits by itself.
+import { setMaxListeners } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { measure, type Measured, type RoundPlan, type Task } from './measure.js';
+import { heapGrowth, idleInstances } from './memory.js';
+import { renderJson, renderText } from './report.js';
+import type { Results, Row } from './results-model.js';
+import { SCENARIOS, type Library, type Subject, type Suite } from './scenarios/types.js';
+import { renderSvg } from './svg.js';
+import { evaluateTargets } from './targets.js';
+
+const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--out DIR] [--strict]
+  --quick    short rounds, memory of bulwark only (about 20 s); default: the full run (under 3 minutes)
+  --filter   run only scenarios whose id or library contains NAME (ids: ${SCENARIOS.map((s) => s.id).join(', ')}, memory);
+             the bare call of the same mode always runs, as every ratio needs it
+  --out      directory for latest.json and latest.svg (default benchmarks/results)
+  --strict   exit with code 1 when a measured target is missed`;
+
+interface Plan extends RoundPlan {
+  readonly calls: number;
+  readonly instances: number;
+  /** Libraries whose memory is measured; a million cockatiel calls alone take over 10 s. */
+  readonly memory: readonly Library[];
+}
+
+const PLANS: Record<'default' | 'quick', Plan> = {
+  default: {
+    rounds: 5,
+    timeMs: 500,
+    warmupMs: 50,
+    calls: 1_000_000,
+    instances: 100_000,
+    memory: ['bulwark', 'cockatiel', 'opossum'],
+  },
+  quick: {
+    rounds: 3,
+    timeMs: 100,
+    warmupMs: 25,
+    calls: 1_000_000,
+    instances: 100_000,
+    memory: ['bulwark'],
+  },
+};
+
+const LIBRARIES: readonly Library[] = ['bare', 'bulwark', 'cockatiel', 'opossum'];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    filter: { type: 'string', multiple: true, default: [] },
+    out: { type: 'string', default: join('benchmarks', 'results') },
+    strict: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const started = performance.now();
+const mode = args.quick ? 'quick' : 'default';
+const plan = PLANS[mode];
+const filter = args.filter.flatMap((f) => f.toLowerCase().split(',')).filter(Boolean);
+const matches = (...names: string[]) =>
+  filter.length === 0 || filter.some((f) => names.some((n) => n.includes(f)));
+
+// cockatiel adds an abort listener per call in flight to one shared signal; Node's warning about
+// that says nothing about speed and would only clutter the output.
+setMaxListeners(Infinity);
+
+// bulwark is loaded like the others, but a build that does not export the policy API yet only
+// skips its rows; the competitors and the floor still run.
+const suites: Suite[] = [];
+const skipped: { library: Library; reason: string }[] = [];
+for (const library of LIBRARIES) {
+  try {
+    suites.push(((await import(`./scenarios/${library}.js`)) as { suite: Suite }).suite);
+  } catch (error) {
+    if (library !== 'bulwark') throw error;
+    const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    skipped.push({ library, reason });
+    console.error(`bulwark skipped: ${reason}. Run \`npm run build\` once Policy is exported.`);
+  }
+}
+
+const offered = SCENARIOS.flatMap((scenario) =>
+  suites.flatMap(({ library, subjects }) => {
+    const entry = subjects[scenario.id];
+    return entry === undefined ? [] : [{ scenario, library, entry }];
+  }),
+);
+const wanted = offered.filter((o) => matches(o.scenario.id, o.library));
+const modes = new Set(wanted.map((o) => o.scenario.mode));
+// The bare call of the same mode always runs: every ratio is taken against it.
+const selected = offered.filter(
+  (o) => wanted.includes(o) || (o.library === 'bare' && modes.has(o.scenario.mode)),
+);
+const memoryOf = suites
+  .map((s) => s.library)
+  .filter((library) => plan.memory.includes(library) && matches('memory', library));
+if (selected.length === 0 && memoryOf.length === 0) {
+  console.error(`no scenario matches --filter ${filter.join(',')}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const tasks: Task[] = [];
+const subjects: Subject[] = [];
+for (const { scenario, library, entry } of selected) {
+  if (typeof entry === 'string') continue;
+  const subject = entry();
+  subjects.push(subject);
+  tasks.push({ key: `${library}/${scenario.id}`, scenario, subject });
+}
+
+const tty = process.stderr.isTTY;
+const progress = (line: string, done: boolean) => {
+  if (tty) process.stderr.write(`\r\x1b[K${line}${done ? '\n' : ''}`);
+  else if (done) process.stderr.write(`${line}\n`);
+};
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+
+console.error(
+  `bulwark benchmark (${mode}): ${tasks.length} tasks x ${plan.rounds} rounds of ${plan.timeMs} ms, ` +
+    `memory of ${memoryOf.join(', ') || 'none'}; node ${process.version}, ${cpus().length} cpus`,
+);
+const measured =
+  tasks.length === 0
+    ? new Map<string, Measured>()
+    : await measure(tasks, plan, (round, done, total, key) =>
+        done < total
+          ? progress(
+              `round ${round}/${plan.rounds}  ${done}/${total}  ${key}  (${elapsed()})`,
+              false,
+            )
+          : progress(`round ${round}/${plan.rounds} done  (${elapsed()})`, true),
+      );
+for (const s of subjects) s.dispose?.();
+
+const rows: Row[] = selected.map(({ scenario, library, entry }) => {
+  const m = measured.get(`${library}/${scenario.id}`);
+  return m ? { scenario, library, measured: m } : { scenario, library, unavailable: String(entry) };
+});
+
+const growth: Results['growth'] = {};
+const idle: Results['idle'] = {};
+for (const library of memoryOf) {
+  progress(
+    `memory: ${library}, ${plan.calls.toLocaleString('en-US')} calls  (${elapsed()})`,
+    false,
+  );
+  growth[library] = await heapGrowth(library, plan.calls);
+  progress(
+    `memory: ${library}, ${plan.instances.toLocaleString('en-US')} idle instances  (${elapsed()})`,
+    false,
+  );
+  idle[library] = await idleInstances(library, plan.instances);
+  progress(`memory: ${library} done  (${elapsed()})`, true);
+}
+
+const results: Results = { rows, growth, idle };
+const targets = evaluateTargets(results);
+console.log(renderText(results, targets));
+
+const outDir = resolve(args.out);
+mkdirSync(outDir, { recursive: true });
+const durationMs = Math.round(performance.now() - started);
+const json = renderJson(results, targets, {
+  mode,
+  filter,
+  rounds: plan.rounds,
+  timePerTaskMs: plan.timeMs,
+  skipped,
+  durationMs,
+});
+writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+const cpu = cpus()[0]?.model.trim() ?? 'unknown cpu';
+const subtitle = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · ${cpu} x ${cpus().length}`;
+writeFileSync(join(outDir, 'latest.svg'), renderSvg(results, subtitle));
+console.error(`wrote ${join(outDir, 'latest.json')} and latest.svg in ${elapsed()}`);
+
+if (args.strict && targets.some((t) => t.pass === false)) process.exitCode = 1;

@@ -1,0 +1,50 @@
+// bulwark's scenarios, through the built package (`bulwark` resolves to dist/ by self-reference).
+// The runner loads this module dynamically and skips bulwark when the build lacks these exports.
+import { Bulkhead, CircuitBreaker, Policy } from 'bulwark';
+import { failEveryOtherCall, never, noop, type Subject, type Suite } from './types.js';
+
+type Runnable = { execute(fn: () => Promise<unknown>): Promise<unknown> };
+
+const through = (policy: Runnable, fn: () => Promise<unknown> = noop): Subject => ({
+  call: () => policy.execute(fn),
+});
+
+const ample = { maxTokens: 1e9, refillRate: 1e9 };
+
+const newPipeline = () =>
+  Policy.builder('pipeline')
+    .fallback({ value: 0 })
+    .rateLimiter(ample)
+    .bulkhead({ maxConcurrent: 1e6 })
+    .retry({ maxAttempts: 3 })
+    .circuitBreaker({ failureThreshold: 5 })
+    .timeout('3s')
+    .build();
+
+export const suite: Suite = {
+  library: 'bulwark',
+  subjects: {
+    fallback: () => through(Policy.builder('fallback').fallback({ value: 0 }).build()),
+    'rate-limiter': () => through(Policy.builder('rate-limiter').rateLimiter(ample).build()),
+    bulkhead: () => through(Policy.builder('bulkhead').bulkhead({ maxConcurrent: 1e6 }).build()),
+    retry: () => through(Policy.builder('retry').retry({ maxAttempts: 3 }).build()),
+    'circuit-breaker': () =>
+      through(Policy.builder('circuit-breaker').circuitBreaker({ failureThreshold: 5 }).build()),
+    timeout: () => through(Policy.builder('timeout').timeout('3s').build()),
+    pipeline: () => through(newPipeline()),
+    'pipeline-x1000': () => through(newPipeline()),
+    'open-circuit': () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 5 });
+      breaker.isolate();
+      return through(Policy.builder('open-circuit').circuitBreaker(breaker).build());
+    },
+    'bulkhead-full': () => {
+      const full = new Bulkhead({ maxConcurrent: 1 });
+      const policy = Policy.builder('bulkhead-full').bulkhead(full).build();
+      void policy.execute(never);
+      return through(policy);
+    },
+    'retry-then-success': () =>
+      through(Policy.builder('retry').retry({ maxAttempts: 3 }).build(), failEveryOtherCall()),
+  },
+};

@@ -1,0 +1,127 @@
+// The shared vocabulary of the benchmark: which scenarios exist, what a library supplies for each,
+// and the async no-op every library wraps.
+
+export type Library = 'bare' | 'bulwark' | 'cockatiel' | 'opossum';
+
+export type Mode = 'sequential' | 'in-flight';
+
+/** Whether a measured call must resolve or reject; checked before every round. */
+export type Expect = 'resolve' | 'reject';
+
+export interface ScenarioDef {
+  readonly id: string;
+  readonly title: string;
+  readonly mode: Mode;
+  readonly expect: Expect;
+  /** Calls per timed sample: the sample's time divided by this is one call's cost. */
+  readonly batch: number;
+}
+
+/** One thing to measure, built once: `call` makes one call through it. */
+export interface Subject {
+  readonly call: () => Promise<unknown>;
+  readonly dispose?: () => void;
+}
+
+export type Factory = () => Subject;
+
+/**
+ * What one library offers: for each scenario id, a factory, or a string saying why the library
+ * has no equivalent. Scenarios a library leaves out are not shown for it.
+ */
+export interface Suite {
+  readonly library: Library;
+  readonly subjects: Readonly<Partial<Record<string, Factory | string>>>;
+}
+
+const SEQUENTIAL = 100;
+const IN_FLIGHT = 1000;
+
+/** Every scenario, in the order the table and the chart show them. */
+export const SCENARIOS: readonly ScenarioDef[] = [
+  {
+    id: 'bare',
+    title: 'bare await fn()',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+  },
+  { id: 'fallback', title: 'fallback', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
+  {
+    id: 'rate-limiter',
+    title: 'rate limiter',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+  },
+  { id: 'bulkhead', title: 'bulkhead', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
+  { id: 'retry', title: 'retry', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
+  {
+    id: 'circuit-breaker',
+    title: 'circuit breaker',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+  },
+  { id: 'timeout', title: 'timeout', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
+  {
+    id: 'pipeline',
+    title: 'full pipeline',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+  },
+  {
+    id: 'bare-x1000',
+    title: 'bare, 1,000 in flight',
+    mode: 'in-flight',
+    expect: 'resolve',
+    batch: IN_FLIGHT,
+  },
+  {
+    id: 'pipeline-x1000',
+    title: 'full pipeline, 1,000 in flight',
+    mode: 'in-flight',
+    expect: 'resolve',
+    batch: IN_FLIGHT,
+  },
+  {
+    id: 'open-circuit',
+    title: 'open-circuit rejection',
+    mode: 'sequential',
+    expect: 'reject',
+    batch: SEQUENTIAL,
+  },
+  {
+    id: 'bulkhead-full',
+    title: 'bulkhead rejection',
+    mode: 'sequential',
+    expect: 'reject',
+    batch: SEQUENTIAL,
+  },
+  // cockatiel waits a real timer tick before a retry even with no backoff, so keep its samples short.
+  {
+    id: 'retry-then-success',
+    title: 'retry: one failure, then success',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: 10,
+  },
+];
+
+/** The work every library wraps: an async no-op, so only the wrapping is measured. */
+export const noop = async (): Promise<void> => {};
+
+/** One error made up front, so failure paths measure the library and not stack capture. */
+export const boom = new Error('boom');
+
+/** An async function that fails on its 1st, 3rd, 5th... call and succeeds on the others. */
+export function failEveryOtherCall(): () => Promise<void> {
+  let calls = 0;
+  return async () => {
+    if ((calls++ & 1) === 0) throw boom;
+  };
+}
+
+/** A promise that never settles: it keeps a bulkhead slot taken for the whole run. */
+export const never = (): Promise<never> => new Promise<never>(() => {});

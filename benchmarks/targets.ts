@@ -1,0 +1,97 @@
+// The performance targets of issue 4, as data. A target whose inputs were not measured (filtered
+// out, or bulwark not built) is reported as not run, never as passed.
+import { nsOf, speedup, type Results } from './results-model.js';
+
+export interface TargetResult {
+  readonly id: string;
+  readonly description: string;
+  /** The measured value, or null when the target's scenarios did not run. */
+  readonly value: number | null;
+  readonly display: string;
+  readonly pass: boolean | null;
+}
+
+interface Target {
+  readonly id: string;
+  readonly description: string;
+  readonly value: (r: Results) => number | undefined;
+  readonly ok: (value: number) => boolean;
+  readonly display: (value: number) => string;
+}
+
+const times = (v: number) => `${v.toFixed(1)}x`;
+const ratioToBare = (id: string) => (r: Results) => {
+  const ours = nsOf(r, id, 'bulwark');
+  const floor = nsOf(r, 'bare', 'bare');
+  return ours && floor ? ours / floor : undefined;
+};
+
+const STAGES = ['fallback', 'bulkhead', 'retry', 'circuit-breaker', 'timeout'] as const;
+
+const TARGETS: readonly Target[] = [
+  {
+    id: 'pipeline-vs-cockatiel',
+    description: "full pipeline >= 20x faster than cockatiel's wrap(...)",
+    value: (r) => speedup(r, 'pipeline', 'cockatiel'),
+    ok: (v) => v >= 20,
+    display: times,
+  },
+  {
+    id: 'pipeline-vs-opossum',
+    description: "full pipeline >= 2.5x faster than opossum's fire()",
+    value: (r) => speedup(r, 'pipeline', 'opossum'),
+    ok: (v) => v >= 2.5,
+    display: times,
+  },
+  {
+    id: 'pipeline-vs-bare',
+    description: 'full pipeline <= 8x the bare call',
+    value: ratioToBare('pipeline'),
+    ok: (v) => v <= 8,
+    display: times,
+  },
+  ...STAGES.map((stage): Target => ({
+    id: `${stage}-vs-cockatiel`,
+    description: `${stage} stage at least as fast as cockatiel's (cockatiel ns / bulwark ns >= 1)`,
+    value: (r) => speedup(r, stage, 'cockatiel'),
+    ok: (v) => v >= 1,
+    display: (v) => `${v.toFixed(2)}x`,
+  })),
+  {
+    id: 'timeout-vs-bare',
+    description: 'timeout stage <= 4x the bare call',
+    value: ratioToBare('timeout'),
+    ok: (v) => v <= 4,
+    display: times,
+  },
+  {
+    id: 'heap-growth',
+    description: 'heap growth after 1,000,000 full-pipeline calls < 1 MB',
+    value: (r) =>
+      r.growth.bulwark?.calls === 1_000_000 ? r.growth.bulwark.growthBytes : undefined,
+    ok: (v) => v < 1_000_000,
+    display: (v) => `${Math.round(v).toLocaleString('en-US')} bytes`,
+  },
+  {
+    id: 'idle-timers',
+    description: 'idle policies hold no timers',
+    value: (r) => r.idle.bulwark?.timersHeld,
+    ok: (v) => v === 0,
+    display: (v) => `${v} timers held`,
+  },
+];
+
+export function evaluateTargets(results: Results): TargetResult[] {
+  return TARGETS.map((t) => {
+    const value = t.value(results);
+    return value === undefined
+      ? { id: t.id, description: t.description, value: null, display: 'not run', pass: null }
+      : {
+          id: t.id,
+          description: t.description,
+          value,
+          display: t.display(value),
+          pass: t.ok(value),
+        };
+  });
+}

@@ -1,0 +1,59 @@
+// A smoke test of the benchmark runner: it runs, filtered and quick, in a child process and
+// writes its results where it is told. Timings are not judged here; `npm run bench` does that.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The spec build compiles benchmarks/ next to spec/, so the runner sits two folders up.
+const runner = fileURLToPath(new URL('../../benchmarks/run.js', import.meta.url));
+
+interface Scenario {
+  id: string;
+  library: string;
+  nsPerCall?: number;
+}
+
+function run(args: readonly string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [runner, ...args], { timeout: 120_000 }, (error, _out, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stderr });
+    });
+  });
+}
+
+describe('benchmark runner', function () {
+  this.timeout(150_000);
+  let out: string;
+
+  beforeEach(() => {
+    out = mkdtempSync(join(tmpdir(), 'bulwark-bench-'));
+  });
+
+  afterEach(() => {
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('runs a filtered quick benchmark, exits by itself and writes JSON and SVG to --out', async () => {
+    const { code, stderr } = await run(['--quick', '--filter', 'bare', '--out', out]);
+    expect(code, stderr).to.equal(0);
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+      scenarios: Scenario[];
+      targets: { pass: boolean | null }[];
+    };
+    const bare = json.scenarios.find((s) => s.id === 'bare' && s.library === 'bare');
+    expect(bare?.nsPerCall).to.be.a('number').greaterThan(0);
+    expect(json.scenarios.map((s) => s.library)).to.satisfy((libs: string[]) =>
+      libs.every((l) => l === 'bare'),
+    );
+    // Targets whose scenarios were filtered out are reported as not run, never as met.
+    expect(json.targets).to.not.be.empty;
+    expect(json.targets.every((t) => t.pass === null)).to.equal(true);
+    expect(readFileSync(join(out, 'latest.svg'), 'utf8')).to.match(
+      /^<svg [^>]*>[\s\S]*<\/svg>\s*$/,
+    );
+  });
+});

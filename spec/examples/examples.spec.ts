@@ -1,0 +1,179 @@
+// Smoke tests of the examples: they are compiled with scripts/build-examples.mjs into a fresh
+// folder and each runs in a child process against the built package (dist/), as
+// `npm run example` runs them. Counts that depend on timing are checked loosely; what the flaky
+// server does for each product is seeded, so those outcomes are checked exactly.
+import { expect } from 'chai';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+// npm scripts and mocha run from the repository root. The examples import `bulwark` by the
+// package's self-reference, which resolves only inside the repository, so they are built there.
+const root = process.cwd();
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runExample(file: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file], { cwd: root, timeout: 15_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The number after `label ` in the line that starts with `prefix`. */
+function count(output: string, prefix: string, label: string): number {
+  const line = output.split('\n').find((l) => l.startsWith(prefix)) ?? '';
+  const match = new RegExp(`(\\d+) ${label}|${label} (\\d+)`).exec(line);
+  return Number(match?.[1] ?? match?.[2] ?? NaN);
+}
+
+describe('examples', function () {
+  this.timeout(30_000);
+  let outdir: string;
+  let pricing: Run;
+  let config: Run;
+
+  before(async function () {
+    if (!existsSync(join(root, 'dist', 'esm', 'index.js'))) {
+      throw new Error('dist/ is missing: the example specs need `npm run build` first');
+    }
+    mkdirSync(join(root, '.examples-build'), { recursive: true });
+    outdir = mkdtempSync(join(root, '.examples-build', 'spec-'));
+    execFileSync(process.execPath, ['scripts/build-examples.mjs', relative(root, outdir)], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    [pricing, config] = await Promise.all([
+      runExample(join(outdir, 'pricing', 'main.js')),
+      runExample(join(outdir, 'config', 'main.js')),
+    ]);
+  });
+
+  after(() => {
+    if (outdir !== undefined) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  describe('pricing (the complete example)', () => {
+    it('exits by itself with code 0 and nothing on stderr, so its server was closed', () => {
+      expect(pricing.code, pricing.stderr).to.equal(0);
+      expect(pricing.stderr).to.equal('');
+    });
+
+    it('describes the policy in the seed order, fallback outermost', () => {
+      expect(pricing.stdout).to.contain(
+        [
+          '  1. fallback: method defaultPrice on all errors',
+          '  2. rate-limiter: 6 tokens, refill 10/s, no wait',
+          '  3. bulkhead: 3 concurrent calls, no queue',
+          '  4. timeout:',
+        ].join('\n'),
+      );
+    });
+
+    it('prints live prices for healthy answers', () => {
+      expect(pricing.stdout).to.match(/^ {2}sku-101 +live 62\.91 USD$/m);
+      expect(pricing.stdout.match(/^ {2}sku-\d+ +live \d+\.\d\d USD$/gm)).to.have.length.above(4);
+    });
+
+    it('falls back with the reason for rate-limit, bulkhead, HTTP error and timeout failures', () => {
+      const out = pricing.stdout;
+      expect(out).to.match(
+        /^ {2}sku-1\d\d +fallback \(RateLimitExceededError: Rate limit exceeded\)$/m,
+      );
+      expect(out).to.match(
+        /^ {2}sku-1\d\d +fallback \(BulkheadFullError: Bulkhead at capacity \(3 concurrent calls\)\)$/m,
+      );
+      expect(out).to.match(
+        /^ {2}sku-202 +fallback \(PricingApiError: pricing API answered 503 Service Unavailable\)$/m,
+      );
+      expect(out).to.match(
+        /^ {2}sku-213 +fallback \(OperationTimeoutError: pricing exceeded timeout of 0\.2s\)$/m,
+      );
+    });
+
+    it('shows the decorator form rejecting and timing out calls through the shared primitives', () => {
+      expect(pricing.stdout).to.match(
+        /^ {2}sku-304 +fallback \(OperationTimeoutError: getPrice exceeded timeout of 0\.2s\)$/m,
+      );
+      expect(pricing.stdout).to.match(/^ {2}sku-30[67] +fallback \(BulkheadFullError: /m);
+    });
+
+    it('monitors the bulkhead full during a burst and free at the end', () => {
+      expect(pricing.stdout).to.match(
+        /^ {4}Bulkhead utilisation: 100%\n {4}Available slots: 0\/3$/m,
+      );
+      expect(pricing.stdout).to.match(
+        /^Monitoring resilience state:\n {2}Available tokens: \d+\.\d\n {2}Bulkhead utilisation: 0%\n {2}Available slots: 3\/3$/m,
+      );
+    });
+
+    it("summarises the policy's metrics: every call answered, each layer counted", () => {
+      const out = pricing.stdout;
+      const prefix = 'Policy "pricing": ';
+      expect(out).to.match(/^Policy "pricing": 16 calls, 16 successes, 0 failures; /m);
+      const rateLimit = count(out, prefix, 'rate-limit');
+      const bulkhead = count(out, prefix, 'bulkhead');
+      expect(rateLimit).to.be.at.least(1);
+      expect(bulkhead).to.be.at.least(1);
+      // 10 + 6 calls; the bulkhead and rate limiter refused 7 of the burst between them, the
+      // server failed one call and left one hanging.
+      expect(rateLimit + bulkhead).to.equal(7);
+      expect(count(out, prefix, 'timeouts')).to.equal(1);
+      expect(count(out, prefix, 'fallbacks')).to.equal(9);
+    });
+  });
+
+  describe('config (policies from resilience.yaml)', () => {
+    it('exits by itself with code 0 and nothing on stderr', () => {
+      expect(config.code, config.stderr).to.equal(0);
+      expect(config.stderr).to.equal('');
+    });
+
+    it("lists the registry's policies and describes each from the YAML", () => {
+      const out = config.stdout;
+      expect(out).to.contain('policies: pricing, checkout');
+      expect(out).to.contain(
+        [
+          'Policy "pricing":',
+          '  1. fallback: fixed value on all errors',
+          '  2. rate-limiter "pricing-api": 4 tokens, refill 20/s, no wait',
+          '  3. bulkhead "pricing-api": 2 concurrent calls, no queue',
+          '  4. timeout:',
+        ].join('\n'),
+      );
+      expect(out).to.contain('  2. retry "default": up to 2 attempts, delay 50 ms, on all errors');
+    });
+
+    it('serves live prices and the configured fallback value, with reasons from events', () => {
+      const out = config.stdout;
+      expect(out).to.match(/^ {2}sku-101 +live 62\.91 USD$/m);
+      expect(out).to.match(/^ {2}sku-10\d +fallback \(configured value null\)$/m);
+      expect(out).to.match(/^ {4}BulkheadFullError: Bulkhead at capacity \(2 concurrent calls\)$/m);
+    });
+
+    it('lets checkout errors reach the caller after its retry', () => {
+      const out = config.stdout;
+      expect(out).to.match(/^ {2}sku-201 +live \d+\.\d\d USD$/m);
+      expect(out).to.match(/^ {2}sku-202 +error \(PricingApiError: pricing API answered 503 /m);
+      expect(out).to.match(
+        /^ {2}sku-213 +error \(OperationTimeoutError: checkout price lookup exceeded timeout of 0\.2s\)$/m,
+      );
+    });
+
+    it("prints each policy's metrics and the shared primitives' state", () => {
+      const out = config.stdout;
+      expect(out).to.match(/^Policy "pricing": 5 calls, 5 successes, 0 failures; /m);
+      expect(count(out, 'Policy "pricing": ', 'fallbacks')).to.equal(3);
+      expect(out).to.match(/^Policy "checkout": 3 calls, 1 successes, 2 failures; /m);
+      expect(count(out, 'Policy "checkout": ', 'retries')).to.equal(2);
+      expect(count(out, 'Policy "checkout": ', 'timeouts')).to.equal(2);
+      expect(out).to.match(/^Shared "pricing-api": \d+\.\d\/4 tokens, 2\/2 bulkhead slots free$/m);
+    });
+  });
+});

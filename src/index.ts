@@ -75,6 +75,7 @@ export {
   usePolicy,
 } from './decorators/index.js';
 export type {
+  PolicyRegistryHealth,
   PolicyRegistryOptions,
   PolicyRegistrySnapshot,
   PrimitiveByKind,

@@ -17,9 +17,10 @@ interface Run {
   stderr: string;
 }
 
-function runExample(file: string): Promise<Run> {
+function runExample(file: string, args: readonly string[] = []): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [file], { cwd: root, timeout: 15_000 }, (error, stdout, stderr) => {
+    const argv = [file, ...args];
+    execFile(process.execPath, argv, { cwd: root, timeout: 15_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       resolve({ code, stdout, stderr });
     });
@@ -38,6 +39,7 @@ describe('examples', function () {
   let outdir: string;
   let pricing: Run;
   let config: Run;
+  let health: Run;
 
   before(async function () {
     if (!existsSync(join(root, 'dist', 'esm', 'index.js'))) {
@@ -49,9 +51,10 @@ describe('examples', function () {
       cwd: root,
       stdio: 'pipe',
     });
-    [pricing, config] = await Promise.all([
+    [pricing, config, health] = await Promise.all([
       runExample(join(outdir, 'pricing', 'main.js')),
       runExample(join(outdir, 'config', 'main.js')),
+      runExample(join(outdir, 'health-server', 'main.js'), ['--once']),
     ]);
   });
 
@@ -174,6 +177,27 @@ describe('examples', function () {
       expect(count(out, 'Policy "checkout": ', 'retries')).to.equal(2);
       expect(count(out, 'Policy "checkout": ', 'timeouts')).to.equal(2);
       expect(out).to.match(/^Shared "pricing-api": \d+\.\d\/4 tokens, 2\/2 bulkhead slots free$/m);
+    });
+  });
+
+  describe('health-server (registry.health() over HTTP)', () => {
+    it('serves the snapshot once and exits by itself', () => {
+      expect(health.code, health.stderr).to.equal(0);
+      expect(health.stdout.split('\n')[0]).to.match(/http:\/\/127\.0\.0\.1:\d+/);
+    });
+
+    it('reports the open breaker, the full bulkhead and the policy counters', () => {
+      const body = health.stdout.slice(health.stdout.indexOf('\n') + 1);
+      const snapshot = JSON.parse(body) as {
+        policies: Record<string, { fallbacks: number }>;
+        primitives: Record<string, Record<string, Record<string, unknown>>>;
+      };
+      expect(snapshot.primitives['circuit-breaker']?.['inventory']?.['state']).to.equal('open');
+      expect(snapshot.primitives['bulkhead']?.['legacy-db']).to.include({
+        availableSlots: 0,
+        queued: 1,
+      });
+      expect(snapshot.policies['pricing']?.fallbacks).to.equal(3);
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
+import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import type { PolicyBuilder } from '../pipeline/PolicyBuilder.js';
 import { Bulkhead, type BulkheadOptions } from '../primitives/Bulkhead.js';
@@ -47,6 +48,21 @@ export interface PolicyRegistrySnapshot {
     PrimitiveKind,
     ReadonlyMap<string, PrimitiveByKind[PrimitiveKind]>
   >;
+}
+
+/**
+ * A plain, JSON-safe picture of a registry's live state, returned by
+ * {@link PolicyRegistry.health}. `JSON.parse(JSON.stringify(health))` deep-equals it.
+ */
+export interface PolicyRegistryHealth {
+  /** Each policy's {@link PolicyMetrics}, by policy name (configured first, then registered). */
+  readonly policies: { readonly [name: string]: PolicyMetrics };
+  /**
+   * Each shared primitive built so far, by configuration kind then name (every kind is present,
+   * possibly empty). Each state is shaped like that primitive's entry in `metrics().stages`, so a
+   * time-limiter's state has `kind: 'timeout'`, as in a policy.
+   */
+  readonly primitives: { readonly [K in PrimitiveKind]: { readonly [name: string]: StageState } };
 }
 
 const REGISTRY_KEYS: readonly string[] = Object.freeze(['clock']);
@@ -114,6 +130,7 @@ export class PolicyRegistry {
   // A kind's settings before a named entry: the seed's, then its `default` entry.
   readonly #kindDefaults = new Map<PrimitiveKind, Readonly<Record<string, unknown>>>();
   readonly #policies = new Map<string, Policy<any, any>>();
+  #registerListeners: ReadonlyArray<(policy: Policy<any, any>) => void> = [];
 
   /**
    * An empty registry: shared instances get the seed's defaults; add policies with
@@ -201,7 +218,29 @@ export class PolicyRegistry {
       throw new Error(`A policy named "${policy.name}" is already in the registry`);
     }
     this.#policies.set(policy.name, policy);
+    for (const listener of this.#registerListeners) {
+      try {
+        listener(policy);
+      } catch {
+        // An observer (instrumentation) that throws must not undo or fail the registration.
+      }
+    }
     return this;
+  }
+
+  /**
+   * @internal Calls `listener` with every policy {@link PolicyRegistry.register | registered}
+   * from now on (configured policies exist before anyone can listen). Returns an unsubscribe
+   * function. Used by `bulwark/otel`.
+   */
+  onRegister(listener: (policy: Policy<any, any>) => void): () => void {
+    this.#registerListeners = [...this.#registerListeners, listener];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.#registerListeners = this.#registerListeners.filter((l) => l !== listener);
+    };
   }
 
   /** The names of every policy: configured ones in configuration order, then registered ones. */
@@ -220,6 +259,40 @@ export class PolicyRegistry {
     >();
     for (const [kind, byName] of this.#instances) primitives.set(kind, new Map(byName));
     return Object.freeze({ policies: new Map(this.#policies), primitives });
+  }
+
+  /**
+   * A plain snapshot of every policy's metrics and every shared primitive's live state, for a
+   * health endpoint or a log line. It holds only strings, finite numbers, booleans, `null`,
+   * arrays and plain objects, so it survives `JSON.stringify` unchanged: a number that is not
+   * finite (say, in a custom stage's `state()`) becomes `null`, a bigint becomes its decimal
+   * string, functions, symbols and `undefined` are left out, an object with `toJSON` gives what
+   * that returns, and a reference back to an enclosing object is left out. Built-in stages and
+   * primitives report finite numbers only.
+   *
+   * @example
+   * ```ts
+   * const health = registry.health();
+   * // { policies: { pricing: { calls: 12, successes: 11, ..., stages: [...] } },
+   * //   primitives: { 'rate-limiter': { 'payment-api': { kind: 'rate-limiter',
+   * //     name: 'payment-api', availableTokens: 7, maxTokens: 10 } }, bulkhead: {}, ... } }
+   * response.end(JSON.stringify(health));
+   * ```
+   */
+  health(): PolicyRegistryHealth {
+    const policies: Record<string, PolicyMetrics> = {};
+    for (const [name, policy] of this.#policies) {
+      define(policies, name, toPlain(policy.metrics(), []) as PolicyMetrics);
+    }
+    const primitives = {} as Record<PrimitiveKind, Record<string, StageState>>;
+    for (const [kind, byName] of this.#instances) {
+      const states: Record<string, StageState> = {};
+      for (const [name, instance] of byName) {
+        define(states, name, toPlain(primitiveState(kind, name, instance), []) as StageState);
+      }
+      primitives[kind] = states;
+    }
+    return { policies, primitives };
   }
 
   #load(config: NormalizedConfig): void {
@@ -313,6 +386,108 @@ export class PolicyRegistry {
     }
     return builder.build();
   }
+}
+
+/** A shared primitive's state, shaped as its stage's entry in `policy.metrics().stages`. */
+function primitiveState(
+  kind: PrimitiveKind,
+  name: string,
+  instance: PrimitiveByKind[PrimitiveKind],
+): StageState {
+  switch (kind) {
+    case 'rate-limiter': {
+      const limiter = instance as RateLimiter;
+      return {
+        kind,
+        name,
+        availableTokens: limiter.availableTokens,
+        maxTokens: limiter.maxTokens,
+      };
+    }
+    case 'bulkhead': {
+      const bulkhead = instance as Bulkhead;
+      return {
+        kind,
+        name,
+        availableSlots: bulkhead.availableSlots,
+        maxConcurrent: bulkhead.maxConcurrent,
+        queued: bulkhead.queued,
+      };
+    }
+    case 'time-limiter':
+      // A policy's stage over a TimeLimiter is of kind 'timeout': keep the two alike.
+      return { kind: 'timeout', name, timeoutMs: (instance as TimeLimiter).timeoutMs };
+    case 'circuit-breaker':
+      return { kind, name, ...(instance as CircuitBreaker).metrics };
+    case 'retry':
+      return { kind, name, maxAttempts: (instance as Retry).maxAttempts };
+  }
+}
+
+/** How deep {@link toPlain} copies: far beyond any real stage state. */
+const MAX_DEPTH = 64;
+
+/** Sets an own enumerable property, so that a name such as `__proto__` stays a plain key. */
+function define(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * A copy of `value` made of JSON's own values only, as `JSON.stringify` would see it, except that
+ * bigints become strings and references back to an enclosing object (or anything nested deeper
+ * than {@link MAX_DEPTH}) are left out instead of throwing. `undefined` means "leave out".
+ */
+function toPlain(value: unknown, ancestors: object[]): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'bigint':
+      return value.toString();
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return null;
+  // A cycle, or a chain of `toJSON` results that never ends, is cut off.
+  if (ancestors.length >= MAX_DEPTH || ancestors.includes(value)) return undefined;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    let json: unknown;
+    try {
+      json = toJSON.call(value);
+    } catch {
+      return undefined;
+    }
+    return json === value ? undefined : toPlain(json, [...ancestors, value]);
+  }
+  const inner = [...ancestors, value];
+  if (Array.isArray(value)) {
+    return value.map((item) => {
+      const plain = toPlain(item, inner);
+      return plain === undefined ? null : plain;
+    });
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    let item: unknown;
+    try {
+      item = (value as Record<string, unknown>)[key];
+    } catch {
+      continue;
+    }
+    const plain = toPlain(item, inner);
+    if (plain !== undefined) define(copy, key, plain);
+  }
+  return copy;
 }
 
 /**

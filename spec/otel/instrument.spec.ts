@@ -1,0 +1,633 @@
+import { metrics, type Attributes } from '@opentelemetry/api';
+import {
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { BulkheadFullError } from '../../src/errors.js';
+import type { Clock } from '../../src/internal/clock.js';
+import { instrument } from '../../src/otel/index.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import type { Stage } from '../../src/pipeline/Stage.js';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+
+/** A pull reader: `collect()` gathers whatever the instruments hold right now. */
+class TestReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+class Boom extends Error {}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** Metrics by name from one collection. */
+type Collected = Map<string, MetricData>;
+
+function metric(collected: Collected, name: string): MetricData {
+  const found = collected.get(name);
+  if (found === undefined) {
+    throw new Error(`no metric ${name}; have ${[...collected.keys()].join(', ')}`);
+  }
+  return found;
+}
+
+/** Every data point of `name` whose attributes are exactly `attributes`. */
+function pointsOf(
+  collected: Collected,
+  name: string,
+  attributes: Attributes,
+): DataPoint<unknown>[] {
+  const m = collected.get(name);
+  if (m === undefined) return [];
+  return (m.dataPoints as DataPoint<unknown>[]).filter((p) =>
+    sameAttributes(p.attributes, attributes),
+  );
+}
+
+function sameAttributes(a: Attributes, b: Attributes): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/** The single value of a counter or gauge for exactly these attributes. */
+function value(collected: Collected, name: string, attributes: Attributes): number {
+  const points = pointsOf(collected, name, attributes);
+  if (points.length !== 1) {
+    const all = (collected.get(name)?.dataPoints ?? []).map((p) => p.attributes);
+    throw new Error(
+      `${name}: expected one point for ${JSON.stringify(attributes)}, got ${points.length}; ` +
+        `points: ${JSON.stringify(all)}`,
+    );
+  }
+  return (points[0] as DataPoint<number>).value;
+}
+
+function histogram(collected: Collected, name: string, attributes: Attributes): Histogram {
+  const points = pointsOf(collected, name, attributes);
+  expect(points, `${name} ${JSON.stringify(attributes)}`).to.have.length(1);
+  return (points[0] as DataPoint<Histogram>).value;
+}
+
+describe('instrument', () => {
+  let clock: sinon.SinonFakeTimers;
+  let reader: TestReader;
+  let provider: MeterProvider;
+
+  async function collect(): Promise<Collected> {
+    const { resourceMetrics, errors } = await reader.collect();
+    expect(errors).to.deep.equal([]);
+    const byName: Collected = new Map();
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const m of scope.metrics) byName.set(m.descriptor.name, m);
+    }
+    return byName;
+  }
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers();
+    reader = new TestReader();
+    provider = new MeterProvider({ readers: [reader] });
+  });
+  afterEach(async () => {
+    await provider.shutdown();
+    clock.restore();
+  });
+
+  describe('a policy', () => {
+    it('counts executions by final outcome and times each one', async () => {
+      const policy = Policy.builder('pricing').build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const slow = policy.execute(
+        () => new Promise<string>((resolve) => setTimeout(() => resolve('ok'), 30)),
+      );
+      await clock.tickAsync(30);
+      expect(await slow).to.equal('ok');
+      await policy.execute(() => 'ok');
+      const failing = policy.execute(
+        () => new Promise((_, reject) => setTimeout(() => reject(new Boom('no')), 70)),
+      );
+      const failed = failing.catch((e: unknown) => e);
+      await clock.tickAsync(70);
+      expect(await failed).to.be.instanceOf(Boom);
+
+      const collected = await collect();
+      const calls = metric(collected, 'bulwark.calls');
+      expect(calls.descriptor.unit).to.equal('{call}');
+      expect(calls.dataPointType).to.equal(DataPointType.SUM);
+      expect(value(collected, 'bulwark.calls', { policy: 'pricing', outcome: 'success' })).to.equal(
+        2,
+      );
+      expect(value(collected, 'bulwark.calls', { policy: 'pricing', outcome: 'failure' })).to.equal(
+        1,
+      );
+      const duration = metric(collected, 'bulwark.call.duration');
+      expect(duration.descriptor.unit).to.equal('ms');
+      expect(duration.dataPointType).to.equal(DataPointType.HISTOGRAM);
+      const ok = histogram(collected, 'bulwark.call.duration', {
+        policy: 'pricing',
+        outcome: 'success',
+      });
+      expect([ok.count, ok.sum, ok.min, ok.max]).to.deep.equal([2, 30, 0, 30]);
+      const bad = histogram(collected, 'bulwark.call.duration', {
+        policy: 'pricing',
+        outcome: 'failure',
+      });
+      expect([bad.count, bad.sum]).to.deep.equal([1, 70]);
+    });
+
+    it('records one attempt per execution without a retry stage', async () => {
+      const policy = Policy.builder('single').build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const call = policy.execute(
+        () => new Promise<number>((resolve) => setTimeout(() => resolve(1), 12)),
+      );
+      await clock.tickAsync(12);
+      await call;
+      const collected = await collect();
+      const attempts = metric(collected, 'bulwark.attempt.duration');
+      expect(attempts.descriptor.unit).to.equal('ms');
+      const h = histogram(collected, 'bulwark.attempt.duration', {
+        policy: 'single',
+        outcome: 'success',
+      });
+      expect([h.count, h.sum]).to.deep.equal([1, 12]);
+    });
+
+    it('records every attempt and counts retries with their stage', async () => {
+      const policy = Policy.builder('flaky').retry({ maxAttempts: 3, delay: 100 }).build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      let n = 0;
+      const call = policy.execute(
+        () =>
+          new Promise<string>((resolve, reject) =>
+            setTimeout(() => (++n < 3 ? reject(new Boom('again')) : resolve('done')), 10),
+          ),
+      );
+      await clock.tickAsync(10 + 100 + 10 + 100 + 10);
+      expect(await call).to.equal('done');
+
+      const collected = await collect();
+      const failed = histogram(collected, 'bulwark.attempt.duration', {
+        policy: 'flaky',
+        outcome: 'failure',
+      });
+      const succeeded = histogram(collected, 'bulwark.attempt.duration', {
+        policy: 'flaky',
+        outcome: 'success',
+      });
+      expect([failed.count, failed.sum, succeeded.count, succeeded.sum]).to.deep.equal([
+        2, 20, 1, 10,
+      ]);
+      expect(metric(collected, 'bulwark.retries').descriptor.unit).to.equal('{retry}');
+      expect(value(collected, 'bulwark.retries', { policy: 'flaky', stage: 'retry' })).to.equal(2);
+      const whole = histogram(collected, 'bulwark.call.duration', {
+        policy: 'flaky',
+        outcome: 'success',
+      });
+      expect([whole.count, whole.sum]).to.deep.equal([1, 230]);
+    });
+
+    it('counts rejections by reason and stage, and their executions as rejected', async () => {
+      const policy = Policy.builder('limited')
+        .rateLimiter({ maxTokens: 1, refillRate: 0.001 })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      await policy.execute(() => 'first');
+      const refused = await policy.execute(() => 'second').catch((e: unknown) => e);
+      expect(refused).to.have.property('code', 'RATE_LIMITED');
+
+      const collected = await collect();
+      expect(metric(collected, 'bulwark.rejections').descriptor.unit).to.equal('{rejection}');
+      expect(
+        value(collected, 'bulwark.rejections', {
+          policy: 'limited',
+          stage: 'rate-limiter',
+          reason: 'rate-limit',
+        }),
+      ).to.equal(1);
+      expect(
+        value(collected, 'bulwark.calls', { policy: 'limited', outcome: 'rejected' }),
+      ).to.equal(1);
+      expect(value(collected, 'bulwark.calls', { policy: 'limited', outcome: 'success' })).to.equal(
+        1,
+      );
+      // A refused execution never reached the thunk: no attempt for it.
+      const attempts = histogram(collected, 'bulwark.attempt.duration', {
+        policy: 'limited',
+        outcome: 'success',
+      });
+      expect(attempts.count).to.equal(1);
+    });
+
+    it('counts a circuit-open and a bulkhead refusal under their own reasons', async () => {
+      const policy = Policy.builder('guarded')
+        .bulkhead({ maxConcurrent: 1 })
+        .circuitBreaker({ failureThreshold: 1, recoveryTimeout: '10s' })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const gate = deferred<string>();
+      const held = policy.execute(() => gate.promise);
+      expect(await policy.execute(() => 'x').catch((e: unknown) => e)).to.be.instanceOf(
+        BulkheadFullError,
+      );
+      gate.resolve('released');
+      await held;
+      await policy.execute(() => Promise.reject(new Boom('trip'))).catch(() => undefined);
+      const open = await policy.execute(() => 'x').catch((e: unknown) => e);
+      expect(open).to.have.property('code', 'CIRCUIT_OPEN');
+
+      const collected = await collect();
+      expect(
+        value(collected, 'bulwark.rejections', {
+          policy: 'guarded',
+          stage: 'bulkhead',
+          reason: 'bulkhead',
+        }),
+      ).to.equal(1);
+      expect(
+        value(collected, 'bulwark.rejections', {
+          policy: 'guarded',
+          stage: 'circuit-breaker',
+          reason: 'circuit-open',
+        }),
+      ).to.equal(1);
+      expect(
+        value(collected, 'bulwark.calls', { policy: 'guarded', outcome: 'rejected' }),
+      ).to.equal(2);
+      expect(value(collected, 'bulwark.calls', { policy: 'guarded', outcome: 'failure' })).to.equal(
+        1,
+      );
+    });
+
+    it('counts a timeout with its stage and its execution as a failure', async () => {
+      const policy = Policy.builder('bounded').timeout('1s').build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const call = policy.execute(() => new Promise(() => {})).catch((e: unknown) => e);
+      await clock.tickAsync(1000);
+      expect(await call).to.have.property('code', 'TIMEOUT');
+
+      const collected = await collect();
+      expect(metric(collected, 'bulwark.timeouts').descriptor.unit).to.equal('{timeout}');
+      expect(
+        value(collected, 'bulwark.timeouts', { policy: 'bounded', stage: 'timeout' }),
+      ).to.equal(1);
+      expect(value(collected, 'bulwark.calls', { policy: 'bounded', outcome: 'failure' })).to.equal(
+        1,
+      );
+      const h = histogram(collected, 'bulwark.call.duration', {
+        policy: 'bounded',
+        outcome: 'failure',
+      });
+      expect(h.sum).to.equal(1000);
+    });
+
+    it("counts a fallback's value as outcome fallback, also after a rejection", async () => {
+      const policy = Policy.builder<string>('cached')
+        .fallback({ value: 'stale' })
+        .rateLimiter({ maxTokens: 1, refillRate: 0.001 })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      expect(await policy.execute(() => Promise.reject(new Boom('down')))).to.equal('stale');
+      expect(await policy.execute(() => 'fresh')).to.equal('stale');
+
+      const collected = await collect();
+      expect(metric(collected, 'bulwark.fallbacks').descriptor.unit).to.equal('{fallback}');
+      expect(
+        value(collected, 'bulwark.fallbacks', { policy: 'cached', stage: 'fallback' }),
+      ).to.equal(2);
+      expect(value(collected, 'bulwark.calls', { policy: 'cached', outcome: 'fallback' })).to.equal(
+        2,
+      );
+      expect(pointsOf(collected, 'bulwark.calls', { policy: 'cached', outcome: 'success' })).to.be
+        .empty;
+      expect(
+        value(collected, 'bulwark.rejections', {
+          policy: 'cached',
+          stage: 'rate-limiter',
+          reason: 'rate-limit',
+        }),
+      ).to.equal(1);
+    });
+
+    it('reports the circuit state gauge: closed, open after tripping, half-open later', async () => {
+      const policy = Policy.builder('inventory')
+        .circuitBreaker({ failureThreshold: 2, recoveryTimeout: '20s' })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const attributes = {
+        policy: 'inventory',
+        stage: 'circuit-breaker',
+        primitive: 'circuit-breaker',
+      };
+
+      let collected = await collect();
+      const gauge = metric(collected, 'bulwark.circuit.state');
+      expect(gauge.dataPointType).to.equal(DataPointType.GAUGE);
+      expect(gauge.descriptor.unit).to.equal('1');
+      expect(value(collected, 'bulwark.circuit.state', attributes)).to.equal(0);
+
+      for (let i = 0; i < 2; i++) {
+        await policy.execute(() => Promise.reject(new Boom('down'))).catch(() => undefined);
+      }
+      collected = await collect();
+      expect(value(collected, 'bulwark.circuit.state', attributes)).to.equal(2);
+
+      clock.tick(20_000);
+      collected = await collect();
+      expect(value(collected, 'bulwark.circuit.state', attributes)).to.equal(1);
+    });
+
+    it('reports free and queued bulkhead slots as the bulkhead fills', async () => {
+      const policy = Policy.builder('legacy-db')
+        .bulkhead({ maxConcurrent: 2, maxQueue: 2 })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const attributes = { policy: 'legacy-db', stage: 'bulkhead', primitive: 'bulkhead' };
+      let collected = await collect();
+      expect(metric(collected, 'bulwark.bulkhead.available').descriptor.unit).to.equal('{slot}');
+      expect(metric(collected, 'bulwark.bulkhead.queued').descriptor.unit).to.equal('{call}');
+      expect(value(collected, 'bulwark.bulkhead.available', attributes)).to.equal(2);
+      expect(value(collected, 'bulwark.bulkhead.queued', attributes)).to.equal(0);
+
+      const gate = deferred<string>();
+      const calls = [1, 2, 3].map(() => policy.execute(() => gate.promise));
+      collected = await collect();
+      expect(value(collected, 'bulwark.bulkhead.available', attributes)).to.equal(0);
+      expect(value(collected, 'bulwark.bulkhead.queued', attributes)).to.equal(1);
+
+      gate.resolve('done');
+      expect(await Promise.all(calls)).to.deep.equal(['done', 'done', 'done']);
+      collected = await collect();
+      expect(value(collected, 'bulwark.bulkhead.available', attributes)).to.equal(2);
+      expect(value(collected, 'bulwark.bulkhead.queued', attributes)).to.equal(0);
+    });
+
+    it('reports the tokens left in a rate limiter, refilling with time', async () => {
+      const policy = Policy.builder('api').rateLimiter({ maxTokens: 5, refillRate: 1 }).build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const attributes = { policy: 'api', stage: 'rate-limiter', primitive: 'rate-limiter' };
+      for (let i = 0; i < 3; i++) await policy.execute(() => i);
+      let collected = await collect();
+      expect(metric(collected, 'bulwark.ratelimiter.tokens').descriptor.unit).to.equal('{token}');
+      expect(value(collected, 'bulwark.ratelimiter.tokens', attributes)).to.equal(2);
+      clock.tick(2000);
+      collected = await collect();
+      expect(value(collected, 'bulwark.ratelimiter.tokens', attributes)).to.equal(4);
+    });
+
+    it('adds the given attributes to every data point, keeping its own on a clash', async () => {
+      const policy = Policy.builder<string>('tagged')
+        .fallback({ value: 'v' })
+        .bulkhead({ maxConcurrent: 1 })
+        .build();
+      instrument(policy, {
+        meter: provider.getMeter('test'),
+        attributes: { service: 'checkout', policy: 'ignored' },
+      });
+      await policy.execute(() => 'ok');
+      await policy.execute(() => Promise.reject(new Boom('x')));
+      const collected = await collect();
+      let checked = 0;
+      for (const m of collected.values()) {
+        for (const p of m.dataPoints) {
+          expect(p.attributes, m.descriptor.name).to.include({
+            service: 'checkout',
+            policy: 'tagged',
+          });
+          checked++;
+        }
+      }
+      // calls x2, call.duration x2, attempt.duration x2, fallbacks, two bulkhead gauges.
+      expect(checked).to.equal(9);
+    });
+
+    it('stops recording and observing once the returned function is called', async () => {
+      let observed = 0;
+      const probe: Stage = {
+        kind: 'probe',
+        execute: (ctx, next) => next(ctx),
+        state: () => ({ observed: ++observed }),
+      };
+      const policy = Policy.builder('stopped').use(probe).bulkhead({ maxConcurrent: 3 }).build();
+      const stop = instrument(policy, { meter: provider.getMeter('test') });
+      await policy.execute(() => 'ok');
+      let collected = await collect();
+      expect(value(collected, 'bulwark.calls', { policy: 'stopped', outcome: 'success' })).to.equal(
+        1,
+      );
+      const gauge = { policy: 'stopped', stage: 'bulkhead', primitive: 'bulkhead' };
+      expect(value(collected, 'bulwark.bulkhead.available', gauge)).to.equal(3);
+      expect(observed).to.equal(1);
+
+      stop();
+      stop();
+      await policy.execute(() => 'ok');
+      await policy.execute(() => Promise.reject(new Boom('x'))).catch(() => undefined);
+      const gate = deferred<string>();
+      const held = policy.execute(() => gate.promise);
+      collected = await collect();
+      expect(value(collected, 'bulwark.calls', { policy: 'stopped', outcome: 'success' })).to.equal(
+        1,
+      );
+      expect(pointsOf(collected, 'bulwark.calls', { policy: 'stopped', outcome: 'failure' })).to.be
+        .empty;
+      // The gauge callback is gone: nothing read the stages again, and the reader only repeats
+      // the last value it saw (3), not the 2 slots now free.
+      expect(observed).to.equal(1);
+      expect(value(collected, 'bulwark.bulkhead.available', gauge)).to.equal(3);
+      gate.resolve('done');
+      await held;
+    });
+
+    it('adds no work to executions before instrument() or after removal', async () => {
+      let reads = 0;
+      const counting: Clock = {
+        now: () => {
+          reads++;
+          return 0;
+        },
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+      };
+      const policy = Policy.builder('cheap').clock(counting).build();
+      const readsPerCall = async (): Promise<number> => {
+        const before = reads;
+        await policy.execute(() => 'ok');
+        return reads - before;
+      };
+      const bare = await readsPerCall();
+      const stop = instrument(policy, { meter: provider.getMeter('test') });
+      // Timing the execution's end and its attempt needs clock reads that bare calls skip.
+      expect(await readsPerCall()).to.be.greaterThan(bare);
+      stop();
+      expect(await readsPerCall()).to.equal(bare);
+    });
+
+    it('lets two instrumented policies share one meter', async () => {
+      const meter = provider.getMeter('test');
+      const a = Policy.builder('a').build();
+      const b = Policy.builder('b').build();
+      instrument(a, { meter });
+      instrument(b, { meter });
+      await a.execute(() => 1);
+      await b.execute(() => 2);
+      await b.execute(() => 3);
+      const collected = await collect();
+      expect(value(collected, 'bulwark.calls', { policy: 'a', outcome: 'success' })).to.equal(1);
+      expect(value(collected, 'bulwark.calls', { policy: 'b', outcome: 'success' })).to.equal(2);
+    });
+
+    it("uses the global provider's meter named 'bulwark' when none is given", async () => {
+      metrics.setGlobalMeterProvider(provider);
+      try {
+        const policy = Policy.builder('global').build();
+        const stop = instrument(policy);
+        await policy.execute(() => 'ok');
+        const { resourceMetrics } = await reader.collect();
+        const scopes = resourceMetrics.scopeMetrics.map((s) => s.scope.name);
+        expect(scopes).to.deep.equal(['bulwark']);
+        stop();
+      } finally {
+        metrics.disable();
+      }
+    });
+  });
+
+  describe('a registry', () => {
+    function registry(): PolicyRegistry {
+      return PolicyRegistry.fromConfig({
+        'rate-limiter': { 'payment-api': { 'max-tokens': 10, 'refill-rate': 2 } },
+        'circuit-breaker': { inventory: { 'failure-threshold': 1, 'recovery-timeout': '20s' } },
+        policies: {
+          pricing: [{ 'rate-limiter': 'payment-api' }, { 'circuit-breaker': 'inventory' }],
+        },
+      });
+    }
+
+    it('records the configured policies and reports named primitives by name', async () => {
+      const reg = registry();
+      instrument(reg, { meter: provider.getMeter('test'), attributes: { env: 'test' } });
+      await reg.policy('pricing').execute(() => 'ok');
+      await reg
+        .policy('pricing')
+        .execute(() => Promise.reject(new Boom('down')))
+        .catch(() => undefined);
+
+      const collected = await collect();
+      expect(
+        value(collected, 'bulwark.calls', { env: 'test', policy: 'pricing', outcome: 'success' }),
+      ).to.equal(1);
+      expect(
+        value(collected, 'bulwark.calls', { env: 'test', policy: 'pricing', outcome: 'failure' }),
+      ).to.equal(1);
+      // The shared instances, once through the policy and once as named primitives.
+      expect(
+        value(collected, 'bulwark.circuit.state', {
+          env: 'test',
+          policy: 'pricing',
+          stage: 'circuit-breaker',
+          primitive: 'inventory',
+        }),
+      ).to.equal(2);
+      expect(
+        value(collected, 'bulwark.circuit.state', {
+          env: 'test',
+          stage: 'circuit-breaker',
+          primitive: 'inventory',
+        }),
+      ).to.equal(2);
+      expect(
+        value(collected, 'bulwark.ratelimiter.tokens', {
+          env: 'test',
+          stage: 'rate-limiter',
+          primitive: 'payment-api',
+        }),
+      ).to.equal(8);
+    });
+
+    it('picks up policies registered and primitives created after instrument()', async () => {
+      const reg = registry();
+      instrument(reg, { meter: provider.getMeter('test') });
+      const late = Policy.builder('late').bulkhead(reg.bulkhead('pool')).build();
+      reg.register(late);
+      const gate = deferred<string>();
+      const held = late.execute(() => gate.promise);
+
+      const collected = await collect();
+      expect(
+        value(collected, 'bulwark.bulkhead.available', { stage: 'bulkhead', primitive: 'pool' }),
+      ).to.equal(9);
+      expect(
+        value(collected, 'bulwark.bulkhead.available', {
+          policy: 'late',
+          stage: 'bulkhead',
+          primitive: 'bulkhead',
+        }),
+      ).to.equal(9);
+      gate.resolve('done');
+      await held;
+      const after = await collect();
+      expect(value(after, 'bulwark.calls', { policy: 'late', outcome: 'success' })).to.equal(1);
+    });
+
+    it('stops watching the registry once removed', async () => {
+      const reg = registry();
+      const stop = instrument(reg, { meter: provider.getMeter('test') });
+      stop();
+      const late = Policy.builder('late').build();
+      reg.register(late);
+      await late.execute(() => 'ok');
+      await reg.policy('pricing').execute(() => 'ok');
+      const collected = await collect();
+      expect(collected.get('bulwark.calls')?.dataPoints ?? []).to.be.empty;
+      expect(collected.get('bulwark.circuit.state')?.dataPoints ?? []).to.be.empty;
+    });
+  });
+
+  describe('validation', () => {
+    it('rejects a target that is neither a Policy nor a PolicyRegistry', () => {
+      expect(() => instrument({} as never)).to.throw(
+        TypeError,
+        '`target` must be a Policy or a PolicyRegistry, got an object',
+      );
+      expect(() => instrument(undefined as never)).to.throw(TypeError, 'got undefined');
+    });
+
+    it('rejects unknown options and ill-typed ones', () => {
+      const policy = Policy.builder().build();
+      expect(() => instrument(policy, { metre: {} } as never)).to.throw(
+        TypeError,
+        'instrument: unknown option `metre`',
+      );
+      expect(() => instrument(policy, 'fast' as never)).to.throw(
+        TypeError,
+        'instrument options must be an object, got "fast"',
+      );
+      expect(() => instrument(policy, { meter: {} as never })).to.throw(
+        TypeError,
+        '`meter` must be an OpenTelemetry Meter, got an object',
+      );
+      expect(() => instrument(policy, { attributes: ['a'] as never })).to.throw(
+        TypeError,
+        '`attributes` must be an object, got an array',
+      );
+    });
+  });
+});

@@ -1,0 +1,392 @@
+import {
+  metrics,
+  type Attributes,
+  type BatchObservableResult,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type ObservableGauge,
+} from '@opentelemetry/api';
+// The core only through its entry point: the build turns this into an import of 'bulwark', so
+// the adapter shares the core's classes (`instanceof Policy`) instead of bundling a copy.
+import {
+  isBulkheadFullError,
+  isCircuitOpenError,
+  isRateLimitExceededError,
+  Policy,
+  PolicyRegistry,
+  type StageState,
+} from '../index.js';
+
+/** Options of {@link instrument}. */
+export interface InstrumentOptions {
+  /**
+   * The meter that creates the instruments.
+   * @defaultValue `metrics.getMeter('bulwark')` from `@opentelemetry/api` (the global provider's)
+   */
+  readonly meter?: Meter | undefined;
+  /**
+   * Attributes added to every data point. Bulwark's own attributes (`policy`, `stage`,
+   * `outcome`, `reason`, `primitive`) win over ones of the same name here.
+   * @defaultValue none
+   */
+  readonly attributes?: Attributes | undefined;
+}
+
+/** Name, unit and description of every instrument, as docs/OBSERVABILITY.md lists them. */
+const METRICS = Object.freeze({
+  calls: {
+    name: 'bulwark.calls',
+    unit: '{call}',
+    description:
+      'Executions of a policy, by final outcome: success, fallback, rejected or failure.',
+  },
+  callDuration: {
+    name: 'bulwark.call.duration',
+    unit: 'ms',
+    description: 'Duration of whole executions of a policy, all stages and attempts included.',
+  },
+  attemptDuration: {
+    name: 'bulwark.attempt.duration',
+    unit: 'ms',
+    description: 'Duration of each call of the guarded function (one per attempt).',
+  },
+  rejections: {
+    name: 'bulwark.rejections',
+    unit: '{rejection}',
+    description: 'Calls refused by a rate limiter, a bulkhead or a circuit breaker.',
+  },
+  retries: {
+    name: 'bulwark.retries',
+    unit: '{retry}',
+    description: 'Retries begun (the wait before the next attempt started).',
+  },
+  timeouts: {
+    name: 'bulwark.timeouts',
+    unit: '{timeout}',
+    description: 'Deadlines of timeout stages that passed.',
+  },
+  fallbacks: {
+    name: 'bulwark.fallbacks',
+    unit: '{fallback}',
+    description: 'Errors replaced by a fallback value.',
+  },
+  circuitState: {
+    name: 'bulwark.circuit.state',
+    unit: '1',
+    description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 isolated.',
+  },
+  bulkheadAvailable: {
+    name: 'bulwark.bulkhead.available',
+    unit: '{slot}',
+    description: 'Bulkhead slots free for new calls.',
+  },
+  bulkheadQueued: {
+    name: 'bulwark.bulkhead.queued',
+    unit: '{call}',
+    description: 'Calls waiting in a bulkhead queue for a slot.',
+  },
+  rateLimiterTokens: {
+    name: 'bulwark.ratelimiter.tokens',
+    unit: '{token}',
+    description: 'Tokens available in a rate limiter bucket.',
+  },
+});
+
+const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes']);
+
+const CIRCUIT_STATE_VALUES: ReadonlyMap<unknown, number> = new Map<unknown, number>([
+  ['closed', 0],
+  ['half-open', 1],
+  ['open', 2],
+  ['isolated', 3],
+]);
+
+/**
+ * Records the activity of a policy, or of every policy and shared primitive in a registry, as
+ * OpenTelemetry metrics: counters `bulwark.calls` (attribute `outcome`), `bulwark.rejections`
+ * (attribute `reason`), `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms
+ * `bulwark.call.duration` and `bulwark.attempt.duration` (ms); observable gauges
+ * `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued` and
+ * `bulwark.ratelimiter.tokens`. Every data point has the attribute `policy` (except a registry's
+ * shared primitives, which have `primitive` instead); `stage` (the stage kind) is on rejections,
+ * retries, timeouts, fallbacks and the gauges. docs/OBSERVABILITY.md lists them all.
+ *
+ * For a registry, policies {@link PolicyRegistry.register | registered} later are instrumented
+ * as they arrive, and the gauges report every shared primitive the registry holds at each
+ * collection. A policy that nobody instruments pays nothing: the listeners exist only from this
+ * call until the returned function is called.
+ *
+ * @param target - a built {@link Policy} or a {@link PolicyRegistry}
+ * @returns a function that removes the instrumentation (unsubscribes every listener and removes
+ * the gauge callbacks); calling it again does nothing
+ * @throws TypeError when `target` is neither, or for an unknown or ill-typed option
+ * @example
+ * ```ts
+ * import { metrics } from '@opentelemetry/api';
+ * import { instrument } from 'bulwark/otel';
+ *
+ * const stop = instrument(registry, {
+ *   meter: metrics.getMeter('checkout'),
+ *   attributes: { 'service.instance.id': instanceId },
+ * });
+ * // ... on shutdown:
+ * stop();
+ * ```
+ */
+export function instrument(
+  target: Policy<any, any> | PolicyRegistry,
+  options?: InstrumentOptions,
+): () => void {
+  const isPolicy = target instanceof Policy;
+  if (!isPolicy && !(target instanceof PolicyRegistry)) {
+    throw new TypeError(`\`target\` must be a Policy or a PolicyRegistry, got ${show(target)}`);
+  }
+  const { meter, base } = resolveOptions(options);
+  const instruments = new Instruments(meter);
+  const removers: Array<() => void> = [];
+
+  let observe: (result: BatchObservableResult) => void;
+  if (isPolicy) {
+    const policy = target;
+    removers.push(watchPolicy(policy, instruments, base));
+    observe = (result) => {
+      for (const state of policy.metrics().stages) {
+        instruments.observe(result, state, stageAttributes(base, policy.name, state));
+      }
+    };
+  } else {
+    const registry = target;
+    for (const policy of registry.snapshot().policies.values()) {
+      removers.push(watchPolicy(policy, instruments, base));
+    }
+    removers.push(
+      registry.onRegister((policy) => removers.push(watchPolicy(policy, instruments, base))),
+    );
+    observe = (result) => {
+      // health() is already a consistent, plain copy of both policies and shared primitives.
+      const health = registry.health();
+      for (const name of Object.keys(health.policies)) {
+        for (const state of health.policies[name]?.stages ?? []) {
+          instruments.observe(result, state, stageAttributes(base, name, state));
+        }
+      }
+      for (const byName of Object.values(health.primitives)) {
+        for (const name of Object.keys(byName)) {
+          const state = byName[name] as StageState;
+          instruments.observe(result, state, { ...base, stage: state.kind, primitive: name });
+        }
+      }
+    };
+  }
+  meter.addBatchObservableCallback(observe, instruments.gauges);
+  removers.push(() => meter.removeBatchObservableCallback(observe, instruments.gauges));
+
+  let removed = false;
+  return () => {
+    if (removed) return;
+    removed = true;
+    for (const remove of removers.splice(0)) remove();
+  };
+}
+
+/** The instruments of one {@link instrument} call. */
+class Instruments {
+  readonly calls: Counter;
+  readonly callDuration: Histogram;
+  readonly attemptDuration: Histogram;
+  readonly rejections: Counter;
+  readonly retries: Counter;
+  readonly timeouts: Counter;
+  readonly fallbacks: Counter;
+  readonly circuitState: ObservableGauge;
+  readonly bulkheadAvailable: ObservableGauge;
+  readonly bulkheadQueued: ObservableGauge;
+  readonly rateLimiterTokens: ObservableGauge;
+  readonly gauges: ObservableGauge[];
+
+  constructor(meter: Meter) {
+    const m = METRICS;
+    this.calls = meter.createCounter(m.calls.name, options(m.calls));
+    this.callDuration = meter.createHistogram(m.callDuration.name, options(m.callDuration));
+    this.attemptDuration = meter.createHistogram(
+      m.attemptDuration.name,
+      options(m.attemptDuration),
+    );
+    this.rejections = meter.createCounter(m.rejections.name, options(m.rejections));
+    this.retries = meter.createCounter(m.retries.name, options(m.retries));
+    this.timeouts = meter.createCounter(m.timeouts.name, options(m.timeouts));
+    this.fallbacks = meter.createCounter(m.fallbacks.name, options(m.fallbacks));
+    this.circuitState = meter.createObservableGauge(m.circuitState.name, options(m.circuitState));
+    this.bulkheadAvailable = meter.createObservableGauge(
+      m.bulkheadAvailable.name,
+      options(m.bulkheadAvailable),
+    );
+    this.bulkheadQueued = meter.createObservableGauge(
+      m.bulkheadQueued.name,
+      options(m.bulkheadQueued),
+    );
+    this.rateLimiterTokens = meter.createObservableGauge(
+      m.rateLimiterTokens.name,
+      options(m.rateLimiterTokens),
+    );
+    this.gauges = [
+      this.circuitState,
+      this.bulkheadAvailable,
+      this.bulkheadQueued,
+      this.rateLimiterTokens,
+    ];
+  }
+
+  /** Reports one stage's (or shared primitive's) live state to the gauges that fit its kind. */
+  observe(result: BatchObservableResult, state: StageState, attributes: Attributes): void {
+    switch (state.kind) {
+      case 'circuit-breaker': {
+        const value = CIRCUIT_STATE_VALUES.get(state.state);
+        if (value !== undefined) result.observe(this.circuitState, value, attributes);
+        break;
+      }
+      case 'bulkhead':
+        if (isFiniteNumber(state.availableSlots)) {
+          result.observe(this.bulkheadAvailable, state.availableSlots, attributes);
+        }
+        if (isFiniteNumber(state.queued)) {
+          result.observe(this.bulkheadQueued, state.queued, attributes);
+        }
+        break;
+      case 'rate-limiter':
+        if (isFiniteNumber(state.availableTokens)) {
+          result.observe(this.rateLimiterTokens, state.availableTokens, attributes);
+        }
+        break;
+    }
+  }
+}
+
+/**
+ * Subscribes to a policy's events and returns the function that unsubscribes them. Attribute
+ * sets are made once per policy (and once per stage kind), so recording allocates nothing.
+ */
+function watchPolicy(
+  policy: Policy<any, any>,
+  instruments: Instruments,
+  base: Attributes,
+): () => void {
+  const own = (extra: Attributes): Attributes =>
+    Object.freeze({ ...base, ...extra, policy: policy.name });
+  const success = own({ outcome: 'success' });
+  const fallback = own({ outcome: 'fallback' });
+  const rejected = own({ outcome: 'rejected' });
+  const failure = own({ outcome: 'failure' });
+  const byStage = new Map<string, Attributes>();
+  const ofStage = (stage: string): Attributes => {
+    let attributes = byStage.get(stage);
+    if (attributes === undefined) {
+      attributes = own({ stage });
+      byStage.set(stage, attributes);
+    }
+    return attributes;
+  };
+  const byRejection = new Map<string, Attributes>();
+  const ofRejection = (stage: string, reason: string): Attributes => {
+    const key = `${stage}\n${reason}`;
+    let attributes = byRejection.get(key);
+    if (attributes === undefined) {
+      attributes = own({ stage, reason });
+      byRejection.set(key, attributes);
+    }
+    return attributes;
+  };
+  const { calls, callDuration, attemptDuration, rejections, retries, timeouts, fallbacks } =
+    instruments;
+  const unsubscribes = [
+    policy.on('success', (e) => {
+      const attributes = e.fallback ? fallback : success;
+      calls.add(1, attributes);
+      callDuration.record(e.durationMs, attributes);
+    }),
+    policy.on('failure', (e) => {
+      const attributes = isRejection(e.error) ? rejected : failure;
+      calls.add(1, attributes);
+      callDuration.record(e.durationMs, attributes);
+    }),
+    policy.on('attempt', (e) => {
+      attemptDuration.record(e.durationMs, 'error' in e ? failure : success);
+    }),
+    policy.on('rejected', (e) => rejections.add(1, ofRejection(e.stage, e.reason))),
+    policy.on('retry', (e) => retries.add(1, ofStage(e.stage))),
+    policy.on('timeout', (e) => timeouts.add(1, ofStage(e.stage))),
+    policy.on('fallback', (e) => fallbacks.add(1, ofStage(e.stage))),
+  ];
+  return () => {
+    for (const unsubscribe of unsubscribes) unsubscribe();
+  };
+}
+
+function stageAttributes(base: Attributes, policy: string, state: StageState): Attributes {
+  return { ...base, policy, stage: state.kind, primitive: state.name };
+}
+
+function isRejection(error: unknown): boolean {
+  return isRateLimitExceededError(error) || isBulkheadFullError(error) || isCircuitOpenError(error);
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function options(metric: { readonly unit: string; readonly description: string }): {
+  unit: string;
+  description: string;
+} {
+  return { unit: metric.unit, description: metric.description };
+}
+
+const METER_METHODS: readonly string[] = Object.freeze([
+  'createCounter',
+  'createHistogram',
+  'createObservableGauge',
+  'addBatchObservableCallback',
+  'removeBatchObservableCallback',
+]);
+
+/** Validates the options once, with the core's message shapes. */
+function resolveOptions(options: unknown): { meter: Meter; base: Attributes } {
+  if (options === undefined) return { meter: metrics.getMeter('bulwark'), base: {} };
+  if (!isPlainObject(options)) {
+    throw new TypeError(`instrument options must be an object, got ${show(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw new TypeError(`instrument: unknown option \`${key}\``);
+  }
+  const { meter, attributes } = options as { meter?: unknown; attributes?: unknown };
+  if (
+    meter !== undefined &&
+    (typeof meter !== 'object' ||
+      meter === null ||
+      METER_METHODS.some((m) => typeof (meter as Record<string, unknown>)[m] !== 'function'))
+  ) {
+    throw new TypeError(`\`meter\` must be an OpenTelemetry Meter, got ${show(meter)}`);
+  }
+  if (attributes !== undefined && !isPlainObject(attributes)) {
+    throw new TypeError(`\`attributes\` must be an object, got ${show(attributes)}`);
+  }
+  return {
+    meter: (meter as Meter | undefined) ?? metrics.getMeter('bulwark'),
+    base: Object.freeze({ ...(attributes as Attributes | undefined) }),
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A short description of a value for error messages (the core's is internal). */
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}

@@ -1,0 +1,66 @@
+// The Redis stores behind primitives composed in a policy, as most users will run them.
+import { expect } from 'chai';
+import { BulkheadFullError, CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../src/primitives/Bulkhead.js';
+import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
+import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
+import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
+import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
+import { deferred, describeRedis, rejectionOf, type RedisEnv } from './harness.js';
+
+async function instance(env: RedisEnv, key: string) {
+  const { client } = await env.connect();
+  const breakerStore = new RedisCircuitBreakerStore({ client, key });
+  const breaker = new CircuitBreaker({
+    failureThreshold: 2,
+    recoveryTimeout: '10s',
+    store: breakerStore,
+  });
+  await breakerStore.state();
+  const policy = Policy.builder(`p-${key}`)
+    .rateLimiter(
+      new RateLimiter({
+        maxTokens: 6,
+        refillRate: 0.1,
+        store: new RedisRateLimiterStore({ client, key }),
+      }),
+    )
+    .bulkhead(new Bulkhead({ maxConcurrent: 2, store: new RedisBulkheadStore({ client, key }) }))
+    .circuitBreaker(breaker)
+    .build();
+  return { policy, breakerStore };
+}
+
+describeRedis('Policies on Redis stores', function (env) {
+  it('share one rate limit and one concurrency limit between processes', async function () {
+    const key = env.uniqueKey();
+    const a = await instance(env, key);
+    const b = await instance(env, key);
+    const gate = deferred();
+    const running = [a.policy.execute(() => gate.promise), b.policy.execute(() => gate.promise)];
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(await rejectionOf(a.policy.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
+    gate.resolve();
+    await Promise.all(running);
+    // 6 tokens in all: 3 taken above (two calls and the refused one), 3 left.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(await a.policy.execute(() => 1)).to.equal(1);
+    expect(await b.policy.execute(() => 2)).to.equal(2);
+    expect(await a.policy.execute(() => 3)).to.equal(3);
+    expect(await rejectionOf(b.policy.execute(() => 4))).to.be.instanceOf(RateLimitExceededError);
+  });
+
+  it('share the circuit: a trip elsewhere refuses calls by the second one', async function () {
+    const key = env.uniqueKey();
+    const a = await instance(env, key);
+    const b = await instance(env, key);
+    await a.breakerStore.record({ failure: true, slow: false });
+    await a.breakerStore.record({ failure: true, slow: false });
+    // The pipeline admits a call on the last known state and learns the shared one meanwhile.
+    await b.policy.execute(() => 'first').catch(() => undefined);
+    await b.breakerStore.state();
+    expect(await rejectionOf(b.policy.execute(() => 'second'))).to.be.instanceOf(CircuitOpenError);
+  });
+});

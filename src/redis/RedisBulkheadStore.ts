@@ -1,0 +1,352 @@
+import {
+  InMemoryBulkheadStore,
+  type BulkheadStore,
+  type BulkheadStoreConfig,
+  type Clock,
+  type Duration,
+} from '../index.js';
+import { RedisLink, luaScript } from './link.js';
+import {
+  assertUnconfigured,
+  positiveDuration,
+  resolveStoreOptions,
+  type RedisStoreOptions,
+} from './options.js';
+
+/** Options of a {@link RedisBulkheadStore}. */
+export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
+  /**
+   * How long a slot stays taken without word from its holder. A holder renews its leases every
+   * `leaseTtl / 3` while its calls run, so only a process that stops answering (crashed, frozen,
+   * cut off) loses its slots, which come back to everyone within `leaseTtl`. At least 50 ms.
+   * @defaultValue `'30s'`
+   */
+  readonly leaseTtl?: Duration;
+}
+
+const DEFAULT_LEASE_TTL_MS = 30_000;
+const MIN_LEASE_TTL_MS = 50;
+
+// The slots in use, as a sorted set of lease ids scored by expiry (server time, ms). Every
+// operation first drops expired leases, so a crashed holder's slots come back by themselves.
+// KEYS[1]: the sorted set. ARGV: op ('acquire' | 'release' | 'renew'), maxConcurrent, leaseTtlMs,
+// then the lease id (acquire, release) or every lease id to renew.
+// Replies: acquire { granted 1/0, in use }; release { 1, in use }; renew { in use, { lost ids } }.
+const LEASES = luaScript(`
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local key = KEYS[1]
+local op = ARGV[1]
+local max = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if op == 'acquire' then
+  local n = redis.call('ZCARD', key)
+  if n < max then
+    redis.call('ZADD', key, now + ttl, ARGV[4])
+    redis.call('PEXPIRE', key, ARGV[3])
+    return { 1, n + 1 }
+  end
+  return { 0, n }
+elseif op == 'release' then
+  redis.call('ZREM', key, ARGV[4])
+  return { 1, redis.call('ZCARD', key) }
+end
+local lost = {}
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', key, ARGV[i]) then
+    redis.call('ZADD', key, now + ttl, ARGV[i])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+local n = redis.call('ZCARD', key)
+if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
+return { n, lost }
+`);
+
+function noop(): void {}
+
+/**
+ * A concurrency limit in Redis, shared by every {@link Bulkhead} (in any process) whose store
+ * has the same `prefix` and `key`: at most `maxConcurrent` calls run at once across all of them.
+ *
+ * Each slot is a lease in a sorted set, scored by its expiry on the Redis server's clock; taking
+ * a slot first drops expired leases, then adds one if fewer than `maxConcurrent` remain (one
+ * atomic Lua script). The store renews the leases it holds every `leaseTtl / 3` (one unref'd
+ * timer per store, only while it holds leases), so a crashed holder's slots come back within
+ * `leaseTtl` and a live one never loses its own. The key expires `leaseTtl` after the last lease
+ * was taken or renewed.
+ *
+ * Acquiring and releasing a slot cost one round trip each; `tryAcquire` answers `false` without
+ * asking Redis (except while Redis is away and `onStoreError` is `'local'` or `'fail-open'`), and
+ * the bulkhead's `availableSlots` reports the count from the last answer. A caller queued in
+ * this process is served by this process's releases at once, and otherwise asks Redis again
+ * every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
+ *
+ * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
+ * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1;
+ * `'fail-open'`: admitted; `'fail-closed'`: rejected with `StoreUnavailableError`), and calls
+ * skip Redis for a short back-off before one call tries it again.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { Bulkhead } from 'bulwark';
+ * import { RedisBulkheadStore } from 'bulwark/redis';
+ *
+ * const client = new Redis(process.env.REDIS_URL);
+ * const pool = new Bulkhead({
+ *   maxConcurrent: 50,
+ *   store: new RedisBulkheadStore({ client, key: 'legacy-db', leaseTtl: '30s', instances: 5 }),
+ * });
+ * const rows = await pool.execute(() => legacyDb.query(sql));
+ * ```
+ */
+export class RedisBulkheadStore implements BulkheadStore {
+  /** The Redis key of the lease set (`<prefix>bh:{<key>}`). */
+  readonly redisKey: string;
+  /** How long a lease lasts without renewal, in milliseconds. */
+  readonly leaseTtlMs: number;
+  readonly #link: RedisLink;
+  readonly #keys: readonly string[];
+  readonly #instances: number;
+  readonly #owner = crypto.randomUUID();
+  readonly #ttlArg: string;
+  readonly #pollMs: number;
+  #seq = 0;
+  #clock: Clock | undefined;
+  #local: InMemoryBulkheadStore | undefined;
+  #maxArg = '';
+  // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
+  readonly #leases = new Map<string, number>();
+  // Slots this process holds that own nothing in Redis: leases that expired while held ("lost")
+  // and slots granted without Redis by 'fail-open' ("phantom"). Releasing them frees nothing.
+  #lost = 0;
+  #phantom = 0;
+  #known = 0;
+  #renewTimer: unknown = undefined;
+  #renewing = false;
+  #pollTimer: unknown = undefined;
+  #onFree: (() => void) | undefined = undefined;
+  readonly #onRenewTimer = (): void => {
+    this.#renewTimer = undefined;
+    this.#renew();
+  };
+  readonly #onPollTimer = (): void => {
+    this.#pollTimer = undefined;
+    if (this.#onFree !== undefined) this.#onFree();
+  };
+
+  /**
+   * @throws TypeError for a missing `client` or `key`, an unknown option or a value of the wrong type
+   * @throws RangeError for a value out of range
+   */
+  constructor(options: RedisBulkheadStoreOptions) {
+    const { common, raw } = resolveStoreOptions(options, 'RedisBulkheadStore', ['leaseTtl']);
+    this.leaseTtlMs = Math.ceil(
+      positiveDuration(raw.leaseTtl, 'leaseTtl', DEFAULT_LEASE_TTL_MS, MIN_LEASE_TTL_MS),
+    );
+    this.#ttlArg = String(this.leaseTtlMs);
+    this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
+    this.redisKey = `${common.prefix}bh:{${common.key}}`;
+    this.#keys = Object.freeze([this.redisKey]);
+    this.#link = new RedisLink(common, this.redisKey);
+    this.#instances = common.instances;
+  }
+
+  /** False from a failed Redis call until a call to Redis succeeds again. */
+  get redisAvailable(): boolean {
+    return this.#link.up;
+  }
+
+  /** Slots this store holds in Redis (leases it renews). */
+  get leases(): number {
+    return this.#leases.size;
+  }
+
+  /** @throws Error when the store already serves another bulkhead */
+  configure(config: BulkheadStoreConfig): void {
+    assertUnconfigured(this.#clock, 'RedisBulkheadStore', 'Bulkhead');
+    this.#clock = config.clock;
+    this.#link.bind(config.clock);
+    this.#maxArg = String(config.maxConcurrent);
+    if (this.#link.mode === 'local') {
+      const local = new InMemoryBulkheadStore();
+      local.configure({
+        maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / this.#instances)),
+        clock: config.clock,
+      });
+      this.#local = local;
+    }
+  }
+
+  /**
+   * Answers `false` (Redis cannot answer synchronously), so the bulkhead asks
+   * {@link RedisBulkheadStore.acquire}. While Redis is away: the local limit's answer with
+   * `'local'`, `true` with `'fail-open'`.
+   */
+  tryAcquire(): boolean {
+    if (!this.#link.bypassing) return false;
+    const local = this.#local;
+    if (local !== undefined) return local.tryAcquire();
+    if (this.#link.mode !== 'fail-open') return false;
+    this.#phantom++;
+    return true;
+  }
+
+  acquire(): boolean | Promise<boolean> {
+    const link = this.#link;
+    if (!link.shouldTry()) return this.#acquireWithout();
+    const id = `${this.#owner}:${++this.#seq}`;
+    const args = ['acquire', this.#maxArg, this.#ttlArg, id];
+    return link
+      .run(LEASES, this.#keys, args, (late) => {
+        // Redis granted a slot to a caller that was already answered otherwise.
+        if (Array.isArray(late) && Number(late[0]) === 1) {
+          link.send(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, id]);
+        }
+      })
+      .then(
+        (reply) => {
+          const [granted, inUse] = reply as [unknown, unknown];
+          this.#known = Number(inUse);
+          if (Number(granted) === 1) {
+            this.#leases.set(id, (this.#clock as Clock).now());
+            this.#armRenewal();
+            return true;
+          }
+          this.#armPoll();
+          return false;
+        },
+        () => this.#acquireWithout(),
+      );
+  }
+
+  release(): void | Promise<void> {
+    const link = this.#link;
+    if (!link.bypassing) {
+      const id = firstKey(this.#leases);
+      if (id !== undefined) {
+        this.#leases.delete(id);
+        if (!link.shouldTry()) return;
+        return link.run(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, id]).then(
+          (reply) => {
+            this.#known = Number((reply as [unknown, unknown])[1]);
+          },
+          // The lease is no longer renewed: it expires within leaseTtl.
+          noop,
+        );
+      }
+      if (this.#lost > 0) this.#lost--;
+      else if (this.#phantom > 0) this.#phantom--;
+      else this.#local?.release();
+      return;
+    }
+    // Redis is away: free what this process can free by itself first.
+    const local = this.#local;
+    if (local !== undefined && local.inUse() > 0) local.release();
+    else if (this.#phantom > 0) this.#phantom--;
+    else if (this.#lost > 0) this.#lost--;
+    else {
+      const id = firstKey(this.#leases);
+      // No longer renewed, the lease expires within leaseTtl.
+      if (id !== undefined) this.#leases.delete(id);
+    }
+  }
+
+  /**
+   * Slots in use across all processes, as of the last answer Redis gave this store. While
+   * Redis is away with `'local'`, the local limit's count.
+   */
+  inUse(): number {
+    const local = this.#local;
+    if (local !== undefined && this.#link.bypassing) return local.inUse();
+    return this.#known;
+  }
+
+  /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */
+  subscribe(onFree: () => void): void {
+    this.#onFree = onFree;
+  }
+
+  #acquireWithout(): boolean | Promise<boolean> {
+    const local = this.#local;
+    if (local !== undefined) {
+      const granted = local.acquire();
+      if (!granted) this.#armPoll();
+      return granted;
+    }
+    if (this.#link.mode === 'fail-open') {
+      this.#phantom++;
+      return true;
+    }
+    // Queued callers ask again later (Redis may be back by then).
+    this.#armPoll();
+    return Promise.reject(this.#link.unavailable());
+  }
+
+  #armPoll(): void {
+    if (this.#onFree !== undefined && this.#pollTimer === undefined) {
+      this.#pollTimer = (this.#clock as Clock).setTimeout(this.#onPollTimer, this.#pollMs);
+    }
+  }
+
+  #armRenewal(): void {
+    if (this.#renewTimer === undefined && this.#leases.size !== 0) {
+      this.#renewTimer = (this.#clock as Clock).setTimeout(
+        this.#onRenewTimer,
+        Math.floor(this.leaseTtlMs / 3),
+      );
+    }
+  }
+
+  #renew(): void {
+    const leases = this.#leases;
+    if (leases.size === 0) return;
+    const clock = this.#clock as Clock;
+    const link = this.#link;
+    const sentAt = clock.now();
+    if (this.#renewing || !link.shouldTry()) {
+      this.#dropExpired(sentAt);
+      this.#armRenewal();
+      return;
+    }
+    this.#renewing = true;
+    const ids = [...leases.keys()];
+    link.run(LEASES, this.#keys, ['renew', this.#maxArg, this.#ttlArg, ...ids]).then(
+      (reply) => {
+        this.#renewing = false;
+        const [inUse, lost] = reply as [unknown, unknown];
+        this.#known = Number(inUse);
+        for (const id of ids) if (leases.has(id)) leases.set(id, sentAt);
+        if (Array.isArray(lost)) {
+          for (const id of lost) if (leases.delete(String(id))) this.#lost++;
+        }
+        this.#armRenewal();
+      },
+      () => {
+        this.#renewing = false;
+        this.#dropExpired(clock.now());
+        this.#armRenewal();
+      },
+    );
+  }
+
+  // Leases not renewed for leaseTtl have expired in Redis: stop renewing them, and let their
+  // release (when their calls end) free nothing.
+  #dropExpired(now: number): void {
+    for (const [id, aliveAt] of this.#leases) {
+      if (now - aliveAt >= this.leaseTtlMs) {
+        this.#leases.delete(id);
+        this.#lost++;
+      }
+    }
+  }
+}
+
+function firstKey(map: Map<string, number>): string | undefined {
+  for (const key of map.keys()) return key;
+  return undefined;
+}

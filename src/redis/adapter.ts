@@ -1,0 +1,233 @@
+import { show } from './show.js';
+
+/**
+ * How a Redis failure is classified by {@link RedisClientAdapter.classifyError}:
+ *
+ * - `'noscript'`: the server does not have the script (after a restart or `SCRIPT FLUSH`); the
+ *   store sends the script's source once and goes on;
+ * - `'reply'`: the server answered with another error (a script error, `WRONGTYPE`, `OOM`, ...);
+ * - `'connection'`: no answer came (offline, closed, refused, ...).
+ */
+export type RedisErrorKind = 'noscript' | 'reply' | 'connection';
+
+/**
+ * The few Redis operations the stores need. `toRedisAdapter` makes one from an `ioredis` or
+ * `redis` (node-redis) client; pass your own object of this shape as `client` to use another
+ * client, a cluster, or to add tracing. Every method answers with a promise; the stores bound
+ * each call by their `storeTimeout`, so an adapter need not time out by itself.
+ *
+ * Script replies are passed through as the client gives them: integers as numbers, bulk
+ * strings as strings, arrays as arrays (RESP2 or RESP3 alike).
+ *
+ * @example
+ * ```ts
+ * const adapter: RedisClientAdapter = {
+ *   name: 'my-client',
+ *   evalsha: (sha1, keys, args) => my.command('EVALSHA', sha1, keys.length, ...keys, ...args),
+ *   eval: (script, keys, args) => my.command('EVAL', script, keys.length, ...keys, ...args),
+ *   scriptLoad: (script) => my.command('SCRIPT', 'LOAD', script),
+ *   time: () => my.command('TIME').then(([s, us]) => Number(s) * 1000 + Number(us) / 1000),
+ *   classifyError: (e) => (String(e).includes('NOSCRIPT') ? 'noscript' : 'connection'),
+ * };
+ * const store = new RedisRateLimiterStore({ client: adapter, key: 'payment-api' });
+ * ```
+ */
+export interface RedisClientAdapter {
+  /** Names the client in error messages (`'ioredis'`, `'node-redis'`, or yours). */
+  readonly name: string;
+  /** `EVALSHA sha1 numkeys key... arg...` */
+  evalsha(sha1: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /** `EVAL script numkeys key... arg...` (also caches the script on the server). */
+  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /** `SCRIPT LOAD script`, answering the script's SHA1 digest. */
+  scriptLoad(script: string): Promise<string>;
+  /** The server's clock (`TIME`), in milliseconds since the epoch. */
+  time(): Promise<number>;
+  /** Tells what kind of failure an error from the other methods is. */
+  classifyError(error: unknown): RedisErrorKind;
+}
+
+/**
+ * What the `client` option accepts: an `ioredis` client (`Redis` or `Cluster`), a connected
+ * `redis` (node-redis) client, or a {@link RedisClientAdapter}. The stores only use the methods
+ * the adapter lists, so the clients are not imported by `bulwark/redis` (they are optional peer
+ * dependencies).
+ */
+export type RedisClient =
+  | RedisClientAdapter
+  | { readonly evalsha: unknown; readonly script: unknown }
+  | { readonly evalSha: unknown; readonly scriptLoad: unknown };
+
+interface IoredisLike {
+  evalsha(sha1: string, numkeys: number, ...args: string[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: string[]): Promise<unknown>;
+  script(subcommand: 'LOAD', script: string): Promise<unknown>;
+  time(): Promise<unknown>;
+}
+
+interface NodeRedisEvalOptions {
+  keys: string[];
+  arguments: string[];
+}
+
+interface NodeRedisLike {
+  evalSha(sha1: string, options: NodeRedisEvalOptions): Promise<unknown>;
+  eval(script: string, options: NodeRedisEvalOptions): Promise<unknown>;
+  scriptLoad(script: string): Promise<unknown>;
+  time(): Promise<unknown>;
+}
+
+const ADAPTERS = new WeakMap<object, RedisClientAdapter>();
+
+/**
+ * The {@link RedisClientAdapter} for `client`: the object itself when it already is one,
+ * otherwise a wrapper detected from the client's methods (`ioredis`: `evalsha` and `script`;
+ * node-redis: `evalSha` and `scriptLoad`). One adapter is made per client and reused.
+ *
+ * @throws TypeError when `client` is none of these
+ * @example
+ * ```ts
+ * const adapter = toRedisAdapter(new Redis());
+ * const serverNow = await adapter.time();
+ * ```
+ */
+export function toRedisAdapter(client: RedisClient): RedisClientAdapter {
+  const c = client as unknown as Record<string, unknown> | null;
+  if (c !== null && (typeof c === 'object' || typeof c === 'function')) {
+    const cached = ADAPTERS.get(c);
+    if (cached !== undefined) return cached;
+    let adapter: RedisClientAdapter | undefined;
+    if (
+      typeof c.evalsha === 'function' &&
+      typeof c.eval === 'function' &&
+      typeof c.scriptLoad === 'function' &&
+      typeof c.time === 'function' &&
+      typeof c.classifyError === 'function'
+    ) {
+      adapter = c as unknown as RedisClientAdapter;
+    } else if (typeof c.evalSha === 'function' && typeof c.scriptLoad === 'function') {
+      adapter = nodeRedisAdapter(c as unknown as NodeRedisLike);
+    } else if (typeof c.evalsha === 'function' && typeof c.script === 'function') {
+      adapter = ioredisAdapter(c as unknown as IoredisLike);
+    }
+    if (adapter !== undefined) {
+      ADAPTERS.set(c, adapter);
+      return adapter;
+    }
+  }
+  throw new TypeError(
+    `\`client\` must be an ioredis client, a node-redis client or a RedisClientAdapter (evalsha, eval, scriptLoad, time, classifyError), got ${show(client)}`,
+  );
+}
+
+function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
+  return Object.freeze({
+    name: 'ioredis',
+    evalsha: (sha1: string, keys: readonly string[], args: readonly string[]) =>
+      c.evalsha(sha1, keys.length, ...keys, ...args),
+    eval: (script: string, keys: readonly string[], args: readonly string[]) =>
+      c.eval(script, keys.length, ...keys, ...args),
+    scriptLoad: (script: string) => c.script('LOAD', script).then(String),
+    time: () => c.time().then(timeToMs),
+    classifyError,
+  });
+}
+
+function nodeRedisAdapter(c: NodeRedisLike): RedisClientAdapter {
+  return Object.freeze({
+    name: 'node-redis',
+    evalsha: (sha1: string, keys: readonly string[], args: readonly string[]) =>
+      c.evalSha(sha1, { keys: keys as string[], arguments: args as string[] }),
+    eval: (script: string, keys: readonly string[], args: readonly string[]) =>
+      c.eval(script, { keys: keys as string[], arguments: args as string[] }),
+    scriptLoad: (script: string) => c.scriptLoad(script).then(String),
+    time: () => c.time().then(timeToMs),
+    classifyError,
+  });
+}
+
+function timeToMs(reply: unknown): number {
+  const [seconds, micros] = reply as [unknown, unknown];
+  return Number(seconds) * 1000 + Number(micros) / 1000;
+}
+
+// Server error replies start with an upper-case code ("NOSCRIPT No matching script", "ERR ...",
+// "WRONGTYPE ..."); ioredis and node-redis both pass them on with the code first. Client-side
+// failures ("The client is offline", "Connection is closed.") do not.
+const REPLY = /^[A-Z][A-Z0-9_-]+ /;
+
+/**
+ * Classifies an error from `ioredis` or node-redis (see {@link RedisErrorKind}).
+ * @internal
+ */
+export function classifyError(error: unknown): RedisErrorKind {
+  const message =
+    typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : error;
+  if (typeof message !== 'string') return 'connection';
+  if (message.startsWith('NOSCRIPT')) return 'noscript';
+  return REPLY.test(message) ? 'reply' : 'connection';
+}
+
+/**
+ * @internal The SHA1 digest of `text` (UTF-8) in lower-case hex, as `EVALSHA` names scripts.
+ * Computed here, once per script, so the first call needs no `SCRIPT LOAD` round trip.
+ */
+export function sha1Hex(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  const bitLength = bytes.length * 8;
+  const total = (((bytes.length + 8) >> 6) + 1) << 6;
+  const data = new Uint8Array(total);
+  data.set(bytes);
+  data[bytes.length] = 0x80;
+  const view = new DataView(data.buffer);
+  view.setUint32(total - 8, Math.floor(bitLength / 0x100000000));
+  view.setUint32(total - 4, bitLength >>> 0);
+  let h0 = 0x67452301;
+  let h1 = 0xefcdab89;
+  let h2 = 0x98badcfe;
+  let h3 = 0x10325476;
+  let h4 = 0xc3d2e1f0;
+  const w = new Uint32Array(80);
+  for (let offset = 0; offset < total; offset += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(offset + i * 4);
+    for (let i = 16; i < 80; i++) {
+      const x =
+        (w[i - 3] as number) ^ (w[i - 8] as number) ^ (w[i - 14] as number) ^ (w[i - 16] as number);
+      w[i] = (x << 1) | (x >>> 31);
+    }
+    let a = h0;
+    let b = h1;
+    let c = h2;
+    let d = h3;
+    let e = h4;
+    for (let i = 0; i < 80; i++) {
+      let f: number;
+      let k: number;
+      if (i < 20) {
+        f = (b & c) | (~b & d);
+        k = 0x5a827999;
+      } else if (i < 40) {
+        f = b ^ c ^ d;
+        k = 0x6ed9eba1;
+      } else if (i < 60) {
+        f = (b & c) | (b & d) | (c & d);
+        k = 0x8f1bbcdc;
+      } else {
+        f = b ^ c ^ d;
+        k = 0xca62c1d6;
+      }
+      const temp = (((a << 5) | (a >>> 27)) + f + e + k + (w[i] as number)) >>> 0;
+      e = d;
+      d = c;
+      c = (b << 30) | (b >>> 2);
+      b = a;
+      a = temp;
+    }
+    h0 = (h0 + a) >>> 0;
+    h1 = (h1 + b) >>> 0;
+    h2 = (h2 + c) >>> 0;
+    h3 = (h3 + d) >>> 0;
+    h4 = (h4 + e) >>> 0;
+  }
+  return [h0, h1, h2, h3, h4].map((h) => h.toString(16).padStart(8, '0')).join('');
+}

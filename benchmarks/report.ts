@@ -1,6 +1,6 @@
 // Turns one run's results into the printed table and the JSON document.
 import { cpus, platform, arch, release } from 'node:os';
-import { speedup, xBare, type Results } from './results-model.js';
+import { speedup, xBare, xBaseline, type Results } from './results-model.js';
 import type { TargetResult } from './targets.js';
 import type { Library } from './scenarios/types.js';
 
@@ -46,8 +46,9 @@ export function renderText(results: Results, targets: readonly TargetResult[]): 
   const out: string[] = [];
   const rows = results.rows.map((row) => {
     const m = row.measured;
-    if (!m) return [row.scenario.title, row.library, 'n/a'];
+    if (!m) return [row.scenario.title, row.library, row.skipped ? 'skipped' : 'n/a'];
     const x = xBare(results, row);
+    const base = xBaseline(results, row);
     const vs = COMPETITORS.map((c) => {
       if (row.library !== 'bulwark') return '';
       const s = speedup(results, row.scenario.id, c);
@@ -60,17 +61,36 @@ export function renderText(results: Results, targets: readonly TargetResult[]): 
       formatOps(m.nsPerCall),
       x === undefined ? '' : formatRatio(x),
       ...vs,
+      base === undefined ? '' : `${formatRatio(base)}x ${row.scenario.baseline!.name}`,
     ];
   });
   if (rows.length > 0) {
     out.push(
       table(
-        ['scenario', 'library', 'ns/call', 'ops/s', 'x bare', 'vs cockatiel', 'vs opossum'],
+        [
+          'scenario',
+          'library',
+          'ns/call',
+          'ops/s',
+          'x bare',
+          'vs cockatiel',
+          'vs opossum',
+          'x base',
+        ],
         rows,
       ),
       "ns/call: median of per-round medians. x bare: this row's ns/call / the bare call's (same mode).",
       "vs X: X's ns/call / bulwark's ns/call for the same scenario (above 1: bulwark is faster).",
+      ...(rows.some((r) => r[7])
+        ? [
+            "x base: this row's ns/call / its baseline's, the same library's row it is read against " +
+              '(uninstrumented: full pipeline; in memory: the same call with the in-memory store).',
+          ]
+        : []),
       ...results.rows.flatMap((r) => (r.unavailable ? [`n/a: ${r.unavailable}.`] : [])),
+      ...[...new Set(results.rows.flatMap((r) => (r.skipped ? [r.skipped] : [])))].map(
+        (reason) => `skipped: ${reason}.`,
+      ),
     );
   }
 
@@ -128,7 +148,14 @@ export interface RunInfo {
   readonly filter: readonly string[];
   readonly rounds: number;
   readonly timePerTaskMs: number;
-  readonly skipped: readonly { library: Library; reason: string }[];
+  /** Scenario modules that did not load, and scenarios whose suite could not set up. */
+  readonly skipped: readonly {
+    readonly module: string;
+    readonly library: Library;
+    /** The scenarios skipped; absent when the whole module was. */
+    readonly scenarios?: readonly string[];
+    readonly reason: string;
+  }[];
   readonly durationMs: number;
 }
 
@@ -153,14 +180,21 @@ export function renderJson(
       'and per-call figures are batch time / batch size. Tasks run in several rounds in a ' +
       'shuffled order; each figure is the median over rounds of that round statistic.',
     scenarios: results.rows.map((row) => {
+      const baseline = row.scenario.baseline;
       const base = {
         id: row.scenario.id,
         title: row.scenario.title,
         mode: row.scenario.mode,
+        ...(row.scenario.group ? { group: row.scenario.group } : {}),
         library: row.library,
+        ...(baseline ? { baseline: baseline.id } : {}),
       };
       const m = row.measured;
-      if (!m) return { ...base, unavailable: row.unavailable };
+      if (!m) {
+        return row.skipped
+          ? { ...base, skipped: row.skipped }
+          : { ...base, unavailable: row.unavailable };
+      }
       return {
         ...base,
         batch: row.scenario.batch,
@@ -171,6 +205,7 @@ export function renderJson(
         perRoundNsPerCall: m.perRoundNs,
         samples: m.samples,
         xBare: xBare(results, row) ?? null,
+        ...(baseline ? { xBaseline: xBaseline(results, row) ?? null } : {}),
         ...(row.library === 'bulwark'
           ? {
               speedupVsCockatiel: speedup(results, row.scenario.id, 'cockatiel') ?? null,

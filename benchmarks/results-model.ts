@@ -6,9 +6,11 @@ import type { Library, ScenarioDef } from './scenarios/types.js';
 export interface Row {
   readonly scenario: ScenarioDef;
   readonly library: Library;
-  /** Absent when the library has no equivalent; `unavailable` then says why. */
+  /** Absent when the library has no equivalent (`unavailable` says why) or it was skipped. */
   readonly measured?: Measured;
   readonly unavailable?: string;
+  /** Why the scenario could not run here (no redis-server, say). */
+  readonly skipped?: string;
 }
 
 export interface Results {
@@ -28,6 +30,13 @@ export function xBare(results: Results, row: Row): number | undefined {
     (r) => r.library === 'bare' && r.scenario.mode === row.scenario.mode,
   )?.measured?.nsPerCall;
   return row.measured && floor ? row.measured.nsPerCall / floor : undefined;
+}
+
+/** How many times its baseline (the same library's) a row costs, for a scenario that has one. */
+export function xBaseline(results: Results, row: Row): number | undefined {
+  const baseline = row.scenario.baseline;
+  const base = baseline && nsOf(results, baseline.id, row.library);
+  return row.measured && base ? row.measured.nsPerCall / base : undefined;
 }
 
 /** The competitor's ns/call divided by bulwark's for the same scenario: above 1, bulwark is faster. */

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measure, type Measured, type RoundPlan, type Task } from './measure.js';
 import { heapGrowth, idleInstances } from './memory.js';
-import { renderJson, renderText } from './report.js';
+import { renderJson, renderText, type RunInfo } from './report.js';
 import type { Results, Row } from './results-model.js';
 import { SCENARIOS, type Library, type Subject, type Suite } from './scenarios/types.js';
 import { renderSvg } from './svg.js';
@@ -15,8 +15,9 @@ import { evaluateTargets } from './targets.js';
 
 const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--out DIR] [--strict]
   --quick    short rounds, memory of bulwark only (about 20 s); default: the full run (under 3 minutes)
-  --filter   run only scenarios whose id or library contains NAME (ids: ${SCENARIOS.map((s) => s.id).join(', ')}, memory);
-             the bare call of the same mode always runs, as every ratio needs it
+  --filter   run only scenarios whose id, group or library contains NAME (ids: ${SCENARIOS.map((s) => s.id).join(', ')};
+             groups: ${[...new Set(SCENARIOS.flatMap((s) => s.group ?? []))].join(', ')}; memory); the bare call of the same
+             mode and a scenario's baseline always run, as the ratios need them
   --out      directory for latest.json and latest.svg (default benchmarks/results)
   --strict   exit with code 1 when a measured target is missed`;
 
@@ -46,7 +47,15 @@ const PLANS: Record<'default' | 'quick', Plan> = {
   },
 };
 
-const LIBRARIES: readonly Library[] = ['bare', 'bulwark', 'cockatiel', 'opossum'];
+/** The scenario modules (scenarios/<module>.ts), each supplying one library's subjects. */
+const MODULES: readonly { readonly module: string; readonly library: Library }[] = [
+  { module: 'bare', library: 'bare' },
+  { module: 'bulwark', library: 'bulwark' },
+  { module: 'bulwark-otel', library: 'bulwark' },
+  { module: 'bulwark-redis', library: 'bulwark' },
+  { module: 'cockatiel', library: 'cockatiel' },
+  { module: 'opossum', library: 'opossum' },
+];
 
 const { values: args } = parseArgs({
   options: {
@@ -73,48 +82,52 @@ const matches = (...names: string[]) =>
 // that says nothing about speed and would only clutter the output.
 setMaxListeners(Infinity);
 
-// bulwark is loaded like the others, but a build that does not export the policy API yet only
-// skips its rows; the competitors and the floor still run.
-const suites: Suite[] = [];
-const skipped: { library: Library; reason: string }[] = [];
-for (const library of LIBRARIES) {
+// bulwark is loaded like the others, but a build that does not export the policy API (or an
+// entry point such as bulwark/redis) yet only skips those rows; the rest still runs.
+const suites: (Suite & { readonly module: string })[] = [];
+const skipped: RunInfo['skipped'][number][] = [];
+for (const { module, library } of MODULES) {
   try {
-    suites.push(((await import(`./scenarios/${library}.js`)) as { suite: Suite }).suite);
+    const { suite } = (await import(`./scenarios/${module}.js`)) as { suite: Suite };
+    suites.push({ ...suite, module });
   } catch (error) {
     if (library !== 'bulwark') throw error;
     const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-    skipped.push({ library, reason });
-    console.error(`bulwark skipped: ${reason}. Run \`npm run build\` once Policy is exported.`);
+    // bulwark-otel and bulwark-redis build on bulwark: one line says why all three are out.
+    if (!skipped.some((k) => k.reason === reason)) {
+      console.error(`${module} skipped: ${reason}. Run \`npm run build\` once it is exported.`);
+    }
+    skipped.push({ module, library, reason });
   }
 }
 
 const offered = SCENARIOS.flatMap((scenario) =>
-  suites.flatMap(({ library, subjects }) => {
-    const entry = subjects[scenario.id];
-    return entry === undefined ? [] : [{ scenario, library, entry }];
+  suites.flatMap((suite) => {
+    const entry = suite.subjects[scenario.id];
+    return entry === undefined ? [] : [{ scenario, library: suite.library, suite, entry }];
   }),
 );
-const wanted = offered.filter((o) => matches(o.scenario.id, o.library));
+const wanted = offered.filter((o) => matches(o.scenario.id, o.scenario.group ?? '', o.library));
 const modes = new Set(wanted.map((o) => o.scenario.mode));
-// The bare call of the same mode always runs: every ratio is taken against it.
-const selected = offered.filter(
-  (o) => wanted.includes(o) || (o.library === 'bare' && modes.has(o.scenario.mode)),
+// The bare call of the same mode always runs: every ratio is taken against it. So does the
+// baseline of a wanted scenario, for its own ratio.
+const baselines = new Set(
+  wanted.flatMap((o) => (o.scenario.baseline ? [`${o.library}/${o.scenario.baseline.id}`] : [])),
 );
+const selected = offered.filter(
+  (o) =>
+    wanted.includes(o) ||
+    (o.library === 'bare' && modes.has(o.scenario.mode)) ||
+    baselines.has(`${o.library}/${o.scenario.id}`),
+);
+// Memory is measured on each library's full pipeline, from the module named after the library.
 const memoryOf = suites
+  .filter((s) => s.module === s.library)
   .map((s) => s.library)
   .filter((library) => plan.memory.includes(library) && matches('memory', library));
 if (selected.length === 0 && memoryOf.length === 0) {
   console.error(`no scenario matches --filter ${filter.join(',')}\n\n${USAGE}`);
   process.exit(2);
-}
-
-const tasks: Task[] = [];
-const subjects: Subject[] = [];
-for (const { scenario, library, entry } of selected) {
-  if (typeof entry === 'string') continue;
-  const subject = entry();
-  subjects.push(subject);
-  tasks.push({ key: `${library}/${scenario.id}`, scenario, subject });
 }
 
 const tty = process.stderr.isTTY;
@@ -124,26 +137,63 @@ const progress = (line: string, done: boolean) => {
 };
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
-console.error(
-  `bulwark benchmark (${mode}): ${tasks.length} tasks x ${plan.rounds} rounds of ${plan.timeMs} ms, ` +
-    `memory of ${memoryOf.join(', ') || 'none'}; node ${process.version}, ${cpus().length} cpus`,
-);
-const measured =
-  tasks.length === 0
-    ? new Map<string, Measured>()
-    : await measure(tasks, plan, (round, done, total, key) =>
-        done < total
-          ? progress(
-              `round ${round}/${plan.rounds}  ${done}/${total}  ${key}  (${elapsed()})`,
-              false,
-            )
-          : progress(`round ${round}/${plan.rounds} done  (${elapsed()})`, true),
-      );
-for (const s of subjects) s.dispose?.();
+// A suite whose subjects share a server or a connection sets it up, once, and only when one of
+// them was selected; when it cannot, its scenarios are skipped and the run goes on.
+const opened: Suite[] = [];
+const skipReasons = new Map<Suite, string>();
+const tasks: Task[] = [];
+const subjects: Subject[] = [];
+let measured: Map<string, Measured>;
+try {
+  for (const suite of suites) {
+    const mine = selected.filter((o) => o.suite === suite && typeof o.entry === 'function');
+    if (suite.open === undefined || mine.length === 0) continue;
+    opened.push(suite);
+    const reason = await suite.open();
+    if (reason === undefined) continue;
+    skipReasons.set(suite, reason);
+    const ids = mine.map((o) => o.scenario.id);
+    const groups = [...new Set(mine.map((o) => o.scenario.group ?? o.scenario.id))];
+    skipped.push({ module: suite.module, library: suite.library, scenarios: ids, reason });
+    console.error(`${groups.join(', ')} scenarios skipped (${ids.join(', ')}): ${reason}.`);
+  }
 
-const rows: Row[] = selected.map(({ scenario, library, entry }) => {
+  for (const { scenario, library, suite, entry } of selected) {
+    if (typeof entry === 'string' || skipReasons.has(suite)) continue;
+    const subject = entry();
+    subjects.push(subject);
+    tasks.push({ key: `${library}/${scenario.id}`, scenario, subject });
+  }
+
+  console.error(
+    `bulwark benchmark (${mode}): ${tasks.length} tasks x ${plan.rounds} rounds of ${plan.timeMs} ms, ` +
+      `memory of ${memoryOf.join(', ') || 'none'}; node ${process.version}, ${cpus().length} cpus`,
+  );
+  measured =
+    tasks.length === 0
+      ? new Map<string, Measured>()
+      : await measure(tasks, plan, (round, done, total, key) =>
+          done < total
+            ? progress(
+                `round ${round}/${plan.rounds}  ${done}/${total}  ${key}  (${elapsed()})`,
+                false,
+              )
+            : progress(`round ${round}/${plan.rounds} done  (${elapsed()})`, true),
+        );
+} finally {
+  // Servers and connections would keep the process alive, and a failed run must not leave a
+  // server behind.
+  for (const s of subjects) s.dispose?.();
+  for (const suite of opened) await suite.close?.();
+}
+
+const rows: Row[] = selected.map(({ scenario, library, suite, entry }) => {
   const m = measured.get(`${library}/${scenario.id}`);
-  return m ? { scenario, library, measured: m } : { scenario, library, unavailable: String(entry) };
+  if (m) return { scenario, library, measured: m };
+  const reason = skipReasons.get(suite);
+  return reason === undefined
+    ? { scenario, library, unavailable: String(entry) }
+    : { scenario, library, skipped: reason };
 });
 
 const growth: Results['growth'] = {};

@@ -1,5 +1,5 @@
 // Draws ns/call per scenario per library as a horizontal bar chart on a log scale, in plain SVG.
-import type { Results } from './results-model.js';
+import { xBaseline, type Results } from './results-model.js';
 import type { Library } from './scenarios/types.js';
 
 const COLOURS: Record<Library, string> = {
@@ -9,7 +9,7 @@ const COLOURS: Record<Library, string> = {
   opossum: '#059669',
 };
 
-const WIDTH = 960;
+const WIDTH = 1000;
 const PLOT_LEFT = 330;
 const PLOT_RIGHT = 850;
 const TOP = 104;
@@ -36,7 +36,7 @@ function tick(ns: number): string {
 
 export function renderSvg(results: Results, subtitle: string): string {
   const measured = results.rows.filter((r) => r.measured);
-  const shown = results.rows.filter((r) => r.measured || r.unavailable);
+  const shown = results.rows.filter((r) => r.measured || r.unavailable || r.skipped);
   const values = measured.map((r) => r.measured!.nsPerCall);
   const lo = Math.floor(Math.log10(Math.max(1, Math.min(...values, 10))));
   const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...values, 100))));
@@ -54,14 +54,18 @@ export function renderSvg(results: Results, subtitle: string): string {
       if (row.measured) {
         const ns = row.measured.nsPerCall;
         const w = Math.max(1, x(ns) - PLOT_LEFT);
+        const base = xBaseline(results, row);
+        const vs =
+          base === undefined
+            ? ''
+            : ` (${base < 10 ? base.toFixed(2) : Math.round(base).toLocaleString('en-US')}x ${row.scenario.baseline!.name})`;
         body.push(
           `<rect x="${PLOT_LEFT}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" fill="${COLOURS[row.library]}"/>`,
-          `<text x="${(PLOT_LEFT + w + 6).toFixed(1)}" y="${y + BAR - 3}" class="value">${duration(ns)}</text>`,
+          `<text x="${(PLOT_LEFT + w + 6).toFixed(1)}" y="${y + BAR - 3}" class="value">${duration(ns)}${esc(vs)}</text>`,
         );
       } else {
-        body.push(
-          `<text x="${PLOT_LEFT + 4}" y="${y + BAR - 3}" class="na">n/a: ${esc(row.unavailable ?? '')}</text>`,
-        );
+        const why = row.skipped ? `skipped: ${row.skipped}` : `n/a: ${row.unavailable ?? ''}`;
+        body.push(`<text x="${PLOT_LEFT + 4}" y="${y + BAR - 3}" class="na">${esc(why)}</text>`);
       }
       y += BAR + BAR_GAP;
     }

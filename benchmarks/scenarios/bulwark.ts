@@ -1,17 +1,22 @@
 // bulwark's scenarios, through the built package (`bulwark` resolves to dist/ by self-reference).
 // The runner loads this module dynamically and skips bulwark when the build lacks these exports.
-import { Bulkhead, CircuitBreaker, Policy } from 'bulwark';
+import { Bulkhead, CircuitBreaker, Policy, RateLimiter } from 'bulwark';
 import { failEveryOtherCall, never, noop, type Subject, type Suite } from './types.js';
 
-type Runnable = { execute(fn: () => Promise<unknown>): Promise<unknown> };
+export type Runnable = { execute(fn: () => Promise<unknown>): Promise<unknown> };
 
-const through = (policy: Runnable, fn: () => Promise<unknown> = noop): Subject => ({
+export const through = (policy: Runnable, fn: () => Promise<unknown> = noop): Subject => ({
   call: () => policy.execute(fn),
 });
 
-const ample = { maxTokens: 1e9, refillRate: 1e9 };
+/** Enough tokens that every call is granted at once. */
+export const ample = { maxTokens: 1e9, refillRate: 1e9 };
 
-const newPipeline = () =>
+/** The settings of the primitives measured on their own, with either store. */
+export const breakerOptions = { failureThreshold: 5 };
+export const bulkheadOptions = { maxConcurrent: 1e6 };
+
+export const newPipeline = () =>
   Policy.builder('pipeline')
     .fallback({ value: 0 })
     .rateLimiter(ample)
@@ -46,5 +51,12 @@ export const suite: Suite = {
     },
     'retry-then-success': () =>
       through(Policy.builder('retry').retry({ maxAttempts: 3 }).build(), failEveryOtherCall()),
+    // The in-memory side of the distributed scenarios (scenarios/bulwark-redis.ts).
+    'rate-limiter-acquire': () => {
+      const limiter = new RateLimiter(ample);
+      return { call: () => limiter.acquire() };
+    },
+    'circuit-breaker-execute': () => through(new CircuitBreaker(breakerOptions)),
+    'bulkhead-execute': () => through(new Bulkhead(bulkheadOptions)),
   },
 };

@@ -15,6 +15,13 @@ export interface ScenarioDef {
   readonly expect: Expect;
   /** Calls per timed sample: the sample's time divided by this is one call's cost. */
   readonly batch: number;
+  /** A set of scenarios `--filter` can select by this name, as by an id. */
+  readonly group?: string;
+  /**
+   * The scenario this one is read against, for the same library: its row shows how many times
+   * the baseline's ns/call it costs, and `--filter` always runs the baseline along with it.
+   */
+  readonly baseline?: { readonly id: string; readonly name: string };
 }
 
 /** One thing to measure, built once: `call` makes one call through it. */
@@ -32,10 +39,20 @@ export type Factory = () => Subject;
 export interface Suite {
   readonly library: Library;
   readonly subjects: Readonly<Partial<Record<string, Factory | string>>>;
+  /**
+   * Sets up what the subjects share (a server, a connection), once, before the first of them is
+   * made. Resolves to why they cannot run, if they cannot: they are then reported as skipped and
+   * the run goes on without them.
+   */
+  readonly open?: () => Promise<string | undefined>;
+  /** Frees what `open` set up, so the process exits by itself; called even when the run fails. */
+  readonly close?: () => Promise<void>;
 }
 
 const SEQUENTIAL = 100;
 const IN_FLIGHT = 1000;
+// A call to Redis is a round trip of some 100 µs: short samples keep the rounds interleaved.
+const ROUND_TRIPS = 10;
 
 /** Every scenario, in the order the table and the chart show them. */
 export const SCENARIOS: readonly ScenarioDef[] = [
@@ -70,6 +87,15 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     mode: 'sequential',
     expect: 'resolve',
     batch: SEQUENTIAL,
+  },
+  // The same pipeline with OpenTelemetry metrics recorded (bulwark/otel).
+  {
+    id: 'pipeline-instrumented',
+    title: 'full pipeline (instrumented)',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+    baseline: { id: 'pipeline', name: 'uninstrumented' },
   },
   {
     id: 'bare-x1000',
@@ -106,6 +132,58 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     mode: 'sequential',
     expect: 'resolve',
     batch: 10,
+  },
+  // The same primitive with its in-memory store and with the Redis one (bulwark/redis).
+  {
+    id: 'rate-limiter-acquire',
+    title: 'rate limiter acquire(), in memory',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+    group: 'distributed',
+  },
+  {
+    id: 'rate-limiter-acquire-redis',
+    title: 'rate limiter acquire(), Redis',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: ROUND_TRIPS,
+    group: 'distributed',
+    baseline: { id: 'rate-limiter-acquire', name: 'in memory' },
+  },
+  {
+    id: 'circuit-breaker-execute',
+    title: 'circuit breaker execute(), in memory',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+    group: 'distributed',
+  },
+  {
+    id: 'circuit-breaker-execute-redis',
+    title: 'circuit breaker execute(), Redis',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: ROUND_TRIPS,
+    group: 'distributed',
+    baseline: { id: 'circuit-breaker-execute', name: 'in memory' },
+  },
+  {
+    id: 'bulkhead-execute',
+    title: 'bulkhead execute(), in memory',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+    group: 'distributed',
+  },
+  {
+    id: 'bulkhead-execute-redis',
+    title: 'bulkhead execute(), Redis',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: ROUND_TRIPS,
+    group: 'distributed',
+    baseline: { id: 'bulkhead-execute', name: 'in memory' },
   },
 ];
 

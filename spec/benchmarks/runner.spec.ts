@@ -14,13 +14,22 @@ interface Scenario {
   id: string;
   library: string;
   nsPerCall?: number;
+  skipped?: string;
 }
 
-function run(args: readonly string[]): Promise<{ code: number; stderr: string }> {
+function run(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [runner, ...args], { timeout: 120_000 }, (error, _out, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stderr });
-    });
+    execFile(
+      process.execPath,
+      [runner, ...args],
+      { timeout: 120_000, env },
+      (error, _out, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stderr });
+      },
+    );
   });
 }
 
@@ -55,5 +64,33 @@ describe('benchmark runner', function () {
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).to.match(
       /^<svg [^>]*>[\s\S]*<\/svg>\s*$/,
     );
+  });
+
+  it('skips the Redis scenarios with one line and a JSON record when there is no redis-server', async () => {
+    const { code, stderr } = await run(
+      ['--quick', '--filter', 'rate-limiter-acquire-redis', '--out', out],
+      { ...process.env, REDIS_SERVER: join(out, 'no-redis-server-here') },
+    );
+    expect(code, stderr).to.equal(0);
+    expect(stderr).to.match(
+      /^distributed scenarios skipped \(rate-limiter-acquire-redis\): no redis-server/m,
+    );
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+      scenarios: Scenario[];
+      run: { skipped: { module: string; scenarios?: string[]; reason: string }[] };
+    };
+    const redis = json.scenarios.find((s) => s.id === 'rate-limiter-acquire-redis');
+    expect(redis?.skipped).to.match(/no redis-server/);
+    expect(redis?.nsPerCall).to.equal(undefined);
+    // Its baseline still runs, as it would next to a measured Redis row.
+    const local = json.scenarios.find((s) => s.id === 'rate-limiter-acquire');
+    expect(local?.nsPerCall).to.be.a('number').greaterThan(0);
+    expect(json.run.skipped).to.deep.include({
+      module: 'bulwark-redis',
+      library: 'bulwark',
+      scenarios: ['rate-limiter-acquire-redis'],
+      reason: redis?.skipped,
+    });
   });
 });

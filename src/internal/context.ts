@@ -183,13 +183,17 @@ export class AttemptContext extends DerivedContext {
   }
 }
 
-/** @internal Carries the time a timed stage started its call. */
+/** @internal Carries what a circuit breaker step must remember of one call. */
 export class TimingContext extends DerivedContext {
+  /** Clock time the call started (NaN when calls are not timed). */
   readonly start: number;
+  /** The breaker's admission ticket (which half-open period's probe slot the call holds). */
+  readonly ticket: number;
 
-  constructor(parent: Context, owner: object, start: number) {
+  constructor(parent: Context, owner: object, start: number, ticket: number) {
     super(parent, owner);
     this.start = start;
+    this.ticket = ticket;
   }
 }
 

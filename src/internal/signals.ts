@@ -13,6 +13,8 @@ export function abortReason(signal: AbortSignal): unknown {
  * Removes its listener and timer whichever way it ends.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  // The shared never-aborting signal would only collect listeners.
+  if (signal === NEVER_ABORTED) signal = undefined;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     let onAbort: (() => void) | undefined;

@@ -65,33 +65,38 @@ export class PolicyBuilder<T = unknown, F = never> {
     options: PolicyFallbackOptions<V> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
+    this.checkName(name);
     const fallback =
       options instanceof Fallback ? options : new Fallback<V>(options as FallbackOptions<V>);
-    return this.add((env) => new FallbackStage(fallback as Fallback<unknown>, env, name), name);
+    return this.add((env) => new FallbackStage(fallback as Fallback<unknown>, env, name));
   }
 
   /** Adds a rate limiter: each execution takes one token. */
   rateLimiter(options: RateLimiterOptions | RateLimiter, name?: string): this {
+    this.checkName(name);
     const limiter = options instanceof RateLimiter ? options : new RateLimiter(options);
-    return this.add((env) => new RateLimiterStage(limiter, env, name), name);
+    return this.add((env) => new RateLimiterStage(limiter, env, name));
   }
 
   /** Adds a bulkhead: each execution holds one slot until the stages inside it settle. */
   bulkhead(options: BulkheadOptions | Bulkhead, name?: string): this {
+    this.checkName(name);
     const bulkhead = options instanceof Bulkhead ? options : new Bulkhead(options);
-    return this.add((env) => new BulkheadStage(bulkhead, env, name), name);
+    return this.add((env) => new BulkheadStage(bulkhead, env, name));
   }
 
   /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
   retry(options: RetryOptions | Retry, name?: string): this {
+    this.checkName(name);
     const retry = options instanceof Retry ? options : new Retry(options);
-    return this.add((env) => new RetryStage(retry, env, name), name);
+    return this.add((env) => new RetryStage(retry, env, name));
   }
 
   /** Adds a circuit breaker around the stages inside it. */
   circuitBreaker(options: CircuitBreakerOptions | CircuitBreaker, name?: string): this {
+    this.checkName(name);
     const breaker = options instanceof CircuitBreaker ? options : new CircuitBreaker(options);
-    return this.add((env) => new CircuitBreakerStage(breaker, env, name), name);
+    return this.add((env) => new CircuitBreakerStage(breaker, env, name));
   }
 
   /**
@@ -99,13 +104,14 @@ export class PolicyBuilder<T = unknown, F = never> {
    * each attempt; outside, the whole execution.
    */
   timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
+    this.checkName(name);
     let limiter: TimeLimiter;
     if (options instanceof TimeLimiter) limiter = options;
     else if (typeof options === 'number' || typeof options === 'string') {
       toMs(options, 'timeout');
       limiter = new TimeLimiter({ timeout: options });
     } else limiter = new TimeLimiter(options);
-    return this.add((env) => new TimeoutStage(limiter, env, name), name);
+    return this.add((env) => new TimeoutStage(limiter, env, name));
   }
 
   /** Adds a custom stage, used as given. */
@@ -145,11 +151,15 @@ export class PolicyBuilder<T = unknown, F = never> {
     return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
   }
 
-  private add(factory: StageFactory, name: string | undefined): this {
-    this.assertOpen();
-    stringOption(name, 'name', undefined);
+  private add(factory: StageFactory): this {
     this.factories.push(factory);
     return this;
+  }
+
+  /** Checked before a primitive is made, so a bad call consumes no store it was given. */
+  private checkName(name: unknown): void {
+    this.assertOpen();
+    stringOption(name, 'name', undefined);
   }
 
   private assertOpen(): void {

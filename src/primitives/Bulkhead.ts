@@ -350,7 +350,10 @@ class CallerQueue {
     this.#maxConcurrent = maxConcurrent;
   }
 
-  push(signal: AbortSignal | undefined): Promise<void> {
+  push(given: AbortSignal | undefined): Promise<void> {
+    // A signal that can never abort needs no listener; listening to the shared one would pile
+    // listeners onto a single object under load (and trigger MaxListenersExceededWarning).
+    const signal = given === NEVER_ABORTED ? undefined : given;
     if (this.size >= this.#maxQueue || this.#maxWaitMs === 0) {
       return Promise.reject(this.#full());
     }

@@ -165,6 +165,11 @@ const OUTCOMES: readonly CircuitOutcome[] = Object.freeze([
   Object.freeze({ failure: true, slow: true }),
 ]);
 
+// Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
+// asynchronous store decided later); a probe's ticket is the number of its HALF_OPEN period (> 0).
+const NOT_A_PROBE = 0;
+const UNKNOWN_TICKET = -1;
+
 function outcome(failure: boolean, slow: boolean): CircuitOutcome {
   return OUTCOMES[(failure ? 1 : 0) + (slow ? 2 : 0)] as CircuitOutcome;
 }
@@ -223,6 +228,10 @@ export class CircuitBreaker {
   #remote = false;
   #openUntil = 0;
   #lastMetrics: CircuitBreakerMetrics | undefined;
+  // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
+  // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
+  // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes.
+  #period = 0;
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -307,7 +316,29 @@ export class CircuitBreaker {
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
     if (!admission.admitted) return Promise.reject(refusal(admission));
-    return raceAbort(this.#run(fn, signal, admission.probe), signal);
+    return raceAbort(this.#run(fn, signal, this.#ticket(admission)), signal);
+  }
+
+  /**
+   * @internal Admits a call exactly: like `beforeCall`, but with a store that answers
+   * asynchronously it returns a promise of the ticket (or a rejection with
+   * {@link CircuitOpenError}) instead of deciding on the last known state. With the in-memory
+   * store it answers synchronously and allocates nothing.
+   * @throws CircuitOpenError (synchronously, when the store answers synchronously)
+   */
+  admit(): number | Promise<number> {
+    const admission = this.#store.acquire();
+    if (isPromise(admission)) {
+      this.#remote = true;
+      return admission.then((a) => {
+        this.#learnAdmission(a);
+        if (!a.admitted) throw refusal(a);
+        return this.#ticket(a);
+      });
+    }
+    if (admission.state !== this.#lastState) this.#observe(admission.state);
+    if (!admission.admitted) throw refusal(admission);
+    return this.#ticket(admission);
   }
 
   /**
@@ -319,10 +350,12 @@ export class CircuitBreaker {
    * the call at once and asks the store, whose answer, when it comes, only updates the last known
    * state. Use `execute` for an exact decision with such a store.
    *
+   * @returns a ticket to pass to `onFailure` (and the internal `onCancel`), so that only a call
+   * holding a trial slot of the current HALF_OPEN period gives one back
    * @throws CircuitOpenError when the circuit is OPEN, ISOLATED, or HALF_OPEN with every trial
    * slot taken
    */
-  beforeCall(): void {
+  beforeCall(): number {
     if (this.#remote) {
       const refused = this.#refuseOnLastKnownState();
       if (refused !== undefined) {
@@ -334,10 +367,11 @@ export class CircuitBreaker {
     if (isPromise(admission)) {
       this.#remote = true;
       admission.then((a) => this.#learnAdmission(a), noop);
-      return;
+      return UNKNOWN_TICKET;
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
     if (!admission.admitted) throw refusal(admission);
+    return this.#ticket(admission);
   }
 
   /**
@@ -352,17 +386,23 @@ export class CircuitBreaker {
    * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
    * not recorded (it only gives back a HALF_OPEN trial slot).
    * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
+   * gives back a trial slot whenever the circuit is HALF_OPEN
    */
-  onFailure(error: unknown, durationMs?: number): void {
-    this.#failed(error, durationMs === undefined ? 0 : durationMs, true);
+  onFailure(error: unknown, durationMs?: number, ticket?: number): void {
+    this.#failed(
+      error,
+      durationMs === undefined ? 0 : durationMs,
+      ticket === undefined ? UNKNOWN_TICKET : ticket,
+    );
   }
 
   /**
    * @internal Ends a call admitted by `beforeCall` whose caller aborted: records nothing, gives
-   * back its HALF_OPEN trial slot.
+   * back its HALF_OPEN trial slot if it holds one (see `ticket` in `onFailure`).
    */
-  onCancel(): void {
-    this.#release();
+  onCancel(ticket?: number): void {
+    this.#release(ticket === undefined ? UNKNOWN_TICKET : ticket);
   }
 
   /**
@@ -432,7 +472,7 @@ export class CircuitBreaker {
   async #run<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
-    probe: boolean,
+    ticket: number,
   ): Promise<T> {
     const start = this.timesCalls ? this.clock.now() : 0;
     let value: T;
@@ -440,14 +480,14 @@ export class CircuitBreaker {
       value = await fn(signal ?? NEVER_ABORTED);
     } catch (error) {
       if (signal !== undefined && signal.aborted) {
-        if (probe) this.#release();
+        this.#release(ticket);
       } else {
-        this.#failed(error, this.timesCalls ? this.clock.now() - start : 0, probe);
+        this.#failed(error, this.timesCalls ? this.clock.now() - start : 0, ticket);
       }
       throw error;
     }
     if (signal !== undefined && signal.aborted) {
-      if (probe) this.#release();
+      this.#release(ticket);
     } else {
       this.#record(outcome(false, this.timesCalls && this.clock.now() - start >= this.#slowCallMs));
     }
@@ -463,15 +503,19 @@ export class CircuitBreaker {
     this.#learnAdmission(admission);
     if (!admission.admitted) throw refusal(admission);
     if (signal !== undefined && signal.aborted) {
-      if (admission.probe) this.#release();
+      this.#release(this.#ticket(admission));
       throw signal.reason;
     }
-    return this.#run(fn, signal, admission.probe);
+    return this.#run(fn, signal, this.#ticket(admission));
   }
 
-  #failed(error: unknown, durationMs: number, probe: boolean): void {
+  #failed(error: unknown, durationMs: number, ticket: number): void {
     if (this.#counts(error)) this.#record(outcome(true, durationMs >= this.#slowCallMs));
-    else if (probe) this.#release();
+    else this.#release(ticket);
+  }
+
+  #ticket(admission: CircuitAdmission): number {
+    return admission.probe ? this.#period : NOT_A_PROBE;
   }
 
   #counts(error: unknown): boolean {
@@ -489,7 +533,11 @@ export class CircuitBreaker {
     else if (state !== this.#lastState) this.#observe(state);
   }
 
-  #release(): void {
+  #release(ticket: number): void {
+    if (ticket === NOT_A_PROBE) return;
+    if (ticket !== UNKNOWN_TICKET && (ticket !== this.#period || this.#lastState !== 'half-open')) {
+      return;
+    }
     const done = this.#store.release();
     if (isPromise(done)) done.then(undefined, noop);
   }
@@ -525,6 +573,7 @@ export class CircuitBreaker {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
+    if (to === 'half-open') this.#period++;
     if (this.#listeners.length === 0) return;
     const change: CircuitStateChange = Object.freeze({ from, to });
     for (const listener of this.#listeners) {

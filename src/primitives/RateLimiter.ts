@@ -338,7 +338,10 @@ class TokenQueue {
   }
 
   /** Queues a caller whose tokens are reserved and arrive in `waitMs`. */
-  push(permits: number, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
+  push(permits: number, waitMs: number, given: AbortSignal | undefined): Promise<void> {
+    // A signal that can never abort needs no listener; listening to the shared one would pile
+    // listeners onto a single object under load (and trigger MaxListenersExceededWarning).
+    const signal = given === NEVER_ABORTED ? undefined : given;
     const waiter = new TokenWaiter(this, permits, signal);
     const promise = new Promise<void>((resolve, reject) => {
       waiter.resolve = resolve;

@@ -320,7 +320,9 @@ export class Retry {
     onRetry: ((info: RetryInfo) => void) | undefined,
   ): Promise<T> {
     const options = this.#options;
-    const signal = source?.signal;
+    const given = source?.signal;
+    // The shared never-aborting signal needs no listener during waits (see Bulkhead's queue).
+    const signal = given === NEVER_ABORTED ? undefined : given;
     for (;;) {
       if (signal !== undefined && signal.aborted) throw signal.reason;
       const delayMs = this.#waitBefore(n - 1);

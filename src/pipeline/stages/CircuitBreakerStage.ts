@@ -4,6 +4,9 @@ import type { CircuitBreaker } from '../../primitives/CircuitBreaker.js';
 import type { Inward, Outward, Step } from '../engine.js';
 import { UNLINKED, type StageEnv } from './env.js';
 
+/** The ticket `beforeCall` gives a call that holds no half-open probe slot. */
+const NOT_A_PROBE = 0;
+
 /** @internal Asks the breaker before each call and records how the call ended. */
 export class CircuitBreakerStage implements Step {
   readonly kind = 'circuit-breaker';
@@ -22,36 +25,66 @@ export class CircuitBreakerStage implements Step {
   }
 
   enter(ctx: Context): void {
-    const breaker = this.breaker;
+    let ticket: number | Promise<number>;
     try {
-      breaker.beforeCall();
+      ticket = this.breaker.admit();
     } catch (error) {
-      if (isCircuitOpenError(error)) {
-        const { counters, hub, policy } = this.env;
-        counters.circuitOpen++;
-        if (hub.has('rejected')) {
-          hub.emit('rejected', { policy, stage: this.kind, reason: 'circuit-open', error });
-        }
-      }
-      this.outer.leave(ctx, false, error);
+      this.refused(ctx, error);
       return;
     }
-    // The clock is read only when slow calls are judged.
-    this.inner.enter(breaker.timesCalls ? new TimingContext(ctx, this, breaker.clock.now()) : ctx);
+    if (typeof ticket === 'number') this.admitted(ctx, ticket);
+    else {
+      // A shared store decides remotely: wait for its exact answer.
+      ticket.then(
+        (t) => {
+          if (ctx.aborted) {
+            this.breaker.onCancel(t);
+            this.outer.leave(ctx, false, ctx.abortReason);
+          } else this.admitted(ctx, t);
+        },
+        (error: unknown) => this.refused(ctx, error),
+      );
+    }
+  }
+
+  private admitted(ctx: Context, ticket: number): void {
+    const breaker = this.breaker;
+    // A plain call in a CLOSED circuit needs nothing remembered: no context, no clock read. A
+    // half-open probe keeps its ticket; slow-call detection keeps the start time.
+    if (ticket === NOT_A_PROBE && !breaker.timesCalls) {
+      this.inner.enter(ctx);
+      return;
+    }
+    const start = breaker.timesCalls ? breaker.clock.now() : NaN;
+    this.inner.enter(new TimingContext(ctx, this, start, ticket));
+  }
+
+  private refused(ctx: Context, error: unknown): void {
+    if (isCircuitOpenError(error)) {
+      const { counters, hub, policy } = this.env;
+      counters.circuitOpen++;
+      if (hub.has('rejected')) {
+        hub.emit('rejected', { policy, stage: this.kind, reason: 'circuit-open', error });
+      }
+    }
+    this.outer.leave(ctx, false, error);
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     const breaker = this.breaker;
     let received = ctx;
     let durationMs: number | undefined;
+    let ticket = NOT_A_PROBE;
     if (ctx.owner === this) {
-      received = ctx.parent as Context;
-      durationMs = breaker.clock.now() - (ctx as TimingContext).start;
+      const own = ctx as TimingContext;
+      received = own.parent;
+      ticket = own.ticket;
+      if (breaker.timesCalls) durationMs = breaker.clock.now() - own.start;
     }
     if (ok) breaker.onSuccess(durationMs);
     // The caller gave up: the outcome says nothing about the dependency.
-    else if (ctx.root.aborted) breaker.onCancel();
-    else breaker.onFailure(value, durationMs);
+    else if (ctx.root.aborted) breaker.onCancel(ticket);
+    else breaker.onFailure(value, durationMs, ticket);
     this.outer.leave(received, ok, value);
   }
 

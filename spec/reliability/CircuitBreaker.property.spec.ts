@@ -1,0 +1,478 @@
+// Model-checks CircuitBreaker: random sequences of calls (successes, failures, ignored errors,
+// slow calls, caller aborts, overlapping calls), clock advances, isolate and reset, in
+// consecutive, COUNT-rate and TIME-rate modes. A small reference model, written from the rules in
+// API.md and the breaker's TSDoc, predicts every admission, refusal, state, state change and the
+// window counts; the breaker must agree at every step.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { CircuitOpenError } from '../../src/errors.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/primitives/CircuitBreaker.js';
+import type { CircuitState } from '../../src/primitives/CircuitState.js';
+import { FakeClock, deferred, fcParams, flush, settle, type Deferred } from './support.js';
+
+class IgnoredError extends Error {}
+
+interface Config {
+  readonly failureThreshold: number;
+  readonly failureRateThreshold: number | undefined;
+  readonly windowType: 'count' | 'time';
+  readonly windowSize: number;
+  readonly windowDurationMs: number;
+  readonly minimumCalls: number | undefined;
+  readonly slowCallDurationMs: number | undefined;
+  readonly slowCallRateThreshold: number | undefined;
+  readonly recoveryTimeoutMs: number;
+  readonly halfOpenMaxCalls: number;
+}
+
+type Kind = 'success' | 'failure' | 'ignored';
+
+type Op =
+  | { readonly t: 'call'; readonly kind: Kind; readonly takes: number }
+  | { readonly t: 'start'; readonly abortable: boolean }
+  | { readonly t: 'finish'; readonly pick: number; readonly kind: Kind }
+  | { readonly t: 'abort'; readonly pick: number }
+  | { readonly t: 'advance'; readonly ms: number }
+  | { readonly t: 'isolate' }
+  | { readonly t: 'reset' };
+
+// ---------------------------------------------------------------------------------------------
+// The reference model. Plain arrays and a linear scan: obviously right rather than fast.
+
+interface ModelCall {
+  readonly startedAt: number;
+  readonly probe: boolean;
+  readonly period: number;
+}
+
+type Admission =
+  | { readonly admitted: true; readonly call: ModelCall }
+  | {
+      readonly admitted: false;
+      readonly state: Exclude<CircuitState, 'closed'>;
+      readonly retryAfterMs: number;
+    };
+
+interface Outcome {
+  readonly at: number;
+  readonly failure: boolean;
+  readonly slow: boolean;
+}
+
+class Model {
+  state: CircuitState = 'closed';
+  readonly changes: string[] = [];
+  private openedAt = 0;
+  private consecutive = 0;
+  private outcomes: Outcome[] = [];
+  // A HALF_OPEN period: its number, the probes it has admitted and still holds, its successes.
+  private period = 0;
+  private probes = 0;
+  private successes = 0;
+  private slowSuccesses = 0;
+  private readonly minimumCalls: number;
+  private readonly halfOpenMax: number;
+  private readonly bucketWidth: number;
+  private readonly buckets: number;
+
+  private readonly c: Config;
+
+  constructor(c: Config) {
+    this.c = c;
+    this.minimumCalls = c.minimumCalls ?? (c.windowType === 'count' ? c.windowSize : 10);
+    this.halfOpenMax = Math.max(1, c.halfOpenMaxCalls);
+    // A TIME window is cut into buckets: one per second, between 10 and 60 of them.
+    this.buckets = Math.min(60, Math.max(10, Math.ceil(c.windowDurationMs / 1000)));
+    this.bucketWidth = c.windowDurationMs / this.buckets;
+  }
+
+  private move(to: CircuitState): void {
+    if (to !== this.state) this.changes.push(`${this.state}->${to}`);
+    this.state = to;
+  }
+
+  /** The lazy OPEN -> HALF_OPEN move, done whenever the state is read or a call arrives. */
+  tick(now: number): CircuitState {
+    if (this.state === 'open' && now - this.openedAt >= this.c.recoveryTimeoutMs) {
+      this.period++;
+      this.probes = 0;
+      this.successes = 0;
+      this.slowSuccesses = 0;
+      this.move('half-open');
+    }
+    return this.state;
+  }
+
+  acquire(now: number): Admission {
+    const state = this.tick(now);
+    if (state === 'closed') {
+      return { admitted: true, call: { startedAt: now, probe: false, period: this.period } };
+    }
+    if (state === 'open') {
+      return {
+        admitted: false,
+        state,
+        retryAfterMs: this.openedAt + this.c.recoveryTimeoutMs - now,
+      };
+    }
+    if (state === 'isolated') return { admitted: false, state, retryAfterMs: Infinity };
+    if (this.probes >= this.halfOpenMax) return { admitted: false, state, retryAfterMs: 0 };
+    this.probes++;
+    return { admitted: true, call: { startedAt: now, probe: true, period: this.period } };
+  }
+
+  /** A finished call: `kind` says how it ended; `aborted` when its caller gave up first. */
+  finish(call: ModelCall, now: number, kind: Kind, aborted: boolean): void {
+    this.tick(now);
+    if (aborted || kind === 'ignored') {
+      // Records nothing; a probe of the current HALF_OPEN period gives its slot back.
+      if (this.state === 'half-open' && call.probe && call.period === this.period) this.probes--;
+      return;
+    }
+    const failure = kind === 'failure';
+    const slow =
+      this.c.slowCallDurationMs !== undefined && now - call.startedAt >= this.c.slowCallDurationMs;
+    if (this.state === 'closed') this.recordClosed(now, failure, slow);
+    else if (this.state === 'half-open') this.recordHalfOpen(now, failure, slow);
+  }
+
+  private recordClosed(now: number, failure: boolean, slow: boolean): void {
+    this.outcomes.push({ at: now, failure, slow });
+    const w = this.window(now);
+    let trip = false;
+    if (failure) {
+      this.consecutive++;
+      trip =
+        this.c.failureRateThreshold === undefined
+          ? this.consecutive >= this.c.failureThreshold
+          : w.calls >= this.minimumCalls && w.failures / w.calls >= this.c.failureRateThreshold;
+    } else {
+      this.consecutive = 0;
+    }
+    if (!trip && slow && this.c.slowCallRateThreshold !== undefined) {
+      trip = w.calls >= this.minimumCalls && w.slow / w.calls >= this.c.slowCallRateThreshold;
+    }
+    if (trip) this.open(now);
+  }
+
+  private recordHalfOpen(now: number, failure: boolean, slow: boolean): void {
+    if (failure) {
+      this.open(now);
+      return;
+    }
+    this.successes++;
+    if (slow) this.slowSuccesses++;
+    const slowRate = this.c.slowCallRateThreshold;
+    if (slowRate !== undefined && this.slowSuccesses / this.halfOpenMax >= slowRate) {
+      this.open(now);
+    } else if (this.successes >= this.halfOpenMax) {
+      this.close();
+    }
+  }
+
+  private open(now: number): void {
+    this.openedAt = now;
+    this.consecutive = 0;
+    this.move('open');
+  }
+
+  private close(): void {
+    this.outcomes = [];
+    this.consecutive = 0;
+    this.move('closed');
+  }
+
+  isolate(): void {
+    this.move('isolated');
+  }
+
+  reset(): void {
+    this.close();
+  }
+
+  /** The outcomes in the current window: the last `windowSize`, or those of the last buckets. */
+  window(now: number): { calls: number; failures: number; slow: number } {
+    let held: Outcome[];
+    if (this.c.windowType === 'count') {
+      held = this.outcomes.slice(-this.c.windowSize);
+    } else {
+      const current = Math.floor(now / this.bucketWidth);
+      held = this.outcomes.filter(
+        (o) => Math.floor(o.at / this.bucketWidth) > current - this.buckets,
+      );
+    }
+    return {
+      calls: held.length,
+      failures: held.filter((o) => o.failure).length,
+      slow: held.filter((o) => o.slow).length,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators.
+
+const rate = fc.constantFrom(0.2, 0.25, 0.4, 0.5, 0.6, 0.75, 1);
+
+const configArb: fc.Arbitrary<Config> = fc
+  .record({
+    failureThreshold: fc.integer({ min: 1, max: 4 }),
+    rateMode: fc.boolean(),
+    failureRate: rate,
+    windowType: fc.constantFrom('count' as const, 'time' as const),
+    windowSize: fc.integer({ min: 1, max: 6 }),
+    windowDurationMs: fc.constantFrom(1000, 2000, 2500, 5000, 12_000),
+    minimumCalls: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    slowCallDurationMs: fc.option(fc.integer({ min: 50, max: 600 }), { nil: undefined }),
+    slowRate: fc.option(rate, { nil: undefined }),
+    recoveryTimeoutMs: fc.integer({ min: 100, max: 1500 }),
+    halfOpenMaxCalls: fc.integer({ min: -1, max: 3 }),
+  })
+  .map((r) => ({
+    failureThreshold: r.failureThreshold,
+    failureRateThreshold: r.rateMode ? r.failureRate : undefined,
+    windowType: r.windowType,
+    windowSize: r.windowSize,
+    windowDurationMs: r.windowDurationMs,
+    // A COUNT window cannot judge before it holds minimumCalls outcomes, so it is at most its size.
+    minimumCalls:
+      r.minimumCalls === undefined || r.windowType === 'time'
+        ? r.minimumCalls
+        : Math.min(r.minimumCalls, r.windowSize),
+    slowCallDurationMs: r.slowCallDurationMs,
+    slowCallRateThreshold: r.slowCallDurationMs === undefined ? undefined : r.slowRate,
+    recoveryTimeoutMs: r.recoveryTimeoutMs,
+    halfOpenMaxCalls: r.halfOpenMaxCalls,
+  }));
+
+const kindArb = fc.constantFrom<Kind>('success', 'success', 'failure', 'failure', 'ignored');
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 40,
+    arbitrary: fc.record({
+      t: fc.constant('call' as const),
+      kind: kindArb,
+      takes: fc.integer({ min: 0, max: 800 }),
+    }),
+  },
+  {
+    weight: 20,
+    arbitrary: fc.record({ t: fc.constant('start' as const), abortable: fc.boolean() }),
+  },
+  {
+    weight: 20,
+    arbitrary: fc.record({ t: fc.constant('finish' as const), pick: fc.nat(), kind: kindArb }),
+  },
+  { weight: 7, arbitrary: fc.record({ t: fc.constant('abort' as const), pick: fc.nat() }) },
+  {
+    weight: 20,
+    arbitrary: fc.record({
+      t: fc.constant('advance' as const),
+      ms: fc.integer({ min: 1, max: 4000 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ t: 'isolate' as const }) },
+  { weight: 2, arbitrary: fc.constant({ t: 'reset' as const }) },
+);
+
+function options(c: Config, clock: FakeClock): CircuitBreakerOptions {
+  const o: Record<string, unknown> = {
+    failureThreshold: c.failureThreshold,
+    windowType: c.windowType,
+    windowSize: c.windowSize,
+    windowDuration: c.windowDurationMs,
+    recoveryTimeout: c.recoveryTimeoutMs,
+    halfOpenMaxCalls: c.halfOpenMaxCalls,
+    recordOn: (error: unknown) => !(error instanceof IgnoredError),
+    clock,
+  };
+  if (c.failureRateThreshold !== undefined) o.failureRateThreshold = c.failureRateThreshold;
+  if (c.minimumCalls !== undefined) o.minimumCalls = c.minimumCalls;
+  if (c.slowCallDurationMs !== undefined) o.slowCallDuration = c.slowCallDurationMs;
+  if (c.slowCallRateThreshold !== undefined) o.slowCallRateThreshold = c.slowCallRateThreshold;
+  return o as CircuitBreakerOptions;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving the real breaker and the model side by side.
+
+interface Running {
+  readonly model: ModelCall;
+  readonly work: Deferred<string>;
+  readonly controller: AbortController | undefined;
+  aborted: boolean;
+}
+
+async function check(config: Config, ops: readonly Op[]): Promise<void> {
+  const clock = new FakeClock(1_000_000);
+  const breaker = new CircuitBreaker(options(config, clock));
+  const model = new Model(config);
+  const changes: string[] = [];
+  breaker.onStateChange(({ from, to }) => changes.push(`${from}->${to}`));
+  const running: Running[] = [];
+
+  const start = async (
+    controller: AbortController | undefined,
+    step: number,
+  ): Promise<Running | undefined> => {
+    const expected = model.acquire(clock.now());
+    const work = deferred<string>();
+    let called = false;
+    const result = settle(
+      breaker.execute(() => {
+        called = true;
+        return work.promise;
+      }, controller?.signal),
+    );
+    await flush();
+    if (expected.admitted) {
+      expect(called, `step ${step}: admitted`).to.equal(true);
+      const run: Running = { model: expected.call, work, controller, aborted: false };
+      running.push(run);
+      return run;
+    }
+    expect(called, `step ${step}: refused`).to.equal(false);
+    expect(result.status).to.equal('rejected');
+    const error = result.reason as CircuitOpenError;
+    expect(error, `step ${step}`).to.be.instanceOf(CircuitOpenError);
+    expect(error.state, `step ${step}: refusal state`).to.equal(expected.state);
+    expect(error.retryAfterMs, `step ${step}: retryAfterMs`).to.equal(expected.retryAfterMs);
+    return undefined;
+  };
+
+  const finish = async (run: Running, kind: Kind): Promise<void> => {
+    running.splice(running.indexOf(run), 1);
+    model.finish(run.model, clock.now(), kind, run.aborted);
+    if (kind === 'success') run.work.resolve('ok');
+    else run.work.reject(kind === 'failure' ? new Error('boom') : new IgnoredError('skip'));
+    await flush();
+  };
+
+  for (let step = 0; step < ops.length; step++) {
+    const op = ops[step] as Op;
+    switch (op.t) {
+      case 'call': {
+        const run = await start(undefined, step);
+        if (run !== undefined) {
+          await clock.advance(op.takes);
+          await finish(run, op.kind);
+        }
+        break;
+      }
+      case 'start':
+        await start(op.abortable ? new AbortController() : undefined, step);
+        break;
+      case 'finish': {
+        const run = running[op.pick % Math.max(1, running.length)];
+        if (run !== undefined) await finish(run, op.kind);
+        break;
+      }
+      case 'abort': {
+        const run = running.filter((r) => r.controller !== undefined && !r.aborted)[op.pick % 8];
+        if (run !== undefined) {
+          run.aborted = true;
+          run.controller?.abort(new Error('caller gave up'));
+          await flush();
+        }
+        break;
+      }
+      case 'advance':
+        await clock.advance(op.ms);
+        break;
+      case 'isolate':
+        breaker.isolate();
+        model.isolate();
+        break;
+      case 'reset':
+        breaker.reset();
+        model.reset();
+        break;
+    }
+    const now = clock.now();
+    expect(breaker.state, `step ${step}: state`).to.equal(model.tick(now));
+    const m = breaker.metrics;
+    const w = model.window(now);
+    expect(
+      [m.bufferedCalls, m.failedCalls, m.slowCalls],
+      `step ${step}: window (calls, failures, slow)`,
+    ).to.deep.equal([w.calls, w.failures, w.slow]);
+    expect(changes, `step ${step}: state changes`).to.deep.equal(model.changes);
+  }
+  // Let whatever is still running end, so nothing is left pending.
+  for (const run of running.splice(0)) run.work.resolve('late');
+  await flush();
+}
+
+// Calls that overlap a trip, a recovery and the next HALF_OPEN period: the mix where a call
+// admitted in one period ends in another.
+const overlapping: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant('start' as const), abortable: fc.boolean() }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('finish' as const),
+      pick: fc.nat({ max: 3 }),
+      kind: fc.constantFrom<Kind>('success', 'failure', 'ignored'),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('abort' as const), pick: fc.nat({ max: 3 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('advance' as const),
+      ms: fc.constantFrom(1, 100),
+    }),
+  },
+);
+
+describe('CircuitBreaker (model-checked)', () => {
+  it('agrees with the reference model at every step of random call sequences in every mode', async function () {
+    this.timeout(60_000);
+    await fc.assert(
+      fc.asyncProperty(
+        configArb,
+        fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }),
+        check,
+      ),
+      fcParams(),
+    );
+  });
+
+  it('agrees with the model in consecutive mode with overlapping half-open probes', async function () {
+    this.timeout(60_000);
+    const consecutive = configArb.map((c) => ({
+      ...c,
+      failureRateThreshold: undefined,
+      slowCallRateThreshold: undefined,
+      halfOpenMaxCalls: 2,
+    }));
+    await fc.assert(
+      fc.asyncProperty(
+        consecutive,
+        fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }),
+        check,
+      ),
+      fcParams(),
+    );
+  });
+
+  it('never holds more than halfOpenMaxCalls probes when calls overlap several periods', async function () {
+    this.timeout(60_000);
+    const fast = configArb.map((c) => ({ ...c, recoveryTimeoutMs: 100, failureThreshold: 1 }));
+    await fc.assert(
+      fc.asyncProperty(
+        fast,
+        fc.array(overlapping, { minLength: 10, maxLength: 40, size: 'max' }),
+        check,
+      ),
+      fcParams(),
+    );
+  });
+});

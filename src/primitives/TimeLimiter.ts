@@ -10,7 +10,7 @@ import {
   optionsObject,
   stringOption,
 } from '../internal/validate.js';
-import { Context, RootContext } from '../internal/context.js';
+import { DerivedContext, RootContext, type Context } from '../internal/context.js';
 
 /** Options of a {@link TimeLimiter}. */
 export interface TimeLimiterOptions {
@@ -149,13 +149,12 @@ const PROMISE_SINK: DeadlineSink = {
 };
 
 /** @internal The context inside a timeout: a deadline node with a lazily created signal. */
-export class TimedContext extends Context implements DeadlineNode {
+export class TimedContext extends DerivedContext implements DeadlineNode {
   deadline: number;
   prevDeadline: DeadlineNode | undefined = undefined;
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
-  readonly parent: Context;
-  readonly owner: TimeoutOwner;
+  declare readonly owner: TimeoutOwner;
   /** Told if the deadline passes first. */
   readonly sink: DeadlineSink;
   resolve: (value: unknown) => void = noop;
@@ -173,37 +172,20 @@ export class TimedContext extends Context implements DeadlineNode {
     owner: TimeoutOwner,
     sink: DeadlineSink,
   ) {
-    super();
-    this.parent = parent;
+    super(parent, owner);
     this.limiter = limiter;
     this.deadline = deadline;
-    this.owner = owner;
     this.sink = sink;
   }
 
-  get policyName(): string {
-    return this.parent.policyName;
-  }
-  get attempt(): number {
-    return this.parent.attempt;
-  }
-  get startedAt(): number {
-    return this.parent.startedAt;
-  }
-  get data(): Map<string, unknown> {
-    return this.parent.data;
-  }
-  get root(): RootContext {
-    return this.parent.root;
-  }
-  get aborted(): boolean {
+  override get aborted(): boolean {
     return this.parent.aborted || this.timeoutError !== undefined;
   }
-  get abortReason(): unknown {
+  override get abortReason(): unknown {
     return this.parent.aborted ? this.parent.abortReason : this.timeoutError;
   }
 
-  get signal(): AbortSignal {
+  override get signal(): AbortSignal {
     if (this.controller === undefined) {
       const controller = (this.controller = new AbortController());
       if (this.parent.aborted) controller.abort(this.parent.abortReason);

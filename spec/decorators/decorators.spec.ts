@@ -19,10 +19,7 @@ import { Policy } from '../../src/pipeline/Policy.js';
 import { Bulkhead } from '../../src/primitives/Bulkhead.js';
 import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
 import { RateLimiter } from '../../src/primitives/RateLimiter.js';
-
-function never(): Promise<never> {
-  return new Promise<never>(() => {});
-}
+import { never } from '../support/promises.js';
 
 class Boom extends Error {
   override readonly name = 'Boom';

@@ -12,10 +12,7 @@ import type { Stage } from '../../src/pipeline/Stage.js';
 import { Bulkhead } from '../../src/primitives/Bulkhead.js';
 import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
 import { RateLimiter } from '../../src/primitives/RateLimiter.js';
-
-function never(): Promise<never> {
-  return new Promise<never>(() => {});
-}
+import { never } from '../support/promises.js';
 
 function recorder(kind: string, log: string[]): Stage {
   return {

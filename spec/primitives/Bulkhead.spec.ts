@@ -9,55 +9,7 @@ import {
   type BulkheadStore,
   type BulkheadStoreConfig,
 } from '../../src/primitives/BulkheadStore.js';
-
-interface Settled<T> {
-  status: 'pending' | 'fulfilled' | 'rejected';
-  value?: T;
-  reason?: unknown;
-}
-
-// Attaches handlers at once, so a rejection that happens while fake time advances is never
-// reported as unhandled, and the outcome can be inspected at any moment.
-function settle<T>(promise: Promise<T>): Settled<T> {
-  const state: Settled<T> = { status: 'pending' };
-  promise.then(
-    (value) => {
-      state.status = 'fulfilled';
-      state.value = value;
-    },
-    (reason: unknown) => {
-      state.status = 'rejected';
-      state.reason = reason;
-    },
-  );
-  return state;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
-
-// Lets already-settled promise chains run without moving fake time.
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-function deferred<T>(): {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-} {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred, flush, rejectionOf, settle } from '../support/promises.js';
 
 describe('Bulkhead', () => {
   let clock: sinon.SinonFakeTimers;

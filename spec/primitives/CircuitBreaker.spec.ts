@@ -14,6 +14,7 @@ import type {
 } from '../../src/primitives/CircuitBreakerStore.js';
 import { InMemoryCircuitBreakerStore } from '../../src/primitives/CircuitBreakerStore.js';
 import type { CircuitState } from '../../src/primitives/CircuitState.js';
+import { deferred, flush, rejectionOf } from '../support/promises.js';
 
 class ManualClock implements Clock {
   t = 0;
@@ -35,15 +36,6 @@ class ConnectionError extends Error {}
 class ResetError extends ConnectionError {}
 class ValidationError extends Error {}
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
-
 /** Runs one call per letter through `execute`: F fails, S succeeds. Rejections are swallowed. */
 async function run(breaker: CircuitBreaker, pattern: string): Promise<void> {
   for (const letter of pattern) {
@@ -51,25 +43,6 @@ async function run(breaker: CircuitBreaker, pattern: string): Promise<void> {
       .execute(() => (letter === 'F' ? Promise.reject(new Error('boom')) : 'ok'))
       .catch(() => undefined);
   }
-}
-
-/** A controllable pending call: settle it with `resolve` / `reject`. */
-function deferred<T = string>(): {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-} {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('CircuitBreaker', () => {

@@ -1,15 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { Fallback } from '../../src/primitives/Fallback.js';
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
+import { rejectionOf } from '../support/promises.js';
 
 class ConnectionError extends Error {}
 class ResetError extends ConnectionError {}

@@ -3,38 +3,7 @@ import sinon from 'sinon';
 import type { Clock } from '../../src/internal/clock.js';
 import type { RetryInfo } from '../../src/primitives/Retry.js';
 import { Retry } from '../../src/primitives/Retry.js';
-
-interface Settled<T> {
-  status: 'pending' | 'fulfilled' | 'rejected';
-  value?: T;
-  reason?: unknown;
-}
-
-// Attaches handlers at once, so a rejection that happens while fake time advances is never
-// reported as unhandled, and the outcome can be inspected at any moment.
-function settle<T>(promise: Promise<T>): Settled<T> {
-  const state: Settled<T> = { status: 'pending' };
-  promise.then(
-    (value) => {
-      state.status = 'fulfilled';
-      state.value = value;
-    },
-    (reason: unknown) => {
-      state.status = 'rejected';
-      state.reason = reason;
-    },
-  );
-  return state;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
+import { rejectionOf, settle } from '../support/promises.js';
 
 // A clock whose timers must never be used.
 function timerlessClock(): Clock & { setTimeout: sinon.SinonSpy } {

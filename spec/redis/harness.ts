@@ -160,15 +160,7 @@ export async function eventually(
   }
 }
 
-/** The rejection of `promise` (failing when it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
+export { rejectionOf } from '../support/promises.js';
 
 /** A promise with its resolve function, for calls held open by a spec. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {

@@ -1,7 +1,11 @@
 // Shared helpers for the reliability specs: fast-check parameters read from the environment (so
-// a failure can be replayed) and a hand-made clock whose timers fire only when a spec advances it.
+// a failure can be replayed), a hand-made clock whose timers fire only when a spec advances it,
+// and (re-exported) the promise helpers every spec folder shares.
 import type { Parameters } from 'fast-check';
 import type { Clock } from '../../src/internal/clock.js';
+import { flush } from '../support/promises.js';
+
+export { deferred, flush, settle, type Deferred, type Settled } from '../support/promises.js';
 
 /**
  * fast-check parameters for every property in this folder: `FC_RUNS` (default 1000) sets the run
@@ -23,11 +27,6 @@ interface Timer {
   readonly id: number;
   readonly at: number;
   readonly fn: () => void;
-}
-
-/** Lets every pending microtask (and the promise chains they start) run. */
-export function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
@@ -85,44 +84,4 @@ export class FakeClock implements Clock {
     this.#now = target;
     await flush();
   }
-}
-
-/** The outcome of a promise, observable at any time without awaiting it. */
-export interface Settled<T> {
-  status: 'pending' | 'fulfilled' | 'rejected';
-  value?: T;
-  reason?: unknown;
-}
-
-/** Attaches handlers at once, so a rejection is never unhandled and can be inspected later. */
-export function settle<T>(promise: Promise<T>): Settled<T> {
-  const state: Settled<T> = { status: 'pending' };
-  promise.then(
-    (value) => {
-      state.status = 'fulfilled';
-      state.value = value;
-    },
-    (reason: unknown) => {
-      state.status = 'rejected';
-      state.reason = reason;
-    },
-  );
-  return state;
-}
-
-/** A promise with its resolve and reject exposed. */
-export interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
-
-export function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }

@@ -1,4 +1,4 @@
-import { show } from './show.js';
+import { show } from '../internal/duration.js';
 
 /**
  * How a Redis failure is classified by {@link RedisClientAdapter.classifyError}:

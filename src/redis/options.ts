@@ -1,9 +1,11 @@
-// Option checks for the Redis stores. The core's validation helpers are internal to the core
-// bundle, so this adapter keeps its own small set, with messages of the same shape:
-// "RangeError: `storeTimeout` must be a duration > 0, got 0".
-import { parseDuration, type Clock, type Duration } from '../index.js';
+// Option checks for the Redis stores, through the core's validation helpers so every message has
+// the core's shape: "RangeError: `storeTimeout` must be a duration > 0, got 0". Those helpers are
+// pure functions, so the copy bundled into bulwark/redis is harmless; the core's classes still come
+// through '../index.js' (one copy at run time, shared with bulwark).
+import { show, toMs } from '../internal/duration.js';
+import { integerOption, knownKeys, oneOfOption, stringOption } from '../internal/validate.js';
+import type { Clock, Duration } from '../index.js';
 import { toRedisAdapter, type RedisClient, type RedisClientAdapter } from './adapter.js';
-import { show } from './show.js';
 
 /**
  * What a Redis store does when Redis cannot answer (down, slower than `storeTimeout`, or a
@@ -95,42 +97,34 @@ export function resolveStoreOptions(
   }
   const raw = options as Record<string, unknown>;
   const known = extraKeys.length === 0 ? COMMON_KEYS : [...COMMON_KEYS, ...extraKeys];
-  for (const name of Object.keys(raw)) {
-    if (!known.includes(name)) {
-      const hint = closest(name, known);
-      throw new TypeError(
-        `${what}: unknown option \`${name}\`${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}`,
-      );
-    }
-  }
+  knownKeys(raw, known, what);
   const adapter = toRedisAdapter(raw.client as RedisClient);
   const key = raw.key;
   if (typeof key !== 'string') {
     throw new TypeError(`\`key\` must be a non-empty string, got ${show(key)}`);
   }
   if (key.length === 0) throw new RangeError('`key` must be a non-empty string, got ""');
-  const prefix = raw.prefix ?? DEFAULTS.prefix;
-  if (typeof prefix !== 'string') {
-    throw new TypeError(`\`prefix\` must be a string, got ${show(prefix)}`);
-  }
+  // Here null, like undefined, means the default (`?? undefined`), as it always has for `prefix`
+  // and `onStoreError`; the core's helpers would reject it.
+  const prefix = stringOption(raw.prefix ?? undefined, 'prefix', DEFAULTS.prefix);
   const storeTimeoutMs = positiveDuration(
     raw.storeTimeout,
     'storeTimeout',
     DEFAULTS.storeTimeoutMs,
   );
-  const onStoreError = raw.onStoreError ?? DEFAULTS.onStoreError;
-  if (typeof onStoreError !== 'string' || !(MODES as readonly string[]).includes(onStoreError)) {
-    throw new TypeError(
-      `\`onStoreError\` must be one of ${MODES.map((m) => `'${m}'`).join(', ')}, got ${show(onStoreError)}`,
-    );
-  }
-  const instances = integer(raw.instances, 'instances', 1, DEFAULTS.instances);
+  const onStoreError = oneOfOption(
+    raw.onStoreError ?? undefined,
+    'onStoreError',
+    MODES,
+    DEFAULTS.onStoreError,
+  );
+  const instances = integerOption(raw.instances, 'instances', 1, DEFAULTS.instances);
   const common: ResolvedStoreOptions = Object.freeze({
     adapter,
     key,
     prefix,
     storeTimeoutMs,
-    onStoreError: onStoreError as StoreErrorMode,
+    onStoreError,
     instances,
   });
   return { common, raw };
@@ -144,59 +138,12 @@ export function positiveDuration(
   min = 0,
 ): number {
   if (value === undefined) return fallback;
-  let ms: number;
-  try {
-    ms = parseDuration(value as Duration);
-  } catch (error) {
-    // parseDuration names its argument `duration`; name the option instead.
-    const message = (error as Error).message.replace('`duration`', `\`${option}\``);
-    throw error instanceof RangeError ? new RangeError(message) : new TypeError(message);
-  }
+  const ms = toMs(value, option);
   if (min > 0 ? ms < min : !(ms > 0)) {
     const bound = min > 0 ? `>= ${min}ms` : '> 0';
     throw new RangeError(`\`${option}\` must be a duration ${bound}, got ${show(value)}`);
   }
   return ms;
-}
-
-function integer(value: unknown, option: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`\`${option}\` must be an integer >= ${min}, got ${show(value)}`);
-  }
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`\`${option}\` must be an integer >= ${min}, got ${show(value)}`);
-  }
-  return value;
-}
-
-// The known option nearest to a misspelt one, when it is near enough to be a typo.
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  const a = word.toLowerCase();
-  for (const candidate of candidates) {
-    const b = candidate.toLowerCase();
-    let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-      const row = [i];
-      for (let j = 1; j <= b.length; j++) {
-        const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-        row[j] = Math.min(
-          (prev[j] as number) + 1,
-          (row[j - 1] as number) + 1,
-          (prev[j - 1] as number) + cost,
-        );
-      }
-      prev = row;
-    }
-    const d = prev[b.length] as number;
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 /** @internal Throws when a store is configured a second time (a store serves one primitive). */

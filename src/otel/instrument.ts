@@ -108,13 +108,13 @@ const CIRCUIT_STATE_VALUES: ReadonlyMap<unknown, number> = new Map<unknown, numb
  * (attribute `reason`), `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms
  * `bulwark.call.duration` and `bulwark.attempt.duration` (ms); observable gauges
  * `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued` and
- * `bulwark.ratelimiter.tokens`. Every data point has the attribute `policy` (except a registry's
- * shared primitives, which have `primitive` instead); `stage` (the stage kind) is on rejections,
- * retries, timeouts, fallbacks and the gauges. docs/OBSERVABILITY.md lists them all.
+ * `bulwark.ratelimiter.tokens`. Every data point has the attribute `policy`; `stage` (the stage
+ * kind) is on rejections, retries, timeouts, fallbacks and the gauges. docs/OBSERVABILITY.md
+ * lists them all.
  *
  * For a registry, policies {@link PolicyRegistry.register | registered} later are instrumented
- * as they arrive, and the gauges report every shared primitive the registry holds at each
- * collection. A policy that nobody instruments pays nothing: the listeners exist only from this
+ * as they arrive, and the gauges report, at each collection, the stages of every policy it holds
+ * (a shared primitive once per policy that uses it; `registry.health()` lists every primitive). A policy that nobody instruments pays nothing: the listeners exist only from this
  * call until the returned function is called.
  *
  * @param target - a built {@link Policy} or a {@link PolicyRegistry}
@@ -164,17 +164,12 @@ export function instrument(
       registry.onRegister((policy) => removers.push(watchPolicy(policy, instruments, base))),
     );
     observe = (result) => {
-      // health() is already a consistent, plain copy of both policies and shared primitives.
+      // Every point names its policy, so shared primitives are reported through the policies
+      // that use them (once per policy); registry.health() lists them all on their own.
       const health = registry.health();
       for (const name of Object.keys(health.policies)) {
         for (const state of health.policies[name]?.stages ?? []) {
           instruments.observe(result, state, stageAttributes(base, name, state));
-        }
-      }
-      for (const byName of Object.values(health.primitives)) {
-        for (const name of Object.keys(byName)) {
-          const state = byName[name] as StageState;
-          instruments.observe(result, state, { ...base, stage: state.kind, primitive: name });
         }
       }
     };

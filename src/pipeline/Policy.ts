@@ -100,7 +100,10 @@ export class Policy<T = unknown, F = never> {
     counters.calls++;
     if (typeof fn !== 'function') {
       counters.failures++;
-      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+      const error = new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
+      // Every execution counted ends with a `success` or `failure` event.
+      if (hub.watchesCalls) hub.emit('failure', { policy: this.name, error, durationMs: 0 });
+      return Promise.reject(error);
     }
     const signal = options?.signal;
     if (signal !== undefined && signal.aborted) {
@@ -148,7 +151,8 @@ export class Policy<T = unknown, F = never> {
     const wrapped = function (this: unknown, ...args: A): Promise<R | F> {
       return policy.execute(() => fn.apply(this, args));
     };
-    Object.defineProperty(wrapped, 'name', { value: fn.name });
+    Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
+    Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
     return wrapped;
   }
 

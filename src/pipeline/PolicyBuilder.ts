@@ -67,35 +67,44 @@ export class PolicyBuilder<T = unknown, F = never> {
   ): PolicyBuilder<T, F | V> {
     this.checkName(name);
     const fallback =
-      options instanceof Fallback ? options : new Fallback<V>(options as FallbackOptions<V>);
+      options instanceof Fallback
+        ? options
+        : new Fallback<V>(plainOptions(options, 'Fallback') as FallbackOptions<V>);
     return this.add((env) => new FallbackStage(fallback as Fallback<unknown>, env, name));
   }
 
   /** Adds a rate limiter: each execution takes one token. */
   rateLimiter(options: RateLimiterOptions | RateLimiter, name?: string): this {
     this.checkName(name);
-    const limiter = options instanceof RateLimiter ? options : new RateLimiter(options);
+    const limiter =
+      options instanceof RateLimiter
+        ? options
+        : new RateLimiter(plainOptions(options, 'RateLimiter'));
     return this.add((env) => new RateLimiterStage(limiter, env, name));
   }
 
   /** Adds a bulkhead: each execution holds one slot until the stages inside it settle. */
   bulkhead(options: BulkheadOptions | Bulkhead, name?: string): this {
     this.checkName(name);
-    const bulkhead = options instanceof Bulkhead ? options : new Bulkhead(options);
+    const bulkhead =
+      options instanceof Bulkhead ? options : new Bulkhead(plainOptions(options, 'Bulkhead'));
     return this.add((env) => new BulkheadStage(bulkhead, env, name));
   }
 
   /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
   retry(options: RetryOptions | Retry, name?: string): this {
     this.checkName(name);
-    const retry = options instanceof Retry ? options : new Retry(options);
+    const retry = options instanceof Retry ? options : new Retry(plainOptions(options, 'Retry'));
     return this.add((env) => new RetryStage(retry, env, name));
   }
 
   /** Adds a circuit breaker around the stages inside it. */
   circuitBreaker(options: CircuitBreakerOptions | CircuitBreaker, name?: string): this {
     this.checkName(name);
-    const breaker = options instanceof CircuitBreaker ? options : new CircuitBreaker(options);
+    const breaker =
+      options instanceof CircuitBreaker
+        ? options
+        : new CircuitBreaker(plainOptions(options, 'CircuitBreaker'));
     return this.add((env) => new CircuitBreakerStage(breaker, env, name));
   }
 
@@ -110,7 +119,7 @@ export class PolicyBuilder<T = unknown, F = never> {
     else if (typeof options === 'number' || typeof options === 'string') {
       toMs(options, 'timeout');
       limiter = new TimeLimiter({ timeout: options });
-    } else limiter = new TimeLimiter(options);
+    } else limiter = new TimeLimiter(plainOptions(options, 'TimeLimiter'));
     return this.add((env) => new TimeoutStage(limiter, env, name));
   }
 
@@ -167,4 +176,24 @@ export class PolicyBuilder<T = unknown, F = never> {
       throw new Error(`Policy builder "${this.policyName}" was already built; start a new builder`);
     }
   }
+}
+
+/**
+ * The options given to a builder method, unless they are an instance of some class: a primitive
+ * of another kind (a Bulkhead given to `retry`), or one from another copy of the package, would
+ * otherwise read as empty options and silently become a new primitive with the defaults.
+ */
+function plainOptions<O>(options: O, kind: string): O {
+  if (options !== null && typeof options === 'object') {
+    const proto: unknown = Object.getPrototypeOf(options);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+      throw new TypeError(
+        `\`options\` must be ${kind} options or a ${kind}, got ${
+          typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
+        }`,
+      );
+    }
+  }
+  return options;
 }

@@ -195,7 +195,8 @@ interface ResolvedCircuitBreaker {
  * with an empty window, and any failure re-opens it for a new `recoveryTimeout`. With
  * `slowCallRateThreshold`, trial calls that are slow also re-open it once their share of
  * `halfOpenMaxCalls` reaches the threshold. Outcomes that arrive while OPEN or ISOLATED are
- * ignored.
+ * ignored. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
+ * when this breaker recorded it.
  *
  * A call whose caller aborted records nothing, and an error `recordOn` does not match counts as
  * neither; both give back a HALF_OPEN trial slot.
@@ -232,6 +233,10 @@ export class CircuitBreaker {
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
   // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes.
   #period = 0;
+  // The failure being recorded (only during that call), and the one that last tripped the circuit
+  // OPEN: the `cause` of the refusals that follow, as Polly's BrokenCircuitException carries it.
+  #recording: unknown = undefined;
+  #openCause: unknown = undefined;
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -315,7 +320,7 @@ export class CircuitBreaker {
       return raceAbort(this.#executeLater(admission, fn, signal), signal);
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    if (!admission.admitted) return Promise.reject(refusal(admission));
+    if (!admission.admitted) return Promise.reject(this.#refusal(admission));
     return raceAbort(this.#run(fn, signal, this.#ticket(admission)), signal);
   }
 
@@ -332,12 +337,12 @@ export class CircuitBreaker {
       this.#remote = true;
       return admission.then((a) => {
         this.#learnAdmission(a);
-        if (!a.admitted) throw refusal(a);
+        if (!a.admitted) throw this.#refusal(a);
         return this.#ticket(a);
       });
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    if (!admission.admitted) throw refusal(admission);
+    if (!admission.admitted) throw this.#refusal(admission);
     return this.#ticket(admission);
   }
 
@@ -370,7 +375,7 @@ export class CircuitBreaker {
       return UNKNOWN_TICKET;
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    if (!admission.admitted) throw refusal(admission);
+    if (!admission.admitted) throw this.#refusal(admission);
     return this.#ticket(admission);
   }
 
@@ -501,7 +506,7 @@ export class CircuitBreaker {
   ): Promise<T> {
     const admission = await pending;
     this.#learnAdmission(admission);
-    if (!admission.admitted) throw refusal(admission);
+    if (!admission.admitted) throw this.#refusal(admission);
     if (signal !== undefined && signal.aborted) {
       this.#release(this.#ticket(admission));
       throw signal.reason;
@@ -510,8 +515,21 @@ export class CircuitBreaker {
   }
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
-    if (this.#counts(error)) this.#record(outcome(true, durationMs >= this.#slowCallMs));
-    else this.#release(ticket);
+    if (this.#counts(error)) {
+      this.#recording = error;
+      this.#record(outcome(true, durationMs >= this.#slowCallMs));
+      this.#recording = undefined;
+    } else this.#release(ticket);
+  }
+
+  #refusal(admission: CircuitAdmission): CircuitOpenError {
+    const state = admission.state as Exclude<CircuitState, 'closed'>;
+    const cause = state === 'open' ? this.#openCause : undefined;
+    return new CircuitOpenError(
+      state,
+      admission.retryAfterMs,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   #ticket(admission: CircuitAdmission): number {
@@ -551,7 +569,12 @@ export class CircuitBreaker {
   #refuseOnLastKnownState(): CircuitOpenError | undefined {
     if (this.#lastState === 'isolated') return new CircuitOpenError('isolated', Infinity);
     if (this.#lastState === 'open') {
-      return new CircuitOpenError('open', Math.max(0, this.#openUntil - this.clock.now()));
+      const cause = this.#openCause;
+      return new CircuitOpenError(
+        'open',
+        Math.max(0, this.#openUntil - this.clock.now()),
+        cause === undefined ? undefined : { cause },
+      );
     }
     return undefined;
   }
@@ -573,6 +596,8 @@ export class CircuitBreaker {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
+    // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
+    if (to === 'open') this.#openCause = this.#recording;
     if (to === 'half-open') this.#period++;
     if (this.#listeners.length === 0) return;
     const change: CircuitStateChange = Object.freeze({ from, to });
@@ -584,13 +609,6 @@ export class CircuitBreaker {
       }
     }
   }
-}
-
-function refusal(admission: CircuitAdmission): CircuitOpenError {
-  return new CircuitOpenError(
-    admission.state as Exclude<CircuitState, 'closed'>,
-    admission.retryAfterMs,
-  );
 }
 
 function percent(rate: number): string {

@@ -99,12 +99,15 @@ interface ResolvedRetryOptions {
   readonly clock: Clock;
 }
 
+// `Math.random` is looked up on every draw, so a stub installed after import (as tests do) applies.
+const mathRandom = (): number => Math.random();
+
 const RETRY_DEFAULTS = Object.freeze({
   maxAttempts: 3,
   delay: 0,
   backoff: 1,
   jitter: 0,
-  random: Math.random,
+  random: mathRandom,
 });
 
 const RETRY_KEYS: readonly string[] = Object.freeze([

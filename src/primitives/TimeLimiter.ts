@@ -8,6 +8,7 @@ import {
   durationOption,
   knownKeys,
   optionsObject,
+  show,
   stringOption,
 } from '../internal/validate.js';
 import { DerivedContext, RootContext, type Context } from '../internal/context.js';
@@ -15,7 +16,8 @@ import { DerivedContext, RootContext, type Context } from '../internal/context.j
 /** Options of a {@link TimeLimiter}. */
 export interface TimeLimiterOptions {
   /**
-   * Longest an operation may take before it is rejected and its signal aborted.
+   * Longest an operation may take before it is rejected and its signal aborted: a finite
+   * duration > 0.
    * @defaultValue `'30s'`
    */
   readonly timeout?: Duration;
@@ -67,7 +69,12 @@ export class TimeLimiter {
   constructor(options?: TimeLimiterOptions) {
     const o = optionsObject(options, 'TimeLimiter');
     knownKeys(o, KEYS, 'TimeLimiter');
-    this.timeoutMs = durationOption(o.timeout, 'timeout', DEFAULTS.timeout);
+    const timeoutMs = durationOption(o.timeout, 'timeout', DEFAULTS.timeout);
+    // A zero deadline would fail every call before it could start: surely a mistake.
+    if (timeoutMs === 0) {
+      throw new RangeError(`\`timeout\` must be a duration > 0, got ${show(o.timeout)}`);
+    }
+    this.timeoutMs = timeoutMs;
     this.name = stringOption(o.name, 'name', undefined);
     this.clock = clockOption(o.clock);
     this.queue = new DeadlineQueue(this.clock);

@@ -1,0 +1,180 @@
+// API.md, "Bulkhead" and its "Precise rules".
+import { expect } from 'chai';
+import { Bulkhead, BulkheadFullError, Policy } from 'bulwark';
+import { flush, manualClock, never, rejectionOf, settle } from './support.js';
+
+describe('API.md: Bulkhead', () => {
+  it('`maxConcurrent` defaults to 10: calls allowed at once', async () => {
+    const bulkhead = new Bulkhead();
+    expect(bulkhead.maxConcurrent).to.equal(10);
+    expect(bulkhead.availableSlots).to.equal(10);
+    const running = Array.from({ length: 10 }, () => settle(bulkhead.execute(() => never())));
+    await flush();
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(await rejectionOf(bulkhead.execute(() => 1))).to.be.instanceOf(BulkheadFullError);
+    expect(running.every((r) => r.status === 'pending')).to.equal(true);
+  });
+
+  it('`maxQueue` defaults to 0: fail fast, the seed’s behaviour', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    await bulkhead.acquire();
+    const error = await rejectionOf(bulkhead.acquire());
+    expect(error).to.be.instanceOf(BulkheadFullError);
+    expect(bulkhead.queued).to.equal(0);
+  });
+
+  it('`maxQueue`: callers allowed to wait for a slot (served first in, first out)', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2 });
+    await bulkhead.acquire();
+    const order: string[] = [];
+    const a = bulkhead.acquire().then(() => order.push('a'));
+    const b = bulkhead.acquire().then(() => order.push('b'));
+    expect(bulkhead.queued).to.equal(2);
+    expect(await rejectionOf(bulkhead.acquire())).to.be.instanceOf(BulkheadFullError);
+    bulkhead.release();
+    await a;
+    bulkhead.release();
+    await b;
+    expect(order).to.deep.equal(['a', 'b']);
+    expect(bulkhead.queued).to.equal(0);
+  });
+
+  it('`maxWait` defaults to none: a queued caller waits with no timer', async () => {
+    const clock = manualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, clock });
+    await bulkhead.acquire();
+    const waiting = settle(bulkhead.acquire());
+    await clock.advance(3_600_000);
+    expect(waiting.status).to.equal('pending');
+    expect(clock.delays).to.deep.equal([]);
+    bulkhead.release();
+    await flush();
+    expect(waiting.status).to.equal('fulfilled');
+  });
+
+  it('Bulkhead: a queued caller whose `maxWait` runs out gets `BulkheadFullError`', async () => {
+    const clock = manualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWait: '2s', clock });
+    await bulkhead.acquire();
+    const waiting = settle(bulkhead.acquire());
+    await clock.advance(1_999);
+    expect(waiting.status).to.equal('pending');
+    await clock.advance(1);
+    expect(waiting.status).to.equal('rejected');
+    expect(waiting.reason).to.be.instanceOf(BulkheadFullError);
+    expect(bulkhead.queued).to.equal(0);
+  });
+
+  it('`acquire(signal?)` rejects `BulkheadFullError` at once when full and the queue is full', async () => {
+    const clock = manualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 1, maxWait: '1m', clock });
+    await bulkhead.acquire();
+    await bulkhead.acquire();
+    void bulkhead.acquire().catch(() => undefined);
+    const refused = settle(bulkhead.acquire());
+    await flush();
+    expect(refused.status).to.equal('rejected');
+    expect(refused.reason).to.include({ maxConcurrent: 2, maxQueue: 1 });
+  });
+
+  it('`tryAcquire(): boolean` never waits', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 5 });
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    expect(bulkhead.queued).to.equal(0);
+  });
+
+  it('`release()`: a release without a held slot throws and never raises capacity above `maxConcurrent`', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 2 });
+    expect(() => bulkhead.release()).to.throw(Error);
+    expect(bulkhead.availableSlots).to.equal(2);
+    await bulkhead.acquire();
+    bulkhead.release();
+    expect(() => bulkhead.release()).to.throw(Error);
+    expect(bulkhead.availableSlots).to.equal(2);
+    expect(bulkhead.tryAcquire() && bulkhead.tryAcquire()).to.equal(true);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+  });
+
+  it('Members: `acquire`, `tryAcquire`, `release`, `availableSlots`, `maxConcurrent`, `queued`, `execute`', () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 3 });
+    for (const method of ['acquire', 'tryAcquire', 'release', 'execute'] as const) {
+      expect(bulkhead[method]).to.be.a('function');
+    }
+    expect([bulkhead.availableSlots, bulkhead.maxConcurrent, bulkhead.queued]).to.deep.equal([
+      3, 3, 0,
+    ]);
+  });
+
+  it('`execute(fn, signal?)` always releases, also on error and abort', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    expect(await bulkhead.execute(() => 'ok')).to.equal('ok');
+    expect(bulkhead.availableSlots).to.equal(1);
+    await rejectionOf(bulkhead.execute(() => Promise.reject(new Error('x'))));
+    expect(bulkhead.availableSlots).to.equal(1);
+    await rejectionOf(
+      bulkhead.execute(() => {
+        throw new Error('sync');
+      }),
+    );
+    expect(bulkhead.availableSlots).to.equal(1);
+    const controller = new AbortController();
+    let finish!: () => void;
+    const call = settle(
+      bulkhead.execute(() => new Promise<void>((r) => (finish = r)), controller.signal),
+    );
+    controller.abort();
+    await flush();
+    expect(call.status).to.equal('rejected');
+    expect(call.reason).to.equal(controller.signal.reason);
+    // A slot is held until the call it wraps settles.
+    expect(bulkhead.availableSlots).to.equal(0);
+    finish();
+    await flush();
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('A queued caller whose signal aborts leaves the queue at once', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 3 });
+    await bulkhead.acquire();
+    const controller = new AbortController();
+    const leaving = settle(bulkhead.acquire(controller.signal));
+    const staying = settle(bulkhead.acquire());
+    expect(bulkhead.queued).to.equal(2);
+    controller.abort('left');
+    expect(bulkhead.queued).to.equal(1);
+    await flush();
+    expect(leaving.reason).to.equal('left');
+    bulkhead.release();
+    await flush();
+    expect(staying.status).to.equal('fulfilled');
+  });
+
+  it('A slot is held until the call it wraps settles; a call rejected by an inner time limiter settles at the deadline, so its slot comes back then', async () => {
+    const clock = manualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
+    const policy = Policy.builder('seed')
+      .clock(clock)
+      .bulkhead(bulkhead)
+      .timeout({ timeout: '1s', clock })
+      .build();
+    const call = settle(policy.execute(() => never()));
+    await flush();
+    expect(bulkhead.availableSlots).to.equal(0);
+    await clock.advance(999);
+    expect(bulkhead.availableSlots).to.equal(0);
+    await clock.advance(1);
+    expect(call.status).to.equal('rejected');
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('`fn` should honour its signal: the signal a bulkhead passes is the caller’s', async () => {
+    const bulkhead = new Bulkhead();
+    const controller = new AbortController();
+    let received: AbortSignal | undefined;
+    await bulkhead.execute((signal) => {
+      received = signal;
+    }, controller.signal);
+    expect(received).to.equal(controller.signal);
+  });
+});

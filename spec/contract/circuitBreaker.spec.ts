@@ -1,0 +1,450 @@
+// API.md, "CircuitBreaker" and its "Precise rules".
+import { expect } from 'chai';
+import { CircuitBreaker, CircuitOpenError, CircuitState, isCircuitOpenError } from 'bulwark';
+import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
+
+class Boom extends Error {}
+class Ignored extends Error {}
+
+const fail = (): Promise<never> => Promise.reject(new Boom());
+
+/** Records outcomes by hand: `F` a failure, `S` a success. */
+function record(breaker: CircuitBreaker, outcomes: string): void {
+  for (const o of outcomes) {
+    breaker.beforeCall();
+    if (o === 'F') breaker.onFailure(new Boom());
+    else breaker.onSuccess();
+  }
+}
+
+describe('API.md: CircuitBreaker', () => {
+  it('`failureThreshold` defaults to 5 consecutive failures that trip it', async () => {
+    const breaker = new CircuitBreaker({ clock: manualClock() });
+    for (let i = 0; i < 4; i++) await rejectionOf(breaker.execute(fail));
+    expect(breaker.state).to.equal('closed');
+    await rejectionOf(breaker.execute(fail));
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('a success resets the count', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 3, clock: manualClock() });
+    record(breaker, 'FFSFF');
+    expect(breaker.state).to.equal('closed');
+    record(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('`recoveryTimeout` defaults to 30s: time OPEN before HALF_OPEN', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock });
+    record(breaker, 'F');
+    await clock.advance(29_999);
+    expect(breaker.state).to.equal('open');
+    await clock.advance(1);
+    expect(breaker.state).to.equal('half-open');
+  });
+
+  it('at elapsed time `>= recoveryTimeout` the state reads HALF_OPEN (the `state` getter performs the lazy OPEN -> HALF_OPEN move)', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '10s', clock });
+    const changes: unknown[] = [];
+    breaker.onStateChange((change) => changes.push(change));
+    record(breaker, 'F');
+    await clock.advance(9_999);
+    expect(breaker.state).to.equal(CircuitState.Open);
+    await clock.advance(1);
+    expect(changes).to.deep.equal([{ from: 'closed', to: 'open' }]);
+    expect(breaker.state).to.equal(CircuitState.HalfOpen);
+    expect(changes).to.deep.equal([
+      { from: 'closed', to: 'open' },
+      { from: 'open', to: 'half-open' },
+    ]);
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('`recordOn`: errors that count as failures; others pass through and count as neither', async () => {
+    const breaker = new CircuitBreaker({
+      failureThreshold: 2,
+      recordOn: [Boom],
+      clock: manualClock(),
+    });
+    await rejectionOf(breaker.execute(fail));
+    const ignored = new Ignored();
+    expect(await rejectionOf(breaker.execute(() => Promise.reject(ignored)))).to.equal(ignored);
+    expect(breaker.metrics.bufferedCalls).to.equal(1);
+    expect(breaker.state).to.equal('closed');
+    // Not a success either: the run of consecutive failures goes on.
+    await rejectionOf(breaker.execute(fail));
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('`failureRateThreshold`: trip on failure rate over the window instead (windowSize defaults to 10)', () => {
+    const breaker = new CircuitBreaker({ failureRateThreshold: 0.5, clock: manualClock() });
+    record(breaker, 'SSSSSFFFF');
+    expect(breaker.state).to.equal('closed');
+    record(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('Rate-based tripping (COUNT window): (1) a partial window is never judged', () => {
+    const breaker = new CircuitBreaker({
+      failureRateThreshold: 0.5,
+      windowSize: 4,
+      failureThreshold: 1,
+      clock: manualClock(),
+    });
+    record(breaker, 'FFF');
+    expect(breaker.state).to.equal('closed');
+  });
+
+  it('(2) the threshold is checked when a failure is recorded, so the call that fills the window and crosses the threshold must itself be a failure', () => {
+    const breaker = new CircuitBreaker({
+      failureRateThreshold: 0.5,
+      windowSize: 4,
+      clock: manualClock(),
+    });
+    record(breaker, 'FFFS');
+    expect(breaker.metrics.failureRate).to.equal(0.75);
+    expect(breaker.state).to.equal('closed');
+    record(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+    const other = new CircuitBreaker({
+      failureRateThreshold: 0.5,
+      windowSize: 4,
+      clock: manualClock(),
+    });
+    record(other, 'SFSF');
+    expect(other.state).to.equal('open');
+  });
+
+  it('`minimumCalls` defaults to `windowSize` for a COUNT window; an explicit smaller `minimumCalls` lets a rate be judged once that many outcomes are recorded', () => {
+    const byDefault = new CircuitBreaker({
+      failureRateThreshold: 1,
+      windowSize: 10,
+      clock: manualClock(),
+    });
+    record(byDefault, 'FFFFFFFFF');
+    expect(byDefault.state).to.equal('closed');
+    record(byDefault, 'F');
+    expect(byDefault.state).to.equal('open');
+    const early = new CircuitBreaker({
+      failureRateThreshold: 0.5,
+      windowSize: 10,
+      minimumCalls: 4,
+      clock: manualClock(),
+    });
+    record(early, 'SFF');
+    expect(early.state).to.equal('closed');
+    record(early, 'F');
+    expect(early.state).to.equal('open');
+  });
+
+  it("`windowType: 'time'`: the window is the last `windowDuration` (60s by default; `minimumCalls` 10 by default)", async () => {
+    const clock = manualClock(0);
+    const breaker = new CircuitBreaker({ windowType: 'time', failureRateThreshold: 0.5, clock });
+    record(breaker, 'FFFFFFFFF');
+    expect(breaker.state).to.equal('closed');
+    expect(breaker.metrics.bufferedCalls).to.equal(9);
+    await clock.advance(59_000);
+    expect(breaker.metrics.bufferedCalls).to.equal(9);
+    await clock.advance(1_000);
+    expect(breaker.metrics.bufferedCalls).to.equal(0);
+    record(breaker, 'FFFFFFFFF');
+    expect(breaker.state).to.equal('closed');
+    record(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('`windowDuration` sets the length of a TIME window', async () => {
+    const clock = manualClock(0);
+    const breaker = new CircuitBreaker({ windowType: 'time', windowDuration: '10s', clock });
+    record(breaker, 'SF');
+    await clock.advance(9_000);
+    expect(breaker.metrics.bufferedCalls).to.equal(2);
+    await clock.advance(1_000);
+    expect(breaker.metrics.bufferedCalls).to.equal(0);
+  });
+
+  it('`slowCallDuration`: a call at least this long counts as slow; `slowCallRateThreshold`: trip when the slow-call rate over the window reaches it', () => {
+    const breaker = new CircuitBreaker({
+      slowCallDuration: 100,
+      slowCallRateThreshold: 0.5,
+      windowSize: 4,
+      clock: manualClock(),
+    });
+    for (const ms of [100, 150, 150]) {
+      breaker.beforeCall();
+      breaker.onSuccess(ms);
+    }
+    expect(breaker.metrics.slowCalls).to.equal(3);
+    expect(breaker.state).to.equal('closed');
+    // The slow-call rate is checked when a slow call is recorded: a fast call fills the window
+    // at 75% slow without tripping it.
+    breaker.beforeCall();
+    breaker.onSuccess(99);
+    expect(breaker.metrics.slowCallRate).to.equal(0.75);
+    expect(breaker.state).to.equal('closed');
+    breaker.beforeCall();
+    breaker.onSuccess(100);
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('slow calls are measured on the clock around `execute`', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({
+      slowCallDuration: '1s',
+      slowCallRateThreshold: 1,
+      windowSize: 1,
+      clock,
+    });
+    const call = settle(
+      breaker.execute(() => new Promise((r) => clock.setTimeout(() => r(undefined), 1_000))),
+    );
+    await clock.advance(1_000);
+    expect(call.status).to.equal('fulfilled');
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('A slow call that fails counts as a failure and as slow', () => {
+    const breaker = new CircuitBreaker({ slowCallDuration: 100, clock: manualClock() });
+    breaker.beforeCall();
+    breaker.onFailure(new Boom(), 250);
+    expect(breaker.metrics).to.include({ bufferedCalls: 1, failedCalls: 1, slowCalls: 1 });
+  });
+
+  it('`halfOpenMaxCalls` defaults to 1: trial calls admitted in HALF_OPEN; further calls are rejected at once with `CircuitOpenError`', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
+    record(breaker, 'F');
+    await clock.advance(100);
+    let release!: () => void;
+    const probe = settle(breaker.execute(() => new Promise<void>((r) => (release = r))));
+    const refused = await rejectionOf(breaker.execute(() => 'second'));
+    expect(refused).to.be.instanceOf(CircuitOpenError);
+    expect(refused).to.include({ state: 'half-open', retryAfterMs: 0 });
+    release();
+    await flush();
+    expect(probe.status).to.equal('fulfilled');
+    expect(breaker.state).to.equal('closed');
+  });
+
+  it('`halfOpenMaxCalls` values < 1 are coerced to 1', async () => {
+    for (const halfOpenMaxCalls of [0, -3]) {
+      const clock = manualClock();
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        recoveryTimeout: 100,
+        halfOpenMaxCalls,
+        clock,
+      });
+      record(breaker, 'F');
+      await clock.advance(100);
+      breaker.beforeCall();
+      expect(() => breaker.beforeCall()).to.throw(CircuitOpenError);
+      breaker.onSuccess();
+      expect(breaker.state).to.equal('closed');
+    }
+  });
+
+  it('In HALF_OPEN, up to `halfOpenMaxCalls` probes are admitted; when all probes succeed the circuit closes; any failure re-opens it', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      halfOpenMaxCalls: 3,
+      clock,
+    });
+    record(breaker, 'F');
+    await clock.advance(100);
+    for (let i = 0; i < 3; i++) breaker.beforeCall();
+    const error = thrownBy(() => breaker.beforeCall()) as CircuitOpenError;
+    expect(isCircuitOpenError(error)).to.equal(true);
+    expect([error.state, error.retryAfterMs]).to.deep.equal(['half-open', 0]);
+    breaker.onSuccess();
+    breaker.onSuccess();
+    expect(breaker.state).to.equal('half-open');
+    breaker.onSuccess();
+    expect(breaker.state).to.equal('closed');
+
+    record(breaker, 'F');
+    await clock.advance(100);
+    breaker.beforeCall();
+    breaker.beforeCall();
+    breaker.onSuccess();
+    breaker.onFailure(new Boom());
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('`beforeCall()` throws `CircuitOpenError` or admits the call; `onSuccess(durationMs?)` and `onFailure(error, durationMs?)` record it', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2, clock: manualClock() });
+    expect(() => breaker.beforeCall()).to.not.throw();
+    breaker.onFailure(new Boom());
+    breaker.beforeCall();
+    breaker.onSuccess(5);
+    breaker.beforeCall();
+    breaker.onFailure(new Boom(), 5);
+    expect(breaker.metrics).to.include({ bufferedCalls: 3, failedCalls: 2 });
+    breaker.beforeCall();
+    breaker.onFailure(new Boom());
+    expect(() => breaker.beforeCall()).to.throw(CircuitOpenError, 'Circuit breaker is open');
+  });
+
+  it('`isolate()` (force OPEN until `reset()`); `retryAfterMs` is `Infinity` when isolated', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ recoveryTimeout: 10, clock });
+    breaker.isolate();
+    expect(breaker.state).to.equal(CircuitState.Isolated);
+    await clock.advance(60_000);
+    expect(breaker.state).to.equal('isolated');
+    const error = (await rejectionOf(breaker.execute(() => 1))) as CircuitOpenError;
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    expect([error.state, error.retryAfterMs]).to.deep.equal(['isolated', Infinity]);
+    breaker.reset();
+    expect(await breaker.execute(() => 1)).to.equal(1);
+  });
+
+  it('`reset()` (to CLOSED, counters cleared)', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 3, clock: manualClock() });
+    record(breaker, 'SFFF');
+    expect(breaker.state).to.equal('open');
+    breaker.reset();
+    expect(breaker.state).to.equal(CircuitState.Closed);
+    expect(breaker.metrics).to.deep.equal({
+      state: 'closed',
+      failureRate: 0,
+      slowCallRate: 0,
+      bufferedCalls: 0,
+      failedCalls: 0,
+      slowCalls: 0,
+    });
+    record(breaker, 'FF');
+    expect(breaker.state).to.equal('closed');
+  });
+
+  it('`metrics` (`{ state, failureRate, slowCallRate, bufferedCalls, failedCalls, slowCalls }`)', () => {
+    const breaker = new CircuitBreaker({ slowCallDuration: 50, clock: manualClock() });
+    expect(breaker.metrics).to.deep.equal({
+      state: 'closed',
+      failureRate: 0,
+      slowCallRate: 0,
+      bufferedCalls: 0,
+      failedCalls: 0,
+      slowCalls: 0,
+    });
+    breaker.beforeCall();
+    breaker.onSuccess(60);
+    breaker.beforeCall();
+    breaker.onFailure(new Boom(), 10);
+    breaker.beforeCall();
+    breaker.onSuccess(10);
+    breaker.beforeCall();
+    breaker.onSuccess(10);
+    expect(breaker.metrics).to.deep.equal({
+      state: 'closed',
+      failureRate: 0.25,
+      slowCallRate: 0.25,
+      bufferedCalls: 4,
+      failedCalls: 1,
+      slowCalls: 1,
+    });
+  });
+
+  it('`metrics.failureRate` is over the current window (the last `windowSize` outcomes); in consecutive mode the breaker still keeps that window for metrics', () => {
+    const breaker = new CircuitBreaker({
+      failureThreshold: 100,
+      windowSize: 4,
+      clock: manualClock(),
+    });
+    record(breaker, 'FFFFSS');
+    expect(breaker.metrics).to.include({ bufferedCalls: 4, failedCalls: 2, failureRate: 0.5 });
+    const byDefault = new CircuitBreaker({ failureThreshold: 100, clock: manualClock() });
+    record(byDefault, 'FFSSSSSSSSSS');
+    expect(byDefault.metrics).to.include({ bufferedCalls: 10, failedCalls: 0, failureRate: 0 });
+  });
+
+  it('`CircuitOpenError.retryAfterMs` is the time left OPEN', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '20s', clock });
+    record(breaker, 'F');
+    expect(thrownBy(() => breaker.beforeCall())).to.include({
+      state: 'open',
+      retryAfterMs: 20_000,
+    });
+    await clock.advance(15_500);
+    expect(thrownBy(() => breaker.beforeCall())).to.include({ retryAfterMs: 4_500 });
+  });
+
+  it("`CircuitOpenError.state` is the breaker's state when it rejected (`'open'`, `'half-open'` or `'isolated'`)", async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 10, clock });
+    record(breaker, 'F');
+    expect(thrownBy(() => breaker.beforeCall())).to.include({ state: 'open' });
+    await clock.advance(10);
+    breaker.beforeCall();
+    expect(thrownBy(() => breaker.beforeCall())).to.include({ state: 'half-open' });
+    breaker.isolate();
+    expect(thrownBy(() => breaker.beforeCall())).to.include({ state: 'isolated' });
+  });
+
+  it('`onStateChange(listener)` calls `listener({ from, to })` and returns an unsubscribe function', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
+    const changes: unknown[] = [];
+    const unsubscribe = breaker.onStateChange((change) => changes.push(change));
+    expect(unsubscribe).to.be.a('function');
+    record(breaker, 'F');
+    breaker.isolate();
+    breaker.reset();
+    expect(changes).to.deep.equal([
+      { from: 'closed', to: 'open' },
+      { from: 'open', to: 'isolated' },
+      { from: 'isolated', to: 'closed' },
+    ]);
+    unsubscribe();
+    record(breaker, 'F');
+    expect(changes).to.have.length(3);
+  });
+
+  it("`CircuitState` is exported as a value: Closed === 'closed', Open === 'open', HalfOpen === 'half-open', Isolated === 'isolated'", () => {
+    expect(CircuitState.Closed).to.equal('closed');
+    expect(CircuitState.Open).to.equal('open');
+    expect(CircuitState.HalfOpen).to.equal('half-open');
+    expect(CircuitState.Isolated).to.equal('isolated');
+    expect(Object.keys(CircuitState).sort()).to.deep.equal([
+      'Closed',
+      'HalfOpen',
+      'Isolated',
+      'Open',
+    ]);
+  });
+
+  it('A call the caller aborted records nothing in the breaker', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
+    const controller = new AbortController();
+    let reject!: (e: unknown) => void;
+    const call = settle(
+      breaker.execute(() => new Promise((_, r) => (reject = r)), controller.signal),
+    );
+    controller.abort();
+    await flush();
+    expect(call.status).to.equal('rejected');
+    reject(new Boom());
+    await flush();
+    expect(breaker.metrics.bufferedCalls).to.equal(0);
+    expect(breaker.state).to.equal('closed');
+  });
+
+  it('`execute(fn, signal?)` admits the call and records how it went', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2, clock: manualClock() });
+    expect(await breaker.execute(() => 'ok')).to.equal('ok');
+    await rejectionOf(breaker.execute(fail));
+    await rejectionOf(breaker.execute(fail));
+    let called = false;
+    const error = await rejectionOf(
+      breaker.execute(() => {
+        called = true;
+      }),
+    );
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    expect(called).to.equal(false);
+  });
+});

@@ -1,0 +1,306 @@
+// API.md, "Errors": classes, names, codes, fields, messages, causes, guards, caller aborts.
+import { expect } from 'chai';
+import {
+  Bulkhead,
+  BulkheadFullError,
+  CircuitBreaker,
+  CircuitOpenError,
+  Fallback,
+  isBulkheadFullError,
+  isCircuitOpenError,
+  isOperationTimeoutError,
+  isRateLimitExceededError,
+  isResilienceError,
+  isStoreUnavailableError,
+  OperationTimeoutError,
+  Policy,
+  RateLimiter,
+  RateLimitExceededError,
+  ResilienceError,
+  Retry,
+  StoreUnavailableError,
+  TimeLimiter,
+} from 'bulwark';
+import { manualClock, never, rejectionOf, requireCore } from './support.js';
+
+class UserError extends Error {}
+
+/** One instance of every concrete class, made as the library makes them. */
+function samples() {
+  return {
+    RateLimitExceededError: new RateLimitExceededError(100),
+    BulkheadFullError: new BulkheadFullError(10, 0),
+    OperationTimeoutError: new OperationTimeoutError(5_000, 'fetchPrice'),
+    CircuitOpenError: new CircuitOpenError('open', 1_000),
+    StoreUnavailableError: new StoreUnavailableError(),
+  };
+}
+
+const CODES = {
+  RateLimitExceededError: 'RATE_LIMITED',
+  BulkheadFullError: 'BULKHEAD_FULL',
+  OperationTimeoutError: 'TIMEOUT',
+  CircuitOpenError: 'CIRCUIT_OPEN',
+  StoreUnavailableError: 'STORE_UNAVAILABLE',
+} as const;
+
+const GUARDS = {
+  RateLimitExceededError: isRateLimitExceededError,
+  BulkheadFullError: isBulkheadFullError,
+  OperationTimeoutError: isOperationTimeoutError,
+  CircuitOpenError: isCircuitOpenError,
+  StoreUnavailableError: isStoreUnavailableError,
+} as const;
+
+describe('API.md: Errors', () => {
+  it('All rejections the library itself raises extend `ResilienceError` (extends `Error`)', async () => {
+    expect(Object.getPrototypeOf(ResilienceError.prototype)).to.equal(Error.prototype);
+    for (const error of Object.values(samples())) {
+      expect(error).to.be.instanceOf(ResilienceError);
+      expect(error).to.be.instanceOf(Error);
+    }
+    const clock = manualClock();
+    const limiter = new RateLimiter({ maxTokens: 1, clock });
+    limiter.tryAcquire();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
+    bulkhead.tryAcquire();
+    const breaker = new CircuitBreaker({ clock });
+    breaker.isolate();
+    const timed = settleError(new TimeLimiter({ timeout: 10, clock }).execute(never));
+    await clock.advance(10);
+    const raised = [
+      await rejectionOf(limiter.execute(() => 1)),
+      await rejectionOf(bulkhead.execute(() => 1)),
+      await rejectionOf(breaker.execute(() => 1)),
+      await timed,
+    ];
+    for (const error of raised) expect(error).to.be.instanceOf(ResilienceError);
+  });
+
+  it('Every class sets `name` to its class name', () => {
+    for (const [name, error] of Object.entries(samples())) {
+      expect(error.name).to.equal(name);
+      expect(String(error)).to.match(new RegExp(`^${name}: `));
+    }
+  });
+
+  it('Every class has a stable `code` (RATE_LIMITED, BULKHEAD_FULL, TIMEOUT, CIRCUIT_OPEN, STORE_UNAVAILABLE)', () => {
+    for (const [name, error] of Object.entries(samples())) {
+      expect(error.code).to.equal(CODES[name as keyof typeof CODES]);
+    }
+  });
+
+  it('passes `{ cause }` where one exists', () => {
+    const cause = new Error('root cause');
+    expect(new RateLimitExceededError(1, { cause }).cause).to.equal(cause);
+    expect(new BulkheadFullError(1, 0, { cause }).cause).to.equal(cause);
+    expect(new OperationTimeoutError(1, 'op', { cause }).cause).to.equal(cause);
+    expect(new CircuitOpenError('open', 1, { cause }).cause).to.equal(cause);
+    expect(new StoreUnavailableError('down', { cause }).cause).to.equal(cause);
+    expect('cause' in new RateLimitExceededError(1)).to.equal(false);
+  });
+
+  it('passes `{ cause }` where one exists: a refusal while OPEN carries the failure that tripped the circuit', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 100, clock });
+    const first = new UserError('first');
+    const tripping = new UserError('tripping');
+    await rejectionOf(breaker.execute(() => Promise.reject(first)));
+    await rejectionOf(breaker.execute(() => Promise.reject(tripping)));
+    const refused = (await rejectionOf(breaker.execute(() => 1))) as CircuitOpenError;
+    expect(refused.cause).to.equal(tripping);
+    // Through a policy too, and after a failed probe re-opens it.
+    await clock.advance(100);
+    const probe = new UserError('probe');
+    const policy = Policy.builder().circuitBreaker(breaker).build();
+    await rejectionOf(policy.execute(() => Promise.reject(probe)));
+    expect(((await rejectionOf(policy.execute(() => 1))) as Error).cause).to.equal(probe);
+    // No cause where none exists: an isolated circuit was not tripped by a failure.
+    breaker.isolate();
+    expect('cause' in ((await rejectionOf(breaker.execute(() => 1))) as Error)).to.equal(false);
+  });
+
+  it('RateLimitExceededError: code RATE_LIMITED, `retryAfterMs` (ms until enough tokens), message `Rate limit exceeded`', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ maxTokens: 10, refillRate: 10, clock });
+    while (limiter.tryAcquire());
+    const error = (await rejectionOf(limiter.acquire(3))) as RateLimitExceededError;
+    expect(error).to.be.instanceOf(RateLimitExceededError);
+    expect(error.code).to.equal('RATE_LIMITED');
+    expect(error.message).to.equal('Rate limit exceeded');
+    expect(error.retryAfterMs).to.equal(300);
+  });
+
+  it('BulkheadFullError: code BULKHEAD_FULL, `maxConcurrent`, `maxQueue`, message `Bulkhead at capacity (10 concurrent calls)`', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 10, maxQueue: 0 });
+    for (let i = 0; i < 10; i++) await bulkhead.acquire();
+    const error = (await rejectionOf(bulkhead.acquire())) as BulkheadFullError;
+    expect(error).to.be.instanceOf(BulkheadFullError);
+    expect(error.code).to.equal('BULKHEAD_FULL');
+    expect(error.message).to.equal('Bulkhead at capacity (10 concurrent calls)');
+    expect(error.maxConcurrent).to.equal(10);
+    expect(error.maxQueue).to.equal(0);
+    const queued = new Bulkhead({ maxConcurrent: 3, maxQueue: 2 });
+    for (let i = 0; i < 3; i++) await queued.acquire();
+    void queued.acquire();
+    void queued.acquire();
+    const full = (await rejectionOf(queued.acquire())) as BulkheadFullError;
+    expect(full.message).to.equal('Bulkhead at capacity (3 concurrent calls)');
+    expect([full.maxConcurrent, full.maxQueue]).to.deep.equal([3, 2]);
+  });
+
+  it('OperationTimeoutError: code TIMEOUT, `timeoutMs`, message `<operation> exceeded timeout of 5.0s` (operation = function or policy name, else `operation`)', async () => {
+    const clock = manualClock();
+    const limiter = new TimeLimiter({ timeout: '5s', clock });
+    async function fetchPrice(): Promise<number> {
+      return never();
+    }
+    const named = settleError(limiter.execute(fetchPrice));
+    const anonymous = settleError(limiter.execute(() => never()));
+    const policy = Policy.builder('pricing').timeout({ timeout: '5s', clock }).clock(clock).build();
+    const byPolicy = settleError(policy.execute(() => never()));
+    await clock.advance(5_000);
+    const error = (await named) as OperationTimeoutError;
+    expect(error).to.be.instanceOf(OperationTimeoutError);
+    expect(error.code).to.equal('TIMEOUT');
+    expect(error.timeoutMs).to.equal(5_000);
+    expect(error.message).to.equal('fetchPrice exceeded timeout of 5.0s');
+    expect(((await anonymous) as Error).message).to.equal('operation exceeded timeout of 5.0s');
+    expect(((await byPolicy) as Error).message).to.equal('pricing exceeded timeout of 5.0s');
+  });
+
+  it('CircuitOpenError: code CIRCUIT_OPEN, `state`, `retryAfterMs`, message `Circuit breaker is open`', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '30s', clock });
+    await rejectionOf(breaker.execute(() => Promise.reject(new UserError())));
+    await clock.advance(10_000);
+    const error = (await rejectionOf(breaker.execute(() => 1))) as CircuitOpenError;
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    expect(error.code).to.equal('CIRCUIT_OPEN');
+    expect(error.message).to.equal('Circuit breaker is open');
+    expect(error.state).to.equal('open');
+    expect(error.retryAfterMs).to.equal(20_000);
+  });
+
+  it('A guard `isResilienceError(e)` / `isRateLimitExceededError(e)` / … exists for each class', () => {
+    const all = samples();
+    for (const [name, error] of Object.entries(all)) {
+      expect(isResilienceError(error), name).to.equal(true);
+      for (const [guarded, guard] of Object.entries(GUARDS)) {
+        expect(guard(error), `${guarded} guard on ${name}`).to.equal(guarded === name);
+      }
+    }
+    for (const other of [new Error('x'), new UserError(), null, undefined, 'RATE_LIMITED', {}]) {
+      expect(isResilienceError(other)).to.equal(false);
+      for (const guard of Object.values(GUARDS)) expect(guard(other)).to.equal(false);
+    }
+  });
+
+  it('the guards need the brand, not a look-alike `code`', () => {
+    const lookAlike = Object.assign(new Error('Rate limit exceeded'), {
+      name: 'RateLimitExceededError',
+      code: 'RATE_LIMITED',
+      retryAfterMs: 1,
+    });
+    expect(isRateLimitExceededError(lookAlike)).to.equal(false);
+    expect(isResilienceError(lookAlike)).to.equal(false);
+  });
+
+  it('the guards work across two copies of the package (brand property, not only `instanceof`)', async () => {
+    const cjs = requireCore();
+    const foreign = {
+      RateLimitExceededError: new cjs.RateLimitExceededError(1),
+      BulkheadFullError: new cjs.BulkheadFullError(1, 0),
+      OperationTimeoutError: new cjs.OperationTimeoutError(1, 'x'),
+      CircuitOpenError: new cjs.CircuitOpenError('isolated', Infinity),
+      StoreUnavailableError: new cjs.StoreUnavailableError(),
+    };
+    for (const [name, error] of Object.entries(foreign)) {
+      expect(error).to.not.be.instanceOf(ResilienceError);
+      expect(isResilienceError(error), name).to.equal(true);
+      for (const [guarded, guard] of Object.entries(GUARDS)) {
+        expect(guard(error), `${guarded} guard on CJS ${name}`).to.equal(guarded === name);
+      }
+    }
+    // An error raised by the CJS copy in use, checked by the ESM copy's guards, and back.
+    const limiter = new cjs.RateLimiter({ maxTokens: 1 });
+    limiter.tryAcquire();
+    const raised = await rejectionOf(limiter.execute(() => 1));
+    expect(isRateLimitExceededError(raised)).to.equal(true);
+    expect(cjs.isRateLimitExceededError(new RateLimitExceededError(1))).to.equal(true);
+    expect(cjs.isResilienceError(new BulkheadFullError(1, 0))).to.equal(true);
+  });
+
+  it("When the caller's own AbortSignal aborts, the call rejects with `signal.reason` (never with `OperationTimeoutError`, and it is never retried)", async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('abort')
+      .clock(clock)
+      .retry({ maxAttempts: 5, clock })
+      .timeout({ timeout: '1s', clock })
+      .build();
+    const controller = new AbortController();
+    let calls = 0;
+    const outcome = settleError(
+      policy.execute(
+        () => {
+          calls++;
+          return never();
+        },
+        { signal: controller.signal },
+      ),
+    );
+    await clock.advance(500);
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await outcome).to.equal(reason);
+    await clock.advance(5_000);
+    expect(calls).to.equal(1);
+    const limiter = new TimeLimiter({ timeout: 100, clock });
+    const second = new AbortController();
+    const outcome2 = settleError(limiter.execute(() => never(), second.signal));
+    second.abort();
+    const reason2 = await outcome2;
+    expect(reason2).to.equal(second.signal.reason);
+    expect(isOperationTimeoutError(reason2)).to.equal(false);
+  });
+
+  it('User errors are rethrown unchanged', async () => {
+    const error = new UserError('mine');
+    const boom = () => Promise.reject(error);
+    const throws = (): never => {
+      throw error;
+    };
+    const executors: Array<(fn: () => unknown) => Promise<unknown>> = [
+      (fn) => new Retry({ maxAttempts: 2 }).execute(fn),
+      (fn) => new CircuitBreaker().execute(fn),
+      (fn) => new RateLimiter().execute(fn),
+      (fn) => new Bulkhead().execute(fn),
+      (fn) => new TimeLimiter().execute(fn),
+      (fn) => new Fallback({ value: 1, on: [TypeError] }).execute(fn),
+      (fn) =>
+        Policy.builder()
+          .fallback({ value: 1, on: [TypeError] })
+          .rateLimiter({})
+          .bulkhead({})
+          .retry({ maxAttempts: 2 })
+          .circuitBreaker({})
+          .timeout('1s')
+          .build()
+          .execute(fn),
+    ];
+    for (const run of executors) {
+      expect(await rejectionOf(run(boom))).to.equal(error);
+      expect(await rejectionOf(run(throws))).to.equal(error);
+    }
+  });
+});
+
+/** The rejection of `promise`, observed at once so it is never unhandled. */
+function settleError(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}

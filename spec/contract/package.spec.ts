@@ -1,0 +1,199 @@
+// API.md, the opening section and the lists of names: entry points, exports, both builds.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as core from 'bulwark';
+import type {
+  Clock,
+  CircuitState as CircuitStateType,
+  Duration,
+  ErrorFilter,
+  ExecutionContext,
+  Stage,
+} from 'bulwark';
+import * as otel from 'bulwark/otel';
+import * as redis from 'bulwark/redis';
+import { requireCore } from './support.js';
+
+const root = process.cwd();
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  name: string;
+  exports: Record<string, { import: Record<string, string>; require: Record<string, string> }>;
+  files: string[];
+};
+
+/** Every value API.md names for the core entry point. */
+const CORE_VALUES = [
+  'parseDuration',
+  'ResilienceError',
+  'RateLimitExceededError',
+  'BulkheadFullError',
+  'OperationTimeoutError',
+  'CircuitOpenError',
+  'StoreUnavailableError',
+  'isResilienceError',
+  'isRateLimitExceededError',
+  'isBulkheadFullError',
+  'isOperationTimeoutError',
+  'isCircuitOpenError',
+  'isStoreUnavailableError',
+  'Retry',
+  'CircuitBreaker',
+  'CircuitState',
+  'RateLimiter',
+  'Bulkhead',
+  'TimeLimiter',
+  'Fallback',
+  'retry',
+  'circuitBreaker',
+  'rateLimiter',
+  'bulkhead',
+  'timeLimiter',
+  'fallback',
+  'usePolicy',
+  'Policy',
+  'PolicyRegistry',
+  'systemClock',
+] as const;
+
+const REDIS_VALUES = [
+  'RedisRateLimiterStore',
+  'RedisCircuitBreakerStore',
+  'RedisBulkheadStore',
+] as const;
+
+/** The JavaScript a built entry point is made of. */
+function bundle(file: string): string {
+  return readFileSync(file, 'utf8');
+}
+
+/** Module specifiers a bundle imports (`import ... from 'x'`, `import('x')`, `require('x')`). */
+function importsOf(code: string): string[] {
+  const found = new Set<string>();
+  for (const m of code.matchAll(/\bfrom\s*["']([^"']+)["']/g)) found.add(m[1] as string);
+  for (const m of code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g))
+    found.add(m[1] as string);
+  for (const m of code.matchAll(/\bimport\s*["']([^"']+)["']/g)) found.add(m[1] as string);
+  for (const m of code.matchAll(/\brequire\s*\(\s*["']([^"']+)["']\s*\)/g)) {
+    found.add(m[1] as string);
+  }
+  return [...found];
+}
+
+describe('API.md: package and entry points', () => {
+  it('Package name `bulwark`', () => {
+    expect(pkg.name).to.equal('bulwark');
+  });
+
+  it('Entry points: `bulwark` (core), `bulwark/redis` (distributed stores), `bulwark/otel` (OpenTelemetry metrics)', () => {
+    expect(Object.keys(pkg.exports)).to.include.members(['.', './redis', './otel']);
+    expect(REDIS_VALUES.every((name) => typeof redis[name] === 'function')).to.equal(true);
+    expect(otel.instrument).to.be.a('function');
+  });
+
+  it('ESM and CJS builds, each with its own type declarations', () => {
+    for (const entry of ['.', './redis', './otel']) {
+      const map = pkg.exports[entry];
+      expect(map, entry).to.not.equal(undefined);
+      const { import: esm, require: cjs } = map as (typeof pkg.exports)[string];
+      expect(esm.types).to.match(/\.d\.ts$/);
+      expect(cjs.types).to.match(/\.d\.cts$/);
+      for (const file of [esm.types, esm.default, cjs.types, cjs.default]) {
+        expect(existsSync(file as string), `${entry}: ${file}`).to.equal(true);
+      }
+    }
+    expect(pkg.files).to.include('dist');
+  });
+
+  it('`bulwark` (core: zero runtime dependencies, no `node:` imports): the core bundles import nothing', () => {
+    const raw = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
+    expect(raw.dependencies ?? {}).to.deep.equal({});
+    for (const file of [pkg.exports['.']?.import.default, pkg.exports['.']?.require.default]) {
+      const imports = importsOf(bundle(file as string));
+      expect(imports, file).to.deep.equal([]);
+      expect(bundle(file as string)).to.not.match(/["']node:/);
+    }
+  });
+
+  it('the core bundle loads no @opentelemetry/* package and no Redis client', () => {
+    for (const file of [pkg.exports['.']?.import.default, pkg.exports['.']?.require.default]) {
+      const code = bundle(file as string);
+      expect(code).to.not.match(/@opentelemetry\//);
+      expect(code).to.not.match(/["'](ioredis|redis)["']/);
+    }
+  });
+
+  it('runs in Deno, Bun and browsers: the core bundle uses no Node-only globals', () => {
+    const code = bundle(pkg.exports['.']?.import.default as string);
+    expect(code).to.not.match(/\bprocess\.|\bBuffer\b|\b__dirname\b|\brequire\(/);
+  });
+
+  it('`bulwark/redis` never imports a Redis client; `bulwark/otel` imports only @opentelemetry/api', () => {
+    const redisEsm = importsOf(bundle(pkg.exports['./redis']?.import.default as string));
+    const redisCjs = importsOf(bundle(pkg.exports['./redis']?.require.default as string));
+    expect(new Set([...redisEsm, ...redisCjs])).to.deep.equal(new Set(['bulwark']));
+    const otelEsm = importsOf(bundle(pkg.exports['./otel']?.import.default as string));
+    const otelCjs = importsOf(bundle(pkg.exports['./otel']?.require.default as string));
+    expect(new Set([...otelEsm, ...otelCjs])).to.deep.equal(
+      new Set(['bulwark', '@opentelemetry/api']),
+    );
+  });
+
+  it('exports every value API.md names from `bulwark`', () => {
+    const missing = CORE_VALUES.filter((name) => core[name] === undefined);
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('exports the types API.md names (Clock, Duration, ErrorFilter, ExecutionContext, Stage, CircuitState)', () => {
+    // Compiled by tsc: these annotations fail the type check if a type is not exported.
+    const clock: Clock = core.systemClock;
+    const duration: Duration = '5s';
+    const filter: ErrorFilter = [TypeError];
+    const state: CircuitStateType = core.CircuitState.HalfOpen;
+    const stage: Stage = { kind: 'custom', execute: (ctx: ExecutionContext, next) => next(ctx) };
+    expect([typeof clock.now, duration, filter.length, state, stage.kind]).to.deep.equal([
+      'function',
+      '5s',
+      1,
+      'half-open',
+      'custom',
+    ]);
+  });
+
+  it('require(`bulwark`) gives the same names as the ESM build', () => {
+    const cjs = requireCore();
+    expect(Object.keys(cjs).sort()).to.deep.equal(Object.keys(core).sort());
+    const require = createRequire(import.meta.url);
+    const cjsRedis = require('bulwark/redis') as Record<string, unknown>;
+    expect(Object.keys(cjsRedis).sort()).to.deep.equal(Object.keys(redis).sort());
+    const cjsOtel = require('bulwark/otel') as Record<string, unknown>;
+    expect(Object.keys(cjsOtel).sort()).to.deep.equal(Object.keys(otel).sort());
+  });
+
+  it('the CJS build is a second copy of the package (its classes are not the ESM ones)', () => {
+    const cjs = requireCore();
+    expect(cjs.RateLimitExceededError).to.not.equal(core.RateLimitExceededError);
+    expect(new cjs.RateLimitExceededError(5)).to.not.be.instanceOf(core.RateLimitExceededError);
+  });
+
+  it('imports cleanly in a fresh Node process, by both `import` and `require`', async function () {
+    this.timeout(15_000);
+    const run = (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, args, { cwd: root, timeout: 10_000 }, (error, stdout) =>
+          error === null ? resolve(stdout.trim()) : reject(error),
+        );
+      });
+    expect(
+      await run([
+        '--input-type=module',
+        '-e',
+        "import { Policy } from 'bulwark'; console.log(typeof Policy.builder)",
+      ]),
+    ).to.equal('function');
+    expect(await run(['-e', "console.log(typeof require('bulwark').Policy.builder)"])).to.equal(
+      'function',
+    );
+  });
+});

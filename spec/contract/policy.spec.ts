@@ -1,0 +1,677 @@
+// API.md, "Policy and the builder", and the event and metrics rules of "Precise rules".
+import { expect } from 'chai';
+import {
+  Bulkhead,
+  BulkheadFullError,
+  CircuitBreaker,
+  CircuitOpenError,
+  Fallback,
+  OperationTimeoutError,
+  Policy,
+  RateLimiter,
+  RateLimitExceededError,
+  Retry,
+  TimeLimiter,
+  type ExecutionContext,
+  type Stage,
+} from 'bulwark';
+import { flush, manualClock, never, rejectionOf, settle } from './support.js';
+
+class Boom extends Error {}
+
+interface Price {
+  readonly id: string;
+  readonly amount: number;
+}
+
+/** The pricing policy of API.md, on a hand-made clock. */
+function pricing(clock = manualClock()) {
+  return Policy.builder<Price>('pricing')
+    .clock(clock)
+    .fallback({ method: (_error, ctx) => ({ id: String(ctx.data.get('id')), amount: 0 }) })
+    .rateLimiter({ maxTokens: 100, refillRate: 50, clock })
+    .bulkhead({ maxConcurrent: 10, clock })
+    .retry({ maxAttempts: 3, delay: '200ms', backoff: 2, jitter: 0.2, random: () => 0.5, clock })
+    .circuitBreaker({ failureThreshold: 5, recoveryTimeout: '30s', clock })
+    .timeout({ timeout: '3s', clock })
+    .build();
+}
+
+describe('API.md: Policy and the builder', () => {
+  it("`Policy.builder<Price>('pricing')`: name optional; default 'policy'", () => {
+    expect(Policy.builder('pricing').build().name).to.equal('pricing');
+    expect(Policy.builder().build().name).to.equal('policy');
+  });
+
+  it('the builder example of API.md builds and runs', async () => {
+    const clock = manualClock();
+    const policy = pricing(clock);
+    expect(
+      await policy.execute(() => ({ id: 'A1', amount: 9 }), { data: { id: 'A1' } }),
+    ).to.deep.equal({
+      id: 'A1',
+      amount: 9,
+    });
+    const failing = settle(
+      policy.execute(() => Promise.reject(new Boom()), { data: { id: 'B2' } }),
+    );
+    await clock.advance(1_000);
+    expect(failing.value).to.deep.equal({ id: 'B2', amount: 0 });
+  });
+
+  it('Order: the first stage declared is the outermost (it runs first)', async () => {
+    const order: string[] = [];
+    const tracer = (kind: string): Stage => ({
+      kind,
+      async execute(ctx, next) {
+        order.push(`${kind}:in`);
+        try {
+          return await next(ctx);
+        } finally {
+          order.push(`${kind}:out`);
+        }
+      },
+    });
+    const policy = Policy.builder().use(tracer('a')).use(tracer('b')).use(tracer('c')).build();
+    await policy.execute(() => order.push('fn'));
+    expect(order).to.deep.equal(['a:in', 'b:in', 'c:in', 'fn', 'c:out', 'b:out', 'a:out']);
+    // Built-ins too: a fallback declared first catches what the retry inside it gives up on.
+    let calls = 0;
+    const outer = Policy.builder().fallback({ value: 'fb' }).retry({ maxAttempts: 2 }).build();
+    expect(
+      await outer.execute(() => {
+        calls++;
+        throw new Boom();
+      }),
+    ).to.equal('fb');
+    expect(calls).to.equal(2);
+    calls = 0;
+    const inner = Policy.builder().retry({ maxAttempts: 2 }).fallback({ value: 'fb' }).build();
+    expect(
+      await inner.execute(() => {
+        calls++;
+        throw new Boom();
+      }),
+    ).to.equal('fb');
+    expect(calls).to.equal(1);
+  });
+
+  it('`build()` returns an immutable `Policy`', () => {
+    const policy = Policy.builder('p').retry({}).build();
+    expect(policy).to.be.instanceOf(Policy);
+    expect(Object.isFrozen(policy)).to.equal(true);
+    expect(Object.isFrozen(policy.stages)).to.equal(true);
+    expect(() => {
+      (policy as { name: string }).name = 'q';
+    }).to.throw(TypeError);
+    expect(() => (policy.stages as unknown as unknown[]).push({})).to.throw(TypeError);
+  });
+
+  it('the builder cannot be changed after `build()`: calling any builder method after `build()` throws an `Error`', () => {
+    const builder = Policy.builder('done');
+    builder.build();
+    const calls: Array<() => unknown> = [
+      () => builder.fallback({ value: 1 }),
+      () => builder.rateLimiter({}),
+      () => builder.bulkhead({}),
+      () => builder.retry({}),
+      () => builder.circuitBreaker({}),
+      () => builder.timeout('1s'),
+      () => builder.use({ kind: 'x', execute: (ctx, next) => next(ctx) }),
+      () => builder.clock(manualClock()),
+      () => builder.build(),
+    ];
+    for (const call of calls) expect(call).to.throw(Error);
+  });
+
+  it('Every builder method validates its options at once', () => {
+    const builder = Policy.builder();
+    expect(() => builder.rateLimiter({ maxTokens: 0 })).to.throw(RangeError, '`maxTokens`');
+    expect(() => builder.bulkhead({ maxConcurrent: -1 })).to.throw(RangeError, '`maxConcurrent`');
+    expect(() => builder.retry({ maxAttempts: 0 })).to.throw(RangeError, '`maxAttempts`');
+    expect(() => builder.circuitBreaker({ failureThreshold: 0 })).to.throw(RangeError);
+    expect(() => builder.timeout('5 sec')).to.throw(TypeError, '`timeout`');
+    expect(() => builder.fallback({} as never)).to.throw(TypeError);
+    expect(() => builder.use({} as never)).to.throw(TypeError);
+    expect(() => builder.use(null as never)).to.throw(TypeError);
+    // The failed calls added nothing: the builder still builds.
+    expect(builder.build().stages).to.deep.equal([]);
+  });
+
+  it('Builder: every builder method accepts options (including `clock`)', async () => {
+    const clock = manualClock();
+    let calls = 0;
+    const policy = Policy.builder()
+      .clock(clock)
+      .rateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '1s', clock })
+      .bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWait: '10s', clock })
+      .retry({ maxAttempts: 2, delay: '500ms', clock })
+      .circuitBreaker({ failureThreshold: 3, recoveryTimeout: '1s', clock })
+      .timeout({ timeout: '2s', clock })
+      .build();
+    const call = settle(
+      policy.execute(() => {
+        calls++;
+        return never();
+      }),
+    );
+    await clock.advance(2_000);
+    expect(calls).to.equal(1);
+    await clock.advance(500);
+    expect(calls).to.equal(2);
+    await clock.advance(2_000);
+    expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+  });
+
+  it('Builder: every builder method accepts a primitive instance of its kind', () => {
+    const policy = Policy.builder()
+      .fallback(new Fallback({ value: 1 }))
+      .rateLimiter(new RateLimiter())
+      .bulkhead(new Bulkhead())
+      .retry(new Retry())
+      .circuitBreaker(new CircuitBreaker())
+      .timeout(new TimeLimiter())
+      .build();
+    expect(policy.stages.map((s) => s.kind)).to.deep.equal([
+      'fallback',
+      'rate-limiter',
+      'bulkhead',
+      'retry',
+      'circuit-breaker',
+      'timeout',
+    ]);
+  });
+
+  it('a builder method given an instance of another kind throws a TypeError (it is neither options nor its kind)', () => {
+    expect(() => Policy.builder().retry(new Bulkhead() as never)).to.throw(TypeError);
+    expect(() => Policy.builder().circuitBreaker(new RateLimiter() as never)).to.throw(TypeError);
+    expect(() => Policy.builder().bulkhead(new CircuitBreaker() as never)).to.throw(TypeError);
+    expect(() => Policy.builder().rateLimiter(new Retry() as never)).to.throw(TypeError);
+    expect(() => Policy.builder().timeout(new Retry() as never)).to.throw(TypeError);
+    expect(() => Policy.builder().fallback(new TimeLimiter() as never)).to.throw(TypeError);
+  });
+
+  it("`.timeout('3s')`: Duration, options, or instance", async () => {
+    const clock = manualClock();
+    const byDuration = Policy.builder('d').clock(clock).timeout('3s').build();
+    const byNumber = Policy.builder('n').timeout(3_000).build();
+    const byOptions = Policy.builder('o').timeout({ timeout: '3s', clock }).build();
+    const byInstance = Policy.builder('i')
+      .timeout(new TimeLimiter({ timeout: 3_000, clock }))
+      .build();
+    expect(byNumber.metrics().stages[0]).to.include({ kind: 'timeout', timeoutMs: 3_000 });
+    expect(byDuration.metrics().stages[0]).to.include({ kind: 'timeout', timeoutMs: 3_000 });
+    for (const policy of [byOptions, byInstance]) {
+      const call = settle(policy.execute(() => never()));
+      await clock.advance(3_000);
+      expect((call.reason as Error).message).to.equal(`${policy.name} exceeded timeout of 3.0s`);
+    }
+  });
+
+  it('a primitive instance passed to the builder is shared, not copied', async () => {
+    const clock = manualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 2, clock });
+    const limiter = new RateLimiter({ maxTokens: 5, clock });
+    const one = Policy.builder('one').rateLimiter(limiter).circuitBreaker(breaker).build();
+    const two = Policy.builder('two').rateLimiter(limiter).circuitBreaker(breaker).build();
+    await rejectionOf(one.execute(() => Promise.reject(new Boom())));
+    await rejectionOf(two.execute(() => Promise.reject(new Boom())));
+    expect(breaker.state).to.equal('open');
+    expect(await rejectionOf(one.execute(() => 1))).to.be.instanceOf(CircuitOpenError);
+    // Each of the three executions took a token from the one limiter.
+    expect(limiter.availableTokens).to.equal(2);
+  });
+
+  it('`execute` options: `signal?: AbortSignal`, `data?: Record<string, unknown> | Map`', async () => {
+    const policy = Policy.builder().build();
+    const seen: Array<Map<string, unknown>> = [];
+    await policy.execute((ctx) => seen.push(ctx.data), { data: { id: 'A1', n: 2 } });
+    const map = new Map<string, unknown>([['id', 'B2']]);
+    await policy.execute((ctx) => seen.push(ctx.data), { data: map });
+    await policy.execute((ctx) => seen.push(ctx.data));
+    expect(seen[0]).to.be.instanceOf(Map);
+    expect([...(seen[0] as Map<string, unknown>)]).to.deep.equal([
+      ['id', 'A1'],
+      ['n', 2],
+    ]);
+    expect((seen[1] as Map<string, unknown>).get('id')).to.equal('B2');
+    expect(seen[2]).to.be.instanceOf(Map);
+    expect(seen[2]?.size).to.equal(0);
+    const controller = new AbortController();
+    const call = settle(policy.execute(() => never(), { signal: controller.signal }));
+    controller.abort('stop');
+    await flush();
+    expect(call.reason).to.equal('stop');
+  });
+
+  it('`ExecutionContext` (what `fn` and each stage receive): `policyName`, `signal`, `attempt`, `startedAt` (clock ms), `data` (a `Map<string, unknown>`)', async () => {
+    const clock = manualClock(5_000);
+    const seen: ExecutionContext[] = [];
+    const spy: Stage = {
+      kind: 'spy',
+      execute(ctx, next) {
+        seen.push(ctx);
+        return next(ctx);
+      },
+    };
+    const policy = Policy.builder('ctx').clock(clock).use(spy).build();
+    await policy.execute(
+      (ctx) => {
+        seen.push(ctx);
+      },
+      { data: { k: 'v' } },
+    );
+    expect(seen).to.have.length(2);
+    for (const ctx of seen) {
+      expect(ctx.policyName).to.equal('ctx');
+      expect(ctx.signal).to.be.instanceOf(AbortSignal);
+      expect(ctx.attempt).to.equal(1);
+      expect(ctx.startedAt).to.equal(5_000);
+      expect(ctx.data).to.be.instanceOf(Map);
+      expect(ctx.data.get('k')).to.equal('v');
+    }
+  });
+
+  it("`signal` aborts on the caller's abort", async () => {
+    const controller = new AbortController();
+    let signal: AbortSignal | undefined;
+    const call = settle(
+      Policy.builder()
+        .build()
+        .execute(
+          (ctx) => {
+            signal = ctx.signal;
+            return never();
+          },
+          { signal: controller.signal },
+        ),
+    );
+    expect(signal?.aborted).to.equal(false);
+    controller.abort('bye');
+    await flush();
+    expect(signal?.aborted).to.equal(true);
+    expect(signal?.reason).to.equal('bye');
+    expect(call.reason).to.equal('bye');
+  });
+
+  it('`signal` aborts on any enclosing timeout', async () => {
+    const clock = manualClock();
+    let signal: AbortSignal | undefined;
+    const policy = Policy.builder()
+      .clock(clock)
+      .timeout({ timeout: '1s', clock })
+      .retry({ maxAttempts: 1 })
+      .build();
+    settle(
+      policy.execute((ctx) => {
+        signal = ctx.signal;
+        return never();
+      }),
+    );
+    await clock.advance(1_000);
+    expect(signal?.aborted).to.equal(true);
+    expect(signal?.reason).to.be.instanceOf(OperationTimeoutError);
+  });
+
+  it('`attempt` (1-based, set by the innermost retry)', async () => {
+    const attempts: number[] = [];
+    const policy = Policy.builder().retry({ maxAttempts: 2 }).retry({ maxAttempts: 3 }).build();
+    await rejectionOf(
+      policy.execute((ctx) => {
+        attempts.push(ctx.attempt);
+        throw new Boom();
+      }),
+    );
+    expect(attempts).to.deep.equal([1, 2, 3, 1, 2, 3]);
+  });
+
+  it('`Stage` contract: `{ kind, execute(ctx, next) }`; `.use(customStage)` adds any object implementing Stage', async () => {
+    const doubling: Stage = {
+      kind: 'doubling',
+      async execute<T>(ctx: ExecutionContext, next: (ctx: ExecutionContext) => Promise<T>) {
+        const value = await next(ctx);
+        return ((value as number) * 2) as T;
+      },
+    };
+    const policy = Policy.builder().use(doubling).build();
+    expect(await policy.execute(() => 21)).to.equal(42);
+    expect(policy.stages).to.deep.equal([{ kind: 'doubling', name: 'doubling' }]);
+  });
+
+  it('`policy.name`, `policy.stages` (read-only list of `{ kind, name }`)', () => {
+    const policy = pricing();
+    expect(policy.name).to.equal('pricing');
+    expect(policy.stages).to.deep.equal([
+      { kind: 'fallback', name: 'fallback' },
+      { kind: 'rate-limiter', name: 'rate-limiter' },
+      { kind: 'bulkhead', name: 'bulkhead' },
+      { kind: 'retry', name: 'retry' },
+      { kind: 'circuit-breaker', name: 'circuit-breaker' },
+      { kind: 'timeout', name: 'timeout' },
+    ]);
+  });
+
+  it('`policy.describe()` (one line per stage, outermost first)', () => {
+    const lines = pricing().describe().split('\n');
+    expect(lines).to.have.length(6);
+    const kinds = ['fallback', 'rate-limiter', 'bulkhead', 'retry', 'circuit-breaker', 'timeout'];
+    lines.forEach((line, i) => expect(line).to.include(kinds[i] as string));
+    expect(lines[1]).to.include('100');
+  });
+
+  it('`policy.wrap(fn)`: same parameters, returns a Promise', async () => {
+    const policy = Policy.builder().retry({ maxAttempts: 2 }).build();
+    function fetchPrice(this: { base: number } | void, id: string, qty: number): number {
+      return (this ? this.base : 0) + id.length * qty;
+    }
+    const guarded = policy.wrap(fetchPrice);
+    expect(guarded.name).to.equal('fetchPrice');
+    expect(guarded.length).to.equal(2);
+    const result = guarded.call({ base: 100 }, 'abc', 2);
+    expect(result).to.be.instanceOf(Promise);
+    expect(await result).to.equal(106);
+    const sync = policy.wrap((): number => {
+      throw new Boom();
+    });
+    expect(await rejectionOf(sync())).to.be.instanceOf(Boom);
+  });
+
+  it('Caller abort: `policy.execute` rejects promptly with `signal.reason`; inner stages keep their slots until the work they wrap settles', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    const policy = Policy.builder().bulkhead(bulkhead).build();
+    const controller = new AbortController();
+    let finish!: () => void;
+    const call = settle(
+      policy.execute(() => new Promise<void>((r) => (finish = r)), { signal: controller.signal }),
+    );
+    await flush();
+    controller.abort('caller');
+    await flush();
+    expect(call.reason).to.equal('caller');
+    expect(bulkhead.availableSlots).to.equal(0);
+    finish();
+    await flush();
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('An `execute` whose signal is already aborted rejects at once with its reason and counts in `calls` and `failures`', async () => {
+    const policy = Policy.builder().build();
+    const controller = new AbortController();
+    controller.abort('early');
+    let called = false;
+    const error = await rejectionOf(
+      policy.execute(
+        () => {
+          called = true;
+        },
+        { signal: controller.signal },
+      ),
+    );
+    expect(error).to.equal('early');
+    expect(called).to.equal(false);
+    expect(policy.metrics()).to.include({ calls: 1, failures: 1, successes: 0 });
+  });
+});
+
+describe('API.md: policy events', () => {
+  it('`policy.on(event, listener)` returns an unsubscribe function', async () => {
+    const policy = Policy.builder().build();
+    const seen: unknown[] = [];
+    const off = policy.on('success', (e) => seen.push(e));
+    await policy.execute(() => 1);
+    off();
+    await policy.execute(() => 1);
+    expect(seen).to.have.length(1);
+  });
+
+  it('`success {durationMs}` and `failure {error, durationMs}` carry `policy`', async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('ev').clock(clock).build();
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    policy.on('success', (e) => seen.push(['success', e]));
+    policy.on('failure', (e) => seen.push(['failure', e]));
+    const ok = settle(policy.execute(() => new Promise((r) => clock.setTimeout(() => r(1), 40))));
+    await clock.advance(40);
+    expect(ok.value).to.equal(1);
+    const boom = new Boom();
+    await rejectionOf(policy.execute(() => Promise.reject(boom)));
+    expect(seen[0]).to.deep.equal(['success', { policy: 'ev', durationMs: 40, fallback: false }]);
+    expect(seen[1]?.[0]).to.equal('failure');
+    expect(seen[1]?.[1]).to.deep.include({ policy: 'ev', error: boom, durationMs: 0 });
+  });
+
+  it("`retry {attempt, delayMs, error?, result?}` with `stage: 'retry'`; `attempt` is the attempt that just failed (1-based) and `delayMs` the wait before the next one; the event fires when the wait begins", async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('r')
+      .clock(clock)
+      .retry({ maxAttempts: 3, delay: 100, backoff: 2, clock })
+      .build();
+    const seen: Array<Record<string, unknown>> = [];
+    let calls = 0;
+    policy.on('retry', (e) => seen.push({ ...e, at: clock.now(), calls }));
+    const errors = [new Boom('1'), new Boom('2'), new Boom('3')];
+    const call = settle(policy.execute(() => Promise.reject(errors[calls++])));
+    await clock.advance(1_000);
+    expect(call.reason).to.equal(errors[2]);
+    expect(seen).to.deep.equal([
+      {
+        policy: 'r',
+        stage: 'retry',
+        attempt: 1,
+        delayMs: 100,
+        error: errors[0],
+        at: 1_000,
+        calls: 1,
+      },
+      {
+        policy: 'r',
+        stage: 'retry',
+        attempt: 2,
+        delayMs: 200,
+        error: errors[1],
+        at: 1_100,
+        calls: 2,
+      },
+    ]);
+    const byResult = Policy.builder('rr')
+      .retry({ maxAttempts: 2, retryOnResult: (r: number) => r < 0 })
+      .build();
+    const results: unknown[] = [];
+    byResult.on('retry', (e) => results.push(e));
+    let n = -1;
+    expect(await byResult.execute(() => n++)).to.equal(0);
+    expect(results).to.deep.equal([
+      { policy: 'rr', stage: 'retry', attempt: 1, delayMs: 0, result: -1 },
+    ]);
+  });
+
+  it("`rejected {reason: 'rate-limit' | 'bulkhead' | 'circuit-open', error}` with the stage's kind", async () => {
+    const limiter = new RateLimiter({ maxTokens: 1 });
+    limiter.tryAcquire();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    bulkhead.tryAcquire();
+    const breaker = new CircuitBreaker();
+    breaker.isolate();
+    const seen: Array<Record<string, unknown>> = [];
+    for (const [name, builder] of [
+      ['rl', Policy.builder('rl').rateLimiter(limiter)],
+      ['bh', Policy.builder('bh').bulkhead(bulkhead)],
+      ['cb', Policy.builder('cb').circuitBreaker(breaker)],
+    ] as const) {
+      const policy = builder.build();
+      policy.on('rejected', (e) => seen.push(e));
+      const error = await rejectionOf(policy.execute(() => 1));
+      expect(seen.at(-1)?.error, name).to.equal(error);
+    }
+    expect(seen.map(({ policy, stage, reason }) => ({ policy, stage, reason }))).to.deep.equal([
+      { policy: 'rl', stage: 'rate-limiter', reason: 'rate-limit' },
+      { policy: 'bh', stage: 'bulkhead', reason: 'bulkhead' },
+      { policy: 'cb', stage: 'circuit-breaker', reason: 'circuit-open' },
+    ]);
+    expect(seen[0]?.error).to.be.instanceOf(RateLimitExceededError);
+    expect(seen[1]?.error).to.be.instanceOf(BulkheadFullError);
+    expect(seen[2]?.error).to.be.instanceOf(CircuitOpenError);
+  });
+
+  it("`timeout {timeoutMs}` with `stage: 'timeout'`; `fallback {error}` with `stage: 'fallback'`", async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('tf')
+      .clock(clock)
+      .fallback({ value: 'fb' })
+      .timeout({ timeout: 250, clock })
+      .build();
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    policy.on('timeout', (e) => seen.push(['timeout', e]));
+    policy.on('fallback', (e) => seen.push(['fallback', e]));
+    const call = settle(policy.execute(() => never()));
+    await clock.advance(250);
+    expect(call.value).to.equal('fb');
+    expect(seen[0]).to.deep.equal(['timeout', { policy: 'tf', stage: 'timeout', timeoutMs: 250 }]);
+    expect(seen[1]?.[0]).to.equal('fallback');
+    expect(seen[1]?.[1]).to.include({ policy: 'tf', stage: 'fallback' });
+    expect(seen[1]?.[1].error).to.be.instanceOf(OperationTimeoutError);
+  });
+
+  it("`circuit-state {from, to}` with `stage: 'circuit-breaker'`", async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('cs')
+      .clock(clock)
+      .circuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock })
+      .build();
+    const seen: unknown[] = [];
+    policy.on('circuit-state', (e) => seen.push(e));
+    await rejectionOf(policy.execute(() => Promise.reject(new Boom())));
+    await clock.advance(100);
+    await policy.execute(() => 1);
+    expect(seen).to.deep.equal([
+      { policy: 'cs', stage: 'circuit-breaker', from: 'closed', to: 'open' },
+      { policy: 'cs', stage: 'circuit-breaker', from: 'open', to: 'half-open' },
+      { policy: 'cs', stage: 'circuit-breaker', from: 'half-open', to: 'closed' },
+    ]);
+  });
+
+  it('A listener that throws never breaks the call', async () => {
+    const clock = manualClock();
+    const policy = Policy.builder()
+      .clock(clock)
+      .fallback({ value: 'fb' })
+      .retry({ maxAttempts: 2 })
+      .timeout({ timeout: 10, clock })
+      .build();
+    for (const event of ['success', 'failure', 'retry', 'timeout', 'fallback'] as const) {
+      policy.on(event, () => {
+        throw new Error(`listener of ${event}`);
+      });
+    }
+    expect(await policy.execute(() => 'ok')).to.equal('ok');
+    const call = settle(policy.execute(() => never()));
+    await clock.advance(20);
+    expect(call.value).to.equal('fb');
+  });
+});
+
+describe('API.md: policy metrics', () => {
+  it('`policy.metrics()`: `{ calls, successes, failures, rejections: { rateLimit, bulkhead, circuitOpen }, retries, timeouts, fallbacks, stages }`', () => {
+    const metrics = Policy.builder().build().metrics();
+    expect(metrics).to.deep.equal({
+      calls: 0,
+      successes: 0,
+      failures: 0,
+      rejections: { rateLimit: 0, bulkhead: 0, circuitOpen: 0 },
+      retries: 0,
+      timeouts: 0,
+      fallbacks: 0,
+      stages: [],
+    });
+  });
+
+  it('`stages`: per-stage live state: circuit state, availableTokens, availableSlots / maxConcurrent, queued', async () => {
+    const clock = manualClock();
+    const policy = pricing(clock);
+    const held = settle(policy.execute(() => never()));
+    await flush();
+    const [fallback, limiter, bulkhead, retry, breaker, timeout] = policy.metrics().stages;
+    expect(fallback).to.include({ kind: 'fallback', name: 'fallback' });
+    expect(limiter).to.include({ kind: 'rate-limiter', name: 'rate-limiter', availableTokens: 99 });
+    expect(bulkhead).to.include({
+      kind: 'bulkhead',
+      name: 'bulkhead',
+      availableSlots: 9,
+      maxConcurrent: 10,
+      queued: 0,
+    });
+    expect(retry).to.include({ kind: 'retry', name: 'retry' });
+    expect(breaker).to.deep.equal({
+      kind: 'circuit-breaker',
+      name: 'circuit-breaker',
+      state: 'closed',
+      failureRate: 0,
+      slowCallRate: 0,
+      bufferedCalls: 0,
+      failedCalls: 0,
+      slowCalls: 0,
+    });
+    expect(timeout).to.include({ kind: 'timeout', name: 'timeout' });
+    await clock.advance(20_000);
+    expect(held.status).to.equal('fulfilled');
+  });
+
+  it('`calls` counts executions; `successes` those that resolved (by the thunk or by a fallback); `failures` those that rejected, for any reason', async () => {
+    const policy = Policy.builder()
+      .fallback({ value: 'fb', on: [Boom] })
+      .build();
+    await policy.execute(() => 1);
+    await policy.execute(() => Promise.reject(new Boom()));
+    await rejectionOf(policy.execute(() => Promise.reject(new TypeError())));
+    const failures: unknown[] = [];
+    policy.on('failure', (e) => failures.push(e.error));
+    await rejectionOf(policy.execute(123 as never));
+    expect(policy.metrics()).to.include({ calls: 4, successes: 2, failures: 2, fallbacks: 1 });
+    expect(failures).to.have.length(1);
+    expect(failures[0]).to.be.instanceOf(TypeError);
+  });
+
+  it('`rejections.*`, `retries`, `timeouts` and `fallbacks` count those events as they happen, whether or not an outer stage then handled them', async () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ maxTokens: 1, clock });
+    limiter.tryAcquire();
+    const limited = Policy.builder().fallback({ value: 0 }).rateLimiter(limiter).build();
+    expect(await limited.execute(() => 1)).to.equal(0);
+    expect(limited.metrics()).to.deep.include({
+      calls: 1,
+      successes: 1,
+      failures: 0,
+      fallbacks: 1,
+      rejections: { rateLimit: 1, bulkhead: 0, circuitOpen: 0 },
+    });
+
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    bulkhead.tryAcquire();
+    const breaker = new CircuitBreaker();
+    breaker.isolate();
+    const both = Policy.builder().fallback({ value: 0 }).bulkhead(bulkhead).build();
+    await both.execute(() => 1);
+    const open = Policy.builder().fallback({ value: 0 }).circuitBreaker(breaker).build();
+    await open.execute(() => 1);
+    expect(both.metrics().rejections).to.deep.equal({ rateLimit: 0, bulkhead: 1, circuitOpen: 0 });
+    expect(open.metrics().rejections).to.deep.equal({ rateLimit: 0, bulkhead: 0, circuitOpen: 1 });
+
+    const timed = Policy.builder()
+      .clock(clock)
+      .fallback({ value: 'fb' })
+      .retry({ maxAttempts: 3, clock })
+      .timeout({ timeout: 100, clock })
+      .build();
+    const call = settle(timed.execute(() => never()));
+    await clock.advance(300);
+    expect(call.value).to.equal('fb');
+    expect(timed.metrics()).to.include({
+      calls: 1,
+      successes: 1,
+      failures: 0,
+      retries: 2,
+      timeouts: 3,
+      fallbacks: 1,
+    });
+  });
+});

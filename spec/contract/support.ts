@@ -1,0 +1,109 @@
+// Helpers for the contract specs, which check /work/shared/API.md sentence by sentence against
+// the built package (`bulwark`, `bulwark/redis`, `bulwark/otel` resolve to dist/ by the package's
+// self-reference, so `node build.mjs` must have run).
+import { createRequire } from 'node:module';
+import type { Clock } from 'bulwark';
+
+/** The CommonJS build of the core, loaded as a `require` user would load it. */
+export function requireCore(): typeof import('bulwark') {
+  return createRequire(import.meta.url)('bulwark') as typeof import('bulwark');
+}
+
+/** A hand-made clock: time moves only through `advance`, which runs the timers that fall due. */
+export interface ManualClock extends Clock {
+  /** The delay of every timer ever set, in order. */
+  readonly delays: number[];
+  /** Timers set and not yet run or cleared. */
+  pending(): number;
+  /** Moves time forward by `ms`, running due timers in order and letting promises settle. */
+  advance(ms: number): Promise<void>;
+}
+
+export function manualClock(start = 1_000): ManualClock {
+  let now = start;
+  let seq = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  const delays: number[] = [];
+  return {
+    delays,
+    now: () => now,
+    setTimeout(fn: () => void, ms: number): unknown {
+      const id = ++seq;
+      timers.set(id, { at: now + ms, fn });
+      delays.push(ms);
+      return id;
+    },
+    clearTimeout(handle: unknown): void {
+      timers.delete(handle as number);
+    },
+    pending: () => timers.size,
+    async advance(ms: number): Promise<void> {
+      const end = now + ms;
+      for (;;) {
+        await flush();
+        let due: [number, { at: number; fn: () => void }] | undefined;
+        for (const entry of timers) {
+          if (entry[1].at <= end && (due === undefined || entry[1].at < due[1].at)) due = entry;
+        }
+        if (due === undefined) break;
+        timers.delete(due[0]);
+        now = due[1].at;
+        due[1].fn();
+      }
+      now = end;
+      await flush();
+    },
+  };
+}
+
+/** Lets pending promise chains run (real `setImmediate`: it moves no time). */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** What `promise` rejects with; fails the spec when it fulfils. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** What `fn` throws synchronously; fails the spec when it returns. */
+export function thrownBy(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+/** Observes a promise without awaiting it (a rejection is never unhandled). */
+export function settle<T>(promise: Promise<T>): {
+  status: 'pending' | 'fulfilled' | 'rejected';
+  value?: T;
+  reason?: unknown;
+} {
+  const state: { status: 'pending' | 'fulfilled' | 'rejected'; value?: T; reason?: unknown } = {
+    status: 'pending',
+  };
+  promise.then(
+    (value) => {
+      state.status = 'fulfilled';
+      state.value = value;
+    },
+    (reason: unknown) => {
+      state.status = 'rejected';
+      state.reason = reason;
+    },
+  );
+  return state;
+}
+
+/** A promise that never settles (work that ignores its signal). */
+export function never<T = never>(): Promise<T> {
+  return new Promise<T>(() => {});
+}

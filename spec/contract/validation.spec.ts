@@ -1,0 +1,385 @@
+// API.md, "Option validation throws TypeError (wrong type, unknown option) or RangeError (out of
+// range) at construction / build() time, never during execute. The message names the option and
+// the value received, e.g. RangeError: `maxAttempts` must be an integer >= 1, got 0."
+// Every option of every primitive, given directly and through the builder method of its kind.
+import { expect } from 'chai';
+import {
+  Bulkhead,
+  CircuitBreaker,
+  Fallback,
+  Policy,
+  PolicyRegistry,
+  RateLimiter,
+  Retry,
+  TimeLimiter,
+} from 'bulwark';
+import { thrownBy } from './support.js';
+
+type Make = (options: Record<string, unknown>) => unknown;
+
+interface Kind {
+  readonly name: string;
+  readonly direct: Make;
+  readonly builder: Make;
+}
+
+const KINDS: Record<string, Kind> = {
+  Retry: {
+    name: 'Retry',
+    direct: (o) => new Retry(o as never),
+    builder: (o) => Policy.builder().retry(o as never),
+  },
+  CircuitBreaker: {
+    name: 'CircuitBreaker',
+    direct: (o) => new CircuitBreaker(o as never),
+    builder: (o) => Policy.builder().circuitBreaker(o as never),
+  },
+  RateLimiter: {
+    name: 'RateLimiter',
+    direct: (o) => new RateLimiter(o as never),
+    builder: (o) => Policy.builder().rateLimiter(o as never),
+  },
+  Bulkhead: {
+    name: 'Bulkhead',
+    direct: (o) => new Bulkhead(o as never),
+    builder: (o) => Policy.builder().bulkhead(o as never),
+  },
+  TimeLimiter: {
+    name: 'TimeLimiter',
+    direct: (o) => new TimeLimiter(o as never),
+    builder: (o) => Policy.builder().timeout(o as never),
+  },
+  Fallback: {
+    name: 'Fallback',
+    direct: (o) => new Fallback({ value: 0, ...o } as never),
+    builder: (o) => Policy.builder().fallback({ value: 0, ...o } as never),
+  },
+};
+
+type Case = readonly [
+  kind: keyof typeof KINDS,
+  option: string,
+  value: unknown,
+  error: typeof TypeError | typeof RangeError,
+  message: string,
+];
+
+const DURATION_TYPE = 'must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5"';
+const notClock = 'must be a Clock with now(), setTimeout() and clearTimeout(), got an object';
+
+/** Each option with a value out of range (RangeError) and one of the wrong type (TypeError). */
+const CASES: readonly Case[] = [
+  ['Retry', 'maxAttempts', 0, RangeError, '`maxAttempts` must be an integer >= 1, got 0'],
+  ['Retry', 'maxAttempts', 1.5, RangeError, '`maxAttempts` must be an integer >= 1, got 1.5'],
+  ['Retry', 'maxAttempts', '3', TypeError, '`maxAttempts` must be an integer >= 1, got "3"'],
+  ['Retry', 'delay', -1, RangeError, '`delay` must be a duration >= 0, got -1'],
+  ['Retry', 'delay', '5', TypeError, `\`delay\` ${DURATION_TYPE}`],
+  ['Retry', 'backoff', 0.5, RangeError, '`backoff` must be a number >= 1, got 0.5'],
+  ['Retry', 'backoff', '2', TypeError, '`backoff` must be a number >= 1, got "2"'],
+  ['Retry', 'maxDelay', -5, RangeError, '`maxDelay` must be a duration >= 0, got -5'],
+  ['Retry', 'maxDelay', '5', TypeError, `\`maxDelay\` ${DURATION_TYPE}`],
+  ['Retry', 'jitter', 1.5, RangeError, '`jitter` must be a number in [0, 1], got 1.5'],
+  ['Retry', 'jitter', -0.1, RangeError, '`jitter` must be a number in [0, 1], got -0.1'],
+  ['Retry', 'jitter', '0.2', TypeError, '`jitter` must be a number in [0, 1], got "0.2"'],
+  [
+    'Retry',
+    'retryOn',
+    'Error',
+    TypeError,
+    '`retryOn` must be an array of error classes or a predicate, got "Error"',
+  ],
+  ['Retry', 'retryOnResult', true, TypeError, '`retryOnResult` must be a function, got true'],
+  ['Retry', 'random', 0.5, TypeError, '`random` must be a function, got 0.5'],
+  ['Retry', 'clock', {}, TypeError, `\`clock\` ${notClock}`],
+  [
+    'CircuitBreaker',
+    'failureThreshold',
+    0,
+    RangeError,
+    '`failureThreshold` must be an integer >= 1, got 0',
+  ],
+  [
+    'CircuitBreaker',
+    'failureThreshold',
+    '5',
+    TypeError,
+    '`failureThreshold` must be an integer >= 1, got "5"',
+  ],
+  [
+    'CircuitBreaker',
+    'recoveryTimeout',
+    -1,
+    RangeError,
+    '`recoveryTimeout` must be a duration >= 0, got -1',
+  ],
+  ['CircuitBreaker', 'recoveryTimeout', '5', TypeError, `\`recoveryTimeout\` ${DURATION_TYPE}`],
+  [
+    'CircuitBreaker',
+    'recordOn',
+    42,
+    TypeError,
+    '`recordOn` must be an array of error classes or a predicate, got 42',
+  ],
+  [
+    'CircuitBreaker',
+    'failureRateThreshold',
+    0,
+    RangeError,
+    '`failureRateThreshold` must be a number in (0, 1], got 0',
+  ],
+  [
+    'CircuitBreaker',
+    'failureRateThreshold',
+    1.5,
+    RangeError,
+    '`failureRateThreshold` must be a number in (0, 1], got 1.5',
+  ],
+  [
+    'CircuitBreaker',
+    'failureRateThreshold',
+    '0.5',
+    TypeError,
+    '`failureRateThreshold` must be a number in (0, 1], got "0.5"',
+  ],
+  ['CircuitBreaker', 'windowSize', 0, RangeError, '`windowSize` must be an integer >= 1, got 0'],
+  [
+    'CircuitBreaker',
+    'windowSize',
+    '10',
+    TypeError,
+    '`windowSize` must be an integer >= 1, got "10"',
+  ],
+  [
+    'CircuitBreaker',
+    'windowType',
+    'sliding',
+    TypeError,
+    "`windowType` must be one of 'count', 'time', got \"sliding\"",
+  ],
+  [
+    'CircuitBreaker',
+    'windowDuration',
+    0,
+    RangeError,
+    '`windowDuration` must be a duration > 0, got 0',
+  ],
+  ['CircuitBreaker', 'windowDuration', '5', TypeError, `\`windowDuration\` ${DURATION_TYPE}`],
+  [
+    'CircuitBreaker',
+    'minimumCalls',
+    0,
+    RangeError,
+    '`minimumCalls` must be an integer >= 1, got 0',
+  ],
+  [
+    'CircuitBreaker',
+    'minimumCalls',
+    '5',
+    TypeError,
+    '`minimumCalls` must be an integer >= 1, got "5"',
+  ],
+  [
+    'CircuitBreaker',
+    'slowCallDuration',
+    0,
+    RangeError,
+    '`slowCallDuration` must be a duration > 0, got 0',
+  ],
+  ['CircuitBreaker', 'slowCallDuration', '5', TypeError, `\`slowCallDuration\` ${DURATION_TYPE}`],
+  [
+    'CircuitBreaker',
+    'halfOpenMaxCalls',
+    1.5,
+    RangeError,
+    '`halfOpenMaxCalls` must be an integer, got 1.5',
+  ],
+  [
+    'CircuitBreaker',
+    'halfOpenMaxCalls',
+    '2',
+    TypeError,
+    '`halfOpenMaxCalls` must be an integer, got "2"',
+  ],
+  ['CircuitBreaker', 'clock', {}, TypeError, `\`clock\` ${notClock}`],
+  ['RateLimiter', 'maxTokens', 0, RangeError, '`maxTokens` must be a number > 0, got 0'],
+  ['RateLimiter', 'maxTokens', '10', TypeError, '`maxTokens` must be a number > 0, got "10"'],
+  ['RateLimiter', 'refillRate', -1, RangeError, '`refillRate` must be a number > 0, got -1'],
+  ['RateLimiter', 'refillRate', '10', TypeError, '`refillRate` must be a number > 0, got "10"'],
+  ['RateLimiter', 'maxWait', -1, RangeError, '`maxWait` must be a duration >= 0, got -1'],
+  ['RateLimiter', 'maxWait', '5', TypeError, `\`maxWait\` ${DURATION_TYPE}`],
+  ['RateLimiter', 'clock', {}, TypeError, `\`clock\` ${notClock}`],
+  ['Bulkhead', 'maxConcurrent', 0, RangeError, '`maxConcurrent` must be an integer >= 1, got 0'],
+  [
+    'Bulkhead',
+    'maxConcurrent',
+    '10',
+    TypeError,
+    '`maxConcurrent` must be an integer >= 1, got "10"',
+  ],
+  ['Bulkhead', 'maxQueue', -1, RangeError, '`maxQueue` must be an integer >= 0, got -1'],
+  ['Bulkhead', 'maxQueue', '1', TypeError, '`maxQueue` must be an integer >= 0, got "1"'],
+  ['Bulkhead', 'maxWait', -1, RangeError, '`maxWait` must be a duration >= 0, got -1'],
+  ['Bulkhead', 'maxWait', '5', TypeError, `\`maxWait\` ${DURATION_TYPE}`],
+  ['Bulkhead', 'clock', {}, TypeError, `\`clock\` ${notClock}`],
+  ['TimeLimiter', 'timeout', -1, RangeError, '`timeout` must be a duration >= 0, got -1'],
+  ['TimeLimiter', 'timeout', 0, RangeError, '`timeout` must be a duration > 0, got 0'],
+  ['TimeLimiter', 'timeout', '5', TypeError, `\`timeout\` ${DURATION_TYPE}`],
+  ['TimeLimiter', 'name', 5, TypeError, '`name` must be a string, got 5'],
+  ['TimeLimiter', 'clock', {}, TypeError, `\`clock\` ${notClock}`],
+  [
+    'Fallback',
+    'on',
+    'all',
+    TypeError,
+    '`on` must be an array of error classes or a predicate, got "all"',
+  ],
+];
+
+/** Numbers that are never valid where a finite number or an integer is wanted. */
+const NUMERIC: ReadonlyArray<readonly [keyof typeof KINDS, string]> = [
+  ['Retry', 'maxAttempts'],
+  ['Retry', 'backoff'],
+  ['Retry', 'jitter'],
+  ['CircuitBreaker', 'failureThreshold'],
+  ['CircuitBreaker', 'failureRateThreshold'],
+  ['CircuitBreaker', 'windowSize'],
+  ['CircuitBreaker', 'minimumCalls'],
+  ['CircuitBreaker', 'halfOpenMaxCalls'],
+  ['RateLimiter', 'maxTokens'],
+  ['RateLimiter', 'refillRate'],
+  ['Bulkhead', 'maxConcurrent'],
+  ['Bulkhead', 'maxQueue'],
+];
+
+describe('API.md: option validation', () => {
+  for (const [kindName, option, value, Class, message] of CASES) {
+    const kind = KINDS[kindName] as Kind;
+    it(`${Class.name}: ${message} (new ${kind.name} and the builder)`, () => {
+      for (const make of [kind.direct, kind.builder]) {
+        const error = thrownBy(() => make({ [option]: value }));
+        expect(error).to.be.instanceOf(Class);
+        expect(error.message).to.equal(message);
+      }
+    });
+  }
+
+  for (const [kindName, option] of NUMERIC) {
+    it(`RangeError for \`${option}\` of ${kindName} given NaN or Infinity, naming the value`, () => {
+      const kind = KINDS[kindName] as Kind;
+      for (const value of [NaN, Infinity, -Infinity]) {
+        const error = thrownBy(() => kind.direct({ [option]: value }));
+        expect(error).to.be.instanceOf(RangeError);
+        expect(error.message).to.match(new RegExp(`^\`${option}\` must be .*, got ${value}$`));
+      }
+    });
+  }
+
+  it('TypeError for an unknown option, naming it (and the near option when it looks like a typo)', () => {
+    const typos: Array<[Kind, string, string]> = [
+      [KINDS.Retry as Kind, 'maxAttempt', 'maxAttempts'],
+      [KINDS.CircuitBreaker as Kind, 'failureTreshold', 'failureThreshold'],
+      [KINDS.RateLimiter as Kind, 'maxToken', 'maxTokens'],
+      [KINDS.Bulkhead as Kind, 'maxConcurent', 'maxConcurrent'],
+      [KINDS.TimeLimiter as Kind, 'timout', 'timeout'],
+    ];
+    for (const [kind, typo, meant] of typos) {
+      for (const make of [kind.direct, kind.builder]) {
+        expect(() => make({ [typo]: 1 })).to.throw(
+          TypeError,
+          `${kind.name}: unknown option \`${typo}\` (did you mean \`${meant}\`?)`,
+        );
+      }
+      expect(() => kind.direct({ colour: 'red' })).to.throw(
+        TypeError,
+        `${kind.name}: unknown option \`colour\``,
+      );
+    }
+    expect(() => new Fallback({ value: 1, colour: 'red' } as never)).to.throw(
+      TypeError,
+      'Fallback: unknown option `colour`',
+    );
+  });
+
+  it('TypeError when the options are not an object', () => {
+    for (const kind of Object.values(KINDS)) {
+      if (kind.name === 'Fallback') continue;
+      for (const bad of [null, 5, 'x', []]) {
+        expect(() => (kind.direct as (o: unknown) => unknown)(bad), kind.name).to.throw(
+          TypeError,
+          `${kind.name} options must be an object`,
+        );
+      }
+    }
+  });
+
+  it('the `clock` option must be a Clock for every primitive that takes one', () => {
+    const fake = { now: () => 0, setTimeout: () => 0 };
+    for (const kind of ['Retry', 'CircuitBreaker', 'RateLimiter', 'Bulkhead', 'TimeLimiter']) {
+      expect(() => (KINDS[kind] as Kind).direct({ clock: fake })).to.throw(TypeError, '`clock`');
+    }
+  });
+
+  it('Validation happens at construction, never during execute', async () => {
+    // A valid primitive never throws an option error later, whatever it is asked to run.
+    const retry = new Retry({ maxAttempts: 2 });
+    expect(await retry.execute(() => 'ok')).to.equal('ok');
+    expect(() => new Retry({ maxAttempts: 0 })).to.throw(RangeError);
+    expect(() => Policy.builder().retry({ maxAttempts: 0 })).to.throw(RangeError);
+  });
+
+  it('CircuitBreaker options that only make sense together are checked together', () => {
+    expect(() => new CircuitBreaker({ windowSize: 5, minimumCalls: 6 })).to.throw(
+      RangeError,
+      '`minimumCalls`',
+    );
+    expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })).to.throw(
+      TypeError,
+      '`slowCallRateThreshold` needs `slowCallDuration`',
+    );
+  });
+
+  it('the builder’s own arguments are validated the same way (name, clock, stage)', () => {
+    expect(() => Policy.builder(5 as never)).to.throw(TypeError, '`name` must be a string, got 5');
+    expect(() => Policy.builder().retry({}, 7 as never)).to.throw(
+      TypeError,
+      '`name` must be a string, got 7',
+    );
+    expect(() => Policy.builder().clock({} as never)).to.throw(TypeError, `\`clock\` ${notClock}`);
+    expect(() => Policy.builder().use({ kind: '', execute: () => 1 } as never)).to.throw(
+      TypeError,
+      '`stage`',
+    );
+    expect(() => Policy.builder().timeout(-1)).to.throw(
+      RangeError,
+      '`timeout` must be a duration >= 0, got -1',
+    );
+    expect(() => Policy.builder().timeout(0)).to.throw(
+      RangeError,
+      '`timeout` must be a duration > 0, got 0',
+    );
+  });
+
+  it('PolicyRegistry options are validated the same way', () => {
+    expect(() => new PolicyRegistry({ clok: 1 } as never)).to.throw(
+      TypeError,
+      'PolicyRegistry: unknown option `clok` (did you mean `clock`?)',
+    );
+    expect(() => PolicyRegistry.fromConfig({}, { clock: 5 as never })).to.throw(
+      TypeError,
+      '`clock` must be a Clock',
+    );
+  });
+
+  it('Fallback: neither or both of `value` / `method` throws TypeError', () => {
+    expect(() => new Fallback({} as never)).to.throw(TypeError, 'got neither');
+    expect(() => new Fallback({ value: 1, method: () => 2 } as never)).to.throw(
+      TypeError,
+      'got both',
+    );
+    expect(() => new Fallback({ method: 'x' } as never)).to.throw(
+      TypeError,
+      '`method` must be a function, got "x"',
+    );
+    expect(() => Policy.builder().fallback({} as never)).to.throw(TypeError, 'got neither');
+  });
+});

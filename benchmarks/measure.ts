@@ -37,10 +37,20 @@ interface PerRound {
   samples: number;
 }
 
+/**
+ * Scenarios that depend on a server outside the process (the `distributed` group): when one of
+ * them fails (the server stalls or dies), it is dropped from the run and reported as failed,
+ * instead of ending the whole run. Any other failure is a bug and ends the run.
+ */
+function external(task: Task): boolean {
+  return task.scenario.group === 'distributed';
+}
+
 export async function measure(
   tasks: readonly Task[],
   plan: RoundPlan,
   progress: Progress,
+  failed: Map<string, string> = new Map(),
 ): Promise<Map<string, Measured>> {
   const perRound = new Map<string, PerRound>();
   for (const t of tasks) perRound.set(t.key, { p50: [], mean: [], p99: [], samples: 0 });
@@ -49,13 +59,14 @@ export async function measure(
   // keeps the process alive meanwhile, instead of exiting mid-run with "unsettled top-level await".
   const keepAlive = setInterval(() => {}, 60_000);
   try {
-    await rounds(tasks, plan, progress, perRound);
+    await rounds(tasks, plan, progress, perRound, failed);
   } finally {
     clearInterval(keepAlive);
   }
 
   const out = new Map<string, Measured>();
   for (const [key, acc] of perRound) {
+    if (failed.has(key)) continue;
     out.set(key, {
       nsPerCall: median(acc.p50),
       meanNs: median(acc.mean),
@@ -72,6 +83,7 @@ async function rounds(
   plan: RoundPlan,
   progress: Progress,
   perRound: Map<string, PerRound>,
+  failed: Map<string, string>,
 ): Promise<void> {
   for (let round = 1; round <= plan.rounds; round++) {
     const bench = new Bench({
@@ -81,15 +93,40 @@ async function rounds(
       warmupIterations: 2,
       throws: true,
     });
-    const order = shuffle([...tasks]);
-    for (const t of order) {
-      await check(t);
-      bench.add(t.key, loop(t), { async: true });
+    const order: Task[] = [];
+    for (const t of shuffle(tasks.filter((task) => !failed.has(task.key)))) {
+      if (!external(t)) {
+        await check(t);
+        bench.add(t.key, loop(t), { async: true });
+        order.push(t);
+        continue;
+      }
+      try {
+        await check(t);
+      } catch (error) {
+        failed.set(t.key, error instanceof Error ? error.message : String(error));
+        continue;
+      }
+      const timed = loop(t);
+      bench.add(
+        t.key,
+        async () => {
+          if (failed.has(t.key)) return;
+          try {
+            await timed();
+          } catch (error) {
+            failed.set(t.key, error instanceof Error ? error.message : String(error));
+          }
+        },
+        { async: true },
+      );
+      order.push(t);
     }
     let done = 0;
     bench.addEventListener('cycle', (e) => progress(round, ++done, order.length, e.task.name));
     await bench.run();
     for (const task of bench.tasks) {
+      if (failed.has(task.name)) continue;
       const r = task.result;
       if (r.state !== 'completed') throw new Error(`${task.name}: ${r.state}`);
       const batch = tasks.find((t) => t.key === task.name)!.scenario.batch;

@@ -144,6 +144,7 @@ const skipReasons = new Map<Suite, string>();
 const tasks: Task[] = [];
 const subjects: Subject[] = [];
 let measured: Map<string, Measured>;
+const failed = new Map<string, string>();
 try {
   for (const suite of suites) {
     const mine = selected.filter((o) => o.suite === suite && typeof o.entry === 'function');
@@ -172,14 +173,21 @@ try {
   measured =
     tasks.length === 0
       ? new Map<string, Measured>()
-      : await measure(tasks, plan, (round, done, total, key) =>
-          done < total
-            ? progress(
-                `round ${round}/${plan.rounds}  ${done}/${total}  ${key}  (${elapsed()})`,
-                false,
-              )
-            : progress(`round ${round}/${plan.rounds} done  (${elapsed()})`, true),
+      : await measure(
+          tasks,
+          plan,
+          (round, done, total, key) =>
+            done < total
+              ? progress(
+                  `round ${round}/${plan.rounds}  ${done}/${total}  ${key}  (${elapsed()})`,
+                  false,
+                )
+              : progress(`round ${round}/${plan.rounds} done  (${elapsed()})`, true),
+          failed,
         );
+  for (const [key, reason] of failed) {
+    console.error(`${key} failed and was dropped from the run: ${reason}`);
+  }
 } finally {
   // Servers and connections would keep the process alive, and a failed run must not leave a
   // server behind.
@@ -190,6 +198,8 @@ try {
 const rows: Row[] = selected.map(({ scenario, library, suite, entry }) => {
   const m = measured.get(`${library}/${scenario.id}`);
   if (m) return { scenario, library, measured: m };
+  const failure = failed.get(`${library}/${scenario.id}`);
+  if (failure !== undefined) return { scenario, library, skipped: `failed: ${failure}` };
   const reason = skipReasons.get(suite);
   return reason === undefined
     ? { scenario, library, unavailable: String(entry) }

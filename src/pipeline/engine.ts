@@ -93,18 +93,19 @@ class Invoker implements Inward {
       return;
     }
     const outer = this.outer;
+    const root = ctx.root;
     let value: unknown;
     let thenable: boolean;
     try {
-      value = ctx.root.fn(ctx);
-      thenable = isThenable(value);
+      value = root.fn(ctx);
+      // Native promises, the usual case, skip the duck-typed check.
+      thenable = value instanceof Promise || isThenable(value);
     } catch (error) {
       outer.leave(ctx, false, error);
       return;
     }
     if (thenable) {
       const promise = value instanceof Promise ? value : Promise.resolve(value);
-      const root = ctx.root;
       if (root.inFirstTurn && !root.deferred) {
         // This reaction is the execution's promise: it returns (or throws) the final outcome.
         root.result = promise.then(

@@ -38,12 +38,12 @@ interface PerRound {
 }
 
 /**
- * Scenarios that depend on a server outside the process (the `distributed` group): when one of
- * them fails (the server stalls or dies), it is dropped from the run and reported as failed,
- * instead of ending the whole run. Any other failure is a bug and ends the run.
+ * Scenarios that depend on a server outside the process: when one of them fails (the server
+ * stalls or dies), it is dropped from the run and reported as failed, instead of ending the
+ * whole run. Any other failure is a bug and ends the run.
  */
 function external(task: Task): boolean {
-  return task.scenario.group === 'distributed';
+  return task.scenario.remote === true;
 }
 
 export async function measure(

@@ -141,7 +141,6 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 // them was selected; when it cannot, its scenarios are skipped and the run goes on.
 const opened: Suite[] = [];
 const skipReasons = new Map<Suite, string>();
-const tasks: Task[] = [];
 const subjects: Subject[] = [];
 let measured: Map<string, Measured>;
 const failed = new Map<string, string>();
@@ -159,32 +158,45 @@ try {
     console.error(`${groups.join(', ')} scenarios skipped (${ids.join(', ')}): ${reason}.`);
   }
 
-  for (const { scenario, library, suite, entry } of selected) {
-    if (typeof entry === 'string' || skipReasons.has(suite)) continue;
-    const subject = entry();
-    subjects.push(subject);
-    tasks.push({ key: `${library}/${scenario.id}`, scenario, subject });
-  }
+  const runnable = selected.filter(
+    ({ entry, suite }) => typeof entry === 'function' && !skipReasons.has(suite),
+  );
+  // Subjects are made just before their phase: a store made early could start background work
+  // (a renewal, a refresh) that the other phase leaves unanswered.
+  const makeTasks = (remote: boolean): Task[] =>
+    runnable
+      .filter(({ scenario }) => (scenario.remote === true) === remote)
+      .map(({ scenario, library, entry }) => {
+        const subject = (entry as () => Subject)();
+        subjects.push(subject);
+        return { key: `${library}/${scenario.id}`, scenario, subject };
+      });
 
   console.error(
-    `bulwark benchmark (${mode}): ${tasks.length} tasks x ${plan.rounds} rounds of ${plan.timeMs} ms, ` +
+    `bulwark benchmark (${mode}): ${runnable.length} tasks x ${plan.rounds} rounds of ${plan.timeMs} ms, ` +
       `memory of ${memoryOf.join(', ') || 'none'}; node ${process.version}, ${cpus().length} cpus`,
   );
+  // Scenarios that wait on a server are measured in rounds of their own: the in-process tasks
+  // resolve through microtasks alone and hold the event loop for whole rounds, so a server's
+  // answer (or a store's background renewal) would sit unread and time out meanwhile.
+  const report = (label: string) => (round: number, done: number, total: number, key: string) =>
+    done < total
+      ? progress(
+          `${label}round ${round}/${plan.rounds}  ${done}/${total}  ${key}  (${elapsed()})`,
+          false,
+        )
+      : progress(`${label}round ${round}/${plan.rounds} done  (${elapsed()})`, true);
+  const local = makeTasks(false);
   measured =
-    tasks.length === 0
+    local.length === 0
       ? new Map<string, Measured>()
-      : await measure(
-          tasks,
-          plan,
-          (round, done, total, key) =>
-            done < total
-              ? progress(
-                  `round ${round}/${plan.rounds}  ${done}/${total}  ${key}  (${elapsed()})`,
-                  false,
-                )
-              : progress(`round ${round}/${plan.rounds} done  (${elapsed()})`, true),
-          failed,
-        );
+      : await measure(local, plan, report(''), failed);
+  const remote = makeTasks(true);
+  if (remote.length > 0) {
+    for (const [key, m] of await measure(remote, plan, report('distributed: '), failed)) {
+      measured.set(key, m);
+    }
+  }
   for (const [key, reason] of failed) {
     console.error(`${key} failed and was dropped from the run: ${reason}`);
   }

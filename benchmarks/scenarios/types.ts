@@ -22,6 +22,8 @@ export interface ScenarioDef {
    * the baseline's ns/call it costs, and `--filter` always runs the baseline along with it.
    */
   readonly baseline?: { readonly id: string; readonly name: string };
+  /** True when each call waits on a server outside the process (Redis). */
+  readonly remote?: boolean;
 }
 
 /** One thing to measure, built once: `call` makes one call through it. */
@@ -144,6 +146,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   },
   {
     id: 'rate-limiter-acquire-redis',
+    remote: true,
     title: 'rate limiter acquire(), Redis',
     mode: 'sequential',
     expect: 'resolve',
@@ -161,6 +164,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   },
   {
     id: 'circuit-breaker-execute-redis',
+    remote: true,
     title: 'circuit breaker execute(), Redis',
     mode: 'sequential',
     expect: 'resolve',
@@ -178,6 +182,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   },
   {
     id: 'bulkhead-execute-redis',
+    remote: true,
     title: 'bulkhead execute(), Redis',
     mode: 'sequential',
     expect: 'resolve',

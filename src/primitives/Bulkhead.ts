@@ -42,7 +42,14 @@ export interface BulkheadOptions {
 }
 
 const DEFAULTS = Object.freeze({ maxConcurrent: 10, maxQueue: 0, maxWait: Infinity });
-const KEYS = Object.freeze(['maxConcurrent', 'maxQueue', 'maxWait', 'clock', 'store']);
+/** @internal Every option key the constructor accepts. */
+export const BULKHEAD_OPTIONS = Object.freeze([
+  'maxConcurrent',
+  'maxQueue',
+  'maxWait',
+  'clock',
+  'store',
+]);
 const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'release', 'inUse']);
 
 interface ResolvedBulkheadOptions {
@@ -129,7 +136,7 @@ export class Bulkhead {
    */
   constructor(options?: BulkheadOptions) {
     const o = optionsObject(options, 'Bulkhead');
-    knownKeys(o, KEYS, 'Bulkhead');
+    knownKeys(o, BULKHEAD_OPTIONS, 'Bulkhead');
     const maxConcurrent = integerOption(
       o.maxConcurrent,
       'maxConcurrent',

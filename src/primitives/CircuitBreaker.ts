@@ -128,7 +128,8 @@ const DEFAULTS = Object.freeze({
   halfOpenMaxCalls: 1,
 });
 
-const KNOWN_OPTIONS: readonly string[] = Object.freeze([
+/** @internal Every option key the constructor accepts. */
+export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'failureThreshold',
   'recoveryTimeout',
   'recordOn',
@@ -636,7 +637,7 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 
 function resolveOptions(options: CircuitBreakerOptions | undefined): ResolvedCircuitBreaker {
   const o = optionsObject(options, 'CircuitBreaker');
-  knownKeys(o, KNOWN_OPTIONS, 'CircuitBreaker');
+  knownKeys(o, CIRCUIT_BREAKER_OPTIONS, 'CircuitBreaker');
   const failureThreshold = integerOption(
     o.failureThreshold,
     'failureThreshold',

@@ -2,6 +2,7 @@ import type { Clock } from '../internal/clock.js';
 import type { CircuitState } from './CircuitState.js';
 import { CountWindow } from './windows/CountWindow.js';
 import { TimeWindow } from './windows/TimeWindow.js';
+import { ADMIT_CLOSED, ADMIT_PROBE, REFUSE_HALF_OPEN, REFUSE_ISOLATED } from './admissions.js';
 
 /**
  * A circuit breaker's resolved settings, handed once to its store by
@@ -125,31 +126,6 @@ export interface CircuitBreakerStore {
   /** Returns to CLOSED with an empty window and all counts cleared. */
   reset(): void | Promise<void>;
 }
-
-const ADMIT_CLOSED: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'closed',
-  probe: false,
-  retryAfterMs: 0,
-});
-const ADMIT_PROBE: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'half-open',
-  probe: true,
-  retryAfterMs: 0,
-});
-const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'half-open',
-  probe: false,
-  retryAfterMs: 0,
-});
-const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'isolated',
-  probe: false,
-  retryAfterMs: Infinity,
-});
 
 /**
  * The default {@link CircuitBreakerStore}: the state machine in this process's memory, with a

@@ -44,7 +44,8 @@ export interface FallbackMethodOptions<T> extends FallbackFilterOptions {
 /** Options of a {@link Fallback}: exactly one of `value` or `method`, plus an optional `on`. */
 export type FallbackOptions<T> = FallbackValueOptions<T> | FallbackMethodOptions<T>;
 
-const FALLBACK_KEYS: readonly string[] = Object.freeze(['value', 'method', 'on']);
+/** @internal Every option key the constructor accepts. */
+export const FALLBACK_OPTIONS: readonly string[] = Object.freeze(['value', 'method', 'on']);
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
@@ -79,7 +80,7 @@ export class Fallback<T> {
    */
   constructor(options: FallbackOptions<T>) {
     const raw = optionsObject(options, 'Fallback');
-    knownKeys(raw, FALLBACK_KEYS, 'Fallback');
+    knownKeys(raw, FALLBACK_OPTIONS, 'Fallback');
     const hasValue = 'value' in raw;
     const hasMethod = 'method' in raw;
     if (hasValue === hasMethod) {

@@ -41,7 +41,14 @@ export interface RateLimiterOptions {
 }
 
 const DEFAULTS = Object.freeze({ maxTokens: 10, refillRate: 10, maxWait: 0 });
-const KEYS = Object.freeze(['maxTokens', 'refillRate', 'maxWait', 'clock', 'store']);
+/** @internal Every option key the constructor accepts. */
+export const RATE_LIMITER_OPTIONS = Object.freeze([
+  'maxTokens',
+  'refillRate',
+  'maxWait',
+  'clock',
+  'store',
+]);
 const STORE_METHODS = Object.freeze(['configure', 'tryReserve', 'reserve', 'refund', 'available']);
 
 interface ResolvedRateLimiterOptions {
@@ -93,7 +100,7 @@ export class RateLimiter {
    */
   constructor(options?: RateLimiterOptions) {
     const o = optionsObject(options, 'RateLimiter');
-    knownKeys(o, KEYS, 'RateLimiter');
+    knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
     const positive = (n: number): boolean => n > 0;
     const maxTokens = numberOption(o.maxTokens, 'maxTokens', positive, '> 0', DEFAULTS.maxTokens);
     const refillRate = numberOption(

@@ -110,7 +110,8 @@ const RETRY_DEFAULTS = Object.freeze({
   random: mathRandom,
 });
 
-const RETRY_KEYS: readonly string[] = Object.freeze([
+/** @internal Every option key the constructor accepts. */
+export const RETRY_OPTIONS: readonly string[] = Object.freeze([
   'maxAttempts',
   'delay',
   'backoff',
@@ -156,7 +157,7 @@ export class Retry {
    */
   constructor(options?: RetryOptions) {
     const raw = optionsObject(options, 'Retry');
-    knownKeys(raw, RETRY_KEYS, 'Retry');
+    knownKeys(raw, RETRY_OPTIONS, 'Retry');
     const d = RETRY_DEFAULTS;
     this.#options = Object.freeze({
       maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, d.maxAttempts),

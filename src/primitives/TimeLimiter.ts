@@ -28,7 +28,8 @@ export interface TimeLimiterOptions {
 }
 
 const DEFAULTS = Object.freeze({ timeout: 30_000 });
-const KEYS = ['timeout', 'name', 'clock'] as const;
+/** @internal Every option key the constructor accepts. */
+export const TIME_LIMITER_OPTIONS = ['timeout', 'name', 'clock'] as const;
 
 /** @internal Who is told about a timeout, and under what name it is reported. */
 export interface TimeoutOwner {
@@ -68,7 +69,7 @@ export class TimeLimiter {
 
   constructor(options?: TimeLimiterOptions) {
     const o = optionsObject(options, 'TimeLimiter');
-    knownKeys(o, KEYS, 'TimeLimiter');
+    knownKeys(o, TIME_LIMITER_OPTIONS, 'TimeLimiter');
     const timeoutMs = durationOption(o.timeout, 'timeout', DEFAULTS.timeout);
     // A zero deadline would fail every call before it could start: surely a mistake.
     if (timeoutMs === 0) {

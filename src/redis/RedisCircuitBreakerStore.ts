@@ -10,6 +10,12 @@ import {
 } from '../index.js';
 import { RedisLink, luaScript } from './link.js';
 import { assertUnconfigured, resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import {
+  ADMIT_CLOSED,
+  ADMIT_PROBE,
+  REFUSE_HALF_OPEN,
+  REFUSE_ISOLATED,
+} from '../primitives/admissions.js';
 
 /** Options of a {@link RedisCircuitBreakerStore}: the common {@link RedisStoreOptions}. */
 export type RedisCircuitBreakerStoreOptions = RedisStoreOptions;
@@ -219,31 +225,6 @@ if dirty then
 end
 return result
 `);
-
-const ADMIT_CLOSED: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'closed',
-  probe: false,
-  retryAfterMs: 0,
-});
-const ADMIT_PROBE: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'half-open',
-  probe: true,
-  retryAfterMs: 0,
-});
-const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'half-open',
-  probe: false,
-  retryAfterMs: 0,
-});
-const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'isolated',
-  probe: false,
-  retryAfterMs: Infinity,
-});
 
 /** An idle breaker's keys are kept at least this long (a count window has no time of its own). */
 const MIN_IDLE_TTL_MS = 3_600_000;

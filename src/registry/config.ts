@@ -3,6 +3,12 @@
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
 import { toMs } from '../internal/duration.js';
 import { closest, show } from '../internal/validate.js';
+import { BULKHEAD_OPTIONS } from '../primitives/Bulkhead.js';
+import { CIRCUIT_BREAKER_OPTIONS } from '../primitives/CircuitBreaker.js';
+import { FALLBACK_OPTIONS } from '../primitives/Fallback.js';
+import { RATE_LIMITER_OPTIONS } from '../primitives/RateLimiter.js';
+import { RETRY_OPTIONS } from '../primitives/Retry.js';
+import { TIME_LIMITER_OPTIONS } from '../primitives/TimeLimiter.js';
 
 /** A kind of shared primitive, spelled as in the configuration. */
 export type PrimitiveKind =
@@ -26,30 +32,6 @@ export const PRIMITIVE_KINDS: readonly PrimitiveKind[] = Object.freeze([
   'retry',
 ]);
 
-/**
- * @internal The options each kind takes from configuration (camelCase). Error filters, result
- * predicates, clocks, stores and random sources are code, not data, so they are left out.
- */
-const CONFIG_OPTIONS: Readonly<Record<ConfigStageKind, readonly string[]>> = Object.freeze({
-  'rate-limiter': Object.freeze(['maxTokens', 'refillRate', 'maxWait']),
-  bulkhead: Object.freeze(['maxConcurrent', 'maxQueue', 'maxWait']),
-  'time-limiter': Object.freeze(['timeout', 'name']),
-  'circuit-breaker': Object.freeze([
-    'failureThreshold',
-    'recoveryTimeout',
-    'failureRateThreshold',
-    'windowSize',
-    'windowType',
-    'windowDuration',
-    'minimumCalls',
-    'slowCallDuration',
-    'slowCallRateThreshold',
-    'halfOpenMaxCalls',
-  ]),
-  retry: Object.freeze(['maxAttempts', 'delay', 'backoff', 'maxDelay', 'jitter']),
-  fallback: Object.freeze(['value']),
-});
-
 // Options that exist in code but can never come from configuration: named in a clearer message.
 const CODE_ONLY_OPTIONS: readonly string[] = Object.freeze([
   'retryOn',
@@ -61,6 +43,23 @@ const CODE_ONLY_OPTIONS: readonly string[] = Object.freeze([
   'clock',
   'store',
 ]);
+
+const dataOnly = (keys: readonly string[]): readonly string[] =>
+  Object.freeze(keys.filter((k) => !CODE_ONLY_OPTIONS.includes(k)));
+
+/**
+ * @internal The options each kind takes from configuration (camelCase): each primitive's own
+ * options, less error filters, result predicates, clocks, stores and random sources, which are
+ * code, not data.
+ */
+const CONFIG_OPTIONS: Readonly<Record<ConfigStageKind, readonly string[]>> = Object.freeze({
+  'rate-limiter': dataOnly(RATE_LIMITER_OPTIONS),
+  bulkhead: dataOnly(BULKHEAD_OPTIONS),
+  'time-limiter': dataOnly(TIME_LIMITER_OPTIONS),
+  'circuit-breaker': dataOnly(CIRCUIT_BREAKER_OPTIONS),
+  retry: dataOnly(RETRY_OPTIONS),
+  fallback: dataOnly(FALLBACK_OPTIONS),
+});
 
 /**
  * @internal The seed's defaults for a kind without a `default` entry (rate-limiter max-tokens 10,

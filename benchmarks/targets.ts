@@ -1,4 +1,4 @@
-// The performance targets of issue 4, as data. A target whose inputs were not measured (filtered
+// The performance targets, as data. A target whose inputs were not measured (filtered
 // out, or bulwark not built) is reported as not run, never as passed.
 import { nsOf, speedup, type Results } from './results-model.js';
 

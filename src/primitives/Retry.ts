@@ -268,22 +268,13 @@ export class Retry {
     } catch (error) {
       first = Promise.reject(error);
     }
-    const options = this.#options;
-    if (options.maxAttempts === 1) return first;
-    const retryOnResult = options.retryOnResult;
+    if (this.#options.maxAttempts === 1) return first;
     // One hop on the happy path; the loop (an async frame) starts only once a retry is due.
     return first.then(
-      retryOnResult === undefined
+      this.#options.retryOnResult === undefined
         ? undefined
-        : (result: T) =>
-            retryOnResult(result)
-              ? this.#retry(1, false, result, attempt, source, onRetry)
-              : result,
-      (error: unknown) => {
-        if (source !== undefined && source.signal.aborted) throw source.signal.reason;
-        if (!options.retryOn(error)) throw error;
-        return this.#retry(1, true, error, attempt, source, onRetry);
-      },
+        : (result: T) => this.#judge(1, false, result, attempt, source, onRetry),
+      (error: unknown) => this.#judge(1, true, error, attempt, source, onRetry),
     );
   }
 
@@ -313,42 +304,56 @@ export class Retry {
     return this.#options.clock;
   }
 
-  // Attempt `n` failed (or returned a result to retry) and is due for a retry: wait, try again,
-  // and judge each new outcome until one is final.
-  async #retry<T>(
+  // Attempt `n` has ended: its outcome is final, or the loop takes over.
+  #judge<T>(
     n: number,
     failed: boolean,
     outcome: unknown,
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
     onRetry: ((info: RetryInfo) => void) | undefined,
+  ): T | Promise<T> {
+    if (failed && source !== undefined && source.signal.aborted) throw source.signal.reason;
+    const delayMs = this.decide(n, failed, outcome);
+    if (delayMs < 0) {
+      if (failed) throw outcome;
+      return outcome as T;
+    }
+    return this.#retry(n, failed, outcome, delayMs, attempt, source, onRetry);
+  }
+
+  // Attempt `n` failed (or returned a result to retry) and is due for a retry after `delayMs`:
+  // wait, try again, and judge each new outcome (by `decide`) until one is final.
+  async #retry<T>(
+    n: number,
+    failed: boolean,
+    outcome: unknown,
+    delayMs: number,
+    attempt: (n: number) => Promise<T>,
+    source: { readonly signal: AbortSignal } | undefined,
+    onRetry: ((info: RetryInfo) => void) | undefined,
   ): Promise<T> {
-    const options = this.#options;
     const given = source?.signal;
     // The shared never-aborting signal needs no listener during waits (see Bulkhead's queue).
     const signal = given === NEVER_ABORTED ? undefined : given;
     for (;;) {
       if (signal !== undefined && signal.aborted) throw signal.reason;
-      const delayMs = this.#waitBefore(n - 1);
       if (onRetry !== undefined) notify(onRetry, n, delayMs, failed, outcome);
-      if (delayMs > 0) await sleep(options.clock, delayMs, signal);
+      if (delayMs > 0) await sleep(this.#options.clock, delayMs, signal);
       n++;
-      let result: T;
       try {
-        result = await attempt(n);
+        outcome = await attempt(n);
+        failed = false;
       } catch (error) {
         if (signal !== undefined && signal.aborted) throw signal.reason;
-        if (n >= options.maxAttempts || !options.retryOn(error)) throw error;
-        failed = true;
         outcome = error;
-        continue;
+        failed = true;
       }
-      const retryOnResult = options.retryOnResult;
-      if (n >= options.maxAttempts || retryOnResult === undefined || !retryOnResult(result)) {
-        return result;
+      delayMs = this.decide(n, failed, outcome);
+      if (delayMs < 0) {
+        if (failed) throw outcome;
+        return outcome as T;
       }
-      failed = false;
-      outcome = result;
     }
   }
 

@@ -1,7 +1,7 @@
 // The pipeline's execution contexts. They live here, not in pipeline/, because the TimeLimiter
 // primitive hands its own context (with a lazy deadline signal) to the work it guards.
 import type { ExecutionContext, Thunk } from '../pipeline/ExecutionContext.js';
-import { NEVER_ABORTED } from './signals.js';
+import { NEVER_ABORTED, noop } from './signals.js';
 
 /**
  * @internal Base of the pipeline's contexts. `aborted` and `abortReason` answer without creating
@@ -196,8 +196,6 @@ export class TimingContext extends DerivedContext {
     this.ticket = ticket;
   }
 }
-
-function noop(): void {}
 
 // A shared executor hands over resolve/reject without allocating a closure per promise.
 const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {

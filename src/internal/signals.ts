@@ -64,3 +64,24 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
 
 /** Does nothing; marks a promise's rejection as handled. */
 export function noop(): void {}
+
+/** True for promises and other thenables. */
+export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Runs `fn(signal)` as an async call would: a synchronous throw becomes a rejection. */
+export function callAsync<T>(
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  signal: AbortSignal,
+): Promise<T> {
+  try {
+    return Promise.resolve(fn(signal));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

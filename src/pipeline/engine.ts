@@ -1,3 +1,4 @@
+import { isThenable } from '../internal/signals.js';
 import type { Clock } from '../internal/clock.js';
 import type { Context } from '../internal/context.js';
 import type { EventHub } from './events.js';
@@ -151,15 +152,6 @@ class Invoker implements Inward {
     }
     whenSettled(value, done);
   }
-}
-
-/** True for promises and other thenables. */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 /** Calls `onDone` when `value` settles (at once when it is not a thenable); never throws. */

@@ -1,7 +1,7 @@
 import { BulkheadFullError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, noop, raceAbort } from '../internal/signals.js';
+import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -424,14 +424,6 @@ class CallerQueue {
   #full(): BulkheadFullError {
     return new BulkheadFullError(this.#maxConcurrent, this.#maxQueue);
   }
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<T>).then === 'function'
-  );
 }
 
 function storeOption(value: unknown): BulkheadStore | undefined {

@@ -1,7 +1,7 @@
 import { CircuitOpenError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, noop, raceAbort } from '../internal/signals.js';
+import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
 import {
   clockOption,
@@ -254,7 +254,7 @@ export class CircuitBreaker {
     this.#store = resolved.store;
     this.#store.configure(config);
     const state = this.#store.state();
-    if (isPromise(state)) {
+    if (isThenable(state)) {
       this.#remote = true;
       state.then((s) => this.#learnState(s), noop);
     } else {
@@ -269,7 +269,7 @@ export class CircuitBreaker {
    */
   get state(): CircuitState {
     const state = this.#store.state();
-    if (isPromise(state)) {
+    if (isThenable(state)) {
       state.then((s) => this.#learnState(s), noop);
       return this.#lastState;
     }
@@ -285,7 +285,7 @@ export class CircuitBreaker {
    */
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
-    if (isPromise(snapshot)) {
+    if (isThenable(snapshot)) {
       snapshot.then((m) => {
         this.#lastMetrics = m;
         this.#learnState(m.state);
@@ -316,7 +316,7 @@ export class CircuitBreaker {
       // A custom store that throws must still give the caller a rejection, not a throw.
       return Promise.reject(error);
     }
-    if (isPromise(admission)) {
+    if (isThenable(admission)) {
       this.#remote = true;
       return raceAbort(this.#executeLater(admission, fn, signal), signal);
     }
@@ -334,7 +334,7 @@ export class CircuitBreaker {
    */
   admit(): number | Promise<number> {
     const admission = this.#store.acquire();
-    if (isPromise(admission)) {
+    if (isThenable(admission)) {
       this.#remote = true;
       return admission.then((a) => {
         this.#learnAdmission(a);
@@ -370,7 +370,7 @@ export class CircuitBreaker {
       }
     }
     const admission = this.#store.acquire();
-    if (isPromise(admission)) {
+    if (isThenable(admission)) {
       this.#remote = true;
       admission.then((a) => this.#learnAdmission(a), noop);
       return UNKNOWN_TICKET;
@@ -418,7 +418,7 @@ export class CircuitBreaker {
    */
   isolate(): void {
     const done = this.#store.isolate();
-    if (isPromise(done)) done.then(undefined, noop);
+    if (isThenable(done)) done.then(undefined, noop);
     this.#observe('isolated');
   }
 
@@ -429,7 +429,7 @@ export class CircuitBreaker {
    */
   reset(): void {
     const done = this.#store.reset();
-    if (isPromise(done)) done.then(undefined, noop);
+    if (isThenable(done)) done.then(undefined, noop);
     this.#lastMetrics = undefined;
     this.#observe('closed');
   }
@@ -548,7 +548,7 @@ export class CircuitBreaker {
 
   #record(result: CircuitOutcome): void {
     const state = this.#store.record(result);
-    if (isPromise(state)) state.then((s) => this.#learnState(s), noop);
+    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
     else if (state !== this.#lastState) this.#observe(state);
   }
 
@@ -558,12 +558,12 @@ export class CircuitBreaker {
       return;
     }
     const done = this.#store.release();
-    if (isPromise(done)) done.then(undefined, noop);
+    if (isThenable(done)) done.then(undefined, noop);
   }
 
   #refreshState(): void {
     const state = this.#store.state();
-    if (isPromise(state)) state.then((s) => this.#learnState(s), noop);
+    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
     else this.#learnState(state);
   }
 
@@ -625,14 +625,6 @@ function emptyMetrics(state: CircuitState): CircuitBreakerMetrics {
     failedCalls: 0,
     slowCalls: 0,
   };
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 function resolveOptions(options: CircuitBreakerOptions | undefined): ResolvedCircuitBreaker {

@@ -1,4 +1,4 @@
-import { NEVER_ABORTED, raceAbort } from '../internal/signals.js';
+import { NEVER_ABORTED, raceAbort, callAsync } from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
 import {
   errorFilterOption,
@@ -114,10 +114,10 @@ export class Fallback<T> {
     signal?: AbortSignal,
   ): Promise<R | T> {
     if (signal === undefined) {
-      return attempt(fn, NEVER_ABORTED).then(undefined, this.#recoverUnsignalled);
+      return callAsync(fn, NEVER_ABORTED).then(undefined, this.#recoverUnsignalled);
     }
     if (signal.aborted) return Promise.reject(signal.reason);
-    const guarded = attempt(fn, signal).then(undefined, (error: unknown) => {
+    const guarded = callAsync(fn, signal).then(undefined, (error: unknown) => {
       if (signal.aborted) throw signal.reason;
       if (!this.#on(error)) throw error;
       return this.recover(error, NO_ARGS);
@@ -150,16 +150,5 @@ export class Fallback<T> {
     if (this.#hasValue) return this.#value as T;
     const method = this.#method as FallbackMethodOptions<T>['method'];
     return args.length === 0 ? method(error) : method(error, ...args);
-  }
-}
-
-function attempt<R>(
-  fn: (signal: AbortSignal) => R | PromiseLike<R>,
-  signal: AbortSignal,
-): Promise<R> {
-  try {
-    return Promise.resolve(fn(signal));
-  } catch (error) {
-    return Promise.reject(error);
   }
 }

@@ -1,7 +1,7 @@
 import { RateLimitExceededError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, noop, raceAbort } from '../internal/signals.js';
+import { NEVER_ABORTED, noop, raceAbort, callAsync } from '../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -254,12 +254,12 @@ export class RateLimiter {
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     if (this.#oneFits && this.#queue.size === 0 && this.#store.tryReserve(1)) {
-      return raceAbort(invoke(fn, signal), signal);
+      return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     }
     return this.acquire(1, signal).then(() =>
       signal !== undefined && signal.aborted
         ? Promise.reject(signal.reason)
-        : raceAbort(invoke(fn, signal), signal),
+        : raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal),
     );
   }
 
@@ -444,15 +444,6 @@ class TokenQueue {
       this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-  }
-}
-
-/** Runs `fn` as an async call would: a synchronous throw becomes a rejection. */
-function invoke<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal) {
-  try {
-    return Promise.resolve(fn(signal ?? NEVER_ABORTED)) as Promise<T>;
-  } catch (error) {
-    return Promise.reject(error) as Promise<T>;
   }
 }
 

@@ -2,7 +2,7 @@ import { OperationTimeoutError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import { DeadlineQueue, type DeadlineNode } from '../internal/deadlines.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, raceAbort } from '../internal/signals.js';
+import { NEVER_ABORTED, raceAbort, noop, callAsync } from '../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -89,7 +89,7 @@ export class TimeLimiter {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const root = new RootContext(this.name ?? '', 0, fn as never, signal, undefined);
     const owner: TimeoutOwner = { operation: this.name || fn.name, onTimeout: noop };
-    const next = (ctx: Context): Promise<T> => Promise.resolve(fn(ctx.signal));
+    const next = (ctx: Context): Promise<T> => callAsync(fn, ctx.signal);
     return raceAbort(this.run(root, next, owner, this.clock.now()), signal);
   }
 
@@ -137,8 +137,6 @@ export class TimeLimiter {
     return result;
   }
 }
-
-function noop(): void {}
 
 const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
   resolve: noop,

@@ -1,3 +1,4 @@
+import { noop } from '../internal/signals.js';
 import {
   InMemoryBulkheadStore,
   type BulkheadStore,
@@ -65,8 +66,6 @@ local n = redis.call('ZCARD', key)
 if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
 return { n, lost }
 `);
-
-function noop(): void {}
 
 /**
  * A concurrency limit in Redis, shared by every {@link Bulkhead} (in any process) whose store

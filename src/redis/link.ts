@@ -1,3 +1,4 @@
+import { noop } from '../internal/signals.js';
 import { StoreUnavailableError, systemClock, type Clock } from '../index.js';
 import { sha1Hex, type RedisClientAdapter } from './adapter.js';
 import type { ResolvedStoreOptions, StoreErrorMode } from './options.js';
@@ -17,8 +18,6 @@ export function luaScript(source: string): LuaScript {
 class StoreTimeoutError extends Error {
   override readonly name = 'StoreTimeoutError';
 }
-
-function noop(): void {}
 
 /**
  * @internal One store's line to Redis: runs its script by `EVALSHA` (sending the source once on

@@ -1,3 +1,4 @@
+import { noop } from '../../internal/signals.js';
 import { Context, DerivedContext, type RootContext } from '../../internal/context.js';
 import { whenSettled, type Inward, type Outward, type Step } from '../engine.js';
 import type { ExecutionContext } from '../ExecutionContext.js';
@@ -119,5 +120,3 @@ class AdoptedContext extends Context {
     return undefined;
   }
 }
-
-function noop(): void {}

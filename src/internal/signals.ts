@@ -9,12 +9,20 @@ export function abortReason(signal: AbortSignal): unknown {
 }
 
 /**
+ * The signal worth listening to: `undefined` for none and for the shared never-aborting one,
+ * which would otherwise collect a listener from every waiter (and, under load, trigger
+ * `MaxListenersExceededWarning`).
+ */
+export function abortable(signal: AbortSignal | undefined): AbortSignal | undefined {
+  return signal === NEVER_ABORTED ? undefined : signal;
+}
+
+/**
  * Waits `ms` on `clock`, rejecting at once with the signal's reason if it aborts first.
  * Removes its listener and timer whichever way it ends.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  // The shared never-aborting signal would only collect listeners.
-  if (signal === NEVER_ABORTED) signal = undefined;
+  signal = abortable(signal);
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     let onAbort: (() => void) | undefined;

@@ -1,7 +1,7 @@
 import { BulkheadFullError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../internal/signals.js';
+import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -358,9 +358,7 @@ class CallerQueue {
   }
 
   push(given: AbortSignal | undefined): Promise<void> {
-    // A signal that can never abort needs no listener; listening to the shared one would pile
-    // listeners onto a single object under load (and trigger MaxListenersExceededWarning).
-    const signal = given === NEVER_ABORTED ? undefined : given;
+    const signal = abortable(given);
     if (this.size >= this.#maxQueue || this.#maxWaitMs === 0) {
       return Promise.reject(this.#full());
     }

@@ -1,7 +1,7 @@
 import { RateLimitExceededError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, noop, raceAbort, callAsync } from '../internal/signals.js';
+import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -346,9 +346,7 @@ class TokenQueue {
 
   /** Queues a caller whose tokens are reserved and arrive in `waitMs`. */
   push(permits: number, waitMs: number, given: AbortSignal | undefined): Promise<void> {
-    // A signal that can never abort needs no listener; listening to the shared one would pile
-    // listeners onto a single object under load (and trigger MaxListenersExceededWarning).
-    const signal = given === NEVER_ABORTED ? undefined : given;
+    const signal = abortable(given);
     const waiter = new TokenWaiter(this, permits, signal);
     const promise = new Promise<void>((resolve, reject) => {
       waiter.resolve = resolve;

@@ -1,6 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, raceAbort, sleep } from '../internal/signals.js';
+import { NEVER_ABORTED, abortable, raceAbort, sleep } from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
 import {
   clockOption,
@@ -333,9 +333,7 @@ export class Retry {
     source: { readonly signal: AbortSignal } | undefined,
     onRetry: ((info: RetryInfo) => void) | undefined,
   ): Promise<T> {
-    const given = source?.signal;
-    // The shared never-aborting signal needs no listener during waits (see Bulkhead's queue).
-    const signal = given === NEVER_ABORTED ? undefined : given;
+    const signal = abortable(source?.signal);
     for (;;) {
       if (signal !== undefined && signal.aborted) throw signal.reason;
       if (onRetry !== undefined) notify(onRetry, n, delayMs, failed, outcome);

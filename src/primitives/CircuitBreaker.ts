@@ -309,20 +309,22 @@ export class CircuitBreaker {
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    let admission: CircuitAdmission | Promise<CircuitAdmission>;
+    let ticket: number | Promise<number>;
     try {
-      admission = this.#store.acquire();
+      ticket = this.admit();
     } catch (error) {
-      // A custom store that throws must still give the caller a rejection, not a throw.
+      // A refusal, or a custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
-    if (isThenable(admission)) {
-      this.#remote = true;
-      return raceAbort(this.#executeLater(admission, fn, signal), signal);
-    }
-    if (admission.state !== this.#lastState) this.#observe(admission.state);
-    if (!admission.admitted) return Promise.reject(this.#refusal(admission));
-    return raceAbort(this.#run(fn, signal, this.#ticket(admission)), signal);
+    if (typeof ticket === 'number') return raceAbort(this.#run(fn, signal, ticket), signal);
+    const later = ticket.then((t) => {
+      if (signal !== undefined && signal.aborted) {
+        this.#release(t);
+        throw signal.reason;
+      }
+      return this.#run(fn, signal, t);
+    });
+    return raceAbort(later, signal);
   }
 
   /**
@@ -338,13 +340,11 @@ export class CircuitBreaker {
       this.#remote = true;
       return admission.then((a) => {
         this.#learnAdmission(a);
-        if (!a.admitted) throw this.#refusal(a);
-        return this.#ticket(a);
+        return this.#admitOrRefuse(a);
       });
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    if (!admission.admitted) throw this.#refusal(admission);
-    return this.#ticket(admission);
+    return this.#admitOrRefuse(admission);
   }
 
   /**
@@ -376,8 +376,7 @@ export class CircuitBreaker {
       return UNKNOWN_TICKET;
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    if (!admission.admitted) throw this.#refusal(admission);
-    return this.#ticket(admission);
+    return this.#admitOrRefuse(admission);
   }
 
   /**
@@ -500,27 +499,18 @@ export class CircuitBreaker {
     return value;
   }
 
-  async #executeLater<T>(
-    pending: Promise<CircuitAdmission>,
-    fn: (signal: AbortSignal) => T | PromiseLike<T>,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
-    const admission = await pending;
-    this.#learnAdmission(admission);
-    if (!admission.admitted) throw this.#refusal(admission);
-    if (signal !== undefined && signal.aborted) {
-      this.#release(this.#ticket(admission));
-      throw signal.reason;
-    }
-    return this.#run(fn, signal, this.#ticket(admission));
-  }
-
   #failed(error: unknown, durationMs: number, ticket: number): void {
     if (this.#counts(error)) {
       this.#recording = error;
       this.#record(outcome(true, durationMs >= this.#slowCallMs));
       this.#recording = undefined;
     } else this.#release(ticket);
+  }
+
+  /** The admitted call's ticket, or the refusal thrown. */
+  #admitOrRefuse(admission: CircuitAdmission): number {
+    if (!admission.admitted) throw this.#refusal(admission);
+    return this.#ticket(admission);
   }
 
   #refusal(admission: CircuitAdmission): CircuitOpenError {

@@ -1,3 +1,9 @@
+import { Bulkhead } from '../primitives/Bulkhead.js';
+import { CircuitBreaker } from '../primitives/CircuitBreaker.js';
+import type { RateLimiter } from '../primitives/RateLimiter.js';
+import { Retry } from '../primitives/Retry.js';
+import { TimeLimiter } from '../primitives/TimeLimiter.js';
+
 /** Counters and live stage state returned by `policy.metrics()`. */
 export interface PolicyMetrics {
   /** Executions started. */
@@ -40,4 +46,37 @@ export class Counters {
   retries = 0;
   timeouts = 0;
   fallbacks = 0;
+}
+
+/** @internal A primitive that a built-in stage wraps. */
+export type StagePrimitive = RateLimiter | Bulkhead | Retry | CircuitBreaker | TimeLimiter;
+
+/**
+ * @internal A primitive's live state, as `metrics().stages` and `registry.health()` both show
+ * it, under the kind of the stage that wraps it (a TimeLimiter's is `'timeout'`).
+ */
+export function primitiveState(name: string, primitive: StagePrimitive): StageState {
+  if (primitive instanceof Bulkhead) {
+    return {
+      kind: 'bulkhead',
+      name,
+      availableSlots: primitive.availableSlots,
+      maxConcurrent: primitive.maxConcurrent,
+      queued: primitive.queued,
+    };
+  }
+  if (primitive instanceof CircuitBreaker) {
+    return { kind: 'circuit-breaker', name, ...primitive.metrics };
+  }
+  if (primitive instanceof Retry)
+    return { kind: 'retry', name, maxAttempts: primitive.maxAttempts };
+  if (primitive instanceof TimeLimiter) {
+    return { kind: 'timeout', name, timeoutMs: primitive.timeoutMs };
+  }
+  return {
+    kind: 'rate-limiter',
+    name,
+    availableTokens: primitive.availableTokens,
+    maxTokens: primitive.maxTokens,
+  };
 }

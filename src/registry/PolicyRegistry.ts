@@ -1,6 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
-import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
+import { primitiveState, type PolicyMetrics, type StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import type { PolicyBuilder } from '../pipeline/PolicyBuilder.js';
 import { Bulkhead, type BulkheadOptions } from '../primitives/Bulkhead.js';
@@ -288,7 +288,7 @@ export class PolicyRegistry {
     for (const [kind, byName] of this.#instances) {
       const states: Record<string, StageState> = {};
       for (const [name, instance] of byName) {
-        define(states, name, toPlain(primitiveState(kind, name, instance), []) as StageState);
+        define(states, name, toPlain(primitiveState(name, instance), []) as StageState);
       }
       primitives[kind] = states;
     }
@@ -389,42 +389,6 @@ export class PolicyRegistry {
 }
 
 /** A shared primitive's state, shaped as its stage's entry in `policy.metrics().stages`. */
-function primitiveState(
-  kind: PrimitiveKind,
-  name: string,
-  instance: PrimitiveByKind[PrimitiveKind],
-): StageState {
-  switch (kind) {
-    case 'rate-limiter': {
-      const limiter = instance as RateLimiter;
-      return {
-        kind,
-        name,
-        availableTokens: limiter.availableTokens,
-        maxTokens: limiter.maxTokens,
-      };
-    }
-    case 'bulkhead': {
-      const bulkhead = instance as Bulkhead;
-      return {
-        kind,
-        name,
-        availableSlots: bulkhead.availableSlots,
-        maxConcurrent: bulkhead.maxConcurrent,
-        queued: bulkhead.queued,
-      };
-    }
-    case 'time-limiter':
-      // A policy's stage over a TimeLimiter is of kind 'timeout': keep the two alike.
-      return { kind: 'timeout', name, timeoutMs: (instance as TimeLimiter).timeoutMs };
-    case 'circuit-breaker':
-      return { kind, name, ...(instance as CircuitBreaker).metrics };
-    case 'retry':
-      return { kind, name, maxAttempts: (instance as Retry).maxAttempts };
-  }
-}
-
-/** How deep {@link toPlain} copies: far beyond any real stage state. */
 const MAX_DEPTH = 64;
 
 /** Sets an own enumerable property, so that a name such as `__proto__` stays a plain key. */

@@ -2,6 +2,7 @@ import type { Context } from '../../internal/context.js';
 import { isBulkheadFullError } from '../../errors.js';
 import type { Bulkhead } from '../../primitives/Bulkhead.js';
 import type { Inward, Outward, Step } from '../engine.js';
+import { primitiveState } from '../metrics.js';
 import { UNLINKED, type StageEnv } from './env.js';
 
 /** @internal Holds one bulkhead slot while the steps inside it run. */
@@ -51,12 +52,6 @@ export class BulkheadStage implements Step {
   }
 
   state(): Record<string, unknown> {
-    return {
-      kind: this.kind,
-      name: this.name,
-      availableSlots: this.bulkhead.availableSlots,
-      maxConcurrent: this.bulkhead.maxConcurrent,
-      queued: this.bulkhead.queued,
-    };
+    return primitiveState(this.name, this.bulkhead);
   }
 }

@@ -2,6 +2,7 @@ import { TimingContext, type Context } from '../../internal/context.js';
 import { isCircuitOpenError } from '../../errors.js';
 import type { CircuitBreaker } from '../../primitives/CircuitBreaker.js';
 import type { Inward, Outward, Step } from '../engine.js';
+import { primitiveState } from '../metrics.js';
 import { UNLINKED, type StageEnv } from './env.js';
 
 /** The ticket `beforeCall` gives a call that holds no half-open probe slot. */
@@ -93,6 +94,6 @@ export class CircuitBreakerStage implements Step {
   }
 
   state(): Record<string, unknown> {
-    return { kind: this.kind, name: this.name, ...this.breaker.metrics };
+    return primitiveState(this.name, this.breaker);
   }
 }

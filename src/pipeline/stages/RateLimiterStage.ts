@@ -2,6 +2,7 @@ import type { Context } from '../../internal/context.js';
 import { isRateLimitExceededError } from '../../errors.js';
 import type { RateLimiter } from '../../primitives/RateLimiter.js';
 import type { Inward, Outward, Step } from '../engine.js';
+import { primitiveState } from '../metrics.js';
 import { UNLINKED, type StageEnv } from './env.js';
 
 /** @internal Takes one token per execution before the steps inside it run. */
@@ -58,11 +59,6 @@ export class RateLimiterStage implements Step {
   }
 
   state(): Record<string, unknown> {
-    return {
-      kind: this.kind,
-      name: this.name,
-      availableTokens: this.limiter.availableTokens,
-      maxTokens: this.limiter.maxTokens,
-    };
+    return primitiveState(this.name, this.limiter);
   }
 }

@@ -2,6 +2,7 @@ import { AttemptContext, type Context } from '../../internal/context.js';
 import { sleep } from '../../internal/signals.js';
 import type { Retry } from '../../primitives/Retry.js';
 import type { Inward, Outward, Step } from '../engine.js';
+import { primitiveState } from '../metrics.js';
 import { UNLINKED, type StageEnv } from './env.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
@@ -74,6 +75,6 @@ export class RetryStage implements Step {
   }
 
   state(): Record<string, unknown> {
-    return { kind: this.kind, name: this.name, maxAttempts: this.retry.maxAttempts };
+    return primitiveState(this.name, this.retry);
   }
 }

@@ -6,6 +6,7 @@ import type {
   TimeoutOwner,
 } from '../../primitives/TimeLimiter.js';
 import type { Inward, Outward, Step } from '../engine.js';
+import { primitiveState } from '../metrics.js';
 import { UNLINKED, type StageEnv } from './env.js';
 
 /** @internal Bounds the steps inside it by the limiter's deadline. */
@@ -56,6 +57,6 @@ export class TimeoutStage implements Step, TimeoutOwner, DeadlineSink {
   }
 
   state(): Record<string, unknown> {
-    return { kind: this.kind, name: this.name, timeoutMs: this.limiter.timeoutMs };
+    return primitiveState(this.name, this.limiter);
   }
 }

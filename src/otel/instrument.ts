@@ -17,6 +17,8 @@ import {
   PolicyRegistry,
   type StageState,
 } from '../index.js';
+// Pure helpers, safe to bundle into this entry point.
+import { knownKeys, optionsObject, show } from '../internal/validate.js';
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
@@ -345,16 +347,11 @@ const METER_METHODS: readonly string[] = Object.freeze([
   'removeBatchObservableCallback',
 ]);
 
-/** Validates the options once, with the core's message shapes. */
+/** Validates the options once, with the core's helpers and message shapes. */
 function resolveOptions(options: unknown): { meter: Meter; base: Attributes } {
-  if (options === undefined) return { meter: metrics.getMeter('bulwark'), base: {} };
-  if (!isPlainObject(options)) {
-    throw new TypeError(`instrument options must be an object, got ${show(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) throw new TypeError(`instrument: unknown option \`${key}\``);
-  }
-  const { meter, attributes } = options as { meter?: unknown; attributes?: unknown };
+  const o = optionsObject(options, 'instrument');
+  knownKeys(o, OPTION_KEYS, 'instrument');
+  const { meter, attributes } = o;
   if (
     meter !== undefined &&
     (typeof meter !== 'object' ||
@@ -363,25 +360,14 @@ function resolveOptions(options: unknown): { meter: Meter; base: Attributes } {
   ) {
     throw new TypeError(`\`meter\` must be an OpenTelemetry Meter, got ${show(meter)}`);
   }
-  if (attributes !== undefined && !isPlainObject(attributes)) {
+  if (
+    attributes !== undefined &&
+    (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes))
+  ) {
     throw new TypeError(`\`attributes\` must be an object, got ${show(attributes)}`);
   }
   return {
     meter: (meter as Meter | undefined) ?? metrics.getMeter('bulwark'),
     base: Object.freeze({ ...(attributes as Attributes | undefined) }),
   };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A short description of a value for error messages (the core's is internal). */
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
 }

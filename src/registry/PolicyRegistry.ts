@@ -65,6 +65,21 @@ export interface PolicyRegistryHealth {
   readonly primitives: { readonly [K in PrimitiveKind]: { readonly [name: string]: StageState } };
 }
 
+type AddStage<K extends PrimitiveKind> = (
+  builder: PolicyBuilder<unknown, unknown>,
+  primitive: PrimitiveByKind[K],
+  name: string | undefined,
+) => void;
+
+/** How a policy adds a stage over a primitive of each kind. */
+const ADD_STAGE: { readonly [K in PrimitiveKind]: AddStage<K> } = Object.freeze({
+  'rate-limiter': (b, p, name) => b.rateLimiter(p, name),
+  bulkhead: (b, p, name) => b.bulkhead(p, name),
+  'time-limiter': (b, p, name) => b.timeout(p, name),
+  'circuit-breaker': (b, p, name) => b.circuitBreaker(p, name),
+  retry: (b, p, name) => b.retry(p, name),
+});
+
 const REGISTRY_KEYS: readonly string[] = Object.freeze(['clock']);
 const EMPTY_KIND: KindConfig = Object.freeze({ default: undefined, named: new Map() });
 
@@ -366,23 +381,7 @@ export class PolicyRegistry {
         ref !== undefined
           ? this.#shared(stage.kind, ref)
           : this.#build(stage.kind, (stage as { entry: ConfigEntry }).entry);
-      switch (stage.kind) {
-        case 'rate-limiter':
-          builder.rateLimiter(instance as RateLimiter, ref);
-          break;
-        case 'bulkhead':
-          builder.bulkhead(instance as Bulkhead, ref);
-          break;
-        case 'time-limiter':
-          builder.timeout(instance as TimeLimiter, ref);
-          break;
-        case 'circuit-breaker':
-          builder.circuitBreaker(instance as CircuitBreaker, ref);
-          break;
-        case 'retry':
-          builder.retry(instance as Retry, ref);
-          break;
-      }
+      (ADD_STAGE[stage.kind] as AddStage<PrimitiveKind>)(builder, instance, ref);
     }
     return builder.build();
   }

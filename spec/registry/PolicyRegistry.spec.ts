@@ -5,6 +5,7 @@ import { CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
 import type { Clock } from '../../src/internal/clock.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { SEED_YAML } from '../support/seedConfig.js';
 
 function never(): Promise<never> {
   return new Promise<never>(() => {});
@@ -56,27 +57,6 @@ function camelConfig(): Record<string, unknown> {
   };
 }
 
-const YAML_TEXT = `
-resilience:
-  rate-limiter:
-    default:     { max-tokens: 100, refill-rate: 50.0 }
-    payment-api: { max-tokens: 10,  refill-rate: 2.0 }
-  bulkhead:
-    default: { max-concurrent: 20 }
-  time-limiter:
-    default: { timeout: 5s }
-  circuit-breaker:
-    inventory: { failure-threshold: 3, recovery-timeout: 20s }
-  retry:
-    default: { max-attempts: 3, delay: 200ms, backoff: 2 }
-  policies:
-    pricing:                       # stages outermost first
-      - fallback: { value: null }
-      - rate-limiter: payment-api  # a name refers to the shared instance above
-      - bulkhead: { max-concurrent: 10 }
-      - time-limiter: 3s
-`;
-
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object') {
     for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
@@ -104,7 +84,7 @@ describe('PolicyRegistry', () => {
   const styles: Array<[string, () => Record<string, unknown>]> = [
     ['kebab-case', kebabConfig],
     ['camelCase', camelConfig],
-    ['parsed YAML', () => (parse(YAML_TEXT) as { resilience: Record<string, unknown> }).resilience],
+    ['parsed YAML', () => (parse(SEED_YAML) as { resilience: Record<string, unknown> }).resilience],
   ];
   for (const [style, config] of styles) {
     describe(`the API.md example (${style} keys)`, () => {

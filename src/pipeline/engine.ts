@@ -96,17 +96,17 @@ class Invoker implements Inward {
     const outer = this.outer;
     const root = ctx.root;
     let value: unknown;
-    let thenable: boolean;
+    let promise: Promise<unknown> | undefined;
     try {
       value = root.fn(ctx);
       // Native promises, the usual case, skip the duck-typed check.
-      thenable = value instanceof Promise || isThenable(value);
+      if (value instanceof Promise) promise = value;
+      else if (isThenable(value)) promise = Promise.resolve(value);
     } catch (error) {
       outer.leave(ctx, false, error);
       return;
     }
-    if (thenable) {
-      const promise = value instanceof Promise ? value : Promise.resolve(value);
+    if (promise !== undefined) {
       if (root.inFirstTurn && !root.deferred) {
         // This reaction is the execution's promise: it returns (or throws) the final outcome.
         root.result = promise.then(

@@ -1,9 +1,9 @@
-// API.md, "Bulkhead" and its "Precise rules".
+// The API contract, "Bulkhead" and its "Precise rules".
 import { expect } from 'chai';
 import { Bulkhead, BulkheadFullError, Policy } from 'bulwark';
 import { flush, manualClock, never, rejectionOf, settle } from './support.js';
 
-describe('API.md: Bulkhead', () => {
+describe('contract: Bulkhead', () => {
   it('`maxConcurrent` defaults to 10: calls allowed at once', async () => {
     const bulkhead = new Bulkhead();
     expect(bulkhead.maxConcurrent).to.equal(10);

@@ -1,4 +1,4 @@
-// API.md, "CircuitBreaker" and its "Precise rules".
+// The API contract, "CircuitBreaker" and its "Precise rules".
 import { expect } from 'chai';
 import { CircuitBreaker, CircuitOpenError, CircuitState, isCircuitOpenError } from 'bulwark';
 import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
@@ -17,7 +17,7 @@ function record(breaker: CircuitBreaker, outcomes: string): void {
   }
 }
 
-describe('API.md: CircuitBreaker', () => {
+describe('contract: CircuitBreaker', () => {
   it('`failureThreshold` defaults to 5 consecutive failures that trip it', async () => {
     const breaker = new CircuitBreaker({ clock: manualClock() });
     for (let i = 0; i < 4; i++) await rejectionOf(breaker.execute(fail));

@@ -1,4 +1,4 @@
-// API.md, "Function wrappers and method decorators".
+// The API contract, "Function wrappers and method decorators".
 import { expect } from 'chai';
 import {
   bulkhead,
@@ -36,7 +36,7 @@ function helpers(): Array<[string, Decorator]> {
   ];
 }
 
-describe('API.md: function wrappers and method decorators', () => {
+describe('contract: function wrappers and method decorators', () => {
   afterEach(() => sinon.restore());
 
   it('`retry(options)(fn)`: `const getUser = retry({ maxAttempts: 3, delay: ... })(async (id) => api.get(id))`', async () => {

@@ -1,4 +1,4 @@
-// API.md, "Durations" and the duration rules of "Precise rules".
+// The API contract, "Durations" and the duration rules of "Precise rules".
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -11,7 +11,7 @@ import {
 } from 'bulwark';
 import { thrownBy } from './support.js';
 
-describe('API.md: Durations', () => {
+describe('contract: Durations', () => {
   it('`parseDuration(d): number` is exported', () => {
     expect(parseDuration).to.be.a('function');
     expect(parseDuration('5s')).to.be.a('number');

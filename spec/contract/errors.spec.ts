@@ -1,4 +1,4 @@
-// API.md, "Errors": classes, names, codes, fields, messages, causes, guards, caller aborts.
+// The API contract, "Errors": classes, names, codes, fields, messages, causes, guards, caller aborts.
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -52,7 +52,7 @@ const GUARDS = {
   StoreUnavailableError: isStoreUnavailableError,
 } as const;
 
-describe('API.md: Errors', () => {
+describe('contract: Errors', () => {
   it('All rejections the library itself raises extend `ResilienceError` (extends `Error`)', async () => {
     expect(Object.getPrototypeOf(ResilienceError.prototype)).to.equal(Error.prototype);
     for (const error of Object.values(samples())) {

@@ -1,4 +1,4 @@
-// API.md, "`bulwark/otel`", read through the OpenTelemetry SDK's in-memory (pull) reader.
+// The API contract, "`bulwark/otel`", read through the OpenTelemetry SDK's in-memory (pull) reader.
 import { metrics, type Attributes } from '@opentelemetry/api';
 import {
   DataPointType,
@@ -51,7 +51,7 @@ function total(collected: Collected, name: string, where: Attributes = {}): numb
   return sum;
 }
 
-describe('API.md: bulwark/otel', () => {
+describe('contract: bulwark/otel', () => {
   let reader: PullReader;
   let provider: MeterProvider;
 

@@ -1,4 +1,4 @@
-// API.md, the opening section and the lists of names: entry points, exports, both builds.
+// The API contract, the opening section and the lists of names: entry points, exports, both builds.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   files: string[];
 };
 
-/** Every value API.md names for the core entry point. */
+/** Every value the API contract names for the core entry point. */
 const CORE_VALUES = [
   'parseDuration',
   'ResilienceError',
@@ -81,7 +81,7 @@ function importsOf(code: string): string[] {
   return [...found];
 }
 
-describe('API.md: package and entry points', () => {
+describe('contract: package and entry points', () => {
   it('Package name `bulwark`', () => {
     expect(pkg.name).to.equal('bulwark');
   });
@@ -140,12 +140,12 @@ describe('API.md: package and entry points', () => {
     );
   });
 
-  it('exports every value API.md names from `bulwark`', () => {
+  it('exports every value the API contract names from `bulwark`', () => {
     const missing = CORE_VALUES.filter((name) => core[name] === undefined);
     expect(missing).to.deep.equal([]);
   });
 
-  it('exports the types API.md names (Clock, Duration, ErrorFilter, ExecutionContext, Stage, CircuitState)', () => {
+  it('exports the types the API contract names (Clock, Duration, ErrorFilter, ExecutionContext, Stage, CircuitState)', () => {
     // Compiled by tsc: these annotations fail the type check if a type is not exported.
     const clock: Clock = core.systemClock;
     const duration: Duration = '5s';

@@ -1,4 +1,4 @@
-// API.md, "Policy and the builder", and the event and metrics rules of "Precise rules".
+// The API contract, "Policy and the builder", and the event and metrics rules of "Precise rules".
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -24,7 +24,7 @@ interface Price {
   readonly amount: number;
 }
 
-/** The pricing policy of API.md, on a hand-made clock. */
+/** The pricing policy of the API contract, on a hand-made clock. */
 function pricing(clock = manualClock()) {
   return Policy.builder<Price>('pricing')
     .clock(clock)
@@ -37,13 +37,13 @@ function pricing(clock = manualClock()) {
     .build();
 }
 
-describe('API.md: Policy and the builder', () => {
+describe('contract: Policy and the builder', () => {
   it("`Policy.builder<Price>('pricing')`: name optional; default 'policy'", () => {
     expect(Policy.builder('pricing').build().name).to.equal('pricing');
     expect(Policy.builder().build().name).to.equal('policy');
   });
 
-  it('the builder example of API.md builds and runs', async () => {
+  it('the builder example of the API contract builds and runs', async () => {
     const clock = manualClock();
     const policy = pricing(clock);
     expect(
@@ -413,7 +413,7 @@ describe('API.md: Policy and the builder', () => {
   });
 });
 
-describe('API.md: policy events', () => {
+describe('contract: policy events', () => {
   it('`policy.on(event, listener)` returns an unsubscribe function', async () => {
     const policy = Policy.builder().build();
     const seen: unknown[] = [];
@@ -570,7 +570,7 @@ describe('API.md: policy events', () => {
   });
 });
 
-describe('API.md: policy metrics', () => {
+describe('contract: policy metrics', () => {
   it('`policy.metrics()`: `{ calls, successes, failures, rejections: { rateLimit, bulkhead, circuitOpen }, retries, timeouts, fallbacks, stages }`', () => {
     const metrics = Policy.builder().build().metrics();
     expect(metrics).to.deep.equal({

@@ -1,9 +1,9 @@
-// API.md, "RateLimiter" and its "Precise rules".
+// The API contract, "RateLimiter" and its "Precise rules".
 import { expect } from 'chai';
 import { RateLimiter, RateLimitExceededError } from 'bulwark';
 import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
 
-describe('API.md: RateLimiter', () => {
+describe('contract: RateLimiter', () => {
   it('`maxTokens` defaults to 10: bucket capacity (burst); the bucket starts full', () => {
     const limiter = new RateLimiter({ clock: manualClock() });
     expect(limiter.availableTokens).to.equal(10);

@@ -1,4 +1,4 @@
-// API.md, "`bulwark/redis`": what can be checked without a Redis server (options, defaults and the
+// The API contract, "`bulwark/redis`": what can be checked without a Redis server (options, defaults and the
 // store-error modes, with a client that never answers or always fails). spec/redis covers the
 // behaviour against a real server.
 import { expect } from 'chai';
@@ -56,7 +56,7 @@ const STORES = [
   ['RedisBulkheadStore', (o: Record<string, unknown>) => new RedisBulkheadStore(o as never)],
 ] as const;
 
-describe('API.md: bulwark/redis', () => {
+describe('contract: bulwark/redis', () => {
   it('an ioredis client or a connected node-redis client is accepted as `client`', () => {
     const io = new Redis({ lazyConnect: true });
     const node = createClient();

@@ -1,4 +1,4 @@
-// API.md, "Registry and configuration", its "Precise rules" and `registry.health()`.
+// The API contract, "Registry and configuration", its "Precise rules" and `registry.health()`.
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -17,7 +17,7 @@ function seedConfig(): Record<string, unknown> {
   return (parse(SEED_YAML) as { resilience: Record<string, unknown> }).resilience;
 }
 
-describe('API.md: Registry and configuration', () => {
+describe('contract: Registry and configuration', () => {
   it('`PolicyRegistry.fromConfig(config)` takes the object under the seed’s `resilience:` key (parsed from YAML)', async () => {
     const clock = manualClock();
     const registry = PolicyRegistry.fromConfig(seedConfig(), { clock });

@@ -1,4 +1,4 @@
-// API.md, "Retry".
+// The API contract, "Retry".
 import { expect } from 'chai';
 import { Retry } from 'bulwark';
 import { flush, manualClock, rejectionOf, settle } from './support.js';
@@ -17,7 +17,7 @@ async function waits(options: ConstructorParameters<typeof Retry>[0]): Promise<n
   return clock.delays;
 }
 
-describe('API.md: Retry', () => {
+describe('contract: Retry', () => {
   it('`maxAttempts` defaults to 3, total attempts including the first', async () => {
     let calls = 0;
     await rejectionOf(

@@ -1,8 +1,12 @@
-// Helpers for the contract specs, which check /work/shared/API.md sentence by sentence against
+// Helpers for the contract specs, which check the public API contract sentence by sentence against
 // the built package (`bulwark`, `bulwark/redis`, `bulwark/otel` resolve to dist/ by the package's
 // self-reference, so `node build.mjs` must have run).
 import { createRequire } from 'node:module';
 import type { Clock } from 'bulwark';
+
+import { flush } from '../support/promises.js';
+
+export { flush, never, rejectionOf, settle } from '../support/promises.js';
 
 /** The CommonJS build of the core, loaded as a `require` user would load it. */
 export function requireCore(): typeof import('bulwark') {
@@ -56,21 +60,6 @@ export function manualClock(start = 1_000): ManualClock {
   };
 }
 
-/** Lets pending promise chains run (real `setImmediate`: it moves no time). */
-export function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** What `promise` rejects with; fails the spec when it fulfils. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
-
 /** What `fn` throws synchronously; fails the spec when it returns. */
 export function thrownBy(fn: () => unknown): Error {
   try {
@@ -79,31 +68,4 @@ export function thrownBy(fn: () => unknown): Error {
     return error as Error;
   }
   throw new Error('expected a throw');
-}
-
-/** Observes a promise without awaiting it (a rejection is never unhandled). */
-export function settle<T>(promise: Promise<T>): {
-  status: 'pending' | 'fulfilled' | 'rejected';
-  value?: T;
-  reason?: unknown;
-} {
-  const state: { status: 'pending' | 'fulfilled' | 'rejected'; value?: T; reason?: unknown } = {
-    status: 'pending',
-  };
-  promise.then(
-    (value) => {
-      state.status = 'fulfilled';
-      state.value = value;
-    },
-    (reason: unknown) => {
-      state.status = 'rejected';
-      state.reason = reason;
-    },
-  );
-  return state;
-}
-
-/** A promise that never settles (work that ignores its signal). */
-export function never<T = never>(): Promise<T> {
-  return new Promise<T>(() => {});
 }

@@ -1,4 +1,4 @@
-// API.md, "TimeLimiter", "Fallback", the common primitive contract and "Clock".
+// The API contract, "TimeLimiter", "Fallback", the common primitive contract and "Clock".
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import sinon from 'sinon';
@@ -19,7 +19,7 @@ import { flush, manualClock, never, rejectionOf, settle } from './support.js';
 class Expected extends Error {}
 class Other extends Error {}
 
-describe('API.md: TimeLimiter', () => {
+describe('contract: TimeLimiter', () => {
   it('`{ timeout: Duration (default 30s), name?: string }`', async () => {
     const clock = manualClock();
     const limiter = new TimeLimiter({ clock });
@@ -126,7 +126,7 @@ describe('API.md: TimeLimiter', () => {
   });
 });
 
-describe('API.md: Fallback', () => {
+describe('contract: Fallback', () => {
   it('`{ value }`: resolves with the value on an error', async () => {
     expect(
       await new Fallback({ value: 'cached' }).execute(() => Promise.reject(new Error())),
@@ -210,7 +210,7 @@ describe('API.md: Fallback', () => {
   });
 });
 
-describe('API.md: Standalone primitives', () => {
+describe('contract: Standalone primitives', () => {
   const primitives: Array<
     [string, (fn: (s: AbortSignal) => unknown, s?: AbortSignal) => Promise<unknown>]
   > = [
@@ -281,7 +281,7 @@ describe('API.md: Standalone primitives', () => {
   });
 });
 
-describe('API.md: Clock', () => {
+describe('contract: Clock', () => {
   afterEach(() => sinon.restore());
 
   it('`interface Clock { now(): number; setTimeout(fn, ms): unknown; clearTimeout(handle): void }`', () => {

@@ -1,4 +1,4 @@
-// API.md, "Option validation throws TypeError (wrong type, unknown option) or RangeError (out of
+// The API contract, "Option validation throws TypeError (wrong type, unknown option) or RangeError (out of
 // range) at construction / build() time, never during execute. The message names the option and
 // the value received, e.g. RangeError: `maxAttempts` must be an integer >= 1, got 0."
 // Every option of every primitive, given directly and through the builder method of its kind.
@@ -251,7 +251,7 @@ const NUMERIC: ReadonlyArray<readonly [keyof typeof KINDS, string]> = [
   ['Bulkhead', 'maxQueue'],
 ];
 
-describe('API.md: option validation', () => {
+describe('contract: option validation', () => {
   for (const [kindName, option, value, Class, message] of CASES) {
     const kind = KINDS[kindName] as Kind;
     it(`${Class.name}: ${message} (new ${kind.name} and the builder)`, () => {

@@ -13,7 +13,7 @@ function never(): Promise<never> {
 
 class Boom extends Error {}
 
-/** API.md's configuration, with kebab-case keys as in the seed. */
+/** the API contract's configuration, with kebab-case keys as in the seed. */
 function kebabConfig(): Record<string, unknown> {
   return {
     'rate-limiter': {
@@ -87,7 +87,7 @@ describe('PolicyRegistry', () => {
     ['parsed YAML', () => (parse(SEED_YAML) as { resilience: Record<string, unknown> }).resilience],
   ];
   for (const [style, config] of styles) {
-    describe(`the API.md example (${style} keys)`, () => {
+    describe(`the the API contract example (${style} keys)`, () => {
       it('builds the named shared instances with their options', () => {
         const registry = PolicyRegistry.fromConfig(config());
         const payment = registry.rateLimiter('payment-api');

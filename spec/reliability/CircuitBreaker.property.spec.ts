@@ -1,7 +1,7 @@
 // Model-checks CircuitBreaker: random sequences of calls (successes, failures, ignored errors,
 // slow calls, caller aborts, overlapping calls), clock advances, isolate and reset, in
 // consecutive, COUNT-rate and TIME-rate modes. A small reference model, written from the rules in
-// API.md and the breaker's TSDoc, predicts every admission, refusal, state, state change and the
+// the API contract and the breaker's TSDoc, predicts every admission, refusal, state, state change and the
 // window counts; the breaker must agree at every step.
 import { expect } from 'chai';
 import fc from 'fast-check';

@@ -1,4 +1,4 @@
-/** The configuration example of API.md (the seed's format), as YAML, exactly. */
+/** The configuration example of the API contract (the seed's format), as YAML, exactly. */
 export const SEED_YAML = `
 resilience:
   rate-limiter:

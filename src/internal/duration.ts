@@ -15,7 +15,7 @@ const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({
 const WHOLE = /^(?:\d+(?:\.\d+)?|\.\d+)(?:ms|s|m|h|d)(?:(?:\d+(?:\.\d+)?|\.\d+)(?:ms|s|m|h|d))*$/;
 const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/g;
 
-/** @internal Shows a received value in an error message. */
+/** Shows a received value in an error message. */
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);

@@ -17,7 +17,8 @@ import type { ExecutionContext } from './ExecutionContext.js';
  *     return next(ctx);
  *   },
  * };
- * const policy = Policy.builder('pricing').use(logging).retry({ maxAttempts: 3 }).build();
+ * // Declared inside `retry`, the stage runs (and logs) once per attempt.
+ * const policy = Policy.builder('pricing').retry({ maxAttempts: 3 }).use(logging).build();
  * ```
  */
 export interface Stage {

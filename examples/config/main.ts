@@ -1,6 +1,7 @@
-// The pricing protection loaded from configuration: resilience.yaml (the seed's format, under a
-// `resilience:` key) is parsed with the `yaml` package and handed to PolicyRegistry.fromConfig,
-// which validates every value and builds the shared primitives and the named policies up front.
+// The pricing protection loaded from configuration: resilience.yaml (the PyFly resilience
+// guide's format, under a `resilience:` key) is parsed with the `yaml` package and handed to
+// PolicyRegistry.fromConfig, which validates every value and builds the shared primitives and the
+// named policies up front.
 // Two policies share one rate limiter, `pricing-api`: one budget for the one API.
 import { readFileSync } from 'node:fs';
 import { PolicyRegistry, type Policy, type PolicyMetrics } from 'bulwark';

@@ -1,5 +1,5 @@
-// A stand-in for the external pricing API of the seed's complete example: a local HTTP server
-// that answers `GET /prices/<productId>` quickly, slowly, with a 503, or never (and `GET /health`
+// A stand-in for the external pricing API of the PyFly resilience guide's complete example: a
+// local HTTP server that answers `GET /prices/<productId>` quickly, slowly, with a 503, or never (and `GET /health`
 // always). What it does for a product is a seeded hash of the product id, so every run (and the
 // example specs) sees the same behaviour for the same product, whatever order concurrent requests
 // arrive in.

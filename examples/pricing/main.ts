@@ -1,5 +1,5 @@
-// The seed's complete example in TypeScript: a product catalogue fetches prices from an external
-// pricing API, protected by four layers (outermost first):
+// The PyFly resilience guide's complete example in TypeScript: a product catalogue fetches
+// prices from an external pricing API, protected by four layers (outermost first):
 //
 //   fallback      catches every failure of the layers inside, so the caller always gets a price
 //   rate limiter  rejects excess traffic before it takes a bulkhead slot
@@ -24,7 +24,7 @@ import { startFlakyServer } from './flakyServer.js';
 import { PricingApi, formatPrice, pricingFallback, type Price } from './pricingApi.js';
 
 // --- Resilience infrastructure ---
-// The seed uses 100 tokens refilled at 50/s, 10 concurrent calls and a 3 s timeout; these are
+// The guide uses 100 tokens refilled at 50/s, 10 concurrent calls and a 3 s timeout; these are
 // scaled down so that a burst of ten requests shows every layer at work within a second.
 
 /** Burst up to 6 requests, 10 requests/second sustained. */
@@ -76,7 +76,7 @@ class PricingService {
   }
 }
 
-// --- Monitoring resilience state (the seed's health-check snippet) ---
+// --- Monitoring resilience state (a health check) ---
 
 function printResilienceState(indent = '  '): void {
   const tokens = pricingLimiter.availableTokens;

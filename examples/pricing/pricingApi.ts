@@ -1,4 +1,4 @@
-// The pricing API client and the seed's fallback handler, shared by both examples.
+// The pricing API client and its fallback handler, shared by both examples.
 import type { PriceBody } from './flakyServer.js';
 
 /** A price as the catalogue shows it: live from the API, or a fallback. */
@@ -23,7 +23,7 @@ export class PricingApiError extends Error {
   }
 }
 
-/** A thin HTTP client for the pricing API (the seed's `http_client`). */
+/** A thin HTTP client for the pricing API. */
 export class PricingApi {
   readonly baseUrl: string;
 
@@ -58,7 +58,7 @@ export function reasonOf(error: unknown): string {
 }
 
 /**
- * The seed's `pricing_fallback`: a default price when the live API is unavailable. A real
+ * The fallback handler: a default price when the live API is unavailable. A real
  * application would look in a local cache first.
  */
 export function pricingFallback(productId: string, error: unknown): Price {

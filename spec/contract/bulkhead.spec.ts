@@ -15,7 +15,7 @@ describe('contract: Bulkhead', () => {
     expect(running.every((r) => r.status === 'pending')).to.equal(true);
   });
 
-  it('`maxQueue` defaults to 0: fail fast, the seed’s behaviour', async () => {
+  it('`maxQueue` defaults to 0: fail fast when every slot is taken', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1 });
     await bulkhead.acquire();
     const error = await rejectionOf(bulkhead.acquire());
@@ -153,7 +153,7 @@ describe('contract: Bulkhead', () => {
   it('A slot is held until the call it wraps settles; a call rejected by an inner time limiter settles at the deadline, so its slot comes back then', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
-    const policy = Policy.builder('seed')
+    const policy = Policy.builder('held')
       .clock(clock)
       .bulkhead(bulkhead)
       .timeout({ timeout: '1s', clock })

@@ -39,7 +39,7 @@ describe('contract: RateLimiter', () => {
     expect(clock.delays).to.deep.equal([]);
   });
 
-  it('`maxWait` defaults to 0: reject at once when empty (seed behaviour)', async () => {
+  it('`maxWait` defaults to 0: reject at once when empty', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ clock });
     while (limiter.tryAcquire());

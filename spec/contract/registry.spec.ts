@@ -11,16 +11,16 @@ import {
 } from 'bulwark';
 import { parse } from 'yaml';
 import { manualClock, never, settle, thrownBy } from './support.js';
-import { SEED_YAML } from '../support/seedConfig.js';
+import { CONFIG_YAML } from '../support/configExample.js';
 
-function seedConfig(): Record<string, unknown> {
-  return (parse(SEED_YAML) as { resilience: Record<string, unknown> }).resilience;
+function exampleConfig(): Record<string, unknown> {
+  return (parse(CONFIG_YAML) as { resilience: Record<string, unknown> }).resilience;
 }
 
 describe('contract: Registry and configuration', () => {
-  it('`PolicyRegistry.fromConfig(config)` takes the object under the seed’s `resilience:` key (parsed from YAML)', async () => {
+  it('`PolicyRegistry.fromConfig(config)` takes the object under the `resilience:` key (parsed from YAML)', async () => {
     const clock = manualClock();
-    const registry = PolicyRegistry.fromConfig(seedConfig(), { clock });
+    const registry = PolicyRegistry.fromConfig(exampleConfig(), { clock });
     const pricing = registry.policy('pricing');
     expect(pricing).to.be.instanceOf(Policy);
     expect(pricing.stages).to.deep.equal([
@@ -39,7 +39,7 @@ describe('contract: Registry and configuration', () => {
     expect(call.value).to.equal(null);
   });
 
-  it('Keys are accepted in kebab-case (as in the seed) and camelCase', () => {
+  it('Keys are accepted in kebab-case and camelCase', () => {
     const registry = PolicyRegistry.fromConfig({
       rateLimiter: { default: { maxTokens: 7, refillRate: 1 }, api: { maxTokens: 3 } },
       circuitBreaker: { db: { failureThreshold: 2, recoveryTimeout: '1s' } },
@@ -70,7 +70,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('`registry.rateLimiter(name)`, `.bulkhead(name)`, `.timeLimiter(name)`, `.circuitBreaker(name)`, `.retry(name)` return the one shared instance for that name', async () => {
-    const registry = PolicyRegistry.fromConfig(seedConfig());
+    const registry = PolicyRegistry.fromConfig(exampleConfig());
     const getters = [
       ['rateLimiter', RateLimiter],
       ['bulkhead', Bulkhead],
@@ -94,7 +94,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('a name not configured gets the `default` settings', () => {
-    const registry = PolicyRegistry.fromConfig(seedConfig());
+    const registry = PolicyRegistry.fromConfig(exampleConfig());
     expect(registry.rateLimiter('elsewhere').availableTokens).to.equal(100);
     expect(registry.rateLimiter('elsewhere').refillRate).to.equal(50);
     expect(registry.bulkhead('elsewhere').maxConcurrent).to.equal(20);
@@ -105,7 +105,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('`registry.policy(name)` returns a configured policy; `registry.register(policy)` adds a built one; `registry.names()` lists them', () => {
-    const registry = PolicyRegistry.fromConfig(seedConfig());
+    const registry = PolicyRegistry.fromConfig(exampleConfig());
     expect(registry.policy('pricing')).to.equal(registry.policy('pricing'));
     const checkout = Policy.builder('checkout').retry({ maxAttempts: 2 }).build();
     registry.register(checkout);
@@ -114,7 +114,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('Registry: `policy(name)` for an unknown name throws an `Error` that lists the known names', () => {
-    const registry = PolicyRegistry.fromConfig(seedConfig());
+    const registry = PolicyRegistry.fromConfig(exampleConfig());
     registry.register(Policy.builder('checkout').build());
     const error = thrownBy(() => registry.policy('shipping'));
     expect(error).to.be.instanceOf(Error);
@@ -124,7 +124,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('An unknown key throws an error naming its full path, e.g. ``TypeError: resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)``', () => {
-    const config = seedConfig();
+    const config = exampleConfig();
     (config['rate-limiter'] as Record<string, unknown>)['payment-api'] = {
       'max-tokns': 10,
       'refill-rate': 2,
@@ -209,7 +209,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('`registry.health()` returns a plain JSON-able snapshot `{ policies: { [name]: metrics }, primitives: { [kind]: { [name]: state } } }`', async () => {
-    const registry = PolicyRegistry.fromConfig(seedConfig());
+    const registry = PolicyRegistry.fromConfig(exampleConfig());
     await registry.policy('pricing').execute(() => 1);
     registry.retry('default');
     const health = registry.health();
@@ -232,7 +232,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('with kinds spelled as in the configuration (`rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`) and each state shaped like that primitive’s entry in `metrics().stages`', () => {
-    const registry = PolicyRegistry.fromConfig(seedConfig());
+    const registry = PolicyRegistry.fromConfig(exampleConfig());
     registry.rateLimiter('payment-api');
     const { primitives } = registry.health();
     expect(Object.keys(primitives).sort()).to.deep.equal(

@@ -95,7 +95,7 @@ describe('contract: TimeLimiter', () => {
     expect(await new TimeLimiter({ timeout: '1s' }).execute(() => 42)).to.equal(42);
   });
 
-  it('Timeout messages print seconds as the seed does: `5.0s`, `1.5s`, `0.25s` (at least one decimal)', () => {
+  it('Timeout messages print seconds with at least one decimal: `5.0s`, `1.5s`, `0.25s`', () => {
     expect(new OperationTimeoutError(5_000, 'a').message).to.equal('a exceeded timeout of 5.0s');
     expect(new OperationTimeoutError(1_500, 'a').message).to.equal('a exceeded timeout of 1.5s');
     expect(new OperationTimeoutError(250, 'a').message).to.equal('a exceeded timeout of 0.25s');

@@ -100,7 +100,7 @@ describe('function wrappers and method decorators', () => {
   });
 
   describe('retry', () => {
-    it('retries a failing function with the seed backoff (delay * backoff ** n)', async () => {
+    it('retries a failing function with exponential backoff (delay * backoff ** n)', async () => {
       const times: number[] = [];
       const flaky = retry({ maxAttempts: 5, delay: '500ms', backoff: 2 })(async () => {
         times.push(Date.now());
@@ -492,7 +492,7 @@ describe('function wrappers and method decorators', () => {
     });
   });
 
-  describe("the seed's PricingService example", () => {
+  describe("the PyFly resilience guide's PricingService example", () => {
     interface PriceResult {
       readonly productId: string;
       readonly price: number;

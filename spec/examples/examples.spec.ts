@@ -68,7 +68,7 @@ describe('examples', function () {
       expect(pricing.stderr).to.equal('');
     });
 
-    it('describes the policy in the seed order, fallback outermost', () => {
+    it('describes the policy in the recommended order, fallback outermost', () => {
       expect(pricing.stdout).to.contain(
         [
           '  1. fallback: method defaultPrice on all errors',

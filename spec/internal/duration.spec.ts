@@ -40,7 +40,7 @@ describe('parseDuration', () => {
 });
 
 describe('formatSeconds', () => {
-  it('prints seconds with at least one decimal as the seed does', () => {
+  it('prints seconds with at least one decimal', () => {
     expect(formatSeconds(5000)).to.equal('5.0s');
     expect(formatSeconds(1500)).to.equal('1.5s');
     expect(formatSeconds(250)).to.equal('0.25s');

@@ -23,7 +23,7 @@ describe('Bulkhead', () => {
   });
 
   describe('slots', () => {
-    it('has the seed defaults: 10 concurrent calls, no queue, no wait limit', () => {
+    it('has its defaults: 10 concurrent calls, no queue, no wait limit', () => {
       const bulkhead = new Bulkhead();
       expect(bulkhead.maxConcurrent).to.equal(10);
       expect(bulkhead.maxQueue).to.equal(0);
@@ -32,7 +32,7 @@ describe('Bulkhead', () => {
       expect(bulkhead.queued).to.equal(0);
     });
 
-    it("fails fast at capacity with the seed's message", async () => {
+    it('fails fast at capacity with `Bulkhead at capacity (10 concurrent calls)`', async () => {
       const bulkhead = new Bulkhead();
       for (let i = 0; i < 10; i++) await bulkhead.acquire();
       expect(bulkhead.availableSlots).to.equal(0);

@@ -175,14 +175,14 @@ describe('CircuitBreaker', () => {
   });
 
   describe('rate mode over a count window', () => {
-    it('does not trip when the call that fills the window at the threshold is a success (seed example)', async () => {
+    it('does not trip when the call that fills the window at the threshold is a success (F,F,S,S at 50%)', async () => {
       const breaker = new CircuitBreaker({ clock, failureRateThreshold: 0.5, windowSize: 4 });
       await run(breaker, 'FFSS');
       expect(breaker.metrics).to.include({ failureRate: 0.5, bufferedCalls: 4 });
       expect(breaker.state).to.equal('closed');
     });
 
-    it('trips on the next failure that keeps the full window at the threshold (seed example)', async () => {
+    it('trips on the next failure that keeps the full window at the threshold (then F: F,S,S,F)', async () => {
       const breaker = new CircuitBreaker({ clock, failureRateThreshold: 0.5, windowSize: 4 });
       await run(breaker, 'FFSS');
       await run(breaker, 'F'); // window F,S,S,F

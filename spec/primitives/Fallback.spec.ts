@@ -294,7 +294,7 @@ describe('Fallback validation', () => {
       TypeError,
       'Fallback: unknown option `clock`',
     );
-    // @ts-expect-error fallbackValue is the seed's name, not an option here
+    // @ts-expect-error `fallbackValue` is the PyFly resilience guide's name, not an option here
     expect(() => new Fallback({ value: 0, fallbackValue: 1 })).to.throw(
       TypeError,
       'unknown option `fallbackValue`',

@@ -23,7 +23,7 @@ describe('RateLimiter', () => {
   });
 
   describe('token bucket', () => {
-    it('starts full with the seed defaults: 10 tokens, refilled at 10 per second, no waiting', () => {
+    it('starts full with its defaults: 10 tokens, refilled at 10 per second, no waiting', () => {
       const limiter = new RateLimiter();
       expect(limiter.maxTokens).to.equal(10);
       expect(limiter.refillRate).to.equal(10);

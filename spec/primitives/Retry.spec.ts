@@ -780,7 +780,7 @@ describe('Retry validation', () => {
       TypeError,
       'Retry: unknown option `maxAttempt` (did you mean `maxAttempts`?)',
     );
-    // @ts-expect-error exceptions is the seed's name, not an option here
+    // @ts-expect-error `exceptions` is the PyFly resilience guide's name, not an option here
     expect(() => new Retry({ exceptions: [] })).to.throw(TypeError, 'unknown option `exceptions`');
   });
 

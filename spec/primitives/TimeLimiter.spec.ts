@@ -42,7 +42,7 @@ describe('TimeLimiter', () => {
     expect((error as OperationTimeoutError).timeoutMs).to.equal(5000);
   });
 
-  it("names the operation in the seed's message format", async () => {
+  it('names the operation: `<name> exceeded timeout of <seconds>s`, `operation` when unnamed', async () => {
     const named = new TimeLimiter({ timeout: '5s', name: 'fetch_recommendations' });
     const p1 = named.execute(never).catch((e: Error) => e.message);
     async function fetchData(): Promise<never> {

@@ -5,7 +5,7 @@ import { CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
 import type { Clock } from '../../src/internal/clock.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
-import { SEED_YAML } from '../support/seedConfig.js';
+import { CONFIG_YAML } from '../support/configExample.js';
 
 function never(): Promise<never> {
   return new Promise<never>(() => {});
@@ -13,7 +13,7 @@ function never(): Promise<never> {
 
 class Boom extends Error {}
 
-/** the API contract's configuration, with kebab-case keys as in the seed. */
+/** the API contract's configuration, with kebab-case keys. */
 function kebabConfig(): Record<string, unknown> {
   return {
     'rate-limiter': {
@@ -84,7 +84,10 @@ describe('PolicyRegistry', () => {
   const styles: Array<[string, () => Record<string, unknown>]> = [
     ['kebab-case', kebabConfig],
     ['camelCase', camelConfig],
-    ['parsed YAML', () => (parse(SEED_YAML) as { resilience: Record<string, unknown> }).resilience],
+    [
+      'parsed YAML',
+      () => (parse(CONFIG_YAML) as { resilience: Record<string, unknown> }).resilience,
+    ],
   ];
   for (const [style, config] of styles) {
     describe(`the the API contract example (${style} keys)`, () => {
@@ -149,7 +152,7 @@ describe('PolicyRegistry', () => {
   }
 
   describe('defaults', () => {
-    it("applies the seed's defaults to a kind without a `default` entry", () => {
+    it('applies rate limiter 10 tokens at 10/s, bulkhead 10 and time limiter 30 s to a kind without a `default` entry', () => {
       const registry = PolicyRegistry.fromConfig({});
       const limiter = registry.rateLimiter('any');
       expect([limiter.maxTokens, limiter.refillRate]).to.deep.equal([10, 10]);
@@ -173,7 +176,7 @@ describe('PolicyRegistry', () => {
       expect([db.maxConcurrent, db.maxQueue]).to.deep.equal([2, 5]);
     });
 
-    it('merges a named entry over the seed defaults when there is no `default` entry', () => {
+    it('merges a named entry over the configuration defaults when there is no `default` entry', () => {
       const limiter = PolicyRegistry.fromConfig({
         'rate-limiter': { search: { 'refill-rate': 100 } },
       }).rateLimiter('search');

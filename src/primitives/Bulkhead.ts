@@ -21,7 +21,7 @@ export interface BulkheadOptions {
   readonly maxConcurrent?: number;
   /**
    * Callers allowed to wait, first in first out, for a slot: an integer >= 0. `0` rejects at
-   * once when every slot is taken (the seed's fail-fast behaviour).
+   * once when every slot is taken (fail fast).
    * @defaultValue `0`
    */
   readonly maxQueue?: number;
@@ -65,7 +65,7 @@ const GRANTED: Promise<void> = Promise.resolve();
 
 /**
  * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
- * {@link BulkheadFullError} (the seed's fail-fast behaviour), or, with `maxQueue > 0`, waits
+ * {@link BulkheadFullError} (fail fast), or, with `maxQueue > 0`, waits
  * first in first out for a slot, up to `maxWait`. A released slot goes straight to the next
  * waiter, so a newcomer can never take it first. A slot is held until the call it wraps settles,
  * even when the caller stopped waiting for it.

@@ -691,7 +691,8 @@ function positiveDurationOption<F extends number | undefined>(
   return ms;
 }
 
-// The seed coerces values below 1 to 1; anything that is not an integer is still an error.
+// Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
+// integer is still an error.
 function halfOpenMaxCallsOption(value: unknown): number {
   if (value === undefined) return DEFAULTS.halfOpenMaxCalls;
   if (typeof value !== 'number') {

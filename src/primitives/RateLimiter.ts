@@ -26,7 +26,7 @@ export interface RateLimiterOptions {
   readonly refillRate?: number;
   /**
    * Longest a caller waits, first in first out, for its tokens. `0`: reject at once when too few
-   * tokens are available (the seed's behaviour). `Infinity`: wait as long as it takes. A caller
+   * tokens are available. `Infinity`: wait as long as it takes. A caller
    * whose tokens cannot arrive within `maxWait` is rejected at once rather than waiting in vain.
    * @defaultValue `0`
    */

@@ -11,7 +11,7 @@ import { TimeLimiter, type TimeLimiterOptions } from '../primitives/TimeLimiter.
 import {
   normalizeConfig,
   PRIMITIVE_KINDS,
-  SEED_DEFAULTS,
+  CONFIG_DEFAULTS,
   type ConfigEntry,
   type KindConfig,
   type NormalizedConfig,
@@ -94,14 +94,14 @@ const CONSTRUCTORS: {
 });
 
 /**
- * Named, shared primitives and named policies, usually built from the seed-style configuration
+ * Named, shared primitives and named policies, usually built from a configuration object
  * (the object under `resilience:` in YAML or JSON).
  *
  * - Kinds: `rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`, each mapping
  *   names to options; and `policies`, mapping policy names to ordered stage lists (outermost
  *   first). Keys may be kebab-case or camelCase (`max-tokens` or `maxTokens`).
  * - A kind's `default` entry supplies the defaults of every entry of that kind (named entries and
- *   a policy's inline options are merged over it). Without one, the seed's defaults apply:
+ *   a policy's inline options are merged over it). Without one, these defaults apply:
  *   rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter
  *   timeout 30s; the other kinds use their primitive's defaults.
  * - Durations are numbers (milliseconds) or strings such as `200ms`, `5s`, `1m30s`.
@@ -142,13 +142,13 @@ export class PolicyRegistry {
   readonly #clock: Clock;
   #config: NormalizedConfig | undefined;
   readonly #instances = new Map<PrimitiveKind, Map<string, PrimitiveByKind[PrimitiveKind]>>();
-  // A kind's settings before a named entry: the seed's, then its `default` entry.
+  // A kind's settings before a named entry: CONFIG_DEFAULTS, then its `default` entry.
   readonly #kindDefaults = new Map<PrimitiveKind, Readonly<Record<string, unknown>>>();
   readonly #policies = new Map<string, Policy<any, any>>();
   #registerListeners: ReadonlyArray<(policy: Policy<any, any>) => void> = [];
 
   /**
-   * An empty registry: shared instances get the seed's defaults; add policies with
+   * An empty registry: shared instances get the configuration defaults; add policies with
    * {@link PolicyRegistry.register}. Use {@link PolicyRegistry.fromConfig} for configuration.
    *
    * @throws TypeError for an unknown option or a clock that is not a Clock
@@ -161,8 +161,8 @@ export class PolicyRegistry {
   }
 
   /**
-   * Builds a registry from the object under the seed's `resilience:` key (`null` or `undefined`
-   * give an empty registry). Every configured primitive and policy is built here.
+   * Builds a registry from the object under a configuration's `resilience:` key (`null` or
+   * `undefined` give an empty registry). Every configured primitive and policy is built here.
    *
    * @throws TypeError or RangeError naming the full path of the first bad key or value
    */
@@ -360,7 +360,7 @@ export class PolicyRegistry {
       defaults = Object.freeze(
         Object.assign(
           Object.create(null) as Record<string, unknown>,
-          SEED_DEFAULTS[kind],
+          CONFIG_DEFAULTS[kind],
           this.#kind(kind).default?.options,
         ),
       );

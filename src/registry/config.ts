@@ -1,4 +1,4 @@
-// Reads the seed-style configuration object (what sits under `resilience:` in YAML or JSON) into a
+// Reads the configuration object (what sits under `resilience:` in YAML or JSON) into a
 // normalised, frozen shape: camelCase option keys, every key checked, every error naming the
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
 import { toMs } from '../internal/duration.js';
@@ -18,8 +18,9 @@ export type PrimitiveKind =
 export type ConfigStageKind = PrimitiveKind | 'fallback';
 
 /**
- * The object under the seed's `resilience:` key, as parsed from YAML or JSON. Keys may be
- * kebab-case (as in the seed) or camelCase. See {@link PolicyRegistry.fromConfig}.
+ * The object under the `resilience:` key of a YAML or JSON configuration, as parsed. Keys may be
+ * kebab-case (as in the PyFly resilience guide) or camelCase. See
+ * {@link PolicyRegistry.fromConfig}.
  */
 export type ResilienceConfig = Readonly<Record<string, unknown>>;
 
@@ -62,11 +63,11 @@ const CONFIG_OPTIONS: Readonly<Record<ConfigStageKind, readonly string[]>> = Obj
 });
 
 /**
- * @internal The seed's defaults for a kind without a `default` entry (rate-limiter max-tokens 10,
- * refill-rate 10; bulkhead max-concurrent 10; time-limiter timeout 30s); the other kinds use
- * their primitive's own defaults.
+ * @internal The defaults for a kind without a `default` entry, the PyFly resilience guide's:
+ * rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter timeout
+ * 30s. The other kinds use their primitive's own defaults.
  */
-export const SEED_DEFAULTS: Readonly<Record<PrimitiveKind, Readonly<Record<string, unknown>>>> =
+export const CONFIG_DEFAULTS: Readonly<Record<PrimitiveKind, Readonly<Record<string, unknown>>>> =
   Object.freeze({
     'rate-limiter': Object.freeze({ maxTokens: 10, refillRate: 10 }),
     bulkhead: Object.freeze({ maxConcurrent: 10 }),

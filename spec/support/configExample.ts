@@ -1,5 +1,5 @@
-/** The configuration example of the API contract (the seed's format), as YAML, exactly. */
-export const SEED_YAML = `
+/** The configuration example of the API contract, as YAML, exactly. */
+export const CONFIG_YAML = `
 resilience:
   rate-limiter:
     default:     { max-tokens: 100, refill-rate: 50.0 }

@@ -79,7 +79,9 @@ export function renderText(results: Results, targets: readonly TargetResult[]): 
         ],
         rows,
       ),
-      "ns/call: median of per-round medians. x bare: this row's ns/call / the bare call's (same mode).",
+      'ns/call: median of per-round medians. Ratios are taken round by round (each round runs every',
+      'task once, in a shuffled order) and the median over rounds is shown.',
+      "x bare: this row's ns/call / the bare call's (same mode).",
       "vs X: X's ns/call / bulwark's ns/call for the same scenario (above 1: bulwark is faster).",
       ...(rows.some((r) => r[7])
         ? [
@@ -130,7 +132,7 @@ export function renderText(results: Results, targets: readonly TargetResult[]): 
     );
   }
 
-  out.push('', 'targets');
+  out.push('', 'targets (a ratio: median over rounds, then its lowest and highest round)');
   for (const t of targets) {
     const mark = t.pass === null ? 'n/a ' : t.pass ? 'pass' : 'MISS';
     out.push(`  ${mark}  ${t.description}: ${t.display}`);
@@ -178,7 +180,8 @@ export function renderJson(
     method:
       'tinybench; each sample times one batch of calls (sequential, or all in flight at once) ' +
       'and per-call figures are batch time / batch size. Tasks run in several rounds in a ' +
-      'shuffled order; each figure is the median over rounds of that round statistic.',
+      'shuffled order; each figure is the median over rounds of that round statistic, and each ' +
+      'ratio the median over rounds of the ratio taken within a round.',
     scenarios: results.rows.map((row) => {
       const baseline = row.scenario.baseline;
       const base = {

@@ -20,23 +20,68 @@ export interface Results {
 }
 
 export function nsOf(results: Results, scenarioId: string, library: Library): number | undefined {
-  return results.rows.find((r) => r.scenario.id === scenarioId && r.library === library)?.measured
-    ?.nsPerCall;
+  return measuredOf(results, scenarioId, library)?.nsPerCall;
+}
+
+export function measuredOf(
+  results: Results,
+  scenarioId: string,
+  library: Library,
+): Measured | undefined {
+  return results.rows.find((r) => r.scenario.id === scenarioId && r.library === library)?.measured;
+}
+
+/** A ratio read round by round: its median over the rounds, and the lowest and highest round. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  /** One value per round. */
+  readonly perRound: readonly number[];
+}
+
+/**
+ * `a / b`, round by round. Every round runs every task once, in a fresh shuffled order, so the
+ * two figures of one round were taken minutes apart at most; pairing them cancels the machine's
+ * slow drift, and the median over rounds ignores a round that a neighbour disturbed. Tasks
+ * measured in different rounds (a failed task, say) fall back to the ratio of their medians.
+ */
+export function ratio(a: Measured, b: Measured): Spread {
+  const perRound =
+    a.perRoundNs.length === b.perRoundNs.length && a.perRoundNs.length > 0
+      ? a.perRoundNs.map((ns, i) => ns / b.perRoundNs[i]!)
+      : [a.nsPerCall / b.nsPerCall];
+  return {
+    median: median(perRound),
+    min: Math.min(...perRound),
+    max: Math.max(...perRound),
+    perRound,
+  };
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** How many times the floor of the same mode (sequential or in flight) a row costs. */
 export function xBare(results: Results, row: Row): number | undefined {
+  return xBareSpread(results, row)?.median;
+}
+
+export function xBareSpread(results: Results, row: Row): Spread | undefined {
   const floor = results.rows.find(
     (r) => r.library === 'bare' && r.scenario.mode === row.scenario.mode,
-  )?.measured?.nsPerCall;
-  return row.measured && floor ? row.measured.nsPerCall / floor : undefined;
+  )?.measured;
+  return row.measured && floor ? ratio(row.measured, floor) : undefined;
 }
 
 /** How many times its baseline (the same library's) a row costs, for a scenario that has one. */
 export function xBaseline(results: Results, row: Row): number | undefined {
   const baseline = row.scenario.baseline;
-  const base = baseline && nsOf(results, baseline.id, row.library);
-  return row.measured && base ? row.measured.nsPerCall / base : undefined;
+  const base = baseline && measuredOf(results, baseline.id, row.library);
+  return row.measured && base ? ratio(row.measured, base).median : undefined;
 }
 
 /** The competitor's ns/call divided by bulwark's for the same scenario: above 1, bulwark is faster. */
@@ -45,7 +90,15 @@ export function speedup(
   scenarioId: string,
   competitor: Library,
 ): number | undefined {
-  const ours = nsOf(results, scenarioId, 'bulwark');
-  const theirs = nsOf(results, scenarioId, competitor);
-  return ours && theirs ? theirs / ours : undefined;
+  return speedupSpread(results, scenarioId, competitor)?.median;
+}
+
+export function speedupSpread(
+  results: Results,
+  scenarioId: string,
+  competitor: Library,
+): Spread | undefined {
+  const ours = measuredOf(results, scenarioId, 'bulwark');
+  const theirs = measuredOf(results, scenarioId, competitor);
+  return ours && theirs ? ratio(theirs, ours) : undefined;
 }

@@ -1,7 +1,8 @@
 // The benchmark runner: `node .bench-build/benchmarks/run.js [--quick] [--filter NAME] [--out DIR]
-// [--strict]`. Prints a table, writes latest.json and latest.svg, and exits by itself.
+// [--strict] [--record]`. Prints a table, writes the run's JSON and SVG to an untracked folder
+// (the clone stays clean), and exits by itself. Only `--record` touches the tracked baseline.
 import { setMaxListeners } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,13 +14,20 @@ import { SCENARIOS, type Library, type Subject, type Suite } from './scenarios/t
 import { renderSvg } from './svg.js';
 import { evaluateTargets } from './targets.js';
 
-const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--out DIR] [--strict]
-  --quick    short rounds, memory of bulwark only (about 20 s); default: the full run (under 3 minutes)
+/** Where runs go (git ignores it) and where the recorded baseline lives (tracked). */
+const RUNS_DIR = join('benchmarks', 'results', 'runs');
+const BASELINE_DIR = join('benchmarks', 'results');
+
+const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--out DIR] [--strict] [--record]
+  --quick    short rounds, memory of bulwark only (about 20 s); default: the full run (about 3 minutes)
   --filter   run only scenarios whose id, group or library contains NAME (ids: ${SCENARIOS.map((s) => s.id).join(', ')};
              groups: ${[...new Set(SCENARIOS.flatMap((s) => s.group ?? []))].join(', ')}; memory); the bare call of the same
              mode and a scenario's baseline always run, as the ratios need them
-  --out      directory for latest.json and latest.svg (default benchmarks/results)
-  --strict   exit with code 1 when a measured target is missed`;
+  --out      directory for the run: latest.json, latest.svg and a dated copy of the JSON
+             (default ${RUNS_DIR}, which git ignores)
+  --strict   exit with code 1 when a measured target is missed
+  --record   also make this run the recorded baseline, ${BASELINE_DIR}/baseline.json and
+             baseline.svg (tracked; a full, unfiltered run only)`;
 
 interface Plan extends RoundPlan {
   readonly calls: number;
@@ -28,18 +36,21 @@ interface Plan extends RoundPlan {
   readonly memory: readonly Library[];
 }
 
+// Many short rounds rather than a few long ones: a ratio is read within each round, so more
+// rounds give its median more rounds to outvote a disturbed one (docs/PERFORMANCE.md says how the
+// agreement of back-to-back runs was checked).
 const PLANS: Record<'default' | 'quick', Plan> = {
   default: {
-    rounds: 5,
-    timeMs: 500,
-    warmupMs: 50,
+    rounds: 21,
+    timeMs: 120,
+    warmupMs: 20,
     calls: 1_000_000,
     instances: 100_000,
     memory: ['bulwark', 'cockatiel', 'opossum'],
   },
   quick: {
-    rounds: 3,
-    timeMs: 100,
+    rounds: 5,
+    timeMs: 60,
     warmupMs: 25,
     calls: 1_000_000,
     instances: 100_000,
@@ -61,14 +72,20 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     filter: { type: 'string', multiple: true, default: [] },
-    out: { type: 'string', default: join('benchmarks', 'results') },
+    out: { type: 'string', default: RUNS_DIR },
     strict: { type: 'boolean', default: false },
+    record: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(USAGE);
   process.exit(0);
+}
+
+if (args.record && (args.quick || args.filter.length > 0)) {
+  console.error(`--record takes a full run: drop --quick and --filter.\n\n${USAGE}`);
+  process.exit(2);
 }
 
 const started = performance.now();
@@ -249,10 +266,22 @@ const json = renderJson(results, targets, {
   skipped,
   durationMs,
 });
-writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+const text = `${JSON.stringify(json, null, 2)}\n`;
+// The dated copy lets `npm run bench:agree` compare back-to-back runs.
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(join(outDir, `run-${stamp}-${mode}.json`), text);
+writeFileSync(join(outDir, 'latest.json'), text);
 const cpu = cpus()[0]?.model.trim() ?? 'unknown cpu';
 const subtitle = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · ${cpu} x ${cpus().length}`;
 writeFileSync(join(outDir, 'latest.svg'), renderSvg(results, subtitle));
 console.error(`wrote ${join(outDir, 'latest.json')} and latest.svg in ${elapsed()}`);
+if (args.record) {
+  const baseline = resolve(BASELINE_DIR);
+  copyFileSync(join(outDir, 'latest.json'), join(baseline, 'baseline.json'));
+  copyFileSync(join(outDir, 'latest.svg'), join(baseline, 'baseline.svg'));
+  console.error(
+    `recorded as the baseline: ${join(BASELINE_DIR, 'baseline.json')} and baseline.svg`,
+  );
+}
 
 if (args.strict && targets.some((t) => t.pass === false)) process.exitCode = 1;

@@ -1,6 +1,8 @@
 // The performance targets, as data. A target whose inputs were not measured (filtered
-// out, or bulwark not built) is reported as not run, never as passed.
-import { nsOf, speedup, type Results } from './results-model.js';
+// out, or bulwark not built) is reported as not run, never as passed. The targets that are ratios
+// are the run's headline figures: each is the median over rounds of the ratio taken round by
+// round, reported with its lowest and highest round.
+import { measuredOf, ratio, speedupSpread, type Results, type Spread } from './results-model.js';
 
 export interface TargetResult {
   readonly id: string;
@@ -9,21 +11,23 @@ export interface TargetResult {
   readonly value: number | null;
   readonly display: string;
   readonly pass: boolean | null;
+  /** For a ratio: its lowest and highest round, and every round's value. */
+  readonly spread?: { readonly min: number; readonly max: number; readonly perRound: number[] };
 }
 
 interface Target {
   readonly id: string;
   readonly description: string;
-  readonly value: (r: Results) => number | undefined;
+  readonly value: (r: Results) => number | Spread | undefined;
   readonly ok: (value: number) => boolean;
   readonly display: (value: number) => string;
 }
 
 const times = (v: number) => `${v.toFixed(1)}x`;
 const ratioToBare = (id: string) => (r: Results) => {
-  const ours = nsOf(r, id, 'bulwark');
-  const floor = nsOf(r, 'bare', 'bare');
-  return ours && floor ? ours / floor : undefined;
+  const ours = measuredOf(r, id, 'bulwark');
+  const floor = measuredOf(r, 'bare', 'bare');
+  return ours && floor ? ratio(ours, floor) : undefined;
 };
 
 const STAGES = ['fallback', 'bulkhead', 'retry', 'circuit-breaker', 'timeout'] as const;
@@ -32,14 +36,14 @@ const TARGETS: readonly Target[] = [
   {
     id: 'pipeline-vs-cockatiel',
     description: "full pipeline >= 20x faster than cockatiel's wrap(...)",
-    value: (r) => speedup(r, 'pipeline', 'cockatiel'),
+    value: (r) => speedupSpread(r, 'pipeline', 'cockatiel'),
     ok: (v) => v >= 20,
     display: times,
   },
   {
     id: 'pipeline-vs-opossum',
     description: "full pipeline >= 2.5x faster than opossum's fire()",
-    value: (r) => speedup(r, 'pipeline', 'opossum'),
+    value: (r) => speedupSpread(r, 'pipeline', 'opossum'),
     ok: (v) => v >= 2.5,
     display: times,
   },
@@ -53,7 +57,7 @@ const TARGETS: readonly Target[] = [
   ...STAGES.map((stage): Target => ({
     id: `${stage}-vs-cockatiel`,
     description: `${stage} stage at least as fast as cockatiel's (cockatiel ns / bulwark ns >= 1)`,
-    value: (r) => speedup(r, stage, 'cockatiel'),
+    value: (r) => speedupSpread(r, stage, 'cockatiel'),
     ok: (v) => v >= 1,
     display: (v) => `${v.toFixed(2)}x`,
   })),
@@ -83,15 +87,26 @@ const TARGETS: readonly Target[] = [
 
 export function evaluateTargets(results: Results): TargetResult[] {
   return TARGETS.map((t) => {
-    const value = t.value(results);
-    return value === undefined
-      ? { id: t.id, description: t.description, value: null, display: 'not run', pass: null }
-      : {
-          id: t.id,
-          description: t.description,
-          value,
-          display: t.display(value),
-          pass: t.ok(value),
-        };
+    const measured = t.value(results);
+    if (measured === undefined) {
+      return { id: t.id, description: t.description, value: null, display: 'not run', pass: null };
+    }
+    const value = typeof measured === 'number' ? measured : measured.median;
+    const spread =
+      typeof measured === 'number'
+        ? undefined
+        : { min: measured.min, max: measured.max, perRound: [...measured.perRound] };
+    return {
+      id: t.id,
+      description: t.description,
+      value,
+      display:
+        t.display(value) +
+        (spread && spread.perRound.length > 1
+          ? ` (${spread.perRound.length} rounds: ${t.display(spread.min)} to ${t.display(spread.max)})`
+          : ''),
+      pass: t.ok(value),
+      ...(spread ? { spread } : {}),
+    };
   });
 }

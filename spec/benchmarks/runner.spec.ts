@@ -2,7 +2,7 @@
 // writes its results where it is told. Timings are not judged here; `npm run bench` does that.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,14 +20,14 @@ interface Scenario {
 function run(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ code: number; stderr: string }> {
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [runner, ...args],
       { timeout: 120_000, env },
-      (error, _out, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stderr });
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
       },
     );
   });
@@ -64,6 +64,43 @@ describe('benchmark runner', function () {
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).to.match(
       /^<svg [^>]*>[\s\S]*<\/svg>\s*$/,
     );
+  });
+
+  it('reports a headline ratio as its median over rounds with its lowest and highest round', async () => {
+    const { code, stdout, stderr } = await run(['--quick', '--filter', 'fallback', '--out', out]);
+    expect(code, stderr).to.equal(0);
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+      run: { rounds: number };
+      targets: {
+        id: string;
+        value: number | null;
+        spread?: { min: number; max: number; perRound: number[] };
+      }[];
+    };
+    const target = json.targets.find((t) => t.id === 'fallback-vs-cockatiel');
+    const spread = target?.spread;
+    expect(spread?.perRound).to.have.length(json.run.rounds);
+    const sorted = [...spread!.perRound].sort((a, b) => a - b);
+    expect(target?.value).to.equal(sorted[sorted.length >> 1]); // an odd number of rounds
+    expect(spread?.min).to.equal(sorted[0]);
+    expect(spread?.max).to.equal(sorted[sorted.length - 1]);
+    expect(stdout).to.match(
+      new RegExp(
+        `fallback stage .*: [\\d.]+x \\(${json.run.rounds} rounds: [\\d.]+x to [\\d.]+x\\)`,
+      ),
+    );
+    // Every run also leaves a dated copy, for comparing back-to-back runs.
+    expect(readdirSync(out).filter((f) => /^run-.*-quick\.json$/.test(f))).to.have.length(1);
+  });
+
+  it('refuses to record a quick or filtered run as the baseline, before measuring anything', async () => {
+    for (const args of [['--quick'], ['--filter', 'bare']]) {
+      const { code, stderr } = await run([...args, '--record', '--out', out]);
+      expect(code).to.equal(2);
+      expect(stderr).to.match(/^--record takes a full run/);
+      expect(readdirSync(out)).to.deep.equal([]);
+    }
   });
 
   it('skips the Redis scenarios with one line and a JSON record when there is no redis-server', async () => {

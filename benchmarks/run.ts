@@ -18,11 +18,14 @@ import { evaluateTargets } from './targets.js';
 const RUNS_DIR = join('benchmarks', 'results', 'runs');
 const BASELINE_DIR = join('benchmarks', 'results');
 
-const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--out DIR] [--strict] [--record]
-  --quick    short rounds, memory of bulwark only (about 20 s); default: the full run (about 3 minutes)
+const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--rounds N] [--round-time MS] [--out DIR]
+              [--strict] [--record]
+  --quick    few short rounds, memory of bulwark only (about 30 s); default: the full run (about 3 minutes)
   --filter   run only scenarios whose id, group or library contains NAME (ids: ${SCENARIOS.map((s) => s.id).join(', ')};
              groups: ${[...new Set(SCENARIOS.flatMap((s) => s.group ?? []))].join(', ')}; memory); the bare call of the same
              mode and a scenario's baseline always run, as the ratios need them
+  --rounds   how many interleaved rounds (default 21, quick 5); more rounds, steadier ratios
+  --round-time  time per task per round, in ms (default 120, quick 60)
   --out      directory for the run: latest.json, latest.svg and a dated copy of the JSON
              (default ${RUNS_DIR}, which git ignores)
   --strict   exit with code 1 when a measured target is missed
@@ -73,6 +76,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     filter: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: RUNS_DIR },
+    rounds: { type: 'string' },
+    'round-time': { type: 'string' },
     strict: { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -90,7 +95,20 @@ if (args.record && (args.quick || args.filter.length > 0)) {
 
 const started = performance.now();
 const mode = args.quick ? 'quick' : 'default';
-const plan = PLANS[mode];
+const plan: Plan = {
+  ...PLANS[mode],
+  ...(args.rounds === undefined ? {} : { rounds: positiveInteger('--rounds', args.rounds) }),
+  ...(args['round-time'] === undefined
+    ? {}
+    : { timeMs: positiveInteger('--round-time', args['round-time']) }),
+};
+
+function positiveInteger(option: string, text: string): number {
+  const n = Number(text);
+  if (Number.isInteger(n) && n >= 1) return n;
+  console.error(`${option} must be an integer >= 1, got ${JSON.stringify(text)}\n\n${USAGE}`);
+  process.exit(2);
+}
 const filter = args.filter.flatMap((f) => f.toLowerCase().split(',')).filter(Boolean);
 const matches = (...names: string[]) =>
   filter.length === 0 || filter.some((f) => names.some((n) => n.includes(f)));

@@ -2,13 +2,14 @@
 // writes its results where it is told. Timings are not judged here; `npm run bench` does that.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // The spec build compiles benchmarks/ next to spec/, so the runner sits two folders up.
 const runner = fileURLToPath(new URL('../../benchmarks/run.js', import.meta.url));
+const agree = fileURLToPath(new URL('../../benchmarks/agree.js', import.meta.url));
 
 interface Scenario {
   id: string;
@@ -20,11 +21,12 @@ interface Scenario {
 function run(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  script = runner,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [runner, ...args],
+      [script, ...args],
       { timeout: 120_000, env },
       (error, stdout, stderr) => {
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
@@ -101,6 +103,48 @@ describe('benchmark runner', function () {
       expect(stderr).to.match(/^--record takes a full run/);
       expect(readdirSync(out)).to.deep.equal([]);
     }
+  });
+
+  it('refuses a number of rounds or a round time that is not a positive integer', async () => {
+    for (const [option, value] of [
+      ['--rounds', '0'],
+      ['--round-time', '1.5'],
+    ] as const) {
+      const { code, stderr } = await run(['--quick', option, value, '--out', out]);
+      expect(code).to.equal(2);
+      expect(stderr).to.include(`${option} must be an integer >= 1, got "${value}"`);
+    }
+  });
+
+  it('bench:agree passes runs whose headline ratios lie within ±10% of their mean, and only those', async () => {
+    const write = (name: string, value: number) => {
+      const file = join(out, name);
+      const target = { id: 'pipeline-vs-bare', description: 'full pipeline <= 8x the bare call' };
+      writeFileSync(
+        file,
+        JSON.stringify({
+          generatedAt: '2026-12-06T00:00:00.000Z',
+          run: { mode: 'default', filter: [] },
+          targets: [
+            { ...target, value, spread: { min: value, max: value, perRound: [value] } },
+            { id: 'idle-timers', description: 'idle policies hold no timers', value: 0 },
+          ],
+        }),
+      );
+      return file;
+    };
+    const close = [write('a.json', 9), write('b.json', 10), write('c.json', 11)];
+    const ok = await run(close, process.env, agree);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.match(
+      /full pipeline <= 8x the bare call +9\.00x +10\.0x +11\.0x +±10\.0% +agree/,
+    );
+    expect(ok.stdout).to.include('All 1 headline ratios agree within ±10%.');
+
+    const far = [write('d.json', 8), write('e.json', 10), write('f.json', 12)];
+    const bad = await run(far, process.env, agree);
+    expect(bad.code).to.equal(1);
+    expect(bad.stdout).to.match(/±20\.0% +DISAGREE/);
   });
 
   it('skips the Redis scenarios with one line and a JSON record when there is no redis-server', async () => {

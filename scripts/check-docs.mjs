@@ -230,6 +230,16 @@ function main() {
       problems.push(`tsc exited with ${tsc.status}: ${tsc.stdout}${tsc.stderr}`);
     }
 
+    // A `// prints:` comment in a block that is not run would never be checked.
+    for (const block of blocks.filter((b) => !b.run)) {
+      const at = block.code.findIndex((l) => /\/\/ prints: /.test(l));
+      if (at >= 0) {
+        problems.push(
+          `${block.doc}:${block.line + at}: \`// prints:\` in a block without <!-- run --> is never checked`,
+        );
+      }
+    }
+
     const runs = blocks.filter((b) => b.run);
     if (runs.length > 0) {
       for (const block of runs) {

@@ -276,7 +276,9 @@ function main() {
       `${blocks.length} TypeScript blocks in ${new Set(blocks.map((b) => b.doc)).size} documents ` +
       `type-checked, ${runs.length} run`;
     if (problems.length > 0) {
-      console.error(`check-docs: ${summary}; ${problems.length} problems:\n`);
+      console.error(
+        `check-docs: ${summary}; ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n`,
+      );
       for (const p of problems) console.error(`  ${p}`);
       process.exitCode = 1;
     } else {

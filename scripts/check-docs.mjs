@@ -223,7 +223,9 @@ function main() {
         const where = `${block.doc}:${block.line + Number(m[2]) - 2}:${m[3]}`;
         problems.push(`${where}: ${m[4]}`);
       } else if (m || /error/.test(line)) {
-        problems.push(m ? `${relative(work, m[1])}(${m[2]},${m[3]}): ${m[4]}` : line);
+        problems.push(
+          m ? `${relative(root, resolve(work, m[1]))}(${m[2]},${m[3]}): ${m[4]}` : line,
+        );
       }
     }
     if (tsc.status !== 0 && problems.length === 0) {

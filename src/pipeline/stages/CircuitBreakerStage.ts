@@ -82,9 +82,10 @@ export class CircuitBreakerStage implements Step {
       ticket = own.ticket;
       if (breaker.timesCalls) durationMs = breaker.clock.now() - own.start;
     }
-    if (ok) breaker.onSuccess(durationMs);
-    // The caller gave up: the outcome says nothing about the dependency.
-    else if (ctx.root.aborted) breaker.onCancel(ticket);
+    // The caller gave up: the outcome, whichever it is, is not recorded (as with the standalone
+    // breaker), and a probe gives its slot back.
+    if (ctx.root.aborted) breaker.onCancel(ticket);
+    else if (ok) breaker.onSuccess(durationMs, ticket);
     else breaker.onFailure(value, durationMs, ticket);
     this.outer.leave(received, ok, value);
   }

@@ -188,6 +188,20 @@ describe('Regressions: breaker, fallback, listeners', () => {
       expect(breaker.state).to.equal('closed');
     });
 
+    it('ignores a stale success recorded by hand with its ticket', async () => {
+      const clock = new FakeClock(0);
+      const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
+      const early = breaker.beforeCall(); // admitted while CLOSED
+      breaker.onFailure(new Error('trip'), 0, breaker.beforeCall());
+      await clock.advance(100);
+      const probe = breaker.beforeCall();
+      expect(breaker.state).to.equal('half-open');
+      breaker.onSuccess(0, early);
+      expect(breaker.state, 'after the stale success').to.equal('half-open');
+      breaker.onSuccess(0, probe);
+      expect(breaker.state).to.equal('closed');
+    });
+
     it('ignores a probe of an earlier half-open period', async () => {
       const clock = new FakeClock(0);
       const breaker = new CircuitBreaker({

@@ -369,8 +369,9 @@ export class CircuitBreaker {
    * the call at once and asks the store, whose answer, when it comes, only updates the last known
    * state. Use `execute` for an exact decision with such a store.
    *
-   * @returns a ticket to pass to `onFailure` (and the internal `onCancel`), so that only a call
-   * holding a trial slot of the current HALF_OPEN period gives one back
+   * @returns a ticket to pass to `onSuccess` and `onFailure` (and the internal `onCancel`), so
+   * that only a call holding a trial slot of the current HALF_OPEN period gives one back or
+   * decides HALF_OPEN
    * @throws CircuitOpenError when the circuit is OPEN, ISOLATED, or HALF_OPEN with every trial
    * slot taken
    */

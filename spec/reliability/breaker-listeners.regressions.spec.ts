@@ -6,6 +6,7 @@ import { CircuitOpenError } from '../../src/errors.js';
 import { instrument } from '../../src/otel/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
+import { InMemoryCircuitBreakerStore } from '../../src/primitives/CircuitBreakerStore.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { FakeClock, deferred, flush, settle } from './support.js';
 
@@ -112,6 +113,21 @@ describe('Regressions: breaker, fallback, listeners', () => {
       // Its slot came back: the next call is the probe.
       expect(await policy.execute(() => 'next probe')).to.equal('next probe');
       expect(breaker.state).to.equal('closed');
+    });
+  });
+
+  describe('circuit-breaker stage and hostile stores', () => {
+    it('rejects with what a custom store threw, even a hostile Proxy', async () => {
+      const thrown = hostile();
+      const store = new InMemoryCircuitBreakerStore();
+      store.acquire = () => {
+        throw thrown;
+      };
+      const policy = Policy.builder('store').circuitBreaker({ store }).build();
+      const run = settle(policy.execute(() => 'never'));
+      await flush();
+      expect(run.reason === thrown, 'rejected with the thrown value').to.equal(true);
+      expect(policy.metrics()).to.deep.include({ calls: 1, failures: 1 });
     });
   });
 

@@ -61,7 +61,7 @@ export class CircuitBreakerStage implements Step {
   }
 
   private refused(ctx: Context, error: unknown): void {
-    if (isCircuitOpenError(error)) {
+    if (isRefusal(error)) {
       const { counters, hub, policy } = this.env;
       counters.circuitOpen++;
       if (hub.has('rejected')) {
@@ -96,5 +96,15 @@ export class CircuitBreakerStage implements Step {
 
   state(): Record<string, unknown> {
     return primitiveState(this.name, this.breaker);
+  }
+}
+
+/** True for the breaker's refusal; false for what a custom store threw, whatever it is. */
+function isRefusal(error: unknown): boolean {
+  try {
+    return isCircuitOpenError(error);
+  } catch {
+    // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
+    return false;
   }
 }

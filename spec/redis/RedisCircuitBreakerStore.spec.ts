@@ -147,7 +147,11 @@ describeRedis('RedisCircuitBreakerStore', function (env) {
     const hash = `bulwark:cb:{${key}}`;
     const admittedAt = Number(await env.admin.command('HGET', hash, 'pa'));
     await env.admin.command('HSET', hash, 'pa', String(admittedAt - 11_000));
-    expect(await b.store.acquire()).to.deep.include({ admitted: true, probe: true });
+    expect(await b.store.acquire()).to.deep.include({
+      admitted: true,
+      probe: true,
+      reclaimed: true,
+    });
   });
 
   it('lets only probes decide half-open: a late outcome of a call admitted while closed is ignored', async function () {

@@ -125,7 +125,9 @@ class Model {
       if (now - this.lastProbeAt < this.probeLeaseMs) {
         return { admitted: false, state, retryAfterMs: 0 };
       }
+      // Those probes are lost: from now on they neither free a slot nor decide.
       this.probes = this.successes;
+      this.period++;
     }
     this.probes++;
     this.lastProbeAt = now;

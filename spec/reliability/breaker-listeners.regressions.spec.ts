@@ -148,6 +148,37 @@ describe('Regressions: breaker, fallback, listeners', () => {
       expect(breaker.state).to.equal('closed');
     });
 
+    it('neither frees a slot nor decides when a lost probe reports after all', async () => {
+      const clock = new FakeClock(0);
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        recoveryTimeout: 100,
+        recordOn: (e) => !(e instanceof RangeError),
+        clock,
+      });
+      await trip((fn) => breaker.execute(fn));
+      await clock.advance(100);
+      const lostIgnored = deferred<string>();
+      settle(breaker.execute(() => lostIgnored.promise));
+      await clock.advance(10_000);
+      const second = deferred<string>();
+      settle(breaker.execute(() => second.promise)); // takes the lost probe's slot
+      lostIgnored.reject(new RangeError('not recorded: would give back a slot'));
+      await flush();
+      const extra = settle(breaker.execute(() => 'extra'));
+      await flush();
+      expect(extra.reason, 'a second probe ran at once').to.be.instanceOf(CircuitOpenError);
+      await clock.advance(10_000);
+      const third = deferred<string>();
+      settle(breaker.execute(() => third.promise)); // takes the second's slot
+      second.resolve('late success');
+      await flush();
+      expect(breaker.state, 'after the lost probe succeeded').to.equal('half-open');
+      third.resolve('ok');
+      await flush();
+      expect(breaker.state).to.equal('closed');
+    });
+
     it('waits recoveryTimeout when it is longer than 10 s before taking a probe as lost', async () => {
       const clock = new FakeClock(0);
       const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '30s', clock });

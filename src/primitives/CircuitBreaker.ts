@@ -241,7 +241,8 @@ export class CircuitBreaker {
   #lastMetrics: CircuitBreakerMetrics | undefined;
   // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
-  // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes.
+  // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
+  // the slots of lost probes starts a new number too.
   #period = 0;
   // The failure being recorded (only during that call), and the one that last tripped the circuit
   // OPEN: the `cause` of the refusals that follow, as Polly's BrokenCircuitException carries it.
@@ -549,7 +550,11 @@ export class CircuitBreaker {
   }
 
   #ticket(admission: CircuitAdmission): number {
-    return admission.probe ? this.#period : NOT_A_PROBE;
+    if (!admission.probe) return NOT_A_PROBE;
+    // The store took back the slots of probes that never reported: they are lost, so their
+    // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
+    if (admission.reclaimed === true) this.#period++;
+    return this.#period;
   }
 
   #counts(error: unknown): boolean {

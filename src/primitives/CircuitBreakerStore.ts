@@ -2,7 +2,13 @@ import type { Clock } from '../internal/clock.js';
 import type { CircuitState } from './CircuitState.js';
 import { CountWindow } from './windows/CountWindow.js';
 import { TimeWindow } from './windows/TimeWindow.js';
-import { ADMIT_CLOSED, ADMIT_PROBE, REFUSE_HALF_OPEN, REFUSE_ISOLATED } from './admissions.js';
+import {
+  ADMIT_CLOSED,
+  ADMIT_PROBE,
+  ADMIT_PROBE_RECLAIMED,
+  REFUSE_HALF_OPEN,
+  REFUSE_ISOLATED,
+} from './admissions.js';
 
 /**
  * A circuit breaker's resolved settings, handed once to its store by
@@ -44,6 +50,11 @@ export interface CircuitAdmission {
   readonly probe: boolean;
   /** When refused: milliseconds left OPEN, `Infinity` when isolated, 0 when the probe budget refused it. */
   readonly retryAfterMs: number;
+  /**
+   * True when admitting this probe took back the slots of probes that had not reported in time:
+   * those are lost, and the breaker no longer counts their outcomes as probes'.
+   */
+  readonly reclaimed?: boolean;
 }
 
 /** The outcome of one finished call, as recorded by {@link CircuitBreakerStore.record}. */
@@ -105,7 +116,8 @@ export interface CircuitBreakerMetrics {
  *   is set and `slow successes / halfOpenMaxCalls` reaches it, in which case it re-opens (as soon
  *   as that is certain). `release` frees a probe slot. Probes are lost when every slot is held
  *   and the last probe was admitted at least `max(recoveryTimeoutMs, 10 s)` ago without all of
- *   them reporting: the slots of those that have not reported go to new probes.
+ *   them reporting: the slots of those that have not reported go to new probes, and the
+ *   admission that takes them back says `reclaimed: true`.
  * - ISOLATED (after `isolate`): refuse every call with `retryAfterMs` `Infinity` until `reset`.
  *   Outcomes are ignored.
  *
@@ -303,15 +315,17 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
 
   #admitProbe(config: CircuitBreakerStoreConfig): CircuitAdmission {
     const now = config.clock.now();
+    let admission = ADMIT_PROBE;
     if (this.#probes >= config.halfOpenMaxCalls) {
       if (now - this.#probeAdmittedAt < this.#probeLeaseMs) return REFUSE_HALF_OPEN;
       // Every probe admitted that long ago and not reported is lost (a hung call): without this
       // the circuit would refuse every call until reset(). The same rule as the Redis store.
       this.#probes = this.#probeSuccesses;
+      admission = ADMIT_PROBE_RECLAIMED;
     }
     this.#probes++;
     this.#probeAdmittedAt = now;
-    return ADMIT_PROBE;
+    return admission;
   }
 
   #expireOpen(): void {

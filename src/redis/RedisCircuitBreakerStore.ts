@@ -13,6 +13,7 @@ import { assertUnconfigured, resolveStoreOptions, type RedisStoreOptions } from 
 import {
   ADMIT_CLOSED,
   ADMIT_PROBE,
+  ADMIT_PROBE_RECLAIMED,
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
 } from '../primitives/admissions.js';
@@ -161,15 +162,17 @@ local function recordProbe()
   end
 end
 local function admitProbe()
+  local kind = 1
   if pr >= maxProbes then
     if now - pa < probeLease then return { 0, 'half-open', 0, '0' } end
     -- Probes admitted that long ago and never reported are taken as lost (their holder died).
     pr = pk
+    kind = 2
   end
   pr = pr + 1
   pa = now
   dirty = true
-  return { 1, 'half-open', 1, '0' }
+  return { 1, 'half-open', kind, '0' }
 end
 local result
 if op == 'acquire' then
@@ -527,7 +530,11 @@ function toState(reply: unknown): CircuitState {
 function toAdmission(reply: unknown): CircuitAdmission {
   const [admitted, state, probe, retryAfter] = reply as [unknown, unknown, unknown, unknown];
   const s = toState(state);
-  if (Number(admitted) === 1) return Number(probe) === 1 ? ADMIT_PROBE : ADMIT_CLOSED;
+  if (Number(admitted) === 1) {
+    // probe: 0 none, 1 a probe, 2 a probe that took back the slots of lost ones.
+    const kind = Number(probe);
+    return kind === 1 ? ADMIT_PROBE : kind === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
+  }
   if (s === 'half-open') return REFUSE_HALF_OPEN;
   if (s === 'isolated') return REFUSE_ISOLATED;
   return { admitted: false, state: s, probe: false, retryAfterMs: Number(retryAfter) };

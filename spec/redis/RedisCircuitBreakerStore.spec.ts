@@ -147,7 +147,40 @@ describeRedis('RedisCircuitBreakerStore', function (env) {
     const hash = `bulwark:cb:{${key}}`;
     const admittedAt = Number(await env.admin.command('HGET', hash, 'pa'));
     await env.admin.command('HSET', hash, 'pa', String(admittedAt - 11_000));
-    expect(await b.store.acquire()).to.deep.include({ admitted: true, probe: true });
+    expect(await b.store.acquire()).to.deep.include({
+      admitted: true,
+      probe: true,
+      reclaimed: true,
+    });
+  });
+
+  it('lets only probes decide half-open: a late outcome of a call admitted while closed is ignored', async function () {
+    const key = env.uniqueKey();
+    const options = { failureThreshold: 1, recoveryTimeout: 200 };
+    const a = await breakerFor(env, key, options);
+    const b = await breakerFor(env, key, options);
+    const early = deferred();
+    const earlyCall = a.breaker.execute(async () => {
+      await early.promise;
+      return 'stale';
+    });
+    await eventually(async () => (await a.store.state()) === 'closed');
+    await rejectionOf(b.breaker.execute(boom));
+    await sleep(220);
+    const probe = deferred();
+    const probeCall = b.breaker.execute(async () => {
+      await probe.promise;
+      return 'fresh';
+    });
+    await eventually(async () => (await b.store.state()) === 'half-open');
+    early.resolve();
+    expect(await earlyCall).to.equal('stale');
+    expect(await a.store.state(), 'after the stale success').to.equal('half-open');
+    await a.store.record({ failure: true, slow: false, probe: false });
+    expect(await a.store.state(), 'after a stale failure').to.equal('half-open');
+    probe.resolve();
+    expect(await probeCall).to.equal('fresh');
+    await eventually(async () => (await a.store.state()) === 'closed');
   });
 
   it('isolates every instance until reset, and keeps isolation without expiry', async function () {

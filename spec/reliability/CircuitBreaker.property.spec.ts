@@ -70,6 +70,10 @@ class Model {
   private probes = 0;
   private successes = 0;
   private slowSuccesses = 0;
+  // When the last probe was admitted: once every slot is held and that is max(recoveryTimeout,
+  // 10 s) ago, the probes that have not reported are lost and their slots go to new probes.
+  private lastProbeAt = 0;
+  private readonly probeLeaseMs: number;
   private readonly minimumCalls: number;
   private readonly halfOpenMax: number;
   private readonly bucketWidth: number;
@@ -81,6 +85,7 @@ class Model {
     this.c = c;
     this.minimumCalls = c.minimumCalls ?? (c.windowType === 'count' ? c.windowSize : 10);
     this.halfOpenMax = Math.max(1, c.halfOpenMaxCalls);
+    this.probeLeaseMs = Math.max(10_000, c.recoveryTimeoutMs);
     // A TIME window is cut into buckets: one per second, between 10 and 60 of them.
     this.buckets = Math.min(60, Math.max(10, Math.ceil(c.windowDurationMs / 1000)));
     this.bucketWidth = c.windowDurationMs / this.buckets;
@@ -116,8 +121,16 @@ class Model {
       };
     }
     if (state === 'isolated') return { admitted: false, state, retryAfterMs: Infinity };
-    if (this.probes >= this.halfOpenMax) return { admitted: false, state, retryAfterMs: 0 };
+    if (this.probes >= this.halfOpenMax) {
+      if (now - this.lastProbeAt < this.probeLeaseMs) {
+        return { admitted: false, state, retryAfterMs: 0 };
+      }
+      // Those probes are lost: from now on they neither free a slot nor decide.
+      this.probes = this.successes;
+      this.period++;
+    }
     this.probes++;
+    this.lastProbeAt = now;
     return { admitted: true, call: { startedAt: now, probe: true, period: this.period } };
   }
 
@@ -133,7 +146,10 @@ class Model {
     const slow =
       this.c.slowCallDurationMs !== undefined && now - call.startedAt >= this.c.slowCallDurationMs;
     if (this.state === 'closed') this.recordClosed(now, failure, slow);
-    else if (this.state === 'half-open') this.recordHalfOpen(now, failure, slow);
+    // Only probes of the current HALF_OPEN period decide it.
+    else if (this.state === 'half-open' && call.probe && call.period === this.period) {
+      this.recordHalfOpen(now, failure, slow);
+    }
   }
 
   private recordClosed(now: number, failure: boolean, slow: boolean): void {

@@ -325,7 +325,15 @@ function stageAttributes(base: Attributes, policy: string, state: StageState): A
 }
 
 function isRejection(error: unknown): boolean {
-  return isRateLimitExceededError(error) || isBulkheadFullError(error) || isCircuitOpenError(error);
+  try {
+    return (
+      isRateLimitExceededError(error) || isBulkheadFullError(error) || isCircuitOpenError(error)
+    );
+  } catch {
+    // A hostile value (a Proxy whose every property access throws) is no refusal of ours; the
+    // call must still be counted.
+    return false;
+  }
 }
 
 function isFiniteNumber(value: unknown): value is number {

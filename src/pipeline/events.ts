@@ -43,7 +43,10 @@ export interface PolicyEventMap {
   };
   /** A timeout stage's deadline passed. */
   timeout: { readonly policy: string; readonly stage: string; readonly timeoutMs: number };
-  /** A fallback stage replaced an error with its value. */
+  /**
+   * A fallback stage replaced an error with its value: emitted once the value is there (after an
+   * asynchronous `method` resolves). A `method` that throws or rejects supplied none: no event.
+   */
   fallback: { readonly policy: string; readonly stage: string; readonly error: unknown };
   /** A circuit breaker in the policy changed state. */
   'circuit-state': {
@@ -127,12 +130,26 @@ export class EventHub {
 
   emit<E extends PolicyEvent>(event: E, payload: PolicyEventMap[E]): void {
     const list = this.lists[event] as ReadonlyArray<PolicyListener<E>>;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        (list[i] as PolicyListener<E>)(payload);
-      } catch {
-        // A listener that throws never breaks the call it observes.
-      }
-    }
+    for (let i = 0; i < list.length; i++) notify(list[i] as PolicyListener<E>, payload);
   }
 }
+
+/**
+ * @internal Calls a listener. What it throws is ignored, and so is a rejection of a promise it
+ * returns (marked handled, so it never becomes an unhandled rejection): a listener never breaks
+ * the call it observes, the other listeners, or the process.
+ */
+export function notify<A>(listener: (arg: A) => unknown, arg: A): void {
+  try {
+    const result = listener(arg);
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      // Any thenable, not only a native promise; reading `then` may itself throw.
+      const then = (result as { then?: unknown }).then;
+      if (typeof then === 'function') then.call(result, undefined, ignore);
+    }
+  } catch {
+    // Ignored: see above.
+  }
+}
+
+function ignore(): void {}

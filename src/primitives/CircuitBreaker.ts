@@ -158,12 +158,17 @@ const STORE_METHODS = Object.freeze([
   'reset',
 ] as const);
 
-// The four possible outcomes, made once so recording one allocates nothing.
+// The eight possible outcomes, made once so recording one allocates nothing: the last four are
+// of calls known to hold no probe slot of the current HALF_OPEN period.
 const OUTCOMES: readonly CircuitOutcome[] = Object.freeze([
   Object.freeze({ failure: false, slow: false }),
   Object.freeze({ failure: true, slow: false }),
   Object.freeze({ failure: false, slow: true }),
   Object.freeze({ failure: true, slow: true }),
+  Object.freeze({ failure: false, slow: false, probe: false }),
+  Object.freeze({ failure: true, slow: false, probe: false }),
+  Object.freeze({ failure: false, slow: true, probe: false }),
+  Object.freeze({ failure: true, slow: true, probe: false }),
 ]);
 
 // Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
@@ -171,8 +176,8 @@ const OUTCOMES: readonly CircuitOutcome[] = Object.freeze([
 const NOT_A_PROBE = 0;
 const UNKNOWN_TICKET = -1;
 
-function outcome(failure: boolean, slow: boolean): CircuitOutcome {
-  return OUTCOMES[(failure ? 1 : 0) + (slow ? 2 : 0)] as CircuitOutcome;
+function outcome(failure: boolean, slow: boolean, probe: boolean): CircuitOutcome {
+  return OUTCOMES[(failure ? 1 : 0) + (slow ? 2 : 0) + (probe ? 0 : 4)] as CircuitOutcome;
 }
 
 interface ResolvedCircuitBreaker {
@@ -193,7 +198,11 @@ interface ResolvedCircuitBreaker {
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
  * calls and refuses the rest at once (`retryAfterMs` 0); when that many have succeeded it closes
- * with an empty window, and any failure re-opens it for a new `recoveryTimeout`. With
+ * with an empty window, and any failure re-opens it for a new `recoveryTimeout`. Only those
+ * trial calls decide: the outcome of a call admitted before the circuit opened (or as a trial
+ * call of an earlier HALF_OPEN period) that arrives during HALF_OPEN is ignored. A trial call
+ * that has not reported after `max(recoveryTimeout, 10 s)` is taken as lost, and its slot goes
+ * to a new trial call. With
  * `slowCallRateThreshold`, trial calls that are slow also re-open it once their share of
  * `halfOpenMaxCalls` reaches the threshold. Outcomes that arrive while OPEN or ISOLATED are
  * ignored. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
@@ -232,12 +241,17 @@ export class CircuitBreaker {
   #lastMetrics: CircuitBreakerMetrics | undefined;
   // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
-  // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes.
+  // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
+  // the slots of lost probes starts a new number too.
   #period = 0;
   // The failure being recorded (only during that call), and the one that last tripped the circuit
   // OPEN: the `cause` of the refusals that follow, as Polly's BrokenCircuitException carries it.
   #recording: unknown = undefined;
   #openCause: unknown = undefined;
+  // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
+  // the circuit opens) must not have its change delivered before the one it is reacting to.
+  #delivering = false;
+  #pending: CircuitStateChange[] = [];
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -356,8 +370,9 @@ export class CircuitBreaker {
    * the call at once and asks the store, whose answer, when it comes, only updates the last known
    * state. Use `execute` for an exact decision with such a store.
    *
-   * @returns a ticket to pass to `onFailure` (and the internal `onCancel`), so that only a call
-   * holding a trial slot of the current HALF_OPEN period gives one back
+   * @returns a ticket to pass to `onSuccess` and `onFailure` (and the internal `onCancel`), so
+   * that only a call holding a trial slot of the current HALF_OPEN period gives one back or
+   * decides HALF_OPEN
    * @throws CircuitOpenError when the circuit is OPEN, ISOLATED, or HALF_OPEN with every trial
    * slot taken
    */
@@ -382,9 +397,16 @@ export class CircuitBreaker {
   /**
    * Records a successful call admitted by `beforeCall`.
    * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @param ticket - what `beforeCall` returned for this call; with it, the success of a call that
+   * holds no trial slot of the current HALF_OPEN period does not count towards closing the
+   * circuit. Without it, a success during HALF_OPEN is taken as a trial call's.
    */
-  onSuccess(durationMs?: number): void {
-    this.#record(outcome(false, durationMs !== undefined && durationMs >= this.#slowCallMs));
+  onSuccess(durationMs?: number, ticket?: number): void {
+    this.#record(
+      false,
+      durationMs !== undefined && durationMs >= this.#slowCallMs,
+      ticket === undefined ? UNKNOWN_TICKET : ticket,
+    );
   }
 
   /**
@@ -392,7 +414,8 @@ export class CircuitBreaker {
    * not recorded (it only gives back a HALF_OPEN trial slot).
    * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
-   * gives back a trial slot whenever the circuit is HALF_OPEN
+   * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
+   * HALF_OPEN is taken as a trial call's
    */
   onFailure(error: unknown, durationMs?: number, ticket?: number): void {
     this.#failed(
@@ -435,7 +458,10 @@ export class CircuitBreaker {
 
   /**
    * Calls `listener({ from, to })` on every state change, including the lazy OPEN -> HALF_OPEN
-   * move, `isolate()` and `reset()`. A listener that throws is ignored.
+   * move, `isolate()` and `reset()`. Every listener receives every change, in order: a change
+   * made by a listener (say `reset()` when the circuit opens) reaches the listeners after the
+   * one it reacts to has reached them all. A listener that throws, or returns a promise that
+   * rejects, is ignored.
    * @returns a function that removes the listener
    */
   onStateChange(listener: CircuitStateListener): () => void {
@@ -494,7 +520,7 @@ export class CircuitBreaker {
     if (signal !== undefined && signal.aborted) {
       this.#release(ticket);
     } else {
-      this.#record(outcome(false, this.timesCalls && this.clock.now() - start >= this.#slowCallMs));
+      this.#record(false, this.timesCalls && this.clock.now() - start >= this.#slowCallMs, ticket);
     }
     return value;
   }
@@ -502,7 +528,7 @@ export class CircuitBreaker {
   #failed(error: unknown, durationMs: number, ticket: number): void {
     if (this.#counts(error)) {
       this.#recording = error;
-      this.#record(outcome(true, durationMs >= this.#slowCallMs));
+      this.#record(true, durationMs >= this.#slowCallMs, ticket);
       this.#recording = undefined;
     } else this.#release(ticket);
   }
@@ -524,7 +550,11 @@ export class CircuitBreaker {
   }
 
   #ticket(admission: CircuitAdmission): number {
-    return admission.probe ? this.#period : NOT_A_PROBE;
+    if (!admission.probe) return NOT_A_PROBE;
+    // The store took back the slots of probes that never reported: they are lost, so their
+    // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
+    if (admission.reclaimed === true) this.#period++;
+    return this.#period;
   }
 
   #counts(error: unknown): boolean {
@@ -536,8 +566,11 @@ export class CircuitBreaker {
     }
   }
 
-  #record(result: CircuitOutcome): void {
-    const state = this.#store.record(result);
+  #record(failure: boolean, slow: boolean, ticket: number): void {
+    // Only a probe of the current HALF_OPEN period decides HALF_OPEN; a call whose ticket is not
+    // known (an asynchronous store, or no ticket given) may be one.
+    const probe = ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period);
+    const state = this.#store.record(outcome(failure, slow, probe));
     if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
     else if (state !== this.#lastState) this.#observe(state);
   }
@@ -592,13 +625,40 @@ export class CircuitBreaker {
     if (to === 'half-open') this.#period++;
     if (this.#listeners.length === 0) return;
     const change: CircuitStateChange = Object.freeze({ from, to });
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A faulty listener must not break the call or the other listeners.
-      }
+    if (this.#delivering) {
+      // A listener changed the state: its change follows once this one has reached everyone.
+      this.#pending.push(change);
+      return;
     }
+    this.#delivering = true;
+    try {
+      this.#deliver(change);
+      const pending = this.#pending;
+      for (let i = 0; i < pending.length; i++) this.#deliver(pending[i] as CircuitStateChange);
+    } finally {
+      this.#pending = [];
+      this.#delivering = false;
+    }
+  }
+
+  #deliver(change: CircuitStateChange): void {
+    for (const listener of this.#listeners) notify(listener, change);
+  }
+}
+
+/**
+ * Calls a listener, ignoring what it throws and a rejection of the promise it returns: a faulty
+ * listener must not break the call, the other listeners, or the process.
+ */
+function notify<A>(listener: (arg: A) => unknown, arg: A): void {
+  try {
+    const result = listener(arg);
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      const then = (result as { then?: unknown }).then;
+      if (typeof then === 'function') then.call(result, undefined, noop);
+    }
+  } catch {
+    // Ignored: see above.
   }
 }
 

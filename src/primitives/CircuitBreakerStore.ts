@@ -2,7 +2,13 @@ import type { Clock } from '../internal/clock.js';
 import type { CircuitState } from './CircuitState.js';
 import { CountWindow } from './windows/CountWindow.js';
 import { TimeWindow } from './windows/TimeWindow.js';
-import { ADMIT_CLOSED, ADMIT_PROBE, REFUSE_HALF_OPEN, REFUSE_ISOLATED } from './admissions.js';
+import {
+  ADMIT_CLOSED,
+  ADMIT_PROBE,
+  ADMIT_PROBE_RECLAIMED,
+  REFUSE_HALF_OPEN,
+  REFUSE_ISOLATED,
+} from './admissions.js';
 
 /**
  * A circuit breaker's resolved settings, handed once to its store by
@@ -44,6 +50,11 @@ export interface CircuitAdmission {
   readonly probe: boolean;
   /** When refused: milliseconds left OPEN, `Infinity` when isolated, 0 when the probe budget refused it. */
   readonly retryAfterMs: number;
+  /**
+   * True when admitting this probe took back the slots of probes that had not reported in time:
+   * those are lost, and the breaker no longer counts their outcomes as probes'.
+   */
+  readonly reclaimed?: boolean;
 }
 
 /** The outcome of one finished call, as recorded by {@link CircuitBreakerStore.record}. */
@@ -52,6 +63,12 @@ export interface CircuitOutcome {
   readonly failure: boolean;
   /** The call took at least `slowCallDuration` (whether or not it failed). */
   readonly slow: boolean;
+  /**
+   * `false` when the call is known to hold no probe slot of the current HALF_OPEN period (it was
+   * admitted while CLOSED, or as a probe of an earlier period): in HALF_OPEN such an outcome is
+   * ignored, since only probes decide HALF_OPEN. `true` or absent: it may be a probe, and counts.
+   */
+  readonly probe?: boolean;
 }
 
 /** A circuit breaker's state and the counts over its current window. */
@@ -93,10 +110,14 @@ export interface CircuitBreakerMetrics {
  * - OPEN: refuse calls with the time left. Once `recoveryTimeoutMs` has passed since it opened,
  *   any `acquire`, `state` or `snapshot` moves it to HALF_OPEN first. Outcomes are ignored.
  * - HALF_OPEN: admit a call as a probe while fewer than `halfOpenMaxCalls` probes are held, refuse
- *   it otherwise (`retryAfterMs` 0). A failure re-opens it (a new `recoveryTimeoutMs`). When
- *   `halfOpenMaxCalls` successes have been recorded it closes, with an empty window and counts,
- *   unless `slowCallRateThreshold` is set and `slow successes / halfOpenMaxCalls` reaches it, in
- *   which case it re-opens (as soon as that is certain). `release` frees a probe slot.
+ *   it otherwise (`retryAfterMs` 0). Only probes decide: an outcome with `probe: false` is
+ *   ignored. A failure re-opens it (a new `recoveryTimeoutMs`). When `halfOpenMaxCalls` successes
+ *   have been recorded it closes, with an empty window and counts, unless `slowCallRateThreshold`
+ *   is set and `slow successes / halfOpenMaxCalls` reaches it, in which case it re-opens (as soon
+ *   as that is certain). `release` frees a probe slot. Probes are lost when every slot is held
+ *   and the last probe was admitted at least `max(recoveryTimeoutMs, 10 s)` ago without all of
+ *   them reporting: the slots of those that have not reported go to new probes, and the
+ *   admission that takes them back says `reclaimed: true`.
  * - ISOLATED (after `isolate`): refuse every call with `retryAfterMs` `Infinity` until `reset`.
  *   Outcomes are ignored.
  *
@@ -128,9 +149,17 @@ export interface CircuitBreakerStore {
 }
 
 /**
+ * A HALF_OPEN probe that has not reported after `max(recoveryTimeout, this)` is taken as lost
+ * (a hung call, or a process that died) and its slot goes to a new probe.
+ * @internal
+ */
+export const MIN_PROBE_LEASE_MS = 10_000;
+
+/**
  * The default {@link CircuitBreakerStore}: the state machine in this process's memory, with a
  * ring-buffer window (O(1) per outcome) and no timers. It reads the clock only where a rule
- * needs the time: a TIME window, opening the circuit, and while it is OPEN.
+ * needs the time: a TIME window, opening the circuit, while it is OPEN, and when a HALF_OPEN
+ * probe is admitted.
  *
  * @example
  * ```ts
@@ -147,6 +176,9 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   #probes = 0;
   #probeSuccesses = 0;
   #slowProbes = 0;
+  // When the last probe was admitted, and how long probes may run before they are taken as lost.
+  #probeAdmittedAt = 0;
+  #probeLeaseMs = MIN_PROBE_LEASE_MS;
 
   /**
    * @throws Error when the store already serves another breaker
@@ -158,6 +190,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
       );
     }
     this.#config = config;
+    this.#probeLeaseMs = Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs);
     this.#timed = config.windowType === 'time';
     this.#window = this.#timed
       ? new TimeWindow(config.windowDurationMs)
@@ -185,7 +218,9 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
 
   record(outcome: CircuitOutcome): CircuitState {
     if (this.#state === 'closed') this.#recordClosed(outcome.failure, outcome.slow);
-    else if (this.#state === 'half-open') this.#recordProbe(outcome.failure, outcome.slow);
+    else if (this.#state === 'half-open' && outcome.probe !== false) {
+      this.#recordProbe(outcome.failure, outcome.slow);
+    }
     return this.#state;
   }
 
@@ -279,9 +314,18 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   #admitProbe(config: CircuitBreakerStoreConfig): CircuitAdmission {
-    if (this.#probes >= config.halfOpenMaxCalls) return REFUSE_HALF_OPEN;
+    const now = config.clock.now();
+    let admission = ADMIT_PROBE;
+    if (this.#probes >= config.halfOpenMaxCalls) {
+      if (now - this.#probeAdmittedAt < this.#probeLeaseMs) return REFUSE_HALF_OPEN;
+      // Every probe admitted that long ago and not reported is lost (a hung call): without this
+      // the circuit would refuse every call until reset(). The same rule as the Redis store.
+      this.#probes = this.#probeSuccesses;
+      admission = ADMIT_PROBE_RECLAIMED;
+    }
     this.#probes++;
-    return ADMIT_PROBE;
+    this.#probeAdmittedAt = now;
+    return admission;
   }
 
   #expireOpen(): void {

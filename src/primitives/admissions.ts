@@ -16,6 +16,16 @@ export const ADMIT_PROBE: CircuitAdmission = Object.freeze({
   probe: true,
   retryAfterMs: 0,
 });
+/**
+ * @internal A probe admitted by taking back the slots of probes that had not reported in time.
+ */
+export const ADMIT_PROBE_RECLAIMED: CircuitAdmission = Object.freeze({
+  admitted: true,
+  state: 'half-open',
+  probe: true,
+  retryAfterMs: 0,
+  reclaimed: true,
+});
 /** @internal */
 export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
   admitted: false,

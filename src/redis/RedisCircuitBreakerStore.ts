@@ -13,6 +13,7 @@ import { assertUnconfigured, resolveStoreOptions, type RedisStoreOptions } from 
 import {
   ADMIT_CLOSED,
   ADMIT_PROBE,
+  ADMIT_PROBE_RECLAIMED,
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
 } from '../primitives/admissions.js';
@@ -29,7 +30,8 @@ export type RedisCircuitBreakerStoreOptions = RedisStoreOptions;
 //   or a hash of bucket counts c<slot>, f<slot>, s<slot> (time).
 // ARGV: op, failureThreshold, recoveryMs, failureRate (-1: consecutive mode), slowRate (-1: none),
 //   timed (1/0), windowSize, windowMs, buckets, minimumCalls, halfOpenMaxCalls, idleTtlMs,
-//   probeLeaseMs, failure (1/0), slow (1/0).
+//   probeLeaseMs, failure (1/0), slow (1/0), probe (0: the outcome of a call known to hold no
+//   probe slot of the current HALF_OPEN period, ignored there; 1: may be a probe).
 const BREAKER = luaScript(`
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local H = KEYS[1]
@@ -53,6 +55,7 @@ local ttl = ARGV[12]
 local probeLease = tonumber(ARGV[13])
 local failure = ARGV[14] == '1'
 local slow = ARGV[15] == '1'
+local probe = ARGV[16] ~= '0'
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 local v = redis.call('HMGET', H, 'st', 'oa', 'cf', 'pr', 'pk', 'ps', 'pa', 'n', 'f', 's', 'nx', 'lt')
@@ -159,15 +162,17 @@ local function recordProbe()
   end
 end
 local function admitProbe()
+  local kind = 1
   if pr >= maxProbes then
     if now - pa < probeLease then return { 0, 'half-open', 0, '0' } end
     -- Probes admitted that long ago and never reported are taken as lost (their holder died).
     pr = pk
+    kind = 2
   end
   pr = pr + 1
   pa = now
   dirty = true
-  return { 1, 'half-open', 1, '0' }
+  return { 1, 'half-open', kind, '0' }
 end
 local result
 if op == 'acquire' then
@@ -189,7 +194,7 @@ if op == 'acquire' then
 elseif op == 'record' then
   if st == 'closed' then
     recordClosed()
-  elseif st == 'half-open' then
+  elseif st == 'half-open' and probe then
     recordProbe()
   end
   result = st
@@ -242,9 +247,9 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * Each operation is one atomic Lua script (`EVALSHA`) on the Redis server's clock, applying the
  * same rules as {@link InMemoryCircuitBreakerStore}: consecutive mode, failure-rate and
  * slow-call-rate tripping over a COUNT window (the last `windowSize` outcomes) or a TIME window
- * (`windowDuration` in 10 to 60 buckets), `minimumCalls`, and slow HALF_OPEN probes. One more
- * rule exists only here: a probe that has not reported after `max(recoveryTimeout, 10 s)` is
- * taken as lost (its process died) and its slot goes to the next caller.
+ * (`windowDuration` in 10 to 60 buckets), `minimumCalls`, slow HALF_OPEN probes, only probes
+ * deciding HALF_OPEN, and a probe that has not reported after `max(recoveryTimeout, 10 s)` taken
+ * as lost (a hung call, or its process died), its slot going to the next caller.
  *
  * A call through `execute` costs two round trips (admission, then the outcome). The keys expire
  * after an hour idle (or twice `recoveryTimeout`, or `windowDuration`, when longer), except
@@ -281,7 +286,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   // Whether the local breaker decided anything since Redis last answered.
   #usedLocal = false;
   #args: Readonly<Record<string, readonly string[]>> = {};
-  // Record arguments by outcome: (failure ? 1 : 0) + (slow ? 2 : 0).
+  // Record arguments by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (probe === false ? 4 : 0).
   #recordArgs: readonly (readonly string[])[] = [];
 
   /**
@@ -327,8 +332,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       String(idleTtl),
       String(Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs)),
     ];
-    const args = (op: string, failure = false, slow = false): readonly string[] =>
-      Object.freeze([op, ...settings, failure ? '1' : '0', slow ? '1' : '0']);
+    const args = (op: string, failure = false, slow = false, probe = true): readonly string[] =>
+      Object.freeze([op, ...settings, failure ? '1' : '0', slow ? '1' : '0', probe ? '1' : '0']);
     this.#args = Object.freeze({
       acquire: args('acquire'),
       release: args('release'),
@@ -342,6 +347,10 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       args('record', true, false),
       args('record', false, true),
       args('record', true, true),
+      args('record', false, false, false),
+      args('record', true, false, false),
+      args('record', false, true, false),
+      args('record', true, true, false),
     ]);
     if (this.#link.mode === 'local') {
       const local = new InMemoryCircuitBreakerStore();
@@ -370,7 +379,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   record(outcome: CircuitOutcome): CircuitState | Promise<CircuitState> {
     const link = this.#link;
     if (!link.shouldTry()) return this.#recordWithout(outcome);
-    const index = (outcome.failure ? 1 : 0) + (outcome.slow ? 2 : 0);
+    const index =
+      (outcome.failure ? 1 : 0) + (outcome.slow ? 2 : 0) + (outcome.probe === false ? 4 : 0);
     return link.run(BREAKER, this.#keys, this.#recordArgs[index] as readonly string[]).then(
       (reply) => {
         this.#backOnRedis();
@@ -520,7 +530,11 @@ function toState(reply: unknown): CircuitState {
 function toAdmission(reply: unknown): CircuitAdmission {
   const [admitted, state, probe, retryAfter] = reply as [unknown, unknown, unknown, unknown];
   const s = toState(state);
-  if (Number(admitted) === 1) return Number(probe) === 1 ? ADMIT_PROBE : ADMIT_CLOSED;
+  if (Number(admitted) === 1) {
+    // probe: 0 none, 1 a probe, 2 a probe that took back the slots of lost ones.
+    const kind = Number(probe);
+    return kind === 1 ? ADMIT_PROBE : kind === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
+  }
   if (s === 'half-open') return REFUSE_HALF_OPEN;
   if (s === 'isolated') return REFUSE_ISOLATED;
   return { admitted: false, state: s, probe: false, retryAfterMs: Number(retryAfter) };

@@ -1,5 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
+import { notify } from '../pipeline/events.js';
 import { primitiveState, type PolicyMetrics, type StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import type { PolicyBuilder } from '../pipeline/PolicyBuilder.js';
@@ -233,13 +234,8 @@ export class PolicyRegistry {
       throw new Error(`A policy named "${policy.name}" is already in the registry`);
     }
     this.#policies.set(policy.name, policy);
-    for (const listener of this.#registerListeners) {
-      try {
-        listener(policy);
-      } catch {
-        // An observer (instrumentation) that throws must not undo or fail the registration.
-      }
-    }
+    // An observer (instrumentation) that throws or rejects must not undo or fail the registration.
+    for (const listener of this.#registerListeners) notify(listener, policy);
     return this;
   }
 

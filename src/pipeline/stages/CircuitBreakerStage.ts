@@ -61,7 +61,7 @@ export class CircuitBreakerStage implements Step {
   }
 
   private refused(ctx: Context, error: unknown): void {
-    if (isCircuitOpenError(error)) {
+    if (isRefusal(error)) {
       const { counters, hub, policy } = this.env;
       counters.circuitOpen++;
       if (hub.has('rejected')) {
@@ -82,9 +82,10 @@ export class CircuitBreakerStage implements Step {
       ticket = own.ticket;
       if (breaker.timesCalls) durationMs = breaker.clock.now() - own.start;
     }
-    if (ok) breaker.onSuccess(durationMs);
-    // The caller gave up: the outcome says nothing about the dependency.
-    else if (ctx.root.aborted) breaker.onCancel(ticket);
+    // The caller gave up: the outcome, whichever it is, is not recorded (as with the standalone
+    // breaker), and a probe gives its slot back.
+    if (ctx.root.aborted) breaker.onCancel(ticket);
+    else if (ok) breaker.onSuccess(durationMs, ticket);
     else breaker.onFailure(value, durationMs, ticket);
     this.outer.leave(received, ok, value);
   }
@@ -95,5 +96,15 @@ export class CircuitBreakerStage implements Step {
 
   state(): Record<string, unknown> {
     return primitiveState(this.name, this.breaker);
+  }
+}
+
+/** True for the breaker's refusal; false for what a custom store threw, whatever it is. */
+function isRefusal(error: unknown): boolean {
+  try {
+    return isCircuitOpenError(error);
+  } catch {
+    // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
+    return false;
   }
 }

@@ -29,18 +29,27 @@ export class FallbackStage implements Step {
       this.outer.leave(ctx, ok, value);
       return;
     }
-    const { counters, hub, policy } = this.env;
-    counters.fallbacks++;
-    if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error: value });
-    ctx.root.recovered = true;
     let substitute: unknown;
     try {
       substitute = this.fallback.recover(value, [ctx]);
     } catch (error) {
+      // A method that throws supplied nothing: no fallback to count or report.
       this.outer.leave(ctx, false, error);
       return;
     }
-    whenSettled(substitute, (settledOk, settled) => this.outer.leave(ctx, settledOk, settled));
+    whenSettled(substitute, (settledOk, settled) => {
+      // Counted once it has supplied a value that can still reach the caller.
+      if (settledOk && !ctx.aborted) this.recovered(ctx, value);
+      this.outer.leave(ctx, settledOk, settled);
+    });
+  }
+
+  /** The fallback supplied a value in place of `error`: count and report it. */
+  private recovered(ctx: Context, error: unknown): void {
+    const { counters, hub, policy } = this.env;
+    counters.fallbacks++;
+    if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error });
+    ctx.root.recovered = true;
   }
 
   private handles(error: unknown): boolean {

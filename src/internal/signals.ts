@@ -56,8 +56,23 @@ const hostSetTimeout = host.setTimeout.bind(globalThis);
  * retry waits for, so deadlines and aborts land between attempts however fast they fail.
  */
 export function nextTurn(fn: () => void): void {
-  if (hostSetImmediate !== undefined) hostSetImmediate(fn);
-  else hostSetTimeout(fn, 0);
+  turnsPending++;
+  const run = (): void => {
+    turnsPending--;
+    fn();
+  };
+  if (hostSetImmediate !== undefined) hostSetImmediate(run);
+  else hostSetTimeout(run, 0);
+}
+
+let turnsPending = 0;
+
+/**
+ * @internal How many {@link nextTurn} callbacks have not run yet: a test that drives a manual
+ * clock lets them run before it moves time on.
+ */
+export function pendingTurns(): number {
+  return turnsPending;
 }
 
 /** {@link nextTurn} as a promise. */

@@ -34,7 +34,8 @@ export interface RetryOptions<R = any> {
   readonly maxAttempts?: number;
   /**
    * Base wait before the first retry (milliseconds or a string like `'200ms'`). With `0` the next
-   * attempt starts without any timer.
+   * attempt sets no timer; it still waits for a later macrotask, so a deadline or an abort can
+   * land between attempts.
    * @defaultValue 0
    */
   readonly delay?: Duration;

@@ -16,6 +16,7 @@ import { InMemoryCircuitBreakerStore } from '../../src/primitives/CircuitBreaker
 import { RateLimiter } from '../../src/primitives/RateLimiter.js';
 import { InMemoryRateLimiterStore } from '../../src/primitives/RateLimiterStore.js';
 import { Retry } from '../../src/primitives/Retry.js';
+import { TimeLimiter } from '../../src/primitives/TimeLimiter.js';
 import type { Stage } from '../../src/pipeline/Stage.js';
 import { FakeClock, deferred, flush, settle } from './support.js';
 
@@ -255,6 +256,28 @@ describe('Regressions', () => {
           expect(attempts, `${via}: no attempt after the abort`).to.equal(after);
         }
       });
+    });
+
+    // A deadline whose caller aborted served nobody, yet its timer would have kept the process
+    // alive until it passed (an hour here) while the thunk hung.
+    it("a caller's abort drops the deadline of its call, leaving no timer behind", async () => {
+      const clock = new FakeClock(0);
+      const limiter = new TimeLimiter({ timeout: '1h', clock });
+      const policy = Policy.builder('dropped').timeout(limiter).build();
+      const controller = new AbortController();
+      const reason = new Error('caller left');
+      const call = settle(
+        policy.execute(() => new Promise(() => {}), { signal: controller.signal }),
+      );
+      const alone = settle(limiter.execute(() => new Promise(() => {}), controller.signal));
+      expect(clock.pending).to.equal(1);
+      controller.abort(reason);
+      await flush();
+      expect(call.reason).to.equal(reason);
+      expect(alone.reason).to.equal(reason);
+      expect(limiter.queue.size).to.equal(0);
+      expect(clock.pending, 'timers left').to.equal(0);
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
     });
 
     // Found by the hostile tester: the retry stage passed an aborted call's result outward as

@@ -18,9 +18,13 @@ export abstract class ResilienceError extends Error {
   /** @internal */
   declare readonly [BRAND]: true;
 
-  protected constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * @param name - the error's `name`, a string literal in each subclass: a class's own name does
+   *   not survive minification (a bundle would print `Ze: Rate limit exceeded`)
+   */
+  protected constructor(name: string, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    this.name = name;
     Object.defineProperty(this, BRAND, { value: true });
   }
 }
@@ -32,7 +36,7 @@ export class RateLimitExceededError extends ResilienceError {
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number, options?: { cause?: unknown }) {
-    super('Rate limit exceeded', options);
+    super('RateLimitExceededError', 'Rate limit exceeded', options);
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -46,7 +50,7 @@ export class BulkheadFullError extends ResilienceError {
   readonly maxQueue: number;
 
   constructor(maxConcurrent: number, maxQueue: number, options?: { cause?: unknown }) {
-    super(`Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
+    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
   }
@@ -62,7 +66,11 @@ export class OperationTimeoutError extends ResilienceError {
    * @param operation - function or policy name shown in the message; `'operation'` when empty
    */
   constructor(timeoutMs: number, operation?: string, options?: { cause?: unknown }) {
-    super(`${operation || 'operation'} exceeded timeout of ${formatSeconds(timeoutMs)}`, options);
+    super(
+      'OperationTimeoutError',
+      `${operation || 'operation'} exceeded timeout of ${formatSeconds(timeoutMs)}`,
+      options,
+    );
     this.timeoutMs = timeoutMs;
   }
 }
@@ -80,7 +88,7 @@ export class CircuitOpenError extends ResilienceError {
     retryAfterMs: number,
     options?: { cause?: unknown },
   ) {
-    super('Circuit breaker is open', options);
+    super('CircuitOpenError', 'Circuit breaker is open', options);
     this.state = state;
     this.retryAfterMs = retryAfterMs;
   }
@@ -91,7 +99,7 @@ export class StoreUnavailableError extends ResilienceError {
   readonly code = 'STORE_UNAVAILABLE' as const;
 
   constructor(message = 'Shared state store is unavailable', options?: { cause?: unknown }) {
-    super(message, options);
+    super('StoreUnavailableError', message, options);
   }
 }
 

@@ -96,4 +96,63 @@ describe('DeadlineQueue', () => {
     clock.advance(40);
     expect(log).to.deep.equal([50]);
   });
+
+  it('clears its timer when the queue empties, on a clock whose timers cannot be unref’d', () => {
+    const clock = manualClock();
+    const queue = new DeadlineQueue(clock);
+    const log: number[] = [];
+    const a = node(10, log);
+    const b = node(20, log);
+    queue.add(a, 0);
+    queue.add(b, 0);
+    queue.remove(a);
+    expect(clock.pending(), 'still one waiting').to.equal(1);
+    queue.remove(b);
+    expect(clock.pending()).to.equal(0);
+    expect(queue.hasTimer).to.equal(false);
+    // The next node arms a new timer, and expires on time.
+    queue.add(node(40, log), 30);
+    expect(clock.pending()).to.equal(1);
+    clock.advance(40);
+    expect(log).to.deep.equal([40]);
+  });
+
+  it('stops its host timer keeping the process alive when the queue empties, and resumes for a new node', () => {
+    const handles: Array<{ refed: boolean; cleared: boolean; ms: number }> = [];
+    const clock: Clock = {
+      now: () => 0,
+      setTimeout(_fn, ms) {
+        const handle = {
+          refed: true,
+          cleared: false,
+          ms,
+          ref() {
+            handle.refed = true;
+          },
+          unref() {
+            handle.refed = false;
+          },
+        };
+        handles.push(handle);
+        return handle;
+      },
+      clearTimeout(handle) {
+        (handle as { cleared: boolean }).cleared = true;
+      },
+    };
+    const queue = new DeadlineQueue(clock);
+    const a = node(100, []);
+    queue.add(a, 0);
+    expect(handles).to.have.length(1);
+    expect(handles[0]?.refed).to.equal(true);
+    expect(queue.hasTimer).to.equal(true);
+    queue.remove(a);
+    // Sequential calls cost no new timer: the one pending only stops counting.
+    expect(handles[0]?.refed).to.equal(false);
+    expect(queue.hasTimer).to.equal(false);
+    queue.add(node(100, []), 0);
+    expect(handles).to.have.length(1);
+    expect(handles[0]?.refed).to.equal(true);
+    expect(queue.hasTimer).to.equal(true);
+  });
 });

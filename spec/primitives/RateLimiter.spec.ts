@@ -162,14 +162,14 @@ describe('RateLimiter', () => {
       expect(limiter.availableTokens).to.equal(10);
     });
 
-    it('cannot serve even one permit when maxTokens < 1', async () => {
-      const limiter = new RateLimiter({ maxTokens: 0.5, refillRate: 1 });
-      expect(() => limiter.tryAcquire()).to.throw(RangeError);
-      expect(await rejectionOf(limiter.acquire())).to.be.instanceOf(RangeError);
-      const fn = sinon.spy();
-      expect(await rejectionOf(limiter.execute(fn))).to.be.instanceOf(RangeError);
-      expect(fn.called).to.equal(false);
-      expect(limiter.tryAcquire(0.5)).to.equal(true);
+    it('refuses at construction a bucket that could never serve one call (maxTokens < 1)', () => {
+      for (const maxTokens of [0.5, 0.999]) {
+        expect(() => new RateLimiter({ maxTokens, refillRate: 1 }), String(maxTokens)).to.throw(
+          RangeError,
+          `\`maxTokens\` must be a number >= 1, got ${maxTokens}`,
+        );
+      }
+      expect(new RateLimiter({ maxTokens: 1.5 }).tryAcquire()).to.equal(true);
     });
   });
 
@@ -635,13 +635,13 @@ describe('RateLimiter options validation', () => {
     expect(() => new RateLimiter()).not.to.throw();
     expect(() => new RateLimiter({})).not.to.throw();
     const limiter = new RateLimiter({
-      maxTokens: 0.5,
+      maxTokens: 1.5,
       refillRate: 100 / 60,
       maxWait: '1m30s',
       clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} },
       store: new InMemoryRateLimiterStore(),
     });
-    expect(limiter.maxTokens).to.equal(0.5);
+    expect(limiter.maxTokens).to.equal(1.5);
     expect(limiter.refillRate).to.equal(100 / 60);
     expect(limiter.maxWaitMs).to.equal(90_000);
     expect(new RateLimiter({ maxWait: Infinity }).maxWaitMs).to.equal(Infinity);
@@ -668,18 +668,21 @@ describe('RateLimiter options validation', () => {
     );
   });
 
-  for (const option of ['maxTokens', 'refillRate'] as const) {
-    it(`requires \`${option}\` to be a finite number > 0`, () => {
+  for (const [option, range] of [
+    ['maxTokens', '>= 1'],
+    ['refillRate', '> 0'],
+  ] as const) {
+    it(`requires \`${option}\` to be a finite number ${range}`, () => {
       for (const bad of [0, -1, -0.5, NaN, Infinity, -Infinity]) {
         expect(() => new RateLimiter({ [option]: bad }), String(bad))
-          .to.throw(RangeError, `\`${option}\` must be a number > 0, got `)
+          .to.throw(RangeError, `\`${option}\` must be a number ${range}, got `)
           .with.property('message')
           .that.includes(Object.is(bad, -0) ? '-0' : String(bad));
       }
       for (const bad of ['10', null, {}, true, 10n]) {
         expect(() => new RateLimiter({ [option]: bad as never }), String(bad)).to.throw(
           TypeError,
-          `\`${option}\` must be a number > 0`,
+          `\`${option}\` must be a number ${range}`,
         );
       }
     });

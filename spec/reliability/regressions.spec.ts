@@ -1,7 +1,13 @@
 // Plain regression specs for bugs the reliability suite found, each the shrunk failing case.
 import { expect } from 'chai';
+import { build } from 'esbuild';
 import { getEventListeners } from 'node:events';
-import { CircuitOpenError } from '../../src/errors.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as sinon from 'sinon';
+import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { Bulkhead } from '../../src/primitives/Bulkhead.js';
@@ -10,6 +16,8 @@ import { InMemoryCircuitBreakerStore } from '../../src/primitives/CircuitBreaker
 import { RateLimiter } from '../../src/primitives/RateLimiter.js';
 import { InMemoryRateLimiterStore } from '../../src/primitives/RateLimiterStore.js';
 import { Retry } from '../../src/primitives/Retry.js';
+import { TimeLimiter } from '../../src/primitives/TimeLimiter.js';
+import type { Stage } from '../../src/pipeline/Stage.js';
 import { FakeClock, deferred, flush, settle } from './support.js';
 
 class Ignored extends Error {}
@@ -183,6 +191,228 @@ describe('Regressions', () => {
       );
       expect(() => new CircuitBreaker({ store: breakerStore })).to.not.throw();
       expect(() => new RateLimiter({ store: limiterStore })).to.not.throw();
+    });
+  });
+
+  describe('Hardening: waits, options and names', () => {
+    describe('retries yield to the event loop', () => {
+      let clock: sinon.SinonFakeTimers;
+      beforeEach(() => {
+        clock = sinon.useFakeTimers({
+          toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'],
+        });
+      });
+      afterEach(() => clock.restore());
+
+      // Found by the hostile tester: zero-delay retries ran back to back in microtasks, so the
+      // deadline timer never got a turn and the call ran a million attempts (forever with
+      // Number.MAX_SAFE_INTEGER) before it could time out.
+      it('a zero-delay retry over a thunk that fails at once ends at the enclosing deadline', async function () {
+        this.timeout(20_000);
+        let attempts = 0;
+        const policy = Policy.builder('hot').timeout(50).retry({ maxAttempts: 1e6 }).build();
+        const call = settle(
+          policy.execute(() => {
+            attempts++;
+            return Promise.reject(new Error('fails at once'));
+          }),
+        );
+        await clock.tickAsync(50);
+        await flush();
+        expect(call.status).to.equal('rejected');
+        expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+        expect(attempts, 'attempts before the deadline').to.be.below(1e5);
+        const after = attempts;
+        await flush();
+        await flush();
+        expect(attempts, 'no attempt after the deadline').to.equal(after);
+      });
+
+      it("a zero-delay retry lets the caller's abort land, in a policy and in the Retry primitive", async function () {
+        this.timeout(20_000);
+        for (const via of ['policy', 'primitive'] as const) {
+          let attempts = 0;
+          const fail = () => {
+            attempts++;
+            return Promise.reject(new Error('fails at once'));
+          };
+          const controller = new AbortController();
+          const reason = new Error('caller left');
+          setTimeout(() => controller.abort(reason), 10);
+          const signal = controller.signal;
+          const call = settle(
+            via === 'policy'
+              ? Policy.builder('hot').retry({ maxAttempts: 1e6 }).build().execute(fail, { signal })
+              : new Retry({ maxAttempts: 1e6 }).execute(fail, signal),
+          );
+          await clock.tickAsync(10);
+          await flush();
+          expect(call.status, via).to.equal('rejected');
+          expect(call.reason, via).to.equal(reason);
+          const after = attempts;
+          expect(after, `${via}: attempts before the abort`).to.be.below(1e5);
+          await flush();
+          await flush();
+          expect(attempts, `${via}: no attempt after the abort`).to.equal(after);
+        }
+      });
+    });
+
+    // A deadline whose caller aborted served nobody, yet its timer would have kept the process
+    // alive until it passed (an hour here) while the thunk hung.
+    it("a caller's abort drops the deadline of its call, leaving no timer behind", async () => {
+      const clock = new FakeClock(0);
+      const limiter = new TimeLimiter({ timeout: '1h', clock });
+      const policy = Policy.builder('dropped').timeout(limiter).build();
+      const controller = new AbortController();
+      const reason = new Error('caller left');
+      const call = settle(
+        policy.execute(() => new Promise(() => {}), { signal: controller.signal }),
+      );
+      const alone = settle(limiter.execute(() => new Promise(() => {}), controller.signal));
+      expect(clock.pending).to.equal(1);
+      controller.abort(reason);
+      await flush();
+      expect(call.reason).to.equal(reason);
+      expect(alone.reason).to.equal(reason);
+      expect(limiter.queue.size).to.equal(0);
+      expect(clock.pending, 'timers left').to.equal(0);
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+    });
+
+    // Found by the hostile tester: the retry stage passed an aborted call's result outward as
+    // its error when `retryOnResult` was set, so outer stages saw a value as the failure.
+    it('a retry stage whose context was aborted rejects with the abort reason, not the thunk result', async () => {
+      const seen: unknown[] = [];
+      const observer: Stage = {
+        kind: 'observer',
+        execute: (ctx, next) =>
+          next(ctx).catch((error: unknown) => {
+            seen.push(error);
+            throw error;
+          }),
+      };
+      const policy = Policy.builder('aborted')
+        .use(observer)
+        .retry({ maxAttempts: 3, retryOnResult: (r) => r === 'bad' })
+        .build();
+      const controller = new AbortController();
+      const work = deferred<string>();
+      const call = settle(policy.execute(() => work.promise, { signal: controller.signal }));
+      const reason = new Error('caller left');
+      controller.abort(reason);
+      work.resolve('bad');
+      await flush();
+      expect(call.reason).to.equal(reason);
+      expect(seen).to.deep.equal([reason]);
+    });
+
+    // Found by a first-time user: the limiter was accepted and then failed every call with a
+    // RangeError about `permits`.
+    it('a RateLimiter whose bucket could never serve a call (maxTokens 0.5) is refused by its constructor', () => {
+      expect(() => new RateLimiter({ maxTokens: 0.5 })).to.throw(
+        RangeError,
+        '`maxTokens` must be a number >= 1, got 0.5',
+      );
+      expect(() => Policy.builder().rateLimiter({ maxTokens: 0.5 })).to.throw(
+        RangeError,
+        '`maxTokens` must be a number >= 1, got 0.5',
+      );
+    });
+
+    // Found by the hostile tester: bad execute options threw synchronously after the call was
+    // counted (calls > successes + failures, and no event).
+    it('policy.execute never throws on bad options: it rejects with a TypeError, counted as a failure', async () => {
+      const hostile = {
+        get data(): never {
+          throw new Error('no data for you');
+        },
+      };
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      const cases: Array<[string, unknown, RegExp]> = [
+        ['data: null', { data: null }, /`options.data` must be an object or a Map, got null/],
+        ['data: 5', { data: 5 }, /`options.data` must be an object or a Map, got 5/],
+        ['a data getter that throws', hostile, /`options` could not be read: no data for you/],
+        ['signal: {}', { signal: {} }, /`options.signal` must be an AbortSignal, got an object/],
+        ['signal: null', { signal: null }, /`options.signal` must be an AbortSignal, got null/],
+        ['options: null', null, /`options` must be an object, got null/],
+        ['a revoked proxy', revoked.proxy, /`options` could not be read/],
+      ];
+      const policy = Policy.builder('options').timeout(1000).build();
+      const failures: unknown[] = [];
+      policy.on('failure', ({ error }) => failures.push(error));
+      const thunk = sinon.spy(() => 'ran');
+      for (const [what, options, message] of cases) {
+        let result: Promise<unknown> | undefined;
+        expect(() => {
+          result = policy.execute(thunk, options as never);
+        }, what).not.to.throw();
+        expect(result, what).to.be.instanceOf(Promise);
+        const error = await (result as Promise<unknown>).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, what).to.be.instanceOf(TypeError);
+        expect((error as Error).message, what).to.match(message);
+        expect(failures[failures.length - 1], what).to.equal(error);
+      }
+      expect(thunk.called).to.equal(false);
+      const metrics = policy.metrics();
+      expect(metrics.calls).to.equal(cases.length);
+      expect(metrics.failures).to.equal(cases.length);
+      expect(metrics.calls).to.equal(metrics.successes + metrics.failures);
+      expect(failures).to.have.length(cases.length);
+      // Good options still work, an AbortSignal and a Map or plain object as data.
+      const ok = await policy.execute((ctx) => ctx.data.get('id'), {
+        signal: new AbortController().signal,
+        data: new Map([['id', 7]]),
+      });
+      expect(ok).to.equal(7);
+    });
+
+    // Found in a minified browser bundle, which printed `Ze: Rate limit exceeded`: names came
+    // from the class names, which minifiers rename.
+    it('error names survive minification (string literals, not class names)', async function () {
+      this.timeout(20_000);
+      const dir = mkdtempSync(join(tmpdir(), 'bulwark-minified-'));
+      try {
+        const outfile = join(dir, 'bundle.mjs');
+        await build({
+          stdin: {
+            contents: [
+              "export * from './src/errors.ts';",
+              "export { RateLimiter } from './src/primitives/RateLimiter.ts';",
+            ].join('\n'),
+            resolveDir: process.cwd(),
+            loader: 'ts',
+          },
+          bundle: true,
+          minify: true,
+          format: 'esm',
+          platform: 'neutral',
+          outfile,
+          logLevel: 'silent',
+        });
+        const m = (await import(
+          pathToFileURL(outfile).href
+        )) as typeof import('../../src/errors.js');
+        const errors: Array<[Error, string]> = [
+          [new m.RateLimitExceededError(10), 'RateLimitExceededError'],
+          [new m.BulkheadFullError(1, 0), 'BulkheadFullError'],
+          [new m.OperationTimeoutError(10), 'OperationTimeoutError'],
+          [new m.CircuitOpenError('open', 10), 'CircuitOpenError'],
+          [new m.StoreUnavailableError(), 'StoreUnavailableError'],
+        ];
+        // The bundle really was minified: the classes lost their names.
+        expect(m.RateLimitExceededError.name).to.not.equal('RateLimitExceededError');
+        for (const [error, name] of errors) {
+          expect(error.name).to.equal(name);
+          expect(String(error).startsWith(`${name}: `), String(error)).to.equal(true);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

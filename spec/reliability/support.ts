@@ -3,6 +3,7 @@
 // and (re-exported) the promise helpers every spec folder shares.
 import type { Parameters } from 'fast-check';
 import type { Clock } from '../../src/internal/clock.js';
+import { pendingTurns } from '../../src/internal/signals.js';
 import { flush } from '../support/promises.js';
 
 export { deferred, flush, settle, type Deferred, type Settled } from '../support/promises.js';
@@ -31,8 +32,8 @@ interface Timer {
 
 /**
  * A clock that stands still until `advance` moves it. Timers fire in time order (then in the
- * order they were set), each at its own time, with microtasks drained after each one so promise
- * continuations observe the time at which their timer fired.
+ * order they were set), each at its own time, with microtasks (and the later turns a zero-delay
+ * retry waits for) drained after each one so continuations observe the time their timer fired.
  */
 export class FakeClock implements Clock {
   #now: number;
@@ -68,7 +69,7 @@ export class FakeClock implements Clock {
   /** Moves time forward by `ms`, firing due timers one by one. */
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms;
-    await flush();
+    await settleTurns();
     for (;;) {
       let next: Timer | undefined;
       for (const t of this.#timers) {
@@ -79,9 +80,15 @@ export class FakeClock implements Clock {
       this.#timers = this.#timers.filter((t) => t !== fire);
       if (fire.at > this.#now) this.#now = fire.at;
       fire.fn();
-      await flush();
+      await settleTurns();
     }
     this.#now = target;
-    await flush();
+    await settleTurns();
   }
+}
+
+/** Lets pending promise chains run, and the zero-delay retries waiting for a later turn. */
+async function settleTurns(): Promise<void> {
+  do await flush();
+  while (pendingTurns() > 0);
 }

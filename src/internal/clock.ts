@@ -20,13 +20,11 @@ export interface Clock {
 /** Largest delay host timers honour (about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
 
-interface Unrefable {
-  unref?: () => void;
-}
-
 /**
- * The default clock: `performance.now()` (monotonic) and the host's timers, unref'd where the
- * host supports it so a pending timer never keeps a finished Node process alive.
+ * The default clock: `performance.now()` (monotonic) and the host's ordinary timers. A timer is
+ * set only while a caller waits on it (a retry wait, a queue wait, the deadline of a call in
+ * flight), so, like any `setTimeout`, it keeps a Node process alive until the wait ends; once
+ * every call has settled none is left, and a finished process exits at once.
  *
  * Globals are looked up on every call, so fake timers installed after import still apply.
  */
@@ -36,11 +34,7 @@ export const systemClock: Clock = Object.freeze({
   },
   setTimeout(fn: () => void, ms: number): unknown {
     // Hosts treat a delay above 2^31 - 1 ms as 1 ms; clamp so a long wait stays long.
-    const handle = globalThis.setTimeout(fn, Math.min(ms, MAX_TIMER_MS)) as unknown as Unrefable;
-    if (typeof handle === 'object' && handle !== null && typeof handle.unref === 'function') {
-      handle.unref();
-    }
-    return handle;
+    return globalThis.setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
   },
   clearTimeout(handle: unknown): void {
     globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);

@@ -40,6 +40,46 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
+// Captured once: a later macrotask is not a matter of time, so fake timers installed after import
+// (which would hold it until a test advances them) do not apply. Hosts without it (browsers) take
+// a zero-delay timeout.
+const host = globalThis as unknown as {
+  setImmediate?: (fn: () => void) => unknown;
+  setTimeout: (fn: () => void, ms: number) => unknown;
+};
+const hostSetImmediate =
+  typeof host.setImmediate === 'function' ? host.setImmediate.bind(globalThis) : undefined;
+const hostSetTimeout = host.setTimeout.bind(globalThis);
+
+/**
+ * Runs `fn` in a later macrotask, after the host has run its due timers and I/O: what a zero-delay
+ * retry waits for, so deadlines and aborts land between attempts however fast they fail.
+ */
+export function nextTurn(fn: () => void): void {
+  turnsPending++;
+  const run = (): void => {
+    turnsPending--;
+    fn();
+  };
+  if (hostSetImmediate !== undefined) hostSetImmediate(run);
+  else hostSetTimeout(run, 0);
+}
+
+let turnsPending = 0;
+
+/**
+ * @internal How many {@link nextTurn} callbacks have not run yet: a test that drives a manual
+ * clock lets them run before it moves time on.
+ */
+export function pendingTurns(): number {
+  return turnsPending;
+}
+
+/** {@link nextTurn} as a promise. */
+export function nextTurnPromise(): Promise<void> {
+  return new Promise<void>(nextTurn);
+}
+
 /**
  * Settles like `promise`, except that it rejects at once with the signal's reason when `signal`
  * aborts first. The work behind `promise` goes on; only the caller stops waiting for it.

@@ -96,24 +96,21 @@ export class Policy<T = unknown, F = never> {
    * @returns the thunk's value, or a fallback's
    */
   execute<R extends T>(fn: Thunk<R>, options?: ExecuteOptions): Promise<R | F> {
-    const { counters, hub, clock } = this.parts;
+    const { counters, clock } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
-      counters.failures++;
-      const error = new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
-      // Every execution counted ends with a `success` or `failure` event.
-      if (hub.watchesCalls) hub.emit('failure', { policy: this.name, error, durationMs: 0 });
-      return Promise.reject(error);
+      return this.refuse(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
     }
-    const signal = options?.signal;
-    if (signal !== undefined && signal.aborted) {
-      counters.failures++;
-      if (hub.watchesCalls) {
-        hub.emit('failure', { policy: this.name, error: signal.reason, durationMs: 0 });
-      }
-      return Promise.reject(signal.reason);
+    let signal: AbortSignal | undefined;
+    let data: Map<string, unknown> | undefined;
+    if (options !== undefined) {
+      // Never a synchronous throw: bad options reject the promise like any other failure.
+      const read = readOptions(options);
+      if (read instanceof TypeError) return this.refuse(read);
+      signal = read.signal;
+      data = read.data;
     }
-    const data = options?.data === undefined ? undefined : toDataMap(options.data);
+    if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
     const root = new RootContext(this.name, clock.now(), fn as Thunk<unknown>, signal, data);
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
@@ -197,6 +194,15 @@ export class Policy<T = unknown, F = never> {
     return lines.length > 0 ? lines.join('\n') : '(no stages)';
   }
 
+  /** Ends an execution before it starts: counted as a failure, with its `failure` event. */
+  private refuse(error: unknown): Promise<never> {
+    const { counters, hub } = this.parts;
+    counters.failures++;
+    // Every execution counted ends with a `success` or `failure` event.
+    if (hub.watchesCalls) hub.emit('failure', { policy: this.name, error, durationMs: 0 });
+    return Promise.reject(error);
+  }
+
   /** The execution is over (or its caller gave up): settle the promise `execute` returned. */
   private settle(root: RootContext, ok: boolean, value: unknown): void {
     if (root.settled) return;
@@ -234,6 +240,60 @@ export class Policy<T = unknown, F = never> {
     } else if (!on) {
       for (const unsubscribe of this.breakerSubscriptions.splice(0)) unsubscribe();
     }
+  }
+}
+
+/**
+ * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
+ * or the `TypeError` that rejects the execution.
+ */
+function readOptions(options: unknown): ReadOptions | TypeError {
+  try {
+    return checkOptions(options);
+  } catch (error) {
+    // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
+    return new TypeError(`\`options\` could not be read: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+interface ReadOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly data: Map<string, unknown> | undefined;
+}
+
+function checkOptions(options: unknown): ReadOptions | TypeError {
+  if (typeof options !== 'object' || options === null) {
+    return new TypeError(`\`options\` must be an object, got ${show(options)}`);
+  }
+  const { signal, data } = options as { signal?: unknown; data?: unknown };
+  if (signal !== undefined && !isSignal(signal)) {
+    return new TypeError(`\`options.signal\` must be an AbortSignal, got ${show(signal)}`);
+  }
+  if (data === undefined) return { signal, data: undefined };
+  if (typeof data !== 'object' || data === null) {
+    return new TypeError(`\`options.data\` must be an object or a Map, got ${show(data)}`);
+  }
+  return { signal, data: toDataMap(data as Record<string, unknown>) };
+}
+
+/** An AbortSignal, by its shape (one from another realm or a polyfill qualifies too). */
+function isSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Partial<AbortSignal>;
+  return (
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}
+
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : show(error);
+  } catch {
+    return 'an unreadable error';
   }
 }
 

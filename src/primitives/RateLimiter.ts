@@ -15,7 +15,8 @@ import { InMemoryRateLimiterStore, type RateLimiterStore } from './RateLimiterSt
 /** Options of a {@link RateLimiter}. */
 export interface RateLimiterOptions {
   /**
-   * Bucket capacity: the largest burst. The bucket starts full. Any finite number > 0.
+   * Bucket capacity: the largest burst. The bucket starts full. A finite number >= 1 (a call
+   * takes 1 token, so a smaller bucket could never serve one).
    * @defaultValue `10`
    */
   readonly maxTokens?: number;
@@ -91,8 +92,6 @@ export class RateLimiter {
   readonly #options: ResolvedRateLimiterOptions;
   readonly #store: RateLimiterStore;
   readonly #queue: TokenQueue;
-  // Whether a single permit can ever be served (false when maxTokens < 1).
-  readonly #oneFits: boolean;
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -102,7 +101,14 @@ export class RateLimiter {
     const o = optionsObject(options, 'RateLimiter');
     knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
     const positive = (n: number): boolean => n > 0;
-    const maxTokens = numberOption(o.maxTokens, 'maxTokens', positive, '> 0', DEFAULTS.maxTokens);
+    // A call takes 1 token: a smaller bucket could never serve one.
+    const maxTokens = numberOption(
+      o.maxTokens,
+      'maxTokens',
+      (n) => n >= 1,
+      '>= 1',
+      DEFAULTS.maxTokens,
+    );
     const refillRate = numberOption(
       o.refillRate,
       'refillRate',
@@ -115,7 +121,6 @@ export class RateLimiter {
     const store = storeOption(o.store) ?? new InMemoryRateLimiterStore();
     this.#options = Object.freeze({ maxTokens, refillRate, maxWaitMs, clock, store });
     this.#store = store;
-    this.#oneFits = maxTokens >= 1;
     this.#queue = new TokenQueue(clock, store, refillRate);
     // The store reads time through this facade so a policy can lend it the time it has already
     // read in the same synchronous turn (see tryAcquireAt), saving a clock read per call.
@@ -142,7 +147,7 @@ export class RateLimiter {
    * moments before in the same synchronous turn.
    */
   tryAcquireAt(now: number): boolean {
-    if (!this.#oneFits || this.#queue.size !== 0) return false;
+    if (this.#queue.size !== 0) return false;
     this.#lentNow = now;
     try {
       return this.#store.tryReserve(1);
@@ -207,7 +212,7 @@ export class RateLimiter {
    * @throws RangeError when `permits` is not > 0, not finite, or more than `maxTokens`
    */
   tryAcquire(permits = 1): boolean {
-    if (permits !== 1 || !this.#oneFits) {
+    if (permits !== 1) {
       const error = this.#permitError(permits);
       if (error !== undefined) throw error;
     }
@@ -227,7 +232,7 @@ export class RateLimiter {
    * @param signal - stops waiting when it aborts; an aborted signal rejects at once
    */
   acquire(permits = 1, signal?: AbortSignal): Promise<void> {
-    if (permits !== 1 || !this.#oneFits) {
+    if (permits !== 1) {
       const error = this.#permitError(permits);
       if (error !== undefined) return Promise.reject(error);
     }
@@ -253,7 +258,7 @@ export class RateLimiter {
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    if (this.#oneFits && this.#queue.size === 0 && this.#store.tryReserve(1)) {
+    if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     }
     return this.acquire(1, signal).then(() =>

@@ -1,6 +1,12 @@
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, abortable, raceAbort, sleep } from '../internal/signals.js';
+import {
+  NEVER_ABORTED,
+  abortable,
+  nextTurnPromise,
+  raceAbort,
+  sleep,
+} from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
 import {
   clockOption,
@@ -28,7 +34,8 @@ export interface RetryOptions<R = any> {
   readonly maxAttempts?: number;
   /**
    * Base wait before the first retry (milliseconds or a string like `'200ms'`). With `0` the next
-   * attempt starts without any timer.
+   * attempt sets no timer; it still waits for a later macrotask, so a deadline or an abort can
+   * land between attempts.
    * @defaultValue 0
    */
   readonly delay?: Duration;
@@ -337,11 +344,17 @@ export class Retry {
     for (;;) {
       if (signal !== undefined && signal.aborted) throw signal.reason;
       if (onRetry !== undefined) notify(onRetry, n, delayMs, failed, outcome);
+      // Even without a delay the next attempt waits for a later macrotask, so a deadline or an
+      // abort lands between attempts that fail at once.
       if (delayMs > 0) await sleep(this.#options.clock, delayMs, signal);
+      else await nextTurnPromise();
+      if (signal !== undefined && signal.aborted) throw signal.reason;
       n++;
       try {
         outcome = await attempt(n);
         failed = false;
+        // A result is never judged (nor retried) for a caller that has given up.
+        if (signal !== undefined && signal.aborted) throw signal.reason;
       } catch (error) {
         if (signal !== undefined && signal.aborted) throw signal.reason;
         outcome = error;

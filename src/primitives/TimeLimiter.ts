@@ -2,7 +2,7 @@ import { OperationTimeoutError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import { DeadlineQueue, type DeadlineNode } from '../internal/deadlines.js';
 import type { Duration } from '../internal/duration.js';
-import { NEVER_ABORTED, raceAbort, noop, callAsync } from '../internal/signals.js';
+import { NEVER_ABORTED, abortable, raceAbort, noop, callAsync } from '../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -48,8 +48,9 @@ export interface DeadlineSink {
  * {@link OperationTimeoutError} at the deadline whether or not the operation honours the signal.
  *
  * All operations of one limiter share one timeout, so their deadlines arrive in order and one
- * timer serves them all; the signal is created only when someone reads it. Timers are unref'd:
- * they never keep a finished process alive.
+ * timer serves them all; the signal is created only when someone reads it. A deadline keeps the
+ * process alive (like any `setTimeout`) while an operation waits on it, and no longer: once every
+ * operation has settled, a finished process exits at once.
  *
  * @example
  * ```ts
@@ -102,6 +103,10 @@ export class TimeLimiter {
   start(parent: Context, owner: TimeoutOwner, now: number, sink: DeadlineSink): TimedContext {
     const timed = new TimedContext(parent, this, now + this.timeoutMs, owner, sink);
     this.queue.add(timed, now);
+    // When the caller gives up, nobody waits for this deadline any more: it ends then, so its
+    // timer does not keep the process alive for work whose caller was answered.
+    const caller = abortable(parent.root.callerSignal);
+    if (caller !== undefined && !caller.aborted) timed.watch(caller);
     return timed;
   }
 
@@ -168,6 +173,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   private readonly limiter: TimeLimiter;
   private controller: AbortController | undefined = undefined;
   private linked: AbortSignal | undefined = undefined;
+  private caller: AbortSignal | undefined = undefined;
   private timeoutError: OperationTimeoutError | undefined = undefined;
   private done = false;
 
@@ -207,10 +213,25 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
     return this.controller.signal;
   }
 
-  /** Forwards the enclosing signal's abort (this object is its own listener: no closure). */
+  /** @internal Ends the deadline early when the caller's `signal` aborts (see `handleEvent`). */
+  watch(signal: AbortSignal): void {
+    this.caller = signal;
+    signal.addEventListener('abort', this);
+  }
+
+  /**
+   * The caller's signal or the enclosing one aborted (this object is its own listener: no
+   * closure). The abort reaches the work's signal, and the way out is taken now with the reason,
+   * as it would be at the deadline: the deadline is dropped, since nobody waits for it.
+   */
   handleEvent(): void {
     this.unlink();
-    this.controller?.abort(this.parent.abortReason);
+    if (this.done) return;
+    this.done = true;
+    this.limiter.queue.remove(this);
+    const reason = this.parent.abortReason;
+    this.controller?.abort(reason);
+    this.sink.expired(this, reason);
   }
 
   /** Deadline passed while the work was still running. */
@@ -253,6 +274,10 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
     if (this.linked !== undefined) {
       this.linked.removeEventListener('abort', this);
       this.linked = undefined;
+    }
+    if (this.caller !== undefined) {
+      this.caller.removeEventListener('abort', this);
+      this.caller = undefined;
     }
   }
 }

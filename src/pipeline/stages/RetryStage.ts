@@ -1,5 +1,5 @@
 import { AttemptContext, type Context } from '../../internal/context.js';
-import { sleep } from '../../internal/signals.js';
+import { nextTurn, sleep } from '../../internal/signals.js';
 import type { Retry } from '../../primitives/Retry.js';
 import type { Inward, Outward, Step } from '../engine.js';
 import { primitiveState } from '../metrics.js';
@@ -36,7 +36,7 @@ export class RetryStage implements Step {
     }
     // A caller's abort (or an enclosing deadline) is never retried.
     if (received.aborted) {
-      this.outer.leave(received, false, ok ? value : received.abortReason);
+      this.outer.leave(received, false, received.abortReason);
       return;
     }
     const attempt = ctx.attempt;
@@ -65,9 +65,15 @@ export class RetryStage implements Step {
       if (received.aborted) this.outer.leave(received, false, received.abortReason);
       else this.inner.enter(new AttemptContext(received, this, attempt + 1));
     };
-    const wait =
-      delayMs > 0 ? sleep(this.retry.clock, delayMs, received.signal) : Promise.resolve();
-    wait.then(again, (error: unknown) => this.outer.leave(received, false, error));
+    // Even without a delay the next attempt waits for a later macrotask, so a deadline or an abort
+    // lands between attempts that fail at once.
+    if (delayMs > 0) {
+      sleep(this.retry.clock, delayMs, received.signal).then(again, (error: unknown) =>
+        this.outer.leave(received, false, error),
+      );
+    } else {
+      nextTurn(again);
+    }
   }
 
   describe(): string {

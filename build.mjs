@@ -68,7 +68,7 @@ const common = {
   sourcemap: true,
   external: ['@opentelemetry/api', 'ioredis', 'redis'],
   logLevel: 'warning',
-  plugins: [coreAsExternal],
+  plugins: [coreAsExternal, markPureCalls],
 };
 
 function walk(dir) {

@@ -1,5 +1,9 @@
 // Builds the package: esbuild emits the ESM and CJS JavaScript, tsc emits the declarations,
 // which are copied next to each format (.d.ts for ESM, .d.cts for CJS).
+//
+// The core's ESM build is one module per source file (not a bundle), so a bundler importing
+// `{ Retry }` keeps only the modules Retry reaches: with `"sideEffects": false` in package.json,
+// every other module is dropped whole. The CJS build and the adapters stay bundled.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import {
@@ -37,6 +41,23 @@ const coreAsExternal = {
   },
 };
 
+// A module-level constant made by a call (`const DEFAULTS = Object.freeze({...})`) reads to a
+// bundler as a side effect and keeps its module alive even when nothing uses it. These calls have
+// none, so the ESM build marks them `/* @__PURE__ */` wherever their value is used (after `=`,
+// `(`, `[`, `,`, `:` or `?`; never a statement such as `Object.freeze(this);`, which a bundler
+// would then drop). spec/contract/package.spec.ts checks that importing any core module for
+// nothing bundles to nothing.
+const PURE_CALLS = /([=([,:?]\s*)(Object\.freeze\(|Symbol\.for\(|Promise\.resolve\(\))/g;
+const markPureCalls = {
+  name: 'mark-pure-calls',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(PURE_CALLS, '$1/* @__PURE__ */ $2'),
+      loader: 'ts',
+    }));
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 
 const common = {
@@ -47,11 +68,36 @@ const common = {
   sourcemap: true,
   external: ['@opentelemetry/api', 'ioredis', 'redis'],
   logLevel: 'warning',
-  plugins: [coreAsExternal],
+  plugins: [coreAsExternal, markPureCalls],
 };
 
+function walk(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+/** The core's source modules: everything under src/ but the adapters. */
+const coreModules = walk('src').filter(
+  (file) => file.endsWith('.ts') && !/^src[\\/](redis|otel)[\\/]/.test(file),
+);
+const adapters = Object.fromEntries(Object.entries(entries).filter(([name]) => name !== 'index'));
+
 await Promise.all([
-  build({ ...common, format: 'esm', outdir: 'dist/esm', outExtension: { '.js': '.js' } }),
+  build({
+    entryPoints: coreModules,
+    bundle: false,
+    platform: 'neutral',
+    target: common.target,
+    sourcemap: true,
+    logLevel: common.logLevel,
+    plugins: [markPureCalls],
+    outbase: 'src',
+    format: 'esm',
+    outdir: 'dist/esm',
+  }),
+  build({ ...common, entryPoints: adapters, format: 'esm', outdir: 'dist/esm' }),
   build({ ...common, format: 'cjs', outdir: 'dist/cjs', outExtension: { '.js': '.cjs' } }),
 ]);
 
@@ -62,13 +108,6 @@ execFileSync(
     stdio: 'inherit',
   },
 );
-
-function walk(dir) {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
 
 mkdirSync('dist/esm', { recursive: true });
 cpSync('dist/types', 'dist/esm', { recursive: true });

@@ -114,12 +114,14 @@ function codeGuard<E extends ResilienceError>(code: E['code']): (e: unknown) => 
 /** True for any error bulwark raised, from this or another copy of the package. */
 export const isResilienceError: (e: unknown) => e is ResilienceError = hasBrand;
 /** True for a {@link RateLimitExceededError}, from this or another copy of the package. */
-export const isRateLimitExceededError = codeGuard<RateLimitExceededError>('RATE_LIMITED');
+export const isRateLimitExceededError =
+  /* @__PURE__ */ codeGuard<RateLimitExceededError>('RATE_LIMITED');
 /** True for a {@link BulkheadFullError}, from this or another copy of the package. */
-export const isBulkheadFullError = codeGuard<BulkheadFullError>('BULKHEAD_FULL');
+export const isBulkheadFullError = /* @__PURE__ */ codeGuard<BulkheadFullError>('BULKHEAD_FULL');
 /** True for an {@link OperationTimeoutError}, from this or another copy of the package. */
-export const isOperationTimeoutError = codeGuard<OperationTimeoutError>('TIMEOUT');
+export const isOperationTimeoutError = /* @__PURE__ */ codeGuard<OperationTimeoutError>('TIMEOUT');
 /** True for a {@link CircuitOpenError}, from this or another copy of the package. */
-export const isCircuitOpenError = codeGuard<CircuitOpenError>('CIRCUIT_OPEN');
+export const isCircuitOpenError = /* @__PURE__ */ codeGuard<CircuitOpenError>('CIRCUIT_OPEN');
 /** True for a {@link StoreUnavailableError}, from this or another copy of the package. */
-export const isStoreUnavailableError = codeGuard<StoreUnavailableError>('STORE_UNAVAILABLE');
+export const isStoreUnavailableError =
+  /* @__PURE__ */ codeGuard<StoreUnavailableError>('STORE_UNAVAILABLE');

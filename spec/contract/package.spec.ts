@@ -1,8 +1,10 @@
 // The API contract, the opening section and the lists of names: entry points, exports, both builds.
 import { expect } from 'chai';
+import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import * as core from 'bulwark';
 import type {
   Clock,
@@ -63,13 +65,8 @@ const REDIS_VALUES = [
   'RedisBulkheadStore',
 ] as const;
 
-/** The JavaScript a built entry point is made of. */
-function bundle(file: string): string {
-  return readFileSync(file, 'utf8');
-}
-
-/** Module specifiers a bundle imports (`import ... from 'x'`, `import('x')`, `require('x')`). */
-function importsOf(code: string): string[] {
+/** Module specifiers some code imports (`import ... from 'x'`, `import('x')`, `require('x')`). */
+function specifiersOf(code: string): string[] {
   const found = new Set<string>();
   for (const m of code.matchAll(/\bfrom\s*["']([^"']+)["']/g)) found.add(m[1] as string);
   for (const m of code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g))
@@ -79,6 +76,67 @@ function importsOf(code: string): string[] {
     found.add(m[1] as string);
   }
   return [...found];
+}
+
+const isRelative = (specifier: string) => /^\.\.?\//.test(specifier);
+
+/**
+ * The JavaScript a built entry point is made of: the file and every file of the package it
+ * imports by a relative path (the ESM build is one module per source file).
+ */
+function bundle(file: string): string {
+  const seen = new Set<string>();
+  const visit = (path: string): string => {
+    if (seen.has(path)) return '';
+    seen.add(path);
+    const code = readFileSync(path, 'utf8');
+    const parts = specifiersOf(code)
+      .filter(isRelative)
+      .map((s) => visit(resolve(dirname(path), s)));
+    return [code, ...parts].join('\n');
+  };
+  return visit(resolve(file));
+}
+
+/** Modules outside the package that a built entry point imports. */
+function importsOf(code: string): string[] {
+  return specifiersOf(code).filter((s) => !isRelative(s));
+}
+
+/** Every file under `dir`. */
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+/** Minified esbuild bundle of `code` (resolved from the repository), as a browser app gets it. */
+async function bundleOf(code: string, sideEffectsFromPackageJson = true): Promise<string> {
+  const result = await build({
+    stdin: { contents: code, resolveDir: root },
+    bundle: true,
+    minify: true,
+    write: false,
+    format: 'esm',
+    logLevel: 'silent',
+    // Without package.json's `"sideEffects": false`, only the code itself can show that a
+    // module does nothing when loaded.
+    plugins: sideEffectsFromPackageJson
+      ? []
+      : [
+          {
+            name: 'every-module-has-side-effects',
+            setup(b) {
+              b.onResolve({ filter: /^\./ }, (args) => ({
+                path: resolve(args.resolveDir, args.path),
+                sideEffects: true,
+              }));
+            },
+          },
+        ],
+  });
+  return (result.outputFiles[0] as { text: string }).text.trim();
 }
 
 describe('contract: package and entry points', () => {
@@ -106,7 +164,7 @@ describe('contract: package and entry points', () => {
     expect(pkg.files).to.include('dist');
   });
 
-  it('`bulwark` (core: zero runtime dependencies, no `node:` imports): the core bundles import nothing', () => {
+  it('`bulwark` (core: zero runtime dependencies, no `node:` imports): the core builds import nothing outside the package', () => {
     const raw = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
     expect(raw.dependencies ?? {}).to.deep.equal({});
     for (const file of [pkg.exports['.']?.import.default, pkg.exports['.']?.require.default]) {
@@ -138,6 +196,34 @@ describe('contract: package and entry points', () => {
     expect(new Set([...otelEsm, ...otelCjs])).to.deep.equal(
       new Set(['bulwark', '@opentelemetry/api']),
     );
+  });
+
+  it('the ESM build of the core is one module per source file, so bundlers keep only what is used', async function () {
+    this.timeout(20_000);
+    const modules = walk('dist/esm').filter((f) => f.endsWith('.js'));
+    expect(modules).to.include.members([
+      join('dist/esm/primitives/Retry.js'),
+      join('dist/esm/primitives/CircuitBreaker.js'),
+      join('dist/esm/registry/PolicyRegistry.js'),
+    ]);
+    const retryOnly = await bundleOf("import { Retry } from 'bulwark'; console.log(Retry);");
+    expect(retryOnly).to.include('maxAttempts');
+    for (const other of ['Circuit breaker is open', 'Rate limit exceeded', 'resilience.']) {
+      expect(retryOnly).to.not.include(other);
+    }
+  });
+
+  it('`"sideEffects": false` holds in fact: loading any core ESM module for nothing bundles to nothing', async function () {
+    this.timeout(60_000);
+    const core = walk('dist/esm').filter(
+      (f) => f.endsWith('.js') && !/[\\/](redis|otel)[\\/]/.test(f),
+    );
+    const residue: Record<string, string> = {};
+    for (const file of core) {
+      const code = await bundleOf(`import ${JSON.stringify(`./${file}`)};`, false);
+      if (code !== '') residue[file] = code.slice(0, 200);
+    }
+    expect(residue).to.deep.equal({});
   });
 
   it('exports every value the API contract names from `bulwark`', () => {

@@ -15,7 +15,9 @@ const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({
 const WHOLE = /^(?:\d+(?:\.\d+)?|\.\d+)(?:ms|s|m|h|d)(?:(?:\d+(?:\.\d+)?|\.\d+)(?:ms|s|m|h|d))*$/;
 const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/g;
 
-/** Shows a received value in an error message. */
+// Shows a received value in an error message. Kept in the declarations (no internal tag, which
+// `stripInternal` would act on): `validate.ts` re-exports it, and a declaration file cannot
+// re-export a name that was stripped.
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);

@@ -1,7 +1,11 @@
 import type { Clock } from './clock.js';
 
 /** A signal that never aborts, handed to callees when the caller gave none. */
-export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ neverAborted();
+
+function neverAborted(): AbortSignal {
+  return new AbortController().signal;
+}
 
 /** The reason a signal aborted with (a DOMException `AbortError` when none was given). */
 export function abortReason(signal: AbortSignal): unknown {

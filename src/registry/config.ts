@@ -54,12 +54,12 @@ const dataOnly = (keys: readonly string[]): readonly string[] =>
  * code, not data.
  */
 const CONFIG_OPTIONS: Readonly<Record<ConfigStageKind, readonly string[]>> = Object.freeze({
-  'rate-limiter': dataOnly(RATE_LIMITER_OPTIONS),
-  bulkhead: dataOnly(BULKHEAD_OPTIONS),
-  'time-limiter': dataOnly(TIME_LIMITER_OPTIONS),
-  'circuit-breaker': dataOnly(CIRCUIT_BREAKER_OPTIONS),
-  retry: dataOnly(RETRY_OPTIONS),
-  fallback: dataOnly(FALLBACK_OPTIONS),
+  'rate-limiter': /* @__PURE__ */ dataOnly(RATE_LIMITER_OPTIONS),
+  bulkhead: /* @__PURE__ */ dataOnly(BULKHEAD_OPTIONS),
+  'time-limiter': /* @__PURE__ */ dataOnly(TIME_LIMITER_OPTIONS),
+  'circuit-breaker': /* @__PURE__ */ dataOnly(CIRCUIT_BREAKER_OPTIONS),
+  retry: /* @__PURE__ */ dataOnly(RETRY_OPTIONS),
+  fallback: /* @__PURE__ */ dataOnly(FALLBACK_OPTIONS),
 });
 
 /**
@@ -127,19 +127,20 @@ function camel(kebabCase: string): string {
   return kebabCase.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Every accepted spelling of each kind (kebab-case and camelCase), mapped to the kind. */
+function spellings<K extends string>(
+  kinds: readonly K[],
+  more: readonly K[],
+): ReadonlyMap<string, K> {
+  return new Map([...kinds, ...more].flatMap((k) => [[k, k] as const, [camel(k), k] as const]));
+}
+
 // Every accepted spelling of each top-level key, mapped to its canonical kebab-case kind.
-const TOP_LEVEL: ReadonlyMap<string, PrimitiveKind | 'policies' | 'fallback'> = new Map(
-  [...PRIMITIVE_KINDS, 'fallback' as const, 'policies' as const].flatMap((k) => [
-    [k, k] as const,
-    [camel(k), k] as const,
-  ]),
+const TOP_LEVEL = /* @__PURE__ */ spellings<PrimitiveKind | 'policies' | 'fallback'>(
+  PRIMITIVE_KINDS,
+  ['fallback', 'policies'],
 );
-const STAGE_KINDS: ReadonlyMap<string, ConfigStageKind> = new Map(
-  [...PRIMITIVE_KINDS, 'fallback' as const].flatMap((k) => [
-    [k, k] as const,
-    [camel(k), k] as const,
-  ]),
-);
+const STAGE_KINDS = /* @__PURE__ */ spellings<ConfigStageKind>(PRIMITIVE_KINDS, ['fallback']);
 
 /** @internal `path.key`, or `path["odd key"]` when the key would not read as one segment. */
 export function child(path: string, key: string): string {

@@ -1,0 +1,231 @@
+// Type-checks projects that consume the packed package as users do: the tarball `npm pack`
+// makes is installed into a throwaway project under the system's temporary folder (never in
+// the repository), and a file importing every public name of every entry point is compiled with
+// `strict` and `skipLibCheck: false` (TypeScript's default, so the declarations themselves are
+// checked) for each `module` setting users pick, by the TypeScript in node_modules and by
+// TypeScript 5 (`typescript5`, an npm alias), since most users are on 5.x.
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+const repo = resolve(import.meta.dirname, '..');
+
+/** Entry point -> the source file whose exports it publishes. */
+const ENTRIES = {
+  bulwark: 'src/index.ts',
+  'bulwark/redis': 'src/redis/index.ts',
+  'bulwark/otel': 'src/otel/index.ts',
+};
+
+/** The TypeScript versions that check each consumer. */
+const COMPILERS = ['typescript', 'typescript5'].map((pkg) => ({
+  label: `typescript ${version(pkg)}`,
+  major: Number(version(pkg).split('.')[0]),
+  tsc: join(repo, 'node_modules', pkg, 'bin', 'tsc'),
+}));
+
+/**
+ * Packages the published declarations import that a user installs beside bulwark (optional
+ * peers), plus Node's types for the Node-flavoured projects. Linked from the repository's
+ * node_modules, so the check never needs the network.
+ */
+const LINKED = ['@opentelemetry/api', '@types/node'];
+
+function version(pkg) {
+  return JSON.parse(readFileSync(join(repo, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+}
+
+/** The value and type names an entry's source file exports. */
+function publicNames(file) {
+  const text = readFileSync(join(repo, file), 'utf8');
+  const values = [];
+  const types = [];
+  for (const m of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}\s*from/g)) {
+    for (const raw of (m[2] ?? '').split(',')) {
+      const spec = raw.trim();
+      if (spec === '') continue;
+      const inlineType = spec.startsWith('type ');
+      const name = (inlineType ? spec.slice(5) : spec)
+        .split(/\s+as\s+/)
+        .pop()
+        .trim();
+      (m[1] !== undefined || inlineType ? types : values).push(name);
+    }
+  }
+  if (values.length + types.length === 0) throw new Error(`no exports found in ${file}`);
+  return { values, types };
+}
+
+/** Import lines naming every public value and type of every entry point. */
+function importEverything() {
+  const lines = [];
+  const used = [];
+  for (const [specifier, file] of Object.entries(ENTRIES)) {
+    const { values, types } = publicNames(file);
+    const alias = (n) => `${n} as ${specifier.replace(/\W/g, '_')}_${n}`;
+    lines.push(`import { ${values.map(alias).join(', ')} } from '${specifier}';`);
+    if (types.length > 0) {
+      lines.push(`import type { ${types.map(alias).join(', ')} } from '${specifier}';`);
+    }
+    // Every imported value is read, so an import that resolves to nothing cannot go unnoticed.
+    used.push(...values.map((n) => `${specifier.replace(/\W/g, '_')}_${n}`));
+  }
+  lines.push(`export const everyValue = [${used.join(', ')}] as const;`);
+  return lines.join('\n');
+}
+
+/** A few uses of the API whose types must come out right. */
+const USES = `
+import {
+  Policy,
+  Retry,
+  CircuitBreaker,
+  RateLimiter,
+  Bulkhead,
+  PolicyRegistry,
+  isCircuitOpenError,
+  retry,
+  type Stage,
+  type PolicyMetrics,
+} from 'bulwark';
+import { RedisRateLimiterStore, type RedisClient } from 'bulwark/redis';
+import { instrument } from 'bulwark/otel';
+
+declare const client: RedisClient;
+
+export const attempts: Promise<number> = new Retry({ maxAttempts: 3, delay: '100ms' }).execute(
+  async (signal, attempt) => (signal.aborted ? 0 : attempt),
+);
+export const limiter = new RateLimiter({
+  maxTokens: 10,
+  refillRate: 5,
+  store: new RedisRateLimiterStore({ client, key: 'payment-api' }),
+});
+const logging: Stage = { kind: 'logging', execute: (ctx, next) => next(ctx) };
+export const policy = Policy.builder<string>('pricing')
+  .fallback({ value: 'cached' })
+  .rateLimiter(limiter)
+  .bulkhead(new Bulkhead({ maxConcurrent: 2 }))
+  .use(logging)
+  .retry({ maxAttempts: 2 })
+  .circuitBreaker(new CircuitBreaker({ failureThreshold: 3 }))
+  .timeout('1s')
+  .build();
+export const price: Promise<string> = policy.execute(async (ctx) => ctx.policyName);
+export const metrics: PolicyMetrics = policy.metrics();
+export const retried: (id: string) => Promise<number> = retry({ maxAttempts: 2 })(
+  async (id: string) => id.length,
+);
+export const stop: () => void = instrument(new PolicyRegistry());
+export function retryAfter(error: unknown): number | undefined {
+  return isCircuitOpenError(error) ? error.retryAfterMs : undefined;
+}
+`;
+
+const STRICT = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022' };
+const NODE = { lib: ['es2022'], types: ['node'] };
+
+/**
+ * Each project: its tsconfig options and the files it checks (name -> source). Under
+ * `nodenext` and `node16` a `.mts` file takes the ESM (`import`) declarations and a `.cts` file
+ * the CommonJS (`require`) ones; `commonjs` resolves as `node10`, where the subpaths' types come
+ * from `typesVersions`; `bundler` is checked with the DOM library and no Node types.
+ */
+const PROJECTS = {
+  nodenext: {
+    options: { ...STRICT, ...NODE, module: 'nodenext', moduleResolution: 'nodenext' },
+    files: ['esm.mts', 'cjs.cts'],
+  },
+  node16: {
+    options: { ...STRICT, ...NODE, module: 'node16', moduleResolution: 'node16' },
+    files: ['esm.mts', 'cjs.cts'],
+  },
+  bundler: {
+    options: {
+      ...STRICT,
+      lib: ['es2022', 'dom'],
+      types: [],
+      module: 'esnext',
+      moduleResolution: 'bundler',
+    },
+    files: ['index.ts'],
+  },
+  commonjs: {
+    options: { ...STRICT, ...NODE, module: 'commonjs', moduleResolution: 'node10' },
+    files: ['index.ts'],
+    // TypeScript 6 deprecated `node10` and 7 removed it: there `commonjs` takes its default.
+    modern: { moduleResolution: undefined },
+  },
+};
+
+function resolution(options) {
+  return `(moduleResolution ${options.moduleResolution ?? 'default'})`;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'bulwark-consumers-'));
+let failed = 0;
+try {
+  const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
+  const tarball = join(work, JSON.parse(packed)[0].filename);
+
+  const app = join(work, 'app');
+  mkdirSync(app);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'bulwark-consumer', version: '1.0.0', private: true }),
+  );
+  execFileSync(
+    'npm',
+    ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball],
+    { cwd: app, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  for (const pkg of LINKED) {
+    const target = join(app, 'node_modules', pkg);
+    if (existsSync(target)) continue;
+    mkdirSync(dirname(target), { recursive: true });
+    symlinkSync(realpathSync(join(repo, 'node_modules', pkg)), target, 'dir');
+  }
+
+  const source = `${importEverything()}\n${USES}`;
+  for (const [name, project] of Object.entries(PROJECTS)) {
+    const dir = join(app, name);
+    mkdirSync(dir);
+    for (const file of project.files) writeFileSync(join(dir, file), source);
+    for (const { label: compiler, major, tsc } of COMPILERS) {
+      const options = { ...project.options, ...(major >= 6 ? project.modern : {}) };
+      const config = join(dir, `tsconfig.ts${major}.json`);
+      writeFileSync(config, JSON.stringify({ compilerOptions: options, files: project.files }));
+      try {
+        execFileSync(process.execPath, [tsc, '-p', config], {
+          cwd: dir,
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
+        console.log(`ok    module ${name.padEnd(9)} ${compiler} ${resolution(options)}`);
+      } catch (error) {
+        failed++;
+        console.log(`FAIL  module ${name.padEnd(9)} ${compiler} ${resolution(options)}`);
+        console.log(String(error.stdout || error.stderr || error.message).replaceAll(app, '.'));
+      }
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+if (failed > 0) {
+  console.error(`${failed} consumer project(s) failed to type-check against the packed package`);
+  process.exit(1);
+}

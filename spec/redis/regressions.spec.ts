@@ -2,6 +2,7 @@
 // slots given back after abort storms, releases that free the finishing call's own lease, stores
 // sharing what they learn of their client's health, and no listener on the never-aborting signal.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { BulkheadFullError, OperationTimeoutError } from '../../src/errors.js';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
@@ -67,8 +68,80 @@ async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; e
   }
 }
 
+// A process that takes two slots and holds them (renewing its leases) until it is killed.
+const HOLDER = `
+const { Bulkhead } = await import(process.env.CORE_URL);
+const { RedisBulkheadStore } = await import(process.env.REDIS_URL);
+const host = process.env.REDIS_HOST;
+const port = Number(process.env.REDIS_PORT);
+let client;
+if (process.env.CLIENT_KIND === 'ioredis') {
+  const { Redis } = await import('ioredis');
+  client = new Redis({ host, port });
+} else {
+  const { createClient } = await import('redis');
+  client = createClient({ socket: { host, port } });
+  await client.connect();
+}
+const store = new RedisBulkheadStore({ client, key: process.env.KEY, leaseTtl: 600 });
+const bulkhead = new Bulkhead({ maxConcurrent: 2, store });
+await Promise.all([0, 1].map(() => new Promise((started) => {
+  bulkhead.execute(() => { started(); return new Promise(() => {}); });
+})));
+console.log('held');
+setInterval(() => {}, 1000);
+`;
+
 describeRedis('Regressions on Redis stores', function (env) {
   this.timeout(20_000);
+
+  it('gives the slots of a lease holder killed with SIGKILL back within leaseTtl', async function () {
+    const key = env.uniqueKey();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', HOLDER], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        CORE_URL: new URL('../../src/index.js', import.meta.url).href,
+        REDIS_URL: new URL('../../src/redis/index.js', import.meta.url).href,
+        REDIS_HOST: env.server.host,
+        REDIS_PORT: String(env.server.port),
+        CLIENT_KIND: env.kind,
+        KEY: key,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('held')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`the holder exited early (${code})`)));
+      });
+      const survivor = new Bulkhead({
+        maxConcurrent: 2,
+        maxQueue: 1,
+        store: new RedisBulkheadStore({ client: (await env.connect()).client, key, leaseTtl: 600 }),
+      });
+      // Alive, the holder renews its leases past their lifetime.
+      await sleep(900);
+      expect(await zcard(env, key)).to.equal(2);
+      const probe = new Bulkhead({
+        maxConcurrent: 2,
+        store: new RedisBulkheadStore({ client: (await env.connect()).client, key, leaseTtl: 600 }),
+      });
+      expect(await rejectionOf(probe.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      const killedAt = performance.now();
+      const servedAfter = await survivor.execute(() => performance.now() - killedAt);
+      // Renewed at most leaseTtl / 3 before the kill; polled every 100 ms.
+      expect(servedAfter).to.be.below(600 + 300);
+      await eventually(async () => (await zcard(env, key)) === 0, 2000, 'the leases gone');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 
   it('gives back every slot after 2,000 calls with random aborts while Redis decides', async function () {
     const key = env.uniqueKey();

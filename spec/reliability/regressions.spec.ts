@@ -19,6 +19,8 @@ import {
   type BulkheadTicket,
 } from '../../src/primitives/BulkheadStore.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { instrument } from '../../src/otel/index.js';
+import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 
 class Ignored extends Error {}
 
@@ -405,6 +407,50 @@ describe('Regressions: bulkhead slots follow their calls', () => {
     await flush();
     expect(bulkhead.orphaned).to.equal(0);
     expect(bulkhead.availableSlots).to.equal(2);
+  });
+
+  it('reports orphaned calls through the bulwark.bulkhead.orphaned gauge', async () => {
+    class Reader extends MetricReader {
+      protected override async onForceFlush(): Promise<void> {}
+      protected override async onShutdown(): Promise<void> {}
+    }
+    const reader = new Reader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const clock = new FakeClock(0);
+    const policy = Policy.builder('gauged')
+      .clock(clock)
+      .bulkhead({ maxConcurrent: 3, clock })
+      .timeout({ timeout: 100, clock })
+      .build();
+    const remove = instrument(policy, { meter: provider.getMeter('regressions') });
+    const orphaned = async (): Promise<number | undefined> => {
+      const { resourceMetrics } = await reader.collect();
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const m of scope.metrics) {
+          if (m.descriptor.name === 'bulwark.bulkhead.orphaned') {
+            return (m.dataPoints[0] as DataPoint<number> | undefined)?.value;
+          }
+        }
+      }
+      return undefined;
+    };
+    try {
+      const work = deferred<string>();
+      const calls = [
+        settle(policy.execute(() => work.promise)),
+        settle(policy.execute(() => work.promise)),
+      ];
+      expect(await orphaned()).to.equal(0);
+      await clock.advance(100);
+      for (const call of calls) expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+      expect(await orphaned()).to.equal(2);
+      work.resolve('late');
+      await flush();
+      expect(await orphaned()).to.equal(0);
+    } finally {
+      remove();
+      await provider.shutdown();
+    }
   });
 
   it('holds the slot of an aborted call until its work settles, showing it as orphaned', async () => {

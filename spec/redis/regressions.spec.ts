@@ -234,7 +234,11 @@ describeRedis('Regressions on Redis stores', function (env) {
     await eventually(() => a.leases === 0, 2000, 'the lost leases noticed');
     const later = [deferred(), deferred()];
     const laterRuns = later.map((d) => bulkheadA.execute(() => d.promise));
-    await eventually(async () => (await zcard(env, key)) === 2, 2000, 'two new leases');
+    await eventually(
+      async () => a.leases === 2 && (await zcard(env, key)) === 2,
+      2000,
+      'two new leases',
+    );
     // A call from before the flush ends: it must not free a lease of a call that still runs.
     early[0]?.resolve();
     await earlyRuns[0];

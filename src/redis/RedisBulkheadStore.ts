@@ -1,9 +1,9 @@
 import { noop } from '../internal/signals.js';
-import type { BulkheadTicket } from '../primitives/BulkheadStore.js';
 import {
   InMemoryBulkheadStore,
   type BulkheadStore,
   type BulkheadStoreConfig,
+  type BulkheadTicket,
   type Clock,
   type Duration,
 } from '../index.js';

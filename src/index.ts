@@ -50,7 +50,11 @@ export type { RateLimiterStore, RateLimiterStoreConfig } from './primitives/Rate
 export { InMemoryRateLimiterStore } from './primitives/RateLimiterStore.js';
 export type { BulkheadOptions } from './primitives/Bulkhead.js';
 export { Bulkhead } from './primitives/Bulkhead.js';
-export type { BulkheadStore, BulkheadStoreConfig } from './primitives/BulkheadStore.js';
+export type {
+  BulkheadStore,
+  BulkheadStoreConfig,
+  BulkheadTicket,
+} from './primitives/BulkheadStore.js';
 export { InMemoryBulkheadStore } from './primitives/BulkheadStore.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';

@@ -150,7 +150,7 @@ describe('contract: Bulkhead', () => {
     expect(staying.status).to.equal('fulfilled');
   });
 
-  it('A slot is held until the call it wraps settles; a call rejected by an inner time limiter settles at the deadline, so its slot comes back then', async () => {
+  it('Bulkhead slots follow the work: a thunk that honours ctx.signal ends at an inner deadline, so its slot comes back then', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
     const policy = Policy.builder('held')
@@ -158,7 +158,14 @@ describe('contract: Bulkhead', () => {
       .bulkhead(bulkhead)
       .timeout({ timeout: '1s', clock })
       .build();
-    const call = settle(policy.execute(() => never()));
+    const call = settle(
+      policy.execute(
+        (ctx) =>
+          new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+          ),
+      ),
+    );
     await flush();
     expect(bulkhead.availableSlots).to.equal(0);
     await clock.advance(999);
@@ -166,6 +173,28 @@ describe('contract: Bulkhead', () => {
     await clock.advance(1);
     expect(call.status).to.equal('rejected');
     expect(bulkhead.availableSlots).to.equal(1);
+    expect(bulkhead.orphaned).to.equal(0);
+  });
+
+  it('Bulkhead slots follow the work: a thunk that ignores its signal keeps its slot, as `orphaned`, until it settles', async () => {
+    const clock = manualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
+    const policy = Policy.builder('seed')
+      .clock(clock)
+      .bulkhead(bulkhead)
+      .timeout({ timeout: '1s', clock })
+      .build();
+    let finish: (value: string) => void = () => {};
+    const call = settle(policy.execute(() => new Promise<string>((resolve) => (finish = resolve))));
+    await clock.advance(1000);
+    expect(call.status).to.equal('rejected');
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(bulkhead.orphaned).to.equal(1);
+    expect(policy.metrics().stages[0]).to.include({ orphaned: 1, availableSlots: 0 });
+    finish('late');
+    await flush();
+    expect(bulkhead.availableSlots).to.equal(1);
+    expect(bulkhead.orphaned).to.equal(0);
   });
 
   it('`fn` should honour its signal: the signal a bulkhead passes is the caller’s', async () => {

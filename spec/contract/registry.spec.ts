@@ -259,6 +259,7 @@ describe('contract: Registry and configuration', () => {
       availableSlots: 20,
       maxConcurrent: 20,
       queued: 0,
+      orphaned: 0,
     });
     expect(primitives['time-limiter'].default).to.include({ name: 'default', timeoutMs: 5_000 });
     expect(primitives.retry.default).to.include({ kind: 'retry', name: 'default' });

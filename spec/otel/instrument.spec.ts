@@ -365,6 +365,8 @@ describe('instrument', () => {
       expect(metric(collected, 'bulwark.bulkhead.queued').descriptor.unit).to.equal('{call}');
       expect(value(collected, 'bulwark.bulkhead.available', attributes)).to.equal(2);
       expect(value(collected, 'bulwark.bulkhead.queued', attributes)).to.equal(0);
+      expect(metric(collected, 'bulwark.bulkhead.orphaned').descriptor.unit).to.equal('{call}');
+      expect(value(collected, 'bulwark.bulkhead.orphaned', attributes)).to.equal(0);
 
       const gate = deferred<string>();
       const calls = [1, 2, 3].map(() => policy.execute(() => gate.promise));
@@ -414,8 +416,8 @@ describe('instrument', () => {
           checked++;
         }
       }
-      // calls x2, call.duration x2, attempt.duration x2, fallbacks, two bulkhead gauges.
-      expect(checked).to.equal(9);
+      // calls x2, call.duration x2, attempt.duration x2, fallbacks, three bulkhead gauges.
+      expect(checked).to.equal(10);
     });
 
     it('stops recording and observing once the returned function is called', async () => {

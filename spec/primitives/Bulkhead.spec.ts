@@ -463,6 +463,39 @@ describe('Bulkhead', () => {
       expect(waiting.status).to.equal('pending');
     });
 
+    it('gives the store back the very ticket of the slot that ends, also after a handover', async () => {
+      // A store that names its slots: each release must name the slot its call held.
+      const free = ['a', 'b'];
+      const released: string[] = [];
+      const store: BulkheadStore = {
+        configure() {},
+        tryAcquire: () => free.shift() ?? false,
+        acquire: () => free.shift() ?? false,
+        release: (ticket) => {
+          released.push(ticket as string);
+          free.push(ticket as string);
+        },
+        inUse: () => 2 - free.length,
+      };
+      const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 1, store });
+      const first = deferred<void>();
+      const second = deferred<void>();
+      const third = deferred<void>();
+      const runs = [first, second, third].map((d) => settle(bulkhead.execute(() => d.promise)));
+      expect(bulkhead.queued).to.equal(1);
+      // 'b' ends first; its slot goes to the queued third call, which ends last.
+      second.resolve();
+      await flush();
+      expect(released).to.deep.equal([]);
+      first.resolve();
+      await flush();
+      expect(released).to.deep.equal(['a']);
+      third.resolve();
+      await flush();
+      expect(released).to.deep.equal(['a', 'b']);
+      for (const run of runs) expect(run.status).to.equal('fulfilled');
+    });
+
     describe('answering asynchronously', () => {
       // Stands for a store shared with other processes: `elsewhere` slots are held by them.
       class RemoteStore implements BulkheadStore {

@@ -54,7 +54,14 @@ describe('PolicyRegistry.health', () => {
         },
       },
       bulkhead: {
-        pool: { kind: 'bulkhead', name: 'pool', availableSlots: 2, maxConcurrent: 2, queued: 0 },
+        pool: {
+          kind: 'bulkhead',
+          name: 'pool',
+          availableSlots: 2,
+          maxConcurrent: 2,
+          queued: 0,
+          orphaned: 0,
+        },
       },
       'time-limiter': { default: { kind: 'timeout', name: 'default', timeoutMs: 5000 } },
       'circuit-breaker': {

@@ -19,6 +19,16 @@ import { Retry } from '../../src/primitives/Retry.js';
 import { TimeLimiter } from '../../src/primitives/TimeLimiter.js';
 import type { Stage } from '../../src/pipeline/Stage.js';
 import { FakeClock, deferred, flush, settle } from './support.js';
+import { BulkheadFullError, OperationTimeoutError } from '../../src/errors.js';
+import {
+  InMemoryBulkheadStore,
+  type BulkheadStore,
+  type BulkheadStoreConfig,
+  type BulkheadTicket,
+} from '../../src/primitives/BulkheadStore.js';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { instrument } from '../../src/otel/index.js';
+import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 
 class Ignored extends Error {}
 
@@ -414,5 +424,305 @@ describe('Regressions', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+  });
+});
+
+/** An in-memory bulkhead store that, like Redis, decides every `acquire` asynchronously. */
+class AsyncBulkheadStore implements BulkheadStore {
+  readonly memory = new InMemoryBulkheadStore();
+  #clock: FakeClock;
+  constructor(clock: FakeClock) {
+    this.#clock = clock;
+  }
+  configure(config: BulkheadStoreConfig): void {
+    this.memory.configure(config);
+  }
+  tryAcquire(): false {
+    return false;
+  }
+  acquire(): Promise<false | BulkheadTicket> {
+    return new Promise((resolve) =>
+      this.#clock.setTimeout(() => resolve(this.memory.acquire()), 1),
+    );
+  }
+  release(): void {
+    this.memory.release();
+  }
+  inUse(): number {
+    return this.memory.inUse();
+  }
+}
+
+/** A small deterministic PRNG (mulberry32), so the storm is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('Regressions: bulkhead slots follow their calls', () => {
+  // A caller that aborted while an asynchronous store was deciding was queued after the store
+  // said "no slot"; the next free slot went to it and was never released.
+  for (const via of ['Bulkhead.execute', 'a policy'] as const) {
+    it(`gives back every slot after 2,000 calls with random aborts on an asynchronous store (${via})`, async () => {
+      const clock = new FakeClock(0);
+      const store = new AsyncBulkheadStore(clock);
+      const bulkhead = new Bulkhead({ maxConcurrent: 5, maxQueue: 10_000, clock, store });
+      const policy = Policy.builder('storm').clock(clock).bulkhead(bulkhead).build();
+      const random = prng(42);
+      const runs = Array.from({ length: 2000 }, () => {
+        const controller = new AbortController();
+        if (random() < 0.5) clock.setTimeout(() => controller.abort(), Math.floor(random() * 40));
+        const work = () =>
+          new Promise<string>((resolve) =>
+            clock.setTimeout(() => resolve('done'), 1 + Math.floor(random() * 5)),
+          );
+        return settle(
+          via === 'a policy'
+            ? policy.execute(work, { signal: controller.signal })
+            : bulkhead.execute(work, controller.signal),
+        );
+      });
+      for (let i = 0; i < 200 && runs.some((r) => r.status === 'pending'); i++) {
+        await clock.advance(50);
+      }
+      for (const run of runs) expect(run.status).to.not.equal('pending');
+      expect(runs.filter((r) => r.status === 'rejected').length).to.be.greaterThan(0);
+      expect(store.inUse(), 'slots held in the store').to.equal(0);
+      expect(bulkhead.availableSlots).to.equal(5);
+      expect(bulkhead.queued).to.equal(0);
+      expect(bulkhead.orphaned).to.equal(0);
+    });
+  }
+
+  // With an asynchronous store and no caller signal, every call in flight listened to the shared
+  // never-aborting signal (1,000 calls: 1,000 listeners and a MaxListenersExceededWarning).
+  it('adds no listener to the never-aborting signal while asynchronous stores decide', async () => {
+    const clock = new FakeClock(0);
+    const bulkhead = new Bulkhead({
+      maxConcurrent: 1000,
+      maxQueue: 10,
+      clock,
+      store: new AsyncBulkheadStore(clock),
+    });
+    const policy = Policy.builder('quiet').clock(clock).bulkhead(bulkhead).build();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const runs = Array.from({ length: 1000 }, () => settle(policy.execute(() => 'ok')));
+      await flush();
+      expect(neverListeners(), 'listeners on NEVER_ABORTED').to.equal(0);
+      await clock.advance(1);
+      await flush();
+      for (const run of runs) expect(run.status).to.equal('fulfilled');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).to.not.include('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  // A stray release() freed the slot a policy call held: two calls ran at once on
+  // maxConcurrent 1, and the policy's own release then threw inside the engine.
+  it('refuses a stray release() while a policy call holds the only slot, and changes nothing', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    const policy = Policy.builder('stray').bulkhead(bulkhead).build();
+    const gate = deferred<string>();
+    const first = settle(policy.execute(() => gate.promise));
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(() => bulkhead.release()).to.throw(Error, /without a held slot/);
+    expect(bulkhead.availableSlots).to.equal(0);
+    let ran = false;
+    const second = settle(
+      policy.execute(() => {
+        ran = true;
+        return 'second';
+      }),
+    );
+    await flush();
+    expect(ran, 'a second call ran beside the first').to.equal(false);
+    expect(second.reason).to.be.instanceOf(BulkheadFullError);
+    gate.resolve('first');
+    await flush();
+    expect(first.value).to.equal('first');
+    expect(bulkhead.availableSlots).to.equal(1);
+    expect(await policy.execute(() => 'again')).to.equal('again');
+  });
+
+  // Reading `then` of the thunk's result threw out of execute() synchronously, and the slot was
+  // never given back.
+  for (const [what, make] of [
+    [
+      'a `then` getter that throws',
+      (e: Error) =>
+        ({
+          get then() {
+            throw e;
+          },
+        }) as unknown,
+    ],
+    [
+      'a hostile Proxy',
+      (e: Error) =>
+        new Proxy(
+          {},
+          {
+            get() {
+              throw e;
+            },
+            has() {
+              throw e;
+            },
+          },
+        ) as unknown,
+    ],
+  ] as const) {
+    it(`Bulkhead.execute rejects, and gives its slot back, when the thunk returns ${what}`, async () => {
+      const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+      const hostile = new Error('hostile');
+      let returned: Promise<unknown> | undefined;
+      expect(() => {
+        returned = bulkhead.execute(() => make(hostile));
+      }).to.not.throw();
+      const outcome = settle(returned as Promise<unknown>);
+      await flush();
+      expect(outcome.reason).to.equal(hostile);
+      expect(bulkhead.availableSlots).to.equal(1);
+      expect(await bulkhead.execute(() => 'next')).to.equal('next');
+    });
+  }
+
+  // A timeout inside a bulkhead gave the slot back at the deadline while the work still ran, so
+  // a slow dependency saw unbounded concurrency.
+  it('holds a slot until the work settles when an inner timeout answered first, showing it as orphaned', async () => {
+    const clock = new FakeClock(0);
+    const registry = new PolicyRegistry();
+    const bulkhead = new Bulkhead({ maxConcurrent: 2, clock });
+    const policy = Policy.builder('slow-db')
+      .clock(clock)
+      .bulkhead(bulkhead)
+      .timeout({ timeout: 100, clock })
+      .build();
+    registry.register(policy);
+    const finishers: Array<() => void> = [];
+    let running = 0;
+    let most = 0;
+    const work = () =>
+      new Promise<string>((resolve) => {
+        running++;
+        most = Math.max(most, running);
+        finishers.push(() => {
+          running--;
+          resolve('late');
+        });
+      });
+    const calls = [settle(policy.execute(work)), settle(policy.execute(work))];
+    await clock.advance(100);
+    for (const call of calls) expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+    expect(bulkhead.orphaned).to.equal(2);
+    expect(policy.metrics().stages[0]).to.include({ availableSlots: 0, orphaned: 2 });
+    const health = registry.health().policies['slow-db'];
+    expect(health?.stages[0]).to.include({ orphaned: 2 });
+    const third = settle(policy.execute(work));
+    await flush();
+    expect(third.reason).to.be.instanceOf(BulkheadFullError);
+    expect(most, 'calls of the work at once').to.equal(2);
+    for (const finish of finishers.splice(0)) finish();
+    await flush();
+    expect(bulkhead.orphaned).to.equal(0);
+    expect(bulkhead.availableSlots).to.equal(2);
+  });
+
+  it('reports orphaned calls through the bulwark.bulkhead.orphaned gauge', async () => {
+    class Reader extends MetricReader {
+      protected override async onForceFlush(): Promise<void> {}
+      protected override async onShutdown(): Promise<void> {}
+    }
+    const reader = new Reader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const clock = new FakeClock(0);
+    const policy = Policy.builder('gauged')
+      .clock(clock)
+      .bulkhead({ maxConcurrent: 3, clock })
+      .timeout({ timeout: 100, clock })
+      .build();
+    const remove = instrument(policy, { meter: provider.getMeter('regressions') });
+    const orphaned = async (): Promise<number | undefined> => {
+      const { resourceMetrics } = await reader.collect();
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const m of scope.metrics) {
+          if (m.descriptor.name === 'bulwark.bulkhead.orphaned') {
+            return (m.dataPoints[0] as DataPoint<number> | undefined)?.value;
+          }
+        }
+      }
+      return undefined;
+    };
+    try {
+      const work = deferred<string>();
+      const calls = [
+        settle(policy.execute(() => work.promise)),
+        settle(policy.execute(() => work.promise)),
+      ];
+      expect(await orphaned()).to.equal(0);
+      await clock.advance(100);
+      for (const call of calls) expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+      expect(await orphaned()).to.equal(2);
+      work.resolve('late');
+      await flush();
+      expect(await orphaned()).to.equal(0);
+    } finally {
+      remove();
+      await provider.shutdown();
+    }
+  });
+
+  it('holds the slot of an aborted call until its work settles, showing it as orphaned', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    const policy = Policy.builder('aborted').bulkhead(bulkhead).build();
+    const gate = deferred<string>();
+    const controller = new AbortController();
+    const call = settle(policy.execute(() => gate.promise, { signal: controller.signal }));
+    controller.abort(new Error('gone'));
+    await flush();
+    expect(call.status).to.equal('rejected');
+    expect(bulkhead.orphaned).to.equal(1);
+    expect(policy.metrics().stages[0]).to.include({ availableSlots: 0, orphaned: 1 });
+    gate.resolve('late');
+    await flush();
+    expect(bulkhead.orphaned).to.equal(0);
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('gives the slot back at the deadline when the work honours ctx.signal', async () => {
+    const clock = new FakeClock(0);
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
+    const policy = Policy.builder('polite')
+      .clock(clock)
+      .bulkhead(bulkhead)
+      .retry({ maxAttempts: 2, delay: 10, clock })
+      .timeout({ timeout: 100, clock })
+      .build();
+    const call = settle(
+      policy.execute(
+        (ctx) =>
+          new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+          ),
+      ),
+    );
+    await clock.advance(100);
+    expect(bulkhead.orphaned).to.equal(0);
+    await clock.advance(10);
+    await clock.advance(100);
+    expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+    expect(bulkhead.orphaned).to.equal(0);
+    expect(bulkhead.availableSlots).to.equal(1);
   });
 });

@@ -48,8 +48,19 @@ export class RootContext extends Context {
    * may use `startedAt` as the current time instead of reading the clock again.
    */
   inFirstTurn = false;
-  /** @internal True once the execution's outcome is known. */
-  settled = false;
+  /** @internal Backs `settled`. */
+  done = false;
+  /**
+   * @internal Holders of a resource (a bulkhead slot) kept for this execution, told when the
+   * caller is answered while they still hold it: the first in `holder`, any others in `holders`.
+   */
+  holder: Holder | undefined = undefined;
+  holders: Holder[] | undefined = undefined;
+  /**
+   * @internal True once a step asked the invoker to count the thunk calls in flight in each
+   * {@link SlotContext} of the execution (a step inside it may answer before the work settles).
+   */
+  tracked = false;
   /** @internal The outcome, once settled (kept for a result promise made afterwards). */
   ok = false;
   value: unknown = undefined;
@@ -79,6 +90,39 @@ export class RootContext extends Context {
     this.fn = fn;
     this.callerSignal = callerSignal;
     this.map = data;
+  }
+
+  /** @internal True once the execution's outcome is known (the caller has been answered). */
+  get settled(): boolean {
+    return this.done;
+  }
+  set settled(value: boolean) {
+    this.done = value;
+    if (value && this.holder !== undefined) this.answered();
+  }
+
+  /** @internal Registers a holder, told by `answered` if the caller is answered first. */
+  hold(holder: Holder): void {
+    if (this.holder === undefined) this.holder = holder;
+    else (this.holders ??= []).push(holder);
+    if (this.done) holder.answered(this);
+  }
+
+  /** @internal Removes a holder registered by `hold`. */
+  unhold(holder: Holder): void {
+    const holders = this.holders;
+    if (this.holder === holder) {
+      this.holder = holders === undefined || holders.length === 0 ? undefined : holders.pop();
+    } else if (holders !== undefined) {
+      const i = holders.lastIndexOf(holder);
+      if (i !== -1) holders.splice(i, 1);
+    }
+  }
+
+  private answered(): void {
+    (this.holder as Holder).answered(this);
+    const holders = this.holders;
+    if (holders !== undefined) for (const holder of holders) holder.answered(this);
   }
 
   get attempt(): number {
@@ -180,6 +224,49 @@ export class AttemptContext extends DerivedContext {
   }
   override get attempt(): number {
     return this.#attempt;
+  }
+}
+
+/** @internal Something an execution holds until its work settles (see `RootContext.hold`). */
+export interface Holder {
+  /** The caller was answered while this holder still holds its resource for `root`. */
+  answered(root: RootContext): void;
+}
+
+/** @internal The step that made a {@link SlotContext}, told when its work has all settled. */
+export interface SlotOwner {
+  drained(ctx: SlotContext): void;
+}
+
+/**
+ * @internal Carries the bulkhead slot one pass through a bulkhead step holds, and, when a step
+ * inside may answer before the work settles, how many thunk calls under it are still running.
+ */
+export class SlotContext extends DerivedContext {
+  declare readonly owner: SlotOwner;
+  /** The store's ticket for the slot. */
+  readonly ticket: unknown;
+  /** Thunk calls in flight under this context (counted once `root.tracked`). */
+  running = 0;
+  /** The outcome has gone out while work still ran: the slot is released when it drains. */
+  left = false;
+
+  constructor(parent: Context, owner: SlotOwner, ticket: unknown) {
+    super(parent, owner);
+    this.ticket = ticket;
+  }
+}
+
+/**
+ * @internal Counts a thunk call starting (`delta` 1) or settling (-1) in every
+ * {@link SlotContext} around `ctx`; tells a slot's owner once its work has all settled.
+ */
+export function trackRunning(ctx: Context, delta: 1 | -1): void {
+  for (let c: Context | undefined = ctx; c !== undefined; c = c.parent) {
+    if (c instanceof SlotContext) {
+      c.running += delta;
+      if (c.running === 0 && c.left) c.owner.drained(c);
+    }
   }
 }
 

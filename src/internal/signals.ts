@@ -90,7 +90,8 @@ export function nextTurnPromise(): Promise<void> {
  * Without a signal it returns `promise` itself (no extra hop on the hot path).
  */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
+  // The never-aborting signal would collect a listener per call in flight.
+  if (signal === undefined || signal === NEVER_ABORTED) return promise;
   if (signal.aborted) {
     promise.catch(noop);
     return Promise.reject(signal.reason);

@@ -88,6 +88,12 @@ const METRICS = Object.freeze({
     unit: '{call}',
     description: 'Calls waiting in a bulkhead queue for a slot.',
   },
+  bulkheadOrphaned: {
+    name: 'bulwark.bulkhead.orphaned',
+    unit: '{call}',
+    description:
+      'Calls already answered (timed out or aborted) whose work still runs and holds a bulkhead slot.',
+  },
   rateLimiterTokens: {
     name: 'bulwark.ratelimiter.tokens',
     unit: '{token}',
@@ -109,8 +115,8 @@ const CIRCUIT_STATE_VALUES: ReadonlyMap<unknown, number> = new Map<unknown, numb
  * OpenTelemetry metrics: counters `bulwark.calls` (attribute `outcome`), `bulwark.rejections`
  * (attribute `reason`), `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms
  * `bulwark.call.duration` and `bulwark.attempt.duration` (ms); observable gauges
- * `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued` and
- * `bulwark.ratelimiter.tokens`. Every data point has the attribute `policy`; `stage` (the stage
+ * `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`,
+ * `bulwark.bulkhead.orphaned` and `bulwark.ratelimiter.tokens`. Every data point has the attribute `policy`; `stage` (the stage
  * kind) is on rejections, retries, timeouts, fallbacks and the gauges. docs/OBSERVABILITY.md
  * lists them all.
  *
@@ -199,6 +205,7 @@ class Instruments {
   readonly circuitState: ObservableGauge;
   readonly bulkheadAvailable: ObservableGauge;
   readonly bulkheadQueued: ObservableGauge;
+  readonly bulkheadOrphaned: ObservableGauge;
   readonly rateLimiterTokens: ObservableGauge;
   readonly gauges: ObservableGauge[];
 
@@ -223,6 +230,10 @@ class Instruments {
       m.bulkheadQueued.name,
       options(m.bulkheadQueued),
     );
+    this.bulkheadOrphaned = meter.createObservableGauge(
+      m.bulkheadOrphaned.name,
+      options(m.bulkheadOrphaned),
+    );
     this.rateLimiterTokens = meter.createObservableGauge(
       m.rateLimiterTokens.name,
       options(m.rateLimiterTokens),
@@ -231,6 +242,7 @@ class Instruments {
       this.circuitState,
       this.bulkheadAvailable,
       this.bulkheadQueued,
+      this.bulkheadOrphaned,
       this.rateLimiterTokens,
     ];
   }
@@ -249,6 +261,9 @@ class Instruments {
         }
         if (isFiniteNumber(state.queued)) {
           result.observe(this.bulkheadQueued, state.queued, attributes);
+        }
+        if (isFiniteNumber(state.orphaned)) {
+          result.observe(this.bulkheadOrphaned, state.orphaned, attributes);
         }
         break;
       case 'rate-limiter':

@@ -1,6 +1,6 @@
 import { isThenable } from '../internal/signals.js';
 import type { Clock } from '../internal/clock.js';
-import type { Context } from '../internal/context.js';
+import { trackRunning, type Context } from '../internal/context.js';
 import type { EventHub } from './events.js';
 
 /** @internal Where a step sends an outcome on the way out. */
@@ -107,7 +107,9 @@ class Invoker implements Inward {
       return;
     }
     if (promise !== undefined) {
-      if (root.inFirstTurn && !root.deferred) {
+      if (root.tracked) {
+        this.enterTracked(ctx, promise);
+      } else if (root.inFirstTurn && !root.deferred) {
         // This reaction is the execution's promise: it returns (or throws) the final outcome.
         root.result = promise.then(
           (result: unknown) => {
@@ -130,6 +132,26 @@ class Invoker implements Inward {
     }
   }
 
+  /**
+   * The thunk's promise, counted while it runs in the bulkhead slots around it (a step inside a
+   * bulkhead may answer first; the slot follows the work). Such executions are eager, so their
+   * promise is already a deferred.
+   */
+  private enterTracked(ctx: Context, promise: Promise<unknown>): void {
+    const outer = this.outer;
+    trackRunning(ctx, 1);
+    promise.then(
+      (result: unknown) => {
+        trackRunning(ctx, -1);
+        outer.leave(ctx, true, result);
+      },
+      (error: unknown) => {
+        trackRunning(ctx, -1);
+        outer.leave(ctx, false, error);
+      },
+    );
+  }
+
   /** The thunk, timed for `attempt` listeners. */
   private enterTimed(ctx: Context): void {
     const { hub, clock, policy, outer } = this;
@@ -148,6 +170,14 @@ class Invoker implements Inward {
       value = ctx.root.fn(ctx);
     } catch (error) {
       done(false, error);
+      return;
+    }
+    if (ctx.root.tracked) {
+      trackRunning(ctx, 1);
+      whenSettled(value, (ok, settled) => {
+        trackRunning(ctx, -1);
+        done(ok, settled);
+      });
       return;
     }
     whenSettled(value, done);

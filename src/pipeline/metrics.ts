@@ -63,6 +63,7 @@ export function primitiveState(name: string, primitive: StagePrimitive): StageSt
       availableSlots: primitive.availableSlots,
       maxConcurrent: primitive.maxConcurrent,
       queued: primitive.queued,
+      orphaned: primitive.orphaned,
     };
   }
   if (primitive instanceof CircuitBreaker) {

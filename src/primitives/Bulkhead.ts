@@ -10,7 +10,7 @@ import {
   optionsObject,
   show,
 } from '../internal/validate.js';
-import { InMemoryBulkheadStore, type BulkheadStore } from './BulkheadStore.js';
+import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './BulkheadStore.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -60,15 +60,12 @@ interface ResolvedBulkheadOptions {
   readonly store: BulkheadStore;
 }
 
-// Handed to every caller that gets a slot at once: the hot path allocates nothing for it.
-const GRANTED: Promise<void> = Promise.resolve();
-
 /**
  * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
  * {@link BulkheadFullError} (fail fast), or, with `maxQueue > 0`, waits
  * first in first out for a slot, up to `maxWait`. A released slot goes straight to the next
- * waiter, so a newcomer can never take it first. A slot is held until the call it wraps settles,
- * even when the caller stopped waiting for it.
+ * waiter, so a newcomer can never take it first. A slot is held until the work it wraps settles,
+ * even when the caller stopped waiting for it: such calls are counted as {@link Bulkhead.orphaned}.
  *
  * With a store that decides remotely, `tryAcquire` returns `false` whenever the store cannot
  * answer synchronously, `availableSlots` reports the last known shared count, and queued callers
@@ -92,35 +89,34 @@ export class Bulkhead {
   readonly #options: ResolvedBulkheadOptions;
   readonly #store: BulkheadStore;
   readonly #queue: CallerQueue;
-  // Slots held by this instance's callers (handed-over slots stay counted).
-  #held = 0;
+  // Tickets of the slots taken by hand (`acquire`, `tryAcquire`), for `release()`. Slots held by
+  // `execute` and by policies are held by their ticket and never appear here, so a stray
+  // `release()` cannot free them.
+  readonly #manual: BulkheadTicket[] = [];
+  // Calls answered (rejected, timed out, aborted) whose work still runs in a slot.
+  #orphaned = 0;
   // A remote `acquire` asked on behalf of the queue is in flight.
   #polling = false;
-  readonly #onSettled = <T>(value: T): T => {
-    this.#free();
-    return value;
-  };
-  readonly #onFailed = (error: unknown): never => {
-    this.#free();
-    throw error;
-  };
   readonly #wake = (): void => {
     while (!this.#polling && this.#queue.size !== 0) {
-      const answer = this.#store.acquire();
+      let answer: ReturnType<BulkheadStore['acquire']>;
+      try {
+        answer = this.#store.acquire();
+      } catch {
+        return;
+      }
       if (answer === false) return;
-      if (answer === true) {
-        this.#held++;
-        this.#free();
+      if (!isThenable(answer)) {
+        this.giveSlot(answer);
         continue;
       }
       this.#polling = true;
       answer.then(
-        (granted) => {
+        (ticket) => {
           this.#polling = false;
-          if (!granted) return;
-          // #free gives the slot to the head of the queue, or back if nobody waits any more.
-          this.#held++;
-          this.#free();
+          if (ticket === false) return;
+          // giveSlot hands the slot to the head of the queue, or back if nobody waits any more.
+          this.giveSlot(ticket);
           this.#wake();
         },
         () => {
@@ -184,6 +180,15 @@ export class Bulkhead {
   }
 
   /**
+   * Calls whose caller has been answered (a deadline inside the bulkhead passed, or the caller
+   * aborted) while their work still runs and holds its slot. Each slot comes back when its work
+   * settles; work that honours its signal ends at the deadline or abort.
+   */
+  get orphaned(): number {
+    return this.#orphaned;
+  }
+
+  /**
    * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
    * `10 concurrent calls, no queue` or `10 concurrent calls, queue 100, max wait 2000 ms`.
    */
@@ -200,8 +205,9 @@ export class Bulkhead {
    * `false` (use `acquire`).
    */
   tryAcquire(): boolean {
-    if (this.#queue.size !== 0 || !this.#store.tryAcquire()) return false;
-    this.#held++;
+    const ticket = this.takeSlot();
+    if (ticket === false) return false;
+    this.#manual.push(ticket);
     return true;
   }
 
@@ -215,92 +221,179 @@ export class Bulkhead {
    * @param signal - stops waiting when it aborts; an aborted signal rejects at once
    */
   acquire(signal?: AbortSignal): Promise<void> {
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size === 0) {
-      const answer = this.#store.acquire();
-      if (answer === true) {
-        this.#held++;
-        return GRANTED;
-      }
-      if (answer !== false) {
-        return raceAbort(
-          answer.then((granted) => this.#afterRemote(granted, signal)),
-          signal,
-        );
-      }
-    }
-    return this.#queue.push(signal);
+    return this.waitSlot(signal, true).then(noop);
   }
 
   /**
    * Gives back a slot taken by `acquire` or a successful `tryAcquire`. The slot goes straight
-   * to the next queued caller, if any.
+   * to the next queued caller, if any. Slots held by `execute` or by a policy are not freed by
+   * this method: they come back when their work settles.
    *
-   * @throws Error when no slot is held: capacity never rises above `maxConcurrent`
+   * @throws Error when no slot taken by `acquire` or `tryAcquire` is held; nothing changes then
    */
   release(): void {
-    if (this.#held === 0) {
-      throw new Error('Bulkhead.release() called without a held slot');
+    const ticket = this.#manual.pop();
+    if (ticket === undefined) {
+      throw new Error(
+        'Bulkhead.release() called without a held slot taken by acquire() or tryAcquire(); slots held by execute() or a policy come back when their work settles',
+      );
     }
-    this.#free();
+    this.giveSlot(ticket);
   }
 
   /**
    * Runs `fn` in a slot (see {@link Bulkhead.acquire}) and releases the slot when `fn` settles,
    * whether it resolves, rejects or throws. When the caller's signal aborts, rejects at once
-   * with its reason; the slot stays held until `fn` settles.
+   * with its reason; the slot stays held (counted in {@link Bulkhead.orphaned}) until `fn`
+   * settles.
    *
    * @param fn - the operation; it receives the caller's signal (or one that never aborts)
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    if (this.tryAcquire()) return this.#run(fn, signal);
-    return this.acquire(signal).then(() => this.#run(fn, signal));
+    const ticket = this.takeSlot();
+    if (ticket !== false) return this.#run(fn, signal, ticket);
+    return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
   }
 
-  #run<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
-    if (signal !== undefined && signal.aborted) {
-      this.#free();
-      return Promise.reject(signal.reason);
-    }
-    let result: T | PromiseLike<T>;
-    try {
-      result = fn(signal ?? NEVER_ABORTED);
-    } catch (error) {
-      this.#free();
-      return Promise.reject(error);
-    }
-    if (!isThenable(result)) {
-      this.#free();
-      return Promise.resolve(result);
-    }
-    return raceAbort(
-      Promise.resolve(result).then(this.#onSettled, this.#onFailed) as Promise<T>,
-      signal,
-    );
+  /**
+   * @internal Takes a slot now, for a caller that holds it by its ticket: the ticket, or `false`
+   * when none is free (or the store cannot answer synchronously, or callers are queued).
+   */
+  takeSlot(): false | BulkheadTicket {
+    if (this.#queue.size !== 0) return false;
+    return this.#store.tryAcquire();
   }
 
-  #afterRemote(granted: boolean, signal: AbortSignal | undefined): Promise<void> {
-    if (!granted) return this.#queue.push(signal);
-    this.#held++;
-    // The caller gave up while the store was deciding: the slot is not theirs to keep.
-    if (signal !== undefined && signal.aborted) {
-      this.#free();
-      return Promise.reject(signal.reason);
+  /**
+   * @internal Takes a slot, waiting in the queue as `acquire` does: resolves with its ticket,
+   * which the holder hands back to {@link Bulkhead.giveSlot}.
+   */
+  waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
+    const signal = abortable(given);
+    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.size === 0) {
+      let answer: ReturnType<BulkheadStore['acquire']>;
+      try {
+        answer = this.#store.acquire();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (answer !== false) {
+        if (!isThenable(answer)) {
+          if (manual) this.#manual.push(answer);
+          return Promise.resolve(answer);
+        }
+        return raceAbort(
+          Promise.resolve(answer).then((ticket) => this.#afterRemote(ticket, signal, manual)),
+          signal,
+        );
+      }
     }
-    return GRANTED;
+    return this.#queue.push(signal, manual);
   }
 
-  #free(): void {
+  /**
+   * @internal Gives back the slot `ticket` names: to the next queued caller, or to the store.
+   */
+  giveSlot(ticket: BulkheadTicket): void {
     const waiter = this.#queue.shift();
     if (waiter !== undefined) {
-      waiter.resolve();
+      // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
+      if (waiter.manual) this.#manual.push(ticket);
+      waiter.resolve(ticket);
       return;
     }
-    this.#held--;
-    const done = this.#store.release();
+    let done: void | Promise<void>;
+    try {
+      done = this.#store.release(ticket);
+    } catch {
+      return;
+    }
     if (done !== undefined) done.then(noop, noop);
+  }
+
+  /** @internal Counts a call answered while its work still holds a slot (or stops counting it). */
+  orphan(delta: 1 | -1): void {
+    this.#orphaned += delta;
+  }
+
+  #run<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    ticket: BulkheadTicket,
+  ): Promise<T> {
+    if (signal !== undefined && signal.aborted) {
+      this.giveSlot(ticket);
+      return Promise.reject(signal.reason);
+    }
+    let work: Promise<T>;
+    try {
+      const result = fn(signal ?? NEVER_ABORTED);
+      // Reading `then` may throw (a getter, a hostile Proxy): a rejection like any other.
+      if (!isThenable(result)) {
+        this.giveSlot(ticket);
+        return Promise.resolve(result);
+      }
+      work = Promise.resolve(result);
+    } catch (error) {
+      this.giveSlot(ticket);
+      return Promise.reject(error);
+    }
+    const live = abortable(signal);
+    if (live === undefined) {
+      return work.then(
+        (value) => {
+          this.giveSlot(ticket);
+          return value;
+        },
+        (error: unknown) => {
+          this.giveSlot(ticket);
+          throw error;
+        },
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      let answered = false;
+      const onAbort = (): void => {
+        answered = true;
+        this.#orphaned++;
+        reject(live.reason);
+      };
+      live.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => {
+        live.removeEventListener('abort', onAbort);
+        if (answered) this.#orphaned--;
+        this.giveSlot(ticket);
+      };
+      work.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #afterRemote(
+    ticket: false | BulkheadTicket,
+    signal: AbortSignal | undefined,
+    manual: boolean,
+  ): Promise<BulkheadTicket> | BulkheadTicket {
+    // The caller gave up while the store was deciding: it must neither keep a slot nor wait in
+    // the queue (nobody would ever release what it got there).
+    if (signal !== undefined && signal.aborted) {
+      if (ticket !== false) this.giveSlot(ticket);
+      return Promise.reject(signal.reason);
+    }
+    if (ticket === false) return this.#queue.push(signal, manual);
+    if (manual) this.#manual.push(ticket);
+    return ticket;
   }
 }
 
@@ -308,10 +401,12 @@ export class Bulkhead {
 class QueuedCaller implements EventListenerObject {
   readonly queue: CallerQueue;
   readonly signal: AbortSignal | undefined;
+  /** Waits in `acquire` (its slot is released by hand), not for `execute` or a policy. */
+  manual = false;
   deadline = Infinity;
   prev: QueuedCaller | undefined = undefined;
   next: QueuedCaller | undefined = undefined;
-  resolve: () => void = noop;
+  resolve: (ticket: BulkheadTicket) => void = noop;
   reject: (reason: unknown) => void = noop;
 
   constructor(queue: CallerQueue, signal: AbortSignal | undefined) {
@@ -357,13 +452,15 @@ class CallerQueue {
     this.#maxConcurrent = maxConcurrent;
   }
 
-  push(given: AbortSignal | undefined): Promise<void> {
+  push(given: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
     const signal = abortable(given);
+    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     if (this.size >= this.#maxQueue || this.#maxWaitMs === 0) {
       return Promise.reject(this.#full());
     }
     const waiter = new QueuedCaller(this, signal);
-    const promise = new Promise<void>((resolve, reject) => {
+    waiter.manual = manual;
+    const promise = new Promise<BulkheadTicket>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });

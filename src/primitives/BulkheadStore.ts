@@ -11,14 +11,21 @@ export interface BulkheadStoreConfig {
 }
 
 /**
+ * What a store hands out for a slot it grants: `true`, or a value naming that slot (a lease id,
+ * an object), which the bulkhead hands back to {@link BulkheadStore.release} when the call
+ * holding that very slot ends.
+ */
+export type BulkheadTicket = true | string | object;
+
+/**
  * Where a {@link Bulkhead} counts its slots in use. The bulkhead keeps its own FIFO queue of
  * waiting callers, its count of the slots it holds, and hands a released slot straight to its
  * next waiter without going through the store; the store only answers "is a slot free?" and
  * takes back slots nobody here is waiting for. The default is {@link InMemoryBulkheadStore}.
  *
- * Slots are not named: a store shared between processes keeps, for example, one expiring lease
- * record per process (renewed while that process holds slots), so only a holder that stops
- * answering loses its slots. Its waiting callers are woken by this process's releases, and by
+ * A store may name each slot by the ticket it grants (a store shared between processes keeps,
+ * for example, one expiring lease per slot, renewed while its call runs), so only a holder that
+ * stops answering loses its slots, and a release frees the finishing call's own slot. Its waiting callers are woken by this process's releases, and by
  * {@link BulkheadStore.subscribe} when slots are freed elsewhere.
  *
  * Methods that may need a round trip answer with a value or a promise; the bulkhead takes the
@@ -34,14 +41,18 @@ export interface BulkheadStore {
   /** Receives the bulkhead's resolved settings, once, from the bulkhead's constructor. */
   configure(config: BulkheadStoreConfig): void;
   /**
-   * Takes a slot now if one is free. A store that cannot decide synchronously (a remote one)
-   * returns `false`, and the bulkhead falls back to {@link BulkheadStore.acquire}.
+   * Takes a slot now if one is free: its ticket (`true` when slots need no name). A store that
+   * cannot decide synchronously (a remote one) returns `false`, and the bulkhead falls back to
+   * {@link BulkheadStore.acquire}.
    */
-  tryAcquire(): boolean;
-  /** Takes a slot if one is free; `false` when all `maxConcurrent` are in use. */
-  acquire(): boolean | Promise<boolean>;
-  /** Gives back a slot taken by `tryAcquire` or `acquire`. */
-  release(): void | Promise<void>;
+  tryAcquire(): false | BulkheadTicket;
+  /** Takes a slot if one is free (its ticket); `false` when all `maxConcurrent` are in use. */
+  acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket>;
+  /**
+   * Gives back the slot `ticket` names, as `tryAcquire` or `acquire` returned it: exactly that
+   * slot, whichever others this process holds.
+   */
+  release(ticket: BulkheadTicket): void | Promise<void>;
   /** Slots in use. A remote store returns the last count it knows, without a round trip. */
   inUse(): number;
   /**

@@ -3,6 +3,7 @@ import {
   InMemoryBulkheadStore,
   type BulkheadStore,
   type BulkheadStoreConfig,
+  type BulkheadTicket,
   type Clock,
   type Duration,
 } from '../index.js';
@@ -120,10 +121,6 @@ export class RedisBulkheadStore implements BulkheadStore {
   #maxArg = '';
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
-  // Slots this process holds that own nothing in Redis: leases that expired while held ("lost")
-  // and slots granted without Redis by 'fail-open' ("phantom"). Releasing them frees nothing.
-  #lost = 0;
-  #phantom = 0;
   #known = 0;
   #renewTimer: unknown = undefined;
   #renewing = false;
@@ -186,16 +183,19 @@ export class RedisBulkheadStore implements BulkheadStore {
    * {@link RedisBulkheadStore.acquire}. While Redis is away: the local limit's answer with
    * `'local'`, `true` with `'fail-open'`.
    */
-  tryAcquire(): boolean {
+  tryAcquire(): false | BulkheadTicket {
     if (!this.#link.bypassing) return false;
     const local = this.#local;
-    if (local !== undefined) return local.tryAcquire();
+    if (local !== undefined) return local.tryAcquire() && LOCAL_SLOT;
     if (this.#link.mode !== 'fail-open') return false;
-    this.#phantom++;
-    return true;
+    return UNTRACKED_SLOT;
   }
 
-  acquire(): boolean | Promise<boolean> {
+  /**
+   * Takes a lease in Redis: its id is the slot's ticket. While Redis is away, a slot of the local
+   * limit (`'local'`), an untracked slot (`'fail-open'`), or a rejection (`'fail-closed'`).
+   */
+  acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
     const link = this.#link;
     if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
@@ -214,7 +214,7 @@ export class RedisBulkheadStore implements BulkheadStore {
           if (Number(granted) === 1) {
             this.#leases.set(id, (this.#clock as Clock).now());
             this.#armRenewal();
-            return true;
+            return id;
           }
           this.#armPoll();
           return false;
@@ -223,36 +223,26 @@ export class RedisBulkheadStore implements BulkheadStore {
       );
   }
 
-  release(): void | Promise<void> {
-    const link = this.#link;
-    if (!link.bypassing) {
-      const id = firstKey(this.#leases);
-      if (id !== undefined) {
-        this.#leases.delete(id);
-        if (!link.shouldTry()) return;
-        return link.run(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, id]).then(
-          (reply) => {
-            this.#known = Number((reply as [unknown, unknown])[1]);
-          },
-          // The lease is no longer renewed: it expires within leaseTtl.
-          noop,
-        );
-      }
-      if (this.#lost > 0) this.#lost--;
-      else if (this.#phantom > 0) this.#phantom--;
-      else this.#local?.release();
+  /**
+   * Frees exactly the slot `ticket` names: that call's lease in Redis, or its slot of the local
+   * limit. A lease Redis already dropped (expired while its holder was cut off) and a slot
+   * granted without Redis by `'fail-open'` free nothing, so Redis keeps counting every call that
+   * still runs.
+   */
+  release(ticket: BulkheadTicket): void | Promise<void> {
+    if (ticket === LOCAL_SLOT) {
+      this.#local?.release();
       return;
     }
-    // Redis is away: free what this process can free by itself first.
-    const local = this.#local;
-    if (local !== undefined && local.inUse() > 0) local.release();
-    else if (this.#phantom > 0) this.#phantom--;
-    else if (this.#lost > 0) this.#lost--;
-    else {
-      const id = firstKey(this.#leases);
-      // No longer renewed, the lease expires within leaseTtl.
-      if (id !== undefined) this.#leases.delete(id);
-    }
+    if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
+    const link = this.#link;
+    // Without Redis the lease is no longer renewed: it expires within leaseTtl.
+    if (!link.shouldTry()) return;
+    return link
+      .run(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, ticket])
+      .then((reply) => {
+        this.#known = Number((reply as [unknown, unknown])[1]);
+      }, noop);
   }
 
   /**
@@ -270,17 +260,14 @@ export class RedisBulkheadStore implements BulkheadStore {
     this.#onFree = onFree;
   }
 
-  #acquireWithout(): boolean | Promise<boolean> {
+  #acquireWithout(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
     const local = this.#local;
     if (local !== undefined) {
       const granted = local.acquire();
       if (!granted) this.#armPoll();
-      return granted;
+      return granted && LOCAL_SLOT;
     }
-    if (this.#link.mode === 'fail-open') {
-      this.#phantom++;
-      return true;
-    }
+    if (this.#link.mode === 'fail-open') return UNTRACKED_SLOT;
     // Queued callers ask again later (Redis may be back by then).
     this.#armPoll();
     return Promise.reject(this.#link.unavailable());
@@ -321,7 +308,7 @@ export class RedisBulkheadStore implements BulkheadStore {
         this.#known = Number(inUse);
         for (const id of ids) if (leases.has(id)) leases.set(id, sentAt);
         if (Array.isArray(lost)) {
-          for (const id of lost) if (leases.delete(String(id))) this.#lost++;
+          for (const id of lost) leases.delete(String(id));
         }
         this.#armRenewal();
       },
@@ -337,15 +324,12 @@ export class RedisBulkheadStore implements BulkheadStore {
   // release (when their calls end) free nothing.
   #dropExpired(now: number): void {
     for (const [id, aliveAt] of this.#leases) {
-      if (now - aliveAt >= this.leaseTtlMs) {
-        this.#leases.delete(id);
-        this.#lost++;
-      }
+      if (now - aliveAt >= this.leaseTtlMs) this.#leases.delete(id);
     }
   }
 }
 
-function firstKey(map: Map<string, number>): string | undefined {
-  for (const key of map.keys()) return key;
-  return undefined;
-}
+// Tickets of slots that own nothing in Redis: one of the local limit ('local'), and one granted
+// without any limit ('fail-open').
+const LOCAL_SLOT: BulkheadTicket = Object.freeze({ slot: 'local' });
+const UNTRACKED_SLOT: BulkheadTicket = Object.freeze({ slot: 'fail-open' });

@@ -20,13 +20,56 @@ class StoreTimeoutError extends Error {
 }
 
 /**
+ * What the stores on one client have learned of the server's health. One store's failure to
+ * reach the server (a timeout, a dropped connection) puts them all in the back-off at once, and
+ * fails at once the calls they still wait on, so a call through several stores on one client
+ * waits at most one `storeTimeout` in total. Error replies (a script error, `WRONGTYPE`) concern
+ * one store's key, not the server: they back off that store alone.
+ */
+class ClientHealth {
+  up = true;
+  probing = false;
+  retryAt = 0;
+  lastError: unknown = undefined;
+  // The clock of the store that saw the failure: `retryAt` is on it.
+  clock: Clock = systemClock;
+  // Calls to the server in flight, each failing its caller at once when the server is lost.
+  readonly pending = new Set<(error: unknown) => void>();
+
+  get bypassing(): boolean {
+    return !this.up && (this.probing || this.clock.now() < this.retryAt);
+  }
+
+  failed(error: unknown, clock: Clock, retryMs: number): void {
+    this.up = false;
+    this.probing = false;
+    this.lastError = error;
+    this.clock = clock;
+    this.retryAt = clock.now() + retryMs;
+    for (const fail of [...this.pending]) fail(error);
+  }
+}
+
+const HEALTH = new WeakMap<RedisClientAdapter, ClientHealth>();
+
+function healthOf(adapter: RedisClientAdapter): ClientHealth {
+  let health = HEALTH.get(adapter);
+  if (health === undefined) {
+    health = new ClientHealth();
+    HEALTH.set(adapter, health);
+  }
+  return health;
+}
+
+/**
  * @internal One store's line to Redis: runs its script by `EVALSHA` (sending the source once on
  * `NOSCRIPT`), bounds every call by `storeTimeout`, and tracks whether Redis is usable.
  *
  * After a failure the store stops asking Redis for a short back-off, deciding as
  * `onStoreError` says; then one call at a time (the probe) tries Redis again while the others
  * keep deciding without it, so an outage never piles up commands. The first answer brings the
- * store back to Redis.
+ * store back to Redis. Stores on the same client share what they learn of the server's health
+ * (see {@link ClientHealth}): one probe serves them all.
  */
 export class RedisLink {
   readonly adapter: RedisClientAdapter;
@@ -36,7 +79,9 @@ export class RedisLink {
   readonly retryMs: number;
   /** The store's main Redis key, for messages. */
   readonly label: string;
+  readonly #health: ClientHealth;
   #clock: Clock = systemClock;
+  // This store's own state, after an error reply about its key.
   #up = true;
   #probing = false;
   #retryAt = 0;
@@ -48,6 +93,7 @@ export class RedisLink {
     this.timeoutMs = options.storeTimeoutMs;
     this.retryMs = Math.min(1000, Math.max(100, 4 * options.storeTimeoutMs));
     this.label = label;
+    this.#health = healthOf(options.adapter);
   }
 
   /** Uses the primitive's clock for timeouts and back-off. */
@@ -57,12 +103,14 @@ export class RedisLink {
 
   /** False from a failed call until a call to Redis succeeds again. */
   get up(): boolean {
-    return this.#up;
+    return this.#up && this.#health.up;
   }
 
   /** True while calls are decided without Redis (in the back-off, or while a probe is out). */
   get bypassing(): boolean {
-    return !this.#up && (this.#probing || this.#clock.now() < this.#retryAt);
+    return (
+      this.#health.bypassing || (!this.#up && (this.#probing || this.#clock.now() < this.#retryAt))
+    );
   }
 
   /**
@@ -70,16 +118,20 @@ export class RedisLink {
    * let through after each back-off; a `true` then obliges the caller to `run`.
    */
   shouldTry(): boolean {
-    if (this.#up) return true;
-    if (this.#probing || this.#clock.now() < this.#retryAt) return false;
-    this.#probing = true;
+    const health = this.#health;
+    if (health.up && this.#up) return true;
+    if (health.bypassing) return false;
+    if (!this.#up && (this.#probing || this.#clock.now() < this.#retryAt)) return false;
+    if (!health.up) health.probing = true;
+    if (!this.#up) this.#probing = true;
     return true;
   }
 
   /**
-   * Runs `script`, rejecting after `storeTimeout` at the latest. A failure (or the timeout)
-   * starts a back-off. `onLate` receives an answer that arrives after the timeout, so the store
-   * can give back what Redis granted to a caller that was already answered otherwise.
+   * Runs `script`, rejecting after `storeTimeout` at the latest, or at once when another store
+   * on the same client finds the server unreachable. A failure (or the timeout) starts a
+   * back-off. `onLate` receives an answer that arrives after the call gave up, so the store can
+   * give back what Redis granted to a caller that was already answered otherwise.
    */
   run(
     script: LuaScript,
@@ -87,16 +139,23 @@ export class RedisLink {
     args: readonly string[],
     onLate?: (reply: unknown) => void,
   ): Promise<unknown> {
+    const health = this.#health;
     const pending = this.#exec(script, keys, args);
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
+      const fail = (error: unknown): void => {
+        settled = true;
+        this.#clock.clearTimeout(timer);
+        health.pending.delete(fail);
+        reject(error);
+      };
       const timer = this.#clock.setTimeout(() => {
         if (settled) return;
-        settled = true;
         const error = new StoreTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
-        this.#failed(error);
-        reject(error);
+        fail(error);
+        health.failed(error, this.#clock, this.retryMs);
       }, this.timeoutMs);
+      health.pending.add(fail);
       pending.then(
         (reply) => {
           if (settled) {
@@ -111,16 +170,27 @@ export class RedisLink {
           }
           settled = true;
           this.#clock.clearTimeout(timer);
+          health.pending.delete(fail);
           this.#up = true;
           this.#probing = false;
+          health.up = true;
+          health.probing = false;
           resolve(reply);
         },
         (error: unknown) => {
           if (settled) return;
-          settled = true;
-          this.#clock.clearTimeout(timer);
-          this.#failed(error);
-          reject(error);
+          fail(error);
+          if (this.adapter.classifyError(error) === 'reply') {
+            // The server answered: it is reachable; only this store's key is in trouble.
+            health.up = true;
+            health.probing = false;
+            this.#up = false;
+            this.#probing = false;
+            this.#lastError = error;
+            this.#retryAt = this.#clock.now() + this.retryMs;
+          } else {
+            health.failed(error, this.#clock, this.retryMs);
+          }
         },
       );
     });
@@ -133,7 +203,7 @@ export class RedisLink {
 
   /** The error a `'fail-closed'` store rejects with, naming the last failure. */
   unavailable(): StoreUnavailableError {
-    const error = this.#lastError;
+    const error = this.#health.up ? this.#lastError : this.#health.lastError;
     let reason: string;
     if (error instanceof StoreTimeoutError) {
       reason = error.message;
@@ -164,12 +234,5 @@ export class RedisLink {
       // An adapter that throws instead of rejecting still fails like a rejected call.
       return Promise.reject(error);
     }
-  }
-
-  #failed(error: unknown): void {
-    this.#up = false;
-    this.#probing = false;
-    this.#lastError = error;
-    this.#retryAt = this.#clock.now() + this.retryMs;
   }
 }

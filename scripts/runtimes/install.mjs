@@ -10,10 +10,12 @@ if (!installed()) {
   console.log(`installing the test runtimes into ${runtimesDir}`);
   mkdirSync(runtimesDir, { recursive: true });
   // A package.json of its own keeps one `npm install` from pruning what an earlier one added.
-  writeFileSync(
-    join(runtimesDir, 'package.json'),
-    `${JSON.stringify({ private: true, description: "bulwark's test runtimes", dependencies: packages }, null, 2)}\n`,
-  );
+  const manifest = {
+    private: true,
+    description: "bulwark's test runtimes",
+    dependencies: packages,
+  };
+  writeFileSync(join(runtimesDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   execFileSync(
     'npm',
     ['install', '--prefix', runtimesDir, '--no-audit', '--no-fund', '--loglevel=error'],

@@ -2,7 +2,8 @@
 // matrix: Node 20 (the running node), Node 22 and 24, Bun, Deno, and headless Chromium (the ESM
 // build loaded unbundled through an import map from a 127.0.0.1 server, and as an esbuild
 // bundle). Needs a build (`npm run build`). A runtime that is not installed is skipped with a
-// loud warning, or fails the run when CI is set (`CI=true`); `npm run runtimes:install` installs them.
+// loud warning, or fails the run when CI is set (`CI=true`); `npm run runtimes:install` installs
+// them.
 import { build } from 'esbuild';
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -6,9 +6,13 @@
 import { exercise } from './exercise.mjs';
 
 const { Deno, process } = globalThis;
-console.log(
-  `runtime: ${Deno ? `Deno ${Deno.version.deno}` : process.versions.bun ? `Bun ${process.versions.bun}` : `Node ${process.versions.node}`}`,
-);
+const bun = process?.versions.bun;
+const runtime = Deno
+  ? `Deno ${Deno.version.deno}`
+  : bun
+    ? `Bun ${bun}`
+    : `Node ${process.versions.node}`;
+console.log(`runtime: ${runtime}`);
 
 const hold = setInterval(() => {}, 1000);
 const { failed } = await exercise((line) => console.log(line));

@@ -49,7 +49,7 @@ try {
   const runs = [];
   for (const runtime of commandRuntimes()) {
     if (runtime.binary) runs.push(runCommand(runtime));
-    else skipped.push({ name: runtime.name, why: 'not installed' });
+    else skipped.push({ name: runtime.name, why: runtime.missing ?? 'not installed' });
   }
   runs.push(runChromium());
   await Promise.all(runs);

@@ -48,9 +48,10 @@ function bunBinary() {
 const present = (p) => (existsSync(p) ? p : undefined);
 
 /**
- * The command-line runtimes: name, binary path (undefined when missing), and the arguments that
- * run an ES module. Deno runs the exercise as a Deno user of an npm package would: the project's
- * package.json and node_modules resolve `bulwark` (`--node-modules-dir=manual`), no permissions.
+ * The command-line runtimes: name, binary path (undefined when missing; `missing` says why when
+ * installing would not help), and the arguments that run an ES module. Deno runs the exercise as
+ * a Deno user of an npm package would: the project's package.json and node_modules resolve
+ * `bulwark` (`--node-modules-dir=manual`), with no permissions granted.
  */
 export function commandRuntimes() {
   return [
@@ -58,6 +59,7 @@ export function commandRuntimes() {
       name: 'node20',
       binary: process.versions.node.startsWith('20.') ? process.execPath : undefined,
       args: [],
+      missing: `the tests run on Node ${process.versions.node}; run them on Node 20`,
     },
     { name: 'node22', binary: present(join(modules, 'node22', 'bin', 'node')), args: [] },
     { name: 'node24', binary: present(join(modules, 'node24', 'bin', 'node')), args: [] },

@@ -144,9 +144,11 @@ function runCommand({ name, binary, args }) {
       const version = /^runtime: (.*)$/m.exec(out)?.[1] ?? '?';
       const failure = signal
         ? `did not exit within ${LIMIT_MS / 1000}s (a timer left alive?)`
-        : code !== 0
-          ? `exited with code ${code}`
-          : undefined;
+        : code === 13
+          ? 'exited with code 13: the process ended while a call was still waiting'
+          : code !== 0
+            ? `exited with code ${code}`
+            : undefined;
       judge(name, version, lines, performance.now() - t0, failure);
       done();
     });

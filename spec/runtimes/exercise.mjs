@@ -402,13 +402,14 @@ const checks = [
 ];
 
 /**
- * Runs every check in order and returns `{ passed, failed, lines }`; `log` receives a line per
- * failure and the final summary (`runtime exercise: N checks passed`).
+ * Runs every check in order and returns `{ passed, failed }`; `log` receives a line per failure
+ * and the final summary (`runtime exercise: N checks passed`), `onStart` each check's name.
  */
-export async function exercise(log = () => {}) {
+export async function exercise(log = () => {}, onStart = () => {}) {
   let passed = 0;
   const failed = [];
   for (const [name, check] of checks) {
+    onStart(name);
     try {
       await check();
       passed += 1;

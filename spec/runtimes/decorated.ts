@@ -52,7 +52,7 @@ class Service {
     return 'policy ok';
   }
 
-  @rateLimiter(new RateLimiter({ maxTokens: 1, refillRate: 0.5 }))
+  @rateLimiter(new RateLimiter({ maxTokens: 1, refillRate: 0.1 }))
   async limited(): Promise<number> {
     return 1;
   }

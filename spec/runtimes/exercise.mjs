@@ -1,7 +1,8 @@
 // The runtime exercise: one plain-JS walk through the public API, run unchanged in Node, Bun,
 // Deno and a browser against the packed package (`bulwark` resolves to the tarball's contents).
 // It uses only what every runtime has (promises, timers, AbortController, performance) and real
-// time with short durations, asserting only lower bounds so a busy machine cannot fail it.
+// time with short durations, asserting only what a busy machine cannot change (a deadline fires
+// before a later timer; nothing refills within seconds); the circuit's clock is moved by hand.
 // Every call it starts settles before it returns, so a runtime's process can exit on its own.
 import {
   Bulkhead,
@@ -127,17 +128,25 @@ const checks = [
   [
     'CircuitBreaker opens, half-opens after recoveryTimeout, and closes on a good probe',
     async () => {
-      const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 40 });
+      // Its clock's time is moved by hand, so a busy machine cannot skip the OPEN state.
+      let now = 0;
+      const clock = {
+        now: () => now,
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (handle) => clearTimeout(handle),
+      };
+      const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: '30s', clock });
       const moves = [];
       const unsubscribe = breaker.onStateChange(({ from, to }) => moves.push(`${from}>${to}`));
       await rejection(breaker.execute(flaky(1, null)));
       await rejection(breaker.execute(flaky(1, null)));
       equal(breaker.state, CircuitState.Open, 'state after two failures');
+      now = 10_000;
       const refused = await rejection(breaker.execute(() => 'refused'));
       ok(refused instanceof CircuitOpenError && isCircuitOpenError(refused), `got ${refused}`);
       equal(refused.code, 'CIRCUIT_OPEN', 'code');
-      ok(refused.retryAfterMs > 0, `retryAfterMs ${refused.retryAfterMs}`);
-      await sleep(60);
+      equal(refused.retryAfterMs, 20_000, 'retryAfterMs');
+      now = 30_000;
       equal(breaker.state, CircuitState.HalfOpen, 'state after recoveryTimeout');
       equal(await breaker.execute(() => 'probe'), 'probe', 'probe result');
       equal(breaker.state, CircuitState.Closed, 'state after a good probe');
@@ -148,7 +157,7 @@ const checks = [
   [
     'RateLimiter rejects when its bucket is empty',
     async () => {
-      const limiter = new RateLimiter({ maxTokens: 2, refillRate: 0.5 });
+      const limiter = new RateLimiter({ maxTokens: 2, refillRate: 0.1 });
       equal(await limiter.execute(() => 1), 1, 'first call');
       equal(await limiter.execute(() => 2), 2, 'second call');
       equal(limiter.tryAcquire(), false, 'tryAcquire on an empty bucket');
@@ -277,7 +286,7 @@ const checks = [
     'policy rejections are reported by reason',
     async () => {
       const policy = Policy.builder('guarded')
-        .rateLimiter({ maxTokens: 1, refillRate: 0.5 })
+        .rateLimiter({ maxTokens: 1, refillRate: 0.1 })
         .build();
       const reasons = [];
       policy.on('rejected', (e) => reasons.push(e.reason));
@@ -312,7 +321,7 @@ const checks = [
       const registry = PolicyRegistry.fromConfig({
         'rate-limiter': {
           default: { 'max-tokens': 100, 'refill-rate': 50.0 },
-          'payment-api': { 'max-tokens': 1, 'refill-rate': 0.5 },
+          'payment-api': { 'max-tokens': 1, 'refill-rate': 0.1 },
         },
         bulkhead: { default: { 'max-concurrent': 20 } },
         'time-limiter': { default: { timeout: '5s' } },
@@ -357,7 +366,7 @@ const checks = [
       const result = wrapped.call({ base: 100 }, 2, 3);
       ok(result instanceof Promise, 'returns a Promise');
       equal(await result, 105, 'result');
-      const limited = rateLimiter(new RateLimiter({ maxTokens: 1, refillRate: 0.5 }))(() => 1);
+      const limited = rateLimiter(new RateLimiter({ maxTokens: 1, refillRate: 0.1 }))(() => 1);
       await limited();
       ok(isRateLimitExceededError(await rejection(limited())), 'rateLimiter wrapper rejects');
       const guarded = circuitBreaker(new CircuitBreaker({ failureThreshold: 1 }))(flaky(1, 1));

@@ -256,7 +256,8 @@ function report() {
   console.log('runtime matrix (packed build):');
   for (const r of results) {
     const mark = r.ok && !uneven ? 'ok  ' : 'FAIL';
-    console.log(`  ${mark} ${r.name.padEnd(26)} ${r.version.padEnd(24)} ${r.detail}`);
+    const time = `${(r.ms / 1000).toFixed(1)}s`.padStart(6);
+    console.log(`  ${mark} ${r.name.padEnd(26)} ${r.version.padEnd(24)} ${time}  ${r.detail}`);
   }
   if (skipped.length > 0) {
     const bar = '!'.repeat(78);

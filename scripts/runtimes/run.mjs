@@ -3,7 +3,7 @@
 // build loaded unbundled through an import map from a 127.0.0.1 server, and as an esbuild
 // bundle). Needs a build (`npm run build`). A runtime that is not installed is skipped with a
 // loud warning, or fails the run when CI is set (`CI=true`); `npm run runtimes:install` installs
-// them.
+// them. KEEP_RUNTIME_PROJECT=1 keeps the consumer project it builds, for a closer look.
 import { build } from 'esbuild';
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,9 +11,10 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromiumBinary, commandRuntimes, runtimesDir } from './runtimes.mjs';
 
-const root = resolve(import.meta.dirname, '..', '..');
+const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const exerciseDir = join(root, 'spec', 'runtimes');
 const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 const PASSED = /^runtime exercise: (\d+) checks passed$/;
@@ -41,7 +42,7 @@ if (!existsSync(join(root, 'dist', 'esm', 'index.js'))) {
 const started = performance.now();
 const temp = mkdtempSync(join(tmpdir(), 'bulwark-runtimes-'));
 const project = join(temp, 'project');
-const results = []; // { name, version, ok, detail, ms }
+const results = []; // { name, version, ok, detail, checks, ms }
 const skipped = []; // { name, why }
 
 try {
@@ -54,7 +55,8 @@ try {
   runs.push(runChromium());
   await Promise.all(runs);
 } finally {
-  if (!process.env.KEEP) rmSync(temp, { recursive: true, force: true });
+  if (process.env.KEEP_RUNTIME_PROJECT) console.log(`runtime matrix: project kept in ${project}`);
+  else rmSync(temp, { recursive: true, force: true });
 }
 report();
 
@@ -65,7 +67,7 @@ async function prepareProject() {
   const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', temp], {
     cwd: root,
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const { filename, version } = JSON.parse(packed)[0];
   execFileSync('tar', ['-xzf', join(temp, filename), '-C', bulwark, '--strip-components=1']);

@@ -1,0 +1,28 @@
+// Entry point of the runtime exercise for Node, Bun and Deno, and a check of process lifetime in
+// each: nothing else holds the process open, so a wait that did not keep it alive ends the run
+// early (Node exits with code 13 on the unsettled top-level await), and the exit code is set
+// rather than forced, so a timer left behind once every call has settled keeps the process
+// alive and trips the runner's time limit.
+import { exercise } from './exercise.mjs';
+
+const { Deno, process } = globalThis;
+const bun = process?.versions.bun;
+const runtime = Deno
+  ? `Deno ${Deno.version.deno}`
+  : bun
+    ? `Bun ${bun}`
+    : `Node ${process.versions.node}`;
+console.log(`runtime: ${runtime}`);
+
+let running;
+let finished = false;
+process?.on('exit', () => finished || console.log(`ended during the check: ${running}`));
+const { failed } = await exercise(
+  (line) => console.log(line),
+  (name) => (running = name),
+);
+finished = true;
+if (failed.length > 0) {
+  if (Deno) Deno.exitCode = 1;
+  else process.exitCode = 1;
+}

@@ -220,6 +220,16 @@ describe('resilientFetch', () => {
       expect(server.requests).to.have.length(1);
     });
 
+    it('does not send a POST again after a per-attempt timeout', async () => {
+      server.script(hang);
+      const policy = Policy.builder<Response>('http').retry({ maxAttempts: 3 }).timeout(50).build();
+      const error = await rejectionOf(resilientFetch(policy)(server.url, { method: 'POST' }));
+      expect(error).to.be.instanceOf(OperationTimeoutError);
+      expect(isRetryable(error)).to.equal(false);
+      await (server.requests[0] as { closed: Promise<void> }).closed;
+      expect(server.requests).to.have.length(1);
+    });
+
     it('repeats the first outcome of a POST that failed on the network, without sending it again', async () => {
       let calls = 0;
       const failing: FetchFunction = () => {

@@ -133,47 +133,42 @@ export function resilientFetch(
     const resendable = facts.replayableBody && (methods.has(facts.method) || facts.idempotencyKey);
     // The global fetch is looked up per call, so a fetch installed later (or stubbed) is used.
     const send: FetchFunction = transport ?? ((i, o) => globalThis.fetch(i, o));
-    let sent = false;
     let settled = false;
-    let first: { readonly ok: boolean; readonly value: unknown } | undefined;
+    // For a request that may not be sent again: its one attempt, whose outcome any further
+    // attempt repeats (also while it is still in flight, e.g. after a per-attempt timeout).
+    let first: Promise<Response> | undefined;
     // The last failure response, kept until it is handed to the caller or discarded.
     let held: Response | undefined;
 
-    const attempt = async (ctx: ExecutionContext): Promise<Response> => {
-      if (sent && !resendable) {
-        // Never sent twice: repeat the one real attempt's outcome.
-        const f = first as { ok: boolean; value: unknown };
-        if (f.ok) return f.value as Response;
-        throw f.value;
-      }
+    const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
       if (held !== undefined) {
         discard(held);
         held = undefined;
       }
-      sent = true;
       let response: Response;
       try {
         response = await send(attemptInput(input), { ...init, signal: ctx.signal });
       } catch (error) {
-        if (!resendable) {
-          first = { ok: false, value: error };
-          if (typeof error === 'object' && error !== null) unrepeatable.add(error);
-        }
-        throw error;
+        throw resendable ? error : unrepeatableError(error);
       }
       if (settled || ctx.signal.aborted) {
-        // Nobody will read it: the call has ended (aborted, timed out) while it was on its way.
+        // Nobody will read it: the attempt or the call ended while it was on its way.
         discard(response);
-        throw ctx.signal.aborted ? ctx.signal.reason : new Error('The call has already ended');
+        const reason: unknown = ctx.signal.aborted
+          ? ctx.signal.reason
+          : new Error('The call ended before its response arrived');
+        throw resendable ? reason : unrepeatableError(reason);
       }
-      if (!statuses.has(response.status)) {
-        if (!resendable) first = { ok: true, value: response };
-        return response;
-      }
-      const error = new HttpStatusError(response, { retryable: resendable });
+      if (!statuses.has(response.status)) return response;
       held = response;
-      if (!resendable) first = { ok: false, value: error };
-      throw error;
+      throw new HttpStatusError(response, { retryable: resendable });
+    };
+
+    const attempt = (ctx: ExecutionContext): Promise<Response> => {
+      if (first !== undefined) return first;
+      const outcome = sendOnce(ctx);
+      if (!resendable) first = outcome;
+      return outcome;
     };
 
     const linked = link(callerSignals(input, init));
@@ -211,6 +206,12 @@ function discard(response: Response): void {
 }
 
 function ignore(): void {}
+
+/** Marks an error of a request that may not be sent again, for `isRetryable`. */
+function unrepeatableError(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) unrepeatable.add(error);
+  return error;
+}
 
 /** One signal that aborts when any of `signals` does, and a way to stop listening. */
 function link(signals: readonly AbortSignal[]): {

@@ -13,7 +13,7 @@ export interface RequestFacts {
 
 /** Reads the method, headers and body of `fetch`'s arguments as `fetch` itself would. */
 export function requestFacts(
-  input: RequestInfo | URL,
+  input: string | URL | Request,
   init: RequestInit | undefined,
 ): RequestFacts {
   const request = isRequest(input) ? input : undefined;
@@ -50,13 +50,13 @@ export function isReplayableBody(body: unknown): boolean {
  * The input for one attempt. A Request with a body is cloned, so the original keeps a body for
  * the next attempt; other inputs are passed as they are.
  */
-export function attemptInput(input: RequestInfo | URL): RequestInfo | URL {
+export function attemptInput(input: string | URL | Request): string | URL | Request {
   return isRequest(input) && input.body !== null ? input.clone() : input;
 }
 
 /** The caller's signals: `init.signal` and the Request's own. */
 export function callerSignals(
-  input: RequestInfo | URL,
+  input: string | URL | Request,
   init: RequestInit | undefined,
 ): AbortSignal[] {
   const signals: AbortSignal[] = [];

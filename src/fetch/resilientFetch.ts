@@ -4,7 +4,10 @@ import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
 import { attemptInput, callerSignals, requestFacts } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
-export type FetchFunction = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+export type FetchFunction = (
+  input: string | URL | Request,
+  init?: RequestInit,
+) => Promise<Response>;
 
 /** What `resilientFetch` needs of a policy: a `Policy` whose thunks may produce a `Response`. */
 export interface FetchPolicy {

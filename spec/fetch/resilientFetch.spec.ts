@@ -94,21 +94,24 @@ describe('resilientFetch', () => {
       expect(again.status).to.equal(503);
     });
 
-    it('lets a fallback replace a failure status', async () => {
+    it('lets a fallback replace a failure status, with the request in ctx.data', async () => {
       server.script(reply(500, 'broken'));
       const seen: unknown[] = [];
       const policy = Policy.builder<Response>('http')
         .fallback({
-          method: (error) => {
-            seen.push(error);
+          method: (error, ctx) => {
+            seen.push(error, ctx.data.get('url'), ctx.data.get('method'));
             return new Response('cached');
           },
         })
         .build();
-      const res = await resilientFetch(policy)(server.url);
+      const res = await resilientFetch(policy)(new URL(`${server.url}items?id=1`), {
+        method: 'delete',
+      });
       expect(await res.text()).to.equal('cached');
-      expect(seen).to.have.length(1);
+      expect(seen).to.have.length(3);
       expect((seen[0] as HttpStatusError).status).to.equal(500);
+      expect(seen.slice(1)).to.deep.equal([`${server.url}items?id=1`, 'DELETE']);
       await waitFor(() => server.connections(), 0);
     });
   });

@@ -65,6 +65,11 @@ export function callerSignals(
   return signals;
 }
 
+/** The request's URL as a string. */
+export function requestUrl(input: string | URL | Request): string {
+  return isRequest(input) ? input.url : String(input);
+}
+
 export function isRequest(input: unknown): input is Request {
   return typeof Request !== 'undefined' && input instanceof Request;
 }

@@ -1,7 +1,7 @@
 import type { ExecuteOptions, ExecutionContext, Thunk } from '../index.js';
 import { functionOption, knownKeys, optionsObject, show } from '../internal/validate.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
-import { attemptInput, callerSignals, requestFacts } from './request.js';
+import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
 export type FetchFunction = (
@@ -89,6 +89,8 @@ export function isRetryable(error: unknown): boolean {
  *   URLSearchParams, FormData, a Blob, or a Request's own body, which is cloned). Otherwise it is
  *   sent once: a further attempt the policy asks for repeats the first outcome without touching
  *   the network (pair the retry stage with `retryOn: isRetryable` to skip such attempts).
+ * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
+ *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one that arrives after the call
  *   ended) are cancelled, so their connections are freed.
  *
@@ -175,7 +177,8 @@ export function resilientFetch(
     };
 
     const linked = link(callerSignals(input, init));
-    const execute = linked.signal === undefined ? undefined : { signal: linked.signal };
+    const data = { url: requestUrl(input), method: facts.method };
+    const execute = linked.signal === undefined ? { data } : { signal: linked.signal, data };
     return policy.execute(attempt, execute).then(
       (value) => {
         settled = true;

@@ -24,17 +24,19 @@ const entries = Object.fromEntries(
     index: 'src/index.ts',
     'redis/index': 'src/redis/index.ts',
     'otel/index': 'src/otel/index.ts',
+    'fetch/index': 'src/fetch/index.ts',
   }).filter(([, file]) => existsSync(file)),
 );
 
-// The adapters (bulwark/redis, bulwark/otel) import the core through '../index.js'. At run time
-// that must be the package's own core entry, not a second bundled copy, so classes and
-// `instanceof` checks are shared: rewrite it to an external import of 'bulwark'.
+// The adapters (bulwark/redis, bulwark/otel, bulwark/fetch) import the core through
+// '../index.js'. At run time that must be the package's own core entry, not a second bundled
+// copy, so classes and `instanceof` checks are shared: rewrite it to an external import of
+// 'bulwark'.
 const coreAsExternal = {
   name: 'core-as-external',
   setup(b) {
     b.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-      /[\\/]src[\\/](redis|otel)[\\/]/.test(args.importer)
+      /[\\/]src[\\/](redis|otel|fetch)[\\/]/.test(args.importer)
         ? { path: 'bulwark', external: true }
         : undefined,
     );

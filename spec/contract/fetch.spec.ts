@@ -1,0 +1,69 @@
+// The API contract, "`bulwark/fetch`", read through the built package (`node build.mjs` first).
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Policy } from 'bulwark';
+import * as fetchEntry from 'bulwark/fetch';
+import { HttpStatusError, isHttpStatusError, resilientFetch } from 'bulwark/fetch';
+
+interface PackageJson {
+  exports: Record<string, { import: Record<string, string>; require: Record<string, string> }>;
+}
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as PackageJson;
+
+describe('contract: bulwark/fetch', () => {
+  it('is an entry point with ESM and CJS builds, each with its own declarations', () => {
+    const map = pkg.exports['./fetch'];
+    expect(map).to.not.equal(undefined);
+    const { import: esm, require: cjs } = map as {
+      import: Record<string, string>;
+      require: Record<string, string>;
+    };
+    expect(esm.types).to.match(/\.d\.ts$/);
+    expect(cjs.types).to.match(/\.d\.cts$/);
+    for (const file of [esm.types, esm.default, cjs.types, cjs.default]) {
+      expect(existsSync(file as string), file).to.equal(true);
+    }
+    const cjsEntry = createRequire(import.meta.url)('bulwark/fetch') as Record<string, unknown>;
+    expect(Object.keys(cjsEntry).sort()).to.deep.equal(Object.keys(fetchEntry).sort());
+  });
+
+  it('runs anywhere fetch does: no node: imports, no Node-only globals, nothing imported but bulwark', () => {
+    for (const file of [
+      pkg.exports['./fetch']?.import.default,
+      pkg.exports['./fetch']?.require.default,
+    ]) {
+      const code = readFileSync(file as string, 'utf8');
+      expect(code, file).to.not.match(/["']node:/);
+      expect(code, file).to.not.match(/\bprocess\.|\bBuffer\b|\b__dirname\b/);
+      const specifiers = [...code.matchAll(/\b(?:from|require\s*\()\s*["']([^"']+)["']/g)].map(
+        (m) => m[1],
+      );
+      expect(
+        specifiers.filter((s) => s !== 'bulwark'),
+        file,
+      ).to.deep.equal([]);
+    }
+  });
+
+  it('`resilientFetch(policy, options)` returns a function with fetch’s signature', async () => {
+    const http = resilientFetch(Policy.builder<Response>('api').retry({ maxAttempts: 2 }).build(), {
+      fetch: () => Promise.resolve(new Response('ok')),
+    });
+    const response: Response = await http(new URL('https://example.test/'), { method: 'GET' });
+    expect(await response.text()).to.equal('ok');
+  });
+
+  it('`HttpStatusError` (code `HTTP_STATUS`, guard `isHttpStatusError`) is recognised across the ESM and CJS copies', () => {
+    const cjs = createRequire(import.meta.url)('bulwark/fetch') as typeof fetchEntry;
+    const fromCjs = new cjs.HttpStatusError(new Response(null, { status: 503 }));
+    expect(fromCjs).to.not.be.instanceOf(HttpStatusError);
+    expect(isHttpStatusError(fromCjs)).to.equal(true);
+    expect(fromCjs.name).to.equal('HttpStatusError');
+    expect(fromCjs.code).to.equal('HTTP_STATUS');
+    expect(
+      cjs.isHttpStatusError(new HttpStatusError(new Response(null, { status: 429 }))),
+    ).to.equal(true);
+  });
+});

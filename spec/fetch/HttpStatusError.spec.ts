@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import {
+  HttpStatusError,
+  MAX_RETRY_AFTER_MS,
+  isHttpStatusError,
+  parseRetryAfter,
+} from '../../src/fetch/index.js';
+
+const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds as milliseconds', () => {
+    expect(parseRetryAfter('2', NOW)).to.equal(2000);
+    expect(parseRetryAfter(' 120 ', NOW)).to.equal(120_000);
+    expect(parseRetryAfter('0', NOW)).to.equal(0);
+  });
+
+  it('reads an HTTP-date as the time left until it, in every form RFC 9110 accepts', () => {
+    expect(parseRetryAfter('Sun, 06 Dec 2026 12:00:30 GMT', NOW)).to.equal(30_000);
+    expect(parseRetryAfter('Sunday, 06-Dec-26 12:00:05 GMT', NOW)).to.equal(5_000);
+    expect(parseRetryAfter('Sun Dec  6 12:01:00 2026', NOW)).to.equal(60_000);
+  });
+
+  it('reads a date in the past as 0', () => {
+    expect(parseRetryAfter('Sun, 06 Dec 2026 11:00:00 GMT', NOW)).to.equal(0);
+  });
+
+  it('reads absent, empty, negative, fractional and garbage values as undefined', () => {
+    for (const value of [null, undefined, '', '  ', '-5', '1.5', '5s', 'soon', '0x10', '1e3']) {
+      expect(parseRetryAfter(value, NOW), String(value)).to.equal(undefined);
+    }
+  });
+
+  it('caps a huge delay or a far date at one hour', () => {
+    expect(MAX_RETRY_AFTER_MS).to.equal(3_600_000);
+    expect(parseRetryAfter('86400', NOW)).to.equal(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('99999999999999999999999', NOW)).to.equal(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', NOW)).to.equal(MAX_RETRY_AFTER_MS);
+  });
+
+  it('uses the wall clock when no time is given', () => {
+    const at = new Date(Date.now() + 60_000).toUTCString();
+    const ms = parseRetryAfter(at) as number;
+    expect(ms).to.be.within(58_000, 60_000);
+  });
+});
+
+describe('HttpStatusError', () => {
+  it('carries the response, its status, Retry-After and a stable code and name', () => {
+    const response = new Response('busy', {
+      status: 503,
+      statusText: 'Service Unavailable',
+      headers: { 'retry-after': '3' },
+    });
+    const error = new HttpStatusError(response);
+    expect(error).to.be.instanceOf(Error);
+    expect(error.name).to.equal('HttpStatusError');
+    expect(error.code).to.equal('HTTP_STATUS');
+    expect(error.message).to.equal('HTTP status 503 Service Unavailable');
+    expect(error.response).to.equal(response);
+    expect(error.status).to.equal(503);
+    expect(error.retryAfterMs).to.equal(3000);
+    expect(error.retryable).to.equal(true);
+    expect(new HttpStatusError(response, { retryable: false }).retryable).to.equal(false);
+  });
+
+  it('has no retryAfterMs without a valid Retry-After', () => {
+    expect(new HttpStatusError(new Response(null, { status: 500 })).retryAfterMs).to.equal(
+      undefined,
+    );
+    const garbage = new Response(null, { status: 429, headers: { 'retry-after': 'later' } });
+    expect(new HttpStatusError(garbage).retryAfterMs).to.equal(undefined);
+  });
+
+  it('is recognised by isHttpStatusError, also when made by another copy of the package', () => {
+    expect(isHttpStatusError(new HttpStatusError(new Response(null, { status: 502 })))).to.equal(
+      true,
+    );
+    const foreign = Object.assign(new Error('x'), { code: 'HTTP_STATUS' });
+    Object.defineProperty(foreign, Symbol.for('bulwark.HttpStatusError'), { value: true });
+    expect(isHttpStatusError(foreign)).to.equal(true);
+    expect(isHttpStatusError(Object.assign(new Error('x'), { code: 'HTTP_STATUS' }))).to.equal(
+      false,
+    );
+    expect(isHttpStatusError(null)).to.equal(false);
+    expect(isHttpStatusError('HTTP_STATUS')).to.equal(false);
+  });
+});

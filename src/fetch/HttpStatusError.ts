@@ -1,0 +1,88 @@
+// A brand in the global symbol registry lets the guard recognise errors made by another copy of
+// the package (two versions in one node_modules tree), where `instanceof` would say no.
+const BRAND: unique symbol = Symbol.for('bulwark.HttpStatusError') as never;
+
+/**
+ * The longest wait a `Retry-After` header can ask for: one hour. A larger value (or a date
+ * further ahead) reads as one hour, so a misbehaving server cannot park a retry for days.
+ */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * A response whose status `resilientFetch` treats as a failure (one of its `retryStatuses`),
+ * thrown inside the policy so that retry, circuit breaker and fallback see it.
+ *
+ * `resilientFetch` returns the last such response as `fetch` would once the policy gives up, or
+ * rejects with this error when `throwOnStatus` is true. The body of `response` is then unread:
+ * read it, or cancel it (`error.response.body?.cancel()`), so its connection is freed.
+ */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError' as const;
+  /** Stable, machine-readable code. */
+  readonly code = 'HTTP_STATUS' as const;
+  /** The response that carried the status. */
+  readonly response: Response;
+  /** The response's status. */
+  readonly status: number;
+  /**
+   * Milliseconds the server asked to wait (`Retry-After`, as delta-seconds or an HTTP-date),
+   * at most {@link MAX_RETRY_AFTER_MS}; `undefined` when the header is absent or malformed.
+   */
+  readonly retryAfterMs: number | undefined;
+  /**
+   * False when the request cannot be sent again (a method that is not idempotent and has no
+   * `Idempotency-Key`, or a one-shot stream body): `resilientFetch` never re-sends it.
+   */
+  readonly retryable: boolean;
+  /** @internal */
+  declare readonly [BRAND]: true;
+
+  constructor(response: Response, options?: { retryable?: boolean; cause?: unknown }) {
+    const text = response.statusText ? ` ${response.statusText}` : '';
+    super(
+      `HTTP status ${response.status}${text}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.response = response;
+    this.status = response.status;
+    this.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    this.retryable = options?.retryable ?? true;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/** True for an {@link HttpStatusError}, from this or another copy of the package. */
+export function isHttpStatusError(e: unknown): e is HttpStatusError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    (e as { [BRAND]?: unknown })[BRAND] === true &&
+    (e as { code?: unknown }).code === 'HTTP_STATUS'
+  );
+}
+
+const DELTA_SECONDS = /^\s*(\d+)\s*$/;
+
+/**
+ * Reads a `Retry-After` value (RFC 9110, section 10.2.3) as milliseconds to wait: delta-seconds
+ * (`'120'`) or an HTTP-date (`'Wed, 21 Oct 2026 07:28:00 GMT'`, also the obsolete RFC 850 and
+ * asctime forms). A date in the past reads as 0. The result is at most
+ * {@link MAX_RETRY_AFTER_MS}. Anything else (absent, empty, negative, fractional, garbage) reads
+ * as `undefined`.
+ *
+ * @param now - the current wall-clock time in ms since the epoch, for HTTP-dates
+ */
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const delta = DELTA_SECONDS.exec(value);
+  if (delta !== null) return Math.min(Number(delta[1]) * 1000, MAX_RETRY_AFTER_MS);
+  // An HTTP-date names a weekday or month; without a letter, Date.parse would read numbers such
+  // as '-5' or '1.5' as years.
+  if (!/[a-z]/i.test(value)) return undefined;
+  const at = Date.parse(value);
+  if (!Number.isFinite(at)) return undefined;
+  return Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
+}

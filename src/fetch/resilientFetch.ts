@@ -1,0 +1,283 @@
+import type { ExecuteOptions, ExecutionContext, Thunk } from '../index.js';
+import { functionOption, knownKeys, optionsObject, show } from '../internal/validate.js';
+import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
+import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
+
+/** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
+export type FetchFunction = (
+  input: string | URL | Request,
+  init?: RequestInit,
+) => Promise<Response>;
+
+/** What `resilientFetch` needs of a policy: a `Policy` whose thunks may produce a `Response`. */
+export interface FetchPolicy {
+  execute(fn: Thunk<Response>, options?: ExecuteOptions): Promise<unknown>;
+}
+
+/** Options of {@link resilientFetch}. */
+export interface ResilientFetchOptions {
+  /**
+   * The transport each attempt calls.
+   * @defaultValue the global `fetch`, looked up at each call
+   */
+  readonly fetch?: FetchFunction;
+  /**
+   * Statuses that count as failures: the response becomes an {@link HttpStatusError} inside the
+   * policy, so retry, circuit breaker and fallback see it. Integers in [100, 599].
+   * @defaultValue `[408, 425, 429, 500, 502, 503, 504]`
+   */
+  readonly retryStatuses?: readonly number[];
+  /**
+   * Methods whose requests may be sent again (case-insensitive). A request with another method
+   * is sent again only when it carries an `Idempotency-Key` header.
+   * @defaultValue `['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']`
+   */
+  readonly retryMethods?: readonly string[];
+  /**
+   * When the policy gives up on a failure status: `false` resolves with that last `Response`,
+   * as `fetch` would; `true` rejects with its {@link HttpStatusError}.
+   * @defaultValue false
+   */
+  readonly throwOnStatus?: boolean;
+}
+
+const FETCH_DEFAULTS = Object.freeze({
+  retryStatuses: Object.freeze([408, 425, 429, 500, 502, 503, 504]),
+  retryMethods: Object.freeze(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+  throwOnStatus: false,
+});
+
+const FETCH_OPTIONS: readonly string[] = Object.freeze([
+  'fetch',
+  'retryStatuses',
+  'retryMethods',
+  'throwOnStatus',
+]);
+
+// Errors from requests that may not be sent again, for `isRetryable`. A WeakSet, not a mark on
+// the error, because those errors belong to the transport.
+const unrepeatable = new WeakSet<object>();
+
+/**
+ * False for an outcome of a request `resilientFetch` will not send again (a method that is not
+ * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Use it as
+ * a retry stage's `retryOn`, so such a request fails at once instead of waiting for attempts
+ * that would only repeat its first outcome.
+ *
+ * @example
+ * ```ts
+ * const policy = Policy.builder<Response>('api').retry({ maxAttempts: 3, retryOn: isRetryable }).build();
+ * ```
+ */
+export function isRetryable(error: unknown): boolean {
+  if (isHttpStatusError(error)) return error.retryable;
+  return !(typeof error === 'object' && error !== null && unrepeatable.has(error));
+}
+
+/**
+ * Wraps `fetch` in a policy: each attempt the policy makes is one request, and statuses in
+ * `retryStatuses` are failures that retry, circuit breaker and fallback see.
+ *
+ * - Each attempt gets `ctx.signal`, so a per-attempt timeout really stops it; the caller's
+ *   `init.signal` (and a Request's own signal) is the execution's signal.
+ * - A failure status becomes an {@link HttpStatusError} inside the policy. When the policy gives
+ *   up on it, the last `Response` is returned as `fetch` would (or the error is thrown, with
+ *   `throwOnStatus: true`). Other errors (network, timeout, circuit open, ...) reject as the
+ *   policy throws them.
+ * - A request is sent again only when that is safe: an idempotent method (`retryMethods`) or an
+ *   `Idempotency-Key` header, and a body that can be re-sent (none, a string, bytes,
+ *   URLSearchParams, FormData, a Blob, or a Request's own body, which is cloned). Otherwise it is
+ *   sent once: a further attempt the policy asks for repeats the first outcome without touching
+ *   the network (pair the retry stage with `retryOn: isRetryable` to skip such attempts).
+ * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
+ *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
+ * - The bodies of responses it discards (a retried attempt's, one that arrives after the call
+ *   ended) are cancelled, so their connections are freed.
+ *
+ * @throws TypeError for a `policy` without `execute`, an option of the wrong type or an unknown
+ *   option
+ * @throws RangeError for a status outside [100, 599]
+ * @example
+ * ```ts
+ * const policy = Policy.builder<Response>('api')
+ *   .retry({ maxAttempts: 3, delay: '200ms', backoff: 2, retryOn: isRetryable })
+ *   .circuitBreaker({ failureThreshold: 5, recoveryTimeout: '30s' })
+ *   .timeout('2s')
+ *   .build();
+ * const http = resilientFetch(policy);
+ * const res = await http('https://api.example.com/users/1');
+ * ```
+ */
+export function resilientFetch(
+  policy: FetchPolicy,
+  options?: ResilientFetchOptions,
+): FetchFunction {
+  if (
+    policy === null ||
+    typeof policy !== 'object' ||
+    typeof (policy as { execute?: unknown }).execute !== 'function'
+  ) {
+    throw new TypeError(
+      `\`policy\` must be a Policy (an object with execute()), got ${show(policy)}`,
+    );
+  }
+  const raw = optionsObject(options, 'resilientFetch');
+  knownKeys(raw, FETCH_OPTIONS, 'resilientFetch');
+  const transport = functionOption(raw.fetch, 'fetch', undefined) as FetchFunction | undefined;
+  const statuses = new Set(statusList(raw.retryStatuses));
+  const methods = new Set(methodList(raw.retryMethods));
+  const throwOnStatus = booleanOption(raw.throwOnStatus, 'throwOnStatus', false);
+
+  return function fetchThroughPolicy(input, init) {
+    let facts;
+    try {
+      facts = requestFacts(input, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const resendable = facts.replayableBody && (methods.has(facts.method) || facts.idempotencyKey);
+    // The global fetch is looked up per call, so a fetch installed later (or stubbed) is used.
+    const send: FetchFunction = transport ?? ((i, o) => globalThis.fetch(i, o));
+    let settled = false;
+    // For a request that may not be sent again: its one attempt, whose outcome any further
+    // attempt repeats (also while it is still in flight, e.g. after a per-attempt timeout).
+    let first: Promise<Response> | undefined;
+    // The last failure response, kept until it is handed to the caller or discarded.
+    let held: Response | undefined;
+
+    const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
+      if (held !== undefined) {
+        discard(held);
+        held = undefined;
+      }
+      let response: Response;
+      try {
+        response = await send(attemptInput(input), { ...init, signal: ctx.signal });
+      } catch (error) {
+        throw resendable ? error : unrepeatableError(error);
+      }
+      if (settled || ctx.signal.aborted) {
+        // Nobody will read it: the attempt or the call ended while it was on its way.
+        discard(response);
+        const reason: unknown = ctx.signal.aborted
+          ? ctx.signal.reason
+          : new Error('The call ended before its response arrived');
+        throw resendable ? reason : unrepeatableError(reason);
+      }
+      if (!statuses.has(response.status)) return response;
+      held = response;
+      throw new HttpStatusError(response, { retryable: resendable });
+    };
+
+    const attempt = (ctx: ExecutionContext): Promise<Response> => {
+      if (first !== undefined) return first;
+      const outcome = sendOnce(ctx);
+      if (!resendable) first = outcome;
+      return outcome;
+    };
+
+    const linked = link(callerSignals(input, init));
+    const data = { url: requestUrl(input), method: facts.method };
+    const execute = linked.signal === undefined ? { data } : { signal: linked.signal, data };
+    return policy.execute(attempt, execute).then(
+      (value) => {
+        settled = true;
+        linked.unlink();
+        if (held !== undefined && held !== value) discard(held);
+        return value as Response;
+      },
+      (error: unknown) => {
+        settled = true;
+        linked.unlink();
+        if (held !== undefined && isHttpStatusError(error) && error.response === held) {
+          if (throwOnStatus) throw error;
+          return error.response;
+        }
+        if (held !== undefined) discard(held);
+        throw error;
+      },
+    );
+  };
+}
+
+/** Cancels a response's body (if still unread), which frees its connection. */
+function discard(response: Response): void {
+  try {
+    if (response.body !== null && !response.bodyUsed && !response.body.locked) {
+      response.body.cancel().catch(ignore);
+    }
+  } catch {
+    // A body that cannot be cancelled is already being read by someone.
+  }
+}
+
+function ignore(): void {}
+
+/** Marks an error of a request that may not be sent again, for `isRetryable`. */
+function unrepeatableError(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) unrepeatable.add(error);
+  return error;
+}
+
+/** One signal that aborts when any of `signals` does, and a way to stop listening. */
+function link(signals: readonly AbortSignal[]): {
+  readonly signal: AbortSignal | undefined;
+  unlink(): void;
+} {
+  if (signals.length <= 1) return { signal: signals[0], unlink: ignore };
+  const aborted = signals.find((s) => s.aborted);
+  if (aborted !== undefined) return { signal: aborted, unlink: ignore };
+  const controller = new AbortController();
+  const onAbort = (event: Event): void => {
+    unlink();
+    controller.abort((event.target as AbortSignal).reason);
+  };
+  const unlink = (): void => {
+    for (const s of signals) s.removeEventListener('abort', onAbort);
+  };
+  for (const s of signals) s.addEventListener('abort', onAbort);
+  return { signal: controller.signal, unlink };
+}
+
+function statusList(value: unknown): readonly number[] {
+  if (value === undefined) return FETCH_DEFAULTS.retryStatuses;
+  if (!Array.isArray(value)) {
+    throw new TypeError(`\`retryStatuses\` must be an array of statuses, got ${show(value)}`);
+  }
+  for (const status of value) {
+    if (typeof status !== 'number') {
+      throw new TypeError(
+        `\`retryStatuses\` must hold integers in [100, 599], got ${show(status)}`,
+      );
+    }
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw new RangeError(
+        `\`retryStatuses\` must hold integers in [100, 599], got ${show(status)}`,
+      );
+    }
+  }
+  return value as number[];
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+
+function methodList(value: unknown): readonly string[] {
+  if (value === undefined) return FETCH_DEFAULTS.retryMethods;
+  if (!Array.isArray(value)) {
+    throw new TypeError(`\`retryMethods\` must be an array of method names, got ${show(value)}`);
+  }
+  return value.map((method: unknown) => {
+    if (typeof method !== 'string' || !TOKEN.test(method)) {
+      throw new TypeError(`\`retryMethods\` must hold method names, got ${show(method)}`);
+    }
+    return method.toUpperCase();
+  });
+}
+
+function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`\`${option}\` must be a boolean, got ${show(value)}`);
+  }
+  return value;
+}

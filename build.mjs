@@ -82,7 +82,7 @@ function walk(dir) {
 
 /** The core's source modules: everything under src/ but the adapters. */
 const coreModules = walk('src').filter(
-  (file) => file.endsWith('.ts') && !/^src[\\/](redis|otel)[\\/]/.test(file),
+  (file) => file.endsWith('.ts') && !/^src[\\/](redis|otel|fetch)[\\/]/.test(file),
 );
 const adapters = Object.fromEntries(Object.entries(entries).filter(([name]) => name !== 'index'));
 

@@ -25,6 +25,7 @@ const ENTRIES = {
   bulwark: 'src/index.ts',
   'bulwark/redis': 'src/redis/index.ts',
   'bulwark/otel': 'src/otel/index.ts',
+  'bulwark/fetch': 'src/fetch/index.ts',
 };
 
 /** The TypeScript versions that check each consumer. */
@@ -100,6 +101,7 @@ import {
 } from 'bulwark';
 import { RedisRateLimiterStore, type RedisClient } from 'bulwark/redis';
 import { instrument } from 'bulwark/otel';
+import { resilientFetch, isHttpStatusError } from 'bulwark/fetch';
 
 declare const client: RedisClient;
 
@@ -127,6 +129,9 @@ export const retried: (id: string) => Promise<number> = retry({ maxAttempts: 2 }
   async (id: string) => id.length,
 );
 export const stop: () => void = instrument(new PolicyRegistry());
+export const get = resilientFetch(Policy.builder('http').retry({ maxAttempts: 2 }).build());
+export const failedOnStatus = (error: unknown): number | undefined =>
+  isHttpStatusError(error) ? error.status : undefined;
 export function retryAfter(error: unknown): number | undefined {
   return isCircuitOpenError(error) ? error.retryAfterMs : undefined;
 }

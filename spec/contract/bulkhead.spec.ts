@@ -1,10 +1,10 @@
-// The API contract, "Bulkhead" and its "Precise rules".
+// The bulkhead rules of docs/CONTRACT.md (R-BH-*), checked against the built package.
 import { expect } from 'chai';
 import { Bulkhead, BulkheadFullError, Policy } from 'bulwark';
 import { flush, manualClock, never, rejectionOf, settle } from './support.js';
 
 describe('contract: Bulkhead', () => {
-  it('`maxConcurrent` defaults to 10: calls allowed at once', async () => {
+  it('R-BH-1: `maxConcurrent` defaults to 10: calls allowed at once', async () => {
     const bulkhead = new Bulkhead();
     expect(bulkhead.maxConcurrent).to.equal(10);
     expect(bulkhead.availableSlots).to.equal(10);
@@ -15,7 +15,7 @@ describe('contract: Bulkhead', () => {
     expect(running.every((r) => r.status === 'pending')).to.equal(true);
   });
 
-  it('`maxQueue` defaults to 0: fail fast when every slot is taken', async () => {
+  it('R-BH-2: `maxQueue` defaults to 0: fail fast when every slot is taken', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1 });
     await bulkhead.acquire();
     const error = await rejectionOf(bulkhead.acquire());
@@ -23,7 +23,7 @@ describe('contract: Bulkhead', () => {
     expect(bulkhead.queued).to.equal(0);
   });
 
-  it('`maxQueue`: callers allowed to wait for a slot (served first in, first out)', async () => {
+  it('R-BH-2: `maxQueue`: callers allowed to wait for a slot (served first in, first out)', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2 });
     await bulkhead.acquire();
     const order: string[] = [];
@@ -39,7 +39,7 @@ describe('contract: Bulkhead', () => {
     expect(bulkhead.queued).to.equal(0);
   });
 
-  it('`maxWait` defaults to none: a queued caller waits with no timer', async () => {
+  it('R-BH-3: `maxWait` defaults to none: a queued caller waits with no timer', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, clock });
     await bulkhead.acquire();
@@ -52,7 +52,7 @@ describe('contract: Bulkhead', () => {
     expect(waiting.status).to.equal('fulfilled');
   });
 
-  it('Bulkhead: a queued caller whose `maxWait` runs out gets `BulkheadFullError`', async () => {
+  it('R-BH-3: Bulkhead: a queued caller whose `maxWait` runs out gets `BulkheadFullError`', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWait: '2s', clock });
     await bulkhead.acquire();
@@ -65,7 +65,7 @@ describe('contract: Bulkhead', () => {
     expect(bulkhead.queued).to.equal(0);
   });
 
-  it('`acquire(signal?)` rejects `BulkheadFullError` at once when full and the queue is full', async () => {
+  it('R-BH-4: `acquire(signal?)` rejects `BulkheadFullError` at once when full and the queue is full', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 1, maxWait: '1m', clock });
     await bulkhead.acquire();
@@ -77,14 +77,14 @@ describe('contract: Bulkhead', () => {
     expect(refused.reason).to.include({ maxConcurrent: 2, maxQueue: 1 });
   });
 
-  it('`tryAcquire(): boolean` never waits', async () => {
+  it('R-BH-4: `tryAcquire(): boolean` never waits', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 5 });
     expect(bulkhead.tryAcquire()).to.equal(true);
     expect(bulkhead.tryAcquire()).to.equal(false);
     expect(bulkhead.queued).to.equal(0);
   });
 
-  it('`release()`: a release without a held slot throws and never raises capacity above `maxConcurrent`', async () => {
+  it('R-BH-5: `release()`: a release without a held slot throws and never raises capacity above `maxConcurrent`', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 2 });
     expect(() => bulkhead.release()).to.throw(Error);
     expect(bulkhead.availableSlots).to.equal(2);
@@ -96,7 +96,7 @@ describe('contract: Bulkhead', () => {
     expect(bulkhead.tryAcquire()).to.equal(false);
   });
 
-  it('Members: `acquire`, `tryAcquire`, `release`, `availableSlots`, `maxConcurrent`, `queued`, `execute`', () => {
+  it('R-BH-6: Members: `acquire`, `tryAcquire`, `release`, `availableSlots`, `maxConcurrent`, `queued`, `execute`', () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 3 });
     for (const method of ['acquire', 'tryAcquire', 'release', 'execute'] as const) {
       expect(bulkhead[method]).to.be.a('function');
@@ -106,7 +106,7 @@ describe('contract: Bulkhead', () => {
     ]);
   });
 
-  it('`execute(fn, signal?)` always releases, also on error and abort', async () => {
+  it('R-BH-6: `execute(fn, signal?)` always releases, also on error and abort', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1 });
     expect(await bulkhead.execute(() => 'ok')).to.equal('ok');
     expect(bulkhead.availableSlots).to.equal(1);
@@ -134,7 +134,7 @@ describe('contract: Bulkhead', () => {
     expect(bulkhead.availableSlots).to.equal(1);
   });
 
-  it('A queued caller whose signal aborts leaves the queue at once', async () => {
+  it('R-BH-7: A queued caller whose signal aborts leaves the queue at once', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 3 });
     await bulkhead.acquire();
     const controller = new AbortController();
@@ -150,7 +150,7 @@ describe('contract: Bulkhead', () => {
     expect(staying.status).to.equal('fulfilled');
   });
 
-  it('Bulkhead slots follow the work: a thunk that honours ctx.signal ends at an inner deadline, so its slot comes back then', async () => {
+  it('R-BH-8, R-BH-9: Bulkhead slots follow the work: a thunk that honours ctx.signal ends at an inner deadline, so its slot comes back then', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
     const policy = Policy.builder('held')
@@ -176,7 +176,7 @@ describe('contract: Bulkhead', () => {
     expect(bulkhead.orphaned).to.equal(0);
   });
 
-  it('Bulkhead slots follow the work: a thunk that ignores its signal keeps its slot, as `orphaned`, until it settles', async () => {
+  it('R-BH-8, R-MET-4: Bulkhead slots follow the work: a thunk that ignores its signal keeps its slot, as `orphaned`, until it settles', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
     const policy = Policy.builder('seed')
@@ -197,7 +197,7 @@ describe('contract: Bulkhead', () => {
     expect(bulkhead.orphaned).to.equal(0);
   });
 
-  it('`fn` should honour its signal: the signal a bulkhead passes is the caller’s', async () => {
+  it('R-BH-9: `fn` should honour its signal: the signal a bulkhead passes is the caller’s', async () => {
     const bulkhead = new Bulkhead();
     const controller = new AbortController();
     let received: AbortSignal | undefined;

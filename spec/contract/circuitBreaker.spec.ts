@@ -1,4 +1,4 @@
-// The API contract, "CircuitBreaker" and its "Precise rules".
+// The circuit breaker rules of docs/CONTRACT.md (R-CB-*), checked against the built package.
 import { expect } from 'chai';
 import { CircuitBreaker, CircuitOpenError, CircuitState, isCircuitOpenError } from 'bulwark';
 import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
@@ -18,7 +18,7 @@ function record(breaker: CircuitBreaker, outcomes: string): void {
 }
 
 describe('contract: CircuitBreaker', () => {
-  it('`failureThreshold` defaults to 5 consecutive failures that trip it', async () => {
+  it('R-CB-1: `failureThreshold` defaults to 5 consecutive failures that trip it', async () => {
     const breaker = new CircuitBreaker({ clock: manualClock() });
     for (let i = 0; i < 4; i++) await rejectionOf(breaker.execute(fail));
     expect(breaker.state).to.equal('closed');
@@ -26,7 +26,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('a success resets the count', () => {
+  it('R-CB-1: a success resets the count', () => {
     const breaker = new CircuitBreaker({ failureThreshold: 3, clock: manualClock() });
     record(breaker, 'FFSFF');
     expect(breaker.state).to.equal('closed');
@@ -34,7 +34,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('`recoveryTimeout` defaults to 30s: time OPEN before HALF_OPEN', async () => {
+  it('R-CB-2: `recoveryTimeout` defaults to 30s: time OPEN before HALF_OPEN', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, clock });
     record(breaker, 'F');
@@ -44,7 +44,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('half-open');
   });
 
-  it('at elapsed time `>= recoveryTimeout` the state reads HALF_OPEN (the `state` getter performs the lazy OPEN -> HALF_OPEN move)', async () => {
+  it('R-CB-2: at elapsed time `>= recoveryTimeout` the state reads HALF_OPEN (the `state` getter performs the lazy OPEN -> HALF_OPEN move)', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '10s', clock });
     const changes: unknown[] = [];
@@ -62,7 +62,7 @@ describe('contract: CircuitBreaker', () => {
     expect(clock.pending()).to.equal(0);
   });
 
-  it('`recordOn`: errors that count as failures; others pass through and count as neither', async () => {
+  it('R-CB-3: `recordOn`: errors that count as failures; others pass through and count as neither', async () => {
     const breaker = new CircuitBreaker({
       failureThreshold: 2,
       recordOn: [Boom],
@@ -78,7 +78,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('`failureRateThreshold`: trip on failure rate over the window instead (windowSize defaults to 10)', () => {
+  it('R-CB-4: `failureRateThreshold`: trip on failure rate over the window instead (windowSize defaults to 10)', () => {
     const breaker = new CircuitBreaker({ failureRateThreshold: 0.5, clock: manualClock() });
     record(breaker, 'SSSSSFFFF');
     expect(breaker.state).to.equal('closed');
@@ -86,7 +86,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('Rate-based tripping (COUNT window): (1) a partial window is never judged', () => {
+  it('R-CB-5: Rate-based tripping (COUNT window): (1) a partial window is never judged', () => {
     const breaker = new CircuitBreaker({
       failureRateThreshold: 0.5,
       windowSize: 4,
@@ -97,7 +97,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('closed');
   });
 
-  it('(2) the threshold is checked when a failure is recorded, so the call that fills the window and crosses the threshold must itself be a failure', () => {
+  it('R-CB-6: (2) the threshold is checked when a failure is recorded, so the call that fills the window and crosses the threshold must itself be a failure', () => {
     const breaker = new CircuitBreaker({
       failureRateThreshold: 0.5,
       windowSize: 4,
@@ -117,7 +117,7 @@ describe('contract: CircuitBreaker', () => {
     expect(other.state).to.equal('open');
   });
 
-  it('`minimumCalls` defaults to `windowSize` for a COUNT window; an explicit smaller `minimumCalls` lets a rate be judged once that many outcomes are recorded', () => {
+  it('R-CB-5: `minimumCalls` defaults to `windowSize` for a COUNT window; an explicit smaller `minimumCalls` lets a rate be judged once that many outcomes are recorded', () => {
     const byDefault = new CircuitBreaker({
       failureRateThreshold: 1,
       windowSize: 10,
@@ -139,7 +139,7 @@ describe('contract: CircuitBreaker', () => {
     expect(early.state).to.equal('open');
   });
 
-  it("`windowType: 'time'`: the window is the last `windowDuration` (60s by default; `minimumCalls` 10 by default)", async () => {
+  it("R-CB-4, R-CB-5: `windowType: 'time'`: the window is the last `windowDuration` (60s by default; `minimumCalls` 10 by default)", async () => {
     const clock = manualClock(0);
     const breaker = new CircuitBreaker({ windowType: 'time', failureRateThreshold: 0.5, clock });
     record(breaker, 'FFFFFFFFF');
@@ -155,7 +155,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('`windowDuration` sets the length of a TIME window', async () => {
+  it('R-CB-4: `windowDuration` sets the length of a TIME window', async () => {
     const clock = manualClock(0);
     const breaker = new CircuitBreaker({ windowType: 'time', windowDuration: '10s', clock });
     record(breaker, 'SF');
@@ -165,7 +165,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.metrics.bufferedCalls).to.equal(0);
   });
 
-  it('`slowCallDuration`: a call at least this long counts as slow; `slowCallRateThreshold`: trip when the slow-call rate over the window reaches it', () => {
+  it('R-CB-7: `slowCallDuration`: a call at least this long counts as slow; `slowCallRateThreshold`: trip when the slow-call rate over the window reaches it', () => {
     const breaker = new CircuitBreaker({
       slowCallDuration: 100,
       slowCallRateThreshold: 0.5,
@@ -189,7 +189,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('slow calls are measured on the clock around `execute`', async () => {
+  it('R-CB-7: slow calls are measured on the clock around `execute`', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({
       slowCallDuration: '1s',
@@ -205,14 +205,14 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('A slow call that fails counts as a failure and as slow', () => {
+  it('R-CB-7: A slow call that fails counts as a failure and as slow', () => {
     const breaker = new CircuitBreaker({ slowCallDuration: 100, clock: manualClock() });
     breaker.beforeCall();
     breaker.onFailure(new Boom(), 250);
     expect(breaker.metrics).to.include({ bufferedCalls: 1, failedCalls: 1, slowCalls: 1 });
   });
 
-  it('`halfOpenMaxCalls` defaults to 1: trial calls admitted in HALF_OPEN; further calls are rejected at once with `CircuitOpenError`', async () => {
+  it('R-CB-8, R-CB-12: `halfOpenMaxCalls` defaults to 1: trial calls admitted in HALF_OPEN; further calls are rejected at once with `CircuitOpenError`', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
     record(breaker, 'F');
@@ -228,7 +228,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('closed');
   });
 
-  it('`halfOpenMaxCalls` values < 1 are coerced to 1', async () => {
+  it('R-CB-8: `halfOpenMaxCalls` values < 1 are coerced to 1', async () => {
     for (const halfOpenMaxCalls of [0, -3]) {
       const clock = manualClock();
       const breaker = new CircuitBreaker({
@@ -246,7 +246,7 @@ describe('contract: CircuitBreaker', () => {
     }
   });
 
-  it('In HALF_OPEN, up to `halfOpenMaxCalls` probes are admitted; when all probes succeed the circuit closes; any failure re-opens it', async () => {
+  it('R-CB-8: In HALF_OPEN, up to `halfOpenMaxCalls` probes are admitted; when all probes succeed the circuit closes; any failure re-opens it', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({
       failureThreshold: 1,
@@ -275,7 +275,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
-  it('`beforeCall()` throws `CircuitOpenError` or admits the call; `onSuccess(durationMs?)` and `onFailure(error, durationMs?)` record it', () => {
+  it('R-CB-13: `beforeCall()` throws `CircuitOpenError` or admits the call; `onSuccess(durationMs?)` and `onFailure(error, durationMs?)` record it', () => {
     const breaker = new CircuitBreaker({ failureThreshold: 2, clock: manualClock() });
     expect(() => breaker.beforeCall()).to.not.throw();
     breaker.onFailure(new Boom());
@@ -289,7 +289,7 @@ describe('contract: CircuitBreaker', () => {
     expect(() => breaker.beforeCall()).to.throw(CircuitOpenError, 'Circuit breaker is open');
   });
 
-  it('`isolate()` (force OPEN until `reset()`); `retryAfterMs` is `Infinity` when isolated', async () => {
+  it('R-CB-14, R-CB-12: `isolate()` (force OPEN until `reset()`); `retryAfterMs` is `Infinity` when isolated', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ recoveryTimeout: 10, clock });
     breaker.isolate();
@@ -303,7 +303,7 @@ describe('contract: CircuitBreaker', () => {
     expect(await breaker.execute(() => 1)).to.equal(1);
   });
 
-  it('`reset()` (to CLOSED, counters cleared)', () => {
+  it('R-CB-14: `reset()` (to CLOSED, counters cleared)', () => {
     const breaker = new CircuitBreaker({ failureThreshold: 3, clock: manualClock() });
     record(breaker, 'SFFF');
     expect(breaker.state).to.equal('open');
@@ -321,7 +321,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('closed');
   });
 
-  it('`metrics` (`{ state, failureRate, slowCallRate, bufferedCalls, failedCalls, slowCalls }`)', () => {
+  it('R-CB-15: `metrics` (`{ state, failureRate, slowCallRate, bufferedCalls, failedCalls, slowCalls }`)', () => {
     const breaker = new CircuitBreaker({ slowCallDuration: 50, clock: manualClock() });
     expect(breaker.metrics).to.deep.equal({
       state: 'closed',
@@ -349,7 +349,7 @@ describe('contract: CircuitBreaker', () => {
     });
   });
 
-  it('`metrics.failureRate` is over the current window (the last `windowSize` outcomes); in consecutive mode the breaker still keeps that window for metrics', () => {
+  it('R-CB-15: `metrics.failureRate` is over the current window (the last `windowSize` outcomes); in consecutive mode the breaker still keeps that window for metrics', () => {
     const breaker = new CircuitBreaker({
       failureThreshold: 100,
       windowSize: 4,
@@ -362,7 +362,7 @@ describe('contract: CircuitBreaker', () => {
     expect(byDefault.metrics).to.include({ bufferedCalls: 10, failedCalls: 0, failureRate: 0 });
   });
 
-  it('`CircuitOpenError.retryAfterMs` is the time left OPEN', async () => {
+  it('R-CB-12: `CircuitOpenError.retryAfterMs` is the time left OPEN', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '20s', clock });
     record(breaker, 'F');
@@ -374,7 +374,7 @@ describe('contract: CircuitBreaker', () => {
     expect(thrownBy(() => breaker.beforeCall())).to.include({ retryAfterMs: 4_500 });
   });
 
-  it("`CircuitOpenError.state` is the breaker's state when it rejected (`'open'`, `'half-open'` or `'isolated'`)", async () => {
+  it("R-CB-12: `CircuitOpenError.state` is the breaker's state when it rejected (`'open'`, `'half-open'` or `'isolated'`)", async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 10, clock });
     record(breaker, 'F');
@@ -386,7 +386,7 @@ describe('contract: CircuitBreaker', () => {
     expect(thrownBy(() => breaker.beforeCall())).to.include({ state: 'isolated' });
   });
 
-  it('`onStateChange(listener)` calls `listener({ from, to })` and returns an unsubscribe function', () => {
+  it('R-CB-16: `onStateChange(listener)` calls `listener({ from, to })` and returns an unsubscribe function', () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
     const changes: unknown[] = [];
     const unsubscribe = breaker.onStateChange((change) => changes.push(change));
@@ -404,7 +404,7 @@ describe('contract: CircuitBreaker', () => {
     expect(changes).to.have.length(3);
   });
 
-  it("`CircuitState` is exported as a value: Closed === 'closed', Open === 'open', HalfOpen === 'half-open', Isolated === 'isolated'", () => {
+  it("R-CB-17: `CircuitState` is exported as a value: Closed === 'closed', Open === 'open', HalfOpen === 'half-open', Isolated === 'isolated'", () => {
     expect(CircuitState.Closed).to.equal('closed');
     expect(CircuitState.Open).to.equal('open');
     expect(CircuitState.HalfOpen).to.equal('half-open');
@@ -417,7 +417,7 @@ describe('contract: CircuitBreaker', () => {
     ]);
   });
 
-  it('A call the caller aborted records nothing in the breaker', async () => {
+  it('R-CB-11: A call the caller aborted records nothing in the breaker', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
     const controller = new AbortController();
     let reject!: (e: unknown) => void;
@@ -433,7 +433,7 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('closed');
   });
 
-  it('`execute(fn, signal?)` admits the call and records how it went', async () => {
+  it('R-CB-13: `execute(fn, signal?)` admits the call and records how it went', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 2, clock: manualClock() });
     expect(await breaker.execute(() => 'ok')).to.equal('ok');
     await rejectionOf(breaker.execute(fail));

@@ -1,4 +1,4 @@
-// The API contract, "Function wrappers and method decorators".
+// The wrapper and decorator rules of docs/CONTRACT.md (R-DEC-*).
 import { expect } from 'chai';
 import {
   bulkhead,
@@ -39,7 +39,7 @@ function helpers(): Array<[string, Decorator]> {
 describe('contract: function wrappers and method decorators', () => {
   afterEach(() => sinon.restore());
 
-  it('`retry(options)(fn)`: `const getUser = retry({ maxAttempts: 3, delay: ... })(async (id) => api.get(id))`', async () => {
+  it('R-DEC-1: `retry(options)(fn)`: `const getUser = retry({ maxAttempts: 3, delay: ... })(async (id) => api.get(id))`', async () => {
     let calls = 0;
     const getUser = retry({ maxAttempts: 3 })(async (id: string) => {
       calls++;
@@ -51,7 +51,7 @@ describe('contract: function wrappers and method decorators', () => {
   });
 
   for (const [name, helper] of helpers()) {
-    it(`${name}: the wrapped function keeps its parameters, \`this\`, and \`name\`, and always returns a Promise`, async () => {
+    it(`R-DEC-2: ${name}: the wrapped function keeps its parameters, \`this\`, and \`name\`, and always returns a Promise`, async () => {
       function price(this: { base: number }, id: string, qty: number): number {
         return this.base + id.length * qty;
       }
@@ -73,7 +73,7 @@ describe('contract: function wrappers and method decorators', () => {
       expect(await rejectionOf(rejected)).to.be.instanceOf(Boom);
     });
 
-    it(`${name}: the same value is a TC39 method decorator`, async () => {
+    it(`R-DEC-1: ${name}: the same value is a TC39 method decorator`, async () => {
       class Service {
         base = 1;
         @(helper as Decorator)
@@ -87,7 +87,7 @@ describe('contract: function wrappers and method decorators', () => {
     });
   }
 
-  it('the PricingService example: stacked decorators over one method', async () => {
+  it('R-DEC-1, R-DEC-3: the PricingService example: stacked decorators over one method', async () => {
     const clock = sinon.useFakeTimers();
     const pricingLimiter = new RateLimiter({ maxTokens: 2, refillRate: 0.001 });
     const pricingBulkhead = new Bulkhead({ maxConcurrent: 10 });
@@ -113,7 +113,7 @@ describe('contract: function wrappers and method decorators', () => {
     expect(pricingBulkhead.availableSlots).to.equal(10);
   });
 
-  it('timeLimiter: the timeout message names the decorated method', async () => {
+  it('R-DEC-6: timeLimiter: the timeout message names the decorated method', async () => {
     const clock = sinon.useFakeTimers();
     class Inventory {
       @timeLimiter({ timeout: '1.5s' })
@@ -127,7 +127,7 @@ describe('contract: function wrappers and method decorators', () => {
     expect((call.reason as Error).message).to.equal('count exceeded timeout of 1.5s');
   });
 
-  it('Decorators apply bottom-up and run top-down, exactly like stacked wrappers', async () => {
+  it('R-DEC-3: Decorators apply bottom-up and run top-down, exactly like stacked wrappers', async () => {
     let decoratedCalls = 0;
     const retryOuter = new CircuitBreaker({ failureThreshold: 1 });
     class RetryOutside {
@@ -168,7 +168,7 @@ describe('contract: function wrappers and method decorators', () => {
     expect(breaker.metrics.failedCalls).to.equal(1);
   });
 
-  it('`fallback({ method })` as a wrapper receives the error and the call’s arguments', async () => {
+  it('R-DEC-5: `fallback({ method })` as a wrapper receives the error and the call’s arguments', async () => {
     const seen: unknown[][] = [];
     const error = new Boom();
     const wrapped = fallback({
@@ -183,7 +183,7 @@ describe('contract: function wrappers and method decorators', () => {
     expect(seen).to.deep.equal([[error, 'x', 2]]);
   });
 
-  it('`usePolicy(policy)` runs the call through the policy', async () => {
+  it('R-DEC-7: `usePolicy(policy)` runs the call through the policy', async () => {
     const policy = Policy.builder('wrapped').fallback({ value: 'fb' }).build();
     const fn = usePolicy(policy)(async () => {
       throw new Boom();

@@ -1,4 +1,4 @@
-// The API contract, "Durations" and the duration rules of "Precise rules".
+// The duration rules of docs/CONTRACT.md (R-DUR-*).
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -12,18 +12,18 @@ import {
 import { thrownBy } from './support.js';
 
 describe('contract: Durations', () => {
-  it('`parseDuration(d): number` is exported', () => {
+  it('R-DUR-2: `parseDuration(d): number` is exported', () => {
     expect(parseDuration).to.be.a('function');
     expect(parseDuration('5s')).to.be.a('number');
   });
 
-  it('A number is milliseconds', () => {
+  it('R-DUR-1: A number is milliseconds', () => {
     expect(parseDuration(250)).to.equal(250);
     expect(parseDuration(0)).to.equal(0);
     expect(parseDuration(1.5)).to.equal(1.5);
   });
 
-  it("A string is one or more `<number><unit>` parts with units `ms`, `s`, `m`, `h`, `d`: '250ms', '5s', '1.5s', '1m30s', '2h'", () => {
+  it("R-DUR-2: A string is one or more `<number><unit>` parts with units `ms`, `s`, `m`, `h`, `d`: '250ms', '5s', '1.5s', '1m30s', '2h'", () => {
     expect(parseDuration('250ms')).to.equal(250);
     expect(parseDuration('5s')).to.equal(5_000);
     expect(parseDuration('1.5s')).to.equal(1_500);
@@ -34,7 +34,7 @@ describe('contract: Durations', () => {
     expect(parseDuration('1h1m1s1ms')).to.equal(3_661_001);
   });
 
-  it("Anything else ('5 sec', '', -1, NaN, Infinity where a finite time is required) throws TypeError/RangeError naming the option and the value received", () => {
+  it("R-DUR-4: Anything else ('5 sec', '', -1, NaN, Infinity where a finite time is required) throws TypeError/RangeError naming the option and the value received", () => {
     const cases: Array<[unknown, typeof TypeError | typeof RangeError, string]> = [
       ['5 sec', TypeError, '"5 sec"'],
       ['', TypeError, '""'],
@@ -58,7 +58,7 @@ describe('contract: Durations', () => {
     }
   });
 
-  it("A string Duration needs a unit ('5' is a TypeError)", () => {
+  it("R-DUR-3: A string Duration needs a unit ('5' is a TypeError)", () => {
     expect(() => parseDuration('5')).to.throw(TypeError, 'got "5"');
     expect(() => new TimeLimiter({ timeout: '5' })).to.throw(TypeError, /^`timeout` .*got "5"$/);
     expect(() => new CircuitBreaker({ recoveryTimeout: '30' })).to.throw(TypeError);
@@ -66,7 +66,7 @@ describe('contract: Durations', () => {
     expect(() => Policy.builder().timeout('3')).to.throw(TypeError);
   });
 
-  it('Durations must be finite, except `maxWait`, where `Infinity` means "wait as long as it takes"', () => {
+  it('R-DUR-5: Durations must be finite, except `maxWait`, where `Infinity` means "wait as long as it takes"', () => {
     expect(new RateLimiter({ maxWait: Infinity }).maxWaitMs).to.equal(Infinity);
     expect(new Bulkhead({ maxQueue: 1, maxWait: Infinity }).maxWaitMs).to.equal(Infinity);
     const finiteOnly: Array<() => unknown> = [
@@ -83,11 +83,11 @@ describe('contract: Durations', () => {
     }
   });
 
-  it('to have no limit, omit the option (`maxWait` left out)', () => {
+  it('R-DUR-5: to have no limit, omit the option (`maxWait` left out)', () => {
     expect(new Bulkhead({ maxQueue: 1 }).maxWaitMs).to.equal(Infinity);
   });
 
-  it('`parseDuration` rejects `Infinity` (only the `maxWait` option accepts it)', () => {
+  it('R-DUR-5: `parseDuration` rejects `Infinity` (only the `maxWait` option accepts it)', () => {
     expect(() => parseDuration(Infinity)).to.throw(RangeError, 'got Infinity');
     expect(() => parseDuration('1e400s' as never)).to.throw();
   });

@@ -1,4 +1,5 @@
-// The API contract, "Errors": classes, names, codes, fields, messages, causes, guards, caller aborts.
+// The error rules of docs/CONTRACT.md (R-ERR-*): classes, names, codes, fields, messages, causes,
+// guards, caller aborts.
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -53,7 +54,7 @@ const GUARDS = {
 } as const;
 
 describe('contract: Errors', () => {
-  it('All rejections the library itself raises extend `ResilienceError` (extends `Error`)', async () => {
+  it('R-ERR-1: All rejections the library itself raises extend `ResilienceError` (extends `Error`)', async () => {
     expect(Object.getPrototypeOf(ResilienceError.prototype)).to.equal(Error.prototype);
     for (const error of Object.values(samples())) {
       expect(error).to.be.instanceOf(ResilienceError);
@@ -77,20 +78,20 @@ describe('contract: Errors', () => {
     for (const error of raised) expect(error).to.be.instanceOf(ResilienceError);
   });
 
-  it('Every class sets `name` to its class name', () => {
+  it('R-ERR-2: Every class sets `name` to its class name', () => {
     for (const [name, error] of Object.entries(samples())) {
       expect(error.name).to.equal(name);
       expect(String(error)).to.match(new RegExp(`^${name}: `));
     }
   });
 
-  it('Every class has a stable `code` (RATE_LIMITED, BULKHEAD_FULL, TIMEOUT, CIRCUIT_OPEN, STORE_UNAVAILABLE)', () => {
+  it('R-ERR-3, R-ERR-4, R-ERR-5, R-ERR-6, R-ERR-7: Every class has a stable `code` (RATE_LIMITED, BULKHEAD_FULL, TIMEOUT, CIRCUIT_OPEN, STORE_UNAVAILABLE)', () => {
     for (const [name, error] of Object.entries(samples())) {
       expect(error.code).to.equal(CODES[name as keyof typeof CODES]);
     }
   });
 
-  it('passes `{ cause }` where one exists', () => {
+  it('R-ERR-8: passes `{ cause }` where one exists', () => {
     const cause = new Error('root cause');
     expect(new RateLimitExceededError(1, { cause }).cause).to.equal(cause);
     expect(new BulkheadFullError(1, 0, { cause }).cause).to.equal(cause);
@@ -100,7 +101,7 @@ describe('contract: Errors', () => {
     expect('cause' in new RateLimitExceededError(1)).to.equal(false);
   });
 
-  it('passes `{ cause }` where one exists: a refusal while OPEN carries the failure that tripped the circuit', async () => {
+  it('R-ERR-8: passes `{ cause }` where one exists: a refusal while OPEN carries the failure that tripped the circuit', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 100, clock });
     const first = new UserError('first');
@@ -120,7 +121,7 @@ describe('contract: Errors', () => {
     expect('cause' in ((await rejectionOf(breaker.execute(() => 1))) as Error)).to.equal(false);
   });
 
-  it('RateLimitExceededError: code RATE_LIMITED, `retryAfterMs` (ms until enough tokens), message `Rate limit exceeded`', async () => {
+  it('R-ERR-3: RateLimitExceededError: code RATE_LIMITED, `retryAfterMs` (ms until enough tokens), message `Rate limit exceeded`', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 10, refillRate: 10, clock });
     while (limiter.tryAcquire());
@@ -131,7 +132,7 @@ describe('contract: Errors', () => {
     expect(error.retryAfterMs).to.equal(300);
   });
 
-  it('BulkheadFullError: code BULKHEAD_FULL, `maxConcurrent`, `maxQueue`, message `Bulkhead at capacity (10 concurrent calls)`', async () => {
+  it('R-ERR-4: BulkheadFullError: code BULKHEAD_FULL, `maxConcurrent`, `maxQueue`, message `Bulkhead at capacity (10 concurrent calls)`', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 10, maxQueue: 0 });
     for (let i = 0; i < 10; i++) await bulkhead.acquire();
     const error = (await rejectionOf(bulkhead.acquire())) as BulkheadFullError;
@@ -149,7 +150,7 @@ describe('contract: Errors', () => {
     expect([full.maxConcurrent, full.maxQueue]).to.deep.equal([3, 2]);
   });
 
-  it('OperationTimeoutError: code TIMEOUT, `timeoutMs`, message `<operation> exceeded timeout of 5.0s` (operation = function or policy name, else `operation`)', async () => {
+  it('R-ERR-5, R-TL-4: OperationTimeoutError: code TIMEOUT, `timeoutMs`, message `<operation> exceeded timeout of 5.0s` (operation = function or policy name, else `operation`)', async () => {
     const clock = manualClock();
     const limiter = new TimeLimiter({ timeout: '5s', clock });
     async function fetchPrice(): Promise<number> {
@@ -169,7 +170,7 @@ describe('contract: Errors', () => {
     expect(((await byPolicy) as Error).message).to.equal('pricing exceeded timeout of 5.0s');
   });
 
-  it('CircuitOpenError: code CIRCUIT_OPEN, `state`, `retryAfterMs`, message `Circuit breaker is open`', async () => {
+  it('R-ERR-6: CircuitOpenError: code CIRCUIT_OPEN, `state`, `retryAfterMs`, message `Circuit breaker is open`', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '30s', clock });
     await rejectionOf(breaker.execute(() => Promise.reject(new UserError())));
@@ -182,7 +183,7 @@ describe('contract: Errors', () => {
     expect(error.retryAfterMs).to.equal(20_000);
   });
 
-  it('A guard `isResilienceError(e)` / `isRateLimitExceededError(e)` / … exists for each class', () => {
+  it('R-ERR-9: A guard `isResilienceError(e)` / `isRateLimitExceededError(e)` / … exists for each class', () => {
     const all = samples();
     for (const [name, error] of Object.entries(all)) {
       expect(isResilienceError(error), name).to.equal(true);
@@ -196,7 +197,7 @@ describe('contract: Errors', () => {
     }
   });
 
-  it('the guards need the brand, not a look-alike `code`', () => {
+  it('R-ERR-9: the guards need the brand, not a look-alike `code`', () => {
     const lookAlike = Object.assign(new Error('Rate limit exceeded'), {
       name: 'RateLimitExceededError',
       code: 'RATE_LIMITED',
@@ -206,7 +207,7 @@ describe('contract: Errors', () => {
     expect(isResilienceError(lookAlike)).to.equal(false);
   });
 
-  it('the guards work across two copies of the package (brand property, not only `instanceof`)', async () => {
+  it('R-ERR-9: the guards work across two copies of the package (brand property, not only `instanceof`)', async () => {
     const cjs = requireCore();
     const foreign = {
       RateLimitExceededError: new cjs.RateLimitExceededError(1),
@@ -231,7 +232,7 @@ describe('contract: Errors', () => {
     expect(cjs.isResilienceError(new BulkheadFullError(1, 0))).to.equal(true);
   });
 
-  it("When the caller's own AbortSignal aborts, the call rejects with `signal.reason` (never with `OperationTimeoutError`, and it is never retried)", async () => {
+  it("R-ERR-10, R-RETRY-8, R-TL-5: When the caller's own AbortSignal aborts, the call rejects with `signal.reason` (never with `OperationTimeoutError`, and it is never retried)", async () => {
     const clock = manualClock();
     const policy = Policy.builder('abort')
       .clock(clock)
@@ -264,7 +265,7 @@ describe('contract: Errors', () => {
     expect(isOperationTimeoutError(reason2)).to.equal(false);
   });
 
-  it('User errors are rethrown unchanged', async () => {
+  it('R-ERR-11: User errors are rethrown unchanged', async () => {
     const error = new UserError('mine');
     const boom = () => Promise.reject(error);
     const throws = (): never => {

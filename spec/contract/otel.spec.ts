@@ -1,4 +1,5 @@
-// The API contract, "`bulwark/otel`", read through the OpenTelemetry SDK's in-memory (pull) reader.
+// The OpenTelemetry rules of docs/CONTRACT.md (R-OTEL-*), read through the OpenTelemetry SDK's
+// in-memory (pull) reader.
 import { metrics, type Attributes } from '@opentelemetry/api';
 import {
   DataPointType,
@@ -65,7 +66,7 @@ describe('contract: bulwark/otel', () => {
     await provider.shutdown();
   });
 
-  it('`instrument(target: Policy | PolicyRegistry, options?: { meter?; attributes? })` returns a function that removes the instrumentation', async () => {
+  it('R-OTEL-1: `instrument(target: Policy | PolicyRegistry, options?: { meter?; attributes? })` returns a function that removes the instrumentation', async () => {
     const policy = Policy.builder('p').build();
     const remove = instrument(policy, { meter: provider.getMeter('t') });
     expect(remove).to.be.a('function');
@@ -80,7 +81,7 @@ describe('contract: bulwark/otel', () => {
     removeRegistry();
   });
 
-  it("Without `meter` it uses `metrics.getMeter('bulwark')` from `@opentelemetry/api`", async () => {
+  it("R-OTEL-1: Without `meter` it uses `metrics.getMeter('bulwark')` from `@opentelemetry/api`", async () => {
     metrics.setGlobalMeterProvider(provider);
     const policy = Policy.builder('global').build();
     const remove = instrument(policy);
@@ -91,7 +92,7 @@ describe('contract: bulwark/otel', () => {
     remove();
   });
 
-  it('Instruments: counters `bulwark.calls`, `bulwark.rejections`, `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms `bulwark.call.duration` and `bulwark.attempt.duration` (unit `ms`); observable gauges `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {
+  it('R-OTEL-2: Instruments: counters `bulwark.calls`, `bulwark.rejections`, `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms `bulwark.call.duration` and `bulwark.attempt.duration` (unit `ms`); observable gauges `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 0.001, clock });
     const policy = Policy.builder('all')
@@ -145,7 +146,7 @@ describe('contract: bulwark/otel', () => {
     expect(total(collected, 'bulwark.attempt.duration')).to.equal(1);
   });
 
-  it('attribute `policy` always, `stage` where one applies: on rejections, retries, timeouts, fallbacks and the gauges', async () => {
+  it('R-OTEL-3: attribute `policy` always, `stage` where one applies: on rejections, retries, timeouts, fallbacks and the gauges', async () => {
     const clock = manualClock();
     const policy = Policy.builder('attrs')
       .clock(clock)
@@ -186,7 +187,7 @@ describe('contract: bulwark/otel', () => {
     });
   });
 
-  it('`outcome` is the execution’s final outcome: `success`, `fallback` (also after a rejection), `rejected`, `failure` (timeouts included)', async () => {
+  it('R-OTEL-4: `outcome` is the execution’s final outcome: `success`, `fallback` (also after a rejection), `rejected`, `failure` (timeouts included)', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 0.001, clock });
     const plain = Policy.builder('plain')
@@ -220,7 +221,7 @@ describe('contract: bulwark/otel', () => {
     expect(outcome('ok', 'failure')).to.equal(1);
   });
 
-  it('Every execution records `bulwark.call.duration`; every attempt records `bulwark.attempt.duration` (one attempt without a retry stage)', async () => {
+  it('R-OTEL-5: Every execution records `bulwark.call.duration`; every attempt records `bulwark.attempt.duration` (one attempt without a retry stage)', async () => {
     const clock = manualClock();
     const retried = Policy.builder('retried').clock(clock).retry({ maxAttempts: 3, clock }).build();
     const single = Policy.builder('single').clock(clock).build();
@@ -245,7 +246,7 @@ describe('contract: bulwark/otel', () => {
     expect(histogram.sum).to.equal(25);
   });
 
-  it('`bulwark.circuit.state` (0 closed, 1 half-open, 2 open, 3 isolated); `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {
+  it('R-OTEL-2, R-OTEL-6: `bulwark.circuit.state` (0 closed, 1 half-open, 2 open, 3 isolated); `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {
     const clock = manualClock();
     const policy = Policy.builder('g')
       .clock(clock)
@@ -267,7 +268,7 @@ describe('contract: bulwark/otel', () => {
     expect(held.status).to.equal('pending');
   });
 
-  it('`bulwark.circuit.state` reads 3 for an isolated breaker', async () => {
+  it('R-OTEL-6: `bulwark.circuit.state` reads 3 for an isolated breaker', async () => {
     const registry = PolicyRegistry.fromConfig({
       'circuit-breaker': { db: {} },
       policies: { p: [{ 'circuit-breaker': 'db' }] },
@@ -278,7 +279,7 @@ describe('contract: bulwark/otel', () => {
     expect(total(collected, 'bulwark.circuit.state', { policy: 'p' })).to.equal(3);
   });
 
-  it('`attributes` are added to every data point', async () => {
+  it('R-OTEL-3: `attributes` are added to every data point', async () => {
     const registry = PolicyRegistry.fromConfig({
       'rate-limiter': { api: { 'max-tokens': 3 } },
       policies: { p: [{ 'rate-limiter': 'api' }, { bulkhead: {} }] },

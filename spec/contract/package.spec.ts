@@ -1,4 +1,4 @@
-// The API contract, the opening section and the lists of names: entry points, exports, both builds.
+// The package rules of docs/CONTRACT.md (R-PKG-*): entry points, exports, both builds.
 import { expect } from 'chai';
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
@@ -25,7 +25,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   files: string[];
 };
 
-/** Every value the API contract names for the core entry point. */
+/** Every value docs/CONTRACT.md names for the core entry point (R-PKG-6). */
 const CORE_VALUES = [
   'parseDuration',
   'ResilienceError',
@@ -140,17 +140,17 @@ async function bundleOf(code: string, sideEffectsFromPackageJson = true): Promis
 }
 
 describe('contract: package and entry points', () => {
-  it('Package name `bulwark`', () => {
+  it('R-PKG-1: Package name `bulwark`', () => {
     expect(pkg.name).to.equal('bulwark');
   });
 
-  it('Entry points: `bulwark` (core), `bulwark/redis` (distributed stores), `bulwark/otel` (OpenTelemetry metrics)', () => {
+  it('R-PKG-1: Entry points: `bulwark` (core), `bulwark/redis` (distributed stores), `bulwark/otel` (OpenTelemetry metrics)', () => {
     expect(Object.keys(pkg.exports)).to.include.members(['.', './redis', './otel']);
     expect(REDIS_VALUES.every((name) => typeof redis[name] === 'function')).to.equal(true);
     expect(otel.instrument).to.be.a('function');
   });
 
-  it('ESM and CJS builds, each with its own type declarations', () => {
+  it('R-PKG-2: ESM and CJS builds, each with its own type declarations', () => {
     for (const entry of ['.', './redis', './otel']) {
       const map = pkg.exports[entry];
       expect(map, entry).to.not.equal(undefined);
@@ -164,7 +164,7 @@ describe('contract: package and entry points', () => {
     expect(pkg.files).to.include('dist');
   });
 
-  it('`bulwark` (core: zero runtime dependencies, no `node:` imports): the core builds import nothing outside the package', () => {
+  it('R-PKG-3: `bulwark` (core: zero runtime dependencies, no `node:` imports): the core builds import nothing outside the package', () => {
     const raw = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
     expect(raw.dependencies ?? {}).to.deep.equal({});
     for (const file of [pkg.exports['.']?.import.default, pkg.exports['.']?.require.default]) {
@@ -174,7 +174,7 @@ describe('contract: package and entry points', () => {
     }
   });
 
-  it('the core bundle loads no @opentelemetry/* package and no Redis client', () => {
+  it('R-PKG-4: the core bundle loads no @opentelemetry/* package and no Redis client', () => {
     for (const file of [pkg.exports['.']?.import.default, pkg.exports['.']?.require.default]) {
       const code = bundle(file as string);
       expect(code).to.not.match(/@opentelemetry\//);
@@ -182,12 +182,12 @@ describe('contract: package and entry points', () => {
     }
   });
 
-  it('runs in Deno, Bun and browsers: the core bundle uses no Node-only globals', () => {
+  it('R-PKG-3: runs in Deno, Bun and browsers: the core bundle uses no Node-only globals', () => {
     const code = bundle(pkg.exports['.']?.import.default as string);
     expect(code).to.not.match(/\bprocess\.|\bBuffer\b|\b__dirname\b|\brequire\(/);
   });
 
-  it('`bulwark/redis` never imports a Redis client; `bulwark/otel` imports only @opentelemetry/api', () => {
+  it('R-PKG-4: `bulwark/redis` never imports a Redis client; `bulwark/otel` imports only @opentelemetry/api', () => {
     const redisEsm = importsOf(bundle(pkg.exports['./redis']?.import.default as string));
     const redisCjs = importsOf(bundle(pkg.exports['./redis']?.require.default as string));
     expect(new Set([...redisEsm, ...redisCjs])).to.deep.equal(new Set(['bulwark']));
@@ -198,7 +198,7 @@ describe('contract: package and entry points', () => {
     );
   });
 
-  it('the ESM build of the core is one module per source file, so bundlers keep only what is used', async function () {
+  it('R-PKG-5: the ESM build of the core is one module per source file, so bundlers keep only what is used', async function () {
     this.timeout(20_000);
     const modules = walk('dist/esm').filter((f) => f.endsWith('.js'));
     expect(modules).to.include.members([
@@ -213,7 +213,7 @@ describe('contract: package and entry points', () => {
     }
   });
 
-  it('`"sideEffects": false` holds in fact: loading any core ESM module for nothing bundles to nothing', async function () {
+  it('R-PKG-5: `"sideEffects": false` holds in fact: loading any core ESM module for nothing bundles to nothing', async function () {
     this.timeout(60_000);
     const core = walk('dist/esm').filter(
       (f) => f.endsWith('.js') && !/[\\/](redis|otel)[\\/]/.test(f),
@@ -226,12 +226,12 @@ describe('contract: package and entry points', () => {
     expect(residue).to.deep.equal({});
   });
 
-  it('exports every value the API contract names from `bulwark`', () => {
+  it('R-PKG-6: exports every value the contract names from `bulwark`', () => {
     const missing = CORE_VALUES.filter((name) => core[name] === undefined);
     expect(missing).to.deep.equal([]);
   });
 
-  it('exports the types the API contract names (Clock, Duration, ErrorFilter, ExecutionContext, Stage, CircuitState)', () => {
+  it('R-PKG-6: exports the types the contract names (Clock, Duration, ErrorFilter, ExecutionContext, Stage, CircuitState)', () => {
     // Compiled by tsc: these annotations fail the type check if a type is not exported.
     const clock: Clock = core.systemClock;
     const duration: Duration = '5s';
@@ -247,7 +247,7 @@ describe('contract: package and entry points', () => {
     ]);
   });
 
-  it('require(`bulwark`) gives the same names as the ESM build', () => {
+  it('R-PKG-2: require(`bulwark`) gives the same names as the ESM build', () => {
     const cjs = requireCore();
     expect(Object.keys(cjs).sort()).to.deep.equal(Object.keys(core).sort());
     const require = createRequire(import.meta.url);
@@ -257,13 +257,13 @@ describe('contract: package and entry points', () => {
     expect(Object.keys(cjsOtel).sort()).to.deep.equal(Object.keys(otel).sort());
   });
 
-  it('the CJS build is a second copy of the package (its classes are not the ESM ones)', () => {
+  it('R-PKG-2: the CJS build is a second copy of the package (its classes are not the ESM ones)', () => {
     const cjs = requireCore();
     expect(cjs.RateLimitExceededError).to.not.equal(core.RateLimitExceededError);
     expect(new cjs.RateLimitExceededError(5)).to.not.be.instanceOf(core.RateLimitExceededError);
   });
 
-  it('imports cleanly in a fresh Node process, by both `import` and `require`', async function () {
+  it('R-PKG-2: imports cleanly in a fresh Node process, by both `import` and `require`', async function () {
     this.timeout(15_000);
     const run = (args: string[]) =>
       new Promise<string>((resolve, reject) => {

@@ -1,4 +1,4 @@
-// The API contract, "Policy and the builder", and the event and metrics rules of "Precise rules".
+// The policy, event and metrics rules of docs/CONTRACT.md (R-POL-*, R-EVT-*, R-MET-*).
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -24,7 +24,7 @@ interface Price {
   readonly amount: number;
 }
 
-/** The pricing policy of the API contract, on a hand-made clock. */
+/** The pricing policy of the builder example, on a hand-made clock. */
 function pricing(clock = manualClock()) {
   return Policy.builder<Price>('pricing')
     .clock(clock)
@@ -38,12 +38,12 @@ function pricing(clock = manualClock()) {
 }
 
 describe('contract: Policy and the builder', () => {
-  it("`Policy.builder<Price>('pricing')`: name optional; default 'policy'", () => {
+  it("R-POL-1: `Policy.builder<Price>('pricing')`: name optional; default 'policy'", () => {
     expect(Policy.builder('pricing').build().name).to.equal('pricing');
     expect(Policy.builder().build().name).to.equal('policy');
   });
 
-  it('the builder example of the API contract builds and runs', async () => {
+  it('R-POL-1: the builder example (fallback, rate limiter, bulkhead, retry, breaker, timeout) builds and runs', async () => {
     const clock = manualClock();
     const policy = pricing(clock);
     expect(
@@ -59,7 +59,7 @@ describe('contract: Policy and the builder', () => {
     expect(failing.value).to.deep.equal({ id: 'B2', amount: 0 });
   });
 
-  it('Order: the first stage declared is the outermost (it runs first)', async () => {
+  it('R-POL-2: Order: the first stage declared is the outermost (it runs first)', async () => {
     const order: string[] = [];
     const tracer = (kind: string): Stage => ({
       kind,
@@ -96,7 +96,7 @@ describe('contract: Policy and the builder', () => {
     expect(calls).to.equal(1);
   });
 
-  it('`build()` returns an immutable `Policy`', () => {
+  it('R-POL-5: `build()` returns an immutable `Policy`', () => {
     const policy = Policy.builder('p').retry({}).build();
     expect(policy).to.be.instanceOf(Policy);
     expect(Object.isFrozen(policy)).to.equal(true);
@@ -107,7 +107,7 @@ describe('contract: Policy and the builder', () => {
     expect(() => (policy.stages as unknown as unknown[]).push({})).to.throw(TypeError);
   });
 
-  it('the builder cannot be changed after `build()`: calling any builder method after `build()` throws an `Error`', () => {
+  it('R-POL-5: the builder cannot be changed after `build()`: calling any builder method after `build()` throws an `Error`', () => {
     const builder = Policy.builder('done');
     builder.build();
     const calls: Array<() => unknown> = [
@@ -124,7 +124,7 @@ describe('contract: Policy and the builder', () => {
     for (const call of calls) expect(call).to.throw(Error);
   });
 
-  it('Every builder method validates its options at once', () => {
+  it('R-POL-3: Every builder method validates its options at once', () => {
     const builder = Policy.builder();
     expect(() => builder.rateLimiter({ maxTokens: 0 })).to.throw(RangeError, '`maxTokens`');
     expect(() => builder.bulkhead({ maxConcurrent: -1 })).to.throw(RangeError, '`maxConcurrent`');
@@ -138,7 +138,7 @@ describe('contract: Policy and the builder', () => {
     expect(builder.build().stages).to.deep.equal([]);
   });
 
-  it('Builder: every builder method accepts options (including `clock`)', async () => {
+  it('R-POL-3: Builder: every builder method accepts options (including `clock`)', async () => {
     const clock = manualClock();
     let calls = 0;
     const policy = Policy.builder()
@@ -163,7 +163,7 @@ describe('contract: Policy and the builder', () => {
     expect(call.reason).to.be.instanceOf(OperationTimeoutError);
   });
 
-  it('Builder: every builder method accepts a primitive instance of its kind', () => {
+  it('R-POL-3: Builder: every builder method accepts a primitive instance of its kind', () => {
     const policy = Policy.builder()
       .fallback(new Fallback({ value: 1 }))
       .rateLimiter(new RateLimiter())
@@ -182,7 +182,7 @@ describe('contract: Policy and the builder', () => {
     ]);
   });
 
-  it('a builder method given an instance of another kind throws a TypeError (it is neither options nor its kind)', () => {
+  it('R-POL-3: a builder method given an instance of another kind throws a TypeError (it is neither options nor its kind)', () => {
     expect(() => Policy.builder().retry(new Bulkhead() as never)).to.throw(TypeError);
     expect(() => Policy.builder().circuitBreaker(new RateLimiter() as never)).to.throw(TypeError);
     expect(() => Policy.builder().bulkhead(new CircuitBreaker() as never)).to.throw(TypeError);
@@ -191,7 +191,7 @@ describe('contract: Policy and the builder', () => {
     expect(() => Policy.builder().fallback(new TimeLimiter() as never)).to.throw(TypeError);
   });
 
-  it("`.timeout('3s')`: Duration, options, or instance", async () => {
+  it("R-POL-3: `.timeout('3s')`: Duration, options, or instance", async () => {
     const clock = manualClock();
     const byDuration = Policy.builder('d').clock(clock).timeout('3s').build();
     const byNumber = Policy.builder('n').timeout(3_000).build();
@@ -208,7 +208,7 @@ describe('contract: Policy and the builder', () => {
     }
   });
 
-  it('a primitive instance passed to the builder is shared, not copied', async () => {
+  it('R-POL-4: a primitive instance passed to the builder is shared, not copied', async () => {
     const clock = manualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 2, clock });
     const limiter = new RateLimiter({ maxTokens: 5, clock });
@@ -222,7 +222,7 @@ describe('contract: Policy and the builder', () => {
     expect(limiter.availableTokens).to.equal(2);
   });
 
-  it('`execute` options: `signal?: AbortSignal`, `data?: Record<string, unknown> | Map`', async () => {
+  it('R-POL-6: `execute` options: `signal?: AbortSignal`, `data?: Record<string, unknown> | Map`', async () => {
     const policy = Policy.builder().build();
     const seen: Array<Map<string, unknown>> = [];
     await policy.execute((ctx) => seen.push(ctx.data), { data: { id: 'A1', n: 2 } });
@@ -244,7 +244,7 @@ describe('contract: Policy and the builder', () => {
     expect(call.reason).to.equal('stop');
   });
 
-  it('`ExecutionContext` (what `fn` and each stage receive): `policyName`, `signal`, `attempt`, `startedAt` (clock ms), `data` (a `Map<string, unknown>`)', async () => {
+  it('R-POL-7: `ExecutionContext` (what `fn` and each stage receive): `policyName`, `signal`, `attempt`, `startedAt` (clock ms), `data` (a `Map<string, unknown>`)', async () => {
     const clock = manualClock(5_000);
     const seen: ExecutionContext[] = [];
     const spy: Stage = {
@@ -272,7 +272,7 @@ describe('contract: Policy and the builder', () => {
     }
   });
 
-  it("`signal` aborts on the caller's abort", async () => {
+  it("R-POL-7: `signal` aborts on the caller's abort", async () => {
     const controller = new AbortController();
     let signal: AbortSignal | undefined;
     const call = settle(
@@ -294,7 +294,7 @@ describe('contract: Policy and the builder', () => {
     expect(call.reason).to.equal('bye');
   });
 
-  it('`signal` aborts on any enclosing timeout', async () => {
+  it('R-POL-7: `signal` aborts on any enclosing timeout', async () => {
     const clock = manualClock();
     let signal: AbortSignal | undefined;
     const policy = Policy.builder()
@@ -313,7 +313,7 @@ describe('contract: Policy and the builder', () => {
     expect(signal?.reason).to.be.instanceOf(OperationTimeoutError);
   });
 
-  it('`attempt` (1-based, set by the innermost retry)', async () => {
+  it('R-POL-7: `attempt` (1-based, set by the innermost retry)', async () => {
     const attempts: number[] = [];
     const policy = Policy.builder().retry({ maxAttempts: 2 }).retry({ maxAttempts: 3 }).build();
     await rejectionOf(
@@ -325,7 +325,7 @@ describe('contract: Policy and the builder', () => {
     expect(attempts).to.deep.equal([1, 2, 3, 1, 2, 3]);
   });
 
-  it('`Stage` contract: `{ kind, execute(ctx, next) }`; `.use(customStage)` adds any object implementing Stage', async () => {
+  it('R-POL-8: `Stage` contract: `{ kind, execute(ctx, next) }`; `.use(customStage)` adds any object implementing Stage', async () => {
     const doubling: Stage = {
       kind: 'doubling',
       async execute<T>(ctx: ExecutionContext, next: (ctx: ExecutionContext) => Promise<T>) {
@@ -338,7 +338,7 @@ describe('contract: Policy and the builder', () => {
     expect(policy.stages).to.deep.equal([{ kind: 'doubling', name: 'doubling' }]);
   });
 
-  it('`policy.name`, `policy.stages` (read-only list of `{ kind, name }`)', () => {
+  it('R-POL-9: `policy.name`, `policy.stages` (read-only list of `{ kind, name }`)', () => {
     const policy = pricing();
     expect(policy.name).to.equal('pricing');
     expect(policy.stages).to.deep.equal([
@@ -351,7 +351,7 @@ describe('contract: Policy and the builder', () => {
     ]);
   });
 
-  it('`policy.describe()` (one line per stage, outermost first)', () => {
+  it('R-POL-9: `policy.describe()` (one line per stage, outermost first)', () => {
     const lines = pricing().describe().split('\n');
     expect(lines).to.have.length(6);
     const kinds = ['fallback', 'rate-limiter', 'bulkhead', 'retry', 'circuit-breaker', 'timeout'];
@@ -359,7 +359,7 @@ describe('contract: Policy and the builder', () => {
     expect(lines[1]).to.include('100');
   });
 
-  it('`policy.wrap(fn)`: same parameters, returns a Promise', async () => {
+  it('R-POL-10: `policy.wrap(fn)`: same parameters, returns a Promise', async () => {
     const policy = Policy.builder().retry({ maxAttempts: 2 }).build();
     function fetchPrice(this: { base: number } | void, id: string, qty: number): number {
       return (this ? this.base : 0) + id.length * qty;
@@ -376,7 +376,7 @@ describe('contract: Policy and the builder', () => {
     expect(await rejectionOf(sync())).to.be.instanceOf(Boom);
   });
 
-  it('Caller abort: `policy.execute` rejects promptly with `signal.reason`; inner stages keep their slots until the work they wrap settles', async () => {
+  it('R-POL-11: Caller abort: `policy.execute` rejects promptly with `signal.reason`; inner stages keep their slots until the work they wrap settles', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1 });
     const policy = Policy.builder().bulkhead(bulkhead).build();
     const controller = new AbortController();
@@ -394,7 +394,7 @@ describe('contract: Policy and the builder', () => {
     expect(bulkhead.availableSlots).to.equal(1);
   });
 
-  it('An `execute` whose signal is already aborted rejects at once with its reason and counts in `calls` and `failures`', async () => {
+  it('R-POL-11: An `execute` whose signal is already aborted rejects at once with its reason and counts in `calls` and `failures`', async () => {
     const policy = Policy.builder().build();
     const controller = new AbortController();
     controller.abort('early');
@@ -414,7 +414,7 @@ describe('contract: Policy and the builder', () => {
 });
 
 describe('contract: policy events', () => {
-  it('`policy.on(event, listener)` returns an unsubscribe function', async () => {
+  it('R-EVT-1: `policy.on(event, listener)` returns an unsubscribe function', async () => {
     const policy = Policy.builder().build();
     const seen: unknown[] = [];
     const off = policy.on('success', (e) => seen.push(e));
@@ -424,7 +424,7 @@ describe('contract: policy events', () => {
     expect(seen).to.have.length(1);
   });
 
-  it('`success {durationMs}` and `failure {error, durationMs}` carry `policy`', async () => {
+  it('R-EVT-2, R-EVT-3: `success {durationMs}` and `failure {error, durationMs}` carry `policy`', async () => {
     const clock = manualClock();
     const policy = Policy.builder('ev').clock(clock).build();
     const seen: Array<[string, Record<string, unknown>]> = [];
@@ -440,7 +440,7 @@ describe('contract: policy events', () => {
     expect(seen[1]?.[1]).to.deep.include({ policy: 'ev', error: boom, durationMs: 0 });
   });
 
-  it("`retry {attempt, delayMs, error?, result?}` with `stage: 'retry'`; `attempt` is the attempt that just failed (1-based) and `delayMs` the wait before the next one; the event fires when the wait begins", async () => {
+  it("R-EVT-2, R-EVT-5: `retry {attempt, delayMs, error?, result?}` with `stage: 'retry'`; `attempt` is the attempt that just failed (1-based) and `delayMs` the wait before the next one; the event fires when the wait begins", async () => {
     const clock = manualClock();
     const policy = Policy.builder('r')
       .clock(clock)
@@ -485,7 +485,7 @@ describe('contract: policy events', () => {
     ]);
   });
 
-  it("`rejected {reason: 'rate-limit' | 'bulkhead' | 'circuit-open', error}` with the stage's kind", async () => {
+  it("R-EVT-2, R-EVT-6: `rejected {reason: 'rate-limit' | 'bulkhead' | 'circuit-open', error}` with the stage's kind", async () => {
     const limiter = new RateLimiter({ maxTokens: 1 });
     limiter.tryAcquire();
     const bulkhead = new Bulkhead({ maxConcurrent: 1 });
@@ -513,7 +513,7 @@ describe('contract: policy events', () => {
     expect(seen[2]?.error).to.be.instanceOf(CircuitOpenError);
   });
 
-  it("`timeout {timeoutMs}` with `stage: 'timeout'`; `fallback {error}` with `stage: 'fallback'`", async () => {
+  it("R-EVT-2, R-EVT-7: `timeout {timeoutMs}` with `stage: 'timeout'`; `fallback {error}` with `stage: 'fallback'`", async () => {
     const clock = manualClock();
     const policy = Policy.builder('tf')
       .clock(clock)
@@ -532,7 +532,7 @@ describe('contract: policy events', () => {
     expect(seen[1]?.[1].error).to.be.instanceOf(OperationTimeoutError);
   });
 
-  it("`circuit-state {from, to}` with `stage: 'circuit-breaker'`", async () => {
+  it("R-EVT-2, R-EVT-8: `circuit-state {from, to}` with `stage: 'circuit-breaker'`", async () => {
     const clock = manualClock();
     const policy = Policy.builder('cs')
       .clock(clock)
@@ -550,7 +550,7 @@ describe('contract: policy events', () => {
     ]);
   });
 
-  it('A listener that throws never breaks the call', async () => {
+  it('R-LIFE-3: A listener that throws never breaks the call', async () => {
     const clock = manualClock();
     const policy = Policy.builder()
       .clock(clock)
@@ -571,7 +571,7 @@ describe('contract: policy events', () => {
 });
 
 describe('contract: policy metrics', () => {
-  it('`policy.metrics()`: `{ calls, successes, failures, rejections: { rateLimit, bulkhead, circuitOpen }, retries, timeouts, fallbacks, stages }`', () => {
+  it('R-MET-1: `policy.metrics()`: `{ calls, successes, failures, rejections: { rateLimit, bulkhead, circuitOpen }, retries, timeouts, fallbacks, stages }`', () => {
     const metrics = Policy.builder().build().metrics();
     expect(metrics).to.deep.equal({
       calls: 0,
@@ -585,7 +585,7 @@ describe('contract: policy metrics', () => {
     });
   });
 
-  it('`stages`: per-stage live state: circuit state, availableTokens, availableSlots / maxConcurrent, queued', async () => {
+  it('R-MET-4: `stages`: per-stage live state: circuit state, availableTokens, availableSlots / maxConcurrent, queued', async () => {
     const clock = manualClock();
     const policy = pricing(clock);
     const held = settle(policy.execute(() => never()));
@@ -616,7 +616,7 @@ describe('contract: policy metrics', () => {
     expect(held.status).to.equal('fulfilled');
   });
 
-  it('`calls` counts executions; `successes` those that resolved (by the thunk or by a fallback); `failures` those that rejected, for any reason', async () => {
+  it('R-MET-2: `calls` counts executions; `successes` those that resolved (by the thunk or by a fallback); `failures` those that rejected, for any reason', async () => {
     const policy = Policy.builder()
       .fallback({ value: 'fb', on: [Boom] })
       .build();
@@ -631,7 +631,7 @@ describe('contract: policy metrics', () => {
     expect(failures[0]).to.be.instanceOf(TypeError);
   });
 
-  it('`rejections.*`, `retries`, `timeouts` and `fallbacks` count those events as they happen, whether or not an outer stage then handled them', async () => {
+  it('R-MET-3: `rejections.*`, `retries`, `timeouts` and `fallbacks` count those events as they happen, whether or not an outer stage then handled them', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 1, clock });
     limiter.tryAcquire();

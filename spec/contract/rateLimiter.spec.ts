@@ -1,10 +1,10 @@
-// The API contract, "RateLimiter" and its "Precise rules".
+// The rate limiter rules of docs/CONTRACT.md (R-RL-*).
 import { expect } from 'chai';
 import { RateLimiter, RateLimitExceededError } from 'bulwark';
 import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
 
 describe('contract: RateLimiter', () => {
-  it('`maxTokens` defaults to 10: bucket capacity (burst); the bucket starts full', () => {
+  it('R-RL-1: `maxTokens` defaults to 10: bucket capacity (burst); the bucket starts full', () => {
     const limiter = new RateLimiter({ clock: manualClock() });
     expect(limiter.availableTokens).to.equal(10);
     let taken = 0;
@@ -13,7 +13,7 @@ describe('contract: RateLimiter', () => {
     expect(limiter.availableTokens).to.equal(0);
   });
 
-  it('`refillRate` defaults to 10: tokens added per second, up to `maxTokens`', async () => {
+  it('R-RL-2: `refillRate` defaults to 10: tokens added per second, up to `maxTokens`', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ clock });
     while (limiter.tryAcquire());
@@ -29,7 +29,7 @@ describe('contract: RateLimiter', () => {
     expect(slow.availableTokens).to.be.closeTo(1, 1e-9);
   });
 
-  it('Refill is lazy (computed from a monotonic clock on each acquire; no background timer)', async () => {
+  it('R-RL-2: Refill is lazy (computed from a monotonic clock on each acquire; no background timer)', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, clock });
     limiter.tryAcquire(2);
@@ -39,7 +39,7 @@ describe('contract: RateLimiter', () => {
     expect(clock.delays).to.deep.equal([]);
   });
 
-  it('`maxWait` defaults to 0: reject at once when empty', async () => {
+  it('R-RL-3: `maxWait` defaults to 0: reject at once when empty', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ clock });
     while (limiter.tryAcquire());
@@ -48,7 +48,7 @@ describe('contract: RateLimiter', () => {
     expect(clock.delays).to.deep.equal([]);
   });
 
-  it('`acquire` rejects `RateLimitExceededError` when fewer than `permits` tokens are available and none will be within `maxWait`; `retryAfterMs` is the ms until enough tokens', async () => {
+  it('R-RL-4: `acquire` rejects `RateLimitExceededError` when fewer than `permits` tokens are available and none will be within `maxWait`; `retryAfterMs` is the ms until enough tokens', async () => {
     const limiter = new RateLimiter({ maxTokens: 10, refillRate: 10, clock: manualClock() });
     limiter.tryAcquire(8);
     await limiter.acquire(2);
@@ -58,7 +58,7 @@ describe('contract: RateLimiter', () => {
     expect(five.retryAfterMs).to.equal(500);
   });
 
-  it('`maxWait` > 0: wait FIFO up to this long for a token', async () => {
+  it('R-RL-3: `maxWait` > 0: wait FIFO up to this long for a token', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '5s', clock });
     await limiter.acquire();
@@ -71,7 +71,7 @@ describe('contract: RateLimiter', () => {
     expect(order).to.deep.equal(['a@2000', 'b@3000']);
   });
 
-  it('RateLimiter with `maxWait`: when no token can arrive within `maxWait`, it rejects at once (with `retryAfterMs`) instead of waiting in vain', async () => {
+  it('R-RL-4: RateLimiter with `maxWait`: when no token can arrive within `maxWait`, it rejects at once (with `retryAfterMs`) instead of waiting in vain', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: 500, clock });
     limiter.tryAcquire();
@@ -83,7 +83,7 @@ describe('contract: RateLimiter', () => {
     expect(clock.now()).to.equal(1_000);
   });
 
-  it('RateLimiter waiting is FIFO: tokens owed to callers already queued count before a newcomer’s', async () => {
+  it('R-RL-5: RateLimiter waiting is FIFO: tokens owed to callers already queued count before a newcomer’s', async () => {
     const clock = manualClock(0);
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, maxWait: '3s', clock });
     limiter.tryAcquire(2);
@@ -102,7 +102,7 @@ describe('contract: RateLimiter', () => {
     expect(order).to.deep.equal(['A@2000', 'B@3000']);
   });
 
-  it('`permits > maxTokens` can never be served and throws `RangeError` from `tryAcquire`', () => {
+  it('R-RL-6: `permits > maxTokens` can never be served and throws `RangeError` from `tryAcquire`', () => {
     const limiter = new RateLimiter({ maxTokens: 10 });
     const error = thrownBy(() => limiter.tryAcquire(11));
     expect(error).to.be.instanceOf(RangeError);
@@ -111,7 +111,7 @@ describe('contract: RateLimiter', () => {
     expect(limiter.availableTokens).to.equal(10);
   });
 
-  it('`permits > maxTokens` throws `RangeError` from `acquire` (reported as its rejection)', async () => {
+  it('R-RL-6: `permits > maxTokens` throws `RangeError` from `acquire` (reported as its rejection)', async () => {
     const limiter = new RateLimiter({ maxTokens: 10, maxWait: Infinity });
     const error = await rejectionOf(limiter.acquire(11));
     expect(error).to.be.instanceOf(RangeError);
@@ -119,7 +119,7 @@ describe('contract: RateLimiter', () => {
     expect(limiter.queued).to.equal(0);
   });
 
-  it('`acquire(permits = 1, signal?)` and `tryAcquire(permits = 1)` take one token by default', async () => {
+  it('R-RL-7: `acquire(permits = 1, signal?)` and `tryAcquire(permits = 1)` take one token by default', async () => {
     const limiter = new RateLimiter({ maxTokens: 3, clock: manualClock() });
     expect(limiter.tryAcquire()).to.equal(true);
     await limiter.acquire();
@@ -128,7 +128,7 @@ describe('contract: RateLimiter', () => {
     expect(limiter.availableTokens).to.equal(1);
   });
 
-  it('`acquire(permits, signal)`: a waiting caller whose signal aborts rejects with its reason', async () => {
+  it('R-RL-8: `acquire(permits, signal)`: a waiting caller whose signal aborts rejects with its reason', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '10s', clock });
     limiter.tryAcquire();
@@ -141,7 +141,7 @@ describe('contract: RateLimiter', () => {
     expect(limiter.queued).to.equal(0);
   });
 
-  it('`execute(fn, signal?)` takes one token, then runs fn; refused calls never run fn', async () => {
+  it('R-RL-7: `execute(fn, signal?)` takes one token, then runs fn; refused calls never run fn', async () => {
     const limiter = new RateLimiter({ maxTokens: 1, clock: manualClock() });
     expect(await limiter.execute(() => 'ran')).to.equal('ran');
     let called = false;
@@ -154,7 +154,7 @@ describe('contract: RateLimiter', () => {
     expect(called).to.equal(false);
   });
 
-  it('`availableTokens` (getter) stays within [0, maxTokens]', async () => {
+  it('R-RL-7: `availableTokens` (getter) stays within [0, maxTokens]', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1000, clock });
     expect(limiter.availableTokens).to.equal(2);

@@ -1,6 +1,6 @@
-// The API contract, "`bulwark/redis`": what can be checked without a Redis server (options, defaults and the
-// store-error modes, with a client that never answers or always fails). spec/redis covers the
-// behaviour against a real server.
+// The Redis store rules of docs/CONTRACT.md (R-REDIS-*) that can be checked without a Redis server
+// (options, defaults and the store-error modes, with a client that never answers or always fails).
+// spec/redis covers the behaviour against a real server.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import {
@@ -57,7 +57,7 @@ const STORES = [
 ] as const;
 
 describe('contract: bulwark/redis', () => {
-  it('an ioredis client or a connected node-redis client is accepted as `client`', () => {
+  it('R-REDIS-1: an ioredis client or a connected node-redis client is accepted as `client`', () => {
     const io = new Redis({ lazyConnect: true });
     const node = createClient();
     try {
@@ -71,7 +71,7 @@ describe('contract: bulwark/redis', () => {
   });
 
   for (const [name, make] of STORES) {
-    it(`${name}: \`client\` (required), \`key\` (required)`, () => {
+    it(`R-REDIS-1: ${name}: \`client\` (required), \`key\` (required)`, () => {
       const client = silentClient();
       expect(() => make({ key: 'k' })).to.throw(TypeError, '`client`');
       expect(() => make({ client })).to.throw(TypeError, '`key`');
@@ -79,14 +79,14 @@ describe('contract: bulwark/redis', () => {
       expect(() => make({ client, key: 'k' })).to.not.throw();
     });
 
-    it(`${name}: \`prefix\` (default \`'bulwark:'\`)`, () => {
+    it(`R-REDIS-2: ${name}: \`prefix\` (default \`'bulwark:'\`)`, () => {
       const client = silentClient();
       expect(make({ client, key: 'k' }).redisKey.startsWith('bulwark:')).to.equal(true);
       expect(make({ client, key: 'k', prefix: 'app:' }).redisKey.startsWith('app:')).to.equal(true);
       expect(() => make({ client, key: 'k', prefix: 5 })).to.throw(TypeError, '`prefix`');
     });
 
-    it(`${name}: \`storeTimeout\` (Duration), \`onStoreError\` ('fail-open' | 'fail-closed' | 'local'), \`instances\` (integer >= 1) are validated with the core's message shapes`, () => {
+    it(`R-REDIS-2: ${name}: \`storeTimeout\` (Duration), \`onStoreError\` ('fail-open' | 'fail-closed' | 'local'), \`instances\` (integer >= 1) are validated with the core's message shapes`, () => {
       const client = silentClient();
       for (const storeTimeout of ['250ms', 100, '1s']) {
         expect(() => make({ client, key: 'k', storeTimeout })).to.not.throw();
@@ -118,7 +118,7 @@ describe('contract: bulwark/redis', () => {
     });
   }
 
-  it("`RedisBulkheadStore` adds `leaseTtl` (Duration, default `'30s'`)", () => {
+  it("R-REDIS-4: `RedisBulkheadStore` adds `leaseTtl` (Duration, default `'30s'`)", () => {
     const client = silentClient();
     expect(new RedisBulkheadStore({ client, key: 'k' }).leaseTtlMs).to.equal(30_000);
     expect(new RedisBulkheadStore({ client, key: 'k', leaseTtl: '2m' }).leaseTtlMs).to.equal(
@@ -130,7 +130,7 @@ describe('contract: bulwark/redis', () => {
     ).to.throw(TypeError, 'unknown option `leaseTtl`');
   });
 
-  it("`storeTimeout` defaults to `'250ms'`; with `'fail-closed'`, calls are rejected with `StoreUnavailableError` (code `STORE_UNAVAILABLE`, a `ResilienceError`)", async () => {
+  it("R-REDIS-2, R-REDIS-3, R-ERR-7: `storeTimeout` defaults to `'250ms'`; with `'fail-closed'`, calls are rejected with `StoreUnavailableError` (code `STORE_UNAVAILABLE`, a `ResilienceError`)", async () => {
     const clock = manualClock();
     const limiter = new RateLimiter({
       clock,
@@ -153,7 +153,7 @@ describe('contract: bulwark/redis', () => {
     expect(isStoreUnavailableError(error)).to.equal(true);
   });
 
-  it("`'fail-closed'` applies to every store: the breaker and the bulkhead reject with `StoreUnavailableError` too", async () => {
+  it("R-REDIS-3: `'fail-closed'` applies to every store: the breaker and the bulkhead reject with `StoreUnavailableError` too", async () => {
     const breaker = new CircuitBreaker({
       store: new RedisCircuitBreakerStore({
         client: downClient(),
@@ -175,7 +175,7 @@ describe('contract: bulwark/redis', () => {
     expect(isStoreUnavailableError(await rejectionOf(bulkhead.execute(() => 1)))).to.equal(true);
   });
 
-  it("`onStoreError` defaults to `'local'`; `instances` (default 1): with `'local'`, the local fallback gets `1/instances` of the limits", async () => {
+  it("R-REDIS-2, R-REDIS-3: `onStoreError` defaults to `'local'`; `instances` (default 1): with `'local'`, the local fallback gets `1/instances` of the limits", async () => {
     const count = async (instances?: number): Promise<number> => {
       const limiter = new RateLimiter({
         maxTokens: 10,
@@ -200,7 +200,7 @@ describe('contract: bulwark/redis', () => {
     expect(await count(5)).to.equal(2);
   });
 
-  it("with `'local'`, a bulkhead's local fallback gets `1/instances` of `maxConcurrent`", async () => {
+  it("R-REDIS-3: with `'local'`, a bulkhead's local fallback gets `1/instances` of `maxConcurrent`", async () => {
     const served = async (instances: number): Promise<number> => {
       const bulkhead = new Bulkhead({
         maxConcurrent: 4,
@@ -219,7 +219,7 @@ describe('contract: bulwark/redis', () => {
     expect(await served(2)).to.equal(2);
   });
 
-  it('synchronous members (`tryAcquire`, `state`, `availableTokens`, `availableSlots`) report the last known shared value and say so in their TSDoc', () => {
+  it('R-REDIS-8: synchronous members (`tryAcquire`, `state`, `availableTokens`, `availableSlots`) report the last known shared value and say so in their TSDoc', () => {
     const doc = (file: string, member: RegExp): string => {
       const text = readFileSync(`dist/esm/primitives/${file}.d.ts`, 'utf8');
       const at = text.search(member);
@@ -236,7 +236,7 @@ describe('contract: bulwark/redis', () => {
     expect(doc('CircuitBreaker', /get state\(\)/)).to.match(remote);
   });
 
-  it("`'fail-open'` lets calls through while the store cannot answer", async () => {
+  it("R-REDIS-3: `'fail-open'` lets calls through while the store cannot answer", async () => {
     const limiter = new RateLimiter({
       maxTokens: 1,
       store: new RedisRateLimiterStore({
@@ -248,7 +248,7 @@ describe('contract: bulwark/redis', () => {
     for (let i = 0; i < 5; i++) expect(await limiter.execute(() => i)).to.equal(i);
   });
 
-  it('`StoreUnavailableError` is exported from `bulwark` with its guard `isStoreUnavailableError`', () => {
+  it('R-ERR-7, R-ERR-9: `StoreUnavailableError` is exported from `bulwark` with its guard `isStoreUnavailableError`', () => {
     const error = new StoreUnavailableError('down', { cause: new Error('x') });
     expect(isStoreUnavailableError(error)).to.equal(true);
     expect(

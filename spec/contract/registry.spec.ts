@@ -1,4 +1,4 @@
-// The API contract, "Registry and configuration", its "Precise rules" and `registry.health()`.
+// The registry and configuration rules of docs/CONTRACT.md (R-REG-*), `registry.health()` included.
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -18,7 +18,7 @@ function exampleConfig(): Record<string, unknown> {
 }
 
 describe('contract: Registry and configuration', () => {
-  it('`PolicyRegistry.fromConfig(config)` takes the object under the `resilience:` key (parsed from YAML)', async () => {
+  it('R-REG-1, R-REG-2: `PolicyRegistry.fromConfig(config)` takes the object under the `resilience:` key (parsed from YAML)', async () => {
     const clock = manualClock();
     const registry = PolicyRegistry.fromConfig(exampleConfig(), { clock });
     const pricing = registry.policy('pricing');
@@ -39,7 +39,7 @@ describe('contract: Registry and configuration', () => {
     expect(call.value).to.equal(null);
   });
 
-  it('Keys are accepted in kebab-case and camelCase', () => {
+  it('R-REG-1: Keys are accepted in kebab-case and camelCase', () => {
     const registry = PolicyRegistry.fromConfig({
       rateLimiter: { default: { maxTokens: 7, refillRate: 1 }, api: { maxTokens: 3 } },
       circuitBreaker: { db: { failureThreshold: 2, recoveryTimeout: '1s' } },
@@ -56,7 +56,7 @@ describe('contract: Registry and configuration', () => {
     ]);
   });
 
-  it('Defaults when a kind has no `default` entry: rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter timeout 30s', async () => {
+  it('R-REG-3: Defaults when a kind has no `default` entry: rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter timeout 30s', async () => {
     const clock = manualClock();
     const registry = PolicyRegistry.fromConfig({}, { clock });
     const limiter = registry.rateLimiter('any');
@@ -69,7 +69,7 @@ describe('contract: Registry and configuration', () => {
     expect(PolicyRegistry.fromConfig(null).names()).to.deep.equal([]);
   });
 
-  it('`registry.rateLimiter(name)`, `.bulkhead(name)`, `.timeLimiter(name)`, `.circuitBreaker(name)`, `.retry(name)` return the one shared instance for that name', async () => {
+  it('R-REG-4: `registry.rateLimiter(name)`, `.bulkhead(name)`, `.timeLimiter(name)`, `.circuitBreaker(name)`, `.retry(name)` return the one shared instance for that name', async () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     const getters = [
       ['rateLimiter', RateLimiter],
@@ -93,7 +93,7 @@ describe('contract: Registry and configuration', () => {
     expect(registry.circuitBreaker('inventory').describe()).to.include('3 consecutive failures');
   });
 
-  it('a name not configured gets the `default` settings', () => {
+  it('R-REG-3, R-REG-4: a name not configured gets the `default` settings', () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     expect(registry.rateLimiter('elsewhere').availableTokens).to.equal(100);
     expect(registry.rateLimiter('elsewhere').refillRate).to.equal(50);
@@ -104,7 +104,7 @@ describe('contract: Registry and configuration', () => {
     expect(registry.rateLimiter('payment-api').availableTokens).to.equal(10);
   });
 
-  it('`registry.policy(name)` returns a configured policy; `registry.register(policy)` adds a built one; `registry.names()` lists them', () => {
+  it('R-REG-5: `registry.policy(name)` returns a configured policy; `registry.register(policy)` adds a built one; `registry.names()` lists them', () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     expect(registry.policy('pricing')).to.equal(registry.policy('pricing'));
     const checkout = Policy.builder('checkout').retry({ maxAttempts: 2 }).build();
@@ -113,7 +113,7 @@ describe('contract: Registry and configuration', () => {
     expect(registry.names()).to.deep.equal(['pricing', 'checkout']);
   });
 
-  it('Registry: `policy(name)` for an unknown name throws an `Error` that lists the known names', () => {
+  it('R-REG-5: Registry: `policy(name)` for an unknown name throws an `Error` that lists the known names', () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     registry.register(Policy.builder('checkout').build());
     const error = thrownBy(() => registry.policy('shipping'));
@@ -123,7 +123,7 @@ describe('contract: Registry and configuration', () => {
     expect(error.message).to.include('checkout');
   });
 
-  it('An unknown key throws an error naming its full path, e.g. ``TypeError: resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)``', () => {
+  it('R-REG-6: An unknown key throws an error naming its full path, e.g. ``TypeError: resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)``', () => {
     const config = exampleConfig();
     (config['rate-limiter'] as Record<string, unknown>)['payment-api'] = {
       'max-tokns': 10,
@@ -146,7 +146,7 @@ describe('contract: Registry and configuration', () => {
     );
   });
 
-  it('a bad value throws an error naming its full path (TypeError or RangeError as for the option)', () => {
+  it('R-REG-6: a bad value throws an error naming its full path (TypeError or RangeError as for the option)', () => {
     const cases: Array<[Record<string, unknown>, typeof TypeError | typeof RangeError, string]> = [
       [
         { 'rate-limiter': { 'payment-api': { 'max-tokens': -1 } } },
@@ -181,7 +181,7 @@ describe('contract: Registry and configuration', () => {
     }
   });
 
-  it('Keys `__proto__`, `constructor` and `prototype` are rejected', () => {
+  it('R-REG-7: Keys `__proto__`, `constructor` and `prototype` are rejected', () => {
     const texts = [
       '{"__proto__": {"max-tokens": 1}}',
       '{"rate-limiter": {"__proto__": {"max-tokens": 1}}}',
@@ -197,7 +197,7 @@ describe('contract: Registry and configuration', () => {
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
   });
 
-  it('Values are validated in `fromConfig`, not on first use', () => {
+  it('R-REG-8: Values are validated in `fromConfig`, not on first use', () => {
     expect(() =>
       PolicyRegistry.fromConfig({
         'circuit-breaker': { unused: { 'failure-rate-threshold': 2 } },
@@ -208,7 +208,7 @@ describe('contract: Registry and configuration', () => {
     ).to.throw(TypeError, 'resilience.policies.p[0].rate-limiter');
   });
 
-  it('`registry.health()` returns a plain JSON-able snapshot `{ policies: { [name]: metrics }, primitives: { [kind]: { [name]: state } } }`', async () => {
+  it('R-REG-10: `registry.health()` returns a plain JSON-able snapshot `{ policies: { [name]: metrics }, primitives: { [kind]: { [name]: state } } }`', async () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     await registry.policy('pricing').execute(() => 1);
     registry.retry('default');
@@ -231,7 +231,7 @@ describe('contract: Registry and configuration', () => {
     ]);
   });
 
-  it('with kinds spelled as in the configuration (`rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`) and each state shaped like that primitive’s entry in `metrics().stages`', () => {
+  it('R-REG-10: with kinds spelled as in the configuration (`rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`) and each state shaped like that primitive’s entry in `metrics().stages`', () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     registry.rateLimiter('payment-api');
     const { primitives } = registry.health();

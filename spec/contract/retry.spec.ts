@@ -1,4 +1,4 @@
-// The API contract, "Retry".
+// The retry rules of docs/CONTRACT.md (R-RETRY-*).
 import { expect } from 'chai';
 import { Retry } from 'bulwark';
 import { flush, manualClock, rejectionOf, settle } from './support.js';
@@ -18,7 +18,7 @@ async function waits(options: ConstructorParameters<typeof Retry>[0]): Promise<n
 }
 
 describe('contract: Retry', () => {
-  it('`maxAttempts` defaults to 3, total attempts including the first', async () => {
+  it('R-RETRY-1: `maxAttempts` defaults to 3, total attempts including the first', async () => {
     let calls = 0;
     await rejectionOf(
       new Retry().execute(() => {
@@ -37,7 +37,7 @@ describe('contract: Retry', () => {
     expect(calls).to.equal(1);
   });
 
-  it('`delay` defaults to 0: with `delay: 0` there is no wait', async () => {
+  it('R-RETRY-3: `delay` defaults to 0: with `delay: 0` there is no wait', async () => {
     const clock = manualClock();
     let calls = 0;
     await rejectionOf(
@@ -50,7 +50,7 @@ describe('contract: Retry', () => {
     expect(clock.delays).to.deep.equal([]);
   });
 
-  it('Wait before retry number `n` (0-based): `w = delay * backoff**n` (`backoff` defaults to 1)', async () => {
+  it('R-RETRY-2: Wait before retry number `n` (0-based): `w = delay * backoff**n` (`backoff` defaults to 1)', async () => {
     expect(await waits({ maxAttempts: 4, delay: '100ms' })).to.deep.equal([100, 100, 100]);
     expect(await waits({ maxAttempts: 5, delay: 100, backoff: 2 })).to.deep.equal([
       100, 200, 400, 800,
@@ -60,13 +60,13 @@ describe('contract: Retry', () => {
     ]);
   });
 
-  it('if maxDelay is set, `w = min(w, maxDelay)`', async () => {
+  it('R-RETRY-2: if maxDelay is set, `w = min(w, maxDelay)`', async () => {
     expect(await waits({ maxAttempts: 5, delay: 100, backoff: 2, maxDelay: 250 })).to.deep.equal([
       100, 200, 250, 250,
     ]);
   });
 
-  it('if jitter > 0, `w += uniform(-jitter, jitter) * w`, with `random` for deterministic jitter', async () => {
+  it('R-RETRY-2: if jitter > 0, `w += uniform(-jitter, jitter) * w`, with `random` for deterministic jitter', async () => {
     // random() = 0 is the low end of the uniform draw: -jitter; 0.5 is its middle: 0.
     expect(
       await waits({ maxAttempts: 3, delay: 100, backoff: 2, jitter: 0.5, random: () => 0 }),
@@ -78,7 +78,7 @@ describe('contract: Retry', () => {
     expect(high[0]).to.be.closeTo(120, 0.001);
   });
 
-  it('jitter is applied before the maxDelay cap', async () => {
+  it('R-RETRY-2: jitter is applied before the maxDelay cap', async () => {
     const capped = await waits({
       maxAttempts: 2,
       delay: 100,
@@ -89,7 +89,7 @@ describe('contract: Retry', () => {
     expect(capped).to.deep.equal([120]);
   });
 
-  it('`jitter` defaults to 0 and `random` to Math.random: waits are exact', async () => {
+  it('R-RETRY-2: `jitter` defaults to 0 and `random` to Math.random: waits are exact', async () => {
     const original = Math.random;
     let draws = 0;
     Math.random = () => {
@@ -106,7 +106,7 @@ describe('contract: Retry', () => {
     }
   });
 
-  it('After the last attempt the last error is rethrown unchanged', async () => {
+  it('R-RETRY-7: After the last attempt the last error is rethrown unchanged', async () => {
     const errors = [new Transient('1'), new Transient('2'), new Transient('3')];
     let i = 0;
     const error = await rejectionOf(
@@ -115,7 +115,7 @@ describe('contract: Retry', () => {
     expect(error).to.equal(errors[2]);
   });
 
-  it('`retryOn` defaults to all errors; others propagate at once', async () => {
+  it('R-RETRY-5: `retryOn` defaults to all errors; others propagate at once', async () => {
     let calls = 0;
     const fatal = new Fatal();
     const error = await rejectionOf(
@@ -136,7 +136,7 @@ describe('contract: Retry', () => {
     expect(calls).to.equal(5);
   });
 
-  it('`ErrorFilter` = an array of error classes (matched with `instanceof`), or a predicate `(error) => boolean`', async () => {
+  it('R-RETRY-5: `ErrorFilter` = an array of error classes (matched with `instanceof`), or a predicate `(error) => boolean`', async () => {
     let calls = 0;
     await rejectionOf(
       new Retry({ maxAttempts: 3, retryOn: [Transient] }).execute(() => {
@@ -163,7 +163,7 @@ describe('contract: Retry', () => {
     expect(seen).to.have.length(2);
   });
 
-  it('`retryOnResult`: retry when it returns true; after the last attempt the last result is returned', async () => {
+  it('R-RETRY-6: `retryOnResult`: retry when it returns true; after the last attempt the last result is returned', async () => {
     const results = [503, 503, 200];
     let calls = 0;
     const retry = new Retry({ maxAttempts: 5, retryOnResult: (r: number) => r === 503 });
@@ -175,7 +175,7 @@ describe('contract: Retry', () => {
     expect(calls).to.equal(3);
   });
 
-  it('Waits are abortable: an abort during a wait rejects at once and makes no further attempt', async () => {
+  it('R-RETRY-8: Waits are abortable: an abort during a wait rejects at once and makes no further attempt', async () => {
     const clock = manualClock();
     const controller = new AbortController();
     let calls = 0;
@@ -197,7 +197,7 @@ describe('contract: Retry', () => {
     expect(clock.pending()).to.equal(0);
   });
 
-  it('`execute(fn, signal?)`: fn receives an AbortSignal and the result is a Promise', async () => {
+  it('R-PRIM-1: `execute(fn, signal?)`: fn receives an AbortSignal and the result is a Promise', async () => {
     let received: unknown;
     const result = new Retry().execute((signal) => {
       received = signal;
@@ -208,7 +208,7 @@ describe('contract: Retry', () => {
     expect(received).to.be.instanceOf(AbortSignal);
   });
 
-  it('takes a `clock` option so time can be faked', async () => {
+  it('R-PRIM-2: takes a `clock` option so time can be faked', async () => {
     expect(await waits({ maxAttempts: 2, delay: '2s' })).to.deep.equal([2_000]);
   });
 });

@@ -1,4 +1,5 @@
-// The API contract, "TimeLimiter", "Fallback", the common primitive contract and "Clock".
+// The time limiter, fallback, every-primitive and clock rules of docs/CONTRACT.md (R-TL-*, R-FB-*,
+// R-PRIM-*, R-CLOCK-*).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import sinon from 'sinon';
@@ -20,7 +21,7 @@ class Expected extends Error {}
 class Other extends Error {}
 
 describe('contract: TimeLimiter', () => {
-  it('`{ timeout: Duration (default 30s), name?: string }`', async () => {
+  it('R-TL-1: `{ timeout: Duration (default 30s), name?: string }`', async () => {
     const clock = manualClock();
     const limiter = new TimeLimiter({ clock });
     expect(limiter.timeoutMs).to.equal(30_000);
@@ -40,7 +41,7 @@ describe('contract: TimeLimiter', () => {
     expect((out.reason as Error).message).to.equal('inventory exceeded timeout of 0.25s');
   });
 
-  it('`execute(fn, signal?)` passes `fn` a signal that aborts at the deadline', async () => {
+  it('R-TL-2: `execute(fn, signal?)` passes `fn` a signal that aborts at the deadline', async () => {
     const clock = manualClock();
     let signal: AbortSignal | undefined;
     const call = settle(
@@ -58,7 +59,7 @@ describe('contract: TimeLimiter', () => {
     expect((call.reason as Error).message).to.equal('operation exceeded timeout of 1.5s');
   });
 
-  it("...and when the caller's signal aborts", async () => {
+  it("R-TL-2: ...and when the caller's signal aborts", async () => {
     const clock = manualClock();
     const controller = new AbortController();
     let signal: AbortSignal | undefined;
@@ -76,7 +77,7 @@ describe('contract: TimeLimiter', () => {
     expect(call.reason).to.equal(reason);
   });
 
-  it('rejects at the deadline with `OperationTimeoutError` whether or not `fn` honours the signal', async () => {
+  it('R-TL-3: rejects at the deadline with `OperationTimeoutError` whether or not `fn` honours the signal', async () => {
     const clock = manualClock();
     const ignoring = settle(new TimeLimiter({ timeout: 100, clock }).execute(() => never()));
     const honouring = settle(
@@ -91,11 +92,11 @@ describe('contract: TimeLimiter', () => {
     expect((ignoring.reason as OperationTimeoutError).timeoutMs).to.equal(100);
   });
 
-  it('a result before the deadline is returned as is', async () => {
+  it('R-TL-3: a result before the deadline is returned as is', async () => {
     expect(await new TimeLimiter({ timeout: '1s' }).execute(() => 42)).to.equal(42);
   });
 
-  it('Timeout messages print seconds with at least one decimal: `5.0s`, `1.5s`, `0.25s`', () => {
+  it('R-ERR-5: Timeout messages print seconds with at least one decimal: `5.0s`, `1.5s`, `0.25s`', () => {
     expect(new OperationTimeoutError(5_000, 'a').message).to.equal('a exceeded timeout of 5.0s');
     expect(new OperationTimeoutError(1_500, 'a').message).to.equal('a exceeded timeout of 1.5s');
     expect(new OperationTimeoutError(250, 'a').message).to.equal('a exceeded timeout of 0.25s');
@@ -103,7 +104,7 @@ describe('contract: TimeLimiter', () => {
     expect(new OperationTimeoutError(100).message).to.equal('operation exceeded timeout of 0.1s');
   });
 
-  it('Its deadline keeps the process alive while a call waits on it, and none is left once every call has settled', async function () {
+  it('R-TL-6, R-LIFE-1, R-LIFE-2: Its deadline keeps the process alive while a call waits on it, and none is left once every call has settled', async function () {
     this.timeout(15_000);
     const script = [
       "import { TimeLimiter } from 'bulwark';",
@@ -127,14 +128,14 @@ describe('contract: TimeLimiter', () => {
 });
 
 describe('contract: Fallback', () => {
-  it('`{ value }`: resolves with the value on an error', async () => {
+  it('R-FB-2: `{ value }`: resolves with the value on an error', async () => {
     expect(
       await new Fallback({ value: 'cached' }).execute(() => Promise.reject(new Error())),
     ).to.equal('cached');
     expect(await new Fallback({ value: 'cached' }).execute(() => 'fresh')).to.equal('fresh');
   });
 
-  it('presence of the key counts, so `{ value: undefined }` is valid', async () => {
+  it('R-FB-1: presence of the key counts, so `{ value: undefined }` is valid', async () => {
     const fallback = new Fallback({ value: undefined });
     expect(await fallback.execute(() => Promise.reject(new Error()))).to.equal(undefined);
     expect(
@@ -145,7 +146,7 @@ describe('contract: Fallback', () => {
     ).to.equal(undefined);
   });
 
-  it('`{ method }`: `method(error, ...args)` may be sync or async', async () => {
+  it('R-FB-2: `{ method }`: `method(error, ...args)` may be sync or async', async () => {
     const error = new Error('down');
     let seen: unknown;
     const sync = new Fallback({
@@ -160,7 +161,7 @@ describe('contract: Fallback', () => {
     expect(await async.execute(() => Promise.reject(error))).to.equal('async');
   });
 
-  it('`on?: ErrorFilter` (default all errors): other errors propagate unchanged', async () => {
+  it('R-FB-1, R-FB-3: `on?: ErrorFilter` (default all errors): other errors propagate unchanged', async () => {
     const fallback = new Fallback({ value: 'fb', on: [Expected] });
     expect(await fallback.execute(() => Promise.reject(new Expected()))).to.equal('fb');
     const other = new Other();
@@ -170,13 +171,13 @@ describe('contract: Fallback', () => {
     expect(await new Fallback({ value: 1 }).execute(() => Promise.reject('a string'))).to.equal(1);
   });
 
-  it('neither or both of `value` / `method` throws `TypeError`', () => {
+  it('R-FB-1: neither or both of `value` / `method` throws `TypeError`', () => {
     expect(() => new Fallback({} as never)).to.throw(TypeError);
     expect(() => new Fallback({ value: 1, method: () => 1 } as never)).to.throw(TypeError);
     expect(() => new Fallback({ on: [Expected] } as never)).to.throw(TypeError);
   });
 
-  it('in a policy it is called as `method(error, ctx)`', async () => {
+  it('R-FB-2: in a policy it is called as `method(error, ctx)`', async () => {
     const error = new Error('down');
     const calls: unknown[][] = [];
     const policy = Policy.builder('pricing')
@@ -199,7 +200,7 @@ describe('contract: Fallback', () => {
     expect(ctx.data.get('id')).to.equal('A1');
   });
 
-  it('Fallback takes no `clock` (it measures no time)', () => {
+  it('R-PRIM-2: Fallback takes no `clock` (it measures no time)', () => {
     expect(() => new Fallback({ value: 1, clock: systemClock } as never)).to.throw(
       TypeError,
       'unknown option `clock`',
@@ -223,7 +224,7 @@ describe('contract: Standalone primitives', () => {
   ];
 
   for (const [name, execute] of primitives) {
-    it(`${name}: \`execute(fn, signal?)\` where \`fn: (signal: AbortSignal) => T | PromiseLike<T>\` and the result is \`Promise<T>\``, async () => {
+    it(`R-PRIM-1: ${name}: \`execute(fn, signal?)\` where \`fn: (signal: AbortSignal) => T | PromiseLike<T>\` and the result is \`Promise<T>\``, async () => {
       let received: unknown;
       const sync = execute((signal) => {
         received = signal;
@@ -243,7 +244,7 @@ describe('contract: Standalone primitives', () => {
       expect(await rejectionOf(rejected)).to.equal(thrown);
     });
 
-    it(`${name}: an already-aborted signal rejects at once with its reason, without calling fn`, async () => {
+    it(`R-PRIM-3: ${name}: an already-aborted signal rejects at once with its reason, without calling fn`, async () => {
       const controller = new AbortController();
       controller.abort(new Error('already'));
       let called = false;
@@ -256,7 +257,7 @@ describe('contract: Standalone primitives', () => {
       expect(called).to.equal(false);
     });
 
-    it(`${name}: when the caller's signal aborts, execute rejects promptly with \`signal.reason\``, async () => {
+    it(`R-PRIM-3: ${name}: when the caller's signal aborts, execute rejects promptly with \`signal.reason\``, async () => {
       const controller = new AbortController();
       const call = settle(execute(() => never(), controller.signal));
       await flush();
@@ -268,7 +269,7 @@ describe('contract: Standalone primitives', () => {
     });
   }
 
-  it('All take an optional `clock` (see Clock) so time can be faked in tests', async () => {
+  it('R-PRIM-2: All take an optional `clock` (see Clock) so time can be faked in tests', async () => {
     const clock = manualClock();
     const makers: Array<(c: Clock) => unknown> = [
       (c) => new Retry({ clock: c }),
@@ -284,14 +285,14 @@ describe('contract: Standalone primitives', () => {
 describe('contract: Clock', () => {
   afterEach(() => sinon.restore());
 
-  it('`interface Clock { now(): number; setTimeout(fn, ms): unknown; clearTimeout(handle): void }`', () => {
+  it('R-CLOCK-1: `interface Clock { now(): number; setTimeout(fn, ms): unknown; clearTimeout(handle): void }`', () => {
     const clock: Clock = manualClock();
     expect(clock.now()).to.be.a('number');
     const handle = clock.setTimeout(() => {}, 5);
     clock.clearTimeout(handle);
   });
 
-  it('`systemClock` is the default (monotonic `performance.now()`)', async () => {
+  it('R-CLOCK-2: `systemClock` is the default (monotonic `performance.now()`)', async () => {
     const fake = sinon.useFakeTimers();
     const start = systemClock.now();
     expect(start).to.equal(performance.now());
@@ -306,7 +307,7 @@ describe('contract: Clock', () => {
     expect(breaker.state).to.equal('half-open');
   });
 
-  it('`systemClock` timers are ordinary (ref’d) timers', () => {
+  it('R-CLOCK-2: `systemClock` timers are ordinary (ref’d) timers', () => {
     let ran = false;
     const handle = systemClock.setTimeout(() => {
       ran = true;
@@ -316,7 +317,7 @@ describe('contract: Clock', () => {
     expect(ran).to.equal(false);
   });
 
-  it('Tests use sinon fake timers or a hand-made clock', async () => {
+  it('R-CLOCK-3: Tests use sinon fake timers or a hand-made clock', async () => {
     const fake = sinon.useFakeTimers();
     const call = settle(new TimeLimiter({ timeout: '2s' }).execute(() => never()));
     await fake.tickAsync(2_000);

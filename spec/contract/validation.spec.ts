@@ -1,7 +1,7 @@
-// The API contract, "Option validation throws TypeError (wrong type, unknown option) or RangeError (out of
-// range) at construction / build() time, never during execute. The message names the option and
-// the value received, e.g. RangeError: `maxAttempts` must be an integer >= 1, got 0."
-// Every option of every primitive, given directly and through the builder method of its kind.
+// The validation rules of docs/CONTRACT.md (R-VAL-*): options are checked at construction, never
+// during execute, with a TypeError (wrong type, unknown option) or a RangeError (out of range) that
+// names the option and the value received. Every option of every primitive, given directly and
+// through the builder method of its kind.
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -254,7 +254,7 @@ const NUMERIC: ReadonlyArray<readonly [keyof typeof KINDS, string]> = [
 describe('contract: option validation', () => {
   for (const [kindName, option, value, Class, message] of CASES) {
     const kind = KINDS[kindName] as Kind;
-    it(`${Class.name}: ${message} (new ${kind.name} and the builder)`, () => {
+    it(`R-VAL-2: ${Class.name}: ${message} (new ${kind.name} and the builder)`, () => {
       for (const make of [kind.direct, kind.builder]) {
         const error = thrownBy(() => make({ [option]: value }));
         expect(error).to.be.instanceOf(Class);
@@ -264,7 +264,7 @@ describe('contract: option validation', () => {
   }
 
   for (const [kindName, option] of NUMERIC) {
-    it(`RangeError for \`${option}\` of ${kindName} given NaN or Infinity, naming the value`, () => {
+    it(`R-VAL-2, R-DUR-4: RangeError for \`${option}\` of ${kindName} given NaN or Infinity, naming the value`, () => {
       const kind = KINDS[kindName] as Kind;
       for (const value of [NaN, Infinity, -Infinity]) {
         const error = thrownBy(() => kind.direct({ [option]: value }));
@@ -274,7 +274,7 @@ describe('contract: option validation', () => {
     });
   }
 
-  it('TypeError for an unknown option, naming it (and the near option when it looks like a typo)', () => {
+  it('R-VAL-2: TypeError for an unknown option, naming it (and the near option when it looks like a typo)', () => {
     const typos: Array<[Kind, string, string]> = [
       [KINDS.Retry as Kind, 'maxAttempt', 'maxAttempts'],
       [KINDS.CircuitBreaker as Kind, 'failureTreshold', 'failureThreshold'],
@@ -300,7 +300,7 @@ describe('contract: option validation', () => {
     );
   });
 
-  it('TypeError when the options are not an object', () => {
+  it('R-VAL-2: TypeError when the options are not an object', () => {
     for (const kind of Object.values(KINDS)) {
       if (kind.name === 'Fallback') continue;
       for (const bad of [null, 5, 'x', []]) {
@@ -312,14 +312,14 @@ describe('contract: option validation', () => {
     }
   });
 
-  it('the `clock` option must be a Clock for every primitive that takes one', () => {
+  it('R-VAL-4: the `clock` option must be a Clock for every primitive that takes one', () => {
     const fake = { now: () => 0, setTimeout: () => 0 };
     for (const kind of ['Retry', 'CircuitBreaker', 'RateLimiter', 'Bulkhead', 'TimeLimiter']) {
       expect(() => (KINDS[kind] as Kind).direct({ clock: fake })).to.throw(TypeError, '`clock`');
     }
   });
 
-  it('Validation happens at construction, never during execute', async () => {
+  it('R-VAL-1: Validation happens at construction, never during execute', async () => {
     // A valid primitive never throws an option error later, whatever it is asked to run.
     const retry = new Retry({ maxAttempts: 2 });
     expect(await retry.execute(() => 'ok')).to.equal('ok');
@@ -327,7 +327,7 @@ describe('contract: option validation', () => {
     expect(() => Policy.builder().retry({ maxAttempts: 0 })).to.throw(RangeError);
   });
 
-  it('CircuitBreaker options that only make sense together are checked together', () => {
+  it('R-VAL-3: CircuitBreaker options that only make sense together are checked together', () => {
     expect(() => new CircuitBreaker({ windowSize: 5, minimumCalls: 6 })).to.throw(
       RangeError,
       '`minimumCalls`',
@@ -338,7 +338,7 @@ describe('contract: option validation', () => {
     );
   });
 
-  it('the builder’s own arguments are validated the same way (name, clock, stage)', () => {
+  it('R-VAL-2: the builder’s own arguments are validated the same way (name, clock, stage)', () => {
     expect(() => Policy.builder(5 as never)).to.throw(TypeError, '`name` must be a string, got 5');
     expect(() => Policy.builder().retry({}, 7 as never)).to.throw(
       TypeError,
@@ -359,7 +359,7 @@ describe('contract: option validation', () => {
     );
   });
 
-  it('PolicyRegistry options are validated the same way', () => {
+  it('R-VAL-2: PolicyRegistry options are validated the same way', () => {
     expect(() => new PolicyRegistry({ clok: 1 } as never)).to.throw(
       TypeError,
       'PolicyRegistry: unknown option `clok` (did you mean `clock`?)',
@@ -370,7 +370,7 @@ describe('contract: option validation', () => {
     );
   });
 
-  it('Fallback: neither or both of `value` / `method` throws TypeError', () => {
+  it('R-FB-1: Fallback: neither or both of `value` / `method` throws TypeError', () => {
     expect(() => new Fallback({} as never)).to.throw(TypeError, 'got neither');
     expect(() => new Fallback({ value: 1, method: () => 2 } as never)).to.throw(
       TypeError,

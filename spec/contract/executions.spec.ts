@@ -1,0 +1,152 @@
+// Rules of docs/CONTRACT.md about one execution of a policy: bad execute arguments (R-VAL-5), a
+// caller's abort under a fallback (R-FB-4), where a timeout bounds (R-POL-12), the `attempt` event
+// (R-EVT-4) and retries that yield to the event loop (R-RETRY-4).
+import { expect } from 'chai';
+import { isOperationTimeoutError, Policy, Retry } from 'bulwark';
+
+import { manualClock, never, rejectionOf, settle } from './support.js';
+
+class Boom extends Error {}
+
+describe('contract: executions', () => {
+  it('R-VAL-5: `policy.execute` never throws synchronously: bad arguments reject its promise with a TypeError, counted as a call and a failure', async () => {
+    const policy = Policy.builder('p').retry({ maxAttempts: 2 }).build();
+    const failures: unknown[] = [];
+    policy.on('failure', ({ error }) => failures.push(error));
+    let notAFunction: Promise<unknown> | undefined;
+    let badOptions: Promise<unknown> | undefined;
+    expect(() => {
+      notAFunction = policy.execute(5 as never);
+      badOptions = policy.execute(() => 1, { signal: 'soon' } as never);
+    }).not.to.throw();
+    const first = await rejectionOf(notAFunction as Promise<unknown>);
+    const second = await rejectionOf(badOptions as Promise<unknown>);
+    expect(first).to.be.instanceOf(TypeError);
+    expect((first as Error).message).to.match(/`fn`/);
+    expect(second).to.be.instanceOf(TypeError);
+    expect((second as Error).message).to.match(/signal/);
+    expect(policy.metrics()).to.include({ calls: 2, failures: 2, successes: 0 });
+    expect(failures).to.deep.equal([first, second]);
+  });
+
+  it("R-FB-4: a caller's abort is never replaced by a fallback value", async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('p')
+      .clock(clock)
+      .fallback({ value: 'fallback' })
+      .bulkhead({ maxConcurrent: 1, clock })
+      .timeout({ timeout: '1s', clock })
+      .build();
+    const controller = new AbortController();
+    const call = settle(policy.execute(() => never(), { signal: controller.signal }));
+    await clock.advance(100);
+    const reason = new Boom('caller gave up');
+    controller.abort(reason);
+    await clock.advance(0);
+    expect(call.status).to.equal('rejected');
+    expect(call.reason).to.equal(reason);
+    // An error the fallback does handle still gets its value, so the fallback was in the way.
+    expect(await policy.execute(() => Promise.reject(new Boom()))).to.equal('fallback');
+  });
+
+  it('R-POL-12: a timeout declared inside `retry` limits each attempt', async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('p')
+      .clock(clock)
+      .retry({ maxAttempts: 3, delay: 0, clock })
+      .timeout({ timeout: '1s', clock })
+      .build();
+    let calls = 0;
+    const call = settle(
+      policy.execute(() => {
+        calls++;
+        return never();
+      }),
+    );
+    await clock.advance(2_999);
+    expect(call.status).to.equal('pending');
+    expect(calls).to.equal(3);
+    await clock.advance(1);
+    expect(call.status).to.equal('rejected');
+    expect(isOperationTimeoutError(call.reason)).to.equal(true);
+  });
+
+  it('R-POL-12: a timeout declared outside `retry` limits the whole execution, waits included', async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('p')
+      .clock(clock)
+      .timeout({ timeout: '1s', clock })
+      .retry({ maxAttempts: 3, delay: '600ms', clock })
+      .build();
+    let calls = 0;
+    const call = settle(
+      policy.execute(() => {
+        calls++;
+        return Promise.reject(new Boom());
+      }),
+    );
+    await clock.advance(999);
+    expect(call.status).to.equal('pending');
+    await clock.advance(1);
+    expect(call.status).to.equal('rejected');
+    expect(isOperationTimeoutError(call.reason)).to.equal(true);
+    // Attempts at 0 ms and 600 ms; the third, due at 1,200 ms, never starts.
+    await clock.advance(1_000);
+    expect(calls).to.equal(2);
+  });
+
+  it('R-EVT-4: `attempt {attempt, durationMs, error?}` when each attempt ends', async () => {
+    const clock = manualClock();
+    const policy = Policy.builder('p').clock(clock).retry({ maxAttempts: 2, clock }).build();
+    const seen: Array<Record<string, unknown>> = [];
+    policy.on('attempt', (event) => seen.push({ ...event }));
+    const boom = new Boom();
+    let calls = 0;
+    const call = settle(
+      policy.execute(
+        () =>
+          new Promise((resolve, reject) =>
+            clock.setTimeout(() => (++calls === 1 ? reject(boom) : resolve('ok')), 30),
+          ),
+      ),
+    );
+    // Each attempt starts in a later macrotask than the last one ended: advance step by step.
+    for (let i = 0; i < 5 && call.status === 'pending'; i++) await clock.advance(30);
+    expect(call.value).to.equal('ok');
+    expect(seen).to.deep.equal([
+      { policy: 'p', attempt: 1, durationMs: 30, error: boom },
+      { policy: 'p', attempt: 2, durationMs: 30 },
+    ]);
+  });
+
+  it('R-RETRY-4: a retry never runs its next attempt in the same macrotask, so a caller can abort even with `delay: 0`', async () => {
+    const attempts = 1_000_000;
+    const controller = new AbortController();
+    const reason = new Boom('caller gave up');
+    let calls = 0;
+    const failing = (): Promise<never> => {
+      calls++;
+      return Promise.reject(new Boom());
+    };
+    // The abort comes in the next macrotask: retries that ran in microtasks would all be spent.
+    setImmediate(() => controller.abort(reason));
+    const policy = Policy.builder('p').retry({ maxAttempts: attempts, delay: 0 }).build();
+    expect(await rejectionOf(policy.execute(failing, { signal: controller.signal }))).to.equal(
+      reason,
+    );
+    expect(calls).to.be.lessThan(100);
+
+    const second = new AbortController();
+    let standaloneCalls = 0;
+    setImmediate(() => second.abort(reason));
+    const retry = new Retry({ maxAttempts: attempts, delay: 0 });
+    const outcome = await rejectionOf(
+      retry.execute(() => {
+        standaloneCalls++;
+        return Promise.reject(new Boom());
+      }, second.signal),
+    );
+    expect(outcome).to.equal(reason);
+    expect(standaloneCalls).to.be.lessThan(100);
+  });
+});

@@ -179,7 +179,7 @@ describe('contract: Bulkhead', () => {
   it('R-BH-8, R-MET-4: Bulkhead slots follow the work: a thunk that ignores its signal keeps its slot, as `orphaned`, until it settles', async () => {
     const clock = manualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
-    const policy = Policy.builder('seed')
+    const policy = Policy.builder('orders')
       .clock(clock)
       .bulkhead(bulkhead)
       .timeout({ timeout: '1s', clock })

@@ -1,4 +1,4 @@
-// Helpers for the contract specs, which check the public API contract sentence by sentence against
+// Helpers for the contract specs, which check the rules of docs/CONTRACT.md one by one against
 // the built package (`bulwark`, `bulwark/redis`, `bulwark/otel` resolve to dist/ by the package's
 // self-reference, so `node build.mjs` must have run).
 import { createRequire } from 'node:module';

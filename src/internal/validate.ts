@@ -6,7 +6,11 @@ import { show, toMs } from './duration.js';
 
 export { show };
 
-/** A filter choosing errors: an array of error classes (`instanceof`) or a predicate. */
+/**
+ * A filter choosing errors: an array of error classes (`instanceof`) or a predicate. A class list
+ * never throws: an error that `instanceof` cannot inspect (a Proxy whose `getPrototypeOf` trap
+ * throws) matches no class.
+ */
 export type ErrorFilter =
   ReadonlyArray<abstract new (...args: never[]) => unknown> | ((error: unknown) => boolean);
 
@@ -195,7 +199,12 @@ export function errorFilterOption(value: unknown, option: string): ErrorMatcher 
     });
     const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;
     return (error: unknown) => {
-      for (const cls of classes) if (error instanceof cls) return true;
+      for (const cls of classes) {
+        // An error whose prototype cannot be read (a Proxy whose trap throws) is no instance.
+        try {
+          if (error instanceof cls) return true;
+        } catch {}
+      }
       return false;
     };
   }

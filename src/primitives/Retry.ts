@@ -8,6 +8,7 @@ import {
   sleep,
 } from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
+import { notify } from '../pipeline/events.js';
 import {
   clockOption,
   durationOption,
@@ -59,7 +60,9 @@ export interface RetryOptions<R = any> {
   /**
    * Which errors are retried: an array of error classes (matched with `instanceof`) or a
    * predicate. Other errors propagate at once. A predicate that throws rejects the call with
-   * what it threw.
+   * what it threw. A class list never throws: an error that `instanceof` cannot inspect (a Proxy
+   * whose `getPrototypeOf` trap throws) is an instance of no class, so it is not retried and the
+   * caller gets it unchanged.
    * @defaultValue all errors
    */
   readonly retryOn?: ErrorFilter;
@@ -262,12 +265,13 @@ export class Retry {
    * @param attempt - performs attempt number `n` (1-based)
    * @param source - holds the signal that stops retrying; its `signal` is read only after a
    *   failure, so a lazily made signal is not materialised on the happy path
-   * @param onRetry - called as each wait begins; what it throws is ignored
+   * @param onRetry - called as each wait begins; like a policy event listener, what it throws and
+   *   a rejection of a promise it returns are ignored (never unhandled)
    */
   run<T>(
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
-    onRetry?: (info: RetryInfo) => void,
+    onRetry?: (info: RetryInfo) => unknown,
   ): Promise<T> {
     let first: Promise<T>;
     try {
@@ -318,7 +322,7 @@ export class Retry {
     outcome: unknown,
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
-    onRetry: ((info: RetryInfo) => void) | undefined,
+    onRetry: ((info: RetryInfo) => unknown) | undefined,
   ): T | Promise<T> {
     if (failed && source !== undefined && source.signal.aborted) throw source.signal.reason;
     const delayMs = this.decide(n, failed, outcome);
@@ -338,12 +342,19 @@ export class Retry {
     delayMs: number,
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
-    onRetry: ((info: RetryInfo) => void) | undefined,
+    onRetry: ((info: RetryInfo) => unknown) | undefined,
   ): Promise<T> {
     const signal = abortable(source?.signal);
     for (;;) {
       if (signal !== undefined && signal.aborted) throw signal.reason;
-      if (onRetry !== undefined) notify(onRetry, n, delayMs, failed, outcome);
+      if (onRetry !== undefined) {
+        notify(
+          onRetry,
+          failed
+            ? { attempt: n, delayMs, error: outcome }
+            : { attempt: n, delayMs, result: outcome },
+        );
+      }
       // Even without a delay the next attempt waits for a later macrotask, so a deadline or an
       // abort lands between attempts that fail at once.
       if (delayMs > 0) await sleep(this.#options.clock, delayMs, signal);
@@ -382,19 +393,5 @@ export class Retry {
     }
     if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
     return wait < 0 ? 0 : wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait;
-  }
-}
-
-function notify(
-  onRetry: (info: RetryInfo) => void,
-  attempt: number,
-  delayMs: number,
-  failed: boolean,
-  outcome: unknown,
-): void {
-  try {
-    onRetry(failed ? { attempt, delayMs, error: outcome } : { attempt, delayMs, result: outcome });
-  } catch {
-    // A listener never breaks a call.
   }
 }

@@ -46,14 +46,18 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
 
 // Captured once: a later macrotask is not a matter of time, so fake timers installed after import
 // (which would hold it until a test advances them) do not apply. Hosts without it (browsers) take
-// a zero-delay timeout.
-const host = globalThis as unknown as {
-  setImmediate?: (fn: () => void) => unknown;
-  setTimeout: (fn: () => void, ms: number) => unknown;
-};
-const hostSetImmediate =
-  typeof host.setImmediate === 'function' ? host.setImmediate.bind(globalThis) : undefined;
-const hostSetTimeout = host.setTimeout.bind(globalThis);
+// a zero-delay timeout. (Made by a pure call, so a bundle that never uses it drops it.)
+const hostTurn: (fn: () => void) => unknown = /* @__PURE__ */ captureTurn();
+
+function captureTurn(): (fn: () => void) => unknown {
+  const host = globalThis as unknown as {
+    setImmediate?: (fn: () => void) => unknown;
+    setTimeout: (fn: () => void, ms: number) => unknown;
+  };
+  if (typeof host.setImmediate === 'function') return host.setImmediate.bind(globalThis);
+  const later = host.setTimeout.bind(globalThis);
+  return (fn) => later(fn, 0);
+}
 
 /**
  * Runs `fn` in a later macrotask, after the host has run its due timers and I/O: what a zero-delay
@@ -61,12 +65,10 @@ const hostSetTimeout = host.setTimeout.bind(globalThis);
  */
 export function nextTurn(fn: () => void): void {
   turnsPending++;
-  const run = (): void => {
+  hostTurn(() => {
     turnsPending--;
     fn();
-  };
-  if (hostSetImmediate !== undefined) hostSetImmediate(run);
-  else hostSetTimeout(run, 0);
+  });
 }
 
 let turnsPending = 0;

@@ -1,12 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import {
-  NEVER_ABORTED,
-  abortable,
-  nextTurnPromise,
-  raceAbort,
-  sleep,
-} from '../internal/signals.js';
+import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
 import { notify } from '../pipeline/events.js';
 import {
@@ -112,14 +106,6 @@ interface ResolvedRetryOptions {
 // `Math.random` is looked up on every draw, so a stub installed after import (as tests do) applies.
 const mathRandom = (): number => Math.random();
 
-const RETRY_DEFAULTS = Object.freeze({
-  maxAttempts: 3,
-  delay: 0,
-  backoff: 1,
-  jitter: 0,
-  random: mathRandom,
-});
-
 /** @internal Every option key the constructor accepts. */
 export const RETRY_OPTIONS: readonly string[] = Object.freeze([
   'maxAttempts',
@@ -168,19 +154,18 @@ export class Retry {
   constructor(options?: RetryOptions) {
     const raw = optionsObject(options, 'Retry');
     knownKeys(raw, RETRY_OPTIONS, 'Retry');
-    const d = RETRY_DEFAULTS;
-    this.#options = Object.freeze({
-      maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, d.maxAttempts),
-      delay: durationOption(raw.delay, 'delay', d.delay),
-      backoff: numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', d.backoff),
+    this.#options = {
+      maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
+      delay: durationOption(raw.delay, 'delay', 0),
+      backoff: numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1),
       maxDelay: durationOption(raw.maxDelay, 'maxDelay', undefined),
-      jitter: numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', d.jitter),
+      jitter: numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0),
       retryOn: errorFilterOption(raw.retryOn, 'retryOn'),
       retryOnResult: functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
         ((result: unknown) => boolean) | undefined,
-      random: functionOption(raw.random, 'random', d.random) as () => number,
+      random: functionOption(raw.random, 'random', mathRandom) as () => number,
       clock: clockOption(raw.clock),
-    });
+    };
   }
 
   /** Total attempts, the first one included. */
@@ -280,12 +265,12 @@ export class Retry {
       first = Promise.reject(error);
     }
     if (this.#options.maxAttempts === 1) return first;
-    // One hop on the happy path; the loop (an async frame) starts only once a retry is due.
+    // One hop on the happy path; the loop (an async frame) starts only once an outcome is judged.
     return first.then(
       this.#options.retryOnResult === undefined
         ? undefined
-        : (result: T) => this.#judge(1, false, result, attempt, source, onRetry),
-      (error: unknown) => this.#judge(1, true, error, attempt, source, onRetry),
+        : (result: T) => this.#loop(1, false, result, attempt, source, onRetry),
+      (error: unknown) => this.#loop(1, true, error, attempt, source, onRetry),
     );
   }
 
@@ -315,38 +300,26 @@ export class Retry {
     return this.#options.clock;
   }
 
-  // Attempt `n` has ended: its outcome is final, or the loop takes over.
-  #judge<T>(
+  // Attempt `n` has ended: judge its outcome (by `decide`) and, while one is due, wait and try
+  // again. A caller that has given up gets its signal's reason: a failure is never retried for
+  // it, nor a later result judged. The first result does not read the signal, so a lazily made
+  // one is not materialised unless a retry is due.
+  async #loop<T>(
     n: number,
     failed: boolean,
     outcome: unknown,
-    attempt: (n: number) => Promise<T>,
-    source: { readonly signal: AbortSignal } | undefined,
-    onRetry: ((info: RetryInfo) => unknown) | undefined,
-  ): T | Promise<T> {
-    if (failed && source !== undefined && source.signal.aborted) throw source.signal.reason;
-    const delayMs = this.decide(n, failed, outcome);
-    if (delayMs < 0) {
-      if (failed) throw outcome;
-      return outcome as T;
-    }
-    return this.#retry(n, failed, outcome, delayMs, attempt, source, onRetry);
-  }
-
-  // Attempt `n` failed (or returned a result to retry) and is due for a retry after `delayMs`:
-  // wait, try again, and judge each new outcome (by `decide`) until one is final.
-  async #retry<T>(
-    n: number,
-    failed: boolean,
-    outcome: unknown,
-    delayMs: number,
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
     onRetry: ((info: RetryInfo) => unknown) | undefined,
   ): Promise<T> {
-    const signal = abortable(source?.signal);
     for (;;) {
-      if (signal !== undefined && signal.aborted) throw signal.reason;
+      if ((failed || n > 1) && source?.signal.aborted) throw source.signal.reason;
+      const delayMs = this.decide(n, failed, outcome);
+      if (delayMs < 0) {
+        if (failed) throw outcome;
+        return outcome as T;
+      }
+      if (source?.signal.aborted) throw source.signal.reason;
       if (onRetry !== undefined) {
         notify(
           onRetry,
@@ -357,24 +330,15 @@ export class Retry {
       }
       // Even without a delay the next attempt waits for a later macrotask, so a deadline or an
       // abort lands between attempts that fail at once.
-      if (delayMs > 0) await sleep(this.#options.clock, delayMs, signal);
+      if (delayMs > 0) await sleep(this.#options.clock, delayMs, source?.signal);
       else await nextTurnPromise();
-      if (signal !== undefined && signal.aborted) throw signal.reason;
-      n++;
+      if (source?.signal.aborted) throw source.signal.reason;
       try {
-        outcome = await attempt(n);
+        outcome = await attempt(++n);
         failed = false;
-        // A result is never judged (nor retried) for a caller that has given up.
-        if (signal !== undefined && signal.aborted) throw signal.reason;
       } catch (error) {
-        if (signal !== undefined && signal.aborted) throw signal.reason;
         outcome = error;
         failed = true;
-      }
-      delayMs = this.decide(n, failed, outcome);
-      if (delayMs < 0) {
-        if (failed) throw outcome;
-        return outcome as T;
       }
     }
   }

@@ -12,24 +12,18 @@ const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/g;
 // `stripInternal` would act on): `validate.ts` re-exports it, and a declaration file cannot
 // re-export a name that was stripped.
 export function show(value: unknown): string {
-  const t = typeof value;
-  return t == 'string'
+  return typeof value == 'string'
     ? JSON.stringify(value)
-    : t == 'number'
-      ? Object.is(value, -0)
-        ? '-0'
-        : String(value)
-      : t == 'bigint'
-        ? `${value}n`
-        : t == 'function'
-          ? `function ${(value as () => void).name || '(anonymous)'}`
-          : value === null
-            ? 'null'
-            : Array.isArray(value)
-              ? 'an array'
-              : t == 'object'
-                ? 'an object'
-                : String(value);
+    : typeof value == 'function'
+      ? `function ${value.name || '(anonymous)'}`
+      : Array.isArray(value)
+        ? 'an array'
+        : value !== null && typeof value == 'object'
+          ? 'an object'
+          : Object.is(value, -0)
+            ? '-0'
+            : // null, undefined, booleans, numbers, symbols, and bigints with their suffix
+              String(value) + (typeof value == 'bigint' ? 'n' : '');
 }
 
 /**

@@ -94,23 +94,21 @@ export function nextTurnPromise(): Promise<void> {
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   // The never-aborting signal would collect a listener per call in flight.
   if (signal === undefined || signal === NEVER_ABORTED) return promise;
-  if (signal.aborted) {
-    promise.catch(noop);
-    return Promise.reject(signal.reason);
-  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
+    const onAbort = (): void => {
       promise.catch(noop);
       reject(signal.reason);
     };
+    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', onAbort);
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        done();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        done();
         reject(error);
       },
     );

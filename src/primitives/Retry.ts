@@ -13,7 +13,7 @@ import {
   matchesAll,
   numberOption,
   optionsObject,
-  show,
+  fail,
 } from '../internal/validate.js';
 
 /**
@@ -217,9 +217,7 @@ export class Retry {
    * @throws RangeError when `n` is not an integer >= 0
    */
   delayFor(n: number): number {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-      throw new RangeError(`\`n\` must be an integer >= 0, got ${show(n)}`);
-    }
+    if (!Number.isInteger(n) || n < 0) fail(RangeError, 'n', 'an integer >= 0', n);
     return this.#waitBefore(n);
   }
 
@@ -234,12 +232,11 @@ export class Retry {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (signal === undefined) {
-      return this.run((n) => Promise.resolve(fn(NEVER_ABORTED, n)), undefined);
-    }
-    if (signal.aborted) return Promise.reject(signal.reason);
+    const given = signal ?? NEVER_ABORTED;
+    if (given.aborted) return Promise.reject(given.reason);
+    // Without a signal, raceAbort returns the loop's promise itself.
     return raceAbort(
-      this.run((n) => Promise.resolve(fn(signal, n)), { signal }),
+      this.run((n) => Promise.resolve(fn(given, n)), signal && { signal }),
       signal,
     );
   }

@@ -29,18 +29,15 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   signal = abortable(signal);
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
-    let onAbort: (() => void) | undefined;
+    const onAbort = (): void => {
+      clock.clearTimeout(handle);
+      reject(signal!.reason);
+    };
     const handle = clock.setTimeout(() => {
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    if (signal !== undefined) {
-      onAbort = () => {
-        clock.clearTimeout(handle);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

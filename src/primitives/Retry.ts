@@ -278,13 +278,10 @@ export class Retry {
    */
   decide(n: number, failed: boolean, outcome: unknown): number {
     const options = this.#options;
-    if (n >= options.maxAttempts) return -1;
-    if (failed) {
-      if (!options.retryOn(outcome)) return -1;
-    } else if (options.retryOnResult === undefined || !options.retryOnResult(outcome)) {
-      return -1;
-    }
-    return this.#waitBefore(n - 1);
+    return n >= options.maxAttempts ||
+      !(failed ? options.retryOn(outcome) : options.retryOnResult?.(outcome))
+      ? -1
+      : this.#waitBefore(n - 1);
   }
 
   /** @internal True when results may be retried too (`retryOnResult` is set). */
@@ -353,6 +350,7 @@ export class Retry {
       wait += (u * 2 - 1) * options.jitter * wait;
     }
     if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
-    return wait < 0 ? 0 : wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait;
+    // Never negative: jitter moves a wait by at most itself.
+    return Math.min(wait, MAX_WAIT_MS);
   }
 }

@@ -199,14 +199,13 @@ export class Retry {
    */
   describe(): string {
     const o = this.#options;
-    let text = `up to ${o.maxAttempts} attempt${o.maxAttempts === 1 ? '' : 's'}`;
-    text += o.delay === 0 ? ', no delay' : `, delay ${o.delay} ms`;
-    if (o.backoff !== 1) text += `, backoff x${o.backoff}`;
-    if (o.maxDelay !== undefined) text += `, max delay ${o.maxDelay} ms`;
-    if (o.jitter > 0) text += `, jitter ${o.jitter}`;
-    text += matchesAll(o.retryOn) ? ', on all errors' : ', on matching errors';
-    if (o.retryOnResult !== undefined) text += ' and matching results';
-    return text;
+    return `up to ${o.maxAttempts} attempt${o.maxAttempts === 1 ? '' : 's'}, ${
+      o.delay ? `delay ${o.delay} ms` : 'no delay'
+    }${o.backoff !== 1 ? `, backoff x${o.backoff}` : ''}${
+      o.maxDelay !== undefined ? `, max delay ${o.maxDelay} ms` : ''
+    }${o.jitter ? `, jitter ${o.jitter}` : ''}, on ${matchesAll(o.retryOn) ? 'all' : 'matching'} errors${
+      o.retryOnResult ? ' and matching results' : ''
+    }`;
   }
 
   /**

@@ -4,7 +4,7 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { fail, show, toMs } from './duration.js';
 
-export { fail, show };
+export { show };
 
 /**
  * A filter choosing errors: an array of error classes (`instanceof`) or a predicate. A class list

@@ -1,5 +1,5 @@
 import type { Clock } from '../internal/clock.js';
-import type { Duration } from '../internal/duration.js';
+import { fail, type Duration } from '../internal/duration.js';
 import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
 import { notify } from '../pipeline/events.js';
@@ -13,7 +13,6 @@ import {
   matchesAll,
   numberOption,
   optionsObject,
-  fail,
 } from '../internal/validate.js';
 
 /**

@@ -117,22 +117,13 @@ describe('DeadlineQueue', () => {
     expect(log).to.deep.equal([40]);
   });
 
-  it('stops its host timer keeping the process alive when the queue empties, and resumes for a new node', () => {
-    const handles: Array<{ refed: boolean; cleared: boolean; ms: number }> = [];
+  it('clears a host timer when the queue empties and sets a new one for the next node', () => {
+    const handles: Array<{ cleared: boolean; ms: number }> = [];
     const clock: Clock = {
       now: () => 0,
       setTimeout(_fn, ms) {
-        const handle = {
-          refed: true,
-          cleared: false,
-          ms,
-          ref() {
-            handle.refed = true;
-          },
-          unref() {
-            handle.refed = false;
-          },
-        };
+        // Shaped like Node's Timeout: one that could be unref'd or refreshed instead.
+        const handle = { cleared: false, ms, ref() {}, unref() {}, refresh() {} };
         handles.push(handle);
         return handle;
       },
@@ -144,15 +135,14 @@ describe('DeadlineQueue', () => {
     const a = node(100, []);
     queue.add(a, 0);
     expect(handles).to.have.length(1);
-    expect(handles[0]?.refed).to.equal(true);
     expect(queue.hasTimer).to.equal(true);
     queue.remove(a);
-    // Sequential calls cost no new timer: the one pending only stops counting.
-    expect(handles[0]?.refed).to.equal(false);
+    // An idle queue holds no timer, not even one that no longer keeps the process alive.
+    expect(handles[0]?.cleared).to.equal(true);
     expect(queue.hasTimer).to.equal(false);
     queue.add(node(100, []), 0);
-    expect(handles).to.have.length(1);
-    expect(handles[0]?.refed).to.equal(true);
+    expect(handles).to.have.length(2);
+    expect(handles[1]).to.include({ cleared: false, ms: 100 });
     expect(queue.hasTimer).to.equal(true);
   });
 });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Clock } from '../../src/internal/clock.js';
 import type { RetryInfo } from '../../src/primitives/Retry.js';
+import { Policy } from '../../src/pipeline/Policy.js';
 import { Retry } from '../../src/primitives/Retry.js';
 import { rejectionOf, settle } from '../support/promises.js';
 
@@ -325,6 +326,23 @@ describe('Retry', () => {
         broken,
       );
     });
+    it('rejects with an error that a class list cannot inspect (a hostile Proxy), untried again', async () => {
+      const fail = (): never => {
+        throw new Error('hostile');
+      };
+      const hostile = new Proxy({}, { get: fail, getPrototypeOf: fail, has: fail });
+      const thunk = sinon.spy(() => Promise.reject(hostile));
+      const retry = new Retry({ maxAttempts: 3, retryOn: [TypeError, RangeError] });
+      // Wrapped: resolving with the Proxy itself would read its `then`.
+      const caught = (e: unknown) => [e];
+      expect((await retry.execute(thunk).catch(caught))[0]).to.equal(hostile);
+      expect(thunk.callCount).to.equal(1);
+      const policy = Policy.builder('p')
+        .retry({ maxAttempts: 3, retryOn: [TypeError] })
+        .build();
+      expect((await policy.execute(thunk).catch(caught))[0]).to.equal(hostile);
+      expect(thunk.callCount).to.equal(2);
+    });
   });
 
   describe('retryOnResult', () => {
@@ -642,6 +660,44 @@ describe('Retry', () => {
       );
       expect(result).to.equal('fine');
       expect(calls).to.equal(3);
+    });
+
+    it('ignores an onRetry listener whose promise rejects, leaving no unhandled rejection', async () => {
+      const saved = process.listeners('unhandledRejection');
+      process.removeAllListeners('unhandledRejection');
+      const unhandled: unknown[] = [];
+      const record = (reason: unknown): void => void unhandled.push(reason);
+      process.on('unhandledRejection', record);
+      try {
+        let calls = 0;
+        const listeners = [
+          () => Promise.reject(new Error('listener rejected')),
+          () => ({
+            get then(): never {
+              throw new Error('hostile thenable');
+            },
+          }),
+        ];
+        for (const onRetry of listeners) {
+          calls = 0;
+          const result = await new Retry({ maxAttempts: 3 }).run(
+            async () => {
+              if (++calls < 3) throw new Error('x');
+              return 'fine';
+            },
+            undefined,
+            onRetry as never,
+          );
+          expect(result).to.equal('fine');
+          expect(calls).to.equal(3);
+        }
+        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setImmediate(r));
+      } finally {
+        process.removeListener('unhandledRejection', record);
+        for (const listener of saved) process.on('unhandledRejection', listener);
+      }
+      expect(unhandled).to.deep.equal([]);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { OperationTimeoutError, isOperationTimeoutError } from '../../src/errors.js';
+import { Policy } from '../../src/pipeline/Policy.js';
 import { TimeLimiter } from '../../src/primitives/TimeLimiter.js';
 
 function never(): Promise<never> {
@@ -136,6 +137,28 @@ describe('TimeLimiter', () => {
     expect(expiredAt).to.deep.equal([100, 130, 160, 190, 220]);
   });
 
+  it('holds no timer once each call has settled, one call after another', async () => {
+    const limiter = new TimeLimiter({ timeout: 1000 });
+    const policy = Policy.builder('p').retry({ maxAttempts: 2 }).timeout(1000).build();
+    const boom = new Error('boom');
+    for (let i = 0; i < 3; i++) {
+      expect(await limiter.execute(async () => i)).to.equal(i);
+      expect(clock.countTimers(), 'after a value').to.equal(0);
+      expect(await limiter.execute(() => Promise.reject(boom)).catch((e: unknown) => e)).to.equal(
+        boom,
+      );
+      expect(clock.countTimers(), 'after an error').to.equal(0);
+      expect(await policy.execute(() => i)).to.equal(i);
+      expect(clock.countTimers(), 'after a policy call').to.equal(0);
+    }
+    // A deadline still works after the timers were cleared.
+    const late = limiter.execute(never).catch((e: unknown) => e);
+    expect(clock.countTimers()).to.equal(1);
+    await clock.tickAsync(1000);
+    expect(await late).to.be.instanceOf(OperationTimeoutError);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
   describe('validation', () => {
     it('rejects bad timeouts naming the option', () => {
       expect(() => new TimeLimiter({ timeout: -1 })).to.throw(RangeError, '`timeout`');
@@ -154,5 +177,17 @@ describe('TimeLimiter', () => {
       expect(() => new TimeLimiter({ clock: {} as never })).to.throw(TypeError, '`clock`');
       expect(() => new TimeLimiter(5 as never)).to.throw(TypeError);
     });
+  });
+});
+
+describe('TimeLimiter on real timers', () => {
+  it('still times out a call that follows one that settled (the cleared timer is replaced)', async () => {
+    const limiter = new TimeLimiter({ timeout: 20 });
+    expect(await limiter.execute(async () => 'fast')).to.equal('fast');
+    await new Promise((r) => setTimeout(r, 5));
+    const started = performance.now();
+    const error = await limiter.execute(never).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(OperationTimeoutError);
+    expect(performance.now() - started).to.be.within(15, 1000);
   });
 });

@@ -4,30 +4,43 @@
  */
 export type Duration = number | string;
 
-const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-});
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
 
-const WHOLE = /^(?:\d+(?:\.\d+)?|\.\d+)(?:ms|s|m|h|d)(?:(?:\d+(?:\.\d+)?|\.\d+)(?:ms|s|m|h|d))*$/;
 const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/g;
 
 // Shows a received value in an error message. Kept in the declarations (no internal tag, which
 // `stripInternal` would act on): `validate.ts` re-exports it, and a declaration file cannot
 // re-export a name that was stripped.
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
+  return typeof value == 'string'
+    ? JSON.stringify(value)
+    : typeof value == 'function'
+      ? `function ${value.name || '(anonymous)'}`
+      : Array.isArray(value)
+        ? 'an array'
+        : value !== null && typeof value == 'object'
+          ? 'an object'
+          : Object.is(value, -0)
+            ? '-0'
+            : // null, undefined, booleans, numbers, symbols, and bigints with their suffix
+              String(value) + (typeof value == 'bigint' ? 'n' : '');
 }
+
+/**
+ * @internal Throws the one shape every option message has:
+ * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``.
+ */
+export function fail(
+  type: new (message: string) => Error,
+  option: string,
+  must: string,
+  value: unknown,
+): never {
+  throw new type(`\`${option}\` must be ${must}, got ${show(value)}`);
+}
+
+const DURATION = "a duration (milliseconds or a string like '5s')";
+const FINITE = 'a finite duration';
 
 /**
  * @internal Parses a duration for the option named `option`.
@@ -35,38 +48,25 @@ export function show(value: unknown): string {
  */
 export function toMs(value: unknown, option: string, allowInfinity = false): number {
   if (typeof value === 'number') {
-    if (Number.isNaN(value)) {
-      throw new RangeError(
-        `\`${option}\` must be a duration (milliseconds or a string like '5s'), got NaN`,
-      );
-    }
-    if (value < 0) {
-      throw new RangeError(`\`${option}\` must be a duration >= 0, got ${show(value)}`);
-    }
-    if (value === Infinity && !allowInfinity) {
-      throw new RangeError(`\`${option}\` must be a finite duration, got Infinity`);
-    }
-    return value;
+    // NaN fails every comparison.
+    if (value >= 0 && (value < Infinity || allowInfinity)) return value;
+    fail(RangeError, option, value < 0 ? 'a duration >= 0' : value > 0 ? FINITE : DURATION, value);
   }
-  if (typeof value === 'string') {
-    const text = value.trim();
-    if (!WHOLE.test(text)) {
-      throw new TypeError(
-        `\`${option}\` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got ${show(value)}`,
-      );
-    }
-    let total = 0;
-    for (const match of text.matchAll(PART)) {
-      total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
-    }
-    if (!Number.isFinite(total)) {
-      throw new RangeError(`\`${option}\` must be a finite duration, got ${show(value)}`);
-    }
-    return total;
+  if (typeof value !== 'string') fail(TypeError, option, DURATION, value);
+  const text = value.trim();
+  let total = 0;
+  // Valid when the parts make up the whole text: nothing is left once they are taken out.
+  if (
+    text === '' ||
+    text.replace(
+      PART,
+      (_, n: string, unit: string) => ((total += +n * (UNIT_MS[unit] as number)), ''),
+    ) !== ''
+  ) {
+    fail(TypeError, option, 'a duration such as 250ms, 5s, 1m30s, 2h or 1d', value);
   }
-  throw new TypeError(
-    `\`${option}\` must be a duration (milliseconds or a string like '5s'), got ${show(value)}`,
-  );
+  if (total < Infinity) return total;
+  fail(RangeError, option, FINITE, value);
 }
 
 /**

@@ -29,31 +29,32 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   signal = abortable(signal);
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
-    let onAbort: (() => void) | undefined;
+    const onAbort = (): void => {
+      clock.clearTimeout(handle);
+      reject(signal!.reason);
+    };
     const handle = clock.setTimeout(() => {
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    if (signal !== undefined) {
-      onAbort = () => {
-        clock.clearTimeout(handle);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
 // Captured once: a later macrotask is not a matter of time, so fake timers installed after import
 // (which would hold it until a test advances them) do not apply. Hosts without it (browsers) take
-// a zero-delay timeout.
-const host = globalThis as unknown as {
-  setImmediate?: (fn: () => void) => unknown;
-  setTimeout: (fn: () => void, ms: number) => unknown;
-};
-const hostSetImmediate =
-  typeof host.setImmediate === 'function' ? host.setImmediate.bind(globalThis) : undefined;
-const hostSetTimeout = host.setTimeout.bind(globalThis);
+// a zero-delay timeout. (Made by a pure call, so a bundle that never uses it drops it.)
+const hostTurn: (fn: () => void) => unknown = /* @__PURE__ */ captureTurn();
+
+function captureTurn(): (fn: () => void) => unknown {
+  const host = globalThis as unknown as {
+    setImmediate?: (fn: () => void) => unknown;
+    setTimeout: (fn: () => void, ms: number) => unknown;
+  };
+  if (typeof host.setImmediate === 'function') return host.setImmediate.bind(globalThis);
+  const later = host.setTimeout.bind(globalThis);
+  return (fn) => later(fn, 0);
+}
 
 /**
  * Runs `fn` in a later macrotask, after the host has run its due timers and I/O: what a zero-delay
@@ -61,12 +62,10 @@ const hostSetTimeout = host.setTimeout.bind(globalThis);
  */
 export function nextTurn(fn: () => void): void {
   turnsPending++;
-  const run = (): void => {
+  hostTurn(() => {
     turnsPending--;
     fn();
-  };
-  if (hostSetImmediate !== undefined) hostSetImmediate(run);
-  else hostSetTimeout(run, 0);
+  });
 }
 
 let turnsPending = 0;
@@ -92,23 +91,21 @@ export function nextTurnPromise(): Promise<void> {
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   // The never-aborting signal would collect a listener per call in flight.
   if (signal === undefined || signal === NEVER_ABORTED) return promise;
-  if (signal.aborted) {
-    promise.catch(noop);
-    return Promise.reject(signal.reason);
-  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
+    const onAbort = (): void => {
       promise.catch(noop);
       reject(signal.reason);
     };
+    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', onAbort);
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        done();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        done();
         reject(error);
       },
     );

@@ -2,11 +2,15 @@
 // "RangeError: `maxAttempts` must be an integer >= 1, got 0".
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { show, toMs } from './duration.js';
+import { fail, show, toMs } from './duration.js';
 
 export { show };
 
-/** A filter choosing errors: an array of error classes (`instanceof`) or a predicate. */
+/**
+ * A filter choosing errors: an array of error classes (`instanceof`) or a predicate. A class list
+ * never throws: an error that `instanceof` cannot inspect (a Proxy whose `getPrototypeOf` trap
+ * throws) matches no class.
+ */
 export type ErrorFilter =
   ReadonlyArray<abstract new (...args: never[]) => unknown> | ((error: unknown) => boolean);
 
@@ -38,33 +42,33 @@ export function knownKeys(
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = Infinity;
-  const lower = word.toLowerCase();
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  const a = word.toLowerCase();
   for (const candidate of candidates) {
-    const d = editDistance(lower, candidate.toLowerCase());
+    // Levenshtein distance, one row at a time.
+    const b = candidate.toLowerCase();
+    let prev = [...Array(b.length + 1).keys()];
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      const row = [(prev[0] as number) + 1];
+      for (let j = 0; j < b.length; j++) {
+        row.push(
+          Math.min(
+            (prev[j + 1] as number) + 1,
+            (row[j] as number) + 1,
+            (prev[j] as number) + +(x !== b[j]),
+          ),
+        );
+      }
+      prev = row;
+    }
+    const d = prev[b.length] as number;
     if (d < bestDistance) {
       bestDistance = d;
       best = candidate;
     }
   }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min(
-        (prev[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (prev[j - 1] as number) + cost,
-      );
-    }
-    prev = row;
-  }
-  return prev[b.length] as number;
+  return best;
 }
 
 /** An integer >= `min`, or `fallback` when undefined. */
@@ -75,13 +79,10 @@ export function integerOption(
   fallback: number,
 ): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`\`${option}\` must be an integer >= ${min}, got ${show(value)}`);
+  if (!Number.isInteger(value) || (value as number) < min) {
+    fail(typeof value == 'number' ? RangeError : TypeError, option, `an integer >= ${min}`, value);
   }
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`\`${option}\` must be an integer >= ${min}, got ${show(value)}`);
-  }
-  return value;
+  return value as number;
 }
 
 /**
@@ -96,13 +97,10 @@ export function numberOption<F extends number | undefined>(
   fallback: F,
 ): number | F {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`\`${option}\` must be a number ${range}, got ${show(value)}`);
+  if (!Number.isFinite(value) || !ok(value as number)) {
+    fail(typeof value == 'number' ? RangeError : TypeError, option, `a number ${range}`, value);
   }
-  if (!Number.isFinite(value) || !ok(value)) {
-    throw new RangeError(`\`${option}\` must be a number ${range}, got ${show(value)}`);
-  }
-  return value;
+  return value as number;
 }
 
 /** A duration in ms, or `fallback` when undefined. */
@@ -123,9 +121,7 @@ export function functionOption<F extends ((...args: never[]) => unknown) | undef
   fallback: F,
 ): F | ((...args: never[]) => unknown) {
   if (value === undefined) return fallback;
-  if (typeof value !== 'function') {
-    throw new TypeError(`\`${option}\` must be a function, got ${show(value)}`);
-  }
+  if (typeof value !== 'function') fail(TypeError, option, 'a function', value);
   return value as (...args: never[]) => unknown;
 }
 
@@ -136,9 +132,7 @@ export function stringOption<F extends string | undefined>(
   fallback: F,
 ): string | F {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string') {
-    throw new TypeError(`\`${option}\` must be a string, got ${show(value)}`);
-  }
+  if (typeof value !== 'string') fail(TypeError, option, 'a string', value);
   return value;
 }
 
@@ -150,10 +144,8 @@ export function oneOfOption<T extends string>(
   fallback: T,
 ): T {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new TypeError(
-      `\`${option}\` must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(value)}`,
-    );
+  if (!allowed.includes(value as T)) {
+    fail(TypeError, option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
   }
   return value as T;
 }
@@ -161,19 +153,15 @@ export function oneOfOption<T extends string>(
 /** A Clock, or the system clock when undefined. */
 export function clockOption(value: unknown, option = 'clock'): Clock {
   if (value === undefined) return systemClock;
-  const c = value as Partial<Clock> | null;
+  const c = value as Record<string, unknown> | null;
   if (
     c === null ||
     typeof c !== 'object' ||
-    typeof c.now !== 'function' ||
-    typeof c.setTimeout !== 'function' ||
-    typeof c.clearTimeout !== 'function'
+    ['now', 'setTimeout', 'clearTimeout'].some((k) => typeof c[k] !== 'function')
   ) {
-    throw new TypeError(
-      `\`${option}\` must be a Clock with now(), setTimeout() and clearTimeout(), got ${show(value)}`,
-    );
+    fail(TypeError, option, 'a Clock with now(), setTimeout() and clearTimeout()', value);
   }
-  return c as Clock;
+  return c as unknown as Clock;
 }
 
 /** Matches an error against a filter; undefined matches everything. */
@@ -185,23 +173,23 @@ const MATCH_ALL: ErrorMatcher = () => true;
 export function errorFilterOption(value: unknown, option: string): ErrorMatcher {
   if (value === undefined) return MATCH_ALL;
   if (typeof value === 'function') return value as ErrorMatcher;
-  if (Array.isArray(value)) {
-    value.forEach((cls, i) => {
-      if (typeof cls !== 'function') {
-        throw new TypeError(
-          `\`${option}\` must be an array of error classes or a predicate, got ${show(cls)} at index ${i}`,
-        );
-      }
-    });
-    const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;
-    return (error: unknown) => {
-      for (const cls of classes) if (error instanceof cls) return true;
-      return false;
-    };
-  }
-  throw new TypeError(
-    `\`${option}\` must be an array of error classes or a predicate, got ${show(value)}`,
-  );
+  const must = 'an array of error classes or a predicate';
+  if (!Array.isArray(value)) fail(TypeError, option, must, value);
+  const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;
+  classes.forEach((cls, i) => {
+    if (typeof cls !== 'function') {
+      throw new TypeError(`\`${option}\` must be ${must}, got ${show(cls)} at index ${i}`);
+    }
+  });
+  return (error: unknown) => {
+    for (const cls of classes) {
+      // An error whose prototype cannot be read (a Proxy whose trap throws) is no instance.
+      try {
+        if (error instanceof cls) return true;
+      } catch {}
+    }
+    return false;
+  };
 }
 
 /** True when the filter is the default, which matches everything. */

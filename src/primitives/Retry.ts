@@ -1,13 +1,8 @@
 import type { Clock } from '../internal/clock.js';
-import type { Duration } from '../internal/duration.js';
-import {
-  NEVER_ABORTED,
-  abortable,
-  nextTurnPromise,
-  raceAbort,
-  sleep,
-} from '../internal/signals.js';
+import { fail, type Duration } from '../internal/duration.js';
+import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../internal/validate.js';
+import { notify } from '../pipeline/events.js';
 import {
   clockOption,
   durationOption,
@@ -18,7 +13,6 @@ import {
   matchesAll,
   numberOption,
   optionsObject,
-  show,
 } from '../internal/validate.js';
 
 /**
@@ -59,7 +53,9 @@ export interface RetryOptions<R = any> {
   /**
    * Which errors are retried: an array of error classes (matched with `instanceof`) or a
    * predicate. Other errors propagate at once. A predicate that throws rejects the call with
-   * what it threw.
+   * what it threw. A class list never throws: an error that `instanceof` cannot inspect (a Proxy
+   * whose `getPrototypeOf` trap throws) is an instance of no class, so it is not retried and the
+   * caller gets it unchanged.
    * @defaultValue all errors
    */
   readonly retryOn?: ErrorFilter;
@@ -109,14 +105,6 @@ interface ResolvedRetryOptions {
 // `Math.random` is looked up on every draw, so a stub installed after import (as tests do) applies.
 const mathRandom = (): number => Math.random();
 
-const RETRY_DEFAULTS = Object.freeze({
-  maxAttempts: 3,
-  delay: 0,
-  backoff: 1,
-  jitter: 0,
-  random: mathRandom,
-});
-
 /** @internal Every option key the constructor accepts. */
 export const RETRY_OPTIONS: readonly string[] = Object.freeze([
   'maxAttempts',
@@ -165,19 +153,18 @@ export class Retry {
   constructor(options?: RetryOptions) {
     const raw = optionsObject(options, 'Retry');
     knownKeys(raw, RETRY_OPTIONS, 'Retry');
-    const d = RETRY_DEFAULTS;
-    this.#options = Object.freeze({
-      maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, d.maxAttempts),
-      delay: durationOption(raw.delay, 'delay', d.delay),
-      backoff: numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', d.backoff),
+    this.#options = {
+      maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
+      delay: durationOption(raw.delay, 'delay', 0),
+      backoff: numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1),
       maxDelay: durationOption(raw.maxDelay, 'maxDelay', undefined),
-      jitter: numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', d.jitter),
+      jitter: numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0),
       retryOn: errorFilterOption(raw.retryOn, 'retryOn'),
       retryOnResult: functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
         ((result: unknown) => boolean) | undefined,
-      random: functionOption(raw.random, 'random', d.random) as () => number,
+      random: functionOption(raw.random, 'random', mathRandom) as () => number,
       clock: clockOption(raw.clock),
-    });
+    };
   }
 
   /** Total attempts, the first one included. */
@@ -211,14 +198,13 @@ export class Retry {
    */
   describe(): string {
     const o = this.#options;
-    let text = `up to ${o.maxAttempts} attempt${o.maxAttempts === 1 ? '' : 's'}`;
-    text += o.delay === 0 ? ', no delay' : `, delay ${o.delay} ms`;
-    if (o.backoff !== 1) text += `, backoff x${o.backoff}`;
-    if (o.maxDelay !== undefined) text += `, max delay ${o.maxDelay} ms`;
-    if (o.jitter > 0) text += `, jitter ${o.jitter}`;
-    text += matchesAll(o.retryOn) ? ', on all errors' : ', on matching errors';
-    if (o.retryOnResult !== undefined) text += ' and matching results';
-    return text;
+    return `up to ${o.maxAttempts} attempt${o.maxAttempts === 1 ? '' : 's'}, ${
+      o.delay ? `delay ${o.delay} ms` : 'no delay'
+    }${o.backoff !== 1 ? `, backoff x${o.backoff}` : ''}${
+      o.maxDelay !== undefined ? `, max delay ${o.maxDelay} ms` : ''
+    }${o.jitter ? `, jitter ${o.jitter}` : ''}, on ${matchesAll(o.retryOn) ? 'all' : 'matching'} errors${
+      o.retryOnResult ? ' and matching results' : ''
+    }`;
   }
 
   /**
@@ -229,9 +215,7 @@ export class Retry {
    * @throws RangeError when `n` is not an integer >= 0
    */
   delayFor(n: number): number {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-      throw new RangeError(`\`n\` must be an integer >= 0, got ${show(n)}`);
-    }
+    if (!Number.isInteger(n) || n < 0) fail(RangeError, 'n', 'an integer >= 0', n);
     return this.#waitBefore(n);
   }
 
@@ -246,12 +230,11 @@ export class Retry {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (signal === undefined) {
-      return this.run((n) => Promise.resolve(fn(NEVER_ABORTED, n)), undefined);
-    }
-    if (signal.aborted) return Promise.reject(signal.reason);
+    const given = signal ?? NEVER_ABORTED;
+    if (given.aborted) return Promise.reject(given.reason);
+    // Without a signal, raceAbort returns the loop's promise itself.
     return raceAbort(
-      this.run((n) => Promise.resolve(fn(signal, n)), { signal }),
+      this.run((n) => Promise.resolve(fn(given, n)), signal && { signal }),
       signal,
     );
   }
@@ -262,12 +245,13 @@ export class Retry {
    * @param attempt - performs attempt number `n` (1-based)
    * @param source - holds the signal that stops retrying; its `signal` is read only after a
    *   failure, so a lazily made signal is not materialised on the happy path
-   * @param onRetry - called as each wait begins; what it throws is ignored
+   * @param onRetry - called as each wait begins; like a policy event listener, what it throws and
+   *   a rejection of a promise it returns are ignored (never unhandled)
    */
   run<T>(
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
-    onRetry?: (info: RetryInfo) => void,
+    onRetry?: (info: RetryInfo) => unknown,
   ): Promise<T> {
     let first: Promise<T>;
     try {
@@ -276,12 +260,12 @@ export class Retry {
       first = Promise.reject(error);
     }
     if (this.#options.maxAttempts === 1) return first;
-    // One hop on the happy path; the loop (an async frame) starts only once a retry is due.
+    // One hop on the happy path; the loop (an async frame) starts only once an outcome is judged.
     return first.then(
       this.#options.retryOnResult === undefined
         ? undefined
-        : (result: T) => this.#judge(1, false, result, attempt, source, onRetry),
-      (error: unknown) => this.#judge(1, true, error, attempt, source, onRetry),
+        : (result: T) => this.#loop(1, false, result, attempt, source, onRetry),
+      (error: unknown) => this.#loop(1, true, error, attempt, source, onRetry),
     );
   }
 
@@ -292,13 +276,10 @@ export class Retry {
    */
   decide(n: number, failed: boolean, outcome: unknown): number {
     const options = this.#options;
-    if (n >= options.maxAttempts) return -1;
-    if (failed) {
-      if (!options.retryOn(outcome)) return -1;
-    } else if (options.retryOnResult === undefined || !options.retryOnResult(outcome)) {
-      return -1;
-    }
-    return this.#waitBefore(n - 1);
+    return n >= options.maxAttempts ||
+      !(failed ? options.retryOn(outcome) : options.retryOnResult?.(outcome))
+      ? -1
+      : this.#waitBefore(n - 1);
   }
 
   /** @internal True when results may be retried too (`retryOnResult` is set). */
@@ -311,59 +292,45 @@ export class Retry {
     return this.#options.clock;
   }
 
-  // Attempt `n` has ended: its outcome is final, or the loop takes over.
-  #judge<T>(
+  // Attempt `n` has ended: judge its outcome (by `decide`) and, while one is due, wait and try
+  // again. A caller that has given up gets its signal's reason: a failure is never retried for
+  // it, nor a later result judged. The first result does not read the signal, so a lazily made
+  // one is not materialised unless a retry is due.
+  async #loop<T>(
     n: number,
     failed: boolean,
     outcome: unknown,
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
-    onRetry: ((info: RetryInfo) => void) | undefined,
-  ): T | Promise<T> {
-    if (failed && source !== undefined && source.signal.aborted) throw source.signal.reason;
-    const delayMs = this.decide(n, failed, outcome);
-    if (delayMs < 0) {
-      if (failed) throw outcome;
-      return outcome as T;
-    }
-    return this.#retry(n, failed, outcome, delayMs, attempt, source, onRetry);
-  }
-
-  // Attempt `n` failed (or returned a result to retry) and is due for a retry after `delayMs`:
-  // wait, try again, and judge each new outcome (by `decide`) until one is final.
-  async #retry<T>(
-    n: number,
-    failed: boolean,
-    outcome: unknown,
-    delayMs: number,
-    attempt: (n: number) => Promise<T>,
-    source: { readonly signal: AbortSignal } | undefined,
-    onRetry: ((info: RetryInfo) => void) | undefined,
+    onRetry: ((info: RetryInfo) => unknown) | undefined,
   ): Promise<T> {
-    const signal = abortable(source?.signal);
     for (;;) {
-      if (signal !== undefined && signal.aborted) throw signal.reason;
-      if (onRetry !== undefined) notify(onRetry, n, delayMs, failed, outcome);
-      // Even without a delay the next attempt waits for a later macrotask, so a deadline or an
-      // abort lands between attempts that fail at once.
-      if (delayMs > 0) await sleep(this.#options.clock, delayMs, signal);
-      else await nextTurnPromise();
-      if (signal !== undefined && signal.aborted) throw signal.reason;
-      n++;
-      try {
-        outcome = await attempt(n);
-        failed = false;
-        // A result is never judged (nor retried) for a caller that has given up.
-        if (signal !== undefined && signal.aborted) throw signal.reason;
-      } catch (error) {
-        if (signal !== undefined && signal.aborted) throw signal.reason;
-        outcome = error;
-        failed = true;
-      }
-      delayMs = this.decide(n, failed, outcome);
+      if ((failed || n > 1) && source?.signal.aborted) throw source.signal.reason;
+      const delayMs = this.decide(n, failed, outcome);
       if (delayMs < 0) {
         if (failed) throw outcome;
         return outcome as T;
+      }
+      if (source?.signal.aborted) throw source.signal.reason;
+      if (onRetry !== undefined) {
+        notify(
+          onRetry,
+          failed
+            ? { attempt: n, delayMs, error: outcome }
+            : { attempt: n, delayMs, result: outcome },
+        );
+      }
+      // Even without a delay the next attempt waits for a later macrotask, so a deadline or an
+      // abort lands between attempts that fail at once.
+      if (delayMs > 0) await sleep(this.#options.clock, delayMs, source?.signal);
+      else await nextTurnPromise();
+      if (source?.signal.aborted) throw source.signal.reason;
+      try {
+        outcome = await attempt(++n);
+        failed = false;
+      } catch (error) {
+        outcome = error;
+        failed = true;
       }
     }
   }
@@ -381,20 +348,7 @@ export class Retry {
       wait += (u * 2 - 1) * options.jitter * wait;
     }
     if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
-    return wait < 0 ? 0 : wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait;
-  }
-}
-
-function notify(
-  onRetry: (info: RetryInfo) => void,
-  attempt: number,
-  delayMs: number,
-  failed: boolean,
-  outcome: unknown,
-): void {
-  try {
-    onRetry(failed ? { attempt, delayMs, error: outcome } : { attempt, delayMs, result: outcome });
-  } catch {
-    // A listener never breaks a call.
+    // Never negative: jitter moves a wait by at most itself.
+    return Math.min(wait, MAX_WAIT_MS);
   }
 }

@@ -27,7 +27,6 @@ export interface TimeLimiterOptions {
   readonly clock?: Clock;
 }
 
-const DEFAULTS = Object.freeze({ timeout: 30_000 });
 /** @internal Every option key the constructor accepts. */
 export const TIME_LIMITER_OPTIONS = ['timeout', 'name', 'clock'] as const;
 
@@ -71,7 +70,7 @@ export class TimeLimiter {
   constructor(options?: TimeLimiterOptions) {
     const o = optionsObject(options, 'TimeLimiter');
     knownKeys(o, TIME_LIMITER_OPTIONS, 'TimeLimiter');
-    const timeoutMs = durationOption(o.timeout, 'timeout', DEFAULTS.timeout);
+    const timeoutMs = durationOption(o.timeout, 'timeout', 30_000);
     // A zero deadline would fail every call before it could start: surely a mistake.
     if (timeoutMs === 0) {
       throw new RangeError(`\`timeout\` must be a duration > 0, got ${show(o.timeout)}`);
@@ -162,8 +161,8 @@ const PROMISE_SINK: DeadlineSink = {
 /** @internal The context inside a timeout: a deadline node with a lazily created signal. */
 export class TimedContext extends DerivedContext implements DeadlineNode {
   deadline: number;
-  prevDeadline: DeadlineNode | undefined = undefined;
-  nextDeadline: DeadlineNode | undefined = undefined;
+  prevDeadline: DeadlineNode | undefined;
+  nextDeadline: DeadlineNode | undefined;
   queued = false;
   declare readonly owner: TimeoutOwner;
   /** Told if the deadline passes first. */
@@ -171,10 +170,11 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
   private readonly limiter: TimeLimiter;
-  private controller: AbortController | undefined = undefined;
-  private linked: AbortSignal | undefined = undefined;
-  private caller: AbortSignal | undefined = undefined;
-  private timeoutError: OperationTimeoutError | undefined = undefined;
+  // Fields without an initializer start out undefined.
+  private controller: AbortController | undefined;
+  private linked: AbortSignal | undefined;
+  private caller: AbortSignal | undefined;
+  private timeoutError: OperationTimeoutError | undefined;
   private done = false;
 
   constructor(

@@ -2,7 +2,7 @@ import type { Clock } from '../internal/clock.js';
 import { RootContext } from '../internal/context.js';
 import { show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
-import { EventHub, type PolicyEvent, type PolicyListener } from './events.js';
+import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
@@ -159,9 +159,7 @@ export class Policy<T = unknown, F = never> {
    */
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
     if (!EventHub.isEvent(event)) {
-      throw new TypeError(
-        `\`event\` must be one of success, failure, attempt, retry, rejected, timeout, fallback, circuit-state, got ${show(event)}`,
-      );
+      throw new TypeError(`\`event\` must be one of ${EVENTS.join(', ')}, got ${show(event)}`);
     }
     if (typeof listener !== 'function') {
       throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
@@ -180,7 +178,7 @@ export class Policy<T = unknown, F = never> {
       retries: c.retries,
       timeouts: c.timeouts,
       fallbacks: c.fallbacks,
-      stages: this.parts.steps.map(stageState),
+      stages: this.parts.steps.map((s) => s.state() as StageState),
     };
   }
 
@@ -243,39 +241,34 @@ export class Policy<T = unknown, F = never> {
   }
 }
 
+interface ReadOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly data: Map<string, unknown> | undefined;
+}
+
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
  * or the `TypeError` that rejects the execution.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {
-    return checkOptions(options);
+    if (typeof options !== 'object' || options === null) {
+      return new TypeError(`\`options\` must be an object, got ${show(options)}`);
+    }
+    const { signal, data } = options as { signal?: unknown; data?: unknown };
+    if (signal !== undefined && !isSignal(signal)) {
+      return new TypeError(`\`options.signal\` must be an AbortSignal, got ${show(signal)}`);
+    }
+    if (data !== undefined && (typeof data !== 'object' || data === null)) {
+      return new TypeError(`\`options.data\` must be an object or a Map, got ${show(data)}`);
+    }
+    return { signal, data: toDataMap(data as Record<string, unknown> | undefined) };
   } catch (error) {
     // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
     return new TypeError(`\`options\` could not be read: ${describeError(error)}`, {
       cause: error,
     });
   }
-}
-
-interface ReadOptions {
-  readonly signal: AbortSignal | undefined;
-  readonly data: Map<string, unknown> | undefined;
-}
-
-function checkOptions(options: unknown): ReadOptions | TypeError {
-  if (typeof options !== 'object' || options === null) {
-    return new TypeError(`\`options\` must be an object, got ${show(options)}`);
-  }
-  const { signal, data } = options as { signal?: unknown; data?: unknown };
-  if (signal !== undefined && !isSignal(signal)) {
-    return new TypeError(`\`options.signal\` must be an AbortSignal, got ${show(signal)}`);
-  }
-  if (data === undefined) return { signal, data: undefined };
-  if (typeof data !== 'object' || data === null) {
-    return new TypeError(`\`options.data\` must be an object or a Map, got ${show(data)}`);
-  }
-  return { signal, data: toDataMap(data as Record<string, unknown>) };
 }
 
 /** An AbortSignal, by its shape (one from another realm or a polyfill qualifies too). */
@@ -295,8 +288,4 @@ function describeError(error: unknown): string {
   } catch {
     return 'an unreadable error';
   }
-}
-
-function stageState(step: Step): StageState {
-  return step.state() as StageState;
 }

@@ -66,7 +66,8 @@ export type RejectionReason = 'rate-limit' | 'bulkhead' | 'circuit-open';
 /** A listener for event `E`. */
 export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E]) => void;
 
-const EVENTS: readonly PolicyEvent[] = [
+/** @internal Every event, in the order messages list them. */
+export const EVENTS: readonly PolicyEvent[] = [
   'success',
   'failure',
   'attempt',

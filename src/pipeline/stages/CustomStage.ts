@@ -51,23 +51,22 @@ export class CustomStage implements Step {
     else boundary.reject(value);
   }
 
+  /** The stage's own description; '' when it has none or its `describe` throws. */
   describe(): string {
-    if (typeof this.stage.describe !== 'function') return '';
     try {
-      return String(this.stage.describe());
+      return this.stage.describe ? String(this.stage.describe()) : '';
     } catch {
       return '';
     }
   }
 
+  /** The stage's own state (none when its `state` throws), with its kind and name. */
   state(): Record<string, unknown> {
-    let extra: Record<string, unknown> = {};
-    if (typeof this.stage.state === 'function') {
-      try {
-        extra = this.stage.state() ?? {};
-      } catch {
-        extra = {};
-      }
+    let extra: Record<string, unknown> | undefined;
+    try {
+      extra = this.stage.state?.();
+    } catch {
+      // Left out: see above.
     }
     return { ...extra, kind: this.kind, name: this.name };
   }

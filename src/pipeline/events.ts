@@ -118,7 +118,7 @@ export class EventHub {
       subscribed = false;
       const list = lists[event] as ReadonlyArray<PolicyListener<E>>;
       const i = list.indexOf(listener);
-      if (i >= 0) lists[event] = [...list.slice(0, i), ...list.slice(i + 1)] as never;
+      lists[event] = list.filter((_, j) => j !== i) as never;
       this.changed(event);
     };
   }

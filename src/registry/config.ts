@@ -121,17 +121,20 @@ const camel = (kebabCase: string): string =>
   kebabCase.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Every accepted spelling of each kind (kebab-case and camelCase), mapped to the kind. */
-const spellings = <K extends string>(kinds: readonly K[]): ReadonlyMap<string, K> =>
-  new Map(kinds.flatMap((k) => [[k, k] as const, [camel(k), k] as const]));
+const spellings = <K extends string>(
+  kinds: readonly K[],
+  more: readonly K[],
+): ReadonlyMap<string, K> =>
+  new Map(kinds.concat(more).flatMap((k) => [[k, k] as const, [camel(k), k] as const]));
 
 // Every accepted spelling of each top-level key and of each stage kind, mapped to its canonical
-// kebab-case kind.
-const TOP_LEVEL = /* @__PURE__ */ spellings<PrimitiveKind | 'policies' | 'fallback'>([
-  ...PRIMITIVE_KINDS,
-  'fallback',
-  'policies',
-]);
-const STAGE_KINDS = /* @__PURE__ */ spellings<ConfigStageKind>([...PRIMITIVE_KINDS, 'fallback']);
+// kebab-case kind. (The kinds are passed as they are: a spread would read to a bundler as a side
+// effect and keep this module in a bundle that does not use it.)
+const TOP_LEVEL = /* @__PURE__ */ spellings<PrimitiveKind | 'policies' | 'fallback'>(
+  PRIMITIVE_KINDS,
+  ['fallback', 'policies'],
+);
+const STAGE_KINDS = /* @__PURE__ */ spellings<ConfigStageKind>(PRIMITIVE_KINDS, ['fallback']);
 
 /** @internal `path.key`, or `path["odd key"]` when the key would not read as one segment. */
 export function child(path: string, key: string): string {

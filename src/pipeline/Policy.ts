@@ -1,5 +1,5 @@
 import type { Clock } from '../internal/clock.js';
-import { RootContext } from '../internal/context.js';
+import { RootContext, type Context } from '../internal/context.js';
 import { show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
@@ -78,10 +78,9 @@ export class Policy<T = unknown, F = never> {
     this.stages = Object.freeze(
       parts.steps.map((s) => Object.freeze({ kind: s.kind, name: s.name })),
     );
-    this.outcome = {
-      leave: (root, ok, value) => this.settle(root as RootContext, ok, value),
-      settle: (root, ok, value) => this.settle(root, ok, value),
-    };
+    const settle = (root: Context, ok: boolean, value: unknown): void =>
+      this.settle(root as RootContext, ok, value);
+    this.outcome = { leave: settle, settle };
     this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
     parts.hub.onCountChange = (event, count) => {
@@ -184,12 +183,14 @@ export class Policy<T = unknown, F = never> {
 
   /** One line per stage, outermost first. */
   describe(): string {
-    const lines = this.parts.steps.map((s, i) => {
-      const label = s.name === s.kind ? s.kind : `${s.kind} "${s.name}"`;
-      const detail = s.describe();
-      return `${i + 1}. ${label}${detail ? `: ${detail}` : ''}`;
-    });
-    return lines.length > 0 ? lines.join('\n') : '(no stages)';
+    return (
+      this.parts.steps
+        .map((s, i) => {
+          const detail = s.describe();
+          return `${i + 1}. ${s.name === s.kind ? s.kind : `${s.kind} "${s.name}"`}${detail ? `: ${detail}` : ''}`;
+        })
+        .join('\n') || '(no stages)'
+    );
   }
 
   /** Ends an execution before it starts: counted as a failure, with its `failure` event. */

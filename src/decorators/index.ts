@@ -49,7 +49,7 @@ export function retry(options?: RetryOptions): ResilienceDecorator {
  * ```
  */
 export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
-  return through(breaker, CircuitBreaker, 'breaker', 'circuitBreaker');
+  return through(breaker, CircuitBreaker, '`breaker` must be a CircuitBreaker', 'circuitBreaker');
 }
 
 /**
@@ -64,7 +64,7 @@ export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
  * ```
  */
 export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
-  return through(limiter, RateLimiter, 'limiter', 'rateLimiter');
+  return through(limiter, RateLimiter, '`limiter` must be a RateLimiter', 'rateLimiter');
 }
 
 /**
@@ -79,7 +79,7 @@ export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
  * ```
  */
 export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
-  return through(bulkhead, Bulkhead, 'bulkhead', 'bulkhead');
+  return through(bulkhead, Bulkhead, '`bulkhead` must be a Bulkhead', 'bulkhead');
 }
 
 /**
@@ -144,18 +144,26 @@ export function fallback<V>(options: FallbackOptions<V>): ResilienceDecorator<V>
  * ```
  */
 export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T> {
-  return through(policy as Policy, Policy, 'policy', 'usePolicy') as ResilienceDecorator<F, T>;
+  return through(
+    policy as Policy,
+    Policy,
+    '`policy` must be a Policy',
+    'usePolicy',
+  ) as ResilienceDecorator<F, T>;
 }
 
-/** Runs every call through `value.execute`, once `value` is checked to be a `cls`. */
+/**
+ * Runs every call through `value.execute`, once `value` is checked to be a `cls`. The message
+ * names the class as written: a minifying bundler renames classes, so `cls.name` would not.
+ */
 function through(
   value: { execute(call: () => Promise<unknown>): Promise<unknown> },
   cls: abstract new (...args: never[]) => unknown,
-  param: string,
+  mustBe: string,
   what: string,
 ): ResilienceDecorator {
   if (!(value instanceof cls)) {
-    throw new TypeError(`\`${param}\` must be a ${cls.name}, got ${show(value)}`);
+    throw new TypeError(`${mustBe}, got ${show(value)}`);
   }
   return toDecorator((call) => value.execute(call), what);
 }

@@ -1,4 +1,9 @@
 import { expect } from 'chai';
+import { build } from 'esbuild';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import sinon from 'sinon';
 import {
   bulkhead,
@@ -589,6 +594,48 @@ describe('function wrappers and method decorators', () => {
         'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)',
       );
       await clock.tickAsync(3_000);
+    });
+  });
+
+  describe('messages in a minified bundle', () => {
+    // A minifying bundler renames classes: a message built from `cls.name` named the class `m`.
+    it('name the expected class as written', async function () {
+      this.timeout(20_000);
+      const dir = mkdtempSync(join(tmpdir(), 'bulwark-decorators-'));
+      try {
+        const outfile = join(dir, 'bundle.mjs');
+        await build({
+          stdin: {
+            contents: "export * from './src/decorators/index.ts';",
+            resolveDir: process.cwd(),
+            loader: 'ts',
+          },
+          bundle: true,
+          minify: true,
+          format: 'esm',
+          platform: 'neutral',
+          outfile,
+          logLevel: 'silent',
+        });
+        const m = (await import(
+          pathToFileURL(outfile).href
+        )) as typeof import('../../src/decorators/index.js');
+        const cases: Array<[() => unknown, string]> = [
+          [
+            () => m.circuitBreaker({} as never),
+            '`breaker` must be a CircuitBreaker, got an object',
+          ],
+          [
+            () => m.rateLimiter(undefined as never),
+            '`limiter` must be a RateLimiter, got undefined',
+          ],
+          [() => m.bulkhead({} as never), '`bulkhead` must be a Bulkhead, got an object'],
+          [() => m.usePolicy({} as never), '`policy` must be a Policy, got an object'],
+        ];
+        for (const [make, message] of cases) expect(make).to.throw(TypeError, message);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

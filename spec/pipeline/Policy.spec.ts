@@ -219,6 +219,61 @@ describe('Policy', () => {
       expect(policy.metrics().fallbacks).to.equal(2);
     });
 
+    it("reads a context a custom stage made itself, and keeps the execution's stages around it", async () => {
+      const controller = new AbortController();
+      const data = new Map<string, unknown>([['user', 'ada']]);
+      const own: ExecutionContext = {
+        policyName: 'renamed',
+        signal: controller.signal,
+        attempt: 7,
+        startedAt: 42,
+        data,
+      };
+      const handOver: Stage = { kind: 'hand-over', execute: (_ctx, next) => next(own) };
+      const seen: unknown[] = [];
+      const policy = Policy.builder('adopt').retry({ maxAttempts: 2 }).use(handOver).build();
+      let calls = 0;
+      const result = await policy.execute((ctx) => {
+        calls++;
+        seen.push([ctx.policyName, ctx.signal, ctx.attempt, ctx.startedAt, ctx.data.get('user')]);
+        if (calls < 2) throw new Error('once');
+        return 'done';
+      });
+      expect(result).to.equal('done');
+      // Every call sees the stage's context; the retry around the stage still retries.
+      expect(seen).to.deep.equal([
+        ['renamed', controller.signal, 7, 42, 'ada'],
+        ['renamed', controller.signal, 7, 42, 'ada'],
+      ]);
+      expect(policy.metrics().retries).to.equal(1);
+    });
+
+    it("lets a custom stage's own signal end a queued wait inside it", async () => {
+      const controller = new AbortController();
+      const handOver: Stage = {
+        kind: 'hand-over',
+        execute: (ctx, next) =>
+          next({
+            policyName: ctx.policyName,
+            signal: controller.signal,
+            attempt: ctx.attempt,
+            startedAt: ctx.startedAt,
+            data: ctx.data,
+          }),
+      };
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
+      const policy = Policy.builder('adopt-abort').use(handOver).bulkhead(bulkhead).build();
+      const running = policy.execute(() => never());
+      const queued = policy.execute(async () => 'late').catch((e: unknown) => e);
+      await Promise.resolve();
+      expect(bulkhead.queued).to.equal(1);
+      const reason = new Error('stage gave up');
+      controller.abort(reason);
+      expect(await queued).to.equal(reason);
+      expect(bulkhead.queued).to.equal(0);
+      void running;
+    });
+
     it('limits each attempt with a timeout inside retry', async () => {
       const starts: number[] = [];
       const policy = Policy.builder('per-attempt').retry({ maxAttempts: 3 }).timeout(100).build();

@@ -49,8 +49,7 @@ export function retry(options?: RetryOptions): ResilienceDecorator {
  * ```
  */
 export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
-  instance(breaker, CircuitBreaker, 'breaker');
-  return toDecorator((call) => breaker.execute(call), 'circuitBreaker');
+  return through(breaker, CircuitBreaker, '`breaker` must be a CircuitBreaker', 'circuitBreaker');
 }
 
 /**
@@ -65,8 +64,7 @@ export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
  * ```
  */
 export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
-  instance(limiter, RateLimiter, 'limiter');
-  return toDecorator((call) => limiter.execute(call), 'rateLimiter');
+  return through(limiter, RateLimiter, '`limiter` must be a RateLimiter', 'rateLimiter');
 }
 
 /**
@@ -81,8 +79,7 @@ export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
  * ```
  */
 export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
-  instance(bulkhead, Bulkhead, 'bulkhead');
-  return toDecorator((call) => bulkhead.execute(call), 'bulkhead');
+  return through(bulkhead, Bulkhead, '`bulkhead` must be a Bulkhead', 'bulkhead');
 }
 
 /**
@@ -147,15 +144,28 @@ export function fallback<V>(options: FallbackOptions<V>): ResilienceDecorator<V>
  * ```
  */
 export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T> {
-  instance(policy, Policy, 'policy');
-  const p = policy as Policy<unknown, unknown>;
-  return toDecorator<F, T>((call) => p.execute(call), 'usePolicy');
+  return through(
+    policy as Policy,
+    Policy,
+    '`policy` must be a Policy',
+    'usePolicy',
+  ) as ResilienceDecorator<F, T>;
 }
 
-function instance(value: unknown, cls: abstract new (...args: never[]) => unknown, param: string) {
+/**
+ * Runs every call through `value.execute`, once `value` is checked to be a `cls`. The message
+ * names the class as written: a minifying bundler renames classes, so `cls.name` would not.
+ */
+function through(
+  value: { execute(call: () => Promise<unknown>): Promise<unknown> },
+  cls: abstract new (...args: never[]) => unknown,
+  mustBe: string,
+  what: string,
+): ResilienceDecorator {
   if (!(value instanceof cls)) {
-    throw new TypeError(`\`${param}\` must be a ${cls.name}, got ${show(value)}`);
+    throw new TypeError(`${mustBe}, got ${show(value)}`);
   }
+  return toDecorator((call) => value.execute(call), what);
 }
 
 /**

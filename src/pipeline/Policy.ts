@@ -1,8 +1,8 @@
 import type { Clock } from '../internal/clock.js';
-import { RootContext } from '../internal/context.js';
+import { RootContext, type Context } from '../internal/context.js';
 import { show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
-import { EventHub, type PolicyEvent, type PolicyListener } from './events.js';
+import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
@@ -78,10 +78,9 @@ export class Policy<T = unknown, F = never> {
     this.stages = Object.freeze(
       parts.steps.map((s) => Object.freeze({ kind: s.kind, name: s.name })),
     );
-    this.outcome = {
-      leave: (root, ok, value) => this.settle(root as RootContext, ok, value),
-      settle: (root, ok, value) => this.settle(root, ok, value),
-    };
+    const settle = (root: Context, ok: boolean, value: unknown): void =>
+      this.settle(root as RootContext, ok, value);
+    this.outcome = { leave: settle, settle };
     this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
     parts.hub.onCountChange = (event, count) => {
@@ -159,9 +158,7 @@ export class Policy<T = unknown, F = never> {
    */
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
     if (!EventHub.isEvent(event)) {
-      throw new TypeError(
-        `\`event\` must be one of success, failure, attempt, retry, rejected, timeout, fallback, circuit-state, got ${show(event)}`,
-      );
+      throw new TypeError(`\`event\` must be one of ${EVENTS.join(', ')}, got ${show(event)}`);
     }
     if (typeof listener !== 'function') {
       throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
@@ -180,18 +177,20 @@ export class Policy<T = unknown, F = never> {
       retries: c.retries,
       timeouts: c.timeouts,
       fallbacks: c.fallbacks,
-      stages: this.parts.steps.map(stageState),
+      stages: this.parts.steps.map((s) => s.state() as StageState),
     };
   }
 
   /** One line per stage, outermost first. */
   describe(): string {
-    const lines = this.parts.steps.map((s, i) => {
-      const label = s.name === s.kind ? s.kind : `${s.kind} "${s.name}"`;
-      const detail = s.describe();
-      return `${i + 1}. ${label}${detail ? `: ${detail}` : ''}`;
-    });
-    return lines.length > 0 ? lines.join('\n') : '(no stages)';
+    return (
+      this.parts.steps
+        .map((s, i) => {
+          const detail = s.describe();
+          return `${i + 1}. ${s.name === s.kind ? s.kind : `${s.kind} "${s.name}"`}${detail ? `: ${detail}` : ''}`;
+        })
+        .join('\n') || '(no stages)'
+    );
   }
 
   /** Ends an execution before it starts: counted as a failure, with its `failure` event. */
@@ -243,39 +242,34 @@ export class Policy<T = unknown, F = never> {
   }
 }
 
+interface ReadOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly data: Map<string, unknown> | undefined;
+}
+
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
  * or the `TypeError` that rejects the execution.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {
-    return checkOptions(options);
+    if (typeof options !== 'object' || options === null) {
+      return new TypeError(`\`options\` must be an object, got ${show(options)}`);
+    }
+    const { signal, data } = options as { signal?: unknown; data?: unknown };
+    if (signal !== undefined && !isSignal(signal)) {
+      return new TypeError(`\`options.signal\` must be an AbortSignal, got ${show(signal)}`);
+    }
+    if (data !== undefined && (typeof data !== 'object' || data === null)) {
+      return new TypeError(`\`options.data\` must be an object or a Map, got ${show(data)}`);
+    }
+    return { signal, data: toDataMap(data as Record<string, unknown> | undefined) };
   } catch (error) {
     // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
     return new TypeError(`\`options\` could not be read: ${describeError(error)}`, {
       cause: error,
     });
   }
-}
-
-interface ReadOptions {
-  readonly signal: AbortSignal | undefined;
-  readonly data: Map<string, unknown> | undefined;
-}
-
-function checkOptions(options: unknown): ReadOptions | TypeError {
-  if (typeof options !== 'object' || options === null) {
-    return new TypeError(`\`options\` must be an object, got ${show(options)}`);
-  }
-  const { signal, data } = options as { signal?: unknown; data?: unknown };
-  if (signal !== undefined && !isSignal(signal)) {
-    return new TypeError(`\`options.signal\` must be an AbortSignal, got ${show(signal)}`);
-  }
-  if (data === undefined) return { signal, data: undefined };
-  if (typeof data !== 'object' || data === null) {
-    return new TypeError(`\`options.data\` must be an object or a Map, got ${show(data)}`);
-  }
-  return { signal, data: toDataMap(data as Record<string, unknown>) };
 }
 
 /** An AbortSignal, by its shape (one from another realm or a polyfill qualifies too). */
@@ -295,8 +289,4 @@ function describeError(error: unknown): string {
   } catch {
     return 'an unreadable error';
   }
-}
-
-function stageState(step: Step): StageState {
-  return step.state() as StageState;
 }

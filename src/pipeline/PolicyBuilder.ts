@@ -1,12 +1,11 @@
 import type { Clock } from '../internal/clock.js';
-import { toMs, type Duration } from '../internal/duration.js';
+import type { Duration } from '../internal/duration.js';
 import { clockOption, show, stringOption } from '../internal/validate.js';
 import { Bulkhead, type BulkheadOptions } from '../primitives/Bulkhead.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from '../primitives/CircuitBreaker.js';
 import {
   Fallback,
   type FallbackFilterOptions,
-  type FallbackOptions,
   type FallbackValueOptions,
 } from '../primitives/Fallback.js';
 import { RateLimiter, type RateLimiterOptions } from '../primitives/RateLimiter.js';
@@ -35,9 +34,6 @@ export type PolicyFallbackOptions<V> =
       readonly value?: never;
     });
 
-/** Makes a stage once the policy's shared parts exist. */
-type StageFactory = (env: StageEnv) => Step;
-
 /**
  * Declares a policy's stages, outermost first, then {@link PolicyBuilder.build | builds} it.
  * Every method validates its options at once and accepts either options or a primitive instance
@@ -48,7 +44,8 @@ type StageFactory = (env: StageEnv) => Step;
  */
 export class PolicyBuilder<T = unknown, F = never> {
   private readonly policyName: string;
-  private readonly factories: StageFactory[] = [];
+  /** Each makes a stage once the policy's shared parts exist. */
+  private readonly factories: Array<(env: StageEnv) => Step> = [];
   private policyClock: Clock | undefined;
   private built = false;
 
@@ -65,47 +62,27 @@ export class PolicyBuilder<T = unknown, F = never> {
     options: PolicyFallbackOptions<V> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
-    this.checkName(name);
-    const fallback =
-      options instanceof Fallback
-        ? options
-        : new Fallback<V>(plainOptions(options, 'Fallback') as FallbackOptions<V>);
-    return this.add((env) => new FallbackStage(fallback as Fallback<unknown>, env, name));
+    return this.stage(options, name, Fallback, FallbackStage, 'Fallback') as never;
   }
 
   /** Adds a rate limiter: each execution takes one token. */
   rateLimiter(options: RateLimiterOptions | RateLimiter, name?: string): this {
-    this.checkName(name);
-    const limiter =
-      options instanceof RateLimiter
-        ? options
-        : new RateLimiter(plainOptions(options, 'RateLimiter'));
-    return this.add((env) => new RateLimiterStage(limiter, env, name));
+    return this.stage(options, name, RateLimiter, RateLimiterStage, 'RateLimiter');
   }
 
   /** Adds a bulkhead: each execution holds one slot until the stages inside it settle. */
   bulkhead(options: BulkheadOptions | Bulkhead, name?: string): this {
-    this.checkName(name);
-    const bulkhead =
-      options instanceof Bulkhead ? options : new Bulkhead(plainOptions(options, 'Bulkhead'));
-    return this.add((env) => new BulkheadStage(bulkhead, env, name));
+    return this.stage(options, name, Bulkhead, BulkheadStage, 'Bulkhead');
   }
 
   /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
   retry(options: RetryOptions | Retry, name?: string): this {
-    this.checkName(name);
-    const retry = options instanceof Retry ? options : new Retry(plainOptions(options, 'Retry'));
-    return this.add((env) => new RetryStage(retry, env, name));
+    return this.stage(options, name, Retry, RetryStage, 'Retry');
   }
 
   /** Adds a circuit breaker around the stages inside it. */
   circuitBreaker(options: CircuitBreakerOptions | CircuitBreaker, name?: string): this {
-    this.checkName(name);
-    const breaker =
-      options instanceof CircuitBreaker
-        ? options
-        : new CircuitBreaker(plainOptions(options, 'CircuitBreaker'));
-    return this.add((env) => new CircuitBreakerStage(breaker, env, name));
+    return this.stage(options, name, CircuitBreaker, CircuitBreakerStage, 'CircuitBreaker');
   }
 
   /**
@@ -113,14 +90,9 @@ export class PolicyBuilder<T = unknown, F = never> {
    * each attempt; outside, the whole execution.
    */
   timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
-    this.checkName(name);
-    let limiter: TimeLimiter;
-    if (options instanceof TimeLimiter) limiter = options;
-    else if (typeof options === 'number' || typeof options === 'string') {
-      toMs(options, 'timeout');
-      limiter = new TimeLimiter({ timeout: options });
-    } else limiter = new TimeLimiter(plainOptions(options, 'TimeLimiter'));
-    return this.add((env) => new TimeoutStage(limiter, env, name));
+    const o =
+      typeof options === 'number' || typeof options === 'string' ? { timeout: options } : options;
+    return this.stage(o, name, TimeLimiter, TimeoutStage, 'TimeLimiter');
   }
 
   /** Adds a custom stage, used as given. */
@@ -160,15 +132,23 @@ export class PolicyBuilder<T = unknown, F = never> {
     return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
   }
 
-  private add(factory: StageFactory): this {
-    this.factories.push(factory);
-    return this;
-  }
-
-  /** Checked before a primitive is made, so a bad call consumes no store it was given. */
-  private checkName(name: unknown): void {
+  /**
+   * Adds a stage over a primitive: the one given, or one made from options. The name is checked
+   * before a primitive is made, so a bad call consumes no store it was given.
+   */
+  private stage<P>(
+    options: unknown,
+    name: string | undefined,
+    Primitive: new (options: never) => P,
+    Wrapper: new (primitive: P, env: StageEnv, name: string | undefined) => Step,
+    kind: string,
+  ): this {
     this.assertOpen();
     stringOption(name, 'name', undefined);
+    const primitive =
+      options instanceof Primitive ? options : new Primitive(plainOptions(options, kind) as never);
+    this.factories.push((env) => new Wrapper(primitive, env, name));
+    return this;
   }
 
   private assertOpen(): void {

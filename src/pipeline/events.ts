@@ -66,7 +66,8 @@ export type RejectionReason = 'rate-limit' | 'bulkhead' | 'circuit-open';
 /** A listener for event `E`. */
 export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E]) => void;
 
-const EVENTS: readonly PolicyEvent[] = [
+/** @internal Every event, in the order messages list them. */
+export const EVENTS: readonly PolicyEvent[] = [
   'success',
   'failure',
   'attempt',
@@ -117,7 +118,7 @@ export class EventHub {
       subscribed = false;
       const list = lists[event] as ReadonlyArray<PolicyListener<E>>;
       const i = list.indexOf(listener);
-      if (i >= 0) lists[event] = [...list.slice(0, i), ...list.slice(i + 1)] as never;
+      lists[event] = list.filter((_, j) => j !== i) as never;
       this.changed(event);
     };
   }

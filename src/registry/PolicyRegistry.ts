@@ -4,11 +4,11 @@ import { notify } from '../pipeline/events.js';
 import { primitiveState, type PolicyMetrics, type StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import type { PolicyBuilder } from '../pipeline/PolicyBuilder.js';
-import { Bulkhead, type BulkheadOptions } from '../primitives/Bulkhead.js';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../primitives/CircuitBreaker.js';
-import { RateLimiter, type RateLimiterOptions } from '../primitives/RateLimiter.js';
-import { Retry, type RetryOptions } from '../primitives/Retry.js';
-import { TimeLimiter, type TimeLimiterOptions } from '../primitives/TimeLimiter.js';
+import { Bulkhead } from '../primitives/Bulkhead.js';
+import { CircuitBreaker } from '../primitives/CircuitBreaker.js';
+import { RateLimiter } from '../primitives/RateLimiter.js';
+import { Retry } from '../primitives/Retry.js';
+import { TimeLimiter } from '../primitives/TimeLimiter.js';
 import {
   normalizeConfig,
   PRIMITIVE_KINDS,
@@ -66,32 +66,23 @@ export interface PolicyRegistryHealth {
   readonly primitives: { readonly [K in PrimitiveKind]: { readonly [name: string]: StageState } };
 }
 
-type AddStage<K extends PrimitiveKind> = (
-  builder: PolicyBuilder<unknown, unknown>,
-  primitive: PrimitiveByKind[K],
-  name: string | undefined,
-) => void;
+/** Each kind's primitive class and the builder method that adds a stage over one. */
+const KINDS: {
+  readonly [K in PrimitiveKind]: readonly [
+    new (options: Record<string, unknown>) => PrimitiveByKind[K],
+    'rateLimiter' | 'bulkhead' | 'timeout' | 'circuitBreaker' | 'retry',
+  ];
+} = {
+  'rate-limiter': [RateLimiter, 'rateLimiter'],
+  bulkhead: [Bulkhead, 'bulkhead'],
+  'time-limiter': [TimeLimiter, 'timeout'],
+  'circuit-breaker': [CircuitBreaker, 'circuitBreaker'],
+  retry: [Retry, 'retry'],
+};
 
-/** How a policy adds a stage over a primitive of each kind. */
-const ADD_STAGE: { readonly [K in PrimitiveKind]: AddStage<K> } = Object.freeze({
-  'rate-limiter': (b, p, name) => b.rateLimiter(p, name),
-  bulkhead: (b, p, name) => b.bulkhead(p, name),
-  'time-limiter': (b, p, name) => b.timeout(p, name),
-  'circuit-breaker': (b, p, name) => b.circuitBreaker(p, name),
-  retry: (b, p, name) => b.retry(p, name),
-});
-
-const REGISTRY_KEYS: readonly string[] = Object.freeze(['clock']);
-const EMPTY_KIND: KindConfig = Object.freeze({ default: undefined, named: new Map() });
-
-const CONSTRUCTORS: {
-  readonly [K in PrimitiveKind]: (options: Record<string, unknown>) => PrimitiveByKind[K];
-} = Object.freeze({
-  'rate-limiter': (o) => new RateLimiter(o as RateLimiterOptions),
-  bulkhead: (o) => new Bulkhead(o as BulkheadOptions),
-  'time-limiter': (o) => new TimeLimiter(o as TimeLimiterOptions),
-  'circuit-breaker': (o) => new CircuitBreaker(o as CircuitBreakerOptions),
-  retry: (o) => new Retry(o as RetryOptions),
+const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
+  default: undefined,
+  named: new Map(),
 });
 
 /**
@@ -143,8 +134,6 @@ export class PolicyRegistry {
   readonly #clock: Clock;
   #config: NormalizedConfig | undefined;
   readonly #instances = new Map<PrimitiveKind, Map<string, PrimitiveByKind[PrimitiveKind]>>();
-  // A kind's settings before a named entry: CONFIG_DEFAULTS, then its `default` entry.
-  readonly #kindDefaults = new Map<PrimitiveKind, Readonly<Record<string, unknown>>>();
   readonly #policies = new Map<string, Policy<any, any>>();
   #registerListeners: ReadonlyArray<(policy: Policy<any, any>) => void> = [];
 
@@ -156,7 +145,7 @@ export class PolicyRegistry {
    */
   constructor(options?: PolicyRegistryOptions) {
     const o = optionsObject(options, 'PolicyRegistry');
-    knownKeys(o, REGISTRY_KEYS, 'PolicyRegistry');
+    knownKeys(o, ['clock'], 'PolicyRegistry');
     this.#clock = clockOption(o.clock);
     for (const kind of PRIMITIVE_KINDS) this.#instances.set(kind, new Map());
   }
@@ -339,31 +328,23 @@ export class PolicyRegistry {
     return instance;
   }
 
-  /** A new primitive from the kind's defaults with `entry` merged over them. */
+  /**
+   * A new primitive: the configuration defaults, then the kind's `default` entry, then `entry`
+   * merged over them.
+   */
   #build<K extends PrimitiveKind>(kind: K, entry: ConfigEntry | undefined): PrimitiveByKind[K] {
     const options = Object.assign(
       Object.create(null) as Record<string, unknown>,
-      this.#defaultsOf(kind),
+      CONFIG_DEFAULTS[kind],
+      this.#kind(kind).default?.options,
       entry?.options,
+      { clock: this.#clock },
     );
-    options.clock = this.#clock;
-    if (entry === undefined) return CONSTRUCTORS[kind](options);
-    return atPath(entry, () => CONSTRUCTORS[kind](options));
-  }
-
-  #defaultsOf(kind: PrimitiveKind): Readonly<Record<string, unknown>> {
-    let defaults = this.#kindDefaults.get(kind);
-    if (defaults === undefined) {
-      defaults = Object.freeze(
-        Object.assign(
-          Object.create(null) as Record<string, unknown>,
-          CONFIG_DEFAULTS[kind],
-          this.#kind(kind).default?.options,
-        ),
-      );
-      this.#kindDefaults.set(kind, defaults);
+    try {
+      return new KINDS[kind][0](options);
+    } catch (error) {
+      throw entry === undefined ? error : atPath(entry, error);
     }
-    return defaults;
   }
 
   #buildPolicy(name: string, stages: readonly StageConfig[]): Policy<unknown, unknown> {
@@ -378,7 +359,7 @@ export class PolicyRegistry {
         ref !== undefined
           ? this.#shared(stage.kind, ref)
           : this.#build(stage.kind, (stage as { entry: ConfigEntry }).entry);
-      (ADD_STAGE[stage.kind] as AddStage<PrimitiveKind>)(builder, instance, ref);
+      (builder[KINDS[stage.kind][1]] as (p: unknown, name?: string) => unknown)(instance, ref);
     }
     return builder.build();
   }
@@ -451,19 +432,15 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
 }
 
 /**
- * Runs `build`, rethrowing a validation error with the entry's path in front (the option's path
- * when the message names an option the entry sets), keeping the error's class.
+ * A validation error with the entry's path in front (the option's path when the message names an
+ * option the entry sets), of the error's class.
  */
-function atPath<T>(entry: ConfigEntry, build: () => T): T {
-  try {
-    return build();
-  } catch (error) {
-    if (!(error instanceof Error)) throw error;
-    const option = /^`([A-Za-z]+)`/.exec(error.message)?.[1];
-    const spelled = option === undefined ? undefined : entry.spelled[option];
-    const path = spelled === undefined ? entry.path : `${entry.path}.${spelled}`;
-    const Class =
-      error instanceof RangeError ? RangeError : error instanceof TypeError ? TypeError : Error;
-    throw new Class(`${path}: ${error.message}`, { cause: error });
-  }
+function atPath(entry: ConfigEntry, error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const spelled = entry.spelled[/^`([A-Za-z]+)`/.exec(error.message)?.[1] ?? ''];
+  const Class =
+    error instanceof RangeError ? RangeError : error instanceof TypeError ? TypeError : Error;
+  return new Class(`${entry.path}${spelled === undefined ? '' : `.${spelled}`}: ${error.message}`, {
+    cause: error,
+  });
 }

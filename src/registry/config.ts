@@ -34,7 +34,7 @@ export const PRIMITIVE_KINDS: readonly PrimitiveKind[] = Object.freeze([
 ]);
 
 // Options that exist in code but can never come from configuration: named in a clearer message.
-const CODE_ONLY_OPTIONS: readonly string[] = Object.freeze([
+const CODE_ONLY_OPTIONS: readonly string[] = [
   'retryOn',
   'retryOnResult',
   'recordOn',
@@ -43,40 +43,34 @@ const CODE_ONLY_OPTIONS: readonly string[] = Object.freeze([
   'random',
   'clock',
   'store',
-]);
-
-const dataOnly = (keys: readonly string[]): readonly string[] =>
-  Object.freeze(keys.filter((k) => !CODE_ONLY_OPTIONS.includes(k)));
+];
 
 /**
  * @internal The options each kind takes from configuration (camelCase): each primitive's own
  * options, less error filters, result predicates, clocks, stores and random sources, which are
  * code, not data.
  */
-const CONFIG_OPTIONS: Readonly<Record<ConfigStageKind, readonly string[]>> = Object.freeze({
-  'rate-limiter': /* @__PURE__ */ dataOnly(RATE_LIMITER_OPTIONS),
-  bulkhead: /* @__PURE__ */ dataOnly(BULKHEAD_OPTIONS),
-  'time-limiter': /* @__PURE__ */ dataOnly(TIME_LIMITER_OPTIONS),
-  'circuit-breaker': /* @__PURE__ */ dataOnly(CIRCUIT_BREAKER_OPTIONS),
-  retry: /* @__PURE__ */ dataOnly(RETRY_OPTIONS),
-  fallback: /* @__PURE__ */ dataOnly(FALLBACK_OPTIONS),
-});
+const CONFIG_OPTIONS: Readonly<Record<ConfigStageKind, readonly string[]>> = {
+  'rate-limiter': RATE_LIMITER_OPTIONS,
+  bulkhead: BULKHEAD_OPTIONS,
+  'time-limiter': TIME_LIMITER_OPTIONS,
+  'circuit-breaker': CIRCUIT_BREAKER_OPTIONS,
+  retry: RETRY_OPTIONS,
+  fallback: FALLBACK_OPTIONS,
+};
 
 /**
  * @internal The defaults for a kind without a `default` entry, the PyFly resilience guide's:
  * rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter timeout
  * 30s. The other kinds use their primitive's own defaults.
  */
-export const CONFIG_DEFAULTS: Readonly<Record<PrimitiveKind, Readonly<Record<string, unknown>>>> =
-  Object.freeze({
-    'rate-limiter': Object.freeze({ maxTokens: 10, refillRate: 10 }),
-    bulkhead: Object.freeze({ maxConcurrent: 10 }),
-    'time-limiter': Object.freeze({ timeout: 30_000 }),
-    'circuit-breaker': Object.freeze({}),
-    retry: Object.freeze({}),
-  });
-
-const FORBIDDEN_KEYS: readonly string[] = Object.freeze(['__proto__', 'constructor', 'prototype']);
+export const CONFIG_DEFAULTS: Readonly<Record<PrimitiveKind, Readonly<Record<string, unknown>>>> = {
+  'rate-limiter': { maxTokens: 10, refillRate: 10 },
+  bulkhead: { maxConcurrent: 10 },
+  'time-limiter': { timeout: 30_000 },
+  'circuit-breaker': {},
+  retry: {},
+};
 
 /** @internal One configured set of options, with where it came from. */
 export interface ConfigEntry {
@@ -109,6 +103,8 @@ export type StageConfig =
       readonly entry: ConfigEntry;
     };
 
+type MutableKind = { default: ConfigEntry | undefined; named: Map<string, ConfigEntry> };
+
 /** @internal The whole configuration, normalised and checked for shape. */
 export interface NormalizedConfig {
   /** Every primitive kind, configured or not (an unconfigured kind has no entries). */
@@ -118,24 +114,22 @@ export interface NormalizedConfig {
 }
 
 /** camelCase to kebab-case: `maxTokens` -> `max-tokens`. */
-function kebab(camel: string): string {
-  return camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
+const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** kebab-case to camelCase: `rate-limiter` -> `rateLimiter`. */
-function camel(kebabCase: string): string {
-  return kebabCase.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
+const camel = (kebabCase: string): string =>
+  kebabCase.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Every accepted spelling of each kind (kebab-case and camelCase), mapped to the kind. */
-function spellings<K extends string>(
+const spellings = <K extends string>(
   kinds: readonly K[],
   more: readonly K[],
-): ReadonlyMap<string, K> {
-  return new Map([...kinds, ...more].flatMap((k) => [[k, k] as const, [camel(k), k] as const]));
-}
+): ReadonlyMap<string, K> =>
+  new Map(kinds.concat(more).flatMap((k) => [[k, k] as const, [camel(k), k] as const]));
 
-// Every accepted spelling of each top-level key, mapped to its canonical kebab-case kind.
+// Every accepted spelling of each top-level key and of each stage kind, mapped to its canonical
+// kebab-case kind. (The kinds are passed as they are: a spread would read to a bundler as a side
+// effect and keep this module in a bundle that does not use it.)
 const TOP_LEVEL = /* @__PURE__ */ spellings<PrimitiveKind | 'policies' | 'fallback'>(
   PRIMITIVE_KINDS,
   ['fallback', 'policies'],
@@ -147,96 +141,107 @@ export function child(path: string, key: string): string {
   return /^[A-Za-z0-9_$-]+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
+/** The one error of a configuration: `path: message`. */
+function fail(path: string, message: string): never {
+  throw new TypeError(`${path}: ${message}`);
+}
+
+/** `unknown <what> \`key\``, with the nearest candidate suggested when one is near enough. */
+function unknown(path: string, what: string, key: string, candidates: readonly string[]): never {
+  fail(path, `unknown ${what} \`${key}\`${meant(key, candidates)}`);
+}
+
+/** ` (did you mean \`x\`?)` for the candidate nearest to `word`, or nothing. */
+function meant(word: string, candidates: readonly string[]): string {
+  const hint = closest(word, candidates);
+  return hint === undefined ? '' : ` (did you mean \`${hint}\`?)`;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  if (value === null || typeof value !== 'object') return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
 /** Shows a received value in a message, telling a plain object from any other kind. */
 function shape(value: unknown): string {
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    !isPlainObject(value)
-  ) {
-    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } }).constructor
-      ?.name;
-    return typeof name === 'string' && name !== '' && name !== 'Object'
-      ? `an instance of ${name}`
-      : 'an object with a prototype of its own (only plain objects are read)';
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || isPlainObject(value)) {
+    return show(value);
   }
-  return show(value);
+  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } }).constructor
+    ?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object'
+    ? `an instance of ${name}`
+    : 'an object with a prototype of its own (only plain objects are read)';
 }
 
 /** Throws when any own key anywhere in `value` is `__proto__`, `constructor` or `prototype`. */
-function rejectPrototypeKeys(value: unknown, path: string, seen: Set<object>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+function rejectPrototypeKeys(value: unknown, path: string, seen: Set<unknown>): void {
+  if (seen.has(value) || !(Array.isArray(value) || isPlainObject(value))) return;
   seen.add(value);
   if (Array.isArray(value)) {
     value.forEach((item, i) => rejectPrototypeKeys(item, `${path}[${i}]`, seen));
     return;
   }
-  if (!isPlainObject(value)) return;
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.includes(key)) {
-      throw new TypeError(`${child(path, key)}: the key \`${key}\` is not allowed`);
+  for (const [key, item] of Object.entries(value)) {
+    if (/^(__proto__|constructor|prototype)$/.test(key)) {
+      fail(child(path, key), `the key \`${key}\` is not allowed`);
     }
-    rejectPrototypeKeys(value[key], child(path, key), seen);
+    rejectPrototypeKeys(item, child(path, key), seen);
   }
 }
 
 /** An object of entries; `null` (an empty YAML mapping) reads as empty. */
 function objectAt(value: unknown, path: string, what: string): Record<string, unknown> {
-  if (value === null || value === undefined) return Object.create(null) as Record<string, unknown>;
-  if (!isPlainObject(value)) {
-    throw new TypeError(`${path}: must be ${what}, got ${shape(value)}`);
-  }
-  return value;
+  if (value == null) return {};
+  return isPlainObject(value) ? value : fail(path, `must be ${what}, got ${shape(value)}`);
+}
+
+/** A frozen {@link ConfigEntry}. */
+function entry(
+  path: string,
+  options: Record<string, unknown>,
+  spelled: Record<string, string>,
+): ConfigEntry {
+  return Object.freeze({ path, options: Object.freeze(options), spelled: Object.freeze(spelled) });
 }
 
 /** Reads one options object of `kind` at `path` into a {@link ConfigEntry}. */
 function readEntry(kind: ConfigStageKind, raw: unknown, path: string): ConfigEntry {
   const source = objectAt(raw, path, `an object of ${kind} options`);
-  const known = CONFIG_OPTIONS[kind];
-  const spellings = known.flatMap((k) => (kebab(k) === k ? [k] : [kebab(k), k]));
+  const known = CONFIG_OPTIONS[kind].filter((k) => !CODE_ONLY_OPTIONS.includes(k));
   const options = Object.create(null) as Record<string, unknown>;
   const spelled = Object.create(null) as Record<string, string>;
   for (const key of Object.keys(source)) {
     const canonical = camel(key);
     if (!known.includes(canonical)) {
       if (CODE_ONLY_OPTIONS.includes(canonical)) {
-        throw new TypeError(
-          `${path}: the option \`${key}\` cannot come from configuration (it is code, not data); ` +
+        fail(
+          path,
+          `the option \`${key}\` cannot come from configuration (it is code, not data); ` +
             'build that policy with Policy.builder() and register it',
         );
       }
-      const hint = closest(key, spellings);
-      throw new TypeError(
-        `${path}: unknown option \`${key}\`${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}`,
+      unknown(
+        path,
+        'option',
+        key,
+        known.flatMap((k) => [kebab(k), k]),
       );
     }
     const earlier = spelled[canonical];
     if (earlier !== undefined) {
-      throw new TypeError(`${path}: \`${earlier}\` and \`${key}\` are the same option; give one`);
+      fail(path, `\`${earlier}\` and \`${key}\` are the same option; give one`);
     }
     spelled[canonical] = key;
     options[canonical] = source[key];
   }
-  return Object.freeze({ path, options: Object.freeze(options), spelled: Object.freeze(spelled) });
-}
-
-function unknownKey(path: string, key: string, candidates: readonly string[], what: string): never {
-  const hint = closest(key, candidates);
-  throw new TypeError(
-    `${path}: unknown ${what} \`${key}\`${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}`,
-  );
+  return entry(path, options, spelled);
 }
 
 /** @internal Names a kind accepts as references, for messages: `default` first. */
 export function knownNames(kind: KindConfig): string[] {
-  return ['default', ...[...kind.named.keys()]];
+  return ['default', ...kind.named.keys()];
 }
 
 /**
@@ -248,45 +253,41 @@ export function knownNames(kind: KindConfig): string[] {
 export function normalizeConfig(config: unknown, root = 'resilience'): NormalizedConfig {
   rejectPrototypeKeys(config, root, new Set());
   const top = objectAt(config, root, 'an object (the settings under `resilience:`)');
-  const kinds = new Map<
-    PrimitiveKind,
-    { default: ConfigEntry | undefined; named: Map<string, ConfigEntry> }
-  >();
-  for (const kind of PRIMITIVE_KINDS) kinds.set(kind, { default: undefined, named: new Map() });
-  let policiesKey: string | undefined;
+  const kinds = new Map<PrimitiveKind, MutableKind>(
+    PRIMITIVE_KINDS.map((kind) => [kind, { default: undefined, named: new Map() }]),
+  );
+  const policies = new Map<string, readonly StageConfig[]>();
   const seen = new Map<string, string>();
+  let policiesKey: string | undefined;
 
   for (const key of Object.keys(top)) {
-    const kind = TOP_LEVEL.get(key);
-    if (kind === undefined) unknownKey(root, key, [...TOP_LEVEL.keys()], 'key');
+    const kind = TOP_LEVEL.get(key) ?? unknown(root, 'key', key, [...TOP_LEVEL.keys()]);
     const earlier = seen.get(kind);
     if (earlier !== undefined) {
-      throw new TypeError(`${root}: \`${earlier}\` and \`${key}\` are the same key; give one`);
+      fail(root, `\`${earlier}\` and \`${key}\` are the same key; give one`);
     }
     seen.set(kind, key);
     const path = child(root, key);
     if (kind === 'fallback') {
-      throw new TypeError(
-        `${path}: a fallback has no shared instances; declare it inside a policy (\`- fallback: { value: null }\`)`,
+      fail(
+        path,
+        'a fallback has no shared instances; declare it inside a policy (`- fallback: { value: null }`)',
       );
     }
     if (kind === 'policies') {
       policiesKey = key;
       continue;
     }
-    const target = kinds.get(kind) as {
-      default: ConfigEntry | undefined;
-      named: Map<string, ConfigEntry>;
-    };
+    const target = kinds.get(kind) as MutableKind;
     const entries = objectAt(top[key], path, `an object mapping names to ${kind} options`);
     for (const name of Object.keys(entries)) {
-      const entry = readEntry(kind, entries[name], child(path, name));
-      if (name === 'default') target.default = entry;
-      else target.named.set(name, entry);
+      const read = readEntry(kind, entries[name], child(path, name));
+      if (name === 'default') target.default = read;
+      else target.named.set(name, read);
     }
   }
 
-  const policies = new Map<string, readonly StageConfig[]>();
+  // Policies last, so a policy may name instances configured after it.
   if (policiesKey !== undefined) {
     const path = child(root, policiesKey);
     const raw = objectAt(top[policiesKey], path, 'an object mapping policy names to stage lists');
@@ -303,25 +304,26 @@ function readPolicy(
   kinds: ReadonlyMap<PrimitiveKind, KindConfig>,
 ): readonly StageConfig[] {
   if (!Array.isArray(raw)) {
-    throw new TypeError(
-      `${path}: must be a list of stages, outermost first (e.g. \`- retry: { max-attempts: 3 }\`), got ${show(raw)}`,
+    fail(
+      path,
+      `must be a list of stages, outermost first (e.g. \`- retry: { max-attempts: 3 }\`), got ${show(raw)}`,
     );
   }
   return Object.freeze(
     raw.map((item: unknown, i): StageConfig => {
       const at = `${path}[${i}]`;
       const keys = isPlainObject(item) ? Object.keys(item) : [];
-      if (!isPlainObject(item) || keys.length !== 1) {
-        throw new TypeError(
-          `${at}: a stage must be an object with exactly one key, its kind (e.g. \`bulkhead: { max-concurrent: 10 }\`), got ${
+      if (keys.length !== 1) {
+        fail(
+          at,
+          `a stage must be an object with exactly one key, its kind (e.g. \`bulkhead: { max-concurrent: 10 }\`), got ${
             isPlainObject(item) ? `${keys.length} keys` : shape(item)
           }`,
         );
       }
       const key = keys[0] as string;
-      const kind = STAGE_KINDS.get(key);
-      if (kind === undefined) unknownKey(at, key, [...STAGE_KINDS.keys()], 'stage kind');
-      return readStage(kind, item[key], child(at, key), kinds);
+      const kind = STAGE_KINDS.get(key) ?? unknown(at, 'stage kind', key, [...STAGE_KINDS.keys()]);
+      return readStage(kind, (item as Record<string, unknown>)[key], child(at, key), kinds);
     }),
   );
 }
@@ -332,39 +334,48 @@ function readStage(
   path: string,
   kinds: ReadonlyMap<PrimitiveKind, KindConfig>,
 ): StageConfig {
-  if (kind === 'fallback') {
-    const entry = readEntry(kind, value, path);
-    if (!('value' in entry.options)) {
-      throw new TypeError(
-        `${path}: a fallback from configuration needs \`value\` (e.g. \`fallback: { value: null }\`)`,
+  const timeout = kind === 'time-limiter';
+  if (kind !== 'fallback') {
+    const config = kinds.get(kind) as KindConfig;
+    if (typeof value === 'string') {
+      if (value === 'default' || config.named.has(value)) {
+        return Object.freeze({ kind, path, ref: value });
+      }
+      if (!timeout || !isDuration(value)) {
+        const names = knownNames(config);
+        fail(
+          path,
+          `${show(value)} ${timeout ? 'is neither a duration nor' : 'is not'} a configured ${kind}` +
+            `${meant(value, names)}; known ${kind} names: ${names.join(', ')}`,
+        );
+      }
+    }
+    // `- time-limiter: 3s`: a timeout of the policy's own. Nothing is "spelled", so an error
+    // names the stage's path itself.
+    if (timeout && (typeof value === 'string' || typeof value === 'number')) {
+      return Object.freeze({
+        kind,
+        path,
+        entry: entry(
+          path,
+          Object.assign(Object.create(null), { timeout: value }),
+          Object.create(null),
+        ),
+      });
+    }
+    if (value != null && !isPlainObject(value)) {
+      fail(
+        path,
+        `must be an object of ${kind} options or the name of a configured ${kind}` +
+          `${timeout ? ' or a duration' : ''}, got ${shape(value)}`,
       );
     }
-    return Object.freeze({ kind, path, entry });
   }
-  const config = kinds.get(kind) as KindConfig;
-  if (typeof value === 'string') {
-    if (value === 'default' || config.named.has(value))
-      return Object.freeze({ kind, path, ref: value });
-    if (kind === 'time-limiter' && isDuration(value)) {
-      return Object.freeze({ kind, path, entry: shorthandTimeout(value, path) });
-    }
-    const names = knownNames(config);
-    const hint = closest(value, names);
-    throw new TypeError(
-      `${path}: ${kind === 'time-limiter' ? `${show(value)} is neither a duration nor` : `${show(value)} is not`} ` +
-        `a configured ${kind}${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}; known ${kind} names: ${names.join(', ')}`,
-    );
+  const read = readEntry(kind, value, path);
+  if (kind === 'fallback' && !('value' in read.options)) {
+    fail(path, 'a fallback from configuration needs `value` (e.g. `fallback: { value: null }`)');
   }
-  if (typeof value === 'number' && kind === 'time-limiter') {
-    return Object.freeze({ kind, path, entry: shorthandTimeout(value, path) });
-  }
-  if (value !== null && value !== undefined && !isPlainObject(value)) {
-    throw new TypeError(
-      `${path}: must be an object of ${kind} options or the name of a configured ${kind}` +
-        `${kind === 'time-limiter' ? ' or a duration' : ''}, got ${shape(value)}`,
-    );
-  }
-  return Object.freeze({ kind, path, entry: readEntry(kind, value, path) });
+  return Object.freeze({ kind, path, entry: read });
 }
 
 function isDuration(value: string): boolean {
@@ -374,16 +385,4 @@ function isDuration(value: string): boolean {
   } catch {
     return false;
   }
-}
-
-// `- time-limiter: 3s`: a timeout of the policy's own. Nothing is "spelled", so an error names
-// the stage's path itself.
-function shorthandTimeout(timeout: unknown, path: string): ConfigEntry {
-  const options = Object.create(null) as Record<string, unknown>;
-  options.timeout = timeout;
-  return Object.freeze({
-    path,
-    options: Object.freeze(options),
-    spelled: Object.freeze(Object.create(null) as Record<string, string>),
-  });
 }

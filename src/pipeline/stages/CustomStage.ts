@@ -1,5 +1,5 @@
 import { noop } from '../../internal/signals.js';
-import { Context, DerivedContext, type RootContext } from '../../internal/context.js';
+import { Context, DerivedContext } from '../../internal/context.js';
 import { whenSettled, type Inward, type Outward, type Step } from '../engine.js';
 import type { ExecutionContext } from '../ExecutionContext.js';
 import type { Stage } from '../Stage.js';
@@ -26,7 +26,7 @@ export class CustomStage implements Step {
 
   enter(ctx: Context): void {
     const next = (given: ExecutionContext): Promise<unknown> => {
-      const inner = given instanceof Context ? given : new AdoptedContext(given, ctx);
+      const inner = given instanceof Context ? given : new AdoptedContext(given, ctx, this);
       const boundary = new BoundaryContext(inner, this);
       const result = new Promise<unknown>((resolve, reject) => {
         boundary.resolve = resolve;
@@ -51,23 +51,22 @@ export class CustomStage implements Step {
     else boundary.reject(value);
   }
 
+  /** The stage's own description; '' when it has none or its `describe` throws. */
   describe(): string {
-    if (typeof this.stage.describe !== 'function') return '';
     try {
-      return String(this.stage.describe());
+      return this.stage.describe ? String(this.stage.describe()) : '';
     } catch {
       return '';
     }
   }
 
+  /** The stage's own state (none when its `state` throws), with its kind and name. */
   state(): Record<string, unknown> {
-    let extra: Record<string, unknown> = {};
-    if (typeof this.stage.state === 'function') {
-      try {
-        extra = this.stage.state() ?? {};
-      } catch {
-        extra = {};
-      }
+    let extra: Record<string, unknown> | undefined;
+    try {
+      extra = this.stage.state?.();
+    } catch {
+      // Left out: see above.
     }
     return { ...extra, kind: this.kind, name: this.name };
   }
@@ -79,44 +78,36 @@ class BoundaryContext extends DerivedContext {
   reject: (error: unknown) => void = noop;
 }
 
-/** A context a custom stage made itself, read through, with the execution's root kept. */
-class AdoptedContext extends Context {
+/**
+ * A context a custom stage made itself, read through, with the execution's root kept: its parent
+ * is the context the stage received.
+ */
+class AdoptedContext extends DerivedContext {
   private readonly given: ExecutionContext;
-  private readonly origin: Context;
 
-  constructor(given: ExecutionContext, origin: Context) {
-    super();
+  constructor(given: ExecutionContext, origin: Context, owner: object) {
+    super(origin, owner);
     this.given = given;
-    this.origin = origin;
   }
-  get policyName(): string {
+  override get policyName(): string {
     return this.given.policyName;
   }
-  get signal(): AbortSignal {
+  override get signal(): AbortSignal {
     return this.given.signal;
   }
-  get attempt(): number {
+  override get attempt(): number {
     return this.given.attempt;
   }
-  get startedAt(): number {
+  override get startedAt(): number {
     return this.given.startedAt;
   }
-  get data(): Map<string, unknown> {
+  override get data(): Map<string, unknown> {
     return this.given.data;
   }
-  get aborted(): boolean {
+  override get aborted(): boolean {
     return this.given.signal.aborted;
   }
-  get abortReason(): unknown {
+  override get abortReason(): unknown {
     return this.given.signal.reason;
-  }
-  get root(): RootContext {
-    return this.origin.root;
-  }
-  get parent(): Context {
-    return this.origin;
-  }
-  get owner(): undefined {
-    return undefined;
   }
 }

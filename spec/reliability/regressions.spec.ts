@@ -19,7 +19,7 @@ import { Retry } from '../../src/primitives/Retry.js';
 import { TimeLimiter } from '../../src/primitives/TimeLimiter.js';
 import type { Stage } from '../../src/pipeline/Stage.js';
 import { FakeClock, deferred, flush, settle } from './support.js';
-import { BulkheadFullError, OperationTimeoutError } from '../../src/errors.js';
+import { BulkheadFullError } from '../../src/errors.js';
 import {
   InMemoryBulkheadStore,
   type BulkheadStore,

@@ -10,12 +10,15 @@ export class Waiter<T> implements EventListenerObject {
   /** What the owner keeps with the caller (the rate limiter's permits, the bulkhead's flag). */
   readonly n: number;
   readonly signal: AbortSignal | undefined;
-  prev: Waiter<T> | undefined = undefined;
-  next: Waiter<T> | undefined = undefined;
-  /** Milliseconds between the previous waiter's due time and this one's. */
+  prev: Waiter<T> | undefined;
+  next: Waiter<T> | undefined;
+  /**
+   * Milliseconds between the previous waiter's due time and this one's; for the head, its due
+   * time.
+   */
   gap = 0;
-  resolve: (value: T) => void = noop;
-  reject: (reason: unknown) => void = noop;
+  resolve!: (value: T) => void;
+  reject!: (reason: unknown) => void;
 
   constructor(q: WaitQueue<T>, n: number, signal: AbortSignal | undefined) {
     this.q = q;
@@ -38,17 +41,16 @@ export class Waiter<T> implements EventListenerObject {
  */
 export class WaitQueue<T> {
   size = 0;
-  #head: Waiter<T> | undefined = undefined;
-  #tail: Waiter<T> | undefined = undefined;
-  #headDue = 0;
+  #head: Waiter<T> | undefined;
+  #tail: Waiter<T> | undefined;
   #tailDue = 0;
-  #timer: unknown = undefined;
+  #timer: unknown;
   readonly #clock: Clock;
   readonly #onDue: (waiter: Waiter<T>) => void;
   readonly #onAbort: (waiter: Waiter<T>) => number;
   readonly #fire = (): void => {
     this.#timer = undefined;
-    this.#serve(this.#clock.now());
+    this.#serve();
   };
 
   constructor(
@@ -73,7 +75,7 @@ export class WaitQueue<T> {
     const tail = this.#tail;
     if (tail === undefined) {
       this.#head = waiter;
-      this.#headDue = this.#tailDue = due;
+      waiter.gap = this.#tailDue = due;
     } else {
       // A later caller may fall due sooner (a remote store's answer); it still goes after.
       waiter.gap = due > this.#tailDue ? due - this.#tailDue : 0;
@@ -83,8 +85,8 @@ export class WaitQueue<T> {
     }
     this.#tail = waiter;
     this.size++;
-    if (signal !== undefined) signal.addEventListener('abort', waiter);
-    if (waiter === this.#head) this.#arm(now);
+    signal?.addEventListener('abort', waiter);
+    if (tail === undefined) this.#arm(waiter, now);
     return promise;
   }
 
@@ -101,59 +103,48 @@ export class WaitQueue<T> {
     waiter.reject((waiter.signal as AbortSignal).reason);
   }
 
-  /** Unlinks `waiter`; those behind it fall due `shift` ms sooner (not before the one ahead). */
+  /**
+   * Unlinks `waiter`; those behind it fall due `shift` ms sooner (in the middle of the line, not
+   * before the one ahead of them).
+   */
   #remove(waiter: Waiter<T>, shift: number): void {
     const { prev, next } = waiter;
-    waiter.prev = waiter.next = undefined;
-    if (waiter.signal !== undefined) waiter.signal.removeEventListener('abort', waiter);
-    if (--this.size === 0) {
-      this.#head = this.#tail = undefined;
-      this.#cancel();
-    } else if (prev === undefined) {
-      this.#head = next;
-      (next as Waiter<T>).prev = undefined;
-      this.#headDue += (next as Waiter<T>).gap - shift;
-      this.#tailDue -= shift;
-      // A timer left for a departed head just fires early and re-arms; one due sooner needs a
-      // new one (and may already be due).
-      if (shift !== 0) {
-        this.#cancel();
-        this.#serve(this.#clock.now());
-      }
-    } else if (next === undefined) {
-      prev.next = undefined;
+    waiter.signal?.removeEventListener('abort', waiter);
+    if (prev === undefined) this.#head = next;
+    else prev.next = next;
+    if (next === undefined) {
       this.#tail = prev;
       this.#tailDue -= waiter.gap;
     } else {
-      prev.next = next;
       next.prev = prev;
       const joined = waiter.gap + next.gap;
-      next.gap = joined > shift ? joined - shift : 0;
+      next.gap = prev === undefined || joined > shift ? joined - shift : 0;
       this.#tailDue -= joined - next.gap;
     }
+    // A timer left for a departed head just fires early and re-arms; a head due sooner needs a
+    // new one (and may already be due).
+    if (--this.size === 0 || (prev === undefined && shift !== 0)) {
+      if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#serve();
+    }
   }
 
-  #serve(now: number): void {
+  #serve(): void {
     let waiter = this.#head;
-    while (waiter !== undefined && this.#headDue <= now) {
+    if (waiter === undefined) return;
+    const now = this.#clock.now();
+    for (; waiter !== undefined; waiter = this.#head) {
+      if (waiter.gap > now) return this.#arm(waiter, now);
       this.#remove(waiter, 0);
       this.#onDue(waiter);
-      waiter = this.#head;
     }
-    if (waiter !== undefined) this.#arm(now);
   }
 
-  #arm(now: number): void {
+  #arm(head: Waiter<T>, now: number): void {
     // Rounded up so the timer never fires before the head is due (fake and real timers truncate
     // fractional delays).
-    const delay = Math.ceil(this.#headDue - now);
+    const delay = Math.ceil(head.gap - now);
     if (delay < Infinity) this.#timer = this.#clock.setTimeout(this.#fire, delay > 0 ? delay : 0);
-  }
-
-  #cancel(): void {
-    if (this.#timer !== undefined) {
-      this.#clock.clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
   }
 }

@@ -305,13 +305,12 @@ export class Bulkhead {
       waiter.resolve(ticket);
       return;
     }
-    let done: void | Promise<void>;
     try {
-      done = this.#store.release(ticket);
+      // A remote store's failed release must not become an unhandled rejection.
+      (this.#store.release(ticket) as Promise<void> | undefined)?.then(noop, noop);
     } catch {
-      return;
+      // The store keeps its own count; a failed release is its to recover.
     }
-    if (done !== undefined) done.then(noop, noop);
   }
 
   /** @internal Counts a call answered while its work still holds a slot (or stops counting it). */

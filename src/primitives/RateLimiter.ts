@@ -212,10 +212,7 @@ export class RateLimiter {
    * @throws RangeError when `permits` is not > 0, not finite, or more than `maxTokens`
    */
   tryAcquire(permits = 1): boolean {
-    if (permits !== 1) {
-      const error = this.#permitError(permits);
-      if (error !== undefined) throw error;
-    }
+    if (permits !== 1) this.#check(permits);
     return this.#queue.size === 0 && this.#store.tryReserve(permits);
   }
 
@@ -233,8 +230,11 @@ export class RateLimiter {
    */
   acquire(permits = 1, signal?: AbortSignal): Promise<void> {
     if (permits !== 1) {
-      const error = this.#permitError(permits);
-      if (error !== undefined) return Promise.reject(error);
+      try {
+        this.#check(permits);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const answer = this.#store.reserve(permits, this.#maxWaitMs);
@@ -278,22 +278,24 @@ export class RateLimiter {
     return answer === 0 ? GRANTED : this.#queue.push(permits, answer, abortable(signal));
   }
 
-  #permitError(permits: unknown): Error | undefined {
+  /** Throws unless `permits` is a finite number > 0, at most `maxTokens`. */
+  #check(permits: unknown): void {
     const max = this.#maxTokens;
     const rule =
       typeof permits !== 'number' || !(permits > 0) || permits === Infinity
         ? 'a finite number > 0'
         : permits > max
           ? `at most \`maxTokens\` (${max}) or it can never be served`
-          : undefined;
-    if (rule === undefined) return undefined;
-    return new (typeof permits === 'number' ? RangeError : TypeError)(
-      `\`permits\` must be ${rule}, got ${show(permits)}`,
-    );
+          : '';
+    if (rule) {
+      throw new (typeof permits === 'number' ? RangeError : TypeError)(
+        `\`permits\` must be ${rule}, got ${show(permits)}`,
+      );
+    }
   }
 }
 
 /** Keeps a remote store's failed refund from becoming an unhandled rejection. */
 function settleQuietly(result: void | Promise<void>): void {
-  if (result !== undefined) result.then(noop, noop);
+  (result as Promise<void> | undefined)?.then(noop, noop);
 }

@@ -343,15 +343,15 @@ export class Bulkhead {
     // A signal that aborted while `fn` started answers nobody early: the call waits for its work.
     let live = abortable(signal);
     if (live?.aborted) live = undefined;
-    let answered = false;
+    let answered = 0;
     const onAbort = (): void => {
-      answered = true;
+      answered = 1;
       this.#orphaned++;
     };
-    live?.addEventListener('abort', onAbort, { once: true });
+    live?.addEventListener('abort', onAbort);
     const settle = (): void => {
       live?.removeEventListener('abort', onAbort);
-      if (answered) this.#orphaned--;
+      this.#orphaned -= answered;
       this.giveSlot(ticket);
     };
     work.then(settle, settle);

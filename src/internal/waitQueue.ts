@@ -73,7 +73,7 @@ export class WaitQueue<T> {
     const now = this.#clock.now();
     const due = now + waitMs;
     const tail = this.#tail;
-    if (tail === undefined) {
+    if (!tail) {
       this.#head = waiter;
       waiter.gap = this.#tailDue = due;
     } else {
@@ -86,14 +86,14 @@ export class WaitQueue<T> {
     this.#tail = waiter;
     this.size++;
     signal?.addEventListener('abort', waiter);
-    if (tail === undefined) this.#arm(waiter, now);
+    if (!tail) this.#arm(waiter, now);
     return promise;
   }
 
   /** Takes the head of the queue, or undefined when nobody waits. */
   shift(): Waiter<T> | undefined {
     const waiter = this.#head;
-    if (waiter !== undefined) this.#remove(waiter, 0);
+    if (waiter) this.#remove(waiter, 0);
     return waiter;
   }
 
@@ -110,20 +110,20 @@ export class WaitQueue<T> {
   #remove(waiter: Waiter<T>, shift: number): void {
     const { prev, next } = waiter;
     waiter.signal?.removeEventListener('abort', waiter);
-    if (prev === undefined) this.#head = next;
+    if (!prev) this.#head = next;
     else prev.next = next;
-    if (next === undefined) {
+    if (!next) {
       this.#tail = prev;
       this.#tailDue -= waiter.gap;
     } else {
       next.prev = prev;
       const joined = waiter.gap + next.gap;
-      next.gap = prev === undefined || joined > shift ? joined - shift : 0;
+      next.gap = !prev || joined > shift ? joined - shift : 0;
       this.#tailDue -= joined - next.gap;
     }
     // A timer left for a departed head just fires early and re-arms; a head due sooner needs a
     // new one (and may already be due).
-    if (--this.size === 0 || (prev === undefined && shift !== 0)) {
+    if (--this.size === 0 || (!prev && shift)) {
       if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#serve();
@@ -131,11 +131,9 @@ export class WaitQueue<T> {
   }
 
   #serve(): void {
-    let waiter = this.#head;
-    if (waiter === undefined) return;
-    const now = this.#clock.now();
-    for (; waiter !== undefined; waiter = this.#head) {
-      if (waiter.gap > now) return this.#arm(waiter, now);
+    const now = this.#head && this.#clock.now();
+    for (let waiter = this.#head; waiter; waiter = this.#head) {
+      if (waiter.gap > (now as number)) return this.#arm(waiter, now as number);
       this.#remove(waiter, 0);
       this.#onDue(waiter);
     }
@@ -144,7 +142,8 @@ export class WaitQueue<T> {
   #arm(head: Waiter<T>, now: number): void {
     // Rounded up so the timer never fires before the head is due (fake and real timers truncate
     // fractional delays).
-    const delay = Math.ceil(head.gap - now);
-    if (delay < Infinity) this.#timer = this.#clock.setTimeout(this.#fire, delay > 0 ? delay : 0);
+    if (head.gap < Infinity) {
+      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(head.gap - now)));
+    }
   }
 }

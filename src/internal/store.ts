@@ -11,17 +11,17 @@ export function storeOption<S>(
   methods: readonly string[],
   optional: readonly string[] = [],
 ): S | undefined {
-  if (value === undefined) return undefined;
-  const store = value as Record<string, unknown> | null;
+  const store = value as Record<string, unknown> | null | undefined;
   if (
-    store === null ||
-    typeof store !== 'object' ||
-    methods.some((m) => typeof store[m] !== 'function') ||
-    optional.some((m) => store[m] !== undefined && typeof store[m] !== 'function')
+    store !== undefined &&
+    (store === null ||
+      typeof store !== 'object' ||
+      methods.some((m) => typeof store[m] !== 'function') ||
+      optional.some((m) => store[m] !== undefined && typeof store[m] !== 'function'))
   ) {
     throw new TypeError(
-      `\`store\` must be a ${type} with ${methods.map((m) => `${m}()`).join(', ')}, got ${show(value)}`,
+      `\`store\` must be a ${type} with ${methods.join('(), ')}(), got ${show(value)}`,
     );
   }
-  return value as S;
+  return store as S | undefined;
 }

@@ -211,7 +211,9 @@ export class Bulkhead {
    */
   tryAcquire(): boolean {
     const ticket = this.takeSlot();
-    return ticket !== false && !!this.#held(ticket, true);
+    if (ticket === false) return false;
+    this.#manual.push(ticket);
+    return true;
   }
 
   /**
@@ -276,22 +278,19 @@ export class Bulkhead {
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size === 0) {
-      let answer: ReturnType<BulkheadStore['acquire']>;
-      try {
-        answer = this.#store.acquire();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      if (isThenable(answer)) {
-        return raceAbort(
-          Promise.resolve(answer).then((ticket) => this.#afterRemote(ticket, signal, manual)),
-          signal,
-        );
-      }
-      if (answer !== false) return Promise.resolve(this.#held(answer, manual));
+    if (this.#queue.size !== 0) return this.#wait(signal, manual);
+    let answer: ReturnType<BulkheadStore['acquire']>;
+    try {
+      answer = this.#store.acquire();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.#wait(signal, manual);
+    return isThenable(answer)
+      ? raceAbort(
+          Promise.resolve(answer).then((ticket) => this.#granted(ticket, signal, manual)),
+          signal,
+        )
+      : Promise.resolve(this.#granted(answer, signal, manual));
   }
 
   /**
@@ -367,23 +366,19 @@ export class Bulkhead {
     return this.#queue.push(manual ? 1 : 0, this.#maxWaitMs, signal);
   }
 
-  #afterRemote(
+  /** The store's answer to a caller of `waitSlot`: its slot, or a place in the queue. */
+  #granted(
     ticket: false | BulkheadTicket,
     signal: AbortSignal | undefined,
     manual: boolean,
   ): Promise<BulkheadTicket> | BulkheadTicket {
-    // The caller gave up while the store was deciding: it must neither keep a slot nor wait in
-    // the queue (nobody would ever release what it got there).
     if (ticket === false) return this.#wait(signal, manual);
+    // The caller gave up while a remote store was deciding: it must not keep the slot.
     if (signal?.aborted) {
       this.giveSlot(ticket);
       return Promise.reject(signal.reason);
     }
-    return this.#held(ticket, manual);
-  }
-
-  /** A slot taken by hand (`acquire`) is the caller's to `release()`. */
-  #held(ticket: BulkheadTicket, manual: boolean): BulkheadTicket {
+    // A slot taken by hand (`acquire`) is the caller's to `release()`.
     if (manual) this.#manual.push(ticket);
     return ticket;
   }

@@ -339,17 +339,29 @@ export class Bulkhead {
       this.giveSlot(ticket);
       return Promise.reject(error);
     }
-    // A signal that aborted while `fn` started answers nobody early: the call waits for its work.
-    let live = abortable(signal);
-    if (live?.aborted) live = undefined;
+    const live = abortable(signal);
+    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
+    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
+    if (live === undefined || live.aborted) {
+      return work.then(
+        (value) => {
+          this.giveSlot(ticket);
+          return value;
+        },
+        (error: unknown) => {
+          this.giveSlot(ticket);
+          throw error;
+        },
+      );
+    }
     let answered = 0;
     const onAbort = (): void => {
       answered = 1;
       this.#orphaned++;
     };
-    live?.addEventListener('abort', onAbort);
+    live.addEventListener('abort', onAbort);
     const settle = (): void => {
-      live?.removeEventListener('abort', onAbort);
+      live.removeEventListener('abort', onAbort);
       this.#orphaned -= answered;
       this.giveSlot(ticket);
     };

@@ -8,8 +8,9 @@ import {
   integerOption,
   knownKeys,
   optionsObject,
-  show,
 } from '../internal/validate.js';
+import { WaitQueue } from '../internal/waitQueue.js';
+import { storeOption } from '../internal/store.js';
 import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './BulkheadStore.js';
 
 /** Options of a {@link Bulkhead}. */
@@ -41,7 +42,6 @@ export interface BulkheadOptions {
   readonly store?: BulkheadStore;
 }
 
-const DEFAULTS = Object.freeze({ maxConcurrent: 10, maxQueue: 0, maxWait: Infinity });
 /** @internal Every option key the constructor accepts. */
 export const BULKHEAD_OPTIONS = Object.freeze([
   'maxConcurrent',
@@ -51,14 +51,6 @@ export const BULKHEAD_OPTIONS = Object.freeze([
   'store',
 ]);
 const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'release', 'inUse']);
-
-interface ResolvedBulkheadOptions {
-  readonly maxConcurrent: number;
-  readonly maxQueue: number;
-  readonly maxWaitMs: number;
-  readonly clock: Clock;
-  readonly store: BulkheadStore;
-}
 
 /**
  * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
@@ -86,9 +78,14 @@ interface ResolvedBulkheadOptions {
  * ```
  */
 export class Bulkhead {
-  readonly #options: ResolvedBulkheadOptions;
+  readonly #maxConcurrent: number;
+  readonly #maxQueue: number;
+  readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
-  readonly #queue: CallerQueue;
+  // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
+  // waits the same `maxWait`, so deadlines come in queue order. `n` is 1 for a caller of
+  // `acquire` (its slot is released by hand), 0 for `execute` or a policy.
+  readonly #queue: WaitQueue<BulkheadTicket>;
   // Tickets of the slots taken by hand (`acquire`, `tryAcquire`), for `release()`. Slots held by
   // `execute` and by policies are held by their ticket and never appear here, so a stray
   // `release()` cannot free them.
@@ -133,43 +130,47 @@ export class Bulkhead {
   constructor(options?: BulkheadOptions) {
     const o = optionsObject(options, 'Bulkhead');
     knownKeys(o, BULKHEAD_OPTIONS, 'Bulkhead');
-    const maxConcurrent = integerOption(
+    const maxConcurrent = (this.#maxConcurrent = integerOption(
       o.maxConcurrent,
       'maxConcurrent',
       1,
-      DEFAULTS.maxConcurrent,
-    );
-    const maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, DEFAULTS.maxQueue);
-    const maxWaitMs = durationOption(o.maxWait, 'maxWait', DEFAULTS.maxWait, true);
+      10,
+    ));
+    const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
+    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
     const clock = clockOption(o.clock);
-    const store: BulkheadStore = storeOption(o.store) ?? new InMemoryBulkheadStore();
-    this.#options = Object.freeze({ maxConcurrent, maxQueue, maxWaitMs, clock, store });
-    this.#store = store;
-    this.#queue = new CallerQueue(clock, maxQueue, maxWaitMs, maxConcurrent);
+    const store: BulkheadStore = (this.#store =
+      storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
+      new InMemoryBulkheadStore());
+    this.#queue = new WaitQueue<BulkheadTicket>(
+      clock,
+      (waiter) => waiter.reject(new BulkheadFullError(maxConcurrent, maxQueue)),
+      () => 0,
+    );
     store.configure(Object.freeze({ maxConcurrent, clock }));
     if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
   }
 
   /** Calls allowed at once. */
   get maxConcurrent(): number {
-    return this.#options.maxConcurrent;
+    return this.#maxConcurrent;
   }
 
   /** Callers allowed to wait for a slot. */
   get maxQueue(): number {
-    return this.#options.maxQueue;
+    return this.#maxQueue;
   }
 
   /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
   get maxWaitMs(): number {
-    return this.#options.maxWaitMs;
+    return this.#maxWaitMs;
   }
 
   /**
    * Free slots, in `[0, maxConcurrent]`. With a remote store, from the last known shared count.
    */
   get availableSlots(): number {
-    const max = this.#options.maxConcurrent;
+    const max = this.#maxConcurrent;
     const free = max - this.#store.inUse();
     return free <= 0 ? 0 : free < max ? free : max;
   }
@@ -193,10 +194,14 @@ export class Bulkhead {
    * `10 concurrent calls, no queue` or `10 concurrent calls, queue 100, max wait 2000 ms`.
    */
   describe(): string {
-    const o = this.#options;
-    const text = `${o.maxConcurrent} concurrent call${o.maxConcurrent === 1 ? '' : 's'}`;
-    if (o.maxQueue === 0 || o.maxWaitMs === 0) return `${text}, no queue`;
-    return `${text}, queue ${o.maxQueue}${o.maxWaitMs === Infinity ? '' : `, max wait ${o.maxWaitMs} ms`}`;
+    const max = this.#maxConcurrent;
+    const queue = this.#maxQueue;
+    const wait = this.#maxWaitMs;
+    return `${max} concurrent call${max === 1 ? '' : 's'}, ${
+      queue === 0 || wait === 0
+        ? 'no queue'
+        : `queue ${queue}${wait === Infinity ? '' : `, max wait ${wait} ms`}`
+    }`;
   }
 
   /**
@@ -251,7 +256,7 @@ export class Bulkhead {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = this.takeSlot();
     if (ticket !== false) return this.#run(fn, signal, ticket);
     return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
@@ -272,26 +277,20 @@ export class Bulkhead {
    */
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const signal = abortable(given);
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size === 0) {
-      let answer: ReturnType<BulkheadStore['acquire']>;
-      try {
-        answer = this.#store.acquire();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      if (answer !== false) {
-        if (!isThenable(answer)) {
-          if (manual) this.#manual.push(answer);
-          return Promise.resolve(answer);
-        }
-        return raceAbort(
-          Promise.resolve(answer).then((ticket) => this.#afterRemote(ticket, signal, manual)),
-          signal,
-        );
-      }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.size !== 0) return this.#wait(signal, manual);
+    let answer: ReturnType<BulkheadStore['acquire']>;
+    try {
+      answer = this.#store.acquire();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.#queue.push(signal, manual);
+    return isThenable(answer)
+      ? raceAbort(
+          Promise.resolve(answer).then((ticket) => this.#granted(ticket, signal, manual)),
+          signal,
+        )
+      : Promise.resolve(this.#granted(answer, signal, manual));
   }
 
   /**
@@ -301,17 +300,16 @@ export class Bulkhead {
     const waiter = this.#queue.shift();
     if (waiter !== undefined) {
       // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
-      if (waiter.manual) this.#manual.push(ticket);
+      if (waiter.n !== 0) this.#manual.push(ticket);
       waiter.resolve(ticket);
       return;
     }
-    let done: void | Promise<void>;
     try {
-      done = this.#store.release(ticket);
+      // A remote store's failed release must not become an unhandled rejection.
+      (this.#store.release(ticket) as Promise<void> | undefined)?.then(noop, noop);
     } catch {
-      return;
+      // The store keeps its own count; a failed release is its to recover.
     }
-    if (done !== undefined) done.then(noop, noop);
   }
 
   /** @internal Counts a call answered while its work still holds a slot (or stops counting it). */
@@ -324,7 +322,7 @@ export class Bulkhead {
     signal: AbortSignal | undefined,
     ticket: BulkheadTicket,
   ): Promise<T> {
-    if (signal !== undefined && signal.aborted) {
+    if (signal?.aborted) {
       this.giveSlot(ticket);
       return Promise.reject(signal.reason);
     }
@@ -342,7 +340,9 @@ export class Bulkhead {
       return Promise.reject(error);
     }
     const live = abortable(signal);
-    if (live === undefined) {
+    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
+    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
+    if (live === undefined || live.aborted) {
       return work.then(
         (value) => {
           this.giveSlot(ticket);
@@ -354,185 +354,44 @@ export class Bulkhead {
         },
       );
     }
-    return new Promise<T>((resolve, reject) => {
-      let answered = false;
-      const onAbort = (): void => {
-        answered = true;
-        this.#orphaned++;
-        reject(live.reason);
-      };
-      live.addEventListener('abort', onAbort, { once: true });
-      const settle = (): void => {
-        live.removeEventListener('abort', onAbort);
-        if (answered) this.#orphaned--;
-        this.giveSlot(ticket);
-      };
-      work.then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (error: unknown) => {
-          settle();
-          reject(error);
-        },
-      );
-    });
+    let answered = 0;
+    const onAbort = (): void => {
+      answered = 1;
+      this.#orphaned++;
+    };
+    live.addEventListener('abort', onAbort);
+    const settle = (): void => {
+      live.removeEventListener('abort', onAbort);
+      this.#orphaned -= answered;
+      this.giveSlot(ticket);
+    };
+    work.then(settle, settle);
+    return raceAbort(work, live);
   }
 
-  #afterRemote(
+  /** Queues the caller (FIFO) when the queue has room, or rejects it. */
+  #wait(signal: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.size >= this.#maxQueue || this.#maxWaitMs === 0) {
+      return Promise.reject(new BulkheadFullError(this.#maxConcurrent, this.#maxQueue));
+    }
+    return this.#queue.push(manual ? 1 : 0, this.#maxWaitMs, signal);
+  }
+
+  /** The store's answer to a caller of `waitSlot`: its slot, or a place in the queue. */
+  #granted(
     ticket: false | BulkheadTicket,
     signal: AbortSignal | undefined,
     manual: boolean,
   ): Promise<BulkheadTicket> | BulkheadTicket {
-    // The caller gave up while the store was deciding: it must neither keep a slot nor wait in
-    // the queue (nobody would ever release what it got there).
-    if (signal !== undefined && signal.aborted) {
-      if (ticket !== false) this.giveSlot(ticket);
+    if (ticket === false) return this.#wait(signal, manual);
+    // The caller gave up while a remote store was deciding: it must not keep the slot.
+    if (signal?.aborted) {
+      this.giveSlot(ticket);
       return Promise.reject(signal.reason);
     }
-    if (ticket === false) return this.#queue.push(signal, manual);
+    // A slot taken by hand (`acquire`) is the caller's to `release()`.
     if (manual) this.#manual.push(ticket);
     return ticket;
   }
-}
-
-/** A caller waiting for a slot; it is its own abort listener, so queueing needs no closure. */
-class QueuedCaller implements EventListenerObject {
-  readonly queue: CallerQueue;
-  readonly signal: AbortSignal | undefined;
-  /** Waits in `acquire` (its slot is released by hand), not for `execute` or a policy. */
-  manual = false;
-  deadline = Infinity;
-  prev: QueuedCaller | undefined = undefined;
-  next: QueuedCaller | undefined = undefined;
-  resolve: (ticket: BulkheadTicket) => void = noop;
-  reject: (reason: unknown) => void = noop;
-
-  constructor(queue: CallerQueue, signal: AbortSignal | undefined) {
-    this.queue = queue;
-    this.signal = signal;
-  }
-
-  handleEvent(): void {
-    this.queue.abandon(this);
-  }
-}
-
-/**
- * The waiting callers, FIFO, as a linked list: O(1) to join, to serve and to leave from
- * anywhere. Every caller waits the same `maxWait`, so deadlines come in queue order and one
- * timer (for the head's deadline) serves the whole queue; it is cleared when the queue empties.
- */
-class CallerQueue {
-  size = 0;
-  #head: QueuedCaller | undefined = undefined;
-  #tail: QueuedCaller | undefined = undefined;
-  #timer: unknown = undefined;
-  readonly #clock: Clock;
-  readonly #maxQueue: number;
-  readonly #maxWaitMs: number;
-  readonly #maxConcurrent: number;
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    const now = this.#clock.now();
-    let waiter = this.#head;
-    while (waiter !== undefined && waiter.deadline <= now) {
-      this.#unlink(waiter);
-      waiter.reject(this.#full());
-      waiter = this.#head;
-    }
-    if (waiter !== undefined) this.#arm(waiter, now);
-  };
-
-  constructor(clock: Clock, maxQueue: number, maxWaitMs: number, maxConcurrent: number) {
-    this.#clock = clock;
-    this.#maxQueue = maxQueue;
-    this.#maxWaitMs = maxWaitMs;
-    this.#maxConcurrent = maxConcurrent;
-  }
-
-  push(given: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
-    const signal = abortable(given);
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    if (this.size >= this.#maxQueue || this.#maxWaitMs === 0) {
-      return Promise.reject(this.#full());
-    }
-    const waiter = new QueuedCaller(this, signal);
-    waiter.manual = manual;
-    const promise = new Promise<BulkheadTicket>((resolve, reject) => {
-      waiter.resolve = resolve;
-      waiter.reject = reject;
-    });
-    const tail = this.#tail;
-    if (tail === undefined) this.#head = waiter;
-    else {
-      tail.next = waiter;
-      waiter.prev = tail;
-    }
-    this.#tail = waiter;
-    this.size++;
-    if (signal !== undefined) signal.addEventListener('abort', waiter);
-    if (this.#maxWaitMs !== Infinity) {
-      const now = this.#clock.now();
-      waiter.deadline = now + this.#maxWaitMs;
-      if (this.#timer === undefined) this.#arm(waiter, now);
-    }
-    return promise;
-  }
-
-  /** Takes the head of the queue (to hand it a slot), or undefined when nobody waits. */
-  shift(): QueuedCaller | undefined {
-    const waiter = this.#head;
-    if (waiter !== undefined) this.#unlink(waiter);
-    return waiter;
-  }
-
-  /** Removes a caller whose signal aborted and rejects it with the reason. */
-  abandon(waiter: QueuedCaller): void {
-    this.#unlink(waiter);
-    waiter.reject((waiter.signal as AbortSignal).reason);
-  }
-
-  #unlink(waiter: QueuedCaller): void {
-    const { prev, next } = waiter;
-    if (prev === undefined) this.#head = next;
-    else prev.next = next;
-    if (next === undefined) this.#tail = prev;
-    else next.prev = prev;
-    waiter.prev = undefined;
-    waiter.next = undefined;
-    if (waiter.signal !== undefined) waiter.signal.removeEventListener('abort', waiter);
-    // A timer left for a departed head just fires early and re-arms; only an empty queue needs
-    // it gone, so an idle bulkhead holds no timer.
-    if (--this.size === 0 && this.#timer !== undefined) {
-      this.#clock.clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-
-  #arm(head: QueuedCaller, now: number): void {
-    const delay = Math.ceil(head.deadline - now);
-    this.#timer = this.#clock.setTimeout(this.#onTimer, delay > 0 ? delay : 0);
-  }
-
-  #full(): BulkheadFullError {
-    return new BulkheadFullError(this.#maxConcurrent, this.#maxQueue);
-  }
-}
-
-function storeOption(value: unknown): BulkheadStore | undefined {
-  if (value === undefined) return undefined;
-  const store = value as Record<string, unknown> | null;
-  if (
-    store === null ||
-    typeof store !== 'object' ||
-    STORE_METHODS.some((m) => typeof store[m] !== 'function') ||
-    (store.subscribe !== undefined && typeof store.subscribe !== 'function')
-  ) {
-    throw new TypeError(
-      `\`store\` must be a BulkheadStore with ${STORE_METHODS.map((m) => `${m}()`).join(', ')}, got ${show(value)}`,
-    );
-  }
-  return value as BulkheadStore;
 }

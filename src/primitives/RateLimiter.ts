@@ -2,6 +2,7 @@ import { RateLimitExceededError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../internal/signals.js';
+import { storeOption } from '../internal/store.js';
 import {
   clockOption,
   durationOption,
@@ -10,6 +11,7 @@ import {
   optionsObject,
   show,
 } from '../internal/validate.js';
+import { WaitQueue } from '../internal/waitQueue.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './RateLimiterStore.js';
 
 /** Options of a {@link RateLimiter}. */
@@ -41,7 +43,6 @@ export interface RateLimiterOptions {
   readonly store?: RateLimiterStore;
 }
 
-const DEFAULTS = Object.freeze({ maxTokens: 10, refillRate: 10, maxWait: 0 });
 /** @internal Every option key the constructor accepts. */
 export const RATE_LIMITER_OPTIONS = Object.freeze([
   'maxTokens',
@@ -51,14 +52,6 @@ export const RATE_LIMITER_OPTIONS = Object.freeze([
   'store',
 ]);
 const STORE_METHODS = Object.freeze(['configure', 'tryReserve', 'reserve', 'refund', 'available']);
-
-interface ResolvedRateLimiterOptions {
-  readonly maxTokens: number;
-  readonly refillRate: number;
-  readonly maxWaitMs: number;
-  readonly clock: Clock;
-  readonly store: RateLimiterStore;
-}
 
 // Handed to every caller served at once: an acquire on the hot path allocates nothing.
 const GRANTED: Promise<void> = Promise.resolve();
@@ -89,9 +82,15 @@ const GRANTED: Promise<void> = Promise.resolve();
  * ```
  */
 export class RateLimiter {
-  readonly #options: ResolvedRateLimiterOptions;
+  readonly #maxTokens: number;
+  readonly #refillRate: number;
+  readonly #maxWaitMs: number;
+  readonly #clock: Clock;
   readonly #store: RateLimiterStore;
-  readonly #queue: TokenQueue;
+  // Callers waiting for reserved tokens, each due when its tokens arrive.
+  readonly #queue: WaitQueue<void>;
+  // A clock reading lent to the store for one decision (NaN: none).
+  #lent = NaN;
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -100,33 +99,40 @@ export class RateLimiter {
   constructor(options?: RateLimiterOptions) {
     const o = optionsObject(options, 'RateLimiter');
     knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
-    const positive = (n: number): boolean => n > 0;
     // A call takes 1 token: a smaller bucket could never serve one.
-    const maxTokens = numberOption(
+    const maxTokens = (this.#maxTokens = numberOption(
       o.maxTokens,
       'maxTokens',
       (n) => n >= 1,
       '>= 1',
-      DEFAULTS.maxTokens,
-    );
-    const refillRate = numberOption(
+      10,
+    ));
+    const refillRate = (this.#refillRate = numberOption(
       o.refillRate,
       'refillRate',
-      positive,
+      (n) => n > 0,
       '> 0',
-      DEFAULTS.refillRate,
+      10,
+    ));
+    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
+    const clock = (this.#clock = clockOption(o.clock));
+    const store = (this.#store =
+      storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
+      new InMemoryRateLimiterStore());
+    this.#queue = new WaitQueue<void>(
+      clock,
+      (waiter) => waiter.resolve(),
+      // An aborted waiter's tokens go back, and arrive this much sooner for everyone behind it.
+      (waiter) => {
+        settleQuietly(store.refund(waiter.n));
+        return (waiter.n * 1000) / refillRate;
+      },
     );
-    const maxWaitMs = durationOption(o.maxWait, 'maxWait', DEFAULTS.maxWait, true);
-    const clock = clockOption(o.clock);
-    const store = storeOption(o.store) ?? new InMemoryRateLimiterStore();
-    this.#options = Object.freeze({ maxTokens, refillRate, maxWaitMs, clock, store });
-    this.#store = store;
-    this.#queue = new TokenQueue(clock, store, refillRate);
     // The store reads time through this facade so a policy can lend it the time it has already
     // read in the same synchronous turn (see tryAcquireAt), saving a clock read per call.
     const storeClock: Clock = Object.freeze({
       now: (): number => {
-        const lent = this.#lentNow;
+        const lent = this.#lent;
         return lent === lent ? lent : clock.now();
       },
       setTimeout: (fn: () => void, ms: number): unknown => clock.setTimeout(fn, ms),
@@ -135,11 +141,9 @@ export class RateLimiter {
     store.configure(Object.freeze({ maxTokens, refillRate, clock: storeClock }));
   }
 
-  #lentNow = NaN;
-
   /** @internal The clock given in the options. */
   get clock(): Clock {
-    return this.#options.clock;
+    return this.#clock;
   }
 
   /**
@@ -148,27 +152,27 @@ export class RateLimiter {
    */
   tryAcquireAt(now: number): boolean {
     if (this.#queue.size !== 0) return false;
-    this.#lentNow = now;
+    this.#lent = now;
     try {
       return this.#store.tryReserve(1);
     } finally {
-      this.#lentNow = NaN;
+      this.#lent = NaN;
     }
   }
 
   /** Bucket capacity (the largest burst). */
   get maxTokens(): number {
-    return this.#options.maxTokens;
+    return this.#maxTokens;
   }
 
   /** Tokens added per second. */
   get refillRate(): number {
-    return this.#options.refillRate;
+    return this.#refillRate;
   }
 
   /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
   get maxWaitMs(): number {
-    return this.#options.maxWaitMs;
+    return this.#maxWaitMs;
   }
 
   /**
@@ -177,9 +181,8 @@ export class RateLimiter {
    */
   get availableTokens(): number {
     const tokens = this.#store.available();
-    if (!(tokens > 0)) return 0;
-    const max = this.#options.maxTokens;
-    return tokens < max ? tokens : max;
+    const max = this.#maxTokens;
+    return !(tokens > 0) ? 0 : tokens < max ? tokens : max;
   }
 
   /** Callers of this limiter waiting for their tokens. */
@@ -192,14 +195,11 @@ export class RateLimiter {
    * `10 tokens, refill 10/s, no wait` or `100 tokens, refill 50/s, max wait 2000 ms`.
    */
   describe(): string {
-    const o = this.#options;
-    const wait =
-      o.maxWaitMs === 0
-        ? 'no wait'
-        : o.maxWaitMs === Infinity
-          ? 'waits as long as needed'
-          : `max wait ${o.maxWaitMs} ms`;
-    return `${o.maxTokens} token${o.maxTokens === 1 ? '' : 's'}, refill ${o.refillRate}/s, ${wait}`;
+    const max = this.#maxTokens;
+    const wait = this.#maxWaitMs;
+    return `${max} token${max === 1 ? '' : 's'}, refill ${this.#refillRate}/s, ${
+      wait === 0 ? 'no wait' : wait === Infinity ? 'waits as long as needed' : `max wait ${wait} ms`
+    }`;
   }
 
   /**
@@ -212,10 +212,7 @@ export class RateLimiter {
    * @throws RangeError when `permits` is not > 0, not finite, or more than `maxTokens`
    */
   tryAcquire(permits = 1): boolean {
-    if (permits !== 1) {
-      const error = this.#permitError(permits);
-      if (error !== undefined) throw error;
-    }
+    if (permits !== 1) this.#check(permits);
     return this.#queue.size === 0 && this.#store.tryReserve(permits);
   }
 
@@ -233,14 +230,16 @@ export class RateLimiter {
    */
   acquire(permits = 1, signal?: AbortSignal): Promise<void> {
     if (permits !== 1) {
-      const error = this.#permitError(permits);
-      if (error !== undefined) return Promise.reject(error);
+      try {
+        this.#check(permits);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    const answer = this.#store.reserve(permits, this.#options.maxWaitMs);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const answer = this.#store.reserve(permits, this.#maxWaitMs);
     if (typeof answer === 'number') {
-      if (answer === 0) return GRANTED;
-      return this.#settle(answer, permits, signal);
+      return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
     }
     return raceAbort(
       answer.then((wait) => this.#settle(wait, permits, signal)),
@@ -257,12 +256,12 @@ export class RateLimiter {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     }
     return this.acquire(1, signal).then(() =>
-      signal !== undefined && signal.aborted
+      signal?.aborted
         ? Promise.reject(signal.reason)
         : raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal),
     );
@@ -272,200 +271,31 @@ export class RateLimiter {
     if (answer < 0) return Promise.reject(new RateLimitExceededError(-answer));
     // Only reachable on a remote store's late answer: the tokens were granted after the caller
     // gave up, so they go back.
-    if (signal !== undefined && signal.aborted) {
+    if (signal?.aborted) {
       settleQuietly(this.#store.refund(permits));
       return Promise.reject(signal.reason);
     }
-    if (answer === 0) return GRANTED;
-    return this.#queue.push(permits, answer, signal);
+    return answer === 0 ? GRANTED : this.#queue.push(permits, answer, abortable(signal));
   }
 
-  #permitError(permits: unknown): Error | undefined {
-    if (typeof permits !== 'number') {
-      return new TypeError(`\`permits\` must be a finite number > 0, got ${show(permits)}`);
-    }
-    if (!(permits > 0) || permits === Infinity) {
-      return new RangeError(`\`permits\` must be a finite number > 0, got ${show(permits)}`);
-    }
-    const max = this.#options.maxTokens;
-    if (permits > max) {
-      return new RangeError(
-        `\`permits\` must be at most \`maxTokens\` (${max}) or it can never be served, got ${show(permits)}`,
+  /** Throws unless `permits` is a finite number > 0, at most `maxTokens`. */
+  #check(permits: unknown): void {
+    const max = this.#maxTokens;
+    const rule =
+      typeof permits !== 'number' || !(permits > 0) || permits === Infinity
+        ? 'a finite number > 0'
+        : permits > max
+          ? `at most \`maxTokens\` (${max}) or it can never be served`
+          : '';
+    if (rule) {
+      throw new (typeof permits === 'number' ? RangeError : TypeError)(
+        `\`permits\` must be ${rule}, got ${show(permits)}`,
       );
-    }
-    return undefined;
-  }
-}
-
-/**
- * A caller waiting for reserved tokens. It is its own abort listener (`handleEvent`), so waiting
- * needs no closure beyond the promise's.
- */
-class TokenWaiter implements EventListenerObject {
-  readonly queue: TokenQueue;
-  readonly permits: number;
-  readonly signal: AbortSignal | undefined;
-  prev: TokenWaiter | undefined = undefined;
-  next: TokenWaiter | undefined = undefined;
-  /** Milliseconds between the previous waiter's due time and this one's. */
-  gap = 0;
-  resolve: () => void = noop;
-  reject: (reason: unknown) => void = noop;
-
-  constructor(queue: TokenQueue, permits: number, signal: AbortSignal | undefined) {
-    this.queue = queue;
-    this.permits = permits;
-    this.signal = signal;
-  }
-
-  handleEvent(): void {
-    this.queue.abandon(this);
-  }
-}
-
-/**
- * The limiter's waiting callers in FIFO order, as a linked list with one timer (for the head).
- * Due times are kept as gaps between neighbours, so a caller leaving from anywhere in the line
- * moves everyone behind it up by its refunded tokens' worth of time in O(1).
- */
-class TokenQueue {
-  size = 0;
-  #head: TokenWaiter | undefined = undefined;
-  #tail: TokenWaiter | undefined = undefined;
-  #headDue = 0;
-  #tailDue = 0;
-  #timer: unknown = undefined;
-  readonly #clock: Clock;
-  readonly #store: RateLimiterStore;
-  readonly #refillRate: number;
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#serveDue(this.#clock.now());
-  };
-
-  constructor(clock: Clock, store: RateLimiterStore, refillRate: number) {
-    this.#clock = clock;
-    this.#store = store;
-    this.#refillRate = refillRate;
-  }
-
-  /** Queues a caller whose tokens are reserved and arrive in `waitMs`. */
-  push(permits: number, waitMs: number, given: AbortSignal | undefined): Promise<void> {
-    const signal = abortable(given);
-    const waiter = new TokenWaiter(this, permits, signal);
-    const promise = new Promise<void>((resolve, reject) => {
-      waiter.resolve = resolve;
-      waiter.reject = reject;
-    });
-    const now = this.#clock.now();
-    const due = now + waitMs;
-    const tail = this.#tail;
-    if (tail === undefined) {
-      this.#head = waiter;
-      this.#headDue = due;
-      this.#tailDue = due;
-    } else {
-      // A remote store may answer a later caller with a shorter wait; it still goes after.
-      waiter.gap = due > this.#tailDue ? due - this.#tailDue : 0;
-      waiter.prev = tail;
-      tail.next = waiter;
-      this.#tailDue += waiter.gap;
-    }
-    this.#tail = waiter;
-    this.size++;
-    if (signal !== undefined) signal.addEventListener('abort', waiter);
-    if (waiter === this.#head) this.#arm(now);
-    return promise;
-  }
-
-  /** Removes a caller whose signal aborted, refunds its tokens and rejects it. */
-  abandon(waiter: TokenWaiter): void {
-    const signal = waiter.signal as AbortSignal;
-    signal.removeEventListener('abort', waiter);
-    // The refunded tokens arrive this much sooner for everyone behind it.
-    const shift = (waiter.permits * 1000) / this.#refillRate;
-    const { prev, next } = waiter;
-    waiter.prev = undefined;
-    waiter.next = undefined;
-    this.size--;
-    settleQuietly(this.#store.refund(waiter.permits));
-    if (prev === undefined) {
-      this.#head = next;
-      this.#cancelTimer();
-      if (next === undefined) {
-        this.#tail = undefined;
-      } else {
-        next.prev = undefined;
-        this.#headDue += next.gap - shift;
-        this.#tailDue -= shift;
-        this.#serveDue(this.#clock.now());
-      }
-    } else {
-      prev.next = next;
-      if (next === undefined) {
-        this.#tail = prev;
-        this.#tailDue -= waiter.gap;
-      } else {
-        next.prev = prev;
-        const joined = waiter.gap + next.gap;
-        next.gap = joined > shift ? joined - shift : 0;
-        this.#tailDue -= joined - next.gap;
-      }
-    }
-    waiter.reject(signal.reason);
-  }
-
-  #serveDue(now: number): void {
-    let waiter = this.#head;
-    while (waiter !== undefined && this.#headDue <= now) {
-      const next = waiter.next;
-      this.#head = next;
-      this.size--;
-      waiter.next = undefined;
-      if (waiter.signal !== undefined) waiter.signal.removeEventListener('abort', waiter);
-      waiter.resolve();
-      if (next === undefined) {
-        this.#tail = undefined;
-      } else {
-        next.prev = undefined;
-        this.#headDue += next.gap;
-      }
-      waiter = next;
-    }
-    if (waiter !== undefined) this.#arm(now);
-  }
-
-  #arm(now: number): void {
-    // Rounded up so the timer never fires before the tokens are there (fake and real timers
-    // truncate fractional delays).
-    const delay = Math.ceil(this.#headDue - now);
-    this.#timer = this.#clock.setTimeout(this.#onTimer, delay > 0 ? delay : 0);
-  }
-
-  #cancelTimer(): void {
-    if (this.#timer !== undefined) {
-      this.#clock.clearTimeout(this.#timer);
-      this.#timer = undefined;
     }
   }
 }
 
 /** Keeps a remote store's failed refund from becoming an unhandled rejection. */
 function settleQuietly(result: void | Promise<void>): void {
-  if (result !== undefined) result.then(noop, noop);
-}
-
-function storeOption(value: unknown): RateLimiterStore | undefined {
-  if (value === undefined) return undefined;
-  const store = value as Record<string, unknown> | null;
-  if (
-    store === null ||
-    typeof store !== 'object' ||
-    STORE_METHODS.some((m) => typeof store[m] !== 'function')
-  ) {
-    throw new TypeError(
-      `\`store\` must be a RateLimiterStore with ${STORE_METHODS.map((m) => `${m}()`).join(', ')}, got ${show(value)}`,
-    );
-  }
-  return value as RateLimiterStore;
+  (result as Promise<void> | undefined)?.then(noop, noop);
 }

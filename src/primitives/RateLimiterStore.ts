@@ -132,11 +132,10 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
     if (clock === undefined) throw new Error('InMemoryRateLimiterStore used before configure()');
     const now = clock.now();
     const elapsed = now - this.#last;
-    if (elapsed > 0) {
+    // NaN at first use: the bucket is still full (a NaN sum below caps at maxTokens).
+    if (!(elapsed <= 0)) {
       const tokens = this.#tokens + (elapsed * this.#refillRate) / 1000;
       this.#tokens = tokens < this.#maxTokens ? tokens : this.#maxTokens;
-      this.#last = now;
-    } else if (Number.isNaN(elapsed)) {
       this.#last = now;
     }
     return this.#tokens;

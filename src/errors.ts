@@ -1,5 +1,5 @@
 import { formatSeconds } from './internal/duration.js';
-import type { CircuitState } from './primitives/CircuitState.js';
+import type { CircuitState } from './strategies/circuit-breaker/CircuitState.js';
 
 // A brand in the global symbol registry lets the guards recognise errors made by another copy of
 // the package (two versions in one node_modules tree), where `instanceof` would say no.

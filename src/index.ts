@@ -18,44 +18,44 @@ export {
   isCircuitOpenError,
   isStoreUnavailableError,
 } from './errors.js';
-export { CircuitState } from './primitives/CircuitState.js';
+export { CircuitState } from './strategies/circuit-breaker/CircuitState.js';
 export type {
   CircuitBreakerOptions,
   CircuitStateChange,
   CircuitStateListener,
-} from './primitives/CircuitBreaker.js';
-export { CircuitBreaker } from './primitives/CircuitBreaker.js';
+} from './strategies/circuit-breaker/CircuitBreaker.js';
+export { CircuitBreaker } from './strategies/circuit-breaker/CircuitBreaker.js';
 export type {
   CircuitBreakerStore,
   CircuitBreakerStoreConfig,
   CircuitAdmission,
   CircuitOutcome,
   CircuitBreakerMetrics,
-} from './primitives/CircuitBreakerStore.js';
-export { InMemoryCircuitBreakerStore } from './primitives/CircuitBreakerStore.js';
-export type { RetryOptions, RetryInfo } from './primitives/Retry.js';
-export { Retry } from './primitives/Retry.js';
+} from './strategies/circuit-breaker/store.js';
+export { InMemoryCircuitBreakerStore } from './strategies/circuit-breaker/store.js';
+export type { RetryOptions, RetryInfo } from './strategies/retry/Retry.js';
+export { Retry } from './strategies/retry/Retry.js';
 export type {
   FallbackOptions,
   FallbackValueOptions,
   FallbackMethodOptions,
   FallbackFilterOptions,
-} from './primitives/Fallback.js';
-export { Fallback } from './primitives/Fallback.js';
-export type { TimeLimiterOptions } from './primitives/TimeLimiter.js';
-export { TimeLimiter } from './primitives/TimeLimiter.js';
-export type { RateLimiterOptions } from './primitives/RateLimiter.js';
-export { RateLimiter } from './primitives/RateLimiter.js';
-export type { RateLimiterStore, RateLimiterStoreConfig } from './primitives/RateLimiterStore.js';
-export { InMemoryRateLimiterStore } from './primitives/RateLimiterStore.js';
-export type { BulkheadOptions } from './primitives/Bulkhead.js';
-export { Bulkhead } from './primitives/Bulkhead.js';
+} from './strategies/fallback/Fallback.js';
+export { Fallback } from './strategies/fallback/Fallback.js';
+export type { TimeLimiterOptions } from './strategies/timeout/TimeLimiter.js';
+export { TimeLimiter } from './strategies/timeout/TimeLimiter.js';
+export type { RateLimiterOptions } from './strategies/rate-limiter/RateLimiter.js';
+export { RateLimiter } from './strategies/rate-limiter/RateLimiter.js';
+export type { RateLimiterStore, RateLimiterStoreConfig } from './strategies/rate-limiter/store.js';
+export { InMemoryRateLimiterStore } from './strategies/rate-limiter/store.js';
+export type { BulkheadOptions } from './strategies/bulkhead/Bulkhead.js';
+export { Bulkhead } from './strategies/bulkhead/Bulkhead.js';
 export type {
   BulkheadStore,
   BulkheadStoreConfig,
   BulkheadTicket,
-} from './primitives/BulkheadStore.js';
-export { InMemoryBulkheadStore } from './primitives/BulkheadStore.js';
+} from './strategies/bulkhead/store.js';
+export { InMemoryBulkheadStore } from './strategies/bulkhead/store.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export type {

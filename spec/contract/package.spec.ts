@@ -202,8 +202,8 @@ describe('contract: package and entry points', () => {
     this.timeout(20_000);
     const modules = walk('dist/esm').filter((f) => f.endsWith('.js'));
     expect(modules).to.include.members([
-      join('dist/esm/primitives/Retry.js'),
-      join('dist/esm/primitives/CircuitBreaker.js'),
+      join('dist/esm/strategies/retry/Retry.js'),
+      join('dist/esm/strategies/circuit-breaker/CircuitBreaker.js'),
       join('dist/esm/registry/PolicyRegistry.js'),
     ]);
     const retryOnly = await bundleOf("import { Retry } from 'bulwark'; console.log(Retry);");

@@ -220,8 +220,13 @@ describe('contract: bulwark/redis', () => {
   });
 
   it('R-REDIS-8: synchronous members (`tryAcquire`, `state`, `availableTokens`, `availableSlots`) report the last known shared value and say so in their TSDoc', () => {
-    const doc = (file: string, member: RegExp): string => {
-      const text = readFileSync(`dist/esm/primitives/${file}.d.ts`, 'utf8');
+    const doc = (file: 'RateLimiter' | 'Bulkhead' | 'CircuitBreaker', member: RegExp): string => {
+      const folder = {
+        RateLimiter: 'rate-limiter',
+        Bulkhead: 'bulkhead',
+        CircuitBreaker: 'circuit-breaker',
+      }[file];
+      const text = readFileSync(`dist/esm/strategies/${folder}/${file}.d.ts`, 'utf8');
       const at = text.search(member);
       expect(at, `${file} ${member}`).to.be.greaterThan(0);
       return text.slice(text.lastIndexOf('/**', at), at);

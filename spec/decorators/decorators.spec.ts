@@ -21,9 +21,9 @@ import {
   RateLimitExceededError,
 } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { never } from '../support/promises.js';
 
 class Boom extends Error {

@@ -9,9 +9,9 @@ import {
 import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import type { Stage } from '../../src/pipeline/Stage.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { never } from '../support/promises.js';
 
 function recorder(kind: string, log: string[]): Stage {

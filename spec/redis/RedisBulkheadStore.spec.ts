@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BulkheadFullError } from '../../src/errors.js';
-import { Bulkhead, type BulkheadOptions } from '../../src/primitives/Bulkhead.js';
+import { Bulkhead, type BulkheadOptions } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import {
   deferred,

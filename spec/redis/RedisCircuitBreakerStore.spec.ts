@@ -1,12 +1,15 @@
 import { expect } from 'chai';
 import { CircuitOpenError } from '../../src/errors.js';
 import { systemClock } from '../../src/internal/clock.js';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/primitives/CircuitBreaker.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import {
   InMemoryCircuitBreakerStore,
   type CircuitBreakerStoreConfig,
   type CircuitOutcome,
-} from '../../src/primitives/CircuitBreakerStore.js';
+} from '../../src/strategies/circuit-breaker/store.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import {
   deferred,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { isRateLimitExceededError, RateLimitExceededError } from '../../src/errors.js';
 import type { Clock } from '../../src/internal/clock.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
 import { describeRedis, rejectionOf, sleep, type RedisEnv } from './harness.js';
 

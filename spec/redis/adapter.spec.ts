@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { sha1Hex, toRedisAdapter, type RedisClientAdapter } from '../../src/redis/adapter.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
 import { describeRedis, rejectionOf } from './harness.js';

@@ -2,9 +2,9 @@
 import { expect } from 'chai';
 import { BulkheadFullError, CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';

@@ -8,9 +8,9 @@ import {
   RateLimitExceededError,
   StoreUnavailableError,
 } from '../../src/errors.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { BulkheadFullError } from '../../src/errors.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import {
   FakeClock,
   deferred,

@@ -6,8 +6,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { CircuitOpenError } from '../../src/errors.js';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../../src/primitives/CircuitBreaker.js';
-import type { CircuitState } from '../../src/primitives/CircuitState.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import type { CircuitState } from '../../src/strategies/circuit-breaker/CircuitState.js';
 import { FakeClock, deferred, fcParams, flush, settle, type Deferred } from './support.js';
 
 class IgnoredError extends Error {}

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { RateLimitExceededError } from '../../src/errors.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { FakeClock, fcParams, flush } from './support.js';
 
 interface Config {

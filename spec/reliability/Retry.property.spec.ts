@@ -2,7 +2,7 @@
 // exceeds maxDelay, whatever `random` returns, and the next attempt starts exactly when it ends.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Retry } from '../../src/primitives/Retry.js';
+import { Retry } from '../../src/strategies/retry/Retry.js';
 import { FakeClock, fcParams, settle } from './support.js';
 
 interface Config {

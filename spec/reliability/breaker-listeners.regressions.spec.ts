@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { CircuitOpenError } from '../../src/errors.js';
 import { instrument } from '../../src/otel/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { InMemoryCircuitBreakerStore } from '../../src/primitives/CircuitBreakerStore.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { InMemoryCircuitBreakerStore } from '../../src/strategies/circuit-breaker/store.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { FakeClock, deferred, flush, settle } from './support.js';
 

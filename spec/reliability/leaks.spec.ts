@@ -7,12 +7,12 @@ import { getEventListeners, setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { Fallback } from '../../src/primitives/Fallback.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
-import { Retry } from '../../src/primitives/Retry.js';
-import { TimeLimiter } from '../../src/primitives/TimeLimiter.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { Fallback } from '../../src/strategies/fallback/Fallback.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
+import { Retry } from '../../src/strategies/retry/Retry.js';
+import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 

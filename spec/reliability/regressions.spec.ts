@@ -10,13 +10,13 @@ import * as sinon from 'sinon';
 import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { InMemoryCircuitBreakerStore } from '../../src/primitives/CircuitBreakerStore.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
-import { InMemoryRateLimiterStore } from '../../src/primitives/RateLimiterStore.js';
-import { Retry } from '../../src/primitives/Retry.js';
-import { TimeLimiter } from '../../src/primitives/TimeLimiter.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { InMemoryCircuitBreakerStore } from '../../src/strategies/circuit-breaker/store.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
+import { InMemoryRateLimiterStore } from '../../src/strategies/rate-limiter/store.js';
+import { Retry } from '../../src/strategies/retry/Retry.js';
+import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 import type { Stage } from '../../src/pipeline/Stage.js';
 import { FakeClock, deferred, flush, settle } from './support.js';
 import { BulkheadFullError } from '../../src/errors.js';
@@ -25,7 +25,7 @@ import {
   type BulkheadStore,
   type BulkheadStoreConfig,
   type BulkheadTicket,
-} from '../../src/primitives/BulkheadStore.js';
+} from '../../src/strategies/bulkhead/store.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { instrument } from '../../src/otel/index.js';
 import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
@@ -392,7 +392,7 @@ describe('Regressions', () => {
           stdin: {
             contents: [
               "export * from './src/errors.ts';",
-              "export { RateLimiter } from './src/primitives/RateLimiter.ts';",
+              "export { RateLimiter } from './src/strategies/rate-limiter/RateLimiter.ts';",
             ].join('\n'),
             resolveDir: process.cwd(),
             loader: 'ts',

@@ -11,9 +11,9 @@ import {
   usePolicy,
 } from '../../src/decorators/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { Bulkhead } from '../../src/primitives/Bulkhead.js';
-import { CircuitBreaker } from '../../src/primitives/CircuitBreaker.js';
-import { RateLimiter } from '../../src/primitives/RateLimiter.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 
 interface Price {
   readonly productId: string;

@@ -2,16 +2,16 @@
 import { RootContext, type Context } from '../internal/context.js';
 import { show } from '../internal/validate.js';
 import { Policy } from '../pipeline/Policy.js';
-import { Bulkhead } from '../primitives/Bulkhead.js';
-import { CircuitBreaker } from '../primitives/CircuitBreaker.js';
-import { Fallback, type FallbackOptions } from '../primitives/Fallback.js';
-import { RateLimiter } from '../primitives/RateLimiter.js';
-import { Retry, type RetryOptions } from '../primitives/Retry.js';
+import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import { Fallback, type FallbackOptions } from '../strategies/fallback/Fallback.js';
+import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import { Retry, type RetryOptions } from '../strategies/retry/Retry.js';
 import {
   TimeLimiter,
   type TimeLimiterOptions,
   type TimeoutOwner,
-} from '../primitives/TimeLimiter.js';
+} from '../strategies/timeout/TimeLimiter.js';
 import { toDecorator, type ResilienceDecorator } from './decorator.js';
 
 export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js';

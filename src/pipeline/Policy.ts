@@ -7,7 +7,7 @@ import { toDataMap, type Thunk } from './ExecutionContext.js';
 import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
 import type { StageInfo } from './Stage.js';
-import { CircuitBreakerStage } from './stages/CircuitBreakerStage.js';
+import { CircuitBreakerStage } from '../strategies/circuit-breaker/stage.js';
 
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {

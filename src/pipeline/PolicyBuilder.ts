@@ -1,30 +1,33 @@
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
 import { clockOption, show, stringOption } from '../internal/validate.js';
-import { Bulkhead, type BulkheadOptions } from '../primitives/Bulkhead.js';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../primitives/CircuitBreaker.js';
+import { Bulkhead, type BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from '../strategies/circuit-breaker/CircuitBreaker.js';
 import {
   Fallback,
   type FallbackFilterOptions,
   type FallbackValueOptions,
-} from '../primitives/Fallback.js';
-import { RateLimiter, type RateLimiterOptions } from '../primitives/RateLimiter.js';
-import { Retry, type RetryOptions } from '../primitives/Retry.js';
-import { TimeLimiter, type TimeLimiterOptions } from '../primitives/TimeLimiter.js';
+} from '../strategies/fallback/Fallback.js';
+import { RateLimiter, type RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
+import { Retry, type RetryOptions } from '../strategies/retry/Retry.js';
+import { TimeLimiter, type TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
 import { EventHub } from './events.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import { Counters } from './metrics.js';
 import { Policy } from './Policy.js';
 import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
-import { CustomStage } from './stages/CustomStage.js';
-import { BulkheadStage } from './stages/BulkheadStage.js';
-import { CircuitBreakerStage } from './stages/CircuitBreakerStage.js';
-import type { StageEnv } from './stages/env.js';
-import { FallbackStage } from './stages/FallbackStage.js';
-import { RateLimiterStage } from './stages/RateLimiterStage.js';
-import { RetryStage } from './stages/RetryStage.js';
-import { TimeoutStage } from './stages/TimeoutStage.js';
+import { CustomStage } from './CustomStage.js';
+import { BulkheadStage } from '../strategies/bulkhead/stage.js';
+import { CircuitBreakerStage } from '../strategies/circuit-breaker/stage.js';
+import type { StageEnv } from './env.js';
+import { FallbackStage } from '../strategies/fallback/stage.js';
+import { RateLimiterStage } from '../strategies/rate-limiter/stage.js';
+import { RetryStage } from '../strategies/retry/stage.js';
+import { TimeoutStage } from '../strategies/timeout/stage.js';
 
 /** Fallback options as a policy takes them: `method` receives the error and the context. */
 export type PolicyFallbackOptions<V> =

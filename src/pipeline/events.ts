@@ -1,4 +1,4 @@
-import type { CircuitState } from '../primitives/CircuitState.js';
+import type { CircuitState } from '../strategies/circuit-breaker/CircuitState.js';
 
 /** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
 export interface PolicyEventMap {

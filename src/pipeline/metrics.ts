@@ -1,8 +1,8 @@
-import { Bulkhead } from '../primitives/Bulkhead.js';
-import { CircuitBreaker } from '../primitives/CircuitBreaker.js';
-import type { RateLimiter } from '../primitives/RateLimiter.js';
-import { Retry } from '../primitives/Retry.js';
-import { TimeLimiter } from '../primitives/TimeLimiter.js';
+import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import { Retry } from '../strategies/retry/Retry.js';
+import { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
 
 /** Counters and live stage state returned by `policy.metrics()`. */
 export interface PolicyMetrics {

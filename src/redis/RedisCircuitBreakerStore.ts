@@ -16,7 +16,7 @@ import {
   ADMIT_PROBE_RECLAIMED,
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
-} from '../primitives/admissions.js';
+} from '../strategies/circuit-breaker/admissions.js';
 
 /** Options of a {@link RedisCircuitBreakerStore}: the common {@link RedisStoreOptions}. */
 export type RedisCircuitBreakerStoreOptions = RedisStoreOptions;

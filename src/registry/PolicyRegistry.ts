@@ -4,11 +4,11 @@ import { notify } from '../pipeline/events.js';
 import { primitiveState, type PolicyMetrics, type StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import type { PolicyBuilder } from '../pipeline/PolicyBuilder.js';
-import { Bulkhead } from '../primitives/Bulkhead.js';
-import { CircuitBreaker } from '../primitives/CircuitBreaker.js';
-import { RateLimiter } from '../primitives/RateLimiter.js';
-import { Retry } from '../primitives/Retry.js';
-import { TimeLimiter } from '../primitives/TimeLimiter.js';
+import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import { Retry } from '../strategies/retry/Retry.js';
+import { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
 import {
   normalizeConfig,
   PRIMITIVE_KINDS,

@@ -3,12 +3,12 @@
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
 import { toMs } from '../internal/duration.js';
 import { closest, show } from '../internal/validate.js';
-import { BULKHEAD_OPTIONS } from '../primitives/Bulkhead.js';
-import { CIRCUIT_BREAKER_OPTIONS } from '../primitives/CircuitBreaker.js';
-import { FALLBACK_OPTIONS } from '../primitives/Fallback.js';
-import { RATE_LIMITER_OPTIONS } from '../primitives/RateLimiter.js';
-import { RETRY_OPTIONS } from '../primitives/Retry.js';
-import { TIME_LIMITER_OPTIONS } from '../primitives/TimeLimiter.js';
+import { BULKHEAD_OPTIONS } from '../strategies/bulkhead/Bulkhead.js';
+import { CIRCUIT_BREAKER_OPTIONS } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import { FALLBACK_OPTIONS } from '../strategies/fallback/Fallback.js';
+import { RATE_LIMITER_OPTIONS } from '../strategies/rate-limiter/RateLimiter.js';
+import { RETRY_OPTIONS } from '../strategies/retry/Retry.js';
+import { TIME_LIMITER_OPTIONS } from '../strategies/timeout/TimeLimiter.js';
 
 /** A kind of shared primitive, spelled as in the configuration. */
 export type PrimitiveKind =

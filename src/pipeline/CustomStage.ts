@@ -1,0 +1,113 @@
+import { noop } from '../internal/signals.js';
+import { Context, DerivedContext } from '../internal/context.js';
+import { whenSettled, type Inward, type Outward, type Step } from './engine.js';
+import type { ExecutionContext } from './ExecutionContext.js';
+import type { Stage } from './Stage.js';
+import { UNLINKED } from './env.js';
+
+/**
+ * @internal Runs a user's {@link Stage} inside the pipeline. The stage's `next` starts the steps
+ * inside it and returns a promise of their outcome; the promise the stage returns continues the
+ * way out. `next` may be called any number of times, with any context-shaped object.
+ */
+export class CustomStage implements Step {
+  readonly kind: string;
+  readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = true;
+  private readonly stage: Stage;
+
+  constructor(stage: Stage) {
+    this.stage = stage;
+    this.kind = stage.kind;
+    this.name = typeof stage.name === 'string' && stage.name !== '' ? stage.name : stage.kind;
+  }
+
+  enter(ctx: Context): void {
+    const next = (given: ExecutionContext): Promise<unknown> => {
+      const inner = given instanceof Context ? given : new AdoptedContext(given, ctx, this);
+      const boundary = new BoundaryContext(inner, this);
+      const result = new Promise<unknown>((resolve, reject) => {
+        boundary.resolve = resolve;
+        boundary.reject = reject;
+      });
+      this.inner.enter(boundary);
+      return result;
+    };
+    let returned: unknown;
+    try {
+      returned = this.stage.execute(ctx, next as never);
+    } catch (error) {
+      this.outer.leave(ctx, false, error);
+      return;
+    }
+    whenSettled(returned, (ok, value) => this.outer.leave(ctx, ok, value));
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    const boundary = ctx as BoundaryContext;
+    if (ok) boundary.resolve(value);
+    else boundary.reject(value);
+  }
+
+  /** The stage's own description; '' when it has none or its `describe` throws. */
+  describe(): string {
+    try {
+      return this.stage.describe ? String(this.stage.describe()) : '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** The stage's own state (none when its `state` throws), with its kind and name. */
+  state(): Record<string, unknown> {
+    let extra: Record<string, unknown> | undefined;
+    try {
+      extra = this.stage.state?.();
+    } catch {
+      // Left out: see above.
+    }
+    return { ...extra, kind: this.kind, name: this.name };
+  }
+}
+
+/** Where the steps inside a custom stage hand back their outcome. */
+class BoundaryContext extends DerivedContext {
+  resolve: (value: unknown) => void = noop;
+  reject: (error: unknown) => void = noop;
+}
+
+/**
+ * A context a custom stage made itself, read through, with the execution's root kept: its parent
+ * is the context the stage received.
+ */
+class AdoptedContext extends DerivedContext {
+  private readonly given: ExecutionContext;
+
+  constructor(given: ExecutionContext, origin: Context, owner: object) {
+    super(origin, owner);
+    this.given = given;
+  }
+  override get policyName(): string {
+    return this.given.policyName;
+  }
+  override get signal(): AbortSignal {
+    return this.given.signal;
+  }
+  override get attempt(): number {
+    return this.given.attempt;
+  }
+  override get startedAt(): number {
+    return this.given.startedAt;
+  }
+  override get data(): Map<string, unknown> {
+    return this.given.data;
+  }
+  override get aborted(): boolean {
+    return this.given.signal.aborted;
+  }
+  override get abortReason(): unknown {
+    return this.given.signal.reason;
+  }
+}

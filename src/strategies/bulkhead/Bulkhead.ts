@@ -1,0 +1,397 @@
+import { BulkheadFullError } from '../../errors.js';
+import type { Clock } from '../../internal/clock.js';
+import type { Duration } from '../../internal/duration.js';
+import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../../internal/signals.js';
+import {
+  clockOption,
+  durationOption,
+  integerOption,
+  knownKeys,
+  optionsObject,
+} from '../../internal/validate.js';
+import { WaitQueue } from '../../internal/waitQueue.js';
+import { storeOption } from '../../internal/store.js';
+import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './store.js';
+
+/** Options of a {@link Bulkhead}. */
+export interface BulkheadOptions {
+  /**
+   * Calls allowed at once: an integer >= 1.
+   * @defaultValue `10`
+   */
+  readonly maxConcurrent?: number;
+  /**
+   * Callers allowed to wait, first in first out, for a slot: an integer >= 0. `0` rejects at
+   * once when every slot is taken (fail fast).
+   * @defaultValue `0`
+   */
+  readonly maxQueue?: number;
+  /**
+   * Longest a queued caller waits for a slot before it is rejected with
+   * {@link BulkheadFullError}. `0` never queues; `Infinity` is the same as leaving it out.
+   * @defaultValue none (a queued caller waits until a slot frees or its signal aborts)
+   */
+  readonly maxWait?: Duration;
+  /** Source of time. @defaultValue {@link systemClock} */
+  readonly clock?: Clock;
+  /**
+   * Where the count of slots in use lives; share one backend between processes to share one
+   * limit.
+   * @defaultValue a new {@link InMemoryBulkheadStore}
+   */
+  readonly store?: BulkheadStore;
+}
+
+/** @internal Every option key the constructor accepts. */
+export const BULKHEAD_OPTIONS = Object.freeze([
+  'maxConcurrent',
+  'maxQueue',
+  'maxWait',
+  'clock',
+  'store',
+]);
+const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'release', 'inUse']);
+
+/**
+ * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
+ * {@link BulkheadFullError} (fail fast), or, with `maxQueue > 0`, waits
+ * first in first out for a slot, up to `maxWait`. A released slot goes straight to the next
+ * waiter, so a newcomer can never take it first. A slot is held until the work it wraps settles,
+ * even when the caller stopped waiting for it: such calls are counted as {@link Bulkhead.orphaned}.
+ *
+ * With a store that decides remotely, `tryAcquire` returns `false` whenever the store cannot
+ * answer synchronously, `availableSlots` reports the last known shared count, and queued callers
+ * are served by this process's releases and when the store reports slots freed elsewhere.
+ *
+ * @example
+ * ```ts
+ * const db = new Bulkhead({ maxConcurrent: 20, maxQueue: 100, maxWait: '2s' });
+ * const rows = await db.execute((signal) => pool.query(sql, { signal }));
+ *
+ * // or by hand
+ * await db.acquire();
+ * try {
+ *   await slowQuery();
+ * } finally {
+ *   db.release();
+ * }
+ * ```
+ */
+export class Bulkhead {
+  readonly #maxConcurrent: number;
+  readonly #maxQueue: number;
+  readonly #maxWaitMs: number;
+  readonly #store: BulkheadStore;
+  // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
+  // waits the same `maxWait`, so deadlines come in queue order. `n` is 1 for a caller of
+  // `acquire` (its slot is released by hand), 0 for `execute` or a policy.
+  readonly #queue: WaitQueue<BulkheadTicket>;
+  // Tickets of the slots taken by hand (`acquire`, `tryAcquire`), for `release()`. Slots held by
+  // `execute` and by policies are held by their ticket and never appear here, so a stray
+  // `release()` cannot free them.
+  readonly #manual: BulkheadTicket[] = [];
+  // Calls answered (rejected, timed out, aborted) whose work still runs in a slot.
+  #orphaned = 0;
+  // A remote `acquire` asked on behalf of the queue is in flight.
+  #polling = false;
+  readonly #wake = (): void => {
+    while (!this.#polling && this.#queue.size !== 0) {
+      let answer: ReturnType<BulkheadStore['acquire']>;
+      try {
+        answer = this.#store.acquire();
+      } catch {
+        return;
+      }
+      if (answer === false) return;
+      if (!isThenable(answer)) {
+        this.giveSlot(answer);
+        continue;
+      }
+      this.#polling = true;
+      answer.then(
+        (ticket) => {
+          this.#polling = false;
+          if (ticket === false) return;
+          // giveSlot hands the slot to the head of the queue, or back if nobody waits any more.
+          this.giveSlot(ticket);
+          this.#wake();
+        },
+        () => {
+          this.#polling = false;
+        },
+      );
+    }
+  };
+
+  /**
+   * @throws TypeError for an unknown option or a value of the wrong type
+   * @throws RangeError for a value out of range
+   */
+  constructor(options?: BulkheadOptions) {
+    const o = optionsObject(options, 'Bulkhead');
+    knownKeys(o, BULKHEAD_OPTIONS, 'Bulkhead');
+    const maxConcurrent = (this.#maxConcurrent = integerOption(
+      o.maxConcurrent,
+      'maxConcurrent',
+      1,
+      10,
+    ));
+    const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
+    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    const clock = clockOption(o.clock);
+    const store: BulkheadStore = (this.#store =
+      storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
+      new InMemoryBulkheadStore());
+    this.#queue = new WaitQueue<BulkheadTicket>(
+      clock,
+      (waiter) => waiter.reject(new BulkheadFullError(maxConcurrent, maxQueue)),
+      () => 0,
+    );
+    store.configure(Object.freeze({ maxConcurrent, clock }));
+    if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
+  }
+
+  /** Calls allowed at once. */
+  get maxConcurrent(): number {
+    return this.#maxConcurrent;
+  }
+
+  /** Callers allowed to wait for a slot. */
+  get maxQueue(): number {
+    return this.#maxQueue;
+  }
+
+  /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
+  get maxWaitMs(): number {
+    return this.#maxWaitMs;
+  }
+
+  /**
+   * Free slots, in `[0, maxConcurrent]`. With a remote store, from the last known shared count.
+   */
+  get availableSlots(): number {
+    const max = this.#maxConcurrent;
+    const free = max - this.#store.inUse();
+    return free <= 0 ? 0 : free < max ? free : max;
+  }
+
+  /** Callers waiting for a slot. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * Calls whose caller has been answered (a deadline inside the bulkhead passed, or the caller
+   * aborted) while their work still runs and holds its slot. Each slot comes back when its work
+   * settles; work that honours its signal ends at the deadline or abort.
+   */
+  get orphaned(): number {
+    return this.#orphaned;
+  }
+
+  /**
+   * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
+   * `10 concurrent calls, no queue` or `10 concurrent calls, queue 100, max wait 2000 ms`.
+   */
+  describe(): string {
+    const max = this.#maxConcurrent;
+    const queue = this.#maxQueue;
+    const wait = this.#maxWaitMs;
+    return `${max} concurrent call${max === 1 ? '' : 's'}, ${
+      queue === 0 || wait === 0
+        ? 'no queue'
+        : `queue ${queue}${wait === Infinity ? '' : `, max wait ${wait} ms`}`
+    }`;
+  }
+
+  /**
+   * Takes a slot if one is free and nobody is queued for one; never waits. Pair a `true` with
+   * {@link Bulkhead.release}. With a remote store that cannot answer synchronously it returns
+   * `false` (use `acquire`).
+   */
+  tryAcquire(): boolean {
+    const ticket = this.takeSlot();
+    if (ticket === false) return false;
+    this.#manual.push(ticket);
+    return true;
+  }
+
+  /**
+   * Takes a slot. Resolves at once when one is free; otherwise queues the caller (FIFO) when
+   * the queue has room, or rejects at once with {@link BulkheadFullError}. A queued caller is
+   * rejected with {@link BulkheadFullError} when `maxWait` runs out, and with `signal.reason`
+   * (leaving the queue at once) when its signal aborts. Pair a resolved acquire with
+   * {@link Bulkhead.release}.
+   *
+   * @param signal - stops waiting when it aborts; an aborted signal rejects at once
+   */
+  acquire(signal?: AbortSignal): Promise<void> {
+    return this.waitSlot(signal, true).then(noop);
+  }
+
+  /**
+   * Gives back a slot taken by `acquire` or a successful `tryAcquire`. The slot goes straight
+   * to the next queued caller, if any. Slots held by `execute` or by a policy are not freed by
+   * this method: they come back when their work settles.
+   *
+   * @throws Error when no slot taken by `acquire` or `tryAcquire` is held; nothing changes then
+   */
+  release(): void {
+    const ticket = this.#manual.pop();
+    if (ticket === undefined) {
+      throw new Error(
+        'Bulkhead.release() called without a held slot taken by acquire() or tryAcquire(); slots held by execute() or a policy come back when their work settles',
+      );
+    }
+    this.giveSlot(ticket);
+  }
+
+  /**
+   * Runs `fn` in a slot (see {@link Bulkhead.acquire}) and releases the slot when `fn` settles,
+   * whether it resolves, rejects or throws. When the caller's signal aborts, rejects at once
+   * with its reason; the slot stays held (counted in {@link Bulkhead.orphaned}) until `fn`
+   * settles.
+   *
+   * @param fn - the operation; it receives the caller's signal (or one that never aborts)
+   * @param signal - the caller's signal
+   */
+  execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const ticket = this.takeSlot();
+    if (ticket !== false) return this.#run(fn, signal, ticket);
+    return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
+  }
+
+  /**
+   * @internal Takes a slot now, for a caller that holds it by its ticket: the ticket, or `false`
+   * when none is free (or the store cannot answer synchronously, or callers are queued).
+   */
+  takeSlot(): false | BulkheadTicket {
+    if (this.#queue.size !== 0) return false;
+    return this.#store.tryAcquire();
+  }
+
+  /**
+   * @internal Takes a slot, waiting in the queue as `acquire` does: resolves with its ticket,
+   * which the holder hands back to {@link Bulkhead.giveSlot}.
+   */
+  waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
+    const signal = abortable(given);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.size !== 0) return this.#wait(signal, manual);
+    let answer: ReturnType<BulkheadStore['acquire']>;
+    try {
+      answer = this.#store.acquire();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return isThenable(answer)
+      ? raceAbort(
+          Promise.resolve(answer).then((ticket) => this.#granted(ticket, signal, manual)),
+          signal,
+        )
+      : Promise.resolve(this.#granted(answer, signal, manual));
+  }
+
+  /**
+   * @internal Gives back the slot `ticket` names: to the next queued caller, or to the store.
+   */
+  giveSlot(ticket: BulkheadTicket): void {
+    const waiter = this.#queue.shift();
+    if (waiter !== undefined) {
+      // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
+      if (waiter.n !== 0) this.#manual.push(ticket);
+      waiter.resolve(ticket);
+      return;
+    }
+    try {
+      // A remote store's failed release must not become an unhandled rejection.
+      (this.#store.release(ticket) as Promise<void> | undefined)?.then(noop, noop);
+    } catch {
+      // The store keeps its own count; a failed release is its to recover.
+    }
+  }
+
+  /** @internal Counts a call answered while its work still holds a slot (or stops counting it). */
+  orphan(delta: 1 | -1): void {
+    this.#orphaned += delta;
+  }
+
+  #run<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    ticket: BulkheadTicket,
+  ): Promise<T> {
+    if (signal?.aborted) {
+      this.giveSlot(ticket);
+      return Promise.reject(signal.reason);
+    }
+    let work: Promise<T>;
+    try {
+      const result = fn(signal ?? NEVER_ABORTED);
+      // Reading `then` may throw (a getter, a hostile Proxy): a rejection like any other.
+      if (!isThenable(result)) {
+        this.giveSlot(ticket);
+        return Promise.resolve(result);
+      }
+      work = Promise.resolve(result);
+    } catch (error) {
+      this.giveSlot(ticket);
+      return Promise.reject(error);
+    }
+    const live = abortable(signal);
+    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
+    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
+    if (live === undefined || live.aborted) {
+      return work.then(
+        (value) => {
+          this.giveSlot(ticket);
+          return value;
+        },
+        (error: unknown) => {
+          this.giveSlot(ticket);
+          throw error;
+        },
+      );
+    }
+    let answered = 0;
+    const onAbort = (): void => {
+      answered = 1;
+      this.#orphaned++;
+    };
+    live.addEventListener('abort', onAbort);
+    const settle = (): void => {
+      live.removeEventListener('abort', onAbort);
+      this.#orphaned -= answered;
+      this.giveSlot(ticket);
+    };
+    work.then(settle, settle);
+    return raceAbort(work, live);
+  }
+
+  /** Queues the caller (FIFO) when the queue has room, or rejects it. */
+  #wait(signal: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.size >= this.#maxQueue || this.#maxWaitMs === 0) {
+      return Promise.reject(new BulkheadFullError(this.#maxConcurrent, this.#maxQueue));
+    }
+    return this.#queue.push(manual ? 1 : 0, this.#maxWaitMs, signal);
+  }
+
+  /** The store's answer to a caller of `waitSlot`: its slot, or a place in the queue. */
+  #granted(
+    ticket: false | BulkheadTicket,
+    signal: AbortSignal | undefined,
+    manual: boolean,
+  ): Promise<BulkheadTicket> | BulkheadTicket {
+    if (ticket === false) return this.#wait(signal, manual);
+    // The caller gave up while a remote store was deciding: it must not keep the slot.
+    if (signal?.aborted) {
+      this.giveSlot(ticket);
+      return Promise.reject(signal.reason);
+    }
+    // A slot taken by hand (`acquire`) is the caller's to `release()`.
+    if (manual) this.#manual.push(ticket);
+    return ticket;
+  }
+}

@@ -1,0 +1,143 @@
+import {
+  SlotContext,
+  type Context,
+  type Holder,
+  type RootContext,
+  type SlotOwner,
+} from '../../internal/context.js';
+import { isBulkheadFullError } from '../../errors.js';
+import type { Bulkhead } from './Bulkhead.js';
+import type { BulkheadTicket } from './store.js';
+import type { Inward, Outward, Step } from '../../pipeline/engine.js';
+import { primitiveState } from '../../pipeline/metrics.js';
+import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+
+/**
+ * @internal Holds one bulkhead slot while the steps inside it run, and until the work they wrap
+ * settles: when a step inside answers first (a deadline), the outcome goes out at once and the
+ * slot comes back when the thunk settles. Calls answered while they still hold a slot are the
+ * bulkhead's `orphaned`.
+ *
+ * The slot is held by its ticket, never through `Bulkhead.release()`, so a stray release cannot
+ * free it. A slot named by `true` (the in-memory store) needs no context of its own unless a
+ * step inside may answer early.
+ */
+export class BulkheadStage implements Step, Holder, SlotOwner {
+  readonly kind = 'bulkhead';
+  readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
+  private readonly bulkhead: Bulkhead;
+  private readonly env: StageEnv;
+  // Whether a step inside may answer before the work settles (known once linked).
+  private early: boolean | undefined = undefined;
+
+  constructor(bulkhead: Bulkhead, env: StageEnv, name: string | undefined) {
+    this.bulkhead = bulkhead;
+    this.env = env;
+    this.name = name ?? this.kind;
+  }
+
+  enter(ctx: Context): void {
+    const ticket = this.bulkhead.takeSlot();
+    if (ticket !== false) {
+      this.admitted(ctx, ticket);
+      return;
+    }
+    const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
+    this.bulkhead.waitSlot(signal).then(
+      (granted) => {
+        // The caller gave up while waiting: the slot is not theirs to use.
+        if (ctx.aborted) {
+          this.bulkhead.giveSlot(granted);
+          this.outer.leave(ctx, false, ctx.abortReason);
+        } else this.admitted(ctx, granted);
+      },
+      (error: unknown) => {
+        if (ctx.aborted) {
+          this.outer.leave(ctx, false, ctx.abortReason);
+          return;
+        }
+        if (isBulkheadFullError(error)) {
+          const { counters, hub, policy } = this.env;
+          counters.bulkhead++;
+          if (hub.has('rejected')) {
+            hub.emit('rejected', { policy, stage: this.kind, reason: 'bulkhead', error });
+          }
+        }
+        this.outer.leave(ctx, false, error);
+      },
+    );
+  }
+
+  private admitted(ctx: Context, ticket: BulkheadTicket): void {
+    const root = ctx.root;
+    root.hold(this);
+    const early = this.early ?? this.findEarly();
+    if (early) {
+      root.tracked = true;
+      this.inner.enter(new SlotContext(ctx, this, ticket));
+    } else if (ticket === true) {
+      this.inner.enter(ctx);
+    } else {
+      this.inner.enter(new SlotContext(ctx, this, ticket));
+    }
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    let received = ctx;
+    let ticket: BulkheadTicket = true;
+    const root = ctx.root;
+    if (ctx.owner === this) {
+      const own = ctx as SlotContext;
+      // A late outcome of work already answered for: its slot comes back when it drains.
+      if (own.left) return;
+      received = own.parent;
+      ticket = own.ticket as BulkheadTicket;
+      if (own.running !== 0) {
+        // A step inside answered before the work settled: the slot follows the work.
+        own.left = true;
+        root.unhold(this);
+        if (!root.settled) this.bulkhead.orphan(1);
+        this.outer.leave(received, ok, value);
+        return;
+      }
+    }
+    root.unhold(this);
+    // Counted as orphaned when the caller was answered while this slot was held.
+    if (root.settled) this.bulkhead.orphan(-1);
+    this.bulkhead.giveSlot(ticket);
+    this.outer.leave(received, ok, value);
+  }
+
+  /** The caller was answered (aborted, or a deadline outside passed) while the slot is held. */
+  answered(_root: RootContext): void {
+    this.bulkhead.orphan(1);
+  }
+
+  /** The work of a pass that was answered early has all settled. */
+  drained(ctx: SlotContext): void {
+    this.bulkhead.orphan(-1);
+    this.bulkhead.giveSlot(ctx.ticket as BulkheadTicket);
+  }
+
+  describe(): string {
+    return this.bulkhead.describe();
+  }
+
+  state(): Record<string, unknown> {
+    return primitiveState(this.name, this.bulkhead);
+  }
+
+  private findEarly(): boolean {
+    let early = false;
+    let step = this.inner as Partial<Step>;
+    while (step !== undefined && typeof step.settlesEarly === 'boolean') {
+      if (step.settlesEarly) early = true;
+      step = step.inner as Partial<Step>;
+    }
+    this.early = early;
+    return early;
+  }
+}

@@ -1,0 +1,107 @@
+import type { Clock } from '../../internal/clock.js';
+
+/**
+ * A bulkhead's resolved settings, handed once to its store by {@link BulkheadStore.configure}.
+ */
+export interface BulkheadStoreConfig {
+  /** Slots in use at once, across everyone sharing the store. */
+  readonly maxConcurrent: number;
+  /** The bulkhead's clock (a remote store may use it to renew leases, or its server's time). */
+  readonly clock: Clock;
+}
+
+/**
+ * What a store hands out for a slot it grants: `true`, or a value naming that slot (a lease id,
+ * an object), which the bulkhead hands back to {@link BulkheadStore.release} when the call
+ * holding that very slot ends.
+ */
+export type BulkheadTicket = true | string | object;
+
+/**
+ * Where a {@link Bulkhead} counts its slots in use. The bulkhead keeps its own FIFO queue of
+ * waiting callers, its count of the slots it holds, and hands a released slot straight to its
+ * next waiter without going through the store; the store only answers "is a slot free?" and
+ * takes back slots nobody here is waiting for. The default is {@link InMemoryBulkheadStore}.
+ *
+ * A store may name each slot by the ticket it grants (a store shared between processes keeps,
+ * for example, one expiring lease per slot, renewed while its call runs), so only a holder that
+ * stops answering loses its slots, and a release frees the finishing call's own slot. Its waiting callers are woken by this process's releases, and by
+ * {@link BulkheadStore.subscribe} when slots are freed elsewhere.
+ *
+ * Methods that may need a round trip answer with a value or a promise; the bulkhead takes the
+ * synchronous path, without creating a promise, whenever the value is not one. A store serves
+ * one bulkhead.
+ *
+ * @example
+ * ```ts
+ * const pool = new Bulkhead({ maxConcurrent: 10, store: new InMemoryBulkheadStore() });
+ * ```
+ */
+export interface BulkheadStore {
+  /** Receives the bulkhead's resolved settings, once, from the bulkhead's constructor. */
+  configure(config: BulkheadStoreConfig): void;
+  /**
+   * Takes a slot now if one is free: its ticket (`true` when slots need no name). A store that
+   * cannot decide synchronously (a remote one) returns `false`, and the bulkhead falls back to
+   * {@link BulkheadStore.acquire}.
+   */
+  tryAcquire(): false | BulkheadTicket;
+  /** Takes a slot if one is free (its ticket); `false` when all `maxConcurrent` are in use. */
+  acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket>;
+  /**
+   * Gives back the slot `ticket` names, as `tryAcquire` or `acquire` returned it: exactly that
+   * slot, whichever others this process holds.
+   */
+  release(ticket: BulkheadTicket): void | Promise<void>;
+  /** Slots in use. A remote store returns the last count it knows, without a round trip. */
+  inUse(): number;
+  /**
+   * Optional: registers `onFree`, to be called when slots may have been freed by someone else
+   * (another process). The bulkhead then asks {@link BulkheadStore.acquire} again for its
+   * waiting callers. An in-process store has no need of it.
+   */
+  subscribe?(onFree: () => void): void;
+}
+
+/**
+ * The default {@link BulkheadStore}: a counter of slots in use, in this process's memory.
+ *
+ * @example
+ * ```ts
+ * const pool = new Bulkhead({ maxConcurrent: 10, store: new InMemoryBulkheadStore() });
+ * ```
+ */
+export class InMemoryBulkheadStore implements BulkheadStore {
+  #max = -1;
+  #inUse = 0;
+
+  /**
+   * @throws Error when the store already serves another bulkhead
+   */
+  configure(config: BulkheadStoreConfig): void {
+    if (this.#max !== -1) {
+      throw new Error(
+        'This InMemoryBulkheadStore already serves a Bulkhead; give each bulkhead its own store, or share the bulkhead',
+      );
+    }
+    this.#max = config.maxConcurrent;
+  }
+
+  tryAcquire(): boolean {
+    if (this.#inUse >= this.#max) return false;
+    this.#inUse++;
+    return true;
+  }
+
+  acquire(): boolean {
+    return this.tryAcquire();
+  }
+
+  release(): void {
+    if (this.#inUse > 0) this.#inUse--;
+  }
+
+  inUse(): number {
+    return this.#inUse;
+  }
+}

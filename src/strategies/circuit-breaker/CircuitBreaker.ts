@@ -1,0 +1,780 @@
+import { CircuitOpenError } from '../../errors.js';
+import type { Clock } from '../../internal/clock.js';
+import type { Duration } from '../../internal/duration.js';
+import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
+import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
+import {
+  clockOption,
+  durationOption,
+  errorFilterOption,
+  integerOption,
+  knownKeys,
+  matchesAll,
+  numberOption,
+  oneOfOption,
+  optionsObject,
+  show,
+} from '../../internal/validate.js';
+import type {
+  CircuitAdmission,
+  CircuitBreakerMetrics,
+  CircuitBreakerStore,
+  CircuitBreakerStoreConfig,
+  CircuitOutcome,
+} from './store.js';
+import { InMemoryCircuitBreakerStore } from './store.js';
+import type { CircuitState } from './CircuitState.js';
+
+/** Options of a {@link CircuitBreaker}. Every time is a {@link Duration}. */
+export interface CircuitBreakerOptions {
+  /**
+   * Consecutive recorded failures that trip the circuit, when `failureRateThreshold` is unset.
+   * A success resets the count. Integer >= 1.
+   * @defaultValue 5
+   */
+  readonly failureThreshold?: number;
+  /**
+   * How long the circuit stays OPEN before it reads HALF_OPEN and admits trial calls.
+   * @defaultValue '30s'
+   */
+  readonly recoveryTimeout?: Duration;
+  /**
+   * Errors that count as failures: error classes (`instanceof`) or a predicate. Other errors
+   * pass through and count as neither failure nor success.
+   * @defaultValue every error
+   */
+  readonly recordOn?: ErrorFilter;
+  /**
+   * Trip on the failure rate over the window instead of on consecutive failures: a number in
+   * (0, 1]. The rate is judged when a failure is recorded, once the window holds `minimumCalls`
+   * outcomes.
+   * @defaultValue none (consecutive mode)
+   */
+  readonly failureRateThreshold?: number;
+  /**
+   * Outcomes held by a `'count'` window. Integer >= 1. Ignored by a `'time'` window.
+   * @defaultValue 10
+   */
+  readonly windowSize?: number;
+  /**
+   * `'count'`: the window is the last `windowSize` outcomes. `'time'`: the outcomes of the last
+   * `windowDuration`, kept in 10 to 60 time buckets (one per second where that fits), so an
+   * outcome leaves the window at most `windowDuration`, and at least `windowDuration` minus one
+   * bucket, after it was recorded.
+   * @defaultValue 'count'
+   */
+  readonly windowType?: 'count' | 'time';
+  /**
+   * Length of a `'time'` window; > 0. Ignored by a `'count'` window.
+   * @defaultValue '60s'
+   */
+  readonly windowDuration?: Duration;
+  /**
+   * Outcomes the window must hold before a failure or slow-call rate is judged. Integer >= 1,
+   * and at most `windowSize` for a `'count'` window.
+   * @defaultValue `windowSize` for a `'count'` window (a partial window is never judged); 10 for a `'time'` window
+   */
+  readonly minimumCalls?: number;
+  /**
+   * A call that takes at least this long counts as slow (whether it succeeds or fails); > 0.
+   * Only when this is set does the breaker read the clock around calls.
+   * @defaultValue none (no call is slow)
+   */
+  readonly slowCallDuration?: Duration;
+  /**
+   * Trip when the slow-call rate over the window reaches this number in (0, 1]. Judged when a
+   * slow call is recorded, once the window holds `minimumCalls` outcomes. Needs
+   * `slowCallDuration`.
+   * @defaultValue none
+   */
+  readonly slowCallRateThreshold?: number;
+  /**
+   * Trial calls admitted in HALF_OPEN; this many successes close the circuit. An integer; values
+   * below 1 are taken as 1.
+   * @defaultValue 1
+   */
+  readonly halfOpenMaxCalls?: number;
+  /**
+   * Source of time.
+   * @defaultValue systemClock
+   */
+  readonly clock?: Clock;
+  /**
+   * Where the state machine lives. Give a shared store (such as `RedisCircuitBreakerStore` from
+   * `bulwark/redis`) to share one circuit between processes.
+   * @defaultValue a new {@link InMemoryCircuitBreakerStore}
+   */
+  readonly store?: CircuitBreakerStore;
+}
+
+/** A circuit breaker's move from one state to another, as passed to `onStateChange` listeners. */
+export interface CircuitStateChange {
+  /** The state it left. */
+  readonly from: CircuitState;
+  /** The state it entered. */
+  readonly to: CircuitState;
+}
+
+/** A listener for {@link CircuitBreaker.onStateChange}. */
+export type CircuitStateListener = (change: CircuitStateChange) => void;
+
+const DEFAULTS = Object.freeze({
+  failureThreshold: 5,
+  recoveryTimeoutMs: 30_000,
+  windowSize: 10,
+  windowType: 'count' as const,
+  windowDurationMs: 60_000,
+  timeWindowMinimumCalls: 10,
+  halfOpenMaxCalls: 1,
+});
+
+/** @internal Every option key the constructor accepts. */
+export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
+  'failureThreshold',
+  'recoveryTimeout',
+  'recordOn',
+  'failureRateThreshold',
+  'windowSize',
+  'windowType',
+  'windowDuration',
+  'minimumCalls',
+  'slowCallDuration',
+  'slowCallRateThreshold',
+  'halfOpenMaxCalls',
+  'clock',
+  'store',
+]);
+
+const WINDOW_TYPES: readonly ('count' | 'time')[] = Object.freeze(['count', 'time'] as const);
+
+const STORE_METHODS = Object.freeze([
+  'configure',
+  'acquire',
+  'record',
+  'release',
+  'state',
+  'snapshot',
+  'isolate',
+  'reset',
+] as const);
+
+// The eight possible outcomes, made once so recording one allocates nothing: the last four are
+// of calls known to hold no probe slot of the current HALF_OPEN period.
+const OUTCOMES: readonly CircuitOutcome[] = Object.freeze([
+  Object.freeze({ failure: false, slow: false }),
+  Object.freeze({ failure: true, slow: false }),
+  Object.freeze({ failure: false, slow: true }),
+  Object.freeze({ failure: true, slow: true }),
+  Object.freeze({ failure: false, slow: false, probe: false }),
+  Object.freeze({ failure: true, slow: false, probe: false }),
+  Object.freeze({ failure: false, slow: true, probe: false }),
+  Object.freeze({ failure: true, slow: true, probe: false }),
+]);
+
+// Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
+// asynchronous store decided later); a probe's ticket is the number of its HALF_OPEN period (> 0).
+const NOT_A_PROBE = 0;
+const UNKNOWN_TICKET = -1;
+
+function outcome(failure: boolean, slow: boolean, probe: boolean): CircuitOutcome {
+  return OUTCOMES[(failure ? 1 : 0) + (slow ? 2 : 0) + (probe ? 0 : 4)] as CircuitOutcome;
+}
+
+interface ResolvedCircuitBreaker {
+  readonly store: CircuitBreakerStore;
+  readonly storeConfig: CircuitBreakerStoreConfig;
+  readonly recordOn: ErrorMatcher;
+  readonly slowCallMs: number | undefined;
+}
+
+/**
+ * A circuit breaker: stops calling a dependency that keeps failing, to give it room to recover.
+ *
+ * CLOSED admits every call and records outcomes in a window. It trips to OPEN after
+ * `failureThreshold` consecutive failures, or, with `failureRateThreshold`, when the failure rate
+ * over the window reaches it (judged when a failure is recorded, never on a window holding fewer
+ * than `minimumCalls` outcomes), or when the slow-call rate reaches `slowCallRateThreshold`
+ * (judged when a slow call is recorded). OPEN refuses calls with {@link CircuitOpenError} until
+ * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
+ * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
+ * calls and refuses the rest at once (`retryAfterMs` 0); when that many have succeeded it closes
+ * with an empty window, and any failure re-opens it for a new `recoveryTimeout`. Only those
+ * trial calls decide: the outcome of a call admitted before the circuit opened (or as a trial
+ * call of an earlier HALF_OPEN period) that arrives during HALF_OPEN is ignored. A trial call
+ * that has not reported after `max(recoveryTimeout, 10 s)` is taken as lost, and its slot goes
+ * to a new trial call. With
+ * `slowCallRateThreshold`, trial calls that are slow also re-open it once their share of
+ * `halfOpenMaxCalls` reaches the threshold. Outcomes that arrive while OPEN or ISOLATED are
+ * ignored. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
+ * when this breaker recorded it.
+ *
+ * A call whose caller aborted records nothing, and an error `recordOn` does not match counts as
+ * neither; both give back a HALF_OPEN trial slot.
+ *
+ * @example
+ * ```ts
+ * const breaker = new CircuitBreaker({ failureThreshold: 3, recoveryTimeout: '20s' });
+ * breaker.onStateChange(({ from, to }) => log.warn(`inventory circuit ${from} -> ${to}`));
+ *
+ * try {
+ *   const qty = await breaker.execute((signal) => inventory.count('ABC-123', { signal }));
+ * } catch (error) {
+ *   if (isCircuitOpenError(error)) serveDegraded(error.retryAfterMs);
+ *   else throw error;
+ * }
+ * ```
+ */
+export class CircuitBreaker {
+  /** @internal The clock the breaker (and a stage around it) measures call durations with. */
+  readonly clock: Clock;
+  /** @internal True when `slowCallDuration` is set: only then are call durations measured. */
+  readonly timesCalls: boolean;
+  readonly #store: CircuitBreakerStore;
+  readonly #recordOn: ErrorMatcher;
+  readonly #slowCallMs: number;
+  readonly #config: CircuitBreakerStoreConfig;
+  #lastState: CircuitState = 'closed';
+  #listeners: readonly CircuitStateListener[] = [];
+  // Only for stores that answer with promises: the state is then known as of their last answer.
+  #remote = false;
+  #openUntil = 0;
+  #lastMetrics: CircuitBreakerMetrics | undefined;
+  // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
+  // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
+  // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
+  // the slots of lost probes starts a new number too.
+  #period = 0;
+  // The failure being recorded (only during that call), and the one that last tripped the circuit
+  // OPEN: the `cause` of the refusals that follow, as Polly's BrokenCircuitException carries it.
+  #recording: unknown = undefined;
+  #openCause: unknown = undefined;
+  // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
+  // the circuit opens) must not have its change delivered before the one it is reacting to.
+  #delivering = false;
+  #pending: CircuitStateChange[] = [];
+
+  /**
+   * @throws TypeError for an unknown option or a value of the wrong type
+   * @throws RangeError for a value out of range
+   */
+  constructor(options?: CircuitBreakerOptions) {
+    const resolved = resolveOptions(options);
+    const config = resolved.storeConfig;
+    this.clock = config.clock;
+    this.timesCalls = resolved.slowCallMs !== undefined;
+    this.#slowCallMs = resolved.slowCallMs ?? Infinity;
+    this.#recordOn = resolved.recordOn;
+    this.#config = config;
+    this.#store = resolved.store;
+    this.#store.configure(config);
+    const state = this.#store.state();
+    if (isThenable(state)) {
+      this.#remote = true;
+      state.then((s) => this.#learnState(s), noop);
+    } else {
+      this.#lastState = state;
+    }
+  }
+
+  /**
+   * The current state. Reading it performs the lazy OPEN -> HALF_OPEN move once
+   * `recoveryTimeout` has passed. With a store that answers asynchronously this is the last
+   * known state, and reading it asks the store for a fresh one.
+   */
+  get state(): CircuitState {
+    const state = this.#store.state();
+    if (isThenable(state)) {
+      state.then((s) => this.#learnState(s), noop);
+      return this.#lastState;
+    }
+    if (state !== this.#lastState) this.#observe(state);
+    return state;
+  }
+
+  /**
+   * The state and the counts over the current window (the last `windowSize` outcomes or the
+   * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
+   * With a store that answers asynchronously these are the last known figures, and reading them
+   * asks the store for fresh ones.
+   */
+  get metrics(): CircuitBreakerMetrics {
+    const snapshot = this.#store.snapshot();
+    if (isThenable(snapshot)) {
+      snapshot.then((m) => {
+        this.#lastMetrics = m;
+        this.#learnState(m.state);
+      }, noop);
+      const last = this.#lastMetrics;
+      return last === undefined ? emptyMetrics(this.#lastState) : last;
+    }
+    if (snapshot.state !== this.#lastState) this.#observe(snapshot.state);
+    return snapshot;
+  }
+
+  /**
+   * Runs `fn` if the circuit admits the call, and records how it went. `fn` receives `signal`
+   * (or a signal that never aborts). Errors from `fn` are rethrown unchanged.
+   *
+   * When `signal` aborts, the returned promise rejects at once with its reason; the call keeps
+   * its HALF_OPEN trial slot until `fn` settles, and then records nothing.
+   *
+   * @throws CircuitOpenError (as a rejection) when the circuit is OPEN, ISOLATED, or HALF_OPEN
+   * with every trial slot taken
+   */
+  execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    let ticket: number | Promise<number>;
+    try {
+      ticket = this.admit();
+    } catch (error) {
+      // A refusal, or a custom store that throws: the caller gets a rejection, not a throw.
+      return Promise.reject(error);
+    }
+    if (typeof ticket === 'number') return raceAbort(this.#run(fn, signal, ticket), signal);
+    const later = ticket.then((t) => {
+      if (signal !== undefined && signal.aborted) {
+        this.#release(t);
+        throw signal.reason;
+      }
+      return this.#run(fn, signal, t);
+    });
+    return raceAbort(later, signal);
+  }
+
+  /**
+   * @internal Admits a call exactly: like `beforeCall`, but with a store that answers
+   * asynchronously it returns a promise of the ticket (or a rejection with
+   * {@link CircuitOpenError}) instead of deciding on the last known state. With the in-memory
+   * store it answers synchronously and allocates nothing.
+   * @throws CircuitOpenError (synchronously, when the store answers synchronously)
+   */
+  admit(): number | Promise<number> {
+    const admission = this.#store.acquire();
+    if (isThenable(admission)) {
+      this.#remote = true;
+      return admission.then((a) => {
+        this.#learnAdmission(a);
+        return this.#admitOrRefuse(a);
+      });
+    }
+    if (admission.state !== this.#lastState) this.#observe(admission.state);
+    return this.#admitOrRefuse(admission);
+  }
+
+  /**
+   * Admits a call or throws: the first half of recording a call by hand, which must be followed
+   * by `onSuccess` or `onFailure`. In HALF_OPEN an admitted call takes a trial slot.
+   *
+   * With a store that answers asynchronously this decides on the last known state: it throws
+   * while that is OPEN or ISOLATED (and asks the store for a fresh state); otherwise it admits
+   * the call at once and asks the store, whose answer, when it comes, only updates the last known
+   * state. Use `execute` for an exact decision with such a store.
+   *
+   * @returns a ticket to pass to `onSuccess` and `onFailure` (and the internal `onCancel`), so
+   * that only a call holding a trial slot of the current HALF_OPEN period gives one back or
+   * decides HALF_OPEN
+   * @throws CircuitOpenError when the circuit is OPEN, ISOLATED, or HALF_OPEN with every trial
+   * slot taken
+   */
+  beforeCall(): number {
+    if (this.#remote) {
+      const refused = this.#refuseOnLastKnownState();
+      if (refused !== undefined) {
+        this.#refreshState();
+        throw refused;
+      }
+    }
+    const admission = this.#store.acquire();
+    if (isThenable(admission)) {
+      this.#remote = true;
+      admission.then((a) => this.#learnAdmission(a), noop);
+      return UNKNOWN_TICKET;
+    }
+    if (admission.state !== this.#lastState) this.#observe(admission.state);
+    return this.#admitOrRefuse(admission);
+  }
+
+  /**
+   * Records a successful call admitted by `beforeCall`.
+   * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @param ticket - what `beforeCall` returned for this call; with it, the success of a call that
+   * holds no trial slot of the current HALF_OPEN period does not count towards closing the
+   * circuit. Without it, a success during HALF_OPEN is taken as a trial call's.
+   */
+  onSuccess(durationMs?: number, ticket?: number): void {
+    this.#record(
+      false,
+      durationMs !== undefined && durationMs >= this.#slowCallMs,
+      ticket === undefined ? UNKNOWN_TICKET : ticket,
+    );
+  }
+
+  /**
+   * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
+   * not recorded (it only gives back a HALF_OPEN trial slot).
+   * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
+   * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
+   * HALF_OPEN is taken as a trial call's
+   */
+  onFailure(error: unknown, durationMs?: number, ticket?: number): void {
+    this.#failed(
+      error,
+      durationMs === undefined ? 0 : durationMs,
+      ticket === undefined ? UNKNOWN_TICKET : ticket,
+    );
+  }
+
+  /**
+   * @internal Ends a call admitted by `beforeCall` whose caller aborted: records nothing, gives
+   * back its HALF_OPEN trial slot if it holds one (see `ticket` in `onFailure`).
+   */
+  onCancel(ticket?: number): void {
+    this.#release(ticket === undefined ? UNKNOWN_TICKET : ticket);
+  }
+
+  /**
+   * Forces the circuit OPEN until {@link CircuitBreaker.reset}: `state` reads `'isolated'` and
+   * every call is refused with `retryAfterMs` `Infinity`. With an asynchronous store the change
+   * is sent in the background and this breaker reflects it at once.
+   */
+  isolate(): void {
+    const done = this.#store.isolate();
+    if (isThenable(done)) done.then(undefined, noop);
+    this.#observe('isolated');
+  }
+
+  /**
+   * Returns the circuit to CLOSED, clearing the window and every count (also ends isolation).
+   * With an asynchronous store the change is sent in the background and this breaker reflects
+   * it at once.
+   */
+  reset(): void {
+    const done = this.#store.reset();
+    if (isThenable(done)) done.then(undefined, noop);
+    this.#lastMetrics = undefined;
+    this.#observe('closed');
+  }
+
+  /**
+   * Calls `listener({ from, to })` on every state change, including the lazy OPEN -> HALF_OPEN
+   * move, `isolate()` and `reset()`. Every listener receives every change, in order: a change
+   * made by a listener (say `reset()` when the circuit opens) reaches the listeners after the
+   * one it reacts to has reached them all. A listener that throws, or returns a promise that
+   * rejects, is ignored.
+   * @returns a function that removes the listener
+   */
+  onStateChange(listener: CircuitStateListener): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
+    }
+    // Copy on write, so a listener that unsubscribes during an event does not disturb the loop.
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      const index = this.#listeners.indexOf(listener);
+      if (index !== -1) {
+        this.#listeners = this.#listeners.filter((_, i) => i !== index);
+      }
+    };
+  }
+
+  /**
+   * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
+   * `opens after 5 consecutive failures, recovery 30000 ms, 1 half-open call, on all errors`.
+   */
+  describe(): string {
+    const c = this.#config;
+    const window =
+      c.windowType === 'count' ? `the last ${c.windowSize} calls` : `${c.windowDurationMs} ms`;
+    let text =
+      c.failureRateThreshold === undefined
+        ? `opens after ${c.failureThreshold} consecutive failure${c.failureThreshold === 1 ? '' : 's'}`
+        : `opens at ${percent(c.failureRateThreshold)} failures over ${window}`;
+    if (c.slowCallRateThreshold !== undefined) {
+      text += `${c.failureRateThreshold === undefined ? ',' : ''} or ${percent(c.slowCallRateThreshold)} calls >= ${this.#slowCallMs} ms over ${window}`;
+    }
+    if (c.failureRateThreshold !== undefined || c.slowCallRateThreshold !== undefined) {
+      text += ` (minimum ${c.minimumCalls} calls)`;
+    }
+    text += `, recovery ${c.recoveryTimeoutMs} ms, ${c.halfOpenMaxCalls} half-open call${c.halfOpenMaxCalls === 1 ? '' : 's'}`;
+    return `${text}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors`;
+  }
+
+  async #run<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    ticket: number,
+  ): Promise<T> {
+    const start = this.timesCalls ? this.clock.now() : 0;
+    let value: T;
+    try {
+      value = await fn(signal ?? NEVER_ABORTED);
+    } catch (error) {
+      if (signal !== undefined && signal.aborted) {
+        this.#release(ticket);
+      } else {
+        this.#failed(error, this.timesCalls ? this.clock.now() - start : 0, ticket);
+      }
+      throw error;
+    }
+    if (signal !== undefined && signal.aborted) {
+      this.#release(ticket);
+    } else {
+      this.#record(false, this.timesCalls && this.clock.now() - start >= this.#slowCallMs, ticket);
+    }
+    return value;
+  }
+
+  #failed(error: unknown, durationMs: number, ticket: number): void {
+    if (this.#counts(error)) {
+      this.#recording = error;
+      this.#record(true, durationMs >= this.#slowCallMs, ticket);
+      this.#recording = undefined;
+    } else this.#release(ticket);
+  }
+
+  /** The admitted call's ticket, or the refusal thrown. */
+  #admitOrRefuse(admission: CircuitAdmission): number {
+    if (!admission.admitted) throw this.#refusal(admission);
+    return this.#ticket(admission);
+  }
+
+  #refusal(admission: CircuitAdmission): CircuitOpenError {
+    const state = admission.state as Exclude<CircuitState, 'closed'>;
+    const cause = state === 'open' ? this.#openCause : undefined;
+    return new CircuitOpenError(
+      state,
+      admission.retryAfterMs,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  #ticket(admission: CircuitAdmission): number {
+    if (!admission.probe) return NOT_A_PROBE;
+    // The store took back the slots of probes that never reported: they are lost, so their
+    // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
+    if (admission.reclaimed === true) this.#period++;
+    return this.#period;
+  }
+
+  #counts(error: unknown): boolean {
+    try {
+      return this.#recordOn(error);
+    } catch {
+      // A recordOn predicate that throws cannot say no: count the error rather than lose it.
+      return true;
+    }
+  }
+
+  #record(failure: boolean, slow: boolean, ticket: number): void {
+    // Only a probe of the current HALF_OPEN period decides HALF_OPEN; a call whose ticket is not
+    // known (an asynchronous store, or no ticket given) may be one.
+    const probe = ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period);
+    const state = this.#store.record(outcome(failure, slow, probe));
+    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
+    else if (state !== this.#lastState) this.#observe(state);
+  }
+
+  #release(ticket: number): void {
+    if (ticket === NOT_A_PROBE) return;
+    if (ticket !== UNKNOWN_TICKET && (ticket !== this.#period || this.#lastState !== 'half-open')) {
+      return;
+    }
+    const done = this.#store.release();
+    if (isThenable(done)) done.then(undefined, noop);
+  }
+
+  #refreshState(): void {
+    const state = this.#store.state();
+    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
+    else this.#learnState(state);
+  }
+
+  #refuseOnLastKnownState(): CircuitOpenError | undefined {
+    if (this.#lastState === 'isolated') return new CircuitOpenError('isolated', Infinity);
+    if (this.#lastState === 'open') {
+      const cause = this.#openCause;
+      return new CircuitOpenError(
+        'open',
+        Math.max(0, this.#openUntil - this.clock.now()),
+        cause === undefined ? undefined : { cause },
+      );
+    }
+    return undefined;
+  }
+
+  #learnAdmission(admission: CircuitAdmission): void {
+    if (!admission.admitted && admission.state === 'open') {
+      this.#openUntil = this.clock.now() + admission.retryAfterMs;
+    }
+    this.#learnState(admission.state);
+  }
+
+  #learnState(state: CircuitState): void {
+    if (state === this.#lastState) return;
+    if (state === 'open') this.#openUntil = this.clock.now() + this.#config.recoveryTimeoutMs;
+    this.#observe(state);
+  }
+
+  #observe(to: CircuitState): void {
+    const from = this.#lastState;
+    if (to === from) return;
+    this.#lastState = to;
+    // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
+    if (to === 'open') this.#openCause = this.#recording;
+    if (to === 'half-open') this.#period++;
+    if (this.#listeners.length === 0) return;
+    const change: CircuitStateChange = Object.freeze({ from, to });
+    if (this.#delivering) {
+      // A listener changed the state: its change follows once this one has reached everyone.
+      this.#pending.push(change);
+      return;
+    }
+    this.#delivering = true;
+    try {
+      this.#deliver(change);
+      const pending = this.#pending;
+      for (let i = 0; i < pending.length; i++) this.#deliver(pending[i] as CircuitStateChange);
+    } finally {
+      this.#pending = [];
+      this.#delivering = false;
+    }
+  }
+
+  #deliver(change: CircuitStateChange): void {
+    for (const listener of this.#listeners) notify(listener, change);
+  }
+}
+
+/**
+ * Calls a listener, ignoring what it throws and a rejection of the promise it returns: a faulty
+ * listener must not break the call, the other listeners, or the process.
+ */
+function notify<A>(listener: (arg: A) => unknown, arg: A): void {
+  try {
+    const result = listener(arg);
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      const then = (result as { then?: unknown }).then;
+      if (typeof then === 'function') then.call(result, undefined, noop);
+    }
+  } catch {
+    // Ignored: see above.
+  }
+}
+
+function percent(rate: number): string {
+  return `${Math.round(rate * 1000) / 10}%`;
+}
+
+function emptyMetrics(state: CircuitState): CircuitBreakerMetrics {
+  return {
+    state,
+    failureRate: 0,
+    slowCallRate: 0,
+    bufferedCalls: 0,
+    failedCalls: 0,
+    slowCalls: 0,
+  };
+}
+
+function resolveOptions(options: CircuitBreakerOptions | undefined): ResolvedCircuitBreaker {
+  const o = optionsObject(options, 'CircuitBreaker');
+  knownKeys(o, CIRCUIT_BREAKER_OPTIONS, 'CircuitBreaker');
+  const failureThreshold = integerOption(
+    o.failureThreshold,
+    'failureThreshold',
+    1,
+    DEFAULTS.failureThreshold,
+  );
+  const recoveryTimeoutMs = durationOption(
+    o.recoveryTimeout,
+    'recoveryTimeout',
+    DEFAULTS.recoveryTimeoutMs,
+  );
+  const failureRateThreshold = rateOption(o.failureRateThreshold, 'failureRateThreshold');
+  const windowType = oneOfOption(o.windowType, 'windowType', WINDOW_TYPES, DEFAULTS.windowType);
+  const windowSize = integerOption(o.windowSize, 'windowSize', 1, DEFAULTS.windowSize);
+  const windowDurationMs = positiveDurationOption(
+    o.windowDuration,
+    'windowDuration',
+    DEFAULTS.windowDurationMs,
+  );
+  const minimumCalls = integerOption(
+    o.minimumCalls,
+    'minimumCalls',
+    1,
+    windowType === 'count' ? windowSize : DEFAULTS.timeWindowMinimumCalls,
+  );
+  if (windowType === 'count' && minimumCalls > windowSize) {
+    throw new RangeError(
+      `\`minimumCalls\` must be an integer <= \`windowSize\` (${windowSize}) for a count window, got ${minimumCalls}`,
+    );
+  }
+  const slowCallMs = positiveDurationOption(o.slowCallDuration, 'slowCallDuration', undefined);
+  const slowCallRateThreshold = rateOption(o.slowCallRateThreshold, 'slowCallRateThreshold');
+  if (slowCallRateThreshold !== undefined && slowCallMs === undefined) {
+    throw new TypeError(
+      '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
+    );
+  }
+  const halfOpenMaxCalls = halfOpenMaxCallsOption(o.halfOpenMaxCalls);
+  const recordOn = errorFilterOption(o.recordOn, 'recordOn');
+  const clock = clockOption(o.clock);
+  const store = storeOption(o.store);
+  const storeConfig: CircuitBreakerStoreConfig = Object.freeze({
+    failureThreshold,
+    recoveryTimeoutMs,
+    failureRateThreshold,
+    slowCallRateThreshold,
+    windowType,
+    windowSize,
+    windowDurationMs,
+    minimumCalls,
+    halfOpenMaxCalls,
+    clock,
+  });
+  return { store, storeConfig, recordOn, slowCallMs };
+}
+
+function rateOption(value: unknown, option: string): number | undefined {
+  return numberOption(value, option, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
+}
+
+// A duration that must be > 0 (a zero-length window or slow-call bound would mean nothing).
+function positiveDurationOption<F extends number | undefined>(
+  value: unknown,
+  option: string,
+  fallback: F,
+): number | F {
+  const ms = durationOption(value, option, fallback);
+  if (ms === 0) throw new RangeError(`\`${option}\` must be a duration > 0, got ${show(value)}`);
+  return ms;
+}
+
+// Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
+// integer is still an error.
+function halfOpenMaxCallsOption(value: unknown): number {
+  if (value === undefined) return DEFAULTS.halfOpenMaxCalls;
+  if (typeof value !== 'number') {
+    throw new TypeError(`\`halfOpenMaxCalls\` must be an integer, got ${show(value)}`);
+  }
+  if (!Number.isInteger(value)) {
+    throw new RangeError(`\`halfOpenMaxCalls\` must be an integer, got ${show(value)}`);
+  }
+  return Math.max(1, value);
+}
+
+function storeOption(value: unknown): CircuitBreakerStore {
+  if (value === undefined) return new InMemoryCircuitBreakerStore();
+  const store = value as Record<string, unknown> | null;
+  if (
+    store === null ||
+    typeof store !== 'object' ||
+    STORE_METHODS.some((m) => typeof store[m] !== 'function')
+  ) {
+    throw new TypeError(
+      `\`store\` must be a CircuitBreakerStore (${STORE_METHODS.join(', ')}), got ${show(value)}`,
+    );
+  }
+  return value as CircuitBreakerStore;
+}

@@ -1,0 +1,42 @@
+// The admission answers a circuit-breaker store gives that never change, shared by the
+// in-memory store and the Redis one (plain frozen data, so a second bundled copy is harmless).
+import type { CircuitAdmission } from './store.js';
+
+/** @internal */
+export const ADMIT_CLOSED: CircuitAdmission = Object.freeze({
+  admitted: true,
+  state: 'closed',
+  probe: false,
+  retryAfterMs: 0,
+});
+/** @internal */
+export const ADMIT_PROBE: CircuitAdmission = Object.freeze({
+  admitted: true,
+  state: 'half-open',
+  probe: true,
+  retryAfterMs: 0,
+});
+/**
+ * @internal A probe admitted by taking back the slots of probes that had not reported in time.
+ */
+export const ADMIT_PROBE_RECLAIMED: CircuitAdmission = Object.freeze({
+  admitted: true,
+  state: 'half-open',
+  probe: true,
+  retryAfterMs: 0,
+  reclaimed: true,
+});
+/** @internal */
+export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
+  admitted: false,
+  state: 'half-open',
+  probe: false,
+  retryAfterMs: 0,
+});
+/** @internal */
+export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
+  admitted: false,
+  state: 'isolated',
+  probe: false,
+  retryAfterMs: Infinity,
+});

@@ -1,0 +1,110 @@
+import { TimingContext, type Context } from '../../internal/context.js';
+import { isCircuitOpenError } from '../../errors.js';
+import type { CircuitBreaker } from './CircuitBreaker.js';
+import type { Inward, Outward, Step } from '../../pipeline/engine.js';
+import { primitiveState } from '../../pipeline/metrics.js';
+import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+
+/** The ticket `beforeCall` gives a call that holds no half-open probe slot. */
+const NOT_A_PROBE = 0;
+
+/** @internal Asks the breaker before each call and records how the call ended. */
+export class CircuitBreakerStage implements Step {
+  readonly kind = 'circuit-breaker';
+  readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
+  /** @internal */
+  readonly breaker: CircuitBreaker;
+  private readonly env: StageEnv;
+
+  constructor(breaker: CircuitBreaker, env: StageEnv, name: string | undefined) {
+    this.breaker = breaker;
+    this.env = env;
+    this.name = name ?? this.kind;
+  }
+
+  enter(ctx: Context): void {
+    let ticket: number | Promise<number>;
+    try {
+      ticket = this.breaker.admit();
+    } catch (error) {
+      this.refused(ctx, error);
+      return;
+    }
+    if (typeof ticket === 'number') this.admitted(ctx, ticket);
+    else {
+      // A shared store decides remotely: wait for its exact answer.
+      ticket.then(
+        (t) => {
+          if (ctx.aborted) {
+            this.breaker.onCancel(t);
+            this.outer.leave(ctx, false, ctx.abortReason);
+          } else this.admitted(ctx, t);
+        },
+        (error: unknown) => this.refused(ctx, error),
+      );
+    }
+  }
+
+  private admitted(ctx: Context, ticket: number): void {
+    const breaker = this.breaker;
+    // A plain call in a CLOSED circuit needs nothing remembered: no context, no clock read. A
+    // half-open probe keeps its ticket; slow-call detection keeps the start time.
+    if (ticket === NOT_A_PROBE && !breaker.timesCalls) {
+      this.inner.enter(ctx);
+      return;
+    }
+    const start = breaker.timesCalls ? breaker.clock.now() : NaN;
+    this.inner.enter(new TimingContext(ctx, this, start, ticket));
+  }
+
+  private refused(ctx: Context, error: unknown): void {
+    if (isRefusal(error)) {
+      const { counters, hub, policy } = this.env;
+      counters.circuitOpen++;
+      if (hub.has('rejected')) {
+        hub.emit('rejected', { policy, stage: this.kind, reason: 'circuit-open', error });
+      }
+    }
+    this.outer.leave(ctx, false, error);
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    const breaker = this.breaker;
+    let received = ctx;
+    let durationMs: number | undefined;
+    let ticket = NOT_A_PROBE;
+    if (ctx.owner === this) {
+      const own = ctx as TimingContext;
+      received = own.parent;
+      ticket = own.ticket;
+      if (breaker.timesCalls) durationMs = breaker.clock.now() - own.start;
+    }
+    // The caller gave up: the outcome, whichever it is, is not recorded (as with the standalone
+    // breaker), and a probe gives its slot back.
+    if (ctx.root.aborted) breaker.onCancel(ticket);
+    else if (ok) breaker.onSuccess(durationMs, ticket);
+    else breaker.onFailure(value, durationMs, ticket);
+    this.outer.leave(received, ok, value);
+  }
+
+  describe(): string {
+    return this.breaker.describe();
+  }
+
+  state(): Record<string, unknown> {
+    return primitiveState(this.name, this.breaker);
+  }
+}
+
+/** True for the breaker's refusal; false for what a custom store threw, whatever it is. */
+function isRefusal(error: unknown): boolean {
+  try {
+    return isCircuitOpenError(error);
+  } catch {
+    // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
+    return false;
+  }
+}

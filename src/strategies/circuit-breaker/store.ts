@@ -1,0 +1,360 @@
+import type { Clock } from '../../internal/clock.js';
+import type { CircuitState } from './CircuitState.js';
+import { CountWindow } from './windows/CountWindow.js';
+import { TimeWindow } from './windows/TimeWindow.js';
+import {
+  ADMIT_CLOSED,
+  ADMIT_PROBE,
+  ADMIT_PROBE_RECLAIMED,
+  REFUSE_HALF_OPEN,
+  REFUSE_ISOLATED,
+} from './admissions.js';
+
+/**
+ * A circuit breaker's resolved settings, handed once to its store by
+ * {@link CircuitBreakerStore.configure}. Every time is in milliseconds.
+ */
+export interface CircuitBreakerStoreConfig {
+  /** Consecutive recorded failures that trip a closed circuit when `failureRateThreshold` is unset. */
+  readonly failureThreshold: number;
+  /** Time OPEN before the circuit reads HALF_OPEN. */
+  readonly recoveryTimeoutMs: number;
+  /** Failure rate in (0, 1] that trips the circuit, or `undefined` for consecutive mode. */
+  readonly failureRateThreshold: number | undefined;
+  /** Slow-call rate in (0, 1] that trips the circuit, or `undefined` when slow calls never trip it. */
+  readonly slowCallRateThreshold: number | undefined;
+  /** `'count'`: the last `windowSize` outcomes; `'time'`: the outcomes of the last `windowDurationMs`. */
+  readonly windowType: 'count' | 'time';
+  /** Outcomes held by a COUNT window. */
+  readonly windowSize: number;
+  /** Length of a TIME window. */
+  readonly windowDurationMs: number;
+  /** Outcomes the window must hold before a rate is judged. */
+  readonly minimumCalls: number;
+  /** Trial calls admitted in HALF_OPEN (>= 1); this many successes close the circuit. */
+  readonly halfOpenMaxCalls: number;
+  /** The breaker's clock. A store shared between processes may use its own time source instead. */
+  readonly clock: Clock;
+}
+
+/**
+ * The store's answer to "may this call go ahead?", from {@link CircuitBreakerStore.acquire}.
+ * Stores may hand out the same frozen object many times.
+ */
+export interface CircuitAdmission {
+  /** True when the call may go ahead. */
+  readonly admitted: boolean;
+  /** The state after the decision (it may have moved from OPEN to HALF_OPEN to decide). */
+  readonly state: CircuitState;
+  /** True when the call was admitted as a HALF_OPEN probe, i.e. it holds a probe slot. */
+  readonly probe: boolean;
+  /** When refused: milliseconds left OPEN, `Infinity` when isolated, 0 when the probe budget refused it. */
+  readonly retryAfterMs: number;
+  /**
+   * True when admitting this probe took back the slots of probes that had not reported in time:
+   * those are lost, and the breaker no longer counts their outcomes as probes'.
+   */
+  readonly reclaimed?: boolean;
+}
+
+/** The outcome of one finished call, as recorded by {@link CircuitBreakerStore.record}. */
+export interface CircuitOutcome {
+  /** The call failed with an error that `recordOn` counts. */
+  readonly failure: boolean;
+  /** The call took at least `slowCallDuration` (whether or not it failed). */
+  readonly slow: boolean;
+  /**
+   * `false` when the call is known to hold no probe slot of the current HALF_OPEN period (it was
+   * admitted while CLOSED, or as a probe of an earlier period): in HALF_OPEN such an outcome is
+   * ignored, since only probes decide HALF_OPEN. `true` or absent: it may be a probe, and counts.
+   */
+  readonly probe?: boolean;
+}
+
+/** A circuit breaker's state and the counts over its current window. */
+export interface CircuitBreakerMetrics {
+  /** The state (after any lazy OPEN -> HALF_OPEN move). */
+  readonly state: CircuitState;
+  /** `failedCalls / bufferedCalls`; 0 when the window is empty. */
+  readonly failureRate: number;
+  /** `slowCalls / bufferedCalls`; 0 when the window is empty. */
+  readonly slowCallRate: number;
+  /** Outcomes in the current window. */
+  readonly bufferedCalls: number;
+  /** Failed outcomes in the current window. */
+  readonly failedCalls: number;
+  /** Slow outcomes (failed or not) in the current window. */
+  readonly slowCalls: number;
+}
+
+/**
+ * Where a {@link CircuitBreaker} keeps its state machine: the state, the outcome window, the
+ * consecutive-failure count and the HALF_OPEN probe budget. The breaker only measures calls and
+ * reports them; the store applies the rules, so a store shared between processes can take each
+ * decision atomically (in a Lua script, a transaction, ...). The default is
+ * {@link InMemoryCircuitBreakerStore}.
+ *
+ * Every method may answer synchronously or with a promise. The breaker handles both, and takes
+ * the synchronous path, without creating a promise, whenever the value is not one. A store
+ * serves one breaker.
+ *
+ * The rules a store must apply:
+ *
+ * - CLOSED: admit every call. Record each outcome in the window. Trip to OPEN when, in
+ *   consecutive mode (`failureRateThreshold` undefined), a failure brings the run of consecutive
+ *   failures to `failureThreshold` (a success resets the run); or, in rate mode, when a failure
+ *   is recorded, the window holds at least `minimumCalls` outcomes and
+ *   `failures / calls >= failureRateThreshold`; or, when a slow outcome is recorded,
+ *   `slowCallRateThreshold` is set, the window holds at least `minimumCalls` outcomes and
+ *   `slow / calls >= slowCallRateThreshold`.
+ * - OPEN: refuse calls with the time left. Once `recoveryTimeoutMs` has passed since it opened,
+ *   any `acquire`, `state` or `snapshot` moves it to HALF_OPEN first. Outcomes are ignored.
+ * - HALF_OPEN: admit a call as a probe while fewer than `halfOpenMaxCalls` probes are held, refuse
+ *   it otherwise (`retryAfterMs` 0). Only probes decide: an outcome with `probe: false` is
+ *   ignored. A failure re-opens it (a new `recoveryTimeoutMs`). When `halfOpenMaxCalls` successes
+ *   have been recorded it closes, with an empty window and counts, unless `slowCallRateThreshold`
+ *   is set and `slow successes / halfOpenMaxCalls` reaches it, in which case it re-opens (as soon
+ *   as that is certain). `release` frees a probe slot. Probes are lost when every slot is held
+ *   and the last probe was admitted at least `max(recoveryTimeoutMs, 10 s)` ago without all of
+ *   them reporting: the slots of those that have not reported go to new probes, and the
+ *   admission that takes them back says `reclaimed: true`.
+ * - ISOLATED (after `isolate`): refuse every call with `retryAfterMs` `Infinity` until `reset`.
+ *   Outcomes are ignored.
+ *
+ * @example
+ * ```ts
+ * const breaker = new CircuitBreaker({
+ *   failureRateThreshold: 0.5,
+ *   store: new InMemoryCircuitBreakerStore(),
+ * });
+ * ```
+ */
+export interface CircuitBreakerStore {
+  /** Receives the breaker's resolved settings, once, from the breaker's constructor. */
+  configure(config: CircuitBreakerStoreConfig): void;
+  /** Decides whether a call may start, taking a probe slot when it admits one in HALF_OPEN. */
+  acquire(): CircuitAdmission | Promise<CircuitAdmission>;
+  /** Records a finished call's outcome and applies the rules; returns the state after it. */
+  record(outcome: CircuitOutcome): CircuitState | Promise<CircuitState>;
+  /** Frees a probe slot taken by a call that records nothing (cancelled, or an error `recordOn` ignores). */
+  release(): void | Promise<void>;
+  /** The current state, after any lazy OPEN -> HALF_OPEN move. */
+  state(): CircuitState | Promise<CircuitState>;
+  /** The state and the counts over the current window. */
+  snapshot(): CircuitBreakerMetrics | Promise<CircuitBreakerMetrics>;
+  /** Forces the circuit OPEN (state ISOLATED) until {@link CircuitBreakerStore.reset}. */
+  isolate(): void | Promise<void>;
+  /** Returns to CLOSED with an empty window and all counts cleared. */
+  reset(): void | Promise<void>;
+}
+
+/**
+ * A HALF_OPEN probe that has not reported after `max(recoveryTimeout, this)` is taken as lost
+ * (a hung call, or a process that died) and its slot goes to a new probe.
+ * @internal
+ */
+export const MIN_PROBE_LEASE_MS = 10_000;
+
+/**
+ * The default {@link CircuitBreakerStore}: the state machine in this process's memory, with a
+ * ring-buffer window (O(1) per outcome) and no timers. It reads the clock only where a rule
+ * needs the time: a TIME window, opening the circuit, while it is OPEN, and when a HALF_OPEN
+ * probe is admitted.
+ *
+ * @example
+ * ```ts
+ * const breaker = new CircuitBreaker({ store: new InMemoryCircuitBreakerStore() });
+ * ```
+ */
+export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
+  #config: CircuitBreakerStoreConfig | undefined;
+  #window: CountWindow | TimeWindow = new CountWindow(1);
+  #timed = false;
+  #state: CircuitState = 'closed';
+  #consecutiveFailures = 0;
+  #openedAt = 0;
+  #probes = 0;
+  #probeSuccesses = 0;
+  #slowProbes = 0;
+  // When the last probe was admitted, and how long probes may run before they are taken as lost.
+  #probeAdmittedAt = 0;
+  #probeLeaseMs = MIN_PROBE_LEASE_MS;
+
+  /**
+   * @throws Error when the store already serves another breaker
+   */
+  configure(config: CircuitBreakerStoreConfig): void {
+    if (this.#config !== undefined) {
+      throw new Error(
+        'This InMemoryCircuitBreakerStore already serves a CircuitBreaker; give each breaker its own store, or share the breaker',
+      );
+    }
+    this.#config = config;
+    this.#probeLeaseMs = Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs);
+    this.#timed = config.windowType === 'time';
+    this.#window = this.#timed
+      ? new TimeWindow(config.windowDurationMs)
+      : new CountWindow(config.windowSize);
+  }
+
+  acquire(): CircuitAdmission {
+    switch (this.#state) {
+      case 'closed':
+        return ADMIT_CLOSED;
+      case 'open': {
+        const config = this.#settings();
+        const now = config.clock.now();
+        const left = this.#openedAt + config.recoveryTimeoutMs - now;
+        if (left > 0) return { admitted: false, state: 'open', probe: false, retryAfterMs: left };
+        this.#halfOpen();
+        return this.#admitProbe(config);
+      }
+      case 'half-open':
+        return this.#admitProbe(this.#settings());
+      default:
+        return REFUSE_ISOLATED;
+    }
+  }
+
+  record(outcome: CircuitOutcome): CircuitState {
+    if (this.#state === 'closed') this.#recordClosed(outcome.failure, outcome.slow);
+    else if (this.#state === 'half-open' && outcome.probe !== false) {
+      this.#recordProbe(outcome.failure, outcome.slow);
+    }
+    return this.#state;
+  }
+
+  release(): void {
+    if (this.#state === 'half-open' && this.#probes > 0) this.#probes--;
+  }
+
+  state(): CircuitState {
+    if (this.#state === 'open') this.#expireOpen();
+    return this.#state;
+  }
+
+  snapshot(): CircuitBreakerMetrics {
+    const state = this.state();
+    const window = this.#window;
+    if (this.#timed) window.expire(this.#settings().clock.now());
+    const calls = window.calls;
+    return {
+      state,
+      failureRate: calls === 0 ? 0 : window.failures / calls,
+      slowCallRate: calls === 0 ? 0 : window.slowCalls / calls,
+      bufferedCalls: calls,
+      failedCalls: window.failures,
+      slowCalls: window.slowCalls,
+    };
+  }
+
+  isolate(): void {
+    this.#state = 'isolated';
+    this.#clearProbes();
+  }
+
+  reset(): void {
+    this.#close();
+  }
+
+  #settings(): CircuitBreakerStoreConfig {
+    const config = this.#config;
+    if (config === undefined) {
+      throw new Error('InMemoryCircuitBreakerStore used before configure()');
+    }
+    return config;
+  }
+
+  #recordClosed(failure: boolean, slow: boolean): void {
+    const config = this.#settings();
+    const window = this.#window;
+    let now = this.#timed ? config.clock.now() : NaN;
+    window.record(failure, slow, now);
+    let trip = false;
+    if (failure) {
+      this.#consecutiveFailures++;
+      const rate = config.failureRateThreshold;
+      trip =
+        rate === undefined
+          ? this.#consecutiveFailures >= config.failureThreshold
+          : window.calls >= config.minimumCalls && window.failures / window.calls >= rate;
+    } else {
+      this.#consecutiveFailures = 0;
+    }
+    if (!trip && slow) {
+      const rate = config.slowCallRateThreshold;
+      trip =
+        rate !== undefined &&
+        window.calls >= config.minimumCalls &&
+        window.slowCalls / window.calls >= rate;
+    }
+    if (trip) {
+      if (!this.#timed) now = config.clock.now();
+      this.#open(now);
+    }
+  }
+
+  #recordProbe(failure: boolean, slow: boolean): void {
+    const config = this.#settings();
+    if (failure) {
+      this.#open(config.clock.now());
+      return;
+    }
+    this.#probeSuccesses++;
+    if (slow) this.#slowProbes++;
+    const max = config.halfOpenMaxCalls;
+    const slowRate = config.slowCallRateThreshold;
+    // The slow-probe rate is over the whole budget, so it can only rise: re-open as soon as it
+    // reaches the threshold rather than waiting for the remaining probes.
+    if (slowRate !== undefined && this.#slowProbes / max >= slowRate) {
+      this.#open(config.clock.now());
+    } else if (this.#probeSuccesses >= max) {
+      this.#close();
+    }
+  }
+
+  #admitProbe(config: CircuitBreakerStoreConfig): CircuitAdmission {
+    const now = config.clock.now();
+    let admission = ADMIT_PROBE;
+    if (this.#probes >= config.halfOpenMaxCalls) {
+      if (now - this.#probeAdmittedAt < this.#probeLeaseMs) return REFUSE_HALF_OPEN;
+      // Every probe admitted that long ago and not reported is lost (a hung call): without this
+      // the circuit would refuse every call until reset(). The same rule as the Redis store.
+      this.#probes = this.#probeSuccesses;
+      admission = ADMIT_PROBE_RECLAIMED;
+    }
+    this.#probes++;
+    this.#probeAdmittedAt = now;
+    return admission;
+  }
+
+  #expireOpen(): void {
+    const config = this.#settings();
+    if (config.clock.now() - this.#openedAt >= config.recoveryTimeoutMs) this.#halfOpen();
+  }
+
+  #open(now: number): void {
+    this.#state = 'open';
+    this.#openedAt = now;
+    this.#consecutiveFailures = 0;
+    this.#clearProbes();
+  }
+
+  #halfOpen(): void {
+    this.#state = 'half-open';
+    this.#clearProbes();
+  }
+
+  #close(): void {
+    this.#state = 'closed';
+    this.#window.clear();
+    this.#consecutiveFailures = 0;
+    this.#clearProbes();
+  }
+
+  #clearProbes(): void {
+    this.#probes = 0;
+    this.#probeSuccesses = 0;
+    this.#slowProbes = 0;
+  }
+}

@@ -1,0 +1,301 @@
+import { RateLimitExceededError } from '../../errors.js';
+import type { Clock } from '../../internal/clock.js';
+import type { Duration } from '../../internal/duration.js';
+import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../../internal/signals.js';
+import { storeOption } from '../../internal/store.js';
+import {
+  clockOption,
+  durationOption,
+  knownKeys,
+  numberOption,
+  optionsObject,
+  show,
+} from '../../internal/validate.js';
+import { WaitQueue } from '../../internal/waitQueue.js';
+import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
+
+/** Options of a {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  /**
+   * Bucket capacity: the largest burst. The bucket starts full. A finite number >= 1 (a call
+   * takes 1 token, so a smaller bucket could never serve one).
+   * @defaultValue `10`
+   */
+  readonly maxTokens?: number;
+  /**
+   * Tokens added per second, up to `maxTokens`. Any finite number > 0 (`100 / 60` is 100 a minute).
+   * @defaultValue `10`
+   */
+  readonly refillRate?: number;
+  /**
+   * Longest a caller waits, first in first out, for its tokens. `0`: reject at once when too few
+   * tokens are available. `Infinity`: wait as long as it takes. A caller
+   * whose tokens cannot arrive within `maxWait` is rejected at once rather than waiting in vain.
+   * @defaultValue `0`
+   */
+  readonly maxWait?: Duration;
+  /** Source of time. @defaultValue {@link systemClock} */
+  readonly clock?: Clock;
+  /**
+   * Where the bucket lives; share one backend between processes to share one rate.
+   * @defaultValue a new {@link InMemoryRateLimiterStore}
+   */
+  readonly store?: RateLimiterStore;
+}
+
+/** @internal Every option key the constructor accepts. */
+export const RATE_LIMITER_OPTIONS = Object.freeze([
+  'maxTokens',
+  'refillRate',
+  'maxWait',
+  'clock',
+  'store',
+]);
+const STORE_METHODS = Object.freeze(['configure', 'tryReserve', 'reserve', 'refund', 'available']);
+
+// Handed to every caller served at once: an acquire on the hot path allocates nothing.
+const GRANTED: Promise<void> = Promise.resolve();
+
+/**
+ * A token bucket. Each call takes tokens; tokens come back at `refillRate` per second, up to
+ * `maxTokens`, computed lazily from the clock on each call (no background timer). With
+ * `maxWait > 0`, callers that find too few tokens wait in FIFO order: tokens owed to callers
+ * already waiting count before a newcomer's, and a caller whose tokens cannot arrive within
+ * `maxWait` is rejected at once with {@link RateLimitExceededError} (its `retryAfterMs` says when
+ * they would be).
+ *
+ * With a store that decides remotely, `tryAcquire` returns `false` whenever the store cannot
+ * answer synchronously, `availableTokens` reports the last known shared count, and waiting is
+ * FIFO among this process's callers.
+ *
+ * @example
+ * ```ts
+ * const limiter = new RateLimiter({ maxTokens: 5, refillRate: 2 }); // bursts of 5, then 2/s
+ * try {
+ *   await limiter.execute(() => callExternalApi());
+ * } catch (e) {
+ *   if (isRateLimitExceededError(e)) console.log(`retry in ${e.retryAfterMs} ms`);
+ * }
+ *
+ * const patient = new RateLimiter({ maxTokens: 10, refillRate: 10, maxWait: '2s' });
+ * await patient.acquire(3, request.signal); // waits (FIFO) up to 2 s for 3 tokens
+ * ```
+ */
+export class RateLimiter {
+  readonly #maxTokens: number;
+  readonly #refillRate: number;
+  readonly #maxWaitMs: number;
+  readonly #clock: Clock;
+  readonly #store: RateLimiterStore;
+  // Callers waiting for reserved tokens, each due when its tokens arrive.
+  readonly #queue: WaitQueue<void>;
+  // A clock reading lent to the store for one decision (NaN: none).
+  #lent = NaN;
+
+  /**
+   * @throws TypeError for an unknown option or a value of the wrong type
+   * @throws RangeError for a value out of range
+   */
+  constructor(options?: RateLimiterOptions) {
+    const o = optionsObject(options, 'RateLimiter');
+    knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
+    // A call takes 1 token: a smaller bucket could never serve one.
+    const maxTokens = (this.#maxTokens = numberOption(
+      o.maxTokens,
+      'maxTokens',
+      (n) => n >= 1,
+      '>= 1',
+      10,
+    ));
+    const refillRate = (this.#refillRate = numberOption(
+      o.refillRate,
+      'refillRate',
+      (n) => n > 0,
+      '> 0',
+      10,
+    ));
+    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
+    const clock = (this.#clock = clockOption(o.clock));
+    const store = (this.#store =
+      storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
+      new InMemoryRateLimiterStore());
+    this.#queue = new WaitQueue<void>(
+      clock,
+      (waiter) => waiter.resolve(),
+      // An aborted waiter's tokens go back, and arrive this much sooner for everyone behind it.
+      (waiter) => {
+        settleQuietly(store.refund(waiter.n));
+        return (waiter.n * 1000) / refillRate;
+      },
+    );
+    // The store reads time through this facade so a policy can lend it the time it has already
+    // read in the same synchronous turn (see tryAcquireAt), saving a clock read per call.
+    const storeClock: Clock = Object.freeze({
+      now: (): number => {
+        const lent = this.#lent;
+        return lent === lent ? lent : clock.now();
+      },
+      setTimeout: (fn: () => void, ms: number): unknown => clock.setTimeout(fn, ms),
+      clearTimeout: (handle: unknown): void => clock.clearTimeout(handle),
+    });
+    store.configure(Object.freeze({ maxTokens, refillRate, clock: storeClock }));
+  }
+
+  /** @internal The clock given in the options. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /**
+   * @internal `tryAcquire(1)` deciding at time `now`, a reading of this limiter's clock taken
+   * moments before in the same synchronous turn.
+   */
+  tryAcquireAt(now: number): boolean {
+    if (this.#queue.size !== 0) return false;
+    this.#lent = now;
+    try {
+      return this.#store.tryReserve(1);
+    } finally {
+      this.#lent = NaN;
+    }
+  }
+
+  /** Bucket capacity (the largest burst). */
+  get maxTokens(): number {
+    return this.#maxTokens;
+  }
+
+  /** Tokens added per second. */
+  get refillRate(): number {
+    return this.#refillRate;
+  }
+
+  /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
+  get maxWaitMs(): number {
+    return this.#maxWaitMs;
+  }
+
+  /**
+   * Tokens available now, in `[0, maxTokens]` (a fraction while the bucket refills; 0 while
+   * callers wait for tokens owed to them). With a remote store, the last known shared count.
+   */
+  get availableTokens(): number {
+    const tokens = this.#store.available();
+    const max = this.#maxTokens;
+    return !(tokens > 0) ? 0 : tokens < max ? tokens : max;
+  }
+
+  /** Callers of this limiter waiting for their tokens. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
+   * `10 tokens, refill 10/s, no wait` or `100 tokens, refill 50/s, max wait 2000 ms`.
+   */
+  describe(): string {
+    const max = this.#maxTokens;
+    const wait = this.#maxWaitMs;
+    return `${max} token${max === 1 ? '' : 's'}, refill ${this.#refillRate}/s, ${
+      wait === 0 ? 'no wait' : wait === Infinity ? 'waits as long as needed' : `max wait ${wait} ms`
+    }`;
+  }
+
+  /**
+   * Takes `permits` tokens if they are available now and nobody is waiting; never waits.
+   * With a remote store that cannot answer synchronously it returns `false` (use `acquire`).
+   *
+   * @param permits - tokens to take: a finite number > 0, at most `maxTokens`
+   * @returns whether the tokens were taken
+   * @throws TypeError when `permits` is not a number
+   * @throws RangeError when `permits` is not > 0, not finite, or more than `maxTokens`
+   */
+  tryAcquire(permits = 1): boolean {
+    if (permits !== 1) this.#check(permits);
+    return this.#queue.size === 0 && this.#store.tryReserve(permits);
+  }
+
+  /**
+   * Takes `permits` tokens. Resolves at once when they are available; otherwise, with
+   * `maxWait > 0`, waits FIFO for them, or rejects at once with {@link RateLimitExceededError}
+   * when they cannot arrive within `maxWait`. When `signal` aborts while waiting, the reserved
+   * tokens go back to the bucket (those behind move up) and it rejects with `signal.reason`.
+   *
+   * An invalid `permits` is reported as a rejection (a `TypeError` or `RangeError`, as for
+   * {@link RateLimiter.tryAcquire}), like every other failure of an async call.
+   *
+   * @param permits - tokens to take: a finite number > 0, at most `maxTokens`
+   * @param signal - stops waiting when it aborts; an aborted signal rejects at once
+   */
+  acquire(permits = 1, signal?: AbortSignal): Promise<void> {
+    if (permits !== 1) {
+      try {
+        this.#check(permits);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const answer = this.#store.reserve(permits, this.#maxWaitMs);
+    if (typeof answer === 'number') {
+      return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
+    }
+    return raceAbort(
+      answer.then((wait) => this.#settle(wait, permits, signal)),
+      signal,
+    );
+  }
+
+  /**
+   * Takes one token (see {@link RateLimiter.acquire}), then runs `fn`. Rejects with
+   * {@link RateLimitExceededError} without calling `fn` when the token is refused. When the
+   * caller's signal aborts, rejects at once with its reason (`fn`, if started, runs on).
+   *
+   * @param fn - the operation; it receives the caller's signal (or one that never aborts)
+   * @param signal - the caller's signal
+   */
+  execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
+      return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
+    }
+    return this.acquire(1, signal).then(() =>
+      signal?.aborted
+        ? Promise.reject(signal.reason)
+        : raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal),
+    );
+  }
+
+  #settle(answer: number, permits: number, signal: AbortSignal | undefined): Promise<void> {
+    if (answer < 0) return Promise.reject(new RateLimitExceededError(-answer));
+    // Only reachable on a remote store's late answer: the tokens were granted after the caller
+    // gave up, so they go back.
+    if (signal?.aborted) {
+      settleQuietly(this.#store.refund(permits));
+      return Promise.reject(signal.reason);
+    }
+    return answer === 0 ? GRANTED : this.#queue.push(permits, answer, abortable(signal));
+  }
+
+  /** Throws unless `permits` is a finite number > 0, at most `maxTokens`. */
+  #check(permits: unknown): void {
+    const max = this.#maxTokens;
+    const rule =
+      typeof permits !== 'number' || !(permits > 0) || permits === Infinity
+        ? 'a finite number > 0'
+        : permits > max
+          ? `at most \`maxTokens\` (${max}) or it can never be served`
+          : '';
+    if (rule) {
+      throw new (typeof permits === 'number' ? RangeError : TypeError)(
+        `\`permits\` must be ${rule}, got ${show(permits)}`,
+      );
+    }
+  }
+}
+
+/** Keeps a remote store's failed refund from becoming an unhandled rejection. */
+function settleQuietly(result: void | Promise<void>): void {
+  (result as Promise<void> | undefined)?.then(noop, noop);
+}

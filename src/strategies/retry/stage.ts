@@ -1,0 +1,86 @@
+import { AttemptContext, type Context } from '../../internal/context.js';
+import { nextTurn, sleep } from '../../internal/signals.js';
+import type { Retry } from './Retry.js';
+import type { Inward, Outward, Step } from '../../pipeline/engine.js';
+import { primitiveState } from '../../pipeline/metrics.js';
+import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+
+/** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
+export class RetryStage implements Step {
+  readonly kind = 'retry';
+  readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
+  private readonly retry: Retry;
+  private readonly env: StageEnv;
+  private readonly single: boolean;
+
+  constructor(retry: Retry, env: StageEnv, name: string | undefined) {
+    this.retry = retry;
+    this.env = env;
+    this.name = name ?? this.kind;
+    this.single = retry.maxAttempts === 1;
+  }
+
+  enter(ctx: Context): void {
+    // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
+    this.inner.enter(ctx.attempt === 1 ? ctx : new AttemptContext(ctx, this, 1));
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    const received = ctx.owner === this ? (ctx.parent as Context) : ctx;
+    if (this.single || (ok && !this.retry.judgesResults)) {
+      this.outer.leave(received, ok, value);
+      return;
+    }
+    // A caller's abort (or an enclosing deadline) is never retried.
+    if (received.aborted) {
+      this.outer.leave(received, false, received.abortReason);
+      return;
+    }
+    const attempt = ctx.attempt;
+    let delayMs: number;
+    try {
+      delayMs = this.retry.decide(attempt, !ok, value);
+    } catch (error) {
+      this.outer.leave(received, false, error);
+      return;
+    }
+    if (delayMs < 0) {
+      this.outer.leave(received, ok, value);
+      return;
+    }
+    const { counters, hub, policy } = this.env;
+    counters.retries++;
+    if (hub.has('retry')) {
+      hub.emit(
+        'retry',
+        ok
+          ? { policy, stage: this.kind, attempt, delayMs, result: value }
+          : { policy, stage: this.kind, attempt, delayMs, error: value },
+      );
+    }
+    const again = (): void => {
+      if (received.aborted) this.outer.leave(received, false, received.abortReason);
+      else this.inner.enter(new AttemptContext(received, this, attempt + 1));
+    };
+    // Even without a delay the next attempt waits for a later macrotask, so a deadline or an abort
+    // lands between attempts that fail at once.
+    if (delayMs > 0) {
+      sleep(this.retry.clock, delayMs, received.signal).then(again, (error: unknown) =>
+        this.outer.leave(received, false, error),
+      );
+    } else {
+      nextTurn(again);
+    }
+  }
+
+  describe(): string {
+    return this.retry.describe();
+  }
+
+  state(): Record<string, unknown> {
+    return primitiveState(this.name, this.retry);
+  }
+}

@@ -1,0 +1,283 @@
+import { OperationTimeoutError } from '../../errors.js';
+import type { Clock } from '../../internal/clock.js';
+import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
+import type { Duration } from '../../internal/duration.js';
+import { NEVER_ABORTED, abortable, raceAbort, noop, callAsync } from '../../internal/signals.js';
+import {
+  clockOption,
+  durationOption,
+  knownKeys,
+  optionsObject,
+  show,
+  stringOption,
+} from '../../internal/validate.js';
+import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
+
+/** Options of a {@link TimeLimiter}. */
+export interface TimeLimiterOptions {
+  /**
+   * Longest an operation may take before it is rejected and its signal aborted: a finite
+   * duration > 0.
+   * @defaultValue `'30s'`
+   */
+  readonly timeout?: Duration;
+  /** Operation name used in the timeout message; otherwise the function or policy name. */
+  readonly name?: string;
+  /** Source of time. @defaultValue {@link systemClock} */
+  readonly clock?: Clock;
+}
+
+/** @internal Every option key the constructor accepts. */
+export const TIME_LIMITER_OPTIONS = ['timeout', 'name', 'clock'] as const;
+
+/** @internal Who is told about a timeout, and under what name it is reported. */
+export interface TimeoutOwner {
+  readonly operation: string;
+  onTimeout(timeoutMs: number): void;
+}
+
+/** @internal Told when a deadline passes before the work settled. */
+export interface DeadlineSink {
+  expired(timed: TimedContext, error: unknown): void;
+}
+
+/**
+ * Enforces a deadline. The operation receives an `AbortSignal` that aborts at the deadline (and
+ * when the caller's signal aborts), and the returned promise rejects with
+ * {@link OperationTimeoutError} at the deadline whether or not the operation honours the signal.
+ *
+ * All operations of one limiter share one timeout, so their deadlines arrive in order and one
+ * timer serves them all; the signal is created only when someone reads it. A deadline keeps the
+ * process alive (like any `setTimeout`) while an operation waits on it, and no longer: once every
+ * operation has settled, a finished process exits at once.
+ *
+ * @example
+ * ```ts
+ * const limiter = new TimeLimiter({ timeout: '3s' });
+ * const res = await limiter.execute((signal) => fetch(url, { signal }));
+ * ```
+ */
+export class TimeLimiter {
+  /** The deadline, in milliseconds. */
+  readonly timeoutMs: number;
+  /** The operation name used in timeout messages, if one was given. */
+  readonly name: string | undefined;
+  /** @internal */
+  readonly clock: Clock;
+  /** @internal */
+  readonly queue: DeadlineQueue;
+
+  constructor(options?: TimeLimiterOptions) {
+    const o = optionsObject(options, 'TimeLimiter');
+    knownKeys(o, TIME_LIMITER_OPTIONS, 'TimeLimiter');
+    const timeoutMs = durationOption(o.timeout, 'timeout', 30_000);
+    // A zero deadline would fail every call before it could start: surely a mistake.
+    if (timeoutMs === 0) {
+      throw new RangeError(`\`timeout\` must be a duration > 0, got ${show(o.timeout)}`);
+    }
+    this.timeoutMs = timeoutMs;
+    this.name = stringOption(o.name, 'name', undefined);
+    this.clock = clockOption(o.clock);
+    this.queue = new DeadlineQueue(this.clock);
+  }
+
+  /**
+   * Runs `fn` under the deadline.
+   * @param signal - the caller's signal: its abort rejects at once with its reason
+   */
+  execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const root = new RootContext(this.name ?? '', 0, fn as never, signal, undefined);
+    const owner: TimeoutOwner = { operation: this.name || fn.name, onTimeout: noop };
+    const next = (ctx: Context): Promise<T> => callAsync(fn, ctx.signal);
+    return raceAbort(this.run(root, next, owner, this.clock.now()), signal);
+  }
+
+  /**
+   * @internal Starts a deadline: a context for the work whose signal also aborts at the deadline,
+   * queued so that `sink.expired` is called if it passes first. The caller calls
+   * `timed.finish()` when the work settles.
+   * @param now - this limiter's clock, read by the caller (it may have read it already)
+   */
+  start(parent: Context, owner: TimeoutOwner, now: number, sink: DeadlineSink): TimedContext {
+    const timed = new TimedContext(parent, this, now + this.timeoutMs, owner, sink);
+    this.queue.add(timed, now);
+    // When the caller gives up, nobody waits for this deadline any more: it ends then, so its
+    // timer does not keep the process alive for work whose caller was answered.
+    const caller = abortable(parent.root.callerSignal);
+    if (caller !== undefined && !caller.aborted) timed.watch(caller);
+    return timed;
+  }
+
+  /**
+   * @internal Runs `next` under the deadline and returns a promise of its outcome (or of the
+   * timeout). Used by `execute` and the function wrappers; policies use `start` directly.
+   */
+  run<T>(
+    parent: Context,
+    next: (ctx: Context) => Promise<T>,
+    owner: TimeoutOwner,
+    now: number,
+  ): Promise<T> {
+    // A shared executor hands over resolve/reject without allocating a closure per call.
+    const result = new Promise<T>(capture);
+    const timed = this.start(parent, owner, now, PROMISE_SINK);
+    timed.resolve = captured.resolve;
+    timed.reject = captured.reject;
+    let inner: Promise<T>;
+    try {
+      inner = next(timed);
+    } catch (error) {
+      inner = Promise.reject(error);
+    }
+    inner.then(
+      (value) => {
+        if (timed.finish()) timed.resolve(value);
+      },
+      (error: unknown) => {
+        if (timed.finish()) timed.reject(error);
+      },
+    );
+    return result;
+  }
+}
+
+const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
+  resolve: noop,
+  reject: noop,
+};
+
+function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve as (value: unknown) => void;
+  captured.reject = reject;
+}
+
+const PROMISE_SINK: DeadlineSink = {
+  expired(timed, error) {
+    timed.reject(error);
+  },
+};
+
+/** @internal The context inside a timeout: a deadline node with a lazily created signal. */
+export class TimedContext extends DerivedContext implements DeadlineNode {
+  deadline: number;
+  prevDeadline: DeadlineNode | undefined;
+  nextDeadline: DeadlineNode | undefined;
+  queued = false;
+  declare readonly owner: TimeoutOwner;
+  /** Told if the deadline passes first. */
+  readonly sink: DeadlineSink;
+  resolve: (value: unknown) => void = noop;
+  reject: (error: unknown) => void = noop;
+  private readonly limiter: TimeLimiter;
+  // Fields without an initializer start out undefined.
+  private controller: AbortController | undefined;
+  private linked: AbortSignal | undefined;
+  private caller: AbortSignal | undefined;
+  private timeoutError: OperationTimeoutError | undefined;
+  private done = false;
+
+  constructor(
+    parent: Context,
+    limiter: TimeLimiter,
+    deadline: number,
+    owner: TimeoutOwner,
+    sink: DeadlineSink,
+  ) {
+    super(parent, owner);
+    this.limiter = limiter;
+    this.deadline = deadline;
+    this.sink = sink;
+  }
+
+  override get aborted(): boolean {
+    return this.parent.aborted || this.timeoutError !== undefined;
+  }
+  override get abortReason(): unknown {
+    return this.parent.aborted ? this.parent.abortReason : this.timeoutError;
+  }
+
+  override get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = (this.controller = new AbortController());
+      if (this.parent.aborted) controller.abort(this.parent.abortReason);
+      else if (this.timeoutError !== undefined) controller.abort(this.timeoutError);
+      else if (!this.done) {
+        const outer = this.parent.signal;
+        if (outer !== NEVER_ABORTED) {
+          outer.addEventListener('abort', this);
+          this.linked = outer;
+        }
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** @internal Ends the deadline early when the caller's `signal` aborts (see `handleEvent`). */
+  watch(signal: AbortSignal): void {
+    this.caller = signal;
+    signal.addEventListener('abort', this);
+  }
+
+  /**
+   * The caller's signal or the enclosing one aborted (this object is its own listener: no
+   * closure). The abort reaches the work's signal, and the way out is taken now with the reason,
+   * as it would be at the deadline: the deadline is dropped, since nobody waits for it.
+   */
+  handleEvent(): void {
+    this.unlink();
+    if (this.done) return;
+    this.done = true;
+    this.limiter.queue.remove(this);
+    const reason = this.parent.abortReason;
+    this.controller?.abort(reason);
+    this.sink.expired(this, reason);
+  }
+
+  /** Deadline passed while the work was still running. */
+  expire(): void {
+    if (this.done) return;
+    this.done = true;
+    this.unlink();
+    let error: unknown;
+    if (this.parent.aborted) {
+      error = this.parent.abortReason;
+    } else {
+      const timeout = new OperationTimeoutError(
+        this.limiter.timeoutMs,
+        this.limiter.name || this.owner.operation,
+      );
+      this.timeoutError = error = timeout;
+      try {
+        this.owner.onTimeout(this.limiter.timeoutMs);
+      } catch {
+        // A listener never breaks a call.
+      }
+      this.controller?.abort(timeout);
+    }
+    this.sink.expired(this, error);
+  }
+
+  /**
+   * The work settled. Returns false when the deadline had already passed (the outcome is then
+   * stale and must be ignored).
+   */
+  finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.limiter.queue.remove(this);
+    this.unlink();
+    return true;
+  }
+
+  private unlink(): void {
+    if (this.linked !== undefined) {
+      this.linked.removeEventListener('abort', this);
+      this.linked = undefined;
+    }
+    if (this.caller !== undefined) {
+      this.caller.removeEventListener('abort', this);
+      this.caller = undefined;
+    }
+  }
+}

@@ -641,7 +641,15 @@ export class CircuitBreaker {
     if (pending.push(Object.freeze({ from, to })) > 1) return;
     try {
       for (let i = 0; i < pending.length; i++) {
-        for (const listener of this.#listeners) notify(listener, pending[i] as CircuitStateChange);
+        for (const listener of this.#listeners) {
+          // A faulty listener must not break the call, the other listeners, or the process: what
+          // it throws, and a rejection of the promise it returns, are ignored.
+          try {
+            background(listener(pending[i] as CircuitStateChange));
+          } catch {
+            // Ignored: see above.
+          }
+        }
       }
     } finally {
       this.#pending = [];
@@ -649,24 +657,9 @@ export class CircuitBreaker {
   }
 }
 
-/**
- * Calls a listener, ignoring what it throws and a rejection of the promise it returns: a faulty
- * listener must not break the call, the other listeners, or the process.
- */
-function notify<A>(listener: (arg: A) => unknown, arg: A): void {
-  try {
-    const result = listener(arg);
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      const then = (result as { then?: unknown }).then;
-      if (typeof then === 'function') then.call(result, undefined, noop);
-    }
-  } catch {
-    // Ignored: see above.
-  }
-}
-
-// Lets a store's answer that nobody waits for settle: its rejection is handled.
-function background(done: void | PromiseLike<void>): void {
+// Lets a promise that nobody waits for settle (a store's answer, a listener's result): its
+// rejection is handled.
+function background(done: unknown): void {
   if (isThenable(done)) done.then(undefined, noop);
 }
 

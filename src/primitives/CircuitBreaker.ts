@@ -579,12 +579,10 @@ export class CircuitBreaker {
   }
 
   #refusal(state: CircuitState, retryAfterMs: number): CircuitOpenError {
-    const cause = state === 'open' ? this.#openCause : undefined;
-    return new CircuitOpenError(
-      state as Exclude<CircuitState, 'closed'>,
-      retryAfterMs,
-      cause === undefined ? undefined : { cause },
-    );
+    // An undefined cause gives the error no `cause` at all.
+    return new CircuitOpenError(state as Exclude<CircuitState, 'closed'>, retryAfterMs, {
+      cause: state === 'open' ? this.#openCause : undefined,
+    });
   }
 
   #record(failure: boolean, slow: boolean, ticket: number): void {

@@ -76,9 +76,8 @@ export class TimeWindow {
     const index = Math.floor(now / this.#width);
     let i = this.#latest;
     if (index > i) {
-      if (index - i >= n) {
-        if (this.calls !== 0) this.clear();
-      } else {
+      if (index - i >= n) this.clear();
+      else {
         const c = this.#counts;
         while (i < index) {
           const at = slotOf(++i, n) * 3;
@@ -94,7 +93,7 @@ export class TimeWindow {
   }
 }
 
+// The ring slot of bucket `index` (which may be negative).
 function slotOf(index: number, n: number): number {
-  const slot = index % n;
-  return slot < 0 ? slot + n : slot;
+  return ((index % n) + n) % n;
 }

@@ -399,7 +399,7 @@ export class CircuitBreaker {
         return this.#ticket(a);
       });
     }
-    this.#observe(admission.state);
+    if (admission.state !== this.#lastState) this.#observe(admission.state);
     return this.#ticket(admission);
   }
 
@@ -436,7 +436,7 @@ export class CircuitBreaker {
       admission.then((a) => this.#learnAdmission(a), noop);
       return UNKNOWN_TICKET;
     }
-    this.#observe(admission.state);
+    if (admission.state !== this.#lastState) this.#observe(admission.state);
     return this.#ticket(admission);
   }
 

@@ -185,7 +185,7 @@ export function metricsOf(
  */
 export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   #config: CircuitBreakerStoreConfig | undefined;
-  #window: TimeWindow = new CountWindow(1);
+  #window: CountWindow | TimeWindow = new CountWindow(1);
   #timed = false;
   #state: CircuitState = 'closed';
   // Consecutive failures (counted in consecutive mode only).
@@ -322,7 +322,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
 
 // True when the window holds enough outcomes to judge and `count` of them reach `rate`.
 function reached(
-  window: TimeWindow,
+  window: CountWindow | TimeWindow,
   count: number,
   rate: number | undefined,
   config: CircuitBreakerStoreConfig,

@@ -1,25 +1,48 @@
-import { TimeWindow } from './TimeWindow.js';
-
 /**
- * @internal The last `size` call outcomes: a {@link TimeWindow} whose clock is the number of
- * outcomes recorded, so each bucket holds one outcome. Recording an outcome and reading the
- * totals are O(1) and nothing is allocated after construction.
+ * @internal The last `size` call outcomes, in a ring buffer with running totals, so recording
+ * an outcome and reading the totals are O(1) and nothing is allocated after construction.
  */
-export class CountWindow extends TimeWindow {
-  #seq = 0;
+export class CountWindow {
+  /** Outcomes the window holds at most. */
+  readonly size: number;
+  /** Outcomes in the window. Read-only outside. */
+  calls = 0;
+  /** Failed outcomes in the window. Read-only outside. */
+  failures = 0;
+  /** Slow outcomes in the window (failed or not). Read-only outside. */
+  slowCalls = 0;
+  // One byte per outcome: bit 0 = failure, bit 1 = slow.
+  readonly #ring: Uint8Array;
+  #next = 0;
 
   constructor(size: number) {
-    super(size, size, true);
+    this.size = size;
+    this.#ring = new Uint8Array(size);
   }
 
   /**
    * Adds one outcome, pushing the oldest out once the window is full.
    * @param _now - ignored; present so both window kinds are called alike
    */
-  override record(failure: boolean, slow: boolean, _now?: number): void {
-    super.record(failure, slow, this.#seq++);
+  record(failure: boolean, slow: boolean, _now?: number): void {
+    const at = this.#next;
+    if (this.calls === this.size) {
+      const evicted = this.#ring[at]!;
+      if ((evicted & 1) !== 0) this.failures--;
+      if ((evicted & 2) !== 0) this.slowCalls--;
+    } else this.calls++;
+    this.#ring[at] = (failure ? 1 : 0) | (slow ? 2 : 0);
+    if (failure) this.failures++;
+    if (slow) this.slowCalls++;
+    this.#next = at + 1 === this.size ? 0 : at + 1;
   }
 
   /** A count window has nothing that expires with time. */
-  override expire(_now?: number): void {}
+  expire(_now?: number): void {}
+
+  /** Forgets every outcome. */
+  clear(): void {
+    this.#ring.fill(0);
+    this.#next = this.calls = this.failures = this.slowCalls = 0;
+  }
 }

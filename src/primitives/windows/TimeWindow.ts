@@ -15,8 +15,6 @@ export function bucketsFor(durationMs: number): number {
  * bucket containing `now` and the `buckets - 1` before it. So an outcome leaves the window when
  * the bucket `durationMs` after its own begins: at most `durationMs`, and at least
  * `durationMs - durationMs / buckets`, after it was recorded.
- *
- * A {@link CountWindow} is the same ring with one bucket per outcome.
  */
 export class TimeWindow {
   /** Number of buckets. */
@@ -29,16 +27,15 @@ export class TimeWindow {
   slowCalls = 0;
   readonly #width: number;
   // Three counts per bucket: calls, failures, slow calls.
-  readonly #counts: Float64Array | Uint8Array;
+  readonly #counts: Float64Array;
   // Index (time / width, floored) of the newest bucket in use; every older bucket still in the
   // ring is within `buckets - 1` of it.
   #latest = -Infinity;
 
-  /** @param small - buckets never count more than one outcome (a count window): one byte each */
-  constructor(durationMs: number, buckets: number = bucketsFor(durationMs), small?: boolean) {
+  constructor(durationMs: number, buckets: number = bucketsFor(durationMs)) {
     this.buckets = buckets;
     this.#width = durationMs / buckets;
-    this.#counts = new (small ? Uint8Array : Float64Array)(buckets * 3);
+    this.#counts = new Float64Array(buckets * 3);
   }
 
   /** Adds one outcome at time `now` (after dropping what has expired by then). */
@@ -95,5 +92,6 @@ export class TimeWindow {
 
 // The ring slot of bucket `index` (which may be negative).
 function slotOf(index: number, n: number): number {
-  return ((index % n) + n) % n;
+  const slot = index % n;
+  return slot < 0 ? slot + n : slot;
 }

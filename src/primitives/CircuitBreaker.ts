@@ -315,7 +315,7 @@ export class CircuitBreaker {
     const state = store.state();
     if (isThenable(state)) {
       this.#remote = true;
-      state.then((s) => this.#learnState(s), noop);
+      this.#learn(state);
     } else {
       this.#lastState = state;
     }
@@ -425,9 +425,7 @@ export class CircuitBreaker {
         last,
         last === 'open' ? Math.max(0, this.#openUntil - this.clock.now()) : Infinity,
       );
-      const state = this.#store.state();
-      if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
-      else this.#learnState(state);
+      this.#learn(this.#store.state());
       throw refusal;
     }
     const admission = this.#store.acquire();
@@ -606,11 +604,17 @@ export class CircuitBreaker {
   // A state the store answered: observed now, or learnt when the promise settles.
   #took(state: CircuitState | Promise<CircuitState>): CircuitState {
     if (isThenable(state)) {
-      state.then((s) => this.#learnState(s), noop);
+      this.#learn(state);
       return this.#lastState;
     }
     if (state !== this.#lastState) this.#observe(state);
     return state;
+  }
+
+  // A state the store answered, learnt now or when the promise settles.
+  #learn(state: CircuitState | PromiseLike<CircuitState>): void {
+    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
+    else this.#learnState(state);
   }
 
   #learnAdmission(admission: CircuitAdmission): void {

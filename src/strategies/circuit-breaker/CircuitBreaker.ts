@@ -22,9 +22,8 @@ import type {
   CircuitBreakerStoreConfig,
   CircuitOutcome,
 } from './store.js';
-import { InMemoryCircuitBreakerStore } from './store.js';
+import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
 import type { CircuitState } from './CircuitState.js';
-
 /** Options of a {@link CircuitBreaker}. Every time is a {@link Duration}. */
 export interface CircuitBreakerOptions {
   /**
@@ -118,16 +117,6 @@ export interface CircuitStateChange {
 /** A listener for {@link CircuitBreaker.onStateChange}. */
 export type CircuitStateListener = (change: CircuitStateChange) => void;
 
-const DEFAULTS = Object.freeze({
-  failureThreshold: 5,
-  recoveryTimeoutMs: 30_000,
-  windowSize: 10,
-  windowType: 'count' as const,
-  windowDurationMs: 60_000,
-  timeWindowMinimumCalls: 10,
-  halfOpenMaxCalls: 1,
-});
-
 /** @internal Every option key the constructor accepts. */
 export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'failureThreshold',
@@ -145,9 +134,7 @@ export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'store',
 ]);
 
-const WINDOW_TYPES: readonly ('count' | 'time')[] = Object.freeze(['count', 'time'] as const);
-
-const STORE_METHODS = Object.freeze([
+const STORE_METHODS = [
   'configure',
   'acquire',
   'record',
@@ -156,36 +143,27 @@ const STORE_METHODS = Object.freeze([
   'snapshot',
   'isolate',
   'reset',
-] as const);
+];
 
-// The eight possible outcomes, made once so recording one allocates nothing: the last four are
-// of calls known to hold no probe slot of the current HALF_OPEN period.
-const OUTCOMES: readonly CircuitOutcome[] = Object.freeze([
-  Object.freeze({ failure: false, slow: false }),
-  Object.freeze({ failure: true, slow: false }),
-  Object.freeze({ failure: false, slow: true }),
-  Object.freeze({ failure: true, slow: true }),
-  Object.freeze({ failure: false, slow: false, probe: false }),
-  Object.freeze({ failure: true, slow: false, probe: false }),
-  Object.freeze({ failure: false, slow: true, probe: false }),
-  Object.freeze({ failure: true, slow: true, probe: false }),
-]);
+// The eight possible outcomes, made once so recording one allocates nothing: index bit 0 is a
+// failure, bit 1 a slow call, and bit 2 a call known to hold no probe slot of the current
+// HALF_OPEN period.
+const OUTCOMES: readonly CircuitOutcome[] = /* @__PURE__ */ outcomes();
+
+function outcomes(): CircuitOutcome[] {
+  const list: CircuitOutcome[] = [];
+  for (let i = 0; i < 8; i++) {
+    const failure = (i & 1) !== 0;
+    const slow = (i & 2) !== 0;
+    list.push(Object.freeze(i < 4 ? { failure, slow } : { failure, slow, probe: false }));
+  }
+  return list;
+}
 
 // Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
 // asynchronous store decided later); a probe's ticket is the number of its HALF_OPEN period (> 0).
 const NOT_A_PROBE = 0;
 const UNKNOWN_TICKET = -1;
-
-function outcome(failure: boolean, slow: boolean, probe: boolean): CircuitOutcome {
-  return OUTCOMES[(failure ? 1 : 0) + (slow ? 2 : 0) + (probe ? 0 : 4)] as CircuitOutcome;
-}
-
-interface ResolvedCircuitBreaker {
-  readonly store: CircuitBreakerStore;
-  readonly storeConfig: CircuitBreakerStoreConfig;
-  readonly recordOn: ErrorMatcher;
-  readonly slowCallMs: number | undefined;
-}
 
 /**
  * A circuit breaker: stops calling a dependency that keeps failing, to give it room to recover.
@@ -249,8 +227,8 @@ export class CircuitBreaker {
   #recording: unknown = undefined;
   #openCause: unknown = undefined;
   // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
-  // the circuit opens) must not have its change delivered before the one it is reacting to.
-  #delivering = false;
+  // the circuit opens) must not have its change delivered before the one it is reacting to. Only
+  // the first of them is being delivered when there are more.
   #pending: CircuitStateChange[] = [];
 
   /**
@@ -258,19 +236,86 @@ export class CircuitBreaker {
    * @throws RangeError for a value out of range
    */
   constructor(options?: CircuitBreakerOptions) {
-    const resolved = resolveOptions(options);
-    const config = resolved.storeConfig;
-    this.clock = config.clock;
-    this.timesCalls = resolved.slowCallMs !== undefined;
-    this.#slowCallMs = resolved.slowCallMs ?? Infinity;
-    this.#recordOn = resolved.recordOn;
+    const o = optionsObject(options, 'CircuitBreaker');
+    knownKeys(o, CIRCUIT_BREAKER_OPTIONS, 'CircuitBreaker');
+    const rate = (key: string): number | undefined =>
+      numberOption(o[key], key, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
+    // A duration that must be > 0 (a zero-length window or slow-call bound would mean nothing).
+    const positive = <F extends number | undefined>(key: string, fallback: F): number | F => {
+      const ms = durationOption(o[key], key, fallback);
+      if (ms === 0) throw new RangeError(`\`${key}\` must be a duration > 0, got ${show(o[key])}`);
+      return ms;
+    };
+    const failureThreshold = integerOption(o.failureThreshold, 'failureThreshold', 1, 5);
+    const recoveryTimeoutMs = durationOption(o.recoveryTimeout, 'recoveryTimeout', 30_000);
+    const failureRateThreshold = rate('failureRateThreshold');
+    const windowType = oneOfOption(o.windowType, 'windowType', ['count', 'time'], 'count');
+    const windowSize = integerOption(o.windowSize, 'windowSize', 1, 10);
+    const windowDurationMs = positive('windowDuration', 60_000);
+    const counted = windowType === 'count';
+    const minimumCalls = integerOption(
+      o.minimumCalls,
+      'minimumCalls',
+      1,
+      counted ? windowSize : 10,
+    );
+    if (counted && minimumCalls > windowSize) {
+      throw new RangeError(
+        `\`minimumCalls\` must be an integer <= \`windowSize\` (${windowSize}) for a count window, got ${minimumCalls}`,
+      );
+    }
+    const slowCallMs = positive('slowCallDuration', undefined);
+    const slowCallRateThreshold = rate('slowCallRateThreshold');
+    if (slowCallRateThreshold !== undefined && slowCallMs === undefined) {
+      throw new TypeError(
+        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
+      );
+    }
+    // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
+    // integer is still an error.
+    const half = o.halfOpenMaxCalls;
+    if (half !== undefined && !Number.isInteger(half)) {
+      throw new (typeof half === 'number' ? RangeError : TypeError)(
+        `\`halfOpenMaxCalls\` must be an integer, got ${show(half)}`,
+      );
+    }
+    this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
+    const clock = clockOption(o.clock);
+    let store = o.store as CircuitBreakerStore | undefined;
+    if (store === undefined) store = new InMemoryCircuitBreakerStore();
+    else if (
+      store === null ||
+      typeof store !== 'object' ||
+      STORE_METHODS.some(
+        (m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function',
+      )
+    ) {
+      throw new TypeError(
+        `\`store\` must be a CircuitBreakerStore (${STORE_METHODS.join(', ')}), got ${show(store)}`,
+      );
+    }
+    const config: CircuitBreakerStoreConfig = Object.freeze({
+      failureThreshold,
+      recoveryTimeoutMs,
+      failureRateThreshold,
+      slowCallRateThreshold,
+      windowType,
+      windowSize,
+      windowDurationMs,
+      minimumCalls,
+      halfOpenMaxCalls: half === undefined ? 1 : Math.max(1, half as number),
+      clock,
+    });
+    this.clock = clock;
+    this.timesCalls = slowCallMs !== undefined;
+    this.#slowCallMs = slowCallMs ?? Infinity;
     this.#config = config;
-    this.#store = resolved.store;
-    this.#store.configure(config);
-    const state = this.#store.state();
+    this.#store = store;
+    store.configure(config);
+    const state = store.state();
     if (isThenable(state)) {
       this.#remote = true;
-      state.then((s) => this.#learnState(s), noop);
+      this.#learn(state);
     } else {
       this.#lastState = state;
     }
@@ -282,13 +327,7 @@ export class CircuitBreaker {
    * known state, and reading it asks the store for a fresh one.
    */
   get state(): CircuitState {
-    const state = this.#store.state();
-    if (isThenable(state)) {
-      state.then((s) => this.#learnState(s), noop);
-      return this.#lastState;
-    }
-    if (state !== this.#lastState) this.#observe(state);
-    return state;
+    return this.#took(this.#store.state());
   }
 
   /**
@@ -305,9 +344,9 @@ export class CircuitBreaker {
         this.#learnState(m.state);
       }, noop);
       const last = this.#lastMetrics;
-      return last === undefined ? emptyMetrics(this.#lastState) : last;
+      return last === undefined ? metricsOf(this.#lastState, 0, 0, 0) : last;
     }
-    if (snapshot.state !== this.#lastState) this.#observe(snapshot.state);
+    this.#observe(snapshot.state);
     return snapshot;
   }
 
@@ -330,15 +369,18 @@ export class CircuitBreaker {
       // A refusal, or a custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
-    if (typeof ticket === 'number') return raceAbort(this.#run(fn, signal, ticket), signal);
-    const later = ticket.then((t) => {
-      if (signal !== undefined && signal.aborted) {
-        this.#release(t);
-        throw signal.reason;
-      }
-      return this.#run(fn, signal, t);
-    });
-    return raceAbort(later, signal);
+    return raceAbort(
+      typeof ticket === 'number'
+        ? this.#run(fn, signal, ticket)
+        : ticket.then((t) => {
+            if (signal?.aborted) {
+              this.#release(t);
+              throw signal.reason;
+            }
+            return this.#run(fn, signal, t);
+          }),
+      signal,
+    );
   }
 
   /**
@@ -354,11 +396,11 @@ export class CircuitBreaker {
       this.#remote = true;
       return admission.then((a) => {
         this.#learnAdmission(a);
-        return this.#admitOrRefuse(a);
+        return this.#ticket(a);
       });
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#admitOrRefuse(admission);
+    return this.#ticket(admission);
   }
 
   /**
@@ -377,12 +419,14 @@ export class CircuitBreaker {
    * slot taken
    */
   beforeCall(): number {
-    if (this.#remote) {
-      const refused = this.#refuseOnLastKnownState();
-      if (refused !== undefined) {
-        this.#refreshState();
-        throw refused;
-      }
+    const last = this.#lastState;
+    if (this.#remote && (last === 'open' || last === 'isolated')) {
+      const refusal = this.#refusal(
+        last,
+        last === 'open' ? Math.max(0, this.#openUntil - this.clock.now()) : Infinity,
+      );
+      this.#learn(this.#store.state());
+      throw refusal;
     }
     const admission = this.#store.acquire();
     if (isThenable(admission)) {
@@ -391,7 +435,7 @@ export class CircuitBreaker {
       return UNKNOWN_TICKET;
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#admitOrRefuse(admission);
+    return this.#ticket(admission);
   }
 
   /**
@@ -401,12 +445,8 @@ export class CircuitBreaker {
    * holds no trial slot of the current HALF_OPEN period does not count towards closing the
    * circuit. Without it, a success during HALF_OPEN is taken as a trial call's.
    */
-  onSuccess(durationMs?: number, ticket?: number): void {
-    this.#record(
-      false,
-      durationMs !== undefined && durationMs >= this.#slowCallMs,
-      ticket === undefined ? UNKNOWN_TICKET : ticket,
-    );
+  onSuccess(durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    this.#record(false, durationMs >= this.#slowCallMs, ticket);
   }
 
   /**
@@ -417,20 +457,16 @@ export class CircuitBreaker {
    * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
    * HALF_OPEN is taken as a trial call's
    */
-  onFailure(error: unknown, durationMs?: number, ticket?: number): void {
-    this.#failed(
-      error,
-      durationMs === undefined ? 0 : durationMs,
-      ticket === undefined ? UNKNOWN_TICKET : ticket,
-    );
+  onFailure(error: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    this.#failed(error, durationMs, ticket);
   }
 
   /**
    * @internal Ends a call admitted by `beforeCall` whose caller aborted: records nothing, gives
    * back its HALF_OPEN trial slot if it holds one (see `ticket` in `onFailure`).
    */
-  onCancel(ticket?: number): void {
-    this.#release(ticket === undefined ? UNKNOWN_TICKET : ticket);
+  onCancel(ticket = UNKNOWN_TICKET): void {
+    this.#release(ticket);
   }
 
   /**
@@ -439,8 +475,7 @@ export class CircuitBreaker {
    * is sent in the background and this breaker reflects it at once.
    */
   isolate(): void {
-    const done = this.#store.isolate();
-    if (isThenable(done)) done.then(undefined, noop);
+    background(this.#store.isolate());
     this.#observe('isolated');
   }
 
@@ -450,8 +485,7 @@ export class CircuitBreaker {
    * it at once.
    */
   reset(): void {
-    const done = this.#store.reset();
-    if (isThenable(done)) done.then(undefined, noop);
+    background(this.#store.reset());
     this.#lastMetrics = undefined;
     this.#observe('closed');
   }
@@ -472,9 +506,7 @@ export class CircuitBreaker {
     this.#listeners = [...this.#listeners, listener];
     return () => {
       const index = this.#listeners.indexOf(listener);
-      if (index !== -1) {
-        this.#listeners = this.#listeners.filter((_, i) => i !== index);
-      }
+      if (index !== -1) this.#listeners = this.#listeners.filter((_, i) => i !== index);
     };
   }
 
@@ -484,20 +516,17 @@ export class CircuitBreaker {
    */
   describe(): string {
     const c = this.#config;
-    const window =
-      c.windowType === 'count' ? `the last ${c.windowSize} calls` : `${c.windowDurationMs} ms`;
+    const rate = c.failureRateThreshold;
+    const slowRate = c.slowCallRateThreshold;
+    const over = ` over ${c.windowType === 'count' ? `the last ${c.windowSize} calls` : `${c.windowDurationMs} ms`}`;
     let text =
-      c.failureRateThreshold === undefined
-        ? `opens after ${c.failureThreshold} consecutive failure${c.failureThreshold === 1 ? '' : 's'}`
-        : `opens at ${percent(c.failureRateThreshold)} failures over ${window}`;
-    if (c.slowCallRateThreshold !== undefined) {
-      text += `${c.failureRateThreshold === undefined ? ',' : ''} or ${percent(c.slowCallRateThreshold)} calls >= ${this.#slowCallMs} ms over ${window}`;
-    }
-    if (c.failureRateThreshold !== undefined || c.slowCallRateThreshold !== undefined) {
-      text += ` (minimum ${c.minimumCalls} calls)`;
-    }
-    text += `, recovery ${c.recoveryTimeoutMs} ms, ${c.halfOpenMaxCalls} half-open call${c.halfOpenMaxCalls === 1 ? '' : 's'}`;
-    return `${text}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors`;
+      rate === undefined
+        ? `opens after ${plural(c.failureThreshold, 'consecutive failure')}`
+        : `opens at ${percent(rate)} failures${over}`;
+    if (slowRate !== undefined) {
+      text += `${rate === undefined ? ',' : ''} or ${percent(slowRate)} calls >= ${this.#slowCallMs} ms${over} (minimum ${c.minimumCalls} calls)`;
+    } else if (rate !== undefined) text += ` (minimum ${c.minimumCalls} calls)`;
+    return `${text}, recovery ${c.recoveryTimeoutMs} ms, ${plural(c.halfOpenMaxCalls, 'half-open call')}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors`;
   }
 
   async #run<T>(
@@ -506,27 +535,31 @@ export class CircuitBreaker {
     ticket: number,
   ): Promise<T> {
     const start = this.timesCalls ? this.clock.now() : 0;
-    let value: T;
+    let failed = false;
+    let result: unknown;
     try {
-      value = await fn(signal ?? NEVER_ABORTED);
+      return (result = await fn(signal ?? NEVER_ABORTED));
     } catch (error) {
-      if (signal !== undefined && signal.aborted) {
-        this.#release(ticket);
-      } else {
-        this.#failed(error, this.timesCalls ? this.clock.now() - start : 0, ticket);
+      failed = true;
+      throw (result = error);
+    } finally {
+      if (signal?.aborted) this.#release(ticket);
+      else {
+        const ms = this.timesCalls ? this.clock.now() - start : 0;
+        if (failed) this.#failed(result, ms, ticket);
+        else this.#record(false, ms >= this.#slowCallMs, ticket);
       }
-      throw error;
     }
-    if (signal !== undefined && signal.aborted) {
-      this.#release(ticket);
-    } else {
-      this.#record(false, this.timesCalls && this.clock.now() - start >= this.#slowCallMs, ticket);
-    }
-    return value;
   }
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
-    if (this.#counts(error)) {
+    let counts = true;
+    try {
+      counts = this.#recordOn(error);
+    } catch {
+      // A recordOn predicate that throws cannot say no: count the error rather than lose it.
+    }
+    if (counts) {
       this.#recording = error;
       this.#record(true, durationMs >= this.#slowCallMs, ticket);
       this.#recording = undefined;
@@ -534,22 +567,8 @@ export class CircuitBreaker {
   }
 
   /** The admitted call's ticket, or the refusal thrown. */
-  #admitOrRefuse(admission: CircuitAdmission): number {
-    if (!admission.admitted) throw this.#refusal(admission);
-    return this.#ticket(admission);
-  }
-
-  #refusal(admission: CircuitAdmission): CircuitOpenError {
-    const state = admission.state as Exclude<CircuitState, 'closed'>;
-    const cause = state === 'open' ? this.#openCause : undefined;
-    return new CircuitOpenError(
-      state,
-      admission.retryAfterMs,
-      cause === undefined ? undefined : { cause },
-    );
-  }
-
   #ticket(admission: CircuitAdmission): number {
+    if (!admission.admitted) throw this.#refusal(admission.state, admission.retryAfterMs);
     if (!admission.probe) return NOT_A_PROBE;
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
@@ -557,50 +576,45 @@ export class CircuitBreaker {
     return this.#period;
   }
 
-  #counts(error: unknown): boolean {
-    try {
-      return this.#recordOn(error);
-    } catch {
-      // A recordOn predicate that throws cannot say no: count the error rather than lose it.
-      return true;
-    }
+  #refusal(state: CircuitState, retryAfterMs: number): CircuitOpenError {
+    // An undefined cause gives the error no `cause` at all.
+    return new CircuitOpenError(state as Exclude<CircuitState, 'closed'>, retryAfterMs, {
+      cause: state === 'open' ? this.#openCause : undefined,
+    });
   }
 
   #record(failure: boolean, slow: boolean, ticket: number): void {
     // Only a probe of the current HALF_OPEN period decides HALF_OPEN; a call whose ticket is not
     // known (an asynchronous store, or no ticket given) may be one.
     const probe = ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period);
-    const state = this.#store.record(outcome(failure, slow, probe));
-    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
-    else if (state !== this.#lastState) this.#observe(state);
+    this.#took(
+      this.#store.record(OUTCOMES[+failure | (+slow << 1) | (probe ? 0 : 4)] as CircuitOutcome),
+    );
   }
 
   #release(ticket: number): void {
-    if (ticket === NOT_A_PROBE) return;
-    if (ticket !== UNKNOWN_TICKET && (ticket !== this.#period || this.#lastState !== 'half-open')) {
-      return;
+    if (
+      ticket === UNKNOWN_TICKET ||
+      (ticket !== NOT_A_PROBE && ticket === this.#period && this.#lastState === 'half-open')
+    ) {
+      background(this.#store.release());
     }
-    const done = this.#store.release();
-    if (isThenable(done)) done.then(undefined, noop);
   }
 
-  #refreshState(): void {
-    const state = this.#store.state();
+  // A state the store answered: observed now, or learnt when the promise settles.
+  #took(state: CircuitState | Promise<CircuitState>): CircuitState {
+    if (isThenable(state)) {
+      this.#learn(state);
+      return this.#lastState;
+    }
+    if (state !== this.#lastState) this.#observe(state);
+    return state;
+  }
+
+  // A state the store answered, learnt now or when the promise settles.
+  #learn(state: CircuitState | PromiseLike<CircuitState>): void {
     if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
     else this.#learnState(state);
-  }
-
-  #refuseOnLastKnownState(): CircuitOpenError | undefined {
-    if (this.#lastState === 'isolated') return new CircuitOpenError('isolated', Infinity);
-    if (this.#lastState === 'open') {
-      const cause = this.#openCause;
-      return new CircuitOpenError(
-        'open',
-        Math.max(0, this.#openUntil - this.clock.now()),
-        cause === undefined ? undefined : { cause },
-      );
-    }
-    return undefined;
   }
 
   #learnAdmission(admission: CircuitAdmission): void {
@@ -624,157 +638,37 @@ export class CircuitBreaker {
     if (to === 'open') this.#openCause = this.#recording;
     if (to === 'half-open') this.#period++;
     if (this.#listeners.length === 0) return;
-    const change: CircuitStateChange = Object.freeze({ from, to });
-    if (this.#delivering) {
-      // A listener changed the state: its change follows once this one has reached everyone.
-      this.#pending.push(change);
-      return;
-    }
-    this.#delivering = true;
+    const pending = this.#pending;
+    // A listener changed the state: its change follows once this one has reached everyone.
+    if (pending.push(Object.freeze({ from, to })) > 1) return;
     try {
-      this.#deliver(change);
-      const pending = this.#pending;
-      for (let i = 0; i < pending.length; i++) this.#deliver(pending[i] as CircuitStateChange);
+      for (let i = 0; i < pending.length; i++) {
+        for (const listener of this.#listeners) {
+          // A faulty listener must not break the call, the other listeners, or the process: what
+          // it throws, and a rejection of the promise it returns, are ignored.
+          try {
+            background(listener(pending[i] as CircuitStateChange));
+          } catch {
+            // Ignored: see above.
+          }
+        }
+      }
     } finally {
       this.#pending = [];
-      this.#delivering = false;
     }
-  }
-
-  #deliver(change: CircuitStateChange): void {
-    for (const listener of this.#listeners) notify(listener, change);
   }
 }
 
-/**
- * Calls a listener, ignoring what it throws and a rejection of the promise it returns: a faulty
- * listener must not break the call, the other listeners, or the process.
- */
-function notify<A>(listener: (arg: A) => unknown, arg: A): void {
-  try {
-    const result = listener(arg);
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      const then = (result as { then?: unknown }).then;
-      if (typeof then === 'function') then.call(result, undefined, noop);
-    }
-  } catch {
-    // Ignored: see above.
-  }
+// Lets a promise that nobody waits for settle (a store's answer, a listener's result): its
+// rejection is handled.
+function background(done: unknown): void {
+  if (isThenable(done)) done.then(undefined, noop);
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 function percent(rate: number): string {
   return `${Math.round(rate * 1000) / 10}%`;
-}
-
-function emptyMetrics(state: CircuitState): CircuitBreakerMetrics {
-  return {
-    state,
-    failureRate: 0,
-    slowCallRate: 0,
-    bufferedCalls: 0,
-    failedCalls: 0,
-    slowCalls: 0,
-  };
-}
-
-function resolveOptions(options: CircuitBreakerOptions | undefined): ResolvedCircuitBreaker {
-  const o = optionsObject(options, 'CircuitBreaker');
-  knownKeys(o, CIRCUIT_BREAKER_OPTIONS, 'CircuitBreaker');
-  const failureThreshold = integerOption(
-    o.failureThreshold,
-    'failureThreshold',
-    1,
-    DEFAULTS.failureThreshold,
-  );
-  const recoveryTimeoutMs = durationOption(
-    o.recoveryTimeout,
-    'recoveryTimeout',
-    DEFAULTS.recoveryTimeoutMs,
-  );
-  const failureRateThreshold = rateOption(o.failureRateThreshold, 'failureRateThreshold');
-  const windowType = oneOfOption(o.windowType, 'windowType', WINDOW_TYPES, DEFAULTS.windowType);
-  const windowSize = integerOption(o.windowSize, 'windowSize', 1, DEFAULTS.windowSize);
-  const windowDurationMs = positiveDurationOption(
-    o.windowDuration,
-    'windowDuration',
-    DEFAULTS.windowDurationMs,
-  );
-  const minimumCalls = integerOption(
-    o.minimumCalls,
-    'minimumCalls',
-    1,
-    windowType === 'count' ? windowSize : DEFAULTS.timeWindowMinimumCalls,
-  );
-  if (windowType === 'count' && minimumCalls > windowSize) {
-    throw new RangeError(
-      `\`minimumCalls\` must be an integer <= \`windowSize\` (${windowSize}) for a count window, got ${minimumCalls}`,
-    );
-  }
-  const slowCallMs = positiveDurationOption(o.slowCallDuration, 'slowCallDuration', undefined);
-  const slowCallRateThreshold = rateOption(o.slowCallRateThreshold, 'slowCallRateThreshold');
-  if (slowCallRateThreshold !== undefined && slowCallMs === undefined) {
-    throw new TypeError(
-      '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
-    );
-  }
-  const halfOpenMaxCalls = halfOpenMaxCallsOption(o.halfOpenMaxCalls);
-  const recordOn = errorFilterOption(o.recordOn, 'recordOn');
-  const clock = clockOption(o.clock);
-  const store = storeOption(o.store);
-  const storeConfig: CircuitBreakerStoreConfig = Object.freeze({
-    failureThreshold,
-    recoveryTimeoutMs,
-    failureRateThreshold,
-    slowCallRateThreshold,
-    windowType,
-    windowSize,
-    windowDurationMs,
-    minimumCalls,
-    halfOpenMaxCalls,
-    clock,
-  });
-  return { store, storeConfig, recordOn, slowCallMs };
-}
-
-function rateOption(value: unknown, option: string): number | undefined {
-  return numberOption(value, option, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
-}
-
-// A duration that must be > 0 (a zero-length window or slow-call bound would mean nothing).
-function positiveDurationOption<F extends number | undefined>(
-  value: unknown,
-  option: string,
-  fallback: F,
-): number | F {
-  const ms = durationOption(value, option, fallback);
-  if (ms === 0) throw new RangeError(`\`${option}\` must be a duration > 0, got ${show(value)}`);
-  return ms;
-}
-
-// Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
-// integer is still an error.
-function halfOpenMaxCallsOption(value: unknown): number {
-  if (value === undefined) return DEFAULTS.halfOpenMaxCalls;
-  if (typeof value !== 'number') {
-    throw new TypeError(`\`halfOpenMaxCalls\` must be an integer, got ${show(value)}`);
-  }
-  if (!Number.isInteger(value)) {
-    throw new RangeError(`\`halfOpenMaxCalls\` must be an integer, got ${show(value)}`);
-  }
-  return Math.max(1, value);
-}
-
-function storeOption(value: unknown): CircuitBreakerStore {
-  if (value === undefined) return new InMemoryCircuitBreakerStore();
-  const store = value as Record<string, unknown> | null;
-  if (
-    store === null ||
-    typeof store !== 'object' ||
-    STORE_METHODS.some((m) => typeof store[m] !== 'function')
-  ) {
-    throw new TypeError(
-      `\`store\` must be a CircuitBreakerStore (${STORE_METHODS.join(', ')}), got ${show(value)}`,
-    );
-  }
-  return value as CircuitBreakerStore;
 }

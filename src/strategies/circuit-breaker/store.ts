@@ -155,6 +155,23 @@ export interface CircuitBreakerStore {
  */
 export const MIN_PROBE_LEASE_MS = 10_000;
 
+/** @internal Metrics from a state and the window's totals (rates are 0 for an empty window). */
+export function metricsOf(
+  state: CircuitState,
+  calls: number,
+  failedCalls: number,
+  slowCalls: number,
+): CircuitBreakerMetrics {
+  return {
+    state,
+    failureRate: calls === 0 ? 0 : failedCalls / calls,
+    slowCallRate: calls === 0 ? 0 : slowCalls / calls,
+    bufferedCalls: calls,
+    failedCalls,
+    slowCalls,
+  };
+}
+
 /**
  * The default {@link CircuitBreakerStore}: the state machine in this process's memory, with a
  * ring-buffer window (O(1) per outcome) and no timers. It reads the clock only where a rule
@@ -171,14 +188,14 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   #window: CountWindow | TimeWindow = new CountWindow(1);
   #timed = false;
   #state: CircuitState = 'closed';
-  #consecutiveFailures = 0;
+  // Consecutive failures (counted in consecutive mode only).
+  #failures = 0;
   #openedAt = 0;
   #probes = 0;
   #probeSuccesses = 0;
   #slowProbes = 0;
-  // When the last probe was admitted, and how long probes may run before they are taken as lost.
+  // When the last probe was admitted.
   #probeAdmittedAt = 0;
-  #probeLeaseMs = MIN_PROBE_LEASE_MS;
 
   /**
    * @throws Error when the store already serves another breaker
@@ -190,7 +207,6 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
       );
     }
     this.#config = config;
-    this.#probeLeaseMs = Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs);
     this.#timed = config.windowType === 'time';
     this.#window = this.#timed
       ? new TimeWindow(config.windowDurationMs)
@@ -198,28 +214,58 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   acquire(): CircuitAdmission {
-    switch (this.#state) {
-      case 'closed':
-        return ADMIT_CLOSED;
-      case 'open': {
-        const config = this.#settings();
-        const now = config.clock.now();
-        const left = this.#openedAt + config.recoveryTimeoutMs - now;
-        if (left > 0) return { admitted: false, state: 'open', probe: false, retryAfterMs: left };
-        this.#halfOpen();
-        return this.#admitProbe(config);
-      }
-      case 'half-open':
-        return this.#admitProbe(this.#settings());
-      default:
-        return REFUSE_ISOLATED;
+    const state = this.#state;
+    if (state === 'closed') return ADMIT_CLOSED;
+    if (state === 'isolated') return REFUSE_ISOLATED;
+    const config = this.#settings();
+    const now = config.clock.now();
+    if (state === 'open') {
+      const left = this.#openedAt + config.recoveryTimeoutMs - now;
+      if (left > 0) return { admitted: false, state, probe: false, retryAfterMs: left };
+      this.#enter('half-open');
     }
+    let admission = ADMIT_PROBE;
+    if (this.#probes >= config.halfOpenMaxCalls) {
+      // Every probe admitted that long ago and not reported is lost (a hung call): without this
+      // the circuit would refuse every call until reset(). The same rule as the Redis store.
+      if (now - this.#probeAdmittedAt < Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs)) {
+        return REFUSE_HALF_OPEN;
+      }
+      this.#probes = this.#probeSuccesses;
+      admission = ADMIT_PROBE_RECLAIMED;
+    }
+    this.#probes++;
+    this.#probeAdmittedAt = now;
+    return admission;
   }
 
   record(outcome: CircuitOutcome): CircuitState {
-    if (this.#state === 'closed') this.#recordClosed(outcome.failure, outcome.slow);
-    else if (this.#state === 'half-open' && outcome.probe !== false) {
-      this.#recordProbe(outcome.failure, outcome.slow);
+    const { failure, slow } = outcome;
+    const state = this.#state;
+    if (state === 'closed') {
+      const config = this.#settings();
+      const window = this.#window;
+      const now = this.#timed ? config.clock.now() : NaN;
+      window.record(failure, slow, now);
+      let trip = false;
+      if (!failure) this.#failures = 0;
+      else if (config.failureRateThreshold === undefined) {
+        trip = ++this.#failures >= config.failureThreshold;
+      } else trip = reached(window, window.failures, config.failureRateThreshold, config);
+      if (!trip && slow)
+        trip = reached(window, window.slowCalls, config.slowCallRateThreshold, config);
+      if (trip) this.#open(this.#timed ? now : config.clock.now());
+    } else if (state === 'half-open' && outcome.probe !== false) {
+      const config = this.#settings();
+      const max = config.halfOpenMaxCalls;
+      const slowRate = config.slowCallRateThreshold;
+      this.#probeSuccesses++;
+      if (slow) this.#slowProbes++;
+      // The slow-probe rate is over the whole budget, so it can only rise: re-open as soon as it
+      // reaches the threshold rather than waiting for the remaining probes.
+      if (failure || (slowRate !== undefined && this.#slowProbes / max >= slowRate)) {
+        this.#open(config.clock.now());
+      } else if (this.#probeSuccesses >= max) this.reset();
     }
     return this.#state;
   }
@@ -229,7 +275,12 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   state(): CircuitState {
-    if (this.#state === 'open') this.#expireOpen();
+    if (this.#state === 'open') {
+      const config = this.#settings();
+      if (config.clock.now() - this.#openedAt >= config.recoveryTimeoutMs) {
+        this.#enter('half-open');
+      }
+    }
     return this.#state;
   }
 
@@ -237,24 +288,16 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     const state = this.state();
     const window = this.#window;
     if (this.#timed) window.expire(this.#settings().clock.now());
-    const calls = window.calls;
-    return {
-      state,
-      failureRate: calls === 0 ? 0 : window.failures / calls,
-      slowCallRate: calls === 0 ? 0 : window.slowCalls / calls,
-      bufferedCalls: calls,
-      failedCalls: window.failures,
-      slowCalls: window.slowCalls,
-    };
+    return metricsOf(state, window.calls, window.failures, window.slowCalls);
   }
 
   isolate(): void {
-    this.#state = 'isolated';
-    this.#clearProbes();
+    this.#enter('isolated');
   }
 
   reset(): void {
-    this.#close();
+    this.#enter('closed');
+    this.#window.clear();
   }
 
   #settings(): CircuitBreakerStoreConfig {
@@ -265,96 +308,24 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     return config;
   }
 
-  #recordClosed(failure: boolean, slow: boolean): void {
-    const config = this.#settings();
-    const window = this.#window;
-    let now = this.#timed ? config.clock.now() : NaN;
-    window.record(failure, slow, now);
-    let trip = false;
-    if (failure) {
-      this.#consecutiveFailures++;
-      const rate = config.failureRateThreshold;
-      trip =
-        rate === undefined
-          ? this.#consecutiveFailures >= config.failureThreshold
-          : window.calls >= config.minimumCalls && window.failures / window.calls >= rate;
-    } else {
-      this.#consecutiveFailures = 0;
-    }
-    if (!trip && slow) {
-      const rate = config.slowCallRateThreshold;
-      trip =
-        rate !== undefined &&
-        window.calls >= config.minimumCalls &&
-        window.slowCalls / window.calls >= rate;
-    }
-    if (trip) {
-      if (!this.#timed) now = config.clock.now();
-      this.#open(now);
-    }
-  }
-
-  #recordProbe(failure: boolean, slow: boolean): void {
-    const config = this.#settings();
-    if (failure) {
-      this.#open(config.clock.now());
-      return;
-    }
-    this.#probeSuccesses++;
-    if (slow) this.#slowProbes++;
-    const max = config.halfOpenMaxCalls;
-    const slowRate = config.slowCallRateThreshold;
-    // The slow-probe rate is over the whole budget, so it can only rise: re-open as soon as it
-    // reaches the threshold rather than waiting for the remaining probes.
-    if (slowRate !== undefined && this.#slowProbes / max >= slowRate) {
-      this.#open(config.clock.now());
-    } else if (this.#probeSuccesses >= max) {
-      this.#close();
-    }
-  }
-
-  #admitProbe(config: CircuitBreakerStoreConfig): CircuitAdmission {
-    const now = config.clock.now();
-    let admission = ADMIT_PROBE;
-    if (this.#probes >= config.halfOpenMaxCalls) {
-      if (now - this.#probeAdmittedAt < this.#probeLeaseMs) return REFUSE_HALF_OPEN;
-      // Every probe admitted that long ago and not reported is lost (a hung call): without this
-      // the circuit would refuse every call until reset(). The same rule as the Redis store.
-      this.#probes = this.#probeSuccesses;
-      admission = ADMIT_PROBE_RECLAIMED;
-    }
-    this.#probes++;
-    this.#probeAdmittedAt = now;
-    return admission;
-  }
-
-  #expireOpen(): void {
-    const config = this.#settings();
-    if (config.clock.now() - this.#openedAt >= config.recoveryTimeoutMs) this.#halfOpen();
-  }
-
   #open(now: number): void {
-    this.#state = 'open';
+    this.#enter('open');
     this.#openedAt = now;
-    this.#consecutiveFailures = 0;
-    this.#clearProbes();
   }
 
-  #halfOpen(): void {
-    this.#state = 'half-open';
-    this.#clearProbes();
+  // Every transition starts the new state with no probes and no run of failures.
+  #enter(state: CircuitState): void {
+    this.#state = state;
+    this.#failures = this.#probes = this.#probeSuccesses = this.#slowProbes = 0;
   }
+}
 
-  #close(): void {
-    this.#state = 'closed';
-    this.#window.clear();
-    this.#consecutiveFailures = 0;
-    this.#clearProbes();
-  }
-
-  #clearProbes(): void {
-    this.#probes = 0;
-    this.#probeSuccesses = 0;
-    this.#slowProbes = 0;
-  }
+// True when the window holds enough outcomes to judge and `count` of them reach `rate`.
+function reached(
+  window: CountWindow | TimeWindow,
+  count: number,
+  rate: number | undefined,
+  config: CircuitBreakerStoreConfig,
+): boolean {
+  return rate !== undefined && window.calls >= config.minimumCalls && count / window.calls >= rate;
 }

@@ -1,7 +1,3 @@
-// One byte per outcome: bit 0 = failure, bit 1 = slow.
-const FAILURE = 1;
-const SLOW = 2;
-
 /**
  * @internal The last `size` call outcomes, in a ring buffer with running totals, so recording
  * an outcome and reading the totals are O(1) and nothing is allocated after construction.
@@ -9,30 +5,19 @@ const SLOW = 2;
 export class CountWindow {
   /** Outcomes the window holds at most. */
   readonly size: number;
+  /** Outcomes in the window. Read-only outside. */
+  calls = 0;
+  /** Failed outcomes in the window. Read-only outside. */
+  failures = 0;
+  /** Slow outcomes in the window (failed or not). Read-only outside. */
+  slowCalls = 0;
+  // One byte per outcome: bit 0 = failure, bit 1 = slow.
   readonly #ring: Uint8Array;
   #next = 0;
-  #calls = 0;
-  #failures = 0;
-  #slow = 0;
 
   constructor(size: number) {
     this.size = size;
     this.#ring = new Uint8Array(size);
-  }
-
-  /** Outcomes in the window. */
-  get calls(): number {
-    return this.#calls;
-  }
-
-  /** Failed outcomes in the window. */
-  get failures(): number {
-    return this.#failures;
-  }
-
-  /** Slow outcomes in the window (failed or not). */
-  get slowCalls(): number {
-    return this.#slow;
   }
 
   /**
@@ -41,16 +26,14 @@ export class CountWindow {
    */
   record(failure: boolean, slow: boolean, _now?: number): void {
     const at = this.#next;
-    if (this.#calls === this.size) {
-      const evicted = this.#ring[at] as number;
-      if ((evicted & FAILURE) !== 0) this.#failures--;
-      if ((evicted & SLOW) !== 0) this.#slow--;
-    } else {
-      this.#calls++;
-    }
-    this.#ring[at] = (failure ? FAILURE : 0) | (slow ? SLOW : 0);
-    if (failure) this.#failures++;
-    if (slow) this.#slow++;
+    if (this.calls === this.size) {
+      const evicted = this.#ring[at]!;
+      if ((evicted & 1) !== 0) this.failures--;
+      if ((evicted & 2) !== 0) this.slowCalls--;
+    } else this.calls++;
+    this.#ring[at] = (failure ? 1 : 0) | (slow ? 2 : 0);
+    if (failure) this.failures++;
+    if (slow) this.slowCalls++;
     this.#next = at + 1 === this.size ? 0 : at + 1;
   }
 
@@ -60,9 +43,6 @@ export class CountWindow {
   /** Forgets every outcome. */
   clear(): void {
     this.#ring.fill(0);
-    this.#next = 0;
-    this.#calls = 0;
-    this.#failures = 0;
-    this.#slow = 0;
+    this.#next = this.calls = this.failures = this.slowCalls = 0;
   }
 }

@@ -17,57 +17,40 @@ export function bucketsFor(durationMs: number): number {
  * `durationMs - durationMs / buckets`, after it was recorded.
  */
 export class TimeWindow {
-  /** Length of the window in milliseconds. */
-  readonly durationMs: number;
   /** Number of buckets. */
   readonly buckets: number;
+  /** Outcomes in the window as of the last `record` or `expire`. Read-only outside. */
+  calls = 0;
+  /** Failed outcomes in the window as of the last `record` or `expire`. Read-only outside. */
+  failures = 0;
+  /** Slow outcomes (failed or not) in the window as of the last `record` or `expire`. Read-only outside. */
+  slowCalls = 0;
   readonly #width: number;
-  readonly #calls: Float64Array;
-  readonly #failures: Float64Array;
-  readonly #slow: Float64Array;
+  // Three counts per bucket: calls, failures, slow calls.
+  readonly #counts: Float64Array;
   // Index (time / width, floored) of the newest bucket in use; every older bucket still in the
   // ring is within `buckets - 1` of it.
   #latest = -Infinity;
-  #totalCalls = 0;
-  #totalFailures = 0;
-  #totalSlow = 0;
 
   constructor(durationMs: number, buckets: number = bucketsFor(durationMs)) {
-    this.durationMs = durationMs;
     this.buckets = buckets;
     this.#width = durationMs / buckets;
-    this.#calls = new Float64Array(buckets);
-    this.#failures = new Float64Array(buckets);
-    this.#slow = new Float64Array(buckets);
-  }
-
-  /** Outcomes in the window as of the last `record` or `expire`. */
-  get calls(): number {
-    return this.#totalCalls;
-  }
-
-  /** Failed outcomes in the window as of the last `record` or `expire`. */
-  get failures(): number {
-    return this.#totalFailures;
-  }
-
-  /** Slow outcomes (failed or not) in the window as of the last `record` or `expire`. */
-  get slowCalls(): number {
-    return this.#totalSlow;
+    this.#counts = new Float64Array(buckets * 3);
   }
 
   /** Adds one outcome at time `now` (after dropping what has expired by then). */
   record(failure: boolean, slow: boolean, now: number): void {
-    const slot = this.#advance(now);
-    this.#calls[slot] = (this.#calls[slot] as number) + 1;
-    this.#totalCalls++;
+    const c = this.#counts;
+    const at = this.#advance(now) * 3;
+    c[at]!++;
+    this.calls++;
     if (failure) {
-      this.#failures[slot] = (this.#failures[slot] as number) + 1;
-      this.#totalFailures++;
+      c[at + 1]!++;
+      this.failures++;
     }
     if (slow) {
-      this.#slow[slot] = (this.#slow[slot] as number) + 1;
-      this.#totalSlow++;
+      c[at + 2]!++;
+      this.slowCalls++;
     }
   }
 
@@ -78,13 +61,9 @@ export class TimeWindow {
 
   /** Forgets every outcome. */
   clear(): void {
-    this.#calls.fill(0);
-    this.#failures.fill(0);
-    this.#slow.fill(0);
+    this.#counts.fill(0);
     this.#latest = -Infinity;
-    this.#totalCalls = 0;
-    this.#totalFailures = 0;
-    this.#totalSlow = 0;
+    this.calls = this.failures = this.slowCalls = 0;
   }
 
   // Moves the window forward to `now`, emptying the buckets it passes over, and returns the
@@ -92,28 +71,26 @@ export class TimeWindow {
   #advance(now: number): number {
     const n = this.buckets;
     const index = Math.floor(now / this.#width);
-    const latest = this.#latest;
-    if (index > latest) {
-      if (index - latest >= n) {
-        if (this.#totalCalls !== 0) this.clear();
-      } else {
-        for (let i = latest + 1; i <= index; i++) this.#empty(slotOf(i, n));
+    let i = this.#latest;
+    if (index > i) {
+      if (index - i >= n) this.clear();
+      else {
+        const c = this.#counts;
+        while (i < index) {
+          const at = slotOf(++i, n) * 3;
+          this.calls -= c[at]!;
+          this.failures -= c[at + 1]!;
+          this.slowCalls -= c[at + 2]!;
+          c[at] = c[at + 1] = c[at + 2] = 0;
+        }
       }
       this.#latest = index;
     }
     return slotOf(this.#latest, n);
   }
-
-  #empty(slot: number): void {
-    this.#totalCalls -= this.#calls[slot] as number;
-    this.#totalFailures -= this.#failures[slot] as number;
-    this.#totalSlow -= this.#slow[slot] as number;
-    this.#calls[slot] = 0;
-    this.#failures[slot] = 0;
-    this.#slow[slot] = 0;
-  }
 }
 
+// The ring slot of bucket `index` (which may be negative).
 function slotOf(index: number, n: number): number {
   const slot = index % n;
   return slot < 0 ? slot + n : slot;

@@ -7,13 +7,15 @@ import {
   type Clock,
   type Duration,
 } from '../index.js';
-import { RedisLink, luaScript } from './link.js';
+import { StoreFallback } from './fallback.js';
+import { RedisLink } from './link.js';
 import {
   assertUnconfigured,
   positiveDuration,
   resolveStoreOptions,
   type RedisStoreOptions,
 } from './options.js';
+import { LEASES, type LeaseOp, type LeasesParams } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */
 export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
@@ -28,45 +30,6 @@ export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
 
 const DEFAULT_LEASE_TTL_MS = 30_000;
 const MIN_LEASE_TTL_MS = 50;
-
-// The slots in use, as a sorted set of lease ids scored by expiry (server time, ms). Every
-// operation first drops expired leases, so a crashed holder's slots come back by themselves.
-// KEYS[1]: the sorted set. ARGV: op ('acquire' | 'release' | 'renew'), maxConcurrent, leaseTtlMs,
-// then the lease id (acquire, release) or every lease id to renew.
-// Replies: acquire { granted 1/0, in use }; release { 1, in use }; renew { in use, { lost ids } }.
-const LEASES = luaScript(`
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local key = KEYS[1]
-local op = ARGV[1]
-local max = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-if op == 'acquire' then
-  local n = redis.call('ZCARD', key)
-  if n < max then
-    redis.call('ZADD', key, now + ttl, ARGV[4])
-    redis.call('PEXPIRE', key, ARGV[3])
-    return { 1, n + 1 }
-  end
-  return { 0, n }
-elseif op == 'release' then
-  redis.call('ZREM', key, ARGV[4])
-  return { 1, redis.call('ZCARD', key) }
-end
-local lost = {}
-for i = 4, #ARGV do
-  if redis.call('ZSCORE', key, ARGV[i]) then
-    redis.call('ZADD', key, now + ttl, ARGV[i])
-  else
-    lost[#lost + 1] = ARGV[i]
-  end
-end
-local n = redis.call('ZCARD', key)
-if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
-return { n, lost }
-`);
 
 /**
  * A concurrency limit in Redis, shared by every {@link Bulkhead} (in any process) whose store
@@ -110,15 +73,13 @@ export class RedisBulkheadStore implements BulkheadStore {
   /** How long a lease lasts without renewal, in milliseconds. */
   readonly leaseTtlMs: number;
   readonly #link: RedisLink;
-  readonly #keys: readonly string[];
+  readonly #fallback: StoreFallback<InMemoryBulkheadStore>;
   readonly #instances: number;
   readonly #owner = crypto.randomUUID();
-  readonly #ttlArg: string;
   readonly #pollMs: number;
   #seq = 0;
   #clock: Clock | undefined;
-  #local: InMemoryBulkheadStore | undefined;
-  #maxArg = '';
+  #maxConcurrent = 0;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
   #known = 0;
@@ -144,11 +105,10 @@ export class RedisBulkheadStore implements BulkheadStore {
     this.leaseTtlMs = Math.ceil(
       positiveDuration(raw.leaseTtl, 'leaseTtl', DEFAULT_LEASE_TTL_MS, MIN_LEASE_TTL_MS),
     );
-    this.#ttlArg = String(this.leaseTtlMs);
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
     this.redisKey = `${common.prefix}bh:{${common.key}}`;
-    this.#keys = Object.freeze([this.redisKey]);
     this.#link = new RedisLink(common, this.redisKey);
+    this.#fallback = new StoreFallback(this.#link);
     this.#instances = common.instances;
   }
 
@@ -167,15 +127,15 @@ export class RedisBulkheadStore implements BulkheadStore {
     assertUnconfigured(this.#clock, 'RedisBulkheadStore', 'Bulkhead');
     this.#clock = config.clock;
     this.#link.bind(config.clock);
-    this.#maxArg = String(config.maxConcurrent);
-    if (this.#link.mode === 'local') {
+    this.#maxConcurrent = config.maxConcurrent;
+    this.#fallback.configure(() => {
       const local = new InMemoryBulkheadStore();
       local.configure({
         maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / this.#instances)),
         clock: config.clock,
       });
-      this.#local = local;
-    }
+      return local;
+    });
   }
 
   /**
@@ -185,10 +145,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   tryAcquire(): false | BulkheadTicket {
     if (!this.#link.bypassing) return false;
-    const local = this.#local;
-    if (local !== undefined) return local.tryAcquire() && LOCAL_SLOT;
-    if (this.#link.mode !== 'fail-open') return false;
-    return UNTRACKED_SLOT;
+    return this.#fallback.decideNow(tryAcquireLocal, UNTRACKED_SLOT, false);
   }
 
   /**
@@ -199,12 +156,11 @@ export class RedisBulkheadStore implements BulkheadStore {
     const link = this.#link;
     if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
-    const args = ['acquire', this.#maxArg, this.#ttlArg, id];
     return link
-      .run(LEASES, this.#keys, args, (late) => {
+      .run(LEASES.command(this.#call({ op: 'acquire', id })), (late) => {
         // Redis granted a slot to a caller that was already answered otherwise.
         if (Array.isArray(late) && Number(late[0]) === 1) {
-          link.send(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, id]);
+          link.send(LEASES.command(this.#call({ op: 'release', id })));
         }
       })
       .then(
@@ -231,18 +187,16 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
     if (ticket === LOCAL_SLOT) {
-      this.#local?.release();
+      this.#fallback.local?.release();
       return;
     }
     if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
     const link = this.#link;
     // Without Redis the lease is no longer renewed: it expires within leaseTtl.
     if (!link.shouldTry()) return;
-    return link
-      .run(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, ticket])
-      .then((reply) => {
-        this.#known = Number((reply as [unknown, unknown])[1]);
-      }, noop);
+    return link.run(LEASES.command(this.#call({ op: 'release', id: ticket }))).then((reply) => {
+      this.#known = Number((reply as [unknown, unknown])[1]);
+    }, noop);
   }
 
   /**
@@ -250,7 +204,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    * Redis is away with `'local'`, the local limit's count.
    */
   inUse(): number {
-    const local = this.#local;
+    const local = this.#fallback.local;
     if (local !== undefined && this.#link.bypassing) return local.inUse();
     return this.#known;
   }
@@ -261,16 +215,19 @@ export class RedisBulkheadStore implements BulkheadStore {
   }
 
   #acquireWithout(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
-    const local = this.#local;
-    if (local !== undefined) {
-      const granted = local.acquire();
-      if (!granted) this.#armPoll();
-      return granted && LOCAL_SLOT;
-    }
-    if (this.#link.mode === 'fail-open') return UNTRACKED_SLOT;
-    // Queued callers ask again later (Redis may be back by then).
-    this.#armPoll();
-    return Promise.reject(this.#link.unavailable());
+    const answer = this.#fallback.decide(acquireLocal, UNTRACKED_SLOT);
+    // Queued callers ask again later (slots may be free, or Redis back, by then).
+    if (answer === false || this.#link.mode === 'fail-closed') this.#armPoll();
+    return answer;
+  }
+
+  #call(op: LeaseOp): LeasesParams {
+    return {
+      key: this.redisKey,
+      maxConcurrent: this.#maxConcurrent,
+      leaseTtlMs: this.leaseTtlMs,
+      ...op,
+    };
   }
 
   #armPoll(): void {
@@ -301,7 +258,7 @@ export class RedisBulkheadStore implements BulkheadStore {
     }
     this.#renewing = true;
     const ids = [...leases.keys()];
-    link.run(LEASES, this.#keys, ['renew', this.#maxArg, this.#ttlArg, ...ids]).then(
+    link.run(LEASES.command(this.#call({ op: 'renew', ids }))).then(
       (reply) => {
         this.#renewing = false;
         const [inUse, lost] = reply as [unknown, unknown];
@@ -333,3 +290,11 @@ export class RedisBulkheadStore implements BulkheadStore {
 // without any limit ('fail-open').
 const LOCAL_SLOT: BulkheadTicket = Object.freeze({ slot: 'local' });
 const UNTRACKED_SLOT: BulkheadTicket = Object.freeze({ slot: 'fail-open' });
+
+function tryAcquireLocal(local: InMemoryBulkheadStore): false | BulkheadTicket {
+  return local.tryAcquire() && LOCAL_SLOT;
+}
+
+function acquireLocal(local: InMemoryBulkheadStore): false | BulkheadTicket {
+  return local.acquire() && LOCAL_SLOT;
+}

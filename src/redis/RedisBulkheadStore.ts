@@ -4,18 +4,12 @@ import {
   type BulkheadStore,
   type BulkheadStoreConfig,
   type BulkheadTicket,
-  type Clock,
   type Duration,
 } from '../index.js';
 import { StoreFallback } from './fallback.js';
-import { RedisLink } from './link.js';
-import {
-  assertUnconfigured,
-  positiveDuration,
-  resolveStoreOptions,
-  type RedisStoreOptions,
-} from './options.js';
-import { LEASES, type LeaseOp, type LeasesParams } from './scripts/leases.js';
+import { RedisLink, type RedisCommand } from './link.js';
+import { positiveDuration, resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { LEASES, type LeaseOp } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */
 export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
@@ -78,7 +72,6 @@ export class RedisBulkheadStore implements BulkheadStore {
   readonly #owner = crypto.randomUUID();
   readonly #pollMs: number;
   #seq = 0;
-  #clock: Clock | undefined;
   #maxConcurrent = 0;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
@@ -90,6 +83,12 @@ export class RedisBulkheadStore implements BulkheadStore {
   readonly #onRenewTimer = (): void => {
     this.#renewTimer = undefined;
     this.#renew();
+  };
+  readonly #acquireWithout = (): false | BulkheadTicket | Promise<false | BulkheadTicket> => {
+    const answer = this.#fallback.decide(acquireLocal, UNTRACKED_SLOT);
+    // Queued callers ask again later (slots may be free, or Redis back, by then).
+    if (answer === false || this.#link.mode === 'fail-closed') this.#armPoll();
+    return answer;
   };
   readonly #onPollTimer = (): void => {
     this.#pollTimer = undefined;
@@ -124,9 +123,7 @@ export class RedisBulkheadStore implements BulkheadStore {
 
   /** @throws Error when the store already serves another bulkhead */
   configure(config: BulkheadStoreConfig): void {
-    assertUnconfigured(this.#clock, 'RedisBulkheadStore', 'Bulkhead');
-    this.#clock = config.clock;
-    this.#link.bind(config.clock);
+    this.#link.bind(config.clock, 'RedisBulkheadStore', 'Bulkhead');
     this.#maxConcurrent = config.maxConcurrent;
     this.#fallback.configure(() => {
       const local = new InMemoryBulkheadStore();
@@ -154,29 +151,28 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
     const link = this.#link;
-    if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
-    return link
-      .run(LEASES.command(this.#call({ op: 'acquire', id })), (late) => {
+    return link.attempt(
+      this.#command({ op: 'acquire', id }),
+      (reply) => {
+        const [granted, inUse] = reply as [unknown, unknown];
+        this.#known = Number(inUse);
+        if (Number(granted) === 1) {
+          this.#leases.set(id, link.clock.now());
+          this.#armRenewal();
+          return id;
+        }
+        this.#armPoll();
+        return false;
+      },
+      this.#acquireWithout,
+      (late) => {
         // Redis granted a slot to a caller that was already answered otherwise.
         if (Array.isArray(late) && Number(late[0]) === 1) {
-          link.send(LEASES.command(this.#call({ op: 'release', id })));
+          link.send(this.#command({ op: 'release', id }));
         }
-      })
-      .then(
-        (reply) => {
-          const [granted, inUse] = reply as [unknown, unknown];
-          this.#known = Number(inUse);
-          if (Number(granted) === 1) {
-            this.#leases.set(id, (this.#clock as Clock).now());
-            this.#armRenewal();
-            return id;
-          }
-          this.#armPoll();
-          return false;
-        },
-        () => this.#acquireWithout(),
-      );
+      },
+    );
   }
 
   /**
@@ -191,12 +187,14 @@ export class RedisBulkheadStore implements BulkheadStore {
       return;
     }
     if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
-    const link = this.#link;
     // Without Redis the lease is no longer renewed: it expires within leaseTtl.
-    if (!link.shouldTry()) return;
-    return link.run(LEASES.command(this.#call({ op: 'release', id: ticket }))).then((reply) => {
-      this.#known = Number((reply as [unknown, unknown])[1]);
-    }, noop);
+    return this.#link.attempt(
+      this.#command({ op: 'release', id: ticket }),
+      (reply) => {
+        this.#known = Number((reply as [unknown, unknown])[1]);
+      },
+      noop,
+    );
   }
 
   /**
@@ -214,31 +212,24 @@ export class RedisBulkheadStore implements BulkheadStore {
     this.#onFree = onFree;
   }
 
-  #acquireWithout(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
-    const answer = this.#fallback.decide(acquireLocal, UNTRACKED_SLOT);
-    // Queued callers ask again later (slots may be free, or Redis back, by then).
-    if (answer === false || this.#link.mode === 'fail-closed') this.#armPoll();
-    return answer;
-  }
-
-  #call(op: LeaseOp): LeasesParams {
-    return {
+  #command(op: LeaseOp): RedisCommand {
+    return LEASES.command({
       key: this.redisKey,
       maxConcurrent: this.#maxConcurrent,
       leaseTtlMs: this.leaseTtlMs,
       ...op,
-    };
+    });
   }
 
   #armPoll(): void {
     if (this.#onFree !== undefined && this.#pollTimer === undefined) {
-      this.#pollTimer = (this.#clock as Clock).setTimeout(this.#onPollTimer, this.#pollMs);
+      this.#pollTimer = this.#link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
     }
   }
 
   #armRenewal(): void {
     if (this.#renewTimer === undefined && this.#leases.size !== 0) {
-      this.#renewTimer = (this.#clock as Clock).setTimeout(
+      this.#renewTimer = this.#link.clock.setTimeout(
         this.#onRenewTimer,
         Math.floor(this.leaseTtlMs / 3),
       );
@@ -248,7 +239,7 @@ export class RedisBulkheadStore implements BulkheadStore {
   #renew(): void {
     const leases = this.#leases;
     if (leases.size === 0) return;
-    const clock = this.#clock as Clock;
+    const clock = this.#link.clock;
     const link = this.#link;
     const sentAt = clock.now();
     if (this.#renewing || !link.shouldTry()) {
@@ -258,7 +249,7 @@ export class RedisBulkheadStore implements BulkheadStore {
     }
     this.#renewing = true;
     const ids = [...leases.keys()];
-    link.run(LEASES.command(this.#call({ op: 'renew', ids }))).then(
+    link.run(this.#command({ op: 'renew', ids })).then(
       (reply) => {
         this.#renewing = false;
         const [inUse, lost] = reply as [unknown, unknown];

@@ -7,11 +7,10 @@ import {
   type CircuitBreakerStoreConfig,
   type CircuitOutcome,
   type CircuitState,
-  type Clock,
 } from '../index.js';
 import { StoreFallback } from './fallback.js';
 import { RedisLink, type RedisCommand } from './link.js';
-import { assertUnconfigured, resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { resolveStoreOptions, type RedisStoreOptions } from './options.js';
 import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker.js';
 import {
   ADMIT_CLOSED,
@@ -74,7 +73,6 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   readonly redisKey: string;
   readonly #link: RedisLink;
   readonly #fallback: StoreFallback<InMemoryCircuitBreakerStore>;
-  #clock: Clock | undefined;
   // Whether the local breaker decided anything since Redis last answered.
   #usedLocal = false;
   // The script's commands, made once the settings are known.
@@ -110,9 +108,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   /** @throws Error when the store already serves another breaker */
   configure(config: CircuitBreakerStoreConfig): void {
-    assertUnconfigured(this.#clock, 'RedisCircuitBreakerStore', 'CircuitBreaker');
-    this.#clock = config.clock;
-    this.#link.bind(config.clock);
+    this.#link.bind(config.clock, 'RedisCircuitBreakerStore', 'CircuitBreaker');
     const timed = config.windowType === 'time';
     const idleTtl = Math.ceil(
       Math.max(

@@ -1,12 +1,11 @@
 import {
   InMemoryRateLimiterStore,
-  type Clock,
   type RateLimiterStore,
   type RateLimiterStoreConfig,
 } from '../index.js';
 import { StoreFallback } from './fallback.js';
 import { RedisLink, type RedisCommand } from './link.js';
-import { assertUnconfigured, resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { resolveStoreOptions, type RedisStoreOptions } from './options.js';
 import { BUCKET } from './scripts/bucket.js';
 
 /** Options of a {@link RedisRateLimiterStore}: the common {@link RedisStoreOptions}. */
@@ -49,10 +48,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   readonly #link: RedisLink;
   readonly #fallback: StoreFallback<InMemoryRateLimiterStore>;
   readonly #instances: number;
-  #clock: Clock | undefined;
-  #maxTokens = 0;
-  #refillRate = 0;
-  // What every call of the bucket script carries.
+  // What every call of the bucket script carries: the limiter's settings.
   #bucket = { key: '', maxTokens: 0, refillRate: 0 };
   // The last answer's token count, and when (on this process's clock) it was received.
   #known = NaN;
@@ -64,7 +60,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   readonly #learn = (reply: unknown): number => {
     const [result, tokens] = reply as [unknown, unknown];
     this.#known = Number(tokens);
-    this.#knownAt = (this.#clock as Clock).now();
+    this.#knownAt = this.#link.clock.now();
     return Number(result);
   };
 
@@ -87,11 +83,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
 
   /** @throws Error when the store already serves another limiter */
   configure(config: RateLimiterStoreConfig): void {
-    assertUnconfigured(this.#clock, 'RedisRateLimiterStore', 'RateLimiter');
-    this.#clock = config.clock;
-    this.#link.bind(config.clock);
-    this.#maxTokens = config.maxTokens;
-    this.#refillRate = config.refillRate;
+    this.#link.bind(config.clock, 'RedisRateLimiterStore', 'RateLimiter');
     this.#bucket = {
       key: this.redisKey,
       maxTokens: config.maxTokens,
@@ -166,11 +158,11 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   available(): number {
     const local = this.#fallback.local;
     if (local !== undefined && this.#link.bypassing) return local.available();
+    const { maxTokens, refillRate } = this.#bucket;
     const known = this.#known;
-    if (Number.isNaN(known)) return this.#maxTokens;
-    const clock = this.#clock as Clock;
-    const tokens = known + ((clock.now() - this.#knownAt) * this.#refillRate) / 1000;
-    return tokens < this.#maxTokens ? tokens : this.#maxTokens;
+    if (Number.isNaN(known)) return maxTokens;
+    const tokens = known + ((this.#link.clock.now() - this.#knownAt) * refillRate) / 1000;
+    return tokens < maxTokens ? tokens : maxTokens;
   }
 
   #refund(permits: number): RedisCommand {

@@ -1,7 +1,7 @@
 import { noop } from '../internal/signals.js';
 import { StoreUnavailableError, systemClock, type Clock } from '../index.js';
 import type { RedisClientAdapter } from './adapter.js';
-import type { ResolvedStoreOptions, StoreErrorMode } from './options.js';
+import { assertUnconfigured, type ResolvedStoreOptions, type StoreErrorMode } from './options.js';
 
 /**
  * @internal One request to Redis through the adapter (a script call: see `LuaScript.command`).
@@ -76,6 +76,7 @@ export class RedisLink {
   readonly label: string;
   readonly #health: ClientHealth;
   #clock: Clock = systemClock;
+  #bound = false;
   // This store's own state, after an error reply about its key.
   #up = true;
   #probing = false;
@@ -91,9 +92,19 @@ export class RedisLink {
     this.#health = healthOf(options.adapter);
   }
 
-  /** Uses the primitive's clock for timeouts and back-off. */
-  bind(clock: Clock): void {
+  /**
+   * Uses the primitive's clock for timeouts and back-off, once: a store serves one primitive.
+   * @throws Error when the store already serves a `primitive`
+   */
+  bind(clock: Clock, store: string, primitive: string): void {
+    assertUnconfigured(this.#bound ? this.#clock : undefined, store, primitive);
+    this.#bound = true;
     this.#clock = clock;
+  }
+
+  /** The primitive's clock, once bound. */
+  get clock(): Clock {
+    return this.#clock;
   }
 
   /** False from a failed call until a call to Redis succeeds again. */

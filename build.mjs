@@ -69,6 +69,9 @@ const common = {
   target: 'es2022',
   sourcemap: true,
   external: ['@opentelemetry/api', 'ioredis', 'redis'],
+  // The Redis stores' Lua scripts (src/redis/scripts/*.lua) are inlined as strings: the package
+  // never reads a file at run time.
+  loader: { '.lua': 'text' },
   logLevel: 'warning',
   plugins: [coreAsExternal, markPureCalls],
 };

@@ -1,7 +1,7 @@
 // Compiles src/ and spec/ (TypeScript) file by file into .spec-build/ with esbuild, keeping the
 // folder layout so the specs import the sources exactly as written.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function walk(dir) {
@@ -24,13 +24,34 @@ const entryPoints = ['src', 'spec', 'benchmarks']
 // SPEC_OUT lets several builds run side by side without clearing each other's output.
 const outdir = process.env.SPEC_OUT ?? '.spec-build';
 rmSync(outdir, { recursive: true, force: true });
-await build({
-  entryPoints,
+// Nothing is bundled, so an import of a Lua script (src/redis/scripts/*.lua, inlined as text
+// by the package build) is pointed at that script compiled to a module of its own, <name>.lua.js.
+const luaImports = {
+  name: 'lua-imports',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(
+        /(from\s+['"][^'"]+\.lua)(['"])/g,
+        '$1.js$2',
+      ),
+      loader: 'ts',
+    }));
+  },
+};
+const common = {
   outdir,
   outbase: '.',
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  sourcemap: 'inline',
   logLevel: 'warning',
-});
+};
+await Promise.all([
+  build({ ...common, entryPoints, sourcemap: 'inline', plugins: [luaImports] }),
+  build({
+    ...common,
+    entryPoints: walk('src').filter((f) => f.endsWith('.lua')),
+    loader: { '.lua': 'text' },
+    outExtension: { '.js': '.lua.js' },
+  }),
+]);

@@ -4,16 +4,12 @@ import {
   type BulkheadStore,
   type BulkheadStoreConfig,
   type BulkheadTicket,
-  type Clock,
   type Duration,
 } from '../index.js';
-import { RedisLink, luaScript } from './link.js';
-import {
-  assertUnconfigured,
-  positiveDuration,
-  resolveStoreOptions,
-  type RedisStoreOptions,
-} from './options.js';
+import { StoreFallback } from './fallback.js';
+import { RedisLink, type RedisCommand } from './link.js';
+import { positiveDuration, resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { LEASES, type LeaseOp } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */
 export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
@@ -28,45 +24,6 @@ export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
 
 const DEFAULT_LEASE_TTL_MS = 30_000;
 const MIN_LEASE_TTL_MS = 50;
-
-// The slots in use, as a sorted set of lease ids scored by expiry (server time, ms). Every
-// operation first drops expired leases, so a crashed holder's slots come back by themselves.
-// KEYS[1]: the sorted set. ARGV: op ('acquire' | 'release' | 'renew'), maxConcurrent, leaseTtlMs,
-// then the lease id (acquire, release) or every lease id to renew.
-// Replies: acquire { granted 1/0, in use }; release { 1, in use }; renew { in use, { lost ids } }.
-const LEASES = luaScript(`
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local key = KEYS[1]
-local op = ARGV[1]
-local max = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-if op == 'acquire' then
-  local n = redis.call('ZCARD', key)
-  if n < max then
-    redis.call('ZADD', key, now + ttl, ARGV[4])
-    redis.call('PEXPIRE', key, ARGV[3])
-    return { 1, n + 1 }
-  end
-  return { 0, n }
-elseif op == 'release' then
-  redis.call('ZREM', key, ARGV[4])
-  return { 1, redis.call('ZCARD', key) }
-end
-local lost = {}
-for i = 4, #ARGV do
-  if redis.call('ZSCORE', key, ARGV[i]) then
-    redis.call('ZADD', key, now + ttl, ARGV[i])
-  else
-    lost[#lost + 1] = ARGV[i]
-  end
-end
-local n = redis.call('ZCARD', key)
-if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
-return { n, lost }
-`);
 
 /**
  * A concurrency limit in Redis, shared by every {@link Bulkhead} (in any process) whose store
@@ -110,15 +67,12 @@ export class RedisBulkheadStore implements BulkheadStore {
   /** How long a lease lasts without renewal, in milliseconds. */
   readonly leaseTtlMs: number;
   readonly #link: RedisLink;
-  readonly #keys: readonly string[];
+  readonly #fallback: StoreFallback<InMemoryBulkheadStore>;
   readonly #instances: number;
   readonly #owner = crypto.randomUUID();
-  readonly #ttlArg: string;
   readonly #pollMs: number;
   #seq = 0;
-  #clock: Clock | undefined;
-  #local: InMemoryBulkheadStore | undefined;
-  #maxArg = '';
+  #maxConcurrent = 0;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
   #known = 0;
@@ -129,6 +83,12 @@ export class RedisBulkheadStore implements BulkheadStore {
   readonly #onRenewTimer = (): void => {
     this.#renewTimer = undefined;
     this.#renew();
+  };
+  readonly #acquireWithout = (): false | BulkheadTicket | Promise<false | BulkheadTicket> => {
+    const answer = this.#fallback.decide(acquireLocal, UNTRACKED_SLOT);
+    // Queued callers ask again later (slots may be free, or Redis back, by then).
+    if (answer === false || this.#link.mode === 'fail-closed') this.#armPoll();
+    return answer;
   };
   readonly #onPollTimer = (): void => {
     this.#pollTimer = undefined;
@@ -144,11 +104,10 @@ export class RedisBulkheadStore implements BulkheadStore {
     this.leaseTtlMs = Math.ceil(
       positiveDuration(raw.leaseTtl, 'leaseTtl', DEFAULT_LEASE_TTL_MS, MIN_LEASE_TTL_MS),
     );
-    this.#ttlArg = String(this.leaseTtlMs);
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
     this.redisKey = `${common.prefix}bh:{${common.key}}`;
-    this.#keys = Object.freeze([this.redisKey]);
     this.#link = new RedisLink(common, this.redisKey);
+    this.#fallback = new StoreFallback(this.#link);
     this.#instances = common.instances;
   }
 
@@ -164,18 +123,16 @@ export class RedisBulkheadStore implements BulkheadStore {
 
   /** @throws Error when the store already serves another bulkhead */
   configure(config: BulkheadStoreConfig): void {
-    assertUnconfigured(this.#clock, 'RedisBulkheadStore', 'Bulkhead');
-    this.#clock = config.clock;
-    this.#link.bind(config.clock);
-    this.#maxArg = String(config.maxConcurrent);
-    if (this.#link.mode === 'local') {
+    this.#link.bind(config.clock, 'RedisBulkheadStore', 'Bulkhead');
+    this.#maxConcurrent = config.maxConcurrent;
+    this.#fallback.configure(() => {
       const local = new InMemoryBulkheadStore();
       local.configure({
         maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / this.#instances)),
         clock: config.clock,
       });
-      this.#local = local;
-    }
+      return local;
+    });
   }
 
   /**
@@ -185,10 +142,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   tryAcquire(): false | BulkheadTicket {
     if (!this.#link.bypassing) return false;
-    const local = this.#local;
-    if (local !== undefined) return local.tryAcquire() && LOCAL_SLOT;
-    if (this.#link.mode !== 'fail-open') return false;
-    return UNTRACKED_SLOT;
+    return this.#fallback.decideNow(tryAcquireLocal, UNTRACKED_SLOT, false);
   }
 
   /**
@@ -197,30 +151,28 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
     const link = this.#link;
-    if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
-    const args = ['acquire', this.#maxArg, this.#ttlArg, id];
-    return link
-      .run(LEASES, this.#keys, args, (late) => {
+    return link.attempt(
+      this.#command({ op: 'acquire', id }),
+      (reply) => {
+        const [granted, inUse] = reply as [unknown, unknown];
+        this.#known = Number(inUse);
+        if (Number(granted) === 1) {
+          this.#leases.set(id, link.clock.now());
+          this.#armRenewal();
+          return id;
+        }
+        this.#armPoll();
+        return false;
+      },
+      this.#acquireWithout,
+      (late) => {
         // Redis granted a slot to a caller that was already answered otherwise.
         if (Array.isArray(late) && Number(late[0]) === 1) {
-          link.send(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, id]);
+          link.send(this.#command({ op: 'release', id }));
         }
-      })
-      .then(
-        (reply) => {
-          const [granted, inUse] = reply as [unknown, unknown];
-          this.#known = Number(inUse);
-          if (Number(granted) === 1) {
-            this.#leases.set(id, (this.#clock as Clock).now());
-            this.#armRenewal();
-            return id;
-          }
-          this.#armPoll();
-          return false;
-        },
-        () => this.#acquireWithout(),
-      );
+      },
+    );
   }
 
   /**
@@ -231,18 +183,18 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
     if (ticket === LOCAL_SLOT) {
-      this.#local?.release();
+      this.#fallback.local?.release();
       return;
     }
     if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
-    const link = this.#link;
     // Without Redis the lease is no longer renewed: it expires within leaseTtl.
-    if (!link.shouldTry()) return;
-    return link
-      .run(LEASES, this.#keys, ['release', this.#maxArg, this.#ttlArg, ticket])
-      .then((reply) => {
+    return this.#link.attempt(
+      this.#command({ op: 'release', id: ticket }),
+      (reply) => {
         this.#known = Number((reply as [unknown, unknown])[1]);
-      }, noop);
+      },
+      noop,
+    );
   }
 
   /**
@@ -250,7 +202,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    * Redis is away with `'local'`, the local limit's count.
    */
   inUse(): number {
-    const local = this.#local;
+    const local = this.#fallback.local;
     if (local !== undefined && this.#link.bypassing) return local.inUse();
     return this.#known;
   }
@@ -260,28 +212,24 @@ export class RedisBulkheadStore implements BulkheadStore {
     this.#onFree = onFree;
   }
 
-  #acquireWithout(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
-    const local = this.#local;
-    if (local !== undefined) {
-      const granted = local.acquire();
-      if (!granted) this.#armPoll();
-      return granted && LOCAL_SLOT;
-    }
-    if (this.#link.mode === 'fail-open') return UNTRACKED_SLOT;
-    // Queued callers ask again later (Redis may be back by then).
-    this.#armPoll();
-    return Promise.reject(this.#link.unavailable());
+  #command(op: LeaseOp): RedisCommand {
+    return LEASES.command({
+      key: this.redisKey,
+      maxConcurrent: this.#maxConcurrent,
+      leaseTtlMs: this.leaseTtlMs,
+      ...op,
+    });
   }
 
   #armPoll(): void {
     if (this.#onFree !== undefined && this.#pollTimer === undefined) {
-      this.#pollTimer = (this.#clock as Clock).setTimeout(this.#onPollTimer, this.#pollMs);
+      this.#pollTimer = this.#link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
     }
   }
 
   #armRenewal(): void {
     if (this.#renewTimer === undefined && this.#leases.size !== 0) {
-      this.#renewTimer = (this.#clock as Clock).setTimeout(
+      this.#renewTimer = this.#link.clock.setTimeout(
         this.#onRenewTimer,
         Math.floor(this.leaseTtlMs / 3),
       );
@@ -291,7 +239,7 @@ export class RedisBulkheadStore implements BulkheadStore {
   #renew(): void {
     const leases = this.#leases;
     if (leases.size === 0) return;
-    const clock = this.#clock as Clock;
+    const clock = this.#link.clock;
     const link = this.#link;
     const sentAt = clock.now();
     if (this.#renewing || !link.shouldTry()) {
@@ -301,7 +249,7 @@ export class RedisBulkheadStore implements BulkheadStore {
     }
     this.#renewing = true;
     const ids = [...leases.keys()];
-    link.run(LEASES, this.#keys, ['renew', this.#maxArg, this.#ttlArg, ...ids]).then(
+    link.run(this.#command({ op: 'renew', ids })).then(
       (reply) => {
         this.#renewing = false;
         const [inUse, lost] = reply as [unknown, unknown];
@@ -333,3 +281,11 @@ export class RedisBulkheadStore implements BulkheadStore {
 // without any limit ('fail-open').
 const LOCAL_SLOT: BulkheadTicket = Object.freeze({ slot: 'local' });
 const UNTRACKED_SLOT: BulkheadTicket = Object.freeze({ slot: 'fail-open' });
+
+function tryAcquireLocal(local: InMemoryBulkheadStore): false | BulkheadTicket {
+  return local.tryAcquire() && LOCAL_SLOT;
+}
+
+function acquireLocal(local: InMemoryBulkheadStore): false | BulkheadTicket {
+  return local.acquire() && LOCAL_SLOT;
+}

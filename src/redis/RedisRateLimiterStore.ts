@@ -1,64 +1,15 @@
 import {
   InMemoryRateLimiterStore,
-  type Clock,
   type RateLimiterStore,
   type RateLimiterStoreConfig,
 } from '../index.js';
-import { RedisLink, luaScript } from './link.js';
-import { assertUnconfigured, resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { StoreFallback } from './fallback.js';
+import { RedisLink, type RedisCommand } from './link.js';
+import { resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { BUCKET } from './scripts/bucket.js';
 
 /** Options of a {@link RedisRateLimiterStore}: the common {@link RedisStoreOptions}. */
 export type RedisRateLimiterStoreOptions = RedisStoreOptions;
-
-// One decision, atomically, on the server's clock (no client clock skew). The bucket is a
-// reservation ledger like the in-memory one: its count goes below zero by the tokens reserved
-// by callers still waiting, in any process, so earlier reservations are always served first.
-// KEYS[1]: the bucket (hash: t = tokens, ts = time of t in ms).
-// ARGV: maxTokens, refillRate (per second), op ('r' reserve, 'f' refund), permits,
-// maxWaitMs (-1: no limit).
-// Reply: { result, tokens } as strings (Lua numbers would be truncated to integers).
-const BUCKET = luaScript(`
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local key = KEYS[1]
-local max = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local op = ARGV[3]
-local permits = tonumber(ARGV[4])
-local maxWait = tonumber(ARGV[5])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
-local state = redis.call('HMGET', key, 't', 'ts')
-local tokens = tonumber(state[1])
-local last = tonumber(state[2])
-if tokens == nil or last == nil then
-  tokens = max
-  last = now
-elseif now > last then
-  tokens = math.min(max, tokens + (now - last) * rate / 1000)
-  last = now
-end
-local result = 0
-if op == 'r' then
-  if tokens >= permits then
-    tokens = tokens - permits
-  else
-    local wait = (permits - tokens) * 1000 / rate
-    if maxWait >= 0 and wait > maxWait then
-      return { string.format('%.17g', -wait), string.format('%.17g', tokens) }
-    end
-    tokens = tokens - permits
-    result = wait
-  end
-elseif op == 'f' then
-  tokens = math.min(max, tokens + permits)
-end
-redis.call('HSET', key, 't', string.format('%.17g', tokens), 'ts', string.format('%.17g', last))
--- Once idle this long the bucket would be full again, which is what a missing key means.
-local idle = math.ceil((max - tokens) * 1000 / rate)
-if idle < 5000 then idle = 5000 elseif idle > 1e15 then idle = 1e15 end
-redis.call('PEXPIRE', key, string.format('%d', idle))
-return { string.format('%.17g', result), string.format('%.17g', tokens) }
-`);
 
 /**
  * A token bucket in Redis, shared by every {@link RateLimiter} (in any process) whose store has
@@ -95,21 +46,23 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   /** The Redis key of the bucket (`<prefix>rl:{<key>}`). */
   readonly redisKey: string;
   readonly #link: RedisLink;
-  readonly #keys: readonly string[];
+  readonly #fallback: StoreFallback<InMemoryRateLimiterStore>;
   readonly #instances: number;
-  #clock: Clock | undefined;
-  #local: InMemoryRateLimiterStore | undefined;
-  #maxTokens = 0;
-  #refillRate = 0;
-  #maxArg = '';
-  #rateArg = '';
+  // What every call of the bucket script carries: the limiter's settings.
+  #bucket = { key: '', maxTokens: 0, refillRate: 0 };
   // The last answer's token count, and when (on this process's clock) it was received.
   #known = NaN;
   #knownAt = 0;
-  // The argument list of the last reserve, reused while permits and maxWait stay the same.
-  #reserveArgs: readonly string[] = [];
+  // The command of the last reserve, reused while permits and maxWait stay the same.
+  #reserve: RedisCommand | undefined = undefined;
   #reservePermits = NaN;
   #reserveMaxWait = NaN;
+  readonly #learn = (reply: unknown): number => {
+    const [result, tokens] = reply as [unknown, unknown];
+    this.#known = Number(tokens);
+    this.#knownAt = this.#link.clock.now();
+    return Number(result);
+  };
 
   /**
    * @throws TypeError for a missing `client` or `key`, an unknown option or a value of the wrong type
@@ -118,8 +71,8 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   constructor(options: RedisRateLimiterStoreOptions) {
     const { common } = resolveStoreOptions(options, 'RedisRateLimiterStore');
     this.redisKey = `${common.prefix}rl:{${common.key}}`;
-    this.#keys = Object.freeze([this.redisKey]);
     this.#link = new RedisLink(common, this.redisKey);
+    this.#fallback = new StoreFallback(this.#link);
     this.#instances = common.instances;
   }
 
@@ -130,14 +83,13 @@ export class RedisRateLimiterStore implements RateLimiterStore {
 
   /** @throws Error when the store already serves another limiter */
   configure(config: RateLimiterStoreConfig): void {
-    assertUnconfigured(this.#clock, 'RedisRateLimiterStore', 'RateLimiter');
-    this.#clock = config.clock;
-    this.#link.bind(config.clock);
-    this.#maxTokens = config.maxTokens;
-    this.#refillRate = config.refillRate;
-    this.#maxArg = String(config.maxTokens);
-    this.#rateArg = String(config.refillRate);
-    if (this.#link.mode === 'local') {
+    this.#link.bind(config.clock, 'RedisRateLimiterStore', 'RateLimiter');
+    this.#bucket = {
+      key: this.redisKey,
+      maxTokens: config.maxTokens,
+      refillRate: config.refillRate,
+    };
+    this.#fallback.configure(() => {
       const n = this.#instances;
       // A share below one token could never serve a single permit.
       const share = config.maxTokens / n;
@@ -147,8 +99,8 @@ export class RedisRateLimiterStore implements RateLimiterStore {
         refillRate: config.refillRate / n,
         clock: config.clock,
       });
-      this.#local = local;
-    }
+      return local;
+    });
   }
 
   /**
@@ -158,49 +110,44 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    */
   tryReserve(permits: number): boolean {
     if (!this.#link.bypassing) return false;
-    const local = this.#local;
-    if (local !== undefined) return local.tryReserve(permits);
-    return this.#link.mode === 'fail-open';
+    return this.#fallback.decideNow((local) => local.tryReserve(permits), true, false);
   }
 
   reserve(permits: number, maxWaitMs: number): number | Promise<number> {
     const link = this.#link;
-    if (!link.shouldTry()) return this.#reserveWithout(permits, maxWaitMs);
-    if (permits !== this.#reservePermits || maxWaitMs !== this.#reserveMaxWait) {
+    let command = this.#reserve;
+    if (
+      command === undefined ||
+      permits !== this.#reservePermits ||
+      maxWaitMs !== this.#reserveMaxWait
+    ) {
       this.#reservePermits = permits;
       this.#reserveMaxWait = maxWaitMs;
-      this.#reserveArgs = Object.freeze([
-        this.#maxArg,
-        this.#rateArg,
-        'r',
-        String(permits),
-        maxWaitMs === Infinity ? '-1' : String(maxWaitMs),
-      ]);
+      command = this.#reserve = BUCKET.command({
+        ...this.#bucket,
+        op: 'reserve',
+        permits,
+        maxWaitMs,
+      });
     }
-    return link
-      .run(BUCKET, this.#keys, this.#reserveArgs, (late) => {
+    return link.attempt(
+      command,
+      this.#learn,
+      () => this.#fallback.decide((local) => local.reserve(permits, maxWaitMs), 0),
+      (late) => {
         // Redis granted tokens to a caller already answered without it: give them back.
-        if (Number(first(late)) >= 0) link.send(BUCKET, this.#keys, this.#refundArgs(permits));
-      })
-      .then(
-        (reply) => this.#learn(reply),
-        () => this.#reserveWithout(permits, maxWaitMs),
-      );
+        if (Number(first(late)) >= 0) link.send(this.#refund(permits));
+      },
+    );
   }
 
   refund(permits: number): void | Promise<void> {
-    const link = this.#link;
-    if (!link.shouldTry()) {
-      if (this.#local !== undefined) this.#local.refund(permits);
-      return;
-    }
-    return link.run(BUCKET, this.#keys, this.#refundArgs(permits)).then(
+    return this.#link.attempt(
+      this.#refund(permits),
       (reply) => {
         this.#learn(reply);
       },
-      () => {
-        if (this.#local !== undefined) this.#local.refund(permits);
-      },
+      () => this.#fallback.local?.refund(permits),
     );
   }
 
@@ -209,31 +156,17 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * processes may have taken some). While Redis is away with `'local'`, the local bucket's count.
    */
   available(): number {
-    const local = this.#local;
+    const local = this.#fallback.local;
     if (local !== undefined && this.#link.bypassing) return local.available();
+    const { maxTokens, refillRate } = this.#bucket;
     const known = this.#known;
-    if (Number.isNaN(known)) return this.#maxTokens;
-    const clock = this.#clock as Clock;
-    const tokens = known + ((clock.now() - this.#knownAt) * this.#refillRate) / 1000;
-    return tokens < this.#maxTokens ? tokens : this.#maxTokens;
+    if (Number.isNaN(known)) return maxTokens;
+    const tokens = known + ((this.#link.clock.now() - this.#knownAt) * refillRate) / 1000;
+    return tokens < maxTokens ? tokens : maxTokens;
   }
 
-  #learn(reply: unknown): number {
-    const [result, tokens] = reply as [unknown, unknown];
-    this.#known = Number(tokens);
-    this.#knownAt = (this.#clock as Clock).now();
-    return Number(result);
-  }
-
-  #refundArgs(permits: number): readonly string[] {
-    return [this.#maxArg, this.#rateArg, 'f', String(permits), '0'];
-  }
-
-  #reserveWithout(permits: number, maxWaitMs: number): number | Promise<number> {
-    const local = this.#local;
-    if (local !== undefined) return local.reserve(permits, maxWaitMs);
-    if (this.#link.mode === 'fail-open') return 0;
-    return Promise.reject(this.#link.unavailable());
+  #refund(permits: number): RedisCommand {
+    return BUCKET.command({ ...this.#bucket, op: 'refund', permits });
   }
 }
 

@@ -1,18 +1,13 @@
 import { noop } from '../internal/signals.js';
 import { StoreUnavailableError, systemClock, type Clock } from '../index.js';
-import { sha1Hex, type RedisClientAdapter } from './adapter.js';
-import type { ResolvedStoreOptions, StoreErrorMode } from './options.js';
+import type { RedisClientAdapter } from './adapter.js';
+import { assertUnconfigured, type ResolvedStoreOptions, type StoreErrorMode } from './options.js';
 
-/** @internal A Lua script and its SHA1, computed once. */
-export interface LuaScript {
-  readonly source: string;
-  readonly sha1: string;
-}
-
-/** @internal */
-export function luaScript(source: string): LuaScript {
-  return Object.freeze({ source, sha1: sha1Hex(source) });
-}
+/**
+ * @internal One request to Redis through the adapter (a script call: see `LuaScript.command`).
+ * The link bounds it, counts its outcome, and never looks inside.
+ */
+export type RedisCommand = (adapter: RedisClientAdapter) => Promise<unknown>;
 
 /** Why a store call gave up waiting: Redis was slower than `storeTimeout`. */
 class StoreTimeoutError extends Error {
@@ -62,8 +57,8 @@ function healthOf(adapter: RedisClientAdapter): ClientHealth {
 }
 
 /**
- * @internal One store's line to Redis: runs its script by `EVALSHA` (sending the source once on
- * `NOSCRIPT`), bounds every call by `storeTimeout`, and tracks whether Redis is usable.
+ * @internal One store's line to Redis: bounds every command by `storeTimeout`, and tracks
+ * whether Redis is usable. What a command sends is the script runner's business (script.ts).
  *
  * After a failure the store stops asking Redis for a short back-off, deciding as
  * `onStoreError` says; then one call at a time (the probe) tries Redis again while the others
@@ -81,6 +76,7 @@ export class RedisLink {
   readonly label: string;
   readonly #health: ClientHealth;
   #clock: Clock = systemClock;
+  #bound = false;
   // This store's own state, after an error reply about its key.
   #up = true;
   #probing = false;
@@ -96,9 +92,19 @@ export class RedisLink {
     this.#health = healthOf(options.adapter);
   }
 
-  /** Uses the primitive's clock for timeouts and back-off. */
-  bind(clock: Clock): void {
+  /**
+   * Uses the primitive's clock for timeouts and back-off, once: a store serves one primitive.
+   * @throws Error when the store already serves a `primitive`
+   */
+  bind(clock: Clock, store: string, primitive: string): void {
+    assertUnconfigured(this.#bound ? this.#clock : undefined, store, primitive);
+    this.#bound = true;
     this.#clock = clock;
+  }
+
+  /** The primitive's clock, once bound. */
+  get clock(): Clock {
+    return this.#clock;
   }
 
   /** False from a failed call until a call to Redis succeeds again. */
@@ -128,19 +134,29 @@ export class RedisLink {
   }
 
   /**
-   * Runs `script`, rejecting after `storeTimeout` at the latest, or at once when another store
+   * Asks Redis unless calls are decided without it for now: `onReply` makes the answer from
+   * Redis's reply; `without` answers instead while Redis is skipped, or when the command fails
+   * (see {@link RedisLink.run}, which receives `onLate`).
+   */
+  attempt<T>(
+    command: RedisCommand,
+    onReply: (reply: unknown) => T | Promise<T>,
+    without: () => T | Promise<T>,
+    onLate?: (reply: unknown) => void,
+  ): T | Promise<T> {
+    if (!this.shouldTry()) return without();
+    return this.run(command, onLate).then(onReply, without);
+  }
+
+  /**
+   * Runs `command`, rejecting after `storeTimeout` at the latest, or at once when another store
    * on the same client finds the server unreachable. A failure (or the timeout) starts a
    * back-off. `onLate` receives an answer that arrives after the call gave up, so the store can
    * give back what Redis granted to a caller that was already answered otherwise.
    */
-  run(
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly string[],
-    onLate?: (reply: unknown) => void,
-  ): Promise<unknown> {
+  run(command: RedisCommand, onLate?: (reply: unknown) => void): Promise<unknown> {
     const health = this.#health;
-    const pending = this.#exec(script, keys, args);
+    const pending = this.#exec(command);
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
       const fail = (error: unknown): void => {
@@ -196,9 +212,9 @@ export class RedisLink {
     });
   }
 
-  /** Runs `script` without waiting for it or counting its outcome (a best-effort clean-up). */
-  send(script: LuaScript, keys: readonly string[], args: readonly string[]): void {
-    this.#exec(script, keys, args).then(noop, noop);
+  /** Runs `command` without waiting for it or counting its outcome (a best-effort clean-up). */
+  send(command: RedisCommand): void {
+    this.#exec(command).then(noop, noop);
   }
 
   /** The error a `'fail-closed'` store rejects with, naming the last failure. */
@@ -220,16 +236,9 @@ export class RedisLink {
     );
   }
 
-  #exec(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    const adapter = this.adapter;
+  #exec(command: RedisCommand): Promise<unknown> {
     try {
-      return adapter
-        .evalsha(script.sha1, keys, args)
-        .then(undefined, (error: unknown) =>
-          adapter.classifyError(error) === 'noscript'
-            ? adapter.eval(script.source, keys, args)
-            : Promise.reject(error),
-        );
+      return command(this.adapter);
     } catch (error) {
       // An adapter that throws instead of rejecting still fails like a rejected call.
       return Promise.reject(error);

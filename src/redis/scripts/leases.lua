@@ -1,0 +1,38 @@
+-- The bulkhead's slots in use, as a sorted set of lease ids scored by expiry (server time, ms).
+-- Every operation first drops expired leases, so a crashed holder's slots come back by
+-- themselves. Arguments are built by leasesCall() in leases.ts.
+-- KEYS[1]: the sorted set.
+-- ARGV: op ('acquire' | 'release' | 'renew'), maxConcurrent, leaseTtlMs, then the lease id
+--   (acquire, release) or every lease id to renew.
+-- Replies: acquire { granted 1/0, in use }; release { 1, in use }; renew { in use, { lost ids } }.
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local key = KEYS[1]
+local op = ARGV[1]
+local max = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if op == 'acquire' then
+  local n = redis.call('ZCARD', key)
+  if n < max then
+    redis.call('ZADD', key, now + ttl, ARGV[4])
+    redis.call('PEXPIRE', key, ARGV[3])
+    return { 1, n + 1 }
+  end
+  return { 0, n }
+elseif op == 'release' then
+  redis.call('ZREM', key, ARGV[4])
+  return { 1, redis.call('ZCARD', key) }
+end
+local lost = {}
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', key, ARGV[i]) then
+    redis.call('ZADD', key, now + ttl, ARGV[i])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+local n = redis.call('ZCARD', key)
+if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
+return { n, lost }

@@ -1,0 +1,40 @@
+/// <reference path="../lua.d.ts" />
+import { LuaScript, type ScriptCall } from '../script.js';
+import source from './leases.lua';
+
+/** @internal What a lease script call does. */
+export type LeaseOp =
+  | {
+      /** Takes a slot under lease `id` if fewer than `maxConcurrent` are taken; or frees it. */
+      readonly op: 'acquire' | 'release';
+      readonly id: string;
+    }
+  | {
+      /** Extends every lease of `ids` still held, and names those lost. */
+      readonly op: 'renew';
+      readonly ids: readonly string[];
+    };
+
+/** @internal One call of the bulkhead's lease script (leases.lua). */
+export type LeasesParams = LeaseOp & {
+  /** The sorted set of leases. */
+  readonly key: string;
+  readonly maxConcurrent: number;
+  /** How long a lease lasts without renewal (an integer). */
+  readonly leaseTtlMs: number;
+};
+
+/** @internal The `KEYS` and `ARGV` of `params`, in leases.lua's order. */
+export function leasesCall(params: LeasesParams): ScriptCall {
+  const head = [params.op, String(params.maxConcurrent), String(params.leaseTtlMs)];
+  return {
+    keys: [params.key],
+    args: params.op === 'renew' ? [...head, ...params.ids] : [...head, params.id],
+  };
+}
+
+/**
+ * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use]`; release
+ * `[1, in use]`; renew `[in use, lost ids]`.
+ */
+export const LEASES = /* @__PURE__ */ new LuaScript(source, leasesCall);

@@ -1,5 +1,5 @@
 // The benchmark runner: `node .bench-build/benchmarks/run.js [--quick] [--filter NAME] [--out DIR]
-// [--strict] [--record]`. Prints a table, writes the run's JSON and SVG to an untracked folder
+// [--strict] [--record]`, or `--scenarios` for the service scenarios (benchmarks/service/). Prints a table, writes the run's JSON and SVG to an untracked folder
 // (the clone stays clean), and exits by itself. Only `--record` touches the tracked baseline.
 import { setMaxListeners } from 'node:events';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { heapGrowth, idleInstances } from './memory.js';
 import { renderJson, renderText, type RunInfo } from './report.js';
 import type { Results, Row } from './results-model.js';
 import { SCENARIOS, type Library, type Subject, type Suite } from './scenarios/types.js';
+import { LIBRARIES } from './service/libraries.js';
 import { renderSvg } from './svg.js';
 import { evaluateTargets } from './targets.js';
 
@@ -30,7 +31,11 @@ const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--rounds N] [--ro
              (default ${RUNS_DIR}, which git ignores)
   --strict   exit with code 1 when a measured target is missed
   --record   also make this run the recorded baseline, ${BASELINE_DIR}/baseline.json and
-             baseline.svg (tracked; a full, unfiltered run only)`;
+             baseline.svg (tracked; a full, unfiltered run only)
+  --scenarios  instead, a service calling a degrading downstream through each library's policy
+             (outage, slow, flapping, overload; under 2 minutes, --quick about 20 s per library);
+             --filter then names libraries (none, bulwark, cockatiel, opossum). Writes
+             scenarios-latest.json and scenarios-<phase>.svg to --out`;
 
 interface Plan extends RoundPlan {
   readonly calls: number;
@@ -80,11 +85,36 @@ const { values: args } = parseArgs({
     'round-time': { type: 'string' },
     strict: { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
+    scenarios: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(USAGE);
+  process.exit(0);
+}
+
+if (args.scenarios) {
+  if (args.record) {
+    console.error(`--record records the per-call run only.\n\n${USAGE}`);
+    process.exit(2);
+  }
+  // The scenarios are a run of their own (benchmarks/service/): a service under load while its
+  // downstream degrades, rather than the cost of a call.
+  const { runScenarios } = await import('./service/run.js');
+  const filter = args.filter.flatMap((f) => f.toLowerCase().split(',')).filter(Boolean);
+  const unknown = filter.filter((f) => !LIBRARIES.some((l) => l.includes(f)));
+  if (filter.length > 0 && unknown.length === filter.length) {
+    console.error(
+      `--filter ${filter.join(',')} matches no library of the scenarios (${LIBRARIES.join(', ')})\n\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+  await runScenarios({
+    quick: args.quick,
+    filter,
+    outDir: resolve(args.out),
+  });
   process.exit(0);
 }
 

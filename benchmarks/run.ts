@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measure, type Measured, type RoundPlan, type Task } from './measure.js';
 import { heapGrowth, idleInstances } from './memory.js';
+import { mixedRun, type MixedPlan, type MixedRow } from './mixed.js';
 import { renderJson, renderText, type RunInfo } from './report.js';
 import type { Results, Row } from './results-model.js';
 import { SCENARIOS, type Library, type Subject, type Suite } from './scenarios/types.js';
@@ -21,9 +22,10 @@ const BASELINE_DIR = join('benchmarks', 'results');
 
 const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--rounds N] [--round-time MS] [--out DIR]
               [--strict] [--record]
-  --quick    few short rounds, memory of bulwark only (about 30 s); default: the full run (about 3 minutes)
+  --quick    few short rounds, memory of bulwark only (about 45 s); default: the full run (about 3.5 minutes)
   --filter   run only scenarios whose id, group or library contains NAME (ids: ${SCENARIOS.map((s) => s.id).join(', ')};
-             groups: ${[...new Set(SCENARIOS.flatMap((s) => s.group ?? []))].join(', ')}; memory); the bare call of the same
+             groups: ${[...new Set(SCENARIOS.flatMap((s) => s.group ?? []))].join(', ')}; memory; mixed: bulwark's shapes
+             measured alone and all alive in one process); the bare call of the same
              mode and a scenario's baseline always run, as the ratios need them
   --rounds   how many interleaved rounds (default 21, quick 5); more rounds, steadier ratios
   --round-time  time per task per round, in ms (default 120, quick 60)
@@ -42,6 +44,8 @@ interface Plan extends RoundPlan {
   readonly instances: number;
   /** Libraries whose memory is measured; a million cockatiel calls alone take over 10 s. */
   readonly memory: readonly Library[];
+  /** The mixed run's rounds: each shape solo, and all of them in one process. */
+  readonly mixed: MixedPlan;
 }
 
 // Many short rounds rather than a few long ones: a ratio is read within each round, so more
@@ -55,6 +59,7 @@ const PLANS: Record<'default' | 'quick', Plan> = {
     calls: 1_000_000,
     instances: 100_000,
     memory: ['bulwark', 'cockatiel', 'opossum'],
+    mixed: { rounds: 7, timeMs: 80, warmupMs: 20 },
   },
   quick: {
     rounds: 5,
@@ -63,6 +68,7 @@ const PLANS: Record<'default' | 'quick', Plan> = {
     calls: 1_000_000,
     instances: 100_000,
     memory: ['bulwark'],
+    mixed: { rounds: 5, timeMs: 40, warmupMs: 20 },
   },
 };
 
@@ -190,7 +196,8 @@ const memoryOf = suites
   .filter((s) => s.module === s.library)
   .map((s) => s.library)
   .filter((library) => plan.memory.includes(library) && matches('memory', library));
-if (selected.length === 0 && memoryOf.length === 0) {
+const wantsMixed = matches('mixed', 'bulwark');
+if (selected.length === 0 && memoryOf.length === 0 && !wantsMixed) {
   console.error(`no scenario matches --filter ${filter.join(',')}\n\n${USAGE}`);
   process.exit(2);
 }
@@ -299,7 +306,20 @@ for (const library of memoryOf) {
   progress(`memory: ${library} done  (${elapsed()})`, true);
 }
 
-const results: Results = { rows, growth, idle };
+// The mixed run needs bulwark and takes its own child processes (benchmarks/mixed.ts).
+let mixed: MixedRow[] | undefined;
+if (suites.some((s) => s.module === 'bulwark') && wantsMixed) {
+  // --rounds and --round-time, when given, set the mixed run's rounds too.
+  const mixedPlan = {
+    ...plan.mixed,
+    ...(args.rounds === undefined ? {} : { rounds: plan.rounds }),
+    ...(args['round-time'] === undefined ? {} : { timeMs: plan.timeMs }),
+  };
+  mixed = await mixedRun(mixedPlan, (line) => progress(`${line}  (${elapsed()})`, false));
+  progress(`mixed done  (${elapsed()})`, true);
+}
+
+const results: Results = { rows, growth, idle, ...(mixed ? { mixed } : {}) };
 const targets = evaluateTargets(results);
 console.log(renderText(results, targets));
 

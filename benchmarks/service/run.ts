@@ -270,6 +270,56 @@ export interface ScenarioResults {
   })[];
 }
 
+export interface ScenarioVerdict {
+  readonly phase: PhaseId;
+  readonly description: string;
+  /** bulwark's figure and the better peer's; null when either did not run. */
+  readonly bulwark: number | null;
+  readonly peer: number | null;
+  readonly pass: boolean | null;
+}
+
+/**
+ * The scenarios' targets: in every phase bulwark's goodput and p99 at least as good as the better
+ * peer's, and during the outage no more requests to the dead downstream. Reported, not enforced.
+ */
+export function scenarioVerdicts(results: ScenarioResults): ScenarioVerdict[] {
+  const verdicts: ScenarioVerdict[] = [];
+  for (const phase of results.phases) {
+    const ours = phase.rows.find((r) => r.library === 'bulwark');
+    const peers = phase.rows.filter((r) => r.library === 'cockatiel' || r.library === 'opossum');
+    const check = (
+      description: string,
+      value: (r: PhaseRow) => number,
+      better: 'higher' | 'lower',
+    ) => {
+      const best =
+        peers.length === 0
+          ? null
+          : (better === 'higher' ? Math.max : Math.min)(...peers.map(value));
+      const mine = ours ? value(ours) : null;
+      verdicts.push({
+        phase: phase.id,
+        description,
+        bulwark: mine,
+        peer: best,
+        pass:
+          mine === null || best === null ? null : better === 'higher' ? mine >= best : mine <= best,
+      });
+    };
+    check(`${phase.id}: goodput >= the better peer's`, (r) => r.goodputPerSec, 'higher');
+    check(`${phase.id}: p99 <= the better peer's`, (r) => r.p99Ms, 'lower');
+    if (phase.id === 'outage') {
+      check(
+        "outage: requests to the dead downstream <= the fewer of the peers'",
+        (r) => r.downstreamRequestsWhileDown,
+        'lower',
+      );
+    }
+  }
+  return verdicts;
+}
+
 export function renderScenarioText(results: ScenarioResults): string {
   const out: string[] = [];
   for (const phase of results.phases) {
@@ -317,7 +367,17 @@ export function renderScenarioText(results: ScenarioResults): string {
     'downstream: requests that reached it during the phase (while down: of those, during the',
     "outage windows). detect: outage start to the circuit opening. recover: the downstream's",
     "return to a client's first answer from it. loop p99: the service's event-loop delay.",
+    '',
+    'targets (one run; reported, not enforced)',
   );
+  for (const v of scenarioVerdicts(results)) {
+    const mark = v.pass === null ? 'n/a ' : v.pass ? 'pass' : 'MISS';
+    const figures =
+      v.bulwark === null || v.peer === null
+        ? 'not run'
+        : `bulwark ${v.bulwark.toFixed(1)}, better peer ${v.peer.toFixed(1)}`;
+    out.push(`  ${mark}  ${v.description}: ${figures}`);
+  }
   return out.join('\n');
 }
 
@@ -403,6 +463,7 @@ export async function runScenarios(options: ScenarioOptions): Promise<void> {
       policy: CONFIG,
     },
     phases: scenarioResults.phases,
+    targets: scenarioVerdicts(scenarioResults),
   };
   mkdirSync(options.outDir, { recursive: true });
   const text = `${JSON.stringify(json, null, 2)}\n`;

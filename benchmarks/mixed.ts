@@ -31,6 +31,8 @@ export interface MixedRow {
   readonly mixedNs: number;
   /** mixed / solo: how much a shape loses to the others alive next to it. */
   readonly ratio: number;
+  /** Each pass's figures, in run order; passes far apart say the machine was disturbed. */
+  readonly passes: { readonly soloNs: readonly number[]; readonly mixedNs: readonly number[] };
 }
 
 export interface MixedPlan {
@@ -59,9 +61,9 @@ function runChild(request: MixedRequest): Promise<Record<string, Measured>> {
 }
 
 /**
- * The mixed process runs first and last, so the solo processes lie between its two halves: the
- * machine's slow drift touches both sides of a ratio alike. A shape's mixed figure is the mean of
- * the two halves' medians.
+ * Two passes in mirrored order (mixed, then each shape alone; then each shape alone, then mixed),
+ * each with half the rounds: the machine's slow drift touches both sides of a ratio alike, and a
+ * disturbed process weighs half. A figure is the mean of its two passes' medians.
  */
 export async function mixedRun(
   plan: MixedPlan,
@@ -69,18 +71,37 @@ export async function mixedRun(
 ): Promise<MixedRow[]> {
   const ids = MIXED_SHAPES.map((s) => s.id);
   const half = { ...plan, rounds: Math.max(1, Math.ceil(plan.rounds / 2)) };
-  progress('mixed: all shapes in one process (1/2)');
-  const first = await runChild({ alive: ids, measure: ids, ...half });
-  const solo: Record<string, Measured> = {};
-  for (const id of ids) {
-    progress(`mixed: ${id} alone`);
-    Object.assign(solo, await runChild({ alive: [id], measure: [id], ...plan }));
-  }
-  progress('mixed: all shapes in one process (2/2)');
-  const second = await runChild({ alive: ids, measure: ids, ...half });
+  const mixed: Record<string, Measured>[] = [];
+  const solo: Record<string, Measured>[] = [{}, {}];
+  const together = async (pass: number) => {
+    progress(`mixed: all shapes in one process (pass ${pass + 1}/2)`);
+    mixed.push(await runChild({ alive: ids, measure: ids, ...half }));
+  };
+  const alone = async (pass: number) => {
+    for (const id of ids) {
+      progress(`mixed: ${id} alone (pass ${pass + 1}/2)`);
+      Object.assign(solo[pass]!, await runChild({ alive: [id], measure: [id], ...half }));
+    }
+  };
+  await together(0);
+  await alone(0);
+  await alone(1);
+  await together(1);
+  const mean = (runs: readonly Record<string, Measured>[], id: string) =>
+    runs.reduce((sum, r) => sum + r[id]!.nsPerCall, 0) / runs.length;
   return MIXED_SHAPES.map(({ id, title }) => {
-    const mixedNs = (first[id]!.nsPerCall + second[id]!.nsPerCall) / 2;
-    const soloNs = solo[id]!.nsPerCall;
-    return { id, title, soloNs, mixedNs, ratio: mixedNs / soloNs };
+    const mixedNs = mean(mixed, id);
+    const soloNs = mean(solo, id);
+    return {
+      id,
+      title,
+      soloNs,
+      mixedNs,
+      ratio: mixedNs / soloNs,
+      passes: {
+        soloNs: solo.map((r) => r[id]!.nsPerCall),
+        mixedNs: mixed.map((r) => r[id]!.nsPerCall),
+      },
+    };
   });
 }

@@ -146,8 +146,8 @@ export function renderText(results: Results, targets: readonly TargetResult[]): 
         ]),
       ),
       `solo: the shape is the only policy ever built in its process. mixed: all ${results.mixed.length} shapes`,
-      'are alive and were called, interleaved, in one process (measured before and after the solo',
-      `processes; the mean of both). Target: mixed/solo <= ${MIXED_LIMIT}x for every shape.`,
+      'are alive and were called, interleaved, in one process. Each is the mean of two passes in',
+      `mirrored order. Target: mixed/solo <= ${MIXED_LIMIT}x for every shape.`,
     );
   }
 

@@ -1,7 +1,7 @@
 // Turns one run's results into the printed table and the JSON document.
 import { cpus, platform, arch, release } from 'node:os';
 import { speedup, xBare, xBaseline, type Results } from './results-model.js';
-import type { TargetResult } from './targets.js';
+import { MIXED_LIMIT, type TargetResult } from './targets.js';
 import type { Library } from './scenarios/types.js';
 
 const COMPETITORS = ['cockatiel', 'opossum'] as const;
@@ -132,6 +132,25 @@ export function renderText(results: Results, targets: readonly TargetResult[]): 
     );
   }
 
+  if (results.mixed) {
+    out.push(
+      '',
+      table(
+        ['mixed run (bulwark)', '', 'solo ns', 'mixed ns', 'mixed/solo'],
+        results.mixed.map((m) => [
+          m.title,
+          '',
+          formatNs(m.soloNs),
+          formatNs(m.mixedNs),
+          `${m.ratio.toFixed(2)}x${m.ratio > MIXED_LIMIT ? ' over' : ''}`,
+        ]),
+      ),
+      `solo: the shape is the only policy ever built in its process. mixed: all ${results.mixed.length} shapes`,
+      'are alive and were called, interleaved, in one process. Each is the mean of two passes in',
+      `mirrored order. Target: mixed/solo <= ${MIXED_LIMIT}x for every shape.`,
+    );
+  }
+
   out.push('', 'targets (a ratio: median over rounds, then its lowest and highest round)');
   for (const t of targets) {
     const mark = t.pass === null ? 'n/a ' : t.pass ? 'pass' : 'MISS';
@@ -218,6 +237,7 @@ export function renderJson(
       };
     }),
     memory: { heapGrowth: results.growth, idleInstances: results.idle },
+    ...(results.mixed ? { mixed: results.mixed } : {}),
     targets,
   };
 }

@@ -1,6 +1,7 @@
 // The shape of one run's results, shared by the targets, the table, the JSON and the chart.
 import type { Measured } from './measure.js';
 import type { GrowthResult, IdleResult } from './memory.js';
+import type { MixedRow } from './mixed.js';
 import type { Library, ScenarioDef } from './scenarios/types.js';
 
 export interface Row {
@@ -17,6 +18,8 @@ export interface Results {
   readonly rows: readonly Row[];
   readonly growth: Partial<Record<Library, GrowthResult>>;
   readonly idle: Partial<Record<Library, IdleResult>>;
+  /** The mixed run (bulwark's shapes solo and alive together); absent when it did not run. */
+  readonly mixed?: readonly MixedRow[];
 }
 
 export function nsOf(results: Results, scenarioId: string, library: Library): number | undefined {

@@ -1,5 +1,5 @@
 // The benchmark runner: `node .bench-build/benchmarks/run.js [--quick] [--filter NAME] [--out DIR]
-// [--strict] [--record]`. Prints a table, writes the run's JSON and SVG to an untracked folder
+// [--strict] [--record]`, or `--scenarios` for the service scenarios (benchmarks/service/). Prints a table, writes the run's JSON and SVG to an untracked folder
 // (the clone stays clean), and exits by itself. Only `--record` touches the tracked baseline.
 import { setMaxListeners } from 'node:events';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -8,9 +8,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measure, type Measured, type RoundPlan, type Task } from './measure.js';
 import { heapGrowth, idleInstances } from './memory.js';
+import { mixedRun, type MixedPlan, type MixedRow } from './mixed.js';
 import { renderJson, renderText, type RunInfo } from './report.js';
 import type { Results, Row } from './results-model.js';
 import { SCENARIOS, type Library, type Subject, type Suite } from './scenarios/types.js';
+import { LIBRARIES } from './service/libraries.js';
 import { renderSvg } from './svg.js';
 import { evaluateTargets } from './targets.js';
 
@@ -20,9 +22,10 @@ const BASELINE_DIR = join('benchmarks', 'results');
 
 const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--rounds N] [--round-time MS] [--out DIR]
               [--strict] [--record]
-  --quick    few short rounds, memory of bulwark only (about 30 s); default: the full run (about 3 minutes)
+  --quick    few short rounds, memory of bulwark only (about 45 s); default: the full run (about 3.5 minutes)
   --filter   run only scenarios whose id, group or library contains NAME (ids: ${SCENARIOS.map((s) => s.id).join(', ')};
-             groups: ${[...new Set(SCENARIOS.flatMap((s) => s.group ?? []))].join(', ')}; memory); the bare call of the same
+             groups: ${[...new Set(SCENARIOS.flatMap((s) => s.group ?? []))].join(', ')}; memory; mixed: bulwark's shapes
+             measured alone and all alive in one process); the bare call of the same
              mode and a scenario's baseline always run, as the ratios need them
   --rounds   how many interleaved rounds (default 21, quick 5); more rounds, steadier ratios
   --round-time  time per task per round, in ms (default 120, quick 60)
@@ -30,13 +33,19 @@ const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--rounds N] [--ro
              (default ${RUNS_DIR}, which git ignores)
   --strict   exit with code 1 when a measured target is missed
   --record   also make this run the recorded baseline, ${BASELINE_DIR}/baseline.json and
-             baseline.svg (tracked; a full, unfiltered run only)`;
+             baseline.svg (tracked; a full, unfiltered run only)
+  --scenarios  instead, a service calling a degrading downstream through each library's policy
+             (outage, slow, flapping, overload; under 2 minutes, --quick about 20 s per library);
+             --filter then names libraries (none, bulwark, cockatiel, opossum). Writes
+             scenarios-latest.json and scenarios-<phase>.svg to --out`;
 
 interface Plan extends RoundPlan {
   readonly calls: number;
   readonly instances: number;
   /** Libraries whose memory is measured; a million cockatiel calls alone take over 10 s. */
   readonly memory: readonly Library[];
+  /** The mixed run's rounds: each shape solo, and all of them in one process. */
+  readonly mixed: MixedPlan;
 }
 
 // Many short rounds rather than a few long ones: a ratio is read within each round, so more
@@ -50,6 +59,7 @@ const PLANS: Record<'default' | 'quick', Plan> = {
     calls: 1_000_000,
     instances: 100_000,
     memory: ['bulwark', 'cockatiel', 'opossum'],
+    mixed: { rounds: 7, timeMs: 80, warmupMs: 20 },
   },
   quick: {
     rounds: 5,
@@ -58,6 +68,7 @@ const PLANS: Record<'default' | 'quick', Plan> = {
     calls: 1_000_000,
     instances: 100_000,
     memory: ['bulwark'],
+    mixed: { rounds: 5, timeMs: 40, warmupMs: 20 },
   },
 };
 
@@ -80,11 +91,36 @@ const { values: args } = parseArgs({
     'round-time': { type: 'string' },
     strict: { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
+    scenarios: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(USAGE);
+  process.exit(0);
+}
+
+if (args.scenarios) {
+  if (args.record) {
+    console.error(`--record records the per-call run only.\n\n${USAGE}`);
+    process.exit(2);
+  }
+  // The scenarios are a run of their own (benchmarks/service/): a service under load while its
+  // downstream degrades, rather than the cost of a call.
+  const { runScenarios } = await import('./service/run.js');
+  const filter = args.filter.flatMap((f) => f.toLowerCase().split(',')).filter(Boolean);
+  const unknown = filter.filter((f) => !LIBRARIES.some((l) => l.includes(f)));
+  if (filter.length > 0 && unknown.length === filter.length) {
+    console.error(
+      `--filter ${filter.join(',')} matches no library of the scenarios (${LIBRARIES.join(', ')})\n\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+  await runScenarios({
+    quick: args.quick,
+    filter,
+    outDir: resolve(args.out),
+  });
   process.exit(0);
 }
 
@@ -160,7 +196,8 @@ const memoryOf = suites
   .filter((s) => s.module === s.library)
   .map((s) => s.library)
   .filter((library) => plan.memory.includes(library) && matches('memory', library));
-if (selected.length === 0 && memoryOf.length === 0) {
+const wantsMixed = matches('mixed', 'bulwark');
+if (selected.length === 0 && memoryOf.length === 0 && !wantsMixed) {
   console.error(`no scenario matches --filter ${filter.join(',')}\n\n${USAGE}`);
   process.exit(2);
 }
@@ -269,7 +306,20 @@ for (const library of memoryOf) {
   progress(`memory: ${library} done  (${elapsed()})`, true);
 }
 
-const results: Results = { rows, growth, idle };
+// The mixed run needs bulwark and takes its own child processes (benchmarks/mixed.ts).
+let mixed: MixedRow[] | undefined;
+if (suites.some((s) => s.module === 'bulwark') && wantsMixed) {
+  // --rounds and --round-time, when given, set the mixed run's rounds too.
+  const mixedPlan = {
+    ...plan.mixed,
+    ...(args.rounds === undefined ? {} : { rounds: plan.rounds }),
+    ...(args['round-time'] === undefined ? {} : { timeMs: plan.timeMs }),
+  };
+  mixed = await mixedRun(mixedPlan, (line) => progress(`${line}  (${elapsed()})`, false));
+  progress(`mixed done  (${elapsed()})`, true);
+}
+
+const results: Results = { rows, growth, idle, ...(mixed ? { mixed } : {}) };
 const targets = evaluateTargets(results);
 console.log(renderText(results, targets));
 

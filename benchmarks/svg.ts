@@ -113,3 +113,64 @@ export function renderSvg(results: Results, subtitle: string): string {
     '',
   ].join('\n');
 }
+
+/** One bar of a {@link renderGroupedBars} chart: a library's value, drawn in its colour. */
+export interface Bar {
+  readonly label: string;
+  readonly value: number;
+  readonly unit: string;
+}
+
+export interface GroupedBars {
+  readonly title: string;
+  readonly subtitle: string;
+  readonly groups: readonly { readonly title: string; readonly bars: readonly Bar[] }[];
+  readonly footer: string;
+}
+
+/**
+ * Groups of horizontal bars on linear scales, one scale per group (the scenarios' charts: a
+ * group per figure, a bar per library). `none`, the service without a policy, is drawn grey.
+ */
+export function renderGroupedBars(chart: GroupedBars): string {
+  const colour = (label: string) => (label in COLOURS ? COLOURS[label as Library] : COLOURS.bare);
+  const body: string[] = [];
+  let y = 78;
+  for (const group of chart.groups) {
+    body.push(`<text x="12" y="${y + BAR - 3}" class="scenario">${esc(group.title)}</text>`);
+    y += BAR + BAR_GAP + 2;
+    const max = Math.max(...group.bars.map((b) => b.value), 1e-9);
+    for (const bar of group.bars) {
+      const w = Math.max(1, (bar.value / max) * (PLOT_RIGHT - PLOT_LEFT));
+      const shown =
+        bar.value >= 100 || Number.isInteger(bar.value)
+          ? Math.round(bar.value).toLocaleString('en-US')
+          : bar.value.toFixed(1);
+      body.push(
+        `<text x="${PLOT_LEFT - 8}" y="${y + BAR - 3}" class="lib">${esc(bar.label)}</text>`,
+        `<rect x="${PLOT_LEFT}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" fill="${colour(bar.label)}"/>`,
+        `<text x="${(PLOT_LEFT + w + 6).toFixed(1)}" y="${y + BAR - 3}" class="value">${shown}${esc(bar.unit)}</text>`,
+      );
+      y += BAR + BAR_GAP;
+    }
+    y += GROUP_GAP;
+  }
+  const height = y + 28;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    '<style>',
+    '.title{font-size:17px;font-weight:bold;fill:#111}',
+    '.sub{font-size:11px;fill:#555}',
+    '.scenario{font-size:12px;font-weight:bold;fill:#222}',
+    '.lib{font-size:11px;fill:#333;text-anchor:end}',
+    '.value{font-size:11px;fill:#222}',
+    '</style>',
+    `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
+    `<text x="12" y="24" class="title">${esc(chart.title)}</text>`,
+    `<text x="12" y="42" class="sub">${esc(chart.subtitle)}</text>`,
+    ...body,
+    `<text x="12" y="${height - 10}" class="sub">${esc(chart.footer)}</text>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}

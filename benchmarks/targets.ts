@@ -31,6 +31,13 @@ const ratioToBare = (id: string) => (r: Results) => {
 };
 
 const STAGES = ['fallback', 'bulkhead', 'retry', 'circuit-breaker', 'timeout'] as const;
+const REFUSALS = [
+  ['open-circuit', 'open-circuit refusal'],
+  ['bulkhead-full', 'full-bulkhead refusal'],
+] as const;
+
+/** The mixed run's bound: no shape costs more than this times its solo figure. */
+export const MIXED_LIMIT = 1.3;
 
 const TARGETS: readonly Target[] = [
   {
@@ -67,6 +74,23 @@ const TARGETS: readonly Target[] = [
     value: ratioToBare('timeout'),
     ok: (v) => v <= 4,
     display: times,
+  },
+  ...REFUSALS.flatMap(([scenario, name]) =>
+    (['cockatiel', 'opossum'] as const).map((peer): Target => ({
+      id: `${scenario}-vs-${peer}`,
+      description: `${name} at least as fast as ${peer}'s (${peer} ns / bulwark ns >= 1)`,
+      value: (r) => speedupSpread(r, scenario, peer),
+      ok: (v) => v >= 1,
+      display: (v) => `${v.toFixed(2)}x`,
+    })),
+  ),
+  {
+    id: 'mixed-vs-solo',
+    description: `mixed run: every shape <= ${MIXED_LIMIT}x its solo figure (the worst shape)`,
+    value: (r) =>
+      r.mixed && r.mixed.length > 0 ? Math.max(...r.mixed.map((m) => m.ratio)) : undefined,
+    ok: (v) => v <= MIXED_LIMIT,
+    display: (v) => `${v.toFixed(2)}x`,
   },
   {
     id: 'heap-growth',

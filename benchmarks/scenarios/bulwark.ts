@@ -1,7 +1,14 @@
 // bulwark's scenarios, through the built package (`bulwark` resolves to dist/ by self-reference).
 // The runner loads this module dynamically and skips bulwark when the build lacks these exports.
 import { Bulkhead, CircuitBreaker, Policy, RateLimiter } from 'bulwark';
-import { failEveryOtherCall, never, noop, type Subject, type Suite } from './types.js';
+import {
+  failEveryOtherCall,
+  never,
+  noop,
+  type Factory,
+  type Subject,
+  type Suite,
+} from './types.js';
 
 export type Runnable = { execute(fn: () => Promise<unknown>): Promise<unknown> };
 
@@ -59,4 +66,27 @@ export const suite: Suite = {
     'circuit-breaker-execute': () => through(new CircuitBreaker(breakerOptions)),
     'bulkhead-execute': () => through(new Bulkhead(bulkheadOptions)),
   },
+};
+
+/**
+ * Shapes of several stages that the mixed run keeps alive and calls next to the single stages
+ * and the full pipeline (benchmarks/mixed.ts), as an application with several policies would.
+ */
+export const combinations: Readonly<Record<string, Factory>> = {
+  'retry+timeout': () =>
+    through(Policy.builder('rt').retry({ maxAttempts: 3 }).timeout('3s').build()),
+  'breaker+timeout': () =>
+    through(Policy.builder('bt').circuitBreaker({ failureThreshold: 5 }).timeout('3s').build()),
+  'fallback+retry': () =>
+    through(Policy.builder('fr').fallback({ value: 0 }).retry({ maxAttempts: 3 }).build()),
+  'bulkhead+breaker+timeout': () =>
+    through(
+      Policy.builder('bbt')
+        .bulkhead({ maxConcurrent: 1e6 })
+        .circuitBreaker({ failureThreshold: 5 })
+        .timeout('3s')
+        .build(),
+    ),
+  'limiter+bulkhead': () =>
+    through(Policy.builder('lb').rateLimiter(ample).bulkhead({ maxConcurrent: 1e6 }).build()),
 };

@@ -96,6 +96,37 @@ describe('benchmark runner', function () {
     expect(readdirSync(out).filter((f) => /^run-.*-quick\.json$/.test(f))).to.have.length(1);
   });
 
+  it('runs the mixed run: each bulwark shape alone and all of them alive in one process', async () => {
+    const args = ['--quick', '--filter', 'mixed', '--rounds', '1', '--round-time', '5'];
+    const { code, stdout, stderr } = await run([...args, '--out', out]);
+    expect(code, stderr).to.equal(0);
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
+      mixed: { id: string; soloNs: number; mixedNs: number; ratio: number }[];
+      targets: { id: string; value: number | null; pass: boolean | null }[];
+    };
+    const ids = json.mixed.map((m) => m.id);
+    // The six single stages, the full pipeline and shapes of several stages.
+    expect(ids).to.include.members([
+      'fallback',
+      'rate-limiter',
+      'bulkhead',
+      'retry',
+      'circuit-breaker',
+      'timeout',
+      'pipeline',
+    ]);
+    expect(ids.length).to.be.greaterThan(7);
+    for (const m of json.mixed) {
+      expect(m.soloNs, m.id).to.be.greaterThan(0);
+      expect(m.ratio, m.id).to.be.closeTo(m.mixedNs / m.soloNs, 1e-9);
+    }
+    const target = json.targets.find((t) => t.id === 'mixed-vs-solo');
+    expect(target?.value).to.equal(Math.max(...json.mixed.map((m) => m.ratio)));
+    expect(target?.pass).to.equal(target!.value! <= 1.3);
+    expect(stdout).to.match(/^mixed run \(bulwark\) +solo ns +mixed ns +mixed\/solo$/m);
+  });
+
   it('refuses to record a quick or filtered run as the baseline, before measuring anything', async () => {
     for (const args of [['--quick'], ['--filter', 'bare']]) {
       const { code, stderr } = await run([...args, '--record', '--out', out]);

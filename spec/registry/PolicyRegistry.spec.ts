@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { parse } from 'yaml';
 import { CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
+import { OptionRangeError, OptionTypeError } from '../../src/optionErrors.js';
 import type { Clock } from '../../src/internal/clock.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
@@ -372,7 +373,11 @@ describe('PolicyRegistry', () => {
 });
 
 describe('PolicyRegistry configuration validation', () => {
-  function expectError(config: unknown, cls: typeof Error, message: string): Error {
+  function expectError(
+    config: unknown,
+    cls: abstract new (...args: never[]) => Error,
+    message: string,
+  ): Error {
     const error = thrown(() => PolicyRegistry.fromConfig(config as Record<string, unknown>));
     expect(error.constructor, error.message).to.equal(cls);
     expect(error.message).to.equal(message);
@@ -395,13 +400,13 @@ describe('PolicyRegistry configuration validation', () => {
   it("wraps a primitive's own message with the option's path, keeping its class", () => {
     const error = expectError(
       { bulkhead: { default: { 'max-concurrent': 0 } } },
-      RangeError,
+      OptionRangeError,
       'resilience.bulkhead.default.max-concurrent: `maxConcurrent` must be an integer >= 1, got 0',
     );
     expect((error as Error & { cause: unknown }).cause).to.be.instanceOf(RangeError);
     expectError(
       { 'rate-limiter': { api: { 'refill-rate': 'fast' } } },
-      TypeError,
+      OptionTypeError,
       'resilience.rate-limiter.api.refill-rate: `refillRate` must be a number > 0, got "fast"',
     );
   });
@@ -409,7 +414,7 @@ describe('PolicyRegistry configuration validation', () => {
   it('validates the values of a policy stage with its path', () => {
     expectError(
       { policies: { pricing: [{ retry: {} }, { bulkhead: { 'max-concurrent': -1 } }] } },
-      RangeError,
+      OptionRangeError,
       'resilience.policies.pricing[1].bulkhead.max-concurrent: `maxConcurrent` must be an integer >= 1, got -1',
     );
   });
@@ -417,7 +422,7 @@ describe('PolicyRegistry configuration validation', () => {
   it('validates entries that no policy uses, in fromConfig', () => {
     expectError(
       { 'circuit-breaker': { unused: { 'failure-rate-threshold': 2 } } },
-      RangeError,
+      OptionRangeError,
       'resilience.circuit-breaker.unused.failure-rate-threshold: `failureRateThreshold` must be a number in (0, 1], got 2',
     );
   });
@@ -425,17 +430,17 @@ describe('PolicyRegistry configuration validation', () => {
   it('rejects bad durations with their path', () => {
     expectError(
       { 'time-limiter': { default: { timeout: '5 sec' } } },
-      TypeError,
+      OptionTypeError,
       'resilience.time-limiter.default.timeout: `timeout` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5 sec"',
     );
     expectError(
       { retry: { default: { delay: -1 } } },
-      RangeError,
+      OptionRangeError,
       'resilience.retry.default.delay: `delay` must be a duration >= 0, got -1',
     );
     expectError(
       { retry: { default: { 'max-delay': '5' } } },
-      TypeError,
+      OptionTypeError,
       'resilience.retry.default.max-delay: `maxDelay` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5"',
     );
   });
@@ -451,7 +456,7 @@ describe('PolicyRegistry configuration validation', () => {
     );
     expectError(
       { policies: { p: [{ 'time-limiter': -5 }] } },
-      RangeError,
+      OptionRangeError,
       'resilience.policies.p[0].time-limiter: `timeout` must be a duration >= 0, got -5',
     );
   });

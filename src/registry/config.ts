@@ -2,7 +2,7 @@
 // normalised, frozen shape: camelCase option keys, every key checked, every error naming the
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
 import { toMs } from '../internal/duration.js';
-import { closest, show } from '../internal/validate.js';
+import { didYouMean, show } from '../internal/validate.js';
 import { BULKHEAD_OPTIONS } from '../strategies/bulkhead/Bulkhead.js';
 import { CIRCUIT_BREAKER_OPTIONS } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { FALLBACK_OPTIONS } from '../strategies/fallback/Fallback.js';
@@ -148,13 +148,7 @@ function fail(path: string, message: string): never {
 
 /** `unknown <what> \`key\``, with the nearest candidate suggested when one is near enough. */
 function unknown(path: string, what: string, key: string, candidates: readonly string[]): never {
-  fail(path, `unknown ${what} \`${key}\`${meant(key, candidates)}`);
-}
-
-/** ` (did you mean \`x\`?)` for the candidate nearest to `word`, or nothing. */
-function meant(word: string, candidates: readonly string[]): string {
-  const hint = closest(word, candidates);
-  return hint === undefined ? '' : ` (did you mean \`${hint}\`?)`;
+  fail(path, `unknown ${what} \`${key}\`${didYouMean(key, candidates)}`);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -346,7 +340,7 @@ function readStage(
         fail(
           path,
           `${show(value)} ${timeout ? 'is neither a duration nor' : 'is not'} a configured ${kind}` +
-            `${meant(value, names)}; known ${kind} names: ${names.join(', ')}`,
+            `${didYouMean(value, names)}; known ${kind} names: ${names.join(', ')}`,
         );
       }
     }

@@ -64,19 +64,28 @@ type OptionErrorClass<E> = new (
   options?: OptionErrorOptions,
 ) => E;
 
-// Both classes from one body: they differ only in their base class and name.
+// Both classes from one body: they differ only in their base class and name. A class defined as
+// a computed property takes the key as its own name, so the constructor is named (which loggers
+// read) even though the two share one definition.
 const optionError = <E>(Base: typeof TypeError, name: OptionError['name']): OptionErrorClass<E> =>
-  class extends Base {
-    constructor(option: string, expected: string, received: unknown, options?: OptionErrorOptions) {
-      // The options go to Error as they are: it takes `cause` only when the key is there.
-      super(
-        options?.message ?? `\`${option}\` must be ${expected}, got ${show(received)}`,
-        options,
-      );
-      Object.defineProperty(this, BRAND, { value: name });
-      Object.assign(this, { name, option, expected, received });
-    }
-  } as never;
+  ({
+    [name]: class extends Base {
+      constructor(
+        option: string,
+        expected: string,
+        received: unknown,
+        options?: OptionErrorOptions,
+      ) {
+        // The options go to Error as they are: it takes `cause` only when the key is there.
+        super(
+          options?.message ?? `\`${option}\` must be ${expected}, got ${show(received)}`,
+          options,
+        );
+        Object.defineProperty(this, BRAND, { value: name });
+        Object.assign(this, { name, option, expected, received });
+      }
+    },
+  })[name] as never;
 
 /**
  * Thrown for an option of the wrong type, an unknown option, or options that are not an object:

@@ -564,6 +564,11 @@ describe('contract: option validation', () => {
     );
     expect(error.cause).to.equal(cause);
     expect('cause' in new OptionTypeError('a', 'b', 'c')).to.equal(false);
+    // Named classes, as loggers read `error.constructor.name`.
+    expect([OptionTypeError.name, OptionRangeError.name]).to.deep.equal([
+      'OptionTypeError',
+      'OptionRangeError',
+    ]);
     const custom = new OptionTypeError('a', 'b', 'c', { message: 'custom' });
     expect([custom.message, custom.option, custom.expected, custom.received]).to.deep.equal([
       'custom',

@@ -28,7 +28,8 @@ export function show(value: unknown): string {
 
 /** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */
 export interface OptionError extends Error {
-  readonly name: 'OptionTypeError' | 'OptionRangeError';
+  /** `'TypeError'` or `'RangeError'`: it prints as the built-in error it extends. */
+  readonly name: 'TypeError' | 'RangeError';
   /**
    * The option at fault: its name (`'maxAttempts'`), or its full path when it came from a
    * configuration (`'resilience.retry.default.max-attempts'`).
@@ -49,12 +50,12 @@ export interface OptionErrorOptions {
 
 /** An {@link OptionError} that is an `instanceof TypeError`. */
 export interface OptionTypeError extends TypeError, OptionError {
-  readonly name: 'OptionTypeError';
+  readonly name: 'TypeError';
 }
 
 /** An {@link OptionError} that is an `instanceof RangeError`. */
 export interface OptionRangeError extends RangeError, OptionError {
-  readonly name: 'OptionRangeError';
+  readonly name: 'RangeError';
 }
 
 type OptionErrorClass<E> = new (
@@ -67,7 +68,10 @@ type OptionErrorClass<E> = new (
 // Both classes from one body: they differ only in their base class and name. A class defined as
 // a computed property takes the key as its own name, so the constructor is named (which loggers
 // read) even though the two share one definition.
-const optionError = <E>(Base: typeof TypeError, name: OptionError['name']): OptionErrorClass<E> =>
+const optionError = <E>(
+  Base: typeof TypeError,
+  name: 'OptionTypeError' | 'OptionRangeError',
+): OptionErrorClass<E> =>
   ({
     [name]: class extends Base {
       constructor(
@@ -82,14 +86,15 @@ const optionError = <E>(Base: typeof TypeError, name: OptionError['name']): Opti
           options,
         );
         Object.defineProperty(this, BRAND, { value: name });
-        Object.assign(this, { name, option, expected, received });
+        // The printed name stays the built-in one (`RangeError: ...`), as every message promises.
+        Object.assign(this, { name: Base.name, option, expected, received });
       }
     },
   })[name] as never;
 
 /**
  * Thrown for an option of the wrong type, an unknown option, or options that are not an object:
- * ``OptionTypeError: `delay` must be a duration (milliseconds or a string like '5s'), got true``.
+ * ``TypeError: `delay` must be a duration (milliseconds or a string like '5s'), got true``.
  * An `instanceof TypeError`.
  */
 export const OptionTypeError = /* @__PURE__ */ optionError<OptionTypeError>(
@@ -99,7 +104,7 @@ export const OptionTypeError = /* @__PURE__ */ optionError<OptionTypeError>(
 
 /**
  * Thrown for an option of the right type out of its range:
- * ``OptionRangeError: `maxAttempts` must be an integer >= 1, got 0``. An `instanceof RangeError`.
+ * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``. An `instanceof RangeError`.
  */
 export const OptionRangeError = /* @__PURE__ */ optionError<OptionRangeError>(
   RangeError,
@@ -126,7 +131,7 @@ export const isOptionRangeError = /* @__PURE__ */ guard<OptionRangeError>('Optio
 /**
  * Throws the one shape every option message has (for the validation helpers; not in the package's
  * entry):
- * ``OptionRangeError: `maxAttempts` must be an integer >= 1, got 0``.
+ * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``.
  * @param type - `RangeError` for a value of the right type out of range, else `TypeError`
  */
 export function fail(

@@ -134,7 +134,7 @@ describe('contract: Registry and configuration', () => {
     expect(error.message).to.equal(
       'resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)',
     );
-    expect(String(error)).to.equal(`OptionTypeError: ${error.message}`);
+    expect(String(error)).to.equal(`TypeError: ${error.message}`);
     expect(error).to.include({
       option: 'resilience.rate-limiter.payment-api.max-tokns',
       expected: 'a known option',

@@ -267,7 +267,7 @@ function expectOptionError(
   const Option = Class === RangeError ? OptionRangeError : OptionTypeError;
   expect(error).to.be.instanceOf(Option);
   expect(isOptionError(error)).to.equal(true);
-  expect(error.name).to.equal(Class === RangeError ? 'OptionRangeError' : 'OptionTypeError');
+  expect(error.name).to.equal(Class === RangeError ? 'RangeError' : 'TypeError');
   const fields = error as OptionTypeError;
   expect(fields.option).to.equal(option);
   expect(Object.is(fields.received, received), String(fields.received)).to.equal(true);
@@ -559,9 +559,7 @@ describe('contract: option validation', () => {
   it('R-VAL-6: made by hand, an option error has the one message shape, and a cause when given', () => {
     const cause = new Error('root');
     const error = new OptionRangeError('maxAttempts', 'an integer >= 1', 0, { cause });
-    expect(String(error)).to.equal(
-      'OptionRangeError: `maxAttempts` must be an integer >= 1, got 0',
-    );
+    expect(String(error)).to.equal('RangeError: `maxAttempts` must be an integer >= 1, got 0');
     expect(error.cause).to.equal(cause);
     expect('cause' in new OptionTypeError('a', 'b', 'c')).to.equal(false);
     // Named classes, as loggers read `error.constructor.name`.

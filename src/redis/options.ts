@@ -1,5 +1,5 @@
 // Option checks for the Redis stores, through the core's validation helpers so every message has
-// the core's shape and errors: "OptionRangeError: `storeTimeout` must be a duration > 0, got 0". Those helpers are
+// the core's shape and errors: "RangeError: `storeTimeout` must be a duration > 0, got 0". Those helpers are
 // pure functions, so the copy bundled into bulwark/redis is harmless; the core's classes still come
 // through '../index.js' (one copy at run time, shared with bulwark).
 import { fail } from '../internal/duration.js';

@@ -18,6 +18,14 @@ export {
   isCircuitOpenError,
   isStoreUnavailableError,
 } from './errors.js';
+export type { OptionError, OptionErrorOptions } from './optionErrors.js';
+export {
+  OptionTypeError,
+  OptionRangeError,
+  isOptionError,
+  isOptionTypeError,
+  isOptionRangeError,
+} from './optionErrors.js';
 export { CircuitState } from './strategies/circuit-breaker/CircuitState.js';
 export type {
   CircuitBreakerOptions,

@@ -131,9 +131,15 @@ describe('contract: Registry and configuration', () => {
     };
     const error = thrownBy(() => PolicyRegistry.fromConfig(config));
     expect(error).to.be.instanceOf(TypeError);
-    expect(String(error)).to.equal(
-      'TypeError: resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)',
+    expect(error.message).to.equal(
+      'resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)',
     );
+    expect(String(error)).to.equal(`TypeError: ${error.message}`);
+    expect(error).to.include({
+      option: 'resilience.rate-limiter.payment-api.max-tokns',
+      expected: 'a known option',
+      received: 10,
+    });
     expect(() => PolicyRegistry.fromConfig({ 'rate-limitr': {} })).to.throw(
       TypeError,
       /^resilience: unknown key `rate-limitr`/,

@@ -1,19 +1,25 @@
 // The validation rules of docs/CONTRACT.md (R-VAL-*): options are checked at construction, never
 // during execute, with a TypeError (wrong type, unknown option) or a RangeError (out of range) that
-// names the option and the value received. Every option of every primitive, given directly and
+// names the option and the value received, and carries them as data (OptionTypeError,
+// OptionRangeError). Every option of every primitive, given directly and
 // through the builder method of its kind.
 import { expect } from 'chai';
 import {
   Bulkhead,
   CircuitBreaker,
   Fallback,
+  isOptionError,
+  isOptionRangeError,
+  isOptionTypeError,
+  OptionRangeError,
+  OptionTypeError,
   Policy,
   PolicyRegistry,
   RateLimiter,
   Retry,
   TimeLimiter,
 } from 'bulwark';
-import { thrownBy } from './support.js';
+import { requireCore, thrownBy } from './support.js';
 
 type Make = (options: Record<string, unknown>) => unknown;
 
@@ -251,6 +257,23 @@ const NUMERIC: ReadonlyArray<readonly [keyof typeof KINDS, string]> = [
   ['Bulkhead', 'maxQueue'],
 ];
 
+/** R-VAL-6: `error` is the option error of `Class`'s kind, with its fields. */
+function expectOptionError(
+  error: Error,
+  Class: typeof TypeError | typeof RangeError,
+  option: string,
+  received: unknown,
+): void {
+  const Option = Class === RangeError ? OptionRangeError : OptionTypeError;
+  expect(error).to.be.instanceOf(Option);
+  expect(isOptionError(error)).to.equal(true);
+  expect(error.name).to.equal(Class === RangeError ? 'RangeError' : 'TypeError');
+  const fields = error as OptionTypeError;
+  expect(fields.option).to.equal(option);
+  expect(Object.is(fields.received, received), String(fields.received)).to.equal(true);
+  expect(fields.expected).to.be.a('string').and.not.equal('');
+}
+
 describe('contract: option validation', () => {
   for (const [kindName, option, value, Class, message] of CASES) {
     const kind = KINDS[kindName] as Kind;
@@ -259,6 +282,8 @@ describe('contract: option validation', () => {
         const error = thrownBy(() => make({ [option]: value }));
         expect(error).to.be.instanceOf(Class);
         expect(error.message).to.equal(message);
+        expectOptionError(error, Class, option, value);
+        expect(message).to.include(` must be ${(error as OptionTypeError).expected}, got `);
       }
     });
   }
@@ -270,6 +295,7 @@ describe('contract: option validation', () => {
         const error = thrownBy(() => kind.direct({ [option]: value }));
         expect(error).to.be.instanceOf(RangeError);
         expect(error.message).to.match(new RegExp(`^\`${option}\` must be .*, got ${value}$`));
+        expectOptionError(error, RangeError, option, value);
       }
     });
   }
@@ -293,6 +319,12 @@ describe('contract: option validation', () => {
         TypeError,
         `${kind.name}: unknown option \`colour\``,
       );
+      expectOptionError(
+        thrownBy(() => kind.direct({ colour: 'red' })),
+        TypeError,
+        'colour',
+        'red',
+      );
     }
     expect(() => new Fallback({ value: 1, colour: 'red' } as never)).to.throw(
       TypeError,
@@ -308,6 +340,8 @@ describe('contract: option validation', () => {
           TypeError,
           `${kind.name} options must be an object`,
         );
+        const error = thrownBy(() => (kind.direct as (o: unknown) => unknown)(bad));
+        expectOptionError(error, TypeError, 'options', bad);
       }
     }
   });
@@ -330,11 +364,23 @@ describe('contract: option validation', () => {
   it('R-VAL-3: CircuitBreaker options that only make sense together are checked together', () => {
     expect(() => new CircuitBreaker({ windowSize: 5, minimumCalls: 6 })).to.throw(
       RangeError,
-      '`minimumCalls`',
+      '`minimumCalls` must be an integer <= `windowSize` (5) for a count window, got 6',
+    );
+    expectOptionError(
+      thrownBy(() => new CircuitBreaker({ windowSize: 5, minimumCalls: 6 })),
+      RangeError,
+      'minimumCalls',
+      6,
     );
     expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })).to.throw(
       TypeError,
-      '`slowCallRateThreshold` needs `slowCallDuration`',
+      '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
+    );
+    expectOptionError(
+      thrownBy(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })),
+      TypeError,
+      'slowCallRateThreshold',
+      0.5,
     );
   });
 
@@ -370,6 +416,166 @@ describe('contract: option validation', () => {
     );
   });
 
+  it('R-VAL-6: a `store` of the wrong shape is an OptionTypeError naming the store interface', () => {
+    const stores: Array<[Make, string]> = [
+      [(o) => new CircuitBreaker(o), 'CircuitBreakerStore'],
+      [(o) => new RateLimiter(o), 'RateLimiterStore'],
+      [(o) => new Bulkhead(o), 'BulkheadStore'],
+    ];
+    for (const [make, type] of stores) {
+      for (const bad of [null, 5, { acquire: 1 }]) {
+        const error = thrownBy(() => make({ store: bad }));
+        expectOptionError(error, TypeError, 'store', bad);
+        expect(error.message).to.match(new RegExp(`^\`store\` must be a ${type} with \\w+\\(\\)`));
+      }
+    }
+  });
+
+  it('R-VAL-6: the builder’s own arguments and the registry’s options throw option errors too', () => {
+    expectOptionError(
+      thrownBy(() => Policy.builder(5 as never)),
+      TypeError,
+      'name',
+      5,
+    );
+    const clock = { now: 1 };
+    expectOptionError(
+      thrownBy(() => Policy.builder().clock(clock as never)),
+      TypeError,
+      'clock',
+      clock,
+    );
+    expectOptionError(
+      thrownBy(() => PolicyRegistry.fromConfig({}, { clock: clock as never })),
+      TypeError,
+      'clock',
+      clock,
+    );
+    expectOptionError(
+      thrownBy(() => new PolicyRegistry({ clok: 1 } as never)),
+      TypeError,
+      'clok',
+      1,
+    );
+  });
+
+  it('R-VAL-6: a value from a configuration names its full path as `option`, with the primitive’s error as `cause`', () => {
+    // config, class, path, received, expected, the option as the primitive named it
+    const cases: Array<
+      [Record<string, unknown>, typeof TypeError, string, unknown, string, string]
+    > = [
+      [
+        { retry: { default: { 'max-attempts': 0 } } },
+        RangeError,
+        'resilience.retry.default.max-attempts',
+        0,
+        'an integer >= 1',
+        'maxAttempts',
+      ],
+      [
+        { 'rate-limiter': { api: { refillRate: 'fast' } } },
+        TypeError,
+        'resilience.rate-limiter.api.refillRate',
+        'fast',
+        'a number > 0',
+        'refillRate',
+      ],
+      [
+        { 'circuit-breaker': { db: { 'window-size': 5, 'minimum-calls': 6 } } },
+        RangeError,
+        'resilience.circuit-breaker.db.minimum-calls',
+        6,
+        'an integer <= `windowSize` (5) for a count window',
+        'minimumCalls',
+      ],
+      [
+        { bulkhead: { default: { 'max-wait': '1 minute' } } },
+        TypeError,
+        'resilience.bulkhead.default.max-wait',
+        '1 minute',
+        'a duration such as 250ms, 5s, 1m30s, 2h or 1d',
+        'maxWait',
+      ],
+      // A stage's own time limiter given as a bare duration: the stage's path.
+      [
+        { policies: { p: [{ 'time-limiter': 0 }] } },
+        RangeError,
+        'resilience.policies.p[0].time-limiter',
+        0,
+        'a duration > 0',
+        'timeout',
+      ],
+    ];
+    for (const [config, Class, path, received, expected, named] of cases) {
+      const error = thrownBy(() => PolicyRegistry.fromConfig(config)) as OptionTypeError;
+      expectOptionError(error, Class, path, received);
+      expect(error.expected).to.equal(expected);
+      const cause = error.cause as OptionTypeError;
+      expectOptionError(cause, Class, named, received);
+      expect(cause.expected).to.equal(expected);
+      // The message is the primitive's, after the path: unchanged by the structure.
+      expect(error.message).to.equal(`${path}: ${cause.message}`);
+    }
+  });
+
+  it('R-VAL-6: the guards recognise option errors from another copy of the package, and nothing else', () => {
+    const cjs = requireCore();
+    const foreign = thrownBy(() => new cjs.Retry({ maxAttempts: 0 }));
+    expect(foreign).to.not.be.instanceOf(OptionRangeError);
+    expect(foreign).to.be.instanceOf(RangeError);
+    const guards = { isOptionError, isOptionTypeError, isOptionRangeError };
+    const cjsGuards = {
+      isOptionError: cjs.isOptionError,
+      isOptionTypeError: cjs.isOptionTypeError,
+      isOptionRangeError: cjs.isOptionRangeError,
+    };
+    const samples: Array<[unknown, boolean, boolean]> = [
+      [foreign, false, true],
+      [thrownBy(() => new cjs.Bulkhead({ maxConcurent: 1 } as never)), true, false],
+      [new OptionTypeError('x', 'a string', 1), true, false],
+      [new OptionRangeError('x', 'a number > 0', 0), false, true],
+    ];
+    for (const [error, type, range] of samples) {
+      for (const set of [guards, cjsGuards]) {
+        expect(set.isOptionError(error)).to.equal(true);
+        expect(set.isOptionTypeError(error)).to.equal(type);
+        expect(set.isOptionRangeError(error)).to.equal(range);
+      }
+    }
+    // A look-alike with the fields and the name, but no brand, is not one; nor a plain error.
+    const lookAlike = Object.assign(new RangeError('`x` must be > 0, got 0'), {
+      name: 'OptionRangeError',
+      option: 'x',
+      expected: '> 0',
+      received: 0,
+    });
+    for (const other of [lookAlike, new TypeError('x'), null, undefined, 'OptionTypeError', {}]) {
+      for (const guard of [...Object.values(guards), ...Object.values(cjsGuards)]) {
+        expect(guard(other)).to.equal(false);
+      }
+    }
+  });
+
+  it('R-VAL-6: made by hand, an option error has the one message shape, and a cause when given', () => {
+    const cause = new Error('root');
+    const error = new OptionRangeError('maxAttempts', 'an integer >= 1', 0, { cause });
+    expect(String(error)).to.equal('RangeError: `maxAttempts` must be an integer >= 1, got 0');
+    expect(error.cause).to.equal(cause);
+    expect('cause' in new OptionTypeError('a', 'b', 'c')).to.equal(false);
+    // Named classes, as loggers read `error.constructor.name`.
+    expect([OptionTypeError.name, OptionRangeError.name]).to.deep.equal([
+      'OptionTypeError',
+      'OptionRangeError',
+    ]);
+    const custom = new OptionTypeError('a', 'b', 'c', { message: 'custom' });
+    expect([custom.message, custom.option, custom.expected, custom.received]).to.deep.equal([
+      'custom',
+      'a',
+      'b',
+      'c',
+    ]);
+  });
+
   it('R-FB-1: Fallback: neither or both of `value` / `method` throws TypeError', () => {
     expect(() => new Fallback({} as never)).to.throw(TypeError, 'got neither');
     expect(() => new Fallback({ value: 1, method: () => 2 } as never)).to.throw(
@@ -379,6 +585,12 @@ describe('contract: option validation', () => {
     expect(() => new Fallback({ method: 'x' } as never)).to.throw(
       TypeError,
       '`method` must be a function, got "x"',
+    );
+    expectOptionError(
+      thrownBy(() => new Fallback({ method: 'x' } as never)),
+      TypeError,
+      'method',
+      'x',
     );
     expect(() => Policy.builder().fallback({} as never)).to.throw(TypeError, 'got neither');
   });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { parse } from 'yaml';
 import { CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
+import { OptionRangeError, OptionTypeError } from '../../src/optionErrors.js';
 import type { Clock } from '../../src/internal/clock.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
@@ -372,7 +373,11 @@ describe('PolicyRegistry', () => {
 });
 
 describe('PolicyRegistry configuration validation', () => {
-  function expectError(config: unknown, cls: typeof Error, message: string): Error {
+  function expectError(
+    config: unknown,
+    cls: abstract new (...args: never[]) => Error,
+    message: string,
+  ): Error {
     const error = thrown(() => PolicyRegistry.fromConfig(config as Record<string, unknown>));
     expect(error.constructor, error.message).to.equal(cls);
     expect(error.message).to.equal(message);
@@ -382,12 +387,12 @@ describe('PolicyRegistry configuration validation', () => {
   it('names the path of an unknown option and suggests the nearest one', () => {
     expectError(
       { 'rate-limiter': { 'payment-api': { 'max-tokns': 10 } } },
-      TypeError,
+      OptionTypeError,
       'resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)',
     );
     expectError(
       { rateLimiter: { 'payment-api': { maxTokns: 10 } } },
-      TypeError,
+      OptionTypeError,
       'resilience.rateLimiter.payment-api: unknown option `maxTokns` (did you mean `maxTokens`?)',
     );
   });
@@ -395,13 +400,13 @@ describe('PolicyRegistry configuration validation', () => {
   it("wraps a primitive's own message with the option's path, keeping its class", () => {
     const error = expectError(
       { bulkhead: { default: { 'max-concurrent': 0 } } },
-      RangeError,
+      OptionRangeError,
       'resilience.bulkhead.default.max-concurrent: `maxConcurrent` must be an integer >= 1, got 0',
     );
     expect((error as Error & { cause: unknown }).cause).to.be.instanceOf(RangeError);
     expectError(
       { 'rate-limiter': { api: { 'refill-rate': 'fast' } } },
-      TypeError,
+      OptionTypeError,
       'resilience.rate-limiter.api.refill-rate: `refillRate` must be a number > 0, got "fast"',
     );
   });
@@ -409,7 +414,7 @@ describe('PolicyRegistry configuration validation', () => {
   it('validates the values of a policy stage with its path', () => {
     expectError(
       { policies: { pricing: [{ retry: {} }, { bulkhead: { 'max-concurrent': -1 } }] } },
-      RangeError,
+      OptionRangeError,
       'resilience.policies.pricing[1].bulkhead.max-concurrent: `maxConcurrent` must be an integer >= 1, got -1',
     );
   });
@@ -417,7 +422,7 @@ describe('PolicyRegistry configuration validation', () => {
   it('validates entries that no policy uses, in fromConfig', () => {
     expectError(
       { 'circuit-breaker': { unused: { 'failure-rate-threshold': 2 } } },
-      RangeError,
+      OptionRangeError,
       'resilience.circuit-breaker.unused.failure-rate-threshold: `failureRateThreshold` must be a number in (0, 1], got 2',
     );
   });
@@ -425,17 +430,17 @@ describe('PolicyRegistry configuration validation', () => {
   it('rejects bad durations with their path', () => {
     expectError(
       { 'time-limiter': { default: { timeout: '5 sec' } } },
-      TypeError,
+      OptionTypeError,
       'resilience.time-limiter.default.timeout: `timeout` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5 sec"',
     );
     expectError(
       { retry: { default: { delay: -1 } } },
-      RangeError,
+      OptionRangeError,
       'resilience.retry.default.delay: `delay` must be a duration >= 0, got -1',
     );
     expectError(
       { retry: { default: { 'max-delay': '5' } } },
-      TypeError,
+      OptionTypeError,
       'resilience.retry.default.max-delay: `maxDelay` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5"',
     );
   });
@@ -446,12 +451,12 @@ describe('PolicyRegistry configuration validation', () => {
         'time-limiter': { slow: { timeout: '10s' } },
         policies: { p: [{ 'time-limiter': '3 sec' }] },
       },
-      TypeError,
+      OptionTypeError,
       'resilience.policies.p[0].time-limiter: "3 sec" is neither a duration nor a configured time-limiter; known time-limiter names: default, slow',
     );
     expectError(
       { policies: { p: [{ 'time-limiter': -5 }] } },
-      RangeError,
+      OptionRangeError,
       'resilience.policies.p[0].time-limiter: `timeout` must be a duration >= 0, got -5',
     );
   });
@@ -462,7 +467,7 @@ describe('PolicyRegistry configuration validation', () => {
         'rate-limiter': { 'payment-api': {}, 'search-api': {} },
         policies: { pricing: [{ fallback: { value: 0 } }, { 'rate-limiter': 'paymnt-api' }] },
       },
-      TypeError,
+      OptionTypeError,
       'resilience.policies.pricing[1].rate-limiter: "paymnt-api" is not a configured rate-limiter (did you mean `payment-api`?); known rate-limiter names: default, payment-api, search-api',
     );
   });
@@ -470,21 +475,21 @@ describe('PolicyRegistry configuration validation', () => {
   it('rejects unknown top-level kinds with a suggestion', () => {
     expectError(
       { 'rate-limitr': {} },
-      TypeError,
+      OptionTypeError,
       'resilience: unknown key `rate-limitr` (did you mean `rate-limiter`?)',
     );
     expectError(
       { circuitBraker: {} },
-      TypeError,
+      OptionTypeError,
       'resilience: unknown key `circuitBraker` (did you mean `circuitBreaker`?)',
     );
-    expectError({ caching: {} }, TypeError, 'resilience: unknown key `caching`');
+    expectError({ caching: {} }, OptionTypeError, 'resilience: unknown key `caching`');
   });
 
   it('rejects a shared fallback, which exists only inside a policy', () => {
     expectError(
       { fallback: { default: { value: null } } },
-      TypeError,
+      OptionTypeError,
       'resilience.fallback: a fallback has no shared instances; declare it inside a policy (`- fallback: { value: null }`)',
     );
   });
@@ -492,27 +497,27 @@ describe('PolicyRegistry configuration validation', () => {
   it('rejects malformed policies and stages', () => {
     expectError(
       { policies: { p: { retry: {} } } },
-      TypeError,
+      OptionTypeError,
       'resilience.policies.p: must be a list of stages, outermost first (e.g. `- retry: { max-attempts: 3 }`), got an object',
     );
     expectError(
       { policies: { p: [{ retry: {}, bulkhead: {} }] } },
-      TypeError,
+      OptionTypeError,
       'resilience.policies.p[0]: a stage must be an object with exactly one key, its kind (e.g. `bulkhead: { max-concurrent: 10 }`), got 2 keys',
     );
     expectError(
       { policies: { p: [{ retry: {} }, { retyr: {} }] } },
-      TypeError,
+      OptionTypeError,
       'resilience.policies.p[1]: unknown stage kind `retyr` (did you mean `retry`?)',
     );
     expectError(
       { policies: { p: [{ bulkhead: 5 }] } },
-      TypeError,
+      OptionTypeError,
       'resilience.policies.p[0].bulkhead: must be an object of bulkhead options or the name of a configured bulkhead, got 5',
     );
     expectError(
       { policies: { p: [{ fallback: {} }] } },
-      TypeError,
+      OptionTypeError,
       'resilience.policies.p[0].fallback: a fallback from configuration needs `value` (e.g. `fallback: { value: null }`)',
     );
   });
@@ -520,7 +525,7 @@ describe('PolicyRegistry configuration validation', () => {
   it('says that code such as error filters cannot come from configuration', () => {
     expectError(
       { retry: { default: { 'retry-on': ['Error'] } } },
-      TypeError,
+      OptionTypeError,
       'resilience.retry.default: the option `retry-on` cannot come from configuration (it is code, not data); build that policy with Policy.builder() and register it',
     );
   });
@@ -528,7 +533,7 @@ describe('PolicyRegistry configuration validation', () => {
   it('rejects the same option given in both spellings', () => {
     expectError(
       { bulkhead: { db: { 'max-concurrent': 1, maxConcurrent: 2 } } },
-      TypeError,
+      OptionTypeError,
       'resilience.bulkhead.db: `max-concurrent` and `maxConcurrent` are the same option; give one',
     );
   });
@@ -536,17 +541,17 @@ describe('PolicyRegistry configuration validation', () => {
   it('rejects values of the wrong shape', () => {
     expectError(
       42,
-      TypeError,
+      OptionTypeError,
       'resilience: must be an object (the settings under `resilience:`), got 42',
     );
     expectError(
       { bulkhead: ['db'] },
-      TypeError,
+      OptionTypeError,
       'resilience.bulkhead: must be an object mapping names to bulkhead options, got an array',
     );
     expectError(
       { bulkhead: { db: 3 } },
-      TypeError,
+      OptionTypeError,
       'resilience.bulkhead.db: must be an object of bulkhead options, got 3',
     );
   });
@@ -554,7 +559,7 @@ describe('PolicyRegistry configuration validation', () => {
   it('quotes names that would not read as one path segment', () => {
     expectError(
       { bulkhead: { 'legacy db': { 'max-concurent': 1 } } },
-      TypeError,
+      OptionTypeError,
       'resilience.bulkhead["legacy db"]: unknown option `max-concurent` (did you mean `max-concurrent`?)',
     );
   });
@@ -563,17 +568,17 @@ describe('PolicyRegistry configuration validation', () => {
     it('rejects `__proto__` from JSON.parse at any depth', () => {
       expectError(
         JSON.parse('{"__proto__": {"polluted": true}}'),
-        TypeError,
+        OptionTypeError,
         'resilience.__proto__: the key `__proto__` is not allowed',
       );
       expectError(
         JSON.parse('{"rate-limiter": {"__proto__": {"max-tokens": 1}}}'),
-        TypeError,
+        OptionTypeError,
         'resilience.rate-limiter.__proto__: the key `__proto__` is not allowed',
       );
       expectError(
         JSON.parse('{"bulkhead": {"db": {"__proto__": {"max-concurrent": 0}}}}'),
-        TypeError,
+        OptionTypeError,
         'resilience.bulkhead.db.__proto__: the key `__proto__` is not allowed',
       );
       expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
@@ -582,17 +587,17 @@ describe('PolicyRegistry configuration validation', () => {
     it('rejects `constructor` and `prototype` as names and inside policies', () => {
       expectError(
         { retry: { constructor: {} } },
-        TypeError,
+        OptionTypeError,
         'resilience.retry.constructor: the key `constructor` is not allowed',
       );
       expectError(
         { policies: { prototype: [] } },
-        TypeError,
+        OptionTypeError,
         'resilience.policies.prototype: the key `prototype` is not allowed',
       );
       expectError(
         { policies: { p: [{ fallback: { value: { nested: { constructor: 1 } } } }] } },
-        TypeError,
+        OptionTypeError,
         'resilience.policies.p[0].fallback.value.nested.constructor: the key `constructor` is not allowed',
       );
     });
@@ -601,12 +606,12 @@ describe('PolicyRegistry configuration validation', () => {
       const inherited = Object.create({ bulkhead: { db: { 'max-concurrent': 0 } } }) as object;
       expectError(
         inherited,
-        TypeError,
+        OptionTypeError,
         'resilience: must be an object (the settings under `resilience:`), got an object with a prototype of its own (only plain objects are read)',
       );
       expectError(
         { bulkhead: new Map([['db', {}]]) },
-        TypeError,
+        OptionTypeError,
         'resilience.bulkhead: must be an object mapping names to bulkhead options, got an instance of Map',
       );
       // A null-prototype object (as some YAML parsers make) is a plain object.

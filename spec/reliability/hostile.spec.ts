@@ -4,6 +4,7 @@
 // way we know of; the pipeline's counters, slots and tokens must stay right in every case.
 import { expect } from 'chai';
 import { OperationTimeoutError } from '../../src/errors.js';
+import { OptionRangeError, OptionTypeError } from '../../src/optionErrors.js';
 import type { Clock } from '../../src/internal/clock.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
@@ -278,7 +279,10 @@ function expectOptionError(
     thrown = e;
   }
   expect(thrown, `${label}: throws`).to.be.instanceOf(error);
-  expect((thrown as Error).constructor, `${label}: exact class`).to.equal(error);
+  // Every option error is data: the option error of that kind, exactly.
+  expect((thrown as Error).constructor, `${label}: exact class`).to.equal(
+    error === RangeError ? OptionRangeError : OptionTypeError,
+  );
   expect((thrown as Error).message, `${label}: names the option`).to.include(option);
 }
 
@@ -389,8 +393,6 @@ describe('PolicyBuilder validation', () => {
     ['timeout', (b) => b.timeout({ timeout: Infinity }), R, '`timeout`'],
     ['fallback', (b) => b.fallback({ method: 'x' } as never), T, '`method`'],
     ['fallback', (b) => b.fallback({ value: 1, on: 5 } as never), T, '`on`'],
-    ['use', (b) => b.use({ kind: '', execute: () => Promise.resolve() } as never), T, '`stage`'],
-    ['use', (b) => b.use(null as never), T, '`stage`'],
     ['clock', (b) => b.clock({} as never), T, '`clock`'],
     ['retry', (b) => b.retry({ maxAttempts: 2 }, 42 as never), T, '`name`'],
     [
@@ -409,6 +411,18 @@ describe('PolicyBuilder validation', () => {
       expect(policy.stages.map((s) => s.kind)).to.deep.equal(['retry', 'bulkhead']);
     });
   }
+
+  it('use: a bad stage throws TypeError naming `stage` and leaves the builder usable and unchanged', () => {
+    // A stage is an argument, not an option: a plain TypeError.
+    for (const stage of [{ kind: '', execute: () => Promise.resolve() }, null]) {
+      const builder = Policy.builder('b').retry({ maxAttempts: 2 });
+      expect(() => builder.use(stage as never))
+        .to.throw(TypeError, '`stage`')
+        .with.property('constructor', TypeError);
+      const policy = builder.bulkhead({ maxConcurrent: 1 }).build();
+      expect(policy.stages.map((s) => s.kind)).to.deep.equal(['retry', 'bulkhead']);
+    }
+  });
 
   it('rejects a name that is not a string', () => {
     expectOptionError(() => Policy.builder(5 as never), T, '`name`', 'builder name');

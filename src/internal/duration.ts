@@ -1,3 +1,8 @@
+import { fail, show } from '../optionErrors.js';
+
+// `validate.ts` and the adapters read these two from here.
+export { fail, show };
+
 /**
  * A span of time: a number of milliseconds, or a string of one or more `<number><unit>` parts
  * with units `ms`, `s`, `m`, `h`, `d` (`'250ms'`, `'1.5s'`, `'1m30s'`).
@@ -7,37 +12,6 @@ export type Duration = number | string;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
 
 const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/g;
-
-// Shows a received value in an error message. Kept in the declarations (no internal tag, which
-// `stripInternal` would act on): `validate.ts` re-exports it, and a declaration file cannot
-// re-export a name that was stripped.
-export function show(value: unknown): string {
-  return typeof value == 'string'
-    ? JSON.stringify(value)
-    : typeof value == 'function'
-      ? `function ${value.name || '(anonymous)'}`
-      : Array.isArray(value)
-        ? 'an array'
-        : value !== null && typeof value == 'object'
-          ? 'an object'
-          : Object.is(value, -0)
-            ? '-0'
-            : // null, undefined, booleans, numbers, symbols, and bigints with their suffix
-              String(value) + (typeof value == 'bigint' ? 'n' : '');
-}
-
-/**
- * @internal Throws the one shape every option message has:
- * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``.
- */
-export function fail(
-  type: new (message: string) => Error,
-  option: string,
-  must: string,
-  value: unknown,
-): never {
-  throw new type(`\`${option}\` must be ${must}, got ${show(value)}`);
-}
 
 const DURATION = "a duration (milliseconds or a string like '5s')";
 const FINITE = 'a finite duration';

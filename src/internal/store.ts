@@ -1,9 +1,9 @@
-import { show } from './duration.js';
+import { fail } from './duration.js';
 
 /**
  * The `store` option of a primitive: `undefined`, or an object with every method in `methods`
  * (and, when present, each of `optional` a function).
- * @throws TypeError naming the store interface and its methods otherwise
+ * @throws OptionTypeError naming the store interface and its methods otherwise
  */
 export function storeOption<S>(
   value: unknown,
@@ -19,9 +19,7 @@ export function storeOption<S>(
       methods.some((m) => typeof store[m] !== 'function') ||
       optional.some((m) => store[m] !== undefined && typeof store[m] !== 'function'))
   ) {
-    throw new TypeError(
-      `\`store\` must be a ${type} with ${methods.join('(), ')}(), got ${show(value)}`,
-    );
+    fail(TypeError, 'store', `a ${type} with ${methods.join('(), ')}()`, value);
   }
   return store as S | undefined;
 }

@@ -1,5 +1,7 @@
-// One set of helpers for every option check, so every message has the same shape:
-// "RangeError: `maxAttempts` must be an integer >= 1, got 0".
+// One set of helpers for every option check, so every message has the same shape,
+// "`maxAttempts` must be an integer >= 1, got 0", and every error is an OptionTypeError or an
+// OptionRangeError carrying `option`, `expected` and `received`.
+import { OptionTypeError } from '../optionErrors.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { fail, show, toMs } from './duration.js';
@@ -18,7 +20,9 @@ export type ErrorFilter =
 export function optionsObject(options: unknown, what: string): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${what} options must be an object, got ${show(options)}`);
+    throw new OptionTypeError('options', 'an object', options, {
+      message: `${what} options must be an object, got ${show(options)}`,
+    });
   }
   return options as Record<string, unknown>;
 }
@@ -31,12 +35,20 @@ export function knownKeys(
 ): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      const hint = closest(key, known);
-      throw new TypeError(
-        `${what}: unknown option \`${key}\`${hint === undefined ? '' : ` (did you mean \`${hint}\`?)`}`,
-      );
+      throw new OptionTypeError(key, 'a known option', options[key], {
+        message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
+      });
     }
   }
+}
+
+/**
+ * `` (did you mean `x`?)`` for the candidate nearest to `word`, or `''` when none is near enough:
+ * the one way every message suggests a name.
+ */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const hint = closest(word, candidates);
+  return hint === undefined ? '' : ` (did you mean \`${hint}\`?)`;
 }
 
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */
@@ -114,6 +126,24 @@ export function durationOption<F extends number | undefined>(
   return toMs(value, option, allowInfinity);
 }
 
+/**
+ * A finite duration in ms > 0 (>= `min` when `min` is given), or `fallback` when undefined: a
+ * zero-length deadline, window or timeout would mean nothing.
+ */
+export function positiveDuration<F extends number | undefined>(
+  value: unknown,
+  option: string,
+  fallback: F,
+  min = 0,
+): number | F {
+  if (value === undefined) return fallback;
+  const ms = toMs(value, option);
+  if (min > 0 ? ms < min : !(ms > 0)) {
+    fail(RangeError, option, `a duration ${min > 0 ? `>= ${min}ms` : '> 0'}`, value);
+  }
+  return ms;
+}
+
 /** A function, or `fallback` when undefined. */
 export function functionOption<F extends ((...args: never[]) => unknown) | undefined>(
   value: unknown,
@@ -178,7 +208,9 @@ export function errorFilterOption(value: unknown, option: string): ErrorMatcher 
   const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;
   classes.forEach((cls, i) => {
     if (typeof cls !== 'function') {
-      throw new TypeError(`\`${option}\` must be ${must}, got ${show(cls)} at index ${i}`);
+      throw new OptionTypeError(option, must, value, {
+        message: `\`${option}\` must be ${must}, got ${show(cls)} at index ${i}`,
+      });
     }
   });
   return (error: unknown) => {

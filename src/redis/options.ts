@@ -1,9 +1,17 @@
 // Option checks for the Redis stores, through the core's validation helpers so every message has
-// the core's shape: "RangeError: `storeTimeout` must be a duration > 0, got 0". Those helpers are
+// the core's shape and errors: "RangeError: `storeTimeout` must be a duration > 0, got 0". Those helpers are
 // pure functions, so the copy bundled into bulwark/redis is harmless; the core's classes still come
 // through '../index.js' (one copy at run time, shared with bulwark).
-import { show, toMs } from '../internal/duration.js';
-import { integerOption, knownKeys, oneOfOption, stringOption } from '../internal/validate.js';
+import { fail } from '../internal/duration.js';
+import { OptionTypeError } from '../optionErrors.js';
+import {
+  integerOption,
+  knownKeys,
+  oneOfOption,
+  optionsObject,
+  positiveDuration,
+  stringOption,
+} from '../internal/validate.js';
 import type { Clock, Duration } from '../index.js';
 import { toRedisAdapter, type RedisClient, type RedisClientAdapter } from './adapter.js';
 
@@ -81,6 +89,8 @@ const COMMON_KEYS: readonly string[] = Object.freeze([
   'instances',
 ]);
 
+export { positiveDuration };
+
 const MODES: readonly StoreErrorMode[] = Object.freeze(['fail-open', 'fail-closed', 'local']);
 
 /**
@@ -92,18 +102,20 @@ export function resolveStoreOptions(
   what: string,
   extraKeys: readonly string[] = [],
 ): { readonly common: ResolvedStoreOptions; readonly raw: Record<string, unknown> } {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${what} options must be an object, got ${show(options)}`);
+  // Required here: undefined is not an empty object.
+  if (options === undefined) {
+    throw new OptionTypeError('options', 'an object', options, {
+      message: `${what} options must be an object, got undefined`,
+    });
   }
-  const raw = options as Record<string, unknown>;
+  const raw = optionsObject(options, what);
   const known = extraKeys.length === 0 ? COMMON_KEYS : [...COMMON_KEYS, ...extraKeys];
   knownKeys(raw, known, what);
   const adapter = toRedisAdapter(raw.client as RedisClient);
   const key = raw.key;
-  if (typeof key !== 'string') {
-    throw new TypeError(`\`key\` must be a non-empty string, got ${show(key)}`);
+  if (typeof key !== 'string' || key === '') {
+    fail(key === '' ? RangeError : TypeError, 'key', 'a non-empty string', key);
   }
-  if (key.length === 0) throw new RangeError('`key` must be a non-empty string, got ""');
   // Here null, like undefined, means the default (`?? undefined`), as it always has for `prefix`
   // and `onStoreError`; the core's helpers would reject it.
   const prefix = stringOption(raw.prefix ?? undefined, 'prefix', DEFAULTS.prefix);
@@ -128,22 +140,6 @@ export function resolveStoreOptions(
     instances,
   });
   return { common, raw };
-}
-
-/** @internal A finite duration >= `min` (> 0 when `min` is 0), or `fallback` when undefined. */
-export function positiveDuration(
-  value: unknown,
-  option: string,
-  fallback: number,
-  min = 0,
-): number {
-  if (value === undefined) return fallback;
-  const ms = toMs(value, option);
-  if (min > 0 ? ms < min : !(ms > 0)) {
-    const bound = min > 0 ? `>= ${min}ms` : '> 0';
-    throw new RangeError(`\`${option}\` must be a duration ${bound}, got ${show(value)}`);
-  }
-  return ms;
 }
 
 /** @internal Throws when a store is configured a second time (a store serves one primitive). */

@@ -1,5 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
+import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../pipeline/events.js';
 import { primitiveState, type PolicyMetrics, type StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
@@ -432,15 +433,23 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
 }
 
 /**
- * A validation error with the entry's path in front (the option's path when the message names an
- * option the entry sets), of the error's class.
+ * A validation error with the entry's path in front: for an option error, the path of the option
+ * when the entry sets it (else the entry's), and the same class and fields with that path as
+ * `option`.
  */
 function atPath(entry: ConfigEntry, error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  const spelled = entry.spelled[/^`([A-Za-z]+)`/.exec(error.message)?.[1] ?? ''];
+  if (isOptionError(error)) {
+    const spelled = entry.spelled[error.option];
+    const option = spelled === undefined ? entry.path : `${entry.path}.${spelled}`;
+    return new (error instanceof RangeError ? OptionRangeError : OptionTypeError)(
+      option,
+      error.expected,
+      error.received,
+      { message: `${option}: ${error.message}`, cause: error },
+    );
+  }
   const Class =
     error instanceof RangeError ? RangeError : error instanceof TypeError ? TypeError : Error;
-  return new Class(`${entry.path}${spelled === undefined ? '' : `.${spelled}`}: ${error.message}`, {
-    cause: error,
-  });
+  return new Class(`${entry.path}: ${error.message}`, { cause: error });
 }

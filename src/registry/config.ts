@@ -2,7 +2,8 @@
 // normalised, frozen shape: camelCase option keys, every key checked, every error naming the
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
 import { toMs } from '../internal/duration.js';
-import { closest, show } from '../internal/validate.js';
+import { didYouMean, show } from '../internal/validate.js';
+import { OptionTypeError } from '../optionErrors.js';
 import { BULKHEAD_OPTIONS } from '../strategies/bulkhead/Bulkhead.js';
 import { CIRCUIT_BREAKER_OPTIONS } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { FALLBACK_OPTIONS } from '../strategies/fallback/Fallback.js';
@@ -141,20 +142,35 @@ export function child(path: string, key: string): string {
   return /^[A-Za-z0-9_$-]+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
-/** The one error of a configuration: `path: message`. */
-function fail(path: string, message: string): never {
-  throw new TypeError(`${path}: ${message}`);
+/**
+ * The one error of a configuration: an OptionTypeError with the message `path: message`, whose
+ * `option` is the path of the value at fault (`option`, the entry's own path unless given).
+ */
+function fail(
+  path: string,
+  message: string,
+  expected: string,
+  received: unknown,
+  option = path,
+): never {
+  throw new OptionTypeError(option, expected, received, { message: `${path}: ${message}` });
 }
 
 /** `unknown <what> \`key\``, with the nearest candidate suggested when one is near enough. */
-function unknown(path: string, what: string, key: string, candidates: readonly string[]): never {
-  fail(path, `unknown ${what} \`${key}\`${meant(key, candidates)}`);
-}
-
-/** ` (did you mean \`x\`?)` for the candidate nearest to `word`, or nothing. */
-function meant(word: string, candidates: readonly string[]): string {
-  const hint = closest(word, candidates);
-  return hint === undefined ? '' : ` (did you mean \`${hint}\`?)`;
+function unknown(
+  path: string,
+  what: string,
+  key: string,
+  candidates: readonly string[],
+  received: unknown,
+): never {
+  fail(
+    path,
+    `unknown ${what} \`${key}\`${didYouMean(key, candidates)}`,
+    `a known ${what}`,
+    received,
+    child(path, key),
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -185,7 +201,12 @@ function rejectPrototypeKeys(value: unknown, path: string, seen: Set<unknown>): 
   }
   for (const [key, item] of Object.entries(value)) {
     if (/^(__proto__|constructor|prototype)$/.test(key)) {
-      fail(child(path, key), `the key \`${key}\` is not allowed`);
+      fail(
+        child(path, key),
+        `the key \`${key}\` is not allowed`,
+        'a key other than `__proto__`, `constructor` and `prototype`',
+        item,
+      );
     }
     rejectPrototypeKeys(item, child(path, key), seen);
   }
@@ -194,7 +215,9 @@ function rejectPrototypeKeys(value: unknown, path: string, seen: Set<unknown>): 
 /** An object of entries; `null` (an empty YAML mapping) reads as empty. */
 function objectAt(value: unknown, path: string, what: string): Record<string, unknown> {
   if (value == null) return {};
-  return isPlainObject(value) ? value : fail(path, `must be ${what}, got ${shape(value)}`);
+  return isPlainObject(value)
+    ? value
+    : fail(path, `must be ${what}, got ${shape(value)}`, what, value);
 }
 
 /** A frozen {@link ConfigEntry}. */
@@ -220,6 +243,9 @@ function readEntry(kind: ConfigStageKind, raw: unknown, path: string): ConfigEnt
           path,
           `the option \`${key}\` cannot come from configuration (it is code, not data); ` +
             'build that policy with Policy.builder() and register it',
+          'an option a configuration can set',
+          source[key],
+          child(path, key),
         );
       }
       unknown(
@@ -227,11 +253,18 @@ function readEntry(kind: ConfigStageKind, raw: unknown, path: string): ConfigEnt
         'option',
         key,
         known.flatMap((k) => [kebab(k), k]),
+        source[key],
       );
     }
     const earlier = spelled[canonical];
     if (earlier !== undefined) {
-      fail(path, `\`${earlier}\` and \`${key}\` are the same option; give one`);
+      fail(
+        path,
+        `\`${earlier}\` and \`${key}\` are the same option; give one`,
+        'one spelling of each option',
+        source[key],
+        child(path, key),
+      );
     }
     spelled[canonical] = key;
     options[canonical] = source[key];
@@ -261,17 +294,25 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
   let policiesKey: string | undefined;
 
   for (const key of Object.keys(top)) {
-    const kind = TOP_LEVEL.get(key) ?? unknown(root, 'key', key, [...TOP_LEVEL.keys()]);
+    const kind = TOP_LEVEL.get(key) ?? unknown(root, 'key', key, [...TOP_LEVEL.keys()], top[key]);
     const earlier = seen.get(kind);
+    const path = child(root, key);
     if (earlier !== undefined) {
-      fail(root, `\`${earlier}\` and \`${key}\` are the same key; give one`);
+      fail(
+        root,
+        `\`${earlier}\` and \`${key}\` are the same key; give one`,
+        'one spelling of each key',
+        top[key],
+        path,
+      );
     }
     seen.set(kind, key);
-    const path = child(root, key);
     if (kind === 'fallback') {
       fail(
         path,
         'a fallback has no shared instances; declare it inside a policy (`- fallback: { value: null }`)',
+        'a stage of a policy, not a top-level key',
+        top[key],
       );
     }
     if (kind === 'policies') {
@@ -307,6 +348,8 @@ function readPolicy(
     fail(
       path,
       `must be a list of stages, outermost first (e.g. \`- retry: { max-attempts: 3 }\`), got ${show(raw)}`,
+      'a list of stages',
+      raw,
     );
   }
   return Object.freeze(
@@ -319,11 +362,15 @@ function readPolicy(
           `a stage must be an object with exactly one key, its kind (e.g. \`bulkhead: { max-concurrent: 10 }\`), got ${
             isPlainObject(item) ? `${keys.length} keys` : shape(item)
           }`,
+          'an object with exactly one key, its kind',
+          item,
         );
       }
       const key = keys[0] as string;
-      const kind = STAGE_KINDS.get(key) ?? unknown(at, 'stage kind', key, [...STAGE_KINDS.keys()]);
-      return readStage(kind, (item as Record<string, unknown>)[key], child(at, key), kinds);
+      const stage = (item as Record<string, unknown>)[key];
+      const kind =
+        STAGE_KINDS.get(key) ?? unknown(at, 'stage kind', key, [...STAGE_KINDS.keys()], stage);
+      return readStage(kind, stage, child(at, key), kinds);
     }),
   );
 }
@@ -346,7 +393,9 @@ function readStage(
         fail(
           path,
           `${show(value)} ${timeout ? 'is neither a duration nor' : 'is not'} a configured ${kind}` +
-            `${meant(value, names)}; known ${kind} names: ${names.join(', ')}`,
+            `${didYouMean(value, names)}; known ${kind} names: ${names.join(', ')}`,
+          `${timeout ? 'a duration or ' : ''}the name of a configured ${kind}`,
+          value,
         );
       }
     }
@@ -364,16 +413,20 @@ function readStage(
       });
     }
     if (value != null && !isPlainObject(value)) {
-      fail(
-        path,
-        `must be an object of ${kind} options or the name of a configured ${kind}` +
-          `${timeout ? ' or a duration' : ''}, got ${shape(value)}`,
-      );
+      const expected =
+        `an object of ${kind} options or the name of a configured ${kind}` +
+        `${timeout ? ' or a duration' : ''}`;
+      fail(path, `must be ${expected}, got ${shape(value)}`, expected, value);
     }
   }
   const read = readEntry(kind, value, path);
   if (kind === 'fallback' && !('value' in read.options)) {
-    fail(path, 'a fallback from configuration needs `value` (e.g. `fallback: { value: null }`)');
+    fail(
+      path,
+      'a fallback from configuration needs `value` (e.g. `fallback: { value: null }`)',
+      'an object with `value`',
+      value,
+    );
   }
   return Object.freeze({ kind, path, entry: read });
 }

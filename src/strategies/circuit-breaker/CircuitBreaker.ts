@@ -1,6 +1,8 @@
 import { CircuitOpenError } from '../../errors.js';
+import { OptionTypeError } from '../../optionErrors.js';
 import type { Clock } from '../../internal/clock.js';
-import type { Duration } from '../../internal/duration.js';
+import { fail, type Duration } from '../../internal/duration.js';
+import { storeOption } from '../../internal/store.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
@@ -13,6 +15,7 @@ import {
   numberOption,
   oneOfOption,
   optionsObject,
+  positiveDuration,
   show,
 } from '../../internal/validate.js';
 import type {
@@ -240,18 +243,12 @@ export class CircuitBreaker {
     knownKeys(o, CIRCUIT_BREAKER_OPTIONS, 'CircuitBreaker');
     const rate = (key: string): number | undefined =>
       numberOption(o[key], key, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
-    // A duration that must be > 0 (a zero-length window or slow-call bound would mean nothing).
-    const positive = <F extends number | undefined>(key: string, fallback: F): number | F => {
-      const ms = durationOption(o[key], key, fallback);
-      if (ms === 0) throw new RangeError(`\`${key}\` must be a duration > 0, got ${show(o[key])}`);
-      return ms;
-    };
     const failureThreshold = integerOption(o.failureThreshold, 'failureThreshold', 1, 5);
     const recoveryTimeoutMs = durationOption(o.recoveryTimeout, 'recoveryTimeout', 30_000);
     const failureRateThreshold = rate('failureRateThreshold');
     const windowType = oneOfOption(o.windowType, 'windowType', ['count', 'time'], 'count');
     const windowSize = integerOption(o.windowSize, 'windowSize', 1, 10);
-    const windowDurationMs = positive('windowDuration', 60_000);
+    const windowDurationMs = positiveDuration(o.windowDuration, 'windowDuration', 60_000);
     const counted = windowType === 'count';
     const minimumCalls = integerOption(
       o.minimumCalls,
@@ -260,40 +257,42 @@ export class CircuitBreaker {
       counted ? windowSize : 10,
     );
     if (counted && minimumCalls > windowSize) {
-      throw new RangeError(
-        `\`minimumCalls\` must be an integer <= \`windowSize\` (${windowSize}) for a count window, got ${minimumCalls}`,
+      fail(
+        RangeError,
+        'minimumCalls',
+        `an integer <= \`windowSize\` (${windowSize}) for a count window`,
+        minimumCalls,
       );
     }
-    const slowCallMs = positive('slowCallDuration', undefined);
+    const slowCallMs = positiveDuration(o.slowCallDuration, 'slowCallDuration', undefined);
     const slowCallRateThreshold = rate('slowCallRateThreshold');
     if (slowCallRateThreshold !== undefined && slowCallMs === undefined) {
-      throw new TypeError(
-        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
+      throw new OptionTypeError(
+        'slowCallRateThreshold',
+        'set with `slowCallDuration`',
+        slowCallRateThreshold,
+        {
+          message:
+            '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
+        },
       );
     }
     // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
     // integer is still an error.
     const half = o.halfOpenMaxCalls;
     if (half !== undefined && !Number.isInteger(half)) {
-      throw new (typeof half === 'number' ? RangeError : TypeError)(
-        `\`halfOpenMaxCalls\` must be an integer, got ${show(half)}`,
+      fail(
+        typeof half === 'number' ? RangeError : TypeError,
+        'halfOpenMaxCalls',
+        'an integer',
+        half,
       );
     }
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
     const clock = clockOption(o.clock);
-    let store = o.store as CircuitBreakerStore | undefined;
-    if (store === undefined) store = new InMemoryCircuitBreakerStore();
-    else if (
-      store === null ||
-      typeof store !== 'object' ||
-      STORE_METHODS.some(
-        (m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function',
-      )
-    ) {
-      throw new TypeError(
-        `\`store\` must be a CircuitBreakerStore (${STORE_METHODS.join(', ')}), got ${show(store)}`,
-      );
-    }
+    const store =
+      storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
+      new InMemoryCircuitBreakerStore();
     const config: CircuitBreakerStoreConfig = Object.freeze({
       failureThreshold,
       recoveryTimeoutMs,

@@ -1,3 +1,4 @@
+import { fail } from '../../internal/duration.js';
 import { NEVER_ABORTED, raceAbort, callAsync } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
@@ -5,7 +6,6 @@ import {
   knownKeys,
   matchesAll,
   optionsObject,
-  show,
 } from '../../internal/validate.js';
 
 /** Options every {@link Fallback} accepts, whichever way it recovers. */
@@ -89,7 +89,7 @@ export class Fallback<T> {
       );
     }
     if (hasMethod && typeof raw.method !== 'function') {
-      throw new TypeError(`\`method\` must be a function, got ${show(raw.method)}`);
+      fail(TypeError, 'method', 'a function', raw.method);
     }
     this.#hasValue = hasValue;
     this.#value = hasValue ? (raw.value as T) : undefined;

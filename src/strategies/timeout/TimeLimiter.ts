@@ -5,10 +5,9 @@ import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, raceAbort, noop, callAsync } from '../../internal/signals.js';
 import {
   clockOption,
-  durationOption,
   knownKeys,
   optionsObject,
-  show,
+  positiveDuration,
   stringOption,
 } from '../../internal/validate.js';
 import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
@@ -70,12 +69,8 @@ export class TimeLimiter {
   constructor(options?: TimeLimiterOptions) {
     const o = optionsObject(options, 'TimeLimiter');
     knownKeys(o, TIME_LIMITER_OPTIONS, 'TimeLimiter');
-    const timeoutMs = durationOption(o.timeout, 'timeout', 30_000);
     // A zero deadline would fail every call before it could start: surely a mistake.
-    if (timeoutMs === 0) {
-      throw new RangeError(`\`timeout\` must be a duration > 0, got ${show(o.timeout)}`);
-    }
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = positiveDuration(o.timeout, 'timeout', 30_000);
     this.name = stringOption(o.name, 'name', undefined);
     this.clock = clockOption(o.clock);
     this.queue = new DeadlineQueue(this.clock);

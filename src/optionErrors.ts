@@ -1,0 +1,144 @@
+// The errors of an invalid option, as data. A module of its own, with no imports, so that every
+// validation helper can throw them without pulling in anything else.
+
+// A brand in the global symbol registry (as in errors.ts) lets the guards recognise errors made by
+// another copy of the package. Its value is the error's name.
+const BRAND: unique symbol = Symbol.for('bulwark.OptionError') as never;
+
+/**
+ * Shows a received value in an error message: strings quoted, functions by name, objects and
+ * arrays by kind, `-0` and bigints as written.
+ */
+// Kept in the declarations (no internal tag, which `stripInternal` would act on): `validate.ts`
+// re-exports it, and a declaration file cannot re-export a name that was stripped.
+export function show(value: unknown): string {
+  return typeof value == 'string'
+    ? JSON.stringify(value)
+    : typeof value == 'function'
+      ? `function ${value.name || '(anonymous)'}`
+      : Array.isArray(value)
+        ? 'an array'
+        : value !== null && typeof value == 'object'
+          ? 'an object'
+          : Object.is(value, -0)
+            ? '-0'
+            : // null, undefined, booleans, numbers, symbols, and bigints with their suffix
+              String(value) + (typeof value == 'bigint' ? 'n' : '');
+}
+
+/** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */
+export interface OptionError extends Error {
+  /** `'TypeError'` or `'RangeError'`: it prints as the built-in error it extends. */
+  readonly name: 'TypeError' | 'RangeError';
+  /**
+   * The option at fault: its name (`'maxAttempts'`), or its full path when it came from a
+   * configuration (`'resilience.retry.default.max-attempts'`).
+   */
+  readonly option: string;
+  /** What the option must be, as text: `'an integer >= 1'`. */
+  readonly expected: string;
+  /** The value received. */
+  readonly received: unknown;
+}
+
+/** Options of the option errors' constructors. */
+export interface OptionErrorOptions {
+  /** The message, when it is not ``\`option\` must be expected, got received``. */
+  readonly message?: string;
+  readonly cause?: unknown;
+}
+
+/** An {@link OptionError} that is an `instanceof TypeError`. */
+export interface OptionTypeError extends TypeError, OptionError {
+  readonly name: 'TypeError';
+}
+
+/** An {@link OptionError} that is an `instanceof RangeError`. */
+export interface OptionRangeError extends RangeError, OptionError {
+  readonly name: 'RangeError';
+}
+
+type OptionErrorClass<E> = new (
+  option: string,
+  expected: string,
+  received: unknown,
+  options?: OptionErrorOptions,
+) => E;
+
+// Both classes from one body: they differ only in their base class and name. A class defined as
+// a computed property takes the key as its own name, so the constructor is named (which loggers
+// read) even though the two share one definition.
+const optionError = <E>(
+  Base: typeof TypeError,
+  name: 'OptionTypeError' | 'OptionRangeError',
+): OptionErrorClass<E> =>
+  ({
+    [name]: class extends Base {
+      constructor(
+        option: string,
+        expected: string,
+        received: unknown,
+        options?: OptionErrorOptions,
+      ) {
+        // The options go to Error as they are: it takes `cause` only when the key is there.
+        super(
+          options?.message ?? `\`${option}\` must be ${expected}, got ${show(received)}`,
+          options,
+        );
+        Object.defineProperty(this, BRAND, { value: name });
+        // The printed name stays the built-in one (`RangeError: ...`), as every message promises.
+        Object.assign(this, { name: Base.name, option, expected, received });
+      }
+    },
+  })[name] as never;
+
+/**
+ * Thrown for an option of the wrong type, an unknown option, or options that are not an object:
+ * ``TypeError: `delay` must be a duration (milliseconds or a string like '5s'), got true``.
+ * An `instanceof TypeError`.
+ */
+export const OptionTypeError = /* @__PURE__ */ optionError<OptionTypeError>(
+  TypeError,
+  'OptionTypeError',
+);
+
+/**
+ * Thrown for an option of the right type out of its range:
+ * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``. An `instanceof RangeError`.
+ */
+export const OptionRangeError = /* @__PURE__ */ optionError<OptionRangeError>(
+  RangeError,
+  'OptionRangeError',
+);
+
+const guard =
+  <E>(...names: string[]) =>
+  (e: unknown): e is E =>
+    typeof e === 'object' &&
+    e !== null &&
+    names.includes((e as { [BRAND]?: string })[BRAND] as string);
+
+/** True for an {@link OptionTypeError} or {@link OptionRangeError}, from any copy of the package. */
+export const isOptionError = /* @__PURE__ */ guard<OptionTypeError | OptionRangeError>(
+  'OptionTypeError',
+  'OptionRangeError',
+);
+/** True for an {@link OptionTypeError}, from this or another copy of the package. */
+export const isOptionTypeError = /* @__PURE__ */ guard<OptionTypeError>('OptionTypeError');
+/** True for an {@link OptionRangeError}, from this or another copy of the package. */
+export const isOptionRangeError = /* @__PURE__ */ guard<OptionRangeError>('OptionRangeError');
+
+/**
+ * Throws the one shape every option message has (for the validation helpers; not in the package's
+ * entry):
+ * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``.
+ * @param type - `RangeError` for a value of the right type out of range, else `TypeError`
+ */
+export function fail(
+  type: typeof TypeError | typeof RangeError,
+  option: string,
+  must: string,
+  value: unknown,
+): never {
+  throw new (type === RangeError ? OptionRangeError : OptionTypeError)(option, must, value);
+}

@@ -149,7 +149,7 @@ export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T>
     Policy,
     '`policy` must be a Policy',
     'usePolicy',
-  ) as ResilienceDecorator<F, T>;
+  );
 }
 
 /**

@@ -138,7 +138,7 @@ export class RootContext extends Context {
     return this.callerSignal !== undefined && this.callerSignal.aborted;
   }
   get abortReason(): unknown {
-    return this.callerSignal?.reason;
+    return this.callerSignal?.reason as unknown;
   }
   get root(): RootContext {
     return this;

@@ -42,7 +42,11 @@ const PENDING_RESTRUCTURE = [
     rules: { '@typescript-eslint/no-unnecessary-type-assertion': 'off' },
   },
   {
-    files: ['src/pipeline/CustomStage.ts', 'src/registry/PolicyRegistry.ts', 'src/registry/config.ts'],
+    files: [
+      'src/pipeline/CustomStage.ts',
+      'src/registry/PolicyRegistry.ts',
+      'src/registry/config.ts',
+    ],
     rules: {
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

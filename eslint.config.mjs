@@ -3,6 +3,7 @@
 // layering rules of docs/ARCHITECTURE.md ("Layers").
 import Module from 'node:module';
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 
 // typescript-eslint needs TypeScript's JavaScript API, which TypeScript 7 (the `typescript`
 // package here, whose native `tsc` type-checks and builds the project) no longer ships. The
@@ -105,7 +106,7 @@ const adapterLayering = (depth) => [
   },
 ];
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: [
       'dist/**',

@@ -83,10 +83,9 @@ function wrap(
   executor: Executor,
 ): (...args: unknown[]) => Promise<unknown> {
   const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    const self = this;
     const call = (): Promise<unknown> => {
       try {
-        return Promise.resolve(fn.apply(self, args));
+        return Promise.resolve(fn.apply(this, args));
       } catch (error) {
         return Promise.reject(error);
       }

@@ -144,12 +144,7 @@ export function fallback<V>(options: FallbackOptions<V>): ResilienceDecorator<V>
  * ```
  */
 export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T> {
-  return through(
-    policy as Policy,
-    Policy,
-    '`policy` must be a Policy',
-    'usePolicy',
-  ) as ResilienceDecorator<F, T>;
+  return through(policy as Policy, Policy, '`policy` must be a Policy', 'usePolicy');
 }
 
 /**

@@ -36,7 +36,7 @@ export function requestFacts(
  * (ArrayBuffer or a view), URLSearchParams, FormData or a Blob. A ReadableStream or an async
  * iterable can be read only once.
  */
-export function isReplayableBody(body: unknown): boolean {
+function isReplayableBody(body: unknown): boolean {
   if (body === null || body === undefined || typeof body === 'string') return true;
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
   if (typeof SharedArrayBuffer !== 'undefined' && body instanceof SharedArrayBuffer) return true;
@@ -70,6 +70,6 @@ export function requestUrl(input: string | URL | Request): string {
   return isRequest(input) ? input.url : String(input);
 }
 
-export function isRequest(input: unknown): input is Request {
+function isRequest(input: unknown): input is Request {
   return typeof Request !== 'undefined' && input instanceof Request;
 }

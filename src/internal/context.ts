@@ -75,7 +75,7 @@ export class RootContext extends Context {
   result: Promise<unknown> | undefined = undefined;
   /** @internal Told when the caller's signal aborts (this object is the listener). */
   settler: Settler | undefined = undefined;
-  private map: Map<string, unknown> | undefined;
+  #map: Map<string, unknown> | undefined;
 
   constructor(
     policyName: string,
@@ -89,7 +89,7 @@ export class RootContext extends Context {
     this.startedAt = startedAt;
     this.fn = fn;
     this.callerSignal = callerSignal;
-    this.map = data;
+    this.#map = data;
   }
 
   /** @internal True once the execution's outcome is known (the caller has been answered). */
@@ -98,7 +98,7 @@ export class RootContext extends Context {
   }
   set settled(value: boolean) {
     this.done = value;
-    if (value && this.holder !== undefined) this.answered();
+    if (value && this.holder !== undefined) this.#answered();
   }
 
   /** @internal Registers a holder, told by `answered` if the caller is answered first. */
@@ -119,7 +119,7 @@ export class RootContext extends Context {
     }
   }
 
-  private answered(): void {
+  #answered(): void {
     (this.holder as Holder).answered(this);
     const holders = this.holders;
     if (holders !== undefined) for (const holder of holders) holder.answered(this);
@@ -132,13 +132,13 @@ export class RootContext extends Context {
     return this.callerSignal ?? NEVER_ABORTED;
   }
   get data(): Map<string, unknown> {
-    return (this.map ??= new Map());
+    return (this.#map ??= new Map());
   }
   get aborted(): boolean {
     return this.callerSignal !== undefined && this.callerSignal.aborted;
   }
   get abortReason(): unknown {
-    return this.callerSignal?.reason;
+    return this.callerSignal?.reason as unknown;
   }
   get root(): RootContext {
     return this;

@@ -28,27 +28,27 @@ export interface DeadlineNode {
  * and a refresh then schedules nothing, so the next node always sets a new timer.)
  */
 export class DeadlineQueue {
-  private head: DeadlineNode | undefined;
-  private tail: DeadlineNode | undefined;
-  private timer: unknown;
+  #head: DeadlineNode | undefined;
+  #tail: DeadlineNode | undefined;
+  #timer: unknown;
   /** True while a timer is pending. */
   hasTimer = false;
-  private readonly clock: Clock;
-  private readonly onTimer = (): void => this.fire();
+  readonly #clock: Clock;
+  readonly #onTimer = (): void => this.#fire();
 
   constructor(clock: Clock) {
-    this.clock = clock;
+    this.#clock = clock;
   }
 
   /** Appends a node. Its deadline must not be earlier than the tail's; `now` is the clock's time. */
   add(node: DeadlineNode, now: number): void {
     node.queued = true;
     node.nextDeadline = undefined;
-    node.prevDeadline = this.tail;
-    if (this.tail === undefined) this.head = node;
-    else this.tail.nextDeadline = node;
-    this.tail = node;
-    if (!this.hasTimer) this.arm(node.deadline - now);
+    node.prevDeadline = this.#tail;
+    if (this.#tail === undefined) this.#head = node;
+    else this.#tail.nextDeadline = node;
+    this.#tail = node;
+    if (!this.hasTimer) this.#arm(node.deadline - now);
   }
 
   /** Unlinks a node; a node no longer queued is left alone. */
@@ -56,43 +56,46 @@ export class DeadlineQueue {
     if (!node.queued) return;
     node.queued = false;
     const { prevDeadline: prev, nextDeadline: next } = node;
-    if (prev === undefined) this.head = next;
+    if (prev === undefined) this.#head = next;
     else prev.nextDeadline = next;
-    if (next === undefined) this.tail = prev;
+    if (next === undefined) this.#tail = prev;
     else next.prevDeadline = prev;
     node.prevDeadline = node.nextDeadline = undefined;
-    if (this.head === undefined && this.hasTimer) {
+    if (this.#head === undefined && this.hasTimer) {
       this.hasTimer = false;
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
     }
   }
 
-  /** Number of queued nodes (walks the list; for tests and metrics only). */
+  /**
+   * Number of queued nodes. Walks the list: read by the specs only, which check that every
+   * deadline leaves the queue once its call settles.
+   */
   get size(): number {
     let n = 0;
-    for (let node = this.head; node !== undefined; node = node.nextDeadline) n++;
+    for (let node = this.#head; node !== undefined; node = node.nextDeadline) n++;
     return n;
   }
 
-  private arm(delay: number): void {
+  #arm(delay: number): void {
     this.hasTimer = true;
-    this.timer = this.clock.setTimeout(this.onTimer, delay > 0 ? delay : 0);
+    this.#timer = this.#clock.setTimeout(this.#onTimer, delay > 0 ? delay : 0);
   }
 
-  private fire(): void {
+  #fire(): void {
     this.hasTimer = false;
-    this.timer = undefined;
-    const now = this.clock.now();
-    let node = this.head;
+    this.#timer = undefined;
+    const now = this.#clock.now();
+    let node = this.#head;
     while (node !== undefined && node.deadline <= now) {
       this.remove(node);
       node.expire();
-      node = this.head;
+      node = this.#head;
     }
     // Host timers may fire a fraction of a millisecond before the clock reads the deadline;
     // re-arm at least 1 ms ahead so that case cannot spin.
     // (An `expire` may have queued a new node, arming a timer already.)
-    if (node !== undefined && !this.hasTimer) this.arm(Math.max(1, node.deadline - now));
+    if (node !== undefined && !this.hasTimer) this.#arm(Math.max(1, node.deadline - now));
   }
 }

@@ -7,11 +7,6 @@ function neverAborted(): AbortSignal {
   return new AbortController().signal;
 }
 
-/** The reason a signal aborted with (a DOMException `AbortError` when none was given). */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason;
-}
-
 /**
  * The signal worth listening to: `undefined` for none and for the shared never-aborting one,
  * which would otherwise collect a listener from every waiter (and, under load, trigger

@@ -1,5 +1,4 @@
 import type { Clock } from './clock.js';
-import { noop } from './signals.js';
 
 /**
  * A caller waiting in a {@link WaitQueue}. It is its own abort listener (`handleEvent`), so

@@ -18,6 +18,7 @@ import {
   ADMIT_PROBE_RECLAIMED,
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
+  MIN_PROBE_LEASE_MS,
 } from '../strategies/circuit-breaker/admissions.js';
 
 /** Options of a {@link RedisCircuitBreakerStore}: the common {@link RedisStoreOptions}. */
@@ -25,8 +26,6 @@ export type RedisCircuitBreakerStoreOptions = RedisStoreOptions;
 
 /** An idle breaker's keys are kept at least this long (a count window has no time of its own). */
 const MIN_IDLE_TTL_MS = 3_600_000;
-/** A HALF_OPEN probe that reports nothing is taken as lost after at least this long. */
-const MIN_PROBE_LEASE_MS = 10_000;
 
 const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-open', 'isolated']);
 

@@ -76,7 +76,7 @@ export interface ResolvedStoreOptions {
 const DEFAULTS = Object.freeze({
   prefix: 'bulwark:',
   storeTimeoutMs: 250,
-  onStoreError: 'local' as StoreErrorMode,
+  onStoreError: 'local',
   instances: 1,
 });
 

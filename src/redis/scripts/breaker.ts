@@ -1,3 +1,5 @@
+// The examples and benchmarks compile this file without src/redis/lua.d.ts in their projects.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="../lua.d.ts" />
 import { LuaScript, type ScriptCall } from '../script.js';
 import source from './breaker.lua';

@@ -1,6 +1,13 @@
-// The admission answers a circuit-breaker store gives that never change, shared by the
-// in-memory store and the Redis one (plain frozen data, so a second bundled copy is harmless).
+// The admission answers a circuit-breaker store gives that never change, and the probe lease,
+// shared by the in-memory store and the Redis one (plain frozen data, so a second bundled copy is harmless).
 import type { CircuitAdmission } from './store.js';
+
+/**
+ * A HALF_OPEN probe that has not reported after `max(recoveryTimeout, this)` is taken as lost
+ * (a hung call, or a process that died) and its slot goes to a new probe.
+ * @internal The same in every store, so that Redis and memory lose probes alike.
+ */
+export const MIN_PROBE_LEASE_MS = 10_000;
 
 /** @internal */
 export const ADMIT_CLOSED: CircuitAdmission = Object.freeze({

@@ -8,6 +8,7 @@ import {
   ADMIT_PROBE_RECLAIMED,
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
+  MIN_PROBE_LEASE_MS,
 } from './admissions.js';
 
 /**
@@ -147,13 +148,6 @@ export interface CircuitBreakerStore {
   /** Returns to CLOSED with an empty window and all counts cleared. */
   reset(): void | Promise<void>;
 }
-
-/**
- * A HALF_OPEN probe that has not reported after `max(recoveryTimeout, this)` is taken as lost
- * (a hung call, or a process that died) and its slot goes to a new probe.
- * @internal
- */
-export const MIN_PROBE_LEASE_MS = 10_000;
 
 /** @internal Metrics from a state and the window's totals (rates are 0 for an empty window). */
 export function metricsOf(

@@ -36,6 +36,8 @@ export interface FallbackMethodOptions<T> extends FallbackFilterOptions {
    * function wrapper passes the wrapped call's arguments after the error, and a policy passes
    * `(error, ctx)`. What it throws (or rejects with) propagates.
    */
+  // `any[]`: the arguments after the error are the wrapped function's, whatever they are.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly method: (error: unknown, ...args: any[]) => T | PromiseLike<T>;
   /** Not allowed together with `method`. */
   readonly value?: never;
@@ -69,6 +71,7 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
 export class Fallback<T> {
   readonly #hasValue: boolean;
   readonly #value: T | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as `method`'s
   readonly #method: ((error: unknown, ...args: any[]) => T | PromiseLike<T>) | undefined;
   readonly #on: ErrorMatcher;
   // Made once so a call without a signal allocates no closure.

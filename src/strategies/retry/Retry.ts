@@ -2,6 +2,9 @@ import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
+// `notify` (call a listener, report what it throws) is a pure helper that belongs outside the
+// pipeline; it stays there until the event module moves.
+// eslint-disable-next-line no-restricted-imports
 import { notify } from '../../pipeline/events.js';
 import {
   clockOption,
@@ -20,6 +23,8 @@ import {
  *
  * @typeParam R - the result type `retryOnResult` inspects
  */
+// `any` by default so that options written for one result type fit a retry of any other.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface RetryOptions<R = any> {
   /**
    * Total attempts, the first one included. An integer >= 1; `1` never retries.

@@ -164,13 +164,13 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   readonly sink: DeadlineSink;
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
-  private readonly limiter: TimeLimiter;
+  readonly #limiter: TimeLimiter;
   // Fields without an initializer start out undefined.
-  private controller: AbortController | undefined;
-  private linked: AbortSignal | undefined;
-  private caller: AbortSignal | undefined;
-  private timeoutError: OperationTimeoutError | undefined;
-  private done = false;
+  #controller: AbortController | undefined;
+  #linked: AbortSignal | undefined;
+  #caller: AbortSignal | undefined;
+  #timeoutError: OperationTimeoutError | undefined;
+  #done = false;
 
   constructor(
     parent: Context,
@@ -180,37 +180,37 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
     sink: DeadlineSink,
   ) {
     super(parent, owner);
-    this.limiter = limiter;
+    this.#limiter = limiter;
     this.deadline = deadline;
     this.sink = sink;
   }
 
   override get aborted(): boolean {
-    return this.parent.aborted || this.timeoutError !== undefined;
+    return this.parent.aborted || this.#timeoutError !== undefined;
   }
   override get abortReason(): unknown {
-    return this.parent.aborted ? this.parent.abortReason : this.timeoutError;
+    return this.parent.aborted ? this.parent.abortReason : this.#timeoutError;
   }
 
   override get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      const controller = (this.controller = new AbortController());
+    if (this.#controller === undefined) {
+      const controller = (this.#controller = new AbortController());
       if (this.parent.aborted) controller.abort(this.parent.abortReason);
-      else if (this.timeoutError !== undefined) controller.abort(this.timeoutError);
-      else if (!this.done) {
+      else if (this.#timeoutError !== undefined) controller.abort(this.#timeoutError);
+      else if (!this.#done) {
         const outer = this.parent.signal;
         if (outer !== NEVER_ABORTED) {
           outer.addEventListener('abort', this);
-          this.linked = outer;
+          this.#linked = outer;
         }
       }
     }
-    return this.controller.signal;
+    return this.#controller.signal;
   }
 
   /** @internal Ends the deadline early when the caller's `signal` aborts (see `handleEvent`). */
   watch(signal: AbortSignal): void {
-    this.caller = signal;
+    this.#caller = signal;
     signal.addEventListener('abort', this);
   }
 
@@ -220,35 +220,35 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
    * as it would be at the deadline: the deadline is dropped, since nobody waits for it.
    */
   handleEvent(): void {
-    this.unlink();
-    if (this.done) return;
-    this.done = true;
-    this.limiter.queue.remove(this);
+    this.#unlink();
+    if (this.#done) return;
+    this.#done = true;
+    this.#limiter.queue.remove(this);
     const reason = this.parent.abortReason;
-    this.controller?.abort(reason);
+    this.#controller?.abort(reason);
     this.sink.expired(this, reason);
   }
 
   /** Deadline passed while the work was still running. */
   expire(): void {
-    if (this.done) return;
-    this.done = true;
-    this.unlink();
+    if (this.#done) return;
+    this.#done = true;
+    this.#unlink();
     let error: unknown;
     if (this.parent.aborted) {
       error = this.parent.abortReason;
     } else {
       const timeout = new OperationTimeoutError(
-        this.limiter.timeoutMs,
-        this.limiter.name || this.owner.operation,
+        this.#limiter.timeoutMs,
+        this.#limiter.name || this.owner.operation,
       );
-      this.timeoutError = error = timeout;
+      this.#timeoutError = error = timeout;
       try {
-        this.owner.onTimeout(this.limiter.timeoutMs);
+        this.owner.onTimeout(this.#limiter.timeoutMs);
       } catch {
         // A listener never breaks a call.
       }
-      this.controller?.abort(timeout);
+      this.#controller?.abort(timeout);
     }
     this.sink.expired(this, error);
   }
@@ -258,21 +258,21 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
    * stale and must be ignored).
    */
   finish(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.limiter.queue.remove(this);
-    this.unlink();
+    if (this.#done) return false;
+    this.#done = true;
+    this.#limiter.queue.remove(this);
+    this.#unlink();
     return true;
   }
 
-  private unlink(): void {
-    if (this.linked !== undefined) {
-      this.linked.removeEventListener('abort', this);
-      this.linked = undefined;
+  #unlink(): void {
+    if (this.#linked !== undefined) {
+      this.#linked.removeEventListener('abort', this);
+      this.#linked = undefined;
     }
-    if (this.caller !== undefined) {
-      this.caller.removeEventListener('abort', this);
-      this.caller = undefined;
+    if (this.#caller !== undefined) {
+      this.#caller.removeEventListener('abort', this);
+      this.#caller = undefined;
     }
   }
 }

@@ -3,7 +3,6 @@
 // pure functions, so the copy bundled into bulwark/redis is harmless; the core's classes still come
 // through '../index.js' (one copy at run time, shared with bulwark).
 import { fail } from '../internal/duration.js';
-import { OptionTypeError } from '../optionErrors.js';
 import {
   integerOption,
   knownKeys,
@@ -12,7 +11,7 @@ import {
   positiveDuration,
   stringOption,
 } from '../internal/validate.js';
-import type { Clock, Duration } from '../index.js';
+import { OptionTypeError, type Clock, type Duration } from '../index.js';
 import { toRedisAdapter, type RedisClient, type RedisClientAdapter } from './adapter.js';
 
 /**

@@ -107,22 +107,42 @@ describe('WaitQueue', () => {
   it('moves those behind a leaving caller up by what onAbort returns, never before the one ahead', async () => {
     const clock = new ManualClock();
     const shifts = new Map([
+      [1, 5],
       [2, 15],
       [3, 100],
     ]);
     const { q, served } = queue(clock, (waiter) => shifts.get(waiter.n) ?? 0);
-    const c2 = new AbortController();
-    const c3 = new AbortController();
-    void q.push(1, 10, undefined);
+    const [c1, c2, c3] = [new AbortController(), new AbortController(), new AbortController()];
+    void q.push(1, 10, c1.signal).catch(() => {});
     void q.push(2, 30, c2.signal).catch(() => {});
     void q.push(3, 50, c3.signal).catch(() => {});
     void q.push(4, 70, undefined);
+    void q.push(5, 90, undefined);
     c2.abort();
-    // 3 was due at 50: 15 sooner is 35.
+    // 3 was due at 50: 15 sooner is 35. 4 and 5 move up too: 55 and 75.
     c3.abort();
-    // 4 was due at 70, now 55: 100 sooner would be before 1, so it falls due with 1.
-    await clock.advance(10);
-    expect(served).to.deep.equal(['1@10', '4@10']);
+    // 4 was due at 55: 100 sooner would be before 1, so it falls due with 1, at 10; 5 at 30.
+    c1.abort();
+    // The head leaves and gives 5 back: 4 at 5, 5 at 25.
+    await clock.advance(4);
+    expect(served).to.deep.equal([]);
+    await clock.advance(1);
+    expect(served).to.deep.equal(['4@5']);
+    await clock.advance(20);
+    expect(served).to.deep.equal(['4@5', '5@25']);
+  });
+
+  it("keeps a caller that falls due sooner than the one ahead at that one's due time when it leaves", async () => {
+    const clock = new ManualClock();
+    const { q, served } = queue(clock, () => 1);
+    const controller = new AbortController();
+    void q.push(1, 50, controller.signal).catch(() => {});
+    void q.push(2, 10, undefined);
+    controller.abort();
+    await clock.advance(48);
+    expect(served).to.deep.equal([]);
+    await clock.advance(1);
+    expect(served).to.deep.equal(['2@49']);
   });
 
   it('re-arms for the sooner due time when an aborting head moves the next caller up', async () => {

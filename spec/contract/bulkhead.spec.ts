@@ -1,7 +1,8 @@
 // The bulkhead rules of docs/CONTRACT.md (R-BH-*), checked against the built package.
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { Bulkhead, BulkheadFullError, Policy } from 'bulwark';
-import { flush, manualClock, never, rejectionOf, settle } from './support.js';
+import { flush, never, rejectionOf, settle } from './support.js';
 
 describe('contract: Bulkhead', () => {
   it('R-BH-1: `maxConcurrent` defaults to 10: calls allowed at once', async () => {
@@ -40,7 +41,7 @@ describe('contract: Bulkhead', () => {
   });
 
   it('R-BH-3: `maxWait` defaults to none: a queued caller waits with no timer', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, clock });
     await bulkhead.acquire();
     const waiting = settle(bulkhead.acquire());
@@ -53,7 +54,7 @@ describe('contract: Bulkhead', () => {
   });
 
   it('R-BH-3: Bulkhead: a queued caller whose `maxWait` runs out gets `BulkheadFullError`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWait: '2s', clock });
     await bulkhead.acquire();
     const waiting = settle(bulkhead.acquire());
@@ -66,7 +67,7 @@ describe('contract: Bulkhead', () => {
   });
 
   it('R-BH-4: `acquire(signal?)` rejects `BulkheadFullError` at once when full and the queue is full', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 1, maxWait: '1m', clock });
     await bulkhead.acquire();
     await bulkhead.acquire();
@@ -151,7 +152,7 @@ describe('contract: Bulkhead', () => {
   });
 
   it('R-BH-8, R-BH-9: Bulkhead slots follow the work: a thunk that honours ctx.signal ends at an inner deadline, so its slot comes back then', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
     const policy = Policy.builder('held')
       .clock(clock)
@@ -177,7 +178,7 @@ describe('contract: Bulkhead', () => {
   });
 
   it('R-BH-8, R-MET-4: Bulkhead slots follow the work: a thunk that ignores its signal keeps its slot, as `orphaned`, until it settles', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
     const policy = Policy.builder('orders')
       .clock(clock)

@@ -1,7 +1,8 @@
 // The circuit breaker rules of docs/CONTRACT.md (R-CB-*), checked against the built package.
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { CircuitBreaker, CircuitOpenError, CircuitState, isCircuitOpenError } from 'bulwark';
-import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
+import { flush, rejectionOf, settle, thrownBy } from './support.js';
 
 class Boom extends Error {}
 class Ignored extends Error {}
@@ -19,7 +20,7 @@ function record(breaker: CircuitBreaker, outcomes: string): void {
 
 describe('contract: CircuitBreaker', () => {
   it('R-CB-1: `failureThreshold` defaults to 5 consecutive failures that trip it', async () => {
-    const breaker = new CircuitBreaker({ clock: manualClock() });
+    const breaker = new CircuitBreaker({ clock: new ManualClock(1_000) });
     for (let i = 0; i < 4; i++) await rejectionOf(breaker.execute(fail));
     expect(breaker.state).to.equal('closed');
     await rejectionOf(breaker.execute(fail));
@@ -27,7 +28,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-1: a success resets the count', () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 3, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 3, clock: new ManualClock(1_000) });
     record(breaker, 'FFSFF');
     expect(breaker.state).to.equal('closed');
     record(breaker, 'F');
@@ -35,7 +36,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-2: `recoveryTimeout` defaults to 30s: time OPEN before HALF_OPEN', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, clock });
     record(breaker, 'F');
     await clock.advance(29_999);
@@ -45,7 +46,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-2: at elapsed time `>= recoveryTimeout` the state reads HALF_OPEN (the `state` getter performs the lazy OPEN -> HALF_OPEN move)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '10s', clock });
     const changes: unknown[] = [];
     breaker.onStateChange((change) => changes.push(change));
@@ -66,7 +67,7 @@ describe('contract: CircuitBreaker', () => {
     const breaker = new CircuitBreaker({
       failureThreshold: 2,
       recordOn: [Boom],
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     await rejectionOf(breaker.execute(fail));
     const ignored = new Ignored();
@@ -79,7 +80,10 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-4: `failureRateThreshold`: trip on failure rate over the window instead (windowSize defaults to 10)', () => {
-    const breaker = new CircuitBreaker({ failureRateThreshold: 0.5, clock: manualClock() });
+    const breaker = new CircuitBreaker({
+      failureRateThreshold: 0.5,
+      clock: new ManualClock(1_000),
+    });
     record(breaker, 'SSSSSFFFF');
     expect(breaker.state).to.equal('closed');
     record(breaker, 'F');
@@ -91,7 +95,7 @@ describe('contract: CircuitBreaker', () => {
       failureRateThreshold: 0.5,
       windowSize: 4,
       failureThreshold: 1,
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     record(breaker, 'FFF');
     expect(breaker.state).to.equal('closed');
@@ -101,7 +105,7 @@ describe('contract: CircuitBreaker', () => {
     const breaker = new CircuitBreaker({
       failureRateThreshold: 0.5,
       windowSize: 4,
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     record(breaker, 'FFFS');
     expect(breaker.metrics.failureRate).to.equal(0.75);
@@ -111,7 +115,7 @@ describe('contract: CircuitBreaker', () => {
     const other = new CircuitBreaker({
       failureRateThreshold: 0.5,
       windowSize: 4,
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     record(other, 'SFSF');
     expect(other.state).to.equal('open');
@@ -121,7 +125,7 @@ describe('contract: CircuitBreaker', () => {
     const byDefault = new CircuitBreaker({
       failureRateThreshold: 1,
       windowSize: 10,
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     record(byDefault, 'FFFFFFFFF');
     expect(byDefault.state).to.equal('closed');
@@ -131,7 +135,7 @@ describe('contract: CircuitBreaker', () => {
       failureRateThreshold: 0.5,
       windowSize: 10,
       minimumCalls: 4,
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     record(early, 'SFF');
     expect(early.state).to.equal('closed');
@@ -140,7 +144,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it("R-CB-4, R-CB-5: `windowType: 'time'`: the window is the last `windowDuration` (60s by default; `minimumCalls` 10 by default)", async () => {
-    const clock = manualClock(0);
+    const clock = new ManualClock(0);
     const breaker = new CircuitBreaker({ windowType: 'time', failureRateThreshold: 0.5, clock });
     record(breaker, 'FFFFFFFFF');
     expect(breaker.state).to.equal('closed');
@@ -156,7 +160,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-4: `windowDuration` sets the length of a TIME window', async () => {
-    const clock = manualClock(0);
+    const clock = new ManualClock(0);
     const breaker = new CircuitBreaker({ windowType: 'time', windowDuration: '10s', clock });
     record(breaker, 'SF');
     await clock.advance(9_000);
@@ -170,7 +174,7 @@ describe('contract: CircuitBreaker', () => {
       slowCallDuration: 100,
       slowCallRateThreshold: 0.5,
       windowSize: 4,
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     for (const ms of [100, 150, 150]) {
       breaker.beforeCall();
@@ -190,7 +194,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-7: slow calls are measured on the clock around `execute`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({
       slowCallDuration: '1s',
       slowCallRateThreshold: 1,
@@ -206,14 +210,14 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-7: A slow call that fails counts as a failure and as slow', () => {
-    const breaker = new CircuitBreaker({ slowCallDuration: 100, clock: manualClock() });
+    const breaker = new CircuitBreaker({ slowCallDuration: 100, clock: new ManualClock(1_000) });
     breaker.beforeCall();
     breaker.onFailure(new Boom(), 250);
     expect(breaker.metrics).to.include({ bufferedCalls: 1, failedCalls: 1, slowCalls: 1 });
   });
 
   it('R-CB-8, R-CB-12: `halfOpenMaxCalls` defaults to 1: trial calls admitted in HALF_OPEN; further calls are rejected at once with `CircuitOpenError`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
     record(breaker, 'F');
     await clock.advance(100);
@@ -230,7 +234,7 @@ describe('contract: CircuitBreaker', () => {
 
   it('R-CB-8: `halfOpenMaxCalls` values < 1 are coerced to 1', async () => {
     for (const halfOpenMaxCalls of [0, -3]) {
-      const clock = manualClock();
+      const clock = new ManualClock(1_000);
       const breaker = new CircuitBreaker({
         failureThreshold: 1,
         recoveryTimeout: 100,
@@ -247,7 +251,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-8: In HALF_OPEN, up to `halfOpenMaxCalls` probes are admitted; when all probes succeed the circuit closes; any failure re-opens it', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({
       failureThreshold: 1,
       recoveryTimeout: 100,
@@ -276,7 +280,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-13: `beforeCall()` throws `CircuitOpenError` or admits the call; `onSuccess(durationMs?)` and `onFailure(error, durationMs?)` record it', () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 2, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 2, clock: new ManualClock(1_000) });
     expect(() => breaker.beforeCall()).to.not.throw();
     breaker.onFailure(new Boom());
     breaker.beforeCall();
@@ -290,7 +294,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-14, R-CB-12: `isolate()` (force OPEN until `reset()`); `retryAfterMs` is `Infinity` when isolated', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ recoveryTimeout: 10, clock });
     breaker.isolate();
     expect(breaker.state).to.equal(CircuitState.Isolated);
@@ -304,7 +308,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-14: `reset()` (to CLOSED, counters cleared)', () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 3, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 3, clock: new ManualClock(1_000) });
     record(breaker, 'SFFF');
     expect(breaker.state).to.equal('open');
     breaker.reset();
@@ -322,7 +326,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-15: `metrics` (`{ state, failureRate, slowCallRate, bufferedCalls, failedCalls, slowCalls }`)', () => {
-    const breaker = new CircuitBreaker({ slowCallDuration: 50, clock: manualClock() });
+    const breaker = new CircuitBreaker({ slowCallDuration: 50, clock: new ManualClock(1_000) });
     expect(breaker.metrics).to.deep.equal({
       state: 'closed',
       failureRate: 0,
@@ -353,17 +357,17 @@ describe('contract: CircuitBreaker', () => {
     const breaker = new CircuitBreaker({
       failureThreshold: 100,
       windowSize: 4,
-      clock: manualClock(),
+      clock: new ManualClock(1_000),
     });
     record(breaker, 'FFFFSS');
     expect(breaker.metrics).to.include({ bufferedCalls: 4, failedCalls: 2, failureRate: 0.5 });
-    const byDefault = new CircuitBreaker({ failureThreshold: 100, clock: manualClock() });
+    const byDefault = new CircuitBreaker({ failureThreshold: 100, clock: new ManualClock(1_000) });
     record(byDefault, 'FFSSSSSSSSSS');
     expect(byDefault.metrics).to.include({ bufferedCalls: 10, failedCalls: 0, failureRate: 0 });
   });
 
   it('R-CB-12: `CircuitOpenError.retryAfterMs` is the time left OPEN', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '20s', clock });
     record(breaker, 'F');
     expect(thrownBy(() => breaker.beforeCall())).to.include({
@@ -375,7 +379,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it("R-CB-12: `CircuitOpenError.state` is the breaker's state when it rejected (`'open'`, `'half-open'` or `'isolated'`)", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 10, clock });
     record(breaker, 'F');
     expect(thrownBy(() => breaker.beforeCall())).to.include({ state: 'open' });
@@ -387,7 +391,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-16: `onStateChange(listener)` calls `listener({ from, to })` and returns an unsubscribe function', () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: new ManualClock(1_000) });
     const changes: unknown[] = [];
     const unsubscribe = breaker.onStateChange((change) => changes.push(change));
     expect(unsubscribe).to.be.a('function');
@@ -418,7 +422,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-11: A call the caller aborted records nothing in the breaker', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: new ManualClock(1_000) });
     const controller = new AbortController();
     let reject!: (e: unknown) => void;
     const call = settle(
@@ -434,7 +438,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-13: `execute(fn, signal?)` admits the call and records how it went', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 2, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 2, clock: new ManualClock(1_000) });
     expect(await breaker.execute(() => 'ok')).to.equal('ok');
     await rejectionOf(breaker.execute(fail));
     await rejectionOf(breaker.execute(fail));

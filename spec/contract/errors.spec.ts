@@ -1,5 +1,6 @@
 // The error rules of docs/CONTRACT.md (R-ERR-*): classes, names, codes, fields, messages, causes,
 // guards, caller aborts.
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -22,7 +23,7 @@ import {
   StoreUnavailableError,
   TimeLimiter,
 } from 'bulwark';
-import { manualClock, never, rejectionOf, requireCore } from './support.js';
+import { never, rejectionOf, requireCore } from './support.js';
 
 class UserError extends Error {}
 
@@ -60,7 +61,7 @@ describe('contract: Errors', () => {
       expect(error).to.be.instanceOf(ResilienceError);
       expect(error).to.be.instanceOf(Error);
     }
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 1, clock });
     limiter.tryAcquire();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
@@ -102,7 +103,7 @@ describe('contract: Errors', () => {
   });
 
   it('R-ERR-8: passes `{ cause }` where one exists: a refusal while OPEN carries the failure that tripped the circuit', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 100, clock });
     const first = new UserError('first');
     const tripping = new UserError('tripping');
@@ -122,7 +123,7 @@ describe('contract: Errors', () => {
   });
 
   it('R-ERR-3: RateLimitExceededError: code RATE_LIMITED, `retryAfterMs` (ms until enough tokens), message `Rate limit exceeded`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 10, refillRate: 10, clock });
     while (limiter.tryAcquire());
     const error = (await rejectionOf(limiter.acquire(3))) as RateLimitExceededError;
@@ -151,7 +152,7 @@ describe('contract: Errors', () => {
   });
 
   it('R-ERR-5, R-TL-4: OperationTimeoutError: code TIMEOUT, `timeoutMs`, message `<operation> exceeded timeout of 5.0s` (operation = function or policy name, else `operation`)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new TimeLimiter({ timeout: '5s', clock });
     async function fetchPrice(): Promise<number> {
       return never();
@@ -171,7 +172,7 @@ describe('contract: Errors', () => {
   });
 
   it('R-ERR-6: CircuitOpenError: code CIRCUIT_OPEN, `state`, `retryAfterMs`, message `Circuit breaker is open`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '30s', clock });
     await rejectionOf(breaker.execute(() => Promise.reject(new UserError())));
     await clock.advance(10_000);
@@ -233,7 +234,7 @@ describe('contract: Errors', () => {
   });
 
   it("R-ERR-10, R-RETRY-8, R-TL-5: When the caller's own AbortSignal aborts, the call rejects with `signal.reason` (never with `OperationTimeoutError`, and it is never retried)", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('abort')
       .clock(clock)
       .retry({ maxAttempts: 5, clock })

@@ -1,10 +1,11 @@
 // Rules of docs/CONTRACT.md about one execution of a policy: bad execute arguments (R-VAL-5), a
 // caller's abort under a fallback (R-FB-4), where a timeout bounds (R-POL-12), the `attempt` event
 // (R-EVT-4) and retries that yield to the event loop (R-RETRY-4).
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { isOperationTimeoutError, Policy, Retry } from 'bulwark';
 
-import { manualClock, never, rejectionOf, settle } from './support.js';
+import { never, rejectionOf, settle } from './support.js';
 
 class Boom extends Error {}
 
@@ -30,7 +31,7 @@ describe('contract: executions', () => {
   });
 
   it("R-FB-4: a caller's abort is never replaced by a fallback value", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')
       .clock(clock)
       .fallback({ value: 'fallback' })
@@ -50,7 +51,7 @@ describe('contract: executions', () => {
   });
 
   it('R-POL-12: a timeout declared inside `retry` limits each attempt', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')
       .clock(clock)
       .retry({ maxAttempts: 3, delay: 0, clock })
@@ -72,7 +73,7 @@ describe('contract: executions', () => {
   });
 
   it('R-POL-12: a timeout declared outside `retry` limits the whole execution, waits included', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')
       .clock(clock)
       .timeout({ timeout: '1s', clock })
@@ -96,7 +97,7 @@ describe('contract: executions', () => {
   });
 
   it('R-EVT-4: `attempt {attempt, durationMs, error?}` when each attempt ends', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('p').clock(clock).retry({ maxAttempts: 2, clock }).build();
     const seen: Array<Record<string, unknown>> = [];
     policy.on('attempt', (event) => seen.push({ ...event }));

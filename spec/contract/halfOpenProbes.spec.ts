@@ -1,16 +1,17 @@
 // The half-open probe rules of docs/CONTRACT.md (R-CB-9, R-CB-10): only probes decide HALF_OPEN,
 // and a probe that never reports is given up after max(recoveryTimeout, 10 s).
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { CircuitBreaker, isCircuitOpenError } from 'bulwark';
 
-import { manualClock, never, rejectionOf, settle } from './support.js';
+import { never, rejectionOf, settle } from './support.js';
 import { deferred } from '../support/promises.js';
 
 class Boom extends Error {}
 
 describe('contract: half-open probes', () => {
   it('R-CB-9: a success of a call admitted while CLOSED that arrives during HALF_OPEN does not close the circuit', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '1s', clock });
     const early = deferred<string>();
     const admittedClosed = settle(breaker.execute(() => early.promise));
@@ -33,7 +34,7 @@ describe('contract: half-open probes', () => {
   });
 
   it('R-CB-9: a failure of a call admitted while CLOSED that arrives during HALF_OPEN does not re-open the circuit', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '1s', clock });
     const early = deferred<string>();
     const admittedClosed = settle(breaker.execute(() => early.promise));
@@ -54,7 +55,7 @@ describe('contract: half-open probes', () => {
   });
 
   it('R-CB-10: a probe that has not reported after max(recoveryTimeout, 10 s) is lost, and its slot goes to a new probe', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '1s', clock });
     await rejectionOf(breaker.execute(() => Promise.reject(new Boom())));
     await clock.advance(1_000);
@@ -74,7 +75,7 @@ describe('contract: half-open probes', () => {
   });
 
   it('R-CB-10: with a recoveryTimeout above 10 s, a probe is lost only after recoveryTimeout', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '30s', clock });
     await rejectionOf(breaker.execute(() => Promise.reject(new Boom())));
     await clock.advance(30_000);

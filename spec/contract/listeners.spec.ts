@@ -1,10 +1,11 @@
 // The listener safety rules of docs/CONTRACT.md (R-LIFE-3, R-LIFE-4, R-LIFE-5): a listener cannot
 // break a call, state listeners hear every transition in order, and unsubscribing removes one
 // listener only.
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { CircuitBreaker, Policy, type CircuitStateChange } from 'bulwark';
 
-import { flush, manualClock, rejectionOf } from './support.js';
+import { flush, rejectionOf } from './support.js';
 
 class Boom extends Error {}
 
@@ -31,7 +32,7 @@ async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
 
 describe('contract: listeners', () => {
   it('R-LIFE-3: a policy event listener that returns a rejecting promise breaks no call and leaves no unhandled rejection', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')
       .clock(clock)
       .retry({ maxAttempts: 2, clock })
@@ -57,7 +58,7 @@ describe('contract: listeners', () => {
   });
 
   it('R-LIFE-3: an `onStateChange` listener that throws or rejects breaks no call and leaves no unhandled rejection', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: new ManualClock(1_000) });
     const heard: CircuitStateChange[] = [];
     breaker.onStateChange(() => {
       throw new Boom('sync');
@@ -74,7 +75,7 @@ describe('contract: listeners', () => {
   });
 
   it('R-LIFE-4: state listeners receive every transition, in order, even when a listener changes the state', () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: new ManualClock(1_000) });
     const first: CircuitStateChange[] = [];
     const second: CircuitStateChange[] = [];
     breaker.onStateChange((change) => {
@@ -94,7 +95,7 @@ describe('contract: listeners', () => {
   });
 
   it('R-LIFE-5: the function `onStateChange` returns removes its own listener and no other, however often it is called', () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: manualClock() });
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock: new ManualClock(1_000) });
     const heard: string[] = [];
     breaker.onStateChange(() => heard.push('a'));
     const offB = breaker.onStateChange(() => heard.push('b'));

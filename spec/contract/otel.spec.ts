@@ -1,5 +1,6 @@
 // The OpenTelemetry rules of docs/CONTRACT.md (R-OTEL-*), read through the OpenTelemetry SDK's
 // in-memory (pull) reader.
+import { ManualClock } from '../support/clock.js';
 import { metrics, type Attributes } from '@opentelemetry/api';
 import {
   DataPointType,
@@ -12,7 +13,7 @@ import {
 import { expect } from 'chai';
 import { Policy, PolicyRegistry, RateLimiter } from 'bulwark';
 import { instrument } from 'bulwark/otel';
-import { manualClock, never, rejectionOf, settle } from './support.js';
+import { never, rejectionOf, settle } from './support.js';
 
 class PullReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -93,7 +94,7 @@ describe('contract: bulwark/otel', () => {
   });
 
   it('R-OTEL-2: Instruments: counters `bulwark.calls`, `bulwark.rejections`, `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms `bulwark.call.duration` and `bulwark.attempt.duration` (unit `ms`); observable gauges `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 0.001, clock });
     const policy = Policy.builder('all')
       .clock(clock)
@@ -147,7 +148,7 @@ describe('contract: bulwark/otel', () => {
   });
 
   it('R-OTEL-3: attribute `policy` always, `stage` where one applies: on rejections, retries, timeouts, fallbacks and the gauges', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('attrs')
       .clock(clock)
       .fallback({ value: 0 })
@@ -188,7 +189,7 @@ describe('contract: bulwark/otel', () => {
   });
 
   it('R-OTEL-4: `outcome` is the execution’s final outcome: `success`, `fallback` (also after a rejection), `rejected`, `failure` (timeouts included)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 0.001, clock });
     const plain = Policy.builder('plain')
       .clock(clock)
@@ -222,7 +223,7 @@ describe('contract: bulwark/otel', () => {
   });
 
   it('R-OTEL-5: Every execution records `bulwark.call.duration`; every attempt records `bulwark.attempt.duration` (one attempt without a retry stage)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const retried = Policy.builder('retried').clock(clock).retry({ maxAttempts: 3, clock }).build();
     const single = Policy.builder('single').clock(clock).build();
     instrument(retried, { meter: provider.getMeter('t') });
@@ -247,7 +248,7 @@ describe('contract: bulwark/otel', () => {
   });
 
   it('R-OTEL-2, R-OTEL-6: `bulwark.circuit.state` (0 closed, 1 half-open, 2 open, 3 isolated); `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('g')
       .clock(clock)
       .rateLimiter({ maxTokens: 5, refillRate: 0.001, clock })

@@ -1,13 +1,14 @@
 // What `instrument` reaches, from docs/CONTRACT.md: policies registered after instrumenting a
 // registry (R-OTEL-7), and orphaned bulkhead calls as the `bulwark.bulkhead.orphaned` gauge
 // (R-OTEL-2, R-BH-8). Read through the OpenTelemetry SDK's in-memory (pull) reader.
+import { ManualClock } from '../support/clock.js';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { Policy, PolicyRegistry } from 'bulwark';
 import { instrument } from 'bulwark/otel';
 
-import { manualClock, never, settle } from './support.js';
+import { never, settle } from './support.js';
 
 class PullReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -55,7 +56,7 @@ describe('contract: what bulwark/otel instruments', () => {
   });
 
   it('R-OTEL-2, R-BH-8: `bulwark.bulkhead.orphaned` counts calls answered at an inner deadline whose work still runs', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('o')
       .clock(clock)
       .bulkhead({ maxConcurrent: 2, clock })

@@ -1,4 +1,5 @@
 // The policy, event and metrics rules of docs/CONTRACT.md (R-POL-*, R-EVT-*, R-MET-*).
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -15,7 +16,7 @@ import {
   type ExecutionContext,
   type Stage,
 } from 'bulwark';
-import { flush, manualClock, never, rejectionOf, settle } from './support.js';
+import { flush, never, rejectionOf, settle } from './support.js';
 
 class Boom extends Error {}
 
@@ -25,7 +26,7 @@ interface Price {
 }
 
 /** The pricing policy of the builder example, on a hand-made clock. */
-function pricing(clock = manualClock()) {
+function pricing(clock = new ManualClock(1_000)) {
   return Policy.builder<Price>('pricing')
     .clock(clock)
     .fallback({ method: (_error, ctx) => ({ id: String(ctx.data.get('id')), amount: 0 }) })
@@ -44,7 +45,7 @@ describe('contract: Policy and the builder', () => {
   });
 
   it('R-POL-1: the builder example (fallback, rate limiter, bulkhead, retry, breaker, timeout) builds and runs', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = pricing(clock);
     expect(
       await policy.execute(() => ({ id: 'A1', amount: 9 }), { data: { id: 'A1' } }),
@@ -118,7 +119,7 @@ describe('contract: Policy and the builder', () => {
       () => builder.circuitBreaker({}),
       () => builder.timeout('1s'),
       () => builder.use({ kind: 'x', execute: (ctx, next) => next(ctx) }),
-      () => builder.clock(manualClock()),
+      () => builder.clock(new ManualClock(1_000)),
       () => builder.build(),
     ];
     for (const call of calls) expect(call).to.throw(Error);
@@ -139,7 +140,7 @@ describe('contract: Policy and the builder', () => {
   });
 
   it('R-POL-3: Builder: every builder method accepts options (including `clock`)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     let calls = 0;
     const policy = Policy.builder()
       .clock(clock)
@@ -192,7 +193,7 @@ describe('contract: Policy and the builder', () => {
   });
 
   it("R-POL-3: `.timeout('3s')`: Duration, options, or instance", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const byDuration = Policy.builder('d').clock(clock).timeout('3s').build();
     const byNumber = Policy.builder('n').timeout(3_000).build();
     const byOptions = Policy.builder('o').timeout({ timeout: '3s', clock }).build();
@@ -209,7 +210,7 @@ describe('contract: Policy and the builder', () => {
   });
 
   it('R-POL-4: a primitive instance passed to the builder is shared, not copied', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({ failureThreshold: 2, clock });
     const limiter = new RateLimiter({ maxTokens: 5, clock });
     const one = Policy.builder('one').rateLimiter(limiter).circuitBreaker(breaker).build();
@@ -245,7 +246,7 @@ describe('contract: Policy and the builder', () => {
   });
 
   it('R-POL-7: `ExecutionContext` (what `fn` and each stage receive): `policyName`, `signal`, `attempt`, `startedAt` (clock ms), `data` (a `Map<string, unknown>`)', async () => {
-    const clock = manualClock(5_000);
+    const clock = new ManualClock(5_000);
     const seen: ExecutionContext[] = [];
     const spy: Stage = {
       kind: 'spy',
@@ -295,7 +296,7 @@ describe('contract: Policy and the builder', () => {
   });
 
   it('R-POL-7: `signal` aborts on any enclosing timeout', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     let signal: AbortSignal | undefined;
     const policy = Policy.builder()
       .clock(clock)
@@ -425,7 +426,7 @@ describe('contract: policy events', () => {
   });
 
   it('R-EVT-2, R-EVT-3: `success {durationMs}` and `failure {error, durationMs}` carry `policy`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('ev').clock(clock).build();
     const seen: Array<[string, Record<string, unknown>]> = [];
     policy.on('success', (e) => seen.push(['success', e]));
@@ -441,7 +442,7 @@ describe('contract: policy events', () => {
   });
 
   it("R-EVT-2, R-EVT-5: `retry {attempt, delayMs, error?, result?}` with `stage: 'retry'`; `attempt` is the attempt that just failed (1-based) and `delayMs` the wait before the next one; the event fires when the wait begins", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('r')
       .clock(clock)
       .retry({ maxAttempts: 3, delay: 100, backoff: 2, clock })
@@ -514,7 +515,7 @@ describe('contract: policy events', () => {
   });
 
   it("R-EVT-2, R-EVT-7: `timeout {timeoutMs}` with `stage: 'timeout'`; `fallback {error}` with `stage: 'fallback'`", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('tf')
       .clock(clock)
       .fallback({ value: 'fb' })
@@ -533,7 +534,7 @@ describe('contract: policy events', () => {
   });
 
   it("R-EVT-2, R-EVT-8: `circuit-state {from, to}` with `stage: 'circuit-breaker'`", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder('cs')
       .clock(clock)
       .circuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock })
@@ -551,7 +552,7 @@ describe('contract: policy events', () => {
   });
 
   it('R-LIFE-3: A listener that throws never breaks the call', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = Policy.builder()
       .clock(clock)
       .fallback({ value: 'fb' })
@@ -586,7 +587,7 @@ describe('contract: policy metrics', () => {
   });
 
   it('R-MET-4: `stages`: per-stage live state: circuit state, availableTokens, availableSlots / maxConcurrent, queued', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const policy = pricing(clock);
     const held = settle(policy.execute(() => never()));
     await flush();
@@ -632,7 +633,7 @@ describe('contract: policy metrics', () => {
   });
 
   it('R-MET-3: `rejections.*`, `retries`, `timeouts` and `fallbacks` count those events as they happen, whether or not an outer stage then handled them', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 1, clock });
     limiter.tryAcquire();
     const limited = Policy.builder().fallback({ value: 0 }).rateLimiter(limiter).build();

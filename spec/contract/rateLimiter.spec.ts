@@ -1,11 +1,12 @@
 // The rate limiter rules of docs/CONTRACT.md (R-RL-*).
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { RateLimiter, RateLimitExceededError } from 'bulwark';
-import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
+import { flush, rejectionOf, settle, thrownBy } from './support.js';
 
 describe('contract: RateLimiter', () => {
   it('R-RL-1: `maxTokens` defaults to 10: bucket capacity (burst); the bucket starts full', () => {
-    const limiter = new RateLimiter({ clock: manualClock() });
+    const limiter = new RateLimiter({ clock: new ManualClock(1_000) });
     expect(limiter.availableTokens).to.equal(10);
     let taken = 0;
     while (limiter.tryAcquire()) taken++;
@@ -14,7 +15,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-2: `refillRate` defaults to 10: tokens added per second, up to `maxTokens`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ clock });
     while (limiter.tryAcquire());
     await clock.advance(100);
@@ -30,7 +31,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-2: Refill is lazy (computed from a monotonic clock on each acquire; no background timer)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, clock });
     limiter.tryAcquire(2);
     await clock.advance(1_000);
@@ -40,7 +41,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-3: `maxWait` defaults to 0: reject at once when empty', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ clock });
     while (limiter.tryAcquire());
     const error = await rejectionOf(limiter.acquire());
@@ -49,7 +50,11 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-4: `acquire` rejects `RateLimitExceededError` when fewer than `permits` tokens are available and none will be within `maxWait`; `retryAfterMs` is the ms until enough tokens', async () => {
-    const limiter = new RateLimiter({ maxTokens: 10, refillRate: 10, clock: manualClock() });
+    const limiter = new RateLimiter({
+      maxTokens: 10,
+      refillRate: 10,
+      clock: new ManualClock(1_000),
+    });
     limiter.tryAcquire(8);
     await limiter.acquire(2);
     const one = (await rejectionOf(limiter.acquire())) as RateLimitExceededError;
@@ -59,7 +64,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-3: `maxWait` > 0: wait FIFO up to this long for a token', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '5s', clock });
     await limiter.acquire();
     const order: string[] = [];
@@ -72,7 +77,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-4: RateLimiter with `maxWait`: when no token can arrive within `maxWait`, it rejects at once (with `retryAfterMs`) instead of waiting in vain', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: 500, clock });
     limiter.tryAcquire();
     const outcome = settle(limiter.acquire());
@@ -84,7 +89,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-5: RateLimiter waiting is FIFO: tokens owed to callers already queued count before a newcomer’s', async () => {
-    const clock = manualClock(0);
+    const clock = new ManualClock(0);
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, maxWait: '3s', clock });
     limiter.tryAcquire(2);
     const order: string[] = [];
@@ -120,7 +125,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-7: `acquire(permits = 1, signal?)` and `tryAcquire(permits = 1)` take one token by default', async () => {
-    const limiter = new RateLimiter({ maxTokens: 3, clock: manualClock() });
+    const limiter = new RateLimiter({ maxTokens: 3, clock: new ManualClock(1_000) });
     expect(limiter.tryAcquire()).to.equal(true);
     await limiter.acquire();
     expect(limiter.availableTokens).to.equal(1);
@@ -129,7 +134,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-8: `acquire(permits, signal)`: a waiting caller whose signal aborts rejects with its reason', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '10s', clock });
     limiter.tryAcquire();
     const controller = new AbortController();
@@ -142,7 +147,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-7: `execute(fn, signal?)` takes one token, then runs fn; refused calls never run fn', async () => {
-    const limiter = new RateLimiter({ maxTokens: 1, clock: manualClock() });
+    const limiter = new RateLimiter({ maxTokens: 1, clock: new ManualClock(1_000) });
     expect(await limiter.execute(() => 'ran')).to.equal('ran');
     let called = false;
     const error = await rejectionOf(
@@ -155,7 +160,7 @@ describe('contract: RateLimiter', () => {
   });
 
   it('R-RL-7: `availableTokens` (getter) stays within [0, maxTokens]', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1000, clock });
     expect(limiter.availableTokens).to.equal(2);
     await clock.advance(10_000);

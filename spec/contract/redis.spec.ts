@@ -1,6 +1,7 @@
 // The Redis store rules of docs/CONTRACT.md (R-REDIS-*) that can be checked without a Redis server
 // (options, defaults and the store-error modes, with a client that never answers or always fails).
 // spec/redis covers the behaviour against a real server.
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import {
@@ -19,7 +20,7 @@ import {
 } from 'bulwark/redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { flush, manualClock, rejectionOf, settle, thrownBy } from './support.js';
+import { flush, rejectionOf, settle, thrownBy } from './support.js';
 
 /** A client whose commands never answer. */
 function silentClient(): RedisClientAdapter {
@@ -131,7 +132,7 @@ describe('contract: bulwark/redis', () => {
   });
 
   it("R-REDIS-2, R-REDIS-3, R-ERR-7: `storeTimeout` defaults to `'250ms'`; with `'fail-closed'`, calls are rejected with `StoreUnavailableError` (code `STORE_UNAVAILABLE`, a `ResilienceError`)", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({
       clock,
       store: new RedisRateLimiterStore({
@@ -180,7 +181,7 @@ describe('contract: bulwark/redis', () => {
       const limiter = new RateLimiter({
         maxTokens: 10,
         refillRate: 0.001,
-        clock: manualClock(),
+        clock: new ManualClock(1_000),
         store: new RedisRateLimiterStore({
           client: downClient(),
           key: 'k',
@@ -204,7 +205,7 @@ describe('contract: bulwark/redis', () => {
     const served = async (instances: number): Promise<number> => {
       const bulkhead = new Bulkhead({
         maxConcurrent: 4,
-        clock: manualClock(),
+        clock: new ManualClock(1_000),
         store: new RedisBulkheadStore({ client: downClient(), key: 'k', instances }),
       });
       let granted = 0;

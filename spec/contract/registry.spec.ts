@@ -1,4 +1,5 @@
 // The registry and configuration rules of docs/CONTRACT.md (R-REG-*), `registry.health()` included.
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import {
   Bulkhead,
@@ -10,7 +11,7 @@ import {
   TimeLimiter,
 } from 'bulwark';
 import { parse } from 'yaml';
-import { manualClock, never, settle, thrownBy } from './support.js';
+import { never, settle, thrownBy } from './support.js';
 import { CONFIG_YAML } from '../support/configExample.js';
 
 function exampleConfig(): Record<string, unknown> {
@@ -19,7 +20,7 @@ function exampleConfig(): Record<string, unknown> {
 
 describe('contract: Registry and configuration', () => {
   it('R-REG-1, R-REG-2: `PolicyRegistry.fromConfig(config)` takes the object under the `resilience:` key (parsed from YAML)', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const registry = PolicyRegistry.fromConfig(exampleConfig(), { clock });
     const pricing = registry.policy('pricing');
     expect(pricing).to.be.instanceOf(Policy);
@@ -57,7 +58,7 @@ describe('contract: Registry and configuration', () => {
   });
 
   it('R-REG-3: Defaults when a kind has no `default` entry: rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter timeout 30s', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const registry = PolicyRegistry.fromConfig({}, { clock });
     const limiter = registry.rateLimiter('any');
     expect(limiter.availableTokens).to.equal(10);

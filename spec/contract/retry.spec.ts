@@ -1,7 +1,8 @@
 // The retry rules of docs/CONTRACT.md (R-RETRY-*).
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { Retry } from 'bulwark';
-import { flush, manualClock, rejectionOf, settle } from './support.js';
+import { flush, rejectionOf, settle } from './support.js';
 
 class Transient extends Error {}
 class Reset extends Transient {}
@@ -9,7 +10,7 @@ class Fatal extends Error {}
 
 /** Runs `retry` over an operation that always fails and returns the waits it made. */
 async function waits(options: ConstructorParameters<typeof Retry>[0]): Promise<number[]> {
-  const clock = manualClock();
+  const clock = new ManualClock(1_000);
   const retry = new Retry({ ...options, clock });
   const outcome = settle(retry.execute(() => Promise.reject(new Transient())));
   await clock.advance(1_000_000);
@@ -38,7 +39,7 @@ describe('contract: Retry', () => {
   });
 
   it('R-RETRY-3: `delay` defaults to 0: with `delay: 0` there is no wait', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     let calls = 0;
     await rejectionOf(
       new Retry({ clock }).execute(() => {
@@ -176,7 +177,7 @@ describe('contract: Retry', () => {
   });
 
   it('R-RETRY-8: Waits are abortable: an abort during a wait rejects at once and makes no further attempt', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const controller = new AbortController();
     let calls = 0;
     const outcome = settle(

@@ -1,5 +1,6 @@
 // The time limiter, fallback, every-primitive and clock rules of docs/CONTRACT.md (R-TL-*, R-FB-*,
 // R-PRIM-*, R-CLOCK-*).
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import sinon from 'sinon';
@@ -15,14 +16,14 @@ import {
   TimeLimiter,
   type Clock,
 } from 'bulwark';
-import { flush, manualClock, never, rejectionOf, settle } from './support.js';
+import { flush, never, rejectionOf, settle } from './support.js';
 
 class Expected extends Error {}
 class Other extends Error {}
 
 describe('contract: TimeLimiter', () => {
   it('R-TL-1: `{ timeout: Duration (default 30s), name?: string }`', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const limiter = new TimeLimiter({ clock });
     expect(limiter.timeoutMs).to.equal(30_000);
     const call = settle(limiter.execute(() => never()));
@@ -42,7 +43,7 @@ describe('contract: TimeLimiter', () => {
   });
 
   it('R-TL-2: `execute(fn, signal?)` passes `fn` a signal that aborts at the deadline', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     let signal: AbortSignal | undefined;
     const call = settle(
       new TimeLimiter({ timeout: '1.5s', clock }).execute((s) => {
@@ -60,7 +61,7 @@ describe('contract: TimeLimiter', () => {
   });
 
   it("R-TL-2: ...and when the caller's signal aborts", async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const controller = new AbortController();
     let signal: AbortSignal | undefined;
     const call = settle(
@@ -78,7 +79,7 @@ describe('contract: TimeLimiter', () => {
   });
 
   it('R-TL-3: rejects at the deadline with `OperationTimeoutError` whether or not `fn` honours the signal', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const ignoring = settle(new TimeLimiter({ timeout: 100, clock }).execute(() => never()));
     const honouring = settle(
       new TimeLimiter({ timeout: 100, clock }).execute(
@@ -270,7 +271,7 @@ describe('contract: Standalone primitives', () => {
   }
 
   it('R-PRIM-2: All take an optional `clock` (see Clock) so time can be faked in tests', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock(1_000);
     const makers: Array<(c: Clock) => unknown> = [
       (c) => new Retry({ clock: c }),
       (c) => new CircuitBreaker({ clock: c }),
@@ -286,7 +287,7 @@ describe('contract: Clock', () => {
   afterEach(() => sinon.restore());
 
   it('R-CLOCK-1: `interface Clock { now(): number; setTimeout(fn, ms): unknown; clearTimeout(handle): void }`', () => {
-    const clock: Clock = manualClock();
+    const clock: Clock = new ManualClock(1_000);
     expect(clock.now()).to.be.a('number');
     const handle = clock.setTimeout(() => {}, 5);
     clock.clearTimeout(handle);

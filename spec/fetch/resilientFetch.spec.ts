@@ -1,4 +1,5 @@
 // resilientFetch against a real node:http server on 127.0.0.1, through Node's own fetch.
+import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
@@ -10,7 +11,7 @@ import {
   type FetchFunction,
 } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { manualClock } from '../contract/support.js';
+
 import { hang, reply, startServer, waitFor, type Handler, type TestServer } from './server.js';
 
 function retrying(maxAttempts = 3) {
@@ -118,7 +119,7 @@ describe('resilientFetch', () => {
 
   describe('circuit breaker', () => {
     it('opens on a run of 503s, and the server sees no request until half-open', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(1_000);
       const policy = Policy.builder<Response>('http')
         .circuitBreaker({ failureThreshold: 3, recoveryTimeout: '10s', clock })
         .build();
@@ -192,7 +193,7 @@ describe('resilientFetch', () => {
 
     it('still lets the breaker and the fallback see a POST that failed', async () => {
       server.script(reply(503, 'down'));
-      const clock = manualClock();
+      const clock = new ManualClock(1_000);
       const policy = Policy.builder<Response>('http')
         .circuitBreaker({ failureThreshold: 2, recoveryTimeout: '10s', clock })
         .build();
@@ -379,7 +380,7 @@ describe('resilientFetch', () => {
         res.write('partial');
       };
       server.script(endless);
-      const clock = manualClock();
+      const clock = new ManualClock(1_000);
       const policy = Policy.builder<Response>('http')
         .retry({ maxAttempts: 2 })
         .circuitBreaker({ failureThreshold: 1, recoveryTimeout: '1m', clock })

@@ -1,38 +1,7 @@
 import { expect } from 'chai';
 import type { Clock } from '../../src/internal/clock.js';
 import { DeadlineQueue, type DeadlineNode } from '../../src/internal/deadlines.js';
-
-/** A hand-made clock whose timers run only when `advance` passes them. */
-function manualClock() {
-  let now = 0;
-  let seq = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  const clock: Clock & { advance(ms: number): void; pending(): number } = {
-    now: () => now,
-    setTimeout(fn, ms) {
-      const id = ++seq;
-      timers.set(id, { at: now + ms, fn });
-      return id;
-    },
-    clearTimeout(id) {
-      timers.delete(id as number);
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        let next: [number, { at: number; fn: () => void }] | undefined;
-        for (const entry of timers) if (!next || entry[1].at < next[1].at) next = entry;
-        if (!next || next[1].at > end) break;
-        timers.delete(next[0]);
-        now = next[1].at;
-        next[1].fn();
-      }
-      now = end;
-    },
-    pending: () => timers.size,
-  };
-  return clock;
-}
+import { ManualClock } from '../support/clock.js';
 
 function node(deadline: number, log: number[]): DeadlineNode {
   return {
@@ -48,23 +17,23 @@ function node(deadline: number, log: number[]): DeadlineNode {
 
 describe('DeadlineQueue', () => {
   it('expires nodes in order at their deadlines with a single timer', () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const queue = new DeadlineQueue(clock);
     const log: number[] = [];
     for (const d of [10, 20, 30]) queue.add(node(d, log), 0);
     expect(clock.pending()).to.equal(1);
-    clock.advance(9);
+    clock.tick(9);
     expect(log).to.deep.equal([]);
-    clock.advance(1);
+    clock.tick(1);
     expect(log).to.deep.equal([10]);
-    clock.advance(20);
+    clock.tick(20);
     expect(log).to.deep.equal([10, 20, 30]);
     expect(clock.pending()).to.equal(0);
     expect(queue.hasTimer).to.equal(false);
   });
 
   it('never expires a node removed before its deadline', () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const queue = new DeadlineQueue(clock);
     const log: number[] = [];
     const a = node(10, log);
@@ -76,29 +45,29 @@ describe('DeadlineQueue', () => {
     queue.remove(b);
     queue.remove(a);
     expect(queue.size).to.equal(1);
-    clock.advance(100);
+    clock.tick(100);
     expect(log).to.deep.equal([30]);
     queue.remove(c); // already gone: no effect
     expect(queue.size).to.equal(0);
   });
 
   it('re-arms for the new head when the timer fires after the head was removed', () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const queue = new DeadlineQueue(clock);
     const log: number[] = [];
     const a = node(10, log);
     queue.add(a, 0);
     queue.add(node(50, log), 0);
     queue.remove(a);
-    clock.advance(10);
+    clock.tick(10);
     expect(log).to.deep.equal([]);
     expect(clock.pending()).to.equal(1);
-    clock.advance(40);
+    clock.tick(40);
     expect(log).to.deep.equal([50]);
   });
 
   it('clears its timer when the queue empties, on a clock whose timers cannot be unref’d', () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const queue = new DeadlineQueue(clock);
     const log: number[] = [];
     const a = node(10, log);
@@ -113,7 +82,7 @@ describe('DeadlineQueue', () => {
     // The next node arms a new timer, and expires on time.
     queue.add(node(40, log), 30);
     expect(clock.pending()).to.equal(1);
-    clock.advance(40);
+    clock.tick(40);
     expect(log).to.deep.equal([40]);
   });
 

@@ -4,15 +4,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { BulkheadFullError } from '../../src/errors.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
-import {
-  FakeClock,
-  deferred,
-  fcParams,
-  flush,
-  settle,
-  type Deferred,
-  type Settled,
-} from './support.js';
+import { ManualClock } from '../support/clock.js';
+import { deferred, fcParams, flush, settle, type Deferred, type Settled } from './support.js';
 
 interface Config {
   readonly maxConcurrent: number;
@@ -79,7 +72,7 @@ interface Caller {
 }
 
 async function check(config: Config, ops: readonly Op[]): Promise<void> {
-  const clock = new FakeClock(5_000);
+  const clock = new ManualClock(5_000);
   const options: Record<string, unknown> = {
     maxConcurrent: config.maxConcurrent,
     maxQueue: config.maxQueue,

@@ -11,7 +11,8 @@ import {
   type CircuitBreakerOptions,
 } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { CircuitState } from '../../src/strategies/circuit-breaker/CircuitState.js';
-import { FakeClock, deferred, fcParams, flush, settle, type Deferred } from './support.js';
+import { ManualClock } from '../support/clock.js';
+import { deferred, fcParams, flush, settle, type Deferred } from './support.js';
 
 class IgnoredError extends Error {}
 
@@ -295,7 +296,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ t: 'reset' as const }) },
 );
 
-function options(c: Config, clock: FakeClock): CircuitBreakerOptions {
+function options(c: Config, clock: ManualClock): CircuitBreakerOptions {
   const o: Record<string, unknown> = {
     failureThreshold: c.failureThreshold,
     windowType: c.windowType,
@@ -324,7 +325,7 @@ interface Running {
 }
 
 async function check(config: Config, ops: readonly Op[]): Promise<void> {
-  const clock = new FakeClock(1_000_000);
+  const clock = new ManualClock(1_000_000);
   const breaker = new CircuitBreaker(options(config, clock));
   const model = new Model(config);
   const changes: string[] = [];

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { RateLimitExceededError } from '../../src/errors.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
-import { FakeClock, fcParams, flush } from './support.js';
+import { ManualClock } from '../support/clock.js';
+import { fcParams, flush } from './support.js';
 
 interface Config {
   readonly maxTokens: number;
@@ -73,7 +74,7 @@ const EPSILON = 1e-9;
 const TIMER_GRANULARITY_MS = 1;
 
 async function check(config: Config, ops: readonly Op[]): Promise<void> {
-  const clock = new FakeClock(10_000);
+  const clock = new ManualClock(10_000);
   const limiter = new RateLimiter({
     maxTokens: config.maxTokens,
     refillRate: config.refillRate,

@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Retry } from '../../src/strategies/retry/Retry.js';
-import { FakeClock, fcParams, settle } from './support.js';
+import { ManualClock } from '../support/clock.js';
+import { fcParams, settle } from './support.js';
 
 interface Config {
   readonly maxAttempts: number;
@@ -41,7 +42,7 @@ describe('Retry (properties)', () => {
     this.timeout(60_000);
     await fc.assert(
       fc.asyncProperty(configArb, randomsArb, async (config, randoms) => {
-        const clock = new FakeClock(0);
+        const clock = new ManualClock(0);
         let draws = 0;
         const options: Record<string, unknown> = {
           maxAttempts: config.maxAttempts,

@@ -8,7 +8,8 @@ import { Policy } from '../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { InMemoryCircuitBreakerStore } from '../../src/strategies/circuit-breaker/store.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
-import { FakeClock, deferred, flush, settle } from './support.js';
+import { ManualClock } from '../support/clock.js';
+import { deferred, flush, settle } from './support.js';
 
 /** Trips `breaker` (failureThreshold 1) with one failed call through `run`. */
 async function trip(run: (fn: () => Promise<never>) => Promise<unknown>): Promise<void> {
@@ -97,7 +98,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
     });
 
     it('does not close the circuit on an aborted half-open probe that later resolves', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
       const policy = Policy.builder('probe').clock(clock).circuitBreaker(breaker).build();
       await trip((fn) => policy.execute(fn));
@@ -133,7 +134,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
 
   describe('in-memory breaker and lost probes', () => {
     it('gives the slot of a probe that never reports to a new probe after 10 s', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
       await trip((fn) => breaker.execute(fn));
       await clock.advance(100);
@@ -149,7 +150,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
     });
 
     it('neither frees a slot nor decides when a lost probe reports after all', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({
         failureThreshold: 1,
         recoveryTimeout: 100,
@@ -180,7 +181,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
     });
 
     it('waits recoveryTimeout when it is longer than 10 s before taking a probe as lost', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '30s', clock });
       await trip((fn) => breaker.execute(fn));
       await clock.advance(30_000);
@@ -196,7 +197,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
 
   describe('half-open is decided by probes only', () => {
     it('ignores the success of a call admitted while closed (standalone)', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
       const early = deferred<string>();
       settle(breaker.execute(() => early.promise)); // admitted while CLOSED
@@ -215,7 +216,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
     });
 
     it('ignores the failure of a call admitted while closed (policy)', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
       const policy = Policy.builder('stale').clock(clock).circuitBreaker(breaker).build();
       const early = deferred<string>();
@@ -236,7 +237,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
     });
 
     it('ignores a stale success recorded by hand with its ticket', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
       const early = breaker.beforeCall(); // admitted while CLOSED
       breaker.onFailure(new Error('trip'), 0, breaker.beforeCall());
@@ -250,7 +251,7 @@ describe('Regressions: breaker, fallback, listeners', () => {
     });
 
     it('ignores a probe of an earlier half-open period', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({
         failureThreshold: 1,
         recoveryTimeout: 100,

@@ -18,7 +18,8 @@ import { InMemoryRateLimiterStore } from '../../src/strategies/rate-limiter/stor
 import { Retry } from '../../src/strategies/retry/Retry.js';
 import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
-import { FakeClock, flush, settle } from './support.js';
+import { ManualClock } from '../support/clock.js';
+import { flush, settle } from './support.js';
 
 type ErrorClass = typeof TypeError | typeof RangeError;
 type Bad = readonly [value: unknown, error: ErrorClass];
@@ -520,7 +521,7 @@ describe('PolicyRegistry.fromConfig validation', () => {
 class NoRetry extends Error {}
 
 interface Harness {
-  readonly clock: FakeClock;
+  readonly clock: ManualClock;
   readonly policy: Policy<unknown, unknown>;
   readonly limiter: RateLimiter;
   readonly bulkhead: Bulkhead;
@@ -528,7 +529,7 @@ interface Harness {
 }
 
 function harness(withFallback: boolean, fallbackMethod?: (error: unknown) => unknown): Harness {
-  const clock = new FakeClock(0);
+  const clock = new ManualClock(0);
   // Refill so slow that the count of tokens taken is exact for the length of a spec.
   const limiter = new RateLimiter({ maxTokens: 1000, refillRate: 1e-9, clock });
   const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 4, maxWait: 500, clock });
@@ -769,7 +770,7 @@ describe('Odd callees through a full policy', () => {
   });
 
   it('error filters that throw do not leave a call hanging', async () => {
-    const clock = new FakeClock(0);
+    const clock = new ManualClock(0);
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
     const policy = Policy.builder('filters')
       .clock(clock)

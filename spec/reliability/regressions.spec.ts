@@ -18,7 +18,8 @@ import { InMemoryRateLimiterStore } from '../../src/strategies/rate-limiter/stor
 import { Retry } from '../../src/strategies/retry/Retry.js';
 import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 import type { Stage } from '../../src/pipeline/Stage.js';
-import { FakeClock, deferred, flush, settle } from './support.js';
+import { ManualClock } from '../support/clock.js';
+import { deferred, flush, settle } from './support.js';
 import { BulkheadFullError } from '../../src/errors.js';
 import {
   InMemoryBulkheadStore,
@@ -40,7 +41,7 @@ describe('Regressions', () => {
     // error recordOn ignores) in a later period gave back a slot it did not hold there, so a
     // third probe was admitted with halfOpenMaxCalls 2.
     it('does not let a probe from an earlier half-open period free a slot in the next one', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({
         failureThreshold: 1,
         recoveryTimeout: 100,
@@ -78,7 +79,7 @@ describe('Regressions', () => {
     // The same through a policy: the stage calls beforeCall/onFailure/onCancel, so the breaker
     // needs the ticket beforeCall returns to know which calls hold a probe slot.
     it('does not let a call admitted while closed free a probe slot through a policy', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const breaker = new CircuitBreaker({
         failureThreshold: 1,
         recoveryTimeout: 100,
@@ -125,7 +126,7 @@ describe('Regressions', () => {
     });
 
     it('does not listen to the shared never-aborting signal while it waits', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const retry = new Retry({ maxAttempts: 2, delay: 1000, clock });
       const runs = Array.from({ length: 20 }, () =>
         settle(retry.run(() => Promise.reject(new Error('x')), { signal: NEVER_ABORTED })),
@@ -156,7 +157,7 @@ describe('Regressions', () => {
     });
 
     it('waiting RateLimiter callers do not listen to NEVER_ABORTED', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1000, maxWait: '1s', clock });
       const runs = Array.from({ length: 20 }, () => settle(limiter.acquire(1, NEVER_ABORTED)));
       await flush();
@@ -167,7 +168,7 @@ describe('Regressions', () => {
     });
 
     it('a policy without a caller signal adds no listener to NEVER_ABORTED while retries wait', async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const policy = Policy.builder('never')
         .clock(clock)
         .bulkhead({ maxConcurrent: 2, maxQueue: 20, clock })
@@ -271,7 +272,7 @@ describe('Regressions', () => {
     // A deadline whose caller aborted served nobody, yet its timer would have kept the process
     // alive until it passed (an hour here) while the thunk hung.
     it("a caller's abort drops the deadline of its call, leaving no timer behind", async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const limiter = new TimeLimiter({ timeout: '1h', clock });
       const policy = Policy.builder('dropped').timeout(limiter).build();
       const controller = new AbortController();
@@ -280,13 +281,13 @@ describe('Regressions', () => {
         policy.execute(() => new Promise(() => {}), { signal: controller.signal }),
       );
       const alone = settle(limiter.execute(() => new Promise(() => {}), controller.signal));
-      expect(clock.pending).to.equal(1);
+      expect(clock.pending()).to.equal(1);
       controller.abort(reason);
       await flush();
       expect(call.reason).to.equal(reason);
       expect(alone.reason).to.equal(reason);
       expect(limiter.queue.size).to.equal(0);
-      expect(clock.pending, 'timers left').to.equal(0);
+      expect(clock.pending(), 'timers left').to.equal(0);
       expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
     });
 
@@ -430,8 +431,8 @@ describe('Regressions', () => {
 /** An in-memory bulkhead store that, like Redis, decides every `acquire` asynchronously. */
 class AsyncBulkheadStore implements BulkheadStore {
   readonly memory = new InMemoryBulkheadStore();
-  #clock: FakeClock;
-  constructor(clock: FakeClock) {
+  #clock: ManualClock;
+  constructor(clock: ManualClock) {
     this.#clock = clock;
   }
   configure(config: BulkheadStoreConfig): void {
@@ -470,7 +471,7 @@ describe('Regressions: bulkhead slots follow their calls', () => {
   // said "no slot"; the next free slot went to it and was never released.
   for (const via of ['Bulkhead.execute', 'a policy'] as const) {
     it(`gives back every slot after 2,000 calls with random aborts on an asynchronous store (${via})`, async () => {
-      const clock = new FakeClock(0);
+      const clock = new ManualClock(0);
       const store = new AsyncBulkheadStore(clock);
       const bulkhead = new Bulkhead({ maxConcurrent: 5, maxQueue: 10_000, clock, store });
       const policy = Policy.builder('storm').clock(clock).bulkhead(bulkhead).build();
@@ -503,7 +504,7 @@ describe('Regressions: bulkhead slots follow their calls', () => {
   // With an asynchronous store and no caller signal, every call in flight listened to the shared
   // never-aborting signal (1,000 calls: 1,000 listeners and a MaxListenersExceededWarning).
   it('adds no listener to the never-aborting signal while asynchronous stores decide', async () => {
-    const clock = new FakeClock(0);
+    const clock = new ManualClock(0);
     const bulkhead = new Bulkhead({
       maxConcurrent: 1000,
       maxQueue: 10,
@@ -601,7 +602,7 @@ describe('Regressions: bulkhead slots follow their calls', () => {
   // A timeout inside a bulkhead gave the slot back at the deadline while the work still ran, so
   // a slow dependency saw unbounded concurrency.
   it('holds a slot until the work settles when an inner timeout answered first, showing it as orphaned', async () => {
-    const clock = new FakeClock(0);
+    const clock = new ManualClock(0);
     const registry = new PolicyRegistry();
     const bulkhead = new Bulkhead({ maxConcurrent: 2, clock });
     const policy = Policy.builder('slow-db')
@@ -646,7 +647,7 @@ describe('Regressions: bulkhead slots follow their calls', () => {
     }
     const reader = new Reader();
     const provider = new MeterProvider({ readers: [reader] });
-    const clock = new FakeClock(0);
+    const clock = new ManualClock(0);
     const policy = Policy.builder('gauged')
       .clock(clock)
       .bulkhead({ maxConcurrent: 3, clock })
@@ -701,7 +702,7 @@ describe('Regressions: bulkhead slots follow their calls', () => {
   });
 
   it('gives the slot back at the deadline when the work honours ctx.signal', async () => {
-    const clock = new FakeClock(0);
+    const clock = new ManualClock(0);
     const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
     const policy = Policy.builder('polite')
       .clock(clock)

@@ -1,0 +1,233 @@
+// The execution contexts: what the root context a policy call creates answers, how derived
+// contexts read through to their parent, the holders told when the caller is answered, and the
+// running count of bulkhead slots.
+import { expect } from 'chai';
+import {
+  AttemptContext,
+  DerivedContext,
+  RootContext,
+  SlotContext,
+  TimingContext,
+  trackRunning,
+  type Holder,
+  type SlotOwner,
+} from '../../src/internal/context.js';
+import { NEVER_ABORTED } from '../../src/internal/signals.js';
+import { settle } from '../support/promises.js';
+
+const thunk = () => 'value';
+
+function root(signal?: AbortSignal, data?: Map<string, unknown>): RootContext {
+  return new RootContext('orders', 1_234, thunk, signal, data);
+}
+
+function holder(log: string[], name: string): Holder {
+  return { answered: (r) => log.push(`${name}:${r.policyName}`) };
+}
+
+describe('context', () => {
+  describe('RootContext', () => {
+    it('answers the first attempt of the call it was made for, with no parent or owner', () => {
+      const ctx = root();
+      expect(ctx.policyName).to.equal('orders');
+      expect(ctx.startedAt).to.equal(1_234);
+      expect(ctx.fn).to.equal(thunk);
+      expect(ctx.attempt).to.equal(1);
+      expect(ctx.root).to.equal(ctx);
+      expect(ctx.parent).to.equal(undefined);
+      expect(ctx.owner).to.equal(undefined);
+    });
+
+    it('hands out the caller signal, or the shared never-aborting one when there is none', () => {
+      const signal = new AbortController().signal;
+      expect(root(signal).signal).to.equal(signal);
+      expect(root().signal).to.equal(NEVER_ABORTED);
+    });
+
+    it('reports the caller signal abort and its reason without creating a signal', () => {
+      const controller = new AbortController();
+      const ctx = root(controller.signal);
+      expect(ctx.aborted).to.equal(false);
+      expect(ctx.abortReason).to.equal(undefined);
+      const reason = new Error('stop');
+      controller.abort(reason);
+      expect(ctx.aborted).to.equal(true);
+      expect(ctx.abortReason).to.equal(reason);
+      expect(root().aborted).to.equal(false);
+    });
+
+    it('uses the data map it was given, or makes one on first read and keeps it', () => {
+      const given = new Map<string, unknown>([['k', 1]]);
+      expect(root(undefined, given).data).to.equal(given);
+      const ctx = root();
+      const made = ctx.data;
+      expect(made).to.be.instanceOf(Map);
+      expect(made.size).to.equal(0);
+      expect(ctx.data).to.equal(made);
+    });
+
+    it('tells every holder once the caller is answered, and a holder joining afterwards at once', () => {
+      const log: string[] = [];
+      const ctx = root();
+      ctx.hold(holder(log, 'a'));
+      ctx.hold(holder(log, 'b'));
+      expect(ctx.settled).to.equal(false);
+      expect(log).to.deep.equal([]);
+      ctx.settled = true;
+      expect(ctx.settled).to.equal(true);
+      expect(log).to.deep.equal(['a:orders', 'b:orders']);
+      ctx.hold(holder(log, 'c'));
+      expect(log).to.deep.equal(['a:orders', 'b:orders', 'c:orders']);
+    });
+
+    it('tells no holder that let go before the caller was answered', () => {
+      const log: string[] = [];
+      const ctx = root();
+      const a = holder(log, 'a');
+      const b = holder(log, 'b');
+      const c = holder(log, 'c');
+      ctx.hold(a);
+      ctx.hold(b);
+      ctx.hold(c);
+      ctx.unhold(a);
+      ctx.unhold(b);
+      ctx.unhold(holder(log, 'stranger'));
+      ctx.settled = true;
+      expect(log).to.deep.equal(['c:orders']);
+    });
+
+    it('tells nobody when every holder let go', () => {
+      const log: string[] = [];
+      const ctx = root();
+      const a = holder(log, 'a');
+      ctx.hold(a);
+      ctx.unhold(a);
+      ctx.settled = true;
+      expect(log).to.deep.equal([]);
+    });
+
+    it('take returns the outcome once settled, a value or a throw', () => {
+      const ok = root();
+      ok.ok = true;
+      ok.value = 42;
+      ok.settled = true;
+      expect(ok.take()).to.equal(42);
+      const failed = root();
+      const error = new Error('failed');
+      failed.value = error;
+      failed.settled = true;
+      expect(() => failed.take()).to.throw(error);
+    });
+
+    it('take, before the outcome is known, makes the deferred promise that resolve and reject settle', async () => {
+      const ctx = root();
+      expect(ctx.deferred).to.equal(false);
+      const pending = ctx.take() as Promise<unknown>;
+      expect(pending).to.be.instanceOf(Promise);
+      expect(ctx.deferred).to.equal(true);
+      const outcome = settle(pending);
+      ctx.resolve('late');
+      await pending;
+      expect(outcome).to.deep.include({ status: 'fulfilled', value: 'late' });
+
+      const other = root();
+      const rejected = settle(other.makeDeferred());
+      const error = new Error('no');
+      other.reject(error);
+      await Promise.resolve();
+      expect(rejected).to.deep.include({ status: 'rejected', reason: error });
+    });
+
+    it('as the caller signal listener, settles the execution as failed with the abort reason', () => {
+      const controller = new AbortController();
+      const ctx = root(controller.signal);
+      const settled: unknown[] = [];
+      ctx.settler = { settle: (r, ok, value) => settled.push(r, ok, value) };
+      controller.signal.addEventListener('abort', ctx);
+      const reason = new Error('caller left');
+      controller.abort(reason);
+      expect(settled).to.deep.equal([ctx, false, reason]);
+    });
+  });
+
+  describe('DerivedContext', () => {
+    it('reads everything from its parent, and records the stage that made it', () => {
+      const controller = new AbortController();
+      const parent = root(controller.signal);
+      const owner = {};
+      const ctx = new DerivedContext(parent, owner);
+      expect(ctx.parent).to.equal(parent);
+      expect(ctx.owner).to.equal(owner);
+      expect(ctx.root).to.equal(parent);
+      expect(ctx.policyName).to.equal('orders');
+      expect(ctx.attempt).to.equal(1);
+      expect(ctx.startedAt).to.equal(1_234);
+      expect(ctx.signal).to.equal(controller.signal);
+      expect(ctx.data).to.equal(parent.data);
+      expect(ctx.aborted).to.equal(false);
+      controller.abort('why');
+      expect(ctx.aborted).to.equal(true);
+      expect(ctx.abortReason).to.equal('why');
+    });
+
+    it('reaches the root through any number of parents', () => {
+      const top = root();
+      const deep = new DerivedContext(new DerivedContext(new DerivedContext(top, {}), {}), {});
+      expect(deep.root).to.equal(top);
+    });
+  });
+
+  describe('AttemptContext', () => {
+    it('differs from its parent in the attempt only, and passes it to contexts made from it', () => {
+      const parent = root();
+      const ctx = new AttemptContext(parent, {}, 3);
+      expect(ctx.attempt).to.equal(3);
+      expect(ctx.policyName).to.equal('orders');
+      expect(ctx.root).to.equal(parent);
+      expect(new DerivedContext(ctx, {}).attempt).to.equal(3);
+    });
+  });
+
+  describe('TimingContext', () => {
+    it('carries the start time and admission ticket of one call', () => {
+      const ctx = new TimingContext(root(), {}, 55, 7);
+      expect(ctx.start).to.equal(55);
+      expect(ctx.ticket).to.equal(7);
+      expect(ctx.attempt).to.equal(1);
+    });
+  });
+
+  describe('trackRunning', () => {
+    function slot(parent: RootContext | SlotContext, drained: SlotContext[]): SlotContext {
+      const owner: SlotOwner = { drained: (c) => drained.push(c) };
+      return new SlotContext(parent, owner, 'ticket');
+    }
+
+    it('counts thunk calls in flight in every slot around the context', () => {
+      const drained: SlotContext[] = [];
+      const outer = slot(root(), drained);
+      const inner = slot(outer, drained);
+      const ctx = new AttemptContext(inner, {}, 2);
+      trackRunning(ctx, 1);
+      trackRunning(ctx, 1);
+      expect([outer.running, inner.running]).to.deep.equal([2, 2]);
+      trackRunning(ctx, -1);
+      expect([outer.running, inner.running]).to.deep.equal([1, 1]);
+      expect(inner.ticket).to.equal('ticket');
+      expect(drained, 'no slot was left').to.deep.equal([]);
+    });
+
+    it('tells the owner of a slot already left once its last call settles, and no other', () => {
+      const drained: SlotContext[] = [];
+      const outer = slot(root(), drained);
+      const inner = slot(outer, drained);
+      trackRunning(inner, 1);
+      trackRunning(inner, 1);
+      inner.left = true;
+      trackRunning(inner, -1);
+      expect(drained).to.deep.equal([]);
+      trackRunning(inner, -1);
+      expect(drained).to.deep.equal([inner]);
+    });
+  });
+});

@@ -1,0 +1,93 @@
+// The bulkhead stage, white-box through a policy: refusals counted and reported, a slot that
+// follows the work when the caller is answered first, and a slot granted to a caller who left.
+import { expect } from 'chai';
+import { BulkheadFullError } from '../../../src/errors.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
+import { ManualClock } from '../../support/clock.js';
+import { deferred, flush, rejectionOf } from '../../support/promises.js';
+
+describe('Bulkhead stage', () => {
+  it('counts and reports a refusal when no slot and no queue place is free', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 0 });
+    const policy = Policy.builder<string>('orders').bulkhead(bulkhead).build();
+    const rejected: unknown[] = [];
+    policy.on('rejected', (e) => rejected.push(e));
+    const work = deferred<string>();
+    const first = policy.execute(() => work.promise);
+    const error = await rejectionOf(policy.execute(() => 'second'));
+    expect(error).to.be.instanceOf(BulkheadFullError);
+    expect(policy.metrics().rejections.bulkhead).to.equal(1);
+    expect(rejected).to.deep.equal([
+      { policy: 'orders', stage: 'bulkhead', reason: 'bulkhead', error },
+    ]);
+    work.resolve('done');
+    expect(await first).to.equal('done');
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('holds the slot of a call whose caller aborted until the work settles, counting it orphaned', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    const policy = Policy.builder<string>('p').bulkhead(bulkhead).build();
+    const controller = new AbortController();
+    const work = deferred<string>();
+    const reason = new Error('left');
+    const call = policy.execute(() => work.promise, { signal: controller.signal });
+    controller.abort(reason);
+    expect(await rejectionOf(call)).to.equal(reason);
+    expect(bulkhead.orphaned).to.equal(1);
+    expect(bulkhead.availableSlots).to.equal(0);
+    work.resolve('late');
+    await flush();
+    expect(bulkhead.orphaned).to.equal(0);
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('lets the slot follow the work when a deadline inside answers first', async () => {
+    const clock = new ManualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
+    const policy = Policy.builder<string>('p')
+      .clock(clock)
+      .bulkhead(bulkhead)
+      .timeout({ timeout: 10, clock })
+      .build();
+    const work = deferred<string>();
+    const call = policy.execute(() => work.promise);
+    const settled = rejectionOf(call);
+    await clock.advance(10);
+    expect(((await settled) as Error).name).to.equal('OperationTimeoutError');
+    expect(bulkhead.orphaned, 'answered while the work runs').to.equal(1);
+    expect(bulkhead.availableSlots).to.equal(0);
+    work.resolve('late');
+    await flush();
+    expect(bulkhead.orphaned).to.equal(0);
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('gives back at once a slot granted to a queued caller who has just left, without calling its thunk', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
+    const policy = Policy.builder<string>('p').bulkhead(bulkhead).build();
+    const controller = new AbortController();
+    const reason = new Error('left');
+    const work = deferred<string>();
+    const first = policy.execute(() => work.promise);
+    let called = false;
+    const second = policy.execute(
+      () => {
+        called = true;
+        return 'no';
+      },
+      { signal: controller.signal },
+    );
+    // The first call's success is reported after its slot went to the second caller, and before
+    // that caller hears of it.
+    policy.on('success', () => controller.abort(reason));
+    work.resolve('done');
+    expect(await first).to.equal('done');
+    expect(await rejectionOf(second)).to.equal(reason);
+    await flush();
+    expect(called).to.equal(false);
+    expect(bulkhead.availableSlots).to.equal(1);
+    expect(bulkhead.orphaned).to.equal(0);
+  });
+});

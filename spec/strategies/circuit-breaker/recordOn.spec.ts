@@ -1,0 +1,102 @@
+// CircuitBreaker, white-box. Which errors count as failures: `recordOn` as error classes or a
+// predicate; other errors pass through uncounted.
+import { expect } from 'chai';
+import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import type { ManualClock } from '../../support/clock.js';
+import { rejectionOf } from '../../support/promises.js';
+import { ConnectionError, ResetError, ValidationError, breakerClock, run } from './support.js';
+
+describe('CircuitBreaker', () => {
+  let clock: ManualClock;
+
+  beforeEach(() => {
+    clock = breakerClock();
+  });
+
+  describe('recordOn', () => {
+    it('counts only errors of the listed classes (and their subclasses) as failures', async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 2,
+        recordOn: [ConnectionError],
+      });
+      await breaker.execute(() => Promise.reject(new ConnectionError('a'))).catch(() => undefined);
+      await breaker.execute(() => Promise.reject(new ResetError('b'))).catch(() => undefined);
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('lets other errors through unchanged, counting them as neither failure nor success', async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 2,
+        recordOn: [ConnectionError],
+      });
+      const other = new ValidationError('bad input');
+      await run(breaker, 'F');
+      expect(await rejectionOf(breaker.execute(() => Promise.reject(other)))).to.equal(other);
+      expect(breaker.metrics).to.include({ bufferedCalls: 0 });
+      // Not a success either: the run of consecutive failures goes on.
+      const breaker2 = new CircuitBreaker({ clock, failureThreshold: 2, recordOn: [Error] });
+      await run(breaker2, 'F');
+      await breaker2.execute(() => Promise.reject('not an Error')).catch(() => undefined);
+      expect(breaker2.metrics.bufferedCalls).to.equal(1);
+      await run(breaker2, 'F');
+      expect(breaker2.state).to.equal('open');
+    });
+
+    it('accepts a predicate', async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 1,
+        recordOn: (error) => error instanceof Error && error.message === 'timeout',
+      });
+      await breaker.execute(() => Promise.reject(new Error('not found'))).catch(() => undefined);
+      expect(breaker.state).to.equal('closed');
+      await breaker.execute(() => Promise.reject(new Error('timeout'))).catch(() => undefined);
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('counts an error as a failure when the recordOn predicate itself throws', async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 1,
+        recordOn: () => {
+          throw new Error('broken predicate');
+        },
+      });
+      const error = new Error('original');
+      expect(await rejectionOf(breaker.execute(() => Promise.reject(error)))).to.equal(error);
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('applies recordOn in onFailure too', () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 1,
+        recordOn: [ConnectionError],
+      });
+      breaker.beforeCall();
+      breaker.onFailure(new ValidationError('x'));
+      expect(breaker.state).to.equal('closed');
+      expect(breaker.metrics.bufferedCalls).to.equal(0);
+      breaker.beforeCall();
+      breaker.onFailure(new ConnectionError('x'));
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('gives back the half-open probe slot of a call whose error is not recorded', async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 1,
+        recoveryTimeout: 10,
+        recordOn: [ConnectionError],
+      });
+      await breaker.execute(() => Promise.reject(new ConnectionError('x'))).catch(() => undefined);
+      clock.tick(10);
+      await breaker.execute(() => Promise.reject(new ValidationError('x'))).catch(() => undefined);
+      expect(breaker.state).to.equal('half-open');
+      expect(await breaker.execute(() => 'probe')).to.equal('probe');
+      expect(breaker.state).to.equal('closed');
+    });
+  });
+});

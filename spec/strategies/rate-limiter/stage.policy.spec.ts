@@ -1,0 +1,72 @@
+// The rate limiter stage, white-box through a policy: the fast path, a caller waiting in line
+// for a permit, and refusals counted and reported.
+import { expect } from 'chai';
+import { RateLimitExceededError } from '../../../src/errors.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { RateLimiter } from '../../../src/strategies/rate-limiter/RateLimiter.js';
+import { ManualClock } from '../../support/clock.js';
+import { rejectionOf, settle } from '../../support/promises.js';
+
+describe('RateLimiter stage', () => {
+  it('calls the thunk at once while permits last, on the policy clock or its own', async () => {
+    for (const shared of [true, false]) {
+      const clock = new ManualClock();
+      const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, clock });
+      const policy = Policy.builder<number>('p')
+        .clock(shared ? clock : new ManualClock())
+        .rateLimiter(limiter)
+        .build();
+      expect(await policy.execute(() => 1)).to.equal(1);
+      expect(await policy.execute(() => 2)).to.equal(2);
+      expect(limiter.availableTokens, `shared clock: ${shared}`).to.equal(0);
+    }
+  });
+
+  it('makes a caller wait in line for the next permit, then calls its thunk', async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ maxTokens: 1, refillRate: 10, maxWait: '1s', clock });
+    const policy = Policy.builder<string>('p').clock(clock).rateLimiter(limiter).build();
+    await policy.execute(() => 'first');
+    let calledAt: number | undefined;
+    const second = settle(
+      policy.execute(() => {
+        calledAt = clock.now();
+        return 'second';
+      }),
+    );
+    await clock.advance(99);
+    expect(second.status).to.equal('pending');
+    await clock.advance(1);
+    expect(second).to.deep.include({ status: 'fulfilled', value: 'second' });
+    expect(calledAt).to.equal(100);
+  });
+
+  it('stops a waiting caller who aborts, with the reason, without counting a refusal', async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '10s', clock });
+    const policy = Policy.builder<string>('p').clock(clock).rateLimiter(limiter).build();
+    await policy.execute(() => 'first');
+    const controller = new AbortController();
+    const reason = new Error('left');
+    const waiting = policy.execute(() => 'no', { signal: controller.signal });
+    controller.abort(reason);
+    expect(await rejectionOf(waiting)).to.equal(reason);
+    expect(policy.metrics().rejections.rateLimit).to.equal(0);
+    expect(limiter.queued).to.equal(0);
+  });
+
+  it('counts and reports a refusal when no permit comes within maxWait', async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, clock });
+    const policy = Policy.builder<string>('orders').clock(clock).rateLimiter(limiter).build();
+    const rejected: unknown[] = [];
+    policy.on('rejected', (e) => rejected.push(e));
+    await policy.execute(() => 'first');
+    const error = await rejectionOf(policy.execute(() => 'second'));
+    expect(error).to.be.instanceOf(RateLimitExceededError);
+    expect(policy.metrics().rejections.rateLimit).to.equal(1);
+    expect(rejected).to.deep.equal([
+      { policy: 'orders', stage: 'rate-limiter', reason: 'rate-limit', error },
+    ]);
+  });
+});

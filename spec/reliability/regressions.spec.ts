@@ -727,3 +727,36 @@ describe('Regressions: bulkhead slots follow their calls', () => {
     expect(bulkhead.availableSlots).to.equal(1);
   });
 });
+
+describe('the never-aborting signal under callees that listen on ctx.signal', () => {
+  it('keeps no listener when thunks hand ctx.signal to fetch or listen on it themselves', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const policy = Policy.builder('plain').retry({ maxAttempts: 2 }).build();
+      for (let i = 0; i < 20; i++) {
+        const body = await policy.execute(async (ctx) => {
+          const response = await fetch(`http://127.0.0.1:${port}/`, { signal: ctx.signal });
+          return response.text();
+        });
+        expect(body).to.equal('ok');
+      }
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          policy.execute((ctx) => ctx.signal.addEventListener('abort', () => undefined)),
+        ),
+      );
+      expect(getEventListeners(NEVER_ABORTED, 'abort')).to.have.length(0);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).to.deep.equal([]);
+    } finally {
+      process.off('warning', onWarning);
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -4,7 +4,11 @@ import type { Clock } from './clock.js';
 export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ neverAborted();
 
 function neverAborted(): AbortSignal {
-  return new AbortController().signal;
+  const signal = new AbortController().signal;
+  // It can never abort, so a listener on it could never run: it keeps none. Without this, a callee
+  // handing `ctx.signal` to `fetch` (which listens on its signal) added a listener per call.
+  signal.addEventListener = noop;
+  return signal;
 }
 
 /**

@@ -8,9 +8,10 @@ import {
 import { isBulkheadFullError } from '../../errors.js';
 import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import type { Step } from '../../pipeline/engine.js';
+import type { StageEnv } from '../../pipeline/env.js';
+import { BuiltinStep } from '../../pipeline/step.js';
+import type { KindDescriptor } from '../descriptor.js';
 
 /**
  * @internal Holds one bulkhead slot while the steps inside it run, and until the work they wrap
@@ -22,21 +23,20 @@ import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
  * free it. A slot named by `true` (the in-memory store) needs no context of its own unless a
  * step inside may answer early.
  */
-export class BulkheadStage implements Step, Holder, SlotOwner {
-  readonly kind = 'bulkhead';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, SlotOwner {
   readonly settlesEarly = false;
   private readonly bulkhead: Bulkhead;
-  private readonly env: StageEnv;
   // Whether a step inside may answer before the work settles (known once linked).
   private early: boolean | undefined = undefined;
 
-  constructor(bulkhead: Bulkhead, env: StageEnv, name: string | undefined) {
+  constructor(
+    descriptor: KindDescriptor<Bulkhead>,
+    bulkhead: Bulkhead,
+    env: StageEnv,
+    name: string | undefined,
+  ) {
+    super(descriptor, bulkhead, env, name);
     this.bulkhead = bulkhead;
-    this.env = env;
-    this.name = name ?? this.kind;
   }
 
   enter(ctx: Context): void {
@@ -120,14 +120,6 @@ export class BulkheadStage implements Step, Holder, SlotOwner {
   drained(ctx: SlotContext): void {
     this.bulkhead.orphan(-1);
     this.bulkhead.giveSlot(ctx.ticket as BulkheadTicket);
-  }
-
-  describe(): string {
-    return this.bulkhead.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.bulkhead);
   }
 
   private findEarly(): boolean {

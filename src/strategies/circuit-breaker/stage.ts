@@ -1,28 +1,27 @@
 import { TimingContext, type Context } from '../../internal/context.js';
 import { isCircuitOpenError } from '../../errors.js';
 import type { CircuitBreaker } from './CircuitBreaker.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import type { StageEnv } from '../../pipeline/env.js';
+import { BuiltinStep } from '../../pipeline/step.js';
+import type { KindDescriptor } from '../descriptor.js';
 
 /** The ticket `beforeCall` gives a call that holds no half-open probe slot. */
 const NOT_A_PROBE = 0;
 
 /** @internal Asks the breaker before each call and records how the call ended. */
-export class CircuitBreakerStage implements Step {
-  readonly kind = 'circuit-breaker';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   readonly settlesEarly = false;
   /** @internal */
   readonly breaker: CircuitBreaker;
-  private readonly env: StageEnv;
 
-  constructor(breaker: CircuitBreaker, env: StageEnv, name: string | undefined) {
+  constructor(
+    descriptor: KindDescriptor<CircuitBreaker>,
+    breaker: CircuitBreaker,
+    env: StageEnv,
+    name: string | undefined,
+  ) {
+    super(descriptor, breaker, env, name);
     this.breaker = breaker;
-    this.env = env;
-    this.name = name ?? this.kind;
   }
 
   enter(ctx: Context): void {
@@ -88,14 +87,6 @@ export class CircuitBreakerStage implements Step {
     else if (ok) breaker.onSuccess(durationMs, ticket);
     else breaker.onFailure(value, durationMs, ticket);
     this.outer.leave(received, ok, value);
-  }
-
-  describe(): string {
-    return this.breaker.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.breaker);
   }
 }
 

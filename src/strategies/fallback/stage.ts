@@ -1,22 +1,23 @@
 import type { Context } from '../../internal/context.js';
 import type { Fallback } from './Fallback.js';
-import { whenSettled, type Inward, type Outward, type Step } from '../../pipeline/engine.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import { whenSettled } from '../../pipeline/engine.js';
+import type { StageEnv } from '../../pipeline/env.js';
+import { BuiltinStep } from '../../pipeline/step.js';
+import type { KindDescriptor } from '../descriptor.js';
 
 /** @internal Replaces matching errors of the steps inside it with the fallback's value. */
-export class FallbackStage implements Step {
-  readonly kind = 'fallback';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   readonly settlesEarly = false;
   private readonly fallback: Fallback<unknown>;
-  private readonly env: StageEnv;
 
-  constructor(fallback: Fallback<unknown>, env: StageEnv, name: string | undefined) {
+  constructor(
+    descriptor: KindDescriptor<Fallback<unknown>>,
+    fallback: Fallback<unknown>,
+    env: StageEnv,
+    name: string | undefined,
+  ) {
+    super(descriptor, fallback, env, name);
     this.fallback = fallback;
-    this.env = env;
-    this.name = name ?? this.kind;
   }
 
   enter(ctx: Context): void {
@@ -58,13 +59,5 @@ export class FallbackStage implements Step {
     } catch {
       return false;
     }
-  }
-
-  describe(): string {
-    return this.fallback.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return { kind: this.kind, name: this.name };
   }
 }

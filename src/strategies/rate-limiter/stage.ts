@@ -1,25 +1,24 @@
 import type { Context } from '../../internal/context.js';
 import { isRateLimitExceededError } from '../../errors.js';
 import type { RateLimiter } from './RateLimiter.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import type { StageEnv } from '../../pipeline/env.js';
+import { BuiltinStep } from '../../pipeline/step.js';
+import type { KindDescriptor } from '../descriptor.js';
 
 /** @internal Takes one token per execution before the steps inside it run. */
-export class RateLimiterStage implements Step {
-  readonly kind = 'rate-limiter';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class RateLimiterStage extends BuiltinStep<RateLimiter> {
   readonly settlesEarly = false;
   private readonly limiter: RateLimiter;
-  private readonly env: StageEnv;
   private readonly sharesClock: boolean;
 
-  constructor(limiter: RateLimiter, env: StageEnv, name: string | undefined) {
+  constructor(
+    descriptor: KindDescriptor<RateLimiter>,
+    limiter: RateLimiter,
+    env: StageEnv,
+    name: string | undefined,
+  ) {
+    super(descriptor, limiter, env, name);
     this.limiter = limiter;
-    this.env = env;
-    this.name = name ?? this.kind;
     this.sharesClock = limiter.clock === env.clock;
   }
 
@@ -52,13 +51,5 @@ export class RateLimiterStage implements Step {
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     this.outer.leave(ctx, ok, value);
-  }
-
-  describe(): string {
-    return this.limiter.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.limiter);
   }
 }

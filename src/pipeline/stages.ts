@@ -1,0 +1,163 @@
+import type { Duration } from '../internal/duration.js';
+import { show, stringOption } from '../internal/validate.js';
+import type { KindDescriptor } from '../strategies/descriptor.js';
+import { BULKHEAD } from '../strategies/bulkhead/kind.js';
+import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
+import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
+import type {
+  CircuitBreaker,
+  CircuitBreakerOptions,
+} from '../strategies/circuit-breaker/CircuitBreaker.js';
+import { FALLBACK } from '../strategies/fallback/kind.js';
+import type { Fallback } from '../strategies/fallback/Fallback.js';
+import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
+import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
+import { RETRY } from '../strategies/retry/kind.js';
+import type { Retry, RetryOptions } from '../strategies/retry/Retry.js';
+import { TIMEOUT } from '../strategies/timeout/kind.js';
+import type { TimeLimiter, TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
+import type { ExecutionContext } from './ExecutionContext.js';
+import { Policy } from './Policy.js';
+import type { PolicyFallbackOptions } from './PolicyBuilder.js';
+import type { Stage } from './Stage.js';
+
+/**
+ * A built-in stage over a primitive, as {@link stages} makes it: a {@link Stage} like any other.
+ * Added with `builder.use(stage)` it compiles into the policy's pipeline exactly as the builder's
+ * own methods do (same steps, events, counters and `describe()`). Called by hand,
+ * `execute(ctx, next)` applies the same step to `next`, with the context's signal and data; its
+ * events and counters go nowhere (no policy listens).
+ *
+ * @typeParam P - the primitive it wraps (shared, not copied)
+ */
+export class BuiltinStage<P = unknown> implements Stage {
+  readonly kind: string;
+  readonly name: string;
+  /** The primitive this stage applies (the one given, or one made from the options). */
+  readonly primitive: P;
+  /** @internal */
+  readonly descriptor: KindDescriptor<P>;
+  #policy: Policy<unknown, unknown> | undefined;
+
+  /** @internal Use {@link stages}. */
+  constructor(descriptor: KindDescriptor<P>, primitive: P, name: string | undefined) {
+    this.descriptor = descriptor;
+    this.kind = descriptor.kind;
+    this.primitive = primitive;
+    this.name = name ?? descriptor.kind;
+  }
+
+  execute<T>(ctx: ExecutionContext, next: (ctx: ExecutionContext) => Promise<T>): Promise<T> {
+    // A one-stage policy runs the step itself: one statement of the kind's semantics.
+    const policy = (this.#policy ??= Policy.builder(this.name).use(this).build());
+    return policy.execute((inner) => next(within(ctx, inner)), {
+      signal: ctx.signal,
+      data: ctx.data,
+    }) as Promise<T>;
+  }
+
+  describe(): string {
+    return this.descriptor.describe(this.primitive);
+  }
+
+  state(): Record<string, unknown> {
+    return this.descriptor.state(this.primitive);
+  }
+}
+
+/**
+ * The context `next` receives from a stage run by hand: the caller's, with the attempt and signal
+ * the stage set (a retry's attempt number, a timeout's deadline signal).
+ */
+function within(outer: ExecutionContext, inner: ExecutionContext): ExecutionContext {
+  return {
+    policyName: outer.policyName,
+    startedAt: outer.startedAt,
+    data: outer.data,
+    get attempt() {
+      return inner.attempt;
+    },
+    get signal() {
+      return inner.signal;
+    },
+  };
+}
+
+/**
+ * @internal A built-in stage of `descriptor`'s kind over `options` (or the primitive itself).
+ * The name is checked before a primitive is made, so a bad call consumes no store it was given.
+ */
+export function stageOf<P>(
+  descriptor: KindDescriptor<P>,
+  options: unknown,
+  name: string | undefined,
+): BuiltinStage<P> {
+  stringOption(name, 'name', undefined);
+  const primitive = descriptor.isInstance(options)
+    ? options
+    : descriptor.create(plainOptions(options, descriptor.label));
+  return new BuiltinStage(descriptor, primitive, name);
+}
+
+/**
+ * The options given for a stage, unless they are an instance of some class: a primitive of
+ * another kind (a Bulkhead given to `retry`), or one from another copy of the package, would
+ * otherwise read as empty options and silently become a new primitive with the defaults.
+ */
+function plainOptions(options: unknown, label: string): Record<string, unknown> {
+  if (options !== null && typeof options === 'object') {
+    const proto: unknown = Object.getPrototypeOf(options);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+      throw new TypeError(
+        `\`options\` must be ${label} options or a ${label}, got ${
+          typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
+        }`,
+      );
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/** `3s` or `3000` for a timeout's options. */
+export function timeoutOptions(
+  options: Duration | TimeLimiterOptions | TimeLimiter,
+): TimeLimiterOptions | TimeLimiter {
+  return typeof options === 'number' || typeof options === 'string'
+    ? { timeout: options }
+    : options;
+}
+
+/**
+ * The built-in stages as {@link Stage} objects, each over a primitive (given, or made from
+ * options, validated at once). Use them in `builder.use(...)`, where they compile exactly as the
+ * builder's methods, or call `execute(ctx, next)` by hand to compose and test them.
+ *
+ * @example
+ * ```ts
+ * const retry = stages.retry({ maxAttempts: 3, delay: 0 });
+ * const policy = Policy.builder('pricing').use(retry).use(stages.timeout('2s')).build();
+ * ```
+ */
+export const stages = Object.freeze({
+  retry: (options: RetryOptions | Retry, name?: string): BuiltinStage<Retry> =>
+    stageOf(RETRY, options, name),
+  circuitBreaker: (
+    options: CircuitBreakerOptions | CircuitBreaker,
+    name?: string,
+  ): BuiltinStage<CircuitBreaker> => stageOf(CIRCUIT_BREAKER, options, name),
+  rateLimiter: (
+    options: RateLimiterOptions | RateLimiter,
+    name?: string,
+  ): BuiltinStage<RateLimiter> => stageOf(RATE_LIMITER, options, name),
+  bulkhead: (options: BulkheadOptions | Bulkhead, name?: string): BuiltinStage<Bulkhead> =>
+    stageOf(BULKHEAD, options, name),
+  timeout: (
+    options: Duration | TimeLimiterOptions | TimeLimiter,
+    name?: string,
+  ): BuiltinStage<TimeLimiter> => stageOf(TIMEOUT, timeoutOptions(options), name),
+  fallback: <V>(
+    options: PolicyFallbackOptions<V> | Fallback<V>,
+    name?: string,
+  ): BuiltinStage<Fallback<V>> => stageOf(FALLBACK as KindDescriptor<Fallback<V>>, options, name),
+});

@@ -1,0 +1,43 @@
+import type { KindDescriptor } from '../strategies/descriptor.js';
+import type { Context } from '../internal/context.js';
+import type { Inward, Outward, Step } from './engine.js';
+import { UNLINKED, type StageEnv } from './env.js';
+
+/**
+ * @internal What every built-in step shares: its kind and name, its links, its policy's
+ * environment, and a description and state read through its kind's descriptor.
+ */
+export abstract class BuiltinStep<P> implements Step {
+  readonly kind: string;
+  readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  abstract readonly settlesEarly: boolean;
+  protected readonly env: StageEnv;
+  private readonly descriptor: KindDescriptor<P>;
+  private readonly primitive: P;
+
+  constructor(
+    descriptor: KindDescriptor<P>,
+    primitive: P,
+    env: StageEnv,
+    name: string | undefined,
+  ) {
+    this.descriptor = descriptor;
+    this.primitive = primitive;
+    this.env = env;
+    this.kind = descriptor.kind;
+    this.name = name ?? descriptor.kind;
+  }
+
+  abstract enter(ctx: Context): void;
+  abstract leave(ctx: Context, ok: boolean, value: unknown): void;
+
+  describe(): string {
+    return this.descriptor.describe(this.primitive);
+  }
+
+  state(): Record<string, unknown> {
+    return { kind: this.kind, name: this.name, ...this.descriptor.state(this.primitive) };
+  }
+}

@@ -1,0 +1,87 @@
+// What the pipeline, the registry, `metrics()`, `health()` and `bulwark/otel` know of a kind of
+// stage: all of it is here, so none of them names a kind. Each kind states its descriptor in its
+// own folder (strategies/<kind>/kind.ts); strategies/index.ts lists them.
+import type { Step } from '../pipeline/engine.js';
+import type { StageEnv } from '../pipeline/env.js';
+import type { RejectionReason } from '../pipeline/events.js';
+
+/** @internal An OpenTelemetry gauge a kind reports, read from its live state. */
+export interface GaugeDescriptor {
+  /** Instrument name, e.g. `bulwark.bulkhead.available`. */
+  readonly name: string;
+  readonly unit: string;
+  readonly description: string;
+  /** The value in a stage's (or shared primitive's) state, or undefined to report none. */
+  read(state: Readonly<Record<string, unknown>>): number | undefined;
+}
+
+/**
+ * @internal One kind of stage: how to make its primitive, compile its step, read its state and
+ * configure it.
+ *
+ * @typeParam P - the primitive (`Retry`, `Bulkhead`, …)
+ */
+export interface KindDescriptor<P = any> {
+  /** The stage kind, as in `policy.stages`, events and `metrics().stages`: `'retry'`, `'timeout'`. */
+  readonly kind: string;
+  /** Name in messages: `'Retry'`, `'TimeLimiter'`. */
+  readonly label: string;
+  /**
+   * The configuration section (kebab-case; camelCase is accepted too), also the key of
+   * `registry.health().primitives`; undefined for a kind without shared instances (fallback),
+   * which exists only inside a configured policy, under {@link KindDescriptor.kind}.
+   */
+  readonly configKey?: string;
+  /** Other accepted spellings of the configuration section and stage key. */
+  readonly aliases?: readonly string[];
+  /** The options configuration may give (camelCase); code-only ones are refused by name. */
+  readonly configOptions: readonly string[];
+  /** Defaults under a configuration without a `default` entry for this kind. */
+  readonly defaults?: Readonly<Record<string, unknown>>;
+  /**
+   * A configured stage given as a scalar that is not an instance name (`- time-limiter: 3s`):
+   * its options, or undefined when the scalar is no such value. `what` names it in messages.
+   */
+  readonly shorthand?: {
+    readonly what: string;
+    options(value: string | number): Record<string, unknown> | undefined;
+  };
+  /** Makes the primitive from checked options (throws TypeError/RangeError on bad ones). */
+  create(options: Record<string, unknown>): P;
+  /** True for this kind's primitive. */
+  isInstance(value: unknown): value is P;
+  /** The compiled step over `primitive` for one policy. */
+  step(primitive: P, env: StageEnv, name: string | undefined): Step;
+  /** One line for `policy.describe()`. */
+  describe(primitive: P): string;
+  /** Live state for `metrics().stages` and `health()`, besides `kind` and `name`. */
+  state(primitive: P): Record<string, unknown>;
+  /** The `reason` of the `rejected` events its step emits, if it refuses calls. */
+  readonly rejection?: RejectionReason;
+  /** Gauges `bulwark/otel` reports from its state. */
+  readonly gauges?: readonly GaugeDescriptor[];
+}
+
+/** @internal A gauge that reports the finite number under `key` in a state. */
+export function numberGauge(
+  name: string,
+  unit: string,
+  description: string,
+  key: string,
+): GaugeDescriptor {
+  return {
+    name,
+    unit,
+    description,
+    read: (state) => {
+      const value = state[key];
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    },
+  };
+}
+
+/** @internal `isInstance` for a primitive class. */
+export const instanceOf =
+  <P>(Class: abstract new (...args: never[]) => P) =>
+  (value: unknown): value is P =>
+    value instanceof Class;

@@ -58,6 +58,9 @@ export type {
 export { InMemoryBulkheadStore } from './strategies/bulkhead/store.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
+export { stages, BuiltinStage } from './pipeline/stages.js';
+/** @internal Every kind of stage, for `bulwark/otel`'s gauges. */
+export { KINDS as kindDescriptors } from './strategies/index.js';
 export type {
   PolicyEvent,
   PolicyEventMap,

@@ -32,6 +32,11 @@ export interface KindDescriptor<P = any> {
    * which exists only inside a configured policy, under {@link KindDescriptor.kind}.
    */
   readonly configKey?: string;
+  /**
+   * For a kind without shared instances: the option a configured stage must give, and an
+   * example stage for messages (`fallback: { value: null }`).
+   */
+  readonly inline?: { readonly requires: string; readonly example: string };
   /** Other accepted spellings of the configuration section and stage key. */
   readonly aliases?: readonly string[];
   /** The options configuration may give (camelCase); code-only ones are refused by name. */

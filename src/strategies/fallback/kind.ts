@@ -6,6 +6,7 @@ import { FallbackStage } from './stage.js';
 export const FALLBACK: KindDescriptor<Fallback<unknown>> = {
   kind: 'fallback',
   label: 'Fallback',
+  inline: { requires: 'value', example: '`fallback: { value: null }`' },
   configOptions: FALLBACK_OPTIONS,
   create: (options) => new Fallback(options as never),
   isInstance: /* @__PURE__ */ instanceOf(Fallback),

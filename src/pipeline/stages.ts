@@ -50,7 +50,8 @@ export class BuiltinStage<P = unknown> implements Stage {
   execute<T>(ctx: ExecutionContext, next: (ctx: ExecutionContext) => Promise<T>): Promise<T> {
     // A one-stage policy runs the step itself: one statement of the kind's semantics.
     const policy = (this.#policy ??= Policy.builder(this.name).use(this).build());
-    return policy.execute((inner) => next(within(ctx, inner)), {
+    const attempts = this.descriptor.numbersAttempts === true;
+    return policy.execute((inner) => next(within(ctx, inner, attempts)), {
       signal: ctx.signal,
       data: ctx.data,
     }) as Promise<T>;
@@ -66,16 +67,20 @@ export class BuiltinStage<P = unknown> implements Stage {
 }
 
 /**
- * The context `next` receives from a stage run by hand: the caller's, with the attempt and signal
- * the stage set (a retry's attempt number, a timeout's deadline signal).
+ * The context `next` receives from a stage run by hand: the caller's, with the signal the stage
+ * set (a timeout's deadline signal) and, from a stage that numbers attempts, its attempt.
  */
-function within(outer: ExecutionContext, inner: ExecutionContext): ExecutionContext {
+function within(
+  outer: ExecutionContext,
+  inner: ExecutionContext,
+  attempts: boolean,
+): ExecutionContext {
   return {
     policyName: outer.policyName,
     startedAt: outer.startedAt,
     data: outer.data,
     get attempt() {
-      return inner.attempt;
+      return attempts ? inner.attempt : outer.attempt;
     },
     get signal() {
       return inner.signal;

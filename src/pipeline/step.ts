@@ -15,7 +15,7 @@ export abstract class BuiltinStep<P> implements Step {
   abstract readonly settlesEarly: boolean;
   protected readonly env: StageEnv;
   private readonly descriptor: KindDescriptor<P>;
-  private readonly primitive: P;
+  protected readonly primitive: P;
 
   constructor(
     descriptor: KindDescriptor<P>,

@@ -51,6 +51,8 @@ export interface KindDescriptor<P = any> {
     readonly what: string;
     options(value: string | number): Record<string, unknown> | undefined;
   };
+  /** True when its step numbers attempts (`ctx.attempt`) for the stages inside it. */
+  readonly numbersAttempts?: boolean;
   /** Makes the primitive from checked options (throws TypeError/RangeError on bad ones). */
   create(options: Record<string, unknown>): P;
   /** True for this kind's primitive. */

@@ -18,7 +18,17 @@ export const KINDS: KindDescriptor[] = [
   FALLBACK,
 ];
 
-/** @internal Adds a kind (a spec's toy strategy); every iteration over {@link KINDS} sees it. */
-export function registerKind(kind: KindDescriptor): void {
-  if (!KINDS.some((k) => k.kind === kind.kind)) KINDS.push(kind);
+/**
+ * @internal Adds a kind (a spec's toy strategy): everything that iterates over {@link KINDS}
+ * sees it from then on. Returns the function that removes it again.
+ */
+export function registerKind(kind: KindDescriptor): () => void {
+  if (KINDS.some((k) => k.kind === kind.kind)) {
+    throw new Error(`a kind "${kind.kind}" is already registered`);
+  }
+  KINDS.push(kind);
+  return () => {
+    const i = KINDS.indexOf(kind);
+    if (i !== -1) KINDS.splice(i, 1);
+  };
 }

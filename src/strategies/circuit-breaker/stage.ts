@@ -1,6 +1,6 @@
 import { TimingContext, type Context } from '../../internal/context.js';
 import { isCircuitOpenError } from '../../errors.js';
-import type { CircuitBreaker } from './CircuitBreaker.js';
+import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
 import type { StageEnv } from '../../pipeline/env.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 import type { KindDescriptor } from '../descriptor.js';
@@ -68,6 +68,10 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
       }
     }
     this.outer.leave(ctx, false, error);
+  }
+
+  watchState(listener: (change: CircuitStateChange) => void): () => void {
+    return this.breaker.onStateChange(listener);
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

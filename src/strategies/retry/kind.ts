@@ -8,6 +8,7 @@ export const RETRY: KindDescriptor<Retry> = {
   label: 'Retry',
   configKey: 'retry',
   configOptions: RETRY_OPTIONS,
+  numbersAttempts: true,
   create: (options) => new Retry(options),
   isInstance: /* @__PURE__ */ instanceOf(Retry),
   step: (retry, env, name) => new RetryStage(RETRY, retry, env, name),

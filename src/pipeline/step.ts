@@ -2,6 +2,15 @@ import type { KindDescriptor } from '../strategies/descriptor.js';
 import type { Context } from '../internal/context.js';
 import type { Inward, Outward, Step } from './engine.js';
 import { UNLINKED, type StageEnv } from './env.js';
+import type { RejectionReason } from './events.js';
+import type { Counters } from './metrics.js';
+
+/** The counter of `metrics().rejections` each refusal adds to. */
+const COUNTERS = {
+  'rate-limit': 'rateLimit',
+  bulkhead: 'bulkhead',
+  'circuit-open': 'circuitOpen',
+} as const satisfies Record<RejectionReason, keyof Counters>;
 
 /**
  * @internal What every built-in step shares: its kind and name, its links, its policy's
@@ -32,6 +41,14 @@ export abstract class BuiltinStep<P> implements Step {
 
   abstract enter(ctx: Context): void;
   abstract leave(ctx: Context, ok: boolean, value: unknown): void;
+
+  /** Counts a refusal of this kind and reports it as a `rejected` event. */
+  protected rejected(error: unknown): void {
+    const { counters, hub, policy } = this.env;
+    const reason = this.descriptor.rejection as RejectionReason;
+    counters[COUNTERS[reason]]++;
+    if (hub.has('rejected')) hub.emit('rejected', { policy, stage: this.kind, reason, error });
+  }
 
   describe(): string {
     return this.descriptor.describe(this.primitive);

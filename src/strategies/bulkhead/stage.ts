@@ -9,9 +9,7 @@ import { isBulkheadFullError } from '../../errors.js';
 import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
 import type { Step } from '../../pipeline/engine.js';
-import type { StageEnv } from '../../pipeline/env.js';
 import { BuiltinStep } from '../../pipeline/step.js';
-import type { KindDescriptor } from '../descriptor.js';
 
 /**
  * @internal Holds one bulkhead slot while the steps inside it run, and until the work they wrap
@@ -25,19 +23,9 @@ import type { KindDescriptor } from '../descriptor.js';
  */
 export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, SlotOwner {
   readonly settlesEarly = false;
-  private readonly bulkhead: Bulkhead;
+  private readonly bulkhead = this.primitive;
   // Whether a step inside may answer before the work settles (known once linked).
   private early: boolean | undefined = undefined;
-
-  constructor(
-    descriptor: KindDescriptor<Bulkhead>,
-    bulkhead: Bulkhead,
-    env: StageEnv,
-    name: string | undefined,
-  ) {
-    super(descriptor, bulkhead, env, name);
-    this.bulkhead = bulkhead;
-  }
 
   enter(ctx: Context): void {
     const ticket = this.bulkhead.takeSlot();
@@ -60,11 +48,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
           return;
         }
         if (isBulkheadFullError(error)) {
-          const { counters, hub, policy } = this.env;
-          counters.bulkhead++;
-          if (hub.has('rejected')) {
-            hub.emit('rejected', { policy, stage: this.kind, reason: 'bulkhead', error });
-          }
+          this.rejected(error);
         }
         this.outer.leave(ctx, false, error);
       },

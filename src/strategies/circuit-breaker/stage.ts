@@ -1,9 +1,7 @@
 import { TimingContext, type Context } from '../../internal/context.js';
 import { isCircuitOpenError } from '../../errors.js';
 import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
-import type { StageEnv } from '../../pipeline/env.js';
 import { BuiltinStep } from '../../pipeline/step.js';
-import type { KindDescriptor } from '../descriptor.js';
 
 /** The ticket `beforeCall` gives a call that holds no half-open probe slot. */
 const NOT_A_PROBE = 0;
@@ -11,18 +9,7 @@ const NOT_A_PROBE = 0;
 /** @internal Asks the breaker before each call and records how the call ended. */
 export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   readonly settlesEarly = false;
-  /** @internal */
-  readonly breaker: CircuitBreaker;
-
-  constructor(
-    descriptor: KindDescriptor<CircuitBreaker>,
-    breaker: CircuitBreaker,
-    env: StageEnv,
-    name: string | undefined,
-  ) {
-    super(descriptor, breaker, env, name);
-    this.breaker = breaker;
-  }
+  private readonly breaker = this.primitive;
 
   enter(ctx: Context): void {
     let ticket: number | Promise<number>;
@@ -61,11 +48,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
 
   private refused(ctx: Context, error: unknown): void {
     if (isRefusal(error)) {
-      const { counters, hub, policy } = this.env;
-      counters.circuitOpen++;
-      if (hub.has('rejected')) {
-        hub.emit('rejected', { policy, stage: this.kind, reason: 'circuit-open', error });
-      }
+      this.rejected(error);
     }
     this.outer.leave(ctx, false, error);
   }

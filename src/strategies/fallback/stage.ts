@@ -1,24 +1,12 @@
 import type { Context } from '../../internal/context.js';
 import type { Fallback } from './Fallback.js';
 import { whenSettled } from '../../pipeline/engine.js';
-import type { StageEnv } from '../../pipeline/env.js';
 import { BuiltinStep } from '../../pipeline/step.js';
-import type { KindDescriptor } from '../descriptor.js';
 
 /** @internal Replaces matching errors of the steps inside it with the fallback's value. */
 export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   readonly settlesEarly = false;
-  private readonly fallback: Fallback<unknown>;
-
-  constructor(
-    descriptor: KindDescriptor<Fallback<unknown>>,
-    fallback: Fallback<unknown>,
-    env: StageEnv,
-    name: string | undefined,
-  ) {
-    super(descriptor, fallback, env, name);
-    this.fallback = fallback;
-  }
+  private readonly fallback = this.primitive;
 
   enter(ctx: Context): void {
     this.inner.enter(ctx);

@@ -1,26 +1,13 @@
 import type { Context } from '../../internal/context.js';
 import { isRateLimitExceededError } from '../../errors.js';
 import type { RateLimiter } from './RateLimiter.js';
-import type { StageEnv } from '../../pipeline/env.js';
 import { BuiltinStep } from '../../pipeline/step.js';
-import type { KindDescriptor } from '../descriptor.js';
 
 /** @internal Takes one token per execution before the steps inside it run. */
 export class RateLimiterStage extends BuiltinStep<RateLimiter> {
   readonly settlesEarly = false;
-  private readonly limiter: RateLimiter;
-  private readonly sharesClock: boolean;
-
-  constructor(
-    descriptor: KindDescriptor<RateLimiter>,
-    limiter: RateLimiter,
-    env: StageEnv,
-    name: string | undefined,
-  ) {
-    super(descriptor, limiter, env, name);
-    this.limiter = limiter;
-    this.sharesClock = limiter.clock === env.clock;
-  }
+  private readonly limiter = this.primitive;
+  private readonly sharesClock = this.primitive.clock === this.env.clock;
 
   enter(ctx: Context): void {
     const root = ctx.root;
@@ -38,11 +25,7 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
       () => this.inner.enter(ctx),
       (error: unknown) => {
         if (isRateLimitExceededError(error)) {
-          const { counters, hub, policy } = this.env;
-          counters.rateLimit++;
-          if (hub.has('rejected')) {
-            hub.emit('rejected', { policy, stage: this.kind, reason: 'rate-limit', error });
-          }
+          this.rejected(error);
         }
         this.outer.leave(ctx, false, error);
       },

@@ -1,26 +1,13 @@
 import { AttemptContext, type Context } from '../../internal/context.js';
 import { nextTurn, sleep } from '../../internal/signals.js';
 import type { Retry } from './Retry.js';
-import type { StageEnv } from '../../pipeline/env.js';
 import { BuiltinStep } from '../../pipeline/step.js';
-import type { KindDescriptor } from '../descriptor.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
 export class RetryStage extends BuiltinStep<Retry> {
   readonly settlesEarly = false;
-  private readonly retry: Retry;
-  private readonly single: boolean;
-
-  constructor(
-    descriptor: KindDescriptor<Retry>,
-    retry: Retry,
-    env: StageEnv,
-    name: string | undefined,
-  ) {
-    super(descriptor, retry, env, name);
-    this.retry = retry;
-    this.single = retry.maxAttempts === 1;
-  }
+  private readonly retry = this.primitive;
+  private readonly single = this.primitive.maxAttempts === 1;
 
   enter(ctx: Context): void {
     // Attempt 1 reuses the context unless an outer retry numbered it otherwise.

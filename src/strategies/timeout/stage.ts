@@ -1,27 +1,13 @@
 import type { Context } from '../../internal/context.js';
 import type { DeadlineSink, TimedContext, TimeLimiter, TimeoutOwner } from './TimeLimiter.js';
-import type { StageEnv } from '../../pipeline/env.js';
 import { BuiltinStep } from '../../pipeline/step.js';
-import type { KindDescriptor } from '../descriptor.js';
 
 /** @internal Bounds the steps inside it by the limiter's deadline. */
 export class TimeoutStage extends BuiltinStep<TimeLimiter> implements TimeoutOwner, DeadlineSink {
   readonly settlesEarly = true;
-  readonly operation: string;
-  private readonly limiter: TimeLimiter;
-  private readonly sharesClock: boolean;
-
-  constructor(
-    descriptor: KindDescriptor<TimeLimiter>,
-    limiter: TimeLimiter,
-    env: StageEnv,
-    name: string | undefined,
-  ) {
-    super(descriptor, limiter, env, name);
-    this.limiter = limiter;
-    this.operation = env.policy;
-    this.sharesClock = limiter.clock === env.clock;
-  }
+  readonly operation = this.env.policy;
+  private readonly limiter = this.primitive;
+  private readonly sharesClock = this.primitive.clock === this.env.clock;
 
   enter(ctx: Context): void {
     const root = ctx.root;

@@ -2,7 +2,10 @@ import { instanceOf, numberGauge, type KindDescriptor } from '../descriptor.js';
 import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
 import { BulkheadStage } from './stage.js';
 
-/** @internal The bulkhead kind. */
+/**
+ * @internal The bulkhead kind. Its description reads, e.g., `10 concurrent calls, no queue` or
+ * `10 concurrent calls, queue 100, max wait 2000 ms`.
+ */
 export const BULKHEAD: KindDescriptor<Bulkhead> = {
   kind: 'bulkhead',
   label: 'Bulkhead',
@@ -12,7 +15,12 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = {
   create: (options) => new Bulkhead(options),
   isInstance: /* @__PURE__ */ instanceOf(Bulkhead),
   step: (bulkhead, env, name) => new BulkheadStage(BULKHEAD, bulkhead, env, name),
-  describe: (bulkhead) => bulkhead.describe(),
+  describe: ({ maxConcurrent: max, maxQueue: queue, maxWaitMs: wait }) =>
+    `${max} concurrent call${max === 1 ? '' : 's'}, ${
+      queue === 0 || wait === 0
+        ? 'no queue'
+        : `queue ${queue}${wait === Infinity ? '' : `, max wait ${wait} ms`}`
+    }`,
   state: (bulkhead) => ({
     availableSlots: bulkhead.availableSlots,
     maxConcurrent: bulkhead.maxConcurrent,

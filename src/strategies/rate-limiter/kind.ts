@@ -2,7 +2,10 @@ import { instanceOf, numberGauge, type KindDescriptor } from '../descriptor.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter } from './RateLimiter.js';
 import { RateLimiterStage } from './stage.js';
 
-/** @internal The rate limiter kind. */
+/**
+ * @internal The rate limiter kind. Its description reads, e.g., `10 tokens, refill 10/s, no wait`
+ * or `100 tokens, refill 50/s, max wait 2000 ms`.
+ */
 export const RATE_LIMITER: KindDescriptor<RateLimiter> = {
   kind: 'rate-limiter',
   label: 'RateLimiter',
@@ -12,7 +15,10 @@ export const RATE_LIMITER: KindDescriptor<RateLimiter> = {
   create: (options) => new RateLimiter(options),
   isInstance: /* @__PURE__ */ instanceOf(RateLimiter),
   step: (limiter, env, name) => new RateLimiterStage(RATE_LIMITER, limiter, env, name),
-  describe: (limiter) => limiter.describe(),
+  describe: ({ maxTokens: max, refillRate, maxWaitMs: wait }) =>
+    `${max} token${max === 1 ? '' : 's'}, refill ${refillRate}/s, ${
+      wait === 0 ? 'no wait' : wait === Infinity ? 'waits as long as needed' : `max wait ${wait} ms`
+    }`,
   state: (limiter) => ({
     availableTokens: limiter.availableTokens,
     maxTokens: limiter.maxTokens,

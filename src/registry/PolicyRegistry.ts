@@ -82,9 +82,9 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * Named, shared primitives and named policies, usually built from a configuration object
  * (the object under `resilience:` in YAML or JSON).
  *
- * - Kinds: `rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`, each mapping
- *   names to options; and `policies`, mapping policy names to ordered stage lists (outermost
- *   first). Keys may be kebab-case or camelCase (`max-tokens` or `maxTokens`).
+ * - Kinds: `rate-limiter`, `bulkhead`, `time-limiter` (also spelled `timeout`), `circuit-breaker`,
+ *   `retry`, each mapping names to options; and `policies`, mapping policy names to ordered stage
+ *   lists (outermost first). Keys may be kebab-case or camelCase (`max-tokens` or `maxTokens`).
  * - A kind's `default` entry supplies the defaults of every entry of that kind (named entries and
  *   a policy's inline options are merged over it). Without one, these defaults apply:
  *   rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter

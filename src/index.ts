@@ -1,3 +1,5 @@
+import { KINDS } from './strategies/index.js';
+
 export type { Clock } from './internal/clock.js';
 export { systemClock } from './internal/clock.js';
 export type { Duration } from './internal/duration.js';
@@ -59,8 +61,6 @@ export { InMemoryBulkheadStore } from './strategies/bulkhead/store.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export { stages, BuiltinStage } from './pipeline/stages.js';
-/** @internal Every kind of stage, for `bulwark/otel`'s gauges. */
-export { KINDS as kindDescriptors } from './strategies/index.js';
 export type {
   PolicyEvent,
   PolicyEventMap,
@@ -89,3 +89,6 @@ export type {
 } from './registry/PolicyRegistry.js';
 export { PolicyRegistry } from './registry/PolicyRegistry.js';
 export type { ResilienceConfig, PrimitiveKind, ConfigStageKind } from './registry/config.js';
+
+/** @internal Every kind of stage, for `bulwark/otel`'s gauges (not part of the public API). */
+export const kindDescriptors = KINDS;

@@ -125,7 +125,7 @@ function plainOptions(options: unknown, label: string): Record<string, unknown> 
 }
 
 /** `3s` or `3000` for a timeout's options. */
-export function timeoutOptions(
+function timeoutOptions(
   options: Duration | TimeLimiterOptions | TimeLimiter,
 ): TimeLimiterOptions | TimeLimiter {
   return typeof options === 'number' || typeof options === 'string'

@@ -1,20 +1,20 @@
 import type { Duration } from '../internal/duration.js';
 import { show, stringOption } from '../internal/validate.js';
-import type { KindDescriptor } from '../strategies/descriptor.js';
-import { BULKHEAD } from '../strategies/bulkhead/kind.js';
+import type { StageDescriptor } from '../strategies/descriptor.js';
+import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
-import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
+import { CIRCUIT_BREAKER_STAGE } from '../strategies/circuit-breaker/kind.js';
 import type {
   CircuitBreaker,
   CircuitBreakerOptions,
 } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import { FALLBACK } from '../strategies/fallback/kind.js';
+import { FALLBACK_STAGE } from '../strategies/fallback/kind.js';
 import type { Fallback } from '../strategies/fallback/Fallback.js';
-import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
+import { RATE_LIMITER_STAGE } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
-import { RETRY } from '../strategies/retry/kind.js';
+import { RETRY_STAGE } from '../strategies/retry/kind.js';
 import type { Retry, RetryOptions } from '../strategies/retry/Retry.js';
-import { TIMEOUT } from '../strategies/timeout/kind.js';
+import { TIMEOUT_STAGE } from '../strategies/timeout/kind.js';
 import type { TimeLimiter, TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import { Policy } from './Policy.js';
@@ -36,11 +36,11 @@ export class BuiltinStage<P = unknown> implements Stage {
   /** The primitive this stage applies (the one given, or one made from the options). */
   readonly primitive: P;
   /** @internal */
-  readonly descriptor: KindDescriptor<P>;
+  readonly descriptor: StageDescriptor<P>;
   #policy: Policy<unknown, unknown> | undefined;
 
   /** @internal Use {@link stages}. */
-  constructor(descriptor: KindDescriptor<P>, primitive: P, name: string | undefined) {
+  constructor(descriptor: StageDescriptor<P>, primitive: P, name: string | undefined) {
     this.descriptor = descriptor;
     this.kind = descriptor.kind;
     this.primitive = primitive;
@@ -93,14 +93,15 @@ function within(
  * The name is checked before a primitive is made, so a bad call consumes no store it was given.
  */
 export function stageOf<P>(
-  descriptor: KindDescriptor<P>,
+  descriptor: StageDescriptor<P>,
   options: unknown,
   name: string | undefined,
 ): BuiltinStage<P> {
   stringOption(name, 'name', undefined);
-  const primitive = descriptor.isInstance(options)
-    ? options
-    : descriptor.create(plainOptions(options, descriptor.label));
+  const primitive =
+    options instanceof descriptor.Primitive
+      ? options
+      : new descriptor.Primitive(plainOptions(options, descriptor.label));
   return new BuiltinStage(descriptor, primitive, name);
 }
 
@@ -146,23 +147,24 @@ function timeoutOptions(
  */
 export const stages = Object.freeze({
   retry: (options: RetryOptions | Retry, name?: string): BuiltinStage<Retry> =>
-    stageOf(RETRY, options, name),
+    stageOf(RETRY_STAGE, options, name),
   circuitBreaker: (
     options: CircuitBreakerOptions | CircuitBreaker,
     name?: string,
-  ): BuiltinStage<CircuitBreaker> => stageOf(CIRCUIT_BREAKER, options, name),
+  ): BuiltinStage<CircuitBreaker> => stageOf(CIRCUIT_BREAKER_STAGE, options, name),
   rateLimiter: (
     options: RateLimiterOptions | RateLimiter,
     name?: string,
-  ): BuiltinStage<RateLimiter> => stageOf(RATE_LIMITER, options, name),
+  ): BuiltinStage<RateLimiter> => stageOf(RATE_LIMITER_STAGE, options, name),
   bulkhead: (options: BulkheadOptions | Bulkhead, name?: string): BuiltinStage<Bulkhead> =>
-    stageOf(BULKHEAD, options, name),
+    stageOf(BULKHEAD_STAGE, options, name),
   timeout: (
     options: Duration | TimeLimiterOptions | TimeLimiter,
     name?: string,
-  ): BuiltinStage<TimeLimiter> => stageOf(TIMEOUT, timeoutOptions(options), name),
+  ): BuiltinStage<TimeLimiter> => stageOf(TIMEOUT_STAGE, timeoutOptions(options), name),
   fallback: <V>(
     options: PolicyFallbackOptions<V> | Fallback<V>,
     name?: string,
-  ): BuiltinStage<Fallback<V>> => stageOf(FALLBACK as KindDescriptor<Fallback<V>>, options, name),
+  ): BuiltinStage<Fallback<V>> =>
+    stageOf(FALLBACK_STAGE as StageDescriptor<Fallback<V>>, options, name),
 });

@@ -1,4 +1,4 @@
-import type { KindDescriptor } from '../strategies/descriptor.js';
+import type { StageDescriptor } from '../strategies/descriptor.js';
 import type { Context } from '../internal/context.js';
 import type { Inward, Outward, Step } from './engine.js';
 import { UNLINKED, type StageEnv } from './env.js';
@@ -23,11 +23,11 @@ export abstract class BuiltinStep<P> implements Step {
   outer: Outward = UNLINKED;
   abstract readonly settlesEarly: boolean;
   protected readonly env: StageEnv;
-  private readonly descriptor: KindDescriptor<P>;
+  private readonly descriptor: StageDescriptor<P>;
   protected readonly primitive: P;
 
   constructor(
-    descriptor: KindDescriptor<P>,
+    descriptor: StageDescriptor<P>,
     primitive: P,
     env: StageEnv,
     name: string | undefined,

@@ -341,7 +341,7 @@ export class PolicyRegistry {
       kind.configOptions.includes('clock') ? { clock: this.#clock } : undefined,
     );
     try {
-      return kind.create(options);
+      return new kind.Primitive(options);
     } catch (error) {
       throw entry === undefined ? error : atPath(entry, error);
     }

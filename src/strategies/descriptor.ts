@@ -16,27 +16,46 @@ export interface GaugeDescriptor {
 }
 
 /**
- * @internal One kind of stage: how to make its primitive, compile its step, read its state and
- * configure it.
+ * @internal What a policy needs of a kind of stage: its primitive, its step, its description and
+ * state. The kind's {@link KindDescriptor} adds what configuration and instrumentation need; a
+ * kind states both in its kind.ts, this part apart so that a policy's bundle carries only it.
  *
  * @typeParam P - the primitive (`Retry`, `Bulkhead`, …)
  */
-export interface KindDescriptor<P = any> {
+export interface StageDescriptor<P = any> {
   /** The stage kind, as in `policy.stages`, events and `metrics().stages`: `'retry'`, `'timeout'`. */
   readonly kind: string;
   /** Name in messages: `'Retry'`, `'TimeLimiter'`. */
   readonly label: string;
   /**
+   * The primitive's class: `new Primitive(options)` checks the options (TypeError/RangeError on
+   * bad ones); its instances are this kind's primitives.
+   */
+  readonly Primitive: new (options: any) => P;
+  /** True when its step numbers attempts (`ctx.attempt`) for the stages inside it. */
+  readonly numbersAttempts?: boolean;
+  /** The compiled step over `primitive` for one policy. */
+  step(primitive: P, env: StageEnv, name: string | undefined): Step;
+  /** One line for `policy.describe()`. */
+  describe(primitive: P): string;
+  /** Live state for `metrics().stages` and `health()`, besides `kind` and `name`. */
+  state(primitive: P): Record<string, unknown>;
+  /** The `reason` of the `rejected` events its step emits, if it refuses calls. */
+  readonly rejection?: RejectionReason;
+}
+
+/**
+ * @internal One kind of stage, whole: its {@link StageDescriptor}, its configuration and its
+ * gauges. The registry, `health()` and `bulwark/otel` read these, from the list in
+ * strategies/index.ts.
+ */
+export interface KindDescriptor<P = any> extends StageDescriptor<P> {
+  /**
    * The configuration section (kebab-case; camelCase is accepted too), also the key of
    * `registry.health().primitives`; undefined for a kind without shared instances (fallback),
-   * which exists only inside a configured policy, under {@link KindDescriptor.kind}.
+   * which exists only inside a configured policy, under {@link StageDescriptor.kind}.
    */
   readonly configKey?: string;
-  /**
-   * For a kind without shared instances: the option a configured stage must give, and an
-   * example stage for messages (`fallback: { value: null }`).
-   */
-  readonly inline?: { readonly requires: string; readonly example: string };
   /** Other accepted spellings of the configuration section and stage key. */
   readonly aliases?: readonly string[];
   /** The options configuration may give (camelCase); code-only ones are refused by name. */
@@ -51,20 +70,11 @@ export interface KindDescriptor<P = any> {
     readonly what: string;
     options(value: string | number): Record<string, unknown> | undefined;
   };
-  /** True when its step numbers attempts (`ctx.attempt`) for the stages inside it. */
-  readonly numbersAttempts?: boolean;
-  /** Makes the primitive from checked options (throws TypeError/RangeError on bad ones). */
-  create(options: Record<string, unknown>): P;
-  /** True for this kind's primitive. */
-  isInstance(value: unknown): value is P;
-  /** The compiled step over `primitive` for one policy. */
-  step(primitive: P, env: StageEnv, name: string | undefined): Step;
-  /** One line for `policy.describe()`. */
-  describe(primitive: P): string;
-  /** Live state for `metrics().stages` and `health()`, besides `kind` and `name`. */
-  state(primitive: P): Record<string, unknown>;
-  /** The `reason` of the `rejected` events its step emits, if it refuses calls. */
-  readonly rejection?: RejectionReason;
+  /**
+   * For a kind without shared instances: the option a configured stage must give, and an
+   * example stage for messages (`fallback: { value: null }`).
+   */
+  readonly inline?: { readonly requires: string; readonly example: string };
   /** Gauges `bulwark/otel` reports from its state. */
   readonly gauges?: readonly GaugeDescriptor[];
 }
@@ -87,8 +97,8 @@ export function numberGauge(
   };
 }
 
-/** @internal `isInstance` for a primitive class. */
-export const instanceOf =
-  <P>(Class: abstract new (...args: never[]) => P) =>
-  (value: unknown): value is P =>
-    value instanceof Class;
+/** @internal A kind's whole descriptor: its stage part and the rest. */
+export const kindOf = <P>(
+  stage: StageDescriptor<P>,
+  rest: Omit<KindDescriptor<P>, keyof StageDescriptor<P>>,
+): KindDescriptor<P> => ({ ...stage, ...rest });

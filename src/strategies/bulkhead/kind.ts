@@ -1,20 +1,16 @@
-import { instanceOf, numberGauge, type KindDescriptor } from '../descriptor.js';
+import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
 import { BulkheadStage } from './stage.js';
 
 /**
- * @internal The bulkhead kind. Its description reads, e.g., `10 concurrent calls, no queue` or
+ * @internal The bulkhead kind as a policy needs it. Its description reads, e.g., `10 concurrent calls, no queue` or
  * `10 concurrent calls, queue 100, max wait 2000 ms`.
  */
-export const BULKHEAD: KindDescriptor<Bulkhead> = {
+export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
   kind: 'bulkhead',
   label: 'Bulkhead',
-  configKey: 'bulkhead',
-  configOptions: BULKHEAD_OPTIONS,
-  defaults: { maxConcurrent: 10 },
-  create: (options) => new Bulkhead(options),
-  isInstance: /* @__PURE__ */ instanceOf(Bulkhead),
-  step: (bulkhead, env, name) => new BulkheadStage(BULKHEAD, bulkhead, env, name),
+  Primitive: Bulkhead,
+  step: (bulkhead, env, name) => new BulkheadStage(BULKHEAD_STAGE, bulkhead, env, name),
   describe: ({ maxConcurrent: max, maxQueue: queue, maxWaitMs: wait }) =>
     `${max} concurrent call${max === 1 ? '' : 's'}, ${
       queue === 0 || wait === 0
@@ -28,6 +24,13 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = {
     orphaned: bulkhead.orphaned,
   }),
   rejection: 'bulkhead',
+};
+
+/** @internal The whole bulkhead kind: the stage part, its configuration and gauges. */
+export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEAD_STAGE, {
+  configKey: 'bulkhead',
+  configOptions: BULKHEAD_OPTIONS,
+  defaults: { maxConcurrent: 10 },
   gauges: [
     /* @__PURE__ */ numberGauge(
       'bulwark.bulkhead.available',
@@ -48,4 +51,4 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = {
       'orphaned',
     ),
   ],
-};
+});

@@ -1,4 +1,4 @@
-import { instanceOf, type KindDescriptor } from '../descriptor.js';
+import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { CIRCUIT_BREAKER_OPTIONS, CircuitBreaker } from './CircuitBreaker.js';
 import { CircuitBreakerStage } from './stage.js';
 
@@ -11,23 +11,29 @@ const STATE_VALUES: ReadonlyMap<unknown, number> = /* @__PURE__ */ new Map<unkno
 ]);
 
 /** @internal The circuit breaker kind. */
-export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = {
+export const CIRCUIT_BREAKER_STAGE: StageDescriptor<CircuitBreaker> = {
   kind: 'circuit-breaker',
   label: 'CircuitBreaker',
-  configKey: 'circuit-breaker',
-  configOptions: CIRCUIT_BREAKER_OPTIONS,
-  create: (options) => new CircuitBreaker(options),
-  isInstance: /* @__PURE__ */ instanceOf(CircuitBreaker),
-  step: (breaker, env, name) => new CircuitBreakerStage(CIRCUIT_BREAKER, breaker, env, name),
+  Primitive: CircuitBreaker,
+  step: (breaker, env, name) => new CircuitBreakerStage(CIRCUIT_BREAKER_STAGE, breaker, env, name),
   describe: (breaker) => breaker.describe(),
   state: (breaker) => ({ ...breaker.metrics }),
   rejection: 'circuit-open',
-  gauges: [
-    {
-      name: 'bulwark.circuit.state',
-      unit: '1',
-      description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 isolated.',
-      read: (state) => STATE_VALUES.get(state.state),
-    },
-  ],
 };
+
+/** @internal The whole circuit breaker kind: the stage part, its configuration and gauges. */
+export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ kindOf(
+  CIRCUIT_BREAKER_STAGE,
+  {
+    configKey: 'circuit-breaker',
+    configOptions: CIRCUIT_BREAKER_OPTIONS,
+    gauges: [
+      {
+        name: 'bulwark.circuit.state',
+        unit: '1',
+        description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 isolated.',
+        read: (state) => STATE_VALUES.get(state.state),
+      },
+    ],
+  },
+);

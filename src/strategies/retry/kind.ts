@@ -1,20 +1,17 @@
-import { instanceOf, type KindDescriptor } from '../descriptor.js';
+import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { Retry, RETRY_OPTIONS } from './Retry.js';
 import { RetryStage } from './stage.js';
 
 /**
- * @internal The retry kind. Its description reads, e.g., `up to 5 attempts, delay 500 ms,
+ * @internal The retry kind as a policy needs it. Its description reads, e.g., `up to 5 attempts, delay 500 ms,
  * backoff x2, max delay 10000 ms, jitter 0.2, on all errors`.
  */
-export const RETRY: KindDescriptor<Retry> = {
+export const RETRY_STAGE: StageDescriptor<Retry> = {
   kind: 'retry',
   label: 'Retry',
-  configKey: 'retry',
-  configOptions: RETRY_OPTIONS,
   numbersAttempts: true,
-  create: (options) => new Retry(options),
-  isInstance: /* @__PURE__ */ instanceOf(Retry),
-  step: (retry, env, name) => new RetryStage(RETRY, retry, env, name),
+  Primitive: Retry,
+  step: (retry, env, name) => new RetryStage(RETRY_STAGE, retry, env, name),
   describe: (r) =>
     `up to ${r.maxAttempts} attempt${r.maxAttempts === 1 ? '' : 's'}, ${
       r.delay ? `delay ${r.delay} ms` : 'no delay'
@@ -25,3 +22,9 @@ export const RETRY: KindDescriptor<Retry> = {
     }`,
   state: (retry) => ({ maxAttempts: retry.maxAttempts }),
 };
+
+/** @internal The whole retry kind: the stage part, its configuration and gauges. */
+export const RETRY: KindDescriptor<Retry> = /* @__PURE__ */ kindOf(RETRY_STAGE, {
+  configKey: 'retry',
+  configOptions: RETRY_OPTIONS,
+});

@@ -1,5 +1,5 @@
 import { toMs } from '../../internal/duration.js';
-import { instanceOf, type KindDescriptor } from '../descriptor.js';
+import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { TIME_LIMITER_OPTIONS, TimeLimiter } from './TimeLimiter.js';
 import { TimeoutStage } from './stage.js';
 
@@ -7,9 +7,17 @@ import { TimeoutStage } from './stage.js';
  * @internal The timeout kind (its primitive is a TimeLimiter). Configuration and `health()` spell
  * its section `time-limiter`, as they always have; `timeout` is accepted there too.
  */
-export const TIMEOUT: KindDescriptor<TimeLimiter> = {
+export const TIMEOUT_STAGE: StageDescriptor<TimeLimiter> = {
   kind: 'timeout',
   label: 'TimeLimiter',
+  Primitive: TimeLimiter,
+  step: (limiter, env, name) => new TimeoutStage(TIMEOUT_STAGE, limiter, env, name),
+  describe: (limiter) => `${limiter.timeoutMs} ms`,
+  state: (limiter) => ({ timeoutMs: limiter.timeoutMs }),
+};
+
+/** @internal The whole timeout kind: the stage part, its configuration and gauges. */
+export const TIMEOUT: KindDescriptor<TimeLimiter> = /* @__PURE__ */ kindOf(TIMEOUT_STAGE, {
   configKey: 'time-limiter',
   aliases: ['timeout'],
   configOptions: TIME_LIMITER_OPTIONS,
@@ -26,9 +34,4 @@ export const TIMEOUT: KindDescriptor<TimeLimiter> = {
       return { timeout: value };
     },
   },
-  create: (options) => new TimeLimiter(options),
-  isInstance: /* @__PURE__ */ instanceOf(TimeLimiter),
-  step: (limiter, env, name) => new TimeoutStage(TIMEOUT, limiter, env, name),
-  describe: (limiter) => `${limiter.timeoutMs} ms`,
-  state: (limiter) => ({ timeoutMs: limiter.timeoutMs }),
-};
+});

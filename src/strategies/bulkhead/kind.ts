@@ -3,8 +3,8 @@ import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
 import { BulkheadStage } from './stage.js';
 
 /**
- * @internal The bulkhead kind as a policy needs it. Its description reads, e.g., `10 concurrent calls, no queue` or
- * `10 concurrent calls, queue 100, max wait 2000 ms`.
+ * @internal The bulkhead kind as a policy needs it. Its description reads, e.g., `10 concurrent
+ * calls, no queue` or `10 concurrent calls, queue 100, max wait 2000 ms`.
  */
 export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
   kind: 'bulkhead',

@@ -3,8 +3,8 @@ import { RATE_LIMITER_OPTIONS, RateLimiter } from './RateLimiter.js';
 import { RateLimiterStage } from './stage.js';
 
 /**
- * @internal The rate limiter kind as a policy needs it. Its description reads, e.g., `10 tokens, refill 10/s, no wait`
- * or `100 tokens, refill 50/s, max wait 2000 ms`.
+ * @internal The rate limiter kind as a policy needs it. Its description reads, e.g., `10 tokens,
+ * refill 10/s, no wait` or `100 tokens, refill 50/s, max wait 2000 ms`.
  */
 export const RATE_LIMITER_STAGE: StageDescriptor<RateLimiter> = {
   kind: 'rate-limiter',

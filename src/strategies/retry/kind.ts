@@ -3,8 +3,8 @@ import { Retry, RETRY_OPTIONS } from './Retry.js';
 import { RetryStage } from './stage.js';
 
 /**
- * @internal The retry kind as a policy needs it. Its description reads, e.g., `up to 5 attempts, delay 500 ms,
- * backoff x2, max delay 10000 ms, jitter 0.2, on all errors`.
+ * @internal The retry kind as a policy needs it. Its description reads, e.g., `up to 5 attempts,
+ * delay 500 ms, backoff x2, max delay 10000 ms, jitter 0.2, on all errors`.
  */
 export const RETRY_STAGE: StageDescriptor<Retry> = {
   kind: 'retry',

@@ -155,3 +155,24 @@ describe('built-in stages as Stage objects', () => {
     );
   });
 });
+
+describe('a builder already built', () => {
+  it('refuses a stage before making its primitive, so a store given is not consumed', () => {
+    const builder = Policy.builder('p');
+    builder.build();
+    let configured = 0;
+    const store = {
+      configure: () => void configured++,
+      tryAcquire: () => true,
+      acquire: () => true,
+      release: () => {},
+      inUse: () => 0,
+    };
+    expect(() => builder.bulkhead({ maxConcurrent: 1, store: store as never })).to.throw(
+      Error,
+      'already built',
+    );
+    expect(() => builder.retry({ maxAttempts: 0 })).to.throw(Error, 'already built');
+    expect(configured).to.equal(0);
+  });
+});

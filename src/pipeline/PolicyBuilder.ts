@@ -60,27 +60,27 @@ export class PolicyBuilder<T = unknown, F = never> {
     options: PolicyFallbackOptions<V> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
-    return this.use(stages.fallback(options, name)) as never;
+    return this.open().use(stages.fallback(options, name)) as never;
   }
 
   /** Adds a rate limiter: each execution takes one token. */
   rateLimiter(options: RateLimiterOptions | RateLimiter, name?: string): this {
-    return this.use(stages.rateLimiter(options, name));
+    return this.open().use(stages.rateLimiter(options, name));
   }
 
   /** Adds a bulkhead: each execution holds one slot until the stages inside it settle. */
   bulkhead(options: BulkheadOptions | Bulkhead, name?: string): this {
-    return this.use(stages.bulkhead(options, name));
+    return this.open().use(stages.bulkhead(options, name));
   }
 
   /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
   retry(options: RetryOptions | Retry, name?: string): this {
-    return this.use(stages.retry(options, name));
+    return this.open().use(stages.retry(options, name));
   }
 
   /** Adds a circuit breaker around the stages inside it. */
   circuitBreaker(options: CircuitBreakerOptions | CircuitBreaker, name?: string): this {
-    return this.use(stages.circuitBreaker(options, name));
+    return this.open().use(stages.circuitBreaker(options, name));
   }
 
   /**
@@ -88,7 +88,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * each attempt; outside, the whole execution.
    */
   timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
-    return this.use(stages.timeout(options, name));
+    return this.open().use(stages.timeout(options, name));
   }
 
   /** Adds a custom stage, used as given. */
@@ -132,6 +132,12 @@ export class PolicyBuilder<T = unknown, F = never> {
     const env: StageEnv = { policy: this.policyName, hub, counters, clock };
     const steps = this.factories.map((factory) => factory(env));
     return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
+  }
+
+  /** This builder, once checked to be still open: before a stage's primitive is made. */
+  private open(): this {
+    this.assertOpen();
+    return this;
   }
 
   private assertOpen(): void {

@@ -1,3 +1,5 @@
+import { KINDS } from './strategies/index.js';
+
 export type { Clock } from './internal/clock.js';
 export { systemClock } from './internal/clock.js';
 export type { Duration } from './internal/duration.js';
@@ -66,6 +68,7 @@ export type {
 export { InMemoryBulkheadStore } from './strategies/bulkhead/store.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
+export { stages, BuiltinStage } from './pipeline/stages.js';
 export type {
   PolicyEvent,
   PolicyEventMap,
@@ -94,3 +97,6 @@ export type {
 } from './registry/PolicyRegistry.js';
 export { PolicyRegistry } from './registry/PolicyRegistry.js';
 export type { ResilienceConfig, PrimitiveKind, ConfigStageKind } from './registry/config.js';
+
+/** @internal Every kind of stage, for `bulwark/otel`'s gauges (not part of the public API). */
+export const kindDescriptors = KINDS;

@@ -67,4 +67,20 @@ describe('normalizeConfig', () => {
     expect(child('a', 'b-c_1')).to.equal('a.b-c_1');
     expect(child('a', 'b.c')).to.equal('a["b.c"]');
   });
+
+  it('accepts `timeout` as a spelling of the `time-limiter` section and stage', () => {
+    const config = normalizeConfig({
+      timeout: { slow: { timeout: '5s' } },
+      policies: { p: [{ timeout: 'slow' }, { timeout: '2s' }] },
+    });
+    expect([...(config.kinds.get('time-limiter')?.named.keys() ?? [])]).to.deep.equal(['slow']);
+    expect(config.policies.get('p')?.map((s) => s.kind)).to.deep.equal([
+      'time-limiter',
+      'time-limiter',
+    ]);
+    expect(() => normalizeConfig({ timeout: {}, 'time-limiter': {} })).to.throw(
+      TypeError,
+      'resilience: `timeout` and `time-limiter` are the same key; give one',
+    );
+  });
 });

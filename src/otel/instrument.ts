@@ -13,6 +13,7 @@ import {
   isBulkheadFullError,
   isCircuitOpenError,
   isRateLimitExceededError,
+  kindDescriptors,
   Policy,
   PolicyRegistry,
   type StageState,
@@ -73,42 +74,9 @@ const METRICS = Object.freeze({
     unit: '{fallback}',
     description: 'Errors replaced by a fallback value.',
   },
-  circuitState: {
-    name: 'bulwark.circuit.state',
-    unit: '1',
-    description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 isolated.',
-  },
-  bulkheadAvailable: {
-    name: 'bulwark.bulkhead.available',
-    unit: '{slot}',
-    description: 'Bulkhead slots free for new calls.',
-  },
-  bulkheadQueued: {
-    name: 'bulwark.bulkhead.queued',
-    unit: '{call}',
-    description: 'Calls waiting in a bulkhead queue for a slot.',
-  },
-  bulkheadOrphaned: {
-    name: 'bulwark.bulkhead.orphaned',
-    unit: '{call}',
-    description:
-      'Calls already answered (timed out or aborted) whose work still runs and holds a bulkhead slot.',
-  },
-  rateLimiterTokens: {
-    name: 'bulwark.ratelimiter.tokens',
-    unit: '{token}',
-    description: 'Tokens available in a rate limiter bucket.',
-  },
 });
 
 const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes']);
-
-const CIRCUIT_STATE_VALUES: ReadonlyMap<unknown, number> = new Map<unknown, number>([
-  ['closed', 0],
-  ['half-open', 1],
-  ['open', 2],
-  ['isolated', 3],
-]);
 
 /**
  * Records the activity of a policy, or of every policy and shared primitive in a registry, as
@@ -202,12 +170,12 @@ class Instruments {
   readonly retries: Counter;
   readonly timeouts: Counter;
   readonly fallbacks: Counter;
-  readonly circuitState: ObservableGauge;
-  readonly bulkheadAvailable: ObservableGauge;
-  readonly bulkheadQueued: ObservableGauge;
-  readonly bulkheadOrphaned: ObservableGauge;
-  readonly rateLimiterTokens: ObservableGauge;
-  readonly gauges: ObservableGauge[];
+  readonly gauges: ObservableGauge[] = [];
+  /** Each kind's gauges (as its descriptor states them), by stage kind. */
+  private readonly byKind = new Map<
+    string,
+    ReadonlyArray<readonly [ObservableGauge, (state: StageState) => number | undefined]>
+  >();
 
   constructor(meter: Meter) {
     const m = METRICS;
@@ -221,56 +189,21 @@ class Instruments {
     this.retries = meter.createCounter(m.retries.name, options(m.retries));
     this.timeouts = meter.createCounter(m.timeouts.name, options(m.timeouts));
     this.fallbacks = meter.createCounter(m.fallbacks.name, options(m.fallbacks));
-    this.circuitState = meter.createObservableGauge(m.circuitState.name, options(m.circuitState));
-    this.bulkheadAvailable = meter.createObservableGauge(
-      m.bulkheadAvailable.name,
-      options(m.bulkheadAvailable),
-    );
-    this.bulkheadQueued = meter.createObservableGauge(
-      m.bulkheadQueued.name,
-      options(m.bulkheadQueued),
-    );
-    this.bulkheadOrphaned = meter.createObservableGauge(
-      m.bulkheadOrphaned.name,
-      options(m.bulkheadOrphaned),
-    );
-    this.rateLimiterTokens = meter.createObservableGauge(
-      m.rateLimiterTokens.name,
-      options(m.rateLimiterTokens),
-    );
-    this.gauges = [
-      this.circuitState,
-      this.bulkheadAvailable,
-      this.bulkheadQueued,
-      this.bulkheadOrphaned,
-      this.rateLimiterTokens,
-    ];
+    for (const kind of kindDescriptors) {
+      const gauges = (kind.gauges ?? []).map((gauge) => {
+        const instrument = meter.createObservableGauge(gauge.name, options(gauge));
+        this.gauges.push(instrument);
+        return [instrument, gauge.read] as const;
+      });
+      if (gauges.length > 0) this.byKind.set(kind.kind, gauges);
+    }
   }
 
   /** Reports one stage's (or shared primitive's) live state to the gauges that fit its kind. */
   observe(result: BatchObservableResult, state: StageState, attributes: Attributes): void {
-    switch (state.kind) {
-      case 'circuit-breaker': {
-        const value = CIRCUIT_STATE_VALUES.get(state.state);
-        if (value !== undefined) result.observe(this.circuitState, value, attributes);
-        break;
-      }
-      case 'bulkhead':
-        if (isFiniteNumber(state.availableSlots)) {
-          result.observe(this.bulkheadAvailable, state.availableSlots, attributes);
-        }
-        if (isFiniteNumber(state.queued)) {
-          result.observe(this.bulkheadQueued, state.queued, attributes);
-        }
-        if (isFiniteNumber(state.orphaned)) {
-          result.observe(this.bulkheadOrphaned, state.orphaned, attributes);
-        }
-        break;
-      case 'rate-limiter':
-        if (isFiniteNumber(state.availableTokens)) {
-          result.observe(this.rateLimiterTokens, state.availableTokens, attributes);
-        }
-        break;
+    for (const [gauge, read] of this.byKind.get(state.kind) ?? []) {
+      const value = read(state);
+      if (value !== undefined) result.observe(gauge, value, attributes);
     }
   }
 }
@@ -349,10 +282,6 @@ function isRejection(error: unknown): boolean {
     // call must still be counted.
     return false;
   }
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
 }
 
 function options(metric: { readonly unit: string; readonly description: string }): {

@@ -7,7 +7,6 @@ import { toDataMap, type Thunk } from './ExecutionContext.js';
 import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
 import type { StageInfo } from './Stage.js';
-import { CircuitBreakerStage } from '../strategies/circuit-breaker/stage.js';
 
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
@@ -229,9 +228,9 @@ export class Policy<T = unknown, F = never> {
     if (on && this.breakerSubscriptions.length === 0) {
       const { hub } = this.parts;
       for (const step of this.parts.steps) {
-        if (!(step instanceof CircuitBreakerStage)) continue;
+        if (step.watchState === undefined) continue;
         this.breakerSubscriptions.push(
-          step.breaker.onStateChange(({ from, to }) => {
+          step.watchState(({ from, to }) => {
             hub.emit('circuit-state', { policy: this.name, stage: step.kind, from, to });
           }),
         );

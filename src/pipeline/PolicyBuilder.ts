@@ -1,19 +1,19 @@
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
 import { clockOption, show, stringOption } from '../internal/validate.js';
-import { Bulkhead, type BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
-import {
+import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
+import type {
   CircuitBreaker,
-  type CircuitBreakerOptions,
+  CircuitBreakerOptions,
 } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import {
+import type {
   Fallback,
-  type FallbackFilterOptions,
-  type FallbackValueOptions,
+  FallbackFilterOptions,
+  FallbackValueOptions,
 } from '../strategies/fallback/Fallback.js';
-import { RateLimiter, type RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
-import { Retry, type RetryOptions } from '../strategies/retry/Retry.js';
-import { TimeLimiter, type TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
+import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
+import type { Retry, RetryOptions } from '../strategies/retry/Retry.js';
+import type { TimeLimiter, TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
 import { EventHub } from './events.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import { Counters } from './metrics.js';
@@ -21,13 +21,8 @@ import { Policy } from './Policy.js';
 import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
 import { CustomStage } from './CustomStage.js';
-import { BulkheadStage } from '../strategies/bulkhead/stage.js';
-import { CircuitBreakerStage } from '../strategies/circuit-breaker/stage.js';
 import type { StageEnv } from './env.js';
-import { FallbackStage } from '../strategies/fallback/stage.js';
-import { RateLimiterStage } from '../strategies/rate-limiter/stage.js';
-import { RetryStage } from '../strategies/retry/stage.js';
-import { TimeoutStage } from '../strategies/timeout/stage.js';
+import { BuiltinStage, stages } from './stages.js';
 
 /** Fallback options as a policy takes them: `method` receives the error and the context. */
 export type PolicyFallbackOptions<V> =
@@ -65,27 +60,27 @@ export class PolicyBuilder<T = unknown, F = never> {
     options: PolicyFallbackOptions<V> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
-    return this.stage(options, name, Fallback, FallbackStage, 'Fallback') as never;
+    return this.open().use(stages.fallback(options, name)) as never;
   }
 
   /** Adds a rate limiter: each execution takes one token. */
   rateLimiter(options: RateLimiterOptions | RateLimiter, name?: string): this {
-    return this.stage(options, name, RateLimiter, RateLimiterStage, 'RateLimiter');
+    return this.open().use(stages.rateLimiter(options, name));
   }
 
   /** Adds a bulkhead: each execution holds one slot until the stages inside it settle. */
   bulkhead(options: BulkheadOptions | Bulkhead, name?: string): this {
-    return this.stage(options, name, Bulkhead, BulkheadStage, 'Bulkhead');
+    return this.open().use(stages.bulkhead(options, name));
   }
 
   /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
   retry(options: RetryOptions | Retry, name?: string): this {
-    return this.stage(options, name, Retry, RetryStage, 'Retry');
+    return this.open().use(stages.retry(options, name));
   }
 
   /** Adds a circuit breaker around the stages inside it. */
   circuitBreaker(options: CircuitBreakerOptions | CircuitBreaker, name?: string): this {
-    return this.stage(options, name, CircuitBreaker, CircuitBreakerStage, 'CircuitBreaker');
+    return this.open().use(stages.circuitBreaker(options, name));
   }
 
   /**
@@ -93,14 +88,18 @@ export class PolicyBuilder<T = unknown, F = never> {
    * each attempt; outside, the whole execution.
    */
   timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
-    const o =
-      typeof options === 'number' || typeof options === 'string' ? { timeout: options } : options;
-    return this.stage(o, name, TimeLimiter, TimeoutStage, 'TimeLimiter');
+    return this.open().use(stages.timeout(options, name));
   }
 
   /** Adds a custom stage, used as given. */
   use(stage: Stage): this {
     this.assertOpen();
+    if (stage instanceof BuiltinStage) {
+      // A built-in stage compiles into the fast path, as the methods above do.
+      const { descriptor, primitive, name } = stage as BuiltinStage;
+      this.factories.push((env) => descriptor.step(primitive, env, name));
+      return this;
+    }
     if (
       stage === null ||
       typeof stage !== 'object' ||
@@ -135,22 +134,9 @@ export class PolicyBuilder<T = unknown, F = never> {
     return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
   }
 
-  /**
-   * Adds a stage over a primitive: the one given, or one made from options. The name is checked
-   * before a primitive is made, so a bad call consumes no store it was given.
-   */
-  private stage<P>(
-    options: unknown,
-    name: string | undefined,
-    Primitive: new (options: never) => P,
-    Wrapper: new (primitive: P, env: StageEnv, name: string | undefined) => Step,
-    kind: string,
-  ): this {
+  /** This builder, once checked to be still open: before a stage's primitive is made. */
+  private open(): this {
     this.assertOpen();
-    stringOption(name, 'name', undefined);
-    const primitive =
-      options instanceof Primitive ? options : new Primitive(plainOptions(options, kind) as never);
-    this.factories.push((env) => new Wrapper(primitive, env, name));
     return this;
   }
 
@@ -159,24 +145,4 @@ export class PolicyBuilder<T = unknown, F = never> {
       throw new Error(`Policy builder "${this.policyName}" was already built; start a new builder`);
     }
   }
-}
-
-/**
- * The options given to a builder method, unless they are an instance of some class: a primitive
- * of another kind (a Bulkhead given to `retry`), or one from another copy of the package, would
- * otherwise read as empty options and silently become a new primitive with the defaults.
- */
-function plainOptions<O>(options: O, kind: string): O {
-  if (options !== null && typeof options === 'object') {
-    const proto: unknown = Object.getPrototypeOf(options);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
-      throw new TypeError(
-        `\`options\` must be ${kind} options or a ${kind}, got ${
-          typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
-        }`,
-      );
-    }
-  }
-  return options;
 }

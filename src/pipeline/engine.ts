@@ -2,6 +2,7 @@ import { isThenable } from '../internal/signals.js';
 import type { Clock } from '../internal/clock.js';
 import { trackRunning, type Context } from '../internal/context.js';
 import type { EventHub } from './events.js';
+import type { CircuitStateChange } from '../strategies/circuit-breaker/CircuitBreaker.js';
 
 /** @internal Where a step sends an outcome on the way out. */
 export interface Outward {
@@ -48,6 +49,11 @@ export interface Step extends Inward, Outward {
   readonly settlesEarly: boolean;
   describe(): string;
   state(): Record<string, unknown>;
+  /**
+   * For a step over a primitive with states (a circuit breaker): subscribes to its state
+   * changes, reported as `circuit-state` events while someone listens. Returns the unsubscribe.
+   */
+  watchState?(listener: (change: CircuitStateChange) => void): () => void;
 }
 
 /** @internal Links the steps to each other, to the thunk and to the policy's outcome. */

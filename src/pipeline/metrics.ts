@@ -1,9 +1,3 @@
-import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
-import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
-import { Retry } from '../strategies/retry/Retry.js';
-import { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
-
 /** Counters and live stage state returned by `policy.metrics()`. */
 export interface PolicyMetrics {
   /** Executions started. */
@@ -46,38 +40,4 @@ export class Counters {
   retries = 0;
   timeouts = 0;
   fallbacks = 0;
-}
-
-/** @internal A primitive that a built-in stage wraps. */
-export type StagePrimitive = RateLimiter | Bulkhead | Retry | CircuitBreaker | TimeLimiter;
-
-/**
- * @internal A primitive's live state, as `metrics().stages` and `registry.health()` both show
- * it, under the kind of the stage that wraps it (a TimeLimiter's is `'timeout'`).
- */
-export function primitiveState(name: string, primitive: StagePrimitive): StageState {
-  if (primitive instanceof Bulkhead) {
-    return {
-      kind: 'bulkhead',
-      name,
-      availableSlots: primitive.availableSlots,
-      maxConcurrent: primitive.maxConcurrent,
-      queued: primitive.queued,
-      orphaned: primitive.orphaned,
-    };
-  }
-  if (primitive instanceof CircuitBreaker) {
-    return { kind: 'circuit-breaker', name, ...primitive.metrics };
-  }
-  if (primitive instanceof Retry)
-    return { kind: 'retry', name, maxAttempts: primitive.maxAttempts };
-  if (primitive instanceof TimeLimiter) {
-    return { kind: 'timeout', name, timeoutMs: primitive.timeoutMs };
-  }
-  return {
-    kind: 'rate-limiter',
-    name,
-    availableTokens: primitive.availableTokens,
-    maxTokens: primitive.maxTokens,
-  };
 }

@@ -2,18 +2,25 @@ import type { Clock } from '../internal/clock.js';
 import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../pipeline/events.js';
-import { primitiveState, type PolicyMetrics, type StageState } from '../pipeline/metrics.js';
+import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
-import type { PolicyBuilder } from '../pipeline/PolicyBuilder.js';
-import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
-import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
-import { Retry } from '../strategies/retry/Retry.js';
-import { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
+import { stageOf } from '../pipeline/stages.js';
+import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
+import { BULKHEAD } from '../strategies/bulkhead/kind.js';
+import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
+import type { KindDescriptor } from '../strategies/descriptor.js';
+import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
+import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import { RETRY } from '../strategies/retry/kind.js';
+import type { Retry } from '../strategies/retry/Retry.js';
+import { TIMEOUT } from '../strategies/timeout/kind.js';
+import type { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
 import {
+  configName,
+  kindNamed,
   normalizeConfig,
-  PRIMITIVE_KINDS,
-  CONFIG_DEFAULTS,
+  sharedKinds,
   type ConfigEntry,
   type KindConfig,
   type NormalizedConfig,
@@ -67,20 +74,6 @@ export interface PolicyRegistryHealth {
   readonly primitives: { readonly [K in PrimitiveKind]: { readonly [name: string]: StageState } };
 }
 
-/** Each kind's primitive class and the builder method that adds a stage over one. */
-const KINDS: {
-  readonly [K in PrimitiveKind]: readonly [
-    new (options: Record<string, unknown>) => PrimitiveByKind[K],
-    'rateLimiter' | 'bulkhead' | 'timeout' | 'circuitBreaker' | 'retry',
-  ];
-} = {
-  'rate-limiter': [RateLimiter, 'rateLimiter'],
-  bulkhead: [Bulkhead, 'bulkhead'],
-  'time-limiter': [TimeLimiter, 'timeout'],
-  'circuit-breaker': [CircuitBreaker, 'circuitBreaker'],
-  retry: [Retry, 'retry'],
-};
-
 const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
   default: undefined,
   named: new Map(),
@@ -90,9 +83,9 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * Named, shared primitives and named policies, usually built from a configuration object
  * (the object under `resilience:` in YAML or JSON).
  *
- * - Kinds: `rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`, each mapping
- *   names to options; and `policies`, mapping policy names to ordered stage lists (outermost
- *   first). Keys may be kebab-case or camelCase (`max-tokens` or `maxTokens`).
+ * - Kinds: `rate-limiter`, `bulkhead`, `time-limiter` (also spelled `timeout`), `circuit-breaker`,
+ *   `retry`, each mapping names to options; and `policies`, mapping policy names to ordered stage
+ *   lists (outermost first). Keys may be kebab-case or camelCase (`max-tokens` or `maxTokens`).
  * - A kind's `default` entry supplies the defaults of every entry of that kind (named entries and
  *   a policy's inline options are merged over it). Without one, these defaults apply:
  *   rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter
@@ -134,7 +127,7 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
 export class PolicyRegistry {
   readonly #clock: Clock;
   #config: NormalizedConfig | undefined;
-  readonly #instances = new Map<PrimitiveKind, Map<string, PrimitiveByKind[PrimitiveKind]>>();
+  readonly #instances = new Map<KindDescriptor, Map<string, unknown>>();
   readonly #policies = new Map<string, Policy<any, any>>();
   #registerListeners: ReadonlyArray<(policy: Policy<any, any>) => void> = [];
 
@@ -148,7 +141,7 @@ export class PolicyRegistry {
     const o = optionsObject(options, 'PolicyRegistry');
     knownKeys(o, ['clock'], 'PolicyRegistry');
     this.#clock = clockOption(o.clock);
-    for (const kind of PRIMITIVE_KINDS) this.#instances.set(kind, new Map());
+    for (const kind of sharedKinds()) this.#instances.set(kind, new Map());
   }
 
   /**
@@ -168,27 +161,27 @@ export class PolicyRegistry {
 
   /** The shared RateLimiter of this name (one not configured gets the `default` settings). */
   rateLimiter(name: string): RateLimiter {
-    return this.#shared('rate-limiter', name);
+    return this.#shared(RATE_LIMITER, name);
   }
 
   /** The shared Bulkhead of this name (one not configured gets the `default` settings). */
   bulkhead(name: string): Bulkhead {
-    return this.#shared('bulkhead', name);
+    return this.#shared(BULKHEAD, name);
   }
 
   /** The shared TimeLimiter of this name (one not configured gets the `default` settings). */
   timeLimiter(name: string): TimeLimiter {
-    return this.#shared('time-limiter', name);
+    return this.#shared(TIMEOUT, name);
   }
 
   /** The shared CircuitBreaker of this name (one not configured gets the `default` settings). */
   circuitBreaker(name: string): CircuitBreaker {
-    return this.#shared('circuit-breaker', name);
+    return this.#shared(CIRCUIT_BREAKER, name);
   }
 
   /** The shared Retry of this name (one not configured gets the `default` settings). */
   retry(name: string): Retry {
-    return this.#shared('retry', name);
+    return this.#shared(RETRY, name);
   }
 
   /**
@@ -258,7 +251,9 @@ export class PolicyRegistry {
       PrimitiveKind,
       ReadonlyMap<string, PrimitiveByKind[PrimitiveKind]>
     >();
-    for (const [kind, byName] of this.#instances) primitives.set(kind, new Map(byName));
+    for (const [kind, byName] of this.#instances) {
+      primitives.set(configName(kind) as PrimitiveKind, new Map(byName) as never);
+    }
     return Object.freeze({ policies: new Map(this.#policies), primitives });
   }
 
@@ -290,16 +285,17 @@ export class PolicyRegistry {
     for (const [kind, byName] of this.#instances) {
       const states: Record<string, StageState> = {};
       for (const [name, instance] of byName) {
-        define(states, name, toPlain(primitiveState(name, instance), []) as StageState);
+        const state = { kind: kind.kind, name, ...kind.state(instance) };
+        define(states, name, toPlain(state, []) as StageState);
       }
-      primitives[kind] = states;
+      primitives[configName(kind) as PrimitiveKind] = states;
     }
     return { policies, primitives };
   }
 
   #load(config: NormalizedConfig): void {
     this.#config = config;
-    for (const kind of PRIMITIVE_KINDS) {
+    for (const kind of sharedKinds()) {
       const { default: defaults, named } = this.#kind(kind);
       // The default entry first, so that its own errors are reported at its own path.
       if (defaults !== undefined) this.#shared(kind, 'default');
@@ -310,15 +306,19 @@ export class PolicyRegistry {
     }
   }
 
-  #kind(kind: PrimitiveKind): KindConfig {
-    return this.#config?.kinds.get(kind) ?? EMPTY_KIND;
+  #kind(kind: KindDescriptor): KindConfig {
+    return this.#config?.kinds.get(configName(kind)) ?? EMPTY_KIND;
   }
 
-  #shared<K extends PrimitiveKind>(kind: K, name: string): PrimitiveByKind[K] {
+  #shared<P>(kind: KindDescriptor<P>, name: string): P {
     if (typeof name !== 'string') {
       throw new TypeError(`\`name\` must be a string, got ${show(name)}`);
     }
-    const byName = this.#instances.get(kind) as Map<string, PrimitiveByKind[K]>;
+    let byName = this.#instances.get(kind) as Map<string, P> | undefined;
+    if (byName === undefined) {
+      byName = new Map();
+      this.#instances.set(kind, byName);
+    }
     let instance = byName.get(name);
     if (instance === undefined) {
       const config = this.#kind(kind);
@@ -333,34 +333,31 @@ export class PolicyRegistry {
    * A new primitive: the configuration defaults, then the kind's `default` entry, then `entry`
    * merged over them.
    */
-  #build<K extends PrimitiveKind>(kind: K, entry: ConfigEntry | undefined): PrimitiveByKind[K] {
+  #build<P>(kind: KindDescriptor<P>, entry: ConfigEntry | undefined): P {
     const options = Object.assign(
       Object.create(null) as Record<string, unknown>,
-      CONFIG_DEFAULTS[kind],
+      kind.defaults,
       this.#kind(kind).default?.options,
       entry?.options,
-      { clock: this.#clock },
+      kind.configOptions.includes('clock') ? { clock: this.#clock } : undefined,
     );
     try {
-      return new KINDS[kind][0](options);
+      return new kind.Primitive(options);
     } catch (error) {
       throw entry === undefined ? error : atPath(entry, error);
     }
   }
 
   #buildPolicy(name: string, stages: readonly StageConfig[]): Policy<unknown, unknown> {
-    let builder = Policy.builder(name).clock(this.#clock) as PolicyBuilder<unknown, unknown>;
+    const builder = Policy.builder(name).clock(this.#clock);
     for (const stage of stages) {
-      if (stage.kind === 'fallback') {
-        if ('entry' in stage) builder = builder.fallback({ value: stage.entry.options.value });
-        continue;
-      }
+      const kind = kindNamed(stage.kind);
       const ref = 'ref' in stage ? stage.ref : undefined;
       const instance =
         ref !== undefined
-          ? this.#shared(stage.kind, ref)
-          : this.#build(stage.kind, (stage as { entry: ConfigEntry }).entry);
-      (builder[KINDS[stage.kind][1]] as (p: unknown, name?: string) => unknown)(instance, ref);
+          ? this.#shared(kind, ref)
+          : this.#build(kind, (stage as { entry: ConfigEntry }).entry);
+      builder.use(stageOf(kind, instance, ref));
     }
     return builder.build();
   }

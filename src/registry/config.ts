@@ -1,15 +1,10 @@
 // Reads the configuration object (what sits under `resilience:` in YAML or JSON) into a
 // normalised, frozen shape: camelCase option keys, every key checked, every error naming the
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
-import { toMs } from '../internal/duration.js';
 import { didYouMean, show } from '../internal/validate.js';
 import { OptionTypeError } from '../optionErrors.js';
-import { BULKHEAD_OPTIONS } from '../strategies/bulkhead/Bulkhead.js';
-import { CIRCUIT_BREAKER_OPTIONS } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import { FALLBACK_OPTIONS } from '../strategies/fallback/Fallback.js';
-import { RATE_LIMITER_OPTIONS } from '../strategies/rate-limiter/RateLimiter.js';
-import { RETRY_OPTIONS } from '../strategies/retry/Retry.js';
-import { TIME_LIMITER_OPTIONS } from '../strategies/timeout/TimeLimiter.js';
+import type { KindDescriptor } from '../strategies/descriptor.js';
+import { KINDS } from '../strategies/index.js';
 
 /** A kind of shared primitive, spelled as in the configuration. */
 export type PrimitiveKind =
@@ -25,14 +20,18 @@ export type ConfigStageKind = PrimitiveKind | 'fallback';
  */
 export type ResilienceConfig = Readonly<Record<string, unknown>>;
 
-/** @internal The primitive kinds, in the order the registry builds them. */
-export const PRIMITIVE_KINDS: readonly PrimitiveKind[] = Object.freeze([
-  'rate-limiter',
-  'bulkhead',
-  'time-limiter',
-  'circuit-breaker',
-  'retry',
-]);
+/** @internal The kinds with shared instances, in the order the registry builds them. */
+export function sharedKinds(): KindDescriptor[] {
+  return KINDS.filter((kind) => kind.configKey !== undefined);
+}
+
+/** @internal The kind of this configuration name. */
+export function kindNamed(name: string): KindDescriptor {
+  return KINDS.find((kind) => configName(kind) === name) as KindDescriptor;
+}
+
+/** @internal A kind's name in configuration: its section, or its stage kind when it has none. */
+export const configName = (kind: KindDescriptor): string => kind.configKey ?? kind.kind;
 
 // Options that exist in code but can never come from configuration: named in a clearer message.
 const CODE_ONLY_OPTIONS: readonly string[] = [
@@ -45,33 +44,6 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'clock',
   'store',
 ];
-
-/**
- * @internal The options each kind takes from configuration (camelCase): each primitive's own
- * options, less error filters, result predicates, clocks, stores and random sources, which are
- * code, not data.
- */
-const CONFIG_OPTIONS: Readonly<Record<ConfigStageKind, readonly string[]>> = {
-  'rate-limiter': RATE_LIMITER_OPTIONS,
-  bulkhead: BULKHEAD_OPTIONS,
-  'time-limiter': TIME_LIMITER_OPTIONS,
-  'circuit-breaker': CIRCUIT_BREAKER_OPTIONS,
-  retry: RETRY_OPTIONS,
-  fallback: FALLBACK_OPTIONS,
-};
-
-/**
- * @internal The defaults for a kind without a `default` entry, the PyFly resilience guide's:
- * rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter timeout
- * 30s. The other kinds use their primitive's own defaults.
- */
-export const CONFIG_DEFAULTS: Readonly<Record<PrimitiveKind, Readonly<Record<string, unknown>>>> = {
-  'rate-limiter': { maxTokens: 10, refillRate: 10 },
-  bulkhead: { maxConcurrent: 10 },
-  'time-limiter': { timeout: 30_000 },
-  'circuit-breaker': {},
-  retry: {},
-};
 
 /** @internal One configured set of options, with where it came from. */
 export interface ConfigEntry {
@@ -92,13 +64,13 @@ export interface KindConfig {
 /** @internal One stage of a configured policy. */
 export type StageConfig =
   | {
-      readonly kind: ConfigStageKind;
+      readonly kind: string;
       readonly path: string;
       /** The shared instance of this name (`default` included). */
       readonly ref: string;
     }
   | {
-      readonly kind: ConfigStageKind;
+      readonly kind: string;
       readonly path: string;
       /** Options for a stage of the policy's own (merged over the kind's `default` later). */
       readonly entry: ConfigEntry;
@@ -109,7 +81,7 @@ type MutableKind = { default: ConfigEntry | undefined; named: Map<string, Config
 /** @internal The whole configuration, normalised and checked for shape. */
 export interface NormalizedConfig {
   /** Every primitive kind, configured or not (an unconfigured kind has no entries). */
-  readonly kinds: ReadonlyMap<PrimitiveKind, KindConfig>;
+  readonly kinds: ReadonlyMap<string, KindConfig>;
   /** Configured policies in order, each an ordered list of stages (outermost first). */
   readonly policies: ReadonlyMap<string, readonly StageConfig[]>;
 }
@@ -121,21 +93,28 @@ const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.to
 const camel = (kebabCase: string): string =>
   kebabCase.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** Every accepted spelling of each kind (kebab-case and camelCase), mapped to the kind. */
-const spellings = <K extends string>(
-  kinds: readonly K[],
-  more: readonly K[],
-): ReadonlyMap<string, K> =>
-  new Map(kinds.concat(more).flatMap((k) => [[k, k] as const, [camel(k), k] as const]));
+/**
+ * Every accepted spelling of each kind's name in `names` (kebab-case and camelCase, aliases too),
+ * mapped to the kind; then `more`.
+ */
+function spellings<M extends string>(
+  kinds: readonly KindDescriptor[],
+  names: (kind: KindDescriptor) => readonly string[],
+  more: readonly M[],
+): Map<string, KindDescriptor | M> {
+  const map = new Map<string, KindDescriptor | M>();
+  for (const kind of kinds) {
+    for (const name of names(kind)) map.set(name, kind).set(camel(name), kind);
+  }
+  for (const name of more) map.set(name, name);
+  return map;
+}
 
-// Every accepted spelling of each top-level key and of each stage kind, mapped to its canonical
-// kebab-case kind. (The kinds are passed as they are: a spread would read to a bundler as a side
-// effect and keep this module in a bundle that does not use it.)
-const TOP_LEVEL = /* @__PURE__ */ spellings<PrimitiveKind | 'policies' | 'fallback'>(
-  PRIMITIVE_KINDS,
-  ['fallback', 'policies'],
-);
-const STAGE_KINDS = /* @__PURE__ */ spellings<ConfigStageKind>(PRIMITIVE_KINDS, ['fallback']);
+/** A kind's name and aliases. */
+const namesOf = (kind: KindDescriptor): readonly string[] => [
+  configName(kind),
+  ...(kind.aliases ?? []),
+];
 
 /** @internal `path.key`, or `path["odd key"]` when the key would not read as one segment. */
 export function child(path: string, key: string): string {
@@ -230,9 +209,9 @@ function entry(
 }
 
 /** Reads one options object of `kind` at `path` into a {@link ConfigEntry}. */
-function readEntry(kind: ConfigStageKind, raw: unknown, path: string): ConfigEntry {
-  const source = objectAt(raw, path, `an object of ${kind} options`);
-  const known = CONFIG_OPTIONS[kind].filter((k) => !CODE_ONLY_OPTIONS.includes(k));
+function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntry {
+  const source = objectAt(raw, path, `an object of ${configName(kind)} options`);
+  const known = kind.configOptions.filter((k) => !CODE_ONLY_OPTIONS.includes(k));
   const options = Object.create(null) as Record<string, unknown>;
   const spelled = Object.create(null) as Record<string, string>;
   for (const key of Object.keys(source)) {
@@ -286,15 +265,17 @@ export function knownNames(kind: KindConfig): string[] {
 export function normalizeConfig(config: unknown, root = 'resilience'): NormalizedConfig {
   rejectPrototypeKeys(config, root, new Set());
   const top = objectAt(config, root, 'an object (the settings under `resilience:`)');
-  const kinds = new Map<PrimitiveKind, MutableKind>(
-    PRIMITIVE_KINDS.map((kind) => [kind, { default: undefined, named: new Map() }]),
+  const shared = sharedKinds();
+  const kinds = new Map<string, MutableKind>(
+    shared.map((kind) => [configName(kind), { default: undefined, named: new Map() }]),
   );
+  const topLevel = spellings(KINDS, namesOf, ['policies']);
   const policies = new Map<string, readonly StageConfig[]>();
-  const seen = new Map<string, string>();
+  const seen = new Map<KindDescriptor | string, string>();
   let policiesKey: string | undefined;
 
   for (const key of Object.keys(top)) {
-    const kind = TOP_LEVEL.get(key) ?? unknown(root, 'key', key, [...TOP_LEVEL.keys()], top[key]);
+    const kind = topLevel.get(key) ?? unknown(root, 'key', key, [...topLevel.keys()], top[key]);
     const earlier = seen.get(kind);
     const path = child(root, key);
     if (earlier !== undefined) {
@@ -307,20 +288,26 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
       );
     }
     seen.set(kind, key);
-    if (kind === 'fallback') {
-      fail(
-        path,
-        'a fallback has no shared instances; declare it inside a policy (`- fallback: { value: null }`)',
-        'a stage of a policy, not a top-level key',
-        top[key],
-      );
-    }
     if (kind === 'policies') {
       policiesKey = key;
       continue;
     }
-    const target = kinds.get(kind) as MutableKind;
-    const entries = objectAt(top[key], path, `an object mapping names to ${kind} options`);
+    const target = kinds.get(configName(kind));
+    if (target === undefined) {
+      fail(
+        path,
+        `a ${configName(kind)} has no shared instances; declare it inside a policy (\`- ${
+          kind.inline?.example.slice(1, -1) ?? `${configName(kind)}: {}`
+        }\`)`,
+        'a stage of a policy, not a top-level key',
+        top[key],
+      );
+    }
+    const entries = objectAt(
+      top[key],
+      path,
+      `an object mapping names to ${configName(kind)} options`,
+    );
     for (const name of Object.keys(entries)) {
       const read = readEntry(kind, entries[name], child(path, name));
       if (name === 'default') target.default = read;
@@ -331,9 +318,10 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
   // Policies last, so a policy may name instances configured after it.
   if (policiesKey !== undefined) {
     const path = child(root, policiesKey);
+    const stageKinds = spellings(KINDS, namesOf, []);
     const raw = objectAt(top[policiesKey], path, 'an object mapping policy names to stage lists');
     for (const name of Object.keys(raw)) {
-      policies.set(name, readPolicy(raw[name], child(path, name), kinds));
+      policies.set(name, readPolicy(raw[name], child(path, name), kinds, stageKinds));
     }
   }
   return Object.freeze({ kinds, policies });
@@ -342,7 +330,8 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
 function readPolicy(
   raw: unknown,
   path: string,
-  kinds: ReadonlyMap<PrimitiveKind, KindConfig>,
+  kinds: ReadonlyMap<string, KindConfig>,
+  stageKinds: ReadonlyMap<string, KindDescriptor>,
 ): readonly StageConfig[] {
   if (!Array.isArray(raw)) {
     fail(
@@ -369,73 +358,66 @@ function readPolicy(
       const key = keys[0] as string;
       const stage = (item as Record<string, unknown>)[key];
       const kind =
-        STAGE_KINDS.get(key) ?? unknown(at, 'stage kind', key, [...STAGE_KINDS.keys()], stage);
+        stageKinds.get(key) ?? unknown(at, 'stage kind', key, [...stageKinds.keys()], stage);
       return readStage(kind, stage, child(at, key), kinds);
     }),
   );
 }
 
 function readStage(
-  kind: ConfigStageKind,
+  kind: KindDescriptor,
   value: unknown,
   path: string,
-  kinds: ReadonlyMap<PrimitiveKind, KindConfig>,
+  kinds: ReadonlyMap<string, KindConfig>,
 ): StageConfig {
-  const timeout = kind === 'time-limiter';
-  if (kind !== 'fallback') {
-    const config = kinds.get(kind) as KindConfig;
-    if (typeof value === 'string') {
+  const name = configName(kind);
+  const config = kinds.get(name);
+  const shorthand = kind.shorthand;
+  if (config !== undefined) {
+    // `- time-limiter: 3s`: options of the policy's own, unless a configured name. Nothing is
+    // "spelled", so an error names the stage's path itself.
+    const own =
+      typeof value === 'string' || typeof value === 'number'
+        ? typeof value === 'string' && (value === 'default' || config.named.has(value))
+          ? undefined
+          : shorthand?.options(value)
+        : undefined;
+    if (typeof value === 'string' && own === undefined) {
       if (value === 'default' || config.named.has(value)) {
-        return Object.freeze({ kind, path, ref: value });
+        return Object.freeze({ kind: name, path, ref: value });
       }
-      if (!timeout || !isDuration(value)) {
-        const names = knownNames(config);
-        fail(
-          path,
-          `${show(value)} ${timeout ? 'is neither a duration nor' : 'is not'} a configured ${kind}` +
-            `${didYouMean(value, names)}; known ${kind} names: ${names.join(', ')}`,
-          `${timeout ? 'a duration or ' : ''}the name of a configured ${kind}`,
-          value,
-        );
-      }
-    }
-    // `- time-limiter: 3s`: a timeout of the policy's own. Nothing is "spelled", so an error
-    // names the stage's path itself.
-    if (timeout && (typeof value === 'string' || typeof value === 'number')) {
-      return Object.freeze({
-        kind,
+      const names = knownNames(config);
+      fail(
         path,
-        entry: entry(
-          path,
-          Object.assign(Object.create(null), { timeout: value }),
-          Object.create(null),
-        ),
+        `${show(value)} ${shorthand ? `is neither ${shorthand.what} nor` : 'is not'} a configured ${name}` +
+          `${didYouMean(value, names)}; known ${name} names: ${names.join(', ')}`,
+        `${shorthand ? `${shorthand.what} or ` : ''}the name of a configured ${name}`,
+        value,
+      );
+    }
+    if (own !== undefined) {
+      return Object.freeze({
+        kind: name,
+        path,
+        entry: entry(path, Object.assign(Object.create(null), own), Object.create(null)),
       });
     }
     if (value != null && !isPlainObject(value)) {
       const expected =
-        `an object of ${kind} options or the name of a configured ${kind}` +
-        `${timeout ? ' or a duration' : ''}`;
+        `an object of ${name} options or the name of a configured ${name}` +
+        `${shorthand ? ` or ${shorthand.what}` : ''}`;
       fail(path, `must be ${expected}, got ${shape(value)}`, expected, value);
     }
   }
   const read = readEntry(kind, value, path);
-  if (kind === 'fallback' && !('value' in read.options)) {
+  const inline = kind.inline;
+  if (inline !== undefined && !(inline.requires in read.options)) {
     fail(
       path,
-      'a fallback from configuration needs `value` (e.g. `fallback: { value: null }`)',
-      'an object with `value`',
+      `a ${name} from configuration needs \`${inline.requires}\` (e.g. ${inline.example})`,
+      `an object with \`${inline.requires}\``,
       value,
     );
   }
-  return Object.freeze({ kind, path, entry: read });
-}
-
-function isDuration(value: string): boolean {
-  try {
-    toMs(value, 'timeout');
-    return true;
-  } catch {
-    return false;
-  }
+  return Object.freeze({ kind: name, path, entry: read });
 }

@@ -4,6 +4,7 @@ import { BulkheadFullError, isBulkheadFullError } from '../../../src/errors.js';
 import type { Clock } from '../../../src/internal/clock.js';
 import { NEVER_ABORTED } from '../../../src/internal/signals.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
+import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
 import {
   InMemoryBulkheadStore,
   type BulkheadStore,
@@ -416,11 +417,11 @@ describe('Bulkhead', () => {
 
   describe('describe', () => {
     it('summarises the settings on one line', () => {
-      expect(new Bulkhead().describe()).to.equal('10 concurrent calls, no queue');
-      expect(new Bulkhead({ maxConcurrent: 1, maxQueue: 5 }).describe()).to.equal(
+      expect(BULKHEAD.describe(new Bulkhead())).to.equal('10 concurrent calls, no queue');
+      expect(BULKHEAD.describe(new Bulkhead({ maxConcurrent: 1, maxQueue: 5 }))).to.equal(
         '1 concurrent call, queue 5',
       );
-      expect(new Bulkhead({ maxQueue: 5, maxWait: '2s' }).describe()).to.equal(
+      expect(BULKHEAD.describe(new Bulkhead({ maxQueue: 5, maxWait: '2s' }))).to.equal(
         '10 concurrent calls, queue 5, max wait 2000 ms',
       );
     });

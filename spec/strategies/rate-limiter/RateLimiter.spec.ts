@@ -4,6 +4,7 @@ import { RateLimitExceededError, isRateLimitExceededError } from '../../../src/e
 import type { Clock } from '../../../src/internal/clock.js';
 import { NEVER_ABORTED } from '../../../src/internal/signals.js';
 import { RateLimiter } from '../../../src/strategies/rate-limiter/RateLimiter.js';
+import { RATE_LIMITER } from '../../../src/strategies/rate-limiter/kind.js';
 import {
   InMemoryRateLimiterStore,
   type RateLimiterStore,
@@ -519,11 +520,11 @@ describe('RateLimiter', () => {
 
   describe('describe', () => {
     it('summarises the settings on one line', () => {
-      expect(new RateLimiter().describe()).to.equal('10 tokens, refill 10/s, no wait');
-      expect(new RateLimiter({ maxTokens: 1, refillRate: 0.5, maxWait: '2s' }).describe()).to.equal(
-        '1 token, refill 0.5/s, max wait 2000 ms',
-      );
-      expect(new RateLimiter({ maxWait: Infinity }).describe()).to.equal(
+      expect(RATE_LIMITER.describe(new RateLimiter())).to.equal('10 tokens, refill 10/s, no wait');
+      expect(
+        RATE_LIMITER.describe(new RateLimiter({ maxTokens: 1, refillRate: 0.5, maxWait: '2s' })),
+      ).to.equal('1 token, refill 0.5/s, max wait 2000 ms');
+      expect(RATE_LIMITER.describe(new RateLimiter({ maxWait: Infinity }))).to.equal(
         '10 tokens, refill 10/s, waits as long as needed',
       );
     });

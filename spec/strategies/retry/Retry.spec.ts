@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Clock } from '../../../src/internal/clock.js';
 import type { RetryInfo } from '../../../src/strategies/retry/Retry.js';
+import { RETRY } from '../../../src/strategies/retry/kind.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { Retry } from '../../../src/strategies/retry/Retry.js';
 import { rejectionOf, settle } from '../../support/promises.js';
@@ -711,23 +712,25 @@ function instantClock(): Clock {
   };
 }
 
-describe('Retry.describe', () => {
+describe('the Retry kind’s description', () => {
   it('summarises the settings in one line', () => {
-    expect(new Retry().describe()).to.equal('up to 3 attempts, no delay, on all errors');
+    expect(RETRY.describe(new Retry())).to.equal('up to 3 attempts, no delay, on all errors');
     expect(
-      new Retry({
-        maxAttempts: 5,
-        delay: '500ms',
-        backoff: 2,
-        maxDelay: '10s',
-        jitter: 0.2,
-        retryOn: [ConnectionError],
-        retryOnResult: () => false,
-      }).describe(),
+      RETRY.describe(
+        new Retry({
+          maxAttempts: 5,
+          delay: '500ms',
+          backoff: 2,
+          maxDelay: '10s',
+          jitter: 0.2,
+          retryOn: [ConnectionError],
+          retryOnResult: () => false,
+        }),
+      ),
     ).to.equal(
       'up to 5 attempts, delay 500 ms, backoff x2, max delay 10000 ms, jitter 0.2, on matching errors and matching results',
     );
-    expect(new Retry({ maxAttempts: 1 }).describe()).to.equal(
+    expect(RETRY.describe(new Retry({ maxAttempts: 1 }))).to.equal(
       'up to 1 attempt, no delay, on all errors',
     );
   });

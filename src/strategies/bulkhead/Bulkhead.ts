@@ -190,21 +190,6 @@ export class Bulkhead {
   }
 
   /**
-   * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
-   * `10 concurrent calls, no queue` or `10 concurrent calls, queue 100, max wait 2000 ms`.
-   */
-  describe(): string {
-    const max = this.#maxConcurrent;
-    const queue = this.#maxQueue;
-    const wait = this.#maxWaitMs;
-    return `${max} concurrent call${max === 1 ? '' : 's'}, ${
-      queue === 0 || wait === 0
-        ? 'no queue'
-        : `queue ${queue}${wait === Infinity ? '' : `, max wait ${wait} ms`}`
-    }`;
-  }
-
-  /**
    * Takes a slot if one is free and nobody is queued for one; never waits. Pair a `true` with
    * {@link Bulkhead.release}. With a remote store that cannot answer synchronously it returns
    * `false` (use `acquire`).

@@ -8,9 +8,8 @@ import {
 import { isBulkheadFullError } from '../../errors.js';
 import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import type { Step } from '../../pipeline/engine.js';
+import { BuiltinStep } from '../../pipeline/step.js';
 
 /**
  * @internal Holds one bulkhead slot while the steps inside it run, and until the work they wrap
@@ -22,22 +21,11 @@ import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
  * free it. A slot named by `true` (the in-memory store) needs no context of its own unless a
  * step inside may answer early.
  */
-export class BulkheadStage implements Step, Holder, SlotOwner {
-  readonly kind = 'bulkhead';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, SlotOwner {
   readonly settlesEarly = false;
-  private readonly bulkhead: Bulkhead;
-  private readonly env: StageEnv;
+  private readonly bulkhead = this.primitive;
   // Whether a step inside may answer before the work settles (known once linked).
   private early: boolean | undefined = undefined;
-
-  constructor(bulkhead: Bulkhead, env: StageEnv, name: string | undefined) {
-    this.bulkhead = bulkhead;
-    this.env = env;
-    this.name = name ?? this.kind;
-  }
 
   enter(ctx: Context): void {
     const ticket = this.bulkhead.takeSlot();
@@ -60,11 +48,7 @@ export class BulkheadStage implements Step, Holder, SlotOwner {
           return;
         }
         if (isBulkheadFullError(error)) {
-          const { counters, hub, policy } = this.env;
-          counters.bulkhead++;
-          if (hub.has('rejected')) {
-            hub.emit('rejected', { policy, stage: this.kind, reason: 'bulkhead', error });
-          }
+          this.rejected(error);
         }
         this.outer.leave(ctx, false, error);
       },
@@ -120,14 +104,6 @@ export class BulkheadStage implements Step, Holder, SlotOwner {
   drained(ctx: SlotContext): void {
     this.bulkhead.orphan(-1);
     this.bulkhead.giveSlot(ctx.ticket as BulkheadTicket);
-  }
-
-  describe(): string {
-    return this.bulkhead.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.bulkhead);
   }
 
   private findEarly(): boolean {

@@ -1,29 +1,15 @@
 import { TimingContext, type Context } from '../../internal/context.js';
 import { isCircuitOpenError } from '../../errors.js';
-import type { CircuitBreaker } from './CircuitBreaker.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
+import { BuiltinStep } from '../../pipeline/step.js';
 
 /** The ticket `beforeCall` gives a call that holds no half-open probe slot. */
 const NOT_A_PROBE = 0;
 
 /** @internal Asks the breaker before each call and records how the call ended. */
-export class CircuitBreakerStage implements Step {
-  readonly kind = 'circuit-breaker';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   readonly settlesEarly = false;
-  /** @internal */
-  readonly breaker: CircuitBreaker;
-  private readonly env: StageEnv;
-
-  constructor(breaker: CircuitBreaker, env: StageEnv, name: string | undefined) {
-    this.breaker = breaker;
-    this.env = env;
-    this.name = name ?? this.kind;
-  }
+  private readonly breaker = this.primitive;
 
   enter(ctx: Context): void {
     let ticket: number | Promise<number>;
@@ -62,13 +48,13 @@ export class CircuitBreakerStage implements Step {
 
   private refused(ctx: Context, error: unknown): void {
     if (isRefusal(error)) {
-      const { counters, hub, policy } = this.env;
-      counters.circuitOpen++;
-      if (hub.has('rejected')) {
-        hub.emit('rejected', { policy, stage: this.kind, reason: 'circuit-open', error });
-      }
+      this.rejected(error);
     }
     this.outer.leave(ctx, false, error);
+  }
+
+  watchState(listener: (change: CircuitStateChange) => void): () => void {
+    return this.breaker.onStateChange(listener);
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
@@ -88,14 +74,6 @@ export class CircuitBreakerStage implements Step {
     else if (ok) breaker.onSuccess(durationMs, ticket);
     else breaker.onFailure(value, durationMs, ticket);
     this.outer.leave(received, ok, value);
-  }
-
-  describe(): string {
-    return this.breaker.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.breaker);
   }
 }
 

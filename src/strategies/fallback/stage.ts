@@ -1,23 +1,12 @@
 import type { Context } from '../../internal/context.js';
 import type { Fallback } from './Fallback.js';
-import { whenSettled, type Inward, type Outward, type Step } from '../../pipeline/engine.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import { whenSettled } from '../../pipeline/engine.js';
+import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Replaces matching errors of the steps inside it with the fallback's value. */
-export class FallbackStage implements Step {
-  readonly kind = 'fallback';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   readonly settlesEarly = false;
-  private readonly fallback: Fallback<unknown>;
-  private readonly env: StageEnv;
-
-  constructor(fallback: Fallback<unknown>, env: StageEnv, name: string | undefined) {
-    this.fallback = fallback;
-    this.env = env;
-    this.name = name ?? this.kind;
-  }
+  private readonly fallback = this.primitive;
 
   enter(ctx: Context): void {
     this.inner.enter(ctx);
@@ -58,13 +47,5 @@ export class FallbackStage implements Step {
     } catch {
       return false;
     }
-  }
-
-  describe(): string {
-    return this.fallback.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return { kind: this.kind, name: this.name };
   }
 }

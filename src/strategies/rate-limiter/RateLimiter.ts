@@ -191,18 +191,6 @@ export class RateLimiter {
   }
 
   /**
-   * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
-   * `10 tokens, refill 10/s, no wait` or `100 tokens, refill 50/s, max wait 2000 ms`.
-   */
-  describe(): string {
-    const max = this.#maxTokens;
-    const wait = this.#maxWaitMs;
-    return `${max} token${max === 1 ? '' : 's'}, refill ${this.#refillRate}/s, ${
-      wait === 0 ? 'no wait' : wait === Infinity ? 'waits as long as needed' : `max wait ${wait} ms`
-    }`;
-  }
-
-  /**
    * Takes `permits` tokens if they are available now and nobody is waiting; never waits.
    * With a remote store that cannot answer synchronously it returns `false` (use `acquire`).
    *

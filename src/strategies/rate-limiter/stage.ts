@@ -1,27 +1,13 @@
 import type { Context } from '../../internal/context.js';
 import { isRateLimitExceededError } from '../../errors.js';
 import type { RateLimiter } from './RateLimiter.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Takes one token per execution before the steps inside it run. */
-export class RateLimiterStage implements Step {
-  readonly kind = 'rate-limiter';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class RateLimiterStage extends BuiltinStep<RateLimiter> {
   readonly settlesEarly = false;
-  private readonly limiter: RateLimiter;
-  private readonly env: StageEnv;
-  private readonly sharesClock: boolean;
-
-  constructor(limiter: RateLimiter, env: StageEnv, name: string | undefined) {
-    this.limiter = limiter;
-    this.env = env;
-    this.name = name ?? this.kind;
-    this.sharesClock = limiter.clock === env.clock;
-  }
+  private readonly limiter = this.primitive;
+  private readonly sharesClock = this.primitive.clock === this.env.clock;
 
   enter(ctx: Context): void {
     const root = ctx.root;
@@ -39,11 +25,7 @@ export class RateLimiterStage implements Step {
       () => this.inner.enter(ctx),
       (error: unknown) => {
         if (isRateLimitExceededError(error)) {
-          const { counters, hub, policy } = this.env;
-          counters.rateLimit++;
-          if (hub.has('rejected')) {
-            hub.emit('rejected', { policy, stage: this.kind, reason: 'rate-limit', error });
-          }
+          this.rejected(error);
         }
         this.outer.leave(ctx, false, error);
       },
@@ -52,13 +34,5 @@ export class RateLimiterStage implements Step {
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     this.outer.leave(ctx, ok, value);
-  }
-
-  describe(): string {
-    return this.limiter.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.limiter);
   }
 }

@@ -198,21 +198,6 @@ export class Retry {
   }
 
   /**
-   * A one-line summary of the settings, as `policy.describe()` shows it, e.g.
-   * `up to 5 attempts, delay 500 ms, backoff x2, max delay 10000 ms, jitter 0.2, on all errors`.
-   */
-  describe(): string {
-    const o = this.#options;
-    return `up to ${o.maxAttempts} attempt${o.maxAttempts === 1 ? '' : 's'}, ${
-      o.delay ? `delay ${o.delay} ms` : 'no delay'
-    }${o.backoff !== 1 ? `, backoff x${o.backoff}` : ''}${
-      o.maxDelay !== undefined ? `, max delay ${o.maxDelay} ms` : ''
-    }${o.jitter ? `, jitter ${o.jitter}` : ''}, on ${matchesAll(o.retryOn) ? 'all' : 'matching'} errors${
-      o.retryOnResult ? ' and matching results' : ''
-    }`;
-  }
-
-  /**
    * The wait in milliseconds before retry `n` (0-based: `0` is the wait after the first failed
    * attempt): `delay * backoff ** n`, moved by jitter (drawing one number from `random`), then
    * capped by `maxDelay`. Always 0 when `delay` is 0.
@@ -285,6 +270,11 @@ export class Retry {
       !(failed ? options.retryOn(outcome) : options.retryOnResult?.(outcome))
       ? -1
       : this.#waitBefore(n - 1);
+  }
+
+  /** @internal True when every error may be retried (`retryOn` is not set). */
+  get retriesAllErrors(): boolean {
+    return matchesAll(this.#options.retryOn);
   }
 
   /** @internal True when results may be retried too (`retryOnResult` is set). */

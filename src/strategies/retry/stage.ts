@@ -1,27 +1,13 @@
 import { AttemptContext, type Context } from '../../internal/context.js';
 import { nextTurn, sleep } from '../../internal/signals.js';
 import type { Retry } from './Retry.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
-export class RetryStage implements Step {
-  readonly kind = 'retry';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class RetryStage extends BuiltinStep<Retry> {
   readonly settlesEarly = false;
-  private readonly retry: Retry;
-  private readonly env: StageEnv;
-  private readonly single: boolean;
-
-  constructor(retry: Retry, env: StageEnv, name: string | undefined) {
-    this.retry = retry;
-    this.env = env;
-    this.name = name ?? this.kind;
-    this.single = retry.maxAttempts === 1;
-  }
+  private readonly retry = this.primitive;
+  private readonly single = this.primitive.maxAttempts === 1;
 
   enter(ctx: Context): void {
     // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
@@ -74,13 +60,5 @@ export class RetryStage implements Step {
     } else {
       nextTurn(again);
     }
-  }
-
-  describe(): string {
-    return this.retry.describe();
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.retry);
   }
 }

@@ -1,28 +1,13 @@
 import type { Context } from '../../internal/context.js';
 import type { DeadlineSink, TimedContext, TimeLimiter, TimeoutOwner } from './TimeLimiter.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { primitiveState } from '../../pipeline/metrics.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Bounds the steps inside it by the limiter's deadline. */
-export class TimeoutStage implements Step, TimeoutOwner, DeadlineSink {
-  readonly kind = 'timeout';
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class TimeoutStage extends BuiltinStep<TimeLimiter> implements TimeoutOwner, DeadlineSink {
   readonly settlesEarly = true;
-  readonly operation: string;
-  private readonly limiter: TimeLimiter;
-  private readonly env: StageEnv;
-  private readonly sharesClock: boolean;
-
-  constructor(limiter: TimeLimiter, env: StageEnv, name: string | undefined) {
-    this.limiter = limiter;
-    this.env = env;
-    this.name = name ?? this.kind;
-    this.operation = env.policy;
-    this.sharesClock = limiter.clock === env.clock;
-  }
+  readonly operation = this.env.policy;
+  private readonly limiter = this.primitive;
+  private readonly sharesClock = this.primitive.clock === this.env.clock;
 
   enter(ctx: Context): void {
     const root = ctx.root;
@@ -45,13 +30,5 @@ export class TimeoutStage implements Step, TimeoutOwner, DeadlineSink {
     const { counters, hub, policy } = this.env;
     counters.timeouts++;
     if (hub.has('timeout')) hub.emit('timeout', { policy, stage: this.kind, timeoutMs });
-  }
-
-  describe(): string {
-    return `${this.limiter.timeoutMs} ms`;
-  }
-
-  state(): Record<string, unknown> {
-    return primitiveState(this.name, this.limiter);
   }
 }

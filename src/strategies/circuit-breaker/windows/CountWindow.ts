@@ -1,21 +1,18 @@
+import { WindowTotals } from './totals.js';
+
 /**
  * @internal The last `size` call outcomes, in a ring buffer with running totals, so recording
  * an outcome and reading the totals are O(1) and nothing is allocated after construction.
  */
-export class CountWindow {
+export class CountWindow extends WindowTotals {
   /** Outcomes the window holds at most. */
   readonly size: number;
-  /** Outcomes in the window. Read-only outside. */
-  calls = 0;
-  /** Failed outcomes in the window. Read-only outside. */
-  failures = 0;
-  /** Slow outcomes in the window (failed or not). Read-only outside. */
-  slowCalls = 0;
   // One byte per outcome: bit 0 = failure, bit 1 = slow.
   readonly #ring: Uint8Array;
   #next = 0;
 
   constructor(size: number) {
+    super();
     this.size = size;
     this.#ring = new Uint8Array(size);
   }

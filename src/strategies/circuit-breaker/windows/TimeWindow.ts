@@ -1,3 +1,5 @@
+import { WindowTotals } from './totals.js';
+
 /**
  * @internal How many buckets a window of `durationMs` gets: one per second, but never fewer
  * than 10 (so short windows still slide smoothly) nor more than 60 (so long ones stay small).
@@ -14,17 +16,12 @@ export function bucketsFor(durationMs: number): number {
  * Time is cut into buckets of `durationMs / buckets` starting from 0; the window holds the
  * bucket containing `now` and the `buckets - 1` before it. So an outcome leaves the window when
  * the bucket `durationMs` after its own begins: at most `durationMs`, and at least
- * `durationMs - durationMs / buckets`, after it was recorded.
+ * `durationMs - durationMs / buckets`, after it was recorded. Its totals are as of the last
+ * `record` or `expire`.
  */
-export class TimeWindow {
+export class TimeWindow extends WindowTotals {
   /** Number of buckets. */
   readonly buckets: number;
-  /** Outcomes in the window as of the last `record` or `expire`. Read-only outside. */
-  calls = 0;
-  /** Failed outcomes in the window as of the last `record` or `expire`. Read-only outside. */
-  failures = 0;
-  /** Slow outcomes (failed or not) in the window as of the last `record` or `expire`. Read-only outside. */
-  slowCalls = 0;
   readonly #width: number;
   // Three counts per bucket: calls, failures, slow calls.
   readonly #counts: Float64Array;
@@ -33,6 +30,7 @@ export class TimeWindow {
   #latest = -Infinity;
 
   constructor(durationMs: number, buckets: number = bucketsFor(durationMs)) {
+    super();
     this.buckets = buckets;
     this.#width = durationMs / buckets;
     this.#counts = new Float64Array(buckets * 3);

@@ -1,0 +1,170 @@
+import type { Duration } from '../internal/duration.js';
+import { show, stringOption } from '../internal/validate.js';
+import type { StageDescriptor } from '../strategies/descriptor.js';
+import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
+import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
+import { CIRCUIT_BREAKER_STAGE } from '../strategies/circuit-breaker/kind.js';
+import type {
+  CircuitBreaker,
+  CircuitBreakerOptions,
+} from '../strategies/circuit-breaker/CircuitBreaker.js';
+import { FALLBACK_STAGE } from '../strategies/fallback/kind.js';
+import type { Fallback } from '../strategies/fallback/Fallback.js';
+import { RATE_LIMITER_STAGE } from '../strategies/rate-limiter/kind.js';
+import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
+import { RETRY_STAGE } from '../strategies/retry/kind.js';
+import type { Retry, RetryOptions } from '../strategies/retry/Retry.js';
+import { TIMEOUT_STAGE } from '../strategies/timeout/kind.js';
+import type { TimeLimiter, TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
+import type { ExecutionContext } from './ExecutionContext.js';
+import { Policy } from './Policy.js';
+import type { PolicyFallbackOptions } from './PolicyBuilder.js';
+import type { Stage } from './Stage.js';
+
+/**
+ * A built-in stage over a primitive, as {@link stages} makes it: a {@link Stage} like any other.
+ * Added with `builder.use(stage)` it compiles into the policy's pipeline exactly as the builder's
+ * own methods do (same steps, events, counters and `describe()`). Called by hand,
+ * `execute(ctx, next)` applies the same step to `next`, with the context's signal and data; its
+ * events and counters go nowhere (no policy listens).
+ *
+ * @typeParam P - the primitive it wraps (shared, not copied)
+ */
+export class BuiltinStage<P = unknown> implements Stage {
+  readonly kind: string;
+  readonly name: string;
+  /** The primitive this stage applies (the one given, or one made from the options). */
+  readonly primitive: P;
+  /** @internal */
+  readonly descriptor: StageDescriptor<P>;
+  #policy: Policy<unknown, unknown> | undefined;
+
+  /** @internal Use {@link stages}. */
+  constructor(descriptor: StageDescriptor<P>, primitive: P, name: string | undefined) {
+    this.descriptor = descriptor;
+    this.kind = descriptor.kind;
+    this.primitive = primitive;
+    this.name = name ?? descriptor.kind;
+  }
+
+  execute<T>(ctx: ExecutionContext, next: (ctx: ExecutionContext) => Promise<T>): Promise<T> {
+    // A one-stage policy runs the step itself: one statement of the kind's semantics.
+    const policy = (this.#policy ??= Policy.builder(this.name).use(this).build());
+    const attempts = this.descriptor.numbersAttempts === true;
+    return policy.execute((inner) => next(within(ctx, inner, attempts)), {
+      signal: ctx.signal,
+      data: ctx.data,
+    }) as Promise<T>;
+  }
+
+  describe(): string {
+    return this.descriptor.describe(this.primitive);
+  }
+
+  state(): Record<string, unknown> {
+    return this.descriptor.state(this.primitive);
+  }
+}
+
+/**
+ * The context `next` receives from a stage run by hand: the caller's, with the signal the stage
+ * set (a timeout's deadline signal) and, from a stage that numbers attempts, its attempt.
+ */
+function within(
+  outer: ExecutionContext,
+  inner: ExecutionContext,
+  attempts: boolean,
+): ExecutionContext {
+  return {
+    policyName: outer.policyName,
+    startedAt: outer.startedAt,
+    data: outer.data,
+    get attempt() {
+      return attempts ? inner.attempt : outer.attempt;
+    },
+    get signal() {
+      return inner.signal;
+    },
+  };
+}
+
+/**
+ * @internal A built-in stage of `descriptor`'s kind over `options` (or the primitive itself).
+ * The name is checked before a primitive is made, so a bad call consumes no store it was given.
+ */
+export function stageOf<P>(
+  descriptor: StageDescriptor<P>,
+  options: unknown,
+  name: string | undefined,
+): BuiltinStage<P> {
+  stringOption(name, 'name', undefined);
+  const primitive =
+    options instanceof descriptor.Primitive
+      ? options
+      : new descriptor.Primitive(plainOptions(options, descriptor.label));
+  return new BuiltinStage(descriptor, primitive, name);
+}
+
+/**
+ * The options given for a stage, unless they are an instance of some class: a primitive of
+ * another kind (a Bulkhead given to `retry`), or one from another copy of the package, would
+ * otherwise read as empty options and silently become a new primitive with the defaults.
+ */
+function plainOptions(options: unknown, label: string): Record<string, unknown> {
+  if (options !== null && typeof options === 'object') {
+    const proto: unknown = Object.getPrototypeOf(options);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+      throw new TypeError(
+        `\`options\` must be ${label} options or a ${label}, got ${
+          typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
+        }`,
+      );
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/** `3s` or `3000` for a timeout's options. */
+function timeoutOptions(
+  options: Duration | TimeLimiterOptions | TimeLimiter,
+): TimeLimiterOptions | TimeLimiter {
+  return typeof options === 'number' || typeof options === 'string'
+    ? { timeout: options }
+    : options;
+}
+
+/**
+ * The built-in stages as {@link Stage} objects, each over a primitive (given, or made from
+ * options, validated at once). Use them in `builder.use(...)`, where they compile exactly as the
+ * builder's methods, or call `execute(ctx, next)` by hand to compose and test them.
+ *
+ * @example
+ * ```ts
+ * const retry = stages.retry({ maxAttempts: 3, delay: 0 });
+ * const policy = Policy.builder('pricing').use(retry).use(stages.timeout('2s')).build();
+ * ```
+ */
+export const stages = Object.freeze({
+  retry: (options: RetryOptions | Retry, name?: string): BuiltinStage<Retry> =>
+    stageOf(RETRY_STAGE, options, name),
+  circuitBreaker: (
+    options: CircuitBreakerOptions | CircuitBreaker,
+    name?: string,
+  ): BuiltinStage<CircuitBreaker> => stageOf(CIRCUIT_BREAKER_STAGE, options, name),
+  rateLimiter: (
+    options: RateLimiterOptions | RateLimiter,
+    name?: string,
+  ): BuiltinStage<RateLimiter> => stageOf(RATE_LIMITER_STAGE, options, name),
+  bulkhead: (options: BulkheadOptions | Bulkhead, name?: string): BuiltinStage<Bulkhead> =>
+    stageOf(BULKHEAD_STAGE, options, name),
+  timeout: (
+    options: Duration | TimeLimiterOptions | TimeLimiter,
+    name?: string,
+  ): BuiltinStage<TimeLimiter> => stageOf(TIMEOUT_STAGE, timeoutOptions(options), name),
+  fallback: <V>(
+    options: PolicyFallbackOptions<V> | Fallback<V>,
+    name?: string,
+  ): BuiltinStage<Fallback<V>> =>
+    stageOf(FALLBACK_STAGE as StageDescriptor<Fallback<V>>, options, name),
+});

@@ -1,0 +1,60 @@
+import type { StageDescriptor } from '../strategies/descriptor.js';
+import type { Context } from '../internal/context.js';
+import type { Inward, Outward, Step } from './engine.js';
+import { UNLINKED, type StageEnv } from './env.js';
+import type { RejectionReason } from './events.js';
+import type { Counters } from './metrics.js';
+
+/** The counter of `metrics().rejections` each refusal adds to. */
+const COUNTERS = {
+  'rate-limit': 'rateLimit',
+  bulkhead: 'bulkhead',
+  'circuit-open': 'circuitOpen',
+} as const satisfies Record<RejectionReason, keyof Counters>;
+
+/**
+ * @internal What every built-in step shares: its kind and name, its links, its policy's
+ * environment, and a description and state read through its kind's descriptor.
+ */
+export abstract class BuiltinStep<P> implements Step {
+  readonly kind: string;
+  readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  abstract readonly settlesEarly: boolean;
+  protected readonly env: StageEnv;
+  private readonly descriptor: StageDescriptor<P>;
+  protected readonly primitive: P;
+
+  constructor(
+    descriptor: StageDescriptor<P>,
+    primitive: P,
+    env: StageEnv,
+    name: string | undefined,
+  ) {
+    this.descriptor = descriptor;
+    this.primitive = primitive;
+    this.env = env;
+    this.kind = descriptor.kind;
+    this.name = name ?? descriptor.kind;
+  }
+
+  abstract enter(ctx: Context): void;
+  abstract leave(ctx: Context, ok: boolean, value: unknown): void;
+
+  /** Counts a refusal of this kind and reports it as a `rejected` event. */
+  protected rejected(error: unknown): void {
+    const { counters, hub, policy } = this.env;
+    const reason = this.descriptor.rejection as RejectionReason;
+    counters[COUNTERS[reason]]++;
+    if (hub.has('rejected')) hub.emit('rejected', { policy, stage: this.kind, reason, error });
+  }
+
+  describe(): string {
+    return this.descriptor.describe(this.primitive);
+  }
+
+  state(): Record<string, unknown> {
+    return { kind: this.kind, name: this.name, ...this.descriptor.state(this.primitive) };
+  }
+}

@@ -1,0 +1,54 @@
+import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
+import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
+import { BulkheadStage } from './stage.js';
+
+/**
+ * @internal The bulkhead kind as a policy needs it. Its description reads, e.g., `10 concurrent
+ * calls, no queue` or `10 concurrent calls, queue 100, max wait 2000 ms`.
+ */
+export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
+  kind: 'bulkhead',
+  label: 'Bulkhead',
+  Primitive: Bulkhead,
+  step: (bulkhead, env, name) => new BulkheadStage(BULKHEAD_STAGE, bulkhead, env, name),
+  describe: ({ maxConcurrent: max, maxQueue: queue, maxWaitMs: wait }) =>
+    `${max} concurrent call${max === 1 ? '' : 's'}, ${
+      queue === 0 || wait === 0
+        ? 'no queue'
+        : `queue ${queue}${wait === Infinity ? '' : `, max wait ${wait} ms`}`
+    }`,
+  state: (bulkhead) => ({
+    availableSlots: bulkhead.availableSlots,
+    maxConcurrent: bulkhead.maxConcurrent,
+    queued: bulkhead.queued,
+    orphaned: bulkhead.orphaned,
+  }),
+  rejection: 'bulkhead',
+};
+
+/** @internal The whole bulkhead kind: the stage part, its configuration and gauges. */
+export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEAD_STAGE, {
+  configKey: 'bulkhead',
+  configOptions: BULKHEAD_OPTIONS,
+  defaults: { maxConcurrent: 10 },
+  gauges: [
+    /* @__PURE__ */ numberGauge(
+      'bulwark.bulkhead.available',
+      '{slot}',
+      'Bulkhead slots free for new calls.',
+      'availableSlots',
+    ),
+    /* @__PURE__ */ numberGauge(
+      'bulwark.bulkhead.queued',
+      '{call}',
+      'Calls waiting in a bulkhead queue for a slot.',
+      'queued',
+    ),
+    /* @__PURE__ */ numberGauge(
+      'bulwark.bulkhead.orphaned',
+      '{call}',
+      'Calls already answered (timed out or aborted) whose work still runs and holds a bulkhead slot.',
+      'orphaned',
+    ),
+  ],
+});

@@ -1,0 +1,104 @@
+// What the pipeline, the registry, `metrics()`, `health()` and `bulwark/otel` know of a kind of
+// stage: all of it is here, so none of them names a kind. Each kind states its descriptor in its
+// own folder (strategies/<kind>/kind.ts); strategies/index.ts lists them.
+import type { Step } from '../pipeline/engine.js';
+import type { StageEnv } from '../pipeline/env.js';
+import type { RejectionReason } from '../pipeline/events.js';
+
+/** @internal An OpenTelemetry gauge a kind reports, read from its live state. */
+export interface GaugeDescriptor {
+  /** Instrument name, e.g. `bulwark.bulkhead.available`. */
+  readonly name: string;
+  readonly unit: string;
+  readonly description: string;
+  /** The value in a stage's (or shared primitive's) state, or undefined to report none. */
+  read(state: Readonly<Record<string, unknown>>): number | undefined;
+}
+
+/**
+ * @internal What a policy needs of a kind of stage: its primitive, its step, its description and
+ * state. The kind's {@link KindDescriptor} adds what configuration and instrumentation need; a
+ * kind states both in its kind.ts, this part apart so that a policy's bundle carries only it.
+ *
+ * @typeParam P - the primitive (`Retry`, `Bulkhead`, …)
+ */
+export interface StageDescriptor<P = any> {
+  /** The stage kind, as in `policy.stages`, events and `metrics().stages`: `'retry'`, `'timeout'`. */
+  readonly kind: string;
+  /** Name in messages: `'Retry'`, `'TimeLimiter'`. */
+  readonly label: string;
+  /**
+   * The primitive's class: `new Primitive(options)` checks the options (TypeError/RangeError on
+   * bad ones); its instances are this kind's primitives.
+   */
+  readonly Primitive: new (options: any) => P;
+  /** True when its step numbers attempts (`ctx.attempt`) for the stages inside it. */
+  readonly numbersAttempts?: boolean;
+  /** The compiled step over `primitive` for one policy. */
+  step(primitive: P, env: StageEnv, name: string | undefined): Step;
+  /** One line for `policy.describe()`. */
+  describe(primitive: P): string;
+  /** Live state for `metrics().stages` and `health()`, besides `kind` and `name`. */
+  state(primitive: P): Record<string, unknown>;
+  /** The `reason` of the `rejected` events its step emits, if it refuses calls. */
+  readonly rejection?: RejectionReason;
+}
+
+/**
+ * @internal One kind of stage, whole: its {@link StageDescriptor}, its configuration and its
+ * gauges. The registry, `health()` and `bulwark/otel` read these, from the list in
+ * strategies/index.ts.
+ */
+export interface KindDescriptor<P = any> extends StageDescriptor<P> {
+  /**
+   * The configuration section (kebab-case; camelCase is accepted too), also the key of
+   * `registry.health().primitives`; undefined for a kind without shared instances (fallback),
+   * which exists only inside a configured policy, under {@link StageDescriptor.kind}.
+   */
+  readonly configKey?: string;
+  /** Other accepted spellings of the configuration section and stage key. */
+  readonly aliases?: readonly string[];
+  /** The options configuration may give (camelCase); code-only ones are refused by name. */
+  readonly configOptions: readonly string[];
+  /** Defaults under a configuration without a `default` entry for this kind. */
+  readonly defaults?: Readonly<Record<string, unknown>>;
+  /**
+   * A configured stage given as a scalar that is not an instance name (`- time-limiter: 3s`):
+   * its options, or undefined when the scalar is no such value. `what` names it in messages.
+   */
+  readonly shorthand?: {
+    readonly what: string;
+    options(value: string | number): Record<string, unknown> | undefined;
+  };
+  /**
+   * For a kind without shared instances: the option a configured stage must give, and an
+   * example stage for messages (`fallback: { value: null }`).
+   */
+  readonly inline?: { readonly requires: string; readonly example: string };
+  /** Gauges `bulwark/otel` reports from its state. */
+  readonly gauges?: readonly GaugeDescriptor[];
+}
+
+/** @internal A gauge that reports the finite number under `key` in a state. */
+export function numberGauge(
+  name: string,
+  unit: string,
+  description: string,
+  key: string,
+): GaugeDescriptor {
+  return {
+    name,
+    unit,
+    description,
+    read: (state) => {
+      const value = state[key];
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    },
+  };
+}
+
+/** @internal A kind's whole descriptor: its stage part and the rest. */
+export const kindOf = <P>(
+  stage: StageDescriptor<P>,
+  rest: Omit<KindDescriptor<P>, keyof StageDescriptor<P>>,
+): KindDescriptor<P> => ({ ...stage, ...rest });

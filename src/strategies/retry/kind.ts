@@ -1,0 +1,30 @@
+import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
+import { Retry, RETRY_OPTIONS } from './Retry.js';
+import { RetryStage } from './stage.js';
+
+/**
+ * @internal The retry kind as a policy needs it. Its description reads, e.g., `up to 5 attempts,
+ * delay 500 ms, backoff x2, max delay 10000 ms, jitter 0.2, on all errors`.
+ */
+export const RETRY_STAGE: StageDescriptor<Retry> = {
+  kind: 'retry',
+  label: 'Retry',
+  numbersAttempts: true,
+  Primitive: Retry,
+  step: (retry, env, name) => new RetryStage(RETRY_STAGE, retry, env, name),
+  describe: (r) =>
+    `up to ${r.maxAttempts} attempt${r.maxAttempts === 1 ? '' : 's'}, ${
+      r.delay ? `delay ${r.delay} ms` : 'no delay'
+    }${r.backoff !== 1 ? `, backoff x${r.backoff}` : ''}${
+      r.maxDelay !== undefined ? `, max delay ${r.maxDelay} ms` : ''
+    }${r.jitter ? `, jitter ${r.jitter}` : ''}, on ${r.retriesAllErrors ? 'all' : 'matching'} errors${
+      r.judgesResults ? ' and matching results' : ''
+    }`,
+  state: (retry) => ({ maxAttempts: retry.maxAttempts }),
+};
+
+/** @internal The whole retry kind: the stage part, its configuration and gauges. */
+export const RETRY: KindDescriptor<Retry> = /* @__PURE__ */ kindOf(RETRY_STAGE, {
+  configKey: 'retry',
+  configOptions: RETRY_OPTIONS,
+});

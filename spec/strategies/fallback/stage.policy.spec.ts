@@ -179,6 +179,15 @@ describe('Fallback stage', () => {
       expect(policy.metrics().fallbacks).to.equal(0);
     });
 
+    it("types the predicate's argument by the policy's result type", () => {
+      const typed = Policy.builder<{ status: number }>('t')
+        .fallback({ value: { status: 0 }, onResult: (reply) => reply.status > 499 })
+        .build();
+      // @ts-expect-error a number has no `status`
+      Policy.builder<number>('t').fallback({ value: 0, onResult: (n) => n.status > 499 });
+      expect(typed.describe()).to.contain('fixed value on all errors and matching results');
+    });
+
     it('keeps results unjudged without onResult', async () => {
       const policy = Policy.builder<string>('p').fallback({ value: 'v' }).build();
       expect(await policy.execute(() => 'anything')).to.equal('anything');

@@ -136,7 +136,6 @@ export class Fallback<T> {
   readonly #onResult: ((result: unknown) => boolean) | undefined;
   // Made once so a call without a signal allocates no closure.
   readonly #recoverUnsignalled: (error: unknown) => T | PromiseLike<T>;
-  readonly #judgeUnsignalled: (result: unknown) => unknown;
 
   /**
    * @throws TypeError when neither or both of `value` and `method` are given, when `method` is
@@ -165,7 +164,6 @@ export class Fallback<T> {
       if (!this.#on(error)) throw error;
       return this.recover(error, NO_ARGS);
     };
-    this.#judgeUnsignalled = (result) => this.#judge(result, NEVER_ABORTED);
   }
 
   // A fulfilled call under `onResult`: the result, or its substitute when `onResult` rejects it.
@@ -177,10 +175,9 @@ export class Fallback<T> {
 
   /**
    * Runs `fn`; on an error that `on` matches (or a result `onResult` rejects), resolves with the
-   * fallback instead. `fn` receives
-   * the caller's signal (or one that never aborts). An already-aborted `signal` rejects at once
-   * without calling `fn`, and an abort at any time rejects with `signal.reason`: the fallback
-   * never replaces a caller's abort.
+   * fallback instead. `fn` receives the caller's signal (or one that never aborts). An
+   * already-aborted `signal` rejects at once without calling `fn`, and an abort at any time
+   * rejects with `signal.reason`: the fallback never replaces a caller's abort.
    *
    * @returns what `fn` resolves with, or the fallback's value
    */
@@ -188,15 +185,13 @@ export class Fallback<T> {
     fn: (signal: AbortSignal) => R | PromiseLike<R>,
     signal?: AbortSignal,
   ): Promise<R | T> {
-    const judging = this.#onResult !== undefined;
+    const given = signal ?? NEVER_ABORTED;
+    const judge =
+      this.#onResult === undefined ? undefined : (result: R) => this.#judge(result, given) as R | T;
     if (signal === undefined) {
-      return callAsync(fn, NEVER_ABORTED).then(
-        judging ? (this.#judgeUnsignalled as (result: R) => R | T) : undefined,
-        this.#recoverUnsignalled,
-      );
+      return callAsync(fn, NEVER_ABORTED).then(judge, this.#recoverUnsignalled);
     }
     if (signal.aborted) return Promise.reject(signal.reason);
-    const judge = judging ? (result: R) => this.#judge(result, signal) as R | T : undefined;
     const guarded = callAsync(fn, signal).then(judge, (error: unknown) => {
       if (signal.aborted) throw signal.reason;
       if (!this.#on(error)) throw error;

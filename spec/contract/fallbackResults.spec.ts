@@ -1,6 +1,6 @@
 // The fallback's result rules of docs/CONTRACT.md (R-FB-5, R-FB-6): a result `onResult` rejects
 // is replaced like a handled error, standalone, in a policy and in the wrapper, and configuration
-// cannot give the predicate (R-REG-9).
+// cannot give the predicate.
 import { expect } from 'chai';
 import {
   Fallback,
@@ -86,7 +86,7 @@ describe('contract: Fallback onResult', () => {
     expect(policy.metrics()).to.include({ successes: 1, failures: 0, fallbacks: 1 });
   });
 
-  it('R-REG-9: `on-result` in configuration is refused as code', () => {
+  it('R-FB-5: `on-result` in configuration is refused as code', () => {
     const error = thrownBy(() =>
       PolicyRegistry.fromConfig({
         policies: { p: [{ fallback: { value: null, 'on-result': 'status >= 500' } }] },

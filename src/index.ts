@@ -51,7 +51,7 @@ export type {
   FallbackMethodOptions,
   FallbackFilterOptions,
 } from './strategies/fallback/Fallback.js';
-export { Fallback } from './strategies/fallback/Fallback.js';
+export { Fallback, RejectedResultError } from './strategies/fallback/Fallback.js';
 export type { TimeLimiterOptions } from './strategies/timeout/TimeLimiter.js';
 export { TimeLimiter } from './strategies/timeout/TimeLimiter.js';
 export type { RateLimiterOptions } from './strategies/rate-limiter/RateLimiter.js';

@@ -40,6 +40,7 @@ describe('examples', function () {
   let pricing: Run;
   let config: Run;
   let health: Run;
+  let http: Run;
 
   before(async function () {
     if (!existsSync(join(root, 'dist', 'esm', 'index.js'))) {
@@ -56,6 +57,7 @@ describe('examples', function () {
     pricing = await runExample(join(outdir, 'pricing', 'main.js'));
     config = await runExample(join(outdir, 'config', 'main.js'));
     health = await runExample(join(outdir, 'health-server', 'main.js'), ['--once']);
+    http = await runExample(join(outdir, 'http', 'main.js'));
   });
 
   after(() => {
@@ -198,6 +200,78 @@ describe('examples', function () {
         queued: 1,
       });
       expect(snapshot.policies['pricing']?.fallbacks).to.equal(3);
+    });
+  });
+
+  describe('http (resilientFetch against a flaky API)', () => {
+    /** The line of the call labelled `label`: status, body and the requests the server saw. */
+    function callLine(label: string): { status: number; rest: string; requests: number } {
+      const line = http.stdout.split('\n').find((l) => l.startsWith(`  ${label} `)) ?? '';
+      const match = /^ {2}.+? {2,}(\d{3}) (.*); (\d+) request\(s\)$/.exec(line);
+      return {
+        status: Number(match?.[1] ?? NaN),
+        rest: match?.[2] ?? `(no line for ${label})`,
+        requests: Number(match?.[3] ?? NaN),
+      };
+    }
+
+    it('exits by itself with code 0 and nothing on stderr, so its server was closed', () => {
+      expect(http.code, http.stderr).to.equal(0);
+      expect(http.stderr).to.equal('');
+    });
+
+    it('describes the recommended recipe: fallback, retry, breaker, timeout per attempt', () => {
+      expect(http.stdout).to.match(
+        /^ {2}1\. fallback: .*\n {2}2\. retry: .*\n {2}3\. circuit-breaker: .*\n {2}4\. timeout: /m,
+      );
+    });
+
+    it('retries a 503 after its Retry-After wait and a hanging request after its timeout', () => {
+      const retried = callLine('GET /users/1 (503, Retry-After: 1)');
+      expect(retried).to.include({ status: 200, rest: '{"id":1,"name":"Ada"}' });
+      expect(retried.requests).to.be.at.least(2);
+      // At least the retry's own delay; a full second where the retry honours Retry-After.
+      const gap = /the retry came (\d+\.\d) s after the 503/.exec(http.stdout);
+      expect(Number(gap?.[1])).to.be.at.least(0.2);
+      const hung = callLine('GET /users/2 (first request hangs)');
+      expect(hung).to.include({ status: 200, rest: '{"id":2,"name":"Grace"}' });
+      expect(hung.requests).to.be.at.least(2);
+      expect(http.stdout).to.contain('the client closed the hanging request at its timeout');
+    });
+
+    it('sends a POST once, returning its 503, and retries one with an Idempotency-Key', () => {
+      expect(callLine('POST /orders')).to.deep.equal({
+        status: 503,
+        rest: '{"error":"order service busy"}',
+        requests: 1,
+      });
+      const keyed = callLine('POST /orders with an Idempotency-Key');
+      expect(keyed).to.include({ status: 201, rest: '{"order":"order-42"}' });
+      expect(keyed.requests).to.be.at.least(2);
+    });
+
+    it('opens the breaker during the outage and serves the stale answer without requests', () => {
+      const first = callLine('GET /inventory/sku-1 (outage, #1)');
+      expect(first.status).to.equal(200);
+      expect(first.rest).to.match(/ from the fallback \(HttpStatusError: HTTP status 503 /);
+      expect(first.requests).to.equal(3);
+      for (const n of [2, 3]) {
+        expect(callLine(`GET /inventory/sku-1 (outage, #${n})`)).to.deep.equal({
+          status: 200,
+          rest: '{"sku":"sku-1","stock":12} from the fallback (CircuitOpenError: Circuit breaker is open)',
+          requests: 0,
+        });
+      }
+    });
+
+    it('summarises the metrics and the requests the server saw', () => {
+      const out = http.stdout;
+      expect(out).to.match(/^Policy "flaky-api": 7 calls, 6 successes, 1 failures; /m);
+      const prefix = 'Policy "flaky-api": ';
+      expect(count(out, prefix, 'circuit-open')).to.equal(2);
+      expect(count(out, prefix, 'fallbacks')).to.equal(3);
+      expect(count(out, prefix, 'timeouts')).to.be.at.least(1);
+      expect(out).to.match(/^Server saw \d+ requests, 3 of them during the outage /m);
     });
   });
 });

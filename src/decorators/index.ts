@@ -4,7 +4,11 @@ import { show } from '../internal/validate.js';
 import { Policy } from '../pipeline/Policy.js';
 import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import { Fallback, type FallbackOptions } from '../strategies/fallback/Fallback.js';
+import {
+  Fallback,
+  RejectedResultError,
+  type FallbackOptions,
+} from '../strategies/fallback/Fallback.js';
 import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { Retry, type RetryOptions } from '../strategies/retry/Retry.js';
 import {
@@ -105,8 +109,9 @@ export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
 /**
  * Replaces a failure with a substitute: `{ value }`, or `{ method }` called as
  * `method(error, ...args)` with the wrapped call's arguments (sync or async). `on` chooses the
- * errors handled (default: all); others propagate unchanged. As a decorator, the substitute must
- * be assignable to the method's result type.
+ * errors handled (default: all); others propagate unchanged. With `onResult`, a result it returns
+ * true for is replaced too (`method` then receives a `RejectedResultError` holding it). As a
+ * decorator, the substitute must be assignable to the method's result type.
  *
  * @throws TypeError for invalid options, as `new Fallback(options)`
  * @example
@@ -121,10 +126,16 @@ export function fallback<V>(options: FallbackOptions<V>): ResilienceDecorator<V>
   const fb = new Fallback<V>(options);
   return toDecorator<V>(
     (call, _fnName, args) =>
-      call().then(undefined, (error: unknown) => {
-        if (!fb.handles(error)) throw error;
-        return fb.recover(error, args);
-      }),
+      call().then(
+        fb.judgesResults
+          ? (result) =>
+              fb.rejects(result) ? fb.recover(new RejectedResultError(result), args) : result
+          : undefined,
+        (error: unknown) => {
+          if (!fb.handles(error)) throw error;
+          return fb.recover(error, args);
+        },
+      ),
     'fallback',
   );
 }

@@ -24,10 +24,15 @@ import { CustomStage } from './CustomStage.js';
 import type { StageEnv } from './env.js';
 import { BuiltinStage, stages } from './stages.js';
 
-/** Fallback options as a policy takes them: `method` receives the error and the context. */
-export type PolicyFallbackOptions<V> =
-  | FallbackValueOptions<V>
-  | (FallbackFilterOptions & {
+/**
+ * Fallback options as a policy takes them: `method` receives the error (a
+ * `RejectedResultError` for a result `onResult` rejected) and the context; `onResult` sees the
+ * policy's result type `R`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
+export type PolicyFallbackOptions<V, R = any> =
+  | FallbackValueOptions<V, R>
+  | (FallbackFilterOptions<R> & {
       readonly method: (error: unknown, ctx: ExecutionContext) => V | PromiseLike<V>;
       readonly value?: never;
     });
@@ -53,11 +58,12 @@ export class PolicyBuilder<T = unknown, F = never> {
   }
 
   /**
-   * Adds a fallback: matching errors of the stages inside it become the fallback's value.
+   * Adds a fallback: matching errors of the stages inside it (and results `onResult` rejects)
+   * become the fallback's value.
    * In a policy, `method` is called as `method(error, ctx)`.
    */
   fallback<V extends T>(
-    options: PolicyFallbackOptions<V> | Fallback<V>,
+    options: PolicyFallbackOptions<V, T> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
     return this.open().use(stages.fallback(options, name)) as never;

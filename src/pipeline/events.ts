@@ -46,6 +46,7 @@ export interface PolicyEventMap {
   /**
    * A fallback stage replaced an error with its value: emitted once the value is there (after an
    * asynchronous `method` resolves). A `method` that throws or rejects supplied none: no event.
+   * For a result its `onResult` rejected, `error` is a `RejectedResultError` holding the result.
    */
   fallback: { readonly policy: string; readonly stage: string; readonly error: unknown };
   /** A circuit breaker in the policy changed state. */

@@ -40,6 +40,7 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'recordOn',
   'on',
   'method',
+  'onResult',
   'random',
   'clock',
   'store',

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { Fallback } from '../../../src/strategies/fallback/Fallback.js';
-import { rejectionOf } from '../../support/promises.js';
+import { Fallback, RejectedResultError } from '../../../src/strategies/fallback/Fallback.js';
+import { deferred, flush, rejectionOf } from '../../support/promises.js';
 
 class ConnectionError extends Error {}
 class ResetError extends ConnectionError {}
@@ -126,6 +126,83 @@ describe('Fallback', () => {
       const fallback = new Fallback({ method, on: [ConnectionError] });
       await rejectionOf(fallback.execute(() => Promise.reject(new Error('other'))));
       expect(method.callCount).to.equal(0);
+    });
+  });
+
+  describe('onResult', () => {
+    it('replaces a result it rejects with the value and keeps the others', async () => {
+      const fallback = new Fallback({ value: 'cached', onResult: (r: string) => r === 'bad' });
+      expect(await fallback.execute(() => 'bad')).to.equal('cached');
+      expect(await fallback.execute(async () => 'good')).to.equal('good');
+    });
+
+    it('gives the method a RejectedResultError holding the result', async () => {
+      const response = { status: 503 };
+      const method = sinon.spy((error: unknown) =>
+        error instanceof RejectedResultError
+          ? `was ${(error.result as typeof response).status}`
+          : 'x',
+      );
+      const fallback = new Fallback({ method, onResult: (r: typeof response) => r.status >= 500 });
+      expect(await fallback.execute(() => response)).to.equal('was 503');
+      const error = method.firstCall.args[0] as RejectedResultError<typeof response>;
+      expect(error).to.be.instanceOf(Error);
+      expect(error.name).to.equal('RejectedResultError');
+      expect(error.code).to.equal('REJECTED_RESULT');
+      expect(error.result).to.equal(response);
+      expect(method.firstCall.args).to.have.length(1);
+    });
+
+    it('judges results only: errors still go through `on`', async () => {
+      const onResult = sinon.spy(() => true);
+      const fallback = new Fallback({ value: 0, on: [ConnectionError], onResult });
+      const other = new Error('other');
+      expect(await rejectionOf(fallback.execute(() => Promise.reject(other)))).to.equal(other);
+      expect(await fallback.execute(() => Promise.reject(new ResetError()))).to.equal(0);
+      expect(onResult.callCount).to.equal(0);
+      expect(await fallback.execute(() => 5, new AbortController().signal)).to.equal(0);
+      expect(onResult.callCount).to.equal(1);
+    });
+
+    it('rejects with what the predicate throws', async () => {
+      const broke = new Error('predicate broke');
+      const fallback = new Fallback({
+        value: 0,
+        onResult: () => {
+          throw broke;
+        },
+      });
+      expect(await rejectionOf(fallback.execute(() => 1))).to.equal(broke);
+      expect(await rejectionOf(fallback.execute(() => 1, new AbortController().signal))).to.equal(
+        broke,
+      );
+    });
+
+    it('judges nothing for a caller who aborted before the result came', async () => {
+      const onResult = sinon.spy(() => true);
+      const method = sinon.spy(() => 'fallback');
+      const controller = new AbortController();
+      const work = deferred<string>();
+      const call = new Fallback({ method, onResult }).execute(
+        () => work.promise,
+        controller.signal,
+      );
+      const reason = new Error('left');
+      controller.abort(reason);
+      work.resolve('late');
+      expect(await rejectionOf(call)).to.equal(reason);
+      await flush();
+      expect(onResult.callCount + method.callCount).to.equal(0);
+    });
+
+    it('is described, and refused when not a function', () => {
+      expect(new Fallback({ value: 0, onResult: () => false }).describe()).to.equal(
+        'fixed value on all errors and matching results',
+      );
+      expect(() => new Fallback({ value: 0, onResult: 'status >= 500' as never })).to.throw(
+        TypeError,
+        '`onResult` must be a function, got "status >= 500"',
+      );
     });
   });
 

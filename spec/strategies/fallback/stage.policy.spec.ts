@@ -2,6 +2,7 @@
 // reports, and what it leaves alone (successes, caller aborts, a method that throws).
 import { expect } from 'chai';
 import { Policy } from '../../../src/pipeline/Policy.js';
+import { RejectedResultError } from '../../../src/strategies/fallback/Fallback.js';
 import { deferred, flush, rejectionOf, settle } from '../../support/promises.js';
 
 class Handled extends Error {}
@@ -103,5 +104,94 @@ describe('Fallback stage', () => {
     await flush();
     expect(asked).to.equal(false);
     expect(policy.metrics().fallbacks).to.equal(0);
+  });
+
+  describe('onResult', () => {
+    it('replaces a rejected result, counted and reported as a fallback, a success for the policy', async () => {
+      const policy = Policy.builder<{ status: number }>('http')
+        .fallback({
+          method: (error: unknown, ctx: { policyName: string }) => ({
+            status: error instanceof RejectedResultError ? 299 : 0,
+            from: ctx.policyName,
+          }),
+          onResult: (response) => response.status >= 500,
+        })
+        .build();
+      const fallbacks: Array<{ error: unknown }> = [];
+      const successes: Array<{ fallback: boolean }> = [];
+      policy.on('fallback', (e) => fallbacks.push(e));
+      policy.on('success', (e) => successes.push(e));
+      const failed = { status: 503 };
+      expect(await policy.execute(() => failed)).to.deep.equal({ status: 299, from: 'http' });
+      expect(await policy.execute(() => ({ status: 200 }))).to.deep.equal({ status: 200 });
+      expect(fallbacks).to.have.length(1);
+      expect(fallbacks[0]?.error).to.be.instanceOf(RejectedResultError);
+      expect((fallbacks[0]?.error as RejectedResultError).result).to.equal(failed);
+      expect(successes.map((e) => e.fallback)).to.deep.equal([true, false]);
+      expect(policy.metrics()).to.include({ calls: 2, successes: 2, failures: 0, fallbacks: 1 });
+    });
+
+    it('replaces the last result a retry inside it gave up on', async () => {
+      let calls = 0;
+      const policy = Policy.builder<number>('p')
+        .fallback({ value: -1, onResult: (n) => n >= 500 })
+        .retry({ maxAttempts: 3, retryOnResult: (n: number) => n >= 500 })
+        .build();
+      expect(await policy.execute(() => 500 + calls++)).to.equal(-1);
+      expect(calls).to.equal(3);
+      expect(policy.metrics()).to.include({ retries: 2, fallbacks: 1 });
+    });
+
+    it('fails the call with what a throwing predicate threw, replacing nothing', async () => {
+      const broke = new Error('predicate broke');
+      const policy = Policy.builder<number>('p')
+        .fallback({
+          value: 0,
+          onResult: () => {
+            throw broke;
+          },
+        })
+        .build();
+      expect(await rejectionOf(policy.execute(() => 1))).to.equal(broke);
+      expect(policy.metrics()).to.include({ failures: 1, fallbacks: 0 });
+    });
+
+    it('judges no result of a caller who aborted', async () => {
+      let judged = 0;
+      const policy = Policy.builder<string>('p')
+        .fallback({
+          value: 'v',
+          onResult: () => {
+            judged++;
+            return true;
+          },
+        })
+        .build();
+      const controller = new AbortController();
+      const reason = new Error('left');
+      const work = deferred<string>();
+      const call = policy.execute(() => work.promise, { signal: controller.signal });
+      controller.abort(reason);
+      expect(await rejectionOf(call)).to.equal(reason);
+      work.resolve('late');
+      await flush();
+      expect(judged).to.equal(0);
+      expect(policy.metrics().fallbacks).to.equal(0);
+    });
+
+    it("types the predicate's argument by the policy's result type", () => {
+      const typed = Policy.builder<{ status: number }>('t')
+        .fallback({ value: { status: 0 }, onResult: (reply) => reply.status > 499 })
+        .build();
+      // @ts-expect-error a number has no `status`
+      Policy.builder<number>('t').fallback({ value: 0, onResult: (n) => n.status > 499 });
+      expect(typed.describe()).to.contain('fixed value on all errors and matching results');
+    });
+
+    it('keeps results unjudged without onResult', async () => {
+      const policy = Policy.builder<string>('p').fallback({ value: 'v' }).build();
+      expect(await policy.execute(() => 'anything')).to.equal('anything');
+      expect(policy.metrics().fallbacks).to.equal(0);
+    });
   });
 });

@@ -3,25 +3,69 @@ import { NEVER_ABORTED, raceAbort, callAsync } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   errorFilterOption,
+  functionOption,
   knownKeys,
   matchesAll,
   optionsObject,
 } from '../../internal/validate.js';
 
-/** Options every {@link Fallback} accepts, whichever way it recovers. */
-export interface FallbackFilterOptions {
+/**
+ * What a fallback's `method` (and its `fallback` event) receives in place of an error when
+ * `onResult` rejected a result: the outcome, as Polly's fallback sees it, with the result itself
+ * in {@link RejectedResultError.result}. It is never thrown at the caller.
+ *
+ * @typeParam R - the type of the rejected result
+ * @example
+ * ```ts
+ * const fallback = new Fallback({
+ *   onResult: (response: Response) => response.status >= 500,
+ *   method: (error) => (error instanceof RejectedResultError ? Response.json({ stale: true }) : Response.error()),
+ * });
+ * ```
+ */
+export class RejectedResultError<R = unknown> extends Error {
+  /** Stable, machine-readable code. */
+  readonly code = 'REJECTED_RESULT' as const;
+  /** The result `onResult` rejected. */
+  readonly result: R;
+
+  constructor(result: R) {
+    super("The result was rejected by the fallback's onResult");
+    // A string literal: a class's own name does not survive minification.
+    this.name = 'RejectedResultError';
+    this.result = result;
+  }
+}
+
+/**
+ * Options every {@link Fallback} accepts, whichever way it recovers.
+ *
+ * @typeParam R - the result type `onResult` inspects
+ */
+// `any` by default so that options written for one result type fit a fallback of any other.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface FallbackFilterOptions<R = any> {
   /**
    * Which errors the fallback handles: an array of error classes (matched with `instanceof`) or
    * a predicate. Other errors propagate unchanged.
    * @defaultValue all errors
    */
   readonly on?: ErrorFilter;
+  /**
+   * Replaces a result for which it returns true (for example an HTTP 503 `Response`), as if the
+   * call had failed: the caller gets the fallback's value, or what `method` returns when given a
+   * {@link RejectedResultError} holding the result. A predicate that throws rejects the call with
+   * what it threw. Code only: configuration cannot give it.
+   * @defaultValue none (every result is kept)
+   */
+  readonly onResult?: (result: R) => boolean;
 }
 
 /** A {@link Fallback} that resolves with a fixed value. */
-export interface FallbackValueOptions<T> extends FallbackFilterOptions {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
+export interface FallbackValueOptions<T, R = any> extends FallbackFilterOptions<R> {
   /**
-   * The value to resolve with when a handled error occurs. The key's presence counts, so
+   * The value to resolve with when a handled error (or a result `onResult` rejects) occurs. The key's presence counts, so
    * `{ value: undefined }` resolves with `undefined`.
    */
   readonly value: T;
@@ -30,11 +74,13 @@ export interface FallbackValueOptions<T> extends FallbackFilterOptions {
 }
 
 /** A {@link Fallback} that computes its value from the error. */
-export interface FallbackMethodOptions<T> extends FallbackFilterOptions {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
+export interface FallbackMethodOptions<T, R = any> extends FallbackFilterOptions<R> {
   /**
    * Computes the substitute from the error, sync or async. Standalone it receives `(error)`; a
    * function wrapper passes the wrapped call's arguments after the error, and a policy passes
-   * `(error, ctx)`. What it throws (or rejects with) propagates.
+   * `(error, ctx)`. For a result `onResult` rejected, `error` is a {@link RejectedResultError}
+   * holding it. What it throws (or rejects with) propagates.
    */
   // `any[]`: the arguments after the error are the wrapped function's, whatever they are.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -43,18 +89,31 @@ export interface FallbackMethodOptions<T> extends FallbackFilterOptions {
   readonly value?: never;
 }
 
-/** Options of a {@link Fallback}: exactly one of `value` or `method`, plus an optional `on`. */
-export type FallbackOptions<T> = FallbackValueOptions<T> | FallbackMethodOptions<T>;
+/**
+ * Options of a {@link Fallback}: exactly one of `value` or `method`, plus optional `on` and
+ * `onResult`.
+ *
+ * @typeParam T - the type of the substitute value
+ * @typeParam R - the result type `onResult` inspects
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
+export type FallbackOptions<T, R = any> = FallbackValueOptions<T, R> | FallbackMethodOptions<T, R>;
 
 /** @internal Every option key the constructor accepts. */
-export const FALLBACK_OPTIONS: readonly string[] = Object.freeze(['value', 'method', 'on']);
+export const FALLBACK_OPTIONS: readonly string[] = Object.freeze([
+  'value',
+  'method',
+  'on',
+  'onResult',
+]);
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 /**
  * Provides a degraded but working response when an operation fails: on an error that `on`
  * matches, resolves with `value` or with what `method(error)` returns (awaited). Errors that
- * `on` does not match propagate unchanged.
+ * `on` does not match propagate unchanged. With `onResult`, a result it returns true for is
+ * replaced the same way, `method` receiving a {@link RejectedResultError} that holds it.
  *
  * A caller's abort is never swallowed: when the caller's signal aborts, the call rejects with
  * `signal.reason` instead of a substitute, since a caller who gave up does not want one.
@@ -74,6 +133,7 @@ export class Fallback<T> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as `method`'s
   readonly #method: ((error: unknown, ...args: any[]) => T | PromiseLike<T>) | undefined;
   readonly #on: ErrorMatcher;
+  readonly #onResult: ((result: unknown) => boolean) | undefined;
   // Made once so a call without a signal allocates no closure.
   readonly #recoverUnsignalled: (error: unknown) => T | PromiseLike<T>;
 
@@ -98,17 +158,26 @@ export class Fallback<T> {
     this.#value = hasValue ? (raw.value as T) : undefined;
     this.#method = hasMethod ? (raw.method as FallbackMethodOptions<T>['method']) : undefined;
     this.#on = errorFilterOption(raw.on, 'on');
+    this.#onResult = functionOption(raw.onResult, 'onResult', undefined) as
+      ((result: unknown) => boolean) | undefined;
     this.#recoverUnsignalled = (error) => {
       if (!this.#on(error)) throw error;
       return this.recover(error, NO_ARGS);
     };
   }
 
+  // A fulfilled call under `onResult`: the result, or its substitute when `onResult` rejects it.
+  // A caller who aborted gets `signal.reason` from the race, so nothing is computed for it.
+  #judge(result: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted || !this.rejects(result)) return result;
+    return this.recover(new RejectedResultError(result), NO_ARGS);
+  }
+
   /**
-   * Runs `fn`; on an error that `on` matches, resolves with the fallback instead. `fn` receives
-   * the caller's signal (or one that never aborts). An already-aborted `signal` rejects at once
-   * without calling `fn`, and an abort at any time rejects with `signal.reason`: the fallback
-   * never replaces a caller's abort.
+   * Runs `fn`; on an error that `on` matches (or a result `onResult` rejects), resolves with the
+   * fallback instead. `fn` receives the caller's signal (or one that never aborts). An
+   * already-aborted `signal` rejects at once without calling `fn`, and an abort at any time
+   * rejects with `signal.reason`: the fallback never replaces a caller's abort.
    *
    * @returns what `fn` resolves with, or the fallback's value
    */
@@ -116,11 +185,14 @@ export class Fallback<T> {
     fn: (signal: AbortSignal) => R | PromiseLike<R>,
     signal?: AbortSignal,
   ): Promise<R | T> {
+    const given = signal ?? NEVER_ABORTED;
+    const judge =
+      this.#onResult === undefined ? undefined : (result: R) => this.#judge(result, given) as R | T;
     if (signal === undefined) {
-      return callAsync(fn, NEVER_ABORTED).then(undefined, this.#recoverUnsignalled);
+      return callAsync(fn, NEVER_ABORTED).then(judge, this.#recoverUnsignalled);
     }
     if (signal.aborted) return Promise.reject(signal.reason);
-    const guarded = callAsync(fn, signal).then(undefined, (error: unknown) => {
+    const guarded = callAsync(fn, signal).then(judge, (error: unknown) => {
       if (signal.aborted) throw signal.reason;
       if (!this.#on(error)) throw error;
       return this.recover(error, NO_ARGS);
@@ -134,7 +206,21 @@ export class Fallback<T> {
    */
   describe(): string {
     const how = this.#hasValue ? 'fixed value' : `method ${this.#method?.name || '(anonymous)'}`;
-    return `${how} on ${matchesAll(this.#on) ? 'all' : 'matching'} errors`;
+    const results = this.#onResult === undefined ? '' : ' and matching results';
+    return `${how} on ${matchesAll(this.#on) ? 'all' : 'matching'} errors${results}`;
+  }
+
+  /** @internal True when results are judged too (`onResult` is set). */
+  get judgesResults(): boolean {
+    return this.#onResult !== undefined;
+  }
+
+  /**
+   * @internal True when `onResult` rejects `result` (false without `onResult`). What the
+   * predicate throws propagates.
+   */
+  rejects(result: unknown): boolean {
+    return this.#onResult !== undefined && this.#onResult(result);
   }
 
   /**

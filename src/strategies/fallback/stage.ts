@@ -1,12 +1,17 @@
 import type { Context } from '../../internal/context.js';
-import type { Fallback } from './Fallback.js';
+import { RejectedResultError, type Fallback } from './Fallback.js';
 import { whenSettled } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
-/** @internal Replaces matching errors of the steps inside it with the fallback's value. */
+/**
+ * @internal Replaces matching errors of the steps inside it, and results `onResult` rejects, with
+ * the fallback's value.
+ */
 export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   readonly settlesEarly = false;
   private readonly fallback = this.primitive;
+  // Read once: without `onResult` a result costs one field read.
+  private readonly judgesResults = this.primitive.judgesResults;
 
   enter(ctx: Context): void {
     this.inner.enter(ctx);
@@ -14,10 +19,33 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     // A caller who gave up wants no substitute value; an enclosing timeout has already answered.
-    if (ok || ctx.aborted || !this.handles(value)) {
-      this.outer.leave(ctx, ok, value);
+    if (ok) {
+      if (this.judgesResults && !ctx.aborted) this.judge(ctx, value);
+      else this.outer.leave(ctx, true, value);
       return;
     }
+    if (ctx.aborted || !this.handles(value)) {
+      this.outer.leave(ctx, false, value);
+      return;
+    }
+    this.replace(ctx, value);
+  }
+
+  // A result under `onResult`: kept, or replaced as a failure described by a RejectedResultError.
+  // A predicate that throws fails the call with what it threw.
+  private judge(ctx: Context, result: unknown): void {
+    let rejected: boolean;
+    try {
+      rejected = this.fallback.rejects(result);
+    } catch (error) {
+      this.outer.leave(ctx, false, error);
+      return;
+    }
+    if (rejected) this.replace(ctx, new RejectedResultError(result));
+    else this.outer.leave(ctx, true, result);
+  }
+
+  private replace(ctx: Context, value: unknown): void {
     let substitute: unknown;
     try {
       substitute = this.fallback.recover(value, [ctx]);

@@ -1,7 +1,7 @@
 import type { Clock } from '../internal/clock.js';
 import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
-import { notify } from '../pipeline/events.js';
+import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';

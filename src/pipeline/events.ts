@@ -110,7 +110,7 @@ export class EventHub {
   }
 
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
-    const lists = this.lists as { [K in PolicyEvent]: ReadonlyArray<PolicyListener<K>> };
+    const lists = this.lists;
     lists[event] = [...lists[event], listener] as never;
     this.changed(event);
     let subscribed = true;
@@ -131,7 +131,10 @@ export class EventHub {
   }
 
   emit<E extends PolicyEvent>(event: E, payload: PolicyEventMap[E]): void {
-    const list = this.lists[event] as ReadonlyArray<PolicyListener<E>>;
-    for (let i = 0; i < list.length; i++) notify(list[i] as PolicyListener<E>, payload);
+    // The list is replaced, never changed, on (un)subscribe: an emit in progress reaches every
+    // listener subscribed when it began.
+    for (const listener of this.lists[event] as ReadonlyArray<PolicyListener<E>>) {
+      notify(listener, payload);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { Duration } from '../internal/duration.js';
 import { show, stringOption } from '../internal/validate.js';
-import type { StageDescriptor } from '../strategies/descriptor.js';
+import { construct, type StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
 import { CIRCUIT_BREAKER_STAGE } from '../strategies/circuit-breaker/kind.js';
@@ -51,6 +51,9 @@ export class BuiltinStage<P = unknown> implements Stage {
     // A one-stage policy runs the step itself: one statement of the kind's semantics.
     const policy = (this.#policy ??= Policy.builder(this.name).use(this).build());
     const attempts = this.descriptor.numbersAttempts === true;
+    // The policy's result is `unknown` (a fallback stage's value may be anything); as for any
+    // Stage, `T` stands for it. Not a type argument: `execute<T>` would still give `unknown`.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     return policy.execute((inner) => next(within(ctx, inner, attempts)), {
       signal: ctx.signal,
       data: ctx.data,
@@ -101,7 +104,7 @@ export function stageOf<P>(
   const primitive =
     options instanceof descriptor.Primitive
       ? options
-      : new descriptor.Primitive(plainOptions(options, descriptor.label));
+      : construct(descriptor, plainOptions(options, descriptor.label));
   return new BuiltinStage(descriptor, primitive, name);
 }
 

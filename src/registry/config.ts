@@ -252,7 +252,7 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
 }
 
 /** @internal Names a kind accepts as references, for messages: `default` first. */
-export function knownNames(kind: KindConfig): string[] {
+function knownNames(kind: KindConfig): string[] {
   return ['default', ...kind.named.keys()];
 }
 
@@ -399,7 +399,11 @@ function readStage(
       return Object.freeze({
         kind: name,
         path,
-        entry: entry(path, Object.assign(Object.create(null), own), Object.create(null)),
+        entry: entry(
+          path,
+          Object.assign(Object.create(null) as Record<string, unknown>, own),
+          Object.create(null) as Record<string, string>,
+        ),
       });
     }
     if (value != null && !isPlainObject(value)) {

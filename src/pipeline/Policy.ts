@@ -142,7 +142,7 @@ export class Policy<T = unknown, F = never> {
     if (typeof fn !== 'function') {
       throw new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
     }
-    const execute = this.execute.bind(this);
+    const execute = (thunk: () => R | PromiseLike<R>) => this.execute(thunk);
     // A `function`, not an arrow: it passes its own `this` on to `fn`.
     const wrapped = function (this: unknown, ...args: A): Promise<R | F> {
       return execute(() => fn.apply(this, args));

@@ -1,6 +1,6 @@
 import type { Duration } from '../internal/duration.js';
 import { show, stringOption } from '../internal/validate.js';
-import { construct, type StageDescriptor } from '../strategies/descriptor.js';
+import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
 import { CIRCUIT_BREAKER_STAGE } from '../strategies/circuit-breaker/kind.js';
@@ -37,7 +37,11 @@ export class BuiltinStage<P = unknown> implements Stage {
   readonly primitive: P;
   /** @internal */
   readonly descriptor: StageDescriptor<P>;
-  #policy: Policy<unknown, unknown> | undefined;
+  /**
+   * The one-stage policy `execute` runs, typed as the builder types it: a stage added with `use`
+   * adds no fallback type (a fallback stage's value stands for `T`, as for any {@link Stage}).
+   */
+  #policy: Policy<unknown, never> | undefined;
 
   /** @internal Use {@link stages}. */
   constructor(descriptor: StageDescriptor<P>, primitive: P, name: string | undefined) {
@@ -51,13 +55,10 @@ export class BuiltinStage<P = unknown> implements Stage {
     // A one-stage policy runs the step itself: one statement of the kind's semantics.
     const policy = (this.#policy ??= Policy.builder(this.name).use(this).build());
     const attempts = this.descriptor.numbersAttempts === true;
-    // The policy's result is `unknown` (a fallback stage's value may be anything); as for any
-    // Stage, `T` stands for it. Not a type argument: `execute<T>` would still give `unknown`.
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     return policy.execute((inner) => next(within(ctx, inner, attempts)), {
       signal: ctx.signal,
       data: ctx.data,
-    }) as Promise<T>;
+    });
   }
 
   describe(): string {
@@ -104,7 +105,9 @@ export function stageOf<P>(
   const primitive =
     options instanceof descriptor.Primitive
       ? options
-      : construct(descriptor, plainOptions(options, descriptor.label));
+      : new (descriptor.Primitive as CheckedConstructor<P>)(
+          plainOptions(options, descriptor.label),
+        );
   return new BuiltinStage(descriptor, primitive, name);
 }
 

@@ -9,7 +9,7 @@ import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../strategies/bulkhead/kind.js';
 import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
-import { construct, type KindDescriptor } from '../strategies/descriptor.js';
+import type { CheckedConstructor, KindDescriptor } from '../strategies/descriptor.js';
 import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
@@ -335,13 +335,15 @@ export class PolicyRegistry {
    * merged over them.
    */
   #build<P>(kind: KindDescriptor<P>, entry: ConfigEntry | undefined): P {
-    const options = Object.create(null) as Record<string, unknown>;
-    for (const layer of [kind.defaults, this.#kind(kind).default?.options, entry?.options]) {
-      Object.assign(options, layer);
-    }
+    const options = Object.assign(
+      Object.create(null) as Record<string, unknown>,
+      kind.defaults,
+      this.#kind(kind).default?.options,
+      entry?.options,
+    );
     if (kind.configOptions.includes('clock')) options.clock = this.#clock;
     try {
-      return construct(kind, options);
+      return new (kind.Primitive as CheckedConstructor<P>)(options);
     } catch (error) {
       throw entry === undefined ? error : atPath(entry, error);
     }

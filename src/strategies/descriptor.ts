@@ -29,8 +29,8 @@ export interface StageDescriptor<P = unknown> {
   readonly label: string;
   /**
    * The primitive's class: its instances are this kind's primitives. Its constructor checks the
-   * options it is given (TypeError/RangeError on bad ones), so it is made through
-   * {@link construct}, which may pass any value.
+   * options it is given (TypeError/RangeError on bad ones), so it is called as a
+   * {@link CheckedConstructor} with any value.
    */
   readonly Primitive: new (options: never) => P;
   /** True when its step numbers attempts (`ctx.attempt`) for the stages inside it. */
@@ -105,10 +105,9 @@ export const kindOf = <P>(
 ): KindDescriptor<P> => ({ ...stage, ...rest });
 
 /**
- * @internal A new primitive of `descriptor`'s kind from `options` as given (a user's, or read
- * from configuration): the constructor checks them at run time, throwing a TypeError or
- * RangeError that names the bad option.
+ * @internal A {@link StageDescriptor.Primitive} as the pipeline and the registry call it: with
+ * options as given (a user's, or read from configuration), which the constructor checks at run
+ * time, throwing a TypeError or RangeError that names the bad option. (A type, not a helper, so
+ * it costs the bundle nothing.)
  */
-export function construct<P>(descriptor: StageDescriptor<P>, options: unknown): P {
-  return new (descriptor.Primitive as new (options: unknown) => P)(options);
-}
+export type CheckedConstructor<P> = new (options: unknown) => P;

@@ -16,6 +16,7 @@ import {
   optionsObject,
   stringOption,
 } from '../../src/internal/validate.js';
+import { isOptionError } from '../../src/optionErrors.js';
 import { ManualClock } from '../support/clock.js';
 
 /** What `fn` throws; fails the spec when it returns. */
@@ -31,7 +32,9 @@ function thrown(fn: () => unknown): Error {
 function refuses(fn: () => unknown, type: typeof TypeError | typeof RangeError, message: string) {
   const error = thrown(fn);
   expect(error).to.be.instanceOf(type);
-  expect(error.constructor, message).to.equal(type);
+  // An option error (structured: `option`, `expected`, `received`) that prints as the built-in.
+  expect(isOptionError(error), message).to.equal(true);
+  expect(error.name).to.equal(type.name);
   expect(error.message).to.equal(message);
 }
 

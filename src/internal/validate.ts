@@ -215,10 +215,11 @@ export function errorFilterOption(value: unknown, option: string): ErrorMatcher 
   });
   return (error: unknown) => {
     for (const cls of classes) {
-      // An error whose prototype cannot be read (a Proxy whose trap throws) is no instance.
       try {
         if (error instanceof cls) return true;
-      } catch {}
+      } catch {
+        // An error whose prototype cannot be read (a Proxy whose trap throws) is no instance.
+      }
     }
     return false;
   };

@@ -111,7 +111,7 @@ const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes']);
  * ```
  */
 export function instrument(
-  target: Policy<any, any> | PolicyRegistry,
+  target: Policy<unknown, unknown> | PolicyRegistry,
   options?: InstrumentOptions,
 ): () => void {
   const isPolicy = target instanceof Policy;
@@ -193,7 +193,7 @@ class Instruments {
       const gauges = (kind.gauges ?? []).map((gauge) => {
         const instrument = meter.createObservableGauge(gauge.name, options(gauge));
         this.gauges.push(instrument);
-        return [instrument, gauge.read] as const;
+        return [instrument, (state: StageState) => gauge.read(state)] as const;
       });
       if (gauges.length > 0) this.byKind.set(kind.kind, gauges);
     }
@@ -213,7 +213,7 @@ class Instruments {
  * sets are made once per policy (and once per stage kind), so recording allocates nothing.
  */
 function watchPolicy(
-  policy: Policy<any, any>,
+  policy: Policy<unknown, unknown>,
   instruments: Instruments,
   base: Attributes,
 ): () => void {

@@ -37,7 +37,7 @@ export class CustomStage implements Step {
     };
     let returned: unknown;
     try {
-      returned = this.stage.execute(ctx, next as never);
+      returned = this.stage.execute(ctx, next);
     } catch (error) {
       this.outer.leave(ctx, false, error);
       return;
@@ -108,6 +108,6 @@ class AdoptedContext extends DerivedContext {
     return this.given.signal.aborted;
   }
   override get abortReason(): unknown {
-    return this.given.signal.reason;
+    return this.given.signal.reason as unknown;
   }
 }

@@ -109,7 +109,7 @@ export class Policy<T = unknown, F = never> {
       data = read.data;
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
-    const root = new RootContext(this.name, clock.now(), fn as Thunk<unknown>, signal, data);
+    const root = new RootContext(this.name, clock.now(), fn, signal, data);
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
     // the thunk's promise can itself be the execution's promise, saving one promise per call.
@@ -142,9 +142,10 @@ export class Policy<T = unknown, F = never> {
     if (typeof fn !== 'function') {
       throw new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
     }
-    const policy = this;
+    const execute = (thunk: () => R | PromiseLike<R>) => this.execute(thunk);
+    // A `function`, not an arrow: it passes its own `this` on to `fn`.
     const wrapped = function (this: unknown, ...args: A): Promise<R | F> {
-      return policy.execute(() => fn.apply(this, args));
+      return execute(() => fn.apply(this, args));
     };
     Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
     Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });

@@ -66,7 +66,7 @@ export class PolicyBuilder<T = unknown, F = never> {
     options: PolicyFallbackOptions<V, T> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
-    return this.open().use(stages.fallback(options, name)) as never;
+    return this.open().use(stages.fallback(options, name));
   }
 
   /** Adds a rate limiter: each execution takes one token. */

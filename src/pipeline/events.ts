@@ -1,3 +1,4 @@
+import { notify } from '../internal/listeners.js';
 import type { CircuitState } from '../strategies/circuit-breaker/CircuitState.js';
 
 /** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
@@ -110,7 +111,7 @@ export class EventHub {
   }
 
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
-    const lists = this.lists as { [K in PolicyEvent]: ReadonlyArray<PolicyListener<K>> };
+    const lists = this.lists;
     lists[event] = [...lists[event], listener] as never;
     this.changed(event);
     let subscribed = true;
@@ -131,27 +132,10 @@ export class EventHub {
   }
 
   emit<E extends PolicyEvent>(event: E, payload: PolicyEventMap[E]): void {
-    const list = this.lists[event] as ReadonlyArray<PolicyListener<E>>;
-    for (let i = 0; i < list.length; i++) notify(list[i] as PolicyListener<E>, payload);
-  }
-}
-
-/**
- * @internal Calls a listener. What it throws is ignored, and so is a rejection of a promise it
- * returns (marked handled, so it never becomes an unhandled rejection): a listener never breaks
- * the call it observes, the other listeners, or the process.
- */
-export function notify<A>(listener: (arg: A) => unknown, arg: A): void {
-  try {
-    const result = listener(arg);
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      // Any thenable, not only a native promise; reading `then` may itself throw.
-      const then = (result as { then?: unknown }).then;
-      if (typeof then === 'function') then.call(result, undefined, ignore);
+    // The list is replaced, never changed, on (un)subscribe: an emit in progress reaches every
+    // listener subscribed when it began.
+    for (const listener of this.lists[event] as ReadonlyArray<PolicyListener<E>>) {
+      notify(listener, payload);
     }
-  } catch {
-    // Ignored: see above.
   }
 }
-
-function ignore(): void {}

@@ -1,6 +1,6 @@
 import type { Duration } from '../internal/duration.js';
 import { show, stringOption } from '../internal/validate.js';
-import type { StageDescriptor } from '../strategies/descriptor.js';
+import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
 import { CIRCUIT_BREAKER_STAGE } from '../strategies/circuit-breaker/kind.js';
@@ -37,7 +37,11 @@ export class BuiltinStage<P = unknown> implements Stage {
   readonly primitive: P;
   /** @internal */
   readonly descriptor: StageDescriptor<P>;
-  #policy: Policy<unknown, unknown> | undefined;
+  /**
+   * The one-stage policy `execute` runs, typed as the builder types it: a stage added with `use`
+   * adds no fallback type (a fallback stage's value stands for `T`, as for any {@link Stage}).
+   */
+  #policy: Policy<unknown, never> | undefined;
 
   /** @internal Use {@link stages}. */
   constructor(descriptor: StageDescriptor<P>, primitive: P, name: string | undefined) {
@@ -54,7 +58,7 @@ export class BuiltinStage<P = unknown> implements Stage {
     return policy.execute((inner) => next(within(ctx, inner, attempts)), {
       signal: ctx.signal,
       data: ctx.data,
-    }) as Promise<T>;
+    });
   }
 
   describe(): string {
@@ -101,7 +105,9 @@ export function stageOf<P>(
   const primitive =
     options instanceof descriptor.Primitive
       ? options
-      : new descriptor.Primitive(plainOptions(options, descriptor.label));
+      : new (descriptor.Primitive as CheckedConstructor<P>)(
+          plainOptions(options, descriptor.label),
+        );
   return new BuiltinStage(descriptor, primitive, name);
 }
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../internal/clock.js';
 import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
-import { notify } from '../pipeline/events.js';
+import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
@@ -9,7 +9,7 @@ import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../strategies/bulkhead/kind.js';
 import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
-import type { KindDescriptor } from '../strategies/descriptor.js';
+import type { CheckedConstructor, KindDescriptor } from '../strategies/descriptor.js';
 import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
@@ -51,7 +51,7 @@ export interface PolicyRegistryOptions {
 /** A read-only view of what a registry holds, for health checks and instrumentation. */
 export interface PolicyRegistrySnapshot {
   /** Every policy by name: configured ones first, in configuration order, then registered ones. */
-  readonly policies: ReadonlyMap<string, Policy<any, any>>;
+  readonly policies: ReadonlyMap<string, Policy<unknown, unknown>>;
   /** Every shared primitive built so far, by kind then name (`default` included). */
   readonly primitives: ReadonlyMap<
     PrimitiveKind,
@@ -128,8 +128,8 @@ export class PolicyRegistry {
   readonly #clock: Clock;
   #config: NormalizedConfig | undefined;
   readonly #instances = new Map<KindDescriptor, Map<string, unknown>>();
-  readonly #policies = new Map<string, Policy<any, any>>();
-  #registerListeners: ReadonlyArray<(policy: Policy<any, any>) => void> = [];
+  readonly #policies = new Map<string, Policy<unknown, unknown>>();
+  #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => void> = [];
 
   /**
    * An empty registry: shared instances get the configuration defaults; add policies with
@@ -200,7 +200,8 @@ export class PolicyRegistry {
           (names.length === 0 ? 'no policies are known' : `known policies: ${names.join(', ')}`),
       );
     }
-    return policy as Policy<T, F>;
+    // `T` and `F` are the caller's word: a policy runs thunks of any result type.
+    return policy;
   }
 
   /**
@@ -209,7 +210,7 @@ export class PolicyRegistry {
    * @throws TypeError when `policy` is not a Policy
    * @throws Error when a policy of that name is already known
    */
-  register(policy: Policy<any, any>): this {
+  register(policy: Policy<unknown, unknown>): this {
     if (!(policy instanceof Policy)) {
       throw new TypeError(`\`policy\` must be a Policy, got ${show(policy)}`);
     }
@@ -227,7 +228,7 @@ export class PolicyRegistry {
    * from now on (configured policies exist before anyone can listen). Returns an unsubscribe
    * function. Used by `bulwark/otel`.
    */
-  onRegister(listener: (policy: Policy<any, any>) => void): () => void {
+  onRegister(listener: (policy: Policy<unknown, unknown>) => void): () => void {
     this.#registerListeners = [...this.#registerListeners, listener];
     let subscribed = true;
     return () => {
@@ -279,14 +280,14 @@ export class PolicyRegistry {
   health(): PolicyRegistryHealth {
     const policies: Record<string, PolicyMetrics> = {};
     for (const [name, policy] of this.#policies) {
-      define(policies, name, toPlain(policy.metrics(), []) as PolicyMetrics);
+      define(policies, name, toPlain(policy.metrics(), []));
     }
     const primitives = {} as Record<PrimitiveKind, Record<string, StageState>>;
     for (const [kind, byName] of this.#instances) {
       const states: Record<string, StageState> = {};
       for (const [name, instance] of byName) {
         const state = { kind: kind.kind, name, ...kind.state(instance) };
-        define(states, name, toPlain(state, []) as StageState);
+        define(states, name, toPlain(state, []));
       }
       primitives[configName(kind) as PrimitiveKind] = states;
     }
@@ -339,10 +340,10 @@ export class PolicyRegistry {
       kind.defaults,
       this.#kind(kind).default?.options,
       entry?.options,
-      kind.configOptions.includes('clock') ? { clock: this.#clock } : undefined,
     );
+    if (kind.configOptions.includes('clock')) options.clock = this.#clock;
     try {
-      return new kind.Primitive(options);
+      return new (kind.Primitive as CheckedConstructor<P>)(options);
     } catch (error) {
       throw entry === undefined ? error : atPath(entry, error);
     }

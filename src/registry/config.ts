@@ -136,6 +136,20 @@ function fail(
   throw new OptionTypeError(option, expected, received, { message: `${path}: ${message}` });
 }
 
+/**
+ * Refuses a second spelling of one `what` under `path` (`maxAttempts` after `max-attempts`): the
+ * error names both and sits at the second.
+ */
+function twice(path: string, what: string, earlier: string, key: string, value: unknown): never {
+  return fail(
+    path,
+    `\`${earlier}\` and \`${key}\` are the same ${what}; give one`,
+    `one spelling of each ${what}`,
+    value,
+    child(path, key),
+  );
+}
+
 /** `unknown <what> \`key\``, with the nearest candidate suggested when one is near enough. */
 function unknown(
   path: string,
@@ -237,23 +251,15 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
       );
     }
     const earlier = spelled[canonical];
-    if (earlier !== undefined) {
-      fail(
-        path,
-        `\`${earlier}\` and \`${key}\` are the same option; give one`,
-        'one spelling of each option',
-        source[key],
-        child(path, key),
-      );
-    }
+    if (earlier !== undefined) twice(path, 'option', earlier, key, source[key]);
     spelled[canonical] = key;
     options[canonical] = source[key];
   }
   return entry(path, options, spelled);
 }
 
-/** @internal Names a kind accepts as references, for messages: `default` first. */
-export function knownNames(kind: KindConfig): string[] {
+/** Names a kind accepts as references, for messages: `default` first. */
+function knownNames(kind: KindConfig): string[] {
   return ['default', ...kind.named.keys()];
 }
 
@@ -279,15 +285,7 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
     const kind = topLevel.get(key) ?? unknown(root, 'key', key, [...topLevel.keys()], top[key]);
     const earlier = seen.get(kind);
     const path = child(root, key);
-    if (earlier !== undefined) {
-      fail(
-        root,
-        `\`${earlier}\` and \`${key}\` are the same key; give one`,
-        'one spelling of each key',
-        top[key],
-        path,
-      );
-    }
+    if (earlier !== undefined) twice(root, 'key', earlier, key, top[key]);
     seen.set(kind, key);
     if (kind === 'policies') {
       policiesKey = key;
@@ -400,7 +398,11 @@ function readStage(
       return Object.freeze({
         kind: name,
         path,
-        entry: entry(path, Object.assign(Object.create(null), own), Object.create(null)),
+        entry: entry(
+          path,
+          Object.assign(Object.create(null) as Record<string, unknown>, own),
+          Object.create(null) as Record<string, string>,
+        ),
       });
     }
     if (value != null && !isPlainObject(value)) {

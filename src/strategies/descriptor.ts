@@ -22,16 +22,17 @@ export interface GaugeDescriptor {
  *
  * @typeParam P - the primitive (`Retry`, `Bulkhead`, …)
  */
-export interface StageDescriptor<P = any> {
+export interface StageDescriptor<P = unknown> {
   /** The stage kind, as in `policy.stages`, events and `metrics().stages`: `'retry'`, `'timeout'`. */
   readonly kind: string;
   /** Name in messages: `'Retry'`, `'TimeLimiter'`. */
   readonly label: string;
   /**
-   * The primitive's class: `new Primitive(options)` checks the options (TypeError/RangeError on
-   * bad ones); its instances are this kind's primitives.
+   * The primitive's class: its instances are this kind's primitives. Its constructor checks the
+   * options it is given (TypeError/RangeError on bad ones), so it is called as a
+   * {@link CheckedConstructor} with any value.
    */
-  readonly Primitive: new (options: any) => P;
+  readonly Primitive: new (options: never) => P;
   /** True when its step numbers attempts (`ctx.attempt`) for the stages inside it. */
   readonly numbersAttempts?: boolean;
   /** The compiled step over `primitive` for one policy. */
@@ -49,7 +50,7 @@ export interface StageDescriptor<P = any> {
  * gauges. The registry, `health()` and `bulwark/otel` read these, from the list in
  * strategies/index.ts.
  */
-export interface KindDescriptor<P = any> extends StageDescriptor<P> {
+export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
   /**
    * The configuration section (kebab-case; camelCase is accepted too), also the key of
    * `registry.health().primitives`; undefined for a kind without shared instances (fallback),
@@ -102,3 +103,11 @@ export const kindOf = <P>(
   stage: StageDescriptor<P>,
   rest: Omit<KindDescriptor<P>, keyof StageDescriptor<P>>,
 ): KindDescriptor<P> => ({ ...stage, ...rest });
+
+/**
+ * @internal A {@link StageDescriptor.Primitive} as the pipeline and the registry call it: with
+ * options as given (a user's, or read from configuration), which the constructor checks at run
+ * time, throwing a TypeError or RangeError that names the bad option. (A type, not a helper, so
+ * it costs the bundle nothing.)
+ */
+export type CheckedConstructor<P> = new (options: unknown) => P;

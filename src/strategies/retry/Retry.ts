@@ -2,10 +2,7 @@ import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
-// `notify` (call a listener, report what it throws) is a pure helper that belongs outside the
-// pipeline; it stays there until the event module moves.
-// eslint-disable-next-line no-restricted-imports
-import { notify } from '../../pipeline/events.js';
+import { notify } from '../../internal/listeners.js';
 import {
   clockOption,
   durationOption,

@@ -1,0 +1,19 @@
+/**
+ * @internal Calls a listener. What it throws is ignored, and so is a rejection of a promise it
+ * returns (marked handled, so it never becomes an unhandled rejection): a listener never breaks
+ * the call it observes, the other listeners, or the process.
+ */
+export function notify<A>(listener: (arg: A) => unknown, arg: A): void {
+  try {
+    const result = listener(arg);
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      // Any thenable, not only a native promise; reading `then` may itself throw.
+      const then = (result as { then?: unknown }).then;
+      if (typeof then === 'function') then.call(result, undefined, ignore);
+    }
+  } catch {
+    // Ignored: see above.
+  }
+}
+
+function ignore(): void {}

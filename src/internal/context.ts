@@ -252,7 +252,7 @@ export class AttemptContext extends DerivedContext {
 }
 
 // The state of a retry that has not waited yet (attempt 1 of an inner retry): read, never written.
-const NO_STATE: { readonly prev: number } = Object.freeze({ prev: 0 });
+const NO_STATE: { readonly prev: number } = /* @__PURE__ */ Object.freeze({ prev: 0 });
 
 /** @internal Something an execution holds until its work settles (see `RootContext.hold`). */
 export interface Holder {

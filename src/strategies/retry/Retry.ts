@@ -511,7 +511,7 @@ const BACKOFF_TYPES: readonly BackoffType[] = ['exponential', 'constant', 'linea
 // `f` since the last draw, scaled by `delay / 1.4` so that the medians fall near delay·2^n. The
 // waits add up to `f(t) * delay / 1.4`, so they never cluster, and each is >= 0.
 const P_FACTOR = 4;
-const RP_SCALING = 1 / 1.4;
+const RP_SCALING = 0.7142857142857143; // 1 / 1.4, as a literal: no work at load
 
 function decorrelated(n: number, delay: number, u: number, state: RetryState): number {
   const t = n + (u < 1 ? u : 0.9999999999999999);

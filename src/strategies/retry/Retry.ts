@@ -191,10 +191,14 @@ const MAX_WAIT_MS = 2_147_483_647;
  * Re-invokes an operation that fails, waiting between attempts so a dependency has time to
  * recover.
  *
- * The wait before retry `n` (0-based) is `delay * backoff ** n`; with `jitter` > 0 it moves by
- * a uniform random fraction in ±`jitter` of itself; with `maxDelay` it is then capped. After the
- * last attempt the last error is rethrown unchanged (or, with `retryOnResult`, the last result
- * is returned). Errors that `retryOn` does not match propagate at once.
+ * The wait before retry `n` (0-based) is `delay * backoff ** n` (or constant, or linear, by
+ * `backoffType`); with `jitter` > 0 it moves by a uniform random fraction in ±`jitter` of itself
+ * (`'full'` and `'decorrelated'` draw it otherwise); with `maxDelay` it is then capped. An
+ * outcome that carries a finite `retryAfterMs` is waited on for at least that long (capped by
+ * `maxRetryAfter`). After the last attempt the last error is rethrown unchanged (or, with
+ * `retryOnResult`, the last result is returned). Errors that `retryOn` does not match, and errors
+ * with an own `retryable: false`, propagate at once. In a policy, a wait that would end at or
+ * after the enclosing deadline is not started: the last outcome is returned at once.
  *
  * Waits are abortable: when the caller's signal aborts, the call rejects at once with
  * `signal.reason` and no further attempt is made. An attempt that fails while the signal is

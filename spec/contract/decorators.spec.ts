@@ -130,7 +130,7 @@ describe('contract: function wrappers and method decorators', () => {
   it('R-DEC-3: Decorators apply bottom-up and run top-down, exactly like stacked wrappers', async () => {
     let decoratedCalls = 0;
     const retryOuter = new CircuitBreaker({ failureThreshold: 1 });
-    // `maxRetryAfter: 0`: the retries do not wait for the breaker's retryAfterMs (R-RETRY-11).
+    // `maxRetryAfter: 0`: the retries do not wait for the breaker's retryAfterMs.
     class RetryOutside {
       @retry({ maxAttempts: 3, maxRetryAfter: 0 })
       @circuitBreaker(retryOuter)

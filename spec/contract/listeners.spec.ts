@@ -35,7 +35,7 @@ describe('contract: listeners', () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')
       .clock(clock)
-      // `maxRetryAfter: 0`: no wait for the open breaker's retryAfterMs (R-RETRY-11).
+      // `maxRetryAfter: 0`: no wait for the open breaker's retryAfterMs.
       .retry({ maxAttempts: 2, maxRetryAfter: 0, clock })
       .circuitBreaker({ failureThreshold: 2, clock })
       .build();

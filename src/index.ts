@@ -43,7 +43,12 @@ export type {
   CircuitBreakerMetrics,
 } from './strategies/circuit-breaker/store.js';
 export { InMemoryCircuitBreakerStore } from './strategies/circuit-breaker/store.js';
-export type { RetryOptions, RetryInfo } from './strategies/retry/Retry.js';
+export type {
+  BackoffType,
+  RetryDelayInput,
+  RetryOptions,
+  RetryInfo,
+} from './strategies/retry/Retry.js';
 export { Retry } from './strategies/retry/Retry.js';
 export type {
   FallbackOptions,
@@ -52,7 +57,7 @@ export type {
   FallbackFilterOptions,
 } from './strategies/fallback/Fallback.js';
 export { Fallback, RejectedResultError } from './strategies/fallback/Fallback.js';
-export type { TimeLimiterOptions } from './strategies/timeout/TimeLimiter.js';
+export type { TimeLimiterOptions, TimeoutMode } from './strategies/timeout/TimeLimiter.js';
 export { TimeLimiter } from './strategies/timeout/TimeLimiter.js';
 export type { RateLimiterOptions } from './strategies/rate-limiter/RateLimiter.js';
 export { RateLimiter } from './strategies/rate-limiter/RateLimiter.js';

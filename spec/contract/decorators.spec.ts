@@ -130,8 +130,9 @@ describe('contract: function wrappers and method decorators', () => {
   it('R-DEC-3: Decorators apply bottom-up and run top-down, exactly like stacked wrappers', async () => {
     let decoratedCalls = 0;
     const retryOuter = new CircuitBreaker({ failureThreshold: 1 });
+    // `maxRetryAfter: 0`: the retries do not wait for the breaker's retryAfterMs.
     class RetryOutside {
-      @retry({ maxAttempts: 3 })
+      @retry({ maxAttempts: 3, maxRetryAfter: 0 })
       @circuitBreaker(retryOuter)
       async call(): Promise<never> {
         decoratedCalls++;
@@ -144,7 +145,7 @@ describe('contract: function wrappers and method decorators', () => {
     expect(decoratedCalls).to.equal(1);
 
     let wrappedCalls = 0;
-    const same = retry({ maxAttempts: 3 })(
+    const same = retry({ maxAttempts: 3, maxRetryAfter: 0 })(
       circuitBreaker(new CircuitBreaker({ failureThreshold: 1 }))(async () => {
         wrappedCalls++;
         throw new Boom();

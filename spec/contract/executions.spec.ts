@@ -79,11 +79,12 @@ describe('contract: executions', () => {
       .timeout({ timeout: '1s', clock })
       .retry({ maxAttempts: 3, delay: '600ms', clock })
       .build();
-    let calls = 0;
+    const starts: number[] = [];
     const call = settle(
       policy.execute(() => {
-        calls++;
-        return Promise.reject(new Boom());
+        starts.push(clock.now());
+        // Each attempt fails after 300 ms.
+        return new Promise((_, reject) => clock.setTimeout(() => reject(new Boom()), 300));
       }),
     );
     await clock.advance(999);
@@ -91,9 +92,9 @@ describe('contract: executions', () => {
     await clock.advance(1);
     expect(call.status).to.equal('rejected');
     expect(isOperationTimeoutError(call.reason)).to.equal(true);
-    // Attempts at 0 ms and 600 ms; the third, due at 1,200 ms, never starts.
+    // Attempts at 0 ms and 900 ms (after a 300 ms attempt and a 600 ms wait); no third.
     await clock.advance(1_000);
-    expect(calls).to.equal(2);
+    expect(starts).to.deep.equal([1_000, 1_900]);
   });
 
   it('R-EVT-4: `attempt {attempt, durationMs, error?}` when each attempt ends', async () => {

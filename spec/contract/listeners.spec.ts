@@ -35,7 +35,8 @@ describe('contract: listeners', () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')
       .clock(clock)
-      .retry({ maxAttempts: 2, clock })
+      // `maxRetryAfter: 0`: no wait for the open breaker's retryAfterMs.
+      .retry({ maxAttempts: 2, maxRetryAfter: 0, clock })
       .circuitBreaker({ failureThreshold: 2, clock })
       .build();
     const events = ['success', 'failure', 'attempt', 'retry', 'rejected', 'circuit-state'] as const;

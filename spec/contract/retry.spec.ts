@@ -1,7 +1,7 @@
 // The retry rules of docs/CONTRACT.md (R-RETRY-*).
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
-import { Retry } from 'bulwark';
+import { Policy, RateLimitExceededError, Retry } from 'bulwark';
 import { flush, rejectionOf, settle } from './support.js';
 
 class Transient extends Error {}
@@ -211,5 +211,87 @@ describe('contract: Retry', () => {
 
   it('R-PRIM-2: takes a `clock` option so time can be faked', async () => {
     expect(await waits({ maxAttempts: 2, delay: '2s' })).to.deep.equal([2_000]);
+  });
+
+  it("R-RETRY-9: `backoffType` 'constant' waits `delay`, 'linear' `delay * (n + 1)`; `backoff` only with 'exponential'", async () => {
+    expect(await waits({ maxAttempts: 4, delay: 100, backoffType: 'constant' })).to.deep.equal([
+      100, 100, 100,
+    ]);
+    expect(await waits({ maxAttempts: 4, delay: 100, backoffType: 'linear' })).to.deep.equal([
+      100, 200, 300,
+    ]);
+    expect(() => new Retry({ backoffType: 'constant', backoff: 2 })).to.throw(TypeError, /backoff/);
+  });
+
+  it("R-RETRY-10: `jitter: 'full'` waits uniform(0, 1) * w; 'decorrelated' follows Polly v2", async () => {
+    expect(
+      await waits({ maxAttempts: 2, delay: 1000, jitter: 'full', random: () => 0.75 }),
+    ).to.deep.equal([750]);
+    const f = (t: number) => 2 ** t * Math.tanh(Math.sqrt(4 * t));
+    const [first, second] = await waits({
+      maxAttempts: 3,
+      delay: 1400,
+      jitter: 'decorrelated',
+      random: () => 0.5,
+    });
+    expect(first).to.be.closeTo(1000 * f(0.5), 1e-6);
+    expect(second).to.be.closeTo(1000 * (f(1.5) - f(0.5)), 1e-6);
+  });
+
+  it('R-RETRY-11: waits at least min(retryAfterMs, maxRetryAfter) of an outcome, maxRetryAfter defaulting to maxDelay', async () => {
+    const clock = new ManualClock();
+    const errors = [new RateLimitExceededError(5_000), new RateLimitExceededError(50_000)];
+    const retry = new Retry({ maxAttempts: 3, delay: 10, maxDelay: '20s', clock });
+    let n = 0;
+    const outcome = settle(retry.execute(() => Promise.reject(errors[n++] ?? new Transient())));
+    await clock.advance(1e6);
+    expect(outcome.status).to.equal('rejected');
+    expect(clock.delays).to.deep.equal([5_000, 20_000]);
+  });
+
+  it('R-RETRY-12: `delay` as a function of { attempt, error, result } gives the wait; a bad value rejects naming delay', async () => {
+    expect(await waits({ maxAttempts: 3, delay: ({ attempt }) => `${attempt}s` })).to.deep.equal([
+      1_000, 2_000,
+    ]);
+    const bad = new Retry({ delay: () => Number.NaN, clock: new ManualClock() });
+    const error = await rejectionOf(bad.execute(() => Promise.reject(new Transient())));
+    expect(error).to.be.instanceOf(RangeError);
+    expect((error as Error).message).to.match(/`delay`/);
+  });
+
+  it('R-RETRY-13: an error with its own `retryable: false` is never retried, retryOn not asked', async () => {
+    let calls = 0;
+    let asked = 0;
+    const error = Object.assign(new Transient(), { retryable: false });
+    const retry = new Retry({ retryOn: () => (asked++, true) });
+    expect(
+      await rejectionOf(
+        retry.execute(() => {
+          calls++;
+          throw error;
+        }),
+      ),
+    ).to.equal(error);
+    expect([calls, asked]).to.deep.equal([1, 0]);
+  });
+
+  it("R-RETRY-14: in a policy, a wait that would end past the deadline is skipped: last outcome at once, `skipped: 'deadline'`", async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder('p')
+      .clock(clock)
+      .timeout({ timeout: 1_000, clock })
+      .retry({ maxAttempts: 5, delay: 600, clock })
+      .build();
+    const skipped: unknown[] = [];
+    policy.on('retry', (e) => skipped.push(e.skipped));
+    let calls = 0;
+    const last = new Transient('last');
+    const outcome = settle(
+      policy.execute(() => Promise.reject(++calls === 2 ? last : new Transient())),
+    );
+    await clock.advance(600);
+    expect(outcome.status).to.equal('rejected');
+    expect(outcome.reason).to.equal(last);
+    expect(skipped).to.deep.equal([undefined, 'deadline']);
   });
 });

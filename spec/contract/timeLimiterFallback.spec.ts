@@ -126,6 +126,50 @@ describe('contract: TimeLimiter', () => {
     expect(stdout.trim()).to.equal('finished OperationTimeoutError');
     expect(performance.now() - started).to.be.below(10_000);
   });
+
+  it("R-TL-7: `mode: 'cooperative'` aborts the signal at the deadline, then passes on fn's own outcome", async () => {
+    const clock = new ManualClock();
+    const limiter = new TimeLimiter({ timeout: 100, mode: 'cooperative', clock });
+    let reason: unknown;
+    const value = settle(
+      limiter.execute(
+        (signal) =>
+          new Promise((resolve) =>
+            signal.addEventListener('abort', () => {
+              reason = signal.reason;
+              resolve('finished anyway');
+            }),
+          ),
+      ),
+    );
+    await clock.advance(100);
+    expect(reason).to.be.instanceOf(OperationTimeoutError);
+    expect(value).to.deep.include({ status: 'fulfilled', value: 'finished anyway' });
+    const own = new Error('gave up');
+    const error = settle(
+      limiter.execute(
+        (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(own))),
+      ),
+    );
+    await clock.advance(100);
+    expect(error).to.deep.include({ status: 'rejected', reason: own });
+  });
+
+  it('R-TL-8: ctx.deadline and ctx.remaining: the earliest enclosing deadline, Infinity outside', async () => {
+    const clock = new ManualClock(500);
+    const seen: number[] = [];
+    const probe = (ctx: { deadline: number; remaining: number }) => {
+      seen.push(ctx.deadline, ctx.remaining);
+    };
+    await Policy.builder().clock(clock).build().execute(probe);
+    await Policy.builder()
+      .clock(clock)
+      .timeout({ timeout: 300, clock })
+      .timeout({ timeout: 900, clock })
+      .build()
+      .execute(probe);
+    expect(seen).to.deep.equal([Infinity, Infinity, 800, 300]);
+  });
 });
 
 describe('contract: Fallback', () => {

@@ -86,7 +86,13 @@ const CASES: readonly Case[] = [
   ['Retry', 'maxDelay', '5', TypeError, `\`maxDelay\` ${DURATION_TYPE}`],
   ['Retry', 'jitter', 1.5, RangeError, '`jitter` must be a number in [0, 1], got 1.5'],
   ['Retry', 'jitter', -0.1, RangeError, '`jitter` must be a number in [0, 1], got -0.1'],
-  ['Retry', 'jitter', '0.2', TypeError, '`jitter` must be a number in [0, 1], got "0.2"'],
+  [
+    'Retry',
+    'jitter',
+    '0.2',
+    TypeError,
+    "`jitter` must be a number in [0, 1], 'full' or 'decorrelated', got \"0.2\"",
+  ],
   [
     'Retry',
     'retryOn',

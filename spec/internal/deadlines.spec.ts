@@ -5,7 +5,7 @@ import { ManualClock } from '../support/clock.js';
 
 function node(deadline: number, log: number[]): DeadlineNode {
   return {
-    deadline,
+    dueAt: deadline,
     prevDeadline: undefined,
     nextDeadline: undefined,
     queued: false,

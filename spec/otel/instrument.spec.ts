@@ -204,6 +204,19 @@ describe('instrument', () => {
       expect([whole.count, whole.sum]).to.deep.equal([1, 230]);
     });
 
+    it('does not count a retry skipped at the deadline', async () => {
+      const policy = Policy.builder('late')
+        .timeout(150)
+        .retry({ maxAttempts: 3, delay: 100 })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const call = policy.execute(() => Promise.reject(new Boom('again'))).catch((e: unknown) => e);
+      await clock.tickAsync(200);
+      expect(await call).to.be.instanceOf(Boom);
+      const collected = await collect();
+      expect(value(collected, 'bulwark.retries', { policy: 'late', stage: 'retry' })).to.equal(1);
+    });
+
     it('counts rejections by reason and stage, and their executions as rejected', async () => {
       const policy = Policy.builder('limited')
         .rateLimiter({ maxTokens: 1, refillRate: 0.001 })

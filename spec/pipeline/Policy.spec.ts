@@ -227,6 +227,8 @@ describe('Policy', () => {
         signal: controller.signal,
         attempt: 7,
         startedAt: 42,
+        deadline: Infinity,
+        remaining: Infinity,
         data,
       };
       const handOver: Stage = { kind: 'hand-over', execute: (_ctx, next) => next(own) };
@@ -258,6 +260,8 @@ describe('Policy', () => {
             signal: controller.signal,
             attempt: ctx.attempt,
             startedAt: ctx.startedAt,
+            deadline: ctx.deadline,
+            remaining: ctx.remaining,
             data: ctx.data,
           }),
       };
@@ -288,24 +292,41 @@ describe('Policy', () => {
       expect(starts).to.deep.equal([0, 100, 200]);
     });
 
-    it('limits the whole execution with a timeout outside retry', async () => {
+    it('limits the whole execution with a timeout outside retry, never waiting past it', async () => {
       const starts: number[] = [];
       const policy = Policy.builder('overall')
         .timeout(250)
         .retry({ maxAttempts: 10, delay: 100 })
         .build();
+      const settledAt: number[] = [];
       const result = policy
         .execute(() => {
           starts.push(Date.now());
           return Promise.reject(new Error('flaky'));
         })
+        .catch((e: unknown) => (settledAt.push(Date.now()), e));
+      await clock.tickAsync(1000);
+      const error = await result;
+      // The wait after the attempt at 200 would end at 300, past the deadline at 250: the last
+      // error goes out at once instead of a timeout at 250.
+      expect((error as Error).message).to.equal('flaky');
+      expect(starts).to.deep.equal([0, 100, 200]);
+      expect(settledAt).to.deep.equal([200]);
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('still times out an attempt that outlives the deadline under a retry', async () => {
+      const policy = Policy.builder('overall')
+        .timeout(250)
+        .retry({ maxAttempts: 10, delay: 100 })
+        .build();
+      const result = policy
+        .execute(() => new Promise((resolve) => setTimeout(resolve, 1000)))
         .catch((e: unknown) => e);
       await clock.tickAsync(1000);
       const error = await result;
       expect(error).to.be.instanceOf(OperationTimeoutError);
       expect((error as Error).message).to.equal('overall exceeded timeout of 0.25s');
-      expect(starts).to.deep.equal([0, 100, 200]);
-      expect(clock.countTimers()).to.equal(0);
     });
 
     it('numbers attempts 1..n through ctx.attempt', async () => {

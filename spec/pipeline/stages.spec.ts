@@ -12,6 +12,8 @@ function handContext(): ExecutionContext {
     policyName: 'hand',
     attempt: 1,
     startedAt: 0,
+    deadline: Infinity,
+    remaining: Infinity,
     signal: new AbortController().signal,
     data: new Map(),
   };

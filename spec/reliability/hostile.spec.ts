@@ -133,7 +133,9 @@ const SUBJECTS: readonly Subject[] = [
     make: (o) => new Retry(o),
     options: {
       maxAttempts: integer(1),
-      delay: duration(),
+      // A function is a delay function, not a bad duration.
+      delay: duration().filter(([value]) => typeof value !== 'function'),
+      maxRetryAfter: duration(),
       backoff: [
         [0.5, R],
         [0, R],
@@ -150,6 +152,13 @@ const SUBJECTS: readonly Subject[] = [
         [NaN, R],
         [Infinity, R],
         ['0.1', T],
+        ['FULL', T],
+        [null, T],
+      ],
+      backoffType: [
+        ['Exponential', T],
+        ['', T],
+        [1, T],
         [null, T],
       ],
       retryOn: filter,
@@ -226,6 +235,11 @@ const SUBJECTS: readonly Subject[] = [
         [1, T],
         [null, T],
         [{}, T],
+      ],
+      mode: [
+        ['Cooperative', T],
+        [true, T],
+        [null, T],
       ],
       clock: clockBad,
     },

@@ -16,6 +16,8 @@ export abstract class Context implements ExecutionContext {
   abstract readonly attempt: number;
   abstract readonly startedAt: number;
   abstract readonly data: Map<string, unknown>;
+  abstract readonly deadline: number;
+  abstract readonly remaining: number;
   /** @internal True once the caller or an enclosing timeout has aborted this context. */
   abstract readonly aborted: boolean;
   /** @internal The abort reason, when `aborted`. */
@@ -128,6 +130,12 @@ export class RootContext extends Context {
   get attempt(): number {
     return 1;
   }
+  get deadline(): number {
+    return Infinity;
+  }
+  get remaining(): number {
+    return Infinity;
+  }
   get signal(): AbortSignal {
     return this.callerSignal ?? NEVER_ABORTED;
   }
@@ -197,6 +205,12 @@ export class DerivedContext extends Context {
   get startedAt(): number {
     return this.parent.startedAt;
   }
+  get deadline(): number {
+    return this.parent.deadline;
+  }
+  get remaining(): number {
+    return this.parent.remaining;
+  }
   get signal(): AbortSignal {
     return this.parent.signal;
   }
@@ -214,18 +228,31 @@ export class DerivedContext extends Context {
   }
 }
 
-/** @internal A context that differs from its parent only in `attempt`. */
+/**
+ * @internal A context that differs from its parent only in `attempt`; it carries the retry's
+ * state from one wait to the next.
+ */
 export class AttemptContext extends DerivedContext {
   readonly #attempt: number;
+  readonly retryState: { prev: number };
 
-  constructor(parent: Context, owner: object, attempt: number) {
+  constructor(
+    parent: Context,
+    owner: object,
+    attempt: number,
+    retryState: { prev: number } = NO_STATE,
+  ) {
     super(parent, owner);
     this.#attempt = attempt;
+    this.retryState = retryState;
   }
   override get attempt(): number {
     return this.#attempt;
   }
 }
+
+// The state of a retry that has not waited yet (attempt 1 of an inner retry): read, never written.
+const NO_STATE: { readonly prev: number } = /* @__PURE__ */ Object.freeze({ prev: 0 });
 
 /** @internal Something an execution holds until its work settles (see `RootContext.hold`). */
 export interface Holder {

@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 /** Something with a deadline, kept in a {@link DeadlineQueue}. */
 export interface DeadlineNode {
   /** Clock time at which `expire` runs. */
-  deadline: number;
+  dueAt: number;
   /** Links kept by the queue; `undefined` outside it. */
   prevDeadline: DeadlineNode | undefined;
   nextDeadline: DeadlineNode | undefined;
@@ -48,7 +48,7 @@ export class DeadlineQueue {
     if (this.#tail === undefined) this.#head = node;
     else this.#tail.nextDeadline = node;
     this.#tail = node;
-    if (!this.hasTimer) this.#arm(node.deadline - now);
+    if (!this.hasTimer) this.#arm(node.dueAt - now);
   }
 
   /** Unlinks a node; a node no longer queued is left alone. */
@@ -88,7 +88,7 @@ export class DeadlineQueue {
     this.#timer = undefined;
     const now = this.#clock.now();
     let node = this.#head;
-    while (node !== undefined && node.deadline <= now) {
+    while (node !== undefined && node.dueAt <= now) {
       this.remove(node);
       node.expire();
       node = this.#head;
@@ -96,6 +96,6 @@ export class DeadlineQueue {
     // Host timers may fire a fraction of a millisecond before the clock reads the deadline;
     // re-arm at least 1 ms ahead so that case cannot spin.
     // (An `expire` may have queued a new node, arming a timer already.)
-    if (node !== undefined && !this.hasTimer) this.#arm(Math.max(1, node.deadline - now));
+    if (node !== undefined && !this.hasTimer) this.#arm(Math.max(1, node.dueAt - now));
   }
 }

@@ -259,7 +259,10 @@ function watchPolicy(
       attemptDuration.record(e.durationMs, 'error' in e ? failure : success);
     }),
     policy.on('rejected', (e) => rejections.add(1, ofRejection(e.stage, e.reason))),
-    policy.on('retry', (e) => retries.add(1, ofStage(e.stage))),
+    // A retry skipped at the deadline did not happen (as `metrics().retries` counts it).
+    policy.on('retry', (e) => {
+      if (e.skipped === undefined) retries.add(1, ofStage(e.stage));
+    }),
     policy.on('timeout', (e) => timeouts.add(1, ofStage(e.stage))),
     policy.on('fallback', (e) => fallbacks.add(1, ofStage(e.stage))),
   ];

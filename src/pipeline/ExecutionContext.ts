@@ -20,6 +20,17 @@ export interface ExecutionContext {
   readonly startedAt: number;
   /** Data passed to `execute({ data })`, shared by every stage and attempt. */
   readonly data: Map<string, unknown>;
+  /**
+   * Clock time (ms, on the clock of the timeouts: the policy's unless a stage was given its own)
+   * of the earliest deadline of the timeout stages around this point of the pipeline; `Infinity`
+   * outside any timeout. A retry stage never starts a wait that ends at or after it.
+   */
+  readonly deadline: number;
+  /**
+   * Milliseconds left until {@link ExecutionContext.deadline} (0 once it has passed); `Infinity`
+   * outside any timeout. Reads the clock each time it is read.
+   */
+  readonly remaining: number;
 }
 
 /** The thunk a policy runs. */

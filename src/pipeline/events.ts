@@ -34,6 +34,12 @@ export interface PolicyEventMap {
     readonly error?: unknown;
     /** The result that caused the retry, when `retryOnResult` did. */
     readonly result?: unknown;
+    /**
+     * Set when the retry does not happen after all: `'deadline'` when the wait (`delayMs`) would
+     * end at or after the enclosing deadline (`ctx.deadline`); the last outcome is then returned
+     * (or its error thrown) at once.
+     */
+    readonly skipped?: 'deadline';
   };
   /** A rate limiter, bulkhead or circuit breaker refused a call. */
   rejected: {

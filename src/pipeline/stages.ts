@@ -89,6 +89,13 @@ function within(
     get signal() {
       return inner.signal;
     },
+    get deadline() {
+      // A hand-made context from before these fields has none: no deadline.
+      return Math.min(outer.deadline ?? Infinity, inner.deadline);
+    },
+    get remaining() {
+      return Math.min(outer.remaining ?? Infinity, inner.remaining);
+    },
   };
 }
 

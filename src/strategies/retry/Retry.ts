@@ -12,8 +12,23 @@ import {
   knownKeys,
   matchesAll,
   numberOption,
+  oneOfOption,
   optionsObject,
 } from '../../internal/validate.js';
+import { toMs } from '../../internal/duration.js';
+
+/** What a {@link RetryOptions.delay} function receives: the outcome that is about to be retried. */
+export interface RetryDelayInput {
+  /** The attempt that just failed (1-based). */
+  readonly attempt: number;
+  /** The error that caused the retry; `undefined` when a result did. */
+  readonly error: unknown;
+  /** The result `retryOnResult` rejected; `undefined` when an error caused the retry. */
+  readonly result: unknown;
+}
+
+/** How the wait grows from one retry to the next. */
+export type BackoffType = 'exponential' | 'constant' | 'linear';
 
 /**
  * Options of a {@link Retry}.
@@ -29,15 +44,27 @@ export interface RetryOptions<R = any> {
    */
   readonly maxAttempts?: number;
   /**
-   * Base wait before the first retry (milliseconds or a string like `'200ms'`). With `0` the next
-   * attempt sets no timer; it still waits for a later macrotask, so a deadline or an abort can
-   * land between attempts.
+   * Base wait before the first retry (milliseconds or a string like `'200ms'`), which
+   * `backoffType` grows. With `0` the next attempt sets no timer; it still waits for a later
+   * macrotask, so a deadline or an abort can land between attempts.
+   *
+   * Or a function of the outcome about to be retried, `({ attempt, error, result }) => Duration`,
+   * whose value is the wait as it is (no backoff, no jitter; still capped by `maxDelay` and
+   * raised to a `retryAfterMs`). What it throws rejects the call; a value that is not a duration
+   * rejects it with a `TypeError` or `RangeError` naming `delay`.
    * @defaultValue 0
    */
-  readonly delay?: Duration;
+  readonly delay?: Duration | ((input: RetryDelayInput) => Duration);
   /**
-   * Multiplier applied to the wait for each further retry: the wait before retry `n` (0-based)
-   * is `delay * backoff ** n`. A finite number >= 1; `1` keeps the wait constant.
+   * How the wait grows: `'exponential'` waits `delay * backoff ** n` before retry `n` (0-based),
+   * `'constant'` waits `delay` each time, `'linear'` waits `delay * (n + 1)`.
+   * @defaultValue `'exponential'`
+   */
+  readonly backoffType?: BackoffType;
+  /**
+   * Multiplier applied to the wait for each further retry with `backoffType: 'exponential'`: the
+   * wait before retry `n` (0-based) is `delay * backoff ** n`. A finite number >= 1; `1` keeps
+   * the wait constant. Refused with another `backoffType` or a `delay` function.
    * @defaultValue 1
    */
   readonly backoff?: number;
@@ -47,14 +74,30 @@ export interface RetryOptions<R = any> {
    */
   readonly maxDelay?: Duration;
   /**
-   * Randomises each wait by up to ±`jitter`·wait, spreading the retries of many callers.
-   * A number in [0, 1].
+   * Cap on the wait an outcome asks for with a finite `retryAfterMs` >= 0 (a
+   * `RateLimitExceededError`, a `CircuitOpenError`, an `HttpStatusError` from `bulwark/fetch`'s
+   * `Retry-After`, or any object with that property): the wait is at least
+   * `min(retryAfterMs, maxRetryAfter)`.
+   * @defaultValue `maxDelay` (no cap without it)
+   */
+  readonly maxRetryAfter?: Duration;
+  /**
+   * Randomises each wait, spreading the retries of many callers:
+   * - a number in [0, 1]: moves the wait by up to ±`jitter`·wait;
+   * - `'full'`: a uniform wait in [0, wait) ("full jitter");
+   * - `'decorrelated'`: Polly's decorrelated jitter (v2): waits whose median grows like the
+   *   exponential formula with `backoff` 2, randomised without clustering; the waits up to retry
+   *   `n` add up to between `delay·f(n)/1.4` and `delay·f(n+1)/1.4`, with
+   *   `f(t) = 2^t·tanh(√(4t))`. Refused with a `backoffType` or `backoff` set, or a `delay`
+   *   function.
    * @defaultValue 0
    */
-  readonly jitter?: number;
+  readonly jitter?: number | 'full' | 'decorrelated';
   /**
    * Which errors are retried: an array of error classes (matched with `instanceof`) or a
-   * predicate. Other errors propagate at once. A predicate that throws rejects the call with
+   * predicate. Other errors propagate at once. An error object with an own data property
+   * `retryable` set to `false` (as `bulwark/fetch`'s `HttpStatusError` has for a request that
+   * may not be sent again) is never retried, and `retryOn` is not consulted for it. A predicate that throws rejects the call with
    * what it threw. A class list never throws: an error that `instanceof` cannot inspect (a Proxy
    * whose `getPrototypeOf` trap throws) is an instance of no class, so it is not retried and the
    * caller gets it unchanged.
@@ -90,14 +133,29 @@ export interface RetryInfo {
   readonly error?: unknown;
   /** The result `retryOnResult` rejected; present only when a result caused the retry. */
   readonly result?: unknown;
+  /**
+   * Set when the retry does not happen after all: `'deadline'` when the wait would end at or
+   * after the enclosing deadline (`ctx.deadline`), so the last outcome is returned at once.
+   */
+  readonly skipped?: 'deadline';
+}
+
+/** @internal State one execution's retries carry from wait to wait (decorrelated jitter). */
+export interface RetryState {
+  prev: number;
 }
 
 interface ResolvedRetryOptions {
   readonly maxAttempts: number;
   readonly delay: number;
+  readonly delayFn: ((input: RetryDelayInput) => Duration) | undefined;
+  readonly backoffType: BackoffType;
   readonly backoff: number;
   readonly maxDelay: number | undefined;
+  readonly maxRetryAfter: number | undefined;
+  /** Fraction of proportional jitter; 0 with `'full'` or `'decorrelated'`. */
   readonly jitter: number;
+  readonly jitterKind: 'proportional' | 'full' | 'decorrelated';
   readonly retryOn: ErrorMatcher;
   readonly retryOnResult: ((result: unknown) => boolean) | undefined;
   readonly random: () => number;
@@ -111,8 +169,10 @@ const mathRandom = (): number => Math.random();
 export const RETRY_OPTIONS: readonly string[] = Object.freeze([
   'maxAttempts',
   'delay',
+  'backoffType',
   'backoff',
   'maxDelay',
+  'maxRetryAfter',
   'jitter',
   'retryOn',
   'retryOnResult',
@@ -128,10 +188,14 @@ const MAX_WAIT_MS = 2_147_483_647;
  * Re-invokes an operation that fails, waiting between attempts so a dependency has time to
  * recover.
  *
- * The wait before retry `n` (0-based) is `delay * backoff ** n`; with `jitter` > 0 it moves by
- * a uniform random fraction in ±`jitter` of itself; with `maxDelay` it is then capped. After the
- * last attempt the last error is rethrown unchanged (or, with `retryOnResult`, the last result
- * is returned). Errors that `retryOn` does not match propagate at once.
+ * The wait before retry `n` (0-based) is `delay * backoff ** n` (or constant, or linear, by
+ * `backoffType`); with `jitter` > 0 it moves by a uniform random fraction in ±`jitter` of itself
+ * (`'full'` and `'decorrelated'` draw it otherwise); with `maxDelay` it is then capped. An
+ * outcome that carries a finite `retryAfterMs` is waited on for at least that long (capped by
+ * `maxRetryAfter`). After the last attempt the last error is rethrown unchanged (or, with
+ * `retryOnResult`, the last result is returned). Errors that `retryOn` does not match, and errors
+ * with an own `retryable: false`, propagate at once. In a policy, a wait that would end at or
+ * after the enclosing deadline is not started: the last outcome is returned at once.
  *
  * Waits are abortable: when the caller's signal aborts, the call rejects at once with
  * `signal.reason` and no further attempt is made. An attempt that fails while the signal is
@@ -155,12 +219,48 @@ export class Retry {
   constructor(options?: RetryOptions) {
     const raw = optionsObject(options, 'Retry');
     knownKeys(raw, RETRY_OPTIONS, 'Retry');
+    const delayFn = typeof raw.delay === 'function' ? raw.delay : undefined;
+    const backoffType = oneOfOption(raw.backoffType, 'backoffType', BACKOFF_TYPES, 'exponential');
+    const backoff = numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
+    const jitterKind =
+      raw.jitter === 'full' || raw.jitter === 'decorrelated' ? raw.jitter : 'proportional';
+    if (typeof raw.jitter === 'string' && jitterKind === 'proportional') {
+      fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", raw.jitter);
+    }
+    const jitter =
+      jitterKind === 'proportional'
+        ? numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0)
+        : 0;
+    if (raw.backoff !== undefined && (backoffType !== 'exponential' || delayFn !== undefined)) {
+      fail(
+        TypeError,
+        'backoff',
+        delayFn !== undefined
+          ? 'unset with a delay function'
+          : `unset with backoffType '${backoffType}'`,
+        raw.backoff,
+      );
+    }
+    if (delayFn !== undefined && raw.jitter !== undefined && raw.jitter !== 0) {
+      fail(TypeError, 'jitter', 'unset with a delay function', raw.jitter);
+    }
+    if (jitterKind === 'decorrelated') {
+      for (const key of ['backoffType', 'backoff'] as const) {
+        if (raw[key] !== undefined)
+          fail(TypeError, key, "unset with jitter 'decorrelated'", raw[key]);
+      }
+    }
+    const maxDelay = durationOption(raw.maxDelay, 'maxDelay', undefined);
     this.#options = {
       maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
-      delay: durationOption(raw.delay, 'delay', 0),
-      backoff: numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1),
-      maxDelay: durationOption(raw.maxDelay, 'maxDelay', undefined),
-      jitter: numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0),
+      delay: delayFn === undefined ? durationOption(raw.delay, 'delay', 0) : 0,
+      delayFn: delayFn as ((input: RetryDelayInput) => Duration) | undefined,
+      backoffType,
+      backoff,
+      maxDelay,
+      maxRetryAfter: durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay),
+      jitter,
+      jitterKind,
       retryOn: errorFilterOption(raw.retryOn, 'retryOn'),
       retryOnResult: functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
         ((result: unknown) => boolean) | undefined,
@@ -174,9 +274,24 @@ export class Retry {
     return this.#options.maxAttempts;
   }
 
-  /** Base wait before the first retry, in milliseconds. */
+  /** Base wait before the first retry, in milliseconds (0 with a `delay` function). */
   get delay(): number {
     return this.#options.delay;
+  }
+
+  /** True when `delay` is a function of the outcome. */
+  get delaysByFunction(): boolean {
+    return this.#options.delayFn !== undefined;
+  }
+
+  /** How the wait grows from one retry to the next. */
+  get backoffType(): BackoffType {
+    return this.#options.backoffType;
+  }
+
+  /** Cap on a wait an outcome's `retryAfterMs` asks for, or `undefined` when there is none. */
+  get maxRetryAfter(): number | undefined {
+    return this.#options.maxRetryAfter;
   }
 
   /** Multiplier applied to the wait for each further retry. */
@@ -189,21 +304,24 @@ export class Retry {
     return this.#options.maxDelay;
   }
 
-  /** Fraction of each wait randomised, in [0, 1]. */
-  get jitter(): number {
-    return this.#options.jitter;
+  /** The jitter: a fraction of each wait in [0, 1], `'full'` or `'decorrelated'`. */
+  get jitter(): number | 'full' | 'decorrelated' {
+    const o = this.#options;
+    return o.jitterKind === 'proportional' ? o.jitter : o.jitterKind;
   }
 
   /**
    * The wait in milliseconds before retry `n` (0-based: `0` is the wait after the first failed
-   * attempt): `delay * backoff ** n`, moved by jitter (drawing one number from `random`), then
-   * capped by `maxDelay`. Always 0 when `delay` is 0.
+   * attempt) by the formula of `backoffType`, moved by jitter (drawing one number from
+   * `random`), then capped by `maxDelay`. Always 0 when `delay` is 0. With `'decorrelated'`
+   * jitter each wait depends on the one before: this reads as if retry `n` were the first one
+   * drawn. With a `delay` function: 0 (the wait depends on the outcome).
    *
    * @throws RangeError when `n` is not an integer >= 0
    */
   delayFor(n: number): number {
     if (!Number.isInteger(n) || n < 0) fail(RangeError, 'n', 'an integer >= 0', n);
-    return this.#waitBefore(n);
+    return this.#options.delayFn === undefined ? this.#waitBefore(n, { prev: 0 }) : 0;
   }
 
   /**
@@ -259,14 +377,38 @@ export class Retry {
   /**
    * @internal Judges the outcome of attempt `n` (1-based) for a caller that runs the attempts
    * itself (a policy): the wait before the next attempt, or -1 when the outcome is final. What a
-   * `retryOn` or `retryOnResult` predicate throws propagates.
+   * `retryOn` or `retryOnResult` predicate or a `delay` function throws propagates.
+   *
+   * @param state - the execution's retry state, from one wait to the next (start `{ prev: 0 }`)
    */
-  decide(n: number, failed: boolean, outcome: unknown): number {
+  decide(n: number, failed: boolean, outcome: unknown, state: RetryState): number {
     const options = this.#options;
-    return n >= options.maxAttempts ||
-      !(failed ? options.retryOn(outcome) : options.retryOnResult?.(outcome))
-      ? -1
-      : this.#waitBefore(n - 1);
+    if (
+      n >= options.maxAttempts ||
+      (failed
+        ? notRetryable(outcome) || !options.retryOn(outcome)
+        : !options.retryOnResult?.(outcome))
+    ) {
+      return -1;
+    }
+    let wait: number;
+    if (options.delayFn === undefined) {
+      wait = this.#waitBefore(n - 1, state);
+    } else {
+      const asked = options.delayFn(
+        failed
+          ? { attempt: n, error: outcome, result: undefined }
+          : { attempt: n, error: undefined, result: outcome },
+      );
+      wait = toMs(asked, 'delay');
+      if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
+    }
+    const after = retryAfterOf(outcome);
+    if (after > wait) {
+      const cap = options.maxRetryAfter;
+      wait = cap !== undefined && after > cap ? Math.max(wait, cap) : after;
+    }
+    return Math.min(wait, MAX_WAIT_MS);
   }
 
   /** @internal True when every error may be retried (`retryOn` is not set). */
@@ -296,9 +438,10 @@ export class Retry {
     source: { readonly signal: AbortSignal } | undefined,
     onRetry: ((info: RetryInfo) => unknown) | undefined,
   ): Promise<T> {
+    const state: RetryState = { prev: 0 };
     for (;;) {
       if ((failed || n > 1) && source?.signal.aborted) throw source.signal.reason;
-      const delayMs = this.decide(n, failed, outcome);
+      const delayMs = this.decide(n, failed, outcome, state);
       if (delayMs < 0) {
         if (failed) throw outcome;
         return outcome as T;
@@ -327,20 +470,81 @@ export class Retry {
     }
   }
 
-  #waitBefore(n: number): number {
+  #waitBefore(n: number, state: RetryState): number {
     const options = this.#options;
     if (options.delay === 0) return 0;
-    // Clamped before jitter so a huge backoff never yields Infinity (or NaN from Infinity * 0).
-    let wait = Math.min(options.delay * options.backoff ** n, MAX_WAIT_MS);
-    if (options.jitter > 0) {
-      // A custom `random` outside [0, 1] (or NaN) is held to that range, so the wait stays within
-      // ±jitter of the formula's value.
-      const r = options.random();
-      const u = r >= 0 ? (r <= 1 ? r : 1) : 0;
-      wait += (u * 2 - 1) * options.jitter * wait;
+    let wait: number;
+    if (options.jitterKind === 'decorrelated') {
+      wait = decorrelated(n, options.delay, this.#draw(), state);
+    } else {
+      // Clamped before jitter so a huge backoff never yields Infinity (or NaN from Infinity * 0).
+      wait = Math.min(
+        options.backoffType === 'exponential'
+          ? options.delay * options.backoff ** n
+          : options.backoffType === 'linear'
+            ? options.delay * (n + 1)
+            : options.delay,
+        MAX_WAIT_MS,
+      );
+      if (options.jitterKind === 'full') {
+        wait *= this.#draw();
+      } else if (options.jitter > 0) {
+        // Held to [0, 1], so the wait stays within ±jitter of the formula's value.
+        wait += (this.#draw() * 2 - 1) * options.jitter * wait;
+      }
     }
     if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
     // Never negative: jitter moves a wait by at most itself.
     return Math.min(wait, MAX_WAIT_MS);
+  }
+
+  // One number from `random`, held to [0, 1] (a custom `random` may return anything, NaN too).
+  #draw(): number {
+    const r = this.#options.random();
+    return r >= 0 ? (r <= 1 ? r : 1) : 0;
+  }
+}
+
+const BACKOFF_TYPES: readonly BackoffType[] = ['exponential', 'constant', 'linear'];
+
+// Polly's decorrelated jitter v2 (after George Polevoy's formula): `f(t) = 2^t * tanh(sqrt(4t))`
+// grows like 2^t but starts smoothly; retry `n` draws `t` in [n, n + 1) and waits the growth of
+// `f` since the last draw, scaled by `delay / 1.4` so that the medians fall near delay·2^n. The
+// waits add up to `f(t) * delay / 1.4`, so they never cluster, and each is >= 0.
+const P_FACTOR = 4;
+const RP_SCALING = 0.7142857142857143; // 1 / 1.4, as a literal: no work at load
+
+function decorrelated(n: number, delay: number, u: number, state: RetryState): number {
+  const t = n + (u < 1 ? u : 0.9999999999999999);
+  const next = 2 ** t * Math.tanh(Math.sqrt(P_FACTOR * t));
+  if (!(next < Infinity)) {
+    state.prev = next;
+    return MAX_WAIT_MS;
+  }
+  // A previous draw of a later retry (never in one execution, but guard) cannot make it negative.
+  const wait = Math.max(0, (next - state.prev) * RP_SCALING * delay);
+  state.prev = next;
+  return Math.min(wait, MAX_WAIT_MS);
+}
+
+// An outcome's own finite `retryAfterMs` >= 0, or -1. Read from any object; a getter or a Proxy
+// that throws reads as none.
+function retryAfterOf(outcome: unknown): number {
+  if (outcome === null || (typeof outcome !== 'object' && typeof outcome !== 'function')) return -1;
+  try {
+    const value = (outcome as { retryAfterMs?: unknown }).retryAfterMs;
+    return typeof value === 'number' && value >= 0 && value < Infinity ? value : -1;
+  } catch {
+    return -1;
+  }
+}
+
+// True for an error object whose own data property `retryable` is `false` (no getter is run).
+function notRetryable(error: unknown): boolean {
+  if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return false;
+  try {
+    return Object.getOwnPropertyDescriptor(error, 'retryable')?.value === false;
+  } catch {
+    return false;
   }
 }

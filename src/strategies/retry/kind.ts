@@ -4,7 +4,8 @@ import { RetryStage } from './stage.js';
 
 /**
  * @internal The retry kind as a policy needs it. Its description reads, e.g., `up to 5 attempts,
- * delay 500 ms, backoff x2, max delay 10000 ms, jitter 0.2, on all errors`.
+ * delay 500 ms, backoff x2, max delay 10000 ms, jitter 0.2, on all errors` (a backoff type other
+ * than exponential, and a `maxRetryAfter` other than `maxDelay`, are named too).
  */
 export const RETRY_STAGE: StageDescriptor<Retry> = {
   kind: 'retry',
@@ -14,10 +15,18 @@ export const RETRY_STAGE: StageDescriptor<Retry> = {
   step: (retry, env, name) => new RetryStage(RETRY_STAGE, retry, env, name),
   describe: (r) =>
     `up to ${r.maxAttempts} attempt${r.maxAttempts === 1 ? '' : 's'}, ${
-      r.delay ? `delay ${r.delay} ms` : 'no delay'
-    }${r.backoff !== 1 ? `, backoff x${r.backoff}` : ''}${
-      r.maxDelay !== undefined ? `, max delay ${r.maxDelay} ms` : ''
-    }${r.jitter ? `, jitter ${r.jitter}` : ''}, on ${r.retriesAllErrors ? 'all' : 'matching'} errors${
+      r.delaysByFunction ? 'delay by function' : r.delay ? `delay ${r.delay} ms` : 'no delay'
+    }${r.backoffType !== 'exponential' ? `, ${r.backoffType}` : ''}${
+      r.backoff !== 1 ? `, backoff x${r.backoff}` : ''
+    }${r.maxDelay !== undefined ? `, max delay ${r.maxDelay} ms` : ''}${
+      r.jitter ? `, jitter ${r.jitter}` : ''
+    }${
+      r.maxRetryAfter !== r.maxDelay
+        ? r.maxRetryAfter === undefined
+          ? ', no max retry-after'
+          : `, max retry-after ${r.maxRetryAfter} ms`
+        : ''
+    }, on ${r.retriesAllErrors ? 'all' : 'matching'} errors${
       r.judgesResults ? ' and matching results' : ''
     }`,
   state: (retry) => ({ maxAttempts: retry.maxAttempts }),

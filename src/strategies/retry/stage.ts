@@ -1,6 +1,6 @@
 import { AttemptContext, type Context } from '../../internal/context.js';
 import { nextTurn, sleep } from '../../internal/signals.js';
-import type { Retry } from './Retry.js';
+import type { Retry, RetryState } from './Retry.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
@@ -26,9 +26,13 @@ export class RetryStage extends BuiltinStep<Retry> {
       return;
     }
     const attempt = ctx.attempt;
+    // The execution's retry state rides on the attempt contexts this stage makes; the first
+    // failure starts it.
+    const state: RetryState =
+      ctx.owner === this && attempt > 1 ? (ctx as AttemptContext).retryState : { prev: 0 };
     let delayMs: number;
     try {
-      delayMs = this.retry.decide(attempt, !ok, value);
+      delayMs = this.retry.decide(attempt, !ok, value, state);
     } catch (error) {
       this.outer.leave(received, false, error);
       return;
@@ -38,6 +42,20 @@ export class RetryStage extends BuiltinStep<Retry> {
       return;
     }
     const { counters, hub, policy } = this.env;
+    // A wait that ends at or after the enclosing deadline would only meet the timeout: the last
+    // outcome goes out now instead.
+    if (delayMs > 0 && delayMs >= received.remaining) {
+      if (hub.has('retry')) {
+        hub.emit(
+          'retry',
+          ok
+            ? { policy, stage: this.kind, attempt, delayMs, result: value, skipped: 'deadline' }
+            : { policy, stage: this.kind, attempt, delayMs, error: value, skipped: 'deadline' },
+        );
+      }
+      this.outer.leave(received, ok, value);
+      return;
+    }
     counters.retries++;
     if (hub.has('retry')) {
       hub.emit(
@@ -49,7 +67,7 @@ export class RetryStage extends BuiltinStep<Retry> {
     }
     const again = (): void => {
       if (received.aborted) this.outer.leave(received, false, received.abortReason);
-      else this.inner.enter(new AttemptContext(received, this, attempt + 1));
+      else this.inner.enter(new AttemptContext(received, this, attempt + 1, state));
     };
     // Even without a delay the next attempt waits for a later macrotask, so a deadline or an abort
     // lands between attempts that fail at once.

@@ -6,6 +6,7 @@ import { NEVER_ABORTED, abortable, raceAbort, noop, callAsync } from '../../inte
 import {
   clockOption,
   knownKeys,
+  oneOfOption,
   optionsObject,
   positiveDuration,
   stringOption,
@@ -22,12 +23,30 @@ export interface TimeLimiterOptions {
   readonly timeout?: Duration;
   /** Operation name used in the timeout message; otherwise the function or policy name. */
   readonly name?: string;
+  /**
+   * What happens at the deadline:
+   * - `'aggressive'`: the signal aborts and the call rejects at once with
+   *   {@link OperationTimeoutError}, whether or not the work honours the signal (it may go on in
+   *   the background; its late outcome is ignored).
+   * - `'cooperative'`: the signal aborts (its reason an {@link OperationTimeoutError}) and the
+   *   call waits for the work to settle, then passes on the work's own outcome: its value if it
+   *   resolves after all, its error if it rejects. Work that honours the signal usually rejects
+   *   with what it chose: `fetch` rejects with the signal's reason, the `OperationTimeoutError`
+   *   (other APIs with an `AbortError` `DOMException`). Work that ignores the signal is never cut
+   *   short. The `timeout` event is emitted at the deadline in both modes. (Polly's and
+   *   cockatiel's cooperative model.)
+   * @defaultValue `'aggressive'`
+   */
+  readonly mode?: TimeoutMode;
   /** Source of time. @defaultValue {@link systemClock} */
   readonly clock?: Clock;
 }
 
+/** What a {@link TimeLimiter} does at the deadline: see {@link TimeLimiterOptions.mode}. */
+export type TimeoutMode = 'aggressive' | 'cooperative';
+
 /** @internal Every option key the constructor accepts. */
-export const TIME_LIMITER_OPTIONS = ['timeout', 'name', 'clock'] as const;
+export const TIME_LIMITER_OPTIONS = ['timeout', 'name', 'mode', 'clock'] as const;
 
 /** @internal Who is told about a timeout, and under what name it is reported. */
 export interface TimeoutOwner {
@@ -61,6 +80,10 @@ export class TimeLimiter {
   readonly timeoutMs: number;
   /** The operation name used in timeout messages, if one was given. */
   readonly name: string | undefined;
+  /** What happens at the deadline. */
+  readonly mode: TimeoutMode;
+  /** @internal True in `'cooperative'` mode. */
+  readonly cooperative: boolean;
   /** @internal */
   readonly clock: Clock;
   /** @internal */
@@ -72,6 +95,8 @@ export class TimeLimiter {
     // A zero deadline would fail every call before it could start: surely a mistake.
     this.timeoutMs = positiveDuration(o.timeout, 'timeout', 30_000);
     this.name = stringOption(o.name, 'name', undefined);
+    this.mode = oneOfOption(o.mode, 'mode', ['aggressive', 'cooperative'], 'aggressive');
+    this.cooperative = this.mode === 'cooperative';
     this.clock = clockOption(o.clock);
     this.queue = new DeadlineQueue(this.clock);
   }
@@ -155,7 +180,8 @@ const PROMISE_SINK: DeadlineSink = {
 
 /** @internal The context inside a timeout: a deadline node with a lazily created signal. */
 export class TimedContext extends DerivedContext implements DeadlineNode {
-  deadline: number;
+  /** This timeout's own deadline on its limiter's clock. */
+  dueAt: number;
   prevDeadline: DeadlineNode | undefined;
   nextDeadline: DeadlineNode | undefined;
   queued = false;
@@ -181,8 +207,19 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   ) {
     super(parent, owner);
     this.#limiter = limiter;
-    this.deadline = deadline;
+    this.dueAt = deadline;
     this.sink = sink;
+  }
+
+  override get deadline(): number {
+    const outer = this.parent.deadline;
+    return outer < this.dueAt ? outer : this.dueAt;
+  }
+  override get remaining(): number {
+    const left = this.dueAt - this.#limiter.clock.now();
+    const own = left > 0 ? left : 0;
+    const outer = this.parent.remaining;
+    return outer < own ? outer : own;
   }
 
   override get aborted(): boolean {
@@ -229,15 +266,23 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
     this.sink.expired(this, reason);
   }
 
-  /** Deadline passed while the work was still running. */
+  /**
+   * Deadline passed while the work was still running. In cooperative mode the work's signal
+   * aborts and the way out waits for its outcome (`finish` still answers true).
+   */
   expire(): void {
     if (this.#done) return;
-    this.#done = true;
-    this.#unlink();
     let error: unknown;
     if (this.parent.aborted) {
+      this.#done = true;
+      this.#unlink();
       error = this.parent.abortReason;
     } else {
+      const cooperative = this.#limiter.cooperative;
+      if (!cooperative) {
+        this.#done = true;
+        this.#unlink();
+      }
       const timeout = new OperationTimeoutError(
         this.#limiter.timeoutMs,
         this.#limiter.name || this.owner.operation,
@@ -249,6 +294,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
         // A listener never breaks a call.
       }
       this.#controller?.abort(timeout);
+      if (cooperative) return;
     }
     this.sink.expired(this, error);
   }

@@ -1,0 +1,42 @@
+// The retry and time limiter options added for server-aware waits and cooperative timeouts,
+// read from configuration in kebab-case.
+import { expect } from 'chai';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import type { Retry } from '../../src/strategies/retry/Retry.js';
+import type { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
+
+describe('Configuration of backoff types, retry-after caps and timeout modes', () => {
+  it('reads backoff-type, jitter kinds, max-retry-after and mode', () => {
+    const registry = PolicyRegistry.fromConfig({
+      retry: {
+        linear: {
+          'backoff-type': 'linear',
+          delay: '100ms',
+          jitter: 'full',
+          'max-retry-after': '30s',
+        },
+        smooth: { delay: '1s', jitter: 'decorrelated', 'max-delay': '1m' },
+      },
+      'time-limiter': { patient: { timeout: '2s', mode: 'cooperative' } },
+    });
+    const linear = registry.retry('linear') as Retry;
+    expect([linear.backoffType, linear.jitter, linear.maxRetryAfter]).to.deep.equal([
+      'linear',
+      'full',
+      30_000,
+    ]);
+    const smooth = registry.retry('smooth') as Retry;
+    expect([smooth.jitter, smooth.maxRetryAfter]).to.deep.equal(['decorrelated', 60_000]);
+    const patient = registry.timeLimiter('patient') as TimeLimiter;
+    expect([patient.timeoutMs, patient.mode]).to.deep.equal([2_000, 'cooperative']);
+  });
+
+  it('refuses bad values with the full path', () => {
+    expect(() =>
+      PolicyRegistry.fromConfig({ retry: { bad: { 'backoff-type': 'cubic' } } }),
+    ).to.throw(TypeError, /resilience\.retry\.bad\.backoff-type: `backoffType` must be one of/);
+    expect(() =>
+      PolicyRegistry.fromConfig({ 'time-limiter': { bad: { timeout: '1s', mode: 'lazy' } } }),
+    ).to.throw(TypeError, /mode/);
+  });
+});

@@ -274,6 +274,8 @@ describeRedis('RedisCircuitBreakerStore', function (env) {
       const config: CircuitBreakerStoreConfig = {
         failureThreshold: 5,
         recoveryTimeoutMs: 60_000,
+        recoveryBackoff: 1,
+        maxRecoveryTimeoutMs: 60_000,
         failureRateThreshold: undefined,
         slowCallRateThreshold: undefined,
         windowType: 'count',

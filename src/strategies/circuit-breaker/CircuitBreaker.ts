@@ -9,6 +9,7 @@ import {
   clockOption,
   durationOption,
   errorFilterOption,
+  functionOption,
   integerOption,
   knownKeys,
   matchesAll,
@@ -41,11 +42,35 @@ export interface CircuitBreakerOptions {
    */
   readonly recoveryTimeout?: Duration;
   /**
+   * Factor by which each re-open from HALF_OPEN (a failed trial call) multiplies the time the
+   * circuit stays OPEN, up to `maxRecoveryTimeout`; closing the circuit (or `reset()`) brings it
+   * back to `recoveryTimeout`. After k consecutive re-opens the circuit stays OPEN for
+   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1; above 1 it
+   * needs `maxRecoveryTimeout` above a `recoveryTimeout` > 0, or the time could never grow.
+   * @defaultValue 1 (every open period lasts `recoveryTimeout`)
+   */
+  readonly recoveryBackoff?: number;
+  /**
+   * The longest the circuit stays OPEN when `recoveryBackoff` makes open periods grow; a finite
+   * duration >= `recoveryTimeout`.
+   * @defaultValue `recoveryTimeout`
+   */
+  readonly maxRecoveryTimeout?: Duration;
+  /**
    * Errors that count as failures: error classes (`instanceof`) or a predicate. Other errors
    * pass through and count as neither failure nor success.
    * @defaultValue every error
    */
   readonly recordOn?: ErrorFilter;
+  /**
+   * Counts a call that resolved as a failure when this returns true (for example an HTTP 503
+   * response): it enters the window, may trip the circuit, and fails a HALF_OPEN trial call. The
+   * caller still receives the result. A predicate that throws rejects the call with what it threw
+   * (as Retry's `retryOnResult` does), and the call counts as a failure. Applies to `execute`,
+   * policies and decorators; a call recorded by hand with `onSuccess` is judged by its caller.
+   * @defaultValue none (every result is a success)
+   */
+  readonly recordOnResult?: (result: any) => boolean;
   /**
    * Trip on the failure rate over the window instead of on consecutive failures: a number in
    * (0, 1]. The rate is judged when a failure is recorded, once the window holds `minimumCalls`
@@ -124,7 +149,10 @@ export type CircuitStateListener = (change: CircuitStateChange) => void;
 export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'failureThreshold',
   'recoveryTimeout',
+  'recoveryBackoff',
+  'maxRecoveryTimeout',
   'recordOn',
+  'recordOnResult',
   'failureRateThreshold',
   'windowSize',
   'windowType',
@@ -212,6 +240,7 @@ export class CircuitBreaker {
   readonly timesCalls: boolean;
   readonly #store: CircuitBreakerStore;
   readonly #recordOn: ErrorMatcher;
+  readonly #recordOnResult: ((result: unknown) => boolean) | undefined;
   readonly #slowCallMs: number;
   readonly #config: CircuitBreakerStoreConfig;
   #lastState: CircuitState = 'closed';
@@ -219,6 +248,9 @@ export class CircuitBreaker {
   // Only for stores that answer with promises: the state is then known as of their last answer.
   #remote = false;
   #openUntil = 0;
+  // Only for stores that answer with promises: the open time this breaker expects of the shared
+  // circuit, by the growth rule, as learnt from the states it saw.
+  #openMs = 0;
   #lastMetrics: CircuitBreakerMetrics | undefined;
   // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
@@ -245,6 +277,37 @@ export class CircuitBreaker {
       numberOption(o[key], key, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
     const failureThreshold = integerOption(o.failureThreshold, 'failureThreshold', 1, 5);
     const recoveryTimeoutMs = durationOption(o.recoveryTimeout, 'recoveryTimeout', 30_000);
+    const recoveryBackoff = numberOption(
+      o.recoveryBackoff,
+      'recoveryBackoff',
+      (n) => n >= 1,
+      '>= 1',
+      1,
+    );
+    const maxRecoveryTimeoutMs = durationOption(
+      o.maxRecoveryTimeout,
+      'maxRecoveryTimeout',
+      recoveryTimeoutMs,
+    );
+    if (maxRecoveryTimeoutMs < recoveryTimeoutMs) {
+      fail(
+        RangeError,
+        'maxRecoveryTimeout',
+        `a duration >= \`recoveryTimeout\` (${recoveryTimeoutMs}ms)`,
+        o.maxRecoveryTimeout,
+      );
+    }
+    if (recoveryBackoff > 1 && !(maxRecoveryTimeoutMs > recoveryTimeoutMs)) {
+      // Options that can never be served are refused: the open time could never grow.
+      fail(
+        RangeError,
+        'recoveryBackoff',
+        recoveryTimeoutMs > 0
+          ? `1 unless \`maxRecoveryTimeout\` is above \`recoveryTimeout\` (${recoveryTimeoutMs}ms), which caps the growth`
+          : '1 when `recoveryTimeout` is 0, which no factor can grow',
+        recoveryBackoff,
+      );
+    }
     const failureRateThreshold = rate('failureRateThreshold');
     const windowType = oneOfOption(o.windowType, 'windowType', ['count', 'time'], 'count');
     const windowSize = integerOption(o.windowSize, 'windowSize', 1, 10);
@@ -289,6 +352,8 @@ export class CircuitBreaker {
       );
     }
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
+    this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
+      ((result: unknown) => boolean) | undefined;
     const clock = clockOption(o.clock);
     const store =
       storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
@@ -296,6 +361,8 @@ export class CircuitBreaker {
     const config: CircuitBreakerStoreConfig = Object.freeze({
       failureThreshold,
       recoveryTimeoutMs,
+      recoveryBackoff,
+      maxRecoveryTimeoutMs,
       failureRateThreshold,
       slowCallRateThreshold,
       windowType,
@@ -309,6 +376,7 @@ export class CircuitBreaker {
     this.timesCalls = slowCallMs !== undefined;
     this.#slowCallMs = slowCallMs ?? Infinity;
     this.#config = config;
+    this.#openMs = recoveryTimeoutMs;
     this.#store = store;
     store.configure(config);
     const state = store.state();
@@ -525,7 +593,9 @@ export class CircuitBreaker {
     if (slowRate !== undefined) {
       text += `${rate === undefined ? ',' : ''} or ${percent(slowRate)} calls >= ${this.#slowCallMs} ms${over} (minimum ${c.minimumCalls} calls)`;
     } else if (rate !== undefined) text += ` (minimum ${c.minimumCalls} calls)`;
-    return `${text}, recovery ${c.recoveryTimeoutMs} ms, ${plural(c.halfOpenMaxCalls, 'half-open call')}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors`;
+    const growth =
+      c.recoveryBackoff > 1 ? ` x${c.recoveryBackoff} up to ${c.maxRecoveryTimeoutMs} ms` : '';
+    return `${text}, recovery ${c.recoveryTimeoutMs} ms${growth}, ${plural(c.halfOpenMaxCalls, 'half-open call')}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors${this.judgesResults ? ' and matching results' : ''}`;
   }
 
   async #run<T>(
@@ -534,21 +604,58 @@ export class CircuitBreaker {
     ticket: number,
   ): Promise<T> {
     const start = this.timesCalls ? this.clock.now() : 0;
-    let failed = false;
     let result: unknown;
+    // 0: succeeded, 1: failed (recordOn judges it), 2: its result counts as a failure, 3: the
+    // recordOnResult predicate threw (a failure, whatever recordOn says).
+    let outcome = 0;
     try {
-      return (result = await fn(signal ?? NEVER_ABORTED));
+      result = await fn(signal ?? NEVER_ABORTED);
+      if (this.#recordOnResult !== undefined && !signal?.aborted) {
+        try {
+          if (this.#recordOnResult(result)) outcome = 2;
+        } catch (error) {
+          outcome = 3;
+          result = error;
+          throw error;
+        }
+      }
+      return result as T;
     } catch (error) {
-      failed = true;
+      if (outcome === 0) outcome = 1;
       throw (result = error);
     } finally {
       if (signal?.aborted) this.#release(ticket);
       else {
         const ms = this.timesCalls ? this.clock.now() - start : 0;
-        if (failed) this.#failed(result, ms, ticket);
-        else this.#record(false, ms >= this.#slowCallMs, ticket);
+        if (outcome === 0) this.#record(false, ms >= this.#slowCallMs, ticket);
+        else if (outcome === 1) this.#failed(result, ms, ticket);
+        else this.#recordFailure(outcome === 3 ? result : undefined, ms, ticket);
       }
     }
+  }
+
+  /**
+   * @internal Judges a call's result by `recordOnResult` and records it: a success, or a failure
+   * when the predicate says so. What the predicate throws is recorded as a failure and thrown.
+   */
+  onResult(result: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    const judge = this.#recordOnResult;
+    let failed = false;
+    if (judge !== undefined) {
+      try {
+        failed = judge(result);
+      } catch (error) {
+        this.#recordFailure(error, durationMs, ticket);
+        throw error;
+      }
+    }
+    if (failed) this.#recordFailure(undefined, durationMs, ticket);
+    else this.#record(false, durationMs >= this.#slowCallMs, ticket);
+  }
+
+  /** @internal True when `recordOnResult` is set: results are judged. */
+  get judgesResults(): boolean {
+    return this.#recordOnResult !== undefined;
   }
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
@@ -558,11 +665,18 @@ export class CircuitBreaker {
     } catch {
       // A recordOn predicate that throws cannot say no: count the error rather than lose it.
     }
-    if (counts) {
-      this.#recording = error;
+    if (counts) this.#recordFailure(error, durationMs, ticket);
+    else this.#release(ticket);
+  }
+
+  // Records a failure; `error` (undefined for a result) becomes the cause of refusals if it trips.
+  #recordFailure(error: unknown, durationMs: number, ticket: number): void {
+    this.#recording = error;
+    try {
       this.#record(true, durationMs >= this.#slowCallMs, ticket);
+    } finally {
       this.#recording = undefined;
-    } else this.#release(ticket);
+    }
   }
 
   /** The admitted call's ticket, or the refusal thrown. */
@@ -624,8 +738,17 @@ export class CircuitBreaker {
   }
 
   #learnState(state: CircuitState): void {
-    if (state === this.#lastState) return;
-    if (state === 'open') this.#openUntil = this.clock.now() + this.#config.recoveryTimeoutMs;
+    const last = this.#lastState;
+    if (state === last) return;
+    if (state === 'open') {
+      // The same growth rule as the store's: a re-open from HALF_OPEN lasts longer.
+      const c = this.#config;
+      this.#openMs =
+        last === 'half-open'
+          ? Math.min(this.#openMs * c.recoveryBackoff, c.maxRecoveryTimeoutMs)
+          : c.recoveryTimeoutMs;
+      this.#openUntil = this.clock.now() + this.#openMs;
+    } else if (state === 'closed') this.#openMs = this.#config.recoveryTimeoutMs;
     this.#observe(state);
   }
 

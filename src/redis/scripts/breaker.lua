@@ -162,7 +162,7 @@ if op == 'acquire' then
   if st == 'closed' then
     result = { 1, 'closed', 0, '0' }
   elseif st == 'open' then
-    local left = oa + od - now
+    local left = od - (now - oa)
     if left > 0 then
       result = { 0, 'open', 0, fmt(left) }
     else

@@ -231,7 +231,8 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     const config = this.#settings();
     const now = config.clock.now();
     if (state === 'open') {
-      const left = this.#openedAt + this.#openMs - now;
+      // The same comparison as state(): time open so far against the open time.
+      const left = this.#openMs - (now - this.#openedAt);
       if (left > 0) return { admitted: false, state, probe: false, retryAfterMs: left };
       this.#enter('half-open');
     }

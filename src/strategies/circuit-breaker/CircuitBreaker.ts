@@ -297,7 +297,10 @@ export class CircuitBreaker {
         o.maxRecoveryTimeout,
       );
     }
-    if (recoveryBackoff > 1 && !(maxRecoveryTimeoutMs > recoveryTimeoutMs)) {
+    if (
+      recoveryBackoff > 1 &&
+      !(recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs)
+    ) {
       // Options that can never be served are refused: the open time could never grow.
       fail(
         RangeError,

@@ -28,8 +28,14 @@ import type {
 } from './store.js';
 import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
 import type { CircuitState } from './CircuitState.js';
-/** Options of a {@link CircuitBreaker}. Every time is a {@link Duration}. */
-export interface CircuitBreakerOptions {
+/**
+ * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
+ *
+ * @typeParam R - the result type `recordOnResult` inspects
+ */
+// `any` by default so that options written for one result type fit a breaker of any other.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface CircuitBreakerOptions<R = any> {
   /**
    * Consecutive recorded failures that trip the circuit, when `failureRateThreshold` is unset.
    * A success resets the count. Integer >= 1.
@@ -70,7 +76,7 @@ export interface CircuitBreakerOptions {
    * policies and decorators; a call recorded by hand with `onSuccess` is judged by its caller.
    * @defaultValue none (every result is a success)
    */
-  readonly recordOnResult?: (result: any) => boolean;
+  readonly recordOnResult?: (result: R) => boolean;
   /**
    * Trip on the failure rate over the window instead of on consecutive failures: a number in
    * (0, 1]. The rate is judged when a failure is recorded, once the window holds `minimumCalls`

@@ -109,6 +109,15 @@ describe('CircuitBreaker', () => {
       });
     }
 
+    it('is taken by the builder with the other options', async () => {
+      const policy = Policy.builder<Response>('http')
+        .circuitBreaker({ clock, failureThreshold: 1, recordOnResult: is5xx })
+        .build();
+      expect(await policy.execute(() => unavailable)).to.equal(unavailable);
+      expect(policy.metrics().stages[0]).to.include({ state: 'open', failedCalls: 1 });
+      expect(await rejectionOf(policy.execute(() => ok))).to.be.instanceOf(CircuitOpenError);
+    });
+
     it('judges nothing for a call whose caller aborted', async () => {
       let judged = 0;
       const breaker = new CircuitBreaker({

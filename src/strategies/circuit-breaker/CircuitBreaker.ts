@@ -213,7 +213,9 @@ const UNKNOWN_TICKET = -1;
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
  * calls and refuses the rest at once (`retryAfterMs` 0); when that many have succeeded it closes
- * with an empty window, and any failure re-opens it for a new `recoveryTimeout`. Only those
+ * with an empty window, and any failure re-opens it for a new open period (`recoveryTimeout`,
+ * or, with `recoveryBackoff`, the last open time multiplied, up to `maxRecoveryTimeout`, until a
+ * close brings it back). A result that `recordOnResult` matches is a failure too. Only those
  * trial calls decide: the outcome of a call admitted before the circuit opened (or as a trial
  * call of an earlier HALF_OPEN period) that arrives during HALF_OPEN is ignored. A trial call
  * that has not reported after `max(recoveryTimeout, 10 s)` is taken as lost, and its slot goes

@@ -305,17 +305,15 @@ export class CircuitBreaker {
         o.maxRecoveryTimeout,
       );
     }
+    // Options that can never be served are refused: the open time could never grow.
     if (
       recoveryBackoff > 1 &&
       !(recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs)
     ) {
-      // Options that can never be served are refused: the open time could never grow.
       fail(
         RangeError,
         'recoveryBackoff',
-        recoveryTimeoutMs > 0
-          ? `1 unless \`maxRecoveryTimeout\` is above \`recoveryTimeout\` (${recoveryTimeoutMs}ms), which caps the growth`
-          : '1 when `recoveryTimeout` is 0, which no factor can grow',
+        '1 unless `maxRecoveryTimeout` is above a `recoveryTimeout` > 0',
         recoveryBackoff,
       );
     }
@@ -615,34 +613,23 @@ export class CircuitBreaker {
     ticket: number,
   ): Promise<T> {
     const start = this.timesCalls ? this.clock.now() : 0;
+    let failed = false;
     let result: unknown;
-    // 0: succeeded, 1: failed (recordOn judges it), 2: its result counts as a failure, 3: the
-    // recordOnResult predicate threw (a failure, whatever recordOn says).
-    let outcome = 0;
     try {
       result = await fn(signal ?? NEVER_ABORTED);
-      if (this.#recordOnResult !== undefined && !signal?.aborted) {
-        try {
-          if (this.#recordOnResult(result)) outcome = 2;
-        } catch (error) {
-          outcome = 3;
-          result = error;
-          throw error;
-        }
-      }
-      return result as T;
     } catch (error) {
-      if (outcome === 0) outcome = 1;
-      throw (result = error);
-    } finally {
-      if (signal?.aborted) this.#release(ticket);
-      else {
-        const ms = this.timesCalls ? this.clock.now() - start : 0;
-        if (outcome === 0) this.#record(false, ms >= this.#slowCallMs, ticket);
-        else if (outcome === 1) this.#failed(result, ms, ticket);
-        else this.#recordFailure(outcome === 3 ? result : undefined, ms, ticket);
-      }
+      failed = true;
+      result = error;
     }
+    if (signal?.aborted) this.#release(ticket);
+    else {
+      const ms = this.timesCalls ? this.clock.now() - start : 0;
+      if (failed) this.#failed(result, ms, ticket);
+      // Throws what a throwing recordOnResult threw.
+      else this.onResult(result, ms, ticket);
+    }
+    if (failed) throw result;
+    return result as T;
   }
 
   /**
@@ -752,14 +739,15 @@ export class CircuitBreaker {
     const last = this.#lastState;
     if (state === last) return;
     if (state === 'open') {
-      // The same growth rule as the store's: a re-open from HALF_OPEN lasts longer.
+      // The same growth rule as the store's: a re-open from HALF_OPEN lasts longer, and a trip
+      // from any other state (after a close) lasts recoveryTimeout.
       const c = this.#config;
       this.#openMs =
         last === 'half-open'
           ? Math.min(this.#openMs * c.recoveryBackoff, c.maxRecoveryTimeoutMs)
           : c.recoveryTimeoutMs;
       this.#openUntil = this.clock.now() + this.#openMs;
-    } else if (state === 'closed') this.#openMs = this.#config.recoveryTimeoutMs;
+    }
     this.#observe(state);
   }
 

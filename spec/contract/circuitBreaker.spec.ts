@@ -1,7 +1,15 @@
 // The circuit breaker rules of docs/CONTRACT.md (R-CB-*), checked against the built package.
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
-import { CircuitBreaker, CircuitOpenError, CircuitState, isCircuitOpenError } from 'bulwark';
+import {
+  CircuitBreaker,
+  CircuitOpenError,
+  CircuitState,
+  Policy,
+  PolicyRegistry,
+  circuitBreaker,
+  isCircuitOpenError,
+} from 'bulwark';
 import { flush, rejectionOf, settle, thrownBy } from './support.js';
 
 class Boom extends Error {}
@@ -450,5 +458,148 @@ describe('contract: CircuitBreaker', () => {
     );
     expect(error).to.be.instanceOf(CircuitOpenError);
     expect(called).to.equal(false);
+  });
+
+  it('R-CB-18: `recordOnResult` counts a result as a failure while the caller still receives it, through `execute`, a policy and the decorator', async () => {
+    const bad = { status: 503 };
+    const judge = (r: { status: number }): boolean => r.status >= 500;
+    const make = (): CircuitBreaker =>
+      new CircuitBreaker({
+        failureThreshold: 1,
+        recoveryTimeout: 100,
+        recordOnResult: judge,
+        clock: new ManualClock(1_000),
+      });
+    const standalone = make();
+    expect(await standalone.execute(() => bad)).to.equal(bad);
+    expect(standalone.state).to.equal('open');
+    const staged = make();
+    const policy = Policy.builder('http').circuitBreaker(staged).build();
+    expect(await policy.execute(() => bad)).to.equal(bad);
+    expect(staged.state).to.equal('open');
+    const decorated = make();
+    expect(await circuitBreaker(decorated)(async () => bad)()).to.equal(bad);
+    expect(decorated.state).to.equal('open');
+    expect(await rejectionOf(decorated.execute(() => bad))).to.be.instanceOf(CircuitOpenError);
+  });
+
+  it('R-CB-18: a result `recordOnResult` counts fails a HALF_OPEN probe', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      recordOnResult: (r: string) => r === 'bad',
+      clock,
+    });
+    await rejectionOf(breaker.execute(fail));
+    await clock.advance(100);
+    expect(breaker.state).to.equal('half-open');
+    expect(await breaker.execute(() => 'bad')).to.equal('bad');
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('R-CB-19: a throwing `recordOnResult` rejects the call with what it threw, counted as a failure', async () => {
+    const bug = new Error('bug');
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recordOn: [Ignored],
+      recordOnResult: () => {
+        throw bug;
+      },
+      clock: new ManualClock(1_000),
+    });
+    expect(await rejectionOf(breaker.execute(() => 'ok'))).to.equal(bug);
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('R-CB-20: each re-open from HALF_OPEN multiplies the open time by `recoveryBackoff` up to `maxRecoveryTimeout`; a close resets it', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeout: '1s',
+      recoveryBackoff: 3,
+      maxRecoveryTimeout: '5s',
+      clock,
+    });
+    const openFor = async (): Promise<number> =>
+      ((await rejectionOf(breaker.execute(() => 'x'))) as CircuitOpenError).retryAfterMs;
+    await rejectionOf(breaker.execute(fail));
+    expect(await openFor()).to.equal(1000);
+    const times: number[] = [];
+    for (let k = 1; k <= 3; k++) {
+      await clock.advance(5000);
+      await rejectionOf(breaker.execute(fail));
+      times.push(await openFor());
+    }
+    expect(times).to.deep.equal([3000, 5000, 5000]);
+    await clock.advance(5000);
+    expect(await breaker.execute(() => 'ok')).to.equal('ok');
+    await rejectionOf(breaker.execute(fail));
+    expect(await openFor()).to.equal(1000);
+  });
+
+  it('R-CB-20: `recoveryBackoff` defaults to 1 (every open period lasts `recoveryTimeout`); bad values are refused at construction', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
+    await rejectionOf(breaker.execute(fail));
+    await clock.advance(100);
+    await rejectionOf(breaker.execute(fail));
+    expect(
+      ((await rejectionOf(breaker.execute(() => 'x'))) as CircuitOpenError).retryAfterMs,
+    ).to.equal(100);
+    expect(thrownBy(() => new CircuitBreaker({ recoveryBackoff: 0.9 }))).to.be.instanceOf(
+      RangeError,
+    );
+    expect(
+      thrownBy(() => new CircuitBreaker({ recoveryTimeout: '10s', maxRecoveryTimeout: '1s' })),
+    ).to.be.instanceOf(RangeError);
+    const noCap = thrownBy(() => new CircuitBreaker({ recoveryBackoff: 2 }));
+    expect(noCap).to.be.instanceOf(RangeError);
+    expect(noCap.message).to.include('`recoveryBackoff`');
+  });
+
+  it('R-CB-20: configuration keys `recovery-backoff` and `max-recovery-timeout`', async () => {
+    const clock = new ManualClock(1_000);
+    const registry = PolicyRegistry.fromConfig(
+      {
+        'circuit-breaker': {
+          api: {
+            'failure-threshold': 1,
+            'recovery-timeout': 100,
+            'recovery-backoff': 2,
+            'max-recovery-timeout': 1000,
+          },
+        },
+      },
+      { clock },
+    );
+    const breaker = registry.circuitBreaker('api');
+    await rejectionOf(breaker.execute(fail));
+    await clock.advance(100);
+    await rejectionOf(breaker.execute(fail));
+    expect(
+      ((await rejectionOf(breaker.execute(() => 'x'))) as CircuitOpenError).retryAfterMs,
+    ).to.equal(200);
+  });
+
+  it('R-CB-21: with growing open times `metrics.openDurationMs` is the current open time; without, it is absent', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      recoveryBackoff: 2,
+      maxRecoveryTimeout: 1000,
+      clock,
+    });
+    expect(breaker.metrics.openDurationMs).to.equal(100);
+    await rejectionOf(breaker.execute(fail));
+    await clock.advance(100);
+    await rejectionOf(breaker.execute(fail));
+    expect(breaker.metrics).to.include({ state: 'open', openDurationMs: 200 });
+    await clock.advance(200);
+    expect(breaker.metrics).to.include({ state: 'half-open', openDurationMs: 200 });
+    expect(await breaker.execute(() => 'ok')).to.equal('ok');
+    expect(breaker.metrics).to.include({ state: 'closed', openDurationMs: 100 });
+    expect(new CircuitBreaker().metrics).to.not.have.property('openDurationMs');
   });
 });

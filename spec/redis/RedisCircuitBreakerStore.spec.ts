@@ -137,6 +137,67 @@ describeRedis('RedisCircuitBreakerStore', function (env) {
     expect(error.retryAfterMs).to.be.within(150, 200);
   });
 
+  it('grows the open time on each re-open from HALF_OPEN for every instance, up to the cap, and a close resets it', async function () {
+    const key = env.uniqueKey();
+    const options = {
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      recoveryBackoff: 2,
+      maxRecoveryTimeout: 300,
+    };
+    const a = await breakerFor(env, key, options);
+    const b = await breakerFor(env, key, options);
+    const openFor = async (instance: typeof a): Promise<number> => {
+      const error = (await rejectionOf(instance.breaker.execute(() => 'x'))) as CircuitOpenError;
+      expect(error).to.be.instanceOf(CircuitOpenError);
+      expect(error.state).to.equal('open');
+      return error.retryAfterMs;
+    };
+    await rejectionOf(a.breaker.execute(boom));
+    expect(await openFor(b)).to.be.within(1, 100);
+    expect(await b.store.snapshot()).to.include({ state: 'open', openDurationMs: 100 });
+    // Each re-open doubles the open time, whichever instance's probe failed: 200, then 300 (cap).
+    for (const [prober, other, expected] of [
+      [a, b, 200],
+      [b, a, 300],
+      [a, b, 300],
+    ] as const) {
+      await eventually(async () => (await prober.store.state()) === 'half-open');
+      await rejectionOf(prober.breaker.execute(boom));
+      expect(await other.store.snapshot()).to.include({ state: 'open', openDurationMs: expected });
+      // More than the last open time (100, then 200), at most this one: it grew, and is capped.
+      expect(await openFor(other)).to.be.within(expected === 200 ? 101 : 201, expected);
+    }
+    // A successful probe closes the circuit: the next trip is back to recoveryTimeout.
+    await eventually(async () => (await b.store.state()) === 'half-open');
+    expect(await b.breaker.execute(() => 'ok')).to.equal('ok');
+    expect(await a.store.snapshot()).to.include({ state: 'closed', openDurationMs: 100 });
+    await rejectionOf(b.breaker.execute(boom));
+    expect(await openFor(a)).to.be.within(1, 100);
+  });
+
+  it('keeps the current open duration in the state hash, reset with it', async function () {
+    const key = env.uniqueKey();
+    const { breaker, store } = await breakerFor(env, key, {
+      failureThreshold: 1,
+      recoveryTimeout: 50,
+      recoveryBackoff: 3,
+      maxRecoveryTimeout: 10_000,
+    });
+    await rejectionOf(breaker.execute(boom));
+    await eventually(async () => (await store.state()) === 'half-open');
+    await rejectionOf(breaker.execute(boom));
+    expect(Number(await env.admin.command('HGET', store.redisKey, 'od'))).to.equal(150);
+    breaker.reset();
+    await store.state();
+    expect(await env.admin.command('EXISTS', store.redisKey)).to.equal(0);
+    await rejectionOf(breaker.execute(boom));
+    expect(Number(await env.admin.command('HGET', store.redisKey, 'od'))).to.equal(50);
+    // Without growth, a snapshot carries no open duration.
+    const plain = await breakerFor(env, env.uniqueKey(), { failureThreshold: 1 });
+    expect(await plain.store.snapshot()).to.not.have.property('openDurationMs');
+  });
+
   it('gives a probe slot whose holder never reported to the next caller', async function () {
     const key = env.uniqueKey();
     const options = { failureThreshold: 1, recoveryTimeout: 200 };
@@ -274,6 +335,8 @@ describeRedis('RedisCircuitBreakerStore', function (env) {
       const config: CircuitBreakerStoreConfig = {
         failureThreshold: 5,
         recoveryTimeoutMs: 60_000,
+        recoveryBackoff: 1,
+        maxRecoveryTimeoutMs: 60_000,
         failureRateThreshold: undefined,
         slowCallRateThreshold: undefined,
         windowType: 'count',

@@ -80,6 +80,8 @@ describe('Redis store scripts', function () {
       windowKey: 'h:w',
       failureThreshold: 5,
       recoveryTimeoutMs: 30000,
+      recoveryBackoff: 1.5,
+      maxRecoveryTimeoutMs: 120000,
       failureRateThreshold: undefined,
       slowCallRateThreshold: 0.5,
       timed: true,
@@ -110,6 +112,8 @@ describe('Redis store scripts', function () {
         '0',
         '0',
         '1',
+        '1.5',
+        '120000',
       ],
     });
     const record = breakerCall({
@@ -119,7 +123,7 @@ describe('Redis store scripts', function () {
       slow: true,
       probe: false,
     });
-    expect(record.args.slice(13)).to.deep.equal(['1', '1', '0']);
+    expect(record.args.slice(13)).to.deep.equal(['1', '1', '0', '1.5', '120000']);
   });
 });
 

@@ -1,6 +1,7 @@
 // Model-checks CircuitBreaker: random sequences of calls (successes, failures, ignored errors,
-// slow calls, caller aborts, overlapping calls), clock advances, isolate and reset, in
-// consecutive, COUNT-rate and TIME-rate modes. A small reference model, written from the rules in
+// slow calls, results that `recordOnResult` counts as failures, caller aborts, overlapping calls),
+// clock advances, isolate and reset, in consecutive, COUNT-rate and TIME-rate modes, with open
+// periods that grow by `recoveryBackoff` on each re-open from HALF_OPEN. A small reference model, written from the rules in
 // the API contract and the breaker's TSDoc, predicts every admission, refusal, state, state change and the
 // window counts; the breaker must agree at every step.
 import { expect } from 'chai';
@@ -26,10 +27,13 @@ interface Config {
   readonly slowCallDurationMs: number | undefined;
   readonly slowCallRateThreshold: number | undefined;
   readonly recoveryTimeoutMs: number;
+  readonly recoveryBackoff: number;
+  readonly maxRecoveryTimeoutMs: number;
   readonly halfOpenMaxCalls: number;
 }
 
-type Kind = 'success' | 'failure' | 'ignored';
+// 'bad': the call resolves with a result that `recordOnResult` counts as a failure.
+type Kind = 'success' | 'failure' | 'ignored' | 'bad';
 
 type Op =
   | { readonly t: 'call'; readonly kind: Kind; readonly takes: number }
@@ -67,6 +71,9 @@ class Model {
   state: CircuitState = 'closed';
   readonly changes: string[] = [];
   private openedAt = 0;
+  // How long the current (or last) open period lasts: recoveryTimeout after a trip from CLOSED,
+  // times recoveryBackoff (capped) for each re-open from HALF_OPEN; a close resets it.
+  openMs: number;
   private consecutive = 0;
   private outcomes: Outcome[] = [];
   // A HALF_OPEN period: its number, the probes it has admitted and still holds, its successes.
@@ -87,6 +94,7 @@ class Model {
 
   constructor(c: Config) {
     this.c = c;
+    this.openMs = c.recoveryTimeoutMs;
     this.minimumCalls = c.minimumCalls ?? (c.windowType === 'count' ? c.windowSize : 10);
     this.halfOpenMax = Math.max(1, c.halfOpenMaxCalls);
     this.probeLeaseMs = Math.max(10_000, c.recoveryTimeoutMs);
@@ -102,7 +110,7 @@ class Model {
 
   /** The lazy OPEN -> HALF_OPEN move, done whenever the state is read or a call arrives. */
   tick(now: number): CircuitState {
-    if (this.state === 'open' && now - this.openedAt >= this.c.recoveryTimeoutMs) {
+    if (this.state === 'open' && now - this.openedAt >= this.openMs) {
       this.period++;
       this.probes = 0;
       this.successes = 0;
@@ -121,7 +129,7 @@ class Model {
       return {
         admitted: false,
         state,
-        retryAfterMs: this.openedAt + this.c.recoveryTimeoutMs - now,
+        retryAfterMs: this.openMs - (now - this.openedAt),
       };
     }
     if (state === 'isolated') return { admitted: false, state, retryAfterMs: Infinity };
@@ -146,7 +154,7 @@ class Model {
       if (this.state === 'half-open' && call.probe && call.period === this.period) this.probes--;
       return;
     }
-    const failure = kind === 'failure';
+    const failure = kind === 'failure' || kind === 'bad';
     const slow =
       this.c.slowCallDurationMs !== undefined && now - call.startedAt >= this.c.slowCallDurationMs;
     if (this.state === 'closed') this.recordClosed(now, failure, slow);
@@ -172,31 +180,37 @@ class Model {
     if (!trip && slow && this.c.slowCallRateThreshold !== undefined) {
       trip = w.calls >= this.minimumCalls && w.slow / w.calls >= this.c.slowCallRateThreshold;
     }
-    if (trip) this.open(now);
+    if (trip) this.open(now, this.c.recoveryTimeoutMs);
   }
 
   private recordHalfOpen(now: number, failure: boolean, slow: boolean): void {
     if (failure) {
-      this.open(now);
+      this.reopen(now);
       return;
     }
     this.successes++;
     if (slow) this.slowSuccesses++;
     const slowRate = this.c.slowCallRateThreshold;
     if (slowRate !== undefined && this.slowSuccesses / this.halfOpenMax >= slowRate) {
-      this.open(now);
+      this.reopen(now);
     } else if (this.successes >= this.halfOpenMax) {
       this.close();
     }
   }
 
-  private open(now: number): void {
+  private reopen(now: number): void {
+    this.open(now, Math.min(this.openMs * this.c.recoveryBackoff, this.c.maxRecoveryTimeoutMs));
+  }
+
+  private open(now: number, openMs: number): void {
     this.openedAt = now;
+    this.openMs = openMs;
     this.consecutive = 0;
     this.move('open');
   }
 
   private close(): void {
+    this.openMs = this.c.recoveryTimeoutMs;
     this.outcomes = [];
     this.consecutive = 0;
     this.move('closed');
@@ -246,6 +260,12 @@ const configArb: fc.Arbitrary<Config> = fc
     slowCallDurationMs: fc.option(fc.integer({ min: 50, max: 600 }), { nil: undefined }),
     slowRate: fc.option(rate, { nil: undefined }),
     recoveryTimeoutMs: fc.integer({ min: 100, max: 1500 }),
+    recoveryBackoff: fc.oneof(
+      fc.constant(1),
+      fc.constantFrom(1.5, 2, 3),
+      fc.double({ min: 1.01, max: 4, noNaN: true }),
+    ),
+    maxRecoveryFactor: fc.double({ min: 1.01, max: 20, noNaN: true }),
     halfOpenMaxCalls: fc.integer({ min: -1, max: 3 }),
   })
   .map((r) => ({
@@ -262,10 +282,16 @@ const configArb: fc.Arbitrary<Config> = fc
     slowCallDurationMs: r.slowCallDurationMs,
     slowCallRateThreshold: r.slowCallDurationMs === undefined ? undefined : r.slowRate,
     recoveryTimeoutMs: r.recoveryTimeoutMs,
+    recoveryBackoff: r.recoveryBackoff,
+    // Above recoveryTimeout whenever the time grows (the constructor refuses a cap it cannot pass).
+    maxRecoveryTimeoutMs:
+      r.recoveryBackoff === 1
+        ? r.recoveryTimeoutMs
+        : Math.ceil(r.recoveryTimeoutMs * r.maxRecoveryFactor) + 1,
     halfOpenMaxCalls: r.halfOpenMaxCalls,
   }));
 
-const kindArb = fc.constantFrom<Kind>('success', 'success', 'failure', 'failure', 'ignored');
+const kindArb = fc.constantFrom<Kind>('success', 'success', 'failure', 'failure', 'ignored', 'bad');
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -305,8 +331,13 @@ function options(c: Config, clock: ManualClock): CircuitBreakerOptions {
     recoveryTimeout: c.recoveryTimeoutMs,
     halfOpenMaxCalls: c.halfOpenMaxCalls,
     recordOn: (error: unknown) => !(error instanceof IgnoredError),
+    recordOnResult: (result: unknown) => result === 'bad',
     clock,
   };
+  if (c.recoveryBackoff !== 1) {
+    o.recoveryBackoff = c.recoveryBackoff;
+    o.maxRecoveryTimeout = c.maxRecoveryTimeoutMs;
+  }
   if (c.failureRateThreshold !== undefined) o.failureRateThreshold = c.failureRateThreshold;
   if (c.minimumCalls !== undefined) o.minimumCalls = c.minimumCalls;
   if (c.slowCallDurationMs !== undefined) o.slowCallDuration = c.slowCallDurationMs;
@@ -364,7 +395,7 @@ async function check(config: Config, ops: readonly Op[]): Promise<void> {
   const finish = async (run: Running, kind: Kind): Promise<void> => {
     running.splice(running.indexOf(run), 1);
     model.finish(run.model, clock.now(), kind, run.aborted);
-    if (kind === 'success') run.work.resolve('ok');
+    if (kind === 'success' || kind === 'bad') run.work.resolve(kind === 'bad' ? 'bad' : 'ok');
     else run.work.reject(kind === 'failure' ? new Error('boom') : new IgnoredError('skip'));
     await flush();
   };
@@ -418,6 +449,9 @@ async function check(config: Config, ops: readonly Op[]): Promise<void> {
       `step ${step}: window (calls, failures, slow)`,
     ).to.deep.equal([w.calls, w.failures, w.slow]);
     expect(changes, `step ${step}: state changes`).to.deep.equal(model.changes);
+    expect(m.openDurationMs, `step ${step}: open duration`).to.equal(
+      config.recoveryBackoff === 1 ? undefined : model.openMs,
+    );
   }
   // Let whatever is still running end, so nothing is left pending.
   for (const run of running.splice(0)) run.work.resolve('late');
@@ -436,7 +470,7 @@ const overlapping: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('finish' as const),
       pick: fc.nat({ max: 3 }),
-      kind: fc.constantFrom<Kind>('success', 'failure', 'ignored'),
+      kind: fc.constantFrom<Kind>('success', 'failure', 'ignored', 'bad'),
     }),
   },
   {
@@ -478,6 +512,66 @@ describe('CircuitBreaker (model-checked)', () => {
         consecutive,
         fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }),
         check,
+      ),
+      fcParams(),
+    );
+  });
+
+  it('keeps the circuit OPEN for min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout) after k consecutive re-opens, and for recoveryTimeout again after a close', async function () {
+    this.timeout(60_000);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.double({ min: 1.01, max: 5, noNaN: true }),
+        fc.double({ min: 1.01, max: 100, noNaN: true }),
+        // Each round: how many re-opens in a row before a probe succeeds and closes it.
+        fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 3 }),
+        async (recoveryMs, backoff, capFactor, rounds) => {
+          const maxMs = Math.ceil(recoveryMs * capFactor) + 1;
+          const clock = new ManualClock(1_000);
+          const breaker = new CircuitBreaker({
+            failureThreshold: 1,
+            recoveryTimeout: recoveryMs,
+            recoveryBackoff: backoff,
+            maxRecoveryTimeout: maxMs,
+            clock,
+          });
+          const fail = (): Promise<unknown> =>
+            breaker.execute(() => Promise.reject(new Error('boom'))).catch(() => undefined);
+          // The open time, as the refusal right after a (re-)open reports it.
+          const openTime = async (): Promise<number> => {
+            const refusal = await breaker
+              .execute(() => 'never')
+              .then(
+                () => expect.fail('admitted while OPEN'),
+                (error: unknown) => error as CircuitOpenError,
+              );
+            expect(refusal).to.be.instanceOf(CircuitOpenError);
+            expect(breaker.metrics.openDurationMs).to.equal(refusal.retryAfterMs);
+            return refusal.retryAfterMs;
+          };
+          for (const reopens of rounds) {
+            await fail();
+            expect(await openTime()).to.equal(recoveryMs);
+            for (let k = 1; k <= reopens; k++) {
+              await clock.advance(maxMs);
+              expect(breaker.state).to.equal('half-open');
+              await fail();
+              const expected = Math.min(recoveryMs * backoff ** k, maxMs);
+              const got = await openTime();
+              expect(Math.abs(got - expected), `re-open ${k}`).to.be.at.most(expected * 1e-9);
+              // It reads HALF_OPEN once that time has passed, not before.
+              await clock.advance(Math.ceil(got) - 1);
+              expect(breaker.state).to.equal('open');
+              await clock.advance(1);
+              expect(breaker.state).to.equal('half-open');
+            }
+            await clock.advance(maxMs);
+            expect(await breaker.execute(() => 'ok')).to.equal('ok');
+            expect(breaker.state).to.equal('closed');
+            expect(breaker.metrics.openDurationMs).to.equal(recoveryMs);
+          }
+        },
       ),
       fcParams(),
     );

@@ -43,7 +43,8 @@ export function retry(options?: RetryOptions): ResilienceDecorator {
 
 /**
  * Guards a function (or an async method) with a shared {@link CircuitBreaker}: every call goes
- * through `breaker.execute`, so all functions given one breaker trip together.
+ * through `breaker.execute`, so all functions given one breaker trip together, and the breaker's
+ * `recordOnResult` judges what they resolve to (the caller still receives it).
  *
  * @throws TypeError when `breaker` is not a CircuitBreaker
  * @example

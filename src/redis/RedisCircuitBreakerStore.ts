@@ -32,7 +32,8 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
 /**
  * A circuit breaker's state machine in Redis, shared by every {@link CircuitBreaker} (in any
  * process) whose store has the same `prefix` and `key`: when the shared window trips, every
- * instance refuses calls until `recoveryTimeout` has passed; the HALF_OPEN probe budget
+ * instance refuses calls until `recoveryTimeout` has passed (or the grown open time, with
+ * `recoveryBackoff`: the hash keeps the current open duration, so every instance sees it); the HALF_OPEN probe budget
  * (`halfOpenMaxCalls`) holds across instances; `isolate()` holds everywhere until `reset()`.
  *
  * Each operation is one atomic Lua script (`EVALSHA`) on the Redis server's clock, applying the
@@ -74,6 +75,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   readonly #fallback: StoreFallback<InMemoryCircuitBreakerStore>;
   // Whether the local breaker decided anything since Redis last answered.
   #usedLocal = false;
+  // Whether open periods grow: only then does a snapshot report the open duration.
+  #growing = false;
   // The script's commands, made once the settings are known.
   #commands: Partial<Record<Exclude<BreakerOp, 'record'>, RedisCommand>> = {};
   // Record commands by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (probe === false ? 4 : 0).
@@ -108,11 +111,12 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   /** @throws Error when the store already serves another breaker */
   configure(config: CircuitBreakerStoreConfig): void {
     this.#link.bind(config.clock, 'RedisCircuitBreakerStore', 'CircuitBreaker');
+    this.#growing = config.recoveryBackoff > 1;
     const timed = config.windowType === 'time';
     const idleTtl = Math.ceil(
       Math.max(
         MIN_IDLE_TTL_MS,
-        2 * config.recoveryTimeoutMs,
+        2 * config.maxRecoveryTimeoutMs,
         timed ? 2 * config.windowDurationMs : 0,
       ),
     );
@@ -121,6 +125,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       windowKey: `${this.redisKey}:w`,
       failureThreshold: config.failureThreshold,
       recoveryTimeoutMs: config.recoveryTimeoutMs,
+      recoveryBackoff: config.recoveryBackoff,
+      maxRecoveryTimeoutMs: config.maxRecoveryTimeoutMs,
       failureRateThreshold: config.failureRateThreshold,
       slowCallRateThreshold: config.slowCallRateThreshold,
       timed,
@@ -205,11 +211,11 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       this.#command('snapshot'),
       (reply) => {
         this.#backOnRedis();
-        const [state, calls, failures, slow] = reply as [unknown, unknown, unknown, unknown];
+        const [state, calls, failures, slow, open] = reply as unknown[];
         const n = Number(calls);
         const f = Number(failures);
         const s = Number(slow);
-        return {
+        const metrics: CircuitBreakerMetrics = {
           state: toState(state),
           failureRate: n === 0 ? 0 : f / n,
           slowCallRate: n === 0 ? 0 : s / n,
@@ -217,6 +223,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
           failedCalls: f,
           slowCalls: s,
         };
+        return this.#growing ? { ...metrics, openDurationMs: Number(open) } : metrics;
       },
       () => this.#fallback.decide((local) => local.snapshot(), closedSnapshot()),
     );

@@ -38,6 +38,7 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'retryOn',
   'retryOnResult',
   'recordOn',
+  'recordOnResult',
   'on',
   'method',
   'onResult',

@@ -1,7 +1,7 @@
 -- The circuit breaker's state machine, with the same rules as InMemoryCircuitBreakerStore, as
 -- one atomic script per operation on the server's clock. Arguments are built by breakerCall()
 -- in breaker.ts.
--- KEYS[1]: state hash (st state, oa opened at, cf consecutive failures, pr probes admitted,
+-- KEYS[1]: state hash (st state, oa opened at, od how long this open period lasts, cf consecutive failures, pr probes admitted,
 --   pk probe successes, ps slow probes, pa last probe admitted at, n/f/s window totals,
 --   nx next ring slot (count window), lt latest bucket index (time window)).
 -- KEYS[2]: the window: a string of one digit per outcome (count: bit 0 failure, bit 1 slow),
@@ -9,7 +9,8 @@
 -- ARGV: op, failureThreshold, recoveryMs, failureRate (-1: consecutive mode), slowRate (-1: none),
 --   timed (1/0), windowSize, windowMs, buckets, minimumCalls, halfOpenMaxCalls, idleTtlMs,
 --   probeLeaseMs, failure (1/0), slow (1/0), probe (0: the outcome of a call known to hold no
---   probe slot of the current HALF_OPEN period, ignored there; 1: may be a probe).
+--   probe slot of the current HALF_OPEN period, ignored there; 1: may be a probe),
+--   recoveryBackoff (>= 1), maxRecoveryMs, reportOpen (1: snapshot replies the open duration).
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local H = KEYS[1]
 local W = KEYS[2]
@@ -33,9 +34,11 @@ local probeLease = tonumber(ARGV[13])
 local failure = ARGV[14] == '1'
 local slow = ARGV[15] == '1'
 local probe = ARGV[16] ~= '0'
+local growth = tonumber(ARGV[17]) or 1
+local maxRecovery = tonumber(ARGV[18]) or recovery
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
-local v = redis.call('HMGET', H, 'st', 'oa', 'cf', 'pr', 'pk', 'ps', 'pa', 'n', 'f', 's', 'nx', 'lt')
+local v = redis.call('HMGET', H, 'st', 'oa', 'cf', 'pr', 'pk', 'ps', 'pa', 'n', 'f', 's', 'nx', 'lt', 'od')
 local st = v[1] or 'closed'
 local oa = tonumber(v[2]) or 0
 local cf = tonumber(v[3]) or 0
@@ -48,16 +51,18 @@ local f = tonumber(v[9]) or 0
 local s = tonumber(v[10]) or 0
 local nx = tonumber(v[11]) or 0
 local lt = tonumber(v[12]) or -1
+-- The open time: recovery after a trip from CLOSED, grown by each re-open from HALF_OPEN.
+local od = tonumber(v[13]) or recovery
 local dirty = false
 if n > 0 and redis.call('EXISTS', W) == 0 then
   n = 0 f = 0 s = 0 nx = 0 lt = -1 dirty = true
 end
 local function fmt(x) return string.format('%.17g', x) end
 local function clearProbes() pr = 0 pk = 0 ps = 0 end
-local function open() st = 'open' oa = now cf = 0 clearProbes() dirty = true end
+local function open(duration) st = 'open' oa = now od = duration cf = 0 clearProbes() dirty = true end
 local function halfOpen() st = 'half-open' clearProbes() dirty = true end
 local function close()
-  st = 'closed' cf = 0 clearProbes()
+  st = 'closed' cf = 0 od = recovery clearProbes()
   n = 0 f = 0 s = 0 nx = 0 lt = -1
   redis.call('DEL', W)
   dirty = true
@@ -122,18 +127,19 @@ local function recordClosed()
   if not trip and slow and slowRate >= 0 then
     trip = n >= minCalls and s / n >= slowRate
   end
-  if trip then open() end
+  if trip then open(recovery) end
 end
+local function reopen() open(math.min(od * growth, maxRecovery)) end
 local function recordProbe()
   if failure then
-    open()
+    reopen()
     return
   end
   pk = pk + 1
   if slow then ps = ps + 1 end
   dirty = true
   if slowRate >= 0 and ps / maxProbes >= slowRate then
-    open()
+    reopen()
   elseif pk >= maxProbes then
     close()
   end
@@ -156,7 +162,7 @@ if op == 'acquire' then
   if st == 'closed' then
     result = { 1, 'closed', 0, '0' }
   elseif st == 'open' then
-    local left = oa + recovery - now
+    local left = od - (now - oa)
     if left > 0 then
       result = { 0, 'open', 0, fmt(left) }
     else
@@ -187,16 +193,16 @@ elseif op == 'isolate' then
   dirty = true
   result = st
 else
-  if st == 'open' and now - oa >= recovery then halfOpen() end
+  if st == 'open' and now - oa >= od then halfOpen() end
   if op == 'snapshot' then
     if timed then advance() end
-    result = { st, n, f, s }
+    result = { st, n, f, s, fmt(od) }
   else
     result = st
   end
 end
 if dirty then
-  redis.call('HSET', H, 'st', st, 'oa', fmt(oa), 'cf', cf, 'pr', pr, 'pk', pk, 'ps', ps,
+  redis.call('HSET', H, 'st', st, 'oa', fmt(oa), 'od', fmt(od), 'cf', cf, 'pr', pr, 'pk', pk, 'ps', ps,
     'pa', fmt(pa), 'n', n, 'f', f, 's', s, 'nx', nx, 'lt', fmt(lt))
   if st == 'isolated' then
     redis.call('PERSIST', H)

@@ -12,6 +12,10 @@ export interface BreakerSettings {
   readonly windowKey: string;
   readonly failureThreshold: number;
   readonly recoveryTimeoutMs: number;
+  /** Factor (>= 1) by which each re-open from HALF_OPEN multiplies the open time. */
+  readonly recoveryBackoff: number;
+  /** The cap of the open time. */
+  readonly maxRecoveryTimeoutMs: number;
   /** `undefined`: consecutive-failure mode. */
   readonly failureRateThreshold: number | undefined;
   /** `undefined`: no slow-call tripping. */
@@ -69,6 +73,8 @@ export function breakerCall(params: BreakerParams): ScriptCall {
       params.failure === true ? '1' : '0',
       params.slow === true ? '1' : '0',
       params.probe === false ? '0' : '1',
+      String(params.recoveryBackoff),
+      String(params.maxRecoveryTimeoutMs),
     ],
   };
 }
@@ -76,6 +82,6 @@ export function breakerCall(params: BreakerParams): ScriptCall {
 /**
  * @internal The breaker's state machine. Replies: acquire `[admitted 1/0, state, probe 0/1/2,
  * retryAfterMs]` (probe 2: a probe that took back the slots of lost ones); snapshot
- * `[state, calls, failures, slow calls]`; the other operations the state.
+ * `[state, calls, failures, slow calls, open duration ms]`; the other operations the state.
  */
 export const BREAKER = /* @__PURE__ */ new LuaScript(source, breakerCall);

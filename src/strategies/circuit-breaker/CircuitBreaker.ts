@@ -9,6 +9,7 @@ import {
   clockOption,
   durationOption,
   errorFilterOption,
+  functionOption,
   integerOption,
   knownKeys,
   matchesAll,
@@ -27,8 +28,14 @@ import type {
 } from './store.js';
 import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
 import type { CircuitState } from './CircuitState.js';
-/** Options of a {@link CircuitBreaker}. Every time is a {@link Duration}. */
-export interface CircuitBreakerOptions {
+/**
+ * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
+ *
+ * @typeParam R - the result type `recordOnResult` inspects
+ */
+// `any` by default so that options written for one result type fit a breaker of any other.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface CircuitBreakerOptions<R = any> {
   /**
    * Consecutive recorded failures that trip the circuit, when `failureRateThreshold` is unset.
    * A success resets the count. Integer >= 1.
@@ -41,11 +48,35 @@ export interface CircuitBreakerOptions {
    */
   readonly recoveryTimeout?: Duration;
   /**
+   * Factor by which each re-open from HALF_OPEN (a failed trial call) multiplies the time the
+   * circuit stays OPEN, up to `maxRecoveryTimeout`; closing the circuit (or `reset()`) brings it
+   * back to `recoveryTimeout`. After k consecutive re-opens the circuit stays OPEN for
+   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1; above 1 it
+   * needs `maxRecoveryTimeout` above a `recoveryTimeout` > 0, or the time could never grow.
+   * @defaultValue 1 (every open period lasts `recoveryTimeout`)
+   */
+  readonly recoveryBackoff?: number;
+  /**
+   * The longest the circuit stays OPEN when `recoveryBackoff` makes open periods grow; a finite
+   * duration >= `recoveryTimeout`.
+   * @defaultValue `recoveryTimeout`
+   */
+  readonly maxRecoveryTimeout?: Duration;
+  /**
    * Errors that count as failures: error classes (`instanceof`) or a predicate. Other errors
    * pass through and count as neither failure nor success.
    * @defaultValue every error
    */
   readonly recordOn?: ErrorFilter;
+  /**
+   * Counts a call that resolved as a failure when this returns true (for example an HTTP 503
+   * response): it enters the window, may trip the circuit, and fails a HALF_OPEN trial call. The
+   * caller still receives the result. A predicate that throws rejects the call with what it threw
+   * (as Retry's `retryOnResult` does), and the call counts as a failure. Applies to `execute`,
+   * policies and decorators; a call recorded by hand with `onSuccess` is judged by its caller.
+   * @defaultValue none (every result is a success)
+   */
+  readonly recordOnResult?: (result: R) => boolean;
   /**
    * Trip on the failure rate over the window instead of on consecutive failures: a number in
    * (0, 1]. The rate is judged when a failure is recorded, once the window holds `minimumCalls`
@@ -124,7 +155,10 @@ export type CircuitStateListener = (change: CircuitStateChange) => void;
 export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'failureThreshold',
   'recoveryTimeout',
+  'recoveryBackoff',
+  'maxRecoveryTimeout',
   'recordOn',
+  'recordOnResult',
   'failureRateThreshold',
   'windowSize',
   'windowType',
@@ -179,7 +213,9 @@ const UNKNOWN_TICKET = -1;
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
  * calls and refuses the rest at once (`retryAfterMs` 0); when that many have succeeded it closes
- * with an empty window, and any failure re-opens it for a new `recoveryTimeout`. Only those
+ * with an empty window, and any failure re-opens it for a new open period (`recoveryTimeout`,
+ * or, with `recoveryBackoff`, the last open time multiplied, up to `maxRecoveryTimeout`, until a
+ * close brings it back). A result that `recordOnResult` matches is a failure too. Only those
  * trial calls decide: the outcome of a call admitted before the circuit opened (or as a trial
  * call of an earlier HALF_OPEN period) that arrives during HALF_OPEN is ignored. A trial call
  * that has not reported after `max(recoveryTimeout, 10 s)` is taken as lost, and its slot goes
@@ -212,6 +248,7 @@ export class CircuitBreaker {
   readonly timesCalls: boolean;
   readonly #store: CircuitBreakerStore;
   readonly #recordOn: ErrorMatcher;
+  readonly #recordOnResult: ((result: unknown) => boolean) | undefined;
   readonly #slowCallMs: number;
   readonly #config: CircuitBreakerStoreConfig;
   #lastState: CircuitState = 'closed';
@@ -219,6 +256,9 @@ export class CircuitBreaker {
   // Only for stores that answer with promises: the state is then known as of their last answer.
   #remote = false;
   #openUntil = 0;
+  // Only for stores that answer with promises: the open time this breaker expects of the shared
+  // circuit, by the growth rule, as learnt from the states it saw.
+  #openMs = 0;
   #lastMetrics: CircuitBreakerMetrics | undefined;
   // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
@@ -245,6 +285,38 @@ export class CircuitBreaker {
       numberOption(o[key], key, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
     const failureThreshold = integerOption(o.failureThreshold, 'failureThreshold', 1, 5);
     const recoveryTimeoutMs = durationOption(o.recoveryTimeout, 'recoveryTimeout', 30_000);
+    const recoveryBackoff = numberOption(
+      o.recoveryBackoff,
+      'recoveryBackoff',
+      (n) => n >= 1,
+      '>= 1',
+      1,
+    );
+    const maxRecoveryTimeoutMs = durationOption(
+      o.maxRecoveryTimeout,
+      'maxRecoveryTimeout',
+      recoveryTimeoutMs,
+    );
+    if (maxRecoveryTimeoutMs < recoveryTimeoutMs) {
+      fail(
+        RangeError,
+        'maxRecoveryTimeout',
+        `a duration >= \`recoveryTimeout\` (${recoveryTimeoutMs}ms)`,
+        o.maxRecoveryTimeout,
+      );
+    }
+    // Options that can never be served are refused: the open time could never grow.
+    if (
+      recoveryBackoff > 1 &&
+      !(recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs)
+    ) {
+      fail(
+        RangeError,
+        'recoveryBackoff',
+        '1 unless `maxRecoveryTimeout` is above a `recoveryTimeout` > 0',
+        recoveryBackoff,
+      );
+    }
     const failureRateThreshold = rate('failureRateThreshold');
     const windowType = oneOfOption(o.windowType, 'windowType', ['count', 'time'], 'count');
     const windowSize = integerOption(o.windowSize, 'windowSize', 1, 10);
@@ -289,6 +361,8 @@ export class CircuitBreaker {
       );
     }
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
+    this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
+      ((result: unknown) => boolean) | undefined;
     const clock = clockOption(o.clock);
     const store =
       storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
@@ -296,6 +370,8 @@ export class CircuitBreaker {
     const config: CircuitBreakerStoreConfig = Object.freeze({
       failureThreshold,
       recoveryTimeoutMs,
+      recoveryBackoff,
+      maxRecoveryTimeoutMs,
       failureRateThreshold,
       slowCallRateThreshold,
       windowType,
@@ -309,6 +385,7 @@ export class CircuitBreaker {
     this.timesCalls = slowCallMs !== undefined;
     this.#slowCallMs = slowCallMs ?? Infinity;
     this.#config = config;
+    this.#openMs = recoveryTimeoutMs;
     this.#store = store;
     store.configure(config);
     const state = store.state();
@@ -525,7 +602,9 @@ export class CircuitBreaker {
     if (slowRate !== undefined) {
       text += `${rate === undefined ? ',' : ''} or ${percent(slowRate)} calls >= ${this.#slowCallMs} ms${over} (minimum ${c.minimumCalls} calls)`;
     } else if (rate !== undefined) text += ` (minimum ${c.minimumCalls} calls)`;
-    return `${text}, recovery ${c.recoveryTimeoutMs} ms, ${plural(c.halfOpenMaxCalls, 'half-open call')}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors`;
+    const growth =
+      c.recoveryBackoff > 1 ? ` x${c.recoveryBackoff} up to ${c.maxRecoveryTimeoutMs} ms` : '';
+    return `${text}, recovery ${c.recoveryTimeoutMs} ms${growth}, ${plural(c.halfOpenMaxCalls, 'half-open call')}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors${this.judgesResults ? ' and matching results' : ''}`;
   }
 
   async #run<T>(
@@ -537,18 +616,44 @@ export class CircuitBreaker {
     let failed = false;
     let result: unknown;
     try {
-      return (result = await fn(signal ?? NEVER_ABORTED));
+      result = await fn(signal ?? NEVER_ABORTED);
     } catch (error) {
       failed = true;
-      throw (result = error);
-    } finally {
-      if (signal?.aborted) this.#release(ticket);
-      else {
-        const ms = this.timesCalls ? this.clock.now() - start : 0;
-        if (failed) this.#failed(result, ms, ticket);
-        else this.#record(false, ms >= this.#slowCallMs, ticket);
+      result = error;
+    }
+    if (signal?.aborted) this.#release(ticket);
+    else {
+      const ms = this.timesCalls ? this.clock.now() - start : 0;
+      if (failed) this.#failed(result, ms, ticket);
+      // Throws what a throwing recordOnResult threw.
+      else this.onResult(result, ms, ticket);
+    }
+    if (failed) throw result;
+    return result as T;
+  }
+
+  /**
+   * @internal Judges a call's result by `recordOnResult` and records it: a success, or a failure
+   * when the predicate says so. What the predicate throws is recorded as a failure and thrown.
+   */
+  onResult(result: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    const judge = this.#recordOnResult;
+    let failed = false;
+    if (judge !== undefined) {
+      try {
+        failed = judge(result);
+      } catch (error) {
+        this.#recordFailure(error, durationMs, ticket);
+        throw error;
       }
     }
+    if (failed) this.#recordFailure(undefined, durationMs, ticket);
+    else this.#record(false, durationMs >= this.#slowCallMs, ticket);
+  }
+
+  /** @internal True when `recordOnResult` is set: results are judged. */
+  get judgesResults(): boolean {
+    return this.#recordOnResult !== undefined;
   }
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
@@ -558,11 +663,18 @@ export class CircuitBreaker {
     } catch {
       // A recordOn predicate that throws cannot say no: count the error rather than lose it.
     }
-    if (counts) {
-      this.#recording = error;
+    if (counts) this.#recordFailure(error, durationMs, ticket);
+    else this.#release(ticket);
+  }
+
+  // Records a failure; `error` (undefined for a result) becomes the cause of refusals if it trips.
+  #recordFailure(error: unknown, durationMs: number, ticket: number): void {
+    this.#recording = error;
+    try {
       this.#record(true, durationMs >= this.#slowCallMs, ticket);
+    } finally {
       this.#recording = undefined;
-    } else this.#release(ticket);
+    }
   }
 
   /** The admitted call's ticket, or the refusal thrown. */
@@ -624,8 +736,18 @@ export class CircuitBreaker {
   }
 
   #learnState(state: CircuitState): void {
-    if (state === this.#lastState) return;
-    if (state === 'open') this.#openUntil = this.clock.now() + this.#config.recoveryTimeoutMs;
+    const last = this.#lastState;
+    if (state === last) return;
+    if (state === 'open') {
+      // The same growth rule as the store's: a re-open from HALF_OPEN lasts longer, and a trip
+      // from any other state (after a close) lasts recoveryTimeout.
+      const c = this.#config;
+      this.#openMs =
+        last === 'half-open'
+          ? Math.min(this.#openMs * c.recoveryBackoff, c.maxRecoveryTimeoutMs)
+          : c.recoveryTimeoutMs;
+      this.#openUntil = this.clock.now() + this.#openMs;
+    }
     this.#observe(state);
   }
 

@@ -71,8 +71,18 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     // The caller gave up: the outcome, whichever it is, is not recorded (as with the standalone
     // breaker), and a probe gives its slot back.
     if (ctx.root.aborted) breaker.onCancel(ticket);
-    else if (ok) breaker.onSuccess(durationMs, ticket);
-    else breaker.onFailure(value, durationMs, ticket);
+    else if (!ok) breaker.onFailure(value, durationMs, ticket);
+    else if (!breaker.judgesResults) breaker.onSuccess(durationMs, ticket);
+    else {
+      // `recordOnResult` judges the result; the caller receives it either way, unless the
+      // predicate threw: then the call fails with what it threw, as retry's predicates do.
+      try {
+        breaker.onResult(value, durationMs, ticket);
+      } catch (error) {
+        this.outer.leave(received, false, error);
+        return;
+      }
+    }
     this.outer.leave(received, ok, value);
   }
 }

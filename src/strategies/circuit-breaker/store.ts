@@ -18,8 +18,12 @@ import {
 export interface CircuitBreakerStoreConfig {
   /** Consecutive recorded failures that trip a closed circuit when `failureRateThreshold` is unset. */
   readonly failureThreshold: number;
-  /** Time OPEN before the circuit reads HALF_OPEN. */
+  /** Time OPEN before the circuit reads HALF_OPEN, after a trip from CLOSED. */
   readonly recoveryTimeoutMs: number;
+  /** Factor (>= 1) by which each re-open from HALF_OPEN multiplies the time OPEN. */
+  readonly recoveryBackoff: number;
+  /** The longest time OPEN that `recoveryBackoff` may reach (>= `recoveryTimeoutMs`). */
+  readonly maxRecoveryTimeoutMs: number;
   /** Failure rate in (0, 1] that trips the circuit, or `undefined` for consecutive mode. */
   readonly failureRateThreshold: number | undefined;
   /** Slow-call rate in (0, 1] that trips the circuit, or `undefined` when slow calls never trip it. */
@@ -86,6 +90,12 @@ export interface CircuitBreakerMetrics {
   readonly failedCalls: number;
   /** Slow outcomes (failed or not) in the current window. */
   readonly slowCalls: number;
+  /**
+   * Present when open periods grow (`recoveryBackoff` > 1): how long the circuit stays OPEN
+   * this time (while OPEN), the period that just ended (in HALF_OPEN: a failed trial call
+   * multiplies it), or `recoveryTimeout` (while CLOSED, and after `reset()`).
+   */
+  readonly openDurationMs?: number;
 }
 
 /**
@@ -108,11 +118,13 @@ export interface CircuitBreakerMetrics {
  *   `failures / calls >= failureRateThreshold`; or, when a slow outcome is recorded,
  *   `slowCallRateThreshold` is set, the window holds at least `minimumCalls` outcomes and
  *   `slow / calls >= slowCallRateThreshold`.
- * - OPEN: refuse calls with the time left. Once `recoveryTimeoutMs` has passed since it opened,
- *   any `acquire`, `state` or `snapshot` moves it to HALF_OPEN first. Outcomes are ignored.
+ * - OPEN: refuse calls with the time left. Once the open time has passed since it opened, any
+ *   `acquire`, `state` or `snapshot` moves it to HALF_OPEN first. Outcomes are ignored. The open
+ *   time is `recoveryTimeoutMs` after a trip from CLOSED; each re-open from HALF_OPEN multiplies
+ *   the last one by `recoveryBackoff`, capped at `maxRecoveryTimeoutMs`.
  * - HALF_OPEN: admit a call as a probe while fewer than `halfOpenMaxCalls` probes are held, refuse
  *   it otherwise (`retryAfterMs` 0). Only probes decide: an outcome with `probe: false` is
- *   ignored. A failure re-opens it (a new `recoveryTimeoutMs`). When `halfOpenMaxCalls` successes
+ *   ignored. A failure re-opens it (for a grown open time, see OPEN). When `halfOpenMaxCalls` successes
  *   have been recorded it closes, with an empty window and counts, unless `slowCallRateThreshold`
  *   is set and `slow successes / halfOpenMaxCalls` reaches it, in which case it re-opens (as soon
  *   as that is certain). `release` frees a probe slot. Probes are lost when every slot is held
@@ -155,8 +167,9 @@ export function metricsOf(
   calls: number,
   failedCalls: number,
   slowCalls: number,
+  openDurationMs?: number,
 ): CircuitBreakerMetrics {
-  return {
+  const metrics = {
     state,
     failureRate: calls === 0 ? 0 : failedCalls / calls,
     slowCallRate: calls === 0 ? 0 : slowCalls / calls,
@@ -164,6 +177,7 @@ export function metricsOf(
     failedCalls,
     slowCalls,
   };
+  return openDurationMs === undefined ? metrics : { ...metrics, openDurationMs };
 }
 
 /**
@@ -185,6 +199,8 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   // Consecutive failures (counted in consecutive mode only).
   #failures = 0;
   #openedAt = 0;
+  // How long the current (or last) open period lasts: grows by `recoveryBackoff` per re-open.
+  #openMs = 0;
   #probes = 0;
   #probeSuccesses = 0;
   #slowProbes = 0;
@@ -201,6 +217,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
       );
     }
     this.#config = config;
+    this.#openMs = config.recoveryTimeoutMs;
     this.#timed = config.windowType === 'time';
     this.#window = this.#timed
       ? new TimeWindow(config.windowDurationMs)
@@ -214,7 +231,8 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     const config = this.#settings();
     const now = config.clock.now();
     if (state === 'open') {
-      const left = this.#openedAt + config.recoveryTimeoutMs - now;
+      // The same comparison as state(): time open so far against the open time.
+      const left = this.#openMs - (now - this.#openedAt);
       if (left > 0) return { admitted: false, state, probe: false, retryAfterMs: left };
       this.#enter('half-open');
     }
@@ -248,7 +266,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
       } else trip = reached(window, window.failures, config.failureRateThreshold, config);
       if (!trip && slow)
         trip = reached(window, window.slowCalls, config.slowCallRateThreshold, config);
-      if (trip) this.#open(this.#timed ? now : config.clock.now());
+      if (trip) this.#open(this.#timed ? now : config.clock.now(), config.recoveryTimeoutMs);
     } else if (state === 'half-open' && outcome.probe !== false) {
       const config = this.#settings();
       const max = config.halfOpenMaxCalls;
@@ -258,7 +276,10 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
       // The slow-probe rate is over the whole budget, so it can only rise: re-open as soon as it
       // reaches the threshold rather than waiting for the remaining probes.
       if (failure || (slowRate !== undefined && this.#slowProbes / max >= slowRate)) {
-        this.#open(config.clock.now());
+        this.#open(
+          config.clock.now(),
+          Math.min(this.#openMs * config.recoveryBackoff, config.maxRecoveryTimeoutMs),
+        );
       } else if (this.#probeSuccesses >= max) this.reset();
     }
     return this.#state;
@@ -271,7 +292,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   state(): CircuitState {
     if (this.#state === 'open') {
       const config = this.#settings();
-      if (config.clock.now() - this.#openedAt >= config.recoveryTimeoutMs) {
+      if (config.clock.now() - this.#openedAt >= this.#openMs) {
         this.#enter('half-open');
       }
     }
@@ -282,7 +303,13 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     const state = this.state();
     const window = this.#window;
     if (this.#timed) window.expire(this.#settings().clock.now());
-    return metricsOf(state, window.calls, window.failures, window.slowCalls);
+    return metricsOf(
+      state,
+      window.calls,
+      window.failures,
+      window.slowCalls,
+      this.#settings().recoveryBackoff > 1 ? this.#openMs : undefined,
+    );
   }
 
   isolate(): void {
@@ -292,6 +319,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   reset(): void {
     this.#enter('closed');
     this.#window.clear();
+    if (this.#config !== undefined) this.#openMs = this.#config.recoveryTimeoutMs;
   }
 
   #settings(): CircuitBreakerStoreConfig {
@@ -302,9 +330,10 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     return config;
   }
 
-  #open(now: number): void {
+  #open(now: number, openMs: number): void {
     this.#enter('open');
     this.#openedAt = now;
+    this.#openMs = openMs;
   }
 
   // Every transition starts the new state with no probes and no run of failures.

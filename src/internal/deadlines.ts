@@ -1,4 +1,11 @@
 import type { Clock } from './clock.js';
+import { afterTurn } from './signals.js';
+
+/**
+ * How many times a {@link DeadlineQueue} may empty within one turn of the event loop before it
+ * keeps its timer for the next call until the turn ends.
+ */
+const HOT_EMPTIES = 8;
 
 /** Something with a deadline, kept in a {@link DeadlineQueue}. */
 export interface DeadlineNode {
@@ -24,8 +31,12 @@ export interface DeadlineNode {
  *
  * A deadline keeps the process alive only while a call waits on it: the timer is cleared when the
  * queue empties, so a process whose calls have all settled exits at once and an idle queue holds
- * no timer. (Node's `Timeout#refresh` cannot re-arm a cleared timer: clearing marks it destroyed
- * and a refresh then schedules nothing, so the next node always sets a new timer.)
+ * no timer. One exception keeps calls made one at a time cheap: when the queue empties more than
+ * {@link HOT_EMPTIES} times within one turn of the event loop (a loop of calls awaited one after
+ * another), the timer is kept for the next call instead of being cleared and set again each time
+ * (a `setTimeout` and `clearTimeout` cost several times a whole call through a timeout stage), and
+ * it is cleared when that turn ends. (Node's `Timeout#refresh` cannot stand in for this: a cleared
+ * timer is destroyed and a refresh then schedules nothing.)
  */
 export class DeadlineQueue {
   #head: DeadlineNode | undefined;
@@ -35,6 +46,12 @@ export class DeadlineQueue {
   hasTimer = false;
   readonly #clock: Clock;
   readonly #onTimer = (): void => this.#fire();
+  /** Times the queue emptied in this turn of the event loop (0 once the turn's sweep ran). */
+  #empties = 0;
+  readonly #sweep = (): void => {
+    this.#empties = 0;
+    if (this.#head === undefined) this.#clear();
+  };
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -62,10 +79,18 @@ export class DeadlineQueue {
     else next.prevDeadline = prev;
     node.prevDeadline = node.nextDeadline = undefined;
     if (this.#head === undefined && this.hasTimer) {
-      this.hasTimer = false;
-      this.#clock.clearTimeout(this.#timer);
-      this.#timer = undefined;
+      // The first emptying of a turn books the sweep that ends it; past HOT_EMPTIES in one turn
+      // the timer waits for the next call (or that sweep) instead of being cleared now.
+      if (this.#empties++ === 0) afterTurn(this.#sweep);
+      if (this.#empties <= HOT_EMPTIES) this.#clear();
     }
+  }
+
+  #clear(): void {
+    if (!this.hasTimer) return;
+    this.hasTimer = false;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /**

@@ -59,6 +59,15 @@ function captureTurn(): (fn: () => void) => unknown {
  * Runs `fn` in a later macrotask, after the host has run its due timers and I/O: what a zero-delay
  * retry waits for, so deadlines and aborts land between attempts however fast they fail.
  */
+/**
+ * Runs `fn` once the current turn of the event loop is over, like {@link nextTurn} but not counted
+ * in {@link pendingTurns}: bookkeeping that no caller waits on (a deadline queue's end-of-turn
+ * sweep).
+ */
+export function afterTurn(fn: () => void): void {
+  hostTurn(fn);
+}
+
 export function nextTurn(fn: () => void): void {
   turnsPending++;
   hostTurn(() => {

@@ -111,6 +111,7 @@ const DESCRIPTOR_LAYERING = [
  * bundling copies. Pure helpers with no class or state of their own may be bundled: these.
  */
 const ADAPTER_HELPERS = [
+  'internal/clock.js',
   'internal/duration.js',
   'internal/signals.js',
   'internal/validate.js',

@@ -1,3 +1,5 @@
+import { wallNow } from '../internal/clock.js';
+
 // A brand in the global symbol registry lets the guard recognise errors made by another copy of
 // the package (two versions in one node_modules tree), where `instanceof` would say no.
 const BRAND: unique symbol = Symbol.for('bulwark.HttpStatusError') as never;
@@ -74,7 +76,7 @@ const DELTA_SECONDS = /^\s*(\d+)\s*$/;
  */
 export function parseRetryAfter(
   value: string | null | undefined,
-  now: number = Date.now(),
+  now: number = wallNow(),
 ): number | undefined {
   if (value === null || value === undefined) return undefined;
   const delta = DELTA_SECONDS.exec(value);

@@ -40,3 +40,12 @@ export const systemClock: Clock = Object.freeze({
     globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
   },
 });
+
+/**
+ * Wall-clock time in milliseconds since the epoch, for the few absolute times that come from
+ * outside (an HTTP-date in `Retry-After`). Every rule measures time on a {@link Clock}; this only
+ * turns such a date into a duration from now.
+ */
+export function wallNow(): number {
+  return Date.now();
+}

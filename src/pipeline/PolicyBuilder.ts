@@ -22,7 +22,7 @@ import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
 import { CustomStage } from './CustomStage.js';
 import type { StageEnv } from './env.js';
-import { BuiltinStage, stages } from './stages.js';
+import { BuiltinStage, stages, type KeyedStageOptions } from './stages.js';
 
 /**
  * Fallback options as a policy takes them: `method` receives the error (a
@@ -69,13 +69,25 @@ export class PolicyBuilder<T = unknown, F = never> {
     return this.open().use(stages.fallback(options, name));
   }
 
-  /** Adds a rate limiter: each execution takes one token. */
-  rateLimiter(options: RateLimiterOptions | RateLimiter, name?: string): this {
+  /**
+   * Adds a rate limiter: each execution takes one token. With `key`, one limiter per key (see
+   * {@link KeyedStageOptions}).
+   */
+  rateLimiter(
+    options: RateLimiterOptions | (RateLimiterOptions & KeyedStageOptions) | RateLimiter,
+    name?: string,
+  ): this {
     return this.open().use(stages.rateLimiter(options, name));
   }
 
-  /** Adds a bulkhead: each execution holds one slot until the stages inside it settle. */
-  bulkhead(options: BulkheadOptions | Bulkhead, name?: string): this {
+  /**
+   * Adds a bulkhead: each execution holds one slot until the stages inside it settle. With
+   * `key`, one bulkhead per key (see {@link KeyedStageOptions}).
+   */
+  bulkhead(
+    options: BulkheadOptions | (BulkheadOptions & KeyedStageOptions) | Bulkhead,
+    name?: string,
+  ): this {
     return this.open().use(stages.bulkhead(options, name));
   }
 
@@ -84,8 +96,14 @@ export class PolicyBuilder<T = unknown, F = never> {
     return this.open().use(stages.retry(options, name));
   }
 
-  /** Adds a circuit breaker around the stages inside it. */
-  circuitBreaker(options: CircuitBreakerOptions | CircuitBreaker, name?: string): this {
+  /**
+   * Adds a circuit breaker around the stages inside it. With `key`, one breaker per key (see
+   * {@link KeyedStageOptions}).
+   */
+  circuitBreaker(
+    options: CircuitBreakerOptions | (CircuitBreakerOptions & KeyedStageOptions) | CircuitBreaker,
+    name?: string,
+  ): this {
     return this.open().use(stages.circuitBreaker(options, name));
   }
 

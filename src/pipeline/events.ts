@@ -47,6 +47,8 @@ export interface PolicyEventMap {
     readonly stage: string;
     readonly reason: RejectionReason;
     readonly error: unknown;
+    /** The call's key, when the stage keeps one primitive per key (`key` option). */
+    readonly key?: string;
   };
   /** A timeout stage's deadline passed. */
   timeout: { readonly policy: string; readonly stage: string; readonly timeoutMs: number };

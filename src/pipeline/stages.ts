@@ -14,6 +14,8 @@ import { RATE_LIMITER_STAGE } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY_STAGE } from '../strategies/retry/kind.js';
 import type { Retry, RetryOptions } from '../strategies/retry/Retry.js';
+import { keyedStage } from '../strategies/keyed/kind.js';
+import type { Keyed } from '../strategies/keyed/Keyed.js';
 import { TIMEOUT_STAGE } from '../strategies/timeout/kind.js';
 import type { TimeLimiter, TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
 import type { ExecutionContext } from './ExecutionContext.js';
@@ -109,6 +111,11 @@ export function stageOf<P>(
   name: string | undefined,
 ): BuiltinStage<P> {
   stringOption(name, 'name', undefined);
+  if (descriptor.resting !== undefined && hasKey(options)) {
+    // One primitive per key: the stage holds them (see strategies/keyed/).
+    const keyed = keyedStage(descriptor as StageDescriptor<P & object>, options);
+    return new BuiltinStage(keyed.descriptor, keyed.primitive, name) as BuiltinStage<never>;
+  }
   const primitive =
     options instanceof descriptor.Primitive
       ? options
@@ -138,6 +145,47 @@ function plainOptions(options: unknown, label: string): Record<string, unknown> 
   return options as Record<string, unknown>;
 }
 
+/** True for plain options that give a `key` (any value: a keyed stage checks it). */
+function hasKey(options: unknown): options is Record<string, unknown> {
+  if (options === null || typeof options !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(options);
+  return (
+    (proto === Object.prototype || proto === null) &&
+    (options as { key?: unknown }).key !== undefined
+  );
+}
+
+/**
+ * What a stateful stage (circuit breaker, rate limiter, bulkhead) takes to keep one primitive
+ * per key: a call's key is `key(ctx)`, and each key gets its own primitive, made from the same
+ * options, in a {@link Keyed} holder (`stage.primitive`).
+ */
+export interface KeyedStageOptions {
+  /**
+   * The key of a call (a host, a user, a tenant), from its context (`ctx.data` usually). A key
+   * function that throws fails the call with what it threw; one that returns a non-string fails
+   * it with a TypeError.
+   */
+  readonly key: (ctx: ExecutionContext) => string;
+  /** Most primitives kept (see {@link KeyedOptions.maxKeys}). @defaultValue `1000` */
+  readonly maxKeys?: number;
+  /** A primitive at rest unused this long is dropped. @defaultValue `'10m'` */
+  readonly idleTimeout?: Duration;
+}
+
+/**
+ * A stateful kind's entry in {@link stages}: given `key`, a keyed stage over a {@link Keyed}
+ * holder; otherwise a stage over one primitive (given, or made from the options).
+ */
+export interface KeyableStageFactory<O, P> {
+  (options: O & KeyedStageOptions, name?: string): BuiltinStage<Keyed<P>>;
+  (options: O | P, name?: string): BuiltinStage<P>;
+  (
+    options: O | P | (O & KeyedStageOptions),
+    name?: string,
+  ): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
+}
+
 /** `3s` or `3000` for a timeout's options. */
 function timeoutOptions(
   options: Duration | TimeLimiterOptions | TimeLimiter,
@@ -161,16 +209,18 @@ function timeoutOptions(
 export const stages = Object.freeze({
   retry: (options: RetryOptions | Retry, name?: string): BuiltinStage<Retry> =>
     stageOf(RETRY_STAGE, options, name),
-  circuitBreaker: (
-    options: CircuitBreakerOptions | CircuitBreaker,
-    name?: string,
-  ): BuiltinStage<CircuitBreaker> => stageOf(CIRCUIT_BREAKER_STAGE, options, name),
-  rateLimiter: (
-    options: RateLimiterOptions | RateLimiter,
-    name?: string,
-  ): BuiltinStage<RateLimiter> => stageOf(RATE_LIMITER_STAGE, options, name),
-  bulkhead: (options: BulkheadOptions | Bulkhead, name?: string): BuiltinStage<Bulkhead> =>
-    stageOf(BULKHEAD_STAGE, options, name),
+  circuitBreaker: ((options: unknown, name?: string) =>
+    stageOf(CIRCUIT_BREAKER_STAGE, options, name)) as KeyableStageFactory<
+    CircuitBreakerOptions,
+    CircuitBreaker
+  >,
+  rateLimiter: ((options: unknown, name?: string) =>
+    stageOf(RATE_LIMITER_STAGE, options, name)) as KeyableStageFactory<
+    RateLimiterOptions,
+    RateLimiter
+  >,
+  bulkhead: ((options: unknown, name?: string) =>
+    stageOf(BULKHEAD_STAGE, options, name)) as KeyableStageFactory<BulkheadOptions, Bulkhead>,
   timeout: (
     options: Duration | TimeLimiterOptions | TimeLimiter,
     name?: string,

@@ -24,6 +24,8 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
     orphaned: bulkhead.orphaned,
   }),
   rejection: 'bulkhead',
+  resting: (bulkhead) => bulkhead.queued === 0 && bulkhead.availableSlots >= bulkhead.maxConcurrent,
+  refusing: (bulkhead) => bulkhead.availableSlots === 0,
 };
 
 /** @internal The whole bulkhead kind: the stage part, its configuration and gauges. */

@@ -20,6 +20,9 @@ export const RATE_LIMITER_STAGE: StageDescriptor<RateLimiter> = {
     maxTokens: limiter.maxTokens,
   }),
   rejection: 'rate-limit',
+  // A bucket that is not full is owed tokens: a new one would forgive them.
+  resting: (limiter) => limiter.queued === 0 && limiter.availableTokens >= limiter.maxTokens,
+  refusing: (limiter) => limiter.availableTokens < 1,
 };
 
 /** @internal The whole rate limiter kind: the stage part, its configuration and gauges. */

@@ -1,0 +1,221 @@
+// The Keyed holder on its own, with an injected clock: one instance per key, least recently used
+// dropped first past maxKeys, idle instances dropped on the next use (no timer), and instances
+// that hold something (an open circuit, tokens owed, a slot, a waiter) never dropped.
+import { expect } from 'chai';
+import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
+import { RateLimiter } from '../../../src/strategies/rate-limiter/RateLimiter.js';
+import { ManualClock } from '../../support/clock.js';
+
+const noTimers = () => new ManualClock(0, { forbidTimers: 'Keyed must never set a timer' });
+
+describe('Keyed', () => {
+  describe('construction', () => {
+    it('refuses a factory that is not a function, naming it', () => {
+      expect(() => new Keyed(42 as never)).to.throw(TypeError, '`factory` must be a function');
+    });
+
+    it('refuses maxKeys below 1 or not an integer with errors naming the option and value', () => {
+      expect(() => new Keyed(() => ({}), { maxKeys: 0 })).to.throw(
+        RangeError,
+        '`maxKeys` must be an integer >= 1, got 0',
+      );
+      expect(() => new Keyed(() => ({}), { maxKeys: 1.5 })).to.throw(RangeError, 'got 1.5');
+      expect(() => new Keyed(() => ({}), { maxKeys: '10' as never })).to.throw(
+        TypeError,
+        '`maxKeys`',
+      );
+    });
+
+    it('refuses an idleTimeout that is not a duration > 0', () => {
+      expect(() => new Keyed(() => ({}), { idleTimeout: 0 })).to.throw(
+        RangeError,
+        '`idleTimeout` must be a duration > 0, got 0',
+      );
+      expect(() => new Keyed(() => ({}), { idleTimeout: 'soon' })).to.throw(
+        TypeError,
+        '`idleTimeout`',
+      );
+      expect(new Keyed(() => ({}), { idleTimeout: Infinity }).idleTimeoutMs).to.equal(Infinity);
+    });
+
+    it('refuses unknown options with a suggestion, and ill-typed resting and clock', () => {
+      expect(() => new Keyed(() => ({}), { maxKey: 3 } as never)).to.throw(
+        TypeError,
+        'unknown option `maxKey` (did you mean `maxKeys`?)',
+      );
+      expect(() => new Keyed(() => ({}), { resting: true as never })).to.throw(
+        TypeError,
+        '`resting` must be a function',
+      );
+      expect(() => new Keyed(() => ({}), { clock: {} as never })).to.throw(TypeError, '`clock`');
+    });
+
+    it('defaults to 1000 keys and 10 minutes', () => {
+      const keyed = new Keyed(() => ({}));
+      expect(keyed.maxKeys).to.equal(1000);
+      expect(keyed.idleTimeoutMs).to.equal(600_000);
+    });
+  });
+
+  it('makes one instance per key, on first use, and hands the same one back', () => {
+    const made: string[] = [];
+    const keyed = new Keyed((key) => {
+      made.push(key);
+      return { key };
+    });
+    const a = keyed.get('a');
+    expect(keyed.get('a')).to.equal(a);
+    expect(keyed.get('b')).to.not.equal(a);
+    expect(made).to.deep.equal(['a', 'b']);
+    expect(keyed.size).to.equal(2);
+    expect(() => keyed.get(7 as never)).to.throw(TypeError, '`key` must be a string, got 7');
+  });
+
+  it('drops the least recently used instance past maxKeys', () => {
+    const keyed = new Keyed((key) => ({ key }), { maxKeys: 3, clock: noTimers() });
+    keyed.get('a');
+    keyed.get('b');
+    keyed.get('c');
+    keyed.get('a'); // now b is the least recently used
+    keyed.get('d');
+    expect(keyed.keys()).to.deep.equal(['c', 'a', 'd']);
+    expect(keyed.size).to.equal(3);
+  });
+
+  it('gives a key whose instance was dropped a new instance (a closed circuit)', () => {
+    const clock = noTimers();
+    const keyed = new Keyed(() => new CircuitBreaker({ failureThreshold: 1, clock }), {
+      maxKeys: 1,
+      clock,
+    });
+    const first = keyed.get('a');
+    first.onFailure(new Error('x'));
+    expect(first.state).to.equal('open');
+    clock.tick(60_000); // past the recovery time: HALF_OPEN, at rest
+    keyed.get('b');
+    const again = keyed.get('a');
+    expect(again).to.not.equal(first);
+    expect(again.state).to.equal('closed');
+  });
+
+  it('drops an instance unused for idleTimeout on the next use, without any timer', () => {
+    const clock = noTimers();
+    const keyed = new Keyed((key) => ({ key }), { idleTimeout: 1000, clock });
+    keyed.get('a');
+    clock.tick(500);
+    keyed.get('b');
+    clock.tick(500);
+    expect(keyed.keys(), 'a unused for 1000 ms').to.deep.equal(['b']);
+    clock.tick(499);
+    expect(keyed.size).to.equal(1);
+    clock.tick(1);
+    expect(keyed.size).to.equal(0);
+  });
+
+  it('never drops a circuit that is OPEN within its recovery time, and drops it once past it', () => {
+    const clock = noTimers();
+    const keyed = new Keyed(
+      () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 30_000, clock }),
+      { maxKeys: 2, idleTimeout: 1000, clock },
+    );
+    keyed.get('down').onFailure(new Error('x'));
+    keyed.get('b');
+    keyed.get('c'); // over maxKeys: b is dropped, not the open circuit
+    expect(keyed.keys()).to.have.members(['down', 'c']);
+    clock.tick(5000); // idle, but still open
+    expect(keyed.keys()).to.deep.equal(['down']);
+    expect(keyed.get('down').state).to.equal('open');
+    clock.tick(30_000); // past its recovery time it reads HALF_OPEN: at rest
+    clock.tick(1000);
+    expect(keyed.size).to.equal(0);
+  });
+
+  it('never drops a bulkhead holding a slot or a waiter, nor a limiter owed tokens', async () => {
+    const clock = noTimers();
+    const bulkheads = new Keyed(() => new Bulkhead({ maxConcurrent: 1, clock }), {
+      maxKeys: 1,
+      clock,
+    });
+    expect(bulkheads.get('a').tryAcquire()).to.equal(true);
+    bulkheads.get('b');
+    expect(bulkheads.keys(), 'over maxKeys while a holds its slot').to.have.members(['a', 'b']);
+    bulkheads.get('a').release();
+    bulkheads.get('c'); // both a and b are at rest now: both go
+    expect(bulkheads.size).to.equal(1);
+    expect(bulkheads.keys()).to.deep.equal(['c']);
+
+    const limiters = new Keyed(() => new RateLimiter({ maxTokens: 2, refillRate: 1, clock }), {
+      maxKeys: 1,
+      clock,
+    });
+    expect(limiters.get('u1').tryAcquire()).to.equal(true);
+    limiters.get('u2');
+    expect(limiters.keys(), 'u1 owes a token').to.have.members(['u1', 'u2']);
+    clock.tick(1000); // refilled: at rest
+    limiters.get('u3');
+    expect(limiters.keys()).to.deep.equal(['u3']);
+    await Promise.resolve();
+  });
+
+  it('exceeds maxKeys while every instance is busy and shrinks back as they come to rest', () => {
+    const clock = noTimers();
+    const keyed = new Keyed(() => new Bulkhead({ maxConcurrent: 1, clock }), {
+      maxKeys: 2,
+      clock,
+    });
+    for (const key of ['a', 'b', 'c', 'd']) keyed.get(key).tryAcquire();
+    expect(keyed.size).to.equal(4);
+    for (const key of ['a', 'b', 'c', 'd']) keyed.get(key).release();
+    keyed.get('e');
+    expect(keyed.size).to.equal(2);
+    expect(keyed.keys()).to.deep.equal(['d', 'e']);
+  });
+
+  it('asks the resting option for other instances, keeping one whose check throws', () => {
+    const clock = noTimers();
+    const busy = new Set(['a']);
+    const keyed = new Keyed((key) => ({ key }), {
+      maxKeys: 1,
+      clock,
+      resting: (item) => {
+        if (item.key === 'boom') throw new Error('cannot tell');
+        return !busy.has(item.key);
+      },
+    });
+    keyed.get('a');
+    keyed.get('boom');
+    keyed.get('b');
+    expect(keyed.keys()).to.have.members(['a', 'boom', 'b']);
+    busy.delete('a');
+    keyed.get('c');
+    expect(keyed.keys()).to.not.include('a');
+  });
+
+  it('deletes a key whatever it holds, and reports whether it had one', () => {
+    const keyed = new Keyed(() => new Bulkhead({ maxConcurrent: 1 }));
+    const first = keyed.get('a');
+    first.tryAcquire();
+    expect(keyed.delete('a')).to.equal(true);
+    expect(keyed.delete('a')).to.equal(false);
+    expect(keyed.get('a')).to.not.equal(first);
+  });
+
+  it('passes what the factory throws to the caller and keeps no entry', () => {
+    const keyed = new Keyed((key): object => {
+      if (key === 'bad') throw new RangeError('no such host');
+      return {};
+    });
+    expect(() => keyed.get('bad')).to.throw(RangeError, 'no such host');
+    expect(keyed.size).to.equal(0);
+  });
+
+  it('bounds memory: 100,000 distinct keys leave at most maxKeys instances', () => {
+    const clock = noTimers();
+    const keyed = new Keyed(() => new CircuitBreaker({ clock }), { maxKeys: 100, clock });
+    for (let i = 0; i < 100_000; i++) keyed.get(`host-${i}`).onSuccess();
+    expect(keyed.size).to.equal(100);
+    expect(keyed.keys()[99]).to.equal('host-99999');
+  });
+});

@@ -1,0 +1,290 @@
+import type { Clock } from '../../internal/clock.js';
+import type { Duration } from '../../internal/duration.js';
+import { fail } from '../../internal/duration.js';
+import {
+  clockOption,
+  durationOption,
+  functionOption,
+  integerOption,
+  knownKeys,
+  optionsObject,
+  show,
+} from '../../internal/validate.js';
+import { BULKHEAD_STAGE } from '../bulkhead/kind.js';
+import { CIRCUIT_BREAKER_STAGE } from '../circuit-breaker/kind.js';
+import type { StageDescriptor } from '../descriptor.js';
+import { RATE_LIMITER_STAGE } from '../rate-limiter/kind.js';
+
+/** Options of a {@link Keyed} holder. */
+export interface KeyedOptions<P = unknown> {
+  /**
+   * Most instances kept: an integer >= 1. Past it, the least recently used instance at rest is
+   * dropped. An instance that is not at rest is never dropped; while every instance is busy, the
+   * holder keeps more than `maxKeys` and drops the surplus as instances come to rest.
+   * @defaultValue `1000`
+   */
+  readonly maxKeys?: number;
+  /**
+   * An instance at rest that no call used for this long is dropped (found and dropped on the
+   * holder's next use; no timer). A duration > 0, or `Infinity` to keep instances until
+   * `maxKeys` pushes them out.
+   * @defaultValue `'10m'`
+   */
+  readonly idleTimeout?: Duration;
+  /** Source of time for `idleTimeout`. @defaultValue {@link systemClock} */
+  readonly clock?: Clock;
+  /**
+   * Whether an instance is at rest, so that dropping it and making a new one later changes
+   * nothing a caller could see. Circuit breakers, rate limiters and bulkheads are known: a
+   * breaker is at rest unless its circuit is OPEN (younger than its recovery time) or ISOLATED,
+   * a limiter while its bucket is full and nobody waits, a bulkhead while it holds no slot and
+   * nobody waits. Any other instance is at rest unless this says otherwise.
+   * @defaultValue the check of the instance's kind
+   */
+  readonly resting?: (instance: P) => boolean;
+}
+
+/** @internal Every option key the constructor accepts. */
+export const KEYED_OPTIONS: readonly string[] = Object.freeze([
+  'maxKeys',
+  'idleTimeout',
+  'clock',
+  'resting',
+]);
+
+/** @internal The options a keyed stage takes besides its kind's own. */
+export const KEYED_STAGE_OPTIONS: readonly string[] = Object.freeze([
+  'key',
+  'maxKeys',
+  'idleTimeout',
+]);
+
+const DEFAULT_MAX_KEYS = 1000;
+const DEFAULT_IDLE_MS = 600_000;
+/** How many busy instances one insertion looks past when it must drop one. */
+const SCAN = 32;
+
+/** The kinds whose instances {@link Keyed} knows how to ask whether they are at rest. */
+const KNOWN: readonly StageDescriptor[] = [
+  CIRCUIT_BREAKER_STAGE as StageDescriptor,
+  RATE_LIMITER_STAGE as StageDescriptor,
+  BULKHEAD_STAGE as StageDescriptor,
+];
+
+/** @internal One key's instance and what the holder knows of its use. */
+export interface KeyedEntry<P> {
+  readonly key: string;
+  readonly value: P;
+  /** Clock time of the last use (a call starting or ending, or a check that found it busy). */
+  used: number;
+  /** Calls of a policy running on this instance now (from admission until their outcome). */
+  holds: number;
+}
+
+/**
+ * One instance per key, made on first use by `factory`, with bounded memory: at most `maxKeys`
+ * instances (the least recently used at rest dropped first) and none unused for `idleTimeout`.
+ * An instance that holds something (a bulkhead slot, a waiter, a half-open probe of a call in a
+ * policy, tokens owed, an OPEN circuit within its recovery time) is never dropped: dropping it
+ * would forgive what it holds. A key that comes back after its instance was dropped gets a new
+ * one, as the factory makes it (a closed circuit, a full bucket).
+ *
+ * No timer is used: idle instances are found on the holder's next use (`get`, `size`, `keys`),
+ * from the least recently used, in amortised constant time per use.
+ *
+ * @typeParam P - the instances (`CircuitBreaker`, `RateLimiter`, `Bulkhead`, or anything)
+ * @example
+ * ```ts
+ * const breakers = new Keyed((host) => new CircuitBreaker({ failureThreshold: 5 }), {
+ *   maxKeys: 500,
+ *   idleTimeout: '15m',
+ * });
+ * const body = await breakers.get(new URL(url).host).execute(() => fetch(url));
+ * ```
+ */
+export class Keyed<P> {
+  /** Most instances kept while some are at rest. */
+  readonly maxKeys: number;
+  /** Milliseconds after which an unused instance at rest is dropped (`Infinity`: never). */
+  readonly idleTimeoutMs: number;
+  readonly #factory: (key: string) => P;
+  readonly #clock: Clock;
+  readonly #resting: ((instance: P) => boolean) | undefined;
+  /** Least recently used first: a Map keeps insertion order, and each use re-inserts. */
+  readonly #entries = new Map<string, KeyedEntry<P>>();
+  #dropped: ReadonlyArray<(entry: KeyedEntry<P>) => void> = [];
+
+  /**
+   * @param factory - makes the instance of a key: `(key) => new CircuitBreaker(options)`
+   * @throws TypeError when `factory` is not a function, or for an unknown or ill-typed option
+   * @throws RangeError when `maxKeys` is not an integer >= 1 or `idleTimeout` is not > 0
+   */
+  constructor(factory: (key: string) => P, options?: KeyedOptions<P>) {
+    functionOption(factory, 'factory', undefined);
+    const o = optionsObject(options, 'Keyed');
+    knownKeys(o, KEYED_OPTIONS, 'Keyed');
+    const read = readKeyedOptions(o);
+    this.maxKeys = read.maxKeys;
+    this.idleTimeoutMs = read.idleTimeoutMs;
+    this.#clock = clockOption(o.clock);
+    this.#resting = functionOption(o.resting, 'resting', undefined) as
+      ((instance: P) => boolean) | undefined;
+    this.#factory = factory;
+  }
+
+  /**
+   * The instance of `key`, made by the factory if there is none (a key whose instance was dropped
+   * gets a new one). Marks it as the most recently used.
+   * @throws TypeError when `key` is not a string; what the factory throws
+   */
+  get(key: string): P {
+    return this.#take(key).value;
+  }
+
+  /**
+   * Drops the instance of `key`, whatever it holds (calls running on it finish on it). The key's
+   * next use gets a new instance.
+   * @returns whether there was one
+   */
+  delete(key: string): boolean {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return false;
+    this.#drop(entry);
+    return true;
+  }
+
+  /** Instances held now (idle ones found first are dropped). */
+  get size(): number {
+    this.#sweep(this.#clock.now());
+    return this.#entries.size;
+  }
+
+  /** The keys held now, least recently used first (idle ones found first are dropped). */
+  keys(): string[] {
+    this.#sweep(this.#clock.now());
+    return [...this.#entries.keys()];
+  }
+
+  /** @internal The entries, least recently used first, without touching any. */
+  entries(): IterableIterator<KeyedEntry<P>> {
+    return this.#entries.values();
+  }
+
+  /** @internal Whether an entry may be dropped now. */
+  idle(entry: KeyedEntry<P>): boolean {
+    return entry.holds === 0 && this.resting(entry.value);
+  }
+
+  /** @internal Whether an instance is at rest (the `resting` option, or its kind's check). */
+  resting(instance: P): boolean {
+    try {
+      if (this.#resting !== undefined) return this.#resting(instance) !== false;
+      for (const kind of KNOWN) {
+        if (instance instanceof kind.Primitive) return kind.resting?.(instance) !== false;
+      }
+      return true;
+    } catch {
+      // A check that throws cannot vouch for the instance: keep it.
+      return false;
+    }
+  }
+
+  /**
+   * @internal The entry of `key` for a call that starts on it: held (never dropped) until
+   * {@link Keyed.release}.
+   */
+  hold(key: string): KeyedEntry<P> {
+    const entry = this.#take(key);
+    entry.holds++;
+    return entry;
+  }
+
+  /** @internal The call that {@link Keyed.hold} counted has its outcome. */
+  release(entry: KeyedEntry<P>): void {
+    entry.holds--;
+    entry.used = this.#clock.now();
+  }
+
+  /** @internal Calls `listener` with each entry dropped from now on; returns the unsubscribe. */
+  onDrop(listener: (entry: KeyedEntry<P>) => void): () => void {
+    this.#dropped = [...this.#dropped, listener];
+    return () => {
+      this.#dropped = this.#dropped.filter((l) => l !== listener);
+    };
+  }
+
+  #take(key: string): KeyedEntry<P> {
+    if (typeof key !== 'string') {
+      throw new TypeError(`\`key\` must be a string, got ${show(key)}`);
+    }
+    const now = this.#clock.now();
+    this.#sweep(now);
+    const entries = this.#entries;
+    let entry = entries.get(key);
+    if (entry !== undefined) {
+      entries.delete(key);
+      entries.set(key, entry);
+      entry.used = now;
+      return entry;
+    }
+    entry = { key, value: this.#factory(key), used: now, holds: 0 };
+    entries.set(key, entry);
+    if (entries.size > this.maxKeys) this.#shrink(entry, now);
+    return entry;
+  }
+
+  /** Drops the idle instances, least recently used first, up to the first one used recently. */
+  #sweep(now: number): void {
+    const idleMs = this.idleTimeoutMs;
+    if (idleMs === Infinity) return;
+    const entries = this.#entries;
+    let budget = entries.size;
+    for (const entry of entries.values()) {
+      if (budget-- === 0 || now - entry.used < idleMs) return;
+      if (this.idle(entry)) this.#drop(entry);
+      else this.#keep(entry, now);
+    }
+  }
+
+  /**
+   * Drops the least recently used instances at rest until at most `maxKeys` are left, looking
+   * past at most {@link SCAN} busy ones (each moved to the recent end, as in use): when none can
+   * go, the holder stays over `maxKeys` for now and the next insertions try again. `fresh`, the
+   * instance just made for a caller, stays.
+   */
+  #shrink(fresh: KeyedEntry<P>, now: number): void {
+    const entries = this.#entries;
+    let excess = entries.size - this.maxKeys;
+    let budget = excess + SCAN;
+    for (const entry of entries.values()) {
+      if (entry === fresh || excess <= 0 || budget-- <= 0) return;
+      if (this.idle(entry)) {
+        this.#drop(entry);
+        excess--;
+      } else this.#keep(entry, now);
+    }
+  }
+
+  /** A busy entry met while looking for one to drop: in use, so the most recent now. */
+  #keep(entry: KeyedEntry<P>, now: number): void {
+    this.#entries.delete(entry.key);
+    this.#entries.set(entry.key, entry);
+    entry.used = now;
+  }
+
+  #drop(entry: KeyedEntry<P>): void {
+    this.#entries.delete(entry.key);
+    for (const listener of this.#dropped) listener(entry);
+  }
+}
+
+/** @internal `maxKeys` and `idleTimeout`, checked. */
+export function readKeyedOptions(o: Record<string, unknown>): {
+  maxKeys: number;
+  idleTimeoutMs: number;
+} {
+  const maxKeys = integerOption(o.maxKeys, 'maxKeys', 1, DEFAULT_MAX_KEYS);
+  const idleTimeoutMs = durationOption(o.idleTimeout, 'idleTimeout', DEFAULT_IDLE_MS, true);
+  if (!(idleTimeoutMs > 0)) fail(RangeError, 'idleTimeout', 'a duration > 0', o.idleTimeout);
+  return { maxKeys, idleTimeoutMs };
+}

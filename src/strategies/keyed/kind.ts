@@ -1,0 +1,54 @@
+import { fail } from '../../internal/duration.js';
+import { functionOption } from '../../internal/validate.js';
+import type { CheckedConstructor, StageDescriptor } from '../descriptor.js';
+import { Keyed, KEYED_STAGE_OPTIONS, readKeyedOptions } from './Keyed.js';
+import { KeyedStage, keyedState, type KeyOf } from './stage.js';
+
+/**
+ * @internal The descriptor and holder of a keyed stage of `inner`'s kind: one primitive per key,
+ * each made from `options` less `key`, `maxKeys` and `idleTimeout`. The options are checked at
+ * once (a first primitive is made from them, and kept for `describe`). A `store` is refused: a
+ * store serves one primitive, and each key has its own.
+ */
+export function keyedStage<P extends object>(
+  inner: StageDescriptor<P>,
+  options: Record<string, unknown>,
+): { descriptor: StageDescriptor<Keyed<P>>; primitive: Keyed<P> } {
+  const keyOf = functionOption(options.key, 'key', undefined) as KeyOf;
+  const { maxKeys, idleTimeoutMs } = readKeyedOptions(options);
+  if (options.store !== undefined) {
+    fail(
+      TypeError,
+      'store',
+      `no store with \`key\` (a store serves one ${inner.label}, and each key gets its own)`,
+      options.store,
+    );
+  }
+  const own: Record<string, unknown> = {};
+  for (const option of Object.keys(options)) {
+    if (!KEYED_STAGE_OPTIONS.includes(option)) own[option] = options[option];
+  }
+  const Primitive = inner.Primitive as CheckedConstructor<P>;
+  const template = new Primitive(own);
+  const resting = inner.resting;
+  const keyed = new Keyed<P>(() => new Primitive(own), {
+    maxKeys,
+    idleTimeout: idleTimeoutMs,
+    clock: own.clock as never,
+    ...(resting === undefined ? {} : { resting: (p: P) => resting(p) }),
+  });
+  const describe = (): string =>
+    `per key (at most ${maxKeys} key${maxKeys === 1 ? '' : 's'}${
+      idleTimeoutMs === Infinity ? '' : `, idle ${idleTimeoutMs} ms`
+    }): ${inner.describe(template)}`;
+  const descriptor: StageDescriptor<Keyed<P>> = {
+    kind: inner.kind,
+    label: inner.label,
+    Primitive: Keyed,
+    step: (holder, env, name) => new KeyedStage(inner, holder, keyOf, env, name, describe),
+    describe,
+    state: (holder) => keyedState(inner, holder),
+    ...(inner.rejection === undefined ? {} : { rejection: inner.rejection }),
+  };
+  return { descriptor, primitive: keyed };
+}

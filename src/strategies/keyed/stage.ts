@@ -1,0 +1,206 @@
+import { DerivedContext, type Context } from '../../internal/context.js';
+import { show } from '../../internal/validate.js';
+import type { Inward, Outward, Step } from '../../pipeline/engine.js';
+import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import type { CircuitStateChange } from '../circuit-breaker/CircuitBreaker.js';
+import type { StageDescriptor } from '../descriptor.js';
+import type { Keyed, KeyedEntry } from './Keyed.js';
+
+/** @internal How a keyed stage finds the key of a call. */
+export type KeyOf = (ctx: Context) => string;
+
+/** How many keys that refuse calls a keyed stage's state lists. */
+export const MAX_LISTED_KEYS = 20;
+
+/**
+ * @internal The context a keyed stage hands the step of a call's key: it names the key's entry
+ * and step, so that the outcome goes back through that step and the entry is released once.
+ */
+class KeyContext extends DerivedContext {
+  readonly entry: KeyedEntry<unknown>;
+  readonly step: Step;
+  released = false;
+
+  constructor(parent: Context, owner: object, entry: KeyedEntry<unknown>, step: Step) {
+    super(parent, owner);
+    this.entry = entry;
+    this.step = step;
+  }
+}
+
+/**
+ * @internal A stage that keeps one primitive per key (in a {@link Keyed} holder) and runs each
+ * call through its key's primitive with the kind's own step, made once per primitive for this
+ * policy and linked between this stage's neighbours. The key's step answers refusals and
+ * outcomes exactly as the kind's stage does; this stage only picks it and gives the outcome back
+ * to it.
+ */
+export class KeyedStage<P extends object> implements Step {
+  readonly kind: string;
+  readonly name: string;
+  inner: Inward = UNLINKED;
+  outer: Outward = UNLINKED;
+  readonly settlesEarly = false;
+  readonly #descriptor: StageDescriptor<P>;
+  readonly #keyed: Keyed<P>;
+  readonly #keyOf: KeyOf;
+  readonly #env: StageEnv;
+  readonly #describe: () => string;
+  /** This policy's step over each key's primitive. */
+  #steps = new WeakMap<P, Step>();
+  /** Where the key's step sends the outcome: out of this stage, releasing the key. */
+  readonly #exit: Outward = {
+    leave: (ctx: Context, ok: boolean, value: unknown): void => {
+      const own = ctx as KeyContext;
+      if (!own.released) {
+        own.released = true;
+        this.#keyed.release(own.entry as KeyedEntry<P>);
+      }
+      this.outer.leave(own.parent, ok, value);
+    },
+  };
+  /** State listeners (`circuit-state` events), and each key step's subscription. */
+  readonly #watchers = new Set<(change: CircuitStateChange) => void>();
+  readonly #subscriptions = new Map<P, () => void>();
+  #unwatchDrops: (() => void) | undefined;
+
+  constructor(
+    descriptor: StageDescriptor<P>,
+    keyed: Keyed<P>,
+    keyOf: KeyOf,
+    env: StageEnv,
+    name: string | undefined,
+    describe: () => string,
+  ) {
+    this.#descriptor = descriptor;
+    this.#keyed = keyed;
+    this.#keyOf = keyOf;
+    this.#env = env;
+    this.#describe = describe;
+    this.kind = descriptor.kind;
+    this.name = name ?? descriptor.kind;
+  }
+
+  enter(ctx: Context): void {
+    let entry: KeyedEntry<P>;
+    try {
+      const key = this.#keyOf(ctx);
+      if (typeof key !== 'string') {
+        throw new TypeError(`\`key\` must return a string, got ${show(key)}`);
+      }
+      entry = this.#keyed.hold(key);
+    } catch (error) {
+      // A key function (or the primitive's constructor) that throws fails the call with it.
+      this.outer.leave(ctx, false, error);
+      return;
+    }
+    const step = this.#stepOf(entry);
+    step.enter(new KeyContext(ctx, this, entry as KeyedEntry<unknown>, step));
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    // What the key's step passed inward: our context, or one that step made over it.
+    let own: Context | undefined = ctx;
+    while (own !== undefined && own.owner !== this) own = own.parent;
+    (own as KeyContext).step.leave(ctx, ok, value);
+  }
+
+  describe(): string {
+    return this.#describe();
+  }
+
+  state(): Record<string, unknown> {
+    return { kind: this.kind, name: this.name, ...keyedState(this.#descriptor, this.#keyed) };
+  }
+
+  watchState(listener: (change: CircuitStateChange) => void): () => void {
+    this.#watchers.add(listener);
+    if (this.#unwatchDrops === undefined) {
+      this.#unwatchDrops = this.#keyed.onDrop((entry) => {
+        this.#subscriptions.get(entry.value)?.();
+        this.#subscriptions.delete(entry.value);
+      });
+      for (const entry of this.#keyed.entries()) this.#subscribe(entry.value, this.#stepOf(entry));
+    }
+    return () => {
+      if (!this.#watchers.delete(listener) || this.#watchers.size > 0) return;
+      this.#unwatchDrops?.();
+      this.#unwatchDrops = undefined;
+      for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
+      this.#subscriptions.clear();
+    };
+  }
+
+  #stepOf(entry: KeyedEntry<P>): Step {
+    const primitive = entry.value;
+    let step = this.#steps.get(primitive);
+    if (step === undefined) {
+      step = this.#descriptor.step(primitive, keyEnv(this.#env, entry.key), this.name);
+      step.inner = this.inner;
+      step.outer = this.#exit;
+      this.#steps.set(primitive, step);
+      if (this.#unwatchDrops !== undefined) this.#subscribe(primitive, step);
+    }
+    return step;
+  }
+
+  #subscribe(primitive: P, step: Step): void {
+    if (step.watchState === undefined || this.#subscriptions.has(primitive)) return;
+    this.#subscriptions.set(
+      primitive,
+      step.watchState((change) => {
+        for (const watcher of this.#watchers) watcher(change);
+      }),
+    );
+  }
+}
+
+/**
+ * The environment of one key's step: the policy's, with `key` added to the `rejected` events it
+ * emits. (The hub's other members are read from the policy's hub itself.)
+ */
+function keyEnv(env: StageEnv, key: string): StageEnv {
+  const hub = env.hub;
+  const keyHub = Object.create(hub) as typeof hub;
+  keyHub.emit = (event, payload) =>
+    hub.emit(event, event === 'rejected' ? { ...payload, key } : payload);
+  return { policy: env.policy, counters: env.counters, clock: env.clock, hub: keyHub };
+}
+
+/**
+ * @internal A keyed holder's live state: `keys` held (more than `maxKeys` while every instance
+ * is busy), `busyKeys` (instances that may not be dropped now), `refusingKeys` (how many refuse
+ * calls now) and `refusing`, the first {@link MAX_LISTED_KEYS} of those, least recently used
+ * first, each `{ key, ...its kind's state }`.
+ */
+export function keyedState<P>(
+  descriptor: StageDescriptor<P>,
+  keyed: Keyed<P>,
+): Record<string, unknown> {
+  let busy = 0;
+  let refusing = 0;
+  const listed: Array<Record<string, unknown>> = [];
+  let keys = 0;
+  for (const entry of keyed.entries()) {
+    keys++;
+    if (!keyed.idle(entry)) busy++;
+    let refuses = false;
+    try {
+      refuses = descriptor.refusing?.(entry.value) === true;
+    } catch {
+      // A primitive that cannot report (a hostile store) is left out of the list.
+    }
+    if (!refuses) continue;
+    refusing++;
+    if (listed.length < MAX_LISTED_KEYS) {
+      listed.push({ key: entry.key, ...descriptor.state(entry.value) });
+    }
+  }
+  return {
+    keys,
+    maxKeys: keyed.maxKeys,
+    busyKeys: busy,
+    refusingKeys: refusing,
+    refusing: listed,
+  };
+}

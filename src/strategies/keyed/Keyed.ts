@@ -66,9 +66,9 @@ const SCAN = 32;
 
 /** The kinds whose instances {@link Keyed} knows how to ask whether they are at rest. */
 const KNOWN: readonly StageDescriptor[] = [
-  CIRCUIT_BREAKER_STAGE as StageDescriptor,
-  RATE_LIMITER_STAGE as StageDescriptor,
-  BULKHEAD_STAGE as StageDescriptor,
+  CIRCUIT_BREAKER_STAGE,
+  RATE_LIMITER_STAGE,
+  BULKHEAD_STAGE,
 ];
 
 /** @internal One key's instance and what the holder knows of its use. */

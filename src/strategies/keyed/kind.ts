@@ -20,7 +20,7 @@ export function keyedStage<P extends object>(
     fail(
       TypeError,
       'store',
-      `no store with \`key\` (a store serves one ${inner.label}, and each key gets its own)`,
+      `left out with \`key\` (a store serves one ${inner.label}, and each key gets its own)`,
       options.store,
     );
   }
@@ -30,12 +30,11 @@ export function keyedStage<P extends object>(
   }
   const Primitive = inner.Primitive as CheckedConstructor<P>;
   const template = new Primitive(own);
-  const resting = inner.resting;
   const keyed = new Keyed<P>(() => new Primitive(own), {
     maxKeys,
     idleTimeout: idleTimeoutMs,
     clock: own.clock as never,
-    ...(resting === undefined ? {} : { resting: (p: P) => resting(p) }),
+    ...(inner.resting === undefined ? {} : { resting: (p: P) => inner.resting?.(p) !== false }),
   });
   const describe = (): string =>
     `per key (at most ${maxKeys} key${maxKeys === 1 ? '' : 's'}${

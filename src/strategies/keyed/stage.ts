@@ -95,7 +95,7 @@ export class KeyedStage<P extends object> implements Step {
       return;
     }
     const step = this.#stepOf(entry);
-    step.enter(new KeyContext(ctx, this, entry as KeyedEntry<unknown>, step));
+    step.enter(new KeyContext(ctx, this, entry, step));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

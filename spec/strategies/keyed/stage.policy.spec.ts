@@ -1,0 +1,237 @@
+// Keyed stages, white-box through a policy: a circuit breaker, rate limiter or bulkhead given
+// `key` keeps one primitive per key and runs each call through its key's primitive with the
+// kind's own step (refusals, events, counters), reports its keys in metrics(), and never drops
+// the primitive of a call in flight.
+import { expect } from 'chai';
+import {
+  BulkheadFullError,
+  CircuitOpenError,
+  RateLimitExceededError,
+} from '../../../src/errors.js';
+import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { stages } from '../../../src/pipeline/stages.js';
+import type { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
+import { ManualClock } from '../../support/clock.js';
+import { deferred, flush, rejectionOf } from '../../support/promises.js';
+
+const host = (ctx: ExecutionContext) => ctx.data.get('host') as string;
+const on = (h: string) => ({ data: { host: h } });
+const boom = () => Promise.reject(new Error('down'));
+
+describe('Keyed stages', () => {
+  it('opens the circuit of one host without ever refusing another', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder('hosts')
+      .circuitBreaker({ key: host, failureThreshold: 2, recoveryTimeout: '30s', clock })
+      .build();
+    await rejectionOf(policy.execute(boom, on('a')));
+    await rejectionOf(policy.execute(boom, on('a')));
+    expect(await rejectionOf(policy.execute(() => 'x', on('a')))).to.be.instanceOf(
+      CircuitOpenError,
+    );
+    for (let i = 0; i < 50; i++) {
+      expect(await policy.execute(() => i, on(`other-${i}`))).to.equal(i);
+    }
+    expect(policy.metrics().rejections.circuitOpen).to.equal(1);
+  });
+
+  it('reports refusals with the key in the rejected event and counts them', async () => {
+    const policy = Policy.builder('users')
+      .rateLimiter({ key: (ctx) => ctx.data.get('user') as string, maxTokens: 1, refillRate: 1 })
+      .build();
+    const events: unknown[] = [];
+    policy.on('rejected', (e) => events.push(e));
+    await policy.execute(() => 1, { data: { user: 'ann' } });
+    await policy.execute(() => 1, { data: { user: 'bob' } });
+    const error = await rejectionOf(policy.execute(() => 1, { data: { user: 'ann' } }));
+    expect(error).to.be.instanceOf(RateLimitExceededError);
+    expect(events).to.deep.equal([
+      { policy: 'users', stage: 'rate-limiter', reason: 'rate-limit', error, key: 'ann' },
+    ]);
+    expect(policy.metrics().rejections.rateLimit).to.equal(1);
+  });
+
+  it('gives each key its own bulkhead slots', async () => {
+    const policy = Policy.builder('tenants').bulkhead({ key: host, maxConcurrent: 1 }).build();
+    const work = deferred<string>();
+    const a = policy.execute(() => work.promise, on('a'));
+    expect(await rejectionOf(policy.execute(() => 'a2', on('a')))).to.be.instanceOf(
+      BulkheadFullError,
+    );
+    expect(await policy.execute(() => 'b', on('b'))).to.equal('b');
+    work.resolve('a');
+    expect(await a).to.equal('a');
+    expect(await policy.execute(() => 'a3', on('a'))).to.equal('a3');
+  });
+
+  it('brings an evicted key back with a closed circuit', async () => {
+    const clock = new ManualClock();
+    const stage = stages.circuitBreaker({
+      key: host,
+      maxKeys: 2,
+      failureThreshold: 1,
+      recoveryTimeout: '1s',
+      clock,
+    });
+    const policy = Policy.builder('p').use(stage).build();
+    await rejectionOf(policy.execute(boom, on('a')));
+    expect(stage.primitive.get('a').state).to.equal('open');
+    clock.tick(1000); // HALF_OPEN: at rest, may be dropped
+    await policy.execute(() => 1, on('b'));
+    await policy.execute(() => 1, on('c'));
+    expect(stage.primitive.keys()).to.deep.equal(['b', 'c']);
+    expect(await policy.execute(() => 'back', on('a'))).to.equal('back');
+    expect(stage.primitive.get('a').state).to.equal('closed');
+  });
+
+  it('never drops the primitive of a call in flight (a half-open probe), even past maxKeys', async () => {
+    const clock = new ManualClock();
+    const stage = stages.circuitBreaker({
+      key: host,
+      maxKeys: 1,
+      failureThreshold: 1,
+      recoveryTimeout: '1s',
+      clock,
+    });
+    const policy = Policy.builder('p').use(stage).build();
+    await rejectionOf(policy.execute(boom, on('a')));
+    clock.tick(1000);
+    const probe = deferred<string>();
+    const call = policy.execute(() => probe.promise, on('a'));
+    const breaker = stage.primitive.get('a');
+    expect(breaker.state).to.equal('half-open');
+    await policy.execute(() => 1, on('b'));
+    expect(stage.primitive.keys(), 'a holds its probe').to.include('a');
+    probe.resolve('ok');
+    expect(await call).to.equal('ok');
+    expect(breaker.state, 'the probe decided on the same breaker').to.equal('closed');
+    await policy.execute(() => 1, on('c'));
+    expect(stage.primitive.size).to.equal(1);
+  });
+
+  it('lists the keys that refuse calls in metrics(), at most 20, with the number of keys', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder('p')
+      .circuitBreaker({ key: host, failureThreshold: 1, recoveryTimeout: '1m', clock }, 'hosts')
+      .build();
+    for (let i = 0; i < 25; i++) await rejectionOf(policy.execute(boom, on(`down-${i}`)));
+    for (let i = 0; i < 5; i++) await policy.execute(() => i, on(`up-${i}`));
+    const [state] = policy.metrics().stages;
+    expect(state).to.include({
+      kind: 'circuit-breaker',
+      name: 'hosts',
+      keys: 30,
+      maxKeys: 1000,
+      busyKeys: 25,
+      refusingKeys: 25,
+    });
+    const refusing = (state as unknown as { refusing: Array<{ key: string; state: string }> })
+      .refusing;
+    expect(refusing).to.have.length(20);
+    expect(refusing[0]).to.include({ key: 'down-0', state: 'open' });
+    expect(JSON.parse(JSON.stringify(state))).to.deep.equal(state);
+  });
+
+  it('fails a call with what the key function throws, and a non-string key with a TypeError', async () => {
+    const thrown = new Error('no host');
+    const policy = Policy.builder('p')
+      .bulkhead({
+        key: (ctx) => {
+          const h = ctx.data.get('host');
+          if (h === undefined) throw thrown;
+          return h as string;
+        },
+      })
+      .build();
+    expect(await rejectionOf(policy.execute(() => 1))).to.equal(thrown);
+    const error = await rejectionOf(policy.execute(() => 1, { data: { host: 42 } }));
+    expect(error).to.be.instanceOf(TypeError);
+    expect((error as Error).message).to.equal('`key` must return a string, got 42');
+    expect(policy.metrics()).to.include({ calls: 2, failures: 2 });
+  });
+
+  it('validates at construction: key, maxKeys, idleTimeout, a store, and the kind options', () => {
+    expect(() => stages.circuitBreaker({ key: 'host' as never })).to.throw(
+      TypeError,
+      '`key` must be a function, got "host"',
+    );
+    expect(() => Policy.builder().bulkhead({ key: host, maxKeys: 0 })).to.throw(
+      RangeError,
+      '`maxKeys` must be an integer >= 1, got 0',
+    );
+    expect(() => Policy.builder().rateLimiter({ key: host, idleTimeout: -1 })).to.throw(
+      RangeError,
+      '`idleTimeout`',
+    );
+    expect(() => Policy.builder().rateLimiter({ key: host, maxTokens: 0 })).to.throw(
+      RangeError,
+      '`maxTokens`',
+    );
+    expect(() =>
+      Policy.builder().circuitBreaker({ key: host, store: {} as never, failureThreshold: 1 }),
+    ).to.throw(TypeError, '`store` must be left out with `key`');
+    expect(() => stages.retry({ key: host } as never)).to.throw(TypeError, 'unknown option `key`');
+  });
+
+  it('describes the stage with its bounds and its kind', () => {
+    const policy = Policy.builder('p')
+      .rateLimiter({ key: host, maxKeys: 50, idleTimeout: '1m', maxTokens: 5, refillRate: 1 })
+      .build();
+    expect(policy.describe()).to.equal(
+      '1. rate-limiter: per key (at most 50 keys, idle 60000 ms): 5 tokens, refill 1/s, no wait',
+    );
+  });
+
+  it('reports circuit-state events of every key while someone listens', async () => {
+    const stage = stages.circuitBreaker({ key: host, failureThreshold: 1 });
+    const policy = Policy.builder('p').use(stage).build();
+    await rejectionOf(policy.execute(boom, on('a')));
+    const changes: unknown[] = [];
+    const off = policy.on('circuit-state', (e) => changes.push(e));
+    await rejectionOf(policy.execute(boom, on('b')));
+    stage.primitive.get('a').reset();
+    expect(changes).to.deep.equal([
+      { policy: 'p', stage: 'circuit-breaker', from: 'closed', to: 'open' },
+      { policy: 'p', stage: 'circuit-breaker', from: 'open', to: 'closed' },
+    ]);
+    off();
+    await rejectionOf(policy.execute(boom, on('c')));
+    expect(changes).to.have.length(2);
+  });
+
+  it('runs by hand as a one-stage policy, and shares its holder between policies', async () => {
+    const stage = stages.bulkhead({ key: host, maxConcurrent: 1 });
+    expect(stage.primitive).to.be.instanceOf(Keyed);
+    const ctx = {
+      policyName: 'x',
+      signal: new AbortController().signal,
+      attempt: 1,
+      startedAt: 0,
+      data: new Map([['host', 'h']]),
+      deadline: Infinity,
+      remaining: Infinity,
+    };
+    expect(await stage.execute(ctx, async () => 'ran')).to.equal('ran');
+    const one = Policy.builder('one').use(stage).build();
+    const two = Policy.builder('two').use(stage).build();
+    const work = deferred<string>();
+    const running = one.execute(() => work.promise, on('h'));
+    expect(await rejectionOf(two.execute(() => 'no', on('h')))).to.be.instanceOf(BulkheadFullError);
+    work.resolve('done');
+    await running;
+    await flush();
+    expect(stage.primitive.get('h').availableSlots).to.equal(1);
+  });
+
+  it('keeps a breaker opened through one policy per key with a retry around it', async () => {
+    const stage = stages.circuitBreaker({ key: host, failureThreshold: 2 });
+    const policy = Policy.builder('p').retry({ maxAttempts: 3, delay: 0 }).use(stage).build();
+    const error = await rejectionOf(policy.execute(boom, on('a')));
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    const breaker: CircuitBreaker = stage.primitive.get('a');
+    expect(breaker.state).to.equal('open');
+    expect(stage.primitive.get('b').state).to.equal('closed');
+  });
+});

@@ -34,7 +34,23 @@ export interface InstrumentOptions {
    * @defaultValue none
    */
   readonly attributes?: Attributes | undefined;
+  /**
+   * Adds the attribute `key` (a call's key) to what keyed stages report: `bulwark.rejections`
+   * of a keyed circuit breaker, rate limiter or bulkhead, and, for the keys a keyed stage lists
+   * as refusing calls (at most 20 per stage), its gauges. To protect metric cardinality, one
+   * `instrument` call gives at most 100 distinct keys their own value:
+   * later keys are counted under `key: '_other'` and left out of the gauges. Off, keyed stages
+   * report no `key` and only the gauge `bulwark.keys`.
+   * @defaultValue `false`
+   */
+  readonly keyAttribute?: boolean | undefined;
 }
+
+/** Most distinct values of the `key` attribute one {@link instrument} call reports. */
+const MAX_KEY_VALUES = 100;
+
+/** The `key` attribute of keys past {@link MAX_KEY_VALUES}. */
+const OTHER_KEY = '_other';
 
 /** Name, unit and description of every instrument, as docs/OBSERVABILITY.md lists them. */
 const METRICS = Object.freeze({
@@ -74,9 +90,35 @@ const METRICS = Object.freeze({
     unit: '{fallback}',
     description: 'Errors replaced by a fallback value.',
   },
+  keys: {
+    name: 'bulwark.keys',
+    unit: '{key}',
+    description: 'Primitives a keyed stage holds, one per key in use.',
+  },
 });
 
-const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes']);
+const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes', 'keyAttribute']);
+
+/**
+ * The `key` attribute values of one {@link instrument} call: each key its own until
+ * {@link MAX_KEY_VALUES} are taken, `undefined` (for gauges) or `'_other'` after.
+ */
+class KeyValues {
+  readonly #seen = new Set<string>();
+
+  /** The key's own value, or undefined once the cap is reached by other keys. */
+  own(key: string): string | undefined {
+    if (this.#seen.has(key)) return key;
+    if (this.#seen.size >= MAX_KEY_VALUES) return undefined;
+    this.#seen.add(key);
+    return key;
+  }
+
+  /** The value to count under: the key's own or `'_other'`. */
+  counted(key: string): string {
+    return this.own(key) ?? OTHER_KEY;
+  }
+}
 
 /**
  * Records the activity of a policy, or of every policy and shared primitive in a registry, as
@@ -118,8 +160,8 @@ export function instrument(
   if (!isPolicy && !(target instanceof PolicyRegistry)) {
     throw new TypeError(`\`target\` must be a Policy or a PolicyRegistry, got ${show(target)}`);
   }
-  const { meter, base } = resolveOptions(options);
-  const instruments = new Instruments(meter);
+  const { meter, base, keyAttribute } = resolveOptions(options);
+  const instruments = new Instruments(meter, keyAttribute ? new KeyValues() : undefined);
   const removers: Array<() => void> = [];
 
   let observe: (result: BatchObservableResult) => void;
@@ -170,15 +212,21 @@ class Instruments {
   readonly retries: Counter;
   readonly timeouts: Counter;
   readonly fallbacks: Counter;
+  readonly keys: ObservableGauge;
   readonly gauges: ObservableGauge[] = [];
+  /** The `key` attribute's values, when asked for (`keyAttribute`). */
+  readonly keyValues: KeyValues | undefined;
   /** Each kind's gauges (as its descriptor states them), by stage kind. */
   private readonly byKind = new Map<
     string,
     ReadonlyArray<readonly [ObservableGauge, (state: StageState) => number | undefined]>
   >();
 
-  constructor(meter: Meter) {
+  constructor(meter: Meter, keyValues: KeyValues | undefined) {
     const m = METRICS;
+    this.keyValues = keyValues;
+    this.keys = meter.createObservableGauge(m.keys.name, options(m.keys));
+    this.gauges.push(this.keys);
     this.calls = meter.createCounter(m.calls.name, options(m.calls));
     this.callDuration = meter.createHistogram(m.callDuration.name, options(m.callDuration));
     this.attemptDuration = meter.createHistogram(
@@ -199,11 +247,32 @@ class Instruments {
     }
   }
 
-  /** Reports one stage's (or shared primitive's) live state to the gauges that fit its kind. */
+  /**
+   * Reports one stage's (or shared primitive's) live state to the gauges that fit its kind. A
+   * keyed stage reports its number of keys, and, with `keyAttribute`, the state of each key it
+   * lists as refusing calls.
+   */
   observe(result: BatchObservableResult, state: StageState, attributes: Attributes): void {
-    for (const [gauge, read] of this.byKind.get(state.kind) ?? []) {
+    const gauges = this.byKind.get(state.kind) ?? [];
+    for (const [gauge, read] of gauges) {
       const value = read(state);
       if (value !== undefined) result.observe(gauge, value, attributes);
+    }
+    const { keys, refusing } = state;
+    if (typeof keys !== 'number' || !Array.isArray(refusing)) return;
+    result.observe(this.keys, keys, attributes);
+    const keyValues = this.keyValues;
+    if (keyValues === undefined) return;
+    for (const item of refusing as unknown[]) {
+      const keyState = item as StageState & { key?: unknown };
+      if (typeof keyState.key !== 'string') continue;
+      const key = keyValues.own(keyState.key);
+      if (key === undefined) continue;
+      const keyed = { ...attributes, key };
+      for (const [gauge, read] of gauges) {
+        const value = read(keyState);
+        if (value !== undefined) result.observe(gauge, value, keyed);
+      }
     }
   }
 }
@@ -233,12 +302,16 @@ function watchPolicy(
     return attributes;
   };
   const byRejection = new Map<string, Attributes>();
-  const ofRejection = (stage: string, reason: string): Attributes => {
-    const key = `${stage}\n${reason}`;
-    let attributes = byRejection.get(key);
+  const keyValues = instruments.keyValues;
+  // With `keyAttribute`, at most MAX_KEY_VALUES + 1 keys per stage and reason: a bounded cache.
+  const ofRejection = (stage: string, reason: string, callKey: string | undefined): Attributes => {
+    const key =
+      keyValues === undefined || callKey === undefined ? undefined : keyValues.counted(callKey);
+    const id = key === undefined ? `${stage}\n${reason}` : `${stage}\n${reason}\n${key}`;
+    let attributes = byRejection.get(id);
     if (attributes === undefined) {
-      attributes = own({ stage, reason });
-      byRejection.set(key, attributes);
+      attributes = own(key === undefined ? { stage, reason } : { stage, reason, key });
+      byRejection.set(id, attributes);
     }
     return attributes;
   };
@@ -258,7 +331,7 @@ function watchPolicy(
     policy.on('attempt', (e) => {
       attemptDuration.record(e.durationMs, 'error' in e ? failure : success);
     }),
-    policy.on('rejected', (e) => rejections.add(1, ofRejection(e.stage, e.reason))),
+    policy.on('rejected', (e) => rejections.add(1, ofRejection(e.stage, e.reason, e.key))),
     // A retry skipped at the deadline did not happen (as `metrics().retries` counts it).
     policy.on('retry', (e) => {
       if (e.skipped === undefined) retries.add(1, ofStage(e.stage));
@@ -303,10 +376,17 @@ const METER_METHODS: readonly string[] = Object.freeze([
 ]);
 
 /** Validates the options once, with the core's helpers and message shapes. */
-function resolveOptions(options: unknown): { meter: Meter; base: Attributes } {
+function resolveOptions(options: unknown): {
+  meter: Meter;
+  base: Attributes;
+  keyAttribute: boolean;
+} {
   const o = optionsObject(options, 'instrument');
   knownKeys(o, OPTION_KEYS, 'instrument');
-  const { meter, attributes } = o;
+  const { meter, attributes, keyAttribute } = o;
+  if (keyAttribute !== undefined && typeof keyAttribute !== 'boolean') {
+    throw new TypeError(`\`keyAttribute\` must be a boolean, got ${show(keyAttribute)}`);
+  }
   if (
     meter !== undefined &&
     (typeof meter !== 'object' ||
@@ -324,5 +404,6 @@ function resolveOptions(options: unknown): { meter: Meter; base: Attributes } {
   return {
     meter: (meter as Meter | undefined) ?? metrics.getMeter('bulwark'),
     base: Object.freeze({ ...(attributes as Attributes | undefined) }),
+    keyAttribute: keyAttribute === true,
   };
 }

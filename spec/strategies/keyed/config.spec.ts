@@ -1,0 +1,44 @@
+// Keyed stages and configuration: a key function is code, so configuration refuses `key` with a
+// message that says so (and where); a keyed policy is built in code and registered.
+import { expect } from 'chai';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
+import { ManualClock } from '../../support/clock.js';
+
+describe('Keyed stages and configuration', () => {
+  it('refuses `key` in configuration as code, at its path', () => {
+    expect(() =>
+      PolicyRegistry.fromConfig({
+        'circuit-breaker': { hosts: { key: 'host', 'failure-threshold': 3 } },
+      }),
+    ).to.throw(
+      TypeError,
+      'resilience.circuit-breaker.hosts: the option `key` cannot come from configuration (it is code, not data)',
+    );
+  });
+
+  it('takes a keyed policy built in code, whose state health() reports', async () => {
+    const registry = PolicyRegistry.fromConfig({});
+    const policy = Policy.builder('per-user')
+      .rateLimiter({
+        key: (ctx) => ctx.data.get('user') as string,
+        maxKeys: 10,
+        maxTokens: 1,
+        refillRate: 1,
+        clock: new ManualClock(),
+      })
+      .build();
+    registry.register(policy);
+    await policy.execute(() => 1, { data: { user: 'ann' } });
+    const [state] = registry.health().policies['per-user']?.stages ?? [];
+    expect(state).to.deep.equal({
+      kind: 'rate-limiter',
+      name: 'rate-limiter',
+      keys: 1,
+      maxKeys: 10,
+      busyKeys: 1,
+      refusingKeys: 1,
+      refusing: [{ key: 'ann', availableTokens: 0, maxTokens: 1 }],
+    });
+  });
+});

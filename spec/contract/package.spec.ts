@@ -47,6 +47,7 @@ const CORE_VALUES = [
   'Bulkhead',
   'TimeLimiter',
   'Fallback',
+  'Keyed',
   'retry',
   'circuitBreaker',
   'rateLimiter',

@@ -234,4 +234,30 @@ describe('Keyed stages', () => {
     expect(breaker.state).to.equal('open');
     expect(stage.primitive.get('b').state).to.equal('closed');
   });
+
+  it('keeps a key whose slot follows work a deadline inside already answered', async () => {
+    const clock = new ManualClock();
+    const stage = stages.bulkhead({ key: host, maxKeys: 1, maxConcurrent: 1, clock });
+    const policy = Policy.builder('p')
+      .clock(clock)
+      .use(stage)
+      .timeout({ timeout: 10, clock })
+      .build();
+    const work = deferred<string>();
+    const call = rejectionOf(policy.execute(() => work.promise, on('a')));
+    await clock.advance(10);
+    expect(((await call) as Error).name).to.equal('OperationTimeoutError');
+    const bulkhead = stage.primitive.get('a');
+    expect(bulkhead.orphaned).to.equal(1);
+    await policy.execute(() => 'b', on('b'));
+    expect(stage.primitive.keys(), 'a still holds its slot').to.include('a');
+    expect(await rejectionOf(policy.execute(() => 'a2', on('a')))).to.be.instanceOf(
+      BulkheadFullError,
+    );
+    work.resolve('late');
+    await flush();
+    expect(bulkhead.availableSlots).to.equal(1);
+    await policy.execute(() => 'c', on('c'));
+    expect(stage.primitive.keys()).to.deep.equal(['c']);
+  });
 });

@@ -44,8 +44,8 @@ export interface KeyedOptions<P = unknown> {
   readonly resting?: (instance: P) => boolean;
 }
 
-/** @internal Every option key the constructor accepts. */
-export const KEYED_OPTIONS: readonly string[] = Object.freeze([
+/** Every option key the constructor accepts. */
+const KEYED_OPTIONS: readonly string[] = Object.freeze([
   'maxKeys',
   'idleTimeout',
   'clock',

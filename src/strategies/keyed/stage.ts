@@ -10,7 +10,7 @@ import type { Keyed, KeyedEntry } from './Keyed.js';
 export type KeyOf = (ctx: Context) => string;
 
 /** How many keys that refuse calls a keyed stage's state lists. */
-export const MAX_LISTED_KEYS = 20;
+const MAX_LISTED_KEYS = 20;
 
 /**
  * @internal The context a keyed stage hands the step of a call's key: it names the key's entry

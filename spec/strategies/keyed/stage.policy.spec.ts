@@ -260,4 +260,42 @@ describe('Keyed stages', () => {
     await policy.execute(() => 'c', on('c'));
     expect(stage.primitive.keys()).to.deep.equal(['c']);
   });
+
+  it('lists empty buckets and full bulkheads as refusing, and counts busy keys apart', async () => {
+    const clock = new ManualClock();
+    const limited = Policy.builder('l')
+      .rateLimiter({ key: host, maxTokens: 2, refillRate: 1, clock })
+      .build();
+    await limited.execute(() => 1, on('half'));
+    await limited.execute(() => 1, on('empty'));
+    await limited.execute(() => 1, on('empty'));
+    expect(limited.metrics().stages[0]).to.deep.include({
+      keys: 2,
+      busyKeys: 2,
+      refusingKeys: 1,
+      refusing: [{ key: 'empty', availableTokens: 0, maxTokens: 2 }],
+    });
+    clock.tick(2000);
+    expect(limited.metrics().stages[0]).to.deep.include({
+      busyKeys: 0,
+      refusingKeys: 0,
+      refusing: [],
+    });
+
+    const pools = Policy.builder('b').bulkhead({ key: host, maxConcurrent: 2 }).build();
+    const work = deferred<number>();
+    const running = [
+      pools.execute(() => work.promise, on('one')),
+      pools.execute(() => work.promise, on('full')),
+      pools.execute(() => work.promise, on('full')),
+    ];
+    const [state] = pools.metrics().stages;
+    expect(state).to.deep.include({ keys: 2, busyKeys: 2, refusingKeys: 1 });
+    expect((state as unknown as { refusing: Array<{ key: string }> }).refusing).to.deep.equal([
+      { key: 'full', availableSlots: 0, maxConcurrent: 2, queued: 0, orphaned: 0 },
+    ]);
+    work.resolve(1);
+    await Promise.all(running);
+    expect(pools.metrics().stages[0]).to.deep.include({ busyKeys: 0, refusingKeys: 0 });
+  });
 });

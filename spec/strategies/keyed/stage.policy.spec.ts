@@ -298,4 +298,24 @@ describe('Keyed stages', () => {
     await Promise.all(running);
     expect(pools.metrics().stages[0]).to.deep.include({ busyKeys: 0, refusingKeys: 0 });
   });
+
+  it('counts idleness from the end of the last call, and drops idle keys on a later call', async () => {
+    const clock = new ManualClock(0, { forbidTimers: 'no timer for idle keys' });
+    const stage = stages.bulkhead({ key: host, idleTimeout: '1m', clock });
+    const policy = Policy.builder('p').clock(clock).use(stage).build();
+    const long = deferred<number>();
+    const running = policy.execute(() => long.promise, on('slow'));
+    await policy.execute(() => 1, on('quick'));
+    clock.tick(120_000); // both past idleTimeout since they started; slow still runs
+    await policy.execute(() => 1, on('other'));
+    expect(stage.primitive.keys()).to.deep.equal(['slow', 'other']);
+    long.resolve(1);
+    await running;
+    clock.tick(59_999);
+    await policy.execute(() => 1, on('other'));
+    expect(stage.primitive.keys(), 'slow ended 59.999 s ago').to.include('slow');
+    clock.tick(1);
+    await policy.execute(() => 1, on('other'));
+    expect(stage.primitive.keys()).to.deep.equal(['other']);
+  });
 });

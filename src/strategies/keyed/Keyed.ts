@@ -112,6 +112,8 @@ export class Keyed<P> {
   readonly #resting: ((instance: P) => boolean) | undefined;
   /** Least recently used first: a Map keeps insertion order, and each use re-inserts. */
   readonly #entries = new Map<string, KeyedEntry<P>>();
+  /** No entry can be idle before this clock time: until then, a use skips the sweep. */
+  #nextSweep = -Infinity;
   #dropped: ReadonlyArray<(entry: KeyedEntry<P>) => void> = [];
 
   /**
@@ -138,7 +140,7 @@ export class Keyed<P> {
    * @throws TypeError when `key` is not a string; what the factory throws
    */
   get(key: string): P {
-    return this.#take(key).value;
+    return this.#take(key, this.#clock.now()).value;
   }
 
   /**
@@ -189,12 +191,17 @@ export class Keyed<P> {
     }
   }
 
+  /** @internal The holder's clock. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /**
-   * @internal The entry of `key` for a call that starts on it: held (never dropped) until
-   * {@link Keyed.release}.
+   * @internal The entry of `key` for a call that starts on it at `now` (the holder's clock):
+   * held (never dropped) until {@link Keyed.release}.
    */
-  hold(key: string): KeyedEntry<P> {
-    const entry = this.#take(key);
+  hold(key: string, now: number): KeyedEntry<P> {
+    const entry = this.#take(key, now);
     entry.holds++;
     return entry;
   }
@@ -213,12 +220,11 @@ export class Keyed<P> {
     };
   }
 
-  #take(key: string): KeyedEntry<P> {
+  #take(key: string, now: number): KeyedEntry<P> {
     if (typeof key !== 'string') {
       throw new TypeError(`\`key\` must be a string, got ${show(key)}`);
     }
-    const now = this.#clock.now();
-    this.#sweep(now);
+    if (now >= this.#nextSweep) this.#sweep(now);
     const entries = this.#entries;
     let entry = entries.get(key);
     if (entry !== undefined) {
@@ -228,6 +234,7 @@ export class Keyed<P> {
       return entry;
     }
     entry = { key, value: this.#factory(key), used: now, holds: 0 };
+    if (entries.size === 0) this.#nextSweep = now + this.idleTimeoutMs;
     entries.set(key, entry);
     if (entries.size > this.maxKeys) this.#shrink(entry, now);
     return entry;
@@ -236,11 +243,21 @@ export class Keyed<P> {
   /** Drops the idle instances, least recently used first, up to the first one used recently. */
   #sweep(now: number): void {
     const idleMs = this.idleTimeoutMs;
-    if (idleMs === Infinity) return;
     const entries = this.#entries;
     let budget = entries.size;
+    // Only the least recently used entry can be due first: the next sweep waits for it. (An entry
+    // used since, in place, makes that sweep find nothing and wait again.)
+    this.#nextSweep = Infinity;
     for (const entry of entries.values()) {
-      if (budget-- === 0 || now - entry.used < idleMs) return;
+      if (budget-- === 0) {
+        // Every entry was seen: those left were just moved to the recent end, as in use.
+        this.#nextSweep = now + idleMs;
+        return;
+      }
+      if (now - entry.used < idleMs) {
+        this.#nextSweep = entry.used + idleMs;
+        return;
+      }
       if (this.idle(entry)) this.#drop(entry);
       else this.#keep(entry, now);
     }

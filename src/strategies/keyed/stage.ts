@@ -46,6 +46,8 @@ export class KeyedStage<P extends object> implements Step {
   readonly #keyOf: KeyOf;
   readonly #env: StageEnv;
   readonly #describe: () => string;
+  /** Whether the holder measures idleness on the policy's clock (`startedAt` is then `now`). */
+  readonly #sharesClock: boolean;
   /** This policy's step over each key's primitive. */
   #steps = new WeakMap<P, Step>();
   /** Where the key's step sends the outcome: out of this stage, releasing the key. */
@@ -77,6 +79,7 @@ export class KeyedStage<P extends object> implements Step {
     this.#keyOf = keyOf;
     this.#env = env;
     this.#describe = describe;
+    this.#sharesClock = keyed.clock === env.clock;
     this.kind = descriptor.kind;
     this.name = name ?? descriptor.kind;
   }
@@ -88,7 +91,13 @@ export class KeyedStage<P extends object> implements Step {
       if (typeof key !== 'string') {
         throw new TypeError(`\`key\` must return a string, got ${show(key)}`);
       }
-      entry = this.#keyed.hold(key);
+      const root = ctx.root;
+      const keyed = this.#keyed;
+      // In the execution's first turn, its start is the time now: no clock read.
+      entry = keyed.hold(
+        key,
+        this.#sharesClock && root.inFirstTurn ? root.startedAt : keyed.clock.now(),
+      );
     } catch (error) {
       // A key function (or the primitive's constructor) that throws fails the call with it.
       this.outer.leave(ctx, false, error);

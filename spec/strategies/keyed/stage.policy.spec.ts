@@ -318,4 +318,29 @@ describe('Keyed stages', () => {
     await policy.execute(() => 1, on('other'));
     expect(stage.primitive.keys()).to.deep.equal(['other']);
   });
+
+  it('works around the stages inside it: a retry, a fallback and a deadline per attempt', async () => {
+    const clock = new ManualClock();
+    const stage = stages.circuitBreaker({ key: host, failureThreshold: 3, clock });
+    const policy = Policy.builder<string>('p')
+      .clock(clock)
+      .use(stage)
+      .fallback({ value: 'fallback', on: (e) => (e as Error).message === 'soft' })
+      .retry({ maxAttempts: 2, delay: 0 })
+      .timeout({ timeout: 10, clock })
+      .build();
+    let calls = 0;
+    const flaky = () => (++calls % 2 === 1 ? Promise.reject(new Error('once')) : 'ok');
+    expect(await policy.execute(flaky, on('a'))).to.equal('ok');
+    expect(await policy.execute(() => Promise.reject(new Error('soft')), on('a'))).to.equal(
+      'fallback',
+    );
+    const hanging = rejectionOf(policy.execute(() => new Promise<string>(() => {}), on('b')));
+    await clock.advance(10);
+    await flush();
+    await clock.advance(10);
+    expect(((await hanging) as Error).name).to.equal('OperationTimeoutError');
+    expect(stage.primitive.get('b').metrics.failedCalls).to.equal(1);
+    expect(stage.primitive.get('a').metrics).to.include({ failedCalls: 0, bufferedCalls: 2 });
+  });
 });

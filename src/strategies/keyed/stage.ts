@@ -111,7 +111,8 @@ export class KeyedStage<P extends object> implements Step {
     // What the key's step passed inward: our context, or one that step made over it.
     let own: Context | undefined = ctx;
     while (own !== undefined && own.owner !== this) own = own.parent;
-    (own as KeyContext).step.leave(ctx, ok, value);
+    if (own === undefined) this.outer.leave(ctx, ok, value);
+    else (own as KeyContext).step.leave(ctx, ok, value);
   }
 
   describe(): string {

@@ -1,5 +1,6 @@
 import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
+import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
 import {
@@ -36,7 +37,7 @@ export interface HedgeOptions<R = any> {
    * attempt that is not acceptable starts the next one at once, if any is left.
    * @defaultValue `'2s'`
    */
-  readonly delay?: Duration | 'on-failure';
+  readonly delay?: Duration;
   /**
    * Which outcomes are not acceptable ("hedge on" them): returns true for an outcome that must not
    * answer the call. Such an outcome lets the other attempts run on and starts the next one at
@@ -87,6 +88,11 @@ export class Hedge {
   readonly delayMs: number;
   /** @internal */
   readonly clock: Clock;
+  /**
+   * @internal The pending delays of every call, one timer for all: they share one `delay`, so
+   * they come due in the order they were set.
+   */
+  readonly queue: DeadlineQueue;
   /** @internal True when `on` was given. */
   readonly judgesOutcomes: boolean;
   readonly #on: (outcome: HedgeOutcome) => boolean;
@@ -104,6 +110,7 @@ export class Hedge {
     this.judgesOutcomes = on !== undefined;
     this.#on = on ?? notAcceptable;
     this.clock = clockOption(o.clock);
+    this.queue = new DeadlineQueue(this.clock);
   }
 
   /** Attempts running now, over every call of this hedge (the first ones included). */
@@ -159,7 +166,7 @@ export class Hedge {
         },
         hedged() {},
       };
-      new HedgeRun(this, root, sink).begin();
+      new HedgeRun(this, root, sink).begin(this.clock.now());
     });
     // Attempts that ignore their signal may run on; the caller is answered at its abort anyway.
     return raceAbort(result, signal);
@@ -220,7 +227,7 @@ function lostReason(): DOMException {
  * @internal One call through a hedge: the attempts it started, the pending delay, and the last
  * outcome that was not acceptable.
  */
-export class HedgeRun {
+export class HedgeRun implements DeadlineNode {
   readonly hedge: Hedge;
   /** The context the hedge received. */
   readonly parent: Context;
@@ -229,8 +236,11 @@ export class HedgeRun {
   readonly attempts: HedgeAttempt[] = [];
   started = 0;
   done = false;
-  #timer: unknown = undefined;
-  #timed = false;
+  /** When the pending delay ends (on the hedge's clock), while `queued`. */
+  dueAt = 0;
+  prevDeadline: DeadlineNode | undefined = undefined;
+  nextDeadline: DeadlineNode | undefined = undefined;
+  queued = false;
   #watched: AbortSignal | undefined;
 
   constructor(hedge: Hedge, parent: Context, sink: HedgeSink) {
@@ -239,12 +249,15 @@ export class HedgeRun {
     this.sink = sink;
   }
 
-  /** Starts the first attempt (and, with `delay: 0`, every other one). */
-  begin(): void {
+  /**
+   * Starts the first attempt (and, with `delay: 0`, every other one).
+   * @param now - the hedge's clock, read by the caller (it may have read it already)
+   */
+  begin(now: number): void {
     this.#start();
     if (this.hedge.delayMs === 0) {
       while (!this.done && this.started <= this.hedge.maxHedges) this.#hedge('delay');
-    } else this.#arm();
+    } else this.#arm(now);
   }
 
   /** An attempt's outcome. */
@@ -282,7 +295,7 @@ export class HedgeRun {
       // Not acceptable: the next attempt starts now rather than after the delay.
       this.#disarm();
       this.#hedge('failure');
-      if (!this.done) this.#arm();
+      if (!this.done) this.#arm(hedge.clock.now());
     } else if (this.attempts.length === 0) {
       this.#finish(ok, value);
     }
@@ -306,11 +319,12 @@ export class HedgeRun {
   }
 
   /** Sets the delay before the next hedged attempt, if one is left and the delay applies. */
-  #arm(): void {
-    const delay = this.hedge.delayMs;
-    if (this.done || this.started > this.hedge.maxHedges || delay <= 0 || this.#timed) return;
-    this.#timed = true;
-    this.#timer = this.hedge.clock.setTimeout(this.#onDelay, delay);
+  #arm(now: number): void {
+    const hedge = this.hedge;
+    const delay = hedge.delayMs;
+    if (this.done || this.started > hedge.maxHedges || delay <= 0 || this.queued) return;
+    this.dueAt = now + delay;
+    hedge.queue.add(this, now);
     // Nobody waits for the next attempt once the caller has given up: the timer ends then.
     const signal = abortable(this.parent.root.callerSignal);
     if (signal !== undefined && this.#watched === undefined) {
@@ -320,24 +334,20 @@ export class HedgeRun {
   }
 
   #disarm(): void {
-    if (this.#timed) {
-      this.#timed = false;
-      this.hedge.clock.clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.hedge.queue.remove(this);
   }
 
-  readonly #onDelay = (): void => {
-    this.#timed = false;
-    this.#timer = undefined;
+  /** The delay passed without an acceptable outcome: the next attempt starts. */
+  expire(): void {
     if (this.done) return;
     if (this.parent.aborted) {
       this.#finish(false, this.parent.abortReason);
       return;
     }
     this.#hedge('delay');
-    this.#arm();
-  };
+    // The clock, not `dueAt`: a late timer must not queue this delay before younger ones.
+    this.#arm(this.hedge.clock.now());
+  }
 
   /** The caller's signal aborted while a delay was pending. */
   handleEvent(): void {

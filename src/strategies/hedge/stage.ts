@@ -10,9 +10,19 @@ import { BuiltinStep } from '../../pipeline/step.js';
 export class HedgeStage extends BuiltinStep<Hedge> implements HedgeSink {
   // The winner answers while the losers' work still runs.
   readonly settlesEarly = true;
+  private readonly sharesClock = this.primitive.clock === this.env.clock;
 
   enter(ctx: Context): void {
-    new HedgeRun(this.primitive, ctx, this).begin();
+    const root = ctx.root;
+    const hedge = this.primitive;
+    // The first delay starts now: `startedAt` when this is still the call's first turn.
+    const now =
+      hedge.delayMs <= 0
+        ? 0
+        : this.sharesClock && root.inFirstTurn
+          ? root.startedAt
+          : hedge.clock.now();
+    new HedgeRun(hedge, ctx, this).begin(now);
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

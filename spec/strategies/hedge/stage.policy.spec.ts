@@ -1,6 +1,7 @@
 // The hedge stage, white-box through a policy: when further attempts start (on time, at once, on
 // failure), which outcome answers, how the losers are stopped, and what counts each attempt.
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import { BulkheadFullError } from '../../../src/errors.js';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
@@ -330,6 +331,32 @@ describe('Hedge stage', () => {
       TypeError,
       'Hedge: unknown option `maxHedge` (did you mean `maxHedges`?)',
     );
+  });
+});
+
+describe('Hedge stage, listeners and timers', () => {
+  it("leaves no listener on the caller's signal and no timer after many calls", async () => {
+    const clock = new ManualClock();
+    const controller = new AbortController();
+    for (const delay of [0, 50, 'on-failure'] as const) {
+      const policy = Policy.builder('p').hedge({ maxHedges: 2, delay, clock }).build();
+      for (let i = 0; i < 500; i++) {
+        const call = settle(
+          policy.execute(
+            (ctx) => {
+              // Reading the signal links the attempt's own to the caller's.
+              void ctx.signal;
+              return ctx.attempt === 1 ? Promise.reject(new Error('first')) : 'ok';
+            },
+            { signal: controller.signal },
+          ),
+        );
+        await flush();
+        expect(call.status).to.equal('fulfilled');
+      }
+      expect(getEventListeners(controller.signal, 'abort'), String(delay)).to.have.length(0);
+      expect(clock.pending(), String(delay)).to.equal(0);
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { getEventListeners } from 'node:events';
 import { BulkheadFullError } from '../../../src/errors.js';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
+import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { Hedge } from '../../../src/strategies/hedge/Hedge.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, flush, rejectionOf, settle, type Deferred } from '../../support/promises.js';
@@ -273,6 +274,25 @@ describe('Hedge stage', () => {
     blocker.resolve('done');
     await flush();
     expect(blocked).to.deep.include({ status: 'fulfilled', value: 'done' });
+  });
+
+  it('an inner circuit breaker does not record a losing attempt, aborted by the hedge, as a failure', async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, clock });
+    const policy = Policy.builder('p')
+      .hedge({ maxHedges: 1, delay: 0, clock })
+      .circuitBreaker(breaker)
+      .build();
+    const { thunk, calls } = controlled<string>();
+    const result = settle(policy.execute(thunk));
+    calls[1]?.call.resolve('fast');
+    await flush();
+    expect(result).to.deep.include({ status: 'fulfilled', value: 'fast' });
+    // The loser rejects with its abort reason, as fetch does.
+    calls[0]?.call.reject(calls[0].signal.reason);
+    await flush();
+    expect(breaker.state).to.equal('closed');
+    expect(breaker.metrics.failedCalls).to.equal(0);
   });
 
   it('inside a retry, each retry attempt is hedged anew; an inner timeout bounds each attempt', async () => {

@@ -403,6 +403,10 @@ export class HedgeAttempt extends DerivedContext {
     return this.parent.aborted ? this.parent.abortReason : this.#lost;
   }
 
+  override get cancelled(): boolean {
+    return this.#lost !== undefined || this.parent.cancelled;
+  }
+
   override get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = (this.#controller = new AbortController());

@@ -1,7 +1,7 @@
 import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
-import { fail, toMs, type Duration } from '../../internal/duration.js';
+import { fail, show, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
 import {
   clockOption,
@@ -139,7 +139,7 @@ export class Hedge {
     signal?: AbortSignal,
   ): Promise<T> {
     if (typeof fn !== 'function') {
-      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${typeof fn}`));
+      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const result = new Promise<T>((resolve, reject) => {

@@ -276,6 +276,23 @@ describe('Hedge stage', () => {
     expect(blocked).to.deep.include({ status: 'fulfilled', value: 'done' });
   });
 
+  it('aborts every loser, also when an inner step answers for one synchronously at its abort', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder('p')
+      .hedge({ maxHedges: 2, delay: 0, clock })
+      .timeout({ timeout: 1000, clock })
+      .build();
+    const { thunk, calls } = controlled<string>();
+    const result = settle(policy.execute(thunk));
+    // Each attempt's deadline signal is linked to the attempt's own (the thunk read it).
+    calls[2]?.call.resolve('third');
+    await flush();
+    expect(result).to.deep.include({ status: 'fulfilled', value: 'third' });
+    expect(calls.map((c) => c.signal.aborted)).to.deep.equal([true, true, false]);
+    expect(policy.metrics().stages[0]).to.deep.include({ running: 0 });
+    expect(clock.pending()).to.equal(0);
+  });
+
   it('an inner circuit breaker does not record a losing attempt, aborted by the hedge, as a failure', async () => {
     const clock = new ManualClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, clock });

@@ -223,10 +223,7 @@ function lostReason(): DOMException {
   return new DOMException('Another hedged attempt answered the call first', 'AbortError');
 }
 
-/**
- * @internal One call through a hedge: the attempts it started, the pending delay, and the last
- * outcome that was not acceptable.
- */
+/** @internal One call through a hedge: the attempts still running and the pending delay. */
 export class HedgeRun implements DeadlineNode {
   readonly hedge: Hedge;
   /** The context the hedge received. */
@@ -366,8 +363,9 @@ export class HedgeRun implements DeadlineNode {
     this.done = true;
     this.#disarm();
     this.#unwatch();
-    // The losers stop: each is aborted through its own signal.
-    for (const attempt of this.attempts) attempt.cancel();
+    // The losers stop: each is aborted through its own signal. A copy: an inner step may answer
+    // for one at once (a deadline linked to its signal), which takes it off the list.
+    for (const attempt of this.attempts.slice()) attempt.cancel();
     this.sink.finish(this, ok, value);
   }
 }

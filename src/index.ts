@@ -71,6 +71,16 @@ export type {
   BulkheadTicket,
 } from './strategies/bulkhead/store.js';
 export { InMemoryBulkheadStore } from './strategies/bulkhead/store.js';
+export type { HedgeOptions, HedgeOutcome } from './strategies/hedge/Hedge.js';
+export { Hedge } from './strategies/hedge/Hedge.js';
+export type {
+  ChaosOptions,
+  ChaosCall,
+  ChaosFault,
+  ChaosLatency,
+  ChaosResult,
+} from './strategies/chaos/Chaos.js';
+export { Chaos, InjectedFaultError } from './strategies/chaos/Chaos.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export { stages, BuiltinStage } from './pipeline/stages.js';

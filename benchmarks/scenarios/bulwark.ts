@@ -43,6 +43,13 @@ export const suite: Suite = {
     'circuit-breaker': () =>
       through(Policy.builder('circuit-breaker').circuitBreaker({ failureThreshold: 5 }).build()),
     timeout: () => through(Policy.builder('timeout').timeout('3s').build()),
+    hedge: () => through(Policy.builder('hedge').hedge({ delay: '2s' }).build()),
+    chaos: () =>
+      through(
+        Policy.builder('chaos')
+          .chaos({ fault: { rate: 0.3 }, enabled: false })
+          .build(),
+      ),
     pipeline: () => through(newPipeline()),
     'pipeline-x1000': () => through(newPipeline()),
     'open-circuit': () => {

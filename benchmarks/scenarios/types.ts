@@ -83,6 +83,10 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     batch: SEQUENTIAL,
   },
   { id: 'timeout', title: 'timeout', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
+  // The first attempt answers before the hedging delay: what a hedge costs when it never hedges.
+  { id: 'hedge', title: 'hedge', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
+  // Fault injection switched off, as it ships to production: one check per call.
+  { id: 'chaos', title: 'chaos (off)', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
   {
     id: 'pipeline',
     title: 'full pipeline',

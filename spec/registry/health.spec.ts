@@ -77,6 +77,8 @@ describe('PolicyRegistry.health', () => {
         },
       },
       retry: { patient: { kind: 'retry', name: 'patient', maxAttempts: 4 } },
+      hedge: {},
+      chaos: {},
     });
   });
 
@@ -149,6 +151,8 @@ describe('PolicyRegistry.health', () => {
         'time-limiter': {},
         'circuit-breaker': {},
         retry: {},
+        hedge: {},
+        chaos: {},
       },
     });
     registry.rateLimiter('late');

@@ -28,6 +28,14 @@ export abstract class Context implements ExecutionContext {
   abstract readonly parent: Context | undefined;
   /** @internal The stage that made this context. */
   abstract readonly owner: object | undefined;
+  /**
+   * @internal True when the work under this context was called off rather than failed: the
+   * caller aborted, or a hedge gave the attempt up because another one answered. An outcome then
+   * says nothing of the dependency (a circuit breaker does not record it).
+   */
+  get cancelled(): boolean {
+    return this.root.aborted;
+  }
 }
 
 /** @internal Settles the promise `policy.execute` returned. */
@@ -225,6 +233,9 @@ export class DerivedContext extends Context {
   }
   get root(): RootContext {
     return this.parent.root;
+  }
+  override get cancelled(): boolean {
+    return this.parent.cancelled;
   }
 }
 

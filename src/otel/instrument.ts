@@ -95,6 +95,16 @@ const METRICS = Object.freeze({
     unit: '{key}',
     description: 'Primitives a keyed stage holds, one per key in use.',
   },
+  hedges: {
+    name: 'bulwark.hedges',
+    unit: '{attempt}',
+    description: 'Hedged attempts started, by reason: delay or failure.',
+  },
+  injections: {
+    name: 'bulwark.chaos.injections',
+    unit: '{injection}',
+    description: 'Faults, latency and results injected by chaos stages, by injection.',
+  },
 });
 
 const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes', 'keyAttribute']);
@@ -123,10 +133,12 @@ class KeyValues {
 /**
  * Records the activity of a policy, or of every policy and shared primitive in a registry, as
  * OpenTelemetry metrics: counters `bulwark.calls` (attribute `outcome`), `bulwark.rejections`
- * (attribute `reason`), `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms
+ * (attribute `reason`), `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`,
+ * `bulwark.hedges` (attribute `reason`), `bulwark.chaos.injections` (attribute `injection`); histograms
  * `bulwark.call.duration` and `bulwark.attempt.duration` (ms); observable gauges
  * `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`,
- * `bulwark.bulkhead.orphaned` and `bulwark.ratelimiter.tokens`. Every data point has the attribute `policy`; `stage` (the stage
+ * `bulwark.bulkhead.orphaned`, `bulwark.ratelimiter.tokens`, `bulwark.hedge.running` and
+ * `bulwark.chaos.enabled`. Every data point has the attribute `policy`; `stage` (the stage
  * kind) is on rejections, retries, timeouts, fallbacks and the gauges. docs/OBSERVABILITY.md
  * lists them all.
  *
@@ -213,6 +225,8 @@ class Instruments {
   readonly timeouts: Counter;
   readonly fallbacks: Counter;
   readonly keys: ObservableGauge;
+  readonly hedges: Counter;
+  readonly injections: Counter;
   readonly gauges: ObservableGauge[] = [];
   /** The `key` attribute's values, when asked for (`keyAttribute`). */
   readonly keyValues: KeyValues | undefined;
@@ -237,6 +251,8 @@ class Instruments {
     this.retries = meter.createCounter(m.retries.name, options(m.retries));
     this.timeouts = meter.createCounter(m.timeouts.name, options(m.timeouts));
     this.fallbacks = meter.createCounter(m.fallbacks.name, options(m.fallbacks));
+    this.hedges = meter.createCounter(m.hedges.name, options(m.hedges));
+    this.injections = meter.createCounter(m.injections.name, options(m.injections));
     for (const kind of kindDescriptors) {
       const gauges = (kind.gauges ?? []).map((gauge) => {
         const instrument = meter.createObservableGauge(gauge.name, options(gauge));
@@ -315,8 +331,28 @@ function watchPolicy(
     }
     return attributes;
   };
-  const { calls, callDuration, attemptDuration, rejections, retries, timeouts, fallbacks } =
-    instruments;
+  // Attribute sets of a stage with one more attribute (`reason`, `injection`), made once each.
+  const byDetail = new Map<string, Attributes>();
+  const ofDetail = (stage: string, key: 'reason' | 'injection', value: string): Attributes => {
+    const id = `${stage}\n${key}\n${value}`;
+    let attributes = byDetail.get(id);
+    if (attributes === undefined) {
+      attributes = own({ stage, [key]: value });
+      byDetail.set(id, attributes);
+    }
+    return attributes;
+  };
+  const {
+    calls,
+    callDuration,
+    attemptDuration,
+    rejections,
+    retries,
+    timeouts,
+    fallbacks,
+    hedges,
+    injections,
+  } = instruments;
   const unsubscribes = [
     policy.on('success', (e) => {
       const attributes = e.fallback ? fallback : success;
@@ -338,6 +374,8 @@ function watchPolicy(
     }),
     policy.on('timeout', (e) => timeouts.add(1, ofStage(e.stage))),
     policy.on('fallback', (e) => fallbacks.add(1, ofStage(e.stage))),
+    policy.on('hedge', (e) => hedges.add(1, ofDetail(e.stage, 'reason', e.reason))),
+    policy.on('chaos', (e) => injections.add(1, ofDetail(e.stage, 'injection', e.injection))),
   ];
   return () => {
     for (const unsubscribe of unsubscribes) unsubscribe();

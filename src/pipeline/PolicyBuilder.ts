@@ -14,6 +14,8 @@ import type {
 import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
 import type { Retry, RetryOptions } from '../strategies/retry/Retry.js';
 import type { TimeLimiter, TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
+import type { Hedge, HedgeOptions } from '../strategies/hedge/Hedge.js';
+import type { Chaos, ChaosOptions } from '../strategies/chaos/Chaos.js';
 import { EventHub } from './events.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import { Counters } from './metrics.js';
@@ -113,6 +115,23 @@ export class PolicyBuilder<T = unknown, F = never> {
    */
   timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
     return this.open().use(stages.timeout(options, name));
+  }
+
+  /**
+   * Adds a hedge: when an attempt of the stages inside it has not settled after `delay`, another
+   * starts (up to `maxHedges` more); the first acceptable outcome answers and the others are
+   * aborted through their own `ctx.signal`. Sets `ctx.attempt` (1 for the first attempt).
+   */
+  hedge(options?: HedgeOptions<T> | Hedge, name?: string): this {
+    return this.open().use(stages.hedge(options, name));
+  }
+
+  /**
+   * Adds fault injection: a fraction of the calls reaching it fail, wait, or return a value
+   * instead of running the stages inside it. For tests and staging; off with `enabled: false`.
+   */
+  chaos(options: ChaosOptions<T> | Chaos, name?: string): this {
+    return this.open().use(stages.chaos(options, name));
   }
 
   /** Adds a custom stage, used as given. */

@@ -58,6 +58,30 @@ export interface PolicyEventMap {
    * For a result its `onResult` rejected, `error` is a `RejectedResultError` holding the result.
    */
   fallback: { readonly policy: string; readonly stage: string; readonly error: unknown };
+  /**
+   * A hedge stage is about to start another attempt of the same call: `reason` is `'delay'` when
+   * the attempts before it ran past the hedging delay, `'failure'` when one was not acceptable.
+   * `attempt` is the new attempt's number (2 for the first hedge).
+   */
+  hedge: {
+    readonly policy: string;
+    readonly stage: string;
+    readonly attempt: number;
+    readonly reason: 'delay' | 'failure';
+  };
+  /**
+   * A chaos stage injected something into a call: `'latency'` (with `delayMs`, before the call
+   * goes on), `'fault'` (with the `error` the call fails with, the work not called) or `'result'`
+   * (with the `result` the call returns, the work not called).
+   */
+  chaos: {
+    readonly policy: string;
+    readonly stage: string;
+    readonly injection: 'fault' | 'latency' | 'result';
+    readonly delayMs?: number;
+    readonly error?: unknown;
+    readonly result?: unknown;
+  };
   /** A circuit breaker in the policy changed state. */
   'circuit-state': {
     readonly policy: string;
@@ -85,6 +109,8 @@ export const EVENTS: readonly PolicyEvent[] = [
   'rejected',
   'timeout',
   'fallback',
+  'hedge',
+  'chaos',
   'circuit-state',
 ];
 
@@ -101,6 +127,8 @@ export class EventHub {
     rejected: [],
     timeout: [],
     fallback: [],
+    hedge: [],
+    chaos: [],
     'circuit-state': [],
   };
   /** Called with the new listener count whenever a list changes. */

@@ -10,6 +10,10 @@ import type {
 } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { FALLBACK_STAGE } from '../strategies/fallback/kind.js';
 import type { Fallback } from '../strategies/fallback/Fallback.js';
+import { HEDGE_STAGE } from '../strategies/hedge/kind.js';
+import type { Hedge, HedgeOptions } from '../strategies/hedge/Hedge.js';
+import { CHAOS_STAGE } from '../strategies/chaos/kind.js';
+import type { Chaos, ChaosOptions } from '../strategies/chaos/Chaos.js';
 import { RATE_LIMITER_STAGE } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY_STAGE } from '../strategies/retry/kind.js';
@@ -230,4 +234,8 @@ export const stages = Object.freeze({
     name?: string,
   ): BuiltinStage<Fallback<V>> =>
     stageOf(FALLBACK_STAGE as StageDescriptor<Fallback<V>>, options, name),
+  hedge: (options?: HedgeOptions | Hedge, name?: string): BuiltinStage<Hedge> =>
+    stageOf(HEDGE_STAGE, options, name),
+  chaos: (options: ChaosOptions | Chaos, name?: string): BuiltinStage<Chaos> =>
+    stageOf(CHAOS_STAGE, options, name),
 });

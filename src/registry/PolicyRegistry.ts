@@ -16,6 +16,10 @@ import { RETRY } from '../strategies/retry/kind.js';
 import type { Retry } from '../strategies/retry/Retry.js';
 import { TIMEOUT } from '../strategies/timeout/kind.js';
 import type { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
+import type { Hedge } from '../strategies/hedge/Hedge.js';
+import { HEDGE } from '../strategies/hedge/kind.js';
+import type { Chaos } from '../strategies/chaos/Chaos.js';
+import { CHAOS } from '../strategies/chaos/kind.js';
 import {
   configName,
   kindNamed,
@@ -36,6 +40,8 @@ export interface PrimitiveByKind {
   readonly 'time-limiter': TimeLimiter;
   readonly 'circuit-breaker': CircuitBreaker;
   readonly retry: Retry;
+  readonly hedge: Hedge;
+  readonly chaos: Chaos;
 }
 
 /** Options of a {@link PolicyRegistry}. */
@@ -46,6 +52,13 @@ export interface PolicyRegistryOptions {
    * @defaultValue {@link systemClock}
    */
   readonly clock?: Clock;
+  /**
+   * Lets configuration build chaos (fault injection) stages that inject. Without it, a configured
+   * `chaos` entry or stage that is not `enabled: false` is refused, naming its path, so a
+   * configuration file cannot switch fault injection on in a service that did not ask for it.
+   * @defaultValue false
+   */
+  readonly chaos?: boolean;
 }
 
 /** A read-only view of what a registry holds, for health checks and instrumentation. */
@@ -126,6 +139,7 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  */
 export class PolicyRegistry {
   readonly #clock: Clock;
+  readonly #flags: Readonly<Record<string, boolean>>;
   #config: NormalizedConfig | undefined;
   readonly #instances = new Map<KindDescriptor, Map<string, unknown>>();
   readonly #policies = new Map<string, Policy<unknown, unknown>>();
@@ -139,8 +153,12 @@ export class PolicyRegistry {
    */
   constructor(options?: PolicyRegistryOptions) {
     const o = optionsObject(options, 'PolicyRegistry');
-    knownKeys(o, ['clock'], 'PolicyRegistry');
+    knownKeys(o, ['clock', 'chaos'], 'PolicyRegistry');
     this.#clock = clockOption(o.clock);
+    if (o.chaos !== undefined && typeof o.chaos !== 'boolean') {
+      throw new OptionTypeError('chaos', 'a boolean', o.chaos);
+    }
+    this.#flags = { chaos: o.chaos === true };
     for (const kind of sharedKinds()) this.#instances.set(kind, new Map());
   }
 
@@ -182,6 +200,20 @@ export class PolicyRegistry {
   /** The shared Retry of this name (one not configured gets the `default` settings). */
   retry(name: string): Retry {
     return this.#shared(RETRY, name);
+  }
+
+  /** The shared Hedge of this name (one not configured gets the `default` settings). */
+  hedge(name: string): Hedge {
+    return this.#shared(HEDGE, name);
+  }
+
+  /**
+   * The shared Chaos of this name (one not configured gets the `default` settings). Refused, as
+   * in configuration, unless the registry was made with `chaos: true` or the settings say
+   * `enabled: false`.
+   */
+  chaos(name: string): Chaos {
+    return this.#shared(CHAOS, name);
   }
 
   /**
@@ -342,6 +374,21 @@ export class PolicyRegistry {
       entry?.options,
     );
     if (kind.configOptions.includes('clock')) options.clock = this.#clock;
+    const optIn = kind.optIn;
+    if (optIn !== undefined && this.#flags[optIn.flag] !== true && optIn.active(options)) {
+      const path = entry?.path ?? `resilience.${configName(kind)}`;
+      throw new OptionTypeError(
+        path,
+        `\`${optIn.flag}: true\` in the registry's options`,
+        entry?.options,
+        {
+          message:
+            `${path}: a ${configName(kind)} stage from configuration is refused unless the registry ` +
+            `is made with \`${optIn.flag}: true\` (PolicyRegistry.fromConfig(config, { ${optIn.flag}: true })); ` +
+            'set `enabled: false` to keep it configured but off',
+        },
+      );
+    }
     try {
       return new (kind.Primitive as CheckedConstructor<P>)(options);
     } catch (error) {

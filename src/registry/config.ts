@@ -8,7 +8,7 @@ import { KINDS } from '../strategies/index.js';
 
 /** A kind of shared primitive, spelled as in the configuration. */
 export type PrimitiveKind =
-  'rate-limiter' | 'bulkhead' | 'time-limiter' | 'circuit-breaker' | 'retry';
+  'rate-limiter' | 'bulkhead' | 'time-limiter' | 'circuit-breaker' | 'retry' | 'hedge' | 'chaos';
 
 /** A kind of policy stage in the configuration: a primitive kind or `fallback`. */
 export type ConfigStageKind = PrimitiveKind | 'fallback';

@@ -90,6 +90,15 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
   readonly inline?: { readonly requires: string; readonly example: string };
   /** Gauges `bulwark/otel` reports from its state. */
   readonly gauges?: readonly GaugeDescriptor[];
+  /**
+   * For a kind configuration may build only when the registry opts in (fault injection): the
+   * registry option that must be `true` (`chaos`), and whether a configured entry's options
+   * (merged over the defaults) would make the kind act, which is refused without it.
+   */
+  readonly optIn?: {
+    readonly flag: string;
+    active(options: Readonly<Record<string, unknown>>): boolean;
+  };
 }
 
 /** @internal A gauge that reports the finite number under `key` in a state. */

@@ -2,8 +2,10 @@
 // primitive, step and descriptor (kind.ts), and one line here (docs/ARCHITECTURE.md).
 import type { KindDescriptor } from './descriptor.js';
 import { BULKHEAD } from './bulkhead/kind.js';
+import { CHAOS } from './chaos/kind.js';
 import { CIRCUIT_BREAKER } from './circuit-breaker/kind.js';
 import { FALLBACK } from './fallback/kind.js';
+import { HEDGE } from './hedge/kind.js';
 import { RATE_LIMITER } from './rate-limiter/kind.js';
 import { RETRY } from './retry/kind.js';
 import { TIMEOUT } from './timeout/kind.js';
@@ -16,6 +18,8 @@ export const KINDS: KindDescriptor[] = [
   CIRCUIT_BREAKER,
   RETRY,
   FALLBACK,
+  HEDGE,
+  CHAOS,
 ];
 
 /**

@@ -68,9 +68,9 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
       ticket = own.ticket;
       if (breaker.timesCalls) durationMs = breaker.clock.now() - own.start;
     }
-    // The caller gave up: the outcome, whichever it is, is not recorded (as with the standalone
-    // breaker), and a probe gives its slot back.
-    if (ctx.root.aborted) breaker.onCancel(ticket);
+    // The caller gave up (or a hedge gave this attempt up): the outcome, whichever it is, is not
+    // recorded (as with the standalone breaker), and a probe gives its slot back.
+    if (ctx.cancelled) breaker.onCancel(ticket);
     else if (!ok) breaker.onFailure(value, durationMs, ticket);
     else if (!breaker.judgesResults) breaker.onSuccess(durationMs, ticket);
     else {

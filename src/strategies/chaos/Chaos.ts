@@ -1,0 +1,310 @@
+import type { Clock } from '../../internal/clock.js';
+import { fail, show, type Duration } from '../../internal/duration.js';
+import { OptionTypeError } from '../../optionErrors.js';
+import { sleep } from '../../internal/signals.js';
+import {
+  clockOption,
+  integerOption,
+  knownKeys,
+  numberOption,
+  optionsObject,
+  positiveDuration,
+} from '../../internal/validate.js';
+
+/** What {@link ChaosOptions.enabled} receives when it is a function: the call's context. */
+export interface ChaosCall {
+  /** The attempt number (1-based), from the innermost stage that numbers attempts. */
+  readonly attempt: number;
+  /** Data passed to `execute({ data })`. */
+  readonly data: Map<string, unknown>;
+  /** Name of the policy running the call ('' when the chaos runs standalone). */
+  readonly policyName: string;
+}
+
+/** Injected failures: {@link ChaosOptions.fault}. */
+export interface ChaosFault {
+  /** Fraction of calls that fail, in [0, 1]. */
+  readonly rate: number;
+  /**
+   * What they fail with: an `Error` (thrown as it is, the same object each time), a string (the
+   * message of a new {@link InjectedFaultError}), or a function returning what to throw, called
+   * per injection.
+   * @defaultValue a new {@link InjectedFaultError} per injection
+   */
+  readonly error?: unknown;
+}
+
+/** Injected latency: {@link ChaosOptions.latency}. */
+export interface ChaosLatency {
+  /** Fraction of calls delayed, in [0, 1]. */
+  readonly rate: number;
+  /** How long they wait before going on: a finite duration > 0. */
+  readonly delay: Duration;
+}
+
+/** Injected results: {@link ChaosOptions.result}. */
+export interface ChaosResult<R = unknown> {
+  /** Fraction of calls answered with `value` instead of running, in [0, 1]. */
+  readonly rate: number;
+  /** The value they return. */
+  readonly value: R;
+}
+
+/**
+ * Options of a {@link Chaos}: what to inject, how often, and when.
+ *
+ * @typeParam R - the type of an injected result
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface ChaosOptions<R = any> {
+  /** Fail a fraction of calls without running them. */
+  readonly fault?: ChaosFault;
+  /** Delay a fraction of calls before they run (the wait honours the call's signal). */
+  readonly latency?: ChaosLatency;
+  /** Answer a fraction of calls with a value without running them. */
+  readonly result?: ChaosResult<R>;
+  /**
+   * Whether anything is injected: a boolean, or a function of the call deciding per call
+   * (read before any draw; a disabled call costs this one check).
+   * @defaultValue true
+   */
+  readonly enabled?: boolean | ((call: ChaosCall) => boolean);
+  /**
+   * Seed of the generator that decides which calls are hit: an integer in [0, 2^32). With a seed,
+   * the same sequence of calls gets the same injections on every run.
+   * @defaultValue none (`Math.random`)
+   */
+  readonly seed?: number;
+  /** Source of time for injected latency. @defaultValue {@link systemClock} */
+  readonly clock?: Clock;
+}
+
+/** @internal Every option key the constructor accepts. */
+export const CHAOS_OPTIONS: readonly string[] = Object.freeze([
+  'fault',
+  'latency',
+  'result',
+  'enabled',
+  'seed',
+  'clock',
+]);
+
+/** The error an injected fault fails with unless `fault.error` says otherwise. */
+export class InjectedFaultError extends Error {
+  override readonly name = 'InjectedFaultError' as const;
+  readonly code = 'INJECTED_FAULT' as const;
+
+  constructor(message = 'Fault injected by a chaos stage') {
+    super(message);
+  }
+}
+
+/** @internal What one call gets: nothing, or an injection (latency first, then one outcome). */
+export interface ChaosPlan {
+  /** Milliseconds to wait before going on; 0 for none. */
+  readonly delayMs: number;
+  /** 'fault' or 'result' to answer without running the work; undefined to run it. */
+  readonly outcome: 'fault' | 'result' | undefined;
+}
+
+const NOTHING: ChaosPlan = Object.freeze({ delayMs: 0, outcome: undefined });
+
+/**
+ * Injects faults for resilience testing: fails calls, delays them, or answers them with a value,
+ * each at its own rate. Put it innermost in a policy (where the dependency would fail) to check
+ * that the stages around it meet their guarantees, in a test or a staging environment.
+ *
+ * For each call it injects, independently, latency (the call waits, then goes on), and one
+ * outcome: a fault (the call fails, the work is not called) or, when no fault hit, a result (the
+ * call returns the value, the work is not called). With a `seed` the sequence of injections is
+ * the same on every run. `enabled` switches it off (a disabled call costs one check), for all
+ * calls or per call.
+ *
+ * @example
+ * ```ts
+ * const chaos = new Chaos({ fault: { rate: 0.3 }, latency: { rate: 0.1, delay: '1s' }, seed: 42 });
+ * const price = await chaos.execute(() => fetchPrice(id));
+ * ```
+ */
+export class Chaos<R = unknown> {
+  /** Fraction of calls failed (0 without `fault`). */
+  readonly faultRate: number;
+  /** Fraction of calls delayed (0 without `latency`). */
+  readonly latencyRate: number;
+  /** The injected latency, in ms (0 without `latency`). */
+  readonly latencyMs: number;
+  /** Fraction of calls answered with a value (0 without `result`). */
+  readonly resultRate: number;
+  /** The seed, if one was given. */
+  readonly seed: number | undefined;
+  /** @internal */
+  readonly clock: Clock;
+  /** @internal False when injections are off for every call; true when on or decided per call. */
+  readonly on: boolean;
+  /** @internal The per-call switch, when `enabled` is a function. */
+  readonly perCall: ((call: ChaosCall) => boolean) | undefined;
+  readonly #error: unknown;
+  readonly #value: R | undefined;
+  readonly #random: () => number;
+  #faults = 0;
+  #delays = 0;
+  #results = 0;
+
+  constructor(options?: ChaosOptions<R>) {
+    const o = optionsObject(options, 'Chaos');
+    knownKeys(o, CHAOS_OPTIONS, 'Chaos');
+    const fault = part(o.fault, 'fault', ['rate', 'error']);
+    const latency = part(o.latency, 'latency', ['rate', 'delay']);
+    const result = part(o.result, 'result', ['rate', 'value']);
+    this.faultRate = rate(fault, 'fault');
+    this.#error = fault?.error;
+    if (fault !== undefined && 'error' in fault && fault.error === undefined) {
+      fail(TypeError, 'fault.error', 'an Error, a string or a function', undefined);
+    }
+    this.latencyRate = rate(latency, 'latency');
+    this.latencyMs =
+      latency === undefined
+        ? 0
+        : positiveDuration(latency.delay ?? missing('latency.delay'), 'latency.delay', 0);
+    this.resultRate = rate(result, 'result');
+    if (result !== undefined && !('value' in result)) missing('result.value');
+    this.#value = result?.value as R | undefined;
+    const enabled = o.enabled;
+    if (enabled !== undefined && typeof enabled !== 'boolean' && typeof enabled !== 'function') {
+      fail(TypeError, 'enabled', 'a boolean or a function', enabled);
+    }
+    this.perCall =
+      typeof enabled === 'function' ? (enabled as (call: ChaosCall) => boolean) : undefined;
+    this.on = enabled !== false;
+    this.seed = o.seed === undefined ? undefined : integerOption(o.seed, 'seed', 0, 0);
+    if (this.seed !== undefined && this.seed > 0xffffffff) {
+      fail(RangeError, 'seed', 'an integer in [0, 2^32)', this.seed);
+    }
+    this.#random = this.seed === undefined ? mathRandom : seeded(this.seed);
+    this.clock = clockOption(o.clock);
+  }
+
+  /** Calls failed by an injected fault so far. */
+  get faults(): number {
+    return this.#faults;
+  }
+
+  /** Calls delayed by injected latency so far. */
+  get delays(): number {
+    return this.#delays;
+  }
+
+  /** Calls answered with an injected result so far. */
+  get results(): number {
+    return this.#results;
+  }
+
+  /**
+   * Runs `fn`, unless this call gets an injected fault or result; injected latency waits first.
+   * @param signal - the caller's signal: an injected wait ends at once when it aborts
+   */
+  async execute<T>(fn: () => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | R> {
+    if (signal?.aborted) throw signal.reason;
+    const call: ChaosCall = { attempt: 1, data: new Map(), policyName: '' };
+    const plan = this.enabledFor(call) ? this.plan() : NOTHING;
+    if (plan.delayMs > 0) await sleep(this.clock, plan.delayMs, signal);
+    if (plan.outcome === 'fault') throw this.fault(call);
+    if (plan.outcome === 'result') return this.value();
+    return fn();
+  }
+
+  /** @internal Whether this call may get injections (the per-call switch, if any). */
+  enabledFor(call: ChaosCall): boolean {
+    if (!this.on) return false;
+    return this.perCall === undefined || this.perCall(call) === true;
+  }
+
+  /**
+   * @internal Decides one call's injections: one draw per configured injection, in the order
+   * latency, fault, result, so a seed gives the same plans in the same order.
+   */
+  plan(): ChaosPlan {
+    const random = this.#random;
+    let delayMs = 0;
+    let outcome: ChaosPlan['outcome'];
+    if (this.latencyRate > 0 && random() < this.latencyRate) {
+      delayMs = this.latencyMs;
+      this.#delays++;
+    }
+    const faulted = this.faultRate > 0 && random() < this.faultRate;
+    const resulted = this.resultRate > 0 && random() < this.resultRate;
+    if (faulted) {
+      outcome = 'fault';
+      this.#faults++;
+    } else if (resulted) {
+      outcome = 'result';
+      this.#results++;
+    }
+    return delayMs === 0 && outcome === undefined ? NOTHING : { delayMs, outcome };
+  }
+
+  /** @internal What an injected fault throws. A `fault.error` function's own throw is thrown. */
+  fault(call: ChaosCall): unknown {
+    const error = this.#error;
+    if (error === undefined) return new InjectedFaultError();
+    if (typeof error === 'string') return new InjectedFaultError(error);
+    if (typeof error === 'function') return (error as (call: ChaosCall) => unknown)(call);
+    return error;
+  }
+
+  /** @internal The injected result. */
+  value(): R {
+    return this.#value as R;
+  }
+}
+
+const mathRandom = (): number => Math.random();
+
+/** mulberry32: a small, fast 32-bit generator; plenty for choosing which calls are hit. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One of `fault`, `latency`, `result`: undefined or an object of the listed keys. */
+function part(
+  value: unknown,
+  option: string,
+  keys: readonly string[],
+): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(TypeError, option, `an object with ${keys.map((k) => `\`${k}\``).join(', ')}`, value);
+  }
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) {
+      throw new OptionTypeError(`${option}.${key}`, 'a known option', o[key], {
+        message: `Chaos: unknown option \`${option}.${key}\` (${option} takes ${keys
+          .map((k) => `\`${k}\``)
+          .join(', ')})`,
+      });
+    }
+  }
+  return o;
+}
+
+/** The `rate` of a part: a number in [0, 1], required when the part is given. */
+function rate(o: Record<string, unknown> | undefined, option: string): number {
+  if (o === undefined) return 0;
+  const name = `${option}.rate`;
+  if (o.rate === undefined) missing(name);
+  return numberOption(o.rate, name, (n) => n >= 0 && n <= 1, 'in [0, 1]', 0);
+}
+
+function missing(option: string): never {
+  throw new OptionTypeError(option, 'a value', undefined, {
+    message: `\`${option}\` is required, got ${show(undefined)}`,
+  });
+}

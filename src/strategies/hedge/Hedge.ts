@@ -1,0 +1,446 @@
+import type { Clock } from '../../internal/clock.js';
+import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
+import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
+import { fail, show, toMs, type Duration } from '../../internal/duration.js';
+import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
+import {
+  clockOption,
+  functionOption,
+  integerOption,
+  knownKeys,
+  optionsObject,
+} from '../../internal/validate.js';
+
+/** How one hedged attempt settled, as {@link HedgeOptions.on} sees it. */
+export type HedgeOutcome<R = unknown> =
+  | { readonly ok: true; readonly result: R; readonly attempt: number }
+  | { readonly ok: false; readonly error: unknown; readonly attempt: number };
+
+/**
+ * Options of a {@link Hedge}.
+ *
+ * @typeParam R - the result type `on` inspects
+ */
+// `any` by default so that options written for one result type fit a hedge of any other.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface HedgeOptions<R = any> {
+  /**
+   * Extra attempts a call may start besides the first: an integer >= 1. At most
+   * `1 + maxHedges` attempts run for one call.
+   * @defaultValue 1
+   */
+  readonly maxHedges?: number;
+  /**
+   * How long an attempt may run unsettled before the next one starts (milliseconds or a string
+   * like `'200ms'`). `0` starts every attempt at once. `-1` or `'on-failure'` never starts one on
+   * time: the next attempt starts only when one fails (is not acceptable). Whatever the delay, an
+   * attempt that is not acceptable starts the next one at once, if any is left.
+   * @defaultValue `'2s'`
+   */
+  readonly delay?: Duration;
+  /**
+   * Which outcomes are not acceptable ("hedge on" them): returns true for an outcome that must not
+   * answer the call. Such an outcome lets the other attempts run on and starts the next one at
+   * once, if any is left. When no attempt was acceptable, the call settles with the last outcome
+   * that arrived. A predicate that throws settles the call with what it threw.
+   * @defaultValue every failure (`({ ok }) => !ok`): the first result wins
+   */
+  readonly on?: (outcome: HedgeOutcome<R>) => boolean;
+  /** Source of time for the hedging delay. @defaultValue {@link systemClock} */
+  readonly clock?: Clock;
+}
+
+/** @internal Every option key the constructor accepts. */
+export const HEDGE_OPTIONS: readonly string[] = Object.freeze([
+  'maxHedges',
+  'delay',
+  'on',
+  'clock',
+]);
+
+/** The hedging delay that means "start the next attempt only when one fails". */
+const ON_FAILURE = -1;
+
+const notAcceptable = (outcome: HedgeOutcome): boolean => !outcome.ok;
+
+/**
+ * Hedges slow calls: when an attempt has not settled after `delay`, starts another one (up to
+ * `maxHedges` more) without cancelling the first, and answers with the first acceptable outcome
+ * (by default, the first result). The others are aborted through their own signal, so work that
+ * honours it (`fetch(url, { signal })`) stops and frees its connection. Use it for idempotent
+ * reads whose latency has a long tail: a hedge trades a few extra requests for the tail.
+ *
+ * Each attempt receives its own signal and its attempt number (1 for the first, 2 for the first
+ * hedge, ...). An attempt that is not acceptable (by default, one that failed) starts the next
+ * attempt at once, if any is left; when every attempt has failed, the call rejects with the last
+ * error that arrived.
+ *
+ * @example
+ * ```ts
+ * const hedge = new Hedge({ maxHedges: 1, delay: '150ms' });
+ * const res = await hedge.execute((signal) => fetch(url, { signal }));
+ * ```
+ */
+export class Hedge {
+  /** Extra attempts a call may start besides the first. */
+  readonly maxHedges: number;
+  /** The hedging delay in milliseconds; `-1` when attempts start only on failure. */
+  readonly delayMs: number;
+  /** @internal */
+  readonly clock: Clock;
+  /**
+   * @internal The pending delays of every call, one timer for all: they share one `delay`, so
+   * they come due in the order they were set.
+   */
+  readonly queue: DeadlineQueue;
+  /** @internal True when `on` was given. */
+  readonly judgesOutcomes: boolean;
+  readonly #on: (outcome: HedgeOutcome) => boolean;
+  #running = 0;
+  #hedges = 0;
+  #wins = 0;
+
+  constructor(options?: HedgeOptions) {
+    const o = optionsObject(options, 'Hedge');
+    knownKeys(o, HEDGE_OPTIONS, 'Hedge');
+    this.maxHedges = integerOption(o.maxHedges, 'maxHedges', 1, 1);
+    this.delayMs = hedgeDelay(o.delay);
+    const on = functionOption(o.on, 'on', undefined) as
+      ((outcome: HedgeOutcome) => boolean) | undefined;
+    this.judgesOutcomes = on !== undefined;
+    this.#on = on ?? notAcceptable;
+    this.clock = clockOption(o.clock);
+    this.queue = new DeadlineQueue(this.clock);
+  }
+
+  /** Attempts running now, over every call of this hedge (the first ones included). */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Hedged attempts started so far (attempts beyond the first of each call). */
+  get hedges(): number {
+    return this.#hedges;
+  }
+
+  /** Calls answered by a hedged attempt rather than the first. */
+  get wins(): number {
+    return this.#wins;
+  }
+
+  /**
+   * Runs `fn` hedged: `fn(signal, attempt)` is called once at first, then again (with a new
+   * signal and the next attempt number) after each `delay` without an acceptable outcome.
+   * @param signal - the caller's signal: its abort rejects at once with its reason and aborts
+   * every attempt
+   */
+  execute<T>(
+    fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (typeof fn !== 'function') {
+      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const result = new Promise<T>((resolve, reject) => {
+      const root = new RootContext('', 0, fn as never, signal, undefined);
+      const sink: HedgeSink = {
+        start(attempt) {
+          let value: unknown;
+          try {
+            value = fn(attempt.signal, attempt.attempt);
+          } catch (error) {
+            attempt.run.settled(attempt, false, error);
+            return;
+          }
+          if (isThenable(value)) {
+            Promise.resolve(value).then(
+              (result) => attempt.run.settled(attempt, true, result),
+              (error: unknown) => attempt.run.settled(attempt, false, error),
+            );
+          } else attempt.run.settled(attempt, true, value);
+        },
+        finish(_run, ok, value) {
+          if (ok) resolve(value as T);
+          else reject(value);
+        },
+        hedged() {},
+      };
+      new HedgeRun(this, root, sink).begin(this.clock.now());
+    });
+    // Attempts that ignore their signal may run on; the caller is answered at its abort anyway.
+    return raceAbort(result, signal);
+  }
+
+  /**
+   * @internal True when `outcome` must not answer the call. What `on` throws is thrown.
+   */
+  rejects(outcome: HedgeOutcome): boolean {
+    return this.#on(outcome);
+  }
+
+  /** @internal Counts an attempt starting (`delta` 1) or settling (-1). */
+  track(delta: 1 | -1, hedged: boolean): void {
+    this.#running += delta;
+    if (hedged && delta === 1) this.#hedges++;
+  }
+
+  /** @internal A hedged attempt answered a call. */
+  won(): void {
+    this.#wins++;
+  }
+}
+
+/** Reads the `delay` option: a duration >= 0, or -1 / 'on-failure'. */
+function hedgeDelay(value: unknown): number {
+  if (value === undefined) return 2000;
+  if (value === 'on-failure' || value === ON_FAILURE) return ON_FAILURE;
+  if (typeof value === 'number' && value < 0) {
+    fail(RangeError, 'delay', "a duration >= 0, -1 or 'on-failure'", value);
+  }
+  try {
+    return toMs(value, 'delay');
+  } catch (error) {
+    if (typeof value === 'string') {
+      fail(TypeError, 'delay', "a duration such as 250ms or 2s, or 'on-failure'", value);
+    }
+    throw error;
+  }
+}
+
+/** @internal Who runs a hedge's attempts and receives its outcome. */
+export interface HedgeSink {
+  /** Runs one attempt; its outcome goes to `attempt.run.settled(attempt, ok, value)`. */
+  start(attempt: HedgeAttempt): void;
+  /** The call's outcome (once). */
+  finish(run: HedgeRun, ok: boolean, value: unknown): void;
+  /** A hedged attempt is about to start, because of a delay or a failure. */
+  hedged(run: HedgeRun, attempt: number, reason: 'delay' | 'failure'): void;
+}
+
+/** The reason a losing attempt's signal aborts with. */
+function lostReason(): DOMException {
+  return new DOMException('Another hedged attempt answered the call first', 'AbortError');
+}
+
+/** @internal One call through a hedge: the attempts still running and the pending delay. */
+export class HedgeRun implements DeadlineNode {
+  readonly hedge: Hedge;
+  /** The context the hedge received. */
+  readonly parent: Context;
+  readonly sink: HedgeSink;
+  /** Attempts still running, in start order. */
+  readonly attempts: HedgeAttempt[] = [];
+  started = 0;
+  done = false;
+  /** When the pending delay ends (on the hedge's clock), while `queued`. */
+  dueAt = 0;
+  prevDeadline: DeadlineNode | undefined = undefined;
+  nextDeadline: DeadlineNode | undefined = undefined;
+  queued = false;
+  #watched: AbortSignal | undefined;
+
+  constructor(hedge: Hedge, parent: Context, sink: HedgeSink) {
+    this.hedge = hedge;
+    this.parent = parent;
+    this.sink = sink;
+  }
+
+  /**
+   * Starts the first attempt (and, with `delay: 0`, every other one).
+   * @param now - the hedge's clock, read by the caller (it may have read it already)
+   */
+  begin(now: number): void {
+    this.#start();
+    if (this.hedge.delayMs === 0) {
+      while (!this.done && this.started <= this.hedge.maxHedges) this.#hedge('delay');
+    } else this.#arm(now);
+  }
+
+  /** An attempt's outcome. */
+  settled(attempt: HedgeAttempt, ok: boolean, value: unknown): void {
+    const hedge = this.hedge;
+    const i = this.attempts.indexOf(attempt);
+    if (i === -1) return;
+    this.attempts.splice(i, 1);
+    attempt.unlink();
+    hedge.track(-1, false);
+    if (this.done) return;
+    const parent = this.parent;
+    // The caller gave up (or an enclosing deadline passed): no more attempts.
+    if (parent.aborted) {
+      this.#finish(false, parent.abortReason);
+      return;
+    }
+    let rejected: boolean;
+    try {
+      rejected = hedge.rejects(
+        ok
+          ? { ok: true, result: value, attempt: attempt.attempt }
+          : { ok: false, error: value, attempt: attempt.attempt },
+      );
+    } catch (error) {
+      this.#finish(false, error);
+      return;
+    }
+    if (!rejected) {
+      if (attempt.attempt > 1) hedge.won();
+      this.#finish(ok, value);
+      return;
+    }
+    if (this.started <= hedge.maxHedges) {
+      // Not acceptable: the next attempt starts now rather than after the delay.
+      this.#disarm();
+      this.#hedge('failure');
+      if (!this.done) this.#arm(hedge.clock.now());
+    } else if (this.attempts.length === 0) {
+      this.#finish(ok, value);
+    }
+  }
+
+  #start(): void {
+    const attempt = new HedgeAttempt(this.parent, this, this.started + 1);
+    this.started++;
+    this.attempts.push(attempt);
+    this.hedge.track(1, attempt.attempt > 1);
+    this.sink.start(attempt);
+  }
+
+  #hedge(reason: 'delay' | 'failure'): void {
+    try {
+      this.sink.hedged(this, this.started + 1, reason);
+    } catch {
+      // A listener never breaks a call.
+    }
+    this.#start();
+  }
+
+  /** Sets the delay before the next hedged attempt, if one is left and the delay applies. */
+  #arm(now: number): void {
+    const hedge = this.hedge;
+    const delay = hedge.delayMs;
+    if (this.done || this.started > hedge.maxHedges || delay <= 0 || this.queued) return;
+    this.dueAt = now + delay;
+    hedge.queue.add(this, now);
+    // Nobody waits for the next attempt once the caller has given up: the timer ends then.
+    const signal = abortable(this.parent.root.callerSignal);
+    if (signal !== undefined && this.#watched === undefined) {
+      this.#watched = signal;
+      signal.addEventListener('abort', this);
+    }
+  }
+
+  #disarm(): void {
+    this.hedge.queue.remove(this);
+  }
+
+  /** The delay passed without an acceptable outcome: the next attempt starts. */
+  expire(): void {
+    if (this.done) return;
+    if (this.parent.aborted) {
+      this.#finish(false, this.parent.abortReason);
+      return;
+    }
+    this.#hedge('delay');
+    // The clock, not `dueAt`: a late timer must not queue this delay before younger ones.
+    this.#arm(this.hedge.clock.now());
+  }
+
+  /** The caller's signal aborted while a delay was pending. */
+  handleEvent(): void {
+    this.#disarm();
+    this.#unwatch();
+  }
+
+  #unwatch(): void {
+    if (this.#watched !== undefined) {
+      this.#watched.removeEventListener('abort', this);
+      this.#watched = undefined;
+    }
+  }
+
+  #finish(ok: boolean, value: unknown): void {
+    this.done = true;
+    this.#disarm();
+    this.#unwatch();
+    // The losers stop: each is aborted through its own signal. A copy: an inner step may answer
+    // for one at once (a deadline linked to its signal), which takes it off the list.
+    for (const attempt of this.attempts.slice()) attempt.cancel();
+    this.sink.finish(this, ok, value);
+  }
+}
+
+/**
+ * @internal The context of one hedged attempt: its own attempt number and its own signal, which
+ * aborts when the enclosing one does and when another attempt wins. The signal is created only
+ * when someone reads it.
+ */
+export class HedgeAttempt extends DerivedContext {
+  readonly run: HedgeRun;
+  readonly #attempt: number;
+  #controller: AbortController | undefined;
+  #linked: AbortSignal | undefined;
+  #lost: DOMException | undefined;
+  #settled = false;
+
+  constructor(parent: Context, run: HedgeRun, attempt: number) {
+    super(parent, run.sink);
+    this.run = run;
+    this.#attempt = attempt;
+  }
+
+  override get attempt(): number {
+    return this.#attempt;
+  }
+
+  override get aborted(): boolean {
+    return this.parent.aborted || this.#lost !== undefined;
+  }
+
+  override get abortReason(): unknown {
+    return this.parent.aborted ? this.parent.abortReason : this.#lost;
+  }
+
+  override get cancelled(): boolean {
+    return this.#lost !== undefined || this.parent.cancelled;
+  }
+
+  override get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = (this.#controller = new AbortController());
+      if (this.parent.aborted) controller.abort(this.parent.abortReason);
+      else if (this.#lost !== undefined) controller.abort(this.#lost);
+      else if (!this.#settled) {
+        const outer = this.parent.signal;
+        if (outer !== NEVER_ABORTED) {
+          outer.addEventListener('abort', this);
+          this.#linked = outer;
+        }
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  /** The enclosing signal aborted: so does this attempt's (this object is its listener). */
+  handleEvent(): void {
+    this.unlink();
+    this.#controller?.abort(this.parent.abortReason);
+  }
+
+  /** Another attempt answered the call: this one is aborted. */
+  cancel(): void {
+    this.unlink();
+    if (this.#lost !== undefined) return;
+    this.#lost = lostReason();
+    this.#controller?.abort(this.#lost);
+  }
+
+  /** The attempt settled: it no longer follows the enclosing signal. */
+  unlink(): void {
+    this.#settled = true;
+    if (this.#linked !== undefined) {
+      this.#linked.removeEventListener('abort', this);
+      this.#linked = undefined;
+    }
+  }
+}

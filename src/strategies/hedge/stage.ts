@@ -1,0 +1,45 @@
+import type { Context } from '../../internal/context.js';
+import { HedgeRun, type Hedge, type HedgeAttempt, type HedgeSink } from './Hedge.js';
+import { BuiltinStep } from '../../pipeline/step.js';
+
+/**
+ * @internal Runs the steps inside it once, then again for each hedged attempt (each with its own
+ * context: attempt number and signal), and goes out with the first acceptable outcome. The
+ * losers' outcomes arrive later and stop here.
+ */
+export class HedgeStage extends BuiltinStep<Hedge> implements HedgeSink {
+  // The winner answers while the losers' work still runs.
+  readonly settlesEarly = true;
+  private readonly sharesClock = this.primitive.clock === this.env.clock;
+
+  enter(ctx: Context): void {
+    const root = ctx.root;
+    const hedge = this.primitive;
+    // The first delay starts now: `startedAt` when this is still the call's first turn.
+    const now =
+      hedge.delayMs <= 0
+        ? 0
+        : this.sharesClock && root.inFirstTurn
+          ? root.startedAt
+          : hedge.clock.now();
+    new HedgeRun(hedge, ctx, this).begin(now);
+  }
+
+  leave(ctx: Context, ok: boolean, value: unknown): void {
+    const attempt = ctx as HedgeAttempt;
+    attempt.run.settled(attempt, ok, value);
+  }
+
+  start(attempt: HedgeAttempt): void {
+    this.inner.enter(attempt);
+  }
+
+  finish(run: HedgeRun, ok: boolean, value: unknown): void {
+    this.outer.leave(run.parent, ok, value);
+  }
+
+  hedged(_run: HedgeRun, attempt: number, reason: 'delay' | 'failure'): void {
+    const { hub, policy } = this.env;
+    if (hub.has('hedge')) hub.emit('hedge', { policy, stage: this.kind, attempt, reason });
+  }
+}

@@ -76,10 +76,14 @@ function redisCluster(binary: string): Promise<RedisCluster> {
 export function describeRedis(
   title: string,
   body: (this: Mocha.Suite, env: RedisEnv) => void,
-  options: { readonly cluster?: boolean } = {},
+  options: { readonly cluster?: boolean | 'only' } = {},
 ): void {
   const kinds =
-    options.cluster === true ? [...CLIENT_KINDS, ...CLUSTER_CLIENT_KINDS] : CLIENT_KINDS;
+    options.cluster === 'only'
+      ? CLUSTER_CLIENT_KINDS
+      : options.cluster === true
+        ? [...CLIENT_KINDS, ...CLUSTER_CLIENT_KINDS]
+        : CLIENT_KINDS;
   for (const kind of kinds) {
     const cluster = CLUSTER_CLIENT_KINDS.includes(kind);
     describe(`${title} (${LABELS[kind]})`, function () {

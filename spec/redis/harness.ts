@@ -205,6 +205,9 @@ async function connectClusterClient(
     });
     client.on('error', () => {});
     await client.connect();
+    // A Cluster connects to a node on its first command to it; a store's first decisions would
+    // otherwise wait for that too, within their storeTimeout, on a machine busy with other specs.
+    await Promise.all(client.nodes('master').map((node) => node.ping()));
     return {
       kind,
       client,

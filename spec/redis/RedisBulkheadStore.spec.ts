@@ -43,93 +43,107 @@ function hold(bulkhead: Bulkhead): {
   return { started: started.promise, release: () => gate.resolve(), done };
 }
 
-describeRedis('RedisBulkheadStore', function (env) {
-  it('limits concurrent calls across instances', async function () {
-    const key = env.uniqueKey();
-    const a = await bulkheadFor(env, key, { maxConcurrent: 3 });
-    const b = await bulkheadFor(env, key, { maxConcurrent: 3 });
-    const calls = [hold(a.bulkhead), hold(a.bulkhead), hold(b.bulkhead)];
-    await Promise.all(calls.map((c) => c.started));
-    for (const instance of [a, b]) {
-      const error = await rejectionOf(instance.bulkhead.execute(() => 'x'));
-      expect(error).to.be.instanceOf(BulkheadFullError);
-    }
-    expect(b.bulkhead.availableSlots).to.equal(0);
-    expect(await env.admin.command('ZCARD', `bulwark:bh:{${key}}`)).to.equal(3);
-    calls[0]?.release();
-    await calls[0]?.done;
-    // The release goes to Redis in the background, on A's connection.
-    await eventually(async () => (await env.admin.command('ZCARD', `bulwark:bh:{${key}}`)) === 2);
-    expect(await b.bulkhead.execute(() => 'now')).to.equal('now');
-    for (const call of calls) call.release();
-    await Promise.all(calls.map((c) => c.done));
-    await eventually(async () => (await env.admin.command('EXISTS', `bulwark:bh:{${key}}`)) === 0);
-  });
-
-  it('serves a caller queued here when a slot is freed in another process', async function () {
-    const key = env.uniqueKey();
-    const a = await bulkheadFor(env, key, { maxConcurrent: 1 });
-    const b = await bulkheadFor(env, key, { maxConcurrent: 1, maxQueue: 1 });
-    const held = hold(a.bulkhead);
-    await held.started;
-    let servedAt = 0;
-    const queued = b.bulkhead.execute(() => {
-      servedAt = performance.now();
-      return 'served';
+describeRedis(
+  'RedisBulkheadStore',
+  function (env) {
+    it('limits concurrent calls across instances', async function () {
+      const key = env.uniqueKey();
+      const a = await bulkheadFor(env, key, { maxConcurrent: 3 });
+      const b = await bulkheadFor(env, key, { maxConcurrent: 3 });
+      const calls = [hold(a.bulkhead), hold(a.bulkhead), hold(b.bulkhead)];
+      await Promise.all(calls.map((c) => c.started));
+      for (const instance of [a, b]) {
+        const error = await rejectionOf(instance.bulkhead.execute(() => 'x'));
+        expect(error).to.be.instanceOf(BulkheadFullError);
+      }
+      expect(b.bulkhead.availableSlots).to.equal(0);
+      expect(await env.admin.command('ZCARD', `bulwark:bh:{${key}}`)).to.equal(3);
+      calls[0]?.release();
+      await calls[0]?.done;
+      // The release goes to Redis in the background, on A's connection.
+      await eventually(async () => (await env.admin.command('ZCARD', `bulwark:bh:{${key}}`)) === 2);
+      expect(await b.bulkhead.execute(() => 'now')).to.equal('now');
+      for (const call of calls) call.release();
+      await Promise.all(calls.map((c) => c.done));
+      await eventually(
+        async () => (await env.admin.command('EXISTS', `bulwark:bh:{${key}}`)) === 0,
+      );
     });
-    await sleep(150);
-    expect(servedAt).to.equal(0);
-    const releasedAt = performance.now();
-    held.release();
-    expect(await queued).to.equal('served');
-    // B asks Redis again every 100 ms while it has callers waiting.
-    expect(servedAt - releasedAt).to.be.below(250);
-  });
 
-  it("gives a crashed holder's slots back once its leases expire", async function () {
-    const key = env.uniqueKey();
-    const crashed = await bulkheadFor(env, key, { maxConcurrent: 2, leaseTtl: 300 });
-    const survivor = await bulkheadFor(env, key, { maxConcurrent: 2, leaseTtl: 300, maxQueue: 1 });
-    const calls = [hold(crashed.bulkhead), hold(crashed.bulkhead)];
-    await Promise.all(calls.map((c) => c.started));
-    // The holder's connection drops without releasing anything (its calls never end).
-    crashed.connection.crash();
-    const crashedAt = performance.now();
-    expect(await survivor.store.acquire()).to.equal(false);
-    // Queued, it is served once the leases have expired.
-    const result = await survivor.bulkhead.execute(() => performance.now() - crashedAt);
-    // The leases were last renewed at most leaseTtl / 3 before the crash.
-    expect(result).to.be.within(150, 700);
-    // The crashed store gives up renewing once its leases must have expired.
-    await eventually(() => crashed.store.leases === 0, 1000, 'dropping the lost leases');
-  });
+    it('serves a caller queued here when a slot is freed in another process', async function () {
+      const key = env.uniqueKey();
+      const a = await bulkheadFor(env, key, { maxConcurrent: 1 });
+      const b = await bulkheadFor(env, key, { maxConcurrent: 1, maxQueue: 1 });
+      const held = hold(a.bulkhead);
+      await held.started;
+      let servedAt = 0;
+      const queued = b.bulkhead.execute(() => {
+        servedAt = performance.now();
+        return 'served';
+      });
+      await sleep(150);
+      expect(servedAt).to.equal(0);
+      const releasedAt = performance.now();
+      held.release();
+      expect(await queued).to.equal('served');
+      // B asks Redis again every 100 ms while it has callers waiting.
+      expect(servedAt - releasedAt).to.be.below(250);
+    });
 
-  it('keeps the slot of a holder that still runs by renewing its lease', async function () {
-    const key = env.uniqueKey();
-    const a = await bulkheadFor(env, key, { maxConcurrent: 1, leaseTtl: 300 });
-    const b = await bulkheadFor(env, key, { maxConcurrent: 1, leaseTtl: 300 });
-    const held = hold(a.bulkhead);
-    await held.started;
-    // Three lease lifetimes: the lease lives on because A renews it every 100 ms.
-    for (let i = 0; i < 3; i++) {
-      await sleep(300);
-      expect(await rejectionOf(b.bulkhead.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
-    }
-    held.release();
-    await held.done;
-    await eventually(async () => (await env.admin.command('EXISTS', `bulwark:bh:{${key}}`)) === 0);
-    expect(await b.bulkhead.execute(() => 'mine')).to.equal('mine');
-    expect(a.store.leases).to.equal(0);
-  });
+    it("gives a crashed holder's slots back once its leases expire", async function () {
+      const key = env.uniqueKey();
+      const crashed = await bulkheadFor(env, key, { maxConcurrent: 2, leaseTtl: 300 });
+      const survivor = await bulkheadFor(env, key, {
+        maxConcurrent: 2,
+        leaseTtl: 300,
+        maxQueue: 1,
+      });
+      const calls = [hold(crashed.bulkhead), hold(crashed.bulkhead)];
+      await Promise.all(calls.map((c) => c.started));
+      // The holder's connection drops without releasing anything (its calls never end).
+      crashed.connection.crash();
+      const crashedAt = performance.now();
+      expect(await survivor.store.acquire()).to.equal(false);
+      // Queued, it is served once the leases have expired.
+      const result = await survivor.bulkhead.execute(() => performance.now() - crashedAt);
+      // The leases were last renewed at most leaseTtl / 3 before the crash.
+      expect(result).to.be.within(150, 700);
+      // The crashed store gives up renewing once its leases must have expired.
+      await eventually(() => crashed.store.leases === 0, 1000, 'dropping the lost leases');
+    });
 
-  it('lets the lease set expire leaseTtl after the last lease was taken or renewed', async function () {
-    const key = env.uniqueKey();
-    const a = await bulkheadFor(env, key, { maxConcurrent: 2, leaseTtl: 2000 });
-    const held = hold(a.bulkhead);
-    await held.started;
-    const pttl = Number(await env.admin.command('PTTL', `bulwark:bh:{${key}}`));
-    expect(pttl).to.be.within(1500, 2000);
-    held.release();
-    await held.done;
-  });
-});
+    it('keeps the slot of a holder that still runs by renewing its lease', async function () {
+      const key = env.uniqueKey();
+      const a = await bulkheadFor(env, key, { maxConcurrent: 1, leaseTtl: 300 });
+      const b = await bulkheadFor(env, key, { maxConcurrent: 1, leaseTtl: 300 });
+      const held = hold(a.bulkhead);
+      await held.started;
+      // Three lease lifetimes: the lease lives on because A renews it every 100 ms.
+      for (let i = 0; i < 3; i++) {
+        await sleep(300);
+        expect(await rejectionOf(b.bulkhead.execute(() => 'x'))).to.be.instanceOf(
+          BulkheadFullError,
+        );
+      }
+      held.release();
+      await held.done;
+      await eventually(
+        async () => (await env.admin.command('EXISTS', `bulwark:bh:{${key}}`)) === 0,
+      );
+      expect(await b.bulkhead.execute(() => 'mine')).to.equal('mine');
+      expect(a.store.leases).to.equal(0);
+    });
+
+    it('lets the lease set expire leaseTtl after the last lease was taken or renewed', async function () {
+      const key = env.uniqueKey();
+      const a = await bulkheadFor(env, key, { maxConcurrent: 2, leaseTtl: 2000 });
+      const held = hold(a.bulkhead);
+      await held.started;
+      const pttl = Number(await env.admin.command('PTTL', `bulwark:bh:{${key}}`));
+      expect(pttl).to.be.within(1500, 2000);
+      held.release();
+      await held.done;
+    });
+  },
+  { cluster: true },
+);

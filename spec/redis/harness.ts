@@ -1,11 +1,23 @@
-// Runs a Redis spec suite once per client library, against a redis-server of its own.
-import { Redis } from 'ioredis';
-import { createClient } from 'redis';
+// Runs a Redis spec suite once per client library, against a redis-server of its own, and on
+// request once more per cluster client against a Redis Cluster shared by the whole run.
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import type { RedisClient } from '../../src/redis/adapter.js';
+import { findRedisCli, startRedisCluster, type RedisCluster } from '../fixtures/redisCluster.js';
 import { requireRedisServer, startRedisServer, type RedisServer } from '../fixtures/redisServer.js';
 
-export type ClientKind = 'ioredis' | 'node-redis';
+export type ClientKind = 'ioredis' | 'node-redis' | 'ioredis-cluster' | 'node-redis-cluster';
 export const CLIENT_KINDS: readonly ClientKind[] = ['ioredis', 'node-redis'];
+export const CLUSTER_CLIENT_KINDS: readonly ClientKind[] = [
+  'ioredis-cluster',
+  'node-redis-cluster',
+];
+const LABELS: Readonly<Record<ClientKind, string>> = {
+  ioredis: 'ioredis',
+  'node-redis': 'node-redis',
+  'ioredis-cluster': 'ioredis Cluster',
+  'node-redis-cluster': 'node-redis createCluster',
+};
 
 /** One connection, as a store takes it, with what the specs need around it. */
 export interface TestClient {
@@ -22,7 +34,11 @@ export interface TestClient {
 
 export interface RedisEnv {
   readonly kind: ClientKind;
+  /** Whether the suite runs against the Redis Cluster (then there is no single `server`). */
+  readonly cluster: boolean;
   readonly server: RedisServer;
+  /** The Redis Cluster (cluster suites only). */
+  readonly redisCluster: RedisCluster;
   /** A client for raw commands (inspecting keys, pausing the server, ...). */
   readonly admin: TestClient;
   /**
@@ -34,44 +50,90 @@ export interface RedisEnv {
   uniqueKey(): string;
 }
 
+// The one Redis Cluster of a spec run: started by the first cluster suite, stopped at the end.
+let sharedCluster: Promise<RedisCluster> | undefined;
+let clusterKeys = 0;
+
+after(async function () {
+  const cluster = sharedCluster;
+  sharedCluster = undefined;
+  if (cluster !== undefined) await (await cluster.catch(() => undefined))?.close();
+});
+
+function redisCluster(binary: string): Promise<RedisCluster> {
+  const cli = findRedisCli(binary);
+  if (cli === undefined) throw new Error(`redis-cli not found beside ${binary}`);
+  return (sharedCluster ??= startRedisCluster(binary, cli));
+}
+
 /**
  * Declares `describe('<title> (<client>)')` for each client library, each with its own
  * redis-server (skipped loudly when there is none, failing in CI) and clients closed after it.
+ * With `cluster: true`, also one per cluster client (ioredis `Cluster`, node-redis
+ * `createCluster`) against a Redis Cluster of three masters shared by the run; with
+ * `cluster: 'only'`, those alone.
  */
 export function describeRedis(
   title: string,
   body: (this: Mocha.Suite, env: RedisEnv) => void,
+  options: { readonly cluster?: boolean | 'only' } = {},
 ): void {
-  for (const kind of CLIENT_KINDS) {
-    describe(`${title} (${kind})`, function () {
+  const kinds =
+    options.cluster === 'only'
+      ? CLUSTER_CLIENT_KINDS
+      : options.cluster === true
+        ? [...CLIENT_KINDS, ...CLUSTER_CLIENT_KINDS]
+        : CLIENT_KINDS;
+  for (const kind of kinds) {
+    const cluster = CLUSTER_CLIENT_KINDS.includes(kind);
+    describe(`${title} (${LABELS[kind]})`, function () {
       let server: RedisServer | undefined;
+      let nodes: RedisCluster | undefined;
       let admin: TestClient | undefined;
       const clients: TestClient[] = [];
       let counter = 0;
       const env: RedisEnv = {
         kind,
+        cluster,
         get server() {
-          if (server === undefined) throw new Error('redis-server not started');
+          if (server === undefined) {
+            throw new Error(
+              cluster ? 'no single redis-server in a cluster' : 'redis-server not started',
+            );
+          }
           return server;
+        },
+        get redisCluster() {
+          if (nodes === undefined) throw new Error('no Redis Cluster in this suite');
+          return nodes;
         },
         get admin() {
           if (admin === undefined) throw new Error('redis-server not started');
           return admin;
         },
         async connect(options) {
-          const client = await connectClient(kind, env.server, options?.offlineQueue ?? false);
+          const offlineQueue = options?.offlineQueue ?? false;
+          const client = cluster
+            ? await connectClusterClient(kind, env.redisCluster, offlineQueue)
+            : await connectClient(kind, env.server, offlineQueue);
           clients.push(client);
           return client;
         },
         uniqueKey() {
           counter++;
-          return `spec-${counter}`;
+          // Suites on the shared cluster must not meet each other's keys.
+          return cluster ? `cluster-${++clusterKeys}` : `spec-${counter}`;
         },
       };
 
       before(async function () {
         const binary = requireRedisServer(this);
-        server = await startRedisServer(binary);
+        if (cluster) {
+          this.timeout(30_000);
+          nodes = await redisCluster(binary);
+        } else {
+          server = await startRedisServer(binary);
+        }
         admin = await env.connect();
       });
 
@@ -122,6 +184,51 @@ async function connectClient(
     client,
     command: (...args) => client.sendCommand(args),
     ready: (timeoutMs) => waitForPong(() => client.ping(), timeoutMs),
+    crash: () => {
+      if (client.isOpen) client.destroy();
+    },
+  };
+}
+
+async function connectClusterClient(
+  kind: ClientKind,
+  cluster: RedisCluster,
+  offlineQueue: boolean,
+): Promise<TestClient> {
+  const rootNodes = cluster.ports.map((port) => ({ host: cluster.host, port }));
+  if (kind === 'ioredis-cluster') {
+    const client = new Cluster(rootNodes, {
+      lazyConnect: true,
+      enableOfflineQueue: offlineQueue,
+      clusterRetryStrategy: () => 20,
+      redisOptions: { maxRetriesPerRequest: offlineQueue ? null : 1 },
+    });
+    client.on('error', () => {});
+    await client.connect();
+    // A Cluster connects to a node on its first command to it; a store's first decisions would
+    // otherwise wait for that too, within their storeTimeout, on a machine busy with other specs.
+    await Promise.all(client.nodes('master').map((node) => node.ping()));
+    return {
+      kind,
+      client,
+      command: (name, ...args) => client.call(name, ...args),
+      ready: (timeoutMs) => waitForPong(() => client.ping(), timeoutMs),
+      crash: () => client.disconnect(),
+    };
+  }
+  const client = createCluster({
+    rootNodes: rootNodes.map((socket) => ({ socket })),
+    defaults: { socket: { reconnectStrategy: () => 20 }, disableOfflineQueue: !offlineQueue },
+  });
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    kind,
+    client,
+    // Routed by the first key (every command the specs send names one first).
+    command: (...args) => client.sendCommand(args[1], false, args),
+    ready: (timeoutMs) =>
+      waitForPong(() => client.sendCommand(undefined, true, ['PING']), timeoutMs),
     crash: () => {
       if (client.isOpen) client.destroy();
     },

@@ -33,42 +33,46 @@ async function instance(env: RedisEnv, key: string) {
   return { policy, breakerStore };
 }
 
-describeRedis('Policies on Redis stores', function (env) {
-  it('share one rate limit and one concurrency limit between processes', async function () {
-    const key = env.uniqueKey();
-    const a = await instance(env, key);
-    const b = await instance(env, key);
-    const gate = deferred();
-    const running = [a.policy.execute(() => gate.promise), b.policy.execute(() => gate.promise)];
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(await rejectionOf(a.policy.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
-    gate.resolve();
-    await Promise.all(running);
-    // 6 tokens in all: 3 taken above (two calls and the refused one), 3 left.
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(await a.policy.execute(() => 1)).to.equal(1);
-    expect(await b.policy.execute(() => 2)).to.equal(2);
-    expect(await a.policy.execute(() => 3)).to.equal(3);
-    expect(await rejectionOf(b.policy.execute(() => 4))).to.be.instanceOf(RateLimitExceededError);
-  });
+describeRedis(
+  'Policies on Redis stores',
+  function (env) {
+    it('share one rate limit and one concurrency limit between processes', async function () {
+      const key = env.uniqueKey();
+      const a = await instance(env, key);
+      const b = await instance(env, key);
+      const gate = deferred();
+      const running = [a.policy.execute(() => gate.promise), b.policy.execute(() => gate.promise)];
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(await rejectionOf(a.policy.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
+      gate.resolve();
+      await Promise.all(running);
+      // 6 tokens in all: 3 taken above (two calls and the refused one), 3 left.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(await a.policy.execute(() => 1)).to.equal(1);
+      expect(await b.policy.execute(() => 2)).to.equal(2);
+      expect(await a.policy.execute(() => 3)).to.equal(3);
+      expect(await rejectionOf(b.policy.execute(() => 4))).to.be.instanceOf(RateLimitExceededError);
+    });
 
-  it('share the circuit: a trip elsewhere refuses the very next call', async function () {
-    const key = env.uniqueKey();
-    const a = await instance(env, key);
-    const b = await instance(env, key);
-    // b has run before, so it knows the circuit as closed.
-    expect(await b.policy.execute(() => 'before')).to.equal('before');
-    await a.breakerStore.record({ failure: true, slow: false });
-    await a.breakerStore.record({ failure: true, slow: false });
-    // The pipeline waits for the shared store's answer instead of trusting its last known state.
-    let ran = false;
-    const refused = await rejectionOf(
-      b.policy.execute(() => {
-        ran = true;
-        return 'first';
-      }),
-    );
-    expect(refused).to.be.instanceOf(CircuitOpenError);
-    expect(ran).to.equal(false);
-  });
-});
+    it('share the circuit: a trip elsewhere refuses the very next call', async function () {
+      const key = env.uniqueKey();
+      const a = await instance(env, key);
+      const b = await instance(env, key);
+      // b has run before, so it knows the circuit as closed.
+      expect(await b.policy.execute(() => 'before')).to.equal('before');
+      await a.breakerStore.record({ failure: true, slow: false });
+      await a.breakerStore.record({ failure: true, slow: false });
+      // The pipeline waits for the shared store's answer instead of trusting its last known state.
+      let ran = false;
+      const refused = await rejectionOf(
+        b.policy.execute(() => {
+          ran = true;
+          return 'first';
+        }),
+      );
+      expect(refused).to.be.instanceOf(CircuitOpenError);
+      expect(ran).to.equal(false);
+    });
+  },
+  { cluster: true },
+);

@@ -8,7 +8,14 @@ import {
 } from '../index.js';
 import { StoreFallback } from './fallback.js';
 import { RedisLink, type RedisCommand } from './link.js';
-import { positiveDuration, resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { storeKeyName } from './keys.js';
+import {
+  positiveDuration,
+  resolveStoreOptions,
+  viewOptions,
+  type RedisStoreOptions,
+  type ResolvedStoreOptions,
+} from './options.js';
 import { LEASES, type LeaseOp } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */
@@ -62,10 +69,14 @@ const MIN_LEASE_TTL_MS = 50;
  * ```
  */
 export class RedisBulkheadStore implements BulkheadStore {
-  /** The Redis key of the lease set (`<prefix>bh:{<key>}`). */
+  /**
+   * The Redis key of the lease set: `<prefix>bh:{<key>}`, or `<prefix>bh:<key>:{<view key>}` for
+   * a per-key view (`forKey`).
+   */
   readonly redisKey: string;
   /** How long a lease lasts without renewal, in milliseconds. */
   readonly leaseTtlMs: number;
+  readonly #common: ResolvedStoreOptions;
   readonly #link: RedisLink;
   readonly #fallback: StoreFallback<InMemoryBulkheadStore>;
   readonly #instances: number;
@@ -100,12 +111,15 @@ export class RedisBulkheadStore implements BulkheadStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisBulkheadStoreOptions) {
-    const { common, raw } = resolveStoreOptions(options, 'RedisBulkheadStore', ['leaseTtl']);
+    const { common, raw, member } = resolveStoreOptions(options, 'RedisBulkheadStore', [
+      'leaseTtl',
+    ]);
+    this.#common = common;
     this.leaseTtlMs = Math.ceil(
       positiveDuration(raw.leaseTtl, 'leaseTtl', DEFAULT_LEASE_TTL_MS, MIN_LEASE_TTL_MS),
     );
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
-    this.redisKey = `${common.prefix}bh:{${common.key}}`;
+    this.redisKey = storeKeyName(common.prefix, 'bh', common.key, member);
     this.#link = new RedisLink(common, this.redisKey);
     this.#fallback = new StoreFallback(this.#link);
     this.#instances = common.instances;
@@ -114,6 +128,26 @@ export class RedisBulkheadStore implements BulkheadStore {
   /** False from a failed Redis call until a call to Redis succeeds again. */
   get redisAvailable(): boolean {
     return this.#link.up;
+  }
+
+  /**
+   * A per-key view of this store: a new, unconfigured store with this store's options (with
+   * `leaseTtl`) whose slots belong to `key` alone, for one concurrency cap per tenant or host.
+   * Views share the client and what it learns of the server's health; each holds only its own
+   * leases and, with `'local'`, its own fallback limit. Views with the same `key` (in any
+   * process) share one set of slots; each call returns a new view, to give to one bulkhead. A
+   * view's `forKey` gives the view of another key of the same store.
+   *
+   * @throws TypeError when `key` is not a string
+   * @example
+   * ```ts
+   * const tenants = new RedisBulkheadStore({ client, key: 'reports' });
+   * const poolOf = (tenant: string) =>
+   *   new Bulkhead({ maxConcurrent: 4, store: tenants.forKey(tenant) });
+   * ```
+   */
+  forKey(key: string): RedisBulkheadStore {
+    return new RedisBulkheadStore(viewOptions(this.#common, key));
   }
 
   /** Slots this store holds in Redis (leases it renews). */

@@ -10,7 +10,13 @@ import {
 } from '../index.js';
 import { StoreFallback } from './fallback.js';
 import { RedisLink, type RedisCommand } from './link.js';
-import { resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { storeKeyName } from './keys.js';
+import {
+  resolveStoreOptions,
+  viewOptions,
+  type RedisStoreOptions,
+  type ResolvedStoreOptions,
+} from './options.js';
 import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker.js';
 import {
   ADMIT_CLOSED,
@@ -69,8 +75,12 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * ```
  */
 export class RedisCircuitBreakerStore implements CircuitBreakerStore {
-  /** The Redis key of the state hash (`<prefix>cb:{<key>}`); the window is `<that>:w`. */
+  /**
+   * The Redis key of the state hash: `<prefix>cb:{<key>}`, or `<prefix>cb:<key>:{<view key>}`
+   * for a per-key view (`forKey`); the window is `<that>:w`.
+   */
   readonly redisKey: string;
+  readonly #common: ResolvedStoreOptions;
   readonly #link: RedisLink;
   readonly #fallback: StoreFallback<InMemoryCircuitBreakerStore>;
   // Whether the local breaker decided anything since Redis last answered.
@@ -97,8 +107,9 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisCircuitBreakerStoreOptions) {
-    const { common } = resolveStoreOptions(options, 'RedisCircuitBreakerStore');
-    this.redisKey = `${common.prefix}cb:{${common.key}}`;
+    const { common, member } = resolveStoreOptions(options, 'RedisCircuitBreakerStore');
+    this.#common = common;
+    this.redisKey = storeKeyName(common.prefix, 'cb', common.key, member);
     this.#link = new RedisLink(common, this.redisKey);
     this.#fallback = new StoreFallback(this.#link);
   }
@@ -106,6 +117,26 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   /** False from a failed Redis call until a call to Redis succeeds again. */
   get redisAvailable(): boolean {
     return this.#link.up;
+  }
+
+  /**
+   * A per-key view of this store: a new, unconfigured store with this store's options whose
+   * circuit belongs to `key` alone, for one breaker per downstream host or tenant. Views share
+   * the client and what it learns of the server's health; each holds only its own settings and,
+   * with `'local'`, its own fallback breaker. Views with the same `key` (in any process) share
+   * one circuit; each call returns a new view, to give to one breaker. A view's `forKey` gives
+   * the view of another key of the same store.
+   *
+   * @throws TypeError when `key` is not a string
+   * @example
+   * ```ts
+   * const hosts = new RedisCircuitBreakerStore({ client, key: 'upstreams' });
+   * const breakerOf = (host: string) =>
+   *   new CircuitBreaker({ failureThreshold: 5, store: hosts.forKey(host) });
+   * ```
+   */
+  forKey(key: string): RedisCircuitBreakerStore {
+    return new RedisCircuitBreakerStore(viewOptions(this.#common, key));
   }
 
   /** @throws Error when the store already serves another breaker */

@@ -5,7 +5,13 @@ import {
 } from '../index.js';
 import { StoreFallback } from './fallback.js';
 import { RedisLink, type RedisCommand } from './link.js';
-import { resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { storeKeyName } from './keys.js';
+import {
+  resolveStoreOptions,
+  viewOptions,
+  type RedisStoreOptions,
+  type ResolvedStoreOptions,
+} from './options.js';
 import { BUCKET } from './scripts/bucket.js';
 
 /** Options of a {@link RedisRateLimiterStore}: the common {@link RedisStoreOptions}. */
@@ -43,8 +49,12 @@ export type RedisRateLimiterStoreOptions = RedisStoreOptions;
  * ```
  */
 export class RedisRateLimiterStore implements RateLimiterStore {
-  /** The Redis key of the bucket (`<prefix>rl:{<key>}`). */
+  /**
+   * The Redis key of the bucket: `<prefix>rl:{<key>}`, or `<prefix>rl:<key>:{<view key>}` for a
+   * per-key view (`forKey`).
+   */
   readonly redisKey: string;
+  readonly #common: ResolvedStoreOptions;
   readonly #link: RedisLink;
   readonly #fallback: StoreFallback<InMemoryRateLimiterStore>;
   readonly #instances: number;
@@ -69,8 +79,9 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisRateLimiterStoreOptions) {
-    const { common } = resolveStoreOptions(options, 'RedisRateLimiterStore');
-    this.redisKey = `${common.prefix}rl:{${common.key}}`;
+    const { common, member } = resolveStoreOptions(options, 'RedisRateLimiterStore');
+    this.#common = common;
+    this.redisKey = storeKeyName(common.prefix, 'rl', common.key, member);
     this.#link = new RedisLink(common, this.redisKey);
     this.#fallback = new StoreFallback(this.#link);
     this.#instances = common.instances;
@@ -79,6 +90,27 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   /** False from a failed Redis call until a call to Redis succeeds again. */
   get redisAvailable(): boolean {
     return this.#link.up;
+  }
+
+  /**
+   * A per-key view of this store: a new, unconfigured store with this store's options (client,
+   * `prefix`, `storeTimeout`, `onStoreError`, `instances`) whose bucket belongs to `key` alone,
+   * for one limiter per user, tenant or host. Views share the client and what it learns of the
+   * server's health; each holds only its own settings and, with `'local'`, its own fallback
+   * bucket. Views with the same `key` (in any process) share one bucket; each call returns a new
+   * view, to give to one limiter. A view's `forKey` gives the view of another key of the same
+   * store.
+   *
+   * @throws TypeError when `key` is not a string
+   * @example
+   * ```ts
+   * const users = new RedisRateLimiterStore({ client, key: 'api' });
+   * const limiterOf = (user: string) =>
+   *   new RateLimiter({ maxTokens: 20, refillRate: 5, store: users.forKey(user) });
+   * ```
+   */
+  forKey(key: string): RedisRateLimiterStore {
+    return new RedisRateLimiterStore(viewOptions(this.#common, key));
   }
 
   /** @throws Error when the store already serves another limiter */

@@ -49,9 +49,10 @@ export interface RedisClientAdapter {
 
 /**
  * What the `client` option accepts: an `ioredis` client (`Redis` or `Cluster`), a connected
- * `redis` (node-redis) client, or a {@link RedisClientAdapter}. The stores only use the methods
- * the adapter lists, so the clients are not imported by `bulwark/redis` (they are optional peer
- * dependencies).
+ * `redis` (node-redis) client (`createClient` or `createCluster`), or a
+ * {@link RedisClientAdapter}. The stores only use the methods the adapter lists, so the clients
+ * are not imported by `bulwark/redis` (they are optional peer dependencies). A cluster client
+ * sends each script to the node that owns its keys' hash slot, which every store's keys share.
  */
 export type RedisClient =
   | RedisClientAdapter
@@ -63,6 +64,8 @@ interface IoredisLike {
   eval(script: string, numkeys: number, ...args: string[]): Promise<unknown>;
   script(subcommand: 'LOAD', script: string): Promise<unknown>;
   time(): Promise<unknown>;
+  /** ioredis `Cluster` only: its node clients. */
+  nodes?(role: 'master'): readonly IoredisLike[];
 }
 
 interface NodeRedisEvalOptions {
@@ -71,6 +74,8 @@ interface NodeRedisEvalOptions {
 }
 
 interface NodeRedisLike {
+  /** node-redis cluster only (`createCluster`): its master nodes. */
+  readonly masters?: unknown;
   evalSha(sha1: string, options: NodeRedisEvalOptions): Promise<unknown>;
   eval(script: string, options: NodeRedisEvalOptions): Promise<unknown>;
   scriptLoad(script: string): Promise<unknown>;
@@ -82,7 +87,8 @@ const ADAPTERS = new WeakMap<object, RedisClientAdapter>();
 /**
  * The {@link RedisClientAdapter} for `client`: the object itself when it already is one,
  * otherwise a wrapper detected from the client's methods (`ioredis`: `evalsha` and `script`;
- * node-redis: `evalSha` and `scriptLoad`). One adapter is made per client and reused.
+ * node-redis: `evalSha` and `scriptLoad`; a cluster client of either as well). One adapter is
+ * made per client and reused.
  *
  * @throws TypeError when `client` is none of these
  * @example
@@ -121,13 +127,22 @@ export function toRedisAdapter(client: RedisClient): RedisClientAdapter {
 }
 
 function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
+  const cluster = typeof c.nodes === 'function';
   return Object.freeze({
-    name: 'ioredis',
+    name: cluster ? 'ioredis Cluster' : 'ioredis',
     evalsha: (sha1: string, keys: readonly string[], args: readonly string[]) =>
       c.evalsha(sha1, keys.length, ...keys, ...args),
     eval: (script: string, keys: readonly string[], args: readonly string[]) =>
       c.eval(script, keys.length, ...keys, ...args),
-    scriptLoad: (script: string) => c.script('LOAD', script).then(String),
+    // A Cluster would send SCRIPT LOAD to one node of its choice: load it on every master.
+    scriptLoad: (script: string) => {
+      const masters = cluster ? (c.nodes as (role: 'master') => IoredisLike[])('master') : [];
+      return masters.length === 0
+        ? c.script('LOAD', script).then(String)
+        : Promise.all(masters.map((node) => node.script('LOAD', script))).then((digests) =>
+            String(digests[0]),
+          );
+    },
     time: () => c.time().then(timeToMs),
     classifyError,
   });
@@ -135,7 +150,8 @@ function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
 
 function nodeRedisAdapter(c: NodeRedisLike): RedisClientAdapter {
   return Object.freeze({
-    name: 'node-redis',
+    // A cluster (createCluster) sends SCRIPT LOAD to every master by itself.
+    name: c.masters === undefined ? 'node-redis' : 'node-redis cluster',
     evalsha: (sha1: string, keys: readonly string[], args: readonly string[]) =>
       c.evalSha(sha1, { keys: keys as string[], arguments: args as string[] }),
     eval: (script: string, keys: readonly string[], args: readonly string[]) =>

@@ -38,7 +38,8 @@ export interface RedisStoreOptions {
    */
   readonly key: string;
   /**
-   * Put before every Redis key this store writes.
+   * Put before every Redis key this store writes. Without `{` or `}`: the stores place the Redis
+   * Cluster hash tag in their keys themselves.
    * @defaultValue `'bulwark:'`
    */
   readonly prefix?: string;
@@ -64,6 +65,8 @@ export interface RedisStoreOptions {
 
 /** @internal The common options, checked and resolved. */
 export interface ResolvedStoreOptions {
+  /** The options as given (for a store's own options, and for its per-key views). */
+  readonly raw: Record<string, unknown>;
   readonly adapter: RedisClientAdapter;
   readonly key: string;
   readonly prefix: string;
@@ -92,6 +95,28 @@ export { positiveDuration };
 
 const MODES: readonly StoreErrorMode[] = Object.freeze(['fail-open', 'fail-closed', 'local']);
 
+/** @internal The checked options of a store, and the key of its per-key view if it is one. */
+export interface StoreSetup {
+  readonly common: ResolvedStoreOptions;
+  readonly raw: Record<string, unknown>;
+  /** The per-key view's key (`store.forKey(key)`); `undefined` for a store itself. */
+  readonly member: string | undefined;
+}
+
+// Marks the options a store hands to the constructor of its per-key view: already checked.
+const VIEW: unique symbol = Symbol('bulwark.redis.view');
+
+/**
+ * @internal The options argument that makes a store's constructor build the per-key view of
+ * `member` on the store's checked options (`forKey`), without checking them again.
+ * @throws TypeError when `member` is not a string
+ */
+export function viewOptions<O>(common: ResolvedStoreOptions, member: unknown): O {
+  if (typeof member !== 'string') fail(TypeError, 'key', 'a string', member);
+  const setup: StoreSetup = { common, raw: common.raw, member };
+  return { [VIEW]: setup } as unknown as O;
+}
+
 /**
  * @internal Checks the options every store takes, and the unknown keys against `extraKeys` too.
  * @returns the resolved common options and the raw record, for the store's own options
@@ -100,7 +125,10 @@ export function resolveStoreOptions(
   options: unknown,
   what: string,
   extraKeys: readonly string[] = [],
-): { readonly common: ResolvedStoreOptions; readonly raw: Record<string, unknown> } {
+): StoreSetup {
+  if (typeof options === 'object' && options !== null && VIEW in options) {
+    return (options as { [VIEW]: StoreSetup })[VIEW];
+  }
   // Required here: undefined is not an empty object.
   if (options === undefined) {
     throw new OptionTypeError('options', 'an object', options, {
@@ -118,6 +146,7 @@ export function resolveStoreOptions(
   // Here null, like undefined, means the default (`?? undefined`), as it always has for `prefix`
   // and `onStoreError`; the core's helpers would reject it.
   const prefix = stringOption(raw.prefix ?? undefined, 'prefix', DEFAULTS.prefix);
+  if (/[{}]/.test(prefix)) fail(RangeError, 'prefix', "a string without '{' or '}'", prefix);
   const storeTimeoutMs = positiveDuration(
     raw.storeTimeout,
     'storeTimeout',
@@ -131,6 +160,7 @@ export function resolveStoreOptions(
   );
   const instances = integerOption(raw.instances, 'instances', 1, DEFAULTS.instances);
   const common: ResolvedStoreOptions = Object.freeze({
+    raw,
     adapter,
     key,
     prefix,
@@ -138,7 +168,7 @@ export function resolveStoreOptions(
     onStoreError,
     instances,
   });
-  return { common, raw };
+  return { common, raw, member: undefined };
 }
 
 /** @internal Throws when a store is configured a second time (a store serves one primitive). */

@@ -15,19 +15,14 @@ import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js'
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { Keyed } from '../../src/strategies/keyed/Keyed.js';
 import { deferred, describeRedis, rejectionOf } from './harness.js';
 
-/** A keyed holder as a keyed policy keeps one: a primitive per key, made on first use. */
+/** A keyed holder, as a keyed policy keeps one: a primitive per key, made on first use. */
 function keyed<P>(factory: (key: string) => P): (key: string) => P {
-  const made = new Map<string, P>();
-  return (key) => {
-    let primitive = made.get(key);
-    if (primitive === undefined) {
-      primitive = factory(key);
-      made.set(key, primitive);
-    }
-    return primitive;
-  };
+  const holder = new Keyed(factory);
+  return (key) => holder.get(key);
 }
 
 describeRedis(
@@ -57,6 +52,31 @@ describeRedis(
         const tokens = Number(await env.admin.command('HGET', views.forKey(user).redisKey, 't'));
         expect(tokens).to.be.lessThan(1);
       }
+    });
+
+    it('serve a keyed policy stage: one store, a view per key', async function () {
+      const family = env.uniqueKey();
+      const [a, b] = await Promise.all([env.connect(), env.connect()]);
+      const policyIn = (client: object) =>
+        Policy.builder('api')
+          .rateLimiter({
+            key: (ctx) => String(ctx.data.get('user')),
+            maxTokens: 2,
+            refillRate: 0.1,
+            store: new RedisRateLimiterStore({ client: client as never, key: family }),
+          })
+          .build();
+      const [inA, inB] = [policyIn(a.client), policyIn(b.client)];
+      const call = (policy: typeof inA, user: string) =>
+        policy.execute(() => 'ok', { data: { user } });
+      await call(inA, 'alice');
+      await call(inB, 'alice');
+      // Alice's bucket is shared by both processes; Bob's is his own.
+      expect(await rejectionOf(call(inA, 'alice'))).to.be.instanceOf(RateLimitExceededError);
+      expect(await call(inB, 'bob')).to.equal('ok');
+      const views = new RedisRateLimiterStore({ client: a.client, key: family });
+      const tokens = Number(await env.admin.command('HGET', views.forKey('bob').redisKey, 't'));
+      expect(tokens).to.be.closeTo(1, 0.1);
     });
 
     it('open the circuit of one key only', async function () {

@@ -171,7 +171,7 @@ describe('Keyed stages', () => {
     );
     expect(() =>
       Policy.builder().circuitBreaker({ key: host, store: {} as never, failureThreshold: 1 }),
-    ).to.throw(TypeError, '`store` must be left out with `key`');
+    ).to.throw(TypeError, '`store` must be a store with per-key views (`forKey(key)`) or left out');
     expect(() => stages.retry({ key: host } as never)).to.throw(TypeError, 'unknown option `key`');
   });
 

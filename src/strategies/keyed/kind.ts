@@ -7,8 +7,9 @@ import { KeyedStage, keyedState, type KeyOf } from './stage.js';
 /**
  * @internal The descriptor and holder of a keyed stage of `inner`'s kind: one primitive per key,
  * each made from `options` less `key`, `maxKeys` and `idleTimeout`. The options are checked at
- * once (a first primitive is made from them, and kept for `describe`). A `store` is refused: a
- * store serves one primitive, and each key has its own.
+ * once (a first primitive is made from them, and kept for `describe`). A `store` must give per-key
+ * views (`forKey(key)`, as the Redis stores do): a store serves one primitive, and each key gets
+ * its own view of it.
  */
 export function keyedStage<P extends object>(
   inner: StageDescriptor<P>,
@@ -16,21 +17,29 @@ export function keyedStage<P extends object>(
 ): { descriptor: StageDescriptor<Keyed<P>>; primitive: Keyed<P> } {
   const keyOf = functionOption(options.key, 'key', undefined) as KeyOf;
   const { maxKeys, idleTimeoutMs } = readKeyedOptions(options);
-  if (options.store !== undefined) {
+  const store = options.store as { forKey?: unknown } | undefined;
+  if (store !== undefined && (store === null || typeof store.forKey !== 'function')) {
     fail(
       TypeError,
       'store',
-      `left out with \`key\` (a store serves one ${inner.label}, and each key gets its own)`,
+      `a store with per-key views (\`forKey(key)\`) or left out with \`key\` (a store serves one ${inner.label}, and each key gets its own)`,
       options.store,
     );
   }
   const own: Record<string, unknown> = {};
   for (const option of Object.keys(options)) {
-    if (!KEYED_STAGE_OPTIONS.includes(option)) own[option] = options[option];
+    if (!KEYED_STAGE_OPTIONS.includes(option) && option !== 'store') own[option] = options[option];
   }
   const Primitive = inner.Primitive as CheckedConstructor<P>;
-  const template = new Primitive(own);
-  const keyed = new Keyed<P>(() => new Primitive(own), {
+  const viewOf =
+    store === undefined
+      ? undefined
+      : (key: string): unknown => (store.forKey as (key: string) => unknown).call(store, key);
+  const make = (key: string): P =>
+    new Primitive(viewOf === undefined ? own : { ...own, store: viewOf(key) });
+  // Made now, so that bad options fail at construction; kept for `describe`.
+  const template = viewOf === undefined ? new Primitive(own) : make('');
+  const keyed = new Keyed<P>(make, {
     maxKeys,
     idleTimeout: idleTimeoutMs,
     clock: own.clock as never,

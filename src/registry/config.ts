@@ -45,6 +45,7 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'random',
   'clock',
   'store',
+  'initialState',
 ];
 
 /** @internal One configured set of options, with where it came from. */

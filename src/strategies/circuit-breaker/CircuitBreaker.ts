@@ -25,7 +25,12 @@ import type {
   CircuitBreakerStore,
   CircuitBreakerStoreConfig,
   CircuitOutcome,
+  CircuitStoreState,
+  CircuitWindowSnapshot,
 } from './store.js';
+import { count, readEnvelope, refuse, SNAPSHOT_VERSION } from '../../internal/snapshot.js';
+import type { SnapshotEnvelope } from '../../internal/snapshot.js';
+import { wallNow } from '../../internal/clock.js';
 import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
 import type { CircuitState } from './CircuitState.js';
 /**
@@ -138,6 +143,36 @@ export interface CircuitBreakerOptions<R = any> {
    * @defaultValue a new {@link InMemoryCircuitBreakerStore}
    */
   readonly store?: CircuitBreakerStore;
+  /**
+   * A snapshot from {@link CircuitBreaker.toJSON} (as an object, e.g. `JSON.parse` of a saved
+   * string) to start from instead of a closed circuit: its state, the consecutive failures, the
+   * window and the open time, moved on by the wall-clock time elapsed since it was taken (an open
+   * circuit that had 25 s left and was saved 5 s ago has 20 s left). A snapshot of another format,
+   * version or window shape (`windowType`, `windowSize`, `windowDuration`), or one that is
+   * corrupt, is refused here with a `TypeError` or `RangeError` naming `initialState`; nothing of
+   * it is applied. Probes held in HALF_OPEN are not carried (the circuit is HALF_OPEN with every
+   * trial slot free), and an open time above `maxRecoveryTimeout` is cut to it. Only with the
+   * in-memory store (a shared store keeps its state itself). Code only: not a configuration key.
+   * @defaultValue none (the circuit starts CLOSED and empty)
+   */
+  readonly initialState?: CircuitBreakerSnapshot;
+}
+
+/**
+ * What {@link CircuitBreaker.toJSON} returns and `initialState` takes: plain JSON data. Times
+ * are durations relative to `takenAt`, the wall-clock instant the snapshot was taken.
+ */
+export interface CircuitBreakerSnapshot extends SnapshotEnvelope<'bulwark.circuit-breaker'> {
+  /** The state when taken (after any lazy OPEN -> HALF_OPEN move). */
+  readonly state: CircuitState;
+  /** The current open period's length while OPEN; otherwise the last one (`recoveryTimeout` after a close). */
+  readonly openMs: number;
+  /** While OPEN, how long it had been open; otherwise 0. */
+  readonly openedAgoMs: number;
+  /** The run of consecutive failures while CLOSED (consecutive mode). */
+  readonly failures: number;
+  /** The outcome window; its shape must match the breaker that restores it. */
+  readonly window: CircuitWindowSnapshot;
 }
 
 /** A circuit breaker's move from one state to another, as passed to `onStateChange` listeners. */
@@ -169,6 +204,7 @@ export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'halfOpenMaxCalls',
   'clock',
   'store',
+  'initialState',
 ]);
 
 const STORE_METHODS = [
@@ -387,13 +423,30 @@ export class CircuitBreaker {
     this.#config = config;
     this.#openMs = recoveryTimeoutMs;
     this.#store = store;
+    // Checked in full before anything is applied: a bad snapshot leaves nothing behind.
+    const initial =
+      o.initialState === undefined ? undefined : readCircuitSnapshot(o.initialState, config);
+    if (initial !== undefined && !(store instanceof InMemoryCircuitBreakerStore)) {
+      refuse(
+        TypeError,
+        'needs the in-memory store: a shared store keeps its state itself',
+        'no `initialState` with a `store` of its own',
+        o.initialState,
+      );
+    }
     store.configure(config);
+    if (initial !== undefined) {
+      (store as InMemoryCircuitBreakerStore).load(initial.saved, initial.elapsedMs);
+    }
     const state = store.state();
     if (isThenable(state)) {
       this.#remote = true;
       this.#learn(state);
     } else {
       this.#lastState = state;
+      // A circuit restored HALF_OPEN is in its first HALF_OPEN period: its probes' tickets must
+      // not read as "no probe" (0).
+      if (state === 'half-open') this.#period++;
     }
   }
 
@@ -424,6 +477,37 @@ export class CircuitBreaker {
     }
     this.#observe(snapshot.state);
     return snapshot;
+  }
+
+  /**
+   * A snapshot of the circuit as plain JSON data, for `initialState` of a breaker in another
+   * process or a later invocation: the state, the consecutive failures, the window, and the open
+   * time, with every time relative to `takenAt` (the wall-clock instant, `Date.now()`). Probes
+   * in flight are not part of it. `JSON.stringify(breaker)` calls it.
+   *
+   * @throws TypeError when the breaker has a store of its own (a shared store keeps its state)
+   * @example
+   * ```ts
+   * const saved = JSON.stringify(breaker);
+   * // later, perhaps in another process:
+   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState: JSON.parse(saved) });
+   * ```
+   */
+  toJSON(): CircuitBreakerSnapshot {
+    const store = this.#store;
+    if (!(store instanceof InMemoryCircuitBreakerStore)) {
+      throw new TypeError(
+        'CircuitBreaker.toJSON() needs the in-memory store: a shared store keeps its state itself',
+      );
+    }
+    const saved = store.save();
+    this.#observe(saved.state);
+    return {
+      format: 'bulwark.circuit-breaker',
+      version: SNAPSHOT_VERSION,
+      takenAt: wallNow(),
+      ...saved,
+    };
   }
 
   /**
@@ -778,6 +862,115 @@ export class CircuitBreaker {
       this.#pending = [];
     }
   }
+}
+
+const STATES: readonly unknown[] = ['closed', 'open', 'half-open', 'isolated'];
+
+/**
+ * Checks a snapshot given as `initialState` against the breaker's settings, in full.
+ * @throws TypeError for a value that is not such a snapshot or is corrupt
+ * @throws RangeError for another version, or a window of another shape
+ */
+function readCircuitSnapshot(
+  value: unknown,
+  config: CircuitBreakerStoreConfig,
+): { saved: CircuitStoreState; elapsedMs: number } {
+  const { fields, elapsedMs } = readEnvelope(value, 'bulwark.circuit-breaker', 'CircuitBreaker');
+  const state = fields.state;
+  if (!STATES.includes(state)) {
+    refuse(
+      TypeError,
+      `is corrupt: \`state\` must be one of ${STATES.join(', ')}, got ${show(state)}`,
+      'a circuit state',
+      state,
+    );
+  }
+  const openMs = count(fields, 'openMs');
+  const openedAgoMs = count(fields, 'openedAgoMs');
+  const failures = count(fields, 'failures', true);
+  const window = readWindow(fields.window, config);
+  return {
+    saved: { state: state as CircuitState, openMs, openedAgoMs, failures, window },
+    elapsedMs,
+  };
+}
+
+function describeWindow(w: Readonly<Record<string, unknown>>): string {
+  return w.type === 'count'
+    ? `a count window of ${show(w.size)} outcomes`
+    : `a time window of ${show(w.durationMs)} ms`;
+}
+
+function readWindow(value: unknown, config: CircuitBreakerStoreConfig): CircuitWindowSnapshot {
+  const corrupt = (why: string, received: unknown): never =>
+    refuse(TypeError, `is corrupt: \`window\` ${why}`, 'a window from toJSON()', received);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return corrupt(`must be an object, got ${show(value)}`, value);
+  }
+  const w = value as Record<string, unknown>;
+  if (w.type !== 'count' && w.type !== 'time') {
+    return corrupt(`must have \`type\` 'count' or 'time', got ${show(w.type)}`, w.type);
+  }
+  const ours =
+    config.windowType === 'count'
+      ? { type: 'count', size: config.windowSize }
+      : { type: 'time', durationMs: config.windowDurationMs };
+  if (
+    w.type !== ours.type ||
+    (w.type === 'count' ? w.size !== ours.size : w.durationMs !== ours.durationMs)
+  ) {
+    refuse(
+      RangeError,
+      `holds ${describeWindow(w)}, but this breaker has ${describeWindow(ours)}: its outcomes do not fit`,
+      `a snapshot with ${describeWindow(ours)}`,
+      value,
+    );
+  }
+  if (w.type === 'count') {
+    const outcomes = w.outcomes;
+    if (
+      !Array.isArray(outcomes) ||
+      outcomes.length > config.windowSize ||
+      !outcomes.every((o) => o === 0 || o === 1 || o === 2 || o === 3)
+    ) {
+      return corrupt(
+        `must hold \`outcomes\`, at most ${config.windowSize} numbers from 0 to 3`,
+        outcomes,
+      );
+    }
+    return { type: 'count', size: config.windowSize, outcomes: [...(outcomes as number[])] };
+  }
+  const buckets = w.buckets;
+  const list: Array<[number, number, number, number]> = [];
+  let last = Infinity;
+  const ok =
+    Array.isArray(buckets) &&
+    buckets.every((b: unknown) => {
+      if (!Array.isArray(b) || b.length !== 4) return false;
+      const [age, calls, failures, slow] = b as unknown[];
+      const fine =
+        [age, calls, failures, slow].every(
+          (n) => typeof n === 'number' && Number.isFinite(n) && n >= 0,
+        ) &&
+        Number.isInteger(calls) &&
+        Number.isInteger(failures) &&
+        Number.isInteger(slow) &&
+        (failures as number) <= (calls as number) &&
+        (slow as number) <= (calls as number) &&
+        (age as number) <= last;
+      if (fine) {
+        last = age as number;
+        list.push([age, calls, failures, slow] as [number, number, number, number]);
+      }
+      return fine;
+    });
+  if (!ok) {
+    return corrupt(
+      '`buckets` must be [ageMs, calls, failures, slowCalls] entries, oldest first',
+      buckets,
+    );
+  }
+  return { type: 'time', durationMs: config.windowDurationMs, buckets: list };
 }
 
 // Lets a promise that nobody waits for settle (a store's answer, a listener's result): its

@@ -100,10 +100,12 @@ export {
   usePolicy,
 } from './decorators/index.js';
 export type {
+  PolicyRegistryEventMap,
   PolicyRegistryHealth,
   PolicyRegistryOptions,
   PolicyRegistrySnapshot,
   PrimitiveByKind,
+  RegistryReloadEvent,
 } from './registry/PolicyRegistry.js';
 export { PolicyRegistry } from './registry/PolicyRegistry.js';
 export type { ResilienceConfig, PrimitiveKind, ConfigStageKind } from './registry/config.js';

@@ -17,87 +17,71 @@ export interface SnapshotEnvelope<F extends string> {
   readonly takenAt: number;
 }
 
-/** @internal A snapshot's fields, and the wall time elapsed since it was taken (>= 0). */
-export interface ReadSnapshot {
-  readonly fields: Readonly<Record<string, unknown>>;
-  readonly elapsedMs: number;
-}
+/** @internal The fields of a snapshot, as read. */
+export type Fields = Readonly<Record<string, unknown>>;
 
 /**
- * @internal Throws the error of a bad `initialState`: ``TypeError: `initialState` is not ...``.
- * @param type - `RangeError` for a snapshot that is well formed but does not fit, else `TypeError`
+ * @internal Throws the error of a bad `initialState`: ``TypeError: `initialState` ...``.
+ * @param range - a snapshot that is well formed but does not fit (a `RangeError`)
  */
-export function refuse(
-  type: typeof TypeError | typeof RangeError,
-  why: string,
-  expected: string,
-  received: unknown,
-): never {
-  const ErrorClass = type === RangeError ? OptionRangeError : OptionTypeError;
-  throw new ErrorClass('initialState', expected, received, {
-    message: `\`initialState\` ${why}; it is refused and nothing of it is used`,
+export function refuse(why: string, expected: string, received: unknown, range = false): never {
+  throw new (range ? OptionRangeError : OptionTypeError)('initialState', expected, received, {
+    message: `\`initialState\` ${why}`,
   });
 }
 
-/**
- * @internal Checks the envelope of a snapshot given as `initialState`.
- * @param label - what it must be a snapshot of, for messages (`'CircuitBreaker'`)
- */
-export function readEnvelope(value: unknown, format: string, label: string): ReadSnapshot {
-  const expected = `a ${label} snapshot from toJSON() (format "${format}", version ${SNAPSHOT_VERSION})`;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    refuse(TypeError, `must be ${expected}, got ${show(value)}`, expected, value);
-  }
-  const fields = value as Record<string, unknown>;
-  if (fields.format !== format) {
-    refuse(
-      TypeError,
-      `is not ${expected}: its format is ${show(fields.format)}`,
-      expected,
-      fields.format,
-    );
-  }
-  if (fields.version !== SNAPSHOT_VERSION) {
-    refuse(
-      RangeError,
-      `is a snapshot of version ${show(fields.version)}; this version of bulwark reads version ${SNAPSHOT_VERSION}`,
-      expected,
-      fields.version,
-    );
-  }
-  const takenAt = fields.takenAt;
-  if (typeof takenAt !== 'number' || !Number.isFinite(takenAt)) {
-    refuse(
-      TypeError,
-      `has no valid \`takenAt\` (the wall-clock time it was taken), got ${show(takenAt)}`,
-      'a finite number',
-      takenAt,
-    );
-  }
-  // A snapshot from a host whose wall clock runs ahead of ours: no time has passed.
-  return { fields, elapsedMs: Math.max(0, wallNow() - takenAt) };
+/** @internal `fields[key]` when `test` accepts it; otherwise refuses the snapshot as corrupt. */
+export function field(
+  fields: Fields,
+  key: string,
+  test: (value: unknown) => boolean,
+  expected: string,
+): unknown {
+  const value = fields[key];
+  if (!test(value))
+    refuse(`is corrupt: \`${key}\` must be ${expected}, got ${show(value)}`, expected, value);
+  return value;
 }
 
-/** @internal A field that must be a finite number >= 0 (an integer when `integer`). */
-export function count(
-  fields: Readonly<Record<string, unknown>>,
-  key: string,
-  integer = false,
-): number {
-  const value = fields[key];
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (integer && !Number.isInteger(value))
-  ) {
-    const expected = integer ? 'an integer >= 0' : 'a finite number >= 0';
+/** @internal A plain object (not null, not an array). */
+export const isRecord = (v: unknown): v is Fields =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** @internal A finite number >= 0. */
+export const isSpan = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < Infinity;
+
+/** @internal An integer >= 0. */
+export const isCount = (v: unknown): v is number => isSpan(v) && Number.isInteger(v);
+
+/**
+ * @internal Checks the envelope of a snapshot given as `initialState`, and gives its fields and
+ * the wall time elapsed since it was taken (>= 0).
+ * @param label - what it must be a snapshot of, for messages (`'CircuitBreaker'`)
+ */
+export function readEnvelope(
+  value: unknown,
+  format: string,
+  label: string,
+): { fields: Fields; elapsedMs: number } {
+  const expected = `a ${label} snapshot from toJSON() (format "${format}", version ${SNAPSHOT_VERSION})`;
+  if (!isRecord(value)) refuse(`must be ${expected}, got ${show(value)}`, expected, value);
+  if (value.format !== format) {
+    refuse(`is not ${expected}: its format is ${show(value.format)}`, expected, value.format);
+  }
+  if (value.version !== SNAPSHOT_VERSION) {
     refuse(
-      TypeError,
-      `is corrupt: \`${key}\` must be ${expected}, got ${show(value)}`,
+      `is a snapshot of version ${show(value.version)}; this bulwark reads version ${SNAPSHOT_VERSION}`,
       expected,
-      value,
+      value.version,
+      true,
     );
   }
-  return value;
+  const takenAt = field(
+    value,
+    'takenAt',
+    (v) => typeof v === 'number' && isFinite(v),
+    'a finite number',
+  ) as number;
+  // A snapshot from a host whose wall clock runs ahead of ours: no time has passed.
+  return { fields: value, elapsedMs: Math.max(0, wallNow() - takenAt) };
 }

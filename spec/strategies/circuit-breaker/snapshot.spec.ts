@@ -201,7 +201,7 @@ describe('CircuitBreaker snapshots', () => {
         'another version',
         (s) => ({ ...s, version: 2 }),
         'RangeError',
-        /version 2; this version of bulwark reads version 1/,
+        /version 2; this bulwark reads version 1/,
       ],
       ['no takenAt', (s) => ({ ...s, takenAt: undefined }), 'TypeError', /takenAt/],
       ['an unknown state', (s) => ({ ...s, state: 'ajar' }), 'TypeError', /`state` must be one of/],

@@ -84,7 +84,7 @@ describe('RateLimiter snapshots', () => {
       'TypeError',
       /its format is "bulwark.circuit-breaker"/,
     ],
-    ['another version', (s) => ({ ...s, version: 0 }), 'RangeError', /version 0/],
+    ['another version', (s) => ({ ...s, version: 0 }), 'RangeError', /version 0; this bulwark reads version 1/],
     [
       'a token count that is no number',
       (s) => ({ ...s, tokens: '5' }),
@@ -95,7 +95,7 @@ describe('RateLimiter snapshots', () => {
       'more tokens than its bucket holds',
       (s) => ({ ...s, tokens: 11 }),
       'TypeError',
-      /`tokens` \(11\) is above its `maxTokens` \(10\)/,
+      /`tokens` must be a finite number <= its `maxTokens` \(10\), got 11/,
     ],
     [
       'a bucket of no size',

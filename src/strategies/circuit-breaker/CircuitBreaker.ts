@@ -28,8 +28,17 @@ import type {
   CircuitStoreState,
   CircuitWindowSnapshot,
 } from './store.js';
-import { count, readEnvelope, refuse, SNAPSHOT_VERSION } from '../../internal/snapshot.js';
-import type { SnapshotEnvelope } from '../../internal/snapshot.js';
+import {
+  field,
+  isCount,
+  isRecord,
+  isSpan,
+  readEnvelope,
+  refuse,
+  SNAPSHOT_VERSION,
+  type Fields,
+  type SnapshotEnvelope,
+} from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
 import type { CircuitState } from './CircuitState.js';
@@ -428,7 +437,6 @@ export class CircuitBreaker {
       o.initialState === undefined ? undefined : readCircuitSnapshot(o.initialState, config);
     if (initial !== undefined && !(store instanceof InMemoryCircuitBreakerStore)) {
       refuse(
-        TypeError,
         'needs the in-memory store: a shared store keeps its state itself',
         'no `initialState` with a `store` of its own',
         o.initialState,
@@ -876,101 +884,73 @@ function readCircuitSnapshot(
   config: CircuitBreakerStoreConfig,
 ): { saved: CircuitStoreState; elapsedMs: number } {
   const { fields, elapsedMs } = readEnvelope(value, 'bulwark.circuit-breaker', 'CircuitBreaker');
-  const state = fields.state;
-  if (!STATES.includes(state)) {
+  const state = field(fields, 'state', (s) => STATES.includes(s), `one of ${STATES.join(', ')}`);
+  const openMs = field(fields, 'openMs', isSpan, SPAN) as number;
+  const openedAgoMs = field(fields, 'openedAgoMs', isSpan, SPAN) as number;
+  const failures = field(fields, 'failures', isCount, COUNT) as number;
+  const w = field(fields, 'window', isRecord, 'an object') as Fields;
+  const type = field(w, 'type', (t) => t === 'count' || t === 'time', "'count' or 'time'");
+  const size = config.windowType === 'count' ? config.windowSize : config.windowDurationMs;
+  const theirs = type === 'count' ? w.size : w.durationMs;
+  if (type !== config.windowType || theirs !== size) {
+    const ours = windowText(config.windowType, size);
     refuse(
-      TypeError,
-      `is corrupt: \`state\` must be one of ${STATES.join(', ')}, got ${show(state)}`,
-      'a circuit state',
-      state,
+      `holds ${windowText(type, theirs)}, but this breaker has ${ours}: its outcomes do not fit`,
+      `a snapshot with ${ours}`,
+      w,
+      true,
     );
   }
-  const openMs = count(fields, 'openMs');
-  const openedAgoMs = count(fields, 'openedAgoMs');
-  const failures = count(fields, 'failures', true);
-  const window = readWindow(fields.window, config);
+  const window: CircuitWindowSnapshot =
+    type === 'count'
+      ? {
+          type,
+          size,
+          outcomes: [
+            ...(field(
+              w,
+              'outcomes',
+              (o) => Array.isArray(o) && o.length <= size && o.every((n) => n === (n & 3)),
+              `at most ${size} numbers from 0 to 3`,
+            ) as number[]),
+          ],
+        }
+      : {
+          type: 'time',
+          durationMs: size,
+          buckets: (
+            field(
+              w,
+              'buckets',
+              (b) =>
+                Array.isArray(b) &&
+                b.every(
+                  (e: unknown, i) =>
+                    Array.isArray(e) &&
+                    e.length === 4 &&
+                    isSpan(e[0]) &&
+                    e.slice(1).every(isCount) &&
+                    e[2] <= e[1] &&
+                    e[3] <= e[1] &&
+                    (i === 0 || e[0] <= (b[i - 1] as number[])[0]!),
+                ),
+              '[ageMs, calls, failures, slowCalls] entries, oldest first',
+            ) as Array<[number, number, number, number]>
+          ).map((e) => [...e] as [number, number, number, number]),
+        };
   return {
     saved: { state: state as CircuitState, openMs, openedAgoMs, failures, window },
     elapsedMs,
   };
 }
 
-function describeWindow(w: Readonly<Record<string, unknown>>): string {
-  return w.type === 'count'
-    ? `a count window of ${show(w.size)} outcomes`
-    : `a time window of ${show(w.durationMs)} ms`;
-}
+const SPAN = 'a finite number >= 0';
+const COUNT = 'an integer >= 0';
 
-function readWindow(value: unknown, config: CircuitBreakerStoreConfig): CircuitWindowSnapshot {
-  const corrupt = (why: string, received: unknown): never =>
-    refuse(TypeError, `is corrupt: \`window\` ${why}`, 'a window from toJSON()', received);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return corrupt(`must be an object, got ${show(value)}`, value);
-  }
-  const w = value as Record<string, unknown>;
-  if (w.type !== 'count' && w.type !== 'time') {
-    return corrupt(`must have \`type\` 'count' or 'time', got ${show(w.type)}`, w.type);
-  }
-  const ours =
-    config.windowType === 'count'
-      ? { type: 'count', size: config.windowSize }
-      : { type: 'time', durationMs: config.windowDurationMs };
-  if (
-    w.type !== ours.type ||
-    (w.type === 'count' ? w.size !== ours.size : w.durationMs !== ours.durationMs)
-  ) {
-    refuse(
-      RangeError,
-      `holds ${describeWindow(w)}, but this breaker has ${describeWindow(ours)}: its outcomes do not fit`,
-      `a snapshot with ${describeWindow(ours)}`,
-      value,
-    );
-  }
-  if (w.type === 'count') {
-    const outcomes = w.outcomes;
-    if (
-      !Array.isArray(outcomes) ||
-      outcomes.length > config.windowSize ||
-      !outcomes.every((o) => o === 0 || o === 1 || o === 2 || o === 3)
-    ) {
-      return corrupt(
-        `must hold \`outcomes\`, at most ${config.windowSize} numbers from 0 to 3`,
-        outcomes,
-      );
-    }
-    return { type: 'count', size: config.windowSize, outcomes: [...(outcomes as number[])] };
-  }
-  const buckets = w.buckets;
-  const list: Array<[number, number, number, number]> = [];
-  let last = Infinity;
-  const ok =
-    Array.isArray(buckets) &&
-    buckets.every((b: unknown) => {
-      if (!Array.isArray(b) || b.length !== 4) return false;
-      const [age, calls, failures, slow] = b as unknown[];
-      const fine =
-        [age, calls, failures, slow].every(
-          (n) => typeof n === 'number' && Number.isFinite(n) && n >= 0,
-        ) &&
-        Number.isInteger(calls) &&
-        Number.isInteger(failures) &&
-        Number.isInteger(slow) &&
-        (failures as number) <= (calls as number) &&
-        (slow as number) <= (calls as number) &&
-        (age as number) <= last;
-      if (fine) {
-        last = age as number;
-        list.push([age, calls, failures, slow] as [number, number, number, number]);
-      }
-      return fine;
-    });
-  if (!ok) {
-    return corrupt(
-      '`buckets` must be [ageMs, calls, failures, slowCalls] entries, oldest first',
-      buckets,
-    );
-  }
-  return { type: 'time', durationMs: config.windowDurationMs, buckets: list };
+function windowText(type: unknown, size: unknown): string {
+  return type === 'count'
+    ? `a count window of ${show(size)} outcomes`
+    : `a time window of ${show(size)} ms`;
 }
 
 // Lets a promise that nobody waits for settle (a store's answer, a listener's result): its

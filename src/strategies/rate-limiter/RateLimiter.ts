@@ -15,6 +15,8 @@ import { WaitQueue } from '../../internal/waitQueue.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
 import { wallNow } from '../../internal/clock.js';
 import {
+  field,
+  isSpan,
   readEnvelope,
   refuse,
   SNAPSHOT_VERSION,
@@ -173,7 +175,6 @@ export class RateLimiter {
     const initial = o.initialState === undefined ? undefined : readLimiterSnapshot(o.initialState);
     if (initial !== undefined && !(store instanceof InMemoryRateLimiterStore)) {
       refuse(
-        TypeError,
         'needs the in-memory store: a shared store keeps its state itself',
         'no `initialState` with a `store` of its own',
         o.initialState,
@@ -359,30 +360,14 @@ export class RateLimiter {
  */
 function readLimiterSnapshot(value: unknown): { tokens: number; elapsedMs: number } {
   const { fields, elapsedMs } = readEnvelope(value, 'bulwark.rate-limiter', 'RateLimiter');
-  for (const key of ['tokens', 'maxTokens', 'refillRate']) {
-    const n = fields[key];
-    if (
-      typeof n !== 'number' ||
-      !Number.isFinite(n) ||
-      (key === 'tokens' ? false : key === 'maxTokens' ? n < 1 : n <= 0)
-    ) {
-      refuse(
-        TypeError,
-        `is corrupt: \`${key}\` must be a finite number${key === 'tokens' ? '' : key === 'maxTokens' ? ' >= 1' : ' > 0'}, got ${show(n)}`,
-        'a finite number',
-        n,
-      );
-    }
-  }
-  const tokens = fields.tokens as number;
-  if (tokens > (fields.maxTokens as number)) {
-    refuse(
-      TypeError,
-      `is corrupt: \`tokens\` (${tokens}) is above its \`maxTokens\` (${show(fields.maxTokens)})`,
-      'tokens <= maxTokens',
-      tokens,
-    );
-  }
+  const max = field(fields, 'maxTokens', (n) => isSpan(n) && n >= 1, 'a finite number >= 1');
+  field(fields, 'refillRate', (n) => isSpan(n) && n > 0, 'a finite number > 0');
+  const tokens = field(
+    fields,
+    'tokens',
+    (n) => typeof n === 'number' && n <= (max as number) && n > -Infinity,
+    `a finite number <= its \`maxTokens\` (${max as number})`,
+  ) as number;
   return { tokens, elapsedMs };
 }
 

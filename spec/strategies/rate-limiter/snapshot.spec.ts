@@ -84,7 +84,12 @@ describe('RateLimiter snapshots', () => {
       'TypeError',
       /its format is "bulwark.circuit-breaker"/,
     ],
-    ['another version', (s) => ({ ...s, version: 0 }), 'RangeError', /version 0; this bulwark reads version 1/],
+    [
+      'another version',
+      (s) => ({ ...s, version: 0 }),
+      'RangeError',
+      /version 0; this bulwark reads version 1/,
+    ],
     [
       'a token count that is no number',
       (s) => ({ ...s, tokens: '5' }),

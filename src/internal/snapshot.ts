@@ -7,16 +7,6 @@ import { wallNow } from './clock.js';
 /** @internal The snapshot version this code writes and reads. */
 export const SNAPSHOT_VERSION = 1;
 
-/** @internal The fields every snapshot has. */
-export interface SnapshotEnvelope<F extends string> {
-  /** What it is a snapshot of: `'bulwark.circuit-breaker'` or `'bulwark.rate-limiter'`. */
-  readonly format: F;
-  /** The version of the format (1). A snapshot of another version is refused. */
-  readonly version: number;
-  /** Wall-clock time it was taken, in milliseconds since the epoch. */
-  readonly takenAt: number;
-}
-
 /** @internal The fields of a snapshot, as read. */
 export type Fields = Readonly<Record<string, unknown>>;
 

@@ -37,7 +37,6 @@ import {
   refuse,
   SNAPSHOT_VERSION,
   type Fields,
-  type SnapshotEnvelope,
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
@@ -171,7 +170,13 @@ export interface CircuitBreakerOptions<R = any> {
  * What {@link CircuitBreaker.toJSON} returns and `initialState` takes: plain JSON data. Times
  * are durations relative to `takenAt`, the wall-clock instant the snapshot was taken.
  */
-export interface CircuitBreakerSnapshot extends SnapshotEnvelope<'bulwark.circuit-breaker'> {
+export interface CircuitBreakerSnapshot {
+  /** What it is a snapshot of. */
+  readonly format: 'bulwark.circuit-breaker';
+  /** The version of the format (1). A snapshot of another version is refused. */
+  readonly version: number;
+  /** Wall-clock time it was taken, in milliseconds since the epoch (`Date.now()`). */
+  readonly takenAt: number;
   /** The state when taken (after any lazy OPEN -> HALF_OPEN move). */
   readonly state: CircuitState;
   /** The current open period's length while OPEN; otherwise the last one (`recoveryTimeout` after a close). */

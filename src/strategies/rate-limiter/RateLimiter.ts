@@ -14,14 +14,7 @@ import {
 import { WaitQueue } from '../../internal/waitQueue.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
 import { wallNow } from '../../internal/clock.js';
-import {
-  field,
-  isSpan,
-  readEnvelope,
-  refuse,
-  SNAPSHOT_VERSION,
-  type SnapshotEnvelope,
-} from '../../internal/snapshot.js';
+import { field, isSpan, readEnvelope, refuse, SNAPSHOT_VERSION } from '../../internal/snapshot.js';
 
 /** Options of a {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -66,7 +59,13 @@ export interface RateLimiterOptions {
  * What {@link RateLimiter.toJSON} returns and `initialState` takes: plain JSON data, taken at the
  * wall-clock instant `takenAt`.
  */
-export interface RateLimiterSnapshot extends SnapshotEnvelope<'bulwark.rate-limiter'> {
+export interface RateLimiterSnapshot {
+  /** What it is a snapshot of. */
+  readonly format: 'bulwark.rate-limiter';
+  /** The version of the format (1). A snapshot of another version is refused. */
+  readonly version: number;
+  /** Wall-clock time it was taken, in milliseconds since the epoch (`Date.now()`). */
+  readonly takenAt: number;
   /** Tokens in the bucket when taken (below 0 while callers waited for tokens owed to them). */
   readonly tokens: number;
   /** The bucket's capacity when taken (for reference: a restoring bucket caps at its own). */

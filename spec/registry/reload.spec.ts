@@ -60,6 +60,29 @@ describe('PolicyRegistry.reload', () => {
     expect(error).to.be.instanceOf(OperationTimeoutError).and.include({ timeoutMs: 5_000 });
   });
 
+  it('gives the stages, and wraps functions, of the settings current at each call', async () => {
+    const pricing = registry.policy('pricing');
+    const wrapped = pricing.wrap((n: number) => new Promise<number>(() => void n));
+    registry.reload(
+      withChanges(
+        (c) =>
+          ((c.policies as Config).pricing = [
+            { retry: { 'max-attempts': 1 } },
+            { 'time-limiter': '2s' },
+          ]),
+      ),
+    );
+    expect(pricing.stages).to.deep.equal([
+      { kind: 'retry', name: 'retry' },
+      { kind: 'timeout', name: 'timeout' },
+    ]);
+    const call = rejectionOf(wrapped(1));
+    await clock.advance(2_000);
+    expect(await call)
+      .to.be.instanceOf(OperationTimeoutError)
+      .and.include({ timeoutMs: 2_000 });
+  });
+
   it('lets calls in flight finish under the settings they started with', async () => {
     const pricing = registry.policy('pricing');
     const started = rejectionOf(pricing.execute(() => new Promise(() => {})));
@@ -199,6 +222,25 @@ describe('PolicyRegistry.reload', () => {
       );
       clock.tick(60_000);
       expect(registry.rateLimiter('api').availableTokens).to.equal(1);
+    });
+
+    it('reports a default entry no longer configured as removed, also when a policy still refers to it', () => {
+      registry.reload(
+        withChanges((c) => {
+          c.retry = { default: { 'max-attempts': 4 } };
+          (c.policies as Config).search = [{ retry: 'default' }];
+        }),
+      );
+      expect(registry.retry('default').maxAttempts).to.equal(4);
+      const result = registry.reload(
+        withChanges((c) => ((c.policies as Config).search = [{ retry: 'default' }])),
+      );
+      expect(result).to.deep.equal({
+        added: [],
+        removed: ['retry.default'],
+        changed: ['policies.search'],
+      });
+      expect(registry.retry('default').maxAttempts).to.equal(3);
     });
 
     it('rebuilds a primitive built on demand when the default settings change', () => {

@@ -445,6 +445,9 @@ export class PolicyRegistry {
     const resolved = new Map<object, Readonly<Record<string, unknown>>>();
     for (const kind of sharedKinds()) instances.set(kind, new Map());
 
+    const gone = (id: string): void => {
+      if (!removed.includes(id)) removed.push(id);
+    };
     const shared = (kind: KindDescriptor, name: string): unknown => {
       const byName = instances.get(kind) as Map<string, unknown>;
       let instance = byName.get(name);
@@ -454,7 +457,10 @@ export class PolicyRegistry {
       instance = this.#renew(kind, old, this.#options(config, kind, entry), entry, resolved);
       byName.set(name, instance);
       const id = `${configName(kind)}.${name}`;
-      if (entry !== undefined && entryOf(previous, kind, name) === undefined) added.push(id);
+      const was = entryOf(previous, kind, name);
+      if (entry !== undefined && was === undefined) added.push(id);
+      // No longer configured, and built again on demand (a policy refers to `default`).
+      else if (entry === undefined && was !== undefined) gone(id);
       else if (old !== undefined && instance !== old) changed.push(id);
       return instance;
     };
@@ -469,8 +475,7 @@ export class PolicyRegistry {
       for (const name of this.#instances.get(kind)?.keys() ?? []) {
         if (entryOf(config, kind, name) !== undefined) continue;
         // Configured before and not now: dropped. Built on demand: kept (with today's defaults).
-        if (entryOf(previous, kind, name) !== undefined)
-          removed.push(`${configName(kind)}.${name}`);
+        if (entryOf(previous, kind, name) !== undefined) gone(`${configName(kind)}.${name}`);
         else shared(kind, name);
       }
     }

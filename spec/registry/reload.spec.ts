@@ -83,6 +83,18 @@ describe('PolicyRegistry.reload', () => {
       .and.include({ timeoutMs: 2_000 });
   });
 
+  it('covers every public member of Policy (a new one must follow reloads too)', () => {
+    // `wrap` works through `execute`; the handle forwards the others to the current policy.
+    // Private members (`refuse`, `settle`, `watchBreakers`) belong to a compiled pipeline.
+    const members = Object.getOwnPropertyNames(Policy.prototype).filter(
+      (m) => !['constructor', 'refuse', 'settle', 'watchBreakers'].includes(m),
+    );
+    expect(members.sort()).to.deep.equal(['describe', 'execute', 'metrics', 'on', 'wrap']);
+    const pricing = registry.policy('pricing');
+    expect(Object.keys(pricing).sort()).to.deep.equal(['name', 'stages']);
+    expect(Object.isFrozen(pricing)).to.equal(true);
+  });
+
   it('lets calls in flight finish under the settings they started with', async () => {
     const pricing = registry.policy('pricing');
     const started = rejectionOf(pricing.execute(() => new Promise(() => {})));

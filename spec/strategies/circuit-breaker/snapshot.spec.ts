@@ -98,6 +98,22 @@ describe('CircuitBreaker snapshots', () => {
     expect(restored.state).to.equal('closed');
   });
 
+  it("re-opens a restored HALF_OPEN circuit for at least the restoring breaker's recoveryTimeout", async () => {
+    const clock = breakerClock();
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: 1_000 });
+    await run(breaker, 'F');
+    clock.tick(1_000);
+    const restored = new CircuitBreaker({
+      clock: breakerClock(),
+      failureThreshold: 1,
+      recoveryTimeout: 5_000,
+      initialState: breaker.toJSON(),
+    });
+    expect(restored.state).to.equal('half-open');
+    await run(restored, 'F');
+    expect(await rejectionOf(restored.execute(() => 'x'))).to.include({ retryAfterMs: 5_000 });
+  });
+
   it('keeps the grown open time of a circuit that re-opened', async () => {
     const clock = breakerClock();
     const options = {

@@ -159,8 +159,9 @@ export interface CircuitBreakerOptions<R = any> {
    * version or window shape (`windowType`, `windowSize`, `windowDuration`), or one that is
    * corrupt, is refused here with a `TypeError` or `RangeError` naming `initialState`; nothing of
    * it is applied. Probes held in HALF_OPEN are not carried (the circuit is HALF_OPEN with every
-   * trial slot free), and an open time above `maxRecoveryTimeout` is cut to it. Only with the
-   * in-memory store (a shared store keeps its state itself). Code only: not a configuration key.
+   * trial slot free), an open time above `maxRecoveryTimeout` is cut to it, and the open time
+   * later periods grow from is at least `recoveryTimeout`. Only with the in-memory store (a
+   * shared store keeps its state itself). Code only: not a configuration key.
    * @defaultValue none (the circuit starts CLOSED and empty)
    */
   readonly initialState?: CircuitBreakerSnapshot;

@@ -369,14 +369,18 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   /**
    * @internal Takes the state `save()` gave, `elapsedMs` later, in place of the present one. The
    * caller has checked it (its window has this store's shape): nothing here can fail halfway.
-   * A HALF_OPEN state starts with no probes held; an open period is capped at `maxRecoveryTimeout`.
+   * A HALF_OPEN state starts with no probes held; an open period is capped at `maxRecoveryTimeout`,
+   * and the open time later periods grow from is at least `recoveryTimeout`.
    */
   load(saved: CircuitStoreState, elapsedMs: number): void {
     const config = this.#settings();
     const now = config.clock.now();
     this.#window.clear();
     this.#enter(saved.state);
-    this.#openMs = Math.min(saved.openMs, config.maxRecoveryTimeoutMs);
+    // The current open period keeps its length (up to the cap); the base that later periods grow
+    // from is at least this breaker's `recoveryTimeout`.
+    const openMs = Math.min(saved.openMs, config.maxRecoveryTimeoutMs);
+    this.#openMs = saved.state === 'open' ? openMs : Math.max(openMs, config.recoveryTimeoutMs);
     this.#openedAt = saved.state === 'open' ? now - saved.openedAgoMs - elapsedMs : 0;
     if (saved.state === 'closed') this.#failures = saved.failures;
     const window = this.#window;

@@ -21,7 +21,7 @@ interface Subscription {
 // Events of the calls themselves: a compiled policy that was swapped out still emits them for the
 // calls it runs. The others (`circuit-state`) come from primitives, which the current policy
 // reports (a breaker kept across a reload is in both: it must be reported once).
-const CALL_EVENTS: ReadonlySet<PolicyEvent> = new Set<PolicyEvent>([
+const CALL_EVENTS: ReadonlySet<PolicyEvent> = /* @__PURE__ */ new Set<PolicyEvent>([
   'success',
   'failure',
   'attempt',
@@ -141,7 +141,9 @@ function isCounts(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const generationsOf = new WeakMap<object, Generations>();
+// Where a handle keeps its generations: a symbol-keyed, non-enumerable own property (read on
+// every call, so not a WeakMap lookup).
+const GENERATIONS: unique symbol = /* @__PURE__ */ Symbol('generations');
 
 /**
  * @internal A {@link Policy} that forwards to the current compiled policy of `generations`.
@@ -171,7 +173,7 @@ class ReloadablePolicy<T = unknown, F = never> extends Policy<T, F> {
 }
 
 function generations(handle: object): Generations {
-  return generationsOf.get(handle) as Generations;
+  return (handle as { [GENERATIONS]: Generations })[GENERATIONS];
 }
 
 /**
@@ -187,8 +189,8 @@ export function handleFor(name: string, generations: Generations): Policy<unknow
       get: (): readonly StageInfo[] => generations.current.stages,
       enumerable: true,
     },
+    [GENERATIONS]: { value: generations },
   });
-  generationsOf.set(handle, generations);
   Object.freeze(handle);
   return handle;
 }

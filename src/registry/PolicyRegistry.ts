@@ -159,7 +159,8 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * throws there, never on first use. Each error names its full path, e.g.
  * ``TypeError: resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)``.
  * Keys `__proto__`, `constructor` and `prototype` are rejected anywhere. The configuration
- * object is never modified.
+ * object is never modified. {@link PolicyRegistry.reload} replaces the configuration later, all
+ * or nothing, keeping the policy objects handed out and the state that still applies.
  *
  * @example
  * ```ts

@@ -376,6 +376,30 @@ describe('PolicyRegistry.reload', () => {
       expect(await inFlight).to.equal('late');
     });
 
+    it('leave no listener on a policy swapped out once its last call has settled', async () => {
+      const pricing = registry.policy('pricing');
+      const [key] = Object.getOwnPropertySymbols(pricing);
+      const generations = (pricing as unknown as Record<symbol, { current: Policy }>)[
+        key as symbol
+      ];
+      const old = generations?.current as Policy;
+      const hub = (old as unknown as { parts: { hub: { has(event: string): boolean } } }).parts.hub;
+      pricing.on('success', () => undefined);
+      pricing.on('circuit-state', () => undefined);
+      const work = deferred<string>();
+      const inFlight = pricing.execute(() => work.promise);
+      registry.reload(
+        withChanges((c) => ((c.policies as Config).pricing = [{ 'time-limiter': '5s' }])),
+      );
+      expect(hub.has('success'), 'while its call runs').to.equal(true);
+      expect(hub.has('circuit-state'), 'state events come from the current policy').to.equal(false);
+      work.resolve('done');
+      await inFlight;
+      for (const event of ['success', 'failure', 'circuit-state']) {
+        expect(hub.has(event), event).to.equal(false);
+      }
+    });
+
     it('stop listening where the unsubscribe function says, across reloads', async () => {
       const pricing = registry.policy('pricing');
       let heard = 0;

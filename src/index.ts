@@ -31,6 +31,7 @@ export {
 export { CircuitState } from './strategies/circuit-breaker/CircuitState.js';
 export type {
   CircuitBreakerOptions,
+  CircuitBreakerSnapshot,
   CircuitStateChange,
   CircuitStateListener,
 } from './strategies/circuit-breaker/CircuitBreaker.js';
@@ -41,6 +42,7 @@ export type {
   CircuitAdmission,
   CircuitOutcome,
   CircuitBreakerMetrics,
+  CircuitWindowSnapshot,
 } from './strategies/circuit-breaker/store.js';
 export { InMemoryCircuitBreakerStore } from './strategies/circuit-breaker/store.js';
 export type {
@@ -59,7 +61,10 @@ export type {
 export { Fallback, RejectedResultError } from './strategies/fallback/Fallback.js';
 export type { TimeLimiterOptions, TimeoutMode } from './strategies/timeout/TimeLimiter.js';
 export { TimeLimiter } from './strategies/timeout/TimeLimiter.js';
-export type { RateLimiterOptions } from './strategies/rate-limiter/RateLimiter.js';
+export type {
+  RateLimiterOptions,
+  RateLimiterSnapshot,
+} from './strategies/rate-limiter/RateLimiter.js';
 export { RateLimiter } from './strategies/rate-limiter/RateLimiter.js';
 export type { RateLimiterStore, RateLimiterStoreConfig } from './strategies/rate-limiter/store.js';
 export { InMemoryRateLimiterStore } from './strategies/rate-limiter/store.js';
@@ -108,10 +113,12 @@ export {
   usePolicy,
 } from './decorators/index.js';
 export type {
+  PolicyRegistryEventMap,
   PolicyRegistryHealth,
   PolicyRegistryOptions,
   PolicyRegistrySnapshot,
   PrimitiveByKind,
+  RegistryReloadEvent,
 } from './registry/PolicyRegistry.js';
 export { PolicyRegistry } from './registry/PolicyRegistry.js';
 export type { ResilienceConfig, PrimitiveKind, ConfigStageKind } from './registry/config.js';

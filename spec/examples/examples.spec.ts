@@ -3,8 +3,17 @@
 // `npm run example` runs them. Counts that depend on timing are checked loosely; what the flaky
 // server does for each product is seeded, so those outcomes are checked exactly.
 import { expect } from 'chai';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 // npm scripts and mocha run from the repository root. The examples import `bulwark` by the
@@ -41,6 +50,7 @@ describe('examples', function () {
   let config: Run;
   let health: Run;
   let http: Run;
+  let reload: Run;
 
   before(async function () {
     if (!existsSync(join(root, 'dist', 'esm', 'index.js'))) {
@@ -58,6 +68,7 @@ describe('examples', function () {
     config = await runExample(join(outdir, 'config', 'main.js'));
     health = await runExample(join(outdir, 'health-server', 'main.js'), ['--once']);
     http = await runExample(join(outdir, 'http', 'main.js'));
+    reload = await runExample(join(outdir, 'reload', 'main.js'), ['--once']);
   });
 
   after(() => {
@@ -272,6 +283,87 @@ describe('examples', function () {
       expect(count(out, prefix, 'fallbacks')).to.equal(3);
       expect(count(out, prefix, 'timeouts')).to.be.at.least(1);
       expect(out).to.match(/^Server saw \d+ requests, 3 of them during the outage /m);
+    });
+  });
+
+  describe('reload (YAML settings reloaded on SIGHUP)', () => {
+    const lines = (): string[] => reload.stdout.split('\n');
+
+    it('exits by itself with code 0 and nothing on stderr', () => {
+      expect(reload.code, reload.stderr).to.equal(0);
+      expect(reload.stderr).to.equal('');
+    });
+
+    it('takes an edited file in, keeping the drained bucket and the open circuit', () => {
+      const out = lines();
+      expect(out).to.include('5 of 8 quotes served, 3 got the fallback (null)');
+      expect(out).to.include('quote-api bucket 0/5 tokens, refill 1/s; inventory circuit open');
+      expect(reload.stdout).to.match(
+        /^reloaded .*resilience\.yaml: added -; removed -; changed rate-limiter\.quote-api, circuit-breaker\.inventory, policies\.quotes, policies\.stock$/m,
+      );
+      expect(out).to.include('quote-api bucket 0/10 tokens, refill 50/s; inventory circuit open');
+      expect(
+        out.filter((l) => /^stock: refused, circuit open for 3\d s more$/.test(l)),
+      ).to.have.length(2);
+      expect(out).to.include('200 ms later: 8 of 8 quotes served, 0 got the fallback (null)');
+    });
+
+    it('refuses a broken file whole, naming the value at fault, and keeps running as it was', () => {
+      expect(lines()).to.include(
+        'reload refused, the running settings stay: resilience.rate-limiter.quote-api.max-tokens: `maxTokens` must be a number >= 1, got 0',
+      );
+      expect(reload.stdout.trimEnd().split('\n').at(-1)).to.match(
+        /^quote-api bucket \d+\/10 tokens, refill 50\/s; inventory circuit open$/,
+      );
+    });
+
+    it('as a service: reloads its file on SIGHUP while serving, and stops on SIGINT', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bulwark-reload-spec-'));
+      const file = join(dir, 'resilience.yaml');
+      copyFileSync(join(root, 'examples', 'reload', 'resilience.yaml'), file);
+      const child = spawn(process.execPath, [join(outdir, 'reload', 'main.js'), file], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+      const waiters = new Set<() => void>();
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += String(chunk);
+        for (const waiter of waiters) waiter();
+      });
+      const seen = (pattern: RegExp): Promise<RegExpExecArray> =>
+        new Promise((resolve, reject) => {
+          const look = (): void => {
+            const match = pattern.exec(stdout);
+            if (match === null) return;
+            waiters.delete(look);
+            resolve(match);
+          };
+          waiters.add(look);
+          child.once('exit', () => reject(new Error(`exited first: ${stdout}${stderr}`)));
+          look();
+        });
+      try {
+        const [, port] = await seen(/http:\/\/127\.0\.0\.1:(\d+)\/quote/);
+        const quote = await fetch(`http://127.0.0.1:${port}/quote?id=abc`);
+        expect(await quote.json()).to.deep.equal({ id: 'abc', price: 103 });
+        writeFileSync(file, readFileSync(file, 'utf8').replace('max-tokens: 5', 'max-tokens: 7'));
+        child.kill('SIGHUP');
+        await seen(/changed rate-limiter\.quote-api, policies\.quotes/);
+        const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as {
+          primitives: Record<string, Record<string, { maxTokens?: number }>>;
+        };
+        expect(health.primitives['rate-limiter']?.['quote-api']?.maxTokens).to.equal(7);
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        child.kill('SIGINT');
+        expect(await exited).to.equal(0);
+        expect(stderr).to.equal('');
+      } finally {
+        child.kill();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

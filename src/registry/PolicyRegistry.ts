@@ -7,11 +7,11 @@ import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
 import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../strategies/bulkhead/kind.js';
-import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
 import type { CheckedConstructor, KindDescriptor } from '../strategies/descriptor.js';
 import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
-import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
 import type { Retry } from '../strategies/retry/Retry.js';
 import { TIMEOUT } from '../strategies/timeout/kind.js';
@@ -20,7 +20,9 @@ import type { Hedge } from '../strategies/hedge/Hedge.js';
 import { HEDGE } from '../strategies/hedge/kind.js';
 import type { Chaos } from '../strategies/chaos/Chaos.js';
 import { CHAOS } from '../strategies/chaos/kind.js';
+import { Generations, handleFor } from './ReloadablePolicy.js';
 import {
+  child,
   configName,
   kindNamed,
   normalizeConfig,
@@ -87,6 +89,59 @@ export interface PolicyRegistryHealth {
   readonly primitives: { readonly [K in PrimitiveKind]: { readonly [name: string]: StageState } };
 }
 
+/**
+ * What a {@link PolicyRegistry.reload} changed, as passed to `reload` listeners. Each entry is
+ * `policies.<name>` for a configured policy, or `<kind>.<name>` for a shared primitive
+ * (`circuit-breaker.inventory`), kinds spelled as in the configuration.
+ */
+export interface RegistryReloadEvent {
+  /** Configured now and not before. */
+  readonly added: readonly string[];
+  /** Configured before and not now. */
+  readonly removed: readonly string[];
+  /**
+   * Configured before and now, with other settings: a policy with another stage list or options,
+   * or using a shared primitive that changed; a shared primitive with other options (a new object,
+   * see {@link PolicyRegistry.reload}). Also a primitive built on demand whose `default` settings
+   * changed.
+   */
+  readonly changed: readonly string[];
+}
+
+/** The events of a {@link PolicyRegistry}, by name. */
+export interface PolicyRegistryEventMap {
+  /** A {@link PolicyRegistry.reload} took effect. */
+  reload: RegistryReloadEvent;
+}
+
+/** One stage of a configured policy as built: its kind, the shared name it refers to, the primitive. */
+interface BuiltStage {
+  readonly kind: KindDescriptor;
+  readonly ref: string | undefined;
+  readonly instance: unknown;
+}
+
+/** A configured policy: the handle given out, what is behind it, and the stages it was built from. */
+interface Slot {
+  readonly handle: Policy<unknown, unknown>;
+  readonly generations: Generations;
+  stages: readonly BuiltStage[];
+}
+
+/** A configuration built but not yet in place: what `reload` swaps in once all of it is built. */
+interface Plan {
+  readonly config: NormalizedConfig;
+  readonly instances: Map<KindDescriptor, Map<string, unknown>>;
+  /** The options each new primitive was built from. */
+  readonly resolved: Map<object, Readonly<Record<string, unknown>>>;
+  /** Every configured policy, in order, with its new compiled policy (undefined: unchanged). */
+  readonly policies: Map<
+    string,
+    { stages: readonly BuiltStage[]; policy: Policy<unknown, unknown> | undefined }
+  >;
+  readonly event: RegistryReloadEvent;
+}
+
 const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
   default: undefined,
   named: new Map(),
@@ -117,7 +172,8 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * throws there, never on first use. Each error names its full path, e.g.
  * ``TypeError: resilience.rate-limiter.payment-api: unknown option `max-tokns` (did you mean `max-tokens`?)``.
  * Keys `__proto__`, `constructor` and `prototype` are rejected anywhere. The configuration
- * object is never modified.
+ * object is never modified. {@link PolicyRegistry.reload} replaces the configuration later, all
+ * or nothing, keeping the policy objects handed out and the state that still applies.
  *
  * @example
  * ```ts
@@ -141,9 +197,14 @@ export class PolicyRegistry {
   readonly #clock: Clock;
   readonly #flags: Readonly<Record<string, boolean>>;
   #config: NormalizedConfig | undefined;
-  readonly #instances = new Map<KindDescriptor, Map<string, unknown>>();
+  #instances = new Map<KindDescriptor, Map<string, unknown>>();
+  // Every policy by name: the handles of configured ones first, then registered ones.
   readonly #policies = new Map<string, Policy<unknown, unknown>>();
+  #configured = new Map<string, Slot>();
+  // The options each primitive was built from, to tell on reload whether they changed.
+  readonly #resolved = new WeakMap<object, Readonly<Record<string, unknown>>>();
   #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => void> = [];
+  #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => void> = [];
 
   /**
    * An empty registry: shared instances get the configuration defaults; add policies with
@@ -173,8 +234,85 @@ export class PolicyRegistry {
     options?: PolicyRegistryOptions,
   ): PolicyRegistry {
     const registry = new PolicyRegistry(options);
-    registry.#load(normalizeConfig(config));
+    registry.#apply(registry.#plan(normalizeConfig(config)));
     return registry;
+  }
+
+  /**
+   * Replaces the configuration with `config` (the object under `resilience:`, as for
+   * {@link PolicyRegistry.fromConfig}), all or nothing: the whole of it is validated, and every
+   * primitive and policy it needs built, before anything changes; a bad key or value throws the
+   * same error, naming the same path, as `fromConfig` would, and leaves the registry as it was.
+   *
+   * Then it is swapped in, and `reload` listeners receive what was added, removed and changed:
+   *
+   * - A policy object handed out earlier by {@link PolicyRegistry.policy} stays valid: calls that
+   *   start after the reload run under the new settings; calls in flight finish under the
+   *   settings they started with. Its `metrics()` counts every call once, across reloads; its
+   *   listeners stay subscribed. A policy no longer configured is dropped from the registry, and
+   *   an object handed out for it keeps its last settings.
+   * - A shared primitive (or a policy's own stage) whose options are unchanged is kept as it is:
+   *   the same object, with all its state. One whose options changed is replaced by a new
+   *   object, built with the new options, that takes over the state that still applies: a
+   *   circuit breaker keeps its state (an open circuit stays open, for the rest of its open time,
+   *   cut to the new `maxRecoveryTimeout`), its run of failures, and its window when the window's
+   *   type and size (or duration) are unchanged (else the window starts empty); a rate limiter
+   *   keeps its token count (capped at the new `maxTokens`). Trial calls and waiters in flight
+   *   stay with the old object, and so does a bulkhead's count of running calls: until they end,
+   *   the old and the new bulkhead each admit up to their own limit. `registry.circuitBreaker(name)`
+   *   (and the like) then return the new object; code holding the old one keeps the old settings.
+   * - A primitive that was built on demand with the `default` settings is kept, or rebuilt as
+   *   above when the `default` settings changed.
+   * - A stage of a policy's own is matched to the one before it by kind and position among the
+   *   stages of that kind.
+   *
+   * Policies added with {@link PolicyRegistry.register} are untouched; configuring a policy of
+   * the same name is an error.
+   *
+   * @returns what changed (also passed to `reload` listeners)
+   * @throws TypeError or RangeError naming the full path of the first bad key or value
+   * @throws Error when a configured policy has the name of a registered one
+   * @example
+   * ```ts
+   * registry.on('reload', ({ added, removed, changed }) => log.info({ added, removed, changed }));
+   * try {
+   *   registry.reload(parse(text).resilience);
+   * } catch (error) {
+   *   log.warn({ reloadRefused: String(error) }); // nothing changed
+   * }
+   * ```
+   */
+  reload(config: ResilienceConfig | null | undefined): RegistryReloadEvent {
+    const plan = this.#plan(normalizeConfig(config));
+    this.#apply(plan);
+    for (const listener of this.#reloadListeners) notify(listener, plan.event);
+    return plan.event;
+  }
+
+  /**
+   * Subscribes to a registry event: `'reload'`, with what a {@link PolicyRegistry.reload}
+   * changed. A listener that throws, or returns a promise that rejects, is ignored.
+   * @returns a function that removes the listener
+   * @throws TypeError for an unknown event or a listener that is not a function
+   */
+  on<E extends keyof PolicyRegistryEventMap>(
+    event: E,
+    listener: (payload: PolicyRegistryEventMap[E]) => void,
+  ): () => void {
+    if (event !== 'reload') {
+      throw new TypeError(`\`event\` must be "reload", got ${show(event)}`);
+    }
+    if (typeof listener !== 'function') {
+      throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
+    }
+    this.#reloadListeners = [...this.#reloadListeners, listener];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const i = this.#reloadListeners.indexOf(listener);
+      if (i !== -1) this.#reloadListeners = this.#reloadListeners.filter((_, j) => j !== i);
+    };
   }
 
   /** The shared RateLimiter of this name (one not configured gets the `default` settings). */
@@ -257,7 +395,8 @@ export class PolicyRegistry {
 
   /**
    * @internal Calls `listener` with every policy {@link PolicyRegistry.register | registered}
-   * from now on (configured policies exist before anyone can listen). Returns an unsubscribe
+   * from now on, and every configured policy a reload adds (configured policies exist before
+   * anyone can listen). Returns an unsubscribe
    * function. Used by `bulwark/otel`.
    */
   onRegister(listener: (policy: Policy<unknown, unknown>) => void): () => void {
@@ -326,21 +465,127 @@ export class PolicyRegistry {
     return { policies, primitives };
   }
 
-  #load(config: NormalizedConfig): void {
-    this.#config = config;
+  /**
+   * Builds everything `config` needs, reusing what has not changed and carrying over the state
+   * of what has, without changing the registry: a bad value throws here with nothing done.
+   */
+  #plan(config: NormalizedConfig): Plan {
+    const previous = this.#config;
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    const instances = new Map<KindDescriptor, Map<string, unknown>>();
+    const resolved = new Map<object, Readonly<Record<string, unknown>>>();
+    for (const kind of sharedKinds()) instances.set(kind, new Map());
+
+    const gone = (id: string): void => {
+      if (!removed.includes(id)) removed.push(id);
+    };
+    const shared = (kind: KindDescriptor, name: string): unknown => {
+      const byName = instances.get(kind) as Map<string, unknown>;
+      let instance = byName.get(name);
+      if (instance !== undefined) return instance;
+      const entry = entryOf(config, kind, name);
+      const old = this.#instances.get(kind)?.get(name);
+      instance = this.#renew(kind, old, this.#options(config, kind, entry), entry, resolved);
+      byName.set(name, instance);
+      const id = `${configName(kind)}.${name}`;
+      const was = entryOf(previous, kind, name);
+      if (entry !== undefined && was === undefined) added.push(id);
+      // No longer configured, and built again on demand (a policy refers to `default`).
+      else if (entry === undefined && was !== undefined) gone(id);
+      else if (old !== undefined && instance !== old) changed.push(id);
+      return instance;
+    };
+
     for (const kind of sharedKinds()) {
-      const { default: defaults, named } = this.#kind(kind);
+      const { default: defaults, named } = kindOf(config, kind);
       // The default entry first, so that its own errors are reported at its own path.
-      if (defaults !== undefined) this.#shared(kind, 'default');
-      for (const name of named.keys()) this.#shared(kind, name);
+      if (defaults !== undefined) shared(kind, 'default');
+      for (const name of named.keys()) shared(kind, name);
     }
-    for (const [name, stages] of config.policies) {
-      this.#policies.set(name, this.#buildPolicy(name, stages));
+    for (const kind of sharedKinds()) {
+      for (const name of this.#instances.get(kind)?.keys() ?? []) {
+        if (entryOf(config, kind, name) !== undefined) continue;
+        // Configured before and not now: dropped. Built on demand: kept (with today's defaults).
+        if (entryOf(previous, kind, name) !== undefined) gone(`${configName(kind)}.${name}`);
+        else shared(kind, name);
+      }
     }
+
+    const policies: Plan['policies'] = new Map();
+    for (const [name, stageConfigs] of config.policies) {
+      if (this.#policies.has(name) && !this.#configured.has(name)) {
+        throw new Error(
+          `${child('resilience.policies', name)}: a policy named "${name}" is already registered; a configured policy needs a name of its own`,
+        );
+      }
+      const before = this.#configured.get(name)?.stages;
+      const ordinals = new Map<KindDescriptor, number>();
+      const stages = stageConfigs.map((stage: StageConfig): BuiltStage => {
+        const kind = kindNamed(stage.kind);
+        if ('ref' in stage) return { kind, ref: stage.ref, instance: shared(kind, stage.ref) };
+        const { entry } = stage as { entry: ConfigEntry };
+        // A stage of the policy's own: the one of the same kind at the same position before.
+        const ordinal = ordinals.get(kind) ?? 0;
+        ordinals.set(kind, ordinal + 1);
+        const old = before?.filter((s) => s.kind === kind && s.ref === undefined)[ordinal];
+        const options = this.#options(config, kind, entry);
+        return {
+          kind,
+          ref: undefined,
+          instance: this.#renew(kind, old?.instance, options, entry, resolved),
+        };
+      });
+      const same =
+        before !== undefined &&
+        before.length === stages.length &&
+        before.every((s, i) => {
+          const t = stages[i] as BuiltStage;
+          return s.kind === t.kind && s.ref === t.ref && s.instance === t.instance;
+        });
+      if (before === undefined) added.push(`policies.${name}`);
+      else if (!same) changed.push(`policies.${name}`);
+      policies.set(name, { stages, policy: same ? undefined : this.#compile(name, stages) });
+    }
+    for (const name of this.#configured.keys()) {
+      if (!config.policies.has(name)) removed.push(`policies.${name}`);
+    }
+    const event = Object.freeze({
+      added: Object.freeze(added),
+      removed: Object.freeze(removed),
+      changed: Object.freeze(changed),
+    });
+    return { config, instances, resolved, policies, event };
   }
 
-  #kind(kind: KindDescriptor): KindConfig {
-    return this.#config?.kinds.get(configName(kind)) ?? EMPTY_KIND;
+  /** Puts a plan in place. Nothing here can fail. */
+  #apply(plan: Plan): void {
+    this.#config = plan.config;
+    this.#instances = plan.instances;
+    for (const [instance, options] of plan.resolved) this.#resolved.set(instance, options);
+    const registered = [...this.#policies].filter(([name]) => !this.#configured.has(name));
+    const configured = new Map<string, Slot>();
+    const added: Array<Policy<unknown, unknown>> = [];
+    for (const [name, { stages, policy }] of plan.policies) {
+      let slot = this.#configured.get(name);
+      if (slot === undefined) {
+        const generations = new Generations(policy as Policy<unknown, unknown>);
+        slot = { handle: handleFor(name, generations), generations, stages };
+        added.push(slot.handle);
+      } else {
+        if (policy !== undefined) slot.generations.swap(policy);
+        slot.stages = stages;
+      }
+      configured.set(name, slot);
+    }
+    this.#configured = configured;
+    this.#policies.clear();
+    for (const [name, slot] of configured) this.#policies.set(name, slot.handle);
+    for (const [name, policy] of registered) this.#policies.set(name, policy);
+    for (const policy of added) {
+      for (const listener of this.#registerListeners) notify(listener, policy);
+    }
   }
 
   #shared<P>(kind: KindDescriptor<P>, name: string): P {
@@ -354,23 +599,29 @@ export class PolicyRegistry {
     }
     let instance = byName.get(name);
     if (instance === undefined) {
-      const config = this.#kind(kind);
-      const entry = name === 'default' ? config.default : config.named.get(name);
-      instance = this.#build(kind, entry);
+      const config = this.#config;
+      const entry = entryOf(config, kind, name);
+      const options = this.#options(config, kind, entry);
+      instance = this.#construct(kind, options, entry);
+      this.#resolved.set(instance as object, options);
       byName.set(name, instance);
     }
     return instance;
   }
 
   /**
-   * A new primitive: the configuration defaults, then the kind's `default` entry, then `entry`
-   * merged over them.
+   * The options of a new primitive: the configuration defaults, then the kind's `default` entry,
+   * then `entry` merged over them (and the registry's clock).
    */
-  #build<P>(kind: KindDescriptor<P>, entry: ConfigEntry | undefined): P {
+  #options(
+    config: NormalizedConfig | undefined,
+    kind: KindDescriptor,
+    entry: ConfigEntry | undefined,
+  ): Readonly<Record<string, unknown>> {
     const options = Object.assign(
       Object.create(null) as Record<string, unknown>,
       kind.defaults,
-      this.#kind(kind).default?.options,
+      kindOf(config, kind).default?.options,
       entry?.options,
     );
     if (kind.configOptions.includes('clock')) options.clock = this.#clock;
@@ -389,6 +640,14 @@ export class PolicyRegistry {
         },
       );
     }
+    return options;
+  }
+
+  #construct<P>(
+    kind: KindDescriptor<P>,
+    options: Readonly<Record<string, unknown>>,
+    entry: ConfigEntry | undefined,
+  ): P {
     try {
       return new (kind.Primitive as CheckedConstructor<P>)(options);
     } catch (error) {
@@ -396,19 +655,83 @@ export class PolicyRegistry {
     }
   }
 
-  #buildPolicy(name: string, stages: readonly StageConfig[]): Policy<unknown, unknown> {
-    const builder = Policy.builder(name).clock(this.#clock);
-    for (const stage of stages) {
-      const kind = kindNamed(stage.kind);
-      const ref = 'ref' in stage ? stage.ref : undefined;
-      const instance =
-        ref !== undefined
-          ? this.#shared(kind, ref)
-          : this.#build(kind, (stage as { entry: ConfigEntry }).entry);
-      builder.use(stageOf(kind, instance, ref));
+  /**
+   * `old` when it was built from the same options; otherwise a new primitive built from
+   * `options` that takes over the state of `old` that still applies (see `reload`).
+   */
+  #renew(
+    kind: KindDescriptor,
+    old: unknown,
+    options: Readonly<Record<string, unknown>>,
+    entry: ConfigEntry | undefined,
+    resolved: Map<object, Readonly<Record<string, unknown>>>,
+  ): unknown {
+    if (old !== undefined && sameData(this.#resolved.get(old as object), options)) return old;
+    // Built first without any state: the options' own errors come first, at their paths.
+    let instance = this.#construct(kind, options, entry);
+    if (old instanceof CircuitBreaker && instance instanceof CircuitBreaker) {
+      // One process, one clock: no time has passed since the snapshot (a snapshot "from the
+      // future" counts none, where the wall clock could move on a millisecond meanwhile).
+      const snapshot = { ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER };
+      const window = instance.toJSON().window;
+      const initialState = sameData(shapeOf(window), shapeOf(snapshot.window))
+        ? snapshot
+        : { ...snapshot, window };
+      instance = this.#construct(kind, { ...options, initialState }, entry);
+    } else if (old instanceof RateLimiter && instance instanceof RateLimiter) {
+      const initialState = { ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER };
+      instance = this.#construct(kind, { ...options, initialState }, entry);
     }
+    resolved.set(instance as object, options);
+    return instance;
+  }
+
+  #compile(name: string, stages: readonly BuiltStage[]): Policy<unknown, unknown> {
+    const builder = Policy.builder(name).clock(this.#clock);
+    for (const { kind, ref, instance } of stages) builder.use(stageOf(kind, instance, ref));
     return builder.build();
   }
+}
+
+/** A kind's configuration (an empty one when there is none). */
+function kindOf(config: NormalizedConfig | undefined, kind: KindDescriptor): KindConfig {
+  return config?.kinds.get(configName(kind)) ?? EMPTY_KIND;
+}
+
+/** The configured entry of a shared primitive, or undefined when that name is not configured. */
+function entryOf(
+  config: NormalizedConfig | undefined,
+  kind: KindDescriptor,
+  name: string,
+): ConfigEntry | undefined {
+  const k = kindOf(config, kind);
+  return name === 'default' ? k.default : k.named.get(name);
+}
+
+/** A breaker window's shape: its type and size or duration, without its outcomes. */
+function shapeOf(window: {
+  readonly type: string;
+  readonly size?: number;
+  readonly durationMs?: number;
+}): unknown {
+  return window.type === 'count' ? ['count', window.size] : ['time', window.durationMs];
+}
+
+/** Deep equality of configuration data: plain objects, arrays, and anything else by identity. */
+function sameData(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const proto = Object.getPrototypeOf(a) as unknown;
+  if (proto !== Object.getPrototypeOf(b)) return false;
+  if (!Array.isArray(a) && proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every(
+    (key) =>
+      Object.prototype.hasOwnProperty.call(b, key) &&
+      sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+  );
 }
 
 /** A shared primitive's state, shaped as its stage's entry in `policy.metrics().stages`. */

@@ -46,6 +46,7 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'clock',
   'store',
   'key',
+  'initialState',
 ];
 
 /** @internal One configured set of options, with where it came from. */

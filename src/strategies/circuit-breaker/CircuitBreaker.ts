@@ -25,7 +25,20 @@ import type {
   CircuitBreakerStore,
   CircuitBreakerStoreConfig,
   CircuitOutcome,
+  CircuitStoreState,
+  CircuitWindowSnapshot,
 } from './store.js';
+import {
+  field,
+  isCount,
+  isRecord,
+  isSpan,
+  readEnvelope,
+  refuse,
+  SNAPSHOT_VERSION,
+  type Fields,
+} from '../../internal/snapshot.js';
+import { wallNow } from '../../internal/clock.js';
 import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
 import type { CircuitState } from './CircuitState.js';
 /**
@@ -138,6 +151,43 @@ export interface CircuitBreakerOptions<R = any> {
    * @defaultValue a new {@link InMemoryCircuitBreakerStore}
    */
   readonly store?: CircuitBreakerStore;
+  /**
+   * A snapshot from {@link CircuitBreaker.toJSON} (as an object, e.g. `JSON.parse` of a saved
+   * string) to start from instead of a closed circuit: its state, the consecutive failures, the
+   * window and the open time, moved on by the wall-clock time elapsed since it was taken (an open
+   * circuit that had 25 s left and was saved 5 s ago has 20 s left). A snapshot of another format,
+   * version or window shape (`windowType`, `windowSize`, `windowDuration`), or one that is
+   * corrupt, is refused here with a `TypeError` or `RangeError` naming `initialState`; nothing of
+   * it is applied. Probes held in HALF_OPEN are not carried (the circuit is HALF_OPEN with every
+   * trial slot free), an open time above `maxRecoveryTimeout` is cut to it, and the open time
+   * later periods grow from is at least `recoveryTimeout`. Only with the in-memory store (a
+   * shared store keeps its state itself). Code only: not a configuration key.
+   * @defaultValue none (the circuit starts CLOSED and empty)
+   */
+  readonly initialState?: CircuitBreakerSnapshot;
+}
+
+/**
+ * What {@link CircuitBreaker.toJSON} returns and `initialState` takes: plain JSON data. Times
+ * are durations relative to `takenAt`, the wall-clock instant the snapshot was taken.
+ */
+export interface CircuitBreakerSnapshot {
+  /** What it is a snapshot of. */
+  readonly format: 'bulwark.circuit-breaker';
+  /** The version of the format (1). A snapshot of another version is refused. */
+  readonly version: number;
+  /** Wall-clock time it was taken, in milliseconds since the epoch (`Date.now()`). */
+  readonly takenAt: number;
+  /** The state when taken (after any lazy OPEN -> HALF_OPEN move). */
+  readonly state: CircuitState;
+  /** The current open period's length while OPEN; otherwise the last one (`recoveryTimeout` after a close). */
+  readonly openMs: number;
+  /** While OPEN, how long it had been open; otherwise 0. */
+  readonly openedAgoMs: number;
+  /** The run of consecutive failures while CLOSED (consecutive mode). */
+  readonly failures: number;
+  /** The outcome window; its shape must match the breaker that restores it. */
+  readonly window: CircuitWindowSnapshot;
 }
 
 /** A circuit breaker's move from one state to another, as passed to `onStateChange` listeners. */
@@ -169,6 +219,7 @@ export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'halfOpenMaxCalls',
   'clock',
   'store',
+  'initialState',
 ]);
 
 const STORE_METHODS = [
@@ -387,13 +438,29 @@ export class CircuitBreaker {
     this.#config = config;
     this.#openMs = recoveryTimeoutMs;
     this.#store = store;
+    // Checked in full before anything is applied: a bad snapshot leaves nothing behind.
+    const initial =
+      o.initialState === undefined ? undefined : readCircuitSnapshot(o.initialState, config);
+    if (initial !== undefined && !(store instanceof InMemoryCircuitBreakerStore)) {
+      refuse(
+        'needs the in-memory store: a shared store keeps its state itself',
+        'no `initialState` with a `store` of its own',
+        o.initialState,
+      );
+    }
     store.configure(config);
+    if (initial !== undefined) {
+      (store as InMemoryCircuitBreakerStore).load(initial.saved, initial.elapsedMs);
+    }
     const state = store.state();
     if (isThenable(state)) {
       this.#remote = true;
       this.#learn(state);
     } else {
       this.#lastState = state;
+      // A circuit restored HALF_OPEN is in its first HALF_OPEN period: its probes' tickets must
+      // not read as "no probe" (0).
+      if (state === 'half-open') this.#period++;
     }
   }
 
@@ -424,6 +491,37 @@ export class CircuitBreaker {
     }
     this.#observe(snapshot.state);
     return snapshot;
+  }
+
+  /**
+   * A snapshot of the circuit as plain JSON data, for `initialState` of a breaker in another
+   * process or a later invocation: the state, the consecutive failures, the window, and the open
+   * time, with every time relative to `takenAt` (the wall-clock instant, `Date.now()`). Probes
+   * in flight are not part of it. `JSON.stringify(breaker)` calls it.
+   *
+   * @throws TypeError when the breaker has a store of its own (a shared store keeps its state)
+   * @example
+   * ```ts
+   * const saved = JSON.stringify(breaker);
+   * // later, perhaps in another process:
+   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState: JSON.parse(saved) });
+   * ```
+   */
+  toJSON(): CircuitBreakerSnapshot {
+    const store = this.#store;
+    if (!(store instanceof InMemoryCircuitBreakerStore)) {
+      throw new TypeError(
+        'CircuitBreaker.toJSON() needs the in-memory store: a shared store keeps its state itself',
+      );
+    }
+    const saved = store.save();
+    this.#observe(saved.state);
+    return {
+      format: 'bulwark.circuit-breaker',
+      version: SNAPSHOT_VERSION,
+      takenAt: wallNow(),
+      ...saved,
+    };
   }
 
   /**
@@ -778,6 +876,87 @@ export class CircuitBreaker {
       this.#pending = [];
     }
   }
+}
+
+const STATES: readonly unknown[] = ['closed', 'open', 'half-open', 'isolated'];
+
+/**
+ * Checks a snapshot given as `initialState` against the breaker's settings, in full.
+ * @throws TypeError for a value that is not such a snapshot or is corrupt
+ * @throws RangeError for another version, or a window of another shape
+ */
+function readCircuitSnapshot(
+  value: unknown,
+  config: CircuitBreakerStoreConfig,
+): { saved: CircuitStoreState; elapsedMs: number } {
+  const { fields, elapsedMs } = readEnvelope(value, 'bulwark.circuit-breaker', 'CircuitBreaker');
+  const state = field(fields, 'state', (s) => STATES.includes(s), `one of ${STATES.join(', ')}`);
+  const openMs = field(fields, 'openMs', isSpan, SPAN) as number;
+  const openedAgoMs = field(fields, 'openedAgoMs', isSpan, SPAN) as number;
+  const failures = field(fields, 'failures', isCount, COUNT) as number;
+  const w = field(fields, 'window', isRecord, 'an object') as Fields;
+  const type = field(w, 'type', (t) => t === 'count' || t === 'time', "'count' or 'time'");
+  const size = config.windowType === 'count' ? config.windowSize : config.windowDurationMs;
+  const theirs = type === 'count' ? w.size : w.durationMs;
+  if (type !== config.windowType || theirs !== size) {
+    const ours = windowText(config.windowType, size);
+    refuse(
+      `holds ${windowText(type, theirs)}, but this breaker has ${ours}: its outcomes do not fit`,
+      `a snapshot with ${ours}`,
+      w,
+      true,
+    );
+  }
+  const window: CircuitWindowSnapshot =
+    type === 'count'
+      ? {
+          type,
+          size,
+          outcomes: [
+            ...(field(
+              w,
+              'outcomes',
+              (o) => Array.isArray(o) && o.length <= size && o.every((n) => n === (n & 3)),
+              `at most ${size} numbers from 0 to 3`,
+            ) as number[]),
+          ],
+        }
+      : {
+          type: 'time',
+          durationMs: size,
+          buckets: (
+            field(
+              w,
+              'buckets',
+              (b) =>
+                Array.isArray(b) &&
+                b.every(
+                  (e: unknown, i) =>
+                    Array.isArray(e) &&
+                    e.length === 4 &&
+                    isSpan(e[0]) &&
+                    e.slice(1).every(isCount) &&
+                    e[2] <= e[1] &&
+                    e[3] <= e[1] &&
+                    (i === 0 || e[0] <= (b[i - 1] as number[])[0]!),
+                ),
+              '[ageMs, calls, failures, slowCalls] entries, oldest first',
+            ) as Array<[number, number, number, number]>
+          ).map((e) => [...e] as [number, number, number, number]),
+        };
+  return {
+    saved: { state: state as CircuitState, openMs, openedAgoMs, failures, window },
+    elapsedMs,
+  };
+}
+
+const SPAN = 'a finite number >= 0';
+const COUNT = 'an integer >= 0';
+
+function windowText(type: unknown, size: unknown): string {
+  return type === 'count'
+    ? `a count window of ${show(size)} outcomes`
+    : `a time window of ${show(size)} ms`;
 }
 
 // Lets a promise that nobody waits for settle (a store's answer, a listener's result): its

@@ -161,6 +161,32 @@ export interface CircuitBreakerStore {
   reset(): void | Promise<void>;
 }
 
+/**
+ * The window of a {@link CircuitBreakerSnapshot}: a COUNT window's outcomes, oldest first (each
+ * a number: bit 0 a failure, bit 1 a slow call), or a TIME window's buckets that hold outcomes,
+ * oldest first, each `[ageMs, calls, failures, slowCalls]` with `ageMs` the time from the
+ * bucket's start to the snapshot.
+ */
+export type CircuitWindowSnapshot =
+  | { readonly type: 'count'; readonly size: number; readonly outcomes: readonly number[] }
+  | {
+      readonly type: 'time';
+      readonly durationMs: number;
+      readonly buckets: ReadonlyArray<readonly [number, number, number, number]>;
+    };
+
+/** @internal The in-memory store's state as data, every time relative to the moment it was read. */
+export interface CircuitStoreState {
+  readonly state: CircuitState;
+  /** The current open period's length (while OPEN), else the last one (or `recoveryTimeout`). */
+  readonly openMs: number;
+  /** While OPEN, the time since it opened; else 0. */
+  readonly openedAgoMs: number;
+  /** The run of consecutive failures (counted in consecutive mode only). */
+  readonly failures: number;
+  readonly window: CircuitWindowSnapshot;
+}
+
 /** @internal Metrics from a state and the window's totals (rates are 0 for an empty window). */
 export function metricsOf(
   state: CircuitState,
@@ -320,6 +346,56 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     this.#enter('closed');
     this.#window.clear();
     if (this.#config !== undefined) this.#openMs = this.#config.recoveryTimeoutMs;
+  }
+
+  /** @internal The state as data, every time relative to now (probes held are not included). */
+  save(): CircuitStoreState {
+    const config = this.#settings();
+    const state = this.state();
+    const now = config.clock.now();
+    const window = this.#window;
+    return {
+      state,
+      openMs: this.#openMs,
+      openedAgoMs: state === 'open' ? now - this.#openedAt : 0,
+      failures: this.#failures,
+      window:
+        window instanceof TimeWindow
+          ? { type: 'time', durationMs: config.windowDurationMs, buckets: window.contents(now) }
+          : { type: 'count', size: window.size, outcomes: window.outcomes() },
+    };
+  }
+
+  /**
+   * @internal Takes the state `save()` gave, `elapsedMs` later, in place of the present one. The
+   * caller has checked it (its window has this store's shape): nothing here can fail halfway.
+   * A HALF_OPEN state starts with no probes held; an open period is capped at `maxRecoveryTimeout`,
+   * and the open time later periods grow from is at least `recoveryTimeout`.
+   */
+  load(saved: CircuitStoreState, elapsedMs: number): void {
+    const config = this.#settings();
+    const now = config.clock.now();
+    this.#window.clear();
+    this.#enter(saved.state);
+    // The current open period keeps its length (up to the cap); the base that later periods grow
+    // from is at least this breaker's `recoveryTimeout`.
+    const openMs = Math.min(saved.openMs, config.maxRecoveryTimeoutMs);
+    this.#openMs = saved.state === 'open' ? openMs : Math.max(openMs, config.recoveryTimeoutMs);
+    this.#openedAt = saved.state === 'open' ? now - saved.openedAgoMs - elapsedMs : 0;
+    if (saved.state === 'closed') this.#failures = saved.failures;
+    const window = this.#window;
+    const source = saved.window;
+    if (window instanceof TimeWindow && source.type === 'time') {
+      for (const [age, calls, failures, slow] of source.buckets) {
+        // Outcomes older than the window by now are gone.
+        if (age + elapsedMs < config.windowDurationMs) {
+          window.add(calls, failures, slow, now - age - elapsedMs);
+        }
+      }
+      window.expire(now);
+    } else if (window instanceof CountWindow && source.type === 'count') {
+      for (const bits of source.outcomes) window.record((bits & 1) !== 0, (bits & 2) !== 0);
+    }
   }
 
   #settings(): CircuitBreakerStoreConfig {

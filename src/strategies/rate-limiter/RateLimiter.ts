@@ -13,6 +13,8 @@ import {
 } from '../../internal/validate.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
+import { wallNow } from '../../internal/clock.js';
+import { field, isSpan, readEnvelope, refuse, SNAPSHOT_VERSION } from '../../internal/snapshot.js';
 
 /** Options of a {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -41,6 +43,35 @@ export interface RateLimiterOptions {
    * @defaultValue a new {@link InMemoryRateLimiterStore}
    */
   readonly store?: RateLimiterStore;
+  /**
+   * A snapshot from {@link RateLimiter.toJSON} (as an object, e.g. `JSON.parse` of a saved
+   * string) to start from instead of a full bucket: its token count, refilled at this limiter's
+   * `refillRate` for the wall-clock time elapsed since it was taken, and capped at `maxTokens`.
+   * A snapshot of another format or version, or a corrupt one, is refused here with a
+   * `TypeError` or `RangeError` naming `initialState`. Only with the in-memory store (a shared
+   * store keeps its state itself). Code only: not a configuration key.
+   * @defaultValue none (the bucket starts full)
+   */
+  readonly initialState?: RateLimiterSnapshot;
+}
+
+/**
+ * What {@link RateLimiter.toJSON} returns and `initialState` takes: plain JSON data, taken at the
+ * wall-clock instant `takenAt`.
+ */
+export interface RateLimiterSnapshot {
+  /** What it is a snapshot of. */
+  readonly format: 'bulwark.rate-limiter';
+  /** The version of the format (1). A snapshot of another version is refused. */
+  readonly version: number;
+  /** Wall-clock time it was taken, in milliseconds since the epoch (`Date.now()`). */
+  readonly takenAt: number;
+  /** Tokens in the bucket when taken (below 0 while callers waited for tokens owed to them). */
+  readonly tokens: number;
+  /** The bucket's capacity when taken (for reference: a restoring bucket caps at its own). */
+  readonly maxTokens: number;
+  /** Its refill rate when taken, per second (for reference). */
+  readonly refillRate: number;
 }
 
 /** @internal Every option key the constructor accepts. */
@@ -50,6 +81,7 @@ export const RATE_LIMITER_OPTIONS = Object.freeze([
   'maxWait',
   'clock',
   'store',
+  'initialState',
 ]);
 const STORE_METHODS = Object.freeze(['configure', 'tryReserve', 'reserve', 'refund', 'available']);
 
@@ -138,7 +170,44 @@ export class RateLimiter {
       setTimeout: (fn: () => void, ms: number): unknown => clock.setTimeout(fn, ms),
       clearTimeout: (handle: unknown): void => clock.clearTimeout(handle),
     });
+    // Checked in full before anything is applied.
+    const initial = o.initialState === undefined ? undefined : readLimiterSnapshot(o.initialState);
+    if (initial !== undefined && !(store instanceof InMemoryRateLimiterStore)) {
+      refuse(
+        'needs the in-memory store: a shared store keeps its state itself',
+        'no `initialState` with a `store` of its own',
+        o.initialState,
+      );
+    }
     store.configure(Object.freeze({ maxTokens, refillRate, clock: storeClock }));
+    if (initial !== undefined) {
+      (store as InMemoryRateLimiterStore).load(initial.tokens, initial.elapsedMs);
+    }
+  }
+
+  /**
+   * A snapshot of the bucket as plain JSON data, for `initialState` of a limiter in another
+   * process or a later invocation: the token count now, and `takenAt`, the wall-clock instant
+   * (`Date.now()`). Callers waiting in this limiter are not part of it, but the tokens owed to
+   * them are (the count is then below 0). `JSON.stringify(limiter)` calls it.
+   *
+   * @throws TypeError when the limiter has a store of its own (a shared store keeps its state)
+   */
+  toJSON(): RateLimiterSnapshot {
+    const store = this.#store;
+    if (!(store instanceof InMemoryRateLimiterStore)) {
+      throw new TypeError(
+        'RateLimiter.toJSON() needs the in-memory store: a shared store keeps its state itself',
+      );
+    }
+    return {
+      format: 'bulwark.rate-limiter',
+      version: SNAPSHOT_VERSION,
+      takenAt: wallNow(),
+      tokens: store.save(),
+      maxTokens: this.#maxTokens,
+      refillRate: this.#refillRate,
+    };
   }
 
   /** @internal The clock given in the options. */
@@ -281,6 +350,24 @@ export class RateLimiter {
       );
     }
   }
+}
+
+/**
+ * Checks a snapshot given as `initialState`, in full.
+ * @throws TypeError for a value that is not such a snapshot or is corrupt
+ * @throws RangeError for another version
+ */
+function readLimiterSnapshot(value: unknown): { tokens: number; elapsedMs: number } {
+  const { fields, elapsedMs } = readEnvelope(value, 'bulwark.rate-limiter', 'RateLimiter');
+  const max = field(fields, 'maxTokens', (n) => isSpan(n) && n >= 1, 'a finite number >= 1');
+  field(fields, 'refillRate', (n) => isSpan(n) && n > 0, 'a finite number > 0');
+  const tokens = field(
+    fields,
+    'tokens',
+    (n) => typeof n === 'number' && n <= (max as number) && n > -Infinity,
+    `a finite number <= its \`maxTokens\` (${max as number})`,
+  ) as number;
+  return { tokens, elapsedMs };
 }
 
 /** Keeps a remote store's failed refund from becoming an unhandled rejection. */

@@ -127,6 +127,23 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
     return this.#refill();
   }
 
+  /** @internal The token count now (negative while callers wait for reserved tokens). */
+  save(): number {
+    return this.#refill();
+  }
+
+  /**
+   * @internal Takes a token count that `save()` gave, `elapsedMs` later, refilled for that time
+   * at this bucket's rate and capped at its `maxTokens`.
+   */
+  load(tokens: number, elapsedMs: number): void {
+    const clock = this.#clock;
+    if (clock === undefined) throw new Error('InMemoryRateLimiterStore used before configure()');
+    const refilled = tokens + (elapsedMs * this.#refillRate) / 1000;
+    this.#tokens = refilled < this.#maxTokens ? refilled : this.#maxTokens;
+    this.#last = clock.now();
+  }
+
   #refill(): number {
     const clock = this.#clock;
     if (clock === undefined) throw new Error('InMemoryRateLimiterStore used before configure()');

@@ -37,6 +37,15 @@ export class CountWindow extends WindowTotals {
   /** A count window has nothing that expires with time. */
   expire(_now?: number): void {}
 
+  /** The outcomes held, oldest first, each as bit 0 = failure, bit 1 = slow. */
+  outcomes(): number[] {
+    const list: number[] = [];
+    const size = this.size;
+    const first = this.calls === size ? this.#next : 0;
+    for (let i = 0; i < this.calls; i++) list.push(this.#ring[(first + i) % size]!);
+    return list;
+  }
+
   /** Forgets every outcome. */
   clear(): void {
     this.#ring.fill(0);

@@ -52,6 +52,37 @@ export class TimeWindow extends WindowTotals {
     }
   }
 
+  /**
+   * Adds `calls` outcomes, of which `failures` failed and `slow` were slow, at time `at` (not
+   * before the newest bucket in use).
+   */
+  add(calls: number, failures: number, slow: number, at: number): void {
+    const c = this.#counts;
+    const slot = this.#advance(at) * 3;
+    c[slot]! += calls;
+    c[slot + 1]! += failures;
+    c[slot + 2]! += slow;
+    this.calls += calls;
+    this.failures += failures;
+    this.slowCalls += slow;
+  }
+
+  /**
+   * The buckets still in the window at `now` that hold outcomes, oldest first, each as
+   * `[ageMs, calls, failures, slowCalls]`, where `ageMs` is the time since the bucket began.
+   */
+  contents(now: number): Array<[number, number, number, number]> {
+    this.#advance(now);
+    const list: Array<[number, number, number, number]> = [];
+    const n = this.buckets;
+    const c = this.#counts;
+    for (let index = this.#latest - n + 1; index <= this.#latest; index++) {
+      const at = slotOf(index, n) * 3;
+      if (c[at]! > 0) list.push([now - index * this.#width, c[at]!, c[at + 1]!, c[at + 2]!]);
+    }
+    return list;
+  }
+
   /** Drops the outcomes that have left the window by `now`. */
   expire(now: number): void {
     this.#advance(now);

@@ -1,0 +1,89 @@
+// The reload rules of docs/CONTRACT.md (R-REG-11 to R-REG-14), on the built package.
+import { expect } from 'chai';
+import { OperationTimeoutError, Policy, PolicyRegistry, type RegistryReloadEvent } from 'bulwark';
+import { ManualClock } from '../support/clock.js';
+import { rejectionOf, thrownBy } from './support.js';
+
+const config = (timeout: string, threshold = 1): Record<string, unknown> => ({
+  'circuit-breaker': { inventory: { 'failure-threshold': threshold, 'recovery-timeout': '30s' } },
+  policies: {
+    pricing: [{ 'time-limiter': timeout }],
+    stock: [{ 'circuit-breaker': 'inventory' }],
+  },
+});
+
+describe('contract: registry reload', () => {
+  it('R-REG-11: an invalid configuration throws the error loading it would, and changes nothing', () => {
+    const registry = PolicyRegistry.fromConfig(config('1s'));
+    const breaker = registry.circuitBreaker('inventory');
+    const events: unknown[] = [];
+    registry.on('reload', (e) => events.push(e));
+    const bad = { ...config('2s', 2), retry: { default: { 'max-attempts': 0 } } };
+    const loading = thrownBy(() => PolicyRegistry.fromConfig(bad));
+    const reloading = thrownBy(() => registry.reload(bad));
+    expect(reloading.message)
+      .to.equal(loading.message)
+      .and.match(/^resilience\.retry\.default\.max-attempts: /);
+    expect(reloading).to.be.instanceOf(RangeError);
+    expect(registry.circuitBreaker('inventory')).to.equal(breaker);
+    expect(registry.policy('pricing').describe()).to.equal('1. timeout: 1000 ms');
+    expect(events).to.deep.equal([]);
+    registry.register(Policy.builder('mine').build());
+    expect(() => registry.reload({ policies: { mine: [] } })).to.throw(Error, /already registered/);
+  });
+
+  it('R-REG-12: a policy handed out runs new calls under the new settings and lets calls in flight finish under theirs', async () => {
+    const clock = new ManualClock();
+    const registry = PolicyRegistry.fromConfig(config('1s'), { clock });
+    const pricing = registry.policy('pricing');
+    const before = rejectionOf(pricing.execute(() => new Promise(() => {})));
+    registry.reload(config('3s'));
+    expect(registry.policy('pricing')).to.equal(pricing);
+    const after = rejectionOf(pricing.execute(() => new Promise(() => {})));
+    await clock.advance(3_000);
+    expect(await before)
+      .to.be.instanceOf(OperationTimeoutError)
+      .and.include({ timeoutMs: 1_000 });
+    expect(await after)
+      .to.be.instanceOf(OperationTimeoutError)
+      .and.include({ timeoutMs: 3_000 });
+    expect(pricing.metrics()).to.include({ calls: 2, failures: 2, timeouts: 2 });
+  });
+
+  it('R-REG-13: an unchanged primitive is kept; a changed breaker is a new object that stays open', async () => {
+    const registry = PolicyRegistry.fromConfig(config('1s'), { clock: new ManualClock() });
+    const stock = registry.policy('stock');
+    await stock.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    const breaker = registry.circuitBreaker('inventory');
+    registry.reload(config('2s'));
+    expect(registry.circuitBreaker('inventory')).to.equal(breaker);
+    registry.reload(config('2s', 4));
+    const renewed = registry.circuitBreaker('inventory');
+    expect(renewed).not.to.equal(breaker);
+    expect(renewed.state).to.equal('open');
+    expect(await rejectionOf(stock.execute(() => 'x'))).to.include({ retryAfterMs: 30_000 });
+  });
+
+  it('R-REG-14: `reload` listeners receive, and reload returns, what was added, removed and changed', () => {
+    const registry = PolicyRegistry.fromConfig(config('1s'));
+    const events: RegistryReloadEvent[] = [];
+    const off = registry.on('reload', (e) => events.push(e));
+    registry.on('reload', () => {
+      throw new Error('a faulty listener is ignored');
+    });
+    const next = config('2s', 2);
+    delete (next.policies as Record<string, unknown>).stock;
+    (next.policies as Record<string, unknown>).search = [{ retry: {} }];
+    const result = registry.reload(next);
+    expect(result).to.deep.equal({
+      added: ['policies.search'],
+      removed: ['policies.stock'],
+      changed: ['circuit-breaker.inventory', 'policies.pricing'],
+    });
+    expect(Object.isFrozen(result.added)).to.equal(true);
+    expect(events).to.deep.equal([result]);
+    off();
+    registry.reload(next);
+    expect(events).to.have.length(1);
+  });
+});

@@ -50,6 +50,10 @@ export type {
   RetryInfo,
 } from './strategies/retry/Retry.js';
 export { Retry } from './strategies/retry/Retry.js';
+export type { RetryBudgetOptions } from './strategies/retry-budget/RetryBudget.js';
+export { RetryBudget } from './strategies/retry-budget/RetryBudget.js';
+export type { RetryBudgetStore, RetryBudgetStoreConfig } from './strategies/retry-budget/store.js';
+export { InMemoryRetryBudgetStore } from './strategies/retry-budget/store.js';
 export type {
   FallbackOptions,
   FallbackValueOptions,

@@ -14,6 +14,8 @@ import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
 import type { Retry } from '../strategies/retry/Retry.js';
+import { RETRY_BUDGET } from '../strategies/retry-budget/kind.js';
+import type { RetryBudget } from '../strategies/retry-budget/RetryBudget.js';
 import { TIMEOUT } from '../strategies/timeout/kind.js';
 import type { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
 import {
@@ -35,6 +37,7 @@ export interface PrimitiveByKind {
   readonly bulkhead: Bulkhead;
   readonly 'time-limiter': TimeLimiter;
   readonly 'circuit-breaker': CircuitBreaker;
+  readonly 'retry-budget': RetryBudget;
   readonly retry: Retry;
 }
 
@@ -182,6 +185,14 @@ export class PolicyRegistry {
   /** The shared Retry of this name (one not configured gets the `default` settings). */
   retry(name: string): Retry {
     return this.#shared(RETRY, name);
+  }
+
+  /**
+   * The shared RetryBudget of this name (one not configured gets the `default` settings): the
+   * budget configured retries name in their `budget` option.
+   */
+  retryBudget(name: string): RetryBudget {
+    return this.#shared(RETRY_BUDGET, name);
   }
 
   /**
@@ -343,10 +354,29 @@ export class PolicyRegistry {
     );
     if (kind.configOptions.includes('clock')) options.clock = this.#clock;
     try {
+      for (const [option, section] of Object.entries(kind.references ?? {})) {
+        const ref = options[option];
+        if (ref !== undefined) options[option] = this.#reference(kindNamed(section), option, ref);
+      }
       return new (kind.Primitive as CheckedConstructor<P>)(options);
     } catch (error) {
       throw entry === undefined ? error : atPath(entry, error);
     }
+  }
+
+  /** The shared instance a configured option names (`budget: api`), which must be configured. */
+  #reference(kind: KindDescriptor, option: string, name: unknown): unknown {
+    const config = this.#kind(kind);
+    if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
+      const names = ['default', ...config.named.keys()];
+      const hint = typeof name === 'string' ? closest(name, names) : undefined;
+      throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
+        message: `\`${option}\` must name a configured ${configName(kind)}${
+          hint === undefined ? '' : ` (did you mean "${hint}"?)`
+        }; known: ${names.join(', ')}; got ${show(name)}`,
+      });
+    }
+    return this.#shared(kind, name);
   }
 
   #buildPolicy(name: string, stages: readonly StageConfig[]): Policy<unknown, unknown> {

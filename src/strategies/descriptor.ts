@@ -78,6 +78,16 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
   readonly inline?: { readonly requires: string; readonly example: string };
   /** Gauges `bulwark/otel` reports from its state. */
   readonly gauges?: readonly GaugeDescriptor[];
+  /**
+   * True for a kind that is shared state, not a stage (a retry budget): configuration has a
+   * section of named instances for it, but no policy stage of it.
+   */
+  readonly stateOnly?: boolean;
+  /**
+   * Options whose configured value is the name of a shared instance of another kind, by the
+   * option (camelCase) and that kind's configuration section: `{ budget: 'retry-budget' }`.
+   */
+  readonly references?: Readonly<Record<string, string>>;
 }
 
 /** @internal A gauge that reports the finite number under `key` in a state. */

@@ -6,6 +6,7 @@ import { CIRCUIT_BREAKER } from './circuit-breaker/kind.js';
 import { FALLBACK } from './fallback/kind.js';
 import { RATE_LIMITER } from './rate-limiter/kind.js';
 import { RETRY } from './retry/kind.js';
+import { RETRY_BUDGET } from './retry-budget/kind.js';
 import { TIMEOUT } from './timeout/kind.js';
 
 /** @internal Every kind, in the order the registry builds shared instances. */
@@ -14,6 +15,7 @@ export const KINDS: KindDescriptor[] = [
   BULKHEAD,
   TIMEOUT,
   CIRCUIT_BREAKER,
+  RETRY_BUDGET,
   RETRY,
   FALLBACK,
 ];

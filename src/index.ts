@@ -70,6 +70,11 @@ export { InMemoryRateLimiterStore } from './strategies/rate-limiter/store.js';
 export type { BulkheadOptions } from './strategies/bulkhead/Bulkhead.js';
 export { Bulkhead } from './strategies/bulkhead/Bulkhead.js';
 export type {
+  AdaptiveAlgorithm,
+  AdaptiveLimitOptions,
+} from './strategies/bulkhead/AdaptiveLimit.js';
+export { AdaptiveLimit } from './strategies/bulkhead/AdaptiveLimit.js';
+export type {
   BulkheadStore,
   BulkheadStoreConfig,
   BulkheadTicket,

@@ -11,8 +11,12 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
   label: 'Bulkhead',
   Primitive: Bulkhead,
   step: (bulkhead, env, name) => new BulkheadStage(BULKHEAD_STAGE, bulkhead, env, name),
-  describe: ({ maxConcurrent: max, maxQueue: queue, maxWaitMs: wait }) =>
-    `${max} concurrent call${max === 1 ? '' : 's'}, ${
+  describe: ({ maxConcurrent: max, maxQueue: queue, maxWaitMs: wait, adaptiveLimit: a }) =>
+    `${
+      a === undefined
+        ? `${max} concurrent call${max === 1 ? '' : 's'}`
+        : `adaptive limit (${a.algorithm}, ${a.min}..${a.max})`
+    }, ${
       queue === 0 || wait === 0
         ? 'no queue'
         : `queue ${queue}${wait === Infinity ? '' : `, max wait ${wait} ms`}`
@@ -30,7 +34,8 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
 export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEAD_STAGE, {
   configKey: 'bulkhead',
   configOptions: BULKHEAD_OPTIONS,
-  defaults: { maxConcurrent: 10 },
+  // No `maxConcurrent` default here: the bulkhead's own is 10, and one here would clash with a
+  // configured `limit`.
   gauges: [
     /* @__PURE__ */ numberGauge(
       'bulwark.bulkhead.available',
@@ -43,6 +48,12 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEA
       '{call}',
       'Calls waiting in a bulkhead queue for a slot.',
       'queued',
+    ),
+    /* @__PURE__ */ numberGauge(
+      'bulwark.bulkhead.limit',
+      '{call}',
+      'Calls a bulkhead admits at once now (moves under an adaptive limit).',
+      'maxConcurrent',
     ),
     /* @__PURE__ */ numberGauge(
       'bulwark.bulkhead.orphaned',

@@ -33,7 +33,8 @@ export interface AdaptiveLimitOptions {
   readonly initial?: number;
   /**
    * Shortest measuring window: the limit moves once per window, at the first call to end at
-   * least this long after the window began and with `minSamples` calls in it.
+   * least this long after the window began (when the first call reported in it began) and with
+   * `minSamples` calls in it.
    * @defaultValue `'1s'`
    */
   readonly window?: Duration;
@@ -214,7 +215,8 @@ export class AdaptiveLimit {
    * error, or a deadline that answered first). Returns true when the limit rose.
    */
   sample(now: number, rttMs: number, inflight: number, failed: boolean): boolean {
-    if (this.#samples === 0) this.#start = now;
+    // A window begins when its first call began.
+    if (this.#samples === 0) this.#start = now - (rttMs > 0 ? rttMs : 0);
     this.#samples++;
     this.#rttSum += rttMs > 0 ? rttMs : 0;
     if (failed) this.#failed++;

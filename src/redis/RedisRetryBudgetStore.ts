@@ -95,7 +95,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   deposit(n: number): void {
     this.#fallback.local?.deposit(n);
     this.#newDeposits += n;
-    this.#send();
+    void this.#send();
   }
 
   /**
@@ -110,7 +110,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
     if (this.#left() < 1 - EPSILON) return false;
     this.#fallback.local?.tryWithdraw();
     this.#newWithdrawals++;
-    this.#send();
+    void this.#send();
     return true;
   }
 
@@ -127,8 +127,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    */
   async refresh(): Promise<void> {
     while (this.#inFlight !== undefined) await this.#inFlight;
-    this.#send(true);
-    await this.#inFlight;
+    await this.#send(true);
   }
 
   #left(): number {
@@ -138,9 +137,9 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   }
 
   // One script call at a time: counts made while one is out go in the next.
-  #send(always = false): void {
-    if (this.#inFlight !== undefined) return;
-    if (!always && this.#newDeposits === 0 && this.#newWithdrawals === 0) return;
+  #send(always = false): Promise<void> | undefined {
+    if (this.#inFlight !== undefined) return undefined;
+    if (!always && this.#newDeposits === 0 && this.#newWithdrawals === 0) return undefined;
     const deposits = (this.#sentDeposits = this.#newDeposits);
     const withdrawals = (this.#sentWithdrawals = this.#newWithdrawals);
     this.#newDeposits = this.#newWithdrawals = 0;
@@ -156,7 +155,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
       answered = true;
       this.#sentDeposits = this.#sentWithdrawals = 0;
       this.#inFlight = undefined;
-      this.#send();
+      void this.#send();
     };
     const answer = this.#link.attempt(
       command,
@@ -170,6 +169,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
       done,
     );
     // Decided at once without Redis: nothing is out.
-    if (!answered) this.#inFlight = Promise.resolve(answer);
+    if (answered) return undefined;
+    return (this.#inFlight = Promise.resolve(answer));
   }
 }

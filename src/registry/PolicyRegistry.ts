@@ -354,6 +354,7 @@ export class PolicyRegistry {
     );
     if (kind.configOptions.includes('clock')) options.clock = this.#clock;
     try {
+      kind.fromConfig?.(options);
       for (const [option, section] of Object.entries(kind.references ?? {})) {
         const ref = options[option];
         if (ref !== undefined) options[option] = this.#reference(kindNamed(section), option, ref);

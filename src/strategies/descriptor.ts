@@ -79,6 +79,11 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
   /** Gauges `bulwark/otel` reports from its state. */
   readonly gauges?: readonly GaugeDescriptor[];
   /**
+   * Turns configured values into what the primitive takes, in place (a bulkhead's `limit`
+   * options into an AdaptiveLimit); what it throws is reported at the entry's path.
+   */
+  readonly fromConfig?: (options: Record<string, unknown>) => void;
+  /**
    * True for a kind that is shared state, not a stage (a retry budget): configuration has a
    * section of named instances for it, but no policy stage of it.
    */

@@ -82,9 +82,14 @@ describe('AdaptiveLimit', () => {
         '`limit` must be an integer >= 1',
       );
       expect(() => new Bulkhead({ limit: 'many' as never })).to.throw(TypeError, '`limit`');
-      expect(() => new Bulkhead({ limit: { max: 0 } })).to.throw(
-        RangeError,
-        '`limit.max` must be an integer >= 1, got 0',
+      // Its options are for configuration; in code, an AdaptiveLimit.
+      expect(() => new Bulkhead({ limit: { max: 10 } as never })).to.throw(
+        TypeError,
+        '`limit` must be an integer >= 1 or an AdaptiveLimit',
+      );
+      expect(() => new Bulkhead({ limit: new AdaptiveLimit(), maxConcurrent: 5 })).to.throw(
+        TypeError,
+        '`limit` must be unset when `maxConcurrent` is given',
       );
       expect(new Bulkhead({ limit: 7 }).maxConcurrent).to.equal(7);
     });

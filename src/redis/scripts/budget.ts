@@ -5,7 +5,7 @@ import { LuaScript, type ScriptCall } from '../script.js';
 import source from './budget.lua';
 
 /** @internal One call of the retry budget script (budget.lua). */
-export interface BudgetParams {
+interface BudgetParams {
   /** The budget's hash. */
   readonly key: string;
   /** Length of one bucket (a tenth of the window). */
@@ -19,7 +19,7 @@ export interface BudgetParams {
 }
 
 /** @internal The `KEYS` and `ARGV` of `params`, in budget.lua's order. */
-export function budgetCall(params: BudgetParams): ScriptCall {
+function budgetCall(params: BudgetParams): ScriptCall {
   return {
     keys: [params.key],
     args: [

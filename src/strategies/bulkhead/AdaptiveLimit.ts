@@ -62,7 +62,7 @@ export interface AdaptiveLimitOptions {
 }
 
 /** @internal Every option key the constructor accepts. */
-export const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
+const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
   'algorithm',
   'min',
   'max',
@@ -194,6 +194,14 @@ export class AdaptiveLimit {
   /** The long-run average latency in milliseconds the limit compares with (NaN before the first window). */
   get baselineMs(): number {
     return this.#long;
+  }
+
+  /**
+   * @internal The store of a bulkhead under this limit, over the bulkhead's own `store`.
+   * @throws Error when it already serves another bulkhead
+   */
+  slots(store: BulkheadStore): AdaptiveSlots {
+    return new AdaptiveSlots(store, this);
   }
 
   /**

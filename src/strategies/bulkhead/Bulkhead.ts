@@ -12,8 +12,8 @@ import {
 import { WaitQueue } from '../../internal/waitQueue.js';
 import { storeOption } from '../../internal/store.js';
 import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './store.js';
-import { AdaptiveLimit, AdaptiveSlots, type AdaptiveLimitOptions } from './AdaptiveLimit.js';
-import { isOptionError, OptionRangeError, OptionTypeError } from '../../optionErrors.js';
+// Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
+import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -24,11 +24,12 @@ export interface BulkheadOptions {
   readonly maxConcurrent?: number;
   /**
    * The concurrency limit: a number is the same as `maxConcurrent` (give one or the other); an
-   * {@link AdaptiveLimit} (or its options, as configuration gives them) moves the limit with the
-   * latency and failures of the calls, and `maxConcurrent` then reads the limit as it is now.
+   * {@link AdaptiveLimit} moves the limit with the latency and failures of the calls, and
+   * `maxConcurrent` then reads the limit as it is now. (Configuration gives the
+   * AdaptiveLimit's options: `limit: { algorithm: gradient2, max: 200 }`.)
    * @defaultValue `maxConcurrent`
    */
-  readonly limit?: number | AdaptiveLimit | AdaptiveLimitOptions;
+  readonly limit?: number | AdaptiveLimit;
   /**
    * Callers allowed to wait, first in first out, for a slot: an integer >= 0. `0` rejects at
    * once when every slot is taken (fail fast).
@@ -159,7 +160,7 @@ export class Bulkhead {
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
       new InMemoryBulkheadStore();
     // Under an adaptive limit the store holds slots up to the limit as it is now.
-    if (limit !== undefined) store = this.#adaptive = new AdaptiveSlots(store, limit);
+    if (limit !== undefined) store = this.#adaptive = limit.slots(store);
     this.#store = store;
     this.#queue = new WaitQueue<BulkheadTicket>(
       clock,
@@ -413,27 +414,20 @@ export class Bulkhead {
   }
 }
 
-// The `limit` option: an AdaptiveLimit (made from its options when given a plain object), or
-// undefined for a fixed limit (a number, read as `maxConcurrent`).
+// The `limit` option: an AdaptiveLimit, or undefined for a fixed limit (a number, read as
+// `maxConcurrent`).
 function limitOption(value: unknown, maxConcurrent: unknown): AdaptiveLimit | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || typeof value === 'number') {
+    if (value !== undefined && maxConcurrent !== undefined) {
+      fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);
+    }
+    return undefined;
+  }
+  if (typeof (value as Partial<AdaptiveLimit> | null)?.slots !== 'function') {
+    fail(TypeError, 'limit', 'an integer >= 1 or an AdaptiveLimit', value);
+  }
   if (maxConcurrent !== undefined) {
     fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);
   }
-  if (typeof value === 'number' || value instanceof AdaptiveLimit) {
-    return typeof value === 'number' ? undefined : value;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    fail(TypeError, 'limit', 'an integer >= 1, an AdaptiveLimit or its options', value);
-  }
-  try {
-    return new AdaptiveLimit(value as AdaptiveLimitOptions);
-  } catch (error) {
-    // Named as the configuration writes it: `limit.max`.
-    if (!isOptionError(error) || error.option === 'options') throw error;
-    const Class = error instanceof RangeError ? OptionRangeError : OptionTypeError;
-    throw new Class(`limit.${error.option}`, error.expected, error.received, {
-      message: error.message.replace(`\`${error.option}\``, `\`limit.${error.option}\``),
-    });
-  }
+  return value as AdaptiveLimit;
 }

@@ -1,4 +1,6 @@
+import { isOptionError, OptionRangeError, OptionTypeError } from '../../optionErrors.js';
 import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
+import { AdaptiveLimit } from './AdaptiveLimit.js';
 import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
 import { BulkheadStage } from './stage.js';
 
@@ -34,6 +36,7 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
 export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEAD_STAGE, {
   configKey: 'bulkhead',
   configOptions: BULKHEAD_OPTIONS,
+  fromConfig: adaptiveFromConfig,
   // No `maxConcurrent` default here: the bulkhead's own is 10, and one here would clash with a
   // configured `limit`.
   gauges: [
@@ -63,3 +66,19 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEA
     ),
   ],
 });
+
+// Configuration gives an adaptive limit as its options (`limit: { algorithm: gradient2 }`).
+function adaptiveFromConfig(options: Record<string, unknown>): void {
+  const value = options.limit;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  try {
+    options.limit = new AdaptiveLimit(value);
+  } catch (error) {
+    // Named as the configuration writes it: `limit.max`.
+    if (!isOptionError(error) || error.option === 'options') throw error;
+    const Class = error instanceof RangeError ? OptionRangeError : OptionTypeError;
+    throw new Class(`limit.${error.option}`, error.expected, error.received, {
+      message: error.message.replace(`\`${error.option}\``, `\`limit.${error.option}\``),
+    });
+  }
+}

@@ -2,7 +2,7 @@ import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor
 import { RetryBudget, RETRY_BUDGET_OPTIONS } from './RetryBudget.js';
 
 /** @internal A retry budget's live state, in `health()` and in its retries' stage state. */
-export const budgetState = (budget: RetryBudget): Record<string, unknown> => ({
+const budgetState = (budget: RetryBudget): Record<string, unknown> => ({
   tokens: budget.tokens,
   ratio: budget.ratio,
   minPerSecond: budget.minPerSecond,
@@ -13,7 +13,7 @@ export const budgetState = (budget: RetryBudget): Record<string, unknown> => ({
  * @internal The retry budget: shared state that retries draw on, not a stage. Configuration
  * makes named budgets (`retry-budget:`) that a retry names as its `budget`.
  */
-export const RETRY_BUDGET_STAGE: StageDescriptor<RetryBudget> = {
+const RETRY_BUDGET_STAGE: StageDescriptor<RetryBudget> = {
   kind: 'retry-budget',
   label: 'RetryBudget',
   Primitive: RetryBudget,

@@ -31,7 +31,7 @@ export interface RetryBudgetStore {
 }
 
 /** Buckets per window: expiry moves in steps of a tenth of the window. */
-export const BUCKETS = 10;
+const BUCKETS = 10;
 
 // Sums of a few fractional ratios land a hair off the integer (0.7 * 10 = 7.000000000000001):
 // a withdrawal needs a whole retry, less this much.

@@ -16,7 +16,8 @@ import {
   optionsObject,
 } from '../../internal/validate.js';
 import { toMs } from '../../internal/duration.js';
-import { RetryBudget } from '../retry-budget/RetryBudget.js';
+// A type only: a retry without a budget carries none of the budget's code.
+import type { RetryBudget } from '../retry-budget/RetryBudget.js';
 
 /** What a {@link RetryOptions.delay} function receives: the outcome that is about to be retried. */
 export interface RetryDelayInput {
@@ -538,10 +539,17 @@ export class Retry {
 const BACKOFF_TYPES: readonly BackoffType[] = ['exponential', 'constant', 'linear'];
 
 function budgetOption(value: unknown): RetryBudget | undefined {
-  if (value !== undefined && !(value instanceof RetryBudget)) {
+  const budget = value as Partial<RetryBudget> | null | undefined;
+  if (
+    budget !== undefined &&
+    (budget === null ||
+      typeof budget !== 'object' ||
+      typeof budget.deposit !== 'function' ||
+      typeof budget.tryWithdraw !== 'function')
+  ) {
     fail(TypeError, 'budget', 'a RetryBudget', value);
   }
-  return value;
+  return budget as RetryBudget | undefined;
 }
 
 // Polly's decorrelated jitter v2 (after George Polevoy's formula): `f(t) = 2^t * tanh(sqrt(4t))`

@@ -164,7 +164,7 @@ export class Bulkhead {
     this.#store = store;
     this.#queue = new WaitQueue<BulkheadTicket>(
       clock,
-      (waiter) => waiter.reject(new BulkheadFullError(maxConcurrent, maxQueue)),
+      (waiter) => waiter.reject(new BulkheadFullError(this.maxConcurrent, maxQueue)),
       () => 0,
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
@@ -391,7 +391,7 @@ export class Bulkhead {
   #wait(signal: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.size >= this.#maxQueue || this.#maxWaitMs === 0) {
-      return Promise.reject(new BulkheadFullError(this.#maxConcurrent, this.#maxQueue));
+      return Promise.reject(new BulkheadFullError(this.maxConcurrent, this.#maxQueue));
     }
     return this.#queue.push(manual ? 1 : 0, this.#maxWaitMs, signal);
   }
@@ -423,7 +423,11 @@ function limitOption(value: unknown, maxConcurrent: unknown): AdaptiveLimit | un
     }
     return undefined;
   }
-  if (typeof (value as Partial<AdaptiveLimit> | null)?.slots !== 'function') {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (value as Record<string, unknown>).slots !== 'function'
+  ) {
     fail(TypeError, 'limit', 'an integer >= 1 or an AdaptiveLimit', value);
   }
   if (maxConcurrent !== undefined) {

@@ -238,12 +238,19 @@ describe('contract: Registry and configuration', () => {
     ]);
   });
 
-  it('R-REG-10: with kinds spelled as in the configuration (`rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`) and each state shaped like that primitive’s entry in `metrics().stages`', () => {
+  it('R-REG-10: with kinds spelled as in the configuration (`rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry-budget`, `retry`) and each state shaped like that primitive’s entry in `metrics().stages`', () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     registry.rateLimiter('payment-api');
     const { primitives } = registry.health();
     expect(Object.keys(primitives).sort()).to.deep.equal(
-      ['bulkhead', 'circuit-breaker', 'rate-limiter', 'retry', 'time-limiter'].sort(),
+      [
+        'bulkhead',
+        'circuit-breaker',
+        'rate-limiter',
+        'retry',
+        'retry-budget',
+        'time-limiter',
+      ].sort(),
     );
     const payment = primitives['rate-limiter']['payment-api'];
     const stage = registry.policy('pricing').metrics().stages[1];

@@ -51,9 +51,10 @@ export const RETRY_BUDGET_OPTIONS: readonly string[] = Object.freeze([
 const STORE_METHODS = Object.freeze(['configure', 'deposit', 'tryWithdraw', 'balance']);
 
 /**
- * Caps the retries of every retry that shares it to a fraction of the calls they serve: within
- * any sliding `window`, retries <= `ratio` x first attempts + `minPerSecond` x the window's
- * seconds (as gRPC, Finagle and Envoy do). Each first attempt of a retry with this `budget`
+ * Caps the retries of every retry that shares it to a fraction of the calls they serve: a retry
+ * goes ahead only while the retries of the sliding `window`, itself included, stay within
+ * `ratio` x the window's first attempts + `minPerSecond` x the window's seconds (as gRPC,
+ * Finagle and Envoy do). Each first attempt of a retry with this `budget`
  * deposits, each retry withdraws; a retry the budget cannot pay for does not happen, and the
  * last outcome is returned at once (its `retry` event has `skipped: 'budget'`).
  *

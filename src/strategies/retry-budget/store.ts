@@ -14,8 +14,8 @@ export interface RetryBudgetStoreConfig {
 
 /**
  * Where a {@link RetryBudget} counts first attempts (deposits) and retries (withdrawals) over its
- * sliding window. Within any window, retries stay within `ratio` x first attempts +
- * `minPerSecond` x the window's seconds. Every method answers synchronously: a store shared
+ * sliding window. A withdrawal succeeds only while the window's withdrawals, itself included,
+ * stay within `ratio` x its deposits + `minPerSecond` x the window's seconds. Every method answers synchronously: a store shared
  * between processes decides on what it last learned and brings its counts up to date in the
  * background. A store serves one budget. The default is {@link InMemoryRetryBudgetStore}.
  */

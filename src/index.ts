@@ -52,6 +52,10 @@ export type {
   RetryInfo,
 } from './strategies/retry/Retry.js';
 export { Retry } from './strategies/retry/Retry.js';
+export type { RetryBudgetOptions } from './strategies/retry-budget/RetryBudget.js';
+export { RetryBudget } from './strategies/retry-budget/RetryBudget.js';
+export type { RetryBudgetStore, RetryBudgetStoreConfig } from './strategies/retry-budget/store.js';
+export { InMemoryRetryBudgetStore } from './strategies/retry-budget/store.js';
 export type {
   FallbackOptions,
   FallbackValueOptions,
@@ -70,6 +74,11 @@ export type { RateLimiterStore, RateLimiterStoreConfig } from './strategies/rate
 export { InMemoryRateLimiterStore } from './strategies/rate-limiter/store.js';
 export type { BulkheadOptions } from './strategies/bulkhead/Bulkhead.js';
 export { Bulkhead } from './strategies/bulkhead/Bulkhead.js';
+export type {
+  AdaptiveAlgorithm,
+  AdaptiveLimitOptions,
+} from './strategies/bulkhead/AdaptiveLimit.js';
+export { AdaptiveLimit } from './strategies/bulkhead/AdaptiveLimit.js';
 export type {
   BulkheadStore,
   BulkheadStoreConfig,

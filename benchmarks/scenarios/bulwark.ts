@@ -1,6 +1,6 @@
 // bulwark's scenarios, through the built package (`bulwark` resolves to dist/ by self-reference).
 // The runner loads this module dynamically and skips bulwark when the build lacks these exports.
-import { Bulkhead, CircuitBreaker, Policy, RateLimiter } from 'bulwark';
+import { AdaptiveLimit, Bulkhead, CircuitBreaker, Policy, RateLimiter, RetryBudget } from 'bulwark';
 import {
   failEveryOtherCall,
   never,
@@ -40,6 +40,16 @@ export const suite: Suite = {
     'rate-limiter': () => through(Policy.builder('rate-limiter').rateLimiter(ample).build()),
     bulkhead: () => through(Policy.builder('bulkhead').bulkhead({ maxConcurrent: 1e6 }).build()),
     retry: () => through(Policy.builder('retry').retry({ maxAttempts: 3 }).build()),
+    'retry-budget': () =>
+      through(
+        Policy.builder('retry-budget').retry({ maxAttempts: 3, budget: new RetryBudget() }).build(),
+      ),
+    'bulkhead-adaptive': () =>
+      through(
+        Policy.builder('bulkhead-adaptive')
+          .bulkhead({ limit: new AdaptiveLimit({ initial: 1000, max: 1000 }) })
+          .build(),
+      ),
     'circuit-breaker': () =>
       through(Policy.builder('circuit-breaker').circuitBreaker({ failureThreshold: 5 }).build()),
     timeout: () => through(Policy.builder('timeout').timeout('3s').build()),

@@ -75,6 +75,23 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   },
   { id: 'bulkhead', title: 'bulkhead', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
   { id: 'retry', title: 'retry', mode: 'sequential', expect: 'resolve', batch: SEQUENTIAL },
+  // A retry drawing on a RetryBudget, and a bulkhead under an AdaptiveLimit: what each adds.
+  {
+    id: 'retry-budget',
+    title: 'retry with a budget',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+    baseline: { id: 'retry', name: 'no budget' },
+  },
+  {
+    id: 'bulkhead-adaptive',
+    title: 'bulkhead, adaptive limit',
+    mode: 'sequential',
+    expect: 'resolve',
+    batch: SEQUENTIAL,
+    baseline: { id: 'bulkhead', name: 'fixed limit' },
+  },
   {
     id: 'circuit-breaker',
     title: 'circuit breaker',

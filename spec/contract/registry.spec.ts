@@ -238,7 +238,7 @@ describe('contract: Registry and configuration', () => {
     ]);
   });
 
-  it('R-REG-10: with kinds spelled as in the configuration (`rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry`, `hedge`, `chaos`) and each state shaped like that primitive’s entry in `metrics().stages`', () => {
+  it('R-REG-10: with kinds spelled as in the configuration (`rate-limiter`, `bulkhead`, `time-limiter`, `circuit-breaker`, `retry-budget`, `retry`, `hedge`, `chaos`) and each state shaped like that primitive’s entry in `metrics().stages`', () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     registry.rateLimiter('payment-api');
     const { primitives } = registry.health();
@@ -250,6 +250,7 @@ describe('contract: Registry and configuration', () => {
         'hedge',
         'rate-limiter',
         'retry',
+        'retry-budget',
         'time-limiter',
       ].sort(),
     );

@@ -429,8 +429,8 @@ describe('instrument', () => {
           checked++;
         }
       }
-      // calls x2, call.duration x2, attempt.duration x2, fallbacks, three bulkhead gauges.
-      expect(checked).to.equal(10);
+      // calls x2, call.duration x2, attempt.duration x2, fallbacks, four bulkhead gauges.
+      expect(checked).to.equal(11);
     });
 
     it('stops recording and observing once the returned function is called', async () => {

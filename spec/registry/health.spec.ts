@@ -64,6 +64,7 @@ describe('PolicyRegistry.health', () => {
         },
       },
       'time-limiter': { default: { kind: 'timeout', name: 'default', timeoutMs: 5000 } },
+      'retry-budget': {},
       'circuit-breaker': {
         inventory: {
           kind: 'circuit-breaker',
@@ -150,6 +151,7 @@ describe('PolicyRegistry.health', () => {
         bulkhead: {},
         'time-limiter': {},
         'circuit-breaker': {},
+        'retry-budget': {},
         retry: {},
         hedge: {},
         chaos: {},

@@ -37,9 +37,9 @@ export interface PolicyEventMap {
     /**
      * Set when the retry does not happen after all: `'deadline'` when the wait (`delayMs`) would
      * end at or after the enclosing deadline (`ctx.deadline`); the last outcome is then returned
-     * (or its error thrown) at once.
+     * (or its error thrown) at once; `'budget'` when the retry's `RetryBudget` is exhausted.
      */
-    readonly skipped?: 'deadline';
+    readonly skipped?: 'deadline' | 'budget';
   };
   /** A rate limiter, bulkhead or circuit breaker refused a call. */
   rejected: {

@@ -30,3 +30,5 @@ export type { RedisCircuitBreakerStoreOptions } from './RedisCircuitBreakerStore
 export { RedisCircuitBreakerStore } from './RedisCircuitBreakerStore.js';
 export type { RedisBulkheadStoreOptions } from './RedisBulkheadStore.js';
 export { RedisBulkheadStore } from './RedisBulkheadStore.js';
+export type { RedisRetryBudgetStoreOptions } from './RedisRetryBudgetStore.js';
+export { RedisRetryBudgetStore } from './RedisRetryBudgetStore.js';

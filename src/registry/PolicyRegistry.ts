@@ -14,6 +14,8 @@ import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
 import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
 import type { Retry } from '../strategies/retry/Retry.js';
+import { RETRY_BUDGET } from '../strategies/retry-budget/kind.js';
+import type { RetryBudget } from '../strategies/retry-budget/RetryBudget.js';
 import { TIMEOUT } from '../strategies/timeout/kind.js';
 import type { TimeLimiter } from '../strategies/timeout/TimeLimiter.js';
 import type { Hedge } from '../strategies/hedge/Hedge.js';
@@ -41,6 +43,7 @@ export interface PrimitiveByKind {
   readonly bulkhead: Bulkhead;
   readonly 'time-limiter': TimeLimiter;
   readonly 'circuit-breaker': CircuitBreaker;
+  readonly 'retry-budget': RetryBudget;
   readonly retry: Retry;
   readonly hedge: Hedge;
   readonly chaos: Chaos;
@@ -203,6 +206,8 @@ export class PolicyRegistry {
   #configured = new Map<string, Slot>();
   // The options each primitive was built from, to tell on reload whether they changed.
   readonly #resolved = new WeakMap<object, Readonly<Record<string, unknown>>>();
+  /** The shared instances a primitive's configured options named (`budget: api`), in order. */
+  readonly #referenced = new WeakMap<object, readonly unknown[]>();
   #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => void> = [];
   #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => void> = [];
 
@@ -355,6 +360,14 @@ export class PolicyRegistry {
   }
 
   /**
+   * The shared RetryBudget of this name (one not configured gets the `default` settings): the
+   * budget configured retries name in their `budget` option.
+   */
+  retryBudget(name: string): RetryBudget {
+    return this.#shared(RETRY_BUDGET, name);
+  }
+
+  /**
    * The policy of this name, configured or registered (the same object on every call). The type
    * arguments are the caller's statement of its result types; they are not checked.
    *
@@ -481,13 +494,22 @@ export class PolicyRegistry {
     const gone = (id: string): void => {
       if (!removed.includes(id)) removed.push(id);
     };
+    // What configured options name (`budget: api`) comes from the new configuration too.
+    const lookup: Lookup = { config, shared: (kind, name) => shared(kind, name) };
     const shared = (kind: KindDescriptor, name: string): unknown => {
       const byName = instances.get(kind) as Map<string, unknown>;
       let instance = byName.get(name);
       if (instance !== undefined) return instance;
       const entry = entryOf(config, kind, name);
       const old = this.#instances.get(kind)?.get(name);
-      instance = this.#renew(kind, old, this.#options(config, kind, entry), entry, resolved);
+      instance = this.#renew(
+        kind,
+        old,
+        this.#options(config, kind, entry),
+        entry,
+        resolved,
+        lookup,
+      );
       byName.set(name, instance);
       const id = `${configName(kind)}.${name}`;
       const was = entryOf(previous, kind, name);
@@ -534,7 +556,7 @@ export class PolicyRegistry {
         return {
           kind,
           ref: undefined,
-          instance: this.#renew(kind, old?.instance, options, entry, resolved),
+          instance: this.#renew(kind, old?.instance, options, entry, resolved, lookup),
         };
       });
       const same =
@@ -602,7 +624,10 @@ export class PolicyRegistry {
       const config = this.#config;
       const entry = entryOf(config, kind, name);
       const options = this.#options(config, kind, entry);
-      instance = this.#construct(kind, options, entry);
+      instance = this.#construct(kind, options, entry, {
+        config,
+        shared: (k, n) => this.#shared(k, n),
+      });
       this.#resolved.set(instance as object, options);
       byName.set(name, instance);
     }
@@ -643,13 +668,24 @@ export class PolicyRegistry {
     return options;
   }
 
+  /**
+   * A new primitive from configured `options` (left as they are: reload compares them), once
+   * `fromConfig` has turned configured values into objects and the names of other shared
+   * instances (`budget: api`) are resolved through `lookup`.
+   */
   #construct<P>(
     kind: KindDescriptor<P>,
     options: Readonly<Record<string, unknown>>,
     entry: ConfigEntry | undefined,
+    lookup: Lookup,
   ): P {
     try {
-      return new (kind.Primitive as CheckedConstructor<P>)(options);
+      const built = Object.assign(Object.create(null) as Record<string, unknown>, options);
+      kind.fromConfig?.(built);
+      const referenced = referencesOf(kind, built, lookup);
+      const instance = new (kind.Primitive as CheckedConstructor<P>)(built);
+      if (referenced.length > 0) this.#referenced.set(instance as object, referenced);
+      return instance;
     } catch (error) {
       throw entry === undefined ? error : atPath(entry, error);
     }
@@ -665,10 +701,18 @@ export class PolicyRegistry {
     options: Readonly<Record<string, unknown>>,
     entry: ConfigEntry | undefined,
     resolved: Map<object, Readonly<Record<string, unknown>>>,
+    lookup: Lookup,
   ): unknown {
-    if (old !== undefined && sameData(this.#resolved.get(old as object), options)) return old;
+    if (
+      old !== undefined &&
+      sameData(this.#resolved.get(old as object), options) &&
+      // A shared instance it names (`budget: api`) that was rebuilt makes it new too.
+      sameData(this.#referenced.get(old as object) ?? [], referencesOrNone(kind, options, lookup))
+    ) {
+      return old;
+    }
     // Built first without any state: the options' own errors come first, at their paths.
-    let instance = this.#construct(kind, options, entry);
+    let instance = this.#construct(kind, options, entry, lookup);
     if (old instanceof CircuitBreaker && instance instanceof CircuitBreaker) {
       // One process, one clock: no time has passed since the snapshot (a snapshot "from the
       // future" counts none, where the wall clock could move on a millisecond meanwhile).
@@ -677,10 +721,10 @@ export class PolicyRegistry {
       const initialState = sameData(shapeOf(window), shapeOf(snapshot.window))
         ? snapshot
         : { ...snapshot, window };
-      instance = this.#construct(kind, { ...options, initialState }, entry);
+      instance = this.#construct(kind, { ...options, initialState }, entry, lookup);
     } else if (old instanceof RateLimiter && instance instanceof RateLimiter) {
       const initialState = { ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER };
-      instance = this.#construct(kind, { ...options, initialState }, entry);
+      instance = this.#construct(kind, { ...options, initialState }, entry, lookup);
     }
     resolved.set(instance as object, options);
     return instance;
@@ -691,6 +735,59 @@ export class PolicyRegistry {
     for (const { kind, ref, instance } of stages) builder.use(stageOf(kind, instance, ref));
     return builder.build();
   }
+}
+
+/** Where the names of shared instances in configured options are looked up. */
+interface Lookup {
+  readonly config: NormalizedConfig | undefined;
+  shared(kind: KindDescriptor, name: string): unknown;
+}
+
+/**
+ * Replaces, in `options`, each configured name of another kind's shared instance (`budget: api`)
+ * by that instance, and returns them in order.
+ */
+function referencesOf(
+  kind: KindDescriptor,
+  options: Record<string, unknown>,
+  lookup: Lookup,
+): unknown[] {
+  const referenced: unknown[] = [];
+  for (const [option, section] of Object.entries(kind.references ?? {})) {
+    const name = options[option];
+    if (name === undefined) continue;
+    options[option] = reference(kindNamed(section), option, name, lookup);
+    referenced.push(options[option]);
+  }
+  return referenced;
+}
+
+/** {@link referencesOf} a copy of `options`, or undefined when one is wrong (construction says so). */
+function referencesOrNone(
+  kind: KindDescriptor,
+  options: Readonly<Record<string, unknown>>,
+  lookup: Lookup,
+): unknown[] | undefined {
+  try {
+    return referencesOf(kind, { ...options }, lookup);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The shared instance a configured option names (`budget: api`), which must be configured. */
+function reference(kind: KindDescriptor, option: string, name: unknown, lookup: Lookup): unknown {
+  const config = kindOf(lookup.config, kind);
+  if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
+    const names = ['default', ...config.named.keys()];
+    const hint = typeof name === 'string' ? closest(name, names) : undefined;
+    throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
+      message: `\`${option}\` must name a configured ${configName(kind)}${
+        hint === undefined ? '' : ` (did you mean "${hint}"?)`
+      }; known: ${names.join(', ')}; got ${show(name)}`,
+    });
+  }
+  return lookup.shared(kind, name);
 }
 
 /** A kind's configuration (an empty one when there is none). */

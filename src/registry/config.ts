@@ -8,10 +8,17 @@ import { KINDS } from '../strategies/index.js';
 
 /** A kind of shared primitive, spelled as in the configuration. */
 export type PrimitiveKind =
-  'rate-limiter' | 'bulkhead' | 'time-limiter' | 'circuit-breaker' | 'retry' | 'hedge' | 'chaos';
+  | 'rate-limiter'
+  | 'bulkhead'
+  | 'time-limiter'
+  | 'circuit-breaker'
+  | 'retry-budget'
+  | 'retry'
+  | 'hedge'
+  | 'chaos';
 
-/** A kind of policy stage in the configuration: a primitive kind or `fallback`. */
-export type ConfigStageKind = PrimitiveKind | 'fallback';
+/** A kind of policy stage in the configuration: a primitive kind (not `retry-budget`) or `fallback`. */
+export type ConfigStageKind = Exclude<PrimitiveKind, 'retry-budget'> | 'fallback';
 
 /**
  * The object under the `resilience:` key of a YAML or JSON configuration, as parsed. Keys may be
@@ -320,7 +327,11 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
   // Policies last, so a policy may name instances configured after it.
   if (policiesKey !== undefined) {
     const path = child(root, policiesKey);
-    const stageKinds = spellings(KINDS, namesOf, []);
+    const stageKinds = spellings(
+      KINDS.filter((kind) => kind.stateOnly !== true),
+      namesOf,
+      [],
+    );
     const raw = objectAt(top[policiesKey], path, 'an object mapping policy names to stage lists');
     for (const name of Object.keys(raw)) {
       policies.set(name, readPolicy(raw[name], child(path, name), kinds, stageKinds));

@@ -99,6 +99,21 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
     readonly flag: string;
     active(options: Readonly<Record<string, unknown>>): boolean;
   };
+  /**
+   * Turns configured values into what the primitive takes, in place (a bulkhead's `limit`
+   * options into an AdaptiveLimit); what it throws is reported at the entry's path.
+   */
+  readonly fromConfig?: (options: Record<string, unknown>) => void;
+  /**
+   * True for a kind that is shared state, not a stage (a retry budget): configuration has a
+   * section of named instances for it, but no policy stage of it.
+   */
+  readonly stateOnly?: boolean;
+  /**
+   * Options whose configured value is the name of a shared instance of another kind, by the
+   * option (camelCase) and that kind's configuration section: `{ budget: 'retry-budget' }`.
+   */
+  readonly references?: Readonly<Record<string, string>>;
 }
 
 /** @internal A gauge that reports the finite number under `key` in a state. */

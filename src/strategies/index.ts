@@ -8,6 +8,7 @@ import { FALLBACK } from './fallback/kind.js';
 import { HEDGE } from './hedge/kind.js';
 import { RATE_LIMITER } from './rate-limiter/kind.js';
 import { RETRY } from './retry/kind.js';
+import { RETRY_BUDGET } from './retry-budget/kind.js';
 import { TIMEOUT } from './timeout/kind.js';
 
 /** @internal Every kind, in the order the registry builds shared instances. */
@@ -16,6 +17,7 @@ export const KINDS: KindDescriptor[] = [
   BULKHEAD,
   TIMEOUT,
   CIRCUIT_BREAKER,
+  RETRY_BUDGET,
   RETRY,
   FALLBACK,
   HEDGE,

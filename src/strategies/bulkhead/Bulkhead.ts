@@ -1,6 +1,6 @@
 import { BulkheadFullError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
-import type { Duration } from '../../internal/duration.js';
+import { fail, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../../internal/signals.js';
 import {
   clockOption,
@@ -12,6 +12,8 @@ import {
 import { WaitQueue } from '../../internal/waitQueue.js';
 import { storeOption } from '../../internal/store.js';
 import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './store.js';
+// Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
+import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -20,6 +22,14 @@ export interface BulkheadOptions {
    * @defaultValue `10`
    */
   readonly maxConcurrent?: number;
+  /**
+   * The concurrency limit: a number is the same as `maxConcurrent` (give one or the other); an
+   * {@link AdaptiveLimit} moves the limit with the latency and failures of the calls, and
+   * `maxConcurrent` then reads the limit as it is now. (Configuration gives the
+   * AdaptiveLimit's options: `limit: { algorithm: gradient2, max: 200 }`.)
+   * @defaultValue `maxConcurrent`
+   */
+  readonly limit?: number | AdaptiveLimit;
   /**
    * Callers allowed to wait, first in first out, for a slot: an integer >= 0. `0` rejects at
    * once when every slot is taken (fail fast).
@@ -45,6 +55,7 @@ export interface BulkheadOptions {
 /** @internal Every option key the constructor accepts. */
 export const BULKHEAD_OPTIONS = Object.freeze([
   'maxConcurrent',
+  'limit',
   'maxQueue',
   'maxWait',
   'clock',
@@ -79,6 +90,8 @@ const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'rele
  */
 export class Bulkhead {
   readonly #maxConcurrent: number;
+  readonly #adaptive: AdaptiveSlots | undefined;
+  readonly #limit: AdaptiveLimit | undefined;
   readonly #maxQueue: number;
   readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
@@ -130,30 +143,42 @@ export class Bulkhead {
   constructor(options?: BulkheadOptions) {
     const o = optionsObject(options, 'Bulkhead');
     knownKeys(o, BULKHEAD_OPTIONS, 'Bulkhead');
-    const maxConcurrent = (this.#maxConcurrent = integerOption(
-      o.maxConcurrent,
-      'maxConcurrent',
-      1,
-      10,
-    ));
+    const limit = (this.#limit = limitOption(o.limit, o.maxConcurrent));
+    const maxConcurrent = (this.#maxConcurrent =
+      limit !== undefined
+        ? limit.max
+        : integerOption(
+            o.limit ?? o.maxConcurrent,
+            o.limit === undefined ? 'maxConcurrent' : 'limit',
+            1,
+            10,
+          ));
     const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
     this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
     const clock = clockOption(o.clock);
-    const store: BulkheadStore = (this.#store =
+    let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
-      new InMemoryBulkheadStore());
+      new InMemoryBulkheadStore();
+    // Under an adaptive limit the store holds slots up to the limit as it is now.
+    if (limit !== undefined) store = this.#adaptive = limit.slots(store);
+    this.#store = store;
     this.#queue = new WaitQueue<BulkheadTicket>(
       clock,
-      (waiter) => waiter.reject(new BulkheadFullError(maxConcurrent, maxQueue)),
+      (waiter) => waiter.reject(new BulkheadFullError(this.maxConcurrent, maxQueue)),
       () => 0,
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
     if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
   }
 
-  /** Calls allowed at once. */
+  /** Calls allowed at once: with an {@link AdaptiveLimit}, the limit as it is now. */
   get maxConcurrent(): number {
-    return this.#maxConcurrent;
+    return this.#limit === undefined ? this.#maxConcurrent : this.#limit.limit;
+  }
+
+  /** The adaptive limit, if the bulkhead has one. */
+  get adaptiveLimit(): AdaptiveLimit | undefined {
+    return this.#limit;
   }
 
   /** Callers allowed to wait for a slot. */
@@ -170,7 +195,7 @@ export class Bulkhead {
    * Free slots, in `[0, maxConcurrent]`. With a remote store, from the last known shared count.
    */
   get availableSlots(): number {
-    const max = this.#maxConcurrent;
+    const max = this.maxConcurrent;
     const free = max - this.#store.inUse();
     return free <= 0 ? 0 : free < max ? free : max;
   }
@@ -228,7 +253,7 @@ export class Bulkhead {
         'Bulkhead.release() called without a held slot taken by acquire() or tryAcquire(); slots held by execute() or a policy come back when their work settles',
       );
     }
-    this.giveSlot(ticket);
+    this.giveSlot(ticket, true);
   }
 
   /**
@@ -280,9 +305,14 @@ export class Bulkhead {
 
   /**
    * @internal Gives back the slot `ticket` names: to the next queued caller, or to the store.
+   * `outcome` says how the call holding it ended (true ok, false failed; undefined: it never ran),
+   * for an adaptive limit.
    */
-  giveSlot(ticket: BulkheadTicket): void {
-    const waiter = this.#queue.shift();
+  giveSlot(ticket: BulkheadTicket, outcome?: boolean): void {
+    const waiter =
+      this.#adaptive !== undefined && !this.#adaptive.ended(ticket, outcome)
+        ? undefined
+        : this.#queue.shift();
     if (waiter !== undefined) {
       // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
       if (waiter.n !== 0) this.#manual.push(ticket);
@@ -316,12 +346,12 @@ export class Bulkhead {
       const result = fn(signal ?? NEVER_ABORTED);
       // Reading `then` may throw (a getter, a hostile Proxy): a rejection like any other.
       if (!isThenable(result)) {
-        this.giveSlot(ticket);
+        this.giveSlot(ticket, true);
         return Promise.resolve(result);
       }
       work = Promise.resolve(result);
     } catch (error) {
-      this.giveSlot(ticket);
+      this.giveSlot(ticket, false);
       return Promise.reject(error);
     }
     const live = abortable(signal);
@@ -330,11 +360,11 @@ export class Bulkhead {
     if (live === undefined || live.aborted) {
       return work.then(
         (value) => {
-          this.giveSlot(ticket);
+          this.giveSlot(ticket, true);
           return value;
         },
         (error: unknown) => {
-          this.giveSlot(ticket);
+          this.giveSlot(ticket, false);
           throw error;
         },
       );
@@ -345,12 +375,15 @@ export class Bulkhead {
       this.#orphaned++;
     };
     live.addEventListener('abort', onAbort);
-    const settle = (): void => {
+    const settle = (ok: boolean): void => {
       live.removeEventListener('abort', onAbort);
       this.#orphaned -= answered;
-      this.giveSlot(ticket);
+      this.giveSlot(ticket, ok);
     };
-    work.then(settle, settle);
+    work.then(
+      () => settle(true),
+      () => settle(false),
+    );
     return raceAbort(work, live);
   }
 
@@ -358,7 +391,7 @@ export class Bulkhead {
   #wait(signal: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.size >= this.#maxQueue || this.#maxWaitMs === 0) {
-      return Promise.reject(new BulkheadFullError(this.#maxConcurrent, this.#maxQueue));
+      return Promise.reject(new BulkheadFullError(this.maxConcurrent, this.#maxQueue));
     }
     return this.#queue.push(manual ? 1 : 0, this.#maxWaitMs, signal);
   }
@@ -379,4 +412,26 @@ export class Bulkhead {
     if (manual) this.#manual.push(ticket);
     return ticket;
   }
+}
+
+// The `limit` option: an AdaptiveLimit, or undefined for a fixed limit (a number, read as
+// `maxConcurrent`).
+function limitOption(value: unknown, maxConcurrent: unknown): AdaptiveLimit | undefined {
+  if (value === undefined || typeof value === 'number') {
+    if (value !== undefined && maxConcurrent !== undefined) {
+      fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);
+    }
+    return undefined;
+  }
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (value as Record<string, unknown>).slots !== 'function'
+  ) {
+    fail(TypeError, 'limit', 'an integer >= 1 or an AdaptiveLimit', value);
+  }
+  if (maxConcurrent !== undefined) {
+    fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);
+  }
+  return value as AdaptiveLimit;
 }

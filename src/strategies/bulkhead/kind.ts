@@ -1,4 +1,6 @@
+import { isOptionError, OptionRangeError, OptionTypeError } from '../../optionErrors.js';
 import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
+import { AdaptiveLimit } from './AdaptiveLimit.js';
 import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
 import { BulkheadStage } from './stage.js';
 
@@ -11,8 +13,12 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
   label: 'Bulkhead',
   Primitive: Bulkhead,
   step: (bulkhead, env, name) => new BulkheadStage(BULKHEAD_STAGE, bulkhead, env, name),
-  describe: ({ maxConcurrent: max, maxQueue: queue, maxWaitMs: wait }) =>
-    `${max} concurrent call${max === 1 ? '' : 's'}, ${
+  describe: ({ maxConcurrent: max, maxQueue: queue, maxWaitMs: wait, adaptiveLimit: a }) =>
+    `${
+      a === undefined
+        ? `${max} concurrent call${max === 1 ? '' : 's'}`
+        : `adaptive limit (${a.algorithm}, ${a.min}..${a.max})`
+    }, ${
       queue === 0 || wait === 0
         ? 'no queue'
         : `queue ${queue}${wait === Infinity ? '' : `, max wait ${wait} ms`}`
@@ -32,7 +38,9 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
 export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEAD_STAGE, {
   configKey: 'bulkhead',
   configOptions: BULKHEAD_OPTIONS,
-  defaults: { maxConcurrent: 10 },
+  fromConfig: adaptiveFromConfig,
+  // No `maxConcurrent` default here: the bulkhead's own is 10, and one here would clash with a
+  // configured `limit`.
   gauges: [
     /* @__PURE__ */ numberGauge(
       'bulwark.bulkhead.available',
@@ -47,6 +55,12 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEA
       'queued',
     ),
     /* @__PURE__ */ numberGauge(
+      'bulwark.bulkhead.limit',
+      '{call}',
+      'Calls a bulkhead admits at once now (moves under an adaptive limit).',
+      'maxConcurrent',
+    ),
+    /* @__PURE__ */ numberGauge(
       'bulwark.bulkhead.orphaned',
       '{call}',
       'Calls already answered (timed out or aborted) whose work still runs and holds a bulkhead slot.',
@@ -54,3 +68,19 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEA
     ),
   ],
 });
+
+// Configuration gives an adaptive limit as its options (`limit: { algorithm: gradient2 }`).
+function adaptiveFromConfig(options: Record<string, unknown>): void {
+  const value = options.limit;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  try {
+    options.limit = new AdaptiveLimit(value);
+  } catch (error) {
+    // Named as the configuration writes it: `limit.max`.
+    if (!isOptionError(error) || error.option === 'options') throw error;
+    const Class = error instanceof RangeError ? OptionRangeError : OptionTypeError;
+    throw new Class(`limit.${error.option}`, error.expected, error.received, {
+      message: error.message.replace(`\`${error.option}\``, `\`limit.${error.option}\``),
+    });
+  }
+}

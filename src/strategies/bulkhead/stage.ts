@@ -91,7 +91,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);
-    this.bulkhead.giveSlot(ticket);
+    this.bulkhead.giveSlot(ticket, ok);
     this.outer.leave(received, ok, value);
   }
 
@@ -103,7 +103,8 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   /** The work of a pass that was answered early has all settled. */
   drained(ctx: SlotContext): void {
     this.bulkhead.orphan(-1);
-    this.bulkhead.giveSlot(ctx.ticket as BulkheadTicket);
+    // Answered before it settled (a deadline): a failure, as an adaptive limit sees it.
+    this.bulkhead.giveSlot(ctx.ticket as BulkheadTicket, false);
   }
 
   private findEarly(): boolean {

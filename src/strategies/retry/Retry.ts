@@ -16,6 +16,8 @@ import {
   optionsObject,
 } from '../../internal/validate.js';
 import { toMs } from '../../internal/duration.js';
+// A type only: a retry without a budget carries none of the budget's code.
+import type { RetryBudget } from '../retry-budget/RetryBudget.js';
 
 /** What a {@link RetryOptions.delay} function receives: the outcome that is about to be retried. */
 export interface RetryDelayInput {
@@ -121,6 +123,13 @@ export interface RetryOptions<R = any> {
    * @defaultValue `systemClock`
    */
   readonly clock?: Clock;
+  /**
+   * A {@link RetryBudget} shared with other retries: each call deposits its first attempt, each
+   * retry withdraws one; when the budget is exhausted the last outcome is returned at once (the
+   * `retry` event has `skipped: 'budget'`).
+   * @defaultValue none (retries are limited by `maxAttempts` only)
+   */
+  readonly budget?: RetryBudget;
 }
 
 /** What a retry is about to do, as reported when its wait begins. */
@@ -135,9 +144,10 @@ export interface RetryInfo {
   readonly result?: unknown;
   /**
    * Set when the retry does not happen after all: `'deadline'` when the wait would end at or
-   * after the enclosing deadline (`ctx.deadline`), so the last outcome is returned at once.
+   * after the enclosing deadline (`ctx.deadline`), so the last outcome is returned at once;
+   * `'budget'` when the retry's {@link RetryBudget} is exhausted.
    */
-  readonly skipped?: 'deadline';
+  readonly skipped?: 'deadline' | 'budget';
 }
 
 /** @internal State one execution's retries carry from wait to wait (decorrelated jitter). */
@@ -160,6 +170,7 @@ interface ResolvedRetryOptions {
   readonly retryOnResult: ((result: unknown) => boolean) | undefined;
   readonly random: () => number;
   readonly clock: Clock;
+  readonly budget: RetryBudget | undefined;
 }
 
 // `Math.random` is looked up on every draw, so a stub installed after import (as tests do) applies.
@@ -178,6 +189,7 @@ export const RETRY_OPTIONS: readonly string[] = Object.freeze([
   'retryOnResult',
   'random',
   'clock',
+  'budget',
 ]);
 
 // Host timers treat a longer delay as 1 ms (Node) or 0, which would turn a huge backoff into a
@@ -266,7 +278,13 @@ export class Retry {
         ((result: unknown) => boolean) | undefined,
       random: functionOption(raw.random, 'random', mathRandom) as () => number,
       clock: clockOption(raw.clock),
+      budget: budgetOption(raw.budget),
     };
+  }
+
+  /** The retry budget it draws on, if any. */
+  get budget(): RetryBudget | undefined {
+    return this.#options.budget;
   }
 
   /** Total attempts, the first one included. */
@@ -359,6 +377,7 @@ export class Retry {
     onRetry?: (info: RetryInfo) => unknown,
   ): Promise<T> {
     let first: Promise<T>;
+    this.#options.budget?.deposit();
     try {
       first = attempt(1);
     } catch (error) {
@@ -447,6 +466,18 @@ export class Retry {
         return outcome as T;
       }
       if (source?.signal.aborted) throw source.signal.reason;
+      if (this.#options.budget?.tryWithdraw() === false) {
+        if (onRetry !== undefined) {
+          notify(
+            onRetry,
+            failed
+              ? { attempt: n, delayMs, error: outcome, skipped: 'budget' }
+              : { attempt: n, delayMs, result: outcome, skipped: 'budget' },
+          );
+        }
+        if (failed) throw outcome;
+        return outcome as T;
+      }
       if (onRetry !== undefined) {
         notify(
           onRetry,
@@ -506,6 +537,20 @@ export class Retry {
 }
 
 const BACKOFF_TYPES: readonly BackoffType[] = ['exponential', 'constant', 'linear'];
+
+function budgetOption(value: unknown): RetryBudget | undefined {
+  const budget = value as Partial<RetryBudget> | null | undefined;
+  if (
+    budget !== undefined &&
+    (budget === null ||
+      typeof budget !== 'object' ||
+      typeof budget.deposit !== 'function' ||
+      typeof budget.tryWithdraw !== 'function')
+  ) {
+    fail(TypeError, 'budget', 'a RetryBudget', value);
+  }
+  return budget as RetryBudget | undefined;
+}
 
 // Polly's decorrelated jitter v2 (after George Polevoy's formula): `f(t) = 2^t * tanh(sqrt(4t))`
 // grows like 2^t but starts smoothly; retry `n` draws `t` in [n, n + 1) and waits the growth of

@@ -1,4 +1,4 @@
-import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
+import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { Retry, RETRY_OPTIONS } from './Retry.js';
 import { RetryStage } from './stage.js';
 
@@ -28,12 +28,26 @@ export const RETRY_STAGE: StageDescriptor<Retry> = {
         : ''
     }, on ${r.retriesAllErrors ? 'all' : 'matching'} errors${
       r.judgesResults ? ' and matching results' : ''
-    }`,
-  state: (retry) => ({ maxAttempts: retry.maxAttempts }),
+    }${r.budget !== undefined ? `, budget ratio ${r.budget.ratio}` : ''}`,
+  state: (retry) => {
+    const budget = retry.budget;
+    return budget === undefined
+      ? { maxAttempts: retry.maxAttempts }
+      : { maxAttempts: retry.maxAttempts, budgetTokens: budget.tokens, budgetRatio: budget.ratio };
+  },
 };
 
 /** @internal The whole retry kind: the stage part, its configuration and gauges. */
 export const RETRY: KindDescriptor<Retry> = /* @__PURE__ */ kindOf(RETRY_STAGE, {
   configKey: 'retry',
   configOptions: RETRY_OPTIONS,
+  references: { budget: 'retry-budget' },
+  gauges: [
+    /* @__PURE__ */ numberGauge(
+      'bulwark.retry.budget.tokens',
+      '{retry}',
+      'Retries the retry budget of a retry stage holds now.',
+      'budgetTokens',
+    ),
+  ],
 });

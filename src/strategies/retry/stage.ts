@@ -8,8 +8,10 @@ export class RetryStage extends BuiltinStep<Retry> {
   readonly settlesEarly = false;
   private readonly retry = this.primitive;
   private readonly single = this.primitive.maxAttempts === 1;
+  private readonly budget = this.primitive.budget;
 
   enter(ctx: Context): void {
+    if (this.budget !== undefined) this.budget.deposit();
     // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
     this.inner.enter(ctx.attempt === 1 ? ctx : new AttemptContext(ctx, this, 1));
   }
@@ -51,6 +53,18 @@ export class RetryStage extends BuiltinStep<Retry> {
           ok
             ? { policy, stage: this.kind, attempt, delayMs, result: value, skipped: 'deadline' }
             : { policy, stage: this.kind, attempt, delayMs, error: value, skipped: 'deadline' },
+        );
+      }
+      this.outer.leave(received, ok, value);
+      return;
+    }
+    if (this.budget !== undefined && !this.budget.tryWithdraw()) {
+      if (hub.has('retry')) {
+        hub.emit(
+          'retry',
+          ok
+            ? { policy, stage: this.kind, attempt, delayMs, result: value, skipped: 'budget' }
+            : { policy, stage: this.kind, attempt, delayMs, error: value, skipped: 'budget' },
         );
       }
       this.outer.leave(received, ok, value);

@@ -1,0 +1,64 @@
+// The adaptive limit rules of docs/CONTRACT.md (R-AL-*), checked against the built package.
+import { ManualClock } from '../support/clock.js';
+import { expect } from 'chai';
+import { AdaptiveLimit, Bulkhead, Policy, PolicyRegistry } from 'bulwark';
+import { deferred, rejectionOf } from '../support/promises.js';
+
+describe('contract: AdaptiveLimit', () => {
+  it('R-AL-1: `limit` is a number (as `maxConcurrent`, not both) or an AdaptiveLimit read as maxConcurrent', async () => {
+    expect(new Bulkhead({ limit: 4 }).maxConcurrent).to.equal(4);
+    expect(() => new Bulkhead({ limit: 4, maxConcurrent: 4 })).to.throw(TypeError, '`limit`');
+    const clock = new ManualClock();
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, window: 10, minSamples: 2 });
+    const bulkhead = new Bulkhead({ limit, maxQueue: 5, clock });
+    const policy = Policy.builder('p').bulkhead(bulkhead).build();
+    expect(policy.metrics().stages[0]).to.deep.include({ maxConcurrent: 2 });
+    const works = [1, 2, 3].map(() => deferred<void>());
+    const calls = works.map((w) => policy.execute(() => w.promise).catch(() => 'failed'));
+    expect(bulkhead.queued).to.equal(1);
+    await clock.advance(10);
+    works[0]?.reject(new Error('down'));
+    works[1]?.reject(new Error('down'));
+    await clock.advance(0);
+    // Two failures: 2 x 0.9 -> 1; the freed slots do not go past the limit.
+    expect(bulkhead.maxConcurrent).to.equal(1);
+    expect(bulkhead.availableSlots).to.equal(0);
+    works[2]?.resolve();
+    expect(await Promise.all(calls)).to.deep.equal(['failed', 'failed', undefined]);
+  });
+
+  it('R-AL-2: the limit moves once per window, counting a deadline answered first as a failure', async () => {
+    const clock = new ManualClock();
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 10, window: 100, minSamples: 1 });
+    const policy = Policy.builder('p').bulkhead({ limit }).timeout(150).clock(clock).build();
+    const work = deferred<void>();
+    await rejectionOf(policy.execute(() => work.promise));
+    expect(limit.limit).to.equal(10);
+    work.resolve();
+    await clock.advance(0);
+    expect(limit.limit).to.equal(9);
+  });
+
+  it('R-AL-3: aimd adds one while latency holds and multiplies by backoffRatio when it grows', () => {
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 10, window: 1, minSamples: 1 });
+    limit.sample(10, 10, 10, false);
+    expect(limit.limit).to.equal(11);
+    limit.sample(100, 16, 11, false); // 1.6 x the long-run 10 ms
+    expect(limit.limit).to.equal(9);
+    const g = new AdaptiveLimit({ initial: 10, window: 1, minSamples: 1, smoothing: 1 });
+    g.sample(10, 10, 10, false);
+    expect(g.limit).to.equal(13); // 10 x 1 + sqrt(10)
+    g.sample(100, 60, 13, false); // gradient 1.5 x 10 / 60 held to 0.5
+    expect(g.limit).to.equal(Math.floor(13.16227766 * 0.5 + Math.sqrt(13.16227766)));
+  });
+
+  it('R-AL-4: one bulkhead per limit; configuration gives its options', () => {
+    const limit = new AdaptiveLimit();
+    new Bulkhead({ limit });
+    expect(() => new Bulkhead({ limit })).to.throw(Error, 'already serves a Bulkhead');
+    const registry = PolicyRegistry.fromConfig({
+      bulkhead: { db: { limit: { algorithm: 'aimd', initial: 5 } } },
+    });
+    expect(registry.bulkhead('db').maxConcurrent).to.equal(5);
+  });
+});

@@ -1,0 +1,258 @@
+// The adaptive limit: its validation, how each algorithm moves the limit once per window, and how
+// a bulkhead holds calls to it (white-box, on the manual clock).
+import { expect } from 'chai';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
+import { AdaptiveLimit } from '../../../src/strategies/bulkhead/AdaptiveLimit.js';
+import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
+import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
+import { ManualClock } from '../../support/clock.js';
+import { deferred, rejectionOf, settle } from '../../support/promises.js';
+
+/** Feeds one full window (10 samples at `now`..`now + 9`) of `rtt` ms at `inflight`. */
+function window(
+  limit: AdaptiveLimit,
+  at: number,
+  rtt: number,
+  inflight = limit.limit,
+  failures = 0,
+): number {
+  for (let i = 0; i < 10; i++) limit.sample(at + i * 100, rtt, inflight, i < failures);
+  return limit.limit;
+}
+
+describe('AdaptiveLimit', () => {
+  describe('validation', () => {
+    it('has the documented defaults', () => {
+      const limit = new AdaptiveLimit();
+      expect([limit.algorithm, limit.min, limit.max, limit.limit]).to.deep.equal([
+        'gradient2',
+        1,
+        1000,
+        20,
+      ]);
+      expect(new AdaptiveLimit({ max: 8 }).limit).to.equal(8);
+      expect(new AdaptiveLimit({ min: 30 }).limit).to.equal(30);
+    });
+
+    it('refuses bad options at construction, naming the option and value', () => {
+      expect(() => new AdaptiveLimit({ algorithm: 'vegas' as never })).to.throw(
+        TypeError,
+        "`algorithm` must be one of 'aimd', 'gradient2', got \"vegas\"",
+      );
+      expect(() => new AdaptiveLimit({ min: 0 })).to.throw(RangeError, '`min`');
+      expect(() => new AdaptiveLimit({ min: 5, max: 4 })).to.throw(
+        RangeError,
+        '`max` must be an integer >= min (5), got 4',
+      );
+      expect(() => new AdaptiveLimit({ min: 5, max: 10, initial: 11 })).to.throw(
+        RangeError,
+        '`initial` must be an integer in [5, 10], got 11',
+      );
+      expect(() => new AdaptiveLimit({ tolerance: 0.9 })).to.throw(RangeError, '`tolerance`');
+      expect(() => new AdaptiveLimit({ window: 0 })).to.throw(RangeError, '`window`');
+      expect(() => new AdaptiveLimit({ backoffRatio: 0.5 })).to.throw(
+        TypeError,
+        "`backoffRatio` must be unset unless algorithm is 'aimd'",
+      );
+      expect(() => new AdaptiveLimit({ algorithm: 'aimd', backoffRatio: 1 })).to.throw(
+        RangeError,
+        '`backoffRatio`',
+      );
+      expect(() => new AdaptiveLimit({ algorithm: 'aimd', smoothing: 0.5 })).to.throw(
+        TypeError,
+        '`smoothing`',
+      );
+      expect(() => new AdaptiveLimit({ maxx: 1 } as never)).to.throw(
+        TypeError,
+        'AdaptiveLimit: unknown option `maxx` (did you mean `max`?)',
+      );
+    });
+
+    it('serves one bulkhead, and a bulkhead takes `limit` or `maxConcurrent`, not both', () => {
+      const limit = new AdaptiveLimit();
+      new Bulkhead({ limit });
+      expect(() => new Bulkhead({ limit })).to.throw(Error, 'already serves a Bulkhead');
+      expect(() => new Bulkhead({ limit: 5, maxConcurrent: 5 })).to.throw(
+        TypeError,
+        '`limit` must be unset when `maxConcurrent` is given',
+      );
+      expect(() => new Bulkhead({ limit: 0 })).to.throw(
+        RangeError,
+        '`limit` must be an integer >= 1',
+      );
+      expect(() => new Bulkhead({ limit: 'many' as never })).to.throw(TypeError, '`limit`');
+      // Its options are for configuration; in code, an AdaptiveLimit.
+      expect(() => new Bulkhead({ limit: { max: 10 } as never })).to.throw(
+        TypeError,
+        '`limit` must be an integer >= 1 or an AdaptiveLimit',
+      );
+      expect(() => new Bulkhead({ limit: new AdaptiveLimit(), maxConcurrent: 5 })).to.throw(
+        TypeError,
+        '`limit` must be unset when `maxConcurrent` is given',
+      );
+      expect(new Bulkhead({ limit: 7 }).maxConcurrent).to.equal(7);
+    });
+  });
+
+  describe("'aimd'", () => {
+    it('adds one per window while latency holds, and multiplies by 0.9 when a call fails', () => {
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 20, window: 900 });
+      expect(window(limit, 0, 10)).to.equal(21);
+      expect(window(limit, 1000, 10)).to.equal(22);
+      expect(window(limit, 2000, 10, 22, 1)).to.equal(19); // 22 x 0.9 = 19.8
+      expect(window(limit, 3000, 10)).to.equal(20);
+    });
+
+    it('falls when latency grows past tolerance x the long-run latency', () => {
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 20, window: 900 });
+      window(limit, 0, 10);
+      expect(window(limit, 1000, 14)).to.equal(22); // 1.4x: holds
+      expect(window(limit, 2000, 16)).to.equal(19); // 1.6x > 1.5x
+    });
+
+    it('does not rise while the traffic fills under half the limit, and stays in [min, max]', () => {
+      const limit = new AdaptiveLimit({
+        algorithm: 'aimd',
+        initial: 20,
+        min: 18,
+        max: 21,
+        window: 900,
+      });
+      expect(window(limit, 0, 10, 9)).to.equal(20);
+      expect(window(limit, 1000, 10, 10)).to.equal(21);
+      expect(window(limit, 2000, 10)).to.equal(21);
+      window(limit, 3000, 10, 21, 10);
+      expect(window(limit, 4000, 10, 21, 10)).to.equal(18);
+    });
+
+    it('moves once per window: at least `window` long (from when its first call began) and `minSamples` calls', () => {
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', window: 1000, minSamples: 3 });
+      // The window begins when its first call began: at 0.
+      expect(limit.sample(10, 10, 20, false)).to.equal(false);
+      limit.sample(999, 10, 20, false);
+      limit.sample(999, 10, 20, false);
+      expect(limit.limit).to.equal(20);
+      expect(limit.sample(1000, 10, 20, false)).to.equal(true);
+      expect(limit.limit).to.equal(21);
+    });
+  });
+
+  describe("'gradient2'", () => {
+    it('rises while latency holds and falls, at most by half a window at a time, when it grows', () => {
+      const limit = new AdaptiveLimit({ initial: 20, window: 900 });
+      const rising = [0, 1, 2, 3, 4].map((i) => window(limit, i * 1000, 10));
+      expect(rising).to.deep.equal([20, 21, 22, 23, 24]);
+      expect(limit.baselineMs).to.equal(10);
+      const before = limit.limit;
+      const falling = [5, 6, 7].map((i) => window(limit, i * 1000, 60));
+      expect(falling[0])
+        .to.be.below(before)
+        .and.at.least(Math.floor(before * 0.9));
+      expect(falling[2]).to.be.below(falling[1] as number);
+    });
+
+    it('falls with the share of calls that fail', () => {
+      const limit = new AdaptiveLimit({ initial: 100, window: 900, smoothing: 1 });
+      window(limit, 0, 10, 100, 3); // 30% failed: x 0.7, plus 4
+      expect(limit.limit).to.equal(74);
+    });
+  });
+});
+
+describe('Bulkhead with an adaptive limit', () => {
+  it('admits calls up to the limit as it is now, and reports it as maxConcurrent', async () => {
+    const clock = new ManualClock();
+    const limit = new AdaptiveLimit({
+      algorithm: 'aimd',
+      initial: 2,
+      min: 1,
+      window: 100,
+      minSamples: 2,
+    });
+    const bulkhead = new Bulkhead({ limit, maxQueue: 10, clock });
+    expect([bulkhead.maxConcurrent, bulkhead.availableSlots]).to.deep.equal([2, 2]);
+    expect(BULKHEAD.describe(bulkhead)).to.equal('adaptive limit (aimd, 1..1000), queue 10');
+    const works = [deferred<void>(), deferred<void>(), deferred<void>(), deferred<void>()];
+    const calls = works.map((w) => settle(bulkhead.execute(() => w.promise)));
+    expect([bulkhead.availableSlots, bulkhead.queued]).to.deep.equal([0, 2]);
+    // Two calls fail after 100 ms: the window closes, the limit falls to 1 (2 x 0.9).
+    await clock.advance(100);
+    works[0]?.reject(new Error('down'));
+    works[1]?.reject(new Error('down'));
+    await clock.advance(0);
+    expect(bulkhead.maxConcurrent).to.equal(1);
+    expect(BULKHEAD.state(bulkhead)).to.deep.include({ maxConcurrent: 1 });
+    // Both slots came back, but one waiter only got one: the limit is 1 now.
+    expect([bulkhead.queued, bulkhead.availableSlots]).to.deep.equal([1, 0]);
+    works[2]?.resolve();
+    await clock.advance(0);
+    expect(bulkhead.queued).to.equal(0);
+    works[3]?.resolve();
+    await clock.advance(0);
+    expect(calls.map((c) => c.status)).to.deep.equal([
+      'rejected',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+  });
+
+  it('wakes queued callers when the limit rises', async () => {
+    const clock = new ManualClock();
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 1, window: 10, minSamples: 1 });
+    const bulkhead = new Bulkhead({ limit, maxQueue: 10, clock });
+    const first = deferred<void>();
+    const running: number[] = [];
+    void bulkhead.execute(() => first.promise);
+    const queued = [1, 2].map((n) =>
+      bulkhead.execute(() => {
+        running.push(n);
+        return new Promise<void>(() => undefined);
+      }),
+    );
+    expect(bulkhead.queued).to.equal(2);
+    await clock.advance(10);
+    first.resolve();
+    await clock.advance(0);
+    // 1 -> 2: the released slot and the new one both go to the queue.
+    expect(bulkhead.maxConcurrent).to.equal(2);
+    expect(running).to.deep.equal([1, 2]);
+    void queued;
+  });
+
+  it('counts a call a deadline answered first as a failure, once its work settles', async () => {
+    const clock = new ManualClock();
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 10, window: 1, minSamples: 1 });
+    const policy = Policy.builder('p').bulkhead({ limit }).timeout(50).clock(clock).build();
+    const work = deferred<void>();
+    const call = rejectionOf(policy.execute(() => work.promise));
+    await clock.advance(50);
+    await call;
+    expect(limit.limit).to.equal(10);
+    work.resolve();
+    await clock.advance(0);
+    expect(limit.limit).to.equal(9);
+    expect(policy.metrics().stages[0]).to.deep.include({ maxConcurrent: 9, availableSlots: 9 });
+  });
+
+  it('is read from configuration as `limit` options', () => {
+    const registry = PolicyRegistry.fromConfig({
+      bulkhead: { db: { limit: { algorithm: 'aimd', max: 50 }, 'max-queue': 5 } },
+    });
+    const limit = registry.bulkhead('db').adaptiveLimit;
+    expect([limit?.algorithm, limit?.max, registry.bulkhead('db').maxConcurrent]).to.deep.equal([
+      'aimd',
+      50,
+      20,
+    ]);
+    expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } })).to.throw(
+      RangeError,
+      'resilience.bulkhead.db: `limit.max` must be an integer >= 1, got 0',
+    );
+  });
+
+  it('has a gauge for the limit', () => {
+    expect(BULKHEAD.gauges?.map((g) => g.name)).to.include('bulwark.bulkhead.limit');
+  });
+});

@@ -1,0 +1,175 @@
+import {
+  InMemoryRetryBudgetStore,
+  type RetryBudgetStore,
+  type RetryBudgetStoreConfig,
+} from '../index.js';
+import { StoreFallback } from './fallback.js';
+import { RedisLink } from './link.js';
+import { resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { BUDGET } from './scripts/budget.js';
+
+/** Options of a {@link RedisRetryBudgetStore}: the common {@link RedisStoreOptions}. */
+export type RedisRetryBudgetStoreOptions = RedisStoreOptions;
+
+// Buckets per window, as the in-memory store keeps them.
+const BUCKETS = 10;
+const EPSILON = 1e-9;
+
+/**
+ * A retry budget's counts in Redis, shared by every {@link RetryBudget} (in any process) whose
+ * store has the same `prefix` and `key`: one budget for a whole fleet, so the retries of every
+ * instance together stay within `ratio` x the fleet's first attempts + `minPerSecond` x window.
+ *
+ * Deciding a retry never waits for Redis: each process decides on the fleet's totals from its
+ * last answer plus what it has counted since, and sends its counts (one script call at a time;
+ * counts made meanwhile go together in the next) so that the next answer brings the others'
+ * counts too. The fleet can therefore exceed the budget by what its processes spend between two
+ * answers (about one round trip). Buckets follow the Redis server's clock; the key expires a
+ * window after the last call.
+ *
+ * While Redis cannot answer: with `onStoreError: 'local'` a budget of this process's own decides
+ * (the same `ratio`, `minPerSecond / instances`), with `'fail-open'` every retry is allowed, with
+ * `'fail-closed'` none is.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { RetryBudget } from 'bulwark';
+ * import { RedisRetryBudgetStore } from 'bulwark/redis';
+ *
+ * const client = new Redis(process.env.REDIS_URL);
+ * const budget = new RetryBudget({
+ *   ratio: 0.1,
+ *   store: new RedisRetryBudgetStore({ client, key: 'inventory-api', instances: 8 }),
+ * });
+ * ```
+ */
+export class RedisRetryBudgetStore implements RetryBudgetStore {
+  /** The Redis key of the counts (`<prefix>rb:{<key>}`). */
+  readonly redisKey: string;
+  readonly #link: RedisLink;
+  readonly #fallback: StoreFallback<InMemoryRetryBudgetStore>;
+  readonly #instances: number;
+  #ratio = 0;
+  #reserve = 0;
+  #bucketMs = 1;
+  // The window's totals in the last answer; counts sent and not yet answered; counts not sent.
+  #deposits = 0;
+  #withdrawals = 0;
+  #sentDeposits = 0;
+  #sentWithdrawals = 0;
+  #newDeposits = 0;
+  #newWithdrawals = 0;
+  #inFlight: Promise<void> | undefined = undefined;
+
+  /**
+   * @throws TypeError for a missing `client` or `key`, an unknown option or a value of the wrong type
+   * @throws RangeError for a value out of range
+   */
+  constructor(options: RedisRetryBudgetStoreOptions) {
+    const { common } = resolveStoreOptions(options, 'RedisRetryBudgetStore');
+    this.redisKey = `${common.prefix}rb:{${common.key}}`;
+    this.#link = new RedisLink(common, this.redisKey);
+    this.#fallback = new StoreFallback(this.#link);
+    this.#instances = common.instances;
+  }
+
+  /** False from a failed Redis call until a call to Redis succeeds again. */
+  get redisAvailable(): boolean {
+    return this.#link.up;
+  }
+
+  /** @throws Error when the store already serves another budget */
+  configure(config: RetryBudgetStoreConfig): void {
+    this.#link.bind(config.clock, 'RedisRetryBudgetStore', 'RetryBudget');
+    this.#ratio = config.ratio;
+    this.#reserve = (config.minPerSecond * config.windowMs) / 1000;
+    this.#bucketMs = config.windowMs / BUCKETS;
+    this.#fallback.configure(() => {
+      const local = new InMemoryRetryBudgetStore();
+      local.configure({ ...config, minPerSecond: config.minPerSecond / this.#instances });
+      return local;
+    });
+  }
+
+  deposit(n: number): void {
+    this.#fallback.local?.deposit(n);
+    this.#newDeposits += n;
+    void this.#send();
+  }
+
+  /**
+   * Decides on the fleet's totals as last known plus this process's counts since. While Redis
+   * is away: the local budget with `'local'`, `true` with `'fail-open'`, `false` with
+   * `'fail-closed'`.
+   */
+  tryWithdraw(): boolean {
+    if (this.#link.bypassing) {
+      return this.#fallback.decideNow((local) => local.tryWithdraw(), true, false);
+    }
+    if (this.#left() < 1 - EPSILON) return false;
+    this.#fallback.local?.tryWithdraw();
+    this.#newWithdrawals++;
+    void this.#send();
+    return true;
+  }
+
+  balance(): number {
+    const local = this.#fallback.local;
+    if (local !== undefined && this.#link.bypassing) return local.balance();
+    const left = this.#left();
+    return left > 0 ? left : 0;
+  }
+
+  /**
+   * Sends what this process has counted and brings the fleet's totals up to date; resolves once
+   * Redis has answered (or the call was decided without it).
+   */
+  async refresh(): Promise<void> {
+    while (this.#inFlight !== undefined) await this.#inFlight;
+    await this.#send(true);
+  }
+
+  #left(): number {
+    const deposits = this.#deposits + this.#sentDeposits + this.#newDeposits;
+    const withdrawals = this.#withdrawals + this.#sentWithdrawals + this.#newWithdrawals;
+    return this.#ratio * deposits + this.#reserve - withdrawals;
+  }
+
+  // One script call at a time: counts made while one is out go in the next.
+  #send(always = false): Promise<void> | undefined {
+    if (this.#inFlight !== undefined) return undefined;
+    if (!always && this.#newDeposits === 0 && this.#newWithdrawals === 0) return undefined;
+    const deposits = (this.#sentDeposits = this.#newDeposits);
+    const withdrawals = (this.#sentWithdrawals = this.#newWithdrawals);
+    this.#newDeposits = this.#newWithdrawals = 0;
+    const command = BUDGET.command({
+      key: this.redisKey,
+      bucketMs: this.#bucketMs,
+      buckets: BUCKETS,
+      deposits,
+      withdrawals,
+    });
+    let answered = false;
+    const done = (): void => {
+      answered = true;
+      this.#sentDeposits = this.#sentWithdrawals = 0;
+      this.#inFlight = undefined;
+      void this.#send();
+    };
+    const answer = this.#link.attempt(
+      command,
+      (reply) => {
+        const [d, w] = reply as [unknown, unknown];
+        this.#deposits = Number(d);
+        this.#withdrawals = Number(w);
+        done();
+      },
+      // Without Redis the counts are lost to the fleet (the local budget has them).
+      done,
+    );
+    // Decided at once without Redis: nothing is out.
+    if (answered) return undefined;
+    return (this.#inFlight = Promise.resolve(answer));
+  }
+}

@@ -1,0 +1,364 @@
+import type { Clock } from '../../internal/clock.js';
+import type { Duration } from '../../internal/duration.js';
+import { isThenable } from '../../internal/signals.js';
+import { fail } from '../../internal/duration.js';
+import {
+  integerOption,
+  knownKeys,
+  numberOption,
+  oneOfOption,
+  optionsObject,
+  positiveDuration,
+} from '../../internal/validate.js';
+
+/** How an {@link AdaptiveLimit} moves the limit. */
+export type AdaptiveAlgorithm = 'aimd' | 'gradient2';
+
+/** Options of an {@link AdaptiveLimit}. */
+export interface AdaptiveLimitOptions {
+  /**
+   * `'gradient2'` moves the limit by the ratio of the long-run latency to the window's latency
+   * (Netflix's Gradient2): it finds the knee where latency starts to grow, and settles there.
+   * `'aimd'` adds one per window while latency holds and multiplies by `backoffRatio` when it
+   * grows past `tolerance` x its long-run value or a call fails: simpler, it saws around the
+   * knee.
+   * @defaultValue `'gradient2'`
+   */
+  readonly algorithm?: AdaptiveAlgorithm;
+  /** Lowest limit: an integer >= 1. @defaultValue 1 */
+  readonly min?: number;
+  /** Highest limit: an integer >= `min`. @defaultValue 1000 */
+  readonly max?: number;
+  /** Limit to start from: an integer in [`min`, `max`]. @defaultValue 20 (held to [min, max]) */
+  readonly initial?: number;
+  /**
+   * Shortest measuring window: the limit moves once per window, at the first call to end at
+   * least this long after the window began (when the first call reported in it began) and with
+   * `minSamples` calls in it.
+   * @defaultValue `'1s'`
+   */
+  readonly window?: Duration;
+  /** Fewest calls a window needs before the limit moves: an integer >= 1. @defaultValue 10 */
+  readonly minSamples?: number;
+  /**
+   * How much the window's average latency may exceed the long-run average before the limit
+   * falls: a number >= 1.
+   * @defaultValue 1.5 (`'gradient2'`), 2 (`'aimd'`)
+   */
+  readonly tolerance?: number;
+  /** `'aimd'`: factor the limit is multiplied by when it falls, in (0, 1). @defaultValue 0.9 */
+  readonly backoffRatio?: number;
+  /**
+   * `'gradient2'`: how far each window moves the limit towards its new estimate, in (0, 1].
+   * @defaultValue 0.2
+   */
+  readonly smoothing?: number;
+  /**
+   * Windows the long-run latency is averaged over (an exponential average): an integer >= 1.
+   * Longer remembers the latency without load longer.
+   * @defaultValue 100
+   */
+  readonly longWindow?: number;
+}
+
+/** @internal Every option key the constructor accepts. */
+const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
+  'algorithm',
+  'min',
+  'max',
+  'initial',
+  'window',
+  'minSamples',
+  'tolerance',
+  'backoffRatio',
+  'smoothing',
+  'longWindow',
+]);
+
+import type { BulkheadStore, BulkheadStoreConfig, BulkheadTicket } from './store.js';
+
+const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
+
+/**
+ * A concurrency limit that follows the dependency: give it to a {@link Bulkhead} as `limit`, and
+ * the bulkhead admits as many calls at once as the limit says now. The bulkhead reports each call
+ * that ends (its latency, the calls in flight when it began, whether it failed); once per window
+ * the limit rises while latency holds and falls when latency grows or calls fail, within
+ * [`min`, `max`]. Past the knee where a dependency starts to queue, more concurrency only adds
+ * latency; the limit settles near that knee without anyone having to know where it is.
+ *
+ * Both algorithms compare the window's average latency with a long-run average (an exponential
+ * average over `longWindow` windows, brought down quickly when it is over twice the current
+ * latency, after an overload). A window in which fewer than half the limit's calls were in flight
+ * at once never raises the limit: the traffic, not the dependency, was the bound.
+ *
+ * An AdaptiveLimit serves one bulkhead.
+ *
+ * @example
+ * ```ts
+ * const limit = new AdaptiveLimit({ algorithm: 'gradient2', min: 5, max: 200, initial: 20 });
+ * const db = new Bulkhead({ limit, maxQueue: 100, maxWait: '1s' });
+ * db.maxConcurrent; // the limit now
+ * ```
+ */
+export class AdaptiveLimit {
+  readonly #algorithm: AdaptiveAlgorithm;
+  readonly #min: number;
+  readonly #max: number;
+  readonly #windowMs: number;
+  readonly #minSamples: number;
+  readonly #tolerance: number;
+  readonly #backoffRatio: number;
+  readonly #smoothing: number;
+  readonly #longFactor: number;
+  #estimate: number;
+  #limit: number;
+  #bound = false;
+  // The current window.
+  #start = NaN;
+  #samples = 0;
+  #rttSum = 0;
+  #failed = 0;
+  #maxInflight = 0;
+  // The long-run latency, and how many windows it has seen (a plain average while few).
+  #long = NaN;
+  #windows = 0;
+
+  /**
+   * @throws TypeError for an unknown option or a value of the wrong type
+   * @throws RangeError for a value out of range
+   */
+  constructor(options?: AdaptiveLimitOptions) {
+    const o = optionsObject(options, 'AdaptiveLimit');
+    knownKeys(o, ADAPTIVE_LIMIT_OPTIONS, 'AdaptiveLimit');
+    const algorithm = (this.#algorithm = oneOfOption(
+      o.algorithm,
+      'algorithm',
+      ALGORITHMS,
+      'gradient2',
+    ));
+    const min = (this.#min = integerOption(o.min, 'min', 1, 1));
+    const max = (this.#max = integerOption(o.max, 'max', 1, 1000));
+    if (max < min) fail(RangeError, 'max', `an integer >= min (${min})`, max);
+    const initial = integerOption(o.initial, 'initial', 1, Math.min(max, Math.max(min, 20)));
+    if (initial < min || initial > max) {
+      fail(RangeError, 'initial', `an integer in [${min}, ${max}]`, initial);
+    }
+    this.#estimate = this.#limit = initial;
+    this.#windowMs = positiveDuration(o.window, 'window', 1000);
+    this.#minSamples = integerOption(o.minSamples, 'minSamples', 1, 10);
+    this.#tolerance = numberOption(o.tolerance, 'tolerance', (n) => n >= 1, '>= 1', 1.5);
+    if (algorithm !== 'aimd' && o.backoffRatio !== undefined) {
+      fail(TypeError, 'backoffRatio', "unset unless algorithm is 'aimd'", o.backoffRatio);
+    }
+    if (algorithm !== 'gradient2' && o.smoothing !== undefined) {
+      fail(TypeError, 'smoothing', "unset unless algorithm is 'gradient2'", o.smoothing);
+    }
+    this.#backoffRatio = numberOption(
+      o.backoffRatio,
+      'backoffRatio',
+      (n) => n > 0 && n < 1,
+      'in (0, 1)',
+      0.9,
+    );
+    this.#smoothing = numberOption(
+      o.smoothing,
+      'smoothing',
+      (n) => n > 0 && n <= 1,
+      'in (0, 1]',
+      0.2,
+    );
+    this.#longFactor = 2 / (integerOption(o.longWindow, 'longWindow', 1, 600) + 1);
+  }
+
+  /** The algorithm moving the limit. */
+  get algorithm(): AdaptiveAlgorithm {
+    return this.#algorithm;
+  }
+
+  /** Lowest limit. */
+  get min(): number {
+    return this.#min;
+  }
+
+  /** Highest limit. */
+  get max(): number {
+    return this.#max;
+  }
+
+  /** Calls allowed at once now: an integer in [`min`, `max`]. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The long-run average latency in milliseconds the limit compares with (NaN before the first window). */
+  get baselineMs(): number {
+    return this.#long;
+  }
+
+  /**
+   * @internal The store of a bulkhead under this limit, over the bulkhead's own `store`.
+   * @throws Error when it already serves another bulkhead
+   */
+  slots(store: BulkheadStore): AdaptiveSlots {
+    return new AdaptiveSlots(store, this);
+  }
+
+  /**
+   * @internal Attaches the limit to its bulkhead, once.
+   * @throws Error when it already serves another bulkhead
+   */
+  bind(): void {
+    if (this.#bound) {
+      throw new Error(
+        'This AdaptiveLimit already serves a Bulkhead; give each bulkhead its own limit, or share the bulkhead',
+      );
+    }
+    this.#bound = true;
+  }
+
+  /**
+   * Reports one call that ended: when it ended (`now`, on the bulkhead's clock), how long it took,
+   * how many calls were in flight when it began (itself included), and whether it failed (an
+   * error, or a deadline that answered first). Returns true when the limit rose.
+   */
+  sample(now: number, rttMs: number, inflight: number, failed: boolean): boolean {
+    // A window begins when its first call began.
+    if (this.#samples === 0) this.#start = now - (rttMs > 0 ? rttMs : 0);
+    this.#samples++;
+    this.#rttSum += rttMs > 0 ? rttMs : 0;
+    if (failed) this.#failed++;
+    if (inflight > this.#maxInflight) this.#maxInflight = inflight;
+    if (this.#samples < this.#minSamples || now - this.#start < this.#windowMs) return false;
+    const before = this.#limit;
+    this.#update(this.#rttSum / this.#samples, this.#failed / this.#samples, this.#maxInflight);
+    this.#samples = this.#rttSum = this.#failed = this.#maxInflight = 0;
+    return this.#limit > before;
+  }
+
+  #update(short: number, failedRate: number, maxInflight: number): void {
+    // The long-run latency: the first window's, then an exponential average of the windows no
+    // slower than it (so the latency of a limit past the knee never becomes the norm), or of every
+    // window once the limit is down to `min` (the dependency got slower at any concurrency).
+    const n = ++this.#windows;
+    let long = this.#long;
+    if (n === 1) long = short;
+    else if (short <= long || this.#estimate <= this.#min) {
+      long += (short - long) * this.#longFactor;
+    }
+    // Back from an overload, the long-run latency comes down fast instead of holding the limit low.
+    if (long > 2 * short) long *= 0.95;
+    this.#long = long;
+    const estimate = this.#estimate;
+    // A window whose traffic never filled half the limit says nothing of a higher one.
+    const appLimited = maxInflight * 2 < estimate;
+    let next: number;
+    if (this.#algorithm === 'aimd') {
+      if (failedRate > 0 || short > this.#tolerance * long) next = estimate * this.#backoffRatio;
+      else next = appLimited ? estimate : estimate + 1;
+    } else {
+      // The gradient: 1 while latency holds, down to 0.5 as it grows (or as calls fail).
+      let gradient = short > 0 ? (this.#tolerance * long) / short : 1;
+      if (gradient > 1 - failedRate) gradient = 1 - failedRate;
+      gradient = gradient < 0.5 ? 0.5 : gradient > 1 ? 1 : gradient;
+      if (appLimited && gradient === 1) return;
+      // Room for a few calls to queue, so the limit keeps probing upwards.
+      const target = estimate * gradient + (estimate < 16 ? Math.sqrt(estimate) : 4);
+      next = estimate * (1 - this.#smoothing) + target * this.#smoothing;
+    }
+    next = next < this.#min ? this.#min : next > this.#max ? this.#max : next;
+    this.#estimate = next;
+    this.#limit = Math.max(this.#min, Math.floor(next));
+  }
+}
+
+/** @internal A slot held under an adaptive limit: the store's ticket, and when its call began. */
+export class AdaptiveTicket {
+  readonly inner: BulkheadTicket;
+  start: number;
+  inflight: number;
+
+  constructor(inner: BulkheadTicket, start: number, inflight: number) {
+    this.inner = inner;
+    this.start = start;
+    this.inflight = inflight;
+  }
+}
+
+/**
+ * @internal The store of a bulkhead with an {@link AdaptiveLimit}: the bulkhead's own store (or
+ * the in-memory one), holding slots to the limit as it is now. Its tickets remember when their
+ * call began, so that the call's end reports a latency sample.
+ */
+export class AdaptiveSlots implements BulkheadStore {
+  readonly #inner: BulkheadStore;
+  readonly #limit: AdaptiveLimit;
+  #clock: Clock | undefined = undefined;
+  #onFree: (() => void) | undefined = undefined;
+  #waking = false;
+  readonly #wake = (): void => {
+    this.#waking = false;
+    this.#onFree?.();
+  };
+  readonly #wrap = (ticket: false | BulkheadTicket): false | AdaptiveTicket =>
+    ticket === false
+      ? false
+      : new AdaptiveTicket(ticket, (this.#clock as Clock).now(), this.#inner.inUse());
+
+  constructor(inner: BulkheadStore, limit: AdaptiveLimit) {
+    this.#inner = inner;
+    this.#limit = limit;
+    limit.bind();
+  }
+
+  configure(config: BulkheadStoreConfig): void {
+    this.#clock = config.clock;
+    this.#inner.configure(config);
+  }
+
+  tryAcquire(): false | AdaptiveTicket {
+    if (this.#inner.inUse() >= this.#limit.limit) return false;
+    return this.#wrap(this.#inner.tryAcquire());
+  }
+
+  acquire(): false | AdaptiveTicket | Promise<false | AdaptiveTicket> {
+    if (this.#inner.inUse() >= this.#limit.limit) return false;
+    const answer = this.#inner.acquire();
+    return isThenable(answer) ? Promise.resolve(answer).then(this.#wrap) : this.#wrap(answer);
+  }
+
+  release(ticket: BulkheadTicket): void | Promise<void> {
+    return this.#inner.release(ticket instanceof AdaptiveTicket ? ticket.inner : ticket);
+  }
+
+  inUse(): number {
+    return this.#inner.inUse();
+  }
+
+  subscribe(onFree: () => void): void {
+    this.#onFree = onFree;
+    this.#inner.subscribe?.(onFree);
+  }
+
+  /**
+   * The call holding `ticket` has ended (`outcome`: true ok, false failed, undefined never ran):
+   * reports its sample, and answers whether the slot may pass to a waiting caller (false when the
+   * limit has fallen below the slots in use, so the slot goes back). A slot passed on starts anew.
+   */
+  ended(ticket: BulkheadTicket, outcome: boolean | undefined): boolean {
+    if (!(ticket instanceof AdaptiveTicket)) return true;
+    const now = (this.#clock as Clock).now();
+    if (outcome !== undefined) {
+      const rose = this.#limit.sample(now, now - ticket.start, ticket.inflight, !outcome);
+      // A higher limit has room for the callers waiting: ask for slots for them, once the slot
+      // this call held has found its next holder.
+      if (rose && !this.#waking && this.#onFree !== undefined) {
+        this.#waking = true;
+        queueMicrotask(this.#wake);
+      }
+    }
+    ticket.start = now;
+    ticket.inflight = this.#inner.inUse();
+    return this.#inner.inUse() <= this.#limit.limit;
+  }
+}

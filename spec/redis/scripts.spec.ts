@@ -6,9 +6,10 @@ import { LuaScript, runScript } from '../../src/redis/script.js';
 import { BREAKER, breakerCall, type BreakerSettings } from '../../src/redis/scripts/breaker.js';
 import { BUCKET, bucketCall } from '../../src/redis/scripts/bucket.js';
 import { LEASES, leasesCall } from '../../src/redis/scripts/leases.js';
+import { BUDGET } from '../../src/redis/scripts/budget.js';
 import { describeRedis } from './harness.js';
 
-const SCRIPTS = { BUCKET, LEASES, BREAKER };
+const SCRIPTS = { BUCKET, LEASES, BREAKER, BUDGET };
 
 describe('Redis store scripts', function () {
   it('carry the text of their .lua files', function () {

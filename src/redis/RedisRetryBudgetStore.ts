@@ -1,3 +1,4 @@
+import { storeKeyName } from './keys.js';
 import {
   InMemoryRetryBudgetStore,
   type RetryBudgetStore,
@@ -68,7 +69,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    */
   constructor(options: RedisRetryBudgetStoreOptions) {
     const { common } = resolveStoreOptions(options, 'RedisRetryBudgetStore');
-    this.redisKey = `${common.prefix}rb:{${common.key}}`;
+    this.redisKey = storeKeyName(common.prefix, 'rb', common.key, undefined);
     this.#link = new RedisLink(common, this.redisKey);
     this.#fallback = new StoreFallback(this.#link);
     this.#instances = common.instances;

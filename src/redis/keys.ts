@@ -4,7 +4,7 @@
 import { sha1Hex } from './adapter.js';
 
 /** @internal The kinds of state the stores keep, as they appear in key names. */
-export type StoreKind = 'rl' | 'cb' | 'bh';
+export type StoreKind = 'rl' | 'cb' | 'bh' | 'rb';
 
 // `%`, the braces that delimit a hash tag, `#` (which starts a hashed name), and lone surrogates
 // (which UTF-8 cannot carry: two different ones would reach Redis as the same bytes).

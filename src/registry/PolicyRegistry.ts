@@ -7,11 +7,11 @@ import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
 import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../strategies/bulkhead/kind.js';
-import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
 import type { CheckedConstructor, KindDescriptor } from '../strategies/descriptor.js';
 import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
-import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
 import type { Retry } from '../strategies/retry/Retry.js';
 import { RETRY_BUDGET } from '../strategies/retry-budget/kind.js';
@@ -713,17 +713,8 @@ export class PolicyRegistry {
     }
     // Built first without any state: the options' own errors come first, at their paths.
     let instance = this.#construct(kind, options, entry, lookup);
-    if (old instanceof CircuitBreaker && instance instanceof CircuitBreaker) {
-      // One process, one clock: no time has passed since the snapshot (a snapshot "from the
-      // future" counts none, where the wall clock could move on a millisecond meanwhile).
-      const snapshot = { ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER };
-      const window = instance.toJSON().window;
-      const initialState = sameData(shapeOf(window), shapeOf(snapshot.window))
-        ? snapshot
-        : { ...snapshot, window };
-      instance = this.#construct(kind, { ...options, initialState }, entry, lookup);
-    } else if (old instanceof RateLimiter && instance instanceof RateLimiter) {
-      const initialState = { ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER };
+    if (old !== undefined && kind.carry !== undefined) {
+      const initialState = kind.carry(old, instance);
       instance = this.#construct(kind, { ...options, initialState }, entry, lookup);
     }
     resolved.set(instance as object, options);
@@ -803,15 +794,6 @@ function entryOf(
 ): ConfigEntry | undefined {
   const k = kindOf(config, kind);
   return name === 'default' ? k.default : k.named.get(name);
-}
-
-/** A breaker window's shape: its type and size or duration, without its outcomes. */
-function shapeOf(window: {
-  readonly type: string;
-  readonly size?: number;
-  readonly durationMs?: number;
-}): unknown {
-  return window.type === 'count' ? ['count', window.size] : ['time', window.durationMs];
 }
 
 /** Deep equality of configuration data: plain objects, arrays, and anything else by identity. */

@@ -37,6 +37,14 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
   {
     configKey: 'circuit-breaker',
     configOptions: CIRCUIT_BREAKER_OPTIONS,
+    // One process, one clock: no time has passed since the snapshot (a snapshot "from the
+    // future" counts none, where the wall clock could move on a millisecond meanwhile). The
+    // window comes along only when its shape is unchanged.
+    carry: (old, fresh) => {
+      const snapshot = { ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER };
+      const { window } = fresh.toJSON();
+      return shapeOf(window) === shapeOf(snapshot.window) ? snapshot : { ...snapshot, window };
+    },
     gauges: [
       {
         name: 'bulwark.circuit.state',
@@ -47,3 +55,12 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
     ],
   },
 );
+
+/** A breaker window's shape: its type and size or duration, without its outcomes. */
+function shapeOf(window: {
+  readonly type: string;
+  readonly size?: number;
+  readonly durationMs?: number;
+}): string {
+  return window.type === 'count' ? `count ${window.size}` : `time ${window.durationMs}`;
+}

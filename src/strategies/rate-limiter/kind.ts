@@ -32,6 +32,9 @@ export const RATE_LIMITER: KindDescriptor<RateLimiter> = /* @__PURE__ */ kindOf(
     configKey: 'rate-limiter',
     configOptions: RATE_LIMITER_OPTIONS,
     defaults: { maxTokens: 10, refillRate: 10 },
+    // One process, one clock: no time has passed since the snapshot (a snapshot "from the
+    // future" counts none, where the wall clock could move on a millisecond meanwhile).
+    carry: (old) => ({ ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER }),
     gauges: [
       /* @__PURE__ */ numberGauge(
         'bulwark.ratelimiter.tokens',

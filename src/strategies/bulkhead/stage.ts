@@ -18,8 +18,9 @@ import { BuiltinStep } from '../../pipeline/step.js';
  * bulkhead's `orphaned`.
  *
  * The slot is held by its ticket, never through `Bulkhead.release()`, so a stray release cannot
- * free it. A slot named by `true` (the in-memory store) needs no context of its own unless a
- * step inside may answer early.
+ * free it. The first pass reached with the root context records its slot on the root (no
+ * allocation); another pass in the same execution (a retry or concurrent branches outside) gets a
+ * {@link SlotContext} when its slot needs a name or its work needs counting.
  */
 export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, SlotOwner {
   readonly settlesEarly = false;
@@ -59,7 +60,11 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     const root = ctx.root;
     root.hold(this);
     const early = this.early ?? this.findEarly();
-    if (early) {
+    if (ctx === root && root.slotOwner === undefined) {
+      // The common case: the slot is recorded on the root, no context of its own.
+      root.takeSlot(this, ticket, early);
+      this.inner.enter(ctx);
+    } else if (early) {
       root.tracked = true;
       this.inner.enter(new SlotContext(ctx, this, ticket));
     } else if (ticket === true) {
@@ -82,16 +87,30 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       if (own.running !== 0) {
         // A step inside answered before the work settled: the slot follows the work.
         own.left = true;
-        root.unhold(this);
-        if (!root.settled) this.bulkhead.orphan(1);
-        this.outer.leave(received, ok, value);
+        this.leftEarly(root, received, ok, value);
         return;
       }
+    } else if (ctx === root && root.slotOwner === this) {
+      if (root.slotLeft) return;
+      ticket = root.slotTicket as BulkheadTicket;
+      if (root.slotRunning !== 0) {
+        root.slotLeft = true;
+        this.leftEarly(root, received, ok, value);
+        return;
+      }
+      root.freeSlot();
     }
     root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);
     this.bulkhead.giveSlot(ticket);
+    this.outer.leave(received, ok, value);
+  }
+
+  /** A step inside answered before the work settled: the slot follows the work. */
+  private leftEarly(root: RootContext, received: Context, ok: boolean, value: unknown): void {
+    root.unhold(this);
+    if (!root.settled) this.bulkhead.orphan(1);
     this.outer.leave(received, ok, value);
   }
 
@@ -101,9 +120,9 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   }
 
   /** The work of a pass that was answered early has all settled. */
-  drained(ctx: SlotContext): void {
+  drained(ticket: unknown): void {
     this.bulkhead.orphan(-1);
-    this.bulkhead.giveSlot(ctx.ticket as BulkheadTicket);
+    this.bulkhead.giveSlot(ticket as BulkheadTicket);
   }
 
   private findEarly(): boolean {

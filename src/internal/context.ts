@@ -43,6 +43,12 @@ export class RootContext extends Context {
   readonly fn: Thunk<unknown>;
   /** @internal The caller's signal, if any. */
   readonly callerSignal: AbortSignal | undefined;
+  /**
+   * @internal The entry point the caller called (`policy.execute` or a wrapper): a refusal made
+   * in the caller's turn starts its stack at the frame that called it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  entry: Function | undefined = undefined;
   /** @internal Set when a fallback stage supplied a value during this execution. */
   recovered = false;
   /**

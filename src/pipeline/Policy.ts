@@ -94,6 +94,9 @@ export class Policy<T = unknown, F = never> {
    * @returns the thunk's value, or a fallback's
    */
   execute<R extends T>(fn: Thunk<R>, options?: ExecuteOptions): Promise<R | F> {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    const entry = wrapperEntry ?? Policy.prototype.execute;
+    wrapperEntry = undefined;
     const { counters, clock } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
@@ -110,6 +113,7 @@ export class Policy<T = unknown, F = never> {
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
     const root = new RootContext(this.name, clock.now(), fn, signal, data);
+    root.entry = entry;
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
     // the thunk's promise can itself be the execution's promise, saving one promise per call.
@@ -142,10 +146,13 @@ export class Policy<T = unknown, F = never> {
     if (typeof fn !== 'function') {
       throw new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
     }
-    const execute = (thunk: () => R | PromiseLike<R>) => this.execute(thunk);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `wrapped` needs its own `this`
+    const policy = this;
     // A `function`, not an arrow: it passes its own `this` on to `fn`.
     const wrapped = function (this: unknown, ...args: A): Promise<R | F> {
-      return execute(() => fn.apply(this, args));
+      // A refusal's stack starts at the frame that called the wrapper.
+      wrapperEntry = wrapped;
+      return policy.execute<R>(() => fn.apply(this, args));
     };
     Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
     Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
@@ -241,6 +248,11 @@ export class Policy<T = unknown, F = never> {
     }
   }
 }
+
+// The entry point of a refusal's stack (see `refusalFrom`): `execute` itself, or the wrapper that
+// called it, which sets this just before its call and `execute` reads and clears at once.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
+let wrapperEntry: Function | undefined;
 
 interface ReadOptions {
   readonly signal: AbortSignal | undefined;

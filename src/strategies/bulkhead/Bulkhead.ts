@@ -1,4 +1,5 @@
 import { BulkheadFullError } from '../../errors.js';
+import { refusalFrom } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../../internal/signals.js';
@@ -82,6 +83,8 @@ export class Bulkhead {
   readonly #maxQueue: number;
   readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
+  /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
+  readonly #local: boolean;
   // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
   // waits the same `maxWait`, so deadlines come in queue order. `n` is 1 for a caller of
   // `acquire` (its slot is released by hand), 0 for `execute` or a policy.
@@ -142,6 +145,7 @@ export class Bulkhead {
     const store: BulkheadStore = (this.#store =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
       new InMemoryBulkheadStore());
+    this.#local = Object.getPrototypeOf(store) === InMemoryBulkheadStore.prototype;
     this.#queue = new WaitQueue<BulkheadTicket>(
       clock,
       (waiter) => waiter.reject(new BulkheadFullError(maxConcurrent, maxQueue)),
@@ -244,7 +248,27 @@ export class Bulkhead {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = this.takeSlot();
     if (ticket !== false) return this.#run(fn, signal, ticket);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    const refusal = this.refuseNow(Bulkhead.prototype.execute);
+    if (refusal !== undefined) return Promise.reject(refusal);
     return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
+  }
+
+  /**
+   * @internal The synchronous admission check for a caller `takeSlot` turned away: the refusal
+   * to answer at once, without a promise or a throw, when the store answers synchronously (the
+   * in-memory one, whose `false` means every slot is taken) and the queue has no room; else
+   * `undefined` (the caller may queue, or a remote store must be asked). The refusal's stack
+   * starts at the caller of `boundary` (see `refusalFrom`).
+   */
+  refuseNow(
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function | undefined,
+  ): BulkheadFullError | undefined {
+    if (!this.#local || (this.#queue.size < this.#maxQueue && this.#maxWaitMs !== 0)) {
+      return undefined;
+    }
+    return refusalFrom(() => new BulkheadFullError(this.#maxConcurrent, this.#maxQueue), boundary);
   }
 
   /**

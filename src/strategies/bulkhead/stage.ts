@@ -34,6 +34,16 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       this.admitted(ctx, ticket);
       return;
     }
+    if (!ctx.aborted) {
+      const root = ctx.root;
+      // Refused in the caller's turn: the refusal's stack starts at the caller's frame.
+      const refusal = this.bulkhead.refuseNow(root.inFirstTurn ? root.entry : undefined);
+      if (refusal !== undefined) {
+        this.rejected(refusal);
+        this.outer.leave(ctx, false, refusal);
+        return;
+      }
+    }
     const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
     this.bulkhead.waitSlot(signal).then(
       (granted) => {

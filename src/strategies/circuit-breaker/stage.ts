@@ -1,5 +1,5 @@
 import { TimingContext, type Context } from '../../internal/context.js';
-import { isCircuitOpenError } from '../../errors.js';
+import { CircuitOpenError, isCircuitOpenError } from '../../errors.js';
 import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -12,15 +12,21 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   private readonly breaker = this.primitive;
 
   enter(ctx: Context): void {
-    let ticket: number | Promise<number>;
+    let ticket: number | Promise<number> | CircuitOpenError;
+    const root = ctx.root;
     try {
-      ticket = this.breaker.admit();
+      // Refused in the caller's turn: the refusal's stack starts at the caller's frame.
+      ticket = this.breaker.tryAdmit(root.inFirstTurn ? root.entry : undefined);
     } catch (error) {
+      // A custom store that throws: its error goes to the caller, not counted as a refusal.
       this.refused(ctx, error);
       return;
     }
     if (typeof ticket === 'number') this.admitted(ctx, ticket);
-    else {
+    else if (ticket instanceof CircuitOpenError) {
+      this.rejected(ticket);
+      this.outer.leave(ctx, false, ticket);
+    } else {
       // A shared store decides remotely: wait for its exact answer.
       ticket.then(
         (t) => {

@@ -1,0 +1,35 @@
+/**
+ * @internal Makes a refusal (an open circuit, a full bulkhead) whose stack starts at the frame
+ * that called `boundary`, the entry point the caller called (`policy.execute`, a wrapper,
+ * `breaker.execute`): the caller sees where its call came from, not bulwark's own frames, and the
+ * frames are captured once. Without a boundary (a refusal decided later, in a callback, where no
+ * caller frame is on the stack) the error is made as usual.
+ *
+ * Each refusal is a new error: a shared one would carry one caller's stack to every other.
+ */
+export function refusalFrom<E extends Error>(
+  make: () => E,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the boundary frame
+  boundary: Function | undefined,
+): E {
+  const capture = V8Error.captureStackTrace;
+  if (boundary === undefined || capture === undefined) return make();
+  const limit = V8Error.stackTraceLimit;
+  // The constructor captures no frames; the one capture below starts at the caller's frame.
+  V8Error.stackTraceLimit = 0;
+  let error: E;
+  try {
+    error = make();
+  } finally {
+    V8Error.stackTraceLimit = limit;
+  }
+  capture(error, boundary);
+  return error;
+}
+
+// V8 (Node, Chromium, Deno) and Bun have `captureStackTrace`; elsewhere errors keep the stack
+// they were made with.
+const V8Error = Error as ErrorConstructor & {
+  stackTraceLimit: number | undefined;
+  captureStackTrace?: (target: object, boundary?: unknown) => void;
+};

@@ -1,5 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import { RootContext, type Context } from '../internal/context.js';
+import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
@@ -131,7 +132,7 @@ export class Policy<T = unknown, F = never> {
     if (deferred !== undefined) return deferred as Promise<R | F>;
     if (root.result !== undefined) return root.result as Promise<R | F>;
     if (root.settled) {
-      return (root.ok ? Promise.resolve(root.value) : Promise.reject(root.value)) as Promise<R | F>;
+      return (root.ok ? Promise.resolve(root.value) : rejectedSoon(root.value)) as Promise<R | F>;
     }
     return root.makeDeferred() as Promise<R | F>;
   }
@@ -206,7 +207,7 @@ export class Policy<T = unknown, F = never> {
     counters.failures++;
     // Every execution counted ends with a `success` or `failure` event.
     if (hub.watchesCalls) hub.emit('failure', { policy: this.name, error, durationMs: 0 });
-    return Promise.reject(error);
+    return rejectedSoon(error);
   }
 
   /** The execution is over (or its caller gave up): settle the promise `execute` returned. */
@@ -225,6 +226,8 @@ export class Policy<T = unknown, F = never> {
     }
     if (root.deferred) {
       if (ok) root.resolve(value);
+      // Decided before the caller has its promise: rejected once it has attached its handler.
+      else if (root.inFirstTurn) rejectSoon(root.reject, value);
       else root.reject(value);
     } else {
       root.ok = ok;

@@ -1,5 +1,5 @@
 import { BulkheadFullError } from '../../errors.js';
-import { refusalFrom } from '../../internal/refusal.js';
+import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../../internal/signals.js';
@@ -250,7 +250,7 @@ export class Bulkhead {
     if (ticket !== false) return this.#run(fn, signal, ticket);
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
     const refusal = this.refuseNow(Bulkhead.prototype.execute);
-    if (refusal !== undefined) return Promise.reject(refusal);
+    if (refusal !== undefined) return rejectedSoon(refusal);
     return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
   }
 

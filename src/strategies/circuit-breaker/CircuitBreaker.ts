@@ -1,5 +1,5 @@
 import { CircuitOpenError } from '../../errors.js';
-import { refusalFrom } from '../../internal/refusal.js';
+import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
@@ -447,7 +447,7 @@ export class CircuitBreaker {
       // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
-    if (ticket instanceof CircuitOpenError) return Promise.reject(ticket);
+    if (ticket instanceof CircuitOpenError) return rejectedSoon(ticket);
     return raceAbort(
       typeof ticket === 'number'
         ? this.#run(fn, signal, ticket)

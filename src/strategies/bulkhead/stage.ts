@@ -70,16 +70,15 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     const root = ctx.root;
     root.hold(this);
     const early = this.early ?? this.findEarly();
-    if (ctx === root && root.slotOwner === undefined) {
-      // The common case: the slot is recorded on the root, no context of its own.
+    if (!early && ticket === true) {
+      // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
+      this.inner.enter(ctx);
+    } else if (ctx === root && root.slotOwner === undefined) {
+      // A slot to remember (named, or followed past a deadline), in the usual case: on the root.
       root.takeSlot(this, ticket, early);
       this.inner.enter(ctx);
-    } else if (early) {
-      root.tracked = true;
-      this.inner.enter(new SlotContext(ctx, this, ticket));
-    } else if (ticket === true) {
-      this.inner.enter(ctx);
     } else {
+      if (early) root.tracked = true;
       this.inner.enter(new SlotContext(ctx, this, ticket));
     }
   }

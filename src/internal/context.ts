@@ -44,8 +44,8 @@ export class RootContext extends Context {
   /** @internal The caller's signal, if any. */
   readonly callerSignal: AbortSignal | undefined;
   /**
-   * @internal The entry point the caller called (`policy.execute` or a wrapper): a refusal made
-   * in the caller's turn starts its stack at the frame that called it.
+   * @internal The wrapper the caller called, when it did not call `policy.execute` itself: a
+   * refusal made in the caller's turn starts its stack at the frame that called it.
    */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
   entry: Function | undefined = undefined;

@@ -10,10 +10,9 @@
 export function refusalFrom<E extends Error>(
   make: () => E,
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the boundary frame
-  boundary: Function | undefined,
+  boundary: Function | null | undefined,
 ): E {
-  const capture = V8Error.captureStackTrace;
-  if (boundary === undefined || capture === undefined) return make();
+  if (boundary === undefined || V8Error.captureStackTrace === undefined) return make();
   const limit = V8Error.stackTraceLimit;
   // The constructor captures no frames; the one capture below starts at the caller's frame.
   V8Error.stackTraceLimit = 0;
@@ -23,7 +22,20 @@ export function refusalFrom<E extends Error>(
   } finally {
     V8Error.stackTraceLimit = limit;
   }
-  capture(error, boundary);
+  // `null`: made ahead of knowing where the caller's frames start; `stampStack` follows.
+  return boundary === null ? error : stampStack(error, boundary);
+}
+
+/**
+ * @internal Gives a refusal made by `refusalFrom(make, null)` its stack: from the caller of
+ * `boundary`, or, without one, from the caller of this function.
+ */
+export function stampStack<E extends Error>(
+  error: E,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the boundary frame
+  boundary: Function | undefined,
+): E {
+  V8Error.captureStackTrace?.(error, boundary ?? stampStack);
   return error;
 }
 

@@ -95,9 +95,9 @@ export class Policy<T = unknown, F = never> {
    * @returns the thunk's value, or a fallback's
    */
   execute<R extends T>(fn: Thunk<R>, options?: ExecuteOptions): Promise<R | F> {
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-    const entry = wrapperEntry ?? Policy.prototype.execute;
-    wrapperEntry = undefined;
+    // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
+    const wrapper = wrapperEntry;
+    if (wrapper !== undefined) wrapperEntry = undefined;
     const { counters, clock } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
@@ -114,7 +114,7 @@ export class Policy<T = unknown, F = never> {
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
     const root = new RootContext(this.name, clock.now(), fn, signal, data);
-    root.entry = entry;
+    if (wrapper !== undefined) root.entry = wrapper;
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
     // the thunk's promise can itself be the execution's promise, saving one promise per call.

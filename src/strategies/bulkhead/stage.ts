@@ -35,9 +35,8 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       return;
     }
     if (!ctx.aborted) {
-      const root = ctx.root;
       // Refused in the caller's turn: the refusal's stack starts at the caller's frame.
-      const refusal = this.bulkhead.refuseNow(root.inFirstTurn ? root.entry : undefined);
+      const refusal = this.bulkhead.refuseNow(this.refusalEntry(ctx));
       if (refusal !== undefined) {
         this.rejected(refusal);
         this.outer.leave(ctx, false, refusal);

@@ -1,5 +1,5 @@
 import { CircuitOpenError } from '../../errors.js';
-import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
+import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
@@ -441,13 +441,15 @@ export class CircuitBreaker {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     let ticket: number | Promise<number> | CircuitOpenError;
     try {
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-      ticket = this.tryAdmit(CircuitBreaker.prototype.execute);
+      ticket = this.tryAdmit();
     } catch (error) {
       // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
-    if (ticket instanceof CircuitOpenError) return rejectedSoon(ticket);
+    if (ticket instanceof CircuitOpenError) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+      return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
+    }
     return raceAbort(
       typeof ticket === 'number'
         ? this.#run(fn, signal, ticket)
@@ -467,13 +469,11 @@ export class CircuitBreaker {
    * asynchronously it returns a promise of the ticket (or a rejection with
    * {@link CircuitOpenError}) instead of deciding on the last known state. With the in-memory
    * store it answers synchronously and allocates nothing; a refusal is then returned, not
-   * thrown, its stack starting at the caller of `boundary` (see `refusalFrom`).
+   * thrown, and without frames: the caller gives it its stack with `stampStack`, from the frame
+   * that called bulwark.
    * @throws what a custom store throws
    */
-  tryAdmit(
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
-    boundary: Function | undefined,
-  ): number | Promise<number> | CircuitOpenError {
+  tryAdmit(): number | Promise<number> | CircuitOpenError {
     const admission = this.#store.acquire();
     if (isThenable(admission)) {
       this.#remote = true;
@@ -485,7 +485,7 @@ export class CircuitBreaker {
       });
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(admission, boundary);
+    return this.#ticket(admission, null);
   }
 
   /**
@@ -691,11 +691,11 @@ export class CircuitBreaker {
     }
   }
 
-  /** The admitted call's ticket, or the refusal (its stack from the caller of `boundary`). */
+  /** The admitted call's ticket, or the refusal (its stack as `refusalFrom` makes it). */
   #ticket(
     admission: CircuitAdmission,
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
-    boundary: Function | undefined,
+    boundary: Function | null | undefined,
   ): number | CircuitOpenError {
     if (!admission.admitted)
       return this.#refusal(admission.state, admission.retryAfterMs, boundary);
@@ -710,7 +710,7 @@ export class CircuitBreaker {
     state: CircuitState,
     retryAfterMs: number,
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
-    boundary: Function | undefined,
+    boundary: Function | null | undefined,
   ): CircuitOpenError {
     const cause = state === 'open' ? this.#openCause : undefined;
     // An undefined cause gives the error no `cause` at all.

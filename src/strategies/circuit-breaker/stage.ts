@@ -1,5 +1,6 @@
 import { TimingContext, type Context } from '../../internal/context.js';
 import { CircuitOpenError, isCircuitOpenError } from '../../errors.js';
+import { stampStack } from '../../internal/refusal.js';
 import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -13,10 +14,8 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
 
   enter(ctx: Context): void {
     let ticket: number | Promise<number> | CircuitOpenError;
-    const root = ctx.root;
     try {
-      // Refused in the caller's turn: the refusal's stack starts at the caller's frame.
-      ticket = this.breaker.tryAdmit(root.inFirstTurn ? root.entry : undefined);
+      ticket = this.breaker.tryAdmit();
     } catch (error) {
       // A custom store that throws: its error goes to the caller, not counted as a refusal.
       this.refused(ctx, error);
@@ -24,8 +23,10 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     }
     if (typeof ticket === 'number') this.admitted(ctx, ticket);
     else if (ticket instanceof CircuitOpenError) {
-      this.rejected(ticket);
-      this.outer.leave(ctx, false, ticket);
+      // Refused in the caller's turn, its stack starts at the caller's frame.
+      const refusal = stampStack(ticket, this.refusalEntry(ctx));
+      this.rejected(refusal);
+      this.outer.leave(ctx, false, refusal);
     } else {
       // A shared store decides remotely: wait for its exact answer.
       ticket.then(

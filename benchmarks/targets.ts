@@ -36,15 +36,18 @@ const REFUSALS = [
   ['bulkhead-full', 'full-bulkhead refusal'],
 ] as const;
 
+/** How much faster than cockatiel's same policy every single stage must be. */
+const STAGE_LEAD = 1.2;
+
 /** The mixed run's bound: no shape costs more than this times its solo figure. */
 export const MIXED_LIMIT = 1.3;
 
 const TARGETS: readonly Target[] = [
   {
     id: 'pipeline-vs-cockatiel',
-    description: "full pipeline >= 20x faster than cockatiel's wrap(...)",
+    description: "full pipeline >= 50x faster than cockatiel's wrap(...)",
     value: (r) => speedupSpread(r, 'pipeline', 'cockatiel'),
-    ok: (v) => v >= 20,
+    ok: (v) => v >= 50,
     display: times,
   },
   {
@@ -56,23 +59,23 @@ const TARGETS: readonly Target[] = [
   },
   {
     id: 'pipeline-vs-bare',
-    description: 'full pipeline <= 8x the bare call',
+    description: 'full pipeline <= 5x the bare call',
     value: ratioToBare('pipeline'),
-    ok: (v) => v <= 8,
+    ok: (v) => v <= 5,
     display: times,
   },
   ...STAGES.map((stage): Target => ({
     id: `${stage}-vs-cockatiel`,
-    description: `${stage} stage at least as fast as cockatiel's (cockatiel ns / bulwark ns >= 1)`,
+    description: `${stage} stage >= ${STAGE_LEAD}x faster than cockatiel's (cockatiel ns / bulwark ns)`,
     value: (r) => speedupSpread(r, stage, 'cockatiel'),
-    ok: (v) => v >= 1,
+    ok: (v) => v >= STAGE_LEAD,
     display: (v) => `${v.toFixed(2)}x`,
   })),
   {
     id: 'timeout-vs-bare',
-    description: 'timeout stage <= 4x the bare call',
+    description: 'timeout stage <= 5x the bare call',
     value: ratioToBare('timeout'),
-    ok: (v) => v <= 4,
+    ok: (v) => v <= 5,
     display: times,
   },
   ...REFUSALS.flatMap(([scenario, name]) =>

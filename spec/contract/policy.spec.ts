@@ -17,6 +17,7 @@ import {
   type Stage,
 } from 'bulwark';
 import { flush, never, rejectionOf, settle } from './support.js';
+import { deferred } from '../support/promises.js';
 
 class Boom extends Error {}
 
@@ -270,6 +271,25 @@ describe('contract: Policy and the builder', () => {
       expect(ctx.startedAt).to.equal(5_000);
       expect(ctx.data).to.be.instanceOf(Map);
       expect(ctx.data.get('k')).to.equal('v');
+    }
+  });
+
+  it('R-POL-7: `startedAt` is the clock time at `execute`, also when read first after an await in a policy that measures no time', async () => {
+    const clock = new ManualClock(1_000);
+    for (const policy of [
+      Policy.builder('plain').clock(clock).build(),
+      Policy.builder('fallback').clock(clock).fallback({ value: 0 }).build(),
+      Policy.builder('bulkhead').clock(clock).bulkhead({ maxConcurrent: 2 }).build(),
+    ]) {
+      const started = clock.now();
+      const later = deferred<void>();
+      const read = policy.execute(async (ctx) => {
+        await later.promise;
+        return ctx.startedAt;
+      });
+      await clock.advance(250);
+      later.resolve();
+      expect(await read, policy.name).to.equal(started);
     }
   });
 

@@ -9,6 +9,7 @@ import {
   SlotContext,
   TimingContext,
   trackRunning,
+  untrackRunning,
   type Holder,
   type SlotOwner,
 } from '../../src/internal/context.js';
@@ -198,36 +199,82 @@ describe('context', () => {
   });
 
   describe('trackRunning', () => {
-    function slot(parent: RootContext | SlotContext, drained: SlotContext[]): SlotContext {
-      const owner: SlotOwner = { drained: (c) => drained.push(c) };
-      return new SlotContext(parent, owner, 'ticket');
+    function slot(
+      parent: RootContext | SlotContext,
+      drained: unknown[],
+      ticket: string,
+    ): SlotContext {
+      const owner: SlotOwner = { drained: (t) => drained.push(t) };
+      return new SlotContext(parent, owner, ticket);
     }
 
     it('counts thunk calls in flight in every slot around the context', () => {
-      const drained: SlotContext[] = [];
-      const outer = slot(root(), drained);
-      const inner = slot(outer, drained);
+      const drained: unknown[] = [];
+      const r = root();
+      r.tracked = true;
+      const outer = slot(r, drained, 'outer');
+      const inner = slot(outer, drained, 'inner');
       const ctx = new AttemptContext(inner, {}, 2);
-      trackRunning(ctx, 1);
-      trackRunning(ctx, 1);
+      const first = trackRunning(ctx);
+      trackRunning(ctx);
       expect([outer.running, inner.running]).to.deep.equal([2, 2]);
-      trackRunning(ctx, -1);
+      untrackRunning(ctx, first);
       expect([outer.running, inner.running]).to.deep.equal([1, 1]);
-      expect(inner.ticket).to.equal('ticket');
+      expect(first, 'no slot on the root').to.equal(false);
       expect(drained, 'no slot was left').to.deep.equal([]);
     });
 
     it('tells the owner of a slot already left once its last call settles, and no other', () => {
-      const drained: SlotContext[] = [];
-      const outer = slot(root(), drained);
-      const inner = slot(outer, drained);
-      trackRunning(inner, 1);
-      trackRunning(inner, 1);
+      const drained: unknown[] = [];
+      const r = root();
+      r.tracked = true;
+      const outer = slot(r, drained, 'outer');
+      const inner = slot(outer, drained, 'inner');
+      trackRunning(inner);
+      trackRunning(inner);
       inner.left = true;
-      trackRunning(inner, -1);
+      untrackRunning(inner, false);
       expect(drained).to.deep.equal([]);
-      trackRunning(inner, -1);
-      expect(drained).to.deep.equal([inner]);
+      untrackRunning(inner, false);
+      expect(drained).to.deep.equal(['inner']);
+    });
+
+    it('counts calls in the slot recorded on the root while its pass is in', () => {
+      const drained: unknown[] = [];
+      const r = root();
+      const owner: SlotOwner = { drained: (t) => drained.push(t) };
+      r.takeSlot(owner, 'root-slot', true);
+      const ctx = new AttemptContext(r, {}, 1);
+      expect(trackRunning(ctx)).to.equal(true);
+      expect(trackRunning(ctx)).to.equal(true);
+      expect(r.slotRunning).to.equal(2);
+      r.slotLeft = true;
+      expect(trackRunning(ctx), 'a call after the pass answered').to.equal(false);
+      untrackRunning(ctx, true);
+      expect(drained).to.deep.equal([]);
+      untrackRunning(ctx, true);
+      expect(drained).to.deep.equal(['root-slot']);
+      expect(r.slotOwner, 'the root slot is free again').to.equal(undefined);
+    });
+
+    it('leaves a call under another pass of the same step out of the root slot', () => {
+      const drained: unknown[] = [];
+      const r = root();
+      const owner: SlotOwner = { drained: (t) => drained.push(t) };
+      r.takeSlot(owner, 'first', true);
+      r.tracked = true;
+      const second = new SlotContext(r, owner, 'second');
+      expect(trackRunning(second)).to.equal(false);
+      expect([r.slotRunning, second.running]).to.deep.equal([0, 1]);
+      expect(trackRunning(r)).to.equal(true);
+      expect([r.slotRunning, second.running]).to.deep.equal([1, 1]);
+    });
+
+    it('counts nothing on the root when its slot does not track its work', () => {
+      const r = root();
+      r.takeSlot({ drained() {} }, true, false);
+      expect(trackRunning(r)).to.equal(false);
+      expect(r.slotRunning).to.equal(0);
     });
   });
 });

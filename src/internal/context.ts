@@ -51,6 +51,12 @@ export class RootContext extends Context {
   readonly fn: Thunk<unknown>;
   /** @internal The caller's signal, if any. */
   readonly callerSignal: AbortSignal | undefined;
+  /**
+   * @internal The wrapper the caller called, when it did not call `policy.execute` itself: a
+   * refusal made in the caller's turn starts its stack at the frame that called it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  entry: Function | undefined = undefined;
   /** @internal Set when a fallback stage supplied a value during this execution. */
   recovered = false;
   /**
@@ -71,6 +77,21 @@ export class RootContext extends Context {
    * {@link SlotContext} of the execution (a step inside it may answer before the work settles).
    */
   tracked = false;
+  /**
+   * @internal The bulkhead step whose pass holds the slot recorded on this root (the `slot…`
+   * fields): the first pass reached with the root context itself keeps its slot here instead of
+   * in a {@link SlotContext}, so the common case allocates nothing for it. Cleared when the slot
+   * is given back.
+   */
+  slotOwner: SlotOwner | undefined = undefined;
+  /** @internal The store's ticket of the slot recorded on the root. */
+  slotTicket: unknown = undefined;
+  /** @internal Whether thunk calls under the root's slot are counted in `slotRunning`. */
+  slotTracked = false;
+  /** @internal Thunk calls in flight under the root's slot (counted while `slotTracked`). */
+  slotRunning = 0;
+  /** @internal The root's slot pass has answered while its work still runs. */
+  slotLeft = false;
   /** @internal The outcome, once settled (kept for a result promise made afterwards). */
   ok = false;
   value: unknown = undefined;
@@ -127,6 +148,23 @@ export class RootContext extends Context {
       const i = holders.lastIndexOf(holder);
       if (i !== -1) holders.splice(i, 1);
     }
+  }
+
+  /** @internal Records the slot a pass of `owner` took on this root (see `slotOwner`). */
+  takeSlot(owner: SlotOwner, ticket: unknown, tracked: boolean): void {
+    this.slotOwner = owner;
+    this.slotTicket = ticket;
+    this.slotTracked = tracked;
+    this.slotRunning = 0;
+    this.slotLeft = false;
+  }
+
+  /** @internal The slot recorded on this root has been given back (or handed on). */
+  freeSlot(): void {
+    this.slotOwner = undefined;
+    this.slotTicket = undefined;
+    this.slotTracked = false;
+    this.slotLeft = false;
   }
 
   #answered(): void {
@@ -271,9 +309,12 @@ export interface Holder {
   answered(root: RootContext): void;
 }
 
-/** @internal The step that made a {@link SlotContext}, told when its work has all settled. */
+/**
+ * @internal The step that holds a slot (in a {@link SlotContext} or on the root), told when the
+ * work of a pass that answered early has all settled, with the slot's ticket.
+ */
 export interface SlotOwner {
-  drained(ctx: SlotContext): void;
+  drained(ticket: unknown): void;
 }
 
 /**
@@ -296,16 +337,51 @@ export class SlotContext extends DerivedContext {
 }
 
 /**
- * @internal Counts a thunk call starting (`delta` 1) or settling (-1) in every
- * {@link SlotContext} around `ctx`; tells a slot's owner once its work has all settled.
+ * @internal Counts a thunk call starting under `ctx` in every slot around it that counts its work:
+ * each tracked {@link SlotContext} on the way up, and the slot recorded on the root while its
+ * pass is still in (unless the call runs under another pass of the same step, in a context of its
+ * own). Returns whether the root's slot counted it, for {@link untrackRunning}.
  */
-export function trackRunning(ctx: Context, delta: 1 | -1): void {
-  for (let c: Context | undefined = ctx; c !== undefined; c = c.parent) {
-    if (c instanceof SlotContext) {
-      c.running += delta;
-      if (c.running === 0 && c.left) c.owner.drained(c);
+export function trackRunning(ctx: Context): boolean {
+  const root = ctx.root;
+  if (root.tracked) {
+    for (let c: Context | undefined = ctx; c !== undefined; c = c.parent) {
+      if (c instanceof SlotContext) c.running++;
     }
   }
+  if (!root.slotTracked || root.slotLeft) return false;
+  if (root.tracked && underOwnSlot(ctx, root.slotOwner as SlotOwner)) return false;
+  root.slotRunning++;
+  return true;
+}
+
+/**
+ * @internal A thunk call counted by {@link trackRunning} has settled: uncounts it, and tells each
+ * slot's owner once the work of its answered pass has all settled.
+ */
+export function untrackRunning(ctx: Context, onRoot: boolean): void {
+  const root = ctx.root;
+  if (root.tracked) {
+    for (let c: Context | undefined = ctx; c !== undefined; c = c.parent) {
+      if (c instanceof SlotContext) {
+        c.running--;
+        if (c.running === 0 && c.left) c.owner.drained(c.ticket);
+      }
+    }
+  }
+  if (onRoot && --root.slotRunning === 0 && root.slotLeft) {
+    const owner = root.slotOwner as SlotOwner;
+    const ticket = root.slotTicket;
+    root.freeSlot();
+    owner.drained(ticket);
+  }
+}
+
+function underOwnSlot(ctx: Context, owner: SlotOwner): boolean {
+  for (let c: Context | undefined = ctx; c !== undefined; c = c.parent) {
+    if (c instanceof SlotContext && c.owner === owner) return true;
+  }
+  return false;
 }
 
 /** @internal Carries what a circuit breaker step must remember of one call. */

@@ -1,5 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import { RootContext, type Context } from '../internal/context.js';
+import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
@@ -94,6 +95,9 @@ export class Policy<T = unknown, F = never> {
    * @returns the thunk's value, or a fallback's
    */
   execute<R extends T>(fn: Thunk<R>, options?: ExecuteOptions): Promise<R | F> {
+    // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
+    const wrapper = wrapperEntry;
+    if (wrapper !== undefined) wrapperEntry = undefined;
     const { counters, clock } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
@@ -110,6 +114,7 @@ export class Policy<T = unknown, F = never> {
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
     const root = new RootContext(this.name, clock.now(), fn, signal, data);
+    if (wrapper !== undefined) root.entry = wrapper;
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
     // the thunk's promise can itself be the execution's promise, saving one promise per call.
@@ -127,7 +132,7 @@ export class Policy<T = unknown, F = never> {
     if (deferred !== undefined) return deferred as Promise<R | F>;
     if (root.result !== undefined) return root.result as Promise<R | F>;
     if (root.settled) {
-      return (root.ok ? Promise.resolve(root.value) : Promise.reject(root.value)) as Promise<R | F>;
+      return (root.ok ? Promise.resolve(root.value) : rejectedSoon(root.value)) as Promise<R | F>;
     }
     return root.makeDeferred() as Promise<R | F>;
   }
@@ -142,10 +147,13 @@ export class Policy<T = unknown, F = never> {
     if (typeof fn !== 'function') {
       throw new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
     }
-    const execute = (thunk: () => R | PromiseLike<R>) => this.execute(thunk);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `wrapped` needs its own `this`
+    const policy = this;
     // A `function`, not an arrow: it passes its own `this` on to `fn`.
     const wrapped = function (this: unknown, ...args: A): Promise<R | F> {
-      return execute(() => fn.apply(this, args));
+      // A refusal's stack starts at the frame that called the wrapper.
+      wrapperEntry = wrapped;
+      return policy.execute<R>(() => fn.apply(this, args));
     };
     Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
     Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
@@ -199,7 +207,7 @@ export class Policy<T = unknown, F = never> {
     counters.failures++;
     // Every execution counted ends with a `success` or `failure` event.
     if (hub.watchesCalls) hub.emit('failure', { policy: this.name, error, durationMs: 0 });
-    return Promise.reject(error);
+    return rejectedSoon(error);
   }
 
   /** The execution is over (or its caller gave up): settle the promise `execute` returned. */
@@ -218,6 +226,8 @@ export class Policy<T = unknown, F = never> {
     }
     if (root.deferred) {
       if (ok) root.resolve(value);
+      // Decided before the caller has its promise: rejected once it has attached its handler.
+      else if (root.inFirstTurn) rejectSoon(root.reject, value);
       else root.reject(value);
     } else {
       root.ok = ok;
@@ -241,6 +251,11 @@ export class Policy<T = unknown, F = never> {
     }
   }
 }
+
+// The entry point of a refusal's stack (see `refusalFrom`): `execute` itself, or the wrapper that
+// called it, which sets this just before its call and `execute` reads and clears at once.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
+let wrapperEntry: Function | undefined;
 
 interface ReadOptions {
   readonly signal: AbortSignal | undefined;

@@ -172,7 +172,9 @@ export class PolicyBuilder<T = unknown, F = never> {
     const hub = new EventHub();
     const counters = new Counters();
     const clock = clockOption(this.policyClock);
-    const env: StageEnv = { policy: this.policyName, hub, counters, clock };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    const entry = Policy.prototype.execute;
+    const env: StageEnv = { policy: this.policyName, hub, counters, clock, entry };
     const steps = this.factories.map((factory) => factory(env));
     return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
   }

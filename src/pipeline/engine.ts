@@ -1,6 +1,6 @@
 import { isThenable } from '../internal/signals.js';
 import type { Clock } from '../internal/clock.js';
-import { trackRunning, type Context } from '../internal/context.js';
+import { trackRunning, untrackRunning, type Context } from '../internal/context.js';
 import type { EventHub } from './events.js';
 import type { CircuitStateChange } from '../strategies/circuit-breaker/CircuitBreaker.js';
 
@@ -113,7 +113,7 @@ class Invoker implements Inward {
       return;
     }
     if (promise !== undefined) {
-      if (root.tracked) {
+      if (root.tracked || root.slotTracked) {
         this.enterTracked(ctx, promise);
       } else if (root.inFirstTurn && !root.deferred) {
         // This reaction is the execution's promise: it returns (or throws) the final outcome.
@@ -145,14 +145,14 @@ class Invoker implements Inward {
    */
   private enterTracked(ctx: Context, promise: Promise<unknown>): void {
     const outer = this.outer;
-    trackRunning(ctx, 1);
+    const onRoot = trackRunning(ctx);
     promise.then(
       (result: unknown) => {
-        trackRunning(ctx, -1);
+        untrackRunning(ctx, onRoot);
         outer.leave(ctx, true, result);
       },
       (error: unknown) => {
-        trackRunning(ctx, -1);
+        untrackRunning(ctx, onRoot);
         outer.leave(ctx, false, error);
       },
     );
@@ -178,10 +178,11 @@ class Invoker implements Inward {
       done(false, error);
       return;
     }
-    if (ctx.root.tracked) {
-      trackRunning(ctx, 1);
+    const root = ctx.root;
+    if (root.tracked || root.slotTracked) {
+      const onRoot = trackRunning(ctx);
       whenSettled(value, (ok, settled) => {
-        trackRunning(ctx, -1);
+        untrackRunning(ctx, onRoot);
         done(ok, settled);
       });
       return;

@@ -9,6 +9,12 @@ export interface StageEnv {
   readonly counters: Counters;
   /** The policy's clock, which set `startedAt`. */
   readonly clock: Clock;
+  /**
+   * `policy.execute`: a refusal made in the caller's turn starts its stack at the frame that
+   * called it (or, for a wrapped function, at the wrapper's caller: `RootContext.entry`).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a stack frame marker
+  readonly entry: Function;
 }
 
 /** @internal Placeholder neighbour of a step not yet linked into a policy. */

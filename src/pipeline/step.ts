@@ -42,6 +42,17 @@ export abstract class BuiltinStep<P> implements Step {
   abstract enter(ctx: Context): void;
   abstract leave(ctx: Context, ok: boolean, value: unknown): void;
 
+  /**
+   * Where the stack of a refusal made now should start: at the caller of `policy.execute` (or
+   * of the wrapper it called) while the execution is still in the caller's turn; otherwise
+   * nowhere in particular (`undefined`: the refusal keeps the stack it is made with).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a stack frame marker
+  protected refusalEntry(ctx: Context): Function | undefined {
+    const root = ctx.root;
+    return root.inFirstTurn ? (root.entry ?? this.env.entry) : undefined;
+  }
+
   /** Counts a refusal of this kind and reports it as a `rejected` event. */
   protected rejected(error: unknown): void {
     const { counters, hub, policy } = this.env;

@@ -5,7 +5,7 @@ import { BulkheadFullError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { ManualClock } from '../../support/clock.js';
-import { deferred, flush, rejectionOf } from '../../support/promises.js';
+import { deferred, flush, rejectionOf, type Deferred } from '../../support/promises.js';
 
 describe('Bulkhead stage', () => {
   it('counts and reports a refusal when no slot and no queue place is free', async () => {
@@ -62,6 +62,80 @@ describe('Bulkhead stage', () => {
     await flush();
     expect(bulkhead.orphaned).to.equal(0);
     expect(bulkhead.availableSlots).to.equal(1);
+  });
+
+  it('holds one slot until the work of every attempt inside it has settled', async () => {
+    const clock = new ManualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 2, clock });
+    const policy = Policy.builder<string>('p')
+      .clock(clock)
+      .bulkhead(bulkhead)
+      .retry({ maxAttempts: 2, delay: 0, clock })
+      .timeout({ timeout: 10, clock })
+      .build();
+    const works = [deferred<string>(), deferred<string>()];
+    let calls = 0;
+    const settled = rejectionOf(policy.execute(() => (works[calls++] as Deferred<string>).promise));
+    await clock.advance(10);
+    await clock.advance(10);
+    expect(((await settled) as Error).name).to.equal('OperationTimeoutError');
+    expect(calls).to.equal(2);
+    expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([1, 1]);
+    (works[1] as Deferred<string>).resolve('late');
+    await flush();
+    expect(bulkhead.availableSlots, 'the first attempt still runs').to.equal(1);
+    (works[0] as Deferred<string>).resolve('late');
+    await flush();
+    expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([2, 0]);
+  });
+
+  it("gives each pass of a retry outside its own slot, back when that pass's work settles", async () => {
+    const clock = new ManualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 3, clock });
+    const policy = Policy.builder<string>('p')
+      .clock(clock)
+      .retry({ maxAttempts: 2, delay: 0, clock })
+      .bulkhead(bulkhead)
+      .timeout({ timeout: 10, clock })
+      .build();
+    const works = [deferred<string>(), deferred<string>()];
+    let calls = 0;
+    const settled = rejectionOf(policy.execute(() => (works[calls++] as Deferred<string>).promise));
+    await clock.advance(10);
+    expect([calls, bulkhead.availableSlots]).to.deep.equal([2, 1]);
+    await clock.advance(10);
+    expect(((await settled) as Error).name).to.equal('OperationTimeoutError');
+    expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([1, 2]);
+    (works[1] as Deferred<string>).resolve('late');
+    await flush();
+    expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([2, 1]);
+    (works[0] as Deferred<string>).resolve('late');
+    await flush();
+    expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([3, 0]);
+  });
+
+  it('keeps the slots of nested bulkheads until the work settles, and frees each once', async () => {
+    const clock = new ManualClock();
+    const outer = new Bulkhead({ maxConcurrent: 1, clock });
+    const inner = new Bulkhead({ maxConcurrent: 1, clock });
+    const policy = Policy.builder<string>('p')
+      .clock(clock)
+      .bulkhead(outer)
+      .bulkhead(inner)
+      .timeout({ timeout: 10, clock })
+      .build();
+    const work = deferred<string>();
+    const settled = rejectionOf(policy.execute(() => work.promise));
+    await clock.advance(10);
+    expect(((await settled) as Error).name).to.equal('OperationTimeoutError');
+    expect([outer.availableSlots, inner.availableSlots]).to.deep.equal([0, 0]);
+    expect([outer.orphaned, inner.orphaned]).to.deep.equal([1, 1]);
+    work.resolve('late');
+    await flush();
+    expect([outer.availableSlots, inner.availableSlots]).to.deep.equal([1, 1]);
+    expect([outer.orphaned, inner.orphaned]).to.deep.equal([0, 0]);
+    expect(await policy.execute(() => 'again')).to.equal('again');
+    expect([outer.availableSlots, inner.availableSlots]).to.deep.equal([1, 1]);
   });
 
   it('gives back at once a slot granted to a queued caller who has just left, without calling its thunk', async () => {

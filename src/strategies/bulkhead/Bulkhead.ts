@@ -1,4 +1,5 @@
 import { BulkheadFullError } from '../../errors.js';
+import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../../internal/signals.js';
@@ -95,6 +96,8 @@ export class Bulkhead {
   readonly #maxQueue: number;
   readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
+  /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
+  readonly #local: boolean;
   // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
   // waits the same `maxWait`, so deadlines come in queue order. `n` is 1 for a caller of
   // `acquire` (its slot is released by hand), 0 for `execute` or a policy.
@@ -162,6 +165,9 @@ export class Bulkhead {
     // Under an adaptive limit the store holds slots up to the limit as it is now.
     if (limit !== undefined) store = this.#adaptive = limit.slots(store);
     this.#store = store;
+    // Only the in-memory store (not wrapped) answers synchronously, so a full bulkhead can refuse
+    // without a promise.
+    this.#local = Object.getPrototypeOf(store) === InMemoryBulkheadStore.prototype;
     this.#queue = new WaitQueue<BulkheadTicket>(
       clock,
       (waiter) => waiter.reject(new BulkheadFullError(this.maxConcurrent, maxQueue)),
@@ -269,7 +275,27 @@ export class Bulkhead {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = this.takeSlot();
     if (ticket !== false) return this.#run(fn, signal, ticket);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    const refusal = this.refuseNow(Bulkhead.prototype.execute);
+    if (refusal !== undefined) return rejectedSoon(refusal);
     return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
+  }
+
+  /**
+   * @internal The synchronous admission check for a caller `takeSlot` turned away: the refusal
+   * to answer at once, without a promise or a throw, when the store answers synchronously (the
+   * in-memory one, whose `false` means every slot is taken) and the queue has no room; else
+   * `undefined` (the caller may queue, or a remote store must be asked). The refusal's stack
+   * starts at the caller of `boundary` (see `refusalFrom`).
+   */
+  refuseNow(
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function | undefined,
+  ): BulkheadFullError | undefined {
+    if (!this.#local || (this.#queue.size < this.#maxQueue && this.#maxWaitMs !== 0)) {
+      return undefined;
+    }
+    return refusalFrom(() => new BulkheadFullError(this.#maxConcurrent, this.#maxQueue), boundary);
   }
 
   /**

@@ -18,8 +18,9 @@ import { BuiltinStep } from '../../pipeline/step.js';
  * bulkhead's `orphaned`.
  *
  * The slot is held by its ticket, never through `Bulkhead.release()`, so a stray release cannot
- * free it. A slot named by `true` (the in-memory store) needs no context of its own unless a
- * step inside may answer early.
+ * free it. The first pass reached with the root context records its slot on the root (no
+ * allocation); another pass in the same execution (a retry or concurrent branches outside) gets a
+ * {@link SlotContext} when its slot needs a name or its work needs counting.
  */
 export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, SlotOwner {
   readonly settlesEarly = false;
@@ -32,6 +33,15 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     if (ticket !== false) {
       this.admitted(ctx, ticket);
       return;
+    }
+    if (!ctx.aborted) {
+      // Refused in the caller's turn: the refusal's stack starts at the caller's frame.
+      const refusal = this.bulkhead.refuseNow(this.refusalEntry(ctx));
+      if (refusal !== undefined) {
+        this.rejected(refusal);
+        this.outer.leave(ctx, false, refusal);
+        return;
+      }
     }
     const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
     this.bulkhead.waitSlot(signal).then(
@@ -59,12 +69,15 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     const root = ctx.root;
     root.hold(this);
     const early = this.early ?? this.findEarly();
-    if (early) {
-      root.tracked = true;
-      this.inner.enter(new SlotContext(ctx, this, ticket));
-    } else if (ticket === true) {
+    if (!early && ticket === true) {
+      // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
+      this.inner.enter(ctx);
+    } else if (ctx === root && root.slotOwner === undefined) {
+      // A slot to remember (named, or followed past a deadline), in the usual case: on the root.
+      root.takeSlot(this, ticket, early);
       this.inner.enter(ctx);
     } else {
+      if (early) root.tracked = true;
       this.inner.enter(new SlotContext(ctx, this, ticket));
     }
   }
@@ -82,16 +95,30 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       if (own.running !== 0) {
         // A step inside answered before the work settled: the slot follows the work.
         own.left = true;
-        root.unhold(this);
-        if (!root.settled) this.bulkhead.orphan(1);
-        this.outer.leave(received, ok, value);
+        this.leftEarly(root, received, ok, value);
         return;
       }
+    } else if (ctx === root && root.slotOwner === this) {
+      if (root.slotLeft) return;
+      ticket = root.slotTicket as BulkheadTicket;
+      if (root.slotRunning !== 0) {
+        root.slotLeft = true;
+        this.leftEarly(root, received, ok, value);
+        return;
+      }
+      root.freeSlot();
     }
     root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);
     this.bulkhead.giveSlot(ticket, ok);
+    this.outer.leave(received, ok, value);
+  }
+
+  /** A step inside answered before the work settled: the slot follows the work. */
+  private leftEarly(root: RootContext, received: Context, ok: boolean, value: unknown): void {
+    root.unhold(this);
+    if (!root.settled) this.bulkhead.orphan(1);
     this.outer.leave(received, ok, value);
   }
 
@@ -101,10 +128,10 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   }
 
   /** The work of a pass that was answered early has all settled. */
-  drained(ctx: SlotContext): void {
+  drained(ticket: unknown): void {
     this.bulkhead.orphan(-1);
     // Answered before it settled (a deadline): a failure, as an adaptive limit sees it.
-    this.bulkhead.giveSlot(ctx.ticket as BulkheadTicket, false);
+    this.bulkhead.giveSlot(ticket as BulkheadTicket, false);
   }
 
   private findEarly(): boolean {

@@ -1,4 +1,5 @@
 import { CircuitOpenError } from '../../errors.js';
+import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
@@ -536,12 +537,16 @@ export class CircuitBreaker {
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    let ticket: number | Promise<number>;
+    let ticket: number | Promise<number> | CircuitOpenError;
     try {
-      ticket = this.admit();
+      ticket = this.tryAdmit();
     } catch (error) {
-      // A refusal, or a custom store that throws: the caller gets a rejection, not a throw.
+      // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
+    }
+    if (ticket instanceof CircuitOpenError) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+      return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
     }
     return raceAbort(
       typeof ticket === 'number'
@@ -561,20 +566,24 @@ export class CircuitBreaker {
    * @internal Admits a call exactly: like `beforeCall`, but with a store that answers
    * asynchronously it returns a promise of the ticket (or a rejection with
    * {@link CircuitOpenError}) instead of deciding on the last known state. With the in-memory
-   * store it answers synchronously and allocates nothing.
-   * @throws CircuitOpenError (synchronously, when the store answers synchronously)
+   * store it answers synchronously and allocates nothing; a refusal is then returned, not
+   * thrown, and without frames: the caller gives it its stack with `stampStack`, from the frame
+   * that called bulwark.
+   * @throws what a custom store throws
    */
-  admit(): number | Promise<number> {
+  tryAdmit(): number | Promise<number> | CircuitOpenError {
     const admission = this.#store.acquire();
     if (isThenable(admission)) {
       this.#remote = true;
       return admission.then((a) => {
         this.#learnAdmission(a);
-        return this.#ticket(a);
+        const ticket = this.#ticket(a, undefined);
+        if (typeof ticket !== 'number') throw ticket;
+        return ticket;
       });
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(admission);
+    return this.#ticket(admission, null);
   }
 
   /**
@@ -598,6 +607,8 @@ export class CircuitBreaker {
       const refusal = this.#refusal(
         last,
         last === 'open' ? Math.max(0, this.#openUntil - this.clock.now()) : Infinity,
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+        CircuitBreaker.prototype.beforeCall,
       );
       this.#learn(this.#store.state());
       throw refusal;
@@ -609,7 +620,10 @@ export class CircuitBreaker {
       return UNKNOWN_TICKET;
     }
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(admission);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    const ticket = this.#ticket(admission, CircuitBreaker.prototype.beforeCall);
+    if (typeof ticket !== 'number') throw ticket;
+    return ticket;
   }
 
   /**
@@ -775,9 +789,14 @@ export class CircuitBreaker {
     }
   }
 
-  /** The admitted call's ticket, or the refusal thrown. */
-  #ticket(admission: CircuitAdmission): number {
-    if (!admission.admitted) throw this.#refusal(admission.state, admission.retryAfterMs);
+  /** The admitted call's ticket, or the refusal (its stack as `refusalFrom` makes it). */
+  #ticket(
+    admission: CircuitAdmission,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function | null | undefined,
+  ): number | CircuitOpenError {
+    if (!admission.admitted)
+      return this.#refusal(admission.state, admission.retryAfterMs, boundary);
     if (!admission.probe) return NOT_A_PROBE;
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
@@ -785,11 +804,18 @@ export class CircuitBreaker {
     return this.#period;
   }
 
-  #refusal(state: CircuitState, retryAfterMs: number): CircuitOpenError {
+  #refusal(
+    state: CircuitState,
+    retryAfterMs: number,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function | null | undefined,
+  ): CircuitOpenError {
+    const cause = state === 'open' ? this.#openCause : undefined;
     // An undefined cause gives the error no `cause` at all.
-    return new CircuitOpenError(state as Exclude<CircuitState, 'closed'>, retryAfterMs, {
-      cause: state === 'open' ? this.#openCause : undefined,
-    });
+    return refusalFrom(
+      () => new CircuitOpenError(state as Exclude<CircuitState, 'closed'>, retryAfterMs, { cause }),
+      boundary,
+    );
   }
 
   #record(failure: boolean, slow: boolean, ticket: number): void {

@@ -1,5 +1,6 @@
 import { TimingContext, type Context } from '../../internal/context.js';
-import { isCircuitOpenError } from '../../errors.js';
+import { CircuitOpenError, isCircuitOpenError } from '../../errors.js';
+import { stampStack } from '../../internal/refusal.js';
 import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -12,15 +13,21 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   private readonly breaker = this.primitive;
 
   enter(ctx: Context): void {
-    let ticket: number | Promise<number>;
+    let ticket: number | Promise<number> | CircuitOpenError;
     try {
-      ticket = this.breaker.admit();
+      ticket = this.breaker.tryAdmit();
     } catch (error) {
+      // A custom store that throws: its error goes to the caller, not counted as a refusal.
       this.refused(ctx, error);
       return;
     }
     if (typeof ticket === 'number') this.admitted(ctx, ticket);
-    else {
+    else if (ticket instanceof CircuitOpenError) {
+      // Refused in the caller's turn, its stack starts at the caller's frame.
+      const refusal = stampStack(ticket, this.refusalEntry(ctx));
+      this.rejected(refusal);
+      this.outer.leave(ctx, false, refusal);
+    } else {
       // A shared store decides remotely: wait for its exact answer.
       ticket.then(
         (t) => {

@@ -174,7 +174,7 @@ function keyEnv(env: StageEnv, key: string): StageEnv {
   const keyHub = Object.create(hub) as typeof hub;
   keyHub.emit = (event, payload) =>
     hub.emit(event, event === 'rejected' ? { ...payload, key } : payload);
-  return { policy: env.policy, counters: env.counters, clock: env.clock, hub: keyHub };
+  return { ...env, hub: keyHub };
 }
 
 /**

@@ -1,0 +1,158 @@
+// Refusals made in the caller's turn (an open circuit, a full bulkhead): their stack starts at the
+// frame that called bulwark, with no frame of bulwark's own, and every refusal is a new error.
+import { expect } from 'chai';
+import { BulkheadFullError, CircuitOpenError } from '../../src/errors.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { ManualClock } from '../support/clock.js';
+import { deferred, rejectionOf } from '../support/promises.js';
+
+/** The stack's lines after the header, trimmed. */
+function frames(error: unknown): string[] {
+  const stack = (error as Error).stack ?? '';
+  return stack
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim());
+}
+
+function expectCallerFirst(error: unknown, caller: string, header: string): void {
+  const stack = (error as Error).stack ?? '';
+  expect(stack.split('\n')[0]).to.equal(header);
+  const lines = frames(error);
+  expect(lines[0], stack).to.match(new RegExp(`^at ${caller} `));
+  expect(
+    lines.filter((line) => /[/\\]src[/\\]/.test(line)),
+    'no frame of bulwark itself',
+  ).to.deep.equal([]);
+}
+
+function isolated(): CircuitBreaker {
+  const breaker = new CircuitBreaker({ failureThreshold: 1, clock: new ManualClock() });
+  breaker.isolate();
+  return breaker;
+}
+
+function full(): Bulkhead {
+  const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 0 });
+  void bulkhead.execute(() => deferred<void>().promise);
+  return bulkhead;
+}
+
+const OPEN = 'CircuitOpenError: Circuit breaker is open';
+const FULL = 'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)';
+
+describe('Refusal stacks', () => {
+  it("start an open circuit's refusal through policy.execute at the caller's frame", async () => {
+    const policy = Policy.builder('p')
+      .fallback({ value: 0, on: () => false })
+      .circuitBreaker(isolated())
+      .build();
+    function callsTheOpenPolicy(): Promise<unknown> {
+      return policy.execute(() => 'never run');
+    }
+    const error = await rejectionOf(callsTheOpenPolicy());
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    expectCallerFirst(error, 'callsTheOpenPolicy', OPEN);
+  });
+
+  it("start a full bulkhead's refusal through policy.execute at the caller's frame", async () => {
+    const policy = Policy.builder('p')
+      .fallback({ value: 0, on: () => false })
+      .bulkhead(full())
+      .build();
+    function callsTheFullPolicy(): Promise<unknown> {
+      return policy.execute(() => 'never run');
+    }
+    const error = await rejectionOf(callsTheFullPolicy());
+    expect(error).to.be.instanceOf(BulkheadFullError);
+    expectCallerFirst(error, 'callsTheFullPolicy', FULL);
+  });
+
+  it("start a refusal through a wrapped function at the wrapper's caller, not the wrapper", async () => {
+    const wrapped = Policy.builder('p')
+      .circuitBreaker(isolated())
+      .build()
+      .wrap(() => 'never run');
+    function callsTheWrapper(): Promise<unknown> {
+      return wrapped();
+    }
+    expectCallerFirst(await rejectionOf(callsTheWrapper()), 'callsTheWrapper', OPEN);
+  });
+
+  it("start the standalone primitives' refusals at the caller of execute", async () => {
+    const breaker = isolated();
+    const bulkhead = full();
+    function callsTheBreaker(): Promise<unknown> {
+      return breaker.execute(() => 'never run');
+    }
+    function callsTheBulkhead(): Promise<unknown> {
+      return bulkhead.execute(() => 'never run');
+    }
+    function callsBeforeCall(): unknown {
+      try {
+        return breaker.beforeCall();
+      } catch (error) {
+        return error;
+      }
+    }
+    expectCallerFirst(await rejectionOf(callsTheBreaker()), 'callsTheBreaker', OPEN);
+    expectCallerFirst(await rejectionOf(callsTheBulkhead()), 'callsTheBulkhead', FULL);
+    expectCallerFirst(callsBeforeCall(), 'callsBeforeCall', OPEN);
+  });
+
+  it('make every refusal a new error carrying its own caller', async () => {
+    const policy = Policy.builder('p').circuitBreaker(isolated()).build();
+    function firstCaller(): Promise<unknown> {
+      return policy.execute(() => 'never run');
+    }
+    function secondCaller(): Promise<unknown> {
+      return policy.execute(() => 'never run');
+    }
+    const first = await rejectionOf(firstCaller());
+    const second = await rejectionOf(secondCaller());
+    expect(first).to.not.equal(second);
+    expectCallerFirst(first, 'firstCaller', OPEN);
+    expectCallerFirst(second, 'secondCaller', OPEN);
+  });
+
+  it('keep the stack depth the host allows, and a stack with no frames when it allows none', async () => {
+    const policy = Policy.builder('p').circuitBreaker(isolated()).build();
+    function depthOuter(): Promise<unknown> {
+      return depthInner();
+    }
+    function depthInner(): Promise<unknown> {
+      return policy.execute(() => 'never run');
+    }
+    const limit = Error.stackTraceLimit;
+    try {
+      Error.stackTraceLimit = 0;
+      const bare = await rejectionOf(policy.execute(() => 'never run'));
+      expect((bare as Error).stack).to.equal(OPEN);
+      Error.stackTraceLimit = 2;
+      const two = await rejectionOf(depthOuter());
+      expect(frames(two).map((line) => line.split(' ')[1])).to.deep.equal([
+        'depthInner',
+        'depthOuter',
+      ]);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    expect(Error.stackTraceLimit, 'the limit is left as it was').to.equal(limit);
+  });
+
+  it('keep a stack for a refusal decided after the caller has gone (a queued wait that ran out)', async () => {
+    const clock = new ManualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWait: 10, clock });
+    void bulkhead.execute(() => deferred<void>().promise);
+    const policy = Policy.builder('p').bulkhead(bulkhead).build();
+    const settled = rejectionOf(policy.execute(() => 'never run'));
+    await clock.advance(10);
+    const error = await settled;
+    expect(error).to.be.instanceOf(BulkheadFullError);
+    expect((error as Error).stack?.split('\n')[0]).to.equal(
+      'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)',
+    );
+  });
+});

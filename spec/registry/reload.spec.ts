@@ -95,6 +95,24 @@ describe('PolicyRegistry.reload', () => {
     expect(Object.isFrozen(pricing)).to.equal(true);
   });
 
+  it('reports every event of a call in flight after the reload, a hedge started late too', async () => {
+    const hedged = PolicyRegistry.fromConfig(
+      { policies: { api: [{ hedge: { 'max-hedges': 1, delay: '100ms' } }] } },
+      { clock },
+    );
+    const api = hedged.policy('api');
+    const seen: string[] = [];
+    api.on('hedge', (e) => seen.push(`hedge ${e.attempt}`));
+    api.on('success', () => seen.push('success'));
+    const slow = deferred<string>();
+    const call = api.execute((ctx) => (ctx.attempt === 1 ? slow.promise : 'second'));
+    hedged.reload({ policies: { api: [{ hedge: { 'max-hedges': 1, delay: '5s' } }] } });
+    await clock.advance(100);
+    expect(await call).to.equal('second');
+    expect(seen).to.deep.equal(['hedge 2', 'success']);
+    slow.resolve('first');
+  });
+
   it('lets calls in flight finish under the settings they started with', async () => {
     const pricing = registry.policy('pricing');
     const started = rejectionOf(pricing.execute(() => new Promise(() => {})));

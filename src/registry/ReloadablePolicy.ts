@@ -19,17 +19,9 @@ interface Subscription {
 }
 
 // Events of the calls themselves: a compiled policy that was swapped out still emits them for the
-// calls it runs. The others (`circuit-state`) come from primitives, which the current policy
-// reports (a breaker kept across a reload is in both: it must be reported once).
-const CALL_EVENTS: ReadonlySet<PolicyEvent> = /* @__PURE__ */ new Set<PolicyEvent>([
-  'success',
-  'failure',
-  'attempt',
-  'retry',
-  'rejected',
-  'timeout',
-  'fallback',
-]);
+// calls it runs. The one that is not (`circuit-state`) comes from primitives, which the current
+// policy reports (a breaker kept across a reload is in both: it must be reported once).
+const isCallEvent = (event: PolicyEvent): boolean => event !== 'circuit-state';
 
 /** Calls started and not yet settled. */
 const inFlight = (policy: AnyPolicy): number => {
@@ -59,7 +51,7 @@ export class Generations {
     this.current = next;
     for (const s of this.#subscriptions) this.#subscribe(s, next);
     for (const s of this.#subscriptions) {
-      if (!CALL_EVENTS.has(s.event)) s.offs.get(old)?.();
+      if (!isCallEvent(s.event)) s.offs.get(old)?.();
     }
     this.#draining.add(old);
     if (inFlight(old) === 0) {
@@ -80,7 +72,7 @@ export class Generations {
     const subscription: Subscription = { event, listener, offs: new Map() };
     // The current policy checks the arguments (and throws its TypeError) first.
     this.#subscribe(subscription, this.current);
-    if (CALL_EVENTS.has(event)) {
+    if (isCallEvent(event)) {
       for (const policy of this.#draining) this.#subscribe(subscription, policy);
     }
     this.#subscriptions = [...this.#subscriptions, subscription];

@@ -17,20 +17,23 @@ const preload = fileURLToPath(new URL('./scripts/mutation/mocha-cjs.cjs', import
 createRequire(import.meta.url)(preload);
 
 /**
- * The spec folders that exercise the mutated code, as compiled into .spec-build/. Left out:
- * spec/reliability/ (fast-check properties draw new cases on every run, so a mutant's fate would
- * change from run to run, and they take seconds per mutant), and the folders whose specs start
- * servers or other runtimes (redis, fetch, runtimes, examples, benchmarks).
+ * The specs that exercise the mutated code, as compiled into .spec-build/: every white-box and
+ * contract folder, and the deterministic, quick reliability specs. Left out: the fast-check
+ * properties and the chaos, leak and lifetime specs of spec/reliability/ (random or real-time,
+ * seconds per mutant), and the folders whose specs start servers or other runtimes (redis,
+ * fetch, runtimes, examples, benchmarks).
  */
 const SPECS = [
-  'strategies',
-  'pipeline',
-  'internal',
-  'registry',
-  'decorators',
-  'otel',
-  'contract',
-  'mutation',
+  'strategies/**/*',
+  'pipeline/**/*',
+  'internal/**/*',
+  'registry/**/*',
+  'decorators/**/*',
+  'otel/**/*',
+  'contract/**/*',
+  'reliability/hostile',
+  'reliability/breaker-listeners.regressions',
+  'mutation/**/*',
 ];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -38,7 +41,7 @@ export default {
   testRunner: 'mocha',
   testRunnerNodeArgs: ['--require', preload],
   mochaOptions: {
-    spec: SPECS.map((dir) => `.spec-build/spec/${dir}/**/*.spec.js`),
+    spec: SPECS.map((glob) => `.spec-build/spec/${glob}.spec.js`),
     // Checks what the package ships (entry points, side-effect-free modules, no Node globals in
     // the core bundle), which the instrumentation itself changes.
     ignore: ['.spec-build/spec/contract/package.spec.js'],

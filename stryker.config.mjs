@@ -36,7 +36,6 @@ const SPECS = [
   'mutation/**/*',
 ];
 
-/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'mocha',
   testRunnerNodeArgs: ['--require', preload],

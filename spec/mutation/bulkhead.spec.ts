@@ -14,7 +14,10 @@ class SharedSlots implements BulkheadStore {
   max = 0;
   inUseCount = 0;
   onFree: (() => void) | undefined;
-  constructor(readonly remote: boolean) {}
+  readonly remote: boolean;
+  constructor(remote: boolean) {
+    this.remote = remote;
+  }
   configure(config: { maxConcurrent: number }): void {
     this.max = config.maxConcurrent;
   }

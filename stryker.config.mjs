@@ -44,7 +44,7 @@ export default {
     // Checks what the package ships (entry points, side-effect-free modules, no Node globals in
     // the core bundle), which the instrumentation itself changes.
     ignore: ['.spec-build/spec/contract/package.spec.js'],
-    require: ['.spec-build/spec/setup.js'],
+    require: ['.spec-build/spec/setup.js', '.spec-build/spec/mutation/preload.js'],
   },
   buildCommand: 'node scripts/mutation/build.mjs',
   mutate: [

@@ -17,6 +17,7 @@ import {
   type CircuitBreakerStoreConfig,
   type CircuitOutcome,
 } from '../../src/strategies/circuit-breaker/store.js';
+import { Policy } from '../../src/pipeline/Policy.js';
 import { ManualClock } from '../support/clock.js';
 import { flush, rejectionOf } from '../support/promises.js';
 
@@ -184,6 +185,23 @@ describe('CircuitBreaker: bookkeeping', () => {
       expect(store.acquire()).to.include({ admitted: false, state: 'half-open' });
     });
 
+    it('ignores a late outcome recorded while OPEN: it decides no trial', () => {
+      const clock = new ManualClock();
+      const store = new InMemoryCircuitBreakerStore();
+      new CircuitBreaker({ store, failureThreshold: 1, recoveryTimeout: 1000, clock });
+      store.record({ failure: true, slow: false });
+      expect(store.record({ failure: false, slow: false })).to.equal('open');
+      expect(store.state()).to.equal('open');
+    });
+
+    it('says it needs configure() when used before it', () => {
+      const store = new InMemoryCircuitBreakerStore();
+      expect(() => store.record({ failure: true, slow: false })).to.throw(
+        Error,
+        'InMemoryCircuitBreakerStore used before configure()',
+      );
+    });
+
     it('gives back a probe it holds', () => {
       const clock = new ManualClock();
       const store = new InMemoryCircuitBreakerStore();
@@ -193,6 +211,37 @@ describe('CircuitBreaker: bookkeeping', () => {
       expect(store.acquire()).to.include({ admitted: true, probe: true });
       store.release();
       expect(store.acquire()).to.include({ admitted: true, probe: true });
+    });
+  });
+
+  describe('describe()', () => {
+    it('states a rate over a time window, a slow-call rate, and both together', () => {
+      expect(
+        new CircuitBreaker({
+          failureRateThreshold: 0.5,
+          windowType: 'time',
+          windowDuration: '10s',
+          minimumCalls: 5,
+        }).describe(),
+      ).to.equal(
+        'opens at 50% failures over 10000 ms (minimum 5 calls), recovery 30000 ms, 1 half-open call, on all errors',
+      );
+      expect(
+        new CircuitBreaker({ slowCallDuration: 100, slowCallRateThreshold: 0.25 }).describe(),
+      ).to.equal(
+        'opens after 5 consecutive failures, or 25% calls >= 100 ms over the last 10 calls (minimum 10 calls), recovery 30000 ms, 1 half-open call, on all errors',
+      );
+      expect(
+        new CircuitBreaker({
+          failureRateThreshold: 0.5,
+          slowCallDuration: 100,
+          slowCallRateThreshold: 0.25,
+          windowSize: 20,
+          minimumCalls: 4,
+        }).describe(),
+      ).to.equal(
+        'opens at 50% failures over the last 20 calls or 25% calls >= 100 ms over the last 20 calls (minimum 4 calls), recovery 30000 ms, 1 half-open call, on all errors',
+      );
     });
   });
 
@@ -232,6 +281,82 @@ describe('CircuitBreaker: bookkeeping', () => {
       expect(() => breaker.beforeCall())
         .to.throw(CircuitOpenError)
         .with.property('retryAfterMs', Infinity);
+    });
+
+    it('learns the state from the answer to a call admitted by hand', async () => {
+      const clock = new ManualClock();
+      const store = new AsyncStore();
+      const breaker = halfOpenBreaker(clock, { store });
+      await flush();
+      const heard: CircuitStateChange[] = [];
+      breaker.onStateChange((change) => heard.push(change));
+      // Another process trips the shared circuit.
+      store.inner.record({ failure: true, slow: false });
+      breaker.beforeCall();
+      await flush();
+      expect(heard).to.deep.equal([{ from: 'closed', to: 'open' }]);
+    });
+
+    it('after an exact refusal, refuses by hand with the time left that the store gave', async () => {
+      const clock = new ManualClock();
+      const store = new AsyncStore();
+      const breaker = halfOpenBreaker(clock, { store, recoveryTimeout: 5000 });
+      await flush();
+      // Another process trips the shared circuit at 0; this breaker hears of it at 500, and takes
+      // the open period to start then.
+      store.inner.record({ failure: true, slow: false });
+      await clock.advance(500);
+      void breaker.state;
+      await flush();
+      expect(breaker.state).to.equal('open');
+      await clock.advance(500);
+      const refusal = await rejectionOf(breaker.execute(() => 'never runs'));
+      expect((refusal as CircuitOpenError).retryAfterMs).to.equal(4000);
+      await clock.advance(500);
+      expect(() => breaker.beforeCall())
+        .to.throw(CircuitOpenError)
+        .with.property('retryAfterMs', 3500);
+    });
+
+    it('grows the open period it assumes when a probe fails, as the store does', async () => {
+      const clock = new ManualClock();
+      const store = new AsyncStore();
+      const breaker = halfOpenBreaker(clock, {
+        store,
+        recoveryTimeout: 1000,
+        recoveryBackoff: 2,
+        maxRecoveryTimeout: 10_000,
+      });
+      await trip(breaker);
+      await flush();
+      await clock.advance(1000);
+      await trip(breaker);
+      await flush();
+      expect(breaker.state).to.equal('open');
+      await clock.advance(500);
+      expect(() => breaker.beforeCall())
+        .to.throw(CircuitOpenError)
+        .with.property('retryAfterMs', 1500);
+    });
+
+    it('in a policy, counts a call whose caller left before the admission came as failed, and frees its slot', async () => {
+      const clock = new ManualClock();
+      const store = new AsyncStore();
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .circuitBreaker({ store, failureThreshold: 1, recoveryTimeout: 1000, clock })
+        .build();
+      await flush();
+      store.inner.record({ failure: true, slow: false });
+      await clock.advance(1000);
+      const controller = new AbortController();
+      const reason = new Error('left');
+      const call = policy.execute(() => 'never runs', { signal: controller.signal });
+      controller.abort(reason);
+      expect(await rejectionOf(call)).to.equal(reason);
+      await flush();
+      expect(policy.metrics()).to.include({ calls: 1, successes: 0, failures: 1 });
+      expect(await policy.execute(() => 'probe')).to.equal('probe');
     });
 
     it('whose isolate(), reset() and release() reject leaves no unhandled rejection', async () => {

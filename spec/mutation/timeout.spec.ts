@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { OperationTimeoutError } from '../../src/errors.js';
 import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 import { ManualClock } from '../support/clock.js';
 import { deferred, never, rejectionOf } from '../support/promises.js';
@@ -287,6 +288,20 @@ describe('Timeout: the deadline from inside', () => {
       expect(await call).to.be.instanceOf(OperationTimeoutError);
       expect(n).to.equal(2);
       expect(policy.metrics()).to.include({ calls: 1, successes: 0, failures: 1, timeouts: 2 });
+    });
+  });
+
+  describe('in a policy’s description', () => {
+    it('shows each deadline and its mode, and names the kind when given another primitive', () => {
+      const policy = Policy.builder<string>('p')
+        .timeout({ timeout: 100, mode: 'cooperative' })
+        .timeout(200)
+        .build();
+      expect(policy.describe()).to.equal('1. timeout: 100 ms, cooperative\n2. timeout: 200 ms');
+      expect(() => Policy.builder('p').timeout(new Bulkhead() as never)).to.throw(
+        TypeError,
+        '`options` must be TimeLimiter options or a TimeLimiter, got an instance of Bulkhead',
+      );
     });
   });
 });

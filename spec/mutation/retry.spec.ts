@@ -296,4 +296,22 @@ describe('Retry: waits and refusals at their edges', () => {
       expect(await call).to.be.instanceOf(OperationTimeoutError);
     });
   });
+
+  describe('in a policy’s description', () => {
+    it('shows a delay function, and a max retry-after only when it differs from max delay', () => {
+      const policy = Policy.builder<string>('p')
+        .retry({ maxAttempts: 2, delay: () => 5 })
+        .retry({ maxAttempts: 3, delay: 100, maxDelay: 1000, maxRetryAfter: 5000 })
+        .retry({ maxAttempts: 4, delay: 100, maxDelay: 1000 })
+        .retry({ maxAttempts: 2, delay: 10, maxRetryAfter: 300 })
+        .build();
+      expect(policy.describe().split('\n')).to.deep.equal([
+        '1. retry: up to 2 attempts, delay by function, on all errors',
+        '2. retry: up to 3 attempts, delay 100 ms, max delay 1000 ms, max retry-after 5000 ms, on all errors',
+        '3. retry: up to 4 attempts, delay 100 ms, max delay 1000 ms, on all errors',
+        '4. retry: up to 2 attempts, delay 10 ms, max retry-after 300 ms, on all errors',
+      ]);
+      expect(policy.metrics().stages.map((s) => s.maxAttempts)).to.deep.equal([2, 3, 4, 2]);
+    });
+  });
 });

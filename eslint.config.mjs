@@ -135,6 +135,8 @@ export default defineConfig(
       '.bench-build/**',
       '.examples-build/**',
       'coverage/**',
+      'reports/**',
+      '.stryker-tmp/**',
       'benchmarks/**',
       'examples/**',
       'scripts/**',

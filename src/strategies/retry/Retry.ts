@@ -588,6 +588,7 @@ function retryAfterOf(outcome: unknown): number {
 function notRetryable(error: unknown): boolean {
   if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return false;
   try {
+    // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below answers false all the same
     return Object.getOwnPropertyDescriptor(error, 'retryable')?.value === false;
   } catch {
     return false;

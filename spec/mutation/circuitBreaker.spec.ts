@@ -318,6 +318,22 @@ describe('CircuitBreaker: bookkeeping', () => {
         .with.property('retryAfterMs', 3500);
     });
 
+    it('first hearing of OPEN from an exact refusal, keeps the time left that the store gave', async () => {
+      const clock = new ManualClock();
+      const store = new AsyncStore();
+      const breaker = halfOpenBreaker(clock, { store, recoveryTimeout: 5000 });
+      await flush();
+      // Another process trips the shared circuit at 0; this breaker, which has not read the state
+      // since, hears of it from the store's refusal at 3000.
+      store.inner.record({ failure: true, slow: false });
+      await clock.advance(3000);
+      const refusal = await rejectionOf(breaker.execute(() => 'never runs'));
+      expect((refusal as CircuitOpenError).retryAfterMs).to.equal(2000);
+      expect(() => breaker.beforeCall())
+        .to.throw(CircuitOpenError)
+        .with.property('retryAfterMs', 2000);
+    });
+
     it('grows the open period it assumes when a probe fails, as the store does', async () => {
       const clock = new ManualClock();
       const store = new AsyncStore();

@@ -853,10 +853,12 @@ export class CircuitBreaker {
   }
 
   #learnAdmission(admission: CircuitAdmission): void {
+    // The state first: hearing of OPEN assumes a whole open period, which the store's own time
+    // left, when it gave one, then replaces.
+    this.#learnState(admission.state);
     if (!admission.admitted && admission.state === 'open') {
       this.#openUntil = this.clock.now() + admission.retryAfterMs;
     }
-    this.#learnState(admission.state);
   }
 
   #learnState(state: CircuitState): void {

@@ -47,6 +47,23 @@ describeRedis(
       expect(a.budget.tryWithdraw()).to.equal(false);
     });
 
+    it('does not decide on totals answered a whole window ago, which have all expired since', async function () {
+      const { budget, store } = await budgetFor(env, env.uniqueKey(), {
+        ratio: 0,
+        minPerSecond: 10,
+        window: 300,
+      });
+      // The reserve is 10/s x 0.3 s = 3 retries, all taken.
+      let allowed = 0;
+      while (budget.tryWithdraw()) allowed++;
+      expect(allowed).to.equal(3);
+      await store.refresh();
+      expect(budget.tryWithdraw()).to.equal(false);
+      // A quiet spell longer than the window, with no answer from Redis since.
+      await sleep(350);
+      expect(budget.tryWithdraw()).to.equal(true);
+    });
+
     it('keeps its counts under one hash-tagged key that expires with the window', async function () {
       const key = env.uniqueKey();
       const { budget, store } = await budgetFor(env, key, {

@@ -42,9 +42,11 @@ export const systemClock: Clock = Object.freeze({
 });
 
 /**
- * Wall-clock time in milliseconds since the epoch, for the few absolute times that come from
- * outside (an HTTP-date in `Retry-After`). Every rule measures time on a {@link Clock}; this only
- * turns such a date into a duration from now.
+ * Wall-clock time in milliseconds since the epoch, the one place bulwark reads it: for the
+ * absolute times that cross a process (a snapshot's `takenAt`, which `initialState` turns into
+ * the time elapsed since) or come from outside (an HTTP-date in `Retry-After`). A {@link Clock}
+ * is monotonic and per process, so it cannot serve them; every rule still measures time on the
+ * Clock, and a snapshot's times are durations on it.
  */
 export function wallNow(): number {
   return Date.now();

@@ -1,3 +1,4 @@
+import type { Clock } from '../internal/clock.js';
 import { storeKeyName } from './keys.js';
 import {
   InMemoryRetryBudgetStore,
@@ -62,6 +63,10 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   #newDeposits = 0;
   #newWithdrawals = 0;
   #inFlight: Promise<void> | undefined = undefined;
+  #clock: Clock | undefined;
+  #windowMs = 0;
+  /** When the totals were last answered (on the budget's clock). */
+  #answeredAt = -Infinity;
 
   /**
    * @throws TypeError for a missing `client` or `key`, an unknown option or a value of the wrong type
@@ -86,6 +91,8 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
     this.#ratio = config.ratio;
     this.#reserve = (config.minPerSecond * config.windowMs) / 1000;
     this.#bucketMs = config.windowMs / BUCKETS;
+    this.#clock = config.clock;
+    this.#windowMs = config.windowMs;
     this.#fallback.configure(() => {
       const local = new InMemoryRetryBudgetStore();
       local.configure({ ...config, minPerSecond: config.minPerSecond / this.#instances });
@@ -132,8 +139,11 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   }
 
   #left(): number {
-    const deposits = this.#deposits + this.#sentDeposits + this.#newDeposits;
-    const withdrawals = this.#withdrawals + this.#sentWithdrawals + this.#newWithdrawals;
+    // Totals answered a whole window ago have all left the window since.
+    const fresh = (this.#clock as Clock).now() - this.#answeredAt < this.#windowMs;
+    const deposits = (fresh ? this.#deposits : 0) + this.#sentDeposits + this.#newDeposits;
+    const withdrawals =
+      (fresh ? this.#withdrawals : 0) + this.#sentWithdrawals + this.#newWithdrawals;
     return this.#ratio * deposits + this.#reserve - withdrawals;
   }
 
@@ -164,6 +174,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
         const [d, w] = reply as [unknown, unknown];
         this.#deposits = Number(d);
         this.#withdrawals = Number(w);
+        this.#answeredAt = (this.#clock as Clock).now();
         done();
       },
       // Without Redis the counts are lost to the fleet (the local budget has them).

@@ -13,6 +13,7 @@ import { Policy } from '../../../src/pipeline/Policy.js';
 import { stages } from '../../../src/pipeline/stages.js';
 import type { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
+import { InMemoryRateLimiterStore } from '../../../src/strategies/rate-limiter/store.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, flush, rejectionOf } from '../../support/promises.js';
 
@@ -173,6 +174,32 @@ describe('Keyed stages', () => {
       Policy.builder().circuitBreaker({ key: host, store: {} as never, failureThreshold: 1 }),
     ).to.throw(TypeError, '`store` must be a store with per-key views (`forKey(key)`) or left out');
     expect(() => stages.retry({ key: host } as never)).to.throw(TypeError, 'unknown option `key`');
+  });
+
+  it('asks a store with per-key views for the views of the keys called, and no other', async () => {
+    const asked: string[] = [];
+    const store = {
+      forKey(key: string) {
+        asked.push(key);
+        return new InMemoryRateLimiterStore();
+      },
+    };
+    const policy = Policy.builder('users')
+      .rateLimiter({
+        key: (ctx) => ctx.data.get('user') as string,
+        maxTokens: 1,
+        refillRate: 1,
+        store: store as never,
+      })
+      .build();
+    expect(asked).to.deep.equal([]);
+    await policy.execute(() => 1, { data: { user: 'ann' } });
+    await policy.execute(() => 1, { data: { user: 'bob' } });
+    expect(await rejectionOf(policy.execute(() => 1, { data: { user: 'ann' } }))).to.have.property(
+      'name',
+      'RateLimitExceededError',
+    );
+    expect(asked).to.deep.equal(['ann', 'bob']);
   });
 
   it('describes the stage with its bounds and its kind', () => {

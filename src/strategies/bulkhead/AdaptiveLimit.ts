@@ -43,7 +43,7 @@ export interface AdaptiveLimitOptions {
   /**
    * How much the window's average latency may exceed the long-run average before the limit
    * falls: a number >= 1.
-   * @defaultValue 1.5 (`'gradient2'`), 2 (`'aimd'`)
+   * @defaultValue 1.5
    */
   readonly tolerance?: number;
   /** `'aimd'`: factor the limit is multiplied by when it falls, in (0, 1). @defaultValue 0.9 */
@@ -56,7 +56,7 @@ export interface AdaptiveLimitOptions {
   /**
    * Windows the long-run latency is averaged over (an exponential average): an integer >= 1.
    * Longer remembers the latency without load longer.
-   * @defaultValue 100
+   * @defaultValue 600
    */
   readonly longWindow?: number;
 }

@@ -177,7 +177,7 @@ export interface CircuitBreakerSnapshot {
   readonly format: 'bulwark.circuit-breaker';
   /** The version of the format (1). A snapshot of another version is refused. */
   readonly version: number;
-  /** Wall-clock time it was taken, in milliseconds since the epoch (`Date.now()`). */
+  /** Wall-clock time it was taken, in milliseconds since the epoch (the system's clock). */
   readonly takenAt: number;
   /** The state when taken (after any lazy OPEN -> HALF_OPEN move). */
   readonly state: CircuitState;
@@ -497,7 +497,7 @@ export class CircuitBreaker {
   /**
    * A snapshot of the circuit as plain JSON data, for `initialState` of a breaker in another
    * process or a later invocation: the state, the consecutive failures, the window, and the open
-   * time, with every time relative to `takenAt` (the wall-clock instant, `Date.now()`). Probes
+   * time, with every time relative to `takenAt` (the wall-clock instant, from the system's clock). Probes
    * in flight are not part of it. `JSON.stringify(breaker)` calls it.
    *
    * @throws TypeError when the breaker has a store of its own (a shared store keeps its state)

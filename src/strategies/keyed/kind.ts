@@ -37,8 +37,9 @@ export function keyedStage<P extends object>(
       : (key: string): unknown => (store.forKey as (key: string) => unknown).call(store, key);
   const make = (key: string): P =>
     new Primitive(viewOf === undefined ? own : { ...own, store: viewOf(key) });
-  // Made now, so that bad options fail at construction; kept for `describe`.
-  const template = viewOf === undefined ? new Primitive(own) : make('');
+  // Made now, so that bad options fail at construction; kept for `describe`. Without the store:
+  // a view of it would be configured (and, for Redis, asked) for no key at all.
+  const template = new Primitive(own);
   const keyed = new Keyed<P>(make, {
     maxKeys,
     idleTimeout: idleTimeoutMs,

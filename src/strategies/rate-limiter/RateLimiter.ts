@@ -64,7 +64,7 @@ export interface RateLimiterSnapshot {
   readonly format: 'bulwark.rate-limiter';
   /** The version of the format (1). A snapshot of another version is refused. */
   readonly version: number;
-  /** Wall-clock time it was taken, in milliseconds since the epoch (`Date.now()`). */
+  /** Wall-clock time it was taken, in milliseconds since the epoch (the system's clock). */
   readonly takenAt: number;
   /** Tokens in the bucket when taken (below 0 while callers waited for tokens owed to them). */
   readonly tokens: number;
@@ -188,7 +188,7 @@ export class RateLimiter {
   /**
    * A snapshot of the bucket as plain JSON data, for `initialState` of a limiter in another
    * process or a later invocation: the token count now, and `takenAt`, the wall-clock instant
-   * (`Date.now()`). Callers waiting in this limiter are not part of it, but the tokens owed to
+   * (from the system's clock). Callers waiting in this limiter are not part of it, but the tokens owed to
    * them are (the count is then below 0). `JSON.stringify(limiter)` calls it.
    *
    * @throws TypeError when the limiter has a store of its own (a shared store keeps its state)

@@ -189,6 +189,15 @@ export class Policy<T = unknown, F = never> {
     };
   }
 
+  /**
+   * @internal Calls a compiled policy has started and not yet settled, read from its counters
+   * alone (`metrics()` also reads every stage's state).
+   */
+  static inFlight(policy: Policy<unknown, unknown>): number {
+    const c = policy.parts.counters;
+    return c.calls - c.successes - c.failures;
+  }
+
   /** One line per stage, outermost first. */
   describe(): string {
     return (

@@ -23,11 +23,8 @@ interface Subscription {
 // policy reports (a breaker kept across a reload is in both: it must be reported once).
 const isCallEvent = (event: PolicyEvent): boolean => event !== 'circuit-state';
 
-/** Calls started and not yet settled. */
-const inFlight = (policy: AnyPolicy): number => {
-  const m = policy.metrics();
-  return m.calls - m.successes - m.failures;
-};
+/** Calls started and not yet settled (read on every outcome of a policy swapped out). */
+const inFlight = (policy: AnyPolicy): number => Policy.inFlight(policy);
 
 /**
  * @internal The compiled policies behind one handle: the current one, those swapped out that

@@ -274,7 +274,7 @@ describe('contract: Policy and the builder', () => {
     }
   });
 
-  it('R-POL-7: `startedAt` is the clock time at `execute`, also when read first after an await in a policy that measures no time', async () => {
+  it('R-POL-7: `startedAt` is the clock time at `execute` for a thunk that declares the context and reads it first after an await, in a policy that measures no time', async () => {
     const clock = new ManualClock(1_000);
     for (const policy of [
       Policy.builder('plain').clock(clock).build(),
@@ -291,6 +291,136 @@ describe('contract: Policy and the builder', () => {
       later.resolve();
       expect(await read, policy.name).to.equal(started);
     }
+  });
+
+  it('R-POL-7: `startedAt` is the clock time at `execute` for a custom stage that reads it after an await, whatever the thunk', async () => {
+    const clock = new ManualClock(2_000);
+    const seen: number[] = [];
+    const late: Stage = {
+      kind: 'late',
+      async execute(ctx, next) {
+        const result = await next(ctx);
+        seen.push(ctx.startedAt);
+        return result;
+      },
+    };
+    const policy = Policy.builder('custom').clock(clock).use(late).build();
+    const later = deferred<void>();
+    const call = policy.execute(() => later.promise);
+    await clock.advance(400);
+    later.resolve();
+    await call;
+    expect(seen).to.deep.equal([2_000]);
+  });
+
+  it('R-POL-7: with a timeout, `startedAt` is the clock time at `execute` even for a thunk that reaches the context only through `arguments`, after an await', async () => {
+    const clock = new ManualClock(3_000);
+    const policy = Policy.builder('timed').clock(clock).timeout({ timeout: '10s', clock }).build();
+    const later = deferred<void>();
+    const read = policy.execute(async function () {
+      // eslint-disable-next-line prefer-rest-params -- a thunk that declares no parameter
+      const ctx = arguments[0] as ExecutionContext;
+      await later.promise;
+      return ctx.startedAt;
+    });
+    await clock.advance(700);
+    later.resolve();
+    expect(await read).to.equal(3_000);
+  });
+
+  it('R-POL-7: with nothing that can see the start, `startedAt` is read at its first use (a thunk reaching the context only through `arguments`), then stays', async () => {
+    const clock = new ManualClock(1_000);
+    const policy = Policy.builder('lazy').clock(clock).bulkhead({ maxConcurrent: 2 }).build();
+    const later = deferred<void>();
+    const read = policy.execute(async function () {
+      // eslint-disable-next-line prefer-rest-params -- a thunk that declares no parameter
+      const ctx = arguments[0] as ExecutionContext;
+      await later.promise;
+      const first = ctx.startedAt;
+      await clock.advance(50);
+      return [first, ctx.startedAt];
+    });
+    await clock.advance(300);
+    later.resolve();
+    expect(await read).to.deep.equal([1_300, 1_300]);
+  });
+
+  it('R-POL-7: a policy of fallback, retry, count breaker, bulkhead or rate limiter reads no clock on the happy path for a thunk that takes no context, with no duration listener', async () => {
+    const clock = new ManualClock(1_000);
+    const limiterClock = new ManualClock(1_000);
+    const policies = [
+      Policy.builder('fallback').clock(clock).fallback({ value: 0 }).build(),
+      Policy.builder('retry').clock(clock).retry({ maxAttempts: 3, delay: 0, clock }).build(),
+      Policy.builder('breaker').clock(clock).circuitBreaker({ failureThreshold: 5, clock }).build(),
+      Policy.builder('bulkhead').clock(clock).bulkhead({ maxConcurrent: 2, clock }).build(),
+      // The limiter measures its refill on its own clock: the policy's is never read.
+      Policy.builder('limiter')
+        .clock(clock)
+        .rateLimiter({ maxTokens: 100, refillRate: 10, clock: limiterClock })
+        .build(),
+      Policy.builder('all')
+        .clock(clock)
+        .fallback({ method: (error: unknown) => String(error) })
+        .bulkhead({ maxConcurrent: 2, clock })
+        .retry({ maxAttempts: 3, delay: 0, clock })
+        .circuitBreaker({ failureThreshold: 5, clock })
+        .build(),
+    ];
+    // A listener of anything but durations costs no clock read either.
+    policies[0]?.on('rejected', () => {});
+    for (const policy of policies) {
+      expect(await policy.execute(() => Promise.resolve('async')), policy.name).to.equal('async');
+      expect(await policy.execute(() => 'sync'), policy.name).to.equal('sync');
+    }
+    expect(clock.reads).to.equal(0);
+    expect(limiterClock.reads).to.equal(2);
+  });
+
+  it('R-POL-7: the clock is read at `execute` once a thunk declares the context, a fallback method takes it, or a success/failure listener waits for durations', async () => {
+    const clock = new ManualClock(1_000);
+    const plain = Policy.builder('plain').clock(clock).bulkhead({ maxConcurrent: 2 }).build();
+    await plain.execute((_ctx) => 1);
+    expect(clock.reads, 'a thunk with a parameter').to.equal(1);
+    const method = Policy.builder('method')
+      .clock(clock)
+      .fallback({ method: (_error: unknown, ctx: ExecutionContext) => ctx.startedAt })
+      .build();
+    const failing = deferred<never>();
+    const recovered = method.execute(() => failing.promise);
+    await clock.advance(100);
+    failing.reject(new Boom());
+    expect(await recovered, 'a fallback method given the context').to.equal(1_000);
+    expect(clock.reads).to.equal(2);
+    const durations: number[] = [];
+    plain.on('success', ({ durationMs }) => durations.push(durationMs));
+    const later = deferred<number>();
+    const timed = plain.execute(() => later.promise);
+    await clock.advance(40);
+    later.resolve(2);
+    await timed;
+    expect(durations).to.deep.equal([40]);
+  });
+
+  it('R-POL-7: a duration listener subscribed while a call runs hears a duration of 0 for that call (its start was never read), never NaN', async () => {
+    const clock = new ManualClock(1_000);
+    const policy = Policy.builder('mid').clock(clock).retry({ maxAttempts: 2, delay: 0 }).build();
+    const ok = deferred<number>();
+    const failing = deferred<never>();
+    const first = policy.execute(() => ok.promise);
+    const second = settle(policy.execute(() => failing.promise));
+    await clock.advance(100);
+    const seen: Array<[string, number]> = [];
+    policy.on('success', ({ durationMs }) => seen.push(['success', durationMs]));
+    policy.on('failure', ({ durationMs }) => seen.push(['failure', durationMs]));
+    ok.resolve(1);
+    failing.reject(new Boom());
+    await first;
+    await flush();
+    expect(second.reason).to.be.instanceOf(Boom);
+    expect(seen).to.deep.equal([
+      ['success', 0],
+      ['failure', 0],
+    ]);
   });
 
   it("R-POL-7: `signal` aborts on the caller's abort", async () => {

@@ -1,6 +1,7 @@
 // The pipeline's execution contexts. They live here, not in pipeline/, because the TimeLimiter
 // primitive hands its own context (with a lazy deadline signal) to the work it guards.
 import type { ExecutionContext, Thunk } from '../pipeline/ExecutionContext.js';
+import { systemClock, type Clock } from './clock.js';
 import { NEVER_ABORTED, noop } from './signals.js';
 
 /**
@@ -46,7 +47,13 @@ export interface Settler {
 /** @internal The context `policy.execute` creates: one allocation per call on the happy path. */
 export class RootContext extends Context {
   readonly policyName: string;
-  readonly startedAt: number;
+  /**
+   * @internal The clock time `startedAt` answers: read at `execute` when something can see the
+   * start, else NaN until `startedAt` is first read (see {@link RootContext.startedAt}).
+   */
+  start: number;
+  /** @internal The clock `startedAt` reads when `execute` did not. */
+  readonly clock: Clock;
   /** @internal The user's thunk. */
   readonly fn: Thunk<unknown>;
   /** @internal The caller's signal, if any. */
@@ -108,19 +115,37 @@ export class RootContext extends Context {
   settler: Settler | undefined = undefined;
   #map: Map<string, unknown> | undefined;
 
+  /**
+   * @param startedAt - the clock time at `execute`, or NaN to read `clock` when `startedAt` is
+   *   first asked for
+   */
   constructor(
     policyName: string,
     startedAt: number,
     fn: Thunk<unknown>,
     callerSignal: AbortSignal | undefined,
     data: Map<string, unknown> | undefined,
+    clock: Clock = systemClock,
   ) {
     super();
     this.policyName = policyName;
-    this.startedAt = startedAt;
+    this.start = startedAt;
     this.fn = fn;
     this.callerSignal = callerSignal;
     this.#map = data;
+    this.clock = clock;
+  }
+
+  /**
+   * The clock time at `execute` when anything could see it then (R-POL-7: a thunk that declares
+   * a parameter, a stage given the context, a listener of durations); otherwise read here, once,
+   * at first use. A stage that measures time reads it in the execution's first turn, so the
+   * reading is still the start.
+   */
+  get startedAt(): number {
+    const start = this.start;
+    // NaN (not read yet) is the one value unequal to itself.
+    return start === start ? start : (this.start = this.clock.now());
   }
 
   /** @internal True once the execution's outcome is known (the caller has been answered). */

@@ -16,6 +16,8 @@ export class CustomStage implements Step {
   inner: Inward = UNLINKED;
   outer: Outward = UNLINKED;
   readonly settlesEarly = true;
+  // The stage has the context and may read `startedAt` at any time.
+  readonly needsClock = true;
   private readonly stage: Stage;
 
   constructor(stage: Stage) {

@@ -65,6 +65,8 @@ export class Policy<T = unknown, F = never> {
   private readonly breakerSubscriptions: Array<() => void> = [];
   /** True when something besides the thunk can settle an execution (see `execute`). */
   private readonly eager: boolean;
+  /** True when a stage can see `ctx.startedAt` after the call's first turn (see `execute`). */
+  private readonly clockAtStart: boolean;
 
   /** Starts a builder. `T` is the result type the policy's thunks produce. */
   static builder<T = unknown>(name?: string): PolicyBuilder<T> {
@@ -83,6 +85,7 @@ export class Policy<T = unknown, F = never> {
     this.outcome = { leave: settle, settle };
     this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
+    this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
     };
@@ -98,7 +101,7 @@ export class Policy<T = unknown, F = never> {
     // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
     const wrapper = wrapperEntry;
     if (wrapper !== undefined) wrapperEntry = undefined;
-    const { counters, clock } = this.parts;
+    const { counters, clock, hub } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
       return this.refuse(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
@@ -113,7 +116,12 @@ export class Policy<T = unknown, F = never> {
       data = read.data;
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
-    const root = new RootContext(this.name, clock.now(), fn, signal, data);
+    // The clock is read now only when something can see the start later: a thunk that takes the
+    // context, a stage that hands it to code of the user's, a listener of call durations.
+    // Otherwise `startedAt` reads it at first use (a stage that measures time does so in this
+    // turn), and a call nothing observes reads no clock at all.
+    const start = this.clockAtStart || hub.watchesCalls || takesContext(fn) ? clock.now() : NaN;
+    const root = new RootContext(this.name, start, fn, signal, data, clock);
     if (wrapper !== undefined) root.entry = wrapper;
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
@@ -229,7 +237,10 @@ export class Policy<T = unknown, F = never> {
     else counters.failures++;
     if (hub.watchesCalls) {
       const policy = this.name;
-      const durationMs = clock.now() - root.startedAt;
+      // A start never read (the listener came after `execute`, and nothing asked for it since)
+      // is not read now: such a call reports a duration of 0.
+      const start = root.start;
+      const durationMs = start === start ? clock.now() - start : 0;
       if (ok) hub.emit('success', { policy, durationMs, fallback: root.recovered });
       else hub.emit('failure', { policy, error: value, durationMs });
     }
@@ -293,6 +304,18 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     return new TypeError(`\`options\` could not be read: ${describeError(error)}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * True when `fn` declares a parameter, so it can read `ctx.startedAt` at any time. A function
+ * whose `length` cannot be read (a hostile Proxy) counts as one that does.
+ */
+function takesContext(fn: Thunk<unknown>): boolean {
+  try {
+    return fn.length !== 0;
+  } catch {
+    return true;
   }
 }
 

@@ -47,6 +47,12 @@ export interface Step extends Inward, Outward {
   leave(ctx: Context, ok: boolean, value: unknown): void;
   /** True when this step can settle an execution before its thunk settles (a deadline). */
   readonly settlesEarly: boolean;
+  /**
+   * True when code this step runs may read `ctx.startedAt` after the execution's first turn (a
+   * user function given the context): `execute` then reads the clock at once. A step that
+   * measures time from the start reads `startedAt` in the first turn and needs no flag.
+   */
+  readonly needsClock?: boolean;
   describe(): string;
   state(): Record<string, unknown>;
   /**

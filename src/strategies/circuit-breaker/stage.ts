@@ -11,6 +11,7 @@ const NOT_A_PROBE = 0;
 export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   readonly settlesEarly = false;
   private readonly breaker = this.primitive;
+  private readonly sharesClock = this.primitive.clock === this.env.clock;
 
   enter(ctx: Context): void {
     let ticket: number | Promise<number> | CircuitOpenError;
@@ -49,7 +50,12 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
       this.inner.enter(ctx);
       return;
     }
-    const start = breaker.timesCalls ? breaker.clock.now() : NaN;
+    // Timed from the call's start: `startedAt` while still in the call's first turn.
+    const start = !breaker.timesCalls
+      ? NaN
+      : this.sharesClock && ctx.root.inFirstTurn
+        ? ctx.root.startedAt
+        : breaker.clock.now();
     this.inner.enter(new TimingContext(ctx, this, start, ticket));
   }
 

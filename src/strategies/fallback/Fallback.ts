@@ -216,6 +216,14 @@ export class Fallback<T> {
   }
 
   /**
+   * @internal True when `method` declares a parameter after the error (a policy passes it the
+   * context, whose `startedAt` it may read at any time).
+   */
+  get takesContext(): boolean {
+    return this.#method !== undefined && this.#method.length > 1;
+  }
+
+  /**
    * @internal True when `onResult` rejects `result` (false without `onResult`). What the
    * predicate throws propagates.
    */

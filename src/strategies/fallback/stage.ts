@@ -9,6 +9,8 @@ import { BuiltinStep } from '../../pipeline/step.js';
  */
 export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   readonly settlesEarly = false;
+  // A method given the context may read `startedAt` once the call has failed.
+  readonly needsClock = this.primitive.takesContext;
   private readonly fallback = this.primitive;
   // Read once: without `onResult` a result costs one field read.
   private readonly judgesResults = this.primitive.judgesResults;

@@ -41,6 +41,8 @@ export class KeyedStage<P extends object> implements Step {
   inner: Inward = UNLINKED;
   outer: Outward = UNLINKED;
   readonly settlesEarly = false;
+  // The key function has the context and may read `startedAt` (on a later attempt, say).
+  readonly needsClock = true;
   readonly #descriptor: StageDescriptor<P>;
   readonly #keyed: Keyed<P>;
   readonly #keyOf: KeyOf;

@@ -372,6 +372,9 @@ describe('contract: Policy and the builder', () => {
       expect(await policy.execute(() => Promise.resolve('async')), policy.name).to.equal('async');
       expect(await policy.execute(() => 'sync'), policy.name).to.equal('sync');
     }
+    // A wrapped function never receives the context, whatever its parameters.
+    const wrapped = policies[3]?.wrap(async (a: number, b: number) => a + b);
+    expect(await wrapped?.(1, 2)).to.equal(3);
     expect(clock.reads).to.equal(0);
     expect(limiterClock.reads).to.equal(2);
   });

@@ -120,7 +120,11 @@ export class Policy<T = unknown, F = never> {
     // context, a stage that hands it to code of the user's, a listener of call durations.
     // Otherwise `startedAt` reads it at first use (a stage that measures time does so in this
     // turn), and a call nothing observes reads no clock at all.
-    const start = this.clockAtStart || hub.watchesCalls || takesContext(fn) ? clock.now() : NaN;
+    // (A wrapper's thunk takes none: it calls the wrapped function with the caller's arguments.)
+    const start =
+      this.clockAtStart || hub.watchesCalls || (wrapper === undefined && takesContext(fn))
+        ? clock.now()
+        : NaN;
     const root = new RootContext(this.name, start, fn, signal, data, clock);
     if (wrapper !== undefined) root.entry = wrapper;
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
@@ -309,7 +313,9 @@ function readOptions(options: unknown): ReadOptions | TypeError {
 
 /**
  * True when `fn` declares a parameter, so it can read `ctx.startedAt` at any time. A function
- * whose `length` cannot be read (a hostile Proxy) counts as one that does.
+ * whose `length` cannot be read (a hostile Proxy) counts as one that does. (`length` is an
+ * accessor V8 does not inline: reading it costs about two thirds of a clock read here, still
+ * less than the read it saves.)
  */
 function takesContext(fn: Thunk<unknown>): boolean {
   try {

@@ -67,7 +67,9 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
 
   private admitted(ctx: Context, ticket: BulkheadTicket): void {
     const root = ctx.root;
-    root.hold(this);
+    // Only an execution whose promise is a deferred (a caller's signal, a step that may answer
+    // first) can be answered while this pass holds its slot: no other needs to be told.
+    if (root.deferred) root.hold(this);
     const early = this.early ?? this.findEarly();
     if (!early && ticket === true) {
       // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
@@ -108,7 +110,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       }
       root.freeSlot();
     }
-    root.unhold(this);
+    if (root.holder !== undefined) root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);
     this.bulkhead.giveSlot(ticket, ok);

@@ -404,6 +404,34 @@ describe('contract: Policy and the builder', () => {
     expect(durations).to.deep.equal([40]);
   });
 
+  it('R-POL-7: a stage that measures time from the start on the policy clock reads it at `execute`, once: a slow-call breaker times calls from `startedAt`', async () => {
+    const clock = new ManualClock(1_000);
+    const policy = Policy.builder('slow')
+      .clock(clock)
+      .circuitBreaker({
+        failureRateThreshold: 0.5,
+        slowCallDuration: '100ms',
+        slowCallRateThreshold: 0.5,
+        minimumCalls: 2,
+        clock,
+      })
+      .build();
+    const later = deferred<void>();
+    const read = policy.execute(async function () {
+      // eslint-disable-next-line prefer-rest-params -- a thunk that declares no parameter
+      const ctx = arguments[0] as ExecutionContext;
+      await later.promise;
+      return ctx.startedAt;
+    });
+    await clock.advance(150);
+    later.resolve();
+    expect(await read).to.equal(1_000);
+    // One read at `execute` (the breaker borrows it), one when the call ends.
+    expect(clock.reads).to.equal(2);
+    await policy.execute(() => clock.advance(150));
+    expect(policy.metrics().stages[0]).to.include({ state: 'open' });
+  });
+
   it('R-POL-7: a duration listener subscribed while a call runs hears a duration of 0 for that call (its start was never read), never NaN', async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('mid').clock(clock).retry({ maxAttempts: 2, delay: 0 }).build();

@@ -138,9 +138,8 @@ export class RootContext extends Context {
 
   /**
    * The clock time at `execute` when anything could see it then (R-POL-7: a thunk that declares
-   * a parameter, a stage given the context, a listener of durations); otherwise read here, once,
-   * at first use. A stage that measures time reads it in the execution's first turn, so the
-   * reading is still the start.
+   * a parameter, a stage that measures time from the start or gives the context to code of the
+   * user's, a listener of durations); otherwise read here, once, at first use.
    */
   get startedAt(): number {
     const start = this.start;

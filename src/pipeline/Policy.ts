@@ -116,10 +116,10 @@ export class Policy<T = unknown, F = never> {
       data = read.data;
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
-    // The clock is read now only when something can see the start later: a thunk that takes the
-    // context, a stage that hands it to code of the user's, a listener of call durations.
-    // Otherwise `startedAt` reads it at first use (a stage that measures time does so in this
-    // turn), and a call nothing observes reads no clock at all.
+    // The clock is read now only when something can see the start: a thunk that takes the
+    // context, a stage that measures time from the start (it borrows this reading) or hands the
+    // context to code of the user's, a listener of call durations. Otherwise `startedAt` reads it
+    // at first use, and a call nothing observes reads no clock at all.
     // (A wrapper's thunk takes none: it calls the wrapped function with the caller's arguments.)
     const start =
       this.clockAtStart || hub.watchesCalls || (wrapper === undefined && takesContext(fn))

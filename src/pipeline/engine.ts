@@ -48,9 +48,9 @@ export interface Step extends Inward, Outward {
   /** True when this step can settle an execution before its thunk settles (a deadline). */
   readonly settlesEarly: boolean;
   /**
-   * True when code this step runs may read `ctx.startedAt` after the execution's first turn (a
-   * user function given the context): `execute` then reads the clock at once. A step that
-   * measures time from the start reads `startedAt` in the first turn and needs no flag.
+   * True when this step reads `ctx.startedAt` (a stage that measures time from the start, on the
+   * policy's clock) or runs code of the user's given the context, which may read it at any time:
+   * `execute` then reads the clock at once. Otherwise `startedAt` is read at its first use.
    */
   readonly needsClock?: boolean;
   describe(): string;

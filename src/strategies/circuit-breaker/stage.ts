@@ -12,6 +12,8 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   readonly settlesEarly = false;
   private readonly breaker = this.primitive;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
+  // Slow calls are timed from `startedAt`, read at `execute` then.
+  readonly needsClock = this.sharesClock && this.primitive.timesCalls;
 
   enter(ctx: Context): void {
     let ticket: number | Promise<number> | CircuitOpenError;

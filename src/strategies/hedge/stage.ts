@@ -11,6 +11,8 @@ export class HedgeStage extends BuiltinStep<Hedge> implements HedgeSink {
   // The winner answers while the losers' work still runs.
   readonly settlesEarly = true;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
+  // Its first delay starts from `startedAt`, read at `execute` then.
+  readonly needsClock = this.sharesClock && this.primitive.delayMs > 0;
 
   enter(ctx: Context): void {
     const root = ctx.root;

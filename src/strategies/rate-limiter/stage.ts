@@ -8,6 +8,8 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
   readonly settlesEarly = false;
   private readonly limiter = this.primitive;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
+  // Its refill is measured at `startedAt`, read at `execute` then.
+  readonly needsClock = this.sharesClock;
 
   enter(ctx: Context): void {
     const root = ctx.root;

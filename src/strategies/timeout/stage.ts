@@ -8,6 +8,8 @@ export class TimeoutStage extends BuiltinStep<TimeLimiter> implements TimeoutOwn
   readonly operation = this.env.policy;
   private readonly limiter = this.primitive;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
+  // Its deadline starts from `startedAt`, read at `execute` then.
+  readonly needsClock = this.sharesClock;
 
   enter(ctx: Context): void {
     const root = ctx.root;

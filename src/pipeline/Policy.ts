@@ -65,7 +65,7 @@ export class Policy<T = unknown, F = never> {
   private readonly breakerSubscriptions: Array<() => void> = [];
   /** True when something besides the thunk can settle an execution (see `execute`). */
   private readonly eager: boolean;
-  /** True when a stage can see `ctx.startedAt` after the call's first turn (see `execute`). */
+  /** True when a stage reads `ctx.startedAt` or hands the context on (see `execute`). */
   private readonly clockAtStart: boolean;
 
   /** Starts a builder. `T` is the result type the policy's thunks produce. */

@@ -14,11 +14,8 @@ import type { RedisStoreOptions } from './options.js';
 import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker.js';
 import {
   ADMIT_CLOSED,
-  ADMIT_PROBE,
-  ADMIT_PROBE_RECLAIMED,
-  REFUSE_HALF_OPEN,
-  REFUSE_ISOLATED,
   MIN_PROBE_LEASE_MS,
+  admissionOf,
 } from '../strategies/circuit-breaker/admissions.js';
 
 /** Options of a {@link RedisCircuitBreakerStore}: the common {@link RedisStoreOptions}. */
@@ -145,20 +142,11 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       ),
     );
     const settings: BreakerSettings = {
+      ...config,
       stateKey: this.redisKey,
       windowKey: `${this.redisKey}:w`,
-      failureThreshold: config.failureThreshold,
-      recoveryTimeoutMs: config.recoveryTimeoutMs,
-      recoveryBackoff: config.recoveryBackoff,
-      maxRecoveryTimeoutMs: config.maxRecoveryTimeoutMs,
-      failureRateThreshold: config.failureRateThreshold,
-      slowCallRateThreshold: config.slowCallRateThreshold,
       timed,
-      windowSize: config.windowSize,
-      windowDurationMs: config.windowDurationMs,
       buckets: bucketsFor(config.windowDurationMs),
-      minimumCalls: config.minimumCalls,
-      halfOpenMaxCalls: config.halfOpenMaxCalls,
       idleTtlMs: idleTtl,
       probeLeaseMs: Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs),
     };
@@ -315,15 +303,7 @@ function toState(reply: unknown): CircuitState {
 
 function toAdmission(reply: unknown): CircuitAdmission {
   const [admitted, state, probe, retryAfter] = reply as [unknown, unknown, unknown, unknown];
-  const s = toState(state);
-  if (Number(admitted) === 1) {
-    // probe: 0 none, 1 a probe, 2 a probe that took back the slots of lost ones.
-    const kind = Number(probe);
-    return kind === 1 ? ADMIT_PROBE : kind === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
-  }
-  if (s === 'half-open') return REFUSE_HALF_OPEN;
-  if (s === 'isolated') return REFUSE_ISOLATED;
-  return { admitted: false, state: s, probe: false, retryAfterMs: Number(retryAfter) };
+  return admissionOf(Number(admitted) === 1, toState(state), Number(probe), Number(retryAfter));
 }
 
 // The same bucket count as the in-memory TIME window: one per second, between 10 and 60.

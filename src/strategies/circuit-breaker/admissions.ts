@@ -1,5 +1,6 @@
 // The admission answers a circuit-breaker store gives that never change, and the probe lease,
 // shared by the in-memory store and the Redis one (plain frozen data, so a second bundled copy is harmless).
+import type { CircuitState } from './CircuitState.js';
 import type { CircuitAdmission } from './store.js';
 
 /**
@@ -47,3 +48,21 @@ export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
   probe: false,
   retryAfterMs: Infinity,
 });
+
+/**
+ * @internal The admission a shared store's answer stands for: when `admitted`, by `probe` (0 no
+ * probe, 1 a probe, 2 a probe that took back the slots of lost ones); when refused, the answer
+ * of `state` (with `retryAfterMs` left while OPEN). The frozen answers above wherever they fit.
+ */
+export function admissionOf(
+  admitted: boolean,
+  state: CircuitState,
+  probe: number,
+  retryAfterMs: number,
+): CircuitAdmission {
+  if (admitted)
+    return probe === 1 ? ADMIT_PROBE : probe === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
+  if (state === 'half-open') return REFUSE_HALF_OPEN;
+  if (state === 'isolated') return REFUSE_ISOLATED;
+  return { admitted: false, state, probe: false, retryAfterMs };
+}

@@ -4,16 +4,13 @@ import {
   type RetryBudgetStore,
   type RetryBudgetStoreConfig,
 } from '../index.js';
+import { BUCKETS, EPSILON, budgetLeft, reserveOf } from '../strategies/retry-budget/budget.js';
 import { StoreCore } from './core.js';
 import type { RedisStoreOptions } from './options.js';
 import { BUDGET } from './scripts/budget.js';
 
 /** Options of a {@link RedisRetryBudgetStore}: the common {@link RedisStoreOptions}. */
 export type RedisRetryBudgetStoreOptions = RedisStoreOptions;
-
-// Buckets per window, as the in-memory store keeps them.
-const BUCKETS = 10;
-const EPSILON = 1e-9;
 
 /**
  * A retry budget's counts in Redis, shared by every {@link RetryBudget} (in any process) whose
@@ -86,7 +83,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
       return local;
     });
     this.#ratio = config.ratio;
-    this.#reserve = (config.minPerSecond * config.windowMs) / 1000;
+    this.#reserve = reserveOf(config.minPerSecond, config.windowMs);
     this.#bucketMs = config.windowMs / BUCKETS;
     this.#clock = config.clock;
     this.#windowMs = config.windowMs;
@@ -137,7 +134,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
     const deposits = (fresh ? this.#deposits : 0) + this.#sentDeposits + this.#newDeposits;
     const withdrawals =
       (fresh ? this.#withdrawals : 0) + this.#sentWithdrawals + this.#newWithdrawals;
-    return this.#ratio * deposits + this.#reserve - withdrawals;
+    return budgetLeft(this.#ratio, this.#reserve, deposits, withdrawals);
   }
 
   // One script call at a time: counts made while one is out go in the next.

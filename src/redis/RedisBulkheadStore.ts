@@ -150,14 +150,10 @@ export class RedisBulkheadStore implements BulkheadStore {
 
   /** @throws Error when the store already serves another bulkhead */
   configure(config: BulkheadStoreConfig): void {
-    this.#core.configure(config.clock, 'Bulkhead', (instances) => {
-      const local = new InMemoryBulkheadStore();
-      local.configure({
-        maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / instances)),
-        clock: config.clock,
-      });
-      return local;
-    });
+    this.#core.configure(config.clock, 'Bulkhead', InMemoryBulkheadStore, (instances) => ({
+      maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / instances)),
+      clock: config.clock,
+    }));
     this.#maxConcurrent = config.maxConcurrent;
   }
 

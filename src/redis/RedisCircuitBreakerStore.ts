@@ -127,11 +127,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   /** @throws Error when the store already serves another breaker */
   configure(config: CircuitBreakerStoreConfig): void {
-    this.#core.configure(config.clock, 'CircuitBreaker', () => {
-      const local = new InMemoryCircuitBreakerStore();
-      local.configure(config);
-      return local;
-    });
+    this.#core.configure(config.clock, 'CircuitBreaker', InMemoryCircuitBreakerStore, () => config);
     this.#growing = config.recoveryBackoff > 1;
     const timed = config.windowType === 'time';
     const idleTtl = Math.ceil(

@@ -102,16 +102,14 @@ export class RedisRateLimiterStore implements RateLimiterStore {
 
   /** @throws Error when the store already serves another limiter */
   configure(config: RateLimiterStoreConfig): void {
-    this.#core.configure(config.clock, 'RateLimiter', (n) => {
+    this.#core.configure(config.clock, 'RateLimiter', InMemoryRateLimiterStore, (n) => {
       // A share below one token could never serve a single permit.
       const share = config.maxTokens / n;
-      const local = new InMemoryRateLimiterStore();
-      local.configure({
+      return {
         maxTokens: share >= 1 ? share : Math.min(1, config.maxTokens),
         refillRate: config.refillRate / n,
         clock: config.clock,
-      });
-      return local;
+      };
     });
     this.#bucket = {
       key: this.redisKey,

@@ -77,11 +77,10 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
 
   /** @throws Error when the store already serves another budget */
   configure(config: RetryBudgetStoreConfig): void {
-    this.#core.configure(config.clock, 'RetryBudget', (instances) => {
-      const local = new InMemoryRetryBudgetStore();
-      local.configure({ ...config, minPerSecond: config.minPerSecond / instances });
-      return local;
-    });
+    this.#core.configure(config.clock, 'RetryBudget', InMemoryRetryBudgetStore, (instances) => ({
+      ...config,
+      minPerSecond: config.minPerSecond / instances,
+    }));
     this.#ratio = config.ratio;
     this.#reserve = reserveOf(config.minPerSecond, config.windowMs);
     this.#bucketMs = config.windowMs / BUCKETS;

@@ -40,12 +40,21 @@ export class StoreCore<L> {
 
   /**
    * Uses the primitive's clock, once (a store serves one `primitive`), and with `'local'` makes
-   * the in-process store with `create`, given `instances`.
+   * the in-process store, a `Local` configured with `share(instances)`: the primitive's settings,
+   * its limits divided among the `instances` that share the key.
    * @throws Error when the store already serves a `primitive`
    */
-  configure(clock: Clock, primitive: string, create: (instances: number) => L): void {
+  configure<C>(
+    clock: Clock,
+    primitive: string,
+    Local: new () => L & { configure(config: C): void },
+    share: (instances: number) => C,
+  ): void {
     this.link.bind(clock, this.#store, primitive);
-    if (this.link.mode === 'local') this.#local = create(this.options.instances);
+    if (this.link.mode !== 'local') return;
+    const local = new Local();
+    local.configure(share(this.options.instances));
+    this.#local = local;
   }
 
   /** The in-process store (`'local'` only, once configured). */

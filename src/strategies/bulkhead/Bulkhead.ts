@@ -90,9 +90,15 @@ const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'rele
  * ```
  */
 export class Bulkhead {
+  /** The adaptive limit, if the bulkhead has one. */
+  readonly adaptiveLimit: AdaptiveLimit | undefined;
+  /** Callers allowed to wait for a slot. */
+  readonly maxQueue: number;
+  /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
+  readonly maxWaitMs: number;
   readonly #maxConcurrent: number;
   readonly #adaptive: AdaptiveSlots | undefined;
-  readonly #limit: AdaptiveLimit | undefined;
+  // The options again, as the methods read them.
   readonly #maxQueue: number;
   readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
@@ -146,7 +152,7 @@ export class Bulkhead {
   constructor(options?: BulkheadOptions) {
     const o = optionsObject(options, 'Bulkhead');
     knownKeys(o, BULKHEAD_OPTIONS, 'Bulkhead');
-    const limit = (this.#limit = limitOption(o.limit, o.maxConcurrent));
+    const limit = (this.adaptiveLimit = limitOption(o.limit, o.maxConcurrent));
     const maxConcurrent = (this.#maxConcurrent =
       limit !== undefined
         ? limit.max
@@ -156,8 +162,8 @@ export class Bulkhead {
             1,
             10,
           ));
-    const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
-    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    const maxQueue = (this.maxQueue = this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
+    this.maxWaitMs = this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
@@ -179,22 +185,8 @@ export class Bulkhead {
 
   /** Calls allowed at once: with an {@link AdaptiveLimit}, the limit as it is now. */
   get maxConcurrent(): number {
-    return this.#limit === undefined ? this.#maxConcurrent : this.#limit.limit;
-  }
-
-  /** The adaptive limit, if the bulkhead has one. */
-  get adaptiveLimit(): AdaptiveLimit | undefined {
-    return this.#limit;
-  }
-
-  /** Callers allowed to wait for a slot. */
-  get maxQueue(): number {
-    return this.#maxQueue;
-  }
-
-  /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
-  get maxWaitMs(): number {
-    return this.#maxWaitMs;
+    const limit = this.adaptiveLimit;
+    return limit === undefined ? this.#maxConcurrent : limit.limit;
   }
 
   /**

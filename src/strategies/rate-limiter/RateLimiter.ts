@@ -114,10 +114,18 @@ const GRANTED: Promise<void> = Promise.resolve();
  * ```
  */
 export class RateLimiter {
+  /** Bucket capacity (the largest burst). */
+  readonly maxTokens: number;
+  /** Tokens added per second. */
+  readonly refillRate: number;
+  /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
+  readonly maxWaitMs: number;
+  /** @internal The clock given in the options. */
+  readonly clock: Clock;
+  // The options again, as the methods read them.
   readonly #maxTokens: number;
   readonly #refillRate: number;
   readonly #maxWaitMs: number;
-  readonly #clock: Clock;
   readonly #store: RateLimiterStore;
   // Callers waiting for reserved tokens, each due when its tokens arrive.
   readonly #queue: WaitQueue<void>;
@@ -132,22 +140,16 @@ export class RateLimiter {
     const o = optionsObject(options, 'RateLimiter');
     knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
     // A call takes 1 token: a smaller bucket could never serve one.
-    const maxTokens = (this.#maxTokens = numberOption(
-      o.maxTokens,
-      'maxTokens',
-      (n) => n >= 1,
-      '>= 1',
-      10,
-    ));
-    const refillRate = (this.#refillRate = numberOption(
-      o.refillRate,
-      'refillRate',
-      (n) => n > 0,
-      '> 0',
-      10,
-    ));
-    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
-    const clock = (this.#clock = clockOption(o.clock));
+    const maxTokens =
+      (this.maxTokens =
+      this.#maxTokens =
+        numberOption(o.maxTokens, 'maxTokens', (n) => n >= 1, '>= 1', 10));
+    const refillRate =
+      (this.refillRate =
+      this.#refillRate =
+        numberOption(o.refillRate, 'refillRate', (n) => n > 0, '> 0', 10));
+    this.maxWaitMs = this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
+    const clock = (this.clock = clockOption(o.clock));
     const store = (this.#store =
       storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
       new InMemoryRateLimiterStore());
@@ -210,11 +212,6 @@ export class RateLimiter {
     };
   }
 
-  /** @internal The clock given in the options. */
-  get clock(): Clock {
-    return this.#clock;
-  }
-
   /**
    * @internal `tryAcquire(1)` deciding at time `now`, a reading of this limiter's clock taken
    * moments before in the same synchronous turn.
@@ -227,21 +224,6 @@ export class RateLimiter {
     } finally {
       this.#lent = NaN;
     }
-  }
-
-  /** Bucket capacity (the largest burst). */
-  get maxTokens(): number {
-    return this.#maxTokens;
-  }
-
-  /** Tokens added per second. */
-  get refillRate(): number {
-    return this.#refillRate;
-  }
-
-  /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
-  get maxWaitMs(): number {
-    return this.#maxWaitMs;
   }
 
   /**

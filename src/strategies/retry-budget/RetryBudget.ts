@@ -71,9 +71,12 @@ const STORE_METHODS = Object.freeze(['configure', 'deposit', 'tryWithdraw', 'bal
  * ```
  */
 export class RetryBudget {
-  readonly #ratio: number;
-  readonly #minPerSecond: number;
-  readonly #windowMs: number;
+  /** Retries allowed per first attempt in the window. */
+  readonly ratio: number;
+  /** Retries allowed per second of the window whatever the traffic. */
+  readonly minPerSecond: number;
+  /** The sliding window, in milliseconds. */
+  readonly windowMs: number;
   readonly #store: RetryBudgetStore;
   #refused = 0;
 
@@ -84,35 +87,20 @@ export class RetryBudget {
   constructor(options?: RetryBudgetOptions) {
     const o = optionsObject(options, 'RetryBudget');
     knownKeys(o, RETRY_BUDGET_OPTIONS, 'RetryBudget');
-    const ratio = (this.#ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
-    const minPerSecond = (this.#minPerSecond = numberOption(
+    const ratio = (this.ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
+    const minPerSecond = (this.minPerSecond = numberOption(
       o.minPerSecond,
       'minPerSecond',
       (n) => n >= 0,
       '>= 0',
       10,
     ));
-    const windowMs = (this.#windowMs = positiveDuration(o.window, 'window', 10_000));
+    const windowMs = (this.windowMs = positiveDuration(o.window, 'window', 10_000));
     const clock = clockOption(o.clock);
     const store = (this.#store =
       storeOption<RetryBudgetStore>(o.store, 'RetryBudgetStore', STORE_METHODS) ??
       new InMemoryRetryBudgetStore());
     store.configure(Object.freeze({ ratio, minPerSecond, windowMs, clock }));
-  }
-
-  /** Retries allowed per first attempt in the window. */
-  get ratio(): number {
-    return this.#ratio;
-  }
-
-  /** Retries allowed per second of the window whatever the traffic. */
-  get minPerSecond(): number {
-    return this.#minPerSecond;
-  }
-
-  /** The sliding window, in milliseconds. */
-  get windowMs(): number {
-    return this.#windowMs;
   }
 
   /**

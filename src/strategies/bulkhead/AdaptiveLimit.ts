@@ -108,7 +108,7 @@ export class AdaptiveLimit {
   readonly min: number;
   /** Highest limit. */
   readonly max: number;
-  // The options again, as the methods read them.
+  // The same options, as the methods read them.
   readonly #algorithm: AdaptiveAlgorithm;
   readonly #min: number;
   readonly #max: number;
@@ -138,12 +138,17 @@ export class AdaptiveLimit {
   constructor(options?: AdaptiveLimitOptions) {
     const o = optionsObject(options, 'AdaptiveLimit');
     knownKeys(o, ADAPTIVE_LIMIT_OPTIONS, 'AdaptiveLimit');
-    const algorithm =
-      (this.algorithm =
-      this.#algorithm =
-        oneOfOption(o.algorithm, 'algorithm', ALGORITHMS, 'gradient2'));
-    const min = (this.min = this.#min = integerOption(o.min, 'min', 1, 1));
-    const max = (this.max = this.#max = integerOption(o.max, 'max', 1, 1000));
+    const algorithm = (this.#algorithm = oneOfOption(
+      o.algorithm,
+      'algorithm',
+      ALGORITHMS,
+      'gradient2',
+    ));
+    const min = (this.#min = integerOption(o.min, 'min', 1, 1));
+    const max = (this.#max = integerOption(o.max, 'max', 1, 1000));
+    this.algorithm = algorithm;
+    this.min = min;
+    this.max = max;
     if (max < min) fail(RangeError, 'max', `an integer >= min (${min})`, max);
     const initial = integerOption(o.initial, 'initial', 1, Math.min(max, Math.max(min, 20)));
     if (initial < min || initial > max) {

@@ -98,7 +98,7 @@ export class Bulkhead {
   readonly maxWaitMs: number;
   readonly #maxConcurrent: number;
   readonly #adaptive: AdaptiveSlots | undefined;
-  // The options again, as the methods read them.
+  // The same options, as the methods read them.
   readonly #maxQueue: number;
   readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
@@ -162,8 +162,10 @@ export class Bulkhead {
             1,
             10,
           ));
-    const maxQueue = (this.maxQueue = this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
-    this.maxWaitMs = this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
+    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    this.maxQueue = maxQueue;
+    this.maxWaitMs = this.#maxWaitMs;
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??

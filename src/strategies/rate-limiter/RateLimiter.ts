@@ -122,7 +122,7 @@ export class RateLimiter {
   readonly maxWaitMs: number;
   /** @internal The clock given in the options. */
   readonly clock: Clock;
-  // The options again, as the methods read them.
+  // The same options, as the methods read them.
   readonly #maxTokens: number;
   readonly #refillRate: number;
   readonly #maxWaitMs: number;
@@ -140,15 +140,24 @@ export class RateLimiter {
     const o = optionsObject(options, 'RateLimiter');
     knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
     // A call takes 1 token: a smaller bucket could never serve one.
-    const maxTokens =
-      (this.maxTokens =
-      this.#maxTokens =
-        numberOption(o.maxTokens, 'maxTokens', (n) => n >= 1, '>= 1', 10));
-    const refillRate =
-      (this.refillRate =
-      this.#refillRate =
-        numberOption(o.refillRate, 'refillRate', (n) => n > 0, '> 0', 10));
-    this.maxWaitMs = this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
+    const maxTokens = (this.#maxTokens = numberOption(
+      o.maxTokens,
+      'maxTokens',
+      (n) => n >= 1,
+      '>= 1',
+      10,
+    ));
+    const refillRate = (this.#refillRate = numberOption(
+      o.refillRate,
+      'refillRate',
+      (n) => n > 0,
+      '> 0',
+      10,
+    ));
+    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
+    this.maxTokens = maxTokens;
+    this.refillRate = refillRate;
+    this.maxWaitMs = this.#maxWaitMs;
     const clock = (this.clock = clockOption(o.clock));
     const store = (this.#store =
       storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??

@@ -64,6 +64,22 @@ describe('validate', () => {
       );
       refuses(() => optionsObject(3, 'X'), TypeError, 'X options must be an object, got 3');
     });
+
+    it('checks the keys against `known` when given, as knownKeys does', () => {
+      const options = { maxAttempts: 1 };
+      expect(optionsObject(options, 'Retry', ['maxAttempts', 'delay'])).to.equal(options);
+      expect(optionsObject(undefined, 'Retry', [])).to.deep.equal({});
+      refuses(
+        () => optionsObject({ maxAttemps: 2 }, 'Retry', ['maxAttempts', 'delay']),
+        TypeError,
+        'Retry: unknown option `maxAttemps` (did you mean `maxAttempts`?)',
+      );
+      refuses(
+        () => optionsObject(null, 'Retry', []),
+        TypeError,
+        'Retry options must be an object, got null',
+      );
+    });
   });
 
   describe('knownKeys', () => {

@@ -16,15 +16,24 @@ export { show };
 export type ErrorFilter =
   ReadonlyArray<abstract new (...args: never[]) => unknown> | ((error: unknown) => boolean);
 
-/** Throws unless `options` is undefined or a plain object, and returns it as a record. */
-export function optionsObject(options: unknown, what: string): Record<string, unknown> {
+/**
+ * Throws unless `options` is undefined or a plain object whose own keys are all in `known` (when
+ * given; see {@link knownKeys}), and returns it as a record.
+ */
+export function optionsObject(
+  options: unknown,
+  what: string,
+  known?: readonly string[],
+): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionTypeError('options', 'an object', options, {
       message: `${what} options must be an object, got ${show(options)}`,
     });
   }
-  return options as Record<string, unknown>;
+  const record = options as Record<string, unknown>;
+  if (known !== undefined) knownKeys(record, known, what);
+  return record;
 }
 
 /** Throws a TypeError for the first own key of `options` that is not in `known`. */

@@ -4,7 +4,6 @@ import { isThenable } from '../../internal/signals.js';
 import { fail } from '../../internal/duration.js';
 import {
   integerOption,
-  knownKeys,
   numberOption,
   oneOfOption,
   optionsObject,
@@ -136,8 +135,7 @@ export class AdaptiveLimit {
    * @throws RangeError for a value out of range
    */
   constructor(options?: AdaptiveLimitOptions) {
-    const o = optionsObject(options, 'AdaptiveLimit');
-    knownKeys(o, ADAPTIVE_LIMIT_OPTIONS, 'AdaptiveLimit');
+    const o = optionsObject(options, 'AdaptiveLimit', ADAPTIVE_LIMIT_OPTIONS);
     const algorithm = (this.#algorithm = oneOfOption(
       o.algorithm,
       'algorithm',

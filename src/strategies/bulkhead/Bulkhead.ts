@@ -7,7 +7,6 @@ import {
   clockOption,
   durationOption,
   integerOption,
-  knownKeys,
   optionsObject,
 } from '../../internal/validate.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
@@ -150,8 +149,7 @@ export class Bulkhead {
    * @throws RangeError for a value out of range
    */
   constructor(options?: BulkheadOptions) {
-    const o = optionsObject(options, 'Bulkhead');
-    knownKeys(o, BULKHEAD_OPTIONS, 'Bulkhead');
+    const o = optionsObject(options, 'Bulkhead', BULKHEAD_OPTIONS);
     const limit = (this.adaptiveLimit = limitOption(o.limit, o.maxConcurrent));
     const maxConcurrent = (this.#maxConcurrent =
       limit !== undefined

@@ -6,7 +6,6 @@ import { storeOption } from '../../internal/store.js';
 import {
   clockOption,
   durationOption,
-  knownKeys,
   numberOption,
   optionsObject,
   show,
@@ -137,8 +136,7 @@ export class RateLimiter {
    * @throws RangeError for a value out of range
    */
   constructor(options?: RateLimiterOptions) {
-    const o = optionsObject(options, 'RateLimiter');
-    knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
+    const o = optionsObject(options, 'RateLimiter', RATE_LIMITER_OPTIONS);
     // A call takes 1 token: a smaller bucket could never serve one.
     const maxTokens = (this.#maxTokens = numberOption(
       o.maxTokens,

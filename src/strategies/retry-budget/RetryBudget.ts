@@ -3,7 +3,6 @@ import type { Duration } from '../../internal/duration.js';
 import { storeOption } from '../../internal/store.js';
 import {
   clockOption,
-  knownKeys,
   numberOption,
   optionsObject,
   positiveDuration,
@@ -85,8 +84,7 @@ export class RetryBudget {
    * @throws RangeError for a value out of range
    */
   constructor(options?: RetryBudgetOptions) {
-    const o = optionsObject(options, 'RetryBudget');
-    knownKeys(o, RETRY_BUDGET_OPTIONS, 'RetryBudget');
+    const o = optionsObject(options, 'RetryBudget', RETRY_BUDGET_OPTIONS);
     const ratio = (this.ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
     const minPerSecond = (this.minPerSecond = numberOption(
       o.minPerSecond,

@@ -17,13 +17,13 @@ export type ErrorFilter =
   ReadonlyArray<abstract new (...args: never[]) => unknown> | ((error: unknown) => boolean);
 
 /**
- * Throws unless `options` is undefined or a plain object whose own keys are all in `known` (when
- * given; see {@link knownKeys}), and returns it as a record.
+ * Throws unless `options` is undefined or a plain object, and, for the first own key not in
+ * `known`, a TypeError naming it (and the known key it may be a typo of). Returns it as a record.
  */
 export function optionsObject(
   options: unknown,
   what: string,
-  known?: readonly string[],
+  known: readonly string[],
 ): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -32,23 +32,14 @@ export function optionsObject(
     });
   }
   const record = options as Record<string, unknown>;
-  if (known !== undefined) knownKeys(record, known, what);
-  return record;
-}
-
-/** Throws a TypeError for the first own key of `options` that is not in `known`. */
-export function knownKeys(
-  options: Record<string, unknown>,
-  known: readonly string[],
-  what: string,
-): void {
-  for (const key of Object.keys(options)) {
+  for (const key of Object.keys(record)) {
     if (!known.includes(key)) {
-      throw new OptionTypeError(key, 'a known option', options[key], {
+      throw new OptionTypeError(key, 'a known option', record[key], {
         message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
       });
     }
   }
+  return record;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   ADMIT_CLOSED,
   MIN_PROBE_LEASE_MS,
   admissionOf,
+  bucketsFor,
 } from '../strategies/circuit-breaker/admissions.js';
 
 /** Options of a {@link RedisCircuitBreakerStore}: the common {@link RedisStoreOptions}. */
@@ -142,6 +143,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       stateKey: this.redisKey,
       windowKey: `${this.redisKey}:w`,
       timed,
+      // The same buckets as the in-memory TIME window.
       buckets: bucketsFor(config.windowDurationMs),
       idleTtlMs: idleTtl,
       probeLeaseMs: Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs),
@@ -300,9 +302,4 @@ function toState(reply: unknown): CircuitState {
 function toAdmission(reply: unknown): CircuitAdmission {
   const [admitted, state, probe, retryAfter] = reply as [unknown, unknown, unknown, unknown];
   return admissionOf(Number(admitted) === 1, toState(state), Number(probe), Number(retryAfter));
-}
-
-// The same bucket count as the in-memory TIME window: one per second, between 10 and 60.
-function bucketsFor(durationMs: number): number {
-  return Math.min(60, Math.max(10, Math.ceil(durationMs / 1000)));
 }

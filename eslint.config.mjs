@@ -116,6 +116,7 @@ const ADAPTER_HELPERS = [
   'internal/signals.js',
   'internal/validate.js',
   'strategies/circuit-breaker/admissions.js',
+  'strategies/retry-budget/budget.js',
 ];
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 /** For a file `depth` folders below src/: any path up to src/ that is not the entry or a helper. */

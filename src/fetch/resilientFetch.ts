@@ -1,5 +1,5 @@
 import type { ExecuteOptions, ExecutionContext, Thunk } from '../index.js';
-import { functionOption, knownKeys, optionsObject, show } from '../internal/validate.js';
+import { functionOption, optionsObject, show } from '../internal/validate.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
@@ -121,8 +121,7 @@ export function resilientFetch(
       `\`policy\` must be a Policy (an object with execute()), got ${show(policy)}`,
     );
   }
-  const raw = optionsObject(options, 'resilientFetch');
-  knownKeys(raw, FETCH_OPTIONS, 'resilientFetch');
+  const raw = optionsObject(options, 'resilientFetch', FETCH_OPTIONS);
   const transport = functionOption(raw.fetch, 'fetch', undefined) as FetchFunction | undefined;
   const statuses = new Set(statusList(raw.retryStatuses));
   const methods = new Set(methodList(raw.retryMethods));

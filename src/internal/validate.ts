@@ -16,30 +16,30 @@ export { show };
 export type ErrorFilter =
   ReadonlyArray<abstract new (...args: never[]) => unknown> | ((error: unknown) => boolean);
 
-/** Throws unless `options` is undefined or a plain object, and returns it as a record. */
-export function optionsObject(options: unknown, what: string): Record<string, unknown> {
+/**
+ * Throws unless `options` is undefined or a plain object, and, for the first own key not in
+ * `known`, a TypeError naming it (and the known key it may be a typo of). Returns it as a record.
+ */
+export function optionsObject(
+  options: unknown,
+  what: string,
+  known: readonly string[],
+): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionTypeError('options', 'an object', options, {
       message: `${what} options must be an object, got ${show(options)}`,
     });
   }
-  return options as Record<string, unknown>;
-}
-
-/** Throws a TypeError for the first own key of `options` that is not in `known`. */
-export function knownKeys(
-  options: Record<string, unknown>,
-  known: readonly string[],
-  what: string,
-): void {
-  for (const key of Object.keys(options)) {
+  const record = options as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
     if (!known.includes(key)) {
-      throw new OptionTypeError(key, 'a known option', options[key], {
+      throw new OptionTypeError(key, 'a known option', record[key], {
         message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
       });
     }
   }
+  return record;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   type StageState,
 } from '../index.js';
 // Pure helpers, safe to bundle into this entry point.
-import { knownKeys, optionsObject, show } from '../internal/validate.js';
+import { optionsObject, show } from '../internal/validate.js';
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
@@ -419,8 +419,7 @@ function resolveOptions(options: unknown): {
   base: Attributes;
   keyAttribute: boolean;
 } {
-  const o = optionsObject(options, 'instrument');
-  knownKeys(o, OPTION_KEYS, 'instrument');
+  const o = optionsObject(options, 'instrument', OPTION_KEYS);
   const { meter, attributes, keyAttribute } = o;
   if (keyAttribute !== undefined && typeof keyAttribute !== 'boolean') {
     throw new TypeError(`\`keyAttribute\` must be a boolean, got ${show(keyAttribute)}`);

@@ -6,16 +6,9 @@ import {
   type BulkheadTicket,
   type Duration,
 } from '../index.js';
-import { StoreFallback } from './fallback.js';
-import { RedisLink, type RedisCommand } from './link.js';
-import { storeKeyName } from './keys.js';
-import {
-  positiveDuration,
-  resolveStoreOptions,
-  viewOptions,
-  type RedisStoreOptions,
-  type ResolvedStoreOptions,
-} from './options.js';
+import { StoreCore } from './core.js';
+import type { RedisCommand } from './link.js';
+import { positiveDuration, type RedisStoreOptions } from './options.js';
 import { LEASES, type LeaseOp } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */
@@ -76,10 +69,7 @@ export class RedisBulkheadStore implements BulkheadStore {
   readonly redisKey: string;
   /** How long a lease lasts without renewal, in milliseconds. */
   readonly leaseTtlMs: number;
-  readonly #common: ResolvedStoreOptions;
-  readonly #link: RedisLink;
-  readonly #fallback: StoreFallback<InMemoryBulkheadStore>;
-  readonly #instances: number;
+  readonly #core: StoreCore<InMemoryBulkheadStore>;
   readonly #owner = crypto.randomUUID();
   readonly #pollMs: number;
   #seq = 0;
@@ -96,9 +86,10 @@ export class RedisBulkheadStore implements BulkheadStore {
     this.#renew();
   };
   readonly #acquireWithout = (): false | BulkheadTicket | Promise<false | BulkheadTicket> => {
-    const answer = this.#fallback.decide(acquireLocal, UNTRACKED_SLOT);
+    const core = this.#core;
+    const answer = core.decide(acquireLocal, UNTRACKED_SLOT);
     // Queued callers ask again later (slots may be free, or Redis back, by then).
-    if (answer === false || this.#link.mode === 'fail-closed') this.#armPoll();
+    if (answer === false || core.link.mode === 'fail-closed') this.#armPoll();
     return answer;
   };
   readonly #onPollTimer = (): void => {
@@ -111,23 +102,25 @@ export class RedisBulkheadStore implements BulkheadStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisBulkheadStoreOptions) {
-    const { common, raw, member } = resolveStoreOptions(options, 'RedisBulkheadStore', [
+    const core = new StoreCore<InMemoryBulkheadStore>(options, 'RedisBulkheadStore', 'bh', [
       'leaseTtl',
     ]);
-    this.#common = common;
+    this.#core = core;
+    this.redisKey = core.redisKey;
     this.leaseTtlMs = Math.ceil(
-      positiveDuration(raw.leaseTtl, 'leaseTtl', DEFAULT_LEASE_TTL_MS, MIN_LEASE_TTL_MS),
+      positiveDuration(
+        core.options.raw.leaseTtl,
+        'leaseTtl',
+        DEFAULT_LEASE_TTL_MS,
+        MIN_LEASE_TTL_MS,
+      ),
     );
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
-    this.redisKey = storeKeyName(common.prefix, 'bh', common.key, member);
-    this.#link = new RedisLink(common, this.redisKey);
-    this.#fallback = new StoreFallback(this.#link);
-    this.#instances = common.instances;
   }
 
   /** False from a failed Redis call until a call to Redis succeeds again. */
   get redisAvailable(): boolean {
-    return this.#link.up;
+    return this.#core.link.up;
   }
 
   /**
@@ -147,7 +140,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    * ```
    */
   forKey(key: string): RedisBulkheadStore {
-    return new RedisBulkheadStore(viewOptions(this.#common, key));
+    return new RedisBulkheadStore(this.#core.view(key));
   }
 
   /** Slots this store holds in Redis (leases it renews). */
@@ -157,16 +150,11 @@ export class RedisBulkheadStore implements BulkheadStore {
 
   /** @throws Error when the store already serves another bulkhead */
   configure(config: BulkheadStoreConfig): void {
-    this.#link.bind(config.clock, 'RedisBulkheadStore', 'Bulkhead');
+    this.#core.configure(config.clock, 'Bulkhead', InMemoryBulkheadStore, (instances) => ({
+      maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / instances)),
+      clock: config.clock,
+    }));
     this.#maxConcurrent = config.maxConcurrent;
-    this.#fallback.configure(() => {
-      const local = new InMemoryBulkheadStore();
-      local.configure({
-        maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / this.#instances)),
-        clock: config.clock,
-      });
-      return local;
-    });
   }
 
   /**
@@ -175,8 +163,9 @@ export class RedisBulkheadStore implements BulkheadStore {
    * `'local'`, `true` with `'fail-open'`.
    */
   tryAcquire(): false | BulkheadTicket {
-    if (!this.#link.bypassing) return false;
-    return this.#fallback.decideNow(tryAcquireLocal, UNTRACKED_SLOT, false);
+    const core = this.#core;
+    if (!core.link.bypassing) return false;
+    return core.decideNow(tryAcquireLocal, UNTRACKED_SLOT, false);
   }
 
   /**
@@ -184,7 +173,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    * limit (`'local'`), an untracked slot (`'fail-open'`), or a rejection (`'fail-closed'`).
    */
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
-    const link = this.#link;
+    const link = this.#core.link;
     const id = `${this.#owner}:${++this.#seq}`;
     return link.attempt(
       this.#command({ op: 'acquire', id }),
@@ -217,12 +206,12 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
     if (ticket === LOCAL_SLOT) {
-      this.#fallback.local?.release();
+      this.#core.local?.release();
       return;
     }
     if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
     // Without Redis the lease is no longer renewed: it expires within leaseTtl.
-    return this.#link.attempt(
+    return this.#core.link.attempt(
       this.#command({ op: 'release', id: ticket }),
       (reply) => {
         this.#known = Number((reply as [unknown, unknown])[1]);
@@ -236,8 +225,8 @@ export class RedisBulkheadStore implements BulkheadStore {
    * Redis is away with `'local'`, the local limit's count.
    */
   inUse(): number {
-    const local = this.#fallback.local;
-    if (local !== undefined && this.#link.bypassing) return local.inUse();
+    const local = this.#core.localWhileAway;
+    if (local !== undefined) return local.inUse();
     return this.#known;
   }
 
@@ -257,13 +246,13 @@ export class RedisBulkheadStore implements BulkheadStore {
 
   #armPoll(): void {
     if (this.#onFree !== undefined && this.#pollTimer === undefined) {
-      this.#pollTimer = this.#link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
+      this.#pollTimer = this.#core.link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
     }
   }
 
   #armRenewal(): void {
     if (this.#renewTimer === undefined && this.#leases.size !== 0) {
-      this.#renewTimer = this.#link.clock.setTimeout(
+      this.#renewTimer = this.#core.link.clock.setTimeout(
         this.#onRenewTimer,
         Math.floor(this.leaseTtlMs / 3),
       );
@@ -273,8 +262,8 @@ export class RedisBulkheadStore implements BulkheadStore {
   #renew(): void {
     const leases = this.#leases;
     if (leases.size === 0) return;
-    const clock = this.#link.clock;
-    const link = this.#link;
+    const link = this.#core.link;
+    const clock = link.clock;
     const sentAt = clock.now();
     if (this.#renewing || !link.shouldTry()) {
       this.#dropExpired(sentAt);

@@ -8,23 +8,15 @@ import {
   type CircuitOutcome,
   type CircuitState,
 } from '../index.js';
-import { StoreFallback } from './fallback.js';
-import { RedisLink, type RedisCommand } from './link.js';
-import { storeKeyName } from './keys.js';
-import {
-  resolveStoreOptions,
-  viewOptions,
-  type RedisStoreOptions,
-  type ResolvedStoreOptions,
-} from './options.js';
+import { StoreCore } from './core.js';
+import type { RedisCommand } from './link.js';
+import type { RedisStoreOptions } from './options.js';
 import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker.js';
 import {
   ADMIT_CLOSED,
-  ADMIT_PROBE,
-  ADMIT_PROBE_RECLAIMED,
-  REFUSE_HALF_OPEN,
-  REFUSE_ISOLATED,
   MIN_PROBE_LEASE_MS,
+  admissionOf,
+  bucketsFor,
 } from '../strategies/circuit-breaker/admissions.js';
 
 /** Options of a {@link RedisCircuitBreakerStore}: the common {@link RedisStoreOptions}. */
@@ -80,9 +72,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * for a per-key view (`forKey`); the window is `<that>:w`.
    */
   readonly redisKey: string;
-  readonly #common: ResolvedStoreOptions;
-  readonly #link: RedisLink;
-  readonly #fallback: StoreFallback<InMemoryCircuitBreakerStore>;
+  readonly #core: StoreCore<InMemoryCircuitBreakerStore>;
   // Whether the local breaker decided anything since Redis last answered.
   #usedLocal = false;
   // Whether open periods grow: only then does a snapshot report the open duration.
@@ -92,7 +82,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   // Record commands by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (probe === false ? 4 : 0).
   #recordCommands: readonly RedisCommand[] = [];
   readonly #acquireWithout = (): CircuitAdmission | Promise<CircuitAdmission> =>
-    this.#fallback.decide((local) => {
+    this.#core.decide((local) => {
       this.#usedLocal = true;
       return local.acquire();
     }, ADMIT_CLOSED);
@@ -107,16 +97,13 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisCircuitBreakerStoreOptions) {
-    const { common, member } = resolveStoreOptions(options, 'RedisCircuitBreakerStore');
-    this.#common = common;
-    this.redisKey = storeKeyName(common.prefix, 'cb', common.key, member);
-    this.#link = new RedisLink(common, this.redisKey);
-    this.#fallback = new StoreFallback(this.#link);
+    this.#core = new StoreCore(options, 'RedisCircuitBreakerStore', 'cb');
+    this.redisKey = this.#core.redisKey;
   }
 
   /** False from a failed Redis call until a call to Redis succeeds again. */
   get redisAvailable(): boolean {
-    return this.#link.up;
+    return this.#core.link.up;
   }
 
   /**
@@ -136,12 +123,12 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * ```
    */
   forKey(key: string): RedisCircuitBreakerStore {
-    return new RedisCircuitBreakerStore(viewOptions(this.#common, key));
+    return new RedisCircuitBreakerStore(this.#core.view(key));
   }
 
   /** @throws Error when the store already serves another breaker */
   configure(config: CircuitBreakerStoreConfig): void {
-    this.#link.bind(config.clock, 'RedisCircuitBreakerStore', 'CircuitBreaker');
+    this.#core.configure(config.clock, 'CircuitBreaker', InMemoryCircuitBreakerStore, () => config);
     this.#growing = config.recoveryBackoff > 1;
     const timed = config.windowType === 'time';
     const idleTtl = Math.ceil(
@@ -152,20 +139,12 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       ),
     );
     const settings: BreakerSettings = {
+      ...config,
       stateKey: this.redisKey,
       windowKey: `${this.redisKey}:w`,
-      failureThreshold: config.failureThreshold,
-      recoveryTimeoutMs: config.recoveryTimeoutMs,
-      recoveryBackoff: config.recoveryBackoff,
-      maxRecoveryTimeoutMs: config.maxRecoveryTimeoutMs,
-      failureRateThreshold: config.failureRateThreshold,
-      slowCallRateThreshold: config.slowCallRateThreshold,
       timed,
-      windowSize: config.windowSize,
-      windowDurationMs: config.windowDurationMs,
+      // The same buckets as the in-memory TIME window.
       buckets: bucketsFor(config.windowDurationMs),
-      minimumCalls: config.minimumCalls,
-      halfOpenMaxCalls: config.halfOpenMaxCalls,
       idleTtlMs: idleTtl,
       probeLeaseMs: Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs),
     };
@@ -189,15 +168,10 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       command('record', false, true, false),
       command('record', true, true, false),
     ]);
-    this.#fallback.configure(() => {
-      const local = new InMemoryCircuitBreakerStore();
-      local.configure(config);
-      return local;
-    });
   }
 
   acquire(): CircuitAdmission | Promise<CircuitAdmission> {
-    const link = this.#link;
+    const link = this.#core.link;
     return link.attempt(
       this.#command('acquire'),
       (reply) => {
@@ -215,8 +189,9 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   record(outcome: CircuitOutcome): CircuitState | Promise<CircuitState> {
     const index =
       (outcome.failure ? 1 : 0) + (outcome.slow ? 2 : 0) + (outcome.probe === false ? 4 : 0);
-    return this.#link.attempt(this.#recordCommands[index] as RedisCommand, this.#toState, () =>
-      this.#fallback.decide((local) => {
+    const core = this.#core;
+    return core.link.attempt(this.#recordCommands[index] as RedisCommand, this.#toState, () =>
+      core.decide((local) => {
         this.#usedLocal = true;
         return local.record(outcome);
       }, 'closed'),
@@ -224,21 +199,24 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   release(): void | Promise<void> {
-    return this.#link.attempt(
+    const core = this.#core;
+    return core.link.attempt(
       this.#command('release'),
       () => this.#backOnRedis(),
-      () => this.#fallback.local?.release(),
+      () => core.local?.release(),
     );
   }
 
   state(): CircuitState | Promise<CircuitState> {
-    return this.#link.attempt(this.#command('state'), this.#toState, () =>
-      this.#fallback.decide((local) => local.state(), 'closed'),
+    const core = this.#core;
+    return core.link.attempt(this.#command('state'), this.#toState, () =>
+      core.decide((local) => local.state(), 'closed'),
     );
   }
 
   snapshot(): CircuitBreakerMetrics | Promise<CircuitBreakerMetrics> {
-    return this.#link.attempt(
+    const core = this.#core;
+    return core.link.attempt(
       this.#command('snapshot'),
       (reply) => {
         this.#backOnRedis();
@@ -256,7 +234,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         };
         return this.#growing ? { ...metrics, openDurationMs: Number(open) } : metrics;
       },
-      () => this.#fallback.decide((local) => local.snapshot(), closedSnapshot()),
+      () => core.decide((local) => local.snapshot(), closedSnapshot()),
     );
   }
 
@@ -265,7 +243,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * fallback breaker too. Tries Redis even during a back-off.
    */
   isolate(): Promise<void> {
-    this.#fallback.local?.isolate();
+    this.#core.local?.isolate();
     return this.#administer('isolate');
   }
 
@@ -274,15 +252,16 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * fallback breaker too. Tries Redis even during a back-off.
    */
   reset(): Promise<void> {
-    this.#fallback.local?.reset();
+    this.#core.local?.reset();
     return this.#administer('reset');
   }
 
   #administer(op: 'isolate' | 'reset'): Promise<void> {
-    return this.#link.run(this.#command(op)).then(
+    const core = this.#core;
+    return core.link.run(this.#command(op)).then(
       () => undefined,
       // Done locally already: only 'fail-closed' reports the failure.
-      () => this.#fallback.decide(noop, undefined),
+      () => core.decide(noop, undefined),
     );
   }
 
@@ -298,7 +277,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     // The next outage starts from a clean local breaker, not from one that stopped long ago.
     if (this.#usedLocal) {
       this.#usedLocal = false;
-      this.#fallback.local?.reset();
+      this.#core.local?.reset();
     }
   }
 }
@@ -322,18 +301,5 @@ function toState(reply: unknown): CircuitState {
 
 function toAdmission(reply: unknown): CircuitAdmission {
   const [admitted, state, probe, retryAfter] = reply as [unknown, unknown, unknown, unknown];
-  const s = toState(state);
-  if (Number(admitted) === 1) {
-    // probe: 0 none, 1 a probe, 2 a probe that took back the slots of lost ones.
-    const kind = Number(probe);
-    return kind === 1 ? ADMIT_PROBE : kind === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
-  }
-  if (s === 'half-open') return REFUSE_HALF_OPEN;
-  if (s === 'isolated') return REFUSE_ISOLATED;
-  return { admitted: false, state: s, probe: false, retryAfterMs: Number(retryAfter) };
-}
-
-// The same bucket count as the in-memory TIME window: one per second, between 10 and 60.
-function bucketsFor(durationMs: number): number {
-  return Math.min(60, Math.max(10, Math.ceil(durationMs / 1000)));
+  return admissionOf(Number(admitted) === 1, toState(state), Number(probe), Number(retryAfter));
 }

@@ -3,15 +3,9 @@ import {
   type RateLimiterStore,
   type RateLimiterStoreConfig,
 } from '../index.js';
-import { StoreFallback } from './fallback.js';
-import { RedisLink, type RedisCommand } from './link.js';
-import { storeKeyName } from './keys.js';
-import {
-  resolveStoreOptions,
-  viewOptions,
-  type RedisStoreOptions,
-  type ResolvedStoreOptions,
-} from './options.js';
+import { StoreCore } from './core.js';
+import type { RedisCommand } from './link.js';
+import type { RedisStoreOptions } from './options.js';
 import { BUCKET } from './scripts/bucket.js';
 
 /** Options of a {@link RedisRateLimiterStore}: the common {@link RedisStoreOptions}. */
@@ -54,10 +48,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * per-key view (`forKey`).
    */
   readonly redisKey: string;
-  readonly #common: ResolvedStoreOptions;
-  readonly #link: RedisLink;
-  readonly #fallback: StoreFallback<InMemoryRateLimiterStore>;
-  readonly #instances: number;
+  readonly #core: StoreCore<InMemoryRateLimiterStore>;
   // What every call of the bucket script carries: the limiter's settings.
   #bucket = { key: '', maxTokens: 0, refillRate: 0 };
   // The last answer's token count, and when (on this process's clock) it was received.
@@ -70,7 +61,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   readonly #learn = (reply: unknown): number => {
     const [result, tokens] = reply as [unknown, unknown];
     this.#known = Number(tokens);
-    this.#knownAt = this.#link.clock.now();
+    this.#knownAt = this.#core.link.clock.now();
     return Number(result);
   };
 
@@ -79,17 +70,13 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisRateLimiterStoreOptions) {
-    const { common, member } = resolveStoreOptions(options, 'RedisRateLimiterStore');
-    this.#common = common;
-    this.redisKey = storeKeyName(common.prefix, 'rl', common.key, member);
-    this.#link = new RedisLink(common, this.redisKey);
-    this.#fallback = new StoreFallback(this.#link);
-    this.#instances = common.instances;
+    this.#core = new StoreCore(options, 'RedisRateLimiterStore', 'rl');
+    this.redisKey = this.#core.redisKey;
   }
 
   /** False from a failed Redis call until a call to Redis succeeds again. */
   get redisAvailable(): boolean {
-    return this.#link.up;
+    return this.#core.link.up;
   }
 
   /**
@@ -110,29 +97,25 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * ```
    */
   forKey(key: string): RedisRateLimiterStore {
-    return new RedisRateLimiterStore(viewOptions(this.#common, key));
+    return new RedisRateLimiterStore(this.#core.view(key));
   }
 
   /** @throws Error when the store already serves another limiter */
   configure(config: RateLimiterStoreConfig): void {
-    this.#link.bind(config.clock, 'RedisRateLimiterStore', 'RateLimiter');
+    this.#core.configure(config.clock, 'RateLimiter', InMemoryRateLimiterStore, (n) => {
+      // A share below one token could never serve a single permit.
+      const share = config.maxTokens / n;
+      return {
+        maxTokens: share >= 1 ? share : Math.min(1, config.maxTokens),
+        refillRate: config.refillRate / n,
+        clock: config.clock,
+      };
+    });
     this.#bucket = {
       key: this.redisKey,
       maxTokens: config.maxTokens,
       refillRate: config.refillRate,
     };
-    this.#fallback.configure(() => {
-      const n = this.#instances;
-      // A share below one token could never serve a single permit.
-      const share = config.maxTokens / n;
-      const local = new InMemoryRateLimiterStore();
-      local.configure({
-        maxTokens: share >= 1 ? share : Math.min(1, config.maxTokens),
-        refillRate: config.refillRate / n,
-        clock: config.clock,
-      });
-      return local;
-    });
   }
 
   /**
@@ -141,12 +124,14 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * `'local'`, `true` with `'fail-open'`.
    */
   tryReserve(permits: number): boolean {
-    if (!this.#link.bypassing) return false;
-    return this.#fallback.decideNow((local) => local.tryReserve(permits), true, false);
+    const core = this.#core;
+    if (!core.link.bypassing) return false;
+    return core.decideNow((local) => local.tryReserve(permits), true, false);
   }
 
   reserve(permits: number, maxWaitMs: number): number | Promise<number> {
-    const link = this.#link;
+    const core = this.#core;
+    const link = core.link;
     let command = this.#reserve;
     if (
       command === undefined ||
@@ -165,7 +150,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
     return link.attempt(
       command,
       this.#learn,
-      () => this.#fallback.decide((local) => local.reserve(permits, maxWaitMs), 0),
+      () => core.decide((local) => local.reserve(permits, maxWaitMs), 0),
       (late) => {
         // Redis granted tokens to a caller already answered without it: give them back.
         if (Number(first(late)) >= 0) link.send(this.#refund(permits));
@@ -174,12 +159,13 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   }
 
   refund(permits: number): void | Promise<void> {
-    return this.#link.attempt(
+    const core = this.#core;
+    return core.link.attempt(
       this.#refund(permits),
       (reply) => {
         this.#learn(reply);
       },
-      () => this.#fallback.local?.refund(permits),
+      () => core.local?.refund(permits),
     );
   }
 
@@ -188,12 +174,12 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * processes may have taken some). While Redis is away with `'local'`, the local bucket's count.
    */
   available(): number {
-    const local = this.#fallback.local;
-    if (local !== undefined && this.#link.bypassing) return local.available();
+    const local = this.#core.localWhileAway;
+    if (local !== undefined) return local.available();
     const { maxTokens, refillRate } = this.#bucket;
     const known = this.#known;
     if (Number.isNaN(known)) return maxTokens;
-    const tokens = known + ((this.#link.clock.now() - this.#knownAt) * refillRate) / 1000;
+    const tokens = known + ((this.#core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
     return tokens < maxTokens ? tokens : maxTokens;
   }
 

@@ -1,21 +1,16 @@
 import type { Clock } from '../internal/clock.js';
-import { storeKeyName } from './keys.js';
 import {
   InMemoryRetryBudgetStore,
   type RetryBudgetStore,
   type RetryBudgetStoreConfig,
 } from '../index.js';
-import { StoreFallback } from './fallback.js';
-import { RedisLink } from './link.js';
-import { resolveStoreOptions, type RedisStoreOptions } from './options.js';
+import { BUCKETS, EPSILON, budgetLeft, reserveOf } from '../strategies/retry-budget/budget.js';
+import { StoreCore } from './core.js';
+import type { RedisStoreOptions } from './options.js';
 import { BUDGET } from './scripts/budget.js';
 
 /** Options of a {@link RedisRetryBudgetStore}: the common {@link RedisStoreOptions}. */
 export type RedisRetryBudgetStoreOptions = RedisStoreOptions;
-
-// Buckets per window, as the in-memory store keeps them.
-const BUCKETS = 10;
-const EPSILON = 1e-9;
 
 /**
  * A retry budget's counts in Redis, shared by every {@link RetryBudget} (in any process) whose
@@ -49,9 +44,7 @@ const EPSILON = 1e-9;
 export class RedisRetryBudgetStore implements RetryBudgetStore {
   /** The Redis key of the counts (`<prefix>rb:{<key>}`). */
   readonly redisKey: string;
-  readonly #link: RedisLink;
-  readonly #fallback: StoreFallback<InMemoryRetryBudgetStore>;
-  readonly #instances: number;
+  readonly #core: StoreCore<InMemoryRetryBudgetStore>;
   #ratio = 0;
   #reserve = 0;
   #bucketMs = 1;
@@ -73,35 +66,30 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisRetryBudgetStoreOptions) {
-    const { common } = resolveStoreOptions(options, 'RedisRetryBudgetStore');
-    this.redisKey = storeKeyName(common.prefix, 'rb', common.key, undefined);
-    this.#link = new RedisLink(common, this.redisKey);
-    this.#fallback = new StoreFallback(this.#link);
-    this.#instances = common.instances;
+    this.#core = new StoreCore(options, 'RedisRetryBudgetStore', 'rb');
+    this.redisKey = this.#core.redisKey;
   }
 
   /** False from a failed Redis call until a call to Redis succeeds again. */
   get redisAvailable(): boolean {
-    return this.#link.up;
+    return this.#core.link.up;
   }
 
   /** @throws Error when the store already serves another budget */
   configure(config: RetryBudgetStoreConfig): void {
-    this.#link.bind(config.clock, 'RedisRetryBudgetStore', 'RetryBudget');
+    this.#core.configure(config.clock, 'RetryBudget', InMemoryRetryBudgetStore, (instances) => ({
+      ...config,
+      minPerSecond: config.minPerSecond / instances,
+    }));
     this.#ratio = config.ratio;
-    this.#reserve = (config.minPerSecond * config.windowMs) / 1000;
+    this.#reserve = reserveOf(config.minPerSecond, config.windowMs);
     this.#bucketMs = config.windowMs / BUCKETS;
     this.#clock = config.clock;
     this.#windowMs = config.windowMs;
-    this.#fallback.configure(() => {
-      const local = new InMemoryRetryBudgetStore();
-      local.configure({ ...config, minPerSecond: config.minPerSecond / this.#instances });
-      return local;
-    });
   }
 
   deposit(n: number): void {
-    this.#fallback.local?.deposit(n);
+    this.#core.local?.deposit(n);
     this.#newDeposits += n;
     void this.#send();
   }
@@ -112,19 +100,20 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    * `'fail-closed'`.
    */
   tryWithdraw(): boolean {
-    if (this.#link.bypassing) {
-      return this.#fallback.decideNow((local) => local.tryWithdraw(), true, false);
+    const core = this.#core;
+    if (core.link.bypassing) {
+      return core.decideNow((local) => local.tryWithdraw(), true, false);
     }
     if (this.#left() < 1 - EPSILON) return false;
-    this.#fallback.local?.tryWithdraw();
+    core.local?.tryWithdraw();
     this.#newWithdrawals++;
     void this.#send();
     return true;
   }
 
   balance(): number {
-    const local = this.#fallback.local;
-    if (local !== undefined && this.#link.bypassing) return local.balance();
+    const local = this.#core.localWhileAway;
+    if (local !== undefined) return local.balance();
     const left = this.#left();
     return left > 0 ? left : 0;
   }
@@ -144,7 +133,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
     const deposits = (fresh ? this.#deposits : 0) + this.#sentDeposits + this.#newDeposits;
     const withdrawals =
       (fresh ? this.#withdrawals : 0) + this.#sentWithdrawals + this.#newWithdrawals;
-    return this.#ratio * deposits + this.#reserve - withdrawals;
+    return budgetLeft(this.#ratio, this.#reserve, deposits, withdrawals);
   }
 
   // One script call at a time: counts made while one is out go in the next.
@@ -168,7 +157,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
       this.#inFlight = undefined;
       void this.#send();
     };
-    const answer = this.#link.attempt(
+    const answer = this.#core.link.attempt(
       command,
       (reply) => {
         const [d, w] = reply as [unknown, unknown];

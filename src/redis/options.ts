@@ -5,7 +5,6 @@
 import { fail } from '../internal/duration.js';
 import {
   integerOption,
-  knownKeys,
   oneOfOption,
   optionsObject,
   positiveDuration,
@@ -135,9 +134,8 @@ export function resolveStoreOptions(
       message: `${what} options must be an object, got undefined`,
     });
   }
-  const raw = optionsObject(options, what);
   const known = extraKeys.length === 0 ? COMMON_KEYS : [...COMMON_KEYS, ...extraKeys];
-  knownKeys(raw, known, what);
+  const raw = optionsObject(options, what, known);
   const adapter = toRedisAdapter(raw.client as RedisClient);
   const key = raw.key;
   if (typeof key !== 'string' || key === '') {

@@ -1,5 +1,5 @@
 import type { Clock } from '../internal/clock.js';
-import { clockOption, closest, knownKeys, optionsObject, show } from '../internal/validate.js';
+import { clockOption, closest, optionsObject, show } from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
@@ -218,8 +218,7 @@ export class PolicyRegistry {
    * @throws TypeError for an unknown option or a clock that is not a Clock
    */
   constructor(options?: PolicyRegistryOptions) {
-    const o = optionsObject(options, 'PolicyRegistry');
-    knownKeys(o, ['clock', 'chaos'], 'PolicyRegistry');
+    const o = optionsObject(options, 'PolicyRegistry', ['clock', 'chaos']);
     this.#clock = clockOption(o.clock);
     if (o.chaos !== undefined && typeof o.chaos !== 'boolean') {
       throw new OptionTypeError('chaos', 'a boolean', o.chaos);

@@ -7,6 +7,7 @@ import type { PolicyEvent, PolicyListener } from '../pipeline/events.js';
 import type { PolicyMetrics } from '../pipeline/metrics.js';
 import type { StageInfo } from '../pipeline/Stage.js';
 import type { Thunk } from '../pipeline/ExecutionContext.js';
+import { isRecord } from '../internal/snapshot.js';
 
 type AnyPolicy = Policy<unknown, unknown>;
 type Listener = (payload: never) => void;
@@ -121,13 +122,9 @@ function add(a: Record<string, unknown>, b: Record<string, unknown>): Record<str
     const x = a[key];
     const y = b[key];
     if (typeof x === 'number' && typeof y === 'number') sum[key] = x + y;
-    else if (isCounts(x) && isCounts(y)) sum[key] = add(x, y);
+    else if (isRecord(x) && isRecord(y)) sum[key] = add(x, y);
   }
   return sum;
-}
-
-function isCounts(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // Where a handle keeps its generations: a symbol-keyed, non-enumerable own property (read on

@@ -1,33 +1,23 @@
 // The examples and benchmarks compile this file without src/redis/lua.d.ts in their projects.
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="../lua.d.ts" />
+import type { CircuitBreakerStoreConfig } from '../../index.js';
 import { LuaScript, type ScriptCall } from '../script.js';
 import source from './breaker.lua';
 
-/** @internal What every call of the breaker script (breaker.lua) carries: the breaker's settings. */
-export interface BreakerSettings {
+/**
+ * @internal What every call of the breaker script (breaker.lua) carries: the breaker's settings
+ * (see {@link CircuitBreakerStoreConfig}), and the keys and derived numbers the script needs.
+ */
+export interface BreakerSettings extends Omit<CircuitBreakerStoreConfig, 'windowType' | 'clock'> {
   /** The state hash. */
   readonly stateKey: string;
   /** The window (a string for a COUNT window, a hash of buckets for a TIME window). */
   readonly windowKey: string;
-  readonly failureThreshold: number;
-  readonly recoveryTimeoutMs: number;
-  /** Factor (>= 1) by which each re-open from HALF_OPEN multiplies the open time. */
-  readonly recoveryBackoff: number;
-  /** The cap of the open time. */
-  readonly maxRecoveryTimeoutMs: number;
-  /** `undefined`: consecutive-failure mode. */
-  readonly failureRateThreshold: number | undefined;
-  /** `undefined`: no slow-call tripping. */
-  readonly slowCallRateThreshold: number | undefined;
   /** A TIME window (else COUNT). */
   readonly timed: boolean;
-  readonly windowSize: number;
-  readonly windowDurationMs: number;
   /** Buckets of a TIME window. */
   readonly buckets: number;
-  readonly minimumCalls: number;
-  readonly halfOpenMaxCalls: number;
   /** How long the keys live idle (an integer). */
   readonly idleTtlMs: number;
   /** How long a HALF_OPEN probe may go without reporting before its slot is taken back. */

@@ -4,7 +4,6 @@ import { isThenable } from '../../internal/signals.js';
 import { fail } from '../../internal/duration.js';
 import {
   integerOption,
-  knownKeys,
   numberOption,
   oneOfOption,
   optionsObject,
@@ -102,6 +101,13 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  * ```
  */
 export class AdaptiveLimit {
+  /** The algorithm moving the limit. */
+  readonly algorithm: AdaptiveAlgorithm;
+  /** Lowest limit. */
+  readonly min: number;
+  /** Highest limit. */
+  readonly max: number;
+  // The same options, as the methods read them.
   readonly #algorithm: AdaptiveAlgorithm;
   readonly #min: number;
   readonly #max: number;
@@ -129,8 +135,7 @@ export class AdaptiveLimit {
    * @throws RangeError for a value out of range
    */
   constructor(options?: AdaptiveLimitOptions) {
-    const o = optionsObject(options, 'AdaptiveLimit');
-    knownKeys(o, ADAPTIVE_LIMIT_OPTIONS, 'AdaptiveLimit');
+    const o = optionsObject(options, 'AdaptiveLimit', ADAPTIVE_LIMIT_OPTIONS);
     const algorithm = (this.#algorithm = oneOfOption(
       o.algorithm,
       'algorithm',
@@ -139,6 +144,9 @@ export class AdaptiveLimit {
     ));
     const min = (this.#min = integerOption(o.min, 'min', 1, 1));
     const max = (this.#max = integerOption(o.max, 'max', 1, 1000));
+    this.algorithm = algorithm;
+    this.min = min;
+    this.max = max;
     if (max < min) fail(RangeError, 'max', `an integer >= min (${min})`, max);
     const initial = integerOption(o.initial, 'initial', 1, Math.min(max, Math.max(min, 20)));
     if (initial < min || initial > max) {
@@ -169,21 +177,6 @@ export class AdaptiveLimit {
       0.2,
     );
     this.#longFactor = 2 / (integerOption(o.longWindow, 'longWindow', 1, 600) + 1);
-  }
-
-  /** The algorithm moving the limit. */
-  get algorithm(): AdaptiveAlgorithm {
-    return this.#algorithm;
-  }
-
-  /** Lowest limit. */
-  get min(): number {
-    return this.#min;
-  }
-
-  /** Highest limit. */
-  get max(): number {
-    return this.#max;
   }
 
   /** Calls allowed at once now: an integer in [`min`, `max`]. */

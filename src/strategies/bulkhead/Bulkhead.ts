@@ -7,7 +7,6 @@ import {
   clockOption,
   durationOption,
   integerOption,
-  knownKeys,
   optionsObject,
 } from '../../internal/validate.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
@@ -90,9 +89,15 @@ const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'rele
  * ```
  */
 export class Bulkhead {
+  /** The adaptive limit, if the bulkhead has one. */
+  readonly adaptiveLimit: AdaptiveLimit | undefined;
+  /** Callers allowed to wait for a slot. */
+  readonly maxQueue: number;
+  /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
+  readonly maxWaitMs: number;
   readonly #maxConcurrent: number;
   readonly #adaptive: AdaptiveSlots | undefined;
-  readonly #limit: AdaptiveLimit | undefined;
+  // The same options, as the methods read them.
   readonly #maxQueue: number;
   readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
@@ -144,9 +149,8 @@ export class Bulkhead {
    * @throws RangeError for a value out of range
    */
   constructor(options?: BulkheadOptions) {
-    const o = optionsObject(options, 'Bulkhead');
-    knownKeys(o, BULKHEAD_OPTIONS, 'Bulkhead');
-    const limit = (this.#limit = limitOption(o.limit, o.maxConcurrent));
+    const o = optionsObject(options, 'Bulkhead', BULKHEAD_OPTIONS);
+    const limit = (this.adaptiveLimit = limitOption(o.limit, o.maxConcurrent));
     const maxConcurrent = (this.#maxConcurrent =
       limit !== undefined
         ? limit.max
@@ -158,6 +162,8 @@ export class Bulkhead {
           ));
     const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
     this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    this.maxQueue = maxQueue;
+    this.maxWaitMs = this.#maxWaitMs;
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
@@ -179,22 +185,8 @@ export class Bulkhead {
 
   /** Calls allowed at once: with an {@link AdaptiveLimit}, the limit as it is now. */
   get maxConcurrent(): number {
-    return this.#limit === undefined ? this.#maxConcurrent : this.#limit.limit;
-  }
-
-  /** The adaptive limit, if the bulkhead has one. */
-  get adaptiveLimit(): AdaptiveLimit | undefined {
-    return this.#limit;
-  }
-
-  /** Callers allowed to wait for a slot. */
-  get maxQueue(): number {
-    return this.#maxQueue;
-  }
-
-  /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
-  get maxWaitMs(): number {
-    return this.#maxWaitMs;
+    const limit = this.adaptiveLimit;
+    return limit === undefined ? this.#maxConcurrent : limit.limit;
   }
 
   /**

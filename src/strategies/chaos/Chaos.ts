@@ -5,7 +5,6 @@ import { sleep } from '../../internal/signals.js';
 import {
   clockOption,
   integerOption,
-  knownKeys,
   numberOption,
   optionsObject,
   positiveDuration,
@@ -151,8 +150,7 @@ export class Chaos<R = unknown> {
   #results = 0;
 
   constructor(options?: ChaosOptions<R>) {
-    const o = optionsObject(options, 'Chaos');
-    knownKeys(o, CHAOS_OPTIONS, 'Chaos');
+    const o = optionsObject(options, 'Chaos', CHAOS_OPTIONS);
     const fault = part(o.fault, 'fault', ['rate', 'error']);
     const latency = part(o.latency, 'latency', ['rate', 'delay']);
     const result = part(o.result, 'result', ['rate', 'value']);

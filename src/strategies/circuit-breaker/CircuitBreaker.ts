@@ -12,7 +12,6 @@ import {
   errorFilterOption,
   functionOption,
   integerOption,
-  knownKeys,
   matchesAll,
   numberOption,
   oneOfOption,
@@ -331,8 +330,7 @@ export class CircuitBreaker {
    * @throws RangeError for a value out of range
    */
   constructor(options?: CircuitBreakerOptions) {
-    const o = optionsObject(options, 'CircuitBreaker');
-    knownKeys(o, CIRCUIT_BREAKER_OPTIONS, 'CircuitBreaker');
+    const o = optionsObject(options, 'CircuitBreaker', CIRCUIT_BREAKER_OPTIONS);
     const rate = (key: string): number | undefined =>
       numberOption(o[key], key, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
     const failureThreshold = integerOption(o.failureThreshold, 'failureThreshold', 1, 5);

@@ -1,5 +1,7 @@
-// The admission answers a circuit-breaker store gives that never change, and the probe lease,
-// shared by the in-memory store and the Redis one (plain frozen data, so a second bundled copy is harmless).
+// The admission answers a circuit-breaker store gives that never change, the probe lease and the
+// TIME window's bucket count, shared by the in-memory store and the Redis one (plain frozen data
+// and pure functions, so a second bundled copy is harmless).
+import type { CircuitState } from './CircuitState.js';
 import type { CircuitAdmission } from './store.js';
 
 /**
@@ -8,6 +10,14 @@ import type { CircuitAdmission } from './store.js';
  * @internal The same in every store, so that Redis and memory lose probes alike.
  */
 export const MIN_PROBE_LEASE_MS = 10_000;
+
+/**
+ * @internal How many buckets a TIME window of `durationMs` gets: one per second, but never fewer
+ * than 10 (so short windows still slide smoothly) nor more than 60 (so long ones stay small).
+ */
+export function bucketsFor(durationMs: number): number {
+  return Math.min(60, Math.max(10, Math.ceil(durationMs / 1000)));
+}
 
 /** @internal */
 export const ADMIT_CLOSED: CircuitAdmission = Object.freeze({
@@ -47,3 +57,21 @@ export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
   probe: false,
   retryAfterMs: Infinity,
 });
+
+/**
+ * @internal The admission a shared store's answer stands for: when `admitted`, by `probe` (0 no
+ * probe, 1 a probe, 2 a probe that took back the slots of lost ones); when refused, the answer
+ * of `state` (with `retryAfterMs` left while OPEN). The frozen answers above wherever they fit.
+ */
+export function admissionOf(
+  admitted: boolean,
+  state: CircuitState,
+  probe: number,
+  retryAfterMs: number,
+): CircuitAdmission {
+  if (admitted)
+    return probe === 1 ? ADMIT_PROBE : probe === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
+  if (state === 'half-open') return REFUSE_HALF_OPEN;
+  if (state === 'isolated') return REFUSE_ISOLATED;
+  return { admitted: false, state, probe: false, retryAfterMs };
+}

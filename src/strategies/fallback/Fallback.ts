@@ -4,7 +4,6 @@ import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   errorFilterOption,
   functionOption,
-  knownKeys,
   matchesAll,
   optionsObject,
 } from '../../internal/validate.js';
@@ -142,8 +141,7 @@ export class Fallback<T> {
    *   not a function, when `on` is not a filter, or for an unknown option
    */
   constructor(options: FallbackOptions<T>) {
-    const raw = optionsObject(options, 'Fallback');
-    knownKeys(raw, FALLBACK_OPTIONS, 'Fallback');
+    const raw = optionsObject(options, 'Fallback', FALLBACK_OPTIONS);
     const hasValue = 'value' in raw;
     const hasMethod = 'method' in raw;
     if (hasValue === hasMethod) {

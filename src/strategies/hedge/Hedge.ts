@@ -7,7 +7,6 @@ import {
   clockOption,
   functionOption,
   integerOption,
-  knownKeys,
   optionsObject,
 } from '../../internal/validate.js';
 
@@ -101,8 +100,7 @@ export class Hedge {
   #wins = 0;
 
   constructor(options?: HedgeOptions) {
-    const o = optionsObject(options, 'Hedge');
-    knownKeys(o, HEDGE_OPTIONS, 'Hedge');
+    const o = optionsObject(options, 'Hedge', HEDGE_OPTIONS);
     this.maxHedges = integerOption(o.maxHedges, 'maxHedges', 1, 1);
     this.delayMs = hedgeDelay(o.delay);
     const on = functionOption(o.on, 'on', undefined) as

@@ -6,7 +6,6 @@ import {
   durationOption,
   functionOption,
   integerOption,
-  knownKeys,
   optionsObject,
   show,
 } from '../../internal/validate.js';
@@ -123,8 +122,7 @@ export class Keyed<P> {
    */
   constructor(factory: (key: string) => P, options?: KeyedOptions<P>) {
     functionOption(factory, 'factory', undefined);
-    const o = optionsObject(options, 'Keyed');
-    knownKeys(o, KEYED_OPTIONS, 'Keyed');
+    const o = optionsObject(options, 'Keyed', KEYED_OPTIONS);
     const read = readKeyedOptions(o);
     this.maxKeys = read.maxKeys;
     this.idleTimeoutMs = read.idleTimeoutMs;

@@ -6,7 +6,6 @@ import { storeOption } from '../../internal/store.js';
 import {
   clockOption,
   durationOption,
-  knownKeys,
   numberOption,
   optionsObject,
   show,
@@ -114,10 +113,18 @@ const GRANTED: Promise<void> = Promise.resolve();
  * ```
  */
 export class RateLimiter {
+  /** Bucket capacity (the largest burst). */
+  readonly maxTokens: number;
+  /** Tokens added per second. */
+  readonly refillRate: number;
+  /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
+  readonly maxWaitMs: number;
+  /** @internal The clock given in the options. */
+  readonly clock: Clock;
+  // The same options, as the methods read them.
   readonly #maxTokens: number;
   readonly #refillRate: number;
   readonly #maxWaitMs: number;
-  readonly #clock: Clock;
   readonly #store: RateLimiterStore;
   // Callers waiting for reserved tokens, each due when its tokens arrive.
   readonly #queue: WaitQueue<void>;
@@ -129,8 +136,7 @@ export class RateLimiter {
    * @throws RangeError for a value out of range
    */
   constructor(options?: RateLimiterOptions) {
-    const o = optionsObject(options, 'RateLimiter');
-    knownKeys(o, RATE_LIMITER_OPTIONS, 'RateLimiter');
+    const o = optionsObject(options, 'RateLimiter', RATE_LIMITER_OPTIONS);
     // A call takes 1 token: a smaller bucket could never serve one.
     const maxTokens = (this.#maxTokens = numberOption(
       o.maxTokens,
@@ -147,7 +153,10 @@ export class RateLimiter {
       10,
     ));
     this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
-    const clock = (this.#clock = clockOption(o.clock));
+    this.maxTokens = maxTokens;
+    this.refillRate = refillRate;
+    this.maxWaitMs = this.#maxWaitMs;
+    const clock = (this.clock = clockOption(o.clock));
     const store = (this.#store =
       storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
       new InMemoryRateLimiterStore());
@@ -210,11 +219,6 @@ export class RateLimiter {
     };
   }
 
-  /** @internal The clock given in the options. */
-  get clock(): Clock {
-    return this.#clock;
-  }
-
   /**
    * @internal `tryAcquire(1)` deciding at time `now`, a reading of this limiter's clock taken
    * moments before in the same synchronous turn.
@@ -227,21 +231,6 @@ export class RateLimiter {
     } finally {
       this.#lent = NaN;
     }
-  }
-
-  /** Bucket capacity (the largest burst). */
-  get maxTokens(): number {
-    return this.#maxTokens;
-  }
-
-  /** Tokens added per second. */
-  get refillRate(): number {
-    return this.#refillRate;
-  }
-
-  /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
-  get maxWaitMs(): number {
-    return this.#maxWaitMs;
   }
 
   /**

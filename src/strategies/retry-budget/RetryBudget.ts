@@ -3,7 +3,6 @@ import type { Duration } from '../../internal/duration.js';
 import { storeOption } from '../../internal/store.js';
 import {
   clockOption,
-  knownKeys,
   numberOption,
   optionsObject,
   positiveDuration,
@@ -71,9 +70,12 @@ const STORE_METHODS = Object.freeze(['configure', 'deposit', 'tryWithdraw', 'bal
  * ```
  */
 export class RetryBudget {
-  readonly #ratio: number;
-  readonly #minPerSecond: number;
-  readonly #windowMs: number;
+  /** Retries allowed per first attempt in the window. */
+  readonly ratio: number;
+  /** Retries allowed per second of the window whatever the traffic. */
+  readonly minPerSecond: number;
+  /** The sliding window, in milliseconds. */
+  readonly windowMs: number;
   readonly #store: RetryBudgetStore;
   #refused = 0;
 
@@ -82,37 +84,21 @@ export class RetryBudget {
    * @throws RangeError for a value out of range
    */
   constructor(options?: RetryBudgetOptions) {
-    const o = optionsObject(options, 'RetryBudget');
-    knownKeys(o, RETRY_BUDGET_OPTIONS, 'RetryBudget');
-    const ratio = (this.#ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
-    const minPerSecond = (this.#minPerSecond = numberOption(
+    const o = optionsObject(options, 'RetryBudget', RETRY_BUDGET_OPTIONS);
+    const ratio = (this.ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
+    const minPerSecond = (this.minPerSecond = numberOption(
       o.minPerSecond,
       'minPerSecond',
       (n) => n >= 0,
       '>= 0',
       10,
     ));
-    const windowMs = (this.#windowMs = positiveDuration(o.window, 'window', 10_000));
+    const windowMs = (this.windowMs = positiveDuration(o.window, 'window', 10_000));
     const clock = clockOption(o.clock);
     const store = (this.#store =
       storeOption<RetryBudgetStore>(o.store, 'RetryBudgetStore', STORE_METHODS) ??
       new InMemoryRetryBudgetStore());
     store.configure(Object.freeze({ ratio, minPerSecond, windowMs, clock }));
-  }
-
-  /** Retries allowed per first attempt in the window. */
-  get ratio(): number {
-    return this.#ratio;
-  }
-
-  /** Retries allowed per second of the window whatever the traffic. */
-  get minPerSecond(): number {
-    return this.#minPerSecond;
-  }
-
-  /** The sliding window, in milliseconds. */
-  get windowMs(): number {
-    return this.#windowMs;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Clock } from '../../internal/clock.js';
+import { BUCKETS, EPSILON, budgetLeft, reserveOf } from './budget.js';
 
 /** A retry budget's resolved settings, handed once to its store by {@link RetryBudgetStore.configure}. */
 export interface RetryBudgetStoreConfig {
@@ -30,13 +31,6 @@ export interface RetryBudgetStore {
   balance(): number;
 }
 
-/** Buckets per window: expiry moves in steps of a tenth of the window. */
-const BUCKETS = 10;
-
-// Sums of a few fractional ratios land a hair off the integer (0.7 * 10 = 7.000000000000001):
-// a withdrawal needs a whole retry, less this much.
-const EPSILON = 1e-9;
-
 /**
  * The default {@link RetryBudgetStore}: counts in this process's memory, in ten buckets per
  * window that expire lazily by the clock (no timers).
@@ -66,7 +60,7 @@ export class InMemoryRetryBudgetStore implements RetryBudgetStore {
     }
     this.#config = config;
     this.#bucketMs = config.windowMs / BUCKETS;
-    this.#reserve = (config.minPerSecond * config.windowMs) / 1000;
+    this.#reserve = reserveOf(config.minPerSecond, config.windowMs);
   }
 
   deposit(n: number): void {
@@ -102,7 +96,8 @@ export class InMemoryRetryBudgetStore implements RetryBudgetStore {
   }
 
   #left(): number {
-    return (this.#config?.ratio ?? 0) * this.#depositSum + this.#reserve - this.#withdrawalSum;
+    const ratio = this.#config?.ratio ?? 0;
+    return budgetLeft(ratio, this.#reserve, this.#depositSum, this.#withdrawalSum);
   }
 
   // Moves the window to the clock's bucket, emptying the buckets it leaves; returns the slot of

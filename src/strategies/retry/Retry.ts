@@ -9,7 +9,6 @@ import {
   errorFilterOption,
   functionOption,
   integerOption,
-  knownKeys,
   matchesAll,
   numberOption,
   oneOfOption,
@@ -229,8 +228,7 @@ export class Retry {
    * @throws RangeError for an option out of range
    */
   constructor(options?: RetryOptions) {
-    const raw = optionsObject(options, 'Retry');
-    knownKeys(raw, RETRY_OPTIONS, 'Retry');
+    const raw = optionsObject(options, 'Retry', RETRY_OPTIONS);
     const delayFn = typeof raw.delay === 'function' ? raw.delay : undefined;
     const backoffType = oneOfOption(raw.backoffType, 'backoffType', BACKOFF_TYPES, 'exponential');
     const backoff = numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);

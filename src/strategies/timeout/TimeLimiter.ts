@@ -5,7 +5,6 @@ import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, raceAbort, noop, callAsync } from '../../internal/signals.js';
 import {
   clockOption,
-  knownKeys,
   oneOfOption,
   optionsObject,
   positiveDuration,
@@ -90,8 +89,7 @@ export class TimeLimiter {
   readonly queue: DeadlineQueue;
 
   constructor(options?: TimeLimiterOptions) {
-    const o = optionsObject(options, 'TimeLimiter');
-    knownKeys(o, TIME_LIMITER_OPTIONS, 'TimeLimiter');
+    const o = optionsObject(options, 'TimeLimiter', TIME_LIMITER_OPTIONS);
     // A zero deadline would fail every call before it could start: surely a mistake.
     this.timeoutMs = positiveDuration(o.timeout, 'timeout', 30_000);
     this.name = stringOption(o.name, 'name', undefined);

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import {
-  TimeWindow,
-  bucketsFor,
-} from '../../../../src/strategies/circuit-breaker/windows/TimeWindow.js';
+import { bucketsFor } from '../../../../src/strategies/circuit-breaker/admissions.js';
+import { TimeWindow } from '../../../../src/strategies/circuit-breaker/windows/TimeWindow.js';
 
 function totals(w: TimeWindow): [number, number, number] {
   return [w.calls, w.failures, w.slowCalls];

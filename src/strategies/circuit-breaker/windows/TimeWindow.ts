@@ -1,12 +1,5 @@
+import { bucketsFor } from '../admissions.js';
 import { WindowTotals } from './totals.js';
-
-/**
- * @internal How many buckets a window of `durationMs` gets: one per second, but never fewer
- * than 10 (so short windows still slide smoothly) nor more than 60 (so long ones stay small).
- */
-export function bucketsFor(durationMs: number): number {
-  return Math.min(60, Math.max(10, Math.ceil(durationMs / 1000)));
-}
 
 /**
  * @internal The call outcomes of the last `durationMs`, kept in `buckets` equal time buckets in

@@ -1,19 +1,14 @@
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
-import { fail } from '../../internal/duration.js';
 import {
   clockOption,
-  durationOption,
   functionOption,
   integerOption,
   knownKeys,
   optionsObject,
+  positiveDuration,
   show,
 } from '../../internal/validate.js';
-import { BULKHEAD_STAGE } from '../bulkhead/kind.js';
-import { CIRCUIT_BREAKER_STAGE } from '../circuit-breaker/kind.js';
-import type { StageDescriptor } from '../descriptor.js';
-import { RATE_LIMITER_STAGE } from '../rate-limiter/kind.js';
 
 /** Options of a {@link Keyed} holder. */
 export interface KeyedOptions<P = unknown> {
@@ -63,13 +58,6 @@ const DEFAULT_MAX_KEYS = 1000;
 const DEFAULT_IDLE_MS = 600_000;
 /** How many busy instances one insertion looks past when it must drop one. */
 const SCAN = 32;
-
-/** The kinds whose instances {@link Keyed} knows how to ask whether they are at rest. */
-const KNOWN: readonly StageDescriptor[] = [
-  CIRCUIT_BREAKER_STAGE,
-  RATE_LIMITER_STAGE,
-  BULKHEAD_STAGE,
-];
 
 /** @internal One key's instance and what the holder knows of its use. */
 export interface KeyedEntry<P> {
@@ -177,14 +165,16 @@ export class Keyed<P> {
     return entry.holds === 0 && this.resting(entry.value);
   }
 
-  /** @internal Whether an instance is at rest (the `resting` option, or its kind's check). */
+  /**
+   * @internal Whether an instance is at rest: the `resting` option, or the instance's own
+   * `atRest()`, which circuit breakers, rate limiters and bulkheads have (so that the holder knows
+   * them, of any copy of the package, without carrying their code).
+   */
   resting(instance: P): boolean {
     try {
       if (this.#resting !== undefined) return this.#resting(instance) !== false;
-      for (const kind of KNOWN) {
-        if (instance instanceof kind.Primitive) return kind.resting?.(instance) !== false;
-      }
-      return true;
+      const atRest = (instance as { atRest?: unknown } | null | undefined)?.atRest;
+      return typeof atRest !== 'function' || atRest.call(instance) !== false;
     } catch {
       // A check that throws cannot vouch for the instance: keep it.
       return false;
@@ -301,7 +291,9 @@ export function readKeyedOptions(o: Record<string, unknown>): {
   idleTimeoutMs: number;
 } {
   const maxKeys = integerOption(o.maxKeys, 'maxKeys', 1, DEFAULT_MAX_KEYS);
-  const idleTimeoutMs = durationOption(o.idleTimeout, 'idleTimeout', DEFAULT_IDLE_MS, true);
-  if (!(idleTimeoutMs > 0)) fail(RangeError, 'idleTimeout', 'a duration > 0', o.idleTimeout);
+  const idleTimeoutMs =
+    o.idleTimeout === Infinity
+      ? Infinity
+      : positiveDuration(o.idleTimeout, 'idleTimeout', DEFAULT_IDLE_MS);
   return { maxKeys, idleTimeoutMs };
 }

@@ -149,7 +149,7 @@ describe('Keyed stages', () => {
     expect(await rejectionOf(policy.execute(() => 1))).to.equal(thrown);
     const error = await rejectionOf(policy.execute(() => 1, { data: { host: 42 } }));
     expect(error).to.be.instanceOf(TypeError);
-    expect((error as Error).message).to.equal('`key` must return a string, got 42');
+    expect((error as Error).message).to.equal('`key` must be a string, got 42');
     expect(policy.metrics()).to.include({ calls: 2, failures: 2 });
   });
 
@@ -219,9 +219,10 @@ describe('Keyed stages', () => {
     const off = policy.on('circuit-state', (e) => changes.push(e));
     await rejectionOf(policy.execute(boom, on('b')));
     stage.primitive.get('a').reset();
+    // Each names its key, as the `rejected` events do.
     expect(changes).to.deep.equal([
-      { policy: 'p', stage: 'circuit-breaker', from: 'closed', to: 'open' },
-      { policy: 'p', stage: 'circuit-breaker', from: 'open', to: 'closed' },
+      { policy: 'p', stage: 'circuit-breaker', from: 'closed', to: 'open', key: 'b' },
+      { policy: 'p', stage: 'circuit-breaker', from: 'open', to: 'closed', key: 'a' },
     ]);
     off();
     await rejectionOf(policy.execute(boom, on('c')));

@@ -1,5 +1,4 @@
 import { DerivedContext, type Context } from '../../internal/context.js';
-import { show } from '../../internal/validate.js';
 import type { Inward, Outward, Step } from '../../pipeline/engine.js';
 import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
 import type { CircuitStateChange } from '../circuit-breaker/CircuitBreaker.js';
@@ -8,6 +7,11 @@ import type { Keyed, KeyedEntry } from './Keyed.js';
 
 /** @internal How a keyed stage finds the key of a call. */
 export type KeyOf = (ctx: Context) => string;
+
+/** @internal A state change of one key's primitive, with its key. */
+export interface KeyedStateChange extends CircuitStateChange {
+  readonly key: string;
+}
 
 /** How many keys that refuse calls a keyed stage's state lists. */
 const MAX_LISTED_KEYS = 20;
@@ -87,19 +91,17 @@ export class KeyedStage<P extends object> implements Step {
   enter(ctx: Context): void {
     let entry: KeyedEntry<P>;
     try {
-      const key = this.#keyOf(ctx);
-      if (typeof key !== 'string') {
-        throw new TypeError(`\`key\` must return a string, got ${show(key)}`);
-      }
       const root = ctx.root;
       const keyed = this.#keyed;
-      // In the execution's first turn, its start is the time now: no clock read.
+      // In the execution's first turn, its start is the time now: no clock read. The holder
+      // checks the key.
       entry = keyed.hold(
-        key,
+        this.#keyOf(ctx),
         this.#sharesClock && root.inFirstTurn ? root.startedAt : keyed.clock.now(),
       );
     } catch (error) {
-      // A key function (or the primitive's constructor) that throws fails the call with it.
+      // A key function (or the primitive's constructor) that throws, or a key that is not a
+      // string, fails the call.
       this.outer.leave(ctx, false, error);
       return;
     }
@@ -130,7 +132,7 @@ export class KeyedStage<P extends object> implements Step {
         this.#subscriptions.get(entry.value)?.();
         this.#subscriptions.delete(entry.value);
       });
-      for (const entry of this.#keyed.entries()) this.#subscribe(entry.value, this.#stepOf(entry));
+      for (const entry of this.#keyed.entries()) this.#subscribe(entry, this.#stepOf(entry));
     }
     return () => {
       if (!this.#watchers.delete(listener) || this.#watchers.size > 0) return;
@@ -149,16 +151,18 @@ export class KeyedStage<P extends object> implements Step {
       step.inner = this.inner;
       step.outer = this.#exit;
       this.#steps.set(primitive, step);
-      if (this.#unwatchDrops !== undefined) this.#subscribe(primitive, step);
+      if (this.#unwatchDrops !== undefined) this.#subscribe(entry, step);
     }
     return step;
   }
 
-  #subscribe(primitive: P, step: Step): void {
+  #subscribe(entry: KeyedEntry<P>, step: Step): void {
+    const { key, value: primitive } = entry;
     if (step.watchState === undefined || this.#subscriptions.has(primitive)) return;
     this.#subscriptions.set(
       primitive,
-      step.watchState((change) => {
+      step.watchState(({ from, to }) => {
+        const change: KeyedStateChange = { from, to, key };
         for (const watcher of this.#watchers) watcher(change);
       }),
     );
@@ -166,14 +170,14 @@ export class KeyedStage<P extends object> implements Step {
 }
 
 /**
- * The environment of one key's step: the policy's, with `key` added to the `rejected` events it
- * emits. (The hub's other members are read from the policy's hub itself.)
+ * The environment of one key's step: the policy's, with `key` added to every event it emits. (The
+ * hub's other members are read from the policy's hub itself.) Its state changes carry the key
+ * too (see {@link KeyedStage.watchState}): every event of a keyed stage names its key.
  */
 function keyEnv(env: StageEnv, key: string): StageEnv {
   const hub = env.hub;
   const keyHub = Object.create(hub) as typeof hub;
-  keyHub.emit = (event, payload) =>
-    hub.emit(event, event === 'rejected' ? { ...payload, key } : payload);
+  keyHub.emit = (event, payload) => hub.emit(event, { ...payload, key });
   return { ...env, hub: keyHub };
 }
 

@@ -347,6 +347,24 @@ describe('Keyed stages', () => {
     expect(stage.primitive.keys()).to.deep.equal(['other']);
   });
 
+  it('drops a key idle for idleTimeout on the next call, also behind a key whose call ended later', async () => {
+    const clock = new ManualClock(0, { forbidTimers: 'no timer for idle keys' });
+    const stage = stages.bulkhead({ key: host, idleTimeout: 1000, clock });
+    const policy = Policy.builder('p').clock(clock).use(stage).build();
+    const work = deferred<number>();
+    const slow = policy.execute(() => work.promise, on('a'));
+    clock.tick(10);
+    await policy.execute(() => 1, on('b'));
+    clock.tick(490);
+    work.resolve(1);
+    await slow; // a was last used at 500, b at 10
+    clock.tick(500);
+    await policy.execute(() => 1, on('c'));
+    clock.tick(10);
+    await policy.execute(() => 1, on('c'));
+    expect(stage.primitive.keys(), 'b unused for 1000 ms').to.deep.equal(['a', 'c']);
+  });
+
   it('works around the stages inside it: a retry, a fallback and a deadline per attempt', async () => {
     const clock = new ManualClock();
     const stage = stages.circuitBreaker({ key: host, failureThreshold: 3, clock });

@@ -57,7 +57,6 @@ export function keyedStage<P extends object>(
     step: (holder, env, name) => new KeyedStage(inner, holder, keyOf, env, name, describe),
     describe,
     state: (holder) => keyedState(inner, holder),
-    ...(inner.rejection === undefined ? {} : { rejection: inner.rejection }),
   };
   return { descriptor, primitive: keyed };
 }

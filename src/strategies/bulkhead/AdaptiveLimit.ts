@@ -246,7 +246,6 @@ export class AdaptiveLimit {
     const n = ++this.#windows;
     let long = this.#long;
     if (n === 1) long = short;
-    // Stryker disable next-line EqualityOperator: a window as slow as the average moves it by 0
     else if (short <= long || this.#estimate <= this.#min) {
       long += (short - long) * this.#longFactor;
     }

@@ -82,6 +82,13 @@ describe('Keyed holder: bookkeeping', () => {
     expect(keyed.keys()).to.not.include('x');
   });
 
+  it('takes an instance that is null or undefined as at rest', () => {
+    const keyed = new Keyed((key) => (key === 'a' ? null : undefined), { maxKeys: 1 });
+    keyed.get('a');
+    keyed.get('b');
+    expect(keyed.keys()).to.deep.equal(['b']);
+  });
+
   it('moves a busy key it looked past to the recent end', () => {
     const keyed = new Keyed((key) => ({ key }), {
       maxKeys: 2,
@@ -173,16 +180,27 @@ describe('Keyed stage: state subscriptions', () => {
   it('keeps one subscription per breaker for any number of listeners, and none once all leave', async () => {
     const { step, keyed } = keyedBreakerStep();
     keyed.get('a');
+    // The holder's drop listeners: one while anyone listens.
+    let drops = 0;
+    const onDrop = keyed.onDrop.bind(keyed);
+    keyed.onDrop = (listener) => {
+      const off = onDrop(listener);
+      drops++;
+      return () => {
+        drops--;
+        off();
+      };
+    };
     const seen: string[] = [];
     const offOne = step.watchState?.((c: CircuitStateChange) => seen.push(`one ${c.to}`));
     const offTwo = step.watchState?.((c: CircuitStateChange) => seen.push(`two ${c.to}`));
-    expect(listeners.live()).to.equal(1);
+    expect([listeners.live(), drops]).to.deep.equal([1, 1]);
     offOne?.();
     keyed.get('a').onFailure(new Error('x'));
     await flush();
     expect(seen, 'the other listener still hears').to.deep.equal(['two open']);
     offTwo?.();
-    expect(listeners.live()).to.equal(0);
+    expect([listeners.live(), drops]).to.deep.equal([0, 0]);
     // Listening again subscribes again, once.
     const offThree = step.watchState?.((c: CircuitStateChange) => seen.push(`three ${c.to}`));
     keyed.get('a').reset();
@@ -274,9 +292,23 @@ describe('Keyed stage: state and description', () => {
   });
 
   it('refuses a store without per-key views', () => {
-    expect(() => stages.bulkhead({ key: host, store: new InMemoryBulkheadStore() })).to.throw(
-      TypeError,
-      '`store` must be a store with per-key views',
-    );
+    for (const store of [new InMemoryBulkheadStore(), null]) {
+      expect(() => stages.bulkhead({ key: host, store: store as never })).to.throw(
+        TypeError,
+        '`store` must be a store with per-key views',
+      );
+    }
+  });
+
+  it('does not bring back a key deleted while its call ran', async () => {
+    const stage = stages.bulkhead({ key: host });
+    const policy = Policy.builder('p').use(stage).build();
+    let finish = (): void => undefined;
+    const running = policy.execute(() => new Promise<void>((r) => (finish = r)), on('a'));
+    const holder = stage.primitive as unknown as Keyed<unknown>;
+    expect(holder.delete('a')).to.equal(true);
+    finish();
+    await running;
+    expect(holder.keys()).to.deep.equal([]);
   });
 });

@@ -176,11 +176,10 @@ export class Keyed<P> {
       if (this.#resting !== undefined) return this.#resting(instance) !== false;
       const atRest = (instance as { atRest?: unknown } | null | undefined)?.atRest;
       return typeof atRest !== 'function' || atRest.call(instance) !== false;
-      // Stryker disable next-line BlockStatement: undefined reads as false where this is asked
     } catch {
       // A check that throws cannot vouch for the instance: keep it.
-      return false;
     }
+    return false;
   }
 
   /** @internal The holder's clock. */

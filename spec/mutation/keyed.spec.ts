@@ -101,19 +101,6 @@ describe('Keyed holder: bookkeeping', () => {
   });
 });
 
-describe('Keyed stage: outcomes', () => {
-  it("passes a call in through its key's step and its outcome out, in the same turns", async () => {
-    const policy = Policy.builder('p').bulkhead({ key: host }).build();
-    const outcomes: unknown[] = [];
-    policy.execute(() => 'ok', on('a')).then((v) => outcomes.push(v), outcomes.push.bind(outcomes));
-    policy
-      .execute(() => Promise.reject(new Error('down')), on('b'))
-      .then(outcomes.push.bind(outcomes), (e: Error) => outcomes.push(e.message));
-    await flush();
-    expect(outcomes).to.deep.equal(['ok', 'down']);
-  });
-});
-
 describe('Keyed stage: clocks', () => {
   it("times its keys on the holder's own clock when it is not the policy's", async () => {
     const policyClock = new ManualClock(1_000_000);

@@ -8,8 +8,8 @@ import type { Keyed, KeyedEntry } from './Keyed.js';
 /** @internal How a keyed stage finds the key of a call. */
 export type KeyOf = (ctx: Context) => string;
 
-/** @internal A state change of one key's primitive, with its key. */
-export interface KeyedStateChange extends CircuitStateChange {
+/** A state change of one key's primitive, with its key. */
+interface KeyedStateChange extends CircuitStateChange {
   readonly key: string;
 }
 

@@ -168,7 +168,7 @@ describe('contract: Keyed', () => {
     expect(await rejectionOf(policy.execute(() => 1))).to.equal(thrown);
     const error = await rejectionOf(policy.execute(() => 1, { data: { host: null } }));
     expect(error).to.be.instanceOf(TypeError);
-    expect((error as Error).message).to.equal('`key` must return a string, got null');
+    expect((error as Error).message).to.equal('`key` must be a string, got null');
   });
 
   it('R-KEYED-7: metrics().stages reports keys, maxKeys, busyKeys, refusingKeys and up to 20 refusing keys', async () => {

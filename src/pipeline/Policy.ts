@@ -265,8 +265,9 @@ export class Policy<T = unknown, F = never> {
       for (const step of this.parts.steps) {
         if (step.watchState === undefined) continue;
         this.breakerSubscriptions.push(
-          step.watchState(({ from, to }) => {
-            hub.emit('circuit-state', { policy: this.name, stage: step.kind, from, to });
+          // A keyed stage's changes also name their key.
+          step.watchState(({ from, to, ...key }) => {
+            hub.emit('circuit-state', { policy: this.name, stage: step.kind, from, to, ...key });
           }),
         );
       }

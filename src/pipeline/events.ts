@@ -88,6 +88,8 @@ export interface PolicyEventMap {
     readonly stage: string;
     readonly from: CircuitState;
     readonly to: CircuitState;
+    /** The key whose breaker it is, when the stage keeps one breaker per key (`key` option). */
+    readonly key?: string;
   };
 }
 

@@ -1,11 +1,28 @@
-// Keyed stages and configuration: a key function is code, so configuration refuses `key` with a
-// message that says so (and where); a keyed policy is built in code and registered.
+// Keyed stages and configuration: a call passes through a keyed stage and back in the same turns
+// (first, so that a stage that never answers fails at once instead of leaving later specs waiting);
+// a key function is code, so configuration refuses `key` with a message that says so (and where);
+// a keyed policy is built in code and registered.
 import { expect } from 'chai';
+import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
 import { ManualClock } from '../../support/clock.js';
+import { flush } from '../../support/promises.js';
 
 describe('Keyed stages and configuration', () => {
+  it("passes a call in through its key's step and its outcome out, in the same turns", async () => {
+    const policy = Policy.builder('p')
+      .bulkhead({ key: (ctx: ExecutionContext) => ctx.data.get('host') as string })
+      .build();
+    const outcomes: unknown[] = [];
+    void policy.execute(() => 'ok', { data: { host: 'a' } }).then((v) => outcomes.push(v));
+    void policy
+      .execute(() => Promise.reject(new Error('down')), { data: { host: 'b' } })
+      .catch((e: Error) => outcomes.push(e.message));
+    await flush();
+    expect(outcomes).to.deep.equal(['ok', 'down']);
+  });
+
   it('refuses `key` in configuration as code, at its path', () => {
     expect(() =>
       PolicyRegistry.fromConfig({

@@ -149,7 +149,7 @@ describe('Keyed stages', () => {
     expect(await rejectionOf(policy.execute(() => 1))).to.equal(thrown);
     const error = await rejectionOf(policy.execute(() => 1, { data: { host: 42 } }));
     expect(error).to.be.instanceOf(TypeError);
-    expect((error as Error).message).to.equal('`key` must return a string, got 42');
+    expect((error as Error).message).to.equal('`key` must be a string, got 42');
     expect(policy.metrics()).to.include({ calls: 2, failures: 2 });
   });
 
@@ -219,9 +219,10 @@ describe('Keyed stages', () => {
     const off = policy.on('circuit-state', (e) => changes.push(e));
     await rejectionOf(policy.execute(boom, on('b')));
     stage.primitive.get('a').reset();
+    // Each names its key, as the `rejected` events do.
     expect(changes).to.deep.equal([
-      { policy: 'p', stage: 'circuit-breaker', from: 'closed', to: 'open' },
-      { policy: 'p', stage: 'circuit-breaker', from: 'open', to: 'closed' },
+      { policy: 'p', stage: 'circuit-breaker', from: 'closed', to: 'open', key: 'b' },
+      { policy: 'p', stage: 'circuit-breaker', from: 'open', to: 'closed', key: 'a' },
     ]);
     off();
     await rejectionOf(policy.execute(boom, on('c')));
@@ -344,6 +345,24 @@ describe('Keyed stages', () => {
     clock.tick(1);
     await policy.execute(() => 1, on('other'));
     expect(stage.primitive.keys()).to.deep.equal(['other']);
+  });
+
+  it('drops a key idle for idleTimeout on the next call, also behind a key whose call ended later', async () => {
+    const clock = new ManualClock(0, { forbidTimers: 'no timer for idle keys' });
+    const stage = stages.bulkhead({ key: host, idleTimeout: 1000, clock });
+    const policy = Policy.builder('p').clock(clock).use(stage).build();
+    const work = deferred<number>();
+    const slow = policy.execute(() => work.promise, on('a'));
+    clock.tick(10);
+    await policy.execute(() => 1, on('b'));
+    clock.tick(490);
+    work.resolve(1);
+    await slow; // a was last used at 500, b at 10
+    clock.tick(500);
+    await policy.execute(() => 1, on('c'));
+    clock.tick(10);
+    await policy.execute(() => 1, on('c'));
+    expect(stage.primitive.keys(), 'b unused for 1000 ms').to.deep.equal(['a', 'c']);
   });
 
   it('works around the stages inside it: a retry, a fallback and a deadline per attempt', async () => {

@@ -203,6 +203,11 @@ export class Bulkhead {
     return this.#queue.size;
   }
 
+  /** @internal At rest for a `Keyed` holder: holding no slot, and nobody waiting. */
+  atRest(): boolean {
+    return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
+  }
+
   /**
    * Calls whose caller has been answered (a deadline inside the bulkhead passed, or the caller
    * aborted) while their work still runs and holds its slot. Each slot comes back when its work

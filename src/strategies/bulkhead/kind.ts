@@ -30,7 +30,7 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
     orphaned: bulkhead.orphaned,
   }),
   rejection: 'bulkhead',
-  resting: (bulkhead) => bulkhead.queued === 0 && bulkhead.availableSlots >= bulkhead.maxConcurrent,
+  resting: (bulkhead) => bulkhead.atRest(),
   refusing: (bulkhead) => bulkhead.availableSlots === 0,
 };
 

@@ -473,6 +473,16 @@ export class CircuitBreaker {
   }
 
   /**
+   * @internal At rest for a `Keyed` holder: not OPEN younger than its recovery time (reading
+   * `state` moves an older one to HALF_OPEN), nor ISOLATED. Probes of policy calls are counted
+   * by the holder.
+   */
+  atRest(): boolean {
+    const state = this.state;
+    return state !== 'open' && state !== 'isolated';
+  }
+
+  /**
    * The state and the counts over the current window (the last `windowSize` outcomes or the
    * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
    * With a store that answers asynchronously these are the last known figures, and reading them

@@ -19,12 +19,7 @@ export const CIRCUIT_BREAKER_STAGE: StageDescriptor<CircuitBreaker> = {
   describe: (breaker) => breaker.describe(),
   state: (breaker) => ({ ...breaker.metrics }),
   rejection: 'circuit-open',
-  // Reading `state` moves an OPEN circuit past its recovery time to HALF_OPEN: what is still OPEN
-  // is younger than its recovery time. Probes of policy calls are counted by the keyed holder.
-  resting: (breaker) => {
-    const state = breaker.state;
-    return state !== 'open' && state !== 'isolated';
-  },
+  resting: (breaker) => breaker.atRest(),
   refusing: (breaker) => {
     const state = breaker.state;
     return state === 'open' || state === 'isolated';

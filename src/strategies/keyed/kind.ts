@@ -40,11 +40,11 @@ export function keyedStage<P extends object>(
   // Made now, so that bad options fail at construction; kept for `describe`. Without the store:
   // a view of it would be configured (and, for Redis, asked) for no key at all.
   const template = new Primitive(own);
+  // Each primitive says itself whether it is at rest.
   const keyed = new Keyed<P>(make, {
     maxKeys,
     idleTimeout: idleTimeoutMs,
     clock: own.clock as never,
-    ...(inner.resting === undefined ? {} : { resting: (p: P) => inner.resting?.(p) !== false }),
   });
   const describe = (): string =>
     `per key (at most ${maxKeys} key${maxKeys === 1 ? '' : 's'}${
@@ -57,7 +57,6 @@ export function keyedStage<P extends object>(
     step: (holder, env, name) => new KeyedStage(inner, holder, keyOf, env, name, describe),
     describe,
     state: (holder) => keyedState(inner, holder),
-    ...(inner.rejection === undefined ? {} : { rejection: inner.rejection }),
   };
   return { descriptor, primitive: keyed };
 }

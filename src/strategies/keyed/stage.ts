@@ -1,5 +1,4 @@
 import { DerivedContext, type Context } from '../../internal/context.js';
-import { show } from '../../internal/validate.js';
 import type { Inward, Outward, Step } from '../../pipeline/engine.js';
 import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
 import type { CircuitStateChange } from '../circuit-breaker/CircuitBreaker.js';
@@ -8,6 +7,11 @@ import type { Keyed, KeyedEntry } from './Keyed.js';
 
 /** @internal How a keyed stage finds the key of a call. */
 export type KeyOf = (ctx: Context) => string;
+
+/** A state change of one key's primitive, with its key. */
+interface KeyedStateChange extends CircuitStateChange {
+  readonly key: string;
+}
 
 /** How many keys that refuse calls a keyed stage's state lists. */
 const MAX_LISTED_KEYS = 20;
@@ -19,7 +23,6 @@ const MAX_LISTED_KEYS = 20;
 class KeyContext extends DerivedContext {
   readonly entry: KeyedEntry<unknown>;
   readonly step: Step;
-  released = false;
 
   constructor(parent: Context, owner: object, entry: KeyedEntry<unknown>, step: Step) {
     super(parent, owner);
@@ -40,6 +43,7 @@ export class KeyedStage<P extends object> implements Step {
   readonly name: string;
   inner: Inward = UNLINKED;
   outer: Outward = UNLINKED;
+  // Stryker disable next-line BooleanLiteral: an eager policy settles the same, with more work
   readonly settlesEarly = false;
   // The key function has the context and may read `startedAt` (on a later attempt, say).
   readonly needsClock = true;
@@ -56,10 +60,8 @@ export class KeyedStage<P extends object> implements Step {
   readonly #exit: Outward = {
     leave: (ctx: Context, ok: boolean, value: unknown): void => {
       const own = ctx as KeyContext;
-      if (!own.released) {
-        own.released = true;
-        this.#keyed.release(own.entry as KeyedEntry<P>);
-      }
+      // A step leaves once per entry (see `Step.leave`): the key is released once.
+      this.#keyed.release(own.entry as KeyedEntry<P>);
       this.outer.leave(own.parent, ok, value);
     },
   };
@@ -89,19 +91,17 @@ export class KeyedStage<P extends object> implements Step {
   enter(ctx: Context): void {
     let entry: KeyedEntry<P>;
     try {
-      const key = this.#keyOf(ctx);
-      if (typeof key !== 'string') {
-        throw new TypeError(`\`key\` must return a string, got ${show(key)}`);
-      }
       const root = ctx.root;
       const keyed = this.#keyed;
-      // In the execution's first turn, its start is the time now: no clock read.
+      // In the execution's first turn, its start is the time now: no clock read. The holder
+      // checks the key.
       entry = keyed.hold(
-        key,
+        this.#keyOf(ctx),
         this.#sharesClock && root.inFirstTurn ? root.startedAt : keyed.clock.now(),
       );
     } catch (error) {
-      // A key function (or the primitive's constructor) that throws fails the call with it.
+      // A key function (or the primitive's constructor) that throws, or a key that is not a
+      // string, fails the call.
       this.outer.leave(ctx, false, error);
       return;
     }
@@ -111,10 +111,10 @@ export class KeyedStage<P extends object> implements Step {
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     // What the key's step passed inward: our context, or one that step made over it.
-    let own: Context | undefined = ctx;
-    while (own !== undefined && own.owner !== this) own = own.parent;
-    if (own === undefined) this.outer.leave(ctx, ok, value);
-    else (own as KeyContext).step.leave(ctx, ok, value);
+    // Every context a key's step passes inward descends from a KeyContext of this stage.
+    let own = ctx;
+    while (own.owner !== this) own = own.parent as Context;
+    (own as KeyContext).step.leave(ctx, ok, value);
   }
 
   describe(): string {
@@ -132,10 +132,11 @@ export class KeyedStage<P extends object> implements Step {
         this.#subscriptions.get(entry.value)?.();
         this.#subscriptions.delete(entry.value);
       });
-      for (const entry of this.#keyed.entries()) this.#subscribe(entry.value, this.#stepOf(entry));
+      for (const entry of this.#keyed.entries()) this.#subscribe(entry, this.#stepOf(entry));
     }
     return () => {
       if (!this.#watchers.delete(listener) || this.#watchers.size > 0) return;
+      // Stryker disable next-line OptionalChaining: set while anyone watches
       this.#unwatchDrops?.();
       this.#unwatchDrops = undefined;
       for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
@@ -146,21 +147,24 @@ export class KeyedStage<P extends object> implements Step {
   #stepOf(entry: KeyedEntry<P>): Step {
     const primitive = entry.value;
     let step = this.#steps.get(primitive);
+    // Stryker disable next-line ConditionalExpression: a step is a view of its primitive; a new one for each call behaves the same
     if (step === undefined) {
       step = this.#descriptor.step(primitive, keyEnv(this.#env, entry.key), this.name);
       step.inner = this.inner;
       step.outer = this.#exit;
       this.#steps.set(primitive, step);
-      if (this.#unwatchDrops !== undefined) this.#subscribe(primitive, step);
+      if (this.#unwatchDrops !== undefined) this.#subscribe(entry, step);
     }
     return step;
   }
 
-  #subscribe(primitive: P, step: Step): void {
+  #subscribe(entry: KeyedEntry<P>, step: Step): void {
+    const { key, value: primitive } = entry;
     if (step.watchState === undefined || this.#subscriptions.has(primitive)) return;
     this.#subscriptions.set(
       primitive,
-      step.watchState((change) => {
+      step.watchState(({ from, to }) => {
+        const change: KeyedStateChange = { from, to, key };
         for (const watcher of this.#watchers) watcher(change);
       }),
     );
@@ -168,14 +172,14 @@ export class KeyedStage<P extends object> implements Step {
 }
 
 /**
- * The environment of one key's step: the policy's, with `key` added to the `rejected` events it
- * emits. (The hub's other members are read from the policy's hub itself.)
+ * The environment of one key's step: the policy's, with `key` added to every event it emits. (The
+ * hub's other members are read from the policy's hub itself.) Its state changes carry the key
+ * too (see {@link KeyedStage.watchState}): every event of a keyed stage names its key.
  */
 function keyEnv(env: StageEnv, key: string): StageEnv {
   const hub = env.hub;
   const keyHub = Object.create(hub) as typeof hub;
-  keyHub.emit = (event, payload) =>
-    hub.emit(event, event === 'rejected' ? { ...payload, key } : payload);
+  keyHub.emit = (event, payload) => hub.emit(event, { ...payload, key });
   return { ...env, hub: keyHub };
 }
 
@@ -198,6 +202,7 @@ export function keyedState<P>(
     if (!keyed.idle(entry)) busy++;
     let refuses = false;
     try {
+      // Stryker disable next-line OptionalChaining: the TypeError of a missing check is caught below
       refuses = descriptor.refusing?.(entry.value) === true;
     } catch {
       // A primitive that cannot report (a hostile store) is left out of the list.

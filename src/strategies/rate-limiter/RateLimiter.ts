@@ -248,6 +248,11 @@ export class RateLimiter {
     return this.#queue.size;
   }
 
+  /** @internal At rest for a `Keyed` holder: its bucket full and nobody waiting. */
+  atRest(): boolean {
+    return this.queued === 0 && this.availableTokens >= this.maxTokens;
+  }
+
   /**
    * Takes `permits` tokens if they are available now and nobody is waiting; never waits.
    * With a remote store that cannot answer synchronously it returns `false` (use `acquire`).

@@ -21,7 +21,7 @@ export const RATE_LIMITER_STAGE: StageDescriptor<RateLimiter> = {
   }),
   rejection: 'rate-limit',
   // A bucket that is not full is owed tokens: a new one would forgive them.
-  resting: (limiter) => limiter.queued === 0 && limiter.availableTokens >= limiter.maxTokens,
+  resting: (limiter) => limiter.atRest(),
   refusing: (limiter) => limiter.availableTokens < 1,
 };
 

@@ -1,0 +1,72 @@
+// How a Keyed holder knows whether an instance is at rest without knowing its class: each
+// circuit breaker, rate limiter and bulkhead answers for itself (`atRest()`), so a holder
+// recognises instances of another copy of the package, and a holder on its own carries none of
+// the primitives' code.
+import { expect } from 'chai';
+import { build } from 'esbuild';
+import { createRequire } from 'node:module';
+import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
+import { ManualClock } from '../../support/clock.js';
+
+const require = createRequire(import.meta.url);
+
+describe('Keyed: instances at rest', () => {
+  it('never drops an OPEN circuit of another copy of the package', () => {
+    // The built CommonJS package: its classes are not the ones of these sources.
+    const other = require('bulwark') as typeof import('../../../src/index.js');
+    const clock = new ManualClock();
+    const keyed = new Keyed(
+      () => new other.CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 30_000, clock }),
+      { maxKeys: 1, clock },
+    );
+    keyed.get('down').onFailure(new Error('x'));
+    keyed.get('b');
+    expect(keyed.keys(), 'the open circuit stays').to.have.members(['down', 'b']);
+    clock.tick(30_000); // HALF_OPEN: at rest
+    keyed.get('c');
+    expect(keyed.keys()).to.deep.equal(['c']);
+  });
+
+  it('asks an instance that answers for itself, and keeps one whose answer throws', () => {
+    const state = { busy: true };
+    const keyed = new Keyed(
+      (key) =>
+        key === 'boom'
+          ? {
+              atRest: () => {
+                throw new Error('cannot tell');
+              },
+            }
+          : key === 'busy'
+            ? { atRest: () => !state.busy }
+            : { atRest: 'not a method' },
+      { maxKeys: 1 },
+    );
+    keyed.get('busy');
+    keyed.get('boom');
+    keyed.get('plain'); // not a method: at rest
+    expect(keyed.keys()).to.have.members(['busy', 'boom', 'plain']);
+    state.busy = false;
+    keyed.get('other');
+    expect(keyed.keys()).to.have.members(['boom', 'other']);
+  });
+
+  it('bundles on its own without the code of any primitive', async function () {
+    this.timeout(20_000);
+    const result = await build({
+      stdin: {
+        contents: "export { Keyed } from './src/strategies/keyed/Keyed.ts';",
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      logLevel: 'silent',
+      metafile: true,
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((f) => /circuit-breaker|rate-limiter|bulkhead/.test(f))).to.deep.equal([]);
+    expect(inputs.some((f) => f.endsWith('keyed/Keyed.ts'))).to.equal(true);
+  });
+});

@@ -26,6 +26,7 @@ export const TIMEOUT: KindDescriptor<TimeLimiter> = /* @__PURE__ */ kindOf(TIMEO
     what: 'a duration',
     options(value) {
       try {
+        // Stryker disable next-line StringLiteral: only the message of an error dropped below names it
         toMs(value, 'timeout');
       } catch {
         // A number is read (and refused with its own message) by the limiter itself.

@@ -36,7 +36,7 @@ describe('Fallback: what a caller sees', () => {
 
   describe('a standalone method', () => {
     it('receives only the error, for a result `onResult` rejects too', async () => {
-      const method = sinon.spy(() => 'substitute');
+      const method = sinon.spy((_error: unknown, ..._rest: unknown[]) => 'substitute');
       const fallback = new Fallback({ method, onResult: (r: number) => r < 0 });
       expect(await fallback.execute(() => -1)).to.equal('substitute');
       expect(method.firstCall.args).to.have.length(1);

@@ -186,8 +186,8 @@ export class Fallback<T> {
     signal?: AbortSignal,
   ): Promise<R | T> {
     const given = signal ?? NEVER_ABORTED;
-    // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result
     const judge =
+      // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result
       this.#onResult === undefined ? undefined : (result: R) => this.#judge(result, given) as R | T;
     if (signal === undefined) {
       return callAsync(fn, NEVER_ABORTED).then(judge, this.#recoverUnsignalled);

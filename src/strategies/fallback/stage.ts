@@ -74,8 +74,7 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   private handles(error: unknown): boolean {
     try {
       return this.fallback.handles(error);
-      // Stryker disable next-line BlockStatement: without it the answer is undefined, as false
-    } catch {
+    } catch /* Stryker disable next-line BlockStatement: without it the answer is undefined, as false */ {
       return false;
     }
   }

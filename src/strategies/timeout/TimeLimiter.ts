@@ -274,6 +274,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
    * aborts and the way out waits for its outcome (`finish` still answers true).
    */
   expire(): void {
+    // Stryker disable next-line ConditionalExpression: the queue expires only a queued context, and whatever sets #done first takes it out of the queue
     if (this.#done) return;
     let error: unknown;
     if (this.parent.aborted) {

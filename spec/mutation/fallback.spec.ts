@@ -3,6 +3,9 @@
 // description, and what a standalone method is given.
 import { expect } from 'chai';
 import sinon from 'sinon';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { stages } from '../../src/pipeline/stages.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { Fallback, RejectedResultError } from '../../src/strategies/fallback/Fallback.js';
 import { rejectionOf } from '../support/promises.js';
 
@@ -91,6 +94,23 @@ describe('Fallback: what a caller sees', () => {
       expect(() => new Fallback({ method })).not.to.throw();
       expect(() => new Fallback({ value: 1, on: [ConnectionError] })).not.to.throw();
       expect(() => new Fallback({ value: 1, onResult: () => false })).not.to.throw();
+    });
+  });
+  describe('as a stage', () => {
+    it('is named in the message refusing another primitive', () => {
+      expect(() => Policy.builder('p').fallback(new Bulkhead() as never)).to.throw(
+        TypeError,
+        '`options` must be Fallback options or a Fallback, got an instance of Bulkhead',
+      );
+    });
+
+    it('has a state with nothing but its kind and name, also as a stage object', async () => {
+      const stage = stages.fallback({ value: 'substitute' });
+      expect(stage.state?.()).to.deep.equal({});
+      expect(stage.describe?.()).to.equal('fixed value on all errors');
+      const policy = Policy.builder<string>('p').fallback({ value: 'substitute' }).build();
+      expect(await policy.execute(() => Promise.reject(new Error('down')))).to.equal('substitute');
+      expect(policy.metrics().stages).to.deep.equal([{ kind: 'fallback', name: 'fallback' }]);
     });
   });
 });

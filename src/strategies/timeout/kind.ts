@@ -21,6 +21,7 @@ export const TIMEOUT: KindDescriptor<TimeLimiter> = /* @__PURE__ */ kindOf(TIMEO
   configKey: 'time-limiter',
   aliases: ['timeout'],
   configOptions: TIME_LIMITER_OPTIONS,
+  // Stryker disable next-line ObjectLiteral: the limiter's own default is the same 30 s
   defaults: { timeout: 30_000 },
   shorthand: {
     what: 'a duration',

@@ -6,10 +6,11 @@ import { expect } from 'chai';
 import { OperationTimeoutError } from '../../src/errors.js';
 import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import type { Stage } from '../../src/pipeline/Stage.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 import { ManualClock } from '../support/clock.js';
-import { deferred, never, rejectionOf } from '../support/promises.js';
+import { deferred, flush, never, rejectionOf } from '../support/promises.js';
 
 function abortListeners(signal: AbortSignal): number {
   return getEventListeners(signal, 'abort').length;
@@ -302,6 +303,135 @@ describe('Timeout: the deadline from inside', () => {
         TypeError,
         '`options` must be TimeLimiter options or a TimeLimiter, got an instance of Bulkhead',
       );
+    });
+  });
+  describe('a caller that gives up while the work goes on', () => {
+    it('answers the caller once: the work’s late outcome reaches no stage and no listener', async () => {
+      const clock = new ManualClock();
+      const bulkhead = new Bulkhead({ maxConcurrent: 2 });
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .bulkhead(bulkhead)
+        .timeout({ timeout: 1000, clock })
+        .build();
+      const outcomes: string[] = [];
+      policy.on('success', () => outcomes.push('success'));
+      policy.on('failure', () => outcomes.push('failure'));
+      const controller = new AbortController();
+      const reason = new Error('caller left');
+      const work = deferred<string>();
+      const call = rejectionOf(policy.execute(() => work.promise, { signal: controller.signal }));
+      controller.abort(reason);
+      expect(await call).to.equal(reason);
+      work.resolve('late');
+      await flush();
+      expect(outcomes).to.deep.equal(['failure']);
+      expect(policy.metrics()).to.include({ calls: 1, successes: 0, failures: 1 });
+      expect(bulkhead.availableSlots, 'the slot given back once').to.equal(2);
+      expect(bulkhead.orphaned, 'the work counted out once').to.equal(0);
+    });
+  });
+
+  describe('an inner deadline that passes after an outer cooperative one', () => {
+    it('passes on the outer deadline’s error, reporting no timeout of its own', async () => {
+      const clock = new ManualClock();
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .timeout({ timeout: 100, clock, mode: 'cooperative' })
+        .circuitBreaker({ clock })
+        .timeout({ timeout: 200, clock })
+        .build();
+      const timeouts: number[] = [];
+      policy.on('timeout', (e) => timeouts.push(e.timeoutMs));
+      const outcomes: string[] = [];
+      policy.on('success', () => outcomes.push('success'));
+      policy.on('failure', () => outcomes.push('failure'));
+      const work = deferred<string>();
+      // The work never reads its signal: the inner deadline hears of the outer one only when
+      // its own passes.
+      const call = rejectionOf(policy.execute(() => work.promise));
+      await clock.advance(100);
+      expect(timeouts, 'the outer deadline').to.deep.equal([100]);
+      await clock.advance(100);
+      const error = await call;
+      expect(error).to.be.instanceOf(OperationTimeoutError);
+      expect((error as OperationTimeoutError).timeoutMs).to.equal(100);
+      expect(timeouts).to.deep.equal([100]);
+      expect(policy.metrics().timeouts).to.equal(1);
+      work.resolve('late');
+      await flush();
+      expect(outcomes, 'the late value is ignored').to.deep.equal(['failure']);
+      expect(policy.metrics()).to.include({ calls: 1, successes: 0, failures: 1 });
+      expect(policy.metrics().stages[1], 'the breaker records one outcome').to.include({
+        bufferedCalls: 1,
+        failedCalls: 1,
+      });
+    });
+  });
+
+  describe('the listeners a deadline leaves on the signals around it', () => {
+    it('none on the enclosing deadline’s signal once the inner work has settled', async () => {
+      const clock = new ManualClock();
+      const outer: AbortSignal[] = [];
+      const spy: Stage = {
+        kind: 'spy',
+        execute(ctx, next) {
+          outer.push(ctx.signal);
+          return next(ctx);
+        },
+      };
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .timeout({ timeout: 1000, clock })
+        .use(spy)
+        .retry({ maxAttempts: 3, delay: 0, clock })
+        .timeout({ timeout: 100, clock })
+        .build();
+      let attempts = 0;
+      const result = await policy.execute((ctx) => {
+        void ctx.signal;
+        if (++attempts < 3) throw new Error('again');
+        return 'done';
+      });
+      expect(result).to.equal('done');
+      expect(attempts).to.equal(3);
+      expect(outer).to.have.length(1);
+      expect(abortListeners(outer[0]!), 'one listener per attempt would pile up').to.equal(0);
+    });
+  });
+
+  describe('the time a deadline starts from', () => {
+    it('is the call’s start when the policy shares the clock: no clock read of its own', async () => {
+      const clock = new ManualClock();
+      const shared = Policy.builder<string>('p')
+        .clock(clock)
+        .timeout({ timeout: 1000, clock })
+        .build();
+      const alone = Policy.builder<string>('p').clock(clock).build();
+      let before = clock.reads;
+      await alone.execute(() => 'done');
+      const reads = clock.reads - before;
+      before = clock.reads;
+      expect(await shared.execute(() => 'done')).to.equal('done');
+      expect(clock.reads - before).to.equal(reads);
+    });
+
+    it('is read from the limiter’s own clock when it has one', async () => {
+      const clock = new ManualClock(0);
+      const own = new ManualClock(5000);
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .timeout({ timeout: 1000, clock: own })
+        .build();
+      const seen: number[] = [];
+      expect(
+        await policy.execute((ctx) => {
+          seen.push(ctx.deadline);
+          return 'done';
+        }),
+      ).to.equal('done');
+      expect(own.reads).to.be.greaterThan(0);
+      expect(seen).to.deep.equal([6000]);
     });
   });
 });

@@ -89,6 +89,7 @@ export function link(
 
 /** Calls the thunk and sends its outcome out. */
 class Invoker implements Inward {
+  // Stryker disable next-line ObjectLiteral: `link` sets it before the invoker is entered
   outer: Outward = { leave() {} };
   private readonly hub: EventHub;
   private readonly clock: Clock;
@@ -112,6 +113,7 @@ class Invoker implements Inward {
     try {
       value = root.fn(ctx);
       // Native promises, the usual case, skip the duck-typed check.
+      // Stryker disable next-line ConditionalExpression: a fast path; `Promise.resolve` gives a native promise back as it is
       if (value instanceof Promise) promise = value;
       else if (isThenable(value)) promise = Promise.resolve(value);
     } catch (error) {
@@ -185,6 +187,7 @@ class Invoker implements Inward {
       return;
     }
     const root = ctx.root;
+    // Stryker disable next-line ConditionalExpression: a fast path; outside a bulkhead's slot, tracking counts nothing
     if (root.tracked || root.slotTracked) {
       const onRoot = trackRunning(ctx);
       whenSettled(value, (ok, settled) => {

@@ -135,7 +135,8 @@ export function numberGauge(
     description,
     read: (state) => {
       const value = state[key];
-      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+      // `Number.isFinite` is true of finite numbers only.
+      return Number.isFinite(value) ? (value as number) : undefined;
     },
   };
 }

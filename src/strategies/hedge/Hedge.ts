@@ -242,8 +242,6 @@ export class HedgeRun implements DeadlineNode, Holder {
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
   #watched: AbortSignal | undefined;
-  /** Whether the run follows the call (see `#arm`). */
-  #follows = false;
 
   constructor(hedge: Hedge, parent: Context, sink: HedgeSink) {
     this.hedge = hedge;
@@ -325,26 +323,20 @@ export class HedgeRun implements DeadlineNode, Holder {
     const hedge = this.hedge;
     const delay = hedge.delayMs;
     if (this.done || this.started > hedge.maxHedges || delay <= 0 || this.queued) return;
-    const root = this.parent.root;
-    // The caller was answered (an enclosing deadline): nobody waits for another attempt.
-    if (root.settled) return;
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
     hedge.queue.add(this, at);
     // Nobody waits for the next attempt once the caller is answered (its abort, an enclosing
-    // deadline): the delay ends then. A policy settles the root, which tells its holders; a
-    // standalone call is answered at the caller's abort, which this run hears itself.
-    // Stryker disable next-line ConditionalExpression,BooleanLiteral: following twice only adds the same holder and listener again, each told once more for nothing
-    if (!this.#follows) {
-      // Stryker disable next-line BooleanLiteral: see above
-      this.#follows = true;
-      root.hold(this);
-      const signal = abortable(root.callerSignal);
-      if (signal !== undefined) {
-        this.#watched = signal;
-        signal.addEventListener('abort', this);
-      }
+    // deadline, a custom stage): the delay ends then. Standalone, the caller's abort answers the
+    // caller, which this run hears itself; a policy settles the root, which tells its holders (at
+    // once if the caller is answered already). The same listener is added once, however often.
+    const root = this.parent.root;
+    const signal = abortable(root.callerSignal);
+    if (signal !== undefined) {
+      this.#watched = signal;
+      signal.addEventListener('abort', this);
     }
+    root.hold(this);
   }
 
   #disarm(): void {

@@ -85,6 +85,12 @@ describe('Chaos: options', () => {
     });
     expect([chaos.faultRate, chaos.latencyRate, chaos.resultRate]).to.deep.equal([0, 0, 0]);
     expect(await run(chaos, 20)).to.deep.equal(Array<string>(20).fill('ok'));
+    // In a policy too: a call nothing hits goes straight on, without a wait or an event.
+    const policy = Policy.builder<string>('p').chaos(chaos).build();
+    const events: unknown[] = [];
+    policy.on('chaos', (e) => events.push(e));
+    for (let i = 0; i < 5; i++) expect(await policy.execute(() => 'ok')).to.equal('ok');
+    expect(events).to.deep.equal([]);
   });
 
   it('describes what it injects, and nothing else', () => {

@@ -210,18 +210,33 @@ describe('Chaos stage', () => {
       [{ fault: { rate: 1.5 } }, RangeError, '`fault.rate` must be a number in [0, 1], got 1.5'],
       [{ fault: {} }, TypeError, '`fault.rate` is required'],
       [{ fault: 0.3 }, TypeError, '`fault` must be an object with `rate`, `error`, got 0.3'],
-      [{ fault: { rate: 0.1, eror: 1 } }, TypeError, 'Chaos: unknown option `fault.eror`'],
+      [
+        { fault: { rate: 0.1, eror: 1 } },
+        TypeError,
+        'Chaos: unknown option `fault.eror` (did you mean `fault.error`?)',
+      ],
+      [{ result: { rate: 0.1, value: 1, rate2: 0 } }, TypeError, 'unknown option `result.rate2`'],
       [{ latency: { rate: 0.1 } }, TypeError, '`latency.delay` is required'],
       [{ latency: { rate: 0.1, delay: 0 } }, RangeError, '`latency.delay` must be a duration > 0'],
       [{ result: { rate: 0.1 } }, TypeError, '`result.value` is required'],
       [{ enabled: 'yes' }, TypeError, '`enabled` must be a boolean or a function, got "yes"'],
-      [{ seed: -1 }, RangeError, '`seed` must be an integer >= 0, got -1'],
-      [{ seed: 2 ** 32 }, RangeError, '`seed` must be an integer in [0, 2^32)'],
+      // One check and one message for every bad seed.
+      [{ seed: -1 }, RangeError, '`seed` must be an integer in [0, 2^32), got -1'],
+      [{ seed: 2 ** 32 }, RangeError, '`seed` must be an integer in [0, 2^32), got 4294967296'],
+      [{ seed: 0.5 }, RangeError, '`seed` must be an integer in [0, 2^32), got 0.5'],
+      [{ seed: '42' }, TypeError, '`seed` must be an integer in [0, 2^32), got "42"'],
       [{ faults: {} }, TypeError, 'Chaos: unknown option `faults` (did you mean `fault`?)'],
     ];
     for (const [options, type, message] of cases) {
       expect(() => new Chaos(options as never), JSON.stringify(options)).to.throw(type, message);
     }
+    // The error carries the option's path and the value received.
+    expect(() => new Chaos({ latency: { rate: 1, delay: 5, dealy: 3 } } as never))
+      .to.throw(TypeError)
+      .that.deep.includes({ option: 'latency.dealy', received: 3 });
+    expect(() => new Chaos({ seed: 2.5 }))
+      .to.throw(RangeError)
+      .that.deep.includes({ option: 'seed', received: 2.5 });
   });
 });
 

@@ -425,3 +425,81 @@ describe('Hedge standalone', () => {
     expect(result).to.deep.include({ status: 'rejected', reason: 'stop' });
   });
 });
+
+describe('Hedge, timers and clock reads', () => {
+  it('clears its delay timer when an outer deadline answers the call, though the attempts ignore their signal', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder('p')
+      .timeout({ timeout: 100, clock })
+      .hedge({ maxHedges: 2, delay: 1000, clock })
+      .build();
+    const { calls, thunk } = controlled<string>();
+    const result = settle(policy.execute(thunk));
+    await clock.advance(100);
+    expect(result.status).to.equal('rejected');
+    expect((result.reason as Error).name).to.equal('OperationTimeoutError');
+    expect(clock.pending()).to.equal(0);
+    // No attempt starts later, and the late outcome changes nothing.
+    await clock.advance(5000);
+    expect(calls).to.have.length(1);
+    calls[0]?.call.resolve('late');
+    await flush();
+    expect(policy.metrics().stages[1]).to.deep.include({ running: 0, hedges: 0 });
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('does not read its clock when no delay applies (delay 0, or on failure only)', async () => {
+    for (const delay of [0, 'on-failure'] as const) {
+      const clock = new ManualClock();
+      const hedge = new Hedge({ maxHedges: 2, delay, clock });
+      const failFirst = (_signal: AbortSignal, attempt: number): string => {
+        if (attempt < 3) throw new Error(`attempt ${attempt}`);
+        return 'third';
+      };
+      expect(await hedge.execute(failFirst), String(delay)).to.equal('third');
+      const policy = Policy.builder('p').hedge({ maxHedges: 2, delay, clock }).build();
+      expect(await policy.execute((ctx) => failFirst(ctx.signal, ctx.attempt))).to.equal('third');
+      expect(clock.reads, String(delay)).to.equal(0);
+    }
+  });
+
+  it("makes a loser's abort reason only when its signal is read: an AbortError saying why", async () => {
+    const Original = globalThis.DOMException;
+    let made = 0;
+    globalThis.DOMException = class extends Original {
+      constructor(message?: string, name?: string) {
+        super(message, name);
+        made++;
+      }
+    };
+    try {
+      const policy = Policy.builder('p').hedge({ maxHedges: 3, delay: 0 }).build();
+      const slow = deferred<string>();
+      // Three losers that never look at their signal.
+      const result = await policy.execute((ctx) => (ctx.attempt === 4 ? 'fourth' : slow.promise));
+      expect(result).to.equal('fourth');
+      expect(made).to.equal(0);
+      // Of two losers, the one whose signal is read sees one reason, the same on every read.
+      const signals: AbortSignal[] = [];
+      const winner = deferred<string>();
+      const second = settle(
+        policy.execute((ctx) => {
+          if (ctx.attempt === 1) signals.push(ctx.signal);
+          return ctx.attempt === 2 ? winner.promise : slow.promise;
+        }),
+      );
+      winner.resolve('second');
+      await flush();
+      expect(second).to.deep.include({ status: 'fulfilled', value: 'second' });
+      expect(signals[0]?.aborted).to.equal(true);
+      const reason = signals[0]?.reason as DOMException;
+      expect(reason).to.be.instanceOf(Original);
+      expect(reason.name).to.equal('AbortError');
+      expect(reason.message).to.equal('Another hedged attempt answered the call first');
+      expect(signals[0]?.reason).to.equal(reason);
+      expect(made).to.equal(1);
+    } finally {
+      globalThis.DOMException = Original;
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { BuiltinStep } from '../../pipeline/step.js';
  * call costs one check; it never makes a context of its own, so its way out is a pass-through.
  */
 export class ChaosStage extends BuiltinStep<Chaos> {
+  // Stryker disable next-line BooleanLiteral: true only makes the policy and an outer bulkhead prepare for an early answer that never comes (same outcomes, same slots)
   readonly settlesEarly = false;
   private readonly chaos = this.primitive;
 
@@ -19,6 +20,7 @@ export class ChaosStage extends BuiltinStep<Chaos> {
     }
     let enabled: boolean;
     try {
+      // Stryker disable next-line ConditionalExpression: a fast path; without a per-call switch `enabledFor` answers true too
       enabled = chaos.perCall === undefined || chaos.enabledFor(ctx);
     } catch (error) {
       // A switch that throws fails the call with what it threw, as a predicate does.
@@ -68,6 +70,7 @@ export class ChaosStage extends BuiltinStep<Chaos> {
 
   private report(_ctx: Context, injection: 'fault' | 'latency' | 'result', detail: unknown): void {
     const { hub, policy } = this.env;
+    // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to goes nowhere
     if (!hub.has('chaos')) return;
     const stage = this.kind;
     hub.emit(

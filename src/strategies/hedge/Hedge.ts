@@ -1,5 +1,5 @@
 import type { Clock } from '../../internal/clock.js';
-import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
+import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, show, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
@@ -60,13 +60,13 @@ export const HEDGE_OPTIONS: readonly string[] = Object.freeze([
 /** The hedging delay that means "start the next attempt only when one fails". */
 const ON_FAILURE = -1;
 
-const notAcceptable = (outcome: HedgeOutcome): boolean => !outcome.ok;
-
 /**
  * Hedges slow calls: when an attempt has not settled after `delay`, starts another one (up to
  * `maxHedges` more) without cancelling the first, and answers with the first acceptable outcome
  * (by default, the first result). The others are aborted through their own signal, so work that
- * honours it (`fetch(url, { signal })`) stops and frees its connection. Use it for idempotent
+ * honours it (`fetch(url, { signal })`) stops and frees its connection: its reason is a
+ * `DOMException` named `AbortError` whose message says another hedged attempt answered the call
+ * first (made when the signal or the reason is first read, the same object on every read). Use it for idempotent
  * reads whose latency has a long tail: a hedge trades a few extra requests for the tail.
  *
  * Each attempt receives its own signal and its attempt number (1 for the first, 2 for the first
@@ -94,7 +94,7 @@ export class Hedge {
   readonly queue: DeadlineQueue;
   /** @internal True when `on` was given. */
   readonly judgesOutcomes: boolean;
-  readonly #on: (outcome: HedgeOutcome) => boolean;
+  readonly #on: ((outcome: HedgeOutcome) => boolean) | undefined;
   #running = 0;
   #hedges = 0;
   #wins = 0;
@@ -106,7 +106,7 @@ export class Hedge {
     const on = functionOption(o.on, 'on', undefined) as
       ((outcome: HedgeOutcome) => boolean) | undefined;
     this.judgesOutcomes = on !== undefined;
-    this.#on = on ?? notAcceptable;
+    this.#on = on;
     this.clock = clockOption(o.clock);
     this.queue = new DeadlineQueue(this.clock);
   }
@@ -141,6 +141,7 @@ export class Hedge {
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const result = new Promise<T>((resolve, reject) => {
+      // Stryker disable next-line StringLiteral: a standalone call has no policy name, and nothing reads it
       const root = new RootContext('', 0, fn as never, signal, undefined);
       const sink: HedgeSink = {
         start(attempt) {
@@ -164,23 +165,26 @@ export class Hedge {
         },
         hedged() {},
       };
-      new HedgeRun(this, root, sink).begin(this.clock.now());
+      new HedgeRun(this, root, sink).begin(this.delayMs > 0 ? this.clock.now() : 0);
     });
     // Attempts that ignore their signal may run on; the caller is answered at its abort anyway.
     return raceAbort(result, signal);
   }
 
   /**
-   * @internal True when `outcome` must not answer the call. What `on` throws is thrown.
+   * @internal True when an attempt's outcome must not answer the call: by default a failure; with
+   * `on`, what it says of the outcome (made only then). What `on` throws is thrown.
    */
-  rejects(outcome: HedgeOutcome): boolean {
-    return this.#on(outcome);
+  rejects(ok: boolean, value: unknown, attempt: number): boolean {
+    const on = this.#on;
+    if (on === undefined) return !ok;
+    return on(ok ? { ok: true, result: value, attempt } : { ok: false, error: value, attempt });
   }
 
-  /** @internal Counts an attempt starting (`delta` 1) or settling (-1). */
+  /** @internal Counts an attempt starting (`delta` 1; `hedged` when not the first) or settling (-1). */
   track(delta: 1 | -1, hedged: boolean): void {
     this.#running += delta;
-    if (hedged && delta === 1) this.#hedges++;
+    if (hedged) this.#hedges++;
   }
 
   /** @internal A hedged attempt answered a call. */
@@ -216,13 +220,12 @@ export interface HedgeSink {
   hedged(run: HedgeRun, attempt: number, reason: 'delay' | 'failure'): void;
 }
 
-/** The reason a losing attempt's signal aborts with. */
-function lostReason(): DOMException {
-  return new DOMException('Another hedged attempt answered the call first', 'AbortError');
-}
-
-/** @internal One call through a hedge: the attempts still running and the pending delay. */
-export class HedgeRun implements DeadlineNode {
+/**
+ * @internal One call through a hedge: the attempts still running and the pending delay. While a
+ * delay is pending it holds the execution's root, which tells it (`answered`) when the caller is
+ * answered first (an enclosing deadline), so the delay's timer ends with the call.
+ */
+export class HedgeRun implements DeadlineNode, Holder {
   readonly hedge: Hedge;
   /** The context the hedge received. */
   readonly parent: Context;
@@ -259,6 +262,7 @@ export class HedgeRun implements DeadlineNode {
   settled(attempt: HedgeAttempt, ok: boolean, value: unknown): void {
     const hedge = this.hedge;
     const i = this.attempts.indexOf(attempt);
+    // Stryker disable next-line ConditionalExpression: an attempt settles once (each inner step passes one outcome per context); a guard only
     if (i === -1) return;
     this.attempts.splice(i, 1);
     attempt.unlink();
@@ -272,11 +276,7 @@ export class HedgeRun implements DeadlineNode {
     }
     let rejected: boolean;
     try {
-      rejected = hedge.rejects(
-        ok
-          ? { ok: true, result: value, attempt: attempt.attempt }
-          : { ok: false, error: value, attempt: attempt.attempt },
-      );
+      rejected = hedge.rejects(ok, value, attempt.attempt);
     } catch (error) {
       this.#finish(false, error);
       return;
@@ -290,7 +290,7 @@ export class HedgeRun implements DeadlineNode {
       // Not acceptable: the next attempt starts now rather than after the delay.
       this.#disarm();
       this.#hedge('failure');
-      if (!this.done) this.#arm(hedge.clock.now());
+      this.#arm(undefined);
     } else if (this.attempts.length === 0) {
       this.#finish(ok, value);
     }
@@ -313,19 +313,28 @@ export class HedgeRun implements DeadlineNode {
     this.#start();
   }
 
-  /** Sets the delay before the next hedged attempt, if one is left and the delay applies. */
-  #arm(now: number): void {
+  /**
+   * Sets the delay before the next hedged attempt, if one is left and the delay applies.
+   * @param now - the hedge's clock if already read; read here only when a delay is set
+   */
+  #arm(now: number | undefined): void {
     const hedge = this.hedge;
     const delay = hedge.delayMs;
     if (this.done || this.started > hedge.maxHedges || delay <= 0 || this.queued) return;
-    this.dueAt = now + delay;
-    hedge.queue.add(this, now);
-    // Nobody waits for the next attempt once the caller has given up: the timer ends then.
-    const signal = abortable(this.parent.root.callerSignal);
-    if (signal !== undefined && this.#watched === undefined) {
+    const at = now ?? hedge.clock.now();
+    this.dueAt = at + delay;
+    hedge.queue.add(this, at);
+    // Nobody waits for the next attempt once the caller is answered (its abort, an enclosing
+    // deadline, a custom stage): the delay ends then. Standalone, the caller's abort answers the
+    // caller, which this run hears itself; a policy settles the root, which tells its holders (at
+    // once if the caller is answered already). The same listener is added once, however often.
+    const root = this.parent.root;
+    const signal = abortable(root.callerSignal);
+    if (signal !== undefined) {
       this.#watched = signal;
       signal.addEventListener('abort', this);
     }
+    root.hold(this);
   }
 
   #disarm(): void {
@@ -334,17 +343,22 @@ export class HedgeRun implements DeadlineNode {
 
   /** The delay passed without an acceptable outcome: the next attempt starts. */
   expire(): void {
-    if (this.done) return;
+    // (A finished run has left the queue: `#finish` takes it out.)
     if (this.parent.aborted) {
       this.#finish(false, this.parent.abortReason);
       return;
     }
     this.#hedge('delay');
     // The clock, not `dueAt`: a late timer must not queue this delay before younger ones.
-    this.#arm(this.hedge.clock.now());
+    this.#arm(undefined);
   }
 
-  /** The caller's signal aborted while a delay was pending. */
+  /** The caller was answered (in a policy): no further attempt starts on time. */
+  answered(_root: RootContext): void {
+    this.handleEvent();
+  }
+
+  /** The caller's signal aborted (standalone): no further attempt starts on time. */
   handleEvent(): void {
     this.#disarm();
     this.#unwatch();
@@ -361,6 +375,8 @@ export class HedgeRun implements DeadlineNode {
     this.done = true;
     this.#disarm();
     this.#unwatch();
+    // Still held by the root, which goes with the call: told it was answered, it has nothing left
+    // to stop.
     // The losers stop: each is aborted through its own signal. A copy: an inner step may answer
     // for one at once (a deadline linked to its signal), which takes it off the list.
     for (const attempt of this.attempts.slice()) attempt.cancel();
@@ -378,7 +394,10 @@ export class HedgeAttempt extends DerivedContext {
   readonly #attempt: number;
   #controller: AbortController | undefined;
   #linked: AbortSignal | undefined;
-  #lost: DOMException | undefined;
+  /** Another attempt answered the call. */
+  #lost = false;
+  /** The reason this attempt lost, made when first read. */
+  #why: DOMException | undefined;
   #settled = false;
 
   constructor(parent: Context, run: HedgeRun, attempt: number) {
@@ -392,24 +411,26 @@ export class HedgeAttempt extends DerivedContext {
   }
 
   override get aborted(): boolean {
-    return this.parent.aborted || this.#lost !== undefined;
+    return this.parent.aborted || this.#lost;
   }
 
   override get abortReason(): unknown {
-    return this.parent.aborted ? this.parent.abortReason : this.#lost;
+    if (this.parent.aborted) return this.parent.abortReason;
+    return this.#lost ? this.#reason() : undefined;
   }
 
   override get cancelled(): boolean {
-    return this.#lost !== undefined || this.parent.cancelled;
+    return this.#lost || this.parent.cancelled;
   }
 
   override get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = (this.#controller = new AbortController());
       if (this.parent.aborted) controller.abort(this.parent.abortReason);
-      else if (this.#lost !== undefined) controller.abort(this.#lost);
+      else if (this.#lost) controller.abort(this.#reason());
       else if (!this.#settled) {
         const outer = this.parent.signal;
+        // Stryker disable next-line ConditionalExpression: a listener on the signal that never aborts is never called, and goes when the attempt settles
         if (outer !== NEVER_ABORTED) {
           outer.addEventListener('abort', this);
           this.#linked = outer;
@@ -422,15 +443,26 @@ export class HedgeAttempt extends DerivedContext {
   /** The enclosing signal aborted: so does this attempt's (this object is its listener). */
   handleEvent(): void {
     this.unlink();
-    this.#controller?.abort(this.parent.abortReason);
+    // Linked only once the controller exists.
+    (this.#controller as AbortController).abort(this.parent.abortReason);
   }
 
-  /** Another attempt answered the call: this one is aborted. */
+  /**
+   * Another attempt answered the call: this one is aborted. Its reason is made only for a signal
+   * already read, or when read later.
+   */
   cancel(): void {
     this.unlink();
-    if (this.#lost !== undefined) return;
-    this.#lost = lostReason();
-    this.#controller?.abort(this.#lost);
+    this.#lost = true;
+    this.#controller?.abort(this.#reason());
+  }
+
+  /** The reason a losing attempt's signal aborts with, made once. */
+  #reason(): DOMException {
+    return (this.#why ??= new DOMException(
+      'Another hedged attempt answered the call first',
+      'AbortError',
+    ));
   }
 
   /** The attempt settled: it no longer follows the enclosing signal. */

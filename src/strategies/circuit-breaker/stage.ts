@@ -9,6 +9,7 @@ const NOT_A_PROBE = 0;
 
 /** @internal Asks the breaker before each call and records how the call ended. */
 export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
+  // Stryker disable next-line BooleanLiteral: true only makes the policy create its promise up front; every call settles the same
   readonly settlesEarly = false;
   private readonly breaker = this.primitive;
 
@@ -33,6 +34,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
         (t) => {
           if (ctx.aborted) {
             this.breaker.onCancel(t);
+            // Stryker disable next-line BooleanLiteral: the caller's abort has settled the call already, and an outer step passes an aborted context on whatever it says
             this.outer.leave(ctx, false, ctx.abortReason);
           } else this.admitted(ctx, t);
         },
@@ -45,6 +47,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     const breaker = this.breaker;
     // A plain call in a CLOSED circuit needs nothing remembered: no context, no clock read. A
     // half-open probe keeps its ticket; slow-call detection keeps the start time.
+    // Stryker disable next-line BlockStatement: a fast path; a context with ticket 0 and no start time records the same
     if (ticket === NOT_A_PROBE && !breaker.timesCalls) {
       this.inner.enter(ctx);
       return;
@@ -98,6 +101,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
 function isRefusal(error: unknown): boolean {
   try {
     return isCircuitOpenError(error);
+    // Stryker disable next-line BlockStatement: undefined is as false as false to the caller
   } catch {
     // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
     return false;

@@ -6,11 +6,35 @@ import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { stages } from '../../src/pipeline/stages.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { CIRCUIT_BREAKER } from '../../src/strategies/circuit-breaker/kind.js';
 import { Keyed } from '../../src/strategies/keyed/Keyed.js';
 import { ManualClock } from '../support/clock.js';
 
 describe('CircuitBreaker kind', () => {
+  it('reads the state gauge as 0 closed, 1 half-open, 2 open, 3 isolated, and says so', () => {
+    const [gauge] = CIRCUIT_BREAKER.gauges ?? [];
+    const breaker = new CircuitBreaker();
+    const read = (): unknown => gauge!.read(CIRCUIT_BREAKER.state(breaker) as never);
+    expect(read()).to.equal(0);
+    breaker.isolate();
+    expect(read()).to.equal(3);
+    expect(
+      ['closed', 'half-open', 'open', 'isolated'].map((state) => gauge!.read({ state } as never)),
+    ).to.deep.equal([0, 1, 2, 3]);
+    expect(gauge!.description).to.equal(
+      'Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 isolated.',
+    );
+  });
+
+  it('names itself when given a primitive of another kind', () => {
+    expect(() => stages.circuitBreaker(new Bulkhead() as never)).to.throw(
+      TypeError,
+      '`options` must be CircuitBreaker options or a CircuitBreaker, got an instance of Bulkhead',
+    );
+  });
+
   it('never lets a keyed holder drop an ISOLATED circuit', () => {
     const clock = new ManualClock();
     const keyed = new Keyed(() => new CircuitBreaker({ clock }), { maxKeys: 1, clock });

@@ -459,6 +459,7 @@ export class CircuitBreaker {
       this.#lastState = state;
       // A circuit restored HALF_OPEN is in its first HALF_OPEN period: its probes' tickets must
       // not read as "no probe" (0).
+      // Stryker disable next-line ConditionalExpression: counting one more period from CLOSED only shifts every period number by one, and tickets are compared with it for equality
       if (state === 'half-open') this.#period++;
     }
   }
@@ -590,6 +591,7 @@ export class CircuitBreaker {
         return ticket;
       });
     }
+    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
     if (admission.state !== this.#lastState) this.#observe(admission.state);
     return this.#ticket(admission, null);
   }
@@ -627,6 +629,7 @@ export class CircuitBreaker {
       admission.then((a) => this.#learnAdmission(a), noop);
       return UNKNOWN_TICKET;
     }
+    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
     if (admission.state !== this.#lastState) this.#observe(admission.state);
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
     const ticket = this.#ticket(admission, CircuitBreaker.prototype.beforeCall);
@@ -850,6 +853,7 @@ export class CircuitBreaker {
       this.#learn(state);
       return this.#lastState;
     }
+    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
     if (state !== this.#lastState) this.#observe(state);
     return state;
   }
@@ -864,6 +868,7 @@ export class CircuitBreaker {
     // The state first: hearing of OPEN assumes a whole open period, which the store's own time
     // left, when it gave one, then replaces.
     this.#learnState(admission.state);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: #openUntil is read only while the last known state is OPEN, and every move to OPEN sets it afresh
     if (!admission.admitted && admission.state === 'open') {
       this.#openUntil = this.clock.now() + admission.retryAfterMs;
     }
@@ -890,6 +895,7 @@ export class CircuitBreaker {
     if (to === from) return;
     this.#lastState = to;
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
+    // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
     if (to === 'open') this.#openCause = this.#recording;
     if (to === 'half-open') this.#period++;
     if (this.#listeners.length === 0) return;

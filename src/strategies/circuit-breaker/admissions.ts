@@ -47,6 +47,7 @@ export const ADMIT_PROBE_RECLAIMED: CircuitAdmission = Object.freeze({
 export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
   admitted: false,
   state: 'half-open',
+  // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
   probe: false,
   retryAfterMs: 0,
 });
@@ -54,6 +55,7 @@ export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
 export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
   admitted: false,
   state: 'isolated',
+  // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
   probe: false,
   retryAfterMs: Infinity,
 });

@@ -9,6 +9,7 @@ const NOT_A_PROBE = 0;
 
 /** @internal Asks the breaker before each call and records how the call ended. */
 export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
+  // Stryker disable next-line BooleanLiteral: true only makes the policy create its promise up front; every call settles the same
   readonly settlesEarly = false;
   private readonly breaker = this.primitive;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
@@ -36,6 +37,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
         (t) => {
           if (ctx.aborted) {
             this.breaker.onCancel(t);
+            // Stryker disable next-line BooleanLiteral: the caller's abort has settled the call already, and an outer step passes an aborted context on whatever it says
             this.outer.leave(ctx, false, ctx.abortReason);
           } else this.admitted(ctx, t);
         },
@@ -48,6 +50,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     const breaker = this.breaker;
     // A plain call in a CLOSED circuit needs nothing remembered: no context, no clock read. A
     // half-open probe keeps its ticket; slow-call detection keeps the start time.
+    // Stryker disable next-line BlockStatement: a fast path; a context with ticket 0 and no start time records the same
     if (ticket === NOT_A_PROBE && !breaker.timesCalls) {
       this.inner.enter(ctx);
       return;
@@ -105,8 +108,10 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
 /** True for the breaker's refusal; false for what a custom store threw, whatever it is. */
 function isRefusal(error: unknown): boolean {
   try {
+    // Stryker disable BlockStatement: an emptied catch block answers undefined, as false as false to the caller
     return isCircuitOpenError(error);
   } catch {
+    // Stryker restore BlockStatement
     // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
     return false;
   }

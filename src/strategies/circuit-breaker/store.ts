@@ -383,9 +383,10 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     this.#openMs = saved.state === 'open' ? openMs : Math.max(openMs, config.recoveryTimeoutMs);
     this.#openedAt = saved.state === 'open' ? now - saved.openedAgoMs - elapsedMs : 0;
     if (saved.state === 'closed') this.#failures = saved.failures;
-    const window = this.#window;
+    // The caller checked that the saved window has this store's shape.
     const source = saved.window;
-    if (window instanceof TimeWindow && source.type === 'time') {
+    if (source.type === 'time') {
+      const window = this.#window as TimeWindow;
       for (const [age, calls, failures, slow] of source.buckets) {
         // Outcomes older than the window by now are gone.
         if (age + elapsedMs < config.windowDurationMs) {
@@ -393,7 +394,8 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
         }
       }
       window.expire(now);
-    } else if (window instanceof CountWindow && source.type === 'count') {
+    } else {
+      const window = this.#window as CountWindow;
       for (const bits of source.outcomes) window.record((bits & 1) !== 0, (bits & 2) !== 0);
     }
   }

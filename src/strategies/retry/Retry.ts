@@ -155,6 +155,22 @@ export interface RetryState {
   prev: number;
 }
 
+/**
+ * @internal The execution a retry serves, as {@link Retry.next} and {@link Retry.pause} read it
+ * between attempts (a policy's context has these members; the standalone loop adapts its
+ * signal).
+ */
+export interface RetryScope {
+  /** The caller has given up: its signal aborted (in a policy, or the deadline passed). */
+  readonly aborted: boolean;
+  /** What the call rejects with once `aborted`. */
+  readonly abortReason: unknown;
+  /** Milliseconds left before the enclosing deadline (`Infinity`: none). */
+  readonly remaining: number;
+  /** The signal that cuts a wait short (read only for a timed wait). */
+  readonly signal: AbortSignal | undefined;
+}
+
 interface ResolvedRetryOptions {
   readonly maxAttempts: number;
   readonly delay: number;
@@ -363,7 +379,9 @@ export class Retry {
   }
 
   /**
-   * @internal The retry loop, shared by {@link Retry.execute} and the pipeline stage.
+   * @internal The standalone retry loop, shared by {@link Retry.execute} and the `retry`
+   * decorator: each outcome is judged by {@link Retry.next}, each wait made by
+   * {@link Retry.pause}.
    *
    * @param attempt - performs attempt number `n` (1-based)
    * @param source - holds the signal that stops retrying; its `signal` is read only after a
@@ -384,23 +402,38 @@ export class Retry {
       first = Promise.reject(error);
     }
     if (this.#options.maxAttempts === 1) return first;
-    // One hop on the happy path; the loop (an async frame) starts only once an outcome is judged.
+    // One hop on the happy path; the loop starts only once an outcome is judged.
     return first.then(
       this.#options.retryOnResult === undefined
         ? undefined
-        : (result: T) => this.#loop(1, false, result, attempt, source, onRetry),
-      (error: unknown) => this.#loop(1, true, error, attempt, source, onRetry),
+        : (result: T) => this.#loop(false, result, attempt, source, onRetry),
+      (error: unknown) => this.#loop(true, error, attempt, source, onRetry),
     );
   }
 
   /**
-   * @internal Judges the outcome of attempt `n` (1-based) for a caller that runs the attempts
-   * itself (a policy): the wait before the next attempt, or -1 when the outcome is final. What a
-   * `retryOn` or `retryOnResult` predicate or a `delay` function throws propagates.
+   * @internal What to do with the outcome of attempt `n` (1-based): the one place that decides,
+   * for every caller that retries (the standalone loop and the policy stage). Answers the wait in
+   * milliseconds (>= 0) before attempt `n + 1`, or -1 when the outcome goes out as it is: it is
+   * final, or the retry is skipped (`'deadline'`: the wait would end at or after the scope's
+   * deadline, so it is not started; `'budget'`: the budget cannot pay for it). A caller that has
+   * given up gets the scope's `abortReason` thrown: its abort is never retried (a failure, or
+   * the outcome of a later attempt, is not even judged). `report` hears of each retry due (as
+   * `onRetry` does) as its wait would begin, a skipped one with `skipped`; what it throws is
+   * ignored. What a `retryOn` or `retryOnResult` predicate or a `delay` function throws
+   * propagates.
    *
    * @param state - the execution's retry state, from one wait to the next (start `{ prev: 0 }`)
    */
-  decide(n: number, failed: boolean, outcome: unknown, state: RetryState): number {
+  next(
+    n: number,
+    failed: boolean,
+    outcome: unknown,
+    state: RetryState,
+    scope: RetryScope,
+    report: ((info: RetryInfo) => unknown) | undefined,
+  ): number {
+    if ((failed || n > 1) && scope.aborted) throw scope.abortReason;
     const options = this.#options;
     if (
       n >= options.maxAttempts ||
@@ -427,7 +460,37 @@ export class Retry {
       const cap = options.maxRetryAfter;
       wait = cap !== undefined && after > cap ? Math.max(wait, cap) : after;
     }
-    return Math.min(wait, MAX_WAIT_MS);
+    const delayMs = Math.min(wait, MAX_WAIT_MS);
+    if (scope.aborted) throw scope.abortReason;
+    const skipped =
+      delayMs > 0 && delayMs >= scope.remaining
+        ? 'deadline'
+        : options.budget?.tryWithdraw() === false
+          ? 'budget'
+          : undefined;
+    if (report !== undefined) {
+      const info: { -readonly [K in keyof RetryInfo]: RetryInfo[K] } = failed
+        ? { attempt: n, delayMs, error: outcome }
+        : { attempt: n, delayMs, result: outcome };
+      if (skipped !== undefined) info.skipped = skipped;
+      notify(report, info);
+    }
+    return skipped === undefined ? delayMs : -1;
+  }
+
+  /**
+   * @internal The wait before the next attempt: settles after `delayMs`, or rejects with the
+   * scope's abort reason when the caller has given up meanwhile (an abort during a timed wait
+   * rejects it at once). Even without a delay it waits for a later macrotask, so a deadline or an
+   * abort lands between attempts that fail at once. The scope's `signal` is read only for a timed
+   * wait.
+   */
+  pause(delayMs: number, scope: RetryScope): Promise<void> {
+    return (
+      delayMs > 0 ? sleep(this.#options.clock, delayMs, scope.signal) : nextTurnPromise()
+    ).then(() => {
+      if (scope.aborted) throw scope.abortReason;
+    });
   }
 
   /** @internal True when every error may be retried (`retryOn` is not set). */
@@ -440,59 +503,38 @@ export class Retry {
     return this.#options.retryOnResult !== undefined;
   }
 
-  /** @internal The clock its waits run on. */
-  get clock(): Clock {
-    return this.#options.clock;
-  }
-
-  // Attempt `n` has ended: judge its outcome (by `decide`) and, while one is due, wait and try
-  // again. A caller that has given up gets its signal's reason: a failure is never retried for
-  // it, nor a later result judged. The first result does not read the signal, so a lazily made
-  // one is not materialised unless a retry is due.
+  // Attempt 1 has ended (a failure, or a result to judge): while a retry is due, wait and try
+  // again, until an outcome goes out. The source's signal is read only when asked for (after a
+  // failure, or once a result is to be retried).
   async #loop<T>(
-    n: number,
     failed: boolean,
     outcome: unknown,
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
     onRetry: ((info: RetryInfo) => unknown) | undefined,
   ): Promise<T> {
+    const scope: RetryScope = {
+      remaining: Infinity,
+      get signal() {
+        return source?.signal;
+      },
+      get aborted() {
+        return !!source?.signal.aborted;
+      },
+      get abortReason(): unknown {
+        return source?.signal.reason as unknown;
+      },
+    };
     const state: RetryState = { prev: 0 };
-    for (;;) {
-      if ((failed || n > 1) && source?.signal.aborted) throw source.signal.reason;
-      const delayMs = this.decide(n, failed, outcome, state);
-      if (delayMs < 0) {
+    for (let n = 1; ; n++) {
+      const verdict = this.next(n, failed, outcome, state, scope, onRetry);
+      if (verdict < 0) {
         if (failed) throw outcome;
         return outcome as T;
       }
-      if (source?.signal.aborted) throw source.signal.reason;
-      if (this.#options.budget?.tryWithdraw() === false) {
-        if (onRetry !== undefined) {
-          notify(
-            onRetry,
-            failed
-              ? { attempt: n, delayMs, error: outcome, skipped: 'budget' }
-              : { attempt: n, delayMs, result: outcome, skipped: 'budget' },
-          );
-        }
-        if (failed) throw outcome;
-        return outcome as T;
-      }
-      if (onRetry !== undefined) {
-        notify(
-          onRetry,
-          failed
-            ? { attempt: n, delayMs, error: outcome }
-            : { attempt: n, delayMs, result: outcome },
-        );
-      }
-      // Even without a delay the next attempt waits for a later macrotask, so a deadline or an
-      // abort lands between attempts that fail at once.
-      if (delayMs > 0) await sleep(this.#options.clock, delayMs, source?.signal);
-      else await nextTurnPromise();
-      if (source?.signal.aborted) throw source.signal.reason;
+      await this.pause(verdict, scope);
       try {
-        outcome = await attempt(++n);
+        outcome = await attempt(n + 1);
         failed = false;
       } catch (error) {
         outcome = error;

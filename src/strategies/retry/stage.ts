@@ -1,6 +1,5 @@
 import { AttemptContext, type Context } from '../../internal/context.js';
-import { nextTurn, sleep } from '../../internal/signals.js';
-import type { Retry, RetryState } from './Retry.js';
+import type { Retry, RetryInfo, RetryState } from './Retry.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
@@ -22,75 +21,41 @@ export class RetryStage extends BuiltinStep<Retry> {
       this.outer.leave(received, ok, value);
       return;
     }
-    // A caller's abort (or an enclosing deadline) is never retried.
-    if (received.aborted) {
-      this.outer.leave(received, false, received.abortReason);
-      return;
-    }
     const attempt = ctx.attempt;
     // The execution's retry state rides on the attempt contexts this stage makes; the first
     // failure starts it.
     const state: RetryState =
       ctx.owner === this && attempt > 1 ? (ctx as AttemptContext).retryState : { prev: 0 };
-    let delayMs: number;
+    // Every rule (an abort never retried, the deadline, the budget, the event) is the retry's:
+    // what it throws (the abort reason, or what a predicate threw) goes out as the failure.
+    let verdict: number;
     try {
-      delayMs = this.retry.decide(attempt, !ok, value, state);
+      verdict = this.retry.next(
+        attempt,
+        !ok,
+        value,
+        state,
+        received,
+        this.env.hub.has('retry') ? this.report : undefined,
+      );
     } catch (error) {
       this.outer.leave(received, false, error);
       return;
     }
-    if (delayMs < 0) {
+    if (verdict < 0) {
       this.outer.leave(received, ok, value);
       return;
     }
-    const { counters, hub, policy } = this.env;
-    // A wait that ends at or after the enclosing deadline would only meet the timeout: the last
-    // outcome goes out now instead.
-    if (delayMs > 0 && delayMs >= received.remaining) {
-      if (hub.has('retry')) {
-        hub.emit(
-          'retry',
-          ok
-            ? { policy, stage: this.kind, attempt, delayMs, result: value, skipped: 'deadline' }
-            : { policy, stage: this.kind, attempt, delayMs, error: value, skipped: 'deadline' },
-        );
-      }
-      this.outer.leave(received, ok, value);
-      return;
-    }
-    if (this.budget !== undefined && !this.budget.tryWithdraw()) {
-      if (hub.has('retry')) {
-        hub.emit(
-          'retry',
-          ok
-            ? { policy, stage: this.kind, attempt, delayMs, result: value, skipped: 'budget' }
-            : { policy, stage: this.kind, attempt, delayMs, error: value, skipped: 'budget' },
-        );
-      }
-      this.outer.leave(received, ok, value);
-      return;
-    }
-    counters.retries++;
-    if (hub.has('retry')) {
-      hub.emit(
-        'retry',
-        ok
-          ? { policy, stage: this.kind, attempt, delayMs, result: value }
-          : { policy, stage: this.kind, attempt, delayMs, error: value },
-      );
-    }
-    const again = (): void => {
-      if (received.aborted) this.outer.leave(received, false, received.abortReason);
-      else this.inner.enter(new AttemptContext(received, this, attempt + 1, state));
-    };
-    // Even without a delay the next attempt waits for a later macrotask, so a deadline or an abort
-    // lands between attempts that fail at once.
-    if (delayMs > 0) {
-      sleep(this.retry.clock, delayMs, received.signal).then(again, (error: unknown) =>
-        this.outer.leave(received, false, error),
-      );
-    } else {
-      nextTurn(again);
-    }
+    this.env.counters.retries++;
+    this.retry.pause(verdict, received).then(
+      () => this.inner.enter(new AttemptContext(received, this, attempt + 1, state)),
+      (error: unknown) => this.outer.leave(received, false, error),
+    );
   }
+
+  // The retry's report, as the policy's `retry` event.
+  private readonly report = (info: RetryInfo): void => {
+    const { hub, policy } = this.env;
+    hub.emit('retry', { policy, stage: this.kind, ...info });
+  };
 }

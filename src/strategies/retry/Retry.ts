@@ -413,15 +413,18 @@ export class Retry {
 
   /**
    * @internal What to do with the outcome of attempt `n` (1-based): the one place that decides,
-   * for every caller that retries (the standalone loop and the policy stage). Answers the wait in
-   * milliseconds (>= 0) before attempt `n + 1`, or -1 when the outcome goes out as it is: it is
+   * for every caller that retries (the standalone loop and the policy stage). Answers the wait
+   * before attempt `n + 1`, begun, or `undefined` when the outcome goes out as it is: it is
    * final, or the retry is skipped (`'deadline'`: the wait would end at or after the scope's
    * deadline, so it is not started; `'budget'`: the budget cannot pay for it). A caller that has
    * given up gets the scope's `abortReason` thrown: its abort is never retried (a failure, or
-   * the outcome of a later attempt, is not even judged). `report` hears of each retry due (as
-   * `onRetry` does) as its wait would begin, a skipped one with `skipped`; what it throws is
-   * ignored. What a `retryOn` or `retryOnResult` predicate or a `delay` function throws
-   * propagates.
+   * the outcome of a later attempt, is not even judged). The wait settles after the delay, and
+   * even without one only in a later macrotask, so a deadline or an abort lands between attempts
+   * that fail at once; it rejects with the scope's `abortReason` when the caller gives up
+   * meanwhile (at once during a timed wait, which alone reads the scope's `signal`). `report`
+   * hears of each retry due (as `onRetry` does) as its wait would begin, a skipped one with
+   * `skipped`; what it throws is ignored. What a `retryOn` or `retryOnResult` predicate or a
+   * `delay` function throws propagates.
    *
    * @param state - the execution's retry state, from one wait to the next (start `{ prev: 0 }`)
    */
@@ -432,7 +435,7 @@ export class Retry {
     state: RetryState,
     scope: RetryScope,
     report: ((info: RetryInfo) => unknown) | undefined,
-  ): number {
+  ): Promise<void> | undefined {
     if ((failed || n > 1) && scope.aborted) throw scope.abortReason;
     const options = this.#options;
     if (
@@ -441,7 +444,7 @@ export class Retry {
         ? notRetryable(outcome) || !options.retryOn(outcome)
         : !options.retryOnResult?.(outcome))
     ) {
-      return -1;
+      return undefined;
     }
     let wait: number;
     if (options.delayFn === undefined) {
@@ -475,22 +478,12 @@ export class Retry {
       if (skipped !== undefined) info.skipped = skipped;
       notify(report, info);
     }
-    return skipped === undefined ? delayMs : -1;
-  }
-
-  /**
-   * @internal The wait before the next attempt: settles after `delayMs`, or rejects with the
-   * scope's abort reason when the caller has given up meanwhile (an abort during a timed wait
-   * rejects it at once). Even without a delay it waits for a later macrotask, so a deadline or an
-   * abort lands between attempts that fail at once. The scope's `signal` is read only for a timed
-   * wait.
-   */
-  pause(delayMs: number, scope: RetryScope): Promise<void> {
-    return (
-      delayMs > 0 ? sleep(this.#options.clock, delayMs, scope.signal) : nextTurnPromise()
-    ).then(() => {
-      if (scope.aborted) throw scope.abortReason;
-    });
+    if (skipped !== undefined) return undefined;
+    return (delayMs > 0 ? sleep(options.clock, delayMs, scope.signal) : nextTurnPromise()).then(
+      () => {
+        if (scope.aborted) throw scope.abortReason;
+      },
+    );
   }
 
   /** @internal True when every error may be retried (`retryOn` is not set). */
@@ -519,7 +512,7 @@ export class Retry {
         return source?.signal;
       },
       get aborted() {
-        return !!source?.signal.aborted;
+        return source?.signal.aborted === true;
       },
       get abortReason(): unknown {
         return source?.signal.reason as unknown;
@@ -527,12 +520,12 @@ export class Retry {
     };
     const state: RetryState = { prev: 0 };
     for (let n = 1; ; n++) {
-      const verdict = this.next(n, failed, outcome, state, scope, onRetry);
-      if (verdict < 0) {
+      const wait = this.next(n, failed, outcome, state, scope, onRetry);
+      if (wait === undefined) {
         if (failed) throw outcome;
         return outcome as T;
       }
-      await this.pause(verdict, scope);
+      await wait;
       try {
         outcome = await attempt(n + 1);
         failed = false;
@@ -584,10 +577,7 @@ function budgetOption(value: unknown): RetryBudget | undefined {
   const budget = value as Partial<RetryBudget> | null | undefined;
   if (
     budget !== undefined &&
-    (budget === null ||
-      typeof budget !== 'object' ||
-      typeof budget.deposit !== 'function' ||
-      typeof budget.tryWithdraw !== 'function')
+    (typeof budget?.deposit !== 'function' || typeof budget.tryWithdraw !== 'function')
   ) {
     fail(TypeError, 'budget', 'a RetryBudget', value);
   }
@@ -614,10 +604,9 @@ function decorrelated(n: number, delay: number, u: number, state: RetryState): n
   return Math.min(wait, MAX_WAIT_MS);
 }
 
-// An outcome's own finite `retryAfterMs` >= 0, or -1. Read from any object; a getter or a Proxy
-// that throws reads as none.
+// An outcome's own finite `retryAfterMs` >= 0, or -1. Read from any value: a getter or a Proxy
+// that throws reads as none, as do `null` and `undefined` (whose read throws).
 function retryAfterOf(outcome: unknown): number {
-  if (outcome === null || (typeof outcome !== 'object' && typeof outcome !== 'function')) return -1;
   try {
     const value = (outcome as { retryAfterMs?: unknown }).retryAfterMs;
     return typeof value === 'number' && value >= 0 && value < Infinity ? value : -1;
@@ -626,9 +615,9 @@ function retryAfterOf(outcome: unknown): number {
   }
 }
 
-// True for an error object whose own data property `retryable` is `false` (no getter is run).
+// True for an error object whose own data property `retryable` is `false` (no getter is run). A
+// primitive has no own property; for `null` and `undefined` the lookup throws: false.
 function notRetryable(error: unknown): boolean {
-  if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return false;
   try {
     // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below answers false all the same
     return Object.getOwnPropertyDescriptor(error, 'retryable')?.value === false;

@@ -28,9 +28,9 @@ export class RetryStage extends BuiltinStep<Retry> {
       ctx.owner === this && attempt > 1 ? (ctx as AttemptContext).retryState : { prev: 0 };
     // Every rule (an abort never retried, the deadline, the budget, the event) is the retry's:
     // what it throws (the abort reason, or what a predicate threw) goes out as the failure.
-    let verdict: number;
+    let wait: Promise<void> | undefined;
     try {
-      verdict = this.retry.next(
+      wait = this.retry.next(
         attempt,
         !ok,
         value,
@@ -42,12 +42,12 @@ export class RetryStage extends BuiltinStep<Retry> {
       this.outer.leave(received, false, error);
       return;
     }
-    if (verdict < 0) {
+    if (wait === undefined) {
       this.outer.leave(received, ok, value);
       return;
     }
     this.env.counters.retries++;
-    this.retry.pause(verdict, received).then(
+    wait.then(
       () => this.inner.enter(new AttemptContext(received, this, attempt + 1, state)),
       (error: unknown) => this.outer.leave(received, false, error),
     );

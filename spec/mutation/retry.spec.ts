@@ -231,6 +231,34 @@ describe('Retry: waits and refusals at their edges', () => {
     });
   });
 
+  describe('one statement for the standalone loop and the policy stage', () => {
+    it('rejects with the abort reason when a later attempt resolves after an abort, whatever it returned', async () => {
+      const controller = new AbortController();
+      const reason = new Error('left');
+      const retry = new Retry({ maxAttempts: 3, retryOnResult: (r: string) => r === 'again' });
+      const error = await rejectionOf(
+        retry.run(async (n) => {
+          if (n === 1) return 'again';
+          controller.abort(reason);
+          return 'fine';
+        }, controller),
+      );
+      expect(error).to.equal(reason);
+    });
+
+    it('passes the outcome of a one-attempt retry through as it is, even after an abort', async () => {
+      const controller = new AbortController();
+      const failure = new Error('failed');
+      const error = await rejectionOf(
+        new Retry({ maxAttempts: 1 }).run(async () => {
+          controller.abort(new Error('left'));
+          throw failure;
+        }, controller),
+      );
+      expect(error).to.equal(failure);
+    });
+  });
+
   describe('in a policy', () => {
     it('carries the decorrelated state from wait to wait, as execute does', async () => {
       const draws = [0.3, 0.7, 0.1, 0.9];

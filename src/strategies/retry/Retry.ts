@@ -471,6 +471,7 @@ export class Retry {
         : options.budget?.tryWithdraw() === false
           ? 'budget'
           : undefined;
+    // Stryker disable next-line ConditionalExpression: without a listener notify() calls undefined, and swallows the TypeError as it does a listener's
     if (report !== undefined) {
       const info: { -readonly [K in keyof RetryInfo]: RetryInfo[K] } = failed
         ? { attempt: n, delayMs, error: outcome }

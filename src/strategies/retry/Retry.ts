@@ -355,6 +355,7 @@ export class Retry {
    */
   delayFor(n: number): number {
     if (!Number.isInteger(n) || n < 0) fail(RangeError, 'n', 'an integer >= 0', n);
+    // Stryker disable next-line ConditionalExpression: with a delay function `delay` is 0, and #waitBefore answers 0 for it
     return this.#options.delayFn === undefined ? this.#waitBefore(n, { prev: 0 }) : 0;
   }
 
@@ -404,6 +405,7 @@ export class Retry {
     if (this.#options.maxAttempts === 1) return first;
     // One hop on the happy path; the loop starts only once an outcome is judged.
     return first.then(
+      // Stryker disable next-line ConditionalExpression: the loop accepts a result at once when there is no retryOnResult; this only saves it
       this.#options.retryOnResult === undefined
         ? undefined
         : (result: T) => this.#loop(false, result, attempt, source, onRetry),
@@ -456,11 +458,14 @@ export class Retry {
           : { attempt: n, error: undefined, result: outcome },
       );
       wait = toMs(asked, 'delay');
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: `wait > undefined` is false; at equality the cap is the wait
       if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
     }
     const after = retryAfterOf(outcome);
+    // Stryker disable next-line EqualityOperator: at equality the branch keeps the wait it already has
     if (after > wait) {
       const cap = options.maxRetryAfter;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: `after > undefined` is false; at equality the cap is `after`
       wait = cap !== undefined && after > cap ? Math.max(wait, cap) : after;
     }
     const delayMs = Math.min(wait, MAX_WAIT_MS);
@@ -560,6 +565,7 @@ export class Retry {
         wait += (this.#draw() * 2 - 1) * options.jitter * wait;
       }
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: `wait > undefined` is false; at equality the cap is the wait
     if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
     // Never negative: jitter moves a wait by at most itself.
     return Math.min(wait, MAX_WAIT_MS);
@@ -568,6 +574,7 @@ export class Retry {
   // One number from `random`, held to [0, 1] (a custom `random` may return anything, NaN too).
   #draw(): number {
     const r = this.#options.random();
+    // Stryker disable next-line EqualityOperator: at 0 and at 1 both branches answer the same number
     return r >= 0 ? (r <= 1 ? r : 1) : 0;
   }
 }
@@ -593,6 +600,7 @@ const P_FACTOR = 4;
 const RP_SCALING = 0.7142857142857143; // 1 / 1.4, as a literal: no work at load
 
 function decorrelated(n: number, delay: number, u: number, state: RetryState): number {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: only u = 1 takes the branch, and n + 1 and n + 0.9999999999999999 give the same wait (one double apart at n = 0, the same double above)
   const t = n + (u < 1 ? u : 0.9999999999999999);
   const next = 2 ** t * Math.tanh(Math.sqrt(P_FACTOR * t));
   if (!(next < Infinity)) {
@@ -610,7 +618,9 @@ function decorrelated(n: number, delay: number, u: number, state: RetryState): n
 function retryAfterOf(outcome: unknown): number {
   try {
     const value = (outcome as { retryAfterMs?: unknown }).retryAfterMs;
+    // Stryker disable next-line EqualityOperator: a retryAfterMs of 0 raises no wait, as -1 does not
     return typeof value === 'number' && value >= 0 && value < Infinity ? value : -1;
+    // Stryker disable next-line BlockStatement: undefined (no return) raises no wait either: `undefined > wait` is false
   } catch {
     return -1;
   }
@@ -622,6 +632,7 @@ function notRetryable(error: unknown): boolean {
   try {
     // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below answers false all the same
     return Object.getOwnPropertyDescriptor(error, 'retryable')?.value === false;
+    // Stryker disable next-line BlockStatement: undefined (no return) is as falsy as false
   } catch {
     return false;
   }

@@ -4,19 +4,23 @@ import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
 export class RetryStage extends BuiltinStep<Retry> {
+  // Stryker disable next-line BooleanLiteral: a retry answers only once its attempt has settled; saying it might answer earlier only makes a policy count thunk calls it need not
   readonly settlesEarly = false;
   private readonly retry = this.primitive;
+  // Stryker disable next-line ConditionalExpression: Retry.next answers a one-attempt outcome as final too; the shortcut only saves the call (it differs for a caller who has given up, and was answered already)
   private readonly single = this.primitive.maxAttempts === 1;
   private readonly budget = this.primitive.budget;
 
   enter(ctx: Context): void {
     if (this.budget !== undefined) this.budget.deposit();
     // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
+    // Stryker disable next-line ConditionalExpression: a context of its own for attempt 1 reads the same; reusing the caller's saves the allocation
     this.inner.enter(ctx.attempt === 1 ? ctx : new AttemptContext(ctx, this, 1));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     const received = ctx.owner === this ? (ctx.parent as Context) : ctx;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: the happy path's shortcut; Retry.next accepts these outcomes as final too (it differs only for a caller who has given up, and was answered already)
     if (this.single || (ok && !this.retry.judgesResults)) {
       this.outer.leave(received, ok, value);
       return;
@@ -50,6 +54,7 @@ export class RetryStage extends BuiltinStep<Retry> {
     this.env.counters.retries++;
     wait.then(
       () => this.inner.enter(new AttemptContext(received, this, attempt + 1, state)),
+      // Stryker disable next-line BooleanLiteral: the wait rejects only for a caller who has given up, who was answered already (abort or deadline)
       (error: unknown) => this.outer.leave(received, false, error),
     );
   }

@@ -613,27 +613,28 @@ function decorrelated(n: number, delay: number, u: number, state: RetryState): n
   return Math.min(wait, MAX_WAIT_MS);
 }
 
-// An outcome's own finite `retryAfterMs` >= 0, or -1. Read from any value: a getter or a Proxy
-// that throws reads as none, as do `null` and `undefined` (whose read throws).
+// An outcome's finite `retryAfterMs`, or -1 (only one above the wait raises it, so a negative one
+// counts for nothing). Read from any value: a getter or a Proxy that throws reads as none, as do
+// `null` and `undefined` (whose read throws).
 function retryAfterOf(outcome: unknown): number {
+  let value: unknown;
   try {
-    const value = (outcome as { retryAfterMs?: unknown }).retryAfterMs;
-    // Stryker disable next-line EqualityOperator: a retryAfterMs of 0 raises no wait, as -1 does not
-    return typeof value === 'number' && value >= 0 && value < Infinity ? value : -1;
-    // Stryker disable next-line BlockStatement: undefined (no return) raises no wait either: `undefined > wait` is false
+    value = (outcome as { retryAfterMs?: unknown }).retryAfterMs;
   } catch {
-    return -1;
+    // None.
   }
+  return typeof value === 'number' && value < Infinity ? value : -1;
 }
 
 // True for an error object whose own data property `retryable` is `false` (no getter is run). A
 // primitive has no own property; for `null` and `undefined` the lookup throws: false.
 function notRetryable(error: unknown): boolean {
+  let retryable: unknown;
   try {
-    // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below answers false all the same
-    return Object.getOwnPropertyDescriptor(error, 'retryable')?.value === false;
-    // Stryker disable next-line BlockStatement: undefined (no return) is as falsy as false
+    // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below leaves it undefined all the same
+    retryable = Object.getOwnPropertyDescriptor(error, 'retryable')?.value;
   } catch {
-    return false;
+    // None: not refused.
   }
+  return retryable === false;
 }

@@ -29,6 +29,7 @@ export class RetryStage extends BuiltinStep<Retry> {
     // The execution's retry state rides on the attempt contexts this stage makes; the first
     // failure starts it.
     const state: RetryState =
+      // Stryker disable next-line ConditionalExpression: past attempt 1 the context handed back is always this stage's own (every step hands back the one it received), so `ctx.owner === this` only guards
       ctx.owner === this && attempt > 1 ? (ctx as AttemptContext).retryState : { prev: 0 };
     // Every rule (an abort never retried, the deadline, the budget, the event) is the retry's:
     // what it throws (the abort reason, or what a predicate threw) goes out as the failure.

@@ -6,7 +6,7 @@ import { OperationTimeoutError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { Retry } from '../../src/strategies/retry/Retry.js';
 import { ManualClock } from '../support/clock.js';
-import { rejectionOf } from '../support/promises.js';
+import { rejectionOf, settle } from '../support/promises.js';
 
 const MAX_WAIT_MS = 2_147_483_647;
 
@@ -352,6 +352,24 @@ describe('Retry: waits and refusals at their edges', () => {
       await call;
       expect(expected).to.have.length(4);
       expect(clock.delays).to.deep.equal(expected);
+    });
+
+    it('settles a retried call by the time its waits are over, numbering its attempts 1, 2, 3', async () => {
+      const clock = new ManualClock();
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .retry({ maxAttempts: 3, delay: 10, clock })
+        .build();
+      const attempts: number[] = [];
+      const call = settle(
+        policy.execute((ctx) => {
+          attempts.push(ctx.attempt);
+          return ctx.attempt < 3 ? Promise.reject(new Error('x')) : 'ok';
+        }),
+      );
+      await clock.advance(20);
+      expect(call).to.deep.equal({ status: 'fulfilled', value: 'ok' });
+      expect(attempts).to.deep.equal([1, 2, 3]);
     });
 
     it('starts a fresh decorrelated state for an inner retry on each attempt of an outer one', async () => {

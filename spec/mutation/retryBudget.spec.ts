@@ -1,11 +1,20 @@
 // The retry budget at its edges: a balance a hair under one retry, retries that outlive the first
 // attempts that paid for them, a clock that goes back, a store used before its budget configures
 // it, the messages that name what was wrong, and the kind's descriptor.
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import { instrument } from '../../src/otel/index.js';
+import { Policy } from '../../src/pipeline/Policy.js';
 import { RetryBudget } from '../../src/strategies/retry-budget/RetryBudget.js';
 import { RETRY_BUDGET } from '../../src/strategies/retry-budget/kind.js';
 import { InMemoryRetryBudgetStore } from '../../src/strategies/retry-budget/store.js';
 import { ManualClock } from '../support/clock.js';
+
+/** A pull reader: `collect()` gathers whatever the instruments hold right now. */
+class TestReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
 
 describe('RetryBudget: edges', () => {
   describe('a whole retry, less a rounding error', () => {
@@ -123,6 +132,30 @@ describe('RetryBudget: edges', () => {
         TypeError,
         '`store` must be a RetryBudgetStore with configure(), deposit(), tryWithdraw(), balance()',
       );
+    });
+  });
+
+  describe('as a metric', () => {
+    it('shows the tokens of a retry stage’s budget as the gauge bulwark.retry.budget.tokens', async () => {
+      const reader = new TestReader();
+      const provider = new MeterProvider({ readers: [reader] });
+      try {
+        const clock = new ManualClock(0);
+        const budget = new RetryBudget({ ratio: 0.5, minPerSecond: 1, window: '2s', clock });
+        const policy = Policy.builder('api').retry({ maxAttempts: 2, budget }).build();
+        instrument(policy, { meter: provider.getMeter('test') });
+        const { resourceMetrics } = await reader.collect();
+        const gauge = resourceMetrics.scopeMetrics
+          .flatMap((scope) => scope.metrics)
+          .find((m) => m.descriptor.name === 'bulwark.retry.budget.tokens');
+        expect(gauge?.descriptor).to.include({
+          unit: '{retry}',
+          description: 'Retries the retry budget of a retry stage holds now.',
+        });
+        expect(gauge?.dataPoints.map((p) => p.value)).to.deep.equal([2]);
+      } finally {
+        await provider.shutdown();
+      }
     });
   });
 

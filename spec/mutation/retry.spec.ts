@@ -6,7 +6,7 @@ import { OperationTimeoutError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { Retry } from '../../src/strategies/retry/Retry.js';
 import { ManualClock } from '../support/clock.js';
-import { rejectionOf } from '../support/promises.js';
+import { rejectionOf, settle } from '../support/promises.js';
 
 const MAX_WAIT_MS = 2_147_483_647;
 
@@ -231,6 +231,102 @@ describe('Retry: waits and refusals at their edges', () => {
     });
   });
 
+  describe('one statement for the standalone loop and the policy stage', () => {
+    it('rejects with the abort reason when a later attempt resolves after an abort, whatever it returned', async () => {
+      const controller = new AbortController();
+      const reason = new Error('left');
+      const retry = new Retry({ maxAttempts: 3, retryOnResult: (r: string) => r === 'again' });
+      const error = await rejectionOf(
+        retry.run(async (n) => {
+          if (n === 1) return 'again';
+          controller.abort(reason);
+          return 'fine';
+        }, controller),
+      );
+      expect(error).to.equal(reason);
+    });
+
+    it('passes the outcome of a one-attempt retry through as it is, even after an abort', async () => {
+      const controller = new AbortController();
+      const failure = new Error('failed');
+      const error = await rejectionOf(
+        new Retry({ maxAttempts: 1 }).run(async () => {
+          controller.abort(new Error('left'));
+          throw failure;
+        }, controller),
+      );
+      expect(error).to.equal(failure);
+    });
+  });
+
+  describe('waits and refusals found by mutation', () => {
+    it('waits what a delay function answers when there is no maxDelay', async () => {
+      const clock = new ManualClock();
+      const retry = new Retry({ maxAttempts: 2, delay: () => 100, clock });
+      expect(await waitsFor(retry, clock, () => new Error('x'))).to.deep.equal([100]);
+    });
+
+    it('ignores an infinite retryAfterMs, waiting its own delay', async () => {
+      const clock = new ManualClock();
+      const retry = new Retry({ maxAttempts: 2, delay: 100, clock });
+      const outcome = () => Object.assign(new Error('x'), { retryAfterMs: Infinity });
+      expect(await waitsFor(retry, clock, outcome)).to.deep.equal([100]);
+    });
+
+    it('refuses a budget without both deposit() and tryWithdraw()', () => {
+      for (const bad of [null, 5, { deposit() {} }, { tryWithdraw: () => true }]) {
+        expect(() => new Retry({ budget: bad as never }), String(bad)).to.throw(
+          TypeError,
+          '`budget` must be a RetryBudget',
+        );
+      }
+    });
+
+    it('keeps decorrelated waits at the timer ceiling once the growth overflows, wait after wait', async () => {
+      const delays: number[] = [];
+      const clock = {
+        now: () => 0,
+        setTimeout: (fn: () => void, ms: number) => {
+          delays.push(ms);
+          queueMicrotask(fn);
+        },
+        clearTimeout: () => {},
+      };
+      // Retry 1024 draws t >= 1024, where 2^t is Infinity: from then on every wait is the ceiling.
+      const retry = new Retry({
+        maxAttempts: 1030,
+        delay: 1,
+        jitter: 'decorrelated',
+        random: () => 0.5,
+        clock,
+      });
+      await rejectionOf(retry.execute(() => Promise.reject(new Error('x'))));
+      expect(delays).to.have.length(1029);
+      expect(delays.slice(1020)).to.deep.equal(new Array(9).fill(MAX_WAIT_MS));
+    });
+
+    it('in a policy, never skips a retry without a wait for the deadline, even one already reached', async () => {
+      // A clock whose timers never fire: the deadline has passed, the timeout has not fired.
+      let now = 0;
+      const clock = { now: () => now, setTimeout: () => ({}), clearTimeout: () => {} };
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .timeout({ timeout: 100, clock })
+        .retry({ maxAttempts: 2, clock })
+        .build();
+      const retries: unknown[] = [];
+      policy.on('retry', (e) => retries.push(e));
+      const result = await policy.execute((ctx) => {
+        if (ctx.attempt === 2) return 'second';
+        now = 200;
+        return Promise.reject(new Error('first'));
+      });
+      expect(result).to.equal('second');
+      expect(retries).to.have.length(1);
+      expect(retries[0]).to.include({ attempt: 1, delayMs: 0 }).and.not.have.property('skipped');
+    });
+  });
+
   describe('in a policy', () => {
     it('carries the decorrelated state from wait to wait, as execute does', async () => {
       const draws = [0.3, 0.7, 0.1, 0.9];
@@ -256,6 +352,45 @@ describe('Retry: waits and refusals at their edges', () => {
       await call;
       expect(expected).to.have.length(4);
       expect(clock.delays).to.deep.equal(expected);
+    });
+
+    it('settles a retried call by the time its waits are over, numbering its attempts 1, 2, 3', async () => {
+      const clock = new ManualClock();
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .retry({ maxAttempts: 3, delay: 10, clock })
+        .build();
+      const attempts: number[] = [];
+      const call = settle(
+        policy.execute((ctx) => {
+          attempts.push(ctx.attempt);
+          return ctx.attempt < 3 ? Promise.reject(new Error('x')) : 'ok';
+        }),
+      );
+      await clock.advance(20);
+      expect(call).to.deep.equal({ status: 'fulfilled', value: 'ok' });
+      expect(attempts).to.deep.equal([1, 2, 3]);
+    });
+
+    it('starts a fresh decorrelated state for an inner retry on each attempt of an outer one', async () => {
+      const clock = new ManualClock();
+      const policy = Policy.builder<string>('p')
+        .clock(clock)
+        .retry({ maxAttempts: 2, clock })
+        .retry({ maxAttempts: 2, delay: 10, jitter: 'decorrelated', random: () => 0.5, clock })
+        .build();
+      let calls = 0;
+      const failure = new Error('down');
+      const call = rejectionOf(
+        policy.execute(() => {
+          calls++;
+          return Promise.reject(failure);
+        }),
+      );
+      await clock.advance(1000);
+      expect(await call).to.equal(failure);
+      expect(calls).to.equal(4);
+      expect(clock.delays).to.have.length(2);
     });
 
     it('reports a retry of a result skipped because its wait would end after the deadline', async () => {

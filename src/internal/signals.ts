@@ -68,6 +68,7 @@ export function afterTurn(fn: () => void): void {
   hostTurn(fn);
 }
 
+/** @internal {@link nextTurnPromise} as a callback (the retry waits through the promise). */
 export function nextTurn(fn: () => void): void {
   turnsPending++;
   hostTurn(() => {

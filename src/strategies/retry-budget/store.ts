@@ -96,7 +96,8 @@ export class InMemoryRetryBudgetStore implements RetryBudgetStore {
   }
 
   #left(): number {
-    const ratio = this.#config?.ratio ?? 0;
+    // Only ever read after #advance, which throws before configure().
+    const { ratio } = this.#config as RetryBudgetStoreConfig;
     return budgetLeft(ratio, this.#reserve, this.#depositSum, this.#withdrawalSum);
   }
 
@@ -107,8 +108,10 @@ export class InMemoryRetryBudgetStore implements RetryBudgetStore {
     if (config === undefined) throw new Error('InMemoryRetryBudgetStore used before configure()');
     const now = Math.floor(config.clock.now() / this.#bucketMs);
     const head = this.#head;
+    // Stryker disable next-line EqualityOperator: in the same bucket (gap 0) nothing expires either way
     if (now > head) {
       const gap = now - head;
+      // Stryker disable next-line EqualityOperator: a gap of exactly BUCKETS empties every slot in the loop too
       if (gap >= BUCKETS) {
         this.#deposits.fill(0);
         this.#withdrawals.fill(0);

@@ -154,6 +154,22 @@ export interface RetryState {
   prev: number;
 }
 
+/**
+ * @internal The execution a retry serves, as {@link Retry.next} and {@link Retry.pause} read it
+ * between attempts (a policy's context has these members; the standalone loop adapts its
+ * signal).
+ */
+export interface RetryScope {
+  /** The caller has given up: its signal aborted (in a policy, or the deadline passed). */
+  readonly aborted: boolean;
+  /** What the call rejects with once `aborted`. */
+  readonly abortReason: unknown;
+  /** Milliseconds left before the enclosing deadline (`Infinity`: none). */
+  readonly remaining: number;
+  /** The signal that cuts a wait short (read only for a timed wait). */
+  readonly signal: AbortSignal | undefined;
+}
+
 interface ResolvedRetryOptions {
   readonly maxAttempts: number;
   readonly delay: number;
@@ -337,6 +353,7 @@ export class Retry {
    */
   delayFor(n: number): number {
     if (!Number.isInteger(n) || n < 0) fail(RangeError, 'n', 'an integer >= 0', n);
+    // Stryker disable next-line ConditionalExpression: with a delay function `delay` is 0, and #waitBefore answers 0 for it
     return this.#options.delayFn === undefined ? this.#waitBefore(n, { prev: 0 }) : 0;
   }
 
@@ -361,7 +378,9 @@ export class Retry {
   }
 
   /**
-   * @internal The retry loop, shared by {@link Retry.execute} and the pipeline stage.
+   * @internal The standalone retry loop, shared by {@link Retry.execute} and the `retry`
+   * decorator: each outcome is judged by {@link Retry.next}, each wait made by
+   * {@link Retry.pause}.
    *
    * @param attempt - performs attempt number `n` (1-based)
    * @param source - holds the signal that stops retrying; its `signal` is read only after a
@@ -382,23 +401,42 @@ export class Retry {
       first = Promise.reject(error);
     }
     if (this.#options.maxAttempts === 1) return first;
-    // One hop on the happy path; the loop (an async frame) starts only once an outcome is judged.
+    // One hop on the happy path; the loop starts only once an outcome is judged.
     return first.then(
+      // Stryker disable next-line ConditionalExpression: the loop accepts a result at once when there is no retryOnResult; this only saves it
       this.#options.retryOnResult === undefined
         ? undefined
-        : (result: T) => this.#loop(1, false, result, attempt, source, onRetry),
-      (error: unknown) => this.#loop(1, true, error, attempt, source, onRetry),
+        : (result: T) => this.#loop(false, result, attempt, source, onRetry),
+      (error: unknown) => this.#loop(true, error, attempt, source, onRetry),
     );
   }
 
   /**
-   * @internal Judges the outcome of attempt `n` (1-based) for a caller that runs the attempts
-   * itself (a policy): the wait before the next attempt, or -1 when the outcome is final. What a
-   * `retryOn` or `retryOnResult` predicate or a `delay` function throws propagates.
+   * @internal What to do with the outcome of attempt `n` (1-based): the one place that decides,
+   * for every caller that retries (the standalone loop and the policy stage). Answers the wait
+   * before attempt `n + 1`, begun, or `undefined` when the outcome goes out as it is: it is
+   * final, or the retry is skipped (`'deadline'`: the wait would end at or after the scope's
+   * deadline, so it is not started; `'budget'`: the budget cannot pay for it). A caller that has
+   * given up gets the scope's `abortReason` thrown: its abort is never retried (a failure, or
+   * the outcome of a later attempt, is not even judged). The wait settles after the delay, and
+   * even without one only in a later macrotask, so a deadline or an abort lands between attempts
+   * that fail at once; it rejects with the scope's `abortReason` when the caller gives up
+   * meanwhile (at once during a timed wait, which alone reads the scope's `signal`). `report`
+   * hears of each retry due (as `onRetry` does) as its wait would begin, a skipped one with
+   * `skipped`; what it throws is ignored. What a `retryOn` or `retryOnResult` predicate or a
+   * `delay` function throws propagates.
    *
    * @param state - the execution's retry state, from one wait to the next (start `{ prev: 0 }`)
    */
-  decide(n: number, failed: boolean, outcome: unknown, state: RetryState): number {
+  next(
+    n: number,
+    failed: boolean,
+    outcome: unknown,
+    state: RetryState,
+    scope: RetryScope,
+    report: ((info: RetryInfo) => unknown) | undefined,
+  ): Promise<void> | undefined {
+    if ((failed || n > 1) && scope.aborted) throw scope.abortReason;
     const options = this.#options;
     if (
       n >= options.maxAttempts ||
@@ -406,7 +444,7 @@ export class Retry {
         ? notRetryable(outcome) || !options.retryOn(outcome)
         : !options.retryOnResult?.(outcome))
     ) {
-      return -1;
+      return undefined;
     }
     let wait: number;
     if (options.delayFn === undefined) {
@@ -418,14 +456,38 @@ export class Retry {
           : { attempt: n, error: undefined, result: outcome },
       );
       wait = toMs(asked, 'delay');
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: `wait > undefined` is false; at equality the cap is the wait
       if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
     }
     const after = retryAfterOf(outcome);
+    // Stryker disable next-line EqualityOperator: at equality the branch keeps the wait it already has
     if (after > wait) {
       const cap = options.maxRetryAfter;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: `after > undefined` is false; at equality the cap is `after`
       wait = cap !== undefined && after > cap ? Math.max(wait, cap) : after;
     }
-    return Math.min(wait, MAX_WAIT_MS);
+    const delayMs = Math.min(wait, MAX_WAIT_MS);
+    if (scope.aborted) throw scope.abortReason;
+    const skipped =
+      delayMs > 0 && delayMs >= scope.remaining
+        ? 'deadline'
+        : options.budget?.tryWithdraw() === false
+          ? 'budget'
+          : undefined;
+    // Stryker disable next-line ConditionalExpression: without a listener notify() calls undefined, and swallows the TypeError as it does a listener's
+    if (report !== undefined) {
+      const info: { -readonly [K in keyof RetryInfo]: RetryInfo[K] } = failed
+        ? { attempt: n, delayMs, error: outcome }
+        : { attempt: n, delayMs, result: outcome };
+      if (skipped !== undefined) info.skipped = skipped;
+      notify(report, info);
+    }
+    if (skipped !== undefined) return undefined;
+    return (delayMs > 0 ? sleep(options.clock, delayMs, scope.signal) : nextTurnPromise()).then(
+      () => {
+        if (scope.aborted) throw scope.abortReason;
+      },
+    );
   }
 
   /** @internal True when every error may be retried (`retryOn` is not set). */
@@ -438,59 +500,38 @@ export class Retry {
     return this.#options.retryOnResult !== undefined;
   }
 
-  /** @internal The clock its waits run on. */
-  get clock(): Clock {
-    return this.#options.clock;
-  }
-
-  // Attempt `n` has ended: judge its outcome (by `decide`) and, while one is due, wait and try
-  // again. A caller that has given up gets its signal's reason: a failure is never retried for
-  // it, nor a later result judged. The first result does not read the signal, so a lazily made
-  // one is not materialised unless a retry is due.
+  // Attempt 1 has ended (a failure, or a result to judge): while a retry is due, wait and try
+  // again, until an outcome goes out. The source's signal is read only when asked for (after a
+  // failure, or once a result is to be retried).
   async #loop<T>(
-    n: number,
     failed: boolean,
     outcome: unknown,
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
     onRetry: ((info: RetryInfo) => unknown) | undefined,
   ): Promise<T> {
+    const scope: RetryScope = {
+      remaining: Infinity,
+      get signal() {
+        return source?.signal;
+      },
+      get aborted() {
+        return source?.signal.aborted === true;
+      },
+      get abortReason(): unknown {
+        return source?.signal.reason as unknown;
+      },
+    };
     const state: RetryState = { prev: 0 };
-    for (;;) {
-      if ((failed || n > 1) && source?.signal.aborted) throw source.signal.reason;
-      const delayMs = this.decide(n, failed, outcome, state);
-      if (delayMs < 0) {
+    for (let n = 1; ; n++) {
+      const wait = this.next(n, failed, outcome, state, scope, onRetry);
+      if (wait === undefined) {
         if (failed) throw outcome;
         return outcome as T;
       }
-      if (source?.signal.aborted) throw source.signal.reason;
-      if (this.#options.budget?.tryWithdraw() === false) {
-        if (onRetry !== undefined) {
-          notify(
-            onRetry,
-            failed
-              ? { attempt: n, delayMs, error: outcome, skipped: 'budget' }
-              : { attempt: n, delayMs, result: outcome, skipped: 'budget' },
-          );
-        }
-        if (failed) throw outcome;
-        return outcome as T;
-      }
-      if (onRetry !== undefined) {
-        notify(
-          onRetry,
-          failed
-            ? { attempt: n, delayMs, error: outcome }
-            : { attempt: n, delayMs, result: outcome },
-        );
-      }
-      // Even without a delay the next attempt waits for a later macrotask, so a deadline or an
-      // abort lands between attempts that fail at once.
-      if (delayMs > 0) await sleep(this.#options.clock, delayMs, source?.signal);
-      else await nextTurnPromise();
-      if (source?.signal.aborted) throw source.signal.reason;
+      await wait;
       try {
-        outcome = await attempt(++n);
+        outcome = await attempt(n + 1);
         failed = false;
       } catch (error) {
         outcome = error;
@@ -522,6 +563,7 @@ export class Retry {
         wait += (this.#draw() * 2 - 1) * options.jitter * wait;
       }
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: `wait > undefined` is false; at equality the cap is the wait
     if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
     // Never negative: jitter moves a wait by at most itself.
     return Math.min(wait, MAX_WAIT_MS);
@@ -530,6 +572,7 @@ export class Retry {
   // One number from `random`, held to [0, 1] (a custom `random` may return anything, NaN too).
   #draw(): number {
     const r = this.#options.random();
+    // Stryker disable next-line EqualityOperator: at 0 and at 1 both branches answer the same number
     return r >= 0 ? (r <= 1 ? r : 1) : 0;
   }
 }
@@ -540,10 +583,7 @@ function budgetOption(value: unknown): RetryBudget | undefined {
   const budget = value as Partial<RetryBudget> | null | undefined;
   if (
     budget !== undefined &&
-    (budget === null ||
-      typeof budget !== 'object' ||
-      typeof budget.deposit !== 'function' ||
-      typeof budget.tryWithdraw !== 'function')
+    (typeof budget?.deposit !== 'function' || typeof budget.tryWithdraw !== 'function')
   ) {
     fail(TypeError, 'budget', 'a RetryBudget', value);
   }
@@ -558,6 +598,7 @@ const P_FACTOR = 4;
 const RP_SCALING = 0.7142857142857143; // 1 / 1.4, as a literal: no work at load
 
 function decorrelated(n: number, delay: number, u: number, state: RetryState): number {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: only u = 1 takes the branch, and n + 1 and n + 0.9999999999999999 give the same wait (one double apart at n = 0, the same double above)
   const t = n + (u < 1 ? u : 0.9999999999999999);
   const next = 2 ** t * Math.tanh(Math.sqrt(P_FACTOR * t));
   if (!(next < Infinity)) {
@@ -570,25 +611,28 @@ function decorrelated(n: number, delay: number, u: number, state: RetryState): n
   return Math.min(wait, MAX_WAIT_MS);
 }
 
-// An outcome's own finite `retryAfterMs` >= 0, or -1. Read from any object; a getter or a Proxy
-// that throws reads as none.
+// An outcome's finite `retryAfterMs`, or -1 (only one above the wait raises it, so a negative one
+// counts for nothing). Read from any value: a getter or a Proxy that throws reads as none, as do
+// `null` and `undefined` (whose read throws).
 function retryAfterOf(outcome: unknown): number {
-  if (outcome === null || (typeof outcome !== 'object' && typeof outcome !== 'function')) return -1;
+  let value: unknown;
   try {
-    const value = (outcome as { retryAfterMs?: unknown }).retryAfterMs;
-    return typeof value === 'number' && value >= 0 && value < Infinity ? value : -1;
+    value = (outcome as { retryAfterMs?: unknown }).retryAfterMs;
   } catch {
-    return -1;
+    // None.
   }
+  return typeof value === 'number' && value < Infinity ? value : -1;
 }
 
-// True for an error object whose own data property `retryable` is `false` (no getter is run).
+// True for an error object whose own data property `retryable` is `false` (no getter is run). A
+// primitive has no own property; for `null` and `undefined` the lookup throws: false.
 function notRetryable(error: unknown): boolean {
-  if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return false;
+  let retryable: unknown;
   try {
-    // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below answers false all the same
-    return Object.getOwnPropertyDescriptor(error, 'retryable')?.value === false;
+    // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below leaves it undefined all the same
+    retryable = Object.getOwnPropertyDescriptor(error, 'retryable')?.value;
   } catch {
-    return false;
+    // None: not refused.
   }
+  return retryable === false;
 }

@@ -21,11 +21,8 @@ export const RETRY_STAGE: StageDescriptor<Retry> = {
     }${r.maxDelay !== undefined ? `, max delay ${r.maxDelay} ms` : ''}${
       r.jitter ? `, jitter ${r.jitter}` : ''
     }${
-      r.maxRetryAfter !== r.maxDelay
-        ? r.maxRetryAfter === undefined
-          ? ', no max retry-after'
-          : `, max retry-after ${r.maxRetryAfter} ms`
-        : ''
+      // maxRetryAfter defaults to maxDelay: it differs only when set, so it is a number then.
+      r.maxRetryAfter !== r.maxDelay ? `, max retry-after ${r.maxRetryAfter} ms` : ''
     }, on ${r.retriesAllErrors ? 'all' : 'matching'} errors${
       r.judgesResults ? ' and matching results' : ''
     }${r.budget !== undefined ? `, budget ratio ${r.budget.ratio}` : ''}`,

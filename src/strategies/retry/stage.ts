@@ -1,96 +1,68 @@
 import { AttemptContext, type Context } from '../../internal/context.js';
-import { nextTurn, sleep } from '../../internal/signals.js';
-import type { Retry, RetryState } from './Retry.js';
+import type { Retry, RetryInfo, RetryState } from './Retry.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
 export class RetryStage extends BuiltinStep<Retry> {
+  // Stryker disable next-line BooleanLiteral: a retry answers only once its attempt has settled; saying it might answer earlier only makes a policy count thunk calls it need not
   readonly settlesEarly = false;
   private readonly retry = this.primitive;
+  // Stryker disable next-line ConditionalExpression: Retry.next answers a one-attempt outcome as final too; the shortcut only saves the call (it differs for a caller who has given up, and was answered already)
   private readonly single = this.primitive.maxAttempts === 1;
   private readonly budget = this.primitive.budget;
 
   enter(ctx: Context): void {
     if (this.budget !== undefined) this.budget.deposit();
     // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
+    // Stryker disable next-line ConditionalExpression: a context of its own for attempt 1 reads the same; reusing the caller's saves the allocation
     this.inner.enter(ctx.attempt === 1 ? ctx : new AttemptContext(ctx, this, 1));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     const received = ctx.owner === this ? (ctx.parent as Context) : ctx;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: the happy path's shortcut; Retry.next accepts these outcomes as final too (it differs only for a caller who has given up, and was answered already)
     if (this.single || (ok && !this.retry.judgesResults)) {
       this.outer.leave(received, ok, value);
-      return;
-    }
-    // A caller's abort (or an enclosing deadline) is never retried.
-    if (received.aborted) {
-      this.outer.leave(received, false, received.abortReason);
       return;
     }
     const attempt = ctx.attempt;
     // The execution's retry state rides on the attempt contexts this stage makes; the first
     // failure starts it.
     const state: RetryState =
+      // Stryker disable next-line ConditionalExpression: past attempt 1 the context handed back is always this stage's own (every step hands back the one it received), so `ctx.owner === this` only guards
       ctx.owner === this && attempt > 1 ? (ctx as AttemptContext).retryState : { prev: 0 };
-    let delayMs: number;
+    // Every rule (an abort never retried, the deadline, the budget, the event) is the retry's:
+    // what it throws (the abort reason, or what a predicate threw) goes out as the failure.
+    let wait: Promise<void> | undefined;
     try {
-      delayMs = this.retry.decide(attempt, !ok, value, state);
+      wait = this.retry.next(
+        attempt,
+        !ok,
+        value,
+        state,
+        received,
+        // Stryker disable next-line ConditionalExpression: emitting to no listener reaches no one; the check only saves building the payload (its false variant, no event at all, fails the event specs)
+        this.env.hub.has('retry') ? this.report : undefined,
+      );
     } catch (error) {
       this.outer.leave(received, false, error);
       return;
     }
-    if (delayMs < 0) {
+    if (wait === undefined) {
       this.outer.leave(received, ok, value);
       return;
     }
-    const { counters, hub, policy } = this.env;
-    // A wait that ends at or after the enclosing deadline would only meet the timeout: the last
-    // outcome goes out now instead.
-    if (delayMs > 0 && delayMs >= received.remaining) {
-      if (hub.has('retry')) {
-        hub.emit(
-          'retry',
-          ok
-            ? { policy, stage: this.kind, attempt, delayMs, result: value, skipped: 'deadline' }
-            : { policy, stage: this.kind, attempt, delayMs, error: value, skipped: 'deadline' },
-        );
-      }
-      this.outer.leave(received, ok, value);
-      return;
-    }
-    if (this.budget !== undefined && !this.budget.tryWithdraw()) {
-      if (hub.has('retry')) {
-        hub.emit(
-          'retry',
-          ok
-            ? { policy, stage: this.kind, attempt, delayMs, result: value, skipped: 'budget' }
-            : { policy, stage: this.kind, attempt, delayMs, error: value, skipped: 'budget' },
-        );
-      }
-      this.outer.leave(received, ok, value);
-      return;
-    }
-    counters.retries++;
-    if (hub.has('retry')) {
-      hub.emit(
-        'retry',
-        ok
-          ? { policy, stage: this.kind, attempt, delayMs, result: value }
-          : { policy, stage: this.kind, attempt, delayMs, error: value },
-      );
-    }
-    const again = (): void => {
-      if (received.aborted) this.outer.leave(received, false, received.abortReason);
-      else this.inner.enter(new AttemptContext(received, this, attempt + 1, state));
-    };
-    // Even without a delay the next attempt waits for a later macrotask, so a deadline or an abort
-    // lands between attempts that fail at once.
-    if (delayMs > 0) {
-      sleep(this.retry.clock, delayMs, received.signal).then(again, (error: unknown) =>
-        this.outer.leave(received, false, error),
-      );
-    } else {
-      nextTurn(again);
-    }
+    this.env.counters.retries++;
+    wait.then(
+      () => this.inner.enter(new AttemptContext(received, this, attempt + 1, state)),
+      // Stryker disable next-line BooleanLiteral: the wait rejects only for a caller who has given up, who was answered already (abort or deadline)
+      (error: unknown) => this.outer.leave(received, false, error),
+    );
   }
+
+  // The retry's report, as the policy's `retry` event.
+  private readonly report = (info: RetryInfo): void => {
+    const { hub, policy } = this.env;
+    hub.emit('retry', { policy, stage: this.kind, ...info });
+  };
 }

@@ -5,6 +5,7 @@ import { RateLimitExceededError } from '../../src/errors.js';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
 import { isOptionError } from '../../src/optionErrors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { Keyed } from '../../src/strategies/keyed/Keyed.js';
 import {
   RateLimiter,
   type RateLimiterSnapshot,
@@ -338,5 +339,33 @@ describe('RateLimiter snapshots: what initialState takes', () => {
     expect(() => new RateLimiter({ store, initialState: good({}) }))
       .to.throw(TypeError)
       .with.property('expected', 'no `initialState` with a `store` of its own');
+  });
+});
+
+describe('RateLimiter held by key', () => {
+  it('is never dropped while a caller waits in its line, even once its bucket has refilled', () => {
+    // A hand-made clock whose timers run only when told: time passes, the waiter's timer is late.
+    let t = 0;
+    const timers: Array<() => void> = [];
+    const clock = {
+      now: () => t,
+      setTimeout: (fn: () => void) => timers.push(fn),
+      clearTimeout: () => undefined,
+    };
+    const limiters = new Keyed(
+      () => new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '10s', clock }),
+      { maxKeys: 1, clock },
+    );
+    const u1 = limiters.get('u1');
+    expect(u1.tryAcquire()).to.equal(true);
+    void u1.acquire();
+    t = 5000;
+    expect([u1.queued, u1.availableTokens]).to.deep.equal([1, 1]);
+    limiters.get('u2');
+    expect(limiters.keys(), 'u1 has a caller waiting').to.have.members(['u1', 'u2']);
+    timers[0]?.();
+    expect(u1.queued).to.equal(0);
+    limiters.get('u3');
+    expect(limiters.keys()).to.deep.equal(['u3']);
   });
 });

@@ -13,6 +13,7 @@ import {
 import {
   InMemoryRateLimiterStore,
   type RateLimiterStore,
+  type RateLimiterStoreConfig,
 } from '../../src/strategies/rate-limiter/store.js';
 import { ManualClock } from '../support/clock.js';
 import { rejectionOf } from '../support/promises.js';
@@ -249,6 +250,29 @@ describe('RateLimiter in a policy on its own clock', () => {
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, clock });
     expect(await readsOfOneCall(clock, limiter)).to.equal(bare);
     expect(limiter.availableTokens).to.equal(1);
+  });
+});
+
+describe('RateLimiter: the clock it hands its store', () => {
+  it('reads, sets and clears timers on the limiter’s clock', async () => {
+    const clock = new ManualClock(1234);
+    let given: RateLimiterStoreConfig | undefined;
+    const store: RateLimiterStore = {
+      configure: (config) => void (given = config),
+      tryReserve: () => false,
+      reserve: () => 0,
+      refund: () => undefined,
+      available: () => 0,
+    };
+    new RateLimiter({ clock, store });
+    const storeClock = (given as RateLimiterStoreConfig).clock;
+    expect(storeClock.now()).to.equal(1234);
+    const fired: string[] = [];
+    storeClock.setTimeout(() => fired.push('kept'), 10);
+    const cleared = storeClock.setTimeout(() => fired.push('cleared'), 10);
+    storeClock.clearTimeout(cleared);
+    await clock.advance(10);
+    expect(fired).to.deep.equal(['kept']);
   });
 });
 

@@ -466,5 +466,8 @@ describe('Bulkhead kind', () => {
     expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } }))
       .to.throw(RangeError, 'resilience.bulkhead.db: `limit.max` must be an integer >= 1, got 0')
       .with.property('expected', 'an integer >= 1');
+    expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } }))
+      .to.throw(RangeError)
+      .with.nested.property('cause.option', 'limit.max');
   });
 });

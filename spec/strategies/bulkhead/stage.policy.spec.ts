@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { BulkheadFullError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
+import type { BulkheadStore } from '../../../src/strategies/bulkhead/store.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, flush, rejectionOf, type Deferred } from '../../support/promises.js';
 
@@ -163,5 +164,23 @@ describe('Bulkhead stage', () => {
     expect(called).to.equal(false);
     expect(bulkhead.availableSlots).to.equal(1);
     expect(bulkhead.orphaned).to.equal(0);
+  });
+
+  it('passes on a store failure as it is, not counted or reported as a refusal', async () => {
+    const failure = new Error('store down');
+    const store: BulkheadStore = {
+      configure() {},
+      tryAcquire: () => false,
+      acquire: () => Promise.reject(failure),
+      release() {},
+      inUse: () => 0,
+    };
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, store });
+    const policy = Policy.builder<string>('p').bulkhead(bulkhead).build();
+    const rejected: unknown[] = [];
+    policy.on('rejected', (e) => rejected.push(e));
+    expect(await rejectionOf(policy.execute(() => 'no'))).to.equal(failure);
+    expect(rejected).to.deep.equal([]);
+    expect(policy.metrics().rejections.bulkhead).to.equal(0);
   });
 });

@@ -23,6 +23,7 @@ import { BuiltinStep } from '../../pipeline/step.js';
  * {@link SlotContext} when its slot needs a name or its work needs counting.
  */
 export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, SlotOwner {
+  // Stryker disable next-line BooleanLiteral: `true` only makes the policy (and a bulkhead outside) take the slower path that follows work past its answer; this stage never answers before the steps inside it, so no caller can tell
   readonly settlesEarly = false;
   private readonly bulkhead = this.primitive;
   // Whether a step inside may answer before the work settles (known once linked).
@@ -43,6 +44,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
         return;
       }
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: with no queue only a remote store's answer is awaited, and a caller who left meanwhile is answered by the policy at once and handled below either way (slot given back, abort reason)
     const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
     this.bulkhead.waitSlot(signal).then(
       (granted) => {

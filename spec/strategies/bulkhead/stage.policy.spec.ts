@@ -183,4 +183,32 @@ describe('Bulkhead stage', () => {
     expect(rejected).to.deep.equal([]);
     expect(policy.metrics().rejections.bulkhead).to.equal(0);
   });
+
+  for (const maxQueue of [0, 1]) {
+    it(`does not count a caller who left before reaching it as refused (maxQueue ${maxQueue})`, async () => {
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue });
+      const gate = deferred<void>();
+      const policy = Policy.builder<string>('p')
+        .use({ kind: 'gate', execute: (ctx, next) => gate.promise.then(() => next(ctx)) })
+        .bulkhead(bulkhead)
+        .build();
+      const rejected: unknown[] = [];
+      policy.on('rejected', (e) => rejected.push(e));
+      expect(bulkhead.tryAcquire()).to.equal(true);
+      const controller = new AbortController();
+      const reason = new Error('left');
+      let calls = 0;
+      const call = policy.execute(() => `call ${++calls}`, { signal: controller.signal });
+      controller.abort(reason);
+      expect(await rejectionOf(call)).to.equal(reason);
+      gate.resolve();
+      await flush();
+      expect([calls, rejected.length, policy.metrics().rejections.bulkhead]).to.deep.equal([
+        0, 0, 0,
+      ]);
+      expect([bulkhead.queued, bulkhead.availableSlots]).to.deep.equal([0, 0]);
+      bulkhead.release();
+      expect(bulkhead.availableSlots).to.equal(1);
+    });
+  }
 });

@@ -211,4 +211,26 @@ describe('Bulkhead stage', () => {
       expect(bulkhead.availableSlots).to.equal(1);
     });
   }
+
+  it('counts a call once as orphaned when its caller left before a deadline inside passed', async () => {
+    const clock = new ManualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, clock });
+    const policy = Policy.builder<string>('p')
+      .clock(clock)
+      .bulkhead(bulkhead)
+      .timeout({ timeout: 10, clock })
+      .build();
+    const controller = new AbortController();
+    const reason = new Error('left');
+    const work = deferred<string>();
+    const call = policy.execute(() => work.promise, { signal: controller.signal });
+    controller.abort(reason);
+    expect(await rejectionOf(call)).to.equal(reason);
+    expect(bulkhead.orphaned).to.equal(1);
+    await clock.advance(10);
+    expect([bulkhead.orphaned, bulkhead.availableSlots]).to.deep.equal([1, 0]);
+    work.resolve('late');
+    await flush();
+    expect([bulkhead.orphaned, bulkhead.availableSlots]).to.deep.equal([0, 1]);
+  });
 });

@@ -71,14 +71,17 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     const root = ctx.root;
     root.hold(this);
     const early = this.early ?? this.findEarly();
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
     if (!early && ticket === true) {
       // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
       this.inner.enter(ctx);
+      // Stryker disable next-line ConditionalExpression: the SlotContext below keeps the same slot, at the cost of an object
     } else if (ctx === root && root.slotOwner === undefined) {
       // A slot to remember (named, or followed past a deadline), in the usual case: on the root.
       root.takeSlot(this, ticket, early);
       this.inner.enter(ctx);
     } else {
+      // Stryker disable next-line ConditionalExpression: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
       if (early) root.tracked = true;
       this.inner.enter(new SlotContext(ctx, this, ticket));
     }
@@ -137,10 +140,12 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   }
 
   private findEarly(): boolean {
+    // Stryker disable BooleanLiteral,ConditionalExpression: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more; the chain always ends at the invoker, which has no settlesEarly
     let early = false;
     let step = this.inner as Partial<Step>;
     while (step !== undefined && typeof step.settlesEarly === 'boolean') {
       if (step.settlesEarly) early = true;
+      // Stryker restore BooleanLiteral,ConditionalExpression
       step = step.inner as Partial<Step>;
     }
     this.early = early;

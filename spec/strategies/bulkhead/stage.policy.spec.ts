@@ -6,7 +6,7 @@ import { Policy } from '../../../src/pipeline/Policy.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import type { BulkheadStore } from '../../../src/strategies/bulkhead/store.js';
 import { ManualClock } from '../../support/clock.js';
-import { deferred, flush, rejectionOf, type Deferred } from '../../support/promises.js';
+import { deferred, flush, rejectionOf, settle, type Deferred } from '../../support/promises.js';
 
 describe('Bulkhead stage', () => {
   it('counts and reports a refusal when no slot and no queue place is free', async () => {
@@ -232,5 +232,35 @@ describe('Bulkhead stage', () => {
     work.resolve('late');
     await flush();
     expect([bulkhead.orphaned, bulkhead.availableSlots]).to.deep.equal([0, 1]);
+  });
+
+  it('gives each of two nested bulkheads back its own named slot, also past a deadline inside', async () => {
+    const clock = new ManualClock();
+    const named = (prefix: string, released: unknown[]): BulkheadStore => {
+      let n = 0;
+      return {
+        configure() {},
+        tryAcquire: () => `${prefix}${++n}`,
+        acquire: () => `${prefix}${++n}`,
+        release: (ticket) => void released.push(ticket),
+        inUse: () => 0,
+      };
+    };
+    const released: unknown[] = [];
+    for (const deadline of [false, true]) {
+      released.length = 0;
+      const builder = Policy.builder<string>('p')
+        .clock(clock)
+        .bulkhead(new Bulkhead({ maxConcurrent: 2, store: named('outer-', released) }))
+        .bulkhead(new Bulkhead({ maxConcurrent: 2, store: named('inner-', released) }));
+      const policy = (deadline ? builder.timeout({ timeout: 10, clock }) : builder).build();
+      const work = deferred<string>();
+      const call = settle(policy.execute(() => work.promise));
+      await clock.advance(10);
+      work.resolve('done');
+      await flush();
+      expect(call.status).to.equal(deadline ? 'rejected' : 'fulfilled');
+      expect(released, `deadline: ${deadline}`).to.deep.equal(['inner-1', 'outer-1']);
+    }
   });
 });

@@ -415,7 +415,7 @@ describe('InMemoryBulkheadStore', () => {
   it('never counts below zero slots in use', () => {
     const store = new InMemoryBulkheadStore();
     store.configure({ maxConcurrent: 1, clock: new ManualClock() });
-    store.release(true);
+    store.release();
     expect(store.inUse()).to.equal(0);
     expect(store.tryAcquire()).to.equal(true);
     expect(store.tryAcquire(), 'one slot only').to.equal(false);

@@ -263,4 +263,41 @@ describe('Bulkhead stage', () => {
       expect(released, `deadline: ${deadline}`).to.deep.equal(['inner-1', 'outer-1']);
     }
   });
+
+  it('fails the pass of a queued caller who left, as a stage outside sees it', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
+    const seen: unknown[] = [];
+    const policy = Policy.builder<string>('p')
+      .use({
+        kind: 'watch',
+        execute: (ctx, next) =>
+          next<string>(ctx).then(
+            (value) => {
+              seen.push(['ok', value]);
+              return value;
+            },
+            (error: unknown) => {
+              seen.push(['failed', error]);
+              throw error;
+            },
+          ),
+      })
+      .bulkhead(bulkhead)
+      .build();
+    const work = deferred<string>();
+    const first = policy.execute(() => work.promise);
+    const leaving = new AbortController();
+    const reason = new Error('left');
+    const second = policy.execute(() => 'no', { signal: leaving.signal });
+    leaving.abort(reason);
+    expect(await rejectionOf(second)).to.equal(reason);
+    work.resolve('done');
+    expect(await first).to.equal('done');
+    await flush();
+    expect(seen).to.deep.equal([
+      ['failed', reason],
+      ['ok', 'done'],
+    ]);
+    expect(bulkhead.availableSlots).to.equal(1);
+  });
 });

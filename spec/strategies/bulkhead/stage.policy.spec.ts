@@ -298,6 +298,16 @@ describe('Bulkhead stage', () => {
       ['failed', reason],
       ['ok', 'done'],
     ]);
+    // Handed a slot in the turn it leaves: the slot goes back, and the pass fails all the same.
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    const late = new AbortController();
+    const third = policy.execute(() => 'no', { signal: late.signal });
+    bulkhead.release();
+    late.abort(reason);
+    expect(await rejectionOf(third)).to.equal(reason);
+    await flush();
+    expect(seen.slice(2)).to.deep.equal([['failed', reason]]);
+    expect(bulkhead.availableSlots).to.equal(1);
     expect(bulkhead.availableSlots).to.equal(1);
   });
 });

@@ -310,4 +310,21 @@ describe('Bulkhead stage', () => {
     expect(bulkhead.availableSlots).to.equal(1);
     expect(bulkhead.availableSlots).to.equal(1);
   });
+
+  it('gives the store back the very ticket it granted, `true` included', async () => {
+    const released: unknown[] = [];
+    const store: BulkheadStore = {
+      configure() {},
+      tryAcquire: () => true,
+      acquire: () => true,
+      release: (ticket) => void released.push(ticket),
+      inUse: () => 0,
+    };
+    const policy = Policy.builder<string>('p')
+      .bulkhead(new Bulkhead({ maxConcurrent: 1, store }))
+      .build();
+    expect(await policy.execute(() => 'done')).to.equal('done');
+    expect(await policy.execute(() => Promise.resolve('later'))).to.equal('later');
+    expect(released).to.deep.equal([true, true]);
+  });
 });

@@ -75,7 +75,6 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     if (!early && ticket === true) {
       // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
       this.inner.enter(ctx);
-      // Stryker disable next-line ConditionalExpression: the SlotContext below keeps the same slot, at the cost of an object
     } else if (ctx === root && root.slotOwner === undefined) {
       // A slot to remember (named, or followed past a deadline), in the usual case: on the root.
       root.takeSlot(this, ticket, early);

@@ -398,6 +398,25 @@ describe('Bulkhead: execute', () => {
   });
 });
 
+describe('Bulkhead: maxWait in the queue', () => {
+  it('keeps the deadline of a caller behind one who left the head of the queue', async () => {
+    const clock = new ManualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, maxWait: 100, clock });
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    const leaving = new AbortController();
+    const first = settle(bulkhead.acquire(leaving.signal));
+    await clock.advance(50);
+    const second = settle(bulkhead.acquire());
+    await clock.advance(10);
+    leaving.abort(new Error('left'));
+    await clock.advance(89);
+    expect([first.status, second.status]).to.deep.equal(['rejected', 'pending']);
+    await clock.advance(1);
+    expect(second.status).to.equal('rejected');
+    expect(second.reason).to.be.instanceOf(BulkheadFullError);
+  });
+});
+
 describe('Bulkhead: the limit option', () => {
   for (const [what, value] of [
     ['null', null],

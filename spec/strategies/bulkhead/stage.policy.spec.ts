@@ -271,7 +271,7 @@ describe('Bulkhead stage', () => {
       .use({
         kind: 'watch',
         execute: (ctx, next) =>
-          next<string>(ctx).then(
+          next(ctx).then(
             (value) => {
               seen.push(['ok', value]);
               return value;

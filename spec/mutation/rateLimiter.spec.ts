@@ -5,7 +5,9 @@ import { RateLimitExceededError } from '../../src/errors.js';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
 import { isOptionError } from '../../src/optionErrors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { Keyed } from '../../src/strategies/keyed/Keyed.js';
+import { RATE_LIMITER, RATE_LIMITER_STAGE } from '../../src/strategies/rate-limiter/kind.js';
 import {
   RateLimiter,
   type RateLimiterSnapshot,
@@ -391,5 +393,30 @@ describe('RateLimiter held by key', () => {
     expect(u1.queued).to.equal(0);
     limiters.get('u3');
     expect(limiters.keys()).to.deep.equal(['u3']);
+  });
+});
+
+describe('RateLimiter kind', () => {
+  it('names itself when given a primitive of another kind', () => {
+    expect(() => Policy.builder('p').rateLimiter(new Bulkhead() as never)).to.throw(
+      TypeError,
+      '`options` must be RateLimiter options or a RateLimiter, got an instance of Bulkhead',
+    );
+  });
+
+  it('lists a bucket holding less than a token as refusing', () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, clock });
+    expect(RATE_LIMITER_STAGE.refusing?.(limiter)).to.equal(false);
+    expect(limiter.tryAcquire(1.5)).to.equal(true);
+    expect(RATE_LIMITER_STAGE.refusing?.(limiter)).to.equal(true);
+    clock.tick(500);
+    expect(RATE_LIMITER_STAGE.refusing?.(limiter), 'exactly 1 token').to.equal(false);
+  });
+
+  it('describes its gauge of the tokens left', () => {
+    expect(RATE_LIMITER.gauges?.map((g) => [g.name, g.unit, g.description])).to.deep.equal([
+      ['bulwark.ratelimiter.tokens', '{token}', 'Tokens available in a rate limiter bucket.'],
+    ]);
   });
 });

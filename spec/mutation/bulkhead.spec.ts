@@ -7,7 +7,9 @@ import { NEVER_ABORTED } from '../../src/internal/signals.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { AdaptiveLimit } from '../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
-import { BULKHEAD } from '../../src/strategies/bulkhead/kind.js';
+import { BULKHEAD, BULKHEAD_STAGE } from '../../src/strategies/bulkhead/kind.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import {
   InMemoryBulkheadStore,
   type BulkheadStore,
@@ -488,5 +490,38 @@ describe('Bulkhead kind', () => {
     expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } }))
       .to.throw(RangeError)
       .with.nested.property('cause.option', 'limit.max');
+  });
+});
+
+describe('Bulkhead kind: names and gauges', () => {
+  it('names itself when given a primitive of another kind', () => {
+    expect(() => Policy.builder('p').bulkhead(new RateLimiter() as never)).to.throw(
+      TypeError,
+      '`options` must be Bulkhead options or a Bulkhead, got an instance of RateLimiter',
+    );
+  });
+
+  it('lists a bulkhead with no slot free as refusing', () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+    expect(BULKHEAD_STAGE.refusing?.(bulkhead)).to.equal(false);
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    expect(BULKHEAD_STAGE.refusing?.(bulkhead)).to.equal(true);
+  });
+
+  it('describes its gauges', () => {
+    expect(BULKHEAD.gauges?.map((g) => [g.name, g.unit, g.description])).to.deep.equal([
+      ['bulwark.bulkhead.available', '{slot}', 'Bulkhead slots free for new calls.'],
+      ['bulwark.bulkhead.queued', '{call}', 'Calls waiting in a bulkhead queue for a slot.'],
+      [
+        'bulwark.bulkhead.limit',
+        '{call}',
+        'Calls a bulkhead admits at once now (moves under an adaptive limit).',
+      ],
+      [
+        'bulwark.bulkhead.orphaned',
+        '{call}',
+        'Calls already answered (timed out or aborted) whose work still runs and holds a bulkhead slot.',
+      ],
+    ]);
   });
 });

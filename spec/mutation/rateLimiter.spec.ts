@@ -3,7 +3,20 @@
 import { expect } from 'chai';
 import { RateLimitExceededError } from '../../src/errors.js';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
-import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
+import { isOptionError } from '../../src/optionErrors.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { Keyed } from '../../src/strategies/keyed/Keyed.js';
+import { RATE_LIMITER, RATE_LIMITER_STAGE } from '../../src/strategies/rate-limiter/kind.js';
+import {
+  RateLimiter,
+  type RateLimiterSnapshot,
+} from '../../src/strategies/rate-limiter/RateLimiter.js';
+import {
+  InMemoryRateLimiterStore,
+  type RateLimiterStore,
+  type RateLimiterStoreConfig,
+} from '../../src/strategies/rate-limiter/store.js';
 import { ManualClock } from '../support/clock.js';
 import { rejectionOf } from '../support/promises.js';
 
@@ -138,5 +151,272 @@ describe('RateLimiter: the queue seen from its callers', () => {
     const error = await rejectionOf(limiter.acquire(-1));
     expect(error).to.be.instanceOf(RangeError);
     expect((error as Error).message).to.equal('`permits` must be a finite number > 0, got -1');
+  });
+
+  it('starts fn in the caller’s turn when a token is at hand', async () => {
+    const limiter = new RateLimiter({ maxTokens: 1, clock: new ManualClock() });
+    let called = false;
+    const call = limiter.execute(() => (called = true));
+    expect(called).to.equal(true);
+    expect(await call).to.equal(true);
+  });
+
+  it('caps what a store reports at maxTokens', () => {
+    let count = 0;
+    const store: RateLimiterStore = {
+      configure: () => undefined,
+      tryReserve: () => false,
+      reserve: () => 0,
+      refund: () => undefined,
+      available: () => count,
+    };
+    const limiter = new RateLimiter({ maxTokens: 3, store });
+    count = 7;
+    expect(limiter.availableTokens).to.equal(3);
+    count = 2.5;
+    expect(limiter.availableTokens).to.equal(2.5);
+    count = -4;
+    expect(limiter.availableTokens).to.equal(0);
+  });
+});
+
+describe('RateLimiter: FIFO among this process’s callers, whatever the store says', () => {
+  /** A shared bucket that has a token now, but answers a reservation with a 100 ms wait. */
+  function generousStore(): RateLimiterStore & { taken: number } {
+    return {
+      taken: 0,
+      configure: () => undefined,
+      tryReserve(permits: number) {
+        this.taken += permits;
+        return true;
+      },
+      reserve(permits: number) {
+        this.taken += permits;
+        return 100;
+      },
+      refund: () => undefined,
+      available: () => 1,
+    };
+  }
+
+  it('makes execute wait behind a queued caller even when the store has a token now', async () => {
+    const clock = new ManualClock();
+    const store = generousStore();
+    const limiter = new RateLimiter({ maxWait: '1s', clock, store });
+    const order: string[] = [];
+    const first = limiter.acquire().then(() => order.push('first'));
+    expect(limiter.queued).to.equal(1);
+    const second = limiter.execute(() => order.push('second'));
+    await clock.advance(0);
+    expect(order, 'the newcomer waits its turn').to.deep.equal([]);
+    expect(limiter.queued).to.equal(2);
+    await clock.advance(100);
+    await Promise.all([first, second]);
+    expect(order).to.deep.equal(['first', 'second']);
+  });
+
+  it('makes a policy call wait behind a queued caller even when the store has a token now', async () => {
+    const clock = new ManualClock();
+    const store = generousStore();
+    const limiter = new RateLimiter({ maxWait: '1s', clock, store });
+    const policy = Policy.builder<string>('p').clock(clock).rateLimiter(limiter).build();
+    const order: string[] = [];
+    const first = limiter.acquire().then(() => order.push('first'));
+    const second = policy.execute(() => {
+      order.push('second');
+      return 'ran';
+    });
+    await clock.advance(0);
+    expect(order, 'the newcomer waits its turn').to.deep.equal([]);
+    expect(store.taken, 'one reservation each').to.equal(2);
+    await clock.advance(100);
+    await first;
+    expect(await second).to.equal('ran');
+    expect(order).to.deep.equal(['first', 'second']);
+  });
+});
+
+describe('RateLimiter in a policy on its own clock', () => {
+  /** Clock reads of one policy call, with `limiter` (or nothing) as its only stage. */
+  async function readsOfOneCall(clock: ManualClock, limiter?: RateLimiter): Promise<number> {
+    const builder = Policy.builder<string>('p').clock(clock);
+    const policy = (limiter === undefined ? builder : builder.rateLimiter(limiter)).build();
+    const before = clock.reads;
+    expect(await policy.execute(() => 'ok')).to.equal('ok');
+    return clock.reads - before;
+  }
+
+  it('decides at the instant the call started: the limiter costs the policy no clock read', async () => {
+    const clock = new ManualClock();
+    const bare = await readsOfOneCall(clock);
+    const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, clock });
+    expect(await readsOfOneCall(clock, limiter)).to.equal(bare);
+    expect(limiter.availableTokens).to.equal(1);
+  });
+});
+
+describe('RateLimiter: the clock it hands its store', () => {
+  it('reads, sets and clears timers on the limiter’s clock', async () => {
+    const clock = new ManualClock(1234);
+    let given: RateLimiterStoreConfig | undefined;
+    const store: RateLimiterStore = {
+      configure: (config) => void (given = config),
+      tryReserve: () => false,
+      reserve: () => 0,
+      refund: () => undefined,
+      available: () => 0,
+    };
+    new RateLimiter({ clock, store });
+    const storeClock = (given as RateLimiterStoreConfig).clock;
+    expect(storeClock.now()).to.equal(1234);
+    const fired: string[] = [];
+    storeClock.setTimeout(() => fired.push('kept'), 10);
+    const cleared = storeClock.setTimeout(() => fired.push('cleared'), 10);
+    storeClock.clearTimeout(cleared);
+    await clock.advance(10);
+    expect(fired).to.deep.equal(['kept']);
+  });
+});
+
+describe('InMemoryRateLimiterStore', () => {
+  it('refuses to be used before a limiter configures it', () => {
+    const store = new InMemoryRateLimiterStore();
+    expect(() => store.available()).to.throw(
+      Error,
+      'InMemoryRateLimiterStore used before configure()',
+    );
+    expect(() => store.tryReserve(1)).to.throw(Error, 'before configure()');
+  });
+
+  it('never holds more than maxTokens after a refund', () => {
+    const store = new InMemoryRateLimiterStore();
+    const clock = new ManualClock();
+    store.configure({ maxTokens: 3, refillRate: 1, clock });
+    expect(store.reserve(1, 0)).to.equal(0);
+    store.refund(2);
+    expect(store.available()).to.equal(3);
+    expect(store.tryReserve(3)).to.equal(true);
+    expect(store.tryReserve(0.5), 'nothing left over').to.equal(false);
+  });
+
+  it('takes no tokens away when the clock goes back', () => {
+    let t = 5000;
+    const clock = { now: () => t, setTimeout: () => 0, clearTimeout: () => undefined };
+    const limiter = new RateLimiter({ maxTokens: 10, refillRate: 1, clock });
+    expect(limiter.tryAcquire(1)).to.equal(true);
+    t = 4000;
+    expect(limiter.availableTokens).to.equal(9);
+    t = 6000;
+    expect(limiter.availableTokens, 'refilled from the last decision').to.equal(10);
+  });
+});
+
+describe('RateLimiter snapshots: what initialState takes', () => {
+  const good = (over: Partial<RateLimiterSnapshot>): RateLimiterSnapshot => ({
+    ...new RateLimiter().toJSON(),
+    takenAt: Number.MAX_SAFE_INTEGER,
+    ...over,
+  });
+
+  it('takes the snapshot of a one-token bucket', () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({
+      maxTokens: 1,
+      clock,
+      initialState: good({ maxTokens: 1, tokens: 0 }),
+    });
+    expect(limiter.availableTokens).to.equal(0);
+  });
+
+  it('caps a snapshot of a larger bucket at its own maxTokens, in what it serves too', () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({
+      maxTokens: 2,
+      refillRate: 1,
+      clock,
+      initialState: good({ maxTokens: 10, tokens: 8 }),
+    });
+    expect(limiter.tryAcquire(2)).to.equal(true);
+    expect(limiter.tryAcquire(0.5), 'no token beyond its own bucket').to.equal(false);
+  });
+
+  for (const refillRate of [0, -1, '2', Infinity]) {
+    it(`refuses a snapshot whose refillRate is ${String(refillRate)}`, () => {
+      let error: unknown;
+      try {
+        new RateLimiter({ initialState: good({ refillRate: refillRate as number }) });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(TypeError);
+      expect(isOptionError(error) && error.option).to.equal('initialState');
+      expect((error as Error).message).to.include('`refillRate` must be a finite number > 0, got');
+    });
+  }
+
+  it('names what it expected when a store of its own keeps the state', () => {
+    const store: RateLimiterStore = {
+      configure: () => undefined,
+      tryReserve: () => false,
+      reserve: () => 0,
+      refund: () => undefined,
+      available: () => 0,
+    };
+    expect(() => new RateLimiter({ store, initialState: good({}) }))
+      .to.throw(TypeError)
+      .with.property('expected', 'no `initialState` with a `store` of its own');
+  });
+});
+
+describe('RateLimiter held by key', () => {
+  it('is never dropped while a caller waits in its line, even once its bucket has refilled', () => {
+    // A hand-made clock whose timers run only when told: time passes, the waiter's timer is late.
+    let t = 0;
+    const timers: Array<() => void> = [];
+    const clock = {
+      now: () => t,
+      setTimeout: (fn: () => void) => timers.push(fn),
+      clearTimeout: () => undefined,
+    };
+    const limiters = new Keyed(
+      () => new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '10s', clock }),
+      { maxKeys: 1, clock },
+    );
+    const u1 = limiters.get('u1');
+    expect(u1.tryAcquire()).to.equal(true);
+    void u1.acquire();
+    t = 5000;
+    expect([u1.queued, u1.availableTokens]).to.deep.equal([1, 1]);
+    limiters.get('u2');
+    expect(limiters.keys(), 'u1 has a caller waiting').to.have.members(['u1', 'u2']);
+    timers[0]?.();
+    expect(u1.queued).to.equal(0);
+    limiters.get('u3');
+    expect(limiters.keys()).to.deep.equal(['u3']);
+  });
+});
+
+describe('RateLimiter kind', () => {
+  it('names itself when given a primitive of another kind', () => {
+    expect(() => Policy.builder('p').rateLimiter(new Bulkhead() as never)).to.throw(
+      TypeError,
+      '`options` must be RateLimiter options or a RateLimiter, got an instance of Bulkhead',
+    );
+  });
+
+  it('lists a bucket holding less than a token as refusing', () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, clock });
+    expect(RATE_LIMITER_STAGE.refusing?.(limiter)).to.equal(false);
+    expect(limiter.tryAcquire(1.5)).to.equal(true);
+    expect(RATE_LIMITER_STAGE.refusing?.(limiter)).to.equal(true);
+    clock.tick(500);
+    expect(RATE_LIMITER_STAGE.refusing?.(limiter), 'exactly 1 token').to.equal(false);
+  });
+
+  it('describes its gauge of the tokens left', () => {
+    expect(RATE_LIMITER.gauges?.map((g) => [g.name, g.unit, g.description])).to.deep.equal([
+      ['bulwark.ratelimiter.tokens', '{token}', 'Tokens available in a rate limiter bucket.'],
+    ]);
   });
 });

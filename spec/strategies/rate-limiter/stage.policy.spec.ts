@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { RateLimitExceededError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { RateLimiter } from '../../../src/strategies/rate-limiter/RateLimiter.js';
+import type { RateLimiterStore } from '../../../src/strategies/rate-limiter/store.js';
 import { ManualClock } from '../../support/clock.js';
 import { rejectionOf, settle } from '../../support/promises.js';
 
@@ -68,5 +69,32 @@ describe('RateLimiter stage', () => {
     expect(rejected).to.deep.equal([
       { policy: 'orders', stage: 'rate-limiter', reason: 'rate-limit', error },
     ]);
+  });
+
+  it('never calls the thunk of a caller who left while a remote store decided, with no wait allowed', async () => {
+    const clock = new ManualClock();
+    let refunded = 0;
+    const store: RateLimiterStore = {
+      configure: () => undefined,
+      tryReserve: () => false,
+      // Grants the token, a little later.
+      reserve: () => new Promise((resolve) => clock.setTimeout(() => resolve(0), 10)),
+      refund: (permits) => {
+        refunded += permits;
+      },
+      available: () => 1,
+    };
+    const limiter = new RateLimiter({ maxWait: 0, clock, store });
+    const policy = Policy.builder<string>('p').clock(clock).rateLimiter(limiter).build();
+    const controller = new AbortController();
+    const reason = new Error('left');
+    let calls = 0;
+    const call = policy.execute(() => `call ${++calls}`, { signal: controller.signal });
+    controller.abort(reason);
+    expect(await rejectionOf(call)).to.equal(reason);
+    await clock.advance(10);
+    expect(calls).to.equal(0);
+    expect(refunded, 'the token granted too late goes back').to.equal(1);
+    expect(policy.metrics().rejections.rateLimit).to.equal(0);
   });
 });

@@ -77,8 +77,10 @@ function adaptiveFromConfig(options: Record<string, unknown>): void {
     options.limit = new AdaptiveLimit(value);
   } catch (error) {
     // Named as the configuration writes it: `limit.max`.
+    // Stryker disable next-line all: never true: AdaptiveLimit's constructor throws only option errors, each naming an option of its own (the options object was checked above)
     if (!isOptionError(error) || error.option === 'options') throw error;
     const Class = error instanceof RangeError ? OptionRangeError : OptionTypeError;
+    // Stryker disable next-line ObjectLiteral: every option error of AdaptiveLimit has the standard message, which the default message of the new name equals
     throw new Class(`limit.${error.option}`, error.expected, error.received, {
       message: error.message.replace(`\`${error.option}\``, `\`limit.${error.option}\``),
     });

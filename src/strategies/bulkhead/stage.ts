@@ -23,6 +23,7 @@ import { BuiltinStep } from '../../pipeline/step.js';
  * {@link SlotContext} when its slot needs a name or its work needs counting.
  */
 export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, SlotOwner {
+  // Stryker disable next-line BooleanLiteral: `true` only makes the policy (and a bulkhead outside) take the slower path that follows work past its answer; this stage never answers before the steps inside it, so no caller can tell
   readonly settlesEarly = false;
   private readonly bulkhead = this.primitive;
   // Whether a step inside may answer before the work settles (known once linked).
@@ -43,6 +44,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
         return;
       }
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: with no queue only a remote store's answer is awaited, and a caller who left meanwhile is answered by the policy at once and handled below either way (slot given back, abort reason)
     const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
     this.bulkhead.waitSlot(signal).then(
       (granted) => {
@@ -71,6 +73,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     // first) can be answered while this pass holds its slot: no other needs to be told.
     if (root.deferred) root.hold(this);
     const early = this.early ?? this.findEarly();
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
     if (!early && ticket === true) {
       // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
       this.inner.enter(ctx);
@@ -79,6 +82,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       root.takeSlot(this, ticket, early);
       this.inner.enter(ctx);
     } else {
+      // Stryker disable next-line ConditionalExpression: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
       if (early) root.tracked = true;
       this.inner.enter(new SlotContext(ctx, this, ticket));
     }
@@ -137,10 +141,12 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   }
 
   private findEarly(): boolean {
+    // Stryker disable BooleanLiteral,ConditionalExpression: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more; the chain always ends at the invoker, which has no settlesEarly
     let early = false;
     let step = this.inner as Partial<Step>;
     while (step !== undefined && typeof step.settlesEarly === 'boolean') {
       if (step.settlesEarly) early = true;
+      // Stryker restore BooleanLiteral,ConditionalExpression
       step = step.inner as Partial<Step>;
     }
     this.early = early;

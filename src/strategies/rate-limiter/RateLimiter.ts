@@ -240,6 +240,7 @@ export class RateLimiter {
   get availableTokens(): number {
     const tokens = this.#store.available();
     const max = this.#maxTokens;
+    // Stryker disable next-line EqualityOperator: at tokens === 0 and tokens === max both branches answer the same
     return !(tokens > 0) ? 0 : tokens < max ? tokens : max;
   }
 
@@ -263,6 +264,7 @@ export class RateLimiter {
    * @throws RangeError when `permits` is not > 0, not finite, or more than `maxTokens`
    */
   tryAcquire(permits = 1): boolean {
+    // Stryker disable next-line ConditionalExpression: a fast path; #check accepts 1 (maxTokens >= 1)
     if (permits !== 1) this.#check(permits);
     return this.#queue.size === 0 && this.#store.tryReserve(permits);
   }
@@ -280,6 +282,7 @@ export class RateLimiter {
    * @param signal - stops waiting when it aborts; an aborted signal rejects at once
    */
   acquire(permits = 1, signal?: AbortSignal): Promise<void> {
+    // Stryker disable next-line ConditionalExpression: a fast path; #check accepts 1 (maxTokens >= 1)
     if (permits !== 1) {
       try {
         this.#check(permits);
@@ -290,6 +293,7 @@ export class RateLimiter {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const answer = this.#store.reserve(permits, this.#maxWaitMs);
     if (typeof answer === 'number') {
+      // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
       return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
     }
     return raceAbort(

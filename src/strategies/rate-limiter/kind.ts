@@ -31,6 +31,7 @@ export const RATE_LIMITER: KindDescriptor<RateLimiter> = /* @__PURE__ */ kindOf(
   {
     configKey: 'rate-limiter',
     configOptions: RATE_LIMITER_OPTIONS,
+    // Stryker disable next-line ObjectLiteral: the limiter's own defaults are the same 10 and 10/s
     defaults: { maxTokens: 10, refillRate: 10 },
     // One process, one clock: no time has passed since the snapshot (a snapshot "from the
     // future" counts none, where the wall clock could move on a millisecond meanwhile).

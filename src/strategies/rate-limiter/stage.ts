@@ -5,6 +5,7 @@ import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Takes one token per execution before the steps inside it run. */
 export class RateLimiterStage extends BuiltinStep<RateLimiter> {
+  // Stryker disable next-line BooleanLiteral: `true` only makes the policy (and a bulkhead outside) take the slower path that follows work past its answer; this stage never answers before the steps inside it, so no caller can tell
   readonly settlesEarly = false;
   private readonly limiter = this.primitive;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
@@ -21,9 +22,10 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
       this.inner.enter(ctx);
       return;
     }
-    // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs.
-    const signal = this.limiter.maxWaitMs > 0 ? ctx.signal : undefined;
-    this.limiter.acquire(1, signal).then(
+    // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs. The signal
+    // goes along even with no wait allowed: a remote store's late grant to a caller who left must
+    // neither call the thunk nor keep the token.
+    this.limiter.acquire(1, ctx.signal).then(
       () => this.inner.enter(ctx),
       (error: unknown) => {
         if (isRateLimitExceededError(error)) {

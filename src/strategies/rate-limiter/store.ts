@@ -107,6 +107,7 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
 
   reserve(permits: number, maxWaitMs: number): number {
     const tokens = this.#refill();
+    // Stryker disable next-line EqualityOperator: at tokens === permits the wait below is 0, which takes the tokens and answers 0 too
     if (tokens >= permits) {
       this.#tokens = tokens - permits;
       return 0;
@@ -120,6 +121,7 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
 
   refund(permits: number): void {
     const tokens = this.#refill() + permits;
+    // Stryker disable next-line EqualityOperator: at tokens === maxTokens both branches store the same
     this.#tokens = tokens < this.#maxTokens ? tokens : this.#maxTokens;
   }
 
@@ -137,9 +139,10 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
    * at this bucket's rate and capped at its `maxTokens`.
    */
   load(tokens: number, elapsedMs: number): void {
-    const clock = this.#clock;
-    if (clock === undefined) throw new Error('InMemoryRateLimiterStore used before configure()');
+    // Only the limiter calls it, after configure().
+    const clock = this.#clock as Clock;
     const refilled = tokens + (elapsedMs * this.#refillRate) / 1000;
+    // Stryker disable next-line EqualityOperator: at refilled === maxTokens both branches store the same
     this.#tokens = refilled < this.#maxTokens ? refilled : this.#maxTokens;
     this.#last = clock.now();
   }
@@ -150,8 +153,10 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
     const now = clock.now();
     const elapsed = now - this.#last;
     // NaN at first use: the bucket is still full (a NaN sum below caps at maxTokens).
+    // Stryker disable next-line EqualityOperator: at elapsed === 0 a refill adds nothing and #last stays the same
     if (!(elapsed <= 0)) {
       const tokens = this.#tokens + (elapsed * this.#refillRate) / 1000;
+      // Stryker disable next-line EqualityOperator: at tokens === maxTokens both branches store the same
       this.#tokens = tokens < this.#maxTokens ? tokens : this.#maxTokens;
       this.#last = now;
     }

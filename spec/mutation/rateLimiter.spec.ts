@@ -237,12 +237,15 @@ describe('RateLimiter: FIFO among this process’s callers, whatever the store s
 });
 
 describe('RateLimiter in a policy on its own clock', () => {
-  /** Clock reads of one policy call, with `limiter` (or nothing) as its only stage. */
+  /**
+   * Clock reads of one policy call, with `limiter` (or nothing) as its only stage. The thunk
+   * takes the context, so even the bare policy reads the start once.
+   */
   async function readsOfOneCall(clock: ManualClock, limiter?: RateLimiter): Promise<number> {
     const builder = Policy.builder<string>('p').clock(clock);
     const policy = (limiter === undefined ? builder : builder.rateLimiter(limiter)).build();
     const before = clock.reads;
-    expect(await policy.execute(() => 'ok')).to.equal('ok');
+    expect(await policy.execute((_ctx) => 'ok')).to.equal('ok');
     return clock.reads - before;
   }
 

@@ -90,6 +90,18 @@ describe('CircuitBreaker', () => {
       expect(second.callCount).to.equal(1);
     });
 
+    it('answers the state a listener moved the circuit to when the read itself half-opened it', () => {
+      const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: 10 });
+      breaker.onFailure(new Error('down'));
+      breaker.onStateChange(({ to }) => {
+        if (to === 'half-open') breaker.isolate();
+      });
+      clock.tick(10);
+      // This read moves OPEN to HALF_OPEN; the listener isolates the circuit at once.
+      expect(breaker.state).to.equal('isolated');
+      expect(breaker.state).to.equal('isolated');
+    });
+
     it('rejects a listener that is not a function', () => {
       expect(() => new CircuitBreaker().onStateChange('nope' as never)).to.throw(TypeError);
     });

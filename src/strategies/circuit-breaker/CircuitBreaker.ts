@@ -853,9 +853,10 @@ export class CircuitBreaker {
       this.#learn(state);
       return this.#lastState;
     }
-    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
-    if (state !== this.#lastState) this.#observe(state);
-    return state;
+    if (state === this.#lastState) return state;
+    this.#observe(state);
+    // A listener told of the change may have moved the circuit again (isolate() from a listener).
+    return this.#lastState;
   }
 
   // A state the store answered, learnt now or when the promise settles.

@@ -5,18 +5,7 @@ import { expect } from 'chai';
 import { AdaptiveLimit } from '../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import type { BulkheadStore, BulkheadTicket } from '../../src/strategies/bulkhead/store.js';
-
-/** Feeds one full window (10 samples at `at`..`at + 900`) of `rtt` ms at `inflight`. */
-function window(
-  limit: AdaptiveLimit,
-  at: number,
-  rtt: number,
-  inflight = limit.limit,
-  failures = 0,
-): number {
-  for (let i = 0; i < 10; i++) limit.sample(at + i * 100, rtt, inflight, i < failures);
-  return limit.limit;
-}
+import { window } from '../strategies/bulkhead/support.js';
 
 describe('AdaptiveLimit: options, terms and edges', () => {
   describe('options', () => {

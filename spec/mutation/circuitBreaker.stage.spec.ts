@@ -2,7 +2,6 @@
 // that an asynchronous store decides, a hostile value a store throws, and the clock a probe
 // leaves unread when slow calls are not timed.
 import { expect } from 'chai';
-import { CircuitOpenError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import {
@@ -12,6 +11,7 @@ import {
 } from '../../src/strategies/circuit-breaker/store.js';
 import { ManualClock } from '../support/clock.js';
 import { flush, rejectionOf } from '../support/promises.js';
+import { expectOpenRefusal } from '../strategies/circuit-breaker/support.js';
 
 function asyncStore(inner: InMemoryCircuitBreakerStore): CircuitBreakerStore {
   return {
@@ -41,19 +41,7 @@ describe('CircuitBreaker stage: refusals and clock reads', () => {
     inner.record({ failure: true, slow: false });
     const rejected: unknown[] = [];
     policy.on('rejected', (e) => rejected.push(e));
-    let called = false;
-    const error = await rejectionOf(
-      policy.execute(() => {
-        called = true;
-        return 'no';
-      }),
-    );
-    expect(error).to.be.instanceOf(CircuitOpenError);
-    expect(called).to.equal(false);
-    expect(policy.metrics().rejections.circuitOpen).to.equal(1);
-    expect(rejected).to.deep.equal([
-      { policy: 'p', stage: 'circuit-breaker', reason: 'circuit-open', error },
-    ]);
+    await expectOpenRefusal(policy, rejected);
   });
 
   it('passes a hostile value a store throws to the caller, not counted as a refusal', async () => {

@@ -8,18 +8,7 @@ import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, rejectionOf, settle } from '../../support/promises.js';
-
-/** Feeds one full window (10 samples at `now`..`now + 9`) of `rtt` ms at `inflight`. */
-function window(
-  limit: AdaptiveLimit,
-  at: number,
-  rtt: number,
-  inflight = limit.limit,
-  failures = 0,
-): number {
-  for (let i = 0; i < 10; i++) limit.sample(at + i * 100, rtt, inflight, i < failures);
-  return limit.limit;
-}
+import { window } from './support.js';
 
 describe('AdaptiveLimit', () => {
   describe('validation', () => {

@@ -1,7 +1,6 @@
 // The circuit breaker stage, white-box through a policy: what it records of each call, how it
 // refuses, and what a call it gave up on (a caller abort) leaves behind.
 import { expect } from 'chai';
-import { CircuitOpenError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import {
@@ -11,7 +10,7 @@ import {
 } from '../../../src/strategies/circuit-breaker/store.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, flush, rejectionOf, settle } from '../../support/promises.js';
-import { breakerClock } from './support.js';
+import { breakerClock, expectOpenRefusal } from './support.js';
 
 describe('CircuitBreaker stage', () => {
   it('records each call through the policy and refuses once open, counting and reporting the refusal', async () => {
@@ -24,19 +23,7 @@ describe('CircuitBreaker stage', () => {
     for (let i = 0; i < 2; i++)
       await rejectionOf(policy.execute(() => Promise.reject(new Error('x'))));
     expect(breaker.state).to.equal('open');
-    let called = false;
-    const error = await rejectionOf(
-      policy.execute(() => {
-        called = true;
-        return 'no';
-      }),
-    );
-    expect(error).to.be.instanceOf(CircuitOpenError);
-    expect(called).to.equal(false);
-    expect(policy.metrics().rejections.circuitOpen).to.equal(1);
-    expect(rejected).to.deep.equal([
-      { policy: 'orders', stage: 'circuit-breaker', reason: 'circuit-open', error },
-    ]);
+    await expectOpenRefusal(policy, rejected);
   });
 
   it('lets a half-open probe close the circuit through the policy', async () => {

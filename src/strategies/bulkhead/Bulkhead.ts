@@ -97,9 +97,6 @@ export class Bulkhead {
   readonly maxWaitMs: number;
   readonly #maxConcurrent: number;
   readonly #adaptive: AdaptiveSlots | undefined;
-  // The same options, as the methods read them.
-  readonly #maxQueue: number;
-  readonly #maxWaitMs: number;
   readonly #store: BulkheadStore;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
   readonly #local: boolean;
@@ -160,10 +157,8 @@ export class Bulkhead {
             1,
             10,
           ));
-    const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
-    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
-    this.maxQueue = maxQueue;
-    this.maxWaitMs = this.#maxWaitMs;
+    const maxQueue = (this.maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
+    this.maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
@@ -290,10 +285,10 @@ export class Bulkhead {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
     boundary: Function | undefined,
   ): BulkheadFullError | undefined {
-    if (!this.#local || (this.#queue.size < this.#maxQueue && this.#maxWaitMs !== 0)) {
+    if (!this.#local || (this.#queue.size < this.maxQueue && this.maxWaitMs !== 0)) {
       return undefined;
     }
-    return refusalFrom(() => new BulkheadFullError(this.#maxConcurrent, this.#maxQueue), boundary);
+    return refusalFrom(() => new BulkheadFullError(this.#maxConcurrent, this.maxQueue), boundary);
   }
 
   /**
@@ -415,10 +410,10 @@ export class Bulkhead {
   /** Queues the caller (FIFO) when the queue has room, or rejects it. */
   #wait(signal: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size >= this.#maxQueue || this.#maxWaitMs === 0) {
-      return Promise.reject(new BulkheadFullError(this.maxConcurrent, this.#maxQueue));
+    if (this.#queue.size >= this.maxQueue || this.maxWaitMs === 0) {
+      return Promise.reject(new BulkheadFullError(this.maxConcurrent, this.maxQueue));
     }
-    return this.#queue.push(manual ? 1 : 0, this.#maxWaitMs, signal);
+    return this.#queue.push(manual ? 1 : 0, this.maxWaitMs, signal);
   }
 
   /** The store's answer to a caller of `waitSlot`: its slot, or a place in the queue. */

@@ -121,10 +121,6 @@ export class RateLimiter {
   readonly maxWaitMs: number;
   /** @internal The clock given in the options. */
   readonly clock: Clock;
-  // The same options, as the methods read them.
-  readonly #maxTokens: number;
-  readonly #refillRate: number;
-  readonly #maxWaitMs: number;
   readonly #store: RateLimiterStore;
   // Callers waiting for reserved tokens, each due when its tokens arrive.
   readonly #queue: WaitQueue<void>;
@@ -138,24 +134,21 @@ export class RateLimiter {
   constructor(options?: RateLimiterOptions) {
     const o = optionsObject(options, 'RateLimiter', RATE_LIMITER_OPTIONS);
     // A call takes 1 token: a smaller bucket could never serve one.
-    const maxTokens = (this.#maxTokens = numberOption(
+    const maxTokens = (this.maxTokens = numberOption(
       o.maxTokens,
       'maxTokens',
       (n) => n >= 1,
       '>= 1',
       10,
     ));
-    const refillRate = (this.#refillRate = numberOption(
+    const refillRate = (this.refillRate = numberOption(
       o.refillRate,
       'refillRate',
       (n) => n > 0,
       '> 0',
       10,
     ));
-    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
-    this.maxTokens = maxTokens;
-    this.refillRate = refillRate;
-    this.maxWaitMs = this.#maxWaitMs;
+    this.maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
     const clock = (this.clock = clockOption(o.clock));
     const store = (this.#store =
       storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
@@ -214,8 +207,8 @@ export class RateLimiter {
       version: SNAPSHOT_VERSION,
       takenAt: wallNow(),
       tokens: store.save(),
-      maxTokens: this.#maxTokens,
-      refillRate: this.#refillRate,
+      maxTokens: this.maxTokens,
+      refillRate: this.refillRate,
     };
   }
 
@@ -239,7 +232,7 @@ export class RateLimiter {
    */
   get availableTokens(): number {
     const tokens = this.#store.available();
-    const max = this.#maxTokens;
+    const max = this.maxTokens;
     // Stryker disable next-line EqualityOperator: at tokens === 0 and tokens === max both branches answer the same
     return !(tokens > 0) ? 0 : tokens < max ? tokens : max;
   }
@@ -291,7 +284,7 @@ export class RateLimiter {
       }
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const answer = this.#store.reserve(permits, this.#maxWaitMs);
+    const answer = this.#store.reserve(permits, this.maxWaitMs);
     if (typeof answer === 'number') {
       // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
       return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
@@ -335,7 +328,7 @@ export class RateLimiter {
 
   /** Throws unless `permits` is a finite number > 0, at most `maxTokens`. */
   #check(permits: unknown): void {
-    const max = this.#maxTokens;
+    const max = this.maxTokens;
     const rule =
       typeof permits !== 'number' || !(permits > 0) || permits === Infinity
         ? 'a finite number > 0'

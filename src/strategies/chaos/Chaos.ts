@@ -1,7 +1,7 @@
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
 import { OptionTypeError } from '../../optionErrors.js';
-import { sleep } from '../../internal/signals.js';
+import { NEVER_ABORTED, callAsync, raceAbort, sleep } from '../../internal/signals.js';
 import {
   clockOption,
   numberOption,
@@ -204,18 +204,33 @@ export class Chaos<R = unknown> {
 
   /**
    * Runs `fn`, unless this call gets an injected fault or result; injected latency waits first.
-   * @param signal - the caller's signal: an injected wait ends at once when it aborts
+   * `fn` receives the caller's signal (or one that never aborts).
+   * @param signal - the caller's signal: an already-aborted one rejects without calling `fn`, and
+   *   an abort during an injected wait or the work rejects at once with `signal.reason`
    */
-  async execute<T>(fn: () => T | PromiseLike<T>, signal?: AbortSignal): Promise<T | R> {
-    if (signal?.aborted) throw signal.reason;
+  execute<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal?: AbortSignal,
+  ): Promise<T | R> {
+    if (typeof fn !== 'function') {
+      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
     // Switched off, a call costs this one check.
-    if (!this.on) return fn();
+    if (!this.on) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
+    return raceAbort(this.#injected(fn, signal), signal);
+  }
+
+  async #injected<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T | R> {
     const call: ChaosCall = { attempt: 1, data: new Map(), policyName: '' };
     const plan = this.enabledFor(call) ? this.plan() : NOTHING;
     if (plan.delayMs > 0) await sleep(this.clock, plan.delayMs, signal);
     if (plan.outcome === 'fault') throw this.fault(call);
     if (plan.outcome === 'result') return this.value();
-    return fn();
+    return fn(signal ?? NEVER_ABORTED);
   }
 
   /**

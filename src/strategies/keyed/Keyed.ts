@@ -1,5 +1,5 @@
 import type { Clock } from '../../internal/clock.js';
-import type { Duration } from '../../internal/duration.js';
+import { fail, type Duration } from '../../internal/duration.js';
 import {
   clockOption,
   functionOption,
@@ -110,7 +110,7 @@ export class Keyed<P> {
    * @throws RangeError when `maxKeys` is not an integer >= 1 or `idleTimeout` is not > 0
    */
   constructor(factory: (key: string) => P, options?: KeyedOptions<P>) {
-    functionOption(factory, 'factory', undefined);
+    if (typeof factory !== 'function') fail(TypeError, 'factory', 'a function', factory);
     const o = optionsObject(options, 'Keyed', KEYED_OPTIONS);
     const read = readKeyedOptions(o);
     this.maxKeys = read.maxKeys;

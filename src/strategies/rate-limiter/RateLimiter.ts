@@ -113,14 +113,31 @@ const GRANTED: Promise<void> = Promise.resolve();
  * ```
  */
 export class RateLimiter {
+  readonly #maxTokens: number;
+  readonly #refillRate: number;
+  readonly #maxWaitMs: number;
+  readonly #clock: Clock;
+
   /** Bucket capacity (the largest burst). */
-  readonly maxTokens: number;
+  get maxTokens(): number {
+    return this.#maxTokens;
+  }
+
   /** Tokens added per second. */
-  readonly refillRate: number;
+  get refillRate(): number {
+    return this.#refillRate;
+  }
+
   /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
-  readonly maxWaitMs: number;
+  get maxWaitMs(): number {
+    return this.#maxWaitMs;
+  }
+
   /** @internal The clock given in the options. */
-  readonly clock: Clock;
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   readonly #store: RateLimiterStore;
   // Callers waiting for reserved tokens, each due when its tokens arrive.
   readonly #queue: WaitQueue<void>;
@@ -134,22 +151,22 @@ export class RateLimiter {
   constructor(options?: RateLimiterOptions) {
     const o = optionsObject(options, 'RateLimiter', RATE_LIMITER_OPTIONS);
     // A call takes 1 token: a smaller bucket could never serve one.
-    const maxTokens = (this.maxTokens = numberOption(
+    const maxTokens = (this.#maxTokens = numberOption(
       o.maxTokens,
       'maxTokens',
       (n) => n >= 1,
       '>= 1',
       10,
     ));
-    const refillRate = (this.refillRate = numberOption(
+    const refillRate = (this.#refillRate = numberOption(
       o.refillRate,
       'refillRate',
       (n) => n > 0,
       '> 0',
       10,
     ));
-    this.maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
-    const clock = (this.clock = clockOption(o.clock));
+    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
+    const clock = (this.#clock = clockOption(o.clock));
     const store = (this.#store =
       storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
       new InMemoryRateLimiterStore());
@@ -207,8 +224,8 @@ export class RateLimiter {
       version: SNAPSHOT_VERSION,
       takenAt: wallNow(),
       tokens: store.save(),
-      maxTokens: this.maxTokens,
-      refillRate: this.refillRate,
+      maxTokens: this.#maxTokens,
+      refillRate: this.#refillRate,
     };
   }
 
@@ -232,7 +249,7 @@ export class RateLimiter {
    */
   get availableTokens(): number {
     const tokens = this.#store.available();
-    const max = this.maxTokens;
+    const max = this.#maxTokens;
     // Stryker disable next-line EqualityOperator: at tokens === 0 and tokens === max both branches answer the same
     return !(tokens > 0) ? 0 : tokens < max ? tokens : max;
   }
@@ -244,7 +261,7 @@ export class RateLimiter {
 
   /** @internal At rest for a `Keyed` holder: its bucket full and nobody waiting. */
   atRest(): boolean {
-    return this.queued === 0 && this.availableTokens >= this.maxTokens;
+    return this.queued === 0 && this.availableTokens >= this.#maxTokens;
   }
 
   /**
@@ -284,7 +301,7 @@ export class RateLimiter {
       }
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const answer = this.#store.reserve(permits, this.maxWaitMs);
+    const answer = this.#store.reserve(permits, this.#maxWaitMs);
     if (typeof answer === 'number') {
       // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
       return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
@@ -328,7 +345,7 @@ export class RateLimiter {
 
   /** Throws unless `permits` is a finite number > 0, at most `maxTokens`. */
   #check(permits: unknown): void {
-    const max = this.maxTokens;
+    const max = this.#maxTokens;
     const rule =
       typeof permits !== 'number' || !(permits > 0) || permits === Infinity
         ? 'a finite number > 0'

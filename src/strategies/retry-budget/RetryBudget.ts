@@ -70,12 +70,25 @@ const STORE_METHODS = Object.freeze(['configure', 'deposit', 'tryWithdraw', 'bal
  * ```
  */
 export class RetryBudget {
+  readonly #ratio: number;
+  readonly #minPerSecond: number;
+  readonly #windowMs: number;
+
   /** Retries allowed per first attempt in the window. */
-  readonly ratio: number;
+  get ratio(): number {
+    return this.#ratio;
+  }
+
   /** Retries allowed per second of the window whatever the traffic. */
-  readonly minPerSecond: number;
+  get minPerSecond(): number {
+    return this.#minPerSecond;
+  }
+
   /** The sliding window, in milliseconds. */
-  readonly windowMs: number;
+  get windowMs(): number {
+    return this.#windowMs;
+  }
+
   readonly #store: RetryBudgetStore;
   #refused = 0;
 
@@ -85,15 +98,15 @@ export class RetryBudget {
    */
   constructor(options?: RetryBudgetOptions) {
     const o = optionsObject(options, 'RetryBudget', RETRY_BUDGET_OPTIONS);
-    const ratio = (this.ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
-    const minPerSecond = (this.minPerSecond = numberOption(
+    const ratio = (this.#ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
+    const minPerSecond = (this.#minPerSecond = numberOption(
       o.minPerSecond,
       'minPerSecond',
       (n) => n >= 0,
       '>= 0',
       10,
     ));
-    const windowMs = (this.windowMs = positiveDuration(o.window, 'window', 10_000));
+    const windowMs = (this.#windowMs = positiveDuration(o.window, 'window', 10_000));
     const clock = clockOption(o.clock);
     const store = (this.#store =
       storeOption<RetryBudgetStore>(o.store, 'RetryBudgetStore', STORE_METHODS) ??

@@ -362,9 +362,9 @@ export class SlotContext extends DerivedContext {
 
 /**
  * @internal Counts a thunk call starting under `ctx` in every slot around it that counts its work:
- * each tracked {@link SlotContext} on the way up, and the slot recorded on the root while its
- * pass is still in (unless the call runs under another pass of the same step, in a context of its
- * own). Returns whether the root's slot counted it, for {@link untrackRunning}.
+ * each tracked {@link SlotContext} on the way up, and the slot recorded on the root until it is
+ * given back (unless the call runs under another pass of the same step, in a context of its own).
+ * Returns whether the root's slot counted it, for {@link untrackRunning}.
  */
 export function trackRunning(ctx: Context): boolean {
   const root = ctx.root;
@@ -373,7 +373,8 @@ export function trackRunning(ctx: Context): boolean {
       if (c instanceof SlotContext) c.running++;
     }
   }
-  if (!root.slotTracked || root.slotLeft) return false;
+  // Work started after the pass answered is followed too, as in a SlotContext.
+  if (!root.slotTracked) return false;
   if (root.tracked && underOwnSlot(ctx, root.slotOwner as SlotOwner)) return false;
   root.slotRunning++;
   return true;
@@ -389,7 +390,11 @@ export function untrackRunning(ctx: Context, onRoot: boolean): void {
     for (let c: Context | undefined = ctx; c !== undefined; c = c.parent) {
       if (c instanceof SlotContext) {
         c.running--;
-        if (c.running === 0 && c.left) c.owner.drained(c.ticket);
+        if (c.running === 0 && c.left) {
+          // Given back once: work started under the pass later runs without its slot.
+          c.left = false;
+          c.owner.drained(c.ticket);
+        }
       }
     }
   }

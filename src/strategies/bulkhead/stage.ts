@@ -71,12 +71,14 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     const root = ctx.root;
     // Only an execution whose promise is a deferred (a caller's signal, a step that may answer
     // first) can be answered while this pass holds its slot: no other needs to be told.
+    // Stryker disable next-line ConditionalExpression: without a caller's signal or a step that answers first, nothing settles the execution before this pass leaves (which unregisters it): holding it too would tell nobody anything
     if (root.deferred) root.hold(this);
     const early = this.early ?? this.findEarly();
     // Stryker disable next-line ConditionalExpression,BooleanLiteral: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
     if (!early && ticket === true) {
       // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
       this.inner.enter(ctx);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: a slot recorded on the root is held, followed and given back exactly as one in a SlotContext; the root only saves the allocation
     } else if (ctx === root && root.slotOwner === undefined) {
       // A slot to remember (named, or followed past a deadline), in the usual case: on the root.
       root.takeSlot(this, ticket, early);
@@ -93,9 +95,9 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     let ticket: BulkheadTicket = true;
     const root = ctx.root;
     if (ctx.owner === this) {
+      // Each step leaves once per entry: a pass that answered early gets no second outcome (the
+      // step inside that answered keeps the late one), and its slot comes back when it drains.
       const own = ctx as SlotContext;
-      // A late outcome of work already answered for: its slot comes back when it drains.
-      if (own.left) return;
       received = own.parent;
       ticket = own.ticket as BulkheadTicket;
       if (own.running !== 0) {
@@ -104,8 +106,12 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
         this.leftEarly(root, received, ok, value);
         return;
       }
-    } else if (ctx === root && root.slotOwner === this) {
-      if (root.slotLeft) return;
+    } else if (root.slotOwner === this) {
+      // The pass that recorded its slot on the root, the only one reached with the root: while
+      // the record stands, no other pass of this step leaves with a context not its own. A step
+      // outside that runs this one more than once at a time (a hedge, a custom stage) hands every
+      // run a context of its own, the first too; a retry runs it again either after the slot is
+      // given back (nothing inside answers early) or in a SlotContext (something may).
       ticket = root.slotTicket as BulkheadTicket;
       if (root.slotRunning !== 0) {
         root.slotLeft = true;
@@ -114,6 +120,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       }
       root.freeSlot();
     }
+    // Stryker disable next-line ConditionalExpression: a fast path; with no holder at all, unhold finds nothing to remove
     if (root.holder !== undefined) root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);

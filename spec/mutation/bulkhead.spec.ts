@@ -139,6 +139,25 @@ describe('Bulkhead: slots changing hands', () => {
     expect(bulkhead.availableSlots).to.equal(2);
   });
 
+  it('counts an answered caller once as orphaned however often its signal dispatches abort', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 2 });
+    const policy = Policy.builder<string>('p').bulkhead(bulkhead).build();
+    const controller = new AbortController();
+    const works = [deferred<string>(), deferred<string>()];
+    const calls = [
+      bulkhead.execute(() => works[0]!.promise, controller.signal),
+      policy.execute(() => works[1]!.promise, { signal: controller.signal }),
+    ];
+    controller.abort(new Error('left'));
+    // A signal's abort event can be dispatched again by hand (or by a hostile signal).
+    controller.signal.dispatchEvent(new Event('abort'));
+    for (const call of calls) await rejectionOf(call);
+    expect(bulkhead.orphaned).to.equal(2);
+    for (const work of works) work.resolve('late');
+    await flush();
+    expect([bulkhead.orphaned, bulkhead.availableSlots]).to.deep.equal([0, 2]);
+  });
+
   it('rejects a caller when the queue is full, or at once when maxWait is 0, naming the limits', async () => {
     const clock = new ManualClock();
     const full = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, clock });

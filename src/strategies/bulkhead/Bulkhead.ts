@@ -407,7 +407,8 @@ export class Bulkhead {
       answered = 1;
       this.#orphaned++;
     };
-    live.addEventListener('abort', onAbort);
+    // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
+    live.addEventListener('abort', onAbort, { once: true });
     const settle = (ok: boolean): void => {
       live.removeEventListener('abort', onAbort);
       this.#orphaned -= answered;

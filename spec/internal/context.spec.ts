@@ -237,9 +237,13 @@ describe('context', () => {
       expect(drained).to.deep.equal([]);
       untrackRunning(inner, false);
       expect(drained).to.deep.equal(['inner']);
+      // A call started under the pass once its slot is back: not told again.
+      trackRunning(inner);
+      untrackRunning(inner, false);
+      expect(drained).to.deep.equal(['inner']);
     });
 
-    it('counts calls in the slot recorded on the root while its pass is in', () => {
+    it('counts calls in the slot recorded on the root until it is given back', () => {
       const drained: unknown[] = [];
       const r = root();
       const owner: SlotOwner = { drained: (t) => drained.push(t) };
@@ -249,12 +253,14 @@ describe('context', () => {
       expect(trackRunning(ctx)).to.equal(true);
       expect(r.slotRunning).to.equal(2);
       r.slotLeft = true;
-      expect(trackRunning(ctx), 'a call after the pass answered').to.equal(false);
+      expect(trackRunning(ctx), 'a call after the pass answered').to.equal(true);
+      untrackRunning(ctx, true);
       untrackRunning(ctx, true);
       expect(drained).to.deep.equal([]);
       untrackRunning(ctx, true);
       expect(drained).to.deep.equal(['root-slot']);
       expect(r.slotOwner, 'the root slot is free again').to.equal(undefined);
+      expect(trackRunning(ctx), 'a call after the slot was given back').to.equal(false);
     });
 
     it('leaves a call under another pass of the same step out of the root slot', () => {

@@ -6,7 +6,9 @@ import { Policy } from '../../../src/pipeline/Policy.js';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import type { Stage } from '../../../src/pipeline/Stage.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
-import { deferred, flush, type Deferred } from '../../support/promises.js';
+import type { BulkheadStore, BulkheadTicket } from '../../../src/strategies/bulkhead/store.js';
+import { ManualClock } from '../../support/clock.js';
+import { deferred, flush, settle, type Deferred } from '../../support/promises.js';
 
 /** Passes the call on as it is (the bulkhead inside it is then not reached with the root). */
 const through: Stage = { kind: 'through', execute: (ctx, next) => next(ctx) };
@@ -82,4 +84,35 @@ describe('Bulkhead stage: work started under a pass that has answered', () => {
       expect(bulkhead.availableSlots).to.equal(1);
     });
   }
+
+  it('records on the root only the slot of the pass reached with it, not one of concurrent passes', async () => {
+    // The first attempt of a hedge outside holds a named slot, the second a `true` one: nothing
+    // inside answers early, so the second is not remembered at all.
+    const clock = new ManualClock();
+    const tickets: BulkheadTicket[] = ['first', true];
+    const released: unknown[] = [];
+    const store: BulkheadStore = {
+      configure() {},
+      tryAcquire: () => tickets.shift() ?? false,
+      acquire: () => false,
+      release: (ticket) => void released.push(ticket),
+      inUse: () => 0,
+    };
+    const policy = Policy.builder<string>('p')
+      .clock(clock)
+      .hedge({ maxHedges: 1, delay: 10, clock })
+      .bulkhead(new Bulkhead({ maxConcurrent: 2, store }))
+      .build();
+    const works: Array<Deferred<string>> = [];
+    const call = settle(policy.execute(() => (works[works.length] = deferred<string>()).promise));
+    await clock.advance(10);
+    expect(works).to.have.length(2);
+    (works[1] as Deferred<string>).resolve('second');
+    await flush();
+    expect(call.value).to.equal('second');
+    expect(released, 'the second attempt gives back its own ticket').to.deep.equal([true]);
+    (works[0] as Deferred<string>).resolve('first');
+    await flush();
+    expect(released).to.deep.equal([true, 'first']);
+  });
 });

@@ -78,16 +78,18 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     if (!early && ticket === true) {
       // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
       this.inner.enter(ctx);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: a slot recorded on the root is held, followed and given back exactly as one in a SlotContext; the root only saves the allocation
-    } else if (ctx === root && root.slotOwner === undefined) {
+      return;
+    }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a slot recorded on the root is held, followed and given back exactly as one in a SlotContext; the root only saves the allocation
+    if (ctx === root && root.slotOwner === undefined) {
       // A slot to remember (named, or followed past a deadline), in the usual case: on the root.
       root.takeSlot(this, ticket, early);
       this.inner.enter(ctx);
-    } else {
-      // Stryker disable next-line ConditionalExpression: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
-      if (early) root.tracked = true;
-      this.inner.enter(new SlotContext(ctx, this, ticket));
+      return;
     }
+    // Stryker disable next-line ConditionalExpression: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
+    if (early) root.tracked = true;
+    this.inner.enter(new SlotContext(ctx, this, ticket));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

@@ -74,13 +74,13 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     // Stryker disable next-line ConditionalExpression: without a caller's signal or a step that answers first, nothing settles the execution before this pass leaves (which unregisters it): holding it too would tell nobody anything
     if (root.deferred) root.hold(this);
     const early = this.early ?? this.findEarly();
-    // Stryker disable next-line ConditionalExpression,BooleanLiteral: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral,BlockStatement: the tracked path (slot on the root or a SlotContext, work followed) gives the same outcome as the simple one when nothing inside answers early; it only costs more
     if (!early && ticket === true) {
       // Nothing to remember: any `true` ticket frees a slot, and the work ends with the pass.
       this.inner.enter(ctx);
       return;
     }
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: a slot recorded on the root is held, followed and given back exactly as one in a SlotContext; the root only saves the allocation
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: a slot recorded on the root is held, followed and given back exactly as one in a SlotContext; the root only saves the allocation
     if (ctx === root && root.slotOwner === undefined) {
       // A slot to remember (named, or followed past a deadline), in the usual case: on the root.
       root.takeSlot(this, ticket, early);

@@ -33,7 +33,7 @@ describe('Bulkhead stage: work started under a pass that has answered', () => {
   for (const onRoot of [true, false]) {
     const where = onRoot ? 'the slot on the root' : 'a slot in a context of its own';
 
-    /** A policy whose bulkhead (one slot) holds {@link where}, and the work its calls start. */
+    /** A policy whose bulkhead (one slot) holds its slot as `where` says, and its calls' work. */
     function setUp(): {
       bulkhead: Bulkhead;
       policy: Policy<string>;

@@ -15,7 +15,9 @@ export function refusalFrom<E extends Error>(
   if (boundary === undefined || V8Error.captureStackTrace === undefined) return make();
   const limit = V8Error.stackTraceLimit;
   // The constructor captures no frames; the one capture below starts at the caller's frame.
-  V8Error.stackTraceLimit = 0;
+  // Not a number rather than 0: V8 then skips the capture whole (0 still makes an empty one, for
+  // about a twentieth of a refusal).
+  V8Error.stackTraceLimit = undefined;
   let error: E;
   try {
     error = make();

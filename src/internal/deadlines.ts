@@ -67,21 +67,21 @@ export class DeadlineQueue {
   };
 
   /**
-   * @param span - the length every node's deadline shares, when they all share one: nodes may
-   *   then be added without their start while the queue is `hot`
+   * @param span - the length every node's deadline shares, when they all share one: only then
+   *   may nodes be added without their start (while the queue is `hot`)
    */
-  constructor(clock: Clock, span = NaN) {
+  constructor(clock: Clock, span = 0) {
     this.#clock = clock;
     this.#span = span;
   }
 
   /**
-   * True when a node may be added without its start: the queue has emptied more than
-   * {@link HOT_EMPTIES} times in this turn and keeps its timer, and its nodes share one `span`.
-   * The sweep that ends the turn is booked then.
+   * True when a node may be added without its start, if the nodes share one `span`: the queue
+   * has emptied more than {@link HOT_EMPTIES} times in this turn and keeps its timer. The sweep
+   * that ends the turn is booked then.
    */
   get hot(): boolean {
-    return this.#empties > HOT_EMPTIES && this.hasTimer && this.#span === this.#span;
+    return this.#empties > HOT_EMPTIES && this.hasTimer;
   }
 
   /**

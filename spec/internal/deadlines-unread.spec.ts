@@ -186,6 +186,53 @@ describe('A timeout stage in a hot queue', () => {
     expect(kept?.deadline, 'the reading is kept').to.equal(1009);
   });
 
+  it('keeps the start it read for a call still running when the turn ends', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder().clock(clock).timeout({ timeout: 1000, clock }).build();
+    await heatPolicy(policy);
+    clock.tick(7);
+    let kept: ExecutionContext | undefined;
+    const call = settle(
+      // `arguments`, not a parameter: the policy does not read the start for it at `execute`.
+      policy.execute(function () {
+        // eslint-disable-next-line prefer-rest-params -- reaching the context without declaring it
+        kept = arguments[0] as ExecutionContext;
+        clock.tick(2);
+        expect(kept.deadline).to.equal(1009);
+        return new Promise(() => {});
+      }),
+    );
+    clock.tick(3);
+    await endOfTurn();
+    expect(kept?.deadline, 'not read again at the end of the turn').to.equal(1009);
+    await clock.advance(996);
+    expect(call.status).to.equal('pending');
+    await clock.advance(1);
+    expect(call.status).to.equal('rejected');
+  });
+
+  it('times a call whose thunk takes the context from the start read at `execute`', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder().clock(clock).timeout({ timeout: 1000, clock }).build();
+    await heatPolicy(policy);
+    clock.tick(7);
+    const seen: number[] = [];
+    const call = settle(
+      policy.execute((ctx: ExecutionContext) => {
+        clock.tick(2);
+        seen.push(ctx.startedAt, ctx.deadline);
+        return new Promise(() => {});
+      }),
+    );
+    clock.tick(3);
+    await endOfTurn();
+    expect(seen).to.deep.equal([7, 1007]);
+    await clock.advance(994);
+    expect(call.status).to.equal('pending');
+    await clock.advance(1);
+    expect(call.status).to.equal('rejected');
+  });
+
   it('answers a deadline asked for only after the call settled from the time it is asked', async () => {
     const clock = new ManualClock();
     const policy = Policy.builder().clock(clock).timeout({ timeout: 1000, clock }).build();

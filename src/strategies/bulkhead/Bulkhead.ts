@@ -292,11 +292,11 @@ export class Bulkhead {
    * to answer at once, without a promise or a throw, when the store answers synchronously (the
    * in-memory one, whose `false` means every slot is taken) and the queue has no room; else
    * `undefined` (the caller may queue, or a remote store must be asked). The refusal's stack
-   * starts at the caller of `boundary` (see `refusalFrom`).
+   * starts at the caller of `boundary` (see `refusalFrom`); `null` leaves it to the caller.
    */
   refuseNow(
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
-    boundary: Function | undefined,
+    boundary: Function | null | undefined,
   ): BulkheadFullError | undefined {
     if (!this.#local || (this.#queue.size < this.#maxQueue && this.#maxWaitMs !== 0)) {
       return undefined;

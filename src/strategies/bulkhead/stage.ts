@@ -6,6 +6,7 @@ import {
   type SlotOwner,
 } from '../../internal/context.js';
 import { isBulkheadFullError } from '../../errors.js';
+import { V8Error } from '../../internal/refusal.js';
 import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
 import type { Step } from '../../pipeline/engine.js';
@@ -36,9 +37,12 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       return;
     }
     if (!ctx.aborted) {
-      // Refused in the caller's turn: the refusal's stack starts at the caller's frame.
-      const refusal = this.bulkhead.refuseNow(this.refusalEntry(ctx));
+      // Refused in the caller's turn: the refusal's stack starts at the caller's frame (later,
+      // at this one), captured here, with no frame of a helper to walk (see `V8Error`).
+      const refusal = this.bulkhead.refuseNow(null);
       if (refusal !== undefined) {
+        // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
+        V8Error.captureStackTrace?.(refusal, this.refusalEntry(ctx));
         this.rejected(refusal);
         this.outer.leave(ctx, false, refusal);
         return;

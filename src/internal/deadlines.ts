@@ -9,7 +9,7 @@ const HOT_EMPTIES = 8;
 
 /** Something with a deadline, kept in a {@link DeadlineQueue}. */
 export interface DeadlineNode {
-  /** Clock time at which `expire` runs; NaN until the queue reads its start (see `add`). */
+  /** Clock time at which `expire` runs. */
   dueAt: number;
   /** Links kept by the queue; `undefined` outside it. */
   prevDeadline: DeadlineNode | undefined;
@@ -37,87 +37,41 @@ export interface DeadlineNode {
  * (a `setTimeout` and `clearTimeout` cost several times a whole call through a timeout stage), and
  * it is cleared when that turn ends. (Node's `Timeout#refresh` cannot stand in for this: a cleared
  * timer is destroyed and a refresh then schedules nothing.)
- *
- * In that same state (`hot`), a queue whose nodes all share one length (`span`) also spares those
- * calls a clock read each (one costs more than a bare `await` in Node 20): a node may then be
- * added without its start (`now` NaN). The queue reads one start for all such nodes when the turn
- * ends, when its timer fires, when a node's deadline is asked for, or when a node is added with
- * its start, whichever comes first. That reading is later than the calls' true starts, never
- * earlier, and by no more than the rest of the turn: a deadline never passes early, and the
- * timer could not have fired within the turn anyway.
  */
 export class DeadlineQueue {
   #head: DeadlineNode | undefined;
   #tail: DeadlineNode | undefined;
-  /** The first node added without its start: it and every node after it wait for one reading. */
-  #unread: DeadlineNode | undefined;
   #timer: unknown;
   /** True while a timer is pending. */
   hasTimer = false;
   readonly #clock: Clock;
-  /** The length of every node's deadline, given to a node once its start is read. */
-  readonly #span: number;
   readonly #onTimer = (): void => this.#fire();
   /** Times the queue emptied in this turn of the event loop (0 once the turn's sweep ran). */
   #empties = 0;
   readonly #sweep = (): void => {
     this.#empties = 0;
-    if (this.#unread !== undefined) this.readStarts();
     if (this.#head === undefined) this.#clear();
   };
 
-  /**
-   * @param span - the length every node's deadline shares, when they all share one: only then
-   *   may nodes be added without their start (while the queue is `hot`)
-   */
-  constructor(clock: Clock, span = 0) {
+  constructor(clock: Clock) {
     this.#clock = clock;
-    this.#span = span;
   }
 
-  /**
-   * True when a node may be added without its start, if the nodes share one `span`: the queue
-   * has emptied more than {@link HOT_EMPTIES} times in this turn and keeps its timer. The sweep
-   * that ends the turn is booked then.
-   */
-  get hot(): boolean {
-    return this.#empties > HOT_EMPTIES && this.hasTimer;
-  }
-
-  /**
-   * Appends a node. Its deadline must not be earlier than the tail's; `now` is the clock's time,
-   * or NaN, while the queue is `hot`, for a node whose start the queue reads later.
-   */
+  /** Appends a node. Its deadline must not be earlier than the tail's; `now` is the clock's time. */
   add(node: DeadlineNode, now: number): void {
-    // Nodes queued before this one still wait for their start: this reading, later than theirs,
-    // keeps the deadlines in order.
-    if (this.#unread !== undefined && now === now) this.#stamp(now);
     node.queued = true;
     node.nextDeadline = undefined;
     node.prevDeadline = this.#tail;
     if (this.#tail === undefined) this.#head = node;
     else this.#tail.nextDeadline = node;
     this.#tail = node;
-    if (now !== now) this.#unread ??= node;
-    else if (!this.hasTimer) this.#arm(node.dueAt - now);
-  }
-
-  /** Reads the clock for the nodes added without their start (see `add`). */
-  readStarts(): void {
-    this.#stamp(this.#clock.now());
-  }
-
-  #stamp(now: number): void {
-    const dueAt = now + this.#span;
-    for (let node = this.#unread; node !== undefined; node = node.nextDeadline) node.dueAt = dueAt;
-    this.#unread = undefined;
+    if (!this.hasTimer) this.#arm(node.dueAt - now);
   }
 
   /** Unlinks a node; a node no longer queued is left alone. */
   remove(node: DeadlineNode): void {
     if (!node.queued) return;
     node.queued = false;
-    if (node === this.#unread) this.#unread = node.nextDeadline;
     const { prevDeadline: prev, nextDeadline: next } = node;
     if (prev === undefined) this.#head = next;
     else prev.nextDeadline = next;
@@ -158,7 +112,6 @@ export class DeadlineQueue {
     this.hasTimer = false;
     this.#timer = undefined;
     const now = this.#clock.now();
-    if (this.#unread !== undefined) this.#stamp(now);
     let node = this.#head;
     while (node !== undefined && node.dueAt <= now) {
       this.remove(node);

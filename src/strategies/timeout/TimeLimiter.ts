@@ -96,7 +96,7 @@ export class TimeLimiter {
     this.mode = oneOfOption(o.mode, 'mode', ['aggressive', 'cooperative'], 'aggressive');
     this.cooperative = this.mode === 'cooperative';
     this.clock = clockOption(o.clock);
-    this.queue = new DeadlineQueue(this.clock, this.timeoutMs);
+    this.queue = new DeadlineQueue(this.clock);
   }
 
   /**
@@ -209,27 +209,16 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
 
   override get deadline(): number {
     const outer = this.parent.deadline;
-    const own = this.#dueAt();
     // Stryker disable next-line EqualityOperator: when both are equal either one is the answer
-    return outer < own ? outer : own;
+    return outer < this.dueAt ? outer : this.dueAt;
   }
   override get remaining(): number {
-    const left = this.#dueAt() - this.#limiter.clock.now();
+    const left = this.dueAt - this.#limiter.clock.now();
     // Stryker disable next-line EqualityOperator: when both are equal either one is the answer
     const own = left > 0 ? left : 0;
     const outer = this.parent.remaining;
     // Stryker disable next-line EqualityOperator: when both are equal either one is the answer
     return outer < own ? outer : own;
-  }
-
-  /** The deadline, its start read now if the queue took the context without it. */
-  #dueAt(): number {
-    if (this.dueAt !== this.dueAt) {
-      // Queued without its start (see `DeadlineQueue.hot`): read now, with the others waiting.
-      if (this.queued) this.#limiter.queue.readStarts();
-      else this.dueAt = this.#limiter.clock.now() + this.#limiter.timeoutMs;
-    }
-    return this.dueAt;
   }
 
   override get aborted(): boolean {

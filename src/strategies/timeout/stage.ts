@@ -8,20 +8,13 @@ export class TimeoutStage extends BuiltinStep<TimeLimiter> implements TimeoutOwn
   readonly operation = this.env.policy;
   private readonly limiter = this.primitive;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
+  // Its deadline starts from `startedAt`, read at `execute` then.
+  readonly needsClock = this.sharesClock;
 
   enter(ctx: Context): void {
     const root = ctx.root;
-    const limiter = this.limiter;
-    const first = this.sharesClock && root.inFirstTurn;
-    const start = root.start;
-    let now: number;
-    // The start `execute` read, when something needed it.
-    if (first && start === start) now = start;
-    // None: a hot queue reads it later, one clock read for many calls (see `DeadlineQueue.hot`).
-    else if (limiter.queue.hot) now = NaN;
-    // Read now, and lent to `startedAt` in the call's first turn.
-    else now = first ? root.startedAt : limiter.clock.now();
-    this.inner.enter(limiter.start(ctx, this, now, this));
+    const now = this.sharesClock && root.inFirstTurn ? root.startedAt : this.limiter.clock.now();
+    this.inner.enter(this.limiter.start(ctx, this, now, this));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

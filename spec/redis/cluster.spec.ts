@@ -84,7 +84,7 @@ describeRedis(
         });
         const family = env.uniqueKey();
         const root = { client, key: family, onStoreError: 'fail-closed' } as const;
-        for (const member of [key, '']) {
+        for (const member of [key, '%']) {
           await exercise(env, {
             limiter: new RedisRateLimiterStore(root).forKey(member),
             breaker: new RedisCircuitBreakerStore(root).forKey(member),

@@ -91,8 +91,8 @@ export class StoreCore<L> {
 }
 
 /**
- * What every Redis store has: its {@link StoreCore}, its Redis key, its health and its per-key
- * views. `L` is the in-process store that decides with `onStoreError: 'local'`.
+ * What every Redis store has: its Redis key, its health and its per-key views (and, inside, its
+ * `StoreCore`). `L` is the in-process store that decides with `onStoreError: 'local'`.
  */
 export abstract class RedisStore<L> {
   /**

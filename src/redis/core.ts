@@ -101,8 +101,7 @@ export abstract class RedisStore<L> {
    * breaker), `bh` (bulkhead) or `rb` (retry budget).
    */
   readonly redisKey: string;
-  /** @internal */
-  protected readonly core: StoreCore<L>;
+  readonly #core: StoreCore<L>;
 
   /** @internal See {@link StoreCore}'s constructor. */
   protected constructor(
@@ -111,8 +110,13 @@ export abstract class RedisStore<L> {
     kind: StoreKind,
     extraKeys?: readonly string[],
   ) {
-    this.core = new StoreCore(options, store, kind, extraKeys);
-    this.redisKey = this.core.redisKey;
+    this.#core = new StoreCore(options, store, kind, extraKeys);
+    this.redisKey = this.#core.redisKey;
+  }
+
+  /** @internal The store's core, for the store classes (an accessor: no field to print). */
+  protected get core(): StoreCore<L> {
+    return this.#core;
   }
 
   /**

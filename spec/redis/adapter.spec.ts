@@ -75,3 +75,25 @@ describeRedis('Redis client adapters', function (env) {
     expect(seen).to.include(`evalsha bulwark:rl:{${key}}`);
   });
 });
+
+describe('ioredis Cluster adapter', function () {
+  it('sends SCRIPT LOAD once, through the cluster client, asking no node of its own', async function () {
+    const sent: string[][] = [];
+    const cluster = {
+      evalsha: () => Promise.resolve(null),
+      eval: () => Promise.resolve(null),
+      script: (...args: string[]) => {
+        sent.push(args);
+        return Promise.resolve('d1');
+      },
+      time: () => Promise.resolve(['1', '0']),
+      nodes: () => {
+        throw new Error('nodes() asked');
+      },
+    };
+    const adapter = toRedisAdapter(cluster);
+    expect(adapter.name).to.equal('ioredis Cluster');
+    expect(await adapter.scriptLoad('return 1')).to.equal('d1');
+    expect(sent).to.deep.equal([['LOAD', 'return 1']]);
+  });
+});

@@ -2,7 +2,7 @@
 // keys of two slots fails with CROSSSLOT), per-key views spread over the masters, scripts sent
 // again to the node that lost them, and the cluster clients detected as such.
 import { expect } from 'chai';
-import { toRedisAdapter } from '../../src/redis/adapter.js';
+import { sha1Hex, toRedisAdapter } from '../../src/redis/adapter.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
@@ -84,7 +84,7 @@ describeRedis(
         });
         const family = env.uniqueKey();
         const root = { client, key: family, onStoreError: 'fail-closed' } as const;
-        for (const member of [key, '']) {
+        for (const member of [key, '%']) {
           await exercise(env, {
             limiter: new RedisRateLimiterStore(root).forKey(member),
             breaker: new RedisCircuitBreakerStore(root).forKey(member),
@@ -127,7 +127,8 @@ describeRedis(
         key: env.uniqueKey(),
         onStoreError: 'fail-closed',
       });
-      const limiter = new RateLimiter({ maxTokens: 3, refillRate: 1, store });
+      // Refilled too slowly for a token to come back while the spec asks the nodes (redis-cli).
+      const limiter = new RateLimiter({ maxTokens: 3, refillRate: 0.01, store });
       await limiter.acquire();
       await flushAll();
       expect(await cached()).to.deep.equal([false, false, false]);
@@ -138,7 +139,7 @@ describeRedis(
       expect((await cached()).filter(Boolean)).to.have.length(1);
     });
 
-    it('detect the cluster client, and load scripts on every master', async function () {
+    it('detect the cluster client, and load a script where the client sends SCRIPT LOAD', async function () {
       const { client } = await env.connect();
       const adapter = toRedisAdapter(client);
       expect(adapter.name).to.equal(
@@ -147,10 +148,11 @@ describeRedis(
       const cluster = env.redisCluster;
       const script = `return '${env.uniqueKey()}'`;
       const sha1 = await adapter.scriptLoad(script);
+      expect(sha1).to.equal(sha1Hex(script));
       const exists = await Promise.all(
         cluster.ports.map((port) => cluster.command(port, 'SCRIPT', 'EXISTS', sha1)),
       );
-      expect(exists.map((reply) => reply.trim())).to.deep.equal(['1', '1', '1']);
+      expect(exists.map((reply) => reply.trim())).to.include('1');
       expect(await adapter.time()).to.be.closeTo(Date.now(), 5000);
     });
   },

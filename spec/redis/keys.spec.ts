@@ -7,6 +7,7 @@ import { encodeMember, escapeKeyPart, storeKeyName } from '../../src/redis/keys.
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
+import { RedisRetryBudgetStore } from '../../src/redis/RedisRetryBudgetStore.js';
 
 const never = (): Promise<never> => new Promise(() => {});
 const client: RedisClientAdapter = {
@@ -30,6 +31,7 @@ const STORES = [
   ['RedisRateLimiterStore', (o: object) => new RedisRateLimiterStore(o as never)],
   ['RedisCircuitBreakerStore', (o: object) => new RedisCircuitBreakerStore(o as never)],
   ['RedisBulkheadStore', (o: object) => new RedisBulkheadStore(o as never)],
+  ['RedisRetryBudgetStore', (o: object) => new RedisRetryBudgetStore(o as never)],
 ] as const;
 
 describe('Redis store key names', () => {
@@ -53,8 +55,7 @@ describe('Redis store key names', () => {
     expect(escapeKeyPart('🙂')).to.equal('🙂');
   });
 
-  it('names the empty key `%` and hashes a long one to `#<sha1>`', () => {
-    expect(encodeMember('')).to.equal('%');
+  it('hashes a view key longer than 100 characters once escaped to `#<sha1>`', () => {
     expect(encodeMember('x'.repeat(100))).to.equal('x'.repeat(100));
     const long = encodeMember('x'.repeat(101));
     expect(long).to.match(/^#[0-9a-f]{40}$/);
@@ -63,14 +64,17 @@ describe('Redis store key names', () => {
   });
 
   it('gives different view keys different names, each with a non-empty tag of its own shared by all the keys of its primitive', () => {
-    const text = fc.oneof(
-      fc.string({ maxLength: 8, unit: fc.constantFrom('a', '{', '}', '%', '#', ':', '7', 'D') }),
-      fc.string({ maxLength: 120, unit: 'binary' }),
-      fc.string({
-        maxLength: 4,
-        unit: fc.integer({ min: 0xd7ff, max: 0xe000 }).map(String.fromCharCode),
-      }),
-    );
+    // Every key `forKey` takes: a non-empty string.
+    const text = fc
+      .oneof(
+        fc.string({ maxLength: 8, unit: fc.constantFrom('a', '{', '}', '%', '#', ':', '7', 'D') }),
+        fc.string({ maxLength: 120, unit: 'binary' }),
+        fc.string({
+          maxLength: 4,
+          unit: fc.integer({ min: 0xd7ff, max: 0xe000 }).map(String.fromCharCode),
+        }),
+      )
+      .filter((key) => key !== '');
     fc.assert(
       fc.property(text, text, (a, b) => {
         const nameA = storeKeyName('bulwark:', 'cb', 'hosts', a);
@@ -91,17 +95,33 @@ describe('Redis store key names', () => {
   });
 
   for (const [name, make] of STORES) {
-    it(`${name}: refuses a \`prefix\` with a brace, and a view key that is not a string`, () => {
+    it(`${name}: refuses a \`prefix\` with a brace, saying why`, () => {
       expect(() => make({ client, key: 'k', prefix: '{app}:' })).to.throw(
         RangeError,
-        "`prefix` must be a string without '{' or '}', got \"{app}:\"",
+        "`prefix` must be a string without '{' or '}' (Redis Cluster hashes the text in the first braces of a key, and the stores put the key's hash tag there themselves), got \"{app}:\"",
       );
       expect(() => make({ client, key: 'k', prefix: 'app}' })).to.throw(RangeError, '`prefix`');
+    });
+
+    it(`${name}: takes a view key as it takes \`key\`: a non-empty string`, () => {
       const store = make({ client, key: 'k' });
-      expect(() => store.forKey(5 as never)).to.throw(TypeError, '`key` must be a string, got 5');
+      expect(() => store.forKey(5 as never)).to.throw(
+        TypeError,
+        '`key` must be a non-empty string, got 5',
+      );
+      expect(() => store.forKey('')).to.throw(
+        RangeError,
+        '`key` must be a non-empty string, got ""',
+      );
+      expect(() => make({ client, key: '' })).to.throw(
+        RangeError,
+        '`key` must be a non-empty string, got ""',
+      );
+      expect(store.forKey(' ').redisKey).to.match(/:k:\{ \}$/);
       // A view's forKey gives a sibling: the view of that key of the same store.
       expect(store.forKey('a').forKey('b').redisKey).to.equal(store.forKey('b').redisKey);
       expect(store.forKey('a')).to.not.equal(store.forKey('a'));
+      expect(store.forKey('a')).to.be.instanceOf(store.constructor);
       expect(store.forKey('a').redisKey).to.equal(store.forKey('a').redisKey);
     });
   }

@@ -6,6 +6,8 @@ import { isStoreUnavailableError, StoreUnavailableError } from '../../src/errors
 import { systemClock } from '../../src/internal/clock.js';
 import type { RedisClientAdapter, RedisErrorKind } from '../../src/redis/adapter.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
+import { RedisRetryBudgetStore } from '../../src/redis/RedisRetryBudgetStore.js';
+import { BUDGET } from '../../src/redis/scripts/budget.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
 
 interface Call {
@@ -51,11 +53,15 @@ class ScriptedAdapter implements RedisClientAdapter {
   }
 }
 
-function makeStore(mode: StoreErrorMode, instances = 1) {
-  const adapter = new ScriptedAdapter();
+function makeStore(
+  mode: StoreErrorMode,
+  instances = 1,
+  adapter = new ScriptedAdapter(),
+  key = 'api',
+) {
   const store = new RedisRateLimiterStore({
     client: adapter,
-    key: 'api',
+    key,
     storeTimeout: 100,
     onStoreError: mode,
     instances,
@@ -207,5 +213,59 @@ describe('RedisLink (store failures, on fake time)', function () {
     adapter.last().resolve(['-300', '0']);
     await flush();
     expect(adapter.calls).to.have.length(1);
+  });
+
+  it('reports a store whose own call failed as unavailable until one of its calls succeeds, whichever store on the client probed', async function () {
+    // Two stores on one client, as on a cluster client whose nodes own different keys.
+    const adapter = new ScriptedAdapter();
+    const a = makeStore('local', 1, adapter, 'a').store;
+    const b = makeStore('local', 1, adapter, 'b').store;
+    void a.reserve(1, 0);
+    await clock.tickAsync(100);
+    // A's node did not answer: every store on the client backs off.
+    expect([a.redisAvailable, b.redisAvailable]).to.deep.equal([false, false]);
+    await clock.tickAsync(400);
+    const probe = b.reserve(1, 0) as Promise<number>;
+    adapter.last().resolve(['0', '9']);
+    expect(await probe).to.equal(0);
+    // B's node answered; nothing has come from A's yet.
+    expect([a.redisAvailable, b.redisAvailable]).to.deep.equal([false, true]);
+    const again = a.reserve(1, 0) as Promise<number>;
+    expect(adapter.calls).to.have.length(3);
+    adapter.last().resolve(['0', '9']);
+    expect(await again).to.equal(0);
+    expect([a.redisAvailable, b.redisAvailable]).to.deep.equal([true, true]);
+  });
+
+  it('makes no retry budget command for the counts made while calls skip Redis', async function () {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisRetryBudgetStore({
+      client: adapter,
+      key: 'budget',
+      storeTimeout: 100,
+      onStoreError: 'fail-open',
+    });
+    store.configure({ ratio: 0.5, minPerSecond: 0, windowMs: 10_000, clock: systemClock });
+    store.deposit(1);
+    expect(adapter.calls).to.have.length(1);
+    await clock.tickAsync(100);
+    expect(store.redisAvailable).to.equal(false);
+    const command = sinon.spy(BUDGET, 'command');
+    try {
+      for (let i = 0; i < 50; i++) {
+        store.deposit(1);
+        expect(store.tryWithdraw()).to.equal(true);
+      }
+      expect(command.callCount).to.equal(0);
+      expect(adapter.calls).to.have.length(1);
+      // After the back-off one deposit probes Redis, carrying its own count alone.
+      await clock.tickAsync(400);
+      store.deposit(1);
+      expect(command.callCount).to.equal(1);
+      expect(adapter.calls).to.have.length(2);
+      expect(adapter.last().args.slice(2)).to.deep.equal(['1', '0']);
+    } finally {
+      command.restore();
+    }
   });
 });

@@ -8,11 +8,12 @@ import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
-import { deferred, describeRedis, rejectionOf, type RedisEnv } from './harness.js';
+import { deferred, describeRedis, eventually, rejectionOf, type RedisEnv } from './harness.js';
 
 async function instance(env: RedisEnv, key: string) {
   const { client } = await env.connect();
   const breakerStore = new RedisCircuitBreakerStore({ client, key });
+  const bulkheadStore = new RedisBulkheadStore({ client, key });
   const breaker = new CircuitBreaker({
     failureThreshold: 2,
     recoveryTimeout: '10s',
@@ -27,10 +28,10 @@ async function instance(env: RedisEnv, key: string) {
         store: new RedisRateLimiterStore({ client, key }),
       }),
     )
-    .bulkhead(new Bulkhead({ maxConcurrent: 2, store: new RedisBulkheadStore({ client, key }) }))
+    .bulkhead(new Bulkhead({ maxConcurrent: 2, store: bulkheadStore }))
     .circuitBreaker(breaker)
     .build();
-  return { policy, breakerStore };
+  return { policy, breakerStore, bulkheadStore };
 }
 
 describeRedis(
@@ -42,12 +43,14 @@ describeRedis(
       const b = await instance(env, key);
       const gate = deferred();
       const running = [a.policy.execute(() => gate.promise), b.policy.execute(() => gate.promise)];
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      // Both calls hold their slot in Redis (however busy the machine).
+      const leases = async () => Number(await env.admin.command('ZCARD', a.bulkheadStore.redisKey));
+      await eventually(async () => (await leases()) === 2, 2000, 'both slots taken');
       expect(await rejectionOf(a.policy.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
       gate.resolve();
       await Promise.all(running);
       // 6 tokens in all: 3 taken above (two calls and the refused one), 3 left.
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await eventually(async () => (await leases()) === 0, 2000, 'both slots given back');
       expect(await a.policy.execute(() => 1)).to.equal(1);
       expect(await b.policy.execute(() => 2)).to.equal(2);
       expect(await a.policy.execute(() => 3)).to.equal(3);

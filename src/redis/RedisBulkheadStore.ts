@@ -6,7 +6,7 @@ import {
   type BulkheadTicket,
   type Duration,
 } from '../index.js';
-import { StoreCore } from './core.js';
+import { RedisStore } from './core.js';
 import type { RedisCommand } from './link.js';
 import { positiveDuration, type RedisStoreOptions } from './options.js';
 import { LEASES, type LeaseOp } from './scripts/leases.js';
@@ -61,15 +61,9 @@ const MIN_LEASE_TTL_MS = 50;
  * const rows = await pool.execute(() => legacyDb.query(sql));
  * ```
  */
-export class RedisBulkheadStore implements BulkheadStore {
-  /**
-   * The Redis key of the lease set: `<prefix>bh:{<key>}`, or `<prefix>bh:<key>:{<view key>}` for
-   * a per-key view (`forKey`).
-   */
-  readonly redisKey: string;
+export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implements BulkheadStore {
   /** How long a lease lasts without renewal, in milliseconds. */
   readonly leaseTtlMs: number;
-  readonly #core: StoreCore<InMemoryBulkheadStore>;
   readonly #owner = crypto.randomUUID();
   readonly #pollMs: number;
   #seq = 0;
@@ -86,7 +80,7 @@ export class RedisBulkheadStore implements BulkheadStore {
     this.#renew();
   };
   readonly #acquireWithout = (): false | BulkheadTicket | Promise<false | BulkheadTicket> => {
-    const core = this.#core;
+    const core = this.core;
     const answer = core.decide(acquireLocal, UNTRACKED_SLOT);
     // Queued callers ask again later (slots may be free, or Redis back, by then).
     if (answer === false || core.link.mode === 'fail-closed') this.#armPoll();
@@ -102,45 +96,16 @@ export class RedisBulkheadStore implements BulkheadStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisBulkheadStoreOptions) {
-    const core = new StoreCore<InMemoryBulkheadStore>(options, 'RedisBulkheadStore', 'bh', [
-      'leaseTtl',
-    ]);
-    this.#core = core;
-    this.redisKey = core.redisKey;
+    super(options, 'RedisBulkheadStore', 'bh', ['leaseTtl']);
     this.leaseTtlMs = Math.ceil(
       positiveDuration(
-        core.options.raw.leaseTtl,
+        this.core.options.raw.leaseTtl,
         'leaseTtl',
         DEFAULT_LEASE_TTL_MS,
         MIN_LEASE_TTL_MS,
       ),
     );
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
-  }
-
-  /** False from a failed Redis call until a call to Redis succeeds again. */
-  get redisAvailable(): boolean {
-    return this.#core.link.up;
-  }
-
-  /**
-   * A per-key view of this store: a new, unconfigured store with this store's options (with
-   * `leaseTtl`) whose slots belong to `key` alone, for one concurrency cap per tenant or host.
-   * Views share the client and what it learns of the server's health; each holds only its own
-   * leases and, with `'local'`, its own fallback limit. Views with the same `key` (in any
-   * process) share one set of slots; each call returns a new view, to give to one bulkhead. A
-   * view's `forKey` gives the view of another key of the same store.
-   *
-   * @throws TypeError when `key` is not a string
-   * @example
-   * ```ts
-   * const tenants = new RedisBulkheadStore({ client, key: 'reports' });
-   * const poolOf = (tenant: string) =>
-   *   new Bulkhead({ maxConcurrent: 4, store: tenants.forKey(tenant) });
-   * ```
-   */
-  forKey(key: string): RedisBulkheadStore {
-    return new RedisBulkheadStore(this.#core.view(key));
   }
 
   /** Slots this store holds in Redis (leases it renews). */
@@ -150,7 +115,7 @@ export class RedisBulkheadStore implements BulkheadStore {
 
   /** @throws Error when the store already serves another bulkhead */
   configure(config: BulkheadStoreConfig): void {
-    this.#core.configure(config.clock, 'Bulkhead', InMemoryBulkheadStore, (instances) => ({
+    this.core.configure(config.clock, 'Bulkhead', InMemoryBulkheadStore, (instances) => ({
       maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / instances)),
       clock: config.clock,
     }));
@@ -163,7 +128,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    * `'local'`, `true` with `'fail-open'`.
    */
   tryAcquire(): false | BulkheadTicket {
-    const core = this.#core;
+    const core = this.core;
     if (!core.link.bypassing) return false;
     return core.decideNow(tryAcquireLocal, UNTRACKED_SLOT, false);
   }
@@ -173,7 +138,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    * limit (`'local'`), an untracked slot (`'fail-open'`), or a rejection (`'fail-closed'`).
    */
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
-    const link = this.#core.link;
+    const link = this.core.link;
     const id = `${this.#owner}:${++this.#seq}`;
     return link.attempt(
       this.#command({ op: 'acquire', id }),
@@ -206,12 +171,12 @@ export class RedisBulkheadStore implements BulkheadStore {
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
     if (ticket === LOCAL_SLOT) {
-      this.#core.local?.release();
+      this.core.local?.release();
       return;
     }
     if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
     // Without Redis the lease is no longer renewed: it expires within leaseTtl.
-    return this.#core.link.attempt(
+    return this.core.link.attempt(
       this.#command({ op: 'release', id: ticket }),
       (reply) => {
         this.#known = Number((reply as [unknown, unknown])[1]);
@@ -225,7 +190,7 @@ export class RedisBulkheadStore implements BulkheadStore {
    * Redis is away with `'local'`, the local limit's count.
    */
   inUse(): number {
-    const local = this.#core.localWhileAway;
+    const local = this.core.localWhileAway;
     if (local !== undefined) return local.inUse();
     return this.#known;
   }
@@ -246,13 +211,13 @@ export class RedisBulkheadStore implements BulkheadStore {
 
   #armPoll(): void {
     if (this.#onFree !== undefined && this.#pollTimer === undefined) {
-      this.#pollTimer = this.#core.link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
+      this.#pollTimer = this.core.link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
     }
   }
 
   #armRenewal(): void {
     if (this.#renewTimer === undefined && this.#leases.size !== 0) {
-      this.#renewTimer = this.#core.link.clock.setTimeout(
+      this.#renewTimer = this.core.link.clock.setTimeout(
         this.#onRenewTimer,
         Math.floor(this.leaseTtlMs / 3),
       );
@@ -262,7 +227,7 @@ export class RedisBulkheadStore implements BulkheadStore {
   #renew(): void {
     const leases = this.#leases;
     if (leases.size === 0) return;
-    const link = this.#core.link;
+    const link = this.core.link;
     const clock = link.clock;
     const sentAt = clock.now();
     if (this.#renewing || !link.shouldTry()) {

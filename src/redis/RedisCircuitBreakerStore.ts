@@ -8,7 +8,7 @@ import {
   type CircuitOutcome,
   type CircuitState,
 } from '../index.js';
-import { StoreCore } from './core.js';
+import { RedisStore } from './core.js';
 import type { RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
 import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker.js';
@@ -66,13 +66,10 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * const stock = await breaker.execute(() => inventory.count(sku));
  * ```
  */
-export class RedisCircuitBreakerStore implements CircuitBreakerStore {
-  /**
-   * The Redis key of the state hash: `<prefix>cb:{<key>}`, or `<prefix>cb:<key>:{<view key>}`
-   * for a per-key view (`forKey`); the window is `<that>:w`.
-   */
-  readonly redisKey: string;
-  readonly #core: StoreCore<InMemoryCircuitBreakerStore>;
+export class RedisCircuitBreakerStore
+  extends RedisStore<InMemoryCircuitBreakerStore>
+  implements CircuitBreakerStore
+{
   // Whether the local breaker decided anything since Redis last answered.
   #usedLocal = false;
   // Whether open periods grow: only then does a snapshot report the open duration.
@@ -82,7 +79,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   // Record commands by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (probe === false ? 4 : 0).
   #recordCommands: readonly RedisCommand[] = [];
   readonly #acquireWithout = (): CircuitAdmission | Promise<CircuitAdmission> =>
-    this.#core.decide((local) => {
+    this.core.decide((local) => {
       this.#usedLocal = true;
       return local.acquire();
     }, ADMIT_CLOSED);
@@ -97,38 +94,12 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisCircuitBreakerStoreOptions) {
-    this.#core = new StoreCore(options, 'RedisCircuitBreakerStore', 'cb');
-    this.redisKey = this.#core.redisKey;
-  }
-
-  /** False from a failed Redis call until a call to Redis succeeds again. */
-  get redisAvailable(): boolean {
-    return this.#core.link.up;
-  }
-
-  /**
-   * A per-key view of this store: a new, unconfigured store with this store's options whose
-   * circuit belongs to `key` alone, for one breaker per downstream host or tenant. Views share
-   * the client and what it learns of the server's health; each holds only its own settings and,
-   * with `'local'`, its own fallback breaker. Views with the same `key` (in any process) share
-   * one circuit; each call returns a new view, to give to one breaker. A view's `forKey` gives
-   * the view of another key of the same store.
-   *
-   * @throws TypeError when `key` is not a string
-   * @example
-   * ```ts
-   * const hosts = new RedisCircuitBreakerStore({ client, key: 'upstreams' });
-   * const breakerOf = (host: string) =>
-   *   new CircuitBreaker({ failureThreshold: 5, store: hosts.forKey(host) });
-   * ```
-   */
-  forKey(key: string): RedisCircuitBreakerStore {
-    return new RedisCircuitBreakerStore(this.#core.view(key));
+    super(options, 'RedisCircuitBreakerStore', 'cb');
   }
 
   /** @throws Error when the store already serves another breaker */
   configure(config: CircuitBreakerStoreConfig): void {
-    this.#core.configure(config.clock, 'CircuitBreaker', InMemoryCircuitBreakerStore, () => config);
+    this.core.configure(config.clock, 'CircuitBreaker', InMemoryCircuitBreakerStore, () => config);
     this.#growing = config.recoveryBackoff > 1;
     const timed = config.windowType === 'time';
     const idleTtl = Math.ceil(
@@ -171,7 +142,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   acquire(): CircuitAdmission | Promise<CircuitAdmission> {
-    const link = this.#core.link;
+    const link = this.core.link;
     return link.attempt(
       this.#command('acquire'),
       (reply) => {
@@ -189,7 +160,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   record(outcome: CircuitOutcome): CircuitState | Promise<CircuitState> {
     const index =
       (outcome.failure ? 1 : 0) + (outcome.slow ? 2 : 0) + (outcome.probe === false ? 4 : 0);
-    const core = this.#core;
+    const core = this.core;
     return core.link.attempt(this.#recordCommands[index] as RedisCommand, this.#toState, () =>
       core.decide((local) => {
         this.#usedLocal = true;
@@ -199,7 +170,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   release(): void | Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.link.attempt(
       this.#command('release'),
       () => this.#backOnRedis(),
@@ -208,14 +179,14 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   state(): CircuitState | Promise<CircuitState> {
-    const core = this.#core;
+    const core = this.core;
     return core.link.attempt(this.#command('state'), this.#toState, () =>
       core.decide((local) => local.state(), 'closed'),
     );
   }
 
   snapshot(): CircuitBreakerMetrics | Promise<CircuitBreakerMetrics> {
-    const core = this.#core;
+    const core = this.core;
     return core.link.attempt(
       this.#command('snapshot'),
       (reply) => {
@@ -243,7 +214,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * fallback breaker too. Tries Redis even during a back-off.
    */
   isolate(): Promise<void> {
-    this.#core.local?.isolate();
+    this.core.local?.isolate();
     return this.#administer('isolate');
   }
 
@@ -252,12 +223,12 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    * fallback breaker too. Tries Redis even during a back-off.
    */
   reset(): Promise<void> {
-    this.#core.local?.reset();
+    this.core.local?.reset();
     return this.#administer('reset');
   }
 
   #administer(op: 'isolate' | 'reset'): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.link.run(this.#command(op)).then(
       () => undefined,
       // Done locally already: only 'fail-closed' reports the failure.
@@ -277,7 +248,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     // The next outage starts from a clean local breaker, not from one that stopped long ago.
     if (this.#usedLocal) {
       this.#usedLocal = false;
-      this.#core.local?.reset();
+      this.core.local?.reset();
     }
   }
 }

@@ -3,7 +3,7 @@ import {
   type RateLimiterStore,
   type RateLimiterStoreConfig,
 } from '../index.js';
-import { StoreCore } from './core.js';
+import { RedisStore } from './core.js';
 import type { RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
 import { BUCKET } from './scripts/bucket.js';
@@ -42,13 +42,10 @@ export type RedisRateLimiterStoreOptions = RedisStoreOptions;
  * await limiter.execute(() => payments.charge(order));
  * ```
  */
-export class RedisRateLimiterStore implements RateLimiterStore {
-  /**
-   * The Redis key of the bucket: `<prefix>rl:{<key>}`, or `<prefix>rl:<key>:{<view key>}` for a
-   * per-key view (`forKey`).
-   */
-  readonly redisKey: string;
-  readonly #core: StoreCore<InMemoryRateLimiterStore>;
+export class RedisRateLimiterStore
+  extends RedisStore<InMemoryRateLimiterStore>
+  implements RateLimiterStore
+{
   // What every call of the bucket script carries: the limiter's settings.
   #bucket = { key: '', maxTokens: 0, refillRate: 0 };
   // The last answer's token count, and when (on this process's clock) it was received.
@@ -61,7 +58,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   readonly #learn = (reply: unknown): number => {
     const [result, tokens] = reply as [unknown, unknown];
     this.#known = Number(tokens);
-    this.#knownAt = this.#core.link.clock.now();
+    this.#knownAt = this.core.link.clock.now();
     return Number(result);
   };
 
@@ -70,39 +67,12 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisRateLimiterStoreOptions) {
-    this.#core = new StoreCore(options, 'RedisRateLimiterStore', 'rl');
-    this.redisKey = this.#core.redisKey;
-  }
-
-  /** False from a failed Redis call until a call to Redis succeeds again. */
-  get redisAvailable(): boolean {
-    return this.#core.link.up;
-  }
-
-  /**
-   * A per-key view of this store: a new, unconfigured store with this store's options (client,
-   * `prefix`, `storeTimeout`, `onStoreError`, `instances`) whose bucket belongs to `key` alone,
-   * for one limiter per user, tenant or host. Views share the client and what it learns of the
-   * server's health; each holds only its own settings and, with `'local'`, its own fallback
-   * bucket. Views with the same `key` (in any process) share one bucket; each call returns a new
-   * view, to give to one limiter. A view's `forKey` gives the view of another key of the same
-   * store.
-   *
-   * @throws TypeError when `key` is not a string
-   * @example
-   * ```ts
-   * const users = new RedisRateLimiterStore({ client, key: 'api' });
-   * const limiterOf = (user: string) =>
-   *   new RateLimiter({ maxTokens: 20, refillRate: 5, store: users.forKey(user) });
-   * ```
-   */
-  forKey(key: string): RedisRateLimiterStore {
-    return new RedisRateLimiterStore(this.#core.view(key));
+    super(options, 'RedisRateLimiterStore', 'rl');
   }
 
   /** @throws Error when the store already serves another limiter */
   configure(config: RateLimiterStoreConfig): void {
-    this.#core.configure(config.clock, 'RateLimiter', InMemoryRateLimiterStore, (n) => {
+    this.core.configure(config.clock, 'RateLimiter', InMemoryRateLimiterStore, (n) => {
       // A share below one token could never serve a single permit.
       const share = config.maxTokens / n;
       return {
@@ -124,13 +94,13 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * `'local'`, `true` with `'fail-open'`.
    */
   tryReserve(permits: number): boolean {
-    const core = this.#core;
+    const core = this.core;
     if (!core.link.bypassing) return false;
     return core.decideNow((local) => local.tryReserve(permits), true, false);
   }
 
   reserve(permits: number, maxWaitMs: number): number | Promise<number> {
-    const core = this.#core;
+    const core = this.core;
     const link = core.link;
     let command = this.#reserve;
     if (
@@ -159,7 +129,7 @@ export class RedisRateLimiterStore implements RateLimiterStore {
   }
 
   refund(permits: number): void | Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.link.attempt(
       this.#refund(permits),
       (reply) => {
@@ -174,12 +144,12 @@ export class RedisRateLimiterStore implements RateLimiterStore {
    * processes may have taken some). While Redis is away with `'local'`, the local bucket's count.
    */
   available(): number {
-    const local = this.#core.localWhileAway;
+    const local = this.core.localWhileAway;
     if (local !== undefined) return local.available();
     const { maxTokens, refillRate } = this.#bucket;
     const known = this.#known;
     if (Number.isNaN(known)) return maxTokens;
-    const tokens = known + ((this.#core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
+    const tokens = known + ((this.core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
     return tokens < maxTokens ? tokens : maxTokens;
   }
 

@@ -1,11 +1,10 @@
-import type { Clock } from '../internal/clock.js';
 import {
   InMemoryRetryBudgetStore,
   type RetryBudgetStore,
   type RetryBudgetStoreConfig,
 } from '../index.js';
 import { BUCKETS, EPSILON, budgetLeft, reserveOf } from '../strategies/retry-budget/budget.js';
-import { StoreCore } from './core.js';
+import { RedisStore } from './core.js';
 import type { RedisStoreOptions } from './options.js';
 import { BUDGET } from './scripts/budget.js';
 
@@ -41,10 +40,10 @@ export type RedisRetryBudgetStoreOptions = RedisStoreOptions;
  * });
  * ```
  */
-export class RedisRetryBudgetStore implements RetryBudgetStore {
-  /** The Redis key of the counts (`<prefix>rb:{<key>}`). */
-  readonly redisKey: string;
-  readonly #core: StoreCore<InMemoryRetryBudgetStore>;
+export class RedisRetryBudgetStore
+  extends RedisStore<InMemoryRetryBudgetStore>
+  implements RetryBudgetStore
+{
   #ratio = 0;
   #reserve = 0;
   #bucketMs = 1;
@@ -56,7 +55,6 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   #newDeposits = 0;
   #newWithdrawals = 0;
   #inFlight: Promise<void> | undefined = undefined;
-  #clock: Clock | undefined;
   #windowMs = 0;
   /** When the totals were last answered (on the budget's clock). */
   #answeredAt = -Infinity;
@@ -66,30 +64,23 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    * @throws RangeError for a value out of range
    */
   constructor(options: RedisRetryBudgetStoreOptions) {
-    this.#core = new StoreCore(options, 'RedisRetryBudgetStore', 'rb');
-    this.redisKey = this.#core.redisKey;
-  }
-
-  /** False from a failed Redis call until a call to Redis succeeds again. */
-  get redisAvailable(): boolean {
-    return this.#core.link.up;
+    super(options, 'RedisRetryBudgetStore', 'rb');
   }
 
   /** @throws Error when the store already serves another budget */
   configure(config: RetryBudgetStoreConfig): void {
-    this.#core.configure(config.clock, 'RetryBudget', InMemoryRetryBudgetStore, (instances) => ({
+    this.core.configure(config.clock, 'RetryBudget', InMemoryRetryBudgetStore, (instances) => ({
       ...config,
       minPerSecond: config.minPerSecond / instances,
     }));
     this.#ratio = config.ratio;
     this.#reserve = reserveOf(config.minPerSecond, config.windowMs);
     this.#bucketMs = config.windowMs / BUCKETS;
-    this.#clock = config.clock;
     this.#windowMs = config.windowMs;
   }
 
   deposit(n: number): void {
-    this.#core.local?.deposit(n);
+    this.core.local?.deposit(n);
     this.#newDeposits += n;
     void this.#send();
   }
@@ -100,7 +91,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
    * `'fail-closed'`.
    */
   tryWithdraw(): boolean {
-    const core = this.#core;
+    const core = this.core;
     if (core.link.bypassing) {
       return core.decideNow((local) => local.tryWithdraw(), true, false);
     }
@@ -112,7 +103,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   }
 
   balance(): number {
-    const local = this.#core.localWhileAway;
+    const local = this.core.localWhileAway;
     if (local !== undefined) return local.balance();
     const left = this.#left();
     return left > 0 ? left : 0;
@@ -129,7 +120,7 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
 
   #left(): number {
     // Totals answered a whole window ago have all left the window since.
-    const fresh = (this.#clock as Clock).now() - this.#answeredAt < this.#windowMs;
+    const fresh = this.core.link.clock.now() - this.#answeredAt < this.#windowMs;
     const deposits = (fresh ? this.#deposits : 0) + this.#sentDeposits + this.#newDeposits;
     const withdrawals =
       (fresh ? this.#withdrawals : 0) + this.#sentWithdrawals + this.#newWithdrawals;
@@ -140,9 +131,20 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
   #send(always = false): Promise<void> | undefined {
     if (this.#inFlight !== undefined) return undefined;
     if (!always && this.#newDeposits === 0 && this.#newWithdrawals === 0) return undefined;
-    const deposits = (this.#sentDeposits = this.#newDeposits);
-    const withdrawals = (this.#sentWithdrawals = this.#newWithdrawals);
+    const deposits = this.#newDeposits;
+    const withdrawals = this.#newWithdrawals;
     this.#newDeposits = this.#newWithdrawals = 0;
+    const link = this.core.link;
+    // While calls skip Redis the counts are lost to the fleet (the local budget has them), and
+    // no command is made for them.
+    if (!link.shouldTry()) return undefined;
+    this.#sentDeposits = deposits;
+    this.#sentWithdrawals = withdrawals;
+    const done = (): void => {
+      this.#sentDeposits = this.#sentWithdrawals = 0;
+      this.#inFlight = undefined;
+      void this.#send();
+    };
     const command = BUDGET.command({
       key: this.redisKey,
       bucketMs: this.#bucketMs,
@@ -150,27 +152,12 @@ export class RedisRetryBudgetStore implements RetryBudgetStore {
       deposits,
       withdrawals,
     });
-    let answered = false;
-    const done = (): void => {
-      answered = true;
-      this.#sentDeposits = this.#sentWithdrawals = 0;
-      this.#inFlight = undefined;
-      void this.#send();
-    };
-    const answer = this.#core.link.attempt(
-      command,
-      (reply) => {
-        const [d, w] = reply as [unknown, unknown];
-        this.#deposits = Number(d);
-        this.#withdrawals = Number(w);
-        this.#answeredAt = (this.#clock as Clock).now();
-        done();
-      },
-      // Without Redis the counts are lost to the fleet (the local budget has them).
-      done,
-    );
-    // Decided at once without Redis: nothing is out.
-    if (answered) return undefined;
-    return (this.#inFlight = Promise.resolve(answer));
+    return (this.#inFlight = link.run(command).then((reply) => {
+      const [d, w] = reply as [unknown, unknown];
+      this.#deposits = Number(d);
+      this.#withdrawals = Number(w);
+      this.#answeredAt = link.clock.now();
+      done();
+    }, done));
   }
 }

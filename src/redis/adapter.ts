@@ -39,7 +39,11 @@ export interface RedisClientAdapter {
   evalsha(sha1: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** `EVAL script numkeys key... arg...` (also caches the script on the server). */
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
-  /** `SCRIPT LOAD script`, answering the script's SHA1 digest. */
+  /**
+   * `SCRIPT LOAD script`, answering the script's SHA1 digest. The stores never call it (a node
+   * without a script gets its source once by `EVAL`); it is here for code of yours that preloads
+   * scripts. On a cluster client it goes where the client sends `SCRIPT LOAD`.
+   */
   scriptLoad(script: string): Promise<string>;
   /** The server's clock (`TIME`), in milliseconds since the epoch. */
   time(): Promise<number>;
@@ -64,8 +68,8 @@ interface IoredisLike {
   eval(script: string, numkeys: number, ...args: string[]): Promise<unknown>;
   script(subcommand: 'LOAD', script: string): Promise<unknown>;
   time(): Promise<unknown>;
-  /** ioredis `Cluster` only: its node clients. */
-  nodes?(role: 'master'): readonly IoredisLike[];
+  /** ioredis `Cluster` only (its node clients): tells a cluster client by its name. */
+  nodes?: unknown;
 }
 
 interface NodeRedisEvalOptions {
@@ -134,15 +138,7 @@ function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
       c.evalsha(sha1, keys.length, ...keys, ...args),
     eval: (script: string, keys: readonly string[], args: readonly string[]) =>
       c.eval(script, keys.length, ...keys, ...args),
-    // A Cluster would send SCRIPT LOAD to one node of its choice: load it on every master.
-    scriptLoad: (script: string) => {
-      const masters = cluster ? (c.nodes as (role: 'master') => IoredisLike[])('master') : [];
-      return masters.length === 0
-        ? c.script('LOAD', script).then(String)
-        : Promise.all(masters.map((node) => node.script('LOAD', script))).then((digests) =>
-            String(digests[0]),
-          );
-    },
+    scriptLoad: (script: string) => c.script('LOAD', script).then(String),
     time: () => c.time().then(timeToMs),
     classifyError,
   });
@@ -150,7 +146,6 @@ function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
 
 function nodeRedisAdapter(c: NodeRedisLike): RedisClientAdapter {
   return Object.freeze({
-    // A cluster (createCluster) sends SCRIPT LOAD to every master by itself.
     name: c.masters === undefined ? 'node-redis' : 'node-redis cluster',
     evalsha: (sha1: string, keys: readonly string[], args: readonly string[]) =>
       c.evalSha(sha1, { keys: keys as string[], arguments: args as string[] }),

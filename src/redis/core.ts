@@ -89,3 +89,64 @@ export class StoreCore<L> {
     return this.link.mode === 'fail-open' ? open : closed;
   }
 }
+
+/**
+ * What every Redis store has: its Redis key, its health and its per-key views (and, inside, its
+ * `StoreCore`). `L` is the in-process store that decides with `onStoreError: 'local'`.
+ */
+export abstract class RedisStore<L> {
+  /**
+   * The store's main Redis key: `<prefix><kind>:{<key>}`, or `<prefix><kind>:<key>:{<view key>}`
+   * for a per-key view (`forKey`), where `<kind>` is `rl` (rate limiter), `cb` (circuit
+   * breaker), `bh` (bulkhead) or `rb` (retry budget).
+   */
+  readonly redisKey: string;
+  readonly #core: StoreCore<L>;
+
+  /** @internal See {@link StoreCore}'s constructor. */
+  protected constructor(
+    options: unknown,
+    store: string,
+    kind: StoreKind,
+    extraKeys?: readonly string[],
+  ) {
+    this.#core = new StoreCore(options, store, kind, extraKeys);
+    this.redisKey = this.#core.redisKey;
+  }
+
+  /** @internal The store's core, for the store classes (an accessor: no field to print). */
+  protected get core(): StoreCore<L> {
+    return this.#core;
+  }
+
+  /**
+   * False from a failed call of this store until one of its calls reaches Redis again, and while
+   * calls skip Redis after a failure of any store on the same client (they decide without it).
+   * On a cluster client, a store whose node is down stays false when others reach their nodes.
+   */
+  get redisAvailable(): boolean {
+    return this.core.link.up;
+  }
+
+  /**
+   * A per-key view of this store: a new, unconfigured store of the same class with this store's
+   * options (its `client`, `prefix`, `storeTimeout`, `onStoreError`, `instances`, and its own
+   * options such as `leaseTtl`) whose state belongs to `key` alone, for one primitive per user,
+   * tenant or host. Views share the client and what it learns of the server's health; each holds
+   * only its own settings and, with `'local'`, its own fallback. Views with the same `key` (in
+   * any process) share one state; each call returns a new view, to give to one primitive. A
+   * view's `forKey` gives the view of another key of the same store.
+   *
+   * @throws TypeError when `key` is not a string
+   * @throws RangeError when `key` is empty
+   * @example
+   * ```ts
+   * const users = new RedisRateLimiterStore({ client, key: 'api' });
+   * const limiterOf = (user: string) =>
+   *   new RateLimiter({ maxTokens: 20, refillRate: 5, store: users.forKey(user) });
+   * ```
+   */
+  forKey(key: string): this {
+    return new (this.constructor as new (options: unknown) => this)(this.core.view(key));
+  }
+}

@@ -29,14 +29,13 @@ export function escapeKeyPart(text: string): string {
 const MAX_MEMBER_LENGTH = 100;
 
 /**
- * @internal How a per-key view's key appears in Redis (its hash tag): escaped as
- * {@link escapeKeyPart}; `%` for the empty string; `#` and the SHA1 of the escaped text when
- * that is longer than {@link MAX_MEMBER_LENGTH} characters. Different keys never share a name
- * (short of a SHA1 collision), since an escaped text neither is `%` nor starts with `#`.
+ * @internal How a per-key view's key (never empty: `forKey` refuses `''`) appears in Redis (its
+ * hash tag): escaped as {@link escapeKeyPart}; `#` and the SHA1 of the escaped text when that is
+ * longer than {@link MAX_MEMBER_LENGTH} characters. Different keys never share a name (short of
+ * a SHA1 collision), since an escaped text never starts with `#`.
  */
 export function encodeMember(key: string): string {
   const escaped = escapeKeyPart(key);
-  if (escaped === '') return '%';
   return escaped.length > MAX_MEMBER_LENGTH ? `#${sha1Hex(escaped)}` : escaped;
 }
 

@@ -77,6 +77,9 @@ export class RedisLink {
   readonly #health: ClientHealth;
   #clock: Clock = systemClock;
   #bound = false;
+  // Whether this store's last call reached Redis: on a cluster client its key's node may be down
+  // while the client's other calls reach theirs.
+  #reached = true;
   // This store's own state, after an error reply about its key.
   #up = true;
   #probing = false;
@@ -107,9 +110,12 @@ export class RedisLink {
     return this.#clock;
   }
 
-  /** False from a failed call until a call to Redis succeeds again. */
+  /**
+   * False from a failed call of this store until one of its calls succeeds again, and while
+   * the client is down (another store's call failed, and no call succeeded since).
+   */
   get up(): boolean {
-    return this.#up && this.#health.up;
+    return this.#reached && this.#up && this.#health.up;
   }
 
   /** True while calls are decided without Redis (in the back-off, or while a probe is out). */
@@ -169,6 +175,7 @@ export class RedisLink {
         if (settled) return;
         const error = new StoreTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
         fail(error);
+        this.#reached = false;
         health.failed(error, this.#clock, this.retryMs);
       }, this.timeoutMs);
       health.pending.add(fail);
@@ -187,6 +194,7 @@ export class RedisLink {
           settled = true;
           this.#clock.clearTimeout(timer);
           health.pending.delete(fail);
+          this.#reached = true;
           this.#up = true;
           this.#probing = false;
           health.up = true;
@@ -196,6 +204,7 @@ export class RedisLink {
         (error: unknown) => {
           if (settled) return;
           fail(error);
+          this.#reached = false;
           if (this.adapter.classifyError(error) === 'reply') {
             // The server answered: it is reachable; only this store's key is in trouble.
             health.up = true;

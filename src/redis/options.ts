@@ -106,12 +106,22 @@ export interface StoreSetup {
 const VIEW: unique symbol = Symbol('bulwark.redis.view');
 
 /**
+ * A store's `key` and a view's (`forKey(key)`) alike: a non-empty string.
+ * @throws TypeError for another type, RangeError for the empty string
+ */
+function assertKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key === '') {
+    fail(key === '' ? RangeError : TypeError, 'key', 'a non-empty string', key);
+  }
+}
+
+/**
  * @internal The options argument that makes a store's constructor build the per-key view of
  * `member` on the store's checked options (`forKey`), without checking them again.
- * @throws TypeError when `member` is not a string
+ * @throws TypeError when `member` is not a string, RangeError when it is empty
  */
 export function viewOptions<O>(common: ResolvedStoreOptions, member: unknown): O {
-  if (typeof member !== 'string') fail(TypeError, 'key', 'a string', member);
+  assertKey(member);
   const setup: StoreSetup = { common, raw: common.raw, member };
   return { [VIEW]: setup } as unknown as O;
 }
@@ -138,13 +148,18 @@ export function resolveStoreOptions(
   const raw = optionsObject(options, what, known);
   const adapter = toRedisAdapter(raw.client as RedisClient);
   const key = raw.key;
-  if (typeof key !== 'string' || key === '') {
-    fail(key === '' ? RangeError : TypeError, 'key', 'a non-empty string', key);
-  }
+  assertKey(key);
   // Here null, like undefined, means the default (`?? undefined`), as it always has for `prefix`
   // and `onStoreError`; the core's helpers would reject it.
   const prefix = stringOption(raw.prefix ?? undefined, 'prefix', DEFAULTS.prefix);
-  if (/[{}]/.test(prefix)) fail(RangeError, 'prefix', "a string without '{' or '}'", prefix);
+  if (/[{}]/.test(prefix)) {
+    fail(
+      RangeError,
+      'prefix',
+      "a string without '{' or '}' (Redis Cluster hashes the text in the first braces of a key, and the stores put the key's hash tag there themselves)",
+      prefix,
+    );
+  }
   const storeTimeoutMs = positiveDuration(
     raw.storeTimeout,
     'storeTimeout',

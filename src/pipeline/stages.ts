@@ -178,16 +178,19 @@ export interface KeyedStageOptions {
 }
 
 /**
+ * What a stateful stage (circuit breaker, rate limiter, bulkhead) takes: its options `O`, with
+ * {@link KeyedStageOptions} for one primitive per key, or a primitive `P` to use as it is.
+ */
+export type KeyableOptions<O, P> = O | P | (O & KeyedStageOptions);
+
+/**
  * A stateful kind's entry in {@link stages}: given `key`, a keyed stage over a {@link Keyed}
  * holder; otherwise a stage over one primitive (given, or made from the options).
  */
 export interface KeyableStageFactory<O, P> {
   (options: O & KeyedStageOptions, name?: string): BuiltinStage<Keyed<P>>;
   (options: O | P, name?: string): BuiltinStage<P>;
-  (
-    options: O | P | (O & KeyedStageOptions),
-    name?: string,
-  ): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
+  (options: KeyableOptions<O, P>, name?: string): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
 }
 
 /** `3s` or `3000` for a timeout's options. */

@@ -28,37 +28,37 @@ export const ADMIT_CLOSED: CircuitAdmission = Object.freeze({
 });
 /** @internal */
 export const ADMIT_PROBE: CircuitAdmission = Object.freeze({
-  admitted: true,
+  ...ADMIT_CLOSED,
   state: 'half-open',
   probe: true,
-  retryAfterMs: 0,
 });
 /**
  * @internal A probe admitted by taking back the slots of probes that had not reported in time.
  */
 export const ADMIT_PROBE_RECLAIMED: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'half-open',
-  probe: true,
-  retryAfterMs: 0,
+  ...ADMIT_PROBE,
   reclaimed: true,
 });
+
+/** A refusal in `state`, which a call may try again after `retryAfterMs`. */
+function refusal(state: CircuitState, retryAfterMs: number): CircuitAdmission {
+  return {
+    admitted: false,
+    state,
+    // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
+    probe: false,
+    retryAfterMs,
+  };
+}
+
 /** @internal */
-export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'half-open',
-  // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
-  probe: false,
-  retryAfterMs: 0,
-});
+export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ refusal('half-open', 0),
+);
 /** @internal */
-export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'isolated',
-  // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
-  probe: false,
-  retryAfterMs: Infinity,
-});
+export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ refusal('isolated', Infinity),
+);
 
 /**
  * @internal The admission a shared store's answer stands for: when `admitted`, by `probe` (0 no
@@ -75,5 +75,5 @@ export function admissionOf(
     return probe === 1 ? ADMIT_PROBE : probe === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
   if (state === 'half-open') return REFUSE_HALF_OPEN;
   if (state === 'isolated') return REFUSE_ISOLATED;
-  return { admitted: false, state, probe: false, retryAfterMs };
+  return refusal(state, retryAfterMs);
 }

@@ -418,6 +418,23 @@ describe('PolicyRegistry.reload', () => {
       }
     });
 
+    it('watch a policy swapped out until its last call settles without making that call read the clock', async () => {
+      const pricing = registry.policy('pricing');
+      const work = deferred<string>();
+      const old = pricing.execute(() => work.promise);
+      registry.reload(
+        withChanges((c) => ((c.policies as Config).pricing = [{ 'time-limiter': '5s' }])),
+      );
+      const reads = clock.reads;
+      work.resolve('old');
+      expect(await old).to.equal('old');
+      expect(clock.reads - reads, 'clock reads while the old call settled').to.equal(0);
+      // Its counters were folded in as it drained.
+      expect(pricing.metrics()).to.include({ calls: 1, successes: 1, failures: 0 });
+      await pricing.execute(() => 'new');
+      expect(pricing.metrics()).to.include({ calls: 2, successes: 2 });
+    });
+
     it('stop listening where the unsubscribe function says, across reloads', async () => {
       const pricing = registry.policy('pricing');
       let heard = 0;

@@ -26,6 +26,18 @@ export interface PolicyParts {
   readonly counters: Counters;
 }
 
+/** Set by `Policy`'s static block: see {@link whenDrained}. */
+let drainHook: (policy: Policy<unknown, unknown>, drained: () => void) => void;
+
+/**
+ * @internal Calls `drained` once every call `policy` has started has settled: at once when none
+ * is in flight, else as the last one settles. A hook on the policy's outcome, not a listener:
+ * the calls still in flight read no clock and emit no event for it.
+ */
+export function whenDrained(policy: Policy<unknown, unknown>, drained: () => void): void {
+  drainHook(policy, drained);
+}
+
 /**
  * An immutable pipeline of stages, built by {@link Policy.builder}. The first stage declared is
  * the outermost.
@@ -201,15 +213,6 @@ export class Policy<T = unknown, F = never> {
     };
   }
 
-  /**
-   * @internal Calls a compiled policy has started and not yet settled, read from its counters
-   * alone (`metrics()` also reads every stage's state).
-   */
-  static inFlight(policy: Policy<unknown, unknown>): number {
-    const c = policy.parts.counters;
-    return c.calls - c.successes - c.failures;
-  }
-
   /** One line per stage, outermost first. */
   describe(): string {
     return (
@@ -257,6 +260,29 @@ export class Policy<T = unknown, F = never> {
       root.ok = ok;
       root.value = value;
     }
+  }
+
+  // Gives `whenDrained` the private members it hooks into.
+  static {
+    drainHook = (policy, drained) => {
+      const c = policy.parts.counters;
+      const idle = (): boolean => c.calls === c.successes + c.failures;
+      if (idle()) {
+        drained();
+        return;
+      }
+      // Every way an execution settles goes through the outcome's `leave` or `settle` (one
+      // function, looked up at each call): both go through `watch` until the last call settles.
+      const outcome = policy.outcome;
+      const settle = outcome.settle;
+      const watch = (root: RootContext, ok: boolean, value: unknown): void => {
+        settle(root, ok, value);
+        if (!idle()) return;
+        outcome.leave = outcome.settle = settle;
+        drained();
+      };
+      outcome.leave = outcome.settle = watch;
+    };
   }
 
   private watchBreakers(on: boolean): void {

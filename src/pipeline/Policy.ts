@@ -72,7 +72,7 @@ export class Policy<T = unknown, F = never> {
   private readonly parts: PolicyParts;
   private readonly head: Inward;
   private readonly outcome: Outward & {
-    settle(root: RootContext, ok: boolean, value: unknown): void;
+    settle: (root: RootContext, ok: boolean, value: unknown) => void;
   };
   private readonly breakerSubscriptions: Array<() => void> = [];
   /** True when something besides the thunk can settle an execution (see `execute`). */

@@ -6,6 +6,9 @@ import { expect } from 'chai';
 import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry, type RegistryReloadEvent } from '../../src/registry/PolicyRegistry.js';
+import { CIRCUIT_BREAKER } from '../../src/strategies/circuit-breaker/kind.js';
+import type { KindDescriptor } from '../../src/strategies/descriptor.js';
+import { RATE_LIMITER } from '../../src/strategies/rate-limiter/kind.js';
 import { ManualClock } from '../support/clock.js';
 import { deferred, flush, rejectionOf } from '../support/promises.js';
 
@@ -252,6 +255,40 @@ describe('PolicyRegistry.reload', () => {
       );
       clock.tick(60_000);
       expect(registry.rateLimiter('api').availableTokens).to.equal(1);
+    });
+
+    it('builds each changed primitive that takes state over once, with that state', async () => {
+      const built: string[] = [];
+      const counting = (kind: KindDescriptor<object>): (() => void) => {
+        const Primitive = kind.Primitive as new (options: unknown) => object;
+        (kind as { Primitive: unknown }).Primitive = class extends Primitive {
+          constructor(options: unknown) {
+            super(options);
+            built.push(kind.kind);
+          }
+        };
+        return () => ((kind as { Primitive: unknown }).Primitive = Primitive);
+      };
+      const restore = [counting(CIRCUIT_BREAKER), counting(RATE_LIMITER)];
+      try {
+        await registry
+          .policy('stock')
+          .execute(fail)
+          .catch(() => undefined);
+        registry.reload(
+          withChanges((c) => {
+            (c['circuit-breaker'] as Config).inventory = {
+              'failure-threshold': 2,
+              'recovery-timeout': '30s',
+            };
+            (c['rate-limiter'] as Config).api = { 'max-tokens': 6, 'refill-rate': 1 };
+          }),
+        );
+      } finally {
+        for (const undo of restore) undo();
+      }
+      expect(built.sort()).to.deep.equal(['circuit-breaker', 'rate-limiter']);
+      expect(registry.circuitBreaker('inventory').state).to.equal('open');
     });
 
     it('reports a default entry no longer configured as removed, also when a policy still refers to it', () => {

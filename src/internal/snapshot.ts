@@ -43,16 +43,30 @@ export const isSpan = (v: unknown): v is number => typeof v === 'number' && v >=
 /** @internal An integer >= 0. */
 export const isCount = (v: unknown): v is number => isSpan(v) && Number.isInteger(v);
 
+/** The snapshots {@link handOver} marked. */
+const handedOver = /* @__PURE__ */ new WeakSet<object>();
+
 /**
- * @internal Checks the envelope of a snapshot given as `initialState`, and gives its fields and
- * the wall time elapsed since it was taken (>= 0).
+ * @internal Marks a snapshot as handed from a primitive to the one replacing it in this process
+ * (a reload that changed its options): taken and restored in one turn, so no time has passed
+ * (the wall clock may have moved on a millisecond since `takenAt`), and a breaker whose window
+ * changed shape starts that window empty instead of refusing the snapshot.
+ */
+export function handOver<S extends object>(snapshot: S): S {
+  handedOver.add(snapshot);
+  return snapshot;
+}
+
+/**
+ * @internal Checks the envelope of a snapshot given as `initialState`, and gives its fields, the
+ * wall time elapsed since it was taken (>= 0), and whether it was {@link handOver | handed over}.
  * @param label - what it must be a snapshot of, for messages (`'CircuitBreaker'`)
  */
 export function readEnvelope(
   value: unknown,
   format: string,
   label: string,
-): { fields: Fields; elapsedMs: number } {
+): { fields: Fields; elapsedMs: number; handedOver: boolean } {
   const expected = `a ${label} snapshot from toJSON() (format "${format}", version ${SNAPSHOT_VERSION})`;
   if (!isRecord(value)) refuse(`must be ${expected}, got ${show(value)}`, expected, value);
   if (value.format !== format) {
@@ -72,6 +86,7 @@ export function readEnvelope(
     (v) => typeof v === 'number' && isFinite(v),
     'a finite number',
   ) as number;
+  if (handedOver.has(value)) return { fields: value, elapsedMs: 0, handedOver: true };
   // A snapshot from a host whose wall clock runs ahead of ours: no time has passed.
-  return { fields: value, elapsedMs: Math.max(0, wallNow() - takenAt) };
+  return { fields: value, elapsedMs: Math.max(0, wallNow() - takenAt), handedOver: false };
 }

@@ -710,12 +710,16 @@ export class PolicyRegistry {
     ) {
       return old;
     }
-    // Built first without any state: the options' own errors come first, at their paths.
-    let instance = this.#construct(kind, options, entry, lookup);
-    if (old !== undefined && kind.carry !== undefined) {
-      const initialState = kind.carry(old, instance);
-      instance = this.#construct(kind, { ...options, initialState }, entry, lookup);
-    }
+    // Built once, with the state it takes over (a constructor checks the options themselves
+    // first, so their errors come first, at their paths).
+    const instance = this.#construct(
+      kind,
+      old === undefined || kind.carry === undefined
+        ? options
+        : { ...options, initialState: kind.carry(old) },
+      entry,
+      lookup,
+    );
     resolved.set(instance as object, options);
     return instance;
   }

@@ -1,5 +1,5 @@
 import type { Duration } from '../internal/duration.js';
-import { show, stringOption } from '../internal/validate.js';
+import { isPlainObject, show, stringOption } from '../internal/validate.js';
 import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
@@ -135,28 +135,21 @@ export function stageOf<P>(
  * otherwise read as empty options and silently become a new primitive with the defaults.
  */
 function plainOptions(options: unknown, label: string): Record<string, unknown> {
-  if (options !== null && typeof options === 'object') {
+  if (options !== null && typeof options === 'object' && !isPlainObject(options)) {
     const proto: unknown = Object.getPrototypeOf(options);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
-      throw new TypeError(
-        `\`options\` must be ${label} options or a ${label}, got ${
-          typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
-        }`,
-      );
-    }
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    throw new TypeError(
+      `\`options\` must be ${label} options or a ${label}, got ${
+        typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
+      }`,
+    );
   }
   return options as Record<string, unknown>;
 }
 
 /** True for plain options that give a `key` (any value: a keyed stage checks it). */
 function hasKey(options: unknown): options is Record<string, unknown> {
-  if (options === null || typeof options !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(options);
-  return (
-    (proto === Object.prototype || proto === null) &&
-    (options as { key?: unknown }).key !== undefined
-  );
+  return isPlainObject(options) && options.key !== undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Clock } from '../internal/clock.js';
-import { clockOption, closest, optionsObject, show } from '../internal/validate.js';
+import { booleanOption, clockOption, closest, optionsObject, show } from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
@@ -220,10 +220,7 @@ export class PolicyRegistry {
   constructor(options?: PolicyRegistryOptions) {
     const o = optionsObject(options, 'PolicyRegistry', ['clock', 'chaos']);
     this.#clock = clockOption(o.clock);
-    if (o.chaos !== undefined && typeof o.chaos !== 'boolean') {
-      throw new OptionTypeError('chaos', 'a boolean', o.chaos);
-    }
-    this.#flags = { chaos: o.chaos === true };
+    this.#flags = { chaos: booleanOption(o.chaos, 'chaos', false) };
     for (const kind of sharedKinds()) this.#instances.set(kind, new Map());
   }
 

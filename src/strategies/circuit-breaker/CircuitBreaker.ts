@@ -33,6 +33,7 @@ import {
   isCount,
   isRecord,
   isSpan,
+  needsMemoryStore,
   readEnvelope,
   refuse,
   SNAPSHOT_VERSION,
@@ -440,12 +441,8 @@ export class CircuitBreaker {
     // Checked in full before anything is applied: a bad snapshot leaves nothing behind.
     const initial =
       o.initialState === undefined ? undefined : readCircuitSnapshot(o.initialState, config);
-    if (initial !== undefined && !(store instanceof InMemoryCircuitBreakerStore)) {
-      refuse(
-        'needs the in-memory store: a shared store keeps its state itself',
-        'no `initialState` with a `store` of its own',
-        o.initialState,
-      );
+    if (initial !== undefined) {
+      needsMemoryStore(store, InMemoryCircuitBreakerStore, 'CircuitBreaker', o.initialState);
     }
     store.configure(config);
     if (initial !== undefined) {
@@ -519,11 +516,7 @@ export class CircuitBreaker {
    */
   toJSON(): CircuitBreakerSnapshot {
     const store = this.#store;
-    if (!(store instanceof InMemoryCircuitBreakerStore)) {
-      throw new TypeError(
-        'CircuitBreaker.toJSON() needs the in-memory store: a shared store keeps its state itself',
-      );
-    }
+    needsMemoryStore(store, InMemoryCircuitBreakerStore, 'CircuitBreaker');
     const saved = store.save();
     this.#observe(saved.state);
     return {

@@ -29,18 +29,31 @@ describe('handOver: a snapshot passed on within this process', () => {
     ).to.equal(10);
   });
 
-  it('gives a breaker whose window changed shape an empty window and the rest of the state', async () => {
-    const clock = new ManualClock();
-    const old = new CircuitBreaker({ clock, failureThreshold: 1, windowSize: 10 });
-    await old.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
-    const snapshot = handOver(old.toJSON());
-    const options = { clock, failureThreshold: 1, windowSize: 4 };
-    const next = new CircuitBreaker({ ...options, initialState: snapshot });
-    expect(next.state).to.equal('open');
-    expect(next.metrics).to.include({ bufferedCalls: 0 });
-    expect(() => new CircuitBreaker({ ...options, initialState: { ...snapshot } })).to.throw(
-      RangeError,
-      /initialState/,
-    );
-  });
+  for (const [window, changed] of [
+    [{ windowSize: 10 }, { windowSize: 4 }],
+    [
+      { windowType: 'time', windowDuration: '10s' },
+      { windowType: 'time', windowDuration: '20s' },
+    ],
+    [{ windowSize: 10 }, { windowType: 'time', windowDuration: '10s' }],
+  ] as const) {
+    it(`gives a breaker whose window changed shape an empty window and the rest of the state (${JSON.stringify(changed)})`, async () => {
+      const clock = new ManualClock();
+      const old = new CircuitBreaker({ clock, failureThreshold: 1, ...window });
+      await old.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+      const snapshot = handOver(old.toJSON());
+      const options = { clock, failureThreshold: 1, ...changed };
+      const next = new CircuitBreaker({ ...options, initialState: snapshot });
+      expect(next.state).to.equal('open');
+      expect(next.metrics).to.include({ bufferedCalls: 0 });
+      expect(next.toJSON().window).to.deep.equal(
+        new CircuitBreaker(options).toJSON().window,
+        'an empty window of the new shape',
+      );
+      expect(() => new CircuitBreaker({ ...options, initialState: { ...snapshot } })).to.throw(
+        RangeError,
+        /initialState/,
+      );
+    });
+  }
 });

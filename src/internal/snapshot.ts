@@ -105,7 +105,11 @@ export function readEnvelope(
     (v) => typeof v === 'number' && isFinite(v),
     'a finite number',
   ) as number;
-  if (handedOver.has(value)) return { fields: value, elapsedMs: 0, handedOver: true };
-  // A snapshot from a host whose wall clock runs ahead of ours: no time has passed.
-  return { fields: value, elapsedMs: Math.max(0, wallNow() - takenAt), handedOver: false };
+  const local = handedOver.has(value);
+  // A snapshot from a host whose wall clock runs ahead of ours: no time has passed either.
+  return {
+    fields: value,
+    elapsedMs: local ? 0 : Math.max(0, wallNow() - takenAt),
+    handedOver: local,
+  };
 }

@@ -14,8 +14,7 @@ const COUNTERS = {
 
 /**
  * @internal What every step shares (built-in, keyed or custom): its kind, its name (the kind's
- * when none is given) and its links, unlinked until `link` sets them. The fields are set in the
- * same order in every step, so that the engine's reads of them stay cheap.
+ * when none is given) and its links, unlinked until `link` sets them.
  */
 export abstract class LinkedStep implements Step {
   readonly kind: string;

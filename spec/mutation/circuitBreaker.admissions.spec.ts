@@ -106,6 +106,18 @@ describe("admissionOf: a shared store's answer as an admission", () => {
   it('admits with the answer of its probe number: none, a probe, a probe that took lost slots back', () => {
     expect(admissionOf(true, 'closed', 0, 0)).to.equal(ADMIT_CLOSED);
     expect(admissionOf(true, 'half-open', 1, 0)).to.equal(ADMIT_PROBE);
+    expect(ADMIT_CLOSED).to.deep.equal({
+      admitted: true,
+      state: 'closed',
+      probe: false,
+      retryAfterMs: 0,
+    });
+    expect(ADMIT_PROBE).to.deep.equal({
+      admitted: true,
+      state: 'half-open',
+      probe: true,
+      retryAfterMs: 0,
+    });
     expect(admissionOf(true, 'half-open', 2, 0)).to.equal(ADMIT_PROBE_RECLAIMED);
     expect(ADMIT_PROBE_RECLAIMED).to.deep.equal({
       admitted: true,

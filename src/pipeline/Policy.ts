@@ -26,16 +26,14 @@ export interface PolicyParts {
   readonly counters: Counters;
 }
 
-/** Set by `Policy`'s static block: see {@link whenDrained}. */
-let drainHook: (policy: Policy<unknown, unknown>, drained: () => void) => void;
-
 /**
  * @internal Calls `drained` once every call `policy` has started has settled: at once when none
  * is in flight, else as the last one settles. A hook on the policy's outcome, not a listener:
  * the calls still in flight read no clock and emit no event for it.
  */
 export function whenDrained(policy: Policy<unknown, unknown>, drained: () => void): void {
-  drainHook(policy, drained);
+  // The private method, reached as TypeScript allows from outside its class.
+  policy['whenDrained'](drained);
 }
 
 /**
@@ -262,27 +260,25 @@ export class Policy<T = unknown, F = never> {
     }
   }
 
-  // Gives `whenDrained` the private members it hooks into.
-  static {
-    drainHook = (policy, drained) => {
-      const c = policy.parts.counters;
-      const idle = (): boolean => c.calls === c.successes + c.failures;
-      if (idle()) {
-        drained();
-        return;
-      }
-      // Every way an execution settles goes through the outcome's `leave` or `settle` (one
-      // function, looked up at each call): both go through `watch` until the last call settles.
-      const outcome = policy.outcome;
-      const settle = outcome.settle;
-      const watch = (root: RootContext, ok: boolean, value: unknown): void => {
-        settle(root, ok, value);
-        if (!idle()) return;
-        outcome.leave = outcome.settle = settle;
-        drained();
-      };
-      outcome.leave = outcome.settle = watch;
+  /** @internal See {@link whenDrained}. */
+  private whenDrained(drained: () => void): void {
+    const c = this.parts.counters;
+    const idle = (): boolean => c.calls === c.successes + c.failures;
+    if (idle()) {
+      drained();
+      return;
+    }
+    // Every way an execution settles goes through the outcome's `leave` or `settle` (one
+    // function, looked up at each call): both go through `watch` until the last call settles.
+    const outcome = this.outcome;
+    const settle = outcome.settle;
+    const watch = (root: RootContext, ok: boolean, value: unknown): void => {
+      settle(root, ok, value);
+      if (!idle()) return;
+      outcome.leave = outcome.settle = settle;
+      drained();
     };
+    outcome.leave = outcome.settle = watch;
   }
 
   private watchBreakers(on: boolean): void {

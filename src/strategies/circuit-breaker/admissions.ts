@@ -19,45 +19,44 @@ export function bucketsFor(durationMs: number): number {
   return Math.min(60, Math.max(10, Math.ceil(durationMs / 1000)));
 }
 
+/**
+ * A store's answer (`probe` only for an admitted call that is a probe), built through this one
+ * function so that every answer has the same shape.
+ */
+function answer(
+  admitted: boolean,
+  state: CircuitState,
+  retryAfterMs: number,
+  probe = false,
+): CircuitAdmission {
+  return { admitted, state, probe, retryAfterMs };
+}
+
 /** @internal */
-export const ADMIT_CLOSED: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'closed',
-  probe: false,
-  retryAfterMs: 0,
-});
+export const ADMIT_CLOSED: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ answer(true, 'closed', 0),
+);
 /** @internal */
-export const ADMIT_PROBE: CircuitAdmission = Object.freeze({
-  ...ADMIT_CLOSED,
-  state: 'half-open',
-  probe: true,
-});
+export const ADMIT_PROBE: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ answer(true, 'half-open', 0, true),
+);
 /**
  * @internal A probe admitted by taking back the slots of probes that had not reported in time.
  */
 export const ADMIT_PROBE_RECLAIMED: CircuitAdmission = Object.freeze({
-  ...ADMIT_PROBE,
+  admitted: true,
+  state: 'half-open',
+  probe: true,
+  retryAfterMs: 0,
   reclaimed: true,
 });
-
-/** A refusal in `state`, which a call may try again after `retryAfterMs`. */
-function refusal(state: CircuitState, retryAfterMs: number): CircuitAdmission {
-  return {
-    admitted: false,
-    state,
-    // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
-    probe: false,
-    retryAfterMs,
-  };
-}
-
 /** @internal */
 export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze(
-  /* @__PURE__ */ refusal('half-open', 0),
+  /* @__PURE__ */ answer(false, 'half-open', 0),
 );
 /** @internal */
 export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze(
-  /* @__PURE__ */ refusal('isolated', Infinity),
+  /* @__PURE__ */ answer(false, 'isolated', Infinity),
 );
 
 /**
@@ -75,5 +74,5 @@ export function admissionOf(
     return probe === 1 ? ADMIT_PROBE : probe === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
   if (state === 'half-open') return REFUSE_HALF_OPEN;
   if (state === 'isolated') return REFUSE_ISOLATED;
-  return refusal(state, retryAfterMs);
+  return answer(false, state, retryAfterMs);
 }

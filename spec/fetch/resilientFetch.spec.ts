@@ -454,10 +454,9 @@ describe('resilientFetch', () => {
         TypeError,
         '`retryMethods` must hold method names, got "BAD METHOD"',
       );
-      expect(() => resilientFetch(p, { throwOnStatus: 'yes' as never })).to.throw(
-        TypeError,
-        '`throwOnStatus` must be a boolean, got "yes"',
-      );
+      expect(() => resilientFetch(p, { throwOnStatus: 'yes' as never }))
+        .to.throw(TypeError, '`throwOnStatus` must be a boolean, got "yes"')
+        .and.include({ option: 'throwOnStatus', expected: 'a boolean', received: 'yes' });
       expect(() => resilientFetch(p, { retryStatus: [503] } as never)).to.throw(
         TypeError,
         'resilientFetch: unknown option `retryStatus` (did you mean `retryStatuses`?)',

@@ -7,6 +7,14 @@ import {
   CircuitBreaker,
   type CircuitStateChange,
 } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import {
+  ADMIT_CLOSED,
+  ADMIT_PROBE,
+  ADMIT_PROBE_RECLAIMED,
+  admissionOf,
+  REFUSE_HALF_OPEN,
+  REFUSE_ISOLATED,
+} from '../../src/strategies/circuit-breaker/admissions.js';
 import { InMemoryCircuitBreakerStore } from '../../src/strategies/circuit-breaker/store.js';
 import { ManualClock } from '../support/clock.js';
 import { deferred, flush, rejectionOf } from '../support/promises.js';
@@ -91,5 +99,48 @@ describe('CircuitBreaker admissions', () => {
     expect(store.state()).to.equal('half-open');
     breaker.onSuccess(0, early);
     expect(breaker.state, 'the CLOSED call decided nothing').to.equal('half-open');
+  });
+});
+
+describe("admissionOf: a shared store's answer as an admission", () => {
+  it('admits with the answer of its probe number: none, a probe, a probe that took lost slots back', () => {
+    expect(admissionOf(true, 'closed', 0, 0)).to.equal(ADMIT_CLOSED);
+    expect(admissionOf(true, 'half-open', 1, 0)).to.equal(ADMIT_PROBE);
+    expect(ADMIT_CLOSED).to.deep.equal({
+      admitted: true,
+      state: 'closed',
+      probe: false,
+      retryAfterMs: 0,
+    });
+    expect(ADMIT_PROBE).to.deep.equal({
+      admitted: true,
+      state: 'half-open',
+      probe: true,
+      retryAfterMs: 0,
+    });
+    expect(admissionOf(true, 'half-open', 2, 0)).to.equal(ADMIT_PROBE_RECLAIMED);
+    expect(ADMIT_PROBE_RECLAIMED).to.deep.equal({
+      admitted: true,
+      state: 'half-open',
+      probe: true,
+      retryAfterMs: 0,
+      reclaimed: true,
+    });
+  });
+
+  it('refuses with the answer of its state, and the time left while OPEN', () => {
+    expect(admissionOf(false, 'half-open', 0, 7)).to.equal(REFUSE_HALF_OPEN);
+    expect(REFUSE_HALF_OPEN).to.include({ admitted: false, state: 'half-open', retryAfterMs: 0 });
+    expect(admissionOf(false, 'isolated', 0, 7)).to.equal(REFUSE_ISOLATED);
+    expect(REFUSE_ISOLATED).to.include({
+      admitted: false,
+      state: 'isolated',
+      retryAfterMs: Infinity,
+    });
+    expect(admissionOf(false, 'open', 0, 1500)).to.include({
+      admitted: false,
+      state: 'open',
+      retryAfterMs: 1500,
+    });
   });
 });

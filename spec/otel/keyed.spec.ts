@@ -117,9 +117,9 @@ describe('instrument, keyed stages', () => {
 
   it('refuses a keyAttribute that is not a boolean, naming it', () => {
     const policy = Policy.builder('p').build();
-    expect(() => instrument(policy, { keyAttribute: 'yes' as never })).to.throw(
-      TypeError,
-      '`keyAttribute` must be a boolean, got "yes"',
-    );
+    expect(() => instrument(policy, { keyAttribute: 'yes' as never }))
+      .to.throw(TypeError, '`keyAttribute` must be a boolean, got "yes"')
+      // An option error like the core's, with its fields.
+      .and.include({ option: 'keyAttribute', expected: 'a boolean', received: 'yes' });
   });
 });

@@ -62,10 +62,9 @@ describe('hedge and chaos in configuration', () => {
     ).to.throw(TypeError, 'resilience.policies.p[1].chaos: a chaos stage from configuration');
     // The registry's accessor builds from configuration too.
     expect(() => new PolicyRegistry().chaos('any')).to.throw(TypeError, 'resilience.chaos: ');
-    expect(() => new PolicyRegistry({ chaos: 'yes' as never })).to.throw(
-      TypeError,
-      '`chaos` must be a boolean, got "yes"',
-    );
+    expect(() => new PolicyRegistry({ chaos: 'yes' as never }))
+      .to.throw(TypeError, '`chaos` must be a boolean, got "yes"')
+      .and.include({ option: 'chaos', expected: 'a boolean', received: 'yes' });
   });
 
   it('keeps a chaos entry that is off without the flag, and builds an active one with it', async () => {

@@ -6,6 +6,9 @@ import { expect } from 'chai';
 import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry, type RegistryReloadEvent } from '../../src/registry/PolicyRegistry.js';
+import { CIRCUIT_BREAKER } from '../../src/strategies/circuit-breaker/kind.js';
+import type { KindDescriptor } from '../../src/strategies/descriptor.js';
+import { RATE_LIMITER } from '../../src/strategies/rate-limiter/kind.js';
 import { ManualClock } from '../support/clock.js';
 import { deferred, flush, rejectionOf } from '../support/promises.js';
 
@@ -85,9 +88,10 @@ describe('PolicyRegistry.reload', () => {
 
   it('covers every public member of Policy (a new one must follow reloads too)', () => {
     // `wrap` works through `execute`; the handle forwards the others to the current policy.
-    // Private members (`refuse`, `settle`, `watchBreakers`) belong to a compiled pipeline.
+    // Private members (`refuse`, `settle`, `watchBreakers`, `whenDrained`) belong to a compiled
+    // pipeline.
     const members = Object.getOwnPropertyNames(Policy.prototype).filter(
-      (m) => !['constructor', 'refuse', 'settle', 'watchBreakers'].includes(m),
+      (m) => !['constructor', 'refuse', 'settle', 'watchBreakers', 'whenDrained'].includes(m),
     );
     expect(members.sort()).to.deep.equal(['describe', 'execute', 'metrics', 'on', 'wrap']);
     const pricing = registry.policy('pricing');
@@ -254,6 +258,40 @@ describe('PolicyRegistry.reload', () => {
       expect(registry.rateLimiter('api').availableTokens).to.equal(1);
     });
 
+    it('builds each changed primitive that takes state over once, with that state', async () => {
+      const built: string[] = [];
+      const counting = (kind: KindDescriptor<object>): (() => void) => {
+        const Primitive = kind.Primitive as new (options: unknown) => object;
+        (kind as { Primitive: unknown }).Primitive = class extends Primitive {
+          constructor(options: unknown) {
+            super(options);
+            built.push(kind.kind);
+          }
+        };
+        return () => ((kind as { Primitive: unknown }).Primitive = Primitive);
+      };
+      const restore = [counting(CIRCUIT_BREAKER), counting(RATE_LIMITER)];
+      try {
+        await registry
+          .policy('stock')
+          .execute(fail)
+          .catch(() => undefined);
+        registry.reload(
+          withChanges((c) => {
+            (c['circuit-breaker'] as Config).inventory = {
+              'failure-threshold': 2,
+              'recovery-timeout': '30s',
+            };
+            (c['rate-limiter'] as Config).api = { 'max-tokens': 6, 'refill-rate': 1 };
+          }),
+        );
+      } finally {
+        for (const undo of restore) undo();
+      }
+      expect(built.sort()).to.deep.equal(['circuit-breaker', 'rate-limiter']);
+      expect(registry.circuitBreaker('inventory').state).to.equal('open');
+    });
+
     it('reports a default entry no longer configured as removed, also when a policy still refers to it', () => {
       registry.reload(
         withChanges((c) => {
@@ -416,6 +454,23 @@ describe('PolicyRegistry.reload', () => {
       for (const event of ['success', 'failure', 'circuit-state']) {
         expect(hub.has(event), event).to.equal(false);
       }
+    });
+
+    it('watch a policy swapped out until its last call settles without making that call read the clock', async () => {
+      const pricing = registry.policy('pricing');
+      const work = deferred<string>();
+      const old = pricing.execute(() => work.promise);
+      registry.reload(
+        withChanges((c) => ((c.policies as Config).pricing = [{ 'time-limiter': '5s' }])),
+      );
+      const reads = clock.reads;
+      work.resolve('old');
+      expect(await old).to.equal('old');
+      expect(clock.reads - reads, 'clock reads while the old call settled').to.equal(0);
+      // Its counters were folded in as it drained.
+      expect(pricing.metrics()).to.include({ calls: 1, successes: 1, failures: 0 });
+      await pricing.execute(() => 'new');
+      expect(pricing.metrics()).to.include({ calls: 2, successes: 2 });
     });
 
     it('stop listening where the unsubscribe function says, across reloads', async () => {

@@ -1,5 +1,5 @@
 import type { ExecuteOptions, ExecutionContext, Thunk } from '../index.js';
-import { functionOption, optionsObject, show } from '../internal/validate.js';
+import { booleanOption, functionOption, optionsObject, show } from '../internal/validate.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
@@ -271,12 +271,4 @@ function methodList(value: unknown): readonly string[] {
     }
     return method.toUpperCase();
   });
-}
-
-function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new TypeError(`\`${option}\` must be a boolean, got ${show(value)}`);
-  }
-  return value;
 }

@@ -20,6 +20,25 @@ export function refuse(why: string, expected: string, received: unknown, range =
   });
 }
 
+/**
+ * @internal Throws unless `store` is the in-memory store `Memory`, the only one with a snapshot
+ * to give or take (a shared store keeps its state itself): for `initialState` when it is given,
+ * else for `toJSON()` of `label` (`'CircuitBreaker'`).
+ */
+export function needsMemoryStore<M extends object>(
+  store: object,
+  Memory: new () => M,
+  label: string,
+  initialState?: unknown,
+): asserts store is M {
+  if (store instanceof Memory) return;
+  const why = 'needs the in-memory store: a shared store keeps its state itself';
+  if (initialState !== undefined) {
+    refuse(why, 'no `initialState` with a `store` of its own', initialState);
+  }
+  throw new TypeError(`${label}.toJSON() ${why}`);
+}
+
 /** @internal `fields[key]` when `test` accepts it; otherwise refuses the snapshot as corrupt. */
 export function field(
   fields: Fields,
@@ -43,16 +62,30 @@ export const isSpan = (v: unknown): v is number => typeof v === 'number' && v >=
 /** @internal An integer >= 0. */
 export const isCount = (v: unknown): v is number => isSpan(v) && Number.isInteger(v);
 
+/** The snapshots {@link handOver} marked. */
+const handedOver = /* @__PURE__ */ new WeakSet<object>();
+
 /**
- * @internal Checks the envelope of a snapshot given as `initialState`, and gives its fields and
- * the wall time elapsed since it was taken (>= 0).
+ * @internal Marks a snapshot as handed from a primitive to the one replacing it in this process
+ * (a reload that changed its options): taken and restored in one turn, so no time has passed
+ * (the wall clock may have moved on a millisecond since `takenAt`), and a breaker whose window
+ * changed shape starts that window empty instead of refusing the snapshot.
+ */
+export function handOver<S extends object>(snapshot: S): S {
+  handedOver.add(snapshot);
+  return snapshot;
+}
+
+/**
+ * @internal Checks the envelope of a snapshot given as `initialState`, and gives its fields, the
+ * wall time elapsed since it was taken (>= 0), and whether it was {@link handOver | handed over}.
  * @param label - what it must be a snapshot of, for messages (`'CircuitBreaker'`)
  */
 export function readEnvelope(
   value: unknown,
   format: string,
   label: string,
-): { fields: Fields; elapsedMs: number } {
+): { fields: Fields; elapsedMs: number; handedOver: boolean } {
   const expected = `a ${label} snapshot from toJSON() (format "${format}", version ${SNAPSHOT_VERSION})`;
   if (!isRecord(value)) refuse(`must be ${expected}, got ${show(value)}`, expected, value);
   if (value.format !== format) {
@@ -72,6 +105,11 @@ export function readEnvelope(
     (v) => typeof v === 'number' && isFinite(v),
     'a finite number',
   ) as number;
-  // A snapshot from a host whose wall clock runs ahead of ours: no time has passed.
-  return { fields: value, elapsedMs: Math.max(0, wallNow() - takenAt) };
+  const local = handedOver.has(value);
+  // A snapshot from a host whose wall clock runs ahead of ours: no time has passed either.
+  return {
+    fields: value,
+    elapsedMs: local ? 0 : Math.max(0, wallNow() - takenAt),
+    handedOver: local,
+  };
 }

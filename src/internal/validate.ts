@@ -166,6 +166,23 @@ export function stringOption<F extends string | undefined>(
   return value;
 }
 
+/** A boolean, or `fallback` when undefined. */
+export function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(TypeError, option, 'a boolean', value);
+  return value;
+}
+
+/**
+ * True for a plain object: an object literal's prototype or none. Anything else (an instance of
+ * a class, an array) is not read as options or configuration.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /** One of the listed string literals, or `fallback` when undefined. */
 export function oneOfOption<T extends string>(
   value: unknown,

@@ -19,7 +19,7 @@ import {
   type StageState,
 } from '../index.js';
 // Pure helpers, safe to bundle into this entry point.
-import { optionsObject, show } from '../internal/validate.js';
+import { booleanOption, optionsObject, show } from '../internal/validate.js';
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
@@ -420,10 +420,8 @@ function resolveOptions(options: unknown): {
   keyAttribute: boolean;
 } {
   const o = optionsObject(options, 'instrument', OPTION_KEYS);
-  const { meter, attributes, keyAttribute } = o;
-  if (keyAttribute !== undefined && typeof keyAttribute !== 'boolean') {
-    throw new TypeError(`\`keyAttribute\` must be a boolean, got ${show(keyAttribute)}`);
-  }
+  const { meter, attributes } = o;
+  const keyAttribute = booleanOption(o.keyAttribute, 'keyAttribute', false);
   if (
     meter !== undefined &&
     (typeof meter !== 'object' ||
@@ -441,6 +439,6 @@ function resolveOptions(options: unknown): {
   return {
     meter: (meter as Meter | undefined) ?? metrics.getMeter('bulwark'),
     base: Object.freeze({ ...(attributes as Attributes | undefined) }),
-    keyAttribute: keyAttribute === true,
+    keyAttribute,
   };
 }

@@ -1,29 +1,24 @@
 import { noop } from '../internal/signals.js';
 import { Context, DerivedContext } from '../internal/context.js';
-import { whenSettled, type Inward, type Outward, type Step } from './engine.js';
+import { whenSettled } from './engine.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import type { Stage } from './Stage.js';
-import { UNLINKED } from './env.js';
+import { LinkedStep } from './step.js';
 
 /**
  * @internal Runs a user's {@link Stage} inside the pipeline. The stage's `next` starts the steps
  * inside it and returns a promise of their outcome; the promise the stage returns continues the
  * way out. `next` may be called any number of times, with any context-shaped object.
  */
-export class CustomStage implements Step {
-  readonly kind: string;
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class CustomStage extends LinkedStep {
   readonly settlesEarly = true;
   // The stage has the context and may read `startedAt` at any time.
   readonly needsClock = true;
   private readonly stage: Stage;
 
   constructor(stage: Stage) {
+    super(stage.kind, typeof stage.name === 'string' && stage.name !== '' ? stage.name : undefined);
     this.stage = stage;
-    this.kind = stage.kind;
-    this.name = typeof stage.name === 'string' && stage.name !== '' ? stage.name : stage.kind;
   }
 
   enter(ctx: Context): void {

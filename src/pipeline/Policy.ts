@@ -27,6 +27,16 @@ export interface PolicyParts {
 }
 
 /**
+ * @internal Calls `drained` once every call `policy` has started has settled: at once when none
+ * is in flight, else as the last one settles. A hook on the policy's outcome, not a listener:
+ * the calls still in flight read no clock and emit no event for it.
+ */
+export function whenDrained(policy: Policy<unknown, unknown>, drained: () => void): void {
+  // The private method, reached as TypeScript allows from outside its class.
+  policy['whenDrained'](drained);
+}
+
+/**
  * An immutable pipeline of stages, built by {@link Policy.builder}. The first stage declared is
  * the outermost.
  *
@@ -60,7 +70,7 @@ export class Policy<T = unknown, F = never> {
   private readonly parts: PolicyParts;
   private readonly head: Inward;
   private readonly outcome: Outward & {
-    settle(root: RootContext, ok: boolean, value: unknown): void;
+    settle: (root: RootContext, ok: boolean, value: unknown) => void;
   };
   private readonly breakerSubscriptions: Array<() => void> = [];
   /** True when something besides the thunk can settle an execution (see `execute`). */
@@ -201,15 +211,6 @@ export class Policy<T = unknown, F = never> {
     };
   }
 
-  /**
-   * @internal Calls a compiled policy has started and not yet settled, read from its counters
-   * alone (`metrics()` also reads every stage's state).
-   */
-  static inFlight(policy: Policy<unknown, unknown>): number {
-    const c = policy.parts.counters;
-    return c.calls - c.successes - c.failures;
-  }
-
   /** One line per stage, outermost first. */
   describe(): string {
     return (
@@ -257,6 +258,27 @@ export class Policy<T = unknown, F = never> {
       root.ok = ok;
       root.value = value;
     }
+  }
+
+  /** @internal See {@link whenDrained}. */
+  private whenDrained(drained: () => void): void {
+    const c = this.parts.counters;
+    const idle = (): boolean => c.calls === c.successes + c.failures;
+    if (idle()) {
+      drained();
+      return;
+    }
+    // Every way an execution settles goes through the outcome's `leave` or `settle` (one
+    // function, looked up at each call): both go through `watch` until the last call settles.
+    const outcome = this.outcome;
+    const settle = outcome.settle;
+    const watch = (root: RootContext, ok: boolean, value: unknown): void => {
+      settle(root, ok, value);
+      if (!idle()) return;
+      outcome.leave = outcome.settle = settle;
+      drained();
+    };
+    outcome.leave = outcome.settle = watch;
   }
 
   private watchBreakers(on: boolean): void {

@@ -24,7 +24,7 @@ import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
 import { CustomStage } from './CustomStage.js';
 import type { StageEnv } from './env.js';
-import { BuiltinStage, stages, type KeyedStageOptions } from './stages.js';
+import { BuiltinStage, stages, type KeyableOptions } from './stages.js';
 
 /**
  * Fallback options as a policy takes them: `method` receives the error (a
@@ -75,10 +75,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a rate limiter: each execution takes one token. With `key`, one limiter per key (see
    * {@link KeyedStageOptions}).
    */
-  rateLimiter(
-    options: RateLimiterOptions | (RateLimiterOptions & KeyedStageOptions) | RateLimiter,
-    name?: string,
-  ): this {
+  rateLimiter(options: KeyableOptions<RateLimiterOptions, RateLimiter>, name?: string): this {
     return this.open().use(stages.rateLimiter(options, name));
   }
 
@@ -86,10 +83,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a bulkhead: each execution holds one slot until the stages inside it settle. With
    * `key`, one bulkhead per key (see {@link KeyedStageOptions}).
    */
-  bulkhead(
-    options: BulkheadOptions | (BulkheadOptions & KeyedStageOptions) | Bulkhead,
-    name?: string,
-  ): this {
+  bulkhead(options: KeyableOptions<BulkheadOptions, Bulkhead>, name?: string): this {
     return this.open().use(stages.bulkhead(options, name));
   }
 
@@ -103,7 +97,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * {@link KeyedStageOptions}).
    */
   circuitBreaker(
-    options: CircuitBreakerOptions | (CircuitBreakerOptions & KeyedStageOptions) | CircuitBreaker,
+    options: KeyableOptions<CircuitBreakerOptions, CircuitBreaker>,
     name?: string,
   ): this {
     return this.open().use(stages.circuitBreaker(options, name));

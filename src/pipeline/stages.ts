@@ -1,5 +1,5 @@
 import type { Duration } from '../internal/duration.js';
-import { show, stringOption } from '../internal/validate.js';
+import { isPlainObject, show, stringOption } from '../internal/validate.js';
 import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
@@ -135,28 +135,21 @@ export function stageOf<P>(
  * otherwise read as empty options and silently become a new primitive with the defaults.
  */
 function plainOptions(options: unknown, label: string): Record<string, unknown> {
-  if (options !== null && typeof options === 'object') {
+  if (options !== null && typeof options === 'object' && !isPlainObject(options)) {
     const proto: unknown = Object.getPrototypeOf(options);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
-      throw new TypeError(
-        `\`options\` must be ${label} options or a ${label}, got ${
-          typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
-        }`,
-      );
-    }
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    throw new TypeError(
+      `\`options\` must be ${label} options or a ${label}, got ${
+        typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
+      }`,
+    );
   }
   return options as Record<string, unknown>;
 }
 
 /** True for plain options that give a `key` (any value: a keyed stage checks it). */
 function hasKey(options: unknown): options is Record<string, unknown> {
-  if (options === null || typeof options !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(options);
-  return (
-    (proto === Object.prototype || proto === null) &&
-    (options as { key?: unknown }).key !== undefined
-  );
+  return isPlainObject(options) && options.key !== undefined;
 }
 
 /**
@@ -178,16 +171,19 @@ export interface KeyedStageOptions {
 }
 
 /**
+ * What a stateful stage (circuit breaker, rate limiter, bulkhead) takes: its options `O`, with
+ * {@link KeyedStageOptions} for one primitive per key, or a primitive `P` to use as it is.
+ */
+export type KeyableOptions<O, P> = O | P | (O & KeyedStageOptions);
+
+/**
  * A stateful kind's entry in {@link stages}: given `key`, a keyed stage over a {@link Keyed}
  * holder; otherwise a stage over one primitive (given, or made from the options).
  */
 export interface KeyableStageFactory<O, P> {
   (options: O & KeyedStageOptions, name?: string): BuiltinStage<Keyed<P>>;
   (options: O | P, name?: string): BuiltinStage<P>;
-  (
-    options: O | P | (O & KeyedStageOptions),
-    name?: string,
-  ): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
+  (options: KeyableOptions<O, P>, name?: string): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
 }
 
 /** `3s` or `3000` for a timeout's options. */

@@ -13,15 +13,32 @@ const COUNTERS = {
 } as const satisfies Record<RejectionReason, keyof Counters>;
 
 /**
- * @internal What every built-in step shares: its kind and name, its links, its policy's
- * environment, and a description and state read through its kind's descriptor.
+ * @internal What every step shares (built-in, keyed or custom): its kind, its name (the kind's
+ * when none is given) and its links, unlinked until `link` sets them.
  */
-export abstract class BuiltinStep<P> implements Step {
+export abstract class LinkedStep implements Step {
   readonly kind: string;
   readonly name: string;
   inner: Inward = UNLINKED;
   outer: Outward = UNLINKED;
   abstract readonly settlesEarly: boolean;
+
+  constructor(kind: string, name: string | undefined) {
+    this.kind = kind;
+    this.name = name ?? kind;
+  }
+
+  abstract enter(ctx: Context): void;
+  abstract leave(ctx: Context, ok: boolean, value: unknown): void;
+  abstract describe(): string;
+  abstract state(): Record<string, unknown>;
+}
+
+/**
+ * @internal What every built-in step shares: a {@link LinkedStep} with its policy's environment,
+ * and a description and state read through its kind's descriptor.
+ */
+export abstract class BuiltinStep<P> extends LinkedStep {
   protected readonly env: StageEnv;
   private readonly descriptor: StageDescriptor<P>;
   protected readonly primitive: P;
@@ -32,15 +49,11 @@ export abstract class BuiltinStep<P> implements Step {
     env: StageEnv,
     name: string | undefined,
   ) {
+    super(descriptor.kind, name);
     this.descriptor = descriptor;
     this.primitive = primitive;
     this.env = env;
-    this.kind = descriptor.kind;
-    this.name = name ?? descriptor.kind;
   }
-
-  abstract enter(ctx: Context): void;
-  abstract leave(ctx: Context, ok: boolean, value: unknown): void;
 
   /**
    * Where the stack of a refusal made now should start: at the caller of `policy.execute` (or

@@ -1,5 +1,5 @@
 import type { Clock } from '../internal/clock.js';
-import { clockOption, closest, optionsObject, show } from '../internal/validate.js';
+import { booleanOption, clockOption, closest, optionsObject, show } from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
@@ -220,10 +220,7 @@ export class PolicyRegistry {
   constructor(options?: PolicyRegistryOptions) {
     const o = optionsObject(options, 'PolicyRegistry', ['clock', 'chaos']);
     this.#clock = clockOption(o.clock);
-    if (o.chaos !== undefined && typeof o.chaos !== 'boolean') {
-      throw new OptionTypeError('chaos', 'a boolean', o.chaos);
-    }
-    this.#flags = { chaos: o.chaos === true };
+    this.#flags = { chaos: booleanOption(o.chaos, 'chaos', false) };
     for (const kind of sharedKinds()) this.#instances.set(kind, new Map());
   }
 
@@ -710,12 +707,16 @@ export class PolicyRegistry {
     ) {
       return old;
     }
-    // Built first without any state: the options' own errors come first, at their paths.
-    let instance = this.#construct(kind, options, entry, lookup);
-    if (old !== undefined && kind.carry !== undefined) {
-      const initialState = kind.carry(old, instance);
-      instance = this.#construct(kind, { ...options, initialState }, entry, lookup);
-    }
+    // Built once, with the state it takes over (a constructor checks the options themselves
+    // first, so their errors come first, at their paths).
+    const instance = this.#construct(
+      kind,
+      old === undefined || kind.carry === undefined
+        ? options
+        : { ...options, initialState: kind.carry(old) },
+      entry,
+      lookup,
+    );
     resolved.set(instance as object, options);
     return instance;
   }

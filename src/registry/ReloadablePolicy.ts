@@ -2,7 +2,7 @@
 // compiled from the current configuration. `registry.reload` swaps what is behind it; a call
 // runs wholly through the compiled policy that was current when it started.
 import type { ExecuteOptions } from '../pipeline/Policy.js';
-import { Policy } from '../pipeline/Policy.js';
+import { Policy, whenDrained } from '../pipeline/Policy.js';
 import type { PolicyEvent, PolicyListener } from '../pipeline/events.js';
 import type { PolicyMetrics } from '../pipeline/metrics.js';
 import type { StageInfo } from '../pipeline/Stage.js';
@@ -23,9 +23,6 @@ interface Subscription {
 // calls it runs. The one that is not (`circuit-state`) comes from primitives, which the current
 // policy reports (a breaker kept across a reload is in both: it must be reported once).
 const isCallEvent = (event: PolicyEvent): boolean => event !== 'circuit-state';
-
-/** Calls started and not yet settled (read on every outcome of a policy swapped out). */
-const inFlight = (policy: AnyPolicy): number => Policy.inFlight(policy);
 
 /**
  * @internal The compiled policies behind one handle: the current one, those swapped out that
@@ -52,18 +49,8 @@ export class Generations {
       if (!isCallEvent(s.event)) s.offs.get(old)?.();
     }
     this.#draining.add(old);
-    if (inFlight(old) === 0) {
-      this.#retire(old);
-      return;
-    }
-    // Watches the old policy until its last call settles, then folds its counters in.
-    const offs: Array<() => void> = [];
-    const check = (): void => {
-      if (inFlight(old) !== 0) return;
-      for (const off of offs) off();
-      this.#retire(old);
-    };
-    offs.push(old.on('success', check), old.on('failure', check));
+    // Once the old policy's last call has settled, its counters are folded in.
+    whenDrained(old, () => this.#retire(old));
   }
 
   on(event: PolicyEvent, listener: Listener): () => void {

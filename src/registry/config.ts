@@ -1,7 +1,7 @@
 // Reads the configuration object (what sits under `resilience:` in YAML or JSON) into a
 // normalised, frozen shape: camelCase option keys, every key checked, every error naming the
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
-import { didYouMean, show } from '../internal/validate.js';
+import { didYouMean, isPlainObject, show } from '../internal/validate.js';
 import { OptionTypeError } from '../optionErrors.js';
 import type { KindDescriptor } from '../strategies/descriptor.js';
 import { KINDS } from '../strategies/index.js';
@@ -175,12 +175,6 @@ function unknown(
     received,
     child(path, key),
   );
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** Shows a received value in a message, telling a plain object from any other kind. */

@@ -91,11 +91,12 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
   /** Gauges `bulwark/otel` reports from its state. */
   readonly gauges?: readonly GaugeDescriptor[];
   /**
-   * For a kind whose state survives a reload that changes its options: the `initialState` that
-   * gives `fresh` (built from the new options) what still applies of `old` (a breaker's open
-   * period and, when the window's shape is unchanged, its window; a limiter's tokens).
+   * For a kind whose state survives a reload that changes its options: the `initialState` of the
+   * primitive built from the new options, which takes over what still applies of `old` (a
+   * breaker's open period and, when the window's shape is unchanged, its window; a limiter's
+   * tokens): a snapshot of `old`, marked as handed over (`handOver`).
    */
-  carry?(old: P, fresh: P): unknown;
+  carry?(old: P): unknown;
   /**
    * For a kind configuration may build only when the registry opts in (fault injection): the
    * registry option that must be `true` (`chaos`), and whether a configured entry's options

@@ -140,7 +140,7 @@ describe('RateLimiter snapshots', () => {
       .with.property('option', 'initialState');
     expect(() => new RateLimiter({ store }).toJSON()).to.throw(
       TypeError,
-      /needs the in-memory store/,
+      'RateLimiter.toJSON() needs the in-memory store: a shared store keeps its state itself',
     );
   });
 });

@@ -451,21 +451,18 @@ export class Bulkhead {
 // The `limit` option: an AdaptiveLimit, or undefined for a fixed limit (a number, read as
 // `maxConcurrent`).
 function limitOption(value: unknown, maxConcurrent: unknown): AdaptiveLimit | undefined {
-  if (value === undefined || typeof value === 'number') {
-    if (value !== undefined && maxConcurrent !== undefined) {
-      fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);
-    }
-    return undefined;
-  }
+  if (value === undefined) return undefined;
+  const fixed = typeof value === 'number';
   if (
-    value === null ||
-    typeof value !== 'object' ||
-    typeof (value as Record<string, unknown>).slots !== 'function'
+    !fixed &&
+    (value === null ||
+      typeof value !== 'object' ||
+      typeof (value as Record<string, unknown>).slots !== 'function')
   ) {
     fail(TypeError, 'limit', 'an integer >= 1 or an AdaptiveLimit', value);
   }
   if (maxConcurrent !== undefined) {
     fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);
   }
-  return value as AdaptiveLimit;
+  return fixed ? undefined : (value as AdaptiveLimit);
 }

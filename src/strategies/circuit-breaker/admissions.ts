@@ -19,20 +19,27 @@ export function bucketsFor(durationMs: number): number {
   return Math.min(60, Math.max(10, Math.ceil(durationMs / 1000)));
 }
 
+/**
+ * A store's answer (`probe` only for an admitted call that is a probe), built through this one
+ * function so that every answer has the same shape.
+ */
+function answer(
+  admitted: boolean,
+  state: CircuitState,
+  retryAfterMs: number,
+  probe = false,
+): CircuitAdmission {
+  return { admitted, state, probe, retryAfterMs };
+}
+
 /** @internal */
-export const ADMIT_CLOSED: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'closed',
-  probe: false,
-  retryAfterMs: 0,
-});
+export const ADMIT_CLOSED: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ answer(true, 'closed', 0),
+);
 /** @internal */
-export const ADMIT_PROBE: CircuitAdmission = Object.freeze({
-  admitted: true,
-  state: 'half-open',
-  probe: true,
-  retryAfterMs: 0,
-});
+export const ADMIT_PROBE: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ answer(true, 'half-open', 0, true),
+);
 /**
  * @internal A probe admitted by taking back the slots of probes that had not reported in time.
  */
@@ -44,21 +51,13 @@ export const ADMIT_PROBE_RECLAIMED: CircuitAdmission = Object.freeze({
   reclaimed: true,
 });
 /** @internal */
-export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'half-open',
-  // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
-  probe: false,
-  retryAfterMs: 0,
-});
+export const REFUSE_HALF_OPEN: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ answer(false, 'half-open', 0),
+);
 /** @internal */
-export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze({
-  admitted: false,
-  state: 'isolated',
-  // Stryker disable next-line BooleanLiteral: a refusal's `probe` is never read, only an admitted call's
-  probe: false,
-  retryAfterMs: Infinity,
-});
+export const REFUSE_ISOLATED: CircuitAdmission = Object.freeze(
+  /* @__PURE__ */ answer(false, 'isolated', Infinity),
+);
 
 /**
  * @internal The admission a shared store's answer stands for: when `admitted`, by `probe` (0 no
@@ -75,5 +74,5 @@ export function admissionOf(
     return probe === 1 ? ADMIT_PROBE : probe === 2 ? ADMIT_PROBE_RECLAIMED : ADMIT_CLOSED;
   if (state === 'half-open') return REFUSE_HALF_OPEN;
   if (state === 'isolated') return REFUSE_ISOLATED;
-  return { admitted: false, state, probe: false, retryAfterMs };
+  return answer(false, state, retryAfterMs);
 }

@@ -1,3 +1,4 @@
+import { handOver } from '../../internal/snapshot.js';
 import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { CIRCUIT_BREAKER_OPTIONS, CircuitBreaker } from './CircuitBreaker.js';
 import { CircuitBreakerStage } from './stage.js';
@@ -32,14 +33,9 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
   {
     configKey: 'circuit-breaker',
     configOptions: CIRCUIT_BREAKER_OPTIONS,
-    // One process, one clock: no time has passed since the snapshot (a snapshot "from the
-    // future" counts none, where the wall clock could move on a millisecond meanwhile). The
-    // window comes along only when its shape is unchanged.
-    carry: (old, fresh) => {
-      const snapshot = { ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER };
-      const { window } = fresh.toJSON();
-      return shapeOf(window) === shapeOf(snapshot.window) ? snapshot : { ...snapshot, window };
-    },
+    // Handed over in this process: no time has passed, and the window comes along only when
+    // its shape is unchanged.
+    carry: (old) => handOver(old.toJSON()),
     gauges: [
       {
         name: 'bulwark.circuit.state',
@@ -50,12 +46,3 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
     ],
   },
 );
-
-/** A breaker window's shape: its type and size or duration, without its outcomes. */
-function shapeOf(window: {
-  readonly type: string;
-  readonly size?: number;
-  readonly durationMs?: number;
-}): string {
-  return window.type === 'count' ? `count ${window.size}` : `time ${window.durationMs}`;
-}

@@ -1,6 +1,7 @@
 import { DerivedContext, type Context } from '../../internal/context.js';
-import type { Inward, Outward, Step } from '../../pipeline/engine.js';
-import { UNLINKED, type StageEnv } from '../../pipeline/env.js';
+import type { Outward, Step } from '../../pipeline/engine.js';
+import type { StageEnv } from '../../pipeline/env.js';
+import { LinkedStep } from '../../pipeline/step.js';
 import type { CircuitStateChange } from '../circuit-breaker/CircuitBreaker.js';
 import type { StageDescriptor } from '../descriptor.js';
 import type { Keyed, KeyedEntry } from './Keyed.js';
@@ -38,11 +39,7 @@ class KeyContext extends DerivedContext {
  * outcomes exactly as the kind's stage does; this stage only picks it and gives the outcome back
  * to it.
  */
-export class KeyedStage<P extends object> implements Step {
-  readonly kind: string;
-  readonly name: string;
-  inner: Inward = UNLINKED;
-  outer: Outward = UNLINKED;
+export class KeyedStage<P extends object> extends LinkedStep {
   // Stryker disable next-line BooleanLiteral: an eager policy settles the same, with more work
   readonly settlesEarly = false;
   // The key function has the context and may read `startedAt` (on a later attempt, say).
@@ -78,14 +75,13 @@ export class KeyedStage<P extends object> implements Step {
     name: string | undefined,
     describe: () => string,
   ) {
+    super(descriptor.kind, name);
     this.#descriptor = descriptor;
     this.#keyed = keyed;
     this.#keyOf = keyOf;
     this.#env = env;
     this.#describe = describe;
     this.#sharesClock = keyed.clock === env.clock;
-    this.kind = descriptor.kind;
-    this.name = name ?? descriptor.kind;
   }
 
   enter(ctx: Context): void {

@@ -13,7 +13,13 @@ import {
 import { WaitQueue } from '../../internal/waitQueue.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
 import { wallNow } from '../../internal/clock.js';
-import { field, isSpan, readEnvelope, refuse, SNAPSHOT_VERSION } from '../../internal/snapshot.js';
+import {
+  field,
+  isSpan,
+  needsMemoryStore,
+  readEnvelope,
+  SNAPSHOT_VERSION,
+} from '../../internal/snapshot.js';
 
 /** Options of a {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -191,12 +197,9 @@ export class RateLimiter {
     });
     // Checked in full before anything is applied.
     const initial = o.initialState === undefined ? undefined : readLimiterSnapshot(o.initialState);
-    if (initial !== undefined && !(store instanceof InMemoryRateLimiterStore)) {
-      refuse(
-        'needs the in-memory store: a shared store keeps its state itself',
-        'no `initialState` with a `store` of its own',
-        o.initialState,
-      );
+    if (initial !== undefined) {
+      // Stryker disable next-line StringLiteral: the label names the primitive in toJSON()'s error only
+      needsMemoryStore(store, InMemoryRateLimiterStore, 'RateLimiter', o.initialState);
     }
     store.configure(Object.freeze({ maxTokens, refillRate, clock: storeClock }));
     if (initial !== undefined) {
@@ -214,11 +217,7 @@ export class RateLimiter {
    */
   toJSON(): RateLimiterSnapshot {
     const store = this.#store;
-    if (!(store instanceof InMemoryRateLimiterStore)) {
-      throw new TypeError(
-        'RateLimiter.toJSON() needs the in-memory store: a shared store keeps its state itself',
-      );
-    }
+    needsMemoryStore(store, InMemoryRateLimiterStore, 'RateLimiter');
     return {
       format: 'bulwark.rate-limiter',
       version: SNAPSHOT_VERSION,

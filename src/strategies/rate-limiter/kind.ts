@@ -1,3 +1,4 @@
+import { handOver } from '../../internal/snapshot.js';
 import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { RATE_LIMITER_OPTIONS, RateLimiter } from './RateLimiter.js';
 import { RateLimiterStage } from './stage.js';
@@ -33,9 +34,8 @@ export const RATE_LIMITER: KindDescriptor<RateLimiter> = /* @__PURE__ */ kindOf(
     configOptions: RATE_LIMITER_OPTIONS,
     // Stryker disable next-line ObjectLiteral: the limiter's own defaults are the same 10 and 10/s
     defaults: { maxTokens: 10, refillRate: 10 },
-    // One process, one clock: no time has passed since the snapshot (a snapshot "from the
-    // future" counts none, where the wall clock could move on a millisecond meanwhile).
-    carry: (old) => ({ ...old.toJSON(), takenAt: Number.MAX_SAFE_INTEGER }),
+    // Handed over in this process: no time has passed.
+    carry: (old) => handOver(old.toJSON()),
     gauges: [
       /* @__PURE__ */ numberGauge(
         'bulwark.ratelimiter.tokens',

@@ -2,6 +2,8 @@
 // JavaScript (where `readonly` does not exist) throws, and the primitive keeps its settings. Its
 // live counters cannot be assigned either, and keep counting.
 import { expect } from 'chai';
+import sinon from 'sinon';
+import { BulkheadFullError, OperationTimeoutError } from '../../src/errors.js';
 import { AdaptiveLimit } from '../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
@@ -65,12 +67,48 @@ describe('immutable options of the primitives', () => {
     expect(limiter.tryAcquire()).to.equal(false);
   });
 
-  it('a time limiter keeps its deadline when a caller tries to change it', async () => {
-    const limiter = new TimeLimiter({ timeout: 5 });
-    expect(() => assign(limiter, 'timeoutMs', 1_000_000)).to.throw(TypeError);
-    const never = new Promise<never>(() => {});
-    const error = await limiter.execute(() => never).catch((e: unknown) => e);
-    expect(error).to.have.property('timeoutMs', 5);
+  describe('with fake timers', () => {
+    let clock: sinon.SinonFakeTimers;
+    beforeEach(() => {
+      clock = sinon.useFakeTimers();
+    });
+    afterEach(() => {
+      clock.restore();
+    });
+
+    /** What `promise` has settled to so far ('pending' until it settles). */
+    function track(promise: Promise<unknown>): { outcome: unknown } {
+      const seen: { outcome: unknown } = { outcome: 'pending' };
+      promise.then(
+        (value) => (seen.outcome = value),
+        (error: unknown) => (seen.outcome = error),
+      );
+      return seen;
+    }
+
+    it('a time limiter keeps its deadline, and rejects at it in its mode, whatever the work does', async () => {
+      const limiter = new TimeLimiter({ timeout: 50 });
+      expect(() => assign(limiter, 'timeoutMs', 1_000_000)).to.throw(TypeError);
+      expect(() => assign(limiter, 'mode', 'cooperative')).to.throw(TypeError);
+      const call = track(limiter.execute(() => new Promise<never>(() => {})));
+      await clock.tickAsync(49);
+      expect(call.outcome).to.equal('pending');
+      await clock.tickAsync(1);
+      expect(call.outcome).to.be.instanceOf(OperationTimeoutError);
+      expect(call.outcome).to.have.property('timeoutMs', 50);
+    });
+
+    it('a full bulkhead refuses at once as its maxQueue and maxWait say', async () => {
+      const unqueued = new Bulkhead({ maxConcurrent: 1 });
+      const noWait = new Bulkhead({ maxConcurrent: 1, maxQueue: 5, maxWait: 0 });
+      for (const bulkhead of [unqueued, noWait]) {
+        expect(bulkhead.tryAcquire()).to.equal(true);
+        const call = track(bulkhead.acquire());
+        expect(bulkhead.queued, 'queued').to.equal(0);
+        await clock.tickAsync(0);
+        expect(call.outcome).to.be.instanceOf(BulkheadFullError);
+      }
+    });
   });
 
   it('a chaos stage keeps counting after a caller tries to reset its counters', async () => {

@@ -2,6 +2,7 @@ import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { isThenable } from '../../internal/signals.js';
 import { fail } from '../../internal/duration.js';
+import { setReadonly } from '../../internal/readonly.js';
 import {
   integerOption,
   numberOption,
@@ -101,25 +102,12 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  * ```
  */
 export class AdaptiveLimit {
-  readonly #algorithm: AdaptiveAlgorithm;
-  readonly #min: number;
-  readonly #max: number;
-
   /** The algorithm moving the limit. */
-  get algorithm(): AdaptiveAlgorithm {
-    return this.#algorithm;
-  }
-
+  declare readonly algorithm: AdaptiveAlgorithm;
   /** Lowest limit. */
-  get min(): number {
-    return this.#min;
-  }
-
+  declare readonly min: number;
   /** Highest limit. */
-  get max(): number {
-    return this.#max;
-  }
-
+  declare readonly max: number;
   readonly #windowMs: number;
   readonly #minSamples: number;
   readonly #tolerance: number;
@@ -145,15 +133,11 @@ export class AdaptiveLimit {
    */
   constructor(options?: AdaptiveLimitOptions) {
     const o = optionsObject(options, 'AdaptiveLimit', ADAPTIVE_LIMIT_OPTIONS);
-    const algorithm = (this.#algorithm = oneOfOption(
-      o.algorithm,
-      'algorithm',
-      ALGORITHMS,
-      'gradient2',
-    ));
-    const min = (this.#min = integerOption(o.min, 'min', 1, 1));
-    const max = (this.#max = integerOption(o.max, 'max', 1, 1000));
+    const algorithm = oneOfOption(o.algorithm, 'algorithm', ALGORITHMS, 'gradient2');
+    const min = integerOption(o.min, 'min', 1, 1);
+    const max = integerOption(o.max, 'max', 1, 1000);
     if (max < min) fail(RangeError, 'max', `an integer >= min (${min})`, max);
+    setReadonly<AdaptiveLimit>(this, { algorithm, min, max });
     const initial = integerOption(o.initial, 'initial', 1, Math.min(max, Math.max(min, 20)));
     if (initial < min || initial > max) {
       fail(RangeError, 'initial', `an integer in [${min}, ${max}]`, initial);
@@ -245,7 +229,7 @@ export class AdaptiveLimit {
     const n = ++this.#windows;
     let long = this.#long;
     if (n === 1) long = short;
-    else if (short <= long || this.#estimate <= this.#min) {
+    else if (short <= long || this.#estimate <= this.min) {
       long += (short - long) * this.#longFactor;
     }
     // Back from an overload, the long-run latency comes down fast instead of holding the limit low.
@@ -255,7 +239,7 @@ export class AdaptiveLimit {
     // A window whose traffic never filled half the limit says nothing of a higher one.
     const appLimited = maxInflight * 2 < estimate;
     let next: number;
-    if (this.#algorithm === 'aimd') {
+    if (this.algorithm === 'aimd') {
       if (failedRate > 0 || short > this.#tolerance * long) next = estimate * this.#backoffRatio;
       else next = appLimited ? estimate : estimate + 1;
     } else {
@@ -272,9 +256,9 @@ export class AdaptiveLimit {
       next = estimate * (1 - this.#smoothing) + target * this.#smoothing;
     }
     // Stryker disable next-line EqualityOperator: a bound held to itself is the same number
-    next = next < this.#min ? this.#min : next > this.#max ? this.#max : next;
+    next = next < this.min ? this.min : next > this.max ? this.max : next;
     this.#estimate = next;
-    this.#limit = Math.max(this.#min, Math.floor(next));
+    this.#limit = Math.max(this.min, Math.floor(next));
   }
 }
 

@@ -10,6 +10,7 @@ import {
   optionsObject,
 } from '../../internal/validate.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
+import { setReadonly } from '../../internal/readonly.js';
 import { storeOption } from '../../internal/store.js';
 import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './store.js';
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
@@ -89,25 +90,12 @@ const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'rele
  * ```
  */
 export class Bulkhead {
-  readonly #adaptiveLimit: AdaptiveLimit | undefined;
-  readonly #maxQueue: number;
-  readonly #maxWaitMs: number;
-
   /** The adaptive limit, if the bulkhead has one. */
-  get adaptiveLimit(): AdaptiveLimit | undefined {
-    return this.#adaptiveLimit;
-  }
-
+  declare readonly adaptiveLimit: AdaptiveLimit | undefined;
   /** Callers allowed to wait for a slot. */
-  get maxQueue(): number {
-    return this.#maxQueue;
-  }
-
+  declare readonly maxQueue: number;
   /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
-  get maxWaitMs(): number {
-    return this.#maxWaitMs;
-  }
-
+  declare readonly maxWaitMs: number;
   readonly #maxConcurrent: number;
   readonly #adaptive: AdaptiveSlots | undefined;
   readonly #store: BulkheadStore;
@@ -160,7 +148,7 @@ export class Bulkhead {
    */
   constructor(options?: BulkheadOptions) {
     const o = optionsObject(options, 'Bulkhead', BULKHEAD_OPTIONS);
-    const limit = (this.#adaptiveLimit = limitOption(o.limit, o.maxConcurrent));
+    const limit = limitOption(o.limit, o.maxConcurrent);
     const maxConcurrent = (this.#maxConcurrent =
       limit !== undefined
         ? limit.max
@@ -170,8 +158,9 @@ export class Bulkhead {
             1,
             10,
           ));
-    const maxQueue = (this.#maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0));
-    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    const maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0);
+    const maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    setReadonly<Bulkhead>(this, { adaptiveLimit: limit, maxQueue, maxWaitMs });
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
@@ -193,7 +182,7 @@ export class Bulkhead {
 
   /** Calls allowed at once: with an {@link AdaptiveLimit}, the limit as it is now. */
   get maxConcurrent(): number {
-    const limit = this.#adaptiveLimit;
+    const limit = this.adaptiveLimit;
     return limit === undefined ? this.#maxConcurrent : limit.limit;
   }
 
@@ -298,10 +287,10 @@ export class Bulkhead {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
     boundary: Function | null | undefined,
   ): BulkheadFullError | undefined {
-    if (!this.#local || (this.#queue.size < this.#maxQueue && this.#maxWaitMs !== 0)) {
+    if (!this.#local || (this.#queue.size < this.maxQueue && this.maxWaitMs !== 0)) {
       return undefined;
     }
-    return refusalFrom(() => new BulkheadFullError(this.maxConcurrent, this.#maxQueue), boundary);
+    return refusalFrom(() => new BulkheadFullError(this.maxConcurrent, this.maxQueue), boundary);
   }
 
   /**
@@ -424,10 +413,10 @@ export class Bulkhead {
   /** Queues the caller (FIFO) when the queue has room, or rejects it. */
   #wait(signal: AbortSignal | undefined, manual: boolean): Promise<BulkheadTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size >= this.#maxQueue || this.#maxWaitMs === 0) {
-      return Promise.reject(new BulkheadFullError(this.maxConcurrent, this.#maxQueue));
+    if (this.#queue.size >= this.maxQueue || this.maxWaitMs === 0) {
+      return Promise.reject(new BulkheadFullError(this.maxConcurrent, this.maxQueue));
     }
-    return this.#queue.push(manual ? 1 : 0, this.#maxWaitMs, signal);
+    return this.#queue.push(manual ? 1 : 0, this.maxWaitMs, signal);
   }
 
   /** The store's answer to a caller of `waitSlot`: its slot, or a place in the queue. */

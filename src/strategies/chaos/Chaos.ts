@@ -2,6 +2,7 @@ import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import { NEVER_ABORTED, callAsync, raceAbort, sleep } from '../../internal/signals.js';
+import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
   numberOption,
@@ -126,21 +127,27 @@ const NOTHING: ChaosPlan = Object.freeze({ delayMs: 0, outcome: undefined });
  */
 export class Chaos<R = unknown> {
   /** Fraction of calls failed (0 without `fault`). */
-  readonly faultRate: number;
+  declare readonly faultRate: number;
   /** Fraction of calls delayed (0 without `latency`). */
-  readonly latencyRate: number;
+  declare readonly latencyRate: number;
   /** The injected latency, in ms (0 without `latency`). */
-  readonly latencyMs: number;
+  declare readonly latencyMs: number;
   /** Fraction of calls answered with a value (0 without `result`). */
-  readonly resultRate: number;
+  declare readonly resultRate: number;
   /** The seed, if one was given. */
-  readonly seed: number | undefined;
+  declare readonly seed: number | undefined;
   /** @internal */
   readonly clock: Clock;
   /** @internal False when injections are off for every call; true when on or decided per call. */
   readonly on: boolean;
   /** @internal The per-call switch, when `enabled` is a function. */
   readonly perCall: ((call: ChaosCall) => boolean) | undefined;
+  /** Calls failed by an injected fault so far. */
+  declare readonly faults: number;
+  /** Calls delayed by injected latency so far. */
+  declare readonly delays: number;
+  /** Calls answered with an injected result so far. */
+  declare readonly results: number;
   readonly #error: unknown;
   readonly #value: R | undefined;
   readonly #random: () => number;
@@ -153,17 +160,17 @@ export class Chaos<R = unknown> {
     const fault = part(o.fault, 'fault', ['rate', 'error']);
     const latency = part(o.latency, 'latency', ['rate', 'delay']);
     const result = part(o.result, 'result', ['rate', 'value']);
-    this.faultRate = rate(fault, 'fault');
+    const faultRate = rate(fault, 'fault');
     this.#error = fault?.error;
     if (fault !== undefined && 'error' in fault && fault.error === undefined) {
       fail(TypeError, 'fault.error', 'an Error, a string or a function', undefined);
     }
-    this.latencyRate = rate(latency, 'latency');
-    this.latencyMs =
+    const latencyRate = rate(latency, 'latency');
+    const latencyMs =
       latency === undefined
         ? 0
         : positiveDuration(latency.delay ?? missing('latency.delay'), 'latency.delay', 0);
-    this.resultRate = rate(result, 'result');
+    const resultRate = rate(result, 'result');
     if (result !== undefined && !('value' in result)) missing('result.value');
     this.#value = result?.value as R | undefined;
     const enabled = o.enabled;
@@ -182,24 +189,14 @@ export class Chaos<R = unknown> {
         seed,
       );
     }
-    this.seed = seed;
-    this.#random = this.seed === undefined ? mathRandom : seeded(this.seed);
+    this.#random = seed === undefined ? mathRandom : seeded(seed);
     this.clock = clockOption(o.clock);
-  }
-
-  /** Calls failed by an injected fault so far. */
-  get faults(): number {
-    return this.#faults;
-  }
-
-  /** Calls delayed by injected latency so far. */
-  get delays(): number {
-    return this.#delays;
-  }
-
-  /** Calls answered with an injected result so far. */
-  get results(): number {
-    return this.#results;
+    setReadonly<Chaos<R>>(this, { faultRate, latencyRate, latencyMs, resultRate, seed });
+    setLive<Chaos<R>>(this, {
+      faults: () => this.#faults,
+      delays: () => this.#delays,
+      results: () => this.#results,
+    });
   }
 
   /**

@@ -3,6 +3,7 @@ import { DerivedContext, RootContext, type Context, type Holder } from '../../in
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, show, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
+import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
   functionOption,
@@ -82,9 +83,9 @@ const ON_FAILURE = -1;
  */
 export class Hedge {
   /** Extra attempts a call may start besides the first. */
-  readonly maxHedges: number;
+  declare readonly maxHedges: number;
   /** The hedging delay in milliseconds; `-1` when attempts start only on failure. */
-  readonly delayMs: number;
+  declare readonly delayMs: number;
   /** @internal */
   readonly clock: Clock;
   /**
@@ -94,6 +95,12 @@ export class Hedge {
   readonly queue: DeadlineQueue;
   /** @internal True when `on` was given. */
   readonly judgesOutcomes: boolean;
+  /** Attempts running now, over every call of this hedge (the first ones included). */
+  declare readonly running: number;
+  /** Hedged attempts started so far (attempts beyond the first of each call). */
+  declare readonly hedges: number;
+  /** Calls answered by a hedged attempt rather than the first. */
+  declare readonly wins: number;
   readonly #on: ((outcome: HedgeOutcome) => boolean) | undefined;
   #running = 0;
   #hedges = 0;
@@ -101,29 +108,20 @@ export class Hedge {
 
   constructor(options?: HedgeOptions) {
     const o = optionsObject(options, 'Hedge', HEDGE_OPTIONS);
-    this.maxHedges = integerOption(o.maxHedges, 'maxHedges', 1, 1);
-    this.delayMs = hedgeDelay(o.delay);
+    const maxHedges = integerOption(o.maxHedges, 'maxHedges', 1, 1);
+    const delayMs = hedgeDelay(o.delay);
     const on = functionOption(o.on, 'on', undefined) as
       ((outcome: HedgeOutcome) => boolean) | undefined;
     this.judgesOutcomes = on !== undefined;
     this.#on = on;
     this.clock = clockOption(o.clock);
     this.queue = new DeadlineQueue(this.clock);
-  }
-
-  /** Attempts running now, over every call of this hedge (the first ones included). */
-  get running(): number {
-    return this.#running;
-  }
-
-  /** Hedged attempts started so far (attempts beyond the first of each call). */
-  get hedges(): number {
-    return this.#hedges;
-  }
-
-  /** Calls answered by a hedged attempt rather than the first. */
-  get wins(): number {
-    return this.#wins;
+    setReadonly<Hedge>(this, { maxHedges, delayMs });
+    setLive<Hedge>(this, {
+      running: () => this.#running,
+      hedges: () => this.#hedges,
+      wins: () => this.#wins,
+    });
   }
 
   /**

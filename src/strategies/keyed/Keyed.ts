@@ -1,5 +1,6 @@
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
+import { setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
   functionOption,
@@ -91,9 +92,9 @@ export interface KeyedEntry<P> {
  */
 export class Keyed<P> {
   /** Most instances kept while some are at rest. */
-  readonly maxKeys: number;
+  declare readonly maxKeys: number;
   /** Milliseconds after which an unused instance at rest is dropped (`Infinity`: never). */
-  readonly idleTimeoutMs: number;
+  declare readonly idleTimeoutMs: number;
   readonly #factory: (key: string) => P;
   readonly #clock: Clock;
   readonly #resting: ((instance: P) => boolean) | undefined;
@@ -112,9 +113,7 @@ export class Keyed<P> {
   constructor(factory: (key: string) => P, options?: KeyedOptions<P>) {
     if (typeof factory !== 'function') fail(TypeError, 'factory', 'a function', factory);
     const o = optionsObject(options, 'Keyed', KEYED_OPTIONS);
-    const read = readKeyedOptions(o);
-    this.maxKeys = read.maxKeys;
-    this.idleTimeoutMs = read.idleTimeoutMs;
+    setReadonly<Keyed<P>>(this, readKeyedOptions(o));
     this.#clock = clockOption(o.clock);
     this.#resting = functionOption(o.resting, 'resting', undefined) as
       ((instance: P) => boolean) | undefined;

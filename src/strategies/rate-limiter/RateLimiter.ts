@@ -11,6 +11,7 @@ import {
   show,
 } from '../../internal/validate.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
+import { setReadonly } from '../../internal/readonly.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
 import { wallNow } from '../../internal/clock.js';
 import {
@@ -119,25 +120,13 @@ const GRANTED: Promise<void> = Promise.resolve();
  * ```
  */
 export class RateLimiter {
-  readonly #maxTokens: number;
-  readonly #refillRate: number;
-  readonly #maxWaitMs: number;
-  readonly #clock: Clock;
-
   /** Bucket capacity (the largest burst). */
-  get maxTokens(): number {
-    return this.#maxTokens;
-  }
-
+  declare readonly maxTokens: number;
   /** Tokens added per second. */
-  get refillRate(): number {
-    return this.#refillRate;
-  }
-
+  declare readonly refillRate: number;
   /** The longest a caller waits for tokens, in milliseconds (`Infinity`: no limit). */
-  get maxWaitMs(): number {
-    return this.#maxWaitMs;
-  }
+  declare readonly maxWaitMs: number;
+  readonly #clock: Clock;
 
   /** @internal The clock given in the options. */
   get clock(): Clock {
@@ -157,22 +146,11 @@ export class RateLimiter {
   constructor(options?: RateLimiterOptions) {
     const o = optionsObject(options, 'RateLimiter', RATE_LIMITER_OPTIONS);
     // A call takes 1 token: a smaller bucket could never serve one.
-    const maxTokens = (this.#maxTokens = numberOption(
-      o.maxTokens,
-      'maxTokens',
-      (n) => n >= 1,
-      '>= 1',
-      10,
-    ));
-    const refillRate = (this.#refillRate = numberOption(
-      o.refillRate,
-      'refillRate',
-      (n) => n > 0,
-      '> 0',
-      10,
-    ));
-    this.#maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
+    const maxTokens = numberOption(o.maxTokens, 'maxTokens', (n) => n >= 1, '>= 1', 10);
+    const refillRate = numberOption(o.refillRate, 'refillRate', (n) => n > 0, '> 0', 10);
+    const maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
     const clock = (this.#clock = clockOption(o.clock));
+    setReadonly<RateLimiter>(this, { maxTokens, refillRate, maxWaitMs });
     const store = (this.#store =
       storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
       new InMemoryRateLimiterStore());
@@ -223,8 +201,8 @@ export class RateLimiter {
       version: SNAPSHOT_VERSION,
       takenAt: wallNow(),
       tokens: store.save(),
-      maxTokens: this.#maxTokens,
-      refillRate: this.#refillRate,
+      maxTokens: this.maxTokens,
+      refillRate: this.refillRate,
     };
   }
 
@@ -248,7 +226,7 @@ export class RateLimiter {
    */
   get availableTokens(): number {
     const tokens = this.#store.available();
-    const max = this.#maxTokens;
+    const max = this.maxTokens;
     // Stryker disable next-line EqualityOperator: at tokens === 0 and tokens === max both branches answer the same
     return !(tokens > 0) ? 0 : tokens < max ? tokens : max;
   }
@@ -260,7 +238,7 @@ export class RateLimiter {
 
   /** @internal At rest for a `Keyed` holder: its bucket full and nobody waiting. */
   atRest(): boolean {
-    return this.queued === 0 && this.availableTokens >= this.#maxTokens;
+    return this.queued === 0 && this.availableTokens >= this.maxTokens;
   }
 
   /**
@@ -300,7 +278,7 @@ export class RateLimiter {
       }
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const answer = this.#store.reserve(permits, this.#maxWaitMs);
+    const answer = this.#store.reserve(permits, this.maxWaitMs);
     if (typeof answer === 'number') {
       // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
       return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
@@ -344,7 +322,7 @@ export class RateLimiter {
 
   /** Throws unless `permits` is a finite number > 0, at most `maxTokens`. */
   #check(permits: unknown): void {
-    const max = this.#maxTokens;
+    const max = this.maxTokens;
     const rule =
       typeof permits !== 'number' || !(permits > 0) || permits === Infinity
         ? 'a finite number > 0'

@@ -1,6 +1,7 @@
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { storeOption } from '../../internal/store.js';
+import { setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
   numberOption,
@@ -70,25 +71,12 @@ const STORE_METHODS = Object.freeze(['configure', 'deposit', 'tryWithdraw', 'bal
  * ```
  */
 export class RetryBudget {
-  readonly #ratio: number;
-  readonly #minPerSecond: number;
-  readonly #windowMs: number;
-
   /** Retries allowed per first attempt in the window. */
-  get ratio(): number {
-    return this.#ratio;
-  }
-
+  declare readonly ratio: number;
   /** Retries allowed per second of the window whatever the traffic. */
-  get minPerSecond(): number {
-    return this.#minPerSecond;
-  }
-
+  declare readonly minPerSecond: number;
   /** The sliding window, in milliseconds. */
-  get windowMs(): number {
-    return this.#windowMs;
-  }
-
+  declare readonly windowMs: number;
   readonly #store: RetryBudgetStore;
   #refused = 0;
 
@@ -98,15 +86,10 @@ export class RetryBudget {
    */
   constructor(options?: RetryBudgetOptions) {
     const o = optionsObject(options, 'RetryBudget', RETRY_BUDGET_OPTIONS);
-    const ratio = (this.#ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2));
-    const minPerSecond = (this.#minPerSecond = numberOption(
-      o.minPerSecond,
-      'minPerSecond',
-      (n) => n >= 0,
-      '>= 0',
-      10,
-    ));
-    const windowMs = (this.#windowMs = positiveDuration(o.window, 'window', 10_000));
+    const ratio = numberOption(o.ratio, 'ratio', (n) => n >= 0, '>= 0', 0.2);
+    const minPerSecond = numberOption(o.minPerSecond, 'minPerSecond', (n) => n >= 0, '>= 0', 10);
+    const windowMs = positiveDuration(o.window, 'window', 10_000);
+    setReadonly<RetryBudget>(this, { ratio, minPerSecond, windowMs });
     const clock = clockOption(o.clock);
     const store = (this.#store =
       storeOption<RetryBudgetStore>(o.store, 'RetryBudgetStore', STORE_METHODS) ??

@@ -3,6 +3,7 @@ import type { Clock } from '../../internal/clock.js';
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, raceAbort, noop, callAsync } from '../../internal/signals.js';
+import { setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
   oneOfOption,
@@ -76,11 +77,11 @@ export interface DeadlineSink {
  */
 export class TimeLimiter {
   /** The deadline, in milliseconds. */
-  readonly timeoutMs: number;
+  declare readonly timeoutMs: number;
   /** The operation name used in timeout messages, if one was given. */
-  readonly name: string | undefined;
+  declare readonly name: string | undefined;
   /** What happens at the deadline. */
-  readonly mode: TimeoutMode;
+  declare readonly mode: TimeoutMode;
   /** @internal True in `'cooperative'` mode. */
   readonly cooperative: boolean;
   /** @internal */
@@ -91,10 +92,11 @@ export class TimeLimiter {
   constructor(options?: TimeLimiterOptions) {
     const o = optionsObject(options, 'TimeLimiter', TIME_LIMITER_OPTIONS);
     // A zero deadline would fail every call before it could start: surely a mistake.
-    this.timeoutMs = positiveDuration(o.timeout, 'timeout', 30_000);
-    this.name = stringOption(o.name, 'name', undefined);
-    this.mode = oneOfOption(o.mode, 'mode', ['aggressive', 'cooperative'], 'aggressive');
-    this.cooperative = this.mode === 'cooperative';
+    const timeoutMs = positiveDuration(o.timeout, 'timeout', 30_000);
+    const name = stringOption(o.name, 'name', undefined);
+    const mode = oneOfOption(o.mode, 'mode', ['aggressive', 'cooperative'], 'aggressive');
+    setReadonly<TimeLimiter>(this, { timeoutMs, name, mode });
+    this.cooperative = mode === 'cooperative';
     this.clock = clockOption(o.clock);
     this.queue = new DeadlineQueue(this.clock);
   }

@@ -1,0 +1,27 @@
+// How a primitive exposes what a caller may read but not change. The class declares each member
+// `declare readonly name: T` (no field of its own, so nothing is defined before these run) with
+// its doc comment, and its constructor defines them all at once here. None has a setter or is
+// writable: an assignment from JavaScript throws a TypeError in strict mode, is ignored
+// otherwise, and never changes the primitive. A read is an ordinary property load.
+
+/**
+ * @internal Makes each key of `values` an own read-only data property of `target` (its settings,
+ * fixed at construction): enumerable, as class fields are (listed by `console.log`,
+ * `Object.keys`, a spread and `JSON.stringify`), neither writable nor configurable.
+ */
+export function setReadonly<T>(target: T, values: Partial<T>): void {
+  for (const key in values) {
+    Object.defineProperty(target, key, { value: values[key], enumerable: true });
+  }
+}
+
+/**
+ * @internal Makes each key of `getters` an own read-only accessor of `target`: a live value (a
+ * counter) that its function reads from the primitive's private state at each read. Not
+ * enumerable, as a class getter is not.
+ */
+export function setLive<T>(target: T, getters: { readonly [K in keyof T]?: () => T[K] }): void {
+  for (const key in getters) {
+    Object.defineProperty(target, key, { get: getters[key] as () => unknown });
+  }
+}

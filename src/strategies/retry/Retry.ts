@@ -179,9 +179,8 @@ interface ResolvedRetryOptions {
   readonly backoff: number;
   readonly maxDelay: number | undefined;
   readonly maxRetryAfter: number | undefined;
-  /** Fraction of proportional jitter; 0 with `'full'` or `'decorrelated'`. */
-  readonly jitter: number;
-  readonly jitterKind: 'proportional' | 'full' | 'decorrelated';
+  /** A fraction of the wait (proportional jitter), `'full'` or `'decorrelated'`. */
+  readonly jitter: number | 'full' | 'decorrelated';
   readonly retryOn: ErrorMatcher;
   readonly retryOnResult: ((result: unknown) => boolean) | undefined;
   readonly random: () => number;
@@ -251,14 +250,12 @@ export class Retry {
       typeof delay == 'function' ? (delay as ResolvedRetryOptions['delayFn']) : undefined;
     const backoffType = oneOfOption(raw.backoffType, 'backoffType', BACKOFF_TYPES, 'exponential');
     const backoff = numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
-    const jitterKind = jitter === 'full' || jitter === 'decorrelated' ? jitter : 'proportional';
-    if (typeof jitter == 'string' && jitterKind == 'proportional') {
-      fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter);
-    }
-    const jitterFraction =
-      jitterKind == 'proportional'
-        ? numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0)
-        : 0;
+    const jitterSetting =
+      jitter === 'full' || jitter === 'decorrelated'
+        ? jitter
+        : typeof jitter == 'string'
+          ? fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter)
+          : numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0);
     // An option that the others make meaningless is refused, naming what rules it out.
     const unset = (key: string, when: unknown, by: string): void => {
       if (when && raw[key] !== undefined) fail(TypeError, key, `unset with ${by}`, raw[key]);
@@ -266,7 +263,7 @@ export class Retry {
     unset('backoff', delayFn, 'a delay function');
     unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`);
     unset('jitter', delayFn && jitter !== 0, 'a delay function');
-    const decorrelated = jitterKind == 'decorrelated';
+    const decorrelated = jitterSetting == 'decorrelated';
     unset('backoffType', decorrelated, "jitter 'decorrelated'");
     unset('backoff', decorrelated, "jitter 'decorrelated'");
     const maxDelay = durationOption(raw.maxDelay, 'maxDelay', undefined);
@@ -278,8 +275,7 @@ export class Retry {
       backoff,
       maxDelay,
       maxRetryAfter: durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay),
-      jitter: jitterFraction,
-      jitterKind,
+      jitter: jitterSetting,
       retryOn: errorFilterOption(raw.retryOn, 'retryOn'),
       retryOnResult: functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
         ((result: unknown) => boolean) | undefined,
@@ -338,8 +334,7 @@ export class Retry {
 
   /** The jitter: a fraction of each wait in [0, 1], `'full'` or `'decorrelated'`. */
   get jitter(): number | 'full' | 'decorrelated' {
-    const o = this.#options;
-    return o.jitterKind === 'proportional' ? o.jitter : o.jitterKind;
+    return this.#options.jitter;
   }
 
   /**
@@ -541,10 +536,10 @@ export class Retry {
   }
 
   #waitBefore(n: number, state: RetryState): number {
-    const { delay, backoffType, jitter, jitterKind } = this.#options;
+    const { delay, backoffType, jitter } = this.#options;
     if (!delay) return 0;
     let wait: number;
-    if (jitterKind == 'decorrelated') {
+    if (jitter == 'decorrelated') {
       // Polly's decorrelated jitter v2 (after George Polevoy's formula): `f(t) = 2^t *
       // tanh(sqrt(4t))` grows like 2^t but starts smoothly; retry `n` draws `t` in [n, n + 1)
       // and waits the growth of `f` since the last draw, scaled by `delay / 1.4` (a literal `1 / 1.4`) so that the
@@ -568,7 +563,7 @@ export class Retry {
             : delay,
         MAX_WAIT_MS,
       );
-      if (jitterKind == 'full') {
+      if (jitter == 'full') {
         wait *= this.#draw();
       } else if (jitter > 0) {
         // Held to [0, 1], so the wait stays within ±jitter of the formula's value.

@@ -18,7 +18,7 @@ export function show(value: unknown): string {
       ? `function ${value.name || '(anonymous)'}`
       : Array.isArray(value)
         ? 'an array'
-        : value !== null && typeof value == 'object'
+        : value && typeof value == 'object'
           ? 'an object'
           : Object.is(value, -0)
             ? '-0'

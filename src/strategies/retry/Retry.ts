@@ -1,21 +1,9 @@
 import type { Clock } from '../../internal/clock.js';
-import { fail, type Duration } from '../../internal/duration.js';
-import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../../internal/signals.js';
-import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
+import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { notify } from '../../internal/listeners.js';
-import {
-  clockOption,
-  checkOption,
-  durationOption,
-  errorFilterOption,
-  functionOption,
-  integerOption,
-  matchesAll,
-  numberOption,
-  oneOfOption,
-  optionsObject,
-} from '../../internal/validate.js';
-import { toMs } from '../../internal/duration.js';
+import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../../internal/signals.js';
+// One namespace: a bundle keeps only the helpers used.
+import * as validate from '../../internal/validate.js';
 // A type only: a retry without a budget carries none of the budget's code.
 import type { RetryBudget } from '../retry-budget/RetryBudget.js';
 
@@ -105,7 +93,7 @@ export interface RetryOptions<R = any> {
    * caller gets it unchanged.
    * @defaultValue all errors
    */
-  readonly retryOn?: ErrorFilter;
+  readonly retryOn?: validate.ErrorFilter;
   /**
    * Retries a call that resolved, while it returns true (for example on an HTTP 503 response).
    * After the last attempt the last result is returned, whatever this says.
@@ -181,7 +169,7 @@ interface ResolvedRetryOptions {
   readonly maxRetryAfter: number | undefined;
   /** A fraction of the wait (proportional jitter), `'full'` or `'decorrelated'`. */
   readonly jitter: number | 'full' | 'decorrelated';
-  readonly retryOn: ErrorMatcher;
+  readonly retryOn: validate.ErrorMatcher;
   readonly retryOnResult: ((result: unknown) => boolean) | undefined;
   readonly random: () => number;
   readonly clock: Clock;
@@ -244,18 +232,23 @@ export class Retry {
    * @throws RangeError for an option out of range
    */
   constructor(options?: RetryOptions) {
-    const raw = optionsObject(options, 'Retry', RETRY_OPTIONS);
+    const raw = validate.optionsObject(options, 'Retry', RETRY_OPTIONS);
     const { delay, jitter } = raw;
     const delayFn =
       typeof delay == 'function' ? (delay as ResolvedRetryOptions['delayFn']) : undefined;
-    const backoffType = oneOfOption(raw.backoffType, 'backoffType', BACKOFF_TYPES, 'exponential');
-    const backoff = numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
+    const backoffType = validate.oneOfOption(
+      raw.backoffType,
+      'backoffType',
+      BACKOFF_TYPES,
+      'exponential',
+    );
+    const backoff = validate.numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
     const jitterSetting =
       jitter === 'full' || jitter === 'decorrelated'
         ? jitter
         : typeof jitter == 'string'
           ? fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter)
-          : numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0);
+          : validate.numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0);
     // An option that the others make meaningless is refused, naming what rules it out.
     const unset = (key: string, when: unknown, by: string): void => {
       if (when && raw[key] !== undefined) fail(TypeError, key, `unset with ${by}`, raw[key]);
@@ -266,22 +259,22 @@ export class Retry {
     const decorrelated = jitterSetting == 'decorrelated';
     unset('backoffType', decorrelated, "jitter 'decorrelated'");
     unset('backoff', decorrelated, "jitter 'decorrelated'");
-    const maxDelay = durationOption(raw.maxDelay, 'maxDelay', undefined);
+    const maxDelay = validate.durationOption(raw.maxDelay, 'maxDelay', undefined);
     this.#options = {
-      maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
-      delay: delayFn ? 0 : durationOption(delay, 'delay', 0),
+      maxAttempts: validate.integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
+      delay: delayFn ? 0 : validate.durationOption(delay, 'delay', 0),
       delayFn,
       backoffType,
       backoff,
       maxDelay,
-      maxRetryAfter: durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay),
+      maxRetryAfter: validate.durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay),
       jitter: jitterSetting,
-      retryOn: errorFilterOption(raw.retryOn, 'retryOn'),
-      retryOnResult: functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
+      retryOn: validate.errorFilterOption(raw.retryOn, 'retryOn'),
+      retryOnResult: validate.functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
         ((result: unknown) => boolean) | undefined,
-      random: functionOption(raw.random, 'random', mathRandom) as () => number,
-      clock: clockOption(raw.clock),
-      budget: checkOption<RetryBudget | undefined>(
+      random: validate.functionOption(raw.random, 'random', mathRandom) as () => number,
+      clock: validate.clockOption(raw.clock),
+      budget: validate.checkOption<RetryBudget | undefined>(
         raw.budget,
         'budget',
         (b: Partial<RetryBudget> | null) =>
@@ -487,7 +480,7 @@ export class Retry {
 
   /** @internal True when every error may be retried (`retryOn` is not set). */
   get retriesAllErrors(): boolean {
-    return matchesAll(this.#options.retryOn);
+    return validate.matchesAll(this.#options.retryOn);
   }
 
   /** @internal True when results may be retried too (`retryOnResult` is set). */

@@ -18,7 +18,7 @@ export function show(value: unknown): string {
       ? `function ${value.name || '(anonymous)'}`
       : Array.isArray(value)
         ? 'an array'
-        : value !== null && typeof value == 'object'
+        : value && typeof value == 'object'
           ? 'an object'
           : Object.is(value, -0)
             ? '-0'
@@ -131,7 +131,7 @@ export const isOptionRangeError = /* @__PURE__ */ guard<OptionRangeError>('Optio
 /**
  * Throws the one shape every option message has (for the validation helpers; not in the package's
  * entry):
- * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``.
+ * ``RangeError: `maxAttempts` must be an integer >= 1, got 0``, or `message` when given.
  * @param type - `RangeError` for a value of the right type out of range, else `TypeError`
  */
 export function fail(
@@ -139,6 +139,13 @@ export function fail(
   option: string,
   must: string,
   value: unknown,
+  message?: string,
 ): never {
-  throw new (type === RangeError ? OptionRangeError : OptionTypeError)(option, must, value);
+  throw new (type === RangeError ? OptionRangeError : OptionTypeError)(
+    option,
+    must,
+    value,
+    // Without `message` the constructor writes the usual one; there is never a `cause`.
+    { message } as OptionErrorOptions,
+  );
 }

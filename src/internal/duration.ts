@@ -31,11 +31,8 @@ export function toMs(value: unknown, option: string, allowInfinity = false): num
   let total = 0;
   // Valid when the parts make up the whole text: nothing is left once they are taken out.
   if (
-    text === '' ||
-    text.replace(
-      PART,
-      (_, n: string, unit: string) => ((total += +n * (UNIT_MS[unit] as number)), ''),
-    ) !== ''
+    !text ||
+    text.replace(PART, (_, n: string, unit: string) => ((total += +n * UNIT_MS[unit]!), ''))
   ) {
     fail(TypeError, option, 'a duration such as 250ms, 5s, 1m30s, 2h or 1d', value);
   }

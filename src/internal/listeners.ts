@@ -1,3 +1,5 @@
+import { noop } from './signals.js';
+
 /**
  * @internal Calls a listener. What it throws is ignored, and so is a rejection of a promise it
  * returns (marked handled, so it never becomes an unhandled rejection): a listener never breaks
@@ -9,11 +11,9 @@ export function notify<A>(listener: (arg: A) => unknown, arg: A): void {
     if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
       // Any thenable, not only a native promise; reading `then` may itself throw.
       const then = (result as { then?: unknown }).then;
-      if (typeof then === 'function') then.call(result, undefined, ignore);
+      if (typeof then === 'function') then.call(result, undefined, noop);
     }
   } catch {
     // Ignored: see above.
   }
 }
-
-function ignore(): void {}

@@ -48,11 +48,10 @@ const hostTurn: (fn: () => void) => unknown = /* @__PURE__ */ captureTurn();
 function captureTurn(): (fn: () => void) => unknown {
   const host = globalThis as unknown as {
     setImmediate?: (fn: () => void) => unknown;
-    setTimeout: (fn: () => void, ms: number) => unknown;
+    setTimeout: (fn: () => void) => unknown;
   };
-  if (typeof host.setImmediate === 'function') return host.setImmediate.bind(globalThis);
-  const later = host.setTimeout.bind(globalThis);
-  return (fn) => later(fn, 0);
+  // A timeout given no delay has a delay of 0.
+  return (typeof host.setImmediate == 'function' ? host.setImmediate : host.setTimeout).bind(host);
 }
 
 /**

@@ -1,7 +1,6 @@
 // One set of helpers for every option check, so every message has the same shape,
 // "`maxAttempts` must be an integer >= 1, got 0", and every error is an OptionTypeError or an
 // OptionRangeError carrying `option`, `expected` and `received`.
-import { OptionTypeError } from '../optionErrors.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { fail, show, toMs } from './duration.js';
@@ -27,16 +26,24 @@ export function optionsObject(
 ): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new OptionTypeError('options', 'an object', options, {
-      message: `${what} options must be an object, got ${show(options)}`,
-    });
+    fail(
+      TypeError,
+      'options',
+      'an object',
+      options,
+      `${what} options must be an object, got ${show(options)}`,
+    );
   }
   const record = options as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) {
-      throw new OptionTypeError(key, 'a known option', record[key], {
-        message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
-      });
+      fail(
+        TypeError,
+        key,
+        'a known option',
+        record[key],
+        `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
+      );
     }
   }
   return record;
@@ -54,33 +61,45 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  let bestDistance = Math.max(3, ((word.length / 3) | 0) + 1);
   const a = word.toLowerCase();
   for (const candidate of candidates) {
     // Levenshtein distance, one row at a time.
     const b = candidate.toLowerCase();
     let prev = [...Array(b.length + 1).keys()];
     for (let i = 0; i < a.length; i++) {
-      const x = a[i];
-      const row = [(prev[0] as number) + 1];
+      const row = [i + 1];
       for (let j = 0; j < b.length; j++) {
-        row.push(
-          Math.min(
-            (prev[j + 1] as number) + 1,
-            (row[j] as number) + 1,
-            (prev[j] as number) + +(x !== b[j]),
-          ),
-        );
+        row.push(Math.min(prev[j + 1]! + 1, row[j]! + 1, prev[j]! + +(a[i] !== b[j])));
       }
       prev = row;
     }
-    const d = prev[b.length] as number;
-    if (d < bestDistance) {
-      bestDistance = d;
+    if (prev[b.length]! < bestDistance) {
+      bestDistance = prev[b.length]!;
       best = candidate;
     }
   }
   return best;
+}
+
+/**
+ * The one test behind every helper below: `fallback` for undefined, else `value` when `ok`
+ * accepts it; otherwise a RangeError when the check is a numeric `range` and the value a number
+ * (the right type out of range), a TypeError for anything else, saying what it `must` be.
+ */
+export function checkOption<F>(
+  value: unknown,
+  option: string,
+  ok: (value: never) => unknown,
+  must: string,
+  fallback: F,
+  range?: boolean,
+): F {
+  if (value === undefined) return fallback;
+  if (!ok(value as never)) {
+    fail(range && typeof value == 'number' ? RangeError : TypeError, option, must, value);
+  }
+  return value as F;
 }
 
 /** An integer >= `min`, or `fallback` when undefined. */
@@ -90,11 +109,14 @@ export function integerOption(
   min: number,
   fallback: number,
 ): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || (value as number) < min) {
-    fail(typeof value == 'number' ? RangeError : TypeError, option, `an integer >= ${min}`, value);
-  }
-  return value as number;
+  return checkOption(
+    value,
+    option,
+    (n) => Number.isInteger(n) && n >= min,
+    `an integer >= ${min}`,
+    fallback,
+    true,
+  );
 }
 
 /**
@@ -108,11 +130,14 @@ export function numberOption<F extends number | undefined>(
   range: string,
   fallback: F,
 ): number | F {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || !ok(value as number)) {
-    fail(typeof value == 'number' ? RangeError : TypeError, option, `a number ${range}`, value);
-  }
-  return value as number;
+  return checkOption(
+    value,
+    option,
+    (n: number) => Number.isFinite(n) && ok(n),
+    `a number ${range}`,
+    fallback,
+    true,
+  );
 }
 
 /** A duration in ms, or `fallback` when undefined. */
@@ -120,10 +145,9 @@ export function durationOption<F extends number | undefined>(
   value: unknown,
   option: string,
   fallback: F,
-  allowInfinity = false,
+  allowInfinity?: boolean,
 ): number | F {
-  if (value === undefined) return fallback;
-  return toMs(value, option, allowInfinity);
+  return value === undefined ? fallback : toMs(value, option, allowInfinity);
 }
 
 /**
@@ -150,9 +174,7 @@ export function functionOption<F extends ((...args: never[]) => unknown) | undef
   option: string,
   fallback: F,
 ): F | ((...args: never[]) => unknown) {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function') fail(TypeError, option, 'a function', value);
-  return value as (...args: never[]) => unknown;
+  return checkOption(value, option, (f) => typeof f == 'function', 'a function', fallback);
 }
 
 /** A string, or `fallback` when undefined. */
@@ -161,9 +183,7 @@ export function stringOption<F extends string | undefined>(
   option: string,
   fallback: F,
 ): string | F {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string') fail(TypeError, option, 'a string', value);
-  return value;
+  return checkOption(value, option, (s) => typeof s == 'string', 'a string', fallback);
 }
 
 /** A boolean, or `fallback` when undefined. */
@@ -190,25 +210,29 @@ export function oneOfOption<T extends string>(
   allowed: readonly T[],
   fallback: T,
 ): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    fail(TypeError, option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
-  }
-  return value as T;
+  return checkOption(
+    value,
+    option,
+    (v: T) => allowed.includes(v),
+    `one of '${allowed.join("', '")}'`,
+    fallback,
+  );
 }
 
 /** A Clock, or the system clock when undefined. */
 export function clockOption(value: unknown, option = 'clock'): Clock {
-  if (value === undefined) return systemClock;
-  const c = value as Record<string, unknown> | null;
-  if (
-    c === null ||
-    typeof c !== 'object' ||
-    ['now', 'setTimeout', 'clearTimeout'].some((k) => typeof c[k] !== 'function')
-  ) {
-    fail(TypeError, option, 'a Clock with now(), setTimeout() and clearTimeout()', value);
-  }
-  return c as unknown as Clock;
+  return checkOption(
+    value,
+    option,
+    (c: Record<string, unknown> | null) =>
+      typeof c == 'object' &&
+      c &&
+      typeof c.now == 'function' &&
+      typeof c.setTimeout == 'function' &&
+      typeof c.clearTimeout == 'function',
+    'a Clock with now(), setTimeout() and clearTimeout()',
+    systemClock,
+  );
 }
 
 /** Matches an error against a filter; undefined matches everything. */
@@ -225,9 +249,13 @@ export function errorFilterOption(value: unknown, option: string): ErrorMatcher 
   const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;
   classes.forEach((cls, i) => {
     if (typeof cls !== 'function') {
-      throw new OptionTypeError(option, must, value, {
-        message: `\`${option}\` must be ${must}, got ${show(cls)} at index ${i}`,
-      });
+      fail(
+        TypeError,
+        option,
+        must,
+        value,
+        `\`${option}\` must be ${must}, got ${show(cls)} at index ${i}`,
+      );
     }
   });
   return (error: unknown) => {

@@ -1,20 +1,9 @@
 import type { Clock } from '../../internal/clock.js';
-import { fail, type Duration } from '../../internal/duration.js';
-import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../../internal/signals.js';
-import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
+import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { notify } from '../../internal/listeners.js';
-import {
-  clockOption,
-  durationOption,
-  errorFilterOption,
-  functionOption,
-  integerOption,
-  matchesAll,
-  numberOption,
-  oneOfOption,
-  optionsObject,
-} from '../../internal/validate.js';
-import { toMs } from '../../internal/duration.js';
+import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../../internal/signals.js';
+// One namespace: a bundle keeps only the helpers used.
+import * as validate from '../../internal/validate.js';
 // A type only: a retry without a budget carries none of the budget's code.
 import type { RetryBudget } from '../retry-budget/RetryBudget.js';
 
@@ -104,7 +93,7 @@ export interface RetryOptions<R = any> {
    * caller gets it unchanged.
    * @defaultValue all errors
    */
-  readonly retryOn?: ErrorFilter;
+  readonly retryOn?: validate.ErrorFilter;
   /**
    * Retries a call that resolved, while it returns true (for example on an HTTP 503 response).
    * After the last attempt the last result is returned, whatever this says.
@@ -178,10 +167,9 @@ interface ResolvedRetryOptions {
   readonly backoff: number;
   readonly maxDelay: number | undefined;
   readonly maxRetryAfter: number | undefined;
-  /** Fraction of proportional jitter; 0 with `'full'` or `'decorrelated'`. */
-  readonly jitter: number;
-  readonly jitterKind: 'proportional' | 'full' | 'decorrelated';
-  readonly retryOn: ErrorMatcher;
+  /** A fraction of the wait (proportional jitter), `'full'` or `'decorrelated'`. */
+  readonly jitter: number | 'full' | 'decorrelated';
+  readonly retryOn: validate.ErrorMatcher;
   readonly retryOnResult: ((result: unknown) => boolean) | undefined;
   readonly random: () => number;
   readonly clock: Clock;
@@ -244,55 +232,56 @@ export class Retry {
    * @throws RangeError for an option out of range
    */
   constructor(options?: RetryOptions) {
-    const raw = optionsObject(options, 'Retry', RETRY_OPTIONS);
-    const delayFn = typeof raw.delay === 'function' ? raw.delay : undefined;
-    const backoffType = oneOfOption(raw.backoffType, 'backoffType', BACKOFF_TYPES, 'exponential');
-    const backoff = numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
-    const jitterKind =
-      raw.jitter === 'full' || raw.jitter === 'decorrelated' ? raw.jitter : 'proportional';
-    if (typeof raw.jitter === 'string' && jitterKind === 'proportional') {
-      fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", raw.jitter);
-    }
-    const jitter =
-      jitterKind === 'proportional'
-        ? numberOption(raw.jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0)
-        : 0;
-    if (raw.backoff !== undefined && (backoffType !== 'exponential' || delayFn !== undefined)) {
-      fail(
-        TypeError,
-        'backoff',
-        delayFn !== undefined
-          ? 'unset with a delay function'
-          : `unset with backoffType '${backoffType}'`,
-        raw.backoff,
-      );
-    }
-    if (delayFn !== undefined && raw.jitter !== undefined && raw.jitter !== 0) {
-      fail(TypeError, 'jitter', 'unset with a delay function', raw.jitter);
-    }
-    if (jitterKind === 'decorrelated') {
-      for (const key of ['backoffType', 'backoff'] as const) {
-        if (raw[key] !== undefined)
-          fail(TypeError, key, "unset with jitter 'decorrelated'", raw[key]);
-      }
-    }
-    const maxDelay = durationOption(raw.maxDelay, 'maxDelay', undefined);
+    const raw = validate.optionsObject(options, 'Retry', RETRY_OPTIONS);
+    const { delay, jitter } = raw;
+    const delayFn =
+      typeof delay == 'function' ? (delay as ResolvedRetryOptions['delayFn']) : undefined;
+    const backoffType = validate.oneOfOption(
+      raw.backoffType,
+      'backoffType',
+      BACKOFF_TYPES,
+      'exponential',
+    );
+    const backoff = validate.numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
+    const jitterSetting =
+      jitter === 'full' || jitter === 'decorrelated'
+        ? jitter
+        : typeof jitter == 'string'
+          ? fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter)
+          : validate.numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0);
+    // An option that the others make meaningless is refused, naming what rules it out.
+    const unset = (key: string, when: unknown, by: string): void => {
+      if (when && raw[key] !== undefined) fail(TypeError, key, `unset with ${by}`, raw[key]);
+    };
+    unset('backoff', delayFn, 'a delay function');
+    unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`);
+    unset('jitter', delayFn && jitter !== 0, 'a delay function');
+    const decorrelated = jitterSetting == 'decorrelated';
+    unset('backoffType', decorrelated, "jitter 'decorrelated'");
+    unset('backoff', decorrelated, "jitter 'decorrelated'");
+    const maxDelay = validate.durationOption(raw.maxDelay, 'maxDelay', undefined);
     this.#options = {
-      maxAttempts: integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
-      delay: delayFn === undefined ? durationOption(raw.delay, 'delay', 0) : 0,
-      delayFn: delayFn as ((input: RetryDelayInput) => Duration) | undefined,
+      maxAttempts: validate.integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
+      delay: delayFn ? 0 : validate.durationOption(delay, 'delay', 0),
+      delayFn,
       backoffType,
       backoff,
       maxDelay,
-      maxRetryAfter: durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay),
-      jitter,
-      jitterKind,
-      retryOn: errorFilterOption(raw.retryOn, 'retryOn'),
-      retryOnResult: functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
+      maxRetryAfter: validate.durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay),
+      jitter: jitterSetting,
+      retryOn: validate.errorFilterOption(raw.retryOn, 'retryOn'),
+      retryOnResult: validate.functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
         ((result: unknown) => boolean) | undefined,
-      random: functionOption(raw.random, 'random', mathRandom) as () => number,
-      clock: clockOption(raw.clock),
-      budget: budgetOption(raw.budget),
+      random: validate.functionOption(raw.random, 'random', mathRandom) as () => number,
+      clock: validate.clockOption(raw.clock),
+      budget: validate.checkOption<RetryBudget | undefined>(
+        raw.budget,
+        'budget',
+        (b: Partial<RetryBudget> | null) =>
+          typeof b?.deposit == 'function' && typeof b.tryWithdraw == 'function',
+        'a RetryBudget',
+        undefined,
+      ),
     };
   }
 
@@ -338,8 +327,7 @@ export class Retry {
 
   /** The jitter: a fraction of each wait in [0, 1], `'full'` or `'decorrelated'`. */
   get jitter(): number | 'full' | 'decorrelated' {
-    const o = this.#options;
-    return o.jitterKind === 'proportional' ? o.jitter : o.jitterKind;
+    return this.#options.jitter;
   }
 
   /**
@@ -353,8 +341,8 @@ export class Retry {
    */
   delayFor(n: number): number {
     if (!Number.isInteger(n) || n < 0) fail(RangeError, 'n', 'an integer >= 0', n);
-    // Stryker disable next-line ConditionalExpression: with a delay function `delay` is 0, and #waitBefore answers 0 for it
-    return this.#options.delayFn === undefined ? this.#waitBefore(n, { prev: 0 }) : 0;
+    // With a delay function `delay` is 0, for which #waitBefore answers 0.
+    return this.#waitBefore(n, { prev: 0 });
   }
 
   /**
@@ -393,22 +381,23 @@ export class Retry {
     source: { readonly signal: AbortSignal } | undefined,
     onRetry?: (info: RetryInfo) => unknown,
   ): Promise<T> {
+    const options = this.#options;
     let first: Promise<T>;
-    this.#options.budget?.deposit();
+    options.budget?.deposit();
     try {
       first = attempt(1);
     } catch (error) {
       first = Promise.reject(error);
     }
-    if (this.#options.maxAttempts === 1) return first;
     // One hop on the happy path; the loop starts only once an outcome is judged.
-    return first.then(
-      // Stryker disable next-line ConditionalExpression: the loop accepts a result at once when there is no retryOnResult; this only saves it
-      this.#options.retryOnResult === undefined
-        ? undefined
-        : (result: T) => this.#loop(false, result, attempt, source, onRetry),
-      (error: unknown) => this.#loop(true, error, attempt, source, onRetry),
-    );
+    return options.maxAttempts < 2
+      ? first
+      : first.then(
+          // Stryker disable next-line LogicalOperator: the loop accepts a result at once when there is no retryOnResult; this only saves it
+          options.retryOnResult &&
+            ((result: T) => this.#loop(false, result, attempt, source, onRetry)),
+          (error: unknown) => this.#loop(true, error, attempt, source, onRetry),
+        );
   }
 
   /**
@@ -438,6 +427,7 @@ export class Retry {
   ): Promise<void> | undefined {
     if ((failed || n > 1) && scope.aborted) throw scope.abortReason;
     const options = this.#options;
+    const { delayFn, budget } = options;
     if (
       n >= options.maxAttempts ||
       (failed
@@ -446,53 +436,51 @@ export class Retry {
     ) {
       return undefined;
     }
-    let wait: number;
-    if (options.delayFn === undefined) {
-      wait = this.#waitBefore(n - 1, state);
-    } else {
-      const asked = options.delayFn(
-        failed
-          ? { attempt: n, error: outcome, result: undefined }
-          : { attempt: n, error: undefined, result: outcome },
-      );
-      wait = toMs(asked, 'delay');
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: `wait > undefined` is false; at equality the cap is the wait
-      if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
-    }
-    const after = retryAfterOf(outcome);
-    // Stryker disable next-line EqualityOperator: at equality the branch keeps the wait it already has
-    if (after > wait) {
-      const cap = options.maxRetryAfter;
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: `after > undefined` is false; at equality the cap is `after`
-      wait = cap !== undefined && after > cap ? Math.max(wait, cap) : after;
-    }
-    const delayMs = Math.min(wait, MAX_WAIT_MS);
+    const delayMs = Math.min(
+      Math.max(
+        delayFn
+          ? Math.min(
+              toMs(
+                delayFn({
+                  attempt: n,
+                  error: failed ? outcome : undefined,
+                  result: failed ? undefined : outcome,
+                }),
+                'delay',
+              ),
+              options.maxDelay ?? Infinity,
+            )
+          : this.#waitBefore(n - 1, state),
+        // An outcome's `retryAfterMs` raises the wait, up to `maxRetryAfter`.
+        Math.min(retryAfterOf(outcome), options.maxRetryAfter ?? Infinity),
+      ),
+      MAX_WAIT_MS,
+    );
     if (scope.aborted) throw scope.abortReason;
     const skipped =
       delayMs > 0 && delayMs >= scope.remaining
         ? 'deadline'
-        : options.budget?.tryWithdraw() === false
+        : budget?.tryWithdraw() === false
           ? 'budget'
           : undefined;
     // Stryker disable next-line ConditionalExpression: without a listener notify() calls undefined, and swallows the TypeError as it does a listener's
-    if (report !== undefined) {
+    if (report) {
       const info: { -readonly [K in keyof RetryInfo]: RetryInfo[K] } = failed
         ? { attempt: n, delayMs, error: outcome }
         : { attempt: n, delayMs, result: outcome };
-      if (skipped !== undefined) info.skipped = skipped;
+      if (skipped) info.skipped = skipped;
       notify(report, info);
     }
-    if (skipped !== undefined) return undefined;
-    return (delayMs > 0 ? sleep(options.clock, delayMs, scope.signal) : nextTurnPromise()).then(
-      () => {
-        if (scope.aborted) throw scope.abortReason;
-      },
-    );
+    return skipped
+      ? undefined
+      : (delayMs > 0 ? sleep(options.clock, delayMs, scope.signal) : nextTurnPromise()).then(() => {
+          if (scope.aborted) throw scope.abortReason;
+        });
   }
 
   /** @internal True when every error may be retried (`retryOn` is not set). */
   get retriesAllErrors(): boolean {
-    return matchesAll(this.#options.retryOn);
+    return validate.matchesAll(this.#options.retryOn);
   }
 
   /** @internal True when results may be retried too (`retryOnResult` is set). */
@@ -516,7 +504,7 @@ export class Retry {
         return source?.signal;
       },
       get aborted() {
-        return source?.signal.aborted === true;
+        return !!source?.signal.aborted;
       },
       get abortReason(): unknown {
         return source?.signal.reason as unknown;
@@ -541,32 +529,42 @@ export class Retry {
   }
 
   #waitBefore(n: number, state: RetryState): number {
-    const options = this.#options;
-    if (options.delay === 0) return 0;
+    const { delay, backoffType, jitter } = this.#options;
+    if (!delay) return 0;
     let wait: number;
-    if (options.jitterKind === 'decorrelated') {
-      wait = decorrelated(n, options.delay, this.#draw(), state);
+    if (jitter == 'decorrelated') {
+      // Polly's decorrelated jitter v2 (after George Polevoy's formula): `f(t) = 2^t *
+      // tanh(sqrt(4t))` grows like 2^t but starts smoothly; retry `n` draws `t` in [n, n + 1)
+      // and waits the growth of `f` since the last draw, scaled by `delay / 1.4` (a literal `1 / 1.4`) so that the
+      // medians fall near delay·2^n. The waits add up to `f(t) * delay / 1.4`, so they never
+      // cluster, and each is >= 0 (a previous draw of a later retry, never in one execution,
+      // cannot make one negative). 0.9999999999999999 is the double just below 1.
+      const t = n + Math.min(this.#draw(), 0.9999999999999999);
+      const f = 2 ** t * Math.tanh(Math.sqrt(4 * t));
+      wait = Math.max(
+        0,
+        f < Infinity ? (f - state.prev) * 0.7142857142857143 * delay : MAX_WAIT_MS,
+      );
+      state.prev = f;
     } else {
       // Clamped before jitter so a huge backoff never yields Infinity (or NaN from Infinity * 0).
       wait = Math.min(
-        options.backoffType === 'exponential'
-          ? options.delay * options.backoff ** n
-          : options.backoffType === 'linear'
-            ? options.delay * (n + 1)
-            : options.delay,
+        backoffType == 'exponential'
+          ? delay * this.#options.backoff ** n
+          : backoffType == 'linear'
+            ? delay * (n + 1)
+            : delay,
         MAX_WAIT_MS,
       );
-      if (options.jitterKind === 'full') {
+      if (jitter == 'full') {
         wait *= this.#draw();
-      } else if (options.jitter > 0) {
+      } else if (jitter > 0) {
         // Held to [0, 1], so the wait stays within ±jitter of the formula's value.
-        wait += (this.#draw() * 2 - 1) * options.jitter * wait;
+        wait += (this.#draw() * 2 - 1) * jitter * wait;
       }
     }
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: `wait > undefined` is false; at equality the cap is the wait
-    if (options.maxDelay !== undefined && wait > options.maxDelay) wait = options.maxDelay;
     // Never negative: jitter moves a wait by at most itself.
-    return Math.min(wait, MAX_WAIT_MS);
+    return Math.min(wait, this.#options.maxDelay ?? Infinity, MAX_WAIT_MS);
   }
 
   // One number from `random`, held to [0, 1] (a custom `random` may return anything, NaN too).
@@ -578,38 +576,6 @@ export class Retry {
 }
 
 const BACKOFF_TYPES: readonly BackoffType[] = ['exponential', 'constant', 'linear'];
-
-function budgetOption(value: unknown): RetryBudget | undefined {
-  const budget = value as Partial<RetryBudget> | null | undefined;
-  if (
-    budget !== undefined &&
-    (typeof budget?.deposit !== 'function' || typeof budget.tryWithdraw !== 'function')
-  ) {
-    fail(TypeError, 'budget', 'a RetryBudget', value);
-  }
-  return budget as RetryBudget | undefined;
-}
-
-// Polly's decorrelated jitter v2 (after George Polevoy's formula): `f(t) = 2^t * tanh(sqrt(4t))`
-// grows like 2^t but starts smoothly; retry `n` draws `t` in [n, n + 1) and waits the growth of
-// `f` since the last draw, scaled by `delay / 1.4` so that the medians fall near delay·2^n. The
-// waits add up to `f(t) * delay / 1.4`, so they never cluster, and each is >= 0.
-const P_FACTOR = 4;
-const RP_SCALING = 0.7142857142857143; // 1 / 1.4, as a literal: no work at load
-
-function decorrelated(n: number, delay: number, u: number, state: RetryState): number {
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: only u = 1 takes the branch, and n + 1 and n + 0.9999999999999999 give the same wait (one double apart at n = 0, the same double above)
-  const t = n + (u < 1 ? u : 0.9999999999999999);
-  const next = 2 ** t * Math.tanh(Math.sqrt(P_FACTOR * t));
-  if (!(next < Infinity)) {
-    state.prev = next;
-    return MAX_WAIT_MS;
-  }
-  // A previous draw of a later retry (never in one execution, but guard) cannot make it negative.
-  const wait = Math.max(0, (next - state.prev) * RP_SCALING * delay);
-  state.prev = next;
-  return Math.min(wait, MAX_WAIT_MS);
-}
 
 // An outcome's finite `retryAfterMs`, or -1 (only one above the wait raises it, so a negative one
 // counts for nothing). Read from any value: a getter or a Proxy that throws reads as none, as do

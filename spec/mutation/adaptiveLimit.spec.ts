@@ -234,3 +234,33 @@ describe('Bulkhead slots under an adaptive limit', () => {
     expect(store.held).to.equal(0);
   });
 });
+
+/** An in-memory store that counts how often its slots in use are asked for. */
+class CountingStore extends RefusingStore {
+  reads = 0;
+  override inUse(): number {
+    this.reads++;
+    return super.inUse();
+  }
+}
+
+describe('Bulkhead slots under an adaptive limit: reads of the store', () => {
+  it('asks the store for its slots in use once per acquire and once per end', async () => {
+    const store = new CountingStore();
+    const limit = new AdaptiveLimit({ initial: 4 });
+    const bulkhead = new Bulkhead({ limit, store });
+    const samples: number[] = [];
+    const sample = limit.sample.bind(limit);
+    limit.sample = (now, rtt, inflight, failed) => {
+      samples.push(inflight);
+      return sample(now, rtt, inflight, failed);
+    };
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    expect(store.reads, 'tryAcquire').to.equal(1);
+    store.reads = 0;
+    expect(await bulkhead.execute(() => 'ok')).to.equal('ok');
+    expect(store.reads, 'one acquire and one end').to.equal(2);
+    // The call's sample counts the slot held by hand and its own.
+    expect(samples).to.deep.equal([2]);
+  });
+});

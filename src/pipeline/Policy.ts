@@ -67,6 +67,11 @@ export class Policy<T = unknown, F = never> {
   private readonly eager: boolean;
   /** True when a stage reads `ctx.startedAt` or hands the context on (see `execute`). */
   private readonly clockAtStart: boolean;
+  /**
+   * Since when (policy clock) someone has listened for `success` or `failure`; NaN while nobody
+   * does. A call whose start was never read is timed from here (`partial`).
+   */
+  private readonly durationsWatched = { since: NaN };
 
   /** Starts a builder. `T` is the result type the policy's thunks produce. */
   static builder<T = unknown>(name?: string): PolicyBuilder<T> {
@@ -88,6 +93,7 @@ export class Policy<T = unknown, F = never> {
     this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
+      else if (event === 'success' || event === 'failure') this.watchDurations();
     };
     Object.freeze(this);
   }
@@ -241,12 +247,19 @@ export class Policy<T = unknown, F = never> {
     else counters.failures++;
     if (hub.watchesCalls) {
       const policy = this.name;
-      // A start never read (the listener came after `execute`, and nothing asked for it since)
-      // is not read now: such a call reports a duration of 0.
       const start = root.start;
-      const durationMs = start === start ? clock.now() - start : 0;
-      if (ok) hub.emit('success', { policy, durationMs, fallback: root.recovered });
-      else hub.emit('failure', { policy, error: value, durationMs });
+      if (start === start) {
+        const durationMs = clock.now() - start;
+        if (ok) hub.emit('success', { policy, durationMs, fallback: root.recovered });
+        else hub.emit('failure', { policy, error: value, durationMs });
+      } else {
+        // A start never read: the call began before anyone listened, and nothing asked for its
+        // start since. It is timed from when listening began, a lower bound, and says so.
+        const durationMs = clock.now() - this.durationsWatched.since;
+        if (ok) {
+          hub.emit('success', { policy, durationMs, fallback: root.recovered, partial: true });
+        } else hub.emit('failure', { policy, error: value, durationMs, partial: true });
+      }
     }
     if (root.deferred) {
       if (ok) root.resolve(value);
@@ -257,6 +270,13 @@ export class Policy<T = unknown, F = never> {
       root.ok = ok;
       root.value = value;
     }
+  }
+
+  /** Notes when listening for call durations began (or that it stopped). */
+  private watchDurations(): void {
+    const watched = this.durationsWatched;
+    if (!this.parts.hub.watchesCalls) watched.since = NaN;
+    else if (watched.since !== watched.since) watched.since = this.parts.clock.now();
   }
 
   private watchBreakers(on: boolean): void {

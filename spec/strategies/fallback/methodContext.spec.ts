@@ -8,7 +8,7 @@ import { Fallback } from '../../../src/strategies/fallback/Fallback.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred } from '../../support/promises.js';
 
-type Method = (error: unknown, ...args: never[]) => unknown;
+type Method = (error: unknown, ctx: ExecutionContext) => unknown;
 
 /** Runs one failing call through a fallback of `method`; returns what it recovered with. */
 async function recover(method: Method, clock: ManualClock): Promise<unknown> {
@@ -28,8 +28,8 @@ describe('Fallback method in a policy: the start it sees', () => {
       'a second parameter': (_error, ctx: unknown) => startOf(ctx),
       'a rest parameter': (_error, ...rest: unknown[]) => startOf(rest[0]),
       'a default value': (_error, ctx: unknown = undefined) => startOf(ctx),
-      'a destructured error': ({ message }: Error, ...rest: unknown[]) =>
-        message && startOf(rest[0]),
+      'a destructured error': (({ message }: Error, ...rest: unknown[]) =>
+        message && startOf(rest[0])) as Method,
       'only `arguments`': function (_error: unknown) {
         // eslint-disable-next-line prefer-rest-params -- a method that declares one parameter
         return startOf(arguments[1]);

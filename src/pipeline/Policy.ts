@@ -91,9 +91,12 @@ export class Policy<T = unknown, F = never> {
     this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
     this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
+    const watched = this.durationsWatched;
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
-      else if (event === 'success' || event === 'failure') this.watchDurations();
+      // When listening for durations began (NaN once it stops).
+      else if (!parts.hub.watchesCalls) watched.since = NaN;
+      else if (watched.since !== watched.since) watched.since = parts.clock.now();
     };
     Object.freeze(this);
   }
@@ -270,13 +273,6 @@ export class Policy<T = unknown, F = never> {
       root.ok = ok;
       root.value = value;
     }
-  }
-
-  /** Notes when listening for call durations began (or that it stopped). */
-  private watchDurations(): void {
-    const watched = this.durationsWatched;
-    if (!this.parts.hub.watchesCalls) watched.since = NaN;
-    else if (watched.since !== watched.since) watched.since = this.parts.clock.now();
   }
 
   private watchBreakers(on: boolean): void {

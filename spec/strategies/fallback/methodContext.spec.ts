@@ -118,6 +118,9 @@ describe('Fallback method in a policy: the start it sees', () => {
     expect(takes(String), 'native').to.equal(true);
     expect(takes(((e: unknown) => e).bind(null)), 'bound').to.equal(true);
     expect(takes(new Proxy((e: unknown) => e, {})), 'proxy').to.equal(true);
+    const revocable = Proxy.revocable((e: unknown) => e, {});
+    revocable.revoke();
+    expect(takes(revocable.proxy), 'revoked proxy').to.equal(true);
     expect(new Fallback({ value: 0 }).takesContext, 'a value').to.equal(false);
   });
 });

@@ -273,20 +273,14 @@ const UNDECLARED = /\b(?:arguments|eval)\b|\[native code\]/;
  * Whether `method` may reach a second argument (the context), read from what it declares: its
  * `length` counts parameters only up to the first rest parameter or default value, so its source
  * decides. False only when the source shows one plain parameter (or none) and names neither
- * `arguments` nor `eval`; anything else (a rest parameter, a default value, a destructured
- * parameter, a comment in the list, a computed name, a native or bound function whose source is
- * hidden) counts as reaching it: the policy then reads the clock at `execute`, which costs one
- * read, never a wrong `startedAt`.
+ * `arguments` nor `eval`; anything else (more parameters, a rest parameter, a default value, a
+ * destructured parameter, a comment in the list, a computed name, a native, bound or proxied
+ * function whose source is hidden) counts as reaching it: the policy then reads the clock at
+ * `execute`, which costs one read, never a wrong `startedAt`. (The source of any function can be
+ * read, a revoked proxy's too.)
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function
 function reachesContext(method: Function): boolean {
-  let source: string;
-  try {
-    if (method.length > 1) return true;
-    source = Function.prototype.toString.call(method);
-  } catch {
-    // A hostile function (a revoked proxy) whose length or source cannot be read.
-    return true;
-  }
+  const source = Function.prototype.toString.call(method);
   return UNDECLARED.test(source) || !ONE_PARAMETER.test(source);
 }

@@ -205,6 +205,7 @@ function hedgeDelay(value: unknown): number {
   if (value === undefined) return 2000;
   if (value === 'on-failure' || value === ON_FAILURE) return ON_FAILURE;
   try {
+    // Stryker disable next-line StringLiteral: the refusal below replaces toMs's message
     return toMs(value, 'delay');
   } catch (error) {
     fail(error instanceof RangeError ? RangeError : TypeError, 'delay', DELAY, value);

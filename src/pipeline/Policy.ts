@@ -71,7 +71,7 @@ export class Policy<T = unknown, F = never> {
    * Since when (policy clock) someone has listened for `success` or `failure`; NaN while nobody
    * does. A call whose start was never read is timed from here (`partial`).
    */
-  private readonly durationsWatched = { since: NaN };
+  private readonly watching = { since: NaN };
 
   /** Starts a builder. `T` is the result type the policy's thunks produce. */
   static builder<T = unknown>(name?: string): PolicyBuilder<T> {
@@ -91,7 +91,7 @@ export class Policy<T = unknown, F = never> {
     this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
     this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
-    const watched = this.durationsWatched;
+    const watched = this.watching;
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
       // When listening for durations began (NaN once it stops).
@@ -250,19 +250,16 @@ export class Policy<T = unknown, F = never> {
     else counters.failures++;
     if (hub.watchesCalls) {
       const policy = this.name;
+      // A start never read (NaN): the call began before anyone listened, and nothing asked for
+      // its start since. It is timed from when listening began, a lower bound, and says so.
       const start = root.start;
-      if (start === start) {
-        const durationMs = clock.now() - start;
-        if (ok) hub.emit('success', { policy, durationMs, fallback: root.recovered });
-        else hub.emit('failure', { policy, error: value, durationMs });
-      } else {
-        // A start never read: the call began before anyone listened, and nothing asked for its
-        // start since. It is timed from when listening began, a lower bound, and says so.
-        const durationMs = clock.now() - this.durationsWatched.since;
-        if (ok) {
-          hub.emit('success', { policy, durationMs, fallback: root.recovered, partial: true });
-        } else hub.emit('failure', { policy, error: value, durationMs, partial: true });
-      }
+      const partial = start !== start;
+      const durationMs = clock.now() - (partial ? this.watching.since : start);
+      const payload = ok
+        ? { policy, durationMs, fallback: root.recovered }
+        : { policy, error: value, durationMs };
+      if (partial) (payload as { partial?: true }).partial = true;
+      hub.emit(ok ? 'success' : 'failure', payload as never);
     }
     if (root.deferred) {
       if (ok) root.resolve(value);

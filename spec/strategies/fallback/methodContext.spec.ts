@@ -91,7 +91,6 @@ describe('Fallback method in a policy: the start it sees', () => {
       'function* gen(e) { yield 0; }',
       '({ *gen(e) { yield 0; } }).gen',
       '({ async run(e) { return 0; } }).run',
-      '(érreur) => 0',
     ]) {
       expect(takes(new Function(`return ${source}`)()), source).to.equal(false);
     }
@@ -109,6 +108,8 @@ describe('Fallback method in a policy: the start it sees', () => {
       'function (error) { return eval("0"); }',
       '({ [key(0)](error, ...rest) { return 0; } })[key(0)]',
       '({ "a(b)"(error, ...rest) { return 0; } })["a(b)"]',
+      // A name outside ASCII only costs the read.
+      '(érreur) => 0',
       'class {}',
     ]) {
       const key = (n: number): string => `k${n}`;

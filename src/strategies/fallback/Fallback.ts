@@ -83,7 +83,7 @@ export interface FallbackMethodOptions<T, R = any> extends FallbackFilterOptions
    *
    * In a policy, `ctx.startedAt` is the call's start for every method that can reach `ctx`: the
    * policy reads the clock at `execute` unless the method's source shows one plain parameter (or
-   * none) and names neither `arguments` nor `eval` (`(error) => …` costs no clock read; a rest
+   * none) and contains neither `arguments` nor `eval` (`(error) => …` costs no clock read; a rest
    * parameter, a default value, destructuring, a bound or native function cost one).
    */
   // `any[]`: the arguments after the error are the wrapped function's, whatever they are.
@@ -224,7 +224,7 @@ export class Fallback<T> {
   /**
    * @internal True when `method` may reach the context a policy passes it after the error, whose
    * `startedAt` it may read at any time: unless its source shows it declares at most one plain
-   * parameter and never names `arguments` (see {@link reachesContext}).
+   * parameter and contains no `arguments` or `eval` (see {@link reachesContext}).
    */
   get takesContext(): boolean {
     return this.#method !== undefined && reachesContext(this.#method);
@@ -263,16 +263,19 @@ export class Fallback<T> {
  * The start of a function's source that declares one plain parameter or none: an arrow whose one
  * parameter is not in parentheses (`error => …`), or a head made of names, spaces and `*`
  * (`function name`, `async`, `*gen`, a method's name, nothing) followed by the parameter list.
+ * Names are ASCII: a name outside `[A-Za-z0-9_$]` only costs the clock read.
  */
-const ONE_PARAMETER =
-  /^(?:(?:async\s+)?[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*\s*=>|[\p{ID_Continue}$\u200c\u200d\s*]*\(\s*(?:[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*\s*)?\))/u;
-/** What lets a function reach arguments it does not declare. */
-const UNDECLARED = /\b(?:arguments|eval)\b|\[native code\]/;
+const ONE_PARAMETER = /^(?:(?:async\s+)?[\w$]+\s*=>|[\w$\s*]*\(\s*(?:[\w$]+\s*)?\))/;
+/**
+ * What lets a function reach arguments it does not declare (`arguments`, `eval`), or hides its
+ * parameters (`[native code]`). Found anywhere in the source, as part of a longer name too.
+ */
+const UNDECLARED = /arguments|eval|native code/;
 
 /**
  * Whether `method` may reach a second argument (the context), read from what it declares: its
  * `length` counts parameters only up to the first rest parameter or default value, so its source
- * decides. False only when the source shows one plain parameter (or none) and names neither
+ * decides. False only when the source shows one plain parameter (or none) and contains neither
  * `arguments` nor `eval`; anything else (more parameters, a rest parameter, a default value, a
  * destructured parameter, a comment in the list, a computed name, a native, bound or proxied
  * function whose source is hidden) counts as reaching it: the policy then reads the clock at

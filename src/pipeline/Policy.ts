@@ -259,7 +259,7 @@ export class Policy<T = unknown, F = never> {
         ? { policy, durationMs, fallback: root.recovered }
         : { policy, error: value, durationMs };
       if (partial) (payload as { partial?: true }).partial = true;
-      hub.emit(ok ? 'success' : 'failure', payload as never);
+      hub.emit(ok ? 'success' : 'failure', payload);
     }
     if (root.deferred) {
       if (ok) root.resolve(value);

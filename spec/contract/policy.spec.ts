@@ -622,6 +622,46 @@ describe('contract: policy events', () => {
     expect(seen[1]?.[1]).to.deep.include({ policy: 'ev', error: boom, durationMs: 0 });
   });
 
+  it('R-EVT-3: a call that began before any duration listener, its start never read, reports the time since listening began, with `partial: true`', async () => {
+    const clock = new ManualClock(1_000);
+    const policy = Policy.builder('late').clock(clock).build();
+    const ok = deferred<number>();
+    const bad = deferred<number>();
+    const boom = new Boom();
+    const running = [policy.execute(() => ok.promise), settle(policy.execute(() => bad.promise))];
+    await clock.advance(100);
+    const seen: Array<Record<string, unknown>> = [];
+    const offSuccess = policy.on('success', (e) => seen.push(e));
+    const offFailure = policy.on('failure', (e) => seen.push(e));
+    await clock.advance(30);
+    ok.resolve(1);
+    bad.reject(boom);
+    await Promise.all(running);
+    // A call that starts while someone listens is timed from its start.
+    const timed = deferred<number>();
+    const next = policy.execute(() => timed.promise);
+    await clock.advance(20);
+    timed.resolve(2);
+    await next;
+    expect(seen).to.deep.equal([
+      { policy: 'late', durationMs: 30, fallback: false, partial: true },
+      { policy: 'late', error: boom, durationMs: 30, partial: true },
+      { policy: 'late', durationMs: 20, fallback: false },
+    ]);
+    // Listening again later: timed from then.
+    seen.length = 0;
+    offSuccess();
+    offFailure();
+    const unheard = deferred<number>();
+    const failing = settle(policy.execute(() => unheard.promise));
+    await clock.advance(10);
+    policy.on('failure', (e) => seen.push(e));
+    await clock.advance(5);
+    unheard.reject(boom);
+    await failing;
+    expect(seen).to.deep.equal([{ policy: 'late', error: boom, durationMs: 5, partial: true }]);
+  });
+
   it("R-EVT-2, R-EVT-5: `retry {attempt, delayMs, error?, result?}` with `stage: 'retry'`; `attempt` is the attempt that just failed (1-based) and `delayMs` the wait before the next one; the event fires when the wait begins", async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('r')

@@ -2,9 +2,14 @@
 // the long-run latency, the edges of each algorithm's comparisons, what `sample` answers, and the
 // slots a bulkhead takes under it from a store that refuses.
 import { expect } from 'chai';
-import { AdaptiveLimit } from '../../src/strategies/bulkhead/AdaptiveLimit.js';
+import {
+  AdaptiveLimit,
+  AdaptiveSlots,
+  AdaptiveTicket,
+} from '../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import type { BulkheadStore, BulkheadTicket } from '../../src/strategies/bulkhead/store.js';
+import { ManualClock } from '../support/clock.js';
 import { window } from '../strategies/bulkhead/support.js';
 
 describe('AdaptiveLimit: options, terms and edges', () => {
@@ -232,5 +237,62 @@ describe('Bulkhead slots under an adaptive limit', () => {
     }
     expect((error as Error).name).to.equal('BulkheadFullError');
     expect(store.held).to.equal(0);
+  });
+});
+
+/** An in-memory store that counts how often its slots in use are asked for. */
+class CountingStore extends RefusingStore {
+  reads = 0;
+  override inUse(): number {
+    this.reads++;
+    return super.inUse();
+  }
+}
+
+describe('Bulkhead slots under an adaptive limit: reads of the store', () => {
+  it('asks the store for its slots in use once per acquire and once per end', async () => {
+    const store = new CountingStore();
+    const limit = new AdaptiveLimit({ initial: 4 });
+    const bulkhead = new Bulkhead({ limit, store });
+    const samples: number[] = [];
+    const sample = limit.sample.bind(limit);
+    limit.sample = (now, rtt, inflight, failed) => {
+      samples.push(inflight);
+      return sample(now, rtt, inflight, failed);
+    };
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    expect(store.reads, 'tryAcquire').to.equal(1);
+    store.reads = 0;
+    expect(await bulkhead.execute(() => 'ok')).to.equal('ok');
+    expect(store.reads, 'one acquire and one end').to.equal(2);
+    // The call's sample counts the slot held by hand and its own.
+    expect(samples).to.deep.equal([2]);
+  });
+
+  it('counts a slot granted at once as one more than the slots in use before it', () => {
+    const store = new CountingStore();
+    const slots = new AdaptiveSlots(store, new AdaptiveLimit({ initial: 4 }));
+    slots.configure({ maxConcurrent: 1000, clock: new ManualClock(5) });
+    const first = slots.acquire() as AdaptiveTicket;
+    const second = slots.tryAcquire() as AdaptiveTicket;
+    expect([first.inflight, second.inflight, first.start]).to.deep.equal([1, 2, 5]);
+    expect(store.reads).to.equal(2);
+  });
+
+  it('reads the slots in use once a store that answers later grants the slot', async () => {
+    const store = new CountingStore();
+    let grant!: (ticket: BulkheadTicket) => void;
+    store.acquire = () => {
+      store.held++;
+      return new Promise<BulkheadTicket>((resolve) => (grant = resolve)) as never;
+    };
+    const slots = new AdaptiveSlots(store, new AdaptiveLimit({ initial: 4 }));
+    slots.configure({ maxConcurrent: 1000, clock: new ManualClock() });
+    const pending = slots.acquire() as Promise<AdaptiveTicket>;
+    store.held += 2; // slots taken elsewhere meanwhile
+    grant('lease');
+    const ticket = await pending;
+    expect(ticket).to.be.instanceOf(AdaptiveTicket);
+    expect([ticket.inner, ticket.inflight]).to.deep.equal(['lease', 3]);
   });
 });

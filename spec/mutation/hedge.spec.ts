@@ -7,7 +7,14 @@ import { expect } from 'chai';
 import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
-import { Hedge, type HedgeOutcome } from '../../src/strategies/hedge/Hedge.js';
+import { RootContext } from '../../src/internal/context.js';
+import {
+  Hedge,
+  HedgeRun,
+  type HedgeAttempt,
+  type HedgeOutcome,
+  type HedgeSink,
+} from '../../src/strategies/hedge/Hedge.js';
 import { ManualClock } from '../support/clock.js';
 import { deferred, flush, rejectionOf, settle, type Deferred } from '../support/promises.js';
 
@@ -118,23 +125,31 @@ describe('Hedge standalone: execute', () => {
 });
 
 describe('Hedge options', () => {
-  it('names the option and the value in every refusal', () => {
+  it('names the option and the value in every refusal, with one message', () => {
+    const must =
+      "`delay` must be a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure', got";
     const cases: [unknown, ErrorConstructor, string][] = [
       [5, TypeError, 'Hedge options must be an object, got 5'],
-      [
-        { delay: '-1' },
-        TypeError,
-        '`delay` must be a duration such as 250ms or 2s, or \'on-failure\', got "-1"',
-      ],
-      [{ delay: Infinity }, RangeError, '`delay` must be a finite duration, got Infinity'],
-      [
-        { delay: {} },
-        TypeError,
-        "`delay` must be a duration (milliseconds or a string like '5s'), got an object",
-      ],
+      [{ delay: '-1' }, TypeError, `${must} "-1"`],
+      [{ delay: 'soon' }, TypeError, `${must} "soon"`],
+      [{ delay: -2 }, RangeError, `${must} -2`],
+      [{ delay: Infinity }, RangeError, `${must} Infinity`],
+      [{ delay: NaN }, RangeError, `${must} NaN`],
+      [{ delay: '9'.repeat(400) + 'd' }, RangeError, `${must} "${'9'.repeat(400)}d"`],
+      [{ delay: {} }, TypeError, `${must} an object`],
+      [{ delay: true }, TypeError, `${must} true`],
     ];
     for (const [options, type, message] of cases) {
-      expect(() => new Hedge(options as never), JSON.stringify(options)).to.throw(type, message);
+      const refusal = (() => {
+        try {
+          new Hedge(options as never);
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      })();
+      expect(refusal, JSON.stringify(options)).to.be.instanceOf(type);
+      expect((refusal as Error).message, JSON.stringify(options)).to.equal(message);
     }
   });
 });
@@ -369,5 +384,39 @@ describe("Hedge: each attempt's context", () => {
     ).to.equal('ok');
     expect(contexts[0]?.signal.aborted).to.equal(false);
     expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+  });
+});
+
+describe('Hedge: a call held by its execution', () => {
+  it('registers a call with its execution once, however often its delay is set again', () => {
+    const clock = new ManualClock();
+    const hedge = new Hedge({ maxHedges: 3, delay: 100, clock });
+    const root = new RootContext('p', 0, () => undefined, undefined, undefined, clock);
+    const attempts: HedgeAttempt[] = [];
+    const sink: HedgeSink = { start: (a) => attempts.push(a), finish() {}, hedged() {} };
+    const run = new HedgeRun(hedge, root, sink);
+    run.begin(clock.now());
+    clock.tick(100); // the delay passes: attempt 2 starts and the delay is set again
+    run.settled(attempts[0] as HedgeAttempt, false, new Error('no')); // attempt 3, set again
+    expect(attempts.map((a) => a.attempt)).to.deep.equal([1, 2, 3]);
+    expect(root.holder).to.equal(run);
+    expect(root.holders ?? []).to.deep.equal([]);
+    root.settled = true; // the caller is answered: the pending delay ends
+    expect(clock.pending()).to.equal(0);
+  });
+  it('sets no delay once the caller is answered, also when an attempt fails after', () => {
+    const clock = new ManualClock();
+    const hedge = new Hedge({ maxHedges: 3, delay: 100, clock });
+    const root = new RootContext('p', 0, () => undefined, undefined, undefined, clock);
+    const attempts: HedgeAttempt[] = [];
+    const sink: HedgeSink = { start: (a) => attempts.push(a), finish() {}, hedged() {} };
+    const run = new HedgeRun(hedge, root, sink);
+    run.begin(clock.now());
+    root.settled = true; // answered by a stage around the hedge: the delay ends
+    expect(clock.pending()).to.equal(0);
+    run.settled(attempts[0] as HedgeAttempt, false, new Error('no')); // attempt 2 starts
+    expect(attempts.map((a) => a.attempt)).to.deep.equal([1, 2]);
+    expect(clock.pending(), 'no delay for a third').to.equal(0);
+    expect(root.holders ?? []).to.deep.equal([]);
   });
 });

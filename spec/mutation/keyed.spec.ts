@@ -16,7 +16,7 @@ import type { StageDescriptor } from '../../src/strategies/descriptor.js';
 import { Keyed } from '../../src/strategies/keyed/Keyed.js';
 import { keyedState } from '../../src/strategies/keyed/stage.js';
 import { ManualClock } from '../support/clock.js';
-import { flush } from '../support/promises.js';
+import { deferred, flush } from '../support/promises.js';
 
 const host = (ctx: ExecutionContext) => ctx.data.get('host') as string;
 const on = (h: string) => ({ data: { host: h } });
@@ -98,6 +98,26 @@ describe('Keyed holder: bookkeeping', () => {
     keyed.get('b');
     keyed.get('c'); // a is busy: kept and now the most recent; b goes
     expect(keyed.keys()).to.deep.equal(['c', 'a']);
+  });
+});
+
+describe('Keyed stage: a call on its key', () => {
+  it("records a call's use of its key once, when the call ends", async () => {
+    const clock = new ManualClock(0, { forbidTimers: 'no timer for idle keys' });
+    const stage = stages.bulkhead({ key: host, idleTimeout: 1000, clock });
+    const policy = Policy.builder('p').clock(clock).use(stage).build();
+    await policy.execute(() => 1, on('a'));
+    await policy.execute(() => 1, on('b'));
+    const work = deferred<number>();
+    const running = policy.execute(() => work.promise, on('a'));
+    expect(stage.primitive.keys(), 'a starting a call keeps its place').to.deep.equal(['a', 'b']);
+    clock.tick(600);
+    work.resolve(1);
+    await running;
+    expect(stage.primitive.keys(), 'a ended last').to.deep.equal(['b', 'a']);
+    clock.tick(999);
+    await policy.execute(() => 1, on('c'));
+    expect(stage.primitive.keys(), 'a idle 999 ms, b 1599 ms').to.deep.equal(['a', 'c']);
   });
 });
 
@@ -282,13 +302,16 @@ describe('Keyed stage: state and description', () => {
     });
   });
 
-  it('describes one key and no idle timeout', () => {
+  it('describes one key and its idle timeout, and refuses an infinite one', () => {
     const policy = Policy.builder('p')
-      .bulkhead({ key: host, maxKeys: 1, idleTimeout: Infinity, maxConcurrent: 2 })
+      .bulkhead({ key: host, maxKeys: 1, idleTimeout: '1m', maxConcurrent: 2 })
       .build();
     expect(policy.describe()).to.equal(
-      '1. bulkhead: per key (at most 1 key): 2 concurrent calls, no queue',
+      '1. bulkhead: per key (at most 1 key, idle 60000 ms): 2 concurrent calls, no queue',
     );
+    expect(() =>
+      Policy.builder('p').bulkhead({ key: host, idleTimeout: Infinity, maxConcurrent: 2 }),
+    ).to.throw(RangeError, '`idleTimeout` must be a finite duration, got Infinity');
   });
 
   it('refuses a store without per-key views', () => {

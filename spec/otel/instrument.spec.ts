@@ -204,6 +204,25 @@ describe('instrument', () => {
       expect([whole.count, whole.sum]).to.deep.equal([1, 230]);
     });
 
+    it('counts a call that began before it was attached, but records no duration for it', async () => {
+      const policy = Policy.builder('early').build();
+      const before = policy.execute(
+        () => new Promise<string>((resolve) => setTimeout(() => resolve('ok'), 50)),
+      );
+      await clock.tickAsync(20);
+      instrument(policy, { meter: provider.getMeter('test') });
+      const after = policy.execute(
+        () => new Promise<string>((resolve) => setTimeout(() => resolve('ok'), 40)),
+      );
+      await clock.tickAsync(40);
+      expect(await Promise.all([before, after])).to.deep.equal(['ok', 'ok']);
+      const collected = await collect();
+      const attributes = { policy: 'early', outcome: 'success' };
+      expect(value(collected, 'bulwark.calls', attributes)).to.equal(2);
+      const duration = histogram(collected, 'bulwark.call.duration', attributes);
+      expect([duration.count, duration.sum], 'only the call it saw start').to.deep.equal([1, 40]);
+    });
+
     it('does not count a retry skipped at the deadline', async () => {
       const policy = Policy.builder('late')
         .timeout(150)

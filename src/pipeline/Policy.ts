@@ -77,6 +77,11 @@ export class Policy<T = unknown, F = never> {
   private readonly eager: boolean;
   /** True when a stage reads `ctx.startedAt` or hands the context on (see `execute`). */
   private readonly clockAtStart: boolean;
+  /**
+   * Since when (policy clock) someone has listened for `success` or `failure`; NaN while nobody
+   * does. A call whose start was never read is timed from here (`partial`).
+   */
+  private readonly watching = { since: NaN };
 
   /** Starts a builder. `T` is the result type the policy's thunks produce. */
   static builder<T = unknown>(name?: string): PolicyBuilder<T> {
@@ -96,8 +101,12 @@ export class Policy<T = unknown, F = never> {
     this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
     this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
+    const watched = this.watching;
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
+      // When listening for durations began (NaN once it stops).
+      else if (!parts.hub.watchesCalls) watched.since = NaN;
+      else if (watched.since !== watched.since) watched.since = parts.clock.now();
     };
     Object.freeze(this);
   }
@@ -242,12 +251,16 @@ export class Policy<T = unknown, F = never> {
     else counters.failures++;
     if (hub.watchesCalls) {
       const policy = this.name;
-      // A start never read (the listener came after `execute`, and nothing asked for it since)
-      // is not read now: such a call reports a duration of 0.
+      // A start never read (NaN): the call began before anyone listened, and nothing asked for
+      // its start since. It is timed from when listening began, a lower bound, and says so.
       const start = root.start;
-      const durationMs = start === start ? clock.now() - start : 0;
-      if (ok) hub.emit('success', { policy, durationMs, fallback: root.recovered });
-      else hub.emit('failure', { policy, error: value, durationMs });
+      const partial = start !== start;
+      const durationMs = clock.now() - (partial ? this.watching.since : start);
+      const payload = ok
+        ? { policy, durationMs, fallback: root.recovered }
+        : { policy, error: value, durationMs };
+      if (partial) (payload as { partial?: true }).partial = true;
+      hub.emit(ok ? 'success' : 'failure', payload);
     }
     if (root.deferred) {
       if (ok) root.resolve(value);

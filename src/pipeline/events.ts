@@ -3,15 +3,31 @@ import type { CircuitState } from '../strategies/circuit-breaker/CircuitState.js
 
 /** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
 export interface PolicyEventMap {
-  /** An execution resolved (with the thunk's value or a fallback's). */
+  /**
+   * An execution resolved (with the thunk's value or a fallback's). `durationMs` runs from the
+   * call's start (`ctx.startedAt`) to now; see `partial` for a call that began before anyone
+   * listened.
+   */
   success: {
     readonly policy: string;
     readonly durationMs: number;
     /** True when the value came from a fallback stage. */
     readonly fallback: boolean;
+    /**
+     * Set when the call began before any `success`/`failure` listener was subscribed and nothing
+     * read its start (`ctx.startedAt`): its start is unknown, and `durationMs` runs from when the
+     * listeners began listening, a lower bound of its duration. Absent otherwise.
+     */
+    readonly partial?: true;
   };
-  /** An execution rejected, for any reason. */
-  failure: { readonly policy: string; readonly error: unknown; readonly durationMs: number };
+  /** An execution rejected, for any reason. `durationMs` and `partial` as for `success`. */
+  failure: {
+    readonly policy: string;
+    readonly error: unknown;
+    readonly durationMs: number;
+    /** As for `success`. */
+    readonly partial?: true;
+  };
   /**
    * One call of the thunk settled (each attempt of a retry is one). `error` is set when it
    * rejected. Measured only while someone listens.

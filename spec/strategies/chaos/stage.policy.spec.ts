@@ -1,6 +1,7 @@
 // The chaos stage, white-box through a policy: what it injects and how often, determinism with a
 // seed, the switch (a boolean or per call) and what it costs when off, and the option checks.
 import { expect } from 'chai';
+import { isResilienceError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { Chaos, InjectedFaultError } from '../../../src/strategies/chaos/Chaos.js';
 import { ManualClock } from '../../support/clock.js';
@@ -252,5 +253,20 @@ describe('Chaos standalone', () => {
     const faulty = new Chaos({ fault: { rate: 1 } });
     expect(await rejectionOf(faulty.execute(() => 'ok'))).to.be.instanceOf(InjectedFaultError);
     expect(faulty.faults).to.equal(1);
+  });
+});
+
+describe('Chaos stage: an injected fault as the dependency failing', () => {
+  it('is no ResilienceError: a retry that leaves refusals alone retries it', async () => {
+    const fault = new InjectedFaultError();
+    expect(isResilienceError(fault)).to.equal(false);
+    expect([fault.name, fault.code]).to.deep.equal(['InjectedFaultError', 'INJECTED_FAULT']);
+    let calls = 0;
+    const policy = Policy.builder<string>('p')
+      .retry({ maxAttempts: 2, retryOn: (e) => !isResilienceError(e) })
+      .chaos({ fault: { rate: 1 }, enabled: () => ++calls === 1 })
+      .build();
+    expect(await policy.execute(() => 'ok')).to.equal('ok');
+    expect(policy.metrics().retries).to.equal(1);
   });
 });

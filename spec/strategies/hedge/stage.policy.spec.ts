@@ -357,11 +357,11 @@ describe('Hedge stage', () => {
     );
     expect(() => new Hedge({ delay: -5 })).to.throw(
       RangeError,
-      "`delay` must be a duration >= 0, -1 or 'on-failure', got -5",
+      "`delay` must be a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure', got -5",
     );
     expect(() => new Hedge({ delay: 'soon' })).to.throw(
       TypeError,
-      '`delay` must be a duration such as 250ms or 2s, or \'on-failure\', got "soon"',
+      `\`delay\` must be a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure', got "soon"`,
     );
     expect(() => new Hedge({ on: 3 as never })).to.throw(TypeError, '`on` must be a function');
     expect(() => new Hedge({ maxHedge: 2 } as never)).to.throw(

@@ -37,7 +37,12 @@ describe('Keyed', () => {
         TypeError,
         '`idleTimeout`',
       );
-      expect(new Keyed(() => ({}), { idleTimeout: Infinity }).idleTimeoutMs).to.equal(Infinity);
+      // Finite, as every duration but `maxWait`.
+      expect(() => new Keyed(() => ({}), { idleTimeout: Infinity })).to.throw(
+        RangeError,
+        '`idleTimeout` must be a finite duration, got Infinity',
+      );
+      expect(new Keyed(() => ({}), { idleTimeout: '30d' }).idleTimeoutMs).to.equal(2_592_000_000);
     });
 
     it('refuses unknown options with a suggestion, and ill-typed resting and clock', () => {

@@ -291,10 +291,9 @@ export class AdaptiveSlots implements BulkheadStore {
     // Stryker disable next-line OptionalChaining: the bulkhead subscribes before any call ends
     this.#onFree?.();
   };
+  // A slot granted later (by a store that answers asynchronously): the slots in use are read then.
   readonly #wrap = (ticket: false | BulkheadTicket): false | AdaptiveTicket =>
-    ticket === false
-      ? false
-      : new AdaptiveTicket(ticket, (this.#clock as Clock).now(), this.#inner.inUse());
+    this.#ticket(ticket, this.#inner.inUse());
 
   constructor(inner: BulkheadStore, limit: AdaptiveLimit) {
     this.#inner = inner;
@@ -307,15 +306,27 @@ export class AdaptiveSlots implements BulkheadStore {
     this.#inner.configure(config);
   }
 
+  // The slots in use are read once per acquire: a slot granted at once is one more.
   tryAcquire(): false | AdaptiveTicket {
-    if (this.#inner.inUse() >= this.#limit.limit) return false;
-    return this.#wrap(this.#inner.tryAcquire());
+    const used = this.#inner.inUse();
+    if (used >= this.#limit.limit) return false;
+    return this.#ticket(this.#inner.tryAcquire(), used + 1);
   }
 
   acquire(): false | AdaptiveTicket | Promise<false | AdaptiveTicket> {
-    if (this.#inner.inUse() >= this.#limit.limit) return false;
+    const used = this.#inner.inUse();
+    if (used >= this.#limit.limit) return false;
     const answer = this.#inner.acquire();
-    return isThenable(answer) ? Promise.resolve(answer).then(this.#wrap) : this.#wrap(answer);
+    return isThenable(answer)
+      ? Promise.resolve(answer).then(this.#wrap)
+      : this.#ticket(answer, used + 1);
+  }
+
+  /** The store's answer as a ticket that remembers when its call began, and beside how many. */
+  #ticket(ticket: false | BulkheadTicket, inflight: number): false | AdaptiveTicket {
+    return ticket === false
+      ? false
+      : new AdaptiveTicket(ticket, (this.#clock as Clock).now(), inflight);
   }
 
   release(ticket: BulkheadTicket): void | Promise<void> {
@@ -353,7 +364,8 @@ export class AdaptiveSlots implements BulkheadStore {
       }
     }
     ticket.start = now;
-    ticket.inflight = this.#inner.inUse();
-    return this.#inner.inUse() <= this.#limit.limit;
+    const used = this.#inner.inUse();
+    ticket.inflight = used;
+    return used <= this.#limit.limit;
   }
 }

@@ -88,7 +88,16 @@ export const CHAOS_OPTIONS: readonly string[] = Object.freeze([
   'clock',
 ]);
 
-/** The error an injected fault fails with unless `fault.error` says otherwise. */
+/**
+ * The error an injected fault fails with unless `fault.error` says otherwise.
+ *
+ * It extends `Error`, not `ResilienceError`, on purpose: an injected fault stands for the
+ * dependency's own failure, so the stages around the chaos stage must take it as they would take
+ * that failure. Predicates that tell bulwark's own refusals from the dependency's errors (a retry's
+ * `retryOn: (e) => !isResilienceError(e)`, a breaker's `recordOn`, the `rejected` outcome of the
+ * OpenTelemetry adapter) treat it as a failure of the dependency, which is what a chaos test
+ * checks. Its `name` is `'InjectedFaultError'` and its `code` `'INJECTED_FAULT'`.
+ */
 export class InjectedFaultError extends Error {
   override readonly name = 'InjectedFaultError' as const;
   readonly code = 'INJECTED_FAULT' as const;

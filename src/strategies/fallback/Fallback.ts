@@ -80,6 +80,11 @@ export interface FallbackMethodOptions<T, R = any> extends FallbackFilterOptions
    * function wrapper passes the wrapped call's arguments after the error, and a policy passes
    * `(error, ctx)`. For a result `onResult` rejected, `error` is a {@link RejectedResultError}
    * holding it. What it throws (or rejects with) propagates.
+   *
+   * In a policy, `ctx.startedAt` is the call's start for every method that can reach `ctx`: the
+   * policy reads the clock at `execute` unless the method's source shows one plain parameter (or
+   * none) and contains neither `arguments` nor `eval` (`(error) => …` costs no clock read; a rest
+   * parameter, a default value, destructuring, a bound or native function cost one).
    */
   // `any[]`: the arguments after the error are the wrapped function's, whatever they are.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -217,11 +222,12 @@ export class Fallback<T> {
   }
 
   /**
-   * @internal True when `method` declares a parameter after the error (a policy passes it the
-   * context, whose `startedAt` it may read at any time).
+   * @internal True when `method` may reach the context a policy passes it after the error, whose
+   * `startedAt` it may read at any time: unless its source shows it declares at most one plain
+   * parameter and contains no `arguments` or `eval` (see {@link reachesContext}).
    */
   get takesContext(): boolean {
-    return this.#method !== undefined && this.#method.length > 1;
+    return this.#method !== undefined && reachesContext(this.#method);
   }
 
   /**
@@ -251,4 +257,33 @@ export class Fallback<T> {
     // Stryker disable next-line ConditionalExpression: a fast path; spreading no arguments passes the same
     return args.length === 0 ? method(error) : method(error, ...args);
   }
+}
+
+/**
+ * The start of a function's source that declares one plain parameter or none: an arrow whose one
+ * parameter is not in parentheses (`error => …`), or a head made of names, spaces and `*`
+ * (`function name`, `async`, `*gen`, a method's name, nothing) followed by the parameter list.
+ * Names are ASCII: a name outside `[A-Za-z0-9_$]` only costs the clock read.
+ */
+const ONE_PARAMETER = /^(?:(?:async\s+)?[\w$]+\s*=>|[\w$\s*]*\(\s*(?:[\w$]+\s*)?\))/;
+/**
+ * What lets a function reach arguments it does not declare (`arguments`, `eval`), or hides its
+ * parameters (`[native code]`). Found anywhere in the source, as part of a longer name too.
+ */
+const UNDECLARED = /arguments|eval|native code/;
+
+/**
+ * Whether `method` may reach a second argument (the context), read from what it declares: its
+ * `length` counts parameters only up to the first rest parameter or default value, so its source
+ * decides. False only when the source shows one plain parameter (or none) and contains neither
+ * `arguments` nor `eval`; anything else (more parameters, a rest parameter, a default value, a
+ * destructured parameter, a comment in the list, a computed name, a native, bound or proxied
+ * function whose source is hidden) counts as reaching it: the policy then reads the clock at
+ * `execute`, which costs one read, never a wrong `startedAt`. (The source of any function can be
+ * read, a revoked proxy's too.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function
+function reachesContext(method: Function): boolean {
+  const source = Function.prototype.toString.call(method);
+  return UNDECLARED.test(source) || !ONE_PARAMETER.test(source);
 }

@@ -10,7 +10,7 @@ import { BuiltinStep } from '../../pipeline/step.js';
 export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   // Stryker disable next-line BooleanLiteral: only chooses a deferred promise and slot tracking, which answer the same for a step that answers after the work
   readonly settlesEarly = false;
-  // A method given the context may read `startedAt` once the call has failed.
+  // A method that may reach the context may read `startedAt` once the call has failed.
   readonly needsClock = this.primitive.takesContext;
   private readonly fallback = this.primitive;
   // Read once: without `onResult` a result costs one field read.

@@ -191,20 +191,22 @@ export class Hedge {
   }
 }
 
-/** Reads the `delay` option: a duration >= 0, or -1 / 'on-failure'. */
+/** What `delay` takes, as every refusal of it says. */
+const DELAY = "a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure'";
+
+/**
+ * Reads the `delay` option: a duration >= 0, or -1 / 'on-failure'. Every refusal has one message;
+ * a value out of range (a negative or infinite number or sum) is a RangeError, any other a
+ * TypeError.
+ */
 function hedgeDelay(value: unknown): number {
   if (value === undefined) return 2000;
   if (value === 'on-failure' || value === ON_FAILURE) return ON_FAILURE;
-  if (typeof value === 'number' && value < 0) {
-    fail(RangeError, 'delay', "a duration >= 0, -1 or 'on-failure'", value);
-  }
   try {
+    // Stryker disable next-line StringLiteral: the refusal below replaces toMs's message
     return toMs(value, 'delay');
   } catch (error) {
-    if (typeof value === 'string') {
-      fail(TypeError, 'delay', "a duration such as 250ms or 2s, or 'on-failure'", value);
-    }
-    throw error;
+    fail(error instanceof RangeError ? RangeError : TypeError, 'delay', DELAY, value);
   }
 }
 
@@ -238,6 +240,8 @@ export class HedgeRun implements DeadlineNode, Holder {
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
   #watched: AbortSignal | undefined;
+  /** Registered with the execution's root (and the caller's signal): at the first delay. */
+  #held = false;
 
   constructor(hedge: Hedge, parent: Context, sink: HedgeSink) {
     this.hedge = hedge;
@@ -325,8 +329,14 @@ export class HedgeRun implements DeadlineNode, Holder {
     // Nobody waits for the next attempt once the caller is answered (its abort, an enclosing
     // deadline, a custom stage): the delay ends then. Standalone, the caller's abort answers the
     // caller, which this run hears itself; a policy settles the root, which tells its holders (at
-    // once if the caller is answered already). The same listener is added once, however often.
+    // once if the caller is answered already). The run registers once, at its first delay: a
+    // delay set again after the caller was answered ends at once.
     const root = this.parent.root;
+    if (this.#held) {
+      if (root.settled) this.answered(root);
+      return;
+    }
+    this.#held = true;
     const signal = abortable(root.callerSignal);
     if (signal !== undefined) {
       this.#watched = signal;

@@ -21,8 +21,8 @@ export interface KeyedOptions<P = unknown> {
   readonly maxKeys?: number;
   /**
    * An instance at rest that no call used for this long is dropped (found and dropped on the
-   * holder's next use; no timer). A duration > 0, or `Infinity` to keep instances until
-   * `maxKeys` pushes them out.
+   * holder's next use; no timer). A finite duration > 0, as every duration but `maxWait`: for
+   * instances that only `maxKeys` pushes out, give a long one (`'30d'`).
    * @defaultValue `'10m'`
    */
   readonly idleTimeout?: Duration;
@@ -63,7 +63,10 @@ const SCAN = 32;
 export interface KeyedEntry<P> {
   readonly key: string;
   readonly value: P;
-  /** Clock time of the last use (a call starting or ending, or a check that found it busy). */
+  /**
+   * Clock time of the last use: `get`, the end of a call (a call that starts on an existing entry
+   * only holds it), or a check that found it busy.
+   */
   used: number;
   /** Calls of a policy running on this instance now (from admission until their outcome). */
   holds: number;
@@ -93,7 +96,7 @@ export interface KeyedEntry<P> {
 export class Keyed<P> {
   /** Most instances kept while some are at rest. */
   declare readonly maxKeys: number;
-  /** Milliseconds after which an unused instance at rest is dropped (`Infinity`: never). */
+  /** Milliseconds after which an unused instance at rest is dropped. */
   declare readonly idleTimeoutMs: number;
   readonly #factory: (key: string) => P;
   readonly #clock: Clock;
@@ -108,7 +111,8 @@ export class Keyed<P> {
   /**
    * @param factory - makes the instance of a key: `(key) => new CircuitBreaker(options)`
    * @throws TypeError when `factory` is not a function, or for an unknown or ill-typed option
-   * @throws RangeError when `maxKeys` is not an integer >= 1 or `idleTimeout` is not > 0
+   * @throws RangeError when `maxKeys` is not an integer >= 1 or `idleTimeout` is not a finite
+   *   duration > 0
    */
   constructor(factory: (key: string) => P, options?: KeyedOptions<P>) {
     if (typeof factory !== 'function') fail(TypeError, 'factory', 'a function', factory);
@@ -126,7 +130,7 @@ export class Keyed<P> {
    * @throws TypeError when `key` is not a string; what the factory throws
    */
   get(key: string): P {
-    return this.#take(key, this.#clock.now()).value;
+    return this.#take(key, this.#clock.now(), true).value;
   }
 
   /**
@@ -186,17 +190,20 @@ export class Keyed<P> {
 
   /**
    * @internal The entry of `key` for a call that starts on it at `now` (the holder's clock):
-   * held (never dropped) until {@link Keyed.release}.
+   * held (never dropped) until {@link Keyed.release}. A held entry cannot be dropped, so its use
+   * is recorded once, when the call ends: an existing entry is neither moved nor stamped here
+   * (a sweep or a full holder that meets it moves it to the recent end as in use).
    */
   hold(key: string, now: number): KeyedEntry<P> {
-    const entry = this.#take(key, now);
+    const entry = this.#take(key, now, false);
     entry.holds++;
     return entry;
   }
 
   /**
    * @internal The call that {@link Keyed.hold} counted has its outcome: the entry is the most
-   * recently used (unless it was deleted meanwhile), so that the least recently used stays first.
+   * recently used (unless it was deleted meanwhile), so that the least recently used stays first
+   * and idleness counts from the end of its last call.
    */
   release(entry: KeyedEntry<P>): void {
     entry.holds--;
@@ -216,7 +223,8 @@ export class Keyed<P> {
     };
   }
 
-  #take(key: string, now: number): KeyedEntry<P> {
+  /** The entry of `key`, made if there is none; an existing one marked as used at `now` if `use`. */
+  #take(key: string, now: number, use: boolean): KeyedEntry<P> {
     if (typeof key !== 'string') {
       throw new TypeError(`\`key\` must be a string, got ${show(key)}`);
     }
@@ -227,9 +235,11 @@ export class Keyed<P> {
     const entries = this.#entries;
     let entry = entries.get(key);
     if (entry !== undefined) {
-      entries.delete(key);
-      entries.set(key, entry);
-      entry.used = now;
+      if (use) {
+        entries.delete(key);
+        entries.set(key, entry);
+        entry.used = now;
+      }
       return entry;
     }
     entry = { key, value: this.#factory(key), used: now, holds: 0 };
@@ -296,9 +306,7 @@ export function readKeyedOptions(o: Record<string, unknown>): {
   idleTimeoutMs: number;
 } {
   const maxKeys = integerOption(o.maxKeys, 'maxKeys', 1, DEFAULT_MAX_KEYS);
-  const idleTimeoutMs =
-    o.idleTimeout === Infinity
-      ? Infinity
-      : positiveDuration(o.idleTimeout, 'idleTimeout', DEFAULT_IDLE_MS);
+  // Finite, as every duration but `maxWait`: `Infinity` is refused by name.
+  const idleTimeoutMs = positiveDuration(o.idleTimeout, 'idleTimeout', DEFAULT_IDLE_MS);
   return { maxKeys, idleTimeoutMs };
 }

@@ -47,9 +47,7 @@ export function keyedStage<P extends object>(
     clock: own.clock as never,
   });
   const describe = (): string =>
-    `per key (at most ${maxKeys} key${maxKeys === 1 ? '' : 's'}${
-      idleTimeoutMs === Infinity ? '' : `, idle ${idleTimeoutMs} ms`
-    }): ${inner.describe(template)}`;
+    `per key (at most ${maxKeys} key${maxKeys === 1 ? '' : 's'}, idle ${idleTimeoutMs} ms): ${inner.describe(template)}`;
   const descriptor: StageDescriptor<Keyed<P>> = {
     kind: inner.kind,
     label: inner.label,

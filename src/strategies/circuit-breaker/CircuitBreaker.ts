@@ -40,7 +40,7 @@ import {
   type Fields,
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
-import { InMemoryCircuitBreakerStore, metricsOf } from './store.js';
+import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
 import type { CircuitState } from './CircuitState.js';
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
@@ -585,9 +585,7 @@ export class CircuitBreaker {
         return ticket;
       });
     }
-    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
-    if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(admission, null);
+    return this.#admit(admission, null);
   }
 
   /**
@@ -623,10 +621,8 @@ export class CircuitBreaker {
       admission.then((a) => this.#learnAdmission(a), noop);
       return UNKNOWN_TICKET;
     }
-    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
-    if (admission.state !== this.#lastState) this.#observe(admission.state);
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-    const ticket = this.#ticket(admission, CircuitBreaker.prototype.beforeCall);
+    const ticket = this.#admit(admission, CircuitBreaker.prototype.beforeCall);
     if (typeof ticket !== 'number') throw ticket;
     return ticket;
   }
@@ -794,6 +790,17 @@ export class CircuitBreaker {
     }
   }
 
+  /** A synchronous store's admission: the state it observed, then `#ticket`. */
+  #admit(
+    admission: CircuitAdmission,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function | null,
+  ): number | CircuitOpenError {
+    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
+    if (admission.state !== this.#lastState) this.#observe(admission.state);
+    return this.#ticket(admission, boundary);
+  }
+
   /** The admitted call's ticket, or the refusal (its stack as `refusalFrom` makes it). */
   #ticket(
     admission: CircuitAdmission,
@@ -875,11 +882,8 @@ export class CircuitBreaker {
     if (state === 'open') {
       // The same growth rule as the store's: a re-open from HALF_OPEN lasts longer, and a trip
       // from any other state (after a close) lasts recoveryTimeout.
-      const c = this.#config;
       this.#openMs =
-        last === 'half-open'
-          ? Math.min(this.#openMs * c.recoveryBackoff, c.maxRecoveryTimeoutMs)
-          : c.recoveryTimeoutMs;
+        last === 'half-open' ? grown(this.#openMs, this.#config) : this.#config.recoveryTimeoutMs;
       this.#openUntil = this.clock.now() + this.#openMs;
     }
     this.#observe(state);

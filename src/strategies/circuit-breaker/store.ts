@@ -302,10 +302,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
       // The slow-probe rate is over the whole budget, so it can only rise: re-open as soon as it
       // reaches the threshold rather than waiting for the remaining probes.
       if (failure || (slowRate !== undefined && this.#slowProbes / max >= slowRate)) {
-        this.#open(
-          config.clock.now(),
-          Math.min(this.#openMs * config.recoveryBackoff, config.maxRecoveryTimeoutMs),
-        );
+        this.#open(config.clock.now(), grown(this.#openMs, config));
       } else if (this.#probeSuccesses >= max) this.reset();
     }
     return this.#state;
@@ -419,6 +416,11 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     this.#state = state;
     this.#failures = this.#probes = this.#probeSuccesses = this.#slowProbes = 0;
   }
+}
+
+/** @internal The open time after a re-open from HALF_OPEN, when the last one was `openMs`. */
+export function grown(openMs: number, config: CircuitBreakerStoreConfig): number {
+  return Math.min(openMs * config.recoveryBackoff, config.maxRecoveryTimeoutMs);
 }
 
 // True when the window holds enough outcomes to judge and `count` of them reach `rate`.

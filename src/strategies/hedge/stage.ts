@@ -13,6 +13,7 @@ export class HedgeStage extends BuiltinStep<Hedge> implements HedgeSink {
   // Stryker disable next-line ConditionalExpression: false reads the clock, which in the call's first turn reads `startedAt` too
   private readonly sharesClock = this.primitive.clock === this.env.clock;
   // Its first delay starts from `startedAt`, read at `execute` then.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: only when the start is read changes: `enter` reads `startedAt` in the call's first turn, which reads the clock then if `execute` did not
   readonly needsClock = this.sharesClock && this.primitive.delayMs > 0;
 
   enter(ctx: Context): void {

@@ -388,7 +388,8 @@ describe("Hedge: each attempt's context", () => {
 });
 
 describe('Hedge: a call held by its execution', () => {
-  it('registers a call with its execution once, however often its delay is set again', () => {
+  /** A hedge of up to 3 more attempts every 100 ms, begun in a call of its own. */
+  function begun() {
     const clock = new ManualClock();
     const hedge = new Hedge({ maxHedges: 3, delay: 100, clock });
     const root = new RootContext('p', 0, () => undefined, undefined, undefined, clock);
@@ -396,6 +397,10 @@ describe('Hedge: a call held by its execution', () => {
     const sink: HedgeSink = { start: (a) => attempts.push(a), finish() {}, hedged() {} };
     const run = new HedgeRun(hedge, root, sink);
     run.begin(clock.now());
+    return { clock, root, attempts, run };
+  }
+  it('registers a call with its execution once, however often its delay is set again', () => {
+    const { clock, root, attempts, run } = begun();
     clock.tick(100); // the delay passes: attempt 2 starts and the delay is set again
     run.settled(attempts[0] as HedgeAttempt, false, new Error('no')); // attempt 3, set again
     expect(attempts.map((a) => a.attempt)).to.deep.equal([1, 2, 3]);
@@ -405,13 +410,7 @@ describe('Hedge: a call held by its execution', () => {
     expect(clock.pending()).to.equal(0);
   });
   it('sets no delay once the caller is answered, also when an attempt fails after', () => {
-    const clock = new ManualClock();
-    const hedge = new Hedge({ maxHedges: 3, delay: 100, clock });
-    const root = new RootContext('p', 0, () => undefined, undefined, undefined, clock);
-    const attempts: HedgeAttempt[] = [];
-    const sink: HedgeSink = { start: (a) => attempts.push(a), finish() {}, hedged() {} };
-    const run = new HedgeRun(hedge, root, sink);
-    run.begin(clock.now());
+    const { clock, root, attempts, run } = begun();
     root.settled = true; // answered by a stage around the hedge: the delay ends
     expect(clock.pending()).to.equal(0);
     run.settled(attempts[0] as HedgeAttempt, false, new Error('no')); // attempt 2 starts

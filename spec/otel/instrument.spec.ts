@@ -204,7 +204,7 @@ describe('instrument', () => {
       expect([whole.count, whole.sum]).to.deep.equal([1, 230]);
     });
 
-    it('counts a call that began before it was attached, but records no duration for it', async () => {
+    it('records a call that began before it was attached, timed from the attachment on', async () => {
       const policy = Policy.builder('early').build();
       const before = policy.execute(
         () => new Promise<string>((resolve) => setTimeout(() => resolve('ok'), 50)),
@@ -220,7 +220,10 @@ describe('instrument', () => {
       const attributes = { policy: 'early', outcome: 'success' };
       expect(value(collected, 'bulwark.calls', attributes)).to.equal(2);
       const duration = histogram(collected, 'bulwark.call.duration', attributes);
-      expect([duration.count, duration.sum], 'only the call it saw start').to.deep.equal([1, 40]);
+      expect(
+        [duration.count, duration.sum],
+        'the early call from the attachment: 30 ms',
+      ).to.deep.equal([2, 70]);
     });
 
     it('does not count a retry skipped at the deadline', async () => {

@@ -354,17 +354,17 @@ function watchPolicy(
     injections,
   } = instruments;
   const unsubscribes = [
-    // A call that began before this instrumentation (`partial`) is counted, but its duration,
-    // measured only from when it could be seen, is left out of the histogram.
+    // Every execution records its duration; one that began before this instrumentation
+    // (`partial`) records it from the attachment on, a lower bound.
     policy.on('success', (e) => {
       const attributes = e.fallback ? fallback : success;
       calls.add(1, attributes);
-      if (e.partial !== true) callDuration.record(e.durationMs, attributes);
+      callDuration.record(e.durationMs, attributes);
     }),
     policy.on('failure', (e) => {
       const attributes = isRejection(e.error) ? rejected : failure;
       calls.add(1, attributes);
-      if (e.partial !== true) callDuration.record(e.durationMs, attributes);
+      callDuration.record(e.durationMs, attributes);
     }),
     policy.on('attempt', (e) => {
       attemptDuration.record(e.durationMs, 'error' in e ? failure : success);

@@ -36,6 +36,8 @@ const MAX_MEMBER_LENGTH = 100;
  */
 export function encodeMember(key: string): string {
   const escaped = escapeKeyPart(key);
+  // '' has a name of its own: a lone '%' is no escape of any other key.
+  if (escaped === '') return '%';
   return escaped.length > MAX_MEMBER_LENGTH ? `#${sha1Hex(escaped)}` : escaped;
 }
 

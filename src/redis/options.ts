@@ -106,7 +106,7 @@ export interface StoreSetup {
 const VIEW: unique symbol = Symbol('bulwark.redis.view');
 
 /**
- * A store's `key` and a view's (`forKey(key)`) alike: a non-empty string.
+ * A store's `key`: a non-empty string.
  * @throws TypeError for another type, RangeError for the empty string
  */
 function assertKey(key: unknown): asserts key is string {
@@ -118,10 +118,11 @@ function assertKey(key: unknown): asserts key is string {
 /**
  * @internal The options argument that makes a store's constructor build the per-key view of
  * `member` on the store's checked options (`forKey`), without checking them again.
- * @throws TypeError when `member` is not a string, RangeError when it is empty
+ * @throws TypeError when `member` is not a string
  */
 export function viewOptions<O>(common: ResolvedStoreOptions, member: unknown): O {
-  assertKey(member);
+  // Any string, '' included: a keyed stage hands its key function's answer here as it is.
+  if (typeof member !== 'string') fail(TypeError, 'key', 'a string', member);
   const setup: StoreSetup = { common, raw: common.raw, member };
   return { [VIEW]: setup } as unknown as O;
 }

@@ -452,7 +452,7 @@ export class CircuitBreaker {
     const state = store.state();
     if (isThenable(state)) {
       this.#remote = true;
-      this.#took(state);
+      this.#learn(state);
     } else {
       this.#lastState = state;
       // A circuit restored HALF_OPEN is in its first HALF_OPEN period: its probes' tickets must
@@ -492,7 +492,7 @@ export class CircuitBreaker {
     if (isThenable(snapshot)) {
       snapshot.then((m) => {
         this.#lastMetrics = m;
-        this.#observe(m.state);
+        this.#learnState(m.state);
       }, noop);
       const last = this.#lastMetrics;
       return last === undefined ? metricsOf(this.#lastState, 0, 0, 0) : last;
@@ -612,7 +612,7 @@ export class CircuitBreaker {
         // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
         CircuitBreaker.prototype.beforeCall,
       );
-      this.#took(this.#store.state());
+      this.#learn(this.#store.state());
       throw refusal;
     }
     const admission = this.#store.acquire();
@@ -848,40 +848,54 @@ export class CircuitBreaker {
     }
   }
 
-  // A state the store answered: observed now, or when the promise settles. Answers the last
-  // known state: a listener told of the change may have moved the circuit again (isolate() from
-  // a listener).
-  #took(state: CircuitState | PromiseLike<CircuitState>): CircuitState {
-    if (isThenable(state)) state.then((s) => this.#observe(s), noop);
-    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
-    else if (state !== this.#lastState) this.#observe(state);
+  // A state the store answered: observed now, or learnt when the promise settles.
+  #took(state: CircuitState | Promise<CircuitState>): CircuitState {
+    if (isThenable(state)) {
+      this.#learn(state);
+      return this.#lastState;
+    }
+    if (state === this.#lastState) return state;
+    this.#observe(state);
+    // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
+  }
+
+  // A state the store answered, learnt now or when the promise settles.
+  #learn(state: CircuitState | PromiseLike<CircuitState>): void {
+    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
+    else this.#learnState(state);
   }
 
   #learnAdmission(admission: CircuitAdmission): void {
     // The state first: hearing of OPEN assumes a whole open period, which the store's own time
     // left, when it gave one, then replaces.
-    this.#observe(admission.state);
+    this.#learnState(admission.state);
     // Stryker disable next-line ConditionalExpression,LogicalOperator: #openUntil is read only while the last known state is OPEN, and every move to OPEN sets it afresh
     if (!admission.admitted && admission.state === 'open') {
       this.#openUntil = this.clock.now() + admission.retryAfterMs;
     }
   }
 
+  #learnState(state: CircuitState): void {
+    const last = this.#lastState;
+    if (state === last) return;
+    if (state === 'open') {
+      // The same growth rule as the store's: a re-open from HALF_OPEN lasts longer, and a trip
+      // from any other state (after a close) lasts recoveryTimeout.
+      this.#openMs =
+        last === 'half-open' ? grown(this.#openMs, this.#config) : this.#config.recoveryTimeoutMs;
+      this.#openUntil = this.clock.now() + this.#openMs;
+    }
+    this.#observe(state);
+  }
+
   #observe(to: CircuitState): void {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
-    if (to === 'open') {
-      // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
-      this.#openCause = this.#recording;
-      // For a store that answers with promises, the time it stays OPEN by the same growth rule as
-      // the store's: a re-open from HALF_OPEN lasts longer, and a trip from any other state
-      // (after a close) lasts recoveryTimeout.
-      this.#openMs =
-        from === 'half-open' ? grown(this.#openMs, this.#config) : this.#config.recoveryTimeoutMs;
-      this.#openUntil = this.clock.now() + this.#openMs;
-    }
+    // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
+    // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
+    if (to === 'open') this.#openCause = this.#recording;
     if (to === 'half-open') this.#period++;
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;

@@ -97,7 +97,6 @@ const MODES: readonly StoreErrorMode[] = Object.freeze(['fail-open', 'fail-close
 /** @internal The checked options of a store, and the key of its per-key view if it is one. */
 export interface StoreSetup {
   readonly common: ResolvedStoreOptions;
-  readonly raw: Record<string, unknown>;
   /** The per-key view's key (`store.forKey(key)`); `undefined` for a store itself. */
   readonly member: string | undefined;
 }
@@ -123,13 +122,13 @@ function assertKey(key: unknown): asserts key is string {
 export function viewOptions<O>(common: ResolvedStoreOptions, member: unknown): O {
   // Any string, '' included: a keyed stage hands its key function's answer here as it is.
   if (typeof member !== 'string') fail(TypeError, 'key', 'a string', member);
-  const setup: StoreSetup = { common, raw: common.raw, member };
+  const setup: StoreSetup = { common, member };
   return { [VIEW]: setup } as unknown as O;
 }
 
 /**
  * @internal Checks the options every store takes, and the unknown keys against `extraKeys` too.
- * @returns the resolved common options and the raw record, for the store's own options
+ * @returns the resolved common options (whose `raw` record holds the store's own options)
  */
 export function resolveStoreOptions(
   options: unknown,
@@ -182,7 +181,7 @@ export function resolveStoreOptions(
     onStoreError,
     instances,
   });
-  return { common, raw, member: undefined };
+  return { common, member: undefined };
 }
 
 /** @internal Throws when a store is configured a second time (a store serves one primitive). */

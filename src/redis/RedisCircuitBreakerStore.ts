@@ -109,8 +109,18 @@ export class RedisCircuitBreakerStore
         timed ? 2 * config.windowDurationMs : 0,
       ),
     );
+    // What the script reads, and nothing more: the clock and the window type stay here.
     const settings: BreakerSettings = {
-      ...config,
+      failureThreshold: config.failureThreshold,
+      recoveryTimeoutMs: config.recoveryTimeoutMs,
+      recoveryBackoff: config.recoveryBackoff,
+      maxRecoveryTimeoutMs: config.maxRecoveryTimeoutMs,
+      failureRateThreshold: config.failureRateThreshold,
+      slowCallRateThreshold: config.slowCallRateThreshold,
+      windowSize: config.windowSize,
+      windowDurationMs: config.windowDurationMs,
+      minimumCalls: config.minimumCalls,
+      halfOpenMaxCalls: config.halfOpenMaxCalls,
       stateKey: this.redisKey,
       windowKey: `${this.redisKey}:w`,
       timed,

@@ -250,7 +250,7 @@ describe('RedisLink (store failures, on fake time)', function () {
     expect(adapter.calls).to.have.length(1);
     await clock.tickAsync(100);
     expect(store.redisAvailable).to.equal(false);
-    const command = sinon.spy(BUDGET, 'command');
+    const command = sinon.spy(BUDGET, 'run');
     try {
       for (let i = 0; i < 50; i++) {
         store.deposit(1);

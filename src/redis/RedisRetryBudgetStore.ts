@@ -5,6 +5,7 @@ import {
 } from '../index.js';
 import { BUCKETS, EPSILON, budgetLeft, reserveOf } from '../strategies/retry-budget/budget.js';
 import { RedisStore } from './core.js';
+import type { RedisClientAdapter } from './adapter.js';
 import type { RedisStoreOptions } from './options.js';
 import { BUDGET } from './scripts/budget.js';
 
@@ -58,6 +59,32 @@ export class RedisRetryBudgetStore
   #windowMs = 0;
   /** When the totals were last answered (on the budget's clock). */
   #answeredAt = -Infinity;
+  // The send's command and handlers, made once: a budget sends on every first attempt and retry.
+  // The command reads the counts being sent when the link runs it (at once).
+  readonly #command = (adapter: RedisClientAdapter): Promise<unknown> =>
+    BUDGET.run(adapter, {
+      key: this.redisKey,
+      bucketMs: this.#bucketMs,
+      buckets: BUCKETS,
+      deposits: this.#sentDeposits,
+      withdrawals: this.#sentWithdrawals,
+    });
+
+  readonly #onReply = (reply: unknown): void => {
+    // A reply of another shape (from an adapter of one's own) teaches nothing.
+    if (Array.isArray(reply)) {
+      this.#deposits = Number(reply[0]);
+      this.#withdrawals = Number(reply[1]);
+      this.#answeredAt = this.core.link.clock.now();
+    }
+    this.#onDone();
+  };
+
+  readonly #onDone = (): void => {
+    this.#sentDeposits = this.#sentWithdrawals = 0;
+    this.#inFlight = undefined;
+    void this.#send();
+  };
 
   /**
    * @throws TypeError for a missing `client` or `key`, an unknown option or a value of the wrong type
@@ -140,24 +167,6 @@ export class RedisRetryBudgetStore
     if (!link.shouldTry()) return undefined;
     this.#sentDeposits = deposits;
     this.#sentWithdrawals = withdrawals;
-    const done = (): void => {
-      this.#sentDeposits = this.#sentWithdrawals = 0;
-      this.#inFlight = undefined;
-      void this.#send();
-    };
-    const command = BUDGET.command({
-      key: this.redisKey,
-      bucketMs: this.#bucketMs,
-      buckets: BUCKETS,
-      deposits,
-      withdrawals,
-    });
-    return (this.#inFlight = link.run(command).then((reply) => {
-      const [d, w] = reply as [unknown, unknown];
-      this.#deposits = Number(d);
-      this.#withdrawals = Number(w);
-      this.#answeredAt = link.clock.now();
-      done();
-    }, done));
+    return (this.#inFlight = link.run(this.#command).then(this.#onReply, this.#onDone));
   }
 }

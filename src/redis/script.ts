@@ -32,6 +32,11 @@ export class LuaScript<P> {
     const call = this.#build(params);
     return (adapter) => runScript(adapter, this, call);
   }
+
+  /** Runs the script with `params` on `adapter` at once (for a command that changes per call). */
+  run(adapter: RedisClientAdapter, params: P): Promise<unknown> {
+    return runScript(adapter, this, this.#build(params));
+  }
 }
 
 /**

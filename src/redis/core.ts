@@ -121,8 +121,10 @@ export abstract class RedisStore<L> {
 
   /**
    * False from a failed call of this store until one of its calls reaches Redis again, and while
-   * calls skip Redis after a failure of any store on the same client (they decide without it).
-   * On a cluster client, a store whose node is down stays false when others reach their nodes.
+   * calls skip Redis after a failure of any store on the same client. While false, the store's
+   * calls decide as `onStoreError` says, but for one call (the probe) after each back-off. On a
+   * cluster client, a store whose node is down stays false, and keeps deciding without Redis,
+   * when others reach their nodes.
    */
   get redisAvailable(): boolean {
     return this.core.link.up;

@@ -64,7 +64,10 @@ function healthOf(adapter: RedisClientAdapter): ClientHealth {
  * `onStoreError` says; then one call at a time (the probe) tries Redis again while the others
  * keep deciding without it, so an outage never piles up commands. The first answer brings the
  * store back to Redis. Stores on the same client share what they learn of the server's health
- * (see {@link ClientHealth}): one probe serves them all.
+ * (see {@link ClientHealth}): one probe serves them all, except a store whose own call failed,
+ * which stays on its own back-off and probe until one of its calls is answered (on a cluster
+ * client, its key's node may be down while the others answer). What `up` reports is what calls
+ * do: while it is false, they decide without Redis but for the probes.
  */
 export class RedisLink {
   readonly adapter: RedisClientAdapter;
@@ -77,10 +80,9 @@ export class RedisLink {
   readonly #health: ClientHealth;
   #clock: Clock = systemClock;
   #bound = false;
-  // Whether this store's last call reached Redis: on a cluster client its key's node may be down
-  // while the client's other calls reach theirs.
-  #reached = true;
-  // This store's own state, after an error reply about its key.
+  // This store's own state: down after one of its calls failed (no answer, or an error reply
+  // about its key), until one of its calls is answered. On a cluster client its key's node may be
+  // down while the client's other calls reach theirs: it then keeps its own back-off and probe.
   #up = true;
   #probing = false;
   #retryAt = 0;
@@ -112,10 +114,11 @@ export class RedisLink {
 
   /**
    * False from a failed call of this store until one of its calls succeeds again, and while
-   * the client is down (another store's call failed, and no call succeeded since).
+   * the client is down (another store's call failed, and no call succeeded since). While false,
+   * calls decide without Redis but for one probe after each back-off (see `shouldTry`).
    */
   get up(): boolean {
-    return this.#reached && this.#up && this.#health.up;
+    return this.#up && this.#health.up;
   }
 
   /** True while calls are decided without Redis (in the back-off, or while a probe is out). */
@@ -169,13 +172,16 @@ export class RedisLink {
         settled = true;
         this.#clock.clearTimeout(timer);
         health.pending.delete(fail);
+        // A probe failed by another store's loss of the server ends too: the next back-off
+        // lets another one through.
+        this.#probing = false;
         reject(error);
       };
       const timer = this.#clock.setTimeout(() => {
         if (settled) return;
         const error = new StoreTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
         fail(error);
-        this.#reached = false;
+        this.#down(error);
         health.failed(error, this.#clock, this.retryMs);
       }, this.timeoutMs);
       health.pending.add(fail);
@@ -194,7 +200,6 @@ export class RedisLink {
           settled = true;
           this.#clock.clearTimeout(timer);
           health.pending.delete(fail);
-          this.#reached = true;
           this.#up = true;
           this.#probing = false;
           health.up = true;
@@ -204,15 +209,11 @@ export class RedisLink {
         (error: unknown) => {
           if (settled) return;
           fail(error);
-          this.#reached = false;
+          this.#down(error);
           if (this.adapter.classifyError(error) === 'reply') {
             // The server answered: it is reachable; only this store's key is in trouble.
             health.up = true;
             health.probing = false;
-            this.#up = false;
-            this.#probing = false;
-            this.#lastError = error;
-            this.#retryAt = this.#clock.now() + this.retryMs;
           } else {
             health.failed(error, this.#clock, this.retryMs);
           }
@@ -243,6 +244,14 @@ export class RedisLink {
       `Shared state store is unavailable: ${reason} (key "${this.label}", ${this.adapter.name})`,
       { cause: error },
     );
+  }
+
+  // This store's own back-off after one of its calls failed.
+  #down(error: unknown): void {
+    this.#up = false;
+    this.#probing = false;
+    this.#lastError = error;
+    this.#retryAt = this.#clock.now() + this.retryMs;
   }
 
   #exec(command: RedisCommand): Promise<unknown> {

@@ -31,8 +31,8 @@ const MIN_LEASE_TTL_MS = 50;
  *
  * Each slot is a lease in a sorted set, scored by its expiry on the Redis server's clock; taking
  * a slot first drops expired leases, then adds one if fewer than `maxConcurrent` remain (one
- * atomic Lua script). The store renews the leases it holds every `leaseTtl / 3` (one unref'd
- * timer per store, only while it holds leases), so a crashed holder's slots come back within
+ * atomic Lua script). The store renews the leases it holds every `leaseTtl / 3` (one timer per
+ * store, only while it holds leases: a process whose calls have all settled exits at once), so a crashed holder's slots come back within
  * `leaseTtl` and a live one never loses its own. The key expires `leaseTtl` after the last lease
  * was taken or renewed.
  *
@@ -175,6 +175,7 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
       return;
     }
     if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
+    if (this.#leases.size === 0) this.#stopRenewal();
     // Without Redis the lease is no longer renewed: it expires within leaseTtl.
     return this.core.link.attempt(
       this.#command({ op: 'release', id: ticket }),
@@ -221,6 +222,13 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
         this.#onRenewTimer,
         Math.floor(this.leaseTtlMs / 3),
       );
+    }
+  }
+
+  #stopRenewal(): void {
+    if (this.#renewTimer !== undefined) {
+      this.core.link.clock.clearTimeout(this.#renewTimer);
+      this.#renewTimer = undefined;
     }
   }
 

@@ -61,11 +61,20 @@ describe('Redis store scripts', function () {
 
   it('lay out the lease arguments', function () {
     const settings = { key: 'k', maxConcurrent: 4, leaseTtlMs: 3000 };
-    expect(leasesCall({ ...settings, op: 'acquire', id: 'a:1' })).to.deep.equal({
+    expect(leasesCall({ ...settings, op: 'acquire', id: 'a:1', free: [] })).to.deep.equal({
       keys: ['k'],
       args: ['acquire', '4', '3000', 'a:1'],
     });
-    expect(leasesCall({ ...settings, op: 'release', id: 'a:1' }).args[0]).to.equal('release');
+    expect(
+      leasesCall({ ...settings, op: 'acquire', id: 'a:3', free: ['a:1', 'a:2'] }).args,
+    ).to.deep.equal(['acquire', '4', '3000', 'a:3', 'a:1', 'a:2']);
+    expect(leasesCall({ ...settings, op: 'release', ids: ['a:1', 'a:2'] }).args).to.deep.equal([
+      'release',
+      '4',
+      '3000',
+      'a:1',
+      'a:2',
+    ]);
     expect(leasesCall({ ...settings, op: 'renew', ids: ['a:1', 'a:2'] }).args).to.deep.equal([
       'renew',
       '4',

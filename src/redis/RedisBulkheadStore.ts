@@ -70,6 +70,10 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
   #maxConcurrent = 0;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
+  // Leases whose calls have ended but whose release did not reach Redis (it was away): freed by
+  // the store's next command that reaches it, so a blip does not keep their slots taken for
+  // leaseTtl. Same values as #leases; dropped once expired in Redis anyway.
+  readonly #unreleased = new Map<string, number>();
   #known = 0;
   #renewTimer: unknown = undefined;
   #renewing = false;
@@ -140,9 +144,11 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
     const link = this.core.link;
     const id = `${this.#owner}:${++this.#seq}`;
+    const free = this.#toFree();
     return link.attempt(
-      this.#command({ op: 'acquire', id }),
+      this.#command({ op: 'acquire', id, free }),
       (reply) => {
+        this.#freed(free);
         const [granted, inUse] = reply as [unknown, unknown];
         this.#known = Number(inUse);
         if (Number(granted) === 1) {
@@ -157,7 +163,7 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
       (late) => {
         // Redis granted a slot to a caller that was already answered otherwise.
         if (Array.isArray(late) && Number(late[0]) === 1) {
-          link.send(this.#command({ op: 'release', id }));
+          link.send(this.#command({ op: 'release', ids: [id] }));
         }
       },
     );
@@ -167,22 +173,30 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
    * Frees exactly the slot `ticket` names: that call's lease in Redis, or its slot of the local
    * limit. A lease Redis already dropped (expired while its holder was cut off) and a slot
    * granted without Redis by `'fail-open'` free nothing, so Redis keeps counting every call that
-   * still runs.
+   * still runs. A release that cannot reach Redis is sent again with the store's next command
+   * that can (within `leaseTtl`, after which the lease has expired anyway).
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
     if (ticket === LOCAL_SLOT) {
       this.core.local?.release();
       return;
     }
-    if (typeof ticket !== 'string' || !this.#leases.delete(ticket)) return;
+    if (typeof ticket !== 'string') return;
+    const aliveAt = this.#leases.get(ticket);
+    if (aliveAt === undefined) return;
+    this.#leases.delete(ticket);
     if (this.#leases.size === 0) this.#stopRenewal();
-    // Without Redis the lease is no longer renewed: it expires within leaseTtl.
+    const free = this.#toFree();
+    const ids = free.length === 0 ? [ticket] : [ticket, ...free];
     return this.core.link.attempt(
-      this.#command({ op: 'release', id: ticket }),
+      this.#command({ op: 'release', ids }),
       (reply) => {
-        this.#known = Number((reply as [unknown, unknown])[1]);
+        this.#freed(free);
+        if (Array.isArray(reply)) this.#known = Number(reply[1]);
       },
-      noop,
+      () => {
+        this.#unreleased.set(ticket, aliveAt);
+      },
     );
   }
 
@@ -225,6 +239,36 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
     }
   }
 
+  // The leases to free with the next command: those whose release has not reached Redis, bar
+  // those expired there since (a few at a time: Lua unpacks at most some thousands of values).
+  #toFree(): readonly string[] {
+    const unreleased = this.#unreleased;
+    if (unreleased.size === 0) return NONE;
+    const now = this.core.link.clock.now();
+    const free: string[] = [];
+    for (const [id, aliveAt] of unreleased) {
+      if (now - aliveAt >= this.leaseTtlMs) unreleased.delete(id);
+      else if (free.length < MAX_FREE) free.push(id);
+    }
+    return free;
+  }
+
+  // Redis has freed the leases of `free`.
+  #freed(free: readonly string[]): void {
+    for (const id of free) this.#unreleased.delete(id);
+  }
+
+  // Frees in Redis the leases whose release did not reach it, while other calls run.
+  #freeUnreleased(): void {
+    const free = this.#toFree();
+    if (free.length === 0) return;
+    void this.core.link.attempt(
+      this.#command({ op: 'release', ids: free }),
+      () => this.#freed(free),
+      noop,
+    );
+  }
+
   #stopRenewal(): void {
     if (this.#renewTimer !== undefined) {
       this.core.link.clock.clearTimeout(this.#renewTimer);
@@ -255,6 +299,7 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
           for (const id of lost) leases.delete(String(id));
         }
         this.#armRenewal();
+        if (this.#unreleased.size !== 0) this.#freeUnreleased();
       },
       () => {
         this.#renewing = false;
@@ -276,6 +321,9 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
 // Tickets of slots that own nothing in Redis: one of the local limit ('local'), and one granted
 // without any limit ('fail-open').
 const LOCAL_SLOT: BulkheadTicket = Object.freeze({ slot: 'local' });
+const NONE: readonly string[] = Object.freeze([]);
+// Most leases one command frees besides its own work.
+const MAX_FREE = 1000;
 const UNTRACKED_SLOT: BulkheadTicket = Object.freeze({ slot: 'fail-open' });
 
 function tryAcquireLocal(local: InMemoryBulkheadStore): false | BulkheadTicket {

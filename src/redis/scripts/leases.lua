@@ -2,8 +2,9 @@
 -- Every operation first drops expired leases, so a crashed holder's slots come back by
 -- themselves. Arguments are built by leasesCall() in leases.ts.
 -- KEYS[1]: the sorted set.
--- ARGV: op ('acquire' | 'release' | 'renew'), maxConcurrent, leaseTtlMs, then the lease id
---   (acquire, release) or every lease id to renew.
+-- ARGV: op ('acquire' | 'release' | 'renew'), maxConcurrent, leaseTtlMs, then: acquire, the new
+--   lease's id and the ids of leases to free first (freed by this process while Redis was away);
+--   release, the ids of the leases to free; renew, the ids of the leases to renew.
 -- Replies: acquire { granted 1/0, in use }; release { 1, in use }; renew { in use, { lost ids } }.
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local key = KEYS[1]
@@ -14,6 +15,7 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 if op == 'acquire' then
+  if #ARGV > 4 then redis.call('ZREM', key, unpack(ARGV, 5)) end
   local n = redis.call('ZCARD', key)
   if n < max then
     redis.call('ZADD', key, now + ttl, ARGV[4])
@@ -22,7 +24,7 @@ if op == 'acquire' then
   end
   return { 0, n }
 elseif op == 'release' then
-  redis.call('ZREM', key, ARGV[4])
+  redis.call('ZREM', key, unpack(ARGV, 4))
   return { 1, redis.call('ZCARD', key) }
 end
 local lost = {}

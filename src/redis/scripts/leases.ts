@@ -7,13 +7,18 @@ import source from './leases.lua';
 /** @internal What a lease script call does. */
 export type LeaseOp =
   | {
-      /** Takes a slot under lease `id` if fewer than `maxConcurrent` are taken; or frees it. */
-      readonly op: 'acquire' | 'release';
+      /**
+       * Frees the leases of `free` (if any), then takes a slot under lease `id` if fewer than
+       * `maxConcurrent` are taken.
+       */
+      readonly op: 'acquire';
       readonly id: string;
+      readonly free: readonly string[];
     }
   | {
-      /** Extends every lease of `ids` still held, and names those lost. */
-      readonly op: 'renew';
+      /** `release`: frees every lease of `ids` (at least one); `renew`: extends every lease of
+       * `ids` still held, and names those lost. */
+      readonly op: 'release' | 'renew';
       readonly ids: readonly string[];
     };
 
@@ -31,7 +36,7 @@ export function leasesCall(params: LeasesParams): ScriptCall {
   const head = [params.op, String(params.maxConcurrent), String(params.leaseTtlMs)];
   return {
     keys: [params.key],
-    args: params.op === 'renew' ? [...head, ...params.ids] : [...head, params.id],
+    args: params.op === 'acquire' ? [...head, params.id, ...params.free] : [...head, ...params.ids],
   };
 }
 

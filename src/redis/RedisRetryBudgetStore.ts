@@ -141,7 +141,14 @@ export class RedisRetryBudgetStore
    * Redis has answered (or the call was decided without it).
    */
   async refresh(): Promise<void> {
-    while (this.#inFlight !== undefined) await this.#inFlight;
+    const sending = this.#inFlight;
+    if (sending !== undefined) {
+      await sending;
+      // A send made as that one ended carries every count made since this call: its answer is
+      // enough (waiting for every next one would never end while the budget is in use).
+      const next = this.#inFlight;
+      if (next !== undefined) return next;
+    }
     await this.#send(true);
   }
 

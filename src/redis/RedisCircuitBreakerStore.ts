@@ -15,6 +15,7 @@ import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker
 import {
   ADMIT_CLOSED,
   MIN_PROBE_LEASE_MS,
+  REFUSE_ISOLATED,
   admissionOf,
   bucketsFor,
 } from '../strategies/circuit-breaker/admissions.js';
@@ -72,6 +73,10 @@ export class RedisCircuitBreakerStore
 {
   // Whether the local breaker decided anything since Redis last answered.
   #usedLocal = false;
+  // An isolate() or reset() that could not reach Redis: sent once Redis answers again.
+  #unsent: 'isolate' | 'reset' | undefined = undefined;
+  // Counts isolate() and reset() calls: only the latest is sent again.
+  #administered = 0;
   // Whether open periods grow: only then does a snapshot report the open duration.
   #growing = false;
   // The script's commands, made once the settings are known.
@@ -156,8 +161,13 @@ export class RedisCircuitBreakerStore
     return link.attempt(
       this.#command('acquire'),
       (reply) => {
+        const isolating = this.#unsent === 'isolate';
         this.#backOnRedis();
-        return toAdmission(reply);
+        const admission = toAdmission(reply);
+        if (!isolating || !admission.admitted) return admission;
+        // Redis decided before the isolation sent just now: refuse as it will.
+        if (admission.probe) link.send(this.#command('release'));
+        return REFUSE_ISOLATED;
       },
       this.#acquireWithout,
       (late) => {
@@ -221,7 +231,9 @@ export class RedisCircuitBreakerStore
 
   /**
    * Isolates the shared circuit (until `reset()`, with no expiry), and with `'local'` the
-   * fallback breaker too. Tries Redis even during a back-off.
+   * fallback breaker too. Tries Redis even during a back-off; when Redis cannot answer, the
+   * store isolates the shared circuit as soon as one of its calls reaches Redis again (unless
+   * `reset()` came since).
    */
   isolate(): Promise<void> {
     this.core.local?.isolate();
@@ -230,7 +242,9 @@ export class RedisCircuitBreakerStore
 
   /**
    * Closes the shared circuit and clears its window (deleting its keys), and with `'local'` the
-   * fallback breaker too. Tries Redis even during a back-off.
+   * fallback breaker too. Tries Redis even during a back-off; when Redis cannot answer, the
+   * store resets the shared circuit as soon as one of its calls reaches Redis again (unless
+   * `isolate()` came since).
    */
   reset(): Promise<void> {
     this.core.local?.reset();
@@ -239,10 +253,17 @@ export class RedisCircuitBreakerStore
 
   #administer(op: 'isolate' | 'reset'): Promise<void> {
     const core = this.core;
+    // The latest wins: an earlier one still unsent is dropped.
+    this.#unsent = undefined;
+    const seq = ++this.#administered;
     return core.link.run(this.#command(op)).then(
       () => undefined,
-      // Done locally already: only 'fail-closed' reports the failure.
-      () => core.decide(noop, undefined),
+      () => {
+        // Unless another came since, sent again once Redis answers.
+        if (seq === this.#administered) this.#unsent = op;
+        // Done locally already: only 'fail-closed' reports the failure.
+        return core.decide(noop, undefined);
+      },
     );
   }
 
@@ -259,6 +280,15 @@ export class RedisCircuitBreakerStore
     if (this.#usedLocal) {
       this.#usedLocal = false;
       this.core.local?.reset();
+    }
+    const unsent = this.#unsent;
+    if (unsent !== undefined) {
+      // The local breaker holds it already: redo it in Redis alone.
+      this.#unsent = undefined;
+      const seq = this.#administered;
+      this.core.link.run(this.#command(unsent)).then(noop, () => {
+        if (seq === this.#administered) this.#unsent = unsent;
+      });
     }
   }
 }

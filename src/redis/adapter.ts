@@ -47,7 +47,10 @@ export interface RedisClientAdapter {
   scriptLoad(script: string): Promise<string>;
   /** The server's clock (`TIME`), in milliseconds since the epoch. */
   time(): Promise<number>;
-  /** Tells what kind of failure an error from the other methods is. */
+  /**
+   * Tells what kind of failure an error from the other methods is. Should it throw, the stores
+   * take the failure as `'connection'`.
+   */
   classifyError(error: unknown): RedisErrorKind;
 }
 
@@ -177,6 +180,18 @@ export function classifyError(error: unknown): RedisErrorKind {
   if (typeof message !== 'string') return 'connection';
   if (message.startsWith('NOSCRIPT')) return 'noscript';
   return REPLY.test(message) ? 'reply' : 'connection';
+}
+
+/**
+ * @internal What kind of failure `error` is, as the adapter says; `'connection'` when its
+ * `classifyError` throws (an adapter of one's own), so a failure is never lost to it.
+ */
+export function kindOf(adapter: RedisClientAdapter, error: unknown): RedisErrorKind {
+  try {
+    return adapter.classifyError(error);
+  } catch {
+    return 'connection';
+  }
 }
 
 /**

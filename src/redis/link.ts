@@ -1,6 +1,6 @@
 import { noop } from '../internal/signals.js';
 import { StoreUnavailableError, systemClock, type Clock } from '../index.js';
-import type { RedisClientAdapter } from './adapter.js';
+import { kindOf, type RedisClientAdapter } from './adapter.js';
 import { assertUnconfigured, type ResolvedStoreOptions, type StoreErrorMode } from './options.js';
 
 /**
@@ -210,7 +210,7 @@ export class RedisLink {
           if (settled) return;
           fail(error);
           this.#down(error);
-          if (this.adapter.classifyError(error) === 'reply') {
+          if (kindOf(this.adapter, error) === 'reply') {
             // The server answered: it is reachable; only this store's key is in trouble.
             health.up = true;
             health.probing = false;
@@ -236,7 +236,7 @@ export class RedisLink {
     } else {
       const message = error instanceof Error ? error.message : String(error);
       reason =
-        this.adapter.classifyError(error) === 'reply'
+        kindOf(this.adapter, error) === 'reply'
           ? `Redis answered with an error: ${message}`
           : `Redis is unreachable: ${message}`;
     }

@@ -1,4 +1,4 @@
-import { sha1Hex, type RedisClientAdapter } from './adapter.js';
+import { kindOf, sha1Hex, type RedisClientAdapter } from './adapter.js';
 import type { RedisCommand } from './link.js';
 
 /** @internal The `KEYS` and `ARGV` of one script call. */
@@ -51,7 +51,7 @@ export function runScript(
   return adapter
     .evalsha(script.sha1, call.keys, call.args)
     .then(undefined, (error: unknown) =>
-      adapter.classifyError(error) === 'noscript'
+      kindOf(adapter, error) === 'noscript'
         ? adapter.eval(script.source, call.keys, call.args)
         : Promise.reject(error),
     );

@@ -20,25 +20,25 @@ export interface ResilientFetchOptions {
    * The transport each attempt calls.
    * @defaultValue the global `fetch`, looked up at each call
    */
-  readonly fetch?: FetchFunction;
+  readonly fetch?: FetchFunction | undefined;
   /**
    * Statuses that count as failures: the response becomes an {@link HttpStatusError} inside the
    * policy, so retry, circuit breaker and fallback see it. Integers in [100, 599].
    * @defaultValue `[408, 425, 429, 500, 502, 503, 504]`
    */
-  readonly retryStatuses?: readonly number[];
+  readonly retryStatuses?: readonly number[] | undefined;
   /**
    * Methods whose requests may be sent again (case-insensitive). A request with another method
    * is sent again only when it carries an `Idempotency-Key` header.
    * @defaultValue `['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']`
    */
-  readonly retryMethods?: readonly string[];
+  readonly retryMethods?: readonly string[] | undefined;
   /**
    * When the policy gives up on a failure status: `false` resolves with that last `Response`,
    * as `fetch` would; `true` rejects with its {@link HttpStatusError}.
    * @defaultValue false
    */
-  readonly throwOnStatus?: boolean;
+  readonly throwOnStatus?: boolean | undefined;
 }
 
 const FETCH_DEFAULTS = Object.freeze({
@@ -74,6 +74,24 @@ export function isRetryable(error: unknown): boolean {
   return !(typeof error === 'object' && error !== null && unrepeatable.has(error));
 }
 
+/** A `Response`, or an object that serves as one (another realm's, a polyfill's). */
+function isResponse(value: unknown): value is Response {
+  return (
+    (typeof Response === 'function' && value instanceof Response) ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { status?: unknown }).status === 'number' &&
+      typeof (value as { headers?: unknown }).headers === 'object')
+  );
+}
+
+function notAResponse(value: unknown): TypeError {
+  return new TypeError(
+    `resilientFetch: the policy answered with ${show(value)}, not a Response; ` +
+      'a fallback in a policy given to resilientFetch must return a Response',
+  );
+}
+
 /**
  * Wraps `fetch` in a policy: each attempt the policy makes is one request, and statuses in
  * `retryStatuses` are failures that retry, circuit breaker and fallback see.
@@ -93,6 +111,10 @@ export function isRetryable(error: unknown): boolean {
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one that arrives after the call
  *   ended) are cancelled, so their connections are freed.
+ * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. A
+ *   policy that answers with anything else (a fallback whose value is `null`, as a registry
+ *   policy configured with `fallback: { value: null }` does) makes it reject with a `TypeError`
+ *   naming that value; give such a policy a fallback that returns a `Response`.
  *
  * @throws TypeError for a `policy` without `execute`, an option of the wrong type or an unknown
  *   option
@@ -183,7 +205,8 @@ export function resilientFetch(
         settled = true;
         linked.unlink();
         if (held !== undefined && held !== value) discard(held);
-        return value as Response;
+        if (!isResponse(value)) throw notAResponse(value);
+        return value;
       },
       (error: unknown) => {
         settled = true;

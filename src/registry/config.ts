@@ -257,9 +257,30 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
     const earlier = spelled[canonical];
     if (earlier !== undefined) twice(path, 'option', earlier, key, source[key]);
     spelled[canonical] = key;
-    options[canonical] = source[key];
+    options[canonical] = frozenCopy(source[key], new Map());
   }
   return entry(path, options, spelled);
+}
+
+/**
+ * A frozen deep copy of the plain objects and arrays in a configured value (anything else is kept
+ * as it is): the registry never shares a container with the configuration it was given, so a
+ * caller that changes a configured fallback value cannot change the configuration, a later
+ * caller's answer or what `reload` compares.
+ */
+function frozenCopy(value: unknown, copies: Map<unknown, unknown>): unknown {
+  const array = Array.isArray(value);
+  if (!array && !isPlainObject(value)) return value;
+  const known = copies.get(value);
+  if (known !== undefined) return known;
+  const copy: Record<string, unknown> | unknown[] = array
+    ? []
+    : (Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>);
+  copies.set(value, copy);
+  for (const [key, item] of Object.entries(value as object)) {
+    (copy as Record<string, unknown>)[key] = frozenCopy(item, copies);
+  }
+  return Object.freeze(copy);
 }
 
 /** Names a kind accepts as references, for messages: `default` first. */

@@ -292,8 +292,16 @@ export class AdaptiveSlots implements BulkheadStore {
     this.#onFree?.();
   };
   // A slot granted later (by a store that answers asynchronously): the slots in use are read then.
-  readonly #wrap = (ticket: false | BulkheadTicket): false | AdaptiveTicket =>
-    this.#ticket(ticket, this.#inner.inUse());
+  readonly #wrap = (ticket: false | BulkheadTicket): false | AdaptiveTicket => {
+    this.#asking--;
+    return this.#ticket(ticket, this.#inner.inUse());
+  };
+  /**
+   * Acquisitions a store answering asynchronously has not answered yet. Its `inUse()` is the last
+   * count it knows, which does not include them: a burst inside one round trip would otherwise
+   * pass the limit as it is now, up to the store's `maxConcurrent` (the limit's `max`).
+   */
+  #asking = 0;
 
   constructor(inner: BulkheadStore, limit: AdaptiveLimit) {
     this.#inner = inner;
@@ -315,12 +323,17 @@ export class AdaptiveSlots implements BulkheadStore {
 
   acquire(): false | AdaptiveTicket | Promise<false | AdaptiveTicket> {
     const used = this.#inner.inUse();
-    if (used >= this.#limit.limit) return false;
+    if (used + this.#asking >= this.#limit.limit) return false;
     const answer = this.#inner.acquire();
-    return isThenable(answer)
-      ? Promise.resolve(answer).then(this.#wrap)
-      : this.#ticket(answer, used + 1);
+    if (!isThenable(answer)) return this.#ticket(answer, used + 1);
+    this.#asking++;
+    return Promise.resolve(answer).then(this.#wrap, this.#failed);
   }
+
+  readonly #failed = (error: unknown): never => {
+    this.#asking--;
+    throw error;
+  };
 
   /** The store's answer as a ticket that remembers when its call began, and beside how many. */
   #ticket(ticket: false | BulkheadTicket, inflight: number): false | AdaptiveTicket {

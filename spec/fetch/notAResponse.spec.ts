@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { resilientFetch } from '../../src/fetch/index.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+
+const refused = (): Promise<Response> => Promise.reject(new TypeError('fetch failed'));
+
+describe('resilientFetch: the promise of fetch', () => {
+  it('rejects with a TypeError naming the value when a configured fallback answers null', async () => {
+    const registry = PolicyRegistry.fromConfig({
+      policies: { api: [{ fallback: { value: null } }, { retry: { 'max-attempts': 2 } }] },
+    });
+    const http = resilientFetch(registry.policy('api'), { fetch: refused });
+    const error = await http('http://127.0.0.1:1/').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TypeError);
+    expect((error as Error).message).to.match(/answered with null, not a Response/);
+  });
+
+  it('resolves with a fallback Response, and with an object that serves as one', async () => {
+    const real = Policy.builder<Response>()
+      .fallback({ method: () => Response.json([]) })
+      .build();
+    const res = await resilientFetch(real, { fetch: refused })('http://127.0.0.1:1/');
+    expect(res.status).to.equal(200);
+    const lookalike = { status: 200, headers: new Headers() };
+    const foreign = Policy.builder().fallback({ value: lookalike }).build();
+    expect(await resilientFetch(foreign, { fetch: refused })('http://127.0.0.1:1/')).to.equal(
+      lookalike,
+    );
+  });
+});

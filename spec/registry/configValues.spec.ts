@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+
+const down = (): never => {
+  throw new Error('down');
+};
+
+describe('PolicyRegistry: configured values are the registry own copies', () => {
+  it('never hands a caller the configuration object a fallback value came from', async () => {
+    const value = { price: 0, tags: ['cached'] };
+    const config = { policies: { p: [{ fallback: { value } }] } };
+    const registry = PolicyRegistry.fromConfig(config);
+    const answer = (await registry.policy('p').execute(down)) as typeof value;
+    expect(answer).to.deep.equal({ price: 0, tags: ['cached'] });
+    expect(answer).to.not.equal(value);
+    expect(answer.tags).to.not.equal(value.tags);
+  });
+
+  it('keeps a caller that changes its answer from changing the configuration or the next answer', async () => {
+    const config = { policies: { p: [{ fallback: { value: { price: 0, tags: ['a'] } } }] } };
+    const registry = PolicyRegistry.fromConfig(config);
+    const first = (await registry.policy('p').execute(down)) as { price: number; tags: string[] };
+    expect(() => {
+      first.price = 999;
+    }).to.throw(TypeError);
+    expect(() => first.tags.push('b')).to.throw(TypeError);
+    expect(config.policies.p[0]?.fallback.value).to.deep.equal({ price: 0, tags: ['a'] });
+    expect(await registry.policy('p').execute(down)).to.deep.equal({ price: 0, tags: ['a'] });
+    expect(
+      registry.reload({ policies: { p: [{ fallback: { value: { price: 0, tags: ['a'] } } }] } }),
+    ).to.deep.include({ changed: [] });
+  });
+
+  it('copies a value that refers to itself, and keeps values that are not plain data as they are', async () => {
+    const when = new Date(0);
+    const cyclic: Record<string, unknown> = { when };
+    cyclic.self = cyclic;
+    const registry = PolicyRegistry.fromConfig({
+      policies: { p: [{ fallback: { value: cyclic } }] },
+    });
+    const answer = (await registry.policy('p').execute(down)) as Record<string, unknown>;
+    expect(answer).to.not.equal(cyclic);
+    expect(answer.self).to.equal(answer);
+    expect(answer.when).to.equal(when);
+  });
+});

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { BulkheadFullError } from '../../../src/errors.js';
+import { AdaptiveLimit } from '../../../src/strategies/bulkhead/AdaptiveLimit.js';
+import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
+import type {
+  BulkheadStore,
+  BulkheadStoreConfig,
+  BulkheadTicket,
+} from '../../../src/strategies/bulkhead/store.js';
+
+/**
+ * A store that decides remotely: each acquire is answered a turn later, and `inUse()` is the
+ * last count it knows, which counts a slot only once its answer has arrived.
+ */
+class RemoteLikeStore implements BulkheadStore {
+  max = 0;
+  known = 0;
+  configure(config: BulkheadStoreConfig): void {
+    this.max = config.maxConcurrent;
+  }
+  tryAcquire(): false {
+    return false;
+  }
+  acquire(): Promise<false | BulkheadTicket> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        if (this.known >= this.max) return resolve(false);
+        this.known++;
+        resolve(true);
+      }),
+    );
+  }
+  release(): void {
+    this.known--;
+  }
+  inUse(): number {
+    return this.known;
+  }
+}
+
+describe('Bulkhead: an adaptive limit over a store that answers asynchronously', () => {
+  it('admits a burst inside one round trip up to the limit as it is now, not its max', async () => {
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, min: 1, max: 5 });
+    const bulkhead = new Bulkhead({ limit, store: new RemoteLikeStore() });
+    let running = 0;
+    let most = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const calls = Array.from({ length: 6 }, () =>
+      bulkhead
+        .execute(async () => {
+          running++;
+          most = Math.max(most, running);
+          await gate;
+          running--;
+          return 'ran';
+        })
+        .catch((error: unknown) => (error instanceof BulkheadFullError ? 'full' : error)),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    const outcomes = await Promise.all(calls);
+    expect(most).to.equal(2);
+    expect(outcomes.filter((o) => o === 'ran')).to.have.length(2);
+    expect(outcomes.filter((o) => o === 'full')).to.have.length(4);
+  });
+
+  it('counts an acquisition whose store failed as answered', async () => {
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 1, min: 1, max: 5 });
+    const store = new RemoteLikeStore();
+    let fail = true;
+    const acquire = store.acquire.bind(store);
+    store.acquire = () => (fail ? Promise.reject(new Error('store down')) : acquire());
+    const bulkhead = new Bulkhead({ limit, store });
+    const error = await bulkhead.execute(() => 'no').catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(Error);
+    fail = false;
+    expect(await bulkhead.execute(() => 'yes')).to.equal('yes');
+  });
+});

@@ -930,11 +930,7 @@ function readCircuitSnapshot(
   value: unknown,
   config: CircuitBreakerStoreConfig,
 ): { saved: CircuitStoreState; elapsedMs: number } {
-  const { fields, elapsedMs, handedOver } = readEnvelope(
-    value,
-    'bulwark.circuit-breaker',
-    'CircuitBreaker',
-  );
+  const { fields, elapsedMs } = readEnvelope(value, 'bulwark.circuit-breaker', 'CircuitBreaker');
   const state = field(fields, 'state', (s) => STATES.includes(s), `one of ${STATES.join(', ')}`);
   const openMs = field(fields, 'openMs', isSpan, SPAN) as number;
   const openedAgoMs = field(fields, 'openedAgoMs', isSpan, SPAN) as number;
@@ -944,19 +940,6 @@ function readCircuitSnapshot(
   const size = config.windowType === 'count' ? config.windowSize : config.windowDurationMs;
   const theirs = type === 'count' ? w.size : w.durationMs;
   if (type !== config.windowType || theirs !== size) {
-    // Handed over by a reload that changed the window's shape: the new window starts empty.
-    if (handedOver) {
-      // Stryker disable ConditionalExpression,EqualityOperator,StringLiteral,ArrayDeclaration: the store replays an empty window's outcomes, which are none, whatever its shape
-      const window: CircuitWindowSnapshot =
-        config.windowType === 'count'
-          ? { type: 'count', size, outcomes: [] }
-          : { type: 'time', durationMs: size, buckets: [] };
-      // Stryker restore ConditionalExpression,EqualityOperator,StringLiteral,ArrayDeclaration
-      return {
-        saved: { state: state as CircuitState, openMs, openedAgoMs, failures, window },
-        elapsedMs,
-      };
-    }
     const ours = windowText(config.windowType, size);
     refuse(
       `holds ${windowText(type, theirs)}, but this breaker has ${ours}: its outcomes do not fit`,

@@ -2,6 +2,7 @@ import { handOver } from '../../internal/snapshot.js';
 import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { CIRCUIT_BREAKER_OPTIONS, CircuitBreaker } from './CircuitBreaker.js';
 import { CircuitBreakerStage } from './stage.js';
+import type { CircuitWindowSnapshot } from './store.js';
 
 /** The gauge value of each circuit state. */
 const STATE_VALUES: ReadonlyMap<unknown, number> = /* @__PURE__ */ new Map<unknown, number>([
@@ -34,8 +35,26 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
     configKey: 'circuit-breaker',
     configOptions: CIRCUIT_BREAKER_OPTIONS,
     // Handed over in this process: no time has passed, and the window comes along only when
-    // its shape is unchanged.
-    carry: (old) => handOver(old.toJSON()),
+    // its shape is unchanged; otherwise the new breaker starts with an empty window of its own
+    // shape (that of a breaker made from the same options).
+    carry: (old, options) => {
+      const snapshot = handOver(old.toJSON());
+      let fresh: CircuitWindowSnapshot;
+      try {
+        // A breaker of the new options, without the store or the state it would take over.
+        const bare = { ...options, store: undefined, initialState: undefined };
+        fresh = new CircuitBreaker(bare as never).toJSON().window;
+      } catch {
+        // Options the new breaker refuses: its constructor reports them first.
+        return snapshot;
+      }
+      const w = snapshot.window;
+      const same =
+        w.type === 'count'
+          ? fresh.type === 'count' && fresh.size === w.size
+          : fresh.type === 'time' && fresh.durationMs === w.durationMs;
+      return same ? snapshot : { ...snapshot, window: fresh };
+    },
     gauges: [
       {
         name: 'bulwark.circuit.state',

@@ -258,8 +258,9 @@ export class Bulkhead {
   release(): void {
     const ticket = this.#manual.pop();
     if (ticket === undefined) {
+      // Slots held by execute() or a policy come back when their work settles.
       throw new Error(
-        'Bulkhead.release() called without a held slot taken by acquire() or tryAcquire(); slots held by execute() or a policy come back when their work settles',
+        'Bulkhead.release() called without a held slot from acquire() or tryAcquire()',
       );
     }
     this.giveSlot(ticket, true);

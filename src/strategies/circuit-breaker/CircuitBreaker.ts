@@ -1,6 +1,5 @@
 import { CircuitOpenError } from '../../errors.js';
 import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
-import { OptionTypeError } from '../../optionErrors.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeOption } from '../../internal/store.js';
@@ -390,14 +389,12 @@ export class CircuitBreaker {
     const slowCallMs = positiveDuration(o.slowCallDuration, 'slowCallDuration', undefined);
     const slowCallRateThreshold = rate('slowCallRateThreshold');
     if (slowCallRateThreshold !== undefined && slowCallMs === undefined) {
-      throw new OptionTypeError(
+      fail(
+        TypeError,
         'slowCallRateThreshold',
         'set with `slowCallDuration`',
         slowCallRateThreshold,
-        {
-          message:
-            '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
-        },
+        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
       );
     }
     // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
@@ -850,12 +847,8 @@ export class CircuitBreaker {
 
   // A state the store answered: observed now, or learnt when the promise settles.
   #took(state: CircuitState | Promise<CircuitState>): CircuitState {
-    if (isThenable(state)) {
-      this.#learn(state);
-      return this.#lastState;
-    }
-    if (state === this.#lastState) return state;
-    this.#observe(state);
+    if (isThenable(state)) this.#learn(state);
+    else this.#observe(state);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
   }

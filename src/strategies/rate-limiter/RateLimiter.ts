@@ -170,8 +170,8 @@ export class RateLimiter {
         const lent = this.#lent;
         return lent === lent ? lent : clock.now();
       },
-      setTimeout: clock.setTimeout.bind(clock),
-      clearTimeout: clock.clearTimeout.bind(clock),
+      setTimeout: (fn: () => void, ms: number): unknown => clock.setTimeout(fn, ms),
+      clearTimeout: (handle: unknown): void => clock.clearTimeout(handle),
     });
     // Checked in full before anything is applied.
     const initial = o.initialState === undefined ? undefined : readLimiterSnapshot(o.initialState);

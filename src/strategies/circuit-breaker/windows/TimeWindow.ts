@@ -31,18 +31,7 @@ export class TimeWindow extends WindowTotals {
 
   /** Adds one outcome at time `now` (after dropping what has expired by then). */
   record(failure: boolean, slow: boolean, now: number): void {
-    const c = this.#counts;
-    const at = this.#advance(now) * 3;
-    c[at]!++;
-    this.calls++;
-    if (failure) {
-      c[at + 1]!++;
-      this.failures++;
-    }
-    if (slow) {
-      c[at + 2]!++;
-      this.slowCalls++;
-    }
+    this.add(1, +failure, +slow, now);
   }
 
   /**

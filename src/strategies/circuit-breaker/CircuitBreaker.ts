@@ -6,6 +6,7 @@ import { storeOption } from '../../internal/store.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
+  checkOption,
   clockOption,
   durationOption,
   errorFilterOption,
@@ -399,15 +400,14 @@ export class CircuitBreaker {
     }
     // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
     // integer is still an error.
-    const half = o.halfOpenMaxCalls;
-    if (half !== undefined && !Number.isInteger(half)) {
-      fail(
-        typeof half === 'number' ? RangeError : TypeError,
-        'halfOpenMaxCalls',
-        'an integer',
-        half,
-      );
-    }
+    const half = checkOption(
+      o.halfOpenMaxCalls,
+      'halfOpenMaxCalls',
+      Number.isInteger,
+      'an integer',
+      1,
+      true,
+    );
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
     this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
       ((result: unknown) => boolean) | undefined;
@@ -426,7 +426,7 @@ export class CircuitBreaker {
       windowSize,
       windowDurationMs,
       minimumCalls,
-      halfOpenMaxCalls: half === undefined ? 1 : Math.max(1, half as number),
+      halfOpenMaxCalls: Math.max(1, half),
       clock,
     });
     this.clock = clock;

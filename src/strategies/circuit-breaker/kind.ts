@@ -12,6 +12,12 @@ const STATE_VALUES: ReadonlyMap<unknown, number> = /* @__PURE__ */ new Map<unkno
   ['isolated', 3],
 ]);
 
+/** What tells one window's shape from another's. */
+interface Shape {
+  readonly size?: number;
+  readonly durationMs?: number;
+}
+
 /** @internal The circuit breaker kind. */
 export const CIRCUIT_BREAKER_STAGE: StageDescriptor<CircuitBreaker> = {
   kind: 'circuit-breaker',
@@ -48,12 +54,13 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
         // Options the new breaker refuses: its constructor reports them first.
         return snapshot;
       }
-      const w = snapshot.window;
-      const same =
-        w.type === 'count'
-          ? fresh.type === 'count' && fresh.size === w.size
-          : fresh.type === 'time' && fresh.durationMs === w.durationMs;
-      return same ? snapshot : { ...snapshot, window: fresh };
+      // The same shape: the same size of a count window or length of a time window (a window of
+      // the other type has neither).
+      const w: Shape = snapshot.window;
+      const f: Shape = fresh;
+      return w.size === f.size && w.durationMs === f.durationMs
+        ? snapshot
+        : { ...snapshot, window: fresh };
     },
     gauges: [
       {

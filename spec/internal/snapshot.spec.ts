@@ -4,7 +4,11 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { handOver } from '../../src/internal/snapshot.js';
-import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerSnapshot,
+} from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { CIRCUIT_BREAKER } from '../../src/strategies/circuit-breaker/kind.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { ManualClock } from '../support/clock.js';
 
@@ -19,13 +23,16 @@ describe('handOver: a snapshot passed on within this process', () => {
   it('counts no wall time as elapsed since it was taken', () => {
     const old = new RateLimiter({ clock: new ManualClock(), maxTokens: 10, refillRate: 2 });
     for (let i = 0; i < 10; i++) old.tryAcquire();
-    const snapshot = handOver(old.toJSON());
+    const plain = old.toJSON();
+    const snapshot = handOver(plain);
+    expect(snapshot).to.deep.equal({ ...plain, takenAt: Number.MAX_VALUE });
+    expect(plain.takenAt, 'the snapshot handed over is a copy').to.equal(Date.now());
     wall.tick(5_000);
     const options = { clock: new ManualClock(), maxTokens: 10, refillRate: 2 };
     expect(new RateLimiter({ ...options, initialState: snapshot }).availableTokens).to.equal(0);
     expect(
-      new RateLimiter({ ...options, initialState: { ...snapshot } }).availableTokens,
-      'the same data, not handed over: refilled for 5 s',
+      new RateLimiter({ ...options, initialState: plain }).availableTokens,
+      'the same state, not handed over: refilled for 5 s',
     ).to.equal(10);
   });
 
@@ -41,8 +48,9 @@ describe('handOver: a snapshot passed on within this process', () => {
       const clock = new ManualClock();
       const old = new CircuitBreaker({ clock, failureThreshold: 1, ...window });
       await old.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
-      const snapshot = handOver(old.toJSON());
       const options = { clock, failureThreshold: 1, ...changed };
+      // What a reload to `options` hands over.
+      const snapshot = CIRCUIT_BREAKER.carry!(old, options) as CircuitBreakerSnapshot;
       const next = new CircuitBreaker({ ...options, initialState: snapshot });
       expect(next.state).to.equal('open');
       expect(next.metrics).to.include({ bufferedCalls: 0 });
@@ -50,10 +58,31 @@ describe('handOver: a snapshot passed on within this process', () => {
         new CircuitBreaker(options).toJSON().window,
         'an empty window of the new shape',
       );
-      expect(() => new CircuitBreaker({ ...options, initialState: { ...snapshot } })).to.throw(
-        RangeError,
-        /initialState/,
-      );
+      expect(
+        () => new CircuitBreaker({ ...options, initialState: old.toJSON() }),
+        'the same state from elsewhere',
+      ).to.throw(RangeError, /initialState/);
     });
   }
+
+  it('hands a breaker whose window keeps its shape its window as it was', async () => {
+    const clock = new ManualClock();
+    const old = new CircuitBreaker({ clock, failureThreshold: 3, windowSize: 5 });
+    await old.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    const options = { clock, failureThreshold: 4, windowSize: 5 };
+    const snapshot = CIRCUIT_BREAKER.carry!(old, options) as CircuitBreakerSnapshot;
+    expect(snapshot.window).to.deep.equal({ type: 'count', size: 5, outcomes: [1] });
+    const next = new CircuitBreaker({ ...options, initialState: snapshot });
+    expect(next.metrics).to.include({ state: 'closed', bufferedCalls: 1, failedCalls: 1 });
+  });
+
+  it('leaves options the new breaker refuses to its constructor', () => {
+    const old = new CircuitBreaker({ clock: new ManualClock() });
+    const snapshot = CIRCUIT_BREAKER.carry!(old, { windowSize: 0 }) as CircuitBreakerSnapshot;
+    expect(snapshot.window).to.deep.equal(old.toJSON().window);
+    expect(() => new CircuitBreaker({ windowSize: 0, initialState: snapshot })).to.throw(
+      RangeError,
+      '`windowSize` must be an integer >= 1, got 0',
+    );
+  });
 });

@@ -62,30 +62,27 @@ export const isSpan = (v: unknown): v is number => typeof v === 'number' && v >=
 /** @internal An integer >= 0. */
 export const isCount = (v: unknown): v is number => isSpan(v) && Number.isInteger(v);
 
-/** The snapshots {@link handOver} marked. */
-const handedOver = /* @__PURE__ */ new WeakSet<object>();
-
 /**
- * @internal Marks a snapshot as handed from a primitive to the one replacing it in this process
- * (a reload that changed its options): taken and restored in one turn, so no time has passed
- * (the wall clock may have moved on a millisecond since `takenAt`), and a breaker whose window
- * changed shape starts that window empty instead of refusing the snapshot.
+ * @internal A snapshot handed from a primitive to the one replacing it in this process (a reload
+ * that changed its options, see a kind's `carry`): taken and restored in one turn, so no time has
+ * passed, though the wall clock may have moved on a millisecond since `takenAt`. It is dated at
+ * the end of time instead, which the reader takes as no time elapsed, as it does a snapshot from a
+ * host whose wall clock runs ahead of ours.
  */
-export function handOver<S extends object>(snapshot: S): S {
-  handedOver.add(snapshot);
-  return snapshot;
+export function handOver<S extends { readonly takenAt: number }>(snapshot: S): S {
+  return { ...snapshot, takenAt: Number.MAX_VALUE };
 }
 
 /**
- * @internal Checks the envelope of a snapshot given as `initialState`, and gives its fields, the
- * wall time elapsed since it was taken (>= 0), and whether it was {@link handOver | handed over}.
+ * @internal Checks the envelope of a snapshot given as `initialState`, and gives its fields and
+ * the wall time elapsed since it was taken (>= 0).
  * @param label - what it must be a snapshot of, for messages (`'CircuitBreaker'`)
  */
 export function readEnvelope(
   value: unknown,
   format: string,
   label: string,
-): { fields: Fields; elapsedMs: number; handedOver: boolean } {
+): { fields: Fields; elapsedMs: number } {
   const expected = `a ${label} snapshot from toJSON() (format "${format}", version ${SNAPSHOT_VERSION})`;
   if (!isRecord(value)) refuse(`must be ${expected}, got ${show(value)}`, expected, value);
   if (value.format !== format) {
@@ -105,11 +102,6 @@ export function readEnvelope(
     (v) => typeof v === 'number' && isFinite(v),
     'a finite number',
   ) as number;
-  const local = handedOver.has(value);
   // A snapshot from a host whose wall clock runs ahead of ours: no time has passed either.
-  return {
-    fields: value,
-    elapsedMs: local ? 0 : Math.max(0, wallNow() - takenAt),
-    handedOver: local,
-  };
+  return { fields: value, elapsedMs: Math.max(0, wallNow() - takenAt) };
 }

@@ -713,7 +713,7 @@ export class PolicyRegistry {
       kind,
       old === undefined || kind.carry === undefined
         ? options
-        : { ...options, initialState: kind.carry(old) },
+        : { ...options, initialState: kind.carry(old, options) },
       entry,
       lookup,
     );

@@ -44,8 +44,8 @@ export class Generations {
     const old = this.current;
     if (next === old) return;
     this.current = next;
-    for (const s of this.#subscriptions) this.#subscribe(s, next);
     for (const s of this.#subscriptions) {
+      this.#subscribe(s, next);
       if (!isCallEvent(s.event)) s.offs.get(old)?.();
     }
     this.#draining.add(old);

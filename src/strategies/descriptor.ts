@@ -94,9 +94,10 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
    * For a kind whose state survives a reload that changes its options: the `initialState` of the
    * primitive built from the new options, which takes over what still applies of `old` (a
    * breaker's open period and, when the window's shape is unchanged, its window; a limiter's
-   * tokens): a snapshot of `old`, marked as handed over (`handOver`).
+   * tokens): a snapshot of `old`, marked as handed over (`handOver`), fitted to the new
+   * `options` (as configured, before `fromConfig`).
    */
-  carry?(old: P): unknown;
+  carry?(old: P, options: Readonly<Record<string, unknown>>): unknown;
   /**
    * For a kind configuration may build only when the registry opts in (fault injection): the
    * registry option that must be `true` (`chaos`), and whether a configured entry's options

@@ -90,13 +90,17 @@ const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'rele
  * ```
  */
 export class Bulkhead {
+  /**
+   * Calls allowed at once: with an {@link AdaptiveLimit}, the limit as it is now (an own
+   * enumerable getter then, so it is listed with the other settings).
+   */
+  declare readonly maxConcurrent: number;
   /** The adaptive limit, if the bulkhead has one. */
   declare readonly adaptiveLimit: AdaptiveLimit | undefined;
   /** Callers allowed to wait for a slot. */
   declare readonly maxQueue: number;
   /** Longest a queued caller waits, in milliseconds (`Infinity`: no limit). */
   declare readonly maxWaitMs: number;
-  readonly #maxConcurrent: number;
   readonly #adaptive: AdaptiveSlots | undefined;
   readonly #store: BulkheadStore;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
@@ -149,7 +153,7 @@ export class Bulkhead {
   constructor(options?: BulkheadOptions) {
     const o = optionsObject(options, 'Bulkhead', BULKHEAD_OPTIONS);
     const limit = limitOption(o.limit, o.maxConcurrent);
-    const maxConcurrent = (this.#maxConcurrent =
+    const maxConcurrent =
       limit !== undefined
         ? limit.max
         : integerOption(
@@ -157,9 +161,19 @@ export class Bulkhead {
             o.limit === undefined ? 'maxConcurrent' : 'limit',
             1,
             10,
-          ));
+          );
     const maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0);
     const maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    // Every setting is an own enumerable property, `maxConcurrent` first, so `console.log`,
+    // `Object.keys` and `JSON.stringify` list them all (`maxWaitMs` Infinity is `null` in JSON).
+    // Under an adaptive limit it is a getter of the limit as it is now.
+    Object.defineProperty(
+      this,
+      'maxConcurrent',
+      limit === undefined
+        ? { value: maxConcurrent, enumerable: true }
+        : { get: () => limit.limit, enumerable: true },
+    );
     setReadonly<Bulkhead>(this, { adaptiveLimit: limit, maxQueue, maxWaitMs });
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
@@ -178,12 +192,6 @@ export class Bulkhead {
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
     if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
-  }
-
-  /** Calls allowed at once: with an {@link AdaptiveLimit}, the limit as it is now. */
-  get maxConcurrent(): number {
-    const limit = this.adaptiveLimit;
-    return limit === undefined ? this.#maxConcurrent : limit.limit;
   }
 
   /**
@@ -250,8 +258,9 @@ export class Bulkhead {
   release(): void {
     const ticket = this.#manual.pop();
     if (ticket === undefined) {
+      // Slots held by execute() or a policy come back when their work settles.
       throw new Error(
-        'Bulkhead.release() called without a held slot taken by acquire() or tryAcquire(); slots held by execute() or a policy come back when their work settles',
+        'Bulkhead.release() called without a held slot from acquire() or tryAcquire()',
       );
     }
     this.giveSlot(ticket, true);

@@ -1,12 +1,12 @@
 import { CircuitOpenError } from '../../errors.js';
 import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
-import { OptionTypeError } from '../../optionErrors.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeOption } from '../../internal/store.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
+  checkOption,
   clockOption,
   durationOption,
   errorFilterOption,
@@ -390,27 +390,24 @@ export class CircuitBreaker {
     const slowCallMs = positiveDuration(o.slowCallDuration, 'slowCallDuration', undefined);
     const slowCallRateThreshold = rate('slowCallRateThreshold');
     if (slowCallRateThreshold !== undefined && slowCallMs === undefined) {
-      throw new OptionTypeError(
+      fail(
+        TypeError,
         'slowCallRateThreshold',
         'set with `slowCallDuration`',
         slowCallRateThreshold,
-        {
-          message:
-            '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
-        },
+        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
       );
     }
     // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
     // integer is still an error.
-    const half = o.halfOpenMaxCalls;
-    if (half !== undefined && !Number.isInteger(half)) {
-      fail(
-        typeof half === 'number' ? RangeError : TypeError,
-        'halfOpenMaxCalls',
-        'an integer',
-        half,
-      );
-    }
+    const half = checkOption(
+      o.halfOpenMaxCalls,
+      'halfOpenMaxCalls',
+      Number.isInteger,
+      'an integer',
+      1,
+      true,
+    );
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
     this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
       ((result: unknown) => boolean) | undefined;
@@ -429,7 +426,7 @@ export class CircuitBreaker {
       windowSize,
       windowDurationMs,
       minimumCalls,
-      halfOpenMaxCalls: half === undefined ? 1 : Math.max(1, half as number),
+      halfOpenMaxCalls: Math.max(1, half),
       clock,
     });
     this.clock = clock;
@@ -850,12 +847,8 @@ export class CircuitBreaker {
 
   // A state the store answered: observed now, or learnt when the promise settles.
   #took(state: CircuitState | Promise<CircuitState>): CircuitState {
-    if (isThenable(state)) {
-      this.#learn(state);
-      return this.#lastState;
-    }
-    if (state === this.#lastState) return state;
-    this.#observe(state);
+    if (isThenable(state)) this.#learn(state);
+    else this.#observe(state);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
   }
@@ -930,11 +923,7 @@ function readCircuitSnapshot(
   value: unknown,
   config: CircuitBreakerStoreConfig,
 ): { saved: CircuitStoreState; elapsedMs: number } {
-  const { fields, elapsedMs, handedOver } = readEnvelope(
-    value,
-    'bulwark.circuit-breaker',
-    'CircuitBreaker',
-  );
+  const { fields, elapsedMs } = readEnvelope(value, 'bulwark.circuit-breaker', 'CircuitBreaker');
   const state = field(fields, 'state', (s) => STATES.includes(s), `one of ${STATES.join(', ')}`);
   const openMs = field(fields, 'openMs', isSpan, SPAN) as number;
   const openedAgoMs = field(fields, 'openedAgoMs', isSpan, SPAN) as number;
@@ -944,19 +933,6 @@ function readCircuitSnapshot(
   const size = config.windowType === 'count' ? config.windowSize : config.windowDurationMs;
   const theirs = type === 'count' ? w.size : w.durationMs;
   if (type !== config.windowType || theirs !== size) {
-    // Handed over by a reload that changed the window's shape: the new window starts empty.
-    if (handedOver) {
-      // Stryker disable ConditionalExpression,EqualityOperator,StringLiteral,ArrayDeclaration: the store replays an empty window's outcomes, which are none, whatever its shape
-      const window: CircuitWindowSnapshot =
-        config.windowType === 'count'
-          ? { type: 'count', size, outcomes: [] }
-          : { type: 'time', durationMs: size, buckets: [] };
-      // Stryker restore ConditionalExpression,EqualityOperator,StringLiteral,ArrayDeclaration
-      return {
-        saved: { state: state as CircuitState, openMs, openedAgoMs, failures, window },
-        elapsedMs,
-      };
-    }
     const ours = windowText(config.windowType, size);
     refuse(
       `holds ${windowText(type, theirs)}, but this breaker has ${ours}: its outcomes do not fit`,

@@ -2,6 +2,7 @@ import { handOver } from '../../internal/snapshot.js';
 import { kindOf, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { CIRCUIT_BREAKER_OPTIONS, CircuitBreaker } from './CircuitBreaker.js';
 import { CircuitBreakerStage } from './stage.js';
+import type { CircuitWindowSnapshot } from './store.js';
 
 /** The gauge value of each circuit state. */
 const STATE_VALUES: ReadonlyMap<unknown, number> = /* @__PURE__ */ new Map<unknown, number>([
@@ -10,6 +11,12 @@ const STATE_VALUES: ReadonlyMap<unknown, number> = /* @__PURE__ */ new Map<unkno
   ['open', 2],
   ['isolated', 3],
 ]);
+
+/** What tells one window's shape from another's. */
+interface Shape {
+  readonly size?: number;
+  readonly durationMs?: number;
+}
 
 /** @internal The circuit breaker kind. */
 export const CIRCUIT_BREAKER_STAGE: StageDescriptor<CircuitBreaker> = {
@@ -34,8 +41,27 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
     configKey: 'circuit-breaker',
     configOptions: CIRCUIT_BREAKER_OPTIONS,
     // Handed over in this process: no time has passed, and the window comes along only when
-    // its shape is unchanged.
-    carry: (old) => handOver(old.toJSON()),
+    // its shape is unchanged; otherwise the new breaker starts with an empty window of its own
+    // shape (that of a breaker made from the same options).
+    carry: (old, options) => {
+      const snapshot = handOver(old.toJSON());
+      let fresh: CircuitWindowSnapshot;
+      try {
+        // A breaker of the new options, without the store or the state it would take over.
+        const bare = { ...options, store: undefined, initialState: undefined };
+        fresh = new CircuitBreaker(bare as never).toJSON().window;
+      } catch {
+        // Options the new breaker refuses: its constructor reports them first.
+        return snapshot;
+      }
+      // The same shape: the same size of a count window or length of a time window (a window of
+      // the other type has neither).
+      const w: Shape = snapshot.window;
+      const f: Shape = fresh;
+      return w.size === f.size && w.durationMs === f.durationMs
+        ? snapshot
+        : { ...snapshot, window: fresh };
+    },
     gauges: [
       {
         name: 'bulwark.circuit.state',

@@ -8,8 +8,8 @@ import {
   durationOption,
   numberOption,
   optionsObject,
-  show,
 } from '../../internal/validate.js';
+import { fail } from '../../internal/duration.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
 import { setReadonly } from '../../internal/readonly.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
@@ -329,11 +329,7 @@ export class RateLimiter {
         : permits > max
           ? `at most \`maxTokens\` (${max}) or it can never be served`
           : '';
-    if (rule) {
-      throw new (typeof permits === 'number' ? RangeError : TypeError)(
-        `\`permits\` must be ${rule}, got ${show(permits)}`,
-      );
-    }
+    if (rule) fail(typeof permits === 'number' ? RangeError : TypeError, 'permits', rule, permits);
   }
 }
 

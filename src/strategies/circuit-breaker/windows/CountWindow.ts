@@ -22,15 +22,14 @@ export class CountWindow extends WindowTotals {
    * @param _now - ignored; present so both window kinds are called alike
    */
   record(failure: boolean, slow: boolean, _now?: number): void {
+    const ring = this.#ring;
     const at = this.#next;
-    if (this.calls === this.size) {
-      const evicted = this.#ring[at]!;
-      if ((evicted & 1) !== 0) this.failures--;
-      if ((evicted & 2) !== 0) this.slowCalls--;
-    } else this.calls++;
-    this.#ring[at] = (failure ? 1 : 0) | (slow ? 2 : 0);
-    if (failure) this.failures++;
-    if (slow) this.slowCalls++;
+    const bits = +failure | (+slow << 1);
+    // A full window evicts the oldest outcome, in the slot the new one takes.
+    const evicted = this.calls === this.size ? ring[at]! : (this.calls++, 0);
+    ring[at] = bits;
+    this.failures += (bits & 1) - (evicted & 1);
+    this.slowCalls += (bits >> 1) - (evicted >> 1);
     this.#next = at + 1 === this.size ? 0 : at + 1;
   }
 

@@ -12,7 +12,6 @@ import { mixedRun, type MixedPlan, type MixedRow } from './mixed.js';
 import { renderJson, renderText, type RunInfo } from './report.js';
 import type { Results, Row } from './results-model.js';
 import { SCENARIOS, type Library, type Subject, type Suite } from './scenarios/types.js';
-import { LIBRARIES } from './service/libraries.js';
 import { renderSvg } from './svg.js';
 import { evaluateTargets } from './targets.js';
 
@@ -36,7 +35,8 @@ const USAGE = `usage: run.js [--quick] [--filter NAME[,NAME]] [--rounds N] [--ro
              baseline.svg (tracked; a full, unfiltered run only)
   --scenarios  instead, a service calling a degrading downstream through each library's policy
              (outage, slow, flapping, overload; under 2 minutes, --quick about 20 s per library);
-             --filter then names libraries (none, bulwark, cockatiel, opossum). Writes
+             --filter then names libraries (none, bulwark, cockatiel, opossum), phases, or
+             consecutive (consecutive-failure breakers instead of failure-rate ones). Writes
              scenarios-latest.json and scenarios-<phase>.svg to --out`;
 
 interface Plan extends RoundPlan {
@@ -107,12 +107,12 @@ if (args.scenarios) {
   }
   // The scenarios are a run of their own (benchmarks/service/): a service under load while its
   // downstream degrades, rather than the cost of a call.
-  const { runScenarios } = await import('./service/run.js');
+  const { FILTER_WORDS, runScenarios } = await import('./service/run.js');
   const filter = args.filter.flatMap((f) => f.toLowerCase().split(',')).filter(Boolean);
-  const unknown = filter.filter((f) => !LIBRARIES.some((l) => l.includes(f)));
+  const unknown = filter.filter((f) => !FILTER_WORDS.some((n) => n.includes(f)));
   if (filter.length > 0 && unknown.length === filter.length) {
     console.error(
-      `--filter ${filter.join(',')} matches no library of the scenarios (${LIBRARIES.join(', ')})\n\n${USAGE}`,
+      `--filter ${filter.join(',')} matches no library or phase of the scenarios (${FILTER_WORDS.join(', ')})\n\n${USAGE}`,
     );
     process.exit(2);
   }

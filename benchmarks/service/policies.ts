@@ -14,7 +14,13 @@
 // breaker that opens at 50% failures once 5 calls are in its 1 s rolling window. Its timeout does
 // not cancel the request: its one abort controller is shared by every call in flight, so
 // aborting it on one timeout would cancel all of them.
-import { CircuitBreaker, isCircuitOpenError, Policy } from 'bulwark';
+import {
+  CircuitBreaker,
+  isBulkheadFullError,
+  isCircuitOpenError,
+  isOperationTimeoutError,
+  Policy,
+} from 'bulwark';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -26,7 +32,9 @@ import {
   handleAll,
   handleWhen,
   retry,
+  SamplingBreaker,
   timeout,
+  TaskCancelledError,
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
@@ -38,9 +46,20 @@ export const CONFIG = {
   attempts: 2,
   retryDelayMs: 10,
   failureThreshold: 5,
+  failureRate: 0.5,
+  windowMs: 1000,
   recoveryMs: 1000,
   maxConcurrent: 8,
 } as const;
+
+/**
+ * How the circuit breakers decide to open. `rate`: at a failure rate of 50% over the last second,
+ * judged once 5 calls are in it (opossum's only mode, and bulwark's and cockatiel's closest
+ * equivalent). `consecutive`: after 5 failures in a row (bulwark and cockatiel; opossum has no
+ * such mode and keeps `rate`).
+ */
+export type BreakerMode = 'rate' | 'consecutive';
+export const BREAKER_MODES: readonly BreakerMode[] = ['rate', 'consecutive'];
 
 /** One call to the downstream; rejects on a failure status or when the signal aborts it. */
 export type Call = (signal: AbortSignal | undefined) => Promise<string>;
@@ -52,8 +71,24 @@ export interface Answer {
 
 export interface Guard {
   run(call: Call): Promise<Answer>;
-  /** Calls `listener` each time the circuit opens. */
-  onOpen(listener: () => void): void;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+/**
+ * Why a request was answered by the fallback: the last error the policy saw. `probe`: refused by
+ * a half-open circuit whose trial call was out (cockatiel instead holds such a call until the
+ * trial call's outcome); `circuit`: refused by an open one.
+ */
+export type FallbackReason = 'probe' | 'circuit' | 'bulkhead' | 'timeout' | 'error';
+
+/** What a guard reports as it works, for the per-phase trace (each library's own events). */
+export interface Trace {
+  /** The circuit moved to `to`. */
+  state(to: BreakerState): void;
+  /** A failed attempt is about to be retried. */
+  retry(): void;
+  /** A request is answered by the fallback, after `reason`. */
+  fallback(reason: FallbackReason): void;
 }
 
 const FALLBACK = '{"fallback":1}';
@@ -63,15 +98,22 @@ const answer = (body: string): Answer => ({
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function guardFor(library: Library): Guard {
+export function guardFor(library: Library, mode: BreakerMode, trace: Trace): Guard {
   switch (library) {
     case 'none':
       // No policy: every request goes to the downstream and its failure is the client's.
-      return { run: async (call) => answer(await call(undefined)), onOpen: () => {} };
+      return { run: async (call) => answer(await call(undefined)) };
 
     case 'bulwark': {
       const breaker = new CircuitBreaker({
-        failureThreshold: CONFIG.failureThreshold,
+        ...(mode === 'consecutive'
+          ? { failureThreshold: CONFIG.failureThreshold }
+          : {
+              failureRateThreshold: CONFIG.failureRate,
+              windowType: 'time',
+              windowDuration: CONFIG.windowMs,
+              minimumCalls: CONFIG.failureThreshold,
+            }),
         recoveryTimeout: CONFIG.recoveryMs,
       });
       const policy = Policy.builder('downstream')
@@ -85,39 +127,75 @@ export function guardFor(library: Library): Guard {
         .circuitBreaker(breaker)
         .timeout(CONFIG.timeoutMs)
         .build();
+      breaker.onStateChange(({ to }) => {
+        if (to !== 'isolated') trace.state(to);
+      });
+      policy.on('retry', () => trace.retry());
+      policy.on('fallback', ({ error }) =>
+        trace.fallback(
+          isCircuitOpenError(error)
+            ? error.state === 'half-open'
+              ? 'probe'
+              : 'circuit'
+            : isBulkheadFullError(error)
+              ? 'bulkhead'
+              : isOperationTimeoutError(error)
+                ? 'timeout'
+                : 'error',
+        ),
+      );
       return {
         run: async (call) => answer((await policy.execute((ctx) => call(ctx.signal))) as string),
-        onOpen: (listener) => {
-          breaker.onStateChange(({ to }) => {
-            if (to === 'open') listener();
-          });
-        },
       };
     }
 
     case 'cockatiel': {
       const breaker = circuitBreaker(handleAll, {
         halfOpenAfter: CONFIG.recoveryMs,
-        breaker: new ConsecutiveBreaker(CONFIG.failureThreshold),
+        breaker:
+          mode === 'consecutive'
+            ? new ConsecutiveBreaker(CONFIG.failureThreshold)
+            : new SamplingBreaker({
+                threshold: CONFIG.failureRate,
+                duration: CONFIG.windowMs,
+                // At least 5 calls in the window, as the others' minimum.
+                minimumRps: CONFIG.failureThreshold / (CONFIG.windowMs / 1000),
+              }),
       });
-      const policy = wrap(
-        fallback(handleAll, FALLBACK),
-        bulkhead(CONFIG.maxConcurrent, 0),
-        // cockatiel counts retries, not attempts.
-        retry(
-          handleWhen(
-            (e) => !(e instanceof BrokenCircuitError) && !(e instanceof BulkheadRejectedError),
-          ),
-          { maxAttempts: CONFIG.attempts - 1, backoff: new ConstantBackoff(CONFIG.retryDelayMs) },
+      const fallbackPolicy = fallback(handleAll, FALLBACK);
+      // cockatiel counts retries, not attempts.
+      const retryPolicy = retry(
+        handleWhen(
+          (e) => !(e instanceof BrokenCircuitError) && !(e instanceof BulkheadRejectedError),
         ),
+        { maxAttempts: CONFIG.attempts - 1, backoff: new ConstantBackoff(CONFIG.retryDelayMs) },
+      );
+      const policy = wrap(
+        fallbackPolicy,
+        bulkhead(CONFIG.maxConcurrent, 0),
+        retryPolicy,
         breaker,
         timeout(CONFIG.timeoutMs, TimeoutStrategy.Aggressive),
       );
+      breaker.onBreak(() => trace.state('open'));
+      breaker.onHalfOpen(() => trace.state('half-open'));
+      breaker.onReset(() => trace.state('closed'));
+      retryPolicy.onRetry(() => trace.retry());
+      fallbackPolicy.onFailure(({ reason }) => {
+        const error = 'error' in reason ? reason.error : undefined;
+        trace.fallback(
+          error instanceof BrokenCircuitError
+            ? 'circuit'
+            : error instanceof BulkheadRejectedError
+              ? 'bulkhead'
+              : error instanceof TaskCancelledError ||
+                  (error as Error | undefined)?.name === 'AbortError'
+                ? 'timeout'
+                : 'error',
+        );
+      });
       return {
         run: async (call) => answer(await policy.execute(({ signal }) => call(signal))),
-        onOpen: (listener) => {
-          breaker.onBreak(() => listener());
-        },
       };
     }
 
@@ -125,30 +203,47 @@ export function guardFor(library: Library): Guard {
       const breaker = new Opossum((call: Call) => call(undefined), {
         timeout: CONFIG.timeoutMs,
         resetTimeout: CONFIG.recoveryMs,
-        errorThresholdPercentage: 50,
+        errorThresholdPercentage: CONFIG.failureRate * 100,
         volumeThreshold: CONFIG.failureThreshold,
-        rollingCountTimeout: 1000,
+        rollingCountTimeout: CONFIG.windowMs,
         rollingCountBuckets: 10,
         capacity: CONFIG.maxConcurrent,
       });
-      const refused = (e: unknown) => {
+      const reasonOf = (e: unknown): FallbackReason => {
         const code = (e as { code?: unknown } | null)?.code;
-        return code === 'EOPENBREAKER' || code === 'ESEMLOCKED';
+        return code === 'EOPENBREAKER'
+          ? breaker.halfOpen
+            ? 'probe'
+            : 'circuit'
+          : code === 'ESEMLOCKED'
+            ? 'bulkhead'
+            : code === 'ETIMEDOUT'
+              ? 'timeout'
+              : 'error';
       };
+      breaker.on('open', () => trace.state('open'));
+      breaker.on('halfOpen', () => trace.state('half-open'));
+      breaker.on('close', () => trace.state('closed'));
       return {
         run: async (call) => {
-          for (let attempt = 1; attempt <= CONFIG.attempts; attempt++) {
+          for (let attempt = 1; ; attempt++) {
             try {
               return answer((await breaker.fire(call)) as string);
             } catch (e) {
-              if (refused(e)) break;
-              if (attempt < CONFIG.attempts) await sleep(CONFIG.retryDelayMs);
+              const reason = reasonOf(e);
+              if (
+                reason === 'probe' ||
+                reason === 'circuit' ||
+                reason === 'bulkhead' ||
+                attempt >= CONFIG.attempts
+              ) {
+                trace.fallback(reason);
+                return answer(FALLBACK);
+              }
+              trace.retry();
+              await sleep(CONFIG.retryDelayMs);
             }
           }
-          return answer(FALLBACK);
-        },
-        onOpen: (listener) => {
-          breaker.on('open', () => listener());
         },
       };
     }

@@ -19,13 +19,23 @@ import {
 } from './downstream.js';
 import { drive, type Sample } from './load.js';
 import { LIBRARIES, type Library } from './libraries.js';
-import { CONFIG } from './policies.js';
-import type { FromService, ToService } from './service.js';
+import {
+  BREAKER_MODES,
+  CONFIG,
+  type BreakerMode,
+  type BreakerState,
+  type FallbackReason,
+} from './policies.js';
+import type { FromService, ServiceTrace, ToService } from './service.js';
 import { renderGroupedBars } from '../svg.js';
 
 export interface ScenarioOptions {
   readonly quick: boolean;
-  /** Libraries to run ('none' is the service without a policy); empty: all. */
+  /**
+   * Libraries ('none' is the service without a policy) and phases to run, by part of their name
+   * (no library named: all of them; no phase named: all of them), and `consecutive` for the
+   * consecutive-failure breakers instead of the failure-rate ones (see BreakerMode).
+   */
   readonly filter: readonly string[];
   readonly outDir: string;
 }
@@ -41,7 +51,14 @@ const CLIENT_TIMEOUT_MS = 2000;
 const SLO_MS = 500;
 const MAX_IN_FLIGHT = 1000;
 
-type PhaseId = 'outage' | 'slow' | 'flapping' | 'overload';
+export const PHASE_IDS = ['outage', 'slow', 'flapping', 'overload'] as const;
+type PhaseId = (typeof PHASE_IDS)[number];
+/** The words `--filter` takes with `--scenarios`: libraries, phases, and a breaker mode. */
+export const FILTER_WORDS: readonly string[] = [
+  ...LIBRARIES,
+  ...PHASE_IDS,
+  ...BREAKER_MODES.filter((m) => m !== 'rate'),
+];
 
 interface PhaseDef {
   readonly id: PhaseId;
@@ -117,6 +134,67 @@ export interface PhaseRow {
   readonly recoverMs: number | null;
   /** The service's event-loop delay during the phase, ms. */
   readonly loopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** CPU time the service used during the phase, ms. */
+  readonly cpuMs: number;
+  /** What the policy did during the phase (see PhaseTrace). */
+  readonly trace: PhaseTrace;
+}
+
+/** What a service's policy did during a phase, from its own events and the attempts it sent. */
+export interface PhaseTrace {
+  /** The circuit's state when the phase began (closed unless a stall kept it open). */
+  readonly initialState: BreakerState;
+  /** Times the circuit opened, became half-open (a probe round) and closed. */
+  readonly opens: number;
+  readonly halfOpens: number;
+  readonly closes: number;
+  /** Share of the phase the circuit spent in each state, 0..1. */
+  readonly share: Readonly<Record<BreakerState, number>>;
+  /** The circuit's moves, ms from the phase start. */
+  readonly transitions: readonly { readonly atMs: number; readonly to: BreakerState }[];
+  /** Attempts sent to the downstream, and how those ended (see ServiceTrace). */
+  readonly attempts: number;
+  readonly attemptsOk: number;
+  readonly attemptsOkLate: number;
+  readonly attemptsFailed: number;
+  readonly attemptsCancelled: number;
+  readonly retries: number;
+  /** Fallback answers by the last error before them. */
+  readonly fallbacks: Readonly<Record<FallbackReason, number>>;
+}
+
+function summarize(trace: ServiceTrace, start: number, end: number): PhaseTrace {
+  const share: Record<BreakerState, number> = { closed: 0, open: 0, 'half-open': 0 };
+  let state = trace.initialState;
+  let since = start;
+  for (const { at, to } of trace.transitions) {
+    const t = Math.min(Math.max(at, start), end);
+    share[state] += t - since;
+    state = to;
+    since = t;
+  }
+  share[state] += end - since;
+  const total = Math.max(1, end - start);
+  const count = (to: BreakerState) => trace.transitions.filter((t) => t.to === to).length;
+  return {
+    initialState: trace.initialState,
+    opens: count('open'),
+    halfOpens: count('half-open'),
+    closes: count('closed'),
+    share: {
+      closed: share.closed / total,
+      open: share.open / total,
+      'half-open': share['half-open'] / total,
+    },
+    transitions: trace.transitions.map(({ at, to }) => ({ atMs: Math.round(at - start), to })),
+    attempts: trace.attempts,
+    attemptsOk: trace.attemptsOk,
+    attemptsOkLate: trace.attemptsOkLate,
+    attemptsFailed: trace.attemptsFailed,
+    attemptsCancelled: trace.attemptsCancelled,
+    retries: trace.retries,
+    fallbacks: trace.fallbacks,
+  };
 }
 
 interface Service {
@@ -126,9 +204,13 @@ interface Service {
   ask(message: ToService): Promise<FromService>;
 }
 
-async function startService(library: Library, downstream: string): Promise<Service> {
+async function startService(
+  library: Library,
+  downstream: string,
+  mode: BreakerMode,
+): Promise<Service> {
   const script = fileURLToPath(new URL('./service.js', import.meta.url));
-  const child = fork(script, [library, downstream], {
+  const child = fork(script, [library, downstream, mode], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiters: ((m: FromService) => void)[] = [];
@@ -215,7 +297,7 @@ async function runPhase(
   if (phase.id === 'outage') {
     const outageStart = down[0]![0];
     const backAt = down[0]![1];
-    const open = stats.opened.find((t) => t >= outageStart);
+    const open = stats.trace.transitions.find((t) => t.to === 'open' && t.at >= outageStart)?.at;
     detectMs = open === undefined ? null : open - outageStart;
     const firstGood = samples
       .filter((s) => s.outcome === 'downstream' && s.at + s.latencyMs >= backAt)
@@ -239,6 +321,8 @@ async function runPhase(
     detectMs,
     recoverMs,
     loopDelayMs: stats.loopDelay,
+    cpuMs: stats.cpuMs,
+    trace: summarize(stats.trace, start, end),
   };
 }
 
@@ -341,6 +425,7 @@ export function renderScenarioText(results: ScenarioResults): string {
           ...(phase.id === 'outage' || phase.id === 'flapping' ? ['while down'] : []),
           ...(outage ? ['detect ms', 'recover ms'] : []),
           'loop p99 ms',
+          'cpu ms',
         ],
         phase.rows.map((r) => [
           r.library,
@@ -356,6 +441,48 @@ export function renderScenarioText(results: ScenarioResults): string {
             : []),
           ...(outage ? [ms(r.detectMs), ms(r.recoverMs)] : []),
           ms(r.loopDelayMs.p99),
+          fixed(r.cpuMs),
+        ]),
+      ),
+      '',
+      table(
+        [
+          'trace',
+          'start',
+          'attempts',
+          'ok',
+          'ok late',
+          'failed',
+          'cancelled',
+          'retries',
+          'opens',
+          'probes',
+          'closed',
+          'open',
+          'fb probe',
+          'fb circuit',
+          'fb bulkhead',
+          'fb timeout',
+          'fb error',
+        ],
+        phase.rows.map(({ library, trace: t }) => [
+          library,
+          t.initialState,
+          String(t.attempts),
+          String(t.attemptsOk),
+          String(t.attemptsOkLate),
+          String(t.attemptsFailed),
+          String(t.attemptsCancelled),
+          String(t.retries),
+          String(t.opens),
+          String(t.halfOpens),
+          `${fixed(t.share.closed * 100)}%`,
+          `${fixed(t.share.open * 100)}%`,
+          String(t.fallbacks.probe),
+          String(t.fallbacks.circuit),
+          String(t.fallbacks.bulkhead),
+          String(t.fallbacks.timeout),
+          String(t.fallbacks.error),
         ]),
       ),
       '',
@@ -366,7 +493,14 @@ export function renderScenarioText(results: ScenarioResults): string {
     'failed: error statuses and client timeouts. p50/p99: client latency of every answer.',
     'downstream: requests that reached it during the phase (while down: of those, during the',
     "outage windows). detect: outage start to the circuit opening. recover: the downstream's",
-    "return to a client's first answer from it. loop p99: the service's event-loop delay.",
+    "return to a client's first answer from it. loop p99: the service's event-loop delay; cpu:",
+    'the CPU time it used.',
+    "trace: start, the circuit's state at the phase start; attempts the service sent the",
+    'downstream, and how they ended: ok (within the timeout), ok late (after it: the caller had',
+    "given up), failed (error status), cancelled (by the policy's abort); retries;",
+    'opens and probes (half-open rounds) of the circuit, the share of the phase it was closed and',
+    'open; fb: fallback answers by the last error (refused while a half-open trial call was out,',
+    'refused by the open circuit, full bulkhead, timeout, error status).',
     '',
     'targets (one run; reported, not enforced)',
   );
@@ -383,16 +517,26 @@ export function renderScenarioText(results: ScenarioResults): string {
 
 export async function runScenarios(options: ScenarioOptions): Promise<void> {
   const started = now();
-  const wanted = LIBRARIES.filter(
-    (l) => options.filter.length === 0 || options.filter.some((f) => l.includes(f)),
-  );
-  if (wanted.length === 0) {
+  const byLibrary = options.filter.filter((f) => LIBRARIES.some((l) => l.includes(f)));
+  const byPhase = options.filter.filter((f) => PHASE_IDS.some((p) => p.includes(f)));
+  const mode: BreakerMode = options.filter.includes('consecutive') ? 'consecutive' : 'rate';
+  if (
+    options.filter.length > 0 &&
+    byLibrary.length === 0 &&
+    byPhase.length === 0 &&
+    mode === 'rate'
+  ) {
     throw new RangeError(
-      `--filter ${options.filter.join(',')} matches no library of the scenarios (${LIBRARIES.join(', ')})`,
+      `--filter ${options.filter.join(',')} matches no library or phase of the scenarios (${FILTER_WORDS.join(', ')})`,
     );
   }
-  const defs = phases(options.quick);
-  const mode = options.quick ? 'quick' : 'default';
+  const wanted = LIBRARIES.filter(
+    (l) => byLibrary.length === 0 || byLibrary.some((f) => l.includes(f)),
+  );
+  const defs = phases(options.quick).filter(
+    (p) => byPhase.length === 0 || byPhase.some((f) => p.id.includes(f)),
+  );
+  const runMode = options.quick ? 'quick' : 'default';
   const settleMs = options.quick ? 1200 : 2000;
   const downstream = await startDownstream(DOWNSTREAM);
   const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
@@ -400,25 +544,37 @@ export async function runScenarios(options: ScenarioOptions): Promise<void> {
   const results: { def: PhaseDef; rows: PhaseRow[] }[] = defs.map((def) => ({ def, rows: [] }));
   const total = defs.reduce((n, d) => n + d.steps.reduce((m, s) => m + s.ms, 0) + settleMs, 0);
   console.error(
-    `bulwark scenarios (${mode}): ${wanted.join(', ')}; ${defs.length} phases, about ` +
+    `bulwark scenarios (${runMode}, ${mode} breakers): ${wanted.join(', ')}; ${defs.length} phases, about ` +
       `${Math.round((total * wanted.length) / 1000)} s; node ${process.version}, ${cpus().length} cpus, ` +
       `load average ${loadavg()[0]!.toFixed(1)}`,
   );
   try {
-    for (const library of wanted) services.push(await startService(library, downstream.url));
+    for (const library of wanted) {
+      services.push(await startService(library, downstream.url, mode));
+    }
     for (const result of results) {
       // Libraries take turns within a phase, in a fresh order each phase, so a disturbance of the
       // machine does not fall on one library's whole run.
       for (const service of shuffle([...services])) {
-        // A healthy stretch first: every breaker closes and every connection is warm.
+        // A healthy stretch first: every breaker closes and every connection is warm. A stall of
+        // a busy machine can time calls out and open a circuit even then: a few more healthy
+        // stretches give it the time to close (a phase that starts with it open says so in its
+        // trace).
         downstream.setHealth('up');
-        await drive(agent, {
-          url: service.url,
-          ratePerSec: RATE,
-          durationMs: settleMs,
-          timeoutMs: CLIENT_TIMEOUT_MS,
-          maxInFlight: MAX_IN_FLIGHT,
-        });
+        const healthy = (durationMs: number) =>
+          drive(agent, {
+            url: service.url,
+            ratePerSec: RATE,
+            durationMs,
+            timeoutMs: CLIENT_TIMEOUT_MS,
+            maxInFlight: MAX_IN_FLIGHT,
+          });
+        await healthy(settleMs);
+        for (let more = 0; more < 3; more++) {
+          const answer = await service.ask({ type: 'state' });
+          if (answer.type !== 'state' || answer.state === 'closed') break;
+          await healthy(CONFIG.recoveryMs + 200);
+        }
         process.stderr.write(`${result.def.id}: ${service.library}\n`);
         result.rows.push(await runPhase(result.def, service, downstream, agent));
       }
@@ -453,7 +609,8 @@ export async function runScenarios(options: ScenarioOptions): Promise<void> {
       loadAverage: loadavg(),
     },
     run: {
-      mode,
+      mode: runMode,
+      breaker: mode,
       libraries: wanted,
       durationMs: Math.round(now() - started),
       settleMs,
@@ -468,7 +625,7 @@ export async function runScenarios(options: ScenarioOptions): Promise<void> {
   mkdirSync(options.outDir, { recursive: true });
   const text = `${JSON.stringify(json, null, 2)}\n`;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(options.outDir, `scenarios-${stamp}-${mode}.json`), text);
+  writeFileSync(join(options.outDir, `scenarios-${stamp}-${runMode}.json`), text);
   writeFileSync(join(options.outDir, 'scenarios-latest.json'), text);
   const subtitle = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · ${cpu} x ${cpus().length}`;
   for (const phase of scenarioResults.phases) {

@@ -1,5 +1,6 @@
 // A smoke test of the service scenarios (`npm run bench -- --scenarios`): a quick run with the
-// service alone and behind bulwark's policy, in a child process, with phases of about a second.
+// service alone and behind bulwark's policy, in a child process, with phases of about a second,
+// and one of a single phase with the consecutive-failure breaker.
 // Figures vary with the machine; only the report's shape and the outage's gross effect (the
 // breaker keeps nearly all requests off the dead downstream) are judged.
 import { expect } from 'chai';
@@ -24,10 +25,26 @@ interface Row {
   detectMs: number | null;
   recoverMs: number | null;
   loopDelayMs: { p50: number; p99: number; max: number };
+  cpuMs: number;
+  trace: {
+    initialState: string;
+    opens: number;
+    halfOpens: number;
+    closes: number;
+    share: { closed: number; open: number; 'half-open': number };
+    transitions: { atMs: number; to: string }[];
+    attempts: number;
+    attemptsOk: number;
+    attemptsOkLate: number;
+    attemptsFailed: number;
+    attemptsCancelled: number;
+    retries: number;
+    fallbacks: { probe: number; circuit: number; bulkhead: number; timeout: number; error: number };
+  };
 }
 
 interface Report {
-  run: { mode: string; libraries: string[] };
+  run: { mode: string; breaker: string; libraries: string[] };
   phases: { id: string; rate: number; durationMs: number; rows: Row[] }[];
 }
 
@@ -59,6 +76,7 @@ describe('benchmark scenarios', function () {
 
   it('reports every phase for each library asked for, with a table and a chart per phase', () => {
     expect(report.run.mode).to.equal('quick');
+    expect(report.run.breaker).to.equal('rate');
     expect(report.run.libraries).to.deep.equal(['none', 'bulwark']);
     expect(report.phases.map((p) => p.id)).to.deep.equal([
       'outage',
@@ -80,12 +98,24 @@ describe('benchmark scenarios', function () {
         expect(row.p99Ms, where).to.be.at.least(row.p50Ms);
         expect(row.downstreamRequests, where).to.be.at.least(row.downstreamRequestsWhileDown);
         expect(row.loopDelayMs.p99, where).to.be.a('number').and.at.least(0);
+        expect(row.cpuMs, where).to.be.a('number').and.greaterThan(0);
+        // The trace accounts for every fallback answer, and its state shares for the phase.
+        const { trace } = row;
+        const fallbacks = Object.values(trace.fallbacks).reduce((a, b) => a + b, 0);
+        expect(fallbacks, where).to.equal(row.fallbacks);
+        const share = trace.share.closed + trace.share.open + trace.share['half-open'];
+        expect(share, where).to.be.closeTo(1, 1e-9);
+        expect(trace.attemptsOk + trace.attemptsOkLate, where).to.be.at.most(trace.attempts);
+        expect(trace.transitions.length, where).to.equal(
+          trace.opens + trace.halfOpens + trace.closes,
+        );
       }
       const svg = readFileSync(join(out, `scenarios-${phase.id}.svg`), 'utf8');
       expect(svg).to.match(/^<svg [^>]*>[\s\S]*<\/svg>\s*$/);
       expect(svg).to.include('>bulwark</text>');
     }
     expect(stdout).to.match(/^library +offered +goodput\/s/m);
+    expect(stdout).to.match(/^trace +start +attempts +ok +ok late/m);
     expect(readdirSync(out).filter((f) => /^scenarios-.*-quick\.json$/.test(f))).to.have.length(1);
   });
 
@@ -96,14 +126,53 @@ describe('benchmark scenarios', function () {
     // Without a policy every request during the outage reaches the dead downstream.
     expect(none.downstreamRequestsWhileDown).to.be.greaterThan(50);
     expect(none.detectMs).to.equal(null);
-    // With one, a few calls trip the circuit and the rest are answered by the fallback.
-    expect(bulwark.downstreamRequestsWhileDown).to.be.below(none.downstreamRequestsWhileDown / 4);
-    expect(bulwark.detectMs).to.be.a('number').below(500);
+    // With one, the circuit opens once half the calls of its last second fail (that second
+    // starts full of healthy calls, so about a third of the way into the outage) and the rest are
+    // answered by the fallback.
+    expect(bulwark.detectMs).to.be.a('number').below(1000);
+    expect(bulwark.downstreamRequestsWhileDown).to.be.below(none.downstreamRequestsWhileDown);
     expect(bulwark.fallbacks).to.be.greaterThan(0);
     expect(bulwark.failed).to.equal(0);
     // The circuit closes again once the downstream is back, within the phase.
     expect(bulwark.recoverMs).to.be.a('number');
     expect(bulwark.goodputPerSec).to.be.greaterThan(0);
+    // The trace shows the circuit opening, probing and closing, and the service without a policy
+    // sending every request.
+    const moves = bulwark.trace.transitions.map((t) => t.to);
+    expect(moves).to.include.members(['open', 'half-open', 'closed']);
+    expect(bulwark.trace.fallbacks.circuit).to.be.greaterThan(0);
+    expect(none.trace.attempts).to.equal(none.offered);
+    expect(none.trace.transitions).to.deep.equal([]);
+  });
+
+  it('runs the phases and the breaker mode a filter names: a consecutive breaker opens sooner', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-scenarios-'));
+    try {
+      const result = await run([
+        '--scenarios',
+        '--quick',
+        '--filter',
+        'none,bulwark,outage,consecutive',
+        '--out',
+        dir,
+      ]);
+      expect(result.code, result.stderr).to.equal(0);
+      const one = JSON.parse(readFileSync(join(dir, 'scenarios-latest.json'), 'utf8')) as Report;
+      expect(one.run.breaker).to.equal('consecutive');
+      expect(one.run.libraries).to.deep.equal(['none', 'bulwark']);
+      expect(one.phases.map((p) => p.id)).to.deep.equal(['outage']);
+      const [none, bulwark] = one.phases[0]!.rows;
+      // Five failures in a row at 100 requests/s: the circuit opens within a few dozen ms, and
+      // nearly all the outage's requests are spared the dead downstream (a rate breaker, whose
+      // window starts with a second of healthy calls, lets through more than a quarter).
+      expect(bulwark!.library).to.equal('bulwark');
+      expect(bulwark!.trace.opens).to.be.at.least(1);
+      expect(bulwark!.downstreamRequestsWhileDown).to.be.below(
+        none!.downstreamRequestsWhileDown / 4,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a filter that names no library of the scenarios', async () => {
@@ -116,6 +185,6 @@ describe('benchmark scenarios', function () {
       out,
     ]);
     expect(code).to.equal(2);
-    expect(stderr).to.include('--filter nothing matches no library');
+    expect(stderr).to.include('--filter nothing matches no library or phase');
   });
 });

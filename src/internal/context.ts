@@ -75,7 +75,6 @@ export interface Settler {
 
 // The bits of `RootContext.flags`.
 const RECOVERED = 1;
-const FIRST_TURN = 2;
 const DONE = 4;
 const TRACKED = 8;
 const SLOT_TRACKED = 16;
@@ -145,13 +144,18 @@ export class RootContext extends Context implements DeadlineNode {
   prevDeadline: DeadlineNode | undefined = undefined;
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
+  /**
+   * @internal True while `execute` is still running synchronously. Stages reached in that turn
+   * may use `startedAt` as the current time instead of reading the clock again.
+   */
+  inFirstTurn = false;
   /** @internal The timeout error, once the deadline passed. */
   deadlineError: unknown = undefined;
   /** @internal Behind the deadline's signal, made when it is first read. */
   controller: AbortController | undefined = undefined;
   /**
    * @internal The execution's yes/no state, one bit each behind the accessors below: one field
-   * instead of nine makes the root, allocated per call, 64 bytes smaller.
+   * instead of eight makes the root, allocated per call, 56 bytes smaller.
    */
   flags = 0;
   #map: Map<string, unknown> | undefined;
@@ -194,16 +198,6 @@ export class RootContext extends Context implements DeadlineNode {
   }
   set recovered(on: boolean) {
     this.flags = on ? this.flags | RECOVERED : this.flags & ~RECOVERED;
-  }
-  /**
-   * @internal True while `execute` is still running synchronously. Stages reached in that turn
-   * may use `startedAt` as the current time instead of reading the clock again.
-   */
-  get inFirstTurn(): boolean {
-    return (this.flags & FIRST_TURN) !== 0;
-  }
-  set inFirstTurn(on: boolean) {
-    this.flags = on ? this.flags | FIRST_TURN : this.flags & ~FIRST_TURN;
   }
   /** @internal Backs `settled`. */
   get done(): boolean {

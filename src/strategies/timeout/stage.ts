@@ -30,6 +30,7 @@ export class TimeoutStage
   enter(ctx: Context): void {
     const root = ctx.root;
     const now = this.sharesClock && root.inFirstTurn ? root.startedAt : this.clock.now();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,BlockStatement: the deadline on the root is a fast path: a TimedContext bounds the work alike (deadline, signal, abort, events) for an allocation more; and no execution reaches this step with its root twice (a retry's next attempt, a hedge's or a custom stage's passes each bring a context of their own)
     if (ctx === root && root.deadlineOwner === undefined && (this.innermost ?? this.findInner())) {
       root.startDeadline(this, now + this.timeoutMs, now);
       this.inner.enter(root);
@@ -76,6 +77,7 @@ export class TimeoutStage
 
   /** Whether the step inside is the work itself (the invoker, which is no step). */
   private findInner(): boolean {
+    // Stryker disable next-line ConditionalExpression,BlockStatement: answering false (or nothing) only keeps every pass on the TimedContext path, which bounds the work alike
     return (this.innermost = typeof (this.inner as Partial<Step>).settlesEarly !== 'boolean');
   }
 }

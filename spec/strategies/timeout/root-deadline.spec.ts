@@ -161,6 +161,6 @@ describe('timeout: the deadline of the innermost timeout', () => {
     const result = policy.execute(() => new Promise(() => {})).catch((e: unknown) => e);
     await clock.tickAsync(100);
     expect(await result).to.be.instanceOf(OperationTimeoutError);
-    expect((policy.metrics().stages[0] as { state: string }).state).to.equal('open');
+    expect((policy.metrics().stages[0] as unknown as { state: string }).state).to.equal('open');
   });
 });

@@ -2,6 +2,7 @@
 // primitive hands its own context (with a lazy deadline signal) to the work it guards.
 import type { ExecutionContext, Thunk } from '../pipeline/ExecutionContext.js';
 import { systemClock, type Clock } from './clock.js';
+import type { DeadlineNode, DeadlineQueue } from './deadlines.js';
 import { NEVER_ABORTED, noop } from './signals.js';
 
 /**
@@ -37,6 +38,34 @@ export abstract class Context implements ExecutionContext {
   get cancelled(): boolean {
     return this.root.aborted;
   }
+  /**
+   * @internal What a context made from this one reads as its signal, deadline and remaining
+   * time: this one's own, but for a root that carries the deadline of the timeout just inside it
+   * (see {@link RootContext.deadlineOwner}), which no context made from the root is under.
+   */
+  get inheritedSignal(): AbortSignal {
+    return this.signal;
+  }
+  get inheritedDeadline(): number {
+    return this.deadline;
+  }
+  get inheritedRemaining(): number {
+    return this.remaining;
+  }
+}
+
+/**
+ * @internal The innermost timeout step of a policy, whose deadline the execution's root context
+ * carries when the step is reached with the root itself (see {@link RootContext.deadlineOwner}).
+ */
+export interface RootDeadline {
+  readonly queue: DeadlineQueue;
+  readonly clock: Clock;
+  readonly cooperative: boolean;
+  /** The deadline passed: counts and reports it, and answers the error it fails the call with. */
+  timedOut(): unknown;
+  /** The deadline (or the caller's abort) came before the work settled: the way out begins. */
+  expiredRoot(root: RootContext, error: unknown): void;
 }
 
 /** @internal Settles the promise `policy.execute` returned. */
@@ -44,8 +73,14 @@ export interface Settler {
   settle(root: RootContext, ok: boolean, value: unknown): void;
 }
 
-/** @internal The context `policy.execute` creates: one allocation per call on the happy path. */
-export class RootContext extends Context {
+/**
+ * @internal The context `policy.execute` creates: one allocation per call on the happy path. It
+ * is also the deadline queue's entry of the innermost timeout when that step is reached with the
+ * root (the usual case), so a timeout costs no context of its own: the work, the only one inside
+ * that step, reads the deadline and its signal from the root, while contexts made from the root
+ * (by steps outside it) read the caller's (see `inheritedSignal`).
+ */
+export class RootContext extends Context implements DeadlineNode {
   readonly policyName: string;
   /**
    * @internal The clock time `startedAt` answers: read at `execute` when something can see the
@@ -113,6 +148,22 @@ export class RootContext extends Context {
   result: Promise<unknown> | undefined = undefined;
   /** @internal Told when the caller's signal aborts (this object is the listener). */
   settler: Settler | undefined = undefined;
+  /**
+   * @internal The timeout step whose deadline this root carries: the first reached with the root
+   * context, when nothing but the work runs inside it. Set once, kept after the deadline is over
+   * (the work may read its signal late). The `dueAt`… fields are its queue entry.
+   */
+  deadlineOwner: RootDeadline | undefined = undefined;
+  dueAt = 0;
+  prevDeadline: DeadlineNode | undefined = undefined;
+  nextDeadline: DeadlineNode | undefined = undefined;
+  queued = false;
+  /** @internal The deadline is over: the work settled, or the deadline or the caller's abort came. */
+  deadlineDone = false;
+  /** @internal The timeout error, once the deadline passed. */
+  deadlineError: unknown = undefined;
+  /** @internal Behind the deadline's signal, made when it is first read. */
+  controller: AbortController | undefined = undefined;
   #map: Map<string, unknown> | undefined;
 
   /**
@@ -201,13 +252,33 @@ export class RootContext extends Context {
     return 1;
   }
   get deadline(): number {
-    return Infinity;
+    return this.deadlineOwner === undefined ? Infinity : this.dueAt;
   }
   get remaining(): number {
-    return Infinity;
+    const owner = this.deadlineOwner;
+    if (owner === undefined) return Infinity;
+    const left = this.dueAt - owner.clock.now();
+    return left > 0 ? left : 0;
   }
   get signal(): AbortSignal {
+    if (this.deadlineOwner === undefined) return this.callerSignal ?? NEVER_ABORTED;
+    if (this.controller === undefined) {
+      // Aborted now if the deadline or the caller's abort came already; later, while the deadline
+      // runs, by `expire` or by the caller's abort (`handleEvent`: the root listens already).
+      const controller = (this.controller = new AbortController());
+      if (this.aborted) controller.abort(this.abortReason);
+      else if (this.deadlineError !== undefined) controller.abort(this.deadlineError);
+    }
+    return this.controller.signal;
+  }
+  override get inheritedSignal(): AbortSignal {
     return this.callerSignal ?? NEVER_ABORTED;
+  }
+  override get inheritedDeadline(): number {
+    return Infinity;
+  }
+  override get inheritedRemaining(): number {
+    return Infinity;
   }
   get data(): Map<string, unknown> {
     return (this.#map ??= new Map());
@@ -249,10 +320,58 @@ export class RootContext extends Context {
     return promise;
   }
 
-  /** The caller's signal aborted: the execution rejects at once with its reason. */
+  /**
+   * The caller's signal aborted: the execution rejects at once with its reason, and a deadline
+   * the root carries ends (nobody waits for it any more), aborting its signal with that reason.
+   */
   handleEvent(): void {
     const signal = this.callerSignal as AbortSignal;
     this.settler?.settle(this, false, signal.reason);
+    const owner = this.deadlineOwner;
+    if (owner === undefined || this.deadlineDone) return;
+    this.#endDeadline(owner);
+    const reason = signal.reason as unknown;
+    this.controller?.abort(reason);
+    owner.expiredRoot(this, reason);
+  }
+
+  /** @internal Starts the deadline of `owner`'s timeout, due at `dueAt`, on this root. */
+  startDeadline(owner: RootDeadline, dueAt: number, now: number): void {
+    this.deadlineOwner = owner;
+    this.dueAt = dueAt;
+    owner.queue.add(this, now);
+  }
+
+  /**
+   * @internal The work settled. Returns false when the deadline (or the caller's abort) came
+   * first: the outcome is then stale.
+   */
+  finishDeadline(): boolean {
+    if (this.deadlineDone) return false;
+    this.#endDeadline(this.deadlineOwner as RootDeadline);
+    return true;
+  }
+
+  /**
+   * The deadline passed while the work was still running (called by the queue). In cooperative
+   * mode the signal aborts and the way out waits for the work's outcome.
+   */
+  expire(): void {
+    // Stryker disable next-line ConditionalExpression: the queue expires only a queued root, and whatever ends the deadline first takes it out of the queue
+    if (this.deadlineDone) return;
+    const owner = this.deadlineOwner as RootDeadline;
+    const cooperative = owner.cooperative;
+    if (!cooperative) this.#endDeadline(owner);
+    const error = (this.deadlineError = owner.timedOut());
+    this.controller?.abort(error);
+    if (!cooperative) owner.expiredRoot(this, error);
+  }
+
+  #endDeadline(owner: RootDeadline): void {
+    this.deadlineDone = true;
+    owner.queue.remove(this);
+    // The caller's listener stays while the deadline runs (see `Policy.settle`).
+    if (this.done) this.callerSignal?.removeEventListener('abort', this);
   }
 }
 
@@ -276,13 +395,13 @@ export class DerivedContext extends Context {
     return this.parent.startedAt;
   }
   get deadline(): number {
-    return this.parent.deadline;
+    return this.parent.inheritedDeadline;
   }
   get remaining(): number {
-    return this.parent.remaining;
+    return this.parent.inheritedRemaining;
   }
   get signal(): AbortSignal {
-    return this.parent.signal;
+    return this.parent.inheritedSignal;
   }
   get data(): Map<string, unknown> {
     return this.parent.data;
@@ -436,4 +555,15 @@ const captured: { resolve: (value: unknown) => void; reject: (error: unknown) =>
 function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
   captured.resolve = resolve;
   captured.reject = reject;
+}
+
+/**
+ * @internal `ctx` as code outside the timeout whose deadline a root context carries sees it (a
+ * retry judging an attempt, a fallback's method): a root with such a deadline is read through a
+ * context made from it, which the deadline does not bound (see `inheritedSignal`).
+ */
+export function outside(ctx: Context, owner: object): Context {
+  return ctx === ctx.root && ctx.root.deadlineOwner !== undefined
+    ? new DerivedContext(ctx, owner)
+    : ctx;
 }

@@ -245,7 +245,11 @@ export class Policy<T = unknown, F = never> {
   private settle(root: RootContext, ok: boolean, value: unknown): void {
     if (root.settled) return;
     root.settled = true;
-    root.callerSignal?.removeEventListener('abort', root);
+    // A deadline on the root still running keeps listening: the caller's abort ends it (and
+    // aborts its signal); the root stops listening when it ends.
+    if (root.deadlineOwner === undefined || root.deadlineDone) {
+      root.callerSignal?.removeEventListener('abort', root);
+    }
     const { counters, hub, clock } = this.parts;
     if (ok) counters.successes++;
     else counters.failures++;

@@ -1,4 +1,4 @@
-import type { Context } from '../../internal/context.js';
+import { outside, type Context } from '../../internal/context.js';
 import { RejectedResultError, type Fallback } from './Fallback.js';
 import { whenSettled } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
@@ -51,7 +51,8 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
   private replace(ctx: Context, value: unknown): void {
     let substitute: unknown;
     try {
-      substitute = this.fallback.recover(value, [ctx]);
+      // The deadline of a timeout inside, carried by the root, is not the method's.
+      substitute = this.fallback.recover(value, [outside(ctx, this)]);
     } catch (error) {
       // A method that throws supplied nothing: no fallback to count or report.
       this.outer.leave(ctx, false, error);

@@ -1,4 +1,4 @@
-import { AttemptContext, type Context } from '../../internal/context.js';
+import { AttemptContext, outside, type Context } from '../../internal/context.js';
 import type { Retry, RetryInfo, RetryState } from './Retry.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -40,7 +40,8 @@ export class RetryStage extends BuiltinStep<Retry> {
         !ok,
         value,
         state,
-        received,
+        // The deadline of a timeout inside, carried by the root, bounds the attempt, not this.
+        outside(received, this),
         // Stryker disable next-line ConditionalExpression: emitting to no listener reaches no one; the check only saves building the payload (its false variant, no event at all, fails the event specs)
         this.env.hub.has('retry') ? this.report : undefined,
       );

@@ -210,7 +210,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   }
 
   override get deadline(): number {
-    const outer = this.parent.deadline;
+    const outer = this.parent.inheritedDeadline;
     // Stryker disable next-line EqualityOperator: when both are equal either one is the answer
     return outer < this.dueAt ? outer : this.dueAt;
   }
@@ -218,7 +218,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
     const left = this.dueAt - this.#limiter.clock.now();
     // Stryker disable next-line EqualityOperator: when both are equal either one is the answer
     const own = left > 0 ? left : 0;
-    const outer = this.parent.remaining;
+    const outer = this.parent.inheritedRemaining;
     // Stryker disable next-line EqualityOperator: when both are equal either one is the answer
     return outer < own ? outer : own;
   }
@@ -236,7 +236,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
       if (this.parent.aborted) controller.abort(this.parent.abortReason);
       else if (this.#timeoutError !== undefined) controller.abort(this.#timeoutError);
       else if (!this.#done) {
-        const outer = this.parent.signal;
+        const outer = this.parent.inheritedSignal;
         // Stryker disable next-line ConditionalExpression: a fast path; the never-aborting signal keeps no listener anyway
         if (outer !== NEVER_ABORTED) {
           outer.addEventListener('abort', this);

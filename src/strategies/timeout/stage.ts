@@ -1,26 +1,50 @@
-import type { Context } from '../../internal/context.js';
+import type { Context, RootContext, RootDeadline } from '../../internal/context.js';
+import { OperationTimeoutError } from '../../errors.js';
 import type { DeadlineSink, TimedContext, TimeLimiter, TimeoutOwner } from './TimeLimiter.js';
+import type { Step } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
-/** @internal Bounds the steps inside it by the limiter's deadline. */
-export class TimeoutStage extends BuiltinStep<TimeLimiter> implements TimeoutOwner, DeadlineSink {
+/**
+ * @internal Bounds the steps inside it by the limiter's deadline. Reached with the execution's
+ * root context while only the work runs inside it (the usual place of a timeout), it keeps the
+ * deadline on the root, which is then the queue's entry: no context of its own per call.
+ * Otherwise each pass gets a {@link TimedContext}.
+ */
+export class TimeoutStage
+  extends BuiltinStep<TimeLimiter>
+  implements TimeoutOwner, DeadlineSink, RootDeadline
+{
   readonly settlesEarly = true;
   readonly operation = this.env.policy;
   private readonly limiter = this.primitive;
   private readonly sharesClock = this.primitive.clock === this.env.clock;
   // Its deadline starts from `startedAt`, read at `execute` then.
   readonly needsClock = this.sharesClock;
+  readonly queue = this.primitive.queue;
+  readonly clock = this.primitive.clock;
+  readonly cooperative = this.primitive.cooperative;
+  private readonly timeoutMs = this.primitive.timeoutMs;
+  // Whether the work alone runs inside (known once linked).
+  private innermost: boolean | undefined = undefined;
 
   enter(ctx: Context): void {
     const root = ctx.root;
-    const now = this.sharesClock && root.inFirstTurn ? root.startedAt : this.limiter.clock.now();
+    const now = this.sharesClock && root.inFirstTurn ? root.startedAt : this.clock.now();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,BlockStatement: the deadline on the root is a fast path: a TimedContext bounds the work alike (deadline, signal, abort, events) for an allocation more; and no execution reaches this step with its root twice (a retry's next attempt, a hedge's or a custom stage's passes each bring a context of their own)
+    if (ctx === root && root.deadlineOwner === undefined && (this.innermost ?? this.findInner())) {
+      root.startDeadline(this, now + this.timeoutMs, now);
+      this.inner.enter(root);
+      return;
+    }
     this.inner.enter(this.limiter.start(ctx, this, now, this));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
-    const timed = ctx as TimedContext;
-    // After the deadline the outcome is stale: the way out has already been taken.
-    if (timed.finish()) this.outer.leave(timed.parent, ok, value);
+    if (ctx.owner === this) {
+      const timed = ctx as TimedContext;
+      // After the deadline the outcome is stale: the way out has already been taken.
+      if (timed.finish()) this.outer.leave(timed.parent, ok, value);
+    } else if ((ctx as RootContext).finishDeadline()) this.outer.leave(ctx, ok, value);
   }
 
   /** The deadline passed first. */
@@ -28,10 +52,32 @@ export class TimeoutStage extends BuiltinStep<TimeLimiter> implements TimeoutOwn
     this.outer.leave(timed.parent, false, error);
   }
 
+  /** The deadline on the root passed first, or the caller gave up. */
+  expiredRoot(root: RootContext, error: unknown): void {
+    this.outer.leave(root, false, error);
+  }
+
+  timedOut(): unknown {
+    const limiter = this.limiter;
+    const error = new OperationTimeoutError(this.timeoutMs, limiter.name || this.operation);
+    try {
+      this.onTimeout(this.timeoutMs);
+    } catch {
+      // A listener never breaks a call.
+    }
+    return error;
+  }
+
   onTimeout(timeoutMs: number): void {
     const { counters, hub, policy } = this.env;
     counters.timeouts++;
     // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
     if (hub.has('timeout')) hub.emit('timeout', { policy, stage: this.kind, timeoutMs });
+  }
+
+  /** Whether the step inside is the work itself (the invoker, which is no step). */
+  private findInner(): boolean {
+    // Stryker disable next-line ConditionalExpression,BlockStatement: answering false (or nothing) only keeps every pass on the TimedContext path, which bounds the work alike
+    return (this.innermost = typeof (this.inner as Partial<Step>).settlesEarly !== 'boolean');
   }
 }

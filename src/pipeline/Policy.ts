@@ -1,3 +1,4 @@
+import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
 import { RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
@@ -135,13 +136,13 @@ export class Policy<T = unknown, F = never> {
       data = read.data;
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
-    // The clock is read now only when something can see the start: a thunk that takes the
+    // The clock is read now only when something can see the start: a thunk that declares the
     // context, a stage that measures time from the start (it borrows this reading) or hands the
     // context to code of the user's, a listener of call durations. Otherwise `startedAt` reads it
     // at first use, and a call nothing observes reads no clock at all.
     // (A wrapper's thunk takes none: it calls the wrapped function with the caller's arguments.)
     const start =
-      this.clockAtStart || hub.watchesCalls || (wrapper === undefined && takesContext(fn))
+      this.clockAtStart || hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
         ? clock.now()
         : NaN;
     const root = new RootContext(this.name, start, fn, signal, data, clock);
@@ -344,20 +345,6 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     return new TypeError(`\`options\` could not be read: ${describeError(error)}`, {
       cause: error,
     });
-  }
-}
-
-/**
- * True when `fn` declares a parameter, so it can read `ctx.startedAt` at any time. A function
- * whose `length` cannot be read (a hostile Proxy) counts as one that does. (`length` is an
- * accessor V8 does not inline: reading it costs about two thirds of a clock read here, still
- * less than the read it saves.)
- */
-function takesContext(fn: Thunk<unknown>): boolean {
-  try {
-    return fn.length !== 0;
-  } catch {
-    return true;
   }
 }
 

@@ -115,7 +115,7 @@ export function stageOf<P>(
   name: string | undefined,
 ): BuiltinStage<P> {
   stringOption(name, 'name', undefined);
-  if (descriptor.resting !== undefined && hasKey(options)) {
+  if (descriptor.keyable === true && hasKey(options)) {
     // One primitive per key: the stage holds them (see strategies/keyed/).
     const keyed = keyedStage(descriptor as StageDescriptor<P & object>, options);
     return new BuiltinStage(keyed.descriptor, keyed.primitive, name) as BuiltinStage<never>;

@@ -1,3 +1,4 @@
+import { AT_REST } from '../../internal/atRest.js';
 import { BulkheadFullError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
@@ -202,7 +203,7 @@ export class Bulkhead {
   }
 
   /** @internal At rest for a `Keyed` holder: holding no slot, and nobody waiting. */
-  atRest(): boolean {
+  [AT_REST](): boolean {
     return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
   }
 

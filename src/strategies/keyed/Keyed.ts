@@ -1,3 +1,4 @@
+import { AT_REST } from '../../internal/atRest.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { setReadonly } from '../../internal/readonly.js';
@@ -168,14 +169,15 @@ export class Keyed<P> {
   }
 
   /**
-   * @internal Whether an instance is at rest: the `resting` option, or the instance's own
-   * `atRest()`, which circuit breakers, rate limiters and bulkheads have (so that the holder knows
-   * them, of any copy of the package, without carrying their code).
+   * @internal Whether an instance is at rest: the `resting` option, or the instance's own method
+   * keyed `AT_REST` (a registered symbol), which circuit breakers, rate limiters and bulkheads
+   * have: so the holder knows them, of any copy of the package, without carrying their code, and
+   * no method of a user's own class answers in their place.
    */
   resting(instance: P): boolean {
     try {
       if (this.#resting !== undefined) return this.#resting(instance) !== false;
-      const atRest = (instance as { atRest?: unknown } | null | undefined)?.atRest;
+      const atRest = (instance as { [AT_REST]?: unknown } | null | undefined)?.[AT_REST];
       return typeof atRest !== 'function' || atRest.call(instance) !== false;
     } catch {
       // A check that throws cannot vouch for the instance: keep it.

@@ -1,3 +1,4 @@
+import { AT_REST } from '../../internal/atRest.js';
 import { RateLimitExceededError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
@@ -237,7 +238,7 @@ export class RateLimiter {
   }
 
   /** @internal At rest for a `Keyed` holder: its bucket full and nobody waiting. */
-  atRest(): boolean {
+  [AT_REST](): boolean {
     return this.queued === 0 && this.availableTokens >= this.maxTokens;
   }
 

@@ -291,6 +291,19 @@ export class RateLimiter {
   }
 
   /**
+   * @internal `acquire(1, signal)` for a policy's stage, whose policy answers the caller at the
+   * signal's abort: a remote store's answer is not raced with it (no promise or listener for
+   * that), and a grant that arrives after the abort goes back (`#settle`).
+   */
+  acquireUnraced(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const answer = this.#store.reserve(1, this.maxWaitMs);
+    return typeof answer === 'number'
+      ? this.#settle(answer, 1, signal)
+      : answer.then((wait) => this.#settle(wait, 1, signal));
+  }
+
+  /**
    * Takes one token (see {@link RateLimiter.acquire}), then runs `fn`. Rejects with
    * {@link RateLimitExceededError} without calling `fn` when the token is refused. When the
    * caller's signal aborts, rejects at once with its reason (`fn`, if started, runs on).

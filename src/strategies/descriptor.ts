@@ -45,8 +45,7 @@ export interface StageDescriptor<P = unknown> {
   readonly rejection?: RejectionReason;
   /**
    * True for a kind that a policy may keep one instance of per key (`key` in its options). Its
-   * instances tell the holder whether they are at rest by a method keyed `AT_REST`
-   * (`internal/atRest.ts`).
+   * instances tell the holder whether they are at rest by their `'bulwark.atRest'()` method.
    */
   readonly keyable?: boolean;
   /**

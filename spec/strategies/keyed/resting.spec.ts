@@ -1,8 +1,8 @@
 // How a Keyed holder knows whether an instance is at rest without knowing its class: each
-// circuit breaker, rate limiter and bulkhead answers for itself by a method keyed with the
-// registered symbol `bulwark.atRest`, so a holder recognises instances of another copy of the
-// package, a holder on its own carries none of the primitives' code, and no method of a user's
-// own class answers by accident.
+// circuit breaker, rate limiter and bulkhead answers for itself by its method named
+// `bulwark.atRest`, so a holder recognises instances of another copy of the package, a holder on
+// its own carries none of the primitives' code, and no method of a user's own class answers by
+// accident.
 import { expect } from 'chai';
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
@@ -10,7 +10,7 @@ import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
 import { ManualClock } from '../../support/clock.js';
 
 const require = createRequire(import.meta.url);
-const AT_REST = Symbol.for('bulwark.atRest');
+const AT_REST = 'bulwark.atRest';
 
 describe('Keyed: instances at rest', () => {
   it('never drops an OPEN circuit of another copy of the package', () => {

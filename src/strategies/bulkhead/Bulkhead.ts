@@ -1,4 +1,3 @@
-import { AT_REST } from '../../internal/atRest.js';
 import { BulkheadFullError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
@@ -203,7 +202,7 @@ export class Bulkhead {
   }
 
   /** @internal At rest for a `Keyed` holder: holding no slot, and nobody waiting. */
-  [AT_REST](): boolean {
+  'bulwark.atRest'(): boolean {
     return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
   }
 

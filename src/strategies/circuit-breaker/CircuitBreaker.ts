@@ -1,4 +1,3 @@
-import { AT_REST } from '../../internal/atRest.js';
 import { CircuitOpenError } from '../../errors.js';
 import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import { OptionTypeError } from '../../optionErrors.js';
@@ -477,7 +476,7 @@ export class CircuitBreaker {
    * `state` moves an older one to HALF_OPEN), nor ISOLATED. Probes of policy calls are counted
    * by the holder.
    */
-  [AT_REST](): boolean {
+  'bulwark.atRest'(): boolean {
     const state = this.state;
     return state !== 'open' && state !== 'isolated';
   }

@@ -1,4 +1,3 @@
-import { AT_REST } from '../../internal/atRest.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { setReadonly } from '../../internal/readonly.js';
@@ -39,6 +38,14 @@ export interface KeyedOptions<P = unknown> {
    */
   readonly resting?: (instance: P) => boolean;
 }
+
+/**
+ * The method by which a circuit breaker, rate limiter or bulkhead tells a holder whether it is at
+ * rest. A namespaced name, which no method of a user's own class has by accident, and a string
+ * (not a symbol), which keeps those classes free of side effects for bundlers; an instance of
+ * another copy of the package has it too.
+ */
+const AT_REST = 'bulwark.atRest';
 
 /** Every option key the constructor accepts. */
 const KEYED_OPTIONS: readonly string[] = Object.freeze([
@@ -169,10 +176,10 @@ export class Keyed<P> {
   }
 
   /**
-   * @internal Whether an instance is at rest: the `resting` option, or the instance's own method
-   * keyed `AT_REST` (a registered symbol), which circuit breakers, rate limiters and bulkheads
-   * have: so the holder knows them, of any copy of the package, without carrying their code, and
-   * no method of a user's own class answers in their place.
+   * @internal Whether an instance is at rest: the `resting` option, or the instance's own
+   * `'bulwark.atRest'()` method, which circuit breakers, rate limiters and bulkheads have: so the
+   * holder knows them, of any copy of the package, without carrying their code, and no method of
+   * a user's own class answers in their place.
    */
   resting(instance: P): boolean {
     try {

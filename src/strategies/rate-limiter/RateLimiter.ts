@@ -1,4 +1,3 @@
-import { AT_REST } from '../../internal/atRest.js';
 import { RateLimitExceededError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
@@ -238,7 +237,7 @@ export class RateLimiter {
   }
 
   /** @internal At rest for a `Keyed` holder: its bucket full and nobody waiting. */
-  [AT_REST](): boolean {
+  'bulwark.atRest'(): boolean {
     return this.queued === 0 && this.availableTokens >= this.maxTokens;
   }
 

@@ -2,7 +2,7 @@ import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
 import { RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
-import { show } from '../internal/validate.js';
+import { fnError, show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -124,7 +124,7 @@ export class Policy<T = unknown, F = never> {
     const { counters, clock, hub } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
-      return this.refuse(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+      return this.refuse(fnError(fn));
     }
     let signal: AbortSignal | undefined;
     let data: Map<string, unknown> | undefined;
@@ -177,7 +177,7 @@ export class Policy<T = unknown, F = never> {
     fn: (...args: A) => R | PromiseLike<R>,
   ): (...args: A) => Promise<R | F> {
     if (typeof fn !== 'function') {
-      throw new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
+      throw fnError(fn);
     }
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- `wrapped` needs its own `this`
     const policy = this;

@@ -1,5 +1,5 @@
 import type { Duration } from '../internal/duration.js';
-import { isPlainObject, show, stringOption } from '../internal/validate.js';
+import { isPlainObject, showShape, stringOption } from '../internal/validate.js';
 import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
@@ -136,12 +136,8 @@ export function stageOf<P>(
  */
 function plainOptions(options: unknown, label: string): Record<string, unknown> {
   if (options !== null && typeof options === 'object' && !isPlainObject(options)) {
-    const proto: unknown = Object.getPrototypeOf(options);
-    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
     throw new TypeError(
-      `\`options\` must be ${label} options or a ${label}, got ${
-        typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
-      }`,
+      `\`options\` must be ${label} options or a ${label}, got ${showShape(options)}`,
     );
   }
   return options as Record<string, unknown>;

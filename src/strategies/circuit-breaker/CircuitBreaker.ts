@@ -3,7 +3,7 @@ import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js
 import { OptionTypeError } from '../../optionErrors.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
-import { storeOption } from '../../internal/store.js';
+import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
@@ -33,7 +33,6 @@ import {
   isCount,
   isRecord,
   isSpan,
-  needsMemoryStore,
   readEnvelope,
   refuse,
   SNAPSHOT_VERSION,
@@ -442,8 +441,7 @@ export class CircuitBreaker {
     const initial =
       o.initialState === undefined ? undefined : readCircuitSnapshot(o.initialState, config);
     if (initial !== undefined) {
-      // Stryker disable next-line StringLiteral: the label names the primitive in toJSON()'s error only
-      needsMemoryStore(store, InMemoryCircuitBreakerStore, 'CircuitBreaker', o.initialState);
+      storeTakesSnapshot(store, InMemoryCircuitBreakerStore, o.initialState);
     }
     store.configure(config);
     if (initial !== undefined) {
@@ -517,7 +515,7 @@ export class CircuitBreaker {
    */
   toJSON(): CircuitBreakerSnapshot {
     const store = this.#store;
-    needsMemoryStore(store, InMemoryCircuitBreakerStore, 'CircuitBreaker');
+    storeGivesSnapshot(store, InMemoryCircuitBreakerStore, 'CircuitBreaker');
     const saved = store.save();
     this.#observe(saved.state);
     return {

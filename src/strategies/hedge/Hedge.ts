@@ -1,11 +1,12 @@
 import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
-import { fail, show, toMs, type Duration } from '../../internal/duration.js';
+import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
+  fnError,
   functionOption,
   integerOption,
   optionsObject,
@@ -127,7 +128,7 @@ export class Hedge {
     signal?: AbortSignal,
   ): Promise<T> {
     if (typeof fn !== 'function') {
-      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+      return Promise.reject(fnError(fn));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const result = new Promise<T>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { RateLimitExceededError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../../internal/signals.js';
-import { storeOption } from '../../internal/store.js';
+import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
 import {
   clockOption,
   durationOption,
@@ -14,13 +14,7 @@ import { WaitQueue } from '../../internal/waitQueue.js';
 import { setReadonly } from '../../internal/readonly.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
 import { wallNow } from '../../internal/clock.js';
-import {
-  field,
-  isSpan,
-  needsMemoryStore,
-  readEnvelope,
-  SNAPSHOT_VERSION,
-} from '../../internal/snapshot.js';
+import { field, isSpan, readEnvelope, SNAPSHOT_VERSION } from '../../internal/snapshot.js';
 
 /** Options of a {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -176,8 +170,7 @@ export class RateLimiter {
     // Checked in full before anything is applied.
     const initial = o.initialState === undefined ? undefined : readLimiterSnapshot(o.initialState);
     if (initial !== undefined) {
-      // Stryker disable next-line StringLiteral: the label names the primitive in toJSON()'s error only
-      needsMemoryStore(store, InMemoryRateLimiterStore, 'RateLimiter', o.initialState);
+      storeTakesSnapshot(store, InMemoryRateLimiterStore, o.initialState);
     }
     store.configure(Object.freeze({ maxTokens, refillRate, clock: storeClock }));
     if (initial !== undefined) {
@@ -195,7 +188,7 @@ export class RateLimiter {
    */
   toJSON(): RateLimiterSnapshot {
     const store = this.#store;
-    needsMemoryStore(store, InMemoryRateLimiterStore, 'RateLimiter');
+    storeGivesSnapshot(store, InMemoryRateLimiterStore, 'RateLimiter');
     return {
       format: 'bulwark.rate-limiter',
       version: SNAPSHOT_VERSION,

@@ -302,8 +302,16 @@ export class Policy<T = unknown, F = never> {
         if (step.watchState === undefined) continue;
         this.breakerSubscriptions.push(
           // A keyed stage's changes also name their key.
-          step.watchState(({ from, to, ...key }) => {
-            hub.emit('circuit-state', { policy: this.name, stage: step.kind, from, to, ...key });
+          step.watchState((change) => {
+            const { from, to } = change;
+            const key = (change as { readonly key?: string }).key;
+            const stage = step.kind;
+            hub.emit(
+              'circuit-state',
+              key === undefined
+                ? { policy: this.name, stage, from, to }
+                : { policy: this.name, stage, from, to, key },
+            );
           }),
         );
       }

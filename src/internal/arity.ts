@@ -52,14 +52,8 @@ export function declares(fn: Function, position: number): boolean {
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function
 export function reaches(fn: Function, position: number): boolean {
-  let source: string;
-  try {
-    source = Function.prototype.toString.call(fn);
-  } catch {
-    return true;
-  }
+  // The source of any function can be read, a revoked proxy's too.
+  const source = Function.prototype.toString.call(fn);
   const head = PLAIN_HEAD.exec(source);
-  if (head === null || UNDECLARED.test(source)) return true;
-  const listed = head[1] === undefined && head[2] === undefined ? 0 : 1;
-  return listed > position;
+  return head === null || UNDECLARED.test(source) || (head[1] || head[2] ? 1 : 0) > position;
 }

@@ -26,13 +26,9 @@ export function optionsObject(
   options: unknown,
   what: string,
   known: readonly string[],
-  path?: string,
 ): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    if (path !== undefined) {
-      fail(TypeError, path, `an object with ${known.map((k) => `\`${k}\``).join(', ')}`, options);
-    }
     fail(
       TypeError,
       'options',
@@ -42,16 +38,14 @@ export function optionsObject(
     );
   }
   const record = options as Record<string, unknown>;
-  const named = path === undefined ? known : known.map((key) => `${path}.${key}`);
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) {
-      const name = path === undefined ? key : `${path}.${key}`;
       fail(
         TypeError,
-        name,
+        key,
         'a known option',
         record[key],
-        `${what}: unknown option \`${name}\`${didYouMean(name, named)}`,
+        `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
       );
     }
   }
@@ -225,12 +219,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * as {@link show} shows it.
  */
 export function showShape(value: unknown): string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || isPlainObject(value)) {
+  if (!value || typeof value != 'object' || Array.isArray(value) || isPlainObject(value)) {
     return show(value);
   }
-  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } }).constructor
-    ?.name;
-  return typeof name === 'string' && name !== '' && name !== 'Object'
+  const name: unknown = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } })
+    .constructor?.name;
+  return name && typeof name == 'string' && name !== 'Object'
     ? `an instance of ${name}`
     : 'an object with a prototype of its own (only plain objects are read)';
 }

@@ -308,8 +308,19 @@ function part(
   option: string,
   keys: readonly string[],
 ): Record<string, unknown> | undefined {
-  // Named by their paths (`fault.rate`), as a caller wrote them.
-  return value === undefined ? undefined : optionsObject(value, 'Chaos', keys, option);
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(TypeError, option, `an object with ${keys.map((k) => `\`${k}\``).join(', ')}`, value);
+  }
+  const o = value as Record<string, unknown>;
+  // Checked by their paths (`fault.rate`), so the error names the option as a caller wrote it.
+  const path = (key: string): string => `${option}.${key}`;
+  optionsObject(
+    Object.fromEntries(Object.keys(o).map((key) => [path(key), o[key]])),
+    'Chaos',
+    keys.map(path),
+  );
+  return o;
 }
 
 /** The `rate` of a part: a number in [0, 1], required when the part is given. */

@@ -270,16 +270,7 @@ export class RateLimiter {
         return Promise.reject(error);
       }
     }
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const answer = this.#store.reserve(permits, this.maxWaitMs);
-    if (typeof answer === 'number') {
-      // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
-      return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
-    }
-    return raceAbort(
-      answer.then((wait) => this.#settle(wait, permits, signal)),
-      signal,
-    );
+    return this.#take(permits, signal, true);
   }
 
   /**
@@ -288,11 +279,19 @@ export class RateLimiter {
    * that), and a grant that arrives after the abort goes back (`#settle`).
    */
   acquireUnraced(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.reject(signal.reason);
-    const answer = this.#store.reserve(1, this.maxWaitMs);
-    return typeof answer === 'number'
-      ? this.#settle(answer, 1, signal)
-      : answer.then((wait) => this.#settle(wait, 1, signal));
+    return this.#take(1, signal, false);
+  }
+
+  /** Takes `permits` checked tokens; `race`: a remote store's answer with the caller's abort. */
+  #take(permits: number, signal: AbortSignal | undefined, race: boolean): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const answer = this.#store.reserve(permits, this.maxWaitMs);
+    if (typeof answer === 'number') {
+      // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
+      return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
+    }
+    const settled = answer.then((wait) => this.#settle(wait, permits, signal));
+    return race ? raceAbort(settled, signal) : settled;
   }
 
   /**

@@ -7,7 +7,7 @@ import { ManualClock } from '../support/clock.js';
 import { rejectionOf } from '../support/promises.js';
 
 describe('circuit-state events', () => {
-  it('carry policy, stage, from and to, and `key` only from a keyed stage', async () => {
+  it('R-EVT-8: carry policy, stage, from and to, and `key` only from a keyed stage', async () => {
     const clock = new ManualClock();
     const plain = Policy.builder('plain')
       .clock(clock)

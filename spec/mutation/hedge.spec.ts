@@ -388,13 +388,18 @@ describe("Hedge: each attempt's context", () => {
 });
 
 describe('Hedge: a call held by its execution', () => {
-  /** A hedge of up to 3 more attempts every 100 ms, begun in a call of its own. */
+  /** A hedge of up to 3 more attempts every 100 ms, begun in a call of its own, as a policy runs it. */
   function begun() {
     const clock = new ManualClock();
     const hedge = new Hedge({ maxHedges: 3, delay: 100, clock });
     const root = new RootContext('p', 0, () => undefined, undefined, undefined, clock);
     const attempts: HedgeAttempt[] = [];
-    const sink: HedgeSink = { start: (a) => attempts.push(a), finish() {}, hedged() {} };
+    const sink: HedgeSink = {
+      inPolicy: true,
+      start: (a) => attempts.push(a),
+      finish() {},
+      hedged() {},
+    };
     const run = new HedgeRun(hedge, root, sink);
     run.begin(clock.now());
     return { clock, root, attempts, run };

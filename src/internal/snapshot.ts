@@ -20,25 +20,6 @@ export function refuse(why: string, expected: string, received: unknown, range =
   });
 }
 
-/**
- * @internal Throws unless `store` is the in-memory store `Memory`, the only one with a snapshot
- * to give or take (a shared store keeps its state itself): for `initialState` when it is given,
- * else for `toJSON()` of `label` (`'CircuitBreaker'`).
- */
-export function needsMemoryStore<M extends object>(
-  store: object,
-  Memory: new () => M,
-  label: string,
-  initialState?: unknown,
-): asserts store is M {
-  if (store instanceof Memory) return;
-  const why = 'needs the in-memory store: a shared store keeps its state itself';
-  if (initialState !== undefined) {
-    refuse(why, 'no `initialState` with a `store` of its own', initialState);
-  }
-  throw new TypeError(`${label}.toJSON() ${why}`);
-}
-
 /** @internal `fields[key]` when `test` accepts it; otherwise refuses the snapshot as corrupt. */
 export function field(
   fields: Fields,

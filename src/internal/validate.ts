@@ -4,6 +4,7 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { fail, show, toMs } from './duration.js';
+import { OptionTypeError } from '../optionErrors.js';
 
 export { show };
 
@@ -18,6 +19,8 @@ export type ErrorFilter =
 /**
  * Throws unless `options` is undefined or a plain object, and, for the first own key not in
  * `known`, a TypeError naming it (and the known key it may be a typo of). Returns it as a record.
+ * @param path - where the object sits when it is one option of `what`'s (`'fault'` of Chaos's
+ *   `fault: { rate }`): errors name it and its keys by their paths (`fault.rate`)
  */
 export function optionsObject(
   options: unknown,
@@ -188,9 +191,15 @@ export function stringOption<F extends string | undefined>(
 
 /** A boolean, or `fallback` when undefined. */
 export function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(TypeError, option, 'a boolean', value);
-  return value;
+  return checkOption(value, option, (b) => typeof b == 'boolean', 'a boolean', fallback);
+}
+
+/**
+ * The error for a call's `fn` that is not a function (`execute` rejects with it, `wrap` throws
+ * it): ``TypeError: `fn` must be a function, got 42``, an option error naming `fn`.
+ */
+export function fnError(fn: unknown): TypeError {
+  return new OptionTypeError('fn', 'a function', fn);
 }
 
 /**
@@ -201,6 +210,23 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   if (value === null || typeof value !== 'object') return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Shows a value given as options or configuration, in the one wording every message uses for an
+ * object that is not plain: `an instance of Map`, or, for one whose constructor has no name of
+ * its own, `an object with a prototype of its own (only plain objects are read)`. Any other value
+ * as {@link show} shows it.
+ */
+export function showShape(value: unknown): string {
+  if (!value || typeof value != 'object' || Array.isArray(value) || isPlainObject(value)) {
+    return show(value);
+  }
+  const name: unknown = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } })
+    .constructor?.name;
+  return name && typeof name == 'string' && name !== 'Object'
+    ? `an instance of ${name}`
+    : 'an object with a prototype of its own (only plain objects are read)';
 }
 
 /** One of the listed string literals, or `fallback` when undefined. */

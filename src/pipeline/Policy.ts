@@ -1,7 +1,8 @@
+import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
 import { RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
-import { show } from '../internal/validate.js';
+import { fnError, show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -123,7 +124,7 @@ export class Policy<T = unknown, F = never> {
     const { counters, clock, hub } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
-      return this.refuse(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+      return this.refuse(fnError(fn));
     }
     let signal: AbortSignal | undefined;
     let data: Map<string, unknown> | undefined;
@@ -135,13 +136,13 @@ export class Policy<T = unknown, F = never> {
       data = read.data;
     }
     if (signal !== undefined && signal.aborted) return this.refuse(signal.reason);
-    // The clock is read now only when something can see the start: a thunk that takes the
+    // The clock is read now only when something can see the start: a thunk that declares the
     // context, a stage that measures time from the start (it borrows this reading) or hands the
     // context to code of the user's, a listener of call durations. Otherwise `startedAt` reads it
     // at first use, and a call nothing observes reads no clock at all.
     // (A wrapper's thunk takes none: it calls the wrapped function with the caller's arguments.)
     const start =
-      this.clockAtStart || hub.watchesCalls || (wrapper === undefined && takesContext(fn))
+      this.clockAtStart || hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
         ? clock.now()
         : NaN;
     const root = new RootContext(this.name, start, fn, signal, data, clock);
@@ -176,7 +177,7 @@ export class Policy<T = unknown, F = never> {
     fn: (...args: A) => R | PromiseLike<R>,
   ): (...args: A) => Promise<R | F> {
     if (typeof fn !== 'function') {
-      throw new TypeError(`\`fn\` must be a function, got ${show(fn)}`);
+      throw fnError(fn);
     }
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- `wrapped` needs its own `this`
     const policy = this;
@@ -305,8 +306,16 @@ export class Policy<T = unknown, F = never> {
         if (step.watchState === undefined) continue;
         this.breakerSubscriptions.push(
           // A keyed stage's changes also name their key.
-          step.watchState(({ from, to, ...key }) => {
-            hub.emit('circuit-state', { policy: this.name, stage: step.kind, from, to, ...key });
+          step.watchState((change) => {
+            const { from, to } = change;
+            const key = (change as { readonly key?: string }).key;
+            const stage = step.kind;
+            hub.emit(
+              'circuit-state',
+              key === undefined
+                ? { policy: this.name, stage, from, to }
+                : { policy: this.name, stage, from, to, key },
+            );
           }),
         );
       }
@@ -348,20 +357,6 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     return new TypeError(`\`options\` could not be read: ${describeError(error)}`, {
       cause: error,
     });
-  }
-}
-
-/**
- * True when `fn` declares a parameter, so it can read `ctx.startedAt` at any time. A function
- * whose `length` cannot be read (a hostile Proxy) counts as one that does. (`length` is an
- * accessor V8 does not inline: reading it costs about two thirds of a clock read here, still
- * less than the read it saves.)
- */
-function takesContext(fn: Thunk<unknown>): boolean {
-  try {
-    return fn.length !== 0;
-  } catch {
-    return true;
   }
 }
 

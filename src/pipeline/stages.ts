@@ -1,5 +1,5 @@
 import type { Duration } from '../internal/duration.js';
-import { isPlainObject, show, stringOption } from '../internal/validate.js';
+import { isPlainObject, showShape, stringOption } from '../internal/validate.js';
 import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
@@ -115,7 +115,7 @@ export function stageOf<P>(
   name: string | undefined,
 ): BuiltinStage<P> {
   stringOption(name, 'name', undefined);
-  if (descriptor.resting !== undefined && hasKey(options)) {
+  if (descriptor.keyable === true && hasKey(options)) {
     // One primitive per key: the stage holds them (see strategies/keyed/).
     const keyed = keyedStage(descriptor as StageDescriptor<P & object>, options);
     return new BuiltinStage(keyed.descriptor, keyed.primitive, name) as BuiltinStage<never>;
@@ -136,12 +136,8 @@ export function stageOf<P>(
  */
 function plainOptions(options: unknown, label: string): Record<string, unknown> {
   if (options !== null && typeof options === 'object' && !isPlainObject(options)) {
-    const proto: unknown = Object.getPrototypeOf(options);
-    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
     throw new TypeError(
-      `\`options\` must be ${label} options or a ${label}, got ${
-        typeof name === 'string' && name !== '' ? `an instance of ${name}` : show(options)
-      }`,
+      `\`options\` must be ${label} options or a ${label}, got ${showShape(options)}`,
     );
   }
   return options as Record<string, unknown>;

@@ -1,7 +1,7 @@
 // Reads the configuration object (what sits under `resilience:` in YAML or JSON) into a
 // normalised, frozen shape: camelCase option keys, every key checked, every error naming the
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
-import { didYouMean, isPlainObject, show } from '../internal/validate.js';
+import { didYouMean, isPlainObject, show, showShape } from '../internal/validate.js';
 import { OptionTypeError } from '../optionErrors.js';
 import type { KindDescriptor } from '../strategies/descriptor.js';
 import { KINDS } from '../strategies/index.js';
@@ -177,18 +177,6 @@ function unknown(
   );
 }
 
-/** Shows a received value in a message, telling a plain object from any other kind. */
-function shape(value: unknown): string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || isPlainObject(value)) {
-    return show(value);
-  }
-  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } }).constructor
-    ?.name;
-  return typeof name === 'string' && name !== '' && name !== 'Object'
-    ? `an instance of ${name}`
-    : 'an object with a prototype of its own (only plain objects are read)';
-}
-
 /** Throws when any own key anywhere in `value` is `__proto__`, `constructor` or `prototype`. */
 function rejectPrototypeKeys(value: unknown, path: string, seen: Set<unknown>): void {
   if (seen.has(value) || !(Array.isArray(value) || isPlainObject(value))) return;
@@ -215,7 +203,7 @@ function objectAt(value: unknown, path: string, what: string): Record<string, un
   if (value == null) return {};
   return isPlainObject(value)
     ? value
-    : fail(path, `must be ${what}, got ${shape(value)}`, what, value);
+    : fail(path, `must be ${what}, got ${showShape(value)}`, what, value);
 }
 
 /** A frozen {@link ConfigEntry}. */
@@ -377,7 +365,7 @@ function readPolicy(
         fail(
           at,
           `a stage must be an object with exactly one key, its kind (e.g. \`bulkhead: { max-concurrent: 10 }\`), got ${
-            isPlainObject(item) ? `${keys.length} keys` : shape(item)
+            isPlainObject(item) ? `${keys.length} keys` : showShape(item)
           }`,
           'an object with exactly one key, its kind',
           item,
@@ -438,7 +426,7 @@ function readStage(
       const expected =
         `an object of ${name} options or the name of a configured ${name}` +
         `${shorthand ? ` or ${shorthand.what}` : ''}`;
-      fail(path, `must be ${expected}, got ${shape(value)}`, expected, value);
+      fail(path, `must be ${expected}, got ${showShape(value)}`, expected, value);
     }
   }
   const read = readEntry(kind, value, path);

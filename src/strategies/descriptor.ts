@@ -44,12 +44,10 @@ export interface StageDescriptor<P = unknown> {
   /** The `reason` of the `rejected` events its step emits, if it refuses calls. */
   readonly rejection?: RejectionReason;
   /**
-   * For a kind that a policy may keep one instance of per key: whether `primitive` is at rest,
-   * so that dropping it and making a new one from the same options changes nothing a caller
-   * could see (no slot or waiter held, no tokens owed, no circuit OPEN within its recovery
-   * time). A keyed holder never drops an instance that is not at rest. Undefined: always at rest.
+   * True for a kind that a policy may keep one instance of per key (`key` in its options). Its
+   * instances tell the holder whether they are at rest by their `'bulwark.atRest'()` method.
    */
-  resting?(primitive: P): boolean;
+  readonly keyable?: boolean;
   /**
    * Whether `primitive` refuses calls now (an OPEN circuit, an empty bucket, a full bulkhead):
    * the keys a keyed stage's state lists.

@@ -1,7 +1,8 @@
 // How a Keyed holder knows whether an instance is at rest without knowing its class: each
-// circuit breaker, rate limiter and bulkhead answers for itself (`atRest()`), so a holder
-// recognises instances of another copy of the package, and a holder on its own carries none of
-// the primitives' code.
+// circuit breaker, rate limiter and bulkhead answers for itself by its method named
+// `bulwark.atRest`, so a holder recognises instances of another copy of the package, a holder on
+// its own carries none of the primitives' code, and no method of a user's own class answers by
+// accident.
 import { expect } from 'chai';
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
@@ -9,6 +10,7 @@ import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
 import { ManualClock } from '../../support/clock.js';
 
 const require = createRequire(import.meta.url);
+const AT_REST = 'bulwark.atRest';
 
 describe('Keyed: instances at rest', () => {
   it('never drops an OPEN circuit of another copy of the package', () => {
@@ -33,13 +35,13 @@ describe('Keyed: instances at rest', () => {
       (key) =>
         key === 'boom'
           ? {
-              atRest: () => {
+              [AT_REST]: () => {
                 throw new Error('cannot tell');
               },
             }
           : key === 'busy'
-            ? { atRest: () => !state.busy }
-            : { atRest: 'not a method' },
+            ? { [AT_REST]: () => !state.busy }
+            : { [AT_REST]: 'not a method' },
       { maxKeys: 1 },
     );
     keyed.get('busy');
@@ -49,6 +51,19 @@ describe('Keyed: instances at rest', () => {
     state.busy = false;
     keyed.get('other');
     expect(keyed.keys()).to.have.members(['boom', 'other']);
+  });
+
+  it("never asks a user's own method that happens to be named `atRest`", () => {
+    class Session {
+      /** The user's own meaning: whether the session is stored. */
+      atRest(): boolean {
+        return false;
+      }
+    }
+    const keyed = new Keyed(() => new Session(), { maxKeys: 1 });
+    keyed.get('a');
+    keyed.get('b');
+    expect(keyed.keys(), 'an instance of any other class is at rest').to.deep.equal(['b']);
   });
 
   it('bundles on its own without the code of any primitive', async function () {

@@ -210,7 +210,7 @@ export class Bulkhead {
   }
 
   /** @internal At rest for a `Keyed` holder: holding no slot, and nobody waiting. */
-  atRest(): boolean {
+  'bulwark.atRest'(): boolean {
     return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
   }
 

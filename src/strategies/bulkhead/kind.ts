@@ -30,7 +30,7 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
     orphaned: bulkhead.orphaned,
   }),
   rejection: 'bulkhead',
-  resting: (bulkhead) => bulkhead.atRest(),
+  keyable: true,
   refusing: (bulkhead) => bulkhead.availableSlots === 0,
 };
 

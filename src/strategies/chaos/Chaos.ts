@@ -4,7 +4,9 @@ import { OptionTypeError } from '../../optionErrors.js';
 import { NEVER_ABORTED, callAsync, raceAbort, sleep } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
+  checkOption,
   clockOption,
+  fnError,
   numberOption,
   optionsObject,
   positiveDuration,
@@ -189,15 +191,14 @@ export class Chaos<R = unknown> {
     this.perCall =
       typeof enabled === 'function' ? (enabled as (call: ChaosCall) => boolean) : undefined;
     this.on = enabled !== false;
-    const seed = o.seed as number | undefined;
-    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
-      fail(
-        typeof seed == 'number' ? RangeError : TypeError,
-        'seed',
-        'an integer in [0, 2^32)',
-        seed,
-      );
-    }
+    const seed = checkOption<number | undefined>(
+      o.seed,
+      'seed',
+      (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff,
+      'an integer in [0, 2^32)',
+      undefined,
+      true,
+    );
     this.#random = seed === undefined ? mathRandom : seeded(seed);
     this.clock = clockOption(o.clock);
     setReadonly<Chaos<R>>(this, { faultRate, latencyRate, latencyMs, resultRate, seed });
@@ -219,7 +220,7 @@ export class Chaos<R = unknown> {
     signal?: AbortSignal,
   ): Promise<T | R> {
     if (typeof fn !== 'function') {
-      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+      return Promise.reject(fnError(fn));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     // Switched off, a call costs this one check.

@@ -2,7 +2,7 @@ import { CircuitOpenError } from '../../errors.js';
 import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
-import { storeOption } from '../../internal/store.js';
+import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
@@ -33,7 +33,6 @@ import {
   isCount,
   isRecord,
   isSpan,
-  needsMemoryStore,
   readEnvelope,
   refuse,
   SNAPSHOT_VERSION,
@@ -439,8 +438,7 @@ export class CircuitBreaker {
     const initial =
       o.initialState === undefined ? undefined : readCircuitSnapshot(o.initialState, config);
     if (initial !== undefined) {
-      // Stryker disable next-line StringLiteral: the label names the primitive in toJSON()'s error only
-      needsMemoryStore(store, InMemoryCircuitBreakerStore, 'CircuitBreaker', o.initialState);
+      storeTakesSnapshot(store, InMemoryCircuitBreakerStore, o.initialState);
     }
     store.configure(config);
     if (initial !== undefined) {
@@ -473,7 +471,7 @@ export class CircuitBreaker {
    * `state` moves an older one to HALF_OPEN), nor ISOLATED. Probes of policy calls are counted
    * by the holder.
    */
-  atRest(): boolean {
+  'bulwark.atRest'(): boolean {
     const state = this.state;
     return state !== 'open' && state !== 'isolated';
   }
@@ -514,7 +512,7 @@ export class CircuitBreaker {
    */
   toJSON(): CircuitBreakerSnapshot {
     const store = this.#store;
-    needsMemoryStore(store, InMemoryCircuitBreakerStore, 'CircuitBreaker');
+    storeGivesSnapshot(store, InMemoryCircuitBreakerStore, 'CircuitBreaker');
     const saved = store.save();
     this.#observe(saved.state);
     return {

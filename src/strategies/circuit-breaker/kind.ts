@@ -27,7 +27,7 @@ export const CIRCUIT_BREAKER_STAGE: StageDescriptor<CircuitBreaker> = {
   describe: (breaker) => breaker.describe(),
   state: (breaker) => ({ ...breaker.metrics }),
   rejection: 'circuit-open',
-  resting: (breaker) => breaker.atRest(),
+  keyable: true,
   refusing: (breaker) => {
     const state = breaker.state;
     return state === 'open' || state === 'isolated';

@@ -1,3 +1,4 @@
+import { reaches } from '../../internal/arity.js';
 import { fail } from '../../internal/duration.js';
 import { NEVER_ABORTED, raceAbort, callAsync } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
@@ -223,11 +224,10 @@ export class Fallback<T> {
 
   /**
    * @internal True when `method` may reach the context a policy passes it after the error, whose
-   * `startedAt` it may read at any time: unless its source shows it declares at most one plain
-   * parameter and contains no `arguments` or `eval` (see {@link reachesContext}).
+   * `startedAt` it may read at any time (the rule is in `internal/arity.ts`).
    */
   get takesContext(): boolean {
-    return this.#method !== undefined && reachesContext(this.#method);
+    return this.#method !== undefined && reaches(this.#method, 1);
   }
 
   /**
@@ -257,33 +257,4 @@ export class Fallback<T> {
     // Stryker disable next-line ConditionalExpression: a fast path; spreading no arguments passes the same
     return args.length === 0 ? method(error) : method(error, ...args);
   }
-}
-
-/**
- * The start of a function's source that declares one plain parameter or none: an arrow whose one
- * parameter is not in parentheses (`error => …`), or a head made of names, spaces and `*`
- * (`function name`, `async`, `*gen`, a method's name, nothing) followed by the parameter list.
- * Names are ASCII: a name outside `[A-Za-z0-9_$]` only costs the clock read.
- */
-const ONE_PARAMETER = /^(?:(?:async\s+)?[\w$]+\s*=>|[\w$\s*]*\(\s*(?:[\w$]+\s*)?\))/;
-/**
- * What lets a function reach arguments it does not declare (`arguments`, `eval`), or hides its
- * parameters (`[native code]`). Found anywhere in the source, as part of a longer name too.
- */
-const UNDECLARED = /arguments|eval|native code/;
-
-/**
- * Whether `method` may reach a second argument (the context), read from what it declares: its
- * `length` counts parameters only up to the first rest parameter or default value, so its source
- * decides. False only when the source shows one plain parameter (or none) and contains neither
- * `arguments` nor `eval`; anything else (more parameters, a rest parameter, a default value, a
- * destructured parameter, a comment in the list, a computed name, a native, bound or proxied
- * function whose source is hidden) counts as reaching it: the policy then reads the clock at
- * `execute`, which costs one read, never a wrong `startedAt`. (The source of any function can be
- * read, a revoked proxy's too.)
- */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function
-function reachesContext(method: Function): boolean {
-  const source = Function.prototype.toString.call(method);
-  return UNDECLARED.test(source) || !ONE_PARAMETER.test(source);
 }

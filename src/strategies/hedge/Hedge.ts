@@ -1,11 +1,12 @@
 import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
-import { fail, show, toMs, type Duration } from '../../internal/duration.js';
+import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
+  fnError,
   functionOption,
   integerOption,
   optionsObject,
@@ -86,15 +87,6 @@ export class Hedge {
   declare readonly maxHedges: number;
   /** The hedging delay in milliseconds; `-1` when attempts start only on failure. */
   declare readonly delayMs: number;
-  /** @internal */
-  readonly clock: Clock;
-  /**
-   * @internal The pending delays of every call, one timer for all: they share one `delay`, so
-   * they come due in the order they were set.
-   */
-  readonly queue: DeadlineQueue;
-  /** @internal True when `on` was given. */
-  readonly judgesOutcomes: boolean;
   /** Attempts running now, over every call of this hedge (the first ones included). */
   declare readonly running: number;
   /** Hedged attempts started so far (attempts beyond the first of each call). */
@@ -102,6 +94,8 @@ export class Hedge {
   /** Calls answered by a hedged attempt rather than the first. */
   declare readonly wins: number;
   readonly #on: ((outcome: HedgeOutcome) => boolean) | undefined;
+  readonly #clock: Clock;
+  readonly #queue: DeadlineQueue;
   #running = 0;
   #hedges = 0;
   #wins = 0;
@@ -112,10 +106,9 @@ export class Hedge {
     const delayMs = hedgeDelay(o.delay);
     const on = functionOption(o.on, 'on', undefined) as
       ((outcome: HedgeOutcome) => boolean) | undefined;
-    this.judgesOutcomes = on !== undefined;
     this.#on = on;
-    this.clock = clockOption(o.clock);
-    this.queue = new DeadlineQueue(this.clock);
+    this.#clock = clockOption(o.clock);
+    this.#queue = new DeadlineQueue(this.#clock);
     setReadonly<Hedge>(this, { maxHedges, delayMs });
     setLive<Hedge>(this, {
       running: () => this.#running,
@@ -135,13 +128,14 @@ export class Hedge {
     signal?: AbortSignal,
   ): Promise<T> {
     if (typeof fn !== 'function') {
-      return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
+      return Promise.reject(fnError(fn));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const result = new Promise<T>((resolve, reject) => {
       // Stryker disable next-line StringLiteral: a standalone call has no policy name, and nothing reads it
       const root = new RootContext('', 0, fn as never, signal, undefined);
       const sink: HedgeSink = {
+        inPolicy: false,
         start(attempt) {
           let value: unknown;
           try {
@@ -167,6 +161,24 @@ export class Hedge {
     });
     // Attempts that ignore their signal may run on; the caller is answered at its abort anyway.
     return raceAbort(result, signal);
+  }
+
+  /** @internal The source of time for the hedging delay. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /**
+   * @internal The pending delays of every call, one timer for all: they share one `delay`, so
+   * they come due in the order they were set.
+   */
+  get queue(): DeadlineQueue {
+    return this.#queue;
+  }
+
+  /** @internal True when `on` was given. */
+  get judgesOutcomes(): boolean {
+    return this.#on !== undefined;
   }
 
   /**
@@ -212,6 +224,12 @@ function hedgeDelay(value: unknown): number {
 
 /** @internal Who runs a hedge's attempts and receives its outcome. */
 export interface HedgeSink {
+  /**
+   * True for a policy's stage: the policy settles the execution's root when the caller is
+   * answered (its abort included), which tells the run. False standalone, where nothing settles
+   * the root and the caller's signal is the only thing that answers the caller first.
+   */
+  readonly inPolicy: boolean;
   /** Runs one attempt; its outcome goes to `attempt.run.settled(attempt, ok, value)`. */
   start(attempt: HedgeAttempt): void;
   /** The call's outcome (once). */
@@ -326,23 +344,27 @@ export class HedgeRun implements DeadlineNode, Holder {
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
     hedge.queue.add(this, at);
-    // Nobody waits for the next attempt once the caller is answered (its abort, an enclosing
-    // deadline, a custom stage): the delay ends then. Standalone, the caller's abort answers the
-    // caller, which this run hears itself; a policy settles the root, which tells its holders (at
-    // once if the caller is answered already). The run registers once, at its first delay: a
-    // delay set again after the caller was answered ends at once.
+    // Nobody waits for the next attempt once the caller is answered: the delay ends then. In a
+    // policy, the root is settled whatever answers the caller (its abort, an enclosing deadline,
+    // a custom stage), and tells its holders (at once if the caller is answered already);
+    // standalone, only the caller's abort answers the caller, which this run hears itself. The
+    // run registers once, at its first delay: a delay set again after the caller was answered
+    // ends at once.
     const root = this.parent.root;
     if (this.#held) {
       if (root.settled) this.answered(root);
       return;
     }
     this.#held = true;
+    if (this.sink.inPolicy) {
+      root.hold(this);
+      return;
+    }
     const signal = abortable(root.callerSignal);
     if (signal !== undefined) {
       this.#watched = signal;
       signal.addEventListener('abort', this);
     }
-    root.hold(this);
   }
 
   #disarm(): void {

@@ -10,6 +10,7 @@ import { BuiltinStep } from '../../pipeline/step.js';
 export class HedgeStage extends BuiltinStep<Hedge> implements HedgeSink {
   // The winner answers while the losers' work still runs.
   readonly settlesEarly = true;
+  readonly inPolicy = true;
   // Stryker disable next-line ConditionalExpression: false reads the clock, which in the call's first turn reads `startedAt` too
   private readonly sharesClock = this.primitive.clock === this.env.clock;
   // Its first delay starts from `startedAt`, read at `execute` then.

@@ -39,6 +39,14 @@ export interface KeyedOptions<P = unknown> {
   readonly resting?: (instance: P) => boolean;
 }
 
+/**
+ * The method by which a circuit breaker, rate limiter or bulkhead tells a holder whether it is at
+ * rest. A namespaced name, which no method of a user's own class has by accident, and a string
+ * (not a symbol), which keeps those classes free of side effects for bundlers; an instance of
+ * another copy of the package has it too.
+ */
+const AT_REST = 'bulwark.atRest';
+
 /** Every option key the constructor accepts. */
 const KEYED_OPTIONS: readonly string[] = Object.freeze([
   'maxKeys',
@@ -169,13 +177,14 @@ export class Keyed<P> {
 
   /**
    * @internal Whether an instance is at rest: the `resting` option, or the instance's own
-   * `atRest()`, which circuit breakers, rate limiters and bulkheads have (so that the holder knows
-   * them, of any copy of the package, without carrying their code).
+   * `'bulwark.atRest'()` method, which circuit breakers, rate limiters and bulkheads have: so the
+   * holder knows them, of any copy of the package, without carrying their code, and no method of
+   * a user's own class answers in their place.
    */
   resting(instance: P): boolean {
     try {
       if (this.#resting !== undefined) return this.#resting(instance) !== false;
-      const atRest = (instance as { atRest?: unknown } | null | undefined)?.atRest;
+      const atRest = (instance as { [AT_REST]?: unknown } | null | undefined)?.[AT_REST];
       return typeof atRest !== 'function' || atRest.call(instance) !== false;
     } catch {
       // A check that throws cannot vouch for the instance: keep it.

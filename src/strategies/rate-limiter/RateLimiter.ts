@@ -2,7 +2,7 @@ import { RateLimitExceededError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../../internal/signals.js';
-import { storeOption } from '../../internal/store.js';
+import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
 import {
   clockOption,
   durationOption,
@@ -14,13 +14,7 @@ import { WaitQueue } from '../../internal/waitQueue.js';
 import { setReadonly } from '../../internal/readonly.js';
 import { InMemoryRateLimiterStore, type RateLimiterStore } from './store.js';
 import { wallNow } from '../../internal/clock.js';
-import {
-  field,
-  isSpan,
-  needsMemoryStore,
-  readEnvelope,
-  SNAPSHOT_VERSION,
-} from '../../internal/snapshot.js';
+import { field, isSpan, readEnvelope, SNAPSHOT_VERSION } from '../../internal/snapshot.js';
 
 /** Options of a {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -176,8 +170,7 @@ export class RateLimiter {
     // Checked in full before anything is applied.
     const initial = o.initialState === undefined ? undefined : readLimiterSnapshot(o.initialState);
     if (initial !== undefined) {
-      // Stryker disable next-line StringLiteral: the label names the primitive in toJSON()'s error only
-      needsMemoryStore(store, InMemoryRateLimiterStore, 'RateLimiter', o.initialState);
+      storeTakesSnapshot(store, InMemoryRateLimiterStore, o.initialState);
     }
     store.configure(Object.freeze({ maxTokens, refillRate, clock: storeClock }));
     if (initial !== undefined) {
@@ -195,7 +188,7 @@ export class RateLimiter {
    */
   toJSON(): RateLimiterSnapshot {
     const store = this.#store;
-    needsMemoryStore(store, InMemoryRateLimiterStore, 'RateLimiter');
+    storeGivesSnapshot(store, InMemoryRateLimiterStore, 'RateLimiter');
     return {
       format: 'bulwark.rate-limiter',
       version: SNAPSHOT_VERSION,
@@ -237,7 +230,7 @@ export class RateLimiter {
   }
 
   /** @internal At rest for a `Keyed` holder: its bucket full and nobody waiting. */
-  atRest(): boolean {
+  'bulwark.atRest'(): boolean {
     return this.queued === 0 && this.availableTokens >= this.maxTokens;
   }
 
@@ -277,16 +270,28 @@ export class RateLimiter {
         return Promise.reject(error);
       }
     }
+    return this.#take(permits, signal, true);
+  }
+
+  /**
+   * @internal `acquire(1, signal)` for a policy's stage, whose policy answers the caller at the
+   * signal's abort: a remote store's answer is not raced with it (no promise or listener for
+   * that), and a grant that arrives after the abort goes back (`#settle`).
+   */
+  acquireUnraced(signal: AbortSignal): Promise<void> {
+    return this.#take(1, signal, false);
+  }
+
+  /** Takes `permits` checked tokens; `race`: a remote store's answer with the caller's abort. */
+  #take(permits: number, signal: AbortSignal | undefined, race: boolean): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const answer = this.#store.reserve(permits, this.maxWaitMs);
     if (typeof answer === 'number') {
       // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
       return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
     }
-    return raceAbort(
-      answer.then((wait) => this.#settle(wait, permits, signal)),
-      signal,
-    );
+    const settled = answer.then((wait) => this.#settle(wait, permits, signal));
+    return race ? raceAbort(settled, signal) : settled;
   }
 
   /**

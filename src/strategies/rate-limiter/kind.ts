@@ -21,8 +21,7 @@ export const RATE_LIMITER_STAGE: StageDescriptor<RateLimiter> = {
     maxTokens: limiter.maxTokens,
   }),
   rejection: 'rate-limit',
-  // A bucket that is not full is owed tokens: a new one would forgive them.
-  resting: (limiter) => limiter.atRest(),
+  keyable: true,
   refusing: (limiter) => limiter.availableTokens < 1,
 };
 

@@ -24,8 +24,9 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
     }
     // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs. The signal
     // goes along even with no wait allowed: a remote store's late grant to a caller who left must
-    // neither call the thunk nor keep the token.
-    this.limiter.acquire(1, ctx.signal).then(
+    // neither call the thunk nor keep the token. The store's answer is not raced with the signal:
+    // the policy (or an enclosing timeout) answers the caller at its abort.
+    this.limiter.acquireUnraced(ctx.signal).then(
       () => this.inner.enter(ctx),
       (error: unknown) => {
         if (isRateLimitExceededError(error)) {

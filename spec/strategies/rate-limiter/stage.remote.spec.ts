@@ -1,0 +1,80 @@
+// A rate limiter stage over a store that answers later (a remote one), with no wait allowed:
+// the policy answers a caller who aborts during the round trip, so the stage races nothing with
+// the caller's signal, and a grant that arrives after the abort goes back unused.
+import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
+import { isRateLimitExceededError } from '../../../src/errors.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { RateLimiter } from '../../../src/strategies/rate-limiter/RateLimiter.js';
+import {
+  InMemoryRateLimiterStore,
+  type RateLimiterStore,
+  type RateLimiterStoreConfig,
+} from '../../../src/strategies/rate-limiter/store.js';
+import { ManualClock } from '../../support/clock.js';
+import { deferred, flush, rejectionOf, type Deferred } from '../../support/promises.js';
+
+/** A store whose every reservation waits until the spec answers it. */
+class RemoteStore implements RateLimiterStore {
+  readonly local = new InMemoryRateLimiterStore();
+  readonly answers: Deferred<number>[] = [];
+  refunded = 0;
+  configure(config: RateLimiterStoreConfig): void {
+    this.local.configure(config);
+  }
+  tryReserve(): boolean {
+    return false;
+  }
+  reserve(): Promise<number> {
+    const answer = deferred<number>();
+    this.answers.push(answer);
+    return answer.promise;
+  }
+  refund(permits: number): void {
+    this.refunded += permits;
+  }
+  available(): number {
+    return this.local.available();
+  }
+}
+
+function limited(): { policy: Policy; store: RemoteStore } {
+  const clock = new ManualClock();
+  const store = new RemoteStore();
+  const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: 0, store, clock });
+  return { policy: Policy.builder('remote').clock(clock).rateLimiter(limiter).build(), store };
+}
+
+describe('Rate limiter stage over a remote store, no wait allowed', () => {
+  it('adds no listener to the caller’s signal during the round trip; a grant after the abort goes back, the work never runs', async () => {
+    const { policy, store } = limited();
+    const controller = new AbortController();
+    let ran = 0;
+    const call = policy.execute(() => ran++, { signal: controller.signal });
+    expect(store.answers).to.have.length(1);
+    expect(getEventListeners(controller.signal, 'abort'), 'the policy’s own only').to.have.length(
+      1,
+    );
+    controller.abort(new Error('gave up'));
+    expect(((await rejectionOf(call)) as Error).message).to.equal('gave up');
+    store.answers[0]?.resolve(0);
+    await flush();
+    expect(ran).to.equal(0);
+    expect(store.refunded).to.equal(1);
+    expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+  });
+
+  it('runs the work on a grant and refuses on a refusal, a signal given or not', async () => {
+    const { policy, store } = limited();
+    const controller = new AbortController();
+    const granted = policy.execute(() => 'done', { signal: controller.signal });
+    const refused = policy.execute(() => 'never');
+    store.answers[0]?.resolve(0);
+    store.answers[1]?.resolve(-1000);
+    expect(await granted).to.equal('done');
+    const error = await rejectionOf(refused);
+    expect(isRateLimitExceededError(error)).to.equal(true);
+    expect(error).to.have.property('retryAfterMs', 1000);
+    expect(store.refunded).to.equal(0);
+  });
+});

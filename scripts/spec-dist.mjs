@@ -8,8 +8,8 @@
 // against dist/ in `npm run spec` (spec/contract, spec/examples). One spec reads the source's
 // member names by reflection, which the build renames on purpose.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const out = '.spec-build/dist';
 const LEFT_OUT = /^\.spec-build[\\/]dist[\\/]spec[\\/](redis|benchmarks|contract|examples)[\\/]/;
@@ -26,6 +26,17 @@ function walk(dir) {
 const specs = walk(join(out, 'spec'))
   .filter((file) => file.endsWith('.spec.js') && !LEFT_OUT.test(file))
   .sort();
+// Each of them reads the package from dist/, never a source: else this run would prove nothing.
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.{1,2}\/[^"']+)["']/g;
+for (const file of walk(join(out, 'spec')).filter((f) => f.endsWith('.js'))) {
+  for (const [, specifier] of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+    const target = relative(resolve('.'), resolve(dirname(file), specifier));
+    if (/^(\.spec-build[\\/](dist[\\/])?)?src[\\/]/.test(target)) {
+      throw new Error(`${file} imports a source: ${specifier}`);
+    }
+  }
+}
+
 execFileSync(
   process.execPath,
   [

@@ -17,6 +17,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import ts from 'typescript5';
+import { mangledNames } from './scripts/mangle-names.mjs';
 
 /** Public entry points: export path -> source file. */
 const entries = Object.fromEntries(
@@ -62,6 +64,36 @@ const markPureCalls = {
 
 rmSync('dist', { recursive: true, force: true });
 
+// Internal property names are shortened: a consumer's minifier renames variables but never a
+// property, so `slotTracked` or `callerSignal` would otherwise ship whole in every bundle.
+// scripts/mangle-names.mjs lists the names no one outside the package can see (internal members
+// that are never public, foreign, quoted or read by a string key). esbuild renames a property by
+// its name in every file it builds, so all builds share one cache, made first from every source
+// file at once: the per-module ESM build, the CJS bundle and the adapters (which reach into the
+// core's internals) then agree on each name, and no build may add a name of its own.
+// MANGLE=0 builds without it, to measure what it saves (node scripts/size-report.mjs).
+const { names: internalNames } = process.env.MANGLE === '0' ? { names: [] } : mangledNames();
+// (An empty list matches only the empty name, which only a quoted key has: nothing is renamed.)
+const mangleProps = new RegExp(`^(?:${internalNames.join('|')})$`);
+const { mangleCache } = await build({
+  entryPoints: walk('src').filter((file) => file.endsWith('.ts')),
+  bundle: false,
+  write: false,
+  outdir: 'dist/.mangle',
+  logLevel: 'warning',
+  plugins: [markPureCalls],
+  mangleProps,
+  mangleCache: {},
+});
+const mangling = { mangleProps, mangleCache };
+// Kept (out of the package) for the specs run against dist/ (scripts/build-specs.mjs --dist).
+mkdirSync('.tmp', { recursive: true });
+writeFileSync('.tmp/mangle-cache.json', `${JSON.stringify(mangleCache, null, 2)}\n`);
+function sameCache(result) {
+  const added = Object.keys(result.mangleCache).filter((name) => !(name in mangleCache));
+  if (added.length > 0) throw new Error(`a build mangled names of its own: ${added.join(', ')}`);
+}
+
 const common = {
   entryPoints: entries,
   bundle: true,
@@ -74,6 +106,7 @@ const common = {
   loader: { '.lua': 'text' },
   logLevel: 'warning',
   plugins: [coreAsExternal, markPureCalls],
+  ...mangling,
 };
 
 function walk(dir) {
@@ -89,7 +122,7 @@ const coreModules = walk('src').filter(
 );
 const adapters = Object.fromEntries(Object.entries(entries).filter(([name]) => name !== 'index'));
 
-await Promise.all([
+const results = await Promise.all([
   build({
     entryPoints: coreModules,
     bundle: false,
@@ -101,10 +134,12 @@ await Promise.all([
     outbase: 'src',
     format: 'esm',
     outdir: 'dist/esm',
+    ...mangling,
   }),
   build({ ...common, entryPoints: adapters, format: 'esm', outdir: 'dist/esm' }),
   build({ ...common, format: 'cjs', outdir: 'dist/cjs', outExtension: { '.js': '.cjs' } }),
 ]);
+results.forEach(sameCache);
 
 execFileSync(
   process.execPath,
@@ -113,6 +148,44 @@ execFileSync(
     stdio: 'inherit',
   },
 );
+
+// The declarations name no shortened property. `stripInternal` drops the `@internal` members, but
+// a private one stays (`private readonly parts;`, no type), so that TypeScript keeps the class
+// nominal and sees a subclass's member of the same name clash: it takes the name the JavaScript
+// has. Any other member with a shortened name would be a public one mangled: the build fails.
+for (const file of walk('dist/types')) {
+  if (!file.endsWith('.d.ts')) continue;
+  const text = readFileSync(file, 'utf8');
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const edits = [];
+  const visit = (node) => {
+    if (
+      node.name !== undefined &&
+      ts.isIdentifier(node.name) &&
+      Object.hasOwn(mangleCache, node.name.text) &&
+      (ts.isPropertyDeclaration(node) ||
+        ts.isMethodDeclaration(node) ||
+        ts.isGetAccessorDeclaration(node) ||
+        ts.isSetAccessorDeclaration(node) ||
+        ts.isPropertySignature(node) ||
+        ts.isMethodSignature(node))
+    ) {
+      const isPrivate = (ts.getModifiers(node) ?? []).some(
+        (m) => m.kind === ts.SyntaxKind.PrivateKeyword,
+      );
+      if (!isPrivate) {
+        throw new Error(`${file}: declares \`${node.name.text}\`, which the build shortens`);
+      }
+      edits.push([node.name.getStart(), node.name.end, mangleCache[node.name.text]]);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  let out = text;
+  for (const [start, end, name] of edits.reverse())
+    out = out.slice(0, start) + name + out.slice(end);
+  if (out !== text) writeFileSync(file, out);
+}
 
 mkdirSync('dist/esm', { recursive: true });
 cpSync('dist/types', 'dist/esm', { recursive: true });

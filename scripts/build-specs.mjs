@@ -1,8 +1,18 @@
 // Compiles src/ and spec/ (TypeScript) file by file into .spec-build/ with esbuild, keeping the
 // folder layout so the specs import the sources exactly as written.
+//
+// With --dist, the specs are compiled to .spec-build/dist/ importing the built package instead of the
+// sources: every import of a core module (`../../src/x.js`) becomes one of dist/esm/x.js, and of
+// an adapter's entry (`src/redis/index.js`) one of dist/esm/redis/index.js. The package build
+// shortens internal property names (build.mjs), so a spec that reads an internal member is
+// rewritten to read it as the package has it (scripts/spec-mangle.mjs). A spec
+// that imports a module of an adapter other than its entry (bundled in dist/, so not there on
+// its own) compiles to a module that throws; scripts/spec-dist.mjs runs the others. Run
+// `npm run build` first.
 import { build } from 'esbuild';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { mangleSpecs } from './spec-mangle.mjs';
 
 function walk(dir) {
   return readdirSync(dir).flatMap((f) => {
@@ -11,7 +21,10 @@ function walk(dir) {
   });
 }
 
-const entryPoints = ['src', 'spec', 'benchmarks']
+const dist = process.argv.includes('--dist');
+const root = process.cwd();
+
+const entryPoints = (dist ? ['spec'] : ['src', 'spec', 'benchmarks'])
   .flatMap((d) => {
     try {
       return walk(d);
@@ -22,22 +35,61 @@ const entryPoints = ['src', 'spec', 'benchmarks']
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 
 // SPEC_OUT lets several builds run side by side without clearing each other's output.
-const outdir = process.env.SPEC_OUT ?? '.spec-build';
+const outdir = dist ? '.spec-build/dist' : (process.env.SPEC_OUT ?? '.spec-build');
 rmSync(outdir, { recursive: true, force: true });
+
+/**
+ * Where a spec's import of src/ goes in dist/esm: a path relative to the compiled spec, or
+ * undefined when dist/ has no such module.
+ */
+function toDist(importer, specifier) {
+  const target = resolve(dirname(importer), specifier);
+  const inSrc = relative(resolve(root, 'src'), target);
+  if (inSrc.startsWith('..') || /^(redis|otel|fetch)[\\/](?!index\.js$)/.test(inSrc)) {
+    return undefined;
+  }
+  const built = resolve(root, 'dist/esm', inSrc);
+  if (!existsSync(built)) return undefined;
+  const compiled = resolve(root, outdir, relative(root, importer));
+  const path = relative(dirname(compiled), built).split('\\').join('/');
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
+const IMPORT = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\2/g;
+
 // Nothing is bundled, so an import of a Lua script (src/redis/scripts/*.lua, inlined as text
 // by the package build) is pointed at that script compiled to a module of its own, <name>.lua.js.
 const luaImports = {
   name: 'lua-imports',
   setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      let contents = (renamed.get(args.path) ?? readFileSync(args.path, 'utf8')).replace(
         /(from\s+['"][^'"]+\.lua)(['"])/g,
         '$1.js$2',
-      ),
-      loader: 'ts',
-    }));
+      );
+      if (dist) {
+        const missing = [];
+        contents = contents.replace(IMPORT, (whole, head, quote, specifier) => {
+          const target = resolve(dirname(args.path), specifier);
+          if (relative(resolve(root, 'src'), target).startsWith('..')) return whole;
+          const path = toDist(args.path, specifier);
+          if (path === undefined) missing.push(specifier);
+          return `${head}${quote}${path ?? specifier}${quote}`;
+        });
+        if (missing.length > 0) {
+          // Not in dist/ on its own: the spec stays out of the run (see scripts/spec-dist.mjs).
+          contents = `throw new Error(${JSON.stringify(`not in dist/: ${missing.join(', ')}`)});\n`;
+        }
+      }
+      return { contents, loader: 'ts' };
+    });
   },
 };
+
+const renamed = dist
+  ? mangleSpecs(JSON.parse(readFileSync('.tmp/mangle-cache.json', 'utf8')))
+  : new Map();
+
 const common = {
   outdir,
   outbase: '.',
@@ -48,10 +100,12 @@ const common = {
 };
 await Promise.all([
   build({ ...common, entryPoints, sourcemap: 'inline', plugins: [luaImports] }),
-  build({
-    ...common,
-    entryPoints: walk('src').filter((f) => f.endsWith('.lua')),
-    loader: { '.lua': 'text' },
-    outExtension: { '.js': '.lua.js' },
-  }),
+  dist
+    ? undefined
+    : build({
+        ...common,
+        entryPoints: walk('src').filter((f) => f.endsWith('.lua')),
+        loader: { '.lua': 'text' },
+        outExtension: { '.js': '.lua.js' },
+      }),
 ]);

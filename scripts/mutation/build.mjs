@@ -8,6 +8,10 @@
 import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
+// The instrumented sources are built without shortening internal property names (build.mjs):
+// the mutants are judged on the code as written, and the sandbox skips the name analysis.
+process.env.MANGLE ??= '0';
+
 let linked = false;
 if (!existsSync('node_modules')) {
   let dir = resolve('..');

@@ -1,3 +1,4 @@
+import { show } from '../optionErrors.js';
 import type { Clock } from './clock.js';
 
 /** A signal that never aborts, handed to callees when the caller gave none. */
@@ -9,6 +10,42 @@ function neverAborted(): AbortSignal {
   // handing `ctx.signal` to `fetch` (which listens on its signal) added a listener per call.
   signal.addEventListener = noop;
   return signal;
+}
+
+/** An AbortSignal, by its shape (one from another realm or a polyfill qualifies too). */
+export function isSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Partial<AbortSignal>;
+  return (
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}
+
+/**
+ * True when a primitive's `signal` argument is neither `undefined` nor an AbortSignal (`null`, a
+ * plain object, a hostile object that throws when read): the call is refused with
+ * {@link refuseSignal} before anything starts (no timer armed, no synchronous throw).
+ */
+export function badSignal(signal: unknown): boolean {
+  if (signal === undefined) return false;
+  try {
+    return !isSignal(signal);
+  } catch {
+    return true;
+  }
+}
+
+/** The rejection of a call given a {@link badSignal}: a TypeError naming `signal` and the value. */
+export function refuseSignal(signal: unknown): Promise<never> {
+  let shown: string;
+  try {
+    shown = show(signal);
+  } catch {
+    shown = 'an unreadable value';
+  }
+  return Promise.reject(new TypeError(`\`signal\` must be an AbortSignal, got ${shown}`));
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeOption } from '../../internal/store.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   clockOption,
@@ -539,6 +540,7 @@ export class CircuitBreaker {
    * with every trial slot taken
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     let ticket: number | Promise<number> | CircuitOpenError;
     try {

@@ -1,5 +1,6 @@
 import { fail } from '../../internal/duration.js';
 import { NEVER_ABORTED, raceAbort, callAsync } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   errorFilterOption,
@@ -188,6 +189,7 @@ export class Fallback<T> {
     fn: (signal: AbortSignal) => R | PromiseLike<R>,
     signal?: AbortSignal,
   ): Promise<R | T> {
+    if (badSignal(signal)) return refuseSignal(signal);
     const given = signal ?? NEVER_ABORTED;
     const judge =
       // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result

@@ -3,6 +3,7 @@ import { DerivedContext, RootContext, type Context, type Holder } from '../../in
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, show, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
@@ -137,6 +138,7 @@ export class Hedge {
     if (typeof fn !== 'function') {
       return Promise.reject(new TypeError(`\`fn\` must be a function, got ${show(fn)}`));
     }
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const result = new Promise<T>((resolve, reject) => {
       // Stryker disable next-line StringLiteral: a standalone call has no policy name, and nothing reads it

@@ -2,6 +2,7 @@ import { RateLimitExceededError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import { storeOption } from '../../internal/store.js';
 import {
   clockOption,
@@ -277,6 +278,7 @@ export class RateLimiter {
         return Promise.reject(error);
       }
     }
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const answer = this.#store.reserve(permits, this.maxWaitMs);
     if (typeof answer === 'number') {
@@ -298,6 +300,7 @@ export class RateLimiter {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);

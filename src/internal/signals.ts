@@ -60,19 +60,35 @@ export function abortable(signal: AbortSignal | undefined): AbortSignal | undefi
 /**
  * Waits `ms` on `clock`, rejecting at once with the signal's reason if it aborts first.
  * Removes its listener and timer whichever way it ends.
+ *
+ * The wait lasts at least `ms` as `clock.now()` measures it: host timers may fire early against
+ * a finer clock (Node's by up to a millisecond against `performance.now()`, as its timers run on
+ * the loop's coarser time), and a wait for an outcome's `retryAfterMs` that woke before it would
+ * meet the same refusal again. A timer that fired early is set again for the rest.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   signal = abortable(signal);
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
+    let last = clock.now();
+    const end = last + ms;
     const onAbort = (): void => {
       clock.clearTimeout(handle);
       reject(signal!.reason);
     };
-    const handle = clock.setTimeout(() => {
+    const wake = (): void => {
+      const now = clock.now();
+      // Set again only while the clock moves: on one that stands still (a test's), the wait ends
+      // when its timer says, as it always did.
+      if (now < end && now > last) {
+        last = now;
+        handle = clock.setTimeout(wake, end - now);
+        return;
+      }
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    };
+    let handle = clock.setTimeout(wake, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -18,7 +18,10 @@ import { settle } from '../../support/promises.js';
 class EarlyClock implements Clock {
   readonly inner = new ManualClock();
   readonly delays: number[] = [];
-  constructor(private readonly early: number) {}
+  readonly early: number;
+  constructor(early: number) {
+    this.early = early;
+  }
   now(): number {
     return this.inner.now();
   }

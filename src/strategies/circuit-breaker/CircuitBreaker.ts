@@ -695,7 +695,11 @@ export class CircuitBreaker {
     }
     // Copy on write, so a listener that unsubscribes during an event does not disturb the loop.
     this.#listeners = [...this.#listeners, listener];
+    // Each subscription is removed once, by its own function, however often that is called.
+    let subscribed = true;
     return () => {
+      if (!subscribed) return;
+      subscribed = false;
       const index = this.#listeners.indexOf(listener);
       if (index !== -1) this.#listeners = this.#listeners.filter((_, i) => i !== index);
     };

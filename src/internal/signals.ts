@@ -25,27 +25,16 @@ export function isSignal(value: unknown): value is AbortSignal {
 
 /**
  * True when a primitive's `signal` argument is neither `undefined` nor an AbortSignal (`null`, a
- * plain object, a hostile object that throws when read): the call is refused with
- * {@link refuseSignal} before anything starts (no timer armed, no synchronous throw).
+ * plain object): the call is refused with {@link refuseSignal} before anything starts (no timer
+ * armed, no synchronous throw).
  */
 export function badSignal(signal: unknown): boolean {
-  if (signal === undefined) return false;
-  try {
-    return !isSignal(signal);
-  } catch {
-    return true;
-  }
+  return signal !== undefined && !isSignal(signal);
 }
 
 /** The rejection of a call given a {@link badSignal}: a TypeError naming `signal` and the value. */
 export function refuseSignal(signal: unknown): Promise<never> {
-  let shown: string;
-  try {
-    shown = show(signal);
-  } catch {
-    shown = 'an unreadable value';
-  }
-  return Promise.reject(new TypeError(`\`signal\` must be an AbortSignal, got ${shown}`));
+  return Promise.reject(new TypeError(`\`signal\` must be an AbortSignal, got ${show(signal)}`));
 }
 
 /**

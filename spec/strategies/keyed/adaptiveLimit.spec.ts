@@ -15,7 +15,7 @@ describe('keyed bulkhead given an AdaptiveLimit', () => {
     const declare = () => Policy.builder('per-tenant').bulkhead({ limit, key: tenant });
     expect(declare).to.throw(
       TypeError,
-      '`limit` must be a number or left out with `key` (an AdaptiveLimit is one limit for one Bulkhead, and each key gets a Bulkhead of its own), got an object',
+      '`limit` must be a number with `key`: an AdaptiveLimit is one limit for one Bulkhead, got an object',
     );
     let error: unknown;
     try {

@@ -36,12 +36,14 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
 };
 
 // An AdaptiveLimit is one limit, for one bulkhead: every bulkhead made per key would claim it.
+// (Any object: `limit` is a number otherwise. Not `instanceof`, which would bring the class into
+// every policy's bundle.)
 function refuseSharedLimit({ limit }: Record<string, unknown>): void {
-  if (limit instanceof AdaptiveLimit) {
+  if (typeof limit === 'object' && limit !== null) {
     fail(
       TypeError,
       'limit',
-      'a number or left out with `key` (an AdaptiveLimit is one limit for one Bulkhead, and each key gets a Bulkhead of its own)',
+      'a number with `key`: an AdaptiveLimit is one limit for one Bulkhead',
       limit,
     );
   }

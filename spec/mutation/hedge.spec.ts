@@ -228,9 +228,9 @@ describe('Hedge: timers and attempts once the call is answered otherwise', () =>
     const { thunk, calls } = controlled();
     expect(await policy.execute(thunk)).to.equal('early');
     expect(clock.pending()).to.equal(0);
-    // A failure still starts the next attempt at once, but no delay after it.
+    // A failure still starts the next attempt (in the next turn), but no delay after it.
     calls[0]?.call.reject(new Error('first'));
-    await flush();
+    await clock.advance(0);
     expect(calls).to.have.length(2);
     expect(clock.pending()).to.equal(0);
     await clock.advance(1000);
@@ -404,21 +404,23 @@ describe('Hedge: a call held by its execution', () => {
     run.begin(clock.now());
     return { clock, root, attempts, run };
   }
-  it('registers a call with its execution once, however often its delay is set again', () => {
+  it('registers a call with its execution once, however often its delay is set again', async () => {
     const { clock, root, attempts, run } = begun();
     clock.tick(100); // the delay passes: attempt 2 starts and the delay is set again
     run.settled(attempts[0] as HedgeAttempt, false, new Error('no')); // attempt 3, set again
+    await clock.advance(0); // (in the next turn)
     expect(attempts.map((a) => a.attempt)).to.deep.equal([1, 2, 3]);
     expect(root.holder).to.equal(run);
     expect(root.holders ?? []).to.deep.equal([]);
     root.settled = true; // the caller is answered: the pending delay ends
     expect(clock.pending()).to.equal(0);
   });
-  it('sets no delay once the caller is answered, also when an attempt fails after', () => {
+  it('sets no delay once the caller is answered, also when an attempt fails after', async () => {
     const { clock, root, attempts, run } = begun();
     root.settled = true; // answered by a stage around the hedge: the delay ends
     expect(clock.pending()).to.equal(0);
     run.settled(attempts[0] as HedgeAttempt, false, new Error('no')); // attempt 2 starts
+    await clock.advance(0); // (in the next turn)
     expect(attempts.map((a) => a.attempt)).to.deep.equal([1, 2]);
     expect(clock.pending(), 'no delay for a third').to.equal(0);
     expect(root.holders ?? []).to.deep.equal([]);

@@ -40,12 +40,30 @@ export interface ResilienceDecorator<V = never, T = unknown> {
     // Never given: it keeps this signature from matching a getter or setter decorator call.
     context?: undefined,
   ): (...args: A) => Promise<R | V>;
-  /** Decorates an async method. */
-  <This, A extends unknown[], R extends T>(
-    method: (this: This, ...args: A) => Promise<R>,
-    context: ClassMethodDecoratorContext<This, (this: This, ...args: A) => Promise<R>>,
-  ): [V] extends [R] ? (this: This, ...args: A) => Promise<R> : FallbackResultMismatch<V, R>;
+  /**
+   * Decorates an async method. The method's own type is kept whole (`M`), so a generic method, or
+   * one whose result names a type parameter of its class, is decorated as declared.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parameters of any method, as ClassMethodDecoratorContext requires
+  <This, M extends (this: This, ...args: any[]) => Promise<T>>(
+    method: M,
+    context: ClassMethodDecoratorContext<This, M>,
+  ): DecoratedMethod<V, M>;
 }
+
+/**
+ * What decorating method `M` gives back: `M` itself, or, when a fallback's substitute `V` cannot be
+ * the method's result, a {@link FallbackResultMismatch}. Without a substitute (`V` is `never`) no
+ * check is made, so a result type the compiler cannot resolve yet (a type parameter) is no error.
+ */
+type DecoratedMethod<V, M> = [V] extends [never]
+  ? M
+  : [V] extends [MethodResult<M>]
+    ? M
+    : FallbackResultMismatch<V, MethodResult<M>>;
+
+/** The awaited result of an async method type. */
+type MethodResult<M> = M extends (...args: never) => Promise<infer R> ? R : never;
 
 /**
  * @internal Turns an executor into a {@link ResilienceDecorator}. Every call of a wrapped function

@@ -1,3 +1,4 @@
+import { show } from '../optionErrors.js';
 import type { Clock } from './clock.js';
 
 /** A signal that never aborts, handed to callees when the caller gave none. */
@@ -9,6 +10,31 @@ function neverAborted(): AbortSignal {
   // handing `ctx.signal` to `fetch` (which listens on its signal) added a listener per call.
   signal.addEventListener = noop;
   return signal;
+}
+
+/** An AbortSignal, by its shape (one from another realm or a polyfill qualifies too). */
+export function isSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Partial<AbortSignal>;
+  return (
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}
+
+/**
+ * True when a primitive's `signal` argument is neither `undefined` nor an AbortSignal (`null`, a
+ * plain object): the call is refused with {@link refuseSignal} before anything starts (no timer
+ * armed, no synchronous throw).
+ */
+export function badSignal(signal: unknown): boolean {
+  return signal !== undefined && !isSignal(signal);
+}
+
+/** The rejection of a call given a {@link badSignal}: a TypeError naming `signal` and the value. */
+export function refuseSignal(signal: unknown): Promise<never> {
+  return Promise.reject(new TypeError(`\`signal\` must be an AbortSignal, got ${show(signal)}`));
 }
 
 /**
@@ -23,19 +49,35 @@ export function abortable(signal: AbortSignal | undefined): AbortSignal | undefi
 /**
  * Waits `ms` on `clock`, rejecting at once with the signal's reason if it aborts first.
  * Removes its listener and timer whichever way it ends.
+ *
+ * The wait lasts at least `ms` as `clock.now()` measures it: host timers may fire early against
+ * a finer clock (Node's by up to a millisecond against `performance.now()`, as its timers run on
+ * the loop's coarser time), and a wait for an outcome's `retryAfterMs` that woke before it would
+ * meet the same refusal again. A timer that fired early is set again for the rest.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   signal = abortable(signal);
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
+    let last = clock.now();
+    const end = last + ms;
     const onAbort = (): void => {
       clock.clearTimeout(handle);
       reject(signal!.reason);
     };
-    const handle = clock.setTimeout(() => {
+    const wake = (): void => {
+      const now = clock.now();
+      // Set again only while the clock moves: on one that stands still (a test's), the wait ends
+      // when its timer says, as it always did.
+      if (now < end && now > last) {
+        last = now;
+        handle = clock.setTimeout(wake, end - now);
+        return;
+      }
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    };
+    let handle = clock.setTimeout(wake, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

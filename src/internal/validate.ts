@@ -11,10 +11,12 @@ export { show };
 /**
  * A filter choosing errors: an array of error classes (`instanceof`) or a predicate. A class list
  * never throws: an error that `instanceof` cannot inspect (a Proxy whose `getPrototypeOf` trap
- * throws) matches no class.
+ * throws) matches no class. An error class with a protected or private constructor (such as
+ * `ResilienceError`), which no construct signature admits, is taken by its `prototype`.
  */
 export type ErrorFilter =
-  ReadonlyArray<abstract new (...args: never[]) => unknown> | ((error: unknown) => boolean);
+  | ReadonlyArray<(abstract new (...args: never[]) => unknown) | { readonly prototype: Error }>
+  | ((error: unknown) => boolean);
 
 /**
  * Throws unless `options` is undefined or a plain object, and, for the first own key not in
@@ -274,7 +276,8 @@ export function errorFilterOption(value: unknown, option: string): ErrorMatcher 
   if (!Array.isArray(value)) fail(TypeError, option, must, value);
   const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;
   classes.forEach((cls, i) => {
-    if (typeof cls !== 'function') {
+    // A class has a prototype object; an arrow function (a predicate put in the list) has none.
+    if (typeof cls !== 'function' || typeof cls.prototype !== 'object') {
       fail(
         TypeError,
         option,

@@ -2,6 +2,7 @@ import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
 import { RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
+import { isSignal } from '../internal/signals.js';
 import { fnError, show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
@@ -358,17 +359,6 @@ function readOptions(options: unknown): ReadOptions | TypeError {
       cause: error,
     });
   }
-}
-
-/** An AbortSignal, by its shape (one from another realm or a polyfill qualifies too). */
-function isSignal(value: unknown): value is AbortSignal {
-  if (typeof value !== 'object' || value === null) return false;
-  const s = value as Partial<AbortSignal>;
-  return (
-    typeof s.aborted === 'boolean' &&
-    typeof s.addEventListener === 'function' &&
-    typeof s.removeEventListener === 'function'
-  );
 }
 
 function describeError(error: unknown): string {

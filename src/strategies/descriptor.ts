@@ -53,6 +53,12 @@ export interface StageDescriptor<P = unknown> {
    * the keys a keyed stage's state lists.
    */
   refusing?(primitive: P): boolean;
+  /**
+   * For a kind a policy may keep one instance of per key: throws (an option error) when
+   * `options` hold something only one primitive can use, which the primitives made per key
+   * would otherwise all claim (a bulkhead's `AdaptiveLimit`).
+   */
+  refuseKeyed?(options: Record<string, unknown>): void;
 }
 
 /**

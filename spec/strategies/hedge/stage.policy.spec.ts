@@ -102,6 +102,8 @@ describe('Hedge stage', () => {
       expect(calls).to.have.length(1);
       calls[0]?.call.reject(new Error('one'));
       await flush();
+      expect(calls, 'the next attempt waits for the next turn').to.have.length(1);
+      await clock.advance(0);
       expect(calls).to.have.length(2);
       expect(hedges).to.deep.equal([
         { policy: 'p', stage: 'hedge', attempt: 2, reason: 'failure' },
@@ -113,14 +115,14 @@ describe('Hedge stage', () => {
     }
   });
 
-  it('starts the next attempt at once when one fails before the delay, then keeps the delay for the one after', async () => {
+  it('starts the next attempt in the next turn when one fails before the delay, then keeps the delay for the one after', async () => {
     const clock = new ManualClock();
     const policy = Policy.builder('p').hedge({ maxHedges: 2, delay: 100, clock }).build();
     const { thunk, calls } = controlled<string>();
     settle(policy.execute(thunk));
     await clock.advance(30);
     calls[0]?.call.reject(new Error('fast failure'));
-    await flush();
+    await clock.advance(0);
     expect(calls.map((c) => c.attempt)).to.deep.equal([1, 2]);
     await clock.advance(99);
     expect(calls).to.have.length(2);
@@ -388,7 +390,7 @@ describe('Hedge stage, listeners and timers', () => {
             { signal: controller.signal },
           ),
         );
-        await flush();
+        await clock.advance(0);
         expect(call.status).to.equal('fulfilled');
       }
       expect(getEventListeners(controller.signal, 'abort'), String(delay)).to.have.length(0);

@@ -3,6 +3,7 @@ import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -245,6 +246,7 @@ export class Bulkhead {
    * @param signal - stops waiting when it aborts; an aborted signal rejects at once
    */
   acquire(signal?: AbortSignal): Promise<void> {
+    if (badSignal(signal)) return refuseSignal(signal);
     return this.waitSlot(signal, true).then(noop);
   }
 
@@ -276,6 +278,7 @@ export class Bulkhead {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = this.takeSlot();
     if (ticket !== false) return this.#run(fn, signal, ticket);

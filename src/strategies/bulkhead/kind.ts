@@ -1,4 +1,4 @@
-import { isOptionError, OptionRangeError, OptionTypeError } from '../../optionErrors.js';
+import { fail, isOptionError, OptionRangeError, OptionTypeError } from '../../optionErrors.js';
 import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { AdaptiveLimit } from './AdaptiveLimit.js';
 import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
@@ -32,7 +32,22 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
   rejection: 'bulkhead',
   keyable: true,
   refusing: (bulkhead) => bulkhead.availableSlots === 0,
+  refuseKeyed: refuseSharedLimit,
 };
+
+// An AdaptiveLimit is one limit, for one bulkhead: every bulkhead made per key would claim it.
+// (Any object: `limit` is a number otherwise. Not `instanceof`, which would bring the class into
+// every policy's bundle.)
+function refuseSharedLimit({ limit }: Record<string, unknown>): void {
+  if (typeof limit === 'object' && limit !== null) {
+    fail(
+      TypeError,
+      'limit',
+      'a number with `key`: an AdaptiveLimit is one limit for one Bulkhead',
+      limit,
+    );
+  }
+}
 
 /** @internal The whole bulkhead kind: the stage part, its configuration and gauges. */
 export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEAD_STAGE, {

@@ -2,6 +2,7 @@ import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import { NEVER_ABORTED, callAsync, raceAbort, sleep } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   checkOption,
@@ -222,6 +223,7 @@ export class Chaos<R = unknown> {
     if (typeof fn !== 'function') {
       return Promise.reject(fnError(fn));
     }
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     // Switched off, a call costs this one check.
     if (!this.on) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);

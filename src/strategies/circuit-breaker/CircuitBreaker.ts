@@ -4,6 +4,7 @@ import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
 import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   checkOption,
@@ -534,6 +535,7 @@ export class CircuitBreaker {
    * with every trial slot taken
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     let ticket: number | Promise<number> | CircuitOpenError;
     try {
@@ -688,7 +690,11 @@ export class CircuitBreaker {
     }
     // Copy on write, so a listener that unsubscribes during an event does not disturb the loop.
     this.#listeners = [...this.#listeners, listener];
+    // Each subscription is removed once, by its own function, however often that is called.
+    let subscribed = true;
     return () => {
+      if (!subscribed) return;
+      subscribed = false;
       const index = this.#listeners.indexOf(listener);
       if (index !== -1) this.#listeners = this.#listeners.filter((_, i) => i !== index);
     };

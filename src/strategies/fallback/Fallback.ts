@@ -1,6 +1,7 @@
 import { reaches } from '../../internal/arity.js';
 import { fail } from '../../internal/duration.js';
 import { NEVER_ABORTED, raceAbort, callAsync } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   errorFilterOption,
@@ -189,6 +190,7 @@ export class Fallback<T> {
     fn: (signal: AbortSignal) => R | PromiseLike<R>,
     signal?: AbortSignal,
   ): Promise<R | T> {
+    if (badSignal(signal)) return refuseSignal(signal);
     const given = signal ?? NEVER_ABORTED;
     const judge =
       // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result

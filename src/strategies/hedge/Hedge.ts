@@ -3,6 +3,7 @@ import { DerivedContext, RootContext, type Context, type Holder } from '../../in
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
+import { badSignal, nextTurn, refuseSignal } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
@@ -35,7 +36,8 @@ export interface HedgeOptions<R = any> {
    * How long an attempt may run unsettled before the next one starts (milliseconds or a string
    * like `'200ms'`). `0` starts every attempt at once. `-1` or `'on-failure'` never starts one on
    * time: the next attempt starts only when one fails (is not acceptable). Whatever the delay, an
-   * attempt that is not acceptable starts the next one at once, if any is left.
+   * attempt that is not acceptable starts the next one in the next turn of the event loop (it
+   * yields, as a retry does), if any is left.
    * @defaultValue `'2s'`
    */
   readonly delay?: Duration;
@@ -130,6 +132,7 @@ export class Hedge {
     if (typeof fn !== 'function') {
       return Promise.reject(fnError(fn));
     }
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const result = new Promise<T>((resolve, reject) => {
       // Stryker disable next-line StringLiteral: a standalone call has no policy name, and nothing reads it
@@ -274,7 +277,9 @@ export class HedgeRun implements DeadlineNode, Holder {
   begin(now: number): void {
     this.#start();
     if (this.hedge.delayMs === 0) {
-      while (!this.done && this.started <= this.hedge.maxHedges) this.#hedge('delay');
+      while (!this.done && this.started + this.failovers <= this.hedge.maxHedges) {
+        this.#hedge('delay');
+      }
     } else this.#arm(now);
   }
 
@@ -306,15 +311,31 @@ export class HedgeRun implements DeadlineNode, Holder {
       this.#finish(ok, value);
       return;
     }
-    if (this.started <= hedge.maxHedges) {
-      // Not acceptable: the next attempt starts now rather than after the delay.
+    if (this.started + this.failovers <= hedge.maxHedges) {
+      // Not acceptable: the next attempt starts rather than after the delay, in the next turn
+      // (it yields, as a retry does): the failed attempt's aborted work has settled by then and
+      // given back what it held (a bulkhead slot inside the hedge).
       this.#disarm();
-      this.#hedge('failure');
-      this.#arm(undefined);
-    } else if (this.attempts.length === 0) {
+      this.failovers++;
+      nextTurn(this.#failover);
+    } else if (this.attempts.length === 0 && this.failovers === 0) {
       this.#finish(ok, value);
     }
   }
+
+  /** Attempts due in the next turn because one failed (see `settled`). */
+  failovers = 0;
+
+  readonly #failover = (): void => {
+    this.failovers--;
+    if (this.done) return;
+    if (this.parent.aborted) {
+      this.#finish(false, this.parent.abortReason);
+      return;
+    }
+    this.#hedge('failure');
+    this.#arm(undefined);
+  };
 
   #start(): void {
     const attempt = new HedgeAttempt(this.parent, this, this.started + 1);

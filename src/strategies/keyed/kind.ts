@@ -26,6 +26,7 @@ export function keyedStage<P extends object>(
       options.store,
     );
   }
+  inner.refuseKeyed?.(options);
   const own: Record<string, unknown> = {};
   for (const option of Object.keys(options)) {
     if (!KEYED_STAGE_OPTIONS.includes(option) && option !== 'store') own[option] = options[option];

@@ -2,6 +2,7 @@ import { RateLimitExceededError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../../internal/signals.js';
+import { badSignal, refuseSignal } from '../../internal/signals.js';
 import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
 import {
   clockOption,
@@ -270,6 +271,7 @@ export class RateLimiter {
         return Promise.reject(error);
       }
     }
+    if (badSignal(signal)) return refuseSignal(signal);
     return this.#take(permits, signal, true);
   }
 
@@ -303,6 +305,7 @@ export class RateLimiter {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (badSignal(signal)) return refuseSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);

@@ -1,0 +1,86 @@
+// A hedged attempt started because one failed starts in the next turn (it yields, as a retry
+// does): the failed attempt's work, aborted, has settled by then and given back what it held, so
+// a bulkhead inside the hedge admits the next attempt instead of refusing it.
+import { expect } from 'chai';
+import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { Hedge } from '../../../src/strategies/hedge/Hedge.js';
+import { ManualClock } from '../../support/clock.js';
+import { settle } from '../../support/promises.js';
+
+/** Work that takes `ms` on `clock` and stops at once, rejecting, when its signal aborts. */
+const work = (clock: ManualClock, ms: number) => (ctx: ExecutionContext) =>
+  new Promise<string>((resolve, reject) => {
+    const t = clock.setTimeout(() => resolve(`done by attempt ${ctx.attempt}`), ms);
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        clock.clearTimeout(t);
+        reject(ctx.signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+
+describe('hedge on failure > bulkhead(1) > timeout', () => {
+  for (const delay of ['on-failure', 1000] as const) {
+    it(`admits the next attempt once the timed-out one gave its slot back (delay: ${delay})`, async () => {
+      const clock = new ManualClock();
+      const policy = Policy.builder('h')
+        .hedge({ maxHedges: 1, delay, clock })
+        .bulkhead({ maxConcurrent: 1, maxQueue: 0 })
+        .timeout({ timeout: 20, clock })
+        .build();
+      const rejected: string[] = [];
+      const hedges: string[] = [];
+      policy.on('rejected', (e) => rejected.push(e.reason));
+      policy.on('hedge', (e) => hedges.push(e.reason));
+      const result = settle(policy.execute((ctx) => work(clock, ctx.attempt === 1 ? 100 : 1)(ctx)));
+      await clock.advance(50);
+      expect(rejected).to.deep.equal([]);
+      expect(hedges).to.deep.equal(['failure']);
+      expect(result).to.deep.equal({ status: 'fulfilled', value: 'done by attempt 2' });
+      expect(policy.metrics().stages[1]).to.deep.include({ availableSlots: 1, orphaned: 0 });
+      expect(clock.pending()).to.equal(0);
+    });
+  }
+});
+
+describe('Hedge standalone, on failure', () => {
+  it('starts the next attempt in the next turn, once the failed one is done', async () => {
+    const clock = new ManualClock(0, { forbidTimers: 'no timer expected' });
+    const hedge = new Hedge({ maxHedges: 2, delay: 'on-failure', clock });
+    const attempts: number[] = [];
+    const result = settle(
+      hedge.execute(async (_signal, attempt) => {
+        attempts.push(attempt);
+        if (attempt < 3) throw new Error(`attempt ${attempt}`);
+        return 'third';
+      }),
+    );
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(attempts, 'no attempt within the same turn').to.deep.equal([1]);
+    await clock.advance(0);
+    expect(attempts).to.deep.equal([1, 2, 3]);
+    expect(result).to.deep.equal({ status: 'fulfilled', value: 'third' });
+  });
+
+  it("starts none once the caller's abort came during the yield", async () => {
+    const hedge = new Hedge({ maxHedges: 1, delay: 'on-failure' });
+    const controller = new AbortController();
+    const attempts: number[] = [];
+    const result = settle(
+      hedge.execute(async (_signal, attempt) => {
+        attempts.push(attempt);
+        throw new Error('no');
+      }, controller.signal),
+    );
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    controller.abort('gone');
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(attempts).to.deep.equal([1]);
+    expect(result).to.deep.equal({ status: 'rejected', reason: 'gone' });
+    expect(hedge.running).to.equal(0);
+  });
+});

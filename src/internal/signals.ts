@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { listenAbort, unlistenAbort } from './abortListeners.js';
 
 /** A signal that never aborts, handed to callees when the caller gave none. */
 export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ neverAborted();
@@ -29,14 +30,15 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
+      unlistenAbort(signal!, onAbort);
       clock.clearTimeout(handle);
       reject(signal!.reason);
     };
     const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) unlistenAbort(signal, onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) listenAbort(signal, onAbort);
   });
 }
 
@@ -100,13 +102,14 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
   // The never-aborting signal would collect a listener per call in flight.
   if (signal === undefined || signal === NEVER_ABORTED) return promise;
   return new Promise<T>((resolve, reject) => {
+    const done = (): void => unlistenAbort(signal, onAbort);
     const onAbort = (): void => {
+      done();
       promise.catch(noop);
       reject(signal.reason);
     };
     if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => signal.removeEventListener('abort', onAbort);
+    listenAbort(signal, onAbort);
     promise.then(
       (value) => {
         done();

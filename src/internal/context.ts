@@ -4,6 +4,7 @@ import type { ExecutionContext, Thunk } from '../pipeline/ExecutionContext.js';
 import { systemClock, type Clock } from './clock.js';
 import type { DeadlineNode, DeadlineQueue } from './deadlines.js';
 import { NEVER_ABORTED, noop } from './signals.js';
+import { unlistenAbort } from './abortListeners.js';
 
 /**
  * @internal Base of the pipeline's contexts. `aborted` and `abortReason` answer without creating
@@ -371,7 +372,7 @@ export class RootContext extends Context implements DeadlineNode {
     this.deadlineDone = true;
     owner.queue.remove(this);
     // The caller's listener stays while the deadline runs (see `Policy.settle`).
-    if (this.done) this.callerSignal?.removeEventListener('abort', this);
+    if (this.done && this.callerSignal !== undefined) unlistenAbort(this.callerSignal, this);
   }
 }
 

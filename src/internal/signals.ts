@@ -1,5 +1,6 @@
 import { show } from '../optionErrors.js';
 import type { Clock } from './clock.js';
+import { listenAbort, unlistenAbort } from './abortListeners.js';
 
 /** A signal that never aborts, handed to callees when the caller gave none. */
 export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ neverAborted();
@@ -62,6 +63,7 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     let last = clock.now();
     const end = last + ms;
     const onAbort = (): void => {
+      unlistenAbort(signal!, onAbort);
       clock.clearTimeout(handle);
       reject(signal!.reason);
     };
@@ -74,11 +76,11 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
         handle = clock.setTimeout(wake, end - now);
         return;
       }
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) unlistenAbort(signal, onAbort);
       resolve();
     };
     let handle = clock.setTimeout(wake, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) listenAbort(signal, onAbort);
   });
 }
 
@@ -142,13 +144,14 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
   // The never-aborting signal would collect a listener per call in flight.
   if (signal === undefined || signal === NEVER_ABORTED) return promise;
   return new Promise<T>((resolve, reject) => {
+    const done = (): void => unlistenAbort(signal, onAbort);
     const onAbort = (): void => {
+      done();
       promise.catch(noop);
       reject(signal.reason);
     };
     if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => signal.removeEventListener('abort', onAbort);
+    listenAbort(signal, onAbort);
     promise.then(
       (value) => {
         done();

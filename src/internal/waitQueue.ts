@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { listenAbort, unlistenAbort } from './abortListeners.js';
 
 /**
  * A caller waiting in a {@link WaitQueue}. It is its own abort listener (`handleEvent`), so
@@ -84,7 +85,7 @@ export class WaitQueue<T> {
     }
     this.#tail = waiter;
     this.size++;
-    signal?.addEventListener('abort', waiter);
+    if (signal !== undefined) listenAbort(signal, waiter);
     if (!tail) this.#arm(waiter, now);
     return promise;
   }
@@ -108,7 +109,7 @@ export class WaitQueue<T> {
    */
   #remove(waiter: Waiter<T>, shift: number): void {
     const { prev, next } = waiter;
-    waiter.signal?.removeEventListener('abort', waiter);
+    if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter);
     if (!prev) this.#head = next;
     else prev.next = next;
     if (!next) {

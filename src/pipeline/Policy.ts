@@ -10,6 +10,7 @@ import { toDataMap, type Thunk } from './ExecutionContext.js';
 import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
 import type { StageInfo } from './Stage.js';
+import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
@@ -156,7 +157,7 @@ export class Policy<T = unknown, F = never> {
       deferred = root.makeDeferred();
       if (signal !== undefined) {
         root.settler = this.outcome;
-        signal.addEventListener('abort', root);
+        listenAbort(signal, root);
       }
     }
     root.inFirstTurn = true;
@@ -250,7 +251,7 @@ export class Policy<T = unknown, F = never> {
     // A deadline on the root still running keeps listening: the caller's abort ends it (and
     // aborts its signal); the root stops listening when it ends.
     if (root.deadlineOwner === undefined || root.deadlineDone) {
-      root.callerSignal?.removeEventListener('abort', root);
+      if (root.callerSignal !== undefined) unlistenAbort(root.callerSignal, root);
     }
     const { counters, hub, clock } = this.parts;
     if (ok) counters.successes++;

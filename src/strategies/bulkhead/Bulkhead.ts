@@ -16,6 +16,7 @@ import { storeOption } from '../../internal/store.js';
 import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './store.js';
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
+import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -405,13 +406,14 @@ export class Bulkhead {
     }
     let answered = 0;
     const onAbort = (): void => {
+      // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
+      unlistenAbort(live, onAbort);
       answered = 1;
       this.#orphaned++;
     };
-    // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
-    live.addEventListener('abort', onAbort, { once: true });
+    listenAbort(live, onAbort);
     const settle = (ok: boolean): void => {
-      live.removeEventListener('abort', onAbort);
+      unlistenAbort(live, onAbort);
       this.#orphaned -= answered;
       this.giveSlot(ticket, ok);
     };

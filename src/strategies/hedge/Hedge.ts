@@ -12,6 +12,7 @@ import {
   integerOption,
   optionsObject,
 } from '../../internal/validate.js';
+import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 
 /** How one hedged attempt settled, as {@link HedgeOptions.on} sees it. */
 export type HedgeOutcome<R = unknown> =
@@ -384,7 +385,7 @@ export class HedgeRun implements DeadlineNode, Holder {
     const signal = abortable(root.callerSignal);
     if (signal !== undefined) {
       this.#watched = signal;
-      signal.addEventListener('abort', this);
+      listenAbort(signal, this);
     }
   }
 
@@ -417,7 +418,7 @@ export class HedgeRun implements DeadlineNode, Holder {
 
   #unwatch(): void {
     if (this.#watched !== undefined) {
-      this.#watched.removeEventListener('abort', this);
+      unlistenAbort(this.#watched, this);
       this.#watched = undefined;
     }
   }
@@ -483,7 +484,7 @@ export class HedgeAttempt extends DerivedContext {
         const outer = this.parent.signal;
         // Stryker disable next-line ConditionalExpression: a listener on the signal that never aborts is never called, and goes when the attempt settles
         if (outer !== NEVER_ABORTED) {
-          outer.addEventListener('abort', this);
+          listenAbort(outer, this);
           this.#linked = outer;
         }
       }
@@ -520,7 +521,7 @@ export class HedgeAttempt extends DerivedContext {
   unlink(): void {
     this.#settled = true;
     if (this.#linked !== undefined) {
-      this.#linked.removeEventListener('abort', this);
+      unlistenAbort(this.#linked, this);
       this.#linked = undefined;
     }
   }

@@ -13,6 +13,7 @@ import {
   stringOption,
 } from '../../internal/validate.js';
 import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
+import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 
 /** Options of a {@link TimeLimiter}. */
 export interface TimeLimiterOptions {
@@ -241,7 +242,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
         const outer = this.parent.inheritedSignal;
         // Stryker disable next-line ConditionalExpression: a fast path; the never-aborting signal keeps no listener anyway
         if (outer !== NEVER_ABORTED) {
-          outer.addEventListener('abort', this);
+          listenAbort(outer, this);
           this.#linked = outer;
         }
       }
@@ -252,7 +253,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   /** @internal Ends the deadline early when the caller's `signal` aborts (see `handleEvent`). */
   watch(signal: AbortSignal): void {
     this.#caller = signal;
-    signal.addEventListener('abort', this);
+    listenAbort(signal, this);
   }
 
   /**
@@ -319,11 +320,11 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
 
   #unlink(): void {
     if (this.#linked !== undefined) {
-      this.#linked.removeEventListener('abort', this);
+      unlistenAbort(this.#linked, this);
       this.#linked = undefined;
     }
     if (this.#caller !== undefined) {
-      this.#caller.removeEventListener('abort', this);
+      unlistenAbort(this.#caller, this);
       this.#caller = undefined;
     }
   }

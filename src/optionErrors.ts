@@ -44,8 +44,8 @@ export interface OptionError extends Error {
 /** Options of the option errors' constructors. */
 export interface OptionErrorOptions {
   /** The message, when it is not ``\`option\` must be expected, got received``. */
-  readonly message?: string;
-  readonly cause?: unknown;
+  readonly message?: string | undefined;
+  readonly cause?: unknown | undefined;
 }
 
 /** An {@link OptionError} that is an `instanceof TypeError`. */

@@ -161,9 +161,9 @@ export interface KeyedStageOptions {
    */
   readonly key: (ctx: ExecutionContext) => string;
   /** Most primitives kept (see {@link KeyedOptions.maxKeys}). @defaultValue `1000` */
-  readonly maxKeys?: number;
+  readonly maxKeys?: number | undefined;
   /** A primitive at rest unused this long is dropped. @defaultValue `'10m'` */
-  readonly idleTimeout?: Duration;
+  readonly idleTimeout?: Duration | undefined;
 }
 
 /**

@@ -19,7 +19,7 @@ export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
    * cut off) loses its slots, which come back to everyone within `leaseTtl`. At least 50 ms.
    * @defaultValue `'30s'`
    */
-  readonly leaseTtl?: Duration;
+  readonly leaseTtl?: Duration | undefined;
 }
 
 const DEFAULT_LEASE_TTL_MS = 30_000;

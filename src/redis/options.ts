@@ -41,25 +41,25 @@ export interface RedisStoreOptions {
    * Cluster hash tag in their keys themselves.
    * @defaultValue `'bulwark:'`
    */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /**
    * Longest a decision waits for Redis; after it, the call is decided as `onStoreError` says.
    * A finite duration > 0.
    * @defaultValue `'250ms'`
    */
-  readonly storeTimeout?: Duration;
+  readonly storeTimeout?: Duration | undefined;
   /**
    * What to do while Redis cannot answer (see {@link StoreErrorMode}).
    * @defaultValue `'local'`
    */
-  readonly onStoreError?: StoreErrorMode;
+  readonly onStoreError?: StoreErrorMode | undefined;
   /**
    * How many processes share this key, roughly. With `onStoreError: 'local'`, each process's
    * fallback gets `1 / instances` of the limits (tokens, refill rate, concurrent calls), so the
    * whole fleet stays near the shared limit while Redis is away. An integer >= 1.
    * @defaultValue `1`
    */
-  readonly instances?: number;
+  readonly instances?: number | undefined;
 }
 
 /** @internal The common options, checked and resolved. */

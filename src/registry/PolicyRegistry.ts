@@ -56,14 +56,14 @@ export interface PolicyRegistryOptions {
    * hold a clock).
    * @defaultValue {@link systemClock}
    */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Lets configuration build chaos (fault injection) stages that inject. Without it, a configured
    * `chaos` entry or stage that is not `enabled: false` is refused, naming its path, so a
    * configuration file cannot switch fault injection on in a service that did not ask for it.
    * @defaultValue false
    */
-  readonly chaos?: boolean;
+  readonly chaos?: boolean | undefined;
 }
 
 /** A read-only view of what a registry holds, for health checks and instrumentation. */

@@ -24,41 +24,41 @@ export interface AdaptiveLimitOptions {
    * knee.
    * @defaultValue `'gradient2'`
    */
-  readonly algorithm?: AdaptiveAlgorithm;
+  readonly algorithm?: AdaptiveAlgorithm | undefined;
   /** Lowest limit: an integer >= 1. @defaultValue 1 */
-  readonly min?: number;
+  readonly min?: number | undefined;
   /** Highest limit: an integer >= `min`. @defaultValue 1000 */
-  readonly max?: number;
+  readonly max?: number | undefined;
   /** Limit to start from: an integer in [`min`, `max`]. @defaultValue 20 (held to [min, max]) */
-  readonly initial?: number;
+  readonly initial?: number | undefined;
   /**
    * Shortest measuring window: the limit moves once per window, at the first call to end at
    * least this long after the window began (when the first call reported in it began) and with
    * `minSamples` calls in it.
    * @defaultValue `'1s'`
    */
-  readonly window?: Duration;
+  readonly window?: Duration | undefined;
   /** Fewest calls a window needs before the limit moves: an integer >= 1. @defaultValue 10 */
-  readonly minSamples?: number;
+  readonly minSamples?: number | undefined;
   /**
    * How much the window's average latency may exceed the long-run average before the limit
    * falls: a number >= 1.
    * @defaultValue 1.5
    */
-  readonly tolerance?: number;
+  readonly tolerance?: number | undefined;
   /** `'aimd'`: factor the limit is multiplied by when it falls, in (0, 1). @defaultValue 0.9 */
-  readonly backoffRatio?: number;
+  readonly backoffRatio?: number | undefined;
   /**
    * `'gradient2'`: how far each window moves the limit towards its new estimate, in (0, 1].
    * @defaultValue 0.2
    */
-  readonly smoothing?: number;
+  readonly smoothing?: number | undefined;
   /**
    * Windows the long-run latency is averaged over (an exponential average): an integer >= 1.
    * Longer remembers the latency without load longer.
    * @defaultValue 600
    */
-  readonly longWindow?: number;
+  readonly longWindow?: number | undefined;
 }
 
 /** @internal Every option key the constructor accepts. */

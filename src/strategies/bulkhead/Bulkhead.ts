@@ -24,7 +24,7 @@ export interface BulkheadOptions {
    * Calls allowed at once: an integer >= 1.
    * @defaultValue `10`
    */
-  readonly maxConcurrent?: number;
+  readonly maxConcurrent?: number | undefined;
   /**
    * The concurrency limit: a number is the same as `maxConcurrent` (give one or the other); an
    * {@link AdaptiveLimit} moves the limit with the latency and failures of the calls, and
@@ -32,27 +32,27 @@ export interface BulkheadOptions {
    * AdaptiveLimit's options: `limit: { algorithm: gradient2, max: 200 }`.)
    * @defaultValue `maxConcurrent`
    */
-  readonly limit?: number | AdaptiveLimit;
+  readonly limit?: number | AdaptiveLimit | undefined;
   /**
    * Callers allowed to wait, first in first out, for a slot: an integer >= 0. `0` rejects at
    * once when every slot is taken (fail fast).
    * @defaultValue `0`
    */
-  readonly maxQueue?: number;
+  readonly maxQueue?: number | undefined;
   /**
    * Longest a queued caller waits for a slot before it is rejected with
    * {@link BulkheadFullError}. `0` never queues; `Infinity` is the same as leaving it out.
    * @defaultValue none (a queued caller waits until a slot frees or its signal aborts)
    */
-  readonly maxWait?: Duration;
+  readonly maxWait?: Duration | undefined;
   /** Source of time. @defaultValue {@link systemClock} */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Where the count of slots in use lives; share one backend between processes to share one
    * limit.
    * @defaultValue a new {@link InMemoryBulkheadStore}
    */
-  readonly store?: BulkheadStore;
+  readonly store?: BulkheadStore | undefined;
 }
 
 /** @internal Every option key the constructor accepts. */

@@ -60,25 +60,25 @@ export interface ChaosResult<R = unknown> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ChaosOptions<R = any> {
   /** Fail a fraction of calls without running them. */
-  readonly fault?: ChaosFault;
+  readonly fault?: ChaosFault | undefined;
   /** Delay a fraction of calls before they run (the wait honours the call's signal). */
-  readonly latency?: ChaosLatency;
+  readonly latency?: ChaosLatency | undefined;
   /** Answer a fraction of calls with a value without running them. */
-  readonly result?: ChaosResult<R>;
+  readonly result?: ChaosResult<R> | undefined;
   /**
    * Whether anything is injected: a boolean, or a function of the call deciding per call
    * (read before any draw; a disabled call costs this one check).
    * @defaultValue true
    */
-  readonly enabled?: boolean | ((call: ChaosCall) => boolean);
+  readonly enabled?: boolean | ((call: ChaosCall) => boolean) | undefined;
   /**
    * Seed of the generator that decides which calls are hit: an integer in [0, 2^32). With a seed,
    * the same sequence of calls gets the same injections on every run.
    * @defaultValue none (`Math.random`)
    */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /** Source of time for injected latency. @defaultValue {@link systemClock} */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** @internal Every option key the constructor accepts. */

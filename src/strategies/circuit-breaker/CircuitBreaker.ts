@@ -55,12 +55,12 @@ export interface CircuitBreakerOptions<R = any> {
    * A success resets the count. Integer >= 1.
    * @defaultValue 5
    */
-  readonly failureThreshold?: number;
+  readonly failureThreshold?: number | undefined;
   /**
    * How long the circuit stays OPEN before it reads HALF_OPEN and admits trial calls.
    * @defaultValue '30s'
    */
-  readonly recoveryTimeout?: Duration;
+  readonly recoveryTimeout?: Duration | undefined;
   /**
    * Factor by which each re-open from HALF_OPEN (a failed trial call) multiplies the time the
    * circuit stays OPEN, up to `maxRecoveryTimeout`; closing the circuit (or `reset()`) brings it
@@ -69,19 +69,19 @@ export interface CircuitBreakerOptions<R = any> {
    * needs `maxRecoveryTimeout` above a `recoveryTimeout` > 0, or the time could never grow.
    * @defaultValue 1 (every open period lasts `recoveryTimeout`)
    */
-  readonly recoveryBackoff?: number;
+  readonly recoveryBackoff?: number | undefined;
   /**
    * The longest the circuit stays OPEN when `recoveryBackoff` makes open periods grow; a finite
    * duration >= `recoveryTimeout`.
    * @defaultValue `recoveryTimeout`
    */
-  readonly maxRecoveryTimeout?: Duration;
+  readonly maxRecoveryTimeout?: Duration | undefined;
   /**
    * Errors that count as failures: error classes (`instanceof`) or a predicate. Other errors
    * pass through and count as neither failure nor success.
    * @defaultValue every error
    */
-  readonly recordOn?: ErrorFilter;
+  readonly recordOn?: ErrorFilter | undefined;
   /**
    * Counts a call that resolved as a failure when this returns true (for example an HTTP 503
    * response): it enters the window, may trip the circuit, and fails a HALF_OPEN trial call. The
@@ -90,19 +90,19 @@ export interface CircuitBreakerOptions<R = any> {
    * policies and decorators; a call recorded by hand with `onSuccess` is judged by its caller.
    * @defaultValue none (every result is a success)
    */
-  readonly recordOnResult?: (result: R) => boolean;
+  readonly recordOnResult?: ((result: R) => boolean) | undefined;
   /**
    * Trip on the failure rate over the window instead of on consecutive failures: a number in
    * (0, 1]. The rate is judged when a failure is recorded, once the window holds `minimumCalls`
    * outcomes.
    * @defaultValue none (consecutive mode)
    */
-  readonly failureRateThreshold?: number;
+  readonly failureRateThreshold?: number | undefined;
   /**
    * Outcomes held by a `'count'` window. Integer >= 1. Ignored by a `'time'` window.
    * @defaultValue 10
    */
-  readonly windowSize?: number;
+  readonly windowSize?: number | undefined;
   /**
    * `'count'`: the window is the last `windowSize` outcomes. `'time'`: the outcomes of the last
    * `windowDuration`, kept in 10 to 60 time buckets (one per second where that fits), so an
@@ -110,48 +110,48 @@ export interface CircuitBreakerOptions<R = any> {
    * bucket, after it was recorded.
    * @defaultValue 'count'
    */
-  readonly windowType?: 'count' | 'time';
+  readonly windowType?: 'count' | 'time' | undefined;
   /**
    * Length of a `'time'` window; > 0. Ignored by a `'count'` window.
    * @defaultValue '60s'
    */
-  readonly windowDuration?: Duration;
+  readonly windowDuration?: Duration | undefined;
   /**
    * Outcomes the window must hold before a failure or slow-call rate is judged. Integer >= 1,
    * and at most `windowSize` for a `'count'` window.
    * @defaultValue `windowSize` for a `'count'` window (a partial window is never judged); 10 for a `'time'` window
    */
-  readonly minimumCalls?: number;
+  readonly minimumCalls?: number | undefined;
   /**
    * A call that takes at least this long counts as slow (whether it succeeds or fails); > 0.
    * Only when this is set does the breaker read the clock around calls.
    * @defaultValue none (no call is slow)
    */
-  readonly slowCallDuration?: Duration;
+  readonly slowCallDuration?: Duration | undefined;
   /**
    * Trip when the slow-call rate over the window reaches this number in (0, 1]. Judged when a
    * slow call is recorded, once the window holds `minimumCalls` outcomes. Needs
    * `slowCallDuration`.
    * @defaultValue none
    */
-  readonly slowCallRateThreshold?: number;
+  readonly slowCallRateThreshold?: number | undefined;
   /**
    * Trial calls admitted in HALF_OPEN; this many successes close the circuit. An integer; values
    * below 1 are taken as 1.
    * @defaultValue 1
    */
-  readonly halfOpenMaxCalls?: number;
+  readonly halfOpenMaxCalls?: number | undefined;
   /**
    * Source of time.
    * @defaultValue systemClock
    */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Where the state machine lives. Give a shared store (such as `RedisCircuitBreakerStore` from
    * `bulwark/redis`) to share one circuit between processes.
    * @defaultValue a new {@link InMemoryCircuitBreakerStore}
    */
-  readonly store?: CircuitBreakerStore;
+  readonly store?: CircuitBreakerStore | undefined;
   /**
    * A snapshot from {@link CircuitBreaker.toJSON} (as an object, e.g. `JSON.parse` of a saved
    * string) to start from instead of a closed circuit: its state, the consecutive failures, the
@@ -165,7 +165,7 @@ export interface CircuitBreakerOptions<R = any> {
    * shared store keeps its state itself). Code only: not a configuration key.
    * @defaultValue none (the circuit starts CLOSED and empty)
    */
-  readonly initialState?: CircuitBreakerSnapshot;
+  readonly initialState?: CircuitBreakerSnapshot | undefined;
 }
 
 /**

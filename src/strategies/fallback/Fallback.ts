@@ -51,7 +51,7 @@ export interface FallbackFilterOptions<R = any> {
    * a predicate. Other errors propagate unchanged.
    * @defaultValue all errors
    */
-  readonly on?: ErrorFilter;
+  readonly on?: ErrorFilter | undefined;
   /**
    * Replaces a result for which it returns true (for example an HTTP 503 `Response`), as if the
    * call had failed: the caller gets the fallback's value, or what `method` returns when given a
@@ -59,7 +59,7 @@ export interface FallbackFilterOptions<R = any> {
    * what it threw. Code only: configuration cannot give it.
    * @defaultValue none (every result is kept)
    */
-  readonly onResult?: (result: R) => boolean;
+  readonly onResult?: ((result: R) => boolean) | undefined;
 }
 
 /** A {@link Fallback} that resolves with a fixed value. */

@@ -32,7 +32,7 @@ export interface HedgeOptions<R = any> {
    * `1 + maxHedges` attempts run for one call.
    * @defaultValue 1
    */
-  readonly maxHedges?: number;
+  readonly maxHedges?: number | undefined;
   /**
    * How long an attempt may run unsettled before the next one starts (milliseconds or a string
    * like `'200ms'`). `0` starts every attempt at once. `-1` or `'on-failure'` never starts one on
@@ -41,7 +41,7 @@ export interface HedgeOptions<R = any> {
    * yields, as a retry does), if any is left.
    * @defaultValue `'2s'`
    */
-  readonly delay?: Duration;
+  readonly delay?: Duration | undefined;
   /**
    * Which outcomes are not acceptable ("hedge on" them): returns true for an outcome that must not
    * answer the call. Such an outcome lets the other attempts run on and starts the next one at
@@ -49,9 +49,9 @@ export interface HedgeOptions<R = any> {
    * that arrived. A predicate that throws settles the call with what it threw.
    * @defaultValue every failure (`({ ok }) => !ok`): the first result wins
    */
-  readonly on?: (outcome: HedgeOutcome<R>) => boolean;
+  readonly on?: ((outcome: HedgeOutcome<R>) => boolean) | undefined;
   /** Source of time for the hedging delay. @defaultValue {@link systemClock} */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** @internal Every option key the constructor accepts. */

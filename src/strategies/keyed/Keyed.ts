@@ -18,16 +18,16 @@ export interface KeyedOptions<P = unknown> {
    * holder keeps more than `maxKeys` and drops the surplus as instances come to rest.
    * @defaultValue `1000`
    */
-  readonly maxKeys?: number;
+  readonly maxKeys?: number | undefined;
   /**
    * An instance at rest that no call used for this long is dropped (found and dropped on the
    * holder's next use; no timer). A finite duration > 0, as every duration but `maxWait`: for
    * instances that only `maxKeys` pushes out, give a long one (`'30d'`).
    * @defaultValue `'10m'`
    */
-  readonly idleTimeout?: Duration;
+  readonly idleTimeout?: Duration | undefined;
   /** Source of time for `idleTimeout`. @defaultValue {@link systemClock} */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Whether an instance is at rest, so that dropping it and making a new one later changes
    * nothing a caller could see. Circuit breakers, rate limiters and bulkheads are known: a
@@ -36,7 +36,7 @@ export interface KeyedOptions<P = unknown> {
    * nobody waits. Any other instance is at rest unless this says otherwise.
    * @defaultValue the check of the instance's kind
    */
-  readonly resting?: (instance: P) => boolean;
+  readonly resting?: ((instance: P) => boolean) | undefined;
 }
 
 /**

@@ -24,26 +24,26 @@ export interface RateLimiterOptions {
    * takes 1 token, so a smaller bucket could never serve one).
    * @defaultValue `10`
    */
-  readonly maxTokens?: number;
+  readonly maxTokens?: number | undefined;
   /**
    * Tokens added per second, up to `maxTokens`. Any finite number > 0 (`100 / 60` is 100 a minute).
    * @defaultValue `10`
    */
-  readonly refillRate?: number;
+  readonly refillRate?: number | undefined;
   /**
    * Longest a caller waits, first in first out, for its tokens. `0`: reject at once when too few
    * tokens are available. `Infinity`: wait as long as it takes. A caller
    * whose tokens cannot arrive within `maxWait` is rejected at once rather than waiting in vain.
    * @defaultValue `0`
    */
-  readonly maxWait?: Duration;
+  readonly maxWait?: Duration | undefined;
   /** Source of time. @defaultValue {@link systemClock} */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Where the bucket lives; share one backend between processes to share one rate.
    * @defaultValue a new {@link InMemoryRateLimiterStore}
    */
-  readonly store?: RateLimiterStore;
+  readonly store?: RateLimiterStore | undefined;
   /**
    * A snapshot from {@link RateLimiter.toJSON} (as an object, e.g. `JSON.parse` of a saved
    * string) to start from instead of a full bucket: its token count, refilled at this limiter's
@@ -53,7 +53,7 @@ export interface RateLimiterOptions {
    * store keeps its state itself). Code only: not a configuration key.
    * @defaultValue none (the bucket starts full)
    */
-  readonly initialState?: RateLimiterSnapshot;
+  readonly initialState?: RateLimiterSnapshot | undefined;
 }
 
 /**

@@ -17,27 +17,27 @@ export interface RetryBudgetOptions {
    * for every five calls).
    * @defaultValue 0.2
    */
-  readonly ratio?: number;
+  readonly ratio?: number | undefined;
   /**
    * Retries allowed per second of the window whatever the traffic, so a service with few calls
    * can still retry: a finite number >= 0.
    * @defaultValue 10
    */
-  readonly minPerSecond?: number;
+  readonly minPerSecond?: number | undefined;
   /**
    * The sliding window first attempts and retries are counted over (milliseconds or a string
    * like `'10s'`); counts expire in steps of a tenth of it.
    * @defaultValue `'10s'`
    */
-  readonly window?: Duration;
+  readonly window?: Duration | undefined;
   /** Source of time for the window. @defaultValue {@link systemClock} */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Where the counts live; a `RedisRetryBudgetStore` (`bulwark/redis`) shares one budget
    * between processes.
    * @defaultValue a new {@link InMemoryRetryBudgetStore}
    */
-  readonly store?: RetryBudgetStore;
+  readonly store?: RetryBudgetStore | undefined;
 }
 
 /** @internal Every option key the constructor accepts. */

@@ -33,7 +33,7 @@ export interface RetryOptions<R = any> {
    * Total attempts, the first one included. An integer >= 1; `1` never retries.
    * @defaultValue 3
    */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | undefined;
   /**
    * Base wait before the first retry (milliseconds or a string like `'200ms'`), which
    * `backoffType` grows. With `0` the next attempt sets no timer; it still waits for a later
@@ -45,25 +45,25 @@ export interface RetryOptions<R = any> {
    * rejects it with a `TypeError` or `RangeError` naming `delay`.
    * @defaultValue 0
    */
-  readonly delay?: Duration | ((input: RetryDelayInput) => Duration);
+  readonly delay?: Duration | ((input: RetryDelayInput) => Duration) | undefined;
   /**
    * How the wait grows: `'exponential'` waits `delay * backoff ** n` before retry `n` (0-based),
    * `'constant'` waits `delay` each time, `'linear'` waits `delay * (n + 1)`.
    * @defaultValue `'exponential'`
    */
-  readonly backoffType?: BackoffType;
+  readonly backoffType?: BackoffType | undefined;
   /**
    * Multiplier applied to the wait for each further retry with `backoffType: 'exponential'`: the
    * wait before retry `n` (0-based) is `delay * backoff ** n`. A finite number >= 1; `1` keeps
    * the wait constant. Refused with another `backoffType` or a `delay` function.
    * @defaultValue 1
    */
-  readonly backoff?: number;
+  readonly backoff?: number | undefined;
   /**
    * Cap on one wait, applied after jitter (milliseconds or a string like `'10s'`).
    * @defaultValue none (no cap)
    */
-  readonly maxDelay?: Duration;
+  readonly maxDelay?: Duration | undefined;
   /**
    * Cap on the wait an outcome asks for with a finite `retryAfterMs` >= 0 (a
    * `RateLimitExceededError`, a `CircuitOpenError`, an `HttpStatusError` from `bulwark/fetch`'s
@@ -71,7 +71,7 @@ export interface RetryOptions<R = any> {
    * `min(retryAfterMs, maxRetryAfter)`.
    * @defaultValue `maxDelay` (no cap without it)
    */
-  readonly maxRetryAfter?: Duration;
+  readonly maxRetryAfter?: Duration | undefined;
   /**
    * Randomises each wait, spreading the retries of many callers:
    * - a number in [0, 1]: moves the wait by up to ±`jitter`·wait;
@@ -83,7 +83,7 @@ export interface RetryOptions<R = any> {
    *   function.
    * @defaultValue 0
    */
-  readonly jitter?: number | 'full' | 'decorrelated';
+  readonly jitter?: number | 'full' | 'decorrelated' | undefined;
   /**
    * Which errors are retried: an array of error classes (matched with `instanceof`) or a
    * predicate. Other errors propagate at once. An error object with an own data property
@@ -94,31 +94,31 @@ export interface RetryOptions<R = any> {
    * caller gets it unchanged.
    * @defaultValue all errors
    */
-  readonly retryOn?: validate.ErrorFilter;
+  readonly retryOn?: validate.ErrorFilter | undefined;
   /**
    * Retries a call that resolved, while it returns true (for example on an HTTP 503 response).
    * After the last attempt the last result is returned, whatever this says.
    * @defaultValue none (every result is accepted)
    */
-  readonly retryOnResult?: (result: R) => boolean;
+  readonly retryOnResult?: ((result: R) => boolean) | undefined;
   /**
    * Source of randomness for jitter, returning a number in [0, 1) like `Math.random`.
    * Inject one for deterministic waits.
    * @defaultValue `Math.random`
    */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /**
    * Source of time for the waits.
    * @defaultValue `systemClock`
    */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * A {@link RetryBudget} shared with other retries: each call deposits its first attempt, each
    * retry withdraws one; when the budget is exhausted the last outcome is returned at once (the
    * `retry` event has `skipped: 'budget'`).
    * @defaultValue none (retries are limited by `maxAttempts` only)
    */
-  readonly budget?: RetryBudget;
+  readonly budget?: RetryBudget | undefined;
 }
 
 /** What a retry is about to do, as reported when its wait begins. */

@@ -22,9 +22,9 @@ export interface TimeLimiterOptions {
    * duration > 0.
    * @defaultValue `'30s'`
    */
-  readonly timeout?: Duration;
+  readonly timeout?: Duration | undefined;
   /** Operation name used in the timeout message; otherwise the function or policy name. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /**
    * What happens at the deadline:
    * - `'aggressive'`: the signal aborts and the call rejects at once with
@@ -39,9 +39,9 @@ export interface TimeLimiterOptions {
    *   cockatiel's cooperative model.)
    * @defaultValue `'aggressive'`
    */
-  readonly mode?: TimeoutMode;
+  readonly mode?: TimeoutMode | undefined;
   /** Source of time. @defaultValue {@link systemClock} */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** What a {@link TimeLimiter} does at the deadline: see {@link TimeLimiterOptions.mode}. */

@@ -85,6 +85,13 @@ const { mangleCache } = await build({
   mangleProps,
   mangleCache: {},
 });
+// Every short name starts with `$_`: esbuild would otherwise pick the shortest free names (`a`,
+// `b`, ...), and a user's subclass with a field of such a name would overwrite the member it
+// replaced (`class C extends Fallback { a = 0 }`), which the declarations, without `@internal`
+// members, cannot warn of.
+for (const name of Object.keys(mangleCache)) {
+  if (typeof mangleCache[name] === 'string') mangleCache[name] = `$_${mangleCache[name]}`;
+}
 const mangling = { mangleProps, mangleCache };
 // Kept (out of the package) for the specs run against dist/ (scripts/build-specs.mjs --dist).
 mkdirSync('.tmp', { recursive: true });

@@ -79,3 +79,36 @@ describe('Bulkhead: an adaptive limit over a store that answers asynchronously',
     expect(await bulkhead.execute(() => 'yes')).to.equal('yes');
   });
 });
+
+describe('Bulkhead: an adaptive limit, a queued caller and a store that fails', () => {
+  it('serves a caller queued behind an acquisition the store failed', async () => {
+    let calls = 0;
+    let used = 0;
+    const store: BulkheadStore = {
+      configure() {},
+      tryAcquire: () => false,
+      acquire: () => {
+        const call = ++calls;
+        return new Promise((resolve, reject) =>
+          setImmediate(() => {
+            if (call === 1) return reject(new Error('blip'));
+            used++;
+            resolve(true);
+          }),
+        );
+      },
+      release() {
+        used--;
+      },
+      inUse: () => used,
+    };
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 1, min: 1, max: 4 });
+    const bulkhead = new Bulkhead({ limit, maxQueue: 5, store });
+    const first = bulkhead.execute(() => 'A').catch((error: Error) => error.message);
+    const second = bulkhead.execute(() => 'B');
+    expect(bulkhead.queued).to.equal(1);
+    expect(await first).to.equal('blip');
+    expect(await second).to.equal('B');
+    expect(calls).to.equal(2);
+  });
+});

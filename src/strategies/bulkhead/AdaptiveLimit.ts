@@ -293,7 +293,7 @@ export class AdaptiveSlots implements BulkheadStore {
   };
   // A slot granted later (by a store that answers asynchronously): the slots in use are read then.
   readonly #wrap = (ticket: false | BulkheadTicket): false | AdaptiveTicket => {
-    this.#asking--;
+    this.#answered(ticket === false);
     return this.#ticket(ticket, this.#inner.inUse());
   };
   /**
@@ -331,9 +331,22 @@ export class AdaptiveSlots implements BulkheadStore {
   }
 
   readonly #failed = (error: unknown): never => {
-    this.#asking--;
+    this.#answered(true);
     throw error;
   };
+
+  /**
+   * An acquisition the store answered. One that took no slot (refused, or failed) counted against
+   * the limit while unanswered and may have sent a caller to the queue: wake the queue, as a
+   * released slot would, or that caller would wait for a release that may never come.
+   */
+  #answered(noSlot: boolean): void {
+    this.#asking--;
+    if (noSlot && !this.#waking) {
+      this.#waking = true;
+      queueMicrotask(this.#wake);
+    }
+  }
 
   /** The store's answer as a ticket that remembers when its call began, and beside how many. */
   #ticket(ticket: false | BulkheadTicket, inflight: number): false | AdaptiveTicket {

@@ -54,14 +54,15 @@ export function abortable(signal: AbortSignal | undefined): AbortSignal | undefi
  * The wait lasts at least `ms` as `clock.now()` measures it: host timers may fire early against
  * a finer clock (Node's by up to a millisecond against `performance.now()`, as its timers run on
  * the loop's coarser time), and a wait for an outcome's `retryAfterMs` that woke before it would
- * meet the same refusal again. A timer that fired early is set again for the rest.
+ * meet the same refusal again. A timer that fired early is set again, once, for the rest.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   signal = abortable(signal);
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
-    let last = clock.now();
-    const end = last + ms;
+    const start = clock.now();
+    const end = start + ms;
+    let again = true;
     const onAbort = (): void => {
       unlistenAbort(signal!, onAbort);
       clock.clearTimeout(handle);
@@ -69,10 +70,12 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     };
     const wake = (): void => {
       const now = clock.now();
-      // Set again only while the clock moves: on one that stands still (a test's), the wait ends
-      // when its timer says, as it always did.
-      if (now < end && now > last) {
-        last = now;
+      // Set again once at most, and only if the clock moved: a host timer is early by less than
+      // its own resolution, so one more timer covers the rest; a test's clock that stands still
+      // ends the wait when its timer says, and one whose timers run at once while its time
+      // moves must not turn the wait into a loop of timers.
+      if (now < end && now > start && again) {
+        again = false;
         handle = clock.setTimeout(wake, end - now);
         return;
       }

@@ -128,3 +128,28 @@ describe("Retry wait for an outcome's retryAfterMs on a clock whose timers fire 
     expect(timers).to.have.length(0);
   });
 });
+
+describe('Retry wait on a clock whose timers run at once while its time moves', () => {
+  it('sets one more timer at most, instead of a timer per turn until the time has passed', async () => {
+    let timers = 0;
+    const clock: Clock = {
+      now: () => performance.now(),
+      setTimeout: (fn: () => void) => {
+        timers++;
+        queueMicrotask(fn);
+        return timers;
+      },
+      clearTimeout: () => {},
+    };
+    const retry = new Retry({ maxAttempts: 2, delay: '300ms', clock });
+    let attempts = 0;
+    const began = performance.now();
+    const result = await retry.execute(() => {
+      if (++attempts === 1) throw new Error('once');
+      return 'ok';
+    });
+    expect(result).to.equal('ok');
+    expect(timers).to.be.at.most(2);
+    expect(performance.now() - began).to.be.below(250);
+  });
+});

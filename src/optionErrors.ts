@@ -45,7 +45,7 @@ export interface OptionError extends Error {
 export interface OptionErrorOptions {
   /** The message, when it is not ``\`option\` must be expected, got received``. */
   readonly message?: string | undefined;
-  readonly cause?: unknown | undefined;
+  readonly cause?: unknown;
 }
 
 /** An {@link OptionError} that is an `instanceof TypeError`. */
@@ -146,6 +146,6 @@ export function fail(
     must,
     value,
     // Without `message` the constructor writes the usual one; there is never a `cause`.
-    { message } as OptionErrorOptions,
+    { message },
   );
 }

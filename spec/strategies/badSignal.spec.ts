@@ -82,3 +82,40 @@ describe('a primitive given a signal that is not an AbortSignal', () => {
     }
   });
 });
+
+describe('a primitive given a signal that throws when read, or an fn that is not a function', () => {
+  for (const [name] of primitives()) {
+    it(`${name} rejects a revoked Proxy as its signal, never throwing`, async () => {
+      const call = primitives().find(([n]) => n === name)![1];
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = call(() => 'ran', proxy);
+      }).not.to.throw();
+      const error = await promise!.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(TypeError);
+      expect((error as Error).message).to.match(/^`signal` must be an AbortSignal, got /);
+    });
+
+    if (name.endsWith('acquire')) continue;
+    it(`${name} rejects an fn that is not a function with a TypeError naming \`fn\``, async () => {
+      const call = primitives().find(([n]) => n === name)![1];
+      for (const fn of [null, 42, 'work']) {
+        let promise: Promise<unknown> | undefined;
+        expect(() => {
+          promise = call(fn as never, undefined);
+        }, String(fn)).not.to.throw();
+        const error = await promise!.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, String(fn)).to.be.instanceOf(TypeError);
+        expect((error as Error).message, String(fn)).to.match(/^`fn` must be a function, got /);
+      }
+    });
+  }
+});

@@ -1,4 +1,5 @@
 import { show } from '../optionErrors.js';
+import { fnError } from './validate.js';
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
 
@@ -17,11 +18,16 @@ function neverAborted(): AbortSignal {
 export function isSignal(value: unknown): value is AbortSignal {
   if (typeof value !== 'object' || value === null) return false;
   const s = value as Partial<AbortSignal>;
-  return (
-    typeof s.aborted === 'boolean' &&
-    typeof s.addEventListener === 'function' &&
-    typeof s.removeEventListener === 'function'
-  );
+  try {
+    return (
+      typeof s.aborted === 'boolean' &&
+      typeof s.addEventListener === 'function' &&
+      typeof s.removeEventListener === 'function'
+    );
+  } catch {
+    // A hostile object (a revoked Proxy, a throwing getter) is no signal.
+    return false;
+  }
 }
 
 /**
@@ -35,7 +41,22 @@ export function badSignal(signal: unknown): boolean {
 
 /** The rejection of a call given a {@link badSignal}: a TypeError naming `signal` and the value. */
 export function refuseSignal(signal: unknown): Promise<never> {
-  return Promise.reject(new TypeError(`\`signal\` must be an AbortSignal, got ${show(signal)}`));
+  let shown: string;
+  try {
+    shown = show(signal);
+  } catch {
+    shown = 'an object that cannot be read';
+  }
+  return Promise.reject(new TypeError(`\`signal\` must be an AbortSignal, got ${shown}`));
+}
+
+/**
+ * The rejection of a primitive's `execute` given a `fn` that is not a function or a
+ * {@link badSignal}, before anything starts; `undefined` when both are fine.
+ */
+export function refusedCall(fn: unknown, signal: unknown): Promise<never> | undefined {
+  if (typeof fn !== 'function') return Promise.reject(fnError(fn));
+  return badSignal(signal) ? refuseSignal(signal) : undefined;
 }
 
 /**

@@ -2,8 +2,16 @@ import { BulkheadFullError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
-import { NEVER_ABORTED, noop, raceAbort, isThenable, abortable } from '../../internal/signals.js';
-import { badSignal, refuseSignal } from '../../internal/signals.js';
+import {
+  NEVER_ABORTED,
+  noop,
+  raceAbort,
+  isThenable,
+  abortable,
+  refusedCall,
+  badSignal,
+  refuseSignal,
+} from '../../internal/signals.js';
 import {
   clockOption,
   durationOption,
@@ -279,7 +287,8 @@ export class Bulkhead {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = this.takeSlot();
     if (ticket !== false) return this.#run(fn, signal, ticket);

@@ -1,13 +1,11 @@
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
 import { OptionTypeError } from '../../optionErrors.js';
-import { NEVER_ABORTED, callAsync, raceAbort, sleep } from '../../internal/signals.js';
-import { badSignal, refuseSignal } from '../../internal/signals.js';
+import { NEVER_ABORTED, callAsync, raceAbort, sleep, refusedCall } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   checkOption,
   clockOption,
-  fnError,
   numberOption,
   optionsObject,
   positiveDuration,
@@ -220,10 +218,8 @@ export class Chaos<R = unknown> {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T | R> {
-    if (typeof fn !== 'function') {
-      return Promise.reject(fnError(fn));
-    }
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // Switched off, a call costs this one check.
     if (!this.on) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);

@@ -3,8 +3,7 @@ import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
-import { NEVER_ABORTED, noop, raceAbort, isThenable } from '../../internal/signals.js';
-import { badSignal, refuseSignal } from '../../internal/signals.js';
+import { NEVER_ABORTED, noop, raceAbort, isThenable, refusedCall } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   checkOption,
@@ -535,7 +534,8 @@ export class CircuitBreaker {
    * with every trial slot taken
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     let ticket: number | Promise<number> | CircuitOpenError;
     try {

@@ -1,7 +1,6 @@
 import { reaches } from '../../internal/arity.js';
 import { fail } from '../../internal/duration.js';
-import { NEVER_ABORTED, raceAbort, callAsync } from '../../internal/signals.js';
-import { badSignal, refuseSignal } from '../../internal/signals.js';
+import { NEVER_ABORTED, raceAbort, callAsync, refusedCall } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   errorFilterOption,
@@ -190,7 +189,8 @@ export class Fallback<T> {
     fn: (signal: AbortSignal) => R | PromiseLike<R>,
     signal?: AbortSignal,
   ): Promise<R | T> {
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     const given = signal ?? NEVER_ABORTED;
     const judge =
       // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result

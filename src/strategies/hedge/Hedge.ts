@@ -2,12 +2,17 @@ import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
-import { NEVER_ABORTED, abortable, isThenable, raceAbort } from '../../internal/signals.js';
-import { badSignal, nextTurn, refuseSignal } from '../../internal/signals.js';
+import {
+  NEVER_ABORTED,
+  abortable,
+  isThenable,
+  raceAbort,
+  refusedCall,
+} from '../../internal/signals.js';
+import { nextTurn } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
-  fnError,
   functionOption,
   integerOption,
   optionsObject,
@@ -130,10 +135,8 @@ export class Hedge {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (typeof fn !== 'function') {
-      return Promise.reject(fnError(fn));
-    }
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const result = new Promise<T>((resolve, reject) => {
       // Stryker disable next-line StringLiteral: a standalone call has no policy name, and nothing reads it

@@ -1,8 +1,16 @@
 import { RateLimitExceededError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
-import { NEVER_ABORTED, noop, raceAbort, callAsync, abortable } from '../../internal/signals.js';
-import { badSignal, refuseSignal } from '../../internal/signals.js';
+import {
+  NEVER_ABORTED,
+  noop,
+  raceAbort,
+  callAsync,
+  abortable,
+  refusedCall,
+  badSignal,
+  refuseSignal,
+} from '../../internal/signals.js';
 import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
 import {
   clockOption,
@@ -305,7 +313,8 @@ export class RateLimiter {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);

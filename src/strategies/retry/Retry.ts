@@ -1,8 +1,13 @@
 import type { Clock } from '../../internal/clock.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { notify } from '../../internal/listeners.js';
-import { NEVER_ABORTED, nextTurnPromise, raceAbort, sleep } from '../../internal/signals.js';
-import { badSignal, refuseSignal } from '../../internal/signals.js';
+import {
+  NEVER_ABORTED,
+  nextTurnPromise,
+  raceAbort,
+  sleep,
+  refusedCall,
+} from '../../internal/signals.js';
 // One namespace: a bundle keeps only the helpers used.
 import * as validate from '../../internal/validate.js';
 // A type only: a retry without a budget carries none of the budget's code.
@@ -357,7 +362,8 @@ export class Retry {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     const given = signal ?? NEVER_ABORTED;
     if (given.aborted) return Promise.reject(given.reason);
     // Without a signal, raceAbort returns the loop's promise itself.

@@ -2,8 +2,14 @@ import { OperationTimeoutError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
 import type { Duration } from '../../internal/duration.js';
-import { NEVER_ABORTED, abortable, raceAbort, noop, callAsync } from '../../internal/signals.js';
-import { badSignal, refuseSignal } from '../../internal/signals.js';
+import {
+  NEVER_ABORTED,
+  abortable,
+  raceAbort,
+  noop,
+  callAsync,
+  refusedCall,
+} from '../../internal/signals.js';
 import { setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
@@ -108,7 +114,8 @@ export class TimeLimiter {
    * @param signal - the caller's signal: its abort rejects at once with its reason
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
-    if (badSignal(signal)) return refuseSignal(signal);
+    const refused = refusedCall(fn, signal);
+    if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // Stryker disable next-line LogicalOperator,StringLiteral: the root's policy name is read by policy stages only; the work run here sees nothing but its signal
     const root = new RootContext(this.name ?? '', 0, fn as never, signal, undefined);

@@ -41,3 +41,13 @@ describe('keyed bulkhead given an AdaptiveLimit', () => {
     }
   });
 });
+
+describe('keyed bulkhead given a limit that is neither a number nor an AdaptiveLimit', () => {
+  it('gets the limit check’s own message, not the AdaptiveLimit one', () => {
+    const declare = () =>
+      Policy.builder('per-tenant')
+        .bulkhead({ limit: {} as never, key: tenant })
+        .build();
+    expect(declare).to.throw(TypeError, /`limit` must be an integer >= 1 or an AdaptiveLimit/);
+  });
+});

@@ -36,10 +36,10 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
 };
 
 // An AdaptiveLimit is one limit, for one bulkhead: every bulkhead made per key would claim it.
-// (Any object: `limit` is a number otherwise. Not `instanceof`, which would bring the class into
-// every policy's bundle.)
+// (Known by its shape, as the option check knows it: not `instanceof`, which would bring the
+// class into every policy's bundle. Any other object gets that check's own message.)
 function refuseSharedLimit({ limit }: Record<string, unknown>): void {
-  if (typeof limit === 'object' && limit !== null) {
+  if (typeof (limit as { slots?: unknown } | null | undefined)?.slots === 'function') {
     fail(
       TypeError,
       'limit',

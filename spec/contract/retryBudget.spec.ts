@@ -45,7 +45,7 @@ describe('contract: RetryBudget', () => {
     expect(policy.metrics().retries).to.equal(0);
     const infos: RetryInfo[] = [];
     const standalone = new Retry({ maxAttempts: 5, budget, clock });
-    await rejectionOf(standalone.run(down, undefined, (info) => infos.push(info)));
+    await rejectionOf(standalone.runAttempts(down, undefined, (info) => infos.push(info)));
     expect(infos.map((i) => i.skipped)).to.deep.equal(['budget']);
   });
 

@@ -65,4 +65,61 @@ describe('Package: subclasses with fields of short names', () => {
     ).to.equal('fallback');
     expect(breaker.state).to.equal('open');
   });
+
+  it('leave every primitive working when a subclass has methods and fields of common names', async () => {
+    const common = [
+      'run',
+      'next',
+      'start',
+      'queue',
+      'track',
+      'plan',
+      'value',
+      'fault',
+      'on',
+      'entries',
+      'idle',
+      'hold',
+      'release',
+      'head',
+      'outcome',
+      'settle',
+      'onResult',
+      'cooperative',
+      'resting',
+      'state',
+      'stop',
+      'step',
+      'enter',
+      'leave',
+      'inner',
+      'outer',
+    ];
+    const clash = <T extends object>(instance: T): T => {
+      for (const name of common) {
+        Object.defineProperty(instance, name, {
+          value: () => {
+            throw new Error(`the subclass's own ${name} was called`);
+          },
+          writable: true,
+        });
+      }
+      return instance;
+    };
+    const boom = (): never => {
+      throw new Error('down');
+    };
+    let attempts = 0;
+    const flaky = (): string => {
+      if (++attempts === 1) throw new Error('once');
+      return 'again';
+    };
+    expect(await clash(new Retry({ maxAttempts: 2, delay: 0 })).execute(flaky)).to.equal('again');
+    expect(await clash(new TimeLimiter({ timeout: 1000 })).execute(() => 'in time')).to.equal(
+      'in time',
+    );
+    expect(await clash(new Hedge({ delay: 1000 })).execute(() => 'hedged')).to.equal('hedged');
+    expect(await clash(new Fallback({ value: 1 })).execute(boom)).to.equal(1);
+    expect(await clash(new CircuitBreaker({})).execute(() => 2)).to.equal(2);
+  });
 });

@@ -237,7 +237,7 @@ describe('Retry: waits and refusals at their edges', () => {
       const reason = new Error('left');
       const retry = new Retry({ maxAttempts: 3, retryOnResult: (r: string) => r === 'again' });
       const error = await rejectionOf(
-        retry.run(async (n) => {
+        retry.runAttempts(async (n) => {
           if (n === 1) return 'again';
           controller.abort(reason);
           return 'fine';
@@ -250,7 +250,7 @@ describe('Retry: waits and refusals at their edges', () => {
       const controller = new AbortController();
       const failure = new Error('failed');
       const error = await rejectionOf(
-        new Retry({ maxAttempts: 1 }).run(async () => {
+        new Retry({ maxAttempts: 1 }).runAttempts(async () => {
           controller.abort(new Error('left'));
           throw failure;
         }, controller),

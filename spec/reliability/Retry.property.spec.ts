@@ -58,7 +58,7 @@ describe('Retry (properties)', () => {
         const failure = new Error('always');
         const waits: number[] = [];
         const result = settle(
-          retry.run(
+          retry.runAttempts(
             () => {
               attemptsAt.push(clock.now());
               return Promise.reject(failure);
@@ -116,7 +116,7 @@ async function waitsOf(options: Record<string, unknown>, error: (n: number) => u
   const waits: number[] = [];
   let n = 0;
   const result = settle(
-    retry.run(
+    retry.runAttempts(
       () => Promise.reject(error(++n)),
       undefined,
       (info) => waits.push(info.delayMs),

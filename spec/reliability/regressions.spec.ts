@@ -129,7 +129,7 @@ describe('Regressions', () => {
       const clock = new ManualClock(0);
       const retry = new Retry({ maxAttempts: 2, delay: 1000, clock });
       const runs = Array.from({ length: 20 }, () =>
-        settle(retry.run(() => Promise.reject(new Error('x')), { signal: NEVER_ABORTED })),
+        settle(retry.runAttempts(() => Promise.reject(new Error('x')), { signal: NEVER_ABORTED })),
       );
       await flush();
       expect(neverListeners()).to.equal(0);
@@ -286,7 +286,7 @@ describe('Regressions', () => {
       await flush();
       expect(call.reason).to.equal(reason);
       expect(alone.reason).to.equal(reason);
-      expect(limiter.queue.size).to.equal(0);
+      expect(limiter.deadlineQueue.size).to.equal(0);
       expect(clock.pending(), 'timers left').to.equal(0);
       expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
     });

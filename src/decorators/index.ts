@@ -38,7 +38,7 @@ export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js
  */
 export function retry(options?: RetryOptions): ResilienceDecorator {
   const policy = new Retry(options);
-  return toDecorator((call) => policy.run(call, undefined), 'retry');
+  return toDecorator((call) => policy.runAttempts(call, undefined), 'retry');
 }
 
 /**
@@ -103,7 +103,7 @@ export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
   const limiter = new TimeLimiter(options);
   return toDecorator((call, fnName) => {
     const root = new WrappedCall(fnName, call);
-    return limiter.run(root, runWrapped, root, limiter.clock.now());
+    return limiter.runTimed(root, runWrapped, root, limiter.clock.now());
   }, 'timeLimiter');
 }
 

@@ -71,8 +71,8 @@ export class Policy<T = unknown, F = never> {
   /** The stages, outermost first. */
   readonly stages: readonly StageInfo[];
   private readonly parts: PolicyParts;
-  private readonly head: Inward;
-  private readonly outcome: Outward & {
+  private readonly headStep: Inward;
+  private readonly outcomeStep: Outward & {
     settle: (root: RootContext, ok: boolean, value: unknown) => void;
   };
   private readonly breakerSubscriptions: Array<() => void> = [];
@@ -99,9 +99,9 @@ export class Policy<T = unknown, F = never> {
       parts.steps.map((s) => Object.freeze({ kind: s.kind, name: s.name })),
     );
     const settle = (root: Context, ok: boolean, value: unknown): void =>
-      this.settle(root as RootContext, ok, value);
-    this.outcome = { leave: settle, settle };
-    this.head = link(parts.steps, this.outcome, parts.hub, parts.clock, parts.name);
+      this.settleRoot(root as RootContext, ok, value);
+    this.outcomeStep = { leave: settle, settle };
+    this.headStep = link(parts.steps, this.outcomeStep, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
     this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
     const watched = this.watching;
@@ -156,12 +156,12 @@ export class Policy<T = unknown, F = never> {
     if (this.eager || signal !== undefined) {
       deferred = root.makeDeferred();
       if (signal !== undefined) {
-        root.settler = this.outcome;
+        root.settler = this.outcomeStep;
         listenAbort(signal, root);
       }
     }
     root.inFirstTurn = true;
-    this.head.enter(root);
+    this.headStep.enter(root);
     root.inFirstTurn = false;
     if (deferred !== undefined) return deferred as Promise<R | F>;
     if (root.result !== undefined) return root.result as Promise<R | F>;
@@ -245,7 +245,7 @@ export class Policy<T = unknown, F = never> {
   }
 
   /** The execution is over (or its caller gave up): settle the promise `execute` returned. */
-  private settle(root: RootContext, ok: boolean, value: unknown): void {
+  private settleRoot(root: RootContext, ok: boolean, value: unknown): void {
     if (root.settled) return;
     root.settled = true;
     // A deadline on the root still running keeps listening: the caller's abort ends it (and
@@ -290,7 +290,7 @@ export class Policy<T = unknown, F = never> {
     }
     // Every way an execution settles goes through the outcome's `leave` or `settle` (one
     // function, looked up at each call): both go through `watch` until the last call settles.
-    const outcome = this.outcome;
+    const outcome = this.outcomeStep;
     const settle = outcome.settle;
     const watch = (root: RootContext, ok: boolean, value: unknown): void => {
       settle(root, ok, value);

@@ -148,7 +148,7 @@ describe('RetryBudget', () => {
       const calls = [
         rejectionOf(a.execute(down)),
         rejectionOf(b.execute(down)),
-        rejectionOf(standalone.run(down, undefined, (info) => infos.push(info))),
+        rejectionOf(standalone.runAttempts(down, undefined, (info) => infos.push(info))),
       ];
       await clock.advance(0);
       await Promise.all(calls);
@@ -169,7 +169,7 @@ describe('RetryBudget', () => {
       const error = new Error('down');
       expect(
         await rejectionOf(
-          retry.run(
+          retry.runAttempts(
             () => Promise.reject(error),
             undefined,
             (i) => infos.push(i),

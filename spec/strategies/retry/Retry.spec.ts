@@ -508,7 +508,7 @@ describe('Retry', () => {
         },
       };
       const retry = new Retry({ maxAttempts: 3, retryOnResult: () => false });
-      expect(await retry.run(async () => 'fast', source)).to.equal('fast');
+      expect(await retry.runAttempts(async () => 'fast', source)).to.equal('fast');
     });
 
     it('reads source.signal after a failure and stops when it is aborted', async () => {
@@ -522,7 +522,7 @@ describe('Retry', () => {
       };
       let calls = 0;
       const error = await rejectionOf(
-        new Retry({ maxAttempts: 3 }).run(async () => {
+        new Retry({ maxAttempts: 3 }).runAttempts(async () => {
           calls++;
           controller.abort(reason);
           throw new Error('attempt failed');
@@ -538,7 +538,7 @@ describe('Retry', () => {
       const reason = new Error('outer timeout');
       const retry = new Retry({ maxAttempts: 3, retryOn: [ConnectionError] });
       const error = await rejectionOf(
-        retry.run(async () => {
+        retry.runAttempts(async () => {
           controller.abort(reason);
           throw new TypeError('not retryable');
         }, controller),
@@ -550,7 +550,7 @@ describe('Retry', () => {
       const controller = new AbortController();
       const reason = new Error('outer timeout');
       const error = await rejectionOf(
-        new Retry({ maxAttempts: 2 }).run(async (n) => {
+        new Retry({ maxAttempts: 2 }).runAttempts(async (n) => {
           if (n === 2) controller.abort(reason);
           throw new ConnectionError(`attempt ${n}`);
         }, controller),
@@ -564,7 +564,7 @@ describe('Retry', () => {
       const onRetry = sinon.spy();
       let calls = 0;
       const error = await rejectionOf(
-        new Retry({ maxAttempts: 3, retryOnResult: () => true }).run(
+        new Retry({ maxAttempts: 3, retryOnResult: () => true }).runAttempts(
           async () => {
             calls++;
             controller.abort(reason);
@@ -582,7 +582,7 @@ describe('Retry', () => {
     it('calls attempt with 1-based numbers and turns its synchronous throw into a rejection', async () => {
       const numbers: number[] = [];
       const error = await rejectionOf(
-        new Retry({ maxAttempts: 3 }).run((n) => {
+        new Retry({ maxAttempts: 3 }).runAttempts((n) => {
           numbers.push(n);
           throw new Error(`sync ${n}`);
         }, undefined),
@@ -596,7 +596,7 @@ describe('Retry', () => {
       const errors = [new Error('a'), new Error('b'), new Error('c')];
       const retry = new Retry({ maxAttempts: 3, delay: 10, backoff: 3, clock: instantClock() });
       await rejectionOf(
-        retry.run(
+        retry.runAttempts(
           (n) => Promise.reject(errors[n - 1]),
           undefined,
           (info) => infos.push(info),
@@ -613,7 +613,7 @@ describe('Retry', () => {
       const infos: RetryInfo[] = [];
       const retry = new Retry({ maxAttempts: 3, retryOnResult: (r) => r !== 'ok' });
       const outcomes = [() => Promise.reject(undefined), () => Promise.resolve('meh')];
-      const result = await retry.run(
+      const result = await retry.runAttempts(
         (n) => outcomes[n - 1]?.() ?? Promise.resolve('ok'),
         undefined,
         (info) => infos.push(info),
@@ -631,7 +631,7 @@ describe('Retry', () => {
       try {
         const at: number[] = [];
         const outcome = settle(
-          new Retry({ maxAttempts: 2, delay: 500 }).run(
+          new Retry({ maxAttempts: 2, delay: 500 }).runAttempts(
             (n) => (n === 1 ? Promise.reject(new Error('x')) : Promise.resolve('y')),
             undefined,
             () => at.push(clock.now),
@@ -649,7 +649,7 @@ describe('Retry', () => {
 
     it('ignores an onRetry listener that throws', async () => {
       let calls = 0;
-      const result = await new Retry({ maxAttempts: 3 }).run(
+      const result = await new Retry({ maxAttempts: 3 }).runAttempts(
         async () => {
           if (++calls < 3) throw new Error('x');
           return 'fine';
@@ -681,7 +681,7 @@ describe('Retry', () => {
         ];
         for (const onRetry of listeners) {
           calls = 0;
-          const result = await new Retry({ maxAttempts: 3 }).run(
+          const result = await new Retry({ maxAttempts: 3 }).runAttempts(
             async () => {
               if (++calls < 3) throw new Error('x');
               return 'fine';

@@ -15,7 +15,7 @@ async function run(options: Record<string, unknown>, outcomes: Array<() => unkno
   const infos: RetryInfo[] = [];
   const attempts: number[] = [];
   const result = settle(
-    retry.run(
+    retry.runAttempts(
       async (n) => {
         attempts.push(clock.now());
         return (outcomes[Math.min(n, outcomes.length) - 1] as () => unknown)();

@@ -121,7 +121,7 @@ describe('TimeLimiter', () => {
     expect(clock.countTimers()).to.equal(101);
     await clock.tickAsync(200);
     expect(await Promise.all(results)).to.have.length(100);
-    expect(limiter.queue.size).to.equal(0);
+    expect(limiter.deadlineQueue.size).to.equal(0);
     await clock.tickAsync(1000);
     expect(clock.countTimers()).to.equal(0);
   });

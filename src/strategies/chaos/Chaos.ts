@@ -149,7 +149,7 @@ export class Chaos<R = unknown> {
   /** @internal */
   readonly clock: Clock;
   /** @internal False when injections are off for every call; true when on or decided per call. */
-  readonly on: boolean;
+  readonly switchedOn: boolean;
   /** @internal The per-call switch, when `enabled` is a function. */
   readonly perCall: ((call: ChaosCall) => boolean) | undefined;
   /** Calls failed by an injected fault so far. */
@@ -189,7 +189,7 @@ export class Chaos<R = unknown> {
     }
     this.perCall =
       typeof enabled === 'function' ? (enabled as (call: ChaosCall) => boolean) : undefined;
-    this.on = enabled !== false;
+    this.switchedOn = enabled !== false;
     const seed = checkOption<number | undefined>(
       o.seed,
       'seed',
@@ -222,7 +222,7 @@ export class Chaos<R = unknown> {
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // Switched off, a call costs this one check.
-    if (!this.on) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
+    if (!this.switchedOn) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     return raceAbort(this.#injected(fn, signal), signal);
   }
 
@@ -231,10 +231,10 @@ export class Chaos<R = unknown> {
     signal: AbortSignal | undefined,
   ): Promise<T | R> {
     const call: ChaosCall = { attempt: 1, data: new Map(), policyName: '' };
-    const plan = this.enabledFor(call) ? this.plan() : NOTHING;
+    const plan = this.enabledFor(call) ? this.planCall() : NOTHING;
     if (plan.delayMs > 0) await sleep(this.clock, plan.delayMs, signal);
-    if (plan.outcome === 'fault') throw this.fault(call);
-    if (plan.outcome === 'result') return this.value();
+    if (plan.outcome === 'fault') throw this.faultFor(call);
+    if (plan.outcome === 'result') return this.resultPlan();
     return fn(signal ?? NEVER_ABORTED);
   }
 
@@ -250,7 +250,7 @@ export class Chaos<R = unknown> {
    * @internal Decides one call's injections: one draw per configured injection, in the order
    * latency, fault, result, so a seed gives the same plans in the same order.
    */
-  plan(): ChaosPlan {
+  planCall(): ChaosPlan {
     const random = this.#random;
     let delayMs = 0;
     let outcome: ChaosPlan['outcome'];
@@ -272,7 +272,7 @@ export class Chaos<R = unknown> {
   }
 
   /** @internal What an injected fault throws. A `fault.error` function's own throw is thrown. */
-  fault(call: ChaosCall): unknown {
+  faultFor(call: ChaosCall): unknown {
     const error = this.#error;
     if (error === undefined) return new InjectedFaultError();
     if (typeof error === 'string') return new InjectedFaultError(error);
@@ -281,7 +281,7 @@ export class Chaos<R = unknown> {
   }
 
   /** @internal The injected result. */
-  value(): R {
+  resultPlan(): R {
     return this.#value as R;
   }
 }

@@ -25,10 +25,12 @@ export const CHAOS_STAGE: StageDescriptor<Chaos> = {
     if (c.resultRate > 0) parts.push(`results ${percent(c.resultRate)}`);
     if (parts.length === 0) parts.push('nothing to inject');
     if (c.seed !== undefined) parts.push(`seed ${c.seed}`);
-    return !c.on ? 'off' : `${parts.join(', ')}${c.perCall !== undefined ? ', when enabled' : ''}`;
+    return !c.switchedOn
+      ? 'off'
+      : `${parts.join(', ')}${c.perCall !== undefined ? ', when enabled' : ''}`;
   },
   state: (chaos) => ({
-    enabled: chaos.on,
+    enabled: chaos.switchedOn,
     faults: chaos.faults,
     delays: chaos.delays,
     results: chaos.results,

@@ -14,7 +14,7 @@ export class ChaosStage extends BuiltinStep<Chaos> {
 
   enter(ctx: Context): void {
     const chaos = this.chaos;
-    if (!chaos.on) {
+    if (!chaos.switchedOn) {
       this.inner.enter(ctx);
       return;
     }
@@ -31,7 +31,7 @@ export class ChaosStage extends BuiltinStep<Chaos> {
       this.inner.enter(ctx);
       return;
     }
-    const plan = chaos.plan();
+    const plan = chaos.planCall();
     if (plan.delayMs === 0) {
       this.inject(ctx, plan);
       return;
@@ -55,14 +55,14 @@ export class ChaosStage extends BuiltinStep<Chaos> {
     if (plan.outcome === 'fault') {
       let error: unknown;
       try {
-        error = this.chaos.fault(ctx);
+        error = this.chaos.faultFor(ctx);
       } catch (thrown) {
         error = thrown;
       }
       this.report(ctx, 'fault', error);
       this.outer.leave(ctx, false, error);
     } else if (plan.outcome === 'result') {
-      const value = this.chaos.value();
+      const value = this.chaos.resultPlan();
       this.report(ctx, 'result', value);
       this.outer.leave(ctx, true, value);
     } else this.inner.enter(ctx);

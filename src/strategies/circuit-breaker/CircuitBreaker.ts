@@ -740,7 +740,7 @@ export class CircuitBreaker {
       const ms = this.timesCalls ? this.clock.now() - start : 0;
       if (failed) this.#failed(result, ms, ticket);
       // Throws what a throwing recordOnResult threw.
-      else this.onResult(result, ms, ticket);
+      else this.resultRule(result, ms, ticket);
     }
     if (failed) throw result;
     return result as T;
@@ -750,7 +750,7 @@ export class CircuitBreaker {
    * @internal Judges a call's result by `recordOnResult` and records it: a success, or a failure
    * when the predicate says so. What the predicate throws is recorded as a failure and thrown.
    */
-  onResult(result: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+  resultRule(result: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
     const judge = this.#recordOnResult;
     let failed = false;
     if (judge !== undefined) {

@@ -97,7 +97,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
       // `recordOnResult` judges the result; the caller receives it either way, unless the
       // predicate threw: then the call fails with what it threw, as retry's predicates do.
       try {
-        breaker.onResult(value, durationMs, ticket);
+        breaker.resultRule(value, durationMs, ticket);
       } catch (error) {
         this.outer.leave(received, false, error);
         return;

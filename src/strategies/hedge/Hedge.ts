@@ -179,7 +179,7 @@ export class Hedge {
    * @internal The pending delays of every call, one timer for all: they share one `delay`, so
    * they come due in the order they were set.
    */
-  get queue(): DeadlineQueue {
+  get hedgeQueue(): DeadlineQueue {
     return this.#queue;
   }
 
@@ -199,7 +199,7 @@ export class Hedge {
   }
 
   /** @internal Counts an attempt starting (`delta` 1; `hedged` when not the first) or settling (-1). */
-  track(delta: 1 | -1, hedged: boolean): void {
+  trackRun(delta: 1 | -1, hedged: boolean): void {
     this.#running += delta;
     if (hedged) this.#hedges++;
   }
@@ -295,7 +295,7 @@ export class HedgeRun implements DeadlineNode, Holder {
     if (i === -1) return;
     this.attempts.splice(i, 1);
     attempt.unlink();
-    hedge.track(-1, false);
+    hedge.trackRun(-1, false);
     if (this.done) return;
     const parent = this.parent;
     // The caller gave up (or an enclosing deadline passed): no more attempts.
@@ -345,7 +345,7 @@ export class HedgeRun implements DeadlineNode, Holder {
     const attempt = new HedgeAttempt(this.parent, this, this.started + 1);
     this.started++;
     this.attempts.push(attempt);
-    this.hedge.track(1, attempt.attempt > 1);
+    this.hedge.trackRun(1, attempt.attempt > 1);
     this.sink.start(attempt);
   }
 
@@ -368,7 +368,7 @@ export class HedgeRun implements DeadlineNode, Holder {
     if (this.done || this.started > hedge.maxHedges || delay <= 0 || this.queued) return;
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
-    hedge.queue.add(this, at);
+    hedge.hedgeQueue.add(this, at);
     // Nobody waits for the next attempt once the caller is answered: the delay ends then. In a
     // policy, the root is settled whatever answers the caller (its abort, an enclosing deadline,
     // a custom stage), and tells its holders (at once if the caller is answered already);
@@ -393,7 +393,7 @@ export class HedgeRun implements DeadlineNode, Holder {
   }
 
   #disarm(): void {
-    this.hedge.queue.remove(this);
+    this.hedge.hedgeQueue.remove(this);
   }
 
   /** The delay passed without an acceptable outcome: the next attempt starts. */

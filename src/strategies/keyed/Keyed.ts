@@ -166,13 +166,13 @@ export class Keyed<P> {
   }
 
   /** @internal The entries, least recently used first, without touching any. */
-  entries(): IterableIterator<KeyedEntry<P>> {
+  keyedEntries(): IterableIterator<KeyedEntry<P>> {
     return this.#entries.values();
   }
 
   /** @internal Whether an entry may be dropped now. */
-  idle(entry: KeyedEntry<P>): boolean {
-    return entry.holds === 0 && this.resting(entry.value);
+  idleEntries(entry: KeyedEntry<P>): boolean {
+    return entry.holds === 0 && this.restingTest(entry.value);
   }
 
   /**
@@ -181,7 +181,7 @@ export class Keyed<P> {
    * holder knows them, of any copy of the package, without carrying their code, and no method of
    * a user's own class answers in their place.
    */
-  resting(instance: P): boolean {
+  restingTest(instance: P): boolean {
     try {
       if (this.#resting !== undefined) return this.#resting(instance) !== false;
       const atRest = (instance as { [AT_REST]?: unknown } | null | undefined)?.[AT_REST];
@@ -199,22 +199,22 @@ export class Keyed<P> {
 
   /**
    * @internal The entry of `key` for a call that starts on it at `now` (the holder's clock):
-   * held (never dropped) until {@link Keyed.release}. A held entry cannot be dropped, so its use
+   * held (never dropped) until {@link Keyed.releaseKey}. A held entry cannot be dropped, so its use
    * is recorded once, when the call ends: an existing entry is neither moved nor stamped here
    * (a sweep or a full holder that meets it moves it to the recent end as in use).
    */
-  hold(key: string, now: number): KeyedEntry<P> {
+  holdKey(key: string, now: number): KeyedEntry<P> {
     const entry = this.#take(key, now, false);
     entry.holds++;
     return entry;
   }
 
   /**
-   * @internal The call that {@link Keyed.hold} counted has its outcome: the entry is the most
+   * @internal The call that {@link Keyed.holdKey} counted has its outcome: the entry is the most
    * recently used (unless it was deleted meanwhile), so that the least recently used stays first
    * and idleness counts from the end of its last call.
    */
-  release(entry: KeyedEntry<P>): void {
+  releaseKey(entry: KeyedEntry<P>): void {
     entry.holds--;
     entry.used = this.#clock.now();
     const entries = this.#entries;
@@ -272,7 +272,7 @@ export class Keyed<P> {
         this.#nextSweep = entry.used + idleMs;
         return;
       }
-      if (this.idle(entry)) this.#drop(entry);
+      if (this.idleEntries(entry)) this.#drop(entry);
       else this.#keep(entry, now);
     }
   }
@@ -289,7 +289,7 @@ export class Keyed<P> {
     let budget = excess + SCAN;
     for (const entry of entries.values()) {
       if (entry === fresh || excess <= 0 || budget-- <= 0) return;
-      if (this.idle(entry)) {
+      if (this.idleEntries(entry)) {
         this.#drop(entry);
         excess--;
       } else this.#keep(entry, now);

@@ -58,7 +58,7 @@ export class KeyedStage<P extends object> extends LinkedStep {
     leave: (ctx: Context, ok: boolean, value: unknown): void => {
       const own = ctx as KeyContext;
       // A step leaves once per entry (see `Step.leave`): the key is released once.
-      this.#keyed.release(own.entry as KeyedEntry<P>);
+      this.#keyed.releaseKey(own.entry as KeyedEntry<P>);
       this.outer.leave(own.parent, ok, value);
     },
   };
@@ -91,7 +91,7 @@ export class KeyedStage<P extends object> extends LinkedStep {
       const keyed = this.#keyed;
       // In the execution's first turn, its start is the time now: no clock read. The holder
       // checks the key.
-      entry = keyed.hold(
+      entry = keyed.holdKey(
         this.#keyOf(ctx),
         this.#sharesClock && root.inFirstTurn ? root.startedAt : keyed.clock.now(),
       );
@@ -128,7 +128,7 @@ export class KeyedStage<P extends object> extends LinkedStep {
         this.#subscriptions.get(entry.value)?.();
         this.#subscriptions.delete(entry.value);
       });
-      for (const entry of this.#keyed.entries()) this.#subscribe(entry, this.#stepOf(entry));
+      for (const entry of this.#keyed.keyedEntries()) this.#subscribe(entry, this.#stepOf(entry));
     }
     return () => {
       if (!this.#watchers.delete(listener) || this.#watchers.size > 0) return;
@@ -193,9 +193,9 @@ export function keyedState<P>(
   let refusing = 0;
   const listed: Array<Record<string, unknown>> = [];
   let keys = 0;
-  for (const entry of keyed.entries()) {
+  for (const entry of keyed.keyedEntries()) {
     keys++;
-    if (!keyed.idle(entry)) busy++;
+    if (!keyed.idleEntries(entry)) busy++;
     let refuses = false;
     try {
       // Stryker disable next-line OptionalChaining: the TypeError of a missing check is caught below

@@ -150,7 +150,7 @@ export interface RetryState {
 }
 
 /**
- * @internal The execution a retry serves, as {@link Retry.next} and {@link Retry.pause} read it
+ * @internal The execution a retry serves, as {@link Retry.nextAttempt} and {@link Retry.pause} read it
  * between attempts (a policy's context has these members; the standalone loop adapts its
  * signal).
  */
@@ -368,14 +368,14 @@ export class Retry {
     if (given.aborted) return Promise.reject(given.reason);
     // Without a signal, raceAbort returns the loop's promise itself.
     return raceAbort(
-      this.run((n) => Promise.resolve(fn(given, n)), signal && { signal }),
+      this.runAttempts((n) => Promise.resolve(fn(given, n)), signal && { signal }),
       signal,
     );
   }
 
   /**
    * @internal The standalone retry loop, shared by {@link Retry.execute} and the `retry`
-   * decorator: each outcome is judged by {@link Retry.next}, each wait made by
+   * decorator: each outcome is judged by {@link Retry.nextAttempt}, each wait made by
    * {@link Retry.pause}.
    *
    * @param attempt - performs attempt number `n` (1-based)
@@ -384,7 +384,7 @@ export class Retry {
    * @param onRetry - called as each wait begins; like a policy event listener, what it throws and
    *   a rejection of a promise it returns are ignored (never unhandled)
    */
-  run<T>(
+  runAttempts<T>(
     attempt: (n: number) => Promise<T>,
     source: { readonly signal: AbortSignal } | undefined,
     onRetry?: (info: RetryInfo) => unknown,
@@ -425,7 +425,7 @@ export class Retry {
    *
    * @param state - the execution's retry state, from one wait to the next (start `{ prev: 0 }`)
    */
-  next(
+  nextAttempt(
     n: number,
     failed: boolean,
     outcome: unknown,
@@ -520,7 +520,7 @@ export class Retry {
     };
     const state: RetryState = { prev: 0 };
     for (let n = 1; ; n++) {
-      const wait = this.next(n, failed, outcome, state, scope, onRetry);
+      const wait = this.nextAttempt(n, failed, outcome, state, scope, onRetry);
       if (wait === undefined) {
         if (failed) throw outcome;
         return outcome as T;

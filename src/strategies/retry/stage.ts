@@ -35,7 +35,7 @@ export class RetryStage extends BuiltinStep<Retry> {
     // what it throws (the abort reason, or what a predicate threw) goes out as the failure.
     let wait: Promise<void> | undefined;
     try {
-      wait = this.retry.next(
+      wait = this.retry.nextAttempt(
         attempt,
         !ok,
         value,

@@ -91,11 +91,11 @@ export class TimeLimiter {
   /** What happens at the deadline. */
   declare readonly mode: TimeoutMode;
   /** @internal True in `'cooperative'` mode. */
-  readonly cooperative: boolean;
+  readonly cooperativeMode: boolean;
   /** @internal */
   readonly clock: Clock;
   /** @internal */
-  readonly queue: DeadlineQueue;
+  readonly deadlineQueue: DeadlineQueue;
 
   constructor(options?: TimeLimiterOptions) {
     const o = optionsObject(options, 'TimeLimiter', TIME_LIMITER_OPTIONS);
@@ -104,9 +104,9 @@ export class TimeLimiter {
     const name = stringOption(o.name, 'name', undefined);
     const mode = oneOfOption(o.mode, 'mode', ['aggressive', 'cooperative'], 'aggressive');
     setReadonly<TimeLimiter>(this, { timeoutMs, name, mode });
-    this.cooperative = mode === 'cooperative';
+    this.cooperativeMode = mode === 'cooperative';
     this.clock = clockOption(o.clock);
-    this.queue = new DeadlineQueue(this.clock);
+    this.deadlineQueue = new DeadlineQueue(this.clock);
   }
 
   /**
@@ -121,7 +121,7 @@ export class TimeLimiter {
     const root = new RootContext(this.name ?? '', 0, fn as never, signal, undefined);
     const owner: TimeoutOwner = { operation: this.name || fn.name, onTimeout: noop };
     const next = (ctx: Context): Promise<T> => callAsync(fn, ctx.signal);
-    return raceAbort(this.run(root, next, owner, this.clock.now()), signal);
+    return raceAbort(this.runTimed(root, next, owner, this.clock.now()), signal);
   }
 
   /**
@@ -130,9 +130,14 @@ export class TimeLimiter {
    * `timed.finish()` when the work settles.
    * @param now - this limiter's clock, read by the caller (it may have read it already)
    */
-  start(parent: Context, owner: TimeoutOwner, now: number, sink: DeadlineSink): TimedContext {
+  startDeadline(
+    parent: Context,
+    owner: TimeoutOwner,
+    now: number,
+    sink: DeadlineSink,
+  ): TimedContext {
     const timed = new TimedContext(parent, this, now + this.timeoutMs, owner, sink);
-    this.queue.add(timed, now);
+    this.deadlineQueue.add(timed, now);
     // When the caller gives up, nobody waits for this deadline any more: it ends then, so its
     // timer does not keep the process alive for work whose caller was answered.
     const caller = abortable(parent.root.callerSignal);
@@ -145,7 +150,7 @@ export class TimeLimiter {
    * timeout). Used by `execute` and the function wrappers; policies use `start` directly.
    * `next` never throws: both callers hand it work already wrapped in a promise.
    */
-  run<T>(
+  runTimed<T>(
     parent: Context,
     next: (ctx: Context) => Promise<T>,
     owner: TimeoutOwner,
@@ -153,7 +158,7 @@ export class TimeLimiter {
   ): Promise<T> {
     // A shared executor hands over resolve/reject without allocating a closure per call.
     const result = new Promise<T>(capture);
-    const timed = this.start(parent, owner, now, PROMISE_SINK);
+    const timed = this.startDeadline(parent, owner, now, PROMISE_SINK);
     timed.resolve = captured.resolve;
     timed.reject = captured.reject;
     next(timed).then(
@@ -273,7 +278,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
     // Stryker disable next-line ConditionalExpression: every way of setting #done also removes this listener (#unlink), and a removed listener is not called, even in the middle of a dispatch
     if (this.#done) return;
     this.#done = true;
-    this.#limiter.queue.remove(this);
+    this.#limiter.deadlineQueue.remove(this);
     const reason = this.parent.abortReason;
     this.#controller?.abort(reason);
     this.sink.expired(this, reason);
@@ -292,7 +297,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
       this.#unlink();
       error = this.parent.abortReason;
     } else {
-      const cooperative = this.#limiter.cooperative;
+      const cooperative = this.#limiter.cooperativeMode;
       if (!cooperative) {
         this.#done = true;
         this.#unlink();
@@ -320,7 +325,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   finish(): boolean {
     if (this.#done) return false;
     this.#done = true;
-    this.#limiter.queue.remove(this);
+    this.#limiter.deadlineQueue.remove(this);
     this.#unlink();
     return true;
   }

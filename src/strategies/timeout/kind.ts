@@ -12,7 +12,7 @@ export const TIMEOUT_STAGE: StageDescriptor<TimeLimiter> = {
   label: 'TimeLimiter',
   Primitive: TimeLimiter,
   step: (limiter, env, name) => new TimeoutStage(TIMEOUT_STAGE, limiter, env, name),
-  describe: (limiter) => `${limiter.timeoutMs} ms${limiter.cooperative ? ', cooperative' : ''}`,
+  describe: (limiter) => `${limiter.timeoutMs} ms${limiter.cooperativeMode ? ', cooperative' : ''}`,
   state: (limiter) => ({ timeoutMs: limiter.timeoutMs }),
 };
 

@@ -20,9 +20,9 @@ export class TimeoutStage
   private readonly sharesClock = this.primitive.clock === this.env.clock;
   // Its deadline starts from `startedAt`, read at `execute` then.
   readonly needsClock = this.sharesClock;
-  readonly queue = this.primitive.queue;
+  readonly queue = this.primitive.deadlineQueue;
   readonly clock = this.primitive.clock;
-  readonly cooperative = this.primitive.cooperative;
+  readonly cooperative = this.primitive.cooperativeMode;
   private readonly timeoutMs = this.primitive.timeoutMs;
   // Whether the work alone runs inside (known once linked).
   private innermost: boolean | undefined = undefined;
@@ -36,7 +36,7 @@ export class TimeoutStage
       this.inner.enter(root);
       return;
     }
-    this.inner.enter(this.limiter.start(ctx, this, now, this));
+    this.inner.enter(this.limiter.startDeadline(ctx, this, now, this));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

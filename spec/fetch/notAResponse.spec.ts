@@ -32,3 +32,21 @@ describe('resilientFetch: the promise of fetch', () => {
     );
   });
 });
+
+describe('resilientFetch: a transport that answers with something other than a Response', () => {
+  for (const answer of [undefined, null, { ok: true }]) {
+    it(`rejects with a TypeError naming the transport and ${JSON.stringify(answer)}`, async () => {
+      const http = resilientFetch(Policy.builder<Response>().build(), {
+        fetch: () => Promise.resolve(answer as unknown as Response),
+      });
+      const error = await http('http://127.0.0.1:1/').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(TypeError);
+      expect((error as Error).message).to.match(
+        /^resilientFetch: `fetch` answered with .*, not a Response$/,
+      );
+    });
+  }
+});

@@ -87,8 +87,8 @@ function isResponse(value: unknown): value is Response {
 
 function notAResponse(value: unknown): TypeError {
   return new TypeError(
-    `resilientFetch: the policy answered with ${show(value)}, not a Response; ` +
-      'a fallback in a policy given to resilientFetch must return a Response',
+    `resilientFetch: the policy answered with ${show(value)}, not a Response ` +
+      '(a fallback in a policy given to resilientFetch must return one)',
   );
 }
 
@@ -176,6 +176,11 @@ export function resilientFetch(
         response = await send(attemptInput(input), { ...init, signal: ctx.signal });
       } catch (error) {
         throw resendable ? error : unrepeatableError(error);
+      }
+      if (!isResponse(response)) {
+        throw new TypeError(
+          `resilientFetch: \`fetch\` answered with ${show(response)}, not a Response`,
+        );
       }
       if (settled || ctx.signal.aborted) {
         // Nobody will read it: the attempt or the call ended while it was on its way.

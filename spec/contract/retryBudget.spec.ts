@@ -1,7 +1,7 @@
 // The retry budget rules of docs/CONTRACT.md (R-RB-*), checked against the built package.
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
-import { Policy, PolicyRegistry, Retry, RetryBudget, type RetryInfo } from 'bulwark';
+import { Policy, PolicyRegistry, Retry, RetryBudget } from 'bulwark';
 import { rejectionOf } from './support.js';
 
 const down = (): Promise<never> => Promise.reject(new Error('down'));
@@ -43,10 +43,17 @@ describe('contract: RetryBudget', () => {
       { policy: 'p', stage: 'retry', attempt: 1, delayMs: 0, error, skipped: 'budget' },
     ]);
     expect(policy.metrics().retries).to.equal(0);
-    const infos: RetryInfo[] = [];
+    // A standalone Retry on the same exhausted budget: one attempt, its outcome at once.
+    let standaloneAttempts = 0;
     const standalone = new Retry({ maxAttempts: 5, budget, clock });
-    await rejectionOf(standalone.runAttempts(down, undefined, (info) => infos.push(info)));
-    expect(infos.map((i) => i.skipped)).to.deep.equal(['budget']);
+    const standaloneError = await rejectionOf(
+      standalone.execute(() => {
+        standaloneAttempts++;
+        throw error;
+      }),
+    );
+    expect(standaloneError).to.equal(error);
+    expect(standaloneAttempts).to.equal(1);
   });
 
   it('R-RB-2: a retry skipped for the deadline withdraws nothing', async () => {

@@ -131,7 +131,8 @@ export abstract class RedisStore<L> {
   }
 
   /**
-   * A per-key view of this store: a new, unconfigured store of the same class with this store's
+   * A per-key view of this store: a new, unconfigured store of the same bulwark store class (a
+   * subclass's own members are not on it) with this store's
    * options (its `client`, `prefix`, `storeTimeout`, `onStoreError`, `instances`, and its own
    * options such as `leaseTtl`) whose state belongs to `key` alone, for one primitive per user,
    * tenant or host. Views share the client and what it learns of the server's health; each holds
@@ -149,6 +150,13 @@ export abstract class RedisStore<L> {
    * ```
    */
   forKey(key: string): this {
-    return new (this.constructor as new (options: unknown) => this)(this.core.view(key));
+    // The view is made by the package's own store class, not by a subclass of it: a subclass's
+    // constructor takes options of its own (`super({ client, key: ... })`), and would turn the
+    // view's options into a key of its making, merging every key's view into one state.
+    let own = this.constructor as { prototype: object } & (new (options: unknown) => this);
+    while (Object.getPrototypeOf(own.prototype) !== RedisStore.prototype) {
+      own = Object.getPrototypeOf(own) as typeof own;
+    }
+    return new own(this.core.view(key));
   }
 }

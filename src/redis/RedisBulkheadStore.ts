@@ -70,8 +70,9 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
   #maxConcurrent = 0;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
-  // Leases whose calls have ended but whose release did not reach Redis (it was away): freed by
-  // the store's next command that reaches it, so a blip does not keep their slots taken for
+  // Leases whose calls have ended but whose release did not reach Redis (it was away), and those
+  // Redis granted too late for their caller until their release is answered: freed by the
+  // store's next command that reaches it, so a blip does not keep their slots taken for
   // leaseTtl. Same values as #leases; dropped once expired in Redis anyway.
   readonly #unreleased = new Map<string, number>();
   #known = 0;
@@ -161,9 +162,11 @@ export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implem
       },
       this.#acquireWithout,
       (late) => {
-        // Redis granted a slot to a caller that was already answered otherwise.
+        // Redis granted a slot to a caller that was already answered otherwise: given back now,
+        // or, should that fail, with the store's next command that reaches Redis.
         if (Array.isArray(late) && Number(late[0]) === 1) {
-          link.send(this.#command({ op: 'release', ids: [id] }));
+          this.#unreleased.set(id, link.clock.now());
+          link.send(this.#command({ op: 'release', ids: [id] }), () => this.#freed([id]));
         }
       },
     );

@@ -77,6 +77,9 @@ export class RedisCircuitBreakerStore
   #unsent: 'isolate' | 'reset' | undefined = undefined;
   // Counts isolate() and reset() calls: only the latest is sent again.
   #administered = 0;
+  // Whether the latest of isolate() and reset() was isolate(): the local breaker stays isolated
+  // until reset(), through every outage.
+  #isolated = false;
   // Whether open periods grow: only then does a snapshot report the open duration.
   #growing = false;
   // The script's commands, made once the settings are known.
@@ -231,11 +234,13 @@ export class RedisCircuitBreakerStore
 
   /**
    * Isolates the shared circuit (until `reset()`, with no expiry), and with `'local'` the
-   * fallback breaker too. Tries Redis even during a back-off; when Redis cannot answer, the
+   * fallback breaker too (through every outage, until `reset()`). Tries Redis even during a
+   * back-off; when Redis cannot answer, the
    * store isolates the shared circuit as soon as one of its calls reaches Redis again (unless
    * `reset()` came since).
    */
   isolate(): Promise<void> {
+    this.#isolated = true;
     this.core.local?.isolate();
     return this.#administer('isolate');
   }
@@ -247,6 +252,7 @@ export class RedisCircuitBreakerStore
    * `isolate()` came since).
    */
   reset(): Promise<void> {
+    this.#isolated = false;
     this.core.local?.reset();
     return this.#administer('reset');
   }
@@ -276,10 +282,13 @@ export class RedisCircuitBreakerStore
   }
 
   #backOnRedis(): void {
-    // The next outage starts from a clean local breaker, not from one that stopped long ago.
-    if (this.#usedLocal) {
+    // The next outage starts from a clean local breaker, not from one that stopped long ago,
+    // but still isolated when isolate() was the latest (sent or not): only reset() ends that.
+    const local = this.core.local;
+    if (this.#usedLocal && local !== undefined) {
       this.#usedLocal = false;
-      this.core.local?.reset();
+      local.reset();
+      if (this.#isolated) local.isolate();
     }
     const unsent = this.#unsent;
     if (unsent !== undefined) {

@@ -222,9 +222,12 @@ export class RedisLink {
     });
   }
 
-  /** Runs `command` without waiting for it or counting its outcome (a best-effort clean-up). */
-  send(command: RedisCommand): void {
-    this.#exec(command).then(noop, noop);
+  /**
+   * Runs `command` without waiting for it or counting its outcome (a best-effort clean-up);
+   * `onReply` receives its reply, if one comes.
+   */
+  send(command: RedisCommand, onReply: (reply: unknown) => void = noop): void {
+    this.#exec(command).then(onReply, noop);
   }
 
   /** The error a `'fail-closed'` store rejects with, naming the last failure. */

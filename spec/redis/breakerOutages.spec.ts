@@ -3,20 +3,23 @@
 // an adapter that answers like the breaker script, on fake time.
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { RedisClientAdapter, RedisErrorKind } from '../../src/redis/adapter.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { flush, ScriptedAdapter } from './scripted.js';
 
 /** An adapter answering at once like a one-key breaker script, or failing while `down`. */
-class BreakerAdapter implements RedisClientAdapter {
-  readonly name = 'scripted';
+class BreakerAdapter extends ScriptedAdapter {
   down = false;
   /** Fails isolations even while Redis answers everything else. */
   isolateFails = false;
   isolated = false;
   readonly ops: string[] = [];
 
-  evalsha(_sha1: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  protected override respond(
+    _command: string,
+    _keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> {
     const op = String(args[0]);
     this.ops.push(op);
     if (this.down || (op === 'isolate' && this.isolateFails)) {
@@ -30,26 +33,6 @@ class BreakerAdapter implements RedisClientAdapter {
     if (op === 'state' || op === 'record') return Promise.resolve(state);
     return Promise.resolve(1);
   }
-
-  eval(_script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.evalsha('', keys, args);
-  }
-
-  scriptLoad(): Promise<string> {
-    return Promise.resolve('');
-  }
-
-  time(): Promise<number> {
-    return Promise.resolve(0);
-  }
-
-  classifyError(): RedisErrorKind {
-    return 'connection';
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
 describe('RedisCircuitBreakerStore local fallback after isolate() (on fake time)', function () {

@@ -3,19 +3,10 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { systemClock } from '../../src/internal/clock.js';
-import type { RedisClientAdapter } from '../../src/redis/adapter.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { BREAKER } from '../../src/redis/scripts/breaker.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
-
-const SILENT: RedisClientAdapter = {
-  name: 'silent',
-  evalsha: () => new Promise(() => {}),
-  eval: () => new Promise(() => {}),
-  scriptLoad: () => Promise.resolve(''),
-  time: () => Promise.resolve(0),
-  classifyError: () => 'connection',
-};
+import { silentClient } from './scripted.js';
 
 describe('RedisCircuitBreakerStore settings', function () {
   afterEach(function () {
@@ -30,7 +21,7 @@ describe('RedisCircuitBreakerStore settings', function () {
       windowType: 'time',
       windowDuration: '30s',
       clock,
-      store: new RedisCircuitBreakerStore({ client: SILENT, key: 'settings' }),
+      store: new RedisCircuitBreakerStore({ client: silentClient, key: 'settings' }),
     });
     expect(command.callCount).to.be.greaterThan(0);
     for (const call of command.getCalls()) {

@@ -2,49 +2,12 @@
 // time, and `refresh()` answered while the budget is in constant use.
 import { expect } from 'chai';
 import { systemClock } from '../../src/internal/clock.js';
-import type { RedisClientAdapter, RedisErrorKind } from '../../src/redis/adapter.js';
 import { RedisRetryBudgetStore } from '../../src/redis/RedisRetryBudgetStore.js';
+import { flush, ScriptedAdapter } from './scripted.js';
 
-interface Call {
-  readonly args: readonly string[];
-  resolve(reply: unknown): void;
-}
-
-class ScriptedAdapter implements RedisClientAdapter {
-  readonly name = 'scripted';
-  readonly calls: Call[] = [];
-
-  evalsha(_sha1: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return new Promise((resolve) => this.calls.push({ args, resolve }));
-  }
-
-  eval(_script: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.evalsha('', [], args);
-  }
-
-  scriptLoad(): Promise<string> {
-    return Promise.resolve('');
-  }
-
-  time(): Promise<number> {
-    return Promise.resolve(0);
-  }
-
-  classifyError(): RedisErrorKind {
-    return 'connection';
-  }
-
-  /** Answers the oldest unanswered call with the window's totals; its deposits and retries. */
-  answer(deposits: number, withdrawals: number): string[] {
-    const call = this.calls.shift();
-    if (call === undefined) throw new Error('no call');
-    call.resolve([String(deposits), String(withdrawals)]);
-    return call.args.slice(2) as string[];
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
+/** Answers the oldest unanswered call with the window's totals; its deposits and retries. */
+function answer(adapter: ScriptedAdapter, deposits: number, withdrawals: number): string[] {
+  return adapter.answer([String(deposits), String(withdrawals)]).slice(2);
 }
 
 describe('RedisRetryBudgetStore sends', function () {
@@ -58,16 +21,16 @@ describe('RedisRetryBudgetStore sends', function () {
     store.deposit(2);
     // One call at a time: the 2 go once the 1 is answered.
     expect(adapter.calls).to.have.length(1);
-    expect(adapter.answer(1, 0)).to.deep.equal(['1', '0']);
+    expect(answer(adapter, 1, 0)).to.deep.equal(['1', '0']);
     await flush();
     store.deposit(4);
-    expect(adapter.answer(3, 0)).to.deep.equal(['2', '0']);
+    expect(answer(adapter, 3, 0)).to.deep.equal(['2', '0']);
     await flush();
     // The answer to the send that carried every count made before refresh() answers it, though
     // the budget is in use still (the 4 is out).
     expect(refreshed).to.equal(true);
     await refresh;
-    expect(adapter.answer(7, 0)).to.deep.equal(['4', '0']);
+    expect(answer(adapter, 7, 0)).to.deep.equal(['4', '0']);
     await flush();
     expect(store.balance()).to.equal(7);
     expect(adapter.calls).to.have.length(0);

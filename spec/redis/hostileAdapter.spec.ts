@@ -5,6 +5,7 @@ import { StoreUnavailableError } from '../../src/errors.js';
 import type { RedisClientAdapter } from '../../src/redis/adapter.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
+import { flush } from './scripted.js';
 
 function hostile(): RedisClientAdapter {
   return {
@@ -17,10 +18,6 @@ function hostile(): RedisClientAdapter {
       throw new Error('cannot classify');
     },
   };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
 describe('Redis stores on an adapter whose classifyError throws', function () {

@@ -2,22 +2,14 @@
 // tag per primitive, different keys never sharing a name. No server needed.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { RedisClientAdapter } from '../../src/redis/adapter.js';
 import { encodeMember, escapeKeyPart, storeKeyName } from '../../src/redis/keys.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
 import { RedisRetryBudgetStore } from '../../src/redis/RedisRetryBudgetStore.js';
+import { silentClient } from './scripted.js';
 
-const never = (): Promise<never> => new Promise(() => {});
-const client: RedisClientAdapter = {
-  name: 'silent',
-  evalsha: never,
-  eval: never,
-  scriptLoad: never,
-  time: never,
-  classifyError: () => 'connection',
-};
+const client = silentClient;
 
 // Redis Cluster's rule: the text between the first `{` and the next `}`, unless that is empty.
 function hashTag(name: string): string {

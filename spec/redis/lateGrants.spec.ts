@@ -4,51 +4,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { systemClock } from '../../src/internal/clock.js';
-import type { RedisClientAdapter, RedisErrorKind } from '../../src/redis/adapter.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
-
-interface Call {
-  readonly args: readonly string[];
-  resolve(reply: unknown): void;
-  reject(error: unknown): void;
-}
-
-/** An adapter whose every call waits until the spec answers it. */
-class ScriptedAdapter implements RedisClientAdapter {
-  readonly name = 'scripted';
-  readonly calls: Call[] = [];
-
-  evalsha(_sha1: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return new Promise((resolve, reject) => this.calls.push({ args, resolve, reject }));
-  }
-
-  eval(_script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.evalsha('', keys, args);
-  }
-
-  scriptLoad(): Promise<string> {
-    return Promise.resolve('');
-  }
-
-  time(): Promise<number> {
-    return Promise.resolve(0);
-  }
-
-  classifyError(): RedisErrorKind {
-    return 'connection';
-  }
-
-  /** The oldest unanswered call, taken off the list. */
-  next(): Call {
-    const call = this.calls.shift();
-    if (call === undefined) throw new Error('no call');
-    return call;
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
+import { flush, ScriptedAdapter } from './scripted.js';
 
 describe('RedisBulkheadStore late grants (on fake time)', function () {
   let clock: sinon.SinonFakeTimers;

@@ -4,54 +4,11 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { isStoreUnavailableError, StoreUnavailableError } from '../../src/errors.js';
 import { systemClock } from '../../src/internal/clock.js';
-import type { RedisClientAdapter, RedisErrorKind } from '../../src/redis/adapter.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
 import { RedisRetryBudgetStore } from '../../src/redis/RedisRetryBudgetStore.js';
 import { BUDGET } from '../../src/redis/scripts/budget.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
-
-interface Call {
-  readonly command: 'evalsha' | 'eval';
-  readonly args: readonly string[];
-  resolve(reply: unknown): void;
-  reject(error: unknown): void;
-}
-
-/** An adapter whose every call waits until the spec answers it. */
-class ScriptedAdapter implements RedisClientAdapter {
-  readonly name = 'scripted';
-  readonly calls: Call[] = [];
-
-  evalsha(_sha1: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.#call('evalsha', args);
-  }
-
-  eval(_script: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.#call('eval', args);
-  }
-
-  scriptLoad(): Promise<string> {
-    return Promise.resolve('');
-  }
-
-  time(): Promise<number> {
-    return Promise.resolve(0);
-  }
-
-  classifyError(error: unknown): RedisErrorKind {
-    return String((error as Error).message).startsWith('NOSCRIPT') ? 'noscript' : 'connection';
-  }
-
-  last(): Call {
-    const call = this.calls[this.calls.length - 1];
-    if (call === undefined) throw new Error('no call');
-    return call;
-  }
-
-  #call(command: 'evalsha' | 'eval', args: readonly string[]): Promise<unknown> {
-    return new Promise((resolve, reject) => this.calls.push({ command, args, resolve, reject }));
-  }
-}
+import { flush, ScriptedAdapter } from './scripted.js';
 
 function makeStore(
   mode: StoreErrorMode,
@@ -68,11 +25,6 @@ function makeStore(
   });
   store.configure({ maxTokens: 10, refillRate: 10, clock: systemClock });
   return { adapter, store };
-}
-
-// Lets pending promise callbacks run (fake timers do not touch the microtask queue).
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
 describe('RedisLink (store failures, on fake time)', function () {

@@ -4,52 +4,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { systemClock } from '../../src/internal/clock.js';
-import type { RedisClientAdapter, RedisErrorKind } from '../../src/redis/adapter.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
-
-interface Call {
-  readonly key: string;
-  resolve(reply: unknown): void;
-  reject(error: unknown): void;
-}
-
-/** An adapter whose every call waits until the spec answers it; `ERR ...` is an error reply. */
-class ScriptedAdapter implements RedisClientAdapter {
-  readonly name = 'scripted';
-  readonly calls: Call[] = [];
-
-  evalsha(_sha1: string, keys: readonly string[]): Promise<unknown> {
-    return this.#call(keys);
-  }
-
-  eval(_script: string, keys: readonly string[]): Promise<unknown> {
-    return this.#call(keys);
-  }
-
-  scriptLoad(): Promise<string> {
-    return Promise.resolve('');
-  }
-
-  time(): Promise<number> {
-    return Promise.resolve(0);
-  }
-
-  classifyError(error: unknown): RedisErrorKind {
-    return String((error as Error).message).startsWith('ERR ') ? 'reply' : 'connection';
-  }
-
-  last(): Call {
-    const call = this.calls[this.calls.length - 1];
-    if (call === undefined) throw new Error('no call');
-    return call;
-  }
-
-  #call(keys: readonly string[]): Promise<unknown> {
-    return new Promise((resolve, reject) =>
-      this.calls.push({ key: keys[0] as string, resolve, reject }),
-    );
-  }
-}
+import { flush, ScriptedAdapter } from './scripted.js';
 
 function storeOn(adapter: ScriptedAdapter, key: string): RedisRateLimiterStore {
   const store = new RedisRateLimiterStore({
@@ -60,10 +16,6 @@ function storeOn(adapter: ScriptedAdapter, key: string): RedisRateLimiterStore {
   });
   store.configure({ maxTokens: 10, refillRate: 10, clock: systemClock });
   return store;
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
 describe('Redis stores sharing a client (on fake time)', function () {

@@ -1,21 +1,13 @@
 // A subclass of a Redis store with a constructor of its own: its per-key views are made by the
 // package's own store class, so each key keeps a state of its own. No server needed.
 import { expect } from 'chai';
-import type { RedisClientAdapter } from '../../src/redis/adapter.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
 import { RedisRetryBudgetStore } from '../../src/redis/RedisRetryBudgetStore.js';
+import { silentClient } from './scripted.js';
 
-const never = (): Promise<never> => new Promise(() => {});
-const client: RedisClientAdapter = {
-  name: 'silent',
-  evalsha: never,
-  eval: never,
-  scriptLoad: never,
-  time: never,
-  classifyError: () => 'connection',
-};
+const client = silentClient;
 
 describe('Redis store subclasses and their per-key views', () => {
   it('give each key its own Redis key, as the store classes themselves do', () => {

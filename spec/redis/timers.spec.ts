@@ -3,52 +3,9 @@
 // on fake time.
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { RedisClientAdapter, RedisErrorKind } from '../../src/redis/adapter.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
-
-interface Call {
-  readonly args: readonly string[];
-  resolve(reply: unknown): void;
-}
-
-/** An adapter whose every call waits until the spec answers it. */
-class ScriptedAdapter implements RedisClientAdapter {
-  readonly name = 'scripted';
-  readonly calls: Call[] = [];
-
-  evalsha(_sha1: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return new Promise((resolve) => this.calls.push({ args, resolve }));
-  }
-
-  eval(_script: string, _keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.evalsha('', [], args);
-  }
-
-  scriptLoad(): Promise<string> {
-    return Promise.resolve('');
-  }
-
-  time(): Promise<number> {
-    return Promise.resolve(0);
-  }
-
-  classifyError(): RedisErrorKind {
-    return 'connection';
-  }
-
-  /** Answers the oldest unanswered call. */
-  answer(reply: unknown): readonly string[] {
-    const call = this.calls.shift();
-    if (call === undefined) throw new Error('no call');
-    call.resolve(reply);
-    return call.args;
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
+import { flush, ScriptedAdapter } from './scripted.js';
 
 describe('Redis store timers (on fake time)', function () {
   let clock: sinon.SinonFakeTimers;

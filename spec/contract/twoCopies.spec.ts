@@ -20,7 +20,7 @@ describe('Package: a primitive from another copy of the package', () => {
     for (const [label, declare] of cases) {
       expect(declare, label).to.throw(
         TypeError,
-        `\`options\` must be ${label} options or a ${label} of this copy of bulwark, got a ${label} of another copy`,
+        `\`options\` must be ${label} options or a ${label}, got a ${label} of another copy of bulwark`,
       );
     }
   });

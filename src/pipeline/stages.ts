@@ -136,16 +136,11 @@ export function stageOf<P>(
  */
 function plainOptions(options: unknown, label: string): Record<string, unknown> {
   if (options !== null && typeof options === 'object' && !isPlainObject(options)) {
-    const shown = showShape(options);
+    let shown = showShape(options);
     // A bundler may rename the class (`_CircuitBreaker`): the other copy's primitive all the same.
-    const otherCopy = shown.replace(/^an instance of _*/, '') === label;
-    throw new TypeError(
-      otherCopy
-        ? `\`options\` must be ${label} options or a ${label} of this copy of bulwark, got a ` +
-            `${label} of another copy (two copies of the package are loaded, such as its ESM and ` +
-            'CommonJS builds: take both from one)'
-        : `\`options\` must be ${label} options or a ${label}, got ${shown}`,
-    );
+    if (shown.replace(/^an instance of _*/, '') === label)
+      shown = `a ${label} of another copy of bulwark`;
+    throw new TypeError(`\`options\` must be ${label} options or a ${label}, got ${shown}`);
   }
   return options as Record<string, unknown>;
 }

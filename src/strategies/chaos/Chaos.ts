@@ -136,22 +136,9 @@ const NOTHING: ChaosPlan = Object.freeze({ delayMs: 0, outcome: undefined });
  * ```
  */
 export class Chaos<R = unknown> {
-  /** Fraction of calls failed (0 without `fault`). */
-  declare readonly faultRate: number;
-  /** Fraction of calls delayed (0 without `latency`). */
-  declare readonly latencyRate: number;
-  /** The injected latency, in ms (0 without `latency`). */
-  declare readonly latencyMs: number;
-  /** Fraction of calls answered with a value (0 without `result`). */
-  declare readonly resultRate: number;
-  /** The seed, if one was given. */
-  declare readonly seed: number | undefined;
-  /** @internal */
-  readonly clock: Clock;
-  /** @internal False when injections are off for every call; true when on or decided per call. */
-  readonly switchedOn: boolean;
-  /** @internal The per-call switch, when `enabled` is a function. */
-  readonly perCall: ((call: ChaosCall) => boolean) | undefined;
+  readonly #clock: Clock;
+  readonly #switchedOn: boolean;
+  readonly #perCall: ((call: ChaosCall) => boolean) | undefined;
   /** Calls failed by an injected fault so far. */
   declare readonly faults: number;
   /** Calls delayed by injected latency so far. */
@@ -164,6 +151,31 @@ export class Chaos<R = unknown> {
   #faults = 0;
   #delays = 0;
   #results = 0;
+
+  /** Fraction of calls failed (0 without `fault`). */
+  declare readonly faultRate: number;
+  /** Fraction of calls delayed (0 without `latency`). */
+  declare readonly latencyRate: number;
+  /** The injected latency, in ms (0 without `latency`). */
+  declare readonly latencyMs: number;
+  /** Fraction of calls answered with a value (0 without `result`). */
+  declare readonly resultRate: number;
+  /** The seed, if one was given. */
+  declare readonly seed: number | undefined;
+  /** @internal */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** @internal False when injections are off for every call; true when on or decided per call. */
+  get switchedOn(): boolean {
+    return this.#switchedOn;
+  }
+
+  /** @internal The per-call switch, when `enabled` is a function. */
+  get perCall(): ((call: ChaosCall) => boolean) | undefined {
+    return this.#perCall;
+  }
 
   constructor(options?: ChaosOptions<R>) {
     const o = optionsObject(options, 'Chaos', CHAOS_OPTIONS);
@@ -187,9 +199,9 @@ export class Chaos<R = unknown> {
     if (enabled !== undefined && typeof enabled !== 'boolean' && typeof enabled !== 'function') {
       fail(TypeError, 'enabled', 'a boolean or a function', enabled);
     }
-    this.perCall =
+    this.#perCall =
       typeof enabled === 'function' ? (enabled as (call: ChaosCall) => boolean) : undefined;
-    this.switchedOn = enabled !== false;
+    this.#switchedOn = enabled !== false;
     const seed = checkOption<number | undefined>(
       o.seed,
       'seed',
@@ -199,7 +211,7 @@ export class Chaos<R = unknown> {
       true,
     );
     this.#random = seed === undefined ? mathRandom : seeded(seed);
-    this.clock = clockOption(o.clock);
+    this.#clock = clockOption(o.clock);
     setReadonly<Chaos<R>>(this, { faultRate, latencyRate, latencyMs, resultRate, seed });
     setLive<Chaos<R>>(this, {
       faults: () => this.#faults,
@@ -222,7 +234,7 @@ export class Chaos<R = unknown> {
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // Switched off, a call costs this one check.
-    if (!this.switchedOn) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
+    if (!this.#switchedOn) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     return raceAbort(this.#injected(fn, signal), signal);
   }
 
@@ -232,7 +244,7 @@ export class Chaos<R = unknown> {
   ): Promise<T | R> {
     const call: ChaosCall = { attempt: 1, data: new Map(), policyName: '' };
     const plan = this.enabledFor(call) ? this.planCall() : NOTHING;
-    if (plan.delayMs > 0) await sleep(this.clock, plan.delayMs, signal);
+    if (plan.delayMs > 0) await sleep(this.#clock, plan.delayMs, signal);
     if (plan.outcome === 'fault') throw this.faultFor(call);
     if (plan.outcome === 'result') return this.resultPlan();
     return fn(signal ?? NEVER_ABORTED);
@@ -243,7 +255,7 @@ export class Chaos<R = unknown> {
    * when switched on.
    */
   enabledFor(call: ChaosCall): boolean {
-    return this.perCall === undefined || this.perCall(call) === true;
+    return this.#perCall === undefined || this.#perCall(call) === true;
   }
 
   /**

@@ -293,10 +293,8 @@ const UNKNOWN_TICKET = -1;
  * ```
  */
 export class CircuitBreaker {
-  /** @internal The clock the breaker (and a stage around it) measures call durations with. */
-  readonly clock: Clock;
-  /** @internal True when `slowCallDuration` is set: only then are call durations measured. */
-  readonly timesCalls: boolean;
+  readonly #clock: Clock;
+  readonly #timesCalls: boolean;
   readonly #store: CircuitBreakerStore;
   readonly #recordOn: ErrorMatcher;
   readonly #recordOnResult: ((result: unknown) => boolean) | undefined;
@@ -329,6 +327,16 @@ export class CircuitBreaker {
    * @throws TypeError for an unknown option or a value of the wrong type
    * @throws RangeError for a value out of range
    */
+  /** @internal The clock the breaker (and a stage around it) measures call durations with. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** @internal True when `slowCallDuration` is set: only then are call durations measured. */
+  get timesCalls(): boolean {
+    return this.#timesCalls;
+  }
+
   constructor(options?: CircuitBreakerOptions) {
     const o = optionsObject(options, 'CircuitBreaker', CIRCUIT_BREAKER_OPTIONS);
     const rate = (key: string): number | undefined =>
@@ -428,8 +436,8 @@ export class CircuitBreaker {
       halfOpenMaxCalls: Math.max(1, half),
       clock,
     });
-    this.clock = clock;
-    this.timesCalls = slowCallMs !== undefined;
+    this.#clock = clock;
+    this.#timesCalls = slowCallMs !== undefined;
     this.#slowCallMs = slowCallMs ?? Infinity;
     this.#config = config;
     this.#openMs = recoveryTimeoutMs;
@@ -605,7 +613,7 @@ export class CircuitBreaker {
     if (this.#remote && (last === 'open' || last === 'isolated')) {
       const refusal = this.#refusal(
         last,
-        last === 'open' ? Math.max(0, this.#openUntil - this.clock.now()) : Infinity,
+        last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity,
         // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
         CircuitBreaker.prototype.beforeCall,
       );
@@ -726,7 +734,7 @@ export class CircuitBreaker {
     signal: AbortSignal | undefined,
     ticket: number,
   ): Promise<T> {
-    const start = this.timesCalls ? this.clock.now() : 0;
+    const start = this.#timesCalls ? this.#clock.now() : 0;
     let failed = false;
     let result: unknown;
     try {
@@ -737,7 +745,7 @@ export class CircuitBreaker {
     }
     if (signal?.aborted) this.#release(ticket);
     else {
-      const ms = this.timesCalls ? this.clock.now() - start : 0;
+      const ms = this.#timesCalls ? this.#clock.now() - start : 0;
       if (failed) this.#failed(result, ms, ticket);
       // Throws what a throwing recordOnResult threw.
       else this.resultRule(result, ms, ticket);
@@ -869,7 +877,7 @@ export class CircuitBreaker {
     this.#learnState(admission.state);
     // Stryker disable next-line ConditionalExpression,LogicalOperator: #openUntil is read only while the last known state is OPEN, and every move to OPEN sets it afresh
     if (!admission.admitted && admission.state === 'open') {
-      this.#openUntil = this.clock.now() + admission.retryAfterMs;
+      this.#openUntil = this.#clock.now() + admission.retryAfterMs;
     }
   }
 
@@ -881,7 +889,7 @@ export class CircuitBreaker {
       // from any other state (after a close) lasts recoveryTimeout.
       this.#openMs =
         last === 'half-open' ? grown(this.#openMs, this.#config) : this.#config.recoveryTimeoutMs;
-      this.#openUntil = this.clock.now() + this.#openMs;
+      this.#openUntil = this.#clock.now() + this.#openMs;
     }
     this.#observe(state);
   }

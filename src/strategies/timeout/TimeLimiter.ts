@@ -84,6 +84,10 @@ export interface DeadlineSink {
  * ```
  */
 export class TimeLimiter {
+  readonly #cooperativeMode: boolean;
+  readonly #clock: Clock;
+  readonly #deadlineQueue: DeadlineQueue;
+
   /** The deadline, in milliseconds. */
   declare readonly timeoutMs: number;
   /** The operation name used in timeout messages, if one was given. */
@@ -91,11 +95,19 @@ export class TimeLimiter {
   /** What happens at the deadline. */
   declare readonly mode: TimeoutMode;
   /** @internal True in `'cooperative'` mode. */
-  readonly cooperativeMode: boolean;
+  get cooperativeMode(): boolean {
+    return this.#cooperativeMode;
+  }
+
   /** @internal */
-  readonly clock: Clock;
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /** @internal */
-  readonly deadlineQueue: DeadlineQueue;
+  get deadlineQueue(): DeadlineQueue {
+    return this.#deadlineQueue;
+  }
 
   constructor(options?: TimeLimiterOptions) {
     const o = optionsObject(options, 'TimeLimiter', TIME_LIMITER_OPTIONS);
@@ -104,9 +116,9 @@ export class TimeLimiter {
     const name = stringOption(o.name, 'name', undefined);
     const mode = oneOfOption(o.mode, 'mode', ['aggressive', 'cooperative'], 'aggressive');
     setReadonly<TimeLimiter>(this, { timeoutMs, name, mode });
-    this.cooperativeMode = mode === 'cooperative';
-    this.clock = clockOption(o.clock);
-    this.deadlineQueue = new DeadlineQueue(this.clock);
+    this.#cooperativeMode = mode === 'cooperative';
+    this.#clock = clockOption(o.clock);
+    this.#deadlineQueue = new DeadlineQueue(this.#clock);
   }
 
   /**
@@ -121,7 +133,7 @@ export class TimeLimiter {
     const root = new RootContext(this.name ?? '', 0, fn as never, signal, undefined);
     const owner: TimeoutOwner = { operation: this.name || fn.name, onTimeout: noop };
     const next = (ctx: Context): Promise<T> => callAsync(fn, ctx.signal);
-    return raceAbort(this.runTimed(root, next, owner, this.clock.now()), signal);
+    return raceAbort(this.runTimed(root, next, owner, this.#clock.now()), signal);
   }
 
   /**
@@ -137,7 +149,7 @@ export class TimeLimiter {
     sink: DeadlineSink,
   ): TimedContext {
     const timed = new TimedContext(parent, this, now + this.timeoutMs, owner, sink);
-    this.deadlineQueue.add(timed, now);
+    this.#deadlineQueue.add(timed, now);
     // When the caller gives up, nobody waits for this deadline any more: it ends then, so its
     // timer does not keep the process alive for work whose caller was answered.
     const caller = abortable(parent.root.callerSignal);

@@ -44,11 +44,12 @@ describe('Keyed stage memory', () => {
     if (process.env.RELIABILITY_FIGURES) console.log('keyed heap figures', stdout.trim());
     expect(result.hosts).to.equal(100_000);
     expect(result.size, 'breakers held').to.be.at.most(result.maxKeys);
-    // 60,000 more hosts: a breaker each (perKey bytes, about 2 KB), kept, would be over 100 MB;
-    // the heap stays flat but for collection noise (about 150 KB).
+    // 60,000 more hosts: a breaker each (perKey bytes, about 1.6 KB), kept, would be about
+    // 100 MB; the heap stays flat but for collection noise, which reads from -0.1 to +0.4 MB in a
+    // quiet process and up to 0.6 MB in a busy one. 1 MB still catches 1% of the breakers kept.
     expect(result.perKey, 'bytes per breaker held').to.be.above(500);
     expect(result.growth, 'heap growth in bytes from 40,000 to 100,000 hosts').to.be.below(
-      512 * 1024,
+      1024 * 1024,
     );
     expect(result.refused, 'each failing host refused once its circuit opened').to.equal(10);
     expect(result.refusedHealthy, 'no healthy host refused').to.equal(0);

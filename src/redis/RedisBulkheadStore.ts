@@ -61,7 +61,10 @@ const MIN_LEASE_TTL_MS = 50;
  * const rows = await pool.execute(() => legacyDb.query(sql));
  * ```
  */
-export class RedisBulkheadStore extends RedisStore<InMemoryBulkheadStore> implements BulkheadStore {
+export class RedisBulkheadStore
+  extends RedisStore<InMemoryBulkheadStore, RedisBulkheadStore>
+  implements BulkheadStore
+{
   /** How long a lease lasts without renewal, in milliseconds. */
   readonly leaseTtlMs: number;
   readonly #owner = crypto.randomUUID();

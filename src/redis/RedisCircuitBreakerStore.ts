@@ -68,7 +68,7 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * ```
  */
 export class RedisCircuitBreakerStore
-  extends RedisStore<InMemoryCircuitBreakerStore>
+  extends RedisStore<InMemoryCircuitBreakerStore, RedisCircuitBreakerStore>
   implements CircuitBreakerStore
 {
   // Whether the local breaker decided anything since Redis last answered.
@@ -82,8 +82,6 @@ export class RedisCircuitBreakerStore
   #isolated = false;
   // Whether open periods grow: only then does a snapshot report the open duration.
   #growing = false;
-  // How long a probe slot stays taken without word from its holder (then Redis takes it back).
-  #probeLeaseMs = 0;
   // The script's commands, made once the settings are known.
   #commands: Partial<Record<Exclude<BreakerOp, 'record'>, RedisCommand>> = {};
   // Record commands by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (probe === false ? 4 : 0).
@@ -139,7 +137,6 @@ export class RedisCircuitBreakerStore
       idleTtlMs: idleTtl,
       probeLeaseMs: Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs),
     };
-    this.#probeLeaseMs = settings.probeLeaseMs;
     const command = (op: BreakerOp, failure = false, slow = false, probe = true): RedisCommand =>
       BREAKER.command({ ...settings, op, failure, slow, probe });
     this.#commands = Object.freeze({
@@ -171,19 +168,14 @@ export class RedisCircuitBreakerStore
         this.#backOnRedis();
         const admission = toAdmission(reply);
         if (!isolating || !admission.admitted) return admission;
-        // Redis decided before the isolation sent just now: refuse as it will. The isolation
-        // frees the probe slot as well, should this release be lost.
+        // Redis decided before the isolation sent just now: refuse as it will.
         if (admission.probe) link.send(this.#command('release'));
         return REFUSE_ISOLATED;
       },
       this.#acquireWithout,
       (late) => {
-        // A probe slot taken for a caller that was already answered otherwise goes back: now,
-        // or, should that fail, with the store's next command that reaches Redis (until Redis
-        // takes the slot back itself).
-        if (toAdmission(late).probe) {
-          link.send(this.#command('release'), noop, this.#probeLeaseMs);
-        }
+        // A probe slot taken for a caller that was already answered otherwise goes back.
+        if (toAdmission(late).probe) link.send(this.#command('release'));
       },
     );
   }

@@ -3,7 +3,6 @@ import {
   type RateLimiterStore,
   type RateLimiterStoreConfig,
 } from '../index.js';
-import { noop } from '../internal/signals.js';
 import { RedisStore } from './core.js';
 import type { RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
@@ -44,7 +43,7 @@ export type RedisRateLimiterStoreOptions = RedisStoreOptions;
  * ```
  */
 export class RedisRateLimiterStore
-  extends RedisStore<InMemoryRateLimiterStore>
+  extends RedisStore<InMemoryRateLimiterStore, RedisRateLimiterStore>
   implements RateLimiterStore
 {
   // What every call of the bucket script carries: the limiter's settings.
@@ -56,9 +55,6 @@ export class RedisRateLimiterStore
   #reserve: RedisCommand | undefined = undefined;
   #reservePermits = NaN;
   #reserveMaxWait = NaN;
-  // How long a lost refund matters: the time an emptied bucket takes to fill (at least 5 s,
-  // as the key's expiry).
-  #refillMs = 0;
   readonly #learn = (reply: unknown): number => {
     const [result, tokens] = reply as [unknown, unknown];
     this.#known = Number(tokens);
@@ -90,7 +86,6 @@ export class RedisRateLimiterStore
       maxTokens: config.maxTokens,
       refillRate: config.refillRate,
     };
-    this.#refillMs = Math.max(5000, Math.ceil((config.maxTokens * 1000) / config.refillRate));
   }
 
   /**
@@ -127,10 +122,8 @@ export class RedisRateLimiterStore
       this.#learn,
       () => core.decide((local) => local.reserve(permits, maxWaitMs), 0),
       (late) => {
-        // Redis granted tokens to a caller already answered without it: given back now, or,
-        // should that fail, with the store's next command that reaches Redis (until the bucket
-        // would have refilled them anyway).
-        if (Number(first(late)) >= 0) link.send(this.#refund(permits), noop, this.#refillMs);
+        // Redis granted tokens to a caller already answered without it: give them back.
+        if (Number(first(late)) >= 0) link.send(this.#refund(permits));
       },
     );
   }

@@ -42,7 +42,7 @@ export type RedisRetryBudgetStoreOptions = RedisStoreOptions;
  * ```
  */
 export class RedisRetryBudgetStore
-  extends RedisStore<InMemoryRetryBudgetStore>
+  extends RedisStore<InMemoryRetryBudgetStore, RedisRetryBudgetStore>
   implements RetryBudgetStore
 {
   #ratio = 0;

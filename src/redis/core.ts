@@ -92,9 +92,10 @@ export class StoreCore<L> {
 
 /**
  * What every Redis store has: its Redis key, its health and its per-key views (and, inside, its
- * `StoreCore`). `L` is the in-process store that decides with `onStoreError: 'local'`.
+ * `StoreCore`). `L` is the in-process store that decides with `onStoreError: 'local'`; `V` is the
+ * store class whose instances `forKey` returns (the package's own, also for a subclass).
  */
-export abstract class RedisStore<L> {
+export abstract class RedisStore<L, V> {
   /**
    * The store's main Redis key: `<prefix><kind>:{<key>}`, or `<prefix><kind>:<key>:{<view key>}`
    * for a per-key view (`forKey`), where `<kind>` is `rl` (rate limiter), `cb` (circuit
@@ -140,8 +141,7 @@ export abstract class RedisStore<L> {
    * any process) share one state; each call returns a new view, to give to one primitive. A
    * view's `forKey` gives the view of another key of the same store.
    *
-   * @throws TypeError when `key` is not a string
-   * @throws RangeError when `key` is empty
+   * @throws TypeError when `key` is not a string (`''` is a key of its own)
    * @example
    * ```ts
    * const users = new RedisRateLimiterStore({ client, key: 'api' });
@@ -149,11 +149,11 @@ export abstract class RedisStore<L> {
    *   new RateLimiter({ maxTokens: 20, refillRate: 5, store: users.forKey(user) });
    * ```
    */
-  forKey(key: string): this {
+  forKey(key: string): V {
     // The view is made by the package's own store class, not by a subclass of it: a subclass's
     // constructor takes options of its own (`super({ client, key: ... })`), and would turn the
     // view's options into a key of its making, merging every key's view into one state.
-    let own = this.constructor as { prototype: object } & (new (options: unknown) => this);
+    let own = this.constructor as { prototype: object } & (new (options: unknown) => V);
     while (Object.getPrototypeOf(own.prototype) !== RedisStore.prototype) {
       own = Object.getPrototypeOf(own) as typeof own;
     }

@@ -87,9 +87,6 @@ export class RedisLink {
   #probing = false;
   #retryAt = 0;
   #lastError: unknown = undefined;
-  // Clean-ups (see `send`) that could not reach Redis, each until it is moot (this store's
-  // clock): sent again with the store's next command that Redis answers.
-  #unsent: { command: RedisCommand; onReply: (reply: unknown) => void; until: number }[] = [];
 
   constructor(options: ResolvedStoreOptions, label: string) {
     this.adapter = options.adapter;
@@ -207,7 +204,6 @@ export class RedisLink {
           this.#probing = false;
           health.up = true;
           health.probing = false;
-          if (this.#unsent.length !== 0) this.#resend();
           resolve(reply);
         },
         (error: unknown) => {
@@ -227,14 +223,11 @@ export class RedisLink {
   }
 
   /**
-   * Runs `command` without waiting for it or counting its outcome (a clean-up); `onReply`
-   * receives its reply, if one comes. With `keepMs`, a send that cannot reach Redis is sent
-   * again with the store's next command that Redis answers, for `keepMs` (after which the
-   * clean-up is moot); otherwise it is best-effort.
+   * Runs `command` without waiting for it or counting its outcome (a best-effort clean-up);
+   * `onReply` receives its reply, if one comes.
    */
-  send(command: RedisCommand, onReply: (reply: unknown) => void = noop, keepMs = 0): void {
-    if (keepMs <= 0) this.#exec(command).then(onReply, noop);
-    else this.#sendKept(command, onReply, this.#clock.now() + keepMs);
+  send(command: RedisCommand, onReply: (reply: unknown) => void = noop): void {
+    this.#exec(command).then(onReply, noop);
   }
 
   /** The error a `'fail-closed'` store rejects with, naming the last failure. */
@@ -264,24 +257,6 @@ export class RedisLink {
     this.#retryAt = this.#clock.now() + this.retryMs;
   }
 
-  #sendKept(command: RedisCommand, onReply: (reply: unknown) => void, until: number): void {
-    this.#exec(command).then(onReply, (error: unknown) => {
-      // An error reply would come again; a lost connection may not.
-      if (kindOf(this.adapter, error) === 'reply') return;
-      const unsent = this.#unsent;
-      if (unsent.length >= MAX_UNSENT) unsent.shift();
-      unsent.push({ command, onReply, until });
-    });
-  }
-
-  // Sends again the clean-ups that could not reach Redis, but those moot by now.
-  #resend(): void {
-    const now = this.#clock.now();
-    for (const { command, onReply, until } of this.#unsent.splice(0)) {
-      if (now < until) this.#sendKept(command, onReply, until);
-    }
-  }
-
   #exec(command: RedisCommand): Promise<unknown> {
     try {
       return command(this.adapter);
@@ -291,6 +266,3 @@ export class RedisLink {
     }
   }
 }
-
-// Most clean-ups a store keeps to send again (the oldest go first).
-const MAX_UNSENT = 1000;

@@ -122,4 +122,23 @@ describe('Package: subclasses with fields of short names', () => {
     expect(await clash(new Fallback({ value: 1 })).execute(boom)).to.equal(1);
     expect(await clash(new CircuitBreaker({})).execute(() => 2)).to.equal(2);
   });
+
+  it('construct when a subclass declares a field named like a public setting or counter', async () => {
+    class MyBulkhead extends Bulkhead {
+      override readonly maxQueue = 5;
+    }
+    class MyLimiter extends RateLimiter {
+      override readonly maxTokens = 3;
+    }
+    class MyHedge extends Hedge {
+      override readonly running = 0;
+    }
+    class MyLimit extends TimeLimiter {
+      override readonly name = 'mine';
+    }
+    expect(await new MyBulkhead({ maxConcurrent: 1 }).execute(() => 'b')).to.equal('b');
+    expect(await new MyLimiter({ maxTokens: 3, refillRate: 1 }).execute(() => 'r')).to.equal('r');
+    expect(await new MyHedge({ delay: 1000 }).execute(() => 'h')).to.equal('h');
+    expect(await new MyLimit({ timeout: 1000 }).execute(() => 't')).to.equal('t');
+  });
 });

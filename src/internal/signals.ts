@@ -1,4 +1,4 @@
-import { show } from '../optionErrors.js';
+import { OptionTypeError, show } from '../optionErrors.js';
 import { fnError } from './validate.js';
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
@@ -47,7 +47,12 @@ export function refuseSignal(signal: unknown): Promise<never> {
   } catch {
     shown = 'an object that cannot be read';
   }
-  return Promise.reject(new TypeError(`\`signal\` must be an AbortSignal, got ${shown}`));
+  // An option error like `fn`'s (`isOptionError`, `option`), with the value shown safely.
+  return Promise.reject(
+    new OptionTypeError('signal', 'an AbortSignal', signal, {
+      message: `\`signal\` must be an AbortSignal, got ${shown}`,
+    }),
+  );
 }
 
 /**

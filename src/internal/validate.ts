@@ -21,8 +21,6 @@ export type ErrorFilter =
 /**
  * Throws unless `options` is undefined or a plain object, and, for the first own key not in
  * `known`, a TypeError naming it (and the known key it may be a typo of). Returns it as a record.
- * @param path - where the object sits when it is one option of `what`'s (`'fault'` of Chaos's
- *   `fault: { rate }`): errors name it and its keys by their paths (`fault.rate`)
  */
 export function optionsObject(
   options: unknown,

@@ -1,4 +1,5 @@
 import type { Duration } from '../internal/duration.js';
+import { fail } from '../optionErrors.js';
 import { isPlainObject, showShape, stringOption } from '../internal/validate.js';
 import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
@@ -140,7 +141,13 @@ function plainOptions(options: unknown, label: string): Record<string, unknown> 
     // A bundler may rename the class (`_CircuitBreaker`): the other copy's primitive all the same.
     if (shown.replace(/^an instance of _*/, '') === label)
       shown = `a ${label} of another copy of bulwark`;
-    throw new TypeError(`\`options\` must be ${label} options or a ${label}, got ${shown}`);
+    fail(
+      TypeError,
+      'options',
+      `${label} options or a ${label}`,
+      options,
+      `\`options\` must be ${label} options or a ${label}, got ${shown}`,
+    );
   }
   return options as Record<string, unknown>;
 }

@@ -323,10 +323,6 @@ export class CircuitBreaker {
   // the first of them is being delivered when there are more.
   #pending: CircuitStateChange[] = [];
 
-  /**
-   * @throws TypeError for an unknown option or a value of the wrong type
-   * @throws RangeError for a value out of range
-   */
   /** @internal The clock the breaker (and a stage around it) measures call durations with. */
   get clock(): Clock {
     return this.#clock;
@@ -337,6 +333,10 @@ export class CircuitBreaker {
     return this.#timesCalls;
   }
 
+  /**
+   * @throws TypeError for an unknown option or a value of the wrong type
+   * @throws RangeError for a value out of range
+   */
   constructor(options?: CircuitBreakerOptions) {
     const o = optionsObject(options, 'CircuitBreaker', CIRCUIT_BREAKER_OPTIONS);
     const rate = (key: string): number | undefined =>

@@ -65,6 +65,46 @@ export function genericDecoratorSpecs(): void {
     }
   }
 
+  // A result that names the class's type parameter along with the substitute's type: the check
+  // cannot be decided while the class is compiled, and assignability decides it.
+  class Repo<T> {
+    readonly #load: (id: string) => Promise<T | null>;
+    constructor(load: (id: string) => Promise<T | null>) {
+      this.#load = load;
+    }
+
+    @fallback({ value: null })
+    async find(id: string): Promise<T | null> {
+      return this.#load(id);
+    }
+
+    @fallback({ method: () => undefined })
+    @retry({ maxAttempts: 2 })
+    async peek(id: string): Promise<T | null | undefined> {
+      return this.#load(id);
+    }
+
+    @fallback({ method: async () => null })
+    async findAsync(id: string): Promise<T | null> {
+      return this.#load(id);
+    }
+
+    // @ts-expect-error T may be anything: null cannot stand in for it
+    @fallback({ value: null })
+    async get(id: string): Promise<T> {
+      return (await this.#load(id)) as T;
+    }
+
+    // @ts-expect-error a string is no T | null
+    @fallback({ value: 'missing' })
+    async name(id: string): Promise<T | null> {
+      return this.#load(id);
+    }
+  }
+
+  const repo = new Repo<{ id: string }>(async (id) => ({ id }));
+  assertType<Equal<typeof repo.find, (id: string) => Promise<{ id: string } | null>>>();
+
   const cache = new Cache(async (k) => k.length);
   assertType<Equal<typeof cache.get, (k: string) => Promise<number>>>();
   assertType<Equal<typeof cache.first, <U>(xs: U[]) => Promise<U | undefined>>>();

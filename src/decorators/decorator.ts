@@ -54,13 +54,24 @@ export interface ResilienceDecorator<V = never, T = unknown> {
 /**
  * What decorating method `M` gives back: `M` itself, or, when a fallback's substitute `V` cannot be
  * the method's result, a {@link FallbackResultMismatch}. Without a substitute (`V` is `never`) no
- * check is made, so a result type the compiler cannot resolve yet (a type parameter) is no error.
+ * check is made.
+ *
+ * A result that names a type parameter of the class (`Promise<T | null>` in a `Repo<T>`) leaves
+ * the check undecided while the class is compiled: TypeScript then requires both outcomes to be
+ * assignable to the method. So the mismatch is also a function resolving to `V`, which is
+ * assignable to the method exactly when `V` is assignable to its result (`null` to `T | null`
+ * is; `'none'` to `T` is not, since `T` may be a number): an undecided check is settled by
+ * assignability, and a decided one still names both types.
  */
 type DecoratedMethod<V, M> = [V] extends [never]
   ? M
   : [V] extends [MethodResult<M>]
     ? M
-    : FallbackResultMismatch<V, MethodResult<M>>;
+    : FallbackResultMismatch<V, MethodResult<M>> & Substitute<V>;
+
+/** A method resolving to a fallback's substitute. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parameters of any method
+type Substitute<V> = (...args: any[]) => Promise<V>;
 
 /** The awaited result of an async method type. */
 type MethodResult<M> = M extends (...args: never) => Promise<infer R> ? R : never;

@@ -16,7 +16,8 @@ import {
   type ExecutionContext,
   type Stage,
 } from 'bulwark';
-import { flush, never, rejectionOf, settle } from './support.js';
+import { inspect } from 'node:util';
+import { flush, never, rejectionOf, requireCore, settle } from './support.js';
 import { deferred } from '../support/promises.js';
 
 class Boom extends Error {}
@@ -531,6 +532,31 @@ describe('contract: Policy and the builder', () => {
       { kind: 'circuit-breaker', name: 'circuit-breaker' },
       { kind: 'timeout', name: 'timeout' },
     ]);
+  });
+
+  it('R-POL-9: `JSON.stringify(policy)` (its `toJSON()`) and `console.log(policy)` show its name and stages only', () => {
+    const policy = Policy.builder('pricing')
+      .retry({ maxAttempts: 2 })
+      .bulkhead({ maxConcurrent: 2 }, 'pool')
+      .build();
+    const settings = {
+      name: 'pricing',
+      stages: [
+        { kind: 'retry', name: 'retry' },
+        { kind: 'bulkhead', name: 'pool' },
+      ],
+    };
+    expect(policy.toJSON()).to.deep.equal(settings);
+    // A JSON logger given `{ policy }`: the pipeline links back to itself, which threw.
+    expect(JSON.parse(JSON.stringify({ policy }))).to.deep.equal({ policy: settings });
+    expect(inspect(policy, { depth: Infinity, breakLength: Infinity })).to.equal(
+      "Policy { name: 'pricing', stages: [ { kind: 'retry', name: 'retry' }, { kind: 'bulkhead', name: 'pool' } ] }",
+    );
+    // Nested as deep as a logger goes, it keeps its name.
+    expect(inspect({ a: { policy } }, { depth: 1 })).to.equal('{ a: { policy: [Policy] } }');
+    const empty = requireCore().Policy.builder().build();
+    expect(inspect(empty)).to.equal("Policy { name: 'policy', stages: [] }");
+    expect(JSON.stringify(empty)).to.equal('{"name":"policy","stages":[]}');
   });
 
   it('R-POL-9: `policy.describe()` (one line per stage, outermost first)', () => {

@@ -1,6 +1,8 @@
-// The reload rules of docs/CONTRACT.md (R-REG-11 to R-REG-14), on the built package.
+// The reload rules of docs/CONTRACT.md (R-REG-11 to R-REG-14), and R-POL-9 for a policy a
+// registry hands out, on the built package.
 import { expect } from 'chai';
 import { OperationTimeoutError, Policy, PolicyRegistry, type RegistryReloadEvent } from 'bulwark';
+import { inspect } from 'node:util';
 import { ManualClock } from '../support/clock.js';
 import { rejectionOf, thrownBy } from './support.js';
 
@@ -48,6 +50,19 @@ describe('contract: registry reload', () => {
       .to.be.instanceOf(OperationTimeoutError)
       .and.include({ timeoutMs: 3_000 });
     expect(pricing.metrics()).to.include({ calls: 2, failures: 2, timeouts: 2 });
+  });
+
+  it('R-POL-9: a policy a registry hands out prints and serialises as its current settings', () => {
+    const registry = PolicyRegistry.fromConfig(config('1s'));
+    const stock = registry.policy('stock');
+    const settings = { name: 'stock', stages: [{ kind: 'circuit-breaker', name: 'inventory' }] };
+    expect(JSON.parse(JSON.stringify({ stock }))).to.deep.equal({ stock: settings });
+    registry.reload({ ...config('1s'), policies: { stock: [{ retry: 'default' }] } });
+    const reloaded = { name: 'stock', stages: [{ kind: 'retry', name: 'default' }] };
+    expect(stock.toJSON()).to.deep.equal(reloaded);
+    expect(inspect(stock, { depth: Infinity, breakLength: Infinity })).to.equal(
+      "Policy { name: 'stock', stages: [ { kind: 'retry', name: 'default' } ] }",
+    );
   });
 
   it('R-REG-13: an unchanged primitive is kept; a changed breaker is a new object that stays open', async () => {

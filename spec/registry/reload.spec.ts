@@ -87,13 +87,21 @@ describe('PolicyRegistry.reload', () => {
   });
 
   it('covers every public member of Policy (a new one must follow reloads too)', () => {
-    // `wrap` works through `execute`; the handle forwards the others to the current policy.
+    // `wrap` works through `execute`, `toJSON` through `name` and `stages`; the handle forwards
+    // the others to the current policy.
     // Private members (`refuse`, `settleRoot`, `watchBreakers`, `whenDrained`) belong to a
     // compiled pipeline.
     const members = Object.getOwnPropertyNames(Policy.prototype).filter(
       (m) => !['constructor', 'refuse', 'settleRoot', 'watchBreakers', 'whenDrained'].includes(m),
     );
-    expect(members.sort()).to.deep.equal(['describe', 'execute', 'metrics', 'on', 'wrap']);
+    expect(members.sort()).to.deep.equal([
+      'describe',
+      'execute',
+      'metrics',
+      'on',
+      'toJSON',
+      'wrap',
+    ]);
     const pricing = registry.policy('pricing');
     expect(Object.keys(pricing).sort()).to.deep.equal(['name', 'stages']);
     expect(Object.isFrozen(pricing)).to.equal(true);

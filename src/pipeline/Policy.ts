@@ -12,6 +12,14 @@ import { PolicyBuilder } from './PolicyBuilder.js';
 import type { StageInfo } from './Stage.js';
 import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 
+// Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
+// a browser lacks). Node formats the object the method returns, at the depth it was asked for.
+const INSPECT: unique symbol = /* @__PURE__ */ Symbol.for('nodejs.util.inspect.custom') as never;
+
+// The object `console.log` shows for a policy, printed under the class's name (a class defined as
+// a computed property takes the key as its name, which a minifier leaves alone).
+const PolicyView = /* @__PURE__ */ (() => ({ Policy: class {} }).Policy)();
+
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
   /** The caller's signal: when it aborts, the execution rejects at once with its reason. */
@@ -233,6 +241,22 @@ export class Policy<T = unknown, F = never> {
         })
         .join('\n') || '(no stages)'
     );
+  }
+
+  /**
+   * The policy's settings as plain JSON data: its `name` and `stages` (`{ kind, name }` of each,
+   * outermost first), so that `JSON.stringify(policy)`, or a JSON logger given `{ policy }`,
+   * writes `{"name":"pricing","stages":[{"kind":"retry","name":"retry"}, ...]}`. Node's
+   * `console.log` and `util.inspect` show the same. Live state is in {@link Policy.metrics}, each
+   * stage's settings in words in {@link Policy.describe}.
+   */
+  toJSON(): { name: string; stages: readonly StageInfo[] } {
+    return { name: this.name, stages: this.stages };
+  }
+
+  /** @internal What `console.log` and `util.inspect` show: `Policy { name, stages }`. */
+  [INSPECT](): object {
+    return Object.assign(new PolicyView(), this.toJSON());
   }
 
   /** Ends an execution before it starts: counted as a failure, with its `failure` event. */

@@ -3,7 +3,7 @@
 // (R-EVT-4) and retries that yield to the event loop (R-RETRY-4).
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
-import { isOperationTimeoutError, Policy, Retry } from 'bulwark';
+import { isOperationTimeoutError, isOptionTypeError, Policy, Retry } from 'bulwark';
 
 import { never, rejectionOf, settle } from './support.js';
 
@@ -28,6 +28,51 @@ describe('contract: executions', () => {
     expect((second as Error).message).to.match(/signal/);
     expect(policy.metrics()).to.include({ calls: 2, failures: 2, successes: 0 });
     expect(failures).to.deep.equal([first, second]);
+  });
+
+  it('R-VAL-5: bad execute options are option errors naming `options`, `options.signal` or `options.data` and the value', async () => {
+    const policy = Policy.builder('p').build();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const cases: Array<[unknown, string, unknown, string]> = [
+      [5, 'options', 5, '`options` must be an object, got 5'],
+      [null, 'options', null, '`options` must be an object, got null'],
+      [
+        { signal: 'soon' },
+        'options.signal',
+        'soon',
+        '`options.signal` must be an AbortSignal, got "soon"',
+      ],
+      [
+        { signal: {} },
+        'options.signal',
+        {},
+        '`options.signal` must be an AbortSignal, got an object',
+      ],
+      [{ data: 7 }, 'options.data', 7, '`options.data` must be an object or a Map, got 7'],
+      [proxy, 'options', proxy, '`options` could not be read: '],
+    ];
+    for (const [options, option, received, message] of cases) {
+      const error = await rejectionOf(policy.execute(() => 1, options as never));
+      expect(isOptionTypeError(error), message).to.equal(true);
+      expect(error).to.be.instanceOf(TypeError).and.include({ name: 'TypeError', option });
+      expect((error as { received: unknown }).received).to.deep.equal(received);
+      expect((error as Error).message.startsWith(message), (error as Error).message).to.equal(true);
+    }
+    // A getter that throws: the error is the cause.
+    const boom = new Boom('no data for you');
+    const hostile = {
+      get data(): never {
+        throw boom;
+      },
+    };
+    const unreadable = await rejectionOf(policy.execute(() => 1, hostile as never));
+    expect(unreadable).to.include({
+      option: 'options',
+      received: hostile,
+      cause: boom,
+      message: '`options` could not be read: no data for you',
+    });
   });
 
   it("R-FB-4: a caller's abort is never replaced by a fallback value", async () => {

@@ -4,6 +4,7 @@ import { RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { isSignal } from '../internal/signals.js';
 import { fnError, show } from '../internal/validate.js';
+import { OptionTypeError } from '../optionErrors.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -363,24 +364,26 @@ interface ReadOptions {
 
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
- * or the `TypeError` that rejects the execution.
+ * or the option error (an `OptionTypeError` naming `options`, `options.signal` or
+ * `options.data`) that rejects the execution.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {
     if (typeof options !== 'object' || options === null) {
-      return new TypeError(`\`options\` must be an object, got ${show(options)}`);
+      return new OptionTypeError('options', 'an object', options);
     }
     const { signal, data } = options as { signal?: unknown; data?: unknown };
     if (signal !== undefined && !isSignal(signal)) {
-      return new TypeError(`\`options.signal\` must be an AbortSignal, got ${show(signal)}`);
+      return new OptionTypeError('options.signal', 'an AbortSignal', signal);
     }
     if (data !== undefined && (typeof data !== 'object' || data === null)) {
-      return new TypeError(`\`options.data\` must be an object or a Map, got ${show(data)}`);
+      return new OptionTypeError('options.data', 'an object or a Map', data);
     }
     return { signal, data: toDataMap(data as Record<string, unknown> | undefined) };
   } catch (error) {
     // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
-    return new TypeError(`\`options\` could not be read: ${describeError(error)}`, {
+    return new OptionTypeError('options', 'an object that can be read', options, {
+      message: `\`options\` could not be read: ${describeError(error)}`,
       cause: error,
     });
   }

@@ -314,16 +314,24 @@ export class Policy<T = unknown, F = never> {
       return;
     }
     // Every way an execution settles goes through the outcome's `leave` or `settle` (one
-    // function, looked up at each call): both go through `watch` until the last call settles.
+    // function, looked up at each call): both go through one `watch` until the last call
+    // settles, whatever the number of hooks waiting for it. A later hook joins the watch in place.
     const outcome = this.outcomeStep;
+    const installed = (outcome.settle as Partial<DrainWatch>).drained;
+    if (installed !== undefined) {
+      installed.push(drained);
+      return;
+    }
     const settle = outcome.settle;
+    const hooks = [drained];
     const watch = (root: RootContext, ok: boolean, value: unknown): void => {
       settle(root, ok, value);
       if (!idle()) return;
       outcome.leave = outcome.settle = settle;
-      drained();
+      // A hook that starts a call and waits for a drain again installs a watch of its own.
+      for (const hook of hooks) hook();
     };
-    outcome.leave = outcome.settle = watch;
+    outcome.leave = outcome.settle = Object.assign(watch, { drained: hooks });
   }
 
   private watchBreakers(on: boolean): void {
@@ -356,6 +364,11 @@ export class Policy<T = unknown, F = never> {
 // called it, which sets this just before its call and `execute` reads and clears at once.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
 let wrapperEntry: Function | undefined;
+
+/** The outcome's `settle` while hooks wait for the last call in flight to settle. */
+interface DrainWatch {
+  readonly drained: Array<() => void>;
+}
 
 interface ReadOptions {
   readonly signal: AbortSignal | undefined;

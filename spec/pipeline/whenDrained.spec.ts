@@ -1,0 +1,82 @@
+// whenDrained: the hook a registry uses to fold a swapped-out policy's counters in once its last
+// call has settled. Any number of hooks, asked for before or during a drain, each run once, and
+// the policy's outcome is left as it was.
+import { expect } from 'chai';
+import { Policy, whenDrained } from '../../src/pipeline/Policy.js';
+import { deferred, flush, type Deferred } from '../support/promises.js';
+
+type AnyPolicy = Policy<unknown, unknown>;
+
+/** The outcome functions every execution settles through (private, read as TypeScript allows). */
+function outcome(policy: AnyPolicy): { leave: unknown; settle: unknown } {
+  return policy['outcomeStep'];
+}
+
+describe('whenDrained', () => {
+  let policy: AnyPolicy;
+  let calls: Array<Deferred<string>>;
+  let seen: string[];
+
+  /** Starts a call that settles when the spec says. */
+  function start(): Deferred<string> {
+    const call = deferred<string>();
+    calls.push(call);
+    void policy.execute(() => call.promise).catch(() => undefined);
+    return call;
+  }
+
+  const hook = (name: string) => (): void => {
+    seen.push(name);
+  };
+
+  beforeEach(() => {
+    policy = Policy.builder('drain').retry({ maxAttempts: 1 }).build() as AnyPolicy;
+    calls = [];
+    seen = [];
+  });
+
+  it('runs at once when no call is in flight', () => {
+    whenDrained(policy, hook('a'));
+    expect(seen).to.deep.equal(['a']);
+  });
+
+  it('runs every hook asked for before the drain once, in order, when the last call settles', async () => {
+    const original = { ...outcome(policy) };
+    const first = start();
+    const second = start();
+    whenDrained(policy, hook('a'));
+    whenDrained(policy, hook('b'));
+    first.resolve('one');
+    await flush();
+    whenDrained(policy, hook('c'));
+    expect(seen).to.deep.equal([]);
+    second.reject(new Error('two'));
+    await flush();
+    expect(seen).to.deep.equal(['a', 'b', 'c']);
+    // Nothing is left in the way of later calls, and no hook runs again.
+    expect(outcome(policy)).to.deep.equal(original);
+    start().resolve('three');
+    await flush();
+    expect(seen).to.deep.equal(['a', 'b', 'c']);
+    expect(policy.metrics()).to.include({ calls: 3, successes: 2, failures: 1 });
+  });
+
+  it('lets a hook start a call and wait for the next drain', async () => {
+    const original = { ...outcome(policy) };
+    const first = start();
+    let again: Deferred<string> | undefined;
+    whenDrained(policy, () => {
+      seen.push('a');
+      again = start();
+      whenDrained(policy, hook('again'));
+    });
+    whenDrained(policy, hook('b'));
+    first.resolve('one');
+    await flush();
+    expect(seen).to.deep.equal(['a', 'b']);
+    (again as Deferred<string>).resolve('two');
+    await flush();
+    expect(seen).to.deep.equal(['a', 'b', 'again']);
+    expect(outcome(policy)).to.deep.equal(original);
+  });
+});

@@ -460,21 +460,29 @@ export class Bulkhead {
   }
 }
 
+/**
+ * @internal True for an {@link AdaptiveLimit}, known by its shape (an object with a `slots`
+ * method): `instanceof` would bring the class into the bundle of every bulkhead, adaptive or not,
+ * and would not know one of another copy of the package.
+ */
+export function isAdaptiveLimit(value: unknown): value is AdaptiveLimit {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { slots?: unknown }).slots === 'function'
+  );
+}
+
 // The `limit` option: an AdaptiveLimit, or undefined for a fixed limit (a number, read as
 // `maxConcurrent`).
 function limitOption(value: unknown, maxConcurrent: unknown): AdaptiveLimit | undefined {
   if (value === undefined) return undefined;
   const fixed = typeof value === 'number';
-  if (
-    !fixed &&
-    (value === null ||
-      typeof value !== 'object' ||
-      typeof (value as Record<string, unknown>).slots !== 'function')
-  ) {
+  if (!fixed && !isAdaptiveLimit(value)) {
     fail(TypeError, 'limit', 'an integer >= 1 or an AdaptiveLimit', value);
   }
   if (maxConcurrent !== undefined) {
     fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);
   }
-  return fixed ? undefined : (value as AdaptiveLimit);
+  return fixed ? undefined : value;
 }

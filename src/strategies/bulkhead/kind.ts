@@ -1,7 +1,7 @@
 import { fail, isOptionError, OptionRangeError, OptionTypeError } from '../../optionErrors.js';
 import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
 import { AdaptiveLimit } from './AdaptiveLimit.js';
-import { Bulkhead, BULKHEAD_OPTIONS } from './Bulkhead.js';
+import { Bulkhead, BULKHEAD_OPTIONS, isAdaptiveLimit } from './Bulkhead.js';
 import { BulkheadStage } from './stage.js';
 
 /**
@@ -36,10 +36,9 @@ export const BULKHEAD_STAGE: StageDescriptor<Bulkhead> = {
 };
 
 // An AdaptiveLimit is one limit, for one bulkhead: every bulkhead made per key would claim it.
-// (Known by its shape, as the option check knows it: not `instanceof`, which would bring the
-// class into every policy's bundle. Any other object gets that check's own message.)
+// (Known as the option check knows it. Any other value gets that check's own message.)
 function refuseSharedLimit({ limit }: Record<string, unknown>): void {
-  if (typeof (limit as { slots?: unknown } | null | undefined)?.slots === 'function') {
+  if (isAdaptiveLimit(limit)) {
     fail(
       TypeError,
       'limit',

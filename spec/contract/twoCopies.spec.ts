@@ -2,6 +2,7 @@
 // copy given to the other's builder is refused with a message that says so.
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
+import { build } from 'esbuild';
 import { Policy } from 'bulwark';
 
 const require = createRequire(import.meta.url);
@@ -21,6 +22,64 @@ describe('Package: a primitive from another copy of the package', () => {
       expect(declare, label).to.throw(
         TypeError,
         `\`options\` must be ${label} options or a ${label}, got a ${label} of another copy of bulwark`,
+      );
+    }
+  });
+
+  it('is known under any name a bundler or minifier gave its class, and as a subclass', async function () {
+    this.timeout(30_000);
+    // The CommonJS build bundled again and minified, as an application's bundler would: its
+    // classes lose their names.
+    const { outputFiles } = await build({
+      entryPoints: [require.resolve('bulwark')],
+      bundle: true,
+      minify: true,
+      format: 'cjs',
+      platform: 'node',
+      write: false,
+      logLevel: 'silent',
+    });
+    const module = { exports: {} as typeof import('bulwark') };
+    new Function('module', 'exports', 'require', (outputFiles[0] as { text: string }).text)(
+      module,
+      module.exports,
+      require,
+    );
+    const minified = module.exports;
+    const breaker = new minified.CircuitBreaker({});
+    expect(breaker.constructor.name).to.not.match(/CircuitBreaker/);
+    class Renamed extends cjs.Bulkhead {}
+    const cases: [string, () => unknown][] = [
+      ['CircuitBreaker', () => Policy.builder('p').circuitBreaker(breaker)],
+      ['Bulkhead', () => Policy.builder('p').bulkhead(new Renamed({}))],
+      ['Retry', () => Policy.builder('p').retry(new minified.Retry({}))],
+    ];
+    for (const [label, declare] of cases) {
+      expect(declare, label).to.throw(
+        TypeError,
+        `\`options\` must be ${label} options or a ${label}, got a ${label} of another copy of bulwark`,
+      );
+    }
+  });
+
+  it('does not take a class of the same name from elsewhere for another copy', () => {
+    // Another library's breaker (opossum's class is named so too), renamed by a bundler.
+    const named = (name: string) =>
+      ({
+        [name]: class {
+          execute(): void {}
+        },
+      })[name] as new () => object;
+    for (const name of [
+      'CircuitBreaker',
+      '_CircuitBreaker',
+      'CircuitBreaker2',
+      'CircuitBreaker$1',
+    ]) {
+      const Foreign = named(name);
+      expect(() => Policy.builder('p').circuitBreaker(new Foreign() as never), name).to.throw(
+        TypeError,
+        /^`options` must be CircuitBreaker options or a CircuitBreaker, got an instance of another class named CircuitBreaker$/,
       );
     }
   });

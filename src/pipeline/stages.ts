@@ -125,7 +125,7 @@ export function stageOf<P>(
     options instanceof descriptor.Primitive
       ? options
       : new (descriptor.Primitive as CheckedConstructor<P>)(
-          plainOptions(options, descriptor.label),
+          plainOptions(options, descriptor as StageDescriptor<unknown>),
         );
   return new BuiltinStage(descriptor, primitive, name);
 }
@@ -135,12 +135,19 @@ export function stageOf<P>(
  * another kind (a Bulkhead given to `retry`), or one from another copy of the package, would
  * otherwise read as empty options and silently become a new primitive with the defaults.
  */
-function plainOptions(options: unknown, label: string): Record<string, unknown> {
+function plainOptions(
+  options: unknown,
+  { label, Primitive }: StageDescriptor<unknown>,
+): Record<string, unknown> {
   if (options !== null && typeof options === 'object' && !isPlainObject(options)) {
     let shown = showShape(options);
-    // A bundler may rename the class (`_CircuitBreaker`): the other copy's primitive all the same.
-    if (shown.replace(/^an instance of _*/, '') === label)
-      shown = `a ${label} of another copy of bulwark`;
+    // Another copy's primitive has this one's members, under whatever name a bundler or a
+    // minifier gave its class (`_CircuitBreaker`, `CircuitBreaker2`, `t`), or a subclass's.
+    if (sameMembers(options, Primitive.prototype)) shown = `a ${label} of another copy of bulwark`;
+    // A class of the same name and other members: another library's, or another version's.
+    else if (shown.replace(/^an instance of _*|\$?\d+$/g, '') === label) {
+      shown = `an instance of another class named ${label}`;
+    }
     fail(
       TypeError,
       'options',
@@ -150,6 +157,16 @@ function plainOptions(options: unknown, label: string): Record<string, unknown> 
     );
   }
   return options as Record<string, unknown>;
+}
+
+/** True when a prototype of `value`'s has the same own member names as `proto`. */
+function sameMembers(value: object, proto: object): boolean {
+  const names = (o: object): string => Object.getOwnPropertyNames(o).sort().join();
+  const want = names(proto);
+  for (let p: object | null = value; (p = Object.getPrototypeOf(p) as object | null);) {
+    if (names(p) === want) return true;
+  }
+  return false;
 }
 
 /** True for plain options that give a `key` (any value: a keyed stage checks it). */

@@ -16,6 +16,7 @@ import {
   RedisBulkheadStore,
   RedisCircuitBreakerStore,
   RedisRateLimiterStore,
+  toRedisAdapter,
   type RedisClientAdapter,
 } from 'bulwark/redis';
 import { Redis } from 'ioredis';
@@ -66,6 +67,25 @@ describe('contract: bulwark/redis', () => {
         expect(() => make({ client: io, key: 'k' })).to.not.throw();
         expect(() => make({ client: node, key: 'k' })).to.not.throw();
       }
+    } finally {
+      io.disconnect();
+    }
+  });
+
+  it('R-REDIS-1: a `RedisClientAdapter` of your own needs no `scriptLoad`, which the stores never call', () => {
+    const { scriptLoad: _unused, ...adapter } = silentClient();
+    expect(toRedisAdapter(adapter)).to.equal(adapter);
+    for (const [, make] of STORES) {
+      expect(() => make({ client: adapter, key: 'k' })).to.not.throw();
+    }
+    // Given, it must be a function.
+    expect(thrownBy(() => toRedisAdapter({ ...adapter, scriptLoad: 5 } as never)).message).to.match(
+      /^`client` must be an ioredis client, a node-redis client or a RedisClientAdapter \(evalsha, eval, time, classifyError; scriptLoad optional\), got an object$/,
+    );
+    // The adapter made for a client library's has it.
+    const io = new Redis({ lazyConnect: true });
+    try {
+      expect(toRedisAdapter(io).scriptLoad).to.be.a('function');
     } finally {
       io.disconnect();
     }

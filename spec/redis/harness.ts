@@ -2,7 +2,7 @@
 // request once more per cluster client against a Redis Cluster shared by the whole run.
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
-import type { RedisClient } from '../../src/redis/adapter.js';
+import type { RedisClient, RedisClientAdapter } from '../../src/redis/adapter.js';
 import { findRedisCli, startRedisCluster, type RedisCluster } from '../fixtures/redisCluster.js';
 import { requireRedisServer, startRedisServer, type RedisServer } from '../fixtures/redisServer.js';
 
@@ -23,7 +23,7 @@ const LABELS: Readonly<Record<ClientKind, string>> = {
 export interface TestClient {
   readonly kind: ClientKind;
   /** The ioredis or node-redis client itself. */
-  readonly client: RedisClient;
+  readonly client: Exclude<RedisClient, RedisClientAdapter>;
   /** Sends a raw command. */
   command(...args: string[]): Promise<unknown>;
   /** Resolves once the client answers PING (after a server restart). */

@@ -25,8 +25,7 @@ export type RedisErrorKind = 'noscript' | 'reply' | 'connection';
  *   name: 'my-client',
  *   evalsha: (sha1, keys, args) => my.command('EVALSHA', sha1, keys.length, ...keys, ...args),
  *   eval: (script, keys, args) => my.command('EVAL', script, keys.length, ...keys, ...args),
- *   scriptLoad: (script) => my.command('SCRIPT', 'LOAD', script),
- *   time: () => my.command('TIME').then(([s, us]) => Number(s) * 1000 + Number(us) / 1000),
+ * *   time: () => my.command('TIME').then(([s, us]) => Number(s) * 1000 + Number(us) / 1000),
  *   classifyError: (e) => (String(e).includes('NOSCRIPT') ? 'noscript' : 'connection'),
  * };
  * const store = new RedisRateLimiterStore({ client: adapter, key: 'payment-api' });
@@ -40,11 +39,13 @@ export interface RedisClientAdapter {
   /** `EVAL script numkeys key... arg...` (also caches the script on the server). */
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /**
-   * `SCRIPT LOAD script`, answering the script's SHA1 digest. The stores never call it (a node
-   * without a script gets its source once by `EVAL`); it is here for code of yours that preloads
-   * scripts. On a cluster client it goes where the client sends `SCRIPT LOAD`.
+   * `SCRIPT LOAD script`, answering the script's SHA1 digest. Optional: the stores never call it
+   * (a node without a script gets its source once by `EVAL`), so an adapter of your own may leave
+   * it out. The adapter {@link toRedisAdapter} makes for an ioredis or node-redis client has it,
+   * for code of yours that preloads scripts; on a cluster client it goes where the client sends
+   * `SCRIPT LOAD`.
    */
-  scriptLoad(script: string): Promise<string>;
+  scriptLoad?(script: string): Promise<string>;
   /** The server's clock (`TIME`), in milliseconds since the epoch. */
   time(): Promise<number>;
   /**
@@ -91,11 +92,14 @@ interface NodeRedisLike {
 
 const ADAPTERS = new WeakMap<object, RedisClientAdapter>();
 
+/** An ioredis or node-redis client (a cluster client of either too). */
+type LibraryClient = Exclude<RedisClient, RedisClientAdapter>;
+
 /**
- * The {@link RedisClientAdapter} for `client`: the object itself when it already is one,
- * otherwise a wrapper detected from the client's methods (`ioredis`: `evalsha` and `script`;
- * node-redis: `evalSha` and `scriptLoad`; a cluster client of either as well). One adapter is
- * made per client and reused.
+ * The {@link RedisClientAdapter} for `client`: the object itself when it already is one (with or
+ * without `scriptLoad`), otherwise a wrapper detected from the client's methods (`ioredis`:
+ * `evalsha` and `script`; node-redis: `evalSha` and `scriptLoad`; a cluster client of either as
+ * well), which has `scriptLoad`. One adapter is made per client and reused.
  *
  * @throws TypeError when `client` is none of these
  * @example
@@ -104,6 +108,8 @@ const ADAPTERS = new WeakMap<object, RedisClientAdapter>();
  * const serverNow = await adapter.time();
  * ```
  */
+export function toRedisAdapter(client: LibraryClient): Required<RedisClientAdapter>;
+export function toRedisAdapter(client: RedisClient): RedisClientAdapter;
 export function toRedisAdapter(client: RedisClient): RedisClientAdapter {
   const c = client as unknown as Record<string, unknown> | null;
   if (c !== null && (typeof c === 'object' || typeof c === 'function')) {
@@ -113,9 +119,10 @@ export function toRedisAdapter(client: RedisClient): RedisClientAdapter {
     if (
       typeof c.evalsha === 'function' &&
       typeof c.eval === 'function' &&
-      typeof c.scriptLoad === 'function' &&
       typeof c.time === 'function' &&
-      typeof c.classifyError === 'function'
+      typeof c.classifyError === 'function' &&
+      // Never called by the stores: optional, but not something else.
+      (c.scriptLoad === undefined || typeof c.scriptLoad === 'function')
     ) {
       adapter = c as unknown as RedisClientAdapter;
     } else if (typeof c.evalSha === 'function' && typeof c.scriptLoad === 'function') {
@@ -129,7 +136,7 @@ export function toRedisAdapter(client: RedisClient): RedisClientAdapter {
     }
   }
   throw new TypeError(
-    `\`client\` must be an ioredis client, a node-redis client or a RedisClientAdapter (evalsha, eval, scriptLoad, time, classifyError), got ${show(client)}`,
+    `\`client\` must be an ioredis client, a node-redis client or a RedisClientAdapter (evalsha, eval, time, classifyError; scriptLoad optional), got ${show(client)}`,
   );
 }
 

@@ -19,14 +19,8 @@ import {
 } from './downstream.js';
 import { drive, type Sample } from './load.js';
 import { LIBRARIES, type Library } from './libraries.js';
-import {
-  BREAKER_MODES,
-  CONFIG,
-  type BreakerMode,
-  type BreakerState,
-  type FallbackReason,
-} from './policies.js';
-import type { FromService, ServiceTrace, ToService } from './service.js';
+import { BREAKER_MODES, CONFIG, type BreakerMode, type BreakerState } from './policies.js';
+import type { AttemptCounts, FromService, ServiceTrace, ToService } from './service.js';
 import { renderGroupedBars } from '../svg.js';
 
 export interface ScenarioOptions {
@@ -140,8 +134,11 @@ export interface PhaseRow {
   readonly trace: PhaseTrace;
 }
 
-/** What a service's policy did during a phase, from its own events and the attempts it sent. */
-export interface PhaseTrace {
+/**
+ * What a service's policy did during a phase, from its own events and the attempts it sent (the
+ * counts as the service reports them: see AttemptCounts).
+ */
+export interface PhaseTrace extends AttemptCounts {
   /** The circuit's state when the phase began (closed unless a stall kept it open). */
   readonly initialState: BreakerState;
   /** Times the circuit opened, became half-open (a probe round) and closed. */
@@ -152,22 +149,17 @@ export interface PhaseTrace {
   readonly share: Readonly<Record<BreakerState, number>>;
   /** The circuit's moves, ms from the phase start. */
   readonly transitions: readonly { readonly atMs: number; readonly to: BreakerState }[];
-  /** Attempts sent to the downstream, and how those ended (see ServiceTrace). */
-  readonly attempts: number;
-  readonly attemptsOk: number;
-  readonly attemptsOkLate: number;
-  readonly attemptsFailed: number;
-  readonly attemptsCancelled: number;
-  readonly retries: number;
-  /** Fallback answers by the last error before them. */
-  readonly fallbacks: Readonly<Record<FallbackReason, number>>;
 }
 
-function summarize(trace: ServiceTrace, start: number, end: number): PhaseTrace {
+function summarize(
+  { initialState, transitions, ...counts }: ServiceTrace,
+  start: number,
+  end: number,
+): PhaseTrace {
   const share: Record<BreakerState, number> = { closed: 0, open: 0, 'half-open': 0 };
-  let state = trace.initialState;
+  let state = initialState;
   let since = start;
-  for (const { at, to } of trace.transitions) {
+  for (const { at, to } of transitions) {
     const t = Math.min(Math.max(at, start), end);
     share[state] += t - since;
     state = to;
@@ -175,9 +167,9 @@ function summarize(trace: ServiceTrace, start: number, end: number): PhaseTrace 
   }
   share[state] += end - since;
   const total = Math.max(1, end - start);
-  const count = (to: BreakerState) => trace.transitions.filter((t) => t.to === to).length;
+  const count = (to: BreakerState) => transitions.filter((t) => t.to === to).length;
   return {
-    initialState: trace.initialState,
+    initialState,
     opens: count('open'),
     halfOpens: count('half-open'),
     closes: count('closed'),
@@ -186,14 +178,8 @@ function summarize(trace: ServiceTrace, start: number, end: number): PhaseTrace 
       open: share.open / total,
       'half-open': share['half-open'] / total,
     },
-    transitions: trace.transitions.map(({ at, to }) => ({ atMs: Math.round(at - start), to })),
-    attempts: trace.attempts,
-    attemptsOk: trace.attemptsOk,
-    attemptsOkLate: trace.attemptsOkLate,
-    attemptsFailed: trace.attemptsFailed,
-    attemptsCancelled: trace.attemptsCancelled,
-    retries: trace.retries,
-    fallbacks: trace.fallbacks,
+    transitions: transitions.map(({ at, to }) => ({ atMs: Math.round(at - start), to })),
+    ...counts,
   };
 }
 

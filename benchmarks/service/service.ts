@@ -18,12 +18,11 @@ import {
   type FallbackReason,
 } from './policies.js';
 
-/** What the service's policy did between a mark and a read. */
-export interface ServiceTrace {
-  /** The circuit's state at the mark (closed for the service without a policy). */
-  readonly initialState: BreakerState;
-  /** Its moves since, epoch ms. */
-  readonly transitions: readonly { readonly at: number; readonly to: BreakerState }[];
+/**
+ * The attempts the service's policy sent to the downstream since a mark, how those ended, and
+ * its retries and fallbacks. A phase's trace (run.ts) reports them as they are.
+ */
+export interface AttemptCounts {
   /** Attempts the service sent to the downstream. */
   readonly attempts: number;
   /** Of those ended since the mark: answered 200 within the policy's timeout, or later. */
@@ -33,7 +32,16 @@ export interface ServiceTrace {
   readonly attemptsFailed: number;
   readonly attemptsCancelled: number;
   readonly retries: number;
+  /** Fallback answers by the last error before them. */
   readonly fallbacks: Readonly<Record<FallbackReason, number>>;
+}
+
+/** What the service's policy did between a mark and a read. */
+export interface ServiceTrace extends AttemptCounts {
+  /** The circuit's state at the mark (closed for the service without a policy). */
+  readonly initialState: BreakerState;
+  /** Its moves since, epoch ms. */
+  readonly transitions: readonly { readonly at: number; readonly to: BreakerState }[];
 }
 
 export type ToService =

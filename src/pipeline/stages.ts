@@ -124,9 +124,7 @@ export function stageOf<P>(
   const primitive =
     options instanceof descriptor.Primitive
       ? options
-      : new (descriptor.Primitive as CheckedConstructor<P>)(
-          plainOptions(options, descriptor as StageDescriptor<unknown>),
-        );
+      : new (descriptor.Primitive as CheckedConstructor<P>)(plainOptions(options, descriptor));
   return new BuiltinStage(descriptor, primitive, name);
 }
 
@@ -143,9 +141,10 @@ function plainOptions(
     let shown = showShape(options);
     // Another copy's primitive has this one's members, under whatever name a bundler or a
     // minifier gave its class (`_CircuitBreaker`, `CircuitBreaker2`, `t`), or a subclass's.
-    if (sameMembers(options, Primitive.prototype)) shown = `a ${label} of another copy of bulwark`;
-    // A class of the same name and other members: another library's, or another version's.
-    else if (shown.replace(/^an instance of _*|\$?\d+$/g, '') === label) {
+    // A class of the same name and other members is another library's, or another version's.
+    if (sameMembers(options, Primitive.prototype as object)) {
+      shown = `a ${label} of another copy of bulwark`;
+    } else if (shown.replace(/^an instance of _*|\$?\d+$/g, '') === label) {
       shown = `an instance of another class named ${label}`;
     }
     fail(

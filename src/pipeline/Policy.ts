@@ -15,11 +15,24 @@ import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 
 // Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
 // a browser lacks). Node formats the object the method returns, at the depth it was asked for.
-const INSPECT: unique symbol = /* @__PURE__ */ Symbol.for('nodejs.util.inspect.custom') as never;
+const INSPECT = /* @__PURE__ */ Symbol.for('nodejs.util.inspect.custom');
 
 // The object `console.log` shows for a policy, printed under the class's name (a class defined as
 // a computed property takes the key as its name, which a minifier leaves alone).
 const PolicyView = /* @__PURE__ */ (() => ({ Policy: class {} }).Policy)();
+
+/**
+ * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
+ * `Policy { name, stages }`: what `toJSON()` gives, under the class's name. An own property, not
+ * a method: a class member under a computed key would keep the class in every bundle, used or not.
+ */
+export function inspectable(policy: Policy<unknown, unknown>): void {
+  Object.defineProperty(policy, INSPECT, { value: inspectView });
+}
+
+function inspectView(this: Policy<unknown, unknown>): object {
+  return Object.assign(new PolicyView(), this.toJSON());
+}
 
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
@@ -120,6 +133,7 @@ export class Policy<T = unknown, F = never> {
       else if (!parts.hub.watchesCalls) watched.since = NaN;
       else if (watched.since !== watched.since) watched.since = parts.clock.now();
     };
+    inspectable(this);
     Object.freeze(this);
   }
 
@@ -248,16 +262,11 @@ export class Policy<T = unknown, F = never> {
    * The policy's settings as plain JSON data: its `name` and `stages` (`{ kind, name }` of each,
    * outermost first), so that `JSON.stringify(policy)`, or a JSON logger given `{ policy }`,
    * writes `{"name":"pricing","stages":[{"kind":"retry","name":"retry"}, ...]}`. Node's
-   * `console.log` and `util.inspect` show the same. Live state is in {@link Policy.metrics}, each
+   * `console.log` and `util.inspect` show the same, as `Policy { name, stages }`. Live state is in {@link Policy.metrics}, each
    * stage's settings in words in {@link Policy.describe}.
    */
   toJSON(): { name: string; stages: readonly StageInfo[] } {
     return { name: this.name, stages: this.stages };
-  }
-
-  /** @internal What `console.log` and `util.inspect` show: `Policy { name, stages }`. */
-  [INSPECT](): object {
-    return Object.assign(new PolicyView(), this.toJSON());
   }
 
   /** Ends an execution before it starts: counted as a failure, with its `failure` event. */

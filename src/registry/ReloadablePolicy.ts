@@ -2,7 +2,7 @@
 // compiled from the current configuration. `registry.reload` swaps what is behind it; a call
 // runs wholly through the compiled policy that was current when it started.
 import type { ExecuteOptions } from '../pipeline/Policy.js';
-import { Policy, whenDrained } from '../pipeline/Policy.js';
+import { inspectable, Policy, whenDrained } from '../pipeline/Policy.js';
 import type { PolicyEvent, PolicyListener } from '../pipeline/events.js';
 import type { PolicyMetrics } from '../pipeline/metrics.js';
 import type { StageInfo } from '../pipeline/Stage.js';
@@ -164,6 +164,7 @@ export function handleFor(name: string, generations: Generations): Policy<unknow
     },
     [GENERATIONS]: { value: generations },
   });
+  inspectable(handle);
   Object.freeze(handle);
   return handle;
 }

@@ -306,7 +306,9 @@ interface Waiter {
  * (judged when a slow call is recorded). OPEN refuses calls with {@link CircuitOpenError} until
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
- * calls and refuses the rest at once (`retryAfterMs` 0); when that many have succeeded it closes
+ * calls and refuses the rest at once (`retryAfterMs` 0), or, with `halfOpenWait`, lets them wait
+ * that long for the verdict (the one timer it then sets per waiting call ends with the wait);
+ * when that many have succeeded it closes
  * with an empty window, and any failure re-opens it for a new open period (`recoveryTimeout`,
  * or, with `recoveryBackoff`, the last open time multiplied, up to `maxRecoveryTimeout`, until a
  * close brings it back). A result that `recordOnResult` matches is a failure too. Only those
@@ -595,8 +597,11 @@ export class CircuitBreaker {
    * When `signal` aborts, the returned promise rejects at once with its reason; the call keeps
    * its HALF_OPEN trial slot until `fn` settles, and then records nothing.
    *
+   * With `halfOpenWait`, a call that finds HALF_OPEN with every trial slot taken waits for the
+   * verdict (see the option); its signal aborting ends the wait at once.
+   *
    * @throws CircuitOpenError (as a rejection) when the circuit is OPEN, ISOLATED, or HALF_OPEN
-   * with every trial slot taken
+   * with every trial slot taken (after `halfOpenWait`, when set)
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     const refused = refusedCall(fn, signal);

@@ -623,10 +623,9 @@ export class CircuitBreaker {
     };
     if (ticket instanceof CircuitOpenError) {
       const wait = this.waitVerdict(ticket, signal);
+      if (wait !== undefined) return raceAbort(wait.then(run), signal);
       // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-      if (wait === undefined)
-        return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
-      return raceAbort(wait.then(run), signal);
+      return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
     }
     return raceAbort(
       typeof ticket === 'number'

@@ -10,10 +10,58 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
 } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import type { CircuitState } from '../../../src/strategies/circuit-breaker/CircuitState.js';
+import {
+  InMemoryCircuitBreakerStore,
+  type CircuitAdmission,
+  type CircuitBreakerMetrics,
+  type CircuitBreakerStore,
+  type CircuitBreakerStoreConfig,
+  type CircuitOutcome,
+} from '../../../src/strategies/circuit-breaker/store.js';
 import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, flush, rejectionOf, settle } from '../../support/promises.js';
 import { breakerClock, run } from './support.js';
+
+/**
+ * The in-memory store answering with promises, as a shared one would, whose circuit another
+ * process may move (`inner`), counting admissions; `failAcquire` makes the next ones throw.
+ */
+class AsyncStore implements CircuitBreakerStore {
+  readonly inner = new InMemoryCircuitBreakerStore();
+  acquires = 0;
+  failAcquire: Error | undefined;
+  configure(config: CircuitBreakerStoreConfig): void {
+    this.inner.configure(config);
+  }
+  acquire(): Promise<CircuitAdmission> {
+    this.acquires++;
+    const error = this.failAcquire;
+    return Promise.resolve().then(() => {
+      if (error !== undefined) throw error;
+      return this.inner.acquire();
+    });
+  }
+  record(outcome: CircuitOutcome): Promise<CircuitState> {
+    return Promise.resolve().then(() => this.inner.record(outcome));
+  }
+  release(): Promise<void> {
+    return Promise.resolve().then(() => this.inner.release());
+  }
+  state(): Promise<CircuitState> {
+    return Promise.resolve().then(() => this.inner.state());
+  }
+  snapshot(): Promise<CircuitBreakerMetrics> {
+    return Promise.resolve().then(() => this.inner.snapshot());
+  }
+  isolate(): Promise<void> {
+    return Promise.resolve().then(() => this.inner.isolate());
+  }
+  reset(): Promise<void> {
+    return Promise.resolve().then(() => this.inner.reset());
+  }
+}
 
 describe('CircuitBreaker halfOpenWait', () => {
   let clock: ManualClock;
@@ -316,6 +364,104 @@ describe('CircuitBreaker halfOpenWait', () => {
       hung.resolve('ok');
       await flush();
       expect(held.status).to.equal('fulfilled');
+    });
+  });
+
+  describe('with a store that answers with promises', () => {
+    /** A breaker on an AsyncStore whose circuit reads HALF_OPEN with its one slot taken elsewhere. */
+    async function sharedHalfOpen(halfOpenWait: number) {
+      const store = new AsyncStore();
+      const breaker = new CircuitBreaker({
+        store,
+        clock,
+        failureThreshold: 1,
+        recoveryTimeout: 100,
+        halfOpenWait,
+      });
+      await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
+      clock.tick(100);
+      // Another process's trial call holds the slot.
+      expect(store.inner.acquire()).to.include({ admitted: true, probe: true });
+      return { store, breaker };
+    }
+
+    it('asks the store again for the first waiting call every halfOpenWait / 4, from 10 to 250 ms', async () => {
+      for (const [wait, every] of [
+        [32, 10],
+        [400, 100],
+        [4_000, 250],
+      ] as const) {
+        clock = new ManualClock();
+        const { store, breaker } = await sharedHalfOpen(wait);
+        const first = settle(breaker.execute(() => 'a'));
+        const second = settle(breaker.execute(() => 'b'));
+        await flush();
+        const asked = store.acquires;
+        await clock.advance(every - 1);
+        expect(store.acquires, `${wait}: not yet`).to.equal(asked);
+        await clock.advance(1);
+        expect(store.acquires, `${wait}: one ask for the first`).to.equal(asked + 1);
+        // The other process's trial call closes the circuit: the next poll admits both.
+        store.inner.record({ failure: false, slow: false });
+        await clock.advance(every);
+        expect([first.value, second.value], String(wait)).to.deep.equal(['a', 'b']);
+        expect(clock.pending(), String(wait)).to.equal(0);
+      }
+    });
+
+    it("does not poll while this breaker's own trial call is out, and learns the verdict from it", async () => {
+      const store = new AsyncStore();
+      const breaker = new CircuitBreaker({
+        store,
+        clock,
+        failureThreshold: 1,
+        recoveryTimeout: 100,
+        halfOpenWait: 400,
+      });
+      await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
+      clock.tick(100);
+      const probe = deferred<string>();
+      const first = breaker.execute(() => probe.promise);
+      await flush();
+      const waiting = settle(breaker.execute(() => 'waited'));
+      await flush();
+      const asked = store.acquires;
+      await clock.advance(300);
+      expect(store.acquires, 'no poll').to.equal(asked);
+      probe.resolve('probe');
+      await first;
+      await flush();
+      expect(waiting).to.deep.equal({ status: 'fulfilled', value: 'waited' });
+      expect(clock.pending()).to.equal(0);
+    });
+
+    it('gives back a trial slot its answer brings to a call that stopped waiting meanwhile', async () => {
+      const { store, breaker } = await sharedHalfOpen(400);
+      const controller = new AbortController();
+      const waiting = settle(breaker.execute(() => 'never', controller.signal));
+      await flush();
+      // The slot comes free, and the poll asks for the waiting call; it leaves before the answer.
+      store.inner.release();
+      await clock.advance(99);
+      clock.tick(1);
+      const reason = new Error('gone');
+      controller.abort(reason);
+      await flush();
+      expect(waiting).to.deep.include({ status: 'rejected', reason });
+      // The slot it was given went back: the next call is the trial call.
+      expect(store.inner.acquire()).to.include({ admitted: true, probe: true });
+      expect(clock.pending()).to.equal(0);
+    });
+
+    it('rejects a waiting call with what the store threw when asked again', async () => {
+      const { store, breaker } = await sharedHalfOpen(400);
+      const waiting = settle(breaker.execute(() => 'never'));
+      await flush();
+      const error = new Error('store down');
+      store.failAcquire = error;
+      await clock.advance(100);
+      expect(waiting).to.deep.include({ status: 'rejected', reason: error });
+      expect(clock.pending()).to.equal(0);
     });
   });
 

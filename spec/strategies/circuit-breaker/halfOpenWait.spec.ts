@@ -453,6 +453,24 @@ describe('CircuitBreaker halfOpenWait', () => {
       expect(clock.pending()).to.equal(0);
     });
 
+    it('waits through a policy too, admitted when a poll finds the circuit closed', async () => {
+      const { store, breaker } = await sharedHalfOpen(400);
+      const policy = Policy.builder<unknown>('p').clock(clock).circuitBreaker(breaker).build();
+      const rejected: unknown[] = [];
+      policy.on('rejected', (e) => rejected.push(e));
+      const waiting = settle(policy.execute(() => 'waited'));
+      const second = settle(policy.execute(() => 'second'));
+      await flush();
+      await clock.advance(100);
+      expect([waiting.status, second.status]).to.deep.equal(['pending', 'pending']);
+      store.inner.record({ failure: false, slow: false });
+      await clock.advance(100);
+      expect(waiting).to.deep.equal({ status: 'fulfilled', value: 'waited' });
+      expect(second).to.deep.equal({ status: 'fulfilled', value: 'second' });
+      expect(rejected).to.deep.equal([]);
+      expect(clock.pending()).to.equal(0);
+    });
+
     it('rejects a waiting call with what the store threw when asked again', async () => {
       const { store, breaker } = await sharedHalfOpen(400);
       const waiting = settle(breaker.execute(() => 'never'));

@@ -3,7 +3,9 @@
 //   fallback ( bulkhead ( retry ( circuit breaker ( timeout ( call the downstream ) ) ) ) )
 //
 // - timeout: 100 ms per attempt, and the attempt's abort signal cancels the HTTP request;
-// - circuit breaker: opens after 5 consecutive failures, tries again after 1 s;
+// - circuit breaker: opens after 5 consecutive failures, tries again after 1 s; a call that
+//   arrives while the trial call is out waits for its verdict, as cockatiel holds such calls (at
+//   most the 100 ms timeout of the trial call: bulwark's `halfOpenWait`), where opossum refuses it;
 // - retry: 2 attempts in all, 10 ms apart; an open circuit or a full bulkhead is not retried;
 // - bulkhead: 8 calls at once, no queue (a 9th is refused at once);
 // - fallback: any failure becomes a canned answer, which the service marks as such.
@@ -77,7 +79,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 /**
  * Why a request was answered by the fallback: the last error the policy saw. `probe`: refused by
  * a half-open circuit whose trial call was out (cockatiel instead holds such a call until the
- * trial call's outcome); `circuit`: refused by an open one.
+ * trial call's outcome, and bulwark too with `halfOpenWait`, until its wait runs out); `circuit`:
+ * refused by an open one.
  */
 export type FallbackReason = 'probe' | 'circuit' | 'bulkhead' | 'timeout' | 'error';
 
@@ -115,6 +118,9 @@ export function guardFor(library: Library, mode: BreakerMode, trace: Trace): Gua
               minimumCalls: CONFIG.failureThreshold,
             }),
         recoveryTimeout: CONFIG.recoveryMs,
+        // What cockatiel does: hold a call beyond the trial budget until the trial call's answer,
+        // which the 100 ms timeout bounds.
+        halfOpenWait: CONFIG.timeoutMs,
       });
       const policy = Policy.builder('downstream')
         .fallback({ value: FALLBACK })

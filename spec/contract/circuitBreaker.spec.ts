@@ -602,4 +602,84 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.metrics).to.include({ state: 'closed', openDurationMs: 100 });
     expect(new CircuitBreaker().metrics).to.not.have.property('openDurationMs');
   });
+  it('R-CB-23: with `halfOpenWait`, a call beyond the trial budget waits for the verdict: admitted when the circuit closes, refused when it re-opens or the wait runs out', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      halfOpenWait: '1s',
+      clock,
+    });
+    await rejectionOf(breaker.execute(fail));
+    await clock.advance(100);
+    let closeProbe!: (value: string) => void;
+    const probe = breaker.execute(() => new Promise<string>((resolve) => (closeProbe = resolve)));
+    const admitted = settle(breaker.execute(() => 'waited'));
+    await clock.advance(10);
+    expect(admitted.status).to.equal('pending');
+    closeProbe('probe');
+    expect(await probe).to.equal('probe');
+    await flush();
+    expect(admitted).to.deep.equal({ status: 'fulfilled', value: 'waited' });
+    expect(breaker.metrics).to.include({ state: 'closed', bufferedCalls: 1 });
+
+    await rejectionOf(breaker.execute(fail));
+    await clock.advance(100);
+    let failProbe!: (error: Error) => void;
+    const failing = settle(
+      breaker.execute(() => new Promise<string>((_, reject) => (failProbe = reject))),
+    );
+    const refused = settle(breaker.execute(() => 'never'));
+    failProbe(new Boom());
+    await flush();
+    expect(failing.status).to.equal('rejected');
+    expect(refused.reason).to.be.instanceOf(CircuitOpenError).and.include({
+      state: 'open',
+      retryAfterMs: 100,
+    });
+
+    await clock.advance(100);
+    const hung = settle(breaker.execute(() => new Promise<string>(() => {})));
+    const late = settle(breaker.execute(() => 'never'));
+    await clock.advance(999);
+    expect(late.status).to.equal('pending');
+    await clock.advance(1);
+    expect(late.reason).to.be.instanceOf(CircuitOpenError).and.include({
+      state: 'half-open',
+      retryAfterMs: 0,
+    });
+    expect(hung.status).to.equal('pending');
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('R-CB-23: `halfOpenWait` is a finite duration >= 0, refused otherwise at construction; configuration key `half-open-wait`; a policy reports only a final refusal', async () => {
+    for (const bad of [-1, Infinity, 'soon']) {
+      const error = thrownBy(() => new CircuitBreaker({ halfOpenWait: bad as never }));
+      expect(error, String(bad)).to.be.instanceOf(bad === 'soon' ? TypeError : RangeError);
+      expect(error.message).to.include('`halfOpenWait`');
+    }
+    const clock = new ManualClock(1_000);
+    const registry = PolicyRegistry.fromConfig(
+      {
+        'circuit-breaker': {
+          api: { 'failure-threshold': 1, 'recovery-timeout': 100, 'half-open-wait': 500 },
+        },
+      },
+      { clock },
+    );
+    const breaker = registry.circuitBreaker('api');
+    const policy = Policy.builder('api').circuitBreaker(breaker).build();
+    const rejected: unknown[] = [];
+    policy.on('rejected', (event) => rejected.push(event));
+    await rejectionOf(policy.execute(fail));
+    await clock.advance(100);
+    const hung = settle(policy.execute(() => new Promise<string>(() => {})));
+    const waiting = settle(policy.execute(() => 'never'));
+    await clock.advance(499);
+    expect([waiting.status, rejected.length]).to.deep.equal(['pending', 0]);
+    await clock.advance(1);
+    expect(waiting.reason).to.be.instanceOf(CircuitOpenError);
+    expect(rejected).to.have.length(1);
+    expect(hung.status).to.equal('pending');
+  });
 });

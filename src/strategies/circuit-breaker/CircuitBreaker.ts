@@ -3,7 +3,15 @@ import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
-import { NEVER_ABORTED, noop, raceAbort, isThenable, refusedCall } from '../../internal/signals.js';
+import {
+  NEVER_ABORTED,
+  abortable,
+  noop,
+  raceAbort,
+  isThenable,
+  refusedCall,
+} from '../../internal/signals.js';
+import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   checkOption,
@@ -141,6 +149,24 @@ export interface CircuitBreakerOptions<R = any> {
    */
   readonly halfOpenMaxCalls?: number | undefined;
   /**
+   * How long a call that arrives in HALF_OPEN while every trial slot is taken waits for the trial
+   * calls' verdict instead of being refused at once; a finite duration >= 0. Such a call is
+   * admitted, as a CLOSED call counted in the window, when the circuit closes (and takes a trial
+   * slot that a trial call gives back unrecorded); it is refused with {@link CircuitOpenError}
+   * when the circuit re-opens (with the open time left as `retryAfterMs`) or is isolated, and
+   * when the wait runs out (`state` `'half-open'`, `retryAfterMs` 0). The wait ends at the
+   * deadline of a policy's timeout around the breaker, and at once when the caller's signal
+   * aborts (rejecting with its reason). At most 1000 calls wait at once per breaker (per key
+   * with `key`); a call beyond that is refused at once, as without the option. A waiting call
+   * emits nothing; one refused in the end emits the policy's `rejected` event then. `beforeCall`
+   * never waits. With a store shared between processes the verdict may come from another
+   * process: waiting calls learn it from the outcome of this breaker's own trial call when it
+   * holds one, and otherwise ask the store again every `halfOpenWait / 4` (between 10 ms and
+   * 250 ms).
+   * @defaultValue 0 (refused at once)
+   */
+  readonly halfOpenWait?: Duration | undefined;
+  /**
    * Source of time.
    * @defaultValue systemClock
    */
@@ -217,6 +243,7 @@ export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
   'slowCallDuration',
   'slowCallRateThreshold',
   'halfOpenMaxCalls',
+  'halfOpenWait',
   'clock',
   'store',
   'initialState',
@@ -253,6 +280,22 @@ function outcomes(): CircuitOutcome[] {
 const NOT_A_PROBE = 0;
 const UNKNOWN_TICKET = -1;
 
+/** At most this many calls wait in HALF_OPEN at once (`halfOpenWait`); more are refused at once. */
+const MAX_HALF_OPEN_WAITING = 1000;
+
+/** A call waiting in HALF_OPEN for the trial calls' verdict (`halfOpenWait`). */
+interface Waiter {
+  readonly resolve: (ticket: number) => void;
+  readonly reject: (reason: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
+  timer: unknown;
+  /** A shared store's answer to this waiter's admission is awaited. */
+  asking: boolean;
+  /** Answered (admitted, refused, timed out or aborted). */
+  done: boolean;
+}
+
 /**
  * A circuit breaker: stops calling a dependency that keeps failing, to give it room to recover.
  *
@@ -263,7 +306,9 @@ const UNKNOWN_TICKET = -1;
  * (judged when a slow call is recorded). OPEN refuses calls with {@link CircuitOpenError} until
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
- * calls and refuses the rest at once (`retryAfterMs` 0); when that many have succeeded it closes
+ * calls and refuses the rest at once (`retryAfterMs` 0), or, with `halfOpenWait`, lets them wait
+ * that long for the verdict (the one timer it then sets per waiting call ends with the wait);
+ * when that many have succeeded it closes
  * with an empty window, and any failure re-opens it for a new open period (`recoveryTimeout`,
  * or, with `recoveryBackoff`, the last open time multiplied, up to `maxRecoveryTimeout`, until a
  * close brings it back). A result that `recordOnResult` matches is a failure too. Only those
@@ -322,6 +367,19 @@ export class CircuitBreaker {
   // the circuit opens) must not have its change delivered before the one it is reacting to. Only
   // the first of them is being delivered when there are more.
   #pending: CircuitStateChange[] = [];
+  // `halfOpenWait` in ms (0: no call waits), the calls waiting for the verdict (in arrival
+  // order), whether a wake is due, and, for a shared store, the timer of its next poll and how
+  // many trial calls of the current HALF_OPEN period this breaker runs (their outcomes bring the
+  // verdict, so no poll is needed meanwhile).
+  readonly #waitMs: number;
+  readonly #waiters = new Set<Waiter>();
+  #waking = false;
+  #poll: unknown = undefined;
+  #ownProbes = 0;
+  readonly #wake = (): void => {
+    this.#waking = false;
+    this.#wakeAll();
+  };
 
   /** @internal The clock the breaker (and a stage around it) measures call durations with. */
   get clock(): Clock {
@@ -415,6 +473,7 @@ export class CircuitBreaker {
       1,
       true,
     );
+    this.#waitMs = durationOption(o.halfOpenWait, 'halfOpenWait', 0);
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
     this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
       ((result: unknown) => boolean) | undefined;
@@ -481,7 +540,7 @@ export class CircuitBreaker {
    */
   'bulwark.atRest'(): boolean {
     const state = this.state;
-    return state !== 'open' && state !== 'isolated';
+    return state !== 'open' && state !== 'isolated' && this.#waiters.size === 0;
   }
 
   /**
@@ -538,8 +597,11 @@ export class CircuitBreaker {
    * When `signal` aborts, the returned promise rejects at once with its reason; the call keeps
    * its HALF_OPEN trial slot until `fn` settles, and then records nothing.
    *
+   * With `halfOpenWait`, a call that finds HALF_OPEN with every trial slot taken waits for the
+   * verdict (see the option); its signal aborting ends the wait at once.
+   *
    * @throws CircuitOpenError (as a rejection) when the circuit is OPEN, ISOLATED, or HALF_OPEN
-   * with every trial slot taken
+   * with every trial slot taken (after `halfOpenWait`, when set)
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     const refused = refusedCall(fn, signal);
@@ -552,22 +614,78 @@ export class CircuitBreaker {
       // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
+    const run = (t: number): Promise<T> => {
+      if (signal?.aborted) {
+        this.#release(t);
+        throw signal.reason;
+      }
+      return this.#run(fn, signal, t);
+    };
     if (ticket instanceof CircuitOpenError) {
+      const wait = this.waitVerdict(ticket, signal);
+      if (wait !== undefined) return raceAbort(wait.then(run), signal);
       // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
       return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
     }
     return raceAbort(
       typeof ticket === 'number'
         ? this.#run(fn, signal, ticket)
-        : ticket.then((t) => {
-            if (signal?.aborted) {
-              this.#release(t);
-              throw signal.reason;
-            }
-            return this.#run(fn, signal, t);
+        : ticket.then(run, (error: unknown) => {
+            const wait = this.waitVerdict(error, signal);
+            if (wait === undefined) throw error;
+            return wait.then(run);
           }),
       signal,
     );
+  }
+
+  /**
+   * @internal With `halfOpenWait`, turns the refusal of a call by a HALF_OPEN circuit whose trial
+   * slots are all taken into a wait for the trial calls' verdict: a promise of the call's ticket
+   * when the circuit admits it, rejecting with a {@link CircuitOpenError} when it refuses it or
+   * the wait runs out, and with the signal's reason when `signal` aborts. The wait lasts
+   * `halfOpenWait`, or `limitMs` when shorter. `undefined` when the call does not wait: another
+   * refusal, no `halfOpenWait`, no time left, or too many waiting already.
+   */
+  waitVerdict(
+    refusal: unknown,
+    signal: AbortSignal | undefined,
+    limitMs = Infinity,
+  ): Promise<number> | undefined {
+    const waitMs = Math.min(this.#waitMs, limitMs);
+    if (
+      !(waitMs > 0) ||
+      !(refusal instanceof CircuitOpenError) ||
+      refusal.state !== 'half-open' ||
+      this.#waiters.size >= MAX_HALF_OPEN_WAITING
+    ) {
+      return undefined;
+    }
+    const listened = abortable(signal);
+    if (listened?.aborted) return Promise.reject(listened.reason);
+    return new Promise<number>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal: listened,
+        onAbort: () => this.#answerWaiter(waiter, false, (listened as AbortSignal).reason),
+        timer: undefined,
+        asking: false,
+        done: false,
+      };
+      // A wait cut short by the deadline ends with the deadline's signal, which reports the
+      // timeout; otherwise a timer ends it, rounded up so that it never fires before the wait is
+      // over (timers truncate fractions).
+      if (waitMs === this.#waitMs || listened === undefined) {
+        waiter.timer = this.#clock.setTimeout(
+          () => this.#answerWaiter(waiter, false, this.#refusal('half-open', 0, undefined)),
+          Math.ceil(waitMs),
+        );
+      }
+      if (listened !== undefined) listenAbort(listened, waiter.onAbort);
+      this.#waiters.add(waiter);
+      this.#schedulePoll();
+    });
   }
 
   /**
@@ -726,7 +844,7 @@ export class CircuitBreaker {
     } else if (rate !== undefined) text += ` (minimum ${c.minimumCalls} calls)`;
     const growth =
       c.recoveryBackoff > 1 ? ` x${c.recoveryBackoff} up to ${c.maxRecoveryTimeoutMs} ms` : '';
-    return `${text}, recovery ${c.recoveryTimeoutMs} ms${growth}, ${plural(c.halfOpenMaxCalls, 'half-open call')}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors${this.judgesResults ? ' and matching results' : ''}`;
+    return `${text}, recovery ${c.recoveryTimeoutMs} ms${growth}, ${plural(c.halfOpenMaxCalls, 'half-open call')}, on ${matchesAll(this.#recordOn) ? 'all' : 'matching'} errors${this.judgesResults ? ' and matching results' : ''}${this.#waitMs > 0 ? `, half-open wait ${this.#waitMs} ms` : ''}`;
   }
 
   async #run<T>(
@@ -821,7 +939,11 @@ export class CircuitBreaker {
     if (!admission.probe) return NOT_A_PROBE;
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
-    if (admission.reclaimed === true) this.#period++;
+    if (admission.reclaimed === true) {
+      this.#period++;
+      this.#ownProbes = 0;
+    }
+    this.#ownProbes++;
     return this.#period;
   }
 
@@ -843,6 +965,7 @@ export class CircuitBreaker {
     // Only a probe of the current HALF_OPEN period decides HALF_OPEN; a call whose ticket is not
     // known (an asynchronous store, or no ticket given) may be one.
     const probe = ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period);
+    if (ticket > 0 && probe && this.#ownProbes > 0) this.#ownProbes--;
     this.#took(
       this.#store.record(OUTCOMES[+failure | (+slow << 1) | (probe ? 0 : 4)] as CircuitOutcome),
     );
@@ -853,9 +976,119 @@ export class CircuitBreaker {
       ticket === UNKNOWN_TICKET ||
       (ticket !== NOT_A_PROBE && ticket === this.#period && this.#lastState === 'half-open')
     ) {
-      background(this.#store.release());
+      if (ticket > 0 && this.#ownProbes > 0) this.#ownProbes--;
+      const released = this.#store.release();
+      if (this.#waiters.size === 0) background(released);
+      // A slot given back unrecorded: the first waiting call may take it as a trial call.
+      else if (isThenable(released)) released.then(this.#soon, this.#soon);
+      else this.#scheduleWake();
     }
   }
+
+  // Calls waiting for the verdict in HALF_OPEN (`halfOpenWait`): each asks the store again when
+  // the circuit leaves HALF_OPEN or a trial slot is given back, in a later microtask (never
+  // inside the call that brought the change), in arrival order.
+
+  #scheduleWake(): void {
+    if (this.#waking || this.#waiters.size === 0) return;
+    this.#waking = true;
+    void RESOLVED.then(this.#wake);
+  }
+
+  readonly #soon = (): void => this.#scheduleWake();
+
+  #wakeAll(): void {
+    for (const waiter of [...this.#waiters]) {
+      // A synchronous store that still refuses in HALF_OPEN refuses the others too.
+      if (!waiter.asking && !this.#ask(waiter)) return;
+    }
+  }
+
+  /**
+   * Asks the store to admit a waiting call; false when it still refuses it in HALF_OPEN (the
+   * call waits on), true when the call was answered or a shared store's answer is awaited.
+   */
+  #ask(waiter: Waiter): boolean {
+    let admission: CircuitAdmission | Promise<CircuitAdmission>;
+    try {
+      admission = this.#store.acquire();
+    } catch (error) {
+      this.#answerWaiter(waiter, false, error);
+      return true;
+    }
+    if (!isThenable(admission)) {
+      if (admission.state !== this.#lastState) this.#observe(admission.state);
+      return this.#decide(waiter, admission);
+    }
+    this.#remote = true;
+    waiter.asking = true;
+    admission.then(
+      (a) => {
+        waiter.asking = false;
+        this.#learnAdmission(a);
+        // Decided (closed, re-opened or isolated): the others ask too; a trial slot taken here
+        // says nothing of the verdict, and the poll goes on.
+        if (this.#decide(waiter, a) && a.state !== 'half-open') this.#scheduleWake();
+      },
+      (error: unknown) => {
+        waiter.asking = false;
+        this.#answerWaiter(waiter, false, error);
+      },
+    );
+    return true;
+  }
+
+  /** Answers a waiting call by the store's admission; false when it still waits. */
+  #decide(waiter: Waiter, admission: CircuitAdmission): boolean {
+    if (!admission.admitted && admission.state === 'half-open') return false;
+    const ticket = this.#ticket(admission, undefined);
+    if (typeof ticket !== 'number') this.#answerWaiter(waiter, false, ticket);
+    // Admitted for a call that stopped waiting meanwhile: a trial slot goes back.
+    else if (waiter.done) this.#release(ticket);
+    else this.#answerWaiter(waiter, true, ticket);
+    return true;
+  }
+
+  /** Ends a call's wait: admitted with `value` as its ticket, or rejected with it. */
+  #answerWaiter(waiter: Waiter, admitted: boolean, value: unknown): void {
+    if (waiter.done) return;
+    waiter.done = true;
+    this.#waiters.delete(waiter);
+    if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
+    if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter.onAbort);
+    if (this.#waiters.size === 0 && this.#poll !== undefined) {
+      this.#clock.clearTimeout(this.#poll);
+      this.#poll = undefined;
+    }
+    if (admitted) waiter.resolve(value as number);
+    else waiter.reject(value);
+  }
+
+  /**
+   * With a shared store, whose verdict may come from another process: while calls wait, asks
+   * again for the first of them every `halfOpenWait / 4` (10 to 250 ms), unless this breaker
+   * runs a trial call of its own, whose outcome brings the verdict.
+   */
+  #schedulePoll(): void {
+    if (!this.#remote || this.#poll !== undefined || this.#waiters.size === 0) return;
+    this.#poll = this.#clock.setTimeout(
+      this.#tick,
+      Math.ceil(Math.min(250, Math.max(10, this.#waitMs / 4))),
+    );
+  }
+
+  readonly #tick = (): void => {
+    this.#poll = undefined;
+    if (this.#ownProbes === 0) {
+      for (const waiter of this.#waiters) {
+        if (!waiter.asking) {
+          this.#ask(waiter);
+          break;
+        }
+      }
+    }
+    this.#schedulePoll();
+  };
 
   // A state the store answered: observed now, or learnt when the promise settles.
   #took(state: CircuitState | Promise<CircuitState>): CircuitState {
@@ -898,10 +1131,15 @@ export class CircuitBreaker {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
+    // The verdict of HALF_OPEN: calls waiting for it ask again.
+    if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
     if (to === 'open') this.#openCause = this.#recording;
-    if (to === 'half-open') this.#period++;
+    if (to === 'half-open') {
+      this.#period++;
+      this.#ownProbes = 0;
+    }
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;
     // A listener changed the state: its change follows once this one has reached everyone.
@@ -1010,6 +1248,9 @@ function windowText(type: unknown, size: unknown): string {
 function background(done: unknown): void {
   if (isThenable(done)) done.then(undefined, noop);
 }
+
+// A settled promise: a reaction to it runs in the next microtask (`queueMicrotask` may be faked).
+const RESOLVED: Promise<void> = /* @__PURE__ */ Promise.resolve();
 
 function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -27,6 +27,8 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     }
     if (typeof ticket === 'number') this.admitted(ctx, ticket);
     else if (ticket instanceof CircuitOpenError) {
+      // With `halfOpenWait`, a call refused in HALF_OPEN may wait for the trial calls' verdict.
+      if (this.waited(ctx, ticket)) return;
       // Refused in the caller's turn, its stack starts at the caller's frame (later, at this
       // one): captured here, with no frame of a helper to walk (see `V8Error`).
       // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
@@ -43,9 +45,30 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
             this.outer.leave(ctx, false, ctx.abortReason);
           } else this.admitted(ctx, t);
         },
-        (error: unknown) => this.refused(ctx, error),
+        (error: unknown) => {
+          if (!this.waited(ctx, error)) this.refused(ctx, error);
+        },
       );
     }
+  }
+
+  /** Waits for the HALF_OPEN verdict when the breaker lets `refusal`'s call wait; else false. */
+  private waited(ctx: Context, refusal: unknown): boolean {
+    const wait = this.breaker.waitVerdict(refusal, ctx.inheritedSignal, ctx.inheritedRemaining);
+    if (wait === undefined) return false;
+    wait.then(
+      (t) => {
+        if (ctx.aborted) {
+          this.breaker.onCancel(t);
+          this.outer.leave(ctx, false, ctx.abortReason);
+        } else this.admitted(ctx, t);
+      },
+      (error: unknown) => {
+        if (ctx.aborted) this.outer.leave(ctx, false, ctx.abortReason);
+        else this.refused(ctx, error);
+      },
+    );
+    return true;
   }
 
   private admitted(ctx: Context, ticket: number): void {

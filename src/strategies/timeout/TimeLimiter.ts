@@ -185,6 +185,22 @@ export class TimeLimiter {
   }
 }
 
+/**
+ * @internal A deadline of `limiter` passed before the work settled: tells `owner` (counted and
+ * reported by a policy's timeout step; a listener that throws never breaks the call) and answers
+ * the error the call fails with. The one place a timeout's error is made, for a deadline in a
+ * {@link TimedContext} and one carried by a policy's root context alike.
+ */
+export function timeoutError(limiter: TimeLimiter, owner: TimeoutOwner): OperationTimeoutError {
+  const error = new OperationTimeoutError(limiter.timeoutMs, limiter.name || owner.operation);
+  try {
+    owner.onTimeout(limiter.timeoutMs);
+  } catch {
+    // A listener never breaks a call.
+  }
+  return error;
+}
+
 // Stryker disable next-line ObjectLiteral: `capture` sets both before `run` reads them
 const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
   resolve: noop,
@@ -314,16 +330,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
         this.#done = true;
         this.#unlink();
       }
-      const timeout = new OperationTimeoutError(
-        this.#limiter.timeoutMs,
-        this.#limiter.name || this.owner.operation,
-      );
+      const timeout = timeoutError(this.#limiter, this.owner);
       this.#timeoutError = error = timeout;
-      try {
-        this.owner.onTimeout(this.#limiter.timeoutMs);
-      } catch {
-        // A listener never breaks a call.
-      }
       this.#controller?.abort(timeout);
       if (cooperative) return;
     }

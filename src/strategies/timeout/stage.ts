@@ -1,6 +1,11 @@
 import type { Context, RootContext, RootDeadline } from '../../internal/context.js';
-import { OperationTimeoutError } from '../../errors.js';
-import type { DeadlineSink, TimedContext, TimeLimiter, TimeoutOwner } from './TimeLimiter.js';
+import {
+  timeoutError,
+  type DeadlineSink,
+  type TimedContext,
+  type TimeLimiter,
+  type TimeoutOwner,
+} from './TimeLimiter.js';
 import type { Step } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -58,14 +63,7 @@ export class TimeoutStage
   }
 
   timedOut(): unknown {
-    const limiter = this.limiter;
-    const error = new OperationTimeoutError(this.timeoutMs, limiter.name || this.operation);
-    try {
-      this.onTimeout(this.timeoutMs);
-    } catch {
-      // A listener never breaks a call.
-    }
-    return error;
+    return timeoutError(this.limiter, this);
   }
 
   onTimeout(timeoutMs: number): void {

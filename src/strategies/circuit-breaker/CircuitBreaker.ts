@@ -151,8 +151,8 @@ export interface CircuitBreakerOptions<R = any> {
   /**
    * How long a call that arrives in HALF_OPEN while every trial slot is taken waits for the trial
    * calls' verdict instead of being refused at once; a finite duration >= 0. Such a call is
-   * admitted, as a CLOSED call counted in the window, when the circuit closes (and takes a trial
-   * slot that a trial call gives back unrecorded); it is refused with {@link CircuitOpenError}
+   * admitted, as a CLOSED call counted in the window, when the circuit closes (or as a trial
+   * call, when one gives its slot back unrecorded); it is refused with {@link CircuitOpenError}
    * when the circuit re-opens (with the open time left as `retryAfterMs`) or is isolated, and
    * when the wait runs out (`state` `'half-open'`, `retryAfterMs` 0). The wait ends at the
    * deadline of a policy's timeout around the breaker, and at once when the caller's signal

@@ -5,10 +5,13 @@ import {
   CircuitBreaker,
   CircuitOpenError,
   CircuitState,
+  InMemoryCircuitBreakerStore,
   Policy,
   PolicyRegistry,
   circuitBreaker,
   isCircuitOpenError,
+  type CircuitAdmission,
+  type CircuitBreakerStore,
 } from 'bulwark';
 import { flush, rejectionOf, settle, thrownBy } from './support.js';
 
@@ -414,6 +417,78 @@ describe('contract: CircuitBreaker', () => {
     unsubscribe();
     record(breaker, 'F');
     expect(changes).to.have.length(3);
+  });
+
+  it('R-CB-16, R-CB-14: `isolate()` from a listener of the move to HALF_OPEN refuses the call that brought the move', async () => {
+    // One store that answers at once, one that answers with promises.
+    const inner = new InMemoryCircuitBreakerStore();
+    const later: CircuitBreakerStore = {
+      configure: (c) => inner.configure(c),
+      acquire: (): Promise<CircuitAdmission> => Promise.resolve().then(() => inner.acquire()),
+      record: (o) => Promise.resolve().then(() => inner.record(o)),
+      release: () => Promise.resolve().then(() => inner.release()),
+      state: () => Promise.resolve(inner.state()),
+      snapshot: () => Promise.resolve(inner.snapshot()),
+      isolate: () => Promise.resolve(inner.isolate()),
+      reset: () => Promise.resolve(inner.reset()),
+    };
+    const ways: Array<
+      [string, (b: CircuitBreaker, fn: () => string) => Promise<unknown>, boolean]
+    > = [
+      ['execute', (b, fn) => b.execute(fn), false],
+      ['a policy', (b, fn) => Policy.builder('p').circuitBreaker(b).build().execute(fn), false],
+      ['execute, store answering later', (b, fn) => b.execute(fn), true],
+      [
+        'beforeCall',
+        (b, fn) => {
+          try {
+            const ticket = b.beforeCall();
+            const value = fn();
+            b.onSuccess(0, ticket);
+            return Promise.resolve(value);
+          } catch (error) {
+            return Promise.reject(error as Error);
+          }
+        },
+        false,
+      ],
+    ];
+    for (const [way, call, async] of ways) {
+      const clock = new ManualClock(1_000);
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        recoveryTimeout: 10,
+        clock,
+        ...(async ? { store: later } : {}),
+      });
+      const changes: unknown[] = [];
+      breaker.onStateChange((change) => {
+        changes.push(change);
+        if (change.to === 'half-open') breaker.isolate();
+      });
+      await rejectionOf(breaker.execute(fail));
+      await clock.advance(10);
+      let ran = false;
+      const error = await rejectionOf(
+        call(breaker, () => {
+          ran = true;
+          return 'probe';
+        }),
+      );
+      expect(error, way).to.be.instanceOf(CircuitOpenError);
+      expect(error, way).to.include({ state: 'isolated', retryAfterMs: Infinity });
+      expect(ran, way).to.equal(false);
+      expect(breaker.state, way).to.equal('isolated');
+      expect(changes, way).to.deep.equal([
+        { from: 'closed', to: 'open' },
+        { from: 'open', to: 'half-open' },
+        { from: 'half-open', to: 'isolated' },
+      ]);
+      // Isolation ends with reset(), and the circuit then admits calls again.
+      breaker.reset();
+      expect(await call(breaker, () => 'after reset'), way).to.equal('after reset');
+      inner.reset();
+    }
   });
 
   it("R-CB-17: `CircuitState` is exported as a value: Closed === 'closed', Open === 'open', HalfOpen === 'half-open', Isolated === 'isolated'", () => {

@@ -48,6 +48,7 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
+import { REFUSE_ISOLATED } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
@@ -703,7 +704,7 @@ export class CircuitBreaker {
       this.#remote = true;
       return admission.then((a) => {
         this.#learnAdmission(a);
-        const ticket = this.#ticket(a, undefined);
+        const ticket = this.#ticket(this.#current(a), undefined);
         if (typeof ticket !== 'number') throw ticket;
         return ticket;
       });
@@ -925,7 +926,17 @@ export class CircuitBreaker {
   ): number | CircuitOpenError {
     // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(admission, boundary);
+    return this.#ticket(this.#current(admission), boundary);
+  }
+
+  /**
+   * `admission` as the circuit stands once the listeners told of its state have run: refused as
+   * ISOLATED when one of them isolated the circuit (`isolate()` from `onStateChange`, on the
+   * move to HALF_OPEN that this very call brought). A probe slot the store gave it needs no
+   * giving back: isolation ends only with `reset()`, which clears them all.
+   */
+  #current(admission: CircuitAdmission): CircuitAdmission {
+    return this.#lastState === 'isolated' ? REFUSE_ISOLATED : admission;
   }
 
   /** The admitted call's ticket, or the refusal (its stack as `refusalFrom` makes it). */
@@ -1018,7 +1029,7 @@ export class CircuitBreaker {
     }
     if (!isThenable(admission)) {
       if (admission.state !== this.#lastState) this.#observe(admission.state);
-      return this.#decide(waiter, admission);
+      return this.#decide(waiter, this.#current(admission));
     }
     this.#remote = true;
     waiter.asking = true;
@@ -1026,9 +1037,10 @@ export class CircuitBreaker {
       (a) => {
         waiter.asking = false;
         this.#learnAdmission(a);
+        const current = this.#current(a);
         // Decided (closed, re-opened or isolated): the others ask too; a trial slot taken here
         // says nothing of the verdict, and the poll goes on.
-        if (this.#decide(waiter, a) && a.state !== 'half-open') this.#scheduleWake();
+        if (this.#decide(waiter, current) && current.state !== 'half-open') this.#scheduleWake();
       },
       (error: unknown) => {
         waiter.asking = false;

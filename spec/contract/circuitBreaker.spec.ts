@@ -180,6 +180,57 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.metrics.bufferedCalls).to.equal(0);
   });
 
+  it('R-CB-4: a TIME window counts in buckets aligned on the clock: an outcome recorded at `t` counts until `floor(t / width) * width + windowDuration`, up to one bucket early, never late', async () => {
+    // [windowDuration in ms, the bucket width it gets, when the outcome is recorded]
+    const cases: Array<[number, number, number]> = [
+      [10_000, 1_000, 999], // 10 buckets of 1 s; 1 ms before a bucket ends: leaves 9 001 ms later
+      [10_000, 1_000, 1_000], // at a bucket's start: counts exactly 10 s
+      [10_000, 1_000, 1_500],
+      [1_000, 100, 150], // never fewer than 10 buckets
+      [60_000, 1_000, 59_999],
+      [90_000, 1_500, 3_001], // more than 60 s: 60 buckets
+      [300_000, 5_000, 4_999],
+    ];
+    for (const [windowMs, width, t] of cases) {
+      const clock = new ManualClock(t);
+      const breaker = new CircuitBreaker({
+        windowType: 'time',
+        windowDuration: windowMs,
+        failureRateThreshold: 1,
+        clock,
+      });
+      record(breaker, 'F');
+      const leaves = Math.floor(t / width) * width + windowMs;
+      const what = `${windowMs} ms window, recorded at ${t}`;
+      expect(leaves - t, what)
+        .to.be.above(windowMs - width)
+        .and.at.most(windowMs);
+      if (t % width === 0) expect(leaves - t, what).to.equal(windowMs);
+      await clock.advance(leaves - 1 - t);
+      expect(breaker.metrics.bufferedCalls, `${what}: at ${leaves - 1}`).to.equal(1);
+      await clock.advance(1);
+      expect(breaker.metrics.bufferedCalls, `${what}: at ${leaves}`).to.equal(0);
+    }
+    // Failures at 999 ms and 10 000 ms never share a 10 s window.
+    const clock = new ManualClock(999);
+    const breaker = new CircuitBreaker({
+      windowType: 'time',
+      windowDuration: '10s',
+      failureRateThreshold: 1,
+      minimumCalls: 2,
+      clock,
+    });
+    record(breaker, 'F');
+    await clock.advance(10_000 - 999);
+    record(breaker, 'F');
+    expect(breaker.metrics.bufferedCalls).to.equal(1);
+    expect(breaker.state).to.equal('closed');
+    // One later in the same bucket as the second does.
+    await clock.advance(999);
+    record(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+  });
+
   it('R-CB-7: `slowCallDuration`: a call at least this long counts as slow; `slowCallRateThreshold`: trip when the slow-call rate over the window reaches it', () => {
     const breaker = new CircuitBreaker({
       slowCallDuration: 100,

@@ -113,14 +113,26 @@ export interface CircuitBreakerOptions<R = any> {
   readonly windowSize?: number | undefined;
   /**
    * `'count'`: the window is the last `windowSize` outcomes. `'time'`: the outcomes of the last
-   * `windowDuration`, kept in 10 to 60 time buckets (one per second where that fits), so an
-   * outcome leaves the window at most `windowDuration`, and at least `windowDuration` minus one
-   * bucket, after it was recorded.
+   * `windowDuration`, counted in buckets, not one by one.
+   *
+   * A TIME window has `n` buckets: `windowDuration` in seconds rounded up, but 10 at the least
+   * and 60 at the most; each is `windowDuration / n` wide (1 s for windows of 10 s to 60 s,
+   * 100 ms for a 1 s window, 5 s for a 5 min one). Buckets are aligned on the clock's time
+   * (bucket `k` holds the outcomes recorded from `k * width` to just before `(k + 1) * width`;
+   * the Redis store uses its server's clock), and the window at time `now` is the bucket holding
+   * `now` and the `n - 1` before it. So an outcome recorded at `t` counts until
+   * `floor(t / width) * width + windowDuration`: for `windowDuration - (t % width)` ms. The error
+   * goes one way only: an outcome may leave the window up to one bucket early (more than
+   * `windowDuration - width` after it was recorded), never late; one recorded at a bucket's
+   * start (`t` a multiple of the width) counts exactly `windowDuration`. With
+   * `windowDuration: '10s'`, failures at 999 ms and 10 000 ms are never in the window together:
+   * the first leaves it at 10 000 ms.
    * @defaultValue 'count'
    */
   readonly windowType?: 'count' | 'time' | undefined;
   /**
-   * Length of a `'time'` window; > 0. Ignored by a `'count'` window.
+   * Length of a `'time'` window; > 0. Ignored by a `'count'` window. An outcome counts for at
+   * most this long, and for more than this minus one bucket (see `windowType`).
    * @defaultValue '60s'
    */
   readonly windowDuration?: Duration | undefined;

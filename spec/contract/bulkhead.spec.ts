@@ -54,8 +54,7 @@ describe('contract: Bulkhead', () => {
   });
 
   it('R-BH-3: a `maxWait` other than 0 or Infinity needs `maxQueue` > 0 (else no caller would wait)', () => {
-    const message =
-      '`maxWait` needs `maxQueue` > 0: without a queue no caller waits (a full bulkhead refuses at once), so set `maxQueue` or leave `maxWait` out';
+    const message = '`maxWait` needs `maxQueue` > 0: without a queue no caller waits';
     const refusals: Array<[() => unknown, string, unknown]> = [
       [() => new Bulkhead({ maxConcurrent: 1, maxWait: '2s' }), 'maxWait', '2s'],
       [() => new Bulkhead({ maxQueue: 0, maxWait: 1 }), 'maxWait', 1],

@@ -183,7 +183,7 @@ export class Bulkhead {
         'maxWait',
         'set with `maxQueue` > 0',
         o.maxWait,
-        '`maxWait` needs `maxQueue` > 0: without a queue no caller waits (a full bulkhead refuses at once), so set `maxQueue` or leave `maxWait` out',
+        '`maxWait` needs `maxQueue` > 0: without a queue no caller waits',
       );
     }
     // Every setting is an own enumerable property, `maxConcurrent` first, so `console.log`,

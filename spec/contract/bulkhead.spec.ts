@@ -1,7 +1,7 @@
 // The bulkhead rules of docs/CONTRACT.md (R-BH-*), checked against the built package.
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
-import { Bulkhead, BulkheadFullError, Policy } from 'bulwark';
+import { Bulkhead, BulkheadFullError, isOptionTypeError, Policy, PolicyRegistry } from 'bulwark';
 import { flush, never, rejectionOf, settle } from './support.js';
 
 describe('contract: Bulkhead', () => {
@@ -51,6 +51,39 @@ describe('contract: Bulkhead', () => {
     bulkhead.release();
     await flush();
     expect(waiting.status).to.equal('fulfilled');
+  });
+
+  it('R-BH-3: a `maxWait` other than 0 or Infinity needs `maxQueue` > 0 (else no caller would wait)', () => {
+    const message = '`maxWait` needs `maxQueue` > 0: without a queue no caller waits';
+    const refusals: Array<[() => unknown, string, unknown]> = [
+      [() => new Bulkhead({ maxConcurrent: 1, maxWait: '2s' }), 'maxWait', '2s'],
+      [() => new Bulkhead({ maxQueue: 0, maxWait: 1 }), 'maxWait', 1],
+      [() => Policy.builder().bulkhead({ maxConcurrent: 1, maxWait: '2s' }), 'maxWait', '2s'],
+      [
+        () =>
+          PolicyRegistry.fromConfig({
+            bulkhead: { db: { 'max-concurrent': 1, 'max-wait': '2s' } },
+          }),
+        'resilience.bulkhead.db.max-wait',
+        '2s',
+      ],
+    ];
+    for (const [make, option, received] of refusals) {
+      let error: unknown;
+      try {
+        make();
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error, option).to.be.instanceOf(TypeError);
+      expect(isOptionTypeError(error), option).to.equal(true);
+      expect((error as Error).message, option).to.have.string(message);
+      expect(error).to.include({ option, received });
+    }
+    // 0 (never queue) and Infinity (no limit, as when left out) say nothing against no queue.
+    expect(new Bulkhead({ maxWait: 0 }).maxWaitMs).to.equal(0);
+    expect(new Bulkhead({ maxWait: Infinity }).maxWaitMs).to.equal(Infinity);
+    expect(new Bulkhead({ maxQueue: 1, maxWait: '2s' }).maxWaitMs).to.equal(2_000);
   });
 
   it('R-BH-3: Bulkhead: a queued caller whose `maxWait` runs out gets `BulkheadFullError`', async () => {

@@ -5,10 +5,13 @@ import {
   CircuitBreaker,
   CircuitOpenError,
   CircuitState,
+  InMemoryCircuitBreakerStore,
   Policy,
   PolicyRegistry,
   circuitBreaker,
   isCircuitOpenError,
+  type CircuitAdmission,
+  type CircuitBreakerStore,
 } from 'bulwark';
 import { flush, rejectionOf, settle, thrownBy } from './support.js';
 
@@ -175,6 +178,57 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.metrics.bufferedCalls).to.equal(2);
     await clock.advance(1_000);
     expect(breaker.metrics.bufferedCalls).to.equal(0);
+  });
+
+  it('R-CB-4: a TIME window counts in buckets aligned on the clock: an outcome recorded at `t` counts until `floor(t / width) * width + windowDuration`, up to one bucket early, never late', async () => {
+    // [windowDuration in ms, the bucket width it gets, when the outcome is recorded]
+    const cases: Array<[number, number, number]> = [
+      [10_000, 1_000, 999], // 10 buckets of 1 s; 1 ms before a bucket ends: leaves 9 001 ms later
+      [10_000, 1_000, 1_000], // at a bucket's start: counts exactly 10 s
+      [10_000, 1_000, 1_500],
+      [1_000, 100, 150], // never fewer than 10 buckets
+      [60_000, 1_000, 59_999],
+      [90_000, 1_500, 3_001], // more than 60 s: 60 buckets
+      [300_000, 5_000, 4_999],
+    ];
+    for (const [windowMs, width, t] of cases) {
+      const clock = new ManualClock(t);
+      const breaker = new CircuitBreaker({
+        windowType: 'time',
+        windowDuration: windowMs,
+        failureRateThreshold: 1,
+        clock,
+      });
+      record(breaker, 'F');
+      const leaves = Math.floor(t / width) * width + windowMs;
+      const what = `${windowMs} ms window, recorded at ${t}`;
+      expect(leaves - t, what)
+        .to.be.above(windowMs - width)
+        .and.at.most(windowMs);
+      if (t % width === 0) expect(leaves - t, what).to.equal(windowMs);
+      await clock.advance(leaves - 1 - t);
+      expect(breaker.metrics.bufferedCalls, `${what}: at ${leaves - 1}`).to.equal(1);
+      await clock.advance(1);
+      expect(breaker.metrics.bufferedCalls, `${what}: at ${leaves}`).to.equal(0);
+    }
+    // Failures at 999 ms and 10 000 ms never share a 10 s window.
+    const clock = new ManualClock(999);
+    const breaker = new CircuitBreaker({
+      windowType: 'time',
+      windowDuration: '10s',
+      failureRateThreshold: 1,
+      minimumCalls: 2,
+      clock,
+    });
+    record(breaker, 'F');
+    await clock.advance(10_000 - 999);
+    record(breaker, 'F');
+    expect(breaker.metrics.bufferedCalls).to.equal(1);
+    expect(breaker.state).to.equal('closed');
+    // One later in the same bucket as the second does.
+    await clock.advance(999);
+    record(breaker, 'F');
+    expect(breaker.state).to.equal('open');
   });
 
   it('R-CB-7: `slowCallDuration`: a call at least this long counts as slow; `slowCallRateThreshold`: trip when the slow-call rate over the window reaches it', () => {
@@ -414,6 +468,78 @@ describe('contract: CircuitBreaker', () => {
     unsubscribe();
     record(breaker, 'F');
     expect(changes).to.have.length(3);
+  });
+
+  it('R-CB-16, R-CB-14: `isolate()` from a listener of the move to HALF_OPEN refuses the call that brought the move', async () => {
+    // One store that answers at once, one that answers with promises.
+    const inner = new InMemoryCircuitBreakerStore();
+    const later: CircuitBreakerStore = {
+      configure: (c) => inner.configure(c),
+      acquire: (): Promise<CircuitAdmission> => Promise.resolve().then(() => inner.acquire()),
+      record: (o) => Promise.resolve().then(() => inner.record(o)),
+      release: () => Promise.resolve().then(() => inner.release()),
+      state: () => Promise.resolve(inner.state()),
+      snapshot: () => Promise.resolve(inner.snapshot()),
+      isolate: () => Promise.resolve(inner.isolate()),
+      reset: () => Promise.resolve(inner.reset()),
+    };
+    const ways: Array<
+      [string, (b: CircuitBreaker, fn: () => string) => Promise<unknown>, boolean]
+    > = [
+      ['execute', (b, fn) => b.execute(fn), false],
+      ['a policy', (b, fn) => Policy.builder('p').circuitBreaker(b).build().execute(fn), false],
+      ['execute, store answering later', (b, fn) => b.execute(fn), true],
+      [
+        'beforeCall',
+        (b, fn) => {
+          try {
+            const ticket = b.beforeCall();
+            const value = fn();
+            b.onSuccess(0, ticket);
+            return Promise.resolve(value);
+          } catch (error) {
+            return Promise.reject(error as Error);
+          }
+        },
+        false,
+      ],
+    ];
+    for (const [way, call, async] of ways) {
+      const clock = new ManualClock(1_000);
+      const breaker = new CircuitBreaker({
+        failureThreshold: 1,
+        recoveryTimeout: 10,
+        clock,
+        ...(async ? { store: later } : {}),
+      });
+      const changes: unknown[] = [];
+      breaker.onStateChange((change) => {
+        changes.push(change);
+        if (change.to === 'half-open') breaker.isolate();
+      });
+      await rejectionOf(breaker.execute(fail));
+      await clock.advance(10);
+      let ran = false;
+      const error = await rejectionOf(
+        call(breaker, () => {
+          ran = true;
+          return 'probe';
+        }),
+      );
+      expect(error, way).to.be.instanceOf(CircuitOpenError);
+      expect(error, way).to.include({ state: 'isolated', retryAfterMs: Infinity });
+      expect(ran, way).to.equal(false);
+      expect(breaker.state, way).to.equal('isolated');
+      expect(changes, way).to.deep.equal([
+        { from: 'closed', to: 'open' },
+        { from: 'open', to: 'half-open' },
+        { from: 'half-open', to: 'isolated' },
+      ]);
+      // Isolation ends with reset(), and the circuit then admits calls again.
+      breaker.reset();
+      expect(await call(breaker, () => 'after reset'), way).to.equal('after reset');
+      inner.reset();
+    }
   });
 
   it("R-CB-17: `CircuitState` is exported as a value: Closed === 'closed', Open === 'open', HalfOpen === 'half-open', Isolated === 'isolated'", () => {

@@ -32,6 +32,10 @@ describe('contract: Durations', () => {
     expect(parseDuration('1d')).to.equal(86_400_000);
     expect(parseDuration('3m')).to.equal(180_000);
     expect(parseDuration('1h1m1s1ms')).to.equal(3_661_001);
+    // Any parts, in any order, repeated or not, are added up.
+    expect(parseDuration('5ms5s')).to.equal(5_005);
+    expect(parseDuration('1h1h')).to.equal(7_200_000);
+    expect(parseDuration('30s1m')).to.equal(90_000);
   });
 
   it("R-DUR-4: Anything else ('5 sec', '', -1, NaN, Infinity where a finite time is required) throws TypeError/RangeError naming the option and the value received", () => {
@@ -42,6 +46,12 @@ describe('contract: Durations', () => {
       [NaN, RangeError, 'NaN'],
       [Infinity, RangeError, 'Infinity'],
       ['5x', TypeError, '"5x"'],
+      // Nothing but parts: no whitespace around or between them.
+      [' 5s', TypeError, '" 5s"'],
+      ['5s\n', TypeError, '"5s\\n"'],
+      ['\t1m30s', TypeError, '"\\t1m30s"'],
+      ['1m 30s', TypeError, '"1m 30s"'],
+      [' ', TypeError, '" "'],
       [null, TypeError, 'null'],
       [{}, TypeError, 'an object'],
     ];

@@ -75,6 +75,44 @@ describe('contract: executions', () => {
     });
   });
 
+  it('R-VAL-5: an unknown execute option, with neither `signal` nor `data` set, is an option error naming the key and the option it resembles', async () => {
+    const policy = Policy.builder('p').timeout('5s').build();
+    const controller = new AbortController();
+    const cases: Array<[Record<string, unknown>, string, unknown, string]> = [
+      [
+        { singal: controller.signal },
+        'options.singal',
+        controller.signal,
+        'execute: unknown option `singal` (did you mean `signal`?)',
+      ],
+      [
+        { dat: { id: 1 } },
+        'options.dat',
+        { id: 1 },
+        'execute: unknown option `dat` (did you mean `data`?)',
+      ],
+      [
+        { signal: undefined, timeout: 5 },
+        'options.timeout',
+        5,
+        'execute: unknown option `timeout`',
+      ],
+    ];
+    let calls = 0;
+    for (const [options, option, received, message] of cases) {
+      const error = await rejectionOf(policy.execute(() => ++calls, options as never));
+      expect(isOptionTypeError(error), message).to.equal(true);
+      expect(error).to.be.instanceOf(TypeError).and.include({ name: 'TypeError', option, message });
+      expect((error as { received: unknown }).received).to.deep.equal(received);
+    }
+    expect(calls).to.equal(0);
+    expect(policy.metrics()).to.include({ calls: 3, failures: 3 });
+    // The known keys alone, set or not, are fine.
+    expect(await policy.execute(() => 'ok', {})).to.equal('ok');
+    expect(await policy.execute(() => 'ok', { signal: undefined, data: undefined })).to.equal('ok');
+    expect(await policy.execute((ctx) => ctx.data.get('id'), { data: { id: 2 } })).to.equal(2);
+  });
+
   it("R-FB-4: a caller's abort is never replaced by a fallback value", async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')

@@ -521,6 +521,122 @@ describe('contract: Policy and the builder', () => {
     expect(policy.stages).to.deep.equal([{ kind: 'doubling', name: 'doubling' }]);
   });
 
+  describe("R-POL-8: `next` takes any context-shaped object; what it lacks comes from the stage's context", () => {
+    /** A stage that calls `next` with `make(ctx)` instead of its own context. */
+    function passing(make: (ctx: ExecutionContext) => ExecutionContext): Stage {
+      return { kind: 'passing', execute: (ctx, next) => next(make(ctx)) };
+    }
+
+    it('a spread `{ ...ctx }` (the getters it drops are read from the context received)', async () => {
+      const clock = new ManualClock(5_000);
+      const tagging = passing((ctx) => ({ ...ctx, policyName: `${ctx.policyName}:tagged` }));
+      const policy = Policy.builder('svc')
+        .clock(clock)
+        .use(tagging)
+        .retry({ maxAttempts: 3, delay: 0, clock })
+        .timeout({ timeout: '1s', clock })
+        .build();
+      const seen: Array<[string, number, unknown, number, boolean, number]> = [];
+      const value = await policy.execute(
+        (ctx) => {
+          seen.push([
+            ctx.policyName,
+            ctx.attempt,
+            ctx.data.get('id'),
+            ctx.startedAt,
+            ctx.signal instanceof AbortSignal,
+            ctx.deadline,
+          ]);
+          if (ctx.attempt === 1) throw new Boom();
+          return 'ok';
+        },
+        { data: { id: 7 } },
+      );
+      expect(value).to.equal('ok');
+      expect(seen).to.deep.equal([
+        ['svc:tagged', 1, 7, 5_000, true, 6_000],
+        ['svc:tagged', 2, 7, 5_000, true, 6_000],
+      ]);
+
+      // The caller's abort reaches the work through the signal the spread dropped.
+      const controller = new AbortController();
+      let signal: AbortSignal | undefined;
+      const call = settle(
+        Policy.builder('svc')
+          .use(tagging)
+          .build()
+          .execute(
+            (ctx) => {
+              signal = ctx.signal;
+              return never();
+            },
+            { signal: controller.signal },
+          ),
+      );
+      controller.abort('gone');
+      await flush();
+      expect(call.reason).to.equal('gone');
+      expect(signal?.aborted).to.equal(true);
+      expect(signal?.reason).to.equal('gone');
+    });
+
+    it('`Object.assign({}, ctx, changes)`', async () => {
+      const policy = Policy.builder('svc')
+        .use(passing((ctx) => Object.assign({}, ctx, { attempt: 7 })))
+        .retry({ maxAttempts: 2, delay: 0 })
+        .build();
+      const seen: Array<[string, number, unknown, boolean]> = [];
+      await policy.execute(
+        (ctx) => {
+          seen.push([ctx.policyName, ctx.attempt, ctx.data.get('id'), ctx.signal.aborted]);
+          return 'ok';
+        },
+        { data: new Map([['id', 'A1']]) },
+      );
+      // The retry inside numbers the attempts; its context reads the rest through the copy.
+      expect(seen).to.deep.equal([['svc', 1, 'A1', false]]);
+      const outer = Policy.builder('svc')
+        .use(passing((ctx) => Object.assign({}, ctx, { attempt: 7 })))
+        .build();
+      expect(
+        await outer.execute((ctx) => [ctx.policyName, ctx.attempt, ctx.data.size]),
+      ).to.deep.equal(['svc', 7, 0]);
+    });
+
+    it('an object made by hand: every field it gives is what the work sees', async () => {
+      const controller = new AbortController();
+      const data = new Map<string, unknown>([['k', 1]]);
+      const made: ExecutionContext = {
+        policyName: 'made',
+        signal: controller.signal,
+        attempt: 3,
+        startedAt: 42,
+        data,
+        deadline: 100,
+        remaining: 58,
+      };
+      const policy = Policy.builder('svc')
+        .use(passing(() => made))
+        .build();
+      const seen = await policy.execute((ctx) => pick(ctx));
+      expect(seen).to.deep.equal(made);
+      expect(seen.data).to.equal(data);
+      expect(seen.signal).to.equal(controller.signal);
+      // Partly made: the rest is the received context's.
+      const partial = Policy.builder('svc')
+        .use(passing(() => ({ policyName: 'part' }) as ExecutionContext))
+        .build();
+      const got = await partial.execute((ctx) => pick(ctx), { data: { id: 1 } });
+      expect(got.policyName).to.equal('part');
+      expect(got.attempt).to.equal(1);
+      expect(got.data.get('id')).to.equal(1);
+      expect(got.signal.aborted).to.equal(false);
+      expect(got.deadline).to.equal(Infinity);
+      expect(got.remaining).to.equal(Infinity);
+      expect(got.startedAt).to.be.a('number');
+    });
+  });
+
   it('R-POL-9: `policy.name`, `policy.stages` (read-only list of `{ kind, name }`)', () => {
     const policy = pricing();
     expect(policy.name).to.equal('pricing');
@@ -923,3 +1039,9 @@ describe('contract: policy metrics', () => {
     });
   });
 });
+
+/** The fields of an execution context, read once. */
+function pick(ctx: ExecutionContext): ExecutionContext {
+  const { policyName, signal, attempt, startedAt, data, deadline, remaining } = ctx;
+  return { policyName, signal, attempt, startedAt, data, deadline, remaining };
+}

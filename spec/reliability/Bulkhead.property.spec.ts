@@ -78,7 +78,11 @@ async function check(config: Config, ops: readonly Op[]): Promise<void> {
     maxQueue: config.maxQueue,
     clock,
   };
-  if (config.maxWaitMs !== undefined) options.maxWait = config.maxWaitMs;
+  // A finite wait > 0 needs a queue (without one it is refused at construction).
+  const wait = config.maxWaitMs;
+  if (wait !== undefined && (config.maxQueue > 0 || wait === 0 || wait === Infinity)) {
+    options.maxWait = wait;
+  }
   const bulkhead = new Bulkhead(options);
   const callers: Caller[] = [];
   const startOrder: number[] = [];

@@ -27,12 +27,12 @@ export function toMs(value: unknown, option: string, allowInfinity = false): num
     fail(RangeError, option, value < 0 ? 'a duration >= 0' : value > 0 ? FINITE : DURATION, value);
   }
   if (typeof value !== 'string') fail(TypeError, option, DURATION, value);
-  const text = value.trim();
   let total = 0;
-  // Valid when the parts make up the whole text: nothing is left once they are taken out.
+  // Valid when the parts make up the whole text: nothing is left once they are taken out (not
+  // even whitespace around them: `' 5s'` is not a duration).
   if (
-    !text ||
-    text.replace(PART, (_, n: string, unit: string) => ((total += +n * UNIT_MS[unit]!), ''))
+    !value ||
+    value.replace(PART, (_, n: string, unit: string) => ((total += +n * UNIT_MS[unit]!), ''))
   ) {
     fail(TypeError, option, 'a duration such as 250ms, 5s, 1m30s, 2h or 1d', value);
   }
@@ -43,7 +43,7 @@ export function toMs(value: unknown, option: string, allowInfinity = false): num
 /**
  * Converts a {@link Duration} to milliseconds.
  *
- * @throws TypeError for a value that is not a duration (`'5 sec'`, `''`, `'5'`)
+ * @throws TypeError for a value that is not a duration (`'5 sec'`, `''`, `'5'`, `' 5s'`)
  * @throws RangeError for a negative, NaN or infinite number
  * @example
  * ```ts

@@ -8,7 +8,8 @@ import { LinkedStep } from './step.js';
 /**
  * @internal Runs a user's {@link Stage} inside the pipeline. The stage's `next` starts the steps
  * inside it and returns a promise of their outcome; the promise the stage returns continues the
- * way out. `next` may be called any number of times, with any context-shaped object.
+ * way out. `next` may be called any number of times, with any context-shaped object: what the
+ * object lacks is read from the context the stage received (see {@link AdoptedContext}).
  */
 export class CustomStage extends LinkedStep {
   readonly settlesEarly = true;
@@ -77,34 +78,44 @@ class BoundaryContext extends DerivedContext {
 
 /**
  * A context a custom stage made itself, read through, with the execution's root kept: its parent
- * is the context the stage received.
+ * is the context the stage received. What the object does not give (undefined or null: a spread
+ * `{ ...ctx }` or `Object.assign({}, ctx)` copies own fields only, not the context's getters) is
+ * read from that context, as if the stage had passed it unchanged.
  */
 class AdoptedContext extends DerivedContext {
-  private readonly given: ExecutionContext;
+  private readonly given: Partial<ExecutionContext>;
 
   constructor(given: ExecutionContext, origin: Context, owner: object) {
     super(origin, owner);
     this.given = given;
   }
   override get policyName(): string {
-    return this.given.policyName;
+    return this.given.policyName ?? super.policyName;
   }
   override get signal(): AbortSignal {
-    return this.given.signal;
+    return this.given.signal ?? super.signal;
   }
   override get attempt(): number {
-    return this.given.attempt;
+    return this.given.attempt ?? super.attempt;
   }
   override get startedAt(): number {
-    return this.given.startedAt;
+    return this.given.startedAt ?? super.startedAt;
   }
   override get data(): Map<string, unknown> {
-    return this.given.data;
+    return this.given.data ?? super.data;
+  }
+  override get deadline(): number {
+    return this.given.deadline ?? super.deadline;
+  }
+  override get remaining(): number {
+    return this.given.remaining ?? super.remaining;
   }
   override get aborted(): boolean {
-    return this.given.signal.aborted;
+    const signal = this.given.signal;
+    return signal == null ? super.aborted : signal.aborted;
   }
   override get abortReason(): unknown {
-    return this.given.signal.reason as unknown;
+    const signal = this.given.signal;
+    return signal == null ? super.abortReason : (signal.reason as unknown);
   }
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../internal/clock.js';
 import { RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { isSignal } from '../internal/signals.js';
-import { fnError, show } from '../internal/validate.js';
+import { didYouMean, fnError, show } from '../internal/validate.js';
 import { OptionTypeError } from '../optionErrors.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
@@ -384,10 +384,13 @@ interface ReadOptions {
   readonly data: Map<string, unknown> | undefined;
 }
 
+/** The keys `execute`'s options may have. */
+const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
+
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
- * or the option error (an `OptionTypeError` naming `options`, `options.signal` or
- * `options.data`) that rejects the execution.
+ * or the option error (an `OptionTypeError` naming `options`, `options.signal`, `options.data`
+ * or `options.<key>` for an unknown key, when neither option is set) that rejects the execution.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {
@@ -395,6 +398,20 @@ function readOptions(options: unknown): ReadOptions | TypeError {
       return new OptionTypeError('options', 'an object', options);
     }
     const { signal, data } = options as { signal?: unknown; data?: unknown };
+    // A misspelt key (`singal`) leaves both options unset, and would go unnoticed: the caller's
+    // abort ignored. The keys are read only then, so a call that sets an option pays nothing.
+    if (signal === undefined && data === undefined) {
+      for (const key of Object.keys(options)) {
+        if (key !== 'signal' && key !== 'data') {
+          return new OptionTypeError(
+            `options.${key}`,
+            'a known option',
+            (options as Record<string, unknown>)[key],
+            { message: `execute: unknown option \`${key}\`${didYouMean(key, EXECUTE_OPTIONS)}` },
+          );
+        }
+      }
+    }
     if (signal !== undefined && !isSignal(signal)) {
       return new OptionTypeError('options.signal', 'an AbortSignal', signal);
     }

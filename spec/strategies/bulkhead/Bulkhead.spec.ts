@@ -585,13 +585,13 @@ describe('Bulkhead options validation', () => {
     expect(() => new Bulkhead({})).not.to.throw();
     const bulkhead = new Bulkhead({
       maxConcurrent: 3,
-      maxQueue: 0,
+      maxQueue: 2,
       maxWait: '1.5s',
       clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} },
       store: new InMemoryBulkheadStore(),
     });
     expect(bulkhead.maxConcurrent).to.equal(3);
-    expect(bulkhead.maxQueue).to.equal(0);
+    expect(bulkhead.maxQueue).to.equal(2);
     expect(bulkhead.maxWaitMs).to.equal(1500);
     expect(new Bulkhead({ maxWait: Infinity }).maxWaitMs).to.equal(Infinity);
   });

@@ -50,6 +50,7 @@ export interface BulkheadOptions {
   /**
    * Longest a queued caller waits for a slot before it is rejected with
    * {@link BulkheadFullError}. `0` never queues; `Infinity` is the same as leaving it out.
+   * Any other value needs `maxQueue` > 0: without a queue it is a `TypeError`.
    * @defaultValue none (a queued caller waits until a slot frees or its signal aborts)
    */
   readonly maxWait?: Duration | undefined;
@@ -174,6 +175,17 @@ export class Bulkhead {
           );
     const maxQueue = integerOption(o.maxQueue, 'maxQueue', 0, 0);
     const maxWaitMs = durationOption(o.maxWait, 'maxWait', Infinity, true);
+    // A wait set without a queue would be ignored: no caller ever waits. (0 says so, and
+    // Infinity is the same as no `maxWait`.)
+    if (maxQueue === 0 && maxWaitMs !== 0 && maxWaitMs !== Infinity) {
+      fail(
+        TypeError,
+        'maxWait',
+        'set with `maxQueue` > 0',
+        o.maxWait,
+        '`maxWait` needs `maxQueue` > 0: without a queue no caller waits',
+      );
+    }
     // Every setting is an own enumerable property, `maxConcurrent` first, so `console.log`,
     // `Object.keys` and `JSON.stringify` list them all (`maxWaitMs` Infinity is `null` in JSON).
     // Under an adaptive limit it is a getter of the limit as it is now.

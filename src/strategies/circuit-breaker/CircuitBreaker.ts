@@ -48,6 +48,7 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
+import { REFUSE_ISOLATED } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
@@ -112,14 +113,26 @@ export interface CircuitBreakerOptions<R = any> {
   readonly windowSize?: number | undefined;
   /**
    * `'count'`: the window is the last `windowSize` outcomes. `'time'`: the outcomes of the last
-   * `windowDuration`, kept in 10 to 60 time buckets (one per second where that fits), so an
-   * outcome leaves the window at most `windowDuration`, and at least `windowDuration` minus one
-   * bucket, after it was recorded.
+   * `windowDuration`, counted in buckets, not one by one.
+   *
+   * A TIME window has `n` buckets: `windowDuration` in seconds rounded up, but 10 at the least
+   * and 60 at the most; each is `windowDuration / n` wide (1 s for windows of 10 s to 60 s,
+   * 100 ms for a 1 s window, 5 s for a 5 min one). Buckets are aligned on the clock's time
+   * (bucket `k` holds the outcomes recorded from `k * width` to just before `(k + 1) * width`;
+   * the Redis store uses its server's clock), and the window at time `now` is the bucket holding
+   * `now` and the `n - 1` before it. So an outcome recorded at `t` counts until
+   * `floor(t / width) * width + windowDuration`: for `windowDuration - (t % width)` ms. The error
+   * goes one way only: an outcome may leave the window up to one bucket early (more than
+   * `windowDuration - width` after it was recorded), never late; one recorded at a bucket's
+   * start (`t` a multiple of the width) counts exactly `windowDuration`. With
+   * `windowDuration: '10s'`, failures at 999 ms and 10 000 ms are never in the window together:
+   * the first leaves it at 10 000 ms.
    * @defaultValue 'count'
    */
   readonly windowType?: 'count' | 'time' | undefined;
   /**
-   * Length of a `'time'` window; > 0. Ignored by a `'count'` window.
+   * Length of a `'time'` window; > 0. Ignored by a `'count'` window. An outcome counts for at
+   * most this long, and for more than this minus one bucket (see `windowType`).
    * @defaultValue '60s'
    */
   readonly windowDuration?: Duration | undefined;
@@ -703,7 +716,7 @@ export class CircuitBreaker {
       this.#remote = true;
       return admission.then((a) => {
         this.#learnAdmission(a);
-        const ticket = this.#ticket(a, undefined);
+        const ticket = this.#ticket(this.#current(a), undefined);
         if (typeof ticket !== 'number') throw ticket;
         return ticket;
       });
@@ -925,7 +938,17 @@ export class CircuitBreaker {
   ): number | CircuitOpenError {
     // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
     if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(admission, boundary);
+    return this.#ticket(this.#current(admission), boundary);
+  }
+
+  /**
+   * `admission` as the circuit stands once the listeners told of its state have run: refused as
+   * ISOLATED when one of them isolated the circuit (`isolate()` from `onStateChange`, on the
+   * move to HALF_OPEN that this very call brought). A probe slot the store gave it needs no
+   * giving back: isolation ends only with `reset()`, which clears them all.
+   */
+  #current(admission: CircuitAdmission): CircuitAdmission {
+    return this.#lastState === 'isolated' ? REFUSE_ISOLATED : admission;
   }
 
   /** The admitted call's ticket, or the refusal (its stack as `refusalFrom` makes it). */
@@ -1018,7 +1041,7 @@ export class CircuitBreaker {
     }
     if (!isThenable(admission)) {
       if (admission.state !== this.#lastState) this.#observe(admission.state);
-      return this.#decide(waiter, admission);
+      return this.#decide(waiter, this.#current(admission));
     }
     this.#remote = true;
     waiter.asking = true;
@@ -1026,9 +1049,10 @@ export class CircuitBreaker {
       (a) => {
         waiter.asking = false;
         this.#learnAdmission(a);
+        const current = this.#current(a);
         // Decided (closed, re-opened or isolated): the others ask too; a trial slot taken here
         // says nothing of the verdict, and the poll goes on.
-        if (this.#decide(waiter, a) && a.state !== 'half-open') this.#scheduleWake();
+        if (this.#decide(waiter, current) && current.state !== 'half-open') this.#scheduleWake();
       },
       (error: unknown) => {
         waiter.asking = false;

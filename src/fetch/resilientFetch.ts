@@ -109,8 +109,8 @@ function notAResponse(value: unknown): TypeError {
  *   the network (pair the retry stage with `retryOn: isRetryable` to skip such attempts).
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
- * - The bodies of responses it discards (a retried attempt's, one that arrives after the call
- *   ended) are cancelled, so their connections are freed.
+ * - The bodies of responses it discards (a retried attempt's, a hedge's other failures, one that
+ *   arrives after the call ended) are cancelled, so their connections are freed.
  * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. A
  *   policy that answers with anything else (a fallback whose value is `null`, as a registry
  *   policy configured with `fallback: { value: null }` does) makes it reject with a `TypeError`
@@ -163,14 +163,13 @@ export function resilientFetch(
     // For a request that may not be sent again: its one attempt, whose outcome any further
     // attempt repeats (also while it is still in flight, e.g. after a per-attempt timeout).
     let first: Promise<Response> | undefined;
-    // The last failure response, kept until it is handed to the caller or discarded.
-    let held: Response | undefined;
+    // Failure responses not yet handed to the caller nor discarded: the last attempt's, or several
+    // when attempts run at once (a hedge), any of which the policy may answer with.
+    const held = new Set<Response>();
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
-      if (held !== undefined) {
-        discard(held);
-        held = undefined;
-      }
+      // A new attempt: the failures before it will not answer the call.
+      discardAll(held, undefined);
       let response: Response;
       try {
         response = await send(attemptInput(input), { ...init, signal: ctx.signal });
@@ -191,7 +190,7 @@ export function resilientFetch(
         throw resendable ? reason : unrepeatableError(reason);
       }
       if (!statuses.has(response.status)) return response;
-      held = response;
+      held.add(response);
       throw new HttpStatusError(response, { retryable: resendable });
     };
 
@@ -209,19 +208,19 @@ export function resilientFetch(
       (value) => {
         settled = true;
         linked.unlink();
-        if (held !== undefined && held !== value) discard(held);
+        discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
         return value;
       },
       (error: unknown) => {
         settled = true;
         linked.unlink();
-        if (held !== undefined && isHttpStatusError(error) && error.response === held) {
-          if (throwOnStatus) throw error;
-          return error.response;
-        }
-        if (held !== undefined) discard(held);
-        throw error;
+        const answer =
+          isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
+        discardAll(held, answer);
+        if (answer === undefined) throw error;
+        if (throwOnStatus) throw error;
+        return answer;
       },
     );
   };
@@ -236,6 +235,12 @@ function discard(response: Response): void {
   } catch {
     // A body that cannot be cancelled is already being read by someone.
   }
+}
+
+/** Discards every response in `responses` but `keep`, and forgets them all. */
+function discardAll(responses: Set<Response>, keep: unknown): void {
+  for (const response of responses) if (response !== keep) discard(response);
+  responses.clear();
 }
 
 function ignore(): void {}

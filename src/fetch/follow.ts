@@ -32,7 +32,8 @@ interface Links {
 
 const followed = new WeakMap<AbortSignal, Followers>();
 
-const finalizer = new FinalizationRegistry<Links>(unfollow);
+// Made at the first request that needs it, so that importing the module does nothing.
+let finalizer: FinalizationRegistry<Links> | undefined;
 
 /**
  * A controller whose signal aborts when any of `signals` does (at once if one has already). The
@@ -55,13 +56,13 @@ export function follow(signals: readonly AbortSignal[]): Follower {
     }
     followers.requests.add(links);
   }
-  finalizer.register(controller, links, links);
+  (finalizer ??= new FinalizationRegistry(unfollow)).register(controller, links, links);
   return { controller, release: () => release(links) };
 }
 
 /** A request stops following its signals (it failed, or aborted, or its response went). */
 function release(links: Links): void {
-  finalizer.unregister(links);
+  finalizer?.unregister(links);
   unfollow(links);
 }
 

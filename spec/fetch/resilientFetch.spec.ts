@@ -334,7 +334,7 @@ describe('resilientFetch', () => {
       expect(await waitFor(() => server.connections(), 0)).to.equal(0);
     });
 
-    it("links a Request's own signal and init.signal, and removes its listeners after", async () => {
+    it("links a Request's own signal and init.signal, and keeps one listener only while a response may be read", async () => {
       server.script(hang);
       const own = new AbortController();
       const other = new AbortController();
@@ -347,9 +347,14 @@ describe('resilientFetch', () => {
 
       server.script(reply(200));
       const done = new AbortController();
-      await resilientFetch(retrying())(new Request(server.url, { signal: done.signal }), {
-        signal: other.signal,
-      });
+      const http = resilientFetch(retrying());
+      for (let i = 0; i < 3; i++) {
+        await http(new Request(server.url, { signal: done.signal }), { signal: other.signal });
+      }
+      // The calls' links are gone; their responses follow both signals (one listener for all)
+      // until they are collected or a signal aborts.
+      expect(getEventListeners(other.signal, 'abort')).to.have.length(1);
+      done.abort();
       expect(getEventListeners(other.signal, 'abort')).to.have.length(0);
     });
 

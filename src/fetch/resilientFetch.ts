@@ -1,6 +1,7 @@
 import type { ExecuteOptions, ExecutionContext, Thunk } from '../index.js';
 import { booleanOption, functionOption, optionsObject, show } from '../internal/validate.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
+import { follow, type Follower } from './follow.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
@@ -97,7 +98,8 @@ function notAResponse(value: unknown): TypeError {
  * `retryStatuses` are failures that retry, circuit breaker and fallback see.
  *
  * - Each attempt gets `ctx.signal`, so a per-attempt timeout really stops it; the caller's
- *   `init.signal` (and a Request's own signal) is the execution's signal.
+ *   `init.signal` (and a Request's own signal) is the execution's signal, and also stops the body
+ *   of the response returned while the caller reads it, as with `fetch`.
  * - A failure status becomes an {@link HttpStatusError} inside the policy. When the policy gives
  *   up on it, the last `Response` is returned as `fetch` would (or the error is thrown, with
  *   `throwOnStatus: true`). Other errors (network, timeout, circuit open, ...) reject as the
@@ -109,8 +111,8 @@ function notAResponse(value: unknown): TypeError {
  *   the network (pair the retry stage with `retryOn: isRetryable` to skip such attempts).
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
- * - The bodies of responses it discards (a retried attempt's, one that arrives after the call
- *   ended) are cancelled, so their connections are freed.
+ * - The bodies of responses it discards (a retried attempt's, a hedge's other failures, one that
+ *   arrives after the call ended) are cancelled, so their connections are freed.
  * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. A
  *   policy that answers with anything else (a fallback whose value is `null`, as a registry
  *   policy configured with `fallback: { value: null }` does) makes it reject with a `TypeError`
@@ -163,25 +165,33 @@ export function resilientFetch(
     // For a request that may not be sent again: its one attempt, whose outcome any further
     // attempt repeats (also while it is still in flight, e.g. after a per-attempt timeout).
     let first: Promise<Response> | undefined;
-    // The last failure response, kept until it is handed to the caller or discarded.
-    let held: Response | undefined;
+    // Failure responses not yet handed to the caller nor discarded: the last attempt's, or several
+    // when attempts run at once (a hedge), any of which the policy may answer with.
+    const held = new Set<Response>();
+    const callers = callerSignals(input, init);
+    const linked = link(callers);
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
-      if (held !== undefined) {
-        discard(held);
-        held = undefined;
-      }
+      // A new attempt: the failures before it will not answer the call.
+      discardAll(held, undefined);
+      const follower = requestFollower(ctx.signal, callers, linked.signal);
       let response: Response;
       try {
-        response = await send(attemptInput(input), { ...init, signal: ctx.signal });
+        response = await send(attemptInput(input), {
+          ...init,
+          signal: follower === undefined ? ctx.signal : follower.controller.signal,
+        });
       } catch (error) {
+        follower?.release();
         throw resendable ? error : unrepeatableError(error);
       }
       if (!isResponse(response)) {
+        follower?.release();
         throw new TypeError(
           `resilientFetch: \`fetch\` answered with ${show(response)}, not a Response`,
         );
       }
+      if (follower !== undefined) tie(response, follower);
       if (settled || ctx.signal.aborted) {
         // Nobody will read it: the attempt or the call ended while it was on its way.
         discard(response);
@@ -191,7 +201,7 @@ export function resilientFetch(
         throw resendable ? reason : unrepeatableError(reason);
       }
       if (!statuses.has(response.status)) return response;
-      held = response;
+      held.add(response);
       throw new HttpStatusError(response, { retryable: resendable });
     };
 
@@ -202,26 +212,25 @@ export function resilientFetch(
       return outcome;
     };
 
-    const linked = link(callerSignals(input, init));
     const data = { url: requestUrl(input), method: facts.method };
     const execute = linked.signal === undefined ? { data } : { signal: linked.signal, data };
     return policy.execute(attempt, execute).then(
       (value) => {
         settled = true;
         linked.unlink();
-        if (held !== undefined && held !== value) discard(held);
+        discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
         return value;
       },
       (error: unknown) => {
         settled = true;
         linked.unlink();
-        if (held !== undefined && isHttpStatusError(error) && error.response === held) {
-          if (throwOnStatus) throw error;
-          return error.response;
-        }
-        if (held !== undefined) discard(held);
-        throw error;
+        const answer =
+          isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
+        discardAll(held, answer);
+        if (answer === undefined) throw error;
+        if (throwOnStatus) throw error;
+        return answer;
       },
     );
   };
@@ -229,6 +238,7 @@ export function resilientFetch(
 
 /** Cancels a response's body (if still unread), which frees its connection. */
 function discard(response: Response): void {
+  ties.get(response)?.release();
   try {
     if (response.body !== null && !response.bodyUsed && !response.body.locked) {
       response.body.cancel().catch(ignore);
@@ -238,7 +248,41 @@ function discard(response: Response): void {
   }
 }
 
+/** Discards every response in `responses` but `keep`, and forgets them all. */
+function discardAll(responses: Set<Response>, keep: unknown): void {
+  for (const response of responses) if (response !== keep) discard(response);
+  responses.clear();
+}
+
 function ignore(): void {}
+
+/**
+ * What one request follows besides the attempt's signal, or undefined when that signal is the
+ * caller's own (no deadline nor hedge in the policy) or there is no caller's signal: then the
+ * request is sent with the attempt's signal, as `fetch` would be. Otherwise the request follows
+ * the attempt's signal and the caller's signals directly: the attempt's stops following the
+ * caller once the attempt settles (a per-attempt timeout's, a hedged attempt's, or one linking
+ * two caller's signals), yet the caller's abort must still stop the body the caller reads.
+ */
+function requestFollower(
+  attempt: AbortSignal,
+  callers: readonly AbortSignal[],
+  execution: AbortSignal | undefined,
+): Follower | undefined {
+  if (callers.length === 0 || (callers.length === 1 && callers[0] === attempt)) return undefined;
+  // The execution's own signal only links the caller's two: following them is enough.
+  return follow(attempt === execution ? callers : [attempt, ...callers]);
+}
+
+// A response's follower, kept while the response or its body can be reached: the caller's abort
+// still reaches the request while its body is read. Its entry goes when the response is discarded.
+const ties = new WeakMap<object, Follower>();
+
+function tie(response: Response, follower: Follower): void {
+  ties.set(response, follower);
+  const body: unknown = response.body;
+  if (typeof body === 'object' && body !== null) ties.set(body, follower);
+}
 
 /** Marks an error of a request that may not be sent again, for `isRetryable`. */
 function unrepeatableError(error: unknown): unknown {

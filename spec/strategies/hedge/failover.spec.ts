@@ -84,3 +84,96 @@ describe('Hedge standalone, on failure', () => {
     expect(hedge.running).to.equal(0);
   });
 });
+
+// An attempt that fails at once (it throws synchronously, or an inner stage refuses it in the same
+// turn) has scheduled the next attempt before the hedge sets its delay: the delay must wait for
+// that attempt, not start yet another one.
+describe('Hedge, an attempt that fails synchronously', () => {
+  /** Runs a call whose attempts in `failing` throw at once and the others take 50 ms. */
+  async function attemptsRun(maxHedges: number, failing: readonly number[]): Promise<number[]> {
+    const clock = new ManualClock();
+    const hedge = new Hedge({ maxHedges, delay: 10, clock });
+    const attempts: number[] = [];
+    const result = settle(
+      hedge.execute((_signal, attempt) => {
+        attempts.push(attempt);
+        if (failing.includes(attempt)) throw new Error(`attempt ${attempt} fails at once`);
+        return new Promise<string>((resolve) => clock.setTimeout(() => resolve('ok'), 50));
+      }),
+    );
+    await clock.advance(200);
+    expect(result).to.deep.equal({ status: 'fulfilled', value: 'ok' });
+    expect(hedge.hedges).to.equal(attempts.length - 1);
+    expect(hedge.running).to.equal(0);
+    expect(clock.pending()).to.equal(0);
+    return attempts;
+  }
+
+  it('runs at most 1 + maxHedges attempts when the first throws synchronously', async () => {
+    expect(await attemptsRun(1, [1])).to.deep.equal([1, 2]);
+    expect(await attemptsRun(2, [1])).to.deep.equal([1, 2, 3]);
+  });
+
+  it('runs at most 1 + maxHedges attempts when a hedged one throws synchronously', async () => {
+    expect(await attemptsRun(2, [2])).to.deep.equal([1, 2, 3]);
+    expect(await attemptsRun(3, [2, 3])).to.deep.equal([1, 2, 3, 4]);
+  });
+
+  it('sets the delay from the attempt that replaced the failed one', async () => {
+    const clock = new ManualClock();
+    const hedge = new Hedge({ maxHedges: 2, delay: 10, clock });
+    const started: [number, number][] = [];
+    void hedge.execute((_signal, attempt) => {
+      started.push([attempt, clock.now()]);
+      if (attempt === 1) throw new Error('at once');
+      return new Promise<string>((resolve) => clock.setTimeout(() => resolve('ok'), 50));
+    });
+    await clock.advance(5);
+    expect(started).to.deep.equal([
+      [1, 0],
+      [2, 0],
+    ]);
+    await clock.advance(100);
+    expect(started).to.deep.equal([
+      [1, 0],
+      [2, 0],
+      [3, 10],
+    ]);
+  });
+
+  it('in a policy: a chaos fault on the first attempt leaves one hedged attempt for maxHedges 1', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder('drill')
+      .hedge({ maxHedges: 1, delay: 10, clock })
+      .chaos({ fault: { rate: 1 }, enabled: (ctx) => ctx.attempt === 1 })
+      .build();
+    const attempts: number[] = [];
+    const result = settle(
+      policy.execute((ctx) => {
+        attempts.push(ctx.attempt);
+        return new Promise<string>((resolve) => clock.setTimeout(() => resolve('ok'), 50));
+      }),
+    );
+    await clock.advance(200);
+    expect(result).to.deep.equal({ status: 'fulfilled', value: 'ok' });
+    expect(attempts).to.deep.equal([2]);
+    expect(policy.metrics().stages[0]).to.deep.include({ hedges: 1, running: 0 });
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('in a policy: the work throwing synchronously on the first attempt, for maxHedges 1', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder('h').hedge({ maxHedges: 1, delay: 10, clock }).build();
+    const attempts: number[] = [];
+    const result = settle(
+      policy.execute((ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 1) throw new Error('at once');
+        return new Promise<string>((resolve) => clock.setTimeout(() => resolve('ok'), 50));
+      }),
+    );
+    await clock.advance(200);
+    expect(result).to.deep.equal({ status: 'fulfilled', value: 'ok' });
+    expect(attempts).to.deep.equal([1, 2]);
+  });
+});

@@ -365,7 +365,10 @@ export class HedgeRun implements DeadlineNode, Holder {
   #arm(now: number | undefined): void {
     const hedge = this.hedge;
     const delay = hedge.delayMs;
-    if (this.done || this.started > hedge.maxHedges || delay <= 0 || this.queued) return;
+    // A pending failover starts the next attempt and sets the delay after it: an attempt that
+    // failed at once (synchronously) has scheduled one before this is called.
+    if (this.done || this.failovers > 0 || this.started > hedge.maxHedges) return;
+    if (delay <= 0 || this.queued) return;
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
     hedge.hedgeQueue.add(this, at);
@@ -403,6 +406,8 @@ export class HedgeRun implements DeadlineNode, Holder {
       this.#finish(false, this.parent.abortReason);
       return;
     }
+    // Stryker disable next-line ConditionalExpression: `#arm` sets no delay without an attempt left; a guard only
+    if (this.started + this.failovers > this.hedge.maxHedges) return;
     this.#hedge('delay');
     // The clock, not `dueAt`: a late timer must not queue this delay before younger ones.
     this.#arm(undefined);

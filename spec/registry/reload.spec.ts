@@ -164,6 +164,24 @@ describe('PolicyRegistry.reload', () => {
     expect(() => registry.policy('stock')).to.throw(Error, /Unknown policy "stock"/);
   });
 
+  it('passes reload events to every listener in order, also when a listener reloads', () => {
+    const fresh = PolicyRegistry.fromConfig({});
+    const seen: string[][] = [];
+    let reloaded = false;
+    fresh.on('reload', () => {
+      if (reloaded) return;
+      reloaded = true;
+      fresh.reload({ policies: { second: [{ retry: { 'max-attempts': 2 } }] } });
+    });
+    fresh.on('reload', (event) => seen.push(['later', ...event.added, '-', ...event.removed]));
+    fresh.reload({ policies: { first: [{ retry: { 'max-attempts': 2 } }] } });
+    expect(seen).to.deep.equal([
+      ['later', 'policies.first', '-'],
+      ['later', 'policies.second', '-', 'policies.first'],
+    ]);
+    expect(fresh.names()).to.deep.equal(['second']);
+  });
+
   it('changes nothing, and reports nothing, when the configuration is the same', () => {
     const breaker = registry.circuitBreaker('inventory');
     const stock = registry.policy('stock');

@@ -210,6 +210,8 @@ export class PolicyRegistry {
   readonly #referenced = new WeakMap<object, readonly unknown[]>();
   #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => void> = [];
   #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => void> = [];
+  /** Reload events still to be passed on while listeners run (undefined: none running). */
+  #announcing: RegistryReloadEvent[] | undefined;
 
   /**
    * An empty registry: shared instances get the configuration defaults; add policies with
@@ -286,8 +288,26 @@ export class PolicyRegistry {
   reload(config: ResilienceConfig | null | undefined): RegistryReloadEvent {
     const plan = this.#plan(normalizeConfig(config));
     this.#apply(plan);
-    for (const listener of this.#reloadListeners) notify(listener, plan.event);
+    this.#announce(plan.event);
     return plan.event;
+  }
+
+  /**
+   * Passes `event` to every `reload` listener, in order: a reload a listener makes is announced
+   * once every listener has had the one before it.
+   */
+  #announce(event: RegistryReloadEvent): void {
+    const queue = this.#announcing;
+    if (queue !== undefined) {
+      queue.push(event);
+      return;
+    }
+    const events = (this.#announcing = [event]);
+    // `notify` never throws: a listener that throws is ignored.
+    for (let i = 0; i < events.length; i++) {
+      for (const listener of this.#reloadListeners) notify(listener, events[i]);
+    }
+    this.#announcing = undefined;
   }
 
   /**

@@ -23,6 +23,7 @@ import { HEDGE } from '../strategies/hedge/kind.js';
 import type { Chaos } from '../strategies/chaos/Chaos.js';
 import { CHAOS } from '../strategies/chaos/kind.js';
 import { Generations, handleFor } from './ReloadablePolicy.js';
+import { resolvedOptions } from './resolved.js';
 import {
   child,
   configName,
@@ -303,9 +304,10 @@ export class PolicyRegistry {
       return;
     }
     const events = (this.#announcing = [event]);
-    // `notify` never throws: a listener that throws is ignored.
-    for (let i = 0; i < events.length; i++) {
-      for (const listener of this.#reloadListeners) notify(listener, events[i]);
+    // An array's iterator takes in what is pushed while it runs. `notify` never throws: a
+    // listener that throws is ignored.
+    for (const queued of events) {
+      for (const listener of this.#reloadListeners) notify(listener, queued);
     }
     this.#announcing = undefined;
   }
@@ -708,7 +710,8 @@ export class PolicyRegistry {
   }
 
   /**
-   * `old` when it was built from the same options; otherwise a new primitive built from
+   * `old` when it was built from options with the same values (see {@link resolvedOptions});
+   * otherwise a new primitive built from
    * `options` that takes over the state of `old` that still applies (see `reload`).
    */
   #renew(
@@ -719,9 +722,14 @@ export class PolicyRegistry {
     resolved: Map<object, Readonly<Record<string, unknown>>>,
     lookup: Lookup,
   ): unknown {
+    const before = old === undefined ? undefined : this.#resolved.get(old as object);
     if (
-      old !== undefined &&
-      sameData(this.#resolved.get(old as object), options) &&
+      before !== undefined &&
+      // The same settings, however spelled (`1s` or `1000`, a default given or left out).
+      sameData(
+        resolvedOptions(configName(kind), before),
+        resolvedOptions(configName(kind), options),
+      ) &&
       // A shared instance it names (`budget: api`) that was rebuilt makes it new too.
       sameData(this.#referenced.get(old as object) ?? [], referencesOrNone(kind, options, lookup))
     ) {

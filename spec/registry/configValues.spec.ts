@@ -44,3 +44,48 @@ describe('PolicyRegistry: configured values are the registry own copies', () => 
     expect(answer.when).to.equal(when);
   });
 });
+
+describe('PolicyRegistry: keys of nested option objects', () => {
+  it("reads a bulkhead's `limit` options in kebab-case or camelCase", () => {
+    for (const limit of [
+      { algorithm: 'aimd', 'min-samples': 5, 'backoff-ratio': 0.8, initial: 4 },
+      { algorithm: 'aimd', minSamples: 5, backoffRatio: 0.8, initial: 4 },
+      { algorithm: 'gradient2', 'long-window': 100, initial: 4 },
+    ]) {
+      const registry = PolicyRegistry.fromConfig({ bulkhead: { db: { limit } } });
+      expect(registry.bulkhead('db').maxConcurrent).to.equal(4);
+      expect(registry.bulkhead('db').adaptiveLimit?.algorithm).to.equal(limit.algorithm);
+    }
+  });
+
+  it('names a bad nested key or value as written, and suggests a key in the same case', () => {
+    const load =
+      (limit: Record<string, unknown>): (() => unknown) =>
+      () =>
+        PolicyRegistry.fromConfig({ bulkhead: { db: { 'max-queue': 1, limit } } });
+    expect(load({ 'min-sample': 5 })).to.throw(
+      TypeError,
+      'resilience.bulkhead.db.limit.min-sample: AdaptiveLimit: unknown option `limit.min-sample` (did you mean `min-samples`?)',
+    );
+    expect(load({ 'min-samples': 0 }))
+      .to.throw(RangeError, /^resilience\.bulkhead\.db\.limit\.min-samples: /)
+      .with.property('option', 'resilience.bulkhead.db.limit.min-samples');
+    expect(load({ 'min-samples': 5, minSamples: 5 })).to.throw(
+      TypeError,
+      'resilience.bulkhead.db.limit: `min-samples` and `minSamples` are the same option; give one',
+    );
+    expect(() =>
+      PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { minSample: 5 } } } }),
+    ).to.throw(TypeError, 'unknown option `limit.minSample` (did you mean `minSamples`?)');
+  });
+
+  it('keeps data as written: a fallback value keeps its kebab-case keys', async () => {
+    const registry = PolicyRegistry.fromConfig({
+      policies: { p: [{ fallback: { value: { 'max-age': 1, nested: { 'a-b': 2 } } } }] },
+    });
+    expect(await registry.policy('p').execute(down)).to.deep.equal({
+      'max-age': 1,
+      nested: { 'a-b': 2 },
+    });
+  });
+});

@@ -27,6 +27,7 @@ import { resolvedOptions } from './resolved.js';
 import {
   child,
   configName,
+  kebab,
   kindNamed,
   normalizeConfig,
   sharedKinds,
@@ -917,11 +918,23 @@ function atPath(entry: ConfigEntry, error: unknown): unknown {
   if (isOptionError(error)) {
     const spelled = entry.spelled[error.option];
     const option = spelled === undefined ? entry.path : `${entry.path}.${spelled}`;
+    let message = error.message;
+    // A nested key the primitive does not know (`limit.min-sample`): named as written, and the
+    // key suggested in kebab-case when the entry is written so.
+    if (spelled !== undefined && spelled !== error.option && error.expected === 'a known option') {
+      message = message
+        .replace(`\`${error.option}\``, `\`${spelled}\``)
+        .replace(/\(did you mean `([A-Za-z]+)`\?\)/, (hint, name: string) =>
+          Object.values(entry.spelled).some((key) => key.includes('-'))
+            ? `(did you mean \`${kebab(name)}\`?)`
+            : hint,
+        );
+    }
     return new (error instanceof RangeError ? OptionRangeError : OptionTypeError)(
       option,
       error.expected,
       error.received,
-      { message: `${option}: ${error.message}`, cause: error },
+      { message: `${option}: ${message}`, cause: error },
     );
   }
   const Class =

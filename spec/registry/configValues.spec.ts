@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 
 const down = (): never => {
   throw new Error('down');
@@ -87,5 +89,35 @@ describe('PolicyRegistry: keys of nested option objects', () => {
       'max-age': 1,
       nested: { 'a-b': 2 },
     });
+  });
+});
+
+describe('PolicyRegistry: a snapshot as `initial-state`', () => {
+  it('starts a breaker and a rate limiter from the JSON their toJSON() gave', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    await breaker.execute(down).catch(() => undefined);
+    const limiter = new RateLimiter({ maxTokens: 5, refillRate: 0.001 });
+    for (let i = 0; i < 5; i++) limiter.tryAcquire();
+    const saved = JSON.parse(JSON.stringify({ breaker, limiter })) as Record<string, unknown>;
+    const registry = PolicyRegistry.fromConfig({
+      'circuit-breaker': { c: { 'failure-threshold': 1, 'initial-state': saved.breaker } },
+      'rate-limiter': { r: { 'max-tokens': 5, 'refill-rate': 0.001, initialState: saved.limiter } },
+    });
+    expect(registry.circuitBreaker('c').state).to.equal('open');
+    expect(registry.rateLimiter('r').availableTokens).to.be.below(1);
+  });
+
+  it('checks it as the constructor does, naming its path', () => {
+    expect(() =>
+      PolicyRegistry.fromConfig({
+        'circuit-breaker': { c: { 'initial-state': { format: 'bulwark.circuit-breaker' } } },
+      }),
+    )
+      .to.throw(RangeError, /^resilience\.circuit-breaker\.c\.initial-state: /)
+      .with.property('option', 'resilience.circuit-breaker.c.initial-state');
+    expect(() => PolicyRegistry.fromConfig({ bulkhead: { b: { 'initial-state': {} } } })).to.throw(
+      TypeError,
+      'resilience.bulkhead.b: unknown option `initial-state`',
+    );
   });
 });

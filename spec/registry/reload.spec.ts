@@ -424,8 +424,13 @@ describe('PolicyRegistry.reload', () => {
       ],
       [
         'code',
+        (c) => ((c['circuit-breaker'] as Config).inventory = { 'record-on': [] }),
+        /the option `record-on` cannot come from configuration/,
+      ],
+      [
+        'a bad snapshot',
         (c) => ((c['rate-limiter'] as Config).api = { 'initial-state': {} }),
-        /the option `initial-state` cannot come from configuration/,
+        /^TypeError: resilience\.rate-limiter\.api\.initial-state: /,
       ],
     ];
     for (const [what, change, message] of bad) {

@@ -172,6 +172,9 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  *   `retryOnResult`, fallback `method`, `random`, stores and clocks are rejected with a message
  *   saying so. Build such a policy with `Policy.builder()` (it may use the registry's shared
  *   instances) and {@link PolicyRegistry.register | register} it; give a clock to `fromConfig`.
+ * - A circuit breaker or rate limiter may start from a snapshot its `toJSON()` gave (plain JSON)
+ *   as `initial-state`, checked as the constructor checks it. On reload, one that exists takes
+ *   over its own state instead.
  *
  * Everything is validated, and every primitive and policy built, in `fromConfig`: a bad value
  * throws there, never on first use. Each error names its full path, e.g.
@@ -735,6 +738,11 @@ export class PolicyRegistry {
       sameData(this.#referenced.get(old as object) ?? [], referencesOrNone(kind, options, lookup))
     ) {
       return old;
+    }
+    // A configured `initial-state` is checked as `fromConfig` would check it, though the state
+    // taken over replaces it.
+    if (old !== undefined && kind.carry !== undefined && options.initialState !== undefined) {
+      this.#construct(kind, options, entry, lookup);
     }
     // Built once, with the state it takes over (a constructor checks the options themselves
     // first, so their errors come first, at their paths).

@@ -53,7 +53,6 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'clock',
   'store',
   'key',
-  'initialState',
 ];
 
 /** @internal One configured set of options, with where it came from. */

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { runInNewContext } from 'node:vm';
+import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
@@ -118,6 +120,36 @@ describe('PolicyRegistry: a snapshot as `initial-state`', () => {
     expect(() => PolicyRegistry.fromConfig({ bulkhead: { b: { 'initial-state': {} } } })).to.throw(
       TypeError,
       'resilience.bulkhead.b: unknown option `initial-state`',
+    );
+  });
+});
+
+describe('PolicyRegistry: objects of another realm', () => {
+  it('reads a configuration and options parsed in another realm (vm) as plain objects', async () => {
+    const config = runInNewContext('JSON.parse(s)', {
+      s: JSON.stringify({
+        retry: { default: { 'max-attempts': 2 } },
+        bulkhead: { db: { limit: { algorithm: 'aimd', initial: 3 } } },
+        policies: { a: [{ fallback: { value: { ok: true } } }, { retry: 'default' }] },
+      }),
+    }) as Record<string, unknown>;
+    const registry = PolicyRegistry.fromConfig(config);
+    expect(registry.retry('default').toString()).to.be.a('string');
+    expect(registry.bulkhead('db').maxConcurrent).to.equal(3);
+    const answer = (await registry.policy('a').execute(down)) as object;
+    expect(answer).to.deep.equal({ ok: true });
+    expect(Object.getPrototypeOf(answer)).to.equal(Object.prototype);
+    // The same configuration again changes nothing.
+    expect(registry.reload(config)).to.deep.equal({ added: [], removed: [], changed: [] });
+    const options = runInNewContext('({ maxAttempts: 2, delay: "10ms" })') as object;
+    expect(Policy.builder('x').retry(options).build().describe()).to.match(/2 attempts/);
+  });
+
+  it('still refuses an instance of a class of another realm', () => {
+    const instance = runInNewContext('new (class Settings {})()') as object;
+    expect(() => Policy.builder('x').retry(instance as never)).to.throw(
+      TypeError,
+      '`options` must be Retry options or a Retry, got an instance of Settings',
     );
   });
 });

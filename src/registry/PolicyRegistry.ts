@@ -1,5 +1,12 @@
 import type { Clock } from '../internal/clock.js';
-import { booleanOption, clockOption, closest, optionsObject, show } from '../internal/validate.js';
+import {
+  booleanOption,
+  clockOption,
+  closest,
+  optionsObject,
+  show,
+  showInstead,
+} from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
@@ -417,7 +424,9 @@ export class PolicyRegistry {
    */
   register(policy: Policy<unknown, unknown>): this {
     if (!(policy instanceof Policy)) {
-      throw new TypeError(`\`policy\` must be a Policy, got ${show(policy)}`);
+      throw new TypeError(
+        `\`policy\` must be a Policy, got ${showInstead(policy, 'Policy', Policy)}`,
+      );
     }
     if (this.#policies.has(policy.name)) {
       throw new Error(`A policy named "${policy.name}" is already in the registry`);

@@ -301,7 +301,11 @@ function frozenCopy(value: unknown, copies: Map<unknown, unknown>): unknown {
   if (known !== undefined) return known;
   const copy: Record<string, unknown> | unknown[] = array
     ? []
-    : (Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>);
+    : // An object of another realm becomes one of this realm's.
+      (Object.create(Object.getPrototypeOf(value) === null ? null : Object.prototype) as Record<
+        string,
+        unknown
+      >);
   copies.set(value, copy);
   for (const [key, item] of Object.entries(value as object)) {
     (copy as Record<string, unknown>)[key] = frozenCopy(item, copies);

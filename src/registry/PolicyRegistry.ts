@@ -267,7 +267,8 @@ export class PolicyRegistry {
    *   listeners stay subscribed. A policy no longer configured is dropped from the registry, and
    *   an object handed out for it keeps its last settings.
    * - A shared primitive (or a policy's own stage) whose options are unchanged is kept as it is:
-   *   the same object, with all its state. One whose options changed is replaced by a new
+   *   the same object, with all its state. Options are compared by value, not by spelling:
+   *   `max-wait: 1s` and `1000`, or a default written out and left out, are unchanged. One whose options changed is replaced by a new
    *   object, built with the new options, that takes over the state that still applies: a
    *   circuit breaker keeps its state (an open circuit stays open, for the rest of its open time,
    *   cut to the new `maxRecoveryTimeout`), its run of failures, and its window when the window's

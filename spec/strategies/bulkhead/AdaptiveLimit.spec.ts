@@ -256,7 +256,7 @@ describe('Bulkhead with an adaptive limit', () => {
     ]);
     expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } })).to.throw(
       RangeError,
-      'resilience.bulkhead.db: `limit.max` must be an integer >= 1, got 0',
+      'resilience.bulkhead.db.limit.max: `limit.max` must be an integer >= 1, got 0',
     );
   });
 

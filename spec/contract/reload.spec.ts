@@ -79,6 +79,19 @@ describe('contract: registry reload', () => {
     expect(await rejectionOf(stock.execute(() => 'x'))).to.include({ retryAfterMs: 30_000 });
   });
 
+  it('R-REG-13: options with the same values in another spelling are unchanged', () => {
+    const registry = PolicyRegistry.fromConfig(config('1s'));
+    const breaker = registry.circuitBreaker('inventory');
+    const respelled = config('1000ms');
+    (respelled['circuit-breaker'] as Record<string, Record<string, unknown>>).inventory = {
+      'failure-threshold': 1,
+      'recovery-timeout': '30000ms',
+      'half-open-max-calls': 1,
+    };
+    expect(registry.reload(respelled)).to.deep.equal({ added: [], removed: [], changed: [] });
+    expect(registry.circuitBreaker('inventory')).to.equal(breaker);
+  });
+
   it('R-REG-14: `reload` listeners receive, and reload returns, what was added, removed and changed', () => {
     const registry = PolicyRegistry.fromConfig(config('1s'));
     const events: RegistryReloadEvent[] = [];

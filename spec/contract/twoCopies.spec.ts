@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
-import { Policy } from 'bulwark';
+import { bulkhead, circuitBreaker, Policy, PolicyRegistry, usePolicy } from 'bulwark';
+import { instrument } from 'bulwark/otel';
 
 const require = createRequire(import.meta.url);
 const cjs = require('bulwark') as typeof import('bulwark');
@@ -22,6 +23,38 @@ describe('Package: a primitive from another copy of the package', () => {
       expect(declare, label).to.throw(
         TypeError,
         `\`options\` must be ${label} options or a ${label}, got a ${label} of another copy of bulwark`,
+      );
+    }
+  });
+
+  it('is refused by register, usePolicy, the decorators and instrument with the same reason', () => {
+    const policy = cjs.Policy.builder('other').retry({ maxAttempts: 2 }).build();
+    const cases: [string, () => unknown, string][] = [
+      ['register', () => new PolicyRegistry().register(policy), '`policy` must be a Policy'],
+      ['usePolicy', () => usePolicy(policy), '`policy` must be a Policy'],
+      ['instrument', () => instrument(policy), '`target` must be a Policy or a PolicyRegistry'],
+      [
+        'instrument (a registry)',
+        () => instrument(new cjs.PolicyRegistry()),
+        '`target` must be a Policy or a PolicyRegistry',
+      ],
+      [
+        'circuitBreaker',
+        () => circuitBreaker(new cjs.CircuitBreaker({})),
+        '`breaker` must be a CircuitBreaker',
+      ],
+      ['bulkhead', () => bulkhead(new cjs.Bulkhead({})), '`bulkhead` must be a Bulkhead'],
+    ];
+    for (const [what, call, mustBe] of cases) {
+      const which =
+        what === 'instrument (a registry)'
+          ? 'PolicyRegistry'
+          : what === 'instrument'
+            ? 'Policy'
+            : (/(\w+)$/.exec(mustBe)?.[1] as string);
+      expect(call, what).to.throw(
+        TypeError,
+        `${mustBe}, got a ${which} of another copy of bulwark`,
       );
     }
   });

@@ -504,7 +504,10 @@ describe('Bulkhead kind', () => {
 
   it('names a bad adaptive limit option as configuration writes it', () => {
     expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } }))
-      .to.throw(RangeError, 'resilience.bulkhead.db: `limit.max` must be an integer >= 1, got 0')
+      .to.throw(
+        RangeError,
+        'resilience.bulkhead.db.limit.max: `limit.max` must be an integer >= 1, got 0',
+      )
       .with.property('expected', 'an integer >= 1');
     expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } }))
       .to.throw(RangeError)

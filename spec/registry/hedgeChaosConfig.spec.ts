@@ -90,6 +90,9 @@ describe('hedge and chaos in configuration', () => {
     });
     expect(() =>
       PolicyRegistry.fromConfig({ chaos: { x: { fault: { rate: 2 } } } }, { chaos: true }),
-    ).to.throw(RangeError, 'resilience.chaos.x: `fault.rate` must be a number in [0, 1], got 2');
+    ).to.throw(
+      RangeError,
+      'resilience.chaos.x.fault.rate: `fault.rate` must be a number in [0, 1], got 2',
+    );
   });
 });

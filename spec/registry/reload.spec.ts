@@ -164,6 +164,24 @@ describe('PolicyRegistry.reload', () => {
     expect(() => registry.policy('stock')).to.throw(Error, /Unknown policy "stock"/);
   });
 
+  it('passes reload events to every listener in order, also when a listener reloads', () => {
+    const fresh = PolicyRegistry.fromConfig({});
+    const seen: string[][] = [];
+    let reloaded = false;
+    fresh.on('reload', () => {
+      if (reloaded) return;
+      reloaded = true;
+      fresh.reload({ policies: { second: [{ retry: { 'max-attempts': 2 } }] } });
+    });
+    fresh.on('reload', (event) => seen.push(['later', ...event.added, '-', ...event.removed]));
+    fresh.reload({ policies: { first: [{ retry: { 'max-attempts': 2 } }] } });
+    expect(seen).to.deep.equal([
+      ['later', 'policies.first', '-'],
+      ['later', 'policies.second', '-', 'policies.first'],
+    ]);
+    expect(fresh.names()).to.deep.equal(['second']);
+  });
+
   it('changes nothing, and reports nothing, when the configuration is the same', () => {
     const breaker = registry.circuitBreaker('inventory');
     const stock = registry.policy('stock');
@@ -319,6 +337,61 @@ describe('PolicyRegistry.reload', () => {
       expect(registry.retry('default').maxAttempts).to.equal(3);
     });
 
+    it('keeps a primitive whose options are spelled differently but have the same values', async () => {
+      const bulkhead = (db: Config): Config =>
+        withChanges((c) => {
+          c.bulkhead = { db };
+          (c.policies as Config).query = [{ bulkhead: 'db' }];
+        });
+      registry.reload(bulkhead({ 'max-concurrent': 2, 'max-queue': 0, 'max-wait': '1s' }));
+      const db = registry.bulkhead('db');
+      const query = registry.policy('query');
+      const held = [deferred(), deferred()];
+      const first = held.map((d) => query.execute(() => d.promise));
+      await flush();
+      // 1000 ms is the 1s before: the same bulkhead, still full, so no third call runs.
+      expect(
+        registry.reload(bulkhead({ 'max-concurrent': 2, 'max-queue': 0, 'max-wait': 1000 })),
+      ).to.deep.equal({ added: [], removed: [], changed: [] });
+      expect(registry.bulkhead('db')).to.equal(db);
+      expect(await rejectionOf(query.execute(() => Promise.resolve('late')))).to.have.property(
+        'name',
+        'BulkheadFullError',
+      );
+      held.forEach((d) => d.resolve(undefined));
+      await Promise.all(first);
+
+      // A default written out or left out, a duration in other units: the same settings.
+      const breaker = registry.circuitBreaker('inventory');
+      const same: Array<[string, Config]> = [
+        ['bulkhead.db', { 'max-concurrent': 2, 'max-queue': 0, 'max-wait': 1000 }],
+        ['bulkhead.db', { 'max-concurrent': 2, 'max-wait': '1000ms' }],
+      ];
+      for (const [, db] of same) {
+        expect(registry.reload(bulkhead(db)).changed).to.deep.equal([]);
+      }
+      expect(registry.bulkhead('db')).to.equal(db);
+      const breakerSpelled = withChanges((c) => {
+        (c['circuit-breaker'] as Config).inventory = {
+          'failure-threshold': 1,
+          'recovery-timeout': '30000ms',
+          'window-type': 'count',
+        };
+      });
+      expect(registry.reload(breakerSpelled).changed).to.deep.equal([]);
+      expect(registry.circuitBreaker('inventory')).to.equal(breaker);
+
+      registry.reload(withChanges((c) => (c.bulkhead = { pool: { 'max-concurrent': 10 } })));
+      const pool = registry.bulkhead('pool');
+      expect(
+        registry.reload(withChanges((c) => (c.bulkhead = { pool: {} }))).changed,
+      ).to.deep.equal([]);
+      expect(registry.bulkhead('pool')).to.equal(pool);
+      // A value that does differ still makes a new one.
+      registry.reload(withChanges((c) => (c.bulkhead = { pool: { 'max-wait': '2s' } })));
+      expect(registry.bulkhead('pool')).not.to.equal(pool);
+    });
+
     it('rebuilds a primitive built on demand when the default settings change', () => {
       const adhoc = registry.bulkhead('adhoc');
       expect(adhoc.maxConcurrent).to.equal(10);
@@ -351,8 +424,13 @@ describe('PolicyRegistry.reload', () => {
       ],
       [
         'code',
+        (c) => ((c['circuit-breaker'] as Config).inventory = { 'record-on': [] }),
+        /the option `record-on` cannot come from configuration/,
+      ],
+      [
+        'a bad snapshot',
         (c) => ((c['rate-limiter'] as Config).api = { 'initial-state': {} }),
-        /the option `initial-state` cannot come from configuration/,
+        /^TypeError: resilience\.rate-limiter\.api\.initial-state: /,
       ],
     ];
     for (const [what, change, message] of bad) {

@@ -1,6 +1,6 @@
 // Function wrappers and TC39 method decorators: each is a few lines over `toDecorator`.
 import { RootContext, type Context } from '../internal/context.js';
-import { show } from '../internal/validate.js';
+import { showInstead } from '../internal/validate.js';
 import { Policy } from '../pipeline/Policy.js';
 import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
@@ -54,7 +54,7 @@ export function retry(options?: RetryOptions): ResilienceDecorator {
  * ```
  */
 export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
-  return through(breaker, CircuitBreaker, '`breaker` must be a CircuitBreaker', 'circuitBreaker');
+  return through(breaker, CircuitBreaker, 'breaker', 'CircuitBreaker', 'circuitBreaker');
 }
 
 /**
@@ -69,7 +69,7 @@ export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
  * ```
  */
 export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
-  return through(limiter, RateLimiter, '`limiter` must be a RateLimiter', 'rateLimiter');
+  return through(limiter, RateLimiter, 'limiter', 'RateLimiter', 'rateLimiter');
 }
 
 /**
@@ -84,7 +84,7 @@ export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
  * ```
  */
 export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
-  return through(bulkhead, Bulkhead, '`bulkhead` must be a Bulkhead', 'bulkhead');
+  return through(bulkhead, Bulkhead, 'bulkhead', 'Bulkhead', 'bulkhead');
 }
 
 /**
@@ -156,7 +156,7 @@ export function fallback<V>(options: FallbackOptions<V>): ResilienceDecorator<V>
  * ```
  */
 export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T> {
-  return through(policy as Policy, Policy, '`policy` must be a Policy', 'usePolicy');
+  return through(policy as Policy, Policy, 'policy', 'Policy', 'usePolicy');
 }
 
 /**
@@ -166,11 +166,12 @@ export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T>
 function through(
   value: { execute(call: () => Promise<unknown>): Promise<unknown> },
   cls: abstract new (...args: never[]) => unknown,
-  mustBe: string,
+  option: string,
+  label: string,
   what: string,
 ): ResilienceDecorator {
   if (!(value instanceof cls)) {
-    throw new TypeError(`${mustBe}, got ${show(value)}`);
+    throw new TypeError(`\`${option}\` must be a ${label}, got ${showInstead(value, label, cls)}`);
   }
   return toDecorator((call) => value.execute(call), what);
 }

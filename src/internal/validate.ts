@@ -208,8 +208,45 @@ export function fnError(fn: unknown): TypeError {
  */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return (
+    proto === Object.prototype ||
+    proto === null ||
+    // An object literal of another realm (a `vm` context, an iframe): its prototype is that
+    // realm's Object.prototype, the last of its chain, whose constructor is named Object.
+    (!Array.isArray(value) &&
+      Object.getPrototypeOf(proto) === null &&
+      (
+        Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as
+          { name?: unknown } | undefined
+      )?.name === 'Object')
+  );
+}
+
+/**
+ * Shows `value`, given where an instance of `Class` (named `label` in messages) was wanted, for
+ * a message: `a Retry of another copy of bulwark` for an instance of another copy of the package
+ * (known by its members, under whatever name a bundler or a minifier gave its class, or a
+ * subclass's), `an instance of another class named Retry` for another library's class of that
+ * name, else as {@link showShape} shows it.
+ */
+export function showInstead(value: unknown, label: string, Class: { prototype: unknown }): string {
+  const shown = showShape(value);
+  if (value === null || typeof value !== 'object' || isPlainObject(value)) return shown;
+  if (sameMembers(value, Class.prototype as object)) return `a ${label} of another copy of bulwark`;
+  return shown.replace(/^an instance of _*|\$?\d+$/g, '') === label
+    ? `an instance of another class named ${label}`
+    : shown;
+}
+
+/** True when a prototype of `value`'s has the same own member names as `proto`. */
+function sameMembers(value: object, proto: object): boolean {
+  const names = (o: object): string => Object.getOwnPropertyNames(o).sort().join();
+  const want = names(proto);
+  for (let p: object | null = value; (p = Object.getPrototypeOf(p) as object | null);) {
+    if (names(p) === want) return true;
+  }
+  return false;
 }
 
 /**

@@ -19,7 +19,13 @@ import {
   type StageState,
 } from '../index.js';
 // Pure helpers, safe to bundle into this entry point.
-import { booleanOption, optionsObject, show } from '../internal/validate.js';
+import {
+  booleanOption,
+  optionsObject,
+  show,
+  showInstead,
+  showShape,
+} from '../internal/validate.js';
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
@@ -170,7 +176,12 @@ export function instrument(
 ): () => void {
   const isPolicy = target instanceof Policy;
   if (!isPolicy && !(target instanceof PolicyRegistry)) {
-    throw new TypeError(`\`target\` must be a Policy or a PolicyRegistry, got ${show(target)}`);
+    const asPolicy = showInstead(target, 'Policy', Policy);
+    const shown =
+      asPolicy === showShape(target)
+        ? showInstead(target, 'PolicyRegistry', PolicyRegistry)
+        : asPolicy;
+    throw new TypeError(`\`target\` must be a Policy or a PolicyRegistry, got ${shown}`);
   }
   const { meter, base, keyAttribute } = resolveOptions(options);
   const instruments = new Instruments(meter, keyAttribute ? new KeyValues() : undefined);

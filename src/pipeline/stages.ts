@@ -1,6 +1,6 @@
 import type { Duration } from '../internal/duration.js';
 import { fail } from '../optionErrors.js';
-import { isPlainObject, showShape, stringOption } from '../internal/validate.js';
+import { isPlainObject, showInstead, stringOption } from '../internal/validate.js';
 import type { CheckedConstructor, StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
@@ -138,34 +138,15 @@ function plainOptions(
   { label, Primitive }: StageDescriptor<unknown>,
 ): Record<string, unknown> {
   if (options !== null && typeof options === 'object' && !isPlainObject(options)) {
-    let shown = showShape(options);
-    // Another copy's primitive has this one's members, under whatever name a bundler or a
-    // minifier gave its class (`_CircuitBreaker`, `CircuitBreaker2`, `t`), or a subclass's.
-    // A class of the same name and other members is another library's, or another version's.
-    if (sameMembers(options, Primitive.prototype as object)) {
-      shown = `a ${label} of another copy of bulwark`;
-    } else if (shown.replace(/^an instance of _*|\$?\d+$/g, '') === label) {
-      shown = `an instance of another class named ${label}`;
-    }
     fail(
       TypeError,
       'options',
       `${label} options or a ${label}`,
       options,
-      `\`options\` must be ${label} options or a ${label}, got ${shown}`,
+      `\`options\` must be ${label} options or a ${label}, got ${showInstead(options, label, Primitive)}`,
     );
   }
   return options as Record<string, unknown>;
-}
-
-/** True when a prototype of `value`'s has the same own member names as `proto`. */
-function sameMembers(value: object, proto: object): boolean {
-  const names = (o: object): string => Object.getOwnPropertyNames(o).sort().join();
-  const want = names(proto);
-  for (let p: object | null = value; (p = Object.getPrototypeOf(p) as object | null);) {
-    if (names(p) === want) return true;
-  }
-  return false;
 }
 
 /** True for plain options that give a `key` (any value: a keyed stage checks it). */

@@ -1,5 +1,12 @@
 import type { Clock } from '../internal/clock.js';
-import { booleanOption, clockOption, closest, optionsObject, show } from '../internal/validate.js';
+import {
+  booleanOption,
+  clockOption,
+  closest,
+  optionsObject,
+  show,
+  showInstead,
+} from '../internal/validate.js';
 import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
@@ -23,9 +30,11 @@ import { HEDGE } from '../strategies/hedge/kind.js';
 import type { Chaos } from '../strategies/chaos/Chaos.js';
 import { CHAOS } from '../strategies/chaos/kind.js';
 import { Generations, handleFor } from './ReloadablePolicy.js';
+import { resolvedOptions } from './resolved.js';
 import {
   child,
   configName,
+  kebab,
   kindNamed,
   normalizeConfig,
   sharedKinds,
@@ -170,6 +179,9 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  *   `retryOnResult`, fallback `method`, `random`, stores and clocks are rejected with a message
  *   saying so. Build such a policy with `Policy.builder()` (it may use the registry's shared
  *   instances) and {@link PolicyRegistry.register | register} it; give a clock to `fromConfig`.
+ * - A circuit breaker or rate limiter may start from a snapshot its `toJSON()` gave (plain JSON)
+ *   as `initial-state`, checked as the constructor checks it. On reload, one that exists takes
+ *   over its own state instead.
  *
  * Everything is validated, and every primitive and policy built, in `fromConfig`: a bad value
  * throws there, never on first use. Each error names its full path, e.g.
@@ -210,6 +222,8 @@ export class PolicyRegistry {
   readonly #referenced = new WeakMap<object, readonly unknown[]>();
   #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => void> = [];
   #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => void> = [];
+  /** Reload events still to be passed on while listeners run (undefined: none running). */
+  #announcing: RegistryReloadEvent[] | undefined;
 
   /**
    * An empty registry: shared instances get the configuration defaults; add policies with
@@ -253,7 +267,8 @@ export class PolicyRegistry {
    *   listeners stay subscribed. A policy no longer configured is dropped from the registry, and
    *   an object handed out for it keeps its last settings.
    * - A shared primitive (or a policy's own stage) whose options are unchanged is kept as it is:
-   *   the same object, with all its state. One whose options changed is replaced by a new
+   *   the same object, with all its state. Options are compared by value, not by spelling:
+   *   `max-wait: 1s` and `1000`, or a default written out and left out, are unchanged. One whose options changed is replaced by a new
    *   object, built with the new options, that takes over the state that still applies: a
    *   circuit breaker keeps its state (an open circuit stays open, for the rest of its open time,
    *   cut to the new `maxRecoveryTimeout`), its run of failures, and its window when the window's
@@ -286,8 +301,27 @@ export class PolicyRegistry {
   reload(config: ResilienceConfig | null | undefined): RegistryReloadEvent {
     const plan = this.#plan(normalizeConfig(config));
     this.#apply(plan);
-    for (const listener of this.#reloadListeners) notify(listener, plan.event);
+    this.#announce(plan.event);
     return plan.event;
+  }
+
+  /**
+   * Passes `event` to every `reload` listener, in order: a reload a listener makes is announced
+   * once every listener has had the one before it.
+   */
+  #announce(event: RegistryReloadEvent): void {
+    const queue = this.#announcing;
+    if (queue !== undefined) {
+      queue.push(event);
+      return;
+    }
+    const events = (this.#announcing = [event]);
+    // An array's iterator takes in what is pushed while it runs. `notify` never throws: a
+    // listener that throws is ignored.
+    for (const queued of events) {
+      for (const listener of this.#reloadListeners) notify(listener, queued);
+    }
+    this.#announcing = undefined;
   }
 
   /**
@@ -391,7 +425,9 @@ export class PolicyRegistry {
    */
   register(policy: Policy<unknown, unknown>): this {
     if (!(policy instanceof Policy)) {
-      throw new TypeError(`\`policy\` must be a Policy, got ${show(policy)}`);
+      throw new TypeError(
+        `\`policy\` must be a Policy, got ${showInstead(policy, 'Policy', Policy)}`,
+      );
     }
     if (this.#policies.has(policy.name)) {
       throw new Error(`A policy named "${policy.name}" is already in the registry`);
@@ -688,7 +724,8 @@ export class PolicyRegistry {
   }
 
   /**
-   * `old` when it was built from the same options; otherwise a new primitive built from
+   * `old` when it was built from options with the same values (see {@link resolvedOptions});
+   * otherwise a new primitive built from
    * `options` that takes over the state of `old` that still applies (see `reload`).
    */
   #renew(
@@ -699,13 +736,23 @@ export class PolicyRegistry {
     resolved: Map<object, Readonly<Record<string, unknown>>>,
     lookup: Lookup,
   ): unknown {
+    const before = old === undefined ? undefined : this.#resolved.get(old as object);
     if (
-      old !== undefined &&
-      sameData(this.#resolved.get(old as object), options) &&
+      before !== undefined &&
+      // The same settings, however spelled (`1s` or `1000`, a default given or left out).
+      sameData(
+        resolvedOptions(configName(kind), before),
+        resolvedOptions(configName(kind), options),
+      ) &&
       // A shared instance it names (`budget: api`) that was rebuilt makes it new too.
       sameData(this.#referenced.get(old as object) ?? [], referencesOrNone(kind, options, lookup))
     ) {
       return old;
+    }
+    // A configured `initial-state` is checked as `fromConfig` would check it, though the state
+    // taken over replaces it.
+    if (old !== undefined && kind.carry !== undefined && options.initialState !== undefined) {
+      this.#construct(kind, options, entry, lookup);
     }
     // Built once, with the state it takes over (a constructor checks the options themselves
     // first, so their errors come first, at their paths).
@@ -889,11 +936,23 @@ function atPath(entry: ConfigEntry, error: unknown): unknown {
   if (isOptionError(error)) {
     const spelled = entry.spelled[error.option];
     const option = spelled === undefined ? entry.path : `${entry.path}.${spelled}`;
+    let message = error.message;
+    // A nested key the primitive does not know (`limit.min-sample`): named as written, and the
+    // key suggested in kebab-case when the entry is written so.
+    if (spelled !== undefined && spelled !== error.option && error.expected === 'a known option') {
+      message = message
+        .replace(`\`${error.option}\``, `\`${spelled}\``)
+        .replace(/\(did you mean `([A-Za-z]+)`\?\)/, (hint, name: string) =>
+          Object.values(entry.spelled).some((key) => key.includes('-'))
+            ? `(did you mean \`${kebab(name)}\`?)`
+            : hint,
+        );
+    }
     return new (error instanceof RangeError ? OptionRangeError : OptionTypeError)(
       option,
       error.expected,
       error.received,
-      { message: `${option}: ${error.message}`, cause: error },
+      { message: `${option}: ${message}`, cause: error },
     );
   }
   const Class =

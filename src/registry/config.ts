@@ -53,7 +53,6 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'clock',
   'store',
   'key',
-  'initialState',
 ];
 
 /** @internal One configured set of options, with where it came from. */
@@ -97,8 +96,9 @@ export interface NormalizedConfig {
   readonly policies: ReadonlyMap<string, readonly StageConfig[]>;
 }
 
-/** camelCase to kebab-case: `maxTokens` -> `max-tokens`. */
-const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** @internal camelCase to kebab-case: `maxTokens` -> `max-tokens`. */
+export const kebab = (camel: string): string =>
+  camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** kebab-case to camelCase: `rate-limiter` -> `rateLimiter`. */
 const camel = (kebabCase: string): string =>
@@ -245,9 +245,47 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
     const earlier = spelled[canonical];
     if (earlier !== undefined) twice(path, 'option', earlier, key, source[key]);
     spelled[canonical] = key;
-    options[canonical] = frozenCopy(source[key], new Map());
+    options[canonical] = DATA_OPTIONS.includes(canonical)
+      ? frozenCopy(source[key], new Map())
+      : nestedOptions(source[key], path, canonical, key, spelled, []);
   }
   return entry(path, options, spelled);
+}
+
+// Options whose value is data handed back to callers, at any depth (a fallback's `value`, a
+// chaos result's `value`): kept as written, keys and all.
+const DATA_OPTIONS: readonly string[] = ['value'];
+
+/**
+ * A frozen copy of the option `canonical` (written `written`), whose nested option objects (a
+ * bulkhead's `limit`, a snapshot in `initialState`) take kebab-case or camelCase keys as the
+ * entry's own options do: each nested key is turned to camelCase, its spelling recorded in
+ * `spelled` under its camelCase path (`limit.minSamples` -> `limit.min-samples`).
+ */
+function nestedOptions(
+  value: unknown,
+  path: string,
+  canonical: string,
+  written: string,
+  spelled: Record<string, string>,
+  ancestors: readonly unknown[],
+): unknown {
+  // A loop is no option object: the primitive refuses it.
+  if (!isPlainObject(value) || ancestors.includes(value)) return frozenCopy(value, new Map());
+  const copy = Object.create(null) as Record<string, unknown>;
+  const seen = Object.create(null) as Record<string, string>;
+  for (const key of Object.keys(value)) {
+    const inner = camel(key);
+    const at = `${canonical}.${inner}`;
+    const earlier = seen[inner];
+    if (earlier !== undefined) twice(child(path, written), 'option', earlier, key, value[key]);
+    seen[inner] = key;
+    spelled[at] = `${written}.${key}`;
+    copy[inner] = DATA_OPTIONS.includes(inner)
+      ? frozenCopy(value[key], new Map())
+      : nestedOptions(value[key], path, at, `${written}.${key}`, spelled, [...ancestors, value]);
+  }
+  return Object.freeze(copy);
 }
 
 /**
@@ -263,7 +301,11 @@ function frozenCopy(value: unknown, copies: Map<unknown, unknown>): unknown {
   if (known !== undefined) return known;
   const copy: Record<string, unknown> | unknown[] = array
     ? []
-    : (Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>);
+    : // An object of another realm becomes one of this realm's.
+      (Object.create(Object.getPrototypeOf(value) === null ? null : Object.prototype) as Record<
+        string,
+        unknown
+      >);
   copies.set(value, copy);
   for (const [key, item] of Object.entries(value as object)) {
     (copy as Record<string, unknown>)[key] = frozenCopy(item, copies);

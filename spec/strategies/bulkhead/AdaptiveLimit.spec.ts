@@ -61,7 +61,26 @@ describe('AdaptiveLimit', () => {
     it('serves one bulkhead, and a bulkhead takes `limit` or `maxConcurrent`, not both', () => {
       const limit = new AdaptiveLimit();
       new Bulkhead({ limit });
-      expect(() => new Bulkhead({ limit })).to.throw(Error, 'already serves a Bulkhead');
+      const error = (() => {
+        try {
+          new Bulkhead({ limit });
+        } catch (e) {
+          return e as { option?: unknown; received?: unknown; message: string };
+        }
+        throw new Error('a second Bulkhead took the limit');
+      })();
+      // An option error naming `limit` and the limit, like any other bad `limit`.
+      expect(error).to.be.instanceOf(TypeError);
+      expect(error).to.include({ option: 'limit', received: limit });
+      expect(error.message).to.equal(
+        '`limit` must be an AdaptiveLimit no other Bulkhead uses, got an AdaptiveLimit ' +
+          '(gradient2, 1..1000) that already serves a Bulkhead; give each bulkhead its own limit, ' +
+          'or share the bulkhead',
+      );
+      expect(() => Policy.builder().bulkhead({ limit }).build()).to.throw(
+        TypeError,
+        '`limit` must be an AdaptiveLimit no other Bulkhead uses',
+      );
       expect(() => new Bulkhead({ limit: 5, maxConcurrent: 5 })).to.throw(
         TypeError,
         '`limit` must be unset when `maxConcurrent` is given',
@@ -237,7 +256,7 @@ describe('Bulkhead with an adaptive limit', () => {
     ]);
     expect(() => PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { max: 0 } } } })).to.throw(
       RangeError,
-      'resilience.bulkhead.db: `limit.max` must be an integer >= 1, got 0',
+      'resilience.bulkhead.db.limit.max: `limit.max` must be an integer >= 1, got 0',
     );
   });
 

@@ -189,12 +189,18 @@ export class AdaptiveLimit {
 
   /**
    * @internal Attaches the limit to its bulkhead, once.
-   * @throws Error when it already serves another bulkhead
+   * @throws TypeError (an option error naming `limit`) when it already serves another bulkhead
    */
   bind(): void {
     if (this.#bound) {
-      throw new Error(
-        'This AdaptiveLimit already serves a Bulkhead; give each bulkhead its own limit, or share the bulkhead',
+      fail(
+        TypeError,
+        'limit',
+        'an AdaptiveLimit no other Bulkhead uses',
+        this,
+        `\`limit\` must be an AdaptiveLimit no other Bulkhead uses, got an AdaptiveLimit ` +
+          `(${this.algorithm}, ${this.min}..${this.max}) that already serves a Bulkhead; ` +
+          'give each bulkhead its own limit, or share the bulkhead',
       );
     }
     this.#bound = true;

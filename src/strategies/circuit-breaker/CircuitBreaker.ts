@@ -200,7 +200,7 @@ export interface CircuitBreakerOptions<R = any> {
    * it is applied. Probes held in HALF_OPEN are not carried (the circuit is HALF_OPEN with every
    * trial slot free), an open time above `maxRecoveryTimeout` is cut to it, and the open time
    * later periods grow from is at least `recoveryTimeout`. Only with the in-memory store (a
-   * shared store keeps its state itself). Code only: not a configuration key.
+   * shared store keeps its state itself). Configuration may give it too (`initial-state`: the same JSON).
    * @defaultValue none (the circuit starts CLOSED and empty)
    */
   readonly initialState?: CircuitBreakerSnapshot | undefined;

@@ -58,7 +58,7 @@ export interface RateLimiterOptions {
    * `refillRate` for the wall-clock time elapsed since it was taken, and capped at `maxTokens`.
    * A snapshot of another format or version, or a corrupt one, is refused here with a
    * `TypeError` or `RangeError` naming `initialState`. Only with the in-memory store (a shared
-   * store keeps its state itself). Code only: not a configuration key.
+   * store keeps its state itself). Configuration may give it too (`initial-state`: the same JSON).
    * @defaultValue none (the bucket starts full)
    */
   readonly initialState?: RateLimiterSnapshot | undefined;

@@ -343,29 +343,33 @@ describe('PolicyRegistry.reload', () => {
           c.bulkhead = { db };
           (c.policies as Config).query = [{ bulkhead: 'db' }];
         });
-      registry.reload(bulkhead({ 'max-concurrent': 2, 'max-queue': 0, 'max-wait': '1s' }));
+      registry.reload(bulkhead({ 'max-concurrent': 2, 'max-queue': 1, 'max-wait': '1s' }));
       const db = registry.bulkhead('db');
       const query = registry.policy('query');
       const held = [deferred(), deferred()];
       const first = held.map((d) => query.execute(() => d.promise));
       await flush();
-      // 1000 ms is the 1s before: the same bulkhead, still full, so no third call runs.
+      const queued = query.execute(() => Promise.resolve('late'));
+      await flush();
+      // 1000 ms is the 1s before: the same bulkhead, still full and its queue too, so a fourth
+      // call is refused.
       expect(
-        registry.reload(bulkhead({ 'max-concurrent': 2, 'max-queue': 0, 'max-wait': 1000 })),
+        registry.reload(bulkhead({ 'max-concurrent': 2, 'max-queue': 1, 'max-wait': 1000 })),
       ).to.deep.equal({ added: [], removed: [], changed: [] });
       expect(registry.bulkhead('db')).to.equal(db);
-      expect(await rejectionOf(query.execute(() => Promise.resolve('late')))).to.have.property(
+      expect(await rejectionOf(query.execute(() => Promise.resolve('later')))).to.have.property(
         'name',
         'BulkheadFullError',
       );
       held.forEach((d) => d.resolve(undefined));
       await Promise.all(first);
+      expect(await queued).to.equal('late');
 
       // A default written out or left out, a duration in other units: the same settings.
       const breaker = registry.circuitBreaker('inventory');
       const same: Array<[string, Config]> = [
-        ['bulkhead.db', { 'max-concurrent': 2, 'max-queue': 0, 'max-wait': 1000 }],
-        ['bulkhead.db', { 'max-concurrent': 2, 'max-wait': '1000ms' }],
+        ['bulkhead.db', { 'max-concurrent': 2, 'max-queue': 1, 'max-wait': 1000 }],
+        ['bulkhead.db', { maxConcurrent: 2, 'max-queue': 1, 'max-wait': '1000ms' }],
       ];
       for (const [, db] of same) {
         expect(registry.reload(bulkhead(db)).changed).to.deep.equal([]);
@@ -388,7 +392,7 @@ describe('PolicyRegistry.reload', () => {
       ).to.deep.equal([]);
       expect(registry.bulkhead('pool')).to.equal(pool);
       // A value that does differ still makes a new one.
-      registry.reload(withChanges((c) => (c.bulkhead = { pool: { 'max-wait': '2s' } })));
+      registry.reload(withChanges((c) => (c.bulkhead = { pool: { 'max-concurrent': 9 } })));
       expect(registry.bulkhead('pool')).not.to.equal(pool);
     });
 

@@ -40,6 +40,14 @@ export type PolicyFallbackOptions<V, R = any> =
     });
 
 /**
+ * The type a result predicate (`retryOnResult`, `recordOnResult`) of a builder for `T` is given:
+ * `T`, or `any` for an untyped builder (`unknown`), whose predicates may be written for the
+ * results they expect.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- an untyped builder's predicates take any result
+type ResultOf<T> = unknown extends T ? any : T;
+
+/**
  * Declares a policy's stages, outermost first, then {@link PolicyBuilder.build | builds} it.
  * Every method validates its options at once and accepts either options or a primitive instance
  * (shared, not copied: two policies given one `CircuitBreaker` share its state).
@@ -62,9 +70,11 @@ export class PolicyBuilder<T = unknown, F = never> {
   /**
    * Adds a fallback: matching errors of the stages inside it (and results `onResult` rejects)
    * become the fallback's value.
-   * In a policy, `method` is called as `method(error, ctx)`.
+   * In a policy, `method` is called as `method(error, ctx)`. The substitute may be of any type
+   * (`{ value: null }` on a `builder<Price>()`): it joins the policy's result type, so `execute`
+   * resolves to `Price | null` there.
    */
-  fallback<V extends T>(
+  fallback<V>(
     options: PolicyFallbackOptions<V, T> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
@@ -88,7 +98,7 @@ export class PolicyBuilder<T = unknown, F = never> {
   }
 
   /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
-  retry(options: RetryOptions | Retry, name?: string): this {
+  retry(options: RetryOptions<ResultOf<T>> | Retry, name?: string): this {
     return this.open().use(stages.retry(options, name));
   }
 
@@ -97,7 +107,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * {@link KeyedStageOptions}).
    */
   circuitBreaker(
-    options: KeyableOptions<CircuitBreakerOptions, CircuitBreaker>,
+    options: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, CircuitBreaker>,
     name?: string,
   ): this {
     return this.open().use(stages.circuitBreaker(options, name));

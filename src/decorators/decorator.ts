@@ -104,6 +104,13 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
 ): ResilienceDecorator<V, T, P> {
   function decorate(fn: unknown, context?: unknown): unknown {
     let name: string;
+    if (typeof context === 'string' || typeof context === 'symbol') {
+      // `(target, key, descriptor)`: TypeScript's legacy decorators, which `experimentalDecorators`
+      // (and Babel's legacy plugin) emit in place of standard ones.
+      throw new TypeError(
+        `${what}: bulwark's decorators are standard (TC39) decorators, but \`${String(context)}\` was decorated as a legacy one: turn \`experimentalDecorators\` off in tsconfig.json (TypeScript 5+ compiles standard decorators without it)`,
+      );
+    }
     if (context === undefined) {
       if (typeof fn !== 'function') {
         throw new TypeError(`${what}: \`fn\` must be a function, got ${show(fn)}`);

@@ -96,6 +96,25 @@ export async function typeSpecs(): Promise<void> {
   }
   void PricingService;
 
+  // A wrapper's onResult is checked against the wrapped function's result.
+  fallback({ value: 0, onResult: (r: number) => r < 0 })(async (x: number) => x);
+  fallback({ value: 0, onResult: (r) => r === null })(async (x: number) => x);
+  // @ts-expect-error onResult takes a string, the function resolves to a number
+  fallback({ value: 0, onResult: (r: string) => r === '' })(async (x: number) => x);
+  class Checked {
+    @fallback({ value: 'none', onResult: (r: string) => r === '' })
+    async name(): Promise<string> {
+      return 'x';
+    }
+
+    // @ts-expect-error onResult takes a string, the method resolves to a number
+    @fallback({ value: 0, onResult: (r: string) => r === '' })
+    async count(): Promise<number> {
+      return 1;
+    }
+  }
+  void Checked;
+
   // Result predicates are typed by the builder's result type.
   Policy.builder<number>('n')
     .retry({ retryOnResult: (r) => r > 0 })

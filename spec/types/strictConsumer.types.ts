@@ -49,6 +49,20 @@ export async function typeSpecs(): Promise<void> {
     .execute(() => fetchPrice('a', { signal: AbortSignal.abort() }));
   assertType<Equal<typeof labelled, Promise<Price | 'unavailable'>>>();
 
+  // A substitute written like a T keeps T's literal property types.
+  interface Reply {
+    readonly status: 'ok' | 'unavailable';
+    readonly body: string;
+  }
+  const replies = Policy.builder<Reply>('r')
+    .fallback({ value: { status: 'unavailable', body: '' } })
+    .build();
+  const reply: Reply = await replies.execute(async (): Promise<Reply> => ({
+    status: 'ok',
+    body: 'x',
+  }));
+  void reply;
+
   // A thunk wrapping a callback API in a Promise takes the policy's result type from context.
   const numbers = Policy.builder<number>('n').retry({ maxAttempts: 2 }).timeout('1s').build();
   const wrappedCallback = numbers.execute(

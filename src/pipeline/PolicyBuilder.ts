@@ -48,6 +48,13 @@ export type PolicyFallbackOptions<V, R = any> =
 type ResultOf<T> = unknown extends T ? any : T;
 
 /**
+ * Any value, spelled so that `T` gives a fallback's substitute its context: an object literal typed
+ * like a `T` keeps `T`'s literal property types (`{ status: 'ok' }` for a `status: 'ok' | 'err'`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{}`: every value but null and undefined
+type AnyOf<T> = T | {} | null | undefined;
+
+/**
  * Declares a policy's stages, outermost first, then {@link PolicyBuilder.build | builds} it.
  * Every method validates its options at once and accepts either options or a primitive instance
  * (shared, not copied: two policies given one `CircuitBreaker` share its state).
@@ -74,7 +81,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * (`{ value: null }` on a `builder<Price>()`): it joins the policy's result type, so `execute`
    * resolves to `Price | null` there.
    */
-  fallback<V>(
+  fallback<V extends AnyOf<T>>(
     options: PolicyFallbackOptions<V, T> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {

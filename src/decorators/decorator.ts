@@ -108,7 +108,7 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
       // `(target, key, descriptor)`: TypeScript's legacy decorators, which `experimentalDecorators`
       // (and Babel's legacy plugin) emit in place of standard ones.
       throw new TypeError(
-        `${what}: bulwark's decorators are standard (TC39) decorators, but \`${String(context)}\` was decorated as a legacy one: turn \`experimentalDecorators\` off in tsconfig.json (TypeScript 5+ compiles standard decorators without it)`,
+        `${what}: bulwark's decorators are standard (TC39) decorators, but \`${String(context)}\` was decorated as a legacy one: turn \`experimentalDecorators\` off`,
       );
     }
     if (context === undefined) {

@@ -104,14 +104,17 @@ export class PolicyBuilder<T = unknown, F = never> {
     return this.open().use(stages.bulkhead(options, name));
   }
 
-  /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
+  /**
+   * Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. Its
+   * `retryOnResult` receives the policy's result type `T`.
+   */
   retry(options: RetryOptions<ResultOf<T>> | Retry, name?: string): this {
     return this.open().use(stages.retry(options, name));
   }
 
   /**
    * Adds a circuit breaker around the stages inside it. With `key`, one breaker per key (see
-   * {@link KeyedStageOptions}).
+   * {@link KeyedStageOptions}). Its `recordOnResult` receives the policy's result type `T`.
    */
   circuitBreaker(
     options: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, CircuitBreaker>,

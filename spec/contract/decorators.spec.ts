@@ -85,6 +85,21 @@ describe('contract: function wrappers and method decorators', () => {
       expect(await service.total(2)).to.equal(3);
       expect(service.total.name).to.equal('total');
     });
+
+    it(`R-DEC-1: ${name}: called as a legacy decorator, throws a TypeError saying to turn experimentalDecorators off`, () => {
+      class Service {
+        async total(): Promise<number> {
+          return 1;
+        }
+      }
+      const key = 'total';
+      const descriptor = Object.getOwnPropertyDescriptor(Service.prototype, key);
+      const legacy = helper as (...args: unknown[]) => unknown;
+      expect(() => legacy(Service.prototype, key, descriptor)).to.throw(
+        TypeError,
+        `${name}: bulwark's decorators are standard (TC39) decorators, but \`total\` was decorated as a legacy one: turn \`experimentalDecorators\` off`,
+      );
+    });
   }
 
   it('R-DEC-1, R-DEC-3: the PricingService example: stacked decorators over one method', async () => {

@@ -47,7 +47,7 @@ describe('contract: Fallback onResult', () => {
     const get = fallback({
       method: (error: unknown, id: string) =>
         `${id}: ${(error as RejectedResultError<Reply>).result.status}`,
-      onResult: serverError,
+      onResult: (reply: Reply | string): boolean => typeof reply !== 'string' && serverError(reply),
     })(async (id: string): Promise<Reply | string> => (id === 'down' ? { status: 503 } : 'ok'));
     expect(await get('down')).to.equal('down: 503');
     expect(await get('up')).to.equal('ok');

@@ -34,11 +34,16 @@ export async function typeSpecs(): Promise<void> {
   // @ts-expect-error a thunk of the wrong result type
   void typed.execute(async () => 'not a price');
 
-  // @ts-expect-error a fallback value of the wrong type
-  Policy.builder<Price>('bad').fallback({ value: 'free' });
-
-  // @ts-expect-error a fallback method returning the wrong type
-  Policy.builder<Price>('bad').fallback({ method: () => 0 });
+  // A substitute of another type joins the result type: the caller sees both.
+  const orFree = Policy.builder<Price>('free').fallback({ value: 'free' }).build();
+  const free = orFree.execute(async () => ({ productId: 'x', amount: 1 }));
+  assertType<Equal<typeof free, Promise<{ productId: string; amount: number } | string>>>();
+  const orZero = Policy.builder<Price>('zero')
+    .fallback({ method: () => 0 })
+    .build();
+  // @ts-expect-error the result may be the method's number, not a Price
+  const notOnlyPrice: Price = await orZero.execute(async () => ({ productId: 'x', amount: 1 }));
+  void notOnlyPrice;
 
   // The fallback method receives the error and the execution context.
   Policy.builder<Price>('ok').fallback({

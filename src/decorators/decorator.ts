@@ -22,6 +22,14 @@ export interface FallbackResultMismatch<V, R> {
 }
 
 /**
+ * What wrapping a function gives: a function of the same parameters `A` and `this` (`This`) that
+ * returns a Promise of `R`. A function that declares no `this` gives one that declares none.
+ */
+export type Wrapped<This, A extends unknown[], R> = unknown extends This
+  ? (...args: A) => Promise<R>
+  : (this: This, ...args: A) => Promise<R>;
+
+/**
  * A function wrapper that is also a TC39 (TypeScript 5+ standard) method decorator.
  *
  * - As a wrapper, `w(fn)` returns a function with the same parameters and `this` that always
@@ -32,24 +40,33 @@ export interface FallbackResultMismatch<V, R> {
  *
  * @typeParam V - type of a substitute result the wrapper may produce (a fallback's), `never` if none
  * @typeParam T - result type the wrapped function must produce (a typed policy's), `unknown` if any
+ * @typeParam P - arguments the wrapper passes on (a fallback method's, after the error): the
+ *   wrapped function's or method's parameters must fit them
  */
-export interface ResilienceDecorator<V = never, T = unknown> {
-  /** Wraps a function: same parameters, result always a Promise. */
-  <A extends unknown[], R extends T>(
-    fn: (...args: A) => R | PromiseLike<R>,
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parameters of any function
+export interface ResilienceDecorator<V = never, T = unknown, P extends any[] = any[]> {
+  /** Wraps a function: same parameters and `this`, result always a Promise. */
+  <This, A extends Fits<P>, R extends T>(
+    fn: (this: This, ...args: A) => R | PromiseLike<R>,
     // Never given: it keeps this signature from matching a getter or setter decorator call.
     context?: undefined,
-  ): (...args: A) => Promise<R | V>;
+  ): Wrapped<This, A, R | V>;
   /**
    * Decorates an async method. The method's own type is kept whole (`M`), so a generic method, or
    * one whose result names a type parameter of its class, is decorated as declared.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parameters of any method, as ClassMethodDecoratorContext requires
-  <This, M extends (this: This, ...args: any[]) => Promise<T>>(
+  <This, M extends (this: This, ...args: Fits<P>) => Promise<T>>(
     method: M,
     context: ClassMethodDecoratorContext<This, M>,
   ): DecoratedMethod<V, M>;
 }
+
+/**
+ * The arguments that fit parameters `P` (a fallback method's after the error): `P`'s, then any
+ * more, as a method declaring fewer parameters ignores the rest.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- arguments past `P` may be anything
+type Fits<P extends any[]> = [...P, ...any[]];
 
 /**
  * What decorating method `M` gives back: `M` itself, or, when a fallback's substitute `V` cannot be
@@ -80,12 +97,20 @@ type MethodResult<M> = M extends (...args: never) => Promise<infer R> ? R : neve
  * @internal Turns an executor into a {@link ResilienceDecorator}. Every call of a wrapped function
  * allocates the `call` thunk and nothing else here.
  */
-export function toDecorator<V = never, T = unknown>(
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as ResilienceDecorator's
+export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
   executor: Executor,
   what: string,
-): ResilienceDecorator<V, T> {
+): ResilienceDecorator<V, T, P> {
   function decorate(fn: unknown, context?: unknown): unknown {
     let name: string;
+    if (typeof context === 'string' || typeof context === 'symbol') {
+      // `(target, key, descriptor)`: TypeScript's legacy decorators, which `experimentalDecorators`
+      // (and Babel's legacy plugin) emit in place of standard ones.
+      throw new TypeError(
+        `${what}: bulwark's decorators are standard (TC39) decorators, but \`${String(context)}\` was decorated as a legacy one: turn \`experimentalDecorators\` off`,
+      );
+    }
     if (context === undefined) {
       if (typeof fn !== 'function') {
         throw new TypeError(`${what}: \`fn\` must be a function, got ${show(fn)}`);
@@ -103,7 +128,7 @@ export function toDecorator<V = never, T = unknown>(
     }
     return wrap(fn as (...args: unknown[]) => unknown, name, executor);
   }
-  return decorate as ResilienceDecorator<V, T>;
+  return decorate as ResilienceDecorator<V, T, P>;
 }
 
 function wrap(

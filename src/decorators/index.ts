@@ -112,7 +112,10 @@ export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
  * `method(error, ...args)` with the wrapped call's arguments (sync or async). `on` chooses the
  * errors handled (default: all); others propagate unchanged. With `onResult`, a result it returns
  * true for is replaced too (`method` then receives a `RejectedResultError` holding it). As a
- * decorator, the substitute must be assignable to the method's result type.
+ * decorator, the substitute must be assignable to the method's result type. The parameters
+ * `method` declares after the error are checked against the wrapped function's (the decorated
+ * method's): `(error, id: number)` does not fit a function taking a string; and the result it
+ * resolves to against what `onResult` takes.
  *
  * @throws TypeError for invalid options, as `new Fallback(options)`
  * @example
@@ -123,9 +126,14 @@ export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
  * }
  * ```
  */
-export function fallback<V>(options: FallbackOptions<V>): ResilienceDecorator<V> {
+/* eslint-disable @typescript-eslint/no-explicit-any -- `P`: a method's arguments, `R` its
+   result, any unless `method` and `onResult` declare them */
+export function fallback<V, P extends any[] = any[], R = any>(
+  options: FallbackOptions<V, R, P>,
+): ResilienceDecorator<V, R, P> {
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   const fb = new Fallback<V>(options);
-  return toDecorator<V>(
+  return toDecorator<V, R, P>(
     (call, _fnName, args) =>
       call().then(
         fb.judgesResults

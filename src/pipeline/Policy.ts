@@ -10,6 +10,7 @@ import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './event
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
+import type { Wrapped } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 
@@ -38,8 +39,12 @@ function inspectView(this: Policy<unknown, unknown>): object {
 export interface ExecuteOptions {
   /** The caller's signal: when it aborts, the execution rejects at once with its reason. */
   readonly signal?: AbortSignal | undefined;
-  /** Data for the thunk and stages, available as `ctx.data`. */
-  readonly data?: Record<string, unknown> | Map<string, unknown> | undefined;
+  /**
+   * Data for the thunk and stages, available as `ctx.data`: a `Map`, or any object (a plain
+   * object, an interface-typed request, a class instance), whose own enumerable string keys
+   * become the entries.
+   */
+  readonly data?: Map<string, unknown> | object | undefined;
 }
 
 /** @internal Everything `build()` hands to the policy. */
@@ -142,7 +147,9 @@ export class Policy<T = unknown, F = never> {
    * @param fn - the work; receives the {@link ExecutionContext} (pass `ctx.signal` on)
    * @returns the thunk's value, or a fallback's
    */
-  execute<R extends T>(fn: Thunk<R>, options?: ExecuteOptions): Promise<R | F> {
+  // `Thunk<T>` too: a thunk whose result takes its type from context (`() => new Promise((resolve)
+  // => ...)` on a `builder<number>()`) is typed by the policy's `T`, where `R` alone gives none.
+  execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
     // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
     const wrapper = wrapperEntry;
     if (wrapper !== undefined) wrapperEntry = undefined;
@@ -198,6 +205,9 @@ export class Policy<T = unknown, F = never> {
    * Wraps a function so that every call runs through this policy. The wrapper keeps the
    * function's parameters and `this`, and always returns a promise.
    */
+  wrap<This, A extends unknown[], R extends T>(
+    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+  ): Wrapped<This, A, R | F>;
   wrap<A extends unknown[], R extends T>(
     fn: (...args: A) => R | PromiseLike<R>,
   ): (...args: A) => Promise<R | F> {

@@ -40,6 +40,21 @@ export type PolicyFallbackOptions<V, R = any> =
     });
 
 /**
+ * The type a result predicate (`retryOnResult`, `recordOnResult`) of a builder for `T` is given:
+ * `T`, or `any` for an untyped builder (`unknown`), whose predicates may be written for the
+ * results they expect.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- an untyped builder's predicates take any result
+type ResultOf<T> = unknown extends T ? any : T;
+
+/**
+ * Any value, spelled so that `T` gives a fallback's substitute its context: an object literal typed
+ * like a `T` keeps `T`'s literal property types (`{ status: 'ok' }` for a `status: 'ok' | 'err'`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{}`: every value but null and undefined
+type AnyOf<T> = T | {} | null | undefined;
+
+/**
  * Declares a policy's stages, outermost first, then {@link PolicyBuilder.build | builds} it.
  * Every method validates its options at once and accepts either options or a primitive instance
  * (shared, not copied: two policies given one `CircuitBreaker` share its state).
@@ -62,9 +77,11 @@ export class PolicyBuilder<T = unknown, F = never> {
   /**
    * Adds a fallback: matching errors of the stages inside it (and results `onResult` rejects)
    * become the fallback's value.
-   * In a policy, `method` is called as `method(error, ctx)`.
+   * In a policy, `method` is called as `method(error, ctx)`. The substitute may be of any type
+   * (`{ value: null }` on a `builder<Price>()`): it joins the policy's result type, so `execute`
+   * resolves to `Price | null` there.
    */
-  fallback<V extends T>(
+  fallback<V extends AnyOf<T>>(
     options: PolicyFallbackOptions<V, T> | Fallback<V>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
@@ -87,17 +104,20 @@ export class PolicyBuilder<T = unknown, F = never> {
     return this.open().use(stages.bulkhead(options, name));
   }
 
-  /** Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. */
-  retry(options: RetryOptions | Retry, name?: string): this {
+  /**
+   * Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. Its
+   * `retryOnResult` receives the policy's result type `T`.
+   */
+  retry(options: RetryOptions<ResultOf<T>> | Retry, name?: string): this {
     return this.open().use(stages.retry(options, name));
   }
 
   /**
    * Adds a circuit breaker around the stages inside it. With `key`, one breaker per key (see
-   * {@link KeyedStageOptions}).
+   * {@link KeyedStageOptions}). Its `recordOnResult` receives the policy's result type `T`.
    */
   circuitBreaker(
-    options: KeyableOptions<CircuitBreakerOptions, CircuitBreaker>,
+    options: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, CircuitBreaker>,
     name?: string,
   ): this {
     return this.open().use(stages.circuitBreaker(options, name));

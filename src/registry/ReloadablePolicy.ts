@@ -128,7 +128,7 @@ class ReloadablePolicy<T = unknown, F = never> extends Policy<T, F> {
     super(undefined as never);
   }
 
-  override execute<R extends T>(fn: Thunk<R>, options?: ExecuteOptions): Promise<R | F> {
+  override execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
     return (generations(this).current as Policy<T, F>).execute(fn, options);
   }
 

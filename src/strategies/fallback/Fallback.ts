@@ -73,9 +73,20 @@ export interface FallbackValueOptions<T, R = any> extends FallbackFilterOptions<
   readonly method?: never;
 }
 
-/** A {@link Fallback} that computes its value from the error. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
-export interface FallbackMethodOptions<T, R = any> extends FallbackFilterOptions<R> {
+/**
+ * A {@link Fallback} that computes its value from the error.
+ *
+ * @typeParam P - the parameters `method` declares after the error: a function wrapper checks the
+ *   wrapped function's (a decorator the method's) against them
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any -- as FallbackFilterOptions; `P` any
+   arguments unless the method declares them */
+export interface FallbackMethodOptions<
+  T,
+  R = any,
+  P extends any[] = any[],
+> extends FallbackFilterOptions<R> {
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   /**
    * Computes the substitute from the error, sync or async. Standalone it receives `(error)`; a
    * function wrapper passes the wrapped call's arguments after the error, and a policy passes
@@ -87,9 +98,7 @@ export interface FallbackMethodOptions<T, R = any> extends FallbackFilterOptions
    * none) and contains neither `arguments` nor `eval` (`(error) => …` costs no clock read; a rest
    * parameter, a default value, destructuring, a bound or native function cost one).
    */
-  // `any[]`: the arguments after the error are the wrapped function's, whatever they are.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly method: (error: unknown, ...args: any[]) => T | PromiseLike<T>;
+  readonly method: (error: unknown, ...args: P) => T | PromiseLike<T>;
   /** Not allowed together with `method`. */
   readonly value?: never;
 }
@@ -100,9 +109,11 @@ export interface FallbackMethodOptions<T, R = any> extends FallbackFilterOptions
  *
  * @typeParam T - the type of the substitute value
  * @typeParam R - the result type `onResult` inspects
+ * @typeParam P - the parameters `method` declares after the error (see {@link FallbackMethodOptions})
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
-export type FallbackOptions<T, R = any> = FallbackValueOptions<T, R> | FallbackMethodOptions<T, R>;
+export type FallbackOptions<T, R = any, P extends any[] = any[]> =
+  FallbackValueOptions<T, R> | FallbackMethodOptions<T, R, P>;
 
 /** @internal Every option key the constructor accepts. */
 export const FALLBACK_OPTIONS: readonly string[] = Object.freeze([

@@ -1013,7 +1013,7 @@ export class CircuitBreaker {
     try {
       admission = this.#store.acquire();
     } catch (error) {
-      this.#answerWaiter(waiter, false, error);
+      this.#storeFailed(waiter, error);
       return true;
     }
     if (!isThenable(admission)) {
@@ -1032,10 +1032,21 @@ export class CircuitBreaker {
       },
       (error: unknown) => {
         waiter.asking = false;
-        this.#answerWaiter(waiter, false, error);
+        this.#storeFailed(waiter, error);
       },
     );
     return true;
+  }
+
+  /**
+   * The store failed to answer a waiting call's admission (a shared store's outage, under
+   * `onStoreError: 'fail-closed'`): the call fails with its error, and the other waiting calls
+   * ask at once rather than one per poll, so that each hears of the outage now, not after the
+   * wait (which would pass the outage off as a verdict still to come).
+   */
+  #storeFailed(waiter: Waiter, error: unknown): void {
+    this.#answerWaiter(waiter, false, error);
+    this.#scheduleWake();
   }
 
   /** Answers a waiting call by the store's admission; false when it still waits. */

@@ -704,6 +704,47 @@ describe('CircuitBreaker halfOpenWait', () => {
       expect(clock.pending()).to.equal(0);
     });
 
+    it('ends the wait of a hedged attempt at once when another attempt answers the call', async () => {
+      // Two trial slots, both held; one comes back unrecorded, and the hedge's first attempt,
+      // which waits, takes it and answers the call while its second attempt still waits.
+      const breaker = await halfOpen({
+        halfOpenMaxCalls: 2,
+        halfOpenWait: 1000,
+        recordOn: (e) => (e as Error).message !== 'ignored',
+      });
+      const kept = deferred<string>();
+      const given = deferred<string>();
+      const trials = [
+        settle(breaker.execute(() => kept.promise)),
+        settle(breaker.execute(() => given.promise)),
+      ];
+      const policy = Policy.builder<unknown>('h')
+        .clock(clock)
+        .hedge({ maxHedges: 1, delay: 50, clock })
+        .circuitBreaker(breaker)
+        .build();
+      const ran: number[] = [];
+      const call = settle(
+        policy.execute((ctx) => {
+          ran.push(ctx.attempt);
+          return `attempt ${ctx.attempt}`;
+        }),
+      );
+      await clock.advance(60);
+      expect([call.status, ran]).to.deep.equal(['pending', []]);
+      given.reject(new Error('ignored'));
+      await flush();
+      expect(call).to.deep.equal({ status: 'fulfilled', value: 'attempt 1' });
+      // The second attempt, given up, waits no more: no timer, nothing waiting, and it never runs.
+      expect(clock.pending()).to.equal(0);
+      expect(breaker['bulwark.atRest']()).to.equal(true);
+      kept.resolve('ok');
+      await flush();
+      expect(breaker.state).to.equal('closed');
+      expect(ran).to.deep.equal([1]);
+      expect(trials.map((t) => t.status)).to.deep.equal(['fulfilled', 'rejected']);
+    });
+
     it('waits in a keyed stage, per key', async () => {
       const policy = Policy.builder<unknown>('k')
         .clock(clock)

@@ -3,7 +3,7 @@
 // breaker's clock, a manual one here, so that only the spec moves it).
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { CircuitOpenError } from '../../src/errors.js';
+import { CircuitOpenError, StoreUnavailableError } from '../../src/errors.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { ManualClock } from '../support/clock.js';
@@ -12,10 +12,15 @@ import { describeRedis, eventually, rejectionOf, sleep, type RedisEnv } from './
 
 const RECOVERY_MS = 300;
 
-async function breakerFor(env: RedisEnv, key: string, clock: ManualClock): Promise<CircuitBreaker> {
+async function breakerFor(
+  env: RedisEnv,
+  key: string,
+  clock: ManualClock,
+  onStoreError: 'local' | 'fail-closed' = 'local',
+): Promise<CircuitBreaker> {
   const { client } = await env.connect();
   // A store timeout far beyond any advance of the manual clock, which also times its commands.
-  const store = new RedisCircuitBreakerStore({ client, key, storeTimeout: '1m' });
+  const store = new RedisCircuitBreakerStore({ client, key, storeTimeout: '1m', onStoreError });
   const breaker = new CircuitBreaker({
     store,
     clock,
@@ -34,6 +39,13 @@ async function tripAndRecover(breaker: CircuitBreaker): Promise<void> {
 }
 
 describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
+  beforeEach(async function () {
+    if (!env.server.running) {
+      await env.server.start();
+      await env.admin.ready();
+    }
+  });
+
   it("admits a waiting call on the outcome of this breaker's own trial call, with no poll", async function () {
     const clock = new ManualClock();
     const breaker = await breakerFor(env, env.uniqueKey(), clock);
@@ -123,5 +135,33 @@ describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
     await eventually(() => clockB.pending() === 0, 2000, 'no timer left');
     probe.resolve('ok');
     await first;
+  });
+
+  it("gives every waiting call StoreUnavailableError at once when Redis goes down under 'fail-closed'", async function () {
+    const key = env.uniqueKey();
+    const a = await breakerFor(env, key, new ManualClock());
+    const clockB = new ManualClock();
+    const b = await breakerFor(env, key, clockB, 'fail-closed');
+    await tripAndRecover(a);
+    const probe = deferred<string>();
+    const first = a.execute(() => probe.promise);
+    await eventually(() => a.state === 'half-open');
+    const fn = sinon.spy(() => 'never');
+    const waiting = [1, 2, 3, 4, 5].map(() => settle(b.execute(fn)));
+    await eventually(() => clockB.pending() === 6, 2000, "b's wait timers and its poll");
+    await env.server.stop();
+    // One poll finds Redis gone: every waiting call hears of it now, none waits on for a
+    // verdict that cannot come (the wait, 2 s, never runs out here).
+    await clockB.advance(250);
+    await eventually(
+      () => waiting.every((w) => w.status === 'rejected'),
+      2000,
+      'every waiting call refused',
+    );
+    for (const w of waiting) expect(w.reason).to.be.instanceOf(StoreUnavailableError);
+    expect(fn.callCount).to.equal(0);
+    await eventually(() => clockB.pending() === 0, 2000, 'no timer left');
+    probe.resolve('ok');
+    await first.catch(() => undefined);
   });
 });

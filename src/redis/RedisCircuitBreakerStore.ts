@@ -43,10 +43,12 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * as lost (a hung call, or its process died), its slot going to the next caller.
  *
  * With the breaker's `halfOpenWait`, a call waiting in HALF_OPEN for the verdict learns it from
- * the outcome of this breaker's own trial call when it runs one; when the trial call runs in
- * another process, the breaker asks Redis again (one admission, for the first waiting call) every
- * `halfOpenWait / 4`, between 10 ms and 250 ms, until the circuit admits or refuses it or the
- * wait runs out.
+ * the outcome of this breaker's own trial call when it runs one (until that call is taken as
+ * lost); when the trial call runs in another process, the breaker asks Redis again (one
+ * admission, for the first waiting call) every `halfOpenWait / 4`, between 10 ms and 250 ms,
+ * until the circuit admits or refuses it or the wait runs out. When Redis cannot answer, every
+ * waiting call gets the answer `onStoreError` gives at once (`'fail-closed'`:
+ * `StoreUnavailableError`).
  *
  * A call through `execute` costs two round trips (admission, then the outcome). The keys expire
  * after an hour idle (or twice `recoveryTimeout`, or `windowDuration`, when longer), except

@@ -325,12 +325,89 @@ describe('CircuitBreaker halfOpenWait', () => {
       const waiting = Array.from({ length: 1000 }, (_, i) => settle(breaker.execute(() => i)));
       const over = await rejectionOf(breaker.execute(() => 'over'));
       expect(over).to.be.instanceOf(CircuitOpenError).and.include({ state: 'half-open' });
-      expect(clock.pending()).to.equal(1000);
+      // A timer per waiting call, and one for the moment the trial call would be taken as lost.
+      expect(clock.pending()).to.equal(1001);
       probe.resolve('ok');
       await first;
       await flush();
       expect(waiting.every((w, i) => w.status === 'fulfilled' && w.value === i)).to.equal(true);
       expect(clock.pending()).to.equal(0);
+    });
+
+    it('gives the slot of a trial call taken as lost to the waiting calls first, in arrival order', async () => {
+      // recoveryTimeout 10 s: a trial call that has not reported after 10 s is lost.
+      const breaker = await halfOpen({ halfOpenWait: '30s' });
+      void breaker.execute(() => new Promise<string>(() => undefined));
+      const order: string[] = [];
+      const trial = deferred<string>();
+      await clock.advance(1_000);
+      const a = settle(
+        breaker.execute(() => {
+          order.push('a');
+          return trial.promise;
+        }),
+      );
+      await clock.advance(1_000);
+      const b = settle(breaker.execute(() => order.push('b')));
+      await clock.advance(7_999);
+      expect(order, 'the trial call is not lost yet').to.deep.equal([]);
+      await clock.advance(1);
+      // Lost now: the first waiting call is the new trial call, the second still waits.
+      expect(order).to.deep.equal(['a']);
+      expect(b.status).to.equal('pending');
+      await clock.advance(1_000);
+      const late = settle(breaker.execute(() => order.push('late')));
+      await flush();
+      expect(order, 'a call arriving later waits its turn').to.deep.equal(['a']);
+      trial.resolve('a');
+      await flush();
+      expect(a).to.deep.equal({ status: 'fulfilled', value: 'a' });
+      expect([b.status, late.status]).to.deep.equal(['fulfilled', 'fulfilled']);
+      expect(order).to.deep.equal(['a', 'b', 'late']);
+      expect(breaker.state).to.equal('closed');
+      expect(clock.pending(), 'no timer left').to.equal(0);
+    });
+
+    it("lets the waiting calls take a lost trial call's slot before a call arriving ahead of a late timer", async () => {
+      // A clock whose timers fire only when the spec says: here, late.
+      let now = 0;
+      const timers = new Set<() => void>();
+      const late = {
+        now: () => now,
+        setTimeout: (fn: () => void) => (timers.add(fn), fn),
+        clearTimeout: (fn: unknown) => void timers.delete(fn as () => void),
+      };
+      const breaker = new CircuitBreaker({
+        clock: late,
+        failureThreshold: 1,
+        recoveryTimeout: '10s',
+        halfOpenWait: '30s',
+      });
+      await run(breaker, 'F');
+      now = 10_000;
+      void breaker.execute(() => new Promise<string>(() => undefined));
+      const order: string[] = [];
+      const trial = deferred<string>();
+      const waiting = settle(
+        breaker.execute(() => {
+          order.push('waiting');
+          return trial.promise;
+        }),
+      );
+      await flush();
+      now = 20_000;
+      // Lost by now, and its timer has not fired: the waiting call still comes first.
+      expect(timers.size).to.equal(2);
+      const arriving = settle(breaker.execute(() => order.push('arriving')));
+      await flush();
+      expect(order).to.deep.equal(['waiting']);
+      expect(arriving.status, 'waits for the new trial call').to.equal('pending');
+      trial.resolve('waiting');
+      await flush();
+      expect(waiting).to.deep.equal({ status: 'fulfilled', value: 'waiting' });
+      expect(arriving.status).to.equal('fulfilled');
+      expect(order).to.deep.equal(['waiting', 'arriving']);
+      expect(timers.size, 'no timer left').to.equal(0);
     });
 
     it('never waits in beforeCall', async () => {
@@ -481,6 +558,45 @@ describe('CircuitBreaker halfOpenWait', () => {
       expect(waiting).to.deep.include({ status: 'rejected', reason: error });
       expect(clock.pending()).to.equal(0);
     });
+    it('gives every waiting call the error at once when the store fails them, not one per poll', async () => {
+      const { store, breaker } = await sharedHalfOpen(400);
+      const fn = sinon.spy(() => 'never');
+      const waiting = [1, 2, 3, 4].map(() => settle(breaker.execute(fn)));
+      await flush();
+      const error = new Error('store down');
+      store.failAcquire = error;
+      await clock.advance(100);
+      expect(waiting.map((w) => w.status)).to.deep.equal(Array(4).fill('rejected'));
+      for (const w of waiting) expect(w.reason).to.equal(error);
+      expect(fn.callCount).to.equal(0);
+      expect(clock.pending()).to.equal(0);
+    });
+
+    it("asks again once this breaker's own trial call is taken as lost, and the waiting call takes its slot", async () => {
+      const store = new AsyncStore();
+      const breaker = new CircuitBreaker({
+        store,
+        clock,
+        failureThreshold: 1,
+        recoveryTimeout: 100,
+        halfOpenWait: '30s',
+      });
+      await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
+      clock.tick(100);
+      void breaker.execute(() => new Promise<string>(() => undefined));
+      await flush();
+      const fn = sinon.spy(() => 'waited');
+      const waiting = settle(breaker.execute(fn));
+      await flush();
+      const asked = store.acquires;
+      await clock.advance(9_750);
+      expect(store.acquires, 'no poll while the trial call may still report').to.equal(asked);
+      // Lost 10 s after it was admitted: the next poll asks, and the store gives its slot.
+      await clock.advance(250);
+      expect(waiting).to.deep.equal({ status: 'fulfilled', value: 'waited' });
+      expect(fn.callCount).to.equal(1);
+      expect(clock.pending()).to.equal(0);
+    });
   });
 
   describe('through a policy', () => {
@@ -586,6 +702,47 @@ describe('CircuitBreaker halfOpenWait', () => {
       expect(fn.callCount).to.equal(0);
       expect(policy.metrics().rejections.circuitOpen).to.equal(0);
       expect(clock.pending()).to.equal(0);
+    });
+
+    it('ends the wait of a hedged attempt at once when another attempt answers the call', async () => {
+      // Two trial slots, both held; one comes back unrecorded, and the hedge's first attempt,
+      // which waits, takes it and answers the call while its second attempt still waits.
+      const breaker = await halfOpen({
+        halfOpenMaxCalls: 2,
+        halfOpenWait: 1000,
+        recordOn: (e) => (e as Error).message !== 'ignored',
+      });
+      const kept = deferred<string>();
+      const given = deferred<string>();
+      const trials = [
+        settle(breaker.execute(() => kept.promise)),
+        settle(breaker.execute(() => given.promise)),
+      ];
+      const policy = Policy.builder<unknown>('h')
+        .clock(clock)
+        .hedge({ maxHedges: 1, delay: 50, clock })
+        .circuitBreaker(breaker)
+        .build();
+      const ran: number[] = [];
+      const call = settle(
+        policy.execute((ctx) => {
+          ran.push(ctx.attempt);
+          return `attempt ${ctx.attempt}`;
+        }),
+      );
+      await clock.advance(60);
+      expect([call.status, ran]).to.deep.equal(['pending', []]);
+      given.reject(new Error('ignored'));
+      await flush();
+      expect(call).to.deep.equal({ status: 'fulfilled', value: 'attempt 1' });
+      // The second attempt, given up, waits no more: no timer, nothing waiting, and it never runs.
+      expect(clock.pending()).to.equal(0);
+      expect(breaker['bulwark.atRest']()).to.equal(true);
+      kept.resolve('ok');
+      await flush();
+      expect(breaker.state).to.equal('closed');
+      expect(ran).to.deep.equal([1]);
+      expect(trials.map((t) => t.status)).to.deep.equal(['fulfilled', 'rejected']);
     });
 
     it('waits in a keyed stage, per key', async () => {

@@ -48,7 +48,7 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
-import { REFUSE_ISOLATED } from './admissions.js';
+import { MIN_PROBE_LEASE_MS, REFUSE_ISOLATED } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
@@ -165,7 +165,8 @@ export interface CircuitBreakerOptions<R = any> {
    * How long a call that arrives in HALF_OPEN while every trial slot is taken waits for the trial
    * calls' verdict instead of being refused at once; a finite duration >= 0. Such a call is
    * admitted, as a CLOSED call counted in the window, when the circuit closes (or as a trial
-   * call, when one gives its slot back unrecorded); it is refused with {@link CircuitOpenError}
+   * call, when one gives its slot back unrecorded or is taken as lost: waiting calls take such a
+   * slot before calls arriving later, in arrival order); it is refused with {@link CircuitOpenError}
    * when the circuit re-opens (with the open time left as `retryAfterMs`) or is isolated, and
    * when the wait runs out (`state` `'half-open'`, `retryAfterMs` 0). The wait ends at the
    * deadline of a policy's timeout around the breaker, and at once when the caller's signal
@@ -174,8 +175,9 @@ export interface CircuitBreakerOptions<R = any> {
    * emits nothing; one refused in the end emits the policy's `rejected` event then. `beforeCall`
    * never waits. With a store shared between processes the verdict may come from another
    * process: waiting calls learn it from the outcome of this breaker's own trial call when it
-   * holds one, and otherwise ask the store again every `halfOpenWait / 4` (between 10 ms and
-   * 250 ms).
+   * holds one (until that one is taken as lost), and otherwise ask the store again every
+   * `halfOpenWait / 4` (between 10 ms and 250 ms); a store that fails to answer (a shared store
+   * down, under `onStoreError: 'fail-closed'`) fails every waiting call at once with its error.
    * @defaultValue 0 (refused at once)
    */
   readonly halfOpenWait?: Duration | undefined;
@@ -320,7 +322,8 @@ interface Waiter {
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
  * calls and refuses the rest at once (`retryAfterMs` 0), or, with `halfOpenWait`, lets them wait
- * that long for the verdict (the one timer it then sets per waiting call ends with the wait);
+ * that long for the verdict (the timers it then sets, one per waiting call and one for the moment
+ * the trial calls would be taken as lost, end with the wait);
  * when that many have succeeded it closes
  * with an empty window, and any failure re-opens it for a new open period (`recoveryTimeout`,
  * or, with `recoveryBackoff`, the last open time multiplied, up to `maxRecoveryTimeout`, until a
@@ -389,6 +392,14 @@ export class CircuitBreaker {
   #waking = false;
   #poll: unknown = undefined;
   #ownProbes = 0;
+  // When this breaker last saw a trial call admitted, and how long a trial call may go without
+  // reporting before the store takes it as lost and gives its slot to a new one: calls waiting
+  // then ask again at that moment (a synchronous store: the timer `#leaseTimer`, due at
+  // `#leaseAt`; a shared one: the poll), so that they, not a call arriving later, take the slot.
+  #probeAt = -Infinity;
+  readonly #leaseMs: number;
+  #leaseTimer: unknown = undefined;
+  #leaseAt = 0;
   readonly #wake = (): void => {
     this.#waking = false;
     this.#wakeAll();
@@ -512,6 +523,7 @@ export class CircuitBreaker {
     this.#timesCalls = slowCallMs !== undefined;
     this.#slowCallMs = slowCallMs ?? Infinity;
     this.#config = config;
+    this.#leaseMs = Math.max(MIN_PROBE_LEASE_MS, recoveryTimeoutMs);
     this.#openMs = recoveryTimeoutMs;
     this.#store = store;
     // Checked in full before anything is applied: a bad snapshot leaves nothing behind.
@@ -698,6 +710,7 @@ export class CircuitBreaker {
       if (listened !== undefined) listenAbort(listened, waiter.onAbort);
       this.#waiters.add(waiter);
       this.#schedulePoll();
+      this.#armLease();
     });
   }
 
@@ -711,6 +724,7 @@ export class CircuitBreaker {
    * @throws what a custom store throws
    */
   tryAdmit(): number | Promise<number> | CircuitOpenError {
+    this.#leaseDue();
     const admission = this.#store.acquire();
     if (isThenable(admission)) {
       this.#remote = true;
@@ -751,6 +765,7 @@ export class CircuitBreaker {
       this.#learn(this.#store.state());
       throw refusal;
     }
+    this.#leaseDue();
     const admission = this.#store.acquire();
     if (isThenable(admission)) {
       this.#remote = true;
@@ -967,6 +982,7 @@ export class CircuitBreaker {
       this.#ownProbes = 0;
     }
     this.#ownProbes++;
+    this.#probeAt = this.#clock.now();
     return this.#period;
   }
 
@@ -1036,7 +1052,7 @@ export class CircuitBreaker {
     try {
       admission = this.#store.acquire();
     } catch (error) {
-      this.#answerWaiter(waiter, false, error);
+      this.#storeFailed(waiter, error);
       return true;
     }
     if (!isThenable(admission)) {
@@ -1056,10 +1072,21 @@ export class CircuitBreaker {
       },
       (error: unknown) => {
         waiter.asking = false;
-        this.#answerWaiter(waiter, false, error);
+        this.#storeFailed(waiter, error);
       },
     );
     return true;
+  }
+
+  /**
+   * The store failed to answer a waiting call's admission (a shared store's outage, under
+   * `onStoreError: 'fail-closed'`): the call fails with its error, and the other waiting calls
+   * ask at once rather than one per poll, so that each hears of the outage now, not after the
+   * wait (which would pass the outage off as a verdict still to come).
+   */
+  #storeFailed(waiter: Waiter, error: unknown): void {
+    this.#answerWaiter(waiter, false, error);
+    this.#scheduleWake();
   }
 
   /** Answers a waiting call by the store's admission; false when it still waits. */
@@ -1080,9 +1107,15 @@ export class CircuitBreaker {
     this.#waiters.delete(waiter);
     if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
     if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter.onAbort);
-    if (this.#waiters.size === 0 && this.#poll !== undefined) {
-      this.#clock.clearTimeout(this.#poll);
-      this.#poll = undefined;
+    if (this.#waiters.size === 0) {
+      if (this.#poll !== undefined) {
+        this.#clock.clearTimeout(this.#poll);
+        this.#poll = undefined;
+      }
+      if (this.#leaseTimer !== undefined) {
+        this.#clock.clearTimeout(this.#leaseTimer);
+        this.#leaseTimer = undefined;
+      }
     }
     if (admitted) waiter.resolve(value as number);
     else waiter.reject(value);
@@ -1103,7 +1136,9 @@ export class CircuitBreaker {
 
   readonly #tick = (): void => {
     this.#poll = undefined;
-    if (this.#ownProbes === 0) {
+    // This breaker's own trial call brings the verdict, unless it has gone so long without
+    // reporting that the store takes it as lost and gives its slot to the next call.
+    if (this.#ownProbes === 0 || this.#clock.now() >= this.#probeAt + this.#leaseMs) {
       for (const waiter of this.#waiters) {
         if (!waiter.asking) {
           this.#ask(waiter);
@@ -1113,6 +1148,38 @@ export class CircuitBreaker {
     }
     this.#schedulePoll();
   };
+
+  /**
+   * With a synchronous store: while calls wait, a timer for the moment the trial calls last
+   * admitted here are taken as lost, when the waiting calls ask again and the first of them take
+   * the slots the store takes back. A call still refused then (the slots went to trial calls
+   * admitted later, through another breaker on the same store) waits one more lease.
+   */
+  #armLease(): void {
+    if (this.#remote || this.#leaseTimer !== undefined || this.#waiters.size === 0) return;
+    const now = this.#clock.now();
+    let at = this.#probeAt + this.#leaseMs;
+    if (!(at > now)) at = now + this.#leaseMs;
+    this.#leaseAt = at;
+    this.#leaseTimer = this.#clock.setTimeout(this.#leaseOver, Math.ceil(at - now));
+  }
+
+  readonly #leaseOver = (): void => {
+    this.#leaseTimer = undefined;
+    this.#wakeAll();
+    this.#armLease();
+  };
+
+  /**
+   * A call arriving once the trial calls are lost, before the timer has fired (a late timer):
+   * the waiting calls take the slots first, in arrival order.
+   */
+  #leaseDue(): void {
+    if (this.#leaseTimer !== undefined && this.#clock.now() >= this.#leaseAt) {
+      this.#clock.clearTimeout(this.#leaseTimer);
+      this.#leaseOver();
+    }
+  }
 
   // A state the store answered: observed now, or learnt when the promise settles.
   #took(state: CircuitState | Promise<CircuitState>): CircuitState {

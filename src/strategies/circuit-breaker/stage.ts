@@ -38,13 +38,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     } else {
       // A shared store decides remotely: wait for its exact answer.
       ticket.then(
-        (t) => {
-          if (ctx.aborted) {
-            this.breaker.onCancel(t);
-            // Stryker disable next-line BooleanLiteral: the caller's abort has settled the call already, and an outer step passes an aborted context on whatever it says
-            this.outer.leave(ctx, false, ctx.abortReason);
-          } else this.admitted(ctx, t);
-        },
+        (t) => this.admittedLate(ctx, t),
         (error: unknown) => {
           if (!this.waited(ctx, error)) this.refused(ctx, error);
         },
@@ -57,18 +51,25 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     const wait = this.breaker.waitVerdict(refusal, ctx.inheritedSignal, ctx.inheritedRemaining);
     if (wait === undefined) return false;
     wait.then(
-      (t) => {
-        if (ctx.aborted) {
-          this.breaker.onCancel(t);
-          this.outer.leave(ctx, false, ctx.abortReason);
-        } else this.admitted(ctx, t);
-      },
+      (t) => this.admittedLate(ctx, t),
       (error: unknown) => {
         if (ctx.aborted) this.outer.leave(ctx, false, ctx.abortReason);
         else this.refused(ctx, error);
       },
     );
     return true;
+  }
+
+  /**
+   * A ticket that came after the call's turn (a shared store's answer, or the verdict a call
+   * waited for): the call goes on, unless its caller gave up meanwhile; then the ticket goes back.
+   */
+  private admittedLate(ctx: Context, ticket: number): void {
+    if (ctx.aborted) {
+      this.breaker.onCancel(ticket);
+      // Stryker disable next-line BooleanLiteral: the caller's abort has settled the call already, and an outer step passes an aborted context on whatever it says
+      this.outer.leave(ctx, false, ctx.abortReason);
+    } else this.admitted(ctx, ticket);
   }
 
   private admitted(ctx: Context, ticket: number): void {

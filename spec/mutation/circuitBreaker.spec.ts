@@ -8,18 +8,11 @@ import {
   CircuitBreaker,
   type CircuitStateChange,
 } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
-import type { CircuitState } from '../../src/strategies/circuit-breaker/CircuitState.js';
-import {
-  InMemoryCircuitBreakerStore,
-  type CircuitAdmission,
-  type CircuitBreakerMetrics,
-  type CircuitBreakerStore,
-  type CircuitBreakerStoreConfig,
-  type CircuitOutcome,
-} from '../../src/strategies/circuit-breaker/store.js';
+import { InMemoryCircuitBreakerStore } from '../../src/strategies/circuit-breaker/store.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { ManualClock } from '../support/clock.js';
 import { flush, rejectionOf } from '../support/promises.js';
+import { AsyncStore } from '../strategies/circuit-breaker/support.js';
 
 class Handled extends Error {}
 class Other extends Error {}
@@ -31,35 +24,6 @@ function halfOpenBreaker(clock: ManualClock, extra: object = {}): CircuitBreaker
 
 async function trip(breaker: CircuitBreaker, error: Error = new Handled('down')): Promise<void> {
   await breaker.execute(() => Promise.reject(error)).catch(() => undefined);
-}
-
-/** An in-memory store whose every answer is a promise, as a remote one's would be. */
-class AsyncStore implements CircuitBreakerStore {
-  readonly inner = new InMemoryCircuitBreakerStore();
-  configure(config: CircuitBreakerStoreConfig): void {
-    this.inner.configure(config);
-  }
-  acquire(): Promise<CircuitAdmission> {
-    return Promise.resolve().then(() => this.inner.acquire());
-  }
-  record(outcome: CircuitOutcome): Promise<CircuitState> {
-    return Promise.resolve().then(() => this.inner.record(outcome));
-  }
-  release(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.release());
-  }
-  state(): Promise<CircuitState> {
-    return Promise.resolve().then(() => this.inner.state());
-  }
-  snapshot(): Promise<CircuitBreakerMetrics> {
-    return Promise.resolve().then(() => this.inner.snapshot());
-  }
-  isolate(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.isolate());
-  }
-  reset(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.reset());
-  }
 }
 
 describe('CircuitBreaker: bookkeeping', () => {

@@ -7,47 +7,10 @@ import {
   CircuitBreaker,
   type CircuitStateChange,
 } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
-import type { CircuitState } from '../../../src/strategies/circuit-breaker/CircuitState.js';
-import {
-  InMemoryCircuitBreakerStore,
-  type CircuitAdmission,
-  type CircuitBreakerMetrics,
-  type CircuitBreakerStore,
-  type CircuitBreakerStoreConfig,
-  type CircuitOutcome,
-} from '../../../src/strategies/circuit-breaker/store.js';
+import { InMemoryCircuitBreakerStore } from '../../../src/strategies/circuit-breaker/store.js';
 import type { ManualClock } from '../../support/clock.js';
 import { flush, rejectionOf } from '../../support/promises.js';
-import { breakerClock, run } from './support.js';
-
-/** An in-memory store that answers every question with a promise, as a remote store would. */
-class AsyncStore implements CircuitBreakerStore {
-  readonly inner = new InMemoryCircuitBreakerStore();
-  configure(config: CircuitBreakerStoreConfig): void {
-    this.inner.configure(config);
-  }
-  acquire(): Promise<CircuitAdmission> {
-    return Promise.resolve().then(() => this.inner.acquire());
-  }
-  record(outcome: CircuitOutcome): Promise<CircuitState> {
-    return Promise.resolve().then(() => this.inner.record(outcome));
-  }
-  release(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.release());
-  }
-  state(): Promise<CircuitState> {
-    return Promise.resolve().then(() => this.inner.state());
-  }
-  snapshot(): Promise<CircuitBreakerMetrics> {
-    return Promise.resolve().then(() => this.inner.snapshot());
-  }
-  isolate(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.isolate());
-  }
-  reset(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.reset());
-  }
-}
+import { AsyncStore, breakerClock, run } from './support.js';
 
 describe('InMemoryCircuitBreakerStore', () => {
   it('serves one breaker only', () => {

@@ -3,6 +3,15 @@ import { expect } from 'chai';
 import { CircuitOpenError } from '../../../src/errors.js';
 import type { Policy } from '../../../src/pipeline/Policy.js';
 import type { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import type { CircuitState } from '../../../src/strategies/circuit-breaker/CircuitState.js';
+import {
+  InMemoryCircuitBreakerStore,
+  type CircuitAdmission,
+  type CircuitBreakerMetrics,
+  type CircuitBreakerStore,
+  type CircuitBreakerStoreConfig,
+  type CircuitOutcome,
+} from '../../../src/strategies/circuit-breaker/store.js';
 import { ManualClock } from '../../support/clock.js';
 import { rejectionOf } from '../../support/promises.js';
 
@@ -43,4 +52,44 @@ export async function expectOpenRefusal(policy: Policy, rejected: unknown[]): Pr
   expect(rejected).to.deep.equal([
     { policy: policy.name, stage: 'circuit-breaker', reason: 'circuit-open', error },
   ]);
+}
+
+/**
+ * The in-memory store answering every question with a promise, as a shared one would, whose
+ * circuit another process may move (`inner`); it counts admissions, and `failAcquire` makes the
+ * next ones reject.
+ */
+export class AsyncStore implements CircuitBreakerStore {
+  readonly inner = new InMemoryCircuitBreakerStore();
+  acquires = 0;
+  failAcquire: Error | undefined;
+  configure(config: CircuitBreakerStoreConfig): void {
+    this.inner.configure(config);
+  }
+  acquire(): Promise<CircuitAdmission> {
+    this.acquires++;
+    const error = this.failAcquire;
+    return Promise.resolve().then(() => {
+      if (error !== undefined) throw error;
+      return this.inner.acquire();
+    });
+  }
+  record(outcome: CircuitOutcome): Promise<CircuitState> {
+    return Promise.resolve().then(() => this.inner.record(outcome));
+  }
+  release(): Promise<void> {
+    return Promise.resolve().then(() => this.inner.release());
+  }
+  state(): Promise<CircuitState> {
+    return Promise.resolve().then(() => this.inner.state());
+  }
+  snapshot(): Promise<CircuitBreakerMetrics> {
+    return Promise.resolve().then(() => this.inner.snapshot());
+  }
+  isolate(): Promise<void> {
+    return Promise.resolve().then(() => this.inner.isolate());
+  }
+  reset(): Promise<void> {
+    return Promise.resolve().then(() => this.inner.reset());
+  }
 }

@@ -10,58 +10,10 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
 } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
-import type { CircuitState } from '../../../src/strategies/circuit-breaker/CircuitState.js';
-import {
-  InMemoryCircuitBreakerStore,
-  type CircuitAdmission,
-  type CircuitBreakerMetrics,
-  type CircuitBreakerStore,
-  type CircuitBreakerStoreConfig,
-  type CircuitOutcome,
-} from '../../../src/strategies/circuit-breaker/store.js';
 import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, flush, rejectionOf, settle } from '../../support/promises.js';
-import { breakerClock, run } from './support.js';
-
-/**
- * The in-memory store answering with promises, as a shared one would, whose circuit another
- * process may move (`inner`), counting admissions; `failAcquire` makes the next ones throw.
- */
-class AsyncStore implements CircuitBreakerStore {
-  readonly inner = new InMemoryCircuitBreakerStore();
-  acquires = 0;
-  failAcquire: Error | undefined;
-  configure(config: CircuitBreakerStoreConfig): void {
-    this.inner.configure(config);
-  }
-  acquire(): Promise<CircuitAdmission> {
-    this.acquires++;
-    const error = this.failAcquire;
-    return Promise.resolve().then(() => {
-      if (error !== undefined) throw error;
-      return this.inner.acquire();
-    });
-  }
-  record(outcome: CircuitOutcome): Promise<CircuitState> {
-    return Promise.resolve().then(() => this.inner.record(outcome));
-  }
-  release(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.release());
-  }
-  state(): Promise<CircuitState> {
-    return Promise.resolve().then(() => this.inner.state());
-  }
-  snapshot(): Promise<CircuitBreakerMetrics> {
-    return Promise.resolve().then(() => this.inner.snapshot());
-  }
-  isolate(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.isolate());
-  }
-  reset(): Promise<void> {
-    return Promise.resolve().then(() => this.inner.reset());
-  }
-}
+import { AsyncStore, breakerClock, run } from './support.js';
 
 describe('CircuitBreaker halfOpenWait', () => {
   let clock: ManualClock;
@@ -83,6 +35,14 @@ describe('CircuitBreaker halfOpenWait', () => {
     clock.tick(10_000);
     expect(breaker.state).to.equal('half-open');
     return breaker;
+  }
+
+  /** `halfOpen()`'s breaker with its one trial call out: `first`, answered as `probe` settles. */
+  async function trialCallOut() {
+    const breaker = await halfOpen();
+    const probe = deferred<string>();
+    const first = breaker.execute(() => probe.promise);
+    return { breaker, probe, first };
   }
 
   describe('options', () => {
@@ -157,9 +117,7 @@ describe('CircuitBreaker halfOpenWait', () => {
     });
 
     it('admits a waiting call as a CLOSED call, counted in the window, once the trial call closes the circuit', async () => {
-      const breaker = await halfOpen();
-      const probe = deferred<string>();
-      const first = breaker.execute(() => probe.promise);
+      const { breaker, probe, first } = await trialCallOut();
       const fn = sinon.spy(() => 'waited');
       const waiting = settle(breaker.execute(fn));
       await clock.advance(100);
@@ -199,9 +157,7 @@ describe('CircuitBreaker halfOpenWait', () => {
     });
 
     it('refuses a waiting call when the wait runs out, exactly then, and runs it on no later verdict', async () => {
-      const breaker = await halfOpen();
-      const probe = deferred<string>();
-      const first = breaker.execute(() => probe.promise);
+      const { breaker, probe, first } = await trialCallOut();
       const fn = sinon.spy(() => 'never');
       const waiting = settle(breaker.execute(fn));
       await clock.advance(499);
@@ -221,9 +177,7 @@ describe('CircuitBreaker halfOpenWait', () => {
     });
 
     it('rejects a waiting call at once with the reason when its signal aborts, and forgets it', async () => {
-      const breaker = await halfOpen();
-      const probe = deferred<string>();
-      const first = breaker.execute(() => probe.promise);
+      const { breaker, probe, first } = await trialCallOut();
       const controller = new AbortController();
       const fn = sinon.spy(() => 'never');
       const waiting = settle(breaker.execute(fn, controller.signal));
@@ -242,9 +196,7 @@ describe('CircuitBreaker halfOpenWait', () => {
     });
 
     it('rejects at once with the reason for a signal aborted already', async () => {
-      const breaker = await halfOpen();
-      const probe = deferred<string>();
-      const first = breaker.execute(() => probe.promise);
+      const { breaker, probe, first } = await trialCallOut();
       const reason = new Error('gone');
       expect(await rejectionOf(breaker.execute(() => 'x', AbortSignal.abort(reason)))).to.equal(
         reason,
@@ -319,9 +271,7 @@ describe('CircuitBreaker halfOpenWait', () => {
     });
 
     it('lets 1000 calls wait at once and refuses the next one at once', async () => {
-      const breaker = await halfOpen();
-      const probe = deferred<string>();
-      const first = breaker.execute(() => probe.promise);
+      const { breaker, probe, first } = await trialCallOut();
       const waiting = Array.from({ length: 1000 }, (_, i) => settle(breaker.execute(() => i)));
       const over = await rejectionOf(breaker.execute(() => 'over'));
       expect(over).to.be.instanceOf(CircuitOpenError).and.include({ state: 'half-open' });
@@ -445,8 +395,8 @@ describe('CircuitBreaker halfOpenWait', () => {
   });
 
   describe('with a store that answers with promises', () => {
-    /** A breaker on an AsyncStore whose circuit reads HALF_OPEN with its one slot taken elsewhere. */
-    async function sharedHalfOpen(halfOpenWait: number) {
+    /** A breaker on an AsyncStore that tripped on one failure, its circuit HALF_OPEN now. */
+    async function asyncHalfOpen(halfOpenWait: CircuitBreakerOptions['halfOpenWait']) {
       const store = new AsyncStore();
       const breaker = new CircuitBreaker({
         store,
@@ -457,9 +407,15 @@ describe('CircuitBreaker halfOpenWait', () => {
       });
       await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
       clock.tick(100);
-      // Another process's trial call holds the slot.
-      expect(store.inner.acquire()).to.include({ admitted: true, probe: true });
       return { store, breaker };
+    }
+
+    /** As `asyncHalfOpen`, with the circuit's one trial slot taken elsewhere. */
+    async function sharedHalfOpen(halfOpenWait: number) {
+      const shared = await asyncHalfOpen(halfOpenWait);
+      // Another process's trial call holds the slot.
+      expect(shared.store.inner.acquire()).to.include({ admitted: true, probe: true });
+      return shared;
     }
 
     it('asks the store again for the first waiting call every halfOpenWait / 4, from 10 to 250 ms', async () => {
@@ -487,16 +443,7 @@ describe('CircuitBreaker halfOpenWait', () => {
     });
 
     it("does not poll while this breaker's own trial call is out, and learns the verdict from it", async () => {
-      const store = new AsyncStore();
-      const breaker = new CircuitBreaker({
-        store,
-        clock,
-        failureThreshold: 1,
-        recoveryTimeout: 100,
-        halfOpenWait: 400,
-      });
-      await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
-      clock.tick(100);
+      const { store, breaker } = await asyncHalfOpen(400);
       const probe = deferred<string>();
       const first = breaker.execute(() => probe.promise);
       await flush();
@@ -573,16 +520,7 @@ describe('CircuitBreaker halfOpenWait', () => {
     });
 
     it("asks again once this breaker's own trial call is taken as lost, and the waiting call takes its slot", async () => {
-      const store = new AsyncStore();
-      const breaker = new CircuitBreaker({
-        store,
-        clock,
-        failureThreshold: 1,
-        recoveryTimeout: 100,
-        halfOpenWait: '30s',
-      });
-      await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
-      clock.tick(100);
+      const { store, breaker } = await asyncHalfOpen('30s');
       void breaker.execute(() => new Promise<string>(() => undefined));
       await flush();
       const fn = sinon.spy(() => 'waited');

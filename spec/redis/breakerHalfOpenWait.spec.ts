@@ -38,6 +38,22 @@ async function tripAndRecover(breaker: CircuitBreaker): Promise<void> {
   await sleep(RECOVERY_MS + 20);
 }
 
+/**
+ * Two breakers on one shared circuit, `a` on a clock of its own and `b` on `clockB`: `a` trips the
+ * circuit and, once it reads HALF_OPEN, runs the trial call `first`, answered as `probe` settles.
+ */
+async function trialCallOnA(env: RedisEnv, onStoreErrorB: 'local' | 'fail-closed' = 'local') {
+  const key = env.uniqueKey();
+  const a = await breakerFor(env, key, new ManualClock());
+  const clockB = new ManualClock();
+  const b = await breakerFor(env, key, clockB, onStoreErrorB);
+  await tripAndRecover(a);
+  const probe = deferred<string>();
+  const first = a.execute(() => probe.promise);
+  await eventually(() => a.state === 'half-open');
+  return { a, b, clockB, probe, first };
+}
+
 describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
   beforeEach(async function () {
     if (!env.server.running) {
@@ -67,15 +83,7 @@ describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
   });
 
   it('admits a waiting call by asking Redis again when another instance ran the trial call', async function () {
-    const key = env.uniqueKey();
-    const clockA = new ManualClock();
-    const clockB = new ManualClock();
-    const a = await breakerFor(env, key, clockA);
-    const b = await breakerFor(env, key, clockB);
-    await tripAndRecover(a);
-    const probe = deferred<string>();
-    const first = a.execute(() => probe.promise);
-    await eventually(() => a.state === 'half-open');
+    const { b, clockB, probe, first } = await trialCallOnA(env);
     const fn = sinon.spy(() => 'from b');
     const waiting = settle(b.execute(fn));
     await eventually(() => clockB.pending() === 2, 2000, "b's wait and poll timers");
@@ -93,14 +101,8 @@ describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
   });
 
   it('refuses a waiting call with the open time left when the trial call elsewhere fails', async function () {
-    const key = env.uniqueKey();
-    const a = await breakerFor(env, key, new ManualClock());
-    const clockB = new ManualClock();
-    const b = await breakerFor(env, key, clockB);
-    await tripAndRecover(a);
-    const probe = deferred<string>();
-    const first = settle(a.execute(() => probe.promise));
-    await eventually(() => a.state === 'half-open');
+    const { a, b, clockB, probe, ...trial } = await trialCallOnA(env);
+    const first = settle(trial.first);
     const fn = sinon.spy(() => 'never');
     const waiting = settle(b.execute(fn));
     await eventually(() => clockB.pending() === 2, 2000, "b's wait and poll timers");
@@ -116,14 +118,7 @@ describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
   });
 
   it('refuses a waiting call when the wait runs out, leaving no timer', async function () {
-    const key = env.uniqueKey();
-    const a = await breakerFor(env, key, new ManualClock());
-    const clockB = new ManualClock();
-    const b = await breakerFor(env, key, clockB);
-    await tripAndRecover(a);
-    const probe = deferred<string>();
-    const first = a.execute(() => probe.promise);
-    await eventually(() => a.state === 'half-open');
+    const { b, clockB, probe, first } = await trialCallOnA(env);
     const waiting = settle(b.execute(() => 'never'));
     await eventually(() => clockB.pending() === 2, 2000, "b's wait and poll timers");
     await clockB.advance(2000);
@@ -138,14 +133,7 @@ describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
   });
 
   it("gives every waiting call StoreUnavailableError at once when Redis goes down under 'fail-closed'", async function () {
-    const key = env.uniqueKey();
-    const a = await breakerFor(env, key, new ManualClock());
-    const clockB = new ManualClock();
-    const b = await breakerFor(env, key, clockB, 'fail-closed');
-    await tripAndRecover(a);
-    const probe = deferred<string>();
-    const first = a.execute(() => probe.promise);
-    await eventually(() => a.state === 'half-open');
+    const { b, clockB, probe, first } = await trialCallOnA(env, 'fail-closed');
     const fn = sinon.spy(() => 'never');
     const waiting = [1, 2, 3, 4, 5].map(() => settle(b.execute(fn)));
     await eventually(() => clockB.pending() === 6, 2000, "b's wait timers and its poll");

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { isRetryable, resilientFetch } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { rejectionOf } from '../support/promises.js';
 import { reply, startServer, type Handler, type TestServer } from './server.js';
 
 /** A 200 whose body comes in 20 chunks over 400 ms. */
@@ -21,15 +22,6 @@ const slowBody: Handler = (_req, res) => {
   }, 20);
   res.on('close', () => clearInterval(timer));
 };
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const policies = {
   'a per-attempt timeout': () => Policy.builder<Response>('t').timeout('5s').build(),

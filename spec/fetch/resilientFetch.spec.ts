@@ -1,5 +1,6 @@
 // resilientFetch against a real node:http server on 127.0.0.1, through Node's own fetch.
 import { ManualClock } from '../support/clock.js';
+import { rejectionOf } from '../support/promises.js';
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
@@ -16,15 +17,6 @@ import { hang, reply, startServer, waitFor, type Handler, type TestServer } from
 
 function retrying(maxAttempts = 3) {
   return Policy.builder<Response>('http').retry({ maxAttempts }).build();
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('resilientFetch', () => {

@@ -132,7 +132,8 @@ export class Bulkhead {
       let answer: ReturnType<BulkheadStore['acquire']>;
       try {
         answer = this.#store.acquire();
-      } catch {
+      } catch (error) {
+        this.#refuseQueued(error);
         return;
       }
       if (answer === false) return;
@@ -149,8 +150,9 @@ export class Bulkhead {
           this.giveSlot(ticket);
           this.#wake();
         },
-        () => {
+        (error: unknown) => {
           this.#polling = false;
+          this.#refuseQueued(error);
         },
       );
     }
@@ -431,6 +433,17 @@ export class Bulkhead {
       () => settle(false),
     );
     return raceAbort(work, live);
+  }
+
+  /**
+   * The store refused to decide for the queue (a shared store that cannot reach its backend and
+   * fails closed): every queued caller is rejected with its error, as a caller asking the store
+   * now would be, instead of waiting for a slot the store cannot grant.
+   */
+  #refuseQueued(error: unknown): void {
+    for (let waiter = this.#queue.shift(); waiter !== undefined; waiter = this.#queue.shift()) {
+      waiter.reject(error);
+    }
   }
 
   /** Queues the caller (FIFO) when the queue has room, or rejects it. */

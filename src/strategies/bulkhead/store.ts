@@ -46,7 +46,11 @@ export interface BulkheadStore {
    * {@link BulkheadStore.acquire}.
    */
   tryAcquire(): false | BulkheadTicket;
-  /** Takes a slot if one is free (its ticket); `false` when all `maxConcurrent` are in use. */
+  /**
+   * Takes a slot if one is free (its ticket); `false` when all `maxConcurrent` are in use. A
+   * rejection (or a throw) refuses the call with that error: the caller asking, or, when the
+   * bulkhead asks for its queue, every queued caller.
+   */
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket>;
   /**
    * Gives back the slot `ticket` names, as `tryAcquire` or `acquire` returned it: exactly that

@@ -1,13 +1,22 @@
-// A Redis bulkhead while Redis goes away and comes back, on a scripted adapter and fake time:
+// A Redis bulkhead while Redis goes away and comes back, on a scripted adapter and fake time (and
+// once against a real redis-server, restarted):
 // 'fail-closed' rejects the callers already queued, and 'local' keeps one process's calls within
 // maxConcurrent across both switches (its calls on Redis leases count against the local limit;
 // its calls on local slots get leases once Redis answers again, before it admits anyone).
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { StoreUnavailableError } from '../../src/errors.js';
+import { BulkheadFullError, StoreUnavailableError } from '../../src/errors.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import {
+  deferred,
+  describeRedis,
+  eventually,
+  rejectionOf,
+  sleep,
+  type TestClient,
+} from './harness.js';
 import { flush, ScriptedAdapter } from './scripted.js';
 
 const STORE_TIMEOUT = 100;
@@ -167,6 +176,104 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     }
     expect(calls.maxRunning).to.equal(3);
     expect(await Promise.all(calls.outcomes)).to.deep.equal(Array(5).fill('done'));
+  });
+
+  it("'local' takes again the leases of the calls still running on them when Redis comes back (a restart loses them)", async function () {
+    const { adapter, store, bulkhead, calls } = setup('local', 2);
+    for (let i = 0; i < 2; i++) {
+      calls.start(bulkhead);
+      await flush();
+      adapter.answer([1, i + 1]);
+      await flush();
+    }
+    expect(store.leases).to.equal(2);
+    expect(adapter.calls).to.have.length(0);
+    // Redis goes away: the next caller waits (the local limit counts both calls).
+    calls.start(bulkhead);
+    await flush();
+    await clock.tickAsync(STORE_TIMEOUT);
+    const stale = adapter.next();
+    expect(bulkhead.queued).to.equal(1);
+    // Redis is back, empty: the queued caller's next poll takes the running calls' leases again
+    // before asking for a slot.
+    await clock.tickAsync(BACK_OFF);
+    const acquire = adapter.next();
+    expect(acquire.args[0]).to.equal('adopt');
+    expect(acquire.args[4]).to.equal('2');
+    const retaken = acquire.args.slice(5);
+    expect(retaken).to.have.length(2);
+    expect(retaken).to.not.include(acquire.args[3]);
+    acquire.resolve([0, 2]);
+    await flush();
+    expect(calls.running).to.equal(2);
+    expect(bulkhead.queued).to.equal(1);
+    // The stale acquire is answered late (refused): nothing to give back.
+    stale.resolve([0, 2]);
+    await flush();
+    expect(adapter.calls).to.have.length(0);
+    // A call ends: its slot goes to the queued caller; the next poll asks Redis with no more
+    // leases to take again.
+    calls.endOne();
+    await flush();
+    expect(calls.running).to.equal(2);
+    calls.start(bulkhead);
+    await clock.tickAsync(100);
+    expect(adapter.calls.map((c) => c.args[0])).to.deep.equal(['acquire']);
+    expect(calls.maxRunning).to.equal(2);
+  });
+
+  it('the first renewal after Redis is back takes again the leases of the calls still running, and leases for those on local slots', async function () {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      leaseTtl: 3000,
+    });
+    const bulkhead = new Bulkhead({ maxConcurrent: 3, maxQueue: 10, store });
+    const calls = new Calls();
+    for (let i = 0; i < 2; i++) {
+      calls.start(bulkhead);
+      await flush();
+      adapter.answer([1, i + 1]);
+      await flush();
+    }
+    expect(adapter.calls).to.have.length(0);
+    // The renewal at 1 s goes unanswered: Redis is away.
+    await clock.tickAsync(1000);
+    const lostRenewal = adapter.next();
+    expect(lostRenewal.args[0]).to.equal('renew');
+    const leaseIds = lostRenewal.args.slice(3);
+    await clock.tickAsync(STORE_TIMEOUT);
+    // A call arriving now runs on the local limit's last slot (two calls hold leases).
+    calls.start(bulkhead);
+    await flush();
+    expect(calls.running).to.equal(3);
+    // The next renewal (at 2.1 s, past the back-off) finds Redis back.
+    await clock.tickAsync(1000);
+    const retake = adapter.next();
+    expect(retake.args[0]).to.equal('retake');
+    expect(retake.args.slice(3, 5)).to.deep.equal(leaseIds);
+    expect(retake.args).to.have.length(6);
+    const adopted = retake.args[5];
+    retake.resolve([3, []]);
+    await flush();
+    expect(store.redisAvailable).to.equal(true);
+    expect(store.leases).to.equal(3);
+    // Then plain renewals again.
+    await clock.tickAsync(1000);
+    const renewal = adapter.next();
+    expect(renewal.args[0]).to.equal('renew');
+    expect([...renewal.args.slice(3)].sort()).to.deep.equal([...leaseIds, adopted].sort());
+    renewal.resolve([3, []]);
+    // The calls end: each frees its lease.
+    calls.endOne();
+    calls.endOne();
+    calls.endOne();
+    await flush();
+    const released = adapter.calls.flatMap((c) => c.args.slice(3));
+    expect([...released].sort()).to.deep.equal([...leaseIds, adopted].sort());
+    expect(calls.maxRunning).to.equal(3);
   });
 
   it("'local' gives the calls still on local slots leases when Redis comes back, before admitting anyone", async function () {
@@ -331,5 +438,69 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     expect(await Promise.all(queued)).to.deep.equal([refuse, refuse]);
     expect(asked).to.equal(3);
     expect(await bulkhead.execute(() => 'x').catch((error: unknown) => error)).to.equal(refuse);
+  });
+});
+
+describeRedis('RedisBulkheadStore across a Redis restart', function (env) {
+  this.timeout(10_000);
+
+  async function restart(...clients: TestClient[]): Promise<void> {
+    await env.server.start();
+    await Promise.all([env.admin, ...clients].map((c) => c.ready()));
+  }
+
+  beforeEach(async function () {
+    if (!env.server.running) await restart();
+  });
+
+  it("'local' runs at most maxConcurrent in one process while Redis is down and once it is back, and Redis counts them all again", async function () {
+    const key = env.uniqueKey();
+    const zcard = async () => Number(await env.admin.command('ZCARD', `bulwark:bh:{${key}}`));
+    const connection = await env.connect();
+    const store = new RedisBulkheadStore({
+      client: connection.client,
+      key,
+      storeTimeout: 100,
+      leaseTtl: 600,
+    });
+    const bulkhead = new Bulkhead({ maxConcurrent: 3, store });
+    const other = new Bulkhead({
+      maxConcurrent: 3,
+      store: new RedisBulkheadStore({ client: (await env.connect()).client, key }),
+    });
+    const gate = deferred();
+    let running = 0;
+    let maxRunning = 0;
+    const run = (): Promise<unknown> =>
+      bulkhead
+        .execute(async () => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          await gate.promise;
+          running--;
+        })
+        .catch((error: unknown) => error);
+    const onLeases = [run(), run()];
+    await eventually(async () => (await zcard()) === 2, 2000, 'two leases');
+    await env.server.stop();
+    // Down: the local limit (3) counts the two calls on leases, so one more runs, not three.
+    const local = run();
+    const extra = Promise.all([run(), run()]);
+    const refused = await Promise.race([extra, sleep(300).then(() => ['running', 'running'])]);
+    for (const error of refused) expect(error).to.be.instanceOf(BulkheadFullError);
+    expect(running).to.equal(3);
+    // Back, and empty: the leases of all three running calls are taken again (by the next
+    // renewal, every leaseTtl / 3), so no process is admitted past the limit.
+    await restart(connection);
+    await eventually(async () => (await zcard()) === 3, 3000, 'three leases again');
+    expect(await rejectionOf(other.execute(() => 'past the cap'))).to.be.instanceOf(
+      BulkheadFullError,
+    );
+    expect(await run()).to.be.instanceOf(BulkheadFullError);
+    expect(maxRunning).to.equal(3);
+    gate.resolve();
+    await Promise.all([...onLeases, local]);
+    await eventually(async () => (await zcard()) === 0, 2000, 'every lease released');
+    expect(await bulkhead.execute(() => 'after')).to.equal('after');
   });
 });

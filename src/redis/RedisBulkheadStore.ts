@@ -82,6 +82,8 @@ export class RedisBulkheadStore
   readonly #adopted: string[] = [];
   // Leases being taken for such calls, by an acquire in flight.
   #adopting = 0;
+  // This store decided without Redis, or failed to reach it, since its last acquire went there.
+  #away = false;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
   // Leases whose calls have ended but whose release did not reach Redis (it was away), and those
@@ -103,6 +105,7 @@ export class RedisBulkheadStore
     local.inUse() + this.#onLease.size < this.#localMax && local.acquire() && LOCAL_SLOT;
   readonly #acquireWithout = (): false | BulkheadTicket | Promise<false | BulkheadTicket> => {
     const core = this.core;
+    this.#away = true;
     const answer = core.decide(this.#takeLocal, UNTRACKED_SLOT);
     // Queued callers ask again later (slots may be free, or Redis back, by then).
     if (answer === false || core.link.mode === 'fail-closed') this.#armPoll();
@@ -169,23 +172,27 @@ export class RedisBulkheadStore
     const id = `${this.#owner}:${++this.#seq}`;
     const free = this.#toFree();
     const adopt = this.#toAdopt();
+    // After a time without Redis (which may have restarted, or let leases expire, meanwhile),
+    // the leases of the calls still running here are taken again too, whatever the limit.
+    const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
+    this.#away = false;
     this.#adopting += adopt.length;
+    const forced = again.length === 0 ? adopt : [...again, ...adopt];
     return link
-      .run(this.#command({ op: 'acquire', id, free, adopt }), (late) => {
+      .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
         // Redis granted a slot to a caller that was already answered otherwise, and took leases
-        // for local calls this store no longer counts on: given back now, or, should that fail,
-        // with the store's next command that reaches Redis.
+        // for calls this store no longer counts on: given back now, or, should that fail, with
+        // the store's next command that reaches Redis.
         if (!Array.isArray(late)) return;
-        const ids = Number(late[0]) === 1 ? [id, ...adopt] : adopt;
-        if (ids.length === 0) return;
-        const now = link.clock.now();
-        for (const lost of ids) this.#unreleased.set(lost, now);
-        link.send(this.#command({ op: 'release', ids }), () => this.#freed(ids));
+        const ids = [...adopt, ...again.filter((held) => !this.#holds(held))];
+        if (Number(late[0]) === 1) ids.push(id);
+        this.#giveBack(ids);
       })
       .then(
         (reply) => {
           this.#adopting -= adopt.length;
           this.#freed(free);
+          this.#retaken(again, link.clock.now());
           this.#adopt(adopt);
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
@@ -259,9 +266,41 @@ export class RedisBulkheadStore
         if (Array.isArray(reply)) this.#known = Number(reply[1]);
       },
       () => {
+        this.#away = true;
         this.#unreleased.set(ticket, aliveAt);
       },
     );
+  }
+
+  // Frees in Redis the leases of `ids`, taken for nobody's account: now, or, should that fail,
+  // with the store's next command that reaches Redis.
+  #giveBack(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const now = this.core.link.clock.now();
+    for (const id of ids) this.#unreleased.set(id, now);
+    this.core.link.send(this.#command({ op: 'release', ids }), () => this.#freed(ids));
+  }
+
+  // Whether the lease `id` stands for a call still running here.
+  #holds(id: string): boolean {
+    return this.#onLease.has(id) || this.#adopted.includes(id);
+  }
+
+  // Redis took again the leases of `ids` (calls running here when it last answered): renewed
+  // from now on, and freed at once for the calls that ended while Redis decided.
+  #retaken(ids: readonly string[], now: number): void {
+    if (ids.length === 0) return;
+    let ended = false;
+    for (const id of ids) {
+      if (this.#holds(id)) {
+        this.#leases.set(id, now);
+      } else {
+        this.#unreleased.set(id, now);
+        ended = true;
+      }
+    }
+    this.#armRenewal();
+    if (ended) this.#freeUnreleased();
   }
 
   // Ids for leases to take for the calls running on local slots that Redis does not count yet.
@@ -367,18 +406,40 @@ export class RedisBulkheadStore
     const clock = link.clock;
     const sentAt = clock.now();
     if (this.#renewing || !link.shouldTry()) {
+      if (!this.#renewing) this.#away = true;
       this.#dropExpired(sentAt);
       this.#armRenewal();
       return;
     }
     this.#renewing = true;
-    const ids = [...leases.keys()];
-    link.run(this.#command({ op: 'renew', ids })).then(
+    // After a time without Redis, the leases of every call still running here are taken again
+    // (Redis may have restarted empty, or let some expire), whatever the limit, with leases for
+    // the calls on local slots.
+    const adopt = this.#toAdopt();
+    const retake = this.#away || adopt.length !== 0;
+    this.#away = false;
+    this.#adopting += adopt.length;
+    const ids = retake
+      ? [...new Set([...leases.keys(), ...this.#onLease, ...this.#adopted])]
+      : [...leases.keys()];
+    const sent = adopt.length === 0 ? ids : [...ids, ...adopt];
+    const command = this.#command({ op: retake ? 'retake' : 'renew', ids: sent });
+    // Leases Redis took after the renewal gave up on it, for calls not counted on them: given back.
+    const onLate = (late: unknown): void => {
+      if (Array.isArray(late)) this.#giveBack([...adopt, ...ids.filter((id) => !this.#holds(id))]);
+    };
+    link.run(command, retake ? onLate : undefined).then(
       (reply) => {
         this.#renewing = false;
+        this.#adopting -= adopt.length;
         const [inUse, lost] = reply as [unknown, unknown];
         this.#known = Number(inUse);
-        for (const id of ids) if (leases.has(id)) leases.set(id, sentAt);
+        if (retake) {
+          this.#retaken(ids, sentAt);
+          this.#adopt(adopt);
+        } else {
+          for (const id of ids) if (leases.has(id)) leases.set(id, sentAt);
+        }
         if (Array.isArray(lost)) {
           for (const id of lost) this.#lost(String(id));
         }
@@ -387,6 +448,8 @@ export class RedisBulkheadStore
       },
       () => {
         this.#renewing = false;
+        this.#adopting -= adopt.length;
+        this.#away = true;
         this.#dropExpired(clock.now());
         this.#armRenewal();
       },

@@ -7,9 +7,10 @@
 --   away); adopt, the new lease's id, the count k of leases to add whatever the limit (for calls
 --   this process still runs on slots of its own, taken while Redis was away), those k ids, then
 --   the ids of leases to free first; release, the ids of the leases to free; renew, the ids of
---   the leases to renew.
+--   the leases to renew; retake, the ids of leases to renew or add again whatever the limit (the
+--   calls this process still runs, after a time without Redis).
 -- Replies: acquire and adopt { granted 1/0, in use }; release { 1, in use };
---   renew { in use, { lost ids } }.
+--   renew and retake { in use, { lost ids } } (none lost for retake).
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local key = KEYS[1]
 local op = ARGV[1]
@@ -37,6 +38,10 @@ if op == 'acquire' or op == 'adopt' then
 elseif op == 'release' then
   redis.call('ZREM', key, unpack(ARGV, 4))
   return { 1, redis.call('ZCARD', key) }
+elseif op == 'retake' then
+  for i = 4, #ARGV do redis.call('ZADD', key, now + ttl, ARGV[i]) end
+  redis.call('PEXPIRE', key, ARGV[3])
+  return { redis.call('ZCARD', key), {} }
 end
 local lost = {}
 for i = 4, #ARGV do

@@ -19,8 +19,9 @@ export type LeaseOp =
     }
   | {
       /** `release`: frees every lease of `ids` (at least one); `renew`: extends every lease of
-       * `ids` still held, and names those lost. */
-      readonly op: 'release' | 'renew';
+       * `ids` still held, and names those lost; `retake`: extends every lease of `ids`, adding
+       * those lost again whatever the limit. */
+      readonly op: 'release' | 'renew' | 'retake';
       readonly ids: readonly string[];
     };
 
@@ -53,6 +54,6 @@ const NONE: readonly string[] = [];
 
 /**
  * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use]`; release
- * `[1, in use]`; renew `[in use, lost ids]`.
+ * `[1, in use]`; renew and retake `[in use, lost ids]`.
  */
 export const LEASES = /* @__PURE__ */ new LuaScript(source, leasesCall);

@@ -43,9 +43,13 @@ const MIN_LEASE_TTL_MS = 50;
  * every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
- * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1;
- * `'fail-open'`: admitted; `'fail-closed'`: rejected with `StoreUnavailableError`), and calls
- * skip Redis for a short back-off before one call tries it again.
+ * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1,
+ * which counts this process's calls still running on Redis leases; `'fail-open'`: admitted;
+ * `'fail-closed'`: rejected with `StoreUnavailableError`, as are the callers queued here), and
+ * calls skip Redis for a short back-off before one call tries it again. The first command that
+ * reaches Redis after that takes leases, whatever the limit, for the calls still running here
+ * that Redis does not count (on local slots, or on leases a restart lost), so one process never
+ * runs more than `maxConcurrent` calls at once across an outage.
  *
  * @example
  * ```ts

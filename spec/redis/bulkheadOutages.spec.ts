@@ -341,6 +341,43 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     expect(adapter.next().args[0]).to.equal('acquire');
   });
 
+  it("'local' gives back a slot Redis grants without counting calls that took local slots meanwhile", async function () {
+    const { adapter, bulkhead, calls } = setup('local', 3);
+    calls.start(bulkhead);
+    await flush();
+    await clock.tickAsync(STORE_TIMEOUT);
+    adapter.next();
+    await clock.tickAsync(BACK_OFF);
+    // The probe takes a lease for the local call and asks for a slot...
+    calls.start(bulkhead);
+    await flush();
+    const probe = adapter.next();
+    expect(probe.args[0]).to.equal('adopt');
+    // ...while two more calls take local slots, the others skipping Redis until it answers.
+    calls.start(bulkhead);
+    calls.start(bulkhead);
+    await flush();
+    expect(calls.running).to.equal(3);
+    // Redis grants it (counting 2: the adopted lease and the new one), but with the two local
+    // calls it counts nothing of, this process would run four: the slot goes back.
+    probe.resolve([1, 2]);
+    await flush();
+    expect(calls.running).to.equal(3);
+    expect(bulkhead.queued).to.equal(1);
+    const giveBack = adapter.next();
+    expect(giveBack.args[0]).to.equal('release');
+    expect(giveBack.args.slice(3)).to.deep.equal([probe.args[3]]);
+    giveBack.resolve([1, 1]);
+    // The queued caller's next poll takes leases for those two before asking again.
+    await clock.tickAsync(100);
+    const poll = adapter.next();
+    expect(poll.args[0]).to.equal('adopt');
+    expect(poll.args[4]).to.equal('2');
+    poll.resolve([0, 3]);
+    await flush();
+    expect(calls.maxRunning).to.equal(3);
+  });
+
   it("'local' gives back the leases taken for local calls that ended while Redis decided", async function () {
     const { adapter, store, bulkhead, calls } = setup('local', 2);
     calls.start(bulkhead);

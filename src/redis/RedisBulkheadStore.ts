@@ -200,6 +200,14 @@ export class RedisBulkheadStore
           this.#adopt(adopt);
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
+          // Calls that took local slots while Redis decided are not in its count: the slot is
+          // given back if it would take this process past the limit with them.
+          const uncounted = this.#uncounted();
+          if (Number(granted) === 1 && this.#known + uncounted > this.#maxConcurrent) {
+            this.#giveBack([id]);
+            this.#armPoll();
+            return false;
+          }
           if (Number(granted) === 1) {
             this.#leases.set(id, link.clock.now());
             this.#onLease.add(id);
@@ -307,11 +315,15 @@ export class RedisBulkheadStore
     if (ended) this.#freeUnreleased();
   }
 
+  // Calls running on local slots that Redis does not count, nor is being asked to.
+  #uncounted(): number {
+    const local = this.core.local;
+    return local === undefined ? 0 : local.inUse() - this.#adopted.length - this.#adopting;
+  }
+
   // Ids for leases to take for the calls running on local slots that Redis does not count yet.
   #toAdopt(): readonly string[] {
-    const local = this.core.local;
-    if (local === undefined) return NONE;
-    const missing = local.inUse() - this.#adopted.length - this.#adopting;
+    const missing = this.#uncounted();
     if (missing <= 0) return NONE;
     const ids: string[] = [];
     for (let i = 0; i < missing; i++) ids.push(`${this.#owner}:${++this.#seq}`);

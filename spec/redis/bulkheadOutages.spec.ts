@@ -378,6 +378,43 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     expect(calls.maxRunning).to.equal(3);
   });
 
+  it('frees the slots of ending calls instead of handing them on while Redis counts more than maxConcurrent', async function () {
+    const { adapter, bulkhead, calls } = setup('local', 2);
+    calls.start(bulkhead);
+    await flush();
+    await clock.tickAsync(STORE_TIMEOUT);
+    adapter.next();
+    calls.start(bulkhead);
+    await clock.tickAsync(BACK_OFF);
+    calls.start(bulkhead);
+    await flush();
+    // Another process counted a call of its own in again: Redis counts 3 of 2.
+    const adopt = adapter.next();
+    expect(adopt.args[0]).to.equal('adopt');
+    adopt.resolve([0, 3]);
+    await flush();
+    expect(bulkhead.queued).to.equal(1);
+    // A call ends: its slot is freed in Redis, not handed to the caller queued here.
+    calls.endOne();
+    await flush();
+    expect(calls.running).to.equal(1);
+    expect(bulkhead.queued).to.equal(1);
+    const release = adapter.next();
+    expect(release.args[0]).to.equal('release');
+    release.resolve([1, 2]);
+    await flush();
+    // The queued caller asks Redis in turn: at the cap, refused.
+    await clock.tickAsync(100);
+    adapter.answer([0, 2]);
+    await flush();
+    // Back within the cap, an ending call's slot goes straight to the queued caller again.
+    calls.endOne();
+    await flush();
+    expect(calls.running).to.equal(1);
+    expect(bulkhead.queued).to.equal(0);
+    expect(calls.maxRunning).to.equal(2);
+  });
+
   it("'local' gives back the leases taken for local calls that ended while Redis decided", async function () {
     const { adapter, store, bulkhead, calls } = setup('local', 2);
     calls.start(bulkhead);

@@ -263,6 +263,18 @@ export class RedisBulkheadStore
     this.#onFree = onFree;
   }
 
+  /**
+   * Whether a slot whose call ended may go straight to a caller queued here: not while Redis, as
+   * of its last answer, counts more slots taken than `maxConcurrent` (after an outage, when
+   * processes count their running calls in again); the slot is then freed, and the queued
+   * callers ask Redis in turn.
+   */
+  handOff(): boolean {
+    if (!this.core.link.up || this.#known <= this.#maxConcurrent) return true;
+    this.#armPoll();
+    return false;
+  }
+
   // Frees the lease `ticket` in Redis, unless Redis dropped it already.
   #releaseLease(ticket: string): void | Promise<void> {
     const aliveAt = this.#leases.get(ticket);

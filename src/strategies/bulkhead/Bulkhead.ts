@@ -113,6 +113,8 @@ export class Bulkhead {
   declare readonly maxWaitMs: number;
   readonly #adaptive: AdaptiveSlots | undefined;
   readonly #store: BulkheadStore;
+  // The store's say on handing a freed slot straight to a caller queued here (`handOff`).
+  readonly #handOff: (() => boolean) | undefined;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
   readonly #local: boolean;
   // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
@@ -189,8 +191,11 @@ export class Bulkhead {
     setReadonly<Bulkhead>(this, { adaptiveLimit: limit, maxQueue, maxWaitMs });
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
-      storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
-      new InMemoryBulkheadStore();
+      storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
+        'subscribe',
+        'handOff',
+      ]) ?? new InMemoryBulkheadStore();
+    this.#handOff = typeof store.handOff === 'function' ? store.handOff.bind(store) : undefined;
     // Under an adaptive limit the store holds slots up to the limit as it is now.
     if (limit !== undefined) store = this.#adaptive = limit.slots(store);
     this.#store = store;
@@ -355,7 +360,8 @@ export class Bulkhead {
    */
   giveSlot(ticket: BulkheadTicket, outcome?: boolean): void {
     const waiter =
-      this.#adaptive !== undefined && !this.#adaptive.ended(ticket, outcome)
+      (this.#adaptive !== undefined && !this.#adaptive.ended(ticket, outcome)) ||
+      (this.#handOff !== undefined && this.#queue.size !== 0 && !this.#handOff())
         ? undefined
         : this.#queue.shift();
     if (waiter !== undefined) {

@@ -481,7 +481,7 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
   });
 
   it('a bulkhead rejects its queue with the error of a store that refuses to decide for it', async function () {
-    let refuse: unknown;
+    let refuse: unknown = undefined;
     let asked = 0;
     let wake: () => void = () => {};
     const bulkhead = new Bulkhead({

@@ -195,7 +195,7 @@ export class Bulkhead {
         'subscribe',
         'handOff',
       ]) ?? new InMemoryBulkheadStore();
-    this.#handOff = typeof store.handOff === 'function' ? store.handOff.bind(store) : undefined;
+    this.#handOff = store.handOff?.bind(store);
     // Under an adaptive limit the store holds slots up to the limit as it is now.
     if (limit !== undefined) store = this.#adaptive = limit.slots(store);
     this.#store = store;
@@ -361,7 +361,7 @@ export class Bulkhead {
   giveSlot(ticket: BulkheadTicket, outcome?: boolean): void {
     const waiter =
       (this.#adaptive !== undefined && !this.#adaptive.ended(ticket, outcome)) ||
-      (this.#handOff !== undefined && this.#queue.size !== 0 && !this.#handOff())
+      (this.#queue.size !== 0 && this.#handOff?.() === false)
         ? undefined
         : this.#queue.shift();
     if (waiter !== undefined) {
@@ -447,9 +447,7 @@ export class Bulkhead {
    * now would be, instead of waiting for a slot the store cannot grant.
    */
   #refuseQueued(error: unknown): void {
-    for (let waiter = this.#queue.shift(); waiter !== undefined; waiter = this.#queue.shift()) {
-      waiter.reject(error);
-    }
+    for (let waiter; (waiter = this.#queue.shift());) waiter.reject(error);
   }
 
   /** Queues the caller (FIFO) when the queue has room, or rejects it. */

@@ -182,15 +182,17 @@ describeRedis('Regressions on Redis stores', function (env) {
   for (const mode of ['local', 'fail-open'] as StoreErrorMode[]) {
     it(`a call that held a '${mode}' slot during a stall frees that slot, not another call's lease`, async function () {
       const key = env.uniqueKey();
+      // The local limit counts X's lease: it takes a second slot for Y to run beside X.
+      const maxConcurrent = mode === 'local' ? 2 : 1;
       const a = new RedisBulkheadStore({
         client: (await env.connect()).client,
         key,
         storeTimeout: 100,
         onStoreError: mode,
       });
-      const bulkheadA = new Bulkhead({ maxConcurrent: 1, store: a });
+      const bulkheadA = new Bulkhead({ maxConcurrent, store: a });
       const bulkheadB = new Bulkhead({
-        maxConcurrent: 1,
+        maxConcurrent,
         store: new RedisBulkheadStore({ client: (await env.connect()).client, key }),
       });
       const x = deferred();
@@ -209,9 +211,14 @@ describeRedis('Regressions on Redis stores', function (env) {
       await yRunning;
       await sleep(100);
       expect(await zcard(env, key), "X's lease").to.equal(1);
+      const filler = deferred();
+      const filled = maxConcurrent === 2 ? bulkheadB.execute(() => filler.promise) : undefined;
+      if (filled !== undefined) await eventually(async () => (await zcard(env, key)) === 2);
       expect(await rejectionOf(bulkheadB.execute(() => 'past the cap'))).to.be.instanceOf(
         BulkheadFullError,
       );
+      filler.resolve();
+      await filled;
       x.resolve();
       await running;
       await eventually(async () => (await zcard(env, key)) === 0, 2000, "X's lease released");

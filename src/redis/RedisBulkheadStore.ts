@@ -43,9 +43,13 @@ const MIN_LEASE_TTL_MS = 50;
  * every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
- * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1;
- * `'fail-open'`: admitted; `'fail-closed'`: rejected with `StoreUnavailableError`), and calls
- * skip Redis for a short back-off before one call tries it again.
+ * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1,
+ * which counts this process's calls still running on Redis leases; `'fail-open'`: admitted;
+ * `'fail-closed'`: rejected with `StoreUnavailableError`, as are the callers queued here), and
+ * calls skip Redis for a short back-off before one call tries it again. The first command that
+ * reaches Redis after that takes leases, whatever the limit, for the calls still running here
+ * that Redis does not count (on local slots, or on leases a restart lost), so one process never
+ * runs more than `maxConcurrent` calls at once across an outage.
  *
  * @example
  * ```ts
@@ -71,6 +75,19 @@ export class RedisBulkheadStore
   readonly #pollMs: number;
   #seq = 0;
   #maxConcurrent = 0;
+  // With 'local': the in-process limit while Redis is away (maxConcurrent / instances).
+  #localMax = 0;
+  // Lease ids this store handed out as tickets whose calls have not released them yet: calls
+  // running on Redis leases, counted by the local limit while Redis is away (their lease may
+  // have expired meanwhile; they still run).
+  readonly #onLease = new Set<string>();
+  // Leases (also in #leases) taken for calls that run on slots of the local limit, taken while
+  // Redis was away, so Redis counts those calls once it is back: at most one per such call.
+  readonly #adopted: string[] = [];
+  // Leases being taken for such calls, by an acquire in flight.
+  #adopting = 0;
+  // This store decided without Redis, or failed to reach it, since its last acquire went there.
+  #away = false;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
   readonly #leases = new Map<string, number>();
   // Leases whose calls have ended but whose release did not reach Redis (it was away), and those
@@ -87,9 +104,13 @@ export class RedisBulkheadStore
     this.#renewTimer = undefined;
     this.#renew();
   };
+  // A slot of the local limit, which counts this process's calls still running on Redis leases.
+  readonly #takeLocal = (local: InMemoryBulkheadStore): false | BulkheadTicket =>
+    local.inUse() + this.#onLease.size < this.#localMax && local.acquire() && LOCAL_SLOT;
   readonly #acquireWithout = (): false | BulkheadTicket | Promise<false | BulkheadTicket> => {
     const core = this.core;
-    const answer = core.decide(acquireLocal, UNTRACKED_SLOT);
+    this.#away = true;
+    const answer = core.decide(this.#takeLocal, UNTRACKED_SLOT);
     // Queued callers ask again later (slots may be free, or Redis back, by then).
     if (answer === false || core.link.mode === 'fail-closed') this.#armPoll();
     return answer;
@@ -124,7 +145,7 @@ export class RedisBulkheadStore
   /** @throws Error when the store already serves another bulkhead */
   configure(config: BulkheadStoreConfig): void {
     this.core.configure(config.clock, 'Bulkhead', InMemoryBulkheadStore, (instances) => ({
-      maxConcurrent: Math.max(1, Math.floor(config.maxConcurrent / instances)),
+      maxConcurrent: (this.#localMax = Math.max(1, Math.floor(config.maxConcurrent / instances))),
       clock: config.clock,
     }));
     this.#maxConcurrent = config.maxConcurrent;
@@ -133,46 +154,74 @@ export class RedisBulkheadStore
   /**
    * Answers `false` (Redis cannot answer synchronously), so the bulkhead asks
    * {@link RedisBulkheadStore.acquire}. While Redis is away: the local limit's answer with
-   * `'local'`, `true` with `'fail-open'`.
+   * `'local'` (counting this process's calls still running on Redis leases), `true` with
+   * `'fail-open'`.
    */
   tryAcquire(): false | BulkheadTicket {
     const core = this.core;
     if (!core.link.bypassing) return false;
-    return core.decideNow(tryAcquireLocal, UNTRACKED_SLOT, false);
+    return core.decideNow(this.#takeLocal, UNTRACKED_SLOT, false);
   }
 
   /**
    * Takes a lease in Redis: its id is the slot's ticket. While Redis is away, a slot of the local
    * limit (`'local'`), an untracked slot (`'fail-open'`), or a rejection (`'fail-closed'`).
+   * Calls still running on slots of the local limit once Redis is back get leases of their own
+   * with the same command, taken whatever the limit, so Redis counts them before it admits
+   * anyone; each is freed when one of those calls ends.
    */
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket> {
     const link = this.core.link;
+    if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
     const free = this.#toFree();
-    return link.attempt(
-      this.#command({ op: 'acquire', id, free }),
-      (reply) => {
-        this.#freed(free);
-        const [granted, inUse] = reply as [unknown, unknown];
-        this.#known = Number(inUse);
-        if (Number(granted) === 1) {
-          this.#leases.set(id, link.clock.now());
-          this.#armRenewal();
-          return id;
-        }
-        this.#armPoll();
-        return false;
-      },
-      this.#acquireWithout,
-      (late) => {
-        // Redis granted a slot to a caller that was already answered otherwise: given back now,
-        // or, should that fail, with the store's next command that reaches Redis.
-        if (Array.isArray(late) && Number(late[0]) === 1) {
-          this.#unreleased.set(id, link.clock.now());
-          link.send(this.#command({ op: 'release', ids: [id] }), () => this.#freed([id]));
-        }
-      },
-    );
+    const adopt = this.#toAdopt();
+    // After a time without Redis (which may have restarted, or let leases expire, meanwhile),
+    // the leases of the calls still running here are taken again too, whatever the limit.
+    const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
+    this.#away = false;
+    this.#adopting += adopt.length;
+    const forced = again.length === 0 ? adopt : [...again, ...adopt];
+    return link
+      .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
+        // Redis granted a slot to a caller that was already answered otherwise, and took leases
+        // for calls this store no longer counts on: given back now, or, should that fail, with
+        // the store's next command that reaches Redis.
+        if (!Array.isArray(late)) return;
+        const ids = [...adopt, ...again.filter((held) => !this.#holds(held))];
+        if (Number(late[0]) === 1) ids.push(id);
+        this.#giveBack(ids);
+      })
+      .then(
+        (reply) => {
+          this.#adopting -= adopt.length;
+          this.#freed(free);
+          this.#retaken(again, link.clock.now());
+          this.#adopt(adopt);
+          const [granted, inUse] = reply as [unknown, unknown];
+          this.#known = Number(inUse);
+          // Calls that took local slots while Redis decided are not in its count: the slot is
+          // given back if it would take this process past the limit with them.
+          const uncounted = this.#uncounted();
+          if (Number(granted) === 1 && this.#known + uncounted > this.#maxConcurrent) {
+            this.#giveBack([id]);
+            this.#armPoll();
+            return false;
+          }
+          if (Number(granted) === 1) {
+            this.#leases.set(id, link.clock.now());
+            this.#onLease.add(id);
+            this.#armRenewal();
+            return id;
+          }
+          this.#armPoll();
+          return false;
+        },
+        () => {
+          this.#adopting -= adopt.length;
+          return this.#acquireWithout();
+        },
+      );
   }
 
   /**
@@ -184,10 +233,50 @@ export class RedisBulkheadStore
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
     if (ticket === LOCAL_SLOT) {
-      this.core.local?.release();
+      const local = this.core.local;
+      if (local === undefined) return;
+      local.release();
+      // One call fewer on local slots: one lease taken for them fewer.
+      if (this.#adopted.length > local.inUse()) {
+        const adopted = this.#adopted.pop() as string;
+        return this.#releaseLease(adopted);
+      }
       return;
     }
-    if (typeof ticket !== 'string') return;
+    if (typeof ticket !== 'string' || !this.#onLease.delete(ticket)) return;
+    return this.#releaseLease(ticket);
+  }
+
+  /**
+   * Slots in use across all processes, as of the last answer Redis gave this store. While
+   * Redis is away with `'local'`, the calls this process runs: on the local limit's slots and on
+   * Redis leases.
+   */
+  inUse(): number {
+    const local = this.core.localWhileAway;
+    if (local !== undefined) return local.inUse() + this.#onLease.size;
+    return this.#known;
+  }
+
+  /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */
+  subscribe(onFree: () => void): void {
+    this.#onFree = onFree;
+  }
+
+  /**
+   * Whether a slot whose call ended may go straight to a caller queued here: not while Redis, as
+   * of its last answer, counts more slots taken than `maxConcurrent` (after an outage, when
+   * processes count their running calls in again); the slot is then freed, and the queued
+   * callers ask Redis in turn.
+   */
+  handOff(): boolean {
+    if (!this.core.link.up || this.#known <= this.#maxConcurrent) return true;
+    this.#armPoll();
+    return false;
+  }
+
+  // Frees the lease `ticket` in Redis, unless Redis dropped it already.
+  #releaseLease(ticket: string): void | Promise<void> {
     const aliveAt = this.#leases.get(ticket);
     if (aliveAt === undefined) return;
     this.#leases.delete(ticket);
@@ -201,24 +290,80 @@ export class RedisBulkheadStore
         if (Array.isArray(reply)) this.#known = Number(reply[1]);
       },
       () => {
+        this.#away = true;
         this.#unreleased.set(ticket, aliveAt);
       },
     );
   }
 
-  /**
-   * Slots in use across all processes, as of the last answer Redis gave this store. While
-   * Redis is away with `'local'`, the local limit's count.
-   */
-  inUse(): number {
-    const local = this.core.localWhileAway;
-    if (local !== undefined) return local.inUse();
-    return this.#known;
+  // Frees in Redis the leases of `ids`, taken for nobody's account: now, or, should that fail,
+  // with the store's next command that reaches Redis.
+  #giveBack(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const now = this.core.link.clock.now();
+    for (const id of ids) this.#unreleased.set(id, now);
+    this.core.link.send(this.#command({ op: 'release', ids }), () => this.#freed(ids));
   }
 
-  /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */
-  subscribe(onFree: () => void): void {
-    this.#onFree = onFree;
+  // Whether the lease `id` stands for a call still running here.
+  #holds(id: string): boolean {
+    return this.#onLease.has(id) || this.#adopted.includes(id);
+  }
+
+  // Redis took again the leases of `ids` (calls running here when it last answered): renewed
+  // from now on, and freed at once for the calls that ended while Redis decided.
+  #retaken(ids: readonly string[], now: number): void {
+    if (ids.length === 0) return;
+    let ended = false;
+    for (const id of ids) {
+      if (this.#holds(id)) {
+        this.#leases.set(id, now);
+      } else {
+        this.#unreleased.set(id, now);
+        ended = true;
+      }
+    }
+    this.#armRenewal();
+    if (ended) this.#freeUnreleased();
+  }
+
+  // Calls running on local slots that Redis does not count, nor is being asked to.
+  #uncounted(): number {
+    const local = this.core.local;
+    return local === undefined ? 0 : local.inUse() - this.#adopted.length - this.#adopting;
+  }
+
+  // Ids for leases to take for the calls running on local slots that Redis does not count yet.
+  #toAdopt(): readonly string[] {
+    const missing = this.#uncounted();
+    if (missing <= 0) return NONE;
+    const ids: string[] = [];
+    for (let i = 0; i < missing; i++) ids.push(`${this.#owner}:${++this.#seq}`);
+    return ids;
+  }
+
+  // Redis took the leases of `ids` for calls on local slots: renewed from now on, and freed as
+  // those calls end (at once for any whose call ended while Redis was deciding).
+  #adopt(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const now = this.core.link.clock.now();
+    for (const id of ids) {
+      this.#leases.set(id, now);
+      this.#adopted.push(id);
+    }
+    this.#armRenewal();
+    const local = this.core.local as InMemoryBulkheadStore;
+    while (this.#adopted.length > local.inUse()) {
+      void this.#releaseLease(this.#adopted.pop() as string)?.then(noop, noop);
+    }
+  }
+
+  // A lease Redis no longer holds (expired, lost): a call on a local slot it stood for needs
+  // another.
+  #lost(id: string): void {
+    this.#leases.delete(id);
+    const i = this.#adopted.indexOf(id);
+    if (i !== -1) this.#adopted.splice(i, 1);
   }
 
   #command(op: LeaseOp): RedisCommand {
@@ -289,26 +434,50 @@ export class RedisBulkheadStore
     const clock = link.clock;
     const sentAt = clock.now();
     if (this.#renewing || !link.shouldTry()) {
+      if (!this.#renewing) this.#away = true;
       this.#dropExpired(sentAt);
       this.#armRenewal();
       return;
     }
     this.#renewing = true;
-    const ids = [...leases.keys()];
-    link.run(this.#command({ op: 'renew', ids })).then(
+    // After a time without Redis, the leases of every call still running here are taken again
+    // (Redis may have restarted empty, or let some expire), whatever the limit, with leases for
+    // the calls on local slots.
+    const adopt = this.#toAdopt();
+    const retake = this.#away || adopt.length !== 0;
+    this.#away = false;
+    this.#adopting += adopt.length;
+    const ids = retake
+      ? [...new Set([...leases.keys(), ...this.#onLease, ...this.#adopted])]
+      : [...leases.keys()];
+    const sent = adopt.length === 0 ? ids : [...ids, ...adopt];
+    const command = this.#command({ op: retake ? 'retake' : 'renew', ids: sent });
+    // Leases Redis took after the renewal gave up on it, for calls not counted on them: given back.
+    const onLate = (late: unknown): void => {
+      if (Array.isArray(late)) this.#giveBack([...adopt, ...ids.filter((id) => !this.#holds(id))]);
+    };
+    link.run(command, retake ? onLate : undefined).then(
       (reply) => {
         this.#renewing = false;
+        this.#adopting -= adopt.length;
         const [inUse, lost] = reply as [unknown, unknown];
         this.#known = Number(inUse);
-        for (const id of ids) if (leases.has(id)) leases.set(id, sentAt);
+        if (retake) {
+          this.#retaken(ids, sentAt);
+          this.#adopt(adopt);
+        } else {
+          for (const id of ids) if (leases.has(id)) leases.set(id, sentAt);
+        }
         if (Array.isArray(lost)) {
-          for (const id of lost) leases.delete(String(id));
+          for (const id of lost) this.#lost(String(id));
         }
         this.#armRenewal();
         if (this.#unreleased.size !== 0) this.#freeUnreleased();
       },
       () => {
         this.#renewing = false;
+        this.#adopting -= adopt.length;
+        this.#away = true;
         this.#dropExpired(clock.now());
         this.#armRenewal();
       },
@@ -319,7 +488,7 @@ export class RedisBulkheadStore
   // release (when their calls end) free nothing.
   #dropExpired(now: number): void {
     for (const [id, aliveAt] of this.#leases) {
-      if (now - aliveAt >= this.leaseTtlMs) this.#leases.delete(id);
+      if (now - aliveAt >= this.leaseTtlMs) this.#lost(id);
     }
   }
 }
@@ -331,11 +500,3 @@ const NONE: readonly string[] = Object.freeze([]);
 // Most leases one command frees besides its own work.
 const MAX_FREE = 1000;
 const UNTRACKED_SLOT: BulkheadTicket = Object.freeze({ slot: 'fail-open' });
-
-function tryAcquireLocal(local: InMemoryBulkheadStore): false | BulkheadTicket {
-  return local.tryAcquire() && LOCAL_SLOT;
-}
-
-function acquireLocal(local: InMemoryBulkheadStore): false | BulkheadTicket {
-  return local.acquire() && LOCAL_SLOT;
-}

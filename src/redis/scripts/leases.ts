@@ -8,17 +8,20 @@ import source from './leases.lua';
 export type LeaseOp =
   | {
       /**
-       * Frees the leases of `free` (if any), then takes a slot under lease `id` if fewer than
-       * `maxConcurrent` are taken.
+       * Frees the leases of `free` (if any), adds those of `adopt` (if any) whatever the limit,
+       * then takes a slot under lease `id` if fewer than `maxConcurrent` are taken.
        */
       readonly op: 'acquire';
       readonly id: string;
       readonly free: readonly string[];
+      /** Leases for calls this process still runs on slots taken while Redis was away. */
+      readonly adopt?: readonly string[] | undefined;
     }
   | {
       /** `release`: frees every lease of `ids` (at least one); `renew`: extends every lease of
-       * `ids` still held, and names those lost. */
-      readonly op: 'release' | 'renew';
+       * `ids` still held, and names those lost; `retake`: extends every lease of `ids`, adding
+       * those lost again whatever the limit. */
+      readonly op: 'release' | 'renew' | 'retake';
       readonly ids: readonly string[];
     };
 
@@ -33,15 +36,24 @@ export type LeasesParams = LeaseOp & {
 
 /** @internal The `KEYS` and `ARGV` of `params`, in leases.lua's order. */
 export function leasesCall(params: LeasesParams): ScriptCall {
-  const head = [params.op, String(params.maxConcurrent), String(params.leaseTtlMs)];
+  const settings = [String(params.maxConcurrent), String(params.leaseTtlMs)];
+  if (params.op !== 'acquire') {
+    return { keys: [params.key], args: [params.op, ...settings, ...params.ids] };
+  }
+  const adopt = params.adopt ?? NONE;
   return {
     keys: [params.key],
-    args: params.op === 'acquire' ? [...head, params.id, ...params.free] : [...head, ...params.ids],
+    args:
+      adopt.length === 0
+        ? ['acquire', ...settings, params.id, ...params.free]
+        : ['adopt', ...settings, params.id, String(adopt.length), ...adopt, ...params.free],
   };
 }
 
+const NONE: readonly string[] = [];
+
 /**
  * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use]`; release
- * `[1, in use]`; renew `[in use, lost ids]`.
+ * `[1, in use]`; renew and retake `[in use, lost ids]`.
  */
 export const LEASES = /* @__PURE__ */ new LuaScript(source, leasesCall);

@@ -114,6 +114,8 @@ export class Bulkhead {
   declare readonly maxWaitMs: number;
   readonly #adaptive: AdaptiveSlots | undefined;
   readonly #store: BulkheadStore;
+  // The store's say on handing a freed slot straight to a caller queued here (`handOff`).
+  readonly #handOff: (() => boolean) | undefined;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
   readonly #local: boolean;
   // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
@@ -133,7 +135,8 @@ export class Bulkhead {
       let answer: ReturnType<BulkheadStore['acquire']>;
       try {
         answer = this.#store.acquire();
-      } catch {
+      } catch (error) {
+        this.#refuseQueued(error);
         return;
       }
       if (answer === false) return;
@@ -150,8 +153,9 @@ export class Bulkhead {
           this.giveSlot(ticket);
           this.#wake();
         },
-        () => {
+        (error: unknown) => {
           this.#polling = false;
+          this.#refuseQueued(error);
         },
       );
     }
@@ -199,8 +203,11 @@ export class Bulkhead {
     setReadonly<Bulkhead>(this, { adaptiveLimit: limit, maxQueue, maxWaitMs });
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
-      storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, ['subscribe']) ??
-      new InMemoryBulkheadStore();
+      storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
+        'subscribe',
+        'handOff',
+      ]) ?? new InMemoryBulkheadStore();
+    this.#handOff = store.handOff?.bind(store);
     // Under an adaptive limit the store holds slots up to the limit as it is now.
     if (limit !== undefined) store = this.#adaptive = limit.slots(store);
     this.#store = store;
@@ -365,7 +372,8 @@ export class Bulkhead {
    */
   giveSlot(ticket: BulkheadTicket, outcome?: boolean): void {
     const waiter =
-      this.#adaptive !== undefined && !this.#adaptive.ended(ticket, outcome)
+      (this.#adaptive !== undefined && !this.#adaptive.ended(ticket, outcome)) ||
+      (this.#queue.size !== 0 && this.#handOff?.() === false)
         ? undefined
         : this.#queue.shift();
     if (waiter !== undefined) {
@@ -443,6 +451,15 @@ export class Bulkhead {
       () => settle(false),
     );
     return raceAbort(work, live);
+  }
+
+  /**
+   * The store refused to decide for the queue (a shared store that cannot reach its backend and
+   * fails closed): every queued caller is rejected with its error, as a caller asking the store
+   * now would be, instead of waiting for a slot the store cannot grant.
+   */
+  #refuseQueued(error: unknown): void {
+    for (let waiter; (waiter = this.#queue.shift());) waiter.reject(error);
   }
 
   /** Queues the caller (FIFO) when the queue has room, or rejects it. */

@@ -46,7 +46,11 @@ export interface BulkheadStore {
    * {@link BulkheadStore.acquire}.
    */
   tryAcquire(): false | BulkheadTicket;
-  /** Takes a slot if one is free (its ticket); `false` when all `maxConcurrent` are in use. */
+  /**
+   * Takes a slot if one is free (its ticket); `false` when all `maxConcurrent` are in use. A
+   * rejection (or a throw) refuses the call with that error: the caller asking, or, when the
+   * bulkhead asks for its queue, every queued caller.
+   */
   acquire(): false | BulkheadTicket | Promise<false | BulkheadTicket>;
   /**
    * Gives back the slot `ticket` names, as `tryAcquire` or `acquire` returned it: exactly that
@@ -61,6 +65,14 @@ export interface BulkheadStore {
    * waiting callers. An in-process store has no need of it.
    */
   subscribe?(onFree: () => void): void;
+  /**
+   * Optional: whether a slot whose call ended may go straight to a caller queued here (asked only
+   * when one is). A shared store answers `false` while more slots are taken than
+   * `maxConcurrent` (as after an outage, when every process counts its running calls in again):
+   * the slot is then released, and the queued callers are served as the store frees slots
+   * (through `subscribe`). Without it, a freed slot always goes to the next queued caller.
+   */
+  handOff?(): boolean;
 }
 
 /**

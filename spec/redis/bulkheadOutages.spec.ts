@@ -70,6 +70,18 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     clock.restore();
   });
 
+  /** Redis goes silent under a first call, which waits out one storeTimeout and runs locally. */
+  async function firstCallLocal(
+    adapter: ScriptedAdapter,
+    bulkhead: Bulkhead,
+    calls: Calls,
+  ): Promise<void> {
+    calls.start(bulkhead);
+    await flush();
+    await clock.tickAsync(STORE_TIMEOUT);
+    adapter.next();
+  }
+
   function setup(mode: StoreErrorMode, maxConcurrent: number, options: { maxWait?: number } = {}) {
     const adapter = new ScriptedAdapter();
     const store = new RedisBulkheadStore({
@@ -279,10 +291,7 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
   it("'local' gives the calls still on local slots leases when Redis comes back, before admitting anyone", async function () {
     const { adapter, store, bulkhead, calls } = setup('local', 2);
     // Redis is away from the start: two calls run on the local limit.
-    calls.start(bulkhead);
-    await flush();
-    await clock.tickAsync(STORE_TIMEOUT);
-    adapter.next();
+    await firstCallLocal(adapter, bulkhead, calls);
     calls.start(bulkhead);
     await flush();
     expect(calls.running).to.equal(2);
@@ -343,10 +352,7 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
 
   it("'local' gives back a slot Redis grants without counting calls that took local slots meanwhile", async function () {
     const { adapter, bulkhead, calls } = setup('local', 3);
-    calls.start(bulkhead);
-    await flush();
-    await clock.tickAsync(STORE_TIMEOUT);
-    adapter.next();
+    await firstCallLocal(adapter, bulkhead, calls);
     await clock.tickAsync(BACK_OFF);
     // The probe takes a lease for the local call and asks for a slot...
     calls.start(bulkhead);
@@ -380,10 +386,7 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
 
   it('frees the slots of ending calls instead of handing them on while Redis counts more than maxConcurrent', async function () {
     const { adapter, bulkhead, calls } = setup('local', 2);
-    calls.start(bulkhead);
-    await flush();
-    await clock.tickAsync(STORE_TIMEOUT);
-    adapter.next();
+    await firstCallLocal(adapter, bulkhead, calls);
     calls.start(bulkhead);
     await clock.tickAsync(BACK_OFF);
     calls.start(bulkhead);
@@ -417,10 +420,7 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
 
   it("'local' gives back the leases taken for local calls that ended while Redis decided", async function () {
     const { adapter, store, bulkhead, calls } = setup('local', 2);
-    calls.start(bulkhead);
-    await flush();
-    await clock.tickAsync(STORE_TIMEOUT);
-    adapter.next();
+    await firstCallLocal(adapter, bulkhead, calls);
     expect(calls.running).to.equal(1);
     await clock.tickAsync(BACK_OFF);
     const manual = bulkhead.acquire();
@@ -449,10 +449,7 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
 
   it("'local' takes the leases again when Redis does not answer the command taking them", async function () {
     const { adapter, bulkhead, calls } = setup('local', 2);
-    calls.start(bulkhead);
-    await flush();
-    await clock.tickAsync(STORE_TIMEOUT);
-    adapter.next();
+    await firstCallLocal(adapter, bulkhead, calls);
     await clock.tickAsync(BACK_OFF);
     calls.start(bulkhead);
     await flush();

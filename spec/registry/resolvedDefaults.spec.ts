@@ -12,7 +12,10 @@ import { ManualClock } from '../support/clock.js';
 function reading(kind: KindDescriptor, primitive: object): Record<string, unknown> {
   const shown: Record<string, unknown> = {
     describe: kind.describe(primitive as never),
-    json: JSON.stringify(primitive),
+    // A snapshot's `takenAt` is the wall-clock time it was taken at, not a setting.
+    json: JSON.stringify(primitive, (key, value: unknown) =>
+      key === 'takenAt' ? undefined : value,
+    ),
   };
   for (let proto = Object.getPrototypeOf(primitive); proto !== Object.prototype;) {
     for (const [key, property] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
@@ -25,7 +28,7 @@ function reading(kind: KindDescriptor, primitive: object): Record<string, unknow
   return shown;
 }
 
-// One clock for both, so that snapshots taken by `toJSON` read the same time.
+// One clock for both.
 const clock = new ManualClock();
 const build = (kind: KindDescriptor, options: Record<string, unknown>): object =>
   new (kind.Primitive as new (options: Record<string, unknown>) => object)({ ...options, clock });

@@ -117,6 +117,35 @@ describe('Package: a primitive from another copy of the package', () => {
     }
   });
 
+  it('knows a copy of another version, with a member more or fewer, by its name', () => {
+    // Another version's Policy: the same class name, one method more (or one fewer).
+    const version = (change: (members: PropertyDescriptorMap) => void): object => {
+      const members = Object.getOwnPropertyDescriptors(cjs.Policy.prototype);
+      change(members);
+      return Object.create(Object.create(Object.prototype, members) as object) as object;
+    };
+    const more = version((m) => (m.addedInNextMinor = { value: () => {} }));
+    const fewer = version((m) => delete m.describe);
+    for (const [what, policy] of [
+      ['one more', more],
+      ['one fewer', fewer],
+    ] as const) {
+      expect(() => new PolicyRegistry().register(policy as never), what).to.throw(
+        TypeError,
+        /^`policy` must be a Policy, got a Policy of another copy of bulwark$/,
+      );
+    }
+    // Another library's class of that name, with or without an `execute`, is not taken for one.
+    class Policy2 {
+      run(): void {}
+    }
+    const Foreign = { Policy: class extends Policy2 {} }.Policy;
+    expect(() => new PolicyRegistry().register(new Foreign() as never)).to.throw(
+      TypeError,
+      /^`policy` must be a Policy, got an instance of another class named Policy$/,
+    );
+  });
+
   it('still names a primitive of another kind as such', () => {
     expect(() => Policy.builder('p').retry(new cjs.Bulkhead({}) as never)).to.throw(
       TypeError,

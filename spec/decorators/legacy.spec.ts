@@ -58,6 +58,20 @@ describe('decorators under experimentalDecorators (legacy decorators)', () => {
     );
   });
 
+  it('refuses a legacy-decorated class when it is defined, not swapping it for a function', async function () {
+    this.timeout(20_000);
+    const m = await compileLegacy(`
+      export function define(d: any) {
+        @d class Service {}
+        return Service;
+      }`);
+    const decorator = retry() as unknown as Decorator;
+    expect(() => m.define(decorator)).to.throw(
+      TypeError,
+      /^retry: bulwark's decorators are standard \(TC39\) decorators, but `Service` was decorated as a legacy one: turn `experimentalDecorators` off/,
+    );
+  });
+
   it('still wraps functions and decorates standard methods', async () => {
     const decorator = fallback({ value: 'fb' });
     const wrapped = decorator(async (): Promise<string> => {

@@ -396,6 +396,51 @@ describe('PolicyRegistry.reload', () => {
       expect(registry.bulkhead('pool')).not.to.equal(pool);
     });
 
+    it('keeps a primitive whose options differ only by a default derived from another', () => {
+      const cases: Array<[string, Config, Config, () => unknown]> = [
+        ['bulkhead', { 'max-concurrent': 10 }, { limit: 10 }, () => registry.bulkhead('x')],
+        ['bulkhead', {}, { limit: 10 }, () => registry.bulkhead('x')],
+        [
+          'circuit-breaker',
+          {},
+          { 'max-recovery-timeout': '30s' },
+          () => registry.circuitBreaker('x'),
+        ],
+        ['circuit-breaker', {}, { 'half-open-max-calls': 0 }, () => registry.circuitBreaker('x')],
+        ['circuit-breaker', {}, { 'minimum-calls': 10 }, () => registry.circuitBreaker('x')],
+        [
+          'circuit-breaker',
+          { 'window-type': 'time' },
+          { 'window-type': 'time', 'minimum-calls': 10 },
+          () => registry.circuitBreaker('x'),
+        ],
+        [
+          'retry',
+          { 'max-delay': '2s' },
+          { 'max-delay': '2s', 'max-retry-after': 2000 },
+          () => registry.retry('x'),
+        ],
+      ];
+      for (const [kind, before, after, get] of cases) {
+        const at = (x: Config): Config =>
+          withChanges((c) => (c[kind] = { ...(c[kind] as Config | undefined), x }));
+        registry.reload(at(before));
+        const old = get();
+        expect(
+          registry.reload(at(after)).changed,
+          `${kind} ${JSON.stringify(before)} -> ${JSON.stringify(after)}`,
+        ).to.deep.equal([]);
+        expect(get()).to.equal(old);
+      }
+      // A derived default that does differ still makes a new one.
+      const breakerAt = (x: Config): Config =>
+        withChanges((c) => ((c['circuit-breaker'] as Config).x = x));
+      registry.reload(breakerAt({}));
+      const breaker = registry.circuitBreaker('x');
+      registry.reload(breakerAt({ 'max-recovery-timeout': '31s' }));
+      expect(registry.circuitBreaker('x')).not.to.equal(breaker);
+    });
+
     it('rebuilds a primitive built on demand when the default settings change', () => {
       const adhoc = registry.bulkhead('adhoc');
       expect(adhoc.maxConcurrent).to.equal(10);

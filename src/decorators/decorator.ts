@@ -104,17 +104,19 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
 ): ResilienceDecorator<V, T, P> {
   function decorate(fn: unknown, context?: unknown): unknown {
     let name: string;
-    if (typeof context === 'string' || typeof context === 'symbol') {
-      // `(target, key, descriptor)`: TypeScript's legacy decorators, which `experimentalDecorators`
-      // (and Babel's legacy plugin) emit in place of standard ones.
-      throw new TypeError(
-        `${what}: bulwark's decorators are standard (TC39) decorators, but \`${String(context)}\` was decorated as a legacy one: turn \`experimentalDecorators\` off`,
+    const legacy = (decorated: string): TypeError =>
+      new TypeError(
+        `${what}: bulwark's decorators are standard (TC39) decorators, but \`${decorated}\` was decorated as a legacy one: turn \`experimentalDecorators\` off`,
       );
-    }
+    // `(target, key, descriptor)`: TypeScript's legacy decorators, which `experimentalDecorators`
+    // (and Babel's legacy plugin) emit in place of standard ones.
+    if (typeof context === 'string' || typeof context === 'symbol') throw legacy(String(context));
     if (context === undefined) {
       if (typeof fn !== 'function') {
         throw new TypeError(`${what}: \`fn\` must be a function, got ${show(fn)}`);
       }
+      // A legacy class decorator is called with the class alone: a class is never a call's `fn`.
+      if (Function.prototype.toString.call(fn).startsWith('class')) throw legacy(fn.name);
       name = fn.name;
     } else {
       // Reached at run time only from plain JS or a cast: the types allow methods alone.

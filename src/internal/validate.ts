@@ -227,24 +227,32 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * Shows `value`, given where an instance of `Class` (named `label` in messages) was wanted, for
  * a message: `a Retry of another copy of bulwark` for an instance of another copy of the package
  * (known by its members, under whatever name a bundler or a minifier gave its class, or a
- * subclass's), `an instance of another class named Retry` for another library's class of that
- * name, else as {@link showShape} shows it.
+ * subclass's; or by its class's name and most of its members, for a copy of another version, with
+ * a member more or less), `an instance of another class named Retry` for another library's class
+ * of that name, else as {@link showShape} shows it.
  */
 export function showInstead(value: unknown, label: string, Class: { prototype: unknown }): string {
   const shown = showShape(value);
   if (value === null || typeof value !== 'object' || isPlainObject(value)) return shown;
-  if (sameMembers(value, Class.prototype as object)) return `a ${label} of another copy of bulwark`;
-  return shown.replace(/^an instance of _*|\$?\d+$/g, '') === label
-    ? `an instance of another class named ${label}`
-    : shown;
+  // A bundler renames `Retry` to `_Retry`, `Retry2` or `Retry$1`.
+  const named = shown.replace(/^an instance of _*|\$?\d+$/g, '') === label;
+  if (sameMembers(value, Class.prototype as object, named)) {
+    return `a ${label} of another copy of bulwark`;
+  }
+  return named ? `an instance of another class named ${label}` : shown;
 }
 
-/** True when a prototype of `value`'s has the same own member names as `proto`. */
-function sameMembers(value: object, proto: object): boolean {
-  const names = (o: object): string => Object.getOwnPropertyNames(o).sort().join();
-  const want = names(proto);
+/**
+ * True when a prototype of `value`'s has the same own member names as `proto`, or, when `named`
+ * (its class has the name of `proto`'s), at least half of them.
+ */
+function sameMembers(value: object, proto: object, named: boolean): boolean {
+  const want = Object.getOwnPropertyNames(proto);
+  const key = (names: string[]): string => names.sort().join();
   for (let p: object | null = value; (p = Object.getPrototypeOf(p) as object | null);) {
-    if (names(p) === want) return true;
+    const names = Object.getOwnPropertyNames(p);
+    if (key(names) === key(want)) return true;
+    if (named && names.filter((n) => want.includes(n)).length * 2 >= want.length) return true;
   }
   return false;
 }

@@ -412,7 +412,7 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     // abort ignored. The keys are read only then, so a call that sets an option pays nothing.
     if (signal === undefined && data === undefined) {
       for (const key of Object.keys(options)) {
-        if (key !== 'signal' && key !== 'data') {
+        if (!EXECUTE_OPTIONS.includes(key)) {
           return new OptionTypeError(
             `options.${key}`,
             'a known option',

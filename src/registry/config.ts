@@ -254,7 +254,8 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
 
 // Options whose value is data handed back to callers, at any depth (a fallback's `value`, a
 // chaos result's `value`): kept as written, keys and all.
-const DATA_OPTIONS: readonly string[] = ['value'];
+/** @internal */
+export const DATA_OPTIONS: readonly string[] = ['value'];
 
 /**
  * A frozen copy of the option `canonical` (written `written`), whose nested option objects (a

@@ -4,6 +4,7 @@
 // replaces a primitive (and its state) on reload.
 import { toMs } from '../internal/duration.js';
 import { isPlainObject } from '../internal/validate.js';
+import { DATA_OPTIONS } from './config.js';
 
 /**
  * Options read as durations, by name, at any depth (a bulkhead's `limit.window`, a chaos
@@ -24,17 +25,11 @@ const DURATIONS: ReadonlySet<string> = /* @__PURE__ */ new Set([
 ]);
 
 /**
- * Options whose value is data handed back to callers (a fallback's `value`, a chaos result's
- * `value`): compared as written, never read as a duration.
+ * @internal The defaults each kind's primitive applies to an option left out, by configuration
+ * kind: the fixed values (one derived from another option, such as a breaker's `minimumCalls`, is
+ * filled in by `resolvedOptions`). Durations in milliseconds.
  */
-const DATA: ReadonlySet<string> = /* @__PURE__ */ new Set(['value']);
-
-/**
- * The defaults each kind's primitive applies to an option left out, by configuration kind: only
- * defaults that are fixed values (one derived from another option, such as a breaker's
- * `minimumCalls`, is compared as given). Durations in milliseconds.
- */
-const DEFAULTS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+export const DEFAULTS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   'rate-limiter': { maxTokens: 10, refillRate: 10, maxWait: 0 },
   bulkhead: { maxQueue: 0, maxWait: Infinity },
   'time-limiter': { timeout: 30_000, mode: 'aggressive' },
@@ -49,8 +44,8 @@ const DEFAULTS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
     halfOpenWait: 0,
   },
   'retry-budget': { ratio: 0.2, minPerSecond: 10, window: 10_000 },
-  // Not `backoffType`: given as `exponential`, it is refused beside `jitter: decorrelated`.
-  retry: { maxAttempts: 3 },
+  // Not `backoffType` nor `backoff`: given, they are refused beside `jitter: decorrelated`.
+  retry: { maxAttempts: 3, delay: 0, jitter: 0 },
   hedge: { maxHedges: 1, delay: 2000 },
 };
 
@@ -68,9 +63,22 @@ export function resolvedOptions(
     DEFAULTS[kind],
     resolveObject(options),
   );
-  // A bulkhead's `maxConcurrent` defaults to 10 only without a `limit` (they are one setting).
-  if (kind === 'bulkhead' && resolved.limit === undefined && resolved.maxConcurrent === undefined) {
-    resolved.maxConcurrent = 10;
+  // Defaults derived from other options, and values the primitive reads as another.
+  if (kind === 'bulkhead') {
+    // A numeric `limit` and `maxConcurrent` are one setting, 10 when neither is given.
+    if (typeof resolved.limit === 'number') {
+      resolved.maxConcurrent ??= resolved.limit;
+      delete resolved.limit;
+    }
+    if (resolved.limit === undefined) resolved.maxConcurrent ??= 10;
+  } else if (kind === 'circuit-breaker') {
+    resolved.maxRecoveryTimeout ??= resolved.recoveryTimeout;
+    resolved.minimumCalls ??= resolved.windowType === 'count' ? resolved.windowSize : 10;
+    // Below 1 is read as 1.
+    const half = resolved.halfOpenMaxCalls;
+    if (Number.isInteger(half) && (half as number) < 1) resolved.halfOpenMaxCalls = 1;
+  } else if (kind === 'retry') {
+    if (resolved.maxDelay !== undefined) resolved.maxRetryAfter ??= resolved.maxDelay;
   }
   return resolved;
 }
@@ -80,7 +88,7 @@ function resolveObject(options: Readonly<Record<string, unknown>>): Record<strin
   for (const [key, value] of Object.entries(options)) {
     // An option left undefined is an option left out.
     if (value === undefined) continue;
-    resolved[key] = DATA.has(key)
+    resolved[key] = DATA_OPTIONS.includes(key)
       ? value
       : DURATIONS.has(key)
         ? duration(value)

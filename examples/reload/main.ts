@@ -83,17 +83,22 @@ function settings(): string {
   );
 }
 
-/** Sends this process SIGHUP and waits until its handler has run. */
-function hangUp(): Promise<void> {
+/**
+ * Sends this process SIGHUP and waits until its handler has run; answers the settings as they
+ * stood right after the reload (read in the same turn: a bucket refilling at 50/s would show
+ * tokens of its own a few ms later).
+ */
+function hangUp(): Promise<string> {
   return new Promise((resolve) => {
     // A signal listener does not keep the process alive while the signal is on its way.
     const alive = setTimeout(() => {}, 10_000);
-    process.once('SIGHUP', () =>
+    process.once('SIGHUP', () => {
+      const after = settings();
       setImmediate(() => {
         clearTimeout(alive);
-        resolve();
-      }),
-    );
+        resolve(after);
+      });
+    });
     process.kill(process.pid, 'SIGHUP');
   });
 }
@@ -142,17 +147,15 @@ if (once) {
     edit(/max-tokens: 5/, 'max-tokens: 10');
     edit(/refill-rate: 1\b/, 'refill-rate: 50');
     edit(/failure-threshold: 3/, 'failure-threshold: 5');
-    await hangUp();
     // The drained bucket and the open circuit were carried over into the new primitives.
-    console.log(settings());
+    console.log(await hangUp());
     console.log(await stockCheck());
     await new Promise((resolve) => setTimeout(resolve, 200));
     console.log(`200 ms later: ${await quoteBurst(8)}`);
 
     console.log('\nEdit: a mistake (max-tokens: 0); then SIGHUP');
     edit(/max-tokens: 10/, 'max-tokens: 0');
-    await hangUp();
-    console.log(settings());
+    console.log(await hangUp());
   } finally {
     process.off('SIGHUP', reload);
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });

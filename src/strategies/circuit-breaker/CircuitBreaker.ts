@@ -401,6 +401,8 @@ export class CircuitBreaker {
   #leaseTimer: unknown = undefined;
   #leaseAt = 0;
   readonly #wake = (): void => {
+    // Already run by a call admitted before this microtask (see `#leaseDue`).
+    if (!this.#waking) return;
     this.#waking = false;
     this.#wakeAll();
   };
@@ -1171,10 +1173,12 @@ export class CircuitBreaker {
   };
 
   /**
-   * A call arriving once the trial calls are lost, before the timer has fired (a late timer):
-   * the waiting calls take the slots first, in arrival order.
+   * A call arriving once a trial slot was given back unrecorded, before the waiting calls' wake
+   * has run, or once the trial calls are lost, before the timer has fired (a late timer): the
+   * waiting calls take the slots first, in arrival order.
    */
   #leaseDue(): void {
+    if (this.#waking) this.#wake();
     if (this.#leaseTimer !== undefined && this.#clock.now() >= this.#leaseAt) {
       this.#clock.clearTimeout(this.#leaseTimer);
       this.#leaseOver();

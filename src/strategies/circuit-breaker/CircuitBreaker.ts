@@ -48,7 +48,7 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
-import { MIN_PROBE_LEASE_MS, REFUSE_ISOLATED } from './admissions.js';
+import { REFUSE_ISOLATED, probeLeaseMs } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
@@ -525,7 +525,7 @@ export class CircuitBreaker {
     this.#timesCalls = slowCallMs !== undefined;
     this.#slowCallMs = slowCallMs ?? Infinity;
     this.#config = config;
-    this.#leaseMs = Math.max(MIN_PROBE_LEASE_MS, recoveryTimeoutMs);
+    this.#leaseMs = probeLeaseMs(recoveryTimeoutMs);
     this.#openMs = recoveryTimeoutMs;
     this.#store = store;
     // Checked in full before anything is applied: a bad snapshot leaves nothing behind.

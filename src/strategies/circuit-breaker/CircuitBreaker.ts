@@ -1,5 +1,5 @@
 import { CircuitOpenError } from '../../errors.js';
-import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
+import { RESOLVED, refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
@@ -641,29 +641,50 @@ export class CircuitBreaker {
       // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
-    const run = (t: number): Promise<T> => {
-      if (signal?.aborted) {
-        this.#release(t);
-        throw signal.reason;
-      }
-      return this.#run(fn, signal, t);
-    };
     if (ticket instanceof CircuitOpenError) {
       const wait = this.waitVerdict(ticket, signal);
-      if (wait !== undefined) return raceAbort(wait.then(run), signal);
+      if (wait !== undefined) {
+        return raceAbort(
+          wait.then((t) => this.#runLate(fn, signal, t)),
+          signal,
+        );
+      }
       // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
       return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
     }
     return raceAbort(
       typeof ticket === 'number'
         ? this.#run(fn, signal, ticket)
-        : ticket.then(run, (error: unknown) => {
-            const wait = this.waitVerdict(error, signal);
-            if (wait === undefined) throw error;
-            return wait.then(run);
-          }),
+        : ticket.then(
+            (t) => this.#runLate(fn, signal, t),
+            (error: unknown) => {
+              const wait = this.waitVerdict(error, signal);
+              if (wait === undefined) throw error;
+              return wait.then((t) => this.#runLate(fn, signal, t));
+            },
+          ),
       signal,
     );
+  }
+
+  /** `execute`'s call admitted after its turn: run unless its caller gave up meanwhile. */
+  #runLate<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    ticket: number,
+  ): Promise<T> {
+    if (this.handBack(ticket, signal?.aborted === true)) throw (signal as AbortSignal).reason;
+    return this.#run(fn, signal, ticket);
+  }
+
+  /**
+   * @internal A ticket that came after the call's turn (a shared store's answer, or the verdict a
+   * call waited for): when the caller gave up meanwhile (`gone`), gives it back, recording
+   * nothing, and answers true; the call then ends with the abort's reason.
+   */
+  handBack(ticket: number, gone: boolean): boolean {
+    if (gone) this.#release(ticket);
+    return gone;
   }
 
   /**
@@ -983,8 +1004,11 @@ export class CircuitBreaker {
       this.#period++;
       this.#ownProbes = 0;
     }
-    this.#ownProbes++;
-    this.#probeAt = this.#clock.now();
+    // Read only for calls waiting for the verdict: no clock read without `halfOpenWait`.
+    if (this.#waitMs > 0) {
+      this.#ownProbes++;
+      this.#probeAt = this.#clock.now();
+    }
     return this.#period;
   }
 
@@ -1343,9 +1367,6 @@ function windowText(type: unknown, size: unknown): string {
 function background(done: unknown): void {
   if (isThenable(done)) done.then(undefined, noop);
 }
-
-// A settled promise: a reaction to it runs in the next microtask (`queueMicrotask` may be faked).
-const RESOLVED: Promise<void> = /* @__PURE__ */ Promise.resolve();
 
 function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;

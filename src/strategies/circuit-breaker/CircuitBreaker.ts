@@ -641,40 +641,31 @@ export class CircuitBreaker {
       // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
+    // A plain admission (CLOSED, or a trial slot, from a synchronous store) runs at once.
+    if (typeof ticket === 'number') return raceAbort(this.#run(fn, signal, ticket), signal);
+    let wait: Promise<number> | undefined;
     if (ticket instanceof CircuitOpenError) {
-      const wait = this.waitVerdict(ticket, signal);
-      if (wait !== undefined) {
-        return raceAbort(
-          wait.then((t) => this.#runLate(fn, signal, t)),
-          signal,
-        );
+      wait = this.waitVerdict(ticket, signal);
+      if (wait === undefined) {
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+        return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
       }
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-      return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
     }
+    // A call admitted after its turn: run unless its caller gave up meanwhile.
+    const run = (t: number): Promise<T> => {
+      if (this.handBack(t, signal?.aborted === true)) throw (signal as AbortSignal).reason;
+      return this.#run(fn, signal, t);
+    };
     return raceAbort(
-      typeof ticket === 'number'
-        ? this.#run(fn, signal, ticket)
-        : ticket.then(
-            (t) => this.#runLate(fn, signal, t),
-            (error: unknown) => {
-              const wait = this.waitVerdict(error, signal);
-              if (wait === undefined) throw error;
-              return wait.then((t) => this.#runLate(fn, signal, t));
-            },
-          ),
+      wait !== undefined
+        ? wait.then(run)
+        : (ticket as Promise<number>).then(run, (error: unknown) => {
+            const later = this.waitVerdict(error, signal);
+            if (later === undefined) throw error;
+            return later.then(run);
+          }),
       signal,
     );
-  }
-
-  /** `execute`'s call admitted after its turn: run unless its caller gave up meanwhile. */
-  #runLate<T>(
-    fn: (signal: AbortSignal) => T | PromiseLike<T>,
-    signal: AbortSignal | undefined,
-    ticket: number,
-  ): Promise<T> {
-    if (this.handBack(ticket, signal?.aborted === true)) throw (signal as AbortSignal).reason;
-    return this.#run(fn, signal, ticket);
   }
 
   /**

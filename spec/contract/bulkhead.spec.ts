@@ -77,7 +77,9 @@ describe('contract: Bulkhead', () => {
       }
       expect(error, option).to.be.instanceOf(TypeError);
       expect(isOptionTypeError(error), option).to.equal(true);
-      expect((error as Error).message, option).to.have.string(message);
+      // Names the value received, as every option error does.
+      const got = typeof received === 'string' ? `"${received}"` : String(received);
+      expect((error as Error).message, option).to.have.string(`${message}, got ${got}`);
       expect(error).to.include({ option, received });
     }
     // 0 (never queue) and Infinity (no limit, as when left out) say nothing against no queue.

@@ -79,5 +79,8 @@ export function rejectSoon(reject: (reason: unknown) => void, reason: unknown): 
   void RESOLVED.then(() => reject(reason));
 }
 
-// A reaction to a settled native promise, not `queueMicrotask`, which fake timers replace.
-const RESOLVED: Promise<void> = /* @__PURE__ */ Promise.resolve();
+/**
+ * @internal A settled native promise: a reaction to it runs in the next microtask (not
+ * `queueMicrotask`, which fake timers replace).
+ */
+export const RESOLVED: Promise<void> = /* @__PURE__ */ Promise.resolve();

@@ -14,10 +14,10 @@ import type { RedisStoreOptions } from './options.js';
 import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker.js';
 import {
   ADMIT_CLOSED,
-  MIN_PROBE_LEASE_MS,
   REFUSE_ISOLATED,
   admissionOf,
   bucketsFor,
+  probeLeaseMs,
 } from '../strategies/circuit-breaker/admissions.js';
 
 /** Options of a {@link RedisCircuitBreakerStore}: the common {@link RedisStoreOptions}. */
@@ -143,7 +143,7 @@ export class RedisCircuitBreakerStore
       // The same buckets as the in-memory TIME window.
       buckets: bucketsFor(config.windowDurationMs),
       idleTtlMs: idleTtl,
-      probeLeaseMs: Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs),
+      probeLeaseMs: probeLeaseMs(config.recoveryTimeoutMs),
     };
     const command = (op: BreakerOp, failure = false, slow = false, probe = true): RedisCommand =>
       BREAKER.command({ ...settings, op, failure, slow, probe });

@@ -25,7 +25,7 @@ export type RedisErrorKind = 'noscript' | 'reply' | 'connection';
  *   name: 'my-client',
  *   evalsha: (sha1, keys, args) => my.command('EVALSHA', sha1, keys.length, ...keys, ...args),
  *   eval: (script, keys, args) => my.command('EVAL', script, keys.length, ...keys, ...args),
- * *   time: () => my.command('TIME').then(([s, us]) => Number(s) * 1000 + Number(us) / 1000),
+ *   time: () => my.command('TIME').then(([s, us]) => Number(s) * 1000 + Number(us) / 1000),
  *   classifyError: (e) => (String(e).includes('NOSCRIPT') ? 'noscript' : 'connection'),
  * };
  * const store = new RedisRateLimiterStore({ client: adapter, key: 'payment-api' });

@@ -240,6 +240,33 @@ describe('CircuitBreaker halfOpenWait', () => {
       expect(clock.pending()).to.equal(0);
     });
 
+    it('gives a trial slot handed back unrecorded to the waiting call before a call arriving in the same turn', async () => {
+      const breaker = await halfOpen({ recordOn: (e) => (e as Error).message !== 'ignored' });
+      const ticket = breaker.beforeCall();
+      const order: string[] = [];
+      const trial = deferred<string>();
+      const waiting = settle(
+        breaker.execute(() => {
+          order.push('waiting');
+          return trial.promise;
+        }),
+      );
+      await flush();
+      breaker.onFailure(new Error('ignored'), 0, ticket);
+      // In the same turn as the slot came back, before the waiting call's wake has run.
+      const arriving = settle(breaker.execute(() => order.push('arriving')));
+      await flush();
+      expect(order).to.deep.equal(['waiting']);
+      expect(arriving.status, 'waits for the new trial call').to.equal('pending');
+      trial.resolve('waiting');
+      await flush();
+      expect(waiting).to.deep.equal({ status: 'fulfilled', value: 'waiting' });
+      expect(arriving).to.deep.equal({ status: 'fulfilled', value: 2 });
+      expect(order).to.deep.equal(['waiting', 'arriving']);
+      expect(breaker.state).to.equal('closed');
+      expect(clock.pending(), 'no timer left').to.equal(0);
+    });
+
     it('admits the waiting calls on reset() and refuses them for good on isolate()', async () => {
       let breaker = await halfOpen();
       let probe = deferred<string>();

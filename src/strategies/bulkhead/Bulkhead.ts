@@ -1,7 +1,7 @@
 import { BulkheadFullError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
-import { fail, type Duration } from '../../internal/duration.js';
+import { fail, show, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
   noop,
@@ -187,7 +187,7 @@ export class Bulkhead {
         'maxWait',
         'set with `maxQueue` > 0',
         o.maxWait,
-        '`maxWait` needs `maxQueue` > 0: without a queue no caller waits',
+        `\`maxWait\` needs \`maxQueue\` > 0: without a queue no caller waits, got ${show(o.maxWait)}`,
       );
     }
     // Every setting is an own enumerable property, `maxConcurrent` first, so `console.log`,

@@ -1,5 +1,5 @@
 import { CircuitOpenError } from '../../errors.js';
-import { refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
+import { RESOLVED, refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
 import { storeGivesSnapshot, storeOption, storeTakesSnapshot } from '../../internal/store.js';
@@ -48,7 +48,7 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
-import { MIN_PROBE_LEASE_MS, REFUSE_ISOLATED } from './admissions.js';
+import { REFUSE_ISOLATED, probeLeaseMs } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
@@ -401,6 +401,8 @@ export class CircuitBreaker {
   #leaseTimer: unknown = undefined;
   #leaseAt = 0;
   readonly #wake = (): void => {
+    // Already run by a call admitted before this microtask (see `#leaseDue`).
+    if (!this.#waking) return;
     this.#waking = false;
     this.#wakeAll();
   };
@@ -523,7 +525,7 @@ export class CircuitBreaker {
     this.#timesCalls = slowCallMs !== undefined;
     this.#slowCallMs = slowCallMs ?? Infinity;
     this.#config = config;
-    this.#leaseMs = Math.max(MIN_PROBE_LEASE_MS, recoveryTimeoutMs);
+    this.#leaseMs = probeLeaseMs(recoveryTimeoutMs);
     this.#openMs = recoveryTimeoutMs;
     this.#store = store;
     // Checked in full before anything is applied: a bad snapshot leaves nothing behind.
@@ -639,29 +641,41 @@ export class CircuitBreaker {
       // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);
     }
-    const run = (t: number): Promise<T> => {
-      if (signal?.aborted) {
-        this.#release(t);
-        throw signal.reason;
+    // A plain admission (CLOSED, or a trial slot, from a synchronous store) runs at once.
+    if (typeof ticket === 'number') return raceAbort(this.#run(fn, signal, ticket), signal);
+    let wait: Promise<number> | undefined;
+    if (ticket instanceof CircuitOpenError) {
+      wait = this.waitVerdict(ticket, signal);
+      if (wait === undefined) {
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+        return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
       }
+    }
+    // A call admitted after its turn: run unless its caller gave up meanwhile.
+    const run = (t: number): Promise<T> => {
+      if (this.handBack(t, signal?.aborted === true)) throw (signal as AbortSignal).reason;
       return this.#run(fn, signal, t);
     };
-    if (ticket instanceof CircuitOpenError) {
-      const wait = this.waitVerdict(ticket, signal);
-      if (wait !== undefined) return raceAbort(wait.then(run), signal);
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-      return rejectedSoon(stampStack(ticket, CircuitBreaker.prototype.execute));
-    }
     return raceAbort(
-      typeof ticket === 'number'
-        ? this.#run(fn, signal, ticket)
-        : ticket.then(run, (error: unknown) => {
-            const wait = this.waitVerdict(error, signal);
-            if (wait === undefined) throw error;
-            return wait.then(run);
+      wait !== undefined
+        ? wait.then(run)
+        : (ticket as Promise<number>).then(run, (error: unknown) => {
+            const later = this.waitVerdict(error, signal);
+            if (later === undefined) throw error;
+            return later.then(run);
           }),
       signal,
     );
+  }
+
+  /**
+   * @internal A ticket that came after the call's turn (a shared store's answer, or the verdict a
+   * call waited for): when the caller gave up meanwhile (`gone`), gives it back, recording
+   * nothing, and answers true; the call then ends with the abort's reason.
+   */
+  handBack(ticket: number, gone: boolean): boolean {
+    if (gone) this.#release(ticket);
+    return gone;
   }
 
   /**
@@ -981,8 +995,11 @@ export class CircuitBreaker {
       this.#period++;
       this.#ownProbes = 0;
     }
-    this.#ownProbes++;
-    this.#probeAt = this.#clock.now();
+    // Read only for calls waiting for the verdict: no clock read without `halfOpenWait`.
+    if (this.#waitMs > 0) {
+      this.#ownProbes++;
+      this.#probeAt = this.#clock.now();
+    }
     return this.#period;
   }
 
@@ -1171,10 +1188,12 @@ export class CircuitBreaker {
   };
 
   /**
-   * A call arriving once the trial calls are lost, before the timer has fired (a late timer):
-   * the waiting calls take the slots first, in arrival order.
+   * A call arriving once a trial slot was given back unrecorded, before the waiting calls' wake
+   * has run, or once the trial calls are lost, before the timer has fired (a late timer): the
+   * waiting calls take the slots first, in arrival order.
    */
   #leaseDue(): void {
+    if (this.#waking) this.#wake();
     if (this.#leaseTimer !== undefined && this.#clock.now() >= this.#leaseAt) {
       this.#clock.clearTimeout(this.#leaseTimer);
       this.#leaseOver();
@@ -1339,9 +1358,6 @@ function windowText(type: unknown, size: unknown): string {
 function background(done: unknown): void {
   if (isThenable(done)) done.then(undefined, noop);
 }
-
-// A settled promise: a reaction to it runs in the next microtask (`queueMicrotask` may be faked).
-const RESOLVED: Promise<void> = /* @__PURE__ */ Promise.resolve();
 
 function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -7,9 +7,17 @@ import type { CircuitAdmission } from './store.js';
 /**
  * A HALF_OPEN probe that has not reported after `max(recoveryTimeout, this)` is taken as lost
  * (a hung call, or a process that died) and its slot goes to a new probe.
- * @internal The same in every store, so that Redis and memory lose probes alike.
+ * The same in every store, so that Redis and memory lose probes alike.
  */
-export const MIN_PROBE_LEASE_MS = 10_000;
+const MIN_PROBE_LEASE_MS = 10_000;
+
+/**
+ * @internal How long a HALF_OPEN probe may go without reporting before it is taken as lost: the
+ * one rule of every store and of the breaker's waiting calls.
+ */
+export function probeLeaseMs(recoveryTimeoutMs: number): number {
+  return Math.max(MIN_PROBE_LEASE_MS, recoveryTimeoutMs);
+}
 
 /**
  * @internal How many buckets a TIME window of `durationMs` gets: one per second, but never fewer

@@ -65,8 +65,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
    * waited for): the call goes on, unless its caller gave up meanwhile; then the ticket goes back.
    */
   private admittedLate(ctx: Context, ticket: number): void {
-    if (ctx.aborted) {
-      this.breaker.onCancel(ticket);
+    if (this.breaker.handBack(ticket, ctx.aborted)) {
       // Stryker disable next-line BooleanLiteral: the caller's abort has settled the call already, and an outer step passes an aborted context on whatever it says
       this.outer.leave(ctx, false, ctx.abortReason);
     } else this.admitted(ctx, ticket);

@@ -8,7 +8,7 @@ import {
   ADMIT_PROBE_RECLAIMED,
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
-  MIN_PROBE_LEASE_MS,
+  probeLeaseMs,
 } from './admissions.js';
 
 /**
@@ -266,7 +266,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     if (this.#probes >= config.halfOpenMaxCalls) {
       // Every probe admitted that long ago and not reported is lost (a hung call): without this
       // the circuit would refuse every call until reset(). The same rule as the Redis store.
-      if (now - this.#probeAdmittedAt < Math.max(MIN_PROBE_LEASE_MS, config.recoveryTimeoutMs)) {
+      if (now - this.#probeAdmittedAt < probeLeaseMs(config.recoveryTimeoutMs)) {
         return REFUSE_HALF_OPEN;
       }
       this.#probes = this.#probeSuccesses;

@@ -333,10 +333,9 @@ describe('PolicyRegistry', () => {
     });
 
     it('refuses to register anything but a Policy', () => {
-      expect(() => new PolicyRegistry().register({ name: 'x' } as never)).to.throw(
-        TypeError,
-        '`policy` must be a Policy, got an object',
-      );
+      expect(() => new PolicyRegistry().register({ name: 'x' } as never))
+        .to.throw(TypeError, '`policy` must be a Policy, got an object')
+        .and.include({ option: 'policy', expected: 'a Policy' });
     });
 
     it('throws an Error listing the known names for an unknown policy', () => {

@@ -67,6 +67,21 @@ describe('hedge and chaos in configuration', () => {
       .and.include({ option: 'chaos', expected: 'a boolean', received: 'yes' });
   });
 
+  it('keeps a chaos entry on reload when only its default `enabled: true` is written out', () => {
+    const config = (outage: Record<string, unknown>) => ({
+      chaos: { outage },
+      policies: { p: [{ chaos: 'outage' }] },
+    });
+    const registry = PolicyRegistry.fromConfig(config({ fault: { rate: 0.5 }, seed: 1 }), {
+      chaos: true,
+    });
+    const chaos = registry.chaos('outage');
+    expect(registry.reload(config({ fault: { rate: 0.5 }, seed: 1, enabled: true }))).to.deep.equal(
+      { added: [], removed: [], changed: [] },
+    );
+    expect(registry.chaos('outage')).to.equal(chaos);
+  });
+
   it('keeps a chaos entry that is off without the flag, and builds an active one with it', async () => {
     const config = {
       chaos: { outage: { fault: { rate: 1, error: 'down' }, enabled: false } },

@@ -420,6 +420,7 @@ describe('PolicyRegistry.reload', () => {
           { 'max-delay': '2s', 'max-retry-after': 2000 },
           () => registry.retry('x'),
         ],
+        ['retry', {}, { backoff: 1, 'backoff-type': 'exponential' }, () => registry.retry('x')],
       ];
       for (const [kind, before, after, get] of cases) {
         const at = (x: Config): Config =>

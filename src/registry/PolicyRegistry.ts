@@ -7,7 +7,7 @@ import {
   show,
   showInstead,
 } from '../internal/validate.js';
-import { isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
+import { fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
@@ -425,7 +425,11 @@ export class PolicyRegistry {
    */
   register(policy: Policy<unknown, unknown>): this {
     if (!(policy instanceof Policy)) {
-      throw new TypeError(
+      fail(
+        TypeError,
+        'policy',
+        'a Policy',
+        policy,
         `\`policy\` must be a Policy, got ${showInstead(policy, 'Policy', Policy)}`,
       );
     }

@@ -47,6 +47,7 @@ export const DEFAULTS: Readonly<Record<string, Readonly<Record<string, unknown>>
   // Not `backoffType` nor `backoff`: given, they are refused beside `jitter: decorrelated`.
   retry: { maxAttempts: 3, delay: 0, jitter: 0 },
   hedge: { maxHedges: 1, delay: 2000 },
+  chaos: { enabled: true },
 };
 
 /**
@@ -79,6 +80,10 @@ export function resolvedOptions(
     if (Number.isInteger(half) && (half as number) < 1) resolved.halfOpenMaxCalls = 1;
   } else if (kind === 'retry') {
     if (resolved.maxDelay !== undefined) resolved.maxRetryAfter ??= resolved.maxDelay;
+    // Their defaults written out are left out (not filled in: given, they are refused beside
+    // `jitter: decorrelated`).
+    if (resolved.backoff === 1) delete resolved.backoff;
+    if (resolved.backoffType === 'exponential') delete resolved.backoffType;
   }
   return resolved;
 }

@@ -486,6 +486,28 @@ describe('CircuitBreaker halfOpenWait', () => {
       expect(clock.pending()).to.equal(0);
     });
 
+    it("refuses the waiting calls without asking the store when this breaker's trial call re-opens the circuit", async () => {
+      const { store, breaker } = await asyncHalfOpen(400);
+      const probe = deferred<string>();
+      const first = settle(breaker.execute(() => probe.promise));
+      await flush();
+      const waiting = [1, 2, 3].map(() => settle(breaker.execute(() => 'ran')));
+      await flush();
+      const asked = store.acquires;
+      probe.reject(new Error('still down'));
+      await flush();
+      expect(first.status).to.equal('rejected');
+      for (const outcome of waiting) {
+        expect(outcome.status).to.equal('rejected');
+        expect(outcome.reason).to.be.instanceOf(CircuitOpenError).and.include({ state: 'open' });
+        expect((outcome.reason as CircuitOpenError).retryAfterMs).to.be.within(1, 100);
+      }
+      expect(store.acquires, 'the verdict is known: no round trip per waiting call').to.equal(
+        asked,
+      );
+      expect(clock.pending()).to.equal(0);
+    });
+
     it('gives back a trial slot its answer brings to a call that stopped waiting meanwhile', async () => {
       const { store, breaker } = await sharedHalfOpen(400);
       const controller = new AbortController();

@@ -1054,6 +1054,17 @@ export class CircuitBreaker {
   readonly #soon = (): void => this.#scheduleWake();
 
   #wakeAll(): void {
+    const last = this.#lastState;
+    if (this.#remote && (last === 'open' || last === 'isolated')) {
+      // The verdict is known (re-opened or isolated, as `beforeCall` refuses it): no waiting
+      // call asks a shared store for a refusal it would only confirm.
+      const retryAfterMs =
+        last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity;
+      for (const waiter of [...this.#waiters]) {
+        this.#answerWaiter(waiter, false, this.#refusal(last, retryAfterMs, undefined));
+      }
+      return;
+    }
     for (const waiter of [...this.#waiters]) {
       // A synchronous store that still refuses in HALF_OPEN refuses the others too.
       if (!waiter.asking && !this.#ask(waiter)) return;

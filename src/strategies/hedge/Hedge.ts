@@ -6,10 +6,10 @@ import {
   NEVER_ABORTED,
   abortable,
   isThenable,
+  nextTurn,
   raceAbort,
   refusedCall,
 } from '../../internal/signals.js';
-import { nextTurn } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,

@@ -58,7 +58,7 @@ export function optionsObject(
  */
 export function didYouMean(word: string, candidates: readonly string[]): string {
   const hint = closest(word, candidates);
-  return hint === undefined ? '' : ` (did you mean \`${hint}\`?)`;
+  return hint ? ` (did you mean \`${hint}\`?)` : '';
 }
 
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */

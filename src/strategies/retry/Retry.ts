@@ -357,14 +357,16 @@ export class Retry {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const refused = refusedCall(fn, signal);
-    if (refused !== undefined) return refused;
     const given = signal ?? NEVER_ABORTED;
-    if (given.aborted) return Promise.reject(given.reason);
-    // Without a signal, raceAbort returns the loop's promise itself.
-    return raceAbort(
-      this.runAttempts((n) => Promise.resolve(fn(given, n)), signal && { signal }),
-      signal,
+    return (
+      refusedCall(fn, signal) ??
+      (given.aborted
+        ? Promise.reject(given.reason)
+        : // Without a signal, raceAbort returns the loop's promise itself.
+          raceAbort(
+            this.runAttempts((n) => Promise.resolve(fn(given, n)), signal && { signal }),
+            signal,
+          ))
     );
   }
 
@@ -464,11 +466,12 @@ export class Retry {
           : undefined;
     // Stryker disable next-line ConditionalExpression: without a listener notify() calls undefined, and swallows the TypeError as it does a listener's
     if (report) {
-      const info: { -readonly [K in keyof RetryInfo]: RetryInfo[K] } = failed
-        ? { attempt: n, delayMs, error: outcome }
-        : { attempt: n, delayMs, result: outcome };
-      if (skipped) info.skipped = skipped;
-      notify(report, info);
+      notify(report, {
+        attempt: n,
+        delayMs,
+        [failed ? 'error' : 'result']: outcome,
+        ...(skipped && { skipped }),
+      } as RetryInfo);
     }
     return skipped
       ? undefined

@@ -86,11 +86,10 @@ export function abortable(signal: AbortSignal | undefined): AbortSignal | undefi
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   signal = abortable(signal);
-  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
-    const start = clock.now();
+    if (signal?.aborted) return reject(signal.reason);
+    let start = clock.now();
     const end = start + ms;
-    let again = true;
     // (Without a signal there is nothing to unlisten: `unlistenAbort` finds no entry.)
     const onAbort = (): void => {
       unlistenAbort(signal!, onAbort);
@@ -102,9 +101,10 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       // Set again once at most, and only if the clock moved: a host timer is early by less than
       // its own resolution, so one more timer covers the rest; a test's clock that stands still
       // ends the wait when its timer says, and one whose timers run at once while its time
-      // moves must not turn the wait into a loop of timers.
-      if (now < end && now > start && again) {
-        again = false;
+      // moves must not turn the wait into a loop of timers. (Once set again, `start` is the end,
+      // which no time before the end is after.)
+      if (now < end && now > start) {
+        start = end;
         handle = clock.setTimeout(wake, end - now);
         return;
       }

@@ -1,4 +1,4 @@
-import { OptionTypeError, show } from '../optionErrors.js';
+import { OptionTypeError } from '../optionErrors.js';
 import { fnError } from './validate.js';
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
@@ -43,18 +43,8 @@ export function badSignal(signal: unknown): boolean {
 
 /** The rejection of a call given a {@link badSignal}: a TypeError naming `signal` and the value. */
 export function refuseSignal(signal: unknown): Promise<never> {
-  let shown: string;
-  try {
-    shown = show(signal);
-  } catch {
-    shown = 'an object that cannot be read';
-  }
-  // An option error like `fn`'s (`isOptionError`, `option`), with the value shown safely.
-  return Promise.reject(
-    new OptionTypeError('signal', 'an AbortSignal', signal, {
-      message: `\`signal\` must be an AbortSignal, got ${shown}`,
-    }),
-  );
+  // An option error like `fn`'s (`isOptionError`, `option`); `show` shows even a hostile value.
+  return Promise.reject(new OptionTypeError('signal', 'an AbortSignal', signal));
 }
 
 /**

@@ -255,14 +255,14 @@ export class Retry {
     const unset = (key: string, when: unknown, by: string): void => {
       if (when && raw[key] !== undefined) fail(TypeError, key, `unset with ${by}`, raw[key]);
     };
-    const byFunction = 'a delay function';
-    const byDecorrelated = "jitter 'decorrelated'";
+    // With a delay function, a jitter 'decorrelated' is refused before the rules of that jitter.
+    const by = delayFn ? 'a delay function' : "jitter 'decorrelated'";
     const decorrelated = jitterSetting == 'decorrelated';
-    unset('backoff', delayFn, byFunction);
+    unset('backoff', delayFn, by);
     unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`);
-    unset('jitter', delayFn && jitter !== 0, byFunction);
-    unset('backoffType', decorrelated, byDecorrelated);
-    unset('backoff', decorrelated, byDecorrelated);
+    unset('jitter', delayFn && jitter !== 0, by);
+    unset('backoffType', decorrelated, by);
+    unset('backoff', decorrelated, by);
     const maxDelay = (this.#maxDelay = validate.durationOption(
       raw.maxDelay,
       'maxDelay',

@@ -28,7 +28,7 @@ export function optionsObject(
   known: readonly string[],
 ): Record<string, unknown> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!options || typeof options !== 'object' || Array.isArray(options)) {
     fail(
       TypeError,
       'options',

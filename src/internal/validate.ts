@@ -330,16 +330,15 @@ export function errorFilterOption(value: unknown, option: string): ErrorMatcher 
       );
     }
   });
-  return (error: unknown) => {
-    for (const cls of classes) {
+  return (error: unknown) =>
+    classes.some((cls) => {
       try {
-        if (error instanceof cls) return true;
+        return error instanceof cls;
       } catch {
         // An error whose prototype cannot be read (a Proxy whose trap throws) is no instance.
+        return false;
       }
-    }
-    return false;
-  };
+    });
 }
 
 /** True when the filter is the default, which matches everything. */

@@ -471,7 +471,7 @@ export class Retry {
         delayMs,
         [failed ? 'error' : 'result']: outcome,
         ...(skipped && { skipped }),
-      } as RetryInfo);
+      });
     }
     return skipped
       ? undefined

@@ -7,23 +7,28 @@ const BRAND: unique symbol = Symbol.for('bulwark.OptionError') as never;
 
 /**
  * Shows a received value in an error message: strings quoted, functions by name, objects and
- * arrays by kind, `-0` and bigints as written.
+ * arrays by kind, `-0` and bigints as written; a hostile one that throws when looked at (a revoked
+ * Proxy, a function whose `name` getter throws) as `an object that cannot be read`.
  */
 // Kept in the declarations (no internal tag, which `stripInternal` would act on): `validate.ts`
 // re-exports it, and a declaration file cannot re-export a name that was stripped.
 export function show(value: unknown): string {
-  return typeof value == 'string'
-    ? JSON.stringify(value)
-    : typeof value == 'function'
-      ? `function ${value.name || '(anonymous)'}`
-      : Array.isArray(value)
-        ? 'an array'
-        : value && typeof value == 'object'
-          ? 'an object'
-          : Object.is(value, -0)
-            ? '-0'
-            : // null, undefined, booleans, numbers, symbols, and bigints with their suffix
-              String(value) + (typeof value == 'bigint' ? 'n' : '');
+  try {
+    return typeof value == 'string'
+      ? JSON.stringify(value)
+      : typeof value == 'function'
+        ? `function ${value.name || '(anonymous)'}`
+        : Array.isArray(value)
+          ? 'an array'
+          : value && typeof value == 'object'
+            ? 'an object'
+            : Object.is(value, -0)
+              ? '-0'
+              : // null, undefined, booleans, numbers, symbols, and bigints with their suffix
+                String(value) + (typeof value == 'bigint' ? 'n' : '');
+  } catch {
+    return 'an object that cannot be read';
+  }
 }
 
 /** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */

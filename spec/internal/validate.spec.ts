@@ -130,6 +130,26 @@ describe('validate', () => {
         '`maxQueue` must be an integer >= 0, got null',
       );
     });
+
+    it('refuses a value that throws when looked at with the same option error', () => {
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      refuses(
+        () => integerOption(revoked.proxy, 'maxAttempts', 1, 3),
+        TypeError,
+        '`maxAttempts` must be an integer >= 1, got an object that cannot be read',
+      );
+      const nameless = new Proxy(() => 0, {
+        get() {
+          throw new Error('no name');
+        },
+      });
+      refuses(
+        () => stringOption(nameless, 'name', undefined),
+        TypeError,
+        '`name` must be a string, got an object that cannot be read',
+      );
+    });
   });
 
   describe('numberOption', () => {

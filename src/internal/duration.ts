@@ -11,7 +11,7 @@ export type Duration = number | string;
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
 
-const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/g;
+const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|[smhd])/g;
 
 const DURATION = "a duration (milliseconds or a string like '5s')";
 const FINITE = 'a finite duration';

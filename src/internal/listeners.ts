@@ -8,11 +8,10 @@ import { noop } from './signals.js';
 export function notify<A>(listener: (arg: A) => unknown, arg: A): void {
   try {
     const result = listener(arg);
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      // Any thenable, not only a native promise; reading `then` may itself throw.
-      const then = (result as { then?: unknown }).then;
-      if (typeof then === 'function') then.call(result, undefined, noop);
-    }
+    // Any thenable, not only a native promise; reading `then` may itself throw. (A primitive reads
+    // its prototype's, which has none; `null` and `undefined` read none.)
+    const then = (result as { then?: unknown } | null | undefined)?.then;
+    if (typeof then === 'function') then.call(result, undefined, noop);
   } catch {
     // Ignored: see above.
   }

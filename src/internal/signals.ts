@@ -1,4 +1,4 @@
-import { OptionTypeError, show } from '../optionErrors.js';
+import { OptionTypeError } from '../optionErrors.js';
 import { fnError } from './validate.js';
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
@@ -6,20 +6,22 @@ import { listenAbort, unlistenAbort } from './abortListeners.js';
 /** A signal that never aborts, handed to callees when the caller gave none. */
 export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ neverAborted();
 
+// It can never abort, so a listener on it could never run: it keeps none. Without this, a callee
+// handing `ctx.signal` to `fetch` (which listens on its signal) added a listener per call. (A
+// function, so that the bundle of a module that never uses it drops it.)
 function neverAborted(): AbortSignal {
   const signal = new AbortController().signal;
-  // It can never abort, so a listener on it could never run: it keeps none. Without this, a callee
-  // handing `ctx.signal` to `fetch` (which listens on its signal) added a listener per call.
   signal.addEventListener = noop;
   return signal;
 }
 
 /** An AbortSignal, by its shape (one from another realm or a polyfill qualifies too). */
 export function isSignal(value: unknown): value is AbortSignal {
-  if (typeof value !== 'object' || value === null) return false;
   const s = value as Partial<AbortSignal>;
   try {
+    // `null` throws on the first read.
     return (
+      typeof value == 'object' &&
       typeof s.aborted === 'boolean' &&
       typeof s.addEventListener === 'function' &&
       typeof s.removeEventListener === 'function'
@@ -41,18 +43,8 @@ export function badSignal(signal: unknown): boolean {
 
 /** The rejection of a call given a {@link badSignal}: a TypeError naming `signal` and the value. */
 export function refuseSignal(signal: unknown): Promise<never> {
-  let shown: string;
-  try {
-    shown = show(signal);
-  } catch {
-    shown = 'an object that cannot be read';
-  }
-  // An option error like `fn`'s (`isOptionError`, `option`), with the value shown safely.
-  return Promise.reject(
-    new OptionTypeError('signal', 'an AbortSignal', signal, {
-      message: `\`signal\` must be an AbortSignal, got ${shown}`,
-    }),
-  );
+  // An option error like `fn`'s (`isOptionError`, `option`); `show` shows even a hostile value.
+  return Promise.reject(new OptionTypeError('signal', 'an AbortSignal', signal));
 }
 
 /**
@@ -84,11 +76,11 @@ export function abortable(signal: AbortSignal | undefined): AbortSignal | undefi
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   signal = abortable(signal);
-  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
-    const start = clock.now();
+    if (signal?.aborted) return reject(signal.reason);
+    let start = clock.now();
     const end = start + ms;
-    let again = true;
+    // (Without a signal there is nothing to unlisten: `unlistenAbort` finds no entry.)
     const onAbort = (): void => {
       unlistenAbort(signal!, onAbort);
       clock.clearTimeout(handle);
@@ -99,24 +91,27 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       // Set again once at most, and only if the clock moved: a host timer is early by less than
       // its own resolution, so one more timer covers the rest; a test's clock that stands still
       // ends the wait when its timer says, and one whose timers run at once while its time
-      // moves must not turn the wait into a loop of timers.
-      if (now < end && now > start && again) {
-        again = false;
+      // moves must not turn the wait into a loop of timers. (Once set again, `start` is the end,
+      // which no time before the end is after.)
+      if (now < end && now > start) {
+        start = end;
         handle = clock.setTimeout(wake, end - now);
         return;
       }
-      if (signal !== undefined) unlistenAbort(signal, onAbort);
+      unlistenAbort(signal!, onAbort);
       resolve();
     };
     let handle = clock.setTimeout(wake, ms);
-    if (signal !== undefined) listenAbort(signal, onAbort);
+    if (signal) listenAbort(signal, onAbort);
   });
 }
 
 // Captured once: a later macrotask is not a matter of time, so fake timers installed after import
 // (which would hold it until a test advances them) do not apply. Hosts without it (browsers) take
 // a zero-delay timeout. (Made by a pure call, so a bundle that never uses it drops it.)
-const hostTurn: (fn: () => void) => unknown = /* @__PURE__ */ captureTurn();
+// It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
+// not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
+export const afterTurn: (fn: () => void) => unknown = /* @__PURE__ */ captureTurn();
 
 function captureTurn(): (fn: () => void) => unknown {
   const host = globalThis as unknown as {
@@ -128,22 +123,13 @@ function captureTurn(): (fn: () => void) => unknown {
 }
 
 /**
- * Runs `fn` in a later macrotask, after the host has run its due timers and I/O: what a zero-delay
- * retry waits for, so deadlines and aborts land between attempts however fast they fail.
+ * @internal Runs `fn` in a later macrotask, after the host has run its due timers and I/O: what a
+ * zero-delay retry waits for (through {@link nextTurnPromise}), so deadlines and aborts land
+ * between attempts however fast they fail.
  */
-/**
- * Runs `fn` once the current turn of the event loop is over, like {@link nextTurn} but not counted
- * in {@link pendingTurns}: bookkeeping that no caller waits on (a deadline queue's end-of-turn
- * sweep).
- */
-export function afterTurn(fn: () => void): void {
-  hostTurn(fn);
-}
-
-/** @internal {@link nextTurnPromise} as a callback (the retry waits through the promise). */
 export function nextTurn(fn: () => void): void {
   turnsPending++;
-  hostTurn(() => {
+  afterTurn(() => {
     turnsPending--;
     fn();
   });
@@ -171,25 +157,21 @@ export function nextTurnPromise(): Promise<void> {
  */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   // The never-aborting signal would collect a listener per call in flight.
-  if (signal === undefined || signal === NEVER_ABORTED) return promise;
+  if (!abortable(signal)) return promise;
   return new Promise<T>((resolve, reject) => {
-    const done = (): void => unlistenAbort(signal, onAbort);
-    const onAbort = (): void => {
-      done();
-      promise.catch(noop);
-      reject(signal.reason);
+    const settle = <V>(how: (value: V) => void, value: V): void => {
+      unlistenAbort(signal!, onAbort);
+      how(value);
     };
-    if (signal.aborted) return onAbort();
-    listenAbort(signal, onAbort);
+    const onAbort = (): void => {
+      promise.catch(noop);
+      settle(reject, signal!.reason);
+    };
+    if (signal!.aborted) return onAbort();
+    listenAbort(signal!, onAbort);
     promise.then(
-      (value) => {
-        done();
-        resolve(value);
-      },
-      (error: unknown) => {
-        done();
-        reject(error);
-      },
+      (value) => settle(resolve, value),
+      (error: unknown) => settle(reject, error),
     );
   });
 }
@@ -199,11 +181,8 @@ export function noop(): void {}
 
 /** True for promises and other thenables. */
 export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+  // A primitive reads its prototype's `then`, which it has none of; `null` and `undefined` none.
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 /** Runs `fn(signal)` as an async call would: a synchronous throw becomes a rejection. */

@@ -28,7 +28,7 @@ export function optionsObject(
   known: readonly string[],
 ): Record<string, unknown> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!options || typeof options !== 'object' || Array.isArray(options)) {
     fail(
       TypeError,
       'options',
@@ -58,7 +58,7 @@ export function optionsObject(
  */
 export function didYouMean(word: string, candidates: readonly string[]): string {
   const hint = closest(word, candidates);
-  return hint === undefined ? '' : ` (did you mean \`${hint}\`?)`;
+  return hint ? ` (did you mean \`${hint}\`?)` : '';
 }
 
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */
@@ -330,16 +330,15 @@ export function errorFilterOption(value: unknown, option: string): ErrorMatcher 
       );
     }
   });
-  return (error: unknown) => {
-    for (const cls of classes) {
+  return (error: unknown) =>
+    classes.some((cls) => {
       try {
-        if (error instanceof cls) return true;
+        return error instanceof cls;
       } catch {
         // An error whose prototype cannot be read (a Proxy whose trap throws) is no instance.
+        return false;
       }
-    }
-    return false;
-  };
+    });
 }
 
 /** True when the filter is the default, which matches everything. */

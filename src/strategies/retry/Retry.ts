@@ -165,23 +165,6 @@ export interface RetryScope {
   readonly signal: AbortSignal | undefined;
 }
 
-interface ResolvedRetryOptions {
-  readonly maxAttempts: number;
-  readonly delay: number;
-  readonly delayFn: ((input: RetryDelayInput) => Duration) | undefined;
-  readonly backoffType: BackoffType;
-  readonly backoff: number;
-  readonly maxDelay: number | undefined;
-  readonly maxRetryAfter: number | undefined;
-  /** A fraction of the wait (proportional jitter), `'full'` or `'decorrelated'`. */
-  readonly jitter: number | 'full' | 'decorrelated';
-  readonly retryOn: validate.ErrorMatcher;
-  readonly retryOnResult: ((result: unknown) => boolean) | undefined;
-  readonly random: () => number;
-  readonly clock: Clock;
-  readonly budget: RetryBudget | undefined;
-}
-
 // `Math.random` is looked up on every draw, so a stub installed after import (as tests do) applies.
 const mathRandom = (): number => Math.random();
 
@@ -231,7 +214,20 @@ const MAX_WAIT_MS = 2_147_483_647;
  * ```
  */
 export class Retry {
-  readonly #options: ResolvedRetryOptions;
+  readonly #maxAttempts: number;
+  readonly #delay: number;
+  readonly #delayFn: ((input: RetryDelayInput) => Duration) | undefined;
+  readonly #backoffType: BackoffType;
+  readonly #backoff: number;
+  readonly #maxDelay: number | undefined;
+  readonly #maxRetryAfter: number | undefined;
+  /** A fraction of the wait (proportional jitter), `'full'` or `'decorrelated'`. */
+  readonly #jitter: number | 'full' | 'decorrelated';
+  readonly #retryOn: validate.ErrorMatcher;
+  readonly #retryOnResult: ((result: unknown) => boolean) | undefined;
+  readonly #random: () => number;
+  readonly #clock: Clock;
+  readonly #budget: RetryBudget | undefined;
 
   /**
    * @throws TypeError for an option of the wrong type or an unknown option
@@ -240,100 +236,99 @@ export class Retry {
   constructor(options?: RetryOptions) {
     const raw = validate.optionsObject(options, 'Retry', RETRY_OPTIONS);
     const { delay, jitter } = raw;
-    const delayFn =
-      typeof delay == 'function' ? (delay as ResolvedRetryOptions['delayFn']) : undefined;
-    const backoffType = validate.oneOfOption(
+    const delayFn = (this.#delayFn =
+      typeof delay == 'function' ? (delay as (input: RetryDelayInput) => Duration) : undefined);
+    const backoffType = (this.#backoffType = validate.oneOfOption(
       raw.backoffType,
       'backoffType',
       BACKOFF_TYPES,
       'exponential',
-    );
-    const backoff = validate.numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
-    const jitterSetting =
+    ));
+    this.#backoff = validate.numberOption(raw.backoff, 'backoff', (n) => n >= 1, '>= 1', 1);
+    const jitterSetting = (this.#jitter =
       jitter === 'full' || jitter === 'decorrelated'
         ? jitter
         : typeof jitter == 'string'
           ? fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter)
-          : validate.numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0);
+          : validate.numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0));
     // An option that the others make meaningless is refused, naming what rules it out.
     const unset = (key: string, when: unknown, by: string): void => {
       if (when && raw[key] !== undefined) fail(TypeError, key, `unset with ${by}`, raw[key]);
     };
-    unset('backoff', delayFn, 'a delay function');
-    unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`);
-    unset('jitter', delayFn && jitter !== 0, 'a delay function');
+    // With a delay function, a jitter 'decorrelated' is refused before the rules of that jitter.
+    const by = delayFn ? 'a delay function' : "jitter 'decorrelated'";
     const decorrelated = jitterSetting == 'decorrelated';
-    unset('backoffType', decorrelated, "jitter 'decorrelated'");
-    unset('backoff', decorrelated, "jitter 'decorrelated'");
-    const maxDelay = validate.durationOption(raw.maxDelay, 'maxDelay', undefined);
-    this.#options = {
-      maxAttempts: validate.integerOption(raw.maxAttempts, 'maxAttempts', 1, 3),
-      delay: delayFn ? 0 : validate.durationOption(delay, 'delay', 0),
-      delayFn,
-      backoffType,
-      backoff,
-      maxDelay,
-      maxRetryAfter: validate.durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay),
-      jitter: jitterSetting,
-      retryOn: validate.errorFilterOption(raw.retryOn, 'retryOn'),
-      retryOnResult: validate.functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
-        ((result: unknown) => boolean) | undefined,
-      random: validate.functionOption(raw.random, 'random', mathRandom) as () => number,
-      clock: validate.clockOption(raw.clock),
-      budget: validate.checkOption<RetryBudget | undefined>(
-        raw.budget,
-        'budget',
-        (b: Partial<RetryBudget> | null) =>
-          typeof b?.deposit == 'function' && typeof b.tryWithdraw == 'function',
-        'a RetryBudget',
-        undefined,
-      ),
-    };
+    unset('backoff', delayFn, by);
+    unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`);
+    unset('jitter', delayFn && jitter !== 0, by);
+    unset('backoffType', decorrelated, by);
+    unset('backoff', decorrelated, by);
+    const maxDelay = (this.#maxDelay = validate.durationOption(
+      raw.maxDelay,
+      'maxDelay',
+      undefined,
+    ));
+    this.#maxAttempts = validate.integerOption(raw.maxAttempts, 'maxAttempts', 1, 3);
+    this.#delay = delayFn ? 0 : validate.durationOption(delay, 'delay', 0);
+    this.#maxRetryAfter = validate.durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay);
+    this.#retryOn = validate.errorFilterOption(raw.retryOn, 'retryOn');
+    this.#retryOnResult = validate.functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
+      ((result: unknown) => boolean) | undefined;
+    this.#random = validate.functionOption(raw.random, 'random', mathRandom) as () => number;
+    this.#clock = validate.clockOption(raw.clock);
+    this.#budget = validate.checkOption<RetryBudget | undefined>(
+      raw.budget,
+      'budget',
+      (b: Partial<RetryBudget> | null) =>
+        typeof b?.deposit == 'function' && typeof b.tryWithdraw == 'function',
+      'a RetryBudget',
+      undefined,
+    );
   }
 
   /** The retry budget it draws on, if any. */
   get budget(): RetryBudget | undefined {
-    return this.#options.budget;
+    return this.#budget;
   }
 
   /** Total attempts, the first one included. */
   get maxAttempts(): number {
-    return this.#options.maxAttempts;
+    return this.#maxAttempts;
   }
 
   /** Base wait before the first retry, in milliseconds (0 with a `delay` function). */
   get delay(): number {
-    return this.#options.delay;
+    return this.#delay;
   }
 
   /** True when `delay` is a function of the outcome. */
   get delaysByFunction(): boolean {
-    return this.#options.delayFn !== undefined;
+    return this.#delayFn !== undefined;
   }
 
   /** How the wait grows from one retry to the next. */
   get backoffType(): BackoffType {
-    return this.#options.backoffType;
+    return this.#backoffType;
   }
 
   /** Cap on a wait an outcome's `retryAfterMs` asks for, or `undefined` when there is none. */
   get maxRetryAfter(): number | undefined {
-    return this.#options.maxRetryAfter;
+    return this.#maxRetryAfter;
   }
 
   /** Multiplier applied to the wait for each further retry. */
   get backoff(): number {
-    return this.#options.backoff;
+    return this.#backoff;
   }
 
   /** Cap on one wait in milliseconds, or `undefined` when there is none. */
   get maxDelay(): number | undefined {
-    return this.#options.maxDelay;
+    return this.#maxDelay;
   }
 
   /** The jitter: a fraction of each wait in [0, 1], `'full'` or `'decorrelated'`. */
   get jitter(): number | 'full' | 'decorrelated' {
-    return this.#options.jitter;
+    return this.#jitter;
   }
 
   /**
@@ -362,14 +357,16 @@ export class Retry {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const refused = refusedCall(fn, signal);
-    if (refused !== undefined) return refused;
     const given = signal ?? NEVER_ABORTED;
-    if (given.aborted) return Promise.reject(given.reason);
-    // Without a signal, raceAbort returns the loop's promise itself.
-    return raceAbort(
-      this.runAttempts((n) => Promise.resolve(fn(given, n)), signal && { signal }),
-      signal,
+    return (
+      refusedCall(fn, signal) ??
+      (given.aborted
+        ? Promise.reject(given.reason)
+        : // Without a signal, raceAbort returns the loop's promise itself.
+          raceAbort(
+            this.runAttempts((n) => Promise.resolve(fn(given, n)), signal && { signal }),
+            signal,
+          ))
     );
   }
 
@@ -389,20 +386,19 @@ export class Retry {
     source: { readonly signal: AbortSignal } | undefined,
     onRetry?: (info: RetryInfo) => unknown,
   ): Promise<T> {
-    const options = this.#options;
     let first: Promise<T>;
-    options.budget?.deposit();
+    this.#budget?.deposit();
     try {
       first = attempt(1);
     } catch (error) {
       first = Promise.reject(error);
     }
     // One hop on the happy path; the loop starts only once an outcome is judged.
-    return options.maxAttempts < 2
+    return this.#maxAttempts < 2
       ? first
       : first.then(
           // Stryker disable next-line LogicalOperator: the loop accepts a result at once when there is no retryOnResult; this only saves it
-          options.retryOnResult &&
+          this.#retryOnResult &&
             ((result: T) => this.#loop(false, result, attempt, source, onRetry)),
           (error: unknown) => this.#loop(true, error, attempt, source, onRetry),
         );
@@ -434,13 +430,10 @@ export class Retry {
     report: ((info: RetryInfo) => unknown) | undefined,
   ): Promise<void> | undefined {
     if ((failed || n > 1) && scope.aborted) throw scope.abortReason;
-    const options = this.#options;
-    const { delayFn, budget } = options;
+    const delayFn = this.#delayFn;
     if (
-      n >= options.maxAttempts ||
-      (failed
-        ? notRetryable(outcome) || !options.retryOn(outcome)
-        : !options.retryOnResult?.(outcome))
+      n >= this.#maxAttempts ||
+      (failed ? notRetryable(outcome) || !this.#retryOn(outcome) : !this.#retryOnResult?.(outcome))
     ) {
       return undefined;
     }
@@ -456,11 +449,11 @@ export class Retry {
                 }),
                 'delay',
               ),
-              options.maxDelay ?? Infinity,
+              this.#maxDelay ?? Infinity,
             )
           : this.#waitBefore(n - 1, state),
         // An outcome's `retryAfterMs` raises the wait, up to `maxRetryAfter`.
-        Math.min(retryAfterOf(outcome), options.maxRetryAfter ?? Infinity),
+        Math.min(retryAfterOf(outcome), this.#maxRetryAfter ?? Infinity),
       ),
       MAX_WAIT_MS,
     );
@@ -468,32 +461,33 @@ export class Retry {
     const skipped =
       delayMs > 0 && delayMs >= scope.remaining
         ? 'deadline'
-        : budget?.tryWithdraw() === false
+        : this.#budget?.tryWithdraw() === false
           ? 'budget'
           : undefined;
     // Stryker disable next-line ConditionalExpression: without a listener notify() calls undefined, and swallows the TypeError as it does a listener's
     if (report) {
-      const info: { -readonly [K in keyof RetryInfo]: RetryInfo[K] } = failed
-        ? { attempt: n, delayMs, error: outcome }
-        : { attempt: n, delayMs, result: outcome };
-      if (skipped) info.skipped = skipped;
-      notify(report, info);
+      notify(report, {
+        attempt: n,
+        delayMs,
+        [failed ? 'error' : 'result']: outcome,
+        ...(skipped && { skipped }),
+      });
     }
     return skipped
       ? undefined
-      : (delayMs > 0 ? sleep(options.clock, delayMs, scope.signal) : nextTurnPromise()).then(() => {
+      : (delayMs > 0 ? sleep(this.#clock, delayMs, scope.signal) : nextTurnPromise()).then(() => {
           if (scope.aborted) throw scope.abortReason;
         });
   }
 
   /** @internal True when every error may be retried (`retryOn` is not set). */
   get retriesAllErrors(): boolean {
-    return validate.matchesAll(this.#options.retryOn);
+    return validate.matchesAll(this.#retryOn);
   }
 
   /** @internal True when results may be retried too (`retryOnResult` is set). */
   get judgesResults(): boolean {
-    return this.#options.retryOnResult !== undefined;
+    return this.#retryOnResult !== undefined;
   }
 
   // Attempt 1 has ended (a failure, or a result to judge): while a retry is due, wait and try
@@ -537,7 +531,8 @@ export class Retry {
   }
 
   #waitBefore(n: number, state: RetryState): number {
-    const { delay, backoffType, jitter } = this.#options;
+    const delay = this.#delay;
+    const jitter = this.#jitter;
     if (!delay) return 0;
     let wait: number;
     if (jitter == 'decorrelated') {
@@ -555,10 +550,11 @@ export class Retry {
       );
       state.prev = f;
     } else {
+      const backoffType = this.#backoffType;
       // Clamped before jitter so a huge backoff never yields Infinity (or NaN from Infinity * 0).
       wait = Math.min(
         backoffType == 'exponential'
-          ? delay * this.#options.backoff ** n
+          ? delay * this.#backoff ** n
           : backoffType == 'linear'
             ? delay * (n + 1)
             : delay,
@@ -572,12 +568,12 @@ export class Retry {
       }
     }
     // Never negative: jitter moves a wait by at most itself.
-    return Math.min(wait, this.#options.maxDelay ?? Infinity, MAX_WAIT_MS);
+    return Math.min(wait, this.#maxDelay ?? Infinity, MAX_WAIT_MS);
   }
 
   // One number from `random`, held to [0, 1] (a custom `random` may return anything, NaN too).
   #draw(): number {
-    const r = this.#options.random();
+    const r = this.#random();
     // Stryker disable next-line EqualityOperator: at 0 and at 1 both branches answer the same number
     return r >= 0 ? (r <= 1 ? r : 1) : 0;
   }

@@ -340,14 +340,7 @@ export class PolicyRegistry {
     if (typeof listener !== 'function') {
       throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
     }
-    this.#reloadListeners = [...this.#reloadListeners, listener];
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      const i = this.#reloadListeners.indexOf(listener);
-      if (i !== -1) this.#reloadListeners = this.#reloadListeners.filter((_, j) => j !== i);
-    };
+    return listen(listener, (change) => (this.#reloadListeners = change(this.#reloadListeners)));
   }
 
   /** The shared RateLimiter of this name (one not configured gets the `default` settings). */
@@ -407,9 +400,8 @@ export class PolicyRegistry {
     const policy = this.#policies.get(name);
     if (policy === undefined) {
       const names = this.names();
-      const hint = typeof name === 'string' ? closest(name, names) : undefined;
       throw new Error(
-        `Unknown policy ${show(name)}${hint === undefined ? '' : ` (did you mean "${hint}"?)`}; ` +
+        `Unknown policy ${show(name)}${hintOf(name, names)}; ` +
           (names.length === 0 ? 'no policies are known' : `known policies: ${names.join(', ')}`),
       );
     }
@@ -449,13 +441,10 @@ export class PolicyRegistry {
    * function. Used by `bulwark/otel`.
    */
   onRegister(listener: (policy: Policy<unknown, unknown>) => void): () => void {
-    this.#registerListeners = [...this.#registerListeners, listener];
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      this.#registerListeners = this.#registerListeners.filter((l) => l !== listener);
-    };
+    return listen(
+      listener,
+      (change) => (this.#registerListeners = change(this.#registerListeners)),
+    );
   }
 
   /** The names of every policy: configured ones in configuration order, then registered ones. */
@@ -822,14 +811,40 @@ function reference(kind: KindDescriptor, option: string, name: unknown, lookup: 
   const config = kindOf(lookup.config, kind);
   if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
     const names = ['default', ...config.named.keys()];
-    const hint = typeof name === 'string' ? closest(name, names) : undefined;
     throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
-      message: `\`${option}\` must name a configured ${configName(kind)}${
-        hint === undefined ? '' : ` (did you mean "${hint}"?)`
-      }; known: ${names.join(', ')}; got ${show(name)}`,
+      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(
+        name,
+        names,
+      )}; known: ${names.join(', ')}; got ${show(name)}`,
     });
   }
   return lookup.shared(kind, name);
+}
+
+/** `` (did you mean "x"?)`` for the name in `names` nearest to `name`, or `''`. */
+function hintOf(name: unknown, names: readonly string[]): string {
+  const hint = typeof name === 'string' ? closest(name, names) : undefined;
+  return hint === undefined ? '' : ` (did you mean "${hint}"?)`;
+}
+
+/**
+ * Adds `listener` to a list of listeners that `update` replaces (never changes), and returns the
+ * function that removes it again (once).
+ */
+function listen<L>(
+  listener: L,
+  update: (change: (list: readonly L[]) => readonly L[]) => void,
+): () => void {
+  update((list) => [...list, listener]);
+  let subscribed = true;
+  return () => {
+    if (!subscribed) return;
+    subscribed = false;
+    update((list) => {
+      const i = list.indexOf(listener);
+      return list.filter((_, j) => j !== i);
+    });
+  };
 }
 
 /** A kind's configuration (an empty one when there is none). */

@@ -312,11 +312,6 @@ function frozenCopy(value: unknown, copies: Map<unknown, unknown>): unknown {
   return Object.freeze(copy);
 }
 
-/** Names a kind accepts as references, for messages: `default` first. */
-function knownNames(kind: KindConfig): string[] {
-  return ['default', ...kind.named.keys()];
-}
-
 /**
  * @internal Checks the shape of a configuration and normalises it. Values (numbers, durations)
  * are checked when the registry builds the primitives, with the same paths.
@@ -431,27 +426,15 @@ function readStage(
   const config = kinds.get(name);
   const shorthand = kind.shorthand;
   if (config !== undefined) {
-    // `- time-limiter: 3s`: options of the policy's own, unless a configured name. Nothing is
-    // "spelled", so an error names the stage's path itself.
+    if (typeof value === 'string' && (value === 'default' || config.named.has(value))) {
+      return Object.freeze({ kind: name, path, ref: value });
+    }
+    // `- time-limiter: 3s`: options of the policy's own. Nothing is "spelled", so an error names
+    // the stage's path itself.
     const own =
       typeof value === 'string' || typeof value === 'number'
-        ? typeof value === 'string' && (value === 'default' || config.named.has(value))
-          ? undefined
-          : shorthand?.options(value)
+        ? shorthand?.options(value)
         : undefined;
-    if (typeof value === 'string' && own === undefined) {
-      if (value === 'default' || config.named.has(value)) {
-        return Object.freeze({ kind: name, path, ref: value });
-      }
-      const names = knownNames(config);
-      fail(
-        path,
-        `${show(value)} ${shorthand ? `is neither ${shorthand.what} nor` : 'is not'} a configured ${name}` +
-          `${didYouMean(value, names)}; known ${name} names: ${names.join(', ')}`,
-        `${shorthand ? `${shorthand.what} or ` : ''}the name of a configured ${name}`,
-        value,
-      );
-    }
     if (own !== undefined) {
       return Object.freeze({
         kind: name,
@@ -462,6 +445,16 @@ function readStage(
           Object.create(null) as Record<string, string>,
         ),
       });
+    }
+    if (typeof value === 'string') {
+      const names = ['default', ...config.named.keys()];
+      fail(
+        path,
+        `${show(value)} ${shorthand ? `is neither ${shorthand.what} nor` : 'is not'} a configured ${name}` +
+          `${didYouMean(value, names)}; known ${name} names: ${names.join(', ')}`,
+        `${shorthand ? `${shorthand.what} or ` : ''}the name of a configured ${name}`,
+        value,
+      );
     }
     if (value != null && !isPlainObject(value)) {
       const expected =

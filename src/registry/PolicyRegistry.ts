@@ -487,20 +487,15 @@ export class PolicyRegistry {
    * ```
    */
   health(): PolicyRegistryHealth {
-    const policies: Record<string, PolicyMetrics> = {};
-    for (const [name, policy] of this.#policies) {
-      define(policies, name, toPlain(policy.metrics(), []));
-    }
-    const primitives = {} as Record<PrimitiveKind, Record<string, StageState>>;
-    for (const [kind, byName] of this.#instances) {
-      const states: Record<string, StageState> = {};
-      for (const [name, instance] of byName) {
-        const state = { kind: kind.kind, name, ...kind.state(instance) };
-        define(states, name, toPlain(state, []));
-      }
-      primitives[configName(kind) as PrimitiveKind] = states;
-    }
-    return { policies, primitives };
+    return {
+      policies: plainBy(this.#policies, (policy) => policy.metrics()),
+      primitives: Object.fromEntries(
+        Array.from(this.#instances, ([kind, byName]) => [
+          configName(kind),
+          plainBy(byName, (instance, name) => ({ kind: kind.kind, name, ...kind.state(instance) })),
+        ]),
+      ),
+    } as PolicyRegistryHealth;
   }
 
   /**
@@ -882,14 +877,17 @@ function sameData(a: unknown, b: unknown): boolean {
 /** A shared primitive's state, shaped as its stage's entry in `policy.metrics().stages`. */
 const MAX_DEPTH = 64;
 
-/** Sets an own enumerable property, so that a name such as `__proto__` stays a plain key. */
-function define(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+/**
+ * An object with, for each name in `map`, {@link toPlain} of what `read` makes of its value (a
+ * name such as `__proto__` is a plain key, as every key {@link toPlain} copies).
+ */
+function plainBy<V>(
+  map: ReadonlyMap<string, V>,
+  read: (value: V, name: string) => unknown,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Array.from(map, ([name, value]) => [name, toPlain(read(value, name), [])]),
+  );
 }
 
 /**
@@ -931,7 +929,7 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
       return plain === undefined ? null : plain;
     });
   }
-  const copy: Record<string, unknown> = {};
+  const copy: Array<[string, unknown]> = [];
   for (const key of Object.keys(value)) {
     let item: unknown;
     try {
@@ -940,9 +938,9 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
       continue;
     }
     const plain = toPlain(item, inner);
-    if (plain !== undefined) define(copy, key, plain);
+    if (plain !== undefined) copy.push([key, plain]);
   }
-  return copy;
+  return Object.fromEntries(copy);
 }
 
 /**

@@ -5,7 +5,6 @@ import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
   abortable,
-  isThenable,
   nextTurn,
   raceAbort,
   refusedCall,
@@ -18,6 +17,7 @@ import {
   optionsObject,
 } from '../../internal/validate.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
+import { whenSettled } from '../../pipeline/engine.js';
 
 /** How one hedged attempt settled, as {@link HedgeOptions.on} sees it. */
 export type HedgeOutcome<R = unknown> =
@@ -151,12 +151,7 @@ export class Hedge {
             attempt.run.settled(attempt, false, error);
             return;
           }
-          if (isThenable(value)) {
-            Promise.resolve(value).then(
-              (result) => attempt.run.settled(attempt, true, result),
-              (error: unknown) => attempt.run.settled(attempt, false, error),
-            );
-          } else attempt.run.settled(attempt, true, value);
+          whenSettled(value, (ok, result) => attempt.run.settled(attempt, ok, result));
         },
         finish(_run, ok, value) {
           if (ok) resolve(value as T);

@@ -643,12 +643,17 @@ export class PolicyRegistry {
     if (instance === undefined) {
       const config = this.#config;
       const entry = entryOf(config, kind, name);
-      const options = this.#options(config, kind, entry);
-      instance = this.#construct(kind, options, entry, {
-        config,
-        shared: (k, n) => this.#shared(k, n),
-      });
-      this.#resolved.set(instance as object, options);
+      instance = this.#renew(
+        kind,
+        undefined,
+        this.#options(config, kind, entry),
+        entry,
+        this.#resolved,
+        {
+          config,
+          shared: (k, n) => this.#shared(k, n),
+        },
+      ) as P;
       byName.set(name, instance);
     }
     return instance;
@@ -721,7 +726,7 @@ export class PolicyRegistry {
     old: unknown,
     options: Readonly<Record<string, unknown>>,
     entry: ConfigEntry | undefined,
-    resolved: Map<object, Readonly<Record<string, unknown>>>,
+    resolved: { set(instance: object, options: Readonly<Record<string, unknown>>): unknown },
     lookup: Lookup,
   ): unknown {
     const before = old === undefined ? undefined : this.#resolved.get(old as object);

@@ -5,6 +5,7 @@ import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
   abortable,
+  isThenable,
   nextTurn,
   raceAbort,
   refusedCall,
@@ -17,7 +18,6 @@ import {
   optionsObject,
 } from '../../internal/validate.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
-import { whenSettled } from '../../pipeline/engine.js';
 
 /** How one hedged attempt settled, as {@link HedgeOptions.on} sees it. */
 export type HedgeOutcome<R = unknown> =
@@ -145,13 +145,21 @@ export class Hedge {
         inPolicy: false,
         start(attempt) {
           let value: unknown;
+          let thenable: boolean;
           try {
             value = fn(attempt.signal, attempt.attempt);
+            // A `then` that cannot be read fails the attempt, as in a policy.
+            thenable = isThenable(value);
           } catch (error) {
             attempt.run.settled(attempt, false, error);
             return;
           }
-          whenSettled(value, (ok, result) => attempt.run.settled(attempt, ok, result));
+          if (thenable) {
+            Promise.resolve(value).then(
+              (result) => attempt.run.settled(attempt, true, result),
+              (error: unknown) => attempt.run.settled(attempt, false, error),
+            );
+          } else attempt.run.settled(attempt, true, value);
         },
         finish(_run, ok, value) {
           if (ok) resolve(value as T);

@@ -8,7 +8,7 @@ import { OptionTypeError } from '../optionErrors.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
-import { Counters, type PolicyMetrics, type StageState } from './metrics.js';
+import type { Counters, PolicyMetrics, StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
 import type { Wrapped } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';

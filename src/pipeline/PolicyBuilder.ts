@@ -150,7 +150,7 @@ export class PolicyBuilder<T = unknown, F = never> {
 
   /** Adds a custom stage, used as given. */
   use(stage: Stage): this {
-    this.assertOpen();
+    this.open();
     if (stage instanceof BuiltinStage) {
       // A built-in stage compiles into the fast path, as the methods above do.
       const { descriptor, primitive, name } = stage as BuiltinStage;
@@ -174,14 +174,14 @@ export class PolicyBuilder<T = unknown, F = never> {
 
   /** Sets the clock the policy uses for `ctx.startedAt` and event durations. */
   clock(clock: Clock): this {
-    this.assertOpen();
+    this.open();
     this.policyClock = clockOption(clock);
     return this;
   }
 
   /** Builds the immutable policy. The builder cannot be changed afterwards. */
   build(): Policy<T, F> {
-    this.assertOpen();
+    this.open();
     this.built = true;
     const hub = new EventHub();
     const counters = new Counters();
@@ -193,15 +193,14 @@ export class PolicyBuilder<T = unknown, F = never> {
     return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
   }
 
-  /** This builder, once checked to be still open: before a stage's primitive is made. */
+  /**
+   * This builder, once checked to be still open (not built): before a stage's primitive is made,
+   * and before anything changes it.
+   */
   private open(): this {
-    this.assertOpen();
-    return this;
-  }
-
-  private assertOpen(): void {
     if (this.built) {
       throw new Error(`Policy builder "${this.policyName}" was already built; start a new builder`);
     }
+    return this;
   }
 }

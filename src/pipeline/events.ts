@@ -137,17 +137,8 @@ export const EVENTS: readonly PolicyEvent[] = [
  * payload when nobody listens; listener arrays are copied on change so emitting never allocates.
  */
 export class EventHub {
-  private readonly lists: { [E in PolicyEvent]: ReadonlyArray<PolicyListener<E>> } = {
-    success: [],
-    failure: [],
-    attempt: [],
-    retry: [],
-    rejected: [],
-    timeout: [],
-    fallback: [],
-    hedge: [],
-    chaos: [],
-    'circuit-state': [],
+  private readonly lists = Object.fromEntries(EVENTS.map((event) => [event, []])) as unknown as {
+    [E in PolicyEvent]: ReadonlyArray<PolicyListener<E>>;
   };
   /** Called with the new listener count whenever a list changes. */
   onCountChange: ((event: PolicyEvent, count: number) => void) | undefined;

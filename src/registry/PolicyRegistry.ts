@@ -340,14 +340,7 @@ export class PolicyRegistry {
     if (typeof listener !== 'function') {
       throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
     }
-    this.#reloadListeners = [...this.#reloadListeners, listener];
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      const i = this.#reloadListeners.indexOf(listener);
-      if (i !== -1) this.#reloadListeners = this.#reloadListeners.filter((_, j) => j !== i);
-    };
+    return listen(listener, (change) => (this.#reloadListeners = change(this.#reloadListeners)));
   }
 
   /** The shared RateLimiter of this name (one not configured gets the `default` settings). */
@@ -407,9 +400,8 @@ export class PolicyRegistry {
     const policy = this.#policies.get(name);
     if (policy === undefined) {
       const names = this.names();
-      const hint = typeof name === 'string' ? closest(name, names) : undefined;
       throw new Error(
-        `Unknown policy ${show(name)}${hint === undefined ? '' : ` (did you mean "${hint}"?)`}; ` +
+        `Unknown policy ${show(name)}${hintOf(name, names)}; ` +
           (names.length === 0 ? 'no policies are known' : `known policies: ${names.join(', ')}`),
       );
     }
@@ -449,13 +441,10 @@ export class PolicyRegistry {
    * function. Used by `bulwark/otel`.
    */
   onRegister(listener: (policy: Policy<unknown, unknown>) => void): () => void {
-    this.#registerListeners = [...this.#registerListeners, listener];
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      this.#registerListeners = this.#registerListeners.filter((l) => l !== listener);
-    };
+    return listen(
+      listener,
+      (change) => (this.#registerListeners = change(this.#registerListeners)),
+    );
   }
 
   /** The names of every policy: configured ones in configuration order, then registered ones. */
@@ -498,20 +487,15 @@ export class PolicyRegistry {
    * ```
    */
   health(): PolicyRegistryHealth {
-    const policies: Record<string, PolicyMetrics> = {};
-    for (const [name, policy] of this.#policies) {
-      define(policies, name, toPlain(policy.metrics(), []));
-    }
-    const primitives = {} as Record<PrimitiveKind, Record<string, StageState>>;
-    for (const [kind, byName] of this.#instances) {
-      const states: Record<string, StageState> = {};
-      for (const [name, instance] of byName) {
-        const state = { kind: kind.kind, name, ...kind.state(instance) };
-        define(states, name, toPlain(state, []));
-      }
-      primitives[configName(kind) as PrimitiveKind] = states;
-    }
-    return { policies, primitives };
+    return {
+      policies: plainBy(this.#policies, (policy) => policy.metrics()),
+      primitives: Object.fromEntries(
+        Array.from(this.#instances, ([kind, byName]) => [
+          configName(kind),
+          plainBy(byName, (instance, name) => ({ kind: kind.kind, name, ...kind.state(instance) })),
+        ]),
+      ),
+    } as PolicyRegistryHealth;
   }
 
   /**
@@ -659,12 +643,17 @@ export class PolicyRegistry {
     if (instance === undefined) {
       const config = this.#config;
       const entry = entryOf(config, kind, name);
-      const options = this.#options(config, kind, entry);
-      instance = this.#construct(kind, options, entry, {
-        config,
-        shared: (k, n) => this.#shared(k, n),
-      });
-      this.#resolved.set(instance as object, options);
+      instance = this.#renew(
+        kind,
+        undefined,
+        this.#options(config, kind, entry),
+        entry,
+        this.#resolved,
+        {
+          config,
+          shared: (k, n) => this.#shared(k, n),
+        },
+      ) as P;
       byName.set(name, instance);
     }
     return instance;
@@ -737,7 +726,7 @@ export class PolicyRegistry {
     old: unknown,
     options: Readonly<Record<string, unknown>>,
     entry: ConfigEntry | undefined,
-    resolved: Map<object, Readonly<Record<string, unknown>>>,
+    resolved: { set(instance: object, options: Readonly<Record<string, unknown>>): unknown },
     lookup: Lookup,
   ): unknown {
     const before = old === undefined ? undefined : this.#resolved.get(old as object);
@@ -822,14 +811,40 @@ function reference(kind: KindDescriptor, option: string, name: unknown, lookup: 
   const config = kindOf(lookup.config, kind);
   if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
     const names = ['default', ...config.named.keys()];
-    const hint = typeof name === 'string' ? closest(name, names) : undefined;
     throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
-      message: `\`${option}\` must name a configured ${configName(kind)}${
-        hint === undefined ? '' : ` (did you mean "${hint}"?)`
-      }; known: ${names.join(', ')}; got ${show(name)}`,
+      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(
+        name,
+        names,
+      )}; known: ${names.join(', ')}; got ${show(name)}`,
     });
   }
   return lookup.shared(kind, name);
+}
+
+/** `` (did you mean "x"?)`` for the name in `names` nearest to `name`, or `''`. */
+function hintOf(name: unknown, names: readonly string[]): string {
+  const hint = typeof name === 'string' ? closest(name, names) : undefined;
+  return hint === undefined ? '' : ` (did you mean "${hint}"?)`;
+}
+
+/**
+ * Adds `listener` to a list of listeners that `update` replaces (never changes), and returns the
+ * function that removes it again (once).
+ */
+function listen<L>(
+  listener: L,
+  update: (change: (list: readonly L[]) => readonly L[]) => void,
+): () => void {
+  update((list) => [...list, listener]);
+  let subscribed = true;
+  return () => {
+    if (!subscribed) return;
+    subscribed = false;
+    update((list) => {
+      const i = list.indexOf(listener);
+      return list.filter((_, j) => j !== i);
+    });
+  };
 }
 
 /** A kind's configuration (an empty one when there is none). */
@@ -867,14 +882,17 @@ function sameData(a: unknown, b: unknown): boolean {
 /** A shared primitive's state, shaped as its stage's entry in `policy.metrics().stages`. */
 const MAX_DEPTH = 64;
 
-/** Sets an own enumerable property, so that a name such as `__proto__` stays a plain key. */
-function define(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+/**
+ * An object with, for each name in `map`, {@link toPlain} of what `read` makes of its value (a
+ * name such as `__proto__` is a plain key, as every key {@link toPlain} copies).
+ */
+function plainBy<V>(
+  map: ReadonlyMap<string, V>,
+  read: (value: V, name: string) => unknown,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Array.from(map, ([name, value]) => [name, toPlain(read(value, name), [])]),
+  );
 }
 
 /**
@@ -916,7 +934,7 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
       return plain === undefined ? null : plain;
     });
   }
-  const copy: Record<string, unknown> = {};
+  const copy: Array<[string, unknown]> = [];
   for (const key of Object.keys(value)) {
     let item: unknown;
     try {
@@ -925,9 +943,9 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
       continue;
     }
     const plain = toPlain(item, inner);
-    if (plain !== undefined) define(copy, key, plain);
+    if (plain !== undefined) copy.push([key, plain]);
   }
-  return copy;
+  return Object.fromEntries(copy);
 }
 
 /**

@@ -219,36 +219,27 @@ function entry(
 function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntry {
   const source = objectAt(raw, path, `an object of ${configName(kind)} options`);
   const known = kind.configOptions.filter((k) => !CODE_ONLY_OPTIONS.includes(k));
-  const options = Object.create(null) as Record<string, unknown>;
   const spelled = Object.create(null) as Record<string, string>;
-  for (const key of Object.keys(source)) {
-    const canonical = camel(key);
-    if (!known.includes(canonical)) {
-      if (CODE_ONLY_OPTIONS.includes(canonical)) {
-        fail(
-          path,
-          `the option \`${key}\` cannot come from configuration (it is code, not data); ` +
-            'build that policy with Policy.builder() and register it',
-          'an option a configuration can set',
-          source[key],
-          child(path, key),
-        );
-      }
-      unknown(
+  const options = readOptions(source, path, '', spelled, [], (key, canonical) => {
+    if (known.includes(canonical)) return;
+    if (CODE_ONLY_OPTIONS.includes(canonical)) {
+      fail(
         path,
-        'option',
-        key,
-        known.flatMap((k) => [kebab(k), k]),
+        `the option \`${key}\` cannot come from configuration (it is code, not data); ` +
+          'build that policy with Policy.builder() and register it',
+        'an option a configuration can set',
         source[key],
+        child(path, key),
       );
     }
-    const earlier = spelled[canonical];
-    if (earlier !== undefined) twice(path, 'option', earlier, key, source[key]);
-    spelled[canonical] = key;
-    options[canonical] = DATA_OPTIONS.includes(canonical)
-      ? frozenCopy(source[key], new Map())
-      : nestedOptions(source[key], path, canonical, key, spelled, []);
-  }
+    unknown(
+      path,
+      'option',
+      key,
+      known.flatMap((k) => [kebab(k), k]),
+      source[key],
+    );
+  });
   return entry(path, options, spelled);
 }
 
@@ -258,33 +249,40 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
 export const DATA_OPTIONS: readonly string[] = ['value'];
 
 /**
- * A frozen copy of the option `canonical` (written `written`), whose nested option objects (a
- * bulkhead's `limit`, a snapshot in `initialState`) take kebab-case or camelCase keys as the
- * entry's own options do: each nested key is turned to camelCase, its spelling recorded in
- * `spelled` under its camelCase path (`limit.minSamples` -> `limit.min-samples`).
+ * A frozen copy of an entry's options (`prefix` empty, each key first passed to `check`) or of
+ * the option `prefix` in it, whose nested option objects (a bulkhead's `limit`, a snapshot in
+ * `initialState`) take kebab-case or camelCase keys as the entry's own options do: each key is
+ * turned to camelCase, its spelling recorded in `spelled` under its camelCase path
+ * (`limit.minSamples` -> `limit.min-samples`), and a second spelling of one key refused.
  */
-function nestedOptions(
-  value: unknown,
+function readOptions(
+  value: Record<string, unknown>,
   path: string,
-  canonical: string,
-  written: string,
+  prefix: string,
   spelled: Record<string, string>,
   ancestors: readonly unknown[],
-): unknown {
-  // A loop is no option object: the primitive refuses it.
-  if (!isPlainObject(value) || ancestors.includes(value)) return frozenCopy(value, new Map());
+  check?: (key: string, canonical: string) => void,
+): Record<string, unknown> {
   const copy = Object.create(null) as Record<string, unknown>;
   const seen = Object.create(null) as Record<string, string>;
+  const written = spelled[prefix];
+  const inner = prefix === '' ? [] : [...ancestors, value];
   for (const key of Object.keys(value)) {
-    const inner = camel(key);
-    const at = `${canonical}.${inner}`;
-    const earlier = seen[inner];
-    if (earlier !== undefined) twice(child(path, written), 'option', earlier, key, value[key]);
-    seen[inner] = key;
-    spelled[at] = `${written}.${key}`;
-    copy[inner] = DATA_OPTIONS.includes(inner)
-      ? frozenCopy(value[key], new Map())
-      : nestedOptions(value[key], path, at, `${written}.${key}`, spelled, [...ancestors, value]);
+    const canonical = camel(key);
+    const item = value[key];
+    check?.(key, canonical);
+    const earlier = seen[canonical];
+    if (earlier !== undefined) {
+      twice(written === undefined ? path : child(path, written), 'option', earlier, key, item);
+    }
+    seen[canonical] = key;
+    const at = written === undefined ? canonical : `${prefix}.${canonical}`;
+    spelled[at] = written === undefined ? key : `${written}.${key}`;
+    // A loop is no option object: the primitive refuses it.
+    copy[canonical] =
+      DATA_OPTIONS.includes(canonical) || !isPlainObject(item) || inner.includes(item)
+        ? frozenCopy(item, new Map())
+        : readOptions(item, path, at, spelled, inner);
   }
   return Object.freeze(copy);
 }
@@ -312,11 +310,6 @@ function frozenCopy(value: unknown, copies: Map<unknown, unknown>): unknown {
     (copy as Record<string, unknown>)[key] = frozenCopy(item, copies);
   }
   return Object.freeze(copy);
-}
-
-/** Names a kind accepts as references, for messages: `default` first. */
-function knownNames(kind: KindConfig): string[] {
-  return ['default', ...kind.named.keys()];
 }
 
 /**
@@ -433,27 +426,15 @@ function readStage(
   const config = kinds.get(name);
   const shorthand = kind.shorthand;
   if (config !== undefined) {
-    // `- time-limiter: 3s`: options of the policy's own, unless a configured name. Nothing is
-    // "spelled", so an error names the stage's path itself.
+    if (typeof value === 'string' && (value === 'default' || config.named.has(value))) {
+      return Object.freeze({ kind: name, path, ref: value });
+    }
+    // `- time-limiter: 3s`: options of the policy's own. Nothing is "spelled", so an error names
+    // the stage's path itself.
     const own =
       typeof value === 'string' || typeof value === 'number'
-        ? typeof value === 'string' && (value === 'default' || config.named.has(value))
-          ? undefined
-          : shorthand?.options(value)
+        ? shorthand?.options(value)
         : undefined;
-    if (typeof value === 'string' && own === undefined) {
-      if (value === 'default' || config.named.has(value)) {
-        return Object.freeze({ kind: name, path, ref: value });
-      }
-      const names = knownNames(config);
-      fail(
-        path,
-        `${show(value)} ${shorthand ? `is neither ${shorthand.what} nor` : 'is not'} a configured ${name}` +
-          `${didYouMean(value, names)}; known ${name} names: ${names.join(', ')}`,
-        `${shorthand ? `${shorthand.what} or ` : ''}the name of a configured ${name}`,
-        value,
-      );
-    }
     if (own !== undefined) {
       return Object.freeze({
         kind: name,
@@ -464,6 +445,16 @@ function readStage(
           Object.create(null) as Record<string, string>,
         ),
       });
+    }
+    if (typeof value === 'string') {
+      const names = ['default', ...config.named.keys()];
+      fail(
+        path,
+        `${show(value)} ${shorthand ? `is neither ${shorthand.what} nor` : 'is not'} a configured ${name}` +
+          `${didYouMean(value, names)}; known ${name} names: ${names.join(', ')}`,
+        `${shorthand ? `${shorthand.what} or ` : ''}the name of a configured ${name}`,
+        value,
+      );
     }
     if (value != null && !isPlainObject(value)) {
       const expected =

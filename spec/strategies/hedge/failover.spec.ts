@@ -177,3 +177,37 @@ describe('Hedge, an attempt that fails synchronously', () => {
     expect(attempts).to.deep.equal([1, 2]);
   });
 });
+
+// A result whose `then` cannot be read is an attempt that failed with what reading it threw, as
+// in a policy: the attempt ends (it no longer counts as running) and the next one may start.
+describe('Hedge standalone, a result whose `then` throws', () => {
+  const unreadable = (error: Error): object =>
+    Object.defineProperty({}, 'then', {
+      get() {
+        throw error;
+      },
+    });
+
+  const turns = async (): Promise<void> => {
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('fails the attempt with what reading `then` threw, and ends it', async () => {
+    const error = new Error('no then');
+    const hedge = new Hedge({ maxHedges: 1, delay: 'on-failure' });
+    const result = settle(hedge.execute(() => unreadable(error)));
+    await turns();
+    expect(result).to.deep.equal({ status: 'rejected', reason: error });
+    expect(hedge.running).to.equal(0);
+  });
+
+  it('hedges on failure after it', async () => {
+    const hedge = new Hedge({ maxHedges: 1, delay: 'on-failure' });
+    const result = settle(
+      hedge.execute((_signal, attempt) => (attempt === 1 ? unreadable(new Error('no')) : 'second')),
+    );
+    await turns();
+    expect(result).to.deep.equal({ status: 'fulfilled', value: 'second' });
+    expect(hedge.running).to.equal(0);
+  });
+});

@@ -145,13 +145,16 @@ export class Hedge {
         inPolicy: false,
         start(attempt) {
           let value: unknown;
+          let thenable: boolean;
           try {
             value = fn(attempt.signal, attempt.attempt);
+            // A `then` that cannot be read fails the attempt, as in a policy.
+            thenable = isThenable(value);
           } catch (error) {
             attempt.run.settled(attempt, false, error);
             return;
           }
-          if (isThenable(value)) {
+          if (thenable) {
             Promise.resolve(value).then(
               (result) => attempt.run.settled(attempt, true, result),
               (error: unknown) => attempt.run.settled(attempt, false, error),

@@ -216,12 +216,9 @@ export class Keyed<P> {
    */
   releaseKey(entry: KeyedEntry<P>): void {
     entry.holds--;
-    entry.used = this.#clock.now();
-    const entries = this.#entries;
-    if (entries.get(entry.key) === entry) {
-      entries.delete(entry.key);
-      entries.set(entry.key, entry);
-    }
+    const now = this.#clock.now();
+    if (this.#entries.get(entry.key) === entry) this.#keep(entry, now);
+    else entry.used = now;
   }
 
   /** @internal Calls `listener` with each entry dropped from now on; returns the unsubscribe. */
@@ -244,11 +241,7 @@ export class Keyed<P> {
     const entries = this.#entries;
     let entry = entries.get(key);
     if (entry !== undefined) {
-      if (use) {
-        entries.delete(key);
-        entries.set(key, entry);
-        entry.used = now;
-      }
+      if (use) this.#keep(entry, now);
       return entry;
     }
     entry = { key, value: this.#factory(key), used: now, holds: 0 };
@@ -296,7 +289,10 @@ export class Keyed<P> {
     }
   }
 
-  /** A busy entry met while looking for one to drop: in use, so the most recent now. */
+  /**
+   * Makes `entry` the most recently used, used at `now`: an entry in use, or one met busy while
+   * looking for one to drop.
+   */
   #keep(entry: KeyedEntry<P>, now: number): void {
     this.#entries.delete(entry.key);
     this.#entries.set(entry.key, entry);

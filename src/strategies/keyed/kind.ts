@@ -32,12 +32,12 @@ export function keyedStage<P extends object>(
     if (!KEYED_STAGE_OPTIONS.includes(option) && option !== 'store') own[option] = options[option];
   }
   const Primitive = inner.Primitive as CheckedConstructor<P>;
-  const viewOf =
-    store === undefined
-      ? undefined
-      : (key: string): unknown => (store.forKey as (key: string) => unknown).call(store, key);
   const make = (key: string): P =>
-    new Primitive(viewOf === undefined ? own : { ...own, store: viewOf(key) });
+    new Primitive(
+      store === undefined
+        ? own
+        : { ...own, store: (store.forKey as (key: string) => unknown).call(store, key) },
+    );
   // Made now, so that bad options fail at construction; kept for `describe`. Without the store:
   // a view of it would be configured (and, for Redis, asked) for no key at all.
   const template = new Primitive(own);

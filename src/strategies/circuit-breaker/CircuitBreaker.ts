@@ -11,7 +11,7 @@ import {
   isThenable,
   refusedCall,
 } from '../../internal/signals.js';
-import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
+import { WaitQueue, type Waiter } from '../../internal/waitQueue.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   checkOption,
@@ -298,18 +298,11 @@ const UNKNOWN_TICKET = -1;
 /** At most this many calls wait in HALF_OPEN at once (`halfOpenWait`); more are refused at once. */
 const MAX_HALF_OPEN_WAITING = 1000;
 
-/** A call waiting in HALF_OPEN for the trial calls' verdict (`halfOpenWait`). */
-interface Waiter {
-  readonly resolve: (ticket: number) => void;
-  readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: () => void;
-  timer: unknown;
-  /** A shared store's answer to this waiter's admission is awaited. */
-  asking: boolean;
-  /** Answered (admitted, refused, timed out or aborted). */
-  done: boolean;
-}
+// A call waiting in HALF_OPEN for the trial calls' verdict (`halfOpenWait`) is a `Waiter` of a
+// `WaitQueue`, whose `n` holds these bits: a shared store's answer to its admission is awaited;
+// it was answered (admitted, refused, timed out or aborted) and has left the line.
+const ASKING = 1;
+const ANSWERED = 2;
 
 /**
  * A circuit breaker: stops calling a dependency that keeps failing, to give it room to recover.
@@ -322,7 +315,7 @@ interface Waiter {
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
  * calls and refuses the rest at once (`retryAfterMs` 0), or, with `halfOpenWait`, lets them wait
- * that long for the verdict (the timers it then sets, one per waiting call and one for the moment
+ * that long for the verdict (the timers it then sets, one for the waiting calls and one for the moment
  * the trial calls would be taken as lost, end with the wait);
  * when that many have succeeded it closes
  * with an empty window, and any failure re-opens it for a new open period (`recoveryTimeout`,
@@ -384,22 +377,22 @@ export class CircuitBreaker {
   // the first of them is being delivered when there are more.
   #pending: CircuitStateChange[] = [];
   // `halfOpenWait` in ms (0: no call waits), the calls waiting for the verdict (in arrival
-  // order), whether a wake is due, and, for a shared store, the timer of its next poll and how
+  // order, with the timer of their waits), whether a wake is due, and, for a shared store, how
   // many trial calls of the current HALF_OPEN period this breaker runs (their outcomes bring the
   // verdict, so no poll is needed meanwhile).
   readonly #waitMs: number;
-  readonly #waiters = new Set<Waiter>();
+  readonly #waiters: WaitQueue<number>;
   #waking = false;
-  #poll: unknown = undefined;
   #ownProbes = 0;
   // When this breaker last saw a trial call admitted, and how long a trial call may go without
   // reporting before the store takes it as lost and gives its slot to a new one: calls waiting
-  // then ask again at that moment (a synchronous store: the timer `#leaseTimer`, due at
-  // `#leaseAt`; a shared one: the poll), so that they, not a call arriving later, take the slot.
+  // then ask again at that moment (a synchronous store: the timer `#recheckTimer`, due at
+  // `#recheckAt`; a shared one: the poll, on the same timer), so that they, not a call arriving
+  // later, take the slot.
   #probeAt = -Infinity;
   readonly #leaseMs: number;
-  #leaseTimer: unknown = undefined;
-  #leaseAt = 0;
+  #recheckTimer: unknown = undefined;
+  #recheckAt = 0;
   readonly #wake = (): void => {
     // Already run by a call admitted before this microtask (see `#leaseDue`).
     if (!this.#waking) return;
@@ -423,6 +416,7 @@ export class CircuitBreaker {
    */
   constructor(options?: CircuitBreakerOptions) {
     const o = optionsObject(options, 'CircuitBreaker', CIRCUIT_BREAKER_OPTIONS);
+    const clock = clockOption(o.clock);
     const rate = (key: string): number | undefined =>
       numberOption(o[key], key, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
     const failureThreshold = integerOption(o.failureThreshold, 'failureThreshold', 1, 5);
@@ -500,10 +494,16 @@ export class CircuitBreaker {
       true,
     );
     this.#waitMs = durationOption(o.halfOpenWait, 'halfOpenWait', 0);
+    // A wait that runs out is refused as HALF_OPEN with nothing to wait for; one whose signal
+    // aborts ends with its reason.
+    this.#waiters = new WaitQueue<number>(
+      clock,
+      (waiter) => this.#answered(waiter, 0, false, this.#refusal('half-open', 0, undefined)),
+      (waiter) => this.#answered(waiter, 1),
+    );
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
     this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
       ((result: unknown) => boolean) | undefined;
-    const clock = clockOption(o.clock);
     const store =
       storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
       new InMemoryCircuitBreakerStore();
@@ -702,30 +702,12 @@ export class CircuitBreaker {
     }
     const listened = abortable(signal);
     if (listened?.aborted) return Promise.reject(listened.reason);
-    return new Promise<number>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        signal: listened,
-        onAbort: () => this.#answerWaiter(waiter, false, (listened as AbortSignal).reason),
-        timer: undefined,
-        asking: false,
-        done: false,
-      };
-      // A wait cut short by the deadline ends with the deadline's signal, which reports the
-      // timeout; otherwise a timer ends it, rounded up so that it never fires before the wait is
-      // over (timers truncate fractions).
-      if (waitMs === this.#waitMs || listened === undefined) {
-        waiter.timer = this.#clock.setTimeout(
-          () => this.#answerWaiter(waiter, false, this.#refusal('half-open', 0, undefined)),
-          Math.ceil(waitMs),
-        );
-      }
-      if (listened !== undefined) listenAbort(listened, waiter.onAbort);
-      this.#waiters.add(waiter);
-      this.#schedulePoll();
-      this.#armLease();
-    });
+    // A wait cut short by the deadline ends with the deadline's signal, which reports the
+    // timeout (the queue's timer for the whole wait comes after it); every wait is then as long,
+    // so the calls fall due in arrival order.
+    const wait = this.#waiters.push(0, listened ? this.#waitMs : waitMs, listened);
+    this.#recheckLater();
+    return wait;
   }
 
   /**
@@ -1060,14 +1042,16 @@ export class CircuitBreaker {
       // call asks a shared store for a refusal it would only confirm.
       const retryAfterMs =
         last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity;
-      for (const waiter of [...this.#waiters]) {
-        this.#answerWaiter(waiter, false, this.#refusal(last, retryAfterMs, undefined));
+      for (let waiter; (waiter = this.#waiters.head);) {
+        this.#answer(waiter, false, this.#refusal(last, retryAfterMs, undefined));
       }
       return;
     }
-    for (const waiter of [...this.#waiters]) {
+    for (let waiter = this.#waiters.head, next; waiter; waiter = next) {
+      // Read first: answering a call takes it out of the line.
+      next = waiter.next;
       // A synchronous store that still refuses in HALF_OPEN refuses the others too.
-      if (!waiter.asking && !this.#ask(waiter)) return;
+      if (waiter.n === 0 && !this.#ask(waiter)) return;
     }
   }
 
@@ -1075,7 +1059,7 @@ export class CircuitBreaker {
    * Asks the store to admit a waiting call; false when it still refuses it in HALF_OPEN (the
    * call waits on), true when the call was answered or a shared store's answer is awaited.
    */
-  #ask(waiter: Waiter): boolean {
+  #ask(waiter: Waiter<number>): boolean {
     let admission: CircuitAdmission | Promise<CircuitAdmission>;
     try {
       admission = this.#store.acquire();
@@ -1088,10 +1072,10 @@ export class CircuitBreaker {
       return this.#decide(waiter, this.#current(admission));
     }
     this.#remote = true;
-    waiter.asking = true;
+    waiter.n = ASKING;
     admission.then(
       (a) => {
-        waiter.asking = false;
+        waiter.n &= ANSWERED;
         this.#learnAdmission(a);
         const current = this.#current(a);
         // Decided (closed, re-opened or isolated): the others ask too; a trial slot taken here
@@ -1099,7 +1083,7 @@ export class CircuitBreaker {
         if (this.#decide(waiter, current) && current.state !== 'half-open') this.#scheduleWake();
       },
       (error: unknown) => {
-        waiter.asking = false;
+        waiter.n &= ANSWERED;
         this.#storeFailed(waiter, error);
       },
     );
@@ -1112,90 +1096,75 @@ export class CircuitBreaker {
    * ask at once rather than one per poll, so that each hears of the outage now, not after the
    * wait (which would pass the outage off as a verdict still to come).
    */
-  #storeFailed(waiter: Waiter, error: unknown): void {
-    this.#answerWaiter(waiter, false, error);
+  #storeFailed(waiter: Waiter<number>, error: unknown): void {
+    this.#answer(waiter, false, error);
     this.#scheduleWake();
   }
 
   /** Answers a waiting call by the store's admission; false when it still waits. */
-  #decide(waiter: Waiter, admission: CircuitAdmission): boolean {
+  #decide(waiter: Waiter<number>, admission: CircuitAdmission): boolean {
     if (!admission.admitted && admission.state === 'half-open') return false;
     const ticket = this.#ticket(admission, undefined);
-    if (typeof ticket !== 'number') this.#answerWaiter(waiter, false, ticket);
     // Admitted for a call that stopped waiting meanwhile: a trial slot goes back.
-    else if (waiter.done) this.#release(ticket);
-    else this.#answerWaiter(waiter, true, ticket);
+    if (waiter.n & ANSWERED && typeof ticket === 'number') this.#release(ticket);
+    else this.#answer(waiter, typeof ticket === 'number', ticket);
     return true;
   }
 
   /** Ends a call's wait: admitted with `value` as its ticket, or rejected with it. */
-  #answerWaiter(waiter: Waiter, admitted: boolean, value: unknown): void {
-    if (waiter.done) return;
-    waiter.done = true;
-    this.#waiters.delete(waiter);
-    if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
-    if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter.onAbort);
-    if (this.#waiters.size === 0) {
-      if (this.#poll !== undefined) {
-        this.#clock.clearTimeout(this.#poll);
-        this.#poll = undefined;
-      }
-      if (this.#leaseTimer !== undefined) {
-        this.#clock.clearTimeout(this.#leaseTimer);
-        this.#leaseTimer = undefined;
-      }
+  #answer(waiter: Waiter<number>, admitted: boolean, value: unknown): void {
+    if (waiter.n & ANSWERED) return;
+    this.#waiters.shift(waiter);
+    this.#answered(waiter, 0, admitted, value);
+  }
+
+  /**
+   * A call's wait is over: it leaves (or, `left` 1, is leaving) the line, and is admitted with
+   * `value` as its ticket or rejected with it (when the queue has not answered it itself). The
+   * timers kept for the waiting calls end with the last of them.
+   */
+  #answered(waiter: Waiter<number>, left: number, admitted?: boolean, value?: unknown): number {
+    waiter.n = ANSWERED;
+    if (this.#waiters.size === left && this.#recheckTimer !== undefined) {
+      this.#clock.clearTimeout(this.#recheckTimer);
+      this.#recheckTimer = undefined;
     }
     if (admitted) waiter.resolve(value as number);
-    else waiter.reject(value);
+    else if (!left) waiter.reject(value);
+    return 0;
   }
 
   /**
-   * With a shared store, whose verdict may come from another process: while calls wait, asks
-   * again for the first of them every `halfOpenWait / 4` (10 to 250 ms), unless this breaker
-   * runs a trial call of its own, whose outcome brings the verdict.
+   * While calls wait, a timer to ask the store again. With a shared store, whose verdict may come
+   * from another process: every `halfOpenWait / 4` (10 to 250 ms) for the first of them, unless
+   * this breaker runs a trial call of its own, whose outcome brings the verdict. With a
+   * synchronous store: at the moment the trial calls last admitted here are taken as lost, when
+   * every waiting call asks again and the first of them take the slots the store takes back. A
+   * call still refused then (the slots went to trial calls admitted later, through another
+   * breaker on the same store) waits one more lease.
    */
-  #schedulePoll(): void {
-    if (!this.#remote || this.#poll !== undefined || this.#waiters.size === 0) return;
-    this.#poll = this.#clock.setTimeout(
-      this.#tick,
-      Math.ceil(Math.min(250, Math.max(10, this.#waitMs / 4))),
-    );
+  #recheckLater(): void {
+    if (this.#recheckTimer !== undefined || this.#waiters.size === 0) return;
+    const now = this.#clock.now();
+    let wait = this.#remote
+      ? Math.min(250, Math.max(10, this.#waitMs / 4))
+      : this.#probeAt + this.#leaseMs - now;
+    if (!(wait > 0)) wait = this.#leaseMs;
+    this.#recheckAt = now + wait;
+    this.#recheckTimer = this.#clock.setTimeout(this.#recheck, Math.ceil(wait));
   }
 
-  readonly #tick = (): void => {
-    this.#poll = undefined;
+  readonly #recheck = (): void => {
+    this.#recheckTimer = undefined;
+    if (!this.#remote) this.#wakeAll();
     // This breaker's own trial call brings the verdict, unless it has gone so long without
     // reporting that the store takes it as lost and gives its slot to the next call.
-    if (this.#ownProbes === 0 || this.#clock.now() >= this.#probeAt + this.#leaseMs) {
-      for (const waiter of this.#waiters) {
-        if (!waiter.asking) {
-          this.#ask(waiter);
-          break;
-        }
-      }
+    else if (this.#ownProbes === 0 || this.#clock.now() >= this.#probeAt + this.#leaseMs) {
+      let waiter = this.#waiters.head;
+      while (waiter?.n) waiter = waiter.next;
+      if (waiter) this.#ask(waiter);
     }
-    this.#schedulePoll();
-  };
-
-  /**
-   * With a synchronous store: while calls wait, a timer for the moment the trial calls last
-   * admitted here are taken as lost, when the waiting calls ask again and the first of them take
-   * the slots the store takes back. A call still refused then (the slots went to trial calls
-   * admitted later, through another breaker on the same store) waits one more lease.
-   */
-  #armLease(): void {
-    if (this.#remote || this.#leaseTimer !== undefined || this.#waiters.size === 0) return;
-    const now = this.#clock.now();
-    let at = this.#probeAt + this.#leaseMs;
-    if (!(at > now)) at = now + this.#leaseMs;
-    this.#leaseAt = at;
-    this.#leaseTimer = this.#clock.setTimeout(this.#leaseOver, Math.ceil(at - now));
-  }
-
-  readonly #leaseOver = (): void => {
-    this.#leaseTimer = undefined;
-    this.#wakeAll();
-    this.#armLease();
+    this.#recheckLater();
   };
 
   /**
@@ -1205,9 +1174,9 @@ export class CircuitBreaker {
    */
   #leaseDue(): void {
     if (this.#waking) this.#wake();
-    if (this.#leaseTimer !== undefined && this.#clock.now() >= this.#leaseAt) {
-      this.#clock.clearTimeout(this.#leaseTimer);
-      this.#leaseOver();
+    if (!this.#remote && this.#recheckTimer !== undefined && this.#clock.now() >= this.#recheckAt) {
+      this.#clock.clearTimeout(this.#recheckTimer);
+      this.#recheck();
     }
   }
 

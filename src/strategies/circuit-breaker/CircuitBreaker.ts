@@ -721,17 +721,14 @@ export class CircuitBreaker {
    */
   tryAdmit(): number | Promise<number> | CircuitOpenError {
     this.#leaseDue();
-    const admission = this.#store.acquire();
-    if (isThenable(admission)) {
-      this.#remote = true;
-      return admission.then((a) => {
-        this.#learnAdmission(a);
-        const ticket = this.#ticket(this.#current(a), undefined);
-        if (typeof ticket !== 'number') throw ticket;
-        return ticket;
-      });
-    }
-    return this.#admit(admission, null);
+    const admission = this.#acquire();
+    return isThenable(admission)
+      ? admission.then((a) => {
+          const ticket = this.#ticket(a, undefined);
+          if (typeof ticket !== 'number') throw ticket;
+          return ticket;
+        })
+      : this.#ticket(admission, null);
   }
 
   /**
@@ -750,26 +747,20 @@ export class CircuitBreaker {
    * slot taken
    */
   beforeCall(): number {
-    const last = this.#lastState;
-    if (this.#remote && (last === 'open' || last === 'isolated')) {
-      const refusal = this.#refusal(
-        last,
-        last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity,
-        // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-        CircuitBreaker.prototype.beforeCall,
-      );
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    const boundary = CircuitBreaker.prototype.beforeCall;
+    const known = this.#known(boundary);
+    if (known) {
       this.#learn(this.#store.state());
-      throw refusal;
+      throw known;
     }
     this.#leaseDue();
-    const admission = this.#store.acquire();
+    const admission = this.#acquire();
     if (isThenable(admission)) {
-      this.#remote = true;
-      admission.then((a) => this.#learnAdmission(a), noop);
+      background(admission);
       return UNKNOWN_TICKET;
     }
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-    const ticket = this.#admit(admission, CircuitBreaker.prototype.beforeCall);
+    const ticket = this.#ticket(admission, boundary);
     if (typeof ticket !== 'number') throw ticket;
     return ticket;
   }
@@ -941,15 +932,43 @@ export class CircuitBreaker {
     }
   }
 
-  /** A synchronous store's admission: the state it observed, then `#ticket`. */
-  #admit(
-    admission: CircuitAdmission,
+  /**
+   * Asks the store to admit a call: its answer as the circuit stands once the state it reports
+   * is taken in (see `#current`), at once from a synchronous store, or as a promise from a shared
+   * one.
+   * @throws what a custom store throws
+   */
+  #acquire(): CircuitAdmission | Promise<CircuitAdmission> {
+    const admission = this.#store.acquire();
+    if (!isThenable(admission)) {
+      // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
+      if (admission.state !== this.#lastState) this.#observe(admission.state);
+      return this.#current(admission);
+    }
+    this.#remote = true;
+    return admission.then((a) => {
+      this.#learnAdmission(a);
+      return this.#current(a);
+    });
+  }
+
+  /**
+   * With a shared store whose last known state is OPEN or ISOLATED, the refusal of a call (the
+   * verdict is known: no need to ask the store for a refusal it would only confirm); else
+   * undefined.
+   */
+  #known(
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
-    boundary: Function | null,
-  ): number | CircuitOpenError {
-    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
-    if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(this.#current(admission), boundary);
+    boundary: Function | undefined,
+  ): CircuitOpenError | undefined {
+    const last = this.#lastState;
+    return this.#remote && (last === 'open' || last === 'isolated')
+      ? this.#refusal(
+          last,
+          last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity,
+          boundary,
+        )
+      : undefined;
   }
 
   /**
@@ -1036,16 +1055,10 @@ export class CircuitBreaker {
   readonly #soon = (): void => this.#scheduleWake();
 
   #wakeAll(): void {
-    const last = this.#lastState;
-    if (this.#remote && (last === 'open' || last === 'isolated')) {
-      // The verdict is known (re-opened or isolated, as `beforeCall` refuses it): no waiting
-      // call asks a shared store for a refusal it would only confirm.
-      const retryAfterMs =
-        last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity;
-      for (let waiter; (waiter = this.#waiters.head);) {
-        this.#answer(waiter, false, this.#refusal(last, retryAfterMs, undefined));
-      }
-      return;
+    // The verdict is known (re-opened or isolated, as `beforeCall` refuses it): every waiting
+    // call is refused.
+    for (let waiter, known; (waiter = this.#waiters.head) && (known = this.#known(undefined));) {
+      this.#answer(waiter, false, known);
     }
     for (let waiter = this.#waiters.head, next; waiter; waiter = next) {
       // Read first: answering a call takes it out of the line.
@@ -1062,22 +1075,16 @@ export class CircuitBreaker {
   #ask(waiter: Waiter<number>): boolean {
     let admission: CircuitAdmission | Promise<CircuitAdmission>;
     try {
-      admission = this.#store.acquire();
+      admission = this.#acquire();
     } catch (error) {
       this.#storeFailed(waiter, error);
       return true;
     }
-    if (!isThenable(admission)) {
-      if (admission.state !== this.#lastState) this.#observe(admission.state);
-      return this.#decide(waiter, this.#current(admission));
-    }
-    this.#remote = true;
+    if (!isThenable(admission)) return this.#decide(waiter, admission);
     waiter.n = ASKING;
     admission.then(
-      (a) => {
+      (current) => {
         waiter.n &= ANSWERED;
-        this.#learnAdmission(a);
-        const current = this.#current(a);
         // Decided (closed, re-opened or isolated): the others ask too; a trial slot taken here
         // says nothing of the verdict, and the poll goes on.
         if (this.#decide(waiter, current) && current.state !== 'half-open') this.#scheduleWake();

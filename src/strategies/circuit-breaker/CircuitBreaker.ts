@@ -834,9 +834,8 @@ export class CircuitBreaker {
     // Each subscription is removed once, by its own function, however often that is called.
     let subscribed = true;
     return () => {
-      if (!subscribed) return;
+      const index = subscribed ? this.#listeners.indexOf(listener) : -1;
       subscribed = false;
-      const index = this.#listeners.indexOf(listener);
       if (index !== -1) this.#listeners = this.#listeners.filter((_, i) => i !== index);
     };
   }
@@ -1018,22 +1017,29 @@ export class CircuitBreaker {
     );
   }
 
-  #record(failure: boolean, slow: boolean, ticket: number): void {
-    // Only a probe of the current HALF_OPEN period decides HALF_OPEN; a call whose ticket is not
-    // known (an asynchronous store, or no ticket given) may be one.
-    const probe = ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period);
+  /**
+   * True when the call `ticket` names may be a probe of the current HALF_OPEN period (`current`:
+   * while it lasts), the only calls that decide HALF_OPEN or hold a trial slot; a call whose
+   * ticket is not known (an asynchronous store, or no ticket given) may be one. A trial call of
+   * this breaker's own that reports is no longer counted as running.
+   */
+  #probe(ticket: number, current = true): boolean {
+    const probe =
+      ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period && current);
     if (ticket > 0 && probe && this.#ownProbes > 0) this.#ownProbes--;
+    return probe;
+  }
+
+  #record(failure: boolean, slow: boolean, ticket: number): void {
     this.#took(
-      this.#store.record(OUTCOMES[+failure | (+slow << 1) | (probe ? 0 : 4)] as CircuitOutcome),
+      this.#store.record(
+        OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)] as CircuitOutcome,
+      ),
     );
   }
 
   #release(ticket: number): void {
-    if (
-      ticket === UNKNOWN_TICKET ||
-      (ticket !== NOT_A_PROBE && ticket === this.#period && this.#lastState === 'half-open')
-    ) {
-      if (ticket > 0 && this.#ownProbes > 0) this.#ownProbes--;
+    if (this.#probe(ticket, this.#lastState === 'half-open')) {
       const released = this.#store.release();
       if (this.#waiters.size === 0) background(released);
       // A slot given back unrecorded: the first waiting call may take it as a trial call.

@@ -324,14 +324,15 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
 
   snapshot(): CircuitBreakerMetrics {
     const state = this.state();
+    const config = this.#settings();
     const window = this.#window;
-    if (this.#timed) window.expire(this.#settings().clock.now());
+    if (this.#timed) window.expire(config.clock.now());
     return metricsOf(
       state,
       window.calls,
       window.failures,
       window.slowCalls,
-      this.#settings().recoveryBackoff > 1 ? this.#openMs : undefined,
+      config.recoveryBackoff > 1 ? this.#openMs : undefined,
     );
   }
 

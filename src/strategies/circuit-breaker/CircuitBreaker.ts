@@ -579,12 +579,8 @@ export class CircuitBreaker {
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
     if (isThenable(snapshot)) {
-      snapshot.then((m) => {
-        this.#lastMetrics = m;
-        this.#learnState(m.state);
-      }, noop);
-      const last = this.#lastMetrics;
-      return last === undefined ? metricsOf(this.#lastState, 0, 0, 0) : last;
+      this.#learn(snapshot.then((m) => (this.#lastMetrics = m).state));
+      return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
     }
     this.#observe(snapshot.state);
     return snapshot;

@@ -173,4 +173,58 @@ describe('WaitQueue', () => {
     await clock.advance(1);
     expect(served).to.deep.equal(['2@30']);
   });
+
+  it('lists the line from head through next, in arrival order', () => {
+    const clock = new ManualClock();
+    const { q } = queue(clock);
+    expect(q.head).to.equal(undefined);
+    for (const n of [1, 2, 3]) void q.push(n, 10, undefined);
+    const listed: number[] = [];
+    for (let waiter = q.head; waiter; waiter = waiter.next) listed.push(waiter.n);
+    expect(listed).to.deep.equal([1, 2, 3]);
+  });
+
+  it('shift takes a caller from the middle, the others keeping their due times and order', async () => {
+    const clock = new ManualClock();
+    const { q, served } = queue(clock);
+    void q.push(1, 10, undefined);
+    await clock.advance(5);
+    void q.push(2, 10, undefined);
+    await clock.advance(5);
+    void q.push(3, 10, undefined);
+    // served: 1 at 10; now 2 (due 15) and 3 (due 20) wait.
+    expect(served).to.deep.equal(['1@10']);
+    const middle = q.head?.next;
+    void q.push(4, 10, undefined);
+    expect(q.shift(middle)?.n).to.equal(3);
+    expect(q.size).to.equal(2);
+    await clock.advance(5);
+    expect(served).to.deep.equal(['1@10', '2@15']);
+    await clock.advance(4);
+    expect(served, 'the caller behind the one taken keeps its own due time').to.deep.equal([
+      '1@10',
+      '2@15',
+    ]);
+    await clock.advance(1);
+    expect(served).to.deep.equal(['1@10', '2@15', '4@20']);
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('shift takes the tail, and the head when it is the only caller, clearing the timer', () => {
+    const clock = new ManualClock();
+    const { q, served } = queue(clock);
+    void q.push(1, 10, undefined);
+    const tail = q.head?.next;
+    expect(tail).to.equal(undefined);
+    void q.push(2, 20, undefined);
+    expect(q.shift(q.head?.next)?.n).to.equal(2);
+    expect(q.head?.n).to.equal(1);
+    expect(q.head?.next).to.equal(undefined);
+    const only = q.head;
+    expect(q.shift(only)).to.equal(only);
+    expect(q.size).to.equal(0);
+    expect(q.head).to.equal(undefined);
+    expect(clock.pending()).to.equal(0);
+    expect(served).to.deep.equal([]);
+  });
 });

@@ -7,11 +7,8 @@ import { listenAbort, unlistenAbort } from './abortListeners.js';
  */
 export class Waiter<T> implements EventListenerObject {
   readonly q: WaitQueue<T>;
-  /**
-   * What the owner keeps with the caller (the rate limiter's permits, the bulkhead's flag, the
-   * circuit breaker's asking and answered bits).
-   */
-  n: number;
+  /** What the owner keeps with the caller (the rate limiter's permits, the bulkhead's flag). */
+  readonly n: number;
   readonly signal: AbortSignal | undefined;
   prev: Waiter<T> | undefined;
   next: Waiter<T> | undefined;
@@ -93,16 +90,9 @@ export class WaitQueue<T> {
     return promise;
   }
 
-  /** The first caller in line (follow `next` for the others), or undefined when nobody waits. */
-  get head(): Waiter<T> | undefined {
-    return this.#head;
-  }
-
-  /**
-   * Takes `waiter` out of the line for its owner to answer: by default the head, or undefined
-   * when nobody waits; any other must still be in the line.
-   */
-  shift(waiter = this.#head): Waiter<T> | undefined {
+  /** Takes the head of the queue, or undefined when nobody waits. */
+  shift(): Waiter<T> | undefined {
+    const waiter = this.#head;
     if (waiter) this.#remove(waiter, 0);
     return waiter;
   }

@@ -11,7 +11,7 @@ import {
   isThenable,
   refusedCall,
 } from '../../internal/signals.js';
-import { WaitQueue, type Waiter } from '../../internal/waitQueue.js';
+import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   checkOption,
@@ -298,9 +298,19 @@ const UNKNOWN_TICKET = -1;
 /** At most this many calls wait in HALF_OPEN at once (`halfOpenWait`); more are refused at once. */
 const MAX_HALF_OPEN_WAITING = 1000;
 
-// A call waiting in HALF_OPEN for the trial calls' verdict (`halfOpenWait`) is a `Waiter` of a
-// `WaitQueue`, whose `n` holds these bits: a shared store's answer to its admission is awaited;
-// it was answered (admitted, refused, timed out or aborted) and has left the line.
+/** A call waiting in HALF_OPEN for the trial calls' verdict (`halfOpenWait`). */
+interface Waiter {
+  readonly resolve: (ticket: number) => void;
+  readonly reject: (reason: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
+  timer: unknown;
+  /** `ASKING` and `ANSWERED` bits; 0 while it waits with no question out. */
+  n: number;
+}
+
+// A shared store's answer to a waiting call's admission is awaited; the call was answered
+// (admitted, refused, timed out or aborted).
 const ASKING = 1;
 const ANSWERED = 2;
 
@@ -315,7 +325,7 @@ const ANSWERED = 2;
  * `recoveryTimeout` has passed; then the state reads HALF_OPEN (lazily, when it is next read or
  * a call arrives: the breaker has no timers). HALF_OPEN admits up to `halfOpenMaxCalls` trial
  * calls and refuses the rest at once (`retryAfterMs` 0), or, with `halfOpenWait`, lets them wait
- * that long for the verdict (the timers it then sets, one for the waiting calls and one for the moment
+ * that long for the verdict (the timers it then sets, one per waiting call and one for the moment
  * the trial calls would be taken as lost, end with the wait);
  * when that many have succeeded it closes
  * with an empty window, and any failure re-opens it for a new open period (`recoveryTimeout`,
@@ -377,11 +387,11 @@ export class CircuitBreaker {
   // the first of them is being delivered when there are more.
   #pending: CircuitStateChange[] = [];
   // `halfOpenWait` in ms (0: no call waits), the calls waiting for the verdict (in arrival
-  // order, with the timer of their waits), whether a wake is due, and, for a shared store, how
+  // order), whether a wake is due, and, for a shared store, how
   // many trial calls of the current HALF_OPEN period this breaker runs (their outcomes bring the
   // verdict, so no poll is needed meanwhile).
   readonly #waitMs: number;
-  readonly #waiters: WaitQueue<number>;
+  readonly #waiters = new Set<Waiter>();
   #waking = false;
   #ownProbes = 0;
   // When this breaker last saw a trial call admitted, and how long a trial call may go without
@@ -494,13 +504,6 @@ export class CircuitBreaker {
       true,
     );
     this.#waitMs = durationOption(o.halfOpenWait, 'halfOpenWait', 0);
-    // A wait that runs out is refused as HALF_OPEN with nothing to wait for; one whose signal
-    // aborts ends with its reason.
-    this.#waiters = new WaitQueue<number>(
-      clock,
-      (waiter) => this.#answered(waiter, 0, false, this.#refusal('half-open', 0, undefined)),
-      (waiter) => this.#answered(waiter, 1),
-    );
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
     this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
       ((result: unknown) => boolean) | undefined;
@@ -698,12 +701,28 @@ export class CircuitBreaker {
     }
     const listened = abortable(signal);
     if (listened?.aborted) return Promise.reject(listened.reason);
-    // A wait cut short by the deadline ends with the deadline's signal, which reports the
-    // timeout (the queue's timer for the whole wait comes after it); every wait is then as long,
-    // so the calls fall due in arrival order.
-    const wait = this.#waiters.push(0, listened ? this.#waitMs : waitMs, listened);
-    this.#recheckLater();
-    return wait;
+    return new Promise<number>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal: listened,
+        onAbort: () => this.#answer(waiter, false, (listened as AbortSignal).reason),
+        timer: undefined,
+        n: 0,
+      };
+      // A wait cut short by the deadline ends with the deadline's signal, which reports the
+      // timeout; otherwise a timer ends it, rounded up so that it never fires before the wait is
+      // over (timers truncate fractions).
+      if (waitMs === this.#waitMs || listened === undefined) {
+        waiter.timer = this.#clock.setTimeout(
+          () => this.#answer(waiter, false, this.#refusal('half-open', 0, undefined)),
+          Math.ceil(waitMs),
+        );
+      }
+      if (listened !== undefined) listenAbort(listened, waiter.onAbort);
+      this.#waiters.add(waiter);
+      this.#recheckLater();
+    });
   }
 
   /**
@@ -1057,16 +1076,13 @@ export class CircuitBreaker {
   readonly #soon = (): void => this.#scheduleWake();
 
   #wakeAll(): void {
-    // The verdict is known (re-opened or isolated, as `beforeCall` refuses it): every waiting
-    // call is refused.
-    for (let waiter, known; (waiter = this.#waiters.head) && (known = this.#known(undefined));) {
-      this.#answer(waiter, false, known);
-    }
-    for (let waiter = this.#waiters.head, next; waiter; waiter = next) {
-      // Read first: answering a call takes it out of the line.
-      next = waiter.next;
+    for (const waiter of [...this.#waiters]) {
+      const known = this.#known(undefined);
+      // The verdict is known (re-opened or isolated, as `beforeCall` refuses it): the call is
+      // refused.
+      if (known) this.#answer(waiter, false, known);
       // A synchronous store that still refuses in HALF_OPEN refuses the others too.
-      if (waiter.n === 0 && !this.#ask(waiter)) return;
+      else if (!waiter.n && !this.#ask(waiter)) return;
     }
   }
 
@@ -1074,7 +1090,7 @@ export class CircuitBreaker {
    * Asks the store to admit a waiting call; false when it still refuses it in HALF_OPEN (the
    * call waits on), true when the call was answered or a shared store's answer is awaited.
    */
-  #ask(waiter: Waiter<number>): boolean {
+  #ask(waiter: Waiter): boolean {
     let admission: CircuitAdmission | Promise<CircuitAdmission>;
     try {
       admission = this.#acquire();
@@ -1105,13 +1121,13 @@ export class CircuitBreaker {
    * ask at once rather than one per poll, so that each hears of the outage now, not after the
    * wait (which would pass the outage off as a verdict still to come).
    */
-  #storeFailed(waiter: Waiter<number>, error: unknown): void {
+  #storeFailed(waiter: Waiter, error: unknown): void {
     this.#answer(waiter, false, error);
     this.#scheduleWake();
   }
 
   /** Answers a waiting call by the store's admission; false when it still waits. */
-  #decide(waiter: Waiter<number>, admission: CircuitAdmission): boolean {
+  #decide(waiter: Waiter, admission: CircuitAdmission): boolean {
     if (!admission.admitted && admission.state === 'half-open') return false;
     const ticket = this.#ticket(admission, undefined);
     // Admitted for a call that stopped waiting meanwhile: a trial slot goes back.
@@ -1121,26 +1137,19 @@ export class CircuitBreaker {
   }
 
   /** Ends a call's wait: admitted with `value` as its ticket, or rejected with it. */
-  #answer(waiter: Waiter<number>, admitted: boolean, value: unknown): void {
+  #answer(waiter: Waiter, admitted: boolean, value: unknown): void {
     if (waiter.n & ANSWERED) return;
-    this.#waiters.shift(waiter);
-    this.#answered(waiter, 0, admitted, value);
-  }
-
-  /**
-   * A call's wait is over: it leaves (or, `left` 1, is leaving) the line, and is admitted with
-   * `value` as its ticket or rejected with it (when the queue has not answered it itself). The
-   * timers kept for the waiting calls end with the last of them.
-   */
-  #answered(waiter: Waiter<number>, left: number, admitted?: boolean, value?: unknown): number {
     waiter.n = ANSWERED;
-    if (this.#waiters.size === left && this.#recheckTimer !== undefined) {
+    this.#waiters.delete(waiter);
+    if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
+    if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter.onAbort);
+    // The recheck timer ends with the last waiting call.
+    if (this.#waiters.size === 0 && this.#recheckTimer !== undefined) {
       this.#clock.clearTimeout(this.#recheckTimer);
       this.#recheckTimer = undefined;
     }
     if (admitted) waiter.resolve(value as number);
-    else if (!left) waiter.reject(value);
-    return 0;
+    else waiter.reject(value);
   }
 
   /**
@@ -1169,9 +1178,12 @@ export class CircuitBreaker {
     // This breaker's own trial call brings the verdict, unless it has gone so long without
     // reporting that the store takes it as lost and gives its slot to the next call.
     else if (this.#ownProbes === 0 || this.#clock.now() >= this.#probeAt + this.#leaseMs) {
-      let waiter = this.#waiters.head;
-      while (waiter?.n) waiter = waiter.next;
-      if (waiter) this.#ask(waiter);
+      for (const waiter of this.#waiters) {
+        if (!waiter.n) {
+          this.#ask(waiter);
+          break;
+        }
+      }
     }
     this.#recheckLater();
   };

@@ -378,9 +378,8 @@ export class CircuitBreaker {
   // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
   // the slots of lost probes starts a new number too.
   #period = 0;
-  // The failure being recorded (only during that call), and the one that last tripped the circuit
-  // OPEN: the `cause` of the refusals that follow, as Polly's BrokenCircuitException carries it.
-  #recording: unknown = undefined;
+  // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
+  // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
   // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
   // the circuit opens) must not have its change delivered before the one it is reacting to. Only
@@ -938,12 +937,7 @@ export class CircuitBreaker {
 
   // Records a failure; `error` (undefined for a result) becomes the cause of refusals if it trips.
   #recordFailure(error: unknown, durationMs: number, ticket: number): void {
-    this.#recording = error;
-    try {
-      this.#record(true, durationMs >= this.#slowCallMs, ticket);
-    } finally {
-      this.#recording = undefined;
-    }
+    this.#record(true, durationMs >= this.#slowCallMs, ticket, error);
   }
 
   /**
@@ -1045,11 +1039,12 @@ export class CircuitBreaker {
     return probe;
   }
 
-  #record(failure: boolean, slow: boolean, ticket: number): void {
+  #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
     this.#took(
       this.#store.record(
         OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)] as CircuitOutcome,
       ),
+      cause,
     );
   }
 
@@ -1201,10 +1196,11 @@ export class CircuitBreaker {
     }
   }
 
-  // A state the store answered: observed now, or learnt when the promise settles.
-  #took(state: CircuitState | Promise<CircuitState>): CircuitState {
+  // A state the store answered: observed now (a move to OPEN by `cause`), or learnt when the
+  // promise settles.
+  #took(state: CircuitState | Promise<CircuitState>, cause?: unknown): CircuitState {
     if (isThenable(state)) this.#learn(state);
-    else this.#observe(state);
+    else this.#observe(state, cause);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
   }
@@ -1238,7 +1234,7 @@ export class CircuitBreaker {
     this.#observe(state);
   }
 
-  #observe(to: CircuitState): void {
+  #observe(to: CircuitState, cause?: unknown): void {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
@@ -1246,7 +1242,7 @@ export class CircuitBreaker {
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') this.#openCause = this.#recording;
+    if (to === 'open') this.#openCause = cause;
     if (to === 'half-open') {
       this.#period++;
       this.#ownProbes = 0;

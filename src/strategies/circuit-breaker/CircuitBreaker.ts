@@ -367,7 +367,7 @@ export class CircuitBreaker {
   #lastState: CircuitState = 'closed';
   #listeners: readonly CircuitStateListener[] = [];
   // Only for stores that answer with promises: the state is then known as of their last answer.
-  #remote = false;
+  #remote: boolean;
   #openUntil = 0;
   // Only for stores that answer with promises: the open time this breaker expects of the shared
   // circuit, by the growth rule, as learnt from the states it saw.
@@ -541,16 +541,10 @@ export class CircuitBreaker {
       (store as InMemoryCircuitBreakerStore).load(initial.saved, initial.elapsedMs);
     }
     const state = store.state();
-    if (isThenable(state)) {
-      this.#remote = true;
-      this.#learn(state);
-    } else {
-      this.#lastState = state;
-      // A circuit restored HALF_OPEN is in its first HALF_OPEN period: its probes' tickets must
-      // not read as "no probe" (0).
-      // Stryker disable next-line ConditionalExpression: counting one more period from CLOSED only shifts every period number by one, and tickets are compared with it for equality
-      if (state === 'half-open') this.#period++;
-    }
+    this.#remote = isThenable(state);
+    // A circuit restored HALF_OPEN is in its first HALF_OPEN period (`#observe` numbers it): its
+    // probes' tickets must not read as "no probe" (0).
+    this.#took(state);
   }
 
   /**
@@ -1000,10 +994,7 @@ export class CircuitBreaker {
     if (!admission.probe) return NOT_A_PROBE;
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
-    if (admission.reclaimed === true) {
-      this.#period++;
-      this.#ownProbes = 0;
-    }
+    if (admission.reclaimed === true) this.#newPeriod();
     // Read only for calls waiting for the verdict: no clock read without `halfOpenWait`.
     if (this.#waitMs > 0) {
       this.#ownProbes++;
@@ -1234,6 +1225,13 @@ export class CircuitBreaker {
     this.#observe(state);
   }
 
+  // A new HALF_OPEN period: the tickets of earlier probes no longer count as probes', and none of
+  // this breaker's own trial calls runs in it yet.
+  #newPeriod(): void {
+    this.#period++;
+    this.#ownProbes = 0;
+  }
+
   #observe(to: CircuitState, cause?: unknown): void {
     const from = this.#lastState;
     if (to === from) return;
@@ -1243,10 +1241,7 @@ export class CircuitBreaker {
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
     if (to === 'open') this.#openCause = cause;
-    if (to === 'half-open') {
-      this.#period++;
-      this.#ownProbes = 0;
-    }
+    if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;
     // A listener changed the state: its change follows once this one has reached everyone.

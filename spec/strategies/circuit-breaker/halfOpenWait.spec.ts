@@ -669,6 +669,39 @@ describe('CircuitBreaker halfOpenWait', () => {
       expect(clock.pending()).to.equal(0);
     });
 
+    it('ends each waiting call at its own end, a deadline cutting one short among others', async () => {
+      const breaker = await halfOpen({ halfOpenWait: '1s' });
+      const bare = policyOf(breaker);
+      const timed = policyOf(breaker, 300);
+      const probe = deferred<string>();
+      const first = settle(bare.execute(() => probe.promise));
+      const a = settle(bare.execute(() => 'a'));
+      await clock.advance(100);
+      // Joins the line behind a, with a deadline long before a's end.
+      const b = settle(timed.execute(() => 'b'));
+      await clock.advance(100);
+      const c = settle(bare.execute(() => 'c'));
+      await flush();
+      await clock.advance(199);
+      expect([a.status, b.status, c.status]).to.deep.equal(['pending', 'pending', 'pending']);
+      await clock.advance(1);
+      // b's deadline (at 400 ms) ends its wait with the timeout.
+      expect(b.reason).to.be.instanceOf(OperationTimeoutError);
+      expect([a.status, c.status]).to.deep.equal(['pending', 'pending']);
+      await clock.advance(599);
+      expect(a.status).to.equal('pending');
+      await clock.advance(1);
+      // a's wait (from 0) runs out at 1 s; c's (from 200 ms) at 1.2 s.
+      expect(a.reason).to.be.instanceOf(CircuitOpenError).and.include({ state: 'half-open' });
+      expect(c.status).to.equal('pending');
+      await clock.advance(200);
+      expect(c.reason).to.be.instanceOf(CircuitOpenError).and.include({ state: 'half-open' });
+      probe.resolve('ok');
+      await flush();
+      expect(first).to.deep.include({ status: 'fulfilled', value: 'ok' });
+      expect(clock.pending()).to.equal(0);
+    });
+
     it("ends a waiting call at once on the caller's abort, leaving no listener", async () => {
       const breaker = await halfOpen();
       const policy = policyOf(breaker);

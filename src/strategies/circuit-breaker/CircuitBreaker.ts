@@ -305,11 +305,14 @@ interface Waiter {
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
   timer: unknown;
-  /** A shared store's answer to this waiter's admission is awaited. */
-  asking: boolean;
-  /** Answered (admitted, refused, timed out or aborted). */
-  done: boolean;
+  /** `ASKING` and `ANSWERED` bits; 0 while it waits with no question out. */
+  n: number;
 }
+
+// A shared store's answer to a waiting call's admission is awaited; the call was answered
+// (admitted, refused, timed out or aborted).
+const ASKING = 1;
+const ANSWERED = 2;
 
 /**
  * A circuit breaker: stops calling a dependency that keeps failing, to give it room to recover.
@@ -364,7 +367,7 @@ export class CircuitBreaker {
   #lastState: CircuitState = 'closed';
   #listeners: readonly CircuitStateListener[] = [];
   // Only for stores that answer with promises: the state is then known as of their last answer.
-  #remote = false;
+  #remote: boolean;
   #openUntil = 0;
   // Only for stores that answer with promises: the open time this breaker expects of the shared
   // circuit, by the growth rule, as learnt from the states it saw.
@@ -375,31 +378,30 @@ export class CircuitBreaker {
   // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
   // the slots of lost probes starts a new number too.
   #period = 0;
-  // The failure being recorded (only during that call), and the one that last tripped the circuit
-  // OPEN: the `cause` of the refusals that follow, as Polly's BrokenCircuitException carries it.
-  #recording: unknown = undefined;
+  // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
+  // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
   // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
   // the circuit opens) must not have its change delivered before the one it is reacting to. Only
   // the first of them is being delivered when there are more.
   #pending: CircuitStateChange[] = [];
   // `halfOpenWait` in ms (0: no call waits), the calls waiting for the verdict (in arrival
-  // order), whether a wake is due, and, for a shared store, the timer of its next poll and how
+  // order), whether a wake is due, and, for a shared store, how
   // many trial calls of the current HALF_OPEN period this breaker runs (their outcomes bring the
   // verdict, so no poll is needed meanwhile).
   readonly #waitMs: number;
   readonly #waiters = new Set<Waiter>();
   #waking = false;
-  #poll: unknown = undefined;
   #ownProbes = 0;
   // When this breaker last saw a trial call admitted, and how long a trial call may go without
   // reporting before the store takes it as lost and gives its slot to a new one: calls waiting
-  // then ask again at that moment (a synchronous store: the timer `#leaseTimer`, due at
-  // `#leaseAt`; a shared one: the poll), so that they, not a call arriving later, take the slot.
+  // then ask again at that moment (a synchronous store: the timer `#recheckTimer`, due at
+  // `#recheckAt`; a shared one: the poll, on the same timer), so that they, not a call arriving
+  // later, take the slot.
   #probeAt = -Infinity;
   readonly #leaseMs: number;
-  #leaseTimer: unknown = undefined;
-  #leaseAt = 0;
+  #recheckTimer: unknown = undefined;
+  #recheckAt = 0;
   readonly #wake = (): void => {
     // Already run by a call admitted before this microtask (see `#leaseDue`).
     if (!this.#waking) return;
@@ -423,6 +425,7 @@ export class CircuitBreaker {
    */
   constructor(options?: CircuitBreakerOptions) {
     const o = optionsObject(options, 'CircuitBreaker', CIRCUIT_BREAKER_OPTIONS);
+    const clock = clockOption(o.clock);
     const rate = (key: string): number | undefined =>
       numberOption(o[key], key, (n) => n > 0 && n <= 1, 'in (0, 1]', undefined);
     const failureThreshold = integerOption(o.failureThreshold, 'failureThreshold', 1, 5);
@@ -503,7 +506,6 @@ export class CircuitBreaker {
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
     this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
       ((result: unknown) => boolean) | undefined;
-    const clock = clockOption(o.clock);
     const store =
       storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
       new InMemoryCircuitBreakerStore();
@@ -539,16 +541,10 @@ export class CircuitBreaker {
       (store as InMemoryCircuitBreakerStore).load(initial.saved, initial.elapsedMs);
     }
     const state = store.state();
-    if (isThenable(state)) {
-      this.#remote = true;
-      this.#learn(state);
-    } else {
-      this.#lastState = state;
-      // A circuit restored HALF_OPEN is in its first HALF_OPEN period: its probes' tickets must
-      // not read as "no probe" (0).
-      // Stryker disable next-line ConditionalExpression: counting one more period from CLOSED only shifts every period number by one, and tickets are compared with it for equality
-      if (state === 'half-open') this.#period++;
-    }
+    this.#remote = isThenable(state);
+    // A circuit restored HALF_OPEN is in its first HALF_OPEN period (`#observe` numbers it): its
+    // probes' tickets must not read as "no probe" (0).
+    this.#took(state);
   }
 
   /**
@@ -579,12 +575,8 @@ export class CircuitBreaker {
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
     if (isThenable(snapshot)) {
-      snapshot.then((m) => {
-        this.#lastMetrics = m;
-        this.#learnState(m.state);
-      }, noop);
-      const last = this.#lastMetrics;
-      return last === undefined ? metricsOf(this.#lastState, 0, 0, 0) : last;
+      this.#learn(snapshot.then((m) => (this.#lastMetrics = m).state));
+      return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
     }
     this.#observe(snapshot.state);
     return snapshot;
@@ -707,24 +699,22 @@ export class CircuitBreaker {
         resolve,
         reject,
         signal: listened,
-        onAbort: () => this.#answerWaiter(waiter, false, (listened as AbortSignal).reason),
+        onAbort: () => this.#answer(waiter, false, (listened as AbortSignal).reason),
         timer: undefined,
-        asking: false,
-        done: false,
+        n: 0,
       };
       // A wait cut short by the deadline ends with the deadline's signal, which reports the
       // timeout; otherwise a timer ends it, rounded up so that it never fires before the wait is
       // over (timers truncate fractions).
       if (waitMs === this.#waitMs || listened === undefined) {
         waiter.timer = this.#clock.setTimeout(
-          () => this.#answerWaiter(waiter, false, this.#refusal('half-open', 0, undefined)),
+          () => this.#answer(waiter, false, this.#refusal('half-open', 0, undefined)),
           Math.ceil(waitMs),
         );
       }
       if (listened !== undefined) listenAbort(listened, waiter.onAbort);
       this.#waiters.add(waiter);
-      this.#schedulePoll();
-      this.#armLease();
+      this.#recheckLater();
     });
   }
 
@@ -739,17 +729,14 @@ export class CircuitBreaker {
    */
   tryAdmit(): number | Promise<number> | CircuitOpenError {
     this.#leaseDue();
-    const admission = this.#store.acquire();
-    if (isThenable(admission)) {
-      this.#remote = true;
-      return admission.then((a) => {
-        this.#learnAdmission(a);
-        const ticket = this.#ticket(this.#current(a), undefined);
-        if (typeof ticket !== 'number') throw ticket;
-        return ticket;
-      });
-    }
-    return this.#admit(admission, null);
+    const admission = this.#acquire();
+    return isThenable(admission)
+      ? admission.then((a) => {
+          const ticket = this.#ticket(a, undefined);
+          if (typeof ticket !== 'number') throw ticket;
+          return ticket;
+        })
+      : this.#ticket(admission, null);
   }
 
   /**
@@ -768,26 +755,20 @@ export class CircuitBreaker {
    * slot taken
    */
   beforeCall(): number {
-    const last = this.#lastState;
-    if (this.#remote && (last === 'open' || last === 'isolated')) {
-      const refusal = this.#refusal(
-        last,
-        last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity,
-        // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-        CircuitBreaker.prototype.beforeCall,
-      );
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    const boundary = CircuitBreaker.prototype.beforeCall;
+    const known = this.#known(boundary);
+    if (known) {
       this.#learn(this.#store.state());
-      throw refusal;
+      throw known;
     }
     this.#leaseDue();
-    const admission = this.#store.acquire();
+    const admission = this.#acquire();
     if (isThenable(admission)) {
-      this.#remote = true;
-      admission.then((a) => this.#learnAdmission(a), noop);
+      background(admission);
       return UNKNOWN_TICKET;
     }
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-    const ticket = this.#admit(admission, CircuitBreaker.prototype.beforeCall);
+    const ticket = this.#ticket(admission, boundary);
     if (typeof ticket !== 'number') throw ticket;
     return ticket;
   }
@@ -861,9 +842,8 @@ export class CircuitBreaker {
     // Each subscription is removed once, by its own function, however often that is called.
     let subscribed = true;
     return () => {
-      if (!subscribed) return;
+      const index = subscribed ? this.#listeners.indexOf(listener) : -1;
       subscribed = false;
-      const index = this.#listeners.indexOf(listener);
       if (index !== -1) this.#listeners = this.#listeners.filter((_, i) => i !== index);
     };
   }
@@ -951,23 +931,46 @@ export class CircuitBreaker {
 
   // Records a failure; `error` (undefined for a result) becomes the cause of refusals if it trips.
   #recordFailure(error: unknown, durationMs: number, ticket: number): void {
-    this.#recording = error;
-    try {
-      this.#record(true, durationMs >= this.#slowCallMs, ticket);
-    } finally {
-      this.#recording = undefined;
-    }
+    this.#record(true, durationMs >= this.#slowCallMs, ticket, error);
   }
 
-  /** A synchronous store's admission: the state it observed, then `#ticket`. */
-  #admit(
-    admission: CircuitAdmission,
+  /**
+   * Asks the store to admit a call: its answer as the circuit stands once the state it reports
+   * is taken in (see `#current`), at once from a synchronous store, or as a promise from a shared
+   * one.
+   * @throws what a custom store throws
+   */
+  #acquire(): CircuitAdmission | Promise<CircuitAdmission> {
+    const admission = this.#store.acquire();
+    if (!isThenable(admission)) {
+      // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
+      if (admission.state !== this.#lastState) this.#observe(admission.state);
+      return this.#current(admission);
+    }
+    this.#remote = true;
+    return admission.then((a) => {
+      this.#learnAdmission(a);
+      return this.#current(a);
+    });
+  }
+
+  /**
+   * With a shared store whose last known state is OPEN or ISOLATED, the refusal of a call (the
+   * verdict is known: no need to ask the store for a refusal it would only confirm); else
+   * undefined.
+   */
+  #known(
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
-    boundary: Function | null,
-  ): number | CircuitOpenError {
-    // Stryker disable next-line ConditionalExpression: a fast path; #observe ignores the state it already has
-    if (admission.state !== this.#lastState) this.#observe(admission.state);
-    return this.#ticket(this.#current(admission), boundary);
+    boundary: Function | undefined,
+  ): CircuitOpenError | undefined {
+    const last = this.#lastState;
+    return this.#remote && (last === 'open' || last === 'isolated')
+      ? this.#refusal(
+          last,
+          last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity,
+          boundary,
+        )
+      : undefined;
   }
 
   /**
@@ -991,10 +994,7 @@ export class CircuitBreaker {
     if (!admission.probe) return NOT_A_PROBE;
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
-    if (admission.reclaimed === true) {
-      this.#period++;
-      this.#ownProbes = 0;
-    }
+    if (admission.reclaimed === true) this.#newPeriod();
     // Read only for calls waiting for the verdict: no clock read without `halfOpenWait`.
     if (this.#waitMs > 0) {
       this.#ownProbes++;
@@ -1017,22 +1017,30 @@ export class CircuitBreaker {
     );
   }
 
-  #record(failure: boolean, slow: boolean, ticket: number): void {
-    // Only a probe of the current HALF_OPEN period decides HALF_OPEN; a call whose ticket is not
-    // known (an asynchronous store, or no ticket given) may be one.
-    const probe = ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period);
+  /**
+   * True when the call `ticket` names may be a probe of the current HALF_OPEN period (`current`:
+   * while it lasts), the only calls that decide HALF_OPEN or hold a trial slot; a call whose
+   * ticket is not known (an asynchronous store, or no ticket given) may be one. A trial call of
+   * this breaker's own that reports is no longer counted as running.
+   */
+  #probe(ticket: number, current = true): boolean {
+    const probe =
+      ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period && current);
     if (ticket > 0 && probe && this.#ownProbes > 0) this.#ownProbes--;
+    return probe;
+  }
+
+  #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
     this.#took(
-      this.#store.record(OUTCOMES[+failure | (+slow << 1) | (probe ? 0 : 4)] as CircuitOutcome),
+      this.#store.record(
+        OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)] as CircuitOutcome,
+      ),
+      cause,
     );
   }
 
   #release(ticket: number): void {
-    if (
-      ticket === UNKNOWN_TICKET ||
-      (ticket !== NOT_A_PROBE && ticket === this.#period && this.#lastState === 'half-open')
-    ) {
-      if (ticket > 0 && this.#ownProbes > 0) this.#ownProbes--;
+    if (this.#probe(ticket, this.#lastState === 'half-open')) {
       const released = this.#store.release();
       if (this.#waiters.size === 0) background(released);
       // A slot given back unrecorded: the first waiting call may take it as a trial call.
@@ -1054,20 +1062,13 @@ export class CircuitBreaker {
   readonly #soon = (): void => this.#scheduleWake();
 
   #wakeAll(): void {
-    const last = this.#lastState;
-    if (this.#remote && (last === 'open' || last === 'isolated')) {
-      // The verdict is known (re-opened or isolated, as `beforeCall` refuses it): no waiting
-      // call asks a shared store for a refusal it would only confirm.
-      const retryAfterMs =
-        last === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : Infinity;
-      for (const waiter of [...this.#waiters]) {
-        this.#answerWaiter(waiter, false, this.#refusal(last, retryAfterMs, undefined));
-      }
-      return;
-    }
     for (const waiter of [...this.#waiters]) {
+      const known = this.#known(undefined);
+      // The verdict is known (re-opened or isolated, as `beforeCall` refuses it): the call is
+      // refused.
+      if (known) this.#answer(waiter, false, known);
       // A synchronous store that still refuses in HALF_OPEN refuses the others too.
-      if (!waiter.asking && !this.#ask(waiter)) return;
+      else if (!waiter.n && !this.#ask(waiter)) return;
     }
   }
 
@@ -1078,28 +1079,22 @@ export class CircuitBreaker {
   #ask(waiter: Waiter): boolean {
     let admission: CircuitAdmission | Promise<CircuitAdmission>;
     try {
-      admission = this.#store.acquire();
+      admission = this.#acquire();
     } catch (error) {
       this.#storeFailed(waiter, error);
       return true;
     }
-    if (!isThenable(admission)) {
-      if (admission.state !== this.#lastState) this.#observe(admission.state);
-      return this.#decide(waiter, this.#current(admission));
-    }
-    this.#remote = true;
-    waiter.asking = true;
+    if (!isThenable(admission)) return this.#decide(waiter, admission);
+    waiter.n = ASKING;
     admission.then(
-      (a) => {
-        waiter.asking = false;
-        this.#learnAdmission(a);
-        const current = this.#current(a);
+      (current) => {
+        waiter.n &= ANSWERED;
         // Decided (closed, re-opened or isolated): the others ask too; a trial slot taken here
         // says nothing of the verdict, and the poll goes on.
         if (this.#decide(waiter, current) && current.state !== 'half-open') this.#scheduleWake();
       },
       (error: unknown) => {
-        waiter.asking = false;
+        waiter.n &= ANSWERED;
         this.#storeFailed(waiter, error);
       },
     );
@@ -1113,7 +1108,7 @@ export class CircuitBreaker {
    * wait (which would pass the outage off as a verdict still to come).
    */
   #storeFailed(waiter: Waiter, error: unknown): void {
-    this.#answerWaiter(waiter, false, error);
+    this.#answer(waiter, false, error);
     this.#scheduleWake();
   }
 
@@ -1121,81 +1116,62 @@ export class CircuitBreaker {
   #decide(waiter: Waiter, admission: CircuitAdmission): boolean {
     if (!admission.admitted && admission.state === 'half-open') return false;
     const ticket = this.#ticket(admission, undefined);
-    if (typeof ticket !== 'number') this.#answerWaiter(waiter, false, ticket);
     // Admitted for a call that stopped waiting meanwhile: a trial slot goes back.
-    else if (waiter.done) this.#release(ticket);
-    else this.#answerWaiter(waiter, true, ticket);
+    if (waiter.n & ANSWERED && typeof ticket === 'number') this.#release(ticket);
+    else this.#answer(waiter, typeof ticket === 'number', ticket);
     return true;
   }
 
   /** Ends a call's wait: admitted with `value` as its ticket, or rejected with it. */
-  #answerWaiter(waiter: Waiter, admitted: boolean, value: unknown): void {
-    if (waiter.done) return;
-    waiter.done = true;
+  #answer(waiter: Waiter, admitted: boolean, value: unknown): void {
+    if (waiter.n & ANSWERED) return;
+    waiter.n = ANSWERED;
     this.#waiters.delete(waiter);
     if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
     if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter.onAbort);
-    if (this.#waiters.size === 0) {
-      if (this.#poll !== undefined) {
-        this.#clock.clearTimeout(this.#poll);
-        this.#poll = undefined;
-      }
-      if (this.#leaseTimer !== undefined) {
-        this.#clock.clearTimeout(this.#leaseTimer);
-        this.#leaseTimer = undefined;
-      }
+    // The recheck timer ends with the last waiting call.
+    if (this.#waiters.size === 0 && this.#recheckTimer !== undefined) {
+      this.#clock.clearTimeout(this.#recheckTimer);
+      this.#recheckTimer = undefined;
     }
     if (admitted) waiter.resolve(value as number);
     else waiter.reject(value);
   }
 
   /**
-   * With a shared store, whose verdict may come from another process: while calls wait, asks
-   * again for the first of them every `halfOpenWait / 4` (10 to 250 ms), unless this breaker
-   * runs a trial call of its own, whose outcome brings the verdict.
+   * While calls wait, a timer to ask the store again. With a shared store, whose verdict may come
+   * from another process: every `halfOpenWait / 4` (10 to 250 ms) for the first of them, unless
+   * this breaker runs a trial call of its own, whose outcome brings the verdict. With a
+   * synchronous store: at the moment the trial calls last admitted here are taken as lost, when
+   * every waiting call asks again and the first of them take the slots the store takes back. A
+   * call still refused then (the slots went to trial calls admitted later, through another
+   * breaker on the same store) waits one more lease.
    */
-  #schedulePoll(): void {
-    if (!this.#remote || this.#poll !== undefined || this.#waiters.size === 0) return;
-    this.#poll = this.#clock.setTimeout(
-      this.#tick,
-      Math.ceil(Math.min(250, Math.max(10, this.#waitMs / 4))),
-    );
+  #recheckLater(): void {
+    if (this.#recheckTimer !== undefined || this.#waiters.size === 0) return;
+    const now = this.#clock.now();
+    let wait = this.#remote
+      ? Math.min(250, Math.max(10, this.#waitMs / 4))
+      : this.#probeAt + this.#leaseMs - now;
+    if (!(wait > 0)) wait = this.#leaseMs;
+    this.#recheckAt = now + wait;
+    this.#recheckTimer = this.#clock.setTimeout(this.#recheck, Math.ceil(wait));
   }
 
-  readonly #tick = (): void => {
-    this.#poll = undefined;
+  readonly #recheck = (): void => {
+    this.#recheckTimer = undefined;
+    if (!this.#remote) this.#wakeAll();
     // This breaker's own trial call brings the verdict, unless it has gone so long without
     // reporting that the store takes it as lost and gives its slot to the next call.
-    if (this.#ownProbes === 0 || this.#clock.now() >= this.#probeAt + this.#leaseMs) {
+    else if (this.#ownProbes === 0 || this.#clock.now() >= this.#probeAt + this.#leaseMs) {
       for (const waiter of this.#waiters) {
-        if (!waiter.asking) {
+        if (!waiter.n) {
           this.#ask(waiter);
           break;
         }
       }
     }
-    this.#schedulePoll();
-  };
-
-  /**
-   * With a synchronous store: while calls wait, a timer for the moment the trial calls last
-   * admitted here are taken as lost, when the waiting calls ask again and the first of them take
-   * the slots the store takes back. A call still refused then (the slots went to trial calls
-   * admitted later, through another breaker on the same store) waits one more lease.
-   */
-  #armLease(): void {
-    if (this.#remote || this.#leaseTimer !== undefined || this.#waiters.size === 0) return;
-    const now = this.#clock.now();
-    let at = this.#probeAt + this.#leaseMs;
-    if (!(at > now)) at = now + this.#leaseMs;
-    this.#leaseAt = at;
-    this.#leaseTimer = this.#clock.setTimeout(this.#leaseOver, Math.ceil(at - now));
-  }
-
-  readonly #leaseOver = (): void => {
-    this.#leaseTimer = undefined;
-    this.#wakeAll();
-    this.#armLease();
+    this.#recheckLater();
   };
 
   /**
@@ -1205,16 +1181,17 @@ export class CircuitBreaker {
    */
   #leaseDue(): void {
     if (this.#waking) this.#wake();
-    if (this.#leaseTimer !== undefined && this.#clock.now() >= this.#leaseAt) {
-      this.#clock.clearTimeout(this.#leaseTimer);
-      this.#leaseOver();
+    if (!this.#remote && this.#recheckTimer !== undefined && this.#clock.now() >= this.#recheckAt) {
+      this.#clock.clearTimeout(this.#recheckTimer);
+      this.#recheck();
     }
   }
 
-  // A state the store answered: observed now, or learnt when the promise settles.
-  #took(state: CircuitState | Promise<CircuitState>): CircuitState {
+  // A state the store answered: observed now (a move to OPEN by `cause`), or learnt when the
+  // promise settles.
+  #took(state: CircuitState | Promise<CircuitState>, cause?: unknown): CircuitState {
     if (isThenable(state)) this.#learn(state);
-    else this.#observe(state);
+    else this.#observe(state, cause);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
   }
@@ -1248,7 +1225,14 @@ export class CircuitBreaker {
     this.#observe(state);
   }
 
-  #observe(to: CircuitState): void {
+  // A new HALF_OPEN period: the tickets of earlier probes no longer count as probes', and none of
+  // this breaker's own trial calls runs in it yet.
+  #newPeriod(): void {
+    this.#period++;
+    this.#ownProbes = 0;
+  }
+
+  #observe(to: CircuitState, cause?: unknown): void {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
@@ -1256,11 +1240,8 @@ export class CircuitBreaker {
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') this.#openCause = this.#recording;
-    if (to === 'half-open') {
-      this.#period++;
-      this.#ownProbes = 0;
-    }
+    if (to === 'open') this.#openCause = cause;
+    if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;
     // A listener changed the state: its change follows once this one has reached everyone.

@@ -28,10 +28,10 @@ export function bucketsFor(durationMs: number): number {
 }
 
 /**
- * A store's answer (`probe` only for an admitted call that is a probe), built through this one
- * function so that every answer has the same shape.
+ * @internal A store's answer (`probe` only for an admitted call that is a probe), built through
+ * this one function so that every answer has the same shape.
  */
-function answer(
+export function answer(
   admitted: boolean,
   state: CircuitState,
   retryAfterMs: number,

@@ -8,6 +8,7 @@ import {
   ADMIT_PROBE_RECLAIMED,
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
+  answer,
   probeLeaseMs,
 } from './admissions.js';
 
@@ -259,7 +260,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     if (state === 'open') {
       // The same comparison as state(): time open so far against the open time.
       const left = this.#openMs - (now - this.#openedAt);
-      if (left > 0) return { admitted: false, state, probe: false, retryAfterMs: left };
+      if (left > 0) return answer(false, state, left);
       this.#enter('half-open');
     }
     let admission = ADMIT_PROBE;
@@ -324,14 +325,15 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
 
   snapshot(): CircuitBreakerMetrics {
     const state = this.state();
+    const config = this.#settings();
     const window = this.#window;
-    if (this.#timed) window.expire(this.#settings().clock.now());
+    if (this.#timed) window.expire(config.clock.now());
     return metricsOf(
       state,
       window.calls,
       window.failures,
       window.slowCalls,
-      this.#settings().recoveryBackoff > 1 ? this.#openMs : undefined,
+      config.recoveryBackoff > 1 ? this.#openMs : undefined,
     );
   }
 

@@ -419,38 +419,35 @@ export class Bulkhead {
       return Promise.reject(error);
     }
     const live = abortable(signal);
-    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
-    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
-    if (live === undefined || live.aborted) {
-      return work.then(
+    return new Promise<T>((resolve, reject) => {
+      let answered = 0;
+      const onAbort = (): void => {
+        // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
+        unlistenAbort(live!, onAbort);
+        answered = 1;
+        this.#orphaned++;
+        reject(live!.reason);
+      };
+      // Without a signal to answer early (or one that aborted while `fn` started), the call
+      // follows its work.
+      if (live !== undefined && !live.aborted) listenAbort(live, onAbort);
+      const settle = (ok: boolean): void => {
+        // Nothing to remove without a signal: unlistenAbort knows no listener of `undefined`.
+        unlistenAbort(live!, onAbort);
+        this.#orphaned -= answered;
+        this.giveSlot(ticket, ok);
+      };
+      work.then(
         (value) => {
-          this.giveSlot(ticket, true);
-          return value;
+          settle(true);
+          resolve(value);
         },
         (error: unknown) => {
-          this.giveSlot(ticket, false);
-          throw error;
+          settle(false);
+          reject(error);
         },
       );
-    }
-    let answered = 0;
-    const onAbort = (): void => {
-      // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
-      unlistenAbort(live, onAbort);
-      answered = 1;
-      this.#orphaned++;
-    };
-    listenAbort(live, onAbort);
-    const settle = (ok: boolean): void => {
-      unlistenAbort(live, onAbort);
-      this.#orphaned -= answered;
-      this.giveSlot(ticket, ok);
-    };
-    work.then(
-      () => settle(true),
-      () => settle(false),
-    );
-    return raceAbort(work, live);
+    });
   }
 
   /**

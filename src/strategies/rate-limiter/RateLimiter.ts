@@ -202,7 +202,7 @@ export class RateLimiter {
       format: 'bulwark.rate-limiter',
       version: SNAPSHOT_VERSION,
       takenAt: wallNow(),
-      tokens: store.save(),
+      tokens: store.available(),
       maxTokens: this.maxTokens,
       refillRate: this.refillRate,
     };
@@ -319,7 +319,7 @@ export class RateLimiter {
     if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     }
-    return this.acquire(1, signal).then(() =>
+    return this.#take(1, signal, true).then(() =>
       signal?.aborted
         ? Promise.reject(signal.reason)
         : raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal),

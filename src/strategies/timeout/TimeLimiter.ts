@@ -351,13 +351,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   }
 
   #unlink(): void {
-    if (this.#linked !== undefined) {
-      unlistenAbort(this.#linked, this);
-      this.#linked = undefined;
-    }
-    if (this.#caller !== undefined) {
-      unlistenAbort(this.#caller, this);
-      this.#caller = undefined;
-    }
+    // Either may be unset: unlistenAbort knows no listener of `undefined`, nor one twice.
+    unlistenAbort(this.#linked!, this);
+    unlistenAbort(this.#caller!, this);
   }
 }

@@ -213,10 +213,9 @@ export class RateLimiter {
    * moments before in the same synchronous turn.
    */
   tryAcquireAt(now: number): boolean {
-    if (this.#queue.size !== 0) return false;
     this.#lent = now;
     try {
-      return this.#store.tryReserve(1);
+      return this.tryAcquire();
     } finally {
       this.#lent = NaN;
     }
@@ -316,7 +315,7 @@ export class RateLimiter {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
+    if (this.tryAcquire()) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     }
     return this.#take(1, signal, true).then(() =>

@@ -192,15 +192,10 @@ export class Bulkhead {
     }
     // Every setting is an own enumerable property, `maxConcurrent` first, so `console.log`,
     // `Object.keys` and `JSON.stringify` list them all (`maxWaitMs` Infinity is `null` in JSON).
-    // Under an adaptive limit it is a getter of the limit as it is now.
-    Object.defineProperty(
-      this,
-      'maxConcurrent',
-      limit === undefined
-        ? { value: maxConcurrent, enumerable: true }
-        : { get: () => limit.limit, enumerable: true },
-    );
-    setReadonly<Bulkhead>(this, { adaptiveLimit: limit, maxQueue, maxWaitMs });
+    setReadonly<Bulkhead>(this, { maxConcurrent, adaptiveLimit: limit, maxQueue, maxWaitMs });
+    // Under an adaptive limit it is a getter of the limit as it is now (in the same place).
+    if (limit !== undefined)
+      Object.defineProperty(this, 'maxConcurrent', { get: () => limit.limit });
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
@@ -350,10 +345,10 @@ export class Bulkhead {
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size !== 0) return this.#wait(signal, manual);
-    let answer: ReturnType<BulkheadStore['acquire']>;
+    let answer: ReturnType<BulkheadStore['acquire']> = false;
     try {
-      answer = this.#store.acquire();
+      // Behind callers queued already, it queues too (`#granted` of no slot).
+      if (this.#queue.size === 0) answer = this.#store.acquire();
     } catch (error) {
       return Promise.reject(error);
     }

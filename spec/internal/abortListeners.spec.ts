@@ -105,26 +105,4 @@ describe('abort listeners: one per signal', () => {
     expect(told).to.deep.equal(['after']);
     expect((reported[0] as Error).message).to.equal('listener failed');
   });
-
-  it('tells each listener, a function or an object, which signal aborted', () => {
-    const a = new AbortController();
-    const b = new AbortController();
-    const told: [string, AbortSignal][] = [];
-    const object = { handleEvent: (signal: AbortSignal) => told.push(['object', signal]) };
-    const fn = (signal: AbortSignal): number => told.push(['function', signal]);
-    for (const signal of [a.signal, b.signal]) {
-      listenAbort(signal, object);
-      listenAbort(signal, fn);
-    }
-    b.abort();
-    expect(told).to.deep.equal([
-      ['object', b.signal],
-      ['function', b.signal],
-    ]);
-    a.abort();
-    expect(told.slice(2)).to.deep.equal([
-      ['object', a.signal],
-      ['function', a.signal],
-    ]);
-  });
 });

@@ -32,10 +32,11 @@ class Links {
     this.signals = signals;
   }
 
-  /** `signal` aborted: so does the request, which then follows nothing more. */
-  handleEvent(signal: AbortSignal): void {
+  /** A followed signal aborted: so does the request, which then follows nothing more. */
+  handleEvent(): void {
     release(this);
-    this.ref.deref()?.abort(signal.reason);
+    // The signal telling it is aborted; so may another it follows be, whose abort came first.
+    this.ref.deref()?.abort(this.signals.find((s) => s.aborted)?.reason);
   }
 }
 

@@ -6,24 +6,20 @@
 // already there on each add. Here the first call on a signal registers one listener, which tells
 // every call listening through it; the last call to stop listening removes it.
 
-/**
- * What listens through {@link listenAbort}: an object with `handleEvent`, or a function; either is
- * told which signal aborted.
- */
-export type AbortListener =
-  { handleEvent(signal: AbortSignal): void } | ((signal: AbortSignal) => void);
+/** What listens through {@link listenAbort}: an object with `handleEvent`, or a function. */
+export type AbortListener = { handleEvent(): void } | (() => void);
 
 /** Each signal's listeners, in the order they began, and the one listener telling them. */
 const listening = new WeakMap<AbortSignal, readonly [Set<AbortListener>, () => void]>();
 
-function tell(signal: AbortSignal, listeners: Set<AbortListener>): void {
+function tell(listeners: Set<AbortListener>): void {
   // Like an event target: a listener added while telling is not told; one removed before its
   // turn is not told either.
   for (const listener of [...listeners]) {
     if (!listeners.has(listener)) continue;
     try {
-      if (typeof listener === 'function') listener(signal);
-      else listener.handleEvent(signal);
+      if (typeof listener === 'function') listener();
+      else listener.handleEvent();
     } catch (error) {
       // As an event target reports a listener's error: later, without stopping the others.
       queueMicrotask(() => {
@@ -38,7 +34,7 @@ export function listenAbort(signal: AbortSignal, listener: AbortListener): void 
   let entry = listening.get(signal);
   if (entry === undefined) {
     const listeners = new Set<AbortListener>();
-    entry = [listeners, () => tell(signal, listeners)];
+    entry = [listeners, () => tell(listeners)];
     listening.set(signal, entry);
     signal.addEventListener('abort', entry[1]);
   }

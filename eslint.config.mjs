@@ -108,9 +108,11 @@ const DESCRIPTOR_LAYERING = [
 /**
  * An adapter (bulwark/redis, bulwark/otel, bulwark/fetch) takes the core's classes only through
  * `../index.js`, which the build rewrites to the package itself, so it shares them instead of
- * bundling copies. Pure helpers with no class or state of their own may be bundled: these.
+ * bundling copies. Pure helpers with no class or state of their own may be bundled: these (and
+ * the abort listeners, whose bundled copy keeps the adapter's listeners apart from the core's).
  */
 const ADAPTER_HELPERS = [
+  'internal/abortListeners.js',
   'internal/clock.js',
   'internal/duration.js',
   'internal/signals.js',

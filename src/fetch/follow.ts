@@ -5,17 +5,12 @@
 //
 // `AbortSignal.any` would do, but an observed composite of a long-lived signal (a server's
 // shutdown signal given to every call) is never freed from that signal's list of dependants on
-// the runtimes `bulwark/fetch` supports: memory would grow with every call. Here each followed
-// signal gets one listener, shared by every request that follows it, which holds the requests'
-// controllers weakly. A request stops following when it failed or its response was discarded, or
-// when its response (and that response's body) can no longer be reached; a signal's listener goes
-// with its last follower.
-
-/** The requests following one signal, and the listener that aborts them. */
-interface Followers {
-  readonly requests: Set<Links>;
-  readonly onAbort: () => void;
-}
+// the runtimes `bulwark/fetch` supports: memory would grow with every call. Here a request
+// listens to each signal it follows through `listenAbort` (one listener per signal, shared with
+// every other call listening to it), holding its controller weakly. A request stops following
+// when it failed or its response was discarded, or when its response (and that response's body)
+// can no longer be reached; a signal's listener goes with its last follower.
+import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {
@@ -24,13 +19,26 @@ export interface Follower {
   release(): void;
 }
 
-/** What a request follows; kept by the finalizer only until its controller is collected. */
-interface Links {
+/**
+ * What a request follows, and its abort listener on each of those signals; kept by the finalizer
+ * only until its controller is collected.
+ */
+class Links {
   readonly ref: WeakRef<AbortController>;
   readonly signals: readonly AbortSignal[];
-}
 
-const followed = new WeakMap<AbortSignal, Followers>();
+  constructor(controller: AbortController, signals: readonly AbortSignal[]) {
+    this.ref = new WeakRef(controller);
+    this.signals = signals;
+  }
+
+  /** A followed signal aborted: so does the request, which then follows nothing more. */
+  handleEvent(): void {
+    release(this);
+    // The signal telling it is aborted; so may another it follows be, whose abort came first.
+    this.ref.deref()?.abort(this.signals.find((s) => s.aborted)?.reason);
+  }
+}
 
 // Made at the first request that needs it, so that importing the module does nothing.
 let finalizer: FinalizationRegistry<Links> | undefined;
@@ -46,16 +54,8 @@ export function follow(signals: readonly AbortSignal[]): Follower {
     controller.abort(aborted.reason);
     return { controller, release: ignore };
   }
-  const links: Links = { ref: new WeakRef(controller), signals };
-  for (const signal of signals) {
-    let followers = followed.get(signal);
-    if (followers === undefined) {
-      followers = { requests: new Set(), onAbort: () => abortAll(signal) };
-      followed.set(signal, followers);
-      signal.addEventListener('abort', followers.onAbort);
-    }
-    followers.requests.add(links);
-  }
+  const links = new Links(controller, signals);
+  for (const signal of signals) listenAbort(signal, links);
   (finalizer ??= new FinalizationRegistry(unfollow)).register(controller, links, links);
   return { controller, release: () => release(links) };
 }
@@ -66,30 +66,9 @@ function release(links: Links): void {
   unfollow(links);
 }
 
-/** `signal` aborted: so does every request that follows it, which then follows nothing more. */
-function abortAll(signal: AbortSignal): void {
-  const followers = followed.get(signal);
-  // Stryker disable next-line ConditionalExpression: the listener goes with its entry; a guard only
-  if (followers === undefined) return;
-  followed.delete(signal);
-  signal.removeEventListener('abort', followers.onAbort);
-  for (const links of followers.requests) {
-    release(links);
-    links.ref.deref()?.abort(signal.reason);
-  }
-}
-
-/** A request stops following its signals; a signal nobody follows loses its listener. */
+/** A request stops following its signals; a signal nobody listens to loses its listener. */
 function unfollow(links: Links): void {
-  for (const signal of links.signals) {
-    const followers = followed.get(signal);
-    if (followers === undefined) continue;
-    followers.requests.delete(links);
-    if (followers.requests.size === 0) {
-      followed.delete(signal);
-      signal.removeEventListener('abort', followers.onAbort);
-    }
-  }
+  for (const signal of links.signals) unlistenAbort(signal, links);
 }
 
 function ignore(): void {}

@@ -66,12 +66,9 @@ export const V8Error = Error as unknown as {
  * without its stack) never starts. A caller that attaches none still gets an unhandled rejection.
  */
 export function rejectedSoon(reason: unknown): Promise<never> {
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<never>((_resolve, rejectIt) => {
-    reject = rejectIt;
+  return RESOLVED.then(() => {
+    throw reason;
   });
-  void RESOLVED.then(() => reject(reason));
-  return promise;
 }
 
 /** @internal Rejects a deferred one microtask from now (see {@link rejectedSoon}). */

@@ -192,15 +192,10 @@ export class Bulkhead {
     }
     // Every setting is an own enumerable property, `maxConcurrent` first, so `console.log`,
     // `Object.keys` and `JSON.stringify` list them all (`maxWaitMs` Infinity is `null` in JSON).
-    // Under an adaptive limit it is a getter of the limit as it is now.
-    Object.defineProperty(
-      this,
-      'maxConcurrent',
-      limit === undefined
-        ? { value: maxConcurrent, enumerable: true }
-        : { get: () => limit.limit, enumerable: true },
-    );
-    setReadonly<Bulkhead>(this, { adaptiveLimit: limit, maxQueue, maxWaitMs });
+    setReadonly<Bulkhead>(this, { maxConcurrent, adaptiveLimit: limit, maxQueue, maxWaitMs });
+    // Under an adaptive limit it is a getter of the limit as it is now (in the same place).
+    if (limit !== undefined)
+      Object.defineProperty(this, 'maxConcurrent', { get: () => limit.limit });
     const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
@@ -350,10 +345,10 @@ export class Bulkhead {
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size !== 0) return this.#wait(signal, manual);
-    let answer: ReturnType<BulkheadStore['acquire']>;
+    let answer: ReturnType<BulkheadStore['acquire']> = false;
     try {
-      answer = this.#store.acquire();
+      // Behind callers queued already, it queues too (`#granted` of no slot).
+      if (this.#queue.size === 0) answer = this.#store.acquire();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -419,38 +414,35 @@ export class Bulkhead {
       return Promise.reject(error);
     }
     const live = abortable(signal);
-    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
-    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
-    if (live === undefined || live.aborted) {
-      return work.then(
+    return new Promise<T>((resolve, reject) => {
+      let answered = 0;
+      const onAbort = (): void => {
+        // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
+        unlistenAbort(live!, onAbort);
+        answered = 1;
+        this.#orphaned++;
+        reject(live!.reason);
+      };
+      // Without a signal to answer early (or one that aborted while `fn` started), the call
+      // follows its work.
+      if (live !== undefined && !live.aborted) listenAbort(live, onAbort);
+      const settle = (ok: boolean): void => {
+        // Nothing to remove without a signal: unlistenAbort knows no listener of `undefined`.
+        unlistenAbort(live!, onAbort);
+        this.#orphaned -= answered;
+        this.giveSlot(ticket, ok);
+      };
+      work.then(
         (value) => {
-          this.giveSlot(ticket, true);
-          return value;
+          settle(true);
+          resolve(value);
         },
         (error: unknown) => {
-          this.giveSlot(ticket, false);
-          throw error;
+          settle(false);
+          reject(error);
         },
       );
-    }
-    let answered = 0;
-    const onAbort = (): void => {
-      // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
-      unlistenAbort(live, onAbort);
-      answered = 1;
-      this.#orphaned++;
-    };
-    listenAbort(live, onAbort);
-    const settle = (ok: boolean): void => {
-      unlistenAbort(live, onAbort);
-      this.#orphaned -= answered;
-      this.giveSlot(ticket, ok);
-    };
-    work.then(
-      () => settle(true),
-      () => settle(false),
-    );
-    return raceAbort(work, live);
+    });
   }
 
   /**

@@ -144,8 +144,8 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
  * ```
  */
 export class Fallback<T> {
-  readonly #hasValue: boolean;
   readonly #value: T | undefined;
+  // Unset for a fallback with a `value`.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as `method`'s
   readonly #method: ((error: unknown, ...args: any[]) => T | PromiseLike<T>) | undefined;
   readonly #on: ErrorMatcher;
@@ -169,16 +169,12 @@ export class Fallback<T> {
     if (hasMethod && typeof raw.method !== 'function') {
       fail(TypeError, 'method', 'a function', raw.method);
     }
-    this.#hasValue = hasValue;
     this.#value = hasValue ? (raw.value as T) : undefined;
     this.#method = hasMethod ? (raw.method as FallbackMethodOptions<T>['method']) : undefined;
     this.#on = errorFilterOption(raw.on, 'on');
     this.#onResult = functionOption(raw.onResult, 'onResult', undefined) as
       ((result: unknown) => boolean) | undefined;
-    this.#recoverUnsignalled = (error) => {
-      if (!this.#on(error)) throw error;
-      return this.recover(error, NO_ARGS);
-    };
+    this.#recoverUnsignalled = (error) => this.#rescue(error, NEVER_ABORTED);
   }
 
   // A fulfilled call under `onResult`: the result, or its substitute when `onResult` rejects it.
@@ -206,16 +202,20 @@ export class Fallback<T> {
     const judge =
       // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result
       this.#onResult === undefined ? undefined : (result: R) => this.#judge(result, given) as R | T;
-    if (signal === undefined) {
-      return callAsync(fn, NEVER_ABORTED).then(judge, this.#recoverUnsignalled);
-    }
-    if (signal.aborted) return Promise.reject(signal.reason);
-    const guarded = callAsync(fn, signal).then(judge, (error: unknown) => {
-      if (signal.aborted) throw signal.reason;
-      if (!this.#on(error)) throw error;
-      return this.recover(error, NO_ARGS);
-    });
+    if (given.aborted) return Promise.reject(given.reason);
+    const guarded = callAsync(fn, given).then(
+      judge,
+      signal === undefined ? this.#recoverUnsignalled : (error) => this.#rescue(error, signal),
+    );
+    // Without a signal, the call itself (raceAbort returns it).
     return raceAbort(guarded, signal);
+  }
+
+  // A failed call: the substitute for an error `on` matches, unless the caller aborted.
+  #rescue(error: unknown, signal: AbortSignal): T | PromiseLike<T> {
+    if (signal.aborted) throw signal.reason;
+    if (!this.#on(error)) throw error;
+    return this.recover(error, NO_ARGS);
   }
 
   /**
@@ -223,8 +223,8 @@ export class Fallback<T> {
    * or `fixed value on matching errors`.
    */
   describe(): string {
-    // Stryker disable next-line OptionalChaining: `#method` is read only without a value, when it is set
-    const how = this.#hasValue ? 'fixed value' : `method ${this.#method?.name || '(anonymous)'}`;
+    const method = this.#method;
+    const how = method === undefined ? 'fixed value' : `method ${method.name || '(anonymous)'}`;
     const results = this.#onResult === undefined ? '' : ' and matching results';
     return `${how} on ${matchesAll(this.#on) ? 'all' : 'matching'} errors${results}`;
   }
@@ -265,8 +265,8 @@ export class Fallback<T> {
    * `[ctx]`, a function wrapper the wrapped call's arguments. What `method` throws propagates.
    */
   recover(error: unknown, args: readonly unknown[]): T | PromiseLike<T> {
-    if (this.#hasValue) return this.#value as T;
-    const method = this.#method as FallbackMethodOptions<T>['method'];
+    const method = this.#method;
+    if (method === undefined) return this.#value as T;
     // Stryker disable next-line ConditionalExpression: a fast path; spreading no arguments passes the same
     return args.length === 0 ? method(error) : method(error, ...args);
   }

@@ -202,7 +202,7 @@ export class RateLimiter {
       format: 'bulwark.rate-limiter',
       version: SNAPSHOT_VERSION,
       takenAt: wallNow(),
-      tokens: store.save(),
+      tokens: store.available(),
       maxTokens: this.maxTokens,
       refillRate: this.refillRate,
     };
@@ -213,10 +213,9 @@ export class RateLimiter {
    * moments before in the same synchronous turn.
    */
   tryAcquireAt(now: number): boolean {
-    if (this.#queue.size !== 0) return false;
     this.#lent = now;
     try {
-      return this.#store.tryReserve(1);
+      return this.tryAcquire();
     } finally {
       this.#lent = NaN;
     }
@@ -316,10 +315,10 @@ export class RateLimiter {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size === 0 && this.#store.tryReserve(1)) {
+    if (this.tryAcquire()) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     }
-    return this.acquire(1, signal).then(() =>
+    return this.#take(1, signal, true).then(() =>
       signal?.aborted
         ? Promise.reject(signal.reason)
         : raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal),

@@ -99,10 +99,8 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
   }
 
   tryReserve(permits: number): boolean {
-    const tokens = this.#refill();
-    if (tokens < permits) return false;
-    this.#tokens = tokens - permits;
-    return true;
+    // Waiting at most 0 ms: granted now (0), or refused with nothing reserved.
+    return this.reserve(permits, 0) === 0;
   }
 
   reserve(permits: number, maxWaitMs: number): number {
@@ -120,31 +118,27 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
   }
 
   refund(permits: number): void {
-    const tokens = this.#refill() + permits;
-    // Stryker disable next-line EqualityOperator: at tokens === maxTokens both branches store the same
-    this.#tokens = tokens < this.#maxTokens ? tokens : this.#maxTokens;
+    this.#fill(this.#refill() + permits);
   }
 
   available(): number {
     return this.#refill();
   }
 
-  /** @internal The token count now (negative while callers wait for reserved tokens). */
-  save(): number {
-    return this.#refill();
-  }
-
   /**
-   * @internal Takes a token count that `save()` gave, `elapsedMs` later, refilled for that time
-   * at this bucket's rate and capped at its `maxTokens`.
+   * @internal Takes a token count that `available()` gave, `elapsedMs` later, refilled for that
+   * time at this bucket's rate and capped at its `maxTokens`.
    */
   load(tokens: number, elapsedMs: number): void {
     // Only the limiter calls it, after configure().
-    const clock = this.#clock as Clock;
-    const refilled = tokens + (elapsedMs * this.#refillRate) / 1000;
-    // Stryker disable next-line EqualityOperator: at refilled === maxTokens both branches store the same
-    this.#tokens = refilled < this.#maxTokens ? refilled : this.#maxTokens;
-    this.#last = clock.now();
+    this.#fill(tokens + (elapsedMs * this.#refillRate) / 1000);
+    this.#last = (this.#clock as Clock).now();
+  }
+
+  /** Sets the token count to `tokens`, capped at `maxTokens`. */
+  #fill(tokens: number): void {
+    // Stryker disable next-line EqualityOperator: at tokens === maxTokens both branches store the same
+    this.#tokens = tokens < this.#maxTokens ? tokens : this.#maxTokens;
   }
 
   #refill(): number {
@@ -155,9 +149,7 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
     // NaN at first use: the bucket is still full (a NaN sum below caps at maxTokens).
     // Stryker disable next-line EqualityOperator: at elapsed === 0 a refill adds nothing and #last stays the same
     if (!(elapsed <= 0)) {
-      const tokens = this.#tokens + (elapsed * this.#refillRate) / 1000;
-      // Stryker disable next-line EqualityOperator: at tokens === maxTokens both branches store the same
-      this.#tokens = tokens < this.#maxTokens ? tokens : this.#maxTokens;
+      this.#fill(this.#tokens + (elapsed * this.#refillRate) / 1000);
       this.#last = now;
     }
     return this.#tokens;

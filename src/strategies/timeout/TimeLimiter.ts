@@ -302,11 +302,9 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
    * as it would be at the deadline: the deadline is dropped, since nobody waits for it.
    */
   handleEvent(): void {
-    this.#unlink();
+    // Ends it as its outcome would (`finish`).
     // Stryker disable next-line ConditionalExpression: every way of setting #done also removes this listener (#unlink), and a removed listener is not called, even in the middle of a dispatch
-    if (this.#done) return;
-    this.#done = true;
-    this.#limiter.deadlineQueue.remove(this);
+    if (!this.finish()) return;
     const reason = this.parent.abortReason;
     this.#controller?.abort(reason);
     this.sink.expired(this, reason);
@@ -351,13 +349,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   }
 
   #unlink(): void {
-    if (this.#linked !== undefined) {
-      unlistenAbort(this.#linked, this);
-      this.#linked = undefined;
-    }
-    if (this.#caller !== undefined) {
-      unlistenAbort(this.#caller, this);
-      this.#caller = undefined;
-    }
+    // Either may be unset: unlistenAbort knows no listener of `undefined`, nor one twice.
+    unlistenAbort(this.#linked!, this);
+    unlistenAbort(this.#caller!, this);
   }
 }

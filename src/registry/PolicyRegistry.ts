@@ -146,6 +146,8 @@ interface Plan {
   readonly instances: Map<KindDescriptor, Map<string, unknown>>;
   /** The options each new primitive was built from. */
   readonly resolved: Map<object, Readonly<Record<string, unknown>>>;
+  /** Each new bulkhead with the one it replaces (see `Bulkhead.takeOver`). */
+  readonly replaced: Map<Bulkhead, Bulkhead>;
   /** Every configured policy, in order, with its new compiled policy (undefined: unchanged). */
   readonly policies: Map<
     string,
@@ -525,6 +527,7 @@ export class PolicyRegistry {
     const changed: string[] = [];
     const instances = new Map<KindDescriptor, Map<string, unknown>>();
     const resolved = new Map<object, Readonly<Record<string, unknown>>>();
+    const replaced = new Map<Bulkhead, Bulkhead>();
     for (const kind of sharedKinds()) instances.set(kind, new Map());
 
     const gone = (id: string): void => {
@@ -545,6 +548,7 @@ export class PolicyRegistry {
         entry,
         resolved,
         lookup,
+        replaced,
       );
       byName.set(name, instance);
       const id = `${configName(kind)}.${name}`;
@@ -592,7 +596,7 @@ export class PolicyRegistry {
         return {
           kind,
           ref: undefined,
-          instance: this.#renew(kind, old?.instance, options, entry, resolved, lookup),
+          instance: this.#renew(kind, old?.instance, options, entry, resolved, lookup, replaced),
         };
       });
       const same =
@@ -614,7 +618,7 @@ export class PolicyRegistry {
       removed: Object.freeze(removed),
       changed: Object.freeze(changed),
     });
-    return { config, instances, resolved, policies, event };
+    return { config, instances, resolved, replaced, policies, event };
   }
 
   /** Puts a plan in place. Nothing here can fail. */
@@ -622,6 +626,7 @@ export class PolicyRegistry {
     this.#config = plan.config;
     this.#instances = plan.instances;
     for (const [instance, options] of plan.resolved) this.#resolved.set(instance, options);
+    for (const [next, old] of plan.replaced) next.takeOver(old);
     const registered = [...this.#policies].filter(([name]) => !this.#configured.has(name));
     const configured = new Map<string, Slot>();
     const added: Array<Policy<unknown, unknown>> = [];
@@ -739,6 +744,7 @@ export class PolicyRegistry {
     entry: ConfigEntry | undefined,
     resolved: Map<object, Readonly<Record<string, unknown>>>,
     lookup: Lookup,
+    replaced: Map<Bulkhead, Bulkhead>,
   ): unknown {
     const before = old === undefined ? undefined : this.#resolved.get(old as object);
     if (
@@ -769,6 +775,8 @@ export class PolicyRegistry {
       lookup,
     );
     resolved.set(instance as object, options);
+    // Its calls, running and queued, go with it (put in place with the plan).
+    if (old !== undefined && kind === BULKHEAD) replaced.set(instance as Bulkhead, old as Bulkhead);
     return instance;
   }
 

@@ -75,7 +75,12 @@ const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
   'longWindow',
 ]);
 
-import type { BulkheadStore, BulkheadStoreConfig, BulkheadTicket } from './store.js';
+import type {
+  BulkheadStore,
+  BulkheadStoreConfig,
+  BulkheadTicket,
+  InMemoryBulkheadStore,
+} from './store.js';
 
 const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
 
@@ -367,6 +372,11 @@ export class AdaptiveSlots implements BulkheadStore {
 
   inUse(): number {
     return this.#inner.inUse();
+  }
+
+  /** @internal Counts `n` more slots in use (see `InMemoryBulkheadStore.hold`). */
+  hold(n: number): void {
+    (this.#inner as InMemoryBulkheadStore).hold(n);
   }
 
   subscribe(onFree: () => void): void {

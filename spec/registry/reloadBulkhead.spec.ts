@@ -247,4 +247,37 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     expect(work.peak).to.equal(2);
     expect(pool(registry)).to.include({ availableSlots: 2, queued: 0 });
   });
+
+  it('keeps what an adaptive limit has learned, fitted to the new bounds', async () => {
+    const adaptive = (limit: Config, queue = 10): Config =>
+      config({
+        limit: {
+          algorithm: 'aimd',
+          initial: 8,
+          'min-samples': 1,
+          window: '1ms',
+          'backoff-ratio': 0.5,
+          ...limit,
+        },
+        'max-queue': queue,
+      });
+    const registry = PolicyRegistry.fromConfig(adaptive({}), { clock });
+    const failed = settle(
+      registry
+        .policy('work')
+        .execute(
+          () => new Promise((_, reject) => clock.setTimeout(() => reject(new Error('x')), 5)),
+        ),
+    );
+    await clock.advance(5);
+    expect(failed.status).to.equal('rejected');
+    expect(registry.bulkhead('pool').maxConcurrent).to.equal(4);
+    registry.reload(adaptive({}, 20));
+    const limit = registry.bulkhead('pool').adaptiveLimit;
+    expect([limit?.limit, limit?.baselineMs]).to.deep.equal([4, 5]);
+    registry.reload(adaptive({ initial: 3, max: 3 }));
+    expect(registry.bulkhead('pool').maxConcurrent).to.equal(3);
+    registry.reload(adaptive({ min: 6, max: 10 }));
+    expect(registry.bulkhead('pool').maxConcurrent).to.equal(6);
+  });
 });

@@ -193,6 +193,18 @@ export class AdaptiveLimit {
   }
 
   /**
+   * @internal Takes over what `old` learned, for the bulkhead that replaces its own on a reload:
+   * the limit, fitted into [`min`, `max`], and the long-run latency it compares with. (The
+   * current window starts anew.)
+   */
+  adopt(old: AdaptiveLimit): void {
+    this.#estimate = Math.min(this.max, Math.max(this.min, old.#estimate));
+    this.#limit = Math.floor(this.#estimate);
+    this.#long = old.#long;
+    this.#windows = old.#windows;
+  }
+
+  /**
    * @internal Attaches the limit to its bulkhead, once.
    * @throws TypeError (an option error naming `limit`) when it already serves another bulkhead
    */

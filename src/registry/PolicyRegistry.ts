@@ -275,10 +275,14 @@ export class PolicyRegistry {
    *   circuit breaker keeps its state (an open circuit stays open, for the rest of its open time,
    *   cut to the new `maxRecoveryTimeout`), its run of failures, and its window when the window's
    *   type and size (or duration) are unchanged (else the window starts empty); a rate limiter
-   *   keeps its token count (capped at the new `maxTokens`). Trial calls and waiters in flight
-   *   stay with the old object, and so does a bulkhead's count of running calls: until they end,
-   *   the old and the new bulkhead each admit up to their own limit. `registry.circuitBreaker(name)`
-   *   (and the like) then return the new object; code holding the old one keeps the old settings.
+   *   keeps its token count (capped at the new `maxTokens`). A breaker's trial calls and a rate
+   *   limiter's waiters stay with the old object. A bulkhead's calls go to the new one: those
+   *   running on the old one (orphaned ones too) count against the new limit until they end, its
+   *   queued callers wait in the new queue first, each with its own deadline and signal, and the
+   *   old object admits nothing of its own (it asks the new one); an adaptive limit keeps what it
+   *   learned, fitted into its new bounds. `registry.circuitBreaker(name)` (and the like) then
+   *   return the new object; code holding the old one keeps the old settings (a bulkhead's, over
+   *   the new one's slots).
    * - A primitive that was built on demand with the `default` settings is kept, or rebuilt as
    *   above when the `default` settings changed.
    * - A stage of a policy's own is matched to the one before it by kind and position among the

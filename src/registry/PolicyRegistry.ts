@@ -630,7 +630,10 @@ export class PolicyRegistry {
     this.#config = plan.config;
     this.#instances = plan.instances;
     for (const [instance, options] of plan.resolved) this.#resolved.set(instance, options);
-    for (const [next, old] of plan.replaced) next.takeOver(old);
+    for (const [next, old] of plan.replaced) {
+      next.takeOver(old);
+      if (old.adaptiveLimit !== undefined) next.adaptiveLimit?.adopt(old.adaptiveLimit);
+    }
     const registered = [...this.#policies].filter(([name]) => !this.#configured.has(name));
     const configured = new Map<string, Slot>();
     const added: Array<Policy<unknown, unknown>> = [];

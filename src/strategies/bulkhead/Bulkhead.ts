@@ -406,7 +406,6 @@ export class Bulkhead {
   takeOver(old: Bulkhead): void {
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
-    if (old.adaptiveLimit !== undefined) this.adaptiveLimit?.adopt(old.adaptiveLimit);
     // A slot taken by hand through `old` is released through it.
     const kept = (manual: unknown, ticket: BulkheadTicket): BulkheadTicket => {
       if (manual) old.#manual.push(ticket);

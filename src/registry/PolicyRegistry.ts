@@ -146,6 +146,8 @@ interface Plan {
   readonly instances: Map<KindDescriptor, Map<string, unknown>>;
   /** The options each new primitive was built from. */
   readonly resolved: Map<object, Readonly<Record<string, unknown>>>;
+  /** Each new bulkhead with the one it replaces (see `Bulkhead.takeOver`). */
+  readonly replaced: Map<Bulkhead, Bulkhead>;
   /** Every configured policy, in order, with its new compiled policy (undefined: unchanged). */
   readonly policies: Map<
     string,
@@ -273,10 +275,14 @@ export class PolicyRegistry {
    *   circuit breaker keeps its state (an open circuit stays open, for the rest of its open time,
    *   cut to the new `maxRecoveryTimeout`), its run of failures, and its window when the window's
    *   type and size (or duration) are unchanged (else the window starts empty); a rate limiter
-   *   keeps its token count (capped at the new `maxTokens`). Trial calls and waiters in flight
-   *   stay with the old object, and so does a bulkhead's count of running calls: until they end,
-   *   the old and the new bulkhead each admit up to their own limit. `registry.circuitBreaker(name)`
-   *   (and the like) then return the new object; code holding the old one keeps the old settings.
+   *   keeps its token count (capped at the new `maxTokens`). A breaker's trial calls and a rate
+   *   limiter's waiters stay with the old object. A bulkhead's calls go to the new one: those
+   *   running on the old one (orphaned ones too) count against the new limit until they end, its
+   *   queued callers wait in the new queue first, each with its own deadline and signal, and the
+   *   old object admits nothing of its own (it asks the new one); an adaptive limit keeps what it
+   *   learned, fitted into its new bounds. `registry.circuitBreaker(name)` (and the like) then
+   *   return the new object; code holding the old one keeps the old settings (a bulkhead's, over
+   *   the new one's slots).
    * - A primitive that was built on demand with the `default` settings is kept, or rebuilt as
    *   above when the `default` settings changed.
    * - A stage of a policy's own is matched to the one before it by kind and position among the
@@ -509,6 +515,7 @@ export class PolicyRegistry {
     const changed: string[] = [];
     const instances = new Map<KindDescriptor, Map<string, unknown>>();
     const resolved = new Map<object, Readonly<Record<string, unknown>>>();
+    const replaced = new Map<Bulkhead, Bulkhead>();
     for (const kind of sharedKinds()) instances.set(kind, new Map());
 
     const gone = (id: string): void => {
@@ -529,6 +536,7 @@ export class PolicyRegistry {
         entry,
         resolved,
         lookup,
+        replaced,
       );
       byName.set(name, instance);
       const id = `${configName(kind)}.${name}`;
@@ -576,7 +584,7 @@ export class PolicyRegistry {
         return {
           kind,
           ref: undefined,
-          instance: this.#renew(kind, old?.instance, options, entry, resolved, lookup),
+          instance: this.#renew(kind, old?.instance, options, entry, resolved, lookup, replaced),
         };
       });
       const same =
@@ -598,7 +606,7 @@ export class PolicyRegistry {
       removed: Object.freeze(removed),
       changed: Object.freeze(changed),
     });
-    return { config, instances, resolved, policies, event };
+    return { config, instances, resolved, replaced, policies, event };
   }
 
   /** Puts a plan in place. Nothing here can fail. */
@@ -606,6 +614,10 @@ export class PolicyRegistry {
     this.#config = plan.config;
     this.#instances = plan.instances;
     for (const [instance, options] of plan.resolved) this.#resolved.set(instance, options);
+    for (const [next, old] of plan.replaced) {
+      next.takeOver(old);
+      if (old.adaptiveLimit !== undefined) next.adaptiveLimit?.adopt(old.adaptiveLimit);
+    }
     const registered = [...this.#policies].filter(([name]) => !this.#configured.has(name));
     const configured = new Map<string, Slot>();
     const added: Array<Policy<unknown, unknown>> = [];
@@ -728,6 +740,7 @@ export class PolicyRegistry {
     entry: ConfigEntry | undefined,
     resolved: { set(instance: object, options: Readonly<Record<string, unknown>>): unknown },
     lookup: Lookup,
+    replaced?: Map<Bulkhead, Bulkhead>,
   ): unknown {
     const before = old === undefined ? undefined : this.#resolved.get(old as object);
     if (
@@ -758,6 +771,9 @@ export class PolicyRegistry {
       lookup,
     );
     resolved.set(instance as object, options);
+    // Its calls, running and queued, go with it (put in place with the plan).
+    if (old !== undefined && kind === BULKHEAD)
+      replaced?.set(instance as Bulkhead, old as Bulkhead);
     return instance;
   }
 

@@ -437,6 +437,22 @@ describe('Bulkhead', () => {
       expect(configure.firstCall.args[0]).to.deep.equal({ maxConcurrent: 3, clock: fake });
     });
 
+    it('lets the in-memory store hand a freed slot on only while no more are in use than its limit', () => {
+      const store = new InMemoryBulkheadStore();
+      store.configure({
+        maxConcurrent: 2,
+        clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} },
+      });
+      expect(store.tryAcquire() && store.tryAcquire()).to.equal(true);
+      expect(store.handOff()).to.equal(true);
+      // Slots a reload carried over from a bulkhead with a higher limit.
+      store.hold(2);
+      expect([store.inUse(), store.tryAcquire(), store.handOff()]).to.deep.equal([4, false, false]);
+      store.release();
+      store.release();
+      expect([store.inUse(), store.handOff()]).to.deep.equal([2, true]);
+    });
+
     it('refuses to serve two bulkheads from one in-memory store', () => {
       const store = new InMemoryBulkheadStore();
       new Bulkhead({ store });

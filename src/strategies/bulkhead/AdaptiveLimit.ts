@@ -75,7 +75,12 @@ const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
   'longWindow',
 ]);
 
-import type { BulkheadStore, BulkheadStoreConfig, BulkheadTicket } from './store.js';
+import type {
+  BulkheadStore,
+  BulkheadStoreConfig,
+  BulkheadTicket,
+  InMemoryBulkheadStore,
+} from './store.js';
 
 const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
 
@@ -185,6 +190,18 @@ export class AdaptiveLimit {
    */
   slots(store: BulkheadStore): AdaptiveSlots {
     return new AdaptiveSlots(store, this);
+  }
+
+  /**
+   * @internal Takes over what `old` learned, for the bulkhead that replaces its own on a reload:
+   * the limit, fitted into [`min`, `max`], and the long-run latency it compares with. (The
+   * current window starts anew.)
+   */
+  adopt(old: AdaptiveLimit): void {
+    this.#estimate = Math.min(this.max, Math.max(this.min, old.#estimate));
+    this.#limit = Math.floor(this.#estimate);
+    this.#long = old.#long;
+    this.#windows = old.#windows;
   }
 
   /**
@@ -367,6 +384,11 @@ export class AdaptiveSlots implements BulkheadStore {
 
   inUse(): number {
     return this.#inner.inUse();
+  }
+
+  /** @internal Counts `n` more slots in use (see `InMemoryBulkheadStore.hold`). */
+  hold(n: number): void {
+    (this.#inner as InMemoryBulkheadStore).hold(n);
   }
 
   subscribe(onFree: () => void): void {

@@ -118,6 +118,7 @@ export class Bulkhead {
   readonly #handOff: (() => boolean) | undefined;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
   readonly #local: boolean;
+  readonly #clock: Clock;
   // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
   // waits the same `maxWait`, so deadlines come in queue order. `n` is 1 for a caller of
   // `acquire` (its slot is released by hand), 0 for `execute` or a policy.
@@ -196,7 +197,7 @@ export class Bulkhead {
     // Under an adaptive limit it is a getter of the limit as it is now (in the same place).
     if (limit !== undefined)
       Object.defineProperty(this, 'maxConcurrent', { get: () => limit.limit });
-    const clock = clockOption(o.clock);
+    const clock = (this.#clock = clockOption(o.clock));
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
         'subscribe',
@@ -387,8 +388,49 @@ export class Bulkhead {
   }
 
   /** @internal Counts a call answered while its work still holds a slot (or stops counting it). */
-  orphan(delta: 1 | -1): void {
+  orphan(delta: number): void {
     this.#orphaned += delta;
+  }
+
+  /**
+   * @internal Takes the place of `old`, the in-memory bulkhead this one replaces on a reload: the
+   * slots its calls hold count against this one's limit until they end, its orphaned calls are
+   * counted here, its queued callers wait here, first and in their order, each keeping its time
+   * left and its signal, and it admits no call of its own from now on: this one answers for it.
+   */
+  takeOver(old: Bulkhead): void {
+    (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
+    this.#orphaned += old.#orphaned;
+    // A slot taken by hand through `old` is released through it.
+    const kept = (manual: unknown, ticket: BulkheadTicket): BulkheadTicket => {
+      if (manual) old.#manual.push(ticket);
+      return ticket;
+    };
+    // The clock is the registry's, one for both.
+    for (let waiter; (waiter = old.#queue.shift());) {
+      const { n, resolve } = waiter;
+      this.#queue
+        .push(0, waiter.gap - this.#clock.now(), waiter.signal)
+        .then((ticket) => resolve(kept(n, ticket)), waiter.reject);
+    }
+    old.takeSlot = () => this.takeSlot();
+    old.waitSlot = (signal, manual) => this.waitSlot(signal).then((ticket) => kept(manual, ticket));
+    old.refuseNow = (boundary) => this.refuseNow(boundary);
+    old.giveSlot = old.takeBack = (ticket) => this.takeBack(ticket);
+    old.orphan = (delta) => this.orphan(delta);
+    for (const key of ['availableSlots', 'queued', 'orphaned'] as const) {
+      Object.defineProperty(old, key, { get: () => this[key] });
+    }
+    this.#wake();
+  }
+
+  /**
+   * @internal Gives back a slot of a bulkhead this one took over from (see `takeOver`): to the
+   * store, whose count it is in, and the queue is served if that made room.
+   */
+  takeBack(ticket: BulkheadTicket): void {
+    void this.#store.release(ticket);
+    this.#wake();
   }
 
   #run<T>(
@@ -420,7 +462,7 @@ export class Bulkhead {
         // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
         unlistenAbort(live!, onAbort);
         answered = 1;
-        this.#orphaned++;
+        this.orphan(1);
         reject(live!.reason);
       };
       // Without a signal to answer early (or one that aborted while `fn` started), the call
@@ -429,7 +471,7 @@ export class Bulkhead {
       const settle = (ok: boolean): void => {
         // Nothing to remove without a signal: unlistenAbort knows no listener of `undefined`.
         unlistenAbort(live!, onAbort);
-        this.#orphaned -= answered;
+        this.orphan(-answered);
         this.giveSlot(ticket, ok);
       };
       work.then(

@@ -113,6 +113,19 @@ export class InMemoryBulkheadStore implements BulkheadStore {
     if (this.#inUse > 0) this.#inUse--;
   }
 
+  /**
+   * A slot whose call ended goes straight to a queued caller unless more are in use than
+   * `maxConcurrent` (a reload lowered it): it is released then.
+   */
+  handOff(): boolean {
+    return this.#inUse <= this.#max;
+  }
+
+  /** @internal Counts `n` more slots in use, past `maxConcurrent` if need be (see `takeOver`). */
+  hold(n: number): void {
+    this.#inUse += n;
+  }
+
   inUse(): number {
     return this.#inUse;
   }

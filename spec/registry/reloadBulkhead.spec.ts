@@ -1,0 +1,283 @@
+// A reload that changes a bulkhead's options: the new bulkhead answers for the old one. The calls
+// running on the old one (orphans too) count against the new limit until they settle, its queued
+// callers wait in the new one's queue, first and in their order, each with its own deadline and
+// signal, and the old object admits nothing of its own any more.
+import { expect } from 'chai';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { ManualClock } from '../support/clock.js';
+import { deferred, flush, rejectionOf, settle, type Deferred } from '../support/promises.js';
+
+type Config = Record<string, unknown>;
+
+const config = (pool: Config, stages: Config[] = [{ bulkhead: 'pool' }]): Config => ({
+  bulkhead: { pool },
+  policies: { work: stages },
+});
+
+/** Work held open until a spec ends it, counting how many run at once. */
+class Work {
+  running = 0;
+  peak = 0;
+  readonly started: string[] = [];
+  readonly #held = new Map<string, Deferred<string>>();
+
+  fn(id: string): () => Promise<string> {
+    return () => {
+      this.started.push(id);
+      this.peak = Math.max(this.peak, ++this.running);
+      const held = deferred<string>();
+      this.#held.set(id, held);
+      return held.promise.finally(() => this.running--);
+    };
+  }
+
+  async end(...ids: string[]): Promise<void> {
+    for (const id of ids) (this.#held.get(id) as Deferred<string>).resolve(id);
+    await flush();
+  }
+}
+
+describe('PolicyRegistry.reload of a bulkhead', () => {
+  let clock: ManualClock;
+  let work: Work;
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    work = new Work();
+  });
+
+  const pool = (registry: PolicyRegistry): unknown => registry.health().primitives.bulkhead.pool;
+
+  it('counts the calls running on the old bulkhead against a lowered limit: concurrency only falls', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 4, 'max-queue': 10 }), {
+      clock,
+    });
+    const policy = registry.policy('work');
+    const calls = ['r1', 'r2', 'r3', 'r4', 'q1', 'q2'].map((id) => policy.execute(work.fn(id)));
+    await flush();
+    registry.reload(config({ 'max-concurrent': 2, 'max-queue': 10 }));
+    expect(pool(registry)).to.include({
+      availableSlots: 0,
+      maxConcurrent: 2,
+      queued: 2,
+      orphaned: 0,
+    });
+    calls.push(policy.execute(work.fn('n1')));
+    await flush();
+    expect(work.started).to.deep.equal(['r1', 'r2', 'r3', 'r4']);
+    expect(registry.bulkhead('pool').queued).to.equal(3);
+
+    // 3 running, then 2: the limit, so nobody starts until a slot is free under it.
+    await work.end('r1');
+    expect(work.running).to.equal(3);
+    await work.end('r2');
+    expect(work.running).to.equal(2);
+    expect(work.started).to.have.length(4);
+    // From then on, each freed slot goes to the next caller in line, old queue first.
+    await work.end('r3');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'r3', 'r4', 'q1']);
+    await work.end('r4');
+    await work.end('q1');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'r3', 'r4', 'q1', 'q2', 'n1']);
+    expect(work.running).to.equal(2);
+    await work.end('q2', 'n1');
+    expect(await Promise.all(calls)).to.have.length(7);
+    expect(work.peak).to.equal(4);
+    expect(pool(registry)).to.include({ availableSlots: 2, queued: 0, orphaned: 0 });
+  });
+
+  it('serves the old queue first, at once, under a raised limit', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 2, 'max-queue': 10 }), {
+      clock,
+    });
+    const policy = registry.policy('work');
+    const calls = ['r1', 'r2', 'q1', 'q2', 'q3', 'q4'].map((id) => policy.execute(work.fn(id)));
+    await flush();
+    registry.reload(config({ 'max-concurrent': 4, 'max-queue': 10 }));
+    calls.push(policy.execute(work.fn('n1')));
+    await flush();
+    expect(work.started).to.deep.equal(['r1', 'r2', 'q1', 'q2']);
+    expect(pool(registry)).to.include({ availableSlots: 0, maxConcurrent: 4, queued: 3 });
+    await work.end('r1');
+    await work.end('r2');
+    await work.end('q1');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'q1', 'q2', 'q3', 'q4', 'n1']);
+    await work.end('q2', 'q3', 'q4', 'n1');
+    await Promise.all(calls);
+    expect(work.peak).to.equal(4);
+    expect(pool(registry)).to.include({ availableSlots: 4, queued: 0 });
+  });
+
+  it('counts the old bulkhead’s orphaned calls, and their slots, in the new one', async () => {
+    const registry = PolicyRegistry.fromConfig(
+      config({ 'max-concurrent': 2 }, [{ bulkhead: 'pool' }, { 'time-limiter': '50ms' }]),
+      { clock },
+    );
+    const policy = registry.policy('work');
+    const hung = ['h1', 'h2'].map((id) => settle(policy.execute(work.fn(id))));
+    await clock.advance(50);
+    expect(hung.map((h) => (h.reason as Error).name)).to.deep.equal([
+      'OperationTimeoutError',
+      'OperationTimeoutError',
+    ]);
+    registry.reload(
+      config({ 'max-concurrent': 3 }, [{ bulkhead: 'pool' }, { 'time-limiter': '50ms' }]),
+    );
+    expect(pool(registry)).to.include({ availableSlots: 1, queued: 0, orphaned: 2 });
+    const admitted = settle(policy.execute(work.fn('c1')));
+    expect(await rejectionOf(policy.execute(work.fn('c2')))).to.have.property(
+      'name',
+      'BulkheadFullError',
+    );
+    await work.end('h1');
+    expect(pool(registry)).to.include({ availableSlots: 1, orphaned: 1 });
+    await work.end('h2', 'c1');
+    expect(admitted.value).to.equal('c1');
+    expect(pool(registry)).to.include({ availableSlots: 3, orphaned: 0 });
+    expect(work.started).to.deep.equal(['h1', 'h2', 'c1']);
+  });
+
+  it('keeps each moved caller’s own deadline and signal, and shows it queued', async () => {
+    const registry = PolicyRegistry.fromConfig(
+      config({ 'max-concurrent': 1, 'max-queue': 5, 'max-wait': '1s' }),
+      { clock },
+    );
+    const policy = registry.policy('work');
+    const running = policy.execute(work.fn('r1'));
+    const controller = new AbortController();
+    const aborted = settle(policy.execute(work.fn('q1'), { signal: controller.signal }));
+    await clock.advance(400);
+    const timed = settle(policy.execute(work.fn('q2')));
+    await flush();
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 5, 'max-wait': '10s' }));
+    expect(pool(registry)).to.include({ queued: 2 });
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await flush();
+    expect(aborted.reason).to.equal(reason);
+    expect(pool(registry)).to.include({ queued: 1 });
+    // Queued at 400 ms with a 1 s wait: due at 1400 ms, whatever the new `max-wait`.
+    await clock.advance(999);
+    expect(timed.status).to.equal('pending');
+    await clock.advance(1);
+    expect(timed.reason).to.have.property('name', 'BulkheadFullError');
+    expect(pool(registry)).to.include({ queued: 0 });
+    // A caller queued now waits the new 10 s.
+    const late = settle(policy.execute(work.fn('n1')));
+    await clock.advance(9_999);
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+    await work.end('n1');
+    expect(late.value).to.equal('n1');
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('lets the old object admit nothing of its own: it asks the new one', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 2, 'max-queue': 5 }), {
+      clock,
+    });
+    const old = registry.bulkhead('pool');
+    const running = old.execute(work.fn('r1'));
+    await flush();
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 5 }));
+    const next = registry.bulkhead('pool');
+    expect(next).not.to.equal(old);
+    expect(old.tryAcquire()).to.equal(false);
+    expect([old.availableSlots, old.queued, old.orphaned]).to.deep.equal([0, 0, 0]);
+    const acquired = settle(old.acquire());
+    await flush();
+    expect(next.queued).to.equal(1);
+    expect(old.queued).to.equal(1);
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+    expect(acquired.status).to.equal('fulfilled');
+    expect(next.availableSlots).to.equal(0);
+    // The slot taken through the old object is released through it, to the new one.
+    old.release();
+    expect(next.availableSlots).to.equal(1);
+    expect(() => old.release()).to.throw(Error, /without a held slot/);
+    expect(next.availableSlots).to.equal(1);
+  });
+
+  it('hands over through reloads in a row, and between fixed and adaptive limits', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 3, 'max-queue': 10 }), {
+      clock,
+    });
+    const policy = registry.policy('work');
+    const first = registry.bulkhead('pool');
+    const calls = ['r1', 'r2', 'r3', 'q1'].map((id) => policy.execute(work.fn(id)));
+    await flush();
+    registry.reload(
+      config({ limit: { algorithm: 'aimd', initial: 2, min: 1, max: 4 }, 'max-queue': 10 }),
+    );
+    registry.reload(config({ 'max-concurrent': 2, 'max-queue': 20 }));
+    calls.push(policy.execute(work.fn('n1')));
+    await flush();
+    expect(pool(registry)).to.include({ availableSlots: 0, maxConcurrent: 2, queued: 2 });
+    expect(first.queued).to.equal(2);
+    await work.end('r1');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'r3']);
+    await work.end('r2');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'r3', 'q1']);
+    await work.end('r3', 'q1');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'r3', 'q1', 'n1']);
+    await work.end('n1');
+    await Promise.all(calls);
+    expect(pool(registry)).to.include({ availableSlots: 2, queued: 0 });
+    expect(first.availableSlots).to.equal(2);
+  });
+
+  it('counts running calls against a new adaptive limit as against a fixed one', async () => {
+    const adaptive = (queue: number): Config =>
+      config({ limit: { algorithm: 'aimd', initial: 2, min: 1, max: 10 }, 'max-queue': queue });
+    const registry = PolicyRegistry.fromConfig(adaptive(10), { clock });
+    const policy = registry.policy('work');
+    const calls = ['r1', 'r2', 'q1'].map((id) => policy.execute(work.fn(id)));
+    await flush();
+    registry.reload(adaptive(20));
+    calls.push(policy.execute(work.fn('n1')));
+    await flush();
+    expect(pool(registry)).to.include({ availableSlots: 0, maxConcurrent: 2, queued: 2 });
+    await work.end('r1');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'q1']);
+    await work.end('r2');
+    expect(work.started).to.deep.equal(['r1', 'r2', 'q1', 'n1']);
+    await work.end('q1', 'n1');
+    await Promise.all(calls);
+    expect(work.peak).to.equal(2);
+    expect(pool(registry)).to.include({ availableSlots: 2, queued: 0 });
+  });
+
+  it('keeps what an adaptive limit has learned, fitted to the new bounds', async () => {
+    const adaptive = (limit: Config, queue = 10): Config =>
+      config({
+        limit: {
+          algorithm: 'aimd',
+          initial: 8,
+          'min-samples': 1,
+          window: '1ms',
+          'backoff-ratio': 0.5,
+          ...limit,
+        },
+        'max-queue': queue,
+      });
+    const registry = PolicyRegistry.fromConfig(adaptive({}), { clock });
+    const failed = settle(
+      registry
+        .policy('work')
+        .execute(
+          () => new Promise((_, reject) => clock.setTimeout(() => reject(new Error('x')), 5)),
+        ),
+    );
+    await clock.advance(5);
+    expect(failed.status).to.equal('rejected');
+    expect(registry.bulkhead('pool').maxConcurrent).to.equal(4);
+    registry.reload(adaptive({}, 20));
+    const limit = registry.bulkhead('pool').adaptiveLimit;
+    expect([limit?.limit, limit?.baselineMs]).to.deep.equal([4, 5]);
+    registry.reload(adaptive({ initial: 3, max: 3 }));
+    expect(registry.bulkhead('pool').maxConcurrent).to.equal(3);
+    registry.reload(adaptive({ min: 6, max: 10 }));
+    expect(registry.bulkhead('pool').maxConcurrent).to.equal(6);
+  });
+});

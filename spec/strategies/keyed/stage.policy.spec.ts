@@ -78,13 +78,55 @@ describe('Keyed stages', () => {
     });
     const policy = Policy.builder('p').use(stage).build();
     await rejectionOf(policy.execute(boom, on('a')));
-    expect(stage.primitive.get('a').state).to.equal('open');
-    clock.tick(1000); // HALF_OPEN: at rest, may be dropped
+    const first = stage.primitive.get('a');
+    expect(first.state).to.equal('open');
+    clock.tick(1000); // HALF_OPEN: kept until a trial call closes it
     await policy.execute(() => 1, on('b'));
     await policy.execute(() => 1, on('c'));
-    expect(stage.primitive.keys()).to.deep.equal(['b', 'c']);
+    expect(stage.primitive.keys()).to.have.members(['a', 'c']); // b went, not a
+    await policy.execute(() => 1, on('a')); // the trial call closes it: at rest
+    await policy.execute(() => 1, on('d'));
+    await policy.execute(() => 1, on('e'));
+    expect(stage.primitive.keys()).to.deep.equal(['d', 'e']);
     expect(await policy.execute(() => 'back', on('a'))).to.equal('back');
+    expect(stage.primitive.get('a')).to.not.equal(first);
     expect(stage.primitive.get('a').state).to.equal('closed');
+  });
+
+  it('keeps a tripped circuit through an idle spell: one trial call, the others refused', async () => {
+    const clock = new ManualClock();
+    const stage = stages.circuitBreaker({
+      key: host,
+      failureThreshold: 1,
+      recoveryTimeout: '30s',
+      idleTimeout: '10s',
+      clock,
+    });
+    const policy = Policy.builder('p').use(stage).build();
+    await rejectionOf(policy.execute(boom, on('a')));
+    clock.tick(31_000); // idle past idleTimeout, and HALF_OPEN
+    let reached = 0;
+    const slow = () =>
+      new Promise<never>((_, reject) => {
+        reached++;
+        clock.setTimeout(() => reject(new Error('still down')), 20);
+      });
+    const burst = Array.from({ length: 5 }, () =>
+      policy.execute(slow, on('a')).then(
+        () => 'ok',
+        (e: Error) => e.name,
+      ),
+    );
+    await flush();
+    clock.tick(20);
+    expect(await Promise.all(burst)).to.deep.equal([
+      'Error',
+      'CircuitOpenError',
+      'CircuitOpenError',
+      'CircuitOpenError',
+      'CircuitOpenError',
+    ]);
+    expect(reached).to.equal(1);
   });
 
   it('never drops the primitive of a call in flight (a half-open probe), even past maxKeys', async () => {

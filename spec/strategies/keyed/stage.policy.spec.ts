@@ -218,6 +218,25 @@ describe('Keyed stages', () => {
     expect(() => stages.retry({ key: host } as never)).to.throw(TypeError, 'unknown option `key`');
   });
 
+  it('says that maxKeys and idleTimeout need key, for every kind that takes one', () => {
+    const cases = [
+      ['bulkhead', 'Bulkhead', { maxKeys: 5, maxConcurrent: 2 }],
+      ['rateLimiter', 'RateLimiter', { maxTokens: 5, idleTimeout: '1m' }],
+      ['circuitBreaker', 'CircuitBreaker', { failureThreshold: 2, maxKeys: 5 }],
+    ] as const;
+    for (const [method, label, options] of cases) {
+      const option = 'maxKeys' in options ? 'maxKeys' : 'idleTimeout';
+      const message = `${label}: unknown option \`${option}\` (it needs \`key\`: one ${label} per key)`;
+      const received = (options as Record<string, unknown>)[option];
+      const builder = Policy.builder() as unknown as Record<string, (o: unknown) => unknown>;
+      expect(() => builder[method]!(options))
+        .to.throw(TypeError, message)
+        .that.deep.includes({ option, received });
+      const factory = stages[method] as (o: unknown) => unknown;
+      expect(() => factory(options)).to.throw(TypeError, message);
+    }
+  });
+
   it('asks a store with per-key views for the views of the keys called, and no other', async () => {
     const asked: string[] = [];
     const store = {

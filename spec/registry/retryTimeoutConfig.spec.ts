@@ -50,7 +50,7 @@ describe('Configuration of backoff types, retry-after caps and timeout modes', (
     for (const backoffType of ['constant', 'linear'] as const) {
       expect(() => new Retry({ jitter: 'decorrelated', backoffType })).to.throw(
         TypeError,
-        "`backoffType` must be 'exponential' (or unset) with jitter 'decorrelated'",
+        "`backoffType` must be unset with jitter 'decorrelated' (or 'exponential')",
       );
     }
   });

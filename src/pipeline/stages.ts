@@ -121,14 +121,10 @@ export function stageOf<P>(
     const keyed = keyedStage(descriptor as StageDescriptor<P & object>, options);
     return new BuiltinStage(keyed.descriptor, keyed.primitive, name) as BuiltinStage<never>;
   }
-  if (descriptor.keyable === true && isPlainObject(options)) {
-    // A keyed stage's own option without `key`: say what it needs.
-    const label = descriptor.label;
-    for (const option of Object.keys(options)) {
-      if (option === 'maxKeys' || option === 'idleTimeout') {
-        const message = `${label}: unknown option \`${option}\` (it needs \`key\`: one ${label} per key)`;
-        fail(TypeError, option, 'a known option', options[option], message);
-      }
+  // A keyed stage's own option without `key`: say what it needs.
+  for (const option of ['maxKeys', 'idleTimeout']) {
+    if (descriptor.keyable === true && isPlainObject(options) && option in options) {
+      fail(TypeError, option, 'unset without `key`', options[option]);
     }
   }
   const primitive =

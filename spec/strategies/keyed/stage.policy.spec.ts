@@ -220,13 +220,24 @@ describe('Keyed stages', () => {
 
   it('says that maxKeys and idleTimeout need key, for every kind that takes one', () => {
     const cases = [
-      ['bulkhead', 'Bulkhead', { maxKeys: 5, maxConcurrent: 2 }],
-      ['rateLimiter', 'RateLimiter', { maxTokens: 5, idleTimeout: '1m' }],
-      ['circuitBreaker', 'CircuitBreaker', { failureThreshold: 2, maxKeys: 5 }],
+      [
+        'bulkhead',
+        { maxKeys: 5, maxConcurrent: 2 },
+        '`maxKeys` must be unset without `key`, got 5',
+      ],
+      [
+        'rateLimiter',
+        { maxTokens: 5, idleTimeout: '1m' },
+        '`idleTimeout` must be unset without `key`, got "1m"',
+      ],
+      [
+        'circuitBreaker',
+        { failureThreshold: 2, maxKeys: 5 },
+        '`maxKeys` must be unset without `key`, got 5',
+      ],
     ] as const;
-    for (const [method, label, options] of cases) {
+    for (const [method, options, message] of cases) {
       const option = 'maxKeys' in options ? 'maxKeys' : 'idleTimeout';
-      const message = `${label}: unknown option \`${option}\` (it needs \`key\`: one ${label} per key)`;
       const received = (options as Record<string, unknown>)[option];
       const builder = Policy.builder() as unknown as Record<string, (o: unknown) => unknown>;
       expect(() => builder[method]!(options))

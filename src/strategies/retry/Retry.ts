@@ -264,14 +264,11 @@ export class Retry {
     unset('jitter', delayFn && jitter !== 0, 'a delay function');
     const decorrelated = jitterSetting == 'decorrelated';
     // The default written out (`backoffType: 'exponential'`, as configuration may) is the formula's.
-    if (decorrelated && backoffType != 'exponential') {
-      fail(
-        TypeError,
-        'backoffType',
-        "'exponential' (or unset) with jitter 'decorrelated'",
-        raw.backoffType,
-      );
-    }
+    unset(
+      'backoffType',
+      decorrelated && backoffType != 'exponential',
+      "jitter 'decorrelated' (or 'exponential')",
+    );
     unset('backoff', decorrelated, "jitter 'decorrelated'");
     const maxDelay = validate.durationOption(raw.maxDelay, 'maxDelay', undefined);
     this.#options = {

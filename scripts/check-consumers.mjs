@@ -93,6 +93,7 @@ import {
   CircuitBreaker,
   RateLimiter,
   Bulkhead,
+  AdaptiveLimit,
   PolicyRegistry,
   isCircuitOpenError,
   retry,
@@ -135,6 +136,14 @@ export const failedOnStatus = (error: unknown): number | undefined =>
 export function retryAfter(error: unknown): number | undefined {
   return isCircuitOpenError(error) ? error.retryAfterMs : undefined;
 }
+// Options that would throw at run time do not compile.
+export const perUser = Policy.builder('per-user')
+  .bulkhead({ key: (ctx) => String(ctx.data.get('user')), maxKeys: 5, maxConcurrent: 2 })
+  // @ts-expect-error \`maxKeys\` needs \`key\`
+  .bulkhead({ maxKeys: 5, maxConcurrent: 2 });
+export const aimd = new AdaptiveLimit({ algorithm: 'aimd', backoffRatio: 0.5 });
+// @ts-expect-error \`backoffRatio\` is for 'aimd' only
+export const gradient = new AdaptiveLimit({ algorithm: 'gradient2', backoffRatio: 0.5 });
 `;
 
 const STRICT = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022' };

@@ -98,7 +98,12 @@ export { Chaos, InjectedFaultError } from './strategies/chaos/Chaos.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export { stages, BuiltinStage } from './pipeline/stages.js';
-export type { KeyableOptions, KeyableStageFactory, KeyedStageOptions } from './pipeline/stages.js';
+export type {
+  KeyableOptions,
+  KeyableStageFactory,
+  KeyedStageOptions,
+  UnkeyedStageOptions,
+} from './pipeline/stages.js';
 export type { KeyedOptions } from './strategies/keyed/Keyed.js';
 export { Keyed } from './strategies/keyed/Keyed.js';
 export type {

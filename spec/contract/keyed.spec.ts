@@ -101,10 +101,17 @@ describe('contract: Keyed', () => {
     });
     const policy = Policy.builder('p').use(stage).build();
     await rejectionOf(policy.execute(down, on('a')));
+    const first = stage.primitive.get('a');
     clock.tick(1000);
+    await policy.execute(() => 1, on('b'));
+    // Half-open, not at rest: kept past maxKeys until its trial call closes it.
+    expect(stage.primitive.keys()).to.have.members(['a', 'b']);
+    await policy.execute(() => 1, on('a'));
+    await policy.execute(() => 1, on('c'));
     await policy.execute(() => 1, on('b'));
     expect(stage.primitive.keys()).to.deep.equal(['b']);
     expect(await policy.execute(() => 'a', on('a'))).to.equal('a');
+    expect(stage.primitive.get('a')).to.not.equal(first);
     expect(stage.primitive.get('a').state).to.equal('closed');
   });
 

@@ -371,6 +371,47 @@ describe('resilientFetch', () => {
       ).to.be.at.most(1);
     });
 
+    describe('cancels a success response the policy rejects', () => {
+      // A 200 whose body never ends: only a cancel frees its connection.
+      const endless: Handler = (_req, res) => {
+        res.writeHead(200, { 'x-retry': '1' });
+        res.write('partial');
+      };
+      const rejected = (res: Response) => res.headers.get('x-retry') === '1';
+      const closedSoon = (i: number) =>
+        Promise.race([
+          (server.requests[i] as { closed: Promise<void> }).closed.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_000)),
+        ]);
+      const cases = {
+        "by a retry's retryOnResult": () =>
+          Policy.builder<Response>('http').retry({ maxAttempts: 2, retryOnResult: rejected }),
+        "by a hedge's on": () =>
+          Policy.builder<Response>('http').hedge({
+            maxHedges: 1,
+            delay: -1,
+            on: (o) => !o.ok || rejected(o.result),
+          }),
+        "by a fallback's onResult, once its method has answered": () =>
+          Policy.builder<Response>('http').fallback({
+            onResult: rejected,
+            method: (e) => {
+              // Still readable in the method.
+              expect((e as { result: Response }).result.bodyUsed).to.equal(false);
+              return new Response('cached');
+            },
+          }),
+      };
+      for (const [name, builder] of Object.entries(cases)) {
+        it(name, async () => {
+          server.script(endless, reply(200, 'fresh'));
+          const res = await resilientFetch(builder().build())(server.url);
+          expect(await res.text()).to.be.oneOf(['fresh', 'cached']);
+          expect(await closedSoon(0)).to.equal(true);
+        });
+      }
+    });
+
     it('cancels the held response when the policy ends with another error', async () => {
       const endless: Handler = (_req, res) => {
         res.writeHead(503);

@@ -54,6 +54,7 @@ describe('AdaptiveLimit: options, terms and edges', () => {
         RangeError,
         '`smoothing` must be a number in (0, 1], got 1.5',
       );
+      // @ts-expect-error: `smoothing` is for 'gradient2' only
       expect(() => new AdaptiveLimit({ algorithm: 'aimd', smoothing: 0.5 })).to.throw(
         TypeError,
         "`smoothing` must be unset unless algorithm is 'gradient2', got 0.5",

@@ -43,7 +43,7 @@ describe('Retry: waits and refusals at their edges', () => {
       );
       expect(() => new Retry({ jitter: 'decorrelated', backoffType: 'linear' })).to.throw(
         TypeError,
-        '`backoffType` must be unset with jitter \'decorrelated\', got "linear"',
+        "`backoffType` must be unset with jitter 'decorrelated' (or 'exponential'), got \"linear\"",
       );
       expect(() => new Retry({ jitter: 'decorrelated', backoff: 2 })).to.throw(
         TypeError,

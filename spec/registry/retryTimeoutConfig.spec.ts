@@ -2,7 +2,7 @@
 // read from configuration in kebab-case.
 import { expect } from 'chai';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
-import type { Retry } from '../../src/strategies/retry/Retry.js';
+import { Retry } from '../../src/strategies/retry/Retry.js';
 import type { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 
 describe('Configuration of backoff types, retry-after caps and timeout modes', () => {
@@ -29,6 +29,30 @@ describe('Configuration of backoff types, retry-after caps and timeout modes', (
     expect([smooth.jitter, smooth.maxRetryAfter]).to.deep.equal(['decorrelated', 60_000]);
     const patient = registry.timeLimiter('patient') as TimeLimiter;
     expect([patient.timeoutMs, patient.mode]).to.deep.equal([2_000, 'cooperative']);
+  });
+
+  it('accepts decorrelated jitter with the default backoff-type exponential written out, the same on reload', () => {
+    expect(
+      new Retry({ delay: 100, jitter: 'decorrelated', backoffType: 'exponential' }).jitter,
+    ).to.equal('decorrelated');
+    const config = (smooth: Record<string, unknown>) => ({ retry: { smooth } });
+    const registry = PolicyRegistry.fromConfig(
+      config({ delay: '100ms', jitter: 'decorrelated', 'backoff-type': 'exponential' }),
+    );
+    const smooth = registry.retry('smooth') as Retry;
+    expect([smooth.jitter, smooth.backoffType]).to.deep.equal(['decorrelated', 'exponential']);
+    expect(registry.reload(config({ delay: '100ms', jitter: 'decorrelated' }))).to.deep.equal({
+      added: [],
+      removed: [],
+      changed: [],
+    });
+    expect(registry.retry('smooth')).to.equal(smooth);
+    for (const backoffType of ['constant', 'linear'] as const) {
+      expect(() => new Retry({ jitter: 'decorrelated', backoffType })).to.throw(
+        TypeError,
+        "`backoffType` must be unset with jitter 'decorrelated' (or 'exponential')",
+      );
+    }
   });
 
   it('refuses bad values with the full path', () => {

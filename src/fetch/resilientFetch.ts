@@ -111,8 +111,12 @@ function notAResponse(value: unknown): TypeError {
  *   the network (pair the retry stage with `retryOn: isRetryable` to skip such attempts).
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
- * - The bodies of responses it discards (a retried attempt's, a hedge's other failures, one that
- *   arrives after the call ended) are cancelled, so their connections are freed.
+ * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a
+ *   hedge's `on` rejected, a hedge's other outcomes, one that arrives after the call ended) are
+ *   cancelled, so their connections are freed: every response but the one returned. A response a
+ *   fallback's `onResult` rejected is readable in the fallback's method (as `error.result`) and
+ *   cancelled once the call has settled, unless the method answers with it: read what it needs
+ *   before answering, or answer with it.
  * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. A
  *   policy that answers with anything else (a fallback whose value is `null`, as a registry
  *   policy configured with `fallback: { value: null }` does) makes it reject with a `TypeError`
@@ -165,8 +169,9 @@ export function resilientFetch(
     // For a request that may not be sent again: its one attempt, whose outcome any further
     // attempt repeats (also while it is still in flight, e.g. after a per-attempt timeout).
     let first: Promise<Response> | undefined;
-    // Failure responses not yet handed to the caller nor discarded: the last attempt's, or several
-    // when attempts run at once (a hedge), any of which the policy may answer with.
+    // Responses not yet handed to the caller nor discarded: the last attempt's, or several when
+    // attempts run at once (a hedge), any of which the policy may answer with; a success too, as a
+    // retry's `retryOnResult` or a hedge's `on` may reject it.
     const held = new Set<Response>();
     const callers = callerSignals(input, init);
     const linked = link(callers);
@@ -200,8 +205,8 @@ export function resilientFetch(
           : new Error('The call ended before its response arrived');
         throw resendable ? reason : unrepeatableError(reason);
       }
-      if (!statuses.has(response.status)) return response;
       held.add(response);
+      if (!statuses.has(response.status)) return response;
       throw new HttpStatusError(response, { retryable: resendable });
     };
 

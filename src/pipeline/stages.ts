@@ -121,6 +121,12 @@ export function stageOf<P>(
     const keyed = keyedStage(descriptor as StageDescriptor<P & object>, options);
     return new BuiltinStage(keyed.descriptor, keyed.primitive, name) as BuiltinStage<never>;
   }
+  // A keyed stage's own option without `key`: say what it needs.
+  for (const option of ['maxKeys', 'idleTimeout']) {
+    if (descriptor.keyable === true && isPlainObject(options) && option in options) {
+      fail(TypeError, option, 'unset without `key`', options[option]);
+    }
+  }
   const primitive =
     options instanceof descriptor.Primitive
       ? options
@@ -173,10 +179,19 @@ export interface KeyedStageOptions {
 }
 
 /**
+ * What a stateful stage without `key` may not take: `maxKeys` and `idleTimeout` need `key`.
+ */
+export interface UnkeyedStageOptions {
+  readonly key?: undefined;
+  readonly maxKeys?: undefined;
+  readonly idleTimeout?: undefined;
+}
+
+/**
  * What a stateful stage (circuit breaker, rate limiter, bulkhead) takes: its options `O`, with
  * {@link KeyedStageOptions} for one primitive per key, or a primitive `P` to use as it is.
  */
-export type KeyableOptions<O, P> = O | P | (O & KeyedStageOptions);
+export type KeyableOptions<O, P> = (O & UnkeyedStageOptions) | P | (O & KeyedStageOptions);
 
 /**
  * A stateful kind's entry in {@link stages}: given `key`, a keyed stage over a {@link Keyed}
@@ -184,7 +199,7 @@ export type KeyableOptions<O, P> = O | P | (O & KeyedStageOptions);
  */
 export interface KeyableStageFactory<O, P> {
   (options: O & KeyedStageOptions, name?: string): BuiltinStage<Keyed<P>>;
-  (options: O | P, name?: string): BuiltinStage<P>;
+  (options: (O & UnkeyedStageOptions) | P, name?: string): BuiltinStage<P>;
   (options: KeyableOptions<O, P>, name?: string): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
 }
 

@@ -44,7 +44,8 @@ export const DEFAULTS: Readonly<Record<string, Readonly<Record<string, unknown>>
     halfOpenWait: 0,
   },
   'retry-budget': { ratio: 0.2, minPerSecond: 10, window: 10_000 },
-  // Not `backoffType` nor `backoff`: given, they are refused beside `jitter: decorrelated`.
+  // Not `backoff`: given, it is refused beside `jitter: decorrelated` (`backoffType` is left out
+  // as `backoff`, so that the default written out and left out compare equal).
   retry: { maxAttempts: 3, delay: 0, jitter: 0 },
   hedge: { maxHedges: 1, delay: 2000 },
   chaos: { enabled: true },
@@ -80,8 +81,9 @@ export function resolvedOptions(
     if (Number.isInteger(half) && (half as number) < 1) resolved.halfOpenMaxCalls = 1;
   } else if (kind === 'retry') {
     if (resolved.maxDelay !== undefined) resolved.maxRetryAfter ??= resolved.maxDelay;
-    // Their defaults written out are left out (not filled in: given, they are refused beside
-    // `jitter: decorrelated`).
+    // Their defaults written out are left out (not filled in: `backoff` given is refused beside
+    // `jitter: decorrelated`), so `{ jitter: 'decorrelated' }` with or without
+    // `backoffType: 'exponential'` compares equal.
     if (resolved.backoff === 1) delete resolved.backoff;
     if (resolved.backoffType === 'exponential') delete resolved.backoffType;
   }

@@ -40,6 +40,7 @@ describe('AdaptiveLimit', () => {
       );
       expect(() => new AdaptiveLimit({ tolerance: 0.9 })).to.throw(RangeError, '`tolerance`');
       expect(() => new AdaptiveLimit({ window: 0 })).to.throw(RangeError, '`window`');
+      // @ts-expect-error: `backoffRatio` is for 'aimd' only (the default is 'gradient2')
       expect(() => new AdaptiveLimit({ backoffRatio: 0.5 })).to.throw(
         TypeError,
         "`backoffRatio` must be unset unless algorithm is 'aimd'",
@@ -48,6 +49,7 @@ describe('AdaptiveLimit', () => {
         RangeError,
         '`backoffRatio`',
       );
+      // @ts-expect-error: `smoothing` is for 'gradient2' only
       expect(() => new AdaptiveLimit({ algorithm: 'aimd', smoothing: 0.5 })).to.throw(
         TypeError,
         '`smoothing`',

@@ -132,6 +132,45 @@ describe('Chaos stage', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('counts a fault or result only once injected: not for a call that ends during its latency', async () => {
+    const clock = new ManualClock();
+    for (const injection of ['fault', 'result'] as const) {
+      const policy = Policy.builder<string>('p')
+        .chaos({
+          latency: { rate: 1, delay: 50 },
+          ...(injection === 'fault' ? { fault: { rate: 1 } } : { result: { rate: 1, value: 'x' } }),
+          clock,
+        })
+        .build();
+      const events: string[] = [];
+      policy.on('chaos', (e) => events.push(e.injection));
+      const controller = new AbortController();
+      const aborted = settle(policy.execute(() => 'ok', { signal: controller.signal }));
+      await clock.advance(10);
+      controller.abort('gone');
+      await clock.advance(60);
+      expect(aborted).to.deep.include({ status: 'rejected', reason: 'gone' });
+      expect(events).to.deep.equal(['latency']);
+      expect(policy.metrics().stages[0]).to.deep.include({ delays: 1, faults: 0, results: 0 });
+      await settle(policy.execute(() => 'ok'));
+      await clock.advance(50);
+      await flush();
+      expect(events).to.deep.equal(['latency', 'latency', injection]);
+      expect(policy.metrics().stages[0]).to.deep.include({
+        delays: 2,
+        faults: injection === 'fault' ? 1 : 0,
+        results: injection === 'result' ? 1 : 0,
+      });
+    }
+    const chaos = new Chaos({ latency: { rate: 1, delay: 50 }, fault: { rate: 1 }, clock });
+    const controller = new AbortController();
+    const aborted = settle(chaos.execute(() => 'ok', controller.signal));
+    controller.abort('gone');
+    await clock.advance(60);
+    expect(aborted).to.deep.include({ status: 'rejected', reason: 'gone' });
+    expect([chaos.delays, chaos.faults]).to.deep.equal([1, 0]);
+  });
+
   it('reports each injection as a chaos event', async () => {
     const policy = Policy.builder<string>('p')
       .chaos({ fault: { rate: 1 } })

@@ -98,7 +98,8 @@ describe('Keyed', () => {
     const first = keyed.get('a');
     first.onFailure(new Error('x'));
     expect(first.state).to.equal('open');
-    clock.tick(60_000); // past the recovery time: HALF_OPEN, at rest
+    clock.tick(60_000); // past the recovery time: HALF_OPEN, and a trial call closes it
+    first.onSuccess(0, first.beforeCall());
     keyed.get('b');
     const again = keyed.get('a');
     expect(again).to.not.equal(first);
@@ -119,7 +120,7 @@ describe('Keyed', () => {
     expect(keyed.size).to.equal(0);
   });
 
-  it('never drops a circuit that is OPEN within its recovery time, and drops it once past it', () => {
+  it('never drops a circuit that is not CLOSED, idle or not, and drops it once closed', () => {
     const clock = noTimers();
     const keyed = new Keyed(
       () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 30_000, clock }),
@@ -132,9 +133,42 @@ describe('Keyed', () => {
     clock.tick(5000); // idle, but still open
     expect(keyed.keys()).to.deep.equal(['down']);
     expect(keyed.get('down').state).to.equal('open');
-    clock.tick(30_000); // past its recovery time it reads HALF_OPEN: at rest
+    // Past its recovery time it reads HALF_OPEN: a new breaker would admit every call instead
+    // of its trial calls, so it stays, idle as it is.
+    clock.tick(30_000);
+    clock.tick(1000);
+    expect(keyed.keys()).to.deep.equal(['down']);
+    expect(keyed.get('down').state).to.equal('half-open');
+    const down = keyed.get('down');
+    down.onSuccess(0, down.beforeCall()); // its trial call closes it: at rest
     clock.tick(1000);
     expect(keyed.size).to.equal(0);
+  });
+
+  it('keeps the open time a circuit grew by recoveryBackoff through an idle spell', () => {
+    const clock = noTimers();
+    const keyed = new Keyed(
+      () =>
+        new CircuitBreaker({
+          failureThreshold: 1,
+          recoveryTimeout: 100,
+          recoveryBackoff: 4,
+          maxRecoveryTimeout: 1000,
+          clock,
+        }),
+      { idleTimeout: 50, clock },
+    );
+    keyed.get('a').onFailure(new Error('down')); // open for 100
+    clock.tick(100); // idle past idleTimeout, HALF_OPEN: its trial call fails
+    const a = keyed.get('a');
+    expect(a.state).to.equal('half-open');
+    a.onFailure(new Error('down'), 0, a.beforeCall()); // re-opens for 400, until t=500
+    clock.tick(200);
+    keyed.get('b');
+    expect(keyed.get('a')).to.equal(a);
+    expect(() => a.beforeCall())
+      .to.throw('open')
+      .with.property('retryAfterMs', 200);
   });
 
   it('never drops a bulkhead holding a slot or a waiter, nor a limiter owed tokens', async () => {

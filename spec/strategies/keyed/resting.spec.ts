@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url);
 const AT_REST = 'bulwark.atRest';
 
 describe('Keyed: instances at rest', () => {
-  it('never drops an OPEN circuit of another copy of the package', () => {
+  it('never drops a circuit of another copy of the package until it is CLOSED', () => {
     // The built CommonJS package: its classes are not the ones of these sources.
     const other = require('bulwark') as typeof import('../../../src/index.js');
     const clock = new ManualClock();
@@ -24,9 +24,13 @@ describe('Keyed: instances at rest', () => {
     keyed.get('down').onFailure(new Error('x'));
     keyed.get('b');
     expect(keyed.keys(), 'the open circuit stays').to.have.members(['down', 'b']);
-    clock.tick(30_000); // HALF_OPEN: at rest
+    clock.tick(30_000); // HALF_OPEN: not at rest yet
     keyed.get('c');
-    expect(keyed.keys()).to.deep.equal(['c']);
+    expect(keyed.keys()).to.have.members(['down', 'c']);
+    const down = keyed.get('down');
+    down.onSuccess(0, down.beforeCall()); // its trial call closes it: at rest
+    keyed.get('d');
+    expect(keyed.keys()).to.deep.equal(['d']);
   });
 
   it('asks an instance that answers for itself, and keeps one whose answer throws', () => {

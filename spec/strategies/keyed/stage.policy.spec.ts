@@ -78,13 +78,55 @@ describe('Keyed stages', () => {
     });
     const policy = Policy.builder('p').use(stage).build();
     await rejectionOf(policy.execute(boom, on('a')));
-    expect(stage.primitive.get('a').state).to.equal('open');
-    clock.tick(1000); // HALF_OPEN: at rest, may be dropped
+    const first = stage.primitive.get('a');
+    expect(first.state).to.equal('open');
+    clock.tick(1000); // HALF_OPEN: kept until a trial call closes it
     await policy.execute(() => 1, on('b'));
     await policy.execute(() => 1, on('c'));
-    expect(stage.primitive.keys()).to.deep.equal(['b', 'c']);
+    expect(stage.primitive.keys()).to.have.members(['a', 'c']); // b went, not a
+    await policy.execute(() => 1, on('a')); // the trial call closes it: at rest
+    await policy.execute(() => 1, on('d'));
+    await policy.execute(() => 1, on('e'));
+    expect(stage.primitive.keys()).to.deep.equal(['d', 'e']);
     expect(await policy.execute(() => 'back', on('a'))).to.equal('back');
+    expect(stage.primitive.get('a')).to.not.equal(first);
     expect(stage.primitive.get('a').state).to.equal('closed');
+  });
+
+  it('keeps a tripped circuit through an idle spell: one trial call, the others refused', async () => {
+    const clock = new ManualClock();
+    const stage = stages.circuitBreaker({
+      key: host,
+      failureThreshold: 1,
+      recoveryTimeout: '30s',
+      idleTimeout: '10s',
+      clock,
+    });
+    const policy = Policy.builder('p').use(stage).build();
+    await rejectionOf(policy.execute(boom, on('a')));
+    clock.tick(31_000); // idle past idleTimeout, and HALF_OPEN
+    let reached = 0;
+    const slow = () =>
+      new Promise<never>((_, reject) => {
+        reached++;
+        clock.setTimeout(() => reject(new Error('still down')), 20);
+      });
+    const burst = Array.from({ length: 5 }, () =>
+      policy.execute(slow, on('a')).then(
+        () => 'ok',
+        (e: Error) => e.name,
+      ),
+    );
+    await flush();
+    clock.tick(20);
+    expect(await Promise.all(burst)).to.deep.equal([
+      'Error',
+      'CircuitOpenError',
+      'CircuitOpenError',
+      'CircuitOpenError',
+      'CircuitOpenError',
+    ]);
+    expect(reached).to.equal(1);
   });
 
   it('never drops the primitive of a call in flight (a half-open probe), even past maxKeys', async () => {
@@ -174,6 +216,36 @@ describe('Keyed stages', () => {
       Policy.builder().circuitBreaker({ key: host, store: {} as never, failureThreshold: 1 }),
     ).to.throw(TypeError, '`store` must be a store with per-key views (`forKey(key)`) or left out');
     expect(() => stages.retry({ key: host } as never)).to.throw(TypeError, 'unknown option `key`');
+  });
+
+  it('says that maxKeys and idleTimeout need key, for every kind that takes one', () => {
+    const cases = [
+      [
+        'bulkhead',
+        { maxKeys: 5, maxConcurrent: 2 },
+        '`maxKeys` must be unset without `key`, got 5',
+      ],
+      [
+        'rateLimiter',
+        { maxTokens: 5, idleTimeout: '1m' },
+        '`idleTimeout` must be unset without `key`, got "1m"',
+      ],
+      [
+        'circuitBreaker',
+        { failureThreshold: 2, maxKeys: 5 },
+        '`maxKeys` must be unset without `key`, got 5',
+      ],
+    ] as const;
+    for (const [method, options, message] of cases) {
+      const option = 'maxKeys' in options ? 'maxKeys' : 'idleTimeout';
+      const received = (options as Record<string, unknown>)[option];
+      const builder = Policy.builder() as unknown as Record<string, (o: unknown) => unknown>;
+      expect(() => builder[method]!(options))
+        .to.throw(TypeError, message)
+        .that.deep.includes({ option, received });
+      const factory = stages[method] as (o: unknown) => unknown;
+      expect(() => factory(options)).to.throw(TypeError, message);
+    }
   });
 
   it('asks a store with per-key views for the views of the keys called, and no other', async () => {

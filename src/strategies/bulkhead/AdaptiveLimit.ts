@@ -14,8 +14,18 @@ import {
 /** How an {@link AdaptiveLimit} moves the limit. */
 export type AdaptiveAlgorithm = 'aimd' | 'gradient2';
 
-/** Options of an {@link AdaptiveLimit}. */
-export interface AdaptiveLimitOptions {
+/**
+ * Options of an {@link AdaptiveLimit}: `backoffRatio` with `algorithm: 'aimd'` only, `smoothing`
+ * with `'gradient2'` (the default) only.
+ */
+export type AdaptiveLimitOptions = AdaptiveLimitSettings &
+  (
+    | { readonly algorithm?: 'gradient2' | undefined; readonly backoffRatio?: undefined }
+    | { readonly algorithm: 'aimd'; readonly smoothing?: undefined }
+  );
+
+/** The options of an {@link AdaptiveLimit}, whichever its algorithm. */
+interface AdaptiveLimitSettings {
   /**
    * `'gradient2'` moves the limit by the ratio of the long-run latency to the window's latency
    * (Netflix's Gradient2): it finds the knee where latency starts to grow, and settles there.

@@ -139,7 +139,7 @@ export class Chaos<R = unknown> {
   readonly #clock: Clock;
   readonly #switchedOn: boolean;
   readonly #perCall: ((call: ChaosCall) => boolean) | undefined;
-  /** Calls failed by an injected fault so far. */
+  /** Calls failed by an injected fault so far (counted after any latency, when injected). */
   declare readonly faults: number;
   /** Calls delayed by injected latency so far. */
   declare readonly delays: number;
@@ -272,19 +272,18 @@ export class Chaos<R = unknown> {
     }
     const faulted = this.faultRate > 0 && random() < this.faultRate;
     const resulted = this.resultRate > 0 && random() < this.resultRate;
-    if (faulted) {
-      outcome = 'fault';
-      this.#faults++;
-    } else if (resulted) {
-      outcome = 'result';
-      this.#results++;
-    }
+    if (faulted) outcome = 'fault';
+    else if (resulted) outcome = 'result';
     // Stryker disable next-line ConditionalExpression: the shared empty plan spares an allocation; a new one reads the same
     return delayMs === 0 && outcome === undefined ? NOTHING : { delayMs, outcome };
   }
 
-  /** @internal What an injected fault throws. A `fault.error` function's own throw is thrown. */
+  /**
+   * @internal What an injected fault throws, counted as injected now (after any latency: a call
+   * that ends during it gets none). A `fault.error` function's own throw is thrown.
+   */
   faultFor(call: ChaosCall): unknown {
+    this.#faults++;
     const error = this.#error;
     if (error === undefined) return new InjectedFaultError();
     if (typeof error === 'string') return new InjectedFaultError(error);
@@ -292,8 +291,9 @@ export class Chaos<R = unknown> {
     return error;
   }
 
-  /** @internal The injected result. */
+  /** @internal The injected result, counted as injected now (as {@link Chaos.faultFor}). */
   resultPlan(): R {
+    this.#results++;
     return this.#value as R;
   }
 }

@@ -557,13 +557,13 @@ export class CircuitBreaker {
   }
 
   /**
-   * @internal At rest for a `Keyed` holder: not OPEN younger than its recovery time (reading
-   * `state` moves an older one to HALF_OPEN), nor ISOLATED. Probes of policy calls are counted
+   * @internal At rest for a `Keyed` holder: CLOSED, with no call waiting. Not OPEN, HALF_OPEN
+   * (a new breaker would let every call through instead of its trial calls) nor ISOLATED; an open
+   * time grown by `recoveryBackoff` lasts only until a close. Probes of policy calls are counted
    * by the holder.
    */
   'bulwark.atRest'(): boolean {
-    const state = this.state;
-    return state !== 'open' && state !== 'isolated' && this.#waiters.size === 0;
+    return this.state === 'closed' && this.#waiters.size === 0;
   }
 
   /**

@@ -31,7 +31,7 @@ export interface KeyedOptions<P = unknown> {
   /**
    * Whether an instance is at rest, so that dropping it and making a new one later changes
    * nothing a caller could see. Circuit breakers, rate limiters and bulkheads are known: a
-   * breaker is at rest unless its circuit is OPEN (younger than its recovery time) or ISOLATED,
+   * breaker while its circuit is CLOSED (not OPEN, HALF_OPEN nor ISOLATED) and nobody waits,
    * a limiter while its bucket is full and nobody waits, a bulkhead while it holds no slot and
    * nobody waits. Any other instance is at rest unless this says otherwise.
    * @defaultValue the check of the instance's kind
@@ -84,7 +84,7 @@ export interface KeyedEntry<P> {
  * One instance per key, made on first use by `factory`, with bounded memory: at most `maxKeys`
  * instances (the least recently used at rest dropped first) and none unused for `idleTimeout`.
  * An instance that holds something (a bulkhead slot, a waiter, a half-open probe of a call in a
- * policy, tokens owed, an OPEN circuit within its recovery time) is never dropped: dropping it
+ * policy, tokens owed, a circuit that is not CLOSED) is never dropped, idle or not: dropping it
  * would forgive what it holds. A key that comes back after its instance was dropped gets a new
  * one, as the factory makes it (a closed circuit, a full bucket).
  *

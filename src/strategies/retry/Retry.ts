@@ -84,8 +84,8 @@ export interface RetryOptions<R = any> {
    * - `'decorrelated'`: Polly's decorrelated jitter (v2): waits whose median grows like the
    *   exponential formula with `backoff` 2, randomised without clustering; the waits up to retry
    *   `n` add up to between `delay·f(n)/1.4` and `delay·f(n+1)/1.4`, with
-   *   `f(t) = 2^t·tanh(√(4t))`. Refused with a `backoffType` or `backoff` set, or a `delay`
-   *   function.
+   *   `f(t) = 2^t·tanh(√(4t))`. Refused with a `backoffType` other than `'exponential'` (the
+   *   default, accepted written out), with `backoff` set, or with a `delay` function.
    * @defaultValue 0
    */
   readonly jitter?: number | 'full' | 'decorrelated' | undefined;
@@ -261,7 +261,8 @@ export class Retry {
     unset('backoff', delayFn, by);
     unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`);
     unset('jitter', delayFn && jitter !== 0, by);
-    unset('backoffType', decorrelated, by);
+    // The default written out (`backoffType: 'exponential'`, as configuration may) is the formula's.
+    unset('backoffType', decorrelated && backoffType != 'exponential', `${by} (or 'exponential')`);
     unset('backoff', decorrelated, by);
     const maxDelay = (this.#maxDelay = validate.durationOption(
       raw.maxDelay,

@@ -120,7 +120,7 @@ describe('Keyed', () => {
     expect(keyed.size).to.equal(0);
   });
 
-  it('never drops a circuit that is not CLOSED, idle or not, and drops it once closed', () => {
+  it('keeps a circuit that is not CLOSED until it closes or has been HALF_OPEN for idleTimeout', () => {
     const clock = noTimers();
     const keyed = new Keyed(
       () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 30_000, clock }),
@@ -134,14 +134,30 @@ describe('Keyed', () => {
     expect(keyed.keys()).to.deep.equal(['down']);
     expect(keyed.get('down').state).to.equal('open');
     // Past its recovery time it reads HALF_OPEN: a new breaker would admit every call instead
-    // of its trial calls, so it stays, idle as it is.
-    clock.tick(30_000);
-    clock.tick(1000);
+    // of its trial calls, so it stays, idle as it is, for idleTimeout after its open time ended.
+    clock.tick(25_000);
+    clock.tick(999);
     expect(keyed.keys()).to.deep.equal(['down']);
     expect(keyed.get('down').state).to.equal('half-open');
     const down = keyed.get('down');
     down.onSuccess(0, down.beforeCall()); // its trial call closes it: at rest
     clock.tick(1000);
+    expect(keyed.size).to.equal(0);
+  });
+
+  it('drops a tripped circuit nobody calls once seen HALF_OPEN for idleTimeout: memory stays bounded', () => {
+    const clock = noTimers();
+    const keyed = new Keyed(
+      () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 30_000, clock }),
+      { maxKeys: 1, idleTimeout: 10_000, clock },
+    );
+    for (const host of ['a', 'b', 'c']) keyed.get(host).onFailure(new Error('down'));
+    expect(keyed.size, 'open circuits stay over maxKeys').to.equal(3);
+    clock.tick(30_000); // open time over: seen HALF_OPEN now, kept for idleTimeout from here
+    expect(keyed.size).to.equal(3);
+    clock.tick(9_999);
+    expect(keyed.size).to.equal(3);
+    clock.tick(1);
     expect(keyed.size).to.equal(0);
   });
 

@@ -369,6 +369,8 @@ export class CircuitBreaker {
   // Only for stores that answer with promises: the state is then known as of their last answer.
   #remote: boolean;
   #openUntil = 0;
+  /** When this breaker last saw its circuit become HALF_OPEN (see `'bulwark.atRest'`). */
+  #halfOpenSince = 0;
   // Only for stores that answer with promises: the open time this breaker expects of the shared
   // circuit, by the growth rule, as learnt from the states it saw.
   #openMs = 0;
@@ -557,13 +559,20 @@ export class CircuitBreaker {
   }
 
   /**
-   * @internal At rest for a `Keyed` holder: CLOSED, with no call waiting. Not OPEN, HALF_OPEN
-   * (a new breaker would let every call through instead of its trial calls) nor ISOLATED; an open
-   * time grown by `recoveryBackoff` lasts only until a close. Probes of policy calls are counted
+   * @internal At rest for a `Keyed` holder, with no call waiting: CLOSED, or HALF_OPEN for at
+   * least `idleMs` (the holder's `idleTimeout`) since this breaker saw it so (a circuit nobody
+   * calls is seen HALF_OPEN when the holder first asks after its open time). Not OPEN, ISOLATED,
+   * nor HALF_OPEN more recently: a new breaker would let every call through instead of its trial
+   * calls, and forget an open time grown by `recoveryBackoff`. Probes of policy calls are counted
    * by the holder.
    */
-  'bulwark.atRest'(): boolean {
-    return this.state === 'closed' && this.#waiters.size === 0;
+  'bulwark.atRest'(idleMs = 0): boolean {
+    const state = this.state;
+    return (
+      this.#waiters.size === 0 &&
+      (state === 'closed' ||
+        (state === 'half-open' && this.#clock.now() - this.#halfOpenSince >= idleMs))
+    );
   }
 
   /**
@@ -1228,6 +1237,7 @@ export class CircuitBreaker {
   // A new HALF_OPEN period: the tickets of earlier probes no longer count as probes', and none of
   // this breaker's own trial calls runs in it yet.
   #newPeriod(): void {
+    this.#halfOpenSince = this.#clock.now();
     this.#period++;
     this.#ownProbes = 0;
   }

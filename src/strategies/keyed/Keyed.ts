@@ -31,7 +31,7 @@ export interface KeyedOptions<P = unknown> {
   /**
    * Whether an instance is at rest, so that dropping it and making a new one later changes
    * nothing a caller could see. Circuit breakers, rate limiters and bulkheads are known: a
-   * breaker while its circuit is CLOSED (not OPEN, HALF_OPEN nor ISOLATED) and nobody waits,
+   * breaker while its circuit is CLOSED, or HALF_OPEN for `idleTimeout`, and nobody waits,
    * a limiter while its bucket is full and nobody waits, a bulkhead while it holds no slot and
    * nobody waits. Any other instance is at rest unless this says otherwise.
    * @defaultValue the check of the instance's kind
@@ -84,9 +84,10 @@ export interface KeyedEntry<P> {
  * One instance per key, made on first use by `factory`, with bounded memory: at most `maxKeys`
  * instances (the least recently used at rest dropped first) and none unused for `idleTimeout`.
  * An instance that holds something (a bulkhead slot, a waiter, a half-open probe of a call in a
- * policy, tokens owed, a circuit that is not CLOSED) is never dropped, idle or not: dropping it
- * would forgive what it holds. A key that comes back after its instance was dropped gets a new
- * one, as the factory makes it (a closed circuit, a full bucket).
+ * policy, tokens owed, a circuit OPEN or ISOLATED or HALF_OPEN for less than `idleTimeout`) is
+ * never dropped, idle or not: dropping it would forgive what it holds. A key that comes back after
+ * its instance was dropped gets a new one, as the factory makes it (a closed circuit, a full
+ * bucket).
  *
  * No timer is used: idle instances are found on the holder's next use (`get`, `size`, `keys`),
  * from the least recently used, in amortised constant time per use.
@@ -185,7 +186,7 @@ export class Keyed<P> {
     try {
       if (this.#resting !== undefined) return this.#resting(instance) !== false;
       const atRest = (instance as { [AT_REST]?: unknown } | null | undefined)?.[AT_REST];
-      return typeof atRest !== 'function' || atRest.call(instance) !== false;
+      return typeof atRest !== 'function' || atRest.call(instance, this.idleTimeoutMs) !== false;
     } catch {
       // A check that throws cannot vouch for the instance: keep it.
     }

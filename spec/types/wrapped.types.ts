@@ -2,6 +2,7 @@
 // `@ts-expect-error` marks code that must not compile; the other lines must compile.
 // A registry's policy typed by its caller, and the signal a wrapper picks from its arguments.
 import { usePolicy } from '../../src/decorators/index.js';
+import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 
 type Equal<A, B> =
@@ -36,4 +37,37 @@ export async function wrappedTypeSpecs(registry: PolicyRegistry): Promise<void> 
     }
   }
   void [r, wrong, Service];
+}
+
+interface Req {
+  readonly signal: AbortSignal;
+  readonly id: string;
+}
+
+export function signalOptionTypeSpecs(policy: Policy<string>): void {
+  // The picker takes the wrapped function's parameters, typed from it.
+  const get = policy.wrap(async (req: Req, n: number): Promise<string> => req.id + String(n), {
+    signal: (req, n) => (n > 0 ? req.signal : undefined),
+  });
+  assertType<Equal<typeof get, (req: Req, n: number) => Promise<string>>>();
+  // A picker may declare fewer parameters.
+  policy.wrap(async (req: Req, _n: number) => req.id, { signal: (req: Req) => req.signal });
+  // @ts-expect-error a picker whose parameters do not fit the function's
+  policy.wrap(async (req: Req) => req.id, { signal: (n: number) => AbortSignal.timeout(n) });
+  // @ts-expect-error a picker that returns no signal
+  policy.wrap(async (req: Req) => req.id, { signal: (req) => req.id });
+
+  class Handler {
+    @usePolicy(policy, { signal: (req: Req) => req.signal })
+    async get(req: Req, _extra?: number): Promise<string> {
+      return req.id;
+    }
+
+    // @ts-expect-error a picker of other parameters than the method's
+    @usePolicy(policy, { signal: (req: Req) => req.signal })
+    async other(n: number): Promise<string> {
+      return String(n);
+    }
+  }
+  void Handler;
 }

@@ -113,7 +113,7 @@ export type {
   RejectionReason,
 } from './pipeline/events.js';
 export type { PolicyMetrics, StageState } from './pipeline/metrics.js';
-export type { ExecuteOptions } from './pipeline/Policy.js';
+export type { ExecuteOptions, WrapOptions } from './pipeline/Policy.js';
 export { Policy } from './pipeline/Policy.js';
 export type { PolicyBuilder, PolicyFallbackOptions } from './pipeline/PolicyBuilder.js';
 export type { ResilienceDecorator, FallbackResultMismatch } from './decorators/index.js';

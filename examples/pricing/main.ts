@@ -4,7 +4,8 @@
 //   fallback      catches every failure of the layers inside, so the caller always gets a price
 //   rate limiter  rejects excess traffic before it takes a bulkhead slot
 //   bulkhead      limits how many calls reach the API at once
-//   time limiter  cancels a call that takes too long (and frees its bulkhead slot)
+//   time limiter  answers a call that takes too long (its bulkhead slot comes back when the
+//                 request ends, so the request is given a signal that ends it then)
 //
 // The same protection is shown twice, sharing one rate limiter and one bulkhead (one budget for
 // the one API): as a Policy built with Policy.builder(), and as decorators on a class method.
@@ -33,7 +34,8 @@ const pricingLimiter = new RateLimiter({ maxTokens: 6, refillRate: 10 });
 /** At most 3 concurrent calls to the pricing API. */
 const pricingBulkhead = new Bulkhead({ maxConcurrent: 3 });
 
-const TIMEOUT = '200ms';
+const TIMEOUT_MS = 200;
+const TIMEOUT = `${TIMEOUT_MS}ms`;
 
 // --- Form 1: a policy, built once ---
 
@@ -65,14 +67,15 @@ class PricingService {
   }
 
   // Decorators apply bottom-up and run top-down: fallback is the outermost layer.
-  // timeLimiter hands the method no signal, so a hanging request is abandoned at the deadline
-  // rather than cancelled; use a Policy (form 1) to cancel the work itself.
+  // timeLimiter hands the method no signal, and the bulkhead holds its slot until the request
+  // itself ends (as in a policy), so the method ends its request just after the deadline; a Policy
+  // (form 1) hands the work its ctx.signal instead.
   @fallback({ method: (error: unknown, productId: string) => pricingFallback(productId, error) })
   @rateLimiter(pricingLimiter)
   @bulkhead(pricingBulkhead)
   @timeLimiter({ timeout: TIMEOUT })
   async getPrice(productId: string): Promise<Price> {
-    return this.#api.getPrice(productId);
+    return this.#api.getPrice(productId, AbortSignal.timeout(TIMEOUT_MS + 20));
   }
 }
 
@@ -132,6 +135,8 @@ try {
     service.getPrice(id),
   );
 
+  // A request answered at its deadline ends a moment later, and gives its slot back then.
+  await sleep(100);
   console.log('\nMonitoring resilience state:');
   printResilienceState();
   const m = pricingPolicy.metrics();

@@ -102,7 +102,7 @@ describe('contract: function wrappers and method decorators', () => {
     });
   }
 
-  it('R-DEC-1, R-DEC-3: the PricingService example: stacked decorators over one method', async () => {
+  it('R-DEC-1, R-DEC-3, R-DEC-8: the PricingService example: stacked decorators over one method', async () => {
     const clock = sinon.useFakeTimers();
     const pricingLimiter = new RateLimiter({ maxTokens: 2, refillRate: 0.001 });
     const pricingBulkhead = new Bulkhead({ maxConcurrent: 10 });
@@ -125,7 +125,9 @@ describe('contract: function wrappers and method decorators', () => {
     // The limiter (2 tokens) is spent: the fallback, the outermost, serves the refusal too.
     slow = false;
     expect(await service.getPrice('C')).to.deep.equal({ productId: 'C', price: 0 });
-    expect(pricingBulkhead.availableSlots).to.equal(10);
+    // The slot follows the work still running past its deadline (Revision 2), as in a policy.
+    expect(pricingBulkhead.availableSlots).to.equal(9);
+    expect(pricingBulkhead.orphaned).to.equal(1);
   });
 
   it('R-DEC-6: timeLimiter: the timeout message names the decorated method', async () => {

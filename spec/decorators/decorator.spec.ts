@@ -430,8 +430,8 @@ describe('function wrappers and method decorators', () => {
         readonly error?: string;
       }
       const scenario = async (call: (ms: number) => Promise<string>): Promise<Outcome[]> => {
-        // Two slow calls fill the bulkhead and time out, a third is refused by the full
-        // bulkhead, a fourth succeeds after the timeouts, a fifth finds no token.
+        // Two slow calls fill the bulkhead and time out, yet hold their slots while they run on:
+        // the next four are refused by the full bulkhead, a seventh finds no token.
         const pending = [call(5_000), call(5_000), call(10), call(10), call(10)].map((p) =>
           p.then(
             (value): Outcome => ({ value }),
@@ -491,7 +491,7 @@ describe('function wrappers and method decorators', () => {
         { value: 'fallback(10): BulkheadFullError: Bulkhead at capacity (2 concurrent calls)' },
         { value: 'fallback(10): BulkheadFullError: Bulkhead at capacity (2 concurrent calls)' },
         { value: 'fallback(10): BulkheadFullError: Bulkhead at capacity (2 concurrent calls)' },
-        { value: 'done(10)' },
+        { value: 'fallback(10): BulkheadFullError: Bulkhead at capacity (2 concurrent calls)' },
         { error: 'RateLimitExceededError: Rate limit exceeded' },
       ]);
     });
@@ -542,10 +542,13 @@ describe('function wrappers and method decorators', () => {
       sinon.assert.calledOnceWithExactly(get, '/prices/p1');
     });
 
-    it('falls back with the timeout as the reason when the API is slow, and frees the slot', async () => {
+    it('falls back with the timeout as the reason when the API is slow, and frees the slot when the call ends', async () => {
       const pool = new Bulkhead({ maxConcurrent: 10 });
       const PricingService = makeService(new RateLimiter({ maxTokens: 100, refillRate: 50 }), pool);
-      const service = new PricingService({ get: never });
+      let answer!: (price: PriceResult) => void;
+      const service = new PricingService({
+        get: () => new Promise<PriceResult>((resolve) => (answer = resolve)),
+      });
       const result = service.getPrice('p1');
       await clock.tickAsync(2_999);
       expect(pool.availableSlots).to.equal(9);
@@ -557,7 +560,13 @@ describe('function wrappers and method decorators', () => {
         source: 'fallback',
         reason: 'OperationTimeoutError: getPrice exceeded timeout of 3.0s',
       });
+      // The request still runs: its slot is held, as an orphan, until it ends.
+      expect(pool.availableSlots).to.equal(9);
+      expect(pool.orphaned).to.equal(1);
+      answer({ productId: 'p1', price: 1, currency: 'USD', source: 'live' });
+      await clock.tickAsync(0);
       expect(pool.availableSlots).to.equal(10);
+      expect(pool.orphaned).to.equal(0);
     });
 
     it('falls back when the rate limiter is exhausted, without calling the API', async () => {

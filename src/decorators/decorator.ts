@@ -5,13 +5,56 @@ import { show } from '../internal/validate.js';
 /**
  * @internal Runs one call of a wrapped function. `call` invokes the original function with the
  * caller's `this` and arguments (it may be called several times, as a retry does); `fnName` is
- * the wrapped function's or method's name; `args` are the call's arguments.
+ * the wrapped function's or method's name; `args` are the call's arguments. When the function
+ * wrapped is itself a wrapper, `work` follows the original function's calls beneath this one
+ * (and carries the signal to hand down); `signal` is the one handed down from outside, if any.
  */
 export type Executor = (
   call: () => Promise<unknown>,
   fnName: string,
   args: unknown[],
+  work: Work | undefined,
+  signal: AbortSignal | undefined,
 ) => Promise<unknown>;
+
+/**
+ * @internal The calls of the original function made beneath one call of a wrapper that wraps a
+ * wrapper, so that stacked wrappers behave as the same stages in a policy: a bulkhead outside a
+ * time limiter holds its slot until the work settles, not until the limiter answers. A wrapper
+ * hands its own to the wrapper it calls (read at that wrapper's entry), and every call of the
+ * original function counts in it and in those outside it. `signal` is what the wrappers beneath
+ * are handed: the deadline's of a time limiter (or of one outside).
+ */
+export class Work {
+  running = 0;
+  /** Called each time the count of calls running falls to 0. */
+  drained: (() => void) | undefined = undefined;
+  signal: AbortSignal | undefined;
+  readonly outer: Work | undefined;
+  constructor(outer: Work | undefined) {
+    this.outer = outer;
+    this.signal = outer?.signal;
+  }
+
+  follow(work: Promise<unknown>): void {
+    count(this, 1);
+    const done = (): void => count(this, -1);
+    work.then(done, done);
+  }
+}
+
+/** Counts a call of the original function starting (1) or settling (-1) in `work` and outside. */
+function count(work: Work | undefined, delta: 1 | -1): void {
+  for (; work !== undefined; work = work.outer) {
+    work.running += delta;
+    if (work.running === 0) work.drained?.();
+  }
+}
+
+// Handed by a wrapper to the wrapper it calls, which takes it at once (see `Work`).
+let handed: Work | undefined;
+// The functions `toDecorator` made: a wrapper wrapping one of them follows its work.
+const wrappers = new WeakSet<object>();
 
 /**
  * What a decorator gives back when the fallback it adds cannot produce the method's result type:
@@ -138,21 +181,32 @@ function wrap(
   name: string,
   executor: Executor,
 ): (...args: unknown[]) => Promise<unknown> {
+  const stacked = wrappers.has(fn);
   const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    const outer = handed;
+    handed = undefined;
+    const work = stacked ? new Work(outer) : undefined;
     const call = (): Promise<unknown> => {
+      let result: Promise<unknown>;
+      handed = work;
       try {
-        return Promise.resolve(fn.apply(this, args));
+        result = Promise.resolve(fn.apply(this, args));
       } catch (error) {
-        return Promise.reject(error);
+        result = Promise.reject(error);
       }
+      handed = undefined;
+      // The original function: its call is work the wrappers outside follow.
+      if (outer !== undefined && !stacked) outer.follow(result);
+      return result;
     };
     try {
-      return executor(call, name, args);
+      return executor(call, name, args, work, outer?.signal);
     } catch (error) {
       return Promise.reject(error);
     }
   };
   Object.defineProperty(wrapped, 'name', { value: name, configurable: true });
   Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
+  wrappers.add(wrapped);
   return wrapped;
 }

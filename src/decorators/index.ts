@@ -1,7 +1,9 @@
 // Function wrappers and TC39 method decorators: each is a few lines over `toDecorator`.
 import { RootContext, type Context } from '../internal/context.js';
 import { showInstead } from '../internal/validate.js';
-import { Policy } from '../pipeline/Policy.js';
+import { Policy, type WrapOptions } from '../pipeline/Policy.js';
+import type { ExecutionContext } from '../pipeline/ExecutionContext.js';
+import { signalPicker } from '../internal/pickSignal.js';
 import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import {
@@ -16,7 +18,8 @@ import {
   type TimeLimiterOptions,
   type TimeoutOwner,
 } from '../strategies/timeout/TimeLimiter.js';
-import { toDecorator, type ResilienceDecorator } from './decorator.js';
+import type { BulkheadTicket } from '../strategies/bulkhead/store.js';
+import { toDecorator, type Executor, type ResilienceDecorator, type Work } from './decorator.js';
 
 export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js';
 
@@ -38,7 +41,10 @@ export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js
  */
 export function retry(options?: RetryOptions): ResilienceDecorator {
   const policy = new Retry(options);
-  return toDecorator((call) => policy.runAttempts(call, undefined), 'retry');
+  return toDecorator(
+    (call, _fnName, _args, _work, signal) => policy.runAttempts(call, signal && { signal }),
+    'retry',
+  );
 }
 
 /**
@@ -75,6 +81,8 @@ export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
 /**
  * Holds a slot of a shared {@link Bulkhead} for each call until it settles; a call finding the
  * bulkhead full rejects with `BulkheadFullError` (or queues, when the bulkhead has `maxQueue`).
+ * Over another wrapper the slot follows the work, as in a policy: a call a `timeLimiter` beneath
+ * answered at its deadline keeps its slot (counted in `orphaned`) until the function settles.
  *
  * @throws TypeError when `bulkhead` is not a Bulkhead
  * @example
@@ -84,7 +92,17 @@ export function rateLimiter(limiter: RateLimiter): ResilienceDecorator {
  * ```
  */
 export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
-  return through(bulkhead, Bulkhead, 'bulkhead', 'Bulkhead', 'bulkhead');
+  return through(
+    bulkhead,
+    Bulkhead,
+    'bulkhead',
+    'Bulkhead',
+    'bulkhead',
+    (call, _n, _a, work, signal) =>
+      work === undefined
+        ? bulkhead.execute(call, signal)
+        : holdThrough(bulkhead, call, work, signal),
+  );
 }
 
 /**
@@ -101,9 +119,17 @@ export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
  */
 export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
   const limiter = new TimeLimiter(options);
-  return toDecorator((call, fnName) => {
-    const root = new WrappedCall(fnName, call);
-    return limiter.runTimed(root, runWrapped, root, limiter.clock.now());
+  return toDecorator((call, fnName, _args, work, signal) => {
+    const root = new WrappedCall(fnName, call, signal);
+    const run =
+      work === undefined
+        ? runWrapped
+        : (ctx: Context): Promise<unknown> => {
+            // The wrappers beneath see the deadline, as the stages inside a policy's timeout do.
+            work.signal = ctx.signal;
+            return runWrapped(ctx);
+          };
+    return limiter.runTimed(root, run, root, limiter.clock.now());
   }, 'timeLimiter');
 }
 
@@ -151,20 +177,50 @@ export function fallback<V, P extends any[] = any[], R = any>(
 
 /**
  * Runs every call through a built {@link Policy}: `policy.execute(() => fn.apply(this, args))`.
- * Its events and metrics count these calls like any other.
+ * Its events and metrics count these calls like any other. With `options.signal`, each call's
+ * signal is picked from its arguments and passed on as `execute`'s `signal`: a call whose caller
+ * aborted then rejects at once with its reason, is never retried and records nothing in a
+ * circuit breaker.
  *
- * @throws TypeError when `policy` is not a Policy
+ * @throws TypeError when `policy` is not a Policy or `options` are invalid
  * @example
  * ```ts
  * const pricing = Policy.builder('pricing').retry({ maxAttempts: 3 }).timeout('3s').build();
  * class PricingService {
  *   @usePolicy(pricing)
  *   async getPrice(productId: string) { ... }
+ *
+ *   @usePolicy(pricing, { signal: (req) => req.signal })
+ *   async quote(req: Request) { ... }
  * }
  * ```
  */
-export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T> {
-  return through(policy as Policy, Policy, 'policy', 'Policy', 'usePolicy');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- `P`: what the picker takes, any unless it declares it
+export function usePolicy<T, F, P extends any[] = any[]>(
+  policy: Policy<T, F>,
+  options?: WrapOptions<P>,
+): ResilienceDecorator<F, T, P> {
+  const pick = signalPicker(options);
+  return through(
+    policy,
+    Policy,
+    'policy',
+    'Policy',
+    'usePolicy',
+    (call, _fnName, args, work, outer) => {
+      const signal =
+        pick === undefined ? outer : ((pick(...args) as AbortSignal | undefined) ?? outer);
+      const thunk =
+        work === undefined
+          ? call
+          : (ctx: ExecutionContext): Promise<unknown> => {
+              // The wrappers beneath see the policy's signal, as its stages do.
+              work.signal = ctx.signal;
+              return call();
+            };
+      return (policy as Policy).execute(thunk, signal === undefined ? undefined : { signal });
+    },
+  ) as ResilienceDecorator<F, T, P>;
 }
 
 /**
@@ -172,16 +228,61 @@ export function usePolicy<T, F>(policy: Policy<T, F>): ResilienceDecorator<F, T>
  * names the class as written: a minifying bundler renames classes, so `cls.name` would not.
  */
 function through(
-  value: { execute(call: () => Promise<unknown>): Promise<unknown> },
+  value: object,
   cls: abstract new (...args: never[]) => unknown,
   option: string,
   label: string,
   what: string,
+  executor: Executor = (call, _n, _a, _w, signal) =>
+    (value as CircuitBreaker | RateLimiter).execute(call, signal),
 ): ResilienceDecorator {
   if (!(value instanceof cls)) {
     throw new TypeError(`\`${option}\` must be a ${label}, got ${showInstead(value, label, cls)}`);
   }
-  return toDecorator((call) => value.execute(call), what);
+  return toDecorator(executor, what);
+}
+
+/**
+ * A bulkhead wrapping a wrapper: the call holds its slot until the work beneath settles, also
+ * when a wrapper beneath answered first (a time limiter's deadline), as a policy's bulkhead
+ * does. Such a call counts in the bulkhead's `orphaned` until then.
+ */
+function holdThrough(
+  bulkhead: Bulkhead,
+  call: () => Promise<unknown>,
+  work: Work,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  const run = (ticket: BulkheadTicket): Promise<unknown> => {
+    if (signal?.aborted) {
+      bulkhead.giveSlot(ticket);
+      return Promise.reject(signal.reason);
+    }
+    const answer = call();
+    const settle = (ok: boolean): void => {
+      if (work.running === 0) {
+        bulkhead.giveSlot(ticket, ok);
+        return;
+      }
+      bulkhead.orphan(1);
+      work.drained = () => {
+        work.drained = undefined;
+        bulkhead.orphan(-1);
+        // Answered before it settled: a failure, as an adaptive limit sees it.
+        bulkhead.giveSlot(ticket, false);
+      };
+    };
+    answer.then(
+      () => settle(true),
+      () => settle(false),
+    );
+    return answer;
+  };
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const ticket = bulkhead.takeSlot();
+  if (ticket !== false) return run(ticket);
+  const refusal = bulkhead.refuseNow(undefined);
+  return refusal !== undefined ? Promise.reject(refusal) : bulkhead.waitSlot(signal).then(run);
 }
 
 /**
@@ -190,8 +291,8 @@ function through(
  * one object here.
  */
 class WrappedCall extends RootContext implements TimeoutOwner {
-  constructor(fnName: string, call: () => Promise<unknown>) {
-    super(fnName, 0, call, undefined, undefined);
+  constructor(fnName: string, call: () => Promise<unknown>, signal: AbortSignal | undefined) {
+    super(fnName, 0, call, signal, undefined);
   }
 
   get operation(): string {

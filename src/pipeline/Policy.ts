@@ -13,6 +13,7 @@ import { PolicyBuilder } from './PolicyBuilder.js';
 import type { Wrapped } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
+import { signalPicker } from '../internal/pickSignal.js';
 
 // Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
 // a browser lacks). Node formats the object the method returns, at the depth it was asked for.
@@ -45,6 +46,18 @@ export interface ExecuteOptions {
    * become the entries.
    */
   readonly data?: Map<string, unknown> | object | undefined;
+}
+
+/**
+ * Options of {@link Policy.wrap} (and of `usePolicy`) for a function of parameters `A`.
+ */
+export interface WrapOptions<A extends unknown[]> {
+  /**
+   * Picks the caller's signal from each call's arguments (`(req) => req.signal`), passed on as
+   * `execute`'s `signal`: a call whose caller aborted rejects at once with its reason, is never
+   * retried and records nothing in a circuit breaker. `undefined`: no signal for that call.
+   */
+  readonly signal?: ((...args: A) => AbortSignal | undefined) | undefined;
 }
 
 /** @internal Everything `build()` hands to the policy. */
@@ -204,23 +217,44 @@ export class Policy<T = unknown, F = never> {
   /**
    * Wraps a function so that every call runs through this policy. The wrapper keeps the
    * function's parameters and `this`, and always returns a promise.
+   *
+   * @param options - `signal` picks the caller's signal from the call's arguments
+   * @throws TypeError when `fn` is not a function or `options` are invalid
+   * @example
+   * ```ts
+   * const getPrice = policy.wrap((req: Request, id: string) => fetchPrice(id, req.signal), {
+   *   signal: (req) => req.signal,
+   * });
+   * ```
    */
   wrap<This, A extends unknown[], R extends T>(
     fn: (this: This, ...args: A) => R | PromiseLike<R>,
+    options?: WrapOptions<A>,
   ): Wrapped<This, A, R | F>;
   wrap<A extends unknown[], R extends T>(
     fn: (...args: A) => R | PromiseLike<R>,
+    options?: WrapOptions<A>,
   ): (...args: A) => Promise<R | F> {
     if (typeof fn !== 'function') {
       throw fnError(fn);
     }
+    const pick = signalPicker(options);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- `wrapped` needs its own `this`
     const policy = this;
     // A `function`, not an arrow: it passes its own `this` on to `fn`.
     const wrapped = function (this: unknown, ...args: A): Promise<R | F> {
+      let signal: unknown;
+      try {
+        signal = pick?.apply(this, args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       // A refusal's stack starts at the frame that called the wrapper.
       wrapperEntry = wrapped;
-      return policy.execute<R>(() => fn.apply(this, args));
+      return policy.execute<R>(
+        () => fn.apply(this, args),
+        signal === undefined ? undefined : { signal: signal as AbortSignal },
+      );
     };
     Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
     Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });

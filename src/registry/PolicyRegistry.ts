@@ -398,11 +398,13 @@ export class PolicyRegistry {
 
   /**
    * The policy of this name, configured or registered (the same object on every call). The type
-   * arguments are the caller's statement of its result types; they are not checked.
+   * arguments are the caller's statement of its result types; they are not checked. `F`, what its
+   * fallbacks produce, defaults to `T`: `policy<Price>(name)` runs thunks of `Price` and resolves
+   * to a `Price`.
    *
    * @throws Error for an unknown name, listing the known ones
    */
-  policy<T = unknown, F = unknown>(name: string): Policy<T, F> {
+  policy<T = unknown, F = T>(name: string): Policy<T, F> {
     const policy = this.#policies.get(name);
     if (policy === undefined) {
       const names = this.names();

@@ -2,7 +2,7 @@ import type { Clock } from '../internal/clock.js';
 import {
   booleanOption,
   clockOption,
-  closest,
+  didYouMean,
   optionsObject,
   show,
   showInstead,
@@ -812,19 +812,15 @@ function reference(kind: KindDescriptor, option: string, name: unknown, lookup: 
   if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
     const names = ['default', ...config.named.keys()];
     throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
-      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(
-        name,
-        names,
-      )}; known: ${names.join(', ')}; got ${show(name)}`,
+      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(name, names)}; known: ${names.join(', ')}; got ${show(name)}`,
     });
   }
   return lookup.shared(kind, name);
 }
 
-/** `` (did you mean "x"?)`` for the name in `names` nearest to `name`, or `''`. */
+/** {@link didYouMean} for a name that may not be a string (from JavaScript, or a configuration). */
 function hintOf(name: unknown, names: readonly string[]): string {
-  const hint = typeof name === 'string' ? closest(name, names) : undefined;
-  return hint === undefined ? '' : ` (did you mean "${hint}"?)`;
+  return typeof name == 'string' ? didYouMean(name, names) : '';
 }
 
 /**

@@ -65,6 +65,20 @@ describe('validate', () => {
       refuses(() => optionsObject(3, 'X', []), TypeError, 'X options must be an object, got 3');
     });
 
+    it('refuses options that throw when looked at (a revoked Proxy) as option `options`', () => {
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      refuses(
+        () => optionsObject(revoked.proxy, 'Retry', []),
+        TypeError,
+        'Retry options must be an object, got an object that cannot be read',
+      );
+      expect(
+        (thrown(() => optionsObject(revoked.proxy, 'Retry', [])) as never as { option: string })
+          .option,
+      ).to.equal('options');
+    });
+
     it('refuses the first unknown key, suggesting the nearest known one when it looks like a typo', () => {
       refuses(
         () => optionsObject({ maxAttempts: 1, maxAttemps: 2 }, 'Retry', ['maxAttempts', 'delay']),

@@ -28,7 +28,9 @@ export function optionsObject(
   known: readonly string[],
 ): Record<string, unknown> {
   if (options === undefined) return {};
-  if (!options || typeof options !== 'object' || Array.isArray(options)) {
+  // `show` tells a plain object (`an object`) from null, a primitive, a function, an array, and one
+  // that throws when looked at (a revoked Proxy), which `Array.isArray` would throw on.
+  if (show(options) != 'an object') {
     fail(
       TypeError,
       'options',

@@ -1,4 +1,4 @@
-import { notify } from '../internal/listeners.js';
+import { listen, notify } from '../internal/listeners.js';
 import type { CircuitState } from '../strategies/circuit-breaker/CircuitState.js';
 
 /** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
@@ -156,18 +156,10 @@ export class EventHub {
   }
 
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
-    const lists = this.lists;
-    lists[event] = [...lists[event], listener] as never;
-    this.changed(event);
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      const list = lists[event] as ReadonlyArray<PolicyListener<E>>;
-      const i = list.indexOf(listener);
-      lists[event] = list.filter((_, j) => j !== i) as never;
+    return listen(listener, (change) => {
+      this.lists[event] = change(this.lists[event]) as never;
       this.changed(event);
-    };
+    });
   }
 
   private changed(event: PolicyEvent): void {

@@ -8,7 +8,7 @@ import {
   showInstead,
 } from '../internal/validate.js';
 import { fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
-import { notify } from '../internal/listeners.js';
+import { listen, notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
@@ -336,9 +336,6 @@ export class PolicyRegistry {
   ): () => void {
     if (event !== 'reload') {
       throw new TypeError(`\`event\` must be "reload", got ${show(event)}`);
-    }
-    if (typeof listener !== 'function') {
-      throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
     }
     return listen(listener, (change) => (this.#reloadListeners = change(this.#reloadListeners)));
   }
@@ -821,26 +818,6 @@ function reference(kind: KindDescriptor, option: string, name: unknown, lookup: 
 /** {@link didYouMean} for a name that may not be a string (from JavaScript, or a configuration). */
 function hintOf(name: unknown, names: readonly string[]): string {
   return typeof name == 'string' ? didYouMean(name, names) : '';
-}
-
-/**
- * Adds `listener` to a list of listeners that `update` replaces (never changes), and returns the
- * function that removes it again (once).
- */
-function listen<L>(
-  listener: L,
-  update: (change: (list: readonly L[]) => readonly L[]) => void,
-): () => void {
-  update((list) => [...list, listener]);
-  let subscribed = true;
-  return () => {
-    if (!subscribed) return;
-    subscribed = false;
-    update((list) => {
-      const i = list.indexOf(listener);
-      return list.filter((_, j) => j !== i);
-    });
-  };
 }
 
 /** A kind's configuration (an empty one when there is none). */

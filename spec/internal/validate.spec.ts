@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { systemClock } from '../../src/internal/clock.js';
 import {
   clockOption,
-  closest,
+  didYouMean,
   durationOption,
   errorFilterOption,
   functionOption,
@@ -93,7 +93,16 @@ describe('validate', () => {
     });
   });
 
-  describe('closest', () => {
+  describe('didYouMean', () => {
+    /** The name `didYouMean` suggests, if any. */
+    const closest = (word: string, candidates: readonly string[]) =>
+      /`(.*)`/.exec(didYouMean(word, candidates))?.[1];
+
+    it('suggests the nearest candidate in backticks, and nothing when none is near', () => {
+      expect(didYouMean('delya', ['delay', 'backoff'])).to.equal(' (did you mean `delay`?)');
+      expect(didYouMean('xyz', ['maxAttempts'])).to.equal('');
+    });
+
     it('finds the candidate within the typo distance, case-insensitively, preferring the nearest', () => {
       expect(closest('delya', ['delay', 'backoff'])).to.equal('delay');
       expect(closest('MAXWAIT', ['maxWait'])).to.equal('maxWait');

@@ -64,7 +64,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 }
 
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(3, ((word.length / 3) | 0) + 1);
   const a = word.toLowerCase();

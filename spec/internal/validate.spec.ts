@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { systemClock } from '../../src/internal/clock.js';
 import {
   clockOption,
-  closest,
+  didYouMean,
   durationOption,
   errorFilterOption,
   functionOption,
@@ -65,6 +65,20 @@ describe('validate', () => {
       refuses(() => optionsObject(3, 'X', []), TypeError, 'X options must be an object, got 3');
     });
 
+    it('refuses options that throw when looked at (a revoked Proxy) as option `options`', () => {
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      refuses(
+        () => optionsObject(revoked.proxy, 'Retry', []),
+        TypeError,
+        'Retry options must be an object, got an object that cannot be read',
+      );
+      expect(
+        (thrown(() => optionsObject(revoked.proxy, 'Retry', [])) as never as { option: string })
+          .option,
+      ).to.equal('options');
+    });
+
     it('refuses the first unknown key, suggesting the nearest known one when it looks like a typo', () => {
       refuses(
         () => optionsObject({ maxAttempts: 1, maxAttemps: 2 }, 'Retry', ['maxAttempts', 'delay']),
@@ -79,7 +93,16 @@ describe('validate', () => {
     });
   });
 
-  describe('closest', () => {
+  describe('didYouMean', () => {
+    /** The name `didYouMean` suggests, if any. */
+    const closest = (word: string, candidates: readonly string[]) =>
+      /`(.*)`/.exec(didYouMean(word, candidates))?.[1];
+
+    it('suggests the nearest candidate in backticks, and nothing when none is near', () => {
+      expect(didYouMean('delya', ['delay', 'backoff'])).to.equal(' (did you mean `delay`?)');
+      expect(didYouMean('xyz', ['maxAttempts'])).to.equal('');
+    });
+
     it('finds the candidate within the typo distance, case-insensitively, preferring the nearest', () => {
       expect(closest('delya', ['delay', 'backoff'])).to.equal('delay');
       expect(closest('MAXWAIT', ['maxWait'])).to.equal('maxWait');

@@ -3,7 +3,8 @@
 // attempt listeners, counted in bulkhead slots), and `whenSettled`.
 import { expect } from 'chai';
 import { RootContext, SlotContext, type Context } from '../../src/internal/context.js';
-import { link, whenSettled, type Outward, type Step } from '../../src/pipeline/engine.js';
+import { whenSettled } from '../../src/internal/signals.js';
+import { link, type Outward, type Step } from '../../src/pipeline/engine.js';
 import { EventHub, type PolicyEventMap } from '../../src/pipeline/events.js';
 import { ManualClock } from '../support/clock.js';
 import { flush, rejectionOf } from '../support/promises.js';

@@ -343,7 +343,7 @@ describe('PolicyRegistry', () => {
       const error = thrown(() => registry.policy('pricng'));
       expect(error.constructor).to.equal(Error);
       expect(error.message).to.equal(
-        'Unknown policy "pricng" (did you mean "pricing"?); known policies: pricing, search',
+        'Unknown policy "pricng" (did you mean `pricing`?); known policies: pricing, search',
       );
       expect(() => new PolicyRegistry().policy('x')).to.throw(
         Error,

@@ -1,3 +1,4 @@
+import { show } from '../optionErrors.js';
 import { noop } from './signals.js';
 
 /**
@@ -15,4 +16,29 @@ export function notify<A>(listener: (arg: A) => unknown, arg: A): void {
   } catch {
     // Ignored: see above.
   }
+}
+
+/**
+ * @internal Adds `listener` to a list of listeners that `update` replaces, never changes (so an
+ * emit in progress reaches every listener subscribed when it began, and one nobody listens to is a
+ * length check), and returns the function that removes it again, once however often it is called.
+ * @throws TypeError when `listener` is not a function
+ */
+export function listen<L>(
+  listener: L,
+  update: (change: (list: readonly L[]) => readonly L[]) => void,
+): () => void {
+  if (typeof listener !== 'function') {
+    throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
+  }
+  update((list) => [...list, listener]);
+  let subscribed = true;
+  return () => {
+    if (!subscribed) return;
+    subscribed = false;
+    update((list) => {
+      const i = list.indexOf(listener);
+      return list.filter((_, j) => j !== i);
+    });
+  };
 }

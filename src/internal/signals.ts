@@ -185,6 +185,25 @@ export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
+/** Calls `onDone` when `value` settles (at once when it is not a thenable); never throws. */
+export function whenSettled(value: unknown, onDone: (ok: boolean, value: unknown) => void): void {
+  let thenable: boolean;
+  try {
+    thenable = isThenable(value);
+  } catch (error) {
+    onDone(false, error);
+    return;
+  }
+  if (thenable) {
+    Promise.resolve(value).then(
+      (result: unknown) => onDone(true, result),
+      (error: unknown) => onDone(false, error),
+    );
+  } else {
+    onDone(true, value);
+  }
+}
+
 /** Runs `fn(signal)` as an async call would: a synchronous throw becomes a rejection. */
 export function callAsync<T>(
   fn: (signal: AbortSignal) => T | PromiseLike<T>,

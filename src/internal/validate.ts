@@ -28,7 +28,9 @@ export function optionsObject(
   known: readonly string[],
 ): Record<string, unknown> {
   if (options === undefined) return {};
-  if (!options || typeof options !== 'object' || Array.isArray(options)) {
+  // `show` tells a plain object (`an object`) from null, a primitive, a function, an array, and one
+  // that throws when looked at (a revoked Proxy), which `Array.isArray` would throw on.
+  if (show(options) != 'an object') {
     fail(
       TypeError,
       'options',
@@ -62,7 +64,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 }
 
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(3, ((word.length / 3) | 0) + 1);
   const a = word.toLowerCase();

@@ -1,6 +1,6 @@
 import { noop } from '../internal/signals.js';
 import { Context, DerivedContext } from '../internal/context.js';
-import { whenSettled } from './engine.js';
+import { whenSettled } from '../internal/signals.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import type { Stage } from './Stage.js';
 import { LinkedStep } from './step.js';

@@ -269,9 +269,6 @@ export class Policy<T = unknown, F = never> {
     if (!EventHub.isEvent(event)) {
       throw new TypeError(`\`event\` must be one of ${EVENTS.join(', ')}, got ${show(event)}`);
     }
-    if (typeof listener !== 'function') {
-      throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
-    }
     return this.parts.hub.on(event, listener);
   }
 

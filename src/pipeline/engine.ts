@@ -1,4 +1,4 @@
-import { isThenable } from '../internal/signals.js';
+import { isThenable, whenSettled } from '../internal/signals.js';
 import type { Clock } from '../internal/clock.js';
 import { trackRunning, untrackRunning, type Context } from '../internal/context.js';
 import type { EventHub } from './events.js';
@@ -197,24 +197,5 @@ class Invoker implements Inward {
       return;
     }
     whenSettled(value, done);
-  }
-}
-
-/** Calls `onDone` when `value` settles (at once when it is not a thenable); never throws. */
-export function whenSettled(value: unknown, onDone: (ok: boolean, value: unknown) => void): void {
-  let thenable: boolean;
-  try {
-    thenable = isThenable(value);
-  } catch (error) {
-    onDone(false, error);
-    return;
-  }
-  if (thenable) {
-    Promise.resolve(value).then(
-      (result: unknown) => onDone(true, result),
-      (error: unknown) => onDone(false, error),
-    );
-  } else {
-    onDone(true, value);
   }
 }

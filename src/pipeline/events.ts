@@ -1,4 +1,4 @@
-import { notify } from '../internal/listeners.js';
+import { listen, notify } from '../internal/listeners.js';
 import type { CircuitState } from '../strategies/circuit-breaker/CircuitState.js';
 
 /** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
@@ -118,8 +118,11 @@ export type RejectionReason = 'rate-limit' | 'bulkhead' | 'circuit-open';
 /** A listener for event `E`. */
 export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E]) => void;
 
-/** @internal Every event, in the order messages list them. */
-export const EVENTS: readonly PolicyEvent[] = [
+/**
+ * @internal Every event, in the order messages list them. The hub's lists are keyed by these, so
+ * an event of {@link PolicyEventMap} missing here fails to compile where a list is read.
+ */
+export const EVENTS = [
   'success',
   'failure',
   'attempt',
@@ -130,7 +133,10 @@ export const EVENTS: readonly PolicyEvent[] = [
   'hedge',
   'chaos',
   'circuit-state',
-];
+] as const satisfies readonly PolicyEvent[];
+
+/** The events {@link EVENTS} lists. */
+type Listed = (typeof EVENTS)[number];
 
 /**
  * @internal A small typed emitter. `has(event)` is a length check, so stages skip building a
@@ -138,7 +144,7 @@ export const EVENTS: readonly PolicyEvent[] = [
  */
 export class EventHub {
   private readonly lists = Object.fromEntries(EVENTS.map((event) => [event, []])) as unknown as {
-    [E in PolicyEvent]: ReadonlyArray<PolicyListener<E>>;
+    [E in Listed]: ReadonlyArray<PolicyListener<E>>;
   };
   /** Called with the new listener count whenever a list changes. */
   onCountChange: ((event: PolicyEvent, count: number) => void) | undefined;
@@ -156,18 +162,10 @@ export class EventHub {
   }
 
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
-    const lists = this.lists;
-    lists[event] = [...lists[event], listener] as never;
-    this.changed(event);
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      const list = lists[event] as ReadonlyArray<PolicyListener<E>>;
-      const i = list.indexOf(listener);
-      lists[event] = list.filter((_, j) => j !== i) as never;
+    return listen(listener, (change) => {
+      this.lists[event] = change(this.lists[event]) as never;
       this.changed(event);
-    };
+    });
   }
 
   private changed(event: PolicyEvent): void {

@@ -2,13 +2,13 @@ import type { Clock } from '../internal/clock.js';
 import {
   booleanOption,
   clockOption,
-  closest,
+  didYouMean,
   optionsObject,
   show,
   showInstead,
 } from '../internal/validate.js';
 import { fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
-import { notify } from '../internal/listeners.js';
+import { listen, notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
@@ -342,9 +342,6 @@ export class PolicyRegistry {
   ): () => void {
     if (event !== 'reload') {
       throw new TypeError(`\`event\` must be "reload", got ${show(event)}`);
-    }
-    if (typeof listener !== 'function') {
-      throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
     }
     return listen(listener, (change) => (this.#reloadListeners = change(this.#reloadListeners)));
   }
@@ -830,39 +827,15 @@ function reference(kind: KindDescriptor, option: string, name: unknown, lookup: 
   if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
     const names = ['default', ...config.named.keys()];
     throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
-      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(
-        name,
-        names,
-      )}; known: ${names.join(', ')}; got ${show(name)}`,
+      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(name, names)}; known: ${names.join(', ')}; got ${show(name)}`,
     });
   }
   return lookup.shared(kind, name);
 }
 
-/** `` (did you mean "x"?)`` for the name in `names` nearest to `name`, or `''`. */
+/** {@link didYouMean} for a name that may not be a string (from JavaScript, or a configuration). */
 function hintOf(name: unknown, names: readonly string[]): string {
-  const hint = typeof name === 'string' ? closest(name, names) : undefined;
-  return hint === undefined ? '' : ` (did you mean "${hint}"?)`;
-}
-
-/**
- * Adds `listener` to a list of listeners that `update` replaces (never changes), and returns the
- * function that removes it again (once).
- */
-function listen<L>(
-  listener: L,
-  update: (change: (list: readonly L[]) => readonly L[]) => void,
-): () => void {
-  update((list) => [...list, listener]);
-  let subscribed = true;
-  return () => {
-    if (!subscribed) return;
-    subscribed = false;
-    update((list) => {
-      const i = list.indexOf(listener);
-      return list.filter((_, j) => j !== i);
-    });
-  };
+  return typeof name == 'string' ? didYouMean(name, names) : '';
 }
 
 /** A kind's configuration (an empty one when there is none). */

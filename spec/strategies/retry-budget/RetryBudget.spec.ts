@@ -262,7 +262,7 @@ describe('RetryBudget', () => {
         }),
       ).to.throw(
         TypeError,
-        'resilience.retry.fast.budget: `budget` must name a configured retry-budget (did you mean "api"?)',
+        'resilience.retry.fast.budget: `budget` must name a configured retry-budget (did you mean `api`?)',
       );
       expect(() =>
         PolicyRegistry.fromConfig({ policies: { p: [{ 'retry-budget': 'default' }] } }),

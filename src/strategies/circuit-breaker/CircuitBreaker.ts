@@ -12,6 +12,7 @@ import {
   refusedCall,
 } from '../../internal/signals.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
+import { listen } from '../../internal/listeners.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   checkOption,
@@ -843,18 +844,7 @@ export class CircuitBreaker {
    * @returns a function that removes the listener
    */
   onStateChange(listener: CircuitStateListener): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(`\`listener\` must be a function, got ${show(listener)}`);
-    }
-    // Copy on write, so a listener that unsubscribes during an event does not disturb the loop.
-    this.#listeners = [...this.#listeners, listener];
-    // Each subscription is removed once, by its own function, however often that is called.
-    let subscribed = true;
-    return () => {
-      const index = subscribed ? this.#listeners.indexOf(listener) : -1;
-      subscribed = false;
-      if (index !== -1) this.#listeners = this.#listeners.filter((_, i) => i !== index);
-    };
+    return listen(listener, (change) => (this.#listeners = change(this.#listeners)));
   }
 
   /**

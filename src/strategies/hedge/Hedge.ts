@@ -5,7 +5,7 @@ import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
   abortable,
-  isThenable,
+  whenSettled,
   nextTurn,
   raceAbort,
   refusedCall,
@@ -145,21 +145,14 @@ export class Hedge {
         inPolicy: false,
         start(attempt) {
           let value: unknown;
-          let thenable: boolean;
           try {
             value = fn(attempt.signal, attempt.attempt);
-            // A `then` that cannot be read fails the attempt, as in a policy.
-            thenable = isThenable(value);
           } catch (error) {
             attempt.run.settled(attempt, false, error);
             return;
           }
-          if (thenable) {
-            Promise.resolve(value).then(
-              (result) => attempt.run.settled(attempt, true, result),
-              (error: unknown) => attempt.run.settled(attempt, false, error),
-            );
-          } else attempt.run.settled(attempt, true, value);
+          // A `then` that cannot be read fails the attempt, as in a policy.
+          whenSettled(value, (ok, settled) => attempt.run.settled(attempt, ok, settled));
         },
         finish(_run, ok, value) {
           if (ok) resolve(value as T);

@@ -140,6 +140,15 @@ describe("wrappers given the caller's signal (`signal` option)", () => {
         '`signal` must be a function',
       );
       expect(() => make('signal')).to.throw(TypeError, '`options` must be an object, got "signal"');
+      // A misspelt option would leave the caller's signal out: refused, naming the one meant.
+      expect(() => make({ sigal: () => undefined })).to.throw(
+        TypeError,
+        `${what}: unknown option \`sigal\` (did you mean \`signal\`?)`,
+      );
+      expect(() => make({ Signal: () => undefined })).to.throw(
+        TypeError,
+        'unknown option `Signal`',
+      );
       expect(() => make(undefined)).not.to.throw();
       expect(() => make({ signal: undefined })).not.to.throw();
     });

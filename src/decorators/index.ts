@@ -200,7 +200,7 @@ export function usePolicy<T, F, P extends any[] = any[]>(
   policy: Policy<T, F>,
   options?: WrapOptions<P>,
 ): ResilienceDecorator<F, T, P> {
-  const pick = signalPicker(options);
+  const pick = signalPicker(options, 'usePolicy');
   return through(
     policy,
     Policy,

@@ -238,7 +238,7 @@ export class Policy<T = unknown, F = never> {
     if (typeof fn !== 'function') {
       throw fnError(fn);
     }
-    const pick = signalPicker(options);
+    const pick = signalPicker(options, 'policy.wrap');
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- `wrapped` needs its own `this`
     const policy = this;
     // A `function`, not an arrow: it passes its own `this` on to `fn`.

@@ -8,13 +8,19 @@ import { describeRedis, sleep, type RedisEnv, type TestClient } from './harness.
 async function budgetFor(
   env: RedisEnv,
   key: string,
-  options: { ratio: number; minPerSecond: number; window?: number; onStoreError?: StoreErrorMode },
+  options: {
+    ratio: number;
+    minPerSecond: number;
+    window?: number;
+    onStoreError?: StoreErrorMode;
+    storeTimeout?: number;
+  },
 ): Promise<{ budget: RetryBudget; store: RedisRetryBudgetStore; connection: TestClient }> {
   const connection = await env.connect();
   const store = new RedisRetryBudgetStore({
     client: connection.client,
     key,
-    storeTimeout: 200,
+    storeTimeout: options.storeTimeout ?? 200,
     ...(options.onStoreError === undefined ? {} : { onStoreError: options.onStoreError }),
   });
   const budget = new RetryBudget({
@@ -31,12 +37,16 @@ describeRedis(
   function (env) {
     it('shares one budget between processes with the same key', async function () {
       const key = env.uniqueKey();
-      const a = await budgetFor(env, key, { ratio: 1, minPerSecond: 0 });
-      const b = await budgetFor(env, key, { ratio: 1, minPerSecond: 0 });
+      // Redis answers every refresh, however busy the machine: a refresh that timed out would
+      // leave each process deciding on its own counts, which is not what this spec is about.
+      const options = { ratio: 1, minPerSecond: 0, storeTimeout: 10_000 };
+      const a = await budgetFor(env, key, options);
+      const b = await budgetFor(env, key, options);
       for (let i = 0; i < 5; i++) a.budget.deposit();
       await a.store.refresh();
       b.budget.deposit();
       await b.store.refresh();
+      expect([a.store.redisAvailable, b.store.redisAvailable]).to.deep.equal([true, true]);
       // Six first attempts across both: six retries at B, then none anywhere.
       let allowed = 0;
       while (b.budget.tryWithdraw()) allowed++;

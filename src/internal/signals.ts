@@ -106,20 +106,21 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
-// Captured once: a later macrotask is not a matter of time, so fake timers installed after import
-// (which would hold it until a test advances them) do not apply. Hosts without it (browsers) take
-// a zero-delay timeout. (Made by a pure call, so a bundle that never uses it drops it.)
-// It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
-// not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
-export const afterTurn: (fn: () => void) => unknown = /* @__PURE__ */ captureTurn();
-
-function captureTurn(): (fn: () => void) => unknown {
+/**
+ * Runs `fn` in a later macrotask: the host's `setImmediate`, or a zero-delay timeout where there is
+ * none (browsers, some workers). Looked up when called, as timers are: fake timers installed after
+ * import hold it until a test advances them, and fake timers that were installed when this module
+ * loaded and removed since no longer do.
+ * It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
+ * not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
+ */
+export function afterTurn(fn: () => void): unknown {
   const host = globalThis as unknown as {
     setImmediate?: (fn: () => void) => unknown;
-    setTimeout: (fn: () => void) => unknown;
+    setTimeout: (fn: () => void, ms: number) => unknown;
   };
-  // A timeout given no delay has a delay of 0.
-  return (typeof host.setImmediate == 'function' ? host.setImmediate : host.setTimeout).bind(host);
+  const immediate = host.setImmediate;
+  return typeof immediate == 'function' ? immediate(fn) : host.setTimeout(fn, 0);
 }
 
 /**

@@ -106,21 +106,28 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
+type Later = (fn: () => void) => unknown;
+const turnHost = globalThis as unknown as { setImmediate?: Later; setTimeout: Later };
+/** The host's way to a later macrotask: `setImmediate`, or a zero-delay timeout (browsers). */
+const laterName = typeof turnHost.setImmediate == 'function' ? 'setImmediate' : 'setTimeout';
+let later = turnHost[laterName] as Later;
+
 /**
- * Runs `fn` in a later macrotask: the host's `setImmediate`, or a zero-delay timeout where there is
- * none (browsers, some workers). Looked up when called, as timers are: fake timers installed after
- * import hold it until a test advances them, and fake timers that were installed when this module
- * loaded and removed since no longer do.
+ * Runs `fn` in a later macrotask, with the host's function as it was at import: a later macrotask
+ * is not a matter of time, so fake timers installed after import (which would hold it until a test
+ * advances them) do not apply. Fake timers that were installed when this module loaded are left
+ * as soon as they are replaced (removed, or installed anew): the function kept at import is
+ * recognised as a fake (a `clock` of `@sinonjs/fake-timers`, or another name than the host's), so
+ * work does not wait forever on timers nobody advances. Costs nothing more without fake timers.
  * It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
  * not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
  */
 export function afterTurn(fn: () => void): unknown {
-  const host = globalThis as unknown as {
-    setImmediate?: (fn: () => void) => unknown;
-    setTimeout: (fn: () => void, ms: number) => unknown;
-  };
-  const immediate = host.setImmediate;
-  return typeof immediate == 'function' ? immediate(fn) : host.setTimeout(fn, 0);
+  const current = turnHost[laterName] as Later;
+  if (current !== later && ('clock' in later || later.name !== laterName)) later = current;
+  // Called as a plain function: a browser's setTimeout refuses another `this`.
+  const run = later;
+  return run(fn);
 }
 
 /**

@@ -32,17 +32,11 @@ const importedClearTimeout = globalThis.clearTimeout as ClearTimeout;
 
 /**
  * A timer set by other timers than those of import (fake timers installed since, or removed since
- * they were installed before import): its handle with the `clearTimeout` of the same family, so
- * that it is cleared by the timers that set it whatever is installed when it is cleared.
+ * they were installed before import) is handed out as its handle with the `clearTimeout` of the
+ * same family, so that the timers that set it clear it whatever is installed then. (No host
+ * handle is an array.)
  */
-class ForeignTimer {
-  readonly handle: unknown;
-  readonly clear: ClearTimeout;
-  constructor(handle: unknown, clear: ClearTimeout) {
-    this.handle = handle;
-    this.clear = clear;
-  }
-}
+type ForeignTimer = [handle: unknown, clear: ClearTimeout];
 
 /**
  * The default clock: `performance.now()` (monotonic) and the host's ordinary timers. A timer is
@@ -64,13 +58,13 @@ export const systemClock: Clock = Object.freeze({
     const handle = set(fn, Math.min(ms, MAX_TIMER_MS));
     return set === importedSetTimeout
       ? handle
-      : new ForeignTimer(handle, globalThis.clearTimeout as ClearTimeout);
+      : ([handle, globalThis.clearTimeout as ClearTimeout] satisfies ForeignTimer);
   },
   clearTimeout(handle: unknown): void {
-    if (handle instanceof ForeignTimer) {
+    if (Array.isArray(handle)) {
       // Called as a plain function: a browser's clearTimeout refuses any other `this`.
-      const { clear } = handle;
-      clear(handle.handle);
+      const [foreign, clear] = handle as ForeignTimer;
+      clear(foreign);
     } else {
       importedClearTimeout(handle);
     }

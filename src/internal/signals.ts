@@ -107,10 +107,19 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
 }
 
 type Later = (fn: () => void) => unknown;
-const turnHost = globalThis as unknown as { setImmediate?: Later; setTimeout: Later };
-/** The host's way to a later macrotask: `setImmediate`, or a zero-delay timeout (browsers). */
-const laterName = typeof turnHost.setImmediate == 'function' ? 'setImmediate' : 'setTimeout';
-let later = turnHost[laterName] as Later;
+type TurnHost = Record<'setImmediate' | 'setTimeout', Later | undefined>;
+
+/**
+ * The host's way to a later macrotask (`setImmediate`, or a zero-delay timeout in browsers), as
+ * it was at import. (Made by a pure call, so a bundle that never uses it drops it.)
+ */
+const turn = /* @__PURE__ */ hostTurn();
+
+function hostTurn(): { name: keyof TurnHost; later: Later } {
+  const host = globalThis as unknown as TurnHost;
+  const name = typeof host.setImmediate == 'function' ? 'setImmediate' : 'setTimeout';
+  return { name, later: host[name]! };
+}
 
 /**
  * Runs `fn` in a later macrotask, with the host's function as it was at import: a later macrotask
@@ -123,11 +132,12 @@ let later = turnHost[laterName] as Later;
  * not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
  */
 export function afterTurn(fn: () => void): unknown {
-  const current = turnHost[laterName] as Later;
-  if (current !== later && ('clock' in later || later.name !== laterName)) later = current;
+  const current = (globalThis as unknown as TurnHost)[turn.name]!;
+  let { later } = turn;
+  if (current !== later && ('clock' in later || later.name !== turn.name))
+    turn.later = later = current;
   // Called as a plain function: a browser's setTimeout refuses another `this`.
-  const run = later;
-  return run(fn);
+  return later(fn);
 }
 
 /**

@@ -24,7 +24,7 @@ import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
 import { CustomStage } from './CustomStage.js';
 import type { StageEnv } from './env.js';
-import { BuiltinStage, stageOf, stages, type KeyableOptions } from './stages.js';
+import { BuiltinStage, stageOf, stages, timeoutOptions, type KeyableOptions } from './stages.js';
 import type { StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import { CHAOS_STAGE } from '../strategies/chaos/kind.js';
@@ -136,11 +136,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * each attempt; outside, the whole execution.
    */
   timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
-    return this.timed(
-      TIMEOUT_STAGE,
-      typeof options === 'number' || typeof options === 'string' ? { timeout: options } : options,
-      name,
-    );
+    return this.timed(TIMEOUT_STAGE, timeoutOptions(options), name);
   }
 
   /**
@@ -229,23 +225,23 @@ export class PolicyBuilder<T = unknown, F = never> {
     if (!isPlainObject(options) || options.clock !== undefined) {
       return this.use(stageOf(descriptor, options, name));
     }
-    const withClock = (clock: Clock | undefined): Record<string, unknown> =>
-      clock === undefined ? options : { ...options, clock };
-    const checkedWith = this.policyClock;
-    const bound = Object.keys(options).filter((option) => binds(options[option]));
-    let probe: BuiltinStage | undefined;
-    if (bound.length === 0) {
-      probe = stageOf(descriptor, withClock(checkedWith), name);
-    } else {
-      const unbound = { ...withClock(checkedWith) };
-      for (const option of bound) unbound[option] = undefined;
-      stageOf(descriptor, unbound, name);
+    // Checked now on the clock known now, without what a primitive binds to itself.
+    const checked: Record<string, unknown> = { ...options, clock: this.policyClock };
+    let bound = false;
+    for (const option in checked) {
+      const value = checked[option];
+      if (typeof value == 'object' && value !== null && ('bind' in value || 'configure' in value)) {
+        bound = true;
+        checked[option] = undefined;
+      }
     }
+    const probe = stageOf(descriptor, checked, name);
     this.factories.push((env) => {
+      const clock = this.policyClock;
       const stage =
-        probe !== undefined && this.policyClock === checkedWith
+        !bound && clock === checked.clock
           ? probe
-          : stageOf(descriptor, withClock(this.policyClock), name);
+          : stageOf(descriptor, { ...options, clock }, name);
       return stage.descriptor.step(stage.primitive, env, stage.name);
     });
     return this;
@@ -261,11 +257,4 @@ export class PolicyBuilder<T = unknown, F = never> {
     }
     return this;
   }
-}
-
-/** True for an option value a primitive takes for itself (a store, an adaptive limit). */
-function binds(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const { bind, configure } = value as { bind?: unknown; configure?: unknown };
-  return typeof bind == 'function' || typeof configure == 'function';
 }

@@ -27,8 +27,11 @@ type ClearTimeout = (handle: unknown) => void;
  * The host's timers as they were when this module loaded. A timer set through them (nearly every
  * timer) is handed back to them, and its handle is returned as it is.
  */
-const importedSetTimeout: SetTimeout = globalThis.setTimeout;
-const importedClearTimeout = globalThis.clearTimeout as ClearTimeout;
+const imported = /* @__PURE__ */ hostTimers();
+
+function hostTimers(): { set: SetTimeout; clear: ClearTimeout } {
+  return { set: globalThis.setTimeout, clear: globalThis.clearTimeout as ClearTimeout };
+}
 
 /**
  * A timer set by other timers than those of import (fake timers installed since, or removed since
@@ -56,7 +59,7 @@ export const systemClock: Clock = Object.freeze({
     // Hosts treat a delay above 2^31 - 1 ms as 1 ms; clamp so a long wait stays long.
     const set = globalThis.setTimeout;
     const handle = set(fn, Math.min(ms, MAX_TIMER_MS));
-    return set === importedSetTimeout
+    return set === imported.set
       ? handle
       : ([handle, globalThis.clearTimeout as ClearTimeout] satisfies ForeignTimer);
   },
@@ -66,7 +69,8 @@ export const systemClock: Clock = Object.freeze({
       const [foreign, clear] = handle as ForeignTimer;
       clear(foreign);
     } else {
-      importedClearTimeout(handle);
+      const { clear } = imported;
+      clear(handle);
     }
   },
 });

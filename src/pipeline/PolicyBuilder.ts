@@ -230,7 +230,13 @@ export class PolicyBuilder<T = unknown, F = never> {
     let bound = false;
     for (const option in checked) {
       const value = checked[option];
-      if (typeof value == 'object' && value !== null && ('bind' in value || 'configure' in value)) {
+      // (A keyed stage binds nothing when declared: it refuses an adaptive limit then.)
+      if (
+        options.key === undefined &&
+        typeof value == 'object' &&
+        value !== null &&
+        ('bind' in value || 'configure' in value)
+      ) {
         bound = true;
         checked[option] = undefined;
       }

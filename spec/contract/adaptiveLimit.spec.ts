@@ -32,7 +32,9 @@ describe('contract: AdaptiveLimit', () => {
     const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 10, window: 100, minSamples: 1 });
     const policy = Policy.builder('p').bulkhead({ limit }).timeout(150).clock(clock).build();
     const work = deferred<void>();
-    await rejectionOf(policy.execute(() => work.promise));
+    const answered = rejectionOf(policy.execute(() => work.promise));
+    await clock.advance(150); // the builder's clock runs the timeout too
+    await answered;
     expect(limit.limit).to.equal(10);
     work.resolve();
     await clock.advance(0);

@@ -20,13 +20,36 @@ export interface Clock {
 /** Largest delay host timers honour (about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
 
+type SetTimeout = typeof globalThis.setTimeout;
+type ClearTimeout = (handle: unknown) => void;
+
+/**
+ * The host's timers as they were when this module loaded. A timer set through them (nearly every
+ * timer) is handed back to them, and its handle is returned as it is.
+ */
+const imported = /* @__PURE__ */ hostTimers();
+
+function hostTimers(): { set: SetTimeout; clear: ClearTimeout } {
+  return { set: globalThis.setTimeout, clear: globalThis.clearTimeout as ClearTimeout };
+}
+
+/**
+ * A timer set by other timers than those of import (fake timers installed since, or removed since
+ * they were installed before import) is handed out as its handle with the `clearTimeout` of the
+ * same family, so that the timers that set it clear it whatever is installed then. (No host
+ * handle is an array.)
+ */
+type ForeignTimer = [handle: unknown, clear: ClearTimeout];
+
 /**
  * The default clock: `performance.now()` (monotonic) and the host's ordinary timers. A timer is
  * set only while a caller waits on it (a retry wait, a queue wait, the deadline of a call in
  * flight), so, like any `setTimeout`, it keeps a Node process alive until the wait ends; once
  * every call has settled none is left, and a finished process exits at once.
  *
- * Globals are looked up on every call, so fake timers installed after import still apply.
+ * Globals are looked up when a timer is set, so fake timers installed after import apply to the
+ * timers set while they are installed; a timer is cleared by the `clearTimeout` of the timers that
+ * set it (a real timer set before fake timers were installed is cleared for real).
  */
 export const systemClock: Clock = Object.freeze({
   now(): number {
@@ -34,10 +57,21 @@ export const systemClock: Clock = Object.freeze({
   },
   setTimeout(fn: () => void, ms: number): unknown {
     // Hosts treat a delay above 2^31 - 1 ms as 1 ms; clamp so a long wait stays long.
-    return globalThis.setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
+    const set = globalThis.setTimeout;
+    const handle = set(fn, Math.min(ms, MAX_TIMER_MS));
+    return set === imported.set
+      ? handle
+      : ([handle, globalThis.clearTimeout as ClearTimeout] satisfies ForeignTimer);
   },
   clearTimeout(handle: unknown): void {
-    globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
+    if (Array.isArray(handle)) {
+      // Called as a plain function: a browser's clearTimeout refuses any other `this`.
+      const [foreign, clear] = handle as ForeignTimer;
+      clear(foreign);
+    } else {
+      const { clear } = imported;
+      clear(handle);
+    }
   },
 });
 

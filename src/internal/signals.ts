@@ -106,20 +106,38 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
-// Captured once: a later macrotask is not a matter of time, so fake timers installed after import
-// (which would hold it until a test advances them) do not apply. Hosts without it (browsers) take
-// a zero-delay timeout. (Made by a pure call, so a bundle that never uses it drops it.)
-// It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
-// not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
-export const afterTurn: (fn: () => void) => unknown = /* @__PURE__ */ captureTurn();
+type Later = (fn: () => void) => unknown;
+type TurnHost = Record<'setImmediate' | 'setTimeout', Later | undefined>;
 
-function captureTurn(): (fn: () => void) => unknown {
-  const host = globalThis as unknown as {
-    setImmediate?: (fn: () => void) => unknown;
-    setTimeout: (fn: () => void) => unknown;
-  };
-  // A timeout given no delay has a delay of 0.
-  return (typeof host.setImmediate == 'function' ? host.setImmediate : host.setTimeout).bind(host);
+/**
+ * The host's way to a later macrotask (`setImmediate`, or a zero-delay timeout in browsers), as
+ * it was at import. (Made by a pure call, so a bundle that never uses it drops it.)
+ */
+const turn = /* @__PURE__ */ hostTurn();
+
+function hostTurn(): { name: keyof TurnHost; later: Later } {
+  const host = globalThis as unknown as TurnHost;
+  const name = typeof host.setImmediate == 'function' ? 'setImmediate' : 'setTimeout';
+  return { name, later: host[name]! };
+}
+
+/**
+ * Runs `fn` in a later macrotask, with the host's function as it was at import: a later macrotask
+ * is not a matter of time, so fake timers installed after import (which would hold it until a test
+ * advances them) do not apply. Fake timers that were installed when this module loaded are left
+ * as soon as they are replaced (removed, or installed anew): the function kept at import is
+ * recognised as a fake (a `clock` of `@sinonjs/fake-timers`, or another name than the host's), so
+ * work does not wait forever on timers nobody advances. Costs nothing more without fake timers.
+ * It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
+ * not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
+ */
+export function afterTurn(fn: () => void): unknown {
+  const current = (globalThis as unknown as TurnHost)[turn.name]!;
+  let { later } = turn;
+  if (current !== later && ('clock' in later || later.name !== turn.name))
+    turn.later = later = current;
+  // Called as a plain function: a browser's setTimeout refuses another `this`.
+  return later(fn);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { clockOption, show, stringOption } from '../internal/validate.js';
+import { clockOption, isPlainObject, show, stringOption } from '../internal/validate.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
 import type {
   CircuitBreaker,
@@ -24,7 +24,15 @@ import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
 import { CustomStage } from './CustomStage.js';
 import type { StageEnv } from './env.js';
-import { BuiltinStage, stages, type KeyableOptions } from './stages.js';
+import { BuiltinStage, stageOf, stages, timeoutOptions, type KeyableOptions } from './stages.js';
+import type { StageDescriptor } from '../strategies/descriptor.js';
+import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
+import { CHAOS_STAGE } from '../strategies/chaos/kind.js';
+import { CIRCUIT_BREAKER_STAGE } from '../strategies/circuit-breaker/kind.js';
+import { HEDGE_STAGE } from '../strategies/hedge/kind.js';
+import { RATE_LIMITER_STAGE } from '../strategies/rate-limiter/kind.js';
+import { RETRY_STAGE } from '../strategies/retry/kind.js';
+import { TIMEOUT_STAGE } from '../strategies/timeout/kind.js';
 
 /**
  * Fallback options as a policy takes them: `method` receives the error (a
@@ -93,7 +101,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * {@link KeyedStageOptions}).
    */
   rateLimiter(options: KeyableOptions<RateLimiterOptions, RateLimiter>, name?: string): this {
-    return this.open().use(stages.rateLimiter(options, name));
+    return this.timed(RATE_LIMITER_STAGE, options, name);
   }
 
   /**
@@ -101,7 +109,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * `key`, one bulkhead per key (see {@link KeyedStageOptions}).
    */
   bulkhead(options: KeyableOptions<BulkheadOptions, Bulkhead>, name?: string): this {
-    return this.open().use(stages.bulkhead(options, name));
+    return this.timed(BULKHEAD_STAGE, options, name);
   }
 
   /**
@@ -109,7 +117,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * `retryOnResult` receives the policy's result type `T`.
    */
   retry(options: RetryOptions<ResultOf<T>> | Retry, name?: string): this {
-    return this.open().use(stages.retry(options, name));
+    return this.timed(RETRY_STAGE, options, name);
   }
 
   /**
@@ -120,7 +128,7 @@ export class PolicyBuilder<T = unknown, F = never> {
     options: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, CircuitBreaker>,
     name?: string,
   ): this {
-    return this.open().use(stages.circuitBreaker(options, name));
+    return this.timed(CIRCUIT_BREAKER_STAGE, options, name);
   }
 
   /**
@@ -128,7 +136,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * each attempt; outside, the whole execution.
    */
   timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
-    return this.open().use(stages.timeout(options, name));
+    return this.timed(TIMEOUT_STAGE, timeoutOptions(options), name);
   }
 
   /**
@@ -137,7 +145,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * aborted through their own `ctx.signal`. Sets `ctx.attempt` (1 for the first attempt).
    */
   hedge(options?: HedgeOptions<T> | Hedge, name?: string): this {
-    return this.open().use(stages.hedge(options, name));
+    return this.timed(HEDGE_STAGE, options ?? {}, name);
   }
 
   /**
@@ -145,7 +153,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * instead of running the stages inside it. For tests and staging; off with `enabled: false`.
    */
   chaos(options: ChaosOptions<T> | Chaos, name?: string): this {
-    return this.open().use(stages.chaos(options, name));
+    return this.timed(CHAOS_STAGE, options, name);
   }
 
   /** Adds a custom stage, used as given. */
@@ -172,7 +180,18 @@ export class PolicyBuilder<T = unknown, F = never> {
     return this;
   }
 
-  /** Sets the clock the policy uses for `ctx.startedAt` and event durations. */
+  /**
+   * Sets the policy's clock: `ctx.startedAt`, `ctx.deadline` and event durations are read on it,
+   * and every stage this builder makes from options (timeouts, retry and queue waits, hedge
+   * delays, injected latency, breaker and limiter time) runs on it unless its options name their
+   * own `clock`. Applies to the stages declared before it too. A primitive instance given to a
+   * stage method, or a stage given to `use`, keeps its own clock.
+   *
+   * @example
+   * ```ts
+   * const policy = Policy.builder('pricing').clock(testClock).retry({ delay: '1s' }).timeout('5s').build();
+   * ```
+   */
   clock(clock: Clock): this {
     this.open();
     this.policyClock = clockOption(clock);
@@ -191,6 +210,47 @@ export class PolicyBuilder<T = unknown, F = never> {
     const env: StageEnv = { policy: this.policyName, hub, counters, clock, entry };
     const steps = this.factories.map((factory) => factory(env));
     return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
+  }
+
+  /**
+   * Adds a built-in stage of `descriptor`'s kind over `options` (or a primitive, used as given).
+   * A primitive made from options that name no `clock` runs on the policy's clock, known only at
+   * `build()`: the options are checked now, by making one, and the stage is made again at
+   * `build()` when the policy's clock is not the one it was made with. Options that bind an
+   * object to the primitive they make (a store, an adaptive limit: each serves one primitive) are
+   * checked now without it, and the primitive is made with it at `build()` only.
+   */
+  private timed(descriptor: StageDescriptor, options: unknown, name: string | undefined): this {
+    this.open();
+    if (!isPlainObject(options) || options.clock !== undefined) {
+      return this.use(stageOf(descriptor, options, name));
+    }
+    // Checked now on the clock known now, without what a primitive binds to itself.
+    const checked: Record<string, unknown> = { ...options, clock: this.policyClock };
+    let bound = false;
+    for (const option in checked) {
+      const value = checked[option];
+      // (A keyed stage binds nothing when declared: it refuses an adaptive limit then.)
+      if (
+        options.key === undefined &&
+        typeof value == 'object' &&
+        value !== null &&
+        ('bind' in value || 'configure' in value)
+      ) {
+        bound = true;
+        checked[option] = undefined;
+      }
+    }
+    const probe = stageOf(descriptor, checked, name);
+    this.factories.push((env) => {
+      const clock = this.policyClock;
+      const stage =
+        !bound && clock === checked.clock
+          ? probe
+          : stageOf(descriptor, { ...options, clock }, name);
+      return stage.descriptor.step(stage.primitive, env, stage.name);
+    });
+    return this;
   }
 
   /**

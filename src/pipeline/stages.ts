@@ -203,8 +203,8 @@ export interface KeyableStageFactory<O, P> {
   (options: KeyableOptions<O, P>, name?: string): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
 }
 
-/** `3s` or `3000` for a timeout's options. */
-function timeoutOptions(
+/** @internal `3s` or `3000` for a timeout's options. */
+export function timeoutOptions(
   options: Duration | TimeLimiterOptions | TimeLimiter,
 ): TimeLimiterOptions | TimeLimiter {
   return typeof options === 'number' || typeof options === 'string'

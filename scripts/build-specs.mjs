@@ -43,7 +43,9 @@ rmSync(outdir, { recursive: true, force: true });
  * undefined when dist/ has no such module.
  */
 function toDist(importer, specifier) {
-  const target = resolve(dirname(importer), specifier);
+  // A query (`signals.js?fresh`: a second instance of the module) stays on the path in dist/.
+  const [file, query] = specifier.split('?');
+  const target = resolve(dirname(importer), file);
   const inSrc = relative(resolve(root, 'src'), target);
   if (inSrc.startsWith('..') || /^(redis|otel|fetch)[\\/](?!index\.js$)/.test(inSrc)) {
     return undefined;
@@ -51,7 +53,8 @@ function toDist(importer, specifier) {
   const built = resolve(root, 'dist/esm', inSrc);
   if (!existsSync(built)) return undefined;
   const compiled = resolve(root, outdir, relative(root, importer));
-  const path = relative(dirname(compiled), built).split('\\').join('/');
+  const path =
+    relative(dirname(compiled), built).split('\\').join('/') + (query ? `?${query}` : '');
   return path.startsWith('.') ? path : `./${path}`;
 }
 
@@ -70,7 +73,7 @@ const luaImports = {
       if (dist) {
         const missing = [];
         contents = contents.replace(IMPORT, (whole, head, quote, specifier) => {
-          const target = resolve(dirname(args.path), specifier);
+          const target = resolve(dirname(args.path), specifier.split('?')[0]);
           if (relative(resolve(root, 'src'), target).startsWith('..')) return whole;
           const path = toDist(args.path, specifier);
           if (path === undefined) missing.push(specifier);

@@ -205,7 +205,7 @@ export function usePolicy<T, F, P extends any[] = any[]>(
     'policy',
     'Policy',
     'usePolicy',
-    policyExecutor(policy as Policy<unknown, unknown>, signalPicker(options, 'usePolicy')),
+    policyExecutor(policy, signalPicker(options, 'usePolicy')),
   ) as ResilienceDecorator<F, T, P>;
 }
 

@@ -230,6 +230,76 @@ describe('stacked wrappers and decorators behave as the same stages in a policy'
     });
   });
 
+  describe('policy.wrap stacks as usePolicy does', () => {
+    it('a bulkhead over it holds the slot past the policy’s timeout, as an orphan', async () => {
+      const policy = Policy.builder('p').timeout('100ms').build();
+      for (const inner of [usePolicy(policy), policy.wrap.bind(policy)]) {
+        const api = hanging();
+        const b = new Bulkhead({ maxConcurrent: 1 });
+        const call = bulkhead(b)(inner(api.fn));
+        const outcome = settle(call());
+        await clock.tickAsync(100);
+        expect(outcome.reason).to.be.instanceOf(OperationTimeoutError);
+        expect([b.availableSlots, b.orphaned]).to.deep.equal([0, 1]);
+        api.end();
+        await clock.tickAsync(0);
+        expect([b.availableSlots, b.orphaned]).to.deep.equal([1, 0]);
+      }
+    });
+
+    it('a time limiter over it hands its deadline down: no attempt after it', async () => {
+      const policy = Policy.builder('p').retry({ maxAttempts: 10, delay: 100, backoff: 1 }).build();
+      let calls = 0;
+      const call = timeLimiter({ timeout: '250ms' })(
+        policy.wrap(async () => {
+          calls++;
+          throw new Error('down');
+        }),
+      );
+      const outcome = settle(call());
+      await advance(2_000);
+      expect(outcome.reason).to.be.instanceOf(OperationTimeoutError);
+      expect(calls).to.equal(3);
+    });
+  });
+
+  describe('a policy given a caller’s signal beneath a time limiter heeds both', () => {
+    function stack(request: AbortSignal) {
+      const policy = Policy.builder('p').retry({ maxAttempts: 10, delay: 100, backoff: 1 }).build();
+      let calls = 0;
+      const call = timeLimiter({ timeout: '250ms' })(
+        usePolicy(policy, { signal: (s: AbortSignal) => s })(async (_s: AbortSignal) => {
+          calls++;
+          throw new Error('down');
+        }),
+      );
+      return { outcome: settle(call(request)), calls: () => calls };
+    }
+
+    it('stops at the deadline, and stops the listening to the caller’s signal', async () => {
+      const request = new AbortController();
+      const add = sinon.spy(request.signal, 'addEventListener');
+      const remove = sinon.spy(request.signal, 'removeEventListener');
+      const { outcome, calls } = stack(request.signal);
+      await advance(2_000);
+      expect(outcome.reason).to.be.instanceOf(OperationTimeoutError);
+      // Attempts at 0, 100 and 200 ms; none after the deadline at 250 ms.
+      expect(calls()).to.equal(3);
+      expect(add.callCount).to.be.greaterThan(0);
+      expect(remove.callCount).to.equal(add.callCount);
+    });
+
+    it('stops at the caller’s abort before the deadline', async () => {
+      const request = new AbortController();
+      const { outcome, calls } = stack(request.signal);
+      await advance(150);
+      request.abort(new Error('hang-up'));
+      await advance(2_000);
+      expect((outcome.reason as Error).message).to.equal('hang-up');
+      expect(calls()).to.equal(2);
+    });
+  });
+
   it('apply bottom-up and run top-down: a retry over a breaker meets the breaker it opened', async () => {
     let calls = 0;
     const breaker = new CircuitBreaker({ failureThreshold: 1 });

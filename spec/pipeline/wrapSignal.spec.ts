@@ -105,6 +105,28 @@ describe("wrappers given the caller's signal (`signal` option)", () => {
     expect(picked).to.deep.equal([self, 2, 3]);
   });
 
+  it('usePolicy: passes a picker the call’s `this` too, so a method can pick its own signal', async () => {
+    const policy = Policy.builder('p').build();
+    let calls = 0;
+    class Session {
+      readonly ac = new AbortController();
+      @usePolicy(policy, {
+        signal(this: Session) {
+          return this.ac.signal;
+        },
+      })
+      async get(): Promise<string> {
+        calls++;
+        return 'ok';
+      }
+    }
+    const session = new Session();
+    expect(await session.get()).to.equal('ok');
+    session.ac.abort(new Error('closed'));
+    expect(((await session.get().catch((e: unknown) => e)) as Error).message).to.equal('closed');
+    expect(calls).to.equal(1);
+  });
+
   it('rejects the call with what a picker throws, or with a TypeError for what is no signal', async () => {
     const policy = Policy.builder('p').build();
     const boom = new Error('boom');
@@ -139,7 +161,15 @@ describe("wrappers given the caller's signal (`signal` option)", () => {
         TypeError,
         '`signal` must be a function',
       );
-      expect(() => make('signal')).to.throw(TypeError, '`options` must be an object, got "signal"');
+      expect(() => make('signal')).to.throw(
+        TypeError,
+        `${what} options must be an object, got "signal"`,
+      );
+      // Only an object: an array or a revoked Proxy is refused, naming the wrapper.
+      expect(() => make([])).to.throw(TypeError, `${what} options must be an object, got an array`);
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      expect(() => make(revoked.proxy)).to.throw(TypeError, `${what} options must be an object`);
       // A misspelt option would leave the caller's signal out: refused, naming the one meant.
       expect(() => make({ sigal: () => undefined })).to.throw(
         TypeError,

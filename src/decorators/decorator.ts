@@ -7,7 +7,8 @@ import { show } from '../internal/validate.js';
  * caller's `this` and arguments (it may be called several times, as a retry does); `fnName` is
  * the wrapped function's or method's name; `args` are the call's arguments. When the function
  * wrapped is itself a wrapper, `work` follows the original function's calls beneath this one
- * (and carries the signal to hand down); `signal` is the one handed down from outside, if any.
+ * (and carries the signal to hand down); `signal` is the one handed down from outside, if any;
+ * `self` is the call's `this` and `entry` the wrapper called (where a refusal's stack starts).
  */
 export type Executor = (
   call: () => Promise<unknown>,
@@ -15,6 +16,9 @@ export type Executor = (
   args: unknown[],
   work: Work | undefined,
   signal: AbortSignal | undefined,
+  self: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
+  entry: Function,
 ) => Promise<unknown>;
 
 /**
@@ -176,7 +180,8 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
   return decorate as ResilienceDecorator<V, T, P>;
 }
 
-function wrap(
+/** @internal Wraps `fn` (named `name`) as `toDecorator`'s wrappers do: `policy.wrap` too. */
+export function wrap(
   fn: (...args: unknown[]) => unknown,
   name: string,
   executor: Executor,
@@ -200,7 +205,7 @@ function wrap(
       return result;
     };
     try {
-      return executor(call, name, args, work, outer?.signal);
+      return executor(call, name, args, work, outer?.signal, this, wrapped);
     } catch (error) {
       return Promise.reject(error);
     }

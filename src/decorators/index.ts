@@ -1,8 +1,7 @@
 // Function wrappers and TC39 method decorators: each is a few lines over `toDecorator`.
 import { RootContext, type Context } from '../internal/context.js';
 import { showInstead } from '../internal/validate.js';
-import { Policy, type WrapOptions } from '../pipeline/Policy.js';
-import type { ExecutionContext } from '../pipeline/ExecutionContext.js';
+import { Policy, policyExecutor, type WrapOptions } from '../pipeline/Policy.js';
 import { signalPicker } from '../internal/pickSignal.js';
 import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
@@ -200,26 +199,13 @@ export function usePolicy<T, F, P extends any[] = any[]>(
   policy: Policy<T, F>,
   options?: WrapOptions<P>,
 ): ResilienceDecorator<F, T, P> {
-  const pick = signalPicker(options, 'usePolicy');
   return through(
     policy,
     Policy,
     'policy',
     'Policy',
     'usePolicy',
-    (call, _fnName, args, work, outer) => {
-      const signal =
-        pick === undefined ? outer : ((pick(...args) as AbortSignal | undefined) ?? outer);
-      const thunk =
-        work === undefined
-          ? call
-          : (ctx: ExecutionContext): Promise<unknown> => {
-              // The wrappers beneath see the policy's signal, as its stages do.
-              work.signal = ctx.signal;
-              return call();
-            };
-      return (policy as Policy).execute(thunk, signal === undefined ? undefined : { signal });
-    },
+    policyExecutor(policy, signalPicker(options, 'usePolicy')),
   ) as ResilienceDecorator<F, T, P>;
 }
 

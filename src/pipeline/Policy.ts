@@ -10,10 +10,10 @@ import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './event
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import type { Counters, PolicyMetrics, StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
-import type { Wrapped } from '../decorators/decorator.js';
+import { wrap as wrapWith, type Executor, type Wrapped } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
-import { signalPicker } from '../internal/pickSignal.js';
+import { signalPicker, type SignalPicker } from '../internal/pickSignal.js';
 
 // Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
 // a browser lacks). Node formats the object the method returns, at the depth it was asked for.
@@ -238,27 +238,12 @@ export class Policy<T = unknown, F = never> {
     if (typeof fn !== 'function') {
       throw fnError(fn);
     }
-    const pick = signalPicker(options, 'policy.wrap');
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `wrapped` needs its own `this`
-    const policy = this;
-    // A `function`, not an arrow: it passes its own `this` on to `fn`.
-    const wrapped = function (this: unknown, ...args: A): Promise<R | F> {
-      let signal: unknown;
-      try {
-        signal = pick?.apply(this, args);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      // A refusal's stack starts at the frame that called the wrapper.
-      wrapperEntry = wrapped;
-      return policy.execute<R>(
-        () => fn.apply(this, args),
-        signal === undefined ? undefined : { signal: signal as AbortSignal },
-      );
-    };
-    Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
-    Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
-    return wrapped;
+    // The wrapper `usePolicy` makes, so that it stacks with the other wrappers as they do.
+    return wrapWith(
+      fn as (...args: unknown[]) => unknown,
+      fn.name,
+      policyExecutor(this, signalPicker(options, 'policy.wrap')),
+    ) as (...args: A) => Promise<R | F>;
   }
 
   /**
@@ -414,6 +399,49 @@ export class Policy<T = unknown, F = never> {
 // called it, which sets this just before its call and `execute` reads and clears at once.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
 let wrapperEntry: Function | undefined;
+
+/**
+ * @internal Runs each call of a wrapper through `policy.execute` (`policy.wrap`, `usePolicy`). The
+ * call's signal is the one `pick` returns (called with the call's `this` and arguments), or the
+ * one a wrapper outside hands down (a time limiter's deadline), or, when there are both, one that
+ * aborts with either, listening to them only until the call settles.
+ */
+export function policyExecutor(policy: Policy<unknown, unknown>, pick?: SignalPicker): Executor {
+  return (call, _fnName, args, work, outer, self, entry) => {
+    const picked = pick?.apply(self, args) ?? outer;
+    const thunk =
+      work === undefined
+        ? call
+        : (ctx: { readonly signal: AbortSignal }): Promise<unknown> => {
+            // The wrappers beneath see the policy's signal, as its stages do.
+            work.signal = ctx.signal;
+            return call();
+          };
+    const run = (signal: unknown): Promise<unknown> => {
+      // A refusal's stack starts at the frame that called the wrapper.
+      wrapperEntry = entry;
+      return policy.execute(
+        thunk,
+        signal === undefined ? undefined : ({ signal } as ExecuteOptions),
+      );
+    };
+    if (picked === outer || outer === undefined || !isSignal(picked) || picked.aborted) {
+      return run(picked);
+    }
+    if (outer.aborted) return run(outer);
+    const either = new AbortController();
+    const listener = (): void => either.abort(picked.aborted ? picked.reason : outer.reason);
+    listenAbort(picked, listener);
+    listenAbort(outer, listener);
+    const done = (): void => {
+      unlistenAbort(picked, listener);
+      unlistenAbort(outer, listener);
+    };
+    const answer = run(either.signal);
+    answer.then(done, done);
+    return answer;
+  };
+}
 
 /** The outcome's `settle` while hooks wait for the last call in flight to settle. */
 interface DrainWatch {

@@ -401,9 +401,13 @@ export class Bulkhead {
   takeOver(old: Bulkhead): void {
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
+    // The slots this one grants through `old` come back to `giveSlot`, with how their calls
+    // ended (an adaptive limit learns from them); those `old`'s store granted, to `takeBack`.
+    const mine = new WeakSet<object>();
     // A slot taken by hand through `old` is released through it.
-    const kept = (manual: unknown, ticket: BulkheadTicket): BulkheadTicket => {
-      if (manual) old.#manual.push(ticket);
+    const kept = <T>(manual: unknown, ticket: T): T => {
+      if (typeof ticket === 'object') mine.add(ticket as object);
+      if (manual) old.#manual.push(ticket as BulkheadTicket);
       return ticket;
     };
     // The clock is the registry's, one for both.
@@ -413,10 +417,11 @@ export class Bulkhead {
         .push(0, waiter.gap - this.#clock.now(), waiter.signal)
         .then((ticket) => resolve(kept(n, ticket)), waiter.reject);
     }
-    old.takeSlot = () => this.takeSlot();
+    old.takeSlot = () => kept(0, this.takeSlot());
     old.waitSlot = (signal, manual) => this.waitSlot(signal).then((ticket) => kept(manual, ticket));
     old.refuseNow = (boundary) => this.refuseNow(boundary);
-    old.giveSlot = old.takeBack = (ticket) => this.takeBack(ticket);
+    old.giveSlot = old.takeBack = (ticket, outcome?: boolean) =>
+      mine.has(ticket as object) ? this.giveSlot(ticket, outcome) : this.takeBack(ticket);
     old.orphan = (delta) => this.orphan(delta);
     for (const key of ['availableSlots', 'queued', 'orphaned'] as const) {
       Object.defineProperty(old, key, { get: () => this[key] });

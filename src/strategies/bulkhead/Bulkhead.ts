@@ -402,11 +402,12 @@ export class Bulkhead {
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
     // The slots this one grants through `old` come back to `giveSlot`, with how their calls
-    // ended (an adaptive limit learns from them); those `old`'s store granted, to `takeBack`.
-    const mine = new WeakSet<object>();
+    // ended (an adaptive limit learns from them); those `old`'s store granted, to `takeBack`. (A
+    // ticket this one grants is `true` only under a fixed limit, where the two do the same.)
+    const mine = new Set<unknown>();
     // A slot taken by hand through `old` is released through it.
     const kept = <T>(manual: unknown, ticket: T): T => {
-      if (typeof ticket === 'object') mine.add(ticket as object);
+      mine.add(ticket);
       if (manual) old.#manual.push(ticket as BulkheadTicket);
       return ticket;
     };
@@ -421,7 +422,7 @@ export class Bulkhead {
     old.waitSlot = (signal, manual) => this.waitSlot(signal).then((ticket) => kept(manual, ticket));
     old.refuseNow = (boundary) => this.refuseNow(boundary);
     old.giveSlot = old.takeBack = (ticket, outcome?: boolean) =>
-      mine.has(ticket as object) ? this.giveSlot(ticket, outcome) : this.takeBack(ticket);
+      mine.delete(ticket) ? this.giveSlot(ticket, outcome) : this.takeBack(ticket);
     old.orphan = (delta) => this.orphan(delta);
     for (const key of ['availableSlots', 'queued', 'orphaned'] as const) {
       Object.defineProperty(old, key, { get: () => this[key] });
@@ -461,21 +462,32 @@ export class Bulkhead {
       return Promise.reject(error);
     }
     const live = abortable(signal);
+    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
+    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
+    if (live === undefined || live.aborted) {
+      return work.then(
+        (value) => {
+          this.giveSlot(ticket, true);
+          return value;
+        },
+        (error: unknown) => {
+          this.giveSlot(ticket, false);
+          throw error;
+        },
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       let answered = 0;
       const onAbort = (): void => {
         // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
-        unlistenAbort(live!, onAbort);
+        unlistenAbort(live, onAbort);
         answered = 1;
         this.orphan(1);
-        reject(live!.reason);
+        reject(live.reason);
       };
-      // Without a signal to answer early (or one that aborted while `fn` started), the call
-      // follows its work.
-      if (live !== undefined && !live.aborted) listenAbort(live, onAbort);
+      listenAbort(live, onAbort);
       const settle = (ok: boolean): void => {
-        // Nothing to remove without a signal: unlistenAbort knows no listener of `undefined`.
-        unlistenAbort(live!, onAbort);
+        unlistenAbort(live, onAbort);
         this.orphan(-answered);
         this.giveSlot(ticket, ok);
       };

@@ -280,4 +280,34 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     registry.reload(adaptive({ min: 6, max: 10 }));
     expect(registry.bulkhead('pool').maxConcurrent).to.equal(6);
   });
+  it('teaches the new adaptive limit from the calls it grants through the old object', async () => {
+    const adaptive = (queue: number): Config =>
+      config({
+        limit: {
+          algorithm: 'aimd',
+          initial: 8,
+          'min-samples': 1,
+          window: '1ms',
+          'backoff-ratio': 0.5,
+        },
+        'max-queue': queue,
+      });
+    const registry = PolicyRegistry.fromConfig(adaptive(10), { clock });
+    const old = registry.bulkhead('pool');
+    const fail = (): Promise<never> =>
+      new Promise((_, reject) => clock.setTimeout(() => reject(new Error('x')), 5));
+    // Held by the old store at the reload: it goes back to the store and teaches nothing.
+    const running = settle(old.execute(fail));
+    registry.reload(adaptive(20));
+    const next = registry.bulkhead('pool');
+    await clock.advance(5);
+    expect(running.status).to.equal('rejected');
+    expect(next.maxConcurrent).to.equal(8);
+    // Granted by the new one through the old object: its failure halves the new limit.
+    const failed = settle(old.execute(fail));
+    await clock.advance(5);
+    expect(failed.status).to.equal('rejected');
+    expect(next.maxConcurrent).to.equal(4);
+    expect(next.availableSlots).to.equal(4);
+  });
 });

@@ -401,9 +401,14 @@ export class Bulkhead {
   takeOver(old: Bulkhead): void {
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
+    // The slots this one grants through `old` come back to `giveSlot`, with how their calls
+    // ended (an adaptive limit learns from them); those `old`'s store granted, to `takeBack`. (A
+    // ticket this one grants is `true` only under a fixed limit, where the two do the same.)
+    const mine = new Set<unknown>();
     // A slot taken by hand through `old` is released through it.
-    const kept = (manual: unknown, ticket: BulkheadTicket): BulkheadTicket => {
-      if (manual) old.#manual.push(ticket);
+    const kept = <T>(manual: unknown, ticket: T): T => {
+      mine.add(ticket);
+      if (manual) old.#manual.push(ticket as BulkheadTicket);
       return ticket;
     };
     // The clock is the registry's, one for both.
@@ -413,10 +418,11 @@ export class Bulkhead {
         .push(0, waiter.gap - this.#clock.now(), waiter.signal)
         .then((ticket) => resolve(kept(n, ticket)), waiter.reject);
     }
-    old.takeSlot = () => this.takeSlot();
+    old.takeSlot = () => kept(0, this.takeSlot());
     old.waitSlot = (signal, manual) => this.waitSlot(signal).then((ticket) => kept(manual, ticket));
     old.refuseNow = (boundary) => this.refuseNow(boundary);
-    old.giveSlot = old.takeBack = (ticket) => this.takeBack(ticket);
+    old.giveSlot = old.takeBack = (ticket, outcome?: boolean) =>
+      mine.delete(ticket) ? this.giveSlot(ticket, outcome) : this.takeBack(ticket);
     old.orphan = (delta) => this.orphan(delta);
     for (const key of ['availableSlots', 'queued', 'orphaned'] as const) {
       Object.defineProperty(old, key, { get: () => this[key] });
@@ -456,21 +462,32 @@ export class Bulkhead {
       return Promise.reject(error);
     }
     const live = abortable(signal);
+    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
+    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
+    if (live === undefined || live.aborted) {
+      return work.then(
+        (value) => {
+          this.giveSlot(ticket, true);
+          return value;
+        },
+        (error: unknown) => {
+          this.giveSlot(ticket, false);
+          throw error;
+        },
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       let answered = 0;
       const onAbort = (): void => {
         // Once: an abort event dispatched again (by hand, or by a hostile signal) is the same caller.
-        unlistenAbort(live!, onAbort);
+        unlistenAbort(live, onAbort);
         answered = 1;
         this.orphan(1);
-        reject(live!.reason);
+        reject(live.reason);
       };
-      // Without a signal to answer early (or one that aborted while `fn` started), the call
-      // follows its work.
-      if (live !== undefined && !live.aborted) listenAbort(live, onAbort);
+      listenAbort(live, onAbort);
       const settle = (ok: boolean): void => {
-        // Nothing to remove without a signal: unlistenAbort knows no listener of `undefined`.
-        unlistenAbort(live!, onAbort);
+        unlistenAbort(live, onAbort);
         this.orphan(-answered);
         this.giveSlot(ticket, ok);
       };

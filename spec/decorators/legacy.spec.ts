@@ -72,6 +72,18 @@ describe('decorators under experimentalDecorators (legacy decorators)', () => {
     );
   });
 
+  it('wraps a function whose source begins with "class" that is no class', async () => {
+    const svc = {
+      classify(x: string) {
+        return `${x}!`;
+      },
+    };
+    // `(classes) => ...` prints without its parentheses once compiled: `classes => ...`.
+    const count = new Function('return classes => classes.length')() as (c: string[]) => number;
+    expect(await retry({ maxAttempts: 1 })(svc.classify)('a')).to.equal('a!');
+    expect(await usePolicy(Policy.builder('p').build())(count)(['a', 'b'])).to.equal(2);
+  });
+
   it('still wraps functions and decorates standard methods', async () => {
     const decorator = fallback({ value: 'fb' });
     const wrapped = decorator(async (): Promise<string> => {

@@ -280,6 +280,32 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     registry.reload(adaptive({ min: 6, max: 10 }));
     expect(registry.bulkhead('pool').maxConcurrent).to.equal(6);
   });
+  it('serves the moved queue under the limit the new adaptive limit keeps, not its initial one', async () => {
+    const adaptive = (queue: number): Config =>
+      config({ limit: { algorithm: 'aimd', initial: 2, max: 20 }, 'max-queue': queue });
+    const registry = PolicyRegistry.fromConfig(adaptive(10), { clock });
+    const policy = registry.policy('work');
+    const calls = ['r1', 'r2', 'q1', 'q2', 'q3', 'q4'].map((id) => policy.execute(work.fn(id)));
+    await flush();
+    expect(work.running).to.equal(2);
+    // Rebuilt (another queue); its own `initial` would be 2 as well, so give it a larger one.
+    registry.reload(
+      config({ limit: { algorithm: 'aimd', initial: 20, max: 20 }, 'max-queue': 20 }),
+    );
+    await flush();
+    expect(registry.bulkhead('pool').maxConcurrent).to.equal(2);
+    expect([work.running, work.peak]).to.deep.equal([2, 2]);
+    expect(pool(registry)).to.include({ availableSlots: 0, queued: 4 });
+    for (const pair of [
+      ['r1', 'r2'],
+      ['q1', 'q2'],
+      ['q3', 'q4'],
+    ])
+      await work.end(...pair);
+    expect(await Promise.all(calls)).to.deep.equal(['r1', 'r2', 'q1', 'q2', 'q3', 'q4']);
+    expect(work.peak).to.equal(2);
+  });
+
   it('teaches the new adaptive limit from the calls it grants through the old object', async () => {
     const adaptive = (queue: number): Config =>
       config({

@@ -68,6 +68,43 @@ export function signalOptionTypeSpecs(policy: Policy<string>): void {
     async other(n: number): Promise<string> {
       return String(n);
     }
+
+    // A method picker reads the call's `this`, as it is called with it.
+    readonly gone = new AbortController().signal;
+    @usePolicy(policy, {
+      signal: function () {
+        return this.gone;
+      },
+    })
+    async own(id: string): Promise<string> {
+      return id;
+    }
   }
   void Handler;
+
+  class Client {
+    readonly signal = new AbortController().signal;
+  }
+  // `this` of the picker is the wrapped function's.
+  policy.wrap(
+    async function (this: Client, id: string) {
+      return id;
+    },
+    {
+      signal() {
+        return this.signal;
+      },
+    },
+  );
+  policy.wrap(
+    async function (this: Client, id: string) {
+      return id;
+    },
+    {
+      signal() {
+        // @ts-expect-error a Client has no `gone`
+        return this.gone;
+      },
+    },
+  );
 }

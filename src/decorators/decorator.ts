@@ -163,7 +163,8 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
         throw new TypeError(`${what}: \`fn\` must be a function, got ${show(fn)}`);
       }
       // A legacy class decorator is called with the class alone: a class is never a call's `fn`.
-      if (Function.prototype.toString.call(fn).startsWith('class')) throw legacy(fn.name);
+      // (`class` and a space or `{`: a function named `classify`, or `classes => ...`, is none.)
+      if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) throw legacy(fn.name);
       name = fn.name;
     } else {
       // Reached at run time only from plain JS or a cast: the types allow methods alone.

@@ -1,5 +1,6 @@
 // Function wrappers and TC39 method decorators: each is a few lines over `toDecorator`.
 import { RootContext, type Context } from '../internal/context.js';
+import { rejectedSoon } from '../internal/refusal.js';
 import { showInstead } from '../internal/validate.js';
 import { Policy, policyExecutor, type WrapOptions } from '../pipeline/Policy.js';
 import { signalPicker } from '../internal/pickSignal.js';
@@ -97,10 +98,10 @@ export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
     'bulkhead',
     'Bulkhead',
     'bulkhead',
-    (call, _n, _a, work, signal) =>
+    (call, _n, _a, work, signal, _self, entry) =>
       work === undefined
         ? bulkhead.execute(call, signal)
-        : holdThrough(bulkhead, call, work, signal),
+        : holdThrough(bulkhead, call, work, signal, entry),
   );
 }
 
@@ -238,6 +239,8 @@ function holdThrough(
   call: () => Promise<unknown>,
   work: Work,
   signal: AbortSignal | undefined,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the wrapper, any function
+  entry: Function,
 ): Promise<unknown> {
   const run = (ticket: BulkheadTicket): Promise<unknown> => {
     if (signal?.aborted) {
@@ -267,8 +270,9 @@ function holdThrough(
   if (signal?.aborted) return Promise.reject(signal.reason);
   const ticket = bulkhead.takeSlot();
   if (ticket !== false) return run(ticket);
-  const refusal = bulkhead.refuseNow(undefined);
-  return refusal !== undefined ? Promise.reject(refusal) : bulkhead.waitSlot(signal).then(run);
+  // Refused as `bulkhead.execute` refuses: the stack starts at the wrapper's caller.
+  const refusal = bulkhead.refuseNow(entry);
+  return refusal !== undefined ? rejectedSoon(refusal) : bulkhead.waitSlot(signal).then(run);
 }
 
 /**

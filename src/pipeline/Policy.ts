@@ -49,15 +49,18 @@ export interface ExecuteOptions {
 }
 
 /**
- * Options of {@link Policy.wrap} (and of `usePolicy`) for a function of parameters `A`.
+ * Options of {@link Policy.wrap} (and of `usePolicy`) for a function of parameters `A` called
+ * with `this` of type `This` (`any` where it is not known yet, as for a decorator).
  */
-export interface WrapOptions<A extends unknown[]> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- `This`: unknown until a method is decorated
+export interface WrapOptions<A extends unknown[], This = any> {
   /**
-   * Picks the caller's signal from each call's arguments (`(req) => req.signal`), passed on as
-   * `execute`'s `signal`: a call whose caller aborted rejects at once with its reason, is never
-   * retried and records nothing in a circuit breaker. `undefined`: no signal for that call.
+   * Picks the caller's signal from each call's arguments (`(req) => req.signal`), called with the
+   * call's `this` (so a method may return `this.signal`), passed on as `execute`'s `signal`: a
+   * call whose caller aborted rejects at once with its reason, is never retried and records
+   * nothing in a circuit breaker. `undefined`: no signal for that call.
    */
-  readonly signal?: ((...args: A) => AbortSignal | undefined) | undefined;
+  readonly signal?: ((this: This, ...args: A) => AbortSignal | undefined) | undefined;
 }
 
 /** @internal Everything `build()` hands to the policy. */
@@ -229,7 +232,7 @@ export class Policy<T = unknown, F = never> {
    */
   wrap<This, A extends unknown[], R extends T>(
     fn: (this: This, ...args: A) => R | PromiseLike<R>,
-    options?: WrapOptions<A>,
+    options?: WrapOptions<A, This>,
   ): Wrapped<This, A, R | F>;
   wrap<A extends unknown[], R extends T>(
     fn: (...args: A) => R | PromiseLike<R>,

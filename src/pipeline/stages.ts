@@ -121,11 +121,17 @@ export function stageOf<P>(
     const keyed = keyedStage(descriptor as StageDescriptor<P & object>, options);
     return new BuiltinStage(keyed.descriptor, keyed.primitive, name) as BuiltinStage<never>;
   }
-  // A keyed stage's own option without `key`: say what it needs.
-  for (const option of ['maxKeys', 'idleTimeout']) {
-    if (descriptor.keyable === true && isPlainObject(options) && option in options) {
-      fail(TypeError, option, 'unset without `key`', options[option]);
+  if (descriptor.keyable === true && isPlainObject(options)) {
+    // A keyed stage's own options without `key`: say what they need; left `undefined` (as
+    // `UnkeyedStageOptions` allows), they are unset, so the primitive never sees them.
+    let unkeyed: Record<string, unknown> | undefined;
+    for (const option of ['key', 'maxKeys', 'idleTimeout']) {
+      if (!(option in options)) continue;
+      if (options[option] !== undefined)
+        fail(TypeError, option, 'unset without `key`', options[option]);
+      delete (unkeyed ??= { ...options })[option];
     }
+    if (unkeyed !== undefined) options = unkeyed;
   }
   const primitive =
     options instanceof descriptor.Primitive

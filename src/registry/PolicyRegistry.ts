@@ -614,8 +614,9 @@ export class PolicyRegistry {
     this.#instances = plan.instances;
     for (const [instance, options] of plan.resolved) this.#resolved.set(instance, options);
     for (const [next, old] of plan.replaced) {
-      next.takeOver(old);
+      // The limit it keeps first: taking over serves the moved queue at once, under that limit.
       if (old.adaptiveLimit !== undefined) next.adaptiveLimit?.adopt(old.adaptiveLimit);
+      next.takeOver(old);
     }
     const registered = [...this.#policies].filter(([name]) => !this.#configured.has(name));
     const configured = new Map<string, Slot>();

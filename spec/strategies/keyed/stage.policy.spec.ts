@@ -218,6 +218,16 @@ describe('Keyed stages', () => {
     expect(() => stages.retry({ key: host } as never)).to.throw(TypeError, 'unknown option `key`');
   });
 
+  it('takes key, maxKeys and idleTimeout left undefined as unset, as their type allows', () => {
+    const unset = { key: undefined, maxKeys: undefined, idleTimeout: undefined };
+    const bulkhead = Policy.builder()
+      .bulkhead({ maxConcurrent: 2, ...unset })
+      .build();
+    expect(bulkhead.metrics().stages[0]).to.include({ maxConcurrent: 2, availableSlots: 2 });
+    expect(() => stages.rateLimiter({ maxTokens: 5, idleTimeout: undefined })).not.to.throw();
+    expect(() => stages.circuitBreaker({ failureThreshold: 2, key: undefined })).not.to.throw();
+  });
+
   it('says that maxKeys and idleTimeout need key, for every kind that takes one', () => {
     const cases = [
       [

@@ -378,6 +378,10 @@ export class Bulkhead {
       waiter.resolve(ticket);
       return;
     }
+    this.#release(ticket);
+  }
+
+  #release(ticket: BulkheadTicket): void {
     try {
       // A remote store's failed release must not become an unhandled rejection.
       // Stryker disable next-line OptionalChaining: without it, a release answering nothing throws a TypeError the catch below swallows
@@ -435,7 +439,7 @@ export class Bulkhead {
    * store, whose count it is in, and the queue is served if that made room.
    */
   takeBack(ticket: BulkheadTicket): void {
-    void this.#store.release(ticket);
+    this.#release(ticket);
     this.#wake();
   }
 

@@ -12,7 +12,7 @@ import {
   refusedCall,
 } from '../../internal/signals.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
-import { listen } from '../../internal/listeners.js';
+import { listen, notify } from '../../internal/listeners.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   checkOption,
@@ -1249,13 +1249,8 @@ export class CircuitBreaker {
     try {
       for (let i = 0; i < pending.length; i++) {
         for (const listener of this.#listeners) {
-          // A faulty listener must not break the call, the other listeners, or the process: what
-          // it throws, and a rejection of the promise it returns, are ignored.
-          try {
-            background(listener(pending[i] as CircuitStateChange));
-          } catch {
-            // Ignored: see above.
-          }
+          // A faulty listener must not break the call, the other listeners, or the process.
+          notify(listener, pending[i] as CircuitStateChange);
         }
       }
     } finally {

@@ -349,8 +349,14 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   }
 
   #unlink(): void {
-    // Either may be unset: unlistenAbort knows no listener of `undefined`, nor one twice.
-    unlistenAbort(this.#linked!, this);
-    unlistenAbort(this.#caller!, this);
+    // Each once, and only where set: a finished context holds neither signal.
+    if (this.#linked !== undefined) {
+      unlistenAbort(this.#linked, this);
+      this.#linked = undefined;
+    }
+    if (this.#caller !== undefined) {
+      unlistenAbort(this.#caller, this);
+      this.#caller = undefined;
+    }
   }
 }

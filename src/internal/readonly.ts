@@ -21,14 +21,3 @@ export function setReadonly<T>(target: T, values: Partial<T>): void {
     });
   }
 }
-
-/**
- * @internal Makes each key of `getters` an own read-only accessor of `target`: a live value (a
- * counter) that its function reads from the primitive's private state at each read. Not
- * enumerable, as a class getter is not.
- */
-export function setLive<T>(target: T, getters: { readonly [K in keyof T]?: () => T[K] }): void {
-  for (const key in getters) {
-    Object.defineProperty(target, key, { get: getters[key] as () => unknown, configurable: true });
-  }
-}

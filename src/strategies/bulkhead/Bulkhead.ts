@@ -193,10 +193,23 @@ export class Bulkhead {
     }
     // Every setting is an own enumerable property, `maxConcurrent` first, so `console.log`,
     // `Object.keys` and `JSON.stringify` list them all (`maxWaitMs` Infinity is `null` in JSON).
-    setReadonly<Bulkhead>(this, { maxConcurrent, adaptiveLimit: limit, maxQueue, maxWaitMs });
-    // Under an adaptive limit it is a getter of the limit as it is now (in the same place).
-    if (limit !== undefined)
-      Object.defineProperty(this, 'maxConcurrent', { get: () => limit.limit });
+    // Under an adaptive limit it is a getter of the limit as it is now (in the same place),
+    // defined as one from the start: a data property redefined as an accessor would turn this
+    // bulkhead into a dictionary, and slow down the code every bulkhead shares. One getter for
+    // all keeps every adaptive bulkhead on one hidden class.
+    if (limit !== undefined) {
+      Object.defineProperty(this, 'maxConcurrent', {
+        get: adaptiveMaxConcurrent,
+        enumerable: true,
+        configurable: true,
+      });
+    }
+    setReadonly<Bulkhead>(
+      this,
+      limit === undefined
+        ? { maxConcurrent, adaptiveLimit: limit, maxQueue, maxWaitMs }
+        : { adaptiveLimit: limit, maxQueue, maxWaitMs },
+    );
     const clock = (this.#clock = clockOption(o.clock));
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
@@ -542,6 +555,11 @@ export class Bulkhead {
     if (manual) this.#manual.push(ticket);
     return ticket;
   }
+}
+
+// `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.
+function adaptiveMaxConcurrent(this: Bulkhead): number {
+  return this.adaptiveLimit!.limit;
 }
 
 /**

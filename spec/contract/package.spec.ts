@@ -248,6 +248,35 @@ describe('contract: package and entry points', () => {
     ]);
   });
 
+  it('R-PKG-2: every entry resolves for a bundler whose conditions include neither `import` nor `require`', () => {
+    // Node's rule for a conditions object: the first key, in the object's order, that is among
+    // the resolver's conditions (or is `default`) wins, recursively.
+    const pick = (target: unknown, conditions: readonly string[]): string | undefined => {
+      if (typeof target === 'string') return target;
+      if (target === null || typeof target !== 'object') return undefined;
+      for (const [key, value] of Object.entries(target)) {
+        if (key !== 'default' && !conditions.includes(key)) continue;
+        const found = pick(value, conditions);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    };
+    // As webpack resolves with `resolve.conditionNames` set to these lists.
+    for (const conditions of [
+      ['browser', 'module', 'default'],
+      ['worker', 'browser', 'default'],
+    ]) {
+      for (const entry of ['.', './redis', './otel', './fetch']) {
+        const file = pick(pkg.exports[entry], conditions);
+        expect(file, `${entry} under ${conditions.join(', ')}`).to.be.a('string');
+        expect(file).to.match(/^\.\/dist\/esm\/.*\.js$/);
+        expect(existsSync(file as string), file).to.equal(true);
+        const types = pick(pkg.exports[entry], ['types', ...conditions]);
+        expect(types, `${entry} types`).to.match(/\.d\.ts$/);
+      }
+    }
+  });
+
   it('R-PKG-2: require(`bulwark`) gives the same names as the ESM build', () => {
     const cjs = requireCore();
     expect(Object.keys(cjs).sort()).to.deep.equal(Object.keys(core).sort());

@@ -21,3 +21,20 @@ export function setReadonly<T>(target: T, values: Partial<T>): void {
     });
   }
 }
+
+/**
+ * @internal Makes each key of `getters` an own read-only accessor of `target`: a live value (a
+ * counter) that its function reads from the primitive's private state at each read, with the
+ * primitive as `this`. Not enumerable, as a class getter is not. Each getter is one function for
+ * every instance of the class (a static private method), never a closure made per instance: an
+ * accessor of its own would give every instance a hidden class of its own, and the code the
+ * instances share would go polymorphic over them.
+ */
+export function setLive<T>(
+  target: T,
+  getters: { readonly [K in keyof T]?: (this: T) => T[K] },
+): void {
+  for (const key in getters) {
+    Object.defineProperty(target, key, { get: getters[key] as () => unknown, configurable: true });
+  }
+}

@@ -2,7 +2,7 @@ import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import { NEVER_ABORTED, callAsync, raceAbort, sleep, refusedCall } from '../../internal/signals.js';
-import { setReadonly } from '../../internal/readonly.js';
+import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   checkOption,
   clockOption,
@@ -139,25 +139,26 @@ export class Chaos<R = unknown> {
   readonly #clock: Clock;
   readonly #switchedOn: boolean;
   readonly #perCall: ((call: ChaosCall) => boolean) | undefined;
+  /** Calls failed by an injected fault so far (counted after any latency, when injected). */
+  declare readonly faults: number;
+  /** Calls delayed by injected latency so far. */
+  declare readonly delays: number;
+  /** Calls answered with an injected result so far. */
+  declare readonly results: number;
   readonly #error: unknown;
   readonly #value: R | undefined;
   readonly #random: () => number;
   #faults = 0;
   #delays = 0;
   #results = 0;
-
-  /** Calls failed by an injected fault so far (counted after any latency, when injected). */
-  get faults(): number {
+  // The live counters' getters: one function each for every instance (see `setLive`).
+  static #faultsNow(this: Chaos): number {
     return this.#faults;
   }
-
-  /** Calls delayed by injected latency so far. */
-  get delays(): number {
+  static #delaysNow(this: Chaos): number {
     return this.#delays;
   }
-
-  /** Calls answered with an injected result so far. */
-  get results(): number {
+  static #resultsNow(this: Chaos): number {
     return this.#results;
   }
 
@@ -222,6 +223,11 @@ export class Chaos<R = unknown> {
     this.#random = seed === undefined ? mathRandom : seeded(seed);
     this.#clock = clockOption(o.clock);
     setReadonly<Chaos<R>>(this, { faultRate, latencyRate, latencyMs, resultRate, seed });
+    setLive<Chaos<R>>(this, {
+      faults: Chaos.#faultsNow,
+      delays: Chaos.#delaysNow,
+      results: Chaos.#resultsNow,
+    });
   }
 
   /**

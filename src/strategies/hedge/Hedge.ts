@@ -10,7 +10,7 @@ import {
   raceAbort,
   refusedCall,
 } from '../../internal/signals.js';
-import { setReadonly } from '../../internal/readonly.js';
+import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
   functionOption,
@@ -95,25 +95,26 @@ export class Hedge {
   declare readonly maxHedges: number;
   /** The hedging delay in milliseconds; `-1` when attempts start only on failure. */
   declare readonly delayMs: number;
+  /** Attempts running now, over every call of this hedge (the first ones included). */
+  declare readonly running: number;
+  /** Hedged attempts started so far (attempts beyond the first of each call). */
+  declare readonly hedges: number;
+  /** Calls answered by a hedged attempt rather than the first. */
+  declare readonly wins: number;
   readonly #on: ((outcome: HedgeOutcome) => boolean) | undefined;
   readonly #clock: Clock;
   readonly #queue: DeadlineQueue;
   #running = 0;
   #hedges = 0;
   #wins = 0;
-
-  /** Attempts running now, over every call of this hedge (the first ones included). */
-  get running(): number {
+  // The live counters' getters: one function each for every instance (see `setLive`).
+  static #runningNow(this: Hedge): number {
     return this.#running;
   }
-
-  /** Hedged attempts started so far (attempts beyond the first of each call). */
-  get hedges(): number {
+  static #hedgesNow(this: Hedge): number {
     return this.#hedges;
   }
-
-  /** Calls answered by a hedged attempt rather than the first. */
-  get wins(): number {
+  static #winsNow(this: Hedge): number {
     return this.#wins;
   }
 
@@ -127,6 +128,11 @@ export class Hedge {
     this.#clock = clockOption(o.clock);
     this.#queue = new DeadlineQueue(this.#clock);
     setReadonly<Hedge>(this, { maxHedges, delayMs });
+    setLive<Hedge>(this, {
+      running: Hedge.#runningNow,
+      hedges: Hedge.#hedgesNow,
+      wins: Hedge.#winsNow,
+    });
   }
 
   /**

@@ -26,6 +26,8 @@ describe('contract: half-open probes', () => {
     await clock.advance(0);
     expect(admittedClosed.value).to.equal('late');
     expect(breaker.state).to.equal('half-open');
+    // Ignored for the transition, it still appears in metrics.
+    expect(breaker.metrics).to.include({ bufferedCalls: 2, failedCalls: 1 });
 
     probe.resolve('probe');
     await clock.advance(0);
@@ -47,6 +49,7 @@ describe('contract: half-open probes', () => {
     await clock.advance(0);
     expect(admittedClosed.reason).to.be.instanceOf(Boom);
     expect(breaker.state).to.equal('half-open');
+    expect(breaker.metrics).to.include({ bufferedCalls: 2, failedCalls: 2 });
 
     probe.resolve('probe');
     await clock.advance(0);

@@ -157,15 +157,16 @@ class Model {
     const failure = kind === 'failure' || kind === 'bad';
     const slow =
       this.c.slowCallDurationMs !== undefined && now - call.startedAt >= this.c.slowCallDurationMs;
+    // Every recorded outcome enters the window, whatever the state: the metrics count it.
+    this.outcomes.push({ at: now, failure, slow });
     if (this.state === 'closed') this.recordClosed(now, failure, slow);
-    // Only probes of the current HALF_OPEN period decide it.
+    // Only probes of the current HALF_OPEN period decide it; other outcomes move nothing.
     else if (this.state === 'half-open' && call.probe && call.period === this.period) {
       this.recordHalfOpen(now, failure, slow);
     }
   }
 
   private recordClosed(now: number, failure: boolean, slow: boolean): void {
-    this.outcomes.push({ at: now, failure, slow });
     const w = this.window(now);
     let trip = false;
     if (failure) {

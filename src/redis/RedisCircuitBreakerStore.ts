@@ -39,7 +39,8 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * same rules as {@link InMemoryCircuitBreakerStore}: consecutive mode, failure-rate and
  * slow-call-rate tripping over a COUNT window (the last `windowSize` outcomes) or a TIME window
  * (`windowDuration` in 10 to 60 buckets), `minimumCalls`, slow HALF_OPEN probes, only probes
- * deciding HALF_OPEN, and a probe that has not reported after `max(recoveryTimeout, 10 s)` taken
+ * deciding HALF_OPEN, every outcome (a probe's, or a late one that arrives while OPEN or
+ * HALF_OPEN) counted in the shared window's metrics, and a probe that has not reported after `max(recoveryTimeout, 10 s)` taken
  * as lost (a hung call, or its process died), its slot going to the next caller.
  *
  * With the breaker's `halfOpenWait`, a call waiting in HALF_OPEN for the verdict learns it from

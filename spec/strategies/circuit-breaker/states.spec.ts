@@ -53,7 +53,7 @@ describe('CircuitBreaker', () => {
       expect(await rejectionOf(promise as Promise<unknown>)).to.be.instanceOf(CircuitOpenError);
     });
 
-    it('ignores outcomes of calls that were admitted before it opened', async () => {
+    it('counts outcomes of calls admitted before it opened in its metrics, and moves nothing on them', async () => {
       const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: 100 });
       const slow = deferred();
       const late = breaker.execute(() => slow.promise);
@@ -61,7 +61,9 @@ describe('CircuitBreaker', () => {
       slow.resolve('late');
       await late;
       expect(breaker.state).to.equal('open');
-      expect(breaker.metrics).to.include({ bufferedCalls: 1, failedCalls: 1 });
+      expect(breaker.metrics).to.include({ bufferedCalls: 2, failedCalls: 1, failureRate: 0.5 });
+      clock.tick(99);
+      expect(breaker.state).to.equal('open');
     });
   });
 

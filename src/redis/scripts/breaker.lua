@@ -9,7 +9,8 @@
 -- ARGV: op, failureThreshold, recoveryMs, failureRate (-1: consecutive mode), slowRate (-1: none),
 --   timed (1/0), windowSize, windowMs, buckets, minimumCalls, halfOpenMaxCalls, idleTtlMs,
 --   probeLeaseMs, failure (1/0), slow (1/0), probe (0: the outcome of a call known to hold no
---   probe slot of the current HALF_OPEN period, ignored there; 1: may be a probe),
+--   probe slot of the current HALF_OPEN period, counted in the window but deciding nothing
+--   there; 1: may be a probe),
 --   recoveryBackoff (>= 1), maxRecoveryMs, reportOpen (1: snapshot replies the open duration).
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local H = KEYS[1]
@@ -90,7 +91,9 @@ local function advance()
   end
   return lt % buckets
 end
-local function recordClosed()
+-- Every outcome enters the window, whatever the state (the metrics count every call that ran);
+-- only the state's rules below decide whether it moves the circuit.
+local function push()
   if timed then
     local slot = advance()
     redis.call('HINCRBY', W, 'c' .. slot, 1)
@@ -113,6 +116,8 @@ local function recordClosed()
   if failure then f = f + 1 end
   if slow then s = s + 1 end
   dirty = true
+end
+local function recordClosed()
   local trip = false
   if failure then
     cf = cf + 1
@@ -175,6 +180,7 @@ if op == 'acquire' then
     result = { 0, st, 0, '0' }
   end
 elseif op == 'record' then
+  push()
   if st == 'closed' then
     recordClosed()
   elseif st == 'half-open' and probe then

@@ -37,7 +37,8 @@ export interface BreakerParams extends BreakerSettings {
   readonly slow?: boolean;
   /**
    * `record`: `false` for the outcome of a call known to hold no probe slot of the current
-   * HALF_OPEN period (ignored there). Defaults to `true` (may be a probe).
+   * HALF_OPEN period (counted in the window, deciding nothing there). Defaults to `true` (may be
+   * a probe).
    */
   readonly probe?: boolean;
 }

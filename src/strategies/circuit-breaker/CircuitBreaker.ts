@@ -333,12 +333,15 @@ const ANSWERED = 2;
  * or, with `recoveryBackoff`, the last open time multiplied, up to `maxRecoveryTimeout`, until a
  * close brings it back). A result that `recordOnResult` matches is a failure too. Only those
  * trial calls decide: the outcome of a call admitted before the circuit opened (or as a trial
- * call of an earlier HALF_OPEN period) that arrives during HALF_OPEN is ignored. A trial call
+ * call of an earlier HALF_OPEN period) that arrives during HALF_OPEN is ignored for the
+ * transition. A trial call
  * that has not reported after `max(recoveryTimeout, 10 s)` is taken as lost, and its slot goes
  * to a new trial call. With
  * `slowCallRateThreshold`, trial calls that are slow also re-open it once their share of
- * `halfOpenMaxCalls` reaches the threshold. Outcomes that arrive while OPEN or ISOLATED are
- * ignored. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
+ * `halfOpenMaxCalls` reaches the threshold. Outcomes that arrive while OPEN or ISOLATED move
+ * nothing. Every recorded outcome still appears in `metrics`, whatever the state: trial calls'
+ * and late ones are added to the window that tripped the circuit, and a close starts an empty
+ * window. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
  * when this breaker recorded it.
  *
  * A call whose caller aborted records nothing, and an error `recordOn` does not match counts as
@@ -579,6 +582,8 @@ export class CircuitBreaker {
   /**
    * The state and the counts over the current window (the last `windowSize` outcomes or the
    * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
+   * Every recorded call counts, also a trial call and one that reports after the circuit opened
+   * (which moves nothing); a close and `reset()` start an empty window.
    * With a store that answers asynchronously these are the last known figures, and reading them
    * asks the store for fresh ones.
    */

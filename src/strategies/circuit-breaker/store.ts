@@ -71,8 +71,9 @@ export interface CircuitOutcome {
   readonly slow: boolean;
   /**
    * `false` when the call is known to hold no probe slot of the current HALF_OPEN period (it was
-   * admitted while CLOSED, or as a probe of an earlier period): in HALF_OPEN such an outcome is
-   * ignored, since only probes decide HALF_OPEN. `true` or absent: it may be a probe, and counts.
+   * admitted while CLOSED, or as a probe of an earlier period): in HALF_OPEN such an outcome
+   * enters the window but does not decide, since only probes decide HALF_OPEN. `true` or absent:
+   * it may be a probe, and decides.
    */
   readonly probe?: boolean;
 }
@@ -85,7 +86,11 @@ export interface CircuitBreakerMetrics {
   readonly failureRate: number;
   /** `slowCalls / bufferedCalls`; 0 when the window is empty. */
   readonly slowCallRate: number;
-  /** Outcomes in the current window. */
+  /**
+   * Outcomes in the current window: every recorded call, including those that reported while the
+   * circuit was OPEN, HALF_OPEN or ISOLATED (trial calls, and calls admitted earlier that report
+   * late), which move nothing but are counted. A close (and `reset()`) starts an empty window.
+   */
   readonly bufferedCalls: number;
   /** Failed outcomes in the current window. */
   readonly failedCalls: number;
@@ -112,7 +117,10 @@ export interface CircuitBreakerMetrics {
  *
  * The rules a store must apply:
  *
- * - CLOSED: admit every call. Record each outcome in the window. Trip to OPEN when, in
+ * - In every state, each recorded outcome enters the window (so the metrics count every call
+ *   that ran, also one that reports late, after the circuit opened); the rules below say which
+ *   outcomes move the circuit.
+ * - CLOSED: admit every call. Trip to OPEN when, in
  *   consecutive mode (`failureRateThreshold` undefined), a failure brings the run of consecutive
  *   failures to `failureThreshold` (a success resets the run); or, in rate mode, when a failure
  *   is recorded, the window holds at least `minimumCalls` outcomes and
@@ -120,12 +128,12 @@ export interface CircuitBreakerMetrics {
  *   `slowCallRateThreshold` is set, the window holds at least `minimumCalls` outcomes and
  *   `slow / calls >= slowCallRateThreshold`.
  * - OPEN: refuse calls with the time left. Once the open time has passed since it opened, any
- *   `acquire`, `state` or `snapshot` moves it to HALF_OPEN first. Outcomes are ignored. The open
+ *   `acquire`, `state` or `snapshot` moves it to HALF_OPEN first. Outcomes move nothing. The open
  *   time is `recoveryTimeoutMs` after a trip from CLOSED; each re-open from HALF_OPEN multiplies
  *   the last one by `recoveryBackoff`, capped at `maxRecoveryTimeoutMs`.
  * - HALF_OPEN: admit a call as a probe while fewer than `halfOpenMaxCalls` probes are held, refuse
- *   it otherwise (`retryAfterMs` 0). Only probes decide: an outcome with `probe: false` is
- *   ignored. A failure re-opens it (for a grown open time, see OPEN). When `halfOpenMaxCalls` successes
+ *   it otherwise (`retryAfterMs` 0). Only probes decide: an outcome with `probe: false` moves
+ *   nothing. A failure re-opens it (for a grown open time, see OPEN). When `halfOpenMaxCalls` successes
  *   have been recorded it closes, with an empty window and counts, unless `slowCallRateThreshold`
  *   is set and `slow successes / halfOpenMaxCalls` reaches it, in which case it re-opens (as soon
  *   as that is certain). `release` frees a probe slot. Probes are lost when every slot is held
@@ -133,7 +141,7 @@ export interface CircuitBreakerMetrics {
  *   them reporting: the slots of those that have not reported go to new probes, and the
  *   admission that takes them back says `reclaimed: true`.
  * - ISOLATED (after `isolate`): refuse every call with `retryAfterMs` `Infinity` until `reset`.
- *   Outcomes are ignored.
+ *   Outcomes move nothing.
  *
  * @example
  * ```ts
@@ -281,11 +289,13 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   record(outcome: CircuitOutcome): CircuitState {
     const { failure, slow } = outcome;
     const state = this.#state;
+    const config = this.#settings();
+    const window = this.#window;
+    const now = this.#timed ? config.clock.now() : NaN;
+    // Every outcome enters the window, whatever the state, so that the metrics count every call
+    // that ran; the state decides only whether it moves the circuit.
+    window.record(failure, slow, now);
     if (state === 'closed') {
-      const config = this.#settings();
-      const window = this.#window;
-      const now = this.#timed ? config.clock.now() : NaN;
-      window.record(failure, slow, now);
       let trip = false;
       if (!failure) this.#failures = 0;
       else if (config.failureRateThreshold === undefined) {
@@ -295,7 +305,6 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
         trip = reached(window, window.slowCalls, config.slowCallRateThreshold, config);
       if (trip) this.#open(this.#timed ? now : config.clock.now(), config.recoveryTimeoutMs);
     } else if (state === 'half-open' && outcome.probe !== false) {
-      const config = this.#settings();
       const max = config.halfOpenMaxCalls;
       const slowRate = config.slowCallRateThreshold;
       this.#probeSuccesses++;

@@ -1,0 +1,204 @@
+// RedisCircuitBreakerStore and the outcomes that move nothing, as InMemoryCircuitBreakerStore:
+// every recorded outcome enters the shared window (the metrics count it), whatever the state —
+// a late outcome of a call admitted while CLOSED that arrives while OPEN, HALF_OPEN or ISOLATED,
+// and every HALF_OPEN trial call — while only the state's rules decide the transitions; a close
+// starts an empty window.
+import { expect } from 'chai';
+import { systemClock } from '../../src/internal/clock.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import {
+  InMemoryCircuitBreakerStore,
+  type CircuitBreakerStoreConfig,
+  type CircuitOutcome,
+} from '../../src/strategies/circuit-breaker/store.js';
+import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
+import { deferred, describeRedis, rejectionOf, sleep, type RedisEnv } from './harness.js';
+
+const FAILURE: CircuitOutcome = { failure: true, slow: false };
+const SUCCESS: CircuitOutcome = { failure: false, slow: false };
+const LATE_FAILURE: CircuitOutcome = { failure: true, slow: false, probe: false };
+const LATE_SLOW_SUCCESS: CircuitOutcome = { failure: false, slow: true, probe: false };
+
+async function breakerFor(
+  env: RedisEnv,
+  key: string,
+  options: Omit<CircuitBreakerOptions, 'store'>,
+): Promise<{ breaker: CircuitBreaker; store: RedisCircuitBreakerStore }> {
+  const { client } = await env.connect();
+  const store = new RedisCircuitBreakerStore({ client, key });
+  const breaker = new CircuitBreaker({ ...options, store });
+  await store.state();
+  return { breaker, store };
+}
+
+async function counts(store: RedisCircuitBreakerStore): Promise<[string, number, number, number]> {
+  const m = await store.snapshot();
+  return [m.state, m.bufferedCalls, m.failedCalls, m.slowCalls];
+}
+
+function boom(): never {
+  throw new Error('boom');
+}
+
+describeRedis(
+  'RedisCircuitBreakerStore: late outcomes and trial calls in the metrics',
+  function (env) {
+    it('counts outcomes of calls admitted while CLOSED that report while OPEN, for every instance', async function () {
+      const key = env.uniqueKey();
+      const options = { failureThreshold: 2, recoveryTimeout: '10s' };
+      const a = await breakerFor(env, key, options);
+      const b = await breakerFor(env, key, options);
+      const slowFailure = deferred();
+      const slowSuccess = deferred();
+      const lateFailure = a.breaker.execute(async () => {
+        await slowFailure.promise;
+        return boom();
+      });
+      const lateSuccess = a.breaker.execute(async () => {
+        await slowSuccess.promise;
+        return 'late';
+      });
+      await rejectionOf(b.breaker.execute(boom));
+      await rejectionOf(b.breaker.execute(boom));
+      expect(await counts(a.store)).to.deep.equal(['open', 2, 2, 0]);
+
+      slowFailure.resolve();
+      slowSuccess.resolve();
+      await rejectionOf(lateFailure);
+      expect(await lateSuccess).to.equal('late');
+      // Four calls ran, three failed; the circuit stays open for the rest of its time.
+      expect(await b.store.snapshot()).to.deep.include({
+        state: 'open',
+        bufferedCalls: 4,
+        failedCalls: 3,
+        failureRate: 0.75,
+      });
+      const refusal = await rejectionOf(b.breaker.execute(() => 'no'));
+      expect(refusal).to.include({ state: 'open' });
+    });
+
+    it('counts a late outcome that arrives during HALF_OPEN without letting it decide; a close empties the window', async function () {
+      const { client } = await env.connect();
+      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+      new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 150, store });
+      await store.record(FAILURE);
+      expect(await store.record(FAILURE)).to.equal('open');
+      await sleep(170);
+      expect(await store.acquire()).to.include({ admitted: true, probe: true });
+      expect(await store.record(LATE_FAILURE)).to.equal('half-open');
+      expect(await store.record(LATE_SLOW_SUCCESS)).to.equal('half-open');
+      expect(await counts(store)).to.deep.equal(['half-open', 4, 3, 1]);
+      expect(await store.record(SUCCESS)).to.equal('closed');
+      expect(await counts(store)).to.deep.equal(['closed', 0, 0, 0]);
+    });
+
+    it('counts each failed trial call in the window it re-opens', async function () {
+      const { client } = await env.connect();
+      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+      new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 100, store });
+      await store.record(FAILURE);
+      await store.record(FAILURE);
+      for (let round = 1; round <= 2; round++) {
+        await sleep(120);
+        expect(await store.acquire()).to.include({ admitted: true, probe: true });
+        expect(await store.record(FAILURE)).to.equal('open');
+        expect(await counts(store), `after failed trial call ${round}`).to.deep.equal([
+          'open',
+          2 + round,
+          2 + round,
+          0,
+        ]);
+      }
+    });
+
+    it('counts a late outcome while ISOLATED, which stays isolated (and unexpiring) until reset', async function () {
+      const key = env.uniqueKey();
+      const { client } = await env.connect();
+      const store = new RedisCircuitBreakerStore({ client, key });
+      new CircuitBreaker({ failureThreshold: 5, store });
+      await store.record(SUCCESS);
+      await store.isolate();
+      expect(await store.record(LATE_FAILURE)).to.equal('isolated');
+      expect(await counts(store)).to.deep.equal(['isolated', 2, 1, 0]);
+      expect(await env.admin.command('PTTL', `bulwark:cb:{${key}}`)).to.equal(-1);
+      await store.reset();
+      expect(await counts(store)).to.deep.equal(['closed', 0, 0, 0]);
+    });
+
+    it('agrees with the in-memory store on outcomes recorded in every state', async function () {
+      this.timeout(10_000);
+      let seed = 7;
+      const random = (): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      const configs: Partial<CircuitBreakerStoreConfig>[] = [
+        // An open time of 0: every read after a trip finds HALF_OPEN, so outcomes land in all states.
+        { failureThreshold: 2, recoveryTimeoutMs: 0, halfOpenMaxCalls: 2 },
+        { failureRateThreshold: 0.5, windowSize: 5, minimumCalls: 3, recoveryTimeoutMs: 0 },
+        { failureThreshold: 2, recoveryTimeoutMs: 60_000 },
+      ];
+      for (const partial of configs) {
+        const config: CircuitBreakerStoreConfig = {
+          failureThreshold: 5,
+          recoveryTimeoutMs: 60_000,
+          recoveryBackoff: 1,
+          maxRecoveryTimeoutMs: partial.recoveryTimeoutMs ?? 60_000,
+          failureRateThreshold: undefined,
+          slowCallRateThreshold: undefined,
+          windowType: 'count',
+          windowSize: 10,
+          windowDurationMs: 60_000,
+          minimumCalls: 10,
+          halfOpenMaxCalls: 1,
+          clock: systemClock,
+          ...partial,
+        };
+        const { client } = await env.connect();
+        const redis = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+        redis.configure(config);
+        const memory = new InMemoryCircuitBreakerStore();
+        memory.configure(config);
+        const seen = new Set<string>();
+        for (let i = 0; i < 120; i++) {
+          const pick = random();
+          if (pick < 0.2) {
+            const got = await redis.acquire();
+            const want = memory.acquire();
+            // The open time left is read on two clocks (the server's, this process's).
+            if (want.retryAfterMs === Infinity) expect(got.retryAfterMs).to.equal(Infinity);
+            else expect(got.retryAfterMs, `acquire ${i}`).to.be.closeTo(want.retryAfterMs, 50);
+            expect({ ...got, retryAfterMs: 0 }, `acquire ${i}`).to.deep.equal({
+              ...want,
+              retryAfterMs: 0,
+            });
+          } else if (pick < 0.23) {
+            memory.isolate();
+            await redis.isolate();
+          } else if (pick < 0.26) {
+            memory.reset();
+            await redis.reset();
+          } else {
+            const outcome: CircuitOutcome = {
+              failure: random() < 0.5,
+              slow: random() < 0.3,
+              ...(random() < 0.5 ? { probe: false } : {}),
+            };
+            const state = memory.state();
+            seen.add(state);
+            expect(await redis.record(outcome), `outcome ${i} in ${state}`).to.equal(
+              memory.record(outcome),
+            );
+          }
+          expect(await redis.snapshot(), `snapshot after step ${i}`).to.deep.equal(
+            memory.snapshot(),
+          );
+        }
+        expect(seen.size, `states outcomes landed in: ${[...seen].join(', ')}`).to.be.at.least(3);
+      }
+    });
+  },
+);

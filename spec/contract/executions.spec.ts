@@ -113,6 +113,28 @@ describe('contract: executions', () => {
     expect(await policy.execute((ctx) => ctx.data.get('id'), { data: { id: 2 } })).to.equal(2);
   });
 
+  it('R-VAL-5: an AbortSignal given as execute options (as a primitive takes it) is refused, saying to pass `{ signal }`; so is any object that is not plain and sets neither option', async () => {
+    const policy = Policy.builder('p').build();
+    const signal = new AbortController().signal;
+    let calls = 0;
+    const error = await rejectionOf(policy.execute(() => ++calls, signal as never));
+    expect(isOptionTypeError(error)).to.equal(true);
+    expect(error).to.include({
+      option: 'options',
+      received: signal,
+      message: '`options` must be an options object, got an AbortSignal: pass `{ signal }`',
+    });
+    const date = await rejectionOf(policy.execute(() => ++calls, new Date(0) as never));
+    expect(date).to.include({
+      message: '`options` must be an options object, got an instance of Date',
+    });
+    expect(calls).to.equal(0);
+    expect(() => policy.wrap(() => 1, signal as never)).to.throw(
+      TypeError,
+      'policy.wrap: `options` must be an options object, got an AbortSignal: pass `{ signal: () => signal }`',
+    );
+  });
+
   it("R-FB-4: a caller's abort is never replaced by a fallback value", async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('p')

@@ -306,6 +306,21 @@ describe('contract: option validation', () => {
     });
   }
 
+  it('R-VAL-2: an async function given as a predicate is a TypeError naming the option: its promise would read as true', () => {
+    const isRetryable = async (): Promise<boolean> => false;
+    const cases: Array<[string, () => unknown]> = [
+      ['retryOn', () => new Retry({ retryOn: isRetryable as never })],
+      ['recordOnResult', () => new CircuitBreaker({ recordOnResult: isRetryable as never })],
+      ['on', () => new Fallback({ value: 1, on: isRetryable as never })],
+    ];
+    for (const [option, make] of cases) {
+      expectOptionError(thrownBy(make), TypeError, option, isRetryable);
+      expect(make).to.throw(
+        `\`${option}\` must return a boolean synchronously; an async function returns a promise`,
+      );
+    }
+  });
+
   it('R-VAL-2: TypeError for an unknown option, naming it (and the near option when it looks like a typo)', () => {
     const typos: Array<[Kind, string, string]> = [
       [KINDS.Retry as Kind, 'maxAttempt', 'maxAttempts'],

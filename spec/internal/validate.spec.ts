@@ -332,9 +332,11 @@ describe('validate', () => {
       expect(matchesAll(errorFilterOption(() => true, 'retryOn'))).to.equal(false);
     });
 
-    it('uses a predicate as it is', () => {
-      const predicate = (error: unknown) => error === 1;
-      expect(errorFilterOption(predicate, 'retryOn')).to.equal(predicate);
+    it("answers a predicate's answer, as it gave it", () => {
+      const predicate = (error: unknown) => (error === 1 ? 'yes' : 0);
+      const matcher = errorFilterOption(predicate, 'retryOn');
+      expect(matcher(1)).to.equal('yes');
+      expect(matcher(2)).to.equal(0);
     });
 
     it('matches instances of the listed classes and their subclasses only', () => {

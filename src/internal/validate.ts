@@ -182,6 +182,36 @@ export function functionOption<F extends ((...args: never[]) => unknown) | undef
   return checkOption(value, option, (f) => typeof f == 'function', 'a function', fallback);
 }
 
+/**
+ * A predicate (`retryOn`, `onResult`, ...), or undefined. Its answer is used as a boolean, so an
+ * async function, whose promise would always read as true, is refused; and a call whose answer
+ * is a thenable throws a TypeError naming the option, as a predicate that throws (the promise's
+ * own rejection is handled).
+ */
+export function predicateOption<P>(value: unknown, option: string): P | undefined {
+  const fn = functionOption(value, option, undefined) as ((input: unknown) => unknown) | undefined;
+  const refuse = (got: unknown, why: string): never =>
+    fail(
+      TypeError,
+      option,
+      'a function returning a boolean synchronously',
+      got,
+      `\`${option}\` must return a boolean synchronously${why}`,
+    );
+  // `AsyncFunction` and `AsyncGeneratorFunction`.
+  if (/^\[object Async/.test({}.toString.call(fn)))
+    refuse(fn, '; an async function returns a promise');
+  return (fn &&
+    ((input: unknown) => {
+      const answer = fn(input);
+      if (typeof (answer as { then?: unknown } | null | undefined)?.then == 'function') {
+        Promise.resolve(answer).catch(() => {});
+        refuse(answer, ', got a promise');
+      }
+      return answer;
+    })) as P;
+}
+
 /** A string, or `fallback` when undefined. */
 export function stringOption<F extends string | undefined>(
   value: unknown,
@@ -316,7 +346,7 @@ const MATCH_ALL: ErrorMatcher = () => true;
 /** Compiles an ErrorFilter option into one predicate, validating it. */
 export function errorFilterOption(value: unknown, option: string): ErrorMatcher {
   if (value === undefined) return MATCH_ALL;
-  if (typeof value === 'function') return value as ErrorMatcher;
+  if (typeof value === 'function') return predicateOption(value, option)!;
   const must = 'an array of error classes or a predicate';
   if (!Array.isArray(value)) fail(TypeError, option, must, value);
   const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;

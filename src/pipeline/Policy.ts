@@ -13,7 +13,7 @@ import { PolicyBuilder } from './PolicyBuilder.js';
 import { wrap as wrapWith, type Executor, type Wrapped } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
-import { signalPicker, type SignalPicker } from '../internal/pickSignal.js';
+import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
 
 // Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
 // a browser lacks). Node formats the object the method returns, at the depth it was asked for.
@@ -463,6 +463,8 @@ const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
  * or the option error (an `OptionTypeError` naming `options`, `options.signal`, `options.data`
  * or `options.<key>` for an unknown key, when neither option is set) that rejects the execution.
+ * Neither set, an object that is not plain is refused too: an AbortSignal given as a primitive
+ * takes it (`execute(fn, signal)`), a Date, a Map would pass for empty options and be ignored.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {
@@ -473,6 +475,8 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     // A misspelt key (`singal`) leaves both options unset, and would go unnoticed: the caller's
     // abort ignored. The keys are read only then, so a call that sets an option pays nothing.
     if (signal === undefined && data === undefined) {
+      const stray = strayOptions(options, '', '{ signal }');
+      if (stray) return stray;
       for (const key of Object.keys(options)) {
         if (!EXECUTE_OPTIONS.includes(key)) {
           return new OptionTypeError(

@@ -806,7 +806,20 @@ describe('Retry validation', () => {
     expect(() => new Retry({ jitter: -0.1 })).to.throw(RangeError, 'got -0.1');
     expect(() => new Retry({ jitter: NaN })).to.throw(RangeError, 'got NaN');
     expect(() => new Retry({ jitter: Infinity })).to.throw(RangeError, 'got Infinity');
-    expect(() => new Retry({ jitter: true as never })).to.throw(TypeError, '`jitter`');
+  });
+
+  it("names all three kinds of jitter when refusing a value that is not a number (`true`, as p-retry's `randomize`)", () => {
+    for (const [jitter, shown] of [
+      [true, 'true'],
+      [null, 'null'],
+      ['0.2', '"0.2"'],
+      [{ type: 'full' }, 'an object'],
+    ] as const) {
+      expect(() => new Retry({ jitter: jitter as never })).to.throw(
+        TypeError,
+        `\`jitter\` must be a number in [0, 1], 'full' or 'decorrelated', got ${shown}`,
+      );
+    }
   });
 
   it('rejects a retryOn that is neither an array of classes nor a predicate', () => {

@@ -19,7 +19,7 @@ import {
   clockOption,
   durationOption,
   errorFilterOption,
-  functionOption,
+  predicateOption,
   integerOption,
   matchesAll,
   numberOption,
@@ -510,8 +510,10 @@ export class CircuitBreaker {
     );
     this.#waitMs = durationOption(o.halfOpenWait, 'halfOpenWait', 0);
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
-    this.#recordOnResult = functionOption(o.recordOnResult, 'recordOnResult', undefined) as
-      ((result: unknown) => boolean) | undefined;
+    this.#recordOnResult = predicateOption<(result: unknown) => boolean>(
+      o.recordOnResult,
+      'recordOnResult',
+    );
     const store =
       storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
       new InMemoryCircuitBreakerStore();

@@ -4,7 +4,7 @@ import { NEVER_ABORTED, raceAbort, callAsync, refusedCall } from '../../internal
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
   errorFilterOption,
-  functionOption,
+  predicateOption,
   matchesAll,
   optionsObject,
 } from '../../internal/validate.js';
@@ -172,8 +172,7 @@ export class Fallback<T> {
     this.#value = hasValue ? (raw.value as T) : undefined;
     this.#method = hasMethod ? (raw.method as FallbackMethodOptions<T>['method']) : undefined;
     this.#on = errorFilterOption(raw.on, 'on');
-    this.#onResult = functionOption(raw.onResult, 'onResult', undefined) as
-      ((result: unknown) => boolean) | undefined;
+    this.#onResult = predicateOption<(result: unknown) => boolean>(raw.onResult, 'onResult');
     this.#recoverUnsignalled = (error) => this.#rescue(error, NEVER_ABORTED);
   }
 

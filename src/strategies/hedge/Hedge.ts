@@ -13,7 +13,7 @@ import {
 import { setLive, setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
-  functionOption,
+  predicateOption,
   integerOption,
   optionsObject,
 } from '../../internal/validate.js';
@@ -122,8 +122,7 @@ export class Hedge {
     const o = optionsObject(options, 'Hedge', HEDGE_OPTIONS);
     const maxHedges = integerOption(o.maxHedges, 'maxHedges', 1, 1);
     const delayMs = hedgeDelay(o.delay);
-    const on = functionOption(o.on, 'on', undefined) as
-      ((outcome: HedgeOutcome) => boolean) | undefined;
+    const on = predicateOption<(outcome: HedgeOutcome) => boolean>(o.on, 'on');
     this.#on = on;
     this.#clock = clockOption(o.clock);
     this.#queue = new DeadlineQueue(this.#clock);

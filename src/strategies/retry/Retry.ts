@@ -248,9 +248,10 @@ export class Retry {
     const jitterSetting = (this.#jitter =
       jitter === 'full' || jitter === 'decorrelated'
         ? jitter
-        : typeof jitter == 'string'
-          ? fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter)
-          : validate.numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0));
+        : // A number out of range is told its range; any other value all three choices.
+          typeof jitter == 'number' || jitter === undefined
+          ? validate.numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0)
+          : fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter));
     // An option that the others make meaningless is refused, naming what rules it out.
     const unset = (key: string, when: unknown, by: string): void => {
       if (when && raw[key] !== undefined) fail(TypeError, key, `unset with ${by}`, raw[key]);
@@ -273,8 +274,10 @@ export class Retry {
     this.#delay = delayFn ? 0 : validate.durationOption(delay, 'delay', 0);
     this.#maxRetryAfter = validate.durationOption(raw.maxRetryAfter, 'maxRetryAfter', maxDelay);
     this.#retryOn = validate.errorFilterOption(raw.retryOn, 'retryOn');
-    this.#retryOnResult = validate.functionOption(raw.retryOnResult, 'retryOnResult', undefined) as
-      ((result: unknown) => boolean) | undefined;
+    this.#retryOnResult = validate.predicateOption<(result: unknown) => boolean>(
+      raw.retryOnResult,
+      'retryOnResult',
+    );
     this.#random = validate.functionOption(raw.random, 'random', mathRandom) as () => number;
     this.#clock = validate.clockOption(raw.clock);
     this.#budget = validate.checkOption<RetryBudget | undefined>(

@@ -1,0 +1,137 @@
+// A predicate's answer is read as a boolean: an async one (as p-retry's `shouldRetry` may be)
+// answered a promise, always true, so `retryOn: async (e) => e.status >= 500` retried a 404.
+import { expect } from 'chai';
+import { isOptionTypeError } from '../../src/optionErrors.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { Fallback } from '../../src/strategies/fallback/Fallback.js';
+import { Hedge } from '../../src/strategies/hedge/Hedge.js';
+import { Retry } from '../../src/strategies/retry/Retry.js';
+import { rejectionOf } from '../support/promises.js';
+
+const notFound = (): Error => Object.assign(new Error('404'), { status: 404 });
+
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('predicate options answer synchronously', () => {
+  const makers: Array<[string, (predicate: unknown) => unknown]> = [
+    ['retryOn', (p) => new Retry({ retryOn: p as never })],
+    ['retryOnResult', (p) => new Retry({ retryOnResult: p as never })],
+    ['recordOn', (p) => new CircuitBreaker({ recordOn: p as never })],
+    ['recordOnResult', (p) => new CircuitBreaker({ recordOnResult: p as never })],
+    ['on', (p) => new Fallback({ value: 1, on: p as never })],
+    ['onResult', (p) => new Fallback({ value: 1, onResult: p as never })],
+    ['on', (p) => new Hedge({ on: p as never })],
+    ['retryOn', (p) => Policy.builder().retry({ retryOn: p as never })],
+  ];
+
+  it('an async function is refused at construction with an option error naming the option', () => {
+    const asyncFn = async (): Promise<boolean> => false;
+    async function* asyncGenerator(): AsyncGenerator<boolean> {
+      yield false;
+    }
+    for (const [option, make] of makers) {
+      for (const predicate of [asyncFn, asyncGenerator]) {
+        const error = thrownBy(() => make(predicate));
+        expect(isOptionTypeError(error), option).to.equal(true);
+        expect(error)
+          .to.be.instanceOf(TypeError)
+          .and.include({
+            option,
+            received: predicate,
+            message: `\`${option}\` must return a boolean synchronously; an async function returns a promise`,
+          });
+      }
+    }
+    // A plain function, a method and a bound function are accepted.
+    for (const [, make] of makers) {
+      expect(() => make(() => true)).not.to.throw();
+      expect(() =>
+        make(
+          function named() {
+            return true;
+          }.bind(null),
+        ),
+      ).not.to.throw();
+    }
+  });
+
+  it('a promise answered at call time rejects the call with an option error naming the option', async () => {
+    const isRetryable = (e: unknown): Promise<boolean> =>
+      Promise.resolve((e as { status: number }).status >= 500);
+    let attempts = 0;
+    const retried = new Retry({ maxAttempts: 3, delay: 0, retryOn: isRetryable as never });
+    const error = await rejectionOf(
+      retried.execute(() => {
+        attempts++;
+        throw notFound();
+      }),
+    );
+    expect(attempts).to.equal(1);
+    expect(isOptionTypeError(error)).to.equal(true);
+    expect(error).to.include({
+      option: 'retryOn',
+      message: '`retryOn` must return a boolean synchronously, got a promise',
+    });
+    expect((error as { received: unknown }).received).to.be.instanceOf(Promise);
+
+    const byResult = new Retry({
+      maxAttempts: 3,
+      delay: 0,
+      retryOnResult: (() => Promise.resolve(false)) as never,
+    });
+    expect(await rejectionOf(byResult.execute(() => 'x'))).to.include({ option: 'retryOnResult' });
+
+    const fallback = new Fallback({ value: 'fb', on: isRetryable as never });
+    expect(await rejectionOf(fallback.execute(() => Promise.reject(notFound())))).to.include({
+      option: 'on',
+    });
+    const onResult = new Fallback({
+      value: 'fb',
+      onResult: (() => Promise.resolve(true)) as never,
+    });
+    expect(await rejectionOf(onResult.execute(() => 'x'))).to.include({ option: 'onResult' });
+
+    const breaker = new CircuitBreaker({ recordOnResult: (() => Promise.resolve(false)) as never });
+    expect(await rejectionOf(breaker.execute(() => 'x'))).to.include({ option: 'recordOnResult' });
+
+    // A thenable that is not a Promise is one too. In a policy, a fallback's `on` that fails
+    // (here by answering a promise, which rejects: that rejection is handled) handles nothing.
+    const policy = Policy.builder()
+      .fallback({
+        value: 'fb',
+        on: (() => Promise.reject(new Error('flag service down'))) as never,
+      })
+      .retry({ maxAttempts: 2, delay: 0, retryOn: (() => ({ then() {} })) as never })
+      .build();
+    const thenable = await rejectionOf(policy.execute(() => Promise.reject(notFound())));
+    expect(thenable).to.include({ option: 'retryOn' });
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it('a synchronous answer keeps working, truthy or falsy', async () => {
+    let attempts = 0;
+    const retry = new Retry({
+      maxAttempts: 3,
+      delay: 0,
+      retryOn: (e) => (e as { status: number }).status >= 500,
+    });
+    await rejectionOf(
+      retry.execute(() => {
+        attempts++;
+        throw notFound();
+      }),
+    );
+    expect(attempts).to.equal(1);
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recordOn: () => false });
+    await rejectionOf(breaker.execute(() => Promise.reject(notFound())));
+    expect(breaker.state).to.equal('closed');
+  });
+});

@@ -31,6 +31,28 @@ export abstract class ResilienceError extends Error {
     if (!branded)
       branded = Reflect.defineProperty(ResilienceError.prototype, BRAND, { value: true });
   }
+
+  /**
+   * `instanceof` also knows a bulwark error made by another copy of the package (an ESM
+   * application with a CommonJS dependency loads two): `ResilienceError` any of them, a class of
+   * bulwark's own the ones of its `code`. A subclass defined elsewhere keeps the prototype chain.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      (hasBrand(value) &&
+        (this === ResilienceError ||
+          (Object.hasOwn(this, 'code') && value.code === (this as { code?: unknown }).code))) ||
+      super[Symbol.hasInstance](value)
+    );
+  }
+
+  /**
+   * What `JSON.stringify` writes: `name`, `code`, `message` and the class's fields; neither the
+   * stack nor the `cause` (which may be anything, and not JSON-safe).
+   */
+  toJSON(): { name: string; code: ResilienceErrorCode; message: string; [field: string]: unknown } {
+    return { name: this.name, code: this.code, message: this.message, ...(this as object) };
+  }
 }
 
 let branded = false;
@@ -38,6 +60,8 @@ let branded = false;
 /** Raised when a rate limiter has too few tokens (and none arrive within its `maxWait`). */
 export class RateLimitExceededError extends ResilienceError {
   readonly code = 'RATE_LIMITED' as const;
+  /** @internal The code `instanceof` matches errors of another copy by. */
+  static readonly code = 'RATE_LIMITED';
   /** Milliseconds until enough tokens will be available. */
   readonly retryAfterMs: number;
 
@@ -50,13 +74,30 @@ export class RateLimitExceededError extends ResilienceError {
 /** Raised when a bulkhead has no free slot and its queue is full (or a queued wait ran out). */
 export class BulkheadFullError extends ResilienceError {
   readonly code = 'BULKHEAD_FULL' as const;
+  /** @internal The code `instanceof` matches errors of another copy by. */
+  static readonly code = 'BULKHEAD_FULL';
   /** The bulkhead's concurrency limit. */
   readonly maxConcurrent: number;
   /** The bulkhead's queue length. */
   readonly maxQueue: number;
 
-  constructor(maxConcurrent: number, maxQueue: number, options?: { cause?: unknown }) {
-    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
+  /**
+   * @param options - `waitedMs`: how long a queued caller waited before its `maxWait` ran out,
+   *   said in the message
+   */
+  constructor(
+    maxConcurrent: number,
+    maxQueue: number,
+    options?: { cause?: unknown; waitedMs?: number | undefined },
+  ) {
+    const waited = options?.waitedMs;
+    super(
+      'BulkheadFullError',
+      `Bulkhead at capacity (${maxConcurrent} concurrent call${maxConcurrent === 1 ? '' : 's'})${
+        waited === undefined ? '' : `: waited ${waited}ms in the queue`
+      }`,
+      options,
+    );
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
   }
@@ -65,6 +106,8 @@ export class BulkheadFullError extends ResilienceError {
 /** Raised when a time limiter's deadline passes before the operation settles. */
 export class OperationTimeoutError extends ResilienceError {
   readonly code = 'TIMEOUT' as const;
+  /** @internal The code `instanceof` matches errors of another copy by. */
+  static readonly code = 'TIMEOUT';
   /** The deadline that passed, in milliseconds. */
   readonly timeoutMs: number;
 
@@ -84,6 +127,8 @@ export class OperationTimeoutError extends ResilienceError {
 /** Raised when a circuit breaker refuses a call (open, isolated, or half-open budget spent). */
 export class CircuitOpenError extends ResilienceError {
   readonly code = 'CIRCUIT_OPEN' as const;
+  /** @internal The code `instanceof` matches errors of another copy by. */
+  static readonly code = 'CIRCUIT_OPEN';
   /** The breaker's state when it refused the call. */
   readonly state: Exclude<CircuitState, 'closed'>;
   /** Milliseconds left open; `Infinity` when isolated; 0 when the half-open budget refused it. */
@@ -103,6 +148,8 @@ export class CircuitOpenError extends ResilienceError {
 /** Raised by a primitive with a shared store set to `'fail-closed'` when the store is unreachable. */
 export class StoreUnavailableError extends ResilienceError {
   readonly code = 'STORE_UNAVAILABLE' as const;
+  /** @internal The code `instanceof` matches errors of another copy by. */
+  static readonly code = 'STORE_UNAVAILABLE';
 
   constructor(message = 'Shared state store is unavailable', options?: { cause?: unknown }) {
     super('StoreUnavailableError', message, options);

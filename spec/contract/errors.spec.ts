@@ -149,6 +149,66 @@ describe('contract: Errors', () => {
     const full = (await rejectionOf(queued.acquire())) as BulkheadFullError;
     expect(full.message).to.equal('Bulkhead at capacity (3 concurrent calls)');
     expect([full.maxConcurrent, full.maxQueue]).to.deep.equal([3, 2]);
+    expect(new BulkheadFullError(1, 0).message).to.equal(
+      'Bulkhead at capacity (1 concurrent call)',
+    );
+  });
+
+  it('BulkheadFullError: a queued caller whose `maxWait` ran out is told so, and how long it waited', async () => {
+    const clock = new ManualClock();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 10, maxWait: '200ms', clock });
+    await bulkhead.acquire();
+    const waited = rejectionOf(bulkhead.execute(() => 'never run'));
+    await clock.advance(200);
+    const error = (await waited) as BulkheadFullError;
+    expect(error).to.be.instanceOf(BulkheadFullError);
+    expect(error.message).to.equal(
+      'Bulkhead at capacity (1 concurrent call): waited 200ms in the queue',
+    );
+    expect([error.maxConcurrent, error.maxQueue]).to.deep.equal([1, 10]);
+    expect(new BulkheadFullError(4, 2, { waitedMs: 1500 }).message).to.equal(
+      'Bulkhead at capacity (4 concurrent calls): waited 1500ms in the queue',
+    );
+  });
+
+  it('JSON.stringify writes name, code, message and the fields of each class; neither stack nor cause', () => {
+    const cause = new Error('redis down');
+    const json = (error: unknown): unknown => JSON.parse(JSON.stringify(error));
+    expect(json(new RateLimitExceededError(100))).to.deep.equal({
+      name: 'RateLimitExceededError',
+      code: 'RATE_LIMITED',
+      message: 'Rate limit exceeded',
+      retryAfterMs: 100,
+    });
+    expect(json(new BulkheadFullError(10, 0))).to.deep.equal({
+      name: 'BulkheadFullError',
+      code: 'BULKHEAD_FULL',
+      message: 'Bulkhead at capacity (10 concurrent calls)',
+      maxConcurrent: 10,
+      maxQueue: 0,
+    });
+    expect(json(new OperationTimeoutError(5_000, 'fetchPrice'))).to.deep.equal({
+      name: 'OperationTimeoutError',
+      code: 'TIMEOUT',
+      message: 'fetchPrice exceeded timeout of 5.0s',
+      timeoutMs: 5_000,
+    });
+    expect(json(new CircuitOpenError('open', 1_000, { cause }))).to.deep.equal({
+      name: 'CircuitOpenError',
+      code: 'CIRCUIT_OPEN',
+      message: 'Circuit breaker is open',
+      state: 'open',
+      retryAfterMs: 1_000,
+    });
+    expect(json(new StoreUnavailableError(undefined, { cause }))).to.deep.equal({
+      name: 'StoreUnavailableError',
+      code: 'STORE_UNAVAILABLE',
+      message: 'Shared state store is unavailable',
+    });
+    // The first keys, in order, as a log line shows them; Infinity is null as JSON has it.
+    expect(JSON.stringify(new CircuitOpenError('isolated', Infinity))).to.equal(
+      '{"name":"CircuitOpenError","code":"CIRCUIT_OPEN","message":"Circuit breaker is open","state":"isolated","retryAfterMs":null}',
+    );
   });
 
   it('R-ERR-5, R-TL-4: OperationTimeoutError: code TIMEOUT, `timeoutMs`, message `<operation> exceeded timeout of 5.0s` (operation = function or policy name, else `operation`)', async () => {
@@ -218,7 +278,7 @@ describe('contract: Errors', () => {
       StoreUnavailableError: new cjs.StoreUnavailableError(),
     };
     for (const [name, error] of Object.entries(foreign)) {
-      expect(error).to.not.be.instanceOf(ResilienceError);
+      expect(error).to.not.equal(samples()[name as keyof typeof foreign]);
       expect(isResilienceError(error), name).to.equal(true);
       for (const [guarded, guard] of Object.entries(GUARDS)) {
         expect(guard(error), `${guarded} guard on CJS ${name}`).to.equal(guarded === name);
@@ -231,6 +291,100 @@ describe('contract: Errors', () => {
     expect(isRateLimitExceededError(raised)).to.equal(true);
     expect(cjs.isRateLimitExceededError(new RateLimitExceededError(1))).to.equal(true);
     expect(cjs.isResilienceError(new BulkheadFullError(1, 0))).to.equal(true);
+  });
+
+  it('instanceof knows the errors of another copy of the package: its base class any, each class those of its code', () => {
+    const cjs = requireCore();
+    const classes = {
+      RateLimitExceededError,
+      BulkheadFullError,
+      OperationTimeoutError,
+      CircuitOpenError,
+      StoreUnavailableError,
+    };
+    const foreign = {
+      RateLimitExceededError: new cjs.RateLimitExceededError(1),
+      BulkheadFullError: new cjs.BulkheadFullError(1, 0),
+      OperationTimeoutError: new cjs.OperationTimeoutError(1, 'x'),
+      CircuitOpenError: new cjs.CircuitOpenError('isolated', Infinity),
+      StoreUnavailableError: new cjs.StoreUnavailableError(),
+    };
+    for (const [name, error] of Object.entries(foreign)) {
+      expect(error instanceof ResilienceError, name).to.equal(true);
+      expect(error).to.be.instanceOf(Error);
+      for (const [className, cls] of Object.entries(classes)) {
+        expect(error instanceof cls, `CJS ${name} instanceof ${className}`).to.equal(
+          className === name,
+        );
+      }
+    }
+    // And the other way round.
+    expect(new OperationTimeoutError(1) instanceof cjs.OperationTimeoutError).to.equal(true);
+    expect(new OperationTimeoutError(1) instanceof cjs.CircuitOpenError).to.equal(false);
+    expect(new BulkheadFullError(1, 0) instanceof cjs.ResilienceError).to.equal(true);
+    // Neither a look-alike nor anything else is one.
+    const lookAlike = Object.assign(new Error('x'), { code: 'TIMEOUT' });
+    for (const value of [lookAlike, new Error('x'), {}, null, undefined, 'TIMEOUT', 1]) {
+      expect(value instanceof ResilienceError, String(value)).to.equal(false);
+      expect(value instanceof OperationTimeoutError, String(value)).to.equal(false);
+    }
+  });
+
+  it('a class list of retryOn and Fallback `on` matches the errors of another copy of the package', async () => {
+    const cjs = requireCore();
+    const clock = new ManualClock();
+    const limiter = new cjs.TimeLimiter({ timeout: 10, clock });
+    let attempts = 0;
+    const retried = rejectionOf(
+      new Retry({ maxAttempts: 3, delay: 0, retryOn: [OperationTimeoutError] }).execute(() => {
+        attempts++;
+        return limiter.execute(() => never());
+      }),
+    );
+    for (let i = 0; i < 3; i++) await clock.advance(10);
+    expect(await retried).to.have.property('code', 'TIMEOUT');
+    expect(attempts).to.equal(3);
+    const fallback = new Fallback({ value: 'fallback', on: [OperationTimeoutError] });
+    const replaced = fallback.execute(() => limiter.execute(() => never()));
+    await clock.advance(10);
+    expect(await replaced).to.equal('fallback');
+    const notMatched = rejectionOf(
+      new Fallback({ value: 'fallback', on: [CircuitOpenError] }).execute(() =>
+        limiter.execute(() => never()),
+      ),
+    );
+    await clock.advance(10);
+    expect(await notMatched).to.have.property('code', 'TIMEOUT');
+  });
+
+  it("instanceof keeps the prototype chain for a user's own subclasses", () => {
+    const cjs = requireCore();
+    class SlowQuery extends OperationTimeoutError {}
+    class Overloaded extends ResilienceError {
+      readonly code = 'BULKHEAD_FULL' as const;
+      constructor() {
+        super('Overloaded', 'overloaded');
+      }
+    }
+    const slow = new SlowQuery(1);
+    expect(slow).to.be.instanceOf(SlowQuery);
+    expect(slow).to.be.instanceOf(OperationTimeoutError);
+    expect(slow).to.be.instanceOf(ResilienceError);
+    expect(slow instanceof cjs.OperationTimeoutError).to.equal(true);
+    expect(new OperationTimeoutError(1)).to.not.be.instanceOf(SlowQuery);
+    expect(new cjs.OperationTimeoutError(1)).to.not.be.instanceOf(SlowQuery);
+    const overloaded = new Overloaded();
+    expect(overloaded).to.be.instanceOf(Overloaded);
+    expect(overloaded).to.be.instanceOf(ResilienceError);
+    expect(new BulkheadFullError(1, 0)).to.not.be.instanceOf(Overloaded);
+    expect(new cjs.BulkheadFullError(1, 0)).to.not.be.instanceOf(Overloaded);
+    expect(slow).to.not.be.instanceOf(Overloaded);
+    expect(JSON.parse(JSON.stringify(slow))).to.deep.equal({
+      name: 'OperationTimeoutError',
+      code: 'TIMEOUT',
+      message: 'operation exceeded timeout of 0.001s',
+      timeoutMs: 1,
+    });
   });
 
   it("R-ERR-10, R-RETRY-8, R-TL-5: When the caller's own AbortSignal aborts, the call rejects with `signal.reason` (never with `OperationTimeoutError`, and it is never retried)", async () => {

@@ -290,7 +290,10 @@ describe('contract: package and entry points', () => {
   it('R-PKG-2: the CJS build is a second copy of the package (its classes are not the ESM ones)', () => {
     const cjs = requireCore();
     expect(cjs.RateLimitExceededError).to.not.equal(core.RateLimitExceededError);
-    expect(new cjs.RateLimitExceededError(5)).to.not.be.instanceOf(core.RateLimitExceededError);
+    // Its errors are not on the ESM prototype chain (`instanceof` still knows them by their brand).
+    const error = new cjs.RateLimitExceededError(5);
+    expect(Object.getPrototypeOf(error)).to.not.equal(core.RateLimitExceededError.prototype);
+    expect(core.RateLimitExceededError.prototype.isPrototypeOf(error)).to.equal(false);
   });
 
   it('R-PKG-2: imports cleanly in a fresh Node process, by both `import` and `require`', async function () {

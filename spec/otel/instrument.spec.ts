@@ -15,6 +15,7 @@ import { instrument } from '../../src/otel/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import type { Stage } from '../../src/pipeline/Stage.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 
 /** A pull reader: `collect()` gathers whatever the instruments hold right now. */
 class TestReader extends MetricReader {
@@ -541,6 +542,51 @@ describe('instrument', () => {
         const scopes = resourceMetrics.scopeMetrics.map((s) => s.scope.name);
         expect(scopes).to.deep.equal(['bulwark']);
         stop();
+      } finally {
+        metrics.disable();
+      }
+    });
+
+    it('reports to a global provider registered after it was instrumented, gauges too', async () => {
+      metrics.disable();
+      try {
+        const breaker = new CircuitBreaker({ failureThreshold: 5, recoveryTimeout: '10s' });
+        const policy = Policy.builder('early').circuitBreaker(breaker).build();
+        const gaugeOf = { policy: 'early', stage: 'circuit-breaker', primitive: 'circuit-breaker' };
+        const stop = instrument(policy);
+        await policy.execute(() => 'before any provider');
+        metrics.setGlobalMeterProvider(provider);
+        await policy.execute(() => 'ok');
+        await policy.execute(() => 'ok');
+        let collected = await collect();
+        expect(value(collected, 'bulwark.calls', { policy: 'early', outcome: 'success' })).to.equal(
+          2,
+        );
+        expect(value(collected, 'bulwark.circuit.state', gaugeOf)).to.equal(0);
+        // Another provider in its place gets the data from then on; the first one no more.
+        metrics.disable();
+        const other = new TestReader();
+        const replaced = new MeterProvider({ readers: [other] });
+        metrics.setGlobalMeterProvider(replaced);
+        await policy.execute(() => 'ok');
+        breaker.isolate();
+        collected = await collect();
+        expect(value(collected, 'bulwark.calls', { policy: 'early', outcome: 'success' })).to.equal(
+          2,
+        );
+        // The old meter's gauges are no longer observed: an isolated circuit shows on the new one.
+        expect(value(collected, 'bulwark.circuit.state', gaugeOf)).to.equal(0);
+        const { resourceMetrics } = await other.collect();
+        const calls = resourceMetrics.scopeMetrics[0]?.metrics.find(
+          (m) => m.descriptor.name === 'bulwark.calls',
+        );
+        expect(calls?.dataPoints.map((p) => p.value)).to.deep.equal([1]);
+        const state = resourceMetrics.scopeMetrics[0]?.metrics.find(
+          (m) => m.descriptor.name === 'bulwark.circuit.state',
+        );
+        expect(state?.dataPoints.map((p) => p.value)).to.deep.equal([3]);
+        stop();
+        await replaced.shutdown();
       } finally {
         metrics.disable();
       }

@@ -1,10 +1,11 @@
-// Refusals made in the caller's turn (an open circuit, a full bulkhead): their stack starts at the
+// Refusals made in the caller's turn (an open circuit, a full bulkhead, an empty rate limiter): their stack starts at the
 // frame that called bulwark, with no frame of bulwark's own, and every refusal is a new error.
 import { expect } from 'chai';
-import { BulkheadFullError, CircuitOpenError } from '../../src/errors.js';
+import { BulkheadFullError, CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { ManualClock } from '../support/clock.js';
 import { deferred, rejectionOf } from '../support/promises.js';
 
@@ -40,8 +41,15 @@ function full(): Bulkhead {
   return bulkhead;
 }
 
+function empty(): RateLimiter {
+  const limiter = new RateLimiter({ maxTokens: 1, refillRate: 0.01, clock: new ManualClock() });
+  limiter.tryAcquire();
+  return limiter;
+}
+
 const OPEN = 'CircuitOpenError: Circuit breaker is open';
-const FULL = 'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)';
+const FULL = 'BulkheadFullError: Bulkhead at capacity (1 concurrent call)';
+const LIMITED = 'RateLimitExceededError: Rate limit exceeded';
 
 describe('Refusal stacks', () => {
   it("start an open circuit's refusal through policy.execute at the caller's frame", async () => {
@@ -70,6 +78,20 @@ describe('Refusal stacks', () => {
     expectCallerFirst(error, 'callsTheFullPolicy', FULL);
   });
 
+  it("start an empty rate limiter's refusal through policy.execute at the caller's frame", async () => {
+    const policy = Policy.builder('p')
+      .fallback({ value: 0, on: () => false })
+      .rateLimiter(empty())
+      .build();
+    function callsTheLimitedPolicy(): Promise<unknown> {
+      return policy.execute(() => 'never run');
+    }
+    const error = await rejectionOf(callsTheLimitedPolicy());
+    expect(error).to.be.instanceOf(RateLimitExceededError);
+    expectCallerFirst(error, 'callsTheLimitedPolicy', LIMITED);
+    expect(policy.metrics().rejections.rateLimit).to.equal(1);
+  });
+
   it("start a refusal through a wrapped function at the wrapper's caller, not the wrapper", async () => {
     const wrapped = Policy.builder('p')
       .circuitBreaker(isolated())
@@ -90,6 +112,13 @@ describe('Refusal stacks', () => {
     function callsTheBulkhead(): Promise<unknown> {
       return bulkhead.execute(() => 'never run');
     }
+    const limiter = empty();
+    function callsTheLimiter(): Promise<unknown> {
+      return limiter.execute(() => 'never run');
+    }
+    function acquiresFromTheLimiter(): Promise<unknown> {
+      return limiter.acquire();
+    }
     function callsBeforeCall(): unknown {
       try {
         return breaker.beforeCall();
@@ -100,6 +129,12 @@ describe('Refusal stacks', () => {
     expectCallerFirst(await rejectionOf(callsTheBreaker()), 'callsTheBreaker', OPEN);
     expectCallerFirst(await rejectionOf(callsTheBulkhead()), 'callsTheBulkhead', FULL);
     expectCallerFirst(callsBeforeCall(), 'callsBeforeCall', OPEN);
+    expectCallerFirst(await rejectionOf(callsTheLimiter()), 'callsTheLimiter', LIMITED);
+    expectCallerFirst(
+      await rejectionOf(acquiresFromTheLimiter()),
+      'acquiresFromTheLimiter',
+      LIMITED,
+    );
   });
 
   it('make every refusal a new error carrying its own caller', async () => {
@@ -152,7 +187,7 @@ describe('Refusal stacks', () => {
     const error = await settled;
     expect(error).to.be.instanceOf(BulkheadFullError);
     expect((error as Error).stack?.split('\n')[0]).to.equal(
-      'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)',
+      'BulkheadFullError: Bulkhead at capacity (1 concurrent call): waited 10ms in the queue',
     );
   });
 });

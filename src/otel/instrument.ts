@@ -5,6 +5,7 @@ import {
   type Counter,
   type Histogram,
   type Meter,
+  type MeterProvider,
   type ObservableGauge,
 } from '@opentelemetry/api';
 // The core only through its entry point: the build turns this into an import of 'bulwark', so
@@ -31,7 +32,9 @@ import {
 export interface InstrumentOptions {
   /**
    * The meter that creates the instruments.
-   * @defaultValue `metrics.getMeter('bulwark')` from `@opentelemetry/api` (the global provider's)
+   * @defaultValue `metrics.getMeter('bulwark')` from `@opentelemetry/api`: the meter of the global
+   * provider as it is at each measurement, so a provider registered after `instrument` (an SDK
+   * started later) gets the data from then on
    */
   readonly meter?: Meter | undefined;
   /**
@@ -184,41 +187,73 @@ export function instrument(
     throw new TypeError(`\`target\` must be a Policy or a PolicyRegistry, got ${shown}`);
   }
   const { meter, base, keyAttribute } = resolveOptions(options);
-  const instruments = new Instruments(meter, keyAttribute ? new KeyValues() : undefined);
+  const keyValues = keyAttribute ? new KeyValues() : undefined;
   const removers: Array<() => void> = [];
 
   let observe: (result: BatchObservableResult) => void;
   if (isPolicy) {
     const policy = target;
-    removers.push(watchPolicy(policy, instruments, base));
     observe = (result) => {
+      const own = instruments as Instruments;
       for (const state of policy.metrics().stages) {
-        instruments.observe(result, state, stageAttributes(base, policy.name, state));
+        own.observe(result, state, stageAttributes(base, policy.name, state));
       }
     };
   } else {
     const registry = target;
-    for (const policy of registry.snapshot().policies.values()) {
-      removers.push(watchPolicy(policy, instruments, base));
-    }
-    removers.push(
-      registry.onRegister((policy) => removers.push(watchPolicy(policy, instruments, base))),
-    );
     observe = (result) => {
       // Every point names its policy, so shared primitives are reported through the policies
       // that use them (once per policy); registry.health() lists them all on their own.
+      const own = instruments as Instruments;
       const health = registry.health();
       for (const name of Object.keys(health.policies)) {
         for (const state of health.policies[name]?.stages ?? []) {
-          instruments.observe(result, state, stageAttributes(base, name, state));
+          own.observe(result, state, stageAttributes(base, name, state));
         }
       }
     };
   }
-  meter.addBatchObservableCallback(observe, instruments.gauges);
-  removers.push(() => meter.removeBatchObservableCallback(observe, instruments.gauges));
 
+  // The instruments of the meter in use, and the global provider they came from. Without a
+  // `meter`, the global provider is asked again at each measurement: one registered since (the
+  // API answers with a no-op provider until an SDK registers one) gets instruments of its own,
+  // and the gauges' callback moves to its meter.
+  let instruments: Instruments | undefined;
+  let provider: MeterProvider | undefined;
   let removed = false;
+  const current = (): Instruments => {
+    if (meter === undefined && !removed) {
+      const now = metrics.getMeterProvider();
+      if (now !== provider) {
+        unobserve();
+        provider = now;
+        instruments = undefined;
+      }
+    }
+    if (instruments === undefined) {
+      instruments = new Instruments(
+        meter ?? (provider as MeterProvider).getMeter('bulwark'),
+        keyValues,
+      );
+      instruments.meter.addBatchObservableCallback(observe, instruments.gauges);
+    }
+    return instruments;
+  };
+  const unobserve = (): void =>
+    instruments?.meter.removeBatchObservableCallback(observe, instruments.gauges);
+  current();
+
+  if (isPolicy) removers.push(watchPolicy(target, current, keyValues, base));
+  else {
+    for (const policy of target.snapshot().policies.values()) {
+      removers.push(watchPolicy(policy, current, keyValues, base));
+    }
+    removers.push(
+      target.onRegister((policy) => removers.push(watchPolicy(policy, current, keyValues, base))),
+    );
+  }
+  removers.push(unobserve);
+
   return () => {
     if (removed) return;
     removed = true;
@@ -228,6 +263,7 @@ export function instrument(
 
 /** The instruments of one {@link instrument} call. */
 class Instruments {
+  readonly meter: Meter;
   readonly calls: Counter;
   readonly callDuration: Histogram;
   readonly attemptDuration: Histogram;
@@ -249,6 +285,7 @@ class Instruments {
 
   constructor(meter: Meter, keyValues: KeyValues | undefined) {
     const m = METRICS;
+    this.meter = meter;
     this.keyValues = keyValues;
     this.keys = meter.createObservableGauge(m.keys.name, options(m.keys));
     this.gauges.push(this.keys);
@@ -310,7 +347,8 @@ class Instruments {
  */
 function watchPolicy(
   policy: Policy<unknown, unknown>,
-  instruments: Instruments,
+  current: () => Instruments,
+  keyValues: KeyValues | undefined,
   base: Attributes,
 ): () => void {
   const own = (extra: Attributes): Attributes =>
@@ -329,7 +367,6 @@ function watchPolicy(
     return attributes;
   };
   const byRejection = new Map<string, Attributes>();
-  const keyValues = instruments.keyValues;
   // With `keyAttribute`, at most MAX_KEY_VALUES + 1 keys per stage and reason: a bounded cache.
   const ofRejection = (stage: string, reason: string, callKey: string | undefined): Attributes => {
     const key =
@@ -353,42 +390,37 @@ function watchPolicy(
     }
     return attributes;
   };
-  const {
-    calls,
-    callDuration,
-    attemptDuration,
-    rejections,
-    retries,
-    timeouts,
-    fallbacks,
-    hedges,
-    injections,
-  } = instruments;
   const unsubscribes = [
     // Every execution records its duration; one that began before this instrumentation
     // (`partial`) records it from the attachment on, a lower bound.
     policy.on('success', (e) => {
       const attributes = e.fallback ? fallback : success;
+      const { calls, callDuration } = current();
       calls.add(1, attributes);
       callDuration.record(e.durationMs, attributes);
     }),
     policy.on('failure', (e) => {
       const attributes = isRejection(e.error) ? rejected : failure;
+      const { calls, callDuration } = current();
       calls.add(1, attributes);
       callDuration.record(e.durationMs, attributes);
     }),
     policy.on('attempt', (e) => {
-      attemptDuration.record(e.durationMs, 'error' in e ? failure : success);
+      current().attemptDuration.record(e.durationMs, 'error' in e ? failure : success);
     }),
-    policy.on('rejected', (e) => rejections.add(1, ofRejection(e.stage, e.reason, e.key))),
+    policy.on('rejected', (e) =>
+      current().rejections.add(1, ofRejection(e.stage, e.reason, e.key)),
+    ),
     // A retry skipped at the deadline did not happen (as `metrics().retries` counts it).
     policy.on('retry', (e) => {
-      if (e.skipped === undefined) retries.add(1, ofStage(e.stage));
+      if (e.skipped === undefined) current().retries.add(1, ofStage(e.stage));
     }),
-    policy.on('timeout', (e) => timeouts.add(1, ofStage(e.stage))),
-    policy.on('fallback', (e) => fallbacks.add(1, ofStage(e.stage))),
-    policy.on('hedge', (e) => hedges.add(1, ofDetail(e.stage, 'reason', e.reason))),
-    policy.on('chaos', (e) => injections.add(1, ofDetail(e.stage, 'injection', e.injection))),
+    policy.on('timeout', (e) => current().timeouts.add(1, ofStage(e.stage))),
+    policy.on('fallback', (e) => current().fallbacks.add(1, ofStage(e.stage))),
+    policy.on('hedge', (e) => current().hedges.add(1, ofDetail(e.stage, 'reason', e.reason))),
+    policy.on('chaos', (e) =>
+      current().injections.add(1, ofDetail(e.stage, 'injection', e.injection)),
+    ),
   ];
   return () => {
     for (const unsubscribe of unsubscribes) unsubscribe();
@@ -428,7 +460,7 @@ const METER_METHODS: readonly string[] = Object.freeze([
 
 /** Validates the options once, with the core's helpers and message shapes. */
 function resolveOptions(options: unknown): {
-  meter: Meter;
+  meter: Meter | undefined;
   base: Attributes;
   keyAttribute: boolean;
 } {
@@ -450,7 +482,7 @@ function resolveOptions(options: unknown): {
     throw new TypeError(`\`attributes\` must be an object, got ${show(attributes)}`);
   }
   return {
-    meter: (meter as Meter | undefined) ?? metrics.getMeter('bulwark'),
+    meter: meter as Meter | undefined,
     base: Object.freeze({ ...(attributes as Attributes | undefined) }),
     keyAttribute,
   };

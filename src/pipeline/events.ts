@@ -1,4 +1,5 @@
 import { listen, notify } from '../internal/listeners.js';
+import type { BulkheadFullError, CircuitOpenError, RateLimitExceededError } from '../errors.js';
 import type { CircuitState } from '../strategies/circuit-breaker/CircuitState.js';
 
 /** Payloads of the events a policy emits, by event name. Every payload names its `policy`. */
@@ -62,7 +63,8 @@ export interface PolicyEventMap {
     readonly policy: string;
     readonly stage: string;
     readonly reason: RejectionReason;
-    readonly error: unknown;
+    /** The refusal: its class follows `reason`. */
+    readonly error: RateLimitExceededError | BulkheadFullError | CircuitOpenError;
     /** The call's key, when the stage keeps one primitive per key (`key` option). */
     readonly key?: string;
   };

@@ -2,7 +2,7 @@ import type { StageDescriptor } from '../strategies/descriptor.js';
 import type { Context } from '../internal/context.js';
 import type { Inward, Outward, Step } from './engine.js';
 import { UNLINKED, type StageEnv } from './env.js';
-import type { RejectionReason } from './events.js';
+import type { PolicyEventMap, RejectionReason } from './events.js';
 import type { Counters } from './metrics.js';
 
 /** The counter of `metrics().rejections` each refusal adds to. */
@@ -72,7 +72,13 @@ export abstract class BuiltinStep<P> extends LinkedStep {
     const reason = this.descriptor.rejection as RejectionReason;
     counters[COUNTERS[reason]]++;
     // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
-    if (hub.has('rejected')) hub.emit('rejected', { policy, stage: this.kind, reason, error });
+    if (hub.has('rejected'))
+      hub.emit('rejected', {
+        policy,
+        stage: this.kind,
+        reason,
+        error: error as PolicyEventMap['rejected']['error'],
+      });
   }
 
   describe(): string {

@@ -38,6 +38,27 @@ describe('Retry stage', () => {
     expect(policy.metrics().retries).to.equal(2);
   });
 
+  it('counts a retry in metrics() before its listeners hear of it, and not one skipped', async () => {
+    const clock = new ManualClock();
+    const policy = Policy.builder<string>('orders')
+      .timeout({ timeout: 25, clock })
+      .retry({ maxAttempts: 4, delay: 10, backoff: 1, clock })
+      .build();
+    const seen: Array<[number, number, string | undefined]> = [];
+    policy.on('retry', (e) => seen.push([e.attempt, policy.metrics().retries, e.skipped]));
+    const call = rejectionOf(policy.execute(() => Promise.reject(new Error('down'))));
+    await clock.advance(10);
+    await clock.advance(10);
+    expect((await call) as Error).to.have.property('message', 'down');
+    // The third wait would end past the deadline (at 30 ms of 25): skipped, not counted.
+    expect(seen).to.deep.equal([
+      [1, 1, undefined],
+      [2, 2, undefined],
+      [3, 2, 'deadline'],
+    ]);
+    expect(policy.metrics().retries).to.equal(2);
+  });
+
   it('retries a result retryOnResult rejects, reporting the result', async () => {
     const clock = new ManualClock();
     const policy = Policy.builder<number>('p')

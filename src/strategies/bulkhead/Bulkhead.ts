@@ -225,7 +225,8 @@ export class Bulkhead {
     this.#local = Object.getPrototypeOf(store) === InMemoryBulkheadStore.prototype;
     this.#queue = new WaitQueue<BulkheadTicket>(
       clock,
-      (waiter) => waiter.reject(new BulkheadFullError(this.maxConcurrent, maxQueue)),
+      (waiter) =>
+        waiter.reject(new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: maxWaitMs })),
       () => 0,
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));

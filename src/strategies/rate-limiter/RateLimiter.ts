@@ -1,4 +1,5 @@
 import { RateLimitExceededError } from '../../errors.js';
+import { refusalFrom } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import type { Duration } from '../../internal/duration.js';
 import {
@@ -279,28 +280,43 @@ export class RateLimiter {
       }
     }
     if (badSignal(signal)) return refuseSignal(signal);
-    return this.#take(permits, signal, true);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    return this.#take(permits, signal, true, RateLimiter.prototype.acquire) as Promise<void>;
   }
 
   /**
    * @internal `acquire(1, signal)` for a policy's stage, whose policy answers the caller at the
    * signal's abort: a remote store's answer is not raced with it (no promise or listener for
-   * that), and a grant that arrives after the abort goes back (`#settle`).
+   * that), and a grant that arrives after the abort goes back (`#settle`). A refusal decided in
+   * the caller's turn comes back as the error itself, without a stack: the stage gives it the
+   * caller's.
    */
-  acquireUnraced(signal: AbortSignal): Promise<void> {
-    return this.#take(1, signal, false);
+  acquireUnraced(signal: AbortSignal): Promise<void> | RateLimitExceededError {
+    return this.#take(1, signal, false, null);
   }
 
-  /** Takes `permits` checked tokens; `race`: a remote store's answer with the caller's abort. */
-  #take(permits: number, signal: AbortSignal | undefined, race: boolean): Promise<void> {
+  /**
+   * Takes `permits` checked tokens; `race`: a remote store's answer with the caller's abort. A
+   * refusal decided now has its stack start at the caller of `boundary`: a rejection, or, with
+   * `null`, the error without a stack (see `refusalFrom`).
+   */
+  #take(
+    permits: number,
+    signal: AbortSignal | undefined,
+    race: boolean,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function | null,
+  ): Promise<void> | RateLimitExceededError {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const answer = this.#store.reserve(permits, this.maxWaitMs);
-    if (typeof answer === 'number') {
-      // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
-      return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
+    if (typeof answer !== 'number') {
+      const settled = answer.then((wait) => this.#settle(wait, permits, signal));
+      return race ? raceAbort(settled, signal) : settled;
     }
-    const settled = answer.then((wait) => this.#settle(wait, permits, signal));
-    return race ? raceAbort(settled, signal) : settled;
+    // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
+    if (answer >= 0) return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
+    const refusal = refusalFrom(() => new RateLimitExceededError(-answer), boundary);
+    return boundary === null ? refusal : Promise.reject(refusal);
   }
 
   /**
@@ -318,7 +334,8 @@ export class RateLimiter {
     if (this.tryAcquire()) {
       return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     }
-    return this.#take(1, signal, true).then(() =>
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    return (this.#take(1, signal, true, RateLimiter.prototype.execute) as Promise<void>).then(() =>
       signal?.aborted
         ? Promise.reject(signal.reason)
         : raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal),

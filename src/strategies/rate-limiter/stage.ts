@@ -1,5 +1,6 @@
 import type { Context } from '../../internal/context.js';
 import { isRateLimitExceededError } from '../../errors.js';
+import { V8Error } from '../../internal/refusal.js';
 import type { RateLimiter } from './RateLimiter.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -26,7 +27,17 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
     // goes along even with no wait allowed: a remote store's late grant to a caller who left must
     // neither call the thunk nor keep the token. The store's answer is not raced with the signal:
     // the policy (or an enclosing timeout) answers the caller at its abort.
-    this.limiter.acquireUnraced(ctx.signal).then(
+    const taken = this.limiter.acquireUnraced(ctx.signal);
+    if (isRateLimitExceededError(taken)) {
+      // Refused in the caller's turn: the refusal's stack starts at the caller's frame (later, at
+      // this one), captured here, with no frame of a helper to walk (see `V8Error`).
+      // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
+      V8Error.captureStackTrace?.(taken, this.refusalEntry(ctx));
+      this.rejected(taken);
+      this.outer.leave(ctx, false, taken);
+      return;
+    }
+    taken.then(
       () => this.inner.enter(ctx),
       (error: unknown) => {
         if (isRateLimitExceededError(error)) {

@@ -2,7 +2,12 @@
 // primitive hands its own context (with a lazy deadline signal) to the work it guards.
 import type { ExecutionContext, Thunk } from '../pipeline/ExecutionContext.js';
 import { systemClock, type Clock } from './clock.js';
-import type { DeadlineNode, DeadlineQueue } from './deadlines.js';
+import {
+  inCallContext,
+  type ContextNode,
+  type DeadlineNode,
+  type DeadlineQueue,
+} from './deadlines.js';
 import { NEVER_ABORTED, noop } from './signals.js';
 import { unlistenAbort } from './abortListeners.js';
 
@@ -81,7 +86,7 @@ export interface Settler {
  * that step, reads the deadline and its signal from the root, while contexts made from the root
  * (by steps outside it) read the caller's (see `inheritedSignal`).
  */
-export class RootContext extends Context implements DeadlineNode {
+export class RootContext extends Context implements DeadlineNode, ContextNode {
   readonly policyName: string;
   /**
    * @internal The clock time `startedAt` answers: read at `execute` when something can see the
@@ -165,6 +170,11 @@ export class RootContext extends Context implements DeadlineNode {
   deadlineError: unknown = undefined;
   /** @internal Behind the deadline's signal, made when it is first read. */
   controller: AbortController | undefined = undefined;
+  /**
+   * @internal Runs the expiry in the call's async context, once set (see `inCallContext`): by a
+   * step that runs something after the expiry, or when the deadline's signal is first read.
+   */
+  wake: ((node: ContextNode) => void) | undefined = undefined;
   #map: Map<string, unknown> | undefined;
 
   /**
@@ -269,6 +279,8 @@ export class RootContext extends Context implements DeadlineNode {
       const controller = (this.controller = new AbortController());
       if (this.aborted) controller.abort(this.abortReason);
       else if (this.deadlineError !== undefined) controller.abort(this.deadlineError);
+      // Its abort listeners run in the context of the code that first read it (the work's).
+      else if (!this.deadlineDone) this.wake ??= inCallContext();
     }
     return this.controller.signal;
   }
@@ -336,10 +348,14 @@ export class RootContext extends Context implements DeadlineNode {
     owner.expiredRoot(this, reason);
   }
 
-  /** @internal Starts the deadline of `owner`'s timeout, due at `dueAt`, on this root. */
-  startDeadline(owner: RootDeadline, dueAt: number, now: number): void {
+  /**
+   * @internal Starts the deadline of `owner`'s timeout, due at `dueAt`, on this root. With
+   * `capture`, its expiry will run in the async context current now (the call's).
+   */
+  startDeadline(owner: RootDeadline, dueAt: number, now: number, capture: boolean): void {
     this.deadlineOwner = owner;
     this.dueAt = dueAt;
+    if (capture) this.wake = inCallContext();
     owner.queue.add(this, now);
   }
 
@@ -354,11 +370,25 @@ export class RootContext extends Context implements DeadlineNode {
   }
 
   /**
-   * The deadline passed while the work was still running (called by the queue). In cooperative
-   * mode the signal aborts and the way out waits for the work's outcome.
+   * The deadline passed while the work was still running (called by the queue, in the context of
+   * whichever call armed its timer): expires now, or in the call's context when captured.
    */
   expire(): void {
-    // Stryker disable next-line ConditionalExpression: the queue expires only a queued root, and whatever ends the deadline first takes it out of the queue
+    const wake = this.wake;
+    if (wake === undefined) this.expireNow();
+    else {
+      this.wake = undefined;
+      wake(this);
+    }
+  }
+
+  /**
+   * @internal The deadline passed. In cooperative mode the signal aborts and the way out waits
+   * for the work's outcome. (Run a microtask after the timer when captured: the work may have
+   * settled, or the caller aborted, since.)
+   */
+  expireNow(): void {
+    // The work settled (or the caller aborted) between the timer and this reaction.
     if (this.deadlineDone) return;
     const owner = this.deadlineOwner as RootDeadline;
     const cooperative = owner.cooperative;

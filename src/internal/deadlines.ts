@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { afterTurn } from './signals.js';
+import { afterTurn, noop } from './signals.js';
 
 /**
  * How many times a {@link DeadlineQueue} may empty within one turn of the event loop before it
@@ -20,6 +20,36 @@ export interface DeadlineNode {
   expire(): void;
 }
 
+/** A deadline node whose expiry can run in the async context of the call that set it. */
+export interface ContextNode {
+  /** The expiry itself, run in the call's context (see {@link inCallContext}). */
+  expireNow(): void;
+}
+
+// A shared executor hands over the resolver without allocating a closure per call.
+let held: (node: ContextNode) => void = noop;
+const hold = (resolve: (node: ContextNode) => void): void => {
+  held = resolve;
+};
+const expireNow = (node: ContextNode): void => node.expireNow();
+
+/**
+ * @internal Captures the current async context (an `AsyncLocalStorage` store, a trace) for an
+ * expiry: answers a function that, called with the node (by its `expire`, from the shared timer),
+ * runs `node.expireNow()` in the context current here, one microtask later.
+ *
+ * The timer a {@link DeadlineQueue} shares is armed by whichever call queued the first node, so
+ * what its callback runs synchronously inherits that call's context, not the expiring call's. A
+ * promise reaction runs in the context where `then` was called: called here, in the call's own
+ * context (its `execute`, or work already running in it), it carries that context to the expiry.
+ * Portable (no `node:async_hooks`): it is what a host's async context follows anyway. Costs a
+ * promise and a reaction, so steps ask for it only where something runs after the expiry.
+ */
+export function inCallContext(): (node: ContextNode) => void {
+  void new Promise(hold).then(expireNow);
+  return held;
+}
+
 /**
  * Deadlines that all share one timeout, so they arrive in non-decreasing order: a doubly linked
  * FIFO list with O(1) add and remove, and at most one timer for the whole queue.
@@ -37,6 +67,10 @@ export interface DeadlineNode {
  * (a `setTimeout` and `clearTimeout` cost several times a whole call through a timeout stage), and
  * it is cleared when that turn ends. (Node's `Timeout#refresh` cannot stand in for this: a cleared
  * timer is destroyed and a refresh then schedules nothing.)
+ *
+ * The timer runs in the async context of the call that armed it: a node whose expiry runs code of
+ * the call's own (the way out, events, a further attempt) defers it to that call's context through
+ * {@link inCallContext}.
  */
 export class DeadlineQueue {
   #head: DeadlineNode | undefined;

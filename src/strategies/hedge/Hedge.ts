@@ -1,6 +1,11 @@
 import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
-import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
+import {
+  DeadlineQueue,
+  inCallContext,
+  type ContextNode,
+  type DeadlineNode,
+} from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -246,7 +251,7 @@ export interface HedgeSink {
  * delay is pending it holds the execution's root, which tells it (`answered`) when the caller is
  * answered first (an enclosing deadline), so the delay's timer ends with the call.
  */
-export class HedgeRun implements DeadlineNode, Holder {
+export class HedgeRun implements DeadlineNode, ContextNode, Holder {
   readonly hedge: Hedge;
   /** The context the hedge received. */
   readonly parent: Context;
@@ -260,6 +265,14 @@ export class HedgeRun implements DeadlineNode, Holder {
   prevDeadline: DeadlineNode | undefined = undefined;
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
+  /**
+   * Runs the delay's expiry in the call's async context (see `inCallContext`), set with the first
+   * delay and again once used: the hedged attempt and its event belong to this call, not to the
+   * one that armed the shared timer.
+   */
+  #wake: ((node: ContextNode) => void) | undefined;
+  /** The delay passed and its expiry waits for its reaction (see `expire`). */
+  #waking = false;
   #watched: AbortSignal | undefined;
   /** Registered with the execution's root (and the caller's signal): at the first delay. */
   #held = false;
@@ -367,6 +380,8 @@ export class HedgeRun implements DeadlineNode, Holder {
     if (delay <= 0 || this.queued) return;
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
+    // Called in the call's context: at `begin`, after a failover, or in an expiry's reaction.
+    this.#wake ??= inCallContext();
     hedge.hedgeQueue.add(this, at);
     // Nobody waits for the next attempt once the caller is answered: the delay ends then. In a
     // policy, the root is settled whatever answers the caller (its abort, an enclosing deadline,
@@ -392,12 +407,26 @@ export class HedgeRun implements DeadlineNode, Holder {
   }
 
   #disarm(): void {
+    this.#waking = false;
     this.hedge.hedgeQueue.remove(this);
   }
 
-  /** The delay passed without an acceptable outcome: the next attempt starts. */
+  /**
+   * The delay passed (called by the queue, in the context of whichever call armed its timer):
+   * the rest runs in this call's context, a microtask later.
+   */
   expire(): void {
-    // (A finished run has left the queue: `#finish` takes it out.)
+    const wake = this.#wake as (node: ContextNode) => void;
+    this.#wake = undefined;
+    this.#waking = true;
+    wake(this);
+  }
+
+  /** The delay passed without an acceptable outcome: the next attempt starts. */
+  expireNow(): void {
+    // Disarmed since (a finished run, a failover, the caller answered): nothing to start.
+    if (!this.#waking) return;
+    this.#waking = false;
     if (this.parent.aborted) {
       this.#finish(false, this.parent.abortReason);
       return;

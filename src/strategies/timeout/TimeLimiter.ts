@@ -1,6 +1,11 @@
 import { OperationTimeoutError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
-import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
+import {
+  DeadlineQueue,
+  inCallContext,
+  type ContextNode,
+  type DeadlineNode,
+} from '../../internal/deadlines.js';
 import type { Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -141,14 +146,18 @@ export class TimeLimiter {
    * queued so that `sink.expired` is called if it passes first. The caller calls
    * `timed.finish()` when the work settles.
    * @param now - this limiter's clock, read by the caller (it may have read it already)
+   * @param capture - whether the expiry runs in the async context current now (the call's),
+   *   for a sink that runs something after it; the signal captures it anyway when first read
    */
   startDeadline(
     parent: Context,
     owner: TimeoutOwner,
     now: number,
     sink: DeadlineSink,
+    capture = false,
   ): TimedContext {
     const timed = new TimedContext(parent, this, now + this.timeoutMs, owner, sink);
+    if (capture) timed.wake = inCallContext();
     this.#deadlineQueue.add(timed, now);
     // When the caller gives up, nobody waits for this deadline any more: it ends then, so its
     // timer does not keep the process alive for work whose caller was answered.
@@ -219,7 +228,7 @@ const PROMISE_SINK: DeadlineSink = {
 };
 
 /** @internal The context inside a timeout: a deadline node with a lazily created signal. */
-export class TimedContext extends DerivedContext implements DeadlineNode {
+export class TimedContext extends DerivedContext implements DeadlineNode, ContextNode {
   /** This timeout's own deadline on its limiter's clock. */
   dueAt: number;
   prevDeadline: DeadlineNode | undefined;
@@ -231,6 +240,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   readonly sink: DeadlineSink;
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
+  /** Runs the expiry in the call's async context, once set (see `inCallContext`). */
+  wake: ((node: ContextNode) => void) | undefined = undefined;
   readonly #limiter: TimeLimiter;
   // Fields without an initializer start out undefined.
   #controller: AbortController | undefined;
@@ -285,6 +296,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
           listenAbort(outer, this);
           this.#linked = outer;
         }
+        // Its abort listeners run in the context of the code that first read it (the work's).
+        this.wake ??= inCallContext();
       }
     }
     return this.#controller.signal;
@@ -311,11 +324,24 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   }
 
   /**
-   * Deadline passed while the work was still running. In cooperative mode the work's signal
-   * aborts and the way out waits for its outcome (`finish` still answers true).
+   * Deadline passed while the work was still running (called by the queue, in the context of
+   * whichever call armed its timer): expires now, or in the call's context when captured.
    */
   expire(): void {
-    // Stryker disable next-line ConditionalExpression: the queue expires only a queued context, and whatever sets #done first takes it out of the queue
+    const wake = this.wake;
+    if (wake === undefined) this.expireNow();
+    else {
+      this.wake = undefined;
+      wake(this);
+    }
+  }
+
+  /**
+   * The deadline passed. In cooperative mode the work's signal aborts and the way out waits for
+   * its outcome (`finish` still answers true). (Run a microtask after the timer when captured:
+   * the work may have settled, or the caller aborted, since.)
+   */
+  expireNow(): void {
     if (this.#done) return;
     let error: unknown;
     if (this.parent.aborted) {

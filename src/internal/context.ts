@@ -279,8 +279,6 @@ export class RootContext extends Context implements DeadlineNode, ContextNode {
       const controller = (this.controller = new AbortController());
       if (this.aborted) controller.abort(this.abortReason);
       else if (this.deadlineError !== undefined) controller.abort(this.deadlineError);
-      // Its abort listeners run in the context of the code that first read it (the work's).
-      else if (!this.deadlineDone) this.wake ??= inCallContext();
     }
     return this.controller.signal;
   }

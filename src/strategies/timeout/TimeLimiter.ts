@@ -296,8 +296,6 @@ export class TimedContext extends DerivedContext implements DeadlineNode, Contex
           listenAbort(outer, this);
           this.#linked = outer;
         }
-        // Its abort listeners run in the context of the code that first read it (the work's).
-        this.wake ??= inCallContext();
       }
     }
     return this.#controller.signal;

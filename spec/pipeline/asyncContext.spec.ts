@@ -2,7 +2,7 @@
 // timer they share runs in the context of whichever call armed it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { expect } from 'chai';
-import { Policy } from '../../src/index.js';
+import { Hedge, Policy } from '../../src/index.js';
 import { ManualClock } from '../support/clock.js';
 import { never } from '../support/promises.js';
 
@@ -65,6 +65,20 @@ describe('async context across a shared timer', () => {
       policy.execute((ctx) => {
         attempts.push(`${ctx.attempt}${seen()}`);
         return ctx.attempt === 1 ? never() : seen();
+      }),
+    );
+    expect(answers).to.deep.equal(['A', 'B', 'C']);
+    expect(attempts.sort()).to.deep.equal(['1A', '1B', '1C', '2A', '2B', '2C']);
+  });
+
+  it("starts each attempt of a standalone Hedge in its own caller's context", async () => {
+    const clock = new ManualClock(1_000);
+    const hedge = new Hedge({ delay: 10, clock });
+    const attempts: string[] = [];
+    const answers = await concurrently(clock, 10, () =>
+      hedge.execute((_signal, attempt) => {
+        attempts.push(`${attempt}${seen()}`);
+        return attempt === 1 ? never() : seen();
       }),
     );
     expect(answers).to.deep.equal(['A', 'B', 'C']);

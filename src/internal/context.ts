@@ -2,12 +2,7 @@
 // primitive hands its own context (with a lazy deadline signal) to the work it guards.
 import type { ExecutionContext, Thunk } from '../pipeline/ExecutionContext.js';
 import { systemClock, type Clock } from './clock.js';
-import {
-  inCallContext,
-  type ContextNode,
-  type DeadlineNode,
-  type DeadlineQueue,
-} from './deadlines.js';
+import { inCallContext, type DeadlineNode, type DeadlineQueue } from './deadlines.js';
 import { NEVER_ABORTED, noop } from './signals.js';
 import { unlistenAbort } from './abortListeners.js';
 
@@ -86,7 +81,7 @@ export interface Settler {
  * that step, reads the deadline and its signal from the root, while contexts made from the root
  * (by steps outside it) read the caller's (see `inheritedSignal`).
  */
-export class RootContext extends Context implements DeadlineNode, ContextNode {
+export class RootContext extends Context implements DeadlineNode {
   readonly policyName: string;
   /**
    * @internal The clock time `startedAt` answers: read at `execute` when something can see the
@@ -170,11 +165,8 @@ export class RootContext extends Context implements DeadlineNode, ContextNode {
   deadlineError: unknown = undefined;
   /** @internal Behind the deadline's signal, made when it is first read. */
   controller: AbortController | undefined = undefined;
-  /**
-   * @internal Runs the expiry in the call's async context, once set (see `inCallContext`): by a
-   * step that runs something after the expiry, or when the deadline's signal is first read.
-   */
-  wake: ((node: ContextNode) => void) | undefined = undefined;
+  /** @internal Set when the expiry must run in the call's async context (see `startDeadline`). */
+  wake: ((node: DeadlineNode) => void) | undefined = undefined;
   #map: Map<string, unknown> | undefined;
 
   /**
@@ -368,25 +360,12 @@ export class RootContext extends Context implements DeadlineNode, ContextNode {
   }
 
   /**
-   * The deadline passed while the work was still running (called by the queue, in the context of
-   * whichever call armed its timer): expires now, or in the call's context when captured.
+   * The deadline passed while the work was still running (called by the queue, or by its `wake`
+   * a microtask later, in the call's context). In cooperative mode the signal aborts and the way
+   * out waits for the work's outcome.
    */
   expire(): void {
-    const wake = this.wake;
-    if (wake === undefined) this.expireNow();
-    else {
-      this.wake = undefined;
-      wake(this);
-    }
-  }
-
-  /**
-   * @internal The deadline passed. In cooperative mode the signal aborts and the way out waits
-   * for the work's outcome. (Run a microtask after the timer when captured: the work may have
-   * settled, or the caller aborted, since.)
-   */
-  expireNow(): void {
-    // The work settled (or the caller aborted) between the timer and this reaction.
+    // The work may have settled (or the caller aborted) between the timer and its `wake`.
     if (this.deadlineDone) return;
     const owner = this.deadlineOwner as RootDeadline;
     const cooperative = owner.cooperative;

@@ -16,27 +16,26 @@ export interface DeadlineNode {
   nextDeadline: DeadlineNode | undefined;
   /** Whether the node is in a queue. */
   queued: boolean;
-  /** Called once when the deadline passes while the node is still queued. */
+  /**
+   * Set while the node's expiry must run in the async context of its call (see
+   * {@link inCallContext}); the queue then calls it, once, instead of `expire`.
+   */
+  wake?: ((node: DeadlineNode) => void) | undefined;
+  /** Called once when the deadline passes while the node is still queued (or by its `wake`). */
   expire(): void;
 }
 
-/** A deadline node whose expiry can run in the async context of the call that set it. */
-export interface ContextNode {
-  /** The expiry itself, run in the call's context (see {@link inCallContext}). */
-  expireNow(): void;
-}
-
 // A shared executor hands over the resolver without allocating a closure per call.
-let held: (node: ContextNode) => void = noop;
-const hold = (resolve: (node: ContextNode) => void): void => {
+let held: (node: DeadlineNode) => void = noop;
+const hold = (resolve: (node: DeadlineNode) => void): void => {
   held = resolve;
 };
-const expireNow = (node: ContextNode): void => node.expireNow();
+const expire = (node: DeadlineNode): void => node.expire();
 
 /**
  * @internal Captures the current async context (an `AsyncLocalStorage` store, a trace) for an
- * expiry: answers a function that, called with the node (by its `expire`, from the shared timer),
- * runs `node.expireNow()` in the context current here, one microtask later.
+ * expiry: answers a node's `wake`, which, called with the node by the queue's timer, runs
+ * `node.expire()` in the context current here, one microtask later.
  *
  * The timer a {@link DeadlineQueue} shares is armed by whichever call queued the first node, so
  * what its callback runs synchronously inherits that call's context, not the expiring call's. A
@@ -45,8 +44,8 @@ const expireNow = (node: ContextNode): void => node.expireNow();
  * Portable (no `node:async_hooks`): it is what a host's async context follows anyway. Costs a
  * promise and a reaction, so steps ask for it only where something runs after the expiry.
  */
-export function inCallContext(): (node: ContextNode) => void {
-  void new Promise(hold).then(expireNow);
+export function inCallContext(): (node: DeadlineNode) => void {
+  void new Promise(hold).then(expire);
   return held;
 }
 
@@ -149,7 +148,12 @@ export class DeadlineQueue {
     let node = this.#head;
     while (node !== undefined && node.dueAt <= now) {
       this.remove(node);
-      node.expire();
+      const wake = node.wake;
+      if (wake === undefined) node.expire();
+      else {
+        node.wake = undefined;
+        wake(node);
+      }
       node = this.#head;
     }
     // Host timers may fire a fraction of a millisecond before the clock reads the deadline;

@@ -1,11 +1,6 @@
 import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
-import {
-  DeadlineQueue,
-  inCallContext,
-  type ContextNode,
-  type DeadlineNode,
-} from '../../internal/deadlines.js';
+import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -251,7 +246,7 @@ export interface HedgeSink {
  * delay is pending it holds the execution's root, which tells it (`answered`) when the caller is
  * answered first (an enclosing deadline), so the delay's timer ends with the call.
  */
-export class HedgeRun implements DeadlineNode, ContextNode, Holder {
+export class HedgeRun implements DeadlineNode, Holder {
   readonly hedge: Hedge;
   /** The context the hedge received. */
   readonly parent: Context;
@@ -266,13 +261,11 @@ export class HedgeRun implements DeadlineNode, ContextNode, Holder {
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
   /**
-   * Runs the delay's expiry in the call's async context (see `inCallContext`), set with the first
-   * delay and again once used: the hedged attempt and its event belong to this call, not to the
+   * Runs the delay's expiry in the call's async context (see `inCallContext`), set with each
+   * delay (kept while unused): the hedged attempt and its event belong to this call, not to the
    * one that armed the shared timer.
    */
-  #wake: ((node: ContextNode) => void) | undefined;
-  /** The delay passed and its expiry waits for its reaction (see `expire`). */
-  #waking = false;
+  wake: ((node: DeadlineNode) => void) | undefined = undefined;
   #watched: AbortSignal | undefined;
   /** Registered with the execution's root (and the caller's signal): at the first delay. */
   #held = false;
@@ -381,7 +374,7 @@ export class HedgeRun implements DeadlineNode, ContextNode, Holder {
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
     // Called in the call's context: at `begin`, after a failover, or in an expiry's reaction.
-    this.#wake ??= inCallContext();
+    this.wake ??= inCallContext();
     hedge.hedgeQueue.add(this, at);
     // Nobody waits for the next attempt once the caller is answered: the delay ends then. In a
     // policy, the root is settled whatever answers the caller (its abort, an enclosing deadline,
@@ -407,26 +400,16 @@ export class HedgeRun implements DeadlineNode, ContextNode, Holder {
   }
 
   #disarm(): void {
-    this.#waking = false;
     this.hedge.hedgeQueue.remove(this);
   }
 
   /**
-   * The delay passed (called by the queue, in the context of whichever call armed its timer):
-   * the rest runs in this call's context, a microtask later.
+   * The delay passed without an acceptable outcome (told by its `wake`, a microtask after the
+   * timer, in the call's context): the next attempt starts, unless the run was disarmed since
+   * (finished, set again after a failover, or its caller answered).
    */
   expire(): void {
-    const wake = this.#wake as (node: ContextNode) => void;
-    this.#wake = undefined;
-    this.#waking = true;
-    wake(this);
-  }
-
-  /** The delay passed without an acceptable outcome: the next attempt starts. */
-  expireNow(): void {
-    // Disarmed since (a finished run, a failover, the caller answered): nothing to start.
-    if (!this.#waking) return;
-    this.#waking = false;
+    if (this.done || this.queued || this.failovers > 0 || this.parent.root.settled) return;
     if (this.parent.aborted) {
       this.#finish(false, this.parent.abortReason);
       return;

@@ -1,11 +1,6 @@
 import { OperationTimeoutError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
-import {
-  DeadlineQueue,
-  inCallContext,
-  type ContextNode,
-  type DeadlineNode,
-} from '../../internal/deadlines.js';
+import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
 import type { Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -147,7 +142,7 @@ export class TimeLimiter {
    * `timed.finish()` when the work settles.
    * @param now - this limiter's clock, read by the caller (it may have read it already)
    * @param capture - whether the expiry runs in the async context current now (the call's),
-   *   for a sink that runs something after it; the signal captures it anyway when first read
+   *   for a sink that runs something after it
    */
   startDeadline(
     parent: Context,
@@ -228,7 +223,7 @@ const PROMISE_SINK: DeadlineSink = {
 };
 
 /** @internal The context inside a timeout: a deadline node with a lazily created signal. */
-export class TimedContext extends DerivedContext implements DeadlineNode, ContextNode {
+export class TimedContext extends DerivedContext implements DeadlineNode {
   /** This timeout's own deadline on its limiter's clock. */
   dueAt: number;
   prevDeadline: DeadlineNode | undefined;
@@ -240,8 +235,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode, Contex
   readonly sink: DeadlineSink;
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
-  /** Runs the expiry in the call's async context, once set (see `inCallContext`). */
-  wake: ((node: ContextNode) => void) | undefined = undefined;
+  /** Set when the expiry must run in the call's async context (see `startDeadline`). */
+  wake: ((node: DeadlineNode) => void) | undefined = undefined;
   readonly #limiter: TimeLimiter;
   // Fields without an initializer start out undefined.
   #controller: AbortController | undefined;
@@ -322,24 +317,12 @@ export class TimedContext extends DerivedContext implements DeadlineNode, Contex
   }
 
   /**
-   * Deadline passed while the work was still running (called by the queue, in the context of
-   * whichever call armed its timer): expires now, or in the call's context when captured.
+   * Deadline passed while the work was still running (called by the queue, or by its `wake` a
+   * microtask later, in the call's context). In cooperative mode the work's signal aborts and the
+   * way out waits for its outcome (`finish` still answers true).
    */
   expire(): void {
-    const wake = this.wake;
-    if (wake === undefined) this.expireNow();
-    else {
-      this.wake = undefined;
-      wake(this);
-    }
-  }
-
-  /**
-   * The deadline passed. In cooperative mode the work's signal aborts and the way out waits for
-   * its outcome (`finish` still answers true). (Run a microtask after the timer when captured:
-   * the work may have settled, or the caller aborted, since.)
-   */
-  expireNow(): void {
+    // The work may have settled (or the caller aborted) between the timer and its `wake`.
     if (this.#done) return;
     let error: unknown;
     if (this.parent.aborted) {

@@ -406,7 +406,7 @@ describe('Hedge: a call held by its execution', () => {
   }
   it('registers a call with its execution once, however often its delay is set again', async () => {
     const { clock, root, attempts, run } = begun();
-    clock.tick(100); // the delay passes: attempt 2 starts and the delay is set again
+    await clock.advance(100); // the delay passes: attempt 2 starts and the delay is set again
     run.settled(attempts[0] as HedgeAttempt, false, new Error('no')); // attempt 3, set again
     await clock.advance(0); // (in the next turn)
     expect(attempts.map((a) => a.attempt)).to.deep.equal([1, 2, 3]);

@@ -2,7 +2,7 @@
 // primitive hands its own context (with a lazy deadline signal) to the work it guards.
 import type { ExecutionContext, Thunk } from '../pipeline/ExecutionContext.js';
 import { systemClock, type Clock } from './clock.js';
-import type { DeadlineNode, DeadlineQueue } from './deadlines.js';
+import { inCallContext, type DeadlineNode, type DeadlineQueue } from './deadlines.js';
 import { NEVER_ABORTED, noop } from './signals.js';
 import { unlistenAbort } from './abortListeners.js';
 
@@ -165,6 +165,8 @@ export class RootContext extends Context implements DeadlineNode {
   deadlineError: unknown = undefined;
   /** @internal Behind the deadline's signal, made when it is first read. */
   controller: AbortController | undefined = undefined;
+  /** @internal Set when the expiry must run in the call's async context (see `startDeadline`). */
+  wake: ((node: DeadlineNode) => void) | undefined = undefined;
   #map: Map<string, unknown> | undefined;
 
   /**
@@ -336,10 +338,14 @@ export class RootContext extends Context implements DeadlineNode {
     owner.expiredRoot(this, reason);
   }
 
-  /** @internal Starts the deadline of `owner`'s timeout, due at `dueAt`, on this root. */
-  startDeadline(owner: RootDeadline, dueAt: number, now: number): void {
+  /**
+   * @internal Starts the deadline of `owner`'s timeout, due at `dueAt`, on this root. With
+   * `capture`, its expiry will run in the async context current now (the call's).
+   */
+  startDeadline(owner: RootDeadline, dueAt: number, now: number, capture: boolean): void {
     this.deadlineOwner = owner;
     this.dueAt = dueAt;
+    if (capture) this.wake = inCallContext();
     owner.queue.add(this, now);
   }
 
@@ -354,11 +360,12 @@ export class RootContext extends Context implements DeadlineNode {
   }
 
   /**
-   * The deadline passed while the work was still running (called by the queue). In cooperative
-   * mode the signal aborts and the way out waits for the work's outcome.
+   * The deadline passed while the work was still running (called by the queue, or by its `wake`
+   * a microtask later, in the call's context). In cooperative mode the signal aborts and the way
+   * out waits for the work's outcome.
    */
   expire(): void {
-    // Stryker disable next-line ConditionalExpression: the queue expires only a queued root, and whatever ends the deadline first takes it out of the queue
+    // The work may have settled (or the caller aborted) between the timer and its `wake`.
     if (this.deadlineDone) return;
     const owner = this.deadlineOwner as RootDeadline;
     const cooperative = owner.cooperative;

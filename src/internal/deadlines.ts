@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { afterTurn } from './signals.js';
+import { afterTurn, noop } from './signals.js';
 
 /**
  * How many times a {@link DeadlineQueue} may empty within one turn of the event loop before it
@@ -16,8 +16,37 @@ export interface DeadlineNode {
   nextDeadline: DeadlineNode | undefined;
   /** Whether the node is in a queue. */
   queued: boolean;
-  /** Called once when the deadline passes while the node is still queued. */
+  /**
+   * Set while the node's expiry must run in the async context of its call (see
+   * {@link inCallContext}); the queue then calls it, once, instead of `expire`.
+   */
+  wake?: ((node: DeadlineNode) => void) | undefined;
+  /** Called once when the deadline passes while the node is still queued (or by its `wake`). */
   expire(): void;
+}
+
+// A shared executor hands over the resolver without allocating a closure per call.
+let held: (node: DeadlineNode) => void = noop;
+const hold = (resolve: (node: DeadlineNode) => void): void => {
+  held = resolve;
+};
+const expire = (node: DeadlineNode): void => node.expire();
+
+/**
+ * @internal Captures the current async context (an `AsyncLocalStorage` store, a trace) for an
+ * expiry: answers a node's `wake`, which, called with the node by the queue's timer, runs
+ * `node.expire()` in the context current here, one microtask later.
+ *
+ * The timer a {@link DeadlineQueue} shares is armed by whichever call queued the first node, so
+ * what its callback runs synchronously inherits that call's context, not the expiring call's. A
+ * promise reaction runs in the context where `then` was called: called here, in the call's own
+ * context (its `execute`, or work already running in it), it carries that context to the expiry.
+ * Portable (no `node:async_hooks`): it is what a host's async context follows anyway. Costs a
+ * promise and a reaction, so steps ask for it only where something runs after the expiry.
+ */
+export function inCallContext(): (node: DeadlineNode) => void {
+  void new Promise(hold).then(expire);
+  return held;
 }
 
 /**
@@ -37,6 +66,10 @@ export interface DeadlineNode {
  * (a `setTimeout` and `clearTimeout` cost several times a whole call through a timeout stage), and
  * it is cleared when that turn ends. (Node's `Timeout#refresh` cannot stand in for this: a cleared
  * timer is destroyed and a refresh then schedules nothing.)
+ *
+ * The timer runs in the async context of the call that armed it: a node whose expiry runs code of
+ * the call's own (the way out, events, a further attempt) defers it to that call's context through
+ * {@link inCallContext}.
  */
 export class DeadlineQueue {
   #head: DeadlineNode | undefined;
@@ -115,7 +148,12 @@ export class DeadlineQueue {
     let node = this.#head;
     while (node !== undefined && node.dueAt <= now) {
       this.remove(node);
-      node.expire();
+      const wake = node.wake;
+      if (wake === undefined) node.expire();
+      else {
+        node.wake = undefined;
+        wake(node);
+      }
       node = this.#head;
     }
     // Host timers may fire a fraction of a millisecond before the clock reads the deadline;

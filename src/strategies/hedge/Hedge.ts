@@ -1,6 +1,6 @@
 import type { Clock } from '../../internal/clock.js';
 import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
-import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
+import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -269,6 +269,12 @@ export class HedgeRun implements DeadlineNode, Holder {
   prevDeadline: DeadlineNode | undefined = undefined;
   nextDeadline: DeadlineNode | undefined = undefined;
   queued = false;
+  /**
+   * Runs the delay's expiry in the call's async context (see `inCallContext`), set with each
+   * delay (kept while unused): the hedged attempt and its event belong to this call, not to the
+   * one that armed the shared timer.
+   */
+  wake: ((node: DeadlineNode) => void) | undefined = undefined;
   #watched: AbortSignal | undefined;
   /** Registered with the execution's root (and the caller's signal): at the first delay. */
   #held = false;
@@ -376,6 +382,8 @@ export class HedgeRun implements DeadlineNode, Holder {
     if (delay <= 0 || this.queued) return;
     const at = now ?? hedge.clock.now();
     this.dueAt = at + delay;
+    // Called in the call's context: at `begin`, after a failover, or in an expiry's reaction.
+    this.wake ??= inCallContext();
     hedge.hedgeQueue.add(this, at);
     // Nobody waits for the next attempt once the caller is answered: the delay ends then. In a
     // policy, the root is settled whatever answers the caller (its abort, an enclosing deadline,
@@ -404,9 +412,13 @@ export class HedgeRun implements DeadlineNode, Holder {
     this.hedge.hedgeQueue.remove(this);
   }
 
-  /** The delay passed without an acceptable outcome: the next attempt starts. */
+  /**
+   * The delay passed without an acceptable outcome (told by its `wake`, a microtask after the
+   * timer, in the call's context): the next attempt starts, unless the run was disarmed since
+   * (finished, set again after a failover, or its caller answered).
+   */
   expire(): void {
-    // (A finished run has left the queue: `#finish` takes it out.)
+    if (this.done || this.queued || this.failovers > 0 || this.parent.root.settled) return;
     if (this.parent.aborted) {
       this.#finish(false, this.parent.abortReason);
       return;

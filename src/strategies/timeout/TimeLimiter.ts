@@ -1,6 +1,6 @@
 import { OperationTimeoutError } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
-import { DeadlineQueue, type DeadlineNode } from '../../internal/deadlines.js';
+import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
 import type { Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -141,14 +141,18 @@ export class TimeLimiter {
    * queued so that `sink.expired` is called if it passes first. The caller calls
    * `timed.finish()` when the work settles.
    * @param now - this limiter's clock, read by the caller (it may have read it already)
+   * @param capture - whether the expiry runs in the async context current now (the call's),
+   *   for a sink that runs something after it
    */
   startDeadline(
     parent: Context,
     owner: TimeoutOwner,
     now: number,
     sink: DeadlineSink,
+    capture = false,
   ): TimedContext {
     const timed = new TimedContext(parent, this, now + this.timeoutMs, owner, sink);
+    if (capture) timed.wake = inCallContext();
     this.#deadlineQueue.add(timed, now);
     // When the caller gives up, nobody waits for this deadline any more: it ends then, so its
     // timer does not keep the process alive for work whose caller was answered.
@@ -231,6 +235,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   readonly sink: DeadlineSink;
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
+  /** Set when the expiry must run in the call's async context (see `startDeadline`). */
+  wake: ((node: DeadlineNode) => void) | undefined = undefined;
   readonly #limiter: TimeLimiter;
   // Fields without an initializer start out undefined.
   #controller: AbortController | undefined;
@@ -311,11 +317,12 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   }
 
   /**
-   * Deadline passed while the work was still running. In cooperative mode the work's signal
-   * aborts and the way out waits for its outcome (`finish` still answers true).
+   * Deadline passed while the work was still running (called by the queue, or by its `wake` a
+   * microtask later, in the call's context). In cooperative mode the work's signal aborts and the
+   * way out waits for its outcome (`finish` still answers true).
    */
   expire(): void {
-    // Stryker disable next-line ConditionalExpression: the queue expires only a queued context, and whatever sets #done first takes it out of the queue
+    // The work may have settled (or the caller aborted) between the timer and its `wake`.
     if (this.#done) return;
     let error: unknown;
     if (this.parent.aborted) {

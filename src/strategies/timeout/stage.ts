@@ -10,6 +10,12 @@ import type { Step } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
 /**
+ * Kinds of built-in step that, on the way out after a deadline, run no code of the user's and
+ * start no work (a queued call a bulkhead admits resumes in its own context, through a promise).
+ */
+const QUIET_OUTSIDE: ReadonlySet<string> = new Set(['timeout', 'bulkhead', 'rate-limiter']);
+
+/**
  * @internal Bounds the steps inside it by the limiter's deadline. Reached with the execution's
  * root context while only the work runs inside it (the usual place of a timeout), it keeps the
  * deadline on the root, which is then the queue's entry: no context of its own per call.
@@ -31,17 +37,24 @@ export class TimeoutStage
   private readonly timeoutMs = this.primitive.timeoutMs;
   // Whether the work alone runs inside (known once linked).
   private innermost: boolean | undefined = undefined;
+  // Whether a step outside runs something after a deadline (known once linked).
+  private outsideActs: boolean | undefined = undefined;
 
   enter(ctx: Context): void {
     const root = ctx.root;
     const now = this.sharesClock && root.inFirstTurn ? root.startedAt : this.clock.now();
+    // What the expiry runs (the way out, its events) runs in this call's async context, not the
+    // shared timer's, whenever that way out runs code of the user's or starts work.
+    const { hub } = this.env;
+    const capture =
+      (this.outsideActs ?? this.findOutside()) || hub.watchesCalls || hub.has('timeout');
     // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,BlockStatement: the deadline on the root is a fast path: a TimedContext bounds the work alike (deadline, signal, abort, events) for an allocation more; and no execution reaches this step with its root twice (a retry's next attempt, a hedge's or a custom stage's passes each bring a context of their own)
     if (ctx === root && root.deadlineOwner === undefined && (this.innermost ?? this.findInner())) {
-      root.startDeadline(this, now + this.timeoutMs, now);
+      root.startDeadline(this, now + this.timeoutMs, now, capture);
       this.inner.enter(root);
       return;
     }
-    this.inner.enter(this.limiter.startDeadline(ctx, this, now, this));
+    this.inner.enter(this.limiter.startDeadline(ctx, this, now, this, capture));
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
@@ -71,6 +84,19 @@ export class TimeoutStage
     counters.timeouts++;
     // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
     if (hub.has('timeout')) hub.emit('timeout', { policy, stage: this.kind, timeoutMs });
+  }
+
+  /**
+   * Whether a step outside this one runs code of the user's or starts work on the way out (a
+   * fallback's method, a retry's next attempt, a custom stage): anything but quiet built-ins.
+   */
+  private findOutside(): boolean {
+    let acts = false;
+    for (let step = this.outer as Partial<Step>; typeof step.settlesEarly === 'boolean';) {
+      if (!(step instanceof BuiltinStep) || !QUIET_OUTSIDE.has(step.kind)) acts = true;
+      step = step.outer as Partial<Step>;
+    }
+    return (this.outsideActs = acts);
   }
 
   /** Whether the step inside is the work itself (the invoker, which is no step). */

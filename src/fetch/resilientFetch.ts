@@ -55,8 +55,8 @@ const FETCH_OPTIONS: readonly string[] = Object.freeze([
   'throwOnStatus',
 ]);
 
-// Errors from requests that may not be sent again, for `isRetryable`. A WeakSet, not a mark on
-// the error, because those errors belong to the transport.
+// Errors from requests that may not be sent again which could not carry their own
+// `retryable: false` (frozen or sealed objects, Proxies that refuse it), for `isRetryable`.
 const unrepeatable = new WeakSet<object>();
 
 /**
@@ -72,7 +72,20 @@ const unrepeatable = new WeakSet<object>();
  */
 export function isRetryable(error: unknown): boolean {
   if (isHttpStatusError(error)) return error.retryable;
-  return !(typeof error === 'object' && error !== null && unrepeatable.has(error));
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return true;
+  // The mark `resilientFetch` leaves, read first: it holds across copies of the package (an ESM
+  // app and a CommonJS dependency), where a copy's own WeakSet knows nothing of the other's.
+  if (ownRetryable(error) === false) return false;
+  return !unrepeatable.has(error);
+}
+
+/** An error's own data property `retryable`, without running a getter or a Proxy's trap twice. */
+function ownRetryable(error: object): unknown {
+  try {
+    return Object.getOwnPropertyDescriptor(error, 'retryable')?.value;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A `Response`, or an object that serves as one (another realm's, a polyfill's). */
@@ -174,6 +187,7 @@ export function resilientFetch(
     // retry's `retryOnResult` or a hedge's `on` may reject it.
     const held = new Set<Response>();
     const callers = callerSignals(input, init);
+    const data = { url: requestUrl(input), method: facts.method };
     const linked = link(callers);
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
@@ -207,7 +221,11 @@ export function resilientFetch(
       }
       held.add(response);
       if (!statuses.has(response.status)) return response;
-      throw new HttpStatusError(response, { retryable: resendable });
+      throw new HttpStatusError(response, {
+        retryable: resendable,
+        method: data.method,
+        url: data.url,
+      });
     };
 
     const attempt = (ctx: ExecutionContext): Promise<Response> => {
@@ -217,7 +235,6 @@ export function resilientFetch(
       return outcome;
     };
 
-    const data = { url: requestUrl(input), method: facts.method };
     const execute = linked.signal === undefined ? { data } : { signal: linked.signal, data };
     return policy.execute(attempt, execute).then(
       (value) => {
@@ -289,9 +306,31 @@ function tie(response: Response, follower: Follower): void {
   if (typeof body === 'object' && body !== null) ties.set(body, follower);
 }
 
-/** Marks an error of a request that may not be sent again, for `isRetryable`. */
+/**
+ * Marks the error of a request that may not be sent again with an own, non-enumerable
+ * `retryable: false`: a retry stage then never retries it (nor consults its `retryOn`), so the
+ * breaker records one failure and the `attempt` and `retries` counts match the one request sent,
+ * as for an `HttpStatusError` of such a request. An error that cannot take the mark (frozen,
+ * sealed, a Proxy that refuses it) is remembered in a WeakSet for `isRetryable`, and a further
+ * attempt still repeats the first outcome without the network.
+ */
 function unrepeatableError(error: unknown): unknown {
-  if (typeof error === 'object' && error !== null) unrepeatable.add(error);
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return error;
+  let marked = false;
+  try {
+    marked =
+      ownRetryable(error) === false ||
+      (Object.isExtensible(error) &&
+        Reflect.defineProperty(error, 'retryable', {
+          value: false,
+          writable: true,
+          enumerable: false,
+          configurable: true,
+        }));
+  } catch {
+    // A Proxy whose traps throw: remembered below.
+  }
+  if (!marked) unrepeatable.add(error);
   return error;
 }
 

@@ -1,4 +1,4 @@
-import { wallNow } from '../internal/clock.js';
+import { wallNow } from '../index.js';
 
 // A brand in the global symbol registry lets the guard recognise errors made by another copy of
 // the package (two versions in one node_modules tree), where `instanceof` would say no.

@@ -1,5 +1,17 @@
-import type { ExecuteOptions, ExecutionContext, Thunk } from '../index.js';
-import { booleanOption, functionOption, optionsObject, show } from '../internal/validate.js';
+// The core only through its entry point: the build turns this into an import of 'bulwark', so
+// the option errors thrown here are the core's classes (`instanceof OptionTypeError` from
+// 'bulwark' holds) and the helpers are not bundled a second time.
+import {
+  booleanOption,
+  functionOption,
+  OptionRangeError,
+  OptionTypeError,
+  optionsObject,
+  show,
+  type ExecuteOptions,
+  type ExecutionContext,
+  type Thunk,
+} from '../index.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
@@ -135,9 +147,9 @@ function notAResponse(value: unknown): TypeError {
  *   policy configured with `fallback: { value: null }` does) makes it reject with a `TypeError`
  *   naming that value; give such a policy a fallback that returns a `Response`.
  *
- * @throws TypeError for a `policy` without `execute`, an option of the wrong type or an unknown
- *   option
- * @throws RangeError for a status outside [100, 599]
+ * @throws TypeError for a `policy` without `execute`; an `OptionTypeError` (from `bulwark`) for an
+ *   option of the wrong type or an unknown option
+ * @throws OptionRangeError (from `bulwark`) for a status outside [100, 599]
  * @example
  * ```ts
  * const policy = Policy.builder<Response>('api')
@@ -354,23 +366,21 @@ function link(signals: readonly AbortSignal[]): {
   return { signal: controller.signal, unlink };
 }
 
+const STATUS = 'an integer in [100, 599]';
+
+// A bad element is named by its path (`retryStatuses[0]`), with the element as `received`.
 function statusList(value: unknown): readonly number[] {
   if (value === undefined) return FETCH_DEFAULTS.retryStatuses;
   if (!Array.isArray(value)) {
-    throw new TypeError(`\`retryStatuses\` must be an array of statuses, got ${show(value)}`);
+    throw new OptionTypeError('retryStatuses', `an array of integers in [100, 599]`, value);
   }
-  for (const status of value) {
-    if (typeof status !== 'number') {
-      throw new TypeError(
-        `\`retryStatuses\` must hold integers in [100, 599], got ${show(status)}`,
-      );
-    }
+  value.forEach((status: unknown, i) => {
+    if (typeof status !== 'number')
+      throw new OptionTypeError(`retryStatuses[${i}]`, STATUS, status);
     if (!Number.isInteger(status) || status < 100 || status > 599) {
-      throw new RangeError(
-        `\`retryStatuses\` must hold integers in [100, 599], got ${show(status)}`,
-      );
+      throw new OptionRangeError(`retryStatuses[${i}]`, STATUS, status);
     }
-  }
+  });
   return value as number[];
 }
 
@@ -379,11 +389,11 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 function methodList(value: unknown): readonly string[] {
   if (value === undefined) return FETCH_DEFAULTS.retryMethods;
   if (!Array.isArray(value)) {
-    throw new TypeError(`\`retryMethods\` must be an array of method names, got ${show(value)}`);
+    throw new OptionTypeError('retryMethods', 'an array of method names', value);
   }
-  return value.map((method: unknown) => {
+  return value.map((method: unknown, i) => {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
-      throw new TypeError(`\`retryMethods\` must hold method names, got ${show(method)}`);
+      throw new OptionTypeError(`retryMethods[${i}]`, 'a method name', method);
     }
     return method.toUpperCase();
   });

@@ -1,20 +1,20 @@
 // A request resilientFetch may not send again (a POST without an Idempotency-Key) that fails on
-// the network: its error is marked with an own `retryable: false`, so a retry stage gives up at
-// once and the policy's events, metrics and breaker count the one request that was sent.
+// the network or times out: its error is marked with an own `retryable: false`, so a retry stage
+// gives up at once and the policy's events, metrics and breaker count the one request sent.
 import { expect } from 'chai';
-import { CircuitOpenError } from '../../src/errors.js';
+import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
 import { isRetryable, resilientFetch, type FetchFunction } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import type { StageState } from '../../src/pipeline/metrics.js';
 import { rejectionOf } from '../support/promises.js';
 
-import { reply, reset, startServer, type TestServer } from './server.js';
+import { hang, reply, reset, startServer, type TestServer } from './server.js';
 
 function breakerOf(policy: Policy<Response>): StageState & { failedCalls: number; state: string } {
   return policy.metrics().stages[1] as StageState & { failedCalls: number; state: string };
 }
 
-describe('resilientFetch: a request that may not be sent again, failing on the network', () => {
+describe('resilientFetch: a request that may not be sent again, when it fails', () => {
   let server: TestServer;
 
   beforeEach(async () => {
@@ -64,6 +64,27 @@ describe('resilientFetch: a request that may not be sent again, failing on the n
     expect(server.requests).to.have.length(2);
     expect(breakerOf(policy)).to.include({ state: 'closed', failedCalls: 2 });
     expect(policy.metrics().retries).to.equal(0);
+  });
+
+  it('stops the retry at a per-attempt timeout too, which fails the attempt before the request', async () => {
+    server.script(hang);
+    const policy = Policy.builder<Response>('orders')
+      .retry({ maxAttempts: 3, delay: 1 })
+      .circuitBreaker({ failureThreshold: 3, recoveryTimeout: '30s' })
+      .timeout(30)
+      .build();
+    let attempts = 0;
+    policy.on('attempt', () => attempts++);
+    const error = await rejectionOf(
+      resilientFetch(policy)(server.url, { method: 'POST', body: '{}' }),
+    );
+    expect(error).to.be.instanceOf(OperationTimeoutError);
+    expect(isRetryable(error)).to.equal(false);
+    expect(attempts).to.equal(1);
+    expect(policy.metrics().retries).to.equal(0);
+    expect(breakerOf(policy)).to.include({ failedCalls: 1 });
+    await (server.requests[0] as { closed: Promise<void> }).closed;
+    expect(server.requests).to.have.length(1);
   });
 
   it('marks the error with an own, non-enumerable retryable: false', async () => {

@@ -11,6 +11,8 @@ import {
   type ExecuteOptions,
   type ExecutionContext,
   type Thunk,
+  listenAbort,
+  unlistenAbort,
 } from '../index.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
@@ -206,6 +208,11 @@ export function resilientFetch(
       // A new attempt: the failures before it will not answer the call.
       discardAll(held, undefined);
       const follower = requestFollower(ctx.signal, callers, linked.signal);
+      // A per-attempt timeout fails the attempt as it aborts it, before the request settles: the
+      // reason of a request that may not be sent again is marked then, so that the retry stage,
+      // which sees it first, stops as well.
+      const markReason = resendable ? undefined : () => unrepeatableError(ctx.signal.reason);
+      if (markReason !== undefined) listenAbort(ctx.signal, markReason);
       let response: Response;
       try {
         response = await send(attemptInput(input), {
@@ -215,6 +222,8 @@ export function resilientFetch(
       } catch (error) {
         follower?.release();
         throw resendable ? error : unrepeatableError(error);
+      } finally {
+        if (markReason !== undefined) unlistenAbort(ctx.signal, markReason);
       }
       if (!isResponse(response)) {
         follower?.release();

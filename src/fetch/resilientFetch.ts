@@ -75,9 +75,10 @@ const unrepeatable = new WeakSet<object>();
 
 /**
  * False for an outcome of a request `resilientFetch` will not send again (a method that is not
- * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Use it as
- * a retry stage's `retryOn`, so such a request fails at once instead of waiting for attempts
- * that would only repeat its first outcome.
+ * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Such an
+ * outcome carries its own `retryable: false`, which bulwark's retry honours by itself; use this
+ * as the `retryOn` of a retry that does not (another library's, a custom stage's). It reads that
+ * mark first, so it also knows errors marked by another copy of the package.
  *
  * @example
  * ```ts
@@ -134,8 +135,10 @@ function notAResponse(value: unknown): TypeError {
  * - A request is sent again only when that is safe: an idempotent method (`retryMethods`) or an
  *   `Idempotency-Key` header, and a body that can be re-sent (none, a string, bytes,
  *   URLSearchParams, FormData, a Blob, or a Request's own body, which is cloned). Otherwise it is
- *   sent once: a further attempt the policy asks for repeats the first outcome without touching
- *   the network (pair the retry stage with `retryOn: isRetryable` to skip such attempts).
+ *   sent once: its failure (a failure status, a network error, a per-attempt timeout) carries its
+ *   own `retryable: false`, so a retry stage gives up at once and the breaker and the fallback
+ *   see one failure; a further attempt a custom stage runs anyway repeats the first outcome
+ *   without touching the network.
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a

@@ -122,6 +122,17 @@ describe('HttpStatusError', () => {
     });
   });
 
+  it('keeps its response out of its enumerable keys, which loggers such as pino walk', () => {
+    const response = new Response(null, { status: 503 });
+    const error = new HttpStatusError(response, { method: 'GET', url: 'https://h.example/' });
+    expect(error.response).to.equal(response);
+    expect(Object.keys(error)).not.to.include('response');
+    const walked: Record<string, unknown> = {};
+    for (const key in error) walked[key] = (error as unknown as Record<string, unknown>)[key];
+    expect(walked).to.include({ status: 503, method: 'GET', url: 'https://h.example/' });
+    expect(walked).not.to.have.property('response');
+  });
+
   it('has no retryAfterMs without a valid Retry-After', () => {
     expect(new HttpStatusError(new Response(null, { status: 500 })).retryAfterMs).to.equal(
       undefined,

@@ -54,8 +54,11 @@ export class HttpStatusError extends Error {
   override readonly name = 'HttpStatusError' as const;
   /** Stable, machine-readable code. */
   readonly code = 'HTTP_STATUS' as const;
-  /** The response that carried the status. */
-  readonly response: Response;
+  /**
+   * The response that carried the status. Not enumerable: a logger that walks an error's keys
+   * (pino's) would write it as `{}`.
+   */
+  declare readonly response: Response;
   /** The response's status. */
   readonly status: number;
   /** The request's method (upper-cased by `resilientFetch`), when known. */
@@ -86,7 +89,7 @@ export class HttpStatusError extends Error {
       `HTTP status ${response.status}${text}${request ? ` (${request})` : ''}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.response = response;
+    Object.defineProperty(this, 'response', { value: response, configurable: true });
     this.status = response.status;
     this.method = method;
     this.url = url;

@@ -1,13 +1,15 @@
 // isRetryable of another copy of the package (an ESM app and a CommonJS dependency each load
 // their own): it knows the errors resilientFetch marks, since the mark is on the error itself.
+// The other copy is the built package's CommonJS entry (`npm run build` first).
 import { expect } from 'chai';
+import { createRequire } from 'node:module';
 import { isRetryable, resilientFetch } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { rejectionOf } from '../support/promises.js';
 
 import { reset, startServer, type TestServer } from './server.js';
 
-type FetchModule = typeof import('../../src/fetch/resilientFetch.js');
+type FetchModule = typeof import('../../src/fetch/index.js');
 
 describe('resilientFetch: isRetryable from another copy of the package', () => {
   let server: TestServer;
@@ -25,10 +27,7 @@ describe('resilientFetch: isRetryable from another copy of the package', () => {
   }
 
   it('says false for a request that may not be sent again', async () => {
-    const other = (await import(
-      // @ts-expect-error -- a query string makes a new copy of the module
-      '../../src/fetch/resilientFetch.js?other-copy'
-    )) as FetchModule;
+    const other = createRequire(import.meta.url)('bulwark/fetch') as FetchModule;
     expect(other.isRetryable).not.to.equal(isRetryable);
     server.script(reset);
     const error = await rejectionOf(

@@ -64,6 +64,75 @@ describe('HttpStatusError', () => {
     expect(new HttpStatusError(response, { retryable: false }).retryable).to.equal(false);
   });
 
+  it('names the method and the URL in its message, without query, fragment or credentials', () => {
+    const response = new Response(null, { status: 503, statusText: 'Service Unavailable' });
+    const error = new HttpStatusError(response, {
+      method: 'DELETE',
+      url: 'https://alice:s3cret@api.example.com/users/42?token=abc#frag',
+    });
+    expect(error.message).to.equal(
+      'HTTP status 503 Service Unavailable (DELETE https://api.example.com/users/42)',
+    );
+    expect(error.method).to.equal('DELETE');
+    expect(error.url).to.equal('https://api.example.com/users/42');
+    for (const secret of ['alice', 's3cret', 'token', 'abc', 'frag']) {
+      expect(error.message, secret).not.to.include(secret);
+      expect(JSON.stringify(error), secret).not.to.include(secret);
+    }
+  });
+
+  it('redacts a URL that does not parse (a relative one) as well', () => {
+    const response = new Response(null, { status: 502 });
+    expect(
+      new HttpStatusError(response, { method: 'GET', url: '/users?key=k#x' }).message,
+    ).to.equal('HTTP status 502 (GET /users)');
+    expect(new HttpStatusError(response, { url: '//u:p@host/a?b' }).url).to.equal('//host/a');
+  });
+
+  it("falls back to the response's own URL, and to the status alone", () => {
+    const withUrl = new Response(null, { status: 500 });
+    Object.defineProperty(withUrl, 'url', { value: 'http://h.example/p?q=1' });
+    expect(new HttpStatusError(withUrl).message).to.equal('HTTP status 500 (http://h.example/p)');
+    expect(new HttpStatusError(new Response(null, { status: 500 })).message).to.equal(
+      'HTTP status 500',
+    );
+  });
+
+  it('serialises with toJSON: its fields as data, not the response', () => {
+    const response = new Response('busy', {
+      status: 429,
+      statusText: 'Too Many Requests',
+      headers: { 'retry-after': '7' },
+    });
+    const error = new HttpStatusError(response, {
+      method: 'POST',
+      url: 'https://api.example.com/orders?sig=x',
+      retryable: false,
+    });
+    expect(JSON.parse(JSON.stringify(error))).to.deep.equal({
+      name: 'HttpStatusError',
+      code: 'HTTP_STATUS',
+      message: 'HTTP status 429 Too Many Requests (POST https://api.example.com/orders)',
+      status: 429,
+      statusText: 'Too Many Requests',
+      method: 'POST',
+      url: 'https://api.example.com/orders',
+      retryAfterMs: 7000,
+      retryable: false,
+    });
+  });
+
+  it('keeps its response out of its enumerable keys, which loggers such as pino walk', () => {
+    const response = new Response(null, { status: 503 });
+    const error = new HttpStatusError(response, { method: 'GET', url: 'https://h.example/' });
+    expect(error.response).to.equal(response);
+    expect(Object.keys(error)).not.to.include('response');
+    const walked: Record<string, unknown> = {};
+    for (const key in error) walked[key] = (error as unknown as Record<string, unknown>)[key];
+    expect(walked).to.include({ status: 503, method: 'GET', url: 'https://h.example/' });
+    expect(walked).not.to.have.property('response');
+  });
+
   it('has no retryAfterMs without a valid Retry-After', () => {
     expect(new HttpStatusError(new Response(null, { status: 500 })).retryAfterMs).to.equal(
       undefined,

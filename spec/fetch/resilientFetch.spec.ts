@@ -4,6 +4,7 @@ import { rejectionOf } from '../support/promises.js';
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { CircuitOpenError, OperationTimeoutError } from '../../src/errors.js';
+import { isOptionError, OptionRangeError, OptionTypeError } from '../../src/optionErrors.js';
 import {
   HttpStatusError,
   isHttpStatusError,
@@ -473,32 +474,97 @@ describe('resilientFetch', () => {
       expect(() => resilientFetch(undefined as never)).to.throw(TypeError, 'got undefined');
     });
 
-    it('refuses bad options, naming the option and the value', () => {
+    it('refuses bad options with option errors naming the option and the value', () => {
       const p = retrying();
-      expect(() => resilientFetch(p, { fetch: 1 as never })).to.throw(
-        TypeError,
-        '`fetch` must be a function, got 1',
-      );
-      expect(() => resilientFetch(p, { retryStatuses: 503 as never })).to.throw(
-        TypeError,
-        '`retryStatuses` must be an array',
-      );
-      expect(() => resilientFetch(p, { retryStatuses: [503, 600] })).to.throw(
-        RangeError,
-        '`retryStatuses` must hold integers in [100, 599], got 600',
-      );
-      expect(() => resilientFetch(p, { retryStatuses: ['503' as never] })).to.throw(TypeError);
-      expect(() => resilientFetch(p, { retryMethods: ['GET', 'BAD METHOD'] })).to.throw(
-        TypeError,
-        '`retryMethods` must hold method names, got "BAD METHOD"',
-      );
-      expect(() => resilientFetch(p, { throwOnStatus: 'yes' as never }))
-        .to.throw(TypeError, '`throwOnStatus` must be a boolean, got "yes"')
-        .and.include({ option: 'throwOnStatus', expected: 'a boolean', received: 'yes' });
-      expect(() => resilientFetch(p, { retryStatus: [503] } as never)).to.throw(
-        TypeError,
-        'resilientFetch: unknown option `retryStatus` (did you mean `retryStatuses`?)',
-      );
+      const cases: Array<
+        [unknown, typeof OptionTypeError | typeof OptionRangeError, object, string]
+      > = [
+        [
+          { fetch: 1 },
+          OptionTypeError,
+          { option: 'fetch', received: 1 },
+          '`fetch` must be a function, got 1',
+        ],
+        [
+          { retryStatuses: 503 },
+          OptionTypeError,
+          { option: 'retryStatuses', received: 503 },
+          '`retryStatuses` must be an array of integers in [100, 599], got 503',
+        ],
+        [
+          { retryStatuses: 'x' },
+          OptionTypeError,
+          { option: 'retryStatuses', received: 'x' },
+          '`retryStatuses` must be an array of integers in [100, 599], got "x"',
+        ],
+        [
+          { retryStatuses: [503, 600] },
+          OptionRangeError,
+          { option: 'retryStatuses[1]', expected: 'an integer in [100, 599]', received: 600 },
+          '`retryStatuses[1]` must be an integer in [100, 599], got 600',
+        ],
+        [
+          { retryStatuses: [99] },
+          OptionRangeError,
+          { option: 'retryStatuses[0]', received: 99 },
+          '`retryStatuses[0]` must be an integer in [100, 599], got 99',
+        ],
+        [
+          { retryStatuses: [1.5] },
+          OptionRangeError,
+          { option: 'retryStatuses[0]', received: 1.5 },
+          '`retryStatuses[0]` must be an integer in [100, 599], got 1.5',
+        ],
+        [
+          { retryStatuses: ['503'] },
+          OptionTypeError,
+          { option: 'retryStatuses[0]', received: '503' },
+          '`retryStatuses[0]` must be an integer in [100, 599], got "503"',
+        ],
+        [
+          { retryMethods: 'GET' },
+          OptionTypeError,
+          { option: 'retryMethods', received: 'GET' },
+          '`retryMethods` must be an array of method names, got "GET"',
+        ],
+        [
+          { retryMethods: ['GET', 'BAD METHOD'] },
+          OptionTypeError,
+          { option: 'retryMethods[1]', expected: 'a method name', received: 'BAD METHOD' },
+          '`retryMethods[1]` must be a method name, got "BAD METHOD"',
+        ],
+        [
+          { retryMethods: [1] },
+          OptionTypeError,
+          { option: 'retryMethods[0]', received: 1 },
+          '`retryMethods[0]` must be a method name, got 1',
+        ],
+        [
+          { throwOnStatus: 'yes' },
+          OptionTypeError,
+          { option: 'throwOnStatus', expected: 'a boolean', received: 'yes' },
+          '`throwOnStatus` must be a boolean, got "yes"',
+        ],
+        [
+          { retryStatus: [503] },
+          OptionTypeError,
+          { option: 'retryStatus' },
+          'resilientFetch: unknown option `retryStatus` (did you mean `retryStatuses`?)',
+        ],
+      ];
+      for (const [options, Class, fields, message] of cases) {
+        const label = JSON.stringify(options);
+        let thrown: unknown;
+        try {
+          resilientFetch(p, options as never);
+        } catch (e) {
+          thrown = e;
+        }
+        expect(thrown, label).to.be.instanceOf(Class);
+        expect(isOptionError(thrown), label).to.equal(true);
+        expect(thrown, label).to.include(fields);
+        expect((thrown as Error).message, label).to.equal(message);
+      }
     });
   });
 });

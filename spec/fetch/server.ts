@@ -31,6 +31,11 @@ export function reply(status: number, body = '', headers: Record<string, string>
   };
 }
 
+/** Resets the connection without answering: the client's fetch fails on the network. */
+export const reset: Handler = (req) => {
+  req.socket.resetAndDestroy();
+};
+
 /** Never answers: the request stays open until the client gives up. */
 export const hang: Handler = () => {};
 

@@ -1,4 +1,4 @@
-import { wallNow } from '../internal/clock.js';
+import { wallNow } from '../index.js';
 
 // A brand in the global symbol registry lets the guard recognise errors made by another copy of
 // the package (two versions in one node_modules tree), where `instanceof` would say no.
@@ -10,9 +10,41 @@ const BRAND: unique symbol = Symbol.for('bulwark.HttpStatusError') as never;
  */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
+/** Options of the {@link HttpStatusError} constructor. */
+export interface HttpStatusErrorOptions {
+  /** False when the request cannot be sent again. @defaultValue true */
+  readonly retryable?: boolean | undefined;
+  /** The request's method, shown in the message. */
+  readonly method?: string | undefined;
+  /**
+   * The request's URL, shown in the message without its query string, fragment or credentials.
+   * @defaultValue the response's `url`, when it has one
+   */
+  readonly url?: string | undefined;
+  readonly cause?: unknown;
+}
+
+/** What `JSON.stringify` (and a logger) writes of an {@link HttpStatusError}. */
+export interface HttpStatusErrorJSON {
+  readonly name: 'HttpStatusError';
+  readonly code: 'HTTP_STATUS';
+  readonly message: string;
+  readonly status: number;
+  readonly statusText: string;
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly retryable: boolean;
+}
+
 /**
  * A response whose status `resilientFetch` treats as a failure (one of its `retryStatuses`),
  * thrown inside the policy so that retry, circuit breaker and fallback see it.
+ *
+ * Its message names the status, the method and the URL, as in
+ * `HTTP status 503 Service Unavailable (DELETE https://api.example.com/users/42)`. The URL (in the
+ * message, in `url` and in `toJSON()`) is shown without its query string, fragment or credentials,
+ * which may hold secrets (tokens, signatures, passwords); the full URL stays on the request.
  *
  * `resilientFetch` returns the last such response as `fetch` would once the policy gives up, or
  * rejects with this error when `throwOnStatus` is true. The body of `response` is then unread:
@@ -22,10 +54,17 @@ export class HttpStatusError extends Error {
   override readonly name = 'HttpStatusError' as const;
   /** Stable, machine-readable code. */
   readonly code = 'HTTP_STATUS' as const;
-  /** The response that carried the status. */
-  readonly response: Response;
+  /**
+   * The response that carried the status. Not enumerable: a logger that walks an error's keys
+   * (pino's) would write it as `{}`.
+   */
+  declare readonly response: Response;
   /** The response's status. */
   readonly status: number;
+  /** The request's method (upper-cased by `resilientFetch`), when known. */
+  readonly method: string | undefined;
+  /** The request's URL without query string, fragment or credentials, when known. */
+  readonly url: string | undefined;
   /**
    * Milliseconds the server asked to wait (`Retry-After`, as delta-seconds or an HTTP-date),
    * at most {@link MAX_RETRY_AFTER_MS}; `undefined` when the header is absent or malformed.
@@ -39,17 +78,61 @@ export class HttpStatusError extends Error {
   /** @internal */
   declare readonly [BRAND]: true;
 
-  constructor(response: Response, options?: { retryable?: boolean; cause?: unknown }) {
+  constructor(response: Response, options?: HttpStatusErrorOptions) {
     const text = response.statusText ? ` ${response.statusText}` : '';
+    const method = options?.method || undefined;
+    const url = redactUrl(
+      options?.url || (typeof response.url === 'string' && response.url) || undefined,
+    );
+    const request = [method, url].filter((part) => part !== undefined).join(' ');
     super(
-      `HTTP status ${response.status}${text}`,
+      `HTTP status ${response.status}${text}${request ? ` (${request})` : ''}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.response = response;
+    Object.defineProperty(this, 'response', { value: response, configurable: true });
     this.status = response.status;
+    this.method = method;
+    this.url = url;
     this.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
     this.retryable = options?.retryable ?? true;
     Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * The error as plain data, for `JSON.stringify` and loggers: its `response` would otherwise
+   * print as `{}`. The URL is redacted as in the message.
+   */
+  toJSON(): HttpStatusErrorJSON {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      statusText: this.response.statusText,
+      method: this.method,
+      url: this.url,
+      retryAfterMs: this.retryAfterMs,
+      retryable: this.retryable,
+    };
+  }
+}
+
+/**
+ * A URL without its query string, fragment and credentials (`user:password@`), which may hold
+ * secrets. A URL that does not parse (a relative one) loses what follows `?` or `#` and any
+ * `user:password@` after `//`.
+ */
+function redactUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    parsed.search = '';
+    parsed.hash = '';
+    return parsed.href;
+  } catch {
+    return url.replace(/[?#].*$/s, '').replace(/^([a-z][a-z0-9+.-]*:)?\/\/[^/]*@/i, '$1//');
   }
 }
 

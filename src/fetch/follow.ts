@@ -10,7 +10,9 @@
 // every other call listening to it), holding its controller weakly. A request stops following
 // when it failed or its response was discarded, or when its response (and that response's body)
 // can no longer be reached; a signal's listener goes with its last follower.
-import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
+// The core's abort listeners, through the package's entry (the build makes it an import of
+// 'bulwark'): a signal followed by requests and by the core's calls keeps one listener.
+import { listenAbort, unlistenAbort } from '../index.js';
 
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {

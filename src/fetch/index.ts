@@ -23,6 +23,7 @@
  */
 export type { FetchFunction, FetchPolicy, ResilientFetchOptions } from './resilientFetch.js';
 export { isRetryable, resilientFetch } from './resilientFetch.js';
+export type { HttpStatusErrorJSON, HttpStatusErrorOptions } from './HttpStatusError.js';
 export {
   HttpStatusError,
   isHttpStatusError,

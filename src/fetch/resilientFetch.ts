@@ -1,5 +1,19 @@
-import type { ExecuteOptions, ExecutionContext, Thunk } from '../index.js';
-import { booleanOption, functionOption, optionsObject, show } from '../internal/validate.js';
+// The core only through its entry point: the build turns this into an import of 'bulwark', so
+// the option errors thrown here are the core's classes (`instanceof OptionTypeError` from
+// 'bulwark' holds) and the helpers are not bundled a second time.
+import {
+  booleanOption,
+  functionOption,
+  OptionRangeError,
+  OptionTypeError,
+  optionsObject,
+  show,
+  type ExecuteOptions,
+  type ExecutionContext,
+  type Thunk,
+  listenAbort,
+  unlistenAbort,
+} from '../index.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
@@ -55,15 +69,16 @@ const FETCH_OPTIONS: readonly string[] = Object.freeze([
   'throwOnStatus',
 ]);
 
-// Errors from requests that may not be sent again, for `isRetryable`. A WeakSet, not a mark on
-// the error, because those errors belong to the transport.
+// Errors from requests that may not be sent again which could not carry their own
+// `retryable: false` (frozen or sealed objects, Proxies that refuse it), for `isRetryable`.
 const unrepeatable = new WeakSet<object>();
 
 /**
  * False for an outcome of a request `resilientFetch` will not send again (a method that is not
- * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Use it as
- * a retry stage's `retryOn`, so such a request fails at once instead of waiting for attempts
- * that would only repeat its first outcome.
+ * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Such an
+ * outcome carries its own `retryable: false`, which bulwark's retry honours by itself; use this
+ * as the `retryOn` of a retry that does not (another library's, a custom stage's). It reads that
+ * mark first, so it also knows errors marked by another copy of the package.
  *
  * @example
  * ```ts
@@ -72,7 +87,20 @@ const unrepeatable = new WeakSet<object>();
  */
 export function isRetryable(error: unknown): boolean {
   if (isHttpStatusError(error)) return error.retryable;
-  return !(typeof error === 'object' && error !== null && unrepeatable.has(error));
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return true;
+  // The mark `resilientFetch` leaves, read first: it holds across copies of the package (an ESM
+  // app and a CommonJS dependency), where a copy's own WeakSet knows nothing of the other's.
+  if (ownRetryable(error) === false) return false;
+  return !unrepeatable.has(error);
+}
+
+/** An error's own data property `retryable`, without running a getter or a Proxy's trap twice. */
+function ownRetryable(error: object): unknown {
+  try {
+    return Object.getOwnPropertyDescriptor(error, 'retryable')?.value;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A `Response`, or an object that serves as one (another realm's, a polyfill's). */
@@ -107,8 +135,10 @@ function notAResponse(value: unknown): TypeError {
  * - A request is sent again only when that is safe: an idempotent method (`retryMethods`) or an
  *   `Idempotency-Key` header, and a body that can be re-sent (none, a string, bytes,
  *   URLSearchParams, FormData, a Blob, or a Request's own body, which is cloned). Otherwise it is
- *   sent once: a further attempt the policy asks for repeats the first outcome without touching
- *   the network (pair the retry stage with `retryOn: isRetryable` to skip such attempts).
+ *   sent once: its failure (a failure status, a network error, a per-attempt timeout) carries its
+ *   own `retryable: false`, so a retry stage gives up at once and the breaker and the fallback
+ *   see one failure; a further attempt a custom stage runs anyway repeats the first outcome
+ *   without touching the network.
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a
@@ -122,9 +152,9 @@ function notAResponse(value: unknown): TypeError {
  *   policy configured with `fallback: { value: null }` does) makes it reject with a `TypeError`
  *   naming that value; give such a policy a fallback that returns a `Response`.
  *
- * @throws TypeError for a `policy` without `execute`, an option of the wrong type or an unknown
- *   option
- * @throws RangeError for a status outside [100, 599]
+ * @throws TypeError for a `policy` without `execute`; an `OptionTypeError` (from `bulwark`) for an
+ *   option of the wrong type or an unknown option
+ * @throws OptionRangeError (from `bulwark`) for a status outside [100, 599]
  * @example
  * ```ts
  * const policy = Policy.builder<Response>('api')
@@ -174,12 +204,18 @@ export function resilientFetch(
     // retry's `retryOnResult` or a hedge's `on` may reject it.
     const held = new Set<Response>();
     const callers = callerSignals(input, init);
+    const data = { url: requestUrl(input), method: facts.method };
     const linked = link(callers);
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
       // A new attempt: the failures before it will not answer the call.
       discardAll(held, undefined);
       const follower = requestFollower(ctx.signal, callers, linked.signal);
+      // A per-attempt timeout fails the attempt as it aborts it, before the request settles: the
+      // reason of a request that may not be sent again is marked then, so that the retry stage,
+      // which sees it first, stops as well.
+      const markReason = resendable ? undefined : () => unrepeatableError(ctx.signal.reason);
+      if (markReason !== undefined) listenAbort(ctx.signal, markReason);
       let response: Response;
       try {
         response = await send(attemptInput(input), {
@@ -189,6 +225,8 @@ export function resilientFetch(
       } catch (error) {
         follower?.release();
         throw resendable ? error : unrepeatableError(error);
+      } finally {
+        if (markReason !== undefined) unlistenAbort(ctx.signal, markReason);
       }
       if (!isResponse(response)) {
         follower?.release();
@@ -207,7 +245,11 @@ export function resilientFetch(
       }
       held.add(response);
       if (!statuses.has(response.status)) return response;
-      throw new HttpStatusError(response, { retryable: resendable });
+      throw new HttpStatusError(response, {
+        retryable: resendable,
+        method: data.method,
+        url: data.url,
+      });
     };
 
     const attempt = (ctx: ExecutionContext): Promise<Response> => {
@@ -217,7 +259,6 @@ export function resilientFetch(
       return outcome;
     };
 
-    const data = { url: requestUrl(input), method: facts.method };
     const execute = linked.signal === undefined ? { data } : { signal: linked.signal, data };
     return policy.execute(attempt, execute).then(
       (value) => {
@@ -289,9 +330,31 @@ function tie(response: Response, follower: Follower): void {
   if (typeof body === 'object' && body !== null) ties.set(body, follower);
 }
 
-/** Marks an error of a request that may not be sent again, for `isRetryable`. */
+/**
+ * Marks the error of a request that may not be sent again with an own, non-enumerable
+ * `retryable: false`: a retry stage then never retries it (nor consults its `retryOn`), so the
+ * breaker records one failure and the `attempt` and `retries` counts match the one request sent,
+ * as for an `HttpStatusError` of such a request. An error that cannot take the mark (frozen,
+ * sealed, a Proxy that refuses it) is remembered in a WeakSet for `isRetryable`, and a further
+ * attempt still repeats the first outcome without the network.
+ */
 function unrepeatableError(error: unknown): unknown {
-  if (typeof error === 'object' && error !== null) unrepeatable.add(error);
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return error;
+  let marked = false;
+  try {
+    marked =
+      ownRetryable(error) === false ||
+      (Object.isExtensible(error) &&
+        Reflect.defineProperty(error, 'retryable', {
+          value: false,
+          writable: true,
+          enumerable: false,
+          configurable: true,
+        }));
+  } catch {
+    // A Proxy whose traps throw: remembered below.
+  }
+  if (!marked) unrepeatable.add(error);
   return error;
 }
 
@@ -315,23 +378,21 @@ function link(signals: readonly AbortSignal[]): {
   return { signal: controller.signal, unlink };
 }
 
+const STATUS = 'an integer in [100, 599]';
+
+// A bad element is named by its path (`retryStatuses[0]`), with the element as `received`.
 function statusList(value: unknown): readonly number[] {
   if (value === undefined) return FETCH_DEFAULTS.retryStatuses;
   if (!Array.isArray(value)) {
-    throw new TypeError(`\`retryStatuses\` must be an array of statuses, got ${show(value)}`);
+    throw new OptionTypeError('retryStatuses', `an array of integers in [100, 599]`, value);
   }
-  for (const status of value) {
-    if (typeof status !== 'number') {
-      throw new TypeError(
-        `\`retryStatuses\` must hold integers in [100, 599], got ${show(status)}`,
-      );
-    }
+  value.forEach((status: unknown, i) => {
+    if (typeof status !== 'number')
+      throw new OptionTypeError(`retryStatuses[${i}]`, STATUS, status);
     if (!Number.isInteger(status) || status < 100 || status > 599) {
-      throw new RangeError(
-        `\`retryStatuses\` must hold integers in [100, 599], got ${show(status)}`,
-      );
+      throw new OptionRangeError(`retryStatuses[${i}]`, STATUS, status);
     }
-  }
+  });
   return value as number[];
 }
 
@@ -340,11 +401,11 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 function methodList(value: unknown): readonly string[] {
   if (value === undefined) return FETCH_DEFAULTS.retryMethods;
   if (!Array.isArray(value)) {
-    throw new TypeError(`\`retryMethods\` must be an array of method names, got ${show(value)}`);
+    throw new OptionTypeError('retryMethods', 'an array of method names', value);
   }
-  return value.map((method: unknown) => {
+  return value.map((method: unknown, i) => {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
-      throw new TypeError(`\`retryMethods\` must hold method names, got ${show(method)}`);
+      throw new OptionTypeError(`retryMethods[${i}]`, 'a method name', method);
     }
     return method.toUpperCase();
   });

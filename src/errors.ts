@@ -82,24 +82,24 @@ export class BulkheadFullError extends ResilienceError {
   readonly maxQueue: number;
 
   /**
-   * @param options - `waitedMs`: how long a queued caller waited before its `maxWait` ran out,
-   *   said in the message
+   * How long a queued caller waited, in milliseconds, before its `maxWait` ran out; absent for a
+   * call refused at once.
+   */
+  declare readonly waitedMs?: number;
+
+  /**
+   * @param options - `waitedMs`: how long a queued caller waited before its `maxWait` ran out
    */
   constructor(
     maxConcurrent: number,
     maxQueue: number,
     options?: { cause?: unknown; waitedMs?: number | undefined },
   ) {
-    const waited = options?.waitedMs;
-    super(
-      'BulkheadFullError',
-      `Bulkhead at capacity (${maxConcurrent} concurrent call${maxConcurrent === 1 ? '' : 's'})${
-        waited === undefined ? '' : `: waited ${waited}ms in the queue`
-      }`,
-      options,
-    );
+    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
+    if (options?.waitedMs !== undefined)
+      (this as { waitedMs?: number }).waitedMs = options.waitedMs;
   }
 }
 

@@ -150,11 +150,12 @@ describe('contract: Errors', () => {
     expect(full.message).to.equal('Bulkhead at capacity (3 concurrent calls)');
     expect([full.maxConcurrent, full.maxQueue]).to.deep.equal([3, 2]);
     expect(new BulkheadFullError(1, 0).message).to.equal(
-      'Bulkhead at capacity (1 concurrent call)',
+      'Bulkhead at capacity (1 concurrent calls)',
     );
+    expect(error.waitedMs).to.equal(undefined);
   });
 
-  it('BulkheadFullError: a queued caller whose `maxWait` ran out is told so, and how long it waited', async () => {
+  it("BulkheadFullError: a queued caller whose `maxWait` ran out is told how long it waited (`waitedMs`), with the contract's message", async () => {
     const clock = new ManualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 10, maxWait: '200ms', clock });
     await bulkhead.acquire();
@@ -162,13 +163,14 @@ describe('contract: Errors', () => {
     await clock.advance(200);
     const error = (await waited) as BulkheadFullError;
     expect(error).to.be.instanceOf(BulkheadFullError);
-    expect(error.message).to.equal(
-      'Bulkhead at capacity (1 concurrent call): waited 200ms in the queue',
-    );
+    expect(error.message).to.equal('Bulkhead at capacity (1 concurrent calls)');
+    expect(error.waitedMs).to.equal(200);
     expect([error.maxConcurrent, error.maxQueue]).to.deep.equal([1, 10]);
-    expect(new BulkheadFullError(4, 2, { waitedMs: 1500 }).message).to.equal(
-      'Bulkhead at capacity (4 concurrent calls): waited 1500ms in the queue',
-    );
+    const made = new BulkheadFullError(4, 2, { waitedMs: 1500 });
+    expect([made.message, made.waitedMs]).to.deep.equal([
+      'Bulkhead at capacity (4 concurrent calls)',
+      1500,
+    ]);
   });
 
   it('JSON.stringify writes name, code, message and the fields of each class; neither stack nor cause', () => {

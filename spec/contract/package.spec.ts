@@ -293,7 +293,9 @@ describe('contract: package and entry points', () => {
     // Its errors are not on the ESM prototype chain (`instanceof` still knows them by their brand).
     const error = new cjs.RateLimitExceededError(5);
     expect(Object.getPrototypeOf(error)).to.not.equal(core.RateLimitExceededError.prototype);
-    expect(core.RateLimitExceededError.prototype.isPrototypeOf(error)).to.equal(false);
+    expect(
+      Object.prototype.isPrototypeOf.call(core.RateLimitExceededError.prototype, error),
+    ).to.equal(false);
   });
 
   it('R-PKG-2: imports cleanly in a fresh Node process, by both `import` and `require`', async function () {

@@ -21,7 +21,9 @@ export function show(value: unknown): string {
         : Array.isArray(value)
           ? 'an array'
           : value && typeof value == 'object'
-            ? 'an object'
+            ? typeof (value as { then?: unknown }).then == 'function'
+              ? 'a promise'
+              : 'an object'
             : Object.is(value, -0)
               ? '-0'
               : // null, undefined, booleans, numbers, symbols, and bigints with their suffix

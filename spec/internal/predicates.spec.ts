@@ -6,6 +6,7 @@ import { Policy } from '../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { Fallback } from '../../src/strategies/fallback/Fallback.js';
 import { Hedge } from '../../src/strategies/hedge/Hedge.js';
+import { Chaos } from '../../src/strategies/chaos/Chaos.js';
 import { Retry } from '../../src/strategies/retry/Retry.js';
 import { rejectionOf } from '../support/promises.js';
 
@@ -133,5 +134,36 @@ describe('predicate options answer synchronously', () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1, recordOn: () => false });
     await rejectionOf(breaker.execute(() => Promise.reject(notFound())));
     expect(breaker.state).to.equal('closed');
+  });
+});
+
+describe('functions whose answer is used at once refuse async functions', () => {
+  const asyncFn = async (): Promise<string> => 'a';
+  const cases: Array<[string, string, () => unknown]> = [
+    ['enabled', 'a boolean', () => new Chaos({ fault: { rate: 1 }, enabled: asyncFn as never })],
+    ['key', 'a string', () => Policy.builder().circuitBreaker({ key: asyncFn as never })],
+    ['delay', 'a duration', () => new Retry({ delay: asyncFn as never })],
+  ];
+
+  it('refuses each at construction, naming the option and what it must return', () => {
+    for (const [option, returns, make] of cases) {
+      const error = thrownBy(make);
+      expect(isOptionTypeError(error), option).to.equal(true);
+      expect(error).to.include({
+        option,
+        received: asyncFn,
+        message: `\`${option}\` must return ${returns} synchronously; an async function returns a promise`,
+      });
+    }
+  });
+
+  it('names a promise a function answered as a promise', async () => {
+    const retry = new Retry({ maxAttempts: 2, delay: () => Promise.resolve(10) as never });
+    const error = await rejectionOf(
+      retry.execute(() => {
+        throw new Error('boom');
+      }),
+    );
+    expect((error as Error).message).to.match(/^`delay` must be .*, got a promise$/);
   });
 });

@@ -189,7 +189,8 @@ export function functionOption<F extends ((...args: never[]) => unknown) | undef
  * own rejection is handled).
  */
 export function predicateOption<P>(value: unknown, option: string): P | undefined {
-  const fn = functionOption(value, option, undefined) as ((input: unknown) => unknown) | undefined;
+  const fn = syncFunctionOption(value, option, 'a boolean') as
+    ((input: unknown) => unknown) | undefined;
   const refuse = (got: unknown, why: string): never =>
     fail(
       TypeError,
@@ -198,9 +199,6 @@ export function predicateOption<P>(value: unknown, option: string): P | undefine
       got,
       `\`${option}\` must return a boolean synchronously${why}`,
     );
-  // `AsyncFunction` and `AsyncGeneratorFunction`.
-  if (/^\[object Async/.test({}.toString.call(fn)))
-    refuse(fn, '; an async function returns a promise');
   return (fn &&
     ((input: unknown) => {
       const answer = fn(input);
@@ -210,6 +208,29 @@ export function predicateOption<P>(value: unknown, option: string): P | undefine
       }
       return answer;
     })) as P;
+}
+
+/**
+ * A function whose answer is used at once (`undefined` when unset): an async function (or async
+ * generator) is refused, naming the option, since its answer is a promise. `returns` says what
+ * it must answer (`'a boolean'`).
+ */
+export function syncFunctionOption(
+  value: unknown,
+  option: string,
+  returns: string,
+): ((...args: never[]) => unknown) | undefined {
+  const fn = functionOption(value, option, undefined);
+  if (/^\[object Async/.test({}.toString.call(fn))) {
+    fail(
+      TypeError,
+      option,
+      `a function returning ${returns} synchronously`,
+      fn,
+      `\`${option}\` must return ${returns} synchronously; an async function returns a promise`,
+    );
+  }
+  return fn;
 }
 
 /** A string, or `fallback` when undefined. */

@@ -9,6 +9,7 @@ import {
   numberOption,
   optionsObject,
   positiveDuration,
+  syncFunctionOption,
 } from '../../internal/validate.js';
 
 /** What {@link ChaosOptions.enabled} receives when it is a function: the call's context. */
@@ -210,7 +211,9 @@ export class Chaos<R = unknown> {
       fail(TypeError, 'enabled', 'a boolean or a function', enabled);
     }
     this.#perCall =
-      typeof enabled === 'function' ? (enabled as (call: ChaosCall) => boolean) : undefined;
+      typeof enabled === 'function'
+        ? (syncFunctionOption(enabled, 'enabled', 'a boolean') as (call: ChaosCall) => boolean)
+        : undefined;
     this.#switchedOn = enabled !== false;
     const seed = checkOption<number | undefined>(
       o.seed,

@@ -1,5 +1,5 @@
 import { fail } from '../../internal/duration.js';
-import { functionOption } from '../../internal/validate.js';
+import { syncFunctionOption } from '../../internal/validate.js';
 import type { CheckedConstructor, StageDescriptor } from '../descriptor.js';
 import { Keyed, KEYED_STAGE_OPTIONS, readKeyedOptions } from './Keyed.js';
 import { KeyedStage, keyedState, type KeyOf } from './stage.js';
@@ -15,7 +15,7 @@ export function keyedStage<P extends object>(
   inner: StageDescriptor<P>,
   options: Record<string, unknown>,
 ): { descriptor: StageDescriptor<Keyed<P>>; primitive: Keyed<P> } {
-  const keyOf = functionOption(options.key, 'key', undefined) as KeyOf;
+  const keyOf = syncFunctionOption(options.key, 'key', 'a string') as KeyOf;
   const { maxKeys, idleTimeoutMs } = readKeyedOptions(options);
   const store = options.store as { forKey?: unknown } | undefined;
   if (store !== undefined && (store === null || typeof store.forKey !== 'function')) {

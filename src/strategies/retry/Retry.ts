@@ -237,7 +237,11 @@ export class Retry {
     const raw = validate.optionsObject(options, 'Retry', RETRY_OPTIONS);
     const { delay, jitter } = raw;
     const delayFn = (this.#delayFn =
-      typeof delay == 'function' ? (delay as (input: RetryDelayInput) => Duration) : undefined);
+      typeof delay == 'function'
+        ? (validate.syncFunctionOption(delay, 'delay', 'a duration') as (
+            input: RetryDelayInput,
+          ) => Duration)
+        : undefined);
     const backoffType = (this.#backoffType = validate.oneOfOption(
       raw.backoffType,
       'backoffType',

@@ -12,6 +12,7 @@ import {
   type ExecutionContext,
   type Thunk,
   listenAbort,
+  notRetryable,
   unlistenAbort,
 } from '../index.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
@@ -92,17 +93,8 @@ export function isRetryable(error: unknown): boolean {
   if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return true;
   // The mark `resilientFetch` leaves, read first: it holds across copies of the package (an ESM
   // app and a CommonJS dependency), where a copy's own WeakSet knows nothing of the other's.
-  if (ownRetryable(error) === false) return false;
+  if (notRetryable(error)) return false;
   return !unrepeatable.has(error);
-}
-
-/** An error's own data property `retryable`, without running a getter or a Proxy's trap twice. */
-function ownRetryable(error: object): unknown {
-  try {
-    return Object.getOwnPropertyDescriptor(error, 'retryable')?.value;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A `Response`, or an object that serves as one (another realm's, a polyfill's). */
@@ -362,7 +354,7 @@ function unrepeatableError(error: unknown): unknown {
   let marked = false;
   try {
     marked =
-      ownRetryable(error) === false ||
+      notRetryable(error) ||
       (Object.isExtensible(error) &&
         Reflect.defineProperty(error, 'retryable', {
           value: false,

@@ -1,5 +1,6 @@
 import { listenAbort, unlistenAbort } from './internal/abortListeners.js';
 import { wallNow } from './internal/clock.js';
+import { notRetryable } from './internal/retryable.js';
 import { booleanOption, functionOption, optionsObject, show } from './internal/validate.js';
 import { KINDS } from './strategies/index.js';
 
@@ -149,3 +150,5 @@ export const kindDescriptors = KINDS;
 // Not part of the public API (left out of the declarations).
 /** @internal */
 export { booleanOption, functionOption, listenAbort, optionsObject, show, unlistenAbort, wallNow };
+/** @internal */
+export { notRetryable };

@@ -154,4 +154,23 @@ describe('HttpStatusError', () => {
     expect(isHttpStatusError(null)).to.equal(false);
     expect(isHttpStatusError('HTTP_STATUS')).to.equal(false);
   });
+
+  it('answers instanceof for one made by another copy, by its brand; a subclass by its chain', () => {
+    const foreign = Object.assign(new Error('x'), { code: 'HTTP_STATUS' });
+    Object.defineProperty(foreign, Symbol.for('bulwark.HttpStatusError'), { value: true });
+    expect(foreign).to.be.instanceOf(HttpStatusError);
+    expect(Object.assign(new Error('x'), { code: 'HTTP_STATUS' })).not.to.be.instanceOf(
+      HttpStatusError,
+    );
+    expect(null).not.to.be.instanceOf(HttpStatusError);
+
+    class ServerError extends HttpStatusError {}
+    const own = new ServerError(new Response(null, { status: 500 }));
+    expect(own).to.be.instanceOf(ServerError);
+    expect(own).to.be.instanceOf(HttpStatusError);
+    expect(new HttpStatusError(new Response(null, { status: 500 }))).not.to.be.instanceOf(
+      ServerError,
+    );
+    expect(foreign).not.to.be.instanceOf(ServerError);
+  });
 });

@@ -109,6 +109,39 @@ describe('resilientFetch: a request that may not be sent again, when it fails', 
     expect(policy.metrics().retries).to.equal(1);
   });
 
+  // The caller's abort reason is the caller's object, which an application may reuse for every
+  // call it cancels: marked once, every later retry of a failure with it would stop.
+  for (const timeout of [undefined, '10s'] as const) {
+    it(`leaves the caller's abort reason as it is${timeout ? ', with a per-attempt timeout' : ''}`, async () => {
+      const shutdown = new Error('shutting down');
+      let sent!: () => void;
+      const sending = new Promise<void>((resolve) => (sent = resolve));
+      let calls = 0;
+      const hanging: FetchFunction = (_input, init) => {
+        calls++;
+        sent();
+        return new Promise((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        });
+      };
+      const builder = Policy.builder<Response>('orders').retry({ maxAttempts: 3, delay: 1 });
+      const policy = timeout === undefined ? builder.build() : builder.timeout(timeout).build();
+      const controller = new AbortController();
+      const call = resilientFetch(policy, { fetch: hanging })(server.url, {
+        method: 'POST',
+        body: '{}',
+        signal: controller.signal,
+      });
+      await sending;
+      controller.abort(shutdown);
+      expect(await rejectionOf(call)).to.equal(shutdown);
+      expect(calls).to.equal(1);
+      expect(policy.metrics().retries).to.equal(0);
+      expect(Object.getOwnPropertyDescriptor(shutdown, 'retryable')).to.equal(undefined);
+      expect(isRetryable(shutdown)).to.equal(true);
+    });
+  }
+
   it('remembers a frozen error it cannot mark, and still sends the request once', async () => {
     let calls = 0;
     const frozen = Object.freeze(new TypeError('fetch failed'));

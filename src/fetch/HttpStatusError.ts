@@ -99,6 +99,17 @@ export class HttpStatusError extends Error {
   }
 
   /**
+   * `instanceof HttpStatusError` also knows one made by another copy of the package (an ESM
+   * application with a CommonJS dependency loads two), so a retry's `retryOn: [HttpStatusError]`
+   * matches it. A subclass keeps the prototype chain.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      (this === HttpStatusError && isHttpStatusError(value)) || super[Symbol.hasInstance](value)
+    );
+  }
+
+  /**
    * The error as plain data, for `JSON.stringify` and loggers: its `response` would otherwise
    * print as `{}`. The URL is redacted as in the message.
    */

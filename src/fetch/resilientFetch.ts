@@ -12,6 +12,7 @@ import {
   type ExecutionContext,
   type Thunk,
   listenAbort,
+  notRetryable,
   unlistenAbort,
 } from '../index.js';
 import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
@@ -78,7 +79,9 @@ const unrepeatable = new WeakSet<object>();
  * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Such an
  * outcome carries its own `retryable: false`, which bulwark's retry honours by itself; use this
  * as the `retryOn` of a retry that does not (another library's, a custom stage's). It reads that
- * mark first, so it also knows errors marked by another copy of the package.
+ * mark first, so it also knows errors marked by another copy of the package. The reason a caller
+ * aborted with is the caller's own object and is left unmarked (true here): a retry never retries
+ * a call its caller aborted.
  *
  * @example
  * ```ts
@@ -90,17 +93,8 @@ export function isRetryable(error: unknown): boolean {
   if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return true;
   // The mark `resilientFetch` leaves, read first: it holds across copies of the package (an ESM
   // app and a CommonJS dependency), where a copy's own WeakSet knows nothing of the other's.
-  if (ownRetryable(error) === false) return false;
+  if (notRetryable(error)) return false;
   return !unrepeatable.has(error);
-}
-
-/** An error's own data property `retryable`, without running a getter or a Proxy's trap twice. */
-function ownRetryable(error: object): unknown {
-  try {
-    return Object.getOwnPropertyDescriptor(error, 'retryable')?.value;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A `Response`, or an object that serves as one (another realm's, a polyfill's). */
@@ -138,7 +132,8 @@ function notAResponse(value: unknown): TypeError {
  *   sent once: its failure (a failure status, a network error, a per-attempt timeout) carries its
  *   own `retryable: false`, so a retry stage gives up at once and the breaker and the fallback
  *   see one failure; a further attempt a custom stage runs anyway repeats the first outcome
- *   without touching the network.
+ *   without touching the network. The caller's abort reason, the caller's own object (possibly
+ *   shared by every call it cancels), is never marked.
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a
@@ -206,6 +201,11 @@ export function resilientFetch(
     const callers = callerSignals(input, init);
     const data = { url: requestUrl(input), method: facts.method };
     const linked = link(callers);
+    // The failure of a request that may not be sent again, marked; not the caller's abort reason.
+    const failure = resendable
+      ? undefined
+      : (error: unknown): unknown =>
+          isCallerReason(callers, error) ? error : unrepeatableError(error);
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
       // A new attempt: the failures before it will not answer the call.
@@ -214,7 +214,7 @@ export function resilientFetch(
       // A per-attempt timeout fails the attempt as it aborts it, before the request settles: the
       // reason of a request that may not be sent again is marked then, so that the retry stage,
       // which sees it first, stops as well.
-      const markReason = resendable ? undefined : () => unrepeatableError(ctx.signal.reason);
+      const markReason = failure && (() => failure(ctx.signal.reason));
       if (markReason !== undefined) listenAbort(ctx.signal, markReason);
       let response: Response;
       try {
@@ -224,7 +224,7 @@ export function resilientFetch(
         });
       } catch (error) {
         follower?.release();
-        throw resendable ? error : unrepeatableError(error);
+        throw failure === undefined ? error : failure(error);
       } finally {
         if (markReason !== undefined) unlistenAbort(ctx.signal, markReason);
       }
@@ -241,7 +241,7 @@ export function resilientFetch(
         const reason: unknown = ctx.signal.aborted
           ? ctx.signal.reason
           : new Error('The call ended before its response arrived');
-        throw resendable ? reason : unrepeatableError(reason);
+        throw failure === undefined ? reason : failure(reason);
       }
       held.add(response);
       if (!statuses.has(response.status)) return response;
@@ -331,10 +331,21 @@ function tie(response: Response, follower: Follower): void {
 }
 
 /**
+ * True when `error` is the reason a caller's signal aborted with: the caller's own object, which
+ * may serve every call it cancels (a shutdown reason), so it is never marked nor remembered. A
+ * retry never retries the caller's abort, and a further attempt still repeats the first outcome.
+ */
+function isCallerReason(callers: readonly AbortSignal[], error: unknown): boolean {
+  return callers.some((signal) => signal.aborted && signal.reason === error);
+}
+
+/**
  * Marks the error of a request that may not be sent again with an own, non-enumerable
  * `retryable: false`: a retry stage then never retries it (nor consults its `retryOn`), so the
  * breaker records one failure and the `attempt` and `retries` counts match the one request sent,
- * as for an `HttpStatusError` of such a request. An error that cannot take the mark (frozen,
+ * as for an `HttpStatusError` of such a request. Only errors of this attempt are given here: the
+ * transport's (a network error), a per-attempt timeout's or a hedge's reason, the policy's own; never
+ * the caller's abort reason (see `isCallerReason`). An error that cannot take the mark (frozen,
  * sealed, a Proxy that refuses it) is remembered in a WeakSet for `isRetryable`, and a further
  * attempt still repeats the first outcome without the network.
  */
@@ -343,7 +354,7 @@ function unrepeatableError(error: unknown): unknown {
   let marked = false;
   try {
     marked =
-      ownRetryable(error) === false ||
+      notRetryable(error) ||
       (Object.isExtensible(error) &&
         Reflect.defineProperty(error, 'retryable', {
           value: false,

@@ -1,6 +1,7 @@
 import type { Clock } from '../../internal/clock.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { notify } from '../../internal/listeners.js';
+import { notRetryable } from '../../internal/retryable.js';
 import {
   NEVER_ABORTED,
   nextTurnPromise,
@@ -600,17 +601,4 @@ function retryAfterOf(outcome: unknown): number {
     // None.
   }
   return typeof value === 'number' && value < Infinity ? value : -1;
-}
-
-// True for an error object whose own data property `retryable` is `false` (no getter is run). A
-// primitive has no own property; for `null` and `undefined` the lookup throws: false.
-function notRetryable(error: unknown): boolean {
-  let retryable: unknown;
-  try {
-    // Stryker disable next-line OptionalChaining: with no descriptor, reading `.value` throws, and the catch below leaves it undefined all the same
-    retryable = Object.getOwnPropertyDescriptor(error, 'retryable')?.value;
-  } catch {
-    // None: not refused.
-  }
-  return retryable === false;
 }

@@ -108,15 +108,12 @@ const DESCRIPTOR_LAYERING = [
 /**
  * An adapter (bulwark/redis, bulwark/otel, bulwark/fetch) takes the core's classes only through
  * `../index.js`, which the build rewrites to the package itself, so it shares them instead of
- * bundling copies. Pure helpers with no class or state of their own may be bundled: these (and
- * the abort listeners, whose bundled copy keeps the adapter's listeners apart from the core's).
+ * bundling copies; the validation helpers, the abort listeners and the clock too (the core entry
+ * exports them as `@internal`), so its option errors are the core's classes. Pure helpers with no
+ * class, error or state of their own may be bundled: these.
  */
 const ADAPTER_HELPERS = [
-  'internal/abortListeners.js',
-  'internal/clock.js',
-  'internal/duration.js',
   'internal/signals.js',
-  'internal/validate.js',
   'strategies/circuit-breaker/admissions.js',
   'strategies/retry-budget/budget.js',
 ];

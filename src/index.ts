@@ -1,7 +1,19 @@
 import { listenAbort, unlistenAbort } from './internal/abortListeners.js';
 import { wallNow } from './internal/clock.js';
 import { notRetryable } from './internal/retryable.js';
-import { booleanOption, functionOption, optionsObject, show } from './internal/validate.js';
+import { fail } from './internal/duration.js';
+import {
+  booleanOption,
+  functionOption,
+  integerOption,
+  oneOfOption,
+  optionsObject,
+  positiveDuration,
+  show,
+  showInstead,
+  showShape,
+  stringOption,
+} from './internal/validate.js';
 import { KINDS } from './strategies/index.js';
 
 export type { Clock } from './internal/clock.js';
@@ -144,11 +156,26 @@ export type { ResilienceConfig, PrimitiveKind, ConfigStageKind } from './registr
 /** @internal Every kind of stage, for `bulwark/otel`'s gauges (not part of the public API). */
 export const kindDescriptors = KINDS;
 
-// The core's helpers that `bulwark/fetch` uses, reached through the package itself (as the
-// adapters reach the core's classes): the option errors it throws are then the core's classes,
-// its signals share the core's one abort listener, and an app importing both carries one copy.
-// Not part of the public API (left out of the declarations).
+// The core's helpers that the adapters (`bulwark/fetch`, `bulwark/otel`, `bulwark/redis`) use,
+// reached through the package itself (as they reach the core's classes): the option errors they
+// throw are then the core's classes, their signals share the core's one abort listener, and an
+// app importing the core and an adapter carries one copy. Not part of the public API (left out
+// of the declarations).
 /** @internal */
-export { booleanOption, functionOption, listenAbort, optionsObject, show, unlistenAbort, wallNow };
-/** @internal */
-export { notRetryable };
+export {
+  booleanOption,
+  fail,
+  functionOption,
+  integerOption,
+  listenAbort,
+  notRetryable,
+  oneOfOption,
+  optionsObject,
+  positiveDuration,
+  show,
+  showInstead,
+  showShape,
+  stringOption,
+  unlistenAbort,
+  wallNow,
+};

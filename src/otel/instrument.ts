@@ -9,24 +9,22 @@ import {
   type ObservableGauge,
 } from '@opentelemetry/api';
 // The core only through its entry point: the build turns this into an import of 'bulwark', so
-// the adapter shares the core's classes (`instanceof Policy`) instead of bundling a copy.
+// the adapter shares the core's classes (`instanceof Policy`) instead of bundling a copy, and the
+// option errors its checks throw are the core's (`instanceof OptionTypeError` from 'bulwark').
 import {
+  booleanOption,
   isBulkheadFullError,
   isCircuitOpenError,
   isRateLimitExceededError,
   kindDescriptors,
+  OptionTypeError,
+  optionsObject,
   Policy,
   PolicyRegistry,
-  type StageState,
-} from '../index.js';
-// Pure helpers, safe to bundle into this entry point.
-import {
-  booleanOption,
-  optionsObject,
-  show,
   showInstead,
   showShape,
-} from '../internal/validate.js';
+  type StageState,
+} from '../index.js';
 
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
@@ -159,7 +157,8 @@ class KeyValues {
  * @param target - a built {@link Policy} or a {@link PolicyRegistry}
  * @returns a function that removes the instrumentation (unsubscribes every listener and removes
  * the gauge callbacks); calling it again does nothing
- * @throws TypeError when `target` is neither, or for an unknown or ill-typed option
+ * @throws TypeError when `target` is neither; an `OptionTypeError` (from `bulwark`) for an unknown
+ *   or ill-typed option
  * @example
  * ```ts
  * import { metrics } from '@opentelemetry/api';
@@ -473,13 +472,13 @@ function resolveOptions(options: unknown): {
       meter === null ||
       METER_METHODS.some((m) => typeof (meter as Record<string, unknown>)[m] !== 'function'))
   ) {
-    throw new TypeError(`\`meter\` must be an OpenTelemetry Meter, got ${show(meter)}`);
+    throw new OptionTypeError('meter', 'an OpenTelemetry Meter', meter);
   }
   if (
     attributes !== undefined &&
     (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes))
   ) {
-    throw new TypeError(`\`attributes\` must be an object, got ${show(attributes)}`);
+    throw new OptionTypeError('attributes', 'an object', attributes);
   }
   return {
     meter: meter as Meter | undefined,

@@ -5,10 +5,11 @@ import {
   type BulkheadStoreConfig,
   type BulkheadTicket,
   type Duration,
+  positiveDuration,
 } from '../index.js';
 import { RedisStore } from './core.js';
 import type { RedisCommand } from './link.js';
-import { positiveDuration, type RedisStoreOptions } from './options.js';
+import type { RedisStoreOptions } from './options.js';
 import { LEASES, type LeaseOp } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */

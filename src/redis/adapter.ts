@@ -1,4 +1,4 @@
-import { show } from '../internal/duration.js';
+import { OptionTypeError } from '../index.js';
 
 /**
  * How a Redis failure is classified by {@link RedisClientAdapter.classifyError}:
@@ -101,7 +101,8 @@ type LibraryClient = Exclude<RedisClient, RedisClientAdapter>;
  * `evalsha` and `script`; node-redis: `evalSha` and `scriptLoad`; a cluster client of either as
  * well), which has `scriptLoad`. One adapter is made per client and reused.
  *
- * @throws TypeError when `client` is none of these
+ * @throws OptionTypeError (from `bulwark`, an `instanceof TypeError`) when `client` is none of
+ *   these
  * @example
  * ```ts
  * const adapter = toRedisAdapter(new Redis());
@@ -135,8 +136,10 @@ export function toRedisAdapter(client: RedisClient): RedisClientAdapter {
       return adapter;
     }
   }
-  throw new TypeError(
-    `\`client\` must be an ioredis client, a node-redis client or a RedisClientAdapter (evalsha, eval, time, classifyError; scriptLoad optional), got ${show(client)}`,
+  throw new OptionTypeError(
+    'client',
+    'an ioredis client, a node-redis client or a RedisClientAdapter (evalsha, eval, time, classifyError; scriptLoad optional)',
+    client,
   );
 }
 

@@ -1,16 +1,19 @@
 // Option checks for the Redis stores, through the core's validation helpers so every message has
-// the core's shape and errors: "RangeError: `storeTimeout` must be a duration > 0, got 0". Those helpers are
-// pure functions, so the copy bundled into bulwark/redis is harmless; the core's classes still come
-// through '../index.js' (one copy at run time, shared with bulwark).
-import { fail } from '../internal/duration.js';
+// the core's shape and errors: "RangeError: `storeTimeout` must be a duration > 0, got 0". They
+// come, with the core's classes, through '../index.js', which the build turns into an import of
+// 'bulwark': the errors thrown are the core's (`instanceof OptionRangeError` from 'bulwark'), and
+// the helpers are not bundled a second time.
 import {
+  fail,
   integerOption,
   oneOfOption,
+  OptionTypeError,
   optionsObject,
   positiveDuration,
   stringOption,
-} from '../internal/validate.js';
-import { OptionTypeError, type Clock, type Duration } from '../index.js';
+  type Clock,
+  type Duration,
+} from '../index.js';
 import { toRedisAdapter, type RedisClient, type RedisClientAdapter } from './adapter.js';
 
 /**
@@ -89,8 +92,6 @@ const COMMON_KEYS: readonly string[] = Object.freeze([
   'onStoreError',
   'instances',
 ]);
-
-export { positiveDuration };
 
 const MODES: readonly StoreErrorMode[] = Object.freeze(['fail-open', 'fail-closed', 'local']);
 

@@ -2,11 +2,29 @@
 // timer they share runs in the context of whichever call armed it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Hedge, Policy } from '../../src/index.js';
 import { ManualClock } from '../support/clock.js';
 import { never } from '../support/promises.js';
 
 const TENANTS = ['A', 'B', 'C'] as const;
+
+const fixture = fileURLToPath(new URL('../fixtures/callContext.js', import.meta.url));
+
+function runChild(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--expose-gc', fixture],
+      { timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${fixture} failed: ${error.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
 
 describe('async context across a shared timer', () => {
   const tenant = new AsyncLocalStorage<string>();
@@ -114,5 +132,15 @@ describe('async context across a shared timer', () => {
       ['timeout', 'timeout', 'retry', 'fallback', 'success', 'hedge'].map((e) => `${e} ${t}`),
     );
     expect(events.sort()).to.deep.equal(expected.sort());
+  });
+
+  it("lets go of a call's store once the call ended (the captured context is not kept)", async function () {
+    this.timeout(60_000);
+    const lines = (await runChild()).trim().split('\n');
+    expect(JSON.parse(lines[lines.length - 1] as string)).to.deep.equal({
+      capture: true,
+      call: true,
+      limiter: true,
+    });
   });
 });

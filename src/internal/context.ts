@@ -319,6 +319,8 @@ export class RootContext extends Context implements DeadlineNode {
     const promise = new Promise<unknown>(capture);
     this.resolve = captured.resolve;
     this.reject = captured.reject;
+    // Let go: kept, they would keep this call's promise (its outcome, its async context) alive.
+    captured.resolve = captured.reject = noop;
     this.deferred = true;
     return promise;
   }

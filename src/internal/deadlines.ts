@@ -46,7 +46,11 @@ const expire = (node: DeadlineNode): void => node.expire();
  */
 export function inCallContext(): (node: DeadlineNode) => void {
   void new Promise(hold).then(expire);
-  return held;
+  // Handed out and let go: kept here, it would keep the promise and the context it carries (the
+  // call's store) reachable after the call ended, until the next capture.
+  const resolve = held;
+  held = noop;
+  return resolve;
 }
 
 /**

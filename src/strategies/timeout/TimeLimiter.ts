@@ -177,6 +177,8 @@ export class TimeLimiter {
     const timed = this.startDeadline(parent, owner, now, PROMISE_SINK);
     timed.resolve = captured.resolve;
     timed.reject = captured.reject;
+    // Let go: kept, they would keep this call's promise (its outcome, its async context) alive.
+    captured.resolve = captured.reject = noop;
     next(timed).then(
       (value) => {
         if (timed.finish()) timed.resolve(value);

@@ -103,6 +103,36 @@ describe('async context across a shared timer', () => {
     expect(attempts.sort()).to.deep.equal(['1A', '1B', '1C', '2A', '2B', '2C']);
   });
 
+  for (const listened of [false, true]) {
+    it(`takes the way out of a cooperative timeout in its caller's context (${listened ? 'with' : 'without'} a \`timeout\` listener)`, async () => {
+      const clock = new ManualClock(1_000);
+      const policy = Policy.builder('coop')
+        .clock(clock)
+        .fallback({ method: () => `fb ${seen()}` })
+        .retry({ maxAttempts: 2, clock })
+        .timeout({ timeout: 20, mode: 'cooperative', clock })
+        .build();
+      const events: string[] = [];
+      if (listened) policy.on('timeout', () => events.push(`timeout ${seen()}`));
+      policy.on('retry', () => events.push(`retry ${seen()}`));
+      // The work ends only when its signal aborts, from the shared timer.
+      const work = (ctx: { readonly signal: AbortSignal; readonly attempt: number }) => {
+        events.push(`attempt${ctx.attempt} ${seen()}`);
+        return new Promise<string>((_, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error));
+        });
+      };
+      const answers = await concurrently(clock, 50, () => policy.execute(work));
+      expect(answers).to.deep.equal(['fb A', 'fb B', 'fb C']);
+      const expected = TENANTS.flatMap((t) =>
+        ['attempt1', 'attempt2', 'retry', ...(listened ? ['timeout', 'timeout'] : [])].map(
+          (e) => `${e} ${t}`,
+        ),
+      );
+      expect(events.sort()).to.deep.equal(expected.sort());
+    });
+  }
+
   it('reports the `timeout`, `retry`, `fallback` and `hedge` events in the context of the call they are about', async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('ev')

@@ -166,7 +166,7 @@ export class RootContext extends Context implements DeadlineNode {
   /** @internal Behind the deadline's signal, made when it is first read. */
   controller: AbortController | undefined = undefined;
   /** @internal Set when the expiry must run in the call's async context (see `startDeadline`). */
-  wake: ((node: DeadlineNode) => void) | undefined = undefined;
+  wake: DeadlineNode['wake'] = undefined;
   #map: Map<string, unknown> | undefined;
 
   /**

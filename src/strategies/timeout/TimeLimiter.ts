@@ -238,7 +238,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
   /** Set when the expiry must run in the call's async context (see `startDeadline`). */
-  wake: ((node: DeadlineNode) => void) | undefined = undefined;
+  wake: DeadlineNode['wake'] = undefined;
   readonly #limiter: TimeLimiter;
   // Fields without an initializer start out undefined.
   #controller: AbortController | undefined;

@@ -368,4 +368,25 @@ describe('contract: Clock', () => {
     await fake.tickAsync(2_000);
     expect(call.reason).to.be.instanceOf(OperationTimeoutError);
   });
+
+  it("R-CLOCK-3: the async tick starts what a deadline starts on time (a retry's wait)", async () => {
+    const fake = sinon.useFakeTimers();
+    const attempts: number[] = [];
+    const policy = Policy.builder('clock3')
+      .retry({ maxAttempts: 2, delay: 50 })
+      .timeout(100)
+      .build();
+    const call = settle(
+      policy.execute(() => {
+        attempts.push(performance.now());
+        return never();
+      }),
+    );
+    // The first attempt times out at 100, the retry waits 50: the second attempt starts at 150.
+    await fake.tickAsync(200);
+    expect(attempts).to.deep.equal([0, 150]);
+    await fake.tickAsync(100);
+    expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+    expect(fake.countTimers()).to.equal(0);
+  });
 });

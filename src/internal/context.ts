@@ -316,13 +316,8 @@ export class RootContext extends Context implements DeadlineNode {
 
   /** @internal Makes the execution's promise a deferred that `settle` resolves. */
   makeDeferred(): Promise<unknown> {
-    const promise = new Promise<unknown>(capture);
-    this.resolve = captured.resolve;
-    this.reject = captured.reject;
-    // Let go: kept, they would keep this call's promise (its outcome, its async context) alive.
-    captured.resolve = captured.reject = noop;
     this.deferred = true;
-    return promise;
+    return deferTo(this);
   }
 
   /**
@@ -565,6 +560,21 @@ const captured: { resolve: (value: unknown) => void; reject: (error: unknown) =>
 function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
   captured.resolve = resolve;
   captured.reject = reject;
+}
+
+/**
+ * @internal Makes a promise whose resolve and reject go to `to`, with no closure per promise.
+ */
+export function deferTo(to: {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}): Promise<unknown> {
+  const promise = new Promise<unknown>(capture);
+  to.resolve = captured.resolve;
+  to.reject = captured.reject;
+  // Let go: kept, they would keep this promise (its outcome, its async context) alive.
+  captured.resolve = captured.reject = noop;
+  return promise;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   positiveDuration,
   stringOption,
 } from '../../internal/validate.js';
-import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
+import { DerivedContext, RootContext, deferTo, type Context } from '../../internal/context.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 
 /** Options of a {@link TimeLimiter}. */
@@ -172,13 +172,8 @@ export class TimeLimiter {
     owner: TimeoutOwner,
     now: number,
   ): Promise<T> {
-    // A shared executor hands over resolve/reject without allocating a closure per call.
-    const result = new Promise<T>(capture);
     const timed = this.startDeadline(parent, owner, now, PROMISE_SINK);
-    timed.resolve = captured.resolve;
-    timed.reject = captured.reject;
-    // Let go: kept, they would keep this call's promise (its outcome, its async context) alive.
-    captured.resolve = captured.reject = noop;
+    const result = deferTo(timed) as Promise<T>;
     next(timed).then(
       (value) => {
         if (timed.finish()) timed.resolve(value);
@@ -205,17 +200,6 @@ export function timeoutError(limiter: TimeLimiter, owner: TimeoutOwner): Operati
     // A listener never breaks a call.
   }
   return error;
-}
-
-// Stryker disable next-line ObjectLiteral: `capture` sets both before `run` reads them
-const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
-  resolve: noop,
-  reject: noop,
-};
-
-function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
-  captured.resolve = resolve as (value: unknown) => void;
-  captured.reject = reject;
 }
 
 const PROMISE_SINK: DeadlineSink = {

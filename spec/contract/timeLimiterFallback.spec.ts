@@ -8,6 +8,7 @@ import {
   Bulkhead,
   CircuitBreaker,
   Fallback,
+  Hedge,
   OperationTimeoutError,
   Policy,
   RateLimiter,
@@ -388,5 +389,24 @@ describe('contract: Clock', () => {
     await fake.tickAsync(100);
     expect(call.reason).to.be.instanceOf(OperationTimeoutError);
     expect(fake.countTimers()).to.equal(0);
+  });
+
+  it("R-CLOCK-3: a hedge's later delays count from when each timer fired, even after a synchronous tick", async () => {
+    const fake = sinon.useFakeTimers();
+    const starts: number[] = [];
+    const hedge = new Hedge({ maxHedges: 2, delay: 100 });
+    const call = settle(
+      hedge.execute((_signal, attempt) => {
+        starts.push(performance.now());
+        return attempt === 3 ? 'third' : never();
+      }),
+    );
+    fake.tick(150);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    // The first delay's attempt starts once the tick returned; the second delay ran from 100.
+    expect(starts).to.deep.equal([0, 150]);
+    await fake.tickAsync(50);
+    expect(starts).to.deep.equal([0, 150, 200]);
+    expect(call.value).to.equal('third');
   });
 });

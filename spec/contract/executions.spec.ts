@@ -122,11 +122,12 @@ describe('contract: executions', () => {
     expect(error).to.include({
       option: 'options',
       received: signal,
-      message: '`options` must be an options object, got an AbortSignal: pass `{ signal }`',
+      message:
+        'execute: `options` must be an options object, got an AbortSignal: pass `{ signal }`',
     });
     const date = await rejectionOf(policy.execute(() => ++calls, new Date(0) as never));
     expect(date).to.include({
-      message: '`options` must be an options object, got an instance of Date',
+      message: 'execute: `options` must be an options object, got an instance of Date',
     });
     expect(calls).to.equal(0);
     expect(() => policy.wrap(() => 1, signal as never)).to.throw(

@@ -8,6 +8,7 @@ import {
   Bulkhead,
   CircuitBreaker,
   Fallback,
+  Hedge,
   OperationTimeoutError,
   Policy,
   RateLimiter,
@@ -367,5 +368,45 @@ describe('contract: Clock', () => {
     const call = settle(new TimeLimiter({ timeout: '2s' }).execute(() => never()));
     await fake.tickAsync(2_000);
     expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+  });
+
+  it("R-CLOCK-3: the async tick starts what a deadline starts on time (a retry's wait)", async () => {
+    const fake = sinon.useFakeTimers();
+    const attempts: number[] = [];
+    const policy = Policy.builder('clock3')
+      .retry({ maxAttempts: 2, delay: 50 })
+      .timeout(100)
+      .build();
+    const call = settle(
+      policy.execute(() => {
+        attempts.push(performance.now());
+        return never();
+      }),
+    );
+    // The first attempt times out at 100, the retry waits 50: the second attempt starts at 150.
+    await fake.tickAsync(200);
+    expect(attempts).to.deep.equal([0, 150]);
+    await fake.tickAsync(100);
+    expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+    expect(fake.countTimers()).to.equal(0);
+  });
+
+  it("R-CLOCK-3: a hedge's later delays count from when each timer fired, even after a synchronous tick", async () => {
+    const fake = sinon.useFakeTimers();
+    const starts: number[] = [];
+    const hedge = new Hedge({ maxHedges: 2, delay: 100 });
+    const call = settle(
+      hedge.execute((_signal, attempt) => {
+        starts.push(performance.now());
+        return attempt === 3 ? 'third' : never();
+      }),
+    );
+    fake.tick(150);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    // The first delay's attempt starts once the tick returned; the second delay ran from 100.
+    expect(starts).to.deep.equal([0, 150]);
+    await fake.tickAsync(50);
+    expect(starts).to.deep.equal([0, 150, 200]);
+    expect(call.value).to.equal('third');
   });
 });

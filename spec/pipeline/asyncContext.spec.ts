@@ -2,11 +2,29 @@
 // timer they share runs in the context of whichever call armed it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Hedge, Policy } from '../../src/index.js';
 import { ManualClock } from '../support/clock.js';
 import { never } from '../support/promises.js';
 
 const TENANTS = ['A', 'B', 'C'] as const;
+
+const fixture = fileURLToPath(new URL('../fixtures/callContext.js', import.meta.url));
+
+function runChild(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--expose-gc', fixture],
+      { timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${fixture} failed: ${error.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
 
 describe('async context across a shared timer', () => {
   const tenant = new AsyncLocalStorage<string>();
@@ -85,6 +103,36 @@ describe('async context across a shared timer', () => {
     expect(attempts.sort()).to.deep.equal(['1A', '1B', '1C', '2A', '2B', '2C']);
   });
 
+  for (const listened of [false, true]) {
+    it(`takes the way out of a cooperative timeout in its caller's context (${listened ? 'with' : 'without'} a \`timeout\` listener)`, async () => {
+      const clock = new ManualClock(1_000);
+      const policy = Policy.builder('coop')
+        .clock(clock)
+        .fallback({ method: () => `fb ${seen()}` })
+        .retry({ maxAttempts: 2, clock })
+        .timeout({ timeout: 20, mode: 'cooperative', clock })
+        .build();
+      const events: string[] = [];
+      if (listened) policy.on('timeout', () => events.push(`timeout ${seen()}`));
+      policy.on('retry', () => events.push(`retry ${seen()}`));
+      // The work ends only when its signal aborts, from the shared timer.
+      const work = (ctx: { readonly signal: AbortSignal; readonly attempt: number }) => {
+        events.push(`attempt${ctx.attempt} ${seen()}`);
+        return new Promise<string>((_, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error));
+        });
+      };
+      const answers = await concurrently(clock, 50, () => policy.execute(work));
+      expect(answers).to.deep.equal(['fb A', 'fb B', 'fb C']);
+      const expected = TENANTS.flatMap((t) =>
+        ['attempt1', 'attempt2', 'retry', ...(listened ? ['timeout', 'timeout'] : [])].map(
+          (e) => `${e} ${t}`,
+        ),
+      );
+      expect(events.sort()).to.deep.equal(expected.sort());
+    });
+  }
+
   it('reports the `timeout`, `retry`, `fallback` and `hedge` events in the context of the call they are about', async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('ev')
@@ -114,5 +162,15 @@ describe('async context across a shared timer', () => {
       ['timeout', 'timeout', 'retry', 'fallback', 'success', 'hedge'].map((e) => `${e} ${t}`),
     );
     expect(events.sort()).to.deep.equal(expected.sort());
+  });
+
+  it("lets go of a call's store once the call ended (the captured context is not kept)", async function () {
+    this.timeout(60_000);
+    const lines = (await runChild()).trim().split('\n');
+    expect(JSON.parse(lines[lines.length - 1] as string)).to.deep.equal({
+      capture: true,
+      call: true,
+      limiter: true,
+    });
   });
 });

@@ -27,7 +27,8 @@ describe('a value given as options that is no options object', () => {
     expect(error).to.be.instanceOf(TypeError).and.include({
       option: 'options',
       received: controller.signal,
-      message: '`options` must be an options object, got an AbortSignal: pass `{ signal }`',
+      message:
+        'execute: `options` must be an options object, got an AbortSignal: pass `{ signal }`',
     });
     // A signal not aborted is refused the same way: it would have been ignored.
     const live = new AbortController().signal;
@@ -51,7 +52,7 @@ describe('a value given as options that is no options object', () => {
         .and.include({
           option: 'options',
           received: options,
-          message: `\`options\` must be an options object, got ${shown}`,
+          message: `execute: \`options\` must be an options object, got ${shown}`,
         });
     }
   });

@@ -166,7 +166,7 @@ export class RootContext extends Context implements DeadlineNode {
   /** @internal Behind the deadline's signal, made when it is first read. */
   controller: AbortController | undefined = undefined;
   /** @internal Set when the expiry must run in the call's async context (see `startDeadline`). */
-  wake: ((node: DeadlineNode) => void) | undefined = undefined;
+  wake: DeadlineNode['wake'] = undefined;
   #map: Map<string, unknown> | undefined;
 
   /**
@@ -316,11 +316,8 @@ export class RootContext extends Context implements DeadlineNode {
 
   /** @internal Makes the execution's promise a deferred that `settle` resolves. */
   makeDeferred(): Promise<unknown> {
-    const promise = new Promise<unknown>(capture);
-    this.resolve = captured.resolve;
-    this.reject = captured.reject;
     this.deferred = true;
-    return promise;
+    return deferTo(this);
   }
 
   /**
@@ -563,6 +560,21 @@ const captured: { resolve: (value: unknown) => void; reject: (error: unknown) =>
 function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
   captured.resolve = resolve;
   captured.reject = reject;
+}
+
+/**
+ * @internal Makes a promise whose resolve and reject go to `to`, with no closure per promise.
+ */
+export function deferTo(to: {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}): Promise<unknown> {
+  const promise = new Promise<unknown>(capture);
+  to.resolve = captured.resolve;
+  to.reject = captured.reject;
+  // Let go: kept, they would keep this promise (its outcome, its async context) alive.
+  captured.resolve = captured.reject = noop;
+  return promise;
 }
 
 /**

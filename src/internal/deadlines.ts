@@ -20,22 +20,33 @@ export interface DeadlineNode {
    * Set while the node's expiry must run in the async context of its call (see
    * {@link inCallContext}); the queue then calls it, once, instead of `expire`.
    */
-  wake?: ((node: DeadlineNode) => void) | undefined;
-  /** Called once when the deadline passes while the node is still queued (or by its `wake`). */
-  expire(): void;
+  wake?: ((expiry: Expiry) => void) | undefined;
+  /**
+   * Called once when the deadline passes while the node is still queued (or by its `wake`, a
+   * microtask later).
+   * @param now - the clock's time when the queue's timer fired (not when a `wake` runs this: a
+   *   synchronous fake-timer tick may have moved the clock on since)
+   */
+  expire(now: number): void;
+}
+
+/** What the queue hands a node's `wake`: the node, and the clock's time when its timer fired. */
+export interface Expiry {
+  readonly node: DeadlineNode;
+  readonly now: number;
 }
 
 // A shared executor hands over the resolver without allocating a closure per call.
-let held: (node: DeadlineNode) => void = noop;
-const hold = (resolve: (node: DeadlineNode) => void): void => {
+let held: (expiry: Expiry) => void = noop;
+const hold = (resolve: (expiry: Expiry) => void): void => {
   held = resolve;
 };
-const expire = (node: DeadlineNode): void => node.expire();
+const expire = (expiry: Expiry): void => expiry.node.expire(expiry.now);
 
 /**
  * @internal Captures the current async context (an `AsyncLocalStorage` store, a trace) for an
- * expiry: answers a node's `wake`, which, called with the node by the queue's timer, runs
- * `node.expire()` in the context current here, one microtask later.
+ * expiry: answers a node's `wake`, which, called by the queue's timer with the node and the time
+ * it fired, runs `node.expire(now)` in the context current here, one microtask later.
  *
  * The timer a {@link DeadlineQueue} shares is armed by whichever call queued the first node, so
  * what its callback runs synchronously inherits that call's context, not the expiring call's. A
@@ -44,9 +55,13 @@ const expire = (node: DeadlineNode): void => node.expire();
  * Portable (no `node:async_hooks`): it is what a host's async context follows anyway. Costs a
  * promise and a reaction, so steps ask for it only where something runs after the expiry.
  */
-export function inCallContext(): (node: DeadlineNode) => void {
+export function inCallContext(): (expiry: Expiry) => void {
   void new Promise(hold).then(expire);
-  return held;
+  // Handed out and let go: kept here, it would keep the promise and the context it carries (the
+  // call's store) reachable after the call ended, until the next capture.
+  const resolve = held;
+  held = noop;
+  return resolve;
 }
 
 /**
@@ -149,10 +164,10 @@ export class DeadlineQueue {
     while (node !== undefined && node.dueAt <= now) {
       this.remove(node);
       const wake = node.wake;
-      if (wake === undefined) node.expire();
+      if (wake === undefined) node.expire(now);
       else {
         node.wake = undefined;
-        wake(node);
+        wake({ node, now });
       }
       node = this.#head;
     }

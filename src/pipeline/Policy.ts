@@ -475,7 +475,7 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     // A misspelt key (`singal`) leaves both options unset, and would go unnoticed: the caller's
     // abort ignored. The keys are read only then, so a call that sets an option pays nothing.
     if (signal === undefined && data === undefined) {
-      const stray = strayOptions(options, '', '{ signal }');
+      const stray = strayOptions(options, 'execute: ', '{ signal }');
       if (stray) return stray;
       for (const key of Object.keys(options)) {
         if (!EXECUTE_OPTIONS.includes(key)) {

@@ -274,7 +274,7 @@ export class HedgeRun implements DeadlineNode, Holder {
    * delay (kept while unused): the hedged attempt and its event belong to this call, not to the
    * one that armed the shared timer.
    */
-  wake: ((node: DeadlineNode) => void) | undefined = undefined;
+  wake: DeadlineNode['wake'] = undefined;
   #watched: AbortSignal | undefined;
   /** Registered with the execution's root (and the caller's signal): at the first delay. */
   #held = false;
@@ -372,8 +372,9 @@ export class HedgeRun implements DeadlineNode, Holder {
   /**
    * Sets the delay before the next hedged attempt, if one is left and the delay applies.
    * @param now - the hedge's clock if already read; read here only when a delay is set
+   * @param from - when the delay starts, if not `now`: the time the previous one's timer fired
    */
-  #arm(now: number | undefined): void {
+  #arm(now: number | undefined, from?: number): void {
     const hedge = this.hedge;
     const delay = hedge.delayMs;
     // A pending failover starts the next attempt and sets the delay after it: an attempt that
@@ -381,7 +382,7 @@ export class HedgeRun implements DeadlineNode, Holder {
     if (this.done || this.failovers > 0 || this.started > hedge.maxHedges) return;
     if (delay <= 0 || this.queued) return;
     const at = now ?? hedge.clock.now();
-    this.dueAt = at + delay;
+    this.dueAt = (from ?? at) + delay;
     // Called in the call's context: at `begin`, after a failover, or in an expiry's reaction.
     this.wake ??= inCallContext();
     hedge.hedgeQueue.add(this, at);
@@ -417,7 +418,7 @@ export class HedgeRun implements DeadlineNode, Holder {
    * timer, in the call's context): the next attempt starts, unless the run was disarmed since
    * (finished, set again after a failover, or its caller answered).
    */
-  expire(): void {
+  expire(firedAt: number): void {
     if (this.done || this.queued || this.failovers > 0 || this.parent.root.settled) return;
     if (this.parent.aborted) {
       this.#finish(false, this.parent.abortReason);
@@ -426,8 +427,10 @@ export class HedgeRun implements DeadlineNode, Holder {
     // Stryker disable next-line ConditionalExpression: `#arm` sets no delay without an attempt left; a guard only
     if (this.started + this.failovers > this.hedge.maxHedges) return;
     this.#hedge('delay');
-    // The clock, not `dueAt`: a late timer must not queue this delay before younger ones.
-    this.#arm(undefined);
+    // From when the timer fired: not `dueAt` (a late timer must not queue this delay before
+    // younger ones, queued by then), nor the clock now, a microtask later, which a synchronous
+    // fake-timer tick has moved on by the whole tick (the later delays would drift by it).
+    this.#arm(undefined, firedAt);
   }
 
   /** The caller was answered (in a policy): no further attempt starts on time. */

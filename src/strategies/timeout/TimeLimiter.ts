@@ -18,7 +18,7 @@ import {
   positiveDuration,
   stringOption,
 } from '../../internal/validate.js';
-import { DerivedContext, RootContext, type Context } from '../../internal/context.js';
+import { DerivedContext, RootContext, deferTo, type Context } from '../../internal/context.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 
 /** Options of a {@link TimeLimiter}. */
@@ -172,11 +172,8 @@ export class TimeLimiter {
     owner: TimeoutOwner,
     now: number,
   ): Promise<T> {
-    // A shared executor hands over resolve/reject without allocating a closure per call.
-    const result = new Promise<T>(capture);
     const timed = this.startDeadline(parent, owner, now, PROMISE_SINK);
-    timed.resolve = captured.resolve;
-    timed.reject = captured.reject;
+    const result = deferTo(timed) as Promise<T>;
     next(timed).then(
       (value) => {
         if (timed.finish()) timed.resolve(value);
@@ -205,17 +202,6 @@ export function timeoutError(limiter: TimeLimiter, owner: TimeoutOwner): Operati
   return error;
 }
 
-// Stryker disable next-line ObjectLiteral: `capture` sets both before `run` reads them
-const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
-  resolve: noop,
-  reject: noop,
-};
-
-function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
-  captured.resolve = resolve as (value: unknown) => void;
-  captured.reject = reject;
-}
-
 const PROMISE_SINK: DeadlineSink = {
   expired(timed, error) {
     timed.reject(error);
@@ -236,7 +222,7 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
   resolve: (value: unknown) => void = noop;
   reject: (error: unknown) => void = noop;
   /** Set when the expiry must run in the call's async context (see `startDeadline`). */
-  wake: ((node: DeadlineNode) => void) | undefined = undefined;
+  wake: DeadlineNode['wake'] = undefined;
   readonly #limiter: TimeLimiter;
   // Fields without an initializer start out undefined.
   #controller: AbortController | undefined;

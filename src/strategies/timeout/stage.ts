@@ -44,10 +44,13 @@ export class TimeoutStage
     const root = ctx.root;
     const now = this.sharesClock && root.inFirstTurn ? root.startedAt : this.clock.now();
     // What the expiry runs (the way out, its events) runs in this call's async context, not the
-    // shared timer's, whenever that way out runs code of the user's or starts work.
+    // shared timer's, whenever that way out runs code of the user's or starts work. In cooperative
+    // mode the expiry only emits `timeout` and aborts the signal: the way out comes from the
+    // work's own outcome, in the work's context.
     const { hub } = this.env;
     const capture =
-      (this.outsideActs ?? this.findOutside()) || hub.watchesCalls || hub.has('timeout');
+      hub.has('timeout') ||
+      (!this.cooperative && ((this.outsideActs ?? this.findOutside()) || hub.watchesCalls));
     // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,BlockStatement: the deadline on the root is a fast path: a TimedContext bounds the work alike (deadline, signal, abort, events) for an allocation more; and no execution reaches this step with its root twice (a retry's next attempt, a hedge's or a custom stage's passes each bring a context of their own)
     if (ctx === root && root.deadlineOwner === undefined && (this.innermost ?? this.findInner())) {
       root.startDeadline(this, now + this.timeoutMs, now, capture);

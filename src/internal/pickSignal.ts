@@ -1,7 +1,7 @@
 // The `signal` option of `policy.wrap` and `usePolicy`: how a wrapper finds its caller's signal.
 import { OptionTypeError } from '../optionErrors.js';
 import { isSignal } from './signals.js';
-import { isPlainObject, optionsObject, showShape } from './validate.js';
+import { optionsObject } from './validate.js';
 
 /** Picks a call's signal from the wrapped function's arguments (called with its `this`). */
 export type SignalPicker = (...args: unknown[]) => unknown;
@@ -25,16 +25,15 @@ export function signalPicker(options: unknown, what: string): SignalPicker | und
 }
 
 /**
- * @internal The error for an object given as options that sets none of them and is not a plain
- * object: an AbortSignal (`execute(fn, signal)`, as a primitive takes it), a Date, a Map. Its
- * own keys are none, so it would pass for empty options and be ignored, the caller's abort with
- * it. An object that is not plain but sets an option (a `Request` and its `signal`) is read.
- * `fix` says how to pass a signal; `undefined` when `options` is a plain object.
+ * @internal The error for an AbortSignal given as options (`execute(fn, signal)`, as a primitive
+ * takes it): its own keys are none, so it would pass for empty options and be ignored, the
+ * caller's abort with it. Any other object is read for the options it sets (a `Request` and its
+ * `signal`, a class instance, whose unset fields may not be own keys). `fix` says how to pass a
+ * signal; `undefined` when `options` is no AbortSignal.
  */
 export function strayOptions(options: object, what: string, fix: string): TypeError | undefined {
-  if (isPlainObject(options)) return undefined;
-  const got = isSignal(options) ? `an AbortSignal: pass \`${fix}\`` : showShape(options);
+  if (!isSignal(options)) return undefined;
   return new OptionTypeError('options', 'an options object', options, {
-    message: `${what}\`options\` must be an options object, got ${got}`,
+    message: `${what}\`options\` must be an options object, got an AbortSignal: pass \`${fix}\``,
   });
 }

@@ -2,6 +2,7 @@
 // itself, so the option errors it throws are the core's classes in both module formats, and the
 // entry bundles no second copy of them.
 import { expect } from 'chai';
+import { thrownBy } from '../support/promises.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,15 +20,6 @@ const BAD: Array<[object, 'OptionTypeError' | 'OptionRangeError', string, unknow
   [{ retryStatuses: [1.5] }, 'OptionRangeError', 'retryStatuses[0]', 1.5],
   [{ retryMethods: [1] }, 'OptionTypeError', 'retryMethods[0]', 1],
 ];
-
-function thrownBy(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('bulwark/fetch (built package): option errors', () => {
   it("throws the core's OptionTypeError and OptionRangeError, from the ESM entries", () => {

@@ -8,18 +8,9 @@ import { Fallback } from '../../src/strategies/fallback/Fallback.js';
 import { Hedge } from '../../src/strategies/hedge/Hedge.js';
 import { Chaos } from '../../src/strategies/chaos/Chaos.js';
 import { Retry } from '../../src/strategies/retry/Retry.js';
-import { rejectionOf } from '../support/promises.js';
+import { rejectionOf, thrownBy } from '../support/promises.js';
 
 const notFound = (): Error => Object.assign(new Error('404'), { status: 404 });
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('predicate options answer synchronously', () => {
   const makers: Array<[string, (predicate: unknown) => unknown]> = [

@@ -2,6 +2,7 @@
 // itself, so the option errors `instrument` throws are the core's classes in both module formats,
 // and the entry bundles no second copy of them.
 import { expect } from 'chai';
+import { thrownBy } from '../support/promises.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -17,15 +18,6 @@ const BAD: Array<[unknown, string, unknown]> = [
   [{ attributes: ['a'] }, 'attributes', ['a']],
   ['fast', 'options', 'fast'],
 ];
-
-function thrownBy(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('bulwark/otel (built package): option errors', () => {
   it("throws the core's OptionTypeError, from the ESM entries", () => {

@@ -5,16 +5,7 @@ import { expect } from 'chai';
 import { usePolicy } from '../../src/decorators/index.js';
 import { isOptionTypeError } from '../../src/optionErrors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
-import { rejectionOf } from '../support/promises.js';
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
+import { rejectionOf, thrownBy } from '../support/promises.js';
 
 describe('a value given as options that is no options object', () => {
   it('`execute(fn, signal)` rejects with an option error naming `options` that says to pass `{ signal }`, and `fn` never runs', async () => {

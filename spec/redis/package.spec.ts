@@ -2,6 +2,7 @@
 // package itself, so the option errors its stores throw are the core's classes in both module
 // formats, and the entry bundles no second copy of them.
 import { expect } from 'chai';
+import { thrownBy } from '../support/promises.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -32,15 +33,6 @@ const BAD: Array<[Record<string, unknown> | undefined, Kind, string]> = [
   [{ client, key: 'k', instances: 0 }, 'OptionRangeError', 'instances'],
   [{ client, key: 'k', leaseTtl: 1 }, 'OptionRangeError', 'leaseTtl'],
 ];
-
-function thrownBy(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 function check(c: typeof core, r: typeof redisEntry): void {
   for (const [options, kind, option] of BAD) {

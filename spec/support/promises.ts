@@ -67,3 +67,13 @@ export function deferred<T>(): Deferred<T> {
 export function never(): Promise<never> {
   return new Promise<never>(() => {});
 }
+
+/** What `fn` throws synchronously; fails the spec when it returns. */
+export function thrownBy(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}

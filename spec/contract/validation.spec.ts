@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import {
   Bulkhead,
+  Chaos,
   CircuitBreaker,
   Fallback,
   isOptionError,
@@ -317,6 +318,25 @@ describe('contract: option validation', () => {
       expectOptionError(thrownBy(make), TypeError, option, isRetryable);
       expect(make).to.throw(
         `\`${option}\` must return a boolean synchronously; an async function returns a promise`,
+      );
+    }
+  });
+
+  it('R-VAL-2: an async chaos `enabled`, keyed-stage `key` or retry `delay` function is a TypeError naming the option', () => {
+    const later = async (): Promise<string> => 'a';
+    const cases: Array<[string, string, () => unknown]> = [
+      ['enabled', 'a boolean', () => new Chaos({ fault: { rate: 1 }, enabled: later as never })],
+      [
+        'key',
+        'a string',
+        () => Policy.builder().bulkhead({ maxConcurrent: 1, key: later as never }),
+      ],
+      ['delay', 'a duration', () => new Retry({ delay: later as never })],
+    ];
+    for (const [option, returns, make] of cases) {
+      expectOptionError(thrownBy(make), TypeError, option, later);
+      expect(make).to.throw(
+        `\`${option}\` must return ${returns} synchronously; an async function returns a promise`,
       );
     }
   });

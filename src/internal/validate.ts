@@ -202,6 +202,8 @@ export function predicateOption<P>(value: unknown, option: string): P | undefine
   return (fn &&
     ((input: unknown) => {
       const answer = fn(input);
+      // The usual answer, a boolean, goes out without a look at `then`.
+      if (typeof answer == 'boolean') return answer;
       if (typeof (answer as { then?: unknown } | null | undefined)?.then == 'function') {
         Promise.resolve(answer).catch(() => {});
         refuse(answer, ', got a promise');

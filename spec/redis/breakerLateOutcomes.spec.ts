@@ -15,7 +15,14 @@ import {
   type CircuitOutcome,
 } from '../../src/strategies/circuit-breaker/store.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
-import { deferred, describeRedis, rejectionOf, sleep, type RedisEnv } from './harness.js';
+import {
+  deferred,
+  describeRedis,
+  eventually,
+  rejectionOf,
+  sleep,
+  type RedisEnv,
+} from './harness.js';
 
 const FAILURE: CircuitOutcome = { failure: true, slow: false };
 const SUCCESS: CircuitOutcome = { failure: false, slow: false };
@@ -63,12 +70,16 @@ describeRedis(
       });
       await rejectionOf(b.breaker.execute(boom));
       await rejectionOf(b.breaker.execute(boom));
+      // A breaker records an outcome without holding its call's answer back, and each instance
+      // has its own connection: wait for the writes to land before reading through another.
+      await eventually(async () => (await a.store.snapshot()).bufferedCalls === 2);
       expect(await counts(a.store)).to.deep.equal(['open', 2, 2, 0]);
 
       slowFailure.resolve();
       slowSuccess.resolve();
       await rejectionOf(lateFailure);
       expect(await lateSuccess).to.equal('late');
+      await eventually(async () => (await b.store.snapshot()).bufferedCalls === 4);
       // Four calls ran, three failed; the circuit stays open for the rest of its time.
       expect(await b.store.snapshot()).to.deep.include({
         state: 'open',

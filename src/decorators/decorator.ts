@@ -161,31 +161,26 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
   executor: Executor,
   what: string,
 ): ResilienceDecorator<V, T, P> {
-  function decorate(fn: unknown, context?: unknown, descriptor?: unknown): unknown {
+  function decorate(fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown {
     const refuse = (got: string): TypeError =>
       new TypeError(`${what} decorates methods only, got ${got}`);
     // `(target, key, descriptor)`: TypeScript's legacy decorators, which `experimentalDecorators`
     // (and Babel's legacy plugin) emit in place of standard ones. The method is wrapped as a
-    // standard decorator wraps it, and the descriptor given back holds the wrapper.
-    if (typeof context === 'string' || typeof context === 'symbol') {
-      const d = descriptor as PropertyDescriptor | undefined;
-      const method = d?.value as unknown;
-      if (typeof method !== 'function') {
+    // standard decorator wraps it, and a new descriptor holding the wrapper is given back.
+    const legacy = typeof context === 'string' || typeof context === 'symbol';
+    // The name a method's context or key gives; a function's own otherwise.
+    let name: unknown;
+    if (legacy) {
+      fn = descriptor?.value;
+      if (typeof fn !== 'function') {
         // A field's call has no descriptor (or, under Babel, one with an `initializer`).
-        const kind = d?.get
-          ? d.set
-            ? 'an accessor'
-            : 'a getter'
-          : d?.set
-            ? 'a setter'
-            : 'a field';
-        throw refuse(`${kind} \`${String(context)}\``);
+        const d = descriptor;
+        throw refuse(
+          `${d?.get ? (d.set ? 'an accessor' : 'a getter') : d?.set ? 'a setter' : 'a field'} \`${String(context)}\``,
+        );
       }
-      const name = typeof context === 'string' ? context : method.name;
-      return { ...d, value: wrap(method as (...args: unknown[]) => unknown, name, executor) };
-    }
-    let name: string;
-    if (context === undefined) {
+      name = context;
+    } else if (context === undefined) {
       if (typeof fn !== 'function') {
         throw new TypeError(`${what}: \`fn\` must be a function, got ${show(fn)}`);
       }
@@ -194,16 +189,17 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
       if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) {
         throw refuse(`the class \`${fn.name}\``);
       }
-      name = fn.name;
     } else {
       // Reached at run time only from plain JS or a cast: the types allow methods alone.
       const c = context as { kind?: unknown; name?: unknown };
       if (c.kind !== 'method' || typeof fn !== 'function') {
         throw refuse(typeof c.kind === 'string' ? `a ${c.kind}` : show(context));
       }
-      name = typeof c.name === 'string' ? c.name : fn.name;
+      name = c.name;
     }
-    return wrap(fn as (...args: unknown[]) => unknown, name, executor);
+    const method = fn as (...args: unknown[]) => unknown;
+    const wrapped = wrap(method, typeof name === 'string' ? name : method.name, executor);
+    return legacy ? { ...descriptor, value: wrapped } : wrapped;
   }
   return decorate as ResilienceDecorator<V, T, P>;
 }

@@ -293,8 +293,12 @@ function outcomes(): CircuitOutcome[] {
 
 // Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
 // asynchronous store decided later); a probe's ticket is the number of its HALF_OPEN period (> 0).
+// A call admitted CLOSED gets 0 while 0 stands for the current CLOSED period; when the circuit
+// closes with such calls still running, 0 goes on naming the period they were admitted in until
+// they have all reported, and calls admitted meanwhile get `CLOSED_TICKETS - closes` (<= -2).
 const NOT_A_PROBE = 0;
 const UNKNOWN_TICKET = -1;
+const CLOSED_TICKETS = -2;
 
 /** At most this many calls wait in HALF_OPEN at once (`halfOpenWait`); more are refused at once. */
 const MAX_HALF_OPEN_WAITING = 1000;
@@ -384,6 +388,14 @@ export class CircuitBreaker {
   // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
   // the slots of lost probes starts a new number too.
   #period = 0;
+  // Closes this breaker has seen (from HALF_OPEN, or by reset()), and the HALF_OPEN period at the
+  // last one: a call admitted before it reports about a window the close discarded, so its outcome
+  // is recorded nowhere and moves nothing. Ticket 0 names CLOSED period `#zeroCloses`, held by
+  // `#zeroHeld` calls that have not reported yet.
+  #closes = 0;
+  #closedPeriod = 0;
+  #zeroCloses = 0;
+  #zeroHeld = 0;
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
   // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
@@ -839,6 +851,8 @@ export class CircuitBreaker {
   reset(): void {
     background(this.#store.reset());
     this.#lastMetrics = undefined;
+    // A reset of a CLOSED circuit empties its window too: calls admitted before it move nothing.
+    if (this.#lastState === 'closed') this.#newClosedPeriod();
     this.#observe('closed');
   }
 
@@ -997,7 +1011,15 @@ export class CircuitBreaker {
   ): number | CircuitOpenError {
     if (!admission.admitted)
       return this.#refusal(admission.state, admission.retryAfterMs, boundary);
-    if (!admission.probe) return NOT_A_PROBE;
+    if (!admission.probe) {
+      if (this.#zeroCloses !== this.#closes) {
+        // Calls of an earlier CLOSED period still hold ticket 0: this one's ticket names its own.
+        if (this.#zeroHeld !== 0) return CLOSED_TICKETS - this.#closes;
+        this.#zeroCloses = this.#closes;
+      }
+      this.#zeroHeld++;
+      return NOT_A_PROBE;
+    }
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
     if (admission.reclaimed === true) this.#newPeriod();
@@ -1036,7 +1058,22 @@ export class CircuitBreaker {
     return probe;
   }
 
+  /**
+   * True when the call `ticket` names was admitted before the circuit last closed (a CLOSED call
+   * of an earlier period, or a trial call of the HALF_OPEN period that closed or of one before):
+   * its outcome is recorded nowhere and it holds no trial slot. A call with ticket 0 has reported.
+   */
+  #stale(ticket: number): boolean {
+    if (ticket === NOT_A_PROBE) {
+      if (this.#zeroHeld > 0) this.#zeroHeld--;
+      return this.#zeroCloses !== this.#closes;
+    }
+    if (ticket > 0) return ticket <= this.#closedPeriod;
+    return ticket !== UNKNOWN_TICKET && ticket !== CLOSED_TICKETS - this.#closes;
+  }
+
   #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
+    if (this.#stale(ticket)) return;
     this.#took(
       this.#store.record(
         OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)] as CircuitOutcome,
@@ -1046,6 +1083,7 @@ export class CircuitBreaker {
   }
 
   #release(ticket: number): void {
+    if (this.#stale(ticket)) return;
     if (this.#probe(ticket, this.#lastState === 'half-open')) {
       const released = this.#store.release();
       if (this.#waiters.size === 0) background(released);
@@ -1239,10 +1277,17 @@ export class CircuitBreaker {
     this.#ownProbes = 0;
   }
 
+  // A close (or reset()): calls admitted until now report about a window that is gone.
+  #newClosedPeriod(): void {
+    this.#closes++;
+    this.#closedPeriod = this.#period;
+  }
+
   #observe(to: CircuitState, cause?: unknown): void {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
+    if (to === 'closed') this.#newClosedPeriod();
     // The verdict of HALF_OPEN: calls waiting for it ask again.
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).

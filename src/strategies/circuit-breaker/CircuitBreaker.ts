@@ -344,8 +344,10 @@ const ANSWERED = 2;
  * `slowCallRateThreshold`, trial calls that are slow also re-open it once their share of
  * `halfOpenMaxCalls` reaches the threshold. Outcomes that arrive while OPEN or ISOLATED move
  * nothing. Every recorded outcome still appears in `metrics`, whatever the state: trial calls'
- * and late ones are added to the window that tripped the circuit, and a close starts an empty
- * window. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
+ * and late ones are added to the window that tripped the circuit, and a close (or `reset()`)
+ * starts an empty window about the calls admitted from then on: the outcome of a call admitted
+ * before it moves nothing and enters no window (with a shared store: before a close this breaker
+ * has heard of). A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
  * when this breaker recorded it.
  *
  * A call whose caller aborted records nothing, and an error `recordOn` does not match counts as
@@ -597,7 +599,8 @@ export class CircuitBreaker {
    * The state and the counts over the current window (the last `windowSize` outcomes or the
    * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
    * Every recorded call counts, also a trial call and one that reports after the circuit opened
-   * (which moves nothing); a close and `reset()` start an empty window.
+   * (which moves nothing); a close and `reset()` start an empty window, which the calls admitted
+   * before them never enter.
    * With a store that answers asynchronously these are the last known figures, and reading them
    * asks the store for fresh ones.
    */
@@ -779,7 +782,7 @@ export class CircuitBreaker {
    *
    * @returns a ticket to pass to `onSuccess` and `onFailure` (and the internal `onCancel`), so
    * that only a call holding a trial slot of the current HALF_OPEN period gives one back or
-   * decides HALF_OPEN
+   * decides HALF_OPEN, and a call admitted before the circuit last closed moves nothing
    * @throws CircuitOpenError when the circuit is OPEN, ISOLATED, or HALF_OPEN with every trial
    * slot taken
    */

@@ -38,11 +38,14 @@ export abstract class ResilienceError extends Error {
    * bulwark's own the ones of its `code`. A subclass defined elsewhere keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // The prototype chain first, as a plain `instanceof` (all that this copy's errors, a promise
+    // or another error need), by the function itself: `super[Symbol.hasInstance]` cost ~30 ns a
+    // call. Then the brand of another copy.
     return (
-      (hasBrand(value) &&
-        (this === ResilienceError ||
-          (Object.hasOwn(this, 'code') && value.code === (this as { code?: unknown }).code))) ||
-      super[Symbol.hasInstance](value)
+      Function.prototype[Symbol.hasInstance].call(this, value) ||
+      (this === ResilienceError
+        ? hasBrand(value)
+        : Object.hasOwn(this, 'code') && hasCode(value, (this as { code?: unknown }).code))
     );
   }
 
@@ -160,8 +163,13 @@ function hasBrand(e: unknown): e is ResilienceError {
   return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true;
 }
 
+// A bulwark error, of any copy, whose code is `code`.
+function hasCode(e: unknown, code: unknown): boolean {
+  return hasBrand(e) && e.code === code;
+}
+
 function codeGuard<E extends ResilienceError>(code: E['code']): (e: unknown) => e is E {
-  return (e: unknown): e is E => hasBrand(e) && e.code === code;
+  return (e: unknown): e is E => hasCode(e, code);
 }
 
 /** True for any error bulwark raised, from this or another copy of the package. */

@@ -78,6 +78,31 @@ describe('CircuitBreaker ignores outcomes of calls admitted before the circuit l
     });
   }
 
+  it('tells apart calls admitted across two closes, with calls of each still running (a policy)', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
+    const policy = Policy.builder().clock(clock).circuitBreaker(breaker).build();
+    const call = (fn: () => Promise<string>) => policy.execute(fn);
+    const recover = async (): Promise<void> => {
+      await run(breaker, 'F');
+      clock.tick(1_000);
+      await run(breaker, 'S');
+      expect(breaker.state).to.equal('closed');
+    };
+    const first = pending(call);
+    await recover();
+    const second = pending(call);
+    await recover();
+    const third = pending(call);
+    for (const stale of [second, first]) {
+      stale.fail();
+      await flushed();
+      expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+    }
+    third.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['open', 1, 1, 0]);
+  });
+
   it('does not let a late success reset the run of failures of the new CLOSED period', async () => {
     const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '1s' });
     const slow = pending((fn) => breaker.execute(fn));

@@ -392,11 +392,10 @@ export class CircuitBreaker {
   #period = 0;
   // Closes this breaker has seen (from HALF_OPEN, or by reset()), and the HALF_OPEN period at the
   // last one: a call admitted before it reports about a window the close discarded, so its outcome
-  // is recorded nowhere and moves nothing. Ticket 0 names CLOSED period `#zeroCloses`, held by
-  // `#zeroHeld` calls that have not reported yet.
+  // is recorded nowhere and moves nothing. `#zeroHeld`: how many calls holding ticket 0 have not
+  // reported yet, negated while they were admitted before the last close (one field: read once).
   #closes = 0;
   #closedPeriod = 0;
-  #zeroCloses = 0;
   #zeroHeld = 0;
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
   // Polly's BrokenCircuitException carries it.
@@ -1015,12 +1014,10 @@ export class CircuitBreaker {
     if (!admission.admitted)
       return this.#refusal(admission.state, admission.retryAfterMs, boundary);
     if (!admission.probe) {
-      if (this.#zeroCloses !== this.#closes) {
-        // Calls of an earlier CLOSED period still hold ticket 0: this one's ticket names its own.
-        if (this.#zeroHeld !== 0) return CLOSED_TICKETS - this.#closes;
-        this.#zeroCloses = this.#closes;
-      }
-      this.#zeroHeld++;
+      // Calls of an earlier CLOSED period still hold ticket 0: this one's ticket names its own.
+      const held = this.#zeroHeld;
+      if (held < 0) return CLOSED_TICKETS - this.#closes;
+      this.#zeroHeld = held + 1;
       return NOT_A_PROBE;
     }
     // The store took back the slots of probes that never reported: they are lost, so their
@@ -1068,8 +1065,11 @@ export class CircuitBreaker {
    */
   #stale(ticket: number): boolean {
     if (ticket === NOT_A_PROBE) {
-      if (this.#zeroHeld > 0) this.#zeroHeld--;
-      return this.#zeroCloses !== this.#closes;
+      const held = this.#zeroHeld;
+      if (held > 0) this.#zeroHeld = held - 1;
+      // One of an earlier period: after the last of them, 0 names the current period again.
+      else if (held < 0) this.#zeroHeld = held + 1;
+      return held < 0;
     }
     if (ticket > 0) return ticket <= this.#closedPeriod;
     return ticket !== UNKNOWN_TICKET && ticket !== CLOSED_TICKETS - this.#closes;
@@ -1077,10 +1077,10 @@ export class CircuitBreaker {
 
   #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
     if (this.#stale(ticket)) return;
+    // A CLOSED call (ticket 0, the common case) is no probe: no need to ask.
+    const bits = ticket === NOT_A_PROBE || !this.#probe(ticket) ? 4 : 0;
     this.#took(
-      this.#store.record(
-        OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)] as CircuitOutcome,
-      ),
+      this.#store.record(OUTCOMES[+failure | (+slow << 1) | bits] as CircuitOutcome),
       cause,
     );
   }
@@ -1284,6 +1284,7 @@ export class CircuitBreaker {
   #newClosedPeriod(): void {
     this.#closes++;
     this.#closedPeriod = this.#period;
+    if (this.#zeroHeld > 0) this.#zeroHeld = -this.#zeroHeld;
   }
 
   #observe(to: CircuitState, cause?: unknown): void {

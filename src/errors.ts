@@ -43,9 +43,9 @@ export abstract class ResilienceError extends Error {
     // call. Then the brand of another copy.
     return (
       Function.prototype[Symbol.hasInstance].call(this, value) ||
-      (this === ResilienceError
-        ? hasBrand(value)
-        : Object.hasOwn(this, 'code') && hasCode(value, (this as { code?: unknown }).code))
+      (hasBrand(value) &&
+        (this === ResilienceError ||
+          (Object.hasOwn(this, 'code') && value.code === (this as { code?: unknown }).code)))
     );
   }
 
@@ -163,13 +163,8 @@ function hasBrand(e: unknown): e is ResilienceError {
   return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true;
 }
 
-// A bulwark error, of any copy, whose code is `code`.
-function hasCode(e: unknown, code: unknown): boolean {
-  return hasBrand(e) && e.code === code;
-}
-
 function codeGuard<E extends ResilienceError>(code: E['code']): (e: unknown) => e is E {
-  return (e: unknown): e is E => hasCode(e, code);
+  return (e: unknown): e is E => hasBrand(e) && e.code === code;
 }
 
 /** True for any error bulwark raised, from this or another copy of the package. */

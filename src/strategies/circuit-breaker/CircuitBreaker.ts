@@ -1077,10 +1077,10 @@ export class CircuitBreaker {
 
   #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
     if (this.#stale(ticket)) return;
-    // A CLOSED call (ticket 0, the common case) is no probe: no need to ask.
-    const bits = ticket === NOT_A_PROBE || !this.#probe(ticket) ? 4 : 0;
     this.#took(
-      this.#store.record(OUTCOMES[+failure | (+slow << 1) | bits] as CircuitOutcome),
+      this.#store.record(
+        OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)] as CircuitOutcome,
+      ),
       cause,
     );
   }

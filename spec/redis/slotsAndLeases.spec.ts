@@ -201,9 +201,13 @@ describeRedis('Regressions on Redis stores', function (env) {
       const y = deferred();
       let yRunning: Promise<unknown> | undefined;
       await frozen(env, async () => {
-        // Redis cannot answer: Y runs in a slot decided without it.
-        yRunning = bulkheadA.execute(() => y.promise);
-        await sleep(150);
+        // Redis cannot answer: Y runs in a slot decided without it (after storeTimeout).
+        let yStarted = false;
+        yRunning = bulkheadA.execute(() => {
+          yStarted = true;
+          return y.promise;
+        });
+        await eventually(() => yStarted, 2000, 'Y running without Redis');
       });
       // Past the back-off, A talks to Redis again; then Y ends.
       await sleep(500);

@@ -76,6 +76,12 @@ export const BULKHEAD_OPTIONS = Object.freeze([
 ]);
 const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'release', 'inUse']);
 
+/** @internal The calls running beneath a stacked wrapper (the decorators' `Work`): see `hold`. */
+export interface FollowedWork {
+  readonly running: number;
+  drained: (() => void) | undefined;
+}
+
 /**
  * The queue of a bulkhead taken over by another (see `Bulkhead.takeOver`): never empty and never
  * serving, so the checks of an empty queue its fast paths (`takeSlot`, `giveSlot`) make anyway
@@ -340,13 +346,30 @@ export class Bulkhead {
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    return this.hold(fn, signal, Bulkhead.prototype.execute);
+  }
+
+  /**
+   * @internal Runs `fn` in a slot, as `execute` does once its arguments are checked; a refusal's
+   * stack starts at the caller of `boundary`. With `until` (the calls of the original function
+   * beneath a stacked wrapper `fn` calls), the slot is held until those have all settled, also
+   * when `fn` answered first (a time limiter beneath), the call counting as orphaned meanwhile;
+   * the caller's signal then only stops the wait for a slot (what `fn` answers is the answer).
+   */
+  hold<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function,
+    until?: FollowedWork,
+  ): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = this.takeSlot();
-    if (ticket !== false) return this.#run(fn, signal, ticket);
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-    const refusal = this.refuseNow(Bulkhead.prototype.execute);
+    if (ticket !== false) return this.#run(fn, signal, ticket, until);
+    const refusal = this.refuseNow(boundary);
     if (refusal !== undefined) return rejectedSoon(refusal);
-    return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
+    return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted, until));
   }
 
   /**
@@ -512,6 +535,7 @@ export class Bulkhead {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
     ticket: BulkheadTicket,
+    until: FollowedWork | undefined,
   ): Promise<T> {
     if (signal?.aborted) {
       this.giveSlot(ticket);
@@ -530,6 +554,7 @@ export class Bulkhead {
       this.giveSlot(ticket, false);
       return Promise.reject(error);
     }
+    if (until !== undefined) return this.#follow(work, ticket, until);
     const live = abortable(signal);
     // Without a signal to answer early (or one that aborted while `fn` started), the call follows
     // its work; the promise returned is a new one, so a rejection nobody handles is reported.
@@ -571,6 +596,28 @@ export class Bulkhead {
         },
       );
     });
+  }
+
+  /** Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). */
+  #follow<T>(work: Promise<T>, ticket: BulkheadTicket, until: FollowedWork): Promise<T> {
+    const settle = (ok: boolean): void => {
+      if (until.running === 0) {
+        this.giveSlot(ticket, ok);
+        return;
+      }
+      this.orphan(1);
+      until.drained = () => {
+        until.drained = undefined;
+        this.orphan(-1);
+        // Answered before it settled: a failure, as an adaptive limit sees it.
+        this.giveSlot(ticket, false);
+      };
+    };
+    work.then(
+      () => settle(true),
+      () => settle(false),
+    );
+    return work;
   }
 
   /**

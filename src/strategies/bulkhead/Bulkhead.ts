@@ -102,6 +102,13 @@ HANDED_OVER.size = 1;
  * answer synchronously, `availableSlots` reports the last known shared count, and queued callers
  * are served by this process's releases and when the store reports slots freed elsewhere.
  *
+ * A bulkhead that a `PolicyRegistry` reload replaced (new options) answers through the one that
+ * replaced it: every call through it takes its slot there, its callers queued at the reload wait
+ * there (each refused at the deadline of the `maxWait` it queued under), and `availableSlots`,
+ * `queued` and `orphaned` are the new one's; its settings (`maxConcurrent`, `maxQueue`,
+ * `maxWaitMs`, `adaptiveLimit`) stay the ones it was built with (`registry.bulkhead(name)` gives
+ * the new one).
+ *
  * @example
  * ```ts
  * const db = new Bulkhead({ maxConcurrent: 20, maxQueue: 100, maxWait: '2s' });

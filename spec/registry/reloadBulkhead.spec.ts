@@ -6,7 +6,14 @@ import { expect } from 'chai';
 import { bulkhead, timeLimiter } from '../../src/decorators/index.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { ManualClock } from '../support/clock.js';
-import { deferred, flush, rejectionOf, settle, type Deferred } from '../support/promises.js';
+import {
+  deferred,
+  flush,
+  rejectionOf,
+  settle,
+  type Deferred,
+  type Settled,
+} from '../support/promises.js';
 
 type Config = Record<string, unknown>;
 
@@ -212,7 +219,7 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     );
     const policy = registry.policy('work');
     const running = policy.execute(work.fn('r1'));
-    const calls = new Map<string, ReturnType<typeof settle<string>>>();
+    const calls = new Map<string, Settled<unknown>>();
     const queue = (id: string): void => void calls.set(id, settle(policy.execute(work.fn(id))));
     const refusedAt: Record<string, number> = {};
     const watch = async (ms: number): Promise<void> => {

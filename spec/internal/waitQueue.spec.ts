@@ -187,22 +187,22 @@ describe('WaitQueue', () => {
   });
 
   describe('with deadlines, and callers moved in from another queue', () => {
-    it('moves callers in behind those waiting, each due at its own time, served in arrival order', async () => {
+    it('moves callers into an empty queue, each due at its own time, and places later ones by theirs', async () => {
       const clock = new ManualClock();
-      const from = queue(clock);
+      const from = queue(clock, () => 0, true);
       const to = queue(clock, () => 0, true);
       void from.q.push(1, 500, undefined);
       void from.q.push(2, 900, undefined);
       await clock.advance(100);
-      void to.q.push(3, 200, undefined);
-      from.q.moveTo(to.q, () => {});
-      expect([from.q.size, to.q.size]).to.deep.equal([0, 3]);
+      from.q.transferTo(to.q, () => {});
+      expect([from.q.size, to.q.size]).to.deep.equal([0, 2]);
       expect(from.q.shift()).to.equal(undefined);
-      // 1 and 2 keep 500 and 900; 4, queued now for 100, falls due before both.
+      // 1 and 2 keep 500 and 900; 3 and 4, queued now, fall due before 2, 4 before both.
+      void to.q.push(3, 600, undefined);
       void to.q.push(4, 100, undefined);
       await clock.advance(1_000);
       expect(from.served).to.deep.equal([]);
-      expect(to.served).to.deep.equal(['4@200', '3@300', '1@500', '2@900']);
+      expect(to.served).to.deep.equal(['4@200', '1@500', '3@700', '2@900']);
       expect(clock.pending(), 'one timer at a time, none once empty').to.equal(0);
     });
 
@@ -212,7 +212,7 @@ describe('WaitQueue', () => {
       const to = queue(clock, () => 0, true);
       void from.q.push(1, 10_000, undefined);
       void from.q.push(2, 10_000, undefined);
-      from.q.moveTo(to.q, () => {});
+      from.q.transferTo(to.q, () => {});
       void to.q.push(3, 1_000, undefined);
       void to.q.push(4, 2_000, undefined);
       expect(clock.pending()).to.equal(1);
@@ -230,7 +230,7 @@ describe('WaitQueue', () => {
       void from.q.push(1, 50, undefined);
       const leaving = from.q.push(2, 30, controller.signal);
       const seen: number[] = [];
-      from.q.moveTo(to.q, (waiter) => seen.push(waiter.n));
+      from.q.transferTo(to.q, (waiter) => seen.push(waiter.n));
       expect(seen).to.deep.equal([1, 2]);
       expect(getEventListeners(controller.signal, 'abort')).to.have.length(1);
       controller.abort(new Error('gone'));
@@ -248,7 +248,7 @@ describe('WaitQueue', () => {
       const to = queue(clock, () => 0, true);
       void from.q.push(1, Infinity, undefined);
       void from.q.push(2, 300, undefined);
-      from.q.moveTo(to.q, () => {});
+      from.q.transferTo(to.q, () => {});
       void to.q.push(3, 100, undefined);
       void to.q.push(4, 200, undefined);
       // 1, due never and last, leaves: 2's 300 is the last due time, and 5 goes after it.
@@ -266,7 +266,7 @@ describe('WaitQueue', () => {
       const from = queue(new ManualClock());
       const to = queue(new ManualClock(50), () => 0, true);
       void from.q.push(1, 10, undefined);
-      from.q.moveTo(to.q, () => {});
+      from.q.transferTo(to.q, () => {});
       expect(to.served).to.deep.equal(['1@50']);
     });
   });

@@ -2,29 +2,29 @@ import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
 
 /**
- * A caller waiting in a {@link WaitQueue}. It is its own abort listener (`handleEvent`), so
- * waiting needs no closure beyond the promise's.
+ * @internal A caller waiting in a {@link WaitQueue}. It is its own abort listener
+ * (`handleEvent`), so waiting needs no closure beyond the promise's.
  */
 export class Waiter<T> implements EventListenerObject {
-  /** The queue it waits in (another one's, once moved there: see `WaitQueue.moveTo`). */
+  /** The queue it waits in (another one, once moved there: see `WaitQueue.transferTo`). */
   q: WaitQueue<T>;
   /** What the owner keeps with the caller (the rate limiter's permits, the bulkhead's flag). */
   n: number;
   readonly signal: AbortSignal | undefined;
   /** When it was queued, on the queue's clock. */
-  readonly at: number;
+  readonly queuedAt: number;
   // Arrival order (served by `shift`).
   prev: Waiter<T> | undefined;
   next: Waiter<T> | undefined;
-  // Due order (served by the timer): the same as arrival order unless a caller moved in with an
-  // earlier due time than those already there (see `WaitQueue.moveTo`).
-  before: Waiter<T> | undefined;
-  after: Waiter<T> | undefined;
+  // Due order (served by the timer): the same as arrival order unless, with deadlines, a caller
+  // falls due sooner than one queued before it (see `WaitQueue`).
+  sooner: Waiter<T> | undefined;
+  behind: Waiter<T> | undefined;
   /**
    * Milliseconds between the due time of the waiter before this one (in due order) and this
    * one's; for the first, its due time.
    */
-  gap = 0;
+  dueGap = 0;
   resolve!: (value: T) => void;
   reject!: (reason: unknown) => void;
 
@@ -32,7 +32,7 @@ export class Waiter<T> implements EventListenerObject {
     this.q = q;
     this.n = n;
     this.signal = signal;
-    this.at = at;
+    this.queuedAt = at;
   }
 
   handleEvent(): void {
@@ -41,18 +41,17 @@ export class Waiter<T> implements EventListenerObject {
 }
 
 /**
- * Waiting callers in FIFO order, as a linked list with one timer (for the first due time): O(1)
- * to join, to serve and to leave from anywhere. Due times are kept in a second list through the
- * same waiters, in due order, as gaps between neighbours, so a caller leaving from anywhere in
- * the line can move everyone behind it up in O(1). The two lists are one order unless callers
- * were moved in from another queue (`moveTo`, a bulkhead's reload): those keep their own due
- * times, later or sooner than the ones queued here, while `shift` still serves in arrival order.
- * A caller queued later that falls due sooner than the last goes after it (it waits its turn,
- * as in a rate limiter's line), or, with `deadlines`, into the due list where its due time falls
- * (a deadline of its own, as in a bulkhead's queue). When the first falls due, `onDue` answers
- * it; when a caller's signal aborts, `onAbort` says how much sooner everyone behind it falls due,
- * and the caller is rejected with the signal's reason. An infinite due time sets no timer; an
- * empty queue holds none.
+ * @internal Waiting callers in FIFO order, as a linked list with one timer (for the first due
+ * time): O(1) to join, to serve and to leave from anywhere. Due times are kept in a second list
+ * through the same waiters, in due order, as gaps between neighbours, so a caller leaving from
+ * anywhere in the line can move everyone behind it up in O(1). A caller queued later that falls
+ * due sooner than the last goes after it (it waits its turn, as in a rate limiter's line), or,
+ * with `deadlines`, into the due list where its due time falls while it still comes last for
+ * `shift` (a deadline of its own, as in a bulkhead's queue, whose callers moved in by a reload
+ * (`transferTo`) may wait longer than those queued after them). When the first falls due,
+ * `onDue` answers it; when a caller's signal aborts, `onAbort` says how much sooner everyone
+ * behind it falls due, and the caller is rejected with the signal's reason. An infinite due time
+ * sets no timer; an empty queue holds none.
  */
 export class WaitQueue<T> {
   size = 0;
@@ -97,56 +96,47 @@ export class WaitQueue<T> {
     const last = this.#last;
     if (!last) {
       this.#first = this.#last = waiter;
-      waiter.gap = this.#lastDue = due;
+      waiter.dueGap = this.#lastDue = due;
     } else if (due >= this.#lastDue || !this.#deadlines) {
       // A later caller may fall due sooner (a remote store's answer); it still goes after.
-      waiter.gap = due > this.#lastDue ? due - this.#lastDue : 0;
-      waiter.before = last;
-      last.after = waiter;
+      waiter.dueGap = due > this.#lastDue ? due - this.#lastDue : 0;
+      waiter.sooner = last;
+      last.behind = waiter;
       this.#last = waiter;
-      this.#lastDue += waiter.gap;
+      this.#lastDue += waiter.dueGap;
     } else {
       // Callers moved in wait longer: this one falls due before them.
-      this.#place(waiter, due, undefined, 0);
+      this.#place(waiter, due);
     }
     this.#append(waiter);
     if (signal !== undefined) listenAbort(signal, waiter);
     // The first due: the timer is its own (one set for another is early).
     if (!last) this.#arm(waiter, now);
-    else if (!waiter.before) this.#rearm();
+    else if (!waiter.sooner) this.#rearm();
     return promise;
   }
 
   /**
-   * Moves every caller waiting here behind those waiting in `target`, in their order, each keeping
+   * Moves every caller waiting here into `target`, an empty queue, in their order, each keeping
    * its due time, its signal and when it was queued; `bring` sees each first. This queue is left
-   * empty, with no timer. O(callers in both).
+   * empty, with no timer.
    */
-  moveTo(target: WaitQueue<T>, bring: (waiter: Waiter<T>) => void): void {
+  transferTo(target: WaitQueue<T>, bring: (waiter: Waiter<T>) => void): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    const head = this.#head;
-    let waiter = this.#first;
-    this.#timer = this.#head = this.#tail = this.#first = this.#last = undefined;
-    this.size = this.#lastDue = 0;
-    // Into the due list, in due order: each goes after the one before it, so the walk through
-    // the target's list never goes back.
-    let before: Waiter<T> | undefined;
-    for (let due = 0, beforeDue = 0; waiter;) {
-      const after = waiter.after;
-      due += waiter.gap;
-      beforeDue = target.#place(waiter, due, before, beforeDue);
-      before = waiter;
-      waiter = after;
-    }
-    for (waiter = head; waiter;) {
-      const next = waiter.next;
-      waiter.prev = waiter.next = undefined;
+    for (let waiter = this.#head; waiter; waiter = waiter.next) {
       waiter.q = target;
       bring(waiter);
-      target.#append(waiter);
-      waiter = next;
     }
-    // The first due may have changed, and may be due already.
+    // The lists, due times (gaps from the first's) and all, move whole.
+    target.#head = this.#head;
+    target.#tail = this.#tail;
+    target.#first = this.#first;
+    target.#last = this.#last;
+    target.#lastDue = this.#lastDue;
+    target.size = this.size;
+    this.#timer = this.#head = this.#tail = this.#first = this.#last = undefined;
+    this.size = this.#lastDue = 0;
+    // The first may be due already.
     target.#rearm();
   }
 
@@ -176,35 +166,33 @@ export class WaitQueue<T> {
   }
 
   /**
-   * Puts `waiter`, due at `due`, into the due list after everyone due no later, looking from
-   * `from` on (due at `fromDue`; undefined: from the start), and answers `due`. Walks forward,
+   * Puts `waiter`, due at `due`, into the due list after everyone due no later. Walks forward,
    * summing gaps: a walk back would subtract them, and an infinite due time less another is no
    * number.
    */
-  #place(waiter: Waiter<T>, due: number, from: Waiter<T> | undefined, fromDue: number): number {
-    let before = from;
-    let beforeDue = from ? fromDue : 0;
-    let after = from ? from.after : this.#first;
-    while (after && beforeDue + after.gap <= due) {
-      beforeDue += after.gap;
-      before = after;
-      after = after.after;
+  #place(waiter: Waiter<T>, due: number): void {
+    let sooner: Waiter<T> | undefined;
+    let soonerDue = 0;
+    let behind = this.#first;
+    while (behind && soonerDue + behind.dueGap <= due) {
+      soonerDue += behind.dueGap;
+      sooner = behind;
+      behind = behind.behind;
     }
     // Infinity after Infinity is a gap of 0.
-    waiter.gap = !before ? due : due === beforeDue ? 0 : due - beforeDue;
-    waiter.before = before;
-    waiter.after = after;
-    if (before) before.after = waiter;
+    waiter.dueGap = !sooner ? due : due === soonerDue ? 0 : due - soonerDue;
+    waiter.sooner = sooner;
+    waiter.behind = behind;
+    if (sooner) sooner.behind = waiter;
     else this.#first = waiter;
-    if (after) {
-      after.before = waiter;
-      const afterDue = beforeDue + after.gap;
-      after.gap = afterDue === due ? 0 : afterDue - due;
+    if (behind) {
+      behind.sooner = waiter;
+      const behindDue = soonerDue + behind.dueGap;
+      behind.dueGap = behindDue === due ? 0 : behindDue - due;
     } else {
       this.#last = waiter;
       this.#lastDue = due;
     }
-    return due;
   }
 
   /**
@@ -212,34 +200,35 @@ export class WaitQueue<T> {
    * the line, not before the one ahead of them).
    */
   #remove(waiter: Waiter<T>, shift: number): void {
-    const { prev, next, before, after } = waiter;
+    const { prev, next, sooner, behind } = waiter;
     if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter);
     if (!prev) this.#head = next;
     else prev.next = next;
     if (!next) this.#tail = prev;
     else next.prev = prev;
-    if (!before) this.#first = after;
-    else before.after = after;
-    if (!after) {
-      this.#last = before;
+    if (!sooner) this.#first = behind;
+    else sooner.behind = behind;
+    if (!behind) {
+      this.#last = sooner;
       // An infinite gap after a finite due time: that one's is summed again.
-      this.#lastDue = waiter.gap === Infinity ? this.#dueOf(before) : this.#lastDue - waiter.gap;
+      this.#lastDue =
+        waiter.dueGap === Infinity ? this.#dueOf(sooner) : this.#lastDue - waiter.dueGap;
     } else {
-      after.before = before;
-      const joined = waiter.gap + after.gap;
-      after.gap = !before || joined > shift ? joined - shift : 0;
+      behind.sooner = sooner;
+      const joined = waiter.dueGap + behind.dueGap;
+      behind.dueGap = !sooner || joined > shift ? joined - shift : 0;
       // (Both infinite: the last is due never, still.)
-      if (joined !== after.gap) this.#lastDue -= joined - after.gap;
+      if (joined !== behind.dueGap) this.#lastDue -= joined - behind.dueGap;
     }
     // A timer left for a departed first one just fires early and re-arms; a first one due sooner
     // needs a new one (and may already be due).
-    if (--this.size === 0 || (!before && shift)) this.#rearm();
+    if (--this.size === 0 || (!sooner && shift)) this.#rearm();
   }
 
   /** The due time of `waiter` (0 for none), summing the gaps from the first. */
   #dueOf(waiter: Waiter<T> | undefined): number {
     let due = 0;
-    for (; waiter; waiter = waiter.before) due += waiter.gap;
+    for (; waiter; waiter = waiter.sooner) due += waiter.dueGap;
     return due;
   }
 
@@ -253,7 +242,7 @@ export class WaitQueue<T> {
   #serve(): void {
     const now = this.#first && this.#clock.now();
     for (let waiter = this.#first; waiter; waiter = this.#first) {
-      if (waiter.gap > (now as number)) return this.#arm(waiter, now as number);
+      if (waiter.dueGap > (now as number)) return this.#arm(waiter, now as number);
       this.#remove(waiter, 0);
       this.#onDue(waiter, now as number);
     }
@@ -262,8 +251,8 @@ export class WaitQueue<T> {
   #arm(first: Waiter<T>, now: number): void {
     // Rounded up so the timer never fires before the first is due (fake and real timers truncate
     // fractional delays).
-    if (first.gap < Infinity) {
-      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(first.gap - now)));
+    if (first.dueGap < Infinity) {
+      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(first.dueGap - now)));
     }
   }
 }

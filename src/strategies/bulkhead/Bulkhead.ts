@@ -257,7 +257,7 @@ export class Bulkhead {
       clock,
       (waiter, now) =>
         waiter.reject(
-          new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: now - waiter.at }),
+          new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: now - waiter.queuedAt }),
         ),
       () => 0,
       true,
@@ -510,7 +510,7 @@ export class Bulkhead {
     old.#orphaned = 0;
     old.#lent = new Set();
     old.#successor = this;
-    old.#queue.moveTo(this.#queue, (waiter) => {
+    old.#queue.transferTo(this.#queue, (waiter) => {
       // Granted here, the slot is lent through `old`: by hand (`old.acquire()`), `old.release()`
       // gives it back.
       const { n, resolve } = waiter;

@@ -86,10 +86,10 @@ export interface FollowedWork {
  * The queue of a bulkhead taken over by another (see `Bulkhead.takeOver`): never empty and never
  * serving, so the checks of an empty queue its fast paths (`takeSlot`, `giveSlot`) make anyway
  * send it to the slow ones, which ask the bulkhead that took over. One of the same class as every
- * bulkhead's queue, so that code stays on one hidden class.
+ * bulkhead's queue, so that code stays on one hidden class; made at the first take-over (loading
+ * the module does nothing).
  */
-const HANDED_OVER = new WaitQueue<BulkheadTicket>(systemClock, noop, () => 0);
-HANDED_OVER.size = 1;
+let handedOver: WaitQueue<BulkheadTicket> | undefined;
 
 /**
  * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
@@ -143,7 +143,7 @@ export class Bulkhead {
   readonly #local: boolean;
   // Callers waiting for a slot, first in first out, each rejected when its own `maxWait` runs out
   // (callers moved in by `takeOver` keep the one they queued under). `n` is 1 for a caller of
-  // `acquire` (its slot is released by hand), 0 for `execute` or a policy. `HANDED_OVER` once
+  // `acquire` (its slot is released by hand), 0 for `execute` or a policy. `handedOver` once
   // taken over.
   #queue: WaitQueue<BulkheadTicket>;
   // Tickets of the slots taken by hand (`acquire`, `tryAcquire`), for `release()`. Slots held by
@@ -520,7 +520,11 @@ export class Bulkhead {
         resolve(old.#lend(ticket) as BulkheadTicket);
       };
     });
-    old.#queue = HANDED_OVER;
+    if (handedOver === undefined) {
+      handedOver = new WaitQueue<BulkheadTicket>(systemClock, noop, () => 0);
+      handedOver.size = 1;
+    }
+    old.#queue = handedOver;
     this.#wake();
   }
 

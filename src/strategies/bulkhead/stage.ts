@@ -48,9 +48,9 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
         return;
       }
     }
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: with no queue only a remote store's answer is awaited, and a caller who left meanwhile is answered by the policy at once and handled below either way (slot given back, abort reason)
-    const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
-    this.bulkhead.waitSlot(signal).then(
+    // Always the signal: a bulkhead taken over by a reload waits in its successor's queue,
+    // whatever its own `maxQueue` was (a waiter listens only once queued).
+    this.bulkhead.waitSlot(ctx.signal).then(
       (granted) => {
         // The caller gave up while waiting: the slot is not theirs to use.
         if (ctx.aborted) {

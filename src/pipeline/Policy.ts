@@ -10,7 +10,12 @@ import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './event
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import type { Counters, PolicyMetrics, StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
-import { wrap as wrapWith, type Executor, type Wrapped } from '../decorators/decorator.js';
+import {
+  wrap as wrapWith,
+  type DirectExecutor,
+  type Executor,
+  type Wrapped,
+} from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
@@ -241,11 +246,13 @@ export class Policy<T = unknown, F = never> {
     if (typeof fn !== 'function') {
       throw fnError(fn);
     }
+    const pick = signalPicker(options, 'policy.wrap');
     // The wrapper `usePolicy` makes, so that it stacks with the other wrappers as they do.
     return wrapWith(
       fn as (...args: unknown[]) => unknown,
       fn.name,
-      policyExecutor(this, signalPicker(options, 'policy.wrap')),
+      policyExecutor(this, pick),
+      policyDirect(this, pick),
     ) as (...args: A) => Promise<R | F>;
   }
 
@@ -443,6 +450,23 @@ export function policyExecutor(policy: Policy<unknown, unknown>, pick?: SignalPi
     const answer = run(either.signal);
     answer.then(done, done);
     return answer;
+  };
+}
+
+/**
+ * @internal Runs a call of a wrapper with no work to follow through `policy.execute`, as
+ * {@link policyExecutor} does, with a thunk that calls the function directly: a synchronous
+ * answer settles the execution at once, as it would given to `execute`.
+ */
+function policyDirect(policy: Policy<unknown, unknown>, pick?: SignalPicker): DirectExecutor {
+  return (fn, self, args, entry) => {
+    const signal = pick === undefined ? undefined : pick.apply(self, args);
+    // A refusal's stack starts at the frame that called the wrapper.
+    wrapperEntry = entry;
+    return policy.execute(
+      () => fn.apply(self, args),
+      signal == null ? undefined : ({ signal } as ExecuteOptions),
+    );
   };
 }
 

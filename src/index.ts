@@ -1,4 +1,4 @@
-import { listenAbort, unlistenAbort } from './internal/abortListeners.js';
+import { AbortLink, listenAbort, unlistenAbort } from './internal/abortListeners.js';
 import { wallNow } from './internal/clock.js';
 import { notRetryable } from './internal/retryable.js';
 import { fail } from './internal/duration.js';
@@ -163,6 +163,7 @@ export const kindDescriptors = KINDS;
 // of the declarations).
 /** @internal */
 export {
+  AbortLink,
   booleanOption,
   fail,
   functionOption,

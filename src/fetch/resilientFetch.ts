@@ -2,6 +2,7 @@
 // the option errors thrown here are the core's classes (`instanceof OptionTypeError` from
 // 'bulwark' holds) and the helpers are not bundled a second time.
 import {
+  AbortLink,
   booleanOption,
   functionOption,
   OptionRangeError,
@@ -378,15 +379,8 @@ function link(signals: readonly AbortSignal[]): {
   const aborted = signals.find((s) => s.aborted);
   if (aborted !== undefined) return { signal: aborted, unlink: ignore };
   const controller = new AbortController();
-  const onAbort = (event: Event): void => {
-    unlink();
-    controller.abort((event.target as AbortSignal).reason);
-  };
-  const unlink = (): void => {
-    for (const s of signals) s.removeEventListener('abort', onAbort);
-  };
-  for (const s of signals) s.addEventListener('abort', onAbort);
-  return { signal: controller.signal, unlink };
+  const links = new AbortLink(controller, signals);
+  return { signal: controller.signal, unlink: () => links.release() };
 }
 
 const STATUS = 'an integer in [100, 599]';

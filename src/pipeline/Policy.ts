@@ -17,7 +17,7 @@ import {
   type Wrapped,
 } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
-import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
+import { AbortLink, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
 
 // Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
@@ -440,13 +440,8 @@ export function policyExecutor(policy: Policy<unknown, unknown>, pick?: SignalPi
     }
     if (outer.aborted) return run(outer);
     const either = new AbortController();
-    const listener = (): void => either.abort(picked.aborted ? picked.reason : outer.reason);
-    listenAbort(picked, listener);
-    listenAbort(outer, listener);
-    const done = (): void => {
-      unlistenAbort(picked, listener);
-      unlistenAbort(outer, listener);
-    };
+    const link = new AbortLink(either, [picked, outer]);
+    const done = (): void => link.release();
     const answer = run(either.signal);
     answer.then(done, done);
     return answer;

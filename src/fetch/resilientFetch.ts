@@ -16,7 +16,11 @@ import {
   notRetryable,
   unlistenAbort,
 } from '../index.js';
-import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
+import {
+  HttpStatusError,
+  isHttpStatusError,
+  type HttpStatusErrorOptions,
+} from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
@@ -202,6 +206,7 @@ export function resilientFetch(
     const callers = callerSignals(input, init);
     const data = { url: requestUrl(input), method: facts.method };
     const linked = link(callers);
+    let statusOptions: HttpStatusErrorOptions | undefined;
     // The failure of a request that may not be sent again, marked; not the caller's abort reason.
     const failure = resendable
       ? undefined
@@ -246,11 +251,11 @@ export function resilientFetch(
       }
       held.add(response);
       if (!statuses.has(response.status)) return response;
-      throw new HttpStatusError(response, {
-        retryable: resendable,
-        method: data.method,
-        url: data.url,
-      });
+      // The same options for every failing attempt: the URL the errors show is parsed once.
+      throw new HttpStatusError(
+        response,
+        (statusOptions ??= { retryable: resendable, method: data.method, url: data.url }),
+      );
     };
 
     const attempt = (ctx: ExecutionContext): Promise<Response> => {

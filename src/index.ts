@@ -1,4 +1,4 @@
-import { AbortLink, listenAbort, unlistenAbort } from './internal/abortListeners.js';
+import { linkAbort, listenAbort, unlistenAbort } from './internal/abortListeners.js';
 import { wallNow } from './internal/clock.js';
 import { notRetryable } from './internal/retryable.js';
 import { fail } from './internal/duration.js';
@@ -163,11 +163,11 @@ export const kindDescriptors = KINDS;
 // of the declarations).
 /** @internal */
 export {
-  AbortLink,
   booleanOption,
   fail,
   functionOption,
   integerOption,
+  linkAbort,
   listenAbort,
   notRetryable,
   oneOfOption,

@@ -182,36 +182,32 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
 }
 
 /**
- * @internal Runs one call of a wrapped function that is no wrapper itself, made by no wrapper
- * outside (so there is no work to follow): `fn` is called with `self` and `args` as the caller
- * gave them, its answer taken as it is (a value, a promise, a throw). `entry` is the wrapper.
- */
-export type DirectExecutor = (
-  fn: (...args: unknown[]) => unknown,
-  self: unknown,
-  args: unknown[],
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
-  entry: Function,
-) => Promise<unknown>;
-
-/**
- * @internal Wraps `fn` (named `name`) as `toDecorator`'s wrappers do: `policy.wrap` too. A call
- * with no work to follow (see {@link DirectExecutor}) goes to `direct`, when given.
+ * @internal Wraps `fn` (named `name`) as `toDecorator`'s wrappers do: `policy.wrap` too. With
+ * `raw` (an executor that takes any answer, as `policy.execute` does), a call with no work to
+ * follow (`fn` is no wrapper, and no wrapper calls this one) hands the executor a `call` that
+ * answers as `fn` does (a value, a promise, a throw), not a promise made of that answer.
  */
 export function wrap(
   fn: (...args: unknown[]) => unknown,
   name: string,
   executor: Executor,
-  direct?: DirectExecutor,
+  raw?: boolean,
 ): (...args: unknown[]) => Promise<unknown> {
   const stacked = wrappers.has(fn);
-  // A wrapper wrapped hands its work down: it never goes the direct way.
-  if (stacked) direct = undefined;
+  const direct = raw === true && !stacked;
   const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
     const outer = handed;
-    if (outer === undefined && direct !== undefined) {
+    if (direct && outer === undefined) {
       try {
-        return direct(fn, this, args, wrapped);
+        return executor(
+          () => fn.apply(this, args) as never,
+          name,
+          args,
+          undefined,
+          undefined,
+          this,
+          wrapped,
+        );
       } catch (error) {
         return Promise.reject(error);
       }

@@ -12,7 +12,7 @@
 // longer be reached; a signal's listener goes with its last follower.
 // The core's link, through the package's entry (the build makes it an import of 'bulwark'): a
 // signal followed by requests and by the core's calls keeps one listener.
-import { AbortLink } from '../index.js';
+import { linkAbort } from '../index.js';
 
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {
@@ -21,9 +21,22 @@ export interface Follower {
   release(): void;
 }
 
-// Made at the first request that needs it, so that importing the module does nothing. What a
-// request follows is kept by the finalizer only until its controller is collected.
-let finalizer: FinalizationRegistry<AbortLink> | undefined;
+/** A request's controller, held weakly: the signals it follows must not keep it. */
+class WeakController {
+  readonly ref: WeakRef<AbortController>;
+
+  constructor(controller: AbortController) {
+    this.ref = new WeakRef(controller);
+  }
+
+  abort(reason: unknown): void {
+    this.ref.deref()?.abort(reason);
+  }
+}
+
+// Made at the first request that needs it, so that importing the module does nothing. How a
+// request stops following is kept by the finalizer only until its controller is collected.
+let finalizer: FinalizationRegistry<() => void> | undefined;
 
 /**
  * A controller whose signal aborts when any of `signals` does (at once if one has already). The
@@ -36,17 +49,17 @@ export function follow(signals: readonly AbortSignal[]): Follower {
     controller.abort(aborted.reason);
     return { controller, release: ignore };
   }
-  const link = new AbortLink(new WeakRef(controller), signals);
-  (finalizer ??= new FinalizationRegistry((link) => link.release())).register(
+  const unlink = linkAbort(new WeakController(controller), signals);
+  (finalizer ??= new FinalizationRegistry((release) => release())).register(
     controller,
-    link,
-    link,
+    unlink,
+    unlink,
   );
   return {
     controller,
     release: () => {
-      finalizer?.unregister(link);
-      link.release();
+      finalizer?.unregister(unlink);
+      unlink();
     },
   };
 }

@@ -2,7 +2,6 @@
 // the option errors thrown here are the core's classes (`instanceof OptionTypeError` from
 // 'bulwark' holds) and the helpers are not bundled a second time.
 import {
-  AbortLink,
   booleanOption,
   functionOption,
   OptionRangeError,
@@ -12,6 +11,7 @@ import {
   type ExecuteOptions,
   type ExecutionContext,
   type Thunk,
+  linkAbort,
   listenAbort,
   notRetryable,
   unlistenAbort,
@@ -384,8 +384,7 @@ function link(signals: readonly AbortSignal[]): {
   const aborted = signals.find((s) => s.aborted);
   if (aborted !== undefined) return { signal: aborted, unlink: ignore };
   const controller = new AbortController();
-  const links = new AbortLink(controller, signals);
-  return { signal: controller.signal, unlink: () => links.release() };
+  return { signal: controller.signal, unlink: linkAbort(controller, signals) };
 }
 
 const STATUS = 'an integer in [100, 599]';

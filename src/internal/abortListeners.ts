@@ -51,36 +51,26 @@ export function unlistenAbort(signal: AbortSignal, listener: AbortListener): voi
 }
 
 /**
- * @internal Aborts a controller when the first of `signals` aborts, with that signal's reason,
+ * @internal Aborts `target` when the first of `signals` aborts, with that signal's reason,
  * listening to each through {@link listenAbort} (the calls linking a shared signal share its one
- * listener) until then or until {@link AbortLink.release}. None of `signals` may be aborted yet.
- * The one way a signal is made to abort when either of two (or more) does: a wrapper's picked
- * signal and a deadline handed down, a request's caller's signals. `target` is the controller,
- * or a WeakRef to one that others keep alive (a request's, which its response keeps).
+ * listener) until then or until the function returned is called. None of `signals` may be
+ * aborted yet. The one way a signal is made to abort when either of two (or more) does: a
+ * wrapper's picked signal and a deadline handed down, a request's caller's signals. `target` is
+ * a controller, or an object that aborts one held weakly (a request's, which its response keeps).
  */
-export class AbortLink {
-  readonly target: AbortController | WeakRef<AbortController>;
-  readonly signals: readonly AbortSignal[];
-
-  constructor(target: AbortController | WeakRef<AbortController>, signals: readonly AbortSignal[]) {
-    this.target = target;
-    this.signals = signals;
-    for (const signal of signals) listenAbort(signal, this);
-  }
-
-  /** One of the signals aborted: so does the controller, which then follows nothing more. */
-  handleEvent(): void {
-    this.release();
-    const target = this.target;
+export function linkAbort(
+  target: { abort(reason: unknown): void },
+  signals: readonly AbortSignal[],
+): () => void {
+  const aborted = (): void => {
+    release();
     // The signal telling it is aborted; so may another be, whose abort came first (a listener
     // of that one aborted this one before this link heard of it): the first listed wins.
-    ('deref' in target ? target.deref() : target)?.abort(
-      this.signals.find((s) => s.aborted)?.reason,
-    );
-  }
-
-  /** Stops following the signals (a signal nobody else listens to loses its listener). */
-  release(): void {
-    for (const signal of this.signals) unlistenAbort(signal, this);
-  }
+    target.abort(signals.find((s) => s.aborted)?.reason);
+  };
+  const release = (): void => {
+    for (const signal of signals) unlistenAbort(signal, aborted);
+  };
+  for (const signal of signals) listenAbort(signal, aborted);
+  return release;
 }

@@ -51,7 +51,7 @@ export function unlistenAbort(signal: AbortSignal, listener: AbortListener): voi
 }
 
 /**
- * @internal Aborts `target` when the first of `signals` aborts, with that signal's reason,
+ * Aborts `target` when the first of `signals` aborts, with that signal's reason,
  * listening to each through {@link listenAbort} (the calls linking a shared signal share its one
  * listener) until then or until the function returned is called. None of `signals` may be
  * aborted yet. The one way a signal is made to abort when either of two (or more) does: a

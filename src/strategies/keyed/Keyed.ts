@@ -87,20 +87,10 @@ export interface KeyedEntry<P> {
  * that every walk from the start crosses until the Map is rehashed: a burst of busy entries made
  * each insertion cross all of them.)
  */
-class Entry<P> implements KeyedEntry<P> {
-  readonly key: string;
-  readonly value: P;
-  used: number;
-  holds = 0;
+interface Entry<P> extends KeyedEntry<P> {
   /** The entry used just before this one, and just after it (undefined at either end). */
-  prev: Entry<P> | undefined = undefined;
-  next: Entry<P> | undefined = undefined;
-
-  constructor(key: string, value: P, used: number) {
-    this.key = key;
-    this.value = value;
-    this.used = used;
-  }
+  prev: Entry<P> | undefined;
+  next: Entry<P> | undefined;
 }
 
 /**
@@ -189,9 +179,7 @@ export class Keyed<P> {
   /** The keys held now, least recently used first (idle ones found first are dropped). */
   keys(): string[] {
     this.#sweep(this.#clock.now());
-    const keys: string[] = [];
-    for (let entry = this.#first; entry !== undefined; entry = entry.next) keys.push(entry.key);
-    return keys;
+    return Array.from(this.keyedEntries(), (entry) => entry.key);
   }
 
   /** @internal The entries, least recently used first, without touching any. */
@@ -278,7 +266,8 @@ export class Keyed<P> {
       if (use) this.#keep(entry, now);
       return entry;
     }
-    entry = new Entry(key, this.#factory(key), now);
+    const value = this.#factory(key);
+    entry = { key, value, used: now, holds: 0, prev: undefined, next: undefined };
     // Stryker disable next-line ArithmeticOperator: an earlier sweep finds nothing (see above)
     if (entries.size === 0) this.#nextSweep = now + this.idleTimeoutMs;
     entries.set(key, entry);

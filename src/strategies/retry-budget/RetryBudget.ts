@@ -104,7 +104,7 @@ export class RetryBudget {
    * 19.2, not 19.200000000000003). A retry needs a whole one.
    */
   get tokens(): number {
-    // A custom store's balance too.
+    // Whatever the store (in memory, Redis, custom): its decisions read its own figure.
     return roundTokens(this.#store.balance());
   }
 

@@ -17,8 +17,8 @@ export function reserveOf(minPerSecond: number, windowMs: number): number {
 
 /**
  * @internal Retries a budget of `ratio` and `reserve` holds with `deposits` first attempts and
- * `withdrawals` retries in its window, to a millionth of a retry (see {@link roundTokens}): below
- * 0 when overdrawn, and one can be withdrawn from `1 - EPSILON` on.
+ * `withdrawals` retries in its window: below 0 when overdrawn, and one can be withdrawn from
+ * `1 - EPSILON` on.
  */
 export function budgetLeft(
   ratio: number,
@@ -26,14 +26,14 @@ export function budgetLeft(
   deposits: number,
   withdrawals: number,
 ): number {
-  return roundTokens(ratio * deposits + reserve - withdrawals);
+  return ratio * deposits + reserve - withdrawals;
 }
 
 /**
- * @internal `tokens` to a millionth of a retry: the counts are whole, but `ratio` x first
- * attempts is a binary fraction a hair off the decimal one (0.2 x 101 = 20.200000000000003), and
- * a budget reports 19.2, not 19.200000000000003. A millionth is far below a retry (a withdrawal
- * needs a whole one) and far above the noise of a product of two doubles.
+ * @internal The retries a budget holds as it reports them, to a millionth of a retry: the counts
+ * are whole, but `ratio` x first attempts is a binary fraction a hair off the decimal one
+ * (0.2 x 101 = 20.200000000000003), and a budget reports 19.2, not 19.200000000000003. Its
+ * decisions read the store's own figure (a withdrawal needs a whole retry, less `EPSILON`).
  */
 export function roundTokens(tokens: number): number {
   return Math.round(tokens * 1e6) / 1e6;

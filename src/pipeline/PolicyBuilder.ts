@@ -152,7 +152,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds fault injection: a fraction of the calls reaching it fail, wait, or return a value
    * instead of running the stages inside it. For tests and staging; off with `enabled: false`.
    */
-  chaos(options: ChaosOptions<T> | Chaos, name?: string): this {
+  chaos(options: ChaosOptions<T> | Chaos<T>, name?: string): this {
     return this.timed(CHAOS_STAGE, options, name);
   }
 

@@ -411,11 +411,7 @@ export class Bulkhead {
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const successor = this.#successor;
     if (successor !== undefined) {
-      return successor.waitSlot(given).then((ticket) => {
-        // A slot taken by hand through this one is released through it.
-        if (manual) this.#manual.push(ticket);
-        return this.#lend(ticket) as BulkheadTicket;
-      });
+      return successor.waitSlot(given).then((ticket) => this.#grantedThrough(ticket, manual));
     }
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -469,6 +465,15 @@ export class Bulkhead {
     this.#release(ticket);
   }
 
+  /**
+   * A slot `#successor` granted a caller of this one; one taken by hand (`acquire`) is released
+   * through this one.
+   */
+  #grantedThrough(ticket: BulkheadTicket, manual: boolean): BulkheadTicket {
+    if (manual) this.#manual.push(ticket);
+    return this.#lend(ticket) as BulkheadTicket;
+  }
+
   /** A slot `#successor` granted through this one: it goes back to `#successor.giveSlot`. */
   #lend(ticket: false | BulkheadTicket): false | BulkheadTicket {
     if (ticket !== false) (this.#lent as Set<BulkheadTicket>).add(ticket);
@@ -511,10 +516,7 @@ export class Bulkhead {
       // gives it back.
       const { n, resolve } = waiter;
       waiter.n = 0;
-      waiter.resolve = (ticket) => {
-        if (n !== 0) old.#manual.push(ticket);
-        resolve(old.#lend(ticket) as BulkheadTicket);
-      };
+      waiter.resolve = (ticket) => resolve(old.#grantedThrough(ticket, n !== 0));
     });
     if (handedOver === undefined) {
       handedOver = new SlotQueue<BulkheadTicket>(systemClock, noop);

@@ -29,7 +29,7 @@ import type { PolicyFallbackOptions } from './PolicyBuilder.js';
 import type { Stage } from './Stage.js';
 
 /**
- * @internal The results the primitive `P` of a built-in stage judges: what the result predicate
+ * The results the primitive `P` of a built-in stage judges: what the result predicate
  * of a retry, circuit breaker or fallback takes (`any` for the other kinds, and without one).
  */
 export type JudgedBy<P> =
@@ -45,7 +45,7 @@ export type JudgedBy<P> =
             any;
 
 /**
- * @internal What `builder.use(stage)` checks of a stage for a policy of results `T`: nothing
+ * What `builder.use(stage)` checks of a stage for a policy of results `T`: nothing
  * (`unknown`) unless it is a built-in stage whose result predicate takes another type, whose
  * mismatch names both.
  */

@@ -32,7 +32,7 @@ import type { Stage } from './Stage.js';
  * The results the primitive `P` of a built-in stage judges: what the result predicate
  * of a retry, circuit breaker or fallback takes (`any` for the other kinds, and without one).
  */
-export type JudgedBy<P> =
+type JudgedBy<P> =
   P extends Keyed<infer Q>
     ? JudgedBy<Q>
     : P extends Retry<infer R>
@@ -61,7 +61,7 @@ export type StageFor<S, T> =
  * `recordOnResult`, `onResult`) takes another type than the policy's results: the compile error
  * names both.
  */
-export interface StageResultMismatch<T, J> {
+interface StageResultMismatch<T, J> {
   readonly 'the stage judges results of another type than the policy': {
     policy: T;
     stage: J;

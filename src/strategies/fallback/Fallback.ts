@@ -281,7 +281,6 @@ export class Fallback<T, in R = any> {
   recover(error: unknown, args: readonly unknown[], self?: unknown): T | PromiseLike<T> {
     const method = this.#method;
     if (method === undefined) return this.#value as T;
-    // Stryker disable next-line ConditionalExpression: a fast path; spreading no arguments passes the same
-    return args.length === 0 ? method.call(self, error) : method.call(self, error, ...args);
+    return method.call(self, error, ...args);
   }
 }

@@ -63,6 +63,8 @@ describeRedis('RedisCircuitBreakerStore isolate() and reset() while Redis is awa
       expect(error).to.be.instanceOf(CircuitOpenError);
       expect(error).to.have.property('state', 'isolated');
       expect(a.store.redisAvailable).to.equal(true);
+      // The isolation goes to Redis in the background, on A's connection, ahead of this read.
+      expect(await a.store.state()).to.equal('isolated');
       expect(await env.admin.command('HGET', a.store.redisKey, 'st')).to.equal('isolated');
       const elsewhere = await rejectionOf(b.breaker.execute(() => 'ran'));
       expect(elsewhere).to.be.instanceOf(CircuitOpenError);
@@ -74,7 +76,12 @@ describeRedis('RedisCircuitBreakerStore isolate() and reset() while Redis is awa
     const key = env.uniqueKey();
     const a = await breakerOn(env, key, 'local');
     await rejectionOf(a.breaker.execute(() => Promise.reject(new Error('trip'))));
-    expect(await env.admin.command('HGET', a.store.redisKey, 'st')).to.equal('open');
+    // The failure is recorded in the background, on A's connection: wait for it to land.
+    await eventually(
+      async () => (await env.admin.command('HGET', a.store.redisKey, 'st')) === 'open',
+      3000,
+      'the trip in Redis',
+    );
     await env.server.stop();
     a.breaker.reset();
     a.breaker.isolate();

@@ -207,7 +207,14 @@ export class Policy<T = unknown, F = never> {
       }
     }
     root.inFirstTurn = true;
-    this.headStep.enter(root);
+    try {
+      this.headStep.enter(root);
+    } catch (error) {
+      // No step throws (each turns what its primitive or store throws into the call's failure,
+      // so the steps outside see it go out); should one ever, the caller still gets a rejection,
+      // counted as a failure, never a synchronous throw.
+      this.outcomeStep.settle(root, false, error);
+    }
     root.inFirstTurn = false;
     if (deferred !== undefined) return deferred as Promise<R | F>;
     if (root.result !== undefined) return root.result as Promise<R | F>;

@@ -319,7 +319,13 @@ export class Bulkhead {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const ticket = this.takeSlot();
+    let ticket: false | BulkheadTicket;
+    try {
+      ticket = this.takeSlot();
+    } catch (error) {
+      // A custom store that throws: the caller gets a rejection, not a throw.
+      return Promise.reject(error);
+    }
     if (ticket !== false) return this.#run(fn, signal, ticket);
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
     const refusal = this.refuseNow(Bulkhead.prototype.execute);

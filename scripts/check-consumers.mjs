@@ -146,6 +146,9 @@ export const aimd = new AdaptiveLimit({ algorithm: 'aimd', backoffRatio: 0.5 });
 export const gradient = new AdaptiveLimit({ algorithm: 'gradient2', backoffRatio: 0.5 });
 `;
 
+/** Decorated classes whose `@ts-expect-error` lines must fail, and others compile, in both modes. */
+const DECORATORS = readFileSync(join(repo, 'spec/types/decoratorModes.types.ts'), 'utf8');
+
 const STRICT = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022' };
 const NODE = { lib: ['es2022'], types: ['node'] };
 
@@ -179,6 +182,25 @@ const PROJECTS = {
     files: ['index.ts'],
     // TypeScript 6 deprecated `node10` and 7 removed it: there `commonjs` takes its default.
     modern: { moduleResolution: undefined },
+  },
+  // The method decorators as a consumer writes them, under TypeScript's legacy decorators with
+  // decorator metadata (as NestJS projects compile, CommonJS) and under standard ones.
+  'legacy-decorators': {
+    options: {
+      ...STRICT,
+      ...NODE,
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+    },
+    files: ['decorators.ts'],
+    source: DECORATORS,
+  },
+  'std-decorators': {
+    options: { ...STRICT, ...NODE, module: 'nodenext', moduleResolution: 'nodenext' },
+    files: ['decorators.ts'],
+    source: DECORATORS,
   },
 };
 
@@ -217,7 +239,7 @@ try {
   for (const [name, project] of Object.entries(PROJECTS)) {
     const dir = join(app, name);
     mkdirSync(dir);
-    for (const file of project.files) writeFileSync(join(dir, file), source);
+    for (const file of project.files) writeFileSync(join(dir, file), project.source ?? source);
     for (const { label: compiler, major, tsc } of COMPILERS) {
       const options = { ...project.options, ...(major >= 6 ? project.modern : {}) };
       const config = join(dir, `tsconfig.ts${major}.json`);
@@ -228,10 +250,10 @@ try {
           encoding: 'utf8',
           stdio: 'pipe',
         });
-        console.log(`ok    module ${name.padEnd(9)} ${compiler} ${resolution(options)}`);
+        console.log(`ok    module ${name.padEnd(17)} ${compiler} ${resolution(options)}`);
       } catch (error) {
         failed++;
-        console.log(`FAIL  module ${name.padEnd(9)} ${compiler} ${resolution(options)}`);
+        console.log(`FAIL  module ${name.padEnd(17)} ${compiler} ${resolution(options)}`);
         console.log(String(error.stdout || error.stderr || error.message).replaceAll(app, '.'));
       }
     }

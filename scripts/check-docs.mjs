@@ -62,6 +62,7 @@ declare const pricingLimiter: import('bulwark').RateLimiter;
 declare const pricingBulkhead: import('bulwark').Bulkhead;
 declare const exporter: import('@opentelemetry/sdk-metrics').PushMetricExporter;
 declare function parse(text: string): any;
+declare module '@nestjs/common' { export function Injectable(): ClassDecorator; }
 `;
 
 const TSCONFIG = {

@@ -86,19 +86,22 @@ describe('contract: function wrappers and method decorators', () => {
       expect(service.total.name).to.equal('total');
     });
 
-    it(`R-DEC-1: ${name}: called as a legacy decorator, throws a TypeError saying to turn experimentalDecorators off`, () => {
+    it(`R-DEC-1: ${name}: called as a legacy decorator, gives back the descriptor of the wrapped method`, async () => {
       class Service {
-        async total(): Promise<number> {
-          return 1;
+        base = 1;
+        async total(n: number): Promise<number> {
+          return this.base + n;
         }
       }
       const key = 'total';
       const descriptor = Object.getOwnPropertyDescriptor(Service.prototype, key);
       const legacy = helper as (...args: unknown[]) => unknown;
-      expect(() => legacy(Service.prototype, key, descriptor)).to.throw(
-        TypeError,
-        `${name}: bulwark's decorators are standard (TC39) decorators, but \`total\` was decorated as a legacy one: turn \`experimentalDecorators\` off`,
-      );
+      const decorated = legacy(Service.prototype, key, descriptor) as PropertyDescriptor;
+      Object.defineProperty(Service.prototype, key, decorated);
+      const service = new Service();
+      expect(service.total).to.not.equal(descriptor?.value);
+      expect(await service.total(2)).to.equal(3);
+      expect(service.total.name).to.equal('total');
     });
   }
 

@@ -1,5 +1,6 @@
 // The one helper every wrapper/decorator is built on: an executor that knows how to run a call
-// becomes a value usable both as `x(options)(fn)` and as a TC39 method decorator.
+// becomes a value usable both as `x(options)(fn)` and as a method decorator, standard (TC39) or
+// legacy (`experimentalDecorators`).
 import { show } from '../internal/validate.js';
 
 /**
@@ -77,7 +78,8 @@ export type Wrapped<This, A extends unknown[], R> = unknown extends This
   : (this: This, ...args: A) => Promise<R>;
 
 /**
- * A function wrapper that is also a TC39 (TypeScript 5+ standard) method decorator.
+ * A function wrapper that is also a method decorator: TC39 (TypeScript 5+ standard) or, under
+ * `experimentalDecorators`, legacy, with the same type rules and behaviour.
  *
  * - As a wrapper, `w(fn)` returns a function with the same parameters and `this` that always
  *   returns a Promise (a synchronous throw becomes a rejection) and keeps `fn.name`.
@@ -106,6 +108,16 @@ export interface ResilienceDecorator<V = never, T = unknown, P extends any[] = a
     method: M,
     context: ClassMethodDecoratorContext<This, M>,
   ): DecoratedMethod<V, M>;
+  /**
+   * Decorates an async method under `experimentalDecorators` (TypeScript's legacy decorators,
+   * called with the prototype, or the class for a static method, the key and the descriptor),
+   * by the same rules: the descriptor given back holds the wrapper.
+   */
+  <This, M extends (this: This, ...args: Fits<P>) => Promise<T>>(
+    target: This,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<M>,
+  ): { value?: DecoratedMethod<V, M> };
 }
 
 /**
@@ -149,34 +161,45 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
   executor: Executor,
   what: string,
 ): ResilienceDecorator<V, T, P> {
-  function decorate(fn: unknown, context?: unknown): unknown {
-    let name: string;
-    const legacy = (decorated: string): TypeError =>
-      new TypeError(
-        `${what}: bulwark's decorators are standard (TC39) decorators, but \`${decorated}\` was decorated as a legacy one: turn \`experimentalDecorators\` off`,
-      );
+  function decorate(fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown {
+    const refuse = (got: string): TypeError =>
+      new TypeError(`${what} decorates methods only, got ${got}`);
     // `(target, key, descriptor)`: TypeScript's legacy decorators, which `experimentalDecorators`
-    // (and Babel's legacy plugin) emit in place of standard ones.
-    if (typeof context === 'string' || typeof context === 'symbol') throw legacy(String(context));
-    if (context === undefined) {
+    // (and Babel's legacy plugin) emit in place of standard ones. The method is wrapped as a
+    // standard decorator wraps it, and a new descriptor holding the wrapper is given back.
+    const legacy = typeof context === 'string' || typeof context === 'symbol';
+    // The name a method's context or key gives; a function's own otherwise.
+    let name: unknown;
+    if (legacy) {
+      fn = descriptor?.value;
+      if (typeof fn !== 'function') {
+        // A field's call has no descriptor (or, under Babel, one with an `initializer`).
+        const d = descriptor;
+        throw refuse(
+          `${d?.get ? (d.set ? 'an accessor' : 'a getter') : d?.set ? 'a setter' : 'a field'} \`${String(context)}\``,
+        );
+      }
+      name = context;
+    } else if (context === undefined) {
       if (typeof fn !== 'function') {
         throw new TypeError(`${what}: \`fn\` must be a function, got ${show(fn)}`);
       }
       // A legacy class decorator is called with the class alone: a class is never a call's `fn`.
       // (`class` and a space or `{`: a function named `classify`, or `classes => ...`, is none.)
-      if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) throw legacy(fn.name);
-      name = fn.name;
+      if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) {
+        throw refuse(`the class \`${fn.name}\``);
+      }
     } else {
       // Reached at run time only from plain JS or a cast: the types allow methods alone.
       const c = context as { kind?: unknown; name?: unknown };
       if (c.kind !== 'method' || typeof fn !== 'function') {
-        throw new TypeError(
-          `${what} decorates methods only, got ${typeof c.kind === 'string' ? `a ${c.kind}` : show(context)}`,
-        );
+        throw refuse(typeof c.kind === 'string' ? `a ${c.kind}` : show(context));
       }
-      name = typeof c.name === 'string' ? c.name : fn.name;
+      name = c.name;
     }
-    return wrap(fn as (...args: unknown[]) => unknown, name, executor);
+    const method = fn as (...args: unknown[]) => unknown;
+    const wrapped = wrap(method, typeof name === 'string' ? name : method.name, executor);
+    return legacy ? { ...descriptor, value: wrapped } : wrapped;
   }
   return decorate as ResilienceDecorator<V, T, P>;
 }

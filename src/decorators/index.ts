@@ -1,4 +1,5 @@
-// Function wrappers and TC39 method decorators: each is a few lines over `toDecorator`.
+// Function wrappers and method decorators (standard or legacy): each is a few lines over
+// `toDecorator`.
 import { RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon } from '../internal/refusal.js';
 import { showInstead } from '../internal/validate.js';

@@ -288,6 +288,9 @@ describe('context', () => {
   });
 
   describe('logging a context', () => {
+    // The first policy built gives the contexts their inspect view.
+    before(() => Policy.builder('first').build());
+
     it('shows only the documented fields in util.inspect and console.log', () => {
       const r = root(undefined, new Map([['user', 'u1']]));
       expect(inspect(r)).to.equal(

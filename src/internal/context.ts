@@ -80,18 +80,6 @@ export abstract class Context implements ExecutionContext {
       signal: { aborted: this.signal.aborted },
     };
   }
-
-  /**
-   * Node's `util.inspect` (and `console.log`) view: `ExecutionContext { policyName, attempt,
-   * startedAt, deadline, remaining, data, signal }`, the documented fields only (`data` as its
-   * Map, `signal` as Node shows an AbortSignal), not the internals behind them.
-   */
-  [INSPECT](): object {
-    return Object.assign(new ContextView(), this.toJSON(), {
-      data: this.data,
-      signal: this.signal,
-    });
-  }
 }
 
 /** What {@link Context.toJSON} gives: an execution context's documented fields as JSON data. */
@@ -103,6 +91,24 @@ export interface ContextJSON {
   readonly remaining: number;
   readonly data: Record<string, unknown>;
   readonly signal: { readonly aborted: boolean };
+}
+
+/**
+ * Node's `util.inspect` (and `console.log`) view of a context: `ExecutionContext { policyName,
+ * attempt, startedAt, deadline, remaining, data, signal }`, the documented fields only (`data` as
+ * its Map, `signal` as Node shows an AbortSignal), not the internals behind them.
+ */
+function contextView(this: Context): object {
+  return Object.assign(new ContextView(), this.toJSON(), { data: this.data, signal: this.signal });
+}
+
+/**
+ * @internal Gives every context its Node inspect view: a method of the base class, set once, by
+ * the first policy built (before any context reaches code of the user's). Not a class member: a
+ * member under a computed key would keep the classes in bundles that never use them.
+ */
+export function inspectableContexts(): void {
+  (Context.prototype as { [INSPECT]?: () => object })[INSPECT] ??= contextView;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
-import { RootContext, type Context } from '../internal/context.js';
+import { inspectableContexts, RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { isSignal } from '../internal/signals.js';
 import { didYouMean, fnError, show } from '../internal/validate.js';
@@ -155,6 +155,7 @@ export class Policy<T = unknown, F = never> {
       else if (watched.since !== watched.since) watched.since = parts.clock.now();
     };
     inspectable(this);
+    inspectableContexts();
     Object.freeze(this);
   }
 

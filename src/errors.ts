@@ -38,11 +38,14 @@ export abstract class ResilienceError extends Error {
    * bulwark's own the ones of its `code`. A subclass defined elsewhere keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // The prototype chain first, as a plain `instanceof` (all that this copy's errors, a promise
+    // or another error need), by the function itself: `super[Symbol.hasInstance]` cost ~30 ns a
+    // call. Then the brand of another copy.
     return (
+      Function.prototype[Symbol.hasInstance].call(this, value) ||
       (hasBrand(value) &&
         (this === ResilienceError ||
-          (Object.hasOwn(this, 'code') && value.code === (this as { code?: unknown }).code))) ||
-      super[Symbol.hasInstance](value)
+          (Object.hasOwn(this, 'code') && value.code === (this as { code?: unknown }).code)))
     );
   }
 

@@ -808,4 +808,32 @@ describe('contract: CircuitBreaker', () => {
     expect(rejected).to.have.length(1);
     expect(hung.status).to.equal('pending');
   });
+
+  it('R-CB-24: the outcome of a call admitted before the circuit last closed moves nothing and enters no window', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: '1s', clock });
+    const policy = Policy.builder().clock(clock).circuitBreaker(breaker).build();
+    let failSlow!: (error: Error) => void;
+    const slow = settle(
+      policy.execute(() => new Promise<string>((_, reject) => (failSlow = reject))),
+    );
+    const slowSuccess = breaker.beforeCall();
+    await rejectionOf(policy.execute(fail));
+    await rejectionOf(policy.execute(fail));
+    expect(breaker.state).to.equal('open');
+    await clock.advance(1_000);
+    expect(await policy.execute(() => 'probe')).to.equal('probe');
+    expect(breaker.state).to.equal('closed');
+
+    failSlow(new Boom());
+    await flush();
+    expect(slow.reason).to.be.instanceOf(Boom);
+    expect(breaker.metrics).to.include({ state: 'closed', bufferedCalls: 0, failedCalls: 0 });
+    // Nor does a success of such a call reset the run of failures of the new period.
+    await rejectionOf(policy.execute(fail));
+    breaker.onSuccess(0, slowSuccess);
+    expect(breaker.metrics).to.include({ state: 'closed', bufferedCalls: 1, failedCalls: 1 });
+    await rejectionOf(policy.execute(fail));
+    expect(breaker.state).to.equal('open');
+  });
 });

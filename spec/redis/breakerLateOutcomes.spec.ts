@@ -18,6 +18,8 @@ import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerSto
 import {
   deferred,
   describeRedis,
+  PATIENT,
+  endOpenPeriod,
   eventually,
   rejectionOf,
   sleep,
@@ -35,7 +37,7 @@ async function breakerFor(
   options: Omit<CircuitBreakerOptions, 'store'>,
 ): Promise<{ breaker: CircuitBreaker; store: RedisCircuitBreakerStore }> {
   const { client } = await env.connect();
-  const store = new RedisCircuitBreakerStore({ client, key });
+  const store = new RedisCircuitBreakerStore({ client, key, storeTimeout: PATIENT });
   const breaker = new CircuitBreaker({ ...options, store });
   await store.state();
   return { breaker, store };
@@ -93,7 +95,11 @@ describeRedis(
 
     it('counts a late outcome that arrives during HALF_OPEN without letting it decide; a close empties the window', async function () {
       const { client } = await env.connect();
-      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+      const store = new RedisCircuitBreakerStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
       new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 150, store });
       await store.record(FAILURE);
       expect(await store.record(FAILURE)).to.equal('open');
@@ -108,12 +114,17 @@ describeRedis(
 
     it('counts each failed trial call in the window it re-opens', async function () {
       const { client } = await env.connect();
-      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
-      new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 100, store });
+      const store = new RedisCircuitBreakerStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
+      // An open time no pause of a busy machine outlasts: each read below finds the circuit OPEN.
+      new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: '1m', store });
       await store.record(FAILURE);
       await store.record(FAILURE);
       for (let round = 1; round <= 2; round++) {
-        await sleep(120);
+        await endOpenPeriod(env.admin, store.redisKey);
         expect(await store.acquire()).to.include({ admitted: true, probe: true });
         expect(await store.record(FAILURE)).to.equal('open');
         expect(await counts(store), `after failed trial call ${round}`).to.deep.equal([
@@ -128,7 +139,7 @@ describeRedis(
     it('counts a late outcome while ISOLATED, which stays isolated (and unexpiring) until reset', async function () {
       const key = env.uniqueKey();
       const { client } = await env.connect();
-      const store = new RedisCircuitBreakerStore({ client, key });
+      const store = new RedisCircuitBreakerStore({ client, key, storeTimeout: PATIENT });
       new CircuitBreaker({ failureThreshold: 5, store });
       await store.record(SUCCESS);
       await store.isolate();
@@ -139,8 +150,113 @@ describeRedis(
       expect(await counts(store)).to.deep.equal(['closed', 0, 0, 0]);
     });
 
-    it('agrees with the in-memory store on outcomes recorded in every state', async function () {
+    it('does not let a late failure of a call admitted before the close re-open the circuit', async function () {
+      const { client } = await env.connect();
+      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+      const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, store });
+      await store.state();
+      const slow = deferred();
+      const late = breaker.execute(async () => {
+        await slow.promise;
+        return boom();
+      });
+      await rejectionOf(breaker.execute(boom));
+      await eventually(async () => (await store.state()) === 'open');
+      await sleep(120);
+      expect(await breaker.execute(() => 'probe')).to.equal('probe');
+      await eventually(async () => (await counts(store))[0] === 'closed');
+      // A call admitted after the close, still running when the earlier one reports.
+      const fresh = deferred();
+      const after = breaker.execute(async () => {
+        await fresh.promise;
+        return boom();
+      });
+
+      slow.resolve();
+      await rejectionOf(late);
+      await sleep(20);
+      expect(await counts(store)).to.deep.equal(['closed', 0, 0, 0]);
+      fresh.resolve();
+      await rejectionOf(after);
+      await eventually(async () => (await store.state()) === 'open');
+      expect(await counts(store)).to.deep.equal(['open', 1, 1, 0]);
+    });
+
+    it('agrees with an in-memory breaker on calls that overlap trips and closes', async function () {
       this.timeout(10_000);
+      let seed = 11;
+      const random = (): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      // An open time of 0: every read after a trip finds HALF_OPEN, on either clock.
+      const options = { failureThreshold: 2, recoveryTimeout: 0 };
+      const { client } = await env.connect();
+      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+      const shared = new CircuitBreaker({ ...options, store });
+      const memory = new CircuitBreaker(options);
+      await store.state();
+      let closes = 0;
+      memory.onStateChange(({ to }) => {
+        if (to === 'closed') closes++;
+      });
+      type Running = { fail: () => void; succeed: () => void; done: Promise<unknown> };
+      const running: Array<{ memory: Running; shared: Running; closes: number }> = [];
+      const start = async (breaker: CircuitBreaker): Promise<Running | 'refused'> => {
+        const gate = deferred<boolean>();
+        const entered = deferred();
+        const done = breaker.execute(async () => {
+          entered.resolve();
+          if (await gate.promise) throw new Error('boom');
+          return 'ok';
+        });
+        const refused = await Promise.race([
+          entered.promise.then(() => false),
+          done.then(
+            () => false,
+            () => true,
+          ),
+        ]);
+        done.catch(() => undefined);
+        if (refused) return 'refused';
+        return { fail: () => gate.resolve(true), succeed: () => gate.resolve(false), done };
+      };
+      let stale = 0;
+      for (let i = 0; i < 120; i++) {
+        if (running.length === 0 || random() < 0.5) {
+          const m = await start(memory);
+          const r = await start(shared);
+          expect(r === 'refused', `call ${i} refused`).to.equal(m === 'refused');
+          if (m !== 'refused' && r !== 'refused') running.push({ memory: m, shared: r, closes });
+        } else {
+          // Mostly the newest call: the older ones go on across trips and closes.
+          const pick = random() < 0.8 ? running.length - 1 : Math.floor(random() * running.length);
+          const [call] = running.splice(pick, 1);
+          if (call === undefined) continue;
+          if (call.closes !== closes) stale++;
+          const fails = random() < 0.6;
+          for (const side of [call.memory, call.shared]) {
+            if (fails) side.fail();
+            else side.succeed();
+            await side.done.catch(() => undefined);
+          }
+        }
+        // Read after every write of this connection has been answered.
+        const got = await store.snapshot();
+        const want = memory.metrics;
+        expect(got, `step ${i}`).to.deep.equal(want);
+      }
+      expect(stale, 'outcomes of calls admitted before a close').to.be.at.least(3);
+      for (const call of running) {
+        call.memory.succeed();
+        call.shared.succeed();
+        await Promise.all([call.memory.done, call.shared.done]);
+      }
+    });
+
+    it('agrees with the in-memory store on outcomes recorded in every state', async function () {
+      // Hundreds of round trips: a bound for a hang, not a measure of speed on a busy machine.
+      this.timeout(30_000);
       let seed = 7;
       const random = (): number => {
         seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -169,7 +285,11 @@ describeRedis(
           ...partial,
         };
         const { client } = await env.connect();
-        const redis = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+        const redis = new RedisCircuitBreakerStore({
+          client,
+          key: env.uniqueKey(),
+          storeTimeout: PATIENT,
+        });
         redis.configure(config);
         const memory = new InMemoryCircuitBreakerStore();
         memory.configure(config);

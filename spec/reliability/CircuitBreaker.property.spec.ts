@@ -51,6 +51,8 @@ interface ModelCall {
   readonly startedAt: number;
   readonly probe: boolean;
   readonly period: number;
+  /** Closes (and resets) before the call was admitted. */
+  readonly closes: number;
 }
 
 type Admission =
@@ -78,6 +80,8 @@ class Model {
   private outcomes: Outcome[] = [];
   // A HALF_OPEN period: its number, the probes it has admitted and still holds, its successes.
   private period = 0;
+  // Closes and resets so far: a call admitted before the last one moves nothing, anywhere.
+  private closes = 0;
   private probes = 0;
   private successes = 0;
   private slowSuccesses = 0;
@@ -123,7 +127,10 @@ class Model {
   acquire(now: number): Admission {
     const state = this.tick(now);
     if (state === 'closed') {
-      return { admitted: true, call: { startedAt: now, probe: false, period: this.period } };
+      return {
+        admitted: true,
+        call: { startedAt: now, probe: false, period: this.period, closes: this.closes },
+      };
     }
     if (state === 'open') {
       return {
@@ -143,12 +150,17 @@ class Model {
     }
     this.probes++;
     this.lastProbeAt = now;
-    return { admitted: true, call: { startedAt: now, probe: true, period: this.period } };
+    return {
+      admitted: true,
+      call: { startedAt: now, probe: true, period: this.period, closes: this.closes },
+    };
   }
 
   /** A finished call: `kind` says how it ended; `aborted` when its caller gave up first. */
   finish(call: ModelCall, now: number, kind: Kind, aborted: boolean): void {
     this.tick(now);
+    // Admitted before the circuit last closed: its window is gone, and it holds no slot.
+    if (call.closes !== this.closes) return;
     if (aborted || kind === 'ignored') {
       // Records nothing; a probe of the current HALF_OPEN period gives its slot back.
       if (this.state === 'half-open' && call.probe && call.period === this.period) this.probes--;
@@ -214,6 +226,7 @@ class Model {
     this.openMs = this.c.recoveryTimeoutMs;
     this.outcomes = [];
     this.consecutive = 0;
+    this.closes++;
     this.move('closed');
   }
 

@@ -293,8 +293,12 @@ function outcomes(): CircuitOutcome[] {
 
 // Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
 // asynchronous store decided later); a probe's ticket is the number of its HALF_OPEN period (> 0).
+// A call admitted CLOSED gets 0 while 0 stands for the current CLOSED period; when the circuit
+// closes with such calls still running, 0 goes on naming the period they were admitted in until
+// they have all reported, and calls admitted meanwhile get `CLOSED_TICKETS - closes` (<= -2).
 const NOT_A_PROBE = 0;
 const UNKNOWN_TICKET = -1;
+const CLOSED_TICKETS = -2;
 
 /** At most this many calls wait in HALF_OPEN at once (`halfOpenWait`); more are refused at once. */
 const MAX_HALF_OPEN_WAITING = 1000;
@@ -340,8 +344,10 @@ const ANSWERED = 2;
  * `slowCallRateThreshold`, trial calls that are slow also re-open it once their share of
  * `halfOpenMaxCalls` reaches the threshold. Outcomes that arrive while OPEN or ISOLATED move
  * nothing. Every recorded outcome still appears in `metrics`, whatever the state: trial calls'
- * and late ones are added to the window that tripped the circuit, and a close starts an empty
- * window. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
+ * and late ones are added to the window that tripped the circuit, and a close (or `reset()`)
+ * starts an empty window about the calls admitted from then on: the outcome of a call admitted
+ * before it moves nothing and enters no window (with a shared store: before a close this breaker
+ * has heard of). A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
  * when this breaker recorded it.
  *
  * A call whose caller aborted records nothing, and an error `recordOn` does not match counts as
@@ -384,6 +390,13 @@ export class CircuitBreaker {
   // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
   // the slots of lost probes starts a new number too.
   #period = 0;
+  // Closes this breaker has seen (from HALF_OPEN, or by reset()), and the HALF_OPEN period at the
+  // last one: a call admitted before it reports about a window the close discarded, so its outcome
+  // is recorded nowhere and moves nothing. `#zeroHeld`: how many calls holding ticket 0 have not
+  // reported yet, negated while they were admitted before the last close (one field: read once).
+  #closes = 0;
+  #closedPeriod = 0;
+  #zeroHeld = 0;
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
   // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
@@ -585,7 +598,8 @@ export class CircuitBreaker {
    * The state and the counts over the current window (the last `windowSize` outcomes or the
    * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
    * Every recorded call counts, also a trial call and one that reports after the circuit opened
-   * (which moves nothing); a close and `reset()` start an empty window.
+   * (which moves nothing); a close and `reset()` start an empty window, which the calls admitted
+   * before them never enter.
    * With a store that answers asynchronously these are the last known figures, and reading them
    * asks the store for fresh ones.
    */
@@ -767,7 +781,7 @@ export class CircuitBreaker {
    *
    * @returns a ticket to pass to `onSuccess` and `onFailure` (and the internal `onCancel`), so
    * that only a call holding a trial slot of the current HALF_OPEN period gives one back or
-   * decides HALF_OPEN
+   * decides HALF_OPEN, and a call admitted before the circuit last closed moves nothing
    * @throws CircuitOpenError when the circuit is OPEN, ISOLATED, or HALF_OPEN with every trial
    * slot taken
    */
@@ -839,6 +853,8 @@ export class CircuitBreaker {
   reset(): void {
     background(this.#store.reset());
     this.#lastMetrics = undefined;
+    // A reset of a CLOSED circuit empties its window too: calls admitted before it move nothing.
+    if (this.#lastState === 'closed') this.#newClosedPeriod();
     this.#observe('closed');
   }
 
@@ -997,7 +1013,13 @@ export class CircuitBreaker {
   ): number | CircuitOpenError {
     if (!admission.admitted)
       return this.#refusal(admission.state, admission.retryAfterMs, boundary);
-    if (!admission.probe) return NOT_A_PROBE;
+    if (!admission.probe) {
+      // Calls of an earlier CLOSED period still hold ticket 0: this one's ticket names its own.
+      const held = this.#zeroHeld;
+      if (held < 0) return CLOSED_TICKETS - this.#closes;
+      this.#zeroHeld = held + 1;
+      return NOT_A_PROBE;
+    }
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
     if (admission.reclaimed === true) this.#newPeriod();
@@ -1036,7 +1058,25 @@ export class CircuitBreaker {
     return probe;
   }
 
+  /**
+   * True when the call `ticket` names was admitted before the circuit last closed (a CLOSED call
+   * of an earlier period, or a trial call of the HALF_OPEN period that closed or of one before):
+   * its outcome is recorded nowhere and it holds no trial slot. A call with ticket 0 has reported.
+   */
+  #stale(ticket: number): boolean {
+    if (ticket === NOT_A_PROBE) {
+      const held = this.#zeroHeld;
+      if (held > 0) this.#zeroHeld = held - 1;
+      // One of an earlier period: after the last of them, 0 names the current period again.
+      else if (held < 0) this.#zeroHeld = held + 1;
+      return held < 0;
+    }
+    if (ticket > 0) return ticket <= this.#closedPeriod;
+    return ticket !== UNKNOWN_TICKET && ticket !== CLOSED_TICKETS - this.#closes;
+  }
+
   #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
+    if (this.#stale(ticket)) return;
     const outcome = OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)];
     let state: CircuitState | Promise<CircuitState>;
     try {
@@ -1050,6 +1090,7 @@ export class CircuitBreaker {
   }
 
   #release(ticket: number): void {
+    if (this.#stale(ticket)) return;
     if (this.#probe(ticket, this.#lastState === 'half-open')) {
       let released: void | Promise<void>;
       try {
@@ -1251,10 +1292,18 @@ export class CircuitBreaker {
     this.#ownProbes = 0;
   }
 
+  // A close (or reset()): calls admitted until now report about a window that is gone.
+  #newClosedPeriod(): void {
+    this.#closes++;
+    this.#closedPeriod = this.#period;
+    if (this.#zeroHeld > 0) this.#zeroHeld = -this.#zeroHeld;
+  }
+
   #observe(to: CircuitState, cause?: unknown): void {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
+    if (to === 'closed') this.#newClosedPeriod();
     // The verdict of HALF_OPEN: calls waiting for it ask again.
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).

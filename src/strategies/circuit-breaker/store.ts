@@ -63,7 +63,11 @@ export interface CircuitAdmission {
   readonly reclaimed?: boolean;
 }
 
-/** The outcome of one finished call, as recorded by {@link CircuitBreakerStore.record}. */
+/**
+ * The outcome of one finished call, as recorded by {@link CircuitBreakerStore.record}. The breaker
+ * never records the outcome of a call admitted before the circuit last closed (as far as it
+ * knows): the close started a window about the calls admitted since.
+ */
 export interface CircuitOutcome {
   /** The call failed with an error that `recordOn` counts. */
   readonly failure: boolean;
@@ -89,7 +93,8 @@ export interface CircuitBreakerMetrics {
   /**
    * Outcomes in the current window: every recorded call, including those that reported while the
    * circuit was OPEN, HALF_OPEN or ISOLATED (trial calls, and calls admitted earlier that report
-   * late), which move nothing but are counted. A close (and `reset()`) starts an empty window.
+   * late), which move nothing but are counted. A close (and `reset()`) starts an empty window;
+   * the breaker records nothing of a call admitted before it.
    */
   readonly bufferedCalls: number;
   /** Failed outcomes in the current window. */

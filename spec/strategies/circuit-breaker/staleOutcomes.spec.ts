@@ -1,0 +1,196 @@
+// CircuitBreaker and the outcomes of calls admitted before the circuit last closed (a close from
+// HALF_OPEN, or reset()): the close started a fresh window about the calls admitted since, so
+// such an outcome enters no window and moves nothing — it cannot trip the circuit, reset the run
+// of consecutive failures, nor count toward a later trip.
+import { expect } from 'chai';
+import { Policy } from '../../../src/pipeline/Policy.js';
+import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import type { ManualClock } from '../../support/clock.js';
+import { deferred, settle } from '../../support/promises.js';
+import { breakerClock, run } from './support.js';
+
+class Boom extends Error {}
+
+function counts(breaker: CircuitBreaker): [string, number, number, number] {
+  const m = breaker.metrics;
+  return [m.state, m.bufferedCalls, m.failedCalls, m.slowCalls];
+}
+
+// A call through `call` that settles when told to; `fail` rejects it with Boom.
+function pending(call: (fn: () => Promise<string>) => Promise<string>) {
+  const gate = deferred<string>();
+  const settled = settle(call(() => gate.promise));
+  return {
+    settled,
+    succeed: () => gate.resolve('late'),
+    fail: () => gate.reject(new Boom()),
+  };
+}
+
+async function flushed(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+describe('CircuitBreaker ignores outcomes of calls admitted before the circuit last closed', () => {
+  let clock: ManualClock;
+
+  beforeEach(() => {
+    clock = breakerClock();
+  });
+
+  // Through the breaker alone, and through a policy stage, whose CLOSED calls keep no ticket.
+  const paths: Array<
+    [string, (breaker: CircuitBreaker) => (fn: () => Promise<string>) => Promise<string>]
+  > = [
+    ['execute', (breaker) => (fn) => breaker.execute(fn)],
+    [
+      'a policy',
+      (breaker) => {
+        const policy = Policy.builder().clock(clock).circuitBreaker(breaker).build();
+        return (fn) => policy.execute(fn);
+      },
+    ],
+  ];
+
+  for (const [name, through] of paths) {
+    it(`does not let a late failure re-open a circuit that closed after recovery (${name})`, async () => {
+      const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '10s' });
+      const call = through(breaker);
+      const slow = pending(call);
+      await run(breaker, 'FF');
+      expect(breaker.state).to.equal('open');
+      clock.tick(10_000);
+      await run(breaker, 'S');
+      expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+      // A call admitted after the close, still running when the earlier one reports.
+      const fresh = pending(call);
+
+      slow.fail();
+      await flushed();
+      expect(slow.settled.reason).to.be.instanceOf(Boom);
+      // Neither in the fresh window nor in the run of failures.
+      expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+      await run(breaker, 'F');
+      expect(counts(breaker), 'one failure of the new period').to.deep.equal(['closed', 1, 1, 0]);
+      fresh.fail();
+      await flushed();
+      expect(counts(breaker), 'the second trips it').to.deep.equal(['open', 2, 2, 0]);
+    });
+  }
+
+  it('tells apart calls admitted across two closes, with calls of each still running (a policy)', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
+    const policy = Policy.builder().clock(clock).circuitBreaker(breaker).build();
+    const call = (fn: () => Promise<string>) => policy.execute(fn);
+    const recover = async (): Promise<void> => {
+      await run(breaker, 'F');
+      clock.tick(1_000);
+      await run(breaker, 'S');
+      expect(breaker.state).to.equal('closed');
+    };
+    const first = pending(call);
+    await recover();
+    const second = pending(call);
+    await recover();
+    const third = pending(call);
+    for (const stale of [second, first]) {
+      stale.fail();
+      await flushed();
+      expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+    }
+    third.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['open', 1, 1, 0]);
+  });
+
+  it('does not let a late success reset the run of failures of the new CLOSED period', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '1s' });
+    const slow = pending((fn) => breaker.execute(fn));
+    await run(breaker, 'FF');
+    clock.tick(1_000);
+    await run(breaker, 'SF');
+    expect(counts(breaker)).to.deep.equal(['closed', 1, 1, 0]);
+    slow.succeed();
+    await flushed();
+    expect(slow.settled.value).to.equal('late');
+    await run(breaker, 'F');
+    expect(counts(breaker)).to.deep.equal(['open', 2, 2, 0]);
+  });
+
+  it('keeps late failures out of a failure-rate window after the close', async () => {
+    const breaker = new CircuitBreaker({
+      clock,
+      failureRateThreshold: 0.5,
+      windowSize: 4,
+      minimumCalls: 2,
+      recoveryTimeout: '1s',
+    });
+    const late = [pending((fn) => breaker.execute(fn)), pending((fn) => breaker.execute(fn))];
+    await run(breaker, 'FF');
+    clock.tick(1_000);
+    await run(breaker, 'SS');
+    expect(counts(breaker)).to.deep.equal(['closed', 1, 0, 0]);
+    for (const call of late) call.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['closed', 1, 0, 0]);
+    // 1 failure in 2 calls reaches 0.5: only outcomes of the new period judge it.
+    await run(breaker, 'F');
+    expect(counts(breaker)).to.deep.equal(['open', 2, 1, 0]);
+  });
+
+  it('ignores a lost trial call that reports after the circuit closed', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '10s' });
+    await run(breaker, 'F');
+    clock.tick(10_000);
+    const hung = pending((fn) => breaker.execute(fn));
+    // Lost after max(recoveryTimeout, 10 s): a new trial call takes its slot and closes it.
+    clock.tick(10_000);
+    await run(breaker, 'S');
+    expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+    hung.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+  });
+
+  it('treats reset() as a close: calls admitted before it move nothing after it', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1 });
+    const slow = pending((fn) => breaker.execute(fn));
+    breaker.reset();
+    slow.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+    await run(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('ignores, by its ticket, a call recorded by hand that was admitted before the close', () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
+    const early = breaker.beforeCall();
+    breaker.onFailure(new Boom(), 0, breaker.beforeCall());
+    clock.tick(1_000);
+    breaker.onSuccess(0, breaker.beforeCall());
+    expect(breaker.state).to.equal('closed');
+    const later = breaker.beforeCall();
+    breaker.onFailure(new Boom(), 0, early);
+    expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+    breaker.onFailure(new Boom(), 0, later);
+    expect(breaker.state).to.equal('open');
+  });
+
+  it('gives CLOSED calls the plain ticket again once every call admitted before the close has reported', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
+    const slow = pending((fn) => breaker.execute(fn));
+    await run(breaker, 'F');
+    clock.tick(1_000);
+    await run(breaker, 'S');
+    const during = breaker.beforeCall();
+    expect(during, 'a ticket that names the new period').not.to.equal(0);
+    slow.succeed();
+    await flushed();
+    const after = breaker.beforeCall();
+    expect(after).to.equal(0);
+    breaker.onSuccess(0, during);
+    breaker.onSuccess(0, after);
+    expect(counts(breaker)).to.deep.equal(['closed', 2, 0, 0]);
+  });
+});

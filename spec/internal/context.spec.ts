@@ -2,6 +2,7 @@
 // contexts read through to their parent, the holders told when the caller is answered, and the
 // running count of bulkhead slots.
 import { expect } from 'chai';
+import { inspect } from 'node:util';
 import {
   AttemptContext,
   DerivedContext,
@@ -15,6 +16,8 @@ import {
 } from '../../src/internal/context.js';
 import { NEVER_ABORTED } from '../../src/internal/signals.js';
 import { settle } from '../support/promises.js';
+import { ManualClock } from '../support/clock.js';
+import { Policy } from '../../src/pipeline/Policy.js';
 
 const thunk = () => 'value';
 
@@ -281,6 +284,104 @@ describe('context', () => {
       r.takeSlot({ drained() {} }, true, false);
       expect(trackRunning(r)).to.equal(false);
       expect(r.slotRunning).to.equal(0);
+    });
+  });
+
+  describe('logging a context', () => {
+    // The first policy built gives the contexts their inspect view.
+    before(() => Policy.builder('first').build());
+
+    it('shows only the documented fields in util.inspect and console.log', () => {
+      const r = root(undefined, new Map([['user', 'u1']]));
+      expect(inspect(r)).to.equal(
+        [
+          'ExecutionContext {',
+          "  policyName: 'orders',",
+          '  attempt: 1,',
+          '  startedAt: 1234,',
+          '  deadline: Infinity,',
+          '  remaining: Infinity,',
+          "  data: Map(1) { 'user' => 'u1' },",
+          '  signal: AbortSignal { aborted: false }',
+          '}',
+        ].join('\n'),
+      );
+      const attempt = new AttemptContext(r, {}, 3);
+      expect(inspect(attempt).split('\n').slice(0, 3)).to.deep.equal([
+        'ExecutionContext {',
+        "  policyName: 'orders',",
+        '  attempt: 3,',
+      ]);
+    });
+
+    it('gives the same fields as JSON data, with no cycle to throw on', () => {
+      const controller = new AbortController();
+      const r = root(controller.signal, new Map([['user', 'u1']]));
+      controller.abort();
+      const child = new AttemptContext(new DerivedContext(r, {}), {}, 2);
+      const json = {
+        policyName: 'orders',
+        attempt: 2,
+        startedAt: 1_234,
+        deadline: null,
+        remaining: null,
+        data: { user: 'u1' },
+        signal: { aborted: true },
+      };
+      expect(JSON.parse(JSON.stringify({ ctx: child }))).to.deep.equal({ ctx: json });
+      expect(JSON.parse(JSON.stringify(r))).to.deep.equal({ ...json, attempt: 1 });
+    });
+
+    it("logs a policy's context, under a retry and a timeout, in a few lines", async () => {
+      const clock = new ManualClock(100);
+      const policy = Policy.builder('pricing')
+        .clock(clock)
+        .retry({ maxAttempts: 2, delay: 10, jitter: 0 })
+        .timeout(1_000)
+        .build();
+      const logged: Array<{ text: string; json: unknown }> = [];
+      const call = policy.execute(
+        (ctx) => {
+          logged.push({ text: inspect(ctx), json: JSON.parse(JSON.stringify({ ctx })) });
+          if (ctx.attempt === 1) throw new Error('again');
+          return 'done';
+        },
+        { data: { user: 'u1' } },
+      );
+      await clock.advance(10);
+      expect(await call).to.equal('done');
+      expect(logged.map((l) => l.text.split('\n').length)).to.deep.equal([9, 9]);
+      expect(logged.map((l) => l.json)).to.deep.equal([
+        {
+          ctx: {
+            policyName: 'pricing',
+            attempt: 1,
+            startedAt: 100,
+            deadline: 1_100,
+            remaining: 1_000,
+            data: { user: 'u1' },
+            signal: { aborted: false },
+          },
+        },
+        {
+          ctx: {
+            policyName: 'pricing',
+            attempt: 2,
+            startedAt: 100,
+            deadline: 1_110,
+            remaining: 1_000,
+            data: { user: 'u1' },
+            signal: { aborted: false },
+          },
+        },
+      ]);
+    });
+
+    it('adds no field to a context: the views are methods of the class', () => {
+      const r = root();
+      expect(Object.keys(r)).not.to.include.members(['toJSON']);
+      expect(Object.getOwnPropertySymbols(r)).to.deep.equal([]);
+      expect(Object.getOwnPropertySymbols(new AttemptContext(r, {}, 2))).to.deep.equal([]);
     });
   });
 });

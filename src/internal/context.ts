@@ -6,6 +6,14 @@ import { inCallContext, type DeadlineNode, type DeadlineQueue } from './deadline
 import { NEVER_ABORTED, noop } from './signals.js';
 import { unlistenAbort } from './abortListeners.js';
 
+// Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
+// a browser lacks).
+const INSPECT = /* @__PURE__ */ Symbol.for('nodejs.util.inspect.custom');
+
+// The object `console.log` shows for a context, printed under the public interface's name (a
+// class defined as a computed property takes the key as its name, which a minifier leaves alone).
+const ContextView = /* @__PURE__ */ (() => ({ ExecutionContext: class {} }).ExecutionContext)();
+
 /**
  * @internal Base of the pipeline's contexts. `aborted` and `abortReason` answer without creating
  * a lazy signal, so stages can ask cheaply on their failure paths.
@@ -53,6 +61,54 @@ export abstract class Context implements ExecutionContext {
   get inheritedRemaining(): number {
     return this.remaining;
   }
+
+  /**
+   * The documented fields as plain JSON data, so that `JSON.stringify(ctx)`, or a JSON logger
+   * given `{ ctx }`, writes them rather than throwing on the internals' cycles: `data` as an
+   * object of its entries, `signal` as `{ aborted }` (`deadline` and `remaining` are `null`
+   * outside any timeout: JSON has no `Infinity`). A method of the class, not a field: a context
+   * costs nothing more for it.
+   */
+  toJSON(): ContextJSON {
+    return {
+      policyName: this.policyName,
+      attempt: this.attempt,
+      startedAt: this.startedAt,
+      deadline: this.deadline,
+      remaining: this.remaining,
+      data: Object.fromEntries(this.data),
+      signal: { aborted: this.signal.aborted },
+    };
+  }
+}
+
+/** What {@link Context.toJSON} gives: an execution context's documented fields as JSON data. */
+export interface ContextJSON {
+  readonly policyName: string;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly remaining: number;
+  readonly data: Record<string, unknown>;
+  readonly signal: { readonly aborted: boolean };
+}
+
+/**
+ * Node's `util.inspect` (and `console.log`) view of a context: `ExecutionContext { policyName,
+ * attempt, startedAt, deadline, remaining, data, signal }`, the documented fields only (`data` as
+ * its Map, `signal` as Node shows an AbortSignal), not the internals behind them.
+ */
+function contextView(this: Context): object {
+  return Object.assign(new ContextView(), this.toJSON(), { data: this.data, signal: this.signal });
+}
+
+/**
+ * @internal Gives every context its Node inspect view: a method of the base class, set once, by
+ * the first policy built (before any context reaches code of the user's). Not a class member: a
+ * member under a computed key would keep the classes in bundles that never use them.
+ */
+export function inspectableContexts(): void {
+  (Context.prototype as { [INSPECT]?: () => object })[INSPECT] ??= contextView;
 }
 
 /**

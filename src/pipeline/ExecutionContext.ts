@@ -4,6 +4,11 @@
  * Contexts are created by the pipeline: a retry stage hands each attempt a context with its own
  * `attempt`, and a timeout stage hands its inner stages a context whose `signal` also aborts at
  * its deadline. Everything else is shared by the whole execution.
+ *
+ * A context logs as these fields only: `console.log(ctx)` shows `ExecutionContext { policyName,
+ * attempt, startedAt, deadline, remaining, data, signal }`, and `JSON.stringify(ctx)` (a JSON
+ * logger given `{ ctx }`) writes them as plain data: `data` as an object of its entries, `signal`
+ * as `{ aborted }`, and `deadline`/`remaining` as `null` outside any timeout.
  */
 export interface ExecutionContext {
   /** Name of the policy running the call. */

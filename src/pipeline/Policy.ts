@@ -1,6 +1,6 @@
 import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
-import { RootContext, type Context } from '../internal/context.js';
+import { inspectableContexts, RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { isSignal } from '../internal/signals.js';
 import { didYouMean, fnError, show } from '../internal/validate.js';
@@ -159,6 +159,7 @@ export class Policy<T = unknown, F = never> {
       else if (watched.since !== watched.since) watched.since = parts.clock.now();
     };
     inspectable(this);
+    inspectableContexts();
     Object.freeze(this);
   }
 
@@ -211,7 +212,14 @@ export class Policy<T = unknown, F = never> {
       }
     }
     root.inFirstTurn = true;
-    this.headStep.enter(root);
+    try {
+      this.headStep.enter(root);
+    } catch (error) {
+      // No step throws (each turns what its primitive or store throws into the call's failure,
+      // so the steps outside see it go out); should one ever, the caller still gets a rejection,
+      // counted as a failure, never a synchronous throw.
+      this.outcomeStep.settle(root, false, error);
+    }
     root.inFirstTurn = false;
     if (deferred !== undefined) return deferred as Promise<R | F>;
     if (root.result !== undefined) return root.result as Promise<R | F>;

@@ -433,7 +433,13 @@ export class AdaptiveSlots implements BulkheadStore {
       }
     }
     ticket.start = now;
-    const used = this.#inner.inUse();
+    let used: number;
+    try {
+      used = this.#inner.inUse();
+    } catch {
+      // A custom store that throws: the slot goes back to it rather than on to a waiting caller.
+      return false;
+    }
     ticket.inflight = used;
     return used <= this.#limit.limit;
   }

@@ -368,7 +368,13 @@ export class Bulkhead {
     until?: FollowedWork,
   ): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const ticket = this.takeSlot();
+    let ticket: false | BulkheadTicket;
+    try {
+      ticket = this.takeSlot();
+    } catch (error) {
+      // A custom store that throws: the caller gets a rejection, not a throw.
+      return Promise.reject(error);
+    }
     if (ticket !== false) return this.#run(fn, signal, ticket, until);
     const refusal = this.refuseNow(boundary);
     if (refusal !== undefined) return rejectedSoon(refusal);

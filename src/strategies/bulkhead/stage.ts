@@ -32,7 +32,14 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   private early: boolean | undefined = undefined;
 
   enter(ctx: Context): void {
-    const ticket = this.bulkhead.takeSlot();
+    let ticket: false | BulkheadTicket;
+    try {
+      ticket = this.bulkhead.takeSlot();
+    } catch (error) {
+      // A custom store that throws: its error is the call's failure, as when it rejects.
+      this.outer.leave(ctx, false, error);
+      return;
+    }
     if (ticket !== false) {
       this.admitted(ctx, ticket);
       return;

@@ -1091,18 +1091,30 @@ export class CircuitBreaker<in R = any> {
 
   #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
     if (this.#stale(ticket)) return;
-    this.#took(
-      this.#store.record(
-        OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)] as CircuitOutcome,
-      ),
-      cause,
-    );
+    const outcome = OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)];
+    let state: CircuitState | Promise<CircuitState>;
+    try {
+      state = this.#store.record(outcome as CircuitOutcome);
+    } catch {
+      // A custom store that throws: as when it rejects, the outcome is lost to the store, and
+      // the call's own outcome stands.
+      return;
+    }
+    this.#took(state, cause);
   }
 
   #release(ticket: number): void {
     if (this.#stale(ticket)) return;
     if (this.#probe(ticket, this.#lastState === 'half-open')) {
-      const released = this.#store.release();
+      let released: void | Promise<void>;
+      try {
+        released = this.#store.release();
+      } catch {
+        // A custom store that throws: the slot is the store's to recover, and waiting calls ask
+        // again, as when it rejects.
+        if (this.#waiters.size !== 0) this.#scheduleWake();
+        return;
+      }
       if (this.#waiters.size === 0) background(released);
       // A slot given back unrecorded: the first waiting call may take it as a trial call.
       else if (isThenable(released)) released.then(this.#soon, this.#soon);

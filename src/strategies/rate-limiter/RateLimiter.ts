@@ -163,7 +163,7 @@ export class RateLimiter {
       (waiter) => waiter.resolve(),
       // An aborted waiter's tokens go back, and arrive this much sooner for everyone behind it.
       (waiter) => {
-        settleQuietly(store.refund(waiter.n));
+        refundQuietly(store, waiter.n);
         return (waiter.n * 1000) / refillRate;
       },
     );
@@ -308,7 +308,13 @@ export class RateLimiter {
     boundary: Function | null,
   ): Promise<void> | RateLimitExceededError {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const answer = this.#store.reserve(permits, this.maxWaitMs);
+    let answer: ReturnType<RateLimiterStore['reserve']>;
+    try {
+      answer = this.#store.reserve(permits, this.maxWaitMs);
+    } catch (error) {
+      // A custom store that throws: a rejection with its error, as when it rejects.
+      return Promise.reject(error);
+    }
     if (typeof answer !== 'number') {
       const settled = answer.then((wait) => this.#settle(wait, permits, signal));
       return race ? raceAbort(settled, signal) : settled;
@@ -331,9 +337,14 @@ export class RateLimiter {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.tryAcquire()) {
-      return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
+    let granted: boolean;
+    try {
+      granted = this.tryAcquire();
+    } catch (error) {
+      // A custom store that throws: the caller gets a rejection, not a throw.
+      return Promise.reject(error);
     }
+    if (granted) return raceAbort(callAsync(fn, signal ?? NEVER_ABORTED), signal);
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
     return (this.#take(1, signal, true, RateLimiter.prototype.execute) as Promise<void>).then(() =>
       signal?.aborted
@@ -347,7 +358,7 @@ export class RateLimiter {
     // Only reachable on a remote store's late answer: the tokens were granted after the caller
     // gave up, so they go back.
     if (signal?.aborted) {
-      settleQuietly(this.#store.refund(permits));
+      refundQuietly(this.#store, permits);
       return Promise.reject(signal.reason);
     }
     return answer === 0 ? GRANTED : this.#queue.push(permits, answer, abortable(signal));
@@ -384,7 +395,14 @@ function readLimiterSnapshot(value: unknown): { tokens: number; elapsedMs: numbe
   return { tokens, elapsedMs };
 }
 
-/** Keeps a remote store's failed refund from becoming an unhandled rejection. */
-function settleQuietly(result: void | Promise<void>): void {
-  (result as Promise<void> | undefined)?.then(noop, noop);
+/**
+ * Gives `permits` tokens back. A failed refund is the store's to recover: a remote store's
+ * rejection must not become an unhandled rejection, nor a custom store's throw break the caller.
+ */
+function refundQuietly(store: RateLimiterStore, permits: number): void {
+  try {
+    (store.refund(permits) as Promise<void> | undefined)?.then(noop, noop);
+  } catch {
+    // The store keeps its own count.
+  }
 }

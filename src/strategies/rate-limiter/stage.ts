@@ -1,5 +1,5 @@
 import type { Context } from '../../internal/context.js';
-import { isRateLimitExceededError } from '../../errors.js';
+import { isRateLimitExceededError, type RateLimitExceededError } from '../../errors.js';
 import { V8Error } from '../../internal/refusal.js';
 import type { RateLimiter } from './RateLimiter.js';
 import { BuiltinStep } from '../../pipeline/step.js';
@@ -15,19 +15,27 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
 
   enter(ctx: Context): void {
     const root = ctx.root;
-    const granted =
-      this.sharesClock && root.inFirstTurn
-        ? this.limiter.tryAcquireAt(root.startedAt)
-        : this.limiter.tryAcquire(1);
-    if (granted) {
+    let taken: Promise<void> | RateLimitExceededError | undefined;
+    try {
+      const granted =
+        this.sharesClock && root.inFirstTurn
+          ? this.limiter.tryAcquireAt(root.startedAt)
+          : this.limiter.tryAcquire(1);
+      // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs. The signal
+      // goes along even with no wait allowed: a remote store's late grant to a caller who left
+      // must neither call the thunk nor keep the token. The store's answer is not raced with the
+      // signal: the policy (or an enclosing timeout) answers the caller at its abort.
+      if (!granted) taken = this.limiter.acquireUnraced(ctx.signal);
+    } catch (error) {
+      // A custom store that throws: its error is the call's failure, as when it rejects (not
+      // counted as a refusal), and the steps outside see it go out like any other.
+      this.outer.leave(ctx, false, error);
+      return;
+    }
+    if (taken === undefined) {
       this.inner.enter(ctx);
       return;
     }
-    // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs. The signal
-    // goes along even with no wait allowed: a remote store's late grant to a caller who left must
-    // neither call the thunk nor keep the token. The store's answer is not raced with the signal:
-    // the policy (or an enclosing timeout) answers the caller at its abort.
-    const taken = this.limiter.acquireUnraced(ctx.signal);
     if (isRateLimitExceededError(taken)) {
       // Refused in the caller's turn: the refusal's stack starts at the caller's frame (later, at
       // this one), captured here, with no frame of a helper to walk (see `V8Error`).
@@ -40,7 +48,7 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
     taken.then(
       () => this.inner.enter(ctx),
       (error: unknown) => {
-        if (isRateLimitExceededError(error)) {
+        if (isRefusal(error)) {
           this.rejected(error);
         }
         this.outer.leave(ctx, false, error);
@@ -50,5 +58,15 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     this.outer.leave(ctx, ok, value);
+  }
+}
+
+/** True for the limiter's refusal; false for what a custom store threw, whatever it is. */
+function isRefusal(error: unknown): boolean {
+  try {
+    return isRateLimitExceededError(error);
+  } catch {
+    // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
+    return false;
   }
 }

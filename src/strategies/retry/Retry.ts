@@ -403,7 +403,12 @@ export class Retry<in R = any> {
     onRetry?: (info: RetryInfo) => unknown,
   ): Promise<T> {
     let first: Promise<T>;
-    this.#budget?.deposit();
+    try {
+      this.#budget?.deposit();
+    } catch (error) {
+      // A custom store that throws: the call fails with its error, before any attempt.
+      return Promise.reject(error);
+    }
     try {
       first = attempt(1);
     } catch (error) {

@@ -12,7 +12,15 @@ export class RetryStage extends BuiltinStep<Retry> {
   private readonly budget = this.primitive.budget;
 
   enter(ctx: Context): void {
-    if (this.budget !== undefined) this.budget.deposit();
+    if (this.budget !== undefined) {
+      try {
+        this.budget.deposit();
+      } catch (error) {
+        // A custom store that throws: its error is the call's failure, before any attempt.
+        this.outer.leave(ctx, false, error);
+        return;
+      }
+    }
     // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
     // Stryker disable next-line ConditionalExpression: a context of its own for attempt 1 reads the same; reusing the caller's saves the allocation
     this.inner.enter(ctx.attempt === 1 ? ctx : new AttemptContext(ctx, this, 1));

@@ -223,6 +223,8 @@ describe('resilientFetch', () => {
       const error = await rejectionOf(resilientFetch(policy)(server.url, { method: 'POST' }));
       expect(error).to.be.instanceOf(OperationTimeoutError);
       expect(isRetryable(error)).to.equal(false);
+      // On a busy machine the server may read the request only after the client gave up on it.
+      expect(await waitFor(() => server.requests.length, 1)).to.equal(1);
       await (server.requests[0] as { closed: Promise<void> }).closed;
       expect(server.requests).to.have.length(1);
     });

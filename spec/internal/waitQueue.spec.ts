@@ -7,21 +7,33 @@ import { ManualClock } from '../support/clock.js';
 import { rejectionOf, settle } from '../support/promises.js';
 
 /** A queue whose due callers are answered with their `n`, logging `n@time`. */
-function queue(clock: ManualClock, onAbort: (waiter: Waiter<number>) => number = () => 0) {
+function queue(
+  clock: ManualClock,
+  onAbort: (waiter: Waiter<number>) => number = () => 0,
+  deadlines = false,
+) {
   const served: string[] = [];
   const aborted: number[] = [];
   const q: WaitQueue<number> = new WaitQueue<number>(
     clock,
-    (waiter) => {
-      served.push(`${waiter.n}@${clock.now()}`);
+    (waiter, now) => {
+      served.push(`${waiter.n}@${now}`);
       waiter.resolve(waiter.n);
     },
     (waiter) => {
       aborted.push(waiter.n);
       return onAbort(waiter);
     },
+    deadlines,
   );
   return { q, served, aborted };
+}
+
+/** Takes everyone out of `q` in arrival order, as their `n`. */
+function drain(q: WaitQueue<number>): number[] {
+  const order: number[] = [];
+  for (let waiter; (waiter = q.shift());) order.push(waiter.n);
+  return order;
 }
 
 describe('WaitQueue', () => {
@@ -172,5 +184,90 @@ describe('WaitQueue', () => {
     expect(served).to.deep.equal([]);
     await clock.advance(1);
     expect(served).to.deep.equal(['2@30']);
+  });
+
+  describe('with deadlines, and callers moved in from another queue', () => {
+    it('moves callers into an empty queue, each due at its own time, and places later ones by theirs', async () => {
+      const clock = new ManualClock();
+      const from = queue(clock, () => 0, true);
+      const to = queue(clock, () => 0, true);
+      void from.q.push(1, 500, undefined);
+      void from.q.push(2, 900, undefined);
+      await clock.advance(100);
+      from.q.transferTo(to.q, () => {});
+      expect([from.q.size, to.q.size]).to.deep.equal([0, 2]);
+      expect(from.q.shift()).to.equal(undefined);
+      // 1 and 2 keep 500 and 900; 3 and 4, queued now, fall due before 2, 4 before both.
+      void to.q.push(3, 600, undefined);
+      void to.q.push(4, 100, undefined);
+      await clock.advance(1_000);
+      expect(from.served).to.deep.equal([]);
+      expect(to.served).to.deep.equal(['4@200', '1@500', '3@700', '2@900']);
+      expect(clock.pending(), 'one timer at a time, none once empty').to.equal(0);
+    });
+
+    it('keeps arrival order for shift whatever the due order, and re-arms for each new first due', async () => {
+      const clock = new ManualClock();
+      const from = queue(clock);
+      const to = queue(clock, () => 0, true);
+      void from.q.push(1, 10_000, undefined);
+      void from.q.push(2, 10_000, undefined);
+      from.q.transferTo(to.q, () => {});
+      void to.q.push(3, 1_000, undefined);
+      void to.q.push(4, 2_000, undefined);
+      expect(clock.pending()).to.equal(1);
+      await clock.advance(1_000);
+      expect(to.served).to.deep.equal(['3@1000']);
+      expect(drain(to.q)).to.deep.equal([1, 2, 4]);
+      expect(clock.pending()).to.equal(0);
+    });
+
+    it('lets `bring` see each caller moved, in arrival order, and points its abort at the new queue', async () => {
+      const clock = new ManualClock();
+      const from = queue(clock);
+      const to = queue(clock, () => 0, true);
+      const controller = new AbortController();
+      void from.q.push(1, 50, undefined);
+      const leaving = from.q.push(2, 30, controller.signal);
+      const seen: number[] = [];
+      from.q.transferTo(to.q, (waiter) => seen.push(waiter.n));
+      expect(seen).to.deep.equal([1, 2]);
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(1);
+      controller.abort(new Error('gone'));
+      expect(await rejectionOf(leaving)).to.have.property('message', 'gone');
+      expect([from.aborted, to.aborted, to.q.size]).to.deep.equal([[], [2], 1]);
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+      await clock.advance(50);
+      // A later caller due sooner went after (no deadlines there): 2 was due with 1, at 50.
+      expect(to.served).to.deep.equal(['1@50']);
+    });
+
+    it('mixes callers that wait forever with ones that do not', async () => {
+      const clock = new ManualClock();
+      const from = queue(clock, () => 0, true);
+      const to = queue(clock, () => 0, true);
+      void from.q.push(1, Infinity, undefined);
+      void from.q.push(2, 300, undefined);
+      from.q.transferTo(to.q, () => {});
+      void to.q.push(3, 100, undefined);
+      void to.q.push(4, 200, undefined);
+      // 1, due never and last, leaves: 2's 300 is the last due time, and 5 goes after it.
+      expect(to.q.shift()?.n).to.equal(1);
+      void to.q.push(5, 400, undefined);
+      void to.q.push(6, Infinity, undefined);
+      await clock.advance(1_000);
+      expect(to.served).to.deep.equal(['3@100', '4@200', '2@300', '5@400']);
+      expect(drain(to.q)).to.deep.equal([6]);
+      expect(clock.pending()).to.equal(0);
+    });
+
+    it('answers at once a caller moved in past its due time', async () => {
+      // The queue moved into reads a clock 50 ms ahead.
+      const from = queue(new ManualClock());
+      const to = queue(new ManualClock(50), () => 0, true);
+      void from.q.push(1, 10, undefined);
+      from.q.transferTo(to.q, () => {});
+      expect(to.served).to.deep.equal(['1@50']);
+    });
   });
 });

@@ -14,6 +14,8 @@ import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerSto
 import {
   deferred,
   describeRedis,
+  PATIENT,
+  endOpenPeriod,
   eventually,
   rejectionOf,
   sleep,
@@ -30,7 +32,7 @@ async function breakerFor(
   options: Omit<CircuitBreakerOptions, 'store'>,
 ): Promise<{ breaker: CircuitBreaker; store: RedisCircuitBreakerStore }> {
   const { client } = await env.connect();
-  const store = new RedisCircuitBreakerStore({ client, key });
+  const store = new RedisCircuitBreakerStore({ client, key, storeTimeout: PATIENT });
   const breaker = new CircuitBreaker({ ...options, store });
   // The breaker asks for the state at construction; let that settle.
   await store.state();
@@ -128,26 +130,28 @@ describeRedis(
 
     it('re-opens the circuit for every instance when a probe fails', async function () {
       const key = env.uniqueKey();
-      const options = { failureThreshold: 1, recoveryTimeout: 200, halfOpenMaxCalls: 3 };
+      const options = { failureThreshold: 1, recoveryTimeout: '10s', halfOpenMaxCalls: 3 };
       const a = await breakerFor(env, key, options);
       const b = await breakerFor(env, key, options);
       await b.store.record(FAILURE);
-      await sleep(220);
+      await endOpenPeriod(env.admin, b.store.redisKey);
       expect(await a.breaker.execute(() => 'probe ok')).to.equal('probe ok');
       await rejectionOf(b.breaker.execute(boom));
+      // Commands on one connection run in order: this answers after B's failed probe landed.
       expect(await b.store.state()).to.equal('open');
       const error = (await rejectionOf(a.breaker.execute(() => 'x'))) as CircuitOpenError;
       expect(error.state).to.equal('open');
-      expect(error.retryAfterMs).to.be.within(150, 200);
+      // A whole new open period: recoveryTimeout, less the round trips since the re-open.
+      expect(error.retryAfterMs).to.be.within(9_000, 10_000);
     });
 
     it('grows the open time on each re-open from HALF_OPEN for every instance, up to the cap, and a close resets it', async function () {
       const key = env.uniqueKey();
       const options = {
         failureThreshold: 1,
-        recoveryTimeout: 100,
+        recoveryTimeout: '10s',
         recoveryBackoff: 2,
-        maxRecoveryTimeout: 300,
+        maxRecoveryTimeout: '30s',
       };
       const a = await breakerFor(env, key, options);
       const b = await breakerFor(env, key, options);
@@ -157,30 +161,38 @@ describeRedis(
         expect(error.state).to.equal('open');
         return error.retryAfterMs;
       };
+      // An outcome goes to Redis in the background, on the breaker's own connection: reading its
+      // state through that connection answers once it has landed.
       await rejectionOf(a.breaker.execute(boom));
-      expect(await openFor(b)).to.be.within(1, 100);
-      expect(await b.store.snapshot()).to.include({ state: 'open', openDurationMs: 100 });
-      // Each re-open doubles the open time, whichever instance's probe failed: 200, then 300 (cap).
+      expect(await a.store.state()).to.equal('open');
+      expect(await openFor(b)).to.be.within(1, 10_000);
+      expect(await b.store.snapshot()).to.include({ state: 'open', openDurationMs: 10_000 });
+      // Each re-open doubles the open time, whichever instance's probe failed: 20 s, then 30 s (cap).
       for (const [prober, other, expected] of [
-        [a, b, 200],
-        [b, a, 300],
-        [a, b, 300],
+        [a, b, 20_000],
+        [b, a, 30_000],
+        [a, b, 30_000],
       ] as const) {
-        await eventually(async () => (await prober.store.state()) === 'half-open');
+        await endOpenPeriod(env.admin, prober.store.redisKey);
+        expect(await prober.store.state()).to.equal('half-open');
         await rejectionOf(prober.breaker.execute(boom));
+        expect(await prober.store.state()).to.equal('open');
         expect(await other.store.snapshot()).to.include({
           state: 'open',
           openDurationMs: expected,
         });
-        // More than the last open time (100, then 200), at most this one: it grew, and is capped.
-        expect(await openFor(other)).to.be.within(expected === 200 ? 101 : 201, expected);
+        // More than the last open time (10 s, then 20 s), at most this one: it grew, and is capped.
+        expect(await openFor(other)).to.be.within(expected === 20_000 ? 10_001 : 20_001, expected);
       }
       // A successful probe closes the circuit: the next trip is back to recoveryTimeout.
-      await eventually(async () => (await b.store.state()) === 'half-open');
+      await endOpenPeriod(env.admin, b.store.redisKey);
+      expect(await b.store.state()).to.equal('half-open');
       expect(await b.breaker.execute(() => 'ok')).to.equal('ok');
-      expect(await a.store.snapshot()).to.include({ state: 'closed', openDurationMs: 100 });
+      expect(await b.store.state()).to.equal('closed');
+      expect(await a.store.snapshot()).to.include({ state: 'closed', openDurationMs: 10_000 });
       await rejectionOf(b.breaker.execute(boom));
-      expect(await openFor(a)).to.be.within(1, 100);
+      expect(await b.store.state()).to.equal('open');
+      expect(await openFor(a)).to.be.within(1, 10_000);
     });
 
     it('keeps the current open duration in the state hash, reset with it', async function () {
@@ -237,6 +249,8 @@ describeRedis(
       });
       await eventually(async () => (await a.store.state()) === 'closed');
       await rejectionOf(b.breaker.execute(boom));
+      // The open time runs from the failure's arrival in Redis, which this read follows.
+      expect(await b.store.state()).to.equal('open');
       await sleep(220);
       const probe = deferred();
       const probeCall = b.breaker.execute(async () => {
@@ -322,7 +336,8 @@ describeRedis(
     });
 
     it('applies the same rules as the in-memory store to any sequence of outcomes', async function () {
-      this.timeout(10_000);
+      // Hundreds of round trips: a bound for a hang, not a measure of speed on a busy machine.
+      this.timeout(30_000);
       const configs: Partial<CircuitBreakerStoreConfig>[] = [
         { failureThreshold: 3, failureRateThreshold: undefined },
         { failureRateThreshold: 0.5, windowSize: 5, minimumCalls: 3 },
@@ -355,7 +370,11 @@ describeRedis(
           ...partial,
         };
         const { client } = await env.connect();
-        const redis = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+        const redis = new RedisCircuitBreakerStore({
+          client,
+          key: env.uniqueKey(),
+          storeTimeout: PATIENT,
+        });
         redis.configure(config);
         const memory = new InMemoryCircuitBreakerStore();
         memory.configure(config);

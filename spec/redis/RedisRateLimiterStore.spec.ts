@@ -3,7 +3,16 @@ import { isRateLimitExceededError, RateLimitExceededError } from '../../src/erro
 import type { Clock } from '../../src/internal/clock.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
-import { describeRedis, rejectionOf, sleep, type RedisEnv } from './harness.js';
+import { ManualClock } from '../support/clock.js';
+import { settle } from '../support/promises.js';
+import {
+  describeRedis,
+  PATIENT,
+  eventually,
+  rejectionOf,
+  sleep,
+  type RedisEnv,
+} from './harness.js';
 
 async function limiterFor(
   env: RedisEnv,
@@ -14,6 +23,7 @@ async function limiterFor(
     maxWait?: number;
     prefix?: string;
     storeTimeout?: number;
+    clock?: Clock;
   },
 ): Promise<{ limiter: RateLimiter; store: RedisRateLimiterStore }> {
   const { client } = await env.connect();
@@ -21,13 +31,14 @@ async function limiterFor(
     client,
     key,
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-    ...(options.storeTimeout === undefined ? {} : { storeTimeout: options.storeTimeout }),
+    storeTimeout: options.storeTimeout ?? PATIENT,
   });
   const limiter = new RateLimiter({
     maxTokens: options.maxTokens,
     refillRate: options.refillRate,
     maxWait: options.maxWait ?? 0,
     store,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   return { limiter, store };
 }
@@ -39,12 +50,15 @@ describeRedis(
       const key = env.uniqueKey();
       const a = await limiterFor(env, key, { maxTokens: 5, refillRate: 1 });
       const b = await limiterFor(env, key, { maxTokens: 5, refillRate: 1 });
+      const start = performance.now();
       await a.limiter.acquire(3);
       await b.limiter.acquire(2);
       const error = await rejectionOf(b.limiter.acquire());
+      const elapsed = performance.now() - start;
       expect(error).to.be.instanceOf(RateLimitExceededError);
       const retryAfterMs = (error as RateLimitExceededError).retryAfterMs;
-      expect(retryAfterMs).to.be.within(800, 1000);
+      // A whole token's refill, less what came back since the bucket was first taken from.
+      expect(retryAfterMs).to.be.within(1000 - elapsed, 1000);
       expect(await rejectionOf(a.limiter.execute(() => 'never'))).to.be.instanceOf(
         RateLimitExceededError,
       );
@@ -63,70 +77,102 @@ describeRedis(
 
     it('takes weighted permits and says when enough tokens will be there', async function () {
       const { limiter } = await limiterFor(env, env.uniqueKey(), { maxTokens: 10, refillRate: 10 });
+      const start = performance.now();
       await limiter.acquire(8);
       const error = (await rejectionOf(limiter.acquire(5))) as RateLimitExceededError;
+      const available = limiter.availableTokens;
+      const elapsed = performance.now() - start;
       expect(isRateLimitExceededError(error)).to.equal(true);
       // 3 tokens short at 10/s: 300 ms, less the refill since the first call.
-      expect(error.retryAfterMs).to.be.within(200, 300);
-      expect(limiter.availableTokens).to.be.within(2, 3);
+      expect(error.retryAfterMs).to.be.within(300 - elapsed, 300);
+      expect(available).to.be.within(2, 2 + elapsed / 100);
       await limiter.acquire(2);
     });
 
     it('refills from the Redis server clock, not the client one', async function () {
       const { client } = await env.connect();
-      const store = new RedisRateLimiterStore({ client, key: env.uniqueKey() });
+      const store = new RedisRateLimiterStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
       const frozen: Clock = { now: () => 0, setTimeout, clearTimeout };
       store.configure({ maxTokens: 4, refillRate: 20, clock: frozen });
       expect(await store.reserve(4, 0)).to.equal(0);
-      expect(await store.reserve(1, 0)).to.be.lessThan(0);
+      // Empty as Redis answered (on the frozen clock, nothing refills here since).
+      expect(store.available()).to.equal(0);
       await sleep(120);
       expect(await store.reserve(2, 0)).to.equal(0);
     });
 
     it('reserves tokens for waiting callers in any process, first come first served', async function () {
       const key = env.uniqueKey();
-      const a = await limiterFor(env, key, { maxTokens: 2, refillRate: 20, maxWait: 1000 });
-      const b = await limiterFor(env, key, { maxTokens: 2, refillRate: 20, maxWait: 1000 });
+      // A token every 250 ms: both callers ask long before theirs, however busy the machine, so
+      // both wait, and the order they are served in is the order of their reservations.
+      const a = await limiterFor(env, key, { maxTokens: 2, refillRate: 4, maxWait: 1000 });
+      const b = await limiterFor(env, key, { maxTokens: 2, refillRate: 4, maxWait: 1000 });
+      const beforeEmpty = performance.now();
       await a.limiter.acquire(2);
-      const order: string[] = [];
       const start = performance.now();
-      const first = b.limiter.acquire(1).then(() => order.push(`b@${performance.now() - start}`));
-      await sleep(5);
-      const second = a.limiter.acquire(1).then(() => order.push(`a@${performance.now() - start}`));
+      const tokens = async () =>
+        Number(await env.admin.command('HGET', `bulwark:rl:{${key}}`, 't'));
+      const empty = await tokens();
+      const order: string[] = [];
+      const first = b.limiter.acquire(1).then(() => order.push(`b@${performance.now()}`));
+      // B's request has reached Redis (it moved the bucket) before A asks: B came first.
+      await eventually(async () => (await tokens()) !== empty, 2000, "B's request");
+      const askedA = performance.now();
+      const second = a.limiter.acquire(1).then(() => order.push(`a@${performance.now()}`));
       await Promise.all([first, second]);
       expect(order.map((o) => o[0])).to.deep.equal(['b', 'a']);
       const aAt = Number(order[1]?.slice(2));
-      // Two tokens at 20/s: the second waiter is served about 100 ms after the bucket emptied.
-      expect(aAt).to.be.within(85, 180);
+      // Two tokens at 4/s: the second waiter is served 500 ms after the bucket emptied (between
+      // beforeEmpty and start), never before, and soon after (or at once, had it asked later).
+      expect(aAt - beforeEmpty).to.be.at.least(495);
+      expect(aAt - Math.max(start + 500, askedA)).to.be.at.most(80);
     });
 
     it('refuses at once a caller whose tokens would come after maxWait', async function () {
       const key = env.uniqueKey();
+      // The limiter waits on a clock that stands still: a caller told to wait would never be
+      // answered, so an answer at all is a refusal that came at once.
+      const clock = new ManualClock();
       const { limiter } = await limiterFor(env, key, {
         maxTokens: 2,
-        refillRate: 10,
+        refillRate: 1,
         maxWait: 150,
+        clock,
       });
-      await limiter.acquire(2);
       const start = performance.now();
-      const error = (await rejectionOf(limiter.acquire(2))) as RateLimitExceededError;
-      expect(performance.now() - start).to.be.lessThan(100);
-      expect(error.retryAfterMs).to.be.within(150, 200);
+      await limiter.acquire(2);
+      const refused = settle(limiter.acquire(2));
+      await eventually(() => refused.status !== 'pending', 2000, 'the answer');
+      const elapsed = performance.now() - start;
+      expect(refused.status).to.equal('rejected');
+      const error = refused.reason as RateLimitExceededError;
+      expect(error).to.be.instanceOf(RateLimitExceededError);
+      // Two tokens at 1/s, less the refill since the bucket emptied: far beyond maxWait.
+      expect(error.retryAfterMs).to.be.within(2000 - elapsed, 2000);
+      expect(clock.pending()).to.equal(0);
     });
 
     it('gives reserved tokens back to the shared bucket when a waiter gives up', async function () {
       const key = env.uniqueKey();
       const a = await limiterFor(env, key, { maxTokens: 4, refillRate: 1, maxWait: 10_000 });
       await a.limiter.acquire(4);
+      const tokens = async () =>
+        Number(await env.admin.command('HGET', `bulwark:rl:{${key}}`, 't'));
+      const empty = await tokens();
       const controller = new AbortController();
       const waiting = a.limiter.acquire(3, controller.signal);
-      await sleep(20);
-      const reserved = Number(await env.admin.command('HGET', `bulwark:rl:{${key}}`, 't'));
+      // The reservation and the refund each reach Redis in their own time: wait for each.
+      await eventually(async () => (await tokens()) !== empty, 2000, 'the reservation');
+      const reserved = await tokens();
       expect(reserved).to.be.below(-2.5);
       controller.abort(new Error('gave up'));
       expect(((await rejectionOf(waiting)) as Error).message).to.equal('gave up');
-      await sleep(20);
-      const after = Number(await env.admin.command('HGET', `bulwark:rl:{${key}}`, 't'));
+      await eventually(async () => (await tokens()) !== reserved, 2000, 'the refund');
+      const after = await tokens();
       expect(after - reserved).to.be.within(3, 3.5);
     });
 

@@ -95,8 +95,12 @@ describeRedis(
 
     it('limits a fleet of policies during an outage to the shared budget', async function () {
       const key = env.uniqueKey();
+      // Redis answers every refresh, however busy the machine: a refresh that timed out would
+      // leave a process deciding on its own counts, outside the shared budget.
       const fleet = await Promise.all(
-        [1, 2, 3].map(() => budgetFor(env, key, { ratio: 0.25, minPerSecond: 0 })),
+        [1, 2, 3].map(() =>
+          budgetFor(env, key, { ratio: 0.25, minPerSecond: 0, storeTimeout: 10_000 }),
+        ),
       );
       const policies = fleet.map(({ budget }, i) =>
         Policy.builder(`p${i}`).retry({ maxAttempts: 3, budget }).build(),
@@ -111,6 +115,7 @@ describeRedis(
         await Promise.all(policies.map((p) => p.execute(down).catch(() => undefined)));
         await Promise.all(fleet.map(({ store }) => store.refresh()));
       }
+      for (const { store } of fleet) expect(store.redisAvailable).to.equal(true);
       // 120 calls: 30 retries in the shared budget (3 x 40 x 2 = 240 retries without one).
       expect(requests).to.be.within(120 + 28, 120 + 32);
     });

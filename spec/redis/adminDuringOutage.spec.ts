@@ -63,6 +63,8 @@ describeRedis('RedisCircuitBreakerStore isolate() and reset() while Redis is awa
       expect(error).to.be.instanceOf(CircuitOpenError);
       expect(error).to.have.property('state', 'isolated');
       expect(a.store.redisAvailable).to.equal(true);
+      // The isolation goes to Redis in the background, on A's connection, ahead of this read.
+      expect(await a.store.state()).to.equal('isolated');
       expect(await env.admin.command('HGET', a.store.redisKey, 'st')).to.equal('isolated');
       const elsewhere = await rejectionOf(b.breaker.execute(() => 'ran'));
       expect(elsewhere).to.be.instanceOf(CircuitOpenError);

@@ -35,6 +35,9 @@ async function breakerFor(
 /** Trips the shared circuit through `breaker` and waits (on Redis's clock) for HALF_OPEN. */
 async function tripAndRecover(breaker: CircuitBreaker): Promise<void> {
   await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
+  // The failure goes to Redis in the background; the open time runs from its arrival there,
+  // which the breaker hears of (it reads OPEN) only once Redis answered it.
+  await eventually(() => breaker.state === 'open', 2000, 'the trip in Redis');
   await sleep(RECOVERY_MS + 20);
 }
 
@@ -83,12 +86,14 @@ describeRedis('RedisCircuitBreakerStore with halfOpenWait', function (env) {
   });
 
   it('admits a waiting call by asking Redis again when another instance ran the trial call', async function () {
-    const { b, clockB, probe, first } = await trialCallOnA(env);
+    const { a, b, clockB, probe, first } = await trialCallOnA(env);
     const fn = sinon.spy(() => 'from b');
     const waiting = settle(b.execute(fn));
     await eventually(() => clockB.pending() === 2, 2000, "b's wait and poll timers");
     probe.resolve('probe');
     await first;
+    // A records the trial call's success in the background: B's next poll must find it there.
+    await eventually(() => a.state === 'closed', 2000, 'the close in Redis');
     await sleep(30);
     // B has not asked again yet: it polls every halfOpenWait / 4, capped at 250 ms.
     expect(waiting.status).to.equal('pending');

@@ -18,6 +18,8 @@ import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerSto
 import {
   deferred,
   describeRedis,
+  PATIENT,
+  endOpenPeriod,
   eventually,
   rejectionOf,
   sleep,
@@ -35,7 +37,7 @@ async function breakerFor(
   options: Omit<CircuitBreakerOptions, 'store'>,
 ): Promise<{ breaker: CircuitBreaker; store: RedisCircuitBreakerStore }> {
   const { client } = await env.connect();
-  const store = new RedisCircuitBreakerStore({ client, key });
+  const store = new RedisCircuitBreakerStore({ client, key, storeTimeout: PATIENT });
   const breaker = new CircuitBreaker({ ...options, store });
   await store.state();
   return { breaker, store };
@@ -93,7 +95,11 @@ describeRedis(
 
     it('counts a late outcome that arrives during HALF_OPEN without letting it decide; a close empties the window', async function () {
       const { client } = await env.connect();
-      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+      const store = new RedisCircuitBreakerStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
       new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 150, store });
       await store.record(FAILURE);
       expect(await store.record(FAILURE)).to.equal('open');
@@ -108,12 +114,17 @@ describeRedis(
 
     it('counts each failed trial call in the window it re-opens', async function () {
       const { client } = await env.connect();
-      const store = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
-      new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 100, store });
+      const store = new RedisCircuitBreakerStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
+      // An open time no pause of a busy machine outlasts: each read below finds the circuit OPEN.
+      new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: '1m', store });
       await store.record(FAILURE);
       await store.record(FAILURE);
       for (let round = 1; round <= 2; round++) {
-        await sleep(120);
+        await endOpenPeriod(env.admin, store.redisKey);
         expect(await store.acquire()).to.include({ admitted: true, probe: true });
         expect(await store.record(FAILURE)).to.equal('open');
         expect(await counts(store), `after failed trial call ${round}`).to.deep.equal([
@@ -128,7 +139,7 @@ describeRedis(
     it('counts a late outcome while ISOLATED, which stays isolated (and unexpiring) until reset', async function () {
       const key = env.uniqueKey();
       const { client } = await env.connect();
-      const store = new RedisCircuitBreakerStore({ client, key });
+      const store = new RedisCircuitBreakerStore({ client, key, storeTimeout: PATIENT });
       new CircuitBreaker({ failureThreshold: 5, store });
       await store.record(SUCCESS);
       await store.isolate();
@@ -244,7 +255,8 @@ describeRedis(
     });
 
     it('agrees with the in-memory store on outcomes recorded in every state', async function () {
-      this.timeout(10_000);
+      // Hundreds of round trips: a bound for a hang, not a measure of speed on a busy machine.
+      this.timeout(30_000);
       let seed = 7;
       const random = (): number => {
         seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -273,7 +285,11 @@ describeRedis(
           ...partial,
         };
         const { client } = await env.connect();
-        const redis = new RedisCircuitBreakerStore({ client, key: env.uniqueKey() });
+        const redis = new RedisCircuitBreakerStore({
+          client,
+          key: env.uniqueKey(),
+          storeTimeout: PATIENT,
+        });
         redis.configure(config);
         const memory = new InMemoryCircuitBreakerStore();
         memory.configure(config);

@@ -267,6 +267,28 @@ export async function eventually(
   }
 }
 
+/**
+ * A `storeTimeout` beyond any pause of a busy machine, for specs about what Redis decides: under
+ * the default (250 ms), a command held up by a slow CI runner is decided without Redis, as
+ * `onStoreError` says, which is what other specs check, not these.
+ */
+export const PATIENT = '10s';
+
+/**
+ * Ends a circuit breaker's current open period in Redis (`stateKey`: its store's `redisKey`), as
+ * if its open time had passed: the next call of any instance finds the circuit HALF_OPEN. A spec
+ * can then give open times far beyond any pause of a busy machine, and check them to the
+ * millisecond, without waiting them out.
+ */
+export async function endOpenPeriod(admin: TestClient, stateKey: string): Promise<void> {
+  const [openedAt, openFor] = (await admin.command('HMGET', stateKey, 'oa', 'od')) as [
+    string | null,
+    string | null,
+  ];
+  if (openedAt === null || openFor === null) throw new Error(`${stateKey} has never been open`);
+  await admin.command('HSET', stateKey, 'oa', String(Number(openedAt) - Number(openFor)));
+}
+
 export { rejectionOf } from '../support/promises.js';
 
 /** A promise with its resolve function, for calls held open by a spec. */

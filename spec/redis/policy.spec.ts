@@ -8,12 +8,19 @@ import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
-import { deferred, describeRedis, eventually, rejectionOf, type RedisEnv } from './harness.js';
+import {
+  deferred,
+  describeRedis,
+  PATIENT,
+  eventually,
+  rejectionOf,
+  type RedisEnv,
+} from './harness.js';
 
 async function instance(env: RedisEnv, key: string) {
   const { client } = await env.connect();
-  const breakerStore = new RedisCircuitBreakerStore({ client, key });
-  const bulkheadStore = new RedisBulkheadStore({ client, key });
+  const breakerStore = new RedisCircuitBreakerStore({ client, key, storeTimeout: PATIENT });
+  const bulkheadStore = new RedisBulkheadStore({ client, key, storeTimeout: PATIENT });
   const breaker = new CircuitBreaker({
     failureThreshold: 2,
     recoveryTimeout: '10s',
@@ -25,7 +32,7 @@ async function instance(env: RedisEnv, key: string) {
       new RateLimiter({
         maxTokens: 6,
         refillRate: 0.1,
-        store: new RedisRateLimiterStore({ client, key }),
+        store: new RedisRateLimiterStore({ client, key, storeTimeout: PATIENT }),
       }),
     )
     .bulkhead(new Bulkhead({ maxConcurrent: 2, store: bulkheadStore }))

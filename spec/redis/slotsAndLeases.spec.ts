@@ -18,6 +18,7 @@ import {
   deferred,
   describeRedis,
   eventually,
+  PATIENT,
   rejectionOf,
   sleep,
   type RedisEnv,
@@ -83,7 +84,8 @@ if (process.env.CLIENT_KIND === 'ioredis') {
   client = createClient({ socket: { host, port } });
   await client.connect();
 }
-const store = new RedisBulkheadStore({ client, key: process.env.KEY, leaseTtl: 600 });
+// Leases taken in Redis, however busy the machine (not local slots, on a slow answer).
+const store = new RedisBulkheadStore({ client, key: process.env.KEY, leaseTtl: 600, storeTimeout: '10s' });
 const bulkhead = new Bulkhead({ maxConcurrent: 2, store });
 await Promise.all([0, 1].map(() => new Promise((started) => {
   bulkhead.execute(() => { started(); return new Promise(() => {}); });
@@ -120,14 +122,24 @@ describeRedis('Regressions on Redis stores', function (env) {
       const survivor = new Bulkhead({
         maxConcurrent: 2,
         maxQueue: 1,
-        store: new RedisBulkheadStore({ client: (await env.connect()).client, key, leaseTtl: 600 }),
+        store: new RedisBulkheadStore({
+          client: (await env.connect()).client,
+          key,
+          leaseTtl: 600,
+          storeTimeout: PATIENT,
+        }),
       });
       // Alive, the holder renews its leases past their lifetime.
       await sleep(900);
       expect(await zcard(env, key)).to.equal(2);
       const probe = new Bulkhead({
         maxConcurrent: 2,
-        store: new RedisBulkheadStore({ client: (await env.connect()).client, key, leaseTtl: 600 }),
+        store: new RedisBulkheadStore({
+          client: (await env.connect()).client,
+          key,
+          leaseTtl: 600,
+          storeTimeout: PATIENT,
+        }),
       });
       expect(await rejectionOf(probe.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -201,9 +213,13 @@ describeRedis('Regressions on Redis stores', function (env) {
       const y = deferred();
       let yRunning: Promise<unknown> | undefined;
       await frozen(env, async () => {
-        // Redis cannot answer: Y runs in a slot decided without it.
-        yRunning = bulkheadA.execute(() => y.promise);
-        await sleep(150);
+        // Redis cannot answer: Y runs in a slot decided without it (after storeTimeout).
+        let yStarted = false;
+        yRunning = bulkheadA.execute(() => {
+          yStarted = true;
+          return y.promise;
+        });
+        await eventually(() => yStarted, 2000, 'Y running without Redis');
       });
       // Past the back-off, A talks to Redis again; then Y ends.
       await sleep(500);
@@ -340,7 +356,7 @@ describeRedis('Regressions on Redis stores', function (env) {
     const { client } = await env.connect();
     const bulkhead = new Bulkhead({
       maxConcurrent: 1,
-      store: new RedisBulkheadStore({ client, key }),
+      store: new RedisBulkheadStore({ client, key, storeTimeout: PATIENT }),
     });
     const policy = Policy.builder(`orphan-${key}`).bulkhead(bulkhead).timeout(100).build();
     const work = deferred();

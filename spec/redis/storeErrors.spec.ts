@@ -15,6 +15,7 @@ import type { StoreErrorMode } from '../../src/redis/options.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { RedisCircuitBreakerStore } from '../../src/redis/RedisCircuitBreakerStore.js';
 import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
+import { settle } from '../support/promises.js';
 import {
   deferred,
   describeRedis,
@@ -281,22 +282,26 @@ describeRedis('Redis stores when Redis fails', function (env) {
       const b = await make();
       await env.server.stop();
       const gate = deferred();
-      const calls = [0, 1, 2].map(() => a.bulkhead.execute(() => gate.promise));
-      const outcomes = await Promise.all(
-        calls.map((call) =>
-          Promise.race([call.then(() => 'done'), sleep(CALL_BOUND).then(() => 'running')]).catch(
-            (e: unknown) => e,
-          ),
-        ),
+      const started: number[] = [];
+      const calls = [0, 1, 2].map((i) =>
+        a.bulkhead.execute(() => {
+          started.push(i);
+          return gate.promise;
+        }),
       );
+      const outcomes = calls.map((call) => settle(call));
+      // Every call decided: running (its function started), or refused.
+      const decided = () => outcomes.every((o, i) => o.status !== 'pending' || started.includes(i));
+      await eventually(decided, 2000, 'every call decided');
       if (mode === 'local') {
         // 4 slots / 2 instances: two run, the third is refused.
-        expect(outcomes.slice(0, 2)).to.deep.equal(['running', 'running']);
-        expect(outcomes[2]).to.be.instanceOf(BulkheadFullError);
+        expect(started).to.deep.equal([0, 1]);
+        expect(outcomes[2]?.reason).to.be.instanceOf(BulkheadFullError);
       } else if (mode === 'fail-open') {
-        expect(outcomes).to.deep.equal(['running', 'running', 'running']);
+        expect(started).to.deep.equal([0, 1, 2]);
       } else {
-        for (const o of outcomes) expect(o).to.be.instanceOf(StoreUnavailableError);
+        expect(started).to.deep.equal([]);
+        for (const o of outcomes) expect(o.reason).to.be.instanceOf(StoreUnavailableError);
       }
       gate.resolve();
       await Promise.allSettled(calls);

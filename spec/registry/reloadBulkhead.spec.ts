@@ -3,9 +3,17 @@
 // callers wait in the new one's queue, first and in their order, each with its own deadline and
 // signal, and the old object admits nothing of its own any more.
 import { expect } from 'chai';
+import { bulkhead, timeLimiter } from '../../src/decorators/index.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { ManualClock } from '../support/clock.js';
-import { deferred, flush, rejectionOf, settle, type Deferred } from '../support/promises.js';
+import {
+  deferred,
+  flush,
+  rejectionOf,
+  settle,
+  type Deferred,
+  type Settled,
+} from '../support/promises.js';
 
 type Config = Record<string, unknown>;
 
@@ -172,6 +180,121 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('refuses a caller queued after a reload at its own wait when the moved ones wait longer', async () => {
+    const registry = PolicyRegistry.fromConfig(
+      config({ 'max-concurrent': 1, 'max-queue': 5, 'max-wait': '10s' }),
+      { clock },
+    );
+    const policy = registry.policy('work');
+    const running = policy.execute(work.fn('r1'));
+    const moved = settle(policy.execute(work.fn('q1')));
+    await clock.advance(100);
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 5, 'max-wait': '1s' }));
+    await clock.advance(100);
+    const late = settle(policy.execute(work.fn('n1')));
+    const kept = settle(policy.execute(work.fn('n2')));
+    await clock.advance(999);
+    expect([moved.status, late.status]).to.deep.equal(['pending', 'pending']);
+    // Queued at 200 ms with the new 1 s: refused at 1200 ms, not behind q1's 10 s.
+    await clock.advance(1);
+    expect(late.reason).to.have.property('name', 'BulkheadFullError');
+    expect(late.reason).to.have.property('waitedMs', 1000);
+    expect([moved.status, kept.status]).to.deep.equal(['pending', 'rejected']);
+    // Each moved caller keeps the 10 s it was promised, and is admitted first.
+    const n3 = settle(policy.execute(work.fn('n3')));
+    await clock.advance(5_000);
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+    expect(work.started).to.deep.equal(['r1', 'q1']);
+    await work.end('q1');
+    expect(moved.value).to.equal('q1');
+    expect(n3.status).to.equal('rejected');
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('refuses every caller at its own deadline, in arrival order for slots, across reloads both ways', async () => {
+    const registry = PolicyRegistry.fromConfig(
+      config({ 'max-concurrent': 1, 'max-queue': 9, 'max-wait': '1s' }),
+      { clock },
+    );
+    const policy = registry.policy('work');
+    const running = policy.execute(work.fn('r1'));
+    const calls = new Map<string, Settled<unknown>>();
+    const queue = (id: string): void => void calls.set(id, settle(policy.execute(work.fn(id))));
+    const refusedAt: Record<string, number> = {};
+    const watch = async (ms: number): Promise<void> => {
+      for (let i = 0; i < ms; i += 50) {
+        await clock.advance(50);
+        for (const [id, call] of calls) {
+          if (call.status === 'rejected' && refusedAt[id] === undefined) {
+            refusedAt[id] = clock.now();
+            expect(call.reason).to.have.property('waitedMs');
+          }
+        }
+      }
+    };
+    queue('a'); // due at 1000
+    await clock.advance(100);
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 9, 'max-wait': '5s' }));
+    queue('b'); // due at 5100
+    await clock.advance(100);
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 9, 'max-wait': '2s' }));
+    queue('c'); // due at 2200
+    queue('d'); // due at 2200
+    await clock.advance(100);
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 9, 'max-wait': '10s' }));
+    queue('e'); // due at 10300
+    await watch(2_700);
+    expect(refusedAt).to.deep.equal({ a: 1000, c: 2200, d: 2200 });
+    expect(calls.get('c')?.reason).to.have.property('waitedMs', 2000);
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+    expect(work.started).to.deep.equal(['r1', 'b']);
+    await watch(2_800);
+    await work.end('b');
+    expect(work.started).to.deep.equal(['r1', 'b', 'e']);
+    await work.end('e');
+    expect(calls.get('e')?.value).to.equal('e');
+    expect(refusedAt).to.deep.equal({ a: 1000, c: 2200, d: 2200 });
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('tells a moved caller refused at its deadline how long it waited, not the new `max-wait`', async () => {
+    const registry = PolicyRegistry.fromConfig(
+      config({ 'max-concurrent': 1, 'max-queue': 5, 'max-wait': '3s' }),
+      { clock },
+    );
+    const policy = registry.policy('work');
+    const running = policy.execute(work.fn('r1'));
+    const moved = settle(policy.execute(work.fn('q1')));
+    await clock.advance(1_000);
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 5, 'max-wait': '10s' }));
+    await clock.advance(2_000);
+    expect(moved.reason).to.have.property('name', 'BulkheadFullError');
+    expect(moved.reason).to.have.property('waitedMs', 3000);
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+  });
+
+  it('adds no property to the object taken over: its settings stay those it was built with', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 2, 'max-queue': 5 }), {
+      clock,
+    });
+    const old = registry.bulkhead('pool');
+    const keys = Reflect.ownKeys(old);
+    const settings = { ...old };
+    const running = old.execute(work.fn('r1'));
+    await flush();
+    registry.reload(config({ 'max-concurrent': 3, 'max-queue': 7 }));
+    expect(Reflect.ownKeys(old)).to.deep.equal(keys);
+    expect({ ...old }).to.deep.equal(settings);
+    // What it serves with is the new bulkhead's.
+    expect([old.availableSlots, old.queued, old.orphaned]).to.deep.equal([2, 0, 0]);
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+    expect(old.availableSlots).to.equal(3);
+  });
+
   it('lets the old object admit nothing of its own: it asks the new one', async () => {
     const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 2, 'max-queue': 5 }), {
       clock,
@@ -197,6 +320,42 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     expect(next.availableSlots).to.equal(1);
     expect(() => old.release()).to.throw(Error, /without a held slot/);
     expect(next.availableSlots).to.equal(1);
+  });
+
+  it('gives a caller of the old `acquire` queued before the reload its slot to release through the old object', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 1, 'max-queue': 5 }), {
+      clock,
+    });
+    const old = registry.bulkhead('pool');
+    expect(old.tryAcquire()).to.equal(true);
+    const acquired = settle(old.acquire());
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 6 }));
+    const next = registry.bulkhead('pool');
+    expect([next.queued, next.availableSlots]).to.deep.equal([1, 0]);
+    old.release();
+    await flush();
+    expect(acquired.status).to.equal('fulfilled');
+    expect([next.queued, next.availableSlots]).to.deep.equal([0, 0]);
+    expect(() => next.release(), 'the new object holds no slot by hand').to.throw(Error);
+    old.release();
+    expect(next.availableSlots).to.equal(1);
+    expect(() => old.release()).to.throw(Error, /without a held slot/);
+  });
+
+  it('holds a slot of the new bulkhead through a stacked decorator over the old one, until the work settles', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 1 }), { clock });
+    const old = registry.bulkhead('pool');
+    registry.reload(config({ 'max-concurrent': 2 }));
+    const next = registry.bulkhead('pool');
+    const wrapped = bulkhead(old)(timeLimiter({ timeout: 50, clock })(work.fn('s1')));
+    const timed = settle(wrapped());
+    await flush();
+    expect([next.availableSlots, old.availableSlots]).to.deep.equal([1, 1]);
+    await clock.advance(50);
+    expect(timed.reason).to.have.property('name', 'OperationTimeoutError');
+    expect([next.orphaned, next.availableSlots]).to.deep.equal([1, 1]);
+    await work.end('s1');
+    expect([next.orphaned, next.availableSlots, old.orphaned]).to.deep.equal([0, 2, 0]);
   });
 
   it('hands over through reloads in a row, and between fixed and adaptive limits', async () => {

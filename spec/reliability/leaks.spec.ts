@@ -127,15 +127,19 @@ describe('Leaks and timers', () => {
     expect(abortListeners(NEVER_ABORTED)).to.equal(0);
   });
 
-  it('exits within 100 ms once every call has settled, after every kind of hour-long wait', async function () {
+  it('leaves no timer once every call has settled, and exits, after every kind of hour-long wait', async function () {
     this.timeout(30_000);
     const { stdout, wallMs } = await runChild(fixture('exit.js'));
-    const result = lastJsonLine<{ lastCallToExitMs: number; settled: number }>(stdout);
+    const result = lastJsonLine<{ lastCallToExitMs: number; timersLeft: number; settled: number }>(
+      stdout,
+    );
     if (process.env.RELIABILITY_FIGURES) {
       console.log('exit figures', JSON.stringify({ ...result, wallMs: Math.round(wallMs) }));
     }
     expect(result.settled).to.equal(12);
-    expect(result.lastCallToExitMs, 'last call to exit').to.be.below(100);
+    // Counted in the child, not timed: how long the exit takes on a busy machine says nothing
+    // of what was left behind.
+    expect(result.timersLeft, 'timers keeping the process alive').to.equal(0);
     // From the parent: start-up, the work and the exit, with no hour-long wait in between.
     expect(wallMs, 'spawn to exit').to.be.below(5_000);
   });

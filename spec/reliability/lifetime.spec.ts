@@ -101,8 +101,10 @@ const SETTLED_BODY = `
   controller.abort(new Error('caller left'));
   const outcomes = await Promise.all(calls);
   const lastCall = performance.now();
+  // What keeps the process alive once the last call settled: no timer of bulwark's.
+  const timersLeft = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   process.on('exit', () => {
-    console.log(JSON.stringify({ lastCallToExitMs: performance.now() - lastCall }));
+    console.log(JSON.stringify({ lastCallToExitMs: performance.now() - lastCall, timersLeft }));
   });
   return outcomes.length;`;
 
@@ -166,15 +168,17 @@ describe('Process lifetime (the built package in child processes)', () => {
         });
       });
 
-      it('exits within 100 ms once every call has settled, after every kind of hour-long wait', async function () {
+      it('leaves no timer once every call has settled, and exits, after every kind of hour-long wait', async function () {
         this.timeout(30_000);
         const run = await runScript(dir, 'settled', format, SETTLED_BODY);
         expect(run.stderr, 'stderr').to.equal('');
         expect(run.code, 'exit code').to.equal(0);
         const [count, exit] = lines(run.stdout).map((l) => JSON.parse(l) as unknown);
         expect(count, 'calls settled').to.equal(9);
-        const { lastCallToExitMs } = exit as { lastCallToExitMs: number };
-        expect(lastCallToExitMs, 'last call to exit').to.be.below(100);
+        // Counted in the child, not timed: how long the exit takes on a busy machine says
+        // nothing of what was left behind.
+        expect(exit, 'timers keeping the process alive').to.include({ timersLeft: 0 });
+        // From the parent: start-up, the work and the exit, with no hour-long wait in between.
         expect(run.wallMs, 'spawn to exit').to.be.below(10_000);
       });
     });

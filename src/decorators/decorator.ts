@@ -30,7 +30,7 @@ export type Executor = (
  * original function counts in it and in those outside it. `signal` is what the wrappers beneath
  * are handed: the deadline's of a time limiter (or of one outside).
  */
-export class Work {
+class Work {
   running = 0;
   /** Called each time the count of calls running falls to 0. */
   drained: (() => void) | undefined = undefined;

@@ -1,7 +1,6 @@
 // Function wrappers and method decorators (standard or legacy): each is a few lines over
 // `toDecorator`.
 import { RootContext, type Context } from '../internal/context.js';
-import { rejectedSoon } from '../internal/refusal.js';
 import { showInstead } from '../internal/validate.js';
 import { Policy, policyExecutor, type WrapOptions } from '../pipeline/Policy.js';
 import { signalPicker } from '../internal/pickSignal.js';
@@ -19,8 +18,7 @@ import {
   type TimeLimiterOptions,
   type TimeoutOwner,
 } from '../strategies/timeout/TimeLimiter.js';
-import type { BulkheadTicket } from '../strategies/bulkhead/store.js';
-import { toDecorator, type Executor, type ResilienceDecorator, type Work } from './decorator.js';
+import { toDecorator, type Executor, type ResilienceDecorator } from './decorator.js';
 
 export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js';
 
@@ -99,10 +97,11 @@ export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
     'bulkhead',
     'Bulkhead',
     'bulkhead',
+    // Over another wrapper, the slot follows the work beneath (`work`), as in a policy.
     (call, _n, _a, work, signal, _self, entry) =>
       work === undefined
         ? bulkhead.execute(call, signal)
-        : holdThrough(bulkhead, call, work, signal, entry),
+        : bulkhead.hold(call, signal, entry, work),
   );
 }
 
@@ -228,52 +227,6 @@ function through(
     throw new TypeError(`\`${option}\` must be a ${label}, got ${showInstead(value, label, cls)}`);
   }
   return toDecorator(executor, what);
-}
-
-/**
- * A bulkhead wrapping a wrapper: the call holds its slot until the work beneath settles, also
- * when a wrapper beneath answered first (a time limiter's deadline), as a policy's bulkhead
- * does. Such a call counts in the bulkhead's `orphaned` until then.
- */
-function holdThrough(
-  bulkhead: Bulkhead,
-  call: () => Promise<unknown>,
-  work: Work,
-  signal: AbortSignal | undefined,
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the wrapper, any function
-  entry: Function,
-): Promise<unknown> {
-  const run = (ticket: BulkheadTicket): Promise<unknown> => {
-    if (signal?.aborted) {
-      bulkhead.giveSlot(ticket);
-      return Promise.reject(signal.reason);
-    }
-    const answer = call();
-    const settle = (ok: boolean): void => {
-      if (work.running === 0) {
-        bulkhead.giveSlot(ticket, ok);
-        return;
-      }
-      bulkhead.orphan(1);
-      work.drained = () => {
-        work.drained = undefined;
-        bulkhead.orphan(-1);
-        // Answered before it settled: a failure, as an adaptive limit sees it.
-        bulkhead.giveSlot(ticket, false);
-      };
-    };
-    answer.then(
-      () => settle(true),
-      () => settle(false),
-    );
-    return answer;
-  };
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  const ticket = bulkhead.takeSlot();
-  if (ticket !== false) return run(ticket);
-  // Refused as `bulkhead.execute` refuses: the stack starts at the wrapper's caller.
-  const refusal = bulkhead.refuseNow(entry);
-  return refusal !== undefined ? rejectedSoon(refusal) : bulkhead.waitSlot(signal).then(run);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   integerOption,
   optionsObject,
 } from '../../internal/validate.js';
+import { systemClock } from '../../internal/clock.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
 import { setReadonly } from '../../internal/readonly.js';
 import { storeOption } from '../../internal/store.js';
@@ -75,6 +76,21 @@ export const BULKHEAD_OPTIONS = Object.freeze([
 ]);
 const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'release', 'inUse']);
 
+/** @internal The calls running beneath a stacked wrapper (the decorators' `Work`): see `hold`. */
+export interface FollowedWork {
+  readonly running: number;
+  drained: (() => void) | undefined;
+}
+
+/**
+ * The queue of a bulkhead taken over by another (see `Bulkhead.takeOver`): never empty and never
+ * serving, so the checks of an empty queue its fast paths (`takeSlot`, `giveSlot`) make anyway
+ * send it to the slow ones, which ask the bulkhead that took over. One of the same class as every
+ * bulkhead's queue, so that code stays on one hidden class; made at the first take-over (loading
+ * the module does nothing).
+ */
+let handedOver: WaitQueue<BulkheadTicket> | undefined;
+
 /**
  * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
  * {@link BulkheadFullError} (fail fast), or, with `maxQueue > 0`, waits
@@ -85,6 +101,13 @@ const STORE_METHODS = Object.freeze(['configure', 'tryAcquire', 'acquire', 'rele
  * With a store that decides remotely, `tryAcquire` returns `false` whenever the store cannot
  * answer synchronously, `availableSlots` reports the last known shared count, and queued callers
  * are served by this process's releases and when the store reports slots freed elsewhere.
+ *
+ * A bulkhead that a `PolicyRegistry` reload replaced (new options) answers through the one that
+ * replaced it: every call through it takes its slot there, its callers queued at the reload wait
+ * there (each refused at the deadline of the `maxWait` it queued under), and `availableSlots`,
+ * `queued` and `orphaned` are the new one's; its settings (`maxConcurrent`, `maxQueue`,
+ * `maxWaitMs`, `adaptiveLimit`) stay the ones it was built with (`registry.bulkhead(name)` gives
+ * the new one).
  *
  * @example
  * ```ts
@@ -118,11 +141,11 @@ export class Bulkhead {
   readonly #handOff: (() => boolean) | undefined;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
   readonly #local: boolean;
-  readonly #clock: Clock;
-  // Callers waiting for a slot, each due (to be rejected) when `maxWait` runs out. Every caller
-  // waits the same `maxWait`, so deadlines come in queue order. `n` is 1 for a caller of
-  // `acquire` (its slot is released by hand), 0 for `execute` or a policy.
-  readonly #queue: WaitQueue<BulkheadTicket>;
+  // Callers waiting for a slot, first in first out, each rejected when its own `maxWait` runs out
+  // (callers moved in by `takeOver` keep the one they queued under). `n` is 1 for a caller of
+  // `acquire` (its slot is released by hand), 0 for `execute` or a policy. `handedOver` once
+  // taken over.
+  #queue: WaitQueue<BulkheadTicket>;
   // Tickets of the slots taken by hand (`acquire`, `tryAcquire`), for `release()`. Slots held by
   // `execute` and by policies are held by their ticket and never appear here, so a stray
   // `release()` cannot free them.
@@ -131,7 +154,14 @@ export class Bulkhead {
   #orphaned = 0;
   // A remote `acquire` asked on behalf of the queue is in flight.
   #polling = false;
+  // The bulkhead that took this one over on a reload (see `takeOver`): it answers for this one.
+  #successor: Bulkhead | undefined = undefined;
+  // The tickets of the slots `#successor` granted through this one (the others were this one's
+  // store's, taken before).
+  #lent: Set<BulkheadTicket> | undefined = undefined;
   readonly #wake = (): void => {
+    // Taken over: its queue moved, and its store serves nobody any more.
+    if (this.#successor !== undefined) return;
     while (!this.#polling && this.#queue.size !== 0) {
       let answer: ReturnType<BulkheadStore['acquire']>;
       try {
@@ -210,7 +240,7 @@ export class Bulkhead {
         ? { maxConcurrent, adaptiveLimit: limit, maxQueue, maxWaitMs }
         : { adaptiveLimit: limit, maxQueue, maxWaitMs },
     );
-    const clock = (this.#clock = clockOption(o.clock));
+    const clock = clockOption(o.clock);
     let store: BulkheadStore =
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
         'subscribe',
@@ -225,9 +255,12 @@ export class Bulkhead {
     this.#local = Object.getPrototypeOf(store) === InMemoryBulkheadStore.prototype;
     this.#queue = new WaitQueue<BulkheadTicket>(
       clock,
-      (waiter) =>
-        waiter.reject(new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: maxWaitMs })),
+      (waiter, now) =>
+        waiter.reject(
+          new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: now - waiter.queuedAt }),
+        ),
       () => 0,
+      true,
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
     if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
@@ -237,6 +270,7 @@ export class Bulkhead {
    * Free slots, in `[0, maxConcurrent]`. With a remote store, from the last known shared count.
    */
   get availableSlots(): number {
+    if (this.#successor !== undefined) return this.#successor.availableSlots;
     const max = this.maxConcurrent;
     const free = max - this.#store.inUse();
     // Stryker disable next-line EqualityOperator: at free === 0 and free === max both branches answer the same
@@ -245,11 +279,12 @@ export class Bulkhead {
 
   /** Callers waiting for a slot. */
   get queued(): number {
-    return this.#queue.size;
+    return this.#successor !== undefined ? this.#successor.queued : this.#queue.size;
   }
 
   /** @internal At rest for a `Keyed` holder: holding no slot, and nobody waiting. */
   'bulwark.atRest'(): boolean {
+    if (this.#successor !== undefined) return this.#successor['bulwark.atRest']();
     return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
   }
 
@@ -259,7 +294,7 @@ export class Bulkhead {
    * settles; work that honours its signal ends at the deadline or abort.
    */
   get orphaned(): number {
-    return this.#orphaned;
+    return this.#successor !== undefined ? this.#successor.orphaned : this.#orphaned;
   }
 
   /**
@@ -318,13 +353,30 @@ export class Bulkhead {
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+    return this.hold(fn, signal, Bulkhead.prototype.execute);
+  }
+
+  /**
+   * @internal Runs `fn` in a slot, as `execute` does once its arguments are checked; a refusal's
+   * stack starts at the caller of `boundary`. With `until` (the calls of the original function
+   * beneath a stacked wrapper `fn` calls), the slot is held until those have all settled, also
+   * when `fn` answered first (a time limiter beneath), the call counting as orphaned meanwhile;
+   * the caller's signal then only stops the wait for a slot (what `fn` answers is the answer).
+   */
+  hold<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
+    boundary: Function,
+    until?: FollowedWork,
+  ): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = this.takeSlot();
-    if (ticket !== false) return this.#run(fn, signal, ticket);
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-    const refusal = this.refuseNow(Bulkhead.prototype.execute);
+    if (ticket !== false) return this.#run(fn, signal, ticket, until);
+    const refusal = this.refuseNow(boundary);
     if (refusal !== undefined) return rejectedSoon(refusal);
-    return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted));
+    return this.waitSlot(signal).then((granted) => this.#run(fn, signal, granted, until));
   }
 
   /**
@@ -338,6 +390,7 @@ export class Bulkhead {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
     boundary: Function | null | undefined,
   ): BulkheadFullError | undefined {
+    if (this.#successor !== undefined) return this.#successor.refuseNow(boundary);
     if (!this.#local || (this.#queue.size < this.maxQueue && this.maxWaitMs !== 0)) {
       return undefined;
     }
@@ -349,7 +402,9 @@ export class Bulkhead {
    * when none is free (or the store cannot answer synchronously, or callers are queued).
    */
   takeSlot(): false | BulkheadTicket {
-    if (this.#queue.size !== 0) return false;
+    if (this.#queue.size !== 0) {
+      return this.#successor !== undefined && this.#lend(this.#successor.takeSlot());
+    }
     return this.#store.tryAcquire();
   }
 
@@ -358,6 +413,14 @@ export class Bulkhead {
    * which the holder hands back to {@link Bulkhead.giveSlot}.
    */
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
+    const successor = this.#successor;
+    if (successor !== undefined) {
+      return successor.waitSlot(given).then((ticket) => {
+        // A slot taken by hand through this one is released through it.
+        if (manual) this.#manual.push(ticket);
+        return this.#lend(ticket) as BulkheadTicket;
+      });
+    }
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
     let answer: ReturnType<BulkheadStore['acquire']> = false;
@@ -381,18 +444,39 @@ export class Bulkhead {
    * for an adaptive limit.
    */
   giveSlot(ticket: BulkheadTicket, outcome?: boolean): void {
-    const waiter =
-      (this.#adaptive !== undefined && !this.#adaptive.ended(ticket, outcome)) ||
-      (this.#queue.size !== 0 && this.#handOff?.() === false)
-        ? undefined
-        : this.#queue.shift();
-    if (waiter !== undefined) {
+    if (this.#queue.size !== 0) {
+      this.#handOn(ticket, outcome);
+      return;
+    }
+    this.#adaptive?.ended(ticket, outcome);
+    this.#release(ticket);
+  }
+
+  /** `giveSlot` with callers queued, or taken over. */
+  #handOn(ticket: BulkheadTicket, outcome: boolean | undefined): void {
+    const successor = this.#successor;
+    if (successor !== undefined) {
+      if ((this.#lent as Set<BulkheadTicket>).delete(ticket)) successor.giveSlot(ticket, outcome);
+      else successor.takeBack(ticket);
+      return;
+    }
+    if (
+      (this.#adaptive === undefined || this.#adaptive.ended(ticket, outcome)) &&
+      this.#handOff?.() !== false
+    ) {
+      const waiter = this.#queue.shift()!;
       // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
       if (waiter.n !== 0) this.#manual.push(ticket);
       waiter.resolve(ticket);
       return;
     }
     this.#release(ticket);
+  }
+
+  /** A slot `#successor` granted through this one: it goes back to `#successor.giveSlot`. */
+  #lend(ticket: false | BulkheadTicket): false | BulkheadTicket {
+    if (ticket !== false) (this.#lent as Set<BulkheadTicket>).add(ticket);
+    return ticket;
   }
 
   #release(ticket: BulkheadTicket): void {
@@ -407,52 +491,53 @@ export class Bulkhead {
 
   /** @internal Counts a call answered while its work still holds a slot (or stops counting it). */
   orphan(delta: number): void {
-    this.#orphaned += delta;
+    if (this.#successor !== undefined) this.#successor.orphan(delta);
+    else this.#orphaned += delta;
   }
 
   /**
    * @internal Takes the place of `old`, the in-memory bulkhead this one replaces on a reload: the
    * slots its calls hold count against this one's limit until they end, its orphaned calls are
-   * counted here, its queued callers wait here, first and in their order, each keeping its time
-   * left and its signal, and it admits no call of its own from now on: this one answers for it.
+   * counted here, its queued callers wait here, first and in their order, each keeping its own
+   * deadline (the `maxWait` it queued under), its signal and when it was queued, and from now on
+   * `old` is a redirect to this one: every call through it takes its slot here, and its
+   * `availableSlots`, `queued` and `orphaned` are this one's. Its settings stay the ones it was
+   * built with. Nothing is added to `old`: its fields change, its shape does not.
    */
   takeOver(old: Bulkhead): void {
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
-    // The slots this one grants through `old` come back to `giveSlot`, with how their calls
-    // ended (an adaptive limit learns from them); those `old`'s store granted, to `takeBack`. (A
-    // ticket this one grants is `true` only under a fixed limit, where the two do the same.)
-    const mine = new Set<unknown>();
-    // A slot taken by hand through `old` is released through it.
-    const kept = <T>(manual: unknown, ticket: T): T => {
-      mine.add(ticket);
-      if (manual) old.#manual.push(ticket as BulkheadTicket);
-      return ticket;
-    };
-    // The clock is the registry's, one for both.
-    for (let waiter; (waiter = old.#queue.shift());) {
+    old.#orphaned = 0;
+    old.#lent = new Set();
+    old.#successor = this;
+    old.#queue.transferTo(this.#queue, (waiter) => {
+      // Granted here, the slot is lent through `old`: by hand (`old.acquire()`), `old.release()`
+      // gives it back.
       const { n, resolve } = waiter;
-      this.#queue
-        .push(0, waiter.gap - this.#clock.now(), waiter.signal)
-        .then((ticket) => resolve(kept(n, ticket)), waiter.reject);
+      waiter.n = 0;
+      waiter.resolve = (ticket) => {
+        if (n !== 0) old.#manual.push(ticket);
+        resolve(old.#lend(ticket) as BulkheadTicket);
+      };
+    });
+    if (handedOver === undefined) {
+      handedOver = new WaitQueue<BulkheadTicket>(systemClock, noop, () => 0);
+      handedOver.size = 1;
     }
-    old.takeSlot = () => kept(0, this.takeSlot());
-    old.waitSlot = (signal, manual) => this.waitSlot(signal).then((ticket) => kept(manual, ticket));
-    old.refuseNow = (boundary) => this.refuseNow(boundary);
-    old.giveSlot = old.takeBack = (ticket, outcome?: boolean) =>
-      mine.delete(ticket) ? this.giveSlot(ticket, outcome) : this.takeBack(ticket);
-    old.orphan = (delta) => this.orphan(delta);
-    for (const key of ['availableSlots', 'queued', 'orphaned'] as const) {
-      Object.defineProperty(old, key, { get: () => this[key] });
-    }
+    old.#queue = handedOver;
     this.#wake();
   }
 
   /**
-   * @internal Gives back a slot of a bulkhead this one took over from (see `takeOver`): to the
-   * store, whose count it is in, and the queue is served if that made room.
+   * @internal Gives back a slot of a bulkhead this one took over from (see `takeOver`), which its
+   * store granted: to the store here, whose count it is in, and the queue is served if that made
+   * room.
    */
   takeBack(ticket: BulkheadTicket): void {
+    if (this.#successor !== undefined) {
+      this.#successor.takeBack(ticket);
+      return;
+    }
     this.#release(ticket);
     this.#wake();
   }
@@ -461,6 +546,7 @@ export class Bulkhead {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
     ticket: BulkheadTicket,
+    until: FollowedWork | undefined,
   ): Promise<T> {
     if (signal?.aborted) {
       this.giveSlot(ticket);
@@ -479,6 +565,7 @@ export class Bulkhead {
       this.giveSlot(ticket, false);
       return Promise.reject(error);
     }
+    if (until !== undefined) return this.#follow(work, ticket, until);
     const live = abortable(signal);
     // Without a signal to answer early (or one that aborted while `fn` started), the call follows
     // its work; the promise returned is a new one, so a rejection nobody handles is reported.
@@ -506,7 +593,7 @@ export class Bulkhead {
       listenAbort(live, onAbort);
       const settle = (ok: boolean): void => {
         unlistenAbort(live, onAbort);
-        this.orphan(-answered);
+        if (answered !== 0) this.orphan(-1);
         this.giveSlot(ticket, ok);
       };
       work.then(
@@ -520,6 +607,28 @@ export class Bulkhead {
         },
       );
     });
+  }
+
+  /** Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). */
+  #follow<T>(work: Promise<T>, ticket: BulkheadTicket, until: FollowedWork): Promise<T> {
+    const settle = (ok: boolean): void => {
+      if (until.running === 0) {
+        this.giveSlot(ticket, ok);
+        return;
+      }
+      this.orphan(1);
+      until.drained = () => {
+        until.drained = undefined;
+        this.orphan(-1);
+        // Answered before it settled: a failure, as an adaptive limit sees it.
+        this.giveSlot(ticket, false);
+      };
+    };
+    work.then(
+      () => settle(true),
+      () => settle(false),
+    );
+    return work;
   }
 
   /**

@@ -66,11 +66,13 @@ export interface BulkheadStore {
    */
   subscribe?(onFree: () => void): void;
   /**
-   * Optional: whether a slot whose call ended may go straight to a caller queued here (asked only
-   * when one is). A shared store answers `false` while more slots are taken than
+   * Optional, for a store that may count more slots in use than `maxConcurrent`: whether a slot
+   * whose call ended may go straight to a caller queued here. Asked synchronously, only when a
+   * caller is queued. A shared store answers `false` while more slots are taken than
    * `maxConcurrent` (as after an outage, when every process counts its running calls in again):
-   * the slot is then released, and the queued callers are served as the store frees slots
-   * (through `subscribe`). Without it, a freed slot always goes to the next queued caller.
+   * the bulkhead then gives the slot to `release`, and the queued callers are served as the store
+   * frees slots (through `subscribe`). Without it, a freed slot always goes to the next queued
+   * caller, so the excess only drains as fast as nobody is queued.
    */
   handOff?(): boolean;
 }
@@ -114,8 +116,9 @@ export class InMemoryBulkheadStore implements BulkheadStore {
   }
 
   /**
-   * A slot whose call ended goes straight to a queued caller unless more are in use than
-   * `maxConcurrent` (a reload lowered it): it is released then.
+   * {@link BulkheadStore.handOff}: a slot whose call ended goes straight to a queued caller unless
+   * more are in use than `maxConcurrent` (a registry reload lowered the limit while those calls
+   * ran): it is released then.
    */
   handOff(): boolean {
     return this.#inUse <= this.#max;

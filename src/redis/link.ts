@@ -281,10 +281,10 @@ export class RedisLink {
 
   // Whether the client is making its first connection, as the adapter says (false when it throws).
   #connecting(): boolean {
-    const connecting = this.adapter.connecting;
-    if (connecting === undefined) return false;
+    const adapter = this.adapter;
+    if (adapter.connecting === undefined) return false;
     try {
-      return connecting.call(this.adapter) === true;
+      return adapter.connecting() === true;
     } catch {
       return false;
     }

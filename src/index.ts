@@ -1,4 +1,4 @@
-import { listenAbort, unlistenAbort } from './internal/abortListeners.js';
+import { linkAbort, listenAbort, unlistenAbort } from './internal/abortListeners.js';
 import { wallNow } from './internal/clock.js';
 import { notRetryable } from './internal/retryable.js';
 import { fail } from './internal/duration.js';
@@ -167,6 +167,7 @@ export {
   fail,
   functionOption,
   integerOption,
+  linkAbort,
   listenAbort,
   notRetryable,
   oneOfOption,

@@ -41,6 +41,42 @@ describe('contract: AdaptiveLimit', () => {
     expect(limit.limit).to.equal(9);
   });
 
+  it("R-AL-2: a call called off, by its caller's abort or as a hedge's losing attempt, is no sample", async () => {
+    const clock = new ManualClock();
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, window: 1, minSamples: 1 });
+    const cancellable = (ctx: { signal: AbortSignal }, ms: number) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = clock.setTimeout(() => resolve('ok'), ms);
+        ctx.signal.addEventListener('abort', () => {
+          clock.clearTimeout(timer);
+          reject(ctx.signal.reason);
+        });
+      });
+    const hedged = Policy.builder<string>('h')
+      .hedge({ delay: 0 })
+      .bulkhead({ limit })
+      .clock(clock)
+      .build();
+    const call = hedged.execute((ctx) => cancellable(ctx, ctx.attempt === 1 ? 20 : 10));
+    await clock.advance(10);
+    expect(await call).to.equal('ok');
+    await clock.advance(0);
+    // The winner (2 of 2 in flight) raised the limit; the aborted loser did not lower it.
+    expect(limit.limit).to.equal(3);
+    const caller = new AbortController();
+    const own = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, window: 1, minSamples: 1 });
+    const aborted = Policy.builder<string>('a').bulkhead({ limit: own }).clock(clock).build();
+    const gone = rejectionOf(
+      aborted.execute((ctx) => cancellable(ctx, 50), { signal: caller.signal }),
+    );
+    await clock.advance(10);
+    caller.abort(new Error('gone'));
+    await gone;
+    await clock.advance(0);
+    // A failure would have taken it to 1 (2 x 0.9).
+    expect(own.limit).to.equal(2);
+  });
+
   it('R-AL-3: aimd adds one while latency holds and multiplies by backoffRatio when it grows', () => {
     const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 10, window: 1, minSamples: 1 });
     limit.sample(10, 10, 10, false);

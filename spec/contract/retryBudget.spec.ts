@@ -22,6 +22,15 @@ describe('contract: RetryBudget', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('R-RB-1: the retries a budget holds are counted to a millionth of a retry', () => {
+    const clock = new ManualClock();
+    const budget = new RetryBudget({ ratio: 0.2, minPerSecond: 0, clock });
+    for (let i = 0; i < 101; i++) budget.deposit();
+    expect(budget.tokens).to.equal(20.2); // 0.2 x 101 = 20.200000000000003 in binary
+    const registry = new PolicyRegistry({ clock });
+    expect(registry.retryBudget('default').tokens).to.equal(100);
+  });
+
   it("R-RB-2: an exhausted budget returns the last outcome at once, with `skipped: 'budget'`", async () => {
     const clock = new ManualClock();
     const budget = new RetryBudget({ ratio: 0, minPerSecond: 0, clock });

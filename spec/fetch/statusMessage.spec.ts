@@ -66,3 +66,44 @@ describe('resilientFetch: the HttpStatusError of a failure status', () => {
     await plain.response.body?.cancel();
   });
 });
+
+describe('HttpStatusError: the URL it shows', () => {
+  it("is read once for a request's failing attempts, however many fail", async () => {
+    const url = 'http://127.0.0.1/users/42?token=secret';
+    const parsed: string[] = [];
+    const Original = globalThis.URL;
+    globalThis.URL = class extends Original {
+      constructor(input: string | URL, base?: string | URL) {
+        super(input, base);
+        parsed.push(String(input));
+      }
+    };
+    let errors: HttpStatusError[];
+    try {
+      const policy = Policy.builder<Response>('api').retry({ maxAttempts: 3, delay: 0 }).build();
+      const seen: HttpStatusError[] = [];
+      policy.on('retry', (e) => seen.push(e.error as HttpStatusError));
+      const last = (await rejectionOf(
+        resilientFetch(policy, {
+          throwOnStatus: true,
+          fetch: async () => new Response(null, { status: 503 }),
+        })(url),
+      )) as HttpStatusError;
+      errors = [...seen, last];
+    } finally {
+      globalThis.URL = Original;
+    }
+    expect(errors).to.have.length(3);
+    for (const error of errors) expect(error.url).to.equal('http://127.0.0.1/users/42');
+    expect(parsed.filter((input) => input === url)).to.have.length(1);
+  });
+
+  it('follows options given again with another URL', () => {
+    const response = new Response(null, { status: 503 });
+    const options = { url: 'http://a.example/x?key=1' };
+    expect(new HttpStatusError(response, options).url).to.equal('http://a.example/x');
+    options.url = 'http://b.example/y?key=2';
+    expect(new HttpStatusError(response, options).url).to.equal('http://b.example/y');
+    expect(new HttpStatusError(response, options).url).to.equal('http://b.example/y');
+  });
+});

@@ -71,7 +71,9 @@ describe('resilientFetch: a request that may not be sent again, when it fails', 
     const policy = Policy.builder<Response>('orders')
       .retry({ maxAttempts: 3, delay: 1 })
       .circuitBreaker({ failureThreshold: 3, recoveryTimeout: '30s' })
-      .timeout(30)
+      // Long enough for the request to reach the server first: the first fetch of a fresh
+      // process loads its HTTP client, which on a loaded machine takes tens of milliseconds.
+      .timeout(1000)
       .build();
     let attempts = 0;
     policy.on('attempt', () => attempts++);

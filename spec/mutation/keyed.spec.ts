@@ -67,19 +67,34 @@ describe('Keyed holder: bookkeeping', () => {
     expect(keyed.get('a'), 'a unused for 1000 ms').to.not.equal(a);
   });
 
-  it('looks past at most 32 busy keys (plus the excess) for one to drop', () => {
+  it('looks past at most 32 busy keys for one to drop, however far over maxKeys', () => {
     const busy = (key: string) => key.startsWith('busy');
     const keyed = new Keyed((key) => ({ key }), {
-      maxKeys: 34,
+      maxKeys: 33,
       resting: (item) => !busy(item.key),
     });
-    for (let i = 0; i < 33; i++) keyed.get(`busy${i}`);
+    for (let i = 0; i < 32; i++) keyed.get(`busy${i}`);
     keyed.get('x');
-    keyed.get('y'); // 35 > 34: 33 busy keys looked past, x not reached
+    keyed.get('y'); // 34 > 33: 32 busy keys looked past, x not reached
     expect(keyed.keys()).to.include('x');
-    expect(keyed.size).to.equal(35);
-    keyed.get('z'); // the busy keys went to the recent end: x is first now
-    expect(keyed.keys()).to.not.include('x');
+    expect(keyed.size).to.equal(34);
+    keyed.get('z'); // the busy keys went to the recent end: x is first now, and y after it
+    expect(keyed.keys()).to.deep.equal([...Array.from({ length: 32 }, (_, i) => `busy${i}`), 'z']);
+  });
+
+  it('looks at a bounded number of keys per new key while a burst keeps them all busy', () => {
+    let checks = 0;
+    const keyed = new Keyed((key) => ({ key }), {
+      maxKeys: 10,
+      resting: () => {
+        checks++;
+        return false;
+      },
+    });
+    for (let i = 0; i < 2000; i++) keyed.get(`k${i}`);
+    expect(keyed.size).to.equal(2000);
+    // 32 looks for each of the 1990 keys past maxKeys (the excess plus 32 each would be ~2 million).
+    expect(checks).to.be.at.most(1990 * 32);
   });
 
   it('takes an instance that is null or undefined as at rest', () => {

@@ -187,6 +187,29 @@ describe('Policy', () => {
       expect(await wrapped.call(service, 5)).to.equal(15);
       expect(service.calls).to.equal(2);
     });
+
+    it('answers a wrapped synchronous function as soon as `execute` answers it', async () => {
+      // Microtask turns until the answer is seen: a wrapper that made a promise of a synchronous
+      // answer, and waited for it, would answer turns later than `execute` does.
+      const turnsUntil = async (answer: Promise<unknown>): Promise<number> => {
+        let seen = false;
+        void answer.then(() => (seen = true));
+        let turns = 0;
+        while (!seen) {
+          turns++;
+          await null;
+        }
+        return turns;
+      };
+      const policy = Policy.builder().retry({ maxAttempts: 2 }).build();
+      const one = (): number => 1;
+      const direct = await turnsUntil(policy.execute(one));
+      const wrapped = policy.wrap(one);
+      expect(await turnsUntil(wrapped())).to.equal(direct);
+      const picked = policy.wrap((signal: AbortSignal) => signal.aborted, { signal: (s) => s });
+      expect(await turnsUntil(picked(new AbortController().signal))).to.equal(direct);
+      expect(policy.metrics()).to.include({ calls: 3, successes: 3 });
+    });
   });
 
   describe('composition', () => {

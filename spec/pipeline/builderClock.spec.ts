@@ -132,6 +132,28 @@ describe('PolicyBuilder.clock', () => {
     expect(options).to.deep.equal({ failureThreshold: 0, store });
   });
 
+  it('reads the options once, the stage made at build() of what was checked', () => {
+    const reads: string[] = [];
+    const timeout = { ms: 5000 };
+    const options = {
+      get timeout(): number {
+        reads.push('timeout');
+        return timeout.ms;
+      },
+      get clock(): undefined {
+        reads.push('clock');
+        return undefined;
+      },
+    };
+    const builder = Policy.builder().timeout(options);
+    expect(reads.sort()).to.deep.equal(['clock', 'timeout']);
+    // Checked at 5 s: what a getter answers later is not read (made again on the clock set now).
+    timeout.ms = 0;
+    const policy = builder.clock(new ManualClock()).build();
+    expect(reads).to.have.length(2);
+    expect(policy.describe()).to.equal('1. timeout: 5000 ms');
+  });
+
   it('queues a bulkhead wait on the policy clock', async () => {
     const clock = new ManualClock();
     const policy = Policy.builder()

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { usePolicy } from '../../src/decorators/index.js';
 import { isCircuitOpenError } from '../../src/errors.js';
+import { isOptionTypeError } from '../../src/optionErrors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { settle } from '../support/promises.js';
 
@@ -152,24 +153,44 @@ describe("wrappers given the caller's signal (`signal` option)", () => {
     ],
     ['usePolicy', (options: unknown) => usePolicy(Policy.builder('p').build(), options as never)],
   ] as const) {
-    it(`${what}: refuses bad options where the wrapper is made, naming them`, () => {
-      expect(() => make({ signal: 5 })).to.throw(
-        TypeError,
-        '`signal` must be a function returning an AbortSignal, got 5',
-      );
+    it(`${what}: refuses bad options where the wrapper is made, naming it, the option and the value`, () => {
+      const refusal = (options: unknown): unknown => {
+        try {
+          make(options);
+        } catch (error) {
+          return error;
+        }
+        throw new Error('expected the options to be refused');
+      };
+      // One wording, the core's with the wrapper's name: `what: \`option\` must be ..., got value`.
+      expect(refusal({ signal: 5 })).to.include({
+        option: 'signal',
+        received: 5,
+        message: `${what}: \`signal\` must be a function returning an AbortSignal, got 5`,
+      });
       expect(() => make({ signal: new AbortController().signal })).to.throw(
         TypeError,
-        '`signal` must be a function',
+        `${what}: \`signal\` must be a function returning an AbortSignal, got an object`,
       );
-      expect(() => make('signal')).to.throw(
-        TypeError,
-        `${what} options must be an object, got "signal"`,
-      );
+      expect(refusal('signal')).to.include({
+        option: 'options',
+        received: 'signal',
+        message: `${what}: \`options\` must be an object, got "signal"`,
+      });
       // Only an object: an array or a revoked Proxy is refused, naming the wrapper.
-      expect(() => make([])).to.throw(TypeError, `${what} options must be an object, got an array`);
+      expect(() => make([])).to.throw(
+        TypeError,
+        `${what}: \`options\` must be an object, got an array`,
+      );
       const revoked = Proxy.revocable({}, {});
       revoked.revoke();
-      expect(() => make(revoked.proxy)).to.throw(TypeError, `${what} options must be an object`);
+      expect(() => make(revoked.proxy)).to.throw(
+        TypeError,
+        `${what}: \`options\` must be an object, got an object that cannot be read`,
+      );
+      for (const bad of [{ signal: 5 }, 'signal', [], revoked.proxy]) {
+        expect(isOptionTypeError(refusal(bad))).to.equal(true);
+      }
       // A misspelt option would leave the caller's signal out: refused, naming the one meant.
       expect(() => make({ sigal: () => undefined })).to.throw(
         TypeError,

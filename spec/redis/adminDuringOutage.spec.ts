@@ -76,7 +76,12 @@ describeRedis('RedisCircuitBreakerStore isolate() and reset() while Redis is awa
     const key = env.uniqueKey();
     const a = await breakerOn(env, key, 'local');
     await rejectionOf(a.breaker.execute(() => Promise.reject(new Error('trip'))));
-    expect(await env.admin.command('HGET', a.store.redisKey, 'st')).to.equal('open');
+    // The failure is recorded in the background, on A's connection: wait for it to land.
+    await eventually(
+      async () => (await env.admin.command('HGET', a.store.redisKey, 'st')) === 'open',
+      3000,
+      'the trip in Redis',
+    );
     await env.server.stop();
     a.breaker.reset();
     a.breaker.isolate();

@@ -4,6 +4,7 @@
 // signal, and the old object admits nothing of its own any more.
 import { expect } from 'chai';
 import { bulkhead, timeLimiter } from '../../src/decorators/index.js';
+import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { ManualClock } from '../support/clock.js';
 import {
@@ -319,6 +320,28 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     old.release();
     expect(next.availableSlots).to.equal(1);
     expect(() => old.release()).to.throw(Error, /without a held slot/);
+    expect(next.availableSlots).to.equal(1);
+  });
+
+  it('lets a caller of a policy over the old object leave the new queue when it aborts, though the old one had none', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 1 }), { clock });
+    const old = registry.bulkhead('pool');
+    const policy = Policy.builder().clock(clock).bulkhead(old).build();
+    const running = old.execute(work.fn('r1'));
+    await flush();
+    registry.reload(config({ 'max-concurrent': 1, 'max-queue': 5 }));
+    const next = registry.bulkhead('pool');
+    const caller = new AbortController();
+    const queued = settle(policy.execute(work.fn('q1'), { signal: caller.signal }));
+    await flush();
+    expect(next.queued).to.equal(1);
+    caller.abort(new Error('gone'));
+    await flush();
+    expect(queued.status).to.equal('rejected');
+    expect(next.queued, 'an aborted queued caller leaves the queue at once').to.equal(0);
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+    expect(work.started).to.deep.equal(['r1']);
     expect(next.availableSlots).to.equal(1);
   });
 

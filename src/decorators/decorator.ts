@@ -204,15 +204,37 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
   return decorate as ResilienceDecorator<V, T, P>;
 }
 
-/** @internal Wraps `fn` (named `name`) as `toDecorator`'s wrappers do: `policy.wrap` too. */
+/**
+ * @internal Wraps `fn` (named `name`) as `toDecorator`'s wrappers do: `policy.wrap` too. With
+ * `raw` (an executor that takes any answer, as `policy.execute` does), a call with no work to
+ * follow (`fn` is no wrapper, and no wrapper calls this one) hands the executor a `call` that
+ * answers as `fn` does (a value, a promise, a throw), not a promise made of that answer.
+ */
 export function wrap(
   fn: (...args: unknown[]) => unknown,
   name: string,
   executor: Executor,
+  raw?: boolean,
 ): (...args: unknown[]) => Promise<unknown> {
   const stacked = wrappers.has(fn);
+  const direct = raw === true && !stacked;
   const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
     const outer = handed;
+    if (direct && outer === undefined) {
+      try {
+        return executor(
+          () => fn.apply(this, args) as never,
+          name,
+          args,
+          undefined,
+          undefined,
+          this,
+          wrapped,
+        );
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     handed = undefined;
     const work = stacked ? new Work(outer) : undefined;
     const call = (): Promise<unknown> => {

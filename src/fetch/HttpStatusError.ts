@@ -81,7 +81,8 @@ export class HttpStatusError extends Error {
   constructor(response: Response, options?: HttpStatusErrorOptions) {
     const text = response.statusText ? ` ${response.statusText}` : '';
     const method = options?.method || undefined;
-    const url = redactUrl(
+    const url = shownUrl(
+      options,
       options?.url || (typeof response.url === 'string' && response.url) || undefined,
     );
     const request = [method, url].filter((part) => part !== undefined).join(' ');
@@ -126,6 +127,21 @@ export class HttpStatusError extends Error {
       retryable: this.retryable,
     };
   }
+}
+
+// The URL shown for an options object, by the URL it was read from: options given again (as
+// `resilientFetch` gives one request's to the error of each of its failing attempts) have their
+// URL parsed once.
+const shown = new WeakMap<object, readonly [string | undefined, string | undefined]>();
+
+/** The URL an error made with `options` shows for `url`: {@link redactUrl}'s, read once. */
+function shownUrl(options: object | undefined, url: string | undefined): string | undefined {
+  if (options === undefined) return redactUrl(url);
+  const known = shown.get(options);
+  if (known !== undefined && known[0] === url) return known[1];
+  const redacted = redactUrl(url);
+  shown.set(options, [url, redacted]);
+  return redacted;
 }
 
 /**

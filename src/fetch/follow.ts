@@ -6,13 +6,13 @@
 // `AbortSignal.any` would do, but an observed composite of a long-lived signal (a server's
 // shutdown signal given to every call) is never freed from that signal's list of dependants on
 // the runtimes `bulwark/fetch` supports: memory would grow with every call. Here a request
-// listens to each signal it follows through `listenAbort` (one listener per signal, shared with
-// every other call listening to it), holding its controller weakly. A request stops following
-// when it failed or its response was discarded, or when its response (and that response's body)
-// can no longer be reached; a signal's listener goes with its last follower.
-// The core's abort listeners, through the package's entry (the build makes it an import of
-// 'bulwark'): a signal followed by requests and by the core's calls keeps one listener.
-import { listenAbort, unlistenAbort } from '../index.js';
+// follows each signal through the core's `AbortLink` (one listener per signal, shared with every
+// other call listening to it), holding its controller weakly. A request stops following when it
+// failed or its response was discarded, or when its response (and that response's body) can no
+// longer be reached; a signal's listener goes with its last follower.
+// The core's link, through the package's entry (the build makes it an import of 'bulwark'): a
+// signal followed by requests and by the core's calls keeps one listener.
+import { linkAbort } from '../index.js';
 
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {
@@ -21,29 +21,22 @@ export interface Follower {
   release(): void;
 }
 
-/**
- * What a request follows, and its abort listener on each of those signals; kept by the finalizer
- * only until its controller is collected.
- */
-class Links {
+/** A request's controller, held weakly: the signals it follows must not keep it. */
+class WeakController {
   readonly ref: WeakRef<AbortController>;
-  readonly signals: readonly AbortSignal[];
 
-  constructor(controller: AbortController, signals: readonly AbortSignal[]) {
+  constructor(controller: AbortController) {
     this.ref = new WeakRef(controller);
-    this.signals = signals;
   }
 
-  /** A followed signal aborted: so does the request, which then follows nothing more. */
-  handleEvent(): void {
-    release(this);
-    // The signal telling it is aborted; so may another it follows be, whose abort came first.
-    this.ref.deref()?.abort(this.signals.find((s) => s.aborted)?.reason);
+  abort(reason: unknown): void {
+    this.ref.deref()?.abort(reason);
   }
 }
 
-// Made at the first request that needs it, so that importing the module does nothing.
-let finalizer: FinalizationRegistry<Links> | undefined;
+// Made at the first request that needs it, so that importing the module does nothing. How a
+// request stops following is kept by the finalizer only until its controller is collected.
+let finalizer: FinalizationRegistry<() => void> | undefined;
 
 /**
  * A controller whose signal aborts when any of `signals` does (at once if one has already). The
@@ -56,21 +49,19 @@ export function follow(signals: readonly AbortSignal[]): Follower {
     controller.abort(aborted.reason);
     return { controller, release: ignore };
   }
-  const links = new Links(controller, signals);
-  for (const signal of signals) listenAbort(signal, links);
-  (finalizer ??= new FinalizationRegistry(unfollow)).register(controller, links, links);
-  return { controller, release: () => release(links) };
-}
-
-/** A request stops following its signals (it failed, or aborted, or its response went). */
-function release(links: Links): void {
-  finalizer?.unregister(links);
-  unfollow(links);
-}
-
-/** A request stops following its signals; a signal nobody listens to loses its listener. */
-function unfollow(links: Links): void {
-  for (const signal of links.signals) unlistenAbort(signal, links);
+  const unlink = linkAbort(new WeakController(controller), signals);
+  (finalizer ??= new FinalizationRegistry((release) => release())).register(
+    controller,
+    unlink,
+    unlink,
+  );
+  return {
+    controller,
+    release: () => {
+      finalizer?.unregister(unlink);
+      unlink();
+    },
+  };
 }
 
 function ignore(): void {}

@@ -11,11 +11,16 @@ import {
   type ExecuteOptions,
   type ExecutionContext,
   type Thunk,
+  linkAbort,
   listenAbort,
   notRetryable,
   unlistenAbort,
 } from '../index.js';
-import { HttpStatusError, isHttpStatusError } from './HttpStatusError.js';
+import {
+  HttpStatusError,
+  isHttpStatusError,
+  type HttpStatusErrorOptions,
+} from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
@@ -201,6 +206,7 @@ export function resilientFetch(
     const callers = callerSignals(input, init);
     const data = { url: requestUrl(input), method: facts.method };
     const linked = link(callers);
+    let statusOptions: HttpStatusErrorOptions | undefined;
     // The failure of a request that may not be sent again, marked; not the caller's abort reason.
     const failure = resendable
       ? undefined
@@ -245,11 +251,11 @@ export function resilientFetch(
       }
       held.add(response);
       if (!statuses.has(response.status)) return response;
-      throw new HttpStatusError(response, {
-        retryable: resendable,
-        method: data.method,
-        url: data.url,
-      });
+      // The same options for every failing attempt: the URL the errors show is parsed once.
+      throw new HttpStatusError(
+        response,
+        (statusOptions ??= { retryable: resendable, method: data.method, url: data.url }),
+      );
     };
 
     const attempt = (ctx: ExecutionContext): Promise<Response> => {
@@ -378,15 +384,7 @@ function link(signals: readonly AbortSignal[]): {
   const aborted = signals.find((s) => s.aborted);
   if (aborted !== undefined) return { signal: aborted, unlink: ignore };
   const controller = new AbortController();
-  const onAbort = (event: Event): void => {
-    unlink();
-    controller.abort((event.target as AbortSignal).reason);
-  };
-  const unlink = (): void => {
-    for (const s of signals) s.removeEventListener('abort', onAbort);
-  };
-  for (const s of signals) s.addEventListener('abort', onAbort);
-  return { signal: controller.signal, unlink };
+  return { signal: controller.signal, unlink: linkAbort(controller, signals) };
 }
 
 const STATUS = 'an integer in [100, 599]';

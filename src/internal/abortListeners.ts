@@ -49,3 +49,28 @@ export function unlistenAbort(signal: AbortSignal, listener: AbortListener): voi
     signal.removeEventListener('abort', entry[1]);
   }
 }
+
+/**
+ * Aborts `target` when the first of `signals` aborts, with that signal's reason,
+ * listening to each through {@link listenAbort} (the calls linking a shared signal share its one
+ * listener) until then or until the function returned is called. None of `signals` may be
+ * aborted yet. The one way a signal is made to abort when either of two (or more) does: a
+ * wrapper's picked signal and a deadline handed down, a request's caller's signals. `target` is
+ * a controller, or an object that aborts one held weakly (a request's, which its response keeps).
+ */
+export function linkAbort(
+  target: { abort(reason: unknown): void },
+  signals: readonly AbortSignal[],
+): () => void {
+  const aborted = (): void => {
+    release();
+    // The signal telling it is aborted; so may another be, whose abort came first (a listener
+    // of that one aborted this one before this link heard of it): the first listed wins.
+    target.abort(signals.find((s) => s.aborted)?.reason);
+  };
+  const release = (): void => {
+    for (const signal of signals) unlistenAbort(signal, aborted);
+  };
+  for (const signal of signals) listenAbort(signal, aborted);
+  return release;
+}

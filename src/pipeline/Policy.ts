@@ -12,7 +12,7 @@ import type { Counters, PolicyMetrics, StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
 import { wrap as wrapWith, type Executor, type Wrapped } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
-import { listenAbort, unlistenAbort } from '../internal/abortListeners.js';
+import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
 
 // Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
@@ -246,6 +246,8 @@ export class Policy<T = unknown, F = never> {
       fn as (...args: unknown[]) => unknown,
       fn.name,
       policyExecutor(this, signalPicker(options, 'policy.wrap')),
+      // `execute` takes the function's answer as it is.
+      true,
     ) as (...args: A) => Promise<R | F>;
   }
 
@@ -420,30 +422,28 @@ export function policyExecutor(policy: Policy<unknown, unknown>, pick?: SignalPi
             work.signal = ctx.signal;
             return call();
           };
-    const run = (signal: unknown): Promise<unknown> => {
-      // A refusal's stack starts at the frame that called the wrapper.
-      wrapperEntry = entry;
-      return policy.execute(
-        thunk,
-        signal === undefined ? undefined : ({ signal } as ExecuteOptions),
-      );
-    };
     if (picked === outer || outer === undefined || !isSignal(picked) || picked.aborted) {
-      return run(picked);
+      return run(policy, thunk, picked, entry);
     }
-    if (outer.aborted) return run(outer);
+    if (outer.aborted) return run(policy, thunk, outer, entry);
     const either = new AbortController();
-    const listener = (): void => either.abort(picked.aborted ? picked.reason : outer.reason);
-    listenAbort(picked, listener);
-    listenAbort(outer, listener);
-    const done = (): void => {
-      unlistenAbort(picked, listener);
-      unlistenAbort(outer, listener);
-    };
-    const answer = run(either.signal);
-    answer.then(done, done);
+    const release = linkAbort(either, [picked, outer]);
+    const answer = run(policy, thunk, either.signal, entry);
+    answer.then(release, release);
     return answer;
   };
+}
+
+/** Runs a wrapper's call through `policy.execute`, its refusal's stack starting at `entry`. */
+function run(
+  policy: Policy<unknown, unknown>,
+  thunk: Thunk<unknown>,
+  signal: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
+  entry: Function,
+): Promise<unknown> {
+  wrapperEntry = entry;
+  return policy.execute(thunk, signal == null ? undefined : ({ signal } as ExecuteOptions));
 }
 
 /** The outcome's `settle` while hooks wait for the last call in flight to settle. */

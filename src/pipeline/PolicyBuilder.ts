@@ -152,7 +152,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds fault injection: a fraction of the calls reaching it fail, wait, or return a value
    * instead of running the stages inside it. For tests and staging; off with `enabled: false`.
    */
-  chaos(options: ChaosOptions<T> | Chaos, name?: string): this {
+  chaos(options: ChaosOptions<T> | Chaos<T>, name?: string): this {
     return this.timed(CHAOS_STAGE, options, name);
   }
 
@@ -222,17 +222,19 @@ export class PolicyBuilder<T = unknown, F = never> {
    */
   private timed(descriptor: StageDescriptor, options: unknown, name: string | undefined): this {
     this.open();
-    if (!isPlainObject(options) || options.clock !== undefined) {
-      return this.use(stageOf(descriptor, options, name));
-    }
+    if (!isPlainObject(options)) return this.use(stageOf(descriptor, options, name));
+    // Read once (a getter runs once): what is checked now is what the stage is made of.
+    const given: Record<string, unknown> = { ...options };
+    if (given.clock !== undefined) return this.use(stageOf(descriptor, given, name));
     // Checked now on the clock known now, without what a primitive binds to itself.
-    const checked: Record<string, unknown> = { ...options, clock: this.policyClock };
+    const checked: Record<string, unknown> = { ...given, clock: this.policyClock };
+    // (A keyed stage binds nothing when declared: it refuses an adaptive limit then.)
+    const keyed = given.key !== undefined;
     let bound = false;
     for (const option in checked) {
       const value = checked[option];
-      // (A keyed stage binds nothing when declared: it refuses an adaptive limit then.)
       if (
-        options.key === undefined &&
+        !keyed &&
         typeof value == 'object' &&
         value !== null &&
         ('bind' in value || 'configure' in value)
@@ -245,9 +247,7 @@ export class PolicyBuilder<T = unknown, F = never> {
     this.factories.push((env) => {
       const clock = this.policyClock;
       const stage =
-        !bound && clock === checked.clock
-          ? probe
-          : stageOf(descriptor, { ...options, clock }, name);
+        !bound && clock === checked.clock ? probe : stageOf(descriptor, { ...given, clock }, name);
       return stage.descriptor.step(stage.primitive, env, stage.name);
     });
     return this;

@@ -255,6 +255,6 @@ export const stages = Object.freeze({
     stageOf(FALLBACK_STAGE as StageDescriptor<Fallback<V>>, options, name),
   hedge: (options?: HedgeOptions | Hedge, name?: string): BuiltinStage<Hedge> =>
     stageOf(HEDGE_STAGE, options, name),
-  chaos: (options: ChaosOptions | Chaos, name?: string): BuiltinStage<Chaos> =>
+  chaos: (options: ChaosOptions | Chaos<unknown>, name?: string): BuiltinStage<Chaos<unknown>> =>
     stageOf(CHAOS_STAGE, options, name),
 });

@@ -55,7 +55,7 @@ export interface PrimitiveByKind {
   readonly 'retry-budget': RetryBudget;
   readonly retry: Retry;
   readonly hedge: Hedge;
-  readonly chaos: Chaos;
+  readonly chaos: Chaos<unknown>;
 }
 
 /** Options of a {@link PolicyRegistry}. */
@@ -381,7 +381,7 @@ export class PolicyRegistry {
    * in configuration, unless the registry was made with `chaos: true` or the settings say
    * `enabled: false`.
    */
-  chaos(name: string): Chaos {
+  chaos(name: string): Chaos<unknown> {
     return this.#shared(CHAOS, name);
   }
 

@@ -7,7 +7,8 @@ import { AdaptiveLimit } from '../../../src/strategies/bulkhead/AdaptiveLimit.js
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
 import { ManualClock } from '../../support/clock.js';
-import { deferred, rejectionOf, settle } from '../../support/promises.js';
+import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
+import { deferred, rejectionOf, settle, type Deferred } from '../../support/promises.js';
 import { window } from './support.js';
 
 describe('AdaptiveLimit', () => {
@@ -244,6 +245,122 @@ describe('Bulkhead with an adaptive limit', () => {
     await clock.advance(0);
     expect(limit.limit).to.equal(9);
     expect(policy.metrics().stages[0]).to.deep.include({ maxConcurrent: 9, availableSlots: 9 });
+  });
+
+  it('counts a deadline outside that answered first as a failure, though the work then succeeds', async () => {
+    const clock = new ManualClock();
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 10, window: 1, minSamples: 1 });
+    const policy = Policy.builder('p').timeout(50).bulkhead({ limit }).clock(clock).build();
+    const work = deferred<void>();
+    const call = rejectionOf(policy.execute(() => work.promise));
+    await clock.advance(50);
+    await call;
+    work.resolve();
+    await clock.advance(0);
+    expect(limit.limit).to.equal(9);
+  });
+
+  describe('a call called off is neither a success nor a failure', () => {
+    /** A thunk whose work ends with its signal's reason when the signal aborts. */
+    function abortable(calls: Deferred<string>[]) {
+      return (ctx: ExecutionContext): Promise<string> => {
+        const call = deferred<string>();
+        calls.push(call);
+        ctx.signal.addEventListener('abort', () => call.reject(ctx.signal.reason), { once: true });
+        return call.promise;
+      };
+    }
+
+    it("the caller's abort feeds the limit nothing, and its slot comes back", async () => {
+      const clock = new ManualClock();
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 3, window: 1, minSamples: 1 });
+      const policy = Policy.builder('p').bulkhead({ limit }).clock(clock).build();
+      const calls: Deferred<string>[] = [];
+      const caller = new AbortController();
+      const call = rejectionOf(policy.execute(abortable(calls), { signal: caller.signal }));
+      await clock.advance(10);
+      caller.abort(new Error('gone'));
+      expect(((await call) as Error).message).to.equal('gone');
+      await clock.advance(0);
+      // A failure would have taken it to 2 (3 x 0.9).
+      expect(limit.limit).to.equal(3);
+      expect(policy.metrics().stages[0]).to.deep.include({ availableSlots: 3, orphaned: 0 });
+      // A call that fails still moves it.
+      const failing = rejectionOf(policy.execute(abortable(calls)));
+      await clock.advance(10);
+      calls[1]?.reject(new Error('down'));
+      expect(((await failing) as Error).message).to.equal('down');
+      expect(limit.limit).to.equal(2);
+    });
+
+    it("the caller's abort of a bulkhead's own execute feeds the limit nothing", async () => {
+      const clock = new ManualClock();
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 3, window: 1, minSamples: 1 });
+      const bulkhead = new Bulkhead({ limit, clock });
+      const work = deferred<string>();
+      const caller = new AbortController();
+      const call = rejectionOf(
+        bulkhead.execute((signal) => {
+          signal.addEventListener('abort', () => work.reject(signal.reason), { once: true });
+          return work.promise;
+        }, caller.signal),
+      );
+      await clock.advance(10);
+      caller.abort(new Error('gone'));
+      expect(((await call) as Error).message).to.equal('gone');
+      await clock.advance(0);
+      // A failure would have taken it to 2 (3 x 0.9).
+      expect(limit.limit).to.equal(3);
+      expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([3, 0]);
+      const down = deferred<string>();
+      const failing = rejectionOf(bulkhead.execute(() => down.promise));
+      await clock.advance(10);
+      down.reject(new Error('down'));
+      expect(((await failing) as Error).message).to.equal('down');
+      expect(limit.limit).to.equal(2);
+    });
+
+    it("a hedge's losing attempts over the bulkhead feed the limit nothing", async () => {
+      const clock = new ManualClock();
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, window: 1, minSamples: 1 });
+      const policy = Policy.builder<string>('p')
+        .hedge({ delay: 0, maxHedges: 1 })
+        .bulkhead({ limit })
+        .clock(clock)
+        .build();
+      for (let round = 0; round < 3; round++) {
+        const calls: Deferred<string>[] = [];
+        const call = policy.execute(abortable(calls));
+        await clock.advance(10);
+        expect(calls).to.have.length(2);
+        // The second wins (2 in flight, of a limit up to 4: a rise), the first is aborted.
+        calls[1]?.resolve('second');
+        expect(await call).to.equal('second');
+        await clock.advance(0);
+      }
+      expect(limit.limit).to.equal(5);
+      expect(policy.metrics().stages[1]).to.deep.include({ availableSlots: 5, orphaned: 0 });
+      expect(policy.metrics()).to.deep.include({ successes: 3, failures: 0 });
+    });
+
+    it('a hedge inside the bulkhead answering ok is a success once its losers settle', async () => {
+      const clock = new ManualClock();
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, window: 1, minSamples: 1 });
+      const policy = Policy.builder<string>('p')
+        .bulkhead({ limit })
+        .hedge({ delay: 0, maxHedges: 1 })
+        .clock(clock)
+        .build();
+      const calls: Deferred<string>[] = [];
+      const call = policy.execute(abortable(calls));
+      await clock.advance(10);
+      calls[1]?.resolve('second');
+      expect(await call).to.equal('second');
+      await clock.advance(0);
+      // One call of a limit of 2 in flight, ok: the limit rises (a failure: 1).
+      expect(limit.limit).to.equal(3);
+      expect(policy.metrics().stages[0]).to.deep.include({ availableSlots: 3, orphaned: 0 });
+    });
   });
 
   it('is read from configuration as `limit` options', () => {

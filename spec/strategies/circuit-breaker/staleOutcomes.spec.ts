@@ -177,7 +177,7 @@ describe('CircuitBreaker ignores outcomes of calls admitted before the circuit l
     expect(breaker.state).to.equal('open');
   });
 
-  it('gives CLOSED calls the plain ticket again once every call admitted before the close has reported', async () => {
+  it('counts the calls of the new period once every call admitted before the close has reported', async () => {
     const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
     const slow = pending((fn) => breaker.execute(fn));
     await run(breaker, 'F');
@@ -188,9 +188,33 @@ describe('CircuitBreaker ignores outcomes of calls admitted before the circuit l
     slow.succeed();
     await flushed();
     const after = breaker.beforeCall();
-    expect(after).to.equal(0);
     breaker.onSuccess(0, during);
     breaker.onSuccess(0, after);
     expect(counts(breaker)).to.deep.equal(['closed', 2, 0, 0]);
+    await run(breaker, 'S');
+    expect(counts(breaker)).to.deep.equal(['closed', 3, 0, 0]);
+  });
+
+  it('gives a call recorded by hand a ticket of its period, never the counted plain one', () => {
+    // API.md's manual form reports without the ticket: such a call must not hold the plain
+    // ticket 0, whose holders are counted until they report with it.
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '1s' });
+    for (let i = 0; i < 3; i++) {
+      expect(breaker.beforeCall()).not.to.equal(0);
+      breaker.onSuccess(0);
+    }
+    breaker.beforeCall();
+    breaker.onFailure(new Boom(), 0);
+    breaker.beforeCall();
+    breaker.onFailure(new Boom(), 0);
+    expect(breaker.state).to.equal('open');
+    clock.tick(1_000);
+    breaker.onSuccess(0, breaker.beforeCall());
+    expect(breaker.state).to.equal('closed');
+    const ticket = breaker.beforeCall();
+    expect(ticket).not.to.equal(0);
+    breaker.onFailure(new Boom(), 0, ticket);
+    breaker.onFailure(new Boom(), 0);
+    expect(breaker.state, 'both failures of the new period count').to.equal('open');
   });
 });

@@ -68,6 +68,33 @@ describe('RetryBudget', () => {
       expect(budget.tryWithdraw()).to.equal(true);
     });
 
+    it('reports its tokens to a millionth of a retry, without the noise of binary fractions', async () => {
+      const clock = new ManualClock(0);
+      // 0.2 x 101 is 20.200000000000003 in binary floating point.
+      const budget = new RetryBudget({ clock });
+      const policy = Policy.builder('api').retry({ maxAttempts: 2, delay: 0, budget }).build();
+      for (let i = 0; i < 101; i++) {
+        await policy
+          .execute(() => {
+            throw new Error('down');
+          })
+          .catch(() => undefined);
+      }
+      // 0.2 x 101 + 10 x 10 - 101
+      expect(budget.tokens).to.equal(19.2);
+      expect(policy.metrics().stages[0]).to.deep.include({ budgetTokens: 19.2 });
+      const third = new RetryBudget({ ratio: 1 / 3, minPerSecond: 0, clock });
+      third.deposit();
+      expect(third.tokens).to.equal(0.333333);
+      // 0.29 x 100 is 28.999999999999996: 29 retries, each let through, and then none.
+      const under = new RetryBudget({ ratio: 0.29, minPerSecond: 0, clock });
+      for (let i = 0; i < 100; i++) under.deposit();
+      expect(under.tokens).to.equal(29);
+      for (let i = 0; i < 28; i++) under.tryWithdraw();
+      expect([under.tokens, under.tryWithdraw(), under.tokens]).to.deep.equal([1, true, 0]);
+      expect(under.tryWithdraw()).to.equal(false);
+    });
+
     it('forgets counts a whole window old, a tenth of the window at a time, without timers', async () => {
       const clock = new ManualClock(0, { forbidTimers: 'a budget sets no timer' });
       const budget = new RetryBudget({ ratio: 1, minPerSecond: 0, window: 1000, clock });

@@ -300,6 +300,11 @@ export class AdaptiveTicket {
   readonly inner: BulkheadTicket;
   start: number;
   inflight: number;
+  /**
+   * How the call ended when its pass answered before its work settled, reported once the work
+   * drains: false a failure (a deadline), true a success, undefined called off.
+   */
+  outcome: boolean | undefined = false;
 
   constructor(inner: BulkheadTicket, start: number, inflight: number) {
     this.inner = inner;

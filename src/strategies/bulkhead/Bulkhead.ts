@@ -593,8 +593,13 @@ export class Bulkhead {
       listenAbort(live, onAbort);
       const settle = (ok: boolean): void => {
         unlistenAbort(live, onAbort);
-        if (answered !== 0) this.orphan(-1);
-        this.giveSlot(ticket, ok);
+        if (answered === 0) {
+          this.giveSlot(ticket, ok);
+          return;
+        }
+        this.orphan(-1);
+        // Called off by its caller: says nothing of the dependency, to an adaptive limit.
+        this.giveSlot(ticket, undefined);
       };
       work.then(
         (value) => {

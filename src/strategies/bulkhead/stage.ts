@@ -9,6 +9,7 @@ import { isBulkheadFullError } from '../../errors.js';
 import { V8Error } from '../../internal/refusal.js';
 import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
+import { AdaptiveTicket } from './AdaptiveLimit.js';
 import type { Step } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -48,9 +49,9 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
         return;
       }
     }
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: with no queue only a remote store's answer is awaited, and a caller who left meanwhile is answered by the policy at once and handled below either way (slot given back, abort reason)
-    const signal = this.bulkhead.maxQueue > 0 ? ctx.signal : undefined;
-    this.bulkhead.waitSlot(signal).then(
+    // Always the signal: a bulkhead taken over by a reload waits in its successor's queue,
+    // whatever its own `maxQueue` was (a waiter listens only once queued).
+    this.bulkhead.waitSlot(ctx.signal).then(
       (granted) => {
         // The caller gave up while waiting: the slot is not theirs to use.
         if (ctx.aborted) {
@@ -109,7 +110,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       if (own.running !== 0) {
         // A step inside answered before the work settled: the slot follows the work.
         own.left = true;
-        this.leftEarly(root, received, ok, value);
+        this.leftEarly(root, received, ticket, ok, value);
         return;
       }
     } else if (root.slotOwner === this) {
@@ -121,7 +122,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       ticket = root.slotTicket as BulkheadTicket;
       if (root.slotRunning !== 0) {
         root.slotLeft = true;
-        this.leftEarly(root, received, ok, value);
+        this.leftEarly(root, received, ticket, ok, value);
         return;
       }
       root.freeSlot();
@@ -130,12 +131,20 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     if (root.holder !== undefined) root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);
-    this.bulkhead.giveSlot(ticket, ok);
+    this.bulkhead.giveSlot(ticket, outcome(received, root, ok));
     this.outer.leave(received, ok, value);
   }
 
   /** A step inside answered before the work settled: the slot follows the work. */
-  private leftEarly(root: RootContext, received: Context, ok: boolean, value: unknown): void {
+  private leftEarly(
+    root: RootContext,
+    received: Context,
+    ticket: BulkheadTicket,
+    ok: boolean,
+    value: unknown,
+  ): void {
+    // The outcome an adaptive limit learns once the work drains.
+    if (ticket instanceof AdaptiveTicket) ticket.outcome = outcome(received, root, ok);
     root.unhold(this);
     if (!root.settled) this.bulkhead.orphan(1);
     this.outer.leave(received, ok, value);
@@ -149,8 +158,11 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   /** The work of a pass that was answered early has all settled. */
   drained(ticket: unknown): void {
     this.bulkhead.orphan(-1);
-    // Answered before it settled (a deadline): a failure, as an adaptive limit sees it.
-    this.bulkhead.giveSlot(ticket as BulkheadTicket, false);
+    // How the pass answered (see `leftEarly`); only an adaptive limit reads it.
+    this.bulkhead.giveSlot(
+      ticket as BulkheadTicket,
+      ticket instanceof AdaptiveTicket ? ticket.outcome : false,
+    );
   }
 
   private findEarly(): boolean {
@@ -165,4 +177,15 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     this.early = early;
     return early;
   }
+}
+
+/**
+ * How a pass's call went, as an adaptive limit sees it: true a success; false a failure (an
+ * error, or a deadline that answered the caller before the work settled); undefined when it was
+ * called off (the caller's abort, an attempt a hedge gave up), which says nothing of the
+ * dependency.
+ */
+function outcome(ctx: Context, root: RootContext, ok: boolean): boolean | undefined {
+  if (ok && !root.settled) return true;
+  return ctx.cancelled ? undefined : false;
 }

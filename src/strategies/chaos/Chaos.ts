@@ -28,11 +28,11 @@ export interface ChaosFault {
   readonly rate: number;
   /**
    * What they fail with: an `Error` (thrown as it is, the same object each time), a string (the
-   * message of a new {@link InjectedFaultError}), or a function returning what to throw, called
-   * per injection.
+   * message of a new {@link InjectedFaultError}), or a function of the call returning what to
+   * throw, called per injection.
    * @defaultValue a new {@link InjectedFaultError} per injection
    */
-  readonly error?: unknown;
+  readonly error?: Error | string | ((call: ChaosCall) => unknown);
 }
 
 /** Injected latency: {@link ChaosOptions.latency}. */
@@ -133,10 +133,14 @@ const NOTHING: ChaosPlan = Object.freeze({ delayMs: 0, outcome: undefined });
  * @example
  * ```ts
  * const chaos = new Chaos({ fault: { rate: 0.3 }, latency: { rate: 0.1, delay: '1s' }, seed: 42 });
- * const price = await chaos.execute(() => fetchPrice(id));
+ * const price = await chaos.execute(() => fetchPrice(id)); // a Price
  * ```
+ *
+ * @typeParam R - the type of an injected result (inferred from `result.value`): `execute`
+ *   answers with the work's type or this one. `never` without `result`, so that `execute` answers
+ *   with the work's type alone.
  */
-export class Chaos<R = unknown> {
+export class Chaos<R = never> {
   readonly #clock: Clock;
   readonly #switchedOn: boolean;
   readonly #perCall: ((call: ChaosCall) => boolean) | undefined;
@@ -153,13 +157,13 @@ export class Chaos<R = unknown> {
   #delays = 0;
   #results = 0;
   // The live counters' getters: one function each for every instance (see `setLive`).
-  static #faultsNow(this: Chaos): number {
+  static #faultsNow(this: Chaos<unknown>): number {
     return this.#faults;
   }
-  static #delaysNow(this: Chaos): number {
+  static #delaysNow(this: Chaos<unknown>): number {
     return this.#delays;
   }
-  static #resultsNow(this: Chaos): number {
+  static #resultsNow(this: Chaos<unknown>): number {
     return this.#results;
   }
 

@@ -13,7 +13,7 @@ const percent = (rate: number): string => `${+(rate * 100).toFixed(2)}%`;
  * @internal The chaos kind as a policy needs it. Its description reads, e.g., `faults 30%,
  * latency 10% x 1000 ms, seed 42` or `off`.
  */
-export const CHAOS_STAGE: StageDescriptor<Chaos> = {
+export const CHAOS_STAGE: StageDescriptor<Chaos<unknown>> = {
   kind: 'chaos',
   label: 'Chaos',
   Primitive: Chaos,
@@ -49,7 +49,7 @@ const ENABLED: GaugeDescriptor = {
  * @internal The whole chaos kind. Configuration builds it enabled only in a registry made with
  * `chaos: true`.
  */
-export const CHAOS: KindDescriptor<Chaos> = /* @__PURE__ */ kindOf(CHAOS_STAGE, {
+export const CHAOS: KindDescriptor<Chaos<unknown>> = /* @__PURE__ */ kindOf(CHAOS_STAGE, {
   configKey: 'chaos',
   configOptions: CHAOS_OPTIONS,
   optIn: {

@@ -7,7 +7,7 @@ import { BuiltinStep } from '../../pipeline/step.js';
  * @internal Injects latency, faults or results into the calls that reach it. Switched off, a
  * call costs one check; it never makes a context of its own, so its way out is a pass-through.
  */
-export class ChaosStage extends BuiltinStep<Chaos> {
+export class ChaosStage extends BuiltinStep<Chaos<unknown>> {
   // Stryker disable next-line BooleanLiteral: true only makes the policy and an outer bulkhead prepare for an early answer that never comes (same outcomes, same slots)
   readonly settlesEarly = false;
   private readonly chaos = this.primitive;

@@ -810,7 +810,11 @@ export class CircuitBreaker {
     }
     const ticket = this.#ticket(admission, boundary);
     if (typeof ticket !== 'number') throw ticket;
-    return ticket;
+    if (ticket !== NOT_A_PROBE) return ticket;
+    // A call recorded by hand may report without its ticket, so it must not hold 0 (whose
+    // holders are counted until they report): it gets its period's own name.
+    this.#zeroHeld--;
+    return CLOSED_TICKETS - this.#closes;
   }
 
   /**

@@ -81,6 +81,19 @@ export interface KeyedEntry<P> {
 }
 
 /**
+ * An entry in the holder's order of use: a doubly linked list, so that marking one as used, or
+ * dropping one, takes constant time, and walking from the least recently used meets no gaps. (A
+ * Map's insertion order would do it by deleting and re-inserting, but each deletion leaves a gap
+ * that every walk from the start crosses until the Map is rehashed: a burst of busy entries made
+ * each insertion cross all of them.)
+ */
+interface Entry<P> extends KeyedEntry<P> {
+  /** The entry used just before this one, and just after it (undefined at either end). */
+  prev: Entry<P> | undefined;
+  next: Entry<P> | undefined;
+}
+
+/**
  * One instance per key, made on first use by `factory`, with bounded memory: at most `maxKeys`
  * instances (the least recently used at rest dropped first) and none unused for `idleTimeout`.
  * An instance that holds something (a bulkhead slot, a waiter, a half-open probe of a call in a
@@ -110,8 +123,11 @@ export class Keyed<P> {
   readonly #factory: (key: string) => P;
   readonly #clock: Clock;
   readonly #resting: ((instance: P) => boolean) | undefined;
-  /** Least recently used first: a Map keeps insertion order, and each use re-inserts. */
-  readonly #entries = new Map<string, KeyedEntry<P>>();
+  /** The entries by key. */
+  readonly #entries = new Map<string, Entry<P>>();
+  /** The least and the most recently used entry: the ends of the order of use. */
+  #first: Entry<P> | undefined = undefined;
+  #last: Entry<P> | undefined = undefined;
   /** No entry can be idle before this clock time: until then, a use skips the sweep. */
   // Stryker disable next-line UnaryOperator: the first entry sets it, and a sweep of none finds none
   #nextSweep = -Infinity;
@@ -163,12 +179,17 @@ export class Keyed<P> {
   /** The keys held now, least recently used first (idle ones found first are dropped). */
   keys(): string[] {
     this.#sweep(this.#clock.now());
-    return [...this.#entries.keys()];
+    return Array.from(this.keyedEntries(), (entry) => entry.key);
   }
 
   /** @internal The entries, least recently used first, without touching any. */
-  keyedEntries(): IterableIterator<KeyedEntry<P>> {
-    return this.#entries.values();
+  *keyedEntries(): IterableIterator<KeyedEntry<P>> {
+    for (let entry = this.#first; entry !== undefined;) {
+      // Read before the entry goes out: whoever walks may drop or move it.
+      const next = entry.next;
+      yield entry;
+      entry = next;
+    }
   }
 
   /** @internal Whether an entry may be dropped now. */
@@ -218,7 +239,7 @@ export class Keyed<P> {
   releaseKey(entry: KeyedEntry<P>): void {
     entry.holds--;
     const now = this.#clock.now();
-    if (this.#entries.get(entry.key) === entry) this.#keep(entry, now);
+    if (this.#entries.get(entry.key) === entry) this.#keep(entry as Entry<P>, now);
     else entry.used = now;
   }
 
@@ -231,7 +252,7 @@ export class Keyed<P> {
   }
 
   /** The entry of `key`, made if there is none; an existing one marked as used at `now` if `use`. */
-  #take(key: string, now: number, use: boolean): KeyedEntry<P> {
+  #take(key: string, now: number, use: boolean): Entry<P> {
     if (typeof key !== 'string') {
       throw new TypeError(`\`key\` must be a string, got ${show(key)}`);
     }
@@ -245,10 +266,12 @@ export class Keyed<P> {
       if (use) this.#keep(entry, now);
       return entry;
     }
-    entry = { key, value: this.#factory(key), used: now, holds: 0 };
+    const value = this.#factory(key);
+    entry = { key, value, used: now, holds: 0, prev: undefined, next: undefined };
     // Stryker disable next-line ArithmeticOperator: an earlier sweep finds nothing (see above)
     if (entries.size === 0) this.#nextSweep = now + this.idleTimeoutMs;
     entries.set(key, entry);
+    this.#append(entry);
     // Stryker disable next-line ConditionalExpression,EqualityOperator: `#shrink` drops no entry unless over
     if (entries.size > this.maxKeys) this.#shrink(entry, now);
     return entry;
@@ -260,14 +283,16 @@ export class Keyed<P> {
     // Only the least recently used entry can be due first: the next sweep waits for it. A busy
     // entry is moved to the recent end as in use, so meeting it again ends the sweep.
     this.#nextSweep = Infinity;
-    for (const entry of this.#entries.values()) {
+    for (let entry = this.#first; entry !== undefined;) {
       if (now - entry.used < idleMs) {
         // Stryker disable next-line ArithmeticOperator: an earlier sweep finds nothing (see `#take`)
         this.#nextSweep = entry.used + idleMs;
         return;
       }
+      const next = entry.next;
       if (this.idleEntries(entry)) this.#drop(entry);
       else this.#keep(entry, now);
+      entry = next;
     }
   }
 
@@ -276,17 +301,25 @@ export class Keyed<P> {
    * past at most {@link SCAN} busy ones (each moved to the recent end, as in use): when none can
    * go, the holder stays over `maxKeys` for now and the next insertions try again. `fresh`, the
    * instance just made for a caller, stays.
+   *
+   * Amortised constant time per insertion: each one looks past at most SCAN busy instances,
+   * however many there are (a burst of calls on new keys holds them all), and an instance it
+   * drops was paid for by its own insertion.
    */
-  #shrink(fresh: KeyedEntry<P>, now: number): void {
-    const entries = this.#entries;
-    let excess = entries.size - this.maxKeys;
-    let budget = excess + SCAN;
-    for (const entry of entries.values()) {
-      if (entry === fresh || excess <= 0 || budget-- <= 0) return;
+  #shrink(fresh: Entry<P>, now: number): void {
+    let excess = this.#entries.size - this.maxKeys;
+    let budget = SCAN;
+    // `fresh` is the last entry: the walk ends there at the latest.
+    for (let entry = this.#first as Entry<P>; entry !== fresh;) {
+      const next = entry.next as Entry<P>;
       if (this.idleEntries(entry)) {
         this.#drop(entry);
-        excess--;
-      } else this.#keep(entry, now);
+        if (--excess === 0) return;
+      } else {
+        this.#keep(entry, now);
+        if (--budget === 0) return;
+      }
+      entry = next;
     }
   }
 
@@ -294,15 +327,38 @@ export class Keyed<P> {
    * Makes `entry` the most recently used, used at `now`: an entry in use, or one met busy while
    * looking for one to drop.
    */
-  #keep(entry: KeyedEntry<P>, now: number): void {
-    this.#entries.delete(entry.key);
-    this.#entries.set(entry.key, entry);
+  #keep(entry: Entry<P>, now: number): void {
+    if (entry !== this.#last) {
+      this.#unlink(entry);
+      this.#append(entry);
+    }
     entry.used = now;
   }
 
-  #drop(entry: KeyedEntry<P>): void {
+  #drop(entry: Entry<P>): void {
     this.#entries.delete(entry.key);
+    this.#unlink(entry);
     for (const listener of this.#dropped) listener(entry);
+  }
+
+  /** Puts `entry` (in no order now) at the most recently used end. */
+  #append(entry: Entry<P>): void {
+    const last = this.#last;
+    entry.prev = last;
+    entry.next = undefined;
+    if (last === undefined) this.#first = entry;
+    else last.next = entry;
+    this.#last = entry;
+  }
+
+  /** Takes `entry` out of the order of use. */
+  #unlink(entry: Entry<P>): void {
+    const { prev, next } = entry;
+    if (prev === undefined) this.#first = next;
+    else prev.next = next;
+    if (next === undefined) this.#last = prev;
+    else next.prev = prev;
+    entry.prev = entry.next = undefined;
   }
 }
 

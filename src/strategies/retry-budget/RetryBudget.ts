@@ -9,6 +9,7 @@ import {
   positiveDuration,
 } from '../../internal/validate.js';
 import { InMemoryRetryBudgetStore, type RetryBudgetStore } from './store.js';
+import { roundTokens } from './budget.js';
 
 /** Options of a {@link RetryBudget}. */
 export interface RetryBudgetOptions {
@@ -99,10 +100,12 @@ export class RetryBudget {
 
   /**
    * Retries the budget holds now: `ratio` x first attempts + `minPerSecond` x window seconds -
-   * retries, over the window (0 at the least; fractional as counted). A retry needs a whole one.
+   * retries, over the window (0 at the least; fractional as counted, to a millionth of a retry:
+   * 19.2, not 19.200000000000003). A retry needs a whole one.
    */
   get tokens(): number {
-    return this.#store.balance();
+    // Whatever the store (in memory, Redis, custom): its decisions read its own figure.
+    return roundTokens(this.#store.balance());
   }
 
   /** Retries refused for want of budget since the budget was made. */

@@ -28,3 +28,13 @@ export function budgetLeft(
 ): number {
   return ratio * deposits + reserve - withdrawals;
 }
+
+/**
+ * @internal The retries a budget holds as it reports them, to a millionth of a retry: the counts
+ * are whole, but `ratio` x first attempts is a binary fraction a hair off the decimal one
+ * (0.2 x 101 = 20.200000000000003), and a budget reports 19.2, not 19.200000000000003. Its
+ * decisions read the store's own figure (a withdrawal needs a whole retry, less `EPSILON`).
+ */
+export function roundTokens(tokens: number): number {
+  return Math.round(tokens * 1e6) / 1e6;
+}

@@ -34,8 +34,6 @@ export class RetryStage extends BuiltinStep<Retry> {
     // Every rule (an abort never retried, the deadline, the budget, the event) is the retry's:
     // what it throws (the abort reason, or what a predicate threw) goes out as the failure.
     let wait: Promise<void> | undefined;
-    // Stryker disable next-line ConditionalExpression: emitting to no listener reaches no one; the check only saves building the payload (its false variant, no event at all, fails the event specs)
-    const report = this.env.hub.has('retry') ? this.report : undefined;
     try {
       wait = this.retry.nextAttempt(
         attempt,
@@ -44,7 +42,7 @@ export class RetryStage extends BuiltinStep<Retry> {
         state,
         // The deadline of a timeout inside, carried by the root, bounds the attempt, not this.
         outside(received, this),
-        report,
+        this.report,
       );
     } catch (error) {
       this.outer.leave(received, false, error);
@@ -54,8 +52,6 @@ export class RetryStage extends BuiltinStep<Retry> {
       this.outer.leave(received, ok, value);
       return;
     }
-    // Counted by the report when there is one, so its listeners see the retry counted.
-    if (report === undefined) this.env.counters.retries++;
     wait.then(
       () => this.inner.enter(new AttemptContext(received, this, attempt + 1, state)),
       // Stryker disable next-line BooleanLiteral: the wait rejects only for a caller who has given up, who was answered already (abort or deadline)
@@ -63,10 +59,12 @@ export class RetryStage extends BuiltinStep<Retry> {
     );
   }
 
-  // The retry's report, as the policy's `retry` event.
+  // The retry's report of each retry due: counted (unless skipped) in `metrics().retries`, the
+  // one place it is, before the policy's `retry` event tells its listeners.
   private readonly report = (info: RetryInfo): void => {
     const { counters, hub, policy } = this.env;
     if (info.skipped === undefined) counters.retries++;
-    hub.emit('retry', { policy, stage: this.kind, ...info });
+    // Stryker disable next-line ConditionalExpression: emitting to no listener reaches no one; the check only saves building the payload (its false variant, no event at all, fails the event specs)
+    if (hub.has('retry')) hub.emit('retry', { policy, stage: this.kind, ...info });
   };
 }

@@ -1,0 +1,58 @@
+// Type-level spec: compiled by `tsc -p spec/tsconfig.json --noEmit`, never run. Each
+// `@ts-expect-error` marks code that must not compile; the other lines must compile. What a
+// consumer of chaos meets: `execute` typed by the work alone unless results are injected, and
+// `fault.error`'s function form typed by the call it receives.
+import { Policy } from '../../src/pipeline/Policy.js';
+import { stages } from '../../src/pipeline/stages.js';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { Chaos, type ChaosCall } from '../../src/strategies/chaos/Chaos.js';
+
+interface Price {
+  readonly amount: number;
+}
+declare function fetchPrice(id: string): Promise<Price>;
+
+export async function chaosTypeSpecs(): Promise<void> {
+  // Without `result`, a call answers with the work's type: not `unknown`, not `any`.
+  const chaos = new Chaos({ fault: { rate: 0.3 }, latency: { rate: 0.1, delay: '1s' }, seed: 42 });
+  const price: Price = await chaos.execute(() => fetchPrice('p1'));
+  // @ts-expect-error a Price is not a string
+  const notString: string = await chaos.execute(() => fetchPrice('p1'));
+
+  // With `result`, a call may answer with the injected value instead.
+  const stale = new Chaos({ result: { rate: 0.1, value: { amount: 0, stale: true } } });
+  const either: Price | { amount: number; stale: boolean } = await stale.execute(() =>
+    fetchPrice('p2'),
+  );
+  // @ts-expect-error the injected value may answer, and it is not a Price
+  const onlyPrice: Price & { stale: undefined } = await stale.execute(() => fetchPrice('p2'));
+
+  // `fault.error` as a function receives the call (no implicit any under noImplicitAny).
+  new Chaos({ fault: { rate: 1, error: (call) => new Error(`attempt ${call.attempt}`) } });
+  new Chaos({ fault: { rate: 1, error: (call: ChaosCall) => call.policyName } });
+  new Chaos({ fault: { rate: 1, error: 'injected' } });
+  new Chaos({ fault: { rate: 1, error: new RangeError('injected') } });
+  // @ts-expect-error the call has no `signal`
+  new Chaos({ fault: { rate: 1, error: (call) => call.signal } });
+  // @ts-expect-error what a fault fails with is an Error, a string or a function
+  new Chaos({ fault: { rate: 1, error: 42 } });
+
+  // Inside a policy of Prices: the same function form, and a Chaos that injects nothing or Prices.
+  const drill = Policy.builder<Price>('drill')
+    .chaos({ fault: { rate: 1, error: (call) => new Error(`attempt ${call.attempt}`) } })
+    .build();
+  const drilled: Price = await drill.execute(() => fetchPrice('p3'));
+  Policy.builder<Price>('shared')
+    .chaos(chaos)
+    .chaos(new Chaos({ result: { rate: 1, value: price } }));
+  // @ts-expect-error options that inject strings cannot serve a policy of Prices
+  Policy.builder<Price>('wrong').chaos({ result: { rate: 1, value: 'cheap' } });
+  stages.chaos(stale);
+  stages.chaos({ fault: { rate: 1, error: (call) => new Error(call.policyName) } });
+
+  // A configured chaos may inject a result of any type: its calls answer with `unknown`.
+  const configured = new PolicyRegistry({ chaos: true }).chaos('drill');
+  // @ts-expect-error a configured result is of no known type
+  const fromConfig: Price = await configured.execute(() => fetchPrice('p4'));
+  void [notString, either, onlyPrice, drilled, fromConfig];
+}

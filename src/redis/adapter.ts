@@ -49,6 +49,15 @@ export interface RedisClientAdapter {
   /** The server's clock (`TIME`), in milliseconds since the epoch. */
   time(): Promise<number>;
   /**
+   * Optional: true while the client is making its first connection (it has never been ready,
+   * and no attempt to connect has failed yet), when commands wait in the client's queue for the
+   * connection rather than for a server that is away. A store's call then waits for the
+   * connection, up to the store's `connectTimeout`, instead of taking `storeTimeout` as an outage.
+   * The adapter {@link toRedisAdapter} makes for an ioredis or node-redis client (a cluster
+   * client too) has it; without it, every call is bounded by `storeTimeout` alone.
+   */
+  connecting?(): boolean;
+  /**
    * Tells what kind of failure an error from the other methods is. Should it throw, the stores
    * take the failure as `'connection'`.
    */
@@ -67,13 +76,15 @@ export type RedisClient =
   | { readonly evalsha: unknown; readonly script: unknown }
   | { readonly evalSha: unknown; readonly scriptLoad: unknown };
 
-interface IoredisLike {
+interface IoredisLike extends Emitter {
   evalsha(sha1: string, numkeys: number, ...args: string[]): Promise<unknown>;
   eval(script: string, numkeys: number, ...args: string[]): Promise<unknown>;
   script(subcommand: 'LOAD', script: string): Promise<unknown>;
   time(): Promise<unknown>;
   /** ioredis `Cluster` only (its node clients): tells a cluster client by its name. */
   nodes?: unknown;
+  /** `'wait'`, `'connecting'`, `'connect'`, `'ready'`, `'close'`, `'reconnecting'`, `'end'`. */
+  readonly status?: unknown;
 }
 
 interface NodeRedisEvalOptions {
@@ -81,13 +92,21 @@ interface NodeRedisEvalOptions {
   arguments: string[];
 }
 
-interface NodeRedisLike {
+interface NodeRedisLike extends Emitter {
   /** node-redis cluster only (`createCluster`): its master nodes. */
   readonly masters?: unknown;
   evalSha(sha1: string, options: NodeRedisEvalOptions): Promise<unknown>;
   eval(script: string, options: NodeRedisEvalOptions): Promise<unknown>;
   scriptLoad(script: string): Promise<unknown>;
   time(): Promise<unknown>;
+  /** Set once the client is connected and ready for commands. */
+  readonly isReady?: unknown;
+}
+
+/** The EventEmitter side of a client, when it has one. */
+interface Emitter {
+  on?: unknown;
+  removeListener?: unknown;
 }
 
 const ADAPTERS = new WeakMap<object, RedisClientAdapter>();
@@ -154,6 +173,13 @@ function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
     scriptLoad: (script: string) => c.script('LOAD', script).then(String),
     time: () => c.time().then(timeToMs),
     classifyError,
+    // 'wait' (lazyConnect, or a Cluster not yet started), then 'connecting' and 'connect' until
+    // 'ready'; a failed attempt goes through 'close' (and 'reconnecting'), a drop too.
+    connecting: firstConnection(
+      c,
+      () => c.status === 'wait' || c.status === 'connecting' || c.status === 'connect',
+      ['ready', 'close', 'end'],
+    ),
   });
 }
 
@@ -167,7 +193,34 @@ function nodeRedisAdapter(c: NodeRedisLike): RedisClientAdapter {
     scriptLoad: (script: string) => c.scriptLoad(script).then(String),
     time: () => c.time().then(timeToMs),
     classifyError,
+    // Open and not ready: connecting (and queueing commands), or reconnecting after a failed
+    // attempt or a drop, which 'reconnecting' and 'end' tell apart. A cluster client is ready
+    // once it knows the slots, and stays so while open (its nodes reconnect by themselves).
+    connecting: firstConnection(c, () => c.isReady === false, ['ready', 'reconnecting', 'end']),
   });
+}
+
+/**
+ * `connecting` for a client: true while `pending()` says it is connecting and none of `ends`
+ * (its first connection became ready, or an attempt failed, or the client ended) has been
+ * emitted since the adapter was made. The listeners go at the first of these events; a client
+ * already past its first connection gets none.
+ */
+function firstConnection(
+  client: Emitter,
+  pending: () => boolean,
+  ends: readonly string[],
+): () => boolean {
+  const on = client.on;
+  const off = client.removeListener;
+  if (!pending() || typeof on !== 'function' || typeof off !== 'function') return () => false;
+  let first = true;
+  const end = (): void => {
+    first = false;
+    for (const event of ends) off.call(client, event, end);
+  };
+  for (const event of ends) on.call(client, event, end);
+  return () => first && pending();
 }
 
 function timeToMs(reply: unknown): number {

@@ -73,6 +73,8 @@ export class RedisLink {
   readonly adapter: RedisClientAdapter;
   readonly mode: StoreErrorMode;
   readonly timeoutMs: number;
+  /** Longest a command waits for a client's first connection (see `connectTimeout`). */
+  readonly connectMs: number;
   /** Time without Redis after a failure, before a call tries it again. */
   readonly retryMs: number;
   /** The store's main Redis key, for messages. */
@@ -92,6 +94,7 @@ export class RedisLink {
     this.adapter = options.adapter;
     this.mode = options.onStoreError;
     this.timeoutMs = options.storeTimeoutMs;
+    this.connectMs = options.connectTimeoutMs;
     this.retryMs = Math.min(1000, Math.max(100, 4 * options.storeTimeoutMs));
     this.label = label;
     this.#health = healthOf(options.adapter);
@@ -162,9 +165,17 @@ export class RedisLink {
    * on the same client finds the server unreachable. A failure (or the timeout) starts a
    * back-off. `onLate` receives an answer that arrives after the call gave up, so the store can
    * give back what Redis granted to a caller that was already answered otherwise.
+   *
+   * While the client makes its first connection (the adapter's `connecting`), the command waits
+   * in the client's queue for it, not for a server that is away: `storeTimeout` runs again
+   * while the client still connects, up to `connectTimeout` in all, and once more when it has
+   * connected (or failed to) since the last look; then a timeout is an outage like any other.
    */
   run(command: RedisCommand, onLate?: (reply: unknown) => void): Promise<unknown> {
     const health = this.#health;
+    // Read only for a client still connecting: no clock read on the common path.
+    const since = this.#connecting() ? this.#clock.now() : undefined;
+    let waited = false;
     const pending = this.#exec(command);
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
@@ -177,13 +188,32 @@ export class RedisLink {
         this.#probing = false;
         reject(error);
       };
-      const timer = this.#clock.setTimeout(() => {
+      const expire = (): void => {
         if (settled) return;
-        const error = new StoreTimeoutError(`Redis did not answer within ${this.timeoutMs} ms`);
+        let message = `Redis did not answer within ${this.timeoutMs} ms`;
+        if (since !== undefined) {
+          if (this.#connecting()) {
+            const left = since + this.connectMs - this.#clock.now();
+            if (left > 0) {
+              waited = true;
+              timer = this.#clock.setTimeout(expire, Math.min(this.timeoutMs, left));
+              return;
+            }
+            message = `the client did not connect within ${this.connectMs} ms`;
+          } else if (waited) {
+            // The client is past its first connection since the last look: the command has had
+            // less than `storeTimeout` since then, and gets one more.
+            waited = false;
+            timer = this.#clock.setTimeout(expire, this.timeoutMs);
+            return;
+          }
+        }
+        const error = new StoreTimeoutError(message);
         fail(error);
         this.#down(error);
         health.failed(error, this.#clock, this.retryMs);
-      }, this.timeoutMs);
+      };
+      let timer = this.#clock.setTimeout(expire, this.timeoutMs);
       health.pending.add(fail);
       pending.then(
         (reply) => {
@@ -247,6 +277,17 @@ export class RedisLink {
       `Shared state store is unavailable: ${reason} (key "${this.label}", ${this.adapter.name})`,
       { cause: error },
     );
+  }
+
+  // Whether the client is making its first connection, as the adapter says (false when it throws).
+  #connecting(): boolean {
+    const adapter = this.adapter;
+    if (adapter.connecting === undefined) return false;
+    try {
+      return adapter.connecting() === true;
+    } catch {
+      return false;
+    }
   }
 
   // This store's own back-off after one of its calls failed.

@@ -52,6 +52,17 @@ export interface RedisStoreOptions {
    */
   readonly storeTimeout?: Duration | undefined;
   /**
+   * Longest a decision waits for a client still making its first connection (never ready yet:
+   * a process starting, the example above using the client right after `new Redis(...)`). Until
+   * then commands wait in the client's queue, and a call waits for them rather than taking
+   * `storeTimeout` as an outage; after it, or as soon as an attempt to connect fails, the call
+   * is decided as `onStoreError` says and `storeTimeout` bounds every call again. Only for a
+   * client whose adapter tells a first connection (`connecting`: ioredis and node-redis
+   * clients do). A finite duration > 0; less than `storeTimeout` changes nothing.
+   * @defaultValue `'10s'`
+   */
+  readonly connectTimeout?: Duration | undefined;
+  /**
    * What to do while Redis cannot answer (see {@link StoreErrorMode}).
    * @defaultValue `'local'`
    */
@@ -73,6 +84,7 @@ export interface ResolvedStoreOptions {
   readonly key: string;
   readonly prefix: string;
   readonly storeTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly onStoreError: StoreErrorMode;
   readonly instances: number;
 }
@@ -80,6 +92,7 @@ export interface ResolvedStoreOptions {
 const DEFAULTS = Object.freeze({
   prefix: 'bulwark:',
   storeTimeoutMs: 250,
+  connectTimeoutMs: 10_000,
   onStoreError: 'local',
   instances: 1,
 });
@@ -89,6 +102,7 @@ const COMMON_KEYS: readonly string[] = Object.freeze([
   'key',
   'prefix',
   'storeTimeout',
+  'connectTimeout',
   'onStoreError',
   'instances',
 ]);
@@ -166,6 +180,11 @@ export function resolveStoreOptions(
     'storeTimeout',
     DEFAULTS.storeTimeoutMs,
   );
+  const connectTimeoutMs = positiveDuration(
+    raw.connectTimeout,
+    'connectTimeout',
+    DEFAULTS.connectTimeoutMs,
+  );
   const onStoreError = oneOfOption(
     raw.onStoreError ?? undefined,
     'onStoreError',
@@ -179,6 +198,7 @@ export function resolveStoreOptions(
     key,
     prefix,
     storeTimeoutMs,
+    connectTimeoutMs,
     onStoreError,
     instances,
   });

@@ -391,6 +391,10 @@ export class CircuitBreaker<in R = any> {
   // circuit, by the growth rule, as learnt from the states it saw.
   #openMs = 0;
   #lastMetrics: CircuitBreakerMetrics | undefined;
+  // Only for stores that answer with promises: counts this breaker's own isolate() and reset().
+  // An answer asked for before the last of them describes the circuit before it, and arrives
+  // after it: it must not move the state back (nor bring listeners a change that never was).
+  #epoch = 0;
   // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
   // period, and freeing one for it would admit more than `halfOpenMaxCalls` probes. Taking back
@@ -612,7 +616,12 @@ export class CircuitBreaker<in R = any> {
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
     if (isThenable(snapshot)) {
-      this.#learn(snapshot.then((m) => (this.#lastMetrics = m).state));
+      const epoch = this.#epoch;
+      snapshot.then((m) => {
+        if (epoch !== this.#epoch) return;
+        this.#lastMetrics = m;
+        this.#learnState(m.state);
+      }, noop);
       return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
     }
     this.#observe(snapshot.state);
@@ -852,9 +861,11 @@ export class CircuitBreaker<in R = any> {
   /**
    * Forces the circuit OPEN until {@link CircuitBreaker.reset}: `state` reads `'isolated'` and
    * every call is refused with `retryAfterMs` `Infinity`. With an asynchronous store the change
-   * is sent in the background and this breaker reflects it at once.
+   * is sent in the background and this breaker reflects it at once; answers to what it asked the
+   * store before (a state read, a record, an admission) no longer move its state.
    */
   isolate(): void {
+    this.#epoch++;
     background(this.#store.isolate());
     this.#observe('isolated');
   }
@@ -862,9 +873,10 @@ export class CircuitBreaker<in R = any> {
   /**
    * Returns the circuit to CLOSED, clearing the window and every count (also ends isolation).
    * With an asynchronous store the change is sent in the background and this breaker reflects
-   * it at once.
+   * it at once; answers to what it asked the store before no longer move its state.
    */
   reset(): void {
+    this.#epoch++;
     background(this.#store.reset());
     this.#lastMetrics = undefined;
     // A reset of a CLOSED circuit empties its window too: calls admitted before it move nothing.
@@ -984,8 +996,9 @@ export class CircuitBreaker<in R = any> {
       return this.#current(admission);
     }
     this.#remote = true;
+    const epoch = this.#epoch;
     return admission.then((a) => {
-      this.#learnAdmission(a);
+      if (epoch === this.#epoch) this.#learnAdmission(a);
       return this.#current(a);
     });
   }
@@ -1271,8 +1284,12 @@ export class CircuitBreaker<in R = any> {
 
   // A state the store answered, learnt now or when the promise settles.
   #learn(state: CircuitState | PromiseLike<CircuitState>): void {
-    if (isThenable(state)) state.then((s) => this.#learnState(s), noop);
-    else this.#learnState(state);
+    if (isThenable(state)) {
+      const epoch = this.#epoch;
+      state.then((s) => {
+        if (epoch === this.#epoch) this.#learnState(s);
+      }, noop);
+    } else this.#learnState(state);
   }
 
   #learnAdmission(admission: CircuitAdmission): void {

@@ -105,8 +105,12 @@ export class HttpStatusError extends Error {
    * matches it. A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // The class is known by owning this method, not by its name: a class that names itself in its
+    // body is renamed by a bundle (`var HttpStatusError = class _HttpStatusError`), and a logger
+    // would print its errors as `_HttpStatusError: ...`. A subclass inherits the method.
     return (
-      (this === HttpStatusError && isHttpStatusError(value)) || super[Symbol.hasInstance](value)
+      (Object.hasOwn(this, Symbol.hasInstance) && isHttpStatusError(value)) ||
+      super[Symbol.hasInstance](value)
     );
   }
 

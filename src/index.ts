@@ -132,7 +132,11 @@ export type { PolicyMetrics, StageState } from './pipeline/metrics.js';
 export type { ExecuteOptions, WrapOptions } from './pipeline/Policy.js';
 export { Policy } from './pipeline/Policy.js';
 export type { PolicyBuilder, PolicyFallbackOptions } from './pipeline/PolicyBuilder.js';
-export type { ResilienceDecorator, FallbackResultMismatch } from './decorators/index.js';
+export type {
+  ResilienceDecorator,
+  FallbackResultMismatch,
+  MethodResultMismatch,
+} from './decorators/index.js';
 export {
   retry,
   circuitBreaker,

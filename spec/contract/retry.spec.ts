@@ -167,7 +167,7 @@ describe('contract: Retry', () => {
   it('R-RETRY-6: `retryOnResult`: retry when it returns true; after the last attempt the last result is returned', async () => {
     const results = [503, 503, 200];
     let calls = 0;
-    const retry = new Retry({ maxAttempts: 5, retryOnResult: (r: number) => r === 503 });
+    const retry = new Retry({ maxAttempts: 5, retryOnResult: (r?: number) => r === 503 });
     expect(await retry.execute(() => results[calls++])).to.equal(200);
     expect(calls).to.equal(3);
     calls = 0;

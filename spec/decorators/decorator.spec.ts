@@ -259,6 +259,45 @@ describe('function wrappers and method decorators', () => {
       expect(await new Prices().get('sku-9')).to.deep.equal({ productId: 'sku-9', price: 0 });
     });
 
+    it('calls the method with the decorated method’s `this`, for an error and a rejected result', async () => {
+      class Prices {
+        readonly cache = new Map([['a', 1]]);
+        @fallback({
+          method: function (this: Prices, _error: unknown, id: string) {
+            return this.cache.get(id) ?? -1;
+          },
+        })
+        async get(_id: string): Promise<number> {
+          throw new Boom('down');
+        }
+
+        @fallback({
+          onResult: (n: number) => n < 0,
+          method: function (this: Prices, _error: unknown, id: string) {
+            return this.cache.get(id) ?? -1;
+          },
+        })
+        async judged(_id: string): Promise<number> {
+          return -5;
+        }
+      }
+      const prices = new Prices();
+      expect(await prices.get('a')).to.equal(1);
+      expect(await prices.judged('a')).to.equal(1);
+    });
+
+    it('calls the method with the wrapped function’s `this`', async () => {
+      const method = sinon.spy(function (this: unknown, _error: unknown) {
+        return this;
+      });
+      const wrapped = fallback({ method })(async function (this: object): Promise<unknown> {
+        throw new Boom('down');
+      });
+      const self = { name: 'caller' };
+      expect(await wrapped.call(self)).to.equal(self);
+      expect(method.calledOn(self)).to.equal(true);
+    });
+
     it('validates its options at once', () => {
       expect(() => fallback({} as never)).to.throw(TypeError, 'exactly one of `value` or `method`');
     });

@@ -1,20 +1,18 @@
-// The FIFO line of waiting callers the bulkhead and the rate limiter share: one timer for the
-// head, due times kept as gaps, and callers leaving from anywhere when their signal aborts.
+// The FIFO lines of waiting callers: the rate limiter's (WaitQueue, due times kept as gaps so a
+// leaving caller moves those behind it up) and the bulkhead's, whose callers each have a deadline
+// of their own (SlotQueue). One timer for the first due, callers leaving from anywhere.
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { WaitQueue, type Waiter } from '../../src/internal/waitQueue.js';
+import { SlotQueue } from '../../src/internal/slotQueue.js';
 import { ManualClock } from '../support/clock.js';
 import { rejectionOf, settle } from '../support/promises.js';
 
 /** A queue whose due callers are answered with their `n`, logging `n@time`. */
-function queue(
-  clock: ManualClock,
-  onAbort: (waiter: Waiter<number>) => number = () => 0,
-  deadlines = false,
-) {
+function queue(clock: ManualClock, onAbort: (waiter: Waiter<number>) => number = () => 0) {
   const served: string[] = [];
   const aborted: number[] = [];
-  const q: WaitQueue<number> = new WaitQueue<number>(
+  const q = new WaitQueue<number>(
     clock,
     (waiter, now) => {
       served.push(`${waiter.n}@${now}`);
@@ -24,13 +22,22 @@ function queue(
       aborted.push(waiter.n);
       return onAbort(waiter);
     },
-    deadlines,
   );
   return { q, served, aborted };
 }
 
+/** A queue with deadlines whose due callers are answered with their `n`, logging `n@time`. */
+function slotQueue(clock: ManualClock) {
+  const served: string[] = [];
+  const q = new SlotQueue<number>(clock, (waiter, now) => {
+    served.push(`${waiter.n}@${now}`);
+    waiter.resolve(waiter.n);
+  });
+  return { q, served };
+}
+
 /** Takes everyone out of `q` in arrival order, as their `n`. */
-function drain(q: WaitQueue<number>): number[] {
+function drain(q: WaitQueue<number> | SlotQueue<number>): number[] {
   const order: number[] = [];
   for (let waiter; (waiter = q.shift());) order.push(waiter.n);
   return order;
@@ -186,11 +193,11 @@ describe('WaitQueue', () => {
     expect(served).to.deep.equal(['2@30']);
   });
 
-  describe('with deadlines, and callers moved in from another queue', () => {
+  describe('SlotQueue: with deadlines of their own, and callers moved in from another queue', () => {
     it('moves callers into an empty queue, each due at its own time, and places later ones by theirs', async () => {
       const clock = new ManualClock();
-      const from = queue(clock, () => 0, true);
-      const to = queue(clock, () => 0, true);
+      const from = slotQueue(clock);
+      const to = slotQueue(clock);
       void from.q.push(1, 500, undefined);
       void from.q.push(2, 900, undefined);
       await clock.advance(100);
@@ -208,8 +215,8 @@ describe('WaitQueue', () => {
 
     it('keeps arrival order for shift whatever the due order, and re-arms for each new first due', async () => {
       const clock = new ManualClock();
-      const from = queue(clock);
-      const to = queue(clock, () => 0, true);
+      const from = slotQueue(clock);
+      const to = slotQueue(clock);
       void from.q.push(1, 10_000, undefined);
       void from.q.push(2, 10_000, undefined);
       from.q.transferTo(to.q, () => {});
@@ -224,8 +231,8 @@ describe('WaitQueue', () => {
 
     it('lets `bring` see each caller moved, in arrival order, and points its abort at the new queue', async () => {
       const clock = new ManualClock();
-      const from = queue(clock);
-      const to = queue(clock, () => 0, true);
+      const from = slotQueue(clock);
+      const to = slotQueue(clock);
       const controller = new AbortController();
       void from.q.push(1, 50, undefined);
       const leaving = from.q.push(2, 30, controller.signal);
@@ -235,17 +242,16 @@ describe('WaitQueue', () => {
       expect(getEventListeners(controller.signal, 'abort')).to.have.length(1);
       controller.abort(new Error('gone'));
       expect(await rejectionOf(leaving)).to.have.property('message', 'gone');
-      expect([from.aborted, to.aborted, to.q.size]).to.deep.equal([[], [2], 1]);
+      expect(to.q.size).to.equal(1);
       expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
       await clock.advance(50);
-      // A later caller due sooner went after (no deadlines there): 2 was due with 1, at 50.
       expect(to.served).to.deep.equal(['1@50']);
     });
 
     it('mixes callers that wait forever with ones that do not', async () => {
       const clock = new ManualClock();
-      const from = queue(clock, () => 0, true);
-      const to = queue(clock, () => 0, true);
+      const from = slotQueue(clock);
+      const to = slotQueue(clock);
       void from.q.push(1, Infinity, undefined);
       void from.q.push(2, 300, undefined);
       from.q.transferTo(to.q, () => {});
@@ -261,10 +267,27 @@ describe('WaitQueue', () => {
       expect(clock.pending()).to.equal(0);
     });
 
+    it('keeps everyone at their own due time when a caller leaves, first or not', async () => {
+      const clock = new ManualClock();
+      const { q, served } = slotQueue(clock);
+      const [c1, c3] = [new AbortController(), new AbortController()];
+      void q.push(1, 10, c1.signal).catch(() => {});
+      void q.push(2, 30, undefined);
+      void q.push(3, 40, c3.signal).catch(() => {});
+      void q.push(4, 40, undefined);
+      c3.abort();
+      c1.abort();
+      await clock.advance(29);
+      expect(served).to.deep.equal([]);
+      await clock.advance(11);
+      expect(served).to.deep.equal(['2@30', '4@40']);
+      expect(clock.pending()).to.equal(0);
+    });
+
     it('answers at once a caller moved in past its due time', async () => {
       // The queue moved into reads a clock 50 ms ahead.
-      const from = queue(new ManualClock());
-      const to = queue(new ManualClock(50), () => 0, true);
+      const from = slotQueue(new ManualClock());
+      const to = slotQueue(new ManualClock(50));
       void from.q.push(1, 10, undefined);
       from.q.transferTo(to.q, () => {});
       expect(to.served).to.deep.equal(['1@50']);

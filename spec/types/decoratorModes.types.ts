@@ -134,3 +134,48 @@ assertType<Equal<typeof service.getPrice, (productId: string) => Promise<Price>>
 assertType<Equal<typeof PricingService.load, (key: string) => Promise<number>>>();
 // @ts-expect-error a decorated method called with the wrong argument type
 void service.getPrice(1);
+
+// A policy whose fallback changes the result: the method declares the substitute too.
+const nullable = Policy.builder<Price>('nullable').fallback({ value: null }).build();
+export class Substitutes {
+  readonly cache = new Map<string, number>();
+
+  @usePolicy(nullable)
+  async find(productId: string): Promise<Price | null> {
+    return { productId, price: 1 };
+  }
+
+  // @ts-expect-error the policy may resolve to null, which the method's result does not allow
+  @usePolicy(nullable)
+  async get(productId: string): Promise<Price> {
+    return { productId, price: 1 };
+  }
+
+  // @ts-expect-error a breaker judging strings on a method of numbers
+  @circuitBreaker(new CircuitBreaker({ recordOnResult: (s: string) => s === '' }))
+  async count(): Promise<number> {
+    return 1;
+  }
+
+  // A fallback's method is called with the instance.
+  @fallback({
+    method: function (this: Substitutes, _error: unknown, key: string) {
+      return this.cache.get(key) ?? 0;
+    },
+  })
+  async cached(key: string): Promise<number> {
+    return key.length;
+  }
+}
+
+export class Stranger {
+  // @ts-expect-error the fallback's method reads a `this` of another class
+  @fallback({
+    method: function (this: Substitutes) {
+      return this.cache.size;
+    },
+  })
+  async size(): Promise<number> {
+    return 1;
+  }
+}

@@ -20,9 +20,14 @@ export async function wrappedTypeSpecs(registry: PolicyRegistry): Promise<void> 
   void typed.execute(() => 1);
   const orNull = registry.policy<string, null>('downstream').execute(() => 'x');
   assertType<Equal<typeof orNull, Promise<string | null>>>();
-  // Without type arguments nothing is known of a fallback's result.
+  // Without type arguments a call resolves to its thunk's type, as `policy<string>` to a string.
   const untyped = registry.policy('downstream').execute(() => 'x');
-  assertType<Equal<typeof untyped, Promise<unknown>>>();
+  assertType<Equal<typeof untyped, Promise<string>>>();
+  const counted = registry.policy('downstream').execute(async () => 5);
+  assertType<Equal<typeof counted, Promise<number>>>();
+  // A configured fallback of another type is declared with both.
+  const declared = registry.policy<number, number | null>('downstream').execute(async () => 5);
+  assertType<Equal<typeof declared, Promise<number | null>>>();
 
   class Service {
     @usePolicy(registry.policy<string>('downstream'))

@@ -70,54 +70,63 @@ export interface FallbackResultMismatch<V, R> {
 }
 
 /**
- * What wrapping a function gives: a function of the same parameters `A` and `this` (`This`) that
- * returns a Promise of `R`. A function that declares no `this` gives one that declares none.
- */
-export type Wrapped<This, A extends unknown[], R> = unknown extends This
-  ? (...args: A) => Promise<R>
-  : (this: This, ...args: A) => Promise<R>;
-
-/**
  * A function wrapper that is also a method decorator: TC39 (TypeScript 5+ standard) or, under
  * `experimentalDecorators`, legacy, with the same type rules and behaviour.
  *
  * - As a wrapper, `w(fn)` returns a function with the same parameters and `this` that always
- *   returns a Promise (a synchronous throw becomes a rejection) and keeps `fn.name`.
+ *   returns a Promise (a synchronous throw becomes a rejection) and keeps `fn.name`. A generic
+ *   function stays generic: `w(load)` for `load<T>(key: string): Promise<T>` is
+ *   `<T>(key: string) => Promise<T>`.
  * - As a decorator, `@w` applies to methods only (a field, accessor, getter or setter is a
  *   compile error). The method must be `async` (return a Promise): a decorator cannot change a
- *   method's declared return type, so a non-Promise method is a compile error.
+ *   method's declared return type, so a non-Promise method is a compile error. A method may
+ *   declare the substitute in its result (`Promise<Price | null>` under a fallback to `null`),
+ *   and must when the wrapper has one.
  *
  * @typeParam V - type of a substitute result the wrapper may produce (a fallback's), `never` if none
- * @typeParam T - result type the wrapped function must produce (a typed policy's), `unknown` if any
+ * @typeParam T - result type the wrapped function must produce (a typed policy's, or what a
+ *   result predicate judges), `unknown` if any
  * @typeParam P - arguments the wrapper passes on (a fallback method's, after the error): the
  *   wrapped function's or method's parameters must fit them
+ * @typeParam S - the `this` the wrapper passes on (a fallback method's): the wrapped function's
+ *   `this` must be one; `unknown` if any
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parameters of any function
-export interface ResilienceDecorator<V = never, T = unknown, P extends any[] = any[]> {
-  /** Wraps a function: same parameters and `this`, result always a Promise. */
-  <This, A extends Fits<P>, R extends T>(
-    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+/* eslint-disable @typescript-eslint/no-explicit-any -- `P`: the parameters of any function */
+export interface ResilienceDecorator<V = never, T = unknown, P extends any[] = any[], S = unknown> {
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  /**
+   * Wraps a function that declares no `this` (unless the wrapper needs one, `S`): same
+   * parameters, result always a Promise. One plain signature, so that a generic function's type
+   * parameters carry over to the wrapper.
+   */
+  <A extends Fits<P>, R extends T>(
+    fn: unknown extends S ? (this: void, ...args: A) => R | PromiseLike<R> : never,
     // Never given: it keeps this signature from matching a getter or setter decorator call.
     context?: undefined,
-  ): Wrapped<This, A, R | V>;
+  ): (...args: A) => Promise<R | V>;
+  /** Wraps a function that declares its `this`: the wrapper declares the same. */
+  <This extends S, A extends Fits<P>, R extends T>(
+    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+    context?: undefined,
+  ): (this: This, ...args: A) => Promise<R | V>;
   /**
    * Decorates an async method. The method's own type is kept whole (`M`), so a generic method, or
    * one whose result names a type parameter of its class, is decorated as declared.
    */
-  <This, M extends (this: This, ...args: Fits<P>) => Promise<T>>(
+  <This extends S, M extends (this: This, ...args: Fits<P>) => Promise<T | V>>(
     method: M,
     context: ClassMethodDecoratorContext<This, M>,
-  ): DecoratedMethod<V, M>;
+  ): DecoratedMethod<V, T, M>;
   /**
    * Decorates an async method under `experimentalDecorators` (TypeScript's legacy decorators,
    * called with the prototype, or the class for a static method, the key and the descriptor),
    * by the same rules: the descriptor given back holds the wrapper.
    */
-  <This, M extends (this: This, ...args: Fits<P>) => Promise<T>>(
+  <This extends S, M extends (this: This, ...args: Fits<P>) => Promise<T | V>>(
     target: This,
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<M>,
-  ): { value?: DecoratedMethod<V, M> };
+  ): { value?: DecoratedMethod<V, T, M> };
 }
 
 /**
@@ -128,22 +137,45 @@ export interface ResilienceDecorator<V = never, T = unknown, P extends any[] = a
 type Fits<P extends any[]> = [...P, ...any[]];
 
 /**
- * What decorating method `M` gives back: `M` itself, or, when a fallback's substitute `V` cannot be
- * the method's result, a {@link FallbackResultMismatch}. Without a substitute (`V` is `never`) no
- * check is made.
+ * What decorating method `M` gives back: `M` itself, or, when its result does not fit, a type
+ * that makes the decoration a compile error naming both types: a {@link FallbackResultMismatch}
+ * when a fallback's substitute `V` cannot be the method's result, a {@link MethodResultMismatch}
+ * when what the method's body resolves to is not a `T` (the results the wrapper's predicates
+ * judge, a typed policy's). The method's result declares both (`Promise<Price | null>` under a
+ * fallback to `null`): its body's results are taken to be the part that is not a `V`, or all of
+ * it when all of it is (`Promise<number>` under a fallback to `0`).
  *
  * A result that names a type parameter of the class (`Promise<T | null>` in a `Repo<T>`) leaves
- * the check undecided while the class is compiled: TypeScript then requires both outcomes to be
- * assignable to the method. So the mismatch is also a function resolving to `V`, which is
- * assignable to the method exactly when `V` is assignable to its result (`null` to `T | null`
+ * the checks undecided while the class is compiled: TypeScript then requires both outcomes to be
+ * assignable to the method. So each mismatch is also a function resolving to what would fit,
+ * assignable to the method exactly when that is assignable to its result (`null` to `T | null`
  * is; `'none'` to `T` is not, since `T` may be a number): an undecided check is settled by
  * assignability, and a decided one still names both types.
  */
-type DecoratedMethod<V, M> = [V] extends [never]
+type DecoratedMethod<V, T, M> = unknown extends T
+  ? SubstituteFits<V, M>
+  : [BodyResult<MethodResult<M>, V>] extends [T]
+    ? SubstituteFits<V, M>
+    : MethodResultMismatch<T, MethodResult<M>> & Substitute<T | V>;
+
+/** `M`, or a {@link FallbackResultMismatch} when substitute `V` cannot be its result. */
+type SubstituteFits<V, M> = [V] extends [never]
   ? M
   : [V] extends [MethodResult<M>]
     ? M
     : FallbackResultMismatch<V, MethodResult<M>> & Substitute<V>;
+
+/** What a method of result `R` resolves to itself under substitutes `V`: `R` but the `V`s. */
+type BodyResult<R, V> = [Exclude<R, V>] extends [never] ? R : Exclude<R, V>;
+
+/**
+ * What a decorator gives back when the method resolves to results its wrapper's predicates
+ * (`retryOnResult`, `recordOnResult`, `onResult`, a typed policy's) do not take: returning this
+ * instead of a method makes the decoration a compile error that names both types.
+ */
+export interface MethodResultMismatch<T, R> {
+  readonly 'method result is not the result type the wrapper takes': { wrapper: T; method: R };
+}
 
 /** A method resolving to a fallback's substitute. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parameters of any method
@@ -157,10 +189,10 @@ type MethodResult<M> = M extends (...args: never) => Promise<infer R> ? R : neve
  * allocates the `call` thunk and nothing else here.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as ResilienceDecorator's
-export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
+export function toDecorator<V = never, T = unknown, P extends any[] = any[], S = unknown>(
   executor: Executor,
   what: string,
-): ResilienceDecorator<V, T, P> {
+): ResilienceDecorator<V, T, P, S> {
   function decorate(fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown {
     const refuse = (got: string): TypeError =>
       new TypeError(`${what} decorates methods only, got ${got}`);
@@ -212,7 +244,7 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[]>(
     const wrapped = wrap(method, typeof name === 'string' ? name : method.name, executor);
     return legacy ? { ...descriptor, value: wrapped } : wrapped;
   }
-  return decorate as ResilienceDecorator<V, T, P>;
+  return decorate as ResilienceDecorator<V, T, P, S>;
 }
 
 /**

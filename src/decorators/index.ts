@@ -20,7 +20,11 @@ import {
 } from '../strategies/timeout/TimeLimiter.js';
 import { toDecorator, type Executor, type ResilienceDecorator } from './decorator.js';
 
-export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js';
+export type {
+  FallbackResultMismatch,
+  MethodResultMismatch,
+  ResilienceDecorator,
+} from './decorator.js';
 
 /**
  * Retries a function (or an async method) as a {@link Retry} with these options would. One Retry
@@ -38,7 +42,8 @@ export type { FallbackResultMismatch, ResilienceDecorator } from './decorator.js
  * }
  * ```
  */
-export function retry(options?: RetryOptions): ResilienceDecorator {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as Retry's
+export function retry<R = any>(options?: RetryOptions<R>): ResilienceDecorator<never, R> {
   const policy = new Retry(options);
   return toDecorator(
     (call, _fnName, _args, _work, signal) => policy.runAttempts(call, signal && { signal }),
@@ -49,7 +54,8 @@ export function retry(options?: RetryOptions): ResilienceDecorator {
 /**
  * Guards a function (or an async method) with a shared {@link CircuitBreaker}: every call goes
  * through `breaker.execute`, so all functions given one breaker trip together, and the breaker's
- * `recordOnResult` judges what they resolve to (the caller still receives it).
+ * `recordOnResult` judges what they resolve to (the caller still receives it): they must resolve
+ * to what it takes.
  *
  * @throws TypeError when `breaker` is not a CircuitBreaker
  * @example
@@ -58,8 +64,9 @@ export function retry(options?: RetryOptions): ResilienceDecorator {
  * const getStock = circuitBreaker(inventory)(async (sku: string) => api.stock(sku));
  * ```
  */
-export function circuitBreaker(breaker: CircuitBreaker): ResilienceDecorator {
-  return through(breaker, CircuitBreaker, 'breaker', 'CircuitBreaker', 'circuitBreaker');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as CircuitBreaker's
+export function circuitBreaker<R = any>(breaker: CircuitBreaker<R>): ResilienceDecorator<never, R> {
+  return through<never, R>(breaker, CircuitBreaker, 'breaker', 'CircuitBreaker', 'circuitBreaker');
 }
 
 /**
@@ -135,7 +142,9 @@ export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
 
 /**
  * Replaces a failure with a substitute: `{ value }`, or `{ method }` called as
- * `method(error, ...args)` with the wrapped call's arguments (sync or async). `on` chooses the
+ * `method(error, ...args)` with the wrapped call's arguments and `this` (sync or async): a
+ * `function` may read the instance of a decorated method (`this: PriceService`, which the class
+ * decorated must then be). `on` chooses the
  * errors handled (default: all); others propagate unchanged. With `onResult`, a result it returns
  * true for is replaced too (`method` then receives a `RejectedResultError` holding it). As a
  * decorator, the substitute must be assignable to the method's result type. The parameters
@@ -154,21 +163,22 @@ export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- `P`: a method's arguments, `R` its
    result, any unless `method` and `onResult` declare them */
-export function fallback<V, P extends any[] = any[], R = any>(
-  options: FallbackOptions<V, R, P>,
-): ResilienceDecorator<V, R, P> {
+export function fallback<V, P extends any[] = any[], R = any, This = unknown>(
+  options: FallbackOptions<V, R, P, This>,
+): ResilienceDecorator<V, R, P, This> {
   /* eslint-enable @typescript-eslint/no-explicit-any */
-  const fb = new Fallback<V>(options);
-  return toDecorator<V, R, P>(
-    (call, _fnName, args) =>
+  // Standalone, a Fallback calls `method` with no `this`; here each call passes its own.
+  const fb = new Fallback<V, R>(options as FallbackOptions<V, R>);
+  return toDecorator<V, R, P, This>(
+    (call, _fnName, args, _work, _signal, self) =>
       call().then(
         fb.judgesResults
           ? (result) =>
-              fb.rejects(result) ? fb.recover(new RejectedResultError(result), args) : result
+              fb.rejects(result) ? fb.recover(new RejectedResultError(result), args, self) : result
           : undefined,
         (error: unknown) => {
           if (!fb.handles(error)) throw error;
-          return fb.recover(error, args);
+          return fb.recover(error, args, self);
         },
       ),
     'fallback',
@@ -200,33 +210,33 @@ export function usePolicy<T, F, P extends any[] = any[]>(
   policy: Policy<T, F>,
   options?: WrapOptions<P>,
 ): ResilienceDecorator<F, T, P> {
-  return through(
+  return through<F, T, P>(
     policy,
     Policy,
     'policy',
     'Policy',
     'usePolicy',
     policyExecutor(policy, signalPicker(options, 'usePolicy')),
-  ) as ResilienceDecorator<F, T, P>;
+  );
 }
 
 /**
  * Runs every call through `value.execute`, once `value` is checked to be a `cls`. The message
  * names the class as written: a minifying bundler renames classes, so `cls.name` would not.
  */
-function through(
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as ResilienceDecorator's
+function through<V = never, T = unknown, P extends any[] = any[]>(
   value: object,
   cls: abstract new (...args: never[]) => unknown,
   option: string,
   label: string,
   what: string,
-  executor: Executor = (call, _n, _a, _w, signal) =>
-    (value as CircuitBreaker | RateLimiter).execute(call, signal),
-): ResilienceDecorator {
+  executor: Executor = (call, _n, _a, _w, signal) => (value as RateLimiter).execute(call, signal),
+): ResilienceDecorator<V, T, P> {
   if (!(value instanceof cls)) {
     throw new TypeError(`\`${option}\` must be a ${label}, got ${showInstead(value, label, cls)}`);
   }
-  return toDecorator(executor, what);
+  return toDecorator<V, T, P>(executor, what);
 }
 
 /**

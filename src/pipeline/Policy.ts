@@ -10,7 +10,7 @@ import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './event
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import type { Counters, PolicyMetrics, StageState } from './metrics.js';
 import { PolicyBuilder } from './PolicyBuilder.js';
-import { wrap as wrapWith, type Executor, type Wrapped } from '../decorators/decorator.js';
+import { wrap as wrapWith, type Executor } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
@@ -129,9 +129,13 @@ export class Policy<T = unknown, F = never> {
    */
   private readonly watching = { since: NaN };
 
-  /** Starts a builder. `T` is the result type the policy's thunks produce. */
-  static builder<T = unknown>(name?: string): PolicyBuilder<T> {
-    return new PolicyBuilder<T>(name);
+  /**
+   * Starts a builder. `T` is the result type the policy's thunks produce; `F`, what its fallbacks
+   * may produce, grows with each `fallback(...)` of a chain. A builder changed in place (a
+   * fallback added under a condition) declares `F` at the start: `Policy.builder<Price, null>()`.
+   */
+  static builder<T = unknown, F = never>(name?: string): PolicyBuilder<T, F> {
+    return new PolicyBuilder<T, F>(name);
   }
 
   /** @internal Use {@link Policy.builder}. */
@@ -219,7 +223,8 @@ export class Policy<T = unknown, F = never> {
 
   /**
    * Wraps a function so that every call runs through this policy. The wrapper keeps the
-   * function's parameters and `this`, and always returns a promise.
+   * function's parameters and `this` (and type parameters: a generic function's wrapper is
+   * generic), and always returns a promise.
    *
    * @param options - `signal` picks the caller's signal from the call's arguments
    * @throws TypeError when `fn` is not a function or `options` are invalid
@@ -230,10 +235,17 @@ export class Policy<T = unknown, F = never> {
    * });
    * ```
    */
+  // Two plain signatures (none returns a conditional type), so that a generic function's type
+  // parameters carry over to its wrapper: one for a function that declares no `this`, one for
+  // a function that declares it.
+  wrap<A extends unknown[], R extends T>(
+    fn: (this: void, ...args: A) => R | PromiseLike<R>,
+    options?: WrapOptions<A>,
+  ): (...args: A) => Promise<R | F>;
   wrap<This, A extends unknown[], R extends T>(
     fn: (this: This, ...args: A) => R | PromiseLike<R>,
     options?: WrapOptions<A, This>,
-  ): Wrapped<This, A, R | F>;
+  ): (this: This, ...args: A) => Promise<R | F>;
   wrap<A extends unknown[], R extends T>(
     fn: (...args: A) => R | PromiseLike<R>,
     options?: WrapOptions<A>,

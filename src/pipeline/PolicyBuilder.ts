@@ -24,7 +24,15 @@ import type { Step } from './engine.js';
 import type { Stage } from './Stage.js';
 import { CustomStage } from './CustomStage.js';
 import type { StageEnv } from './env.js';
-import { BuiltinStage, stageOf, stages, timeoutOptions, type KeyableOptions } from './stages.js';
+import {
+  BuiltinStage,
+  stageOf,
+  stages,
+  timeoutOptions,
+  type KeyableOptions,
+  type PlainStageOptions,
+  type StageFor,
+} from './stages.js';
 import type { StageDescriptor } from '../strategies/descriptor.js';
 import { BULKHEAD_STAGE } from '../strategies/bulkhead/kind.js';
 import { CHAOS_STAGE } from '../strategies/chaos/kind.js';
@@ -90,7 +98,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * resolves to `Price | null` there.
    */
   fallback<V extends AnyOf<T>>(
-    options: PolicyFallbackOptions<V, T> | Fallback<V>,
+    options: PolicyFallbackOptions<V, T> | Fallback<V, ResultOf<T>>,
     name?: string,
   ): PolicyBuilder<T, F | V> {
     return this.open().use(stages.fallback(options, name));
@@ -114,18 +122,29 @@ export class PolicyBuilder<T = unknown, F = never> {
 
   /**
    * Adds a retry: the stages inside it run again on failure; sets `ctx.attempt`. Its
-   * `retryOnResult` receives the policy's result type `T`.
+   * `retryOnResult` receives the policy's result type `T` (a `Retry` given must take a `T`).
    */
-  retry(options: RetryOptions<ResultOf<T>> | Retry, name?: string): this {
+  // One signature per form, not a union: a union of both would let TypeScript compare a `Retry`
+  // with it member by member, and accept one whose `retryOnResult` takes another type.
+  retry(options: Retry<ResultOf<T>>, name?: string): this;
+  retry(options: RetryOptions<ResultOf<T>> & PlainStageOptions, name?: string): this;
+  retry(options: RetryOptions | Retry, name?: string): this {
     return this.timed(RETRY_STAGE, options, name);
   }
 
   /**
    * Adds a circuit breaker around the stages inside it. With `key`, one breaker per key (see
-   * {@link KeyedStageOptions}). Its `recordOnResult` receives the policy's result type `T`.
+   * {@link KeyedStageOptions}). Its `recordOnResult` receives the policy's result type `T` (a
+   * `CircuitBreaker` given must take a `T`).
    */
+  // One signature per form, as for `retry`.
+  circuitBreaker(options: CircuitBreaker<ResultOf<T>>, name?: string): this;
   circuitBreaker(
-    options: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, CircuitBreaker>,
+    options: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, never>,
+    name?: string,
+  ): this;
+  circuitBreaker(
+    options: KeyableOptions<CircuitBreakerOptions, CircuitBreaker>,
     name?: string,
   ): this {
     return this.timed(CIRCUIT_BREAKER_STAGE, options, name);
@@ -156,8 +175,11 @@ export class PolicyBuilder<T = unknown, F = never> {
     return this.timed(CHAOS_STAGE, options, name);
   }
 
-  /** Adds a custom stage, used as given. */
-  use(stage: Stage): this {
+  /**
+   * Adds a custom stage, used as given. A built-in stage from {@link stages} whose result
+   * predicate takes another type than `T` is a compile error.
+   */
+  use<S extends Stage>(stage: S & StageFor<S, ResultOf<T>>): this {
     this.open();
     if (stage instanceof BuiltinStage) {
       // A built-in stage compiles into the fast path, as the methods above do.

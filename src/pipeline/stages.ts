@@ -29,6 +29,46 @@ import type { PolicyFallbackOptions } from './PolicyBuilder.js';
 import type { Stage } from './Stage.js';
 
 /**
+ * The results the primitive `P` of a built-in stage judges: what the result predicate
+ * of a retry, circuit breaker or fallback takes (`any` for the other kinds, and without one).
+ */
+type JudgedBy<P> =
+  P extends Keyed<infer Q>
+    ? JudgedBy<Q>
+    : P extends Retry<infer R>
+      ? R
+      : P extends CircuitBreaker<infer R>
+        ? R
+        : P extends Fallback<unknown, infer R>
+          ? R
+          : // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stage that judges no result takes any
+            any;
+
+/**
+ * What `builder.use(stage)` checks of a stage for a policy of results `T`: nothing
+ * (`unknown`) unless it is a built-in stage whose result predicate takes another type, whose
+ * mismatch names both.
+ */
+export type StageFor<S, T> =
+  S extends BuiltinStage<infer P>
+    ? [T] extends [JudgedBy<P>]
+      ? unknown
+      : StageResultMismatch<T, JudgedBy<P>>
+    : unknown;
+
+/**
+ * What `builder.use(stage)` asks of a built-in stage whose result predicate (`retryOnResult`,
+ * `recordOnResult`, `onResult`) takes another type than the policy's results: the compile error
+ * names both.
+ */
+interface StageResultMismatch<T, J> {
+  readonly 'the stage judges results of another type than the policy': {
+    policy: T;
+    stage: J;
+  };
+}
+
+/**
  * A built-in stage over a primitive, as {@link stages} makes it: a {@link Stage} like any other.
  * Added with `builder.use(stage)` it compiles into the policy's pipeline exactly as the builder's
  * own methods do (same steps, events, counters and `describe()`). Called by hand,
@@ -60,7 +100,8 @@ export class BuiltinStage<P = unknown> implements Stage {
 
   execute<T>(ctx: ExecutionContext, next: (ctx: ExecutionContext) => Promise<T>): Promise<T> {
     // A one-stage policy runs the step itself: one statement of the kind's semantics.
-    const policy = (this.#policy ??= Policy.builder(this.name).use(this).build());
+    // Used as any stage: the one-stage policy's results are untyped.
+    const policy = (this.#policy ??= Policy.builder(this.name).use<Stage>(this).build());
     const attempts = this.descriptor.numbersAttempts === true;
     return policy.execute((inner) => next(within(ctx, inner, attempts)), {
       signal: ctx.signal,
@@ -185,6 +226,15 @@ export interface KeyedStageOptions {
 }
 
 /**
+ * Options, as opposed to a primitive instance: a primitive's getters (a `Retry`'s `maxAttempts`,
+ * `delay`, ...) would pass for options, so a primitive is checked as the primitive it is (that
+ * its result predicate takes the policy's results), never as options.
+ */
+export interface PlainStageOptions {
+  readonly execute?: undefined;
+}
+
+/**
  * What a stateful stage without `key` may not take: `maxKeys` and `idleTimeout` need `key`.
  */
 export interface UnkeyedStageOptions {
@@ -197,7 +247,8 @@ export interface UnkeyedStageOptions {
  * What a stateful stage (circuit breaker, rate limiter, bulkhead) takes: its options `O`, with
  * {@link KeyedStageOptions} for one primitive per key, or a primitive `P` to use as it is.
  */
-export type KeyableOptions<O, P> = (O & UnkeyedStageOptions) | P | (O & KeyedStageOptions);
+export type KeyableOptions<O, P> =
+  (O & UnkeyedStageOptions & PlainStageOptions) | P | (O & KeyedStageOptions & PlainStageOptions);
 
 /**
  * A stateful kind's entry in {@link stages}: given `key`, a keyed stage over a {@link Keyed}
@@ -207,6 +258,28 @@ export interface KeyableStageFactory<O, P> {
   (options: O & KeyedStageOptions, name?: string): BuiltinStage<Keyed<P>>;
   (options: (O & UnkeyedStageOptions) | P, name?: string): BuiltinStage<P>;
   (options: KeyableOptions<O, P>, name?: string): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
+}
+
+/**
+ * The circuit breaker's entry in {@link stages}: a {@link KeyableStageFactory} generic in the
+ * results its `recordOnResult` judges.
+ */
+export interface CircuitBreakerStageFactory {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as CircuitBreaker's
+  <R = any>(
+    options: CircuitBreakerOptions<R> & KeyedStageOptions,
+    name?: string,
+  ): BuiltinStage<Keyed<CircuitBreaker<R>>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  <R = any>(
+    options: (CircuitBreakerOptions<R> & UnkeyedStageOptions) | CircuitBreaker<R>,
+    name?: string,
+  ): BuiltinStage<CircuitBreaker<R>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  <R = any>(
+    options: KeyableOptions<CircuitBreakerOptions<R>, CircuitBreaker<R>>,
+    name?: string,
+  ): BuiltinStage<CircuitBreaker<R>> | BuiltinStage<Keyed<CircuitBreaker<R>>>;
 }
 
 /** @internal `3s` or `3000` for a timeout's options. */
@@ -230,13 +303,13 @@ export function timeoutOptions(
  * ```
  */
 export const stages = Object.freeze({
-  retry: (options: RetryOptions | Retry, name?: string): BuiltinStage<Retry> =>
-    stageOf(RETRY_STAGE, options, name),
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as Retry's
+  retry: <R = any>(
+    options: (RetryOptions<R> & PlainStageOptions) | Retry<R>,
+    name?: string,
+  ): BuiltinStage<Retry<R>> => stageOf(RETRY_STAGE as StageDescriptor<Retry<R>>, options, name),
   circuitBreaker: ((options: unknown, name?: string) =>
-    stageOf(CIRCUIT_BREAKER_STAGE, options, name)) as KeyableStageFactory<
-    CircuitBreakerOptions,
-    CircuitBreaker
-  >,
+    stageOf(CIRCUIT_BREAKER_STAGE, options, name)) as CircuitBreakerStageFactory,
   rateLimiter: ((options: unknown, name?: string) =>
     stageOf(RATE_LIMITER_STAGE, options, name)) as KeyableStageFactory<
     RateLimiterOptions,
@@ -248,11 +321,12 @@ export const stages = Object.freeze({
     options: Duration | TimeLimiterOptions | TimeLimiter,
     name?: string,
   ): BuiltinStage<TimeLimiter> => stageOf(TIMEOUT_STAGE, timeoutOptions(options), name),
-  fallback: <V>(
-    options: PolicyFallbackOptions<V> | Fallback<V>,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as Fallback's
+  fallback: <V, R = any>(
+    options: PolicyFallbackOptions<V, R> | Fallback<V, R>,
     name?: string,
-  ): BuiltinStage<Fallback<V>> =>
-    stageOf(FALLBACK_STAGE as StageDescriptor<Fallback<V>>, options, name),
+  ): BuiltinStage<Fallback<V, R>> =>
+    stageOf(FALLBACK_STAGE as StageDescriptor<Fallback<V, R>>, options, name),
   hedge: (options?: HedgeOptions | Hedge, name?: string): BuiltinStage<Hedge> =>
     stageOf(HEDGE_STAGE, options, name),
   chaos: (options: ChaosOptions | Chaos<unknown>, name?: string): BuiltinStage<Chaos<unknown>> =>

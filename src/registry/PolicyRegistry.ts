@@ -397,11 +397,14 @@ export class PolicyRegistry {
    * The policy of this name, configured or registered (the same object on every call). The type
    * arguments are the caller's statement of its result types; they are not checked. `F`, what its
    * fallbacks produce, defaults to `T`: `policy<Price>(name)` runs thunks of `Price` and resolves
-   * to a `Price`.
+   * to a `Price`. Without type arguments a call resolves to its thunk's type in the same way
+   * (`policy(name).execute(async () => 5)` to a `number`); a configured fallback whose value is of
+   * another type is declared with both: `policy<Price, Price | null>(name)`.
    *
    * @throws Error for an unknown name, listing the known ones
    */
-  policy<T = unknown, F = T>(name: string): Policy<T, F> {
+  // `F` never for an untyped lookup: the thunk's own type stands for `T`.
+  policy<T = unknown, F = unknown extends T ? never : T>(name: string): Policy<T, F> {
     const policy = this.#policies.get(name);
     if (policy === undefined) {
       const names = this.names();

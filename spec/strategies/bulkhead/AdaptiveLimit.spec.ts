@@ -293,6 +293,33 @@ describe('Bulkhead with an adaptive limit', () => {
       expect(limit.limit).to.equal(2);
     });
 
+    it("the caller's abort of a bulkhead's own execute feeds the limit nothing", async () => {
+      const clock = new ManualClock();
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 3, window: 1, minSamples: 1 });
+      const bulkhead = new Bulkhead({ limit, clock });
+      const work = deferred<string>();
+      const caller = new AbortController();
+      const call = rejectionOf(
+        bulkhead.execute((signal) => {
+          signal.addEventListener('abort', () => work.reject(signal.reason), { once: true });
+          return work.promise;
+        }, caller.signal),
+      );
+      await clock.advance(10);
+      caller.abort(new Error('gone'));
+      expect(((await call) as Error).message).to.equal('gone');
+      await clock.advance(0);
+      // A failure would have taken it to 2 (3 x 0.9).
+      expect(limit.limit).to.equal(3);
+      expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([3, 0]);
+      const down = deferred<string>();
+      const failing = rejectionOf(bulkhead.execute(() => down.promise));
+      await clock.advance(10);
+      down.reject(new Error('down'));
+      expect(((await failing) as Error).message).to.equal('down');
+      expect(limit.limit).to.equal(2);
+    });
+
     it("a hedge's losing attempts over the bulkhead feed the limit nothing", async () => {
       const clock = new ManualClock();
       const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, window: 1, minSamples: 1 });

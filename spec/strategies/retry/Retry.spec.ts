@@ -350,7 +350,10 @@ describe('Retry', () => {
     it('retries while it returns true and resolves with the first accepted result', async () => {
       const results = [503, 503, 200];
       let calls = 0;
-      const retry = new Retry({ maxAttempts: 5, retryOnResult: (status: number) => status >= 500 });
+      const retry = new Retry({
+        maxAttempts: 5,
+        retryOnResult: (status?: number) => status !== undefined && status >= 500,
+      });
       expect(await retry.execute(async () => results[calls++])).to.equal(200);
       expect(calls).to.equal(3);
     });

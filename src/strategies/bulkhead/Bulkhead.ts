@@ -19,7 +19,7 @@ import {
   optionsObject,
 } from '../../internal/validate.js';
 import { systemClock } from '../../internal/clock.js';
-import { WaitQueue } from '../../internal/waitQueue.js';
+import { SlotQueue } from '../../internal/slotQueue.js';
 import { setReadonly } from '../../internal/readonly.js';
 import { storeOption } from '../../internal/store.js';
 import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './store.js';
@@ -89,7 +89,7 @@ export interface FollowedWork {
  * bulkhead's queue, so that code stays on one hidden class; made at the first take-over (loading
  * the module does nothing).
  */
-let handedOver: WaitQueue<BulkheadTicket> | undefined;
+let handedOver: SlotQueue<BulkheadTicket> | undefined;
 
 /**
  * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
@@ -145,7 +145,7 @@ export class Bulkhead {
   // (callers moved in by `takeOver` keep the one they queued under). `n` is 1 for a caller of
   // `acquire` (its slot is released by hand), 0 for `execute` or a policy. `handedOver` once
   // taken over.
-  #queue: WaitQueue<BulkheadTicket>;
+  #queue: SlotQueue<BulkheadTicket>;
   // Tickets of the slots taken by hand (`acquire`, `tryAcquire`), for `release()`. Slots held by
   // `execute` and by policies are held by their ticket and never appear here, so a stray
   // `release()` cannot free them.
@@ -253,14 +253,10 @@ export class Bulkhead {
     // Only the in-memory store (not wrapped) answers synchronously, so a full bulkhead can refuse
     // without a promise.
     this.#local = Object.getPrototypeOf(store) === InMemoryBulkheadStore.prototype;
-    this.#queue = new WaitQueue<BulkheadTicket>(
-      clock,
-      (waiter, now) =>
-        waiter.reject(
-          new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: now - waiter.queuedAt }),
-        ),
-      () => 0,
-      true,
+    this.#queue = new SlotQueue<BulkheadTicket>(clock, (waiter, now) =>
+      waiter.reject(
+        new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: now - waiter.queuedAt }),
+      ),
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
     if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
@@ -415,11 +411,7 @@ export class Bulkhead {
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const successor = this.#successor;
     if (successor !== undefined) {
-      return successor.waitSlot(given).then((ticket) => {
-        // A slot taken by hand through this one is released through it.
-        if (manual) this.#manual.push(ticket);
-        return this.#lend(ticket) as BulkheadTicket;
-      });
+      return successor.waitSlot(given).then((ticket) => this.#grantedThrough(ticket, manual));
     }
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -473,6 +465,15 @@ export class Bulkhead {
     this.#release(ticket);
   }
 
+  /**
+   * A slot `#successor` granted a caller of this one; one taken by hand (`acquire`) is released
+   * through this one.
+   */
+  #grantedThrough(ticket: BulkheadTicket, manual: boolean): BulkheadTicket {
+    if (manual) this.#manual.push(ticket);
+    return this.#lend(ticket) as BulkheadTicket;
+  }
+
   /** A slot `#successor` granted through this one: it goes back to `#successor.giveSlot`. */
   #lend(ticket: false | BulkheadTicket): false | BulkheadTicket {
     if (ticket !== false) (this.#lent as Set<BulkheadTicket>).add(ticket);
@@ -515,13 +516,10 @@ export class Bulkhead {
       // gives it back.
       const { n, resolve } = waiter;
       waiter.n = 0;
-      waiter.resolve = (ticket) => {
-        if (n !== 0) old.#manual.push(ticket);
-        resolve(old.#lend(ticket) as BulkheadTicket);
-      };
+      waiter.resolve = (ticket) => resolve(old.#grantedThrough(ticket, n !== 0));
     });
     if (handedOver === undefined) {
-      handedOver = new WaitQueue<BulkheadTicket>(systemClock, noop, () => 0);
+      handedOver = new SlotQueue<BulkheadTicket>(systemClock, noop);
       handedOver.size = 1;
     }
     old.#queue = handedOver;
@@ -593,8 +591,13 @@ export class Bulkhead {
       listenAbort(live, onAbort);
       const settle = (ok: boolean): void => {
         unlistenAbort(live, onAbort);
-        if (answered !== 0) this.orphan(-1);
-        this.giveSlot(ticket, ok);
+        if (answered === 0) {
+          this.giveSlot(ticket, ok);
+          return;
+        }
+        this.orphan(-1);
+        // Called off by its caller: says nothing of the dependency, to an adaptive limit.
+        this.giveSlot(ticket, undefined);
       };
       work.then(
         (value) => {

@@ -370,8 +370,14 @@ const ANSWERED = 2;
  *   else throw error;
  * }
  * ```
+ *
+ * @typeParam R - the results its `recordOnResult` judges (inferred from the predicate's
+ *   parameter; `any` without one): `execute`, a policy's `circuitBreaker(...)` and the
+ *   `circuitBreaker` wrapper accept only work that resolves to an `R`
  */
-export class CircuitBreaker {
+// `in`: a breaker judging any `R` judges every narrower result.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as CircuitBreakerOptions
+export class CircuitBreaker<in R = any> {
   readonly #clock: Clock;
   readonly #timesCalls: boolean;
   readonly #store: CircuitBreakerStore;
@@ -450,7 +456,7 @@ export class CircuitBreaker {
    * @throws TypeError for an unknown option or a value of the wrong type
    * @throws RangeError for a value out of range
    */
-  constructor(options?: CircuitBreakerOptions) {
+  constructor(options?: CircuitBreakerOptions<R>) {
     const o = optionsObject(options, 'CircuitBreaker', CIRCUIT_BREAKER_OPTIONS);
     const clock = clockOption(o.clock);
     const rate = (key: string): number | undefined =>
@@ -661,7 +667,11 @@ export class CircuitBreaker {
    * @throws CircuitOpenError (as a rejection) when the circuit is OPEN, ISOLATED, or HALF_OPEN
    * with every trial slot taken (after `halfOpenWait`, when set)
    */
-  execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+  // `T extends R`: `fn` resolves to the results `recordOnResult` judges.
+  execute<T extends R>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);

@@ -81,6 +81,8 @@ export interface FallbackValueOptions<T, R = any> extends FallbackFilterOptions<
  *
  * @typeParam P - the parameters `method` declares after the error: a function wrapper checks the
  *   wrapped function's (a decorator the method's) against them
+ * @typeParam This - the `this` `method` is called with: the wrapped call's in a function wrapper
+ *   or decorator; none (`void`) standalone and in a policy
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- as FallbackFilterOptions; `P` any
    arguments unless the method declares them */
@@ -88,12 +90,13 @@ export interface FallbackMethodOptions<
   T,
   R = any,
   P extends any[] = any[],
+  This = void,
 > extends FallbackFilterOptions<R> {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   /**
    * Computes the substitute from the error, sync or async. Standalone it receives `(error)`; a
-   * function wrapper passes the wrapped call's arguments after the error, and a policy passes
-   * `(error, ctx)`. For a result `onResult` rejected, `error` is a {@link RejectedResultError}
+   * function wrapper passes the wrapped call's arguments after the error, and calls it with the
+   * call's `this` (a decorated method's instance); a policy passes `(error, ctx)`. For a result `onResult` rejected, `error` is a {@link RejectedResultError}
    * holding it. What it throws (or rejects with) propagates.
    *
    * In a policy, `ctx.startedAt` is the call's start for every method that can reach `ctx`: the
@@ -101,7 +104,7 @@ export interface FallbackMethodOptions<
    * none) and contains neither `arguments` nor `eval` (`(error) => …` costs no clock read; a rest
    * parameter, a default value, destructuring, a bound or native function cost one).
    */
-  readonly method: (error: unknown, ...args: P) => T | PromiseLike<T>;
+  readonly method: (this: This, error: unknown, ...args: P) => T | PromiseLike<T>;
   /** Not allowed together with `method`. */
   readonly value?: never;
 }
@@ -113,10 +116,11 @@ export interface FallbackMethodOptions<
  * @typeParam T - the type of the substitute value
  * @typeParam R - the result type `onResult` inspects
  * @typeParam P - the parameters `method` declares after the error (see {@link FallbackMethodOptions})
+ * @typeParam This - the `this` `method` is called with (see {@link FallbackMethodOptions})
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
-export type FallbackOptions<T, R = any, P extends any[] = any[]> =
-  FallbackValueOptions<T, R> | FallbackMethodOptions<T, R, P>;
+export type FallbackOptions<T, R = any, P extends any[] = any[], This = void> =
+  FallbackValueOptions<T, R> | FallbackMethodOptions<T, R, P, This>;
 
 /** @internal Every option key the constructor accepts. */
 export const FALLBACK_OPTIONS: readonly string[] = Object.freeze([
@@ -128,6 +132,10 @@ export const FALLBACK_OPTIONS: readonly string[] = Object.freeze([
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
+/** A fallback's `method`, as it is called: with the call's `this` (if any) and arguments. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the arguments of any call
+type FallbackMethod<T> = (this: unknown, error: unknown, ...args: any[]) => T | PromiseLike<T>;
+
 /**
  * Provides a degraded but working response when an operation fails: on an error that `on`
  * matches, resolves with `value` or with what `method(error)` returns (awaited). Errors that
@@ -138,6 +146,9 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
  * `signal.reason` instead of a substitute, since a caller who gave up does not want one.
  *
  * @typeParam T - the type of the substitute value
+ * @typeParam R - the results its `onResult` judges (inferred from the predicate's parameter;
+ *   `any` without one): `execute`, a policy's `fallback(...)` and the `fallback` wrapper accept
+ *   only work that resolves to an `R`
  * @example
  * ```ts
  * const cached = new Fallback({ method: (error) => cache.get('price') ?? 0, on: [OperationTimeoutError] });
@@ -146,11 +157,12 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
  * const empty = new Fallback({ value: [] as Recommendation[] });
  * ```
  */
-export class Fallback<T> {
+// `in R`: a fallback judging any `R` judges every narrower result.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as FallbackFilterOptions
+export class Fallback<T, in R = any> {
   readonly #value: T | undefined;
   // Unset for a fallback with a `value`.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as `method`'s
-  readonly #method: ((error: unknown, ...args: any[]) => T | PromiseLike<T>) | undefined;
+  readonly #method: FallbackMethod<T> | undefined;
   readonly #on: ErrorMatcher;
   readonly #onResult: ((result: unknown) => boolean) | undefined;
   // Made once so a call without a signal allocates no closure.
@@ -160,7 +172,7 @@ export class Fallback<T> {
    * @throws TypeError when neither or both of `value` and `method` are given, when `method` is
    *   not a function, when `on` is not a filter, or for an unknown option
    */
-  constructor(options: FallbackOptions<T>) {
+  constructor(options: FallbackOptions<T, R>) {
     const raw = optionsObject(options, 'Fallback', FALLBACK_OPTIONS);
     const hasValue = 'value' in raw;
     const hasMethod = 'method' in raw;
@@ -173,7 +185,9 @@ export class Fallback<T> {
       fail(TypeError, 'method', 'a function', raw.method);
     }
     this.#value = hasValue ? (raw.value as T) : undefined;
-    this.#method = hasMethod ? (raw.method as FallbackMethodOptions<T>['method']) : undefined;
+    this.#method = hasMethod
+      ? (raw.method as FallbackMethodOptions<T, R, unknown[], unknown>['method'])
+      : undefined;
     this.#on = errorFilterOption(raw.on, 'on');
     this.#onResult = predicateOption<(result: unknown) => boolean>(raw.onResult, 'onResult');
     this.#recoverUnsignalled = (error) => this.#rescue(error, NEVER_ABORTED);
@@ -194,16 +208,16 @@ export class Fallback<T> {
    *
    * @returns what `fn` resolves with, or the fallback's value
    */
-  execute<R>(
-    fn: (signal: AbortSignal) => R | PromiseLike<R>,
+  execute<X extends R>(
+    fn: (signal: AbortSignal) => X | PromiseLike<X>,
     signal?: AbortSignal,
-  ): Promise<R | T> {
+  ): Promise<X | T> {
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     const given = signal ?? NEVER_ABORTED;
     const judge =
       // Stryker disable next-line ConditionalExpression: a fast path; without `onResult` a judge keeps every result
-      this.#onResult === undefined ? undefined : (result: R) => this.#judge(result, given) as R | T;
+      this.#onResult === undefined ? undefined : (result: X) => this.#judge(result, given) as X | T;
     if (given.aborted) return Promise.reject(given.reason);
     const guarded = callAsync(fn, given).then(
       judge,
@@ -264,12 +278,12 @@ export class Fallback<T> {
 
   /**
    * @internal The substitute for `error`: the value, or `method(error, ...args)`. A policy passes
-   * `[ctx]`, a function wrapper the wrapped call's arguments. What `method` throws propagates.
+   * `[ctx]`, a function wrapper the wrapped call's arguments and `this` (`self`), which `method`
+   * is called with. What `method` throws propagates.
    */
-  recover(error: unknown, args: readonly unknown[]): T | PromiseLike<T> {
+  recover(error: unknown, args: readonly unknown[], self?: unknown): T | PromiseLike<T> {
     const method = this.#method;
     if (method === undefined) return this.#value as T;
-    // Stryker disable next-line ConditionalExpression: a fast path; spreading no arguments passes the same
-    return args.length === 0 ? method(error) : method(error, ...args);
+    return method.call(self, error, ...args);
   }
 }

@@ -213,8 +213,14 @@ const MAX_WAIT_MS = 2_147_483_647;
  * // waits ~0.5s, ~1s, ~2s, ~4s (each ±20%, capped at 10s)
  * const user = await retry.execute((signal, attempt) => api.getUser(id, { signal }), request.signal);
  * ```
+ *
+ * @typeParam R - the results its `retryOnResult` judges (inferred from the predicate's parameter;
+ *   `any` without one): `execute`, a policy's `retry(...)` and the `retry` wrapper accept only
+ *   work that resolves to an `R`
  */
-export class Retry {
+// `in`: a retry judging any `R` judges every narrower result (`Retry<unknown>` fits all work).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as RetryOptions
+export class Retry<in R = any> {
   readonly #maxAttempts: number;
   readonly #delay: number;
   readonly #delayFn: ((input: RetryDelayInput) => Duration) | undefined;
@@ -234,7 +240,7 @@ export class Retry {
    * @throws TypeError for an option of the wrong type or an unknown option
    * @throws RangeError for an option out of range
    */
-  constructor(options?: RetryOptions) {
+  constructor(options?: RetryOptions<R>) {
     const raw = validate.optionsObject(options, 'Retry', RETRY_OPTIONS);
     const { delay, jitter } = raw;
     const delayFn = (this.#delayFn =
@@ -360,9 +366,10 @@ export class Retry {
    * aborts) and the attempt number, starting at 1.
    *
    * An already-aborted `signal` rejects at once without calling `fn`; an abort during an attempt
-   * or a wait rejects at once with `signal.reason`.
+   * or a wait rejects at once with `signal.reason`. `fn` must resolve to the results
+   * `retryOnResult` judges.
    */
-  execute<T>(
+  execute<T extends R>(
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {

@@ -1,0 +1,166 @@
+import type { Clock } from './clock.js';
+import { listenAbort, unlistenAbort } from './abortListeners.js';
+import { Waiter } from './waitQueue.js';
+
+/** @internal A caller waiting in a {@link SlotQueue}, which keeps it in two orders. */
+export class SlotWaiter<T> extends Waiter<T> {
+  declare q: SlotQueue<T>;
+  declare prev: SlotWaiter<T> | undefined;
+  declare next: SlotWaiter<T> | undefined;
+  /** When it was queued, on the queue's clock. */
+  readonly queuedAt: number;
+  // Due order (served by the timer): the same as arrival order unless a caller falls due sooner
+  // than one queued before it (see `SlotQueue`).
+  sooner: SlotWaiter<T> | undefined;
+  behind: SlotWaiter<T> | undefined;
+
+  constructor(q: SlotQueue<T>, n: number, signal: AbortSignal | undefined, at: number) {
+    super(q, n, signal);
+    this.queuedAt = at;
+  }
+}
+
+/**
+ * @internal The callers waiting for a bulkhead's slot, in FIFO order, each refused at a deadline
+ * of its own, as a linked list with one timer (for the first due time): O(1) to serve and to
+ * leave from anywhere. Due times are kept in a second list through the same waiters, in due
+ * order: the arrival order, so joining is O(1), unless callers moved in (`transferTo`, as a
+ * reloaded bulkhead does) wait longer than those queued after them: a caller due sooner than the
+ * last then goes into the due list where its due time falls, while it still comes last for
+ * `shift`. Nobody falls due sooner when another leaves, so due times are kept as they are, not as
+ * gaps. When the first falls due, `onDue` answers it; a caller whose signal aborts leaves,
+ * rejected with the signal's reason. An infinite due time sets no timer; an empty queue holds
+ * none. (The rate limiter's line, whose later callers wait their turn and move up when one ahead
+ * leaves, is a `WaitQueue`; it holds none of this, so a bundle without the bulkhead does not.)
+ */
+export class SlotQueue<T> {
+  size = 0;
+  // Arrival order.
+  #head: SlotWaiter<T> | undefined;
+  #tail: SlotWaiter<T> | undefined;
+  // Due order.
+  #first: SlotWaiter<T> | undefined;
+  #last: SlotWaiter<T> | undefined;
+  #timer: unknown;
+  readonly #clock: Clock;
+  readonly #onDue: (waiter: SlotWaiter<T>, now: number) => void;
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#serve();
+  };
+
+  constructor(clock: Clock, onDue: (waiter: SlotWaiter<T>, now: number) => void) {
+    this.#clock = clock;
+    this.#onDue = onDue;
+  }
+
+  /** Queues a caller that falls due in `waitMs` (`Infinity`: never). */
+  push(n: number, waitMs: number, signal: AbortSignal | undefined): Promise<T> {
+    const now = this.#clock.now();
+    const waiter = new SlotWaiter(this, n, signal, now);
+    const promise = new Promise<T>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
+    const due = (waiter.due = now + waitMs);
+    const tail = this.#tail;
+    if (!tail) this.#head = waiter;
+    else {
+      waiter.prev = tail;
+      tail.next = waiter;
+    }
+    this.#tail = waiter;
+    this.size++;
+    // After everyone due no later: the last, unless callers moved in wait longer.
+    let sooner = this.#last;
+    let behind: SlotWaiter<T> | undefined;
+    while (sooner && sooner.due > due) sooner = (behind = sooner).sooner;
+    waiter.sooner = sooner;
+    waiter.behind = behind;
+    if (sooner) sooner.behind = waiter;
+    else this.#first = waiter;
+    if (behind) behind.sooner = waiter;
+    else this.#last = waiter;
+    if (signal !== undefined) listenAbort(signal, waiter);
+    // The first due: the timer is its own (one set for another is early).
+    if (!tail) this.#arm(waiter, now);
+    else if (!sooner) this.#rearm();
+    return promise;
+  }
+
+  /**
+   * Moves every caller waiting here into `target`, an empty queue, in their order, each keeping
+   * its due time, its signal and when it was queued; `bring` sees each first. This queue is left
+   * empty, with no timer.
+   */
+  transferTo(target: SlotQueue<T>, bring: (waiter: SlotWaiter<T>) => void): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    for (let waiter = this.#head; waiter; waiter = waiter.next) {
+      waiter.q = target;
+      bring(waiter);
+    }
+    // The lists move whole.
+    target.#head = this.#head;
+    target.#tail = this.#tail;
+    target.#first = this.#first;
+    target.#last = this.#last;
+    target.size = this.size;
+    this.#timer = this.#head = this.#tail = this.#first = this.#last = undefined;
+    this.size = 0;
+    // The first may be due already.
+    target.#rearm();
+  }
+
+  /** Takes the first in line, or undefined when nobody waits. */
+  shift(): SlotWaiter<T> | undefined {
+    const waiter = this.#head;
+    if (waiter) this.#remove(waiter);
+    return waiter;
+  }
+
+  /** Removes a caller whose signal aborted and rejects it with the reason. */
+  abort(waiter: SlotWaiter<T>): void {
+    this.#remove(waiter);
+    waiter.reject((waiter.signal as AbortSignal).reason);
+  }
+
+  /** Unlinks `waiter`. */
+  #remove(waiter: SlotWaiter<T>): void {
+    const { prev, next, sooner, behind } = waiter;
+    if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter);
+    if (!prev) this.#head = next;
+    else prev.next = next;
+    if (!next) this.#tail = prev;
+    else next.prev = prev;
+    if (!sooner) this.#first = behind;
+    else sooner.behind = behind;
+    if (!behind) this.#last = sooner;
+    else behind.sooner = sooner;
+    // A timer left for a departed first one just fires early and re-arms.
+    if (--this.size === 0) this.#rearm();
+  }
+
+  /** Sets the timer anew for the first due, answering those due already. */
+  #rearm(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#serve();
+  }
+
+  #serve(): void {
+    const now = this.#first && this.#clock.now();
+    for (let waiter = this.#first; waiter; waiter = this.#first) {
+      if (waiter.due > (now as number)) return this.#arm(waiter, now as number);
+      this.#remove(waiter);
+      this.#onDue(waiter, now as number);
+    }
+  }
+
+  #arm(first: SlotWaiter<T>, now: number): void {
+    // Rounded up so the timer never fires before the first is due (fake and real timers truncate
+    // fractional delays).
+    if (first.due < Infinity) {
+      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(first.due - now)));
+    }
+  }
+}

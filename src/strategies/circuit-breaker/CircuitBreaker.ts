@@ -1330,7 +1330,7 @@ export class CircuitBreaker<in R = any> {
         cause === FAILED_RESULT
           ? new RejectedResultError(
               this.#failedResult,
-              "The result was counted as a failure by the circuit breaker's recordOnResult",
+              'recordOnResult counted the result as a failure',
             )
           : cause;
     }

@@ -144,7 +144,16 @@ const results = await Promise.all([
     ...mangling,
   }),
   build({ ...common, entryPoints: adapters, format: 'esm', outdir: 'dist/esm' }),
-  build({ ...common, format: 'cjs', outdir: 'dist/cjs', outExtension: { '.js': '.cjs' } }),
+  // The CJS bundle keeps each class's name: a class that names itself in its body would otherwise
+  // be emitted as `var Bulkhead = class _Bulkhead`, and print as `_Bulkhead`. (The ESM core is
+  // not bundled, and the ESM adapters name no class in its own body.)
+  build({
+    ...common,
+    format: 'cjs',
+    outdir: 'dist/cjs',
+    outExtension: { '.js': '.cjs' },
+    keepNames: true,
+  }),
 ]);
 results.forEach(sameCache);
 

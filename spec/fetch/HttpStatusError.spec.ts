@@ -21,6 +21,29 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Sun Dec  6 12:01:00 2026', NOW)).to.equal(60_000);
   });
 
+  it('reads every HTTP-date in GMT, whatever the local time zone', () => {
+    // Node reads TZ again when it is set: dates then parse in New York's zone (UTC-5 in
+    // December), where a date without `GMT` read as local time would be 5 hours off.
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(new Date(NOW).getHours(), 'the zone applies').to.equal(7);
+      expect(parseRetryAfter('Sun Dec  6 12:01:00 2026', NOW)).to.equal(60_000);
+      expect(parseRetryAfter('Sun Dec  6 11:59:00 2026', NOW)).to.equal(0);
+      expect(parseRetryAfter('Sun Dec  6 12:00:07 2026', NOW - 3_000)).to.equal(10_000);
+      expect(parseRetryAfter('Sun, 06 Dec 2026 12:00:30 GMT', NOW)).to.equal(30_000);
+      expect(parseRetryAfter('Sunday, 06-Dec-26 12:00:05 GMT', NOW)).to.equal(5_000);
+      // Two-digit days and the first and last months.
+      const jan = Date.UTC(2027, 0, 31, 23, 59, 0);
+      expect(parseRetryAfter('Sun Jan 31 23:59:30 2027', jan)).to.equal(30_000);
+      const dec = Date.UTC(2026, 11, 31, 0, 0, 0);
+      expect(parseRetryAfter('Thu Dec 31 00:00:02 2026', dec)).to.equal(2_000);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('reads a date in the past as 0', () => {
     expect(parseRetryAfter('Sun, 06 Dec 2026 11:00:00 GMT', NOW)).to.equal(0);
   });

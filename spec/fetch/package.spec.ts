@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { thrownBy } from '../support/promises.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
 import { dirname, join } from 'node:path';
 import * as core from 'bulwark';
 import * as fetchEntry from 'bulwark/fetch';
@@ -59,6 +60,53 @@ describe('bulwark/fetch (built package): option errors', () => {
         expect(code, `${file} bundles ${source}`).not.to.include(`// ${source}`);
       }
       expect(code, file).not.to.include('bulwark.OptionError');
+    }
+  });
+});
+
+describe('the built package: class names', () => {
+  // A bundle renames a class that names itself in its body (`var X = class _X`), and a logger
+  // prints an error by its constructor's name (`_HttpStatusError: HTTP status 503`).
+  const ENTRIES = ['bulwark', 'bulwark/fetch', 'bulwark/redis', 'bulwark/otel'];
+
+  function classes(entry: Record<string, unknown>): Array<[string, string]> {
+    return Object.entries(entry)
+      .filter(
+        (pair): pair is [string, (...args: never[]) => unknown] =>
+          typeof pair[1] === 'function' &&
+          /^class\b/.test(Function.prototype.toString.call(pair[1])),
+      )
+      .map(([key, value]) => [key, value.name]);
+  }
+
+  it('names every exported class of every ESM entry by its export', async () => {
+    let count = 0;
+    for (const entry of ENTRIES) {
+      const found = classes((await import(entry)) as Record<string, unknown>);
+      count += found.length;
+      for (const [key, name] of found) expect(name, `${entry} ${key}`).to.equal(key);
+    }
+    expect(count).to.be.greaterThan(20);
+  });
+
+  it('names every exported class of every CommonJS entry by its export', () => {
+    let count = 0;
+    for (const entry of ENTRIES) {
+      const found = classes(require(entry) as Record<string, unknown>);
+      count += found.length;
+      for (const [key, name] of found) expect(name, `${entry} ${key}`).to.equal(key);
+    }
+    expect(count).to.be.greaterThan(20);
+  });
+
+  it('prints an HttpStatusError under its own name', () => {
+    for (const cls of [
+      fetchEntry.HttpStatusError,
+      (require('bulwark/fetch') as typeof fetchEntry).HttpStatusError,
+    ]) {
+      const e = new cls(new Response('', { status: 503, statusText: 'Service Unavailable' }));
+      expect(cls.name).to.equal('HttpStatusError');
+      expect(inspect(e)).to.match(/^HttpStatusError: HTTP status 503 Service Unavailable/);
     }
   });
 });

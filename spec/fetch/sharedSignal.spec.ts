@@ -56,3 +56,41 @@ describe('resilientFetch: a long-lived signal shared by many calls', function ()
     });
   }
 });
+
+describe("resilientFetch: a shared init.signal and each Request's own signal", () => {
+  // A policy with a deadline sends each request with a signal of its own, following the
+  // attempt's signal and both of the caller's.
+  for (const [name, policy] of [
+    ['no deadline', () => Policy.builder<Response>('api').build()],
+    ['a deadline', () => Policy.builder<Response>('api').timeout('2s').build()],
+    [
+      'retries and a deadline per attempt',
+      () => Policy.builder<Response>('api').retry({ maxAttempts: 2 }).timeout('2s').build(),
+    ],
+  ] as const) {
+    it(`keeps one listener on the shared signal, with ${name}`, async () => {
+      const transport = pending();
+      const http = resilientFetch(policy(), { fetch: transport.fetch });
+      const shared = new AbortController();
+      const own = Array.from({ length: 50 }, () => new AbortController());
+      const promises = own.map((c, i) =>
+        http(new Request(`http://localhost/x${i}`, { signal: c.signal }), {
+          signal: shared.signal,
+        }),
+      );
+      const calls = promises.map((p) => settle(p));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls.every((c) => c.status === 'pending')).to.equal(true);
+      expect(listeners(shared.signal)).to.equal(1);
+      // Each call's own signal still stops that call alone.
+      own[0]?.abort(new Error('first'));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls.filter((c) => c.status === 'rejected')).to.have.length(1);
+      transport.answer();
+      const responses = await Promise.all(promises.slice(1));
+      await Promise.all(responses.map((r) => r.body?.cancel()));
+      // A response being read still follows the shared signal; a discarded one does not.
+      expect(listeners(shared.signal)).to.be.at.most(1);
+    });
+  }
+});

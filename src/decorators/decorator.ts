@@ -202,7 +202,13 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
     const legacy = typeof context === 'string' || typeof context === 'symbol';
     // The name a method's context or key gives; a function's own otherwise.
     let name: unknown;
+    // A parameter decorator's call has the parameter's index in place of a descriptor.
+    const parameter: unknown = descriptor;
     if (legacy) {
+      // A method parameter's call is `(prototype, 'm', 0)`.
+      if (typeof parameter === 'number') {
+        throw refuse(`parameter ${parameter} of method \`${String(context)}\``);
+      }
       fn = descriptor?.value;
       if (typeof fn !== 'function') {
         // A field's call has no descriptor (or, under Babel, one with an `initializer`).
@@ -219,7 +225,12 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
       // A legacy class decorator is called with the class alone: a class is never a call's `fn`.
       // (`class` and a space or `{`: a function named `classify`, or `classes => ...`, is none.)
       if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) {
-        throw refuse(`the class \`${fn.name}\``);
+        // A constructor parameter's call is `(Class, undefined, 0)`.
+        throw refuse(
+          typeof parameter === 'number'
+            ? `parameter ${parameter} of the constructor of \`${fn.name}\``
+            : `the class \`${fn.name}\``,
+        );
       }
     } else {
       // Reached at run time only from plain JS or a cast: the types allow methods alone.

@@ -105,8 +105,12 @@ export class HttpStatusError extends Error {
    * matches it. A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // The class is known by owning this method, not by its name: a class that names itself in its
+    // body is renamed by a bundle (`var HttpStatusError = class _HttpStatusError`), and a logger
+    // would print its errors as `_HttpStatusError: ...`. A subclass inherits the method.
     return (
-      (this === HttpStatusError && isHttpStatusError(value)) || super[Symbol.hasInstance](value)
+      (Object.hasOwn(this, Symbol.hasInstance) && isHttpStatusError(value)) ||
+      super[Symbol.hasInstance](value)
     );
   }
 
@@ -175,6 +179,27 @@ export function isHttpStatusError(e: unknown): e is HttpStatusError {
 
 const DELTA_SECONDS = /^\s*(\d+)\s*$/;
 
+// asctime's form, `Sun Nov  6 08:49:37 1994`: the one HTTP-date without `GMT`, which
+// `Date.parse` would read in the local time zone. Every HTTP-date is in GMT (RFC 9110, 5.6.7).
+const ASCTIME =
+  /^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( \d|\d\d) (\d\d):(\d\d):(\d\d) (\d{4})\s*$/;
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+
+/** An asctime date as ms since the epoch, read in GMT; `undefined` for any other text. */
+function asctime(value: string): number | undefined {
+  const m = ASCTIME.exec(value);
+  if (m === null) return undefined;
+  const [, month, day, hours, minutes, seconds, year] = m as unknown as string[];
+  return Date.UTC(
+    Number(year),
+    MONTHS.indexOf(month as string) / 3,
+    Number(day),
+    Number(hours),
+    Number(minutes),
+    Number(seconds),
+  );
+}
+
 /**
  * Reads a `Retry-After` value (RFC 9110, section 10.2.3) as milliseconds to wait: delta-seconds
  * (`'120'`) or an HTTP-date (`'Wed, 21 Oct 2026 07:28:00 GMT'`, also the obsolete RFC 850 and
@@ -194,7 +219,7 @@ export function parseRetryAfter(
   // An HTTP-date names a weekday or month; without a letter, Date.parse would read numbers such
   // as '-5' or '1.5' as years.
   if (!/[a-z]/i.test(value)) return undefined;
-  const at = Date.parse(value);
+  const at = asctime(value) ?? Date.parse(value);
   if (!Number.isFinite(at)) return undefined;
   return Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
 }

@@ -30,9 +30,14 @@ export type FetchFunction = (
   init?: RequestInit,
 ) => Promise<Response>;
 
-/** What `resilientFetch` needs of a policy: a `Policy` whose thunks may produce a `Response`. */
+/**
+ * What `resilientFetch` needs of a policy: a `Policy` that answers a `Response`-producing thunk
+ * with a `Response`. A policy whose fallback answers with something else
+ * (`Policy.builder<Response>('api').fallback({ value: null })`, a `Policy<Response, null>`) does
+ * not fit: its fallback would hide the failure behind a value `fetch`'s callers cannot take.
+ */
 export interface FetchPolicy {
-  execute(fn: Thunk<Response>, options?: ExecuteOptions): Promise<unknown>;
+  execute(fn: Thunk<Response>, options?: ExecuteOptions): Promise<Response>;
 }
 
 /** Options of {@link resilientFetch}. */
@@ -147,10 +152,12 @@ function notAResponse(value: unknown): TypeError {
  *   fallback's `onResult` rejected is readable in the fallback's method (as `error.result`) and
  *   cancelled once the call has settled, unless the method answers with it: read what it needs
  *   before answering, or answer with it.
- * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. A
- *   policy that answers with anything else (a fallback whose value is `null`, as a registry
- *   policy configured with `fallback: { value: null }` does) makes it reject with a `TypeError`
- *   naming that value; give such a policy a fallback that returns a `Response`.
+ * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. The
+ *   types refuse a policy whose fallback answers with anything else
+ *   (`Policy.builder<Response>('api').fallback({ value: null })` does not compile). A policy
+ *   typed only at run time that does (a registry policy configured with
+ *   `fallback: { value: null }`) makes it reject with a `TypeError` naming that value; give such
+ *   a policy a fallback that returns a `Response`.
  *
  * @throws TypeError for a `policy` without `execute`; an `OptionTypeError` (from `bulwark`) for an
  *   option of the wrong type or an unknown option

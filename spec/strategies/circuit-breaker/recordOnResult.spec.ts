@@ -10,6 +10,7 @@ import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { ManualClock } from '../../support/clock.js';
 import { rejectionOf } from '../../support/promises.js';
+import { RejectedResultError } from '../../../src/strategies/fallback/Fallback.js';
 import { breakerClock } from './support.js';
 
 interface Response {
@@ -54,8 +55,9 @@ describe('CircuitBreaker', () => {
           expect(breaker.state).to.equal('open');
           const refusal = await rejectionOf(call(breaker, async () => ok));
           expect(refusal).to.be.instanceOf(CircuitOpenError);
-          // A result is no error: the refusal has no cause.
-          expect(refusal).to.not.have.property('cause');
+          // The cause names the result that tripped it.
+          expect((refusal as Error).cause).to.be.instanceOf(RejectedResultError);
+          expect((refusal as Error).cause).to.include({ result: unavailable });
         });
 
         it('re-opens the circuit when a half-open trial call returns a matching result', async () => {

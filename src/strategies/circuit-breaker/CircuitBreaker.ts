@@ -49,8 +49,12 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
+import { RejectedResultError } from '../fallback/Fallback.js';
 import { REFUSE_ISOLATED, probeLeaseMs } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
+
+// The cause a failure recorded for a result passes on (see `#failedResult`).
+const FAILED_RESULT = Object.freeze({});
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
  *
@@ -348,7 +352,8 @@ const ANSWERED = 2;
  * starts an empty window about the calls admitted from then on: the outcome of a call admitted
  * before it moves nothing and enters no window (with a shared store: before a close this breaker
  * has heard of). A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
- * when this breaker recorded it.
+ * when this breaker recorded it: the error, or for a result `recordOnResult` matched a
+ * {@link RejectedResultError} holding that result.
  *
  * A call whose caller aborted records nothing, and an error `recordOn` does not match counts as
  * neither; both give back a HALF_OPEN trial slot.
@@ -410,6 +415,9 @@ export class CircuitBreaker<in R = any> {
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
   // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
+  // The result `recordOnResult` is recording as a failure, while it is recorded: a trip by it
+  // makes the refusals' cause (a RejectedResultError) from it then, not for every such result.
+  #failedResult: unknown = undefined;
   // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
   // the circuit opens) must not have its change delivered before the one it is reacting to. Only
   // the first of them is being delivered when there are more.
@@ -957,8 +965,14 @@ export class CircuitBreaker<in R = any> {
         throw error;
       }
     }
-    if (failed) this.#recordFailure(undefined, durationMs, ticket);
-    else this.#record(false, durationMs >= this.#slowCallMs, ticket);
+    if (failed) {
+      this.#failedResult = result;
+      try {
+        this.#recordFailure(FAILED_RESULT, durationMs, ticket);
+      } finally {
+        this.#failedResult = undefined;
+      }
+    } else this.#record(false, durationMs >= this.#slowCallMs, ticket);
   }
 
   /** @internal True when `recordOnResult` is set: results are judged. */
@@ -977,7 +991,8 @@ export class CircuitBreaker<in R = any> {
     else this.#release(ticket);
   }
 
-  // Records a failure; `error` (undefined for a result) becomes the cause of refusals if it trips.
+  // Records a failure; `error` (FAILED_RESULT for a result) becomes the cause of refusals if it
+  // trips.
   #recordFailure(error: unknown, durationMs: number, ticket: number): void {
     this.#record(true, durationMs >= this.#slowCallMs, ticket, error);
   }
@@ -1339,7 +1354,15 @@ export class CircuitBreaker<in R = any> {
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') this.#openCause = cause;
+    if (to === 'open') {
+      this.#openCause =
+        cause === FAILED_RESULT
+          ? new RejectedResultError(
+              this.#failedResult,
+              'recordOnResult counted the result as a failure',
+            )
+          : cause;
+    }
     if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;

@@ -12,7 +12,9 @@ import {
 /**
  * What a fallback's `method` (and its `fallback` event) receives in place of an error when
  * `onResult` rejected a result: the outcome, as Polly's fallback sees it, with the result itself
- * in {@link RejectedResultError.result}. It is never thrown at the caller.
+ * in {@link RejectedResultError.result}. It is never thrown at the caller. A circuit breaker
+ * tripped by a result its `recordOnResult` matched gives one (holding that result) as the `cause`
+ * of its refusals while OPEN.
  *
  * @typeParam R - the type of the rejected result
  * @example
@@ -29,8 +31,9 @@ export class RejectedResultError<R = unknown> extends Error {
   /** The result `onResult` rejected. */
   readonly result: R;
 
-  constructor(result: R) {
-    super("The result was rejected by the fallback's onResult");
+  /** @param message - @internal what rejected it, when not a fallback's `onResult` */
+  constructor(result: R, message?: string) {
+    super(message ?? "The result was rejected by the fallback's onResult");
     // A string literal: a class's own name does not survive minification.
     this.name = 'RejectedResultError';
     this.result = result;

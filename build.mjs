@@ -144,18 +144,26 @@ const results = await Promise.all([
     ...mangling,
   }),
   build({ ...common, entryPoints: adapters, format: 'esm', outdir: 'dist/esm' }),
-  // The CJS bundle keeps each class's name: a class that names itself in its body would otherwise
-  // be emitted as `var Bulkhead = class _Bulkhead`, and print as `_Bulkhead`. (The ESM core is
-  // not bundled, and the ESM adapters name no class in its own body.)
-  build({
-    ...common,
-    format: 'cjs',
-    outdir: 'dist/cjs',
-    outExtension: { '.js': '.cjs' },
-    keepNames: true,
-  }),
+  build({ ...common, format: 'cjs', outdir: 'dist/cjs', outExtension: { '.js': '.cjs' } }),
 ]);
 results.forEach(sameCache);
+
+// A bundled class that names itself in its body is emitted as `var Bulkhead = class _Bulkhead`,
+// and would print as `_Bulkhead`. The CJS bundles give each such class its own name back once,
+// at the end of the module (esbuild's `keepNames` would also wrap every closure made per call in
+// a naming helper). The ESM core is not bundled, and the ESM adapters name no class in its body.
+for (const file of walk('dist/cjs')) {
+  if (!file.endsWith('.cjs')) continue;
+  const text = readFileSync(file, 'utf8');
+  const renamed = [...text.matchAll(/\bvar (\w+) = class _\1\b/g)].map((m) => m[1]);
+  if (renamed.length === 0) continue;
+  const naming = renamed
+    .map((name) => `Object.defineProperty(${name}, "name", { value: "${name}" });\n`)
+    .join('');
+  const map = text.lastIndexOf('//# sourceMappingURL=');
+  const at = map === -1 ? text.length : map;
+  writeFileSync(file, text.slice(0, at) + naming + text.slice(at));
+}
 
 execFileSync(
   process.execPath,

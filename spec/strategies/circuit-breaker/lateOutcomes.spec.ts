@@ -9,28 +9,11 @@ import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitB
 import { InMemoryCircuitBreakerStore } from '../../../src/strategies/circuit-breaker/store.js';
 import type { ManualClock } from '../../support/clock.js';
 import { deferred, rejectionOf, settle } from '../../support/promises.js';
-import { breakerClock, run } from './support.js';
-
-class Boom extends Error {}
+import { Boom, breakerClock, flushed, pending, run } from './support.js';
 
 function counts(breaker: CircuitBreaker): [string, number, number, number] {
   const m = breaker.metrics;
   return [m.state, m.bufferedCalls, m.failedCalls, m.slowCalls];
-}
-
-// A call through `execute` that settles when told to; `fail` rejects it with Boom.
-function pending(breaker: CircuitBreaker) {
-  const gate = deferred<string>();
-  const call = settle(breaker.execute(() => gate.promise));
-  return {
-    call,
-    succeed: () => gate.resolve('late'),
-    fail: () => gate.reject(new Boom()),
-  };
-}
-
-async function flushed(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
 describe('CircuitBreaker metrics count every recorded call, whatever the state', () => {
@@ -42,8 +25,8 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
 
   it('counts outcomes of calls admitted while CLOSED that report while OPEN, without moving the circuit', async () => {
     const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '10s' });
-    const slowFailure = pending(breaker);
-    const slowSuccess = pending(breaker);
+    const slowFailure = pending((fn) => breaker.execute(fn));
+    const slowSuccess = pending((fn) => breaker.execute(fn));
     await run(breaker, 'FF');
     expect(counts(breaker)).to.deep.equal(['open', 2, 2, 0]);
     clock.tick(4_000);
@@ -51,8 +34,8 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
     slowFailure.fail();
     slowSuccess.succeed();
     await flushed();
-    expect(slowFailure.call.reason).to.be.instanceOf(Boom);
-    expect(slowSuccess.call.value).to.equal('late');
+    expect(slowFailure.settled.reason).to.be.instanceOf(Boom);
+    expect(slowSuccess.settled.value).to.equal('late');
     // Four calls ran, three failed.
     expect(breaker.metrics).to.deep.include({
       state: 'open',
@@ -68,10 +51,10 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
 
   it('counts a late failure that arrives during HALF_OPEN, which neither re-opens nor blocks the close', async () => {
     const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '10s' });
-    const late = pending(breaker);
+    const late = pending((fn) => breaker.execute(fn));
     await run(breaker, 'FF');
     clock.tick(10_000);
-    const probe = pending(breaker);
+    const probe = pending((fn) => breaker.execute(fn));
     expect(breaker.state).to.equal('half-open');
 
     late.fail();
@@ -80,7 +63,7 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
 
     probe.succeed();
     await flushed();
-    expect(probe.call.value).to.equal('late');
+    expect(probe.settled.value).to.equal('late');
     // The close starts a new, empty window.
     expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
   });
@@ -147,7 +130,7 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
       slowCallDuration: '1s',
       recoveryTimeout: '30s',
     });
-    const late = pending(breaker);
+    const late = pending((fn) => breaker.execute(fn));
     await run(breaker, 'FF');
     expect(counts(breaker)).to.deep.equal(['open', 2, 2, 0]);
     clock.tick(2_000);
@@ -169,7 +152,7 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
 
   it('counts a late outcome while ISOLATED, which stays isolated until reset() clears the window', async () => {
     const breaker = new CircuitBreaker({ clock, failureThreshold: 5 });
-    const late = pending(breaker);
+    const late = pending((fn) => breaker.execute(fn));
     await run(breaker, 'S');
     breaker.isolate();
     late.fail();
@@ -188,7 +171,7 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
       minimumCalls: 2,
       recoveryTimeout: '1s',
     });
-    const late = [pending(breaker), pending(breaker)];
+    const late = [pending((fn) => breaker.execute(fn)), pending((fn) => breaker.execute(fn))];
     await run(breaker, 'FF');
     for (const call of late) call.fail();
     await flushed();
@@ -205,10 +188,10 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
     const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '10s' });
     await run(breaker, 'F');
     clock.tick(10_000);
-    const hung = pending(breaker);
+    const hung = pending((fn) => breaker.execute(fn));
     // The hung trial call is lost after max(recoveryTimeout, 10 s); a new one takes its slot.
     clock.tick(10_000);
-    const fresh = pending(breaker);
+    const fresh = pending((fn) => breaker.execute(fn));
     hung.fail();
     await flushed();
     expect(counts(breaker)).to.deep.equal(['half-open', 2, 2, 0]);
@@ -232,7 +215,7 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
 
   it('keeps late outcomes in toJSON(), as the window it reports', async () => {
     const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '10s' });
-    const late = pending(breaker);
+    const late = pending((fn) => breaker.execute(fn));
     await run(breaker, 'FF');
     late.succeed();
     await flushed();

@@ -6,29 +6,11 @@ import { expect } from 'chai';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { ManualClock } from '../../support/clock.js';
-import { deferred, settle } from '../../support/promises.js';
-import { breakerClock, run } from './support.js';
-
-class Boom extends Error {}
+import { Boom, breakerClock, flushed, pending, run } from './support.js';
 
 function counts(breaker: CircuitBreaker): [string, number, number, number] {
   const m = breaker.metrics;
   return [m.state, m.bufferedCalls, m.failedCalls, m.slowCalls];
-}
-
-// A call through `call` that settles when told to; `fail` rejects it with Boom.
-function pending(call: (fn: () => Promise<string>) => Promise<string>) {
-  const gate = deferred<string>();
-  const settled = settle(call(() => gate.promise));
-  return {
-    settled,
-    succeed: () => gate.resolve('late'),
-    fail: () => gate.reject(new Boom()),
-  };
-}
-
-async function flushed(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
 describe('CircuitBreaker ignores outcomes of calls admitted before the circuit last closed', () => {

@@ -13,11 +13,33 @@ import {
   type CircuitOutcome,
 } from '../../../src/strategies/circuit-breaker/store.js';
 import { ManualClock } from '../../support/clock.js';
-import { rejectionOf } from '../../support/promises.js';
+import { deferred, rejectionOf, settle, type Settled } from '../../support/promises.js';
 
 export class ConnectionError extends Error {}
 export class ResetError extends ConnectionError {}
 export class ValidationError extends Error {}
+/** The failure of a call held open by `pending`. */
+export class Boom extends Error {}
+
+/** A call through `call` that settles when told to; `fail` rejects it with Boom. */
+export function pending(call: (fn: () => Promise<string>) => Promise<string>): {
+  settled: Settled<string>;
+  succeed: () => void;
+  fail: () => void;
+} {
+  const gate = deferred<string>();
+  const settled = settle(call(() => gate.promise));
+  return {
+    settled,
+    succeed: () => gate.resolve('late'),
+    fail: () => gate.reject(new Boom()),
+  };
+}
+
+/** Lets a few microtask turns pass: the outcomes of settled calls are recorded. */
+export async function flushed(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
 
 /** A manual clock that refuses timers: a breaker reads the time, and never sets one. */
 export function breakerClock(): ManualClock {

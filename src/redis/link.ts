@@ -175,7 +175,9 @@ export class RedisLink {
     const health = this.#health;
     // Read only for a client still connecting: no clock read on the common path.
     const since = this.#connecting() ? this.#clock.now() : undefined;
-    let waited = false;
+    // Sent while connecting: past its first `storeTimeout`, a connection made since (however
+    // soon) gives it one more.
+    let waited = since !== undefined;
     const pending = this.#exec(command);
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;

@@ -159,16 +159,29 @@ export class StoreUnavailableError extends ResilienceError {
   }
 }
 
-function hasBrand(e: unknown): e is ResilienceError {
-  return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true;
+/**
+ * True when `e` is one of bulwark's errors (with `code`, when given), from any copy; false, never
+ * a throw, for a value whose property reads throw (a hostile Proxy), so no guard throws.
+ */
+function hasBrand(e: unknown, code?: string): e is ResilienceError {
+  try {
+    return (
+      typeof e === 'object' &&
+      e !== null &&
+      (e as { [BRAND]?: unknown })[BRAND] === true &&
+      (code === undefined || (e as ResilienceError).code === code)
+    );
+  } catch {
+    return false;
+  }
 }
 
 function codeGuard<E extends ResilienceError>(code: E['code']): (e: unknown) => e is E {
-  return (e: unknown): e is E => hasBrand(e) && e.code === code;
+  return (e: unknown): e is E => hasBrand(e, code);
 }
 
 /** True for any error bulwark raised, from this or another copy of the package. */
-export const isResilienceError: (e: unknown) => e is ResilienceError = hasBrand;
+export const isResilienceError = (e: unknown): e is ResilienceError => hasBrand(e);
 /** True for a {@link RateLimitExceededError}, from this or another copy of the package. */
 export const isRateLimitExceededError =
   /* @__PURE__ */ codeGuard<RateLimitExceededError>('RATE_LIMITED');

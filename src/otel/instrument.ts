@@ -430,16 +430,9 @@ function stageAttributes(base: Attributes, policy: string, state: StageState): A
   return { ...base, policy, stage: state.kind, primitive: state.name };
 }
 
+/** True for a refusal of bulwark's (the guards never throw, whatever the value). */
 function isRejection(error: unknown): boolean {
-  try {
-    return (
-      isRateLimitExceededError(error) || isBulkheadFullError(error) || isCircuitOpenError(error)
-    );
-  } catch {
-    // A hostile value (a Proxy whose every property access throws) is no refusal of ours; the
-    // call must still be counted.
-    return false;
-  }
+  return isRateLimitExceededError(error) || isBulkheadFullError(error) || isCircuitOpenError(error);
 }
 
 function options(metric: { readonly unit: string; readonly description: string }): {

@@ -90,7 +90,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   }
 
   private refused(ctx: Context, error: unknown): void {
-    if (isRefusal(error)) {
+    if (isCircuitOpenError(error)) {
       this.rejected(error);
     }
     this.outer.leave(ctx, false, error);
@@ -127,17 +127,5 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
       }
     }
     this.outer.leave(received, ok, value);
-  }
-}
-
-/** True for the breaker's refusal; false for what a custom store threw, whatever it is. */
-function isRefusal(error: unknown): boolean {
-  try {
-    // Stryker disable BlockStatement: an emptied catch block answers undefined, as false as false to the caller
-    return isCircuitOpenError(error);
-  } catch {
-    // Stryker restore BlockStatement
-    // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
-    return false;
   }
 }

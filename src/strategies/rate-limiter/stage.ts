@@ -48,7 +48,7 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
     taken.then(
       () => this.inner.enter(ctx),
       (error: unknown) => {
-        if (isRefusal(error)) {
+        if (isRateLimitExceededError(error)) {
           this.rejected(error);
         }
         this.outer.leave(ctx, false, error);
@@ -58,15 +58,5 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     this.outer.leave(ctx, ok, value);
-  }
-}
-
-/** True for the limiter's refusal; false for what a custom store threw, whatever it is. */
-function isRefusal(error: unknown): boolean {
-  try {
-    return isRateLimitExceededError(error);
-  } catch {
-    // A hostile value (a Proxy whose property reads throw) is no refusal; it goes to the caller.
-    return false;
   }
 }

@@ -1,4 +1,4 @@
-import { BulkheadFullError } from '../../errors.js';
+import { BulkheadFullError, isOperationTimeoutError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
@@ -26,6 +26,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
+import { sampleOf } from './sample.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -569,18 +570,18 @@ export class Bulkhead {
       this.giveSlot(ticket, false);
       return Promise.reject(error);
     }
-    if (until !== undefined) return this.#follow(work, ticket, until);
+    if (until !== undefined) return this.#follow(work, ticket, until, signal);
     const live = abortable(signal);
     // Without a signal to answer early (or one that aborted while `fn` started), the call follows
     // its work; the promise returned is a new one, so a rejection nobody handles is reported.
     if (live === undefined || live.aborted) {
       return work.then(
         (value) => {
-          this.giveSlot(ticket, true);
+          this.giveSlot(ticket, sampleBy(true, live));
           return value;
         },
         (error: unknown) => {
-          this.giveSlot(ticket, false);
+          this.giveSlot(ticket, sampleBy(false, live));
           throw error;
         },
       );
@@ -602,8 +603,8 @@ export class Bulkhead {
           return;
         }
         this.orphan(-1);
-        // Called off by its caller: says nothing of the dependency, to an adaptive limit.
-        this.giveSlot(ticket, undefined);
+        // Called off by its caller (nothing, to an adaptive limit), or a deadline's (a failure).
+        this.giveSlot(ticket, sampleBy(ok, live));
       };
       work.then(
         (value) => {
@@ -618,19 +619,29 @@ export class Bulkhead {
     });
   }
 
-  /** Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). */
-  #follow<T>(work: Promise<T>, ticket: BulkheadTicket, until: FollowedWork): Promise<T> {
+  /**
+   * Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). An
+   * adaptive limit learns the call's outcome as `work` answered it, by the rule of a policy's
+   * bulkhead stage (see `sampleBy`).
+   */
+  #follow<T>(
+    work: Promise<T>,
+    ticket: BulkheadTicket,
+    until: FollowedWork,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     const settle = (ok: boolean): void => {
+      // As the caller is answered: the signal's later fate is not this call's.
+      const sample = sampleBy(ok, signal);
       if (until.running === 0) {
-        this.giveSlot(ticket, ok);
+        this.giveSlot(ticket, sample);
         return;
       }
       this.orphan(1);
       until.drained = () => {
         until.drained = undefined;
         this.orphan(-1);
-        // Answered before it settled: a failure, as an adaptive limit sees it.
-        this.giveSlot(ticket, false);
+        this.giveSlot(ticket, sample);
       };
     };
     work.then(
@@ -674,6 +685,17 @@ export class Bulkhead {
     if (manual) this.#manual.push(ticket);
     return ticket;
   }
+}
+
+/**
+ * How a call run for a caller with `signal` went, as an adaptive limit learns it (see
+ * `sampleOf`): a signal that aborted answered the caller from outside, calling the call off,
+ * unless a deadline aborted it (a time limiter's or a policy's timeout outside, whose reason is
+ * an `OperationTimeoutError`): a failure then, as in a policy.
+ */
+function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
+  const aborted = signal !== undefined && signal.aborted;
+  return sampleOf(ok, aborted, aborted && !isOperationTimeoutError(signal.reason));
 }
 
 // `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.

@@ -511,8 +511,22 @@ export class Bulkhead {
    * `old` is a redirect to this one: every call through it takes its slot here, and its
    * `availableSlots`, `queued` and `orphaned` are this one's. Its settings stay the ones it was
    * built with. Nothing is added to `old`: its fields change, its shape does not.
+   *
+   * A bulkhead taken over already (by an earlier reload) is a redirect: the one answering for it
+   * at the end of its chain of successors stands for it, on either side, so that its callers
+   * reach this one (`A -> B`, then `C` taking over `A` or `B`: `A -> B -> C`); nothing happens
+   * when that is this one. (The queue every redirect shares must never be moved: see
+   * `handedOver`.)
    */
   takeOver(old: Bulkhead): void {
+    let next: Bulkhead = this;
+    while (next.#successor !== undefined) next = next.#successor;
+    while (old.#successor !== undefined) old = old.#successor;
+    if (old === next) return;
+    if (next !== this) {
+      next.takeOver(old);
+      return;
+    }
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
     old.#orphaned = 0;

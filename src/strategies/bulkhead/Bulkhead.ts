@@ -519,14 +519,15 @@ export class Bulkhead {
    * `handedOver`.)
    */
   takeOver(old: Bulkhead): void {
-    let next: Bulkhead = this;
-    while (next.#successor !== undefined) next = next.#successor;
-    while (old.#successor !== undefined) old = old.#successor;
-    if (old === next) return;
-    if (next !== this) {
-      next.takeOver(old);
+    if (this.#successor !== undefined) {
+      this.#successor.takeOver(old);
       return;
     }
+    if (old.#successor !== undefined) {
+      this.takeOver(old.#successor);
+      return;
+    }
+    if (old === this) return;
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
     old.#orphaned = 0;

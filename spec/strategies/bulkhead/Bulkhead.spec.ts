@@ -5,6 +5,7 @@ import type { Clock } from '../../../src/internal/clock.js';
 import { NEVER_ABORTED } from '../../../src/internal/signals.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
 import {
   InMemoryBulkheadStore,
   type BulkheadStore,
@@ -511,6 +512,31 @@ describe('Bulkhead', () => {
       await flush();
       expect(released).to.deep.equal(['a', 'b']);
       for (const run of runs) expect(run.status).to.equal('fulfilled');
+    });
+
+    it('hands a freed slot on when the store’s handOff throws, and the call keeps its own answer', async () => {
+      // A store that cannot say whether a freed slot may pass to a queued caller.
+      class NoSay extends InMemoryBulkheadStore {
+        override handOff(): boolean {
+          throw new Error('store down');
+        }
+      }
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store: new NoSay() });
+      const policy = Policy.builder('p').bulkhead(bulkhead).build();
+      const first = deferred<string>();
+      const second = deferred<string>();
+      const runs = [
+        settle(bulkhead.execute(() => first.promise)),
+        settle(policy.execute(() => second.promise)),
+        settle(bulkhead.execute(() => 'third')),
+      ];
+      expect(bulkhead.queued).to.equal(2);
+      first.resolve('first');
+      await flush();
+      second.resolve('second');
+      await flush();
+      expect(runs.map((run) => run.value)).to.deep.equal(['first', 'second', 'third']);
+      expect([bulkhead.availableSlots, bulkhead.queued]).to.deep.equal([1, 0]);
     });
 
     describe('answering asynchronously', () => {

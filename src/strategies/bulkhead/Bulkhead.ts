@@ -461,7 +461,7 @@ export class Bulkhead {
     }
     if (
       (this.#adaptive === undefined || this.#adaptive.ended(ticket, outcome)) &&
-      this.#handOff?.() !== false
+      this.#mayHandOff()
     ) {
       const waiter = this.#queue.shift()!;
       // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
@@ -470,6 +470,20 @@ export class Bulkhead {
       return;
     }
     this.#release(ticket);
+  }
+
+  /**
+   * The store's say on handing a freed slot to a queued caller (`handOff`): yes without one, and
+   * when it throws, as a store that cannot say is taken as one without it: the slot passes on
+   * (the count the store keeps does not change), rather than failing the call that ended and
+   * leaving the queue unserved.
+   */
+  #mayHandOff(): boolean {
+    try {
+      return this.#handOff?.() !== false;
+    } catch {
+      return true;
+    }
   }
 
   /**

@@ -605,8 +605,9 @@ export class Bulkhead {
     // its work; the promise returned is a new one, so a rejection nobody handles is reported.
     if (live === undefined || live.aborted) {
       return work.then(
+        // The caller is answered by the work: its success is one whatever became of the signal.
         (value) => {
-          this.giveSlot(ticket, sampleBy(true, live));
+          this.giveSlot(ticket, true);
           return value;
         },
         (error: unknown) => {

@@ -605,6 +605,39 @@ describe('Bulkhead', () => {
         expect(store.used).to.equal(0);
       });
 
+      it('gives back a slot granted as the caller aborts, in the turn between the grant and the answer, or hands it to acquire', async () => {
+        // A store whose answer is ready at once: the abort comes in a microtask queued after it.
+        const released: unknown[] = [];
+        let used = 0;
+        const store: BulkheadStore = {
+          configure() {},
+          tryAcquire: () => false,
+          acquire: () => Promise.resolve(++used <= 3 && `slot${used}`),
+          release: (ticket) => {
+            used--;
+            released.push(ticket);
+          },
+          inUse: () => used,
+        };
+        const bulkhead = new Bulkhead({ maxConcurrent: 3, store });
+        const policy = Policy.builder('p').bulkhead(bulkhead).build();
+        const caller = new AbortController();
+        const runs = [
+          settle(bulkhead.execute(() => 'ran', caller.signal)),
+          settle(bulkhead.acquire(caller.signal)),
+          settle(policy.execute(() => 'ran', { signal: caller.signal })),
+        ];
+        queueMicrotask(() => caller.abort(new Error('gone')));
+        await flush();
+        // The slot of `acquire`, granted before the abort, is the caller's to release; the calls'
+        // go back.
+        expect(runs.map((run) => run.status)).to.deep.equal(['rejected', 'fulfilled', 'rejected']);
+        expect(released).to.have.members(['slot1', 'slot3']);
+        bulkhead.release();
+        expect(released).to.have.members(['slot1', 'slot2', 'slot3']);
+        expect(used).to.equal(0);
+      });
+
       it('rejects promptly on abort and gives back a slot granted after the caller left', async () => {
         const store = new RemoteStore();
         const bulkhead = new Bulkhead({ maxConcurrent: 1, store });

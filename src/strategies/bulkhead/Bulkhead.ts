@@ -5,7 +5,6 @@ import { fail, show, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
   noop,
-  raceAbort,
   isThenable,
   abortable,
   refusedCall,
@@ -429,12 +428,30 @@ export class Bulkhead {
     } catch (error) {
       return Promise.reject(error);
     }
-    return isThenable(answer)
-      ? raceAbort(
-          Promise.resolve(answer).then((ticket) => this.#granted(ticket, signal, manual)),
-          signal,
-        )
-      : Promise.resolve(this.#granted(answer, signal, manual));
+    if (!isThenable(answer)) return Promise.resolve(this.#granted(answer, signal, manual));
+    const asked = Promise.resolve(answer);
+    if (signal === undefined) return asked.then((ticket) => this.#granted(ticket, signal, manual));
+    // The caller leaves at its abort, and a slot granted after that goes back. The answer is
+    // taken in the turn the store's answer arrives, so no turn falls between a slot granted and
+    // the caller holding it, in which an abort would leave that slot to nobody.
+    return new Promise<BulkheadTicket>((resolve, reject) => {
+      const onAbort = (): void => {
+        unlistenAbort(signal, onAbort);
+        reject(signal.reason);
+      };
+      listenAbort(signal, onAbort);
+      asked.then(
+        (ticket) => {
+          unlistenAbort(signal, onAbort);
+          if (!signal.aborted) resolve(this.#granted(ticket, signal, manual));
+          else if (ticket !== false) this.giveSlot(ticket);
+        },
+        (error: unknown) => {
+          unlistenAbort(signal, onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
   /**

@@ -141,4 +141,16 @@ describe('RedisLink: how long a first connection is waited for by default', func
     await clock.advance(0);
     expect(link.up).to.equal(false);
   });
+
+  it('gives a command no more than one storeTimeout once the first connection failed', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client, { connectTimeout: 1000 });
+    const sent = settle(link.run(() => new Promise(() => {})));
+    await clock.advance(10);
+    client.to('close'); // refused: ioredis goes through 'close', then 'reconnecting'
+    client.to('reconnecting');
+    await clock.advance(90);
+    expect(sent.status).to.equal('rejected');
+    expect(String(sent.reason)).to.match(/could not connect/);
+  });
 });

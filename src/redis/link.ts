@@ -1,6 +1,6 @@
 import { noop } from '../internal/signals.js';
 import { StoreUnavailableError, systemClock, type Clock } from '../index.js';
-import { kindOf, type RedisClientAdapter } from './adapter.js';
+import { firstConnectionFailed, kindOf, type RedisClientAdapter } from './adapter.js';
 import { assertUnconfigured, type ResolvedStoreOptions, type StoreErrorMode } from './options.js';
 
 /**
@@ -169,7 +169,8 @@ export class RedisLink {
    * While the client makes its first connection (the adapter's `connecting`), the command waits
    * in the client's queue for it, not for a server that is away: `storeTimeout` runs again
    * while the client still connects, up to `connectTimeout` in all, and once more when it has
-   * connected (or failed to) since the last look; then a timeout is an outage like any other.
+   * connected since the last look (not when its attempt failed: the server is away); then a
+   * timeout is an outage like any other.
    * A command that gave up because the client had not connected in time, and is answered once
    * it has, ends that outage.
    */
@@ -208,9 +209,13 @@ export class RedisLink {
             }
             message = `the client did not connect within ${this.connectMs} ms`;
             unconnected = new StoreTimeoutError(message);
+          } else if (firstConnectionFailed(this.adapter)) {
+            // The first connection failed (refused, or the client's own connect timeout): the
+            // server cannot be reached, and one `storeTimeout` was all the command gets.
+            message = `the client could not connect (Redis did not answer within ${this.timeoutMs} ms)`;
           } else if (waited) {
-            // The client is past its first connection since the last look: the command has had
-            // less than `storeTimeout` since then, and gets one more.
+            // The client connected since the last look: the command has had less than
+            // `storeTimeout` since then, and gets one more.
             waited = false;
             timer = this.#clock.setTimeout(expire, this.timeoutMs);
             return;

@@ -2,6 +2,7 @@ import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
 import { inspectableContexts, RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
+import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
 import { didYouMean, fnError, show } from '../internal/validate.js';
 import { OptionTypeError } from '../optionErrors.js';
@@ -15,26 +16,18 @@ import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
 
-// Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
-// a browser lacks). Node formats the object the method returns, at the depth it was asked for.
-const INSPECT = /* @__PURE__ */ Symbol.for('nodejs.util.inspect.custom');
-
-// The object `console.log` shows for a policy, printed under the class's name (a class defined as
-// a computed property takes the key as its name, which a minifier leaves alone).
-const PolicyView = /* @__PURE__ */ (() => ({ Policy: class {} }).Policy)();
-
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
  * `Policy { name, stages }`: what `toJSON()` gives, under the class's name. An own property, not
  * a method: a class member under a computed key would keep the class in every bundle, used or not.
  */
 export function inspectable(policy: Policy<unknown, unknown>): void {
-  Object.defineProperty(policy, INSPECT, { value: inspectView });
+  Object.defineProperty(policy, INSPECT, { value: policyView });
 }
 
-function inspectView(this: Policy<unknown, unknown>): object {
-  return Object.assign(new PolicyView(), this.toJSON());
-}
+const policyView = /* @__PURE__ */ inspectView('Policy', (policy: Policy<unknown, unknown>) =>
+  policy.toJSON(),
+);
 
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {

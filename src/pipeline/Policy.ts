@@ -112,6 +112,8 @@ export class Policy<T = unknown, F = never> {
     settle: (root: RootContext, ok: boolean, value: unknown) => void;
   };
   private readonly breakerSubscriptions: Array<() => void> = [];
+  /** Each stage's state as `metrics()` last read it (see there). */
+  private readonly lastStates: Array<StageState | undefined> = [];
   /** True when something besides the thunk can settle an execution (see `execute`). */
   private readonly eager: boolean;
   /** True when a stage reads `ctx.startedAt` or hands the context on (see `execute`). */
@@ -275,9 +277,15 @@ export class Policy<T = unknown, F = never> {
     return this.parts.hub.on(event, listener);
   }
 
-  /** Counters since the policy was built and each stage's live state. */
+  /**
+   * Counters since the policy was built and each stage's live state. A stage whose state cannot
+   * be read now (a custom store that throws, as a bulkhead's `inUse` may while its connection is
+   * down) is reported as last read, or, never read yet, by its `kind` and `name` alone: this
+   * never throws, and reports no `undefined` or `NaN` for it.
+   */
   metrics(): PolicyMetrics {
     const c = this.parts.counters;
+    const last = this.lastStates;
     return {
       calls: c.calls,
       successes: c.successes,
@@ -286,7 +294,13 @@ export class Policy<T = unknown, F = never> {
       retries: c.retries,
       timeouts: c.timeouts,
       fallbacks: c.fallbacks,
-      stages: this.parts.steps.map((s) => s.state() as StageState),
+      stages: this.parts.steps.map((s, i) => {
+        try {
+          return (last[i] = s.state() as StageState);
+        } catch {
+          return last[i] ?? { kind: s.kind, name: s.name };
+        }
+      }),
     };
   }
 

@@ -4,8 +4,7 @@ import { inspectableContexts, RootContext, type Context } from '../internal/cont
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
-import { didYouMean, fnError, show } from '../internal/validate.js';
-import { OptionTypeError } from '../optionErrors.js';
+import { fnError, show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -14,7 +13,13 @@ import { PolicyBuilder } from './PolicyBuilder.js';
 import { wrap as wrapWith, type Executor } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
-import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
+import {
+  optionError,
+  signalPicker,
+  strayOptions,
+  unknownOption,
+  type SignalPicker,
+} from '../internal/pickSignal.js';
 
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
@@ -488,46 +493,44 @@ const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
 
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
- * or the option error (an `OptionTypeError` naming `options`, `options.signal`, `options.data`
- * or `options.<key>` for an unknown key, when neither option is set) that rejects the execution.
- * Neither set, an object that is not plain is refused too: an AbortSignal given as a primitive
- * takes it (`execute(fn, signal)`), a Date, a Map would pass for empty options and be ignored.
+ * or the option error that rejects the execution, worded as a wrapper's
+ * (``execute: `options.signal` must be an AbortSignal, got "soon"``), naming `options`,
+ * `options.signal`, `options.data`, or `options.<key>` for an unknown key when neither option
+ * is set. Neither set, an object that is not plain is refused too: an AbortSignal given as a
+ * primitive takes it (`execute(fn, signal)`); a Date, a Map would pass for empty options and be
+ * ignored.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {
     if (typeof options !== 'object' || options === null) {
-      return new OptionTypeError('options', 'an object', options);
+      return optionError('execute', 'options', 'an object', options);
     }
     const { signal, data } = options as { signal?: unknown; data?: unknown };
     // A misspelt key (`singal`) leaves both options unset, and would go unnoticed: the caller's
     // abort ignored. The keys are read only then, so a call that sets an option pays nothing.
     if (signal === undefined && data === undefined) {
-      const stray = strayOptions(options, 'execute: ', '{ signal }');
+      const stray =
+        strayOptions(options, 'execute', '{ signal }') ??
+        unknownOption(options, 'execute', EXECUTE_OPTIONS, 'options.');
       if (stray) return stray;
-      for (const key of Object.keys(options)) {
-        if (!EXECUTE_OPTIONS.includes(key)) {
-          return new OptionTypeError(
-            `options.${key}`,
-            'a known option',
-            (options as Record<string, unknown>)[key],
-            { message: `execute: unknown option \`${key}\`${didYouMean(key, EXECUTE_OPTIONS)}` },
-          );
-        }
-      }
     }
     if (signal !== undefined && !isSignal(signal)) {
-      return new OptionTypeError('options.signal', 'an AbortSignal', signal);
+      return optionError('execute', 'options.signal', 'an AbortSignal', signal);
     }
     if (data !== undefined && (typeof data !== 'object' || data === null)) {
-      return new OptionTypeError('options.data', 'an object or a Map', data);
+      return optionError('execute', 'options.data', 'an object or a Map', data);
     }
     return { signal, data: toDataMap(data as Record<string, unknown> | undefined) };
   } catch (error) {
     // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
-    return new OptionTypeError('options', 'an object that can be read', options, {
-      message: `\`options\` could not be read: ${describeError(error)}`,
-      cause: error,
-    });
+    return optionError(
+      'execute',
+      'options',
+      'an object that can be read',
+      options,
+      `\`options\` could not be read: ${describeError(error)}`,
+      { cause: error },
+    );
   }
 }
 

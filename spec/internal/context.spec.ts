@@ -399,7 +399,10 @@ describe('context', () => {
         } as MapConstructor;
         await policy.execute((ctx) => {
           views.push({ text: inspect(ctx), json: JSON.parse(JSON.stringify(ctx)) });
-          expect(made, 'nothing made to show the context').to.deep.equal({ controllers: 0, maps: 0 });
+          expect(made, 'nothing made to show the context').to.deep.equal({
+            controllers: 0,
+            maps: 0,
+          });
           data = ctx.data;
           return ctx.signal;
         });

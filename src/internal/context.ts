@@ -378,9 +378,7 @@ export class RootContext extends Context implements DeadlineNode {
   override get signalAborted(): boolean {
     // As `signal` would be made now: aborted by the caller's abort or by the deadline's passing.
     const made = this.signalMade;
-    return made !== undefined
-      ? made.aborted
-      : this.aborted || this.deadlineError !== undefined;
+    return made !== undefined ? made.aborted : this.aborted || this.deadlineError !== undefined;
   }
   get aborted(): boolean {
     return this.callerSignal !== undefined && this.callerSignal.aborted;

@@ -140,7 +140,8 @@ const NOTHING: ChaosPlan = Object.freeze({ delayMs: 0, outcome: undefined });
  *   answers with the work's type or this one. `never` without `result`, so that `execute` answers
  *   with the work's type alone.
  */
-export class Chaos<R = never> {
+// `out`: a chaos injecting `R`s injects results of every wider type (`Chaos<never>` fits all work).
+export class Chaos<out R = never> {
   readonly #clock: Clock;
   readonly #switchedOn: boolean;
   readonly #perCall: ((call: ChaosCall) => boolean) | undefined;

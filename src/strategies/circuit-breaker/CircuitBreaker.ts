@@ -295,12 +295,10 @@ function outcomes(): CircuitOutcome[] {
   return list;
 }
 
-// Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
-// asynchronous store decided later); a probe's ticket is the number of its HALF_OPEN period (> 0).
-// A call admitted CLOSED gets 0 while 0 stands for the current CLOSED period; when the circuit
-// closes with such calls still running, 0 goes on naming the period they were admitted in until
-// they have all reported, and calls admitted meanwhile get `CLOSED_TICKETS - closes` (<= -2).
-const NOT_A_PROBE = 0;
+// Tickets: a probe's is the number of its HALF_OPEN period (> 0); a call admitted CLOSED gets the
+// name of its CLOSED period, `CLOSED_TICKETS - closes` (<= -2), so that its outcome after a later
+// close is known stale with nothing counted; -1 is a call whose kind is not known (`beforeCall`
+// with an asynchronous store, or an outcome reported without its ticket).
 const UNKNOWN_TICKET = -1;
 const CLOSED_TICKETS = -2;
 
@@ -407,11 +405,9 @@ export class CircuitBreaker<in R = any> {
   #period = 0;
   // Closes this breaker has seen (from HALF_OPEN, or by reset()), and the HALF_OPEN period at the
   // last one: a call admitted before it reports about a window the close discarded, so its outcome
-  // is recorded nowhere and moves nothing. `#zeroHeld`: how many calls holding ticket 0 have not
-  // reported yet, negated while they were admitted before the last close (one field: read once).
+  // is recorded nowhere and moves nothing.
   #closes = 0;
   #closedPeriod = 0;
-  #zeroHeld = 0;
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
   // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
@@ -828,11 +824,7 @@ export class CircuitBreaker<in R = any> {
     }
     const ticket = this.#ticket(admission, boundary);
     if (typeof ticket !== 'number') throw ticket;
-    if (ticket !== NOT_A_PROBE) return ticket;
-    // A call recorded by hand may report without its ticket, so it must not hold 0 (whose
-    // holders are counted until they report): it gets its period's own name.
-    this.#zeroHeld--;
-    return CLOSED_TICKETS - this.#closes;
+    return ticket;
   }
 
   /**
@@ -1055,13 +1047,7 @@ export class CircuitBreaker<in R = any> {
   ): number | CircuitOpenError {
     if (!admission.admitted)
       return this.#refusal(admission.state, admission.retryAfterMs, boundary);
-    if (!admission.probe) {
-      // Calls of an earlier CLOSED period still hold ticket 0: this one's ticket names its own.
-      const held = this.#zeroHeld;
-      if (held < 0) return CLOSED_TICKETS - this.#closes;
-      this.#zeroHeld = held + 1;
-      return NOT_A_PROBE;
-    }
+    if (!admission.probe) return CLOSED_TICKETS - this.#closes;
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
     if (admission.reclaimed === true) this.#newPeriod();
@@ -1094,8 +1080,7 @@ export class CircuitBreaker<in R = any> {
    * this breaker's own that reports is no longer counted as running.
    */
   #probe(ticket: number, current = true): boolean {
-    const probe =
-      ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period && current);
+    const probe = ticket === UNKNOWN_TICKET || (ticket > 0 && ticket === this.#period && current);
     if (ticket > 0 && probe && this.#ownProbes > 0) this.#ownProbes--;
     return probe;
   }
@@ -1103,16 +1088,9 @@ export class CircuitBreaker<in R = any> {
   /**
    * True when the call `ticket` names was admitted before the circuit last closed (a CLOSED call
    * of an earlier period, or a trial call of the HALF_OPEN period that closed or of one before):
-   * its outcome is recorded nowhere and it holds no trial slot. A call with ticket 0 has reported.
+   * its outcome is recorded nowhere and it holds no trial slot.
    */
   #stale(ticket: number): boolean {
-    if (ticket === NOT_A_PROBE) {
-      const held = this.#zeroHeld;
-      if (held > 0) this.#zeroHeld = held - 1;
-      // One of an earlier period: after the last of them, 0 names the current period again.
-      else if (held < 0) this.#zeroHeld = held + 1;
-      return held < 0;
-    }
     if (ticket > 0) return ticket <= this.#closedPeriod;
     return ticket !== UNKNOWN_TICKET && ticket !== CLOSED_TICKETS - this.#closes;
   }
@@ -1342,7 +1320,6 @@ export class CircuitBreaker<in R = any> {
   #newClosedPeriod(): void {
     this.#closes++;
     this.#closedPeriod = this.#period;
-    if (this.#zeroHeld > 0) this.#zeroHeld = -this.#zeroHeld;
   }
 
   #observe(to: CircuitState, cause?: unknown): void {

@@ -1,4 +1,4 @@
-import { CircuitOpenError } from '../../errors.js';
+import { CircuitOpenError, resultTripped } from '../../errors.js';
 import { RESOLVED, refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
@@ -49,12 +49,9 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
-import { RejectedResultError } from '../fallback/Fallback.js';
 import { REFUSE_ISOLATED, probeLeaseMs } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 
-// The cause a failure recorded for a result passes on (see `#failedResult`).
-const FAILED_RESULT = Object.freeze({});
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
  *
@@ -411,9 +408,6 @@ export class CircuitBreaker<in R = any> {
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
   // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
-  // The result `recordOnResult` is recording as a failure, while it is recorded: a trip by it
-  // makes the refusals' cause (a RejectedResultError) from it then, not for every such result.
-  #failedResult: unknown = undefined;
   // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
   // the circuit opens) must not have its change delivered before the one it is reacting to. Only
   // the first of them is being delivered when there are more.
@@ -957,14 +951,10 @@ export class CircuitBreaker<in R = any> {
         throw error;
       }
     }
-    if (failed) {
-      this.#failedResult = result;
-      try {
-        this.#recordFailure(FAILED_RESULT, durationMs, ticket);
-      } finally {
-        this.#failedResult = undefined;
-      }
-    } else this.#record(false, durationMs >= this.#slowCallMs, ticket);
+    const slow = durationMs >= this.#slowCallMs;
+    // A trip by a failed result makes the refusals' cause from it then, not for every such result.
+    if (failed) this.#record(true, slow, ticket, result, true);
+    else this.#record(false, slow, ticket);
   }
 
   /** @internal True when `recordOnResult` is set: results are judged. */
@@ -983,8 +973,7 @@ export class CircuitBreaker<in R = any> {
     else this.#release(ticket);
   }
 
-  // Records a failure; `error` (FAILED_RESULT for a result) becomes the cause of refusals if it
-  // trips.
+  // Records a failure; `error` becomes the cause of refusals if it trips.
   #recordFailure(error: unknown, durationMs: number, ticket: number): void {
     this.#record(true, durationMs >= this.#slowCallMs, ticket, error);
   }
@@ -1095,7 +1084,15 @@ export class CircuitBreaker<in R = any> {
     return ticket !== UNKNOWN_TICKET && ticket !== CLOSED_TICKETS - this.#closes;
   }
 
-  #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
+  // Records an outcome; a failure's `cause` (the result itself when `ofResult`) is the cause of
+  // the refusals if it trips the circuit.
+  #record(
+    failure: boolean,
+    slow: boolean,
+    ticket: number,
+    cause?: unknown,
+    ofResult?: boolean,
+  ): void {
     if (this.#stale(ticket)) return;
     const outcome = OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)];
     let state: CircuitState | Promise<CircuitState>;
@@ -1106,7 +1103,7 @@ export class CircuitBreaker<in R = any> {
       // the call's own outcome stands.
       return;
     }
-    this.#took(state, cause);
+    this.#took(state, cause, ofResult);
   }
 
   #release(ticket: number): void {
@@ -1266,11 +1263,15 @@ export class CircuitBreaker<in R = any> {
     }
   }
 
-  // A state the store answered: observed now (a move to OPEN by `cause`), or learnt when the
-  // promise settles.
-  #took(state: CircuitState | Promise<CircuitState>, cause?: unknown): CircuitState {
+  // A state the store answered: observed now (a move to OPEN by `cause`, a result when
+  // `ofResult`), or learnt when the promise settles.
+  #took(
+    state: CircuitState | Promise<CircuitState>,
+    cause?: unknown,
+    ofResult?: boolean,
+  ): CircuitState {
     if (isThenable(state)) this.#learn(state);
-    else this.#observe(state, cause);
+    else this.#observe(state, cause, ofResult);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
   }
@@ -1322,7 +1323,7 @@ export class CircuitBreaker<in R = any> {
     this.#closedPeriod = this.#period;
   }
 
-  #observe(to: CircuitState, cause?: unknown): void {
+  #observe(to: CircuitState, cause?: unknown, ofResult = false): void {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
@@ -1331,15 +1332,7 @@ export class CircuitBreaker<in R = any> {
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') {
-      this.#openCause =
-        cause === FAILED_RESULT
-          ? new RejectedResultError(
-              this.#failedResult,
-              'recordOnResult counted the result as a failure',
-            )
-          : cause;
-    }
+    if (to === 'open') this.#openCause = ofResult ? resultTripped(cause) : cause;
     if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;

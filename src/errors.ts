@@ -160,6 +160,49 @@ export class StoreUnavailableError extends ResilienceError {
 }
 
 /**
+ * What a fallback's `method` (and its `fallback` event) receives in place of an error when
+ * `onResult` rejected a result: the outcome, as Polly's fallback sees it, with the result itself
+ * in {@link RejectedResultError.result}. It is never thrown at the caller. A circuit breaker
+ * tripped by a result its `recordOnResult` matched gives one (holding that result) as the `cause`
+ * of its refusals while OPEN.
+ *
+ * Not a {@link ResilienceError}: bulwark refused nothing, the result is the caller's own.
+ *
+ * @typeParam R - the type of the rejected result
+ * @example
+ * ```ts
+ * const fallback = new Fallback({
+ *   onResult: (response: Response) => response.status >= 500,
+ *   method: (error) => (error instanceof RejectedResultError ? Response.json({ stale: true }) : Response.error()),
+ * });
+ * ```
+ */
+export class RejectedResultError<R = unknown> extends Error {
+  /** Stable, machine-readable code. */
+  readonly code = 'REJECTED_RESULT' as const;
+  /** The result that was rejected. */
+  readonly result: R;
+
+  constructor(result: R) {
+    super("The result was rejected by the fallback's onResult");
+    // A string literal: a class's own name does not survive minification.
+    this.name = 'RejectedResultError';
+    this.result = result;
+  }
+}
+
+/**
+ * @internal The cause of a circuit breaker's refusals when a result its `recordOnResult` matched
+ * tripped it: a {@link RejectedResultError} holding that result, whose message says who rejected
+ * it. Set before anything reads the stack, whose first line (in V8) is written when first read.
+ */
+export function resultTripped<R>(result: R): RejectedResultError<R> {
+  const error = new RejectedResultError(result);
+  error.message = 'recordOnResult counted the result as a failure';
+  return error;
+}
+
+/**
  * True when `e` is one of bulwark's errors (with `code`, when given), from any copy; false, never
  * a throw, for a value whose property reads throw (a hostile Proxy), so no guard throws.
  */

@@ -35,22 +35,22 @@ describe('contract: executions', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
     const cases: Array<[unknown, string, unknown, string]> = [
-      [5, 'options', 5, '`options` must be an object, got 5'],
-      [null, 'options', null, '`options` must be an object, got null'],
+      [5, 'options', 5, 'execute: `options` must be an object, got 5'],
+      [null, 'options', null, 'execute: `options` must be an object, got null'],
       [
         { signal: 'soon' },
         'options.signal',
         'soon',
-        '`options.signal` must be an AbortSignal, got "soon"',
+        'execute: `options.signal` must be an AbortSignal, got "soon"',
       ],
       [
         { signal: {} },
         'options.signal',
         {},
-        '`options.signal` must be an AbortSignal, got an object',
+        'execute: `options.signal` must be an AbortSignal, got an object',
       ],
-      [{ data: 7 }, 'options.data', 7, '`options.data` must be an object or a Map, got 7'],
-      [proxy, 'options', proxy, '`options` could not be read: '],
+      [{ data: 7 }, 'options.data', 7, 'execute: `options.data` must be an object or a Map, got 7'],
+      [proxy, 'options', proxy, 'execute: `options` could not be read: '],
     ];
     for (const [options, option, received, message] of cases) {
       const error = await rejectionOf(policy.execute(() => 1, options as never));
@@ -71,7 +71,7 @@ describe('contract: executions', () => {
       option: 'options',
       received: hostile,
       cause: boom,
-      message: '`options` could not be read: no data for you',
+      message: 'execute: `options` could not be read: no data for you',
     });
   });
 

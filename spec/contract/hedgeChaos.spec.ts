@@ -113,6 +113,14 @@ describe('contract: Chaos', () => {
     expect(() => new Chaos({ result: { rate: 1 } as never })).to.throw(TypeError, '`result.value`');
     expect(() => new Chaos({ enabled: 1 as never })).to.throw(TypeError, '`enabled`');
     expect(() => new Chaos({ seed: 0.5 })).to.throw(RangeError, '`seed`');
+    expect(() => new Chaos({ fault: { rate: 1, error: 42 as never } })).to.throw(
+      TypeError,
+      '`fault.error`',
+    );
+    expect(() => new Chaos({ fault: { rate: 1, error: async () => new Error() } })).to.throw(
+      TypeError,
+      '`fault.error`',
+    );
   });
 
   it('R-CHAOS-2: faults and results answer without running the work; latency waits, then runs it', async () => {

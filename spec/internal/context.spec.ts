@@ -377,6 +377,66 @@ describe('context', () => {
       ]);
     });
 
+    it('logs and serialises a root context without making its lazy data map or deadline signal', async () => {
+      const clock = new ManualClock(0);
+      const policy = Policy.builder('lazy').clock(clock).timeout(1_000).build();
+      const made = { controllers: 0, maps: 0 };
+      const { AbortController: Controller, Map: MapClass } = globalThis;
+      const views: Array<{ text: string; json: unknown }> = [];
+      let data: Map<string, unknown> | undefined;
+      try {
+        globalThis.AbortController = class extends Controller {
+          constructor() {
+            super();
+            made.controllers++;
+          }
+        };
+        globalThis.Map = class<K, V> extends MapClass<K, V> {
+          constructor(entries?: Iterable<readonly [K, V]> | null) {
+            super(entries);
+            made.maps++;
+          }
+        } as MapConstructor;
+        await policy.execute((ctx) => {
+          views.push({ text: inspect(ctx), json: JSON.parse(JSON.stringify(ctx)) });
+          expect(made, 'nothing made to show the context').to.deep.equal({
+            controllers: 0,
+            maps: 0,
+          });
+          data = ctx.data;
+          return ctx.signal;
+        });
+      } finally {
+        globalThis.AbortController = Controller;
+        globalThis.Map = MapClass;
+      }
+      // Read by the work itself, both are made then, as ever.
+      expect(made).to.deep.equal({ controllers: 1, maps: 1 });
+      expect(data).to.be.instanceOf(MapClass);
+      expect(views[0]?.json).to.deep.equal({
+        policyName: 'lazy',
+        attempt: 1,
+        startedAt: 0,
+        deadline: 1_000,
+        remaining: 1_000,
+        data: {},
+        signal: { aborted: false },
+      });
+      expect(views[0]?.text).to.include('data: Map(0) {},');
+      expect(views[0]?.text).to.include('signal: AbortSignal { aborted: false }');
+    });
+
+    it('shows a root context under a deadline that passed as aborted, before its signal is made', () => {
+      const r = root();
+      r.deadlineOwner = { clock: new ManualClock(1_500) } as never;
+      r.dueAt = 2_000;
+      r.deadlineError = new Error('late');
+      expect(JSON.parse(JSON.stringify(r)).signal).to.deep.equal({ aborted: true });
+      expect(inspect(r)).to.include('signal: AbortSignal { aborted: true }');
+      expect(r.controller).to.equal(undefined);
+      expect(r.signal.aborted).to.equal(true);
+    });
+
     it('adds no field to a context: the views are methods of the class', () => {
       const r = root();
       expect(Object.keys(r)).not.to.include.members(['toJSON']);

@@ -4,6 +4,7 @@
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import sinon from 'sinon';
+import vm from 'node:vm';
 import { instrument } from '../../src/otel/index.js';
 import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../src/pipeline/Policy.js';
@@ -69,6 +70,35 @@ describe('Chaos: options', () => {
       expected: 'a value',
       received: undefined,
     });
+  });
+
+  it('refuses a `fault.error` that is no Error, string or function, naming it and the value', async () => {
+    const cases: [unknown, string][] = [
+      [42, '42'],
+      [null, 'null'],
+      [{ message: 'down' }, 'an object'],
+      [true, 'true'],
+    ];
+    for (const [error, shown] of cases) {
+      const refused = refusal({ fault: { rate: 1, error } });
+      expect(refused, shown).to.be.instanceOf(TypeError);
+      expect(refused.message, shown).to.equal(
+        `\`fault.error\` must be an Error, a string or a function, got ${shown}`,
+      );
+      expect(refused.option, shown).to.equal('fault.error');
+    }
+    const async = refusal({ fault: { rate: 1, error: async () => new Error('down') } });
+    expect(async).to.be.instanceOf(TypeError);
+    expect(async.message).to.equal(
+      '`fault.error` must return what to throw synchronously; an async function returns a promise',
+    );
+    // An Error of any kind, from any realm, is taken as it is.
+    const foreign = vm.runInNewContext('new RangeError("down")') as Error;
+    const aborted = new DOMException('down', 'AbortError');
+    for (const error of [foreign, aborted, new InjectedFaultError('down')]) {
+      const chaos = new Chaos({ fault: { rate: 1, error } });
+      expect(await rejectionOf(chaos.execute(() => 'ok'))).to.equal(error);
+    }
   });
 
   it('takes any seed in [0, 2^32), both ends included', () => {

@@ -2,6 +2,8 @@
 import { expect } from 'chai';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { RetryBudget } from '../../src/strategies/retry-budget/RetryBudget.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { InMemoryBulkheadStore } from '../../src/strategies/bulkhead/store.js';
 import { ManualClock } from '../support/clock.js';
 
 describe('Policy metrics', () => {
@@ -32,5 +34,44 @@ describe('Policy metrics', () => {
     };
     expect(await retries(false)).to.deep.equal([2, 2, 0]);
     expect(await retries(true)).to.deep.equal([2, 2, 0]);
+  });
+
+  it('reports a stage whose custom store throws as last known, or by kind and name alone', async () => {
+    const store = new InMemoryBulkheadStore();
+    const inUse = store.inUse.bind(store);
+    let failing = true;
+    store.inUse = () => {
+      if (failing) throw new Error('inUse: connection is closed');
+      return inUse();
+    };
+    const policy = Policy.builder('pool')
+      .retry({ maxAttempts: 1 })
+      .bulkhead(new Bulkhead({ maxConcurrent: 2, store }))
+      .build();
+    // Never read yet: the stage's kind and name alone, nothing undefined or NaN; the other
+    // stages and the counters as ever.
+    const first = policy.metrics();
+    expect(first.stages[1]).to.deep.equal({ kind: 'bulkhead', name: 'bulkhead' });
+    expect(first.stages[0]).to.include({ kind: 'retry', name: 'retry' });
+    expect(first).to.include({ calls: 0, failures: 0 });
+    failing = false;
+    let release = (): void => {};
+    const call = policy.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    const known = policy.metrics().stages[1];
+    expect(known).to.deep.equal({
+      kind: 'bulkhead',
+      name: 'bulkhead',
+      availableSlots: 1,
+      maxConcurrent: 2,
+      queued: 0,
+      orphaned: 0,
+    });
+    // The store fails again: the last state read, not a throw.
+    failing = true;
+    expect(policy.metrics().stages[1]).to.deep.equal(known);
+    failing = false;
+    release();
+    await call;
+    expect(policy.metrics().stages[1]).to.include({ availableSlots: 2 });
   });
 });

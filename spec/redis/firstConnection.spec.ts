@@ -1,7 +1,9 @@
 // A client still making its first connection (a process that takes traffic right after
-// `new Redis(...)`) is not a Redis outage: calls wait for the connection, up to `connectTimeout`,
-// rather than take `storeTimeout` as one. A refused connection is an outage at once. End to end,
-// through a TCP proxy that delays the connection to a real redis-server, for both clients.
+// `new Redis(...)`): calls wait for the connection up to `connectTimeout` (by default one
+// `storeTimeout`, so a server that cannot be reached costs a call no more than that), and the
+// store is back on Redis as soon as the client connects. A refused connection is an outage at
+// once. End to end, through a TCP proxy that delays the connection to a real redis-server, for
+// both clients.
 import { expect } from 'chai';
 import net from 'node:net';
 import { Redis } from 'ioredis';
@@ -19,6 +21,8 @@ import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { describeRedis, type ClientKind } from './harness.js';
 
 const STORE_TIMEOUT = 100;
+/** Long enough for the delaying proxy's connection, even on a loaded machine. */
+const CONNECT_TIMEOUT = 5000;
 
 /** A TCP proxy to `port` that connects each client `delayMs` later (never, for `Infinity`). */
 async function delayingProxy(port: number, delayMs: number) {
@@ -96,12 +100,54 @@ describeRedis('Redis stores on a client making its first connection', function (
     return started.client;
   }
 
+  it('by default decides within storeTimeout when the connection never comes', async function () {
+    const client = await slowClient(Infinity);
+    const store = new RedisRateLimiterStore({
+      client,
+      key: env.uniqueKey(),
+      storeTimeout: STORE_TIMEOUT,
+      onStoreError: 'fail-closed',
+    });
+    const limiter = new RateLimiter({ maxTokens: 10, refillRate: 1, store });
+    const start = performance.now();
+    const error = await limiter.acquire().catch((e: unknown) => e);
+    expect(performance.now() - start).to.be.below(STORE_TIMEOUT * 2 + 200);
+    expect(error).to.be.instanceOf(StoreUnavailableError);
+    expect((error as Error).message).to.include(`did not connect within ${STORE_TIMEOUT} ms`);
+  });
+
+  it('by default is back on Redis as soon as a slow first connection is made', async function () {
+    // storeTimeout 250 ms: the back-off after the first call gives up lasts 1 s.
+    const client = await slowClient(400);
+    const key = env.uniqueKey();
+    const store = new RedisRateLimiterStore({ client, key, storeTimeout: 250 });
+    const limiter = new RateLimiter({ maxTokens: 10, refillRate: 0.001, store });
+    const start = performance.now();
+    await limiter.acquire(); // decided locally: the client has not connected within 250 ms
+    expect(store.redisAvailable).to.equal(false);
+    while (!store.redisAvailable && performance.now() - start < 2000) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Connected at about 400 ms, the back-off would have lasted until about 1,250 ms.
+    expect(store.redisAvailable).to.equal(true);
+    expect(performance.now() - start).to.be.below(1100);
+    await limiter.acquire();
+    // That call took its token from the shared bucket (the first one's came back to it).
+    const other = new RedisRateLimiterStore({ client: (await env.connect()).client, key });
+    const shared = new RateLimiter({ maxTokens: 10, refillRate: 0.001, store: other });
+    await Promise.all(Array.from({ length: 9 }, () => shared.acquire()));
+    expect(await shared.acquire().catch((e: unknown) => e)).to.be.instanceOf(
+      RateLimitExceededError,
+    );
+  });
+
   it('waits for the connection: a shared bucket admits its tokens, and refuses no call as unavailable', async function () {
     const client = await slowClient(300);
     const store = new RedisRateLimiterStore({
       client,
       key: env.uniqueKey(),
       storeTimeout: STORE_TIMEOUT,
+      connectTimeout: CONNECT_TIMEOUT,
       onStoreError: 'fail-closed',
     });
     const limiter = new RateLimiter({ maxTokens: 10, refillRate: 0.001, store });
@@ -121,7 +167,12 @@ describeRedis('Redis stores on a client making its first connection', function (
     const limiter = new RateLimiter({
       maxTokens: 10,
       refillRate: 0.001,
-      store: new RedisRateLimiterStore({ client, key, storeTimeout: STORE_TIMEOUT }),
+      store: new RedisRateLimiterStore({
+        client,
+        key,
+        storeTimeout: STORE_TIMEOUT,
+        connectTimeout: CONNECT_TIMEOUT,
+      }),
     });
     const outcomes = await Promise.allSettled(Array.from({ length: 15 }, () => limiter.acquire()));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).to.have.length(10);
@@ -143,7 +194,12 @@ describeRedis('Redis stores on a client making its first connection', function (
     await opener.metrics; // a round trip after the isolation
     const client = await slowClient(300);
     const breaker = new CircuitBreaker({
-      store: new RedisCircuitBreakerStore({ client, key, storeTimeout: STORE_TIMEOUT }),
+      store: new RedisCircuitBreakerStore({
+        client,
+        key,
+        storeTimeout: STORE_TIMEOUT,
+        connectTimeout: CONNECT_TIMEOUT,
+      }),
     });
     const error = await breaker.execute(() => 'ran').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(CircuitOpenError).that.includes({ state: 'isolated' });
@@ -168,19 +224,22 @@ describeRedis('Redis stores on a client making its first connection', function (
     expect(store.redisAvailable).to.equal(false);
   });
 
-  it('takes a refused connection as an outage within storeTimeout', async function () {
+  it('takes a refused connection as an outage within one storeTimeout', async function () {
     const started = startClient(env.kind, await closedPort());
     cleanups.push(started.close);
+    // Long enough to tell one storeTimeout from two on a loaded machine.
+    const storeTimeout = 400;
     const store = new RedisRateLimiterStore({
       client: started.client,
       key: env.uniqueKey(),
-      storeTimeout: STORE_TIMEOUT,
+      storeTimeout,
       onStoreError: 'fail-closed',
     });
     const limiter = new RateLimiter({ maxTokens: 10, refillRate: 1, store });
     const start = performance.now();
     const error = await limiter.acquire().catch((e: unknown) => e);
     expect(error).to.be.instanceOf(StoreUnavailableError);
-    expect(performance.now() - start).to.be.below(STORE_TIMEOUT * 2 + 200);
+    expect((error as Error).message).to.include('could not connect');
+    expect(performance.now() - start).to.be.below(storeTimeout + 300);
   });
 });

@@ -58,3 +58,99 @@ describe('RedisLink on a client making its first connection', function () {
     expect(String(sent.reason)).to.match(/did not answer within 100 ms/);
   });
 });
+
+describe('RedisLink: how long a first connection is waited for by default', function () {
+  function linkOn(client: ConnectingClient, options: Record<string, unknown> = {}) {
+    const { common } = resolveStoreOptions(
+      { client, key: 'k', storeTimeout: 100, ...options },
+      'store',
+    );
+    const link = new RedisLink(common, 'store');
+    const clock = new ManualClock();
+    link.bind(clock, 'store', 'primitive');
+    return { link, clock };
+  }
+
+  it('gives up one storeTimeout after the send while the client never connects', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const sent = settle(link.run(() => new Promise(() => {})));
+    await clock.advance(99);
+    expect(sent.status, 'at 99 ms').to.equal('pending');
+    await clock.advance(1);
+    expect(sent.status).to.equal('rejected');
+    expect(String(sent.reason)).to.match(/did not connect within 100 ms/);
+    expect(link.up).to.equal(false);
+  });
+
+  it('waits up to connectTimeout when it is set higher', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client, { connectTimeout: 1000 });
+    const sent = settle(link.run(() => new Promise(() => {})));
+    await clock.advance(999);
+    expect(sent.status, 'at 999 ms').to.equal('pending');
+    await clock.advance(1);
+    expect(String(sent.reason)).to.match(/did not connect within 1000 ms/);
+  });
+
+  it('is back on Redis as soon as the command that gave up is answered after the connection', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const answer = deferred<string>();
+    const sent = settle(link.run(() => answer.promise));
+    await clock.advance(100);
+    expect(sent.status).to.equal('rejected');
+    expect(link.bypassing, 'in the back-off').to.equal(true);
+    await clock.advance(50);
+    client.to('ready');
+    answer.resolve('OK');
+    await clock.advance(0);
+    // 150 ms: the back-off after a 100 ms storeTimeout would last until 500 ms.
+    expect(link.up).to.equal(true);
+    expect(link.bypassing).to.equal(false);
+    expect(link.shouldTry()).to.equal(true);
+  });
+
+  it('keeps the back-off when a command on a connected client is answered late (a slow server)', async function () {
+    const client = new ConnectingClient();
+    client.to('ready');
+    const { link, clock } = linkOn(client);
+    const answer = deferred<string>();
+    const sent = settle(link.run(() => answer.promise));
+    await clock.advance(100);
+    expect(String(sent.reason)).to.match(/did not answer within 100 ms/);
+    answer.resolve('OK');
+    await clock.advance(0);
+    expect(link.up).to.equal(false);
+    expect(link.bypassing).to.equal(true);
+  });
+
+  it('keeps a later outage when the late answer comes after it', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const answer = deferred<string>();
+    settle(link.run(() => answer.promise));
+    await clock.advance(100);
+    client.to('ready');
+    // Another command fails as a connection failure after the connect timeout.
+    await clock.advance(400);
+    const failed = settle(link.run(() => Promise.reject(new Error('Connection is closed.'))));
+    await clock.advance(0);
+    expect(failed.status).to.equal('rejected');
+    answer.resolve('OK');
+    await clock.advance(0);
+    expect(link.up).to.equal(false);
+  });
+
+  it('gives a command no more than one storeTimeout once the first connection failed', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client, { connectTimeout: 1000 });
+    const sent = settle(link.run(() => new Promise(() => {})));
+    await clock.advance(10);
+    client.to('close'); // refused: ioredis goes through 'close', then 'reconnecting'
+    client.to('reconnecting');
+    await clock.advance(90);
+    expect(sent.status).to.equal('rejected');
+    expect(String(sent.reason)).to.match(/could not connect/);
+  });
+});

@@ -342,13 +342,29 @@ describe('Regressions', () => {
       const revoked = Proxy.revocable({}, {});
       revoked.revoke();
       const cases: Array<[string, unknown, RegExp]> = [
-        ['data: null', { data: null }, /`options.data` must be an object or a Map, got null/],
-        ['data: 5', { data: 5 }, /`options.data` must be an object or a Map, got 5/],
-        ['a data getter that throws', hostile, /`options` could not be read: no data for you/],
-        ['signal: {}', { signal: {} }, /`options.signal` must be an AbortSignal, got an object/],
-        ['signal: null', { signal: null }, /`options.signal` must be an AbortSignal, got null/],
-        ['options: null', null, /`options` must be an object, got null/],
-        ['a revoked proxy', revoked.proxy, /`options` could not be read/],
+        [
+          'data: null',
+          { data: null },
+          /^execute: `options.data` must be an object or a Map, got null/,
+        ],
+        ['data: 5', { data: 5 }, /^execute: `options.data` must be an object or a Map, got 5/],
+        [
+          'a data getter that throws',
+          hostile,
+          /^execute: `options` could not be read: no data for you/,
+        ],
+        [
+          'signal: {}',
+          { signal: {} },
+          /^execute: `options.signal` must be an AbortSignal, got an object/,
+        ],
+        [
+          'signal: null',
+          { signal: null },
+          /^execute: `options.signal` must be an AbortSignal, got null/,
+        ],
+        ['options: null', null, /^execute: `options` must be an object, got null/],
+        ['a revoked proxy', revoked.proxy, /^execute: `options` could not be read/],
       ];
       const policy = Policy.builder('options').timeout(1000).build();
       const failures: unknown[] = [];

@@ -47,12 +47,38 @@ export async function chaosTypeSpecs(): Promise<void> {
     .chaos(new Chaos({ result: { rate: 1, value: price } }));
   // @ts-expect-error options that inject strings cannot serve a policy of Prices
   Policy.builder<Price>('wrong').chaos({ result: { rate: 1, value: 'cheap' } });
+  const cheap = new Chaos({ result: { rate: 1, value: 'cheap' } });
+  // @ts-expect-error nor can a Chaos that injects strings
+  Policy.builder<Price>('wrong').chaos(cheap);
+  // An untyped builder takes either.
+  Policy.builder('any')
+    .chaos(cheap)
+    .chaos({ result: { rate: 1, value: 0 } });
+  // An injected value written like a T keeps T's literal property types.
+  interface Reply {
+    readonly status: 'ok' | 'unavailable';
+  }
+  Policy.builder<Reply>('r').chaos({ result: { rate: 0.5, value: { status: 'unavailable' } } });
   stages.chaos(stale);
   stages.chaos({ fault: { rate: 1, error: (call) => new Error(call.policyName) } });
+  // Through `use`, the same: a stage injecting nothing or Prices, not strings.
+  Policy.builder<Price>('used')
+    .use(stages.chaos({ fault: { rate: 1 } }))
+    .use(stages.chaos(chaos))
+    .use(stages.chaos({ result: { rate: 1, value: price } }));
+  // @ts-expect-error a chaos stage that injects strings cannot serve a policy of Prices
+  Policy.builder<Price>('wrong').use(stages.chaos(cheap));
+  // @ts-expect-error so does one made from options
+  Policy.builder<Price>('wrong').use(stages.chaos({ result: { rate: 1, value: 'cheap' } }));
 
   // A configured chaos may inject a result of any type: its calls answer with `unknown`.
   const configured = new PolicyRegistry({ chaos: true }).chaos('drill');
   // @ts-expect-error a configured result is of no known type
   const fromConfig: Price = await configured.execute(() => fetchPrice('p4'));
+  // So a typed builder takes it only as stated by its caller; an untyped one takes it as it is.
+  // @ts-expect-error a configured chaos may inject a result that is not a Price
+  Policy.builder<Price>('configured').chaos(configured);
+  Policy.builder<Price>('configured').chaos(configured as Chaos<Price>);
+  Policy.builder('configured').chaos(configured);
   void [notString, either, onlyPrice, drilled, fromConfig];
 }

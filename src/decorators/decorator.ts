@@ -186,12 +186,14 @@ type MethodResult<M> = M extends (...args: never) => Promise<infer R> ? R : neve
 
 /**
  * @internal Turns an executor into a {@link ResilienceDecorator}. Every call of a wrapped function
- * allocates the `call` thunk and nothing else here.
+ * allocates the `call` thunk and nothing else here. `raw`: the executor takes any answer (see
+ * {@link wrap}).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as ResilienceDecorator's
 export function toDecorator<V = never, T = unknown, P extends any[] = any[], S = unknown>(
   executor: Executor,
   what: string,
+  raw?: boolean,
 ): ResilienceDecorator<V, T, P, S> {
   function decorate(fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown {
     const refuse = (got: string): TypeError =>
@@ -241,7 +243,7 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
       name = c.name;
     }
     const method = fn as (...args: unknown[]) => unknown;
-    const wrapped = wrap(method, typeof name === 'string' ? name : method.name, executor);
+    const wrapped = wrap(method, typeof name === 'string' ? name : method.name, executor, raw);
     return legacy ? { ...descriptor, value: wrapped } : wrapped;
   }
   return decorate as ResilienceDecorator<V, T, P, S>;
@@ -263,38 +265,20 @@ export function wrap(
   const direct = raw === true && !stacked;
   const wrapped = function (this: unknown, ...args: unknown[]): Promise<unknown> {
     const outer = handed;
-    if (direct && outer === undefined) {
-      try {
-        return executor(
-          () => fn.apply(this, args) as never,
-          name,
-          args,
-          undefined,
-          undefined,
-          this,
-          wrapped,
-        );
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    handed = undefined;
+    // Nothing to follow (see above): `call` answers as the function does.
+    const plain = direct && outer === undefined;
     const work = stacked ? new Work(outer) : undefined;
-    const call = (): Promise<unknown> => {
-      let result: Promise<unknown>;
-      handed = work;
-      try {
-        result = Promise.resolve(fn.apply(this, args));
-      } catch (error) {
-        result = Promise.reject(error);
-      }
-      handed = undefined;
-      // The original function: its call is work the wrappers outside follow.
-      if (outer !== undefined && !stacked) outer.follow(result);
-      return result;
-    };
+    handed = undefined;
     try {
-      return executor(call, name, args, work, outer?.signal, this, wrapped);
+      return executor(
+        plain ? () => fn.apply(this, args) as never : followed(fn, this, args, outer, work),
+        name,
+        args,
+        work,
+        outer?.signal,
+        this,
+        wrapped,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -303,4 +287,31 @@ export function wrap(
   Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
   wrappers.add(wrapped);
   return wrapped;
+}
+
+/**
+ * A call of the original function that the wrappers follow: it hands `work` (this wrapper's) to
+ * a wrapper it calls, and counts as work of the wrapper outside (`outer`), unless it is itself a
+ * wrapper, whose own calls count. Its answer is always a promise.
+ */
+function followed(
+  fn: (...args: unknown[]) => unknown,
+  self: unknown,
+  args: unknown[],
+  outer: Work | undefined,
+  work: Work | undefined,
+): () => Promise<unknown> {
+  return () => {
+    let result: Promise<unknown>;
+    handed = work;
+    try {
+      result = Promise.resolve(fn.apply(self, args));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    handed = undefined;
+    // The original function: its call is work the wrappers outside follow.
+    if (outer !== undefined && work === undefined) outer.follow(result);
+    return result;
+  };
 }

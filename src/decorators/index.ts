@@ -6,11 +6,8 @@ import { Policy, policyExecutor, type WrapOptions } from '../pipeline/Policy.js'
 import { signalPicker } from '../internal/pickSignal.js';
 import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import {
-  Fallback,
-  RejectedResultError,
-  type FallbackOptions,
-} from '../strategies/fallback/Fallback.js';
+import { RejectedResultError } from '../errors.js';
+import { Fallback, type FallbackOptions } from '../strategies/fallback/Fallback.js';
 import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { Retry, type RetryOptions } from '../strategies/retry/Retry.js';
 import {
@@ -217,6 +214,8 @@ export function usePolicy<T, F, P extends any[] = any[]>(
     'Policy',
     'usePolicy',
     policyExecutor(policy, signalPicker(options, 'usePolicy')),
+    // `execute` takes the function's answer as it is, as for `policy.wrap`.
+    true,
   );
 }
 
@@ -232,11 +231,12 @@ function through<V = never, T = unknown, P extends any[] = any[]>(
   label: string,
   what: string,
   executor: Executor = (call, _n, _a, _w, signal) => (value as RateLimiter).execute(call, signal),
+  raw?: boolean,
 ): ResilienceDecorator<V, T, P> {
   if (!(value instanceof cls)) {
     throw new TypeError(`\`${option}\` must be a ${label}, got ${showInstead(value, label, cls)}`);
   }
-  return toDecorator<V, T, P>(executor, what);
+  return toDecorator<V, T, P>(executor, what, raw);
 }
 
 /**

@@ -5,14 +5,7 @@ import { systemClock, type Clock } from './clock.js';
 import { inCallContext, type DeadlineNode, type DeadlineQueue } from './deadlines.js';
 import { NEVER_ABORTED, noop } from './signals.js';
 import { unlistenAbort } from './abortListeners.js';
-
-// Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
-// a browser lacks).
-const INSPECT = /* @__PURE__ */ Symbol.for('nodejs.util.inspect.custom');
-
-// The object `console.log` shows for a context, printed under the public interface's name (a
-// class defined as a computed property takes the key as its name, which a minifier leaves alone).
-const ContextView = /* @__PURE__ */ (() => ({ ExecutionContext: class {} }).ExecutionContext)();
+import { INSPECT, inspectView, viewClass } from './inspect.js';
 
 /**
  * @internal Base of the pipeline's contexts. `aborted` and `abortReason` answer without creating
@@ -39,6 +32,12 @@ export abstract class Context implements ExecutionContext {
   abstract readonly parent: Context | undefined;
   /** @internal The stage that made this context. */
   abstract readonly owner: object | undefined;
+  /**
+   * @internal The CLOSED-period ticket of the circuit breaker step that passed this very context
+   * inward, keeping no context of its own, until that step has the call's outcome; 0 when none
+   * has. A field, not a context per call: the usual breaker pass allocates nothing.
+   */
+  breakerTicket = 0;
   /**
    * @internal True when the work under this context was called off rather than failed: the
    * caller aborted, or a hedge gave the attempt up because another one answered. An outcome then
@@ -76,9 +75,28 @@ export abstract class Context implements ExecutionContext {
       startedAt: this.startedAt,
       deadline: this.deadline,
       remaining: this.remaining,
-      data: Object.fromEntries(this.data),
-      signal: { aborted: this.signal.aborted },
+      data: this.dataIfMade === undefined ? {} : Object.fromEntries(this.dataIfMade),
+      signal: { aborted: this.signalAborted },
     };
+  }
+
+  /**
+   * @internal `data` if its map exists, else undefined: what the views read, so that logging a
+   * context makes no map it did not need (a root makes its own at first use).
+   */
+  get dataIfMade(): Map<string, unknown> | undefined {
+    return this.data;
+  }
+  /**
+   * @internal Whether `signal` is aborted, answered without making a lazy signal (a root's under
+   * a deadline, made at first use).
+   */
+  get signalAborted(): boolean {
+    return this.signal.aborted;
+  }
+  /** @internal `signal` if it exists, else undefined (see {@link Context.signalAborted}). */
+  get signalMade(): AbortSignal | undefined {
+    return this.signal;
   }
 }
 
@@ -93,14 +111,28 @@ export interface ContextJSON {
   readonly signal: { readonly aborted: boolean };
 }
 
+// The data a context whose map is not made yet shows: none (never written to).
+const NO_DATA: ReadonlyMap<string, unknown> = /* @__PURE__ */ new Map();
+
 /**
  * Node's `util.inspect` (and `console.log`) view of a context: `ExecutionContext { policyName,
  * attempt, startedAt, deadline, remaining, data, signal }`, the documented fields only (`data` as
- * its Map, `signal` as Node shows an AbortSignal), not the internals behind them.
+ * its Map, `signal` as Node shows an AbortSignal), not the internals behind them. Like `toJSON`,
+ * it makes neither a lazy data map nor a lazy signal: until made, they show as an empty Map and
+ * as `AbortSignal { aborted }`.
  */
-function contextView(this: Context): object {
-  return Object.assign(new ContextView(), this.toJSON(), { data: this.data, signal: this.signal });
-}
+const contextView = /* @__PURE__ */ inspectView('ExecutionContext', (ctx: Context) => {
+  const data = ctx.dataIfMade;
+  const signal = ctx.signalMade;
+  return Object.assign(ctx.toJSON(), {
+    data: data ?? NO_DATA,
+    signal: signal ?? signalView(ctx.signalAborted),
+  });
+});
+
+// How Node shows an AbortSignal, for a signal not made yet.
+const SignalView = /* @__PURE__ */ viewClass('AbortSignal');
+const signalView = (aborted: boolean): object => Object.assign(new SignalView(), { aborted });
 
 /**
  * @internal Gives every context its Node inspect view: a method of the base class, set once, by
@@ -342,6 +374,18 @@ export class RootContext extends Context implements DeadlineNode {
   get data(): Map<string, unknown> {
     return (this.#map ??= new Map());
   }
+  override get dataIfMade(): Map<string, unknown> | undefined {
+    return this.#map;
+  }
+  override get signalMade(): AbortSignal | undefined {
+    if (this.deadlineOwner === undefined) return this.callerSignal ?? NEVER_ABORTED;
+    return this.controller?.signal;
+  }
+  override get signalAborted(): boolean {
+    // As `signal` would be made now: aborted by the caller's abort or by the deadline's passing.
+    const made = this.signalMade;
+    return made !== undefined ? made.aborted : this.aborted || this.deadlineError !== undefined;
+  }
   get aborted(): boolean {
     return this.callerSignal !== undefined && this.callerSignal.aborted;
   }
@@ -466,6 +510,9 @@ export class DerivedContext extends Context {
   }
   get data(): Map<string, unknown> {
     return this.parent.data;
+  }
+  override get dataIfMade(): Map<string, unknown> | undefined {
+    return this.parent.dataIfMade;
   }
   get aborted(): boolean {
     return this.parent.aborted;

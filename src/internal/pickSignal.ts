@@ -1,39 +1,83 @@
-// The `signal` option of `policy.wrap` and `usePolicy`: how a wrapper finds its caller's signal.
+// The options of `policy.execute`, `policy.wrap` and `usePolicy`, checked in one wording: the
+// entry point's name, the option and the value (``execute: `options.signal` must be an
+// AbortSignal, got "soon"``), as a wrapper's options are.
 import { OptionTypeError } from '../optionErrors.js';
 import { isSignal } from './signals.js';
-import { optionsObject, show } from './validate.js';
+import { didYouMean, show } from './validate.js';
 
 /** Picks a call's signal from the wrapped function's arguments (called with its `this`). */
 export type SignalPicker = (...args: unknown[]) => unknown;
+
+/** The keys a wrapper's options may have. */
+const WRAP_OPTIONS: readonly string[] = ['signal'];
 
 /**
  * @internal Reads a wrapper's options once, where the wrapper is made: the `signal` picker, if
  * any. Options that are not an object, an unknown option (`sigal`), a picker that is not a
  * function, or a value that is no options object (see {@link strayOptions}) throw an option
- * error naming them, in one wording: `what` (the wrapper), the option and the value, as in
+ * error naming them (see {@link optionError}), as in
  * ``policy.wrap: `signal` must be a function returning an AbortSignal, got 5``.
  */
 export function signalPicker(options: unknown, what: string): SignalPicker | undefined {
   if (options === undefined) return undefined;
   // `show` tells an object from null, a primitive, an array, a promise, and one that throws when
   // looked at (a revoked Proxy).
-  if (show(options) != 'an object') throw wrapperError(what, 'options', 'an object', options);
-  const { signal } = optionsObject(options, what, ['signal']);
+  if (show(options) != 'an object') throw optionError(what, 'options', 'an object', options);
+  const unknown = unknownOption(options as object, what, WRAP_OPTIONS, '');
+  if (unknown) throw unknown;
+  const { signal } = options as { signal?: unknown };
   if (signal !== undefined && typeof signal != 'function') {
-    throw wrapperError(what, 'signal', 'a function returning an AbortSignal', signal);
+    throw optionError(what, 'signal', 'a function returning an AbortSignal', signal);
   }
   if (signal === undefined) {
-    const stray = strayOptions(options as object, `${what}: `, '{ signal: () => signal }');
+    const stray = strayOptions(options as object, what, '{ signal: () => signal }');
     if (stray) throw stray;
   }
   return signal as SignalPicker | undefined;
 }
 
-/** An option error of wrapper `what`: ``what: `option` must be expected, got value``. */
-function wrapperError(what: string, option: string, expected: string, value: unknown): TypeError {
+/**
+ * @internal An option error of entry point `what` (`execute`, `policy.wrap`, `usePolicy`):
+ * ``what: `option` must be expected, got value``, or ``what: `` and `message` when given, with
+ * the `cause` of `caused` when given.
+ */
+export function optionError(
+  what: string,
+  option: string,
+  expected: string,
+  value: unknown,
+  message = `\`${option}\` must be ${expected}, got ${show(value)}`,
+  caused?: { readonly cause: unknown },
+): TypeError {
   return new OptionTypeError(option, expected, value, {
-    message: `${what}: \`${option}\` must be ${expected}, got ${show(value)}`,
+    ...caused,
+    message: `${what}: ${message}`,
   });
+}
+
+/**
+ * @internal The error for the first own key of `options` that is not one of `known`, naming the
+ * one it resembles (``what: unknown option `sigal` (did you mean `signal`?)``), its `option`
+ * the key under `path` (`options.sigal` for `execute`'s); `undefined` when there is none.
+ */
+export function unknownOption(
+  options: object,
+  what: string,
+  known: readonly string[],
+  path: string,
+): TypeError | undefined {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      return optionError(
+        what,
+        path + key,
+        'a known option',
+        (options as Record<string, unknown>)[key],
+        `unknown option \`${key}\`${didYouMean(key, known)}`,
+      );
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -45,7 +89,11 @@ function wrapperError(what: string, option: string, expected: string, value: unk
  */
 export function strayOptions(options: object, what: string, fix: string): TypeError | undefined {
   if (!isSignal(options)) return undefined;
-  return new OptionTypeError('options', 'an options object', options, {
-    message: `${what}\`options\` must be an options object, got an AbortSignal: pass \`${fix}\``,
-  });
+  return optionError(
+    what,
+    'options',
+    'an options object',
+    options,
+    `\`options\` must be an options object, got an AbortSignal: pass \`${fix}\``,
+  );
 }

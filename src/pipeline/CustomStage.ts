@@ -104,6 +104,9 @@ class AdoptedContext extends DerivedContext {
   override get data(): Map<string, unknown> {
     return this.given.data ?? super.data;
   }
+  override get dataIfMade(): Map<string, unknown> | undefined {
+    return this.given.data ?? super.dataIfMade;
+  }
   override get deadline(): number {
     return this.given.deadline ?? super.deadline;
   }

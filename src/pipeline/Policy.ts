@@ -2,9 +2,9 @@ import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
 import { inspectableContexts, RootContext, type Context } from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
+import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
-import { didYouMean, fnError, show } from '../internal/validate.js';
-import { OptionTypeError } from '../optionErrors.js';
+import { fnError, show } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -13,15 +13,13 @@ import { PolicyBuilder } from './PolicyBuilder.js';
 import { wrap as wrapWith, type Executor } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
-import { signalPicker, strayOptions, type SignalPicker } from '../internal/pickSignal.js';
-
-// Node's key for a custom `util.inspect` view (a global symbol: no import of `node:util`, which
-// a browser lacks). Node formats the object the method returns, at the depth it was asked for.
-const INSPECT = /* @__PURE__ */ Symbol.for('nodejs.util.inspect.custom');
-
-// The object `console.log` shows for a policy, printed under the class's name (a class defined as
-// a computed property takes the key as its name, which a minifier leaves alone).
-const PolicyView = /* @__PURE__ */ (() => ({ Policy: class {} }).Policy)();
+import {
+  optionError,
+  signalPicker,
+  strayOptions,
+  unknownOption,
+  type SignalPicker,
+} from '../internal/pickSignal.js';
 
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
@@ -29,12 +27,12 @@ const PolicyView = /* @__PURE__ */ (() => ({ Policy: class {} }).Policy)();
  * a method: a class member under a computed key would keep the class in every bundle, used or not.
  */
 export function inspectable(policy: Policy<unknown, unknown>): void {
-  Object.defineProperty(policy, INSPECT, { value: inspectView });
+  Object.defineProperty(policy, INSPECT, { value: policyView });
 }
 
-function inspectView(this: Policy<unknown, unknown>): object {
-  return Object.assign(new PolicyView(), this.toJSON());
-}
+const policyView = /* @__PURE__ */ inspectView('Policy', (policy: Policy<unknown, unknown>) =>
+  policy.toJSON(),
+);
 
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
@@ -119,6 +117,8 @@ export class Policy<T = unknown, F = never> {
     settle: (root: RootContext, ok: boolean, value: unknown) => void;
   };
   private readonly breakerSubscriptions: Array<() => void> = [];
+  /** Each stage's state as `metrics()` last read it (see there). */
+  private readonly lastStates: Array<StageState | undefined> = [];
   /** True when something besides the thunk can settle an execution (see `execute`). */
   private readonly eager: boolean;
   /** True when a stage reads `ctx.startedAt` or hands the context on (see `execute`). */
@@ -282,9 +282,15 @@ export class Policy<T = unknown, F = never> {
     return this.parts.hub.on(event, listener);
   }
 
-  /** Counters since the policy was built and each stage's live state. */
+  /**
+   * Counters since the policy was built and each stage's live state. A stage whose state cannot
+   * be read now (a custom store that throws, as a bulkhead's `inUse` may while its connection is
+   * down) is reported as last read, or, never read yet, by its `kind` and `name` alone: this
+   * never throws, and reports no `undefined` or `NaN` for it.
+   */
   metrics(): PolicyMetrics {
     const c = this.parts.counters;
+    const last = this.lastStates;
     return {
       calls: c.calls,
       successes: c.successes,
@@ -293,7 +299,13 @@ export class Policy<T = unknown, F = never> {
       retries: c.retries,
       timeouts: c.timeouts,
       fallbacks: c.fallbacks,
-      stages: this.parts.steps.map((s) => s.state() as StageState),
+      stages: this.parts.steps.map((s, i) => {
+        try {
+          return (last[i] = s.state() as StageState);
+        } catch {
+          return last[i] ?? { kind: s.kind, name: s.name };
+        }
+      }),
     };
   }
 
@@ -481,46 +493,44 @@ const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
 
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
- * or the option error (an `OptionTypeError` naming `options`, `options.signal`, `options.data`
- * or `options.<key>` for an unknown key, when neither option is set) that rejects the execution.
- * Neither set, an object that is not plain is refused too: an AbortSignal given as a primitive
- * takes it (`execute(fn, signal)`), a Date, a Map would pass for empty options and be ignored.
+ * or the option error that rejects the execution, worded as a wrapper's
+ * (``execute: `options.signal` must be an AbortSignal, got "soon"``), naming `options`,
+ * `options.signal`, `options.data`, or `options.<key>` for an unknown key when neither option
+ * is set. Neither set, an object that is not plain is refused too: an AbortSignal given as a
+ * primitive takes it (`execute(fn, signal)`); a Date, a Map would pass for empty options and be
+ * ignored.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {
     if (typeof options !== 'object' || options === null) {
-      return new OptionTypeError('options', 'an object', options);
+      return optionError('execute', 'options', 'an object', options);
     }
     const { signal, data } = options as { signal?: unknown; data?: unknown };
     // A misspelt key (`singal`) leaves both options unset, and would go unnoticed: the caller's
     // abort ignored. The keys are read only then, so a call that sets an option pays nothing.
     if (signal === undefined && data === undefined) {
-      const stray = strayOptions(options, 'execute: ', '{ signal }');
+      const stray =
+        strayOptions(options, 'execute', '{ signal }') ??
+        unknownOption(options, 'execute', EXECUTE_OPTIONS, 'options.');
       if (stray) return stray;
-      for (const key of Object.keys(options)) {
-        if (!EXECUTE_OPTIONS.includes(key)) {
-          return new OptionTypeError(
-            `options.${key}`,
-            'a known option',
-            (options as Record<string, unknown>)[key],
-            { message: `execute: unknown option \`${key}\`${didYouMean(key, EXECUTE_OPTIONS)}` },
-          );
-        }
-      }
     }
     if (signal !== undefined && !isSignal(signal)) {
-      return new OptionTypeError('options.signal', 'an AbortSignal', signal);
+      return optionError('execute', 'options.signal', 'an AbortSignal', signal);
     }
     if (data !== undefined && (typeof data !== 'object' || data === null)) {
-      return new OptionTypeError('options.data', 'an object or a Map', data);
+      return optionError('execute', 'options.data', 'an object or a Map', data);
     }
     return { signal, data: toDataMap(data as Record<string, unknown> | undefined) };
   } catch (error) {
     // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
-    return new OptionTypeError('options', 'an object that can be read', options, {
-      message: `\`options\` could not be read: ${describeError(error)}`,
-      cause: error,
-    });
+    return optionError(
+      'execute',
+      'options',
+      'an object that can be read',
+      options,
+      `\`options\` could not be read: ${describeError(error)}`,
+      { cause: error },
+    );
   }
 }
 

@@ -161,17 +161,25 @@ export class PolicyBuilder<T = unknown, F = never> {
   /**
    * Adds a hedge: when an attempt of the stages inside it has not settled after `delay`, another
    * starts (up to `maxHedges` more); the first acceptable outcome answers and the others are
-   * aborted through their own `ctx.signal`. Sets `ctx.attempt` (1 for the first attempt).
+   * aborted through their own `ctx.signal`. Sets `ctx.attempt` (1 for the first attempt). Its
+   * `on` receives outcomes of the policy's result type `T` (a `Hedge` given must take a `T`).
    */
-  hedge(options?: HedgeOptions<T> | Hedge, name?: string): this {
+  // One signature per form, as for `retry`.
+  hedge(options: Hedge<ResultOf<T>>, name?: string): this;
+  hedge(options?: HedgeOptions<ResultOf<T>> & PlainStageOptions, name?: string): this;
+  hedge(options?: HedgeOptions | Hedge, name?: string): this {
     return this.timed(HEDGE_STAGE, options ?? {}, name);
   }
 
   /**
    * Adds fault injection: a fraction of the calls reaching it fail, wait, or return a value
    * instead of running the stages inside it. For tests and staging; off with `enabled: false`.
+   * An injected `result.value` must be a `T` (a `Chaos` given must inject `T`s, or no result).
    */
-  chaos(options: ChaosOptions<T> | Chaos<T>, name?: string): this {
+  // One signature per form, as for `retry`.
+  chaos(options: Chaos<T>, name?: string): this;
+  chaos(options: ChaosOptions<T> & PlainStageOptions, name?: string): this;
+  chaos(options: ChaosOptions | Chaos<unknown>, name?: string): this {
     return this.timed(CHAOS_STAGE, options, name);
   }
 

@@ -18,7 +18,10 @@ export interface PolicyMetrics {
   readonly timeouts: number;
   /** Errors replaced by a fallback value. */
   readonly fallbacks: number;
-  /** Each stage's live state, outermost first. */
+  /**
+   * Each stage's live state, outermost first. A stage whose state cannot be read (a custom store
+   * that throws) shows its state as last read, or only its `kind` and `name` if never read.
+   */
   readonly stages: readonly StageState[];
 }
 

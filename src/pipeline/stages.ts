@@ -41,8 +41,16 @@ type JudgedBy<P> =
         ? R
         : P extends Fallback<unknown, infer R>
           ? R
-          : // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stage that judges no result takes any
-            any;
+          : P extends Hedge<infer R>
+            ? R
+            : // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stage that judges no result takes any
+              any;
+
+/**
+ * The results the primitive `P` of a built-in stage may answer with instead of the work's: a
+ * chaos stage's injected `result.value` (`never` for the other kinds, and without one).
+ */
+type InjectedBy<P> = P extends Chaos<infer R> ? R : never;
 
 /**
  * What `builder.use(stage)` checks of a stage for a policy of results `T`: nothing
@@ -52,7 +60,9 @@ type JudgedBy<P> =
 export type StageFor<S, T> =
   S extends BuiltinStage<infer P>
     ? [T] extends [JudgedBy<P>]
-      ? unknown
+      ? [InjectedBy<P>] extends [T]
+        ? unknown
+        : StageInjectionMismatch<T, InjectedBy<P>>
       : StageResultMismatch<T, JudgedBy<P>>
     : unknown;
 
@@ -65,6 +75,17 @@ interface StageResultMismatch<T, J> {
   readonly 'the stage judges results of another type than the policy': {
     policy: T;
     stage: J;
+  };
+}
+
+/**
+ * What `builder.use(stage)` asks of a chaos stage whose injected `result.value` is not of the
+ * policy's result type: the compile error names both.
+ */
+interface StageInjectionMismatch<T, I> {
+  readonly 'the stage injects results of another type than the policy': {
+    policy: T;
+    stage: I;
   };
 }
 
@@ -327,8 +348,13 @@ export const stages = Object.freeze({
     name?: string,
   ): BuiltinStage<Fallback<V, R>> =>
     stageOf(FALLBACK_STAGE as StageDescriptor<Fallback<V, R>>, options, name),
-  hedge: (options?: HedgeOptions | Hedge, name?: string): BuiltinStage<Hedge> =>
-    stageOf(HEDGE_STAGE, options, name),
-  chaos: (options: ChaosOptions | Chaos<unknown>, name?: string): BuiltinStage<Chaos<unknown>> =>
-    stageOf(CHAOS_STAGE, options, name),
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as Hedge's
+  hedge: <R = any>(
+    options?: (HedgeOptions<R> & PlainStageOptions) | Hedge<R>,
+    name?: string,
+  ): BuiltinStage<Hedge<R>> => stageOf(HEDGE_STAGE as StageDescriptor<Hedge<R>>, options, name),
+  chaos: <R = never>(
+    options: (ChaosOptions<R> & PlainStageOptions) | Chaos<R>,
+    name?: string,
+  ): BuiltinStage<Chaos<R>> => stageOf(CHAOS_STAGE as StageDescriptor<Chaos<R>>, options, name),
 });

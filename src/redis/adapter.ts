@@ -164,7 +164,14 @@ export function toRedisAdapter(client: RedisClient): RedisClientAdapter {
 
 function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
   const cluster = typeof c.nodes === 'function';
-  return Object.freeze({
+  // 'wait' (lazyConnect, or a Cluster not yet started), then 'connecting' and 'connect' until
+  // 'ready'; a failed attempt goes through 'close' (and 'reconnecting'), a drop too.
+  const first = firstConnection(
+    c,
+    () => c.status === 'wait' || c.status === 'connecting' || c.status === 'connect',
+    ['close', 'end'],
+  );
+  return withFirstConnection(first, {
     name: cluster ? 'ioredis Cluster' : 'ioredis',
     evalsha: (sha1: string, keys: readonly string[], args: readonly string[]) =>
       c.evalsha(sha1, keys.length, ...keys, ...args),
@@ -173,18 +180,16 @@ function ioredisAdapter(c: IoredisLike): RedisClientAdapter {
     scriptLoad: (script: string) => c.script('LOAD', script).then(String),
     time: () => c.time().then(timeToMs),
     classifyError,
-    // 'wait' (lazyConnect, or a Cluster not yet started), then 'connecting' and 'connect' until
-    // 'ready'; a failed attempt goes through 'close' (and 'reconnecting'), a drop too.
-    connecting: firstConnection(
-      c,
-      () => c.status === 'wait' || c.status === 'connecting' || c.status === 'connect',
-      ['ready', 'close', 'end'],
-    ),
+    connecting: first.connecting,
   });
 }
 
 function nodeRedisAdapter(c: NodeRedisLike): RedisClientAdapter {
-  return Object.freeze({
+  // Open and not ready: connecting (and queueing commands), or reconnecting after a failed
+  // attempt or a drop, which 'reconnecting' and 'end' tell apart. A cluster client is ready
+  // once it knows the slots, and stays so while open (its nodes reconnect by themselves).
+  const first = firstConnection(c, () => c.isReady === false, ['reconnecting', 'end']);
+  return withFirstConnection(first, {
     name: c.masters === undefined ? 'node-redis' : 'node-redis cluster',
     evalsha: (sha1: string, keys: readonly string[], args: readonly string[]) =>
       c.evalSha(sha1, { keys: keys as string[], arguments: args as string[] }),
@@ -193,34 +198,70 @@ function nodeRedisAdapter(c: NodeRedisLike): RedisClientAdapter {
     scriptLoad: (script: string) => c.scriptLoad(script).then(String),
     time: () => c.time().then(timeToMs),
     classifyError,
-    // Open and not ready: connecting (and queueing commands), or reconnecting after a failed
-    // attempt or a drop, which 'reconnecting' and 'end' tell apart. A cluster client is ready
-    // once it knows the slots, and stays so while open (its nodes reconnect by themselves).
-    connecting: firstConnection(c, () => c.isReady === false, ['ready', 'reconnecting', 'end']),
+    connecting: first.connecting,
   });
 }
 
+/** How a client's first connection is going, as {@link firstConnection} follows it. */
+interface FirstConnection {
+  /** True while the client makes its first connection (see `RedisClientAdapter.connecting`). */
+  readonly connecting: () => boolean;
+  /** True once the first connection ended otherwise than by the client becoming ready. */
+  readonly failed: () => boolean;
+}
+
 /**
- * `connecting` for a client: true while `pending()` says it is connecting and none of `ends`
- * (its first connection became ready, or an attempt failed, or the client ended) has been
- * emitted since the adapter was made. The listeners go at the first of these events; a client
- * already past its first connection gets none.
+ * Follows a client's first connection: `connecting` is true while `pending()` says it is
+ * connecting and no event has ended it since the adapter was made: `'ready'`, or one of
+ * `failures` (an attempt failed, or the client ended), which `failed` then reports. The
+ * listeners go at the first of these events; a client already past its first connection gets
+ * none.
  */
 function firstConnection(
   client: Emitter,
   pending: () => boolean,
-  ends: readonly string[],
-): () => boolean {
+  failures: readonly string[],
+): FirstConnection {
   const on = client.on;
   const off = client.removeListener;
-  if (!pending() || typeof on !== 'function' || typeof off !== 'function') return () => false;
+  if (!pending() || typeof on !== 'function' || typeof off !== 'function') {
+    return { connecting: () => false, failed: () => false };
+  }
   let first = true;
-  const end = (): void => {
+  let failed = false;
+  const end = (ready: boolean): void => {
+    if (!first) return;
     first = false;
-    for (const event of ends) off.call(client, event, end);
+    failed = !ready;
+    for (const [event, listener] of listeners) off.call(client, event, listener);
   };
-  for (const event of ends) on.call(client, event, end);
-  return () => first && pending();
+  const listeners = ['ready', ...failures].map(
+    (event) => [event, () => end(event === 'ready')] as const,
+  );
+  for (const [event, listener] of listeners) on.call(client, event, listener);
+  return { connecting: () => first && pending(), failed: () => failed };
+}
+
+// The adapters `toRedisAdapter` made, and how their client's first connection went.
+const FIRST = new WeakMap<RedisClientAdapter, FirstConnection>();
+
+function withFirstConnection(
+  first: FirstConnection,
+  adapter: Required<RedisClientAdapter>,
+): RedisClientAdapter {
+  const frozen = Object.freeze(adapter);
+  FIRST.set(frozen, first);
+  return frozen;
+}
+
+/**
+ * @internal True when the client's first connection ended by a failed attempt (refused, or the
+ * client's own connect timeout) or by the client ending, not by its becoming ready. Known only
+ * for the adapters {@link toRedisAdapter} makes; false for an adapter of one's own.
+ */
+export function firstConnectionFailed(adapter: RedisClientAdapter): boolean {
+  const first = FIRST.get(adapter);
+  return first !== undefined && first.failed();
 }
 
 function timeToMs(reply: unknown): number {

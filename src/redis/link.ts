@@ -1,6 +1,6 @@
 import { noop } from '../internal/signals.js';
 import { StoreUnavailableError, systemClock, type Clock } from '../index.js';
-import { kindOf, type RedisClientAdapter } from './adapter.js';
+import { firstConnectionFailed, kindOf, type RedisClientAdapter } from './adapter.js';
 import { assertUnconfigured, type ResolvedStoreOptions, type StoreErrorMode } from './options.js';
 
 /**
@@ -169,7 +169,10 @@ export class RedisLink {
    * While the client makes its first connection (the adapter's `connecting`), the command waits
    * in the client's queue for it, not for a server that is away: `storeTimeout` runs again
    * while the client still connects, up to `connectTimeout` in all, and once more when it has
-   * connected (or failed to) since the last look; then a timeout is an outage like any other.
+   * connected since the last look (not when its attempt failed: the server is away); then a
+   * timeout is an outage like any other.
+   * A command that gave up because the client had not connected in time, and is answered once
+   * it has, ends that outage.
    */
   run(command: RedisCommand, onLate?: (reply: unknown) => void): Promise<unknown> {
     const health = this.#health;
@@ -181,6 +184,9 @@ export class RedisLink {
     const pending = this.#exec(command);
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
+      // The outage this command's timeout declared when the client never connected in time:
+      // its late answer means the client is connected now, and ends that outage.
+      let unconnected: StoreTimeoutError | undefined;
       const fail = (error: unknown): void => {
         settled = true;
         this.#clock.clearTimeout(timer);
@@ -202,15 +208,20 @@ export class RedisLink {
               return;
             }
             message = `the client did not connect within ${this.connectMs} ms`;
+            unconnected = new StoreTimeoutError(message);
+          } else if (firstConnectionFailed(this.adapter)) {
+            // The first connection failed (refused, or the client's own connect timeout): the
+            // server cannot be reached, and one `storeTimeout` was all the command gets.
+            message = `the client could not connect (Redis did not answer within ${this.timeoutMs} ms)`;
           } else if (waited) {
-            // The client is past its first connection since the last look: the command has had
-            // less than `storeTimeout` since then, and gets one more.
+            // The client connected since the last look: the command has had less than
+            // `storeTimeout` since then, and gets one more.
             waited = false;
             timer = this.#clock.setTimeout(expire, this.timeoutMs);
             return;
           }
         }
-        const error = new StoreTimeoutError(message);
+        const error = unconnected ?? new StoreTimeoutError(message);
         fail(error);
         this.#down(error);
         health.failed(error, this.#clock, this.retryMs);
@@ -220,6 +231,7 @@ export class RedisLink {
       pending.then(
         (reply) => {
           if (settled) {
+            if (unconnected !== undefined) this.#connected(unconnected);
             if (onLate !== undefined) {
               try {
                 onLate(reply);
@@ -289,6 +301,21 @@ export class RedisLink {
       return adapter.connecting() === true;
     } catch {
       return false;
+    }
+  }
+
+  // A command that gave up waiting for the client's first connection was answered: the client
+  // has connected, so the outage that timeout declared is over (unless a later failure followed
+  // it), and calls go back to Redis without waiting out the back-off.
+  #connected(error: StoreTimeoutError): void {
+    const health = this.#health;
+    if (!health.up && health.lastError === error) {
+      health.up = true;
+      health.probing = false;
+    }
+    if (!this.#up && this.#lastError === error) {
+      this.#up = true;
+      this.#probing = false;
     }
   }
 

@@ -54,12 +54,16 @@ export interface RedisStoreOptions {
   /**
    * Longest a decision waits for a client still making its first connection (never ready yet:
    * a process starting, the example above using the client right after `new Redis(...)`). Until
-   * then commands wait in the client's queue, and a call waits for them rather than taking
-   * `storeTimeout` as an outage; after it, or as soon as an attempt to connect fails, the call
-   * is decided as `onStoreError` says and `storeTimeout` bounds every call again. Only for a
-   * client whose adapter tells a first connection (`connecting`: ioredis and node-redis
-   * clients do). A finite duration > 0; less than `storeTimeout` changes nothing.
-   * @defaultValue `'10s'`
+   * then commands wait in the client's queue; after it, or as soon as an attempt to connect
+   * fails, the call is decided as `onStoreError` says and `storeTimeout` bounds every call again.
+   * The default is the store's `storeTimeout`, so a call waits at most one `storeTimeout` while
+   * the server cannot be reached, start-up included; a command that gave up waiting for the
+   * connection and is answered once the client connects ends the back-off at once, so the store
+   * is back on Redis as soon as the client is. Raise it (`'10s'`) to have a starting process
+   * share its limits from its first call, at the price of those calls waiting for the
+   * connection. Only for a client whose adapter tells a first connection (`connecting`: ioredis
+   * and node-redis clients do). A finite duration > 0; less than `storeTimeout` changes nothing.
+   * @defaultValue the store's `storeTimeout`
    */
   readonly connectTimeout?: Duration | undefined;
   /**
@@ -92,7 +96,6 @@ export interface ResolvedStoreOptions {
 const DEFAULTS = Object.freeze({
   prefix: 'bulwark:',
   storeTimeoutMs: 250,
-  connectTimeoutMs: 10_000,
   onStoreError: 'local',
   instances: 1,
 });
@@ -180,11 +183,9 @@ export function resolveStoreOptions(
     'storeTimeout',
     DEFAULTS.storeTimeoutMs,
   );
-  const connectTimeoutMs = positiveDuration(
-    raw.connectTimeout,
-    'connectTimeout',
-    DEFAULTS.connectTimeoutMs,
-  );
+  // By default a first connection is waited for as long as one answer: at most one
+  // `storeTimeout` while the server cannot be reached, start-up included.
+  const connectTimeoutMs = positiveDuration(raw.connectTimeout, 'connectTimeout', storeTimeoutMs);
   const onStoreError = oneOfOption(
     raw.onStoreError ?? undefined,
     'onStoreError',

@@ -29,7 +29,8 @@ export interface ChaosFault {
   /**
    * What they fail with: an `Error` (thrown as it is, the same object each time), a string (the
    * message of a new {@link InjectedFaultError}), or a function of the call returning what to
-   * throw, called per injection.
+   * throw, called per injection (not an `async` one: what it returns is thrown as it is). Any
+   * other value is refused at construction.
    * @defaultValue a new {@link InjectedFaultError} per injection
    */
   readonly error?: Error | string | ((call: ChaosCall) => unknown);
@@ -140,7 +141,8 @@ const NOTHING: ChaosPlan = Object.freeze({ delayMs: 0, outcome: undefined });
  *   answers with the work's type or this one. `never` without `result`, so that `execute` answers
  *   with the work's type alone.
  */
-export class Chaos<R = never> {
+// `out`: a chaos injecting `R`s injects results of every wider type (`Chaos<never>` fits all work).
+export class Chaos<out R = never> {
   readonly #clock: Clock;
   readonly #switchedOn: boolean;
   readonly #perCall: ((call: ChaosCall) => boolean) | undefined;
@@ -198,10 +200,7 @@ export class Chaos<R = never> {
     const latency = part(o.latency, 'latency', ['rate', 'delay']);
     const result = part(o.result, 'result', ['rate', 'value']);
     const faultRate = rate(fault, 'fault');
-    this.#error = fault?.error;
-    if (fault !== undefined && 'error' in fault && fault.error === undefined) {
-      fail(TypeError, 'fault.error', 'an Error, a string or a function', undefined);
-    }
+    this.#error = fault === undefined || !('error' in fault) ? undefined : faultError(fault.error);
     const latencyRate = rate(latency, 'latency');
     const latencyMs =
       latency === undefined
@@ -356,6 +355,28 @@ function rate(o: Record<string, unknown> | undefined, option: string): number {
   const name = `${option}.rate`;
   if (o.rate === undefined) missing(name);
   return numberOption(o.rate, name, (n) => n >= 0 && n <= 1, 'in [0, 1]', 0);
+}
+
+/**
+ * Reads `fault.error` (given): an Error (of any realm), a string, or a function answering
+ * synchronously. Anything else would be thrown as it is, which is never what was meant.
+ */
+function faultError(value: unknown): unknown {
+  if (typeof value == 'string' || isError(value)) return value;
+  if (typeof value == 'function') {
+    return syncFunctionOption(value, 'fault.error', 'what to throw');
+  }
+  fail(TypeError, 'fault.error', 'an Error, a string or a function', value);
+}
+
+/** An Error, also one made in another realm (a `vm` context, an iframe); false if reads throw. */
+function isError(value: unknown): boolean {
+  if (value === null || typeof value != 'object') return false;
+  try {
+    return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
+  } catch {
+    return false;
+  }
 }
 
 function missing(option: string): never {

@@ -89,8 +89,13 @@ const ON_FAILURE = -1;
  * const hedge = new Hedge({ maxHedges: 1, delay: '150ms' });
  * const res = await hedge.execute((signal) => fetch(url, { signal }));
  * ```
+ *
+ * @typeParam R - the results its `on` judges (inferred from the predicate's parameter; `any`
+ *   without one): `execute` and a policy's `hedge(...)` accept only work that resolves to an `R`
  */
-export class Hedge {
+// `in`: a hedge judging any `R` judges every narrower result (`Hedge<unknown>` fits all work).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as HedgeOptions
+export class Hedge<in R = any> {
   /** Extra attempts a call may start besides the first. */
   declare readonly maxHedges: number;
   /** The hedging delay in milliseconds; `-1` when attempts start only on failure. */
@@ -118,7 +123,7 @@ export class Hedge {
     return this.#wins;
   }
 
-  constructor(options?: HedgeOptions) {
+  constructor(options?: HedgeOptions<R>) {
     const o = optionsObject(options, 'Hedge', HEDGE_OPTIONS);
     const maxHedges = integerOption(o.maxHedges, 'maxHedges', 1, 1);
     const delayMs = hedgeDelay(o.delay);
@@ -140,7 +145,7 @@ export class Hedge {
    * @param signal - the caller's signal: its abort rejects at once with its reason and aborts
    * every attempt
    */
-  execute<T>(
+  execute<T extends R>(
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {

@@ -176,6 +176,13 @@ const CASES: readonly Case[] = [
     RangeError,
     '`windowDuration` must be a duration > 0, got 0',
   ],
+  [
+    'CircuitBreaker',
+    'windowDuration',
+    -1,
+    RangeError,
+    '`windowDuration` must be a duration > 0, got -1',
+  ],
   ['CircuitBreaker', 'windowDuration', '5', TypeError, `\`windowDuration\` ${DURATION_TYPE}`],
   [
     'CircuitBreaker',
@@ -234,7 +241,7 @@ const CASES: readonly Case[] = [
   ['Bulkhead', 'maxWait', -1, RangeError, '`maxWait` must be a duration >= 0, got -1'],
   ['Bulkhead', 'maxWait', '5', TypeError, `\`maxWait\` ${DURATION_TYPE}`],
   ['Bulkhead', 'clock', {}, TypeError, `\`clock\` ${notClock}`],
-  ['TimeLimiter', 'timeout', -1, RangeError, '`timeout` must be a duration >= 0, got -1'],
+  ['TimeLimiter', 'timeout', -1, RangeError, '`timeout` must be a duration > 0, got -1'],
   ['TimeLimiter', 'timeout', 0, RangeError, '`timeout` must be a duration > 0, got 0'],
   ['TimeLimiter', 'timeout', '5', TypeError, `\`timeout\` ${DURATION_TYPE}`],
   ['TimeLimiter', 'name', 5, TypeError, '`name` must be a string, got 5'],
@@ -438,7 +445,7 @@ describe('contract: option validation', () => {
     );
     expect(() => Policy.builder().timeout(-1)).to.throw(
       RangeError,
-      '`timeout` must be a duration >= 0, got -1',
+      '`timeout` must be a duration > 0, got -1',
     );
     expect(() => Policy.builder().timeout(0)).to.throw(
       RangeError,

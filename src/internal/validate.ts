@@ -166,10 +166,12 @@ export function positiveDuration<F extends number | undefined>(
   min = 0,
 ): number | F {
   if (value === undefined) return fallback;
+  const bound = `a duration ${min > 0 ? `>= ${min}ms` : '> 0'}`;
+  // A negative number is refused with this bound, not the `>= 0` of durations at large, which
+  // would then refuse the 0 it invites.
+  if (typeof value === 'number' && value < 0) fail(RangeError, option, bound, value);
   const ms = toMs(value, option);
-  if (min > 0 ? ms < min : !(ms > 0)) {
-    fail(RangeError, option, `a duration ${min > 0 ? `>= ${min}ms` : '> 0'}`, value);
-  }
+  if (min > 0 ? ms < min : !(ms > 0)) fail(RangeError, option, bound, value);
   return ms;
 }
 

@@ -260,6 +260,19 @@ export function fnError(fn: unknown): TypeError {
 }
 
 /**
+ * The error for a method called without its object (`const run = policy.execute; run(fn)`,
+ * `.then(policy.execute)`), named as written rather than as whatever property of `undefined` the
+ * method would read first: ``execute: must be called on a Policy (`policy.execute(fn)`), got
+ * this = undefined``. `execute` rejects with it, `wrap` throws it.
+ */
+export function unboundError(method: string, className: string, self: unknown): TypeError {
+  const instance = className[0]!.toLowerCase() + className.slice(1);
+  return new TypeError(
+    `${method}: must be called on a ${className} (\`${instance}.${method}(fn)\`), got this = ${show(self)}`,
+  );
+}
+
+/**
  * True for a plain object: an object literal's prototype or none. Anything else (an instance of
  * a class, an array) is not read as options or configuration.
  */

@@ -433,7 +433,15 @@ describe('contract: option validation', () => {
   });
 
   it('R-VAL-2: the builder’s own arguments are validated the same way (name, clock, stage)', () => {
-    expect(() => Policy.builder(5 as never)).to.throw(TypeError, '`name` must be a string, got 5');
+    for (const [name, shown] of [
+      [5, '5'],
+      ['', '""'],
+      [null, 'null'],
+    ] as const) {
+      const error = thrownBy(() => Policy.builder(name as never));
+      expectOptionError(error, TypeError, 'name', name);
+      expect(error.message).to.equal(`\`name\` must be a non-empty string, got ${shown}`);
+    }
     expect(() => Policy.builder().retry({}, 7 as never)).to.throw(
       TypeError,
       '`name` must be a string, got 7',

@@ -133,6 +133,9 @@ export class Policy<T = unknown, F = never> {
    * Starts a builder. `T` is the result type the policy's thunks produce; `F`, what its fallbacks
    * may produce, grows with each `fallback(...)` of a chain. A builder changed in place (a
    * fallback added under a condition) declares `F` at the start: `Policy.builder<Price, null>()`.
+   *
+   * @param name - the policy's name in events, metrics and a registry (default `'policy'`)
+   * @throws TypeError when `name` is given and is not a non-empty string
    */
   static builder<T = unknown, F = never>(name?: string): PolicyBuilder<T, F> {
     return new PolicyBuilder<T, F>(name);

@@ -4,7 +4,10 @@
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import {
+  Bulkhead,
   Chaos,
+  CircuitBreaker,
+  Fallback,
   Hedge,
   isOperationTimeoutError,
   isOptionError,
@@ -86,6 +89,9 @@ describe('contract: executions', () => {
       ['TimeLimiter', new TimeLimiter({ timeout: '1s' })],
       ['Hedge', new Hedge()],
       ['Chaos', new Chaos()],
+      ['CircuitBreaker', new CircuitBreaker()],
+      ['Bulkhead', new Bulkhead({ maxConcurrent: 1 })],
+      ['Fallback', new Fallback({ value: 0 })],
     ];
     for (const [name, primitive] of primitives) {
       const { execute } = primitive;

@@ -4,7 +4,7 @@ import { inspectableContexts, RootContext, type Context } from '../internal/cont
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
-import { fnError, show } from '../internal/validate.js';
+import { fnError, show, unboundError } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -133,6 +133,9 @@ export class Policy<T = unknown, F = never> {
    * Starts a builder. `T` is the result type the policy's thunks produce; `F`, what its fallbacks
    * may produce, grows with each `fallback(...)` of a chain. A builder changed in place (a
    * fallback added under a condition) declares `F` at the start: `Policy.builder<Price, null>()`.
+   *
+   * @param name - the policy's name in events, metrics and a registry (default `'policy'`)
+   * @throws TypeError when `name` is given and is not a non-empty string
    */
   static builder<T = unknown, F = never>(name?: string): PolicyBuilder<T, F> {
     return new PolicyBuilder<T, F>(name);
@@ -164,13 +167,18 @@ export class Policy<T = unknown, F = never> {
   }
 
   /**
-   * Runs `fn` through the pipeline.
+   * Runs `fn` through the pipeline. Never throws: a `fn` that is not a function or bad
+   * `options` reject the promise with a `TypeError` (counted as a call and a failure), and so
+   * does a call without the policy (`const run = policy.execute; run(fn)`), counted nowhere.
    * @param fn - the work; receives the {@link ExecutionContext} (pass `ctx.signal` on)
    * @returns the thunk's value, or a fallback's
    */
   // `Thunk<T>` too: a thunk whose result takes its type from context (`() => new Promise((resolve)
   // => ...)` on a `builder<number>()`) is typed by the policy's `T`, where `R` alone gives none.
   execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
+    // Called without its policy (`.then(policy.execute)`): a rejection that says so, counted
+    // nowhere (there is no policy to count it).
+    if (!(this instanceof Policy)) return rejectedSoon(unboundError('execute', 'Policy', this));
     // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
     const wrapper = wrapperEntry;
     if (wrapper !== undefined) wrapperEntry = undefined;
@@ -235,7 +243,8 @@ export class Policy<T = unknown, F = never> {
    * generic), and always returns a promise.
    *
    * @param options - `signal` picks the caller's signal from the call's arguments
-   * @throws TypeError when `fn` is not a function or `options` are invalid
+   * @throws TypeError when `fn` is not a function or `options` are invalid, or when called
+   *   without its policy (`const wrap = policy.wrap; wrap(fn)`)
    * @example
    * ```ts
    * const getPrice = policy.wrap((req: Request, id: string) => fetchPrice(id, req.signal), {
@@ -258,6 +267,7 @@ export class Policy<T = unknown, F = never> {
     fn: (...args: A) => R | PromiseLike<R>,
     options?: WrapOptions<A>,
   ): (...args: A) => Promise<R | F> {
+    if (!(this instanceof Policy)) throw unboundError('wrap', 'Policy', this);
     if (typeof fn !== 'function') {
       throw fnError(fn);
     }

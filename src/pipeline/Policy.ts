@@ -311,9 +311,13 @@ export class Policy<T = unknown, F = never> {
       fallbacks: c.fallbacks,
       stages: this.parts.steps.map((s, i) => {
         try {
-          return (last[i] = s.state() as StageState);
+          const state = s.state() as StageState;
+          last[i] = { ...state };
+          return state;
         } catch {
-          return last[i] ?? { kind: s.kind, name: s.name };
+          // Copies: the state kept serves later snapshots, whatever a caller does to the ones it got.
+          const known = last[i];
+          return known === undefined ? { kind: s.kind, name: s.name } : { ...known };
         }
       }),
     };
@@ -506,9 +510,8 @@ const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
  * or the option error that rejects the execution, worded as a wrapper's
  * (``execute: `options.signal` must be an AbortSignal, got "soon"``), naming `options`,
  * `options.signal`, `options.data`, or `options.<key>` for an unknown key when neither option
- * is set. Neither set, an object that is not plain is refused too: an AbortSignal given as a
- * primitive takes it (`execute(fn, signal)`); a Date, a Map would pass for empty options and be
- * ignored.
+ * is set. Neither set, an AbortSignal given as the options (as a primitive takes it,
+ * `execute(fn, signal)`) is refused with the fix in its message.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {

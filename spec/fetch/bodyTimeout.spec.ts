@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { OperationTimeoutError } from '../../src/errors.js';
-import { isHttpStatusError, resilientFetch } from '../../src/fetch/index.js';
+import { isHttpStatusError, resilientFetch, type FetchFunction } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { flush, rejectionOf, settle } from '../support/promises.js';
 
@@ -17,11 +17,19 @@ interface Sent {
 
 /**
  * A transport whose responses have the given statuses in turn (the last repeats), each over a
- * stream the spec feeds (`sent[i].body`), errored with the signal's reason when it aborts.
+ * stream the spec feeds (`sent[i].body`), errored with the signal's reason when it aborts (or,
+ * with `aborted`, with what it makes of the reason).
  */
-function transport(...statuses: number[]): { fetch: typeof fetch; sent: Sent[] } {
+function transport(...statuses: number[]): { fetch: FetchFunction; sent: Sent[] } {
+  return transportErring((reason) => reason, ...statuses);
+}
+
+function transportErring(
+  aborted: (reason: unknown) => unknown,
+  ...statuses: number[]
+): { fetch: FetchFunction; sent: Sent[] } {
   const sent: Sent[] = [];
-  const fetch = (_input: unknown, init?: RequestInit): Promise<Response> => {
+  const fetch: FetchFunction = (_input, init) => {
     const signal = init?.signal as AbortSignal;
     let body!: ReadableStreamDefaultController<Uint8Array>;
     const stream = new ReadableStream<Uint8Array>({
@@ -31,7 +39,7 @@ function transport(...statuses: number[]): { fetch: typeof fetch; sent: Sent[] }
     });
     signal.addEventListener('abort', () => {
       try {
-        body.error(signal.reason);
+        body.error(aborted(signal.reason));
       } catch {
         // Already closed.
       }
@@ -41,7 +49,7 @@ function transport(...statuses: number[]): { fetch: typeof fetch; sent: Sent[] }
     sent.push({ signal, response, body });
     return Promise.resolve(response);
   };
-  return { fetch: fetch as typeof globalThis.fetch, sent };
+  return { fetch, sent };
 }
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -76,6 +84,20 @@ describe('resilientFetch: bodyTimeout', () => {
       'reading the body of GET https://api.example.com/users exceeded timeout of 0.2s',
     );
     expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('rejects with its own error where the runtime reports the aborted body otherwise', async () => {
+    // As Chromium's text() does for a stream the abort errored: a TypeError, the reason lost.
+    const { fetch, sent } = transportErring(() => new TypeError('Failed to fetch'), 200);
+    const res = await resilientFetch(plain(), { fetch, bodyTimeout: 100 })('https://a.test/');
+    const text = settle(res.text());
+    const other = await resilientFetch(plain(), { fetch, bodyTimeout: 100 })('https://a.test/');
+    const reader = other.body!.getReader();
+    const read = settle(reader.read());
+    await clock.tickAsync(100);
+    expect(text.reason).to.be.an.instanceOf(OperationTimeoutError);
+    expect(read.reason).to.be.an.instanceOf(OperationTimeoutError);
+    expect(sent[0]?.signal.reason).to.equal(text.reason);
   });
 
   it("hands out the transport's own Response", async () => {

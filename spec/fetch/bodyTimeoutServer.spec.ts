@@ -17,7 +17,10 @@ const stall: Handler = (_req, res) => {
 };
 
 /** Runs the one-shot child against `url`; resolves with its output and how long it lived. */
-function oneShot(url: string, mode: 'text' | 'unread'): Promise<{ out: string; ms: number }> {
+function oneShot(
+  url: string,
+  mode: 'text' | 'unread' | 'stalled',
+): Promise<{ out: string; ms: number }> {
   const child = fileURLToPath(new URL('./oneShotChild.js', import.meta.url));
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -87,4 +90,11 @@ describe('resilientFetch: bodyTimeout over a real connection', () => {
       expect(ms).to.be.below(10_000);
     });
   }
+
+  it('keeps a one-shot script alive while it reads a body only the bound can end', async function () {
+    this.timeout(45_000);
+    // A child that ended under the read would exit with code 13 (an unsettled top-level await).
+    const { out } = await oneShot(server.url, 'stalled');
+    expect(out).to.equal('OperationTimeoutError');
+  });
 });

@@ -11,10 +11,10 @@
 // `cancel()`) are watched through own, non-enumerable properties that call the originals. A
 // read none of them sees (a runtime reading the body by its own internal means) leaves the
 // timer until it fires, which then aborts a request already done (nothing happens), or until
-// the body stream is collected. The timer is unref'd where the runtime can (Node, Bun, Deno):
-// a read in progress keeps the process alive through its connection, and a response never read
-// must not keep it alive for `bodyTimeout`. The timer holds the request's controller weakly, so
-// a dropped response is not kept for the timer's sake.
+// the body stream is collected. The timer keeps a process alive (Node, Bun, Deno) only once a
+// read it sees has begun: a response never read does not hold the process for `bodyTimeout`.
+// The timer holds the request's controller weakly, so a dropped response is not kept for the
+// timer's sake.
 import { systemClock } from '../index.js';
 import type { Follower } from './follow.js';
 
@@ -22,6 +22,10 @@ import type { Follower } from './follow.js';
 interface Watch {
   /** Body streams that may still be read (a clone or a tee adds one). */
   live: number;
+  /** The timeout's error, once the bound has passed. */
+  timedOut?: unknown;
+  /** A read began: the caller now waits on the timer, which keeps the process alive. */
+  readonly reading: () => void;
   /** The body was read to its end, or failed: every stream of it is done. */
   readonly end: () => void;
   /** One stream was cancelled: the end once no stream is left to read. */
@@ -65,16 +69,19 @@ export function boundBody(
     cancel: () => {
       if (--watch.live === 0) finish();
     },
+    reading: () => {
+      if (watch.live > 0) hold(timer, true);
+    },
   };
   const timer = systemClock.setTimeout(() => {
     finish();
     const held = ref.deref();
     if (held !== undefined) {
-      held.controller.abort(timeout());
+      held.controller.abort((watch.timedOut = timeout()));
       held.release();
     }
   }, ms);
-  unref(timer);
+  hold(timer, false);
   signal.addEventListener('abort', finish);
   (collected ??= new FinalizationRegistry((clear) => clear())).register(body, finish, finish);
   watchResponse(response, watch);
@@ -88,8 +95,7 @@ function watchResponse(response: Response, watch: Watch): void {
       const read = method(...args) as Promise<unknown>;
       // Settled either way, the body was read to its end or failed (a `json()` whose text does
       // not parse was read to its end too).
-      if (unread) read.then(watch.end, watch.end);
-      return read;
+      return unread ? seeEnd(read, watch, true) : read;
     });
   }
   patch(response, 'clone', (clone) => () => {
@@ -105,16 +111,22 @@ function watchResponse(response: Response, watch: Watch): void {
   if (response.body !== null) watchStream(response.body, watch);
 }
 
-/** Resolves as `read` does, ending the watch when it says done or rejects. */
-function seeEnd<R extends IteratorResult<unknown>>(read: Promise<R>, watch: Watch): Promise<R> {
+/**
+ * Settles as `read` does, ending the watch when it rejects or says done (`whole`: settles once
+ * the body is whole). A read the timeout failed rejects with the timeout's error, whatever error
+ * the runtime made of the aborted body (Chromium's `text()` of a stream errored by the abort
+ * rejects with a `TypeError: Failed to fetch`).
+ */
+function seeEnd<R>(read: Promise<R>, watch: Watch, whole = false): Promise<R> {
+  watch.reading();
   return read.then(
     (result) => {
-      if (result.done === true) watch.end();
+      if (whole || (result as IteratorResult<unknown>).done === true) watch.end();
       return result;
     },
     (error: unknown) => {
       watch.end();
-      throw error;
+      throw watch.timedOut ?? error;
     },
   );
 }
@@ -130,7 +142,7 @@ function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
       'read',
       (read) =>
         (...a) =>
-          seeEnd(read(...a) as Promise<IteratorResult<unknown>>, watch),
+          seeEnd(read(...a) as Promise<unknown>, watch),
     );
     patch(reader, 'cancel', (cancel) => (...a) => {
       watch.cancel();
@@ -165,8 +177,7 @@ function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
     const unread = !stream.locked;
     const piped = pipeTo(...args) as Promise<void>;
     // Settled, the stream was read to its end, failed, or was cancelled by the pipe.
-    if (unread) piped.then(watch.end, watch.end);
-    return piped;
+    return unread ? seeEnd(piped, watch, true) : piped;
   });
   patch(stream, 'pipeThrough', (pipeThrough) => (...args) => {
     const pair = args[0] as ReadableWritablePair<unknown, unknown> | undefined;
@@ -197,16 +208,23 @@ function patch(target: object, key: PropertyKey, make: (original: Method) => Met
 }
 
 /**
- * Lets the process exit while the timer is pending: Node's and Bun's timers have `unref()`,
- * Deno's ids go to `Deno.unrefTimer`; a browser has no process to hold. A handle from the
- * clock may be `[handle, clear]` (timers installed after import).
+ * Whether the timer keeps the process alive: not while the body is unread (a response never
+ * read must not hold a process for the bound), and so once a read begins (the caller waits on
+ * it, as on any timer; a body that only a timer can end, from a transport with no socket of its
+ * own, must not let the process end under the read). Node's and Bun's timers have
+ * `ref()`/`unref()`, Deno's ids go to `Deno.refTimer`/`Deno.unrefTimer`; a browser has no
+ * process to hold. A handle from the clock may be `[handle, clear]` (timers installed since).
  */
-function unref(timer: unknown): void {
+function hold(timer: unknown, ref: boolean): void {
   const handle: unknown = Array.isArray(timer) ? timer[0] : timer;
-  if (typeof handle === 'object' && handle !== null && 'unref' in handle) {
-    if (typeof handle.unref === 'function') (handle as { unref(): void }).unref();
+  const key = ref ? 'ref' : 'unref';
+  if (typeof handle === 'object' && handle !== null) {
+    const method: unknown = Reflect.get(handle, key);
+    if (typeof method === 'function') Reflect.apply(method, handle, []);
   } else if (typeof handle === 'number') {
-    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(handle);
+    const deno = (globalThis as { Deno?: Record<string, unknown> }).Deno;
+    const method = deno?.[ref ? 'refTimer' : 'unrefTimer'];
+    if (typeof method === 'function') Reflect.apply(method, deno, [handle]);
   }
 }
 

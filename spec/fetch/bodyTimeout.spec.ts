@@ -153,6 +153,29 @@ describe('resilientFetch: bodyTimeout', () => {
     expect(sent[1]?.signal.reason).to.equal(reading.reason);
   });
 
+  it("bounds only the response handed out, not a hedged attempt's", async () => {
+    const { fetch: answer, sent } = transport(200);
+    let releaseFirst!: () => void;
+    let calls = 0;
+    const fetch: FetchFunction = (input, init) => {
+      const response = answer(input, init);
+      if (calls++ > 0) return response;
+      return new Promise((resolve) => (releaseFirst = () => resolve(response)));
+    };
+    const policy = Policy.builder<Response>('h').hedge({ maxHedges: 1, delay: 100 }).build();
+    const calling = resilientFetch(policy, { fetch, bodyTimeout: 500 })('https://a.test/');
+    await clock.tickAsync(100);
+    const res = await calling;
+    expect(res).to.equal(sent[1]?.response);
+    releaseFirst();
+    await flush();
+    expect(clock.countTimers()).to.equal(1);
+    const reading = settle(res.text());
+    await clock.tickAsync(500);
+    expect(reading.reason).to.be.an.instanceOf(OperationTimeoutError);
+    expect(sent[0]?.signal.reason).not.to.be.an.instanceOf(OperationTimeoutError);
+  });
+
   it('bounds the response a failure status hands out, returned or thrown', async () => {
     const returned = transport(503);
     const res = await resilientFetch(plain(), { fetch: returned.fetch, bodyTimeout: 100 })(

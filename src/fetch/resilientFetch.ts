@@ -83,7 +83,7 @@ export interface ResilientFetchOptions {
    * When it passes, the request is aborted, so the body read under way or to come (`text()`,
    * `json()`, the body's reader, `for await` over it) rejects with an `OperationTimeoutError`
    * (from `bulwark`; code `'TIMEOUT'`, `timeoutMs`, message
-   * `reading the body of GET https://api.example.com/users exceeded timeout of 5s`, the URL
+   * `reading the body of GET https://api.example.com/users exceeded timeout of 5.0s`, the URL
    * without its query string as in {@link HttpStatusError}), rather than the `DOMException`
    * `TimeoutError` of `AbortSignal.timeout`: it is bulwark's own timeout, told apart from a
    * caller's by `isOperationTimeoutError` and `error.code` as the policy's are. The caller's
@@ -92,9 +92,12 @@ export interface ResilientFetchOptions {
    * The response is the transport's own (`url`, `redirected`, `type` intact): the bound works
    * through the signal the request was sent with, so a transport that does not follow its
    * signal is not stopped. Its timer is cleared once the body is read to its end, fails or is
-   * cancelled (seen through the response's body methods and its body stream's, watched by own
-   * non-enumerable properties), and does not keep a process alive by itself. Responses the call
-   * discards (retried, hedged) get none; nor does one without a body.
+   * cancelled, seen through the response's body methods and its body stream's (own,
+   * non-enumerable properties that call the originals; a read by other means leaves the timer
+   * to fire on a finished request, which does nothing). It keeps a process alive only while a
+   * read is under way, as any timer a caller waits on: a response whose body is never read does
+   * not hold a process for `bodyTimeout`. Responses the call discards (retried, hedged) get
+   * none; nor does one without a body.
    * @defaultValue undefined: no bound on reading the body
    */
   readonly bodyTimeout?: Duration | undefined;
@@ -166,6 +169,8 @@ function notAResponse(value: unknown): TypeError {
  * - Each attempt gets `ctx.signal`, so a per-attempt timeout really stops it; the caller's
  *   `init.signal` (and a Request's own signal) is the execution's signal, and also stops the body
  *   of the response returned while the caller reads it, as with `fetch`.
+ * - With `bodyTimeout`, reading the body of the response handed out is bounded as well, from
+ *   the hand-out; the policy's `.timeout()` bounds only getting the response.
  * - A failure status becomes an {@link HttpStatusError} inside the policy. When the policy gives
  *   up on it, the last `Response` is returned as `fetch` would (or the error is thrown, with
  *   `throwOnStatus: true`). Other errors (network, timeout, circuit open, ...) reject as the

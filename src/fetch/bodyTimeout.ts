@@ -52,9 +52,11 @@ export function boundBody(
   ms: number,
   timeout: () => unknown,
 ): void {
-  const body = response.body;
+  // An object that serves as a Response (another realm's, a polyfill's) may have no stream.
+  const body = response.body as ReadableStream<unknown> | null | undefined;
   const signal = follower.controller.signal;
-  if (body === null || response.bodyUsed || body.locked || signal.aborted) return;
+  if (typeof body?.getReader !== 'function' || response.bodyUsed || body.locked || signal.aborted)
+    return;
   const ref = new WeakRef(follower);
   const finish = (): void => {
     if (watch.live < 0) return;

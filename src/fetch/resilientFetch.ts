@@ -316,10 +316,7 @@ export function resilientFetch(
     const handOut = (response: Response): Response => {
       const follower = bodyMs === undefined ? undefined : ties.get(response);
       if (follower !== undefined) {
-        const operation = `reading the body of ${data.method} ${redactUrl(data.url) ?? ''}`;
-        boundBody(response, follower, bodyMs as number, () => {
-          return new OperationTimeoutError(bodyMs as number, operation);
-        });
+        boundBody(response, follower, bodyMs as number, bodyTimeoutError(bodyMs as number, data));
       }
       return response;
     };
@@ -346,6 +343,19 @@ export function resilientFetch(
       },
     );
   };
+}
+
+/**
+ * Makes the error of a body read `bodyTimeout` failed, when it fails. Made out here, so that the
+ * timer holds nothing of the call (its responses) through it.
+ */
+function bodyTimeoutError(
+  ms: number,
+  request: { readonly method: string; readonly url: string },
+): () => OperationTimeoutError {
+  const { method, url } = request;
+  return () =>
+    new OperationTimeoutError(ms, `reading the body of ${method} ${redactUrl(url) ?? url}`);
 }
 
 /** Cancels a response's body (if still unread), which frees its connection. */

@@ -24,6 +24,10 @@ export abstract class ResilienceError extends Error {
    */
   protected constructor(name: string, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (new.target === ResilienceError) {
+      // Abstract in the declarations only: plain JavaScript could make one with no `code`.
+      throw new TypeError('ResilienceError is abstract: raise one of its subclasses');
+    }
     this.name = name;
     // The brand lives on the prototype, defined when the first error is made (at load it would
     // keep this module in every bundle that imports it for nothing): defined on each error, it
@@ -63,6 +67,8 @@ let branded = false;
 /** Raised when a rate limiter has too few tokens (and none arrive within its `maxWait`). */
 export class RateLimitExceededError extends ResilienceError {
   readonly code = 'RATE_LIMITED' as const;
+  /** `'RateLimitExceededError'`, a string literal that survives minification. */
+  declare readonly name: 'RateLimitExceededError';
   /** @internal The code `instanceof` matches errors of another copy by. */
   static readonly code = 'RATE_LIMITED';
   /** Milliseconds until enough tokens will be available. */
@@ -77,6 +83,8 @@ export class RateLimitExceededError extends ResilienceError {
 /** Raised when a bulkhead has no free slot and its queue is full (or a queued wait ran out). */
 export class BulkheadFullError extends ResilienceError {
   readonly code = 'BULKHEAD_FULL' as const;
+  /** `'BulkheadFullError'`, a string literal that survives minification. */
+  declare readonly name: 'BulkheadFullError';
   /** @internal The code `instanceof` matches errors of another copy by. */
   static readonly code = 'BULKHEAD_FULL';
   /** The bulkhead's concurrency limit. */
@@ -109,6 +117,8 @@ export class BulkheadFullError extends ResilienceError {
 /** Raised when a time limiter's deadline passes before the operation settles. */
 export class OperationTimeoutError extends ResilienceError {
   readonly code = 'TIMEOUT' as const;
+  /** `'OperationTimeoutError'`, a string literal that survives minification. */
+  declare readonly name: 'OperationTimeoutError';
   /** @internal The code `instanceof` matches errors of another copy by. */
   static readonly code = 'TIMEOUT';
   /** The deadline that passed, in milliseconds. */
@@ -130,6 +140,8 @@ export class OperationTimeoutError extends ResilienceError {
 /** Raised when a circuit breaker refuses a call (open, isolated, or half-open budget spent). */
 export class CircuitOpenError extends ResilienceError {
   readonly code = 'CIRCUIT_OPEN' as const;
+  /** `'CircuitOpenError'`, a string literal that survives minification. */
+  declare readonly name: 'CircuitOpenError';
   /** @internal The code `instanceof` matches errors of another copy by. */
   static readonly code = 'CIRCUIT_OPEN';
   /** The breaker's state when it refused the call. */
@@ -151,12 +163,59 @@ export class CircuitOpenError extends ResilienceError {
 /** Raised by a primitive with a shared store set to `'fail-closed'` when the store is unreachable. */
 export class StoreUnavailableError extends ResilienceError {
   readonly code = 'STORE_UNAVAILABLE' as const;
+  /** `'StoreUnavailableError'`, a string literal that survives minification. */
+  declare readonly name: 'StoreUnavailableError';
   /** @internal The code `instanceof` matches errors of another copy by. */
   static readonly code = 'STORE_UNAVAILABLE';
 
   constructor(message = 'Shared state store is unavailable', options?: { cause?: unknown }) {
     super('StoreUnavailableError', message, options);
   }
+}
+
+/**
+ * What a fallback's `method` (and its `fallback` event) receives in place of an error when
+ * `onResult` rejected a result: the outcome, as Polly's fallback sees it, with the result itself
+ * in {@link RejectedResultError.result}. It is never thrown at the caller. A circuit breaker
+ * tripped by a result its `recordOnResult` matched gives one (holding that result) as the `cause`
+ * of its refusals while OPEN.
+ *
+ * Not a {@link ResilienceError}: bulwark refused nothing, the result is the caller's own.
+ *
+ * @typeParam R - the type of the rejected result
+ * @example
+ * ```ts
+ * const fallback = new Fallback({
+ *   onResult: (response: Response) => response.status >= 500,
+ *   method: (error) => (error instanceof RejectedResultError ? Response.json({ stale: true }) : Response.error()),
+ * });
+ * ```
+ */
+export class RejectedResultError<R = unknown> extends Error {
+  /** Stable, machine-readable code. */
+  readonly code = 'REJECTED_RESULT' as const;
+  /** `'RejectedResultError'`, a string literal that survives minification. */
+  declare readonly name: 'RejectedResultError';
+  /** The result that was rejected. */
+  readonly result: R;
+
+  constructor(result: R) {
+    super("The result was rejected by the fallback's onResult");
+    // A string literal: a class's own name does not survive minification.
+    this.name = 'RejectedResultError';
+    this.result = result;
+  }
+}
+
+/**
+ * @internal The cause of a circuit breaker's refusals when a result its `recordOnResult` matched
+ * tripped it: a {@link RejectedResultError} holding that result, whose message says who rejected
+ * it. Set before anything reads the stack, whose first line (in V8) is written when first read.
+ */
+export function resultTripped<R>(result: R): RejectedResultError<R> {
+  const error = new RejectedResultError(result);
+  error.message = 'recordOnResult counted the result as a failure';
+  return error;
 }
 
 /**

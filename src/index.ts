@@ -29,6 +29,7 @@ export {
   OperationTimeoutError,
   CircuitOpenError,
   StoreUnavailableError,
+  RejectedResultError,
   isResilienceError,
   isRateLimitExceededError,
   isBulkheadFullError,
@@ -78,7 +79,7 @@ export type {
   FallbackMethodOptions,
   FallbackFilterOptions,
 } from './strategies/fallback/Fallback.js';
-export { Fallback, RejectedResultError } from './strategies/fallback/Fallback.js';
+export { Fallback } from './strategies/fallback/Fallback.js';
 export type { TimeLimiterOptions, TimeoutMode } from './strategies/timeout/TimeLimiter.js';
 export { TimeLimiter } from './strategies/timeout/TimeLimiter.js';
 export type {

@@ -55,6 +55,15 @@ const GUARDS = {
 } as const;
 
 describe('contract: Errors', () => {
+  it('R-ERR-1: `ResilienceError` is an abstract base: plain JavaScript cannot make one', () => {
+    const Base = ResilienceError as unknown as new (name: string, message: string) => Error;
+    expect(() => new Base('x', 'y')).to.throw(TypeError, /ResilienceError is abstract/);
+    class Own extends (ResilienceError as unknown as new (name: string, m: string) => Error) {
+      readonly code = 'OWN';
+    }
+    expect(new Own('OwnError', 'mine')).to.include({ name: 'OwnError', message: 'mine' });
+  });
+
   it('R-ERR-1: All rejections the library itself raises extend `ResilienceError` (extends `Error`)', async () => {
     expect(Object.getPrototypeOf(ResilienceError.prototype)).to.equal(Error.prototype);
     for (const error of Object.values(samples())) {

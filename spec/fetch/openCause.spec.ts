@@ -1,11 +1,10 @@
 // A circuit tripped by results (`recordOnResult`) refuses with a cause naming the result that
 // tripped it, as a circuit tripped by errors gives that error.
 import { expect } from 'chai';
-import { CircuitOpenError } from '../../src/errors.js';
+import { CircuitOpenError, RejectedResultError } from '../../src/errors.js';
 import { resilientFetch, type FetchFunction } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
-import { RejectedResultError } from '../../src/strategies/fallback/Fallback.js';
 import { rejectionOf } from '../support/promises.js';
 
 describe('a circuit tripped by results: the cause of its refusals', () => {

@@ -6,7 +6,8 @@ import sinon from 'sinon';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { stages } from '../../src/pipeline/stages.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
-import { Fallback, RejectedResultError } from '../../src/strategies/fallback/Fallback.js';
+import { RejectedResultError } from '../../src/errors.js';
+import { Fallback } from '../../src/strategies/fallback/Fallback.js';
 import { rejectionOf } from '../support/promises.js';
 
 class ConnectionError extends Error {}

@@ -6,11 +6,8 @@ import { Policy, policyExecutor, type WrapOptions } from '../pipeline/Policy.js'
 import { signalPicker } from '../internal/pickSignal.js';
 import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
-import {
-  Fallback,
-  RejectedResultError,
-  type FallbackOptions,
-} from '../strategies/fallback/Fallback.js';
+import { RejectedResultError } from '../errors.js';
+import { Fallback, type FallbackOptions } from '../strategies/fallback/Fallback.js';
 import { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { Retry, type RetryOptions } from '../strategies/retry/Retry.js';
 import {

@@ -33,6 +33,12 @@ export abstract class Context implements ExecutionContext {
   /** @internal The stage that made this context. */
   abstract readonly owner: object | undefined;
   /**
+   * @internal The CLOSED-period ticket of the circuit breaker step that passed this very context
+   * inward, keeping no context of its own, until that step has the call's outcome; 0 when none
+   * has. A field, not a context per call: the usual breaker pass allocates nothing.
+   */
+  breakerTicket = 0;
+  /**
    * @internal True when the work under this context was called off rather than failed: the
    * caller aborted, or a hedge gave the attempt up because another one answered. An outcome then
    * says nothing of the dependency (a circuit breaker does not record it).

@@ -3,14 +3,13 @@
 // that throws rejects the call with what it threw, which counts as a failure. The same through
 // `execute`, a policy's stage and the decorator.
 import { expect } from 'chai';
-import { CircuitOpenError } from '../../../src/errors.js';
+import { CircuitOpenError, RejectedResultError } from '../../../src/errors.js';
 import { circuitBreaker } from '../../../src/decorators/index.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { ManualClock } from '../../support/clock.js';
 import { rejectionOf } from '../../support/promises.js';
-import { RejectedResultError } from '../../../src/strategies/fallback/Fallback.js';
 import { breakerClock } from './support.js';
 
 interface Response {
@@ -57,7 +56,30 @@ describe('CircuitBreaker', () => {
           expect(refusal).to.be.instanceOf(CircuitOpenError);
           // The cause names the result that tripped it.
           expect((refusal as Error).cause).to.be.instanceOf(RejectedResultError);
-          expect((refusal as Error).cause).to.include({ result: unavailable });
+          expect((refusal as Error).cause).to.include({
+            result: unavailable,
+            code: 'REJECTED_RESULT',
+            message: 'recordOnResult counted the result as a failure',
+          });
+        });
+
+        it('gives the refusals no cause when slow successes tripped it', async () => {
+          const breaker = new CircuitBreaker({
+            clock,
+            recordOnResult: is5xx,
+            slowCallDuration: 10,
+            slowCallRateThreshold: 1,
+            windowSize: 1,
+          });
+          const slowly = async (): Promise<Response> => {
+            clock.tick(10);
+            return ok;
+          };
+          expect(await call(breaker, slowly)).to.equal(ok);
+          expect(breaker.state).to.equal('open');
+          const refusal = await rejectionOf(call(breaker, async () => ok));
+          expect(refusal).to.be.instanceOf(CircuitOpenError);
+          expect(refusal).not.to.have.property('cause');
         });
 
         it('re-opens the circuit when a half-open trial call returns a matching result', async () => {

@@ -3,6 +3,7 @@
 // such an outcome enters no window and moves nothing — it cannot trip the circuit, reset the run
 // of consecutive failures, nor count toward a later trip.
 import { expect } from 'chai';
+import type { Context } from '../../../src/internal/context.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { ManualClock } from '../../support/clock.js';
@@ -20,7 +21,8 @@ describe('CircuitBreaker ignores outcomes of calls admitted before the circuit l
     clock = breakerClock();
   });
 
-  // Through the breaker alone, and through a policy stage, whose CLOSED calls keep no ticket.
+  // Through the breaker alone, and through a policy stage, whose CLOSED calls keep their ticket
+  // on the context they came with.
   const paths: Array<
     [string, (breaker: CircuitBreaker) => (fn: () => Promise<string>) => Promise<string>]
   > = [
@@ -59,6 +61,37 @@ describe('CircuitBreaker ignores outcomes of calls admitted before the circuit l
       expect(counts(breaker), 'the second trips it').to.deep.equal(['open', 2, 2, 0]);
     });
   }
+
+  it('runs CLOSED policy calls as plainly as ever while a call admitted before the close hangs', async () => {
+    // The thunk receives the execution's own context when the breaker keeps nothing per call,
+    // and a context of the breaker's when it does.
+    const plain = async (policy: Policy): Promise<boolean[]> => {
+      const seen: boolean[] = [];
+      for (let i = 0; i < 5; i++) {
+        await policy.execute((ctx) => {
+          seen.push((ctx as Context).root === ctx);
+          return 'ok';
+        });
+      }
+      return seen;
+    };
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
+    const policy = Policy.builder().clock(clock).circuitBreaker(breaker).build();
+    const baseline = await plain(policy);
+    expect(baseline).to.deep.equal([true, true, true, true, true]);
+    const hung = pending((fn) => policy.execute(fn));
+    await run(breaker, 'F');
+    clock.tick(1_000);
+    await run(breaker, 'S');
+    expect(breaker.state).to.equal('closed');
+    expect(await plain(policy), 'the same path as with no call left over').to.deep.equal(baseline);
+    // And the late outcome is still ignored, the new period's calls still counted.
+    hung.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['closed', 5, 0, 0]);
+    await policy.execute(() => Promise.reject(new Boom())).catch(() => undefined);
+    expect(counts(breaker)).to.deep.equal(['open', 6, 1, 0]);
+  });
 
   it('tells apart calls admitted across two closes, with calls of each still running (a policy)', async () => {
     const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
@@ -198,5 +231,32 @@ describe('CircuitBreaker ignores outcomes of calls admitted before the circuit l
     breaker.onFailure(new Boom(), 0, ticket);
     breaker.onFailure(new Boom(), 0);
     expect(breaker.state, 'both failures of the new period count').to.equal('open');
+  });
+});
+
+describe('CircuitBreaker steps nested with nothing between them', () => {
+  it('keeps each step to its own period: a late outcome one closed on still counts in the other', async () => {
+    const clock = breakerClock();
+    const outer = new CircuitBreaker({ clock, failureThreshold: 3, recoveryTimeout: '1s' });
+    const inner = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
+    const policy = Policy.builder()
+      .clock(clock)
+      .circuitBreaker(outer)
+      .circuitBreaker(inner)
+      .build();
+    const hung = pending((fn) => policy.execute(fn));
+    // The inner circuit trips, recovers and closes; the outer one records all of it.
+    await policy.execute(() => Promise.reject(new Boom())).catch(() => undefined);
+    clock.tick(1_000);
+    await policy.execute(() => 'ok');
+    expect(counts(inner)).to.deep.equal(['closed', 0, 0, 0]);
+    expect(counts(outer)).to.deep.equal(['closed', 2, 1, 0]);
+    hung.fail();
+    await flushed();
+    expect(counts(inner), 'admitted before its close').to.deep.equal(['closed', 0, 0, 0]);
+    expect(counts(outer), 'admitted in its current period').to.deep.equal(['closed', 3, 2, 0]);
+    await policy.execute(() => Promise.reject(new Boom())).catch(() => undefined);
+    expect(counts(inner)).to.deep.equal(['open', 1, 1, 0]);
+    expect(counts(outer)).to.deep.equal(['closed', 4, 3, 0]);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { Fallback, RejectedResultError } from '../../../src/strategies/fallback/Fallback.js';
+import { RejectedResultError } from '../../../src/errors.js';
+import { Fallback } from '../../../src/strategies/fallback/Fallback.js';
 import { deferred, flush, rejectionOf } from '../../support/promises.js';
 
 class ConnectionError extends Error {}

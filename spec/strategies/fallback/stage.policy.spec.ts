@@ -2,7 +2,7 @@
 // reports, and what it leaves alone (successes, caller aborts, a method that throws).
 import { expect } from 'chai';
 import { Policy } from '../../../src/pipeline/Policy.js';
-import { RejectedResultError } from '../../../src/strategies/fallback/Fallback.js';
+import { RejectedResultError } from '../../../src/errors.js';
 import { deferred, flush, rejectionOf, settle } from '../../support/promises.js';
 
 class Handled extends Error {}

@@ -1,4 +1,4 @@
-import { CircuitOpenError } from '../../errors.js';
+import { CircuitOpenError, resultTripped } from '../../errors.js';
 import { RESOLVED, refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
@@ -49,12 +49,9 @@ import {
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
 import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
-import { RejectedResultError } from '../fallback/Fallback.js';
 import { REFUSE_ISOLATED, probeLeaseMs } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 
-// The cause a failure recorded for a result passes on (see `#failedResult`).
-const FAILED_RESULT = Object.freeze({});
 /**
  * Options of a {@link CircuitBreaker}. Every time is a {@link Duration}.
  *
@@ -295,12 +292,10 @@ function outcomes(): CircuitOutcome[] {
   return list;
 }
 
-// Tickets from `beforeCall`: a call admitted as no probe, or one whose kind is not known (an
-// asynchronous store decided later); a probe's ticket is the number of its HALF_OPEN period (> 0).
-// A call admitted CLOSED gets 0 while 0 stands for the current CLOSED period; when the circuit
-// closes with such calls still running, 0 goes on naming the period they were admitted in until
-// they have all reported, and calls admitted meanwhile get `CLOSED_TICKETS - closes` (<= -2).
-const NOT_A_PROBE = 0;
+// Tickets: a probe's is the number of its HALF_OPEN period (> 0); a call admitted CLOSED gets the
+// name of its CLOSED period, `CLOSED_TICKETS - closes` (<= -2), so that its outcome after a later
+// close is known stale with nothing counted; -1 is a call whose kind is not known (`beforeCall`
+// with an asynchronous store, or an outcome reported without its ticket).
 const UNKNOWN_TICKET = -1;
 const CLOSED_TICKETS = -2;
 
@@ -407,17 +402,12 @@ export class CircuitBreaker<in R = any> {
   #period = 0;
   // Closes this breaker has seen (from HALF_OPEN, or by reset()), and the HALF_OPEN period at the
   // last one: a call admitted before it reports about a window the close discarded, so its outcome
-  // is recorded nowhere and moves nothing. `#zeroHeld`: how many calls holding ticket 0 have not
-  // reported yet, negated while they were admitted before the last close (one field: read once).
+  // is recorded nowhere and moves nothing.
   #closes = 0;
   #closedPeriod = 0;
-  #zeroHeld = 0;
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
   // Polly's BrokenCircuitException carries it.
   #openCause: unknown = undefined;
-  // The result `recordOnResult` is recording as a failure, while it is recorded: a trip by it
-  // makes the refusals' cause (a RejectedResultError) from it then, not for every such result.
-  #failedResult: unknown = undefined;
   // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
   // the circuit opens) must not have its change delivered before the one it is reacting to. Only
   // the first of them is being delivered when there are more.
@@ -828,11 +818,7 @@ export class CircuitBreaker<in R = any> {
     }
     const ticket = this.#ticket(admission, boundary);
     if (typeof ticket !== 'number') throw ticket;
-    if (ticket !== NOT_A_PROBE) return ticket;
-    // A call recorded by hand may report without its ticket, so it must not hold 0 (whose
-    // holders are counted until they report): it gets its period's own name.
-    this.#zeroHeld--;
-    return CLOSED_TICKETS - this.#closes;
+    return ticket;
   }
 
   /**
@@ -965,14 +951,10 @@ export class CircuitBreaker<in R = any> {
         throw error;
       }
     }
-    if (failed) {
-      this.#failedResult = result;
-      try {
-        this.#recordFailure(FAILED_RESULT, durationMs, ticket);
-      } finally {
-        this.#failedResult = undefined;
-      }
-    } else this.#record(false, durationMs >= this.#slowCallMs, ticket);
+    const slow = durationMs >= this.#slowCallMs;
+    // A trip by a failed result makes the refusals' cause from it then, not for every such result.
+    if (failed) this.#record(true, slow, ticket, result, true);
+    else this.#record(false, slow, ticket);
   }
 
   /** @internal True when `recordOnResult` is set: results are judged. */
@@ -991,8 +973,7 @@ export class CircuitBreaker<in R = any> {
     else this.#release(ticket);
   }
 
-  // Records a failure; `error` (FAILED_RESULT for a result) becomes the cause of refusals if it
-  // trips.
+  // Records a failure; `error` becomes the cause of refusals if it trips.
   #recordFailure(error: unknown, durationMs: number, ticket: number): void {
     this.#record(true, durationMs >= this.#slowCallMs, ticket, error);
   }
@@ -1055,13 +1036,7 @@ export class CircuitBreaker<in R = any> {
   ): number | CircuitOpenError {
     if (!admission.admitted)
       return this.#refusal(admission.state, admission.retryAfterMs, boundary);
-    if (!admission.probe) {
-      // Calls of an earlier CLOSED period still hold ticket 0: this one's ticket names its own.
-      const held = this.#zeroHeld;
-      if (held < 0) return CLOSED_TICKETS - this.#closes;
-      this.#zeroHeld = held + 1;
-      return NOT_A_PROBE;
-    }
+    if (!admission.probe) return CLOSED_TICKETS - this.#closes;
     // The store took back the slots of probes that never reported: they are lost, so their
     // tickets must no longer free a slot nor decide HALF_OPEN when they report after all.
     if (admission.reclaimed === true) this.#newPeriod();
@@ -1094,8 +1069,7 @@ export class CircuitBreaker<in R = any> {
    * this breaker's own that reports is no longer counted as running.
    */
   #probe(ticket: number, current = true): boolean {
-    const probe =
-      ticket === UNKNOWN_TICKET || (ticket !== NOT_A_PROBE && ticket === this.#period && current);
+    const probe = ticket === UNKNOWN_TICKET || (ticket > 0 && ticket === this.#period && current);
     if (ticket > 0 && probe && this.#ownProbes > 0) this.#ownProbes--;
     return probe;
   }
@@ -1103,21 +1077,22 @@ export class CircuitBreaker<in R = any> {
   /**
    * True when the call `ticket` names was admitted before the circuit last closed (a CLOSED call
    * of an earlier period, or a trial call of the HALF_OPEN period that closed or of one before):
-   * its outcome is recorded nowhere and it holds no trial slot. A call with ticket 0 has reported.
+   * its outcome is recorded nowhere and it holds no trial slot.
    */
   #stale(ticket: number): boolean {
-    if (ticket === NOT_A_PROBE) {
-      const held = this.#zeroHeld;
-      if (held > 0) this.#zeroHeld = held - 1;
-      // One of an earlier period: after the last of them, 0 names the current period again.
-      else if (held < 0) this.#zeroHeld = held + 1;
-      return held < 0;
-    }
     if (ticket > 0) return ticket <= this.#closedPeriod;
     return ticket !== UNKNOWN_TICKET && ticket !== CLOSED_TICKETS - this.#closes;
   }
 
-  #record(failure: boolean, slow: boolean, ticket: number, cause?: unknown): void {
+  // Records an outcome; a failure's `cause` (the result itself when `ofResult`) is the cause of
+  // the refusals if it trips the circuit.
+  #record(
+    failure: boolean,
+    slow: boolean,
+    ticket: number,
+    cause?: unknown,
+    ofResult?: boolean,
+  ): void {
     if (this.#stale(ticket)) return;
     const outcome = OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)];
     let state: CircuitState | Promise<CircuitState>;
@@ -1128,7 +1103,7 @@ export class CircuitBreaker<in R = any> {
       // the call's own outcome stands.
       return;
     }
-    this.#took(state, cause);
+    this.#took(state, cause, ofResult);
   }
 
   #release(ticket: number): void {
@@ -1288,11 +1263,15 @@ export class CircuitBreaker<in R = any> {
     }
   }
 
-  // A state the store answered: observed now (a move to OPEN by `cause`), or learnt when the
-  // promise settles.
-  #took(state: CircuitState | Promise<CircuitState>, cause?: unknown): CircuitState {
+  // A state the store answered: observed now (a move to OPEN by `cause`, a result when
+  // `ofResult`), or learnt when the promise settles.
+  #took(
+    state: CircuitState | Promise<CircuitState>,
+    cause?: unknown,
+    ofResult?: boolean,
+  ): CircuitState {
     if (isThenable(state)) this.#learn(state);
-    else this.#observe(state, cause);
+    else this.#observe(state, cause, ofResult);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
   }
@@ -1342,10 +1321,9 @@ export class CircuitBreaker<in R = any> {
   #newClosedPeriod(): void {
     this.#closes++;
     this.#closedPeriod = this.#period;
-    if (this.#zeroHeld > 0) this.#zeroHeld = -this.#zeroHeld;
   }
 
-  #observe(to: CircuitState, cause?: unknown): void {
+  #observe(to: CircuitState, cause?: unknown, ofResult = false): void {
     const from = this.#lastState;
     if (to === from) return;
     this.#lastState = to;
@@ -1354,15 +1332,7 @@ export class CircuitBreaker<in R = any> {
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') {
-      this.#openCause =
-        cause === FAILED_RESULT
-          ? new RejectedResultError(
-              this.#failedResult,
-              'recordOnResult counted the result as a failure',
-            )
-          : cause;
-    }
+    if (to === 'open') this.#openCause = ofResult ? resultTripped(cause) : cause;
     if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;

@@ -4,9 +4,6 @@ import { V8Error } from '../../internal/refusal.js';
 import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
-/** The ticket `beforeCall` gives a call that holds no half-open probe slot. */
-const NOT_A_PROBE = 0;
-
 /** @internal Asks the breaker before each call and records how the call ended. */
 export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
   // Stryker disable next-line BooleanLiteral: true only makes the policy create its promise up front; every call settles the same
@@ -73,10 +70,14 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
 
   private admitted(ctx: Context, ticket: number): void {
     const breaker = this.breaker;
-    // A plain call in a CLOSED circuit needs nothing remembered: no context, no clock read. A
-    // half-open probe keeps its ticket; slow-call detection keeps the start time.
-    // Stryker disable next-line BlockStatement: a fast path; a context with ticket 0 and no start time records the same
-    if (ticket === NOT_A_PROBE && !breaker.timesCalls) {
+    // A call admitted CLOSED (a negative ticket, naming its CLOSED period) needs no context nor
+    // clock read: its ticket rides on the context it came with, whatever calls of earlier periods
+    // are still out. Not when another breaker step's ticket rides there (breakers nested with
+    // nothing between them that makes a context). A half-open probe keeps its ticket in a
+    // context; slow-call detection keeps the start time.
+    // Stryker disable next-line BlockStatement: a fast path; a context of this step's with the same ticket and no start time records the same
+    if (ticket < 0 && ctx.breakerTicket === 0 && !breaker.timesCalls) {
+      ctx.breakerTicket = ticket;
       this.inner.enter(ctx);
       return;
     }
@@ -104,12 +105,17 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     const breaker = this.breaker;
     let received = ctx;
     let durationMs: number | undefined;
-    let ticket = NOT_A_PROBE;
+    let ticket: number;
     if (ctx.owner === this) {
       const own = ctx as TimingContext;
       received = own.parent;
       ticket = own.ticket;
       if (breaker.timesCalls) durationMs = breaker.clock.now() - own.start;
+    } else {
+      // The context this step passed on as it came, with its ticket (see `admitted`): an inner
+      // breaker step that found it there made a context of its own.
+      ticket = ctx.breakerTicket;
+      ctx.breakerTicket = 0;
     }
     // The caller gave up (or a hedge gave this attempt up): the outcome, whichever it is, is not
     // recorded (as with the standalone breaker), and a probe gives its slot back.

@@ -1,3 +1,4 @@
+import { RejectedResultError } from '../../errors.js';
 import { reaches } from '../../internal/arity.js';
 import { fail } from '../../internal/duration.js';
 import { NEVER_ABORTED, raceAbort, callAsync, refusedCall } from '../../internal/signals.js';
@@ -8,37 +9,6 @@ import {
   matchesAll,
   optionsObject,
 } from '../../internal/validate.js';
-
-/**
- * What a fallback's `method` (and its `fallback` event) receives in place of an error when
- * `onResult` rejected a result: the outcome, as Polly's fallback sees it, with the result itself
- * in {@link RejectedResultError.result}. It is never thrown at the caller. A circuit breaker
- * tripped by a result its `recordOnResult` matched gives one (holding that result) as the `cause`
- * of its refusals while OPEN.
- *
- * @typeParam R - the type of the rejected result
- * @example
- * ```ts
- * const fallback = new Fallback({
- *   onResult: (response: Response) => response.status >= 500,
- *   method: (error) => (error instanceof RejectedResultError ? Response.json({ stale: true }) : Response.error()),
- * });
- * ```
- */
-export class RejectedResultError<R = unknown> extends Error {
-  /** Stable, machine-readable code. */
-  readonly code = 'REJECTED_RESULT' as const;
-  /** The result `onResult` rejected. */
-  readonly result: R;
-
-  /** @param message - @internal what rejected it, when not a fallback's `onResult` */
-  constructor(result: R, message?: string) {
-    super(message ?? "The result was rejected by the fallback's onResult");
-    // A string literal: a class's own name does not survive minification.
-    this.name = 'RejectedResultError';
-    this.result = result;
-  }
-}
 
 /**
  * Options every {@link Fallback} accepts, whichever way it recovers.

@@ -1,5 +1,6 @@
 import { outside, type Context } from '../../internal/context.js';
-import { RejectedResultError, type Fallback } from './Fallback.js';
+import { RejectedResultError } from '../../errors.js';
+import type { Fallback } from './Fallback.js';
 import { whenSettled } from '../../internal/signals.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 

@@ -660,15 +660,17 @@ export class TimingContext extends DerivedContext {
   }
 }
 
-// A shared executor hands over resolve/reject without allocating a closure per promise.
-const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
-  resolve: noop,
-  reject: noop,
-};
+// The object the shared executor below hands resolve and reject to: set only while `deferTo`
+// makes its promise.
+let into: { resolve: (value: unknown) => void; reject: (error: unknown) => void } | undefined;
 
+// A shared executor hands over resolve/reject without allocating a closure per promise. It writes
+// them straight to their holder, a young object like them: a module-level holder of its own would
+// be an old object, and each write to it would take the write barrier's slow path.
 function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
-  captured.resolve = resolve;
-  captured.reject = reject;
+  const to = into as NonNullable<typeof into>;
+  to.resolve = resolve;
+  to.reject = reject;
 }
 
 /**
@@ -678,11 +680,10 @@ export function deferTo(to: {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }): Promise<unknown> {
+  into = to;
   const promise = new Promise<unknown>(capture);
-  to.resolve = captured.resolve;
-  to.reject = captured.reject;
-  // Let go: kept, they would keep this promise (its outcome, its async context) alive.
-  captured.resolve = captured.reject = noop;
+  // Let go: kept, `to` would keep the promise (its outcome, its async context) alive.
+  into = undefined;
   return promise;
 }
 

@@ -88,6 +88,11 @@ export function inCallContext(): (expiry: Expiry) => void {
  */
 export class DeadlineQueue {
   #head: DeadlineNode | undefined;
+  /**
+   * The last node, or undefined while the head is the only one: a node added to an empty queue
+   * (each call made one at a time) is then written to the queue once, not twice. The queue lives
+   * long and its nodes do not, and every such write takes the write barrier's slow path.
+   */
   #tail: DeadlineNode | undefined;
   #timer: unknown;
   /** True while a timer is pending. */
@@ -109,10 +114,16 @@ export class DeadlineQueue {
   add(node: DeadlineNode, now: number): void {
     node.queued = true;
     node.nextDeadline = undefined;
-    node.prevDeadline = this.#tail;
-    if (this.#tail === undefined) this.#head = node;
-    else this.#tail.nextDeadline = node;
-    this.#tail = node;
+    const head = this.#head;
+    if (head === undefined) {
+      node.prevDeadline = undefined;
+      this.#head = node;
+    } else {
+      const last = this.#tail ?? head;
+      node.prevDeadline = last;
+      last.nextDeadline = node;
+      this.#tail = node;
+    }
     if (!this.hasTimer) this.#arm(node.dueAt - now);
   }
 
@@ -123,6 +134,7 @@ export class DeadlineQueue {
     const { prevDeadline: prev, nextDeadline: next } = node;
     if (prev === undefined) this.#head = next;
     else prev.nextDeadline = next;
+    // The new last node: `prev`, which may be the head (then as good as undefined), or none.
     if (next === undefined) this.#tail = prev;
     else next.prevDeadline = prev;
     node.prevDeadline = node.nextDeadline = undefined;

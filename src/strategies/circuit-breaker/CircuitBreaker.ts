@@ -1097,7 +1097,7 @@ export class CircuitBreaker<in R = any> {
     ofResult?: boolean,
   ): void {
     if (this.#stale(ticket)) return;
-    const outcome = OUTCOMES[+failure | (+slow << 1) | (this.#probe(ticket) ? 0 : 4)];
+    const outcome = OUTCOMES[(failure ? 1 : 0) | (slow ? 2 : 0) | (this.#probe(ticket) ? 0 : 4)];
     let state: CircuitState | Promise<CircuitState>;
     try {
       state = this.#store.record(outcome as CircuitOutcome);

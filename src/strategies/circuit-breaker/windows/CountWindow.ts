@@ -24,7 +24,7 @@ export class CountWindow extends WindowTotals {
   record(failure: boolean, slow: boolean, _now?: number): void {
     const ring = this.#ring;
     const at = this.#next;
-    const bits = +failure | (+slow << 1);
+    const bits = (failure ? 1 : 0) | (slow ? 2 : 0);
     // A full window evicts the oldest outcome, in the slot the new one takes.
     const evicted = this.calls === this.size ? ring[at]! : (this.calls++, 0);
     ring[at] = bits;

@@ -31,7 +31,7 @@ export class TimeWindow extends WindowTotals {
 
   /** Adds one outcome at time `now` (after dropping what has expired by then). */
   record(failure: boolean, slow: boolean, now: number): void {
-    this.add(1, +failure, +slow, now);
+    this.add(1, failure ? 1 : 0, slow ? 1 : 0, now);
   }
 
   /**

@@ -73,47 +73,51 @@ export class SlotQueue<T> {
       waiter.reject = reject;
     });
     const tail = this.#tail;
+    const first = this.#link(waiter);
+    if (signal !== undefined) listenAbort(signal, waiter);
+    // The first due: the timer is its own (one set for another is early).
+    if (!tail) this.#arm(waiter, now);
+    else if (first) this.#rearm();
+    return promise;
+  }
+
+  /**
+   * Appends `waiter` in arrival order, and in due order after everyone due no later: the last,
+   * unless callers moved in wait longer. Returns whether it is now the first due.
+   */
+  #link(waiter: SlotWaiter<T>): boolean {
+    const tail = this.#tail;
+    waiter.prev = tail;
+    waiter.next = undefined;
     if (!tail) this.#head = waiter;
-    else {
-      waiter.prev = tail;
-      tail.next = waiter;
-    }
+    else tail.next = waiter;
     this.#tail = waiter;
     this.size++;
-    // After everyone due no later: the last, unless callers moved in wait longer.
     let sooner = this.#last;
     let behind: SlotWaiter<T> | undefined;
-    while (sooner && sooner.due > due) sooner = (behind = sooner).sooner;
+    while (sooner && sooner.due > waiter.due) sooner = (behind = sooner).sooner;
     waiter.sooner = sooner;
     waiter.behind = behind;
     if (sooner) sooner.behind = waiter;
     else this.#first = waiter;
     if (behind) behind.sooner = waiter;
     else this.#last = waiter;
-    if (signal !== undefined) listenAbort(signal, waiter);
-    // The first due: the timer is its own (one set for another is early).
-    if (!tail) this.#arm(waiter, now);
-    else if (!sooner) this.#rearm();
-    return promise;
+    return !sooner;
   }
 
   /**
-   * Moves every caller waiting here into `target`, an empty queue, in their order, each keeping
-   * its due time, its signal and when it was queued; `bring` sees each first. This queue is left
-   * empty, with no timer.
+   * Moves every caller waiting here into `target`, behind those waiting there already (first in
+   * first out: `target`'s own come first), in their order, each keeping its due time, its signal
+   * and when it was queued; `bring` sees each first. This queue is left empty, with no timer.
    */
   transferTo(target: SlotQueue<T>, bring: (waiter: SlotWaiter<T>) => void): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    for (let waiter = this.#head; waiter; waiter = waiter.next) {
+    for (let waiter = this.#head, next; waiter; waiter = next) {
+      next = waiter.next;
       waiter.q = target;
       bring(waiter);
+      target.#link(waiter);
     }
-    // The lists move whole.
-    target.#head = this.#head;
-    target.#tail = this.#tail;
-    target.#first = this.#first;
-    target.#last = this.#last;
-    target.size = this.size;
     this.#timer = this.#head = this.#tail = this.#first = this.#last = undefined;
     this.size = 0;
     // The first may be due already.

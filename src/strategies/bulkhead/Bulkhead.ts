@@ -540,11 +540,12 @@ export class Bulkhead {
   /**
    * @internal Takes the place of `old`, the in-memory bulkhead this one replaces on a reload: the
    * slots its calls hold count against this one's limit until they end, its orphaned calls are
-   * counted here, its queued callers wait here, first and in their order, each keeping its own
-   * deadline (the `maxWait` it queued under), its signal and when it was queued, and from now on
-   * `old` is a redirect to this one: every call through it takes its slot here, and its
-   * `availableSlots`, `queued` and `orphaned` are this one's. Its settings stay the ones it was
-   * built with. Nothing is added to `old`: its fields change, its shape does not.
+   * counted here, its queued callers wait here, in their order, behind any waiting here already
+   * (and ahead of any that come later), each keeping its own deadline (the `maxWait` it queued
+   * under), its signal and when it was queued, and from now on `old` is a redirect to this one:
+   * every call through it takes its slot here, and its `availableSlots`, `queued` and `orphaned`
+   * are this one's. Its settings stay the ones it was built with. Nothing is added to `old`: its
+   * fields change, its shape does not.
    *
    * A bulkhead taken over already (by an earlier reload) is a redirect: the one answering for it
    * at the end of its chain of successors stands for it, on either side, so that its callers

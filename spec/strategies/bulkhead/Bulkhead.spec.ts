@@ -650,6 +650,49 @@ describe('Bulkhead', () => {
         expect(store.used).to.equal(0);
         expect(() => bulkhead.release()).to.throw(Error);
       });
+
+      it('rejects a caller whose signal aborts inside the store’s acquire, and gives the slot back', async () => {
+        // A store whose `acquire` aborts the caller before it returns its (asynchronous) answer.
+        const callers: AbortController[] = [];
+        const released: unknown[] = [];
+        let used = 0;
+        const store: BulkheadStore = {
+          configure() {},
+          tryAcquire: () => false,
+          acquire: () => {
+            callers.shift()?.abort(new Error('gone'));
+            return Promise.resolve(`slot${++used}`);
+          },
+          release: (ticket) => {
+            used--;
+            released.push(ticket);
+          },
+          inUse: () => used,
+        };
+        const bulkhead = new Bulkhead({ maxConcurrent: 3, store });
+        const policy = Policy.builder('p').bulkhead(bulkhead).build();
+        const ran: string[] = [];
+        const signals = [0, 1, 2].map(() => {
+          const caller = new AbortController();
+          callers.push(caller);
+          return caller.signal;
+        });
+        const runs = [
+          settle(bulkhead.execute(() => ran.push('execute'), signals[0])),
+          settle(bulkhead.acquire(signals[1])),
+          settle(policy.execute(() => ran.push('policy'), { signal: signals[2] })),
+        ];
+        await flush();
+        expect(runs.map((run) => (run.reason as Error | undefined)?.message)).to.deep.equal([
+          'gone',
+          'gone',
+          'gone',
+        ]);
+        expect(ran).to.deep.equal([]);
+        expect(released).to.have.members(['slot1', 'slot2', 'slot3']);
+        expect(used).to.equal(0);
+        expect(() => bulkhead.release()).to.throw(Error);
+      });
     });
   });
 

@@ -443,6 +443,8 @@ export class Bulkhead {
         reject(signal.reason);
       };
       listenAbort(signal, onAbort);
+      // Aborted inside the store's `acquire` (its event came before this listener).
+      if (signal.aborted) onAbort();
       asked.then(
         (ticket) => {
           unlistenAbort(signal, onAbort);

@@ -26,7 +26,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
-import { sampleOf } from './sample.js';
+import { deadlineAnswers } from '../../internal/answers.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -656,8 +656,9 @@ export class Bulkhead {
           return;
         }
         this.orphan(-1);
-        // Called off by its caller (nothing, to an adaptive limit), or a deadline's (a failure).
-        this.giveSlot(ticket, sampleBy(ok, live));
+        // Answered here at the abort: called off by its caller (nothing, to an adaptive limit),
+        // or by a deadline, cooperative or not (a failure).
+        this.giveSlot(ticket, sampleBy(false, live));
       };
       work.then(
         (value) => {
@@ -741,14 +742,17 @@ export class Bulkhead {
 }
 
 /**
- * How a call run for a caller with `signal` went, as an adaptive limit learns it (see
- * `sampleOf`): a signal that aborted answered the caller from outside, calling the call off,
- * unless a deadline aborted it (a time limiter's or a policy's timeout outside, whose reason is
- * an `OperationTimeoutError`): a failure then, as in a policy.
+ * How a call run for a caller with `signal` went, as an adaptive limit learns it: the rule of
+ * `sampleOf`, read from the signal. One that aborted answered the caller from outside, calling
+ * the call off (nothing learnt), unless a deadline aborted it (its reason an
+ * `OperationTimeoutError`): a failure then, as in a policy, if that deadline answered the caller
+ * (an aggressive one, see `deadlineAnswers`); a cooperative one answers nobody, and the call's
+ * own outcome stands.
  */
 function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
-  const aborted = signal !== undefined && signal.aborted;
-  return sampleOf(ok, aborted, aborted && !isOperationTimeoutError(signal.reason));
+  if (signal === undefined || !signal.aborted) return ok;
+  const reason: unknown = signal.reason;
+  return isOperationTimeoutError(reason) ? ok && !deadlineAnswers.has(reason) : undefined;
 }
 
 // `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.

@@ -187,6 +187,35 @@ describe('An adaptive limit under a bulkhead decorator learns as under a policy'
     expect([limit.limit, policyLimit.limit]).to.deep.equal([1, 1]);
   });
 
+  it("an attempt's deadline that answered the retry first is a failure, though the work then succeeds", async () => {
+    const limit = aimd();
+    const pool = new Bulkhead({ limit, clock });
+    const attempts = Policy.builder('outer')
+      .retry({ maxAttempts: 2, delay: 100 })
+      .timeout(50)
+      .clock(clock)
+      .build();
+    const wrapped = usePolicy(attempts)(bulkhead(pool)(fn));
+    const policyLimit = aimd();
+    const policy = Policy.builder<string>('p')
+      .retry({ maxAttempts: 2, delay: 100 })
+      .timeout(50)
+      .bulkhead({ limit: policyLimit })
+      .clock(clock)
+      .build();
+    const answers = [settle(wrapped()), settle(policy.execute(fn))];
+    // The first attempts time out; their work succeeds while the retries wait.
+    await clock.advance(60);
+    await endWork();
+    expect(answers.map((a) => a.status)).to.deep.equal(['pending', 'pending']);
+    expect([limit.limit, policyLimit.limit]).to.deep.equal([1, 1]);
+    // The second attempts succeed in time.
+    await clock.advance(90);
+    expect(works).to.have.length(4);
+    await endWork();
+    expect(answers.map((a) => a.value)).to.deep.equal(['late', 'late']);
+  });
+
   it("the caller's abort of the bulkhead's own execute teaches nothing, a deadline's signal a failure", async () => {
     const limit = aimd();
     const pool = new Bulkhead({ limit, clock });

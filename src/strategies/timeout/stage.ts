@@ -7,7 +7,7 @@ import {
   type TimeoutOwner,
 } from './TimeLimiter.js';
 import type { Step } from '../../pipeline/engine.js';
-import { BuiltinStep } from '../../pipeline/step.js';
+import { BuiltinStep, reportTimeout } from '../../pipeline/step.js';
 
 /**
  * Kinds of built-in step that, on the way out after a deadline, run no code of the user's and
@@ -83,10 +83,7 @@ export class TimeoutStage
   }
 
   onTimeout(timeoutMs: number): void {
-    const { counters, hub, policy } = this.env;
-    counters.timeouts++;
-    // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
-    if (hub.has('timeout')) hub.emit('timeout', { policy, stage: this.kind, timeoutMs });
+    reportTimeout(this.env, this.kind, timeoutMs);
   }
 
   /**

@@ -144,7 +144,10 @@ describe('contract: bulwark/otel', () => {
     expect(total(collected, 'bulwark.calls', { outcome: 'fallback' })).to.equal(2);
     expect(total(collected, 'bulwark.calls', { outcome: 'success' })).to.equal(1);
     expect(total(collected, 'bulwark.call.duration')).to.equal(3);
-    expect(total(collected, 'bulwark.attempt.duration')).to.equal(1);
+    // Both attempts of the first call ended at their deadline (their work never settles); the
+    // second call's attempt succeeded; the third call was refused before any attempt.
+    expect(total(collected, 'bulwark.attempt.duration')).to.equal(3);
+    expect(total(collected, 'bulwark.attempt.duration', { outcome: 'failure' })).to.equal(2);
   });
 
   it('R-OTEL-3: attribute `policy` always, `stage` where one applies: on rejections, retries, timeouts, fallbacks and the gauges', async () => {

@@ -1,4 +1,9 @@
-import type { Context, RootContext, RootDeadline } from '../../internal/context.js';
+import {
+  endTimedCalls,
+  type Context,
+  type RootContext,
+  type RootDeadline,
+} from '../../internal/context.js';
 import {
   timeoutError,
   type DeadlineSink,
@@ -68,13 +73,18 @@ export class TimeoutStage
     } else if ((ctx as RootContext).finishDeadline()) this.outer.leave(ctx, ok, value);
   }
 
-  /** The deadline passed first. */
+  /**
+   * The deadline passed first, or the caller gave up: the attempts under it end now, failed with
+   * the error, and the way out begins.
+   */
   expired(timed: TimedContext, error: unknown): void {
+    if (timed.root.timedCalls !== undefined) endTimedCalls(timed, error);
     this.outer.leave(timed.parent, false, error);
   }
 
-  /** The deadline on the root passed first, or the caller gave up. */
+  /** The deadline on the root passed first, or the caller gave up: as `expired`. */
   expiredRoot(root: RootContext, error: unknown): void {
+    if (root.timedCalls !== undefined) endTimedCalls(root, error);
     this.outer.leave(root, false, error);
   }
 

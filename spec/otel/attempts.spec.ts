@@ -58,7 +58,7 @@ describe('attempt durations', () => {
       const found = points.filter((p) => sameAttributes(p.attributes, { policy, outcome }));
       expect(found.length, outcome).to.be.at.most(1);
       const h = found[0]?.value;
-      return h === undefined ? [0, 0] : [h.count, h.sum];
+      return h === undefined ? [0, 0] : [h.count, h.sum ?? 0];
     };
     return { success: of('success'), failure: of('failure') };
   }
@@ -202,7 +202,12 @@ describe('attempt durations', () => {
     const cutoff: Stage = {
       kind: 'cutoff',
       execute(ctx, next) {
-        return Promise.race([next(ctx), after(60, new Boom('cut off'))]);
+        return Promise.race([
+          next(ctx),
+          new Promise<never>((_, reject) =>
+            clock.setTimeout(() => reject(new Boom('cut off')), 60),
+          ),
+        ]);
       },
     };
     const policy = builder('p').use(cutoff).build();

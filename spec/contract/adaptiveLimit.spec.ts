@@ -1,8 +1,16 @@
 // The adaptive limit rules of docs/CONTRACT.md (R-AL-*), checked against the built package.
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
-import { AdaptiveLimit, Bulkhead, Policy, PolicyRegistry } from 'bulwark';
-import { deferred, rejectionOf } from '../support/promises.js';
+import {
+  AdaptiveLimit,
+  Bulkhead,
+  Policy,
+  PolicyRegistry,
+  bulkhead,
+  fallback,
+  timeLimiter,
+} from 'bulwark';
+import { deferred, flush, rejectionOf } from '../support/promises.js';
 
 describe('contract: AdaptiveLimit', () => {
   it('R-AL-1: `limit` is a number (as `maxConcurrent`, not both) or an AdaptiveLimit read as maxConcurrent', async () => {
@@ -75,6 +83,40 @@ describe('contract: AdaptiveLimit', () => {
     await clock.advance(0);
     // A failure would have taken it to 1 (2 x 0.9).
     expect(own.limit).to.equal(2);
+  });
+
+  it('R-AL-2: a stacked `bulkhead` decorator and `execute` learn by the same rule', async () => {
+    const clock = new ManualClock();
+    const aimd = (): AdaptiveLimit =>
+      new AdaptiveLimit({ algorithm: 'aimd', initial: 2, window: 1, minSamples: 1 });
+    const work = deferred<string>();
+    // A deadline inside that a fallback answered: a success, once the work settles.
+    const inside = aimd();
+    const recovered = bulkhead(new Bulkhead({ limit: inside, clock }))(
+      fallback({ value: 'spare' })(timeLimiter({ timeout: 50, clock })(() => work.promise)),
+    );
+    // A deadline outside that answered first: a failure, though the work then succeeds.
+    const outside = aimd();
+    const timed = timeLimiter({ timeout: 50, clock })(
+      bulkhead(new Bulkhead({ limit: outside, clock }))(() => work.promise),
+    );
+    // The caller's abort: no sample.
+    const own = aimd();
+    const caller = new AbortController();
+    const aborted = new Bulkhead({ limit: own, clock }).execute(() => work.promise, caller.signal);
+    const answers = Promise.all([recovered(), rejectionOf(timed()), rejectionOf(aborted)]);
+    await clock.advance(50);
+    caller.abort(new Error('gone'));
+    const [value, timeout, gone] = await answers;
+    expect([value, (timeout as Error).name, (gone as Error).message]).to.deep.equal([
+      'spare',
+      'OperationTimeoutError',
+      'gone',
+    ]);
+    work.resolve('late');
+    await flush();
+    await clock.advance(0);
+    expect([inside.limit, outside.limit, own.limit]).to.deep.equal([3, 1, 2]);
   });
 
   it('R-AL-3: aimd adds one while latency holds and multiplies by backoffRatio when it grows', () => {

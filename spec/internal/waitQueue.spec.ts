@@ -14,8 +14,8 @@ function queue(clock: ManualClock, onAbort: (waiter: Waiter<number>) => number =
   const aborted: number[] = [];
   const q = new WaitQueue<number>(
     clock,
-    (waiter, now) => {
-      served.push(`${waiter.n}@${now}`);
+    (waiter) => {
+      served.push(`${waiter.n}@${clock.now()}`);
       waiter.resolve(waiter.n);
     },
     (waiter) => {

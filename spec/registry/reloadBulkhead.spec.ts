@@ -409,6 +409,40 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     expect(first.availableSlots).to.equal(2);
   });
 
+  it('lets callers of the first of three reach the third, however the hand-over is asked again', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 1, 'max-queue': 5 }), {
+      clock,
+    });
+    const first = registry.bulkhead('pool');
+    const held = first.execute(work.fn('a1'));
+    registry.reload(config({ 'max-concurrent': 2, 'max-queue': 5 }));
+    const second = registry.bulkhead('pool');
+    registry.reload(config({ 'max-concurrent': 3, 'max-queue': 5 }));
+    const third = registry.bulkhead('pool');
+    // Another pair, replaced alongside: every redirect shares one queue that is never empty.
+    const other = PolicyRegistry.fromConfig(config({ 'max-concurrent': 1 }), { clock });
+    const before = other.bulkhead('pool');
+    other.reload(config({ 'max-concurrent': 2 }));
+    const after = other.bulkhead('pool');
+    // Asked again, for the first or the second (each a redirect by now), or for itself: nothing.
+    third.takeOver(first);
+    third.takeOver(second);
+    second.takeOver(first);
+    third.takeOver(third);
+    expect([third.queued, third.availableSlots]).to.deep.equal([0, 2]);
+    const calls = [first.execute(work.fn('a2')), second.execute(work.fn('b1'))];
+    await flush();
+    expect([first, second, third].map((b) => b.availableSlots)).to.deep.equal([0, 0, 0]);
+    expect(third.tryAcquire()).to.equal(false);
+    expect(before.tryAcquire()).to.equal(true);
+    expect([before.availableSlots, after.availableSlots]).to.deep.equal([1, 1]);
+    before.release();
+    await work.end('a1', 'a2', 'b1');
+    await Promise.all([held, ...calls]);
+    expect([first, second, third].map((b) => b.availableSlots)).to.deep.equal([3, 3, 3]);
+    expect(after.availableSlots).to.equal(2);
+  });
+
   it('counts running calls against a new adaptive limit as against a fixed one', async () => {
     const adaptive = (queue: number): Config =>
       config({ limit: { algorithm: 'aimd', initial: 2, min: 1, max: 10 }, 'max-queue': queue });

@@ -9,14 +9,23 @@ export class SlotWaiter<T> extends Waiter<T> {
   declare next: SlotWaiter<T> | undefined;
   /** When it was queued, on the queue's clock. */
   readonly queuedAt: number;
+  /** When it falls due, on the queue's clock (`Infinity`: never). */
+  readonly due: number;
   // Due order (served by the timer): the same as arrival order unless a caller falls due sooner
   // than one queued before it (see `SlotQueue`).
   sooner: SlotWaiter<T> | undefined;
   behind: SlotWaiter<T> | undefined;
 
-  constructor(q: SlotQueue<T>, n: number, signal: AbortSignal | undefined, at: number) {
+  constructor(
+    q: SlotQueue<T>,
+    n: number,
+    signal: AbortSignal | undefined,
+    at: number,
+    due: number,
+  ) {
     super(q, n, signal);
     this.queuedAt = at;
+    this.due = due;
   }
 }
 
@@ -57,12 +66,12 @@ export class SlotQueue<T> {
   /** Queues a caller that falls due in `waitMs` (`Infinity`: never). */
   push(n: number, waitMs: number, signal: AbortSignal | undefined): Promise<T> {
     const now = this.#clock.now();
-    const waiter = new SlotWaiter(this, n, signal, now);
+    const due = now + waitMs;
+    const waiter = new SlotWaiter(this, n, signal, now, due);
     const promise = new Promise<T>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
-    const due = (waiter.due = now + waitMs);
     const tail = this.#tail;
     if (!tail) this.#head = waiter;
     else {

@@ -15,10 +15,12 @@ export class Waiter<T> implements EventListenerObject {
   prev: Waiter<T> | undefined;
   next: Waiter<T> | undefined;
   /**
-   * When it falls due. In a {@link WaitQueue}: milliseconds after the waiter ahead of it, or for
-   * the first, its due time on the queue's clock; in a `SlotQueue`: its due time.
+   * A {@link WaitQueue}'s: how long after the caller ahead of it this one falls due, in
+   * milliseconds (the first: after time 0 on the queue's clock, so its gap is its due time). A
+   * caller's due time is the sum of the gaps up to it. (A `SlotQueue` keeps due times, in
+   * `SlotWaiter.due`, and leaves this 0.)
    */
-  due = 0;
+  gapMs = 0;
   resolve!: (value: T) => void;
   reject!: (reason: unknown) => void;
 
@@ -36,7 +38,7 @@ export class Waiter<T> implements EventListenerObject {
 /**
  * @internal Waiting callers in FIFO order, as a linked list with one timer (for the first's due
  * time): O(1) to join, to serve and to leave from anywhere. Due times are kept as gaps between
- * neighbours, so a caller leaving from anywhere in the line can move everyone behind it up in
+ * neighbours (`Waiter.gapMs`), so a caller leaving from anywhere in the line can move everyone behind it up in
  * O(1). A caller queued later that falls due sooner than the last goes after it (it waits its
  * turn, as in a rate limiter's line; a queue whose callers each have a deadline of their own is a
  * `SlotQueue`). When the first falls due, `onDue` answers it; when a caller's signal aborts,
@@ -51,7 +53,7 @@ export class WaitQueue<T> {
   #lastDue = 0;
   #timer: unknown;
   readonly #clock: Clock;
-  readonly #onDue: (waiter: Waiter<T>, now: number) => void;
+  readonly #onDue: (waiter: Waiter<T>) => void;
   readonly #onAbort: (waiter: Waiter<T>) => number;
   readonly #fire = (): void => {
     this.#timer = undefined;
@@ -60,7 +62,7 @@ export class WaitQueue<T> {
 
   constructor(
     clock: Clock,
-    onDue: (waiter: Waiter<T>, now: number) => void,
+    onDue: (waiter: Waiter<T>) => void,
     onAbort: (waiter: Waiter<T>) => number,
   ) {
     this.#clock = clock;
@@ -80,13 +82,13 @@ export class WaitQueue<T> {
     const tail = this.#tail;
     if (!tail) {
       this.#head = waiter;
-      waiter.due = this.#lastDue = due;
+      waiter.gapMs = this.#lastDue = due;
     } else {
       // A later caller may fall due sooner (a remote store's answer); it still goes after.
-      waiter.due = due > this.#lastDue ? due - this.#lastDue : 0;
+      waiter.gapMs = due > this.#lastDue ? due - this.#lastDue : 0;
       waiter.prev = tail;
       tail.next = waiter;
-      this.#lastDue += waiter.due;
+      this.#lastDue += waiter.gapMs;
     }
     this.#tail = waiter;
     this.size++;
@@ -121,13 +123,13 @@ export class WaitQueue<T> {
     if (!next) {
       this.#tail = prev;
       // An infinite gap after a finite due time: that one's is summed again.
-      this.#lastDue = waiter.due === Infinity ? dueOf(prev) : this.#lastDue - waiter.due;
+      this.#lastDue = waiter.gapMs === Infinity ? dueOf(prev) : this.#lastDue - waiter.gapMs;
     } else {
       next.prev = prev;
-      const joined = waiter.due + next.due;
-      next.due = !prev || joined > shift ? joined - shift : 0;
+      const joined = waiter.gapMs + next.gapMs;
+      next.gapMs = !prev || joined > shift ? joined - shift : 0;
       // (Both infinite: the last is due never, still.)
-      if (joined !== next.due) this.#lastDue -= joined - next.due;
+      if (joined !== next.gapMs) this.#lastDue -= joined - next.gapMs;
     }
     // A timer left for a departed first one just fires early and re-arms; a first one due sooner
     // needs a new one (and may already be due).
@@ -141,17 +143,18 @@ export class WaitQueue<T> {
   #serve(): void {
     const now = this.#head && this.#clock.now();
     for (let waiter = this.#head; waiter; waiter = this.#head) {
-      if (waiter.due > (now as number)) return this.#arm(waiter, now as number);
+      if (waiter.gapMs > (now as number)) return this.#arm(waiter, now as number);
       this.#remove(waiter, 0);
-      this.#onDue(waiter, now as number);
+      this.#onDue(waiter);
     }
   }
 
+  /** Sets the timer for `first`, the first in line, whose gap is its due time. */
   #arm(first: Waiter<T>, now: number): void {
     // Rounded up so the timer never fires before the first is due (fake and real timers truncate
     // fractional delays).
-    if (first.due < Infinity) {
-      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(first.due - now)));
+    if (first.gapMs < Infinity) {
+      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(first.gapMs - now)));
     }
   }
 }
@@ -159,6 +162,6 @@ export class WaitQueue<T> {
 /** The due time of `waiter` (0 for none), summing the gaps from the first. */
 function dueOf<T>(waiter: Waiter<T> | undefined): number {
   let due = 0;
-  for (; waiter; waiter = waiter.prev) due += waiter.due;
+  for (; waiter; waiter = waiter.prev) due += waiter.gapMs;
   return due;
 }

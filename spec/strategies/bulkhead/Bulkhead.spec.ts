@@ -5,6 +5,7 @@ import type { Clock } from '../../../src/internal/clock.js';
 import { NEVER_ABORTED } from '../../../src/internal/signals.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
 import {
   InMemoryBulkheadStore,
   type BulkheadStore,
@@ -513,6 +514,31 @@ describe('Bulkhead', () => {
       for (const run of runs) expect(run.status).to.equal('fulfilled');
     });
 
+    it('hands a freed slot on when the store’s handOff throws, and the call keeps its own answer', async () => {
+      // A store that cannot say whether a freed slot may pass to a queued caller.
+      class NoSay extends InMemoryBulkheadStore {
+        override handOff(): boolean {
+          throw new Error('store down');
+        }
+      }
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store: new NoSay() });
+      const policy = Policy.builder('p').bulkhead(bulkhead).build();
+      const first = deferred<string>();
+      const second = deferred<string>();
+      const runs = [
+        settle(bulkhead.execute(() => first.promise)),
+        settle(policy.execute(() => second.promise)),
+        settle(bulkhead.execute(() => 'third')),
+      ];
+      expect(bulkhead.queued).to.equal(2);
+      first.resolve('first');
+      await flush();
+      second.resolve('second');
+      await flush();
+      expect(runs.map((run) => run.value)).to.deep.equal(['first', 'second', 'third']);
+      expect([bulkhead.availableSlots, bulkhead.queued]).to.deep.equal([1, 0]);
+    });
+
     describe('answering asynchronously', () => {
       // Stands for a store shared with other processes: `elsewhere` slots are held by them.
       class RemoteStore implements BulkheadStore {
@@ -577,6 +603,39 @@ describe('Bulkhead', () => {
         expect(store.used).to.equal(1);
         bulkhead.release();
         expect(store.used).to.equal(0);
+      });
+
+      it('gives back a slot granted as the caller aborts, in the turn between the grant and the answer, or hands it to acquire', async () => {
+        // A store whose answer is ready at once: the abort comes in a microtask queued after it.
+        const released: unknown[] = [];
+        let used = 0;
+        const store: BulkheadStore = {
+          configure() {},
+          tryAcquire: () => false,
+          acquire: () => Promise.resolve(++used <= 3 && `slot${used}`),
+          release: (ticket) => {
+            used--;
+            released.push(ticket);
+          },
+          inUse: () => used,
+        };
+        const bulkhead = new Bulkhead({ maxConcurrent: 3, store });
+        const policy = Policy.builder('p').bulkhead(bulkhead).build();
+        const caller = new AbortController();
+        const runs = [
+          settle(bulkhead.execute(() => 'ran', caller.signal)),
+          settle(bulkhead.acquire(caller.signal)),
+          settle(policy.execute(() => 'ran', { signal: caller.signal })),
+        ];
+        queueMicrotask(() => caller.abort(new Error('gone')));
+        await flush();
+        // The slot of `acquire`, granted before the abort, is the caller's to release; the calls'
+        // go back.
+        expect(runs.map((run) => run.status)).to.deep.equal(['rejected', 'fulfilled', 'rejected']);
+        expect(released).to.have.members(['slot1', 'slot3']);
+        bulkhead.release();
+        expect(released).to.have.members(['slot1', 'slot2', 'slot3']);
+        expect(used).to.equal(0);
       });
 
       it('rejects promptly on abort and gives back a slot granted after the caller left', async () => {

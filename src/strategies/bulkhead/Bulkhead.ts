@@ -1,11 +1,10 @@
-import { BulkheadFullError } from '../../errors.js';
+import { BulkheadFullError, isOperationTimeoutError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
   noop,
-  raceAbort,
   isThenable,
   abortable,
   refusedCall,
@@ -13,6 +12,7 @@ import {
   refuseSignal,
 } from '../../internal/signals.js';
 import {
+  unboundError,
   clockOption,
   durationOption,
   integerOption,
@@ -26,6 +26,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
+import { sampleOf } from './sample.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -347,6 +348,8 @@ export class Bulkhead {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (!(this instanceof Bulkhead))
+      return Promise.reject(unboundError('execute', 'Bulkhead', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
@@ -428,12 +431,30 @@ export class Bulkhead {
     } catch (error) {
       return Promise.reject(error);
     }
-    return isThenable(answer)
-      ? raceAbort(
-          Promise.resolve(answer).then((ticket) => this.#granted(ticket, signal, manual)),
-          signal,
-        )
-      : Promise.resolve(this.#granted(answer, signal, manual));
+    if (!isThenable(answer)) return Promise.resolve(this.#granted(answer, signal, manual));
+    const asked = Promise.resolve(answer);
+    if (signal === undefined) return asked.then((ticket) => this.#granted(ticket, signal, manual));
+    // The caller leaves at its abort, and a slot granted after that goes back. The answer is
+    // taken in the turn the store's answer arrives, so no turn falls between a slot granted and
+    // the caller holding it, in which an abort would leave that slot to nobody.
+    return new Promise<BulkheadTicket>((resolve, reject) => {
+      const onAbort = (): void => {
+        unlistenAbort(signal, onAbort);
+        reject(signal.reason);
+      };
+      listenAbort(signal, onAbort);
+      asked.then(
+        (ticket) => {
+          unlistenAbort(signal, onAbort);
+          if (!signal.aborted) resolve(this.#granted(ticket, signal, manual));
+          else if (ticket !== false) this.giveSlot(ticket);
+        },
+        (error: unknown) => {
+          unlistenAbort(signal, onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
   /**
@@ -460,7 +481,7 @@ export class Bulkhead {
     }
     if (
       (this.#adaptive === undefined || this.#adaptive.ended(ticket, outcome)) &&
-      this.#handOff?.() !== false
+      this.#mayHandOff()
     ) {
       const waiter = this.#queue.shift()!;
       // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
@@ -469,6 +490,20 @@ export class Bulkhead {
       return;
     }
     this.#release(ticket);
+  }
+
+  /**
+   * The store's say on handing a freed slot to a queued caller (`handOff`): yes without one, and
+   * when it throws, as a store that cannot say is taken as one without it: the slot passes on
+   * (the count the store keeps does not change), rather than failing the call that ended and
+   * leaving the queue unserved.
+   */
+  #mayHandOff(): boolean {
+    try {
+      return this.#handOff?.() !== false;
+    } catch {
+      return true;
+    }
   }
 
   /**
@@ -510,8 +545,23 @@ export class Bulkhead {
    * `old` is a redirect to this one: every call through it takes its slot here, and its
    * `availableSlots`, `queued` and `orphaned` are this one's. Its settings stay the ones it was
    * built with. Nothing is added to `old`: its fields change, its shape does not.
+   *
+   * A bulkhead taken over already (by an earlier reload) is a redirect: the one answering for it
+   * at the end of its chain of successors stands for it, on either side, so that its callers
+   * reach this one (`A -> B`, then `C` taking over `A` or `B`: `A -> B -> C`); nothing happens
+   * when that is this one. (The queue every redirect shares must never be moved: see
+   * `handedOver`.)
    */
   takeOver(old: Bulkhead): void {
+    if (this.#successor !== undefined) {
+      this.#successor.takeOver(old);
+      return;
+    }
+    if (old.#successor !== undefined) {
+      this.takeOver(old.#successor);
+      return;
+    }
+    if (old === this) return;
     (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
     this.#orphaned += old.#orphaned;
     old.#orphaned = 0;
@@ -569,18 +619,19 @@ export class Bulkhead {
       this.giveSlot(ticket, false);
       return Promise.reject(error);
     }
-    if (until !== undefined) return this.#follow(work, ticket, until);
+    if (until !== undefined) return this.#follow(work, ticket, until, signal);
     const live = abortable(signal);
     // Without a signal to answer early (or one that aborted while `fn` started), the call follows
     // its work; the promise returned is a new one, so a rejection nobody handles is reported.
     if (live === undefined || live.aborted) {
       return work.then(
+        // The caller is answered by the work: its success is one whatever became of the signal.
         (value) => {
           this.giveSlot(ticket, true);
           return value;
         },
         (error: unknown) => {
-          this.giveSlot(ticket, false);
+          this.giveSlot(ticket, sampleBy(false, live));
           throw error;
         },
       );
@@ -602,8 +653,8 @@ export class Bulkhead {
           return;
         }
         this.orphan(-1);
-        // Called off by its caller: says nothing of the dependency, to an adaptive limit.
-        this.giveSlot(ticket, undefined);
+        // Called off by its caller (nothing, to an adaptive limit), or a deadline's (a failure).
+        this.giveSlot(ticket, sampleBy(ok, live));
       };
       work.then(
         (value) => {
@@ -618,19 +669,29 @@ export class Bulkhead {
     });
   }
 
-  /** Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). */
-  #follow<T>(work: Promise<T>, ticket: BulkheadTicket, until: FollowedWork): Promise<T> {
+  /**
+   * Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). An
+   * adaptive limit learns the call's outcome as `work` answered it, by the rule of a policy's
+   * bulkhead stage (see `sampleBy`).
+   */
+  #follow<T>(
+    work: Promise<T>,
+    ticket: BulkheadTicket,
+    until: FollowedWork,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     const settle = (ok: boolean): void => {
+      // As the caller is answered: the signal's later fate is not this call's.
+      const sample = sampleBy(ok, signal);
       if (until.running === 0) {
-        this.giveSlot(ticket, ok);
+        this.giveSlot(ticket, sample);
         return;
       }
       this.orphan(1);
       until.drained = () => {
         until.drained = undefined;
         this.orphan(-1);
-        // Answered before it settled: a failure, as an adaptive limit sees it.
-        this.giveSlot(ticket, false);
+        this.giveSlot(ticket, sample);
       };
     };
     work.then(
@@ -674,6 +735,17 @@ export class Bulkhead {
     if (manual) this.#manual.push(ticket);
     return ticket;
   }
+}
+
+/**
+ * How a call run for a caller with `signal` went, as an adaptive limit learns it (see
+ * `sampleOf`): a signal that aborted answered the caller from outside, calling the call off,
+ * unless a deadline aborted it (a time limiter's or a policy's timeout outside, whose reason is
+ * an `OperationTimeoutError`): a failure then, as in a policy.
+ */
+function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
+  const aborted = signal !== undefined && signal.aborted;
+  return sampleOf(ok, aborted, aborted && !isOperationTimeoutError(signal.reason));
 }
 
 // `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.

@@ -10,6 +10,7 @@ import { V8Error } from '../../internal/refusal.js';
 import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
 import { AdaptiveTicket } from './AdaptiveLimit.js';
+import { sampleOf } from './sample.js';
 import type { Step } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -186,13 +187,7 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   }
 }
 
-/**
- * How a pass's call went, as an adaptive limit sees it: true a success; false a failure (an
- * error, or a deadline that answered the caller before the work settled); undefined when it was
- * called off (the caller's abort, an attempt a hedge gave up), which says nothing of the
- * dependency.
- */
+/** How a pass's call went, as an adaptive limit learns it (see `sampleOf`). */
 function outcome(ctx: Context, root: RootContext, ok: boolean): boolean | undefined {
-  if (ok && !root.settled) return true;
-  return ctx.cancelled ? undefined : false;
+  return sampleOf(ok, root.settled, ctx.cancelled);
 }

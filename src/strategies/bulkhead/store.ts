@@ -72,7 +72,8 @@ export interface BulkheadStore {
    * `maxConcurrent` (as after an outage, when every process counts its running calls in again):
    * the bulkhead then gives the slot to `release`, and the queued callers are served as the store
    * frees slots (through `subscribe`). Without it, a freed slot always goes to the next queued
-   * caller, so the excess only drains as fast as nobody is queued.
+   * caller, so the excess only drains as fast as nobody is queued. One that throws is taken as
+   * absent: the slot goes to the next queued caller.
    */
   handOff?(): boolean;
 }

@@ -61,7 +61,7 @@ export class CustomStage extends LinkedStep {
     const boundary = ctx as BoundaryContext;
     if (ok) boundary.resolve(value);
     else {
-      // Stryker disable next-line ConditionalExpression: a fast path; only bulwark's errors are looked up
+      // Only bulwark's errors (objects: a WeakMap takes no primitive) are looked up.
       if (isResilienceError(value)) passedOut.set(value, ctx.root);
       boundary.reject(value);
     }

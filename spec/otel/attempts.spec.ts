@@ -220,6 +220,34 @@ describe('attempt durations', () => {
     expect(seen).to.deep.equal([{ policy: 'p', attempt: 1, durationMs: 60, error, at: 60 }]);
   });
 
+  it('end when a custom stage inside a retry fails the attempt while the work runs', async () => {
+    const cutoff: Stage = {
+      kind: 'cutoff',
+      execute(ctx, next) {
+        return Promise.race([
+          next(ctx),
+          new Promise<never>((_, reject) =>
+            clock.setTimeout(() => reject(new Boom('cut off')), 60),
+          ),
+        ]);
+      },
+    };
+    const policy = builder('p').retry({ maxAttempts: 2, delay: 0 }).use(cutoff).build();
+    const seen = watch(policy);
+    let n = 0;
+    const call = policy.execute(() => (++n === 1 ? after(300, 'late') : after(10, 'ok')));
+    await clock.advance(100);
+    expect(await call).to.equal('ok');
+    await clock.advance(300);
+    expect(seen.map((e) => [e.attempt, e.durationMs, e.at, e.error instanceof Boom])).to.deep.equal(
+      [
+        [1, 60, 60, true],
+        [2, 10, 70, false],
+      ],
+    );
+    expect(await attempts('p')).to.deep.equal({ success: [1, 10], failure: [1, 60] });
+  });
+
   it('in cooperative mode end when the work settles: the policy waits for it', async () => {
     const policy = builder('p').timeout({ timeout: 100, mode: 'cooperative' }).build();
     const seen = watch(policy);

@@ -1,5 +1,5 @@
 import { noop } from '../internal/signals.js';
-import { Context, DerivedContext, type RootContext } from '../internal/context.js';
+import { Context, DerivedContext, endTimedCalls, type RootContext } from '../internal/context.js';
 import { whenSettled } from '../internal/signals.js';
 import { isResilienceError, type OperationTimeoutError } from '../errors.js';
 import type { StageEnv } from './env.js';
@@ -80,6 +80,8 @@ export class CustomStage extends LinkedStep {
     ) {
       this.report(error.code, error);
     }
+    // Work still running under it is awaited no more: its attempts end now.
+    if (ctx.root.timedCalls !== undefined) endTimedCalls(ctx, error);
     this.outer.leave(ctx, false, error);
   }
 

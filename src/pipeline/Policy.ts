@@ -1,6 +1,11 @@
 import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
-import { inspectableContexts, RootContext, type Context } from '../internal/context.js';
+import {
+  endTimedCalls,
+  inspectableContexts,
+  RootContext,
+  type Context,
+} from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
@@ -311,9 +316,13 @@ export class Policy<T = unknown, F = never> {
       fallbacks: c.fallbacks,
       stages: this.parts.steps.map((s, i) => {
         try {
-          return (last[i] = s.state() as StageState);
+          const state = s.state() as StageState;
+          last[i] = { ...state };
+          return state;
         } catch {
-          return last[i] ?? { kind: s.kind, name: s.name };
+          // Copies: the state kept serves later snapshots, whatever a caller does to the ones it got.
+          const known = last[i];
+          return known === undefined ? { kind: s.kind, name: s.name } : { ...known };
         }
       }),
     };
@@ -355,6 +364,9 @@ export class Policy<T = unknown, F = never> {
   private settleRoot(root: RootContext, ok: boolean, value: unknown): void {
     if (root.settled) return;
     root.settled = true;
+    // Failed while its work is still awaited (the caller gave up, a custom stage answered): the
+    // policy waits no more, and their attempts end now.
+    if (!ok && root.timedCalls !== undefined) endTimedCalls(root, value);
     // A deadline on the root still running keeps listening: the caller's abort ends it (and
     // aborts its signal); the root stops listening when it ends.
     if (root.deadlineOwner === undefined || root.deadlineDone) {
@@ -506,9 +518,8 @@ const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
  * or the option error that rejects the execution, worded as a wrapper's
  * (``execute: `options.signal` must be an AbortSignal, got "soon"``), naming `options`,
  * `options.signal`, `options.data`, or `options.<key>` for an unknown key when neither option
- * is set. Neither set, an object that is not plain is refused too: an AbortSignal given as a
- * primitive takes it (`execute(fn, signal)`); a Date, a Map would pass for empty options and be
- * ignored.
+ * is set. Neither set, an AbortSignal given as the options (as a primitive takes it,
+ * `execute(fn, signal)`) is refused with the fix in its message.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {

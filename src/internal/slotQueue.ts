@@ -66,31 +66,30 @@ export class SlotQueue<T> {
   /** Queues a caller that falls due in `waitMs` (`Infinity`: never). */
   push(n: number, waitMs: number, signal: AbortSignal | undefined): Promise<T> {
     const now = this.#clock.now();
-    const due = now + waitMs;
-    const waiter = new SlotWaiter(this, n, signal, now, due);
+    const waiter = new SlotWaiter(this, n, signal, now, now + waitMs);
     const promise = new Promise<T>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
-    const tail = this.#tail;
-    const first = this.#link(waiter);
     if (signal !== undefined) listenAbort(signal, waiter);
-    // The first due: the timer is its own (one set for another is early).
-    if (!tail) this.#arm(waiter, now);
-    else if (first) this.#rearm();
+    // The first due (the first queued, or one due sooner than callers moved in): the timer is its
+    // own (one set for another is early).
+    if (this.#link(waiter)) this.#rearm();
     return promise;
   }
 
   /**
    * Appends `waiter` in arrival order, and in due order after everyone due no later: the last,
-   * unless callers moved in wait longer. Returns whether it is now the first due.
+   * unless callers moved in wait longer. Returns whether it is now the first due. (Its `next` is
+   * left as it was: undefined for a new caller, the next to move for one `transferTo` moves.)
    */
   #link(waiter: SlotWaiter<T>): boolean {
     const tail = this.#tail;
-    waiter.prev = tail;
-    waiter.next = undefined;
     if (!tail) this.#head = waiter;
-    else tail.next = waiter;
+    else {
+      waiter.prev = tail;
+      tail.next = waiter;
+    }
     this.#tail = waiter;
     this.size++;
     let sooner = this.#last;
@@ -112,8 +111,8 @@ export class SlotQueue<T> {
    */
   transferTo(target: SlotQueue<T>, bring: (waiter: SlotWaiter<T>) => void): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    for (let waiter = this.#head, next; waiter; waiter = next) {
-      next = waiter.next;
+    // In order: each keeps its `next` (see `#link`), whose `prev` it becomes.
+    for (let waiter = this.#head; waiter; waiter = waiter.next) {
       waiter.q = target;
       bring(waiter);
       target.#link(waiter);

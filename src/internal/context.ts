@@ -6,6 +6,7 @@ import { inCallContext, type DeadlineNode, type DeadlineQueue } from './deadline
 import { NEVER_ABORTED, noop } from './signals.js';
 import { unlistenAbort } from './abortListeners.js';
 import { INSPECT, inspectView, viewClass } from './inspect.js';
+import { answeredWith } from './answers.js';
 
 /**
  * @internal Base of the pipeline's contexts. `aborted` and `abortReason` answer without creating
@@ -432,6 +433,8 @@ export class RootContext extends Context implements DeadlineNode {
    */
   handleEvent(): void {
     const signal = this.callerSignal as AbortSignal;
+    // The caller is answered with the reason now (a cooperative deadline's outside too).
+    answeredWith(signal.reason);
     this.settler?.settle(this, false, signal.reason);
     const owner = this.deadlineOwner;
     if (owner === undefined || this.deadlineDone) return;

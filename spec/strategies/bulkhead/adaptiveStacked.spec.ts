@@ -4,11 +4,13 @@
 import { expect } from 'chai';
 import {
   bulkhead,
+  circuitBreaker,
   fallback,
   retry,
   timeLimiter,
   usePolicy,
 } from '../../../src/decorators/index.js';
+import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { AdaptiveLimit } from '../../../src/strategies/bulkhead/AdaptiveLimit.js';
@@ -185,6 +187,32 @@ describe('An adaptive limit under a bulkhead decorator learns as under a policy'
     ]);
     await endWork();
     expect([limit.limit, policyLimit.limit]).to.deep.equal([1, 1]);
+  });
+
+  it("a cooperative deadline's abort that a wrapper between answers at once is a failure", async () => {
+    const limits = [aimd(), aimd()];
+    const pools = limits.map((limit) => new Bulkhead({ limit, clock }));
+    const cooperative = { timeout: 50, mode: 'cooperative', clock } as const;
+    const plain = Policy.builder('plain').clock(clock).build();
+    const wrapped = [
+      // A policy rejects at its caller's abort; so does a primitive's `execute`.
+      timeLimiter(cooperative)(
+        usePolicy(plain)(bulkhead(pools[0]!)(retry({ maxAttempts: 1, clock })(fn))),
+      ),
+      timeLimiter(cooperative)(
+        circuitBreaker(new CircuitBreaker({ clock }))(
+          bulkhead(pools[1]!)(retry({ maxAttempts: 1, clock })(fn)),
+        ),
+      ),
+    ];
+    const answers = wrapped.map((call) => settle(call()));
+    await clock.advance(50);
+    expect(answers.map((a) => (a.reason as Error).name)).to.deep.equal([
+      'OperationTimeoutError',
+      'OperationTimeoutError',
+    ]);
+    await endWork();
+    expect(limits.map((limit) => limit.limit)).to.deep.equal([1, 1]);
   });
 
   it("an attempt's deadline that answered the retry first is a failure, though the work then succeeds", async () => {

@@ -26,7 +26,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
-import { deadlineAnswers } from '../../internal/answers.js';
+import { answered } from '../../internal/answers.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -746,13 +746,13 @@ export class Bulkhead {
  * `sampleOf`, read from the signal. One that aborted answered the caller from outside, calling
  * the call off (nothing learnt), unless a deadline aborted it (its reason an
  * `OperationTimeoutError`): a failure then, as in a policy, if that deadline answered the caller
- * (an aggressive one, see `deadlineAnswers`); a cooperative one answers nobody, and the call's
+ * (an aggressive one, or something between that answered at the abort: see `answered`); a cooperative one answers nobody, and the call's
  * own outcome stands.
  */
 function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
   if (signal === undefined || !signal.aborted) return ok;
   const reason: unknown = signal.reason;
-  return isOperationTimeoutError(reason) ? ok && !deadlineAnswers.has(reason) : undefined;
+  return isOperationTimeoutError(reason) ? ok && !answered.has(reason) : undefined;
 }
 
 // `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.

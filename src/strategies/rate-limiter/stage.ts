@@ -20,7 +20,7 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
       granted =
         this.sharesClock && root.inFirstTurn
           ? this.limiter.tryAcquireAt(root.startedAt)
-          : this.limiter.tryAcquire(1);
+          : this.limiter.tryTake();
     } catch (error) {
       // A custom store that throws: its error is the call's failure, as when it rejects (not
       // counted as a refusal), and the steps outside see it go out like any other.

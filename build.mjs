@@ -211,6 +211,46 @@ for (const file of walk('dist/types')) {
   if (out !== text) writeFileSync(file, out);
 }
 
+// An export that `stripInternal` drops (the core's helpers for the adapters, `@internal`) leaves
+// the import that fed it: `import { show } from './internal/validate.js'` at the top of
+// index.d.ts, naming a helper that no declaration uses. The names a declaration file imports and
+// never uses are dropped, and an import left with none goes.
+for (const file of walk('dist/types')) {
+  if (!file.endsWith('.d.ts')) continue;
+  const text = readFileSync(file, 'utf8');
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const used = new Set();
+  const collect = (node) => {
+    if (ts.isImportDeclaration(node)) return;
+    if (ts.isIdentifier(node)) used.add(node.text);
+    ts.forEachChild(node, collect);
+  };
+  collect(source);
+  const edits = [];
+  for (const statement of source.statements) {
+    const clause = ts.isImportDeclaration(statement) ? statement.importClause : undefined;
+    const named = clause?.namedBindings;
+    // Only `import { a, b } from '...'` (and its `import type` form): nothing else is emitted so.
+    if (clause === undefined || clause.name !== undefined || !named || !ts.isNamedImports(named)) {
+      continue;
+    }
+    const kept = named.elements.filter((element) => used.has(element.name.text));
+    if (kept.length === named.elements.length) continue;
+    // The whole line, with its line break, when no name is left.
+    const end = text[statement.end] === '\n' ? statement.end + 1 : statement.end;
+    edits.push(
+      kept.length === 0
+        ? [statement.getStart(), end, '']
+        : [named.getStart(), named.end, `{ ${kept.map((e) => e.getText()).join(', ')} }`],
+    );
+  }
+  let out = text;
+  for (const [start, end, replacement] of edits.reverse()) {
+    out = out.slice(0, start) + replacement + out.slice(end);
+  }
+  if (out !== text) writeFileSync(file, out);
+}
+
 mkdirSync('dist/esm', { recursive: true });
 cpSync('dist/types', 'dist/esm', { recursive: true });
 for (const file of walk('dist/types')) {

@@ -164,8 +164,9 @@ export const kindDescriptors = KINDS;
 // The core's helpers that the adapters (`bulwark/fetch`, `bulwark/otel`, `bulwark/redis`) use,
 // reached through the package itself (as they reach the core's classes): the option errors they
 // throw are then the core's classes, their signals share the core's one abort listener, and an
-// app importing the core and an adapter carries one copy. Not part of the public API (left out
-// of the declarations).
+// app importing the core and an adapter carries one copy. Not part of the public API: left out
+// of the declarations (build.mjs also drops the imports that fed them there), listed in README.md
+// "Package surface" with no stability promise, pinned by the package spec.
 /** @internal */
 export {
   booleanOption,

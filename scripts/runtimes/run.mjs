@@ -101,7 +101,12 @@ async function prepareProject() {
   const page = (head, src) =>
     `<!doctype html><html><head><meta charset="utf-8">${head}` +
     `<script type="module" src="${src}"></script></head><body></body></html>`;
-  const importMap = { imports: { bulwark: '/node_modules/bulwark/dist/esm/index.js' } };
+  const importMap = {
+    imports: {
+      bulwark: '/node_modules/bulwark/dist/esm/index.js',
+      'bulwark/fetch': '/node_modules/bulwark/dist/esm/fetch/index.js',
+    },
+  };
   writeFileSync(
     join(project, 'unbundled.html'),
     page(`<script type="importmap">${JSON.stringify(importMap)}</script>`, '/browser.mjs'),

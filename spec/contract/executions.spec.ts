@@ -3,7 +3,21 @@
 // (R-EVT-4) and retries that yield to the event loop (R-RETRY-4).
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
-import { isOperationTimeoutError, isOptionTypeError, Policy, Retry } from 'bulwark';
+import {
+  Bulkhead,
+  Chaos,
+  CircuitBreaker,
+  Fallback,
+  Hedge,
+  isOperationTimeoutError,
+  isOptionError,
+  isOptionTypeError,
+  Policy,
+  PolicyRegistry,
+  RateLimiter,
+  Retry,
+  TimeLimiter,
+} from 'bulwark';
 
 import { never, rejectionOf, settle } from './support.js';
 
@@ -28,6 +42,68 @@ describe('contract: executions', () => {
     expect((second as Error).message).to.match(/signal/);
     expect(policy.metrics()).to.include({ calls: 2, failures: 2, successes: 0 });
     expect(failures).to.deep.equal([first, second]);
+  });
+
+  it('R-VAL-5: `execute` called without its policy rejects with a TypeError that says so, counted nowhere; `wrap` throws it', async () => {
+    const policy = Policy.builder('p').build();
+    const handle = PolicyRegistry.fromConfig({
+      policies: { q: [{ 'time-limiter': '1s' }] },
+    }).policy('q');
+    const failures: unknown[] = [];
+    policy.on('failure', ({ error }) => failures.push(error));
+    const message = 'execute: must be called on a Policy (`policy.execute(fn)`), got this = ';
+    for (const target of [policy, handle]) {
+      const { execute, wrap } = target;
+      let answers: Array<Promise<unknown>> = [];
+      expect(() => {
+        answers = [
+          execute(() => 1),
+          Promise.resolve(() => 1).then(execute),
+          execute.call(null, () => 1),
+          execute.call({}, () => 1),
+        ];
+      }).not.to.throw();
+      const errors = (await Promise.all(answers.map(rejectionOf))) as Error[];
+      expect(errors.map((e) => [e.constructor, e.message])).to.deep.equal([
+        [TypeError, `${message}undefined`],
+        [TypeError, `${message}undefined`],
+        [TypeError, `${message}null`],
+        [TypeError, `${message}an object`],
+      ]);
+      // A plain TypeError: no option is at fault.
+      expect(errors.some((e) => isOptionError(e))).to.equal(false);
+      expect(() => wrap(() => 1)).to.throw(
+        TypeError,
+        'wrap: must be called on a Policy (`policy.wrap(fn)`), got this = undefined',
+      );
+    }
+    expect(policy.metrics()).to.include({ calls: 0, failures: 0 });
+    expect(handle.metrics()).to.include({ calls: 0, failures: 0 });
+    expect(failures).to.deep.equal([]);
+  });
+
+  it("R-VAL-5: a primitive's `execute` called without it rejects with a TypeError that says so", async () => {
+    const primitives: Array<[string, { execute: (fn: () => number) => Promise<unknown> }]> = [
+      ['Retry', new Retry()],
+      ['RateLimiter', new RateLimiter({ maxTokens: 1, refillRate: 1 })],
+      ['TimeLimiter', new TimeLimiter({ timeout: '1s' })],
+      ['Hedge', new Hedge()],
+      ['Chaos', new Chaos()],
+      ['CircuitBreaker', new CircuitBreaker()],
+      ['Bulkhead', new Bulkhead({ maxConcurrent: 1 })],
+      ['Fallback', new Fallback({ value: 0 })],
+    ];
+    for (const [name, primitive] of primitives) {
+      const { execute } = primitive;
+      let answer: Promise<unknown> | undefined;
+      expect(() => (answer = execute(() => 1)), name).not.to.throw();
+      const error = (await rejectionOf(answer as Promise<unknown>)) as Error;
+      const instance = name[0]!.toLowerCase() + name.slice(1);
+      expect([error.constructor, error.message]).to.deep.equal([
+        TypeError,
+        `execute: must be called on a ${name} (\`${instance}.execute(fn)\`), got this = undefined`,
+      ]);
+    }
   });
 
   it('R-VAL-5: bad execute options are option errors naming `options`, `options.signal` or `options.data` and the value', async () => {

@@ -19,6 +19,101 @@ import * as redis from 'bulwark/redis';
 import { requireCore } from './support.js';
 
 const root = process.cwd();
+
+/**
+ * The core's run-time exports for `bulwark/redis`, `bulwark/otel` and `bulwark/fetch` (README.md,
+ * "Package surface"): not in the declarations.
+ */
+const ADAPTER_SUPPORT = [
+  'booleanOption',
+  'fail',
+  'functionOption',
+  'integerOption',
+  'kindDescriptors',
+  'linkAbort',
+  'listenAbort',
+  'notRetryable',
+  'oneOfOption',
+  'optionsObject',
+  'positiveDuration',
+  'show',
+  'showInstead',
+  'showShape',
+  'stringOption',
+  'unlistenAbort',
+  'wallNow',
+];
+
+/** Every name each entry point exports at run time (R-PKG-7): a new one is added here on purpose. */
+const ENTRY_EXPORTS: Record<string, readonly string[]> = {
+  bulwark: [
+    'AdaptiveLimit',
+    'BuiltinStage',
+    'Bulkhead',
+    'BulkheadFullError',
+    'Chaos',
+    'CircuitBreaker',
+    'CircuitOpenError',
+    'CircuitState',
+    'Fallback',
+    'Hedge',
+    'InMemoryBulkheadStore',
+    'InMemoryCircuitBreakerStore',
+    'InMemoryRateLimiterStore',
+    'InMemoryRetryBudgetStore',
+    'InjectedFaultError',
+    'Keyed',
+    'OperationTimeoutError',
+    'OptionRangeError',
+    'OptionTypeError',
+    'Policy',
+    'PolicyRegistry',
+    'RateLimitExceededError',
+    'RateLimiter',
+    'RejectedResultError',
+    'ResilienceError',
+    'Retry',
+    'RetryBudget',
+    'StoreUnavailableError',
+    'TimeLimiter',
+    'bulkhead',
+    'circuitBreaker',
+    'fallback',
+    'isBulkheadFullError',
+    'isCircuitOpenError',
+    'isOperationTimeoutError',
+    'isOptionError',
+    'isOptionRangeError',
+    'isOptionTypeError',
+    'isRateLimitExceededError',
+    'isResilienceError',
+    'isStoreUnavailableError',
+    'parseDuration',
+    'rateLimiter',
+    'retry',
+    'stages',
+    'systemClock',
+    'timeLimiter',
+    'usePolicy',
+    ...ADAPTER_SUPPORT,
+  ],
+  'bulwark/redis': [
+    'RedisBulkheadStore',
+    'RedisCircuitBreakerStore',
+    'RedisRateLimiterStore',
+    'RedisRetryBudgetStore',
+    'toRedisAdapter',
+  ],
+  'bulwark/otel': ['instrument'],
+  'bulwark/fetch': [
+    'HttpStatusError',
+    'MAX_RETRY_AFTER_MS',
+    'isHttpStatusError',
+    'isRetryable',
+    'parseRetryAfter',
+    'resilientFetch',
+  ],
+};
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   name: string;
   exports: Record<string, { import: Record<string, string>; require: Record<string, string> }>;
@@ -274,6 +369,24 @@ describe('contract: package and entry points', () => {
         const types = pick(pkg.exports[entry], ['types', ...conditions]);
         expect(types, `${entry} types`).to.match(/\.d\.ts$/);
       }
+    }
+  });
+
+  it('R-PKG-7: every entry point exports exactly its pinned names, ESM and CJS alike', async () => {
+    const require = createRequire(import.meta.url);
+    for (const [entry, names] of Object.entries(ENTRY_EXPORTS)) {
+      const esm = Object.keys((await import(entry)) as object).sort();
+      const cjs = Object.keys(require(entry) as object).sort();
+      expect(esm, `${entry} (ESM)`).to.deep.equal([...names].sort());
+      expect(cjs, `${entry} (CJS)`).to.deep.equal([...names].sort());
+    }
+  });
+
+  it('R-PKG-7: the helpers the adapters take from the core are left out of its declarations', () => {
+    for (const file of [pkg.exports['.']?.import.types, pkg.exports['.']?.require.types]) {
+      const text = readFileSync(file as string, 'utf8');
+      const named = ADAPTER_SUPPORT.filter((name) => new RegExp(`\\b${name}\\b`).test(text));
+      expect(named, file).to.deep.equal([]);
     }
   });
 

@@ -204,6 +204,18 @@ describe('contract: Registry and configuration', () => {
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
   });
 
+  it('R-REG-6: a configured policy needs a name, as `Policy.builder` does', () => {
+    const message = 'resilience.policies[""]: a policy name must be a non-empty string, got ""';
+    const error = thrownBy(() => PolicyRegistry.fromConfig({ policies: { '': [] } }));
+    expect(error).to.be.instanceOf(TypeError);
+    expect(error.message).to.equal(message);
+    expect(error).to.include({ option: 'resilience.policies[""]', received: '' });
+    const registry = PolicyRegistry.fromConfig({ policies: { p: [] } });
+    const reloading = thrownBy(() => registry.reload({ policies: { p: [], '': [] } }));
+    expect(reloading.message).to.equal(message);
+    expect(registry.names()).to.deep.equal(['p']);
+  });
+
   it('R-REG-8: Values are validated in `fromConfig`, not on first use', () => {
     expect(() =>
       PolicyRegistry.fromConfig({

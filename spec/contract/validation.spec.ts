@@ -176,6 +176,13 @@ const CASES: readonly Case[] = [
     RangeError,
     '`windowDuration` must be a duration > 0, got 0',
   ],
+  [
+    'CircuitBreaker',
+    'windowDuration',
+    -1,
+    RangeError,
+    '`windowDuration` must be a duration > 0, got -1',
+  ],
   ['CircuitBreaker', 'windowDuration', '5', TypeError, `\`windowDuration\` ${DURATION_TYPE}`],
   [
     'CircuitBreaker',
@@ -234,7 +241,7 @@ const CASES: readonly Case[] = [
   ['Bulkhead', 'maxWait', -1, RangeError, '`maxWait` must be a duration >= 0, got -1'],
   ['Bulkhead', 'maxWait', '5', TypeError, `\`maxWait\` ${DURATION_TYPE}`],
   ['Bulkhead', 'clock', {}, TypeError, `\`clock\` ${notClock}`],
-  ['TimeLimiter', 'timeout', -1, RangeError, '`timeout` must be a duration >= 0, got -1'],
+  ['TimeLimiter', 'timeout', -1, RangeError, '`timeout` must be a duration > 0, got -1'],
   ['TimeLimiter', 'timeout', 0, RangeError, '`timeout` must be a duration > 0, got 0'],
   ['TimeLimiter', 'timeout', '5', TypeError, `\`timeout\` ${DURATION_TYPE}`],
   ['TimeLimiter', 'name', 5, TypeError, '`name` must be a string, got 5'],
@@ -426,7 +433,15 @@ describe('contract: option validation', () => {
   });
 
   it('R-VAL-2: the builder’s own arguments are validated the same way (name, clock, stage)', () => {
-    expect(() => Policy.builder(5 as never)).to.throw(TypeError, '`name` must be a string, got 5');
+    for (const [name, shown] of [
+      [5, '5'],
+      ['', '""'],
+      [null, 'null'],
+    ] as const) {
+      const error = thrownBy(() => Policy.builder(name as never));
+      expectOptionError(error, TypeError, 'name', name);
+      expect(error.message).to.equal(`\`name\` must be a non-empty string, got ${shown}`);
+    }
     expect(() => Policy.builder().retry({}, 7 as never)).to.throw(
       TypeError,
       '`name` must be a string, got 7',
@@ -438,7 +453,7 @@ describe('contract: option validation', () => {
     );
     expect(() => Policy.builder().timeout(-1)).to.throw(
       RangeError,
-      '`timeout` must be a duration >= 0, got -1',
+      '`timeout` must be a duration > 0, got -1',
     );
     expect(() => Policy.builder().timeout(0)).to.throw(
       RangeError,

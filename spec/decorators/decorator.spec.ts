@@ -210,6 +210,38 @@ describe('function wrappers and method decorators', () => {
     it('validates its options at once', () => {
       expect(() => timeLimiter({ timeout: -1 })).to.throw(RangeError, '`timeout`');
     });
+
+    it('takes a duration alone as its timeout, as the builder does', async () => {
+      for (const [timeout, ms] of [
+        ['3s', 3_000],
+        [250, 250],
+      ] as const) {
+        const wrapped = timeLimiter(timeout)(async function getPrice() {
+          return never();
+        });
+        let error: unknown;
+        const result = wrapped().catch((e: unknown) => (error = e));
+        await clock.tickAsync(ms - 1);
+        expect(error).to.equal(undefined);
+        await clock.tickAsync(1);
+        await result;
+        expect(error).to.be.instanceOf(OperationTimeoutError);
+        expect((error as Error).message).to.equal(
+          `getPrice exceeded timeout of ${ms === 250 ? '0.25' : '3.0'}s`,
+        );
+      }
+      class PricingService {
+        @timeLimiter('1.5s')
+        async getPrice(): Promise<number> {
+          return never();
+        }
+      }
+      const result = new PricingService().getPrice().catch((e: unknown) => e);
+      await clock.tickAsync(1_500);
+      expect(((await result) as Error).message).to.equal('getPrice exceeded timeout of 1.5s');
+      expect(() => timeLimiter('soon')).to.throw(TypeError, '`timeout` must be a duration such as');
+      expect(() => timeLimiter(0)).to.throw(RangeError, '`timeout` must be a duration > 0, got 0');
+    });
   });
 
   describe('fallback', () => {

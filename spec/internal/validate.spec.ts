@@ -13,6 +13,7 @@ import {
   numberOption,
   oneOfOption,
   optionsObject,
+  positiveDuration,
   stringOption,
 } from '../../src/internal/validate.js';
 import { isOptionError } from '../../src/optionErrors.js';
@@ -28,13 +29,18 @@ function thrown(fn: () => unknown): Error {
   throw new Error('expected a throw');
 }
 
-function refuses(fn: () => unknown, type: typeof TypeError | typeof RangeError, message: string) {
+function refuses(
+  fn: () => unknown,
+  type: typeof TypeError | typeof RangeError,
+  message: string,
+): Error {
   const error = thrown(fn);
   expect(error).to.be.instanceOf(type);
   // An option error (structured: `option`, `expected`, `received`) that prints as the built-in.
   expect(isOptionError(error), message).to.equal(true);
   expect(error.name).to.equal(type.name);
   expect(error.message).to.equal(message);
+  return error;
 }
 
 describe('validate', () => {
@@ -238,6 +244,48 @@ describe('validate', () => {
         () => durationOption(true, 'delay', 0),
         TypeError,
         "`delay` must be a duration (milliseconds or a string like '5s'), got true",
+      );
+    });
+  });
+
+  describe('positiveDuration', () => {
+    it('returns the fallback for undefined and a duration > 0 in ms', () => {
+      expect(positiveDuration(undefined, 'timeout', 30_000)).to.equal(30_000);
+      expect(positiveDuration('1m', 'timeout', 0)).to.equal(60_000);
+      expect(positiveDuration(0.5, 'timeout', 0)).to.equal(0.5);
+    });
+
+    it('refuses a negative number with the bound it keeps (> 0), as it refuses 0', () => {
+      for (const value of [-1, -0.5, -Infinity, 0]) {
+        const error = refuses(
+          () => positiveDuration(value, 'timeout', 0),
+          RangeError,
+          `\`timeout\` must be a duration > 0, got ${String(value)}`,
+        );
+        expect(error).to.include({ option: 'timeout', expected: 'a duration > 0' });
+      }
+    });
+
+    it('states its minimum for a negative number too', () => {
+      for (const value of [-5, 0, 9]) {
+        refuses(
+          () => positiveDuration(value, 'window', 0, 10),
+          RangeError,
+          `\`window\` must be a duration >= 10ms, got ${value}`,
+        );
+      }
+    });
+
+    it('leaves other refusals to the duration rules', () => {
+      refuses(
+        () => positiveDuration(Infinity, 'timeout', 0),
+        RangeError,
+        '`timeout` must be a finite duration, got Infinity',
+      );
+      refuses(
+        () => positiveDuration('-1s', 'timeout', 0),
+        TypeError,
+        '`timeout` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "-1s"',
       );
     });
   });

@@ -97,6 +97,10 @@ describe('Policy', () => {
       expect(() => builder.bulkhead({ maxConcurrent: -1 })).to.throw(RangeError);
       expect(() => builder.use({} as never)).to.throw(TypeError, '`stage`');
       expect(() => Policy.builder(5 as never)).to.throw(TypeError, '`name`');
+      expect(() => Policy.builder('')).to.throw(
+        TypeError,
+        '`name` must be a non-empty string, got ""',
+      );
     });
 
     it('shares a primitive instance passed to two policies', async () => {

@@ -68,7 +68,12 @@ describe('Policy metrics', () => {
     });
     // The store fails again: the last state read, not a throw.
     failing = true;
-    expect(policy.metrics().stages[1]).to.deep.equal(known);
+    const stale = policy.metrics().stages[1] as Record<string, unknown>;
+    expect(stale).to.deep.equal(known);
+    // Each snapshot its own object: what a reader does to one is not in the next.
+    stale.availableSlots = 99;
+    (known as Record<string, unknown>).queued = 99;
+    expect(policy.metrics().stages[1]).to.include({ availableSlots: 1, queued: 0 });
     failing = false;
     release();
     await call;

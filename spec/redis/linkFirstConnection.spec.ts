@@ -21,6 +21,18 @@ class ConnectingClient extends EventEmitter {
   }
 }
 
+/** A link over `client` with a 100 ms storeTimeout, on a manual clock. */
+function linkOn(client: ConnectingClient, options: Record<string, unknown> = {}) {
+  const { common } = resolveStoreOptions(
+    { client, key: 'k', storeTimeout: 100, ...options },
+    'store',
+  );
+  const link = new RedisLink(common, 'store');
+  const clock = new ManualClock();
+  link.bind(clock, 'store', 'primitive');
+  return { link, clock };
+}
+
 describe('RedisLink on a client making its first connection', function () {
   for (const connectedAt of [10, 90]) {
     it(`gives a command one more storeTimeout once the client connected (at ${connectedAt} ms)`, async function () {
@@ -60,17 +72,6 @@ describe('RedisLink on a client making its first connection', function () {
 });
 
 describe('RedisLink: how long a first connection is waited for by default', function () {
-  function linkOn(client: ConnectingClient, options: Record<string, unknown> = {}) {
-    const { common } = resolveStoreOptions(
-      { client, key: 'k', storeTimeout: 100, ...options },
-      'store',
-    );
-    const link = new RedisLink(common, 'store');
-    const clock = new ManualClock();
-    link.bind(clock, 'store', 'primitive');
-    return { link, clock };
-  }
-
   it('gives up one storeTimeout after the send while the client never connects', async function () {
     const client = new ConnectingClient();
     const { link, clock } = linkOn(client);
@@ -152,5 +153,36 @@ describe('RedisLink: how long a first connection is waited for by default', func
     await clock.advance(90);
     expect(sent.status).to.equal('rejected');
     expect(String(sent.reason)).to.match(/could not connect/);
+  });
+});
+
+describe('RedisLink: the end of a start-up outage', function () {
+  it('is back on Redis when the first attempt was refused and a later one connected', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const answer = deferred<string>();
+    const sent = settle(link.run(() => answer.promise));
+    await clock.advance(5);
+    client.to('close'); // refused (redis-server not accepting yet); the client retries
+    client.to('reconnecting');
+    await clock.advance(95);
+    expect(String(sent.reason)).to.match(/could not connect/);
+    await clock.advance(70);
+    client.to('ready');
+    answer.resolve('OK');
+    await clock.advance(0);
+    expect(link.up, 'at 170 ms, the back-off lasting until 500 ms').to.equal(true);
+  });
+
+  it('is back on Redis when the late answer is an error reply', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const answer = deferred<string>();
+    settle(link.run(() => answer.promise));
+    await clock.advance(100);
+    client.to('ready');
+    answer.reject(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'));
+    await clock.advance(0);
+    expect(link.up).to.equal(true);
   });
 });

@@ -456,7 +456,7 @@ describe('PolicyRegistry configuration validation', () => {
     expectError(
       { policies: { p: [{ 'time-limiter': -5 }] } },
       OptionRangeError,
-      'resilience.policies.p[0].time-limiter: `timeout` must be a duration >= 0, got -5',
+      'resilience.policies.p[0].time-limiter: `timeout` must be a duration > 0, got -5',
     );
   });
 

@@ -33,6 +33,7 @@ import {
   timeLimiter,
   usePolicy,
 } from 'bulwark';
+import { resilientFetch } from 'bulwark/fetch';
 import { decoratedService } from './decorated.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -406,6 +407,36 @@ const checks = [
       await busy;
       await rejection(service.breaking());
       ok(isCircuitOpenError(await rejection(service.breaking())), '@circuitBreaker opens');
+    },
+  ],
+  [
+    "bulwark/fetch's bodyTimeout rejects a stalled body read, and not one read in time",
+    async () => {
+      // A transport with no network: each response's body is fed by hand, and errors with the
+      // request signal's reason when it aborts, as a runtime's fetch does.
+      const sent = [];
+      const transport = (_input, init) => {
+        let feed;
+        const body = new ReadableStream({ start: (c) => (feed = c) });
+        init.signal.addEventListener('abort', () => feed.error(init.signal.reason));
+        const response = new Response(body, { status: 200 });
+        sent.push({ response, feed });
+        return Promise.resolve(response);
+      };
+      const policy = Policy.builder('http').build();
+      const http = resilientFetch(policy, { fetch: transport, bodyTimeout: 50 });
+      const stalled = await http('https://api.example.com/users?token=x');
+      equal(stalled, sent[0].response, "the transport's own Response");
+      const error = await rejection(stalled.text());
+      ok(isOperationTimeoutError(error), `a stalled body: expected a timeout, got ${error}`);
+      const message =
+        'reading the body of GET https://api.example.com/users exceeded timeout of 0.05s';
+      equal(error.message, message, 'the timeout message');
+      const res = await http('https://api.example.com/users');
+      const text = res.text();
+      sent[1].feed.enqueue(new TextEncoder().encode('in time'));
+      sent[1].feed.close();
+      equal(await text, 'in time', 'a body read in time');
     },
   ],
 ];

@@ -16,6 +16,7 @@ import {
   type TimeoutOwner,
 } from '../strategies/timeout/TimeLimiter.js';
 import { toDecorator, type Executor, type ResilienceDecorator } from './decorator.js';
+import type { Duration } from '../internal/duration.js';
 
 export type {
   FallbackResultMismatch,
@@ -112,17 +113,20 @@ export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
 /**
  * Rejects a call that takes longer than `options.timeout` with `OperationTimeoutError`, whose
  * message names the function or method (`getPrice exceeded timeout of 3.0s`) unless
- * `options.name` is given. The wrapped function is not handed a signal; to stop the work itself
- * at the deadline, use a {@link Policy} and pass `ctx.signal` on.
+ * `options.name` is given. A duration alone stands for `{ timeout }`, as in the builder's
+ * `timeout(...)`: `timeLimiter('3s')`. The wrapped function is not handed a signal; to stop the
+ * work itself at the deadline, use a {@link Policy} and pass `ctx.signal` on.
  *
  * @throws TypeError or RangeError for invalid options, as `new TimeLimiter(options)`
  * @example
  * ```ts
- * const getPrice = timeLimiter({ timeout: '3s' })(async function getPrice(id: string) { ... });
+ * const getPrice = timeLimiter('3s')(async function getPrice(id: string) { ... });
  * ```
  */
-export function timeLimiter(options?: TimeLimiterOptions): ResilienceDecorator {
-  const limiter = new TimeLimiter(options);
+export function timeLimiter(options?: Duration | TimeLimiterOptions): ResilienceDecorator {
+  const limiter = new TimeLimiter(
+    typeof options === 'number' || typeof options === 'string' ? { timeout: options } : options,
+  );
   return toDecorator((call, fnName, _args, work, signal) => {
     const root = new WrappedCall(fnName, call, signal);
     const run =

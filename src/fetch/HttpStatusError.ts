@@ -153,7 +153,7 @@ function shownUrl(options: object | undefined, url: string | undefined): string 
  * secrets. A URL that does not parse (a relative one) loses what follows `?` or `#` and any
  * `user:password@` after `//`.
  */
-function redactUrl(url: string | undefined): string | undefined {
+export function redactUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
     const parsed = new URL(url);

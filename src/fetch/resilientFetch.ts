@@ -14,11 +14,16 @@ import {
   linkAbort,
   listenAbort,
   notRetryable,
+  OperationTimeoutError,
+  positiveDuration,
   unlistenAbort,
+  type Duration,
 } from '../index.js';
+import { boundBody } from './bodyTimeout.js';
 import {
   HttpStatusError,
   isHttpStatusError,
+  redactUrl,
   type HttpStatusErrorOptions,
 } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
@@ -65,6 +70,37 @@ export interface ResilientFetchOptions {
    * @defaultValue false
    */
   readonly throwOnStatus?: boolean | undefined;
+  /**
+   * How long reading the body of the response handed to the caller may take, counted from when
+   * it is handed out (the returned promise resolves with it, or rejects with an
+   * {@link HttpStatusError} holding it): a finite duration > 0. A policy's `.timeout()` bounds
+   * getting the response, its status and headers; this bounds the rest, a body that stalls after
+   * the headers. It does not run from the call's start: the policy's stages (retry waits, a
+   * queue, a timeout per attempt) already bound the time to the response, and a body's budget
+   * should not shrink with how long they took. For one bound over the whole exchange, give the
+   * call a signal of its own (`AbortSignal.timeout(ms)`).
+   *
+   * When it passes, the request is aborted, so the body read under way or to come (`text()`,
+   * `json()`, the body's reader, `for await` over it) rejects with an `OperationTimeoutError`
+   * (from `bulwark`; code `'TIMEOUT'`, `timeoutMs`, message
+   * `reading the body of GET https://api.example.com/users exceeded timeout of 5.0s`, the URL
+   * without its query string as in {@link HttpStatusError}), rather than the `DOMException`
+   * `TimeoutError` of `AbortSignal.timeout`: it is bulwark's own timeout, told apart from a
+   * caller's by `isOperationTimeoutError` and `error.code` as the policy's are. The caller's
+   * abort, coming first, still rejects with the caller's reason.
+   *
+   * The response is the transport's own (`url`, `redirected`, `type` intact): the bound works
+   * through the signal the request was sent with, so a transport that does not follow its
+   * signal is not stopped. Its timer is cleared once the body is read to its end, fails or is
+   * cancelled, seen through the response's body methods and its body stream's (own,
+   * non-enumerable properties that call the originals; a read by other means leaves the timer
+   * to fire on a finished request, which does nothing). It keeps a process alive only while a
+   * read is under way, as any timer a caller waits on: a response whose body is never read does
+   * not hold a process for `bodyTimeout`. Responses the call discards (retried, hedged) get
+   * none; nor does one without a body.
+   * @defaultValue undefined: no bound on reading the body
+   */
+  readonly bodyTimeout?: Duration | undefined;
 }
 
 const FETCH_DEFAULTS = Object.freeze({
@@ -78,6 +114,7 @@ const FETCH_OPTIONS: readonly string[] = Object.freeze([
   'retryStatuses',
   'retryMethods',
   'throwOnStatus',
+  'bodyTimeout',
 ]);
 
 // Errors from requests that may not be sent again which could not carry their own
@@ -132,6 +169,8 @@ function notAResponse(value: unknown): TypeError {
  * - Each attempt gets `ctx.signal`, so a per-attempt timeout really stops it; the caller's
  *   `init.signal` (and a Request's own signal) is the execution's signal, and also stops the body
  *   of the response returned while the caller reads it, as with `fetch`.
+ * - With `bodyTimeout`, reading the body of the response handed out is bounded as well, from
+ *   the hand-out; the policy's `.timeout()` bounds only getting the response.
  * - A failure status becomes an {@link HttpStatusError} inside the policy. When the policy gives
  *   up on it, the last `Response` is returned as `fetch` would (or the error is thrown, with
  *   `throwOnStatus: true`). Other errors (network, timeout, circuit open, ...) reject as the
@@ -191,6 +230,7 @@ export function resilientFetch(
   const statuses = new Set(statusList(raw.retryStatuses));
   const methods = new Set(methodList(raw.retryMethods));
   const throwOnStatus = booleanOption(raw.throwOnStatus, 'throwOnStatus', false);
+  const bodyMs = positiveDuration(raw.bodyTimeout, 'bodyTimeout', undefined);
 
   return function fetchThroughPolicy(input, init) {
     let facts;
@@ -223,7 +263,7 @@ export function resilientFetch(
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
       // A new attempt: the failures before it will not answer the call.
       discardAll(held, undefined);
-      const follower = requestFollower(ctx.signal, callers, linked.signal);
+      const follower = requestFollower(ctx.signal, callers, linked.signal, bodyMs !== undefined);
       // A per-attempt timeout fails the attempt as it aborts it, before the request settles: the
       // reason of a request that may not be sent again is marked then, so that the retry stage,
       // which sees it first, stops as well.
@@ -272,6 +312,15 @@ export function resilientFetch(
       return outcome;
     };
 
+    // The response handed to the caller: its body's bound starts now.
+    const handOut = (response: Response): Response => {
+      const follower = bodyMs === undefined ? undefined : ties.get(response);
+      if (follower !== undefined) {
+        boundBody(response, follower, bodyMs as number, bodyTimeoutError(bodyMs as number, data));
+      }
+      return response;
+    };
+
     const execute = linked.signal === undefined ? { data } : { signal: linked.signal, data };
     return policy.execute(attempt, execute).then(
       (value) => {
@@ -279,7 +328,7 @@ export function resilientFetch(
         linked.unlink();
         discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
-        return value;
+        return handOut(value);
       },
       (error: unknown) => {
         settled = true;
@@ -288,11 +337,25 @@ export function resilientFetch(
           isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
         discardAll(held, answer);
         if (answer === undefined) throw error;
+        handOut(answer);
         if (throwOnStatus) throw error;
         return answer;
       },
     );
   };
+}
+
+/**
+ * Makes the error of a body read `bodyTimeout` failed, when it fails. Made out here, so that the
+ * timer holds nothing of the call (its responses) through it.
+ */
+function bodyTimeoutError(
+  ms: number,
+  request: { readonly method: string; readonly url: string },
+): () => OperationTimeoutError {
+  const { method, url } = request;
+  return () =>
+    new OperationTimeoutError(ms, `reading the body of ${method} ${redactUrl(url) ?? url}`);
 }
 
 /** Cancels a response's body (if still unread), which frees its connection. */
@@ -322,13 +385,18 @@ function ignore(): void {}
  * the attempt's signal and the caller's signals directly: the attempt's stops following the
  * caller once the attempt settles (a per-attempt timeout's, a hedged attempt's, or one linking
  * two caller's signals), yet the caller's abort must still stop the body the caller reads.
+ * With `own` (a `bodyTimeout`), a request always has a signal of its own, which its body's
+ * bound aborts.
  */
 function requestFollower(
   attempt: AbortSignal,
   callers: readonly AbortSignal[],
   execution: AbortSignal | undefined,
+  own: boolean,
 ): Follower | undefined {
-  if (callers.length === 0 || (callers.length === 1 && callers[0] === attempt)) return undefined;
+  if (callers.length === 0 || (callers.length === 1 && callers[0] === attempt)) {
+    return own ? follow([attempt]) : undefined;
+  }
   // The execution's own signal only links the caller's two: following them is enough.
   return follow(attempt === execution ? callers : [attempt, ...callers]);
 }

@@ -166,10 +166,12 @@ export function positiveDuration<F extends number | undefined>(
   min = 0,
 ): number | F {
   if (value === undefined) return fallback;
+  const bound = `a duration ${min > 0 ? `>= ${min}ms` : '> 0'}`;
+  // A negative number is refused with this bound, not the `>= 0` of durations at large, which
+  // would then refuse the 0 it invites.
+  if (typeof value === 'number' && value < 0) fail(RangeError, option, bound, value);
   const ms = toMs(value, option);
-  if (min > 0 ? ms < min : !(ms > 0)) {
-    fail(RangeError, option, `a duration ${min > 0 ? `>= ${min}ms` : '> 0'}`, value);
-  }
+  if (min > 0 ? ms < min : !(ms > 0)) fail(RangeError, option, bound, value);
   return ms;
 }
 
@@ -255,6 +257,19 @@ export function booleanOption(value: unknown, option: string, fallback: boolean)
  */
 export function fnError(fn: unknown): TypeError {
   return new OptionTypeError('fn', 'a function', fn);
+}
+
+/**
+ * The error for a method called without its object (`const run = policy.execute; run(fn)`,
+ * `.then(policy.execute)`), named as written rather than as whatever property of `undefined` the
+ * method would read first: ``execute: must be called on a Policy (`policy.execute(fn)`), got
+ * this = undefined``. `execute` rejects with it, `wrap` throws it.
+ */
+export function unboundError(method: string, className: string, self: unknown): TypeError {
+  const instance = className[0]!.toLowerCase() + className.slice(1);
+  return new TypeError(
+    `${method}: must be called on a ${className} (\`${instance}.${method}(fn)\`), got this = ${show(self)}`,
+  );
 }
 
 /**

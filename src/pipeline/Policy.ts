@@ -4,7 +4,7 @@ import { inspectableContexts, RootContext, type Context } from '../internal/cont
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
-import { fnError, show } from '../internal/validate.js';
+import { fnError, show, unboundError } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -133,6 +133,9 @@ export class Policy<T = unknown, F = never> {
    * Starts a builder. `T` is the result type the policy's thunks produce; `F`, what its fallbacks
    * may produce, grows with each `fallback(...)` of a chain. A builder changed in place (a
    * fallback added under a condition) declares `F` at the start: `Policy.builder<Price, null>()`.
+   *
+   * @param name - the policy's name in events, metrics and a registry (default `'policy'`)
+   * @throws TypeError when `name` is given and is not a non-empty string
    */
   static builder<T = unknown, F = never>(name?: string): PolicyBuilder<T, F> {
     return new PolicyBuilder<T, F>(name);
@@ -164,13 +167,18 @@ export class Policy<T = unknown, F = never> {
   }
 
   /**
-   * Runs `fn` through the pipeline.
+   * Runs `fn` through the pipeline. Never throws: a `fn` that is not a function or bad
+   * `options` reject the promise with a `TypeError` (counted as a call and a failure), and so
+   * does a call without the policy (`const run = policy.execute; run(fn)`), counted nowhere.
    * @param fn - the work; receives the {@link ExecutionContext} (pass `ctx.signal` on)
    * @returns the thunk's value, or a fallback's
    */
   // `Thunk<T>` too: a thunk whose result takes its type from context (`() => new Promise((resolve)
   // => ...)` on a `builder<number>()`) is typed by the policy's `T`, where `R` alone gives none.
   execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
+    // Called without its policy (`.then(policy.execute)`): a rejection that says so, counted
+    // nowhere (there is no policy to count it).
+    if (!(this instanceof Policy)) return rejectedSoon(unboundError('execute', 'Policy', this));
     // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
     const wrapper = wrapperEntry;
     if (wrapper !== undefined) wrapperEntry = undefined;
@@ -235,7 +243,8 @@ export class Policy<T = unknown, F = never> {
    * generic), and always returns a promise.
    *
    * @param options - `signal` picks the caller's signal from the call's arguments
-   * @throws TypeError when `fn` is not a function or `options` are invalid
+   * @throws TypeError when `fn` is not a function or `options` are invalid, or when called
+   *   without its policy (`const wrap = policy.wrap; wrap(fn)`)
    * @example
    * ```ts
    * const getPrice = policy.wrap((req: Request, id: string) => fetchPrice(id, req.signal), {
@@ -258,6 +267,7 @@ export class Policy<T = unknown, F = never> {
     fn: (...args: A) => R | PromiseLike<R>,
     options?: WrapOptions<A>,
   ): (...args: A) => Promise<R | F> {
+    if (!(this instanceof Policy)) throw unboundError('wrap', 'Policy', this);
     if (typeof fn !== 'function') {
       throw fnError(fn);
     }
@@ -301,9 +311,13 @@ export class Policy<T = unknown, F = never> {
       fallbacks: c.fallbacks,
       stages: this.parts.steps.map((s, i) => {
         try {
-          return (last[i] = s.state() as StageState);
+          const state = s.state() as StageState;
+          last[i] = { ...state };
+          return state;
         } catch {
-          return last[i] ?? { kind: s.kind, name: s.name };
+          // Copies: the state kept serves later snapshots, whatever a caller does to the ones it got.
+          const known = last[i];
+          return known === undefined ? { kind: s.kind, name: s.name } : { ...known };
         }
       }),
     };
@@ -496,9 +510,8 @@ const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
  * or the option error that rejects the execution, worded as a wrapper's
  * (``execute: `options.signal` must be an AbortSignal, got "soon"``), naming `options`,
  * `options.signal`, `options.data`, or `options.<key>` for an unknown key when neither option
- * is set. Neither set, an object that is not plain is refused too: an AbortSignal given as a
- * primitive takes it (`execute(fn, signal)`); a Date, a Map would pass for empty options and be
- * ignored.
+ * is set. Neither set, an AbortSignal given as the options (as a primitive takes it,
+ * `execute(fn, signal)`) is refused with the fix in its message.
  */
 function readOptions(options: unknown): ReadOptions | TypeError {
   try {

@@ -1,6 +1,6 @@
 import type { Clock } from '../internal/clock.js';
 import type { Duration } from '../internal/duration.js';
-import { clockOption, isPlainObject, show, stringOption } from '../internal/validate.js';
+import { checkOption, clockOption, isPlainObject, show } from '../internal/validate.js';
 import type { Bulkhead, BulkheadOptions } from '../strategies/bulkhead/Bulkhead.js';
 import type {
   CircuitBreaker,
@@ -87,7 +87,14 @@ export class PolicyBuilder<T = unknown, F = never> {
 
   /** @internal Use `Policy.builder(name)`. */
   constructor(name?: string) {
-    this.policyName = stringOption(name, 'name', 'policy');
+    // A name tells policies apart in events, metrics, health and the registry: '' would not.
+    this.policyName = checkOption(
+      name,
+      'name',
+      (s) => typeof s == 'string' && s !== '',
+      'a non-empty string',
+      'policy',
+    );
   }
 
   /**

@@ -184,8 +184,9 @@ export class RedisLink {
     const pending = this.#exec(command);
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
-      // The outage this command's timeout declared when the client never connected in time:
-      // its late answer means the client is connected now, and ends that outage.
+      // The outage this command's timeout declared when the client had not connected in time
+      // (still connecting, or its first attempt refused): its late answer means the client is
+      // connected now, and ends that outage.
       let unconnected: StoreTimeoutError | undefined;
       const fail = (error: unknown): void => {
         settled = true;
@@ -213,6 +214,7 @@ export class RedisLink {
             // The first connection failed (refused, or the client's own connect timeout): the
             // server cannot be reached, and one `storeTimeout` was all the command gets.
             message = `the client could not connect (Redis did not answer within ${this.timeoutMs} ms)`;
+            unconnected = new StoreTimeoutError(message);
           } else if (waited) {
             // The client connected since the last look: the command has had less than
             // `storeTimeout` since then, and gets one more.
@@ -251,7 +253,13 @@ export class RedisLink {
           resolve(reply);
         },
         (error: unknown) => {
-          if (settled) return;
+          if (settled) {
+            // An error reply is an answer too: the client is connected.
+            if (unconnected !== undefined && kindOf(this.adapter, error) === 'reply') {
+              this.#connected(unconnected);
+            }
+            return;
+          }
           fail(error);
           this.#down(error);
           if (kindOf(this.adapter, error) === 'reply') {

@@ -129,6 +129,8 @@ class ReloadablePolicy<T = unknown, F = never> extends Policy<T, F> {
   }
 
   override execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
+    // Called without its handle: the base's rejection (see there).
+    if (!(this instanceof ReloadablePolicy)) return super.execute<R>(fn, options);
     return (generations(this).current as Policy<T, F>).execute(fn, options);
   }
 

@@ -373,6 +373,15 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
     );
     const raw = objectAt(top[policiesKey], path, 'an object mapping policy names to stage lists');
     for (const name of Object.keys(raw)) {
+      // As `Policy.builder('')` refuses it.
+      if (name === '') {
+        fail(
+          child(path, name),
+          'a policy name must be a non-empty string, got ""',
+          'a non-empty string',
+          name,
+        );
+      }
       policies.set(name, readPolicy(raw[name], child(path, name), kinds, stageKinds));
     }
   }

@@ -258,6 +258,11 @@ describe('Chaos stage', () => {
       [{ result: { rate: 0.1, value: 1, rate2: 0 } }, TypeError, 'unknown option `result.rate2`'],
       [{ latency: { rate: 0.1 } }, TypeError, '`latency.delay` is required'],
       [{ latency: { rate: 0.1, delay: 0 } }, RangeError, '`latency.delay` must be a duration > 0'],
+      [
+        { latency: { rate: 0.1, delay: -1 } },
+        RangeError,
+        '`latency.delay` must be a duration > 0, got -1',
+      ],
       [{ result: { rate: 0.1 } }, TypeError, '`result.value` is required'],
       [{ enabled: 'yes' }, TypeError, '`enabled` must be a boolean or a function, got "yes"'],
       // One check and one message for every bad seed.

@@ -78,3 +78,32 @@ describe('Rate limiter stage over a remote store, no wait allowed', () => {
     expect(store.refunded).to.equal(0);
   });
 });
+
+describe('Rate limiter stage over a store that answers what is no promise', () => {
+  /** A store whose `reserve` answers a value whose `then` cannot be read. */
+  class BrokenStore extends RemoteStore {
+    override reserve(): Promise<number> {
+      return {
+        get then(): never {
+          throw new Error('then is unreadable');
+        },
+      } as unknown as Promise<number>;
+    }
+  }
+
+  it('fails the call at the step, so a bulkhead outside gets its slot back', async () => {
+    const clock = new ManualClock();
+    const store = new BrokenStore();
+    const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, maxWait: 0, store, clock });
+    const policy = Policy.builder('broken')
+      .clock(clock)
+      .bulkhead({ maxConcurrent: 1 })
+      .rateLimiter(limiter)
+      .build();
+    for (let call = 1; call <= 2; call++) {
+      const error = (await rejectionOf(policy.execute(() => 'ran'))) as Error;
+      expect(error.message, `call ${call}`).to.equal('then is unreadable');
+    }
+    expect(policy.metrics().stages[0]).to.include({ availableSlots: 1 });
+  });
+});

@@ -12,6 +12,7 @@ import {
   refuseSignal,
 } from '../../internal/signals.js';
 import {
+  unboundError,
   clockOption,
   durationOption,
   integerOption,
@@ -356,6 +357,8 @@ export class Bulkhead {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (!(this instanceof Bulkhead))
+      return Promise.reject(unboundError('execute', 'Bulkhead', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called

@@ -10,6 +10,7 @@ import {
   optionsObject,
   positiveDuration,
   syncFunctionOption,
+  unboundError,
 } from '../../internal/validate.js';
 
 /** What {@link ChaosOptions.enabled} receives when it is a function: the call's context. */
@@ -246,6 +247,7 @@ export class Chaos<out R = never> {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T | R> {
+    if (!(this instanceof Chaos)) return Promise.reject(unboundError('execute', 'Chaos', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);

@@ -15,6 +15,7 @@ import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 import { listen, notify } from '../../internal/listeners.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
+  unboundError,
   checkOption,
   clockOption,
   durationOption,
@@ -671,6 +672,8 @@ export class CircuitBreaker<in R = any> {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    if (!(this instanceof CircuitBreaker))
+      return Promise.reject(unboundError('execute', 'CircuitBreaker', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);

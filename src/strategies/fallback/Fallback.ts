@@ -4,6 +4,7 @@ import { fail } from '../../internal/duration.js';
 import { NEVER_ABORTED, raceAbort, callAsync, refusedCall } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
+  unboundError,
   errorFilterOption,
   predicateOption,
   matchesAll,
@@ -182,6 +183,8 @@ export class Fallback<T, in R = any> {
     fn: (signal: AbortSignal) => X | PromiseLike<X>,
     signal?: AbortSignal,
   ): Promise<X | T> {
+    if (!(this instanceof Fallback))
+      return Promise.reject(unboundError('execute', 'Fallback', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     const given = signal ?? NEVER_ABORTED;

@@ -16,6 +16,7 @@ import {
   predicateOption,
   integerOption,
   optionsObject,
+  unboundError,
 } from '../../internal/validate.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 
@@ -149,6 +150,7 @@ export class Hedge<in R = any> {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    if (!(this instanceof Hedge)) return Promise.reject(unboundError('execute', 'Hedge', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);

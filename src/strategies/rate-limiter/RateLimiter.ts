@@ -18,6 +18,7 @@ import {
   durationOption,
   numberOption,
   optionsObject,
+  unboundError,
 } from '../../internal/validate.js';
 import { fail } from '../../internal/duration.js';
 import { WaitQueue } from '../../internal/waitQueue.js';
@@ -355,6 +356,9 @@ export class RateLimiter {
    * @param signal - the caller's signal
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (!(this instanceof RateLimiter)) {
+      return Promise.reject(unboundError('execute', 'RateLimiter', this));
+    }
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);

@@ -373,6 +373,9 @@ export class Retry<in R = any> {
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    if (!(this instanceof Retry)) {
+      return Promise.reject(validate.unboundError('execute', 'Retry', this));
+    }
     const given = signal ?? NEVER_ABORTED;
     return (
       refusedCall(fn, signal) ??

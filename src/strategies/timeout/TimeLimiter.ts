@@ -17,6 +17,7 @@ import {
   optionsObject,
   positiveDuration,
   stringOption,
+  unboundError,
 } from '../../internal/validate.js';
 import { DerivedContext, RootContext, deferTo, type Context } from '../../internal/context.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
@@ -126,6 +127,9 @@ export class TimeLimiter {
    * @param signal - the caller's signal: its abort rejects at once with its reason
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (!(this instanceof TimeLimiter)) {
+      return Promise.reject(unboundError('execute', 'TimeLimiter', this));
+    }
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
     if (signal?.aborted) return Promise.reject(signal.reason);

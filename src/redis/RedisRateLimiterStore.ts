@@ -55,8 +55,10 @@ export class RedisRateLimiterStore
   // The last answer's token count, and when (on this process's clock) it was received.
   #known = NaN;
   #knownAt = 0;
-  // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known).
+  // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known), in
+  // #takes takes (none left: exactly 0, whatever fractions of permits summed to).
   #taking = 0;
+  #takes = 0;
   // The command of the last background take, reused while permits stay the same.
   #take: RedisCommand | undefined = undefined;
   #takePermits = NaN;
@@ -139,19 +141,18 @@ export class RedisRateLimiterStore
       });
     }
     this.#taking += permits;
+    this.#takes++;
+    const answered = (): void => {
+      this.#taking = --this.#takes === 0 ? 0 : this.#taking - permits;
+    };
     // Redis's answer (a grant, or a refusal: the call ran all the same) is the known count; a
     // take that failed or timed out is known no more (its late answer is not awaited).
     link
       .run(command)
-      .then(
-        (reply) => {
-          this.#taking -= permits;
-          this.#learn(reply);
-        },
-        () => {
-          this.#taking -= permits;
-        },
-      )
+      .then((reply) => {
+        answered();
+        this.#learn(reply);
+      }, answered)
       .then(undefined, noop);
     return true;
   }

@@ -99,9 +99,10 @@ let handedOver: SlotQueue<BulkheadTicket> | undefined;
  * waiter, so a newcomer can never take it first. A slot is held until the work it wraps settles,
  * even when the caller stopped waiting for it: such calls are counted as {@link Bulkhead.orphaned}.
  *
- * With a store that decides remotely, `tryAcquire` returns `false` whenever the store cannot
- * answer synchronously, `availableSlots` reports the last known shared count, and queued callers
- * are served by this process's releases and when the store reports slots freed elsewhere.
+ * With a store that decides remotely, `tryAcquire` decides on the last known shared count (a
+ * store without that ability answers `false`), `availableSlots` reports that count, `acquire`
+ * and `execute` always ask the store, and queued callers are served by this process's releases
+ * and when the store reports slots freed elsewhere.
  *
  * A bulkhead that a `PolicyRegistry` reload replaced (new options) answers through the one that
  * replaced it: every call through it takes its slot there, its callers queued at the reload wait
@@ -246,6 +247,7 @@ export class Bulkhead {
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
         'subscribe',
         'handOff',
+        'tryAcquireKnown',
       ]) ?? new InMemoryBulkheadStore();
     this.#handOff = store.handOff?.bind(store);
     // Under an adaptive limit the store holds slots up to the limit as it is now.
@@ -296,11 +298,18 @@ export class Bulkhead {
 
   /**
    * Takes a slot if one is free and nobody is queued for one; never waits. Pair a `true` with
-   * {@link Bulkhead.release}. With a remote store that cannot answer synchronously it returns
-   * `false` (use `acquire`).
+   * {@link Bulkhead.release}.
+   *
+   * With a remote store (such as `RedisBulkheadStore`) it decides on the last known shared
+   * count, as `availableSlots` reports it, without a round trip, and the store takes the slot in
+   * the shared limit in the background; `release()` gives back exactly what that took. Processes
+   * deciding on counts a round trip old may together run more calls than `maxConcurrent`, by at
+   * most what was taken elsewhere since this process's last answer (such a call runs untracked);
+   * use `acquire` for a decision by the shared limit itself. A remote store that cannot decide
+   * this way answers `false` (use `acquire`).
    */
   tryAcquire(): boolean {
-    const ticket = this.takeSlot();
+    const ticket = this.takeSlot(true);
     if (ticket === false) return false;
     this.#manual.push(ticket);
     return true;
@@ -405,12 +414,17 @@ export class Bulkhead {
   /**
    * @internal Takes a slot now, for a caller that holds it by its ticket: the ticket, or `false`
    * when none is free (or the store cannot answer synchronously, or callers are queued).
+   * `known` (the public `tryAcquire` alone): a remote store may decide on the count it last
+   * knew (`tryAcquireKnown`).
    */
-  takeSlot(): false | BulkheadTicket {
+  takeSlot(known?: boolean): false | BulkheadTicket {
     if (this.#queue.size !== 0) {
-      return this.#successor !== undefined && this.#lend(this.#successor.takeSlot());
+      return this.#successor !== undefined && this.#lend(this.#successor.takeSlot(known));
     }
-    return this.#store.tryAcquire();
+    const store = this.#store;
+    return known === true && store.tryAcquireKnown !== undefined
+      ? store.tryAcquireKnown()
+      : store.tryAcquire();
   }
 
   /**

@@ -759,9 +759,9 @@ export class Bulkhead {
  * How a call run for a caller with `signal` went, as an adaptive limit learns it: the rule of
  * `sampleOf`, read from the signal. One that aborted answered the caller from outside, calling
  * the call off (nothing learnt), unless a deadline aborted it (its reason an
- * `OperationTimeoutError`): a failure then, as in a policy, if that deadline answered the caller
- * (an aggressive one, or something between that answered at the abort: see `answered`); a cooperative one answers nobody, and the call's
- * own outcome stands.
+ * `OperationTimeoutError`): a failure then, as in a policy, if the caller was answered with it
+ * (by an aggressive deadline, or by something between that answered at the abort: see
+ * `answered`); a cooperative deadline answers nobody, and the call's own outcome stands.
  */
 function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
   if (signal === undefined || !signal.aborted) return ok;

@@ -186,3 +186,32 @@ describe('RedisLink: the end of a start-up outage', function () {
     expect(link.up).to.equal(true);
   });
 });
+
+describe('RedisLink: a command refused while the client makes its first connection', function () {
+  const offline = () =>
+    Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+
+  it('is an outage until the client is ready, not a whole back-off', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const sent = settle(link.run(offline));
+    await clock.advance(0);
+    expect(sent.status).to.equal('rejected');
+    expect(link.up).to.equal(false);
+    await clock.advance(5);
+    client.to('ready');
+    expect(link.up, 'at 5 ms, the back-off lasting until 400 ms').to.equal(true);
+    expect(link.shouldTry()).to.equal(true);
+  });
+
+  it('stays an outage when the first connection fails', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    settle(link.run(offline));
+    await clock.advance(5);
+    client.to('close');
+    client.to('ready'); // a later attempt: the first connection was over
+    expect(link.up).to.equal(false);
+    expect(link.bypassing).to.equal(true);
+  });
+});

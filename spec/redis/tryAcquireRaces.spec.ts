@@ -193,6 +193,47 @@ describe('tryAcquire on Redis stores (scripted, on fake time)', function () {
         expect(adapter.calls).to.have.length(0);
       });
     }
+
+    it("counts this process's own acquisitions still out against the known count", async function () {
+      const { adapter, bulkhead } = setUp();
+      const runs = [settle(bulkhead.execute(() => 'a')), settle(bulkhead.execute(() => 'b'))];
+      expect(adapter.calls, 'both asking Redis').to.have.length(2);
+      expect(bulkhead.tryAcquire(), 'both slots asked for').to.equal(false);
+      adapter.answer([1, 1]);
+      adapter.answer([1, 2]);
+      await flush();
+      expect(runs.map((run) => run.value)).to.deep.equal(['a', 'b']);
+    });
+
+    it('hands no slot on to a caller queued here while a slot Redis refused still runs', async function () {
+      const { adapter, bulkhead } = setUp({ maxConcurrent: 1, maxQueue: 1 });
+      expect(bulkhead.tryAcquire()).to.equal(true);
+      nextOf(adapter, 'acquire').resolve([0, 1]); // another process holds the only slot
+      await flush();
+      let ran = 0;
+      const queued = settle(bulkhead.execute(() => ran++));
+      nextOf(adapter, 'acquire').resolve([0, 1]);
+      await flush();
+      expect(bulkhead.queued).to.equal(1);
+      bulkhead.release(); // the untracked slot: the queued caller asks Redis, not inherits it
+      await flush();
+      expect(ran).to.equal(0);
+      expect(queued.status).to.equal('pending');
+    });
+
+    it('brings the store back to Redis once the back-off is over, through tryAcquire alone', async function () {
+      const { adapter, store, bulkhead } = setUp();
+      expect(bulkhead.tryAcquire()).to.equal(true);
+      await clock.tickAsync(100); // the take times out: Redis away
+      expect(store.redisAvailable).to.equal(false);
+      bulkhead.release();
+      await clock.tickAsync(400); // the back-off is over
+      adapter.calls.splice(0);
+      expect(bulkhead.tryAcquire(), 'admitted on the known count').to.equal(true);
+      nextOf(adapter, 'acquire').resolve([1, 1]);
+      await flush();
+      expect(store.redisAvailable).to.equal(true);
+    });
   });
 
   describe('RateLimiter', function () {
@@ -252,6 +293,31 @@ describe('tryAcquire on Redis stores (scripted, on fake time)', function () {
       // 'local': the local bucket of 1 token decides, without Redis.
       expect([limiter.tryAcquire(), limiter.tryAcquire()]).to.deep.equal([true, false]);
       expect(adapter.calls).to.have.length(0);
+    });
+
+    it("counts this process's own reservations still out against the known count", async function () {
+      const { adapter, limiter } = setUp(2);
+      const taken = [settle(limiter.acquire()), settle(limiter.acquire())];
+      expect(adapter.calls).to.have.length(2);
+      expect(limiter.tryAcquire(), 'both known tokens asked for').to.equal(false);
+      adapter.answer(['0', '1']);
+      adapter.answer(['0', '0']);
+      await flush();
+      expect(taken.map((t) => t.status)).to.deep.equal(['fulfilled', 'fulfilled']);
+    });
+
+    it('brings the store back to Redis once the back-off is over, through tryAcquire alone', async function () {
+      const { adapter, store, limiter } = setUp();
+      expect(limiter.tryAcquire()).to.equal(true);
+      await clock.tickAsync(100); // the take times out: Redis away
+      expect(store.redisAvailable).to.equal(false);
+      await clock.tickAsync(400); // the back-off is over
+      adapter.calls.splice(0);
+      expect(limiter.tryAcquire(), 'admitted on the known count').to.equal(true);
+      expect(adapter.calls, 'the probe').to.have.length(1);
+      adapter.answer(['0', '1']);
+      await flush();
+      expect(store.redisAvailable).to.equal(true);
     });
   });
 });

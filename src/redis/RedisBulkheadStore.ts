@@ -101,6 +101,12 @@ export class RedisBulkheadStore
   #known = 0;
   // Leases tryAcquireKnown is taking that Redis has not answered for yet (not in #known).
   #taking = 0;
+  // Leases `acquire` is asking Redis for, not answered yet (not in #known either).
+  #asking = 0;
+  // Slots tryAcquireKnown handed out that hold no lease (refused, or Redis unreachable), still
+  // held: while any runs, a released slot is not handed on to a caller queued here (it may be
+  // one of them, and would carry the excess on), the queued callers ask Redis instead.
+  #untracked = 0;
   #renewTimer: unknown = undefined;
   #renewing = false;
   #pollTimer: unknown = undefined;
@@ -174,16 +180,25 @@ export class RedisBulkheadStore
    * whose lease Redis takes in the background (one script call, not awaited; its answer becomes
    * the known count). The ticket frees exactly what was taken: the lease Redis granted (also one
    * granted after the slot was released, given back at once), and nothing when Redis refused
-   * (others took the free slots within the round trip) or could not be reached: the call then
-   * runs as an untracked slot, beyond the shared limit by at most what was taken elsewhere since
-   * this store's last answer. A lease taken is renewed while its call runs. While Redis is away
-   * (after a failed call, until one succeeds), it answers as
-   * {@link RedisBulkheadStore.tryAcquire} does.
+   * (others took the free slots since this store last heard from Redis) or could not be
+   * reached: the call then runs as an untracked slot, beyond the shared limit by what was taken
+   * elsewhere since this store's last answer (before any, no slot is taken as used), and a slot
+   * it frees is not handed on to a caller queued here. This store's own acquisitions still out
+   * count against the known count. A lease taken is renewed while its call runs. While Redis is
+   * away (after a failed call), it answers as {@link RedisBulkheadStore.tryAcquire} does; once
+   * the back-off is over, a call the known count admits is the probe whose take brings the
+   * store back.
    */
   tryAcquireKnown(): false | BulkheadTicket {
     const link = this.core.link;
-    if (!link.up) return this.tryAcquire();
-    if (this.inUse() + this.#uncounted() >= this.#maxConcurrent) return false;
+    const full = this.inUse() + this.#asking + this.#uncounted() >= this.#maxConcurrent;
+    if (link.up) {
+      if (full) return false;
+    } else if (link.bypassing || full || !link.shouldTry()) {
+      // Redis away: as `onStoreError` says. Once the back-off is over, a call the known count
+      // admits is the probe: its take brings the store back to Redis when answered.
+      return this.tryAcquire();
+    }
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
     const free = this.#toFree();
     this.#taking++;
@@ -199,9 +214,11 @@ export class RedisBulkheadStore
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
           if (Number(granted) === 1) this.#leased(slot);
+          else this.#untrack(slot);
         },
         () => {
           this.#taking--;
+          this.#untrack(slot);
           // Redis may have restarted or let leases expire by its next answer: retake them then.
           this.#away = true;
         },
@@ -228,6 +245,7 @@ export class RedisBulkheadStore
     const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
     this.#away = false;
     this.#adopting += adopt.length;
+    this.#asking++;
     const forced = again.length === 0 ? adopt : [...again, ...adopt];
     return link
       .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
@@ -241,6 +259,7 @@ export class RedisBulkheadStore
       })
       .then(
         (reply) => {
+          this.#asking--;
           this.#adopting -= adopt.length;
           this.#freed(free);
           this.#retaken(again, link.clock.now());
@@ -265,6 +284,7 @@ export class RedisBulkheadStore
           return false;
         },
         () => {
+          this.#asking--;
           this.#adopting -= adopt.length;
           return this.#acquireWithout();
         },
@@ -282,6 +302,7 @@ export class RedisBulkheadStore
     if (ticket instanceof KnownSlot) {
       if (ticket.released) return;
       ticket.released = true;
+      if (ticket.untracked) this.#untracked--;
       // Not granted (yet): a lease granted later is given back as it arrives.
       if (!ticket.leased) return;
       ticket = ticket.id;
@@ -324,9 +345,18 @@ export class RedisBulkheadStore
    * callers ask Redis in turn.
    */
   handOff(): boolean {
-    if (!this.core.link.up || this.#known <= this.#maxConcurrent) return true;
+    if (!this.core.link.up || (this.#known <= this.#maxConcurrent && this.#untracked === 0)) {
+      return true;
+    }
     this.#armPoll();
     return false;
+  }
+
+  // Redis did not grant the lease of `slot` (tryAcquireKnown): its call runs untracked.
+  #untrack(slot: KnownSlot): void {
+    if (slot.released || slot.untracked) return;
+    slot.untracked = true;
+    this.#untracked++;
   }
 
   // Redis granted the lease of `slot` (tryAcquireKnown): held and renewed while its call runs, or
@@ -572,6 +602,8 @@ class KnownSlot {
   // Redis granted the lease, before the slot was released.
   leased = false;
   released = false;
+  // Redis refused the lease, or could not be reached: the call runs beyond the shared count.
+  untracked = false;
 
   constructor(id: string) {
     this.id = id;

@@ -58,6 +58,10 @@ export class RedisRateLimiterStore
   // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known), in
   // #takes takes (none left: exactly 0, whatever fractions of permits summed to).
   #taking = 0;
+  // Tokens this store's `reserve` asked Redis for in #reserves calls it has not answered yet
+  // (none left: exactly 0).
+  #reserving = 0;
+  #reserves = 0;
   #takes = 0;
   // The command of the last background take, reused while permits stay the same.
   #take: RedisCommand | undefined = undefined;
@@ -121,15 +125,25 @@ export class RedisRateLimiterStore
    * {@link RedisRateLimiterStore.available}), without waiting for Redis: `true` when it covers
    * `permits`, and the count is lowered at once; the tokens are then taken in Redis in the
    * background (one script call, not awaited), whose answer becomes the known count. Redis
-   * refusing that take (others took the tokens within the round trip) means the fleet admitted
-   * that many tokens more than the shared bucket held: the over-admission is bounded by what
-   * other processes took since this store's last answer. While Redis is away (after a failed
-   * call, until one succeeds), it answers as {@link RedisRateLimiterStore.tryReserve} does.
+   * refusing that take (others took the tokens since this store last heard from Redis) means
+   * the fleet admitted that many tokens more than the shared bucket held: the over-admission is
+   * what other processes took since this store's last answer (before any, the bucket is taken
+   * as full). This store's own reservations still out count against the known count. While
+   * Redis is away (after a failed call), it answers as {@link RedisRateLimiterStore.tryReserve}
+   * does; once the back-off is over, a call the known count admits is the probe whose take
+   * brings the store back.
    */
   tryReserveKnown(permits: number): boolean {
     const link = this.core.link;
-    if (!link.up) return this.#reserveWithout(permits);
-    if (this.available() < permits) return false;
+    // This process's own reservations still out count against the known count too.
+    const short = this.available() - this.#reserving < permits;
+    if (link.up) {
+      if (short) return false;
+    } else if (link.bypassing || short || !link.shouldTry()) {
+      // Redis away: as `onStoreError` says. Once the back-off is over, a call the known count
+      // admits is the probe: its take brings the store back to Redis when answered.
+      return this.#reserveWithout(permits);
+    }
     let command = this.#take;
     if (command === undefined || permits !== this.#takePermits) {
       this.#takePermits = permits;
@@ -175,15 +189,28 @@ export class RedisRateLimiterStore
         maxWaitMs,
       });
     }
-    return link.attempt(
-      command,
-      this.#learn,
-      () => core.decide((local) => local.reserve(permits, maxWaitMs), 0),
-      (late) => {
+    const without = () => core.decide((local) => local.reserve(permits, maxWaitMs), 0);
+    if (!link.shouldTry()) return without();
+    this.#reserving += permits;
+    this.#reserves++;
+    const answered = (): void => {
+      this.#reserving = --this.#reserves === 0 ? 0 : this.#reserving - permits;
+    };
+    return link
+      .run(command, (late) => {
         // Redis granted tokens to a caller already answered without it: give them back.
         if (Number(first(late)) >= 0) link.send(this.#refund(permits));
-      },
-    );
+      })
+      .then(
+        (reply) => {
+          answered();
+          return this.#learn(reply);
+        },
+        () => {
+          answered();
+          return without();
+        },
+      );
   }
 
   refund(permits: number): void | Promise<void> {

@@ -363,7 +363,7 @@ export class AdaptiveSlots implements BulkheadStore {
   tryAcquireKnown(): false | AdaptiveTicket {
     const inner = this.#inner;
     const used = inner.inUse();
-    if (used >= this.#limit.limit) return false;
+    if (used + this.#asking >= this.#limit.limit) return false;
     const ticket =
       inner.tryAcquireKnown !== undefined ? inner.tryAcquireKnown() : inner.tryAcquire();
     return this.#ticket(ticket, used + 1);

@@ -55,7 +55,8 @@ export class TimeoutStage
     const { hub } = this.env;
     const capture =
       hub.has('timeout') ||
-      (!this.cooperative && ((this.outsideActs ?? this.findOutside()) || hub.watchesCalls));
+      (!this.cooperative &&
+        ((this.outsideActs ?? this.findOutside()) || hub.watchesCalls || hub.watchesAttempts));
     // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,BlockStatement: the deadline on the root is a fast path: a TimedContext bounds the work alike (deadline, signal, abort, events) for an allocation more; and no execution reaches this step with its root twice (a retry's next attempt, a hedge's or a custom stage's passes each bring a context of their own)
     if (ctx === root && root.deadlineOwner === undefined && (this.innermost ?? this.findInner())) {
       root.startDeadline(this, now + this.timeoutMs, now, capture);

@@ -218,3 +218,43 @@ describe('a custom stage passing on what came out of its `next`', () => {
     expect(policy.metrics().timeouts).to.equal(1);
   });
 });
+
+describe('a custom stage that fails a call the policy no longer waits for', () => {
+  it('is not reported when an outer deadline already answered', async () => {
+    const clock = new ManualClock();
+    const late: Stage = {
+      kind: 'slow-guard',
+      execute: () =>
+        new Promise((_resolve, reject) => {
+          clock.setTimeout(() => reject(new OperationTimeoutError(80, 'slow-guard')), 80);
+        }),
+    };
+    const policy = Policy.builder('p')
+      .clock(clock)
+      .timeout({ timeout: 40, clock })
+      .use(late)
+      .build();
+    const seen = watch(policy);
+    const call = failureOf(policy.execute(() => 'never'));
+    await clock.advance(40);
+    expect(await call)
+      .to.be.instanceOf(OperationTimeoutError)
+      .that.includes({ timeoutMs: 40 });
+    await clock.advance(40);
+    expect(seen.map(([event, e]) => [event, e.stage])).to.deep.equal([['timeout', 'timeout']]);
+    expect(policy.metrics()).to.include({ timeouts: 1 });
+  });
+
+  it('never breaks the call on a branded error whose fields cannot be read', async () => {
+    const hostile = foreign('RATE_LIMITED');
+    Object.defineProperty(hostile, 'code', {
+      get() {
+        throw new Error('no code for you');
+      },
+    });
+    const policy = Policy.builder('p')
+      .use(refusing('odd', () => hostile))
+      .build();
+    expect(await failureOf(policy.execute(() => 1))).to.equal(hostile);
+  });
+});

@@ -80,7 +80,8 @@ const METRICS = Object.freeze({
   rejections: {
     name: 'bulwark.rejections',
     unit: '{rejection}',
-    description: 'Calls refused by a rate limiter, a bulkhead or a circuit breaker.',
+    description:
+      'Calls refused by a rate limiter, a bulkhead or a circuit breaker (or a custom stage refusing as one).',
   },
   retries: {
     name: 'bulwark.retries',
@@ -90,7 +91,7 @@ const METRICS = Object.freeze({
   timeouts: {
     name: 'bulwark.timeouts',
     unit: '{timeout}',
-    description: 'Deadlines of timeout stages that passed.',
+    description: 'Deadlines that passed: of timeout stages, or raised by custom stages.',
   },
   fallbacks: {
     name: 'bulwark.fallbacks',

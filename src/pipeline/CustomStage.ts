@@ -69,16 +69,18 @@ export class CustomStage extends LinkedStep {
 
   /**
    * The stage failed the call. A refusal or a timeout it raised itself (not one that came out of
-   * its `next`, nor its context's abort reason: those were reported where they were raised, or
-   * are the work's own) counts and is reported as a built-in stage's would be, under its kind.
+   * its `next`, which was reported where it was raised or is the work's own, and none once its
+   * context aborted: the call was answered from outside first) counts and is reported as a
+   * built-in stage's would be, under its kind.
    */
   private failed(ctx: Context, error: unknown): void {
-    if (
-      isResilienceError(error) &&
-      passedOut.get(error) !== ctx.root &&
-      !(ctx.aborted && ctx.abortReason === error)
-    ) {
-      this.report(error.code, error);
+    // Nothing once its context aborted: a deadline outside or the caller answered the call first.
+    if (!ctx.aborted && isResilienceError(error) && passedOut.get(error) !== ctx.root) {
+      try {
+        this.report(error.code, error);
+      } catch {
+        // A branded error whose fields cannot be read (a hostile Proxy) is not reported.
+      }
     }
     // Work still running under it is awaited no more: its attempts end now.
     if (ctx.root.timedCalls !== undefined) endTimedCalls(ctx, error);

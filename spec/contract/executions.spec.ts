@@ -1,6 +1,6 @@
 // Rules of docs/CONTRACT.md about one execution of a policy: bad execute arguments (R-VAL-5), a
 // caller's abort under a fallback (R-FB-4), where a timeout bounds (R-POL-12), the `attempt` event
-// (R-EVT-4) and retries that yield to the event loop (R-RETRY-4).
+// (R-EVT-4, also for attempts cut off) and retries that yield to the event loop (R-RETRY-4).
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
 import {
@@ -301,6 +301,33 @@ describe('contract: executions', () => {
     expect(seen).to.deep.equal([
       { policy: 'p', attempt: 1, durationMs: 30, error: boom },
       { policy: 'p', attempt: 2, durationMs: 30 },
+    ]);
+  });
+
+  it("R-EVT-4: an attempt the policy stops waiting for (a deadline, the caller's abort) ends then, with the error that ended it, once", async () => {
+    const clock = new ManualClock(1_000);
+    const policy = Policy.builder('p').clock(clock).timeout({ timeout: 100, clock }).build();
+    const seen: Array<Record<string, unknown>> = [];
+    policy.on('attempt', (event) => seen.push({ ...event, at: clock.now() }));
+    const late = (): Promise<string> =>
+      new Promise((resolve) => clock.setTimeout(() => resolve('late'), 300));
+    const timedOut = settle(policy.execute(late));
+    await clock.advance(100);
+    expect(isOperationTimeoutError(timedOut.reason)).to.equal(true);
+    expect(seen).to.deep.equal([
+      { policy: 'p', attempt: 1, durationMs: 100, error: timedOut.reason, at: 1_100 },
+    ]);
+    const controller = new AbortController();
+    const reason = new Boom('gave up');
+    const aborted = settle(policy.execute(late, { signal: controller.signal }));
+    await clock.advance(40);
+    controller.abort(reason);
+    await clock.advance(0);
+    expect(aborted.reason).to.equal(reason);
+    // The work of both settles later: nothing more is reported.
+    await clock.advance(1_000);
+    expect(seen.slice(1)).to.deep.equal([
+      { policy: 'p', attempt: 1, durationMs: 40, error: reason, at: 1_140 },
     ]);
   });
 

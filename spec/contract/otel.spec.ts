@@ -144,7 +144,10 @@ describe('contract: bulwark/otel', () => {
     expect(total(collected, 'bulwark.calls', { outcome: 'fallback' })).to.equal(2);
     expect(total(collected, 'bulwark.calls', { outcome: 'success' })).to.equal(1);
     expect(total(collected, 'bulwark.call.duration')).to.equal(3);
-    expect(total(collected, 'bulwark.attempt.duration')).to.equal(1);
+    // Both attempts of the first call ended at their deadline (their work never settles); the
+    // second call's attempt succeeded; the third call was refused before any attempt.
+    expect(total(collected, 'bulwark.attempt.duration')).to.equal(3);
+    expect(total(collected, 'bulwark.attempt.duration', { outcome: 'failure' })).to.equal(2);
   });
 
   it('R-OTEL-3: attribute `policy` always, `stage` where one applies: on rejections, retries, timeouts, fallbacks and the gauges', async () => {
@@ -245,6 +248,25 @@ describe('contract: bulwark/otel', () => {
       (p) => p.attributes.policy === 'single',
     )?.value as Histogram;
     expect(histogram.sum).to.equal(25);
+  });
+
+  it('R-OTEL-5: an attempt cut off by a deadline records `outcome: failure` at the deadline, once, also when its work settles later', async () => {
+    const clock = new ManualClock(1_000);
+    const policy = Policy.builder('cut').clock(clock).timeout({ timeout: 50, clock }).build();
+    instrument(policy, { meter: provider.getMeter('t') });
+    const call = settle(
+      policy.execute(() => new Promise((r) => clock.setTimeout(() => r('late'), 200))),
+    );
+    await clock.advance(50);
+    expect(call.status).to.equal('rejected');
+    const atDeadline = await collect(reader);
+    expect(total(atDeadline, 'bulwark.attempt.duration', { outcome: 'failure' })).to.equal(1);
+    await clock.advance(200);
+    const later = await collect(reader);
+    expect(total(later, 'bulwark.attempt.duration', { outcome: 'failure' })).to.equal(1);
+    expect(total(later, 'bulwark.attempt.duration', { outcome: 'success' })).to.equal(0);
+    const histogram = points(later, 'bulwark.attempt.duration')[0]?.value as Histogram;
+    expect(histogram.sum).to.equal(50);
   });
 
   it('R-OTEL-2, R-OTEL-6: `bulwark.circuit.state` (0 closed, 1 half-open, 2 open, 3 isolated); `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {

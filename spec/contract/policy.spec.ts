@@ -877,6 +877,49 @@ describe('contract: policy events', () => {
     expect(seen[2]?.error).to.be.instanceOf(CircuitOpenError);
   });
 
+  it("R-EVT-9: a custom stage's own refusal or timeout is reported under its kind and counted; what came out of its `next` is not its own", async () => {
+    const errors = [
+      new RateLimitExceededError(10),
+      new BulkheadFullError(1, 0),
+      new CircuitOpenError('open', 10),
+      new OperationTimeoutError(75),
+    ];
+    let i = 0;
+    const own: Stage = {
+      kind: 'guard',
+      execute: () => Promise.reject(errors[i++]),
+    };
+    const limiter = new RateLimiter({ maxTokens: 1 });
+    limiter.tryAcquire();
+    const passing: Stage = { kind: 'pass', execute: (ctx, next) => next(ctx) };
+    const policy = Policy.builder('p').use(own).build();
+    const inner = Policy.builder('q').use(passing).rateLimiter(limiter).build();
+    const work = Policy.builder('w').use(passing).build();
+    const seen: Array<Record<string, unknown>> = [];
+    for (const p of [policy, inner, work]) {
+      p.on('rejected', (e) => seen.push({ ...e }));
+      p.on('timeout', (e) => seen.push({ ...e }));
+    }
+    for (const error of errors) expect(await rejectionOf(policy.execute(() => 1))).to.equal(error);
+    const refused = await rejectionOf(inner.execute(() => 1));
+    // The work's own refusal is a user error: reported by nobody.
+    const mine = new CircuitOpenError('open', 1);
+    expect(await rejectionOf(work.execute(() => Promise.reject(mine)))).to.equal(mine);
+    expect(seen).to.deep.equal([
+      { policy: 'p', stage: 'guard', reason: 'rate-limit', error: errors[0] },
+      { policy: 'p', stage: 'guard', reason: 'bulkhead', error: errors[1] },
+      { policy: 'p', stage: 'guard', reason: 'circuit-open', error: errors[2] },
+      { policy: 'p', stage: 'guard', timeoutMs: 75 },
+      { policy: 'q', stage: 'rate-limiter', reason: 'rate-limit', error: refused },
+    ]);
+    expect(policy.metrics()).to.deep.include({
+      rejections: { rateLimit: 1, bulkhead: 1, circuitOpen: 1 },
+      timeouts: 1,
+    });
+    expect(inner.metrics().rejections).to.deep.equal({ rateLimit: 1, bulkhead: 0, circuitOpen: 0 });
+    expect(work.metrics().rejections).to.deep.equal({ rateLimit: 0, bulkhead: 0, circuitOpen: 0 });
+  });
+
   it("R-EVT-2, R-EVT-7: `timeout {timeoutMs}` with `stage: 'timeout'`; `fallback {error}` with `stage: 'fallback'`", async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('tf')

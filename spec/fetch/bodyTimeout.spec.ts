@@ -237,6 +237,10 @@ describe('resilientFetch: bodyTimeout', () => {
         feed.close();
         expect(await text).to.equal('through');
       },
+      'a clone and its original both cancelled': async (res) => {
+        const copy = res.clone();
+        await Promise.all([res.body!.cancel(), copy.body!.cancel()]);
+      },
       'a clone read to its end': async (res, feed) => {
         const copy = res.clone();
         feed.enqueue(bytes('both'));

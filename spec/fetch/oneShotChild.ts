@@ -1,6 +1,7 @@
 // Child process for the bodyTimeout spec: a one-shot script that fetches `url` (argv[2]) through
-// a policy with a `bodyTimeout` of 30s, reads the body with `text()` (argv[3] `text`) or leaves
-// it unread (`unread`), prints what it got and ends; its parent measures how long it lives.
+// a policy with a `bodyTimeout` of 30s, reads the body with `text()` (argv[3] `text`), with one
+// `read()` of a reader and no more (`partial`), or leaves it unread (`unread`), prints what it
+// got and ends; its parent measures how long it lives.
 // With `stalled`, the body comes from a transport with no socket, which only the bound (of
 // 300 ms) ends: the read must keep the process alive until it rejects, and print its error.
 import { resilientFetch } from '../../src/fetch/index.js';
@@ -25,5 +26,10 @@ if (mode === 'stalled') {
 } else {
   const http = resilientFetch(policy, { bodyTimeout: '30s' });
   const res = await http(url);
-  console.log(mode === 'text' ? await res.text() : res.status);
+  if (mode === 'partial') {
+    const { value } = await res.body!.getReader().read();
+    console.log(new TextDecoder().decode(value));
+  } else {
+    console.log(mode === 'text' ? await res.text() : res.status);
+  }
 }

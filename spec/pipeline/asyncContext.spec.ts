@@ -75,6 +75,19 @@ describe('async context across a shared timer', () => {
     });
   }
 
+  it("tells an `attempt` listener of an attempt a deadline ended in its own caller's context", async () => {
+    const clock = new ManualClock(1_000);
+    const policy = Policy.builder('at').clock(clock).timeout({ timeout: 20, clock }).build();
+    const heard: string[] = [];
+    policy.on('attempt', () => heard.push(seen()));
+    const calls = TENANTS.map((t) =>
+      tenant.run(t, () => policy.execute(() => never()).catch(() => undefined)),
+    );
+    await clock.advance(20);
+    await Promise.all(calls);
+    expect(heard.sort()).to.deep.equal(['A', 'B', 'C']);
+  });
+
   it("starts each hedged attempt in its own caller's context", async () => {
     const clock = new ManualClock(1_000);
     const policy = Policy.builder('hg').clock(clock).hedge({ delay: 10, clock }).build();

@@ -66,15 +66,24 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** A client of `kind` to `port`, used at once: its first connection starts now. */
-function startClient(kind: ClientKind, port: number) {
+/**
+ * A client of `kind` to `port`, used at once: its first connection starts now. `offline`: with
+ * its offline queue turned off, so commands sent before it is ready are refused at once.
+ */
+function startClient(kind: ClientKind, port: number, offline = false) {
   if (kind === 'ioredis') {
-    const client = new Redis({ host: '127.0.0.1', port, retryStrategy: () => 20 });
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      retryStrategy: () => 20,
+      enableOfflineQueue: !offline,
+    });
     client.on('error', () => {});
     return { client: client as RedisClient, close: () => client.disconnect() };
   }
   const client = createClient({
     socket: { host: '127.0.0.1', port, reconnectStrategy: () => 20 },
+    disableOfflineQueue: offline,
   });
   client.on('error', () => {});
   client.connect().catch(() => {});
@@ -222,6 +231,28 @@ describeRedis('Redis stores on a client making its first connection', function (
     expect((error as Error).message).to.include('did not connect within 400 ms');
     expect(ms).to.be.within(390, 1000);
     expect(store.redisAvailable).to.equal(false);
+  });
+
+  it('with the offline queue off, is back on Redis as soon as the client is ready', async function () {
+    const proxy = await delayingProxy(env.server.port, 150);
+    cleanups.push(proxy.close);
+    const started = startClient(env.kind, proxy.port, true);
+    cleanups.push(started.close);
+    // storeTimeout 250 ms: the back-off after the refused first call would last 1 s.
+    const store = new RedisRateLimiterStore({
+      client: started.client,
+      key: env.uniqueKey(),
+      storeTimeout: 250,
+    });
+    const limiter = new RateLimiter({ maxTokens: 10, refillRate: 0.001, store });
+    const start = performance.now();
+    await limiter.acquire(); // refused at once by the client, decided locally
+    expect(store.redisAvailable).to.equal(false);
+    while (!store.redisAvailable && performance.now() - start < 2000) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(store.redisAvailable).to.equal(true);
+    expect(performance.now() - start).to.be.below(800);
   });
 
   it('takes a refused connection as an outage within one storeTimeout', async function () {

@@ -21,6 +21,18 @@ class ConnectingClient extends EventEmitter {
   }
 }
 
+/** A link over `client` with a 100 ms storeTimeout, on a manual clock. */
+function linkOn(client: ConnectingClient, options: Record<string, unknown> = {}) {
+  const { common } = resolveStoreOptions(
+    { client, key: 'k', storeTimeout: 100, ...options },
+    'store',
+  );
+  const link = new RedisLink(common, 'store');
+  const clock = new ManualClock();
+  link.bind(clock, 'store', 'primitive');
+  return { link, clock };
+}
+
 describe('RedisLink on a client making its first connection', function () {
   for (const connectedAt of [10, 90]) {
     it(`gives a command one more storeTimeout once the client connected (at ${connectedAt} ms)`, async function () {
@@ -60,17 +72,6 @@ describe('RedisLink on a client making its first connection', function () {
 });
 
 describe('RedisLink: how long a first connection is waited for by default', function () {
-  function linkOn(client: ConnectingClient, options: Record<string, unknown> = {}) {
-    const { common } = resolveStoreOptions(
-      { client, key: 'k', storeTimeout: 100, ...options },
-      'store',
-    );
-    const link = new RedisLink(common, 'store');
-    const clock = new ManualClock();
-    link.bind(clock, 'store', 'primitive');
-    return { link, clock };
-  }
-
   it('gives up one storeTimeout after the send while the client never connects', async function () {
     const client = new ConnectingClient();
     const { link, clock } = linkOn(client);
@@ -156,14 +157,6 @@ describe('RedisLink: how long a first connection is waited for by default', func
 });
 
 describe('RedisLink: the end of a start-up outage', function () {
-  function linkOn(client: ConnectingClient) {
-    const { common } = resolveStoreOptions({ client, key: 'k', storeTimeout: 100 }, 'store');
-    const link = new RedisLink(common, 'store');
-    const clock = new ManualClock();
-    link.bind(clock, 'store', 'primitive');
-    return { link, clock };
-  }
-
   it('is back on Redis when the first attempt was refused and a later one connected', async function () {
     const client = new ConnectingClient();
     const { link, clock } = linkOn(client);
@@ -191,5 +184,34 @@ describe('RedisLink: the end of a start-up outage', function () {
     answer.reject(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'));
     await clock.advance(0);
     expect(link.up).to.equal(true);
+  });
+});
+
+describe('RedisLink: a command refused while the client makes its first connection', function () {
+  const offline = () =>
+    Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+
+  it('is an outage until the client is ready, not a whole back-off', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const sent = settle(link.run(offline));
+    await clock.advance(0);
+    expect(sent.status).to.equal('rejected');
+    expect(link.up).to.equal(false);
+    await clock.advance(5);
+    client.to('ready');
+    expect(link.up, 'at 5 ms, the back-off lasting until 400 ms').to.equal(true);
+    expect(link.shouldTry()).to.equal(true);
+  });
+
+  it('stays an outage when the first connection fails', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    settle(link.run(offline));
+    await clock.advance(5);
+    client.to('close');
+    client.to('ready'); // a later attempt: the first connection was over
+    expect(link.up).to.equal(false);
+    expect(link.bypassing).to.equal(true);
   });
 });

@@ -11,8 +11,9 @@
 // `cancel()`) are watched through own, non-enumerable properties that call the originals. A
 // read none of them sees (a runtime reading the body by its own internal means) leaves the
 // timer until it fires, which then aborts a request already done (nothing happens), or until
-// the body stream is collected. The timer keeps a process alive (Node, Bun, Deno) only once a
-// read it sees has begun: a response never read does not hold the process for `bodyTimeout`.
+// the body stream is collected. The timer keeps a process alive (Node, Bun, Deno) only while a
+// read it sees is under way: a response never read, or read in part and left, does not hold the
+// process for `bodyTimeout`.
 // The timer holds the request's controller weakly, so a dropped response is not kept for the
 // timer's sake.
 import { systemClock } from '../index.js';
@@ -24,8 +25,12 @@ interface Watch {
   live: number;
   /** The timeout's error, once the bound has passed. */
   timedOut?: unknown;
+  /** Reads under way that a caller waits on. */
+  pending: number;
   /** A read began: the caller now waits on the timer, which keeps the process alive. */
   readonly reading: () => void;
+  /** A read settled: with none left under way, the timer no longer holds the process. */
+  readonly idle: () => void;
   /** The body was read to its end, or failed: every stream of it is done. */
   readonly end: () => void;
   /** One stream was cancelled: the end once no stream is left to read. */
@@ -36,6 +41,9 @@ const METHODS = ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'] as 
 
 // Streams already watched (a runtime whose `clone()` keeps the same stream is not watched twice).
 const watched = new WeakSet<object>();
+
+// True while a watched response's `clone()` runs (synchronously).
+let cloning = false;
 
 // Clears the timer of a body stream that can no longer be reached (nobody can read it). Made at
 // the first bound body, so that importing the module does nothing.
@@ -71,8 +79,12 @@ export function boundBody(
     cancel: () => {
       if (--watch.live === 0) finish();
     },
+    pending: 0,
     reading: () => {
-      if (watch.live > 0) hold(timer, true);
+      if (watch.pending++ === 0 && watch.live > 0) hold(timer, true);
+    },
+    idle: () => {
+      if (--watch.pending === 0 && watch.live > 0) hold(timer, false);
     },
   };
   const timer = systemClock.setTimeout(() => {
@@ -101,7 +113,15 @@ function watchResponse(response: Response, watch: Watch): void {
     });
   }
   patch(response, 'clone', (clone) => () => {
-    const copy = clone() as Response;
+    // A runtime whose `clone()` tees the body through the stream's own `tee()` (Node's undici)
+    // reaches the watched `tee` below: the copy is counted here, once.
+    cloning = true;
+    let copy: Response;
+    try {
+      copy = clone() as Response;
+    } finally {
+      cloning = false;
+    }
     if (copy.body !== null && watch.live > 0) {
       // Teed: this response reads one branch now, the copy the other.
       watch.live += 1;
@@ -115,18 +135,21 @@ function watchResponse(response: Response, watch: Watch): void {
 
 /**
  * Settles as `read` does, ending the watch when it rejects or says done (`whole`: settles once
- * the body is whole). A read the timeout failed rejects with the timeout's error, whatever error
+ * the body is whole). While it is under way the timer holds the process, unless nobody waits on
+ * it (`waited` false: a pipe into a stream that may never be read). A read the timeout failed rejects with the timeout's error, whatever error
  * the runtime made of the aborted body (Chromium's `text()` of a stream errored by the abort
  * rejects with a `TypeError: Failed to fetch`).
  */
-function seeEnd<R>(read: Promise<R>, watch: Watch, whole = false): Promise<R> {
-  watch.reading();
+function seeEnd<R>(read: Promise<R>, watch: Watch, whole = false, waited = true): Promise<R> {
+  if (waited) watch.reading();
   return read.then(
     (result) => {
+      if (waited) watch.idle();
       if (whole || (result as IteratorResult<unknown>).done === true) watch.end();
       return result;
     },
     (error: unknown) => {
+      if (waited) watch.idle();
       watch.end();
       throw watch.timedOut ?? error;
     },
@@ -175,22 +198,29 @@ function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
       };
     });
   }
-  patch(stream, 'pipeTo', (pipeTo) => (...args) => {
-    const unread = !stream.locked;
-    const piped = pipeTo(...args) as Promise<void>;
-    // Settled, the stream was read to its end, failed, or was cancelled by the pipe.
-    return unread ? seeEnd(piped, watch, true) : piped;
+  // Settled, a pipe read the stream to its end, failed, or was cancelled.
+  let pipe: Method | undefined;
+  patch(stream, 'pipeTo', (pipeTo) => {
+    pipe = pipeTo;
+    return (...args) => {
+      const unread = !stream.locked;
+      const piped = pipeTo(...args) as Promise<void>;
+      return unread ? seeEnd(piped, watch, true) : piped;
+    };
   });
   patch(stream, 'pipeThrough', (pipeThrough) => (...args) => {
     const pair = args[0] as ReadableWritablePair<unknown, unknown> | undefined;
-    // As the standard's pipeThrough, through the watched pipeTo; the original for what throws.
-    if (stream.locked || pair?.writable?.locked !== false) return pipeThrough(...args);
-    stream.pipeTo(pair.writable, args[1] as StreamPipeOptions | undefined).catch(ignore);
+    // As the standard's pipeThrough, through the watched pipe; the original for what throws. No
+    // one waits on this pipe (its output may never be read): it does not hold the process.
+    if (pipe === undefined || stream.locked || pair?.writable?.locked !== false) {
+      return pipeThrough(...args);
+    }
+    seeEnd(pipe(pair.writable, args[1]) as Promise<void>, watch, true, false).catch(ignore);
     return pair.readable;
   });
   patch(stream, 'tee', (tee) => () => {
     const branches = tee() as ReadableStream<unknown>[];
-    watch.live += 1;
+    if (!cloning) watch.live += 1;
     for (const branch of branches) watchStream(branch, watch);
     return branches;
   });

@@ -6,6 +6,7 @@ import { inCallContext, type DeadlineNode, type DeadlineQueue } from './deadline
 import { NEVER_ABORTED, noop } from './signals.js';
 import { unlistenAbort } from './abortListeners.js';
 import { INSPECT, inspectView, viewClass } from './inspect.js';
+import { answeredWith } from './answers.js';
 
 /**
  * @internal Base of the pipeline's contexts. `aborted` and `abortReason` answer without creating
@@ -260,6 +261,12 @@ export class RootContext extends Context implements DeadlineNode {
   controller: AbortController | undefined = undefined;
   /** @internal Set when the expiry must run in the call's async context (see `startDeadline`). */
   wake: DeadlineNode['wake'] = undefined;
+  /**
+   * @internal The thunk calls of this execution timed for `attempt` listeners and still awaited
+   * (see {@link TimedCall}): the first of a list linked through the calls. Set only while someone
+   * listens for attempts.
+   */
+  timedCalls: TimedCall | undefined = undefined;
   #map: Map<string, unknown> | undefined;
 
   /**
@@ -431,6 +438,8 @@ export class RootContext extends Context implements DeadlineNode {
    */
   handleEvent(): void {
     const signal = this.callerSignal as AbortSignal;
+    // The caller is answered with the reason now (a cooperative deadline's outside too).
+    answeredWith(signal.reason);
     this.settler?.settle(this, false, signal.reason);
     const owner = this.deadlineOwner;
     if (owner === undefined || this.deadlineDone) return;
@@ -483,6 +492,64 @@ export class RootContext extends Context implements DeadlineNode {
     // The caller's listener stays while the deadline runs (see `Policy.settle`).
     if (this.done && this.callerSignal !== undefined) unlistenAbort(this.callerSignal, this);
   }
+}
+
+/**
+ * @internal A thunk call timed for `attempt` listeners, listed on its execution's root while the
+ * policy awaits it. A step that stops waiting for the work under a context (a deadline that
+ * passed, the caller's abort, a hedged attempt that lost) ends the calls under it with the error
+ * that ended them ({@link endTimedCalls}); the work settling later is then not timed again.
+ */
+export interface TimedCall {
+  /** The context the thunk was called with. */
+  readonly ctx: Context;
+  prevCall: TimedCall | undefined;
+  nextCall: TimedCall | undefined;
+  /** The policy stopped waiting for this call (already taken off the root's list). */
+  end(error: unknown): void;
+}
+
+/** @internal Lists a timed call on its root (see {@link TimedCall}). */
+export function listTimedCall(call: TimedCall): void {
+  const root = call.ctx.root;
+  const first = root.timedCalls;
+  call.nextCall = first;
+  if (first !== undefined) first.prevCall = call;
+  root.timedCalls = call;
+}
+
+/** @internal Takes a timed call off its root's list, if it is on it. */
+export function unlistTimedCall(call: TimedCall): void {
+  const { prevCall, nextCall } = call;
+  const root = call.ctx.root;
+  if (prevCall !== undefined) prevCall.nextCall = nextCall;
+  else if (root.timedCalls === call) root.timedCalls = nextCall;
+  else return;
+  if (nextCall !== undefined) nextCall.prevCall = prevCall;
+  call.prevCall = call.nextCall = undefined;
+}
+
+/**
+ * @internal The policy stops waiting for the work under `within` (`within` itself or a context
+ * made from it): each timed call there ends now, failed with `error`.
+ */
+export function endTimedCalls(within: Context, error: unknown): void {
+  let call = within.root.timedCalls;
+  while (call !== undefined) {
+    const next = call.nextCall;
+    if (isUnder(call.ctx, within)) {
+      unlistTimedCall(call);
+      call.end(error);
+    }
+    call = next;
+  }
+}
+
+function isUnder(ctx: Context, within: Context): boolean {
+  for (let c: Context | undefined = ctx; c !== undefined; c = c.parent) {
+    if (c === within) return true;
+  }
+  return false;
 }
 
 /** @internal A context that reads everything from its parent unless a subclass says otherwise. */

@@ -2,6 +2,7 @@ import { OptionTypeError } from '../optionErrors.js';
 import { fnError } from './validate.js';
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
+import { answeredWith } from './answers.js';
 
 /** A signal that never aborts, handed to callees when the caller gave none. */
 export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ neverAborted();
@@ -183,6 +184,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
     };
     const onAbort = (): void => {
       promise.catch(noop);
+      // Answered with the reason now (a cooperative deadline's outside too).
+      answeredWith(signal!.reason);
       settle(reject, signal!.reason);
     };
     if (signal!.aborted) return onAbort();

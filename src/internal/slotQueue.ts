@@ -66,12 +66,24 @@ export class SlotQueue<T> {
   /** Queues a caller that falls due in `waitMs` (`Infinity`: never). */
   push(n: number, waitMs: number, signal: AbortSignal | undefined): Promise<T> {
     const now = this.#clock.now();
-    const due = now + waitMs;
-    const waiter = new SlotWaiter(this, n, signal, now, due);
+    const waiter = new SlotWaiter(this, n, signal, now, now + waitMs);
     const promise = new Promise<T>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
+    if (signal !== undefined) listenAbort(signal, waiter);
+    // The first due (the first queued, or one due sooner than callers moved in): the timer is its
+    // own (one set for another is early).
+    if (this.#link(waiter)) this.#rearm();
+    return promise;
+  }
+
+  /**
+   * Appends `waiter` in arrival order, and in due order after everyone due no later: the last,
+   * unless callers moved in wait longer. Returns whether it is now the first due. (Its `next` is
+   * left as it was: undefined for a new caller, the next to move for one `transferTo` moves.)
+   */
+  #link(waiter: SlotWaiter<T>): boolean {
     const tail = this.#tail;
     if (!tail) this.#head = waiter;
     else {
@@ -80,40 +92,31 @@ export class SlotQueue<T> {
     }
     this.#tail = waiter;
     this.size++;
-    // After everyone due no later: the last, unless callers moved in wait longer.
     let sooner = this.#last;
     let behind: SlotWaiter<T> | undefined;
-    while (sooner && sooner.due > due) sooner = (behind = sooner).sooner;
+    while (sooner && sooner.due > waiter.due) sooner = (behind = sooner).sooner;
     waiter.sooner = sooner;
     waiter.behind = behind;
     if (sooner) sooner.behind = waiter;
     else this.#first = waiter;
     if (behind) behind.sooner = waiter;
     else this.#last = waiter;
-    if (signal !== undefined) listenAbort(signal, waiter);
-    // The first due: the timer is its own (one set for another is early).
-    if (!tail) this.#arm(waiter, now);
-    else if (!sooner) this.#rearm();
-    return promise;
+    return !sooner;
   }
 
   /**
-   * Moves every caller waiting here into `target`, an empty queue, in their order, each keeping
-   * its due time, its signal and when it was queued; `bring` sees each first. This queue is left
-   * empty, with no timer.
+   * Moves every caller waiting here into `target`, behind those waiting there already (first in
+   * first out: `target`'s own come first), in their order, each keeping its due time, its signal
+   * and when it was queued; `bring` sees each first. This queue is left empty, with no timer.
    */
   transferTo(target: SlotQueue<T>, bring: (waiter: SlotWaiter<T>) => void): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    // In order: each keeps its `next` (see `#link`), whose `prev` it becomes.
     for (let waiter = this.#head; waiter; waiter = waiter.next) {
       waiter.q = target;
       bring(waiter);
+      target.#link(waiter);
     }
-    // The lists move whole.
-    target.#head = this.#head;
-    target.#tail = this.#tail;
-    target.#first = this.#first;
-    target.#last = this.#last;
-    target.size = this.size;
     this.#timer = this.#head = this.#tail = this.#first = this.#last = undefined;
     this.size = 0;
     // The first may be due already.

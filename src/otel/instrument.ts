@@ -80,7 +80,8 @@ const METRICS = Object.freeze({
   rejections: {
     name: 'bulwark.rejections',
     unit: '{rejection}',
-    description: 'Calls refused by a rate limiter, a bulkhead or a circuit breaker.',
+    description:
+      'Calls refused by a rate limiter, a bulkhead or a circuit breaker (or a custom stage refusing as one).',
   },
   retries: {
     name: 'bulwark.retries',
@@ -90,7 +91,7 @@ const METRICS = Object.freeze({
   timeouts: {
     name: 'bulwark.timeouts',
     unit: '{timeout}',
-    description: 'Deadlines of timeout stages that passed.',
+    description: 'Deadlines that passed: of timeout stages, or raised by custom stages.',
   },
   fallbacks: {
     name: 'bulwark.fallbacks',
@@ -142,12 +143,14 @@ class KeyValues {
  * OpenTelemetry metrics: counters `bulwark.calls` (attribute `outcome`), `bulwark.rejections`
  * (attribute `reason`), `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`,
  * `bulwark.hedges` (attribute `reason`), `bulwark.chaos.injections` (attribute `injection`); histograms
- * `bulwark.call.duration` and `bulwark.attempt.duration` (ms); observable gauges
- * `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`,
- * `bulwark.bulkhead.orphaned`, `bulwark.ratelimiter.tokens`, `bulwark.hedge.running` and
- * `bulwark.chaos.enabled`. Every data point has the attribute `policy`; `stage` (the stage
- * kind) is on rejections, retries, timeouts, fallbacks and the gauges. docs/OBSERVABILITY.md
- * lists them all.
+ * `bulwark.call.duration` and `bulwark.attempt.duration` (ms; an attempt ends when its work
+ * settles or when the policy stops waiting for it, a deadline's or an abort's failure then);
+ * observable gauges `bulwark.circuit.state`, `bulwark.bulkhead.available`,
+ * `bulwark.bulkhead.queued`, `bulwark.bulkhead.limit`, `bulwark.bulkhead.orphaned`,
+ * `bulwark.ratelimiter.tokens`, `bulwark.retry.budget.tokens`, `bulwark.hedge.running`,
+ * `bulwark.chaos.enabled` and `bulwark.keys`. Every data point has the attribute `policy`;
+ * `stage` (the stage kind, a custom stage's for its own refusals and timeouts) is on rejections,
+ * retries, timeouts, fallbacks and the gauges. docs/OBSERVABILITY.md lists them all.
  *
  * For a registry, policies {@link PolicyRegistry.register | registered} later are instrumented
  * as they arrive, and the gauges report, at each collection, the stages of every policy it holds

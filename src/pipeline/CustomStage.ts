@@ -1,9 +1,18 @@
 import { noop } from '../internal/signals.js';
-import { Context, DerivedContext } from '../internal/context.js';
+import { Context, DerivedContext, endTimedCalls, type RootContext } from '../internal/context.js';
 import { whenSettled } from '../internal/signals.js';
+import { isResilienceError, type OperationTimeoutError } from '../errors.js';
+import type { StageEnv } from './env.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import type { Stage } from './Stage.js';
-import { LinkedStep } from './step.js';
+import { LinkedStep, reportRefusal, reportTimeout } from './step.js';
+
+/**
+ * bulwark's errors that came out of a custom stage's `next` (from a stage inside it or from the
+ * work), with the execution they came out in: reported where they were raised (or the work's
+ * own), they are not the stage's own when it passes them on. Written on the error path only.
+ */
+const passedOut = new WeakMap<object, RootContext>();
 
 /**
  * @internal Runs a user's {@link Stage} inside the pipeline. The stage's `next` starts the steps
@@ -16,10 +25,12 @@ export class CustomStage extends LinkedStep {
   // The stage has the context and may read `startedAt` at any time.
   readonly needsClock = true;
   private readonly stage: Stage;
+  private readonly env: StageEnv;
 
-  constructor(stage: Stage) {
+  constructor(stage: Stage, env: StageEnv) {
     super(stage.kind, typeof stage.name === 'string' && stage.name !== '' ? stage.name : undefined);
     this.stage = stage;
+    this.env = env;
   }
 
   enter(ctx: Context): void {
@@ -37,16 +48,52 @@ export class CustomStage extends LinkedStep {
     try {
       returned = this.stage.execute(ctx, next);
     } catch (error) {
-      this.outer.leave(ctx, false, error);
+      this.failed(ctx, error);
       return;
     }
-    whenSettled(returned, (ok, value) => this.outer.leave(ctx, ok, value));
+    whenSettled(returned, (ok, value) => {
+      if (ok) this.outer.leave(ctx, true, value);
+      else this.failed(ctx, value);
+    });
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {
     const boundary = ctx as BoundaryContext;
     if (ok) boundary.resolve(value);
-    else boundary.reject(value);
+    else {
+      // Only bulwark's errors (objects: a WeakMap takes no primitive) are looked up.
+      if (isResilienceError(value)) passedOut.set(value, ctx.root);
+      boundary.reject(value);
+    }
+  }
+
+  /**
+   * The stage failed the call. A refusal or a timeout it raised itself (not one that came out of
+   * its `next`, which was reported where it was raised or is the work's own, and none once its
+   * context aborted: the call was answered from outside first) counts and is reported as a
+   * built-in stage's would be, under its kind.
+   */
+  private failed(ctx: Context, error: unknown): void {
+    // Nothing once its context aborted: a deadline outside or the caller answered the call first.
+    if (!ctx.aborted && isResilienceError(error) && passedOut.get(error) !== ctx.root) {
+      try {
+        this.report(error.code, error);
+      } catch {
+        // A branded error whose fields cannot be read (a hostile Proxy) is not reported.
+      }
+    }
+    // Work still running under it is awaited no more: its attempts end now.
+    if (ctx.root.timedCalls !== undefined) endTimedCalls(ctx, error);
+    this.outer.leave(ctx, false, error);
+  }
+
+  private report(code: string, error: unknown): void {
+    const { env, kind } = this;
+    if (code === 'RATE_LIMITED') reportRefusal(env, kind, 'rate-limit', error);
+    else if (code === 'BULKHEAD_FULL') reportRefusal(env, kind, 'bulkhead', error);
+    else if (code === 'CIRCUIT_OPEN') reportRefusal(env, kind, 'circuit-open', error);
+    else if (code === 'TIMEOUT')
+      reportTimeout(env, kind, (error as OperationTimeoutError).timeoutMs);
   }
 
   /** The stage's own description; '' when it has none or its `describe` throws. */

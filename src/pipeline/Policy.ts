@@ -1,6 +1,11 @@
 import { declares } from '../internal/arity.js';
 import type { Clock } from '../internal/clock.js';
-import { inspectableContexts, RootContext, type Context } from '../internal/context.js';
+import {
+  endTimedCalls,
+  inspectableContexts,
+  RootContext,
+  type Context,
+} from '../internal/context.js';
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
@@ -359,6 +364,9 @@ export class Policy<T = unknown, F = never> {
   private settleRoot(root: RootContext, ok: boolean, value: unknown): void {
     if (root.settled) return;
     root.settled = true;
+    // Failed while its work is still awaited (the caller gave up, a custom stage answered): the
+    // policy waits no more, and their attempts end now.
+    if (!ok && root.timedCalls !== undefined) endTimedCalls(root, value);
     // A deadline on the root still running keeps listening: the caller's abort ends it (and
     // aborts its signal); the root stops listening when it ends.
     if (root.deadlineOwner === undefined || root.deadlineDone) {

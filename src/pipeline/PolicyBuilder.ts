@@ -213,7 +213,7 @@ export class PolicyBuilder<T = unknown, F = never> {
         `\`stage\` must be an object with a non-empty string \`kind\` and an \`execute(ctx, next)\` method, got ${show(stage)}`,
       );
     }
-    this.factories.push(() => new CustomStage(stage));
+    this.factories.push((env) => new CustomStage(stage, env));
     return this;
   }
 

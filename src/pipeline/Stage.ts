@@ -8,6 +8,12 @@ import type { ExecutionContext } from './ExecutionContext.js';
  * returns a promise of its result. It may call `next` several times (as retry does), not at all
  * (to reject or short-circuit), or with a context of its own making.
  *
+ * A stage that refuses a call itself with a `RateLimitExceededError`, `BulkheadFullError` or
+ * `CircuitOpenError`, or times it out with an `OperationTimeoutError` (of this copy of bulwark or
+ * another), is reported as a built-in stage of that sort: a `rejected` or `timeout` event with its
+ * `kind` as `stage`, counted in `metrics()`. An error that came out of `next` (an inner stage's,
+ * reported there, or the work's own) is not the stage's, nor is its context's abort reason.
+ *
  * @example
  * ```ts
  * const logging: Stage = {

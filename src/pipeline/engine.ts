@@ -1,6 +1,13 @@
-import { isThenable, whenSettled } from '../internal/signals.js';
+import { isThenable } from '../internal/signals.js';
 import type { Clock } from '../internal/clock.js';
-import { trackRunning, untrackRunning, type Context } from '../internal/context.js';
+import {
+  listTimedCall,
+  trackRunning,
+  unlistTimedCall,
+  untrackRunning,
+  type Context,
+  type TimedCall,
+} from '../internal/context.js';
 import type { EventHub } from './events.js';
 import type { CircuitStateChange } from '../strategies/circuit-breaker/CircuitBreaker.js';
 
@@ -166,36 +173,100 @@ class Invoker implements Inward {
     );
   }
 
-  /** The thunk, timed for `attempt` listeners. */
+  /**
+   * The thunk, timed for `attempt` listeners: its attempt ends when it settles, or earlier when
+   * the policy stops waiting for it (see {@link TimedAttempt}).
+   */
   private enterTimed(ctx: Context): void {
-    const { hub, clock, policy, outer } = this;
-    const start = clock.now();
-    const attempt = ctx.attempt;
-    const done = (ok: boolean, value: unknown): void => {
-      const durationMs = clock.now() - start;
-      hub.emit(
-        'attempt',
-        ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
-      );
-      outer.leave(ctx, ok, value);
-    };
+    const call = new TimedAttempt(this, ctx, this.clock.now());
     let value: unknown;
     try {
       value = ctx.root.fn(ctx);
     } catch (error) {
-      done(false, error);
+      call.settled(false, error);
       return;
     }
+    let thenable: boolean;
+    try {
+      thenable = isThenable(value);
+    } catch (error) {
+      call.settled(false, error);
+      return;
+    }
+    if (!thenable) {
+      call.settled(true, value);
+      return;
+    }
+    listTimedCall(call);
     const root = ctx.root;
     // Stryker disable next-line ConditionalExpression: a fast path; outside a bulkhead's slot, tracking counts nothing
     if (root.tracked || root.slotTracked) {
       const onRoot = trackRunning(ctx);
-      whenSettled(value, (ok, settled) => {
-        untrackRunning(ctx, onRoot);
-        done(ok, settled);
-      });
+      Promise.resolve(value).then(
+        (result: unknown) => {
+          untrackRunning(ctx, onRoot);
+          call.settled(true, result);
+        },
+        (error: unknown) => {
+          untrackRunning(ctx, onRoot);
+          call.settled(false, error);
+        },
+      );
       return;
     }
-    whenSettled(value, done);
+    Promise.resolve(value).then(
+      (result: unknown) => call.settled(true, result),
+      (error: unknown) => call.settled(false, error),
+    );
+  }
+
+  /** Reports an attempt that ended. */
+  ended(call: TimedAttempt, ok: boolean, value: unknown): void {
+    const { hub, clock, policy } = this;
+    const attempt = call.attempt;
+    const durationMs = clock.now() - call.start;
+    hub.emit(
+      'attempt',
+      ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
+    );
+  }
+}
+
+/**
+ * One thunk call timed for `attempt` listeners. Its attempt ends once: when the work settles, or,
+ * if the policy stops waiting for it first (an aggressive deadline, the caller's abort, a hedged
+ * attempt that lost), then, failed with the error that ended it; the work's late outcome still
+ * goes out (where it is ignored) but is not timed again.
+ */
+class TimedAttempt implements TimedCall {
+  readonly ctx: Context;
+  readonly start: number;
+  readonly attempt: number;
+  prevCall: TimedCall | undefined = undefined;
+  nextCall: TimedCall | undefined = undefined;
+  private readonly invoker: Invoker;
+  private over = false;
+
+  constructor(invoker: Invoker, ctx: Context, start: number) {
+    this.invoker = invoker;
+    this.ctx = ctx;
+    this.start = start;
+    this.attempt = ctx.attempt;
+  }
+
+  settled(ok: boolean, value: unknown): void {
+    unlistTimedCall(this);
+    if (!this.over) {
+      this.over = true;
+      this.invoker.ended(this, ok, value);
+    }
+    this.invoker.outer.leave(this.ctx, ok, value);
+  }
+
+  end(error: unknown): void {
+    // Stryker disable next-line ConditionalExpression: a call is listed until it is over; a guard only
+    if (this.over) return;
+    this.over = true;
+    this.invoker.ended(this, false, error);
   }
 }

@@ -30,8 +30,11 @@ export interface PolicyEventMap {
     readonly partial?: true;
   };
   /**
-   * One call of the thunk settled (each attempt of a retry is one). `error` is set when it
-   * rejected. Measured only while someone listens.
+   * One call of the thunk ended (each attempt of a retry is one): it settled, or the policy
+   * stopped waiting for it first (an aggressive timeout's deadline, the caller's abort, a hedged
+   * attempt that lost to another, a failure a custom stage answered with while the work ran).
+   * `error` is set when it rejected, or is what ended it; `durationMs` runs to that moment, and
+   * the work's later outcome is not reported again. Measured only while someone listens.
    */
   attempt: {
     readonly policy: string;
@@ -58,7 +61,11 @@ export interface PolicyEventMap {
      */
     readonly skipped?: 'deadline' | 'budget';
   };
-  /** A rate limiter, bulkhead or circuit breaker refused a call. */
+  /**
+   * A rate limiter, bulkhead or circuit breaker refused a call; or a custom stage did, failing it
+   * with one of their errors of its own (not one that came out of its `next`): `stage` is then its
+   * kind.
+   */
   rejected: {
     readonly policy: string;
     readonly stage: string;
@@ -68,7 +75,11 @@ export interface PolicyEventMap {
     /** The call's key, when the stage keeps one primitive per key (`key` option). */
     readonly key?: string;
   };
-  /** A timeout stage's deadline passed. */
+  /**
+   * A timeout stage's deadline passed; or a custom stage failed a call with an
+   * `OperationTimeoutError` of its own (not one that came out of its `next`): `stage` is then its
+   * kind and `timeoutMs` the error's.
+   */
   timeout: { readonly policy: string; readonly stage: string; readonly timeoutMs: number };
   /**
    * A fallback stage replaced an error with its value: emitted once the value is there (after an

@@ -13,6 +13,39 @@ const COUNTERS = {
 } as const satisfies Record<RejectionReason, keyof Counters>;
 
 /**
+ * @internal Counts a refusal in `metrics().rejections` and reports it as a `rejected` event of a
+ * stage of `kind`: the one account of a refusal, for built-in and custom stages alike.
+ */
+export function reportRefusal(
+  env: StageEnv,
+  kind: string,
+  reason: RejectionReason,
+  error: unknown,
+): void {
+  const { counters, hub, policy } = env;
+  counters[COUNTERS[reason]]++;
+  // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
+  if (hub.has('rejected'))
+    hub.emit('rejected', {
+      policy,
+      stage: kind,
+      reason,
+      error: error as PolicyEventMap['rejected']['error'],
+    });
+}
+
+/**
+ * @internal Counts a deadline that passed in `metrics().timeouts` and reports it as a `timeout`
+ * event of a stage of `kind`.
+ */
+export function reportTimeout(env: StageEnv, kind: string, timeoutMs: number): void {
+  const { counters, hub, policy } = env;
+  counters.timeouts++;
+  // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
+  if (hub.has('timeout')) hub.emit('timeout', { policy, stage: kind, timeoutMs });
+}
+
+/**
  * @internal What every step shares (built-in, keyed or custom): its kind, its name (the kind's
  * when none is given) and its links, unlinked until `link` sets them.
  */
@@ -68,17 +101,7 @@ export abstract class BuiltinStep<P> extends LinkedStep {
 
   /** Counts a refusal of this kind and reports it as a `rejected` event. */
   protected rejected(error: unknown): void {
-    const { counters, hub, policy } = this.env;
-    const reason = this.descriptor.rejection as RejectionReason;
-    counters[COUNTERS[reason]]++;
-    // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
-    if (hub.has('rejected'))
-      hub.emit('rejected', {
-        policy,
-        stage: this.kind,
-        reason,
-        error: error as PolicyEventMap['rejected']['error'],
-      });
+    reportRefusal(this.env, this.kind, this.descriptor.rejection as RejectionReason, error);
   }
 
   describe(): string {

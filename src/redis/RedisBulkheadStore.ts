@@ -37,11 +37,13 @@ const MIN_LEASE_TTL_MS = 50;
  * `leaseTtl` and a live one never loses its own. The key expires `leaseTtl` after the last lease
  * was taken or renewed.
  *
- * Acquiring and releasing a slot cost one round trip each; `tryAcquire` answers `false` without
- * asking Redis (except while Redis is away and `onStoreError` is `'local'` or `'fail-open'`), and
- * the bulkhead's `availableSlots` reports the count from the last answer. A caller queued in
- * this process is served by this process's releases at once, and otherwise asks Redis again
- * every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
+ * Acquiring and releasing a slot cost one round trip each, and `acquire` and `execute` are
+ * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
+ * last answer, with the slots this process's `tryAcquire` is taking); `tryAcquire` decides on
+ * it without waiting for Redis, which takes the lease in the background (see
+ * {@link RedisBulkheadStore.tryAcquireKnown}); while Redis is away it decides as `onStoreError`
+ * says. A caller queued in this process is served by this process's releases at once, and
+ * otherwise asks Redis again every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
  * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1,
@@ -97,6 +99,14 @@ export class RedisBulkheadStore
   // leaseTtl. Same values as #leases; dropped once expired in Redis anyway.
   readonly #unreleased = new Map<string, number>();
   #known = 0;
+  // Leases tryAcquireKnown is taking that Redis has not answered for yet (not in #known).
+  #taking = 0;
+  // Leases `acquire` is asking Redis for, not answered yet (not in #known either).
+  #asking = 0;
+  // Slots tryAcquireKnown handed out that hold no lease (refused, or Redis unreachable), still
+  // held: while any runs, a released slot is not handed on to a caller queued here (it may be
+  // one of them, and would carry the excess on), the queued callers ask Redis instead.
+  #untracked = 0;
   #renewTimer: unknown = undefined;
   #renewing = false;
   #pollTimer: unknown = undefined;
@@ -165,6 +175,59 @@ export class RedisBulkheadStore
   }
 
   /**
+   * Decides the bulkhead's `tryAcquire` on the last known shared count (see
+   * {@link RedisBulkheadStore.inUse}), without waiting for Redis: a slot when one is free there,
+   * whose lease Redis takes in the background (one script call, not awaited; its answer becomes
+   * the known count). The ticket frees exactly what was taken: the lease Redis granted (also one
+   * granted after the slot was released, given back at once), and nothing when Redis refused
+   * (others took the free slots since this store last heard from Redis) or could not be
+   * reached: the call then runs as an untracked slot, beyond the shared limit by what was taken
+   * elsewhere since this store's last answer (before any, no slot is taken as used), and a slot
+   * it frees is not handed on to a caller queued here. This store's own acquisitions still out
+   * count against the known count. A lease taken is renewed while its call runs. While Redis is
+   * away (after a failed call), it answers as {@link RedisBulkheadStore.tryAcquire} does; once
+   * the back-off is over, a call the known count admits is the probe whose take brings the
+   * store back.
+   */
+  tryAcquireKnown(): false | BulkheadTicket {
+    const link = this.core.link;
+    const full = this.inUse() + this.#asking + this.#uncounted() >= this.#maxConcurrent;
+    if (link.up) {
+      if (full) return false;
+    } else if (link.bypassing || full || !link.shouldTry()) {
+      // Redis away: as `onStoreError` says. Once the back-off is over, a call the known count
+      // admits is the probe: its take brings the store back to Redis when answered.
+      return this.tryAcquire();
+    }
+    const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
+    const free = this.#toFree();
+    this.#taking++;
+    link
+      .run(this.#command({ op: 'acquire', id: slot.id, free }), (late) => {
+        // Granted after the take gave up waiting: the lease is the slot's after all.
+        if (Array.isArray(late) && Number(late[0]) === 1) this.#leased(slot);
+      })
+      .then(
+        (reply) => {
+          this.#taking--;
+          this.#freed(free);
+          const [granted, inUse] = reply as [unknown, unknown];
+          this.#known = Number(inUse);
+          if (Number(granted) === 1) this.#leased(slot);
+          else this.#untrack(slot);
+        },
+        () => {
+          this.#taking--;
+          this.#untrack(slot);
+          // Redis may have restarted or let leases expire by its next answer: retake them then.
+          this.#away = true;
+        },
+      )
+      .then(undefined, noop);
+    return slot;
+  }
+
+  /**
    * Takes a lease in Redis: its id is the slot's ticket. While Redis is away, a slot of the local
    * limit (`'local'`), an untracked slot (`'fail-open'`), or a rejection (`'fail-closed'`).
    * Calls still running on slots of the local limit once Redis is back get leases of their own
@@ -182,6 +245,7 @@ export class RedisBulkheadStore
     const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
     this.#away = false;
     this.#adopting += adopt.length;
+    this.#asking++;
     const forced = again.length === 0 ? adopt : [...again, ...adopt];
     return link
       .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
@@ -195,6 +259,7 @@ export class RedisBulkheadStore
       })
       .then(
         (reply) => {
+          this.#asking--;
           this.#adopting -= adopt.length;
           this.#freed(free);
           this.#retaken(again, link.clock.now());
@@ -219,6 +284,7 @@ export class RedisBulkheadStore
           return false;
         },
         () => {
+          this.#asking--;
           this.#adopting -= adopt.length;
           return this.#acquireWithout();
         },
@@ -233,6 +299,14 @@ export class RedisBulkheadStore
    * that can (within `leaseTtl`, after which the lease has expired anyway).
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
+    if (ticket instanceof KnownSlot) {
+      if (ticket.released) return;
+      ticket.released = true;
+      if (ticket.untracked) this.#untracked--;
+      // Not granted (yet): a lease granted later is given back as it arrives.
+      if (!ticket.leased) return;
+      ticket = ticket.id;
+    }
     if (ticket === LOCAL_SLOT) {
       const local = this.core.local;
       if (local === undefined) return;
@@ -249,14 +323,14 @@ export class RedisBulkheadStore
   }
 
   /**
-   * Slots in use across all processes, as of the last answer Redis gave this store. While
-   * Redis is away with `'local'`, the calls this process runs: on the local limit's slots and on
-   * Redis leases.
+   * Slots in use across all processes, as of the last answer Redis gave this store, with the
+   * leases `tryAcquire` is taking that Redis has not answered for yet. While Redis is away with
+   * `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
    */
   inUse(): number {
     const local = this.core.localWhileAway;
     if (local !== undefined) return local.inUse() + this.#onLease.size;
-    return this.#known;
+    return this.#known + this.#taking;
   }
 
   /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */
@@ -271,9 +345,31 @@ export class RedisBulkheadStore
    * callers ask Redis in turn.
    */
   handOff(): boolean {
-    if (!this.core.link.up || this.#known <= this.#maxConcurrent) return true;
+    if (!this.core.link.up || (this.#known <= this.#maxConcurrent && this.#untracked === 0)) {
+      return true;
+    }
     this.#armPoll();
     return false;
+  }
+
+  // Redis did not grant the lease of `slot` (tryAcquireKnown): its call runs untracked.
+  #untrack(slot: KnownSlot): void {
+    if (slot.released || slot.untracked) return;
+    slot.untracked = true;
+    this.#untracked++;
+  }
+
+  // Redis granted the lease of `slot` (tryAcquireKnown): held and renewed while its call runs, or
+  // given back at once when the slot was released before the grant arrived.
+  #leased(slot: KnownSlot): void {
+    if (slot.released) {
+      this.#giveBack([slot.id]);
+      return;
+    }
+    slot.leased = true;
+    this.#leases.set(slot.id, this.core.link.clock.now());
+    this.#onLease.add(slot.id);
+    this.#armRenewal();
   }
 
   // Frees the lease `ticket` in Redis, unless Redis dropped it already.
@@ -303,7 +399,10 @@ export class RedisBulkheadStore
     if (ids.length === 0) return;
     const now = this.core.link.clock.now();
     for (const id of ids) this.#unreleased.set(id, now);
-    this.core.link.send(this.#command({ op: 'release', ids }), () => this.#freed(ids));
+    this.core.link.send(this.#command({ op: 'release', ids }), (reply) => {
+      this.#freed(ids);
+      if (Array.isArray(reply)) this.#known = Number(reply[1]);
+    });
   }
 
   // Whether the lease `id` stands for a call still running here.
@@ -491,6 +590,23 @@ export class RedisBulkheadStore
     for (const [id, aliveAt] of this.#leases) {
       if (now - aliveAt >= this.leaseTtlMs) this.#lost(id);
     }
+  }
+}
+
+/**
+ * The ticket of a slot `tryAcquireKnown` granted on the last known count: the lease Redis takes
+ * for it in the background, once granted, is what its release frees.
+ */
+class KnownSlot {
+  readonly id: string;
+  // Redis granted the lease, before the slot was released.
+  leased = false;
+  released = false;
+  // Redis refused the lease, or could not be reached: the call runs beyond the shared count.
+  untracked = false;
+
+  constructor(id: string) {
+    this.id = id;
   }
 }
 

@@ -3,6 +3,7 @@ import {
   type RateLimiterStore,
   type RateLimiterStoreConfig,
 } from '../index.js';
+import { noop } from '../internal/signals.js';
 import { RedisStore } from './core.js';
 import type { RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
@@ -19,9 +20,12 @@ export type RedisRateLimiterStoreOptions = RedisStoreOptions;
  *
  * Weighted permits, waiting (`maxWait > 0`: the tokens are reserved in Redis, and the caller
  * waits in this process) and `retryAfterMs` work as with the in-memory bucket. Each `acquire`
- * is one round trip; `tryAcquire` answers `false` without asking Redis (except while Redis is
- * away and `onStoreError` is `'local'` or `'fail-open'`), and the limiter's `availableTokens`
- * reports the count from the last answer plus the refill since.
+ * and `execute` is one round trip, decided by Redis. The limiter's `availableTokens` reports the
+ * last known shared count: the count from the last answer plus the refill since, less the
+ * tokens this process's `tryAcquire` took since. `tryAcquire` decides on that count without
+ * waiting for Redis (see {@link RedisRateLimiterStore.tryReserveKnown}), so processes may
+ * together admit a little more than the shared rate, by what was taken elsewhere within a
+ * round trip; while Redis is away it decides as `onStoreError` says.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says,
  * and calls skip Redis for a short back-off (4 x `storeTimeout`, between 100 ms and 1 s) before
@@ -51,6 +55,17 @@ export class RedisRateLimiterStore
   // The last answer's token count, and when (on this process's clock) it was received.
   #known = NaN;
   #knownAt = 0;
+  // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known), in
+  // #takes takes (none left: exactly 0, whatever fractions of permits summed to).
+  #taking = 0;
+  // Tokens this store's `reserve` asked Redis for in #reserves calls it has not answered yet
+  // (none left: exactly 0).
+  #reserving = 0;
+  #reserves = 0;
+  #takes = 0;
+  // The command of the last background take, reused while permits stay the same.
+  #take: RedisCommand | undefined = undefined;
+  #takePermits = NaN;
   // The command of the last reserve, reused while permits and maxWait stay the same.
   #reserve: RedisCommand | undefined = undefined;
   #reservePermits = NaN;
@@ -89,14 +104,71 @@ export class RedisRateLimiterStore
   }
 
   /**
-   * Answers `false` (Redis cannot answer synchronously), so the limiter asks
-   * {@link RedisRateLimiterStore.reserve}. While Redis is away: the local bucket's answer with
-   * `'local'`, `true` with `'fail-open'`.
+   * Answers `false` (Redis cannot answer synchronously), so the limiter's `acquire`, `execute`
+   * and policies ask {@link RedisRateLimiterStore.reserve}. While Redis is away: the local
+   * bucket's answer with `'local'`, `true` with `'fail-open'`. (The limiter's `tryAcquire` asks
+   * {@link RedisRateLimiterStore.tryReserveKnown}.)
    */
   tryReserve(permits: number): boolean {
+    return this.#reserveWithout(permits);
+  }
+
+  // tryReserve's answer: false while calls go to Redis; else as `onStoreError` says.
+  #reserveWithout(permits: number): boolean {
     const core = this.core;
     if (!core.link.bypassing) return false;
     return core.decideNow((local) => local.tryReserve(permits), true, false);
+  }
+
+  /**
+   * Decides the limiter's `tryAcquire` on the last known shared count (see
+   * {@link RedisRateLimiterStore.available}), without waiting for Redis: `true` when it covers
+   * `permits`, and the count is lowered at once; the tokens are then taken in Redis in the
+   * background (one script call, not awaited), whose answer becomes the known count. Redis
+   * refusing that take (others took the tokens since this store last heard from Redis) means
+   * the fleet admitted that many tokens more than the shared bucket held: the over-admission is
+   * what other processes took since this store's last answer (before any, the bucket is taken
+   * as full). This store's own reservations still out count against the known count. While
+   * Redis is away (after a failed call), it answers as {@link RedisRateLimiterStore.tryReserve}
+   * does; once the back-off is over, a call the known count admits is the probe whose take
+   * brings the store back.
+   */
+  tryReserveKnown(permits: number): boolean {
+    const link = this.core.link;
+    // This process's own reservations still out count against the known count too.
+    const short = this.available() - this.#reserving < permits;
+    if (link.up) {
+      if (short) return false;
+    } else if (link.bypassing || short || !link.shouldTry()) {
+      // Redis away: as `onStoreError` says. Once the back-off is over, a call the known count
+      // admits is the probe: its take brings the store back to Redis when answered.
+      return this.#reserveWithout(permits);
+    }
+    let command = this.#take;
+    if (command === undefined || permits !== this.#takePermits) {
+      this.#takePermits = permits;
+      command = this.#take = BUCKET.command({
+        ...this.#bucket,
+        op: 'reserve',
+        permits,
+        maxWaitMs: 0,
+      });
+    }
+    this.#taking += permits;
+    this.#takes++;
+    const answered = (): void => {
+      this.#taking = --this.#takes === 0 ? 0 : this.#taking - permits;
+    };
+    // Redis's answer (a grant, or a refusal: the call ran all the same) is the known count; a
+    // take that failed or timed out is known no more (its late answer is not awaited).
+    link
+      .run(command)
+      .then((reply) => {
+        answered();
+        this.#learn(reply);
+      }, answered)
+      .then(undefined, noop);
+    return true;
   }
 
   reserve(permits: number, maxWaitMs: number): number | Promise<number> {
@@ -117,15 +189,28 @@ export class RedisRateLimiterStore
         maxWaitMs,
       });
     }
-    return link.attempt(
-      command,
-      this.#learn,
-      () => core.decide((local) => local.reserve(permits, maxWaitMs), 0),
-      (late) => {
+    const without = () => core.decide((local) => local.reserve(permits, maxWaitMs), 0);
+    if (!link.shouldTry()) return without();
+    this.#reserving += permits;
+    this.#reserves++;
+    const answered = (): void => {
+      this.#reserving = --this.#reserves === 0 ? 0 : this.#reserving - permits;
+    };
+    return link
+      .run(command, (late) => {
         // Redis granted tokens to a caller already answered without it: give them back.
         if (Number(first(late)) >= 0) link.send(this.#refund(permits));
-      },
-    );
+      })
+      .then(
+        (reply) => {
+          answered();
+          return this.#learn(reply);
+        },
+        () => {
+          answered();
+          return without();
+        },
+      );
   }
 
   refund(permits: number): void | Promise<void> {
@@ -140,17 +225,20 @@ export class RedisRateLimiterStore
   }
 
   /**
-   * The token count from the last answer Redis gave this store, plus the refill since (other
-   * processes may have taken some). While Redis is away with `'local'`, the local bucket's count.
+   * The last known shared count: the token count from the last answer Redis gave this store
+   * (a full bucket before the first), plus the refill since, less the tokens `tryAcquire` took
+   * since that Redis has not answered for yet (other processes may have taken some too). While
+   * Redis is away with `'local'`, the local bucket's count.
    */
   available(): number {
     const local = this.core.localWhileAway;
     if (local !== undefined) return local.available();
     const { maxTokens, refillRate } = this.#bucket;
     const known = this.#known;
-    if (Number.isNaN(known)) return maxTokens;
-    const tokens = known + ((this.core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
-    return tokens < maxTokens ? tokens : maxTokens;
+    const tokens = Number.isNaN(known)
+      ? maxTokens
+      : known + ((this.core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
+    return (tokens < maxTokens ? tokens : maxTokens) - this.#taking;
   }
 
   #refund(permits: number): RedisCommand {

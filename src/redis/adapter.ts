@@ -208,6 +208,8 @@ interface FirstConnection {
   readonly connecting: () => boolean;
   /** True once the first connection ended otherwise than by the client becoming ready. */
   readonly failed: () => boolean;
+  /** Calls `then` once the first connection, still being made, becomes ready (never if not). */
+  readonly whenReady: (then: () => void) => void;
 }
 
 /**
@@ -225,21 +227,31 @@ function firstConnection(
   const on = client.on;
   const off = client.removeListener;
   if (!pending() || typeof on !== 'function' || typeof off !== 'function') {
-    return { connecting: () => false, failed: () => false };
+    return { connecting: () => false, failed: () => false, whenReady: () => {} };
   }
   let first = true;
   let failed = false;
+  let waiting: (() => void)[] = [];
   const end = (ready: boolean): void => {
     if (!first) return;
     first = false;
     failed = !ready;
     for (const [event, listener] of listeners) off.call(client, event, listener);
+    const then = waiting;
+    waiting = [];
+    if (ready) for (const call of then) call();
   };
   const listeners = ['ready', ...failures].map(
     (event) => [event, () => end(event === 'ready')] as const,
   );
   for (const [event, listener] of listeners) on.call(client, event, listener);
-  return { connecting: () => first && pending(), failed: () => failed };
+  return {
+    connecting: () => first && pending(),
+    failed: () => failed,
+    whenReady: (then) => {
+      if (first) waiting.push(then);
+    },
+  };
 }
 
 // The adapters `toRedisAdapter` made, and how their client's first connection went.
@@ -262,6 +274,15 @@ function withFirstConnection(
 export function firstConnectionFailed(adapter: RedisClientAdapter): boolean {
   const first = FIRST.get(adapter);
   return first !== undefined && first.failed();
+}
+
+/**
+ * @internal Calls `then` once the client's first connection, still being made, becomes ready;
+ * never when it fails or was already over. Known only for the adapters {@link toRedisAdapter}
+ * makes.
+ */
+export function whenFirstReady(adapter: RedisClientAdapter, then: () => void): void {
+  FIRST.get(adapter)?.whenReady(then);
 }
 
 function timeToMs(reply: unknown): number {

@@ -1,6 +1,11 @@
 import { noop } from '../internal/signals.js';
 import { StoreUnavailableError, systemClock, type Clock } from '../index.js';
-import { firstConnectionFailed, kindOf, type RedisClientAdapter } from './adapter.js';
+import {
+  firstConnectionFailed,
+  kindOf,
+  whenFirstReady,
+  type RedisClientAdapter,
+} from './adapter.js';
 import { assertUnconfigured, type ResolvedStoreOptions, type StoreErrorMode } from './options.js';
 
 /**
@@ -268,6 +273,9 @@ export class RedisLink {
             health.probing = false;
           } else {
             health.failed(error, this.#clock, this.retryMs);
+            // Refused at once while the client makes its first connection (its offline queue
+            // turned off): the outage lasts until the client is ready, not a whole back-off.
+            if (since !== undefined) whenFirstReady(this.adapter, () => this.#connected(error));
           }
         },
       );
@@ -312,10 +320,11 @@ export class RedisLink {
     }
   }
 
-  // A command that gave up waiting for the client's first connection was answered: the client
-  // has connected, so the outage that timeout declared is over (unless a later failure followed
-  // it), and calls go back to Redis without waiting out the back-off.
-  #connected(error: StoreTimeoutError): void {
+  // A command that gave up waiting for the client's first connection was answered, or the client
+  // that refused a command while connecting is ready: the client has connected, so the outage
+  // that failure declared is over (unless a later failure followed it), and calls go back to
+  // Redis without waiting out the back-off.
+  #connected(error: unknown): void {
     const health = this.#health;
     if (!health.up && health.lastError === error) {
       health.up = true;

@@ -650,6 +650,104 @@ describe('Bulkhead', () => {
         expect(store.used).to.equal(0);
         expect(() => bulkhead.release()).to.throw(Error);
       });
+
+      it('rejects a caller whose signal aborts inside the store’s acquire, and gives the slot back', async () => {
+        // A store whose `acquire` aborts the caller before it returns its (asynchronous) answer.
+        const callers: AbortController[] = [];
+        const released: unknown[] = [];
+        let used = 0;
+        const store: BulkheadStore = {
+          configure() {},
+          tryAcquire: () => false,
+          acquire: () => {
+            callers.shift()?.abort(new Error('gone'));
+            return Promise.resolve(`slot${++used}`);
+          },
+          release: (ticket) => {
+            used--;
+            released.push(ticket);
+          },
+          inUse: () => used,
+        };
+        const bulkhead = new Bulkhead({ maxConcurrent: 3, store });
+        const policy = Policy.builder('p').bulkhead(bulkhead).build();
+        const ran: string[] = [];
+        const signals = [0, 1, 2].map(() => {
+          const caller = new AbortController();
+          callers.push(caller);
+          return caller.signal;
+        });
+        const runs = [
+          settle(bulkhead.execute(() => ran.push('execute'), signals[0])),
+          settle(bulkhead.acquire(signals[1])),
+          settle(policy.execute(() => ran.push('policy'), { signal: signals[2] })),
+        ];
+        await flush();
+        expect(runs.map((run) => (run.reason as Error | undefined)?.message)).to.deep.equal([
+          'gone',
+          'gone',
+          'gone',
+        ]);
+        expect(ran).to.deep.equal([]);
+        expect(released).to.have.members(['slot1', 'slot2', 'slot3']);
+        expect(used).to.equal(0);
+        expect(() => bulkhead.release()).to.throw(Error);
+      });
+    });
+  });
+
+  describe('take-over', () => {
+    // X, Y, Z: one slot each, held by x1 and y1, with x2 and y2 queued. Z takes Y over, then Y
+    // is asked to take X over: Y answers through Z, so Z takes X over too, with y2 queued already.
+    function chain(xWaitMs?: number) {
+      const ends = new Map<string, () => void>();
+      const started: string[] = [];
+      const call = (bulkhead: Bulkhead, name: string) =>
+        settle(
+          bulkhead.execute(() => {
+            started.push(name);
+            return new Promise<string>((resolve) => ends.set(name, () => resolve(name)));
+          }),
+        );
+      const x = new Bulkhead({ maxConcurrent: 1, maxQueue: 5, maxWait: xWaitMs });
+      const y = new Bulkhead({ maxConcurrent: 1, maxQueue: 5 });
+      const z = new Bulkhead({ maxConcurrent: 1, maxQueue: 5 });
+      const runs = {
+        x1: call(x, 'x1'),
+        x2: call(x, 'x2'),
+        y1: call(y, 'y1'),
+        y2: call(y, 'y2'),
+      };
+      z.takeOver(y);
+      y.takeOver(x);
+      const end = async (...names: string[]): Promise<void> => {
+        for (const name of names) ends.get(name)!();
+        await flush();
+      };
+      return { z, runs, started, end };
+    }
+
+    it('queues the callers moved in behind those waiting there already, first in first out', async () => {
+      const { z, runs, started, end } = chain();
+      expect(z.queued).to.equal(2);
+      await end('x1', 'y1');
+      expect(started).to.deep.equal(['x1', 'y1', 'y2']);
+      await end('y2');
+      expect(started).to.deep.equal(['x1', 'y1', 'y2', 'x2']);
+      await end('x2');
+      expect(Object.values(runs).map((run) => run.value)).to.deep.equal(['x1', 'x2', 'y1', 'y2']);
+      expect([z.queued, z.availableSlots]).to.deep.equal([0, 1]);
+    });
+
+    it('refuses a caller moved in at its own deadline, sooner than those waiting before it', async () => {
+      const { z, runs, started, end } = chain(100);
+      await clock.tickAsync(100);
+      expect(runs.x2.reason).to.be.instanceOf(BulkheadFullError);
+      expect([runs.y2.status, z.queued]).to.deep.equal(['pending', 1]);
+      await end('x1', 'y1');
+      expect(started).to.deep.equal(['x1', 'y1', 'y2']);
+      await end('y2');
+      expect([z.queued, z.availableSlots]).to.deep.equal([0, 1]);
     });
   });
 });

@@ -359,6 +359,16 @@ export class AdaptiveSlots implements BulkheadStore {
     return this.#ticket(this.#inner.tryAcquire(), used + 1);
   }
 
+  // The same for the bulkhead's public `tryAcquire`, on what the store knows.
+  tryAcquireKnown(): false | AdaptiveTicket {
+    const inner = this.#inner;
+    const used = inner.inUse();
+    if (used + this.#asking >= this.#limit.limit) return false;
+    const ticket =
+      inner.tryAcquireKnown !== undefined ? inner.tryAcquireKnown() : inner.tryAcquire();
+    return this.#ticket(ticket, used + 1);
+  }
+
   acquire(): false | AdaptiveTicket | Promise<false | AdaptiveTicket> {
     const used = this.#inner.inUse();
     if (used + this.#asking >= this.#limit.limit) return false;

@@ -26,7 +26,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
-import { sampleOf } from './sample.js';
+import { answered } from '../../internal/answers.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -99,9 +99,10 @@ let handedOver: SlotQueue<BulkheadTicket> | undefined;
  * waiter, so a newcomer can never take it first. A slot is held until the work it wraps settles,
  * even when the caller stopped waiting for it: such calls are counted as {@link Bulkhead.orphaned}.
  *
- * With a store that decides remotely, `tryAcquire` returns `false` whenever the store cannot
- * answer synchronously, `availableSlots` reports the last known shared count, and queued callers
- * are served by this process's releases and when the store reports slots freed elsewhere.
+ * With a store that decides remotely, `tryAcquire` decides on the last known shared count (a
+ * store without that ability answers `false`), `availableSlots` reports that count, `acquire`
+ * and `execute` always ask the store, and queued callers are served by this process's releases
+ * and when the store reports slots freed elsewhere.
  *
  * A bulkhead that a `PolicyRegistry` reload replaced (new options) answers through the one that
  * replaced it: every call through it takes its slot there, its callers queued at the reload wait
@@ -246,6 +247,7 @@ export class Bulkhead {
       storeOption<BulkheadStore>(o.store, 'BulkheadStore', STORE_METHODS, [
         'subscribe',
         'handOff',
+        'tryAcquireKnown',
       ]) ?? new InMemoryBulkheadStore();
     this.#handOff = store.handOff?.bind(store);
     // Under an adaptive limit the store holds slots up to the limit as it is now.
@@ -296,11 +298,18 @@ export class Bulkhead {
 
   /**
    * Takes a slot if one is free and nobody is queued for one; never waits. Pair a `true` with
-   * {@link Bulkhead.release}. With a remote store that cannot answer synchronously it returns
-   * `false` (use `acquire`).
+   * {@link Bulkhead.release}.
+   *
+   * With a remote store (such as `RedisBulkheadStore`) it decides on the last known shared
+   * count, as `availableSlots` reports it, without a round trip, and the store takes the slot in
+   * the shared limit in the background; `release()` gives back exactly what that took. Processes
+   * deciding on counts a round trip old may together run more calls than `maxConcurrent`, by at
+   * most what was taken elsewhere since this process's last answer (such a call runs untracked);
+   * use `acquire` for a decision by the shared limit itself. A remote store that cannot decide
+   * this way answers `false` (use `acquire`).
    */
   tryAcquire(): boolean {
-    const ticket = this.takeSlot();
+    const ticket = this.takeSlot(true);
     if (ticket === false) return false;
     this.#manual.push(ticket);
     return true;
@@ -405,12 +414,17 @@ export class Bulkhead {
   /**
    * @internal Takes a slot now, for a caller that holds it by its ticket: the ticket, or `false`
    * when none is free (or the store cannot answer synchronously, or callers are queued).
+   * `known` (the public `tryAcquire` alone): a remote store may decide on the count it last
+   * knew (`tryAcquireKnown`).
    */
-  takeSlot(): false | BulkheadTicket {
+  takeSlot(known?: boolean): false | BulkheadTicket {
     if (this.#queue.size !== 0) {
-      return this.#successor !== undefined && this.#lend(this.#successor.takeSlot());
+      return this.#successor !== undefined && this.#lend(this.#successor.takeSlot(known));
     }
-    return this.#store.tryAcquire();
+    const store = this.#store;
+    return known === true && store.tryAcquireKnown !== undefined
+      ? store.tryAcquireKnown()
+      : store.tryAcquire();
   }
 
   /**
@@ -443,6 +457,8 @@ export class Bulkhead {
         reject(signal.reason);
       };
       listenAbort(signal, onAbort);
+      // Aborted inside the store's `acquire` (its event came before this listener).
+      if (signal.aborted) onAbort();
       asked.then(
         (ticket) => {
           unlistenAbort(signal, onAbort);
@@ -540,11 +556,12 @@ export class Bulkhead {
   /**
    * @internal Takes the place of `old`, the in-memory bulkhead this one replaces on a reload: the
    * slots its calls hold count against this one's limit until they end, its orphaned calls are
-   * counted here, its queued callers wait here, first and in their order, each keeping its own
-   * deadline (the `maxWait` it queued under), its signal and when it was queued, and from now on
-   * `old` is a redirect to this one: every call through it takes its slot here, and its
-   * `availableSlots`, `queued` and `orphaned` are this one's. Its settings stay the ones it was
-   * built with. Nothing is added to `old`: its fields change, its shape does not.
+   * counted here, its queued callers wait here, in their order, behind any waiting here already
+   * (and ahead of any that come later), each keeping its own deadline (the `maxWait` it queued
+   * under), its signal and when it was queued, and from now on `old` is a redirect to this one:
+   * every call through it takes its slot here, and its `availableSlots`, `queued` and `orphaned`
+   * are this one's. Its settings stay the ones it was built with. Nothing is added to `old`: its
+   * fields change, its shape does not.
    *
    * A bulkhead taken over already (by an earlier reload) is a redirect: the one answering for it
    * at the end of its chain of successors stands for it, on either side, so that its callers
@@ -653,8 +670,9 @@ export class Bulkhead {
           return;
         }
         this.orphan(-1);
-        // Called off by its caller (nothing, to an adaptive limit), or a deadline's (a failure).
-        this.giveSlot(ticket, sampleBy(ok, live));
+        // Answered here at the abort: called off by its caller (nothing, to an adaptive limit),
+        // or by a deadline, cooperative or not (a failure).
+        this.giveSlot(ticket, sampleBy(false, live));
       };
       work.then(
         (value) => {
@@ -738,14 +756,17 @@ export class Bulkhead {
 }
 
 /**
- * How a call run for a caller with `signal` went, as an adaptive limit learns it (see
- * `sampleOf`): a signal that aborted answered the caller from outside, calling the call off,
- * unless a deadline aborted it (a time limiter's or a policy's timeout outside, whose reason is
- * an `OperationTimeoutError`): a failure then, as in a policy.
+ * How a call run for a caller with `signal` went, as an adaptive limit learns it: the rule of
+ * `sampleOf`, read from the signal. One that aborted answered the caller from outside, calling
+ * the call off (nothing learnt), unless a deadline aborted it (its reason an
+ * `OperationTimeoutError`): a failure then, as in a policy, if the caller was answered with it
+ * (by an aggressive deadline, or by something between that answered at the abort: see
+ * `answered`); a cooperative deadline answers nobody, and the call's own outcome stands.
  */
 function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
-  const aborted = signal !== undefined && signal.aborted;
-  return sampleOf(ok, aborted, aborted && !isOperationTimeoutError(signal.reason));
+  if (signal === undefined || !signal.aborted) return ok;
+  const reason: unknown = signal.reason;
+  return isOperationTimeoutError(reason) ? ok && !answered.has(reason) : undefined;
 }
 
 // `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.

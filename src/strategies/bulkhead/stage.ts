@@ -11,6 +11,7 @@ import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
 import { AdaptiveTicket } from './AdaptiveLimit.js';
 import { sampleOf } from './sample.js';
+import { answered } from '../../internal/answers.js';
 import type { Step } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
@@ -187,7 +188,17 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
   }
 }
 
-/** How a pass's call went, as an adaptive limit learns it (see `sampleOf`). */
+/**
+ * How a pass's call went, as an adaptive limit learns it (see `sampleOf`): answered first when
+ * the execution's caller was, or when a deadline outside the pass answered the step outside it
+ * (an attempt's aggressive timeout, under a retry), which `ctx` tells by its abort reason, read
+ * with no signal made; a cooperative deadline answers nobody (see `answered`).
+ */
 function outcome(ctx: Context, root: RootContext, ok: boolean): boolean | undefined {
-  return sampleOf(ok, root.settled, ctx.cancelled);
+  const cancelled = ctx.cancelled;
+  return sampleOf(
+    ok,
+    root.settled || (ok && !cancelled && answered.has(ctx.abortReason as object)),
+    cancelled,
+  );
 }

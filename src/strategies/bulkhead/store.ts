@@ -47,6 +47,16 @@ export interface BulkheadStore {
    */
   tryAcquire(): false | BulkheadTicket;
   /**
+   * Optional: takes a slot now if the count the store knows has one free, for the bulkhead's
+   * public `tryAcquire` alone, without a round trip: its ticket, or `false`. A store shared
+   * between processes answers from the last known shared count and takes the slot in its
+   * backend in the background; its ticket then frees exactly what the backend took (nothing when
+   * it refused: the call ran beyond the limit, by at most what was taken elsewhere since the
+   * store's last answer). Without it, `tryAcquire` asks {@link BulkheadStore.tryAcquire}.
+   * `acquire`, `execute` and policies never call it.
+   */
+  tryAcquireKnown?(): false | BulkheadTicket;
+  /**
    * Takes a slot if one is free (its ticket); `false` when all `maxConcurrent` are in use. A
    * rejection (or a throw) refuses the call with that error: the caller asking, or, when the
    * bulkhead asks for its queue, every queued caller.

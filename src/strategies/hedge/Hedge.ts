@@ -1,5 +1,11 @@
 import type { Clock } from '../../internal/clock.js';
-import { DerivedContext, RootContext, type Context, type Holder } from '../../internal/context.js';
+import {
+  DerivedContext,
+  endTimedCalls,
+  RootContext,
+  type Context,
+  type Holder,
+} from '../../internal/context.js';
 import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
@@ -542,6 +548,8 @@ export class HedgeAttempt extends DerivedContext {
     this.unlink();
     this.#lost = true;
     this.#controller?.abort(this.#reason());
+    // Nobody waits for its work any more: its attempts in a policy end now.
+    if (this.root.timedCalls !== undefined) endTimedCalls(this, this.abortReason);
   }
 
   /** The reason a losing attempt's signal aborts with, made once. */

@@ -95,6 +95,7 @@ export const RATE_LIMITER_OPTIONS = Object.freeze([
   'initialState',
 ]);
 const STORE_METHODS = Object.freeze(['configure', 'tryReserve', 'reserve', 'refund', 'available']);
+const STORE_OPTIONAL = Object.freeze(['tryReserveKnown']);
 
 // Handed to every caller served at once: an acquire on the hot path allocates nothing.
 const GRANTED: Promise<void> = Promise.resolve();
@@ -107,9 +108,9 @@ const GRANTED: Promise<void> = Promise.resolve();
  * `maxWait` is rejected at once with {@link RateLimitExceededError} (its `retryAfterMs` says when
  * they would be).
  *
- * With a store that decides remotely, `tryAcquire` returns `false` whenever the store cannot
- * answer synchronously, `availableTokens` reports the last known shared count, and waiting is
- * FIFO among this process's callers.
+ * With a store that decides remotely, `tryAcquire` decides on the last known shared count (a
+ * store without that ability answers `false`), `availableTokens` reports that count, and
+ * waiting is FIFO among this process's callers. `acquire` and `execute` always ask the store.
  *
  * @example
  * ```ts
@@ -157,7 +158,7 @@ export class RateLimiter {
     const clock = (this.#clock = clockOption(o.clock));
     setReadonly<RateLimiter>(this, { maxTokens, refillRate, maxWaitMs });
     const store = (this.#store =
-      storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS) ??
+      storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS, STORE_OPTIONAL) ??
       new InMemoryRateLimiterStore());
     this.#queue = new WaitQueue<void>(
       clock,
@@ -211,16 +212,25 @@ export class RateLimiter {
   }
 
   /**
-   * @internal `tryAcquire(1)` deciding at time `now`, a reading of this limiter's clock taken
-   * moments before in the same synchronous turn.
+   * @internal {@link RateLimiter.tryTake} deciding at time `now`, a reading of this limiter's
+   * clock taken moments before in the same synchronous turn.
    */
   tryAcquireAt(now: number): boolean {
     this.#lent = now;
     try {
-      return this.tryAcquire();
+      return this.tryTake();
     } finally {
       this.#lent = NaN;
     }
+  }
+
+  /**
+   * @internal Takes one token now, as `acquire` decides (for `execute` and a policy's stage): only
+   * a store's synchronous answer (`tryReserve`), never one from what a remote store last knew; a
+   * `false` sends the caller to `acquire`'s path.
+   */
+  tryTake(): boolean {
+    return this.#queue.size === 0 && this.#store.tryReserve(1);
   }
 
   /**
@@ -246,7 +256,14 @@ export class RateLimiter {
 
   /**
    * Takes `permits` tokens if they are available now and nobody is waiting; never waits.
-   * With a remote store that cannot answer synchronously it returns `false` (use `acquire`).
+   *
+   * With a remote store (such as `RedisRateLimiterStore`) it decides on the last known shared
+   * count, as `availableTokens` reports it (the last answer plus the refill since, less what this
+   * process took since), without a round trip: `true` lowers that count at once, and the store
+   * takes the tokens in the shared bucket in the background. Processes deciding on counts a
+   * round trip old may together admit more than the shared bucket holds, by at most what was
+   * taken elsewhere since this process's last answer; use `acquire` for a decision by the shared
+   * bucket itself. A remote store that cannot decide this way answers `false` (use `acquire`).
    *
    * @param permits - tokens to take: a finite number > 0, at most `maxTokens`
    * @returns whether the tokens were taken
@@ -256,7 +273,11 @@ export class RateLimiter {
   tryAcquire(permits = 1): boolean {
     // Stryker disable next-line ConditionalExpression: a fast path; #check accepts 1 (maxTokens >= 1)
     if (permits !== 1) this.#check(permits);
-    return this.#queue.size === 0 && this.#store.tryReserve(permits);
+    if (this.#queue.size !== 0) return false;
+    const store = this.#store;
+    return store.tryReserveKnown !== undefined
+      ? store.tryReserveKnown(permits)
+      : store.tryReserve(permits);
   }
 
   /**
@@ -343,7 +364,7 @@ export class RateLimiter {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let granted: boolean;
     try {
-      granted = this.tryAcquire();
+      granted = this.tryTake();
     } catch (error) {
       // A custom store that throws: the caller gets a rejection, not a throw.
       return Promise.reject(error);

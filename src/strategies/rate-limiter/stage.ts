@@ -24,7 +24,7 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
       const granted =
         this.sharesClock && root.inFirstTurn
           ? this.limiter.tryAcquireAt(root.startedAt)
-          : this.limiter.tryAcquire(1);
+          : this.limiter.tryTake();
       taken = granted ? undefined : this.limiter.acquireUnraced(ctx.signal);
     } catch (error) {
       // A custom store that throws, or answers what is no promise (its `then` unreadable): its

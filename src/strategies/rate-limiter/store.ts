@@ -42,6 +42,17 @@ export interface RateLimiterStore {
    */
   tryReserve(permits: number): boolean;
   /**
+   * Optional: takes `permits` tokens now if the count the store knows covers them, for the
+   * limiter's public `tryAcquire` alone, without a round trip. A store shared between processes
+   * answers from the last known shared count, lowers it at once, and takes the tokens in its
+   * backend in the background; a call it admits that the backend then refuses is one the fleet
+   * over-admitted (by at most what was taken elsewhere since its last answer). Without it,
+   * `tryAcquire` asks {@link RateLimiterStore.tryReserve}. `acquire`, `execute` and policies
+   * never call it: they decide through {@link RateLimiterStore.tryReserve} and
+   * {@link RateLimiterStore.reserve}.
+   */
+  tryReserveKnown?(permits: number): boolean;
+  /**
    * Takes or reserves `permits` tokens, counting tokens already reserved by waiting callers.
    * The answer is one number, so the hot path allocates nothing:
    *

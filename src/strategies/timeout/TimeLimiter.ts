@@ -21,6 +21,7 @@ import {
 } from '../../internal/validate.js';
 import { DerivedContext, RootContext, deferTo, type Context } from '../../internal/context.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
+import { answeredWith } from '../../internal/answers.js';
 
 /** Options of a {@link TimeLimiter}. */
 export interface TimeLimiterOptions {
@@ -198,6 +199,8 @@ export class TimeLimiter {
  */
 export function timeoutError(limiter: TimeLimiter, owner: TimeoutOwner): OperationTimeoutError {
   const error = new OperationTimeoutError(limiter.timeoutMs, limiter.name || owner.operation);
+  // An aggressive deadline answers its caller with it now; a cooperative one answers nobody.
+  if (!limiter.cooperativeMode) answeredWith(error);
   try {
     owner.onTimeout(limiter.timeoutMs);
   } catch {
@@ -302,6 +305,8 @@ export class TimedContext extends DerivedContext implements DeadlineNode {
     // Stryker disable next-line ConditionalExpression: every way of setting #done also removes this listener (#unlink), and a removed listener is not called, even in the middle of a dispatch
     if (!this.finish()) return;
     const reason = this.parent.abortReason;
+    // It answers the caller now, whatever aborted (a cooperative deadline outside too).
+    answeredWith(reason);
     this.#controller?.abort(reason);
     this.sink.expired(this, reason);
   }

@@ -1,4 +1,9 @@
-import type { Context, RootContext, RootDeadline } from '../../internal/context.js';
+import {
+  endTimedCalls,
+  type Context,
+  type RootContext,
+  type RootDeadline,
+} from '../../internal/context.js';
 import {
   timeoutError,
   type DeadlineSink,
@@ -7,7 +12,7 @@ import {
   type TimeoutOwner,
 } from './TimeLimiter.js';
 import type { Step } from '../../pipeline/engine.js';
-import { BuiltinStep } from '../../pipeline/step.js';
+import { BuiltinStep, reportTimeout } from '../../pipeline/step.js';
 
 /**
  * Kinds of built-in step that, on the way out after a deadline, run no code of the user's and
@@ -50,7 +55,8 @@ export class TimeoutStage
     const { hub } = this.env;
     const capture =
       hub.has('timeout') ||
-      (!this.cooperative && ((this.outsideActs ?? this.findOutside()) || hub.watchesCalls));
+      (!this.cooperative &&
+        ((this.outsideActs ?? this.findOutside()) || hub.watchesCalls || hub.watchesAttempts));
     // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,BlockStatement: the deadline on the root is a fast path: a TimedContext bounds the work alike (deadline, signal, abort, events) for an allocation more; and no execution reaches this step with its root twice (a retry's next attempt, a hedge's or a custom stage's passes each bring a context of their own)
     if (ctx === root && root.deadlineOwner === undefined && (this.innermost ?? this.findInner())) {
       root.startDeadline(this, now + this.timeoutMs, now, capture);
@@ -68,13 +74,18 @@ export class TimeoutStage
     } else if ((ctx as RootContext).finishDeadline()) this.outer.leave(ctx, ok, value);
   }
 
-  /** The deadline passed first. */
+  /**
+   * The deadline passed first, or the caller gave up: the attempts under it end now, failed with
+   * the error, and the way out begins.
+   */
   expired(timed: TimedContext, error: unknown): void {
+    if (timed.root.timedCalls !== undefined) endTimedCalls(timed, error);
     this.outer.leave(timed.parent, false, error);
   }
 
-  /** The deadline on the root passed first, or the caller gave up. */
+  /** The deadline on the root passed first, or the caller gave up: as `expired`. */
   expiredRoot(root: RootContext, error: unknown): void {
+    if (root.timedCalls !== undefined) endTimedCalls(root, error);
     this.outer.leave(root, false, error);
   }
 
@@ -83,10 +94,7 @@ export class TimeoutStage
   }
 
   onTimeout(timeoutMs: number): void {
-    const { counters, hub, policy } = this.env;
-    counters.timeouts++;
-    // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
-    if (hub.has('timeout')) hub.emit('timeout', { policy, stage: this.kind, timeoutMs });
+    reportTimeout(this.env, this.kind, timeoutMs);
   }
 
   /**

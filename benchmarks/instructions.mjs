@@ -202,7 +202,8 @@ async function callgrind(dir, tag, args, extra = []) {
       '--child',
       ...args,
     ],
-    { maxBuffer: 64 << 20 },
+    // In the scratch directory: V8 writes its code log (isolate-*.log) where it runs.
+    { maxBuffer: 64 << 20, cwd: dir },
   );
   return out;
 }

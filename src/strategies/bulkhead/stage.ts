@@ -196,9 +196,11 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
  */
 function outcome(ctx: Context, root: RootContext, ok: boolean): boolean | undefined {
   const cancelled = ctx.cancelled;
+  // Most passes have no abort reason: no look into the marks then.
+  const reason = ok && !cancelled ? ctx.abortReason : undefined;
   return sampleOf(
     ok,
-    root.settled || (ok && !cancelled && answered.has(ctx.abortReason as object)),
+    root.settled || (reason !== undefined && answered.has(reason as object)),
     cancelled,
   );
 }

@@ -216,14 +216,7 @@ export class Policy<T = unknown, F = never> {
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
     // the thunk's promise can itself be the execution's promise, saving one promise per call.
-    let deferred: Promise<unknown> | undefined;
-    if (this.eager || signal !== undefined) {
-      deferred = root.makeDeferred();
-      if (signal !== undefined) {
-        root.settler = this.outcomeStep;
-        listenAbort(signal, root);
-      }
-    }
+    const deferred = this.eager || signal !== undefined ? this.deferFor(root, signal) : undefined;
     root.inFirstTurn = true;
     try {
       this.headStep.enter(root);
@@ -234,12 +227,18 @@ export class Policy<T = unknown, F = never> {
       this.outcomeStep.settle(root, false, error);
     }
     root.inFirstTurn = false;
-    if (deferred !== undefined) return deferred as Promise<R | F>;
-    if (root.result !== undefined) return root.result as Promise<R | F>;
-    if (root.settled) {
-      return (root.ok ? Promise.resolve(root.value) : rejectedSoon(root.value)) as Promise<R | F>;
+    return (deferred ?? root.result ?? answerOf(root)) as Promise<R | F>;
+  }
+
+  // The promise of an execution that something other than its thunk may settle (see `execute`),
+  // listening to the caller's signal.
+  private deferFor(root: RootContext, signal: AbortSignal | undefined): Promise<unknown> {
+    const deferred = root.makeDeferred();
+    if (signal !== undefined) {
+      root.settler = this.outcomeStep;
+      listenAbort(signal, root);
     }
-    return root.makeDeferred() as Promise<R | F>;
+    return deferred;
   }
 
   /**
@@ -375,19 +374,7 @@ export class Policy<T = unknown, F = never> {
     const { counters, hub, clock } = this.parts;
     if (ok) counters.successes++;
     else counters.failures++;
-    if (hub.watchesCalls) {
-      const policy = this.name;
-      // A start never read (NaN): the call began before anyone listened, and nothing asked for
-      // its start since. It is timed from when listening began, a lower bound, and says so.
-      const start = root.start;
-      const partial = start !== start;
-      const durationMs = clock.now() - (partial ? this.watching.since : start);
-      const payload = ok
-        ? { policy, durationMs, fallback: root.recovered }
-        : { policy, error: value, durationMs };
-      if (partial) (payload as { partial?: true }).partial = true;
-      hub.emit(ok ? 'success' : 'failure', payload);
-    }
+    if (hub.watchesCalls) this.emitEnd(root, ok, value, hub, clock);
     if (root.deferred) {
       if (ok) root.resolve(value);
       // Decided before the caller has its promise: rejected once it has attached its handler.
@@ -397,6 +384,28 @@ export class Policy<T = unknown, F = never> {
       root.ok = ok;
       root.value = value;
     }
+  }
+
+  // The `success` or `failure` event of an execution that ended (out of `settleRoot`, which the
+  // optimising compiler then inlines into the call path).
+  private emitEnd(
+    root: RootContext,
+    ok: boolean,
+    value: unknown,
+    hub: EventHub,
+    clock: Clock,
+  ): void {
+    const policy = this.name;
+    // A start never read (NaN): the call began before anyone listened, and nothing asked for
+    // its start since. It is timed from when listening began, a lower bound, and says so.
+    const start = root.start;
+    const partial = start !== start;
+    const durationMs = clock.now() - (partial ? this.watching.since : start);
+    const payload = ok
+      ? { policy, durationMs, fallback: root.recovered }
+      : { policy, error: value, durationMs };
+    if (partial) (payload as { partial?: true }).partial = true;
+    hub.emit(ok ? 'success' : 'failure', payload);
   }
 
   /** @internal See {@link whenDrained}. */
@@ -508,6 +517,15 @@ interface DrainWatch {
 interface ReadOptions {
   readonly signal: AbortSignal | undefined;
   readonly data: Map<string, unknown> | undefined;
+}
+
+/**
+ * The promise of an execution with no deferred and no reaction to its thunk's promise: settled
+ * already in the caller's turn, or not yet.
+ */
+function answerOf(root: RootContext): Promise<unknown> {
+  if (root.settled) return root.ok ? Promise.resolve(root.value) : rejectedSoon(root.value);
+  return root.makeDeferred();
 }
 
 /** The keys `execute`'s options may have. */

@@ -107,3 +107,28 @@ describe('Rate limiter stage over a store that answers what is no promise', () =
     expect(policy.metrics().stages[0]).to.include({ availableSlots: 1 });
   });
 });
+
+describe('RateLimiter over a store that answers what is no promise, used alone', () => {
+  it('rejects acquire and execute with the store’s error, never throws', async () => {
+    const store = new (class extends RemoteStore {
+      override reserve(): Promise<number> {
+        return {
+          get then(): never {
+            throw new Error('then is unreadable');
+          },
+        } as unknown as Promise<number>;
+      }
+    })();
+    const limiter = new RateLimiter({
+      maxTokens: 1,
+      refillRate: 1,
+      store,
+      clock: new ManualClock(),
+    });
+    for (const call of [() => limiter.acquire(), () => limiter.execute(() => 'ran')]) {
+      let answer: Promise<unknown> | undefined;
+      expect(() => (answer = call())).not.to.throw();
+      expect(((await rejectionOf(answer!)) as Error).message).to.equal('then is unreadable');
+    }
+  });
+});

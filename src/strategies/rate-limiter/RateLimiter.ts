@@ -331,19 +331,22 @@ export class RateLimiter {
   ): Promise<void> | RateLimitExceededError {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let answer: ReturnType<RateLimiterStore['reserve']>;
+    let settled: Promise<void> | undefined;
     try {
       answer = this.#store.reserve(permits, this.maxWaitMs);
+      if (typeof answer !== 'number') {
+        settled = answer.then((wait) => this.#settle(wait, permits, signal));
+      }
     } catch (error) {
-      // A custom store that throws: a rejection with its error, as when it rejects.
+      // A custom store that throws, or answers what is no promise (its `then` unreadable): a
+      // rejection with its error, as when it rejects.
       return Promise.reject(error);
     }
-    if (typeof answer !== 'number') {
-      const settled = answer.then((wait) => this.#settle(wait, permits, signal));
-      return race ? raceAbort(settled, signal) : settled;
-    }
+    if (settled !== undefined) return race ? raceAbort(settled, signal) : settled;
+    const wait = answer as number;
     // Stryker disable next-line ConditionalExpression: a fast path; #settle answers 0 with GRANTED too (the signal was not aborted above)
-    if (answer >= 0) return answer === 0 ? GRANTED : this.#settle(answer, permits, signal);
-    const refusal = refusalFrom(() => new RateLimitExceededError(-answer), boundary);
+    if (wait >= 0) return wait === 0 ? GRANTED : this.#settle(wait, permits, signal);
+    const refusal = refusalFrom(() => new RateLimitExceededError(-wait), boundary);
     return boundary === null ? refusal : Promise.reject(refusal);
   }
 

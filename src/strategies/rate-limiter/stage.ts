@@ -1,5 +1,5 @@
 import type { Context } from '../../internal/context.js';
-import { isRateLimitExceededError, type RateLimitExceededError } from '../../errors.js';
+import { isRateLimitExceededError } from '../../errors.js';
 import { V8Error } from '../../internal/refusal.js';
 import type { RateLimiter } from './RateLimiter.js';
 import { BuiltinStep } from '../../pipeline/step.js';
@@ -15,24 +15,24 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
 
   enter(ctx: Context): void {
     const root = ctx.root;
-    // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs. The signal
-    // goes along even with no wait allowed: a remote store's late grant to a caller who left
-    // must neither call the thunk nor keep the token. The store's answer is not raced with the
-    // signal: the policy (or an enclosing timeout) answers the caller at its abort.
-    let taken: Promise<void> | RateLimitExceededError | undefined;
+    let granted: boolean;
     try {
-      const granted =
+      granted =
         this.sharesClock && root.inFirstTurn
           ? this.limiter.tryAcquireAt(root.startedAt)
           : this.limiter.tryTake();
-      taken = granted ? undefined : this.limiter.acquireUnraced(ctx.signal);
     } catch (error) {
-      // A custom store that throws, or answers what is no promise (its `then` unreadable): its
-      // error is the call's failure, as when it rejects (not counted as a refusal), and the
-      // steps outside see it go out like any other, in this turn or a later one.
+      // A custom store that throws: its error is the call's failure, as when it rejects (not
+      // counted as a refusal), and the steps outside see it go out like any other.
       this.outer.leave(ctx, false, error);
       return;
     }
+    // Slow path: wait in line (when maxWait allows) or be refused with retryAfterMs. The signal
+    // goes along even with no wait allowed: a remote store's late grant to a caller who left
+    // must neither call the thunk nor keep the token. The store's answer is not raced with the
+    // signal: the policy (or an enclosing timeout) answers the caller at its abort. What the
+    // store throws there (or an answer that is no promise) comes back as a rejection.
+    const taken = granted ? undefined : this.limiter.acquireUnraced(ctx.signal);
     if (taken === undefined) {
       this.inner.enter(ctx);
       return;

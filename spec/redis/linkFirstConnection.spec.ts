@@ -215,3 +215,18 @@ describe('RedisLink: a command refused while the client makes its first connecti
     expect(link.bypassing).to.equal(true);
   });
 });
+
+describe('RedisLink: a client refusing commands for a long while before it is ready', function () {
+  it('ends the latest outage when the client is ready, after many back-offs', async function () {
+    const client = new ConnectingClient();
+    const { link, clock } = linkOn(client);
+    const refused = () => Promise.reject(new Error('The client is closed'));
+    for (let i = 0; i < 50; i++) {
+      if (link.shouldTry()) settle(link.run(refused));
+      await clock.advance(400);
+    }
+    expect(link.up).to.equal(false);
+    client.to('ready');
+    expect(link.up).to.equal(true);
+  });
+});

@@ -94,6 +94,11 @@ export class RedisLink {
   #probing = false;
   #retryAt = 0;
   #lastError: unknown = undefined;
+  // The last failure of a command refused while the client made its first connection, which
+  // the client's becoming ready ends; `waitingReady` once the link waits for that (once, however
+  // many commands the client refuses: a client never opened refuses them for ever).
+  #refusedConnecting: unknown = undefined;
+  #waitingReady = false;
 
   constructor(options: ResolvedStoreOptions, label: string) {
     this.adapter = options.adapter;
@@ -275,7 +280,7 @@ export class RedisLink {
             health.failed(error, this.#clock, this.retryMs);
             // Refused at once while the client makes its first connection (its offline queue
             // turned off): the outage lasts until the client is ready, not a whole back-off.
-            if (since !== undefined) whenFirstReady(this.adapter, () => this.#connected(error));
+            if (since !== undefined) this.#untilReady(error);
           }
         },
       );
@@ -334,6 +339,15 @@ export class RedisLink {
       this.#up = true;
       this.#probing = false;
     }
+  }
+
+  // A command refused while the client makes its first connection: the outage it declared ends
+  // when the client is ready (see `#connected`).
+  #untilReady(error: unknown): void {
+    this.#refusedConnecting = error;
+    if (this.#waitingReady) return;
+    this.#waitingReady = true;
+    whenFirstReady(this.adapter, () => this.#connected(this.#refusedConnecting));
   }
 
   // This store's own back-off after one of its calls failed.

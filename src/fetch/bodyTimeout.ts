@@ -42,9 +42,6 @@ const METHODS = ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'] as 
 // Streams already watched (a runtime whose `clone()` keeps the same stream is not watched twice).
 const watched = new WeakSet<object>();
 
-// True while a watched response's `clone()` runs (synchronously).
-let cloning = false;
-
 // Clears the timer of a body stream that can no longer be reached (nobody can read it). Made at
 // the first bound body, so that importing the module does nothing.
 let collected: FinalizationRegistry<() => void> | undefined;
@@ -114,17 +111,13 @@ function watchResponse(response: Response, watch: Watch): void {
   }
   patch(response, 'clone', (clone) => () => {
     // A runtime whose `clone()` tees the body through the stream's own `tee()` (Node's undici)
-    // reaches the watched `tee` below: the copy is counted here, once.
-    cloning = true;
-    let copy: Response;
-    try {
-      copy = clone() as Response;
-    } finally {
-      cloning = false;
-    }
+    // reaches the watched `tee` below, which counts the copy: it is counted here only if not.
+    const live = watch.live;
+    const copy = clone() as Response;
+    const counted = watch.live !== live;
     if (copy.body !== null && watch.live > 0) {
       // Teed: this response reads one branch now, the copy the other.
-      watch.live += 1;
+      if (!counted) watch.live += 1;
       watchResponse(copy, watch);
       if (response.body !== null) watchStream(response.body, watch);
     }
@@ -220,7 +213,7 @@ function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
   });
   patch(stream, 'tee', (tee) => () => {
     const branches = tee() as ReadableStream<unknown>[];
-    if (!cloning) watch.live += 1;
+    watch.live += 1;
     for (const branch of branches) watchStream(branch, watch);
     return branches;
   });

@@ -3,7 +3,7 @@
 // AbortSignal, got "soon"``), as a wrapper's options are.
 import { OptionTypeError } from '../optionErrors.js';
 import { isSignal } from './signals.js';
-import { didYouMean, show } from './validate.js';
+import { show, unknownOption } from './validate.js';
 
 /** Picks a call's signal from the wrapped function's arguments (called with its `this`). */
 export type SignalPicker = (...args: unknown[]) => unknown;
@@ -23,7 +23,7 @@ export function signalPicker(options: unknown, what: string): SignalPicker | und
   // `show` tells an object from null, a primitive, an array, a promise, and one that throws when
   // looked at (a revoked Proxy).
   if (show(options) != 'an object') throw optionError(what, 'options', 'an object', options);
-  const unknown = unknownOption(options as object, what, WRAP_OPTIONS, '');
+  const unknown = unknownOption(options as object, what, WRAP_OPTIONS);
   if (unknown) throw unknown;
   const { signal } = options as { signal?: unknown };
   if (signal !== undefined && typeof signal != 'function') {
@@ -53,31 +53,6 @@ export function optionError(
     ...caused,
     message: `${what}: ${message}`,
   });
-}
-
-/**
- * @internal The error for the first own key of `options` that is not one of `known`, naming the
- * one it resembles (``what: unknown option `sigal` (did you mean `signal`?)``), its `option`
- * the key under `path` (`options.sigal` for `execute`'s); `undefined` when there is none.
- */
-export function unknownOption(
-  options: object,
-  what: string,
-  known: readonly string[],
-  path: string,
-): TypeError | undefined {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      return optionError(
-        what,
-        path + key,
-        'a known option',
-        (options as Record<string, unknown>)[key],
-        `unknown option \`${key}\`${didYouMean(key, known)}`,
-      );
-    }
-  }
-  return undefined;
 }
 
 /**

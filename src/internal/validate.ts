@@ -20,7 +20,7 @@ export type ErrorFilter =
 
 /**
  * Throws unless `options` is undefined or a plain object, and, for the first own key not in
- * `known`, a TypeError naming it (and the known key it may be a typo of). Returns it as a record.
+ * `known`, a TypeError naming it (see {@link unknownOption}). Returns it as a record.
  */
 export function optionsObject(
   options: unknown,
@@ -39,19 +39,33 @@ export function optionsObject(
       `${what} options must be an object, got ${show(options)}`,
     );
   }
-  const record = options as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
+  const unknown = unknownOption(options as object, what, known);
+  if (unknown) throw unknown;
+  return options as Record<string, unknown>;
+}
+
+/**
+ * The error for the first own key of `options` that is not one of `known`, naming the one it
+ * resembles (``what: unknown option `sigal` (did you mean `signal`?)``), its `option` the key
+ * under `path` (`options.sigal` for `execute`'s); `undefined` when there is none.
+ */
+export function unknownOption(
+  options: object,
+  what: string,
+  known: readonly string[],
+  path = '',
+): TypeError | undefined {
+  for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      fail(
-        TypeError,
-        key,
+      return new OptionTypeError(
+        path + key,
         'a known option',
-        record[key],
-        `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
+        (options as Record<string, unknown>)[key],
+        { message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}` },
       );
     }
   }
-  return record;
+  return undefined;
 }
 
 /**

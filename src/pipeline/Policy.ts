@@ -9,7 +9,7 @@ import {
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
-import { fnError, show, unboundError } from '../internal/validate.js';
+import { fnError, show, unboundError, unknownOption } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -22,7 +22,6 @@ import {
   optionError,
   signalPicker,
   strayOptions,
-  unknownOption,
   type SignalPicker,
 } from '../internal/pickSignal.js';
 

@@ -1,6 +1,11 @@
-import { noop } from '../internal/signals.js';
-import { Context, DerivedContext, endTimedCalls, type RootContext } from '../internal/context.js';
-import { whenSettled } from '../internal/signals.js';
+import {
+  Context,
+  DerivedContext,
+  deferTo,
+  endTimedCalls,
+  type RootContext,
+} from '../internal/context.js';
+import { noop, whenSettled } from '../internal/signals.js';
 import { isResilienceError, type OperationTimeoutError } from '../errors.js';
 import type { StageEnv } from './env.js';
 import type { ExecutionContext } from './ExecutionContext.js';
@@ -37,10 +42,7 @@ export class CustomStage extends LinkedStep {
     const next = (given: ExecutionContext): Promise<unknown> => {
       const inner = given instanceof Context ? given : new AdoptedContext(given, ctx, this);
       const boundary = new BoundaryContext(inner, this);
-      const result = new Promise<unknown>((resolve, reject) => {
-        boundary.resolve = resolve;
-        boundary.reject = reject;
-      });
+      const result = deferTo(boundary);
       this.inner.enter(boundary);
       return result;
     };

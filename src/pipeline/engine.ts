@@ -109,12 +109,14 @@ class Invoker implements Inward {
   }
 
   enter(ctx: Context): void {
-    if (this.hub.watchesAttempts) {
-      this.enterTimed(ctx);
-      return;
-    }
-    const outer = this.outer;
     const root = ctx.root;
+    // Timed for `attempt` listeners, the outcome goes out through the call's record: its attempt
+    // ends when the work settles, or earlier when the policy stops waiting for it (see
+    // {@link TimedAttempt}).
+    const timed = this.hub.watchesAttempts
+      ? new TimedAttempt(this, ctx, this.clock.now())
+      : undefined;
+    const outer: Outward = timed ?? this.outer;
     let value: unknown;
     let promise: Promise<unknown> | undefined;
     try {
@@ -127,39 +129,39 @@ class Invoker implements Inward {
       outer.leave(ctx, false, error);
       return;
     }
-    if (promise !== undefined) {
-      if (root.tracked || root.slotTracked) {
-        this.enterTracked(ctx, promise);
-      } else if (root.inFirstTurn && !root.deferred) {
-        // This reaction is the execution's promise: it returns (or throws) the final outcome.
-        root.result = promise.then(
-          (result: unknown) => {
-            outer.leave(ctx, true, result);
-            return root.take();
-          },
-          (error: unknown) => {
-            outer.leave(ctx, false, error);
-            return root.take();
-          },
-        );
-      } else {
-        promise.then(
-          (result: unknown) => outer.leave(ctx, true, result),
-          (error: unknown) => outer.leave(ctx, false, error),
-        );
-      }
-    } else {
+    if (promise === undefined) {
       outer.leave(ctx, true, value);
+      return;
+    }
+    if (timed !== undefined) listTimedCall(timed);
+    if (root.tracked || root.slotTracked) {
+      this.enterTracked(ctx, promise, outer);
+    } else if (timed === undefined && root.inFirstTurn && !root.deferred) {
+      // This reaction is the execution's promise: it returns (or throws) the final outcome.
+      root.result = promise.then(
+        (result: unknown) => {
+          outer.leave(ctx, true, result);
+          return root.take();
+        },
+        (error: unknown) => {
+          outer.leave(ctx, false, error);
+          return root.take();
+        },
+      );
+    } else {
+      promise.then(
+        (result: unknown) => outer.leave(ctx, true, result),
+        (error: unknown) => outer.leave(ctx, false, error),
+      );
     }
   }
 
   /**
    * The thunk's promise, counted while it runs in the bulkhead slots around it (a step inside a
-   * bulkhead may answer first; the slot follows the work). Such executions are eager, so their
-   * promise is already a deferred.
+   * bulkhead may answer first; the slot follows the work), its outcome sent to `outer`. Such
+   * executions are eager, so their promise is already a deferred.
    */
-  private enterTracked(ctx: Context, promise: Promise<unknown>): void {
-    const outer = this.outer;
+  private enterTracked(ctx: Context, promise: Promise<unknown>, outer: Outward): void {
     const onRoot = trackRunning(ctx);
     promise.then(
       (result: unknown) => {
@@ -170,53 +172,6 @@ class Invoker implements Inward {
         untrackRunning(ctx, onRoot);
         outer.leave(ctx, false, error);
       },
-    );
-  }
-
-  /**
-   * The thunk, timed for `attempt` listeners: its attempt ends when it settles, or earlier when
-   * the policy stops waiting for it (see {@link TimedAttempt}).
-   */
-  private enterTimed(ctx: Context): void {
-    const call = new TimedAttempt(this, ctx, this.clock.now());
-    let value: unknown;
-    try {
-      value = ctx.root.fn(ctx);
-    } catch (error) {
-      call.settled(false, error);
-      return;
-    }
-    let thenable: boolean;
-    try {
-      thenable = isThenable(value);
-    } catch (error) {
-      call.settled(false, error);
-      return;
-    }
-    if (!thenable) {
-      call.settled(true, value);
-      return;
-    }
-    listTimedCall(call);
-    const root = ctx.root;
-    // Stryker disable next-line ConditionalExpression: a fast path; outside a bulkhead's slot, tracking counts nothing
-    if (root.tracked || root.slotTracked) {
-      const onRoot = trackRunning(ctx);
-      Promise.resolve(value).then(
-        (result: unknown) => {
-          untrackRunning(ctx, onRoot);
-          call.settled(true, result);
-        },
-        (error: unknown) => {
-          untrackRunning(ctx, onRoot);
-          call.settled(false, error);
-        },
-      );
-      return;
-    }
-    Promise.resolve(value).then(
-      (result: unknown) => call.settled(true, result),
-      (error: unknown) => call.settled(false, error),
     );
   }
 
@@ -238,7 +193,7 @@ class Invoker implements Inward {
  * attempt that lost), then, failed with the error that ended it; the work's late outcome still
  * goes out (where it is ignored) but is not timed again.
  */
-class TimedAttempt implements TimedCall {
+class TimedAttempt implements TimedCall, Outward {
   readonly ctx: Context;
   readonly start: number;
   readonly attempt: number;
@@ -254,7 +209,8 @@ class TimedAttempt implements TimedCall {
     this.attempt = ctx.attempt;
   }
 
-  settled(ok: boolean, value: unknown): void {
+  /** The work settled: its attempt ends (unless it ended already) and its outcome goes out. */
+  leave(_ctx: Context, ok: boolean, value: unknown): void {
     unlistTimedCall(this);
     if (!this.over) {
       this.over = true;

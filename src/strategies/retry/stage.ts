@@ -40,11 +40,9 @@ export class RetryStage extends BuiltinStep<Retry> {
       // Stryker disable next-line ConditionalExpression: past attempt 1 the context handed back is always this stage's own (every step hands back the one it received), so `ctx.owner === this` only guards
       ctx.owner === this && attempt > 1 ? (ctx as AttemptContext).retryState : { prev: 0 };
     // Every rule (an abort never retried, the deadline, the budget, the event) is the retry's:
-    // what it throws (the abort reason, or what a predicate threw) goes out as the failure.
-    // Nobody listening for `retry`: no report to build, the retry counted here instead (a wait
-    // is returned exactly when a retry not skipped would have been reported).
-    const { counters, hub } = this.env;
-    const listening = hub.has('retry');
+    // what it throws (the abort reason, or what a predicate threw) goes out as the failure. It
+    // counts each retry begun in `metrics().retries` before the `retry` event tells its
+    // listeners; nobody listening, there is no report to build.
     let wait: Promise<void> | undefined;
     try {
       wait = this.retry.nextAttempt(
@@ -54,7 +52,8 @@ export class RetryStage extends BuiltinStep<Retry> {
         state,
         // The deadline of a timeout inside, carried by the root, bounds the attempt, not this.
         outside(received, this),
-        listening ? this.report : undefined,
+        this.env.hub.has('retry') ? this.report : undefined,
+        this.env.counters,
       );
     } catch (error) {
       this.outer.leave(received, false, error);
@@ -64,7 +63,6 @@ export class RetryStage extends BuiltinStep<Retry> {
       this.outer.leave(received, ok, value);
       return;
     }
-    if (!listening) counters.retries++;
     wait.then(
       () => this.inner.enter(new AttemptContext(received, this, attempt + 1, state)),
       // Stryker disable next-line BooleanLiteral: the wait rejects only for a caller who has given up, who was answered already (abort or deadline)
@@ -72,11 +70,10 @@ export class RetryStage extends BuiltinStep<Retry> {
     );
   }
 
-  // The retry's report of each retry due, while someone listens for `retry`: counted (unless
-  // skipped) in `metrics().retries` before the policy's `retry` event tells its listeners.
+  // The retry's report of each retry due, while someone listens for `retry`: the policy's
+  // `retry` event.
   private readonly report = (info: RetryInfo): void => {
-    const { counters, hub, policy } = this.env;
-    if (info.skipped === undefined) counters.retries++;
+    const { hub, policy } = this.env;
     hub.emit('retry', { policy, stage: this.kind, ...info });
   };
 }

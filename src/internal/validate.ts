@@ -39,29 +39,38 @@ export function optionsObject(
       `${what} options must be an object, got ${show(options)}`,
     );
   }
-  const unknown = unknownOption(options as object, what, known);
-  if (unknown) throw unknown;
+  unknownOption(options as object, what, known);
   return options as Record<string, unknown>;
 }
 
 /**
- * The error for the first own key of `options` that is not one of `known`, naming the one it
- * resembles (``what: unknown option `sigal` (did you mean `signal`?)``), its `option` the key
- * under `path` (`options.sigal` for `execute`'s); `undefined` when there is none.
+ * Checks every own key of `options` against `known`. For the first that is not one of them,
+ * hands `refuse` (by default `fail`, which throws) the error to make: a TypeError whose `option`
+ * is the key under `path` (`options.sigal` for `execute`'s), naming the key it resembles
+ * (``what: unknown option `sigal` (did you mean `signal`?)``), and returns what `refuse`
+ * returns; `undefined` when every key is known.
  */
-export function unknownOption(
+export function unknownOption<E = never>(
   options: object,
   what: string,
   known: readonly string[],
   path = '',
-): TypeError | undefined {
+  refuse: (
+    type: typeof TypeError,
+    option: string,
+    must: string,
+    value: unknown,
+    message: string,
+  ) => E = fail,
+): E | undefined {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      return new OptionTypeError(
+      return refuse(
+        TypeError,
         path + key,
         'a known option',
         (options as Record<string, unknown>)[key],
-        { message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}` },
+        `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
       );
     }
   }

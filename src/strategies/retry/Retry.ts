@@ -444,8 +444,6 @@ export class Retry<in R = any> {
    * `delay` function throws propagates.
    *
    * @param state - the execution's retry state, from one wait to the next (start `{ prev: 0 }`)
-   * @param tally - counts each retry begun (not skipped) in its `retries`, before `report` hears
-   *   of it (a policy's `metrics().retries`)
    */
   nextAttempt(
     n: number,
@@ -454,7 +452,6 @@ export class Retry<in R = any> {
     state: RetryState,
     scope: RetryScope,
     report: ((info: RetryInfo) => unknown) | undefined,
-    tally?: { retries: number },
   ): Promise<void> | undefined {
     if ((failed || n > 1) && scope.aborted) throw scope.abortReason;
     const delayFn = this.#delayFn;
@@ -491,7 +488,6 @@ export class Retry<in R = any> {
         : this.#budget?.tryWithdraw() === false
           ? 'budget'
           : undefined;
-    if (tally && !skipped) tally.retries++;
     // Stryker disable next-line ConditionalExpression: without a listener notify() calls undefined, and swallows the TypeError as it does a listener's
     if (report) {
       notify(report, {

@@ -40,9 +40,7 @@ export class RetryStage extends BuiltinStep<Retry> {
       // Stryker disable next-line ConditionalExpression: past attempt 1 the context handed back is always this stage's own (every step hands back the one it received), so `ctx.owner === this` only guards
       ctx.owner === this && attempt > 1 ? (ctx as AttemptContext).retryState : { prev: 0 };
     // Every rule (an abort never retried, the deadline, the budget, the event) is the retry's:
-    // what it throws (the abort reason, or what a predicate threw) goes out as the failure. It
-    // counts each retry begun in `metrics().retries` before the `retry` event tells its
-    // listeners; nobody listening, there is no report to build.
+    // what it throws (the abort reason, or what a predicate threw) goes out as the failure.
     let wait: Promise<void> | undefined;
     try {
       wait = this.retry.nextAttempt(
@@ -52,8 +50,7 @@ export class RetryStage extends BuiltinStep<Retry> {
         state,
         // The deadline of a timeout inside, carried by the root, bounds the attempt, not this.
         outside(received, this),
-        this.env.hub.has('retry') ? this.report : undefined,
-        this.env.counters,
+        this.report,
       );
     } catch (error) {
       this.outer.leave(received, false, error);
@@ -70,10 +67,11 @@ export class RetryStage extends BuiltinStep<Retry> {
     );
   }
 
-  // The retry's report of each retry due, while someone listens for `retry`: the policy's
-  // `retry` event.
+  // The retry's report of each retry due: counted (unless skipped) in `metrics().retries`, then,
+  // while someone listens for `retry`, told in the policy's `retry` event.
   private readonly report = (info: RetryInfo): void => {
-    const { hub, policy } = this.env;
-    hub.emit('retry', { policy, stage: this.kind, ...info });
+    const { counters, hub, policy } = this.env;
+    if (info.skipped === undefined) counters.retries++;
+    if (hub.has('retry')) hub.emit('retry', { policy, stage: this.kind, ...info });
   };
 }

@@ -216,14 +216,6 @@ export function functionOption<F extends ((...args: never[]) => unknown) | undef
 export function predicateOption<P>(value: unknown, option: string): P | undefined {
   const fn = syncFunctionOption(value, option, 'a boolean') as
     ((input: unknown) => unknown) | undefined;
-  const refuse = (got: unknown, why: string): never =>
-    fail(
-      TypeError,
-      option,
-      'a function returning a boolean synchronously',
-      got,
-      `\`${option}\` must return a boolean synchronously${why}`,
-    );
   return (fn &&
     ((input: unknown) => {
       const answer = fn(input);
@@ -231,7 +223,7 @@ export function predicateOption<P>(value: unknown, option: string): P | undefine
       if (typeof answer == 'boolean') return answer;
       if (typeof (answer as { then?: unknown } | null | undefined)?.then == 'function') {
         Promise.resolve(answer).catch(() => {});
-        refuse(answer, ', got a promise');
+        notSync(option, 'a boolean', answer, ', got a promise');
       }
       return answer;
     })) as P;
@@ -249,15 +241,20 @@ export function syncFunctionOption(
 ): ((...args: never[]) => unknown) | undefined {
   const fn = functionOption(value, option, undefined);
   if (/^\[object Async/.test({}.toString.call(fn))) {
-    fail(
-      TypeError,
-      option,
-      `a function returning ${returns} synchronously`,
-      fn,
-      `\`${option}\` must return ${returns} synchronously; an async function returns a promise`,
-    );
+    notSync(option, returns, fn, '; an async function returns a promise');
   }
   return fn;
+}
+
+/** The error of a function `option` that did not return `returns` synchronously: `why`. */
+function notSync(option: string, returns: string, got: unknown, why: string): never {
+  return fail(
+    TypeError,
+    option,
+    `a function returning ${returns} synchronously`,
+    got,
+    `\`${option}\` must return ${returns} synchronously${why}`,
+  );
 }
 
 /** A string, or `fallback` when undefined. */

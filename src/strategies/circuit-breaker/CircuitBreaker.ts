@@ -404,9 +404,8 @@ export class CircuitBreaker<in R = any> {
   // circuit, by the growth rule, as learnt from the states it saw.
   #openMs = 0;
   #lastMetrics: CircuitBreakerMetrics | undefined;
-  // Only for stores that answer with promises: counts this breaker's own isolate() and reset().
-  // An answer asked for before the last of them describes the circuit before it, and arrives
-  // after it: it must not move the state back (nor bring listeners a change that never was).
+  // Only for stores that answer with promises: counts this breaker's own isolate() and reset(),
+  // so that an answer asked for before the last of them is not taken (`#unlessSuperseded`).
   #epoch = 0;
   // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
@@ -628,12 +627,13 @@ export class CircuitBreaker<in R = any> {
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
     if (isThenable(snapshot)) {
-      const epoch = this.#epoch;
-      snapshot.then((m) => {
-        if (epoch !== this.#epoch) return;
-        this.#lastMetrics = m;
-        this.#learnState(m.state);
-      }, noop);
+      snapshot.then(
+        this.#unlessSuperseded((m: CircuitBreakerMetrics) => {
+          this.#lastMetrics = m;
+          this.#learnState(m.state);
+        }),
+        noop,
+      );
       return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
     }
     this.#observe(snapshot.state);
@@ -1008,9 +1008,9 @@ export class CircuitBreaker<in R = any> {
       return this.#current(admission);
     }
     this.#remote = true;
-    const epoch = this.#epoch;
+    const learn = this.#unlessSuperseded((a: CircuitAdmission) => this.#learnAdmission(a));
     return admission.then((a) => {
-      if (epoch === this.#epoch) this.#learnAdmission(a);
+      learn(a);
       return this.#current(a);
     });
   }
@@ -1305,11 +1305,24 @@ export class CircuitBreaker<in R = any> {
   // A state the store answered, learnt now or when the promise settles.
   #learn(state: CircuitState | PromiseLike<CircuitState>): void {
     if (isThenable(state)) {
-      const epoch = this.#epoch;
-      state.then((s) => {
-        if (epoch === this.#epoch) this.#learnState(s);
-      }, noop);
+      state.then(
+        this.#unlessSuperseded((s: CircuitState) => this.#learnState(s)),
+        noop,
+      );
     } else this.#learnState(state);
+  }
+
+  /**
+   * `take`, for a shared store's answer to what this breaker asks it now: run when the answer
+   * comes, unless an `isolate()` or `reset()` of this breaker came first. Such an answer
+   * describes the circuit before that change and arrives after it: it must not move the state
+   * back (nor bring listeners a change that never was).
+   */
+  #unlessSuperseded<T>(take: (answer: T) => void): (answer: T) => void {
+    const epoch = this.#epoch;
+    return (answer) => {
+      if (epoch === this.#epoch) take(answer);
+    };
   }
 
   #learnAdmission(admission: CircuitAdmission): void {

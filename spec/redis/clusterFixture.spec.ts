@@ -107,13 +107,13 @@ describe('The Redis Cluster fixture', function () {
       for (const node of nodes.splice(0)) node.kill('SIGKILL');
     });
 
-    /** A cluster directory with an owner file, and a redis-server running in it. */
-    async function leftover(owner: { pid: number; cwd: string }): Promise<{
+    /** A cluster directory with an owner file (if given), and a redis-server running in it. */
+    async function leftover(owner: { pid: number; cwd: string } | undefined): Promise<{
       dir: string;
       node: ChildProcess;
     }> {
       const dir = mkdtempSync(join(work, CLUSTER_DIR_PREFIX));
-      writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner));
+      if (owner !== undefined) writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner));
       const nodeDir = join(dir, 'node');
       mkdirSync(nodeDir);
       // Listening on a socket in its directory only: no port to share with anything.
@@ -146,6 +146,7 @@ describe('The Redis Cluster fixture', function () {
       const gone = await leftover({ pid: await exitedPid(), cwd: process.cwd() });
       const live = await leftover({ pid: process.pid, cwd: process.cwd() });
       const elsewhere = await leftover({ pid: await exitedPid(), cwd: join(work, 'other') });
+      const unowned = await leftover(undefined);
 
       await removeStaleClusters(work);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -155,6 +156,8 @@ describe('The Redis Cluster fixture', function () {
       expect(existsSync(live.dir)).to.equal(true);
       expect(running(elsewhere.node), "another checkout's node").to.equal(true);
       expect(existsSync(elsewhere.dir)).to.equal(true);
+      expect(running(unowned.node), 'a node of a run that names no owner').to.equal(true);
+      expect(existsSync(unowned.dir)).to.equal(true);
     });
   });
 });

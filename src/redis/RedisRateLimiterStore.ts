@@ -66,10 +66,9 @@ export class RedisRateLimiterStore
   // The command of the last background take, reused while permits stay the same.
   #take: RedisCommand | undefined = undefined;
   #takePermits = NaN;
-  // The command of the last reserve, reused while permits and maxWait stay the same.
-  #reserve: RedisCommand | undefined = undefined;
-  #reservePermits = NaN;
-  #reserveMaxWait = NaN;
+  // The last reserve's command and handlers, reused while permits and maxWait stay the same: a
+  // reserve allocates nothing of its own beyond what the link's call does.
+  #reserve: ReserveCall | undefined = undefined;
   readonly #learn = (reply: unknown): number => {
     const [result, tokens] = reply as [unknown, unknown];
     this.#known = Number(tokens);
@@ -172,45 +171,44 @@ export class RedisRateLimiterStore
   }
 
   reserve(permits: number, maxWaitMs: number): number | Promise<number> {
-    const core = this.core;
-    const link = core.link;
-    let command = this.#reserve;
-    if (
-      command === undefined ||
-      permits !== this.#reservePermits ||
-      maxWaitMs !== this.#reserveMaxWait
-    ) {
-      this.#reservePermits = permits;
-      this.#reserveMaxWait = maxWaitMs;
-      command = this.#reserve = BUCKET.command({
-        ...this.#bucket,
-        op: 'reserve',
-        permits,
-        maxWaitMs,
-      });
+    let call = this.#reserve;
+    if (call === undefined || permits !== call.permits || maxWaitMs !== call.maxWaitMs) {
+      call = this.#reserve = this.#reserveCall(permits, maxWaitMs);
     }
-    const without = () => core.decide((local) => local.reserve(permits, maxWaitMs), 0);
-    if (!link.shouldTry()) return without();
+    const link = this.core.link;
+    if (!link.shouldTry()) return call.without();
     this.#reserving += permits;
     this.#reserves++;
+    return link.run(call.command, call.onLate).then(call.onReply, call.onFailure);
+  }
+
+  // A reserve of `permits` waiting at most `maxWaitMs`: its command, and what it does with each
+  // outcome, counting the reservation as answered.
+  #reserveCall(permits: number, maxWaitMs: number): ReserveCall {
+    const core = this.core;
     const answered = (): void => {
       this.#reserving = --this.#reserves === 0 ? 0 : this.#reserving - permits;
     };
-    return link
-      .run(command, (late) => {
+    const viaLocal = (local: InMemoryRateLimiterStore): number => local.reserve(permits, maxWaitMs);
+    const without = (): number | Promise<number> => core.decide(viaLocal, 0);
+    return {
+      permits,
+      maxWaitMs,
+      command: BUCKET.command({ ...this.#bucket, op: 'reserve', permits, maxWaitMs }),
+      without,
+      onReply: (reply) => {
+        answered();
+        return this.#learn(reply);
+      },
+      onFailure: () => {
+        answered();
+        return without();
+      },
+      onLate: (late) => {
         // Redis granted tokens to a caller already answered without it: give them back.
-        if (Number(first(late)) >= 0) link.send(this.#refund(permits));
-      })
-      .then(
-        (reply) => {
-          answered();
-          return this.#learn(reply);
-        },
-        () => {
-          answered();
-          return without();
-        },
-      );
+        if (Number(first(late)) >= 0) core.link.send(this.#refund(permits));
+      },
+    };
   }
 
   refund(permits: number): void | Promise<void> {
@@ -244,6 +242,18 @@ export class RedisRateLimiterStore
   #refund(permits: number): RedisCommand {
     return BUCKET.command({ ...this.#bucket, op: 'refund', permits });
   }
+}
+
+/** A reserve's command and handlers, for one `permits` and `maxWaitMs`. */
+interface ReserveCall {
+  readonly permits: number;
+  readonly maxWaitMs: number;
+  readonly command: RedisCommand;
+  /** The answer without Redis, as `onStoreError` says. */
+  readonly without: () => number | Promise<number>;
+  readonly onReply: (reply: unknown) => number;
+  readonly onFailure: () => number | Promise<number>;
+  readonly onLate: (late: unknown) => void;
 }
 
 function first(reply: unknown): unknown {

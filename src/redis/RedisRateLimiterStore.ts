@@ -5,7 +5,7 @@ import {
 } from '../index.js';
 import { noop } from '../internal/signals.js';
 import { RedisStore } from './core.js';
-import type { RedisCommand } from './link.js';
+import { Outstanding, type RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
 import { BUCKET } from './scripts/bucket.js';
 
@@ -55,14 +55,10 @@ export class RedisRateLimiterStore
   // The last answer's token count, and when (on this process's clock) it was received.
   #known = NaN;
   #knownAt = 0;
-  // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known), in
-  // #takes takes (none left: exactly 0, whatever fractions of permits summed to).
-  #taking = 0;
-  // Tokens this store's `reserve` asked Redis for in #reserves calls it has not answered yet
-  // (none left: exactly 0).
-  #reserving = 0;
-  #reserves = 0;
-  #takes = 0;
+  // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known).
+  readonly #taking = new Outstanding();
+  // Tokens this store's `reserve` asked Redis for that it has not answered yet.
+  readonly #reserving = new Outstanding();
   // The command of the last background take, reused while permits stay the same.
   #take: RedisCommand | undefined = undefined;
   #takePermits = NaN;
@@ -135,14 +131,8 @@ export class RedisRateLimiterStore
   tryReserveKnown(permits: number): boolean {
     const link = this.core.link;
     // This process's own reservations still out count against the known count too.
-    const short = this.available() - this.#reserving < permits;
-    if (link.up) {
-      if (short) return false;
-    } else if (link.bypassing || short || !link.shouldTry()) {
-      // Redis away: as `onStoreError` says. Once the back-off is over, a call the known count
-      // admits is the probe: its take brings the store back to Redis when answered.
-      return this.#reserveWithout(permits);
-    }
+    const gate = link.gateKnown(!(this.available() - this.#reserving.amount < permits));
+    if (gate !== 'take') return gate === 'refuse' ? false : this.#reserveWithout(permits);
     let command = this.#take;
     if (command === undefined || permits !== this.#takePermits) {
       this.#takePermits = permits;
@@ -153,11 +143,9 @@ export class RedisRateLimiterStore
         maxWaitMs: 0,
       });
     }
-    this.#taking += permits;
-    this.#takes++;
-    const answered = (): void => {
-      this.#taking = --this.#takes === 0 ? 0 : this.#taking - permits;
-    };
+    const taking = this.#taking;
+    taking.add(permits);
+    const answered = (): void => taking.done(permits);
     // Redis's answer (a grant, or a refusal: the call ran all the same) is the known count; a
     // take that failed or timed out is known no more (its late answer is not awaited).
     link
@@ -177,8 +165,7 @@ export class RedisRateLimiterStore
     }
     const link = this.core.link;
     if (!link.shouldTry()) return call.without();
-    this.#reserving += permits;
-    this.#reserves++;
+    this.#reserving.add(permits);
     return link.run(call.command, call.onLate).then(call.onReply, call.onFailure);
   }
 
@@ -186,9 +173,8 @@ export class RedisRateLimiterStore
   // outcome, counting the reservation as answered.
   #reserveCall(permits: number, maxWaitMs: number): ReserveCall {
     const core = this.core;
-    const answered = (): void => {
-      this.#reserving = --this.#reserves === 0 ? 0 : this.#reserving - permits;
-    };
+    const reserving = this.#reserving;
+    const answered = (): void => reserving.done(permits);
     const viaLocal = (local: InMemoryRateLimiterStore): number => local.reserve(permits, maxWaitMs);
     const without = (): number | Promise<number> => core.decide(viaLocal, 0);
     return {
@@ -236,7 +222,7 @@ export class RedisRateLimiterStore
     const tokens = Number.isNaN(known)
       ? maxTokens
       : known + ((this.core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
-    return (tokens < maxTokens ? tokens : maxTokens) - this.#taking;
+    return (tokens < maxTokens ? tokens : maxTokens) - this.#taking.amount;
   }
 
   #refund(permits: number): RedisCommand {

@@ -18,6 +18,7 @@
 // timer's sake.
 import { systemClock } from '../index.js';
 import type { Follower } from './follow.js';
+import { ignore } from './ignore.js';
 
 /** How one handed-out response's body is watched: its streams still being read, and the end. */
 interface Watch {
@@ -252,5 +253,3 @@ function hold(timer: unknown, ref: boolean): void {
     if (typeof method === 'function') Reflect.apply(method, deno, [handle]);
   }
 }
-
-function ignore(): void {}

@@ -27,6 +27,7 @@ import {
   type HttpStatusErrorOptions,
 } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
+import { ignore } from './ignore.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
@@ -384,8 +385,6 @@ function discardAll(responses: Set<Response>, keep: unknown): void {
   for (const response of responses) if (response !== keep) discard(response);
   responses.clear();
 }
-
-function ignore(): void {}
 
 /**
  * What one request follows besides the attempt's signal, or undefined when that signal is the

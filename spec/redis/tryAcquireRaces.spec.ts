@@ -283,6 +283,17 @@ describe('tryAcquire on Redis stores (scripted, on fake time)', function () {
       expect(limiter.tryAcquire(0.3)).to.equal(true);
     });
 
+    it('counts each take off by its own permits when Redis answers it', async function () {
+      const { adapter, limiter } = setUp(1);
+      expect(limiter.tryAcquire(0.5) && limiter.tryAcquire(0.25)).to.equal(true);
+      adapter.answer(['0', '1']); // the take of 0.5, with the shared count
+      await flush();
+      expect(limiter.availableTokens, '0.25 still being taken').to.equal(0.75);
+      adapter.answer(['0', '0.75']);
+      await flush();
+      expect(limiter.availableTokens).to.equal(0.75);
+    });
+
     it('decides as onStoreError says once a take failed', async function () {
       const { adapter, store, limiter } = setUp(1);
       expect(limiter.tryAcquire()).to.equal(true);

@@ -59,9 +59,8 @@ export class RedisRateLimiterStore
   readonly #taking = new Outstanding();
   // Tokens this store's `reserve` asked Redis for that it has not answered yet.
   readonly #reserving = new Outstanding();
-  // The command of the last background take, reused while permits stay the same.
-  #take: RedisCommand | undefined = undefined;
-  #takePermits = NaN;
+  // The last background take's command and handlers, reused while permits stay the same.
+  #take: TakeCall | undefined = undefined;
   // The last reserve's command and handlers, reused while permits and maxWait stay the same: a
   // reserve allocates nothing of its own beyond what the link's call does.
   #reserve: ReserveCall | undefined = undefined;
@@ -133,29 +132,27 @@ export class RedisRateLimiterStore
     // This process's own reservations still out count against the known count too.
     const gate = link.gateKnown(!(this.available() - this.#reserving.amount < permits));
     if (gate !== 'take') return gate === 'refuse' ? false : this.#reserveWithout(permits);
-    let command = this.#take;
-    if (command === undefined || permits !== this.#takePermits) {
-      this.#takePermits = permits;
-      command = this.#take = BUCKET.command({
-        ...this.#bucket,
-        op: 'reserve',
-        permits,
-        maxWaitMs: 0,
-      });
-    }
-    const taking = this.#taking;
-    taking.add(permits);
-    const answered = (): void => taking.done(permits);
-    // Redis's answer (a grant, or a refusal: the call ran all the same) is the known count; a
-    // take that failed or timed out is known no more (its late answer is not awaited).
-    link
-      .run(command)
-      .then((reply) => {
-        answered();
-        this.#learn(reply);
-      }, answered)
-      .then(undefined, noop);
+    let call = this.#take;
+    if (call === undefined || permits !== call.permits) call = this.#take = this.#takeCall(permits);
+    this.#taking.add(permits);
+    link.run(call.command).then(call.onReply, call.onFailure).then(undefined, noop);
     return true;
+  }
+
+  // A background take of `permits`: its command, and what it does with each outcome.
+  #takeCall(permits: number): TakeCall {
+    const taking = this.#taking;
+    return {
+      permits,
+      command: BUCKET.command({ ...this.#bucket, op: 'reserve', permits, maxWaitMs: 0 }),
+      // Redis's answer (a grant, or a refusal: the call ran all the same) is the known count.
+      onReply: (reply) => {
+        taking.done(permits);
+        this.#learn(reply);
+      },
+      // A take that failed or timed out is known no more (its late answer is not awaited).
+      onFailure: () => taking.done(permits),
+    };
   }
 
   reserve(permits: number, maxWaitMs: number): number | Promise<number> {
@@ -228,6 +225,14 @@ export class RedisRateLimiterStore
   #refund(permits: number): RedisCommand {
     return BUCKET.command({ ...this.#bucket, op: 'refund', permits });
   }
+}
+
+/** A background take's command and handlers, for one `permits`. */
+interface TakeCall {
+  readonly permits: number;
+  readonly command: RedisCommand;
+  readonly onReply: (reply: unknown) => void;
+  readonly onFailure: () => void;
 }
 
 /** A reserve's command and handlers, for one `permits` and `maxWaitMs`. */

@@ -80,7 +80,8 @@ class Model {
   private outcomes: Outcome[] = [];
   // A HALF_OPEN period: its number, the probes it has admitted and still holds, its successes.
   private period = 0;
-  // Closes and resets so far: a call admitted before the last one moves nothing, anywhere.
+  // Closes and resets so far: a call admitted before the last one moves nothing, anywhere, and
+  // enters no window while the circuit is CLOSED.
   private closes = 0;
   private probes = 0;
   private successes = 0;
@@ -159,18 +160,24 @@ class Model {
   /** A finished call: `kind` says how it ended; `aborted` when its caller gave up first. */
   finish(call: ModelCall, now: number, kind: Kind, aborted: boolean): void {
     this.tick(now);
-    // Admitted before the circuit last closed: its window is gone, and it holds no slot.
-    if (call.closes !== this.closes) return;
+    // Admitted before the circuit last closed: it holds no slot and moves nothing. While CLOSED
+    // its window is gone; otherwise it is counted as any outcome that reports then (in a window
+    // the next close empties).
+    const stale = call.closes !== this.closes;
     if (aborted || kind === 'ignored') {
       // Records nothing; a probe of the current HALF_OPEN period gives its slot back.
-      if (this.state === 'half-open' && call.probe && call.period === this.period) this.probes--;
+      if (!stale && this.state === 'half-open' && call.probe && call.period === this.period) {
+        this.probes--;
+      }
       return;
     }
+    if (stale && this.state === 'closed') return;
     const failure = kind === 'failure' || kind === 'bad';
     const slow =
       this.c.slowCallDurationMs !== undefined && now - call.startedAt >= this.c.slowCallDurationMs;
-    // Every recorded outcome enters the window, whatever the state: the metrics count it.
+    // Every other recorded outcome enters the window, whatever the state: the metrics count it.
     this.outcomes.push({ at: now, failure, slow });
+    if (stale) return;
     if (this.state === 'closed') this.recordClosed(now, failure, slow);
     // Only probes of the current HALF_OPEN period decide it; other outcomes move nothing.
     else if (this.state === 'half-open' && call.probe && call.period === this.period) {

@@ -10,7 +10,8 @@
 --   timed (1/0), windowSize, windowMs, buckets, minimumCalls, halfOpenMaxCalls, idleTtlMs,
 --   probeLeaseMs, failure (1/0), slow (1/0), probe (0: the outcome of a call known to hold no
 --   probe slot of the current HALF_OPEN period, counted in the window but deciding nothing
---   there; 1: may be a probe),
+--   there; 1: may be a probe; 2: the outcome of a call admitted before the circuit last closed,
+--   dropped while CLOSED and otherwise taken as 0),
 --   recoveryBackoff (>= 1), maxRecoveryMs, reportOpen (1: snapshot replies the open duration).
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local H = KEYS[1]
@@ -34,7 +35,8 @@ local ttl = ARGV[12]
 local probeLease = tonumber(ARGV[13])
 local failure = ARGV[14] == '1'
 local slow = ARGV[15] == '1'
-local probe = ARGV[16] ~= '0'
+local stale = ARGV[16] == '2'
+local probe = ARGV[16] ~= '0' and not stale
 local growth = tonumber(ARGV[17]) or 1
 local maxRecovery = tonumber(ARGV[18]) or recovery
 local time = redis.call('TIME')
@@ -180,11 +182,14 @@ if op == 'acquire' then
     result = { 0, st, 0, '0' }
   end
 elseif op == 'record' then
-  push()
-  if st == 'closed' then
-    recordClosed()
-  elseif st == 'half-open' and probe then
-    recordProbe()
+  -- A call admitted before the last close reports about a window that close emptied.
+  if not (stale and st == 'closed') then
+    push()
+    if st == 'closed' then
+      recordClosed()
+    elseif st == 'half-open' and probe then
+      recordProbe()
+    end
   end
   result = st
 elseif op == 'release' then

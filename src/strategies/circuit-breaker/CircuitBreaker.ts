@@ -20,6 +20,7 @@ import {
   clockOption,
   durationOption,
   errorFilterOption,
+  isAsyncAnswerError,
   predicateOption,
   integerOption,
   matchesAll,
@@ -851,6 +852,7 @@ export class CircuitBreaker<in R = any> {
   /**
    * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
    * not recorded (it only gives back a HALF_OPEN trial slot).
+   * @throws TypeError naming `recordOn` when it answered with a promise (the error is recorded)
    * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
    * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
@@ -980,13 +982,18 @@ export class CircuitBreaker<in R = any> {
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
     let counts = true;
+    let refused: Error | undefined;
     try {
       counts = this.#recordOn(error);
-    } catch {
-      // A recordOn predicate that throws cannot say no: count the error rather than lose it.
+    } catch (thrown) {
+      // A recordOn predicate that throws cannot say no: count the error rather than lose it. One
+      // that answered with a promise is counted so too, and the call fails with the TypeError
+      // saying so: nothing else would ever tell of it.
+      if (isAsyncAnswerError(thrown)) refused = thrown as Error;
     }
     if (counts) this.#recordFailure(error, durationMs, ticket);
     else this.#release(ticket);
+    if (refused !== undefined) throw refused;
   }
 
   // Records a failure; `error` becomes the cause of refusals if it trips.

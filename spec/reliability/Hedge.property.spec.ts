@@ -1,4 +1,5 @@
-// Properties of the hedge stage over random attempt durations and outcomes: the call settles once,
+// Properties of the hedge stage over random attempt durations and outcomes (a plan's delay -1 is
+// 'on-failure'): the call settles once,
 // with what the rules say; at most 1 + maxHedges attempts start, each at its due time; every
 // loser's signal is aborted; no timer is left and the stage's counters come back to rest.
 import { expect } from 'chai';
@@ -74,7 +75,11 @@ describe('Hedge (properties)', () => {
       fc.asyncProperty(planArb, async (plan) => {
         const clock = new ManualClock(0);
         const policy = Policy.builder<number>('p')
-          .hedge({ maxHedges: plan.maxHedges, delay: plan.delay, clock })
+          .hedge({
+            maxHedges: plan.maxHedges,
+            delay: plan.delay === -1 ? 'on-failure' : plan.delay,
+            clock,
+          })
           .build();
         const started: { attempt: number; at: number; signal: AbortSignal }[] = [];
         const result = settle(

@@ -3,7 +3,7 @@
 // AbortSignal, got "soon"``), as a wrapper's options are.
 import { OptionTypeError } from '../optionErrors.js';
 import { isSignal } from './signals.js';
-import { show, syncAnswer, unknownOption } from './validate.js';
+import { show, syncAnswer, syncFunctionOption, unknownOption } from './validate.js';
 
 /** Picks a call's signal from the wrapped function's arguments (called with its `this`). */
 export type SignalPicker = (...args: unknown[]) => unknown;
@@ -29,15 +29,7 @@ export function signalPicker(options: unknown, what: string): SignalPicker | und
   if (signal !== undefined && typeof signal != 'function') {
     throw optionError(what, 'signal', 'a function returning an AbortSignal', signal);
   }
-  if (/^\[object Async/.test({}.toString.call(signal))) {
-    throw optionError(
-      what,
-      'signal',
-      'a function returning an AbortSignal synchronously',
-      signal,
-      '`signal` must return an AbortSignal synchronously; an async function returns a promise',
-    );
-  }
+  syncFunctionOption(signal, 'signal', 'an AbortSignal', `${what}: `);
   if (signal === undefined) {
     const stray = strayOptions(options as object, what, '{ signal: () => signal }');
     if (stray) throw stray;

@@ -242,12 +242,7 @@ export function syncAnswer(answer: unknown, option: string, returns: string, wha
   ) {
     // A `then` that throws rejects this promise, which is handled too.
     Promise.resolve(answer).catch(() => {});
-    const error = new OptionTypeError(
-      option,
-      `a function returning ${returns} synchronously`,
-      answer,
-      { message: `${what}\`${option}\` must return ${returns} synchronously, got a promise` },
-    );
+    const error = notSync(option, returns, answer, ', got a promise', what);
     asyncAnswerErrors.add(error);
     throw error;
   }
@@ -266,29 +261,35 @@ export function isAsyncAnswerError(error: unknown): boolean {
 /**
  * A function whose answer is used at once (`undefined` when unset): an async function (or async
  * generator) is refused, naming the option, since its answer is a promise. `returns` says what
- * it must answer (`'a boolean'`).
+ * it must answer (`'a boolean'`); `what` prefixes that message (`policy.wrap: `).
  */
 export function syncFunctionOption(
   value: unknown,
   option: string,
   returns: string,
+  what = '',
 ): ((...args: never[]) => unknown) | undefined {
   const fn = functionOption(value, option, undefined);
   if (/^\[object Async/.test({}.toString.call(fn))) {
-    notSync(option, returns, fn, '; an async function returns a promise');
+    throw notSync(option, returns, fn, '; an async function returns a promise', what);
   }
   return fn;
 }
 
-/** The error of a function `option` that did not return `returns` synchronously: `why`. */
-function notSync(option: string, returns: string, got: unknown, why: string): never {
-  return fail(
-    TypeError,
-    option,
-    `a function returning ${returns} synchronously`,
-    got,
-    `\`${option}\` must return ${returns} synchronously${why}`,
-  );
+/**
+ * The error of a function `option` that must return `returns` synchronously and did not (`why`:
+ * it answered a promise, or is an async function), its message after `what`.
+ */
+function notSync(
+  option: string,
+  returns: string,
+  got: unknown,
+  why: string,
+  what: string,
+): TypeError {
+  return new OptionTypeError(option, `a function returning ${returns} synchronously`, got, {
+    message: `${what}\`${option}\` must return ${returns} synchronously${why}`,
+  });
 }
 
 /** A string, or `fallback` when undefined. */

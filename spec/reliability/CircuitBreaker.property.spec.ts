@@ -93,7 +93,6 @@ class Model {
   private readonly minimumCalls: number;
   private readonly halfOpenMax: number;
   private readonly bucketWidth: number;
-  private readonly buckets: number;
 
   private readonly c: Config;
 
@@ -104,8 +103,8 @@ class Model {
     this.halfOpenMax = Math.max(1, c.halfOpenMaxCalls);
     this.probeLeaseMs = Math.max(10_000, c.recoveryTimeoutMs);
     // A TIME window is cut into buckets: one per second, between 10 and 60 of them.
-    this.buckets = Math.min(60, Math.max(10, Math.ceil(c.windowDurationMs / 1000)));
-    this.bucketWidth = c.windowDurationMs / this.buckets;
+    const buckets = Math.min(60, Math.max(10, Math.ceil(c.windowDurationMs / 1000)));
+    this.bucketWidth = c.windowDurationMs / buckets;
   }
 
   private move(to: CircuitState): void {
@@ -245,15 +244,19 @@ class Model {
     this.close();
   }
 
-  /** The outcomes in the current window: the last `windowSize`, or those of the last buckets. */
+  /**
+   * The outcomes in the current window: the last `windowSize`, or those whose bucket's end is
+   * less than `windowDuration` ago.
+   */
   window(now: number): { calls: number; failures: number; slow: number } {
     let held: Outcome[];
     if (this.c.windowType === 'count') {
       held = this.outcomes.slice(-this.c.windowSize);
     } else {
-      const current = Math.floor(now / this.bucketWidth);
+      // An outcome counts until the end of its bucket is windowDuration old.
+      const width = this.bucketWidth;
       held = this.outcomes.filter(
-        (o) => Math.floor(o.at / this.bucketWidth) > current - this.buckets,
+        (o) => now < (Math.floor(o.at / width) + 1) * width + this.c.windowDurationMs,
       );
     }
     return {

@@ -38,7 +38,8 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * Each operation is one atomic Lua script (`EVALSHA`) on the Redis server's clock, applying the
  * same rules as {@link InMemoryCircuitBreakerStore}: consecutive mode, failure-rate and
  * slow-call-rate tripping over a COUNT window (the last `windowSize` outcomes) or a TIME window
- * (`windowDuration` in 10 to 60 buckets), `minimumCalls`, slow HALF_OPEN probes, only probes
+ * (`windowDuration` in 10 to 60 buckets, each kept until its end is `windowDuration` old),
+ * `minimumCalls`, slow HALF_OPEN probes, only probes
  * deciding HALF_OPEN, every outcome (a probe's, or a late one that arrives while OPEN,
  * HALF_OPEN or ISOLATED) counted in the shared window's metrics except that of a call admitted
  * before the circuit last closed that arrives while it is CLOSED, and a probe that has not reported after `max(recoveryTimeout, 10 s)` taken

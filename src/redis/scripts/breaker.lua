@@ -5,7 +5,8 @@
 --   pk probe successes, ps slow probes, pa last probe admitted at, n/f/s window totals,
 --   nx next ring slot (count window), lt latest bucket index (time window)).
 -- KEYS[2]: the window: a string of one digit per outcome (count: bit 0 failure, bit 1 slow),
---   or a hash of bucket counts c<slot>, f<slot>, s<slot> (time).
+--   or a hash of bucket counts c<slot>, f<slot>, s<slot> (time: buckets + 1 slots, as the
+--   in-memory TIME window keeps a bucket until its end is windowMs old).
 -- ARGV: op, failureThreshold, recoveryMs, failureRate (-1: consecutive mode), slowRate (-1: none),
 --   timed (1/0), windowSize, windowMs, buckets, minimumCalls, halfOpenMaxCalls, idleTtlMs,
 --   probeLeaseMs, failure (1/0), slow (1/0), probe (0: the outcome of a call known to hold no
@@ -29,6 +30,8 @@ local timed = ARGV[6] == '1'
 local size = tonumber(ARGV[7])
 local buckets = tonumber(ARGV[9])
 local width = tonumber(ARGV[8]) / buckets
+-- A bucket stays until its end is windowMs old: the bucket of now and the `buckets` before it.
+local slots = buckets + 1
 local minCalls = tonumber(ARGV[10])
 local maxProbes = tonumber(ARGV[11])
 local ttl = ARGV[12]
@@ -73,12 +76,12 @@ end
 local function advance()
   local index = math.floor(now / width)
   if index > lt then
-    if index - lt >= buckets then
+    if index - lt >= slots then
       redis.call('DEL', W)
       n = 0 f = 0 s = 0
     else
       for i = lt + 1, index do
-        local slot = i % buckets
+        local slot = i % slots
         local b = redis.call('HMGET', W, 'c' .. slot, 'f' .. slot, 's' .. slot)
         if b[1] then
           n = n - tonumber(b[1])
@@ -91,7 +94,7 @@ local function advance()
     lt = index
     dirty = true
   end
-  return lt % buckets
+  return lt % slots
 end
 -- Every outcome enters the window, whatever the state (the metrics count every call that ran);
 -- only the state's rules below decide whether it moves the circuit.

@@ -20,6 +20,7 @@ import {
   clockOption,
   durationOption,
   errorFilterOption,
+  isAsyncAnswerError,
   predicateOption,
   integerOption,
   matchesAll,
@@ -122,20 +123,21 @@ export interface CircuitBreakerOptions<R = any> {
    * and 60 at the most; each is `windowDuration / n` wide (1 s for windows of 10 s to 60 s,
    * 100 ms for a 1 s window, 5 s for a 5 min one). Buckets are aligned on the clock's time
    * (bucket `k` holds the outcomes recorded from `k * width` to just before `(k + 1) * width`;
-   * the Redis store uses its server's clock), and the window at time `now` is the bucket holding
-   * `now` and the `n - 1` before it. So an outcome recorded at `t` counts until
-   * `floor(t / width) * width + windowDuration`: for `windowDuration - (t % width)` ms. The error
-   * goes one way only: an outcome may leave the window up to one bucket early (more than
-   * `windowDuration - width` after it was recorded), never late; one recorded at a bucket's
-   * start (`t` a multiple of the width) counts exactly `windowDuration`. With
-   * `windowDuration: '10s'`, failures at 999 ms and 10 000 ms are never in the window together:
-   * the first leaves it at 10 000 ms.
+   * the Redis store uses its server's clock), and a bucket stays in the window until its end is
+   * `windowDuration` old: the window at time `now` is the bucket holding `now` and the `n` before
+   * it. So an outcome recorded at `t` counts until `(floor(t / width) + 1) * width +
+   * windowDuration`: for `windowDuration + width - (t % width)` ms. The error goes one way only:
+   * an outcome never leaves the window before it is more than `windowDuration` old (every
+   * outcome of the last `windowDuration` counts), and may stay up to one bucket longer; one
+   * recorded at a bucket's start (`t` a multiple of the width) counts `windowDuration + width`.
+   * With `windowDuration: '10s'`, failures at 900 ms and 10 000 ms are in the window together;
+   * the first leaves it at 11 000 ms.
    * @defaultValue 'count'
    */
   readonly windowType?: 'count' | 'time' | undefined;
   /**
-   * Length of a `'time'` window; > 0. Ignored by a `'count'` window. An outcome counts for at
-   * most this long, and for more than this minus one bucket (see `windowType`).
+   * Length of a `'time'` window; > 0. Ignored by a `'count'` window. An outcome counts for more
+   * than this long, and for at most this plus one bucket (see `windowType`).
    * @defaultValue '60s'
    */
   readonly windowDuration?: Duration | undefined;
@@ -204,8 +206,11 @@ export interface CircuitBreakerOptions<R = any> {
    * corrupt, is refused here with a `TypeError` or `RangeError` naming `initialState`; nothing of
    * it is applied. Probes held in HALF_OPEN are not carried (the circuit is HALF_OPEN with every
    * trial slot free), an open time above `maxRecoveryTimeout` is cut to it, and the open time
-   * later periods grow from is at least `recoveryTimeout`. Only with the in-memory store (a
-   * shared store keeps its state itself). Configuration may give it too (`initial-state`: the same JSON).
+   * later periods grow from is at least `recoveryTimeout`. A TIME window's saved buckets take
+   * the same buckets when this breaker's clock lines its buckets up as the saver's did;
+   * otherwise each goes into the first bucket that ends no earlier than it did, but none past
+   * the current one. Only with the in-memory store (a shared store keeps its state itself).
+   * Configuration may give it too (`initial-state`: the same JSON).
    * @defaultValue none (the circuit starts CLOSED and empty)
    */
   readonly initialState?: CircuitBreakerSnapshot | undefined;
@@ -859,6 +864,7 @@ export class CircuitBreaker<in R = any> {
   /**
    * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
    * not recorded (it only gives back a HALF_OPEN trial slot).
+   * @throws TypeError naming `recordOn` when it answered with a promise (the error is recorded)
    * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
    * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
@@ -988,13 +994,18 @@ export class CircuitBreaker<in R = any> {
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
     let counts = true;
+    let refused: Error | undefined;
     try {
       counts = this.#recordOn(error);
-    } catch {
-      // A recordOn predicate that throws cannot say no: count the error rather than lose it.
+    } catch (thrown) {
+      // A recordOn predicate that throws cannot say no: count the error rather than lose it. One
+      // that answered with a promise is counted so too, and the call fails with the TypeError
+      // saying so: nothing else would ever tell of it.
+      if (isAsyncAnswerError(thrown)) refused = thrown as Error;
     }
     if (counts) this.#recordFailure(error, durationMs, ticket);
     else this.#release(ticket);
+    if (refused !== undefined) throw refused;
   }
 
   // Records a failure; `error` becomes the cause of refusals if it trips.

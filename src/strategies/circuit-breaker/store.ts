@@ -414,11 +414,9 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     if (source.type === 'time') {
       const window = this.#window as TimeWindow;
       for (const [age, calls, failures, slow] of source.buckets) {
-        // Outcomes older than the window by now are gone.
-        if (age + elapsedMs < config.windowDurationMs) {
-          window.add(calls, failures, slow, now - age - elapsedMs);
-        }
+        window.restore(calls, failures, slow, now - age - elapsedMs, now);
       }
+      // Outcomes that have left the window by now are gone.
       window.expire(now);
     } else {
       const window = this.#window as CountWindow;

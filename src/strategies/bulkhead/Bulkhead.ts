@@ -287,6 +287,11 @@ export class Bulkhead {
     return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
   }
 
+  /** @internal In use for a `Keyed` holder, which then never drops it: a slot held or a waiter. */
+  'bulwark.inUse'(): boolean {
+    return !this['bulwark.atRest']();
+  }
+
   /**
    * Calls whose caller has been answered (a deadline inside the bulkhead passed, or the caller
    * aborted) while their work still runs and holds its slot. Each slot comes back when its work

@@ -620,6 +620,14 @@ export class CircuitBreaker<in R = any> {
   }
 
   /**
+   * @internal In use for a `Keyed` holder, which then never drops it: a call waits for the
+   * verdict, or the circuit is ISOLATED (as last seen: the holder asks `'bulwark.atRest'` first).
+   */
+  'bulwark.inUse'(): boolean {
+    return this.#waiters.size !== 0 || this.#lastState === 'isolated';
+  }
+
+  /**
    * The state and the counts over the current window (the last `windowSize` outcomes or the
    * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
    * Every recorded call counts, also a trial call and one that reports after the circuit opened

@@ -1,4 +1,4 @@
-import { BulkheadFullError, isOperationTimeoutError } from '../../errors.js';
+import { BulkheadFullError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
@@ -26,7 +26,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
-import { answered } from '../../internal/answers.js';
+import { sampleBy } from './sample.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -696,7 +696,7 @@ export class Bulkhead {
   /**
    * Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). An
    * adaptive limit learns the call's outcome as `work` answered it, by the rule of a policy's
-   * bulkhead stage (see `sampleBy`).
+   * bulkhead stage (see `sampleBy` in `sample.ts`).
    */
   #follow<T>(
     work: Promise<T>,
@@ -759,20 +759,6 @@ export class Bulkhead {
     if (manual) this.#manual.push(ticket);
     return ticket;
   }
-}
-
-/**
- * How a call run for a caller with `signal` went, as an adaptive limit learns it: the rule of
- * `sampleOf`, read from the signal. One that aborted answered the caller from outside, calling
- * the call off (nothing learnt), unless a deadline aborted it (its reason an
- * `OperationTimeoutError`): a failure then, as in a policy, if the caller was answered with it
- * (by an aggressive deadline, or by something between that answered at the abort: see
- * `answered`); a cooperative deadline answers nobody, and the call's own outcome stands.
- */
-function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
-  if (signal === undefined || !signal.aborted) return ok;
-  const reason: unknown = signal.reason;
-  return isOperationTimeoutError(reason) ? ok && !answered.has(reason) : undefined;
 }
 
 // `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.

@@ -145,7 +145,12 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     if (root.holder !== undefined) root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);
-    this.bulkhead.giveSlot(ticket, outcome(received, root, ok));
+    // Only an adaptive limit learns the outcome (its slots are held by its own tickets, also one
+    // lent by an adaptive bulkhead that took over on a reload): none is worked out for others.
+    this.bulkhead.giveSlot(
+      ticket,
+      ticket !== true && ticket instanceof AdaptiveTicket ? outcome(received, root, ok) : undefined,
+    );
     this.outer.leave(received, ok, value);
   }
 

@@ -132,6 +132,21 @@ describe('contract: AdaptiveLimit', () => {
     expect(g.limit).to.equal(Math.floor(13.16227766 * 0.5 + Math.sqrt(13.16227766)));
   });
 
+  it('R-AL-3: the long-run latency is a plain average of the first windows no slower than it', () => {
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', window: 1, minSamples: 1, longWindow: 5 });
+    for (const [at, rtt] of [
+      [10, 16], // a cold start
+      [100, 10],
+      [200, 30], // slower: not averaged in
+      [300, 10],
+    ]) {
+      limit.sample(at as number, rtt as number, limit.limit, false);
+    }
+    expect(limit.baselineMs).to.equal(12); // (16 + 10 + 10) / 3
+    limit.sample(400, 9, limit.limit, false); // the 4th: past (5 + 1) / 2, 2 / (5 + 1) of the way
+    expect(limit.baselineMs).to.equal(11);
+  });
+
   it('R-AL-4: one bulkhead per limit; configuration gives its options', () => {
     const limit = new AdaptiveLimit();
     new Bulkhead({ limit });

@@ -160,7 +160,7 @@ describe('contract: CircuitBreaker', () => {
     record(breaker, 'FFFFFFFFF');
     expect(breaker.state).to.equal('closed');
     expect(breaker.metrics.bufferedCalls).to.equal(9);
-    await clock.advance(59_000);
+    await clock.advance(60_000);
     expect(breaker.metrics.bufferedCalls).to.equal(9);
     await clock.advance(1_000);
     expect(breaker.metrics.bufferedCalls).to.equal(0);
@@ -174,22 +174,23 @@ describe('contract: CircuitBreaker', () => {
     const clock = new ManualClock(0);
     const breaker = new CircuitBreaker({ windowType: 'time', windowDuration: '10s', clock });
     record(breaker, 'SF');
-    await clock.advance(9_000);
+    await clock.advance(10_000);
     expect(breaker.metrics.bufferedCalls).to.equal(2);
     await clock.advance(1_000);
     expect(breaker.metrics.bufferedCalls).to.equal(0);
   });
 
-  it('R-CB-4: a TIME window counts in buckets aligned on the clock: an outcome recorded at `t` counts until `floor(t / width) * width + windowDuration`, up to one bucket early, never late', async () => {
+  it('R-CB-4: a TIME window counts in buckets aligned on the clock: an outcome recorded at `t` counts until `(floor(t / width) + 1) * width + windowDuration`, never less than `windowDuration`, at most one bucket more', async () => {
     // [windowDuration in ms, the bucket width it gets, when the outcome is recorded]
     const cases: Array<[number, number, number]> = [
-      [10_000, 1_000, 999], // 10 buckets of 1 s; 1 ms before a bucket ends: leaves 9 001 ms later
-      [10_000, 1_000, 1_000], // at a bucket's start: counts exactly 10 s
+      [10_000, 1_000, 999], // 10 buckets of 1 s; 1 ms before a bucket ends: leaves 10 001 ms later
+      [10_000, 1_000, 1_000], // at a bucket's start: counts 11 s
       [10_000, 1_000, 1_500],
       [1_000, 100, 150], // never fewer than 10 buckets
       [60_000, 1_000, 59_999],
       [90_000, 1_500, 3_001], // more than 60 s: 60 buckets
       [300_000, 5_000, 4_999],
+      [3_600_000, 60_000, 59_000], // 1 h: buckets of a minute
     ];
     for (const [windowMs, width, t] of cases) {
       const clock = new ManualClock(t);
@@ -200,35 +201,50 @@ describe('contract: CircuitBreaker', () => {
         clock,
       });
       record(breaker, 'F');
-      const leaves = Math.floor(t / width) * width + windowMs;
+      const leaves = (Math.floor(t / width) + 1) * width + windowMs;
       const what = `${windowMs} ms window, recorded at ${t}`;
       expect(leaves - t, what)
-        .to.be.above(windowMs - width)
-        .and.at.most(windowMs);
-      if (t % width === 0) expect(leaves - t, what).to.equal(windowMs);
-      await clock.advance(leaves - 1 - t);
+        .to.be.above(windowMs)
+        .and.at.most(windowMs + width);
+      if (t % width === 0) expect(leaves - t, what).to.equal(windowMs + width);
+      await clock.advance(windowMs);
+      expect(breaker.metrics.bufferedCalls, `${what}: windowDuration later`).to.equal(1);
+      await clock.advance(leaves - 1 - t - windowMs);
       expect(breaker.metrics.bufferedCalls, `${what}: at ${leaves - 1}`).to.equal(1);
       await clock.advance(1);
       expect(breaker.metrics.bufferedCalls, `${what}: at ${leaves}`).to.equal(0);
     }
-    // Failures at 999 ms and 10 000 ms never share a 10 s window.
-    const clock = new ManualClock(999);
+    // Failures at 900 ms and 10 000 ms are all of the last 10 s: they share the window and trip it.
+    const clock = new ManualClock(900);
     const breaker = new CircuitBreaker({
+      windowType: 'time',
+      windowDuration: '10s',
+      failureRateThreshold: 0.5,
+      minimumCalls: 10,
+      clock,
+    });
+    record(breaker, 'FFFFF');
+    await clock.advance(10_000 - 900);
+    record(breaker, 'FFFF');
+    expect(breaker.metrics.bufferedCalls).to.equal(9);
+    expect(breaker.state).to.equal('closed');
+    record(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+    expect(breaker.metrics.bufferedCalls).to.equal(10);
+    // Failures at 999 ms and 11 000 ms never share a 10 s window.
+    const later = new ManualClock(999);
+    const other = new CircuitBreaker({
       windowType: 'time',
       windowDuration: '10s',
       failureRateThreshold: 1,
       minimumCalls: 2,
-      clock,
+      clock: later,
     });
-    record(breaker, 'F');
-    await clock.advance(10_000 - 999);
-    record(breaker, 'F');
-    expect(breaker.metrics.bufferedCalls).to.equal(1);
-    expect(breaker.state).to.equal('closed');
-    // One later in the same bucket as the second does.
-    await clock.advance(999);
-    record(breaker, 'F');
-    expect(breaker.state).to.equal('open');
+    record(other, 'F');
+    await later.advance(11_000 - 999);
+    record(other, 'F');
+    expect(other.metrics.bufferedCalls).to.equal(1);
+    expect(other.state).to.equal('closed');
   });
 
   it('R-CB-7: `slowCallDuration`: a call at least this long counts as slow; `slowCallRateThreshold`: trip when the slow-call rate over the window reaches it', () => {
@@ -426,6 +442,31 @@ describe('contract: CircuitBreaker', () => {
     const byDefault = new CircuitBreaker({ failureThreshold: 100, clock: new ManualClock(1_000) });
     record(byDefault, 'FFSSSSSSSSSS');
     expect(byDefault.metrics).to.include({ bufferedCalls: 10, failedCalls: 0, failureRate: 0 });
+  });
+
+  it('R-CB-15: with a TIME window, `metrics.failureRate` and `slowCallRate` are over the last `windowDuration`', async () => {
+    const clock = new ManualClock(900);
+    const breaker = new CircuitBreaker({
+      failureThreshold: 100,
+      windowType: 'time',
+      windowDuration: '10s',
+      slowCallDuration: '1s',
+      clock,
+    });
+    breaker.beforeCall();
+    breaker.onFailure(new Boom(), 1_500); // slow and failed, at 900 ms
+    record(breaker, 'S');
+    await clock.advance(10_000 - 900);
+    record(breaker, 'SS'); // at 10 s, all four of the last 10 s
+    expect(breaker.metrics).to.include({
+      bufferedCalls: 4,
+      failedCalls: 1,
+      slowCalls: 1,
+      failureRate: 0.25,
+      slowCallRate: 0.25,
+    });
+    await clock.advance(900); // 10 s after the first two: still in
+    expect(breaker.metrics).to.include({ failureRate: 0.25, slowCallRate: 0.25 });
   });
 
   it('R-CB-12: `CircuitOpenError.retryAfterMs` is the time left OPEN', async () => {

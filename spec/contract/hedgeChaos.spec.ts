@@ -29,11 +29,15 @@ describe('contract: Hedge', () => {
   it('R-HEDGE-1: validates maxHedges, delay and on, naming the option', () => {
     expect(() => new Hedge({ maxHedges: 1.5 })).to.throw(RangeError, '`maxHedges`');
     expect(() => new Hedge({ delay: -2 })).to.throw(RangeError, '`delay`');
+    expect(() => new Hedge({ delay: -1 })).to.throw(
+      RangeError,
+      "`delay` must be a finite duration >= 0 such as 250ms or 2s, or 'on-failure', got -1",
+    );
     expect(() => new Hedge({ delay: 'later' })).to.throw(TypeError, '`delay`');
     expect(() => new Hedge({ on: true as never })).to.throw(TypeError, '`on`');
     const hedge = new Hedge();
     expect([hedge.maxHedges, hedge.delayMs]).to.deep.equal([1, 2000]);
-    expect(new Hedge({ delay: 'on-failure' }).delayMs).to.equal(-1);
+    expect(new Hedge({ delay: 'on-failure' }).delayMs).to.equal(Infinity);
   });
 
   it('R-HEDGE-2, R-HEDGE-5: one attempt per delay, up to 1 + maxHedges, numbered in ctx.attempt; a failure starts the next in the next turn', async () => {

@@ -348,6 +348,76 @@ describe('contract: option validation', () => {
     }
   });
 
+  it("R-VAL-2: a plain function answering a promise fails the call with a TypeError naming the option; the promise's rejection is handled", async () => {
+    const unhandled: unknown[] = [];
+    const installed = process.listeners('unhandledRejection');
+    const collect = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', collect);
+    try {
+      const down = (): Promise<never> => Promise.reject(new Error('dependency down'));
+      const failing = (): Promise<never> => Promise.reject(new Error('work failed'));
+      const cases: Array<[string, string, () => Promise<unknown>]> = [
+        [
+          'key',
+          'a string',
+          () =>
+            Policy.builder()
+              .bulkhead({ maxConcurrent: 1, key: down as never })
+              .build()
+              .execute(() => 1),
+        ],
+        [
+          'delay',
+          'a duration',
+          () => new Retry({ maxAttempts: 2, delay: down as never }).execute(failing),
+        ],
+        [
+          'fault.error',
+          'what to throw',
+          () => new Chaos({ fault: { rate: 1, error: down as never } }).execute(() => 1),
+        ],
+        [
+          'enabled',
+          'a boolean',
+          () => new Chaos({ fault: { rate: 1 }, enabled: down as never }).execute(() => 1),
+        ],
+        [
+          'recordOn',
+          'a boolean',
+          () => new CircuitBreaker({ recordOn: down as never }).execute(failing),
+        ],
+        [
+          'on',
+          'a boolean',
+          () =>
+            Policy.builder()
+              .fallback({ value: 0, on: down as never })
+              .build()
+              .execute(failing),
+        ],
+      ];
+      for (const [option, returns, run] of cases) {
+        const error = await run().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isOptionTypeError(error), option).to.equal(true);
+        expect(error).to.include({
+          option,
+          message: `\`${option}\` must return ${returns} synchronously, got a promise`,
+        });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', collect);
+      for (const listener of installed) process.on('unhandledRejection', listener);
+    }
+  });
+
   it('R-VAL-2: TypeError for an unknown option, naming it (and the near option when it looks like a typo)', () => {
     const typos: Array<[Kind, string, string]> = [
       [KINDS.Retry as Kind, 'maxAttempt', 'maxAttempts'],

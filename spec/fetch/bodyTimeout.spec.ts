@@ -86,6 +86,20 @@ describe('resilientFetch: bodyTimeout', () => {
     expect(clock.countTimers()).to.equal(0);
   });
 
+  it('keeps a bound longer than host timers take as long as they can hold', async () => {
+    const { fetch, sent } = transport(200);
+    // Past 2^31 - 1 ms, a host timer would fire at once.
+    const http = resilientFetch(plain(), { fetch, bodyTimeout: 3_000_000_000 });
+    const res = await http('https://a.test/');
+    sent[0]?.body.enqueue(bytes('{'));
+    const reading = settle(res.text());
+    await clock.tickAsync(60_000);
+    expect(reading.status).to.equal('pending');
+    await clock.tickAsync(2_147_483_647 - 60_000);
+    expect(reading.status).to.equal('rejected');
+    expect(reading.reason).to.be.an.instanceOf(OperationTimeoutError);
+  });
+
   it('rejects with its own error where the runtime reports the aborted body otherwise', async () => {
     // As Chromium's text() does for a stream the abort errored: a TypeError, the reason lost.
     const { fetch, sent } = transportErring(() => new TypeError('Failed to fetch'), 200);

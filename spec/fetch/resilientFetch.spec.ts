@@ -392,7 +392,7 @@ describe('resilientFetch', () => {
         "by a hedge's on": () =>
           Policy.builder<Response>('http').hedge({
             maxHedges: 1,
-            delay: -1,
+            delay: 'on-failure',
             on: (o) => !o.ok || rejected(o.result),
           }),
         "by a fallback's onResult, once its method has answered": () =>

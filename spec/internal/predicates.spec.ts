@@ -94,8 +94,9 @@ describe('predicate options answer synchronously', () => {
     const breaker = new CircuitBreaker({ recordOnResult: (() => Promise.resolve(false)) as never });
     expect(await rejectionOf(breaker.execute(() => 'x'))).to.include({ option: 'recordOnResult' });
 
-    // A thenable that is not a Promise is one too. In a policy, a fallback's `on` that fails
-    // (here by answering a promise, which rejects: that rejection is handled) handles nothing.
+    // A thenable that is not a Promise is one too. In a policy, a fallback's `on` that answers
+    // a promise (which rejects: that rejection is handled) fails the call with the TypeError
+    // naming it, in place of the one from `retryOn` inside.
     const policy = Policy.builder()
       .fallback({
         value: 'fb',
@@ -104,7 +105,13 @@ describe('predicate options answer synchronously', () => {
       .retry({ maxAttempts: 2, delay: 0, retryOn: (() => ({ then() {} })) as never })
       .build();
     const thenable = await rejectionOf(policy.execute(() => Promise.reject(notFound())));
-    expect(thenable).to.include({ option: 'retryOn' });
+    expect(thenable).to.include({ option: 'on' });
+    const inner = Policy.builder()
+      .retry({ maxAttempts: 2, delay: 0, retryOn: (() => ({ then() {} })) as never })
+      .build();
+    expect(await rejectionOf(inner.execute(() => Promise.reject(notFound())))).to.include({
+      option: 'retryOn',
+    });
     await new Promise((resolve) => setImmediate(resolve));
   });
 
@@ -155,6 +162,8 @@ describe('functions whose answer is used at once refuse async functions', () => 
         throw new Error('boom');
       }),
     );
-    expect((error as Error).message).to.match(/^`delay` must be .*, got a promise$/);
+    expect((error as Error).message).to.equal(
+      '`delay` must return a duration synchronously, got a promise',
+    );
   });
 });

@@ -96,7 +96,7 @@ describe('CircuitBreaker store and windows', () => {
       slowCallDuration: 100,
     };
 
-    it('restored, lets each bucket’s outcomes leave it a window after they were recorded', () => {
+    it('restored, lets each bucket’s outcomes leave it a window after their bucket ended', () => {
       const clock = new ManualClock();
       const first = new CircuitBreaker({ ...options, clock });
       first.onFailure(new Error('slow failure'), 100);
@@ -109,7 +109,8 @@ describe('CircuitBreaker store and windows', () => {
       const later = new ManualClock(7000);
       const restored = new CircuitBreaker({ ...options, clock: later, initialState: saved });
       expect(restored.metrics).to.include({ bufferedCalls: 3, failedCalls: 1, slowCalls: 2 });
-      later.tick(2999);
+      // The first bucket, [0, 1 s) on the restoring clock, ended 10 s before 11 s.
+      later.tick(3999);
       expect(restored.metrics).to.include({ bufferedCalls: 3, failedCalls: 1, slowCalls: 2 });
       later.tick(1);
       expect(restored.metrics, 'the first bucket left').to.include({
@@ -117,7 +118,9 @@ describe('CircuitBreaker store and windows', () => {
         failedCalls: 0,
         slowCalls: 1,
       });
-      later.tick(5000);
+      later.tick(4999);
+      expect(restored.metrics).to.include({ bufferedCalls: 1 });
+      later.tick(1);
       expect(restored.metrics, 'the second bucket left').to.include({
         bufferedCalls: 0,
         failedCalls: 0,
@@ -140,6 +143,8 @@ describe('CircuitBreaker store and windows', () => {
       breaker.onSuccess(0);
       expect(breaker.metrics).to.include({ bufferedCalls: 1 });
       clock.tick(10_000);
+      expect(breaker.metrics).to.include({ bufferedCalls: 1 });
+      clock.tick(1_000); // its bucket, [1 s, 2 s), ended 10 s ago
       expect(breaker.metrics).to.include({ bufferedCalls: 0 });
     });
   });

@@ -126,8 +126,7 @@ describe('Hedge standalone: execute', () => {
 
 describe('Hedge options', () => {
   it('names the option and the value in every refusal, with one message', () => {
-    const must =
-      "`delay` must be a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure', got";
+    const must = "`delay` must be a finite duration >= 0 such as 250ms or 2s, or 'on-failure', got";
     const cases: [unknown, ErrorConstructor, string][] = [
       [5, TypeError, 'Hedge options must be an object, got 5'],
       [{ delay: '-1' }, TypeError, `${must} "-1"`],

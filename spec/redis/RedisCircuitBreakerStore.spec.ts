@@ -307,11 +307,60 @@ describeRedis(
       const a = await breakerFor(env, key, options);
       const b = await breakerFor(env, key, options);
       expect(await a.store.record(FAILURE)).to.equal('closed');
-      await sleep(1100);
+      // Its bucket ends at most 100 ms after it; the bucket leaves the window 1 s after its end.
+      await sleep(1200);
       // The first failure has left the window: one outcome is too few to judge.
       expect(await b.store.record(FAILURE)).to.equal('closed');
       expect((await b.store.snapshot()).bufferedCalls).to.equal(1);
       expect(await a.store.record(FAILURE)).to.equal('open');
+    });
+
+    it('keeps in the shared TIME window every outcome of the last windowDuration, however late in its bucket', async function () {
+      // A few attempts of about 2.5 s each: one that a busy machine delays is tried again.
+      this.timeout(20_000);
+      const width = 200; // a 2 s window has 10 buckets of 200 ms
+      const serverNow = async (): Promise<number> => {
+        const [seconds, micros] = (await env.admin.command('TIME')) as [string, string];
+        return Number(seconds) * 1000 + Number(micros) / 1000;
+      };
+      const options = {
+        windowType: 'time' as const,
+        windowDuration: '2s',
+        failureRateThreshold: 0.5,
+        minimumCalls: 10,
+      };
+      for (let attempt = 1; ; attempt++) {
+        const key = env.uniqueKey();
+        const a = await breakerFor(env, key, options);
+        const b = await breakerFor(env, key, options);
+        // Five failures late in a bucket (from 120 ms into it)...
+        let now = await serverNow();
+        let bucket = Math.floor(now / width);
+        if (now - bucket * width > 110) bucket++;
+        await sleep(bucket * width + 120 - now);
+        const first = await serverNow();
+        for (let i = 0; i < 5; i++) expect(await a.store.record(FAILURE)).to.equal('closed');
+        const firstDone = await serverNow();
+        // ...and five more just after the bucket windowDuration on began: all ten are of the
+        // last 2 s.
+        now = await serverNow();
+        await sleep(bucket * width + 2_000 + 30 - now);
+        const second = await serverNow();
+        const states: string[] = [];
+        for (let i = 0; i < 5; i++) states.push(await b.store.record(FAILURE));
+        const metrics = await b.store.snapshot();
+        const secondDone = await serverNow();
+        const inTime =
+          Math.floor(first / width) === bucket &&
+          Math.floor(firstDone / width) === bucket &&
+          second >= bucket * width + 2_000 &&
+          secondDone < first + 2_000;
+        if (!inTime && attempt < 5) continue;
+        expect(inTime, 'the machine kept none of five attempts in time').to.equal(true);
+        expect(states).to.deep.equal(['closed', 'closed', 'closed', 'closed', 'open']);
+        expect(metrics).to.include({ state: 'open', bufferedCalls: 10, failedCalls: 10 });
+        return;
+      }
     });
 
     it('trips on the shared slow-call rate, measured around real calls', async function () {

@@ -2,7 +2,8 @@
 // every recorded outcome enters the shared window (the metrics count it), whatever the state —
 // a late outcome of a call admitted while CLOSED that arrives while OPEN, HALF_OPEN or ISOLATED,
 // and every HALF_OPEN trial call — while only the state's rules decide the transitions; a close
-// starts an empty window.
+// starts an empty window. An outcome of a call admitted before the circuit last closed counts the
+// same way while the circuit is OPEN, HALF_OPEN or ISOLATED, and nowhere while it is CLOSED.
 import { expect } from 'chai';
 import { systemClock } from '../../src/internal/clock.js';
 import {
@@ -30,6 +31,7 @@ const FAILURE: CircuitOutcome = { failure: true, slow: false };
 const SUCCESS: CircuitOutcome = { failure: false, slow: false };
 const LATE_FAILURE: CircuitOutcome = { failure: true, slow: false, probe: false };
 const LATE_SLOW_SUCCESS: CircuitOutcome = { failure: false, slow: true, probe: false };
+const STALE_FAILURE: CircuitOutcome = { failure: true, slow: false, probe: false, stale: true };
 
 async function breakerFor(
   env: RedisEnv,
@@ -182,6 +184,84 @@ describeRedis(
       expect(await counts(store)).to.deep.equal(['open', 1, 1, 0]);
     });
 
+    it('counts a failure of CLOSED period 1 reporting in the second HALF_OPEN, which decides nothing', async function () {
+      const { client } = await env.connect();
+      const store = new RedisCircuitBreakerStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
+      // An open time no pause of a busy machine outlasts: the spec ends each one itself.
+      const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: '1m', store });
+      await store.state();
+      const fail = async (): Promise<void> => {
+        await rejectionOf(breaker.execute(boom));
+      };
+      const slow = deferred();
+      const old = breaker.execute(async () => {
+        await slow.promise;
+        return boom();
+      });
+      const tripAndRecover = async (): Promise<void> => {
+        await fail();
+        await fail();
+        await eventually(async () => (await store.state()) === 'open');
+        await endOpenPeriod(env.admin, store.redisKey);
+      };
+      await tripAndRecover();
+      expect(await breaker.execute(() => 'probe')).to.equal('probe');
+      await eventually(async () => (await counts(store))[0] === 'closed');
+      await tripAndRecover();
+      const gate = deferred();
+      const probe = breaker.execute(async () => {
+        await gate.promise;
+        return 'probe';
+      });
+      await eventually(async () => breaker.state === 'half-open');
+
+      slow.resolve();
+      await rejectionOf(old);
+      await eventually(async () => (await counts(store))[1] === 3);
+      expect(await counts(store), 'in the window that tripped').to.deep.equal([
+        'half-open',
+        3,
+        3,
+        0,
+      ]);
+      gate.resolve();
+      expect(await probe).to.equal('probe');
+      await eventually(async () => (await counts(store))[0] === 'closed');
+      expect(await counts(store), 'the probe alone decides').to.deep.equal(['closed', 0, 0, 0]);
+      await fail();
+      await eventually(async () => (await counts(store))[1] === 1);
+      expect(await counts(store), 'not part of the new run').to.deep.equal(['closed', 1, 1, 0]);
+    });
+
+    it('drops a stale outcome while CLOSED and counts it, deciding nothing, in every other state', async function () {
+      const { client } = await env.connect();
+      const store = new RedisCircuitBreakerStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
+      new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '1m', store });
+      expect(await store.record(STALE_FAILURE)).to.equal('closed');
+      expect(await counts(store), 'closed: nowhere').to.deep.equal(['closed', 0, 0, 0]);
+      expect(await store.record(FAILURE)).to.equal('open');
+      expect(await store.record(STALE_FAILURE)).to.equal('open');
+      expect(await counts(store)).to.deep.equal(['open', 2, 2, 0]);
+      await endOpenPeriod(env.admin, store.redisKey);
+      expect(await store.acquire()).to.include({ admitted: true, probe: true });
+      expect(await store.record(STALE_FAILURE), 'no probe').to.equal('half-open');
+      expect(await counts(store)).to.deep.equal(['half-open', 3, 3, 0]);
+      await store.isolate();
+      expect(await store.record(STALE_FAILURE)).to.equal('isolated');
+      expect(await counts(store)).to.deep.equal(['isolated', 4, 4, 0]);
+      await store.reset();
+      expect(await store.record(STALE_FAILURE)).to.equal('closed');
+      expect(await counts(store)).to.deep.equal(['closed', 0, 0, 0]);
+    });
+
     it('agrees with an in-memory breaker on calls that overlap trips and closes', async function () {
       this.timeout(10_000);
       let seed = 11;
@@ -316,7 +396,9 @@ describeRedis(
             const outcome: CircuitOutcome = {
               failure: random() < 0.5,
               slow: random() < 0.3,
-              ...(random() < 0.5 ? { probe: false } : {}),
+              ...[{}, {}, { probe: false }, { probe: false, stale: true }][
+                Math.floor(random() * 4)
+              ],
             };
             const state = memory.state();
             seen.add(state);

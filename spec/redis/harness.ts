@@ -129,7 +129,8 @@ export function describeRedis(
       before(async function () {
         const binary = requireRedisServer(this);
         if (cluster) {
-          this.timeout(30_000);
+          // Room for the fixture's attempts at creating the cluster on a busy machine.
+          this.timeout(120_000);
           nodes = await redisCluster(binary);
         } else {
           server = await startRedisServer(binary);

@@ -283,6 +283,17 @@ describe('tryAcquire on Redis stores (scripted, on fake time)', function () {
       expect(limiter.tryAcquire(0.3)).to.equal(true);
     });
 
+    it('counts each take off by its own permits when Redis answers it', async function () {
+      const { adapter, limiter } = setUp(1);
+      expect(limiter.tryAcquire(0.5) && limiter.tryAcquire(0.25)).to.equal(true);
+      adapter.answer(['0', '1']); // the take of 0.5, with the shared count
+      await flush();
+      expect(limiter.availableTokens, '0.25 still being taken').to.equal(0.75);
+      adapter.answer(['0', '0.75']);
+      await flush();
+      expect(limiter.availableTokens).to.equal(0.75);
+    });
+
     it('decides as onStoreError says once a take failed', async function () {
       const { adapter, store, limiter } = setUp(1);
       expect(limiter.tryAcquire()).to.equal(true);
@@ -304,6 +315,46 @@ describe('tryAcquire on Redis stores (scripted, on fake time)', function () {
       adapter.answer(['0', '0']);
       await flush();
       expect(taken.map((t) => t.status)).to.deep.equal(['fulfilled', 'fulfilled']);
+    });
+
+    it('counts each reservation out by its own permits, answered in any order', async function () {
+      const { adapter, limiter } = setUp(1);
+      // Reservations of different sizes still out together: each is counted off by its own.
+      const taken = [0.5, 0.25, 0.25].map((permits) => settle(limiter.acquire(permits)));
+      const [half, quarter, otherQuarter] = adapter.calls.splice(0) as [
+        ScriptedCall,
+        ScriptedCall,
+        ScriptedCall,
+      ];
+      expect(limiter.tryAcquire(0.25), 'every token asked for').to.equal(false);
+      quarter.resolve(['0', '1']);
+      await flush();
+      expect(limiter.tryAcquire(0.5), '0.75 still out of a known 1').to.equal(false);
+      half.resolve(['-1000', '1']); // a refusal is an answer too
+      await flush();
+      expect(adapter.calls).to.have.length(0);
+      expect(limiter.tryAcquire(0.75), '0.25 still out').to.equal(true);
+      otherQuarter.resolve(['0', '1']);
+      adapter.answer(['0', '1']); // the take
+      await flush();
+      expect(taken.map((t) => t.status)).to.deep.equal(['rejected', 'fulfilled', 'fulfilled']);
+      expect(limiter.tryAcquire(1), 'nothing out').to.equal(true);
+    });
+
+    it('counts nothing reserved once many reservations are answered, whatever their permits', async function () {
+      const { adapter, limiter } = setUp(1);
+      const sizes = Array.from({ length: 30 }, (_, i) => [0.1, 0.2, 0.3][i % 3] as number);
+      const taken = sizes.map((permits) => settle(limiter.acquire(permits)));
+      expect(adapter.calls).to.have.length(30);
+      // Answered newest first, granted and refused in turn.
+      for (let i = adapter.calls.length - 1; i >= 0; i--) {
+        (adapter.calls[i] as ScriptedCall).resolve([i % 2 === 0 ? '0' : '-500', '1']);
+      }
+      adapter.calls.length = 0;
+      await flush();
+      expect(taken.filter((t) => t.status === 'pending')).to.have.length(0);
+      // Floating-point sums of the permits leave no residue once none is out.
+      expect(limiter.tryAcquire(1)).to.equal(true);
     });
 
     it('brings the store back to Redis once the back-off is over, through tryAcquire alone', async function () {

@@ -80,7 +80,8 @@ class Model {
   private outcomes: Outcome[] = [];
   // A HALF_OPEN period: its number, the probes it has admitted and still holds, its successes.
   private period = 0;
-  // Closes and resets so far: a call admitted before the last one moves nothing, anywhere.
+  // Closes and resets so far: a call admitted before the last one moves nothing, anywhere, and
+  // enters no window while the circuit is CLOSED.
   private closes = 0;
   private probes = 0;
   private successes = 0;
@@ -92,7 +93,6 @@ class Model {
   private readonly minimumCalls: number;
   private readonly halfOpenMax: number;
   private readonly bucketWidth: number;
-  private readonly buckets: number;
 
   private readonly c: Config;
 
@@ -103,8 +103,8 @@ class Model {
     this.halfOpenMax = Math.max(1, c.halfOpenMaxCalls);
     this.probeLeaseMs = Math.max(10_000, c.recoveryTimeoutMs);
     // A TIME window is cut into buckets: one per second, between 10 and 60 of them.
-    this.buckets = Math.min(60, Math.max(10, Math.ceil(c.windowDurationMs / 1000)));
-    this.bucketWidth = c.windowDurationMs / this.buckets;
+    const buckets = Math.min(60, Math.max(10, Math.ceil(c.windowDurationMs / 1000)));
+    this.bucketWidth = c.windowDurationMs / buckets;
   }
 
   private move(to: CircuitState): void {
@@ -159,18 +159,24 @@ class Model {
   /** A finished call: `kind` says how it ended; `aborted` when its caller gave up first. */
   finish(call: ModelCall, now: number, kind: Kind, aborted: boolean): void {
     this.tick(now);
-    // Admitted before the circuit last closed: its window is gone, and it holds no slot.
-    if (call.closes !== this.closes) return;
+    // Admitted before the circuit last closed: it holds no slot and moves nothing. While CLOSED
+    // its window is gone; otherwise it is counted as any outcome that reports then (in a window
+    // the next close empties).
+    const stale = call.closes !== this.closes;
     if (aborted || kind === 'ignored') {
       // Records nothing; a probe of the current HALF_OPEN period gives its slot back.
-      if (this.state === 'half-open' && call.probe && call.period === this.period) this.probes--;
+      if (!stale && this.state === 'half-open' && call.probe && call.period === this.period) {
+        this.probes--;
+      }
       return;
     }
+    if (stale && this.state === 'closed') return;
     const failure = kind === 'failure' || kind === 'bad';
     const slow =
       this.c.slowCallDurationMs !== undefined && now - call.startedAt >= this.c.slowCallDurationMs;
-    // Every recorded outcome enters the window, whatever the state: the metrics count it.
+    // Every other recorded outcome enters the window, whatever the state: the metrics count it.
     this.outcomes.push({ at: now, failure, slow });
+    if (stale) return;
     if (this.state === 'closed') this.recordClosed(now, failure, slow);
     // Only probes of the current HALF_OPEN period decide it; other outcomes move nothing.
     else if (this.state === 'half-open' && call.probe && call.period === this.period) {
@@ -238,15 +244,19 @@ class Model {
     this.close();
   }
 
-  /** The outcomes in the current window: the last `windowSize`, or those of the last buckets. */
+  /**
+   * The outcomes in the current window: the last `windowSize`, or those whose bucket's end is
+   * less than `windowDuration` ago.
+   */
   window(now: number): { calls: number; failures: number; slow: number } {
     let held: Outcome[];
     if (this.c.windowType === 'count') {
       held = this.outcomes.slice(-this.c.windowSize);
     } else {
-      const current = Math.floor(now / this.bucketWidth);
+      // An outcome counts until the end of its bucket is windowDuration old.
+      const width = this.bucketWidth;
       held = this.outcomes.filter(
-        (o) => Math.floor(o.at / this.bucketWidth) > current - this.buckets,
+        (o) => now < (Math.floor(o.at / width) + 1) * width + this.c.windowDurationMs,
       );
     }
     return {

@@ -1,6 +1,7 @@
-// Properties of the hedge stage over random attempt durations and outcomes: the call settles once,
-// with what the rules say; at most 1 + maxHedges attempts start, each at its due time; every
-// loser's signal is aborted; no timer is left and the stage's counters come back to rest.
+// Properties of the hedge stage over random attempt durations and outcomes (a plan's delay -1
+// stands for 'on-failure'): the call settles once, with what the rules say; at most 1 + maxHedges
+// attempts start, each at its due time; every loser's signal is aborted; no timer is left and the
+// stage's counters come back to rest.
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Policy } from '../../src/pipeline/Policy.js';
@@ -74,7 +75,11 @@ describe('Hedge (properties)', () => {
       fc.asyncProperty(planArb, async (plan) => {
         const clock = new ManualClock(0);
         const policy = Policy.builder<number>('p')
-          .hedge({ maxHedges: plan.maxHedges, delay: plan.delay, clock })
+          .hedge({
+            maxHedges: plan.maxHedges,
+            delay: plan.delay === -1 ? 'on-failure' : plan.delay,
+            clock,
+          })
           .build();
         const started: { attempt: number; at: number; signal: AbortSignal }[] = [];
         const result = settle(

@@ -130,6 +130,24 @@ describe('stores deciding tryAcquire on what they know', () => {
       expect((store as KnowingBucket).asked).to.deep.equal(['tryReserve 1']);
     });
 
+    it('reads tryReserveKnown once, when the limiter is made, and calls it on the store', () => {
+      const knowing = new KnowingBucket();
+      const limiter = new RateLimiter({ maxTokens: 3, refillRate: 1, store: knowing });
+      // Taken off the store afterwards: the limiter keeps what it found.
+      const known = knowing.tryReserveKnown;
+      (knowing as { tryReserveKnown?: unknown }).tryReserveKnown = undefined;
+      expect(limiter.tryAcquire()).to.equal(true);
+      expect(knowing.asked).to.deep.equal(['tryReserveKnown 1']);
+
+      const plain = new KnowingBucket();
+      (plain as { tryReserveKnown?: unknown }).tryReserveKnown = undefined;
+      const other = new RateLimiter({ maxTokens: 3, refillRate: 1, store: plain });
+      // Given to the store afterwards: not asked.
+      plain.tryReserveKnown = known;
+      expect(other.tryAcquire()).to.equal(false);
+      expect(plain.asked).to.deep.equal(['tryReserve 1']);
+    });
+
     it('refuses a store whose tryReserveKnown is not a function', () => {
       const store = Object.assign(new KnowingBucket(), { tryReserveKnown: 1 });
       expect(() => new RateLimiter({ store: store as unknown as RateLimiterStore })).to.throw(

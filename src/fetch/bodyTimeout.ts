@@ -15,9 +15,9 @@
 // read it sees is under way: a response never read, or read in part and left, does not hold the
 // process for `bodyTimeout`.
 // The timer holds the request's controller weakly, so a dropped response is not kept for the
-// timer's sake.
-import { systemClock } from '../index.js';
+// timer's sake. It is the host's own timer, not one of a `Clock` (see `HostTimer`).
 import type { Follower } from './follow.js';
+import { ignore } from './ignore.js';
 
 /** How one handed-out response's body is watched: its streams still being read, and the end. */
 interface Watch {
@@ -66,7 +66,9 @@ export function boundBody(
   const finish = (): void => {
     if (watch.live < 0) return;
     watch.live = -1;
-    systemClock.clearTimeout(timer);
+    // Called as a plain function: a browser's clearTimeout refuses any other `this`.
+    const { clear, handle } = timer;
+    clear(handle);
     ref.deref()?.controller.signal.removeEventListener('abort', finish);
     collected?.unregister(finish);
   };
@@ -84,7 +86,7 @@ export function boundBody(
       if (--watch.pending === 0 && watch.live > 0) hold(timer, false);
     },
   };
-  const timer = systemClock.setTimeout(() => {
+  const timer = setHostTimer(() => {
     finish();
     const held = ref.deref();
     if (held !== undefined) {
@@ -233,15 +235,38 @@ function patch(target: object, key: PropertyKey, make: (original: Method) => Met
 }
 
 /**
+ * The bound's timer: the host's handle, and the `clearTimeout` of the timers that set it. Set
+ * here rather than through `systemClock`, as the core's timers are: whether it keeps the process
+ * alive is changed on the host's handle (see `hold`), and a `Clock`'s handles are opaque (the
+ * system clock's take another shape under timers installed after import).
+ */
+interface HostTimer {
+  readonly handle: unknown;
+  readonly clear: (handle: unknown) => void;
+}
+
+/** Largest delay host timers honour (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Sets `fn` to run after `ms` with the timers installed now (fake timers too, as for the core's
+ * `systemClock`), which clear it whatever is installed then.
+ */
+function setHostTimer(fn: () => void, ms: number): HostTimer {
+  const clear = globalThis.clearTimeout as (handle: unknown) => void;
+  return { handle: globalThis.setTimeout(fn, Math.min(ms, MAX_TIMER_MS)), clear };
+}
+
+/**
  * Whether the timer keeps the process alive: not while the body is unread (a response never
  * read must not hold a process for the bound), and so once a read begins (the caller waits on
  * it, as on any timer; a body that only a timer can end, from a transport with no socket of its
  * own, must not let the process end under the read). Node's and Bun's timers have
  * `ref()`/`unref()`, Deno's ids go to `Deno.refTimer`/`Deno.unrefTimer`; a browser has no
- * process to hold. A handle from the clock may be `[handle, clear]` (timers installed since).
+ * process to hold.
  */
-function hold(timer: unknown, ref: boolean): void {
-  const handle: unknown = Array.isArray(timer) ? timer[0] : timer;
+function hold(timer: HostTimer, ref: boolean): void {
+  const handle = timer.handle;
   const key = ref ? 'ref' : 'unref';
   if (typeof handle === 'object' && handle !== null) {
     const method: unknown = Reflect.get(handle, key);
@@ -252,5 +277,3 @@ function hold(timer: unknown, ref: boolean): void {
     if (typeof method === 'function') Reflect.apply(method, deno, [handle]);
   }
 }
-
-function ignore(): void {}

@@ -13,6 +13,7 @@
 // The core's link, through the package's entry (the build makes it an import of 'bulwark'): a
 // signal followed by requests and by the core's calls keeps one listener.
 import { linkAbort } from '../index.js';
+import { ignore } from './ignore.js';
 
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {
@@ -63,5 +64,3 @@ export function follow(signals: readonly AbortSignal[]): Follower {
     },
   };
 }
-
-function ignore(): void {}

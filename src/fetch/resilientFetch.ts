@@ -27,6 +27,7 @@ import {
   type HttpStatusErrorOptions,
 } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
+import { ignore } from './ignore.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
@@ -312,15 +313,6 @@ export function resilientFetch(
       return outcome;
     };
 
-    // The response handed to the caller: its body's bound starts now.
-    const handOut = (response: Response): Response => {
-      const follower = bodyMs === undefined ? undefined : ties.get(response);
-      if (follower !== undefined) {
-        boundBody(response, follower, bodyMs as number, bodyTimeoutError(bodyMs as number, data));
-      }
-      return response;
-    };
-
     const execute = linked.signal === undefined ? { data } : { signal: linked.signal, data };
     return policy.execute(attempt, execute).then(
       (value) => {
@@ -328,7 +320,7 @@ export function resilientFetch(
         linked.unlink();
         discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
-        return handOut(value);
+        return handOut(value, bodyMs, data);
       },
       (error: unknown) => {
         settled = true;
@@ -337,12 +329,30 @@ export function resilientFetch(
           isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
         discardAll(held, answer);
         if (answer === undefined) throw error;
-        handOut(answer);
+        handOut(answer, bodyMs, data);
         if (throwOnStatus) throw error;
         return answer;
       },
     );
   };
+}
+
+/**
+ * The response handed to the caller: with a `bodyTimeout` (`bodyMs`), its body's bound starts
+ * now. Out here, so that a call without one makes nothing for it.
+ */
+function handOut(
+  response: Response,
+  bodyMs: number | undefined,
+  request: { readonly method: string; readonly url: string },
+): Response {
+  if (bodyMs !== undefined) {
+    const follower = ties.get(response);
+    if (follower !== undefined) {
+      boundBody(response, follower, bodyMs, bodyTimeoutError(bodyMs, request));
+    }
+  }
+  return response;
 }
 
 /**
@@ -375,8 +385,6 @@ function discardAll(responses: Set<Response>, keep: unknown): void {
   for (const response of responses) if (response !== keep) discard(response);
   responses.clear();
 }
-
-function ignore(): void {}
 
 /**
  * What one request follows besides the attempt's signal, or undefined when that signal is the

@@ -3,7 +3,7 @@
 // AbortSignal, got "soon"``), as a wrapper's options are.
 import { OptionTypeError } from '../optionErrors.js';
 import { isSignal } from './signals.js';
-import { didYouMean, show } from './validate.js';
+import { didYouMean, show, syncAnswer } from './validate.js';
 
 /** Picks a call's signal from the wrapped function's arguments (called with its `this`). */
 export type SignalPicker = (...args: unknown[]) => unknown;
@@ -14,9 +14,10 @@ const WRAP_OPTIONS: readonly string[] = ['signal'];
 /**
  * @internal Reads a wrapper's options once, where the wrapper is made: the `signal` picker, if
  * any. Options that are not an object, an unknown option (`sigal`), a picker that is not a
- * function, or a value that is no options object (see {@link strayOptions}) throw an option
- * error naming them (see {@link optionError}), as in
- * ``policy.wrap: `signal` must be a function returning an AbortSignal, got 5``.
+ * function (or an async one), or a value that is no options object (see {@link strayOptions})
+ * throw an option error naming them (see {@link optionError}), as in
+ * ``policy.wrap: `signal` must be a function returning an AbortSignal, got 5``. A promise the
+ * picker answers a call with fails that call with a TypeError naming `signal`.
  */
 export function signalPicker(options: unknown, what: string): SignalPicker | undefined {
   if (options === undefined) return undefined;
@@ -29,11 +30,26 @@ export function signalPicker(options: unknown, what: string): SignalPicker | und
   if (signal !== undefined && typeof signal != 'function') {
     throw optionError(what, 'signal', 'a function returning an AbortSignal', signal);
   }
+  if (/^\[object Async/.test({}.toString.call(signal))) {
+    throw optionError(
+      what,
+      'signal',
+      'a function returning an AbortSignal synchronously',
+      signal,
+      '`signal` must return an AbortSignal synchronously; an async function returns a promise',
+    );
+  }
   if (signal === undefined) {
     const stray = strayOptions(options as object, what, '{ signal: () => signal }');
     if (stray) throw stray;
+    return undefined;
   }
-  return signal as SignalPicker | undefined;
+  const pick = signal as SignalPicker;
+  // A promise it answers with fails the call with a TypeError naming `signal` (its rejection
+  // handled), where `execute` would refuse it without looking at its outcome.
+  return function (this: unknown, ...args: unknown[]): unknown {
+    return syncAnswer(pick.apply(this, args), 'signal', 'an AbortSignal', `${what}: `);
+  };
 }
 
 /**

@@ -187,31 +187,57 @@ export function functionOption<F extends ((...args: never[]) => unknown) | undef
 /**
  * A predicate (`retryOn`, `onResult`, ...), or undefined. Its answer is used as a boolean, so an
  * async function, whose promise would always read as true, is refused; and a call whose answer
- * is a thenable throws a TypeError naming the option, as a predicate that throws (the promise's
- * own rejection is handled).
+ * is a thenable throws a TypeError naming the option, as {@link syncAnswer} does.
  */
 export function predicateOption<P>(value: unknown, option: string): P | undefined {
   const fn = syncFunctionOption(value, option, 'a boolean') as
     ((input: unknown) => unknown) | undefined;
-  const refuse = (got: unknown, why: string): never =>
-    fail(
-      TypeError,
-      option,
-      'a function returning a boolean synchronously',
-      got,
-      `\`${option}\` must return a boolean synchronously${why}`,
-    );
   return (fn &&
     ((input: unknown) => {
       const answer = fn(input);
       // The usual answer, a boolean, goes out without a look at `then`.
-      if (typeof answer == 'boolean') return answer;
-      if (typeof (answer as { then?: unknown } | null | undefined)?.then == 'function') {
-        Promise.resolve(answer).catch(() => {});
-        refuse(answer, ', got a promise');
-      }
-      return answer;
+      return typeof answer == 'boolean' ? answer : syncAnswer(answer, option, 'a boolean');
     })) as P;
+}
+
+// The errors `syncAnswer` threw: see `isAsyncAnswerError`.
+const asyncAnswerErrors = /* @__PURE__ */ new WeakSet<object>();
+
+/**
+ * The answer of a user's function that must answer at once (a predicate, a `key`, a `delay`
+ * function, a chaos `fault.error`, ...), as it is; but a thenable (a plain function returning a
+ * promise, which no check at construction can see) throws a TypeError naming the option, such as
+ * ``TypeError: `key` must return a string synchronously, got a promise``, after a rejection
+ * handler is put on it, so that its own rejection is never an unhandled one. A primitive answer
+ * goes out without a look at `then`. `what` prefixes the message (`policy.wrap: `).
+ * @param returns - what the function must return (`'a boolean'`)
+ */
+export function syncAnswer(answer: unknown, option: string, returns: string, what = ''): unknown {
+  if (
+    (typeof answer == 'object' || typeof answer == 'function') &&
+    typeof (answer as { then?: unknown } | null)?.then == 'function'
+  ) {
+    // A `then` that throws rejects this promise, which is handled too.
+    Promise.resolve(answer).catch(() => {});
+    const error = new OptionTypeError(
+      option,
+      `a function returning ${returns} synchronously`,
+      answer,
+      { message: `${what}\`${option}\` must return ${returns} synchronously, got a promise` },
+    );
+    asyncAnswerErrors.add(error);
+    throw error;
+  }
+  return answer;
+}
+
+/**
+ * True for an error {@link syncAnswer} threw: where a function's throw is taken as an answer (a
+ * breaker's `recordOn` that throws counts the error, a fallback stage's `on` that throws declines
+ * it), a promise answer still fails the call with this error.
+ */
+export function isAsyncAnswerError(error: unknown): boolean {
+  return asyncAnswerErrors.has(error as object);
 }
 
 /**

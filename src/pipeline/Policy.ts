@@ -61,7 +61,8 @@ export interface WrapOptions<A extends unknown[], This = any> {
    * Picks the caller's signal from each call's arguments (`(req) => req.signal`), called with the
    * call's `this` (so a method may return `this.signal`), passed on as `execute`'s `signal`: a
    * call whose caller aborted rejects at once with its reason, is never retried and records
-   * nothing in a circuit breaker. `undefined`: no signal for that call.
+   * nothing in a circuit breaker. `undefined`: no signal for that call. It answers at once: an
+   * async function is refused, and a promise fails the call with a `TypeError` naming `signal`.
    */
   readonly signal?: ((this: This, ...args: A) => AbortSignal | undefined) | undefined;
 }

@@ -8,7 +8,7 @@ import {
   positiveDuration,
 } from '../index.js';
 import { RedisStore } from './core.js';
-import type { RedisCommand } from './link.js';
+import { Outstanding, type RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
 import { LEASES, type LeaseOp } from './scripts/leases.js';
 
@@ -87,8 +87,8 @@ export class RedisBulkheadStore
   // Leases (also in #leases) taken for calls that run on slots of the local limit, taken while
   // Redis was away, so Redis counts those calls once it is back: at most one per such call.
   readonly #adopted: string[] = [];
-  // Leases being taken for such calls, by an acquire in flight.
-  #adopting = 0;
+  // Leases being taken for such calls, by an acquire or a renewal in flight.
+  readonly #adopting = new Outstanding();
   // This store decided without Redis, or failed to reach it, since its last acquire went there.
   #away = false;
   // Leases held in Redis: id -> time (this store's clock) the lease was last known to be alive.
@@ -100,9 +100,9 @@ export class RedisBulkheadStore
   readonly #unreleased = new Map<string, number>();
   #known = 0;
   // Leases tryAcquireKnown is taking that Redis has not answered for yet (not in #known).
-  #taking = 0;
+  readonly #taking = new Outstanding();
   // Leases `acquire` is asking Redis for, not answered yet (not in #known either).
-  #asking = 0;
+  readonly #asking = new Outstanding();
   // Slots tryAcquireKnown handed out that hold no lease (refused, or Redis unreachable), still
   // held: while any runs, a released slot is not handed on to a caller queued here (it may be
   // one of them, and would carry the excess on), the queued callers ask Redis instead.
@@ -191,17 +191,12 @@ export class RedisBulkheadStore
    */
   tryAcquireKnown(): false | BulkheadTicket {
     const link = this.core.link;
-    const full = this.inUse() + this.#asking + this.#uncounted() >= this.#maxConcurrent;
-    if (link.up) {
-      if (full) return false;
-    } else if (link.bypassing || full || !link.shouldTry()) {
-      // Redis away: as `onStoreError` says. Once the back-off is over, a call the known count
-      // admits is the probe: its take brings the store back to Redis when answered.
-      return this.tryAcquire();
-    }
+    const full = this.inUse() + this.#asking.amount + this.#uncounted() >= this.#maxConcurrent;
+    const gate = link.gateKnown(!full);
+    if (gate !== 'take') return gate === 'refuse' ? false : this.tryAcquire();
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
     const free = this.#toFree();
-    this.#taking++;
+    this.#taking.add(1);
     link
       .run(this.#command({ op: 'acquire', id: slot.id, free }), (late) => {
         // Granted after the take gave up waiting: the lease is the slot's after all.
@@ -209,7 +204,7 @@ export class RedisBulkheadStore
       })
       .then(
         (reply) => {
-          this.#taking--;
+          this.#taking.done(1);
           this.#freed(free);
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
@@ -217,7 +212,7 @@ export class RedisBulkheadStore
           else this.#untrack(slot);
         },
         () => {
-          this.#taking--;
+          this.#taking.done(1);
           this.#untrack(slot);
           // Redis may have restarted or let leases expire by its next answer: retake them then.
           this.#away = true;
@@ -244,8 +239,8 @@ export class RedisBulkheadStore
     // the leases of the calls still running here are taken again too, whatever the limit.
     const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
     this.#away = false;
-    this.#adopting += adopt.length;
-    this.#asking++;
+    this.#adopting.add(adopt.length);
+    this.#asking.add(1);
     const forced = again.length === 0 ? adopt : [...again, ...adopt];
     return link
       .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
@@ -259,8 +254,8 @@ export class RedisBulkheadStore
       })
       .then(
         (reply) => {
-          this.#asking--;
-          this.#adopting -= adopt.length;
+          this.#asking.done(1);
+          this.#adopting.done(adopt.length);
           this.#freed(free);
           this.#retaken(again, link.clock.now());
           this.#adopt(adopt);
@@ -284,8 +279,8 @@ export class RedisBulkheadStore
           return false;
         },
         () => {
-          this.#asking--;
-          this.#adopting -= adopt.length;
+          this.#asking.done(1);
+          this.#adopting.done(adopt.length);
           return this.#acquireWithout();
         },
       );
@@ -330,7 +325,7 @@ export class RedisBulkheadStore
   inUse(): number {
     const local = this.core.localWhileAway;
     if (local !== undefined) return local.inUse() + this.#onLease.size;
-    return this.#known + this.#taking;
+    return this.#known + this.#taking.amount;
   }
 
   /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */
@@ -430,7 +425,7 @@ export class RedisBulkheadStore
   // Calls running on local slots that Redis does not count, nor is being asked to.
   #uncounted(): number {
     const local = this.core.local;
-    return local === undefined ? 0 : local.inUse() - this.#adopted.length - this.#adopting;
+    return local === undefined ? 0 : local.inUse() - this.#adopted.length - this.#adopting.amount;
   }
 
   // Ids for leases to take for the calls running on local slots that Redis does not count yet.
@@ -546,7 +541,7 @@ export class RedisBulkheadStore
     const adopt = this.#toAdopt();
     const retake = this.#away || adopt.length !== 0;
     this.#away = false;
-    this.#adopting += adopt.length;
+    this.#adopting.add(adopt.length);
     const ids = retake
       ? [...new Set([...leases.keys(), ...this.#onLease, ...this.#adopted])]
       : [...leases.keys()];
@@ -559,7 +554,7 @@ export class RedisBulkheadStore
     link.run(command, retake ? onLate : undefined).then(
       (reply) => {
         this.#renewing = false;
-        this.#adopting -= adopt.length;
+        this.#adopting.done(adopt.length);
         const [inUse, lost] = reply as [unknown, unknown];
         this.#known = Number(inUse);
         if (retake) {
@@ -576,7 +571,7 @@ export class RedisBulkheadStore
       },
       () => {
         this.#renewing = false;
-        this.#adopting -= adopt.length;
+        this.#adopting.done(adopt.length);
         this.#away = true;
         this.#dropExpired(clock.now());
         this.#armRenewal();

@@ -38,9 +38,11 @@ const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-o
  * Each operation is one atomic Lua script (`EVALSHA`) on the Redis server's clock, applying the
  * same rules as {@link InMemoryCircuitBreakerStore}: consecutive mode, failure-rate and
  * slow-call-rate tripping over a COUNT window (the last `windowSize` outcomes) or a TIME window
- * (`windowDuration` in 10 to 60 buckets), `minimumCalls`, slow HALF_OPEN probes, only probes
- * deciding HALF_OPEN, every outcome (a probe's, or a late one that arrives while OPEN or
- * HALF_OPEN) counted in the shared window's metrics, and a probe that has not reported after `max(recoveryTimeout, 10 s)` taken
+ * (`windowDuration` in 10 to 60 buckets, each kept until its end is `windowDuration` old),
+ * `minimumCalls`, slow HALF_OPEN probes, only probes
+ * deciding HALF_OPEN, every outcome (a probe's, or a late one that arrives while OPEN,
+ * HALF_OPEN or ISOLATED) counted in the shared window's metrics except that of a call admitted
+ * before the circuit last closed that arrives while it is CLOSED, and a probe that has not reported after `max(recoveryTimeout, 10 s)` taken
  * as lost (a hung call, or its process died), its slot going to the next caller.
  *
  * With the breaker's `halfOpenWait`, a call waiting in HALF_OPEN for the verdict learns it from
@@ -93,7 +95,8 @@ export class RedisCircuitBreakerStore
   #growing = false;
   // The script's commands, made once the settings are known.
   #commands: Partial<Record<Exclude<BreakerOp, 'record'>, RedisCommand>> = {};
-  // Record commands by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (probe === false ? 4 : 0).
+  // Record commands by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (stale ? 8 : probe === false
+  // ? 4 : 0).
   #recordCommands: readonly RedisCommand[] = [];
   readonly #acquireWithout = (): CircuitAdmission | Promise<CircuitAdmission> =>
     this.core.decide((local) => {
@@ -146,8 +149,13 @@ export class RedisCircuitBreakerStore
       idleTtlMs: idleTtl,
       probeLeaseMs: probeLeaseMs(config.recoveryTimeoutMs),
     };
-    const command = (op: BreakerOp, failure = false, slow = false, probe = true): RedisCommand =>
-      BREAKER.command({ ...settings, op, failure, slow, probe });
+    const command = (
+      op: BreakerOp,
+      failure = false,
+      slow = false,
+      probe = true,
+      stale = false,
+    ): RedisCommand => BREAKER.command({ ...settings, op, failure, slow, probe, stale });
     this.#commands = Object.freeze({
       acquire: command('acquire'),
       release: command('release'),
@@ -165,6 +173,10 @@ export class RedisCircuitBreakerStore
       command('record', true, false, false),
       command('record', false, true, false),
       command('record', true, true, false),
+      command('record', false, false, false, true),
+      command('record', true, false, false, true),
+      command('record', false, true, false, true),
+      command('record', true, true, false, true),
     ]);
   }
 
@@ -191,7 +203,9 @@ export class RedisCircuitBreakerStore
 
   record(outcome: CircuitOutcome): CircuitState | Promise<CircuitState> {
     const index =
-      (outcome.failure ? 1 : 0) + (outcome.slow ? 2 : 0) + (outcome.probe === false ? 4 : 0);
+      (outcome.failure ? 1 : 0) +
+      (outcome.slow ? 2 : 0) +
+      (outcome.stale === true ? 8 : outcome.probe === false ? 4 : 0);
     const core = this.core;
     return core.link.attempt(this.#recordCommands[index] as RedisCommand, this.#toState, () =>
       core.decide((local) => {

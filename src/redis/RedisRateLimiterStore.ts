@@ -5,7 +5,7 @@ import {
 } from '../index.js';
 import { noop } from '../internal/signals.js';
 import { RedisStore } from './core.js';
-import type { RedisCommand } from './link.js';
+import { Outstanding, type RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
 import { BUCKET } from './scripts/bucket.js';
 
@@ -55,21 +55,15 @@ export class RedisRateLimiterStore
   // The last answer's token count, and when (on this process's clock) it was received.
   #known = NaN;
   #knownAt = 0;
-  // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known), in
-  // #takes takes (none left: exactly 0, whatever fractions of permits summed to).
-  #taking = 0;
-  // Tokens this store's `reserve` asked Redis for in #reserves calls it has not answered yet
-  // (none left: exactly 0).
-  #reserving = 0;
-  #reserves = 0;
-  #takes = 0;
-  // The command of the last background take, reused while permits stay the same.
-  #take: RedisCommand | undefined = undefined;
-  #takePermits = NaN;
-  // The command of the last reserve, reused while permits and maxWait stay the same.
-  #reserve: RedisCommand | undefined = undefined;
-  #reservePermits = NaN;
-  #reserveMaxWait = NaN;
+  // Tokens taken by tryReserveKnown that Redis has not answered for yet (not in #known).
+  readonly #taking = new Outstanding();
+  // Tokens this store's `reserve` asked Redis for that it has not answered yet.
+  readonly #reserving = new Outstanding();
+  // The last background take's command and handlers, reused while permits stay the same.
+  #take: TakeCall | undefined = undefined;
+  // The last reserve's command and handlers, reused while permits and maxWait stay the same: a
+  // reserve allocates nothing of its own beyond what the link's call does.
+  #reserve: ReserveCall | undefined = undefined;
   readonly #learn = (reply: unknown): number => {
     const [result, tokens] = reply as [unknown, unknown];
     this.#known = Number(tokens);
@@ -136,81 +130,68 @@ export class RedisRateLimiterStore
   tryReserveKnown(permits: number): boolean {
     const link = this.core.link;
     // This process's own reservations still out count against the known count too.
-    const short = this.available() - this.#reserving < permits;
-    if (link.up) {
-      if (short) return false;
-    } else if (link.bypassing || short || !link.shouldTry()) {
-      // Redis away: as `onStoreError` says. Once the back-off is over, a call the known count
-      // admits is the probe: its take brings the store back to Redis when answered.
-      return this.#reserveWithout(permits);
-    }
-    let command = this.#take;
-    if (command === undefined || permits !== this.#takePermits) {
-      this.#takePermits = permits;
-      command = this.#take = BUCKET.command({
-        ...this.#bucket,
-        op: 'reserve',
-        permits,
-        maxWaitMs: 0,
-      });
-    }
-    this.#taking += permits;
-    this.#takes++;
-    const answered = (): void => {
-      this.#taking = --this.#takes === 0 ? 0 : this.#taking - permits;
-    };
-    // Redis's answer (a grant, or a refusal: the call ran all the same) is the known count; a
-    // take that failed or timed out is known no more (its late answer is not awaited).
-    link
-      .run(command)
-      .then((reply) => {
-        answered();
-        this.#learn(reply);
-      }, answered)
-      .then(undefined, noop);
+    const gate = link.gateKnown(!(this.available() - this.#reserving.amount < permits));
+    if (gate !== 'take') return gate === 'refuse' ? false : this.#reserveWithout(permits);
+    let call = this.#take;
+    if (call === undefined || permits !== call.permits) call = this.#take = this.#takeCall(permits);
+    this.#taking.add(permits);
+    link.run(call.command).then(call.onReply, call.onFailure).then(undefined, noop);
     return true;
   }
 
-  reserve(permits: number, maxWaitMs: number): number | Promise<number> {
-    const core = this.core;
-    const link = core.link;
-    let command = this.#reserve;
-    if (
-      command === undefined ||
-      permits !== this.#reservePermits ||
-      maxWaitMs !== this.#reserveMaxWait
-    ) {
-      this.#reservePermits = permits;
-      this.#reserveMaxWait = maxWaitMs;
-      command = this.#reserve = BUCKET.command({
-        ...this.#bucket,
-        op: 'reserve',
-        permits,
-        maxWaitMs,
-      });
-    }
-    const without = () => core.decide((local) => local.reserve(permits, maxWaitMs), 0);
-    if (!link.shouldTry()) return without();
-    this.#reserving += permits;
-    this.#reserves++;
-    const answered = (): void => {
-      this.#reserving = --this.#reserves === 0 ? 0 : this.#reserving - permits;
+  // A background take of `permits`: its command, and what it does with each outcome.
+  #takeCall(permits: number): TakeCall {
+    const taking = this.#taking;
+    return {
+      permits,
+      command: BUCKET.command({ ...this.#bucket, op: 'reserve', permits, maxWaitMs: 0 }),
+      // Redis's answer (a grant, or a refusal: the call ran all the same) is the known count.
+      onReply: (reply) => {
+        taking.done(permits);
+        this.#learn(reply);
+      },
+      // A take that failed or timed out is known no more (its late answer is not awaited).
+      onFailure: () => taking.done(permits),
     };
-    return link
-      .run(command, (late) => {
+  }
+
+  reserve(permits: number, maxWaitMs: number): number | Promise<number> {
+    let call = this.#reserve;
+    if (call === undefined || permits !== call.permits || maxWaitMs !== call.maxWaitMs) {
+      call = this.#reserve = this.#reserveCall(permits, maxWaitMs);
+    }
+    const link = this.core.link;
+    if (!link.shouldTry()) return call.without();
+    this.#reserving.add(permits);
+    return link.run(call.command, call.onLate).then(call.onReply, call.onFailure);
+  }
+
+  // A reserve of `permits` waiting at most `maxWaitMs`: its command, and what it does with each
+  // outcome, counting the reservation as answered.
+  #reserveCall(permits: number, maxWaitMs: number): ReserveCall {
+    const core = this.core;
+    const reserving = this.#reserving;
+    const answered = (): void => reserving.done(permits);
+    const viaLocal = (local: InMemoryRateLimiterStore): number => local.reserve(permits, maxWaitMs);
+    const without = (): number | Promise<number> => core.decide(viaLocal, 0);
+    return {
+      permits,
+      maxWaitMs,
+      command: BUCKET.command({ ...this.#bucket, op: 'reserve', permits, maxWaitMs }),
+      without,
+      onReply: (reply) => {
+        answered();
+        return this.#learn(reply);
+      },
+      onFailure: () => {
+        answered();
+        return without();
+      },
+      onLate: (late) => {
         // Redis granted tokens to a caller already answered without it: give them back.
-        if (Number(first(late)) >= 0) link.send(this.#refund(permits));
-      })
-      .then(
-        (reply) => {
-          answered();
-          return this.#learn(reply);
-        },
-        () => {
-          answered();
-          return without();
-        },
-      );
+        if (Number(first(late)) >= 0) core.link.send(this.#refund(permits));
+      },
+    };
   }
 
   refund(permits: number): void | Promise<void> {
@@ -238,12 +219,32 @@ export class RedisRateLimiterStore
     const tokens = Number.isNaN(known)
       ? maxTokens
       : known + ((this.core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
-    return (tokens < maxTokens ? tokens : maxTokens) - this.#taking;
+    return (tokens < maxTokens ? tokens : maxTokens) - this.#taking.amount;
   }
 
   #refund(permits: number): RedisCommand {
     return BUCKET.command({ ...this.#bucket, op: 'refund', permits });
   }
+}
+
+/** A background take's command and handlers, for one `permits`. */
+interface TakeCall {
+  readonly permits: number;
+  readonly command: RedisCommand;
+  readonly onReply: (reply: unknown) => void;
+  readonly onFailure: () => void;
+}
+
+/** A reserve's command and handlers, for one `permits` and `maxWaitMs`. */
+interface ReserveCall {
+  readonly permits: number;
+  readonly maxWaitMs: number;
+  readonly command: RedisCommand;
+  /** The answer without Redis, as `onStoreError` says. */
+  readonly without: () => number | Promise<number>;
+  readonly onReply: (reply: unknown) => number;
+  readonly onFailure: () => number | Promise<number>;
+  readonly onLate: (late: unknown) => void;
 }
 
 function first(reply: unknown): unknown {

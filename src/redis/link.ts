@@ -14,6 +14,33 @@ import { assertUnconfigured, type ResolvedStoreOptions, type StoreErrorMode } fr
  */
 export type RedisCommand = (adapter: RedisClientAdapter) => Promise<unknown>;
 
+/**
+ * @internal What a store has asked Redis for and not had answered yet: `amount` (tokens, slots,
+ * leases) over `calls` commands. With none left out it is exactly 0, whatever fractions the
+ * amounts summed to, so a count decided on never keeps a floating-point residue.
+ */
+export class Outstanding {
+  amount = 0;
+  calls = 0;
+
+  /** A command asking for `amount` is out. */
+  add(amount: number): void {
+    this.amount += amount;
+    this.calls++;
+  }
+
+  /** A command that asked for `amount` was answered, or failed. */
+  done(amount: number): void {
+    this.amount = --this.calls === 0 ? 0 : this.amount - amount;
+  }
+}
+
+/**
+ * @internal How a call decided on the count a store knows goes (see {@link RedisLink.gateKnown}):
+ * `'take'` in Redis in the background, `'refuse'`, or decide `'without'` Redis.
+ */
+export type KnownGate = 'take' | 'refuse' | 'without';
+
 /** Why a store call gave up waiting: Redis was slower than `storeTimeout`. */
 class StoreTimeoutError extends Error {
   override readonly name = 'StoreTimeoutError';
@@ -153,6 +180,19 @@ export class RedisLink {
     if (!health.up) health.probing = true;
     if (!this.#up) this.#probing = true;
     return true;
+  }
+
+  /**
+   * The gate of a call a store decides on the count it knows, without waiting for Redis (a
+   * limiter's or bulkhead's `tryAcquire`), `covered` when that count admits it. While Redis is
+   * up: `'take'` (the store takes it in Redis in the background) when covered, else
+   * `'refuse'`. While Redis is away: `'without'`, to decide as `onStoreError` says, but for a
+   * covered call once the back-off is over, which is the probe (`'take'`: the caller must
+   * `run`), whose answer brings the store back to Redis.
+   */
+  gateKnown(covered: boolean): KnownGate {
+    if (this.up) return covered ? 'take' : 'refuse';
+    return !this.bypassing && covered && this.shouldTry() ? 'take' : 'without';
   }
 
   /**

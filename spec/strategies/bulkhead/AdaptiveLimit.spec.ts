@@ -163,6 +163,19 @@ describe('AdaptiveLimit', () => {
       expect(falling[2]).to.be.below(falling[1] as number);
     });
 
+    it('takes a plain average of its first windows as the long-run latency: a slow first one weighs no more than the next', () => {
+      const limit = new AdaptiveLimit({ initial: 20, window: 900 });
+      window(limit, 0, 16); // a cold start
+      expect(limit.baselineMs).to.equal(16);
+      window(limit, 1000, 10);
+      expect(limit.baselineMs).to.equal(13);
+      window(limit, 2000, 10);
+      expect(limit.baselineMs).to.equal(12);
+      // A slower window is not averaged in: the limit is not at its minimum.
+      window(limit, 3000, 30);
+      expect(limit.baselineMs).to.equal(12);
+    });
+
     it('falls with the share of calls that fail', () => {
       const limit = new AdaptiveLimit({ initial: 100, window: 900, smoothing: 1 });
       window(limit, 0, 10, 100, 3); // 30% failed: x 0.7, plus 4

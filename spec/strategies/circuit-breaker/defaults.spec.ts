@@ -71,10 +71,12 @@ describe('CircuitBreaker', () => {
       expect(breaker.state).to.equal('open');
     });
 
-    it('keeps outcomes in a time window for 60 seconds by default', async () => {
+    it('keeps outcomes in a time window for 60 seconds by default, in buckets of 1 second', async () => {
       const breaker = new CircuitBreaker({ clock, windowType: 'time' });
       await run(breaker, 'F');
-      clock.tick(59_999);
+      clock.tick(60_000);
+      expect(breaker.metrics.bufferedCalls).to.equal(1);
+      clock.tick(999);
       expect(breaker.metrics.bufferedCalls).to.equal(1);
       clock.tick(1);
       expect(breaker.metrics.bufferedCalls).to.equal(0);

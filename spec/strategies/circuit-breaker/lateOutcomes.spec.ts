@@ -143,8 +143,9 @@ describe('CircuitBreaker metrics count every recorded call, whatever the state',
       slowCalls: 1,
       slowCallRate: 1 / 3,
     });
-    // The trip's failures (at 0 ms) leave first; the late success (at 2 s) stays 2 s more.
-    clock.tick(8_000);
+    // The trip's failures (in the bucket [0, 1 s)) leave first, at 11 s; the late success (in
+    // [2 s, 3 s)) 2 s later.
+    clock.tick(9_000);
     expect(counts(breaker)).to.deep.equal(['open', 1, 0, 1]);
     clock.tick(2_000);
     expect(counts(breaker)).to.deep.equal(['open', 0, 0, 0]);

@@ -44,7 +44,45 @@ describe('CircuitBreaker', () => {
       await run(breaker, 'FS');
       expect(breaker.metrics).to.include({ bufferedCalls: 2, failureRate: 0.5 });
       clock.tick(10_000);
+      expect(breaker.metrics).to.include({ bufferedCalls: 2, failureRate: 0.5 });
+      clock.tick(1_000);
       expect(breaker.metrics).to.include({ bufferedCalls: 0, failureRate: 0 });
+    });
+
+    it('reports the failure and slow-call rates over the last windowDuration', async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 100,
+        windowType: 'time',
+        windowDuration: '10s',
+        slowCallDuration: '1s',
+      });
+      clock.tick(400);
+      // A slow success, recorded at 1.4 s, then a failure.
+      await breaker.execute(() => {
+        clock.tick(1_000);
+        return 'slow';
+      });
+      await run(breaker, 'F');
+      clock.tick(10_000); // t = 11.4 s: both are exactly 10 s old
+      await run(breaker, 'SS');
+      expect(breaker.metrics).to.deep.equal({
+        state: 'closed',
+        failureRate: 0.25,
+        slowCallRate: 0.25,
+        bufferedCalls: 4,
+        failedCalls: 1,
+        slowCalls: 1,
+      });
+      clock.tick(600); // t = 12 s: their bucket [1 s, 2 s) ended 10 s ago
+      expect(breaker.metrics).to.deep.equal({
+        state: 'closed',
+        failureRate: 0,
+        slowCallRate: 0,
+        bufferedCalls: 2,
+        failedCalls: 0,
+        slowCalls: 0,
+      });
     });
   });
 

@@ -1,13 +1,17 @@
 // CircuitBreaker and the outcomes of calls admitted before the circuit last closed (a close from
 // HALF_OPEN, or reset()): the close started a fresh window about the calls admitted since, so
-// such an outcome enters no window and moves nothing — it cannot trip the circuit, reset the run
-// of consecutive failures, nor count toward a later trip.
+// such an outcome moves nothing — it cannot trip the circuit, reset the run of consecutive
+// failures, nor count toward a later trip. While the circuit is CLOSED it enters no window; while
+// it is OPEN, HALF_OPEN or ISOLATED it appears in the metrics, as every outcome that reports then,
+// in the window the next close empties.
 import { expect } from 'chai';
+import type { CircuitOpenError } from '../../../src/errors.js';
 import type { Context } from '../../../src/internal/context.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { ManualClock } from '../../support/clock.js';
-import { Boom, breakerClock, flushed, pending, run } from './support.js';
+import { rejectionOf } from '../../support/promises.js';
+import { AsyncStore, Boom, breakerClock, flushed, pending, run } from './support.js';
 
 function counts(breaker: CircuitBreaker): [string, number, number, number] {
   const m = breaker.metrics;
@@ -231,6 +235,171 @@ describe('CircuitBreaker ignores outcomes of calls admitted before the circuit l
     breaker.onFailure(new Boom(), 0, ticket);
     breaker.onFailure(new Boom(), 0);
     expect(breaker.state, 'both failures of the new period count').to.equal('open');
+  });
+});
+
+describe('CircuitBreaker counts outcomes of calls admitted before the last close that report while not CLOSED', () => {
+  let clock: ManualClock;
+
+  beforeEach(() => {
+    clock = breakerClock();
+  });
+
+  /** Trips a closed circuit (failureThreshold 2) and lets its open time (1 s) pass. */
+  async function tripAndRecover(breaker: CircuitBreaker): Promise<void> {
+    await run(breaker, 'FF');
+    expect(breaker.state).to.equal('open');
+    clock.tick(1_000);
+    expect(breaker.state).to.equal('half-open');
+  }
+
+  const paths: Array<
+    [string, (breaker: CircuitBreaker) => (fn: () => Promise<string>) => Promise<string>]
+  > = [
+    ['execute', (breaker) => (fn) => breaker.execute(fn)],
+    [
+      'a policy',
+      (breaker) => {
+        const policy = Policy.builder().clock(clock).circuitBreaker(breaker).build();
+        return (fn) => policy.execute(fn);
+      },
+    ],
+  ];
+
+  for (const [name, through] of paths) {
+    it(`counts a failure of CLOSED period 1 reporting in the second HALF_OPEN, which decides nothing (${name})`, async () => {
+      const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '1s' });
+      const call = through(breaker);
+      const old = pending(call);
+      await tripAndRecover(breaker);
+      await run(breaker, 'S');
+      expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+      await tripAndRecover(breaker);
+      const probe = pending(call);
+
+      old.fail();
+      await flushed();
+      expect(old.settled.reason).to.be.instanceOf(Boom);
+      expect(counts(breaker), 'in the window that tripped').to.deep.equal(['half-open', 3, 3, 0]);
+      probe.succeed();
+      await flushed();
+      expect(counts(breaker), 'the probe alone decides').to.deep.equal(['closed', 0, 0, 0]);
+      // Emptied by the close: one failure of the new period is not yet two in a row.
+      await run(breaker, 'F');
+      expect(counts(breaker)).to.deep.equal(['closed', 1, 1, 0]);
+      await run(breaker, 'F');
+      expect(breaker.state).to.equal('open');
+    });
+  }
+
+  it('counts a success of an earlier period in HALF_OPEN without letting it close the circuit', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '1s' });
+    const old = pending((fn) => breaker.execute(fn));
+    await tripAndRecover(breaker);
+    await run(breaker, 'S');
+    await tripAndRecover(breaker);
+    const probe = pending((fn) => breaker.execute(fn));
+    old.succeed();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['half-open', 3, 2, 0]);
+    probe.fail();
+    await flushed();
+    expect(counts(breaker), 'the probe re-opens it').to.deep.equal(['open', 4, 3, 0]);
+  });
+
+  it('counts one reporting while OPEN again, leaving the open time as it was', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 2, recoveryTimeout: '1s' });
+    const old = pending((fn) => breaker.execute(fn));
+    await tripAndRecover(breaker);
+    await run(breaker, 'S');
+    await run(breaker, 'FF');
+    clock.tick(400);
+    old.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['open', 3, 3, 0]);
+    const refusal = (await rejectionOf(breaker.execute(() => 'no'))) as CircuitOpenError;
+    expect(refusal.retryAfterMs).to.equal(600);
+  });
+
+  it('counts one reporting while ISOLATED after a reset(), until the next reset() empties the window', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 2 });
+    const old = pending((fn) => breaker.execute(fn));
+    breaker.reset();
+    await run(breaker, 'S');
+    breaker.isolate();
+    old.fail();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['isolated', 2, 1, 0]);
+    breaker.reset();
+    expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+    await run(breaker, 'F');
+    expect(breaker.state, 'the earlier failure is no part of the run').to.equal('closed');
+  });
+
+  it('counts a trial call lost before the close that reports while OPEN again', async () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '10s' });
+    await run(breaker, 'F');
+    clock.tick(10_000);
+    const lost = pending((fn) => breaker.execute(fn));
+    clock.tick(10_000);
+    await run(breaker, 'S');
+    await run(breaker, 'F');
+    expect(counts(breaker)).to.deep.equal(['open', 1, 1, 0]);
+    lost.succeed();
+    await flushed();
+    expect(counts(breaker)).to.deep.equal(['open', 2, 1, 0]);
+    clock.tick(10_000);
+    // Its slot was long given back: the next HALF_OPEN admits a probe, which alone decides.
+    await run(breaker, 'S');
+    expect(counts(breaker)).to.deep.equal(['closed', 0, 0, 0]);
+  });
+
+  it('counts one recorded by hand, by its ticket, while OPEN', () => {
+    const breaker = new CircuitBreaker({ clock, failureThreshold: 1, recoveryTimeout: '1s' });
+    const early = breaker.beforeCall();
+    breaker.onFailure(new Boom(), 0, breaker.beforeCall());
+    clock.tick(1_000);
+    breaker.onSuccess(0, breaker.beforeCall());
+    breaker.onFailure(new Boom(), 0, breaker.beforeCall());
+    breaker.onSuccess(0, early);
+    expect(counts(breaker)).to.deep.equal(['open', 2, 1, 0]);
+  });
+
+  it('with a store that answers later: counts it while the store is OPEN, and nowhere once the store closed meanwhile', async () => {
+    const store = new AsyncStore();
+    const breaker = new CircuitBreaker({
+      clock,
+      failureThreshold: 1,
+      recoveryTimeout: '1s',
+      store,
+    });
+    const snapshot = (): [string, number, number, number] => {
+      const m = store.inner.snapshot();
+      return [m.state, m.bufferedCalls, m.failedCalls, m.slowCalls];
+    };
+    const first = pending((fn) => breaker.execute(fn));
+    const second = pending((fn) => breaker.execute(fn));
+    await flushed();
+    await run(breaker, 'F');
+    clock.tick(1_000);
+    await run(breaker, 'S');
+    await run(breaker, 'F');
+    expect(breaker.state).to.equal('open');
+    await flushed();
+    expect(snapshot()).to.deep.equal(['open', 1, 1, 0]);
+    first.fail();
+    await flushed();
+    expect(snapshot()).to.deep.equal(['open', 2, 2, 0]);
+    // Another process resets the shared circuit; this breaker has not heard of it yet.
+    store.inner.reset();
+    second.fail();
+    await flushed();
+    expect(snapshot(), 'the store keeps it out of its CLOSED window').to.deep.equal([
+      'closed',
+      0,
+      0,
+      0,
+    ]);
   });
 });
 

@@ -153,14 +153,68 @@ describe('CircuitBreaker', () => {
       expect(breaker.state).to.equal('open');
     });
 
-    it('drops outcomes at the exact end of the window', async () => {
+    it('keeps outcomes exactly windowDuration old, and drops them once their bucket ended that long ago', async () => {
       const breaker = new CircuitBreaker({ clock, ...options });
-      await run(breaker, 'FFF');
+      await run(breaker, 'FFF'); // t = 0, the start of the bucket [0, 1s)
       clock.tick(10_000);
+      expect(breaker.metrics).to.include({ bufferedCalls: 3, failedCalls: 3 });
+      clock.tick(999);
+      expect(breaker.metrics.bufferedCalls).to.equal(3);
+      clock.tick(1);
       expect(breaker.metrics.bufferedCalls).to.equal(0);
       await run(breaker, 'F'); // only 1 outcome left in the window
       expect(breaker.state).to.equal('closed');
       expect(breaker.metrics).to.include({ bufferedCalls: 1, failedCalls: 1 });
+    });
+
+    it('trips on outcomes exactly windowDuration old', async () => {
+      const breaker = new CircuitBreaker({ clock, ...options });
+      await run(breaker, 'FF'); // t = 0
+      clock.tick(10_000);
+      await run(breaker, 'SF'); // 4 outcomes of the last 10 s, 3/4
+      expect(breaker.state).to.equal('open');
+      expect(breaker.metrics).to.include({ bufferedCalls: 4, failedCalls: 3 });
+    });
+
+    it('trips on failures all of the last windowDuration, though their buckets began earlier', async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        windowType: 'time',
+        windowDuration: '10s',
+        failureRateThreshold: 0.5,
+        minimumCalls: 10,
+      });
+      clock.tick(900); // late in the bucket [0, 1s)
+      await run(breaker, 'FFFFF');
+      clock.tick(9_100); // t = 10s: the first failures are 9.1 s old
+      await run(breaker, 'FFFF');
+      expect(breaker.state).to.equal('closed');
+      expect(breaker.metrics.bufferedCalls).to.equal(9);
+      await run(breaker, 'F');
+      expect(breaker.state).to.equal('open');
+      expect(breaker.metrics).to.include({ bufferedCalls: 10, failedCalls: 10, failureRate: 1 });
+    });
+
+    it("keeps a one-hour window's outcomes for the whole hour, in buckets of a minute", async () => {
+      const breaker = new CircuitBreaker({
+        clock,
+        windowType: 'time',
+        windowDuration: '1h',
+        failureRateThreshold: 0.5,
+        minimumCalls: 4,
+      });
+      clock.tick(59_000); // the end of the bucket [0, 1 min)
+      await run(breaker, 'FF');
+      clock.tick(3_541_000); // t = 1 h: they are 59 min 1 s old
+      expect(breaker.metrics).to.include({ bufferedCalls: 2, failedCalls: 2 });
+      await run(breaker, 'SF'); // 3/4 over the last hour
+      expect(breaker.state).to.equal('open');
+      expect(breaker.metrics).to.include({ bufferedCalls: 4, failedCalls: 3 });
+      // Their bucket ended at 1 min: they leave an hour after that, 61 s after they were recorded.
+      clock.tick(59_999);
+      expect(breaker.metrics.bufferedCalls).to.equal(4);
+      clock.tick(1);
+      expect(breaker.metrics).to.include({ bufferedCalls: 2, failedCalls: 1 });
     });
 
     it('slides: old failures leave and new successes dilute the rate', async () => {
@@ -168,7 +222,7 @@ describe('CircuitBreaker', () => {
       await run(breaker, 'FF'); // t = 0
       clock.tick(5_000);
       await run(breaker, 'SS'); // t = 5s
-      clock.tick(5_000); // t = 10s: the two failures have left
+      clock.tick(6_000); // t = 11s: the two failures have left
       await run(breaker, 'SF'); // S,S,S,F = 0.25
       expect(breaker.state).to.equal('closed');
       expect(breaker.metrics).to.include({ bufferedCalls: 4, failedCalls: 1 });

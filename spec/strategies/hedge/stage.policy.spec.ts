@@ -5,6 +5,7 @@ import { getEventListeners } from 'node:events';
 import { BulkheadFullError } from '../../../src/errors.js';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
+import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { Hedge } from '../../../src/strategies/hedge/Hedge.js';
 import { ManualClock } from '../../support/clock.js';
@@ -90,29 +91,66 @@ describe('Hedge stage', () => {
     expect(calls.map((c) => c.signal.aborted)).to.deep.equal([true, true, false]);
   });
 
-  it("with 'on-failure' (or -1) starts the next attempt only when one fails, and sets no timer", async () => {
-    for (const delay of ['on-failure', -1] as const) {
-      const clock = new ManualClock(0, { forbidTimers: 'no timer expected' });
-      const policy = Policy.builder('p').hedge({ maxHedges: 2, delay, clock }).build();
-      const hedges: unknown[] = [];
-      policy.on('hedge', (e) => hedges.push(e));
-      const { thunk, calls } = controlled<string>();
-      const result = settle(policy.execute(thunk));
-      await clock.advance(10_000);
-      expect(calls).to.have.length(1);
-      calls[0]?.call.reject(new Error('one'));
-      await flush();
-      expect(calls, 'the next attempt waits for the next turn').to.have.length(1);
-      await clock.advance(0);
-      expect(calls).to.have.length(2);
-      expect(hedges).to.deep.equal([
-        { policy: 'p', stage: 'hedge', attempt: 2, reason: 'failure' },
-      ]);
-      calls[1]?.call.resolve('two');
-      await flush();
-      expect(result).to.deep.include({ status: 'fulfilled', value: 'two' });
-      expect(policy.describe()).to.equal('1. hedge: up to 2 hedged attempts, on failure');
+  it("with 'on-failure' starts the next attempt only when one fails, and sets no timer", async () => {
+    const clock = new ManualClock(0, { forbidTimers: 'no timer expected' });
+    const policy = Policy.builder('p').hedge({ maxHedges: 2, delay: 'on-failure', clock }).build();
+    const hedges: unknown[] = [];
+    policy.on('hedge', (e) => hedges.push(e));
+    const { thunk, calls } = controlled<string>();
+    const result = settle(policy.execute(thunk));
+    await clock.advance(10_000);
+    expect(calls).to.have.length(1);
+    calls[0]?.call.reject(new Error('one'));
+    await flush();
+    expect(calls, 'the next attempt waits for the next turn').to.have.length(1);
+    await clock.advance(0);
+    expect(calls).to.have.length(2);
+    expect(hedges).to.deep.equal([{ policy: 'p', stage: 'hedge', attempt: 2, reason: 'failure' }]);
+    // A hedged attempt sets no delay either: the third starts only when another one fails.
+    await clock.advance(10_000);
+    expect(calls).to.have.length(2);
+    calls[1]?.call.reject(new Error('two'));
+    await clock.advance(0);
+    expect(calls.map((c) => c.attempt)).to.deep.equal([1, 2, 3]);
+    calls[2]?.call.resolve('three');
+    await flush();
+    expect(result).to.deep.include({ status: 'fulfilled', value: 'three' });
+    expect(policy.describe()).to.equal('1. hedge: up to 2 hedged attempts, on failure');
+  });
+
+  it("reads an 'on-failure' delay as Infinity: never on time (null in JSON, as every Infinity)", async () => {
+    const hedge = new Hedge({ delay: 'on-failure' });
+    expect(hedge.delayMs).to.equal(Infinity);
+    expect(JSON.parse(JSON.stringify(hedge))).to.deep.equal({ maxHedges: 1, delayMs: null });
+    const policy = Policy.builder('p').hedge(hedge).build();
+    expect(policy.metrics().stages[0]).to.deep.include({ kind: 'hedge', delayMs: Infinity });
+    expect(policy.describe()).to.equal('1. hedge: up to 1 hedged attempt, on failure');
+    const registry = PolicyRegistry.fromConfig({
+      hedge: { lazy: { 'max-hedges': 2, delay: 'on-failure' } },
+      policies: { reads: [{ hedge: 'lazy' }] },
+    });
+    expect(registry.hedge('lazy').delayMs).to.equal(Infinity);
+    const health = registry.health();
+    expect(health.primitives.hedge['lazy']).to.deep.include({ maxHedges: 2, delayMs: null });
+    expect(health.policies['reads']?.stages[0]).to.deep.include({ delayMs: null });
+    expect(JSON.parse(JSON.stringify(health))).to.deep.equal(health);
+  });
+
+  it('refuses -1 and every other negative delay, as any negative duration', () => {
+    const must = "`delay` must be a finite duration >= 0 such as 250ms or 2s, or 'on-failure', got";
+    for (const delay of [-1, -0.5, -2000, -Infinity]) {
+      expect(() => new Hedge({ delay }), String(delay)).to.throw(
+        RangeError,
+        `${must} ${String(delay)}`,
+      );
+      expect(() => Policy.builder('p').hedge({ delay }), String(delay)).to.throw(
+        RangeError,
+        `${must} ${String(delay)}`,
+      );
     }
+    expect(() =>
+      PolicyRegistry.fromConfig({ policies: { reads: [{ hedge: { delay: -1 } }] } }),
+    ).to.throw(RangeError, `resilience.policies.reads[0].hedge.delay: ${must} -1`);
   });
 
   it('starts the next attempt in the next turn when one fails before the delay, then keeps the delay for the one after', async () => {
@@ -359,11 +397,11 @@ describe('Hedge stage', () => {
     );
     expect(() => new Hedge({ delay: -5 })).to.throw(
       RangeError,
-      "`delay` must be a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure', got -5",
+      "`delay` must be a finite duration >= 0 such as 250ms or 2s, or 'on-failure', got -5",
     );
     expect(() => new Hedge({ delay: 'soon' })).to.throw(
       TypeError,
-      `\`delay\` must be a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure', got "soon"`,
+      `\`delay\` must be a finite duration >= 0 such as 250ms or 2s, or 'on-failure', got "soon"`,
     );
     expect(() => new Hedge({ on: 3 as never })).to.throw(TypeError, '`on` must be a function');
     expect(() => new Hedge({ maxHedge: 2 } as never)).to.throw(

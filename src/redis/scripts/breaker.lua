@@ -5,12 +5,14 @@
 --   pk probe successes, ps slow probes, pa last probe admitted at, n/f/s window totals,
 --   nx next ring slot (count window), lt latest bucket index (time window)).
 -- KEYS[2]: the window: a string of one digit per outcome (count: bit 0 failure, bit 1 slow),
---   or a hash of bucket counts c<slot>, f<slot>, s<slot> (time).
+--   or a hash of bucket counts c<slot>, f<slot>, s<slot> (time: buckets + 1 slots, as the
+--   in-memory TIME window keeps a bucket until its end is windowMs old).
 -- ARGV: op, failureThreshold, recoveryMs, failureRate (-1: consecutive mode), slowRate (-1: none),
 --   timed (1/0), windowSize, windowMs, buckets, minimumCalls, halfOpenMaxCalls, idleTtlMs,
 --   probeLeaseMs, failure (1/0), slow (1/0), probe (0: the outcome of a call known to hold no
 --   probe slot of the current HALF_OPEN period, counted in the window but deciding nothing
---   there; 1: may be a probe),
+--   there; 1: may be a probe; 2: the outcome of a call admitted before the circuit last closed,
+--   dropped while CLOSED and otherwise taken as 0),
 --   recoveryBackoff (>= 1), maxRecoveryMs, reportOpen (1: snapshot replies the open duration).
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local H = KEYS[1]
@@ -28,13 +30,16 @@ local timed = ARGV[6] == '1'
 local size = tonumber(ARGV[7])
 local buckets = tonumber(ARGV[9])
 local width = tonumber(ARGV[8]) / buckets
+-- A bucket stays until its end is windowMs old: the bucket of now and the `buckets` before it.
+local slots = buckets + 1
 local minCalls = tonumber(ARGV[10])
 local maxProbes = tonumber(ARGV[11])
 local ttl = ARGV[12]
 local probeLease = tonumber(ARGV[13])
 local failure = ARGV[14] == '1'
 local slow = ARGV[15] == '1'
-local probe = ARGV[16] ~= '0'
+local stale = ARGV[16] == '2'
+local probe = ARGV[16] ~= '0' and not stale
 local growth = tonumber(ARGV[17]) or 1
 local maxRecovery = tonumber(ARGV[18]) or recovery
 local time = redis.call('TIME')
@@ -71,12 +76,12 @@ end
 local function advance()
   local index = math.floor(now / width)
   if index > lt then
-    if index - lt >= buckets then
+    if index - lt >= slots then
       redis.call('DEL', W)
       n = 0 f = 0 s = 0
     else
       for i = lt + 1, index do
-        local slot = i % buckets
+        local slot = i % slots
         local b = redis.call('HMGET', W, 'c' .. slot, 'f' .. slot, 's' .. slot)
         if b[1] then
           n = n - tonumber(b[1])
@@ -89,7 +94,7 @@ local function advance()
     lt = index
     dirty = true
   end
-  return lt % buckets
+  return lt % slots
 end
 -- Every outcome enters the window, whatever the state (the metrics count every call that ran);
 -- only the state's rules below decide whether it moves the circuit.
@@ -180,11 +185,14 @@ if op == 'acquire' then
     result = { 0, st, 0, '0' }
   end
 elseif op == 'record' then
-  push()
-  if st == 'closed' then
-    recordClosed()
-  elseif st == 'half-open' and probe then
-    recordProbe()
+  -- A call admitted before the last close reports about a window that close emptied.
+  if not (stale and st == 'closed') then
+    push()
+    if st == 'closed' then
+      recordClosed()
+    elseif st == 'half-open' and probe then
+      recordProbe()
+    end
   end
   result = st
 elseif op == 'release' then

@@ -41,6 +41,11 @@ export interface BreakerParams extends BreakerSettings {
    * a probe).
    */
   readonly probe?: boolean;
+  /**
+   * `record`: the outcome of a call admitted before the circuit last closed, dropped while the
+   * circuit is CLOSED and otherwise counted as one with `probe: false`.
+   */
+  readonly stale?: boolean;
 }
 
 /** @internal The `KEYS` and `ARGV` of `params`, in breaker.lua's order. */
@@ -63,7 +68,7 @@ export function breakerCall(params: BreakerParams): ScriptCall {
       String(params.probeLeaseMs),
       params.failure === true ? '1' : '0',
       params.slow === true ? '1' : '0',
-      params.probe === false ? '0' : '1',
+      params.stale === true ? '2' : params.probe === false ? '0' : '1',
       String(params.recoveryBackoff),
       String(params.maxRecoveryTimeoutMs),
     ],

@@ -64,8 +64,9 @@ interface AdaptiveLimitSettings {
    */
   readonly smoothing?: number | undefined;
   /**
-   * Windows the long-run latency is averaged over (an exponential average): an integer >= 1.
-   * Longer remembers the latency without load longer.
+   * Windows the long-run latency is averaged over (an exponential average, after a plain one of
+   * its first `(longWindow + 1) / 2` windows): an integer >= 1. Longer remembers the latency
+   * without load longer.
    * @defaultValue 600
    */
   readonly longWindow?: number | undefined;
@@ -102,10 +103,16 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  * [`min`, `max`]. Past the knee where a dependency starts to queue, more concurrency only adds
  * latency; the limit settles near that knee without anyone having to know where it is.
  *
- * Both algorithms compare the window's average latency with a long-run average (an exponential
- * average over `longWindow` windows, brought down quickly when it is over twice the current
- * latency, after an overload). A window in which fewer than half the limit's calls were in flight
- * at once never raises the limit: the traffic, not the dependency, was the bound.
+ * Both algorithms compare the window's average latency with a long-run average (of the windows no
+ * slower than it: a plain average of the first ones, then an exponential average over
+ * `longWindow` windows, brought down quickly when it is over twice the current latency, after an
+ * overload). A window in which fewer than half the limit's calls were in flight at once never
+ * raises the limit: the traffic, not the dependency, was the bound.
+ *
+ * Both settle where the window's latency reaches about `tolerance` x the long-run latency
+ * (`'gradient2'` a little past it, as it leaves room for 4 calls to queue), not at the knee
+ * itself: the more slowly the dependency's latency grows past its knee, the further past it the
+ * limit settles. A lower `tolerance` holds it closer.
  *
  * An AdaptiveLimit serves one bulkhead.
  *
@@ -138,7 +145,7 @@ export class AdaptiveLimit {
   #rttSum = 0;
   #failed = 0;
   #maxInflight = 0;
-  // The long-run latency, and how many windows it has seen (a plain average while few).
+  // The long-run latency, and how many windows it averages (a plain average while few).
   #long = NaN;
   #windows = 0;
 
@@ -256,14 +263,16 @@ export class AdaptiveLimit {
   }
 
   #update(short: number, failedRate: number, maxInflight: number): void {
-    // The long-run latency: the first window's, then an exponential average of the windows no
-    // slower than it (so the latency of a limit past the knee never becomes the norm), or of every
-    // window once the limit is down to `min` (the dependency got slower at any concurrency).
-    const n = ++this.#windows;
+    // The long-run latency: an average of the windows no slower than it (so the latency of a
+    // limit past the knee never becomes the norm), or of every window once the limit is down to
+    // `min` (the dependency got slower at any concurrency). A plain average of the first ones, then
+    // an exponential one: a first window slowed by a cold start (connections to open, code not yet
+    // optimised, a busy event loop) weighs no more than any other, instead of setting the norm
+    // for as long as the exponential average takes to forget it.
     let long = this.#long;
-    if (n === 1) long = short;
-    else if (short <= long || this.#estimate <= this.min) {
-      long += (short - long) * this.#longFactor;
+    if (this.#windows === 0 || short <= long || this.#estimate <= this.min) {
+      const n = ++this.#windows;
+      long = n === 1 ? short : long + (short - long) * Math.max(1 / n, this.#longFactor);
     }
     // Back from an overload, the long-run latency comes down fast instead of holding the limit low.
     if (long > 2 * short) long *= 0.95;

@@ -9,6 +9,7 @@ import {
   numberOption,
   optionsObject,
   positiveDuration,
+  syncAnswer,
   syncFunctionOption,
   unboundError,
 } from '../../internal/validate.js';
@@ -30,8 +31,9 @@ export interface ChaosFault {
   /**
    * What they fail with: an `Error` (thrown as it is, the same object each time), a string (the
    * message of a new {@link InjectedFaultError}), or a function of the call returning what to
-   * throw, called per injection (not an `async` one: what it returns is thrown as it is). Any
-   * other value is refused at construction.
+   * throw, called per injection (not an `async` one: what it returns is thrown as it is; a
+   * promise it returns fails the call with a `TypeError` naming `fault.error`). Any other value
+   * is refused at construction.
    * @defaultValue a new {@link InjectedFaultError} per injection
    */
   readonly error?: Error | string | ((call: ChaosCall) => unknown);
@@ -68,7 +70,8 @@ export interface ChaosOptions<R = any> {
   readonly result?: ChaosResult<R> | undefined;
   /**
    * Whether anything is injected: a boolean, or a function of the call deciding per call
-   * (read before any draw; a disabled call costs this one check).
+   * (read before any draw; a disabled call costs this one check), answering at once: only `true`
+   * switches a call on, and a promise fails the call with a `TypeError` naming `enabled`.
    * @defaultValue true
    */
   readonly enabled?: boolean | ((call: ChaosCall) => boolean) | undefined;
@@ -273,7 +276,10 @@ export class Chaos<out R = never> {
    * when switched on.
    */
   enabledFor(call: ChaosCall): boolean {
-    return this.#perCall === undefined || this.#perCall(call) === true;
+    if (this.#perCall === undefined) return true;
+    const on = this.#perCall(call);
+    // Only true switches on; a promise (its rejection handled) throws a TypeError naming `enabled`.
+    return typeof on == 'boolean' ? on : syncAnswer(on, 'enabled', 'a boolean') === true;
   }
 
   /**
@@ -298,14 +304,22 @@ export class Chaos<out R = never> {
 
   /**
    * @internal What an injected fault throws, counted as injected now (after any latency: a call
-   * that ends during it gets none). A `fault.error` function's own throw is thrown.
+   * that ends during it gets none). A `fault.error` function's own throw is thrown, and so is the
+   * TypeError for a promise it answered with.
    */
   faultFor(call: ChaosCall): unknown {
     this.#faults++;
     const error = this.#error;
     if (error === undefined) return new InjectedFaultError();
     if (typeof error === 'string') return new InjectedFaultError(error);
-    if (typeof error === 'function') return (error as (call: ChaosCall) => unknown)(call);
+    if (typeof error === 'function') {
+      // A promise (its rejection handled) throws a TypeError naming `fault.error`.
+      return syncAnswer(
+        (error as (call: ChaosCall) => unknown)(call),
+        'fault.error',
+        'what to throw',
+      );
+    }
     return error;
   }
 

@@ -20,6 +20,7 @@ import {
   clockOption,
   durationOption,
   errorFilterOption,
+  isAsyncAnswerError,
   predicateOption,
   integerOption,
   matchesAll,
@@ -122,20 +123,21 @@ export interface CircuitBreakerOptions<R = any> {
    * and 60 at the most; each is `windowDuration / n` wide (1 s for windows of 10 s to 60 s,
    * 100 ms for a 1 s window, 5 s for a 5 min one). Buckets are aligned on the clock's time
    * (bucket `k` holds the outcomes recorded from `k * width` to just before `(k + 1) * width`;
-   * the Redis store uses its server's clock), and the window at time `now` is the bucket holding
-   * `now` and the `n - 1` before it. So an outcome recorded at `t` counts until
-   * `floor(t / width) * width + windowDuration`: for `windowDuration - (t % width)` ms. The error
-   * goes one way only: an outcome may leave the window up to one bucket early (more than
-   * `windowDuration - width` after it was recorded), never late; one recorded at a bucket's
-   * start (`t` a multiple of the width) counts exactly `windowDuration`. With
-   * `windowDuration: '10s'`, failures at 999 ms and 10 000 ms are never in the window together:
-   * the first leaves it at 10 000 ms.
+   * the Redis store uses its server's clock), and a bucket stays in the window until its end is
+   * `windowDuration` old: the window at time `now` is the bucket holding `now` and the `n` before
+   * it. So an outcome recorded at `t` counts until `(floor(t / width) + 1) * width +
+   * windowDuration`: for `windowDuration + width - (t % width)` ms. The error goes one way only:
+   * an outcome never leaves the window before it is more than `windowDuration` old (every
+   * outcome of the last `windowDuration` counts), and may stay up to one bucket longer; one
+   * recorded at a bucket's start (`t` a multiple of the width) counts `windowDuration + width`.
+   * With `windowDuration: '10s'`, failures at 900 ms and 10 000 ms are in the window together;
+   * the first leaves it at 11 000 ms.
    * @defaultValue 'count'
    */
   readonly windowType?: 'count' | 'time' | undefined;
   /**
-   * Length of a `'time'` window; > 0. Ignored by a `'count'` window. An outcome counts for at
-   * most this long, and for more than this minus one bucket (see `windowType`).
+   * Length of a `'time'` window; > 0. Ignored by a `'count'` window. An outcome counts for more
+   * than this long, and for at most this plus one bucket (see `windowType`).
    * @defaultValue '60s'
    */
   readonly windowDuration?: Duration | undefined;
@@ -204,8 +206,11 @@ export interface CircuitBreakerOptions<R = any> {
    * corrupt, is refused here with a `TypeError` or `RangeError` naming `initialState`; nothing of
    * it is applied. Probes held in HALF_OPEN are not carried (the circuit is HALF_OPEN with every
    * trial slot free), an open time above `maxRecoveryTimeout` is cut to it, and the open time
-   * later periods grow from is at least `recoveryTimeout`. Only with the in-memory store (a
-   * shared store keeps its state itself). Configuration may give it too (`initial-state`: the same JSON).
+   * later periods grow from is at least `recoveryTimeout`. A TIME window's saved buckets take
+   * the same buckets when this breaker's clock lines its buckets up as the saver's did;
+   * otherwise each goes into the first bucket that ends no earlier than it did, but none past
+   * the current one. Only with the in-memory store (a shared store keeps its state itself).
+   * Configuration may give it too (`initial-state`: the same JSON).
    * @defaultValue none (the circuit starts CLOSED and empty)
    */
   readonly initialState?: CircuitBreakerSnapshot | undefined;
@@ -278,17 +283,27 @@ const STORE_METHODS = [
   'reset',
 ];
 
-// The eight possible outcomes, made once so recording one allocates nothing: index bit 0 is a
-// failure, bit 1 a slow call, and bit 2 a call known to hold no probe slot of the current
-// HALF_OPEN period.
+// The twelve possible outcomes, made once so recording one allocates nothing: index bit 0 is a
+// failure, bit 1 a slow call, bit 2 a call known to hold no probe slot of the current HALF_OPEN
+// period, and bit 3 instead a call admitted before the circuit last closed (which holds none).
 const OUTCOMES: readonly CircuitOutcome[] = /* @__PURE__ */ outcomes();
+const NO_PROBE = 4;
+const STALE = 8;
 
 function outcomes(): CircuitOutcome[] {
   const list: CircuitOutcome[] = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 12; i++) {
     const failure = (i & 1) !== 0;
     const slow = (i & 2) !== 0;
-    list.push(Object.freeze(i < 4 ? { failure, slow } : { failure, slow, probe: false }));
+    list.push(
+      Object.freeze(
+        i < 4
+          ? { failure, slow }
+          : i < 8
+            ? { failure, slow, probe: false }
+            : { failure, slow, probe: false, stale: true },
+      ),
+    );
   }
   return list;
 }
@@ -346,8 +361,10 @@ const ANSWERED = 2;
  * nothing. Every recorded outcome still appears in `metrics`, whatever the state: trial calls'
  * and late ones are added to the window that tripped the circuit, and a close (or `reset()`)
  * starts an empty window about the calls admitted from then on: the outcome of a call admitted
- * before it moves nothing and enters no window (with a shared store: before a close this breaker
- * has heard of). A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
+ * before it (with a shared store: before a close this breaker has heard of) moves nothing, and
+ * enters no window while the circuit is CLOSED; one that arrives while the circuit is OPEN,
+ * HALF_OPEN or ISOLATED again is counted like any late one, in the window the next close
+ * empties. A refusal while OPEN carries as its `cause` the failure that tripped the circuit,
  * when this breaker recorded it: the error, or for a result `recordOnResult` matched a
  * {@link RejectedResultError} holding that result.
  *
@@ -392,9 +409,8 @@ export class CircuitBreaker<in R = any> {
   // circuit, by the growth rule, as learnt from the states it saw.
   #openMs = 0;
   #lastMetrics: CircuitBreakerMetrics | undefined;
-  // Only for stores that answer with promises: counts this breaker's own isolate() and reset().
-  // An answer asked for before the last of them describes the circuit before it, and arrives
-  // after it: it must not move the state back (nor bring listeners a change that never was).
+  // Only for stores that answer with promises: counts this breaker's own isolate() and reset(),
+  // so that an answer asked for before the last of them is not taken (`#unlessSuperseded`).
   #epoch = 0;
   // Numbers the HALF_OPEN periods, so that only a probe of the current one gives its slot back:
   // a call admitted before the circuit re-opened and half-opened again holds no slot of the new
@@ -608,19 +624,21 @@ export class CircuitBreaker<in R = any> {
    * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
    * Every recorded call counts, also a trial call and one that reports after the circuit opened
    * (which moves nothing); a close and `reset()` start an empty window, which the calls admitted
-   * before them never enter.
+   * before them never enter while the circuit stays CLOSED (one that reports after a later trip
+   * is counted as any late call).
    * With a store that answers asynchronously these are the last known figures, and reading them
    * asks the store for fresh ones.
    */
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
     if (isThenable(snapshot)) {
-      const epoch = this.#epoch;
-      snapshot.then((m) => {
-        if (epoch !== this.#epoch) return;
-        this.#lastMetrics = m;
-        this.#learnState(m.state);
-      }, noop);
+      snapshot.then(
+        this.#unlessSuperseded((m: CircuitBreakerMetrics) => {
+          this.#lastMetrics = m;
+          this.#learnState(m.state);
+        }),
+        noop,
+      );
       return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
     }
     this.#observe(snapshot.state);
@@ -838,6 +856,7 @@ export class CircuitBreaker<in R = any> {
   /**
    * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
    * not recorded (it only gives back a HALF_OPEN trial slot).
+   * @throws TypeError naming `recordOn` when it answered with a promise (the error is recorded)
    * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
    * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
@@ -967,13 +986,18 @@ export class CircuitBreaker<in R = any> {
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
     let counts = true;
+    let refused: Error | undefined;
     try {
       counts = this.#recordOn(error);
-    } catch {
-      // A recordOn predicate that throws cannot say no: count the error rather than lose it.
+    } catch (thrown) {
+      // A recordOn predicate that throws cannot say no: count the error rather than lose it. One
+      // that answered with a promise is counted so too, and the call fails with the TypeError
+      // saying so: nothing else would ever tell of it.
+      if (isAsyncAnswerError(thrown)) refused = thrown as Error;
     }
     if (counts) this.#recordFailure(error, durationMs, ticket);
     else this.#release(ticket);
+    if (refused !== undefined) throw refused;
   }
 
   // Records a failure; `error` becomes the cause of refusals if it trips.
@@ -995,9 +1019,9 @@ export class CircuitBreaker<in R = any> {
       return this.#current(admission);
     }
     this.#remote = true;
-    const epoch = this.#epoch;
+    const learn = this.#unlessSuperseded((a: CircuitAdmission) => this.#learnAdmission(a));
     return admission.then((a) => {
-      if (epoch === this.#epoch) this.#learnAdmission(a);
+      learn(a);
       return this.#current(a);
     });
   }
@@ -1080,7 +1104,8 @@ export class CircuitBreaker<in R = any> {
   /**
    * True when the call `ticket` names was admitted before the circuit last closed (a CLOSED call
    * of an earlier period, or a trial call of the HALF_OPEN period that closed or of one before):
-   * its outcome is recorded nowhere and it holds no trial slot.
+   * it holds no trial slot and its outcome moves nothing; it is recorded only while the circuit
+   * is not CLOSED, marked `stale`.
    */
   #stale(ticket: number): boolean {
     if (ticket > 0) return ticket <= this.#closedPeriod;
@@ -1096,11 +1121,20 @@ export class CircuitBreaker<in R = any> {
     cause?: unknown,
     ofResult?: boolean,
   ): void {
-    if (this.#stale(ticket)) return;
-    const outcome = OUTCOMES[(failure ? 1 : 0) | (slow ? 2 : 0) | (this.#probe(ticket) ? 0 : 4)];
+    let kind: number;
+    if (this.#stale(ticket)) {
+      // Admitted before the circuit last closed: while CLOSED it belongs to no window; while not,
+      // it is counted as any outcome that reports then, and the next close empties that window.
+      // The store drops it too if the circuit closed meanwhile (a shared store).
+      if (this.#lastState === 'closed') return;
+      kind = STALE;
+      // Not the failure that trips: a stale outcome moves nothing.
+      cause = undefined;
+    } else kind = this.#probe(ticket) ? 0 : NO_PROBE;
+    const outcome = OUTCOMES[(failure ? 1 : 0) | (slow ? 2 : 0) | kind] as CircuitOutcome;
     let state: CircuitState | Promise<CircuitState>;
     try {
-      state = this.#store.record(outcome as CircuitOutcome);
+      state = this.#store.record(outcome);
     } catch {
       // A custom store that throws: as when it rejects, the outcome is lost to the store, and
       // the call's own outcome stands.
@@ -1282,11 +1316,24 @@ export class CircuitBreaker<in R = any> {
   // A state the store answered, learnt now or when the promise settles.
   #learn(state: CircuitState | PromiseLike<CircuitState>): void {
     if (isThenable(state)) {
-      const epoch = this.#epoch;
-      state.then((s) => {
-        if (epoch === this.#epoch) this.#learnState(s);
-      }, noop);
+      state.then(
+        this.#unlessSuperseded((s: CircuitState) => this.#learnState(s)),
+        noop,
+      );
     } else this.#learnState(state);
+  }
+
+  /**
+   * `take`, for a shared store's answer to what this breaker asks it now: run when the answer
+   * comes, unless an `isolate()` or `reset()` of this breaker came first. Such an answer
+   * describes the circuit before that change and arrives after it: it must not move the state
+   * back (nor bring listeners a change that never was).
+   */
+  #unlessSuperseded<T>(take: (answer: T) => void): (answer: T) => void {
+    const epoch = this.#epoch;
+    return (answer) => {
+      if (epoch === this.#epoch) take(answer);
+    };
   }
 
   #learnAdmission(admission: CircuitAdmission): void {

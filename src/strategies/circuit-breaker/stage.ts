@@ -120,8 +120,15 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     // The caller gave up (or a hedge gave this attempt up): the outcome, whichever it is, is not
     // recorded (as with the standalone breaker), and a probe gives its slot back.
     if (ctx.cancelled) breaker.onCancel(ticket);
-    else if (!ok) breaker.onFailure(value, durationMs, ticket);
-    else if (!breaker.judgesResults) breaker.onSuccess(durationMs, ticket);
+    else if (!ok) {
+      try {
+        breaker.onFailure(value, durationMs, ticket);
+      } catch (error) {
+        // `recordOn` answered with a promise: the call fails with the TypeError saying so.
+        this.outer.leave(received, false, error);
+        return;
+      }
+    } else if (!breaker.judgesResults) breaker.onSuccess(durationMs, ticket);
     else {
       // `recordOnResult` judges the result; the caller receives it either way, unless the
       // predicate threw: then the call fails with what it threw, as retry's predicates do.

@@ -64,9 +64,10 @@ export interface CircuitAdmission {
 }
 
 /**
- * The outcome of one finished call, as recorded by {@link CircuitBreakerStore.record}. The breaker
- * never records the outcome of a call admitted before the circuit last closed (as far as it
- * knows): the close started a window about the calls admitted since.
+ * The outcome of one finished call, as recorded by {@link CircuitBreakerStore.record}. The
+ * outcome of a call admitted before the circuit last closed (as far as the breaker knows) is
+ * `stale`: the close started a window about the calls admitted since. The breaker records it only
+ * while it knows the circuit to be OPEN, HALF_OPEN or ISOLATED, never as a probe.
  */
 export interface CircuitOutcome {
   /** The call failed with an error that `recordOn` counts. */
@@ -80,6 +81,14 @@ export interface CircuitOutcome {
    * it may be a probe, and decides.
    */
   readonly probe?: boolean;
+  /**
+   * `true` when the call was admitted before the circuit last closed (it always comes with
+   * `probe: false`): if the circuit is CLOSED when it is recorded (closed again since the breaker
+   * last heard, say by another process sharing the store), it belongs to no window and is
+   * dropped, moving nothing; otherwise it enters the window as any outcome that reports while
+   * OPEN, HALF_OPEN or ISOLATED does, deciding nothing.
+   */
+  readonly stale?: boolean;
 }
 
 /** A circuit breaker's state and the counts over its current window. */
@@ -93,8 +102,9 @@ export interface CircuitBreakerMetrics {
   /**
    * Outcomes in the current window: every recorded call, including those that reported while the
    * circuit was OPEN, HALF_OPEN or ISOLATED (trial calls, and calls admitted earlier that report
-   * late), which move nothing but are counted. A close (and `reset()`) starts an empty window;
-   * the breaker records nothing of a call admitted before it.
+   * late, also those admitted before the circuit last closed), which move nothing but are
+   * counted. A close (and `reset()`) starts an empty window, which a call admitted before it
+   * never enters while the circuit stays CLOSED.
    */
   readonly bufferedCalls: number;
   /** Failed outcomes in the current window. */
@@ -124,7 +134,8 @@ export interface CircuitBreakerMetrics {
  *
  * - In every state, each recorded outcome enters the window (so the metrics count every call
  *   that ran, also one that reports late, after the circuit opened); the rules below say which
- *   outcomes move the circuit.
+ *   outcomes move the circuit. The one exception: a `stale` outcome recorded while CLOSED is
+ *   dropped (it reports about a window a close emptied).
  * - CLOSED: admit every call. Trip to OPEN when, in
  *   consecutive mode (`failureRateThreshold` undefined), a failure brings the run of consecutive
  *   failures to `failureThreshold` (a success resets the run); or, in rate mode, when a failure
@@ -296,8 +307,10 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     const state = this.#state;
     const config = this.#settings();
     const window = this.#window;
+    // A call admitted before the last close reports about a window that close emptied.
+    if (outcome.stale === true && state === 'closed') return state;
     const now = this.#timed ? config.clock.now() : NaN;
-    // Every outcome enters the window, whatever the state, so that the metrics count every call
+    // Every other outcome enters the window, whatever the state, so that the metrics count every call
     // that ran; the state decides only whether it moves the circuit.
     window.record(failure, slow, now);
     if (state === 'closed') {
@@ -401,11 +414,9 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     if (source.type === 'time') {
       const window = this.#window as TimeWindow;
       for (const [age, calls, failures, slow] of source.buckets) {
-        // Outcomes older than the window by now are gone.
-        if (age + elapsedMs < config.windowDurationMs) {
-          window.add(calls, failures, slow, now - age - elapsedMs);
-        }
+        window.restore(calls, failures, slow, now - age - elapsedMs, now);
       }
+      // Outcomes that have left the window by now are gone.
       window.expire(now);
     } else {
       const window = this.#window as CountWindow;

@@ -3,6 +3,7 @@ import { RejectedResultError } from '../../errors.js';
 import type { Fallback } from './Fallback.js';
 import { whenSettled } from '../../internal/signals.js';
 import { BuiltinStep } from '../../pipeline/step.js';
+import { isAsyncAnswerError } from '../../internal/validate.js';
 
 /**
  * @internal Replaces matching errors of the steps inside it, and results `onResult` rejects, with
@@ -28,8 +29,9 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
       else this.outer.leave(ctx, true, value);
       return;
     }
-    if (ctx.aborted || !this.handles(value)) {
-      this.outer.leave(ctx, false, value);
+    const handled = !ctx.aborted && this.handles(value);
+    if (handled !== true) {
+      this.outer.leave(ctx, false, handled === false ? value : handled.refused);
       return;
     }
     this.replace(ctx, value);
@@ -75,11 +77,14 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
     ctx.root.recovered = true;
   }
 
-  private handles(error: unknown): boolean {
+  // Whether `on` matches `error`: one that throws declines it; one that answered with a promise
+  // gives the TypeError saying so, which the call fails with.
+  private handles(error: unknown): boolean | { refused: unknown } {
     try {
-      return this.fallback.handles(error);
-    } catch /* Stryker disable next-line BlockStatement: without it the answer is undefined, as false */ {
-      return false;
+      // Read as a boolean, as a predicate's answer always was.
+      return !!this.fallback.handles(error);
+    } catch (thrown) {
+      return isAsyncAnswerError(thrown) ? { refused: thrown } : false;
     }
   }
 }

@@ -46,11 +46,12 @@ export interface HedgeOptions<R = any> {
    */
   readonly maxHedges?: number | undefined;
   /**
-   * How long an attempt may run unsettled before the next one starts (milliseconds or a string
-   * like `'200ms'`). `0` starts every attempt at once. `-1` or `'on-failure'` never starts one on
-   * time: the next attempt starts only when one fails (is not acceptable). Whatever the delay, an
-   * attempt that is not acceptable starts the next one in the next turn of the event loop (it
-   * yields, as a retry does), if any is left.
+   * How long an attempt may run unsettled before the next one starts: a duration >= 0
+   * (milliseconds or a string like `'200ms'`; a negative number, `-1` too, is a `RangeError`).
+   * `0` starts every attempt at once. `'on-failure'` never starts one on time: the next attempt
+   * starts only when one fails (is not acceptable); {@link Hedge.delayMs} reads `Infinity` then.
+   * Whatever the delay, an attempt that is not acceptable starts the next one in the next turn of
+   * the event loop (it yields, as a retry does), if any is left.
    * @defaultValue `'2s'`
    */
   readonly delay?: Duration | undefined;
@@ -74,8 +75,11 @@ export const HEDGE_OPTIONS: readonly string[] = Object.freeze([
   'clock',
 ]);
 
-/** The hedging delay that means "start the next attempt only when one fails". */
-const ON_FAILURE = -1;
+/**
+ * The hedging delay that means "start the next attempt only when one fails": `'on-failure'`, read
+ * as a delay that never passes.
+ */
+const ON_FAILURE = Infinity;
 
 /**
  * Hedges slow calls: when an attempt has not settled after `delay`, starts another one (up to
@@ -105,7 +109,10 @@ const ON_FAILURE = -1;
 export class Hedge<in R = any> {
   /** Extra attempts a call may start besides the first. */
   declare readonly maxHedges: number;
-  /** The hedging delay in milliseconds; `-1` when attempts start only on failure. */
+  /**
+   * The hedging delay in milliseconds; `Infinity` with `delay: 'on-failure'` (attempts start only
+   * on failure), written `null` in JSON (by `JSON.stringify`, and in `registry.health()`).
+   */
   declare readonly delayMs: number;
   /** Attempts running now, over every call of this hedge (the first ones included). */
   declare readonly running: number;
@@ -182,7 +189,7 @@ export class Hedge<in R = any> {
         },
         hedged() {},
       };
-      new HedgeRun(this, root, sink).begin(this.delayMs > 0 ? this.clock.now() : 0);
+      new HedgeRun(this, root, sink).begin(this.timed ? this.clock.now() : 0);
     });
     // Attempts that ignore their signal may run on; the caller is answered at its abort anyway.
     return raceAbort(result, signal);
@@ -199,6 +206,15 @@ export class Hedge<in R = any> {
    */
   get hedgeQueue(): DeadlineQueue {
     return this.#queue;
+  }
+
+  /**
+   * @internal True when attempts start on time, after a delay that passes: neither `0` (all at
+   * once) nor `'on-failure'`. Only then is the clock read.
+   */
+  get timed(): boolean {
+    const delay = this.delayMs;
+    return delay > 0 && delay !== ON_FAILURE;
   }
 
   /** @internal True when `on` was given. */
@@ -229,16 +245,16 @@ export class Hedge<in R = any> {
 }
 
 /** What `delay` takes, as every refusal of it says. */
-const DELAY = "a finite duration >= 0 such as 250ms or 2s, -1 or 'on-failure'";
+const DELAY = "a finite duration >= 0 such as 250ms or 2s, or 'on-failure'";
 
 /**
- * Reads the `delay` option: a duration >= 0, or -1 / 'on-failure'. Every refusal has one message;
- * a value out of range (a negative or infinite number or sum) is a RangeError, any other a
- * TypeError.
+ * Reads the `delay` option: a finite duration >= 0, or 'on-failure' (read as {@link ON_FAILURE}).
+ * Every refusal has one message; a value out of range (a negative or infinite number or sum, `-1`
+ * as any other) is a RangeError, any other a TypeError.
  */
 function hedgeDelay(value: unknown): number {
   if (value === undefined) return 2000;
-  if (value === 'on-failure' || value === ON_FAILURE) return ON_FAILURE;
+  if (value === 'on-failure') return ON_FAILURE;
   try {
     // Stryker disable next-line StringLiteral: the refusal below replaces toMs's message
     return toMs(value, 'delay');
@@ -389,13 +405,12 @@ export class HedgeRun implements DeadlineNode, Holder {
    */
   #arm(now: number | undefined, from?: number): void {
     const hedge = this.hedge;
-    const delay = hedge.delayMs;
     // A pending failover starts the next attempt and sets the delay after it: an attempt that
     // failed at once (synchronously) has scheduled one before this is called.
     if (this.done || this.failovers > 0 || this.started > hedge.maxHedges) return;
-    if (delay <= 0 || this.queued) return;
+    if (!hedge.timed || this.queued) return;
     const at = now ?? hedge.clock.now();
-    this.dueAt = (from ?? at) + delay;
+    this.dueAt = (from ?? at) + hedge.delayMs;
     // Called in the call's context: at `begin`, after a failover, or in an expiry's reaction.
     this.wake ??= inCallContext();
     hedge.hedgeQueue.add(this, at);

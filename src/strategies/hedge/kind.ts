@@ -14,7 +14,11 @@ export const HEDGE_STAGE: StageDescriptor<Hedge> = {
   step: (hedge, env, name) => new HedgeStage(HEDGE_STAGE, hedge, env, name),
   describe: (h) =>
     `up to ${h.maxHedges} hedged attempt${h.maxHedges === 1 ? '' : 's'}, ${
-      h.delayMs < 0 ? 'on failure' : h.delayMs === 0 ? 'all at once' : `after ${h.delayMs} ms`
+      h.delayMs === Infinity
+        ? 'on failure'
+        : h.delayMs === 0
+          ? 'all at once'
+          : `after ${h.delayMs} ms`
     }${h.judgesOutcomes ? ', on matching outcomes' : ''}`,
   state: (hedge) => ({
     maxHedges: hedge.maxHedges,

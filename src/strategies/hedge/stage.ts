@@ -15,7 +15,7 @@ export class HedgeStage extends BuiltinStep<Hedge> implements HedgeSink {
   private readonly sharesClock = this.primitive.clock === this.env.clock;
   // Its first delay starts from `startedAt`, read at `execute` then.
   // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: only when the start is read changes: `enter` reads `startedAt` in the call's first turn, which reads the clock then if `execute` did not
-  readonly needsClock = this.sharesClock && this.primitive.delayMs > 0;
+  readonly needsClock = this.sharesClock && this.primitive.timed;
 
   enter(ctx: Context): void {
     const root = ctx.root;
@@ -23,7 +23,7 @@ export class HedgeStage extends BuiltinStep<Hedge> implements HedgeSink {
     // The first delay starts now: `startedAt` when this is still the call's first turn.
     // Stryker disable next-line ConditionalExpression: false reads the clock, which in the call's first turn reads `startedAt` too
     const firstTurn = this.sharesClock && root.inFirstTurn;
-    const now = hedge.delayMs <= 0 ? 0 : firstTurn ? root.startedAt : hedge.clock.now();
+    const now = hedge.timed ? (firstTurn ? root.startedAt : hedge.clock.now()) : 0;
     new HedgeRun(hedge, ctx, this).begin(now);
   }
 

@@ -3,11 +3,12 @@ import { fail, type Duration } from '../../internal/duration.js';
 import { setReadonly } from '../../internal/readonly.js';
 import {
   clockOption,
-  functionOption,
   integerOption,
   optionsObject,
   positiveDuration,
   show,
+  syncAnswer,
+  syncFunctionOption,
 } from '../../internal/validate.js';
 
 /** Options of a {@link Keyed} holder. */
@@ -33,7 +34,9 @@ export interface KeyedOptions<P = unknown> {
    * nothing a caller could see. Circuit breakers, rate limiters and bulkheads are known: a
    * breaker while its circuit is CLOSED, or HALF_OPEN for `idleTimeout`, and nobody waits,
    * a limiter while its bucket is full and nobody waits, a bulkhead while it holds no slot and
-   * nobody waits. Any other instance is at rest unless this says otherwise.
+   * nobody waits. Any other instance is at rest unless this says otherwise. It must answer at
+   * once: an async function is refused, and an instance it answers a promise for (or throws for)
+   * is kept.
    * @defaultValue the check of the instance's kind
    */
   readonly resting?: ((instance: P) => boolean) | undefined;
@@ -144,7 +147,7 @@ export class Keyed<P> {
     const o = optionsObject(options, 'Keyed', KEYED_OPTIONS);
     setReadonly<Keyed<P>>(this, readKeyedOptions(o));
     this.#clock = clockOption(o.clock);
-    this.#resting = functionOption(o.resting, 'resting', undefined) as
+    this.#resting = syncFunctionOption(o.resting, 'resting', 'a boolean') as
       ((instance: P) => boolean) | undefined;
     this.#factory = factory;
   }
@@ -205,7 +208,13 @@ export class Keyed<P> {
    */
   restingTest(instance: P): boolean {
     try {
-      if (this.#resting !== undefined) return this.#resting(instance) !== false;
+      if (this.#resting !== undefined) {
+        const answer = this.#resting(instance);
+        // A promise (its rejection handled) throws, and keeps the instance as a throw does.
+        return typeof answer == 'boolean'
+          ? answer
+          : syncAnswer(answer, 'resting', 'a boolean') !== false;
+      }
       const atRest = (instance as { [AT_REST]?: unknown } | null | undefined)?.[AT_REST];
       return typeof atRest !== 'function' || atRest.call(instance, this.idleTimeoutMs) !== false;
     } catch {

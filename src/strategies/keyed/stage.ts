@@ -2,6 +2,7 @@ import { DerivedContext, type Context } from '../../internal/context.js';
 import type { Outward, Step } from '../../pipeline/engine.js';
 import type { StageEnv } from '../../pipeline/env.js';
 import { LinkedStep } from '../../pipeline/step.js';
+import { syncAnswer } from '../../internal/validate.js';
 import type { CircuitStateChange } from '../circuit-breaker/CircuitBreaker.js';
 import type { StageDescriptor } from '../descriptor.js';
 import type { Keyed, KeyedEntry } from './Keyed.js';
@@ -89,10 +90,11 @@ export class KeyedStage<P extends object> extends LinkedStep {
     try {
       const root = ctx.root;
       const keyed = this.#keyed;
-      // In the execution's first turn, its start is the time now: no clock read. The holder
-      // checks the key.
+      const key = this.#keyOf(ctx);
+      // In the execution's first turn, its start is the time now: no clock read. A promise is
+      // refused here (its rejection handled); the holder checks any other key.
       entry = keyed.holdKey(
-        this.#keyOf(ctx),
+        typeof key == 'string' ? key : (syncAnswer(key, 'key', 'a string') as string),
         this.#sharesClock && root.inFirstTurn ? root.startedAt : keyed.clock.now(),
       );
     } catch (error) {

@@ -140,6 +140,9 @@ export class RateLimiter {
   }
 
   readonly #store: RateLimiterStore;
+  // The store's optional `tryReserveKnown`, looked up once: a store object is fixed by the time
+  // it serves a limiter.
+  readonly #tryKnown: ((permits: number) => boolean) | undefined;
   // Callers waiting for reserved tokens, each due when its tokens arrive.
   readonly #queue: WaitQueue<void>;
   // A clock reading lent to the store for one decision (NaN: none).
@@ -157,9 +160,11 @@ export class RateLimiter {
     const maxWaitMs = durationOption(o.maxWait, 'maxWait', 0, true);
     const clock = (this.#clock = clockOption(o.clock));
     setReadonly<RateLimiter>(this, { maxTokens, refillRate, maxWaitMs });
-    const store = (this.#store =
+    const store: RateLimiterStore = (this.#store =
       storeOption<RateLimiterStore>(o.store, 'RateLimiterStore', STORE_METHODS, STORE_OPTIONAL) ??
       new InMemoryRateLimiterStore());
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called on the store itself
+    this.#tryKnown = store.tryReserveKnown;
     this.#queue = new WaitQueue<void>(
       clock,
       (waiter) => waiter.resolve(),
@@ -264,6 +269,8 @@ export class RateLimiter {
    * round trip old may together admit more than the shared bucket holds, by at most what was
    * taken elsewhere since this process's last answer; use `acquire` for a decision by the shared
    * bucket itself. A remote store that cannot decide this way answers `false` (use `acquire`).
+   * Whether the store decides this way (has a `tryReserveKnown`) is read once, when the limiter
+   * is made.
    *
    * @param permits - tokens to take: a finite number > 0, at most `maxTokens`
    * @returns whether the tokens were taken
@@ -275,9 +282,8 @@ export class RateLimiter {
     if (permits !== 1) this.#check(permits);
     if (this.#queue.size !== 0) return false;
     const store = this.#store;
-    return store.tryReserveKnown !== undefined
-      ? store.tryReserveKnown(permits)
-      : store.tryReserve(permits);
+    const known = this.#tryKnown;
+    return known !== undefined ? known.call(store, permits) : store.tryReserve(permits);
   }
 
   /**

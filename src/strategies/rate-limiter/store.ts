@@ -49,7 +49,8 @@ export interface RateLimiterStore {
    * over-admitted (by at most what was taken elsewhere since its last answer). Without it,
    * `tryAcquire` asks {@link RateLimiterStore.tryReserve}. `acquire`, `execute` and policies
    * never call it: they decide through {@link RateLimiterStore.tryReserve} and
-   * {@link RateLimiterStore.reserve}.
+   * {@link RateLimiterStore.reserve}. The limiter reads it once, in its constructor (after which
+   * adding or removing it on the store changes nothing), and calls it on the store.
    */
   tryReserveKnown?(permits: number): boolean;
   /**

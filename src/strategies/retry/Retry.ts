@@ -108,8 +108,9 @@ export interface RetryOptions<R = any> {
    */
   readonly retryOnResult?: ((result: R) => boolean) | undefined;
   /**
-   * Source of randomness for jitter, returning a number in [0, 1) like `Math.random`.
-   * Inject one for deterministic waits.
+   * Source of randomness for jitter, returning a number in [0, 1) like `Math.random`, at once (a
+   * promise it returns fails the call with a `TypeError` naming `random`). Inject one for
+   * deterministic waits.
    * @defaultValue `Math.random`
    */
   readonly random?: (() => number) | undefined;
@@ -289,7 +290,8 @@ export class Retry<in R = any> {
       raw.retryOnResult,
       'retryOnResult',
     );
-    this.#random = validate.functionOption(raw.random, 'random', mathRandom) as () => number;
+    this.#random = (validate.syncFunctionOption(raw.random, 'random', 'a number') ??
+      mathRandom) as () => number;
     this.#clock = validate.clockOption(raw.clock);
     this.#budget = validate.checkOption<RetryBudget | undefined>(
       raw.budget,
@@ -466,11 +468,15 @@ export class Retry<in R = any> {
         delayFn
           ? Math.min(
               toMs(
-                delayFn({
-                  attempt: n,
-                  error: failed ? outcome : undefined,
-                  result: failed ? undefined : outcome,
-                }),
+                validate.syncAnswer(
+                  delayFn({
+                    attempt: n,
+                    error: failed ? outcome : undefined,
+                    result: failed ? undefined : outcome,
+                  }),
+                  'delay',
+                  'a duration',
+                ),
                 'delay',
               ),
               this.#maxDelay ?? Infinity,
@@ -598,6 +604,8 @@ export class Retry<in R = any> {
   // One number from `random`, held to [0, 1] (a custom `random` may return anything, NaN too).
   #draw(): number {
     const r = this.#random();
+    // A promise (of a plain function returning one) is refused, its rejection handled.
+    if (typeof r != 'number') validate.syncAnswer(r, 'random', 'a number');
     // Stryker disable next-line EqualityOperator: at 0 and at 1 both branches answer the same number
     return r >= 0 ? (r <= 1 ? r : 1) : 0;
   }

@@ -6,47 +6,50 @@ import { WindowTotals } from './totals.js';
  * a ring buffer with running totals. Recording is O(1); buckets fall out lazily by comparing
  * timestamps when the window is next touched (no timers).
  *
- * Time is cut into buckets of `durationMs / buckets` starting from 0; the window holds the
- * bucket containing `now` and the `buckets - 1` before it. So an outcome leaves the window when
- * the bucket `durationMs` after its own begins: at most `durationMs`, and at least
- * `durationMs - durationMs / buckets`, after it was recorded. Its totals are as of the last
- * `record` or `expire`.
+ * Time is cut into buckets of `width = durationMs / buckets` starting from 0 (bucket `k` covers
+ * `[k * width, (k + 1) * width)`), and a bucket is kept until its end is `durationMs` old: the
+ * window holds the bucket containing `now` and the `buckets` before it (the ring has
+ * `buckets + 1` slots). So an outcome recorded at `t` leaves at
+ * `(floor(t / width) + 1) * width + durationMs`: never while it is `durationMs` old or younger,
+ * and at most `durationMs + width` after it was recorded (exactly that when `t` starts a
+ * bucket). Its totals are as of the last `record` or `expire`.
  */
 export class TimeWindow extends WindowTotals {
-  /** Number of buckets. */
+  /** Number of buckets in `durationMs`. */
   readonly buckets: number;
   readonly #width: number;
-  // Three counts per bucket: calls, failures, slow calls.
+  // Slots in the ring: `buckets` plus the one whose end is not yet `durationMs` old.
+  readonly #slots: number;
+  // Three counts per slot: calls, failures, slow calls.
   readonly #counts: Float64Array;
   // Index (time / width, floored) of the newest bucket in use; every older bucket still in the
-  // ring is within `buckets - 1` of it.
+  // ring is within `buckets` of it.
   #latest = -Infinity;
 
   constructor(durationMs: number, buckets: number = bucketsFor(durationMs)) {
     super();
     this.buckets = buckets;
     this.#width = durationMs / buckets;
-    this.#counts = new Float64Array(buckets * 3);
+    this.#slots = buckets + 1;
+    this.#counts = new Float64Array(this.#slots * 3);
   }
 
   /** Adds one outcome at time `now` (after dropping what has expired by then). */
   record(failure: boolean, slow: boolean, now: number): void {
-    this.add(1, failure ? 1 : 0, slow ? 1 : 0, now);
+    this.#add(1, failure ? 1 : 0, slow ? 1 : 0, now);
   }
 
   /**
-   * Adds `calls` outcomes, of which `failures` failed and `slow` were slow, at time `at` (not
-   * before the newest bucket in use).
+   * Adds a saved bucket's outcomes, `calls` of which `failures` failed and `slow` were slow,
+   * whose bucket began at `start`, as of `now` (`start` not before that of the bucket added
+   * last). They go into the bucket of this window that ends no earlier than the saved one did
+   * (the same bucket when the buckets line up), but none later than the bucket of `now`.
    */
-  add(calls: number, failures: number, slow: number, at: number): void {
-    const c = this.#counts;
-    const slot = this.#advance(at) * 3;
-    c[slot]! += calls;
-    c[slot + 1]! += failures;
-    c[slot + 2]! += slow;
-    this.calls += calls;
-    this.failures += failures;
-    this.slowCalls += slow;
+  restore(calls: number, failures: number, slow: number, start: number, now: number): void {
+    // The bucket holding the instant a 1024th of a bucket before the saved one's end: the very
+    // same bucket when the buckets line up, whatever rounding the times went through.
+    const width = this.#width;
+    this.#add(calls, failures, slow, Math.min(now, start + width - width / 1024));
   }
 
   /**
@@ -56,7 +59,7 @@ export class TimeWindow extends WindowTotals {
   contents(now: number): Array<[number, number, number, number]> {
     this.#advance(now);
     const list: Array<[number, number, number, number]> = [];
-    const n = this.buckets;
+    const n = this.#slots;
     const c = this.#counts;
     for (let index = this.#latest - n + 1; index <= this.#latest; index++) {
       const at = slotOf(index, n) * 3;
@@ -77,15 +80,27 @@ export class TimeWindow extends WindowTotals {
     this.calls = this.failures = this.slowCalls = 0;
   }
 
-  // Moves the window forward to `now`, emptying the buckets it passes over, and returns the
-  // slot of the current bucket. A clock that steps back is treated as standing still.
+  // Adds outcomes at time `at` (not before the newest bucket in use).
+  #add(calls: number, failures: number, slow: number, at: number): void {
+    const c = this.#counts;
+    const slot = this.#advance(at) * 3;
+    c[slot]! += calls;
+    c[slot + 1]! += failures;
+    c[slot + 2]! += slow;
+    this.calls += calls;
+    this.failures += failures;
+    this.slowCalls += slow;
+  }
+
+  // Moves the window forward to `now`, emptying the slots it passes over, and returns the slot
+  // of the current bucket. A clock that steps back is treated as standing still.
   #advance(now: number): number {
-    const n = this.buckets;
+    const n = this.#slots;
     const index = Math.floor(now / this.#width);
     let i = this.#latest;
     // Stryker disable next-line EqualityOperator: at index === i the loop below moves nothing
     if (index > i) {
-      // Stryker disable next-line EqualityOperator: passing over exactly n buckets empties them all, as clear() does
+      // Stryker disable next-line EqualityOperator: passing over exactly n slots empties them all, as clear() does
       if (index - i >= n) this.clear();
       else {
         const c = this.#counts;
@@ -103,7 +118,7 @@ export class TimeWindow extends WindowTotals {
   }
 }
 
-// The ring slot of bucket `index` (which may be negative).
+// The ring slot of bucket `index` (which may be negative) in a ring of `n` slots.
 function slotOf(index: number, n: number): number {
   const slot = index % n;
   return slot < 0 ? slot + n : slot;

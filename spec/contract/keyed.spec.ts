@@ -43,7 +43,7 @@ describe('contract: Keyed', () => {
     expect(keyed.get('a')).to.not.equal(a);
   });
 
-  it('R-KEYED-2: past maxKeys the least recently used instance at rest goes; a busy one never does', () => {
+  it('R-KEYED-2: past maxKeys the least recently used instance at rest goes; one in use never does', () => {
     const clock = new ManualClock(0, { forbidTimers: 'no timer' });
     const keyed = new Keyed(() => new Bulkhead({ maxConcurrent: 1, clock }), {
       maxKeys: 2,
@@ -55,29 +55,43 @@ describe('contract: Keyed', () => {
     expect(keyed.keys()).to.have.members(['busy', 'c']);
     keyed.get('c').tryAcquire();
     keyed.get('d');
-    expect(keyed.size, 'every other instance busy: over maxKeys for now').to.equal(3);
+    expect(keyed.size, 'every other instance in use: over maxKeys for now').to.equal(3);
     keyed.get('busy').release();
     keyed.get('c').release();
     keyed.get('e');
     expect(keyed.size).to.equal(2);
   });
 
-  it('R-KEYED-2: an OPEN circuit within its recovery time and a limiter owed tokens are kept', () => {
+  it('R-KEYED-2: an OPEN circuit and a drained bucket go only when none at rest can; ISOLATED never', () => {
     const clock = new ManualClock();
     const breakers = new Keyed(
       () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '30s', clock }),
-      { maxKeys: 1, clock },
+      { maxKeys: 2, clock },
     );
-    breakers.get('down').onFailure(new Error('x'));
+    const down = breakers.get('down');
+    down.onFailure(new Error('x'));
+    breakers.get('up');
     breakers.get('other');
-    expect(breakers.keys()).to.include('down');
+    expect(breakers.keys(), 'up, at rest, goes').to.have.members(['down', 'other']);
+    breakers.get('other').onFailure(new Error('x'));
+    breakers.get('next');
+    expect(breakers.keys(), 'the least recently used open one goes').to.not.include('down');
+    expect(breakers.get('down')).to.not.equal(down);
+    breakers.get('quarantined').isolate();
+    for (let i = 0; i < 50; i++) breakers.get(`h${i}`).onFailure(new Error('x'));
+    expect(breakers.keys()).to.have.members(['quarantined', 'h49']);
+
     const limiters = new Keyed(() => new RateLimiter({ maxTokens: 5, refillRate: 1, clock }), {
-      maxKeys: 1,
+      maxKeys: 2,
       clock,
     });
     limiters.get('spent').tryAcquire();
+    limiters.get('full');
     limiters.get('other');
-    expect(limiters.keys()).to.include('spent');
+    expect(limiters.keys()).to.have.members(['spent', 'other']);
+    limiters.get('other').tryAcquire();
+    limiters.get('next');
+    expect(limiters.keys()).to.have.members(['other', 'next']);
   });
 
   it('R-KEYED-3: an instance at rest unused for idleTimeout is dropped on the next use, with no timer', () => {
@@ -102,14 +116,10 @@ describe('contract: Keyed', () => {
     const policy = Policy.builder('p').use(stage).build();
     await rejectionOf(policy.execute(down, on('a')));
     const first = stage.primitive.get('a');
-    clock.tick(1000);
-    await policy.execute(() => 1, on('b'));
-    // Half-open, not at rest: kept past maxKeys until its trial call closes it.
-    expect(stage.primitive.keys()).to.have.members(['a', 'b']);
-    await policy.execute(() => 1, on('a'));
-    await policy.execute(() => 1, on('c'));
+    // Past maxKeys with no instance at rest: the OPEN circuit goes.
     await policy.execute(() => 1, on('b'));
     expect(stage.primitive.keys()).to.deep.equal(['b']);
+    // A new breaker, closed: it admits the call the dropped one would have refused.
     expect(await policy.execute(() => 'a', on('a'))).to.equal('a');
     expect(stage.primitive.get('a')).to.not.equal(first);
     expect(stage.primitive.get('a').state).to.equal('closed');
@@ -178,7 +188,7 @@ describe('contract: Keyed', () => {
     expect((error as Error).message).to.equal('`key` must be a string, got null');
   });
 
-  it('R-KEYED-7: metrics().stages reports keys, maxKeys, busyKeys, refusingKeys and up to 20 refusing keys', async () => {
+  it('R-KEYED-7: metrics().stages reports keys, maxKeys, busyKeys, droppedBusy, refusingKeys and up to 20 refusing keys', async () => {
     const policy = Policy.builder('p')
       .circuitBreaker({ key: host, maxKeys: 100, failureThreshold: 1, recoveryTimeout: '1m' })
       .build();
@@ -190,12 +200,18 @@ describe('contract: Keyed', () => {
       keys: 23,
       maxKeys: 100,
       busyKeys: 22,
+      droppedBusy: 0,
       refusingKeys: 22,
     });
     const refusing = (state as unknown as { refusing: Array<{ key: string; state: string }> })
       .refusing;
     expect(refusing.map((r) => r.key)).to.deep.equal(Array.from({ length: 20 }, (_, i) => `d${i}`));
     expect(refusing[0]?.state).to.equal('open');
+    const small = Policy.builder('s')
+      .circuitBreaker({ key: host, maxKeys: 2, failureThreshold: 1, recoveryTimeout: '1m' })
+      .build();
+    for (let i = 0; i < 5; i++) await rejectionOf(small.execute(down, on(`d${i}`)));
+    expect(small.metrics().stages[0]).to.include({ keys: 2, busyKeys: 2, droppedBusy: 3 });
   });
 });
 

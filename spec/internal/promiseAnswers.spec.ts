@@ -257,18 +257,20 @@ describe('a function answering a promise where its answer is used at once', () =
     expect(await policy.wrap((x: number) => x, { signal: () => controller.signal })(2)).to.equal(2);
   });
 
-  it("a Keyed holder's `resting`: the instance is kept, the rejection handled; async is refused", async () => {
+  it("a Keyed holder's `resting`: the instance is not at rest, the rejection handled; async is refused", async () => {
     const rejected = Promise.reject(new Error('no answer'));
+    const clock = new ManualClock();
     const keyed = new Keyed((key) => ({ key }), {
-      maxKeys: 1,
+      idleTimeout: '1s',
       resting: () => rejected as never,
-      clock: new ManualClock(),
+      clock,
     });
     keyed.get('a');
+    clock.tick(1000);
     keyed.get('b');
     await turn();
     expect(unhandled).to.deep.equal([]);
-    // `a` could not be vouched for: kept, as when the check throws.
+    // `a` could not be vouched for: not at rest, as when the check throws, so not dropped idle.
     expect(keyed.keys().sort()).to.deep.equal(['a', 'b']);
     const asyncResting = async (): Promise<boolean> => true;
     expect(thrownBy(() => new Keyed(() => ({}), { resting: asyncResting as never }))).to.include({

@@ -67,9 +67,9 @@ describe('Keyed holder: bookkeeping', () => {
     expect(keyed.get('a'), 'a unused for 1000 ms').to.not.equal(a);
   });
 
-  it('looks past at most 32 busy keys for one to drop, however far over maxKeys', () => {
+  it('looks past at most 32 keys in use for one to drop, however far over maxKeys', () => {
     const busy = (key: string) => key.startsWith('busy');
-    const keyed = new Keyed((key) => ({ key }), {
+    const keyed = new Keyed((key) => ({ key, 'bulwark.inUse': () => busy(key) }), {
       maxKeys: 33,
       resting: (item) => !busy(item.key),
     });
@@ -82,19 +82,73 @@ describe('Keyed holder: bookkeeping', () => {
     expect(keyed.keys()).to.deep.equal([...Array.from({ length: 32 }, (_, i) => `busy${i}`), 'z']);
   });
 
-  it('looks at a bounded number of keys per new key while a burst keeps them all busy', () => {
+  it('looks at a bounded number of keys per new key while a burst keeps them all in use', () => {
+    let checks = 0;
+    const keyed = new Keyed(
+      (key) => ({
+        key,
+        'bulwark.inUse': () => {
+          checks++;
+          return true;
+        },
+      }),
+      { maxKeys: 10, resting: () => false },
+    );
+    for (let i = 0; i < 2000; i++) keyed.get(`k${i}`);
+    expect(keyed.size).to.equal(2000);
+    // 32 looks for each of the 1990 keys past maxKeys (the excess plus 32 each would be ~2 million).
+    expect(checks).to.be.at.most(1990 * 32);
+  });
+
+  it('looks at a bounded number of keys per new key when none is at rest, and stays at maxKeys', () => {
     let checks = 0;
     const keyed = new Keyed((key) => ({ key }), {
-      maxKeys: 10,
+      maxKeys: 40,
       resting: () => {
         checks++;
         return false;
       },
     });
     for (let i = 0; i < 2000; i++) keyed.get(`k${i}`);
-    expect(keyed.size).to.equal(2000);
-    // 32 looks for each of the 1990 keys past maxKeys (the excess plus 32 each would be ~2 million).
-    expect(checks).to.be.at.most(1990 * 32);
+    expect(keyed.size).to.equal(40);
+    expect(keyed.droppedBusy).to.equal(1960);
+    // All 32 looked at, the first dropped and the others moved on: 32 checks per key.
+    expect(checks).to.equal(1960 * 32);
+    expect(keyed.keys()).to.include('k1999');
+  });
+
+  it('drops one at rest among the first 32 rather than any that is not', () => {
+    const keyed = new Keyed((key) => ({ key }), {
+      maxKeys: 33,
+      resting: (item) => item.key === 'rest',
+    });
+    for (let i = 0; i < 31; i++) keyed.get(`held${i}`);
+    keyed.get('rest');
+    keyed.get('late');
+    keyed.get('new'); // 34 > 33: 31 looked past, then one at rest
+    expect(keyed.keys()).to.not.include('rest');
+    expect(keyed.droppedBusy).to.equal(0);
+    keyed.get('rest'); // 32 not at rest looked past, the least recently used of them goes
+    expect(keyed.keys()).to.not.include('late');
+    expect(keyed.droppedBusy).to.equal(1);
+  });
+
+  it('catches up with every key over maxKeys once keys come out of use', () => {
+    const inUse = new Set<string>();
+    const keyed = new Keyed((key) => ({ key, 'bulwark.inUse': () => inUse.has(key) }), {
+      maxKeys: 2,
+      resting: () => false,
+    });
+    for (let i = 0; i < 32; i++) {
+      inUse.add(`k${i}`);
+      keyed.get(`k${i}`);
+    }
+    keyed.get('x');
+    expect(keyed.size, 'every key looked at was in use').to.equal(33);
+    inUse.clear();
+    keyed.get('y'); // 32 over: all looked at go
+    expect(keyed.keys()).to.have.length(2).and.include('y');
+    expect(keyed.droppedBusy).to.equal(32);
   });
 
   it('takes an instance that is null or undefined as at rest', () => {
@@ -312,6 +366,7 @@ describe('Keyed stage: state and description', () => {
       keys: 0,
       maxKeys: 7,
       busyKeys: 0,
+      droppedBusy: 0,
       refusingKeys: 0,
       refusing: [],
     });

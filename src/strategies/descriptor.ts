@@ -45,7 +45,8 @@ export interface StageDescriptor<P = unknown> {
   readonly rejection?: RejectionReason;
   /**
    * True for a kind that a policy may keep one instance of per key (`key` in its options). Its
-   * instances tell the holder whether they are at rest by their `'bulwark.atRest'()` method.
+   * instances tell the holder whether they are at rest by their `'bulwark.atRest'()` method, and
+   * whether they are in use (never to be dropped) by their `'bulwark.inUse'()` method.
    */
   readonly keyable?: boolean;
   /**

@@ -1,6 +1,7 @@
 // The Keyed holder on its own, with an injected clock: one instance per key, least recently used
-// dropped first past maxKeys, idle instances dropped on the next use (no timer), and instances
-// that hold something (an open circuit, tokens owed, a slot, a waiter) never dropped.
+// dropped first past maxKeys (those at rest before those that hold something: an open circuit, a
+// drained bucket), idle instances at rest dropped on the next use (no timer), and instances in
+// use (a slot, a waiter, an ISOLATED circuit) never dropped.
 import { expect } from 'chai';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
@@ -145,14 +146,14 @@ describe('Keyed', () => {
     expect(keyed.size).to.equal(0);
   });
 
-  it('drops a tripped circuit nobody calls once seen HALF_OPEN for idleTimeout: memory stays bounded', () => {
+  it('drops a tripped circuit nobody calls once seen HALF_OPEN for idleTimeout, below maxKeys', () => {
     const clock = noTimers();
     const keyed = new Keyed(
       () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 30_000, clock }),
-      { maxKeys: 1, idleTimeout: 10_000, clock },
+      { maxKeys: 5, idleTimeout: 10_000, clock },
     );
     for (const host of ['a', 'b', 'c']) keyed.get(host).onFailure(new Error('down'));
-    expect(keyed.size, 'open circuits stay over maxKeys').to.equal(3);
+    expect(keyed.size, 'open circuits stay').to.equal(3);
     clock.tick(30_000); // open time over: seen HALF_OPEN now, kept for idleTimeout from here
     expect(keyed.size).to.equal(3);
     clock.tick(9_999);
@@ -187,31 +188,93 @@ describe('Keyed', () => {
       .with.property('retryAfterMs', 200);
   });
 
-  it('never drops a bulkhead holding a slot or a waiter, nor a limiter owed tokens', async () => {
+  it('drops an OPEN circuit past maxKeys only when none of the least recently used is at rest', () => {
     const clock = noTimers();
-    const bulkheads = new Keyed(() => new Bulkhead({ maxConcurrent: 1, clock }), {
-      maxKeys: 1,
-      clock,
-    });
-    expect(bulkheads.get('a').tryAcquire()).to.equal(true);
+    const keyed = new Keyed(
+      () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 30_000, clock }),
+      { maxKeys: 2, clock },
+    );
+    const down = keyed.get('down');
+    down.onFailure(new Error('x'));
+    keyed.get('up');
+    keyed.get('new'); // `up` is at rest: it goes, the open circuit stays
+    expect(keyed.keys()).to.have.members(['down', 'new']);
+    keyed.get('new').onFailure(new Error('x'));
+    keyed.get('next'); // both open: the least recently used one goes, open as it is
+    expect(keyed.keys()).to.have.members(['new', 'next']);
+    expect(keyed.droppedBusy).to.equal(1);
+    const back = keyed.get('down');
+    expect(back, 'a new breaker, closed').to.not.equal(down);
+    expect(back.state).to.equal('closed');
+  });
+
+  it('never drops an ISOLATED circuit, nor one a call waits on, and drops the others', async () => {
+    const clock = new ManualClock();
+    const keyed = new Keyed(
+      () =>
+        new CircuitBreaker({
+          failureThreshold: 1,
+          recoveryTimeout: 1000,
+          halfOpenWait: '10s',
+          clock,
+        }),
+      { maxKeys: 1, clock },
+    );
+    keyed.get('quarantined').isolate();
+    const waited = keyed.get('waited');
+    waited.onFailure(new Error('x'));
+    clock.tick(1000); // HALF_OPEN: a trial call runs, the next call waits for its verdict
+    const ticket = waited.beforeCall();
+    const waiting = waited.execute(() => 'after');
+    for (let i = 0; i < 100; i++) keyed.get(`down-${i}`).onFailure(new Error('x'));
+    expect(keyed.keys()).to.have.members(['quarantined', 'waited', 'down-99']);
+    waited.onSuccess(0, ticket); // closes: the waiting call runs
+    expect(await waiting).to.equal('after');
+    keyed.get('down-100');
+    expect(keyed.keys()).to.have.members(['quarantined', 'down-100']);
+    keyed.get('quarantined').reset();
+    keyed.get('down-101').onFailure(new Error('x'));
+    expect(keyed.keys()).to.have.members(['down-101']);
+  });
+
+  it('never drops a bulkhead holding a slot or a waiter, nor a limiter with callers waiting', async () => {
+    const clock = new ManualClock();
+    const bulkheads = new Keyed(
+      () => new Bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWait: '1m', clock }),
+      { maxKeys: 1, clock },
+    );
+    const a = bulkheads.get('a');
+    expect(a.tryAcquire()).to.equal(true);
+    const queued = a.acquire(); // waits for the slot
     bulkheads.get('b');
     expect(bulkheads.keys(), 'over maxKeys while a holds its slot').to.have.members(['a', 'b']);
-    bulkheads.get('a').release();
-    bulkheads.get('c'); // both a and b are at rest now: both go
-    expect(bulkheads.size).to.equal(1);
-    expect(bulkheads.keys()).to.deep.equal(['c']);
+    a.release(); // the waiter takes it
+    await queued;
+    bulkheads.get('c');
+    expect(bulkheads.keys(), 'a holds its slot, b at rest goes').to.have.members(['a', 'c']);
+    a.release();
+    bulkheads.get('d'); // both a and c are at rest now: both go
+    expect(bulkheads.keys()).to.deep.equal(['d']);
 
-    const limiters = new Keyed(() => new RateLimiter({ maxTokens: 2, refillRate: 1, clock }), {
-      maxKeys: 1,
-      clock,
-    });
-    expect(limiters.get('u1').tryAcquire()).to.equal(true);
+    const limiters = new Keyed(
+      () => new RateLimiter({ maxTokens: 2, refillRate: 1, maxWait: '1m', clock }),
+      { maxKeys: 1, clock },
+    );
+    const owed = limiters.get('owed');
+    owed.tryAcquire();
+    owed.tryAcquire();
+    const waiting = owed.acquire(); // empty: waits for a token
+    limiters.get('u1').tryAcquire(); // drained a little: not at rest, not in use
     limiters.get('u2');
-    expect(limiters.keys(), 'u1 owes a token').to.have.members(['u1', 'u2']);
-    clock.tick(1000); // refilled: at rest
+    expect(limiters.keys(), 'u1 goes as the least recently used not in use').to.have.members([
+      'owed',
+      'u2',
+    ]);
+    clock.tick(1000);
+    await waiting;
+    clock.tick(2000); // refilled, nobody waits: at rest
     limiters.get('u3');
     expect(limiters.keys()).to.deep.equal(['u3']);
-    await Promise.resolve();
   });
 
   it('exceeds maxKeys while every instance is busy and shrinks back as they come to rest', () => {
@@ -228,11 +291,11 @@ describe('Keyed', () => {
     expect(keyed.keys()).to.deep.equal(['d', 'e']);
   });
 
-  it('asks the resting option for other instances, keeping one whose check throws', () => {
+  it('asks the resting option for other instances, taking one whose check throws as not at rest', () => {
     const clock = noTimers();
     const busy = new Set(['a']);
     const keyed = new Keyed((key) => ({ key }), {
-      maxKeys: 1,
+      maxKeys: 2,
       clock,
       resting: (item) => {
         if (item.key === 'boom') throw new Error('cannot tell');
@@ -240,12 +303,18 @@ describe('Keyed', () => {
       },
     });
     keyed.get('a');
-    keyed.get('boom');
-    keyed.get('b');
-    expect(keyed.keys()).to.have.members(['a', 'boom', 'b']);
-    busy.delete('a');
     keyed.get('c');
-    expect(keyed.keys()).to.not.include('a');
+    keyed.get('b'); // a is not at rest: c goes
+    expect(keyed.keys()).to.deep.equal(['b', 'a']);
+    keyed.get('boom'); // b goes
+    expect(keyed.keys()).to.deep.equal(['a', 'boom']);
+    keyed.get('d'); // neither at rest: the least recently used goes all the same
+    expect(keyed.keys()).to.deep.equal(['d', 'boom']);
+    keyed.get('e');
+    expect(keyed.keys()).to.deep.equal(['boom', 'e']);
+    keyed.get('f');
+    expect(keyed.keys()).to.deep.equal(['f', 'boom']);
+    expect(keyed.droppedBusy).to.equal(1);
   });
 
   it('deletes a key whatever it holds, and reports whether it had one', () => {

@@ -54,6 +54,7 @@ describe('Keyed stages and configuration', () => {
       keys: 1,
       maxKeys: 10,
       busyKeys: 1,
+      droppedBusy: 0,
       refusingKeys: 1,
       refusing: [{ key: 'ann', availableTokens: 0, maxTokens: 1 }],
     });

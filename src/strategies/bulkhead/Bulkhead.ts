@@ -1,4 +1,4 @@
-import { BulkheadFullError, isOperationTimeoutError } from '../../errors.js';
+import { BulkheadFullError } from '../../errors.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
@@ -26,7 +26,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 // Types only: a bulkhead with a fixed limit carries none of the adaptive limit's code.
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
-import { answered } from '../../internal/answers.js';
+import { sampleBy } from './sample.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -287,6 +287,11 @@ export class Bulkhead {
     return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
   }
 
+  /** @internal In use for a `Keyed` holder, which then never drops it: a slot held or a waiter. */
+  'bulwark.inUse'(): boolean {
+    return !this['bulwark.atRest']();
+  }
+
   /**
    * Calls whose caller has been answered (a deadline inside the bulkhead passed, or the caller
    * aborted) while their work still runs and holds its slot. Each slot comes back when its work
@@ -429,12 +434,16 @@ export class Bulkhead {
 
   /**
    * @internal Takes a slot, waiting in the queue as `acquire` does: resolves with its ticket,
-   * which the holder hands back to {@link Bulkhead.giveSlot}.
+   * which the holder hands back to {@link Bulkhead.giveSlot}. With `queuedOnly`, `given` stops
+   * only a wait in the queue: while a remote store decides, nothing listens to it (a caller that
+   * something else answers at its abort), and a slot the store grants after the abort goes back.
    */
-  waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
+  waitSlot(given?: AbortSignal, manual = false, queuedOnly = false): Promise<BulkheadTicket> {
     const successor = this.#successor;
     if (successor !== undefined) {
-      return successor.waitSlot(given).then((ticket) => this.#grantedThrough(ticket, manual));
+      return successor
+        .waitSlot(given, false, queuedOnly)
+        .then((ticket) => this.#grantedThrough(ticket, manual));
     }
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -447,7 +456,9 @@ export class Bulkhead {
     }
     if (!isThenable(answer)) return Promise.resolve(this.#granted(answer, signal, manual));
     const asked = Promise.resolve(answer);
-    if (signal === undefined) return asked.then((ticket) => this.#granted(ticket, signal, manual));
+    if (signal === undefined || queuedOnly) {
+      return asked.then((ticket) => this.#granted(ticket, signal, manual));
+    }
     // The caller leaves at its abort, and a slot granted after that goes back. The answer is
     // taken in the turn the store's answer arrives, so no turn falls between a slot granted and
     // the caller holding it, in which an abort would leave that slot to nobody.
@@ -690,7 +701,7 @@ export class Bulkhead {
   /**
    * Holds `work`'s slot until `until` has no call running (orphaned if `work` settled first). An
    * adaptive limit learns the call's outcome as `work` answered it, by the rule of a policy's
-   * bulkhead stage (see `sampleBy`).
+   * bulkhead stage (see `sampleBy` in `sample.ts`).
    */
   #follow<T>(
     work: Promise<T>,
@@ -753,20 +764,6 @@ export class Bulkhead {
     if (manual) this.#manual.push(ticket);
     return ticket;
   }
-}
-
-/**
- * How a call run for a caller with `signal` went, as an adaptive limit learns it: the rule of
- * `sampleOf`, read from the signal. One that aborted answered the caller from outside, calling
- * the call off (nothing learnt), unless a deadline aborted it (its reason an
- * `OperationTimeoutError`): a failure then, as in a policy, if the caller was answered with it
- * (by an aggressive deadline, or by something between that answered at the abort: see
- * `answered`); a cooperative deadline answers nobody, and the call's own outcome stands.
- */
-function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
-  if (signal === undefined || !signal.aborted) return ok;
-  const reason: unknown = signal.reason;
-  return isOperationTimeoutError(reason) ? ok && !answered.has(reason) : undefined;
 }
 
 // `maxConcurrent` of a bulkhead under an adaptive limit: the limit as it is now.

@@ -1,16 +1,35 @@
+import { isOperationTimeoutError } from '../../errors.js';
+import { answered as marked } from '../../internal/answers.js';
+
 /**
  * @internal How a call that held a bulkhead slot went, as an adaptive limit learns it, one rule
  * for every way a slot is held (a policy's stage; `execute` and a stacked decorator read it from
- * their signal, in `Bulkhead.ts`'s `sampleBy`): `true` a success, when the call's own outcome was
- * one and nothing outside had answered its caller first; `undefined` when the call was called off
- * (the caller's abort, an attempt a hedge gave up), which says nothing of the dependency; else
- * `false`, a failure (an error, or a deadline outside that answered the caller before the work
- * settled: a cooperative one answers nobody).
+ * their signal, through {@link sampleBy}): `undefined` when the call was called off (the caller's
+ * abort, an attempt a hedge gave up) before its outcome, which then says nothing of the
+ * dependency, whatever it was (a call that succeeded first has its sample already); else `true`,
+ * a success, when the call's own outcome was one and nothing outside had answered its caller
+ * first; else `false`, a failure (an error, or a deadline outside that answered the caller before
+ * the work settled: a cooperative one answers nobody).
  *
  * @param ok - the call's own outcome (what the steps or the function inside the slot answered)
  * @param answered - the caller had already been answered from outside (a deadline or an abort)
  * @param cancelled - the call was called off rather than failed
  */
 export function sampleOf(ok: boolean, answered: boolean, cancelled: boolean): boolean | undefined {
-  return ok && !answered ? true : cancelled ? undefined : false;
+  return cancelled ? undefined : ok && !answered;
+}
+
+/**
+ * @internal {@link sampleOf} for a call run for a caller with `signal` (`execute`, a stacked
+ * decorator), read from the signal as the call's outcome arrives. One that aborted called the call
+ * off, unless a deadline aborted it (its reason an `OperationTimeoutError`): not called off then,
+ * and its caller answered first if it was answered with that error (by an aggressive deadline, or
+ * by something between that answered at the abort: see `answered` in `answers.ts`); a cooperative
+ * deadline answers nobody, and the call's own outcome stands.
+ */
+export function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
+  if (signal === undefined || !signal.aborted) return sampleOf(ok, false, false);
+  const reason: unknown = signal.reason;
+  const deadline = isOperationTimeoutError(reason);
+  return sampleOf(ok, deadline && marked.has(reason), !deadline);
 }

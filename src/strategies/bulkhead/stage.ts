@@ -59,8 +59,13 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       }
     }
     // Always the signal: a bulkhead taken over by a reload waits in its successor's queue,
-    // whatever its own `maxQueue` was (a waiter listens only once queued).
-    this.bulkhead.waitSlot(ctx.signal).then(
+    // whatever its own `maxQueue` was (a waiter listens only once queued). The caller's own
+    // signal stops only a wait in the queue: the execution listens to it already and answers
+    // the caller at its abort, so a remote store's answer is awaited without a listener of the
+    // pass's (a slot granted after the abort goes back). Any other (a deadline's, a hedged
+    // attempt's) may abort with nobody answering: the pass listens while the store decides too.
+    const signal = ctx.signal;
+    this.bulkhead.waitSlot(signal, false, signal === ctx.root.callerSignal).then(
       (granted) => {
         // The caller gave up while waiting: the slot is not theirs to use.
         if (ctx.aborted) {
@@ -140,7 +145,12 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     if (root.holder !== undefined) root.unhold(this);
     // Counted as orphaned when the caller was answered while this slot was held.
     if (root.settled) this.bulkhead.orphan(-1);
-    this.bulkhead.giveSlot(ticket, outcome(received, root, ok));
+    // Only an adaptive limit learns the outcome (its slots are held by its own tickets, also one
+    // lent by an adaptive bulkhead that took over on a reload): none is worked out for others.
+    this.bulkhead.giveSlot(
+      ticket,
+      ticket !== true && ticket instanceof AdaptiveTicket ? outcome(received, root, ok) : undefined,
+    );
     this.outer.leave(received, ok, value);
   }
 

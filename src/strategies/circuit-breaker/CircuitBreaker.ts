@@ -620,6 +620,14 @@ export class CircuitBreaker<in R = any> {
   }
 
   /**
+   * @internal In use for a `Keyed` holder, which then never drops it: a call waits for the
+   * verdict, or the circuit is ISOLATED (as last seen: the holder asks `'bulwark.atRest'` first).
+   */
+  'bulwark.inUse'(): boolean {
+    return this.#waiters.size !== 0 || this.#lastState === 'isolated';
+  }
+
+  /**
    * The state and the counts over the current window (the last `windowSize` outcomes or the
    * last `windowDuration`), kept in consecutive mode too; rates are 0 when the window is empty.
    * Every recorded call counts, also a trial call and one that reports after the circuit opened
@@ -1382,7 +1390,7 @@ export class CircuitBreaker<in R = any> {
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') this.#openCause = ofResult ? resultTripped(cause) : cause;
+    if (to === 'open') this.#openCause = ofResult ? resultTripped(cause) : settledStack(cause);
     if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;
@@ -1494,4 +1502,21 @@ function plural(n: number, what: string): string {
 
 function percent(rate: number): string {
   return `${Math.round(rate * 1000) / 10}%`;
+}
+
+/**
+ * The error that trips a circuit, kept as the cause of its refusals for as long as it stays OPEN,
+ * with its stack read once: until read, V8 keeps the frames' receivers and functions (the failing
+ * call's objects, its context) to format it later, which a breaker per key would keep by the
+ * thousand. A stack getter that throws leaves the error as it was.
+ */
+function settledStack(cause: unknown): unknown {
+  if (cause instanceof Error) {
+    try {
+      void cause.stack;
+    } catch {
+      // Nothing to release.
+    }
+  }
+  return cause;
 }

@@ -15,8 +15,10 @@ import {
 export interface KeyedOptions<P = unknown> {
   /**
    * Most instances kept: an integer >= 1. Past it, the least recently used instance at rest is
-   * dropped. An instance that is not at rest is never dropped; while every instance is busy, the
-   * holder keeps more than `maxKeys` and drops the surplus as instances come to rest.
+   * dropped; when none of the least recently used is at rest, the least recently used one that
+   * is not in use (see {@link Keyed}) is dropped all the same, losing what it held. Only
+   * instances in use are never dropped: while they fill the holder, it keeps more than `maxKeys`
+   * (by about their number) and drops the surplus as they come out of use.
    * @defaultValue `1000`
    */
   readonly maxKeys?: number | undefined;
@@ -36,7 +38,9 @@ export interface KeyedOptions<P = unknown> {
    * a limiter while its bucket is full and nobody waits, a bulkhead while it holds no slot and
    * nobody waits. Any other instance is at rest unless this says otherwise. It must answer at
    * once: an async function is refused, and an instance it answers a promise for (or throws for)
-   * is kept.
+   * is not at rest. Only instances at rest go for `idleTimeout`, and they go first for `maxKeys`;
+   * one that is not at rest still goes for `maxKeys` when it is the least recently used and not in
+   * use (see {@link Keyed}).
    * @defaultValue the check of the instance's kind
    */
   readonly resting?: ((instance: P) => boolean) | undefined;
@@ -49,6 +53,11 @@ export interface KeyedOptions<P = unknown> {
  * another copy of the package has it too.
  */
 const AT_REST = 'bulwark.atRest';
+/**
+ * The method by which a circuit breaker, rate limiter or bulkhead tells a holder that it is in
+ * use, and so never to be dropped: a call waits on it or holds a slot, or its circuit is ISOLATED.
+ */
+const IN_USE = 'bulwark.inUse';
 
 /** Every option key the constructor accepts. */
 const KEYED_OPTIONS: readonly string[] = Object.freeze([
@@ -67,7 +76,7 @@ export const KEYED_STAGE_OPTIONS: readonly string[] = Object.freeze([
 
 const DEFAULT_MAX_KEYS = 1000;
 const DEFAULT_IDLE_MS = 600_000;
-/** How many busy instances one insertion looks past when it must drop one. */
+/** How many instances not at rest one insertion looks past when it must drop one. */
 const SCAN = 32;
 
 /** @internal One key's instance and what the holder knows of its use. */
@@ -98,12 +107,17 @@ interface Entry<P> extends KeyedEntry<P> {
 
 /**
  * One instance per key, made on first use by `factory`, with bounded memory: at most `maxKeys`
- * instances (the least recently used at rest dropped first) and none unused for `idleTimeout`.
- * An instance that holds something (a bulkhead slot, a waiter, a half-open probe of a call in a
- * policy, tokens owed, a circuit OPEN or ISOLATED or HALF_OPEN for less than `idleTimeout`) is
- * never dropped, idle or not: dropping it would forgive what it holds. A key that comes back after
- * its instance was dropped gets a new one, as the factory makes it (a closed circuit, a full
- * bucket).
+ * instances but those in use, and none at rest unused for `idleTimeout`.
+ *
+ * An instance that holds some state (a circuit OPEN, or HALF_OPEN for less than `idleTimeout`, a
+ * bucket not yet refilled) is not at rest: `idleTimeout` never drops it, since dropping it would
+ * forgive what it holds, and `maxKeys` drops it only when none of the least recently used
+ * instances is at rest. An instance in use is never dropped: a call of a policy running on it (a
+ * half-open probe, a slot, a queue wait), a call waiting on it, a bulkhead slot held, or a circuit
+ * ISOLATED by hand. Instances in use are as many as the calls in flight (and the isolated
+ * circuits), so a flood of new keys, each failing once, leaves at most `maxKeys` instances
+ * besides them. A key that comes back after its instance was dropped gets a new one, as the
+ * factory makes it (a closed circuit, a full bucket).
  *
  * No timer is used: idle instances are found on the holder's next use (`get`, `size`, `keys`),
  * from the least recently used, in amortised constant time per use.
@@ -119,7 +133,7 @@ interface Entry<P> extends KeyedEntry<P> {
  * ```
  */
 export class Keyed<P> {
-  /** Most instances kept while some are at rest. */
+  /** Most instances kept, but those in use. */
   declare readonly maxKeys: number;
   /** Milliseconds after which an unused instance at rest is dropped. */
   declare readonly idleTimeoutMs: number;
@@ -135,6 +149,8 @@ export class Keyed<P> {
   // Stryker disable next-line UnaryOperator: the first entry sets it, and a sweep of none finds none
   #nextSweep = -Infinity;
   #dropped: ReadonlyArray<(entry: KeyedEntry<P>) => void> = [];
+  /** Instances not at rest dropped to keep within `maxKeys`. */
+  #droppedBusy = 0;
 
   /**
    * @param factory - makes the instance of a key: `(key) => new CircuitBreaker(options)`
@@ -198,6 +214,31 @@ export class Keyed<P> {
   /** @internal Whether an entry may be dropped now. */
   idleEntries(entry: KeyedEntry<P>): boolean {
     return entry.holds === 0 && this.restingTest(entry.value);
+  }
+
+  /**
+   * @internal Whether an entry is in use, and so never dropped: a call of a policy holds it, or
+   * its instance says so by its own `'bulwark.inUse'()` method (as circuit breakers, rate limiters
+   * and bulkheads do; whatever the `resting` option). An instance whose answer throws is kept.
+   */
+  entryInUse(entry: KeyedEntry<P>): boolean {
+    if (entry.holds !== 0) return true;
+    const instance = entry.value;
+    try {
+      const inUse = (instance as { [IN_USE]?: unknown } | null | undefined)?.[IN_USE];
+      return typeof inUse === 'function' && inUse.call(instance) !== false;
+    } catch {
+      // A check that throws cannot vouch for the instance: keep it.
+    }
+    return true;
+  }
+
+  /**
+   * @internal Instances dropped while not at rest (an OPEN circuit, a bucket not yet refilled)
+   * to keep within `maxKeys`, since the holder was made.
+   */
+  get droppedBusy(): number {
+    return this.#droppedBusy;
   }
 
   /**
@@ -306,28 +347,42 @@ export class Keyed<P> {
   }
 
   /**
-   * Drops the least recently used instances at rest until at most `maxKeys` are left, looking
-   * past at most {@link SCAN} busy ones (each moved to the recent end, as in use): when none can
-   * go, the holder stays over `maxKeys` for now and the next insertions try again. `fresh`, the
+   * Drops instances, least recently used first, until at most `maxKeys` are left: those at rest
+   * among the least recently used, looking past at most {@link SCAN} that are not; short of them,
+   * those of the SCAN that are not in use, least recently used first. The others looked past
+   * are moved to the recent end, as in use. When all SCAN are in use, the holder stays over
+   * `maxKeys` for now and the next insertions try again (and drop the surplus). `fresh`, the
    * instance just made for a caller, stays.
    *
-   * Amortised constant time per insertion: each one looks past at most SCAN busy instances,
-   * however many there are (a burst of calls on new keys holds them all), and an instance it
-   * drops was paid for by its own insertion.
+   * Amortised constant time per insertion: each one looks past at most SCAN instances not at
+   * rest, however many there are (a burst of calls on new keys holds them all), and an instance
+   * it drops was paid for by its own insertion.
    */
   #shrink(fresh: Entry<P>, now: number): void {
     let excess = this.#entries.size - this.maxKeys;
     let budget = SCAN;
+    // Instances looked past that are not in use: left in place, so they are the first ones.
+    let spare = 0;
     // `fresh` is the last entry: the walk ends there at the latest.
-    for (let entry = this.#first as Entry<P>; entry !== fresh;) {
+    for (let entry = this.#first as Entry<P>; entry !== fresh && budget !== 0;) {
       const next = entry.next as Entry<P>;
       if (this.idleEntries(entry)) {
         this.#drop(entry);
-        if (--excess === 0) return;
+        if (--excess === 0) break;
       } else {
-        this.#keep(entry, now);
-        if (--budget === 0) return;
+        budget--;
+        if (this.entryInUse(entry)) this.#keep(entry, now);
+        else spare++;
       }
+      entry = next;
+    }
+    for (let entry = this.#first as Entry<P>; spare !== 0; spare--) {
+      const next = entry.next as Entry<P>;
+      if (excess > 0) {
+        excess--;
+        this.#droppedBusy++;
+        this.#drop(entry);
+      } else this.#keep(entry, now);
       entry = next;
     }
   }

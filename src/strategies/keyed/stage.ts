@@ -182,10 +182,11 @@ function keyEnv(env: StageEnv, key: string): StageEnv {
 }
 
 /**
- * @internal A keyed holder's live state: `keys` held (more than `maxKeys` while every instance
- * is busy), `busyKeys` (instances that may not be dropped now), `refusingKeys` (how many refuse
- * calls now) and `refusing`, the first {@link MAX_LISTED_KEYS} of those, least recently used
- * first, each `{ key, ...its kind's state }`.
+ * @internal A keyed holder's live state: `keys` held (more than `maxKeys` while instances in use
+ * fill it), `busyKeys` (instances not at rest), `droppedBusy` (instances dropped while not at
+ * rest to keep within `maxKeys`, since the holder was made), `refusingKeys` (how many refuse calls
+ * now) and `refusing`, the first {@link MAX_LISTED_KEYS} of those, least recently used first,
+ * each `{ key, ...its kind's state }`.
  */
 export function keyedState<P>(
   descriptor: StageDescriptor<P>,
@@ -215,6 +216,7 @@ export function keyedState<P>(
     keys,
     maxKeys: keyed.maxKeys,
     busyKeys: busy,
+    droppedBusy: keyed.droppedBusy,
     refusingKeys: refusing,
     refusing: listed,
   };

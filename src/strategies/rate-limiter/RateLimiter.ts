@@ -259,6 +259,11 @@ export class RateLimiter {
     return this.queued === 0 && this.availableTokens >= this.maxTokens;
   }
 
+  /** @internal In use for a `Keyed` holder, which then never drops it: callers wait for tokens. */
+  'bulwark.inUse'(): boolean {
+    return this.queued !== 0;
+  }
+
   /**
    * Takes `permits` tokens if they are available now and nobody is waiting; never waits.
    *

@@ -1,0 +1,27 @@
+// The failure that tripped a circuit is kept as the cause of its refusals; it must not keep alive
+// what the failing call's stack frames reached (their receivers and functions), which for a keyed
+// breaker per tenant adds up. Measured in a child process with --expose-gc.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const fixture = fileURLToPath(new URL('../../fixtures/openCause.js', import.meta.url));
+
+describe('CircuitBreaker open cause', () => {
+  it('keeps the tripping error and its stack text, not the objects its frames reached', async function () {
+    this.timeout(60_000);
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--expose-gc', fixture],
+        { timeout: 60_000 },
+        (error, out, err) => {
+          if (error) reject(new Error(`${fixture} failed: ${error.message}\n${err}`));
+          else resolve(out);
+        },
+      );
+    });
+    const result = JSON.parse(stdout.trim()) as Record<string, unknown>;
+    expect(result).to.deep.equal({ state: 'open', collected: true, cause: 'down', stack: true });
+  });
+});

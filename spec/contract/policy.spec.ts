@@ -603,6 +603,36 @@ describe('contract: Policy and the builder', () => {
       ).to.deep.equal(['svc', 7, 0]);
     });
 
+    it('`Object.create(ctx)` and a Proxy of it, in every position around the built-in stages', async () => {
+      const makers: Array<[string, (ctx: ExecutionContext) => ExecutionContext]> = [
+        [
+          'Object.create',
+          (ctx) => Object.create(ctx, { attempt: { value: 9 } }) as ExecutionContext,
+        ],
+        ['Proxy', (ctx) => new Proxy(ctx, {})],
+      ];
+      for (const [how, make] of makers) {
+        const shapes = [
+          Policy.builder('svc').use(passing(make)),
+          Policy.builder('svc').use(passing(make)).timeout('1s'),
+          Policy.builder('svc').use(passing(make)).retry({ maxAttempts: 2, delay: 0 }),
+          Policy.builder('svc').timeout('1s').use(passing(make)),
+          Policy.builder('svc').retry({ maxAttempts: 2, delay: 0 }).use(passing(make)),
+        ];
+        for (const builder of shapes) {
+          const policy = builder.build();
+          const seen = await policy.execute(
+            (ctx) => [ctx.policyName, ctx.data.get('id'), ctx.signal.aborted, ctx.remaining > 0],
+            { data: { id: how } },
+          );
+          expect(seen, `${how}: ${policy.describe()}`).to.deep.equal(['svc', how, false, true]);
+        }
+      }
+      // An own field of the derived object is what the work sees.
+      const outer = Policy.builder('svc').use(passing(makers[0]![1])).build();
+      expect(await outer.execute((ctx) => ctx.attempt)).to.equal(9);
+    });
+
     it('an object made by hand: every field it gives is what the work sees', async () => {
       const controller = new AbortController();
       const data = new Map<string, unknown>([['k', 1]]);

@@ -40,7 +40,7 @@ export class CustomStage extends LinkedStep {
 
   enter(ctx: Context): void {
     const next = (given: ExecutionContext): Promise<unknown> => {
-      const inner = given instanceof Context ? given : new AdoptedContext(given, ctx, this);
+      const inner = given === ctx || given == null ? ctx : new AdoptedContext(given, ctx, this);
       const boundary = new BoundaryContext(inner, this);
       const result = deferTo(boundary);
       this.inner.enter(boundary);
@@ -129,7 +129,9 @@ class BoundaryContext extends DerivedContext {
  * A context a custom stage made itself, read through, with the execution's root kept: its parent
  * is the context the stage received. What the object does not give (undefined or null: a spread
  * `{ ...ctx }` or `Object.assign({}, ctx)` copies own fields only, not the context's getters) is
- * read from that context, as if the stage had passed it unchanged.
+ * read from that context, as if the stage had passed it unchanged. Any object but the stage's own
+ * context is adopted, an object deriving from it (`Object.create(ctx)`, a Proxy) too: such an
+ * object lacks the context's private state, so the engine never uses it as a context itself.
  */
 class AdoptedContext extends DerivedContext {
   private readonly given: Partial<ExecutionContext>;
@@ -138,36 +140,43 @@ class AdoptedContext extends DerivedContext {
     super(origin, owner);
     this.given = given;
   }
+  // A field of the object given. One that inherits from a context (`Object.create(ctx)`, a Proxy
+  // of one) has the context's getters but not its private state: they run on the context the
+  // stage received, and what the object holds of its own is read as it is.
+  private read<K extends keyof ExecutionContext>(key: K): ExecutionContext[K] | undefined {
+    const given = this.given;
+    return given instanceof Context ? Reflect.get(given, key, this.parent) : given[key];
+  }
   override get policyName(): string {
-    return this.given.policyName ?? super.policyName;
+    return this.read('policyName') ?? super.policyName;
   }
   override get signal(): AbortSignal {
-    return this.given.signal ?? super.signal;
+    return this.read('signal') ?? super.signal;
   }
   override get attempt(): number {
-    return this.given.attempt ?? super.attempt;
+    return this.read('attempt') ?? super.attempt;
   }
   override get startedAt(): number {
-    return this.given.startedAt ?? super.startedAt;
+    return this.read('startedAt') ?? super.startedAt;
   }
   override get data(): Map<string, unknown> {
-    return this.given.data ?? super.data;
+    return this.read('data') ?? super.data;
   }
   override get dataIfMade(): Map<string, unknown> | undefined {
-    return this.given.data ?? super.dataIfMade;
+    return this.read('data') ?? super.dataIfMade;
   }
   override get deadline(): number {
-    return this.given.deadline ?? super.deadline;
+    return this.read('deadline') ?? super.deadline;
   }
   override get remaining(): number {
-    return this.given.remaining ?? super.remaining;
+    return this.read('remaining') ?? super.remaining;
   }
   override get aborted(): boolean {
-    const signal = this.given.signal;
+    const signal = this.read('signal');
     return signal == null ? super.aborted : signal.aborted;
   }
   override get abortReason(): unknown {
-    const signal = this.given.signal;
+    const signal = this.read('signal');
     return signal == null ? super.abortReason : (signal.reason as unknown);
   }
 }

@@ -434,16 +434,12 @@ export class Bulkhead {
 
   /**
    * @internal Takes a slot, waiting in the queue as `acquire` does: resolves with its ticket,
-   * which the holder hands back to {@link Bulkhead.giveSlot}. With `queuedOnly`, `given` stops
-   * only a wait in the queue: while a remote store decides, nothing listens to it (a caller that
-   * something else answers at its abort), and a slot the store grants after the abort goes back.
+   * which the holder hands back to {@link Bulkhead.giveSlot}.
    */
-  waitSlot(given?: AbortSignal, manual = false, queuedOnly = false): Promise<BulkheadTicket> {
+  waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const successor = this.#successor;
     if (successor !== undefined) {
-      return successor
-        .waitSlot(given, false, queuedOnly)
-        .then((ticket) => this.#grantedThrough(ticket, manual));
+      return successor.waitSlot(given).then((ticket) => this.#grantedThrough(ticket, manual));
     }
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -456,9 +452,7 @@ export class Bulkhead {
     }
     if (!isThenable(answer)) return Promise.resolve(this.#granted(answer, signal, manual));
     const asked = Promise.resolve(answer);
-    if (signal === undefined || queuedOnly) {
-      return asked.then((ticket) => this.#granted(ticket, signal, manual));
-    }
+    if (signal === undefined) return asked.then((ticket) => this.#granted(ticket, signal, manual));
     // The caller leaves at its abort, and a slot granted after that goes back. The answer is
     // taken in the turn the store's answer arrives, so no turn falls between a slot granted and
     // the caller holding it, in which an abort would leave that slot to nobody.

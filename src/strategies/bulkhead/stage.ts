@@ -59,13 +59,8 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       }
     }
     // Always the signal: a bulkhead taken over by a reload waits in its successor's queue,
-    // whatever its own `maxQueue` was (a waiter listens only once queued). The caller's own
-    // signal stops only a wait in the queue: the execution listens to it already and answers
-    // the caller at its abort, so a remote store's answer is awaited without a listener of the
-    // pass's (a slot granted after the abort goes back). Any other (a deadline's, a hedged
-    // attempt's) may abort with nobody answering: the pass listens while the store decides too.
-    const signal = ctx.signal;
-    this.bulkhead.waitSlot(signal, false, signal === ctx.root.callerSignal).then(
+    // whatever its own `maxQueue` was (a waiter listens only once queued).
+    this.bulkhead.waitSlot(ctx.signal).then(
       (granted) => {
         // The caller gave up while waiting: the slot is not theirs to use.
         if (ctx.aborted) {

@@ -633,27 +633,28 @@ export class Bulkhead {
       const result = fn(signal ?? NEVER_ABORTED);
       // Reading `then` may throw (a getter, a hostile Proxy): a rejection like any other.
       if (!isThenable(result)) {
+        if (until === undefined && signal?.aborted) return this.#abortedInFn(ticket, signal);
         this.giveSlot(ticket, true);
         return Promise.resolve(result);
       }
       work = Promise.resolve(result);
     } catch (error) {
+      if (until === undefined && signal?.aborted) return this.#abortedInFn(ticket, signal);
       this.giveSlot(ticket, false);
       return Promise.reject(error);
     }
     if (until !== undefined) return this.#follow(work, ticket, until, signal);
     const live = abortable(signal);
-    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
-    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
-    if (live === undefined || live.aborted) {
+    // Without a signal to answer early, the call follows its work; the promise returned is a new
+    // one, so a rejection nobody handles is reported.
+    if (live === undefined) {
       return work.then(
-        // The caller is answered by the work: its success is one whatever became of the signal.
         (value) => {
           this.giveSlot(ticket, true);
           return value;
         },
         (error: unknown) => {
-          this.giveSlot(ticket, sampleBy(false, live));
+          this.giveSlot(ticket, false);
           throw error;
         },
       );
@@ -668,6 +669,8 @@ export class Bulkhead {
         reject(live.reason);
       };
       listenAbort(live, onAbort);
+      // Aborted while `fn` started (its event came before this listener): answered now.
+      if (live.aborted) onAbort();
       const settle = (ok: boolean): void => {
         unlistenAbort(live, onAbort);
         if (answered === 0) {
@@ -690,6 +693,16 @@ export class Bulkhead {
         },
       );
     });
+  }
+
+  /**
+   * The caller's signal aborted while `fn` ran synchronously to its answer: the caller is
+   * answered with the abort, as at any abort of `execute`, and the call is sampled as one
+   * answered at it (called off, or a deadline's failure).
+   */
+  #abortedInFn(ticket: BulkheadTicket, signal: AbortSignal): Promise<never> {
+    this.giveSlot(ticket, sampleBy(false, signal));
+    return Promise.reject(signal.reason);
   }
 
   /**

@@ -1,0 +1,79 @@
+// A store driven by `tryAcquire` alone (which decides on the count it knows, without waiting for
+// Redis) still learns from Redis: the first command after an outage takes leases for the calls
+// running on local slots. On a scripted adapter and fake time.
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
+import type { StoreErrorMode } from '../../src/redis/options.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { flush, ScriptedAdapter } from './scripted.js';
+
+const STORE_TIMEOUT = 100;
+// The back-off after a failure: 4 x storeTimeout.
+const BACK_OFF = 400;
+const offline = (): Error => new Error('The client is offline');
+
+describe('Redis stores driven by tryAcquire alone (on fake time)', function () {
+  let clock: sinon.SinonFakeTimers;
+
+  beforeEach(function () {
+    clock = sinon.useFakeTimers();
+  });
+
+  afterEach(function () {
+    clock.restore();
+  });
+
+  function bulkheadOn(
+    mode: StoreErrorMode,
+    maxConcurrent: number,
+    options: { instances?: number; leaseTtl?: string } = {},
+  ) {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      onStoreError: mode,
+      ...options,
+    });
+    return { adapter, store, bulkhead: new Bulkhead({ maxConcurrent, store }) };
+  }
+
+  describe('RedisBulkheadStore', function () {
+    it("'local': a take by tryAcquire, first to reach Redis after an outage, takes leases for the calls on local slots", async function () {
+      // maxConcurrent 4 over 2 instances: 2 local slots.
+      const { adapter, store, bulkhead } = bulkheadOn('local', 4, { instances: 2 });
+      const first = bulkhead.acquire();
+      await flush();
+      adapter.next().reject(offline());
+      await first;
+      await bulkhead.acquire();
+      expect(adapter.calls, 'decided on the local limit').to.have.length(0);
+      await clock.tickAsync(BACK_OFF);
+      // Redis is back; the known count (nothing in use, 2 calls here) admits a third call.
+      expect(bulkhead.tryAcquire()).to.equal(true);
+      const take = adapter.next();
+      // A lease for this call, and two taken whatever the limit for the calls on local slots.
+      const [op, , , slot, count, ...adopted] = take.args;
+      expect([op, count, adopted.length]).to.deep.equal(['adopt', '2', 2]);
+      take.resolve([1, 3]);
+      await flush();
+      expect(store.redisAvailable).to.equal(true);
+      expect(store.leases).to.equal(3);
+      expect(bulkhead.availableSlots).to.equal(1);
+      // The call on the slot tryAcquire took ends: its lease is freed.
+      bulkhead.release();
+      expect(adapter.answer([1, 2])).to.deep.equal(['release', '4', '30000', slot]);
+      await flush();
+      // A call on a local slot ends: one of the leases taken for them is freed.
+      bulkhead.release();
+      const release = adapter.answer([1, 1]);
+      expect(release.slice(0, 3)).to.deep.equal(['release', '4', '30000']);
+      expect(release.slice(3)).to.have.length(1);
+      expect(adopted).to.include(release[3]);
+      await flush();
+      expect(store.leases).to.equal(1);
+    });
+  });
+});

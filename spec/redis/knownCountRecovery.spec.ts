@@ -1,6 +1,6 @@
 // A store driven by `tryAcquire` alone (which decides on the count it knows, without waiting for
-// Redis) still learns from Redis: the first command after an outage takes leases for the calls
-// running on local slots. On a scripted adapter and fake time.
+// Redis) still learns from Redis: a bulkhead whose known count is full sends for a fresh one,
+// and the first command after an outage takes leases for the calls running on local slots. On a scripted adapter and fake time.
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
@@ -40,7 +40,51 @@ describe('Redis stores driven by tryAcquire alone (on fake time)', function () {
     return { adapter, store, bulkhead: new Bulkhead({ maxConcurrent, store }) };
   }
 
+  /** The bulkhead learns from a refused take that Redis counts `inUse` slots taken elsewhere. */
+  async function learnFull(
+    adapter: ScriptedAdapter,
+    bulkhead: Bulkhead,
+    inUse: number,
+  ): Promise<void> {
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    adapter.answer([0, inUse]);
+    await flush();
+    bulkhead.release();
+    expect(bulkhead.availableSlots).to.equal(0);
+  }
+
   describe('RedisBulkheadStore', function () {
+    it('sends for the count when the known count is full, so slots freed elsewhere are seen', async function () {
+      const { adapter, bulkhead } = bulkheadOn('local', 2);
+      await learnFull(adapter, bulkhead, 2);
+      expect(bulkhead.tryAcquire()).to.equal(false);
+      // A renewal of no lease: it only learns the count.
+      expect(adapter.calls.map((call) => call.args)).to.deep.equal([['renew', '2', '30000']]);
+      // Slots were freed elsewhere since.
+      adapter.answer([0, []]);
+      await flush();
+      expect(bulkhead.availableSlots).to.equal(2);
+      expect(bulkhead.tryAcquire()).to.equal(true);
+      expect(adapter.next().args[0]).to.equal('acquire');
+    });
+
+    it('keeps one such command out at most, and sends one every min(100 ms, leaseTtl / 4) at most', async function () {
+      const { adapter, bulkhead } = bulkheadOn('local', 2, { leaseTtl: '200ms' });
+      await learnFull(adapter, bulkhead, 2);
+      expect(bulkhead.tryAcquire()).to.equal(false);
+      expect(bulkhead.tryAcquire()).to.equal(false);
+      expect(adapter.calls, 'while one is out').to.have.length(1);
+      adapter.answer([2, []]);
+      await flush();
+      // Still full: the next refusals within 50 ms (leaseTtl / 4) send nothing.
+      await clock.tickAsync(49);
+      expect(bulkhead.tryAcquire()).to.equal(false);
+      expect(adapter.calls).to.have.length(0);
+      await clock.tickAsync(1);
+      expect(bulkhead.tryAcquire()).to.equal(false);
+      expect(adapter.calls).to.have.length(1);
+    });
+
     it("'local': a take by tryAcquire, first to reach Redis after an outage, takes leases for the calls on local slots", async function () {
       // maxConcurrent 4 over 2 instances: 2 local slots.
       const { adapter, store, bulkhead } = bulkheadOn('local', 4, { instances: 2 });

@@ -41,8 +41,9 @@ const MIN_LEASE_TTL_MS = 50;
  * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
  * last answer, with the slots this process's `tryAcquire` is taking); `tryAcquire` decides on
  * it without waiting for Redis, which takes the lease in the background (see
- * {@link RedisBulkheadStore.tryAcquireKnown}); while Redis is away it decides as `onStoreError`
- * says. A caller queued in this process is served by this process's releases at once, and
+ * {@link RedisBulkheadStore.tryAcquireKnown}), and when that count is full sends for a fresh
+ * one in the background (at most every `min(100 ms, leaseTtl / 4)`), so slots freed elsewhere
+ * are seen; while Redis is away it decides as `onStoreError` says. A caller queued in this process is served by this process's releases at once, and
  * otherwise asks Redis again every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
@@ -109,6 +110,8 @@ export class RedisBulkheadStore
   #untracked = 0;
   #renewTimer: unknown = undefined;
   #renewing = false;
+  // When the known count may next be refreshed (see #refresh).
+  #refreshAt = 0;
   #pollTimer: unknown = undefined;
   #onFree: (() => void) | undefined = undefined;
   readonly #onRenewTimer = (): void => {
@@ -184,7 +187,10 @@ export class RedisBulkheadStore
    * reached: the call then runs as an untracked slot, beyond the shared limit by what was taken
    * elsewhere since this store's last answer (before any, no slot is taken as used), and a slot
    * it frees is not handed on to a caller queued here. This store's own acquisitions still out
-   * count against the known count. A lease taken is renewed while its call runs. While Redis is away (after a failed call), it answers as
+   * count against the known count. A lease taken is renewed while its call runs. A call the
+   * known count refuses sends for the count in the background (a renewal of this store's leases,
+   * at most one out, and at most one every `min(100 ms, leaseTtl / 4)`), so slots freed
+   * elsewhere are seen by a later call. While Redis is away (after a failed call), it answers as
    * {@link RedisBulkheadStore.tryAcquire} does; once the back-off is over, a call the known
    * count admits is the probe whose take brings the store back.
    * Whichever command reaches Redis first after an outage takes leases for the calls still
@@ -198,7 +204,12 @@ export class RedisBulkheadStore
       this.inUse() + this.#asking.amount + this.#adopting.amount + this.#uncounted() >=
       this.#maxConcurrent;
     const gate = link.gateKnown(!full);
-    if (gate !== 'take') return gate === 'refuse' ? false : this.tryAcquire();
+    if (gate === 'refuse') {
+      // Slots freed elsewhere show in no answer of this store's own: ask Redis for its count.
+      this.#refresh();
+      return false;
+    }
+    if (gate !== 'take') return this.tryAcquire();
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
     const { free, adopt, again, forced } = this.#carried();
     this.#taking.add(1);
@@ -559,11 +570,30 @@ export class RedisBulkheadStore
       this.#armRenewal();
       return;
     }
+    this.#sync(sentAt);
+  }
+
+  // The known count refused a `tryAcquireKnown` while Redis is up: asks Redis for its count (a
+  // renewal of the leases held, early), so slots freed elsewhere are seen. At most one such
+  // command is out at a time, and at most one goes every `min(100 ms, leaseTtl / 4)`, the
+  // pacing of the queued callers' polls.
+  #refresh(): void {
+    if (this.#renewing) return;
+    const now = this.core.link.clock.now();
+    if (now < this.#refreshAt) return;
+    this.#refreshAt = now + this.#pollMs;
+    this.#sync(now);
+  }
+
+  // Renews the leases held (none, for a command that only learns the count), or, after a time
+  // without Redis, takes again those of every call still running here (Redis may have restarted
+  // empty, or let some expire), whatever the limit, with leases for the calls on local slots.
+  // Its answer is the known count. The caller has checked that the command may go to Redis.
+  #sync(sentAt: number): void {
+    const leases = this.#leases;
+    const link = this.core.link;
     const clock = link.clock;
     this.#renewing = true;
-    // After a time without Redis, the leases of every call still running here are taken again
-    // (Redis may have restarted empty, or let some expire), whatever the limit, with leases for
-    // the calls on local slots.
     const adopt = this.#toAdopt();
     const retake = this.#away || adopt.length !== 0;
     this.#away = false;

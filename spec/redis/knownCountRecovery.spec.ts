@@ -1,11 +1,15 @@
 // A store driven by `tryAcquire` alone (which decides on the count it knows, without waiting for
 // Redis) still learns from Redis: a bulkhead whose known count is full sends for a fresh one,
-// and the first command after an outage takes leases for the calls running on local slots. On a scripted adapter and fake time.
+// both stores go back to Redis after an outage's back-off whether or not the known count covers
+// the call, and the first command after an outage takes leases for the calls running on local
+// slots. On a scripted adapter and fake time.
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
+import { RedisRateLimiterStore } from '../../src/redis/RedisRateLimiterStore.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { flush, ScriptedAdapter } from './scripted.js';
 
 const STORE_TIMEOUT = 100;
@@ -85,6 +89,42 @@ describe('Redis stores driven by tryAcquire alone (on fake time)', function () {
       expect(adapter.calls).to.have.length(1);
     });
 
+    for (const [mode, during] of [
+      ['fail-open', true],
+      ['fail-closed', false],
+      ['local', true],
+    ] as const) {
+      it(`'${mode}': goes back to Redis after the back-off when the known count is full`, async function () {
+        const { adapter, store, bulkhead } = bulkheadOn(mode, 1);
+        await learnFull(adapter, bulkhead, 1);
+        // An acquire finds Redis away.
+        const acquired = bulkhead.acquire().then(
+          () => bulkhead.release(),
+          () => undefined,
+        );
+        await flush();
+        adapter.next().reject(offline());
+        await acquired;
+        expect(store.redisAvailable).to.equal(false);
+        const answers = [bulkhead.tryAcquire()];
+        if (answers[0] !== false) bulkhead.release();
+        expect(adapter.calls, 'in the back-off').to.have.length(0);
+        await clock.tickAsync(BACK_OFF);
+        // The known count is full: the probe sends for the count, and the call is decided as
+        // onStoreError says meanwhile.
+        answers.push(bulkhead.tryAcquire());
+        expect(answers.map((answer) => answer !== false)).to.deep.equal([during, during]);
+        if (answers[1] !== false) bulkhead.release();
+        expect(adapter.calls, 'the probe').to.have.length(1);
+        expect(adapter.calls[0]?.args[0]).to.equal('retake');
+        adapter.answer([0, []]);
+        await flush();
+        expect(store.redisAvailable).to.equal(true);
+        expect(bulkhead.tryAcquire()).to.equal(true);
+        expect(adapter.next().args[0]).to.equal('acquire');
+      });
+    }
+
     it("'local': a take by tryAcquire, first to reach Redis after an outage, takes leases for the calls on local slots", async function () {
       // maxConcurrent 4 over 2 instances: 2 local slots.
       const { adapter, store, bulkhead } = bulkheadOn('local', 4, { instances: 2 });
@@ -118,6 +158,89 @@ describe('Redis stores driven by tryAcquire alone (on fake time)', function () {
       expect(adopted).to.include(release[3]);
       await flush();
       expect(store.leases).to.equal(1);
+    });
+
+    it("'local': the probe for a full count takes leases for the calls on local slots", async function () {
+      const { adapter, store, bulkhead } = bulkheadOn('local', 2, { instances: 2 });
+      await learnFull(adapter, bulkhead, 2);
+      expect(bulkhead.tryAcquire()).to.equal(false);
+      adapter.next().reject(offline());
+      await flush();
+      // In the back-off: the one local slot.
+      expect(bulkhead.tryAcquire()).to.equal(true);
+      await clock.tickAsync(BACK_OFF);
+      // The probe (the count is full: the local limit decides this call, and refuses it).
+      expect(bulkhead.tryAcquire()).to.equal(false);
+      const probe = adapter.next();
+      expect(probe.args[0]).to.equal('retake');
+      // A lease for the call on the local slot.
+      expect(probe.args.slice(3)).to.have.length(1);
+      probe.resolve([2, []]);
+      await flush();
+      expect(store.leases).to.equal(1);
+    });
+  });
+
+  describe('RedisRateLimiterStore', function () {
+    function limiterOn(mode: StoreErrorMode) {
+      const adapter = new ScriptedAdapter();
+      const store = new RedisRateLimiterStore({
+        client: adapter,
+        key: 'api',
+        storeTimeout: STORE_TIMEOUT,
+        onStoreError: mode,
+      });
+      // One token in 1000 s: none comes back while a spec runs.
+      return {
+        adapter,
+        store,
+        limiter: new RateLimiter({ maxTokens: 2, refillRate: 0.001, store }),
+      };
+    }
+
+    for (const [mode, during] of [
+      ['fail-open', true],
+      ['fail-closed', false],
+    ] as const) {
+      it(`'${mode}': goes back to Redis after the back-off when the known count does not cover the call`, async function () {
+        const { adapter, store, limiter } = limiterOn(mode);
+        expect([limiter.tryAcquire(), limiter.tryAcquire()]).to.deep.equal([true, true]);
+        // Another process took a token since: the first take leaves none.
+        adapter.answer(['0', '0']);
+        // The second take finds Redis away.
+        adapter.next().reject(offline());
+        await flush();
+        expect(store.redisAvailable).to.equal(false);
+        expect(limiter.tryAcquire(), 'in the back-off').to.equal(during);
+        await clock.tickAsync(BACK_OFF);
+        // The known count (none) does not cover a token: the probe reads the count, and the call is decided as onStoreError says meanwhile.
+        expect(limiter.tryAcquire()).to.equal(during);
+        const probe = adapter.next();
+        expect(probe.args.slice(2, 4)).to.deep.equal(['f', '0']);
+        expect(limiter.tryAcquire(), 'while the probe is out').to.equal(during);
+        probe.resolve(['0', '0']);
+        await flush();
+        expect(store.redisAvailable).to.equal(true);
+        // Decided on the count Redis gave again.
+        expect(limiter.tryAcquire()).to.equal(false);
+        expect(adapter.calls).to.have.length(0);
+      });
+    }
+
+    it("'fail-open': keeps probing after each back-off while Redis stays away", async function () {
+      const { adapter, store, limiter } = limiterOn('fail-open');
+      expect(limiter.tryAcquire()).to.equal(true);
+      expect(limiter.tryAcquire()).to.equal(true);
+      adapter.answer(['0', '0']);
+      adapter.next().reject(offline());
+      await flush();
+      for (let i = 0; i < 3; i++) {
+        await clock.tickAsync(BACK_OFF);
+        expect(limiter.tryAcquire()).to.equal(true);
+        adapter.next().reject(offline());
+        await flush();
+        expect(store.redisAvailable).to.equal(false);
+      }
     });
   });
 });

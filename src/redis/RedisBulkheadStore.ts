@@ -43,7 +43,8 @@ const MIN_LEASE_TTL_MS = 50;
  * it without waiting for Redis, which takes the lease in the background (see
  * {@link RedisBulkheadStore.tryAcquireKnown}), and when that count is full sends for a fresh
  * one in the background (at most every `min(100 ms, leaseTtl / 4)`), so slots freed elsewhere
- * are seen; while Redis is away it decides as `onStoreError` says. A caller queued in this process is served by this process's releases at once, and
+ * are seen; while Redis is away it decides as `onStoreError` says, and sends one probe after
+ * each back-off. A caller queued in this process is served by this process's releases at once, and
  * otherwise asks Redis again every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
@@ -191,8 +192,10 @@ export class RedisBulkheadStore
    * known count refuses sends for the count in the background (a renewal of this store's leases,
    * at most one out, and at most one every `min(100 ms, leaseTtl / 4)`), so slots freed
    * elsewhere are seen by a later call. While Redis is away (after a failed call), it answers as
-   * {@link RedisBulkheadStore.tryAcquire} does; once the back-off is over, a call the known
-   * count admits is the probe whose take brings the store back.
+   * `onStoreError` says (a slot of the local limit with `'local'`, an untracked slot with
+   * `'fail-open'`, `false` with `'fail-closed'`); once the back-off is over, one call is the
+   * probe whose answer brings the store back: a call the known count admits takes its lease in
+   * Redis, any other is answered as `onStoreError` says while the store sends for the count.
    * Whichever command reaches Redis first after an outage takes leases for the calls still
    * running here on local slots, as {@link RedisBulkheadStore.acquire} does.
    */
@@ -209,7 +212,15 @@ export class RedisBulkheadStore
       this.#refresh();
       return false;
     }
-    if (gate !== 'take') return this.tryAcquire();
+    if (gate !== 'take') {
+      // Redis is away: its next answer may come from a server that restarted, or let leases
+      // expire, meanwhile.
+      this.#away = true;
+      // The probe learns the count, and takes the leases of the calls running here, whose
+      // answer brings the store back to Redis; meanwhile the call is decided without it.
+      if (gate === 'probe') this.#sync(link.clock.now());
+      return this.core.decideNow(this.#takeLocal, UNTRACKED_SLOT, false);
+    }
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
     const { free, adopt, again, forced } = this.#carried();
     this.#taking.add(1);

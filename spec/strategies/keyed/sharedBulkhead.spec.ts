@@ -83,7 +83,7 @@ describe('Keyed bulkheads on a shared store', () => {
     const clock = new ManualClock();
     const store = new SharedStore();
     const keyed = new Keyed(
-      (key) => new Bulkhead({ maxConcurrent: 2, maxQueue: 1, store: store.forKey(), clock }),
+      () => new Bulkhead({ maxConcurrent: 2, maxQueue: 1, store: store.forKey(), clock }),
       { maxKeys: 1, idleTimeout: 1000, clock },
     );
     SharedStore.others = 1;

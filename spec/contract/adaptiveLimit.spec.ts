@@ -120,31 +120,35 @@ describe('contract: AdaptiveLimit', () => {
   });
 
   it('R-AL-3: aimd adds one while latency holds and multiplies by backoffRatio when it grows', () => {
-    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 10, window: 1, minSamples: 1 });
+    // `longWindow` 1: no warm-up past the first window, the long-run latency its 10 ms.
+    const settings = { initial: 10, window: 1, minSamples: 1, longWindow: 1 };
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', ...settings });
     limit.sample(10, 10, 10, false);
     expect(limit.limit).to.equal(11);
     limit.sample(100, 16, 11, false); // 1.6 x the long-run 10 ms
     expect(limit.limit).to.equal(9);
-    const g = new AdaptiveLimit({ initial: 10, window: 1, minSamples: 1, smoothing: 1 });
+    const g = new AdaptiveLimit({ ...settings, smoothing: 1 });
     g.sample(10, 10, 10, false);
     expect(g.limit).to.equal(13); // 10 x 1 + sqrt(10)
     g.sample(100, 60, 13, false); // gradient 1.5 x 10 / 60 held to 0.5
     expect(g.limit).to.equal(Math.floor(13.16227766 * 0.5 + Math.sqrt(13.16227766)));
   });
 
-  it('R-AL-3: the long-run latency is a plain average of the first windows no slower than it', () => {
+  it('R-AL-3: the long-run latency is a plain average of every window of the warm-up, then of the windows no slower', () => {
+    // `longWindow` 5: a warm-up of (5 + 1) / 2 = 3 windows, then 2 / (5 + 1) of the way.
     const limit = new AdaptiveLimit({ algorithm: 'aimd', window: 1, minSamples: 1, longWindow: 5 });
     for (const [at, rtt] of [
       [10, 16], // a cold start
       [100, 10],
-      [200, 30], // slower: not averaged in
-      [300, 10],
+      [200, 31], // slower, but in the warm-up: averaged in
     ]) {
       limit.sample(at as number, rtt as number, limit.limit, false);
     }
-    expect(limit.baselineMs).to.equal(12); // (16 + 10 + 10) / 3
-    limit.sample(400, 9, limit.limit, false); // the 4th: past (5 + 1) / 2, 2 / (5 + 1) of the way
-    expect(limit.baselineMs).to.equal(11);
+    expect(limit.baselineMs).to.equal(19); // (16 + 10 + 31) / 3
+    limit.sample(300, 40, limit.limit, false); // slower, past the warm-up: not averaged in
+    expect(limit.baselineMs).to.equal(19);
+    limit.sample(400, 10, limit.limit, false);
+    expect(limit.baselineMs).to.equal(16);
   });
 
   it('R-AL-4: one bulkhead per limit; configuration gives its options', () => {

@@ -3,6 +3,7 @@ import sinon from 'sinon';
 import { BulkheadFullError, isBulkheadFullError } from '../../../src/errors.js';
 import type { Clock } from '../../../src/internal/clock.js';
 import { NEVER_ABORTED } from '../../../src/internal/signals.js';
+import { AdaptiveLimit } from '../../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
@@ -367,6 +368,46 @@ describe('Bulkhead', () => {
       await flush();
       expect(bulkhead.availableSlots).to.equal(1);
     });
+
+    it('rejects with the reason when the caller aborts while fn starts, holds the slot until its work settles, and teaches an adaptive limit nothing', async () => {
+      const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 4, window: 1, minSamples: 1 });
+      const sample = sinon.spy(limit, 'sample');
+      const bulkhead = new Bulkhead({ limit });
+      const gate = deferred<string>();
+      const controller = new AbortController();
+      const run = settle(
+        bulkhead.execute(() => {
+          controller.abort('left');
+          return gate.promise;
+        }, controller.signal),
+      );
+      await flush();
+      expect(run).to.deep.include({ status: 'rejected', reason: 'left' });
+      expect([bulkhead.availableSlots, bulkhead.orphaned], 'the work still runs').to.deep.equal([
+        3, 1,
+      ]);
+      gate.resolve('late');
+      await flush();
+      expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([4, 0]);
+      expect(sample.called, 'called off: no sample').to.equal(false);
+    });
+
+    for (const answer of ['returns', 'throws'] as const) {
+      it(`rejects with the reason when the caller aborts while fn ${answer} synchronously`, async () => {
+        const bulkhead = new Bulkhead({ maxConcurrent: 1 });
+        const controller = new AbortController();
+        const run = settle(
+          bulkhead.execute(() => {
+            controller.abort('left');
+            if (answer === 'throws') throw new Error('boom');
+            return 'value';
+          }, controller.signal),
+        );
+        await flush();
+        expect(run).to.deep.include({ status: 'rejected', reason: 'left' });
+        expect([bulkhead.availableSlots, bulkhead.orphaned]).to.deep.equal([1, 0]);
+      });
+    }
 
     it('waits in the queue for a slot, then runs fn', async () => {
       const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });

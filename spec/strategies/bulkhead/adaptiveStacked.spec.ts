@@ -262,4 +262,33 @@ describe('An adaptive limit under a bulkhead decorator learns as under a policy'
     await endWork();
     expect(limit.limit).to.equal(1);
   });
+  for (const mode of ['aggressive', 'cooperative'] as const) {
+    it(`a ${mode} deadline of a policy outside, handed to an inner policy as its caller's signal, is a failure as through execute`, async () => {
+      const limit = aimd();
+      const pool = new Bulkhead({ limit, clock });
+      const policyLimit = aimd();
+      const inner = Policy.builder<string>('inner')
+        .bulkhead({ limit: policyLimit })
+        .clock(clock)
+        .build();
+      const outer = Policy.builder<string>('outer')
+        .timeout({ timeout: 50, mode })
+        .clock(clock)
+        .build();
+      // The work ignores its signal and succeeds after the deadline.
+      const answers = [
+        settle(outer.execute((ctx) => pool.execute(fn, ctx.signal))),
+        settle(outer.execute((ctx) => inner.execute(fn, { signal: ctx.signal }))),
+      ];
+      await clock.advance(50);
+      await flush();
+      expect(answers.map((a) => (a.reason as Error).name)).to.deep.equal([
+        'OperationTimeoutError',
+        'OperationTimeoutError',
+      ]);
+      await endWork();
+      expect([limit.limit, policyLimit.limit]).to.deep.equal([1, 1]);
+      expect([pool.orphaned, pool.availableSlots]).to.deep.equal([0, 1]);
+    });
+  }
 });

@@ -1,11 +1,13 @@
-// The bulkhead stage and the caller's signal: a pass listens to it only where the abort would
-// otherwise reach nobody (a wait in the queue), and an abort still ends every wait at once.
+// The bulkhead stage and the caller's signal: a pass waiting for a slot (a remote store deciding,
+// or the queue) leaves at the caller's abort, so every stage outside gives back what it holds for
+// the call then, and a slot granted after the abort goes back.
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
-import { OperationTimeoutError } from '../../../src/errors.js';
+import { CircuitOpenError, OperationTimeoutError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import type { BulkheadStore, BulkheadTicket } from '../../../src/strategies/bulkhead/store.js';
 import { ManualClock } from '../../support/clock.js';
 import { deferred, flush, settle, type Deferred } from '../../support/promises.js';
@@ -46,7 +48,7 @@ const answersFirst = {
 };
 
 describe('Bulkhead stage: the caller signal', () => {
-  it('adds no listener to the caller signal while a remote store decides, and leaves none after the granted call', async () => {
+  it('listens to the caller signal while a remote store decides, and leaves no listener after the granted call', async () => {
     const store = remoteStore();
     const policy = Policy.builder<string>('remote')
       .use(answersFirst)
@@ -62,10 +64,10 @@ describe('Bulkhead stage: the caller signal', () => {
       },
       { signal: controller.signal },
     );
-    // The caller has its answer; the pass still waits for the store's, listening to nothing.
+    // The caller has its answer; the pass still waits for the store's, ready to leave at an abort.
     expect(await call).to.equal('early');
     expect(store.asked).to.have.length(1);
-    expect(listeners(controller.signal), 'listeners while the store decides').to.equal(0);
+    expect(listeners(controller.signal), 'listeners while the store decides').to.equal(1);
     store.asked[0]!.resolve('lease-1');
     await flush();
     expect(ran).to.deep.equal([controller.signal]);
@@ -74,6 +76,76 @@ describe('Bulkhead stage: the caller signal', () => {
     await flush();
     expect(store.released).to.deep.equal(['lease-1']);
     expect(listeners(controller.signal), 'listeners after the call').to.equal(0);
+  });
+
+  it('gives back the slot of a bulkhead outside at the caller abort while a remote store decides, though the store never answers', async () => {
+    const store = remoteStore();
+    const outer = new Bulkhead({ maxConcurrent: 1, maxQueue: 0 });
+    const policy = Policy.builder<string>('remote')
+      .bulkhead(outer)
+      .bulkhead(new Bulkhead({ maxConcurrent: 1, store }))
+      .build();
+    const controller = new AbortController();
+    const call = settle(policy.execute(() => 'ran', { signal: controller.signal }));
+    await flush();
+    expect(store.asked).to.have.length(1);
+    expect(outer.availableSlots).to.equal(0);
+    const reason = new Error('left');
+    controller.abort(reason);
+    await flush();
+    expect(call).to.deep.equal({ status: 'rejected', reason });
+    // The pass inside left at the abort: the outer slot is free, not held by a call answered.
+    expect([outer.availableSlots, outer.orphaned]).to.deep.equal([1, 0]);
+    const second = settle(policy.execute(() => 'second'));
+    await flush();
+    expect(second.status, 'the next call passes the outer bulkhead').to.equal('pending');
+    expect(store.asked).to.have.length(2);
+    store.asked[1]!.resolve('lease-2');
+    await flush();
+    expect(second).to.deep.equal({ status: 'fulfilled', value: 'second' });
+    expect(store.released).to.deep.equal(['lease-2']);
+    expect([outer.availableSlots, outer.orphaned]).to.deep.equal([1, 0]);
+  });
+
+  it("frees a breaker's half-open probe at the caller abort while a remote store decides, though the store never answers", async () => {
+    const clock = new ManualClock();
+    const store = remoteStore();
+    const breaker = new CircuitBreaker<string>({
+      failureThreshold: 1,
+      recoveryTimeout: 20,
+      halfOpenMaxCalls: 1,
+      clock,
+    });
+    const policy = Policy.builder<string>('remote')
+      .circuitBreaker(breaker)
+      .bulkhead(new Bulkhead({ maxConcurrent: 10, store, clock }))
+      .build();
+    const failing = settle(
+      policy.execute(() => {
+        throw new Error('boom');
+      }),
+    );
+    store.asked[0]!.resolve('lease-1');
+    await flush();
+    expect(failing.status).to.equal('rejected');
+    await clock.advance(20);
+    const controller = new AbortController();
+    const probe = settle(policy.execute(() => 'probe', { signal: controller.signal }));
+    await flush();
+    expect(store.asked).to.have.length(2);
+    const reason = new Error('left');
+    controller.abort(reason);
+    await flush();
+    expect(probe).to.deep.equal({ status: 'rejected', reason });
+    // The probe was called off: the next call is the probe, not refused as the circuit is open.
+    const next = settle(policy.execute(() => 'next'));
+    await flush();
+    expect(next.reason).to.not.be.instanceOf(CircuitOpenError);
+    expect(store.asked).to.have.length(3);
+    store.asked[2]!.resolve('lease-3');
+    await flush();
+    expect(next).to.deep.equal({ status: 'fulfilled', value: 'next' });
+    expect(breaker.state).to.equal('closed');
   });
 
   it('answers a caller who aborts while a remote store decides at once, and gives back a slot granted after', async () => {

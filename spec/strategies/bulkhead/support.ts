@@ -15,3 +15,8 @@ export function window(
   for (let i = 0; i < 10; i++) limit.sample(at + i * 100, rtt, inflight, i < failures);
   return limit.limit;
 }
+
+/** Feeds the 10 windows of the warm-up (from 0, one a second) of `rtt` ms at the limit. */
+export function warmUp(limit: AdaptiveLimit, rtt: number): void {
+  for (let i = 0; i < 10; i++) window(limit, i * 1000, rtt);
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const fixture = fileURLToPath(new URL('../../fixtures/openCause.js', import.meta.url));
 
 describe('CircuitBreaker open cause', () => {
-  it('keeps the tripping error and its stack text, not the objects its frames reached', async function () {
+  it('keeps the tripping error (or result) and its stack text, not the objects its frames or its causes’ frames reached', async function () {
     this.timeout(60_000);
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(
@@ -22,6 +22,11 @@ describe('CircuitBreaker open cause', () => {
       );
     });
     const result = JSON.parse(stdout.trim()) as Record<string, unknown>;
-    expect(result).to.deep.equal({ state: 'open', collected: true, cause: 'down', stack: true });
+    expect(result).to.deep.equal({
+      states: ['open', 'open', 'open'],
+      collected: { direct: true, wrapped: true, byResult: true },
+      causes: ['down', 'fetch failed', 'down', 'RejectedResultError'],
+      stack: true,
+    });
   });
 });

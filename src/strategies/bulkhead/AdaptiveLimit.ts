@@ -65,12 +65,15 @@ interface AdaptiveLimitSettings {
   readonly smoothing?: number | undefined;
   /**
    * Windows the long-run latency is averaged over (an exponential average, after a plain one of
-   * its first `(longWindow + 1) / 2` windows): an integer >= 1. Longer remembers the latency
-   * without load longer.
+   * its first 10 windows, or `(longWindow + 1) / 2` when fewer): an integer >= 1. Longer remembers
+   * the latency without load longer.
    * @defaultValue 600
    */
   readonly longWindow?: number | undefined;
 }
+
+/** Windows the long-run latency averages plainly, every one, before its exponential average. */
+const WARM_UP = 10;
 
 /** @internal Every option key the constructor accepts. */
 const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
@@ -103,11 +106,11 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  * [`min`, `max`]. Past the knee where a dependency starts to queue, more concurrency only adds
  * latency; the limit settles near that knee without anyone having to know where it is.
  *
- * Both algorithms compare the window's average latency with a long-run average (of the windows no
- * slower than it: a plain average of the first ones, then an exponential average over
- * `longWindow` windows, brought down quickly when it is over twice the current latency, after an
- * overload). A window in which fewer than half the limit's calls were in flight at once never
- * raises the limit: the traffic, not the dependency, was the bound.
+ * Both algorithms compare the window's average latency with a long-run average (a plain average
+ * of every one of the first 10 windows, then an exponential average over `longWindow` windows of
+ * the windows no slower than it, brought down quickly when it is over twice the current latency,
+ * after an overload). A window in which fewer than half the limit's calls were in flight at once
+ * never raises the limit: the traffic, not the dependency, was the bound.
  *
  * Both settle where the window's latency reaches about `tolerance` x the long-run latency
  * (`'gradient2'` a little past it, as it leaves room for 4 calls to queue), not at the knee
@@ -136,6 +139,8 @@ export class AdaptiveLimit {
   readonly #backoffRatio: number;
   readonly #smoothing: number;
   readonly #longFactor: number;
+  // Windows of the warm-up, each averaged plainly into the long-run latency however slow.
+  readonly #warmUp: number;
   #estimate: number;
   #limit: number;
   #bound = false;
@@ -145,7 +150,7 @@ export class AdaptiveLimit {
   #rttSum = 0;
   #failed = 0;
   #maxInflight = 0;
-  // The long-run latency, and how many windows it averages (a plain average while few).
+  // The long-run latency, and how many windows of the warm-up it has averaged.
   #long = NaN;
   #windows = 0;
 
@@ -188,7 +193,10 @@ export class AdaptiveLimit {
       'in (0, 1]',
       0.2,
     );
-    this.#longFactor = 2 / (integerOption(o.longWindow, 'longWindow', 1, 600) + 1);
+    const longWindow = integerOption(o.longWindow, 'longWindow', 1, 600);
+    this.#longFactor = 2 / (longWindow + 1);
+    // Never weighing a window less than the exponential average would (1 / n >= its factor).
+    this.#warmUp = Math.min(WARM_UP, Math.floor((longWindow + 1) / 2));
   }
 
   /** Calls allowed at once now: an integer in [`min`, `max`]. */
@@ -263,16 +271,21 @@ export class AdaptiveLimit {
   }
 
   #update(short: number, failedRate: number, maxInflight: number): void {
-    // The long-run latency: an average of the windows no slower than it (so the latency of a
-    // limit past the knee never becomes the norm), or of every window once the limit is down to
-    // `min` (the dependency got slower at any concurrency). A plain average of the first ones, then
-    // an exponential one: a first window slowed by a cold start (connections to open, code not yet
-    // optimised, a busy event loop) weighs no more than any other, instead of setting the norm
-    // for as long as the exponential average takes to forget it.
+    // The long-run latency: a plain average of every window of the warm-up, so that a first
+    // window slowed by a cold start (connections to open, code not yet optimised, a busy event
+    // loop) weighs no more than any other; then an exponential average of the windows no slower
+    // than it (so the latency of a limit past the knee never becomes the norm), or of every window
+    // once the limit is down to `min` (the dependency got slower at any concurrency). Only a slow
+    // average may skip the slower windows: one weighing each new window as much as a plain
+    // average of a few would, skipping those above it, would sink to a low quantile of a noisy
+    // latency within minutes, and the limit with it.
     let long = this.#long;
-    if (this.#windows === 0 || short <= long || this.#estimate <= this.min) {
-      const n = ++this.#windows;
-      long = n === 1 ? short : long + (short - long) * Math.max(1 / n, this.#longFactor);
+    const n = this.#windows;
+    if (n < this.#warmUp) {
+      this.#windows = n + 1;
+      long = n === 0 ? short : long + (short - long) / (n + 1);
+    } else if (short <= long || this.#estimate <= this.min) {
+      long += (short - long) * this.#longFactor;
     }
     // Back from an overload, the long-run latency comes down fast instead of holding the limit low.
     if (long > 2 * short) long *= 0.95;

@@ -451,16 +451,12 @@ export class Bulkhead {
 
   /**
    * @internal Takes a slot, waiting in the queue as `acquire` does: resolves with its ticket,
-   * which the holder hands back to {@link Bulkhead.giveSlot}. With `queuedOnly`, `given` stops
-   * only a wait in the queue: while a remote store decides, nothing listens to it (a caller that
-   * something else answers at its abort), and a slot the store grants after the abort goes back.
+   * which the holder hands back to {@link Bulkhead.giveSlot}.
    */
-  waitSlot(given?: AbortSignal, manual = false, queuedOnly = false): Promise<BulkheadTicket> {
+  waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
     const successor = this.#successor;
     if (successor !== undefined) {
-      return successor
-        .waitSlot(given, false, queuedOnly)
-        .then((ticket) => this.#grantedThrough(ticket, manual));
+      return successor.waitSlot(given).then((ticket) => this.#grantedThrough(ticket, manual));
     }
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -473,9 +469,7 @@ export class Bulkhead {
     }
     if (!isThenable(answer)) return Promise.resolve(this.#granted(answer, signal, manual));
     const asked = Promise.resolve(answer);
-    if (signal === undefined || queuedOnly) {
-      return asked.then((ticket) => this.#granted(ticket, signal, manual));
-    }
+    if (signal === undefined) return asked.then((ticket) => this.#granted(ticket, signal, manual));
     // The caller leaves at its abort, and a slot granted after that goes back. The answer is
     // taken in the turn the store's answer arrives, so no turn falls between a slot granted and
     // the caller holding it, in which an abort would leave that slot to nobody.
@@ -656,27 +650,28 @@ export class Bulkhead {
       const result = fn(signal ?? NEVER_ABORTED);
       // Reading `then` may throw (a getter, a hostile Proxy): a rejection like any other.
       if (!isThenable(result)) {
+        if (until === undefined && signal?.aborted) return this.#abortedInFn(ticket, signal);
         this.giveSlot(ticket, true);
         return Promise.resolve(result);
       }
       work = Promise.resolve(result);
     } catch (error) {
+      if (until === undefined && signal?.aborted) return this.#abortedInFn(ticket, signal);
       this.giveSlot(ticket, false);
       return Promise.reject(error);
     }
     if (until !== undefined) return this.#follow(work, ticket, until, signal);
     const live = abortable(signal);
-    // Without a signal to answer early (or one that aborted while `fn` started), the call follows
-    // its work; the promise returned is a new one, so a rejection nobody handles is reported.
-    if (live === undefined || live.aborted) {
+    // Without a signal to answer early, the call follows its work; the promise returned is a new
+    // one, so a rejection nobody handles is reported.
+    if (live === undefined) {
       return work.then(
-        // The caller is answered by the work: its success is one whatever became of the signal.
         (value) => {
           this.giveSlot(ticket, true);
           return value;
         },
         (error: unknown) => {
-          this.giveSlot(ticket, sampleBy(false, live));
+          this.giveSlot(ticket, false);
           throw error;
         },
       );
@@ -691,6 +686,8 @@ export class Bulkhead {
         reject(live.reason);
       };
       listenAbort(live, onAbort);
+      // Aborted while `fn` started (its event came before this listener): answered now.
+      if (live.aborted) onAbort();
       const settle = (ok: boolean): void => {
         unlistenAbort(live, onAbort);
         if (answered === 0) {
@@ -713,6 +710,16 @@ export class Bulkhead {
         },
       );
     });
+  }
+
+  /**
+   * The caller's signal aborted while `fn` ran synchronously to its answer: the caller is
+   * answered with the abort, as at any abort of `execute`, and the call is sampled as one
+   * answered at it (called off, or a deadline's failure).
+   */
+  #abortedInFn(ticket: BulkheadTicket, signal: AbortSignal): Promise<never> {
+    this.giveSlot(ticket, sampleBy(false, signal));
+    return Promise.reject(signal.reason);
   }
 
   /**

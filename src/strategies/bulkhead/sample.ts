@@ -5,7 +5,8 @@ import { answered as marked } from '../../internal/answers.js';
  * @internal How a call that held a bulkhead slot went, as an adaptive limit learns it, one rule
  * for every way a slot is held (a policy's stage; `execute` and a stacked decorator read it from
  * their signal, through {@link sampleBy}): `undefined` when the call was called off (the caller's
- * abort, an attempt a hedge gave up) before its outcome, which then says nothing of the
+ * abort, an attempt a hedge gave up; not a caller's signal aborted with a deadline's
+ * `OperationTimeoutError`, a deadline's abort) before its outcome, which then says nothing of the
  * dependency, whatever it was (a call that succeeded first has its sample already); else `true`,
  * a success, when the call's own outcome was one and nothing outside had answered its caller
  * first; else `false`, a failure (an error, or a deadline outside that answered the caller before

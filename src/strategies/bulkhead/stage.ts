@@ -5,7 +5,7 @@ import {
   type RootContext,
   type SlotOwner,
 } from '../../internal/context.js';
-import { isBulkheadFullError } from '../../errors.js';
+import { isBulkheadFullError, isOperationTimeoutError } from '../../errors.js';
 import { V8Error } from '../../internal/refusal.js';
 import type { Bulkhead } from './Bulkhead.js';
 import type { BulkheadTicket } from './store.js';
@@ -59,13 +59,8 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
       }
     }
     // Always the signal: a bulkhead taken over by a reload waits in its successor's queue,
-    // whatever its own `maxQueue` was (a waiter listens only once queued). The caller's own
-    // signal stops only a wait in the queue: the execution listens to it already and answers
-    // the caller at its abort, so a remote store's answer is awaited without a listener of the
-    // pass's (a slot granted after the abort goes back). Any other (a deadline's, a hedged
-    // attempt's) may abort with nobody answering: the pass listens while the store decides too.
-    const signal = ctx.signal;
-    this.bulkhead.waitSlot(signal, false, signal === ctx.root.callerSignal).then(
+    // whatever its own `maxQueue` was (a waiter listens only once queued).
+    this.bulkhead.waitSlot(ctx.signal).then(
       (granted) => {
         // The caller gave up while waiting: the slot is not theirs to use.
         if (ctx.aborted) {
@@ -202,10 +197,13 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
  * How a pass's call went, as an adaptive limit learns it (see `sampleOf`): answered first when
  * the execution's caller was, or when a deadline outside the pass answered the step outside it
  * (an attempt's aggressive timeout, under a retry), which `ctx` tells by its abort reason, read
- * with no signal made; a cooperative deadline answers nobody (see `answered`).
+ * with no signal made; a cooperative deadline answers nobody (see `answered`). A caller's signal
+ * aborted with an `OperationTimeoutError` (an enclosing policy's timeout passing it in) is a
+ * deadline, not a call called off, as `sampleBy` reads a signal: the execution answered its
+ * caller at that abort, so the call is a failure.
  */
 function outcome(ctx: Context, root: RootContext, ok: boolean): boolean | undefined {
-  const cancelled = ctx.cancelled;
+  const cancelled = ctx.cancelled && !(root.aborted && isOperationTimeoutError(root.abortReason));
   // Most passes have no abort reason: no look into the marks then.
   const reason = ok && !cancelled ? ctx.abortReason : undefined;
   return sampleOf(

@@ -1390,7 +1390,7 @@ export class CircuitBreaker<in R = any> {
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
     // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
     // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') this.#openCause = ofResult ? resultTripped(cause) : settledStack(cause);
+    if (to === 'open') this.#openCause = settledStack(ofResult ? resultTripped(cause) : cause);
     if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;
@@ -1506,17 +1506,19 @@ function percent(rate: number): string {
 
 /**
  * The error that trips a circuit, kept as the cause of its refusals for as long as it stays OPEN,
- * with its stack read once: until read, V8 keeps the frames' receivers and functions (the failing
- * call's objects, its context) to format it later, which a breaker per key would keep by the
- * thousand. A stack getter that throws leaves the error as it was.
+ * with its stack read once, and its causes' (up to 8 deep): until read, V8 keeps the frames'
+ * receivers and functions (the failing call's objects, its context) to format it later, which a
+ * breaker per key would keep by the thousand. A `stack` or `cause` getter that throws ends it.
  */
-function settledStack(cause: unknown): unknown {
-  if (cause instanceof Error) {
-    try {
-      void cause.stack;
-    } catch {
-      // Nothing to release.
+function settledStack(error: unknown): unknown {
+  let next = error;
+  try {
+    for (let depth = 0; depth < 8 && next instanceof Error; depth++) {
+      void next.stack;
+      next = next.cause;
     }
+  } catch {
+    // Nothing more to release.
   }
-  return cause;
+  return error;
 }

@@ -65,8 +65,9 @@ interface AdaptiveLimitSettings {
   readonly smoothing?: number | undefined;
   /**
    * Windows the long-run latency is averaged over (an exponential average, after a plain one of
-   * its first 10 windows, or `(longWindow + 1) / 2` when fewer): an integer >= 1. Longer remembers
-   * the latency without load longer.
+   * its first 10 windows, or `(longWindow + 1) / 2` when fewer; of the windows no slower than it,
+   * and of as many slower ones up to `tolerance` x it): an integer >= 1. Longer remembers the
+   * latency without load longer.
    * @defaultValue 600
    */
   readonly longWindow?: number | undefined;
@@ -74,6 +75,12 @@ interface AdaptiveLimitSettings {
 
 /** Windows the long-run latency averages plainly, every one, before its exponential average. */
 const WARM_UP = 10;
+
+/**
+ * The most faster windows the long-run latency keeps to average slower ones against: a limit
+ * pushed past the knee after a long calm may average in this many of its slower windows.
+ */
+const FASTER_KEPT = 10;
 
 /** @internal Every option key the constructor accepts. */
 const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
@@ -108,9 +115,11 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  *
  * Both algorithms compare the window's average latency with a long-run average (a plain average
  * of every one of the first 10 windows, then an exponential average over `longWindow` windows of
- * the windows no slower than it, brought down quickly when it is over twice the current latency,
- * after an overload). A window in which fewer than half the limit's calls were in flight at once
- * never raises the limit: the traffic, not the dependency, was the bound.
+ * the windows no slower than it and of as many slower ones up to `tolerance` x it, each against a
+ * faster one, so that it settles around a noisy latency's typical window but never takes the
+ * latency of a limit past the knee for the norm; brought down quickly when it is over twice the
+ * current latency, after an overload). A window in which fewer than half the limit's calls were
+ * in flight at once never raises the limit: the traffic, not the dependency, was the bound.
  *
  * Both settle where the window's latency reaches about `tolerance` x the long-run latency
  * (`'gradient2'` a little past it, as it leaves room for 4 calls to queue), not at the knee
@@ -153,6 +162,8 @@ export class AdaptiveLimit {
   // The long-run latency, and how many windows of the warm-up it has averaged.
   #long = NaN;
   #windows = 0;
+  // Windows no slower than the long-run latency that no slower window has been averaged against.
+  #faster = 0;
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -227,6 +238,7 @@ export class AdaptiveLimit {
     this.#limit = Math.floor(this.#estimate);
     this.#long = old.#long;
     this.#windows = old.#windows;
+    this.#faster = old.#faster;
   }
 
   /**
@@ -273,18 +285,26 @@ export class AdaptiveLimit {
   #update(short: number, failedRate: number, maxInflight: number): void {
     // The long-run latency: a plain average of every window of the warm-up, so that a first
     // window slowed by a cold start (connections to open, code not yet optimised, a busy event
-    // loop) weighs no more than any other; then an exponential average of the windows no slower
-    // than it (so the latency of a limit past the knee never becomes the norm), or of every window
-    // once the limit is down to `min` (the dependency got slower at any concurrency). Only a slow
-    // average may skip the slower windows: one weighing each new window as much as a plain
-    // average of a few would, skipping those above it, would sink to a low quantile of a noisy
-    // latency within minutes, and the limit with it.
+    // loop) weighs no more than any other; then a slow exponential average of the windows no
+    // slower than it, and of as many slower ones up to `tolerance` x it, each against a faster
+    // one. A noisy steady latency has both, and settles around its typical window: averaging only
+    // the faster ones ratchets it down to the fastest windows, and the limit with it. A limit past
+    // the knee has only slower ones, and those are not averaged in, so its latency never becomes
+    // the norm (averaging every slower window would let it creep up, and the limit past the knee
+    // with it, without end). Once the limit is down to `min` (the dependency got slower at any
+    // concurrency), every window is.
     let long = this.#long;
     const n = this.#windows;
     if (n < this.#warmUp) {
       this.#windows = n + 1;
       long = n === 0 ? short : long + (short - long) / (n + 1);
-    } else if (short <= long || this.#estimate <= this.min) {
+    } else if (short <= long) {
+      long += (short - long) * this.#longFactor;
+      if (this.#faster < FASTER_KEPT) this.#faster++;
+    } else if (this.#estimate <= this.min) {
+      long += (short - long) * this.#longFactor;
+    } else if (short <= this.#tolerance * long && this.#faster > 0) {
+      this.#faster--;
       long += (short - long) * this.#longFactor;
     }
     // Back from an overload, the long-run latency comes down fast instead of holding the limit low.

@@ -6,6 +6,7 @@ import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
 import {
   AdaptiveLimit,
   type AdaptiveAlgorithm,
+  type AdaptiveLimitOptions,
 } from '../../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../../../src/strategies/bulkhead/kind.js';
@@ -242,6 +243,66 @@ describe('AdaptiveLimit', () => {
         expect(limit.baselineMs, algorithm).to.be.below(22);
         expect(highest, algorithm).to.be.at.most(56);
       }
+    });
+
+    it('sets the long-run latency anew once the limit can fall no further and the windows stay slower than tolerance x it', () => {
+      // 30 windows of 2 ms (answers from a cache, a dependency nobody else loads yet), then a
+      // steady 100 ms at any concurrency: the long-run latency is 2 ms past the warm-up, and no
+      // window of 100 ms is within tolerance of it. The limit falls as far as it can (gradient2
+      // to 4 or 5, above a `min` of 1; aimd to `min`), and there the latency does not follow it.
+      for (const [algorithm, min, floor] of [
+        ['gradient2', 1, 5],
+        ['gradient2', 5, 5],
+        ['aimd', 1, 1],
+      ] as Array<[AdaptiveAlgorithm, number, number]>) {
+        const limit = new AdaptiveLimit({ algorithm, min, window: 900 } as AdaptiveLimitOptions);
+        let w = 0;
+        for (; w < 30; w++) window(limit, w * 1000, 2);
+        expect(limit.baselineMs, algorithm).to.equal(2);
+        let lowest = Infinity;
+        let rebased = -1;
+        for (; w < 300; w++) {
+          lowest = Math.min(lowest, window(limit, w * 1000, 100));
+          if (rebased === -1 && limit.baselineMs > 2) rebased = w;
+        }
+        const label = `${algorithm}, min ${min}`;
+        expect(lowest, label).to.equal(floor);
+        // Measured: gradient2 falls to 5 in 43 windows of 100 ms, and its long-run latency is set
+        // anew 8 windows later (the 51st); aimd reaches 1 in 30, set anew at the 38th. (Before,
+        // gradient2 held at 4 for good with the long-run latency at 2 ms; at a `min` of 5, at 5
+        // with the long-run latency stuck at 37 ms.)
+        expect(rebased - 30, label).to.be.within(35, 55);
+        expect(limit.baselineMs, label).to.equal(100);
+        expect(limit.limit, label).to.be.above(100);
+      }
+    });
+
+    it('does not set the long-run latency anew while the limit still falls, or settles past the knee', () => {
+      // At 3 x the long-run latency gradient2 falls from 1000 to 16 in 45 windows, holding at
+      // most 2 windows at one limit: it is not stalled.
+      const falling = new AdaptiveLimit({ initial: 1000, window: 900 });
+      warmUp(falling, 10);
+      for (let w = 10; w < 55; w++) window(falling, w * 1000, 30);
+      expect(falling.baselineMs).to.equal(10);
+      expect(falling.limit).to.equal(16);
+      // At 1.8 x it (gradient 0.83), gradient2 settles at 24 (24 x 0.83 + 4 = 24), for good.
+      const settled = new AdaptiveLimit({ window: 900 });
+      warmUp(settled, 10);
+      for (let w = 10; w < 300; w++) window(settled, w * 1000, 18);
+      expect(settled.limit).to.equal(24);
+      expect(settled.baselineMs).to.equal(10);
+    });
+
+    it('leaves failed calls out of the long-run latency: a window of fast failures does not set the norm', () => {
+      const limit = new AdaptiveLimit({ initial: 20, window: 900 });
+      // Fast 503s while the dependency starts: the limit falls, the long-run latency is not set.
+      expect(window(limit, 0, 2, 20, 10)).to.equal(18); // gradient 0.5: 20 x 0.8 + 0.2 x 14
+      expect(limit.baselineMs).to.be.NaN;
+      // Half the calls fail in 2 ms, half succeed in 100 ms: the long-run latency is 100.
+      for (let i = 0; i < 10; i++) limit.sample(1000 + i * 100, i < 5 ? 2 : 100, 18, i < 5);
+      expect(limit.baselineMs).to.equal(100);
+      window(limit, 2000, 100);
+      expect(limit.baselineMs).to.equal(100);
     });
 
     it('falls with the share of calls that fail', () => {

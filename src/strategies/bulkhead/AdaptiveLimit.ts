@@ -230,7 +230,10 @@ export class AdaptiveLimit {
     return this.#limit;
   }
 
-  /** The long-run average latency in milliseconds the limit compares with (NaN before the first window). */
+  /**
+   * The long-run average latency in milliseconds the limit compares with (NaN before the first
+   * window with a call that succeeded).
+   */
   get baselineMs(): number {
     return this.#long;
   }

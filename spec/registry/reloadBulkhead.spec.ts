@@ -478,6 +478,14 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
         'max-queue': queue,
       });
     const registry = PolicyRegistry.fromConfig(adaptive({}), { clock });
+    // A success teaches the latency (failures do not), a failure halves the limit.
+    const served = settle(
+      registry
+        .policy('work')
+        .execute(() => new Promise((resolve) => clock.setTimeout(() => resolve('ok'), 5))),
+    );
+    await clock.advance(5);
+    expect(served.status).to.equal('fulfilled');
     const failed = settle(
       registry
         .policy('work')

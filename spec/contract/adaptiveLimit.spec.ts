@@ -134,7 +134,7 @@ describe('contract: AdaptiveLimit', () => {
     expect(g.limit).to.equal(Math.floor(13.16227766 * 0.5 + Math.sqrt(13.16227766)));
   });
 
-  it('R-AL-3: the long-run latency is a plain average of every window of the warm-up, then of the windows no slower', () => {
+  it('R-AL-3: the long-run latency is a plain average of every window of the warm-up, then of the windows no slower, and of as many slower ones within tolerance', () => {
     // `longWindow` 5: a warm-up of (5 + 1) / 2 = 3 windows, then 2 / (5 + 1) of the way.
     const limit = new AdaptiveLimit({ algorithm: 'aimd', window: 1, minSamples: 1, longWindow: 5 });
     for (const [at, rtt] of [
@@ -149,6 +149,11 @@ describe('contract: AdaptiveLimit', () => {
     expect(limit.baselineMs).to.equal(19);
     limit.sample(400, 10, limit.limit, false);
     expect(limit.baselineMs).to.equal(16);
+    // Slower, within 1.5 x 16: averaged in against the faster window before it, once.
+    limit.sample(500, 22, limit.limit, false);
+    expect(limit.baselineMs).to.equal(18);
+    limit.sample(600, 22, limit.limit, false);
+    expect(limit.baselineMs).to.equal(18);
   });
 
   it('R-AL-4: one bulkhead per limit; configuration gives its options', () => {

@@ -198,6 +198,23 @@ describe('a function answering a promise where its answer is used at once', () =
     expect(manual.state).to.equal('open');
   });
 
+  it('the TypeError is not retried: the same function would answer the same way', async () => {
+    let runs = 0;
+    const policy = Policy.builder('p')
+      .retry({ maxAttempts: 10, delay: 0 })
+      .circuitBreaker({ failureThreshold: 100, recordOn: (() => Promise.resolve(true)) as never })
+      .build();
+    const error = await rejectionOf(
+      policy.execute(() => {
+        runs++;
+        return failing();
+      }),
+    );
+    expect(error).to.include({ option: 'recordOn', retryable: false });
+    expect(runs).to.equal(1);
+    expect(policy.metrics().retries).to.equal(0);
+  });
+
   it('a breaker whose recordOn throws still counts the error and fails the call with it', async () => {
     const thrown = new Error('filter broke');
     const breaker = new CircuitBreaker({

@@ -171,9 +171,11 @@ describe('AdaptiveLimit: options, terms and edges', () => {
     });
 
     it("'gradient2' still falls in a window under half full whose latency grew", () => {
-      const limit = new AdaptiveLimit({ initial: 20, smoothing: 1, window: 900 });
+      // A warm-up of one window: the second, slower one is not averaged in.
+      const limit = new AdaptiveLimit({ initial: 20, smoothing: 1, window: 900, longWindow: 1 });
       window(limit, 0, 10, 5); // the long-run latency is 10, the limit held
       expect(window(limit, 1000, 60, 5)).to.equal(14); // gradient 0.5: 10 + 4
+      expect(limit.baselineMs).to.equal(10);
     });
 
     it("'gradient2' keeps the estimate at min when it would fall below", () => {

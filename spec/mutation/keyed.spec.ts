@@ -78,8 +78,20 @@ describe('Keyed holder: bookkeeping', () => {
     keyed.get('y'); // 34 > 33: 32 busy keys looked past, x not reached
     expect(keyed.keys()).to.include('x');
     expect(keyed.size).to.equal(34);
-    keyed.get('z'); // the busy keys went to the recent end: x is first now, and y after it
-    expect(keyed.keys()).to.deep.equal([...Array.from({ length: 32 }, (_, i) => `busy${i}`), 'z']);
+    // The keys in use it looked past went just before y; x, at rest, is first now, and y after
+    // the keys in use, out of reach again: z drops x only.
+    expect(keyed.keys()).to.deep.equal([
+      'x',
+      ...Array.from({ length: 32 }, (_, i) => `busy${i}`),
+      'y',
+    ]);
+    keyed.get('z');
+    expect(keyed.keys()).to.deep.equal([
+      'y',
+      ...Array.from({ length: 32 }, (_, i) => `busy${i}`),
+      'z',
+    ]);
+    expect(keyed.size).to.equal(34);
   });
 
   it('looks at a bounded number of keys per new key while a burst keeps them all in use', () => {
@@ -129,7 +141,9 @@ describe('Keyed holder: bookkeeping', () => {
     expect(keyed.keys()).to.not.include('rest');
     expect(keyed.droppedBusy).to.equal(0);
     keyed.get('rest'); // 32 not at rest looked past, the least recently used of them goes
-    expect(keyed.keys()).to.not.include('late');
+    expect(keyed.keys()).to.not.include('held0');
+    expect(keyed.keys()).to.include('late');
+    expect(keyed.keys().slice(-1)).to.deep.equal(['rest']);
     expect(keyed.droppedBusy).to.equal(1);
   });
 
@@ -158,15 +172,30 @@ describe('Keyed holder: bookkeeping', () => {
     expect(keyed.keys()).to.deep.equal(['b']);
   });
 
-  it('moves a busy key it looked past to the recent end', () => {
+  it('keeps a key not at rest it looked past in its place, the new key the most recent', () => {
     const keyed = new Keyed((key) => ({ key }), {
       maxKeys: 2,
       resting: (item) => item.key !== 'a',
     });
     keyed.get('a');
     keyed.get('b');
-    keyed.get('c'); // a is busy: kept and now the most recent; b goes
-    expect(keyed.keys()).to.deep.equal(['c', 'a']);
+    keyed.get('c'); // a is not at rest: kept where it was; b goes
+    expect(keyed.keys()).to.deep.equal(['a', 'c']);
+  });
+
+  it('moves a key in use it looked past to just before the new key', () => {
+    const keyed = new Keyed((key) => ({ key, 'bulwark.inUse': () => key === 'a' }), {
+      maxKeys: 2,
+      resting: (item) => item.key !== 'a',
+    });
+    keyed.get('a');
+    keyed.get('b');
+    keyed.get('c');
+    keyed.get('d'); // a in use, looked past twice; b then c go
+    expect(keyed.keys()).to.deep.equal(['a', 'd']);
+    keyed.get('a');
+    keyed.get('e'); // d goes: a was used after it
+    expect(keyed.keys()).to.deep.equal(['a', 'e']);
   });
 });
 

@@ -37,7 +37,7 @@ describe('RedisLink.gateKnown (on fake time)', function () {
     ]);
   });
 
-  it('decides without Redis in the back-off, then takes one covered call as the probe', async function () {
+  it('decides without Redis in the back-off, then lets one call through as the probe', async function () {
     const { adapter, link } = makeLink();
     void link.run(ping).catch(() => undefined);
     adapter.next().reject(new Error('The client is offline'));
@@ -45,15 +45,23 @@ describe('RedisLink.gateKnown (on fake time)', function () {
     expect(link.up).to.equal(false);
     expect([link.gateKnown(true), link.gateKnown(false)]).to.deep.equal(['without', 'without']);
     await clock.tickAsync(400); // the back-off is over
-    // A call the count does not cover is decided without Redis, and is no probe.
-    expect(link.gateKnown(false)).to.equal('without');
-    expect(link.gateKnown(true), 'the probe').to.equal('take');
-    void link.run(ping);
+    expect(link.gateKnown(true), 'a covered probe').to.equal('take');
+    void link.run(ping).catch(() => undefined);
     expect(link.gateKnown(true), 'while the probe is out').to.equal('without');
+    adapter.next().reject(new Error('The client is offline'));
+    await flush();
+    await clock.tickAsync(400);
+    // A call the count does not cover is the probe too: it reads the count in Redis.
+    expect(link.gateKnown(false), 'an uncovered probe').to.equal('probe');
+    void link.run(ping);
+    expect([link.gateKnown(true), link.gateKnown(false)], 'while it is out').to.deep.equal([
+      'without',
+      'without',
+    ]);
     adapter.next().resolve('OK');
     await flush();
     expect(link.up).to.equal(true);
-    expect(link.gateKnown(true)).to.equal('take');
+    expect([link.gateKnown(true), link.gateKnown(false)]).to.deep.equal(['take', 'refuse']);
   });
 });
 

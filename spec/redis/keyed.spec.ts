@@ -16,6 +16,7 @@ import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { stages } from '../../src/pipeline/stages.js';
 import { Keyed } from '../../src/strategies/keyed/Keyed.js';
 import { flush, settle } from '../support/promises.js';
 import { deferred, describeRedis, rejectionOf } from './harness.js';
@@ -122,6 +123,29 @@ describeRedis(
       expect(await poolOf('t2').execute(() => 't2')).to.equal('t2');
       gate.resolve();
       await running;
+    });
+
+    it('drop a key whose bulkhead last heard of slots another process holds: nothing is held here', async function () {
+      const family = env.uniqueKey();
+      const [a, b] = await Promise.all([env.connect(), env.connect()]);
+      const stage = stages.bulkhead({
+        key: (ctx) => String(ctx.data.get('tenant')),
+        maxKeys: 3,
+        maxConcurrent: 2,
+        store: new RedisBulkheadStore({ client: a.client, key: family, leaseTtl: '5s' }),
+      });
+      const policy = Policy.builder('tenants').use(stage).build();
+      const inB = new RedisBulkheadStore({ client: b.client, key: family, leaseTtl: '5s' });
+      for (let i = 0; i < 8; i++) {
+        // Another process holds a slot of the tenant while this one runs a call on it.
+        const elsewhere = new Bulkhead({ maxConcurrent: 2, store: inB.forKey(`t-${i}`) });
+        await elsewhere.acquire();
+        expect(await policy.execute(() => i, { data: { tenant: `t-${i}` } })).to.equal(i);
+        elsewhere.release();
+      }
+      const holder = stage.primitive;
+      expect(holder.keys()).to.deep.equal(['t-5', 't-6', 't-7']);
+      expect(holder.droppedBusy, 'each dropped as at rest').to.equal(0);
     });
 
     it('share what the client learns of the server: one view failing to reach it backs off the others', async function () {

@@ -70,6 +70,8 @@ describe('tryAcquire on Redis stores (scripted, on fake time)', function () {
       const second = nextOf(adapter, 'acquire');
       first.resolve([1, 1]);
       second.resolve([1, 2]);
+      // The refusal sent for the count (a renewal of no lease, sent before either was granted).
+      expect(nextOf(adapter, 'renew').args.slice(3)).to.deep.equal([]);
       await flush();
       // The last slot taken by hand is the one released.
       bulkhead.release();

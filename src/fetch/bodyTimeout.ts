@@ -16,6 +16,7 @@
 // process for `bodyTimeout`.
 // The timer holds the request's controller weakly, so a dropped response is not kept for the
 // timer's sake. It is the host's own timer, not one of a `Clock` (see `HostTimer`).
+import { MAX_TIMER_MS } from '../internal/timerLimit.js';
 import type { Follower } from './follow.js';
 import { ignore } from './ignore.js';
 
@@ -245,12 +246,10 @@ interface HostTimer {
   readonly clear: (handle: unknown) => void;
 }
 
-/** Largest delay host timers honour (about 24.8 days); a longer one would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /**
- * Sets `fn` to run after `ms` with the timers installed now (fake timers too, as for the core's
- * `systemClock`), which clear it whatever is installed then.
+ * Sets `fn` to run after `ms` (at most `MAX_TIMER_MS`, about 24.8 days) with the timers installed
+ * now (fake timers too, as for the core's `systemClock`), which clear it whatever is installed
+ * then.
  */
 function setHostTimer(fn: () => void, ms: number): HostTimer {
   const clear = globalThis.clearTimeout as (handle: unknown) => void;

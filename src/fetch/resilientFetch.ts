@@ -74,7 +74,8 @@ export interface ResilientFetchOptions {
   /**
    * How long reading the body of the response handed to the caller may take, counted from when
    * it is handed out (the returned promise resolves with it, or rejects with an
-   * {@link HttpStatusError} holding it): a finite duration > 0. A policy's `.timeout()` bounds
+   * {@link HttpStatusError} holding it): a finite duration > 0. A value above 2^31 - 1 ms (about
+   * 24.8 days, the longest delay host timers honour) is clamped to it. A policy's `.timeout()` bounds
    * getting the response, its status and headers; this bounds the rest, a body that stalls after
    * the headers. It does not run from the call's start: the policy's stages (retry waits, a
    * queue, a timeout per attempt) already bound the time to the response, and a body's budget

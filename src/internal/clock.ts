@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from './timerLimit.js';
+
 /**
  * The source of time for every rule in bulwark. Inject your own (or use sinon fake timers with
  * the default) to make time-dependent behaviour exact in tests.
@@ -16,9 +18,6 @@ export interface Clock {
   /** Cancels a timer made by `setTimeout`. */
   clearTimeout(handle: unknown): void;
 }
-
-/** Largest delay host timers honour (about 24.8 days). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 type SetTimeout = typeof globalThis.setTimeout;
 type ClearTimeout = (handle: unknown) => void;

@@ -231,7 +231,8 @@ const asyncAnswerErrors = /* @__PURE__ */ new WeakSet<object>();
  * function, a chaos `fault.error`, ...), as it is; but a thenable (a plain function returning a
  * promise, which no check at construction can see) throws a TypeError naming the option, such as
  * ``TypeError: `key` must return a string synchronously, got a promise``, after a rejection
- * handler is put on it, so that its own rejection is never an unhandled one. A primitive answer
+ * handler is put on it, so that its own rejection is never an unhandled one; the error has an own
+ * `retryable: false`, so no retry runs the work again for it. A primitive answer
  * goes out without a look at `then`. `what` prefixes the message (`policy.wrap: `).
  * @param returns - what the function must return (`'a boolean'`)
  */
@@ -243,6 +244,8 @@ export function syncAnswer(answer: unknown, option: string, returns: string, wha
     // A `then` that throws rejects this promise, which is handled too.
     Promise.resolve(answer).catch(() => {});
     const error = notSync(option, returns, answer, ', got a promise', what);
+    // The same function would answer the same way: a retry must not run the work again for it.
+    (error as TypeError & { retryable?: boolean }).retryable = false;
     asyncAnswerErrors.add(error);
     throw error;
   }

@@ -41,8 +41,10 @@ const MIN_LEASE_TTL_MS = 50;
  * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
  * last answer, with the slots this process's `tryAcquire` is taking); `tryAcquire` decides on
  * it without waiting for Redis, which takes the lease in the background (see
- * {@link RedisBulkheadStore.tryAcquireKnown}); while Redis is away it decides as `onStoreError`
- * says. A caller queued in this process is served by this process's releases at once, and
+ * {@link RedisBulkheadStore.tryAcquireKnown}), and when that count is full sends for a fresh
+ * one in the background (at most every `min(100 ms, leaseTtl / 4)`), so slots freed elsewhere
+ * are seen; while Redis is away it decides as `onStoreError` says, and sends one probe after
+ * each back-off. A caller queued in this process is served by this process's releases at once, and
  * otherwise asks Redis again every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
@@ -109,6 +111,8 @@ export class RedisBulkheadStore
   #untracked = 0;
   #renewTimer: unknown = undefined;
   #renewing = false;
+  // When the known count may next be refreshed (see #refresh).
+  #refreshAt = 0;
   #pollTimer: unknown = undefined;
   #onFree: (() => void) | undefined = undefined;
   readonly #onRenewTimer = (): void => {
@@ -184,28 +188,53 @@ export class RedisBulkheadStore
    * reached: the call then runs as an untracked slot, beyond the shared limit by what was taken
    * elsewhere since this store's last answer (before any, no slot is taken as used), and a slot
    * it frees is not handed on to a caller queued here. This store's own acquisitions still out
-   * count against the known count. A lease taken is renewed while its call runs. While Redis is
-   * away (after a failed call), it answers as {@link RedisBulkheadStore.tryAcquire} does; once
-   * the back-off is over, a call the known count admits is the probe whose take brings the
-   * store back.
+   * count against the known count. A lease taken is renewed while its call runs. A call the
+   * known count refuses sends for the count in the background (a renewal of this store's leases,
+   * at most one out, and at most one every `min(100 ms, leaseTtl / 4)`), so slots freed
+   * elsewhere are seen by a later call. While Redis is away (after a failed call), it answers as
+   * `onStoreError` says (a slot of the local limit with `'local'`, an untracked slot with
+   * `'fail-open'`, `false` with `'fail-closed'`); once the back-off is over, one call is the
+   * probe whose answer brings the store back: a call the known count admits takes its lease in
+   * Redis, any other is answered as `onStoreError` says while the store sends for the count.
+   * Whichever command reaches Redis first after an outage takes leases for the calls still
+   * running here on local slots, as {@link RedisBulkheadStore.acquire} does.
    */
   tryAcquireKnown(): false | BulkheadTicket {
     const link = this.core.link;
-    const full = this.inUse() + this.#asking.amount + this.#uncounted() >= this.#maxConcurrent;
+    // This store's own acquisitions and adoptions still out count too, as do the calls running
+    // on local slots that Redis does not count yet.
+    const full =
+      this.inUse() + this.#asking.amount + this.#adopting.amount + this.#uncounted() >=
+      this.#maxConcurrent;
     const gate = link.gateKnown(!full);
-    if (gate !== 'take') return gate === 'refuse' ? false : this.tryAcquire();
+    if (gate === 'refuse') {
+      // Slots freed elsewhere show in no answer of this store's own: ask Redis for its count.
+      this.#refresh();
+      return false;
+    }
+    if (gate !== 'take') {
+      // Redis is away: its next answer may come from a server that restarted, or let leases
+      // expire, meanwhile.
+      this.#away = true;
+      // The probe learns the count, and takes the leases of the calls running here, whose
+      // answer brings the store back to Redis; meanwhile the call is decided without it.
+      if (gate === 'probe') this.#sync(link.clock.now());
+      return this.core.decideNow(this.#takeLocal, UNTRACKED_SLOT, false);
+    }
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
-    const free = this.#toFree();
+    const { free, adopt, again, forced } = this.#carried();
     this.#taking.add(1);
     link
-      .run(this.#command({ op: 'acquire', id: slot.id, free }), (late) => {
+      .run(this.#command({ op: 'acquire', id: slot.id, free, adopt: forced }), (late) => {
+        if (!Array.isArray(late)) return;
+        this.#giveBack(this.#lateCarried(adopt, again));
         // Granted after the take gave up waiting: the lease is the slot's after all.
-        if (Array.isArray(late) && Number(late[0]) === 1) this.#leased(slot);
+        if (Number(late[0]) === 1) this.#leased(slot);
       })
       .then(
         (reply) => {
           this.#taking.done(1);
-          this.#freed(free);
+          this.#carriedIn(free, adopt, again);
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
           if (Number(granted) === 1) this.#leased(slot);
@@ -213,6 +242,7 @@ export class RedisBulkheadStore
         },
         () => {
           this.#taking.done(1);
+          this.#adopting.done(adopt.length);
           this.#untrack(slot);
           // Redis may have restarted or let leases expire by its next answer: retake them then.
           this.#away = true;
@@ -233,32 +263,21 @@ export class RedisBulkheadStore
     const link = this.core.link;
     if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
-    const free = this.#toFree();
-    const adopt = this.#toAdopt();
-    // After a time without Redis (which may have restarted, or let leases expire, meanwhile),
-    // the leases of the calls still running here are taken again too, whatever the limit.
-    const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
-    this.#away = false;
-    this.#adopting.add(adopt.length);
+    const { free, adopt, again, forced } = this.#carried();
     this.#asking.add(1);
-    const forced = again.length === 0 ? adopt : [...again, ...adopt];
     return link
       .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
-        // Redis granted a slot to a caller that was already answered otherwise, and took leases
-        // for calls this store no longer counts on: given back now, or, should that fail, with
-        // the store's next command that reaches Redis.
+        // Redis granted a slot to a caller that was already answered otherwise: given back now,
+        // or, should that fail, with the store's next command that reaches Redis.
         if (!Array.isArray(late)) return;
-        const ids = [...adopt, ...again.filter((held) => !this.#holds(held))];
+        const ids = this.#lateCarried(adopt, again);
         if (Number(late[0]) === 1) ids.push(id);
         this.#giveBack(ids);
       })
       .then(
         (reply) => {
           this.#asking.done(1);
-          this.#adopting.done(adopt.length);
-          this.#freed(free);
-          this.#retaken(again, link.clock.now());
-          this.#adopt(adopt);
+          this.#carriedIn(free, adopt, again);
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
           // Calls that took local slots while Redis decided are not in its count: the slot is
@@ -345,6 +364,35 @@ export class RedisBulkheadStore
     }
     this.#armPoll();
     return false;
+  }
+
+  // What a command taking a slot carries besides: the leases to free (`free`), leases for the
+  // calls running on local slots that Redis does not count (`adopt`), and, after a time without
+  // Redis (which may have restarted, or let leases expire, meanwhile), the leases of the calls
+  // still running here to take again (`again`); `forced` are those taken whatever the limit.
+  // Whichever command reaches Redis first after an outage carries them.
+  #carried(): Carried {
+    const free = this.#toFree();
+    const adopt = this.#toAdopt();
+    const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
+    this.#away = false;
+    this.#adopting.add(adopt.length);
+    return { free, adopt, again, forced: again.length === 0 ? adopt : [...again, ...adopt] };
+  }
+
+  // Redis answered a command that carried `free`, `adopt` and `again` (see #carried).
+  #carriedIn(free: readonly string[], adopt: readonly string[], again: readonly string[]): void {
+    this.#adopting.done(adopt.length);
+    this.#freed(free);
+    this.#retaken(again, this.core.link.clock.now());
+    this.#adopt(adopt);
+  }
+
+  // Redis answered, after the command gave up on it, one that carried `adopt` and `again`: the
+  // leases it took for calls this store no longer counts on, to give back (now, or, should that
+  // fail, with the store's next command that reaches Redis).
+  #lateCarried(adopt: readonly string[], again: readonly string[]): string[] {
+    return [...adopt, ...again.filter((held) => !this.#holds(held))];
   }
 
   // Redis did not grant the lease of `slot` (tryAcquireKnown): its call runs untracked.
@@ -526,18 +574,37 @@ export class RedisBulkheadStore
     const leases = this.#leases;
     if (leases.size === 0) return;
     const link = this.core.link;
-    const clock = link.clock;
-    const sentAt = clock.now();
+    const sentAt = link.clock.now();
     if (this.#renewing || !link.shouldTry()) {
       if (!this.#renewing) this.#away = true;
       this.#dropExpired(sentAt);
       this.#armRenewal();
       return;
     }
+    this.#sync(sentAt);
+  }
+
+  // The known count refused a `tryAcquireKnown` while Redis is up: asks Redis for its count (a
+  // renewal of the leases held, early), so slots freed elsewhere are seen. At most one such
+  // command is out at a time, and at most one goes every `min(100 ms, leaseTtl / 4)`, the
+  // pacing of the queued callers' polls.
+  #refresh(): void {
+    if (this.#renewing) return;
+    const now = this.core.link.clock.now();
+    if (now < this.#refreshAt) return;
+    this.#refreshAt = now + this.#pollMs;
+    this.#sync(now);
+  }
+
+  // Renews the leases held (none, for a command that only learns the count), or, after a time
+  // without Redis, takes again those of every call still running here (Redis may have restarted
+  // empty, or let some expire), whatever the limit, with leases for the calls on local slots.
+  // Its answer is the known count. The caller has checked that the command may go to Redis.
+  #sync(sentAt: number): void {
+    const leases = this.#leases;
+    const link = this.core.link;
+    const clock = link.clock;
     this.#renewing = true;
-    // After a time without Redis, the leases of every call still running here are taken again
-    // (Redis may have restarted empty, or let some expire), whatever the limit, with leases for
-    // the calls on local slots.
     const adopt = this.#toAdopt();
     const retake = this.#away || adopt.length !== 0;
     this.#away = false;
@@ -549,7 +616,7 @@ export class RedisBulkheadStore
     const command = this.#command({ op: retake ? 'retake' : 'renew', ids: sent });
     // Leases Redis took after the renewal gave up on it, for calls not counted on them: given back.
     const onLate = (late: unknown): void => {
-      if (Array.isArray(late)) this.#giveBack([...adopt, ...ids.filter((id) => !this.#holds(id))]);
+      if (Array.isArray(late)) this.#giveBack(this.#lateCarried(adopt, ids));
     };
     link.run(command, retake ? onLate : undefined).then(
       (reply) => {
@@ -603,6 +670,14 @@ class KnownSlot {
   constructor(id: string) {
     this.id = id;
   }
+}
+
+/** What a command taking a slot carries besides (see `RedisBulkheadStore.#carried`). */
+interface Carried {
+  readonly free: readonly string[];
+  readonly adopt: readonly string[];
+  readonly again: readonly string[];
+  readonly forced: readonly string[];
 }
 
 // Tickets of slots that own nothing in Redis: one of the local limit ('local'), and one granted

@@ -123,15 +123,23 @@ export class RedisRateLimiterStore
    * the fleet admitted that many tokens more than the shared bucket held: the over-admission is
    * what other processes took since this store's last answer (before any, the bucket is taken
    * as full). This store's own reservations still out count against the known count. While
-   * Redis is away (after a failed call), it answers as {@link RedisRateLimiterStore.tryReserve}
-   * does; once the back-off is over, a call the known count admits is the probe whose take
-   * brings the store back.
+   * Redis is away (after a failed call), it answers as `onStoreError` says (the local bucket's
+   * answer with `'local'`, `true` with `'fail-open'`, `false` with `'fail-closed'`); once the
+   * back-off is over, one call is the probe whose answer brings the store back: a call the known
+   * count admits takes its tokens in Redis, any other reads the shared count there while it is
+   * answered as `onStoreError` says.
    */
   tryReserveKnown(permits: number): boolean {
     const link = this.core.link;
     // This process's own reservations still out count against the known count too.
     const gate = link.gateKnown(!(this.available() - this.#reserving.amount < permits));
-    if (gate !== 'take') return gate === 'refuse' ? false : this.#reserveWithout(permits);
+    if (gate === 'refuse') return false;
+    if (gate !== 'take') {
+      // The probe reads the shared count (a refund of nothing), whose answer brings the store
+      // back to Redis; meanwhile the call is decided as `onStoreError` says.
+      if (gate === 'probe') link.run(this.#refund(0)).then(this.#learn, noop);
+      return this.core.decideNow((local) => local.tryReserve(permits), true, false);
+    }
     let call = this.#take;
     if (call === undefined || permits !== call.permits) call = this.#take = this.#takeCall(permits);
     this.#taking.add(permits);

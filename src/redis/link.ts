@@ -37,9 +37,10 @@ export class Outstanding {
 
 /**
  * @internal How a call decided on the count a store knows goes (see {@link RedisLink.gateKnown}):
- * `'take'` in Redis in the background, `'refuse'`, or decide `'without'` Redis.
+ * `'take'` in Redis in the background, `'refuse'`, decide `'without'` Redis, or decide without
+ * Redis while a `'probe'` reads the count in Redis in the background.
  */
-export type KnownGate = 'take' | 'refuse' | 'without';
+export type KnownGate = 'take' | 'refuse' | 'without' | 'probe';
 
 /** Why a store call gave up waiting: Redis was slower than `storeTimeout`. */
 class StoreTimeoutError extends Error {
@@ -186,13 +187,15 @@ export class RedisLink {
    * The gate of a call a store decides on the count it knows, without waiting for Redis (a
    * limiter's or bulkhead's `tryAcquire`), `covered` when that count admits it. While Redis is
    * up: `'take'` (the store takes it in Redis in the background) when covered, else
-   * `'refuse'`. While Redis is away: `'without'`, to decide as `onStoreError` says, but for a
-   * covered call once the back-off is over, which is the probe (`'take'`: the caller must
-   * `run`), whose answer brings the store back to Redis.
+   * `'refuse'`. While Redis is away: `'without'`, to decide as `onStoreError` says; once the
+   * back-off is over, one call is the probe, whose answer brings the store back to Redis: a
+   * covered one is `'take'`, any other `'probe'`, decided as `onStoreError` says while the
+   * store reads its count in Redis in the background. Both oblige the caller to `run` a command.
    */
   gateKnown(covered: boolean): KnownGate {
     if (this.up) return covered ? 'take' : 'refuse';
-    return !this.bypassing && covered && this.shouldTry() ? 'take' : 'without';
+    if (!this.shouldTry()) return 'without';
+    return covered ? 'take' : 'probe';
   }
 
   /**

@@ -118,6 +118,10 @@ describe('Hedge stage', () => {
     expect(policy.describe()).to.equal('1. hedge: up to 2 hedged attempts, on failure');
   });
 
+  it('reads a delay of -0 as 0', () => {
+    expect(Object.is(new Hedge({ delay: -0 }).delayMs, 0)).to.equal(true);
+  });
+
   it("reads an 'on-failure' delay as Infinity: never on time (null in JSON, as every Infinity)", async () => {
     const hedge = new Hedge({ delay: 'on-failure' });
     expect(hedge.delayMs).to.equal(Infinity);

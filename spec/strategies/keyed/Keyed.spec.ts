@@ -208,6 +208,80 @@ describe('Keyed', () => {
     expect(back.state).to.equal('closed');
   });
 
+  it('keeps the newest OPEN circuits through a flood of failing keys, dropping the oldest first', () => {
+    const clock = noTimers();
+    const keyed = new Keyed(
+      () => new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: '1h', clock }),
+      { maxKeys: 100, clock },
+    );
+    const trip = (key: string) => {
+      clock.tick(1);
+      keyed.get(key).onFailure(new Error('down'));
+    };
+    for (let i = 0; i < 1000; i++) trip(`junk-${i}`);
+    trip('api.example');
+    expect(keyed.keys().at(-1), 'the key just used is the most recent').to.equal('api.example');
+    expect(keyed.keys()[0]).to.equal('junk-901');
+    // The 99 keys older than it go first: it is dropped by the 100th new key after it.
+    for (let i = 0; i < 99; i++) trip(`more-${i}`);
+    expect(keyed.keys()[0]).to.equal('api.example');
+    trip('more-99');
+    expect(keyed.keys()).to.not.include('api.example');
+    expect(keyed.keys()).to.deep.equal(Array.from({ length: 100 }, (_, i) => `more-${i}`));
+    expect(keyed.droppedBusy).to.equal(1001);
+  });
+
+  it('stops looking for instances to drop when one it asks uses the holder, and drops them later', () => {
+    const clock = new ManualClock();
+    let sides = 0;
+    const keyed: Keyed<CircuitBreaker> = new Keyed(
+      () => {
+        const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 1000, clock });
+        // Read HALF_OPEN while the holder asks whether it is at rest: a listener uses the holder.
+        breaker.onStateChange(({ to }) => {
+          if (to === 'half-open') keyed.get(`side-${sides++}`);
+        });
+        return breaker;
+      },
+      { maxKeys: 3, idleTimeout: '30d', clock },
+    );
+    const isolated = keyed.get('iso');
+    isolated.isolate();
+    for (const key of ['a', 'b']) keyed.get(key).onFailure(new Error('x'));
+    clock.tick(2000);
+    keyed.get('new');
+    // Each of a and b answered once after using the holder: asked again, both go (HALF_OPEN for
+    // less than idleTimeout, and not in use), while the keys they made wait for the next use.
+    expect(sides).to.equal(2);
+    expect(keyed.keys(), 'over maxKeys for now').to.deep.equal(['iso', 'new', 'side-0', 'side-1']);
+    keyed.get('next');
+    expect(keyed.keys()).to.deep.equal(['side-1', 'iso', 'next']);
+    expect(keyed.droppedBusy).to.equal(2);
+    expect(keyed.get('iso')).to.equal(isolated);
+    expect(isolated.state).to.equal('isolated');
+  });
+
+  it('stops sweeping idle instances when one it asks uses the holder, and sweeps them later', () => {
+    const clock = new ManualClock();
+    const keyed: Keyed<{ key: string }> = new Keyed((key) => ({ key }), {
+      idleTimeout: 1000,
+      clock,
+      resting: (item) => {
+        // Asking about `a` uses another key, and drops one.
+        if (item.key === 'a') {
+          keyed.get('side');
+          keyed.delete('b');
+        }
+        return true;
+      },
+    });
+    for (const key of ['a', 'b', 'c']) keyed.get(key);
+    clock.tick(1000);
+    expect(keyed.keys()).to.deep.equal(['side']);
+    clock.tick(1000);
+    expect(keyed.size).to.equal(0);
+  });
+
   it('never drops an ISOLATED circuit, nor one a call waits on, and drops the others', async () => {
     const clock = new ManualClock();
     const keyed = new Keyed(
@@ -304,16 +378,16 @@ describe('Keyed', () => {
     });
     keyed.get('a');
     keyed.get('c');
-    keyed.get('b'); // a is not at rest: c goes
-    expect(keyed.keys()).to.deep.equal(['b', 'a']);
+    keyed.get('b'); // a is not at rest: c goes, a keeps its place, b is the most recent
+    expect(keyed.keys()).to.deep.equal(['a', 'b']);
     keyed.get('boom'); // b goes
     expect(keyed.keys()).to.deep.equal(['a', 'boom']);
     keyed.get('d'); // neither at rest: the least recently used goes all the same
-    expect(keyed.keys()).to.deep.equal(['d', 'boom']);
+    expect(keyed.keys()).to.deep.equal(['boom', 'd']);
     keyed.get('e');
     expect(keyed.keys()).to.deep.equal(['boom', 'e']);
     keyed.get('f');
-    expect(keyed.keys()).to.deep.equal(['f', 'boom']);
+    expect(keyed.keys()).to.deep.equal(['boom', 'f']);
     expect(keyed.droppedBusy).to.equal(1);
   });
 

@@ -44,8 +44,12 @@ describe('Keyed stages: maxKeys bounds what piles up', () => {
     expect(most, 'breakers held at most').to.equal(MAX_KEYS);
     const [state] = policy.metrics().stages;
     expect(state).to.include({ keys: MAX_KEYS, maxKeys: MAX_KEYS });
-    // Every breaker dropped was OPEN: all but the last 80 hosts'.
+    // Every breaker dropped was OPEN, the least recently used first: those of every host but the
+    // last 80, which are kept with the 20 in flight (moved to the recent end as in use).
     expect((state as unknown as { droppedBusy: number }).droppedBusy).to.equal(KEYS - 80);
+    const kept = Array.from({ length: 80 }, (_, i) => `h-${KEYS - 80 + i}.example`);
+    expect(stage.primitive.keys().filter((key) => key.startsWith('h-'))).to.deep.equal(kept);
+    expect(stage.primitive.keys().filter((key) => key.startsWith('slow-'))).to.have.length(20);
     // The last hosts are still refused (their circuits OPEN), the calls in flight end on the
     // breakers they started on.
     const last = await rejectionOf(policy.execute(() => 'x', on(`h-${KEYS - 1}.example`)));

@@ -65,8 +65,9 @@ interface AdaptiveLimitSettings {
   readonly smoothing?: number | undefined;
   /**
    * Windows the long-run latency is averaged over (an exponential average, after a plain one of
-   * its first 10 windows, or `(longWindow + 1) / 2` when fewer): an integer >= 1. Longer remembers
-   * the latency without load longer.
+   * its first 10 windows, or `(longWindow + 1) / 2` when fewer; of the windows no slower than it,
+   * and of as many slower ones up to `tolerance` x it; of the calls that succeeded): an integer
+   * >= 1. Longer remembers the latency without load longer.
    * @defaultValue 600
    */
   readonly longWindow?: number | undefined;
@@ -74,6 +75,18 @@ interface AdaptiveLimitSettings {
 
 /** Windows the long-run latency averages plainly, every one, before its exponential average. */
 const WARM_UP = 10;
+
+/**
+ * The most faster windows the long-run latency keeps to average slower ones against: a limit
+ * pushed past the knee after a long calm may average in this many of its slower windows.
+ */
+const FASTER_KEPT = 10;
+
+/**
+ * Windows in a row a limit that has stopped falling must see a latency it cannot bring down
+ * before the long-run latency is set to theirs (see `#update`).
+ */
+const STALLED = 8;
 
 /** @internal Every option key the constructor accepts. */
 const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
@@ -108,9 +121,14 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  *
  * Both algorithms compare the window's average latency with a long-run average (a plain average
  * of every one of the first 10 windows, then an exponential average over `longWindow` windows of
- * the windows no slower than it, brought down quickly when it is over twice the current latency,
- * after an overload). A window in which fewer than half the limit's calls were in flight at once
- * never raises the limit: the traffic, not the dependency, was the bound.
+ * the windows no slower than it and of as many slower ones up to `tolerance` x it, each against a
+ * faster one, so that it settles around a noisy latency's typical window but never takes the
+ * latency of a limit past the knee for the norm; brought down quickly when it is over twice the
+ * current latency, after an overload; of the calls that succeeded; set anew to the windows'
+ * latency once the limit can fall no further and 8 windows in a row slower than `tolerance` x it
+ * have not brought it down: that latency is not the limit's own load's). A window in which fewer
+ * than half the limit's calls were in flight at once never raises the limit: the traffic, not
+ * the dependency, was the bound.
  *
  * Both settle where the window's latency reaches about `tolerance` x the long-run latency
  * (`'gradient2'` a little past it, as it leaves room for 4 calls to queue), not at the knee
@@ -149,10 +167,18 @@ export class AdaptiveLimit {
   #samples = 0;
   #rttSum = 0;
   #failed = 0;
+  #okRttSum = 0;
   #maxInflight = 0;
   // The long-run latency, and how many windows of the warm-up it has averaged.
   #long = NaN;
   #windows = 0;
+  // Windows no slower than the long-run latency that no slower window has been averaged against.
+  #faster = 0;
+  // Windows in a row whose latency the limit could not bring down, their summed latency, and the
+  // limit when the first of them began.
+  #stalled = 0;
+  #stalledSum = 0;
+  #stalledFrom = 0;
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -204,7 +230,10 @@ export class AdaptiveLimit {
     return this.#limit;
   }
 
-  /** The long-run average latency in milliseconds the limit compares with (NaN before the first window). */
+  /**
+   * The long-run average latency in milliseconds the limit compares with (NaN before the first
+   * window with a call that succeeded).
+   */
   get baselineMs(): number {
     return this.#long;
   }
@@ -227,6 +256,10 @@ export class AdaptiveLimit {
     this.#limit = Math.floor(this.#estimate);
     this.#long = old.#long;
     this.#windows = old.#windows;
+    this.#faster = old.#faster;
+    this.#stalled = old.#stalled;
+    this.#stalledSum = old.#stalledSum;
+    this.#stalledFrom = old.#stalledFrom;
   }
 
   /**
@@ -261,35 +294,61 @@ export class AdaptiveLimit {
     // Stryker disable next-line EqualityOperator: a latency of 0 adds 0 either way
     this.#rttSum += rttMs > 0 ? rttMs : 0;
     if (failed) this.#failed++;
+    // Stryker disable next-line EqualityOperator: a latency of 0 adds 0 either way
+    else this.#okRttSum += rttMs > 0 ? rttMs : 0;
     // Stryker disable next-line EqualityOperator: an equal count stores the same number
     if (inflight > this.#maxInflight) this.#maxInflight = inflight;
     if (this.#samples < this.#minSamples || now - this.#start < this.#windowMs) return false;
     const before = this.#limit;
-    this.#update(this.#rttSum / this.#samples, this.#failed / this.#samples, this.#maxInflight);
-    this.#samples = this.#rttSum = this.#failed = this.#maxInflight = 0;
+    const ok = this.#samples - this.#failed;
+    this.#update(
+      this.#rttSum / this.#samples,
+      ok > 0 ? this.#okRttSum / ok : NaN,
+      this.#failed / this.#samples,
+      this.#maxInflight,
+    );
+    this.#samples = this.#rttSum = this.#okRttSum = this.#failed = this.#maxInflight = 0;
     return this.#limit > before;
   }
 
-  #update(short: number, failedRate: number, maxInflight: number): void {
+  #update(short: number, okShort: number, failedRate: number, maxInflight: number): void {
     // The long-run latency: a plain average of every window of the warm-up, so that a first
     // window slowed by a cold start (connections to open, code not yet optimised, a busy event
-    // loop) weighs no more than any other; then an exponential average of the windows no slower
-    // than it (so the latency of a limit past the knee never becomes the norm), or of every window
-    // once the limit is down to `min` (the dependency got slower at any concurrency). Only a slow
-    // average may skip the slower windows: one weighing each new window as much as a plain
-    // average of a few would, skipping those above it, would sink to a low quantile of a noisy
-    // latency within minutes, and the limit with it.
+    // loop) weighs no more than any other; then a slow exponential average of the windows no
+    // slower than it, and of as many slower ones up to `tolerance` x it, each against a faster
+    // one. A noisy steady latency has both, and settles around its typical window: averaging only
+    // the faster ones ratchets it down to the fastest windows, and the limit with it. A limit past
+    // the knee has only slower ones, and those are not averaged in, so its latency never becomes
+    // the norm (averaging every slower window would let it creep up, and the limit past the knee
+    // with it, without end). Once the limit is down to `min` (the dependency got slower at any
+    // concurrency), every window is.
+    //
+    // It averages the latency of the calls that succeeded: a failure that answers fast (a 503
+    // while the dependency starts, a refused connection) says nothing of how long the work takes,
+    // and one that answers slowly mostly measures a deadline. A window without a success leaves
+    // it as it is (the failures still bring the limit down).
     let long = this.#long;
-    const n = this.#windows;
-    if (n < this.#warmUp) {
-      this.#windows = n + 1;
-      long = n === 0 ? short : long + (short - long) / (n + 1);
-    } else if (short <= long || this.#estimate <= this.min) {
-      long += (short - long) * this.#longFactor;
+    if (okShort === okShort) {
+      const n = this.#windows;
+      const before = long;
+      if (n < this.#warmUp) {
+        this.#windows = n + 1;
+        long = n === 0 ? okShort : long + (okShort - long) / (n + 1);
+      } else if (okShort <= long) {
+        long += (okShort - long) * this.#longFactor;
+        if (this.#faster < FASTER_KEPT) this.#faster++;
+      } else if (this.#estimate <= this.min) {
+        long += (okShort - long) * this.#longFactor;
+      } else if (okShort <= this.#tolerance * long && this.#faster > 0) {
+        this.#faster--;
+        long += (okShort - long) * this.#longFactor;
+      }
+      long = this.#unstall(okShort, before, long, n);
+      // Back from an overload, the long-run latency comes down fast instead of holding the limit
+      // low.
+      if (long > 2 * okShort) long *= 0.95;
+      this.#long = long;
     }
-    // Back from an overload, the long-run latency comes down fast instead of holding the limit low.
-    if (long > 2 * short) long *= 0.95;
-    this.#long = long;
     const estimate = this.#estimate;
     // A window whose traffic never filled half the limit says nothing of a higher one.
     const appLimited = maxInflight * 2 < estimate;
@@ -299,7 +358,7 @@ export class AdaptiveLimit {
       else next = appLimited ? estimate : estimate + 1;
     } else {
       // The gradient: 1 while latency holds, down to 0.5 as it grows (or as calls fail).
-      let gradient = short > 0 ? (this.#tolerance * long) / short : 1;
+      let gradient = short > 0 && long === long ? (this.#tolerance * long) / short : 1;
       // Stryker disable next-line EqualityOperator: an equal gradient is set to the same value
       if (gradient > 1 - failedRate) gradient = 1 - failedRate;
       // Stryker disable next-line EqualityOperator: 0.5 is held to 0.5 either way
@@ -314,6 +373,41 @@ export class AdaptiveLimit {
     next = next < this.min ? this.min : next > this.max ? this.max : next;
     this.#estimate = next;
     this.#limit = Math.max(this.min, Math.floor(next));
+  }
+
+  /**
+   * Latency the limit's own load causes falls as the limit falls. A window slower than
+   * `tolerance` x the long-run latency `before` it while the limit can fall no further (at
+   * `min`, or, for `'gradient2'`, the window over twice that, holding the gradient at its floor
+   * of 0.5, where the limit settles at 4 calls, above a lower `min`; `'aimd'` falls on every such
+   * window) is not the limit's to bring down when it goes on for {@link STALLED} windows in a row
+   * without the limit falling below where it was at the first of them: a long-run latency set by
+   * an abnormally fast stretch (answers from a cache, a dependency nobody else loads yet), or a
+   * dependency slower at any concurrency. The long-run latency is then set to those windows'
+   * average, and the limit rises again while latency holds. Past the knee, the limit settles
+   * where the gradient is well above its floor, or keeps falling.
+   * Returns the long-run latency `long` (`before`, averaged as above), or the new one.
+   */
+  #unstall(okShort: number, before: number, long: number, n: number): number {
+    const tolerated = this.#tolerance * before;
+    const stalled =
+      n >= this.#warmUp &&
+      okShort > tolerated &&
+      (this.algorithm === 'aimd' || this.#limit <= this.min || okShort >= 2 * tolerated);
+    if (!stalled) {
+      this.#stalled = 0;
+      return long;
+    }
+    if (this.#stalled === 0 || this.#limit < this.#stalledFrom) {
+      this.#stalled = 0;
+      this.#stalledSum = 0;
+      this.#stalledFrom = this.#limit;
+    }
+    this.#stalledSum += okShort;
+    if (++this.#stalled < STALLED) return long;
+    const average = this.#stalledSum / this.#stalled;
+    this.#stalled = 0;
+    return average;
   }
 }
 

@@ -281,15 +281,32 @@ export class Bulkhead {
     return this.#successor !== undefined ? this.#successor.queued : this.#queue.size;
   }
 
-  /** @internal At rest for a `Keyed` holder: holding no slot, and nobody waiting. */
+  /**
+   * @internal At rest for a `Keyed` holder: this process holds no slot of it and nobody waits
+   * (see `'bulwark.inUse'`). Dropping it then loses nothing: a shared store keeps the counts of
+   * the other processes, which the next instance of the key asks for.
+   */
   'bulwark.atRest'(): boolean {
-    if (this.#successor !== undefined) return this.#successor['bulwark.atRest']();
-    return this.queued === 0 && this.availableSlots >= this.maxConcurrent;
+    return !this['bulwark.inUse']();
   }
 
-  /** @internal In use for a `Keyed` holder, which then never drops it: a slot held or a waiter. */
+  /**
+   * @internal In use for a `Keyed` holder, which then never drops it: a caller waits in its
+   * queue, or this process holds one of its slots: one taken by hand (`acquire`, `tryAcquire`),
+   * one whose call was answered while its work runs (`orphaned`), or, with a store that counts
+   * this bulkhead's slots alone (the in-memory one, also under an adaptive limit), any slot. A
+   * store shared between processes (one that reports slots freed elsewhere: `subscribe`) counts
+   * theirs too, as of its last answer: its count says nothing of this process, whose calls
+   * running through a policy are seen by the holder itself.
+   */
   'bulwark.inUse'(): boolean {
-    return !this['bulwark.atRest']();
+    if (this.#successor !== undefined) return this.#successor['bulwark.inUse']();
+    if (this.#queue.size !== 0 || this.#manual.length !== 0 || this.#orphaned !== 0) return true;
+    const store = this.#store;
+    // Under an adaptive limit the store's own kind is not known here: its count is taken as ours.
+    return (
+      (this.#adaptive !== undefined || typeof store.subscribe !== 'function') && store.inUse() > 0
+    );
   }
 
   /**

@@ -151,6 +151,19 @@ export class Keyed<P> {
   #dropped: ReadonlyArray<(entry: KeyedEntry<P>) => void> = [];
   /** Instances not at rest dropped to keep within `maxKeys`. */
   #droppedBusy = 0;
+  /**
+   * A sweep or a shrink is walking the order of use: asking instances whether they are at rest
+   * runs their code (a circuit's state read moves it to HALF_OPEN and tells its listeners), which
+   * may use this holder again. Such a use then neither sweeps nor shrinks.
+   */
+  #walking = false;
+  /**
+   * Counts the changes to the order of use made by the holder's methods (`get`, `delete`, the end
+   * of a call), not by a walk: a walk that finds it changed across an instance's answer starts
+   * again from the least recently used, as the entries it was about to visit may have moved or
+   * gone.
+   */
+  #changes = 0;
 
   /**
    * @param factory - makes the instance of a key: `(key) => new CircuitBreaker(options)`
@@ -185,6 +198,7 @@ export class Keyed<P> {
   delete(key: string): boolean {
     const entry = this.#entries.get(key);
     if (entry === undefined) return false;
+    this.#changes++;
     this.#drop(entry);
     return true;
   }
@@ -273,7 +287,8 @@ export class Keyed<P> {
    * @internal The entry of `key` for a call that starts on it at `now` (the holder's clock):
    * held (never dropped) until {@link Keyed.releaseKey}. A held entry cannot be dropped, so its use
    * is recorded once, when the call ends: an existing entry is neither moved nor stamped here
-   * (a sweep or a full holder that meets it moves it to the recent end as in use).
+   * (a sweep or a full holder that meets it moves it to the recent end as in use, just before
+   * the key a full holder makes).
    */
   holdKey(key: string, now: number): KeyedEntry<P> {
     const entry = this.#take(key, now, false);
@@ -289,8 +304,10 @@ export class Keyed<P> {
   releaseKey(entry: KeyedEntry<P>): void {
     entry.holds--;
     const now = this.#clock.now();
-    if (this.#entries.get(entry.key) === entry) this.#keep(entry as Entry<P>, now);
-    else entry.used = now;
+    if (this.#entries.get(entry.key) === entry) {
+      this.#changes++;
+      this.#keep(entry as Entry<P>, now);
+    } else entry.used = now;
   }
 
   /** @internal Calls `listener` with each entry dropped from now on; returns the unsubscribe. */
@@ -313,11 +330,15 @@ export class Keyed<P> {
     const entries = this.#entries;
     let entry = entries.get(key);
     if (entry !== undefined) {
-      if (use) this.#keep(entry, now);
+      if (use) {
+        this.#changes++;
+        this.#keep(entry, now);
+      }
       return entry;
     }
     const value = this.#factory(key);
     entry = { key, value, used: now, holds: 0, prev: undefined, next: undefined };
+    this.#changes++;
     // Stryker disable next-line ArithmeticOperator: an earlier sweep finds nothing (see above)
     if (entries.size === 0) this.#nextSweep = now + this.idleTimeoutMs;
     entries.set(key, entry);
@@ -327,8 +348,21 @@ export class Keyed<P> {
     return entry;
   }
 
-  /** Drops the idle instances, least recently used first, up to the first one used recently. */
+  /**
+   * Drops the idle instances, least recently used first, up to the first one used recently. Not
+   * while a walk is under way (a use of the holder by an instance it asked): the next use sweeps.
+   */
   #sweep(now: number): void {
+    if (this.#walking) return;
+    this.#walking = true;
+    try {
+      this.#sweepWalk(now);
+    } finally {
+      this.#walking = false;
+    }
+  }
+
+  #sweepWalk(now: number): void {
     const idleMs = this.idleTimeoutMs;
     // Only the least recently used entry can be due first: the next sweep waits for it. A busy
     // entry is moved to the recent end as in use, so meeting it again ends the sweep.
@@ -339,8 +373,22 @@ export class Keyed<P> {
         this.#nextSweep = entry.used + idleMs;
         return;
       }
+      const changes = this.#changes;
+      const idle = this.idleEntries(entry);
+      if (this.#changes !== changes) {
+        // The instance used the holder while it answered: the entries may have moved or gone.
+        // Its answer stands if it is still there and due (a use of it made it recent), and the
+        // walk starts again from the least recently used: one entry due fewer each time, as
+        // those made or used meanwhile are not due.
+        if (this.#entries.get(entry.key) === entry && now - entry.used >= idleMs) {
+          if (idle) this.#drop(entry);
+          else this.#keep(entry, now);
+        }
+        entry = this.#first;
+        continue;
+      }
       const next = entry.next;
-      if (this.idleEntries(entry)) this.#drop(entry);
+      if (idle) this.#drop(entry);
       else this.#keep(entry, now);
       entry = next;
     }
@@ -349,41 +397,70 @@ export class Keyed<P> {
   /**
    * Drops instances, least recently used first, until at most `maxKeys` are left: those at rest
    * among the least recently used, looking past at most {@link SCAN} that are not; short of them,
-   * those of the SCAN that are not in use, least recently used first. The others looked past
-   * are moved to the recent end, as in use. When all SCAN are in use, the holder stays over
-   * `maxKeys` for now and the next insertions try again (and drop the surplus). `fresh`, the
-   * instance just made for a caller, stays.
+   * those of the SCAN that are not in use, least recently used first. Those looked past in use
+   * are moved to the recent end, as used now, yet behind `fresh`, the instance just made for a
+   * caller, which stays the most recently used; those not in use keep their place, so the least
+   * recently used of them goes first, each in its turn. When all SCAN are in use, the holder
+   * stays over `maxKeys` for now and the next insertions try again (and drop the surplus). An
+   * instance that uses the holder while it answers (see `#walking`) sends the walk back to the
+   * least recently used, from what is left of the SCAN; the keys it made go on a later insertion.
    *
    * Amortised constant time per insertion: each one looks past at most SCAN instances not at
    * rest, however many there are (a burst of calls on new keys holds them all), and an instance
    * it drops was paid for by its own insertion.
    */
   #shrink(fresh: Entry<P>, now: number): void {
-    let excess = this.#entries.size - this.maxKeys;
-    let budget = SCAN;
-    // Instances looked past that are not in use: left in place, so they are the first ones.
-    let spare = 0;
-    // `fresh` is the last entry: the walk ends there at the latest.
-    for (let entry = this.#first as Entry<P>; entry !== fresh && budget !== 0;) {
-      const next = entry.next as Entry<P>;
-      if (this.idleEntries(entry)) {
-        this.#drop(entry);
-        if (--excess === 0) break;
-      } else {
-        budget--;
-        if (this.entryInUse(entry)) this.#keep(entry, now);
-        else spare++;
-      }
-      entry = next;
+    if (this.#walking) return;
+    this.#walking = true;
+    try {
+      this.#shrinkWalk(fresh, now);
+    } finally {
+      this.#walking = false;
     }
-    for (let entry = this.#first as Entry<P>; spare !== 0; spare--) {
-      const next = entry.next as Entry<P>;
-      if (excess > 0) {
-        excess--;
+  }
+
+  #shrinkWalk(fresh: Entry<P>, now: number): void {
+    let budget = SCAN;
+    // Each pass walks from the least recently used; an instance that uses the holder while it
+    // answers (the entries may have moved or gone) ends it, and the next pass, with what is left
+    // of the budget, starts again.
+    walk: while (budget !== 0 && this.#entries.get(fresh.key) === fresh) {
+      let excess = this.#entries.size - this.maxKeys;
+      // `fresh` comes after every entry it may look at, and those moved go just before it: the
+      // walk ends at the latest with the one before it now.
+      const end = fresh.prev;
+      if (excess <= 0 || end === undefined) return;
+      // Instances looked past that are not in use: left in place, so they are the first ones.
+      let spare = 0;
+      for (let entry = this.#first as Entry<P>, done = false; !done && budget !== 0;) {
+        done = entry === end;
+        const changes = this.#changes;
+        const idle = this.idleEntries(entry);
+        let inUse = false;
+        if (!idle) {
+          budget--;
+          inUse = this.entryInUse(entry);
+        }
+        if (this.#changes !== changes) {
+          // Every pass costs some of the budget: one that asked an instance at rest too.
+          if (idle) budget--;
+          continue walk;
+        }
+        const next = entry.next as Entry<P>;
+        if (idle) {
+          this.#drop(entry);
+          if (--excess === 0) return;
+        } else if (inUse) this.#keepBefore(entry, fresh, now);
+        else spare++;
+        entry = next;
+      }
+      for (let entry = this.#first as Entry<P>; spare !== 0 && excess !== 0; spare--, excess--) {
+        const next = entry.next as Entry<P>;
         this.#droppedBusy++;
         this.#drop(entry);
-      } else this.#keep(entry, now);
-      entry = next;
+        entry = next;
+      }
+      return;
     }
   }
 
@@ -397,6 +474,18 @@ export class Keyed<P> {
       this.#append(entry);
     }
     entry.used = now;
+  }
+
+  /** Puts `entry`, used at `now`, just before `fresh`, the most recently used. */
+  #keepBefore(entry: Entry<P>, fresh: Entry<P>, now: number): void {
+    entry.used = now;
+    if (entry.next === fresh) return;
+    this.#unlink(entry);
+    const prev = fresh.prev as Entry<P>;
+    entry.prev = prev;
+    entry.next = fresh;
+    prev.next = entry;
+    fresh.prev = entry;
   }
 
   #drop(entry: Entry<P>): void {

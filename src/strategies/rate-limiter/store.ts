@@ -49,8 +49,9 @@ export interface RateLimiterStore {
    * over-admitted (by at most what was taken elsewhere since its last answer). Without it,
    * `tryAcquire` asks {@link RateLimiterStore.tryReserve}. `acquire`, `execute` and policies
    * never call it: they decide through {@link RateLimiterStore.tryReserve} and
-   * {@link RateLimiterStore.reserve}. The limiter reads it once, in its constructor (after which
-   * adding or removing it on the store changes nothing), and calls it on the store.
+   * {@link RateLimiterStore.reserve}. The limiter reads it once, in its constructor, before it
+   * calls {@link RateLimiterStore.configure} (so a store must have it from the start: adding or
+   * removing it later, in `configure` too, changes nothing), and calls it on the store.
    */
   tryReserveKnown?(permits: number): boolean;
   /**

@@ -1,4 +1,5 @@
 import type { Clock } from '../../internal/clock.js';
+import { MAX_TIMER_MS as MAX_WAIT_MS } from '../../internal/timerLimit.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { notify } from '../../internal/listeners.js';
 import { notRetryable } from '../../internal/retryable.js';
@@ -185,10 +186,6 @@ export const RETRY_OPTIONS: readonly string[] = Object.freeze([
   'clock',
   'budget',
 ]);
-
-// Host timers treat a longer delay as 1 ms (Node) or 0, which would turn a huge backoff into a
-// hot loop; no wait is ever longer than this (about 24.8 days).
-const MAX_WAIT_MS = 2_147_483_647;
 
 /**
  * Re-invokes an operation that fails, waiting between attempts so a dependency has time to

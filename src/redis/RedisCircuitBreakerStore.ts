@@ -10,8 +10,13 @@ import {
 } from '../index.js';
 import { RedisStore } from './core.js';
 import type { RedisCommand } from './link.js';
-import type { RedisStoreOptions } from './options.js';
-import { BREAKER, type BreakerOp, type BreakerSettings } from './scripts/breaker.js';
+import type { RedisStoreOptions, ResolvedStoreOptions } from './options.js';
+import {
+  BREAKER_CALL,
+  BreakerCalls,
+  breakerSignature,
+  type BreakerShape,
+} from './scripts/breaker.js';
 import {
   ADMIT_CLOSED,
   REFUSE_ISOLATED,
@@ -27,6 +32,33 @@ export type RedisCircuitBreakerStoreOptions = RedisStoreOptions;
 const MIN_IDLE_TTL_MS = 3_600_000;
 
 const STATES: readonly CircuitState[] = Object.freeze(['closed', 'open', 'half-open', 'isolated']);
+
+/** A store keeps the script calls of this many settings at most, for itself and its views. */
+const MAX_SHAPES = 8;
+
+// The script calls of a store and its per-key views (which share its options), by settings.
+const CALLS = new WeakMap<ResolvedStoreOptions, Map<string, BreakerCalls>>();
+
+/**
+ * The script calls for `shape` that the store of `options` and its views share: the first
+ * store with these settings makes them, the others (every new key) take them.
+ */
+function callsFor(options: ResolvedStoreOptions, shape: BreakerShape): BreakerCalls {
+  let shapes = CALLS.get(options);
+  if (shapes === undefined) {
+    shapes = new Map();
+    CALLS.set(options, shapes);
+  }
+  const signature = breakerSignature(shape);
+  let calls = shapes.get(signature);
+  if (calls === undefined) {
+    // Settings that change (a reloaded policy) leave the oldest behind.
+    if (shapes.size >= MAX_SHAPES) shapes.delete(shapes.keys().next().value as string);
+    calls = new BreakerCalls(shape);
+    shapes.set(signature, calls);
+  }
+  return calls;
+}
 
 /**
  * A circuit breaker's state machine in Redis, shared by every {@link CircuitBreaker} (in any
@@ -93,11 +125,13 @@ export class RedisCircuitBreakerStore
   #isolated = false;
   // Whether open periods grow: only then does a snapshot report the open duration.
   #growing = false;
-  // The script's commands, made once the settings are known.
-  #commands: Partial<Record<Exclude<BreakerOp, 'record'>, RedisCommand>> = {};
-  // Record commands by outcome: (failure ? 1 : 0) + (slow ? 2 : 0) + (stale ? 8 : probe === false
-  // ? 4 : 0).
-  #recordCommands: readonly RedisCommand[] = [];
+  // The script calls of the breaker's settings, shared with every store of the same options
+  // and settings (the per-key views of one store), once configured.
+  #calls: BreakerCalls | undefined = undefined;
+  // The state hash and the window.
+  #keys: readonly string[] = [];
+  // The commands on this store's keys, each made on its first use (indexed as BREAKER_CALL).
+  readonly #commands: (RedisCommand | undefined)[] = [];
   readonly #acquireWithout = (): CircuitAdmission | Promise<CircuitAdmission> =>
     this.core.decide((local) => {
       this.#usedLocal = true;
@@ -130,7 +164,7 @@ export class RedisCircuitBreakerStore
       ),
     );
     // What the script reads, and nothing more: the clock and the window type stay here.
-    const settings: BreakerSettings = {
+    const shape: BreakerShape = {
       failureThreshold: config.failureThreshold,
       recoveryTimeoutMs: config.recoveryTimeoutMs,
       recoveryBackoff: config.recoveryBackoff,
@@ -141,62 +175,34 @@ export class RedisCircuitBreakerStore
       windowDurationMs: config.windowDurationMs,
       minimumCalls: config.minimumCalls,
       halfOpenMaxCalls: config.halfOpenMaxCalls,
-      stateKey: this.redisKey,
-      windowKey: `${this.redisKey}:w`,
       timed,
       // The same buckets as the in-memory TIME window.
       buckets: bucketsFor(config.windowDurationMs),
       idleTtlMs: idleTtl,
       probeLeaseMs: probeLeaseMs(config.recoveryTimeoutMs),
     };
-    const command = (
-      op: BreakerOp,
-      failure = false,
-      slow = false,
-      probe = true,
-      stale = false,
-    ): RedisCommand => BREAKER.command({ ...settings, op, failure, slow, probe, stale });
-    this.#commands = Object.freeze({
-      acquire: command('acquire'),
-      release: command('release'),
-      state: command('state'),
-      snapshot: command('snapshot'),
-      isolate: command('isolate'),
-      reset: command('reset'),
-    });
-    this.#recordCommands = Object.freeze([
-      command('record', false, false),
-      command('record', true, false),
-      command('record', false, true),
-      command('record', true, true),
-      command('record', false, false, false),
-      command('record', true, false, false),
-      command('record', false, true, false),
-      command('record', true, true, false),
-      command('record', false, false, false, true),
-      command('record', true, false, false, true),
-      command('record', false, true, false, true),
-      command('record', true, true, false, true),
-    ]);
+    // Nothing per call yet: a breaker on a new key makes only the commands it sends.
+    this.#keys = Object.freeze([this.redisKey, `${this.redisKey}:w`]);
+    this.#calls = callsFor(this.core.options, shape);
   }
 
   acquire(): CircuitAdmission | Promise<CircuitAdmission> {
     const link = this.core.link;
     return link.attempt(
-      this.#command('acquire'),
+      this.#command(BREAKER_CALL.acquire),
       (reply) => {
         const isolating = this.#unsent === 'isolate';
         this.#backOnRedis();
         const admission = toAdmission(reply);
         if (!isolating || !admission.admitted) return admission;
         // Redis decided before the isolation sent just now: refuse as it will.
-        if (admission.probe) link.send(this.#command('release'));
+        if (admission.probe) link.send(this.#command(BREAKER_CALL.release));
         return REFUSE_ISOLATED;
       },
       this.#acquireWithout,
       (late) => {
         // A probe slot taken for a caller that was already answered otherwise goes back.
-        if (toAdmission(late).probe) link.send(this.#command('release'));
+        if (toAdmission(late).probe) link.send(this.#command(BREAKER_CALL.release));
       },
     );
   }
@@ -207,7 +213,7 @@ export class RedisCircuitBreakerStore
       (outcome.slow ? 2 : 0) +
       (outcome.stale === true ? 8 : outcome.probe === false ? 4 : 0);
     const core = this.core;
-    return core.link.attempt(this.#recordCommands[index] as RedisCommand, this.#toState, () =>
+    return core.link.attempt(this.#command(index), this.#toState, () =>
       core.decide((local) => {
         this.#usedLocal = true;
         return local.record(outcome);
@@ -218,7 +224,7 @@ export class RedisCircuitBreakerStore
   release(): void | Promise<void> {
     const core = this.core;
     return core.link.attempt(
-      this.#command('release'),
+      this.#command(BREAKER_CALL.release),
       () => this.#backOnRedis(),
       () => core.local?.release(),
     );
@@ -226,7 +232,7 @@ export class RedisCircuitBreakerStore
 
   state(): CircuitState | Promise<CircuitState> {
     const core = this.core;
-    return core.link.attempt(this.#command('state'), this.#toState, () =>
+    return core.link.attempt(this.#command(BREAKER_CALL.state), this.#toState, () =>
       core.decide((local) => local.state(), 'closed'),
     );
   }
@@ -234,7 +240,7 @@ export class RedisCircuitBreakerStore
   snapshot(): CircuitBreakerMetrics | Promise<CircuitBreakerMetrics> {
     const core = this.core;
     return core.link.attempt(
-      this.#command('snapshot'),
+      this.#command(BREAKER_CALL.snapshot),
       (reply) => {
         this.#backOnRedis();
         const [state, calls, failures, slow, open] = reply as unknown[];
@@ -285,7 +291,7 @@ export class RedisCircuitBreakerStore
     // The latest wins: an earlier one still unsent is dropped.
     this.#unsent = undefined;
     const seq = ++this.#administered;
-    return core.link.run(this.#command(op)).then(
+    return core.link.run(this.#command(BREAKER_CALL[op])).then(
       () => undefined,
       () => {
         // Unless another came since, sent again once Redis answers.
@@ -296,11 +302,16 @@ export class RedisCircuitBreakerStore
     );
   }
 
-  #command(op: Exclude<BreakerOp, 'record'>): RedisCommand {
-    const command = this.#commands[op];
-    if (command === undefined) {
+  /** The command of call `index` (see {@link BREAKER_CALL}) on this store's keys. */
+  #command(index: number): RedisCommand {
+    const made = this.#commands[index];
+    if (made !== undefined) return made;
+    const calls = this.#calls;
+    if (calls === undefined) {
       throw new Error('RedisCircuitBreakerStore used before configure()');
     }
+    const command = calls.command(this.#keys, index);
+    this.#commands[index] = command;
     return command;
   }
 
@@ -318,7 +329,7 @@ export class RedisCircuitBreakerStore
       // The local breaker holds it already: redo it in Redis alone.
       this.#unsent = undefined;
       const seq = this.#administered;
-      this.core.link.run(this.#command(unsent)).then(noop, () => {
+      this.core.link.run(this.#command(BREAKER_CALL[unsent])).then(noop, () => {
         if (seq === this.#administered) this.#unsent = unsent;
       });
     }

@@ -1,5 +1,5 @@
 -- The circuit breaker's state machine, with the same rules as InMemoryCircuitBreakerStore, as
--- one atomic script per operation on the server's clock. Arguments are built by breakerCall()
+-- one atomic script per operation on the server's clock. Arguments are built by breakerArgs()
 -- in breaker.ts.
 -- KEYS[1]: state hash (st state, oa opened at, od how long this open period lasts, cf consecutive failures, pr probes admitted,
 --   pk probe successes, ps slow probes, pa last probe admitted at, n/f/s window totals,
@@ -13,7 +13,7 @@
 --   probe slot of the current HALF_OPEN period, counted in the window but deciding nothing
 --   there; 1: may be a probe; 2: the outcome of a call admitted before the circuit last closed,
 --   dropped while CLOSED and otherwise taken as 0),
---   recoveryBackoff (>= 1), maxRecoveryMs, reportOpen (1: snapshot replies the open duration).
+--   recoveryBackoff (>= 1), maxRecoveryMs.
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local H = KEYS[1]
 local W = KEYS[2]

@@ -17,8 +17,8 @@
 // The timer holds the request's controller weakly, so a dropped response is not kept for the
 // timer's sake. It is the host's own timer, not one of a `Clock` (see `HostTimer`).
 import { MAX_TIMER_MS } from '../internal/timerLimit.js';
+import { noop } from '../internal/signals.js';
 import type { Follower } from './follow.js';
-import { ignore } from './ignore.js';
 
 /** How one handed-out response's body is watched: its streams still being read, and the end. */
 interface Watch {
@@ -211,7 +211,7 @@ function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
     if (pipe === undefined || stream.locked || pair?.writable?.locked !== false) {
       return pipeThrough(...args);
     }
-    seeEnd(pipe(pair.writable, args[1]) as Promise<void>, watch, true, false).catch(ignore);
+    seeEnd(pipe(pair.writable, args[1]) as Promise<void>, watch, true, false).catch(noop);
     return pair.readable;
   });
   patch(stream, 'tee', (tee) => () => {

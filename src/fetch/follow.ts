@@ -13,7 +13,7 @@
 // The core's link, through the package's entry (the build makes it an import of 'bulwark'): a
 // signal followed by requests and by the core's calls keeps one listener.
 import { linkAbort } from '../index.js';
-import { ignore } from './ignore.js';
+import { noop } from '../internal/signals.js';
 
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {
@@ -48,7 +48,7 @@ export function follow(signals: readonly AbortSignal[]): Follower {
   const aborted = signals.find((s) => s.aborted);
   if (aborted !== undefined) {
     controller.abort(aborted.reason);
-    return { controller, release: ignore };
+    return { controller, release: noop };
   }
   const unlink = linkAbort(new WeakController(controller), signals);
   (finalizer ??= new FinalizationRegistry((release) => release())).register(

@@ -20,6 +20,7 @@ import {
   type Duration,
 } from '../index.js';
 import { boundBody } from './bodyTimeout.js';
+import { noop } from '../internal/signals.js';
 import {
   HttpStatusError,
   isHttpStatusError,
@@ -27,7 +28,6 @@ import {
   type HttpStatusErrorOptions,
 } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
-import { ignore } from './ignore.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
@@ -374,7 +374,7 @@ function discard(response: Response): void {
   ties.get(response)?.release();
   try {
     if (response.body !== null && !response.bodyUsed && !response.body.locked) {
-      response.body.cancel().catch(ignore);
+      response.body.cancel().catch(noop);
     }
   } catch {
     // A body that cannot be cancelled is already being read by someone.
@@ -464,9 +464,9 @@ function link(signals: readonly AbortSignal[]): {
   readonly signal: AbortSignal | undefined;
   unlink(): void;
 } {
-  if (signals.length <= 1) return { signal: signals[0], unlink: ignore };
+  if (signals.length <= 1) return { signal: signals[0], unlink: noop };
   const aborted = signals.find((s) => s.aborted);
-  if (aborted !== undefined) return { signal: aborted, unlink: ignore };
+  if (aborted !== undefined) return { signal: aborted, unlink: noop };
   const controller = new AbortController();
   return { signal: controller.signal, unlink: linkAbort(controller, signals) };
 }

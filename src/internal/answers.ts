@@ -12,8 +12,10 @@ export const answered: WeakSet<object> = /* @__PURE__ */ new WeakSet();
 
 /**
  * @internal Marks `reason` as what a caller was answered with (see {@link answered}). A primitive
- * marks a wrapper of its own, which nothing reads: a `WeakSet` holds objects only.
+ * is not marked: a `WeakSet` holds objects only, and nothing could look one up.
  */
 export function answeredWith(reason: unknown): void {
-  answered.add(Object(reason) as object);
+  if (typeof reason == 'object' ? reason !== null : typeof reason == 'function') {
+    answered.add(reason as object);
+  }
 }

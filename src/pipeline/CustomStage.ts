@@ -135,17 +135,21 @@ class BoundaryContext extends DerivedContext {
  */
 class AdoptedContext extends DerivedContext {
   private readonly given: Partial<ExecutionContext>;
+  // For an object that inherits from a context (`Object.create(ctx)`, a Proxy of one): the
+  // context the stage received, on which the context's getters run, since the object lacks the
+  // context's private state; what it holds of its own is read as it is. Undefined for any other
+  // object, whose fields are read as they are.
+  private readonly receiver: Context | undefined;
 
   constructor(given: ExecutionContext, origin: Context, owner: object) {
     super(origin, owner);
     this.given = given;
+    this.receiver = given instanceof Context ? origin : undefined;
   }
-  // A field of the object given. One that inherits from a context (`Object.create(ctx)`, a Proxy
-  // of one) has the context's getters but not its private state: they run on the context the
-  // stage received, and what the object holds of its own is read as it is.
+  // A field of the object given.
   private read<K extends keyof ExecutionContext>(key: K): ExecutionContext[K] | undefined {
-    const given = this.given;
-    return given instanceof Context ? Reflect.get(given, key, this.parent) : given[key];
+    const receiver = this.receiver;
+    return receiver === undefined ? this.given[key] : Reflect.get(this.given, key, receiver);
   }
   override get policyName(): string {
     return this.read('policyName') ?? super.policyName;

@@ -104,11 +104,6 @@ export class RedisRateLimiterStore
    * {@link RedisRateLimiterStore.tryReserveKnown}.)
    */
   tryReserve(permits: number): boolean {
-    return this.#reserveWithout(permits);
-  }
-
-  // tryReserve's answer: false while calls go to Redis; else as `onStoreError` says.
-  #reserveWithout(permits: number): boolean {
     const core = this.core;
     if (!core.link.bypassing) return false;
     return core.decideNow((local) => local.tryReserve(permits), true, false);

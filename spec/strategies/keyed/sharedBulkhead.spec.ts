@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { stages } from '../../../src/pipeline/stages.js';
+import { AdaptiveLimit } from '../../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { Bulkhead } from '../../../src/strategies/bulkhead/Bulkhead.js';
 import type { BulkheadStore } from '../../../src/strategies/bulkhead/store.js';
 import { Keyed } from '../../../src/strategies/keyed/Keyed.js';
@@ -77,6 +78,24 @@ describe('Keyed bulkheads on a shared store', () => {
     expect(holder.droppedBusy, 'dropped as at rest').to.equal(0);
     clock.tick(1000);
     expect(holder.size, 'and idleTimeout drops them').to.equal(0);
+  });
+
+  it('drop such a bulkhead under an adaptive limit too: the limit does not make the count its own', async () => {
+    const clock = new ManualClock();
+    const holder = new Keyed(
+      () =>
+        new Bulkhead({ limit: new AdaptiveLimit({ initial: 2 }), store: new SharedStore(), clock }),
+      { maxKeys: 2, idleTimeout: 1000, clock },
+    );
+    SharedStore.others = 1;
+    for (const key of ['a', 'b', 'c', 'd']) {
+      await holder.get(key).execute(() => key);
+      clock.tick(1);
+    }
+    expect(holder.keys()).to.deep.equal(['c', 'd']);
+    expect(holder.droppedBusy, 'dropped as at rest').to.equal(0);
+    clock.tick(1000);
+    expect(holder.size).to.equal(0);
   });
 
   it('keep the bulkhead of a key while this process waits on it or holds one of its slots', async () => {

@@ -292,10 +292,10 @@ export class AdaptiveLimit {
     if (this.#samples === 0) this.#start = now - (rttMs > 0 ? rttMs : 0);
     this.#samples++;
     // Stryker disable next-line EqualityOperator: a latency of 0 adds 0 either way
-    this.#rttSum += rttMs > 0 ? rttMs : 0;
+    const rtt = rttMs > 0 ? rttMs : 0;
+    this.#rttSum += rtt;
     if (failed) this.#failed++;
-    // Stryker disable next-line EqualityOperator: a latency of 0 adds 0 either way
-    else this.#okRttSum += rttMs > 0 ? rttMs : 0;
+    else this.#okRttSum += rtt;
     // Stryker disable next-line EqualityOperator: an equal count stores the same number
     if (inflight > this.#maxInflight) this.#maxInflight = inflight;
     if (this.#samples < this.#minSamples || now - this.#start < this.#windowMs) return false;

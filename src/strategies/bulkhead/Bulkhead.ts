@@ -140,6 +140,8 @@ export class Bulkhead {
   readonly #adaptive: AdaptiveSlots | undefined;
   readonly #store: BulkheadStore;
   // The store's say on handing a freed slot straight to a caller queued here (`handOff`).
+  // The store given counts slots of other processes too (it has `subscribe`): see `'bulwark.inUse'`.
+  readonly #sharedCount: boolean;
   readonly #handOff: (() => boolean) | undefined;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
   readonly #local: boolean;
@@ -250,6 +252,8 @@ export class Bulkhead {
         'tryAcquireKnown',
       ]) ?? new InMemoryBulkheadStore();
     this.#handOff = store.handOff?.bind(store);
+    // A store that reports slots freed elsewhere (`subscribe`) counts other processes' slots too.
+    this.#sharedCount = typeof store.subscribe === 'function';
     // Under an adaptive limit the store holds slots up to the limit as it is now.
     if (limit !== undefined) store = this.#adaptive = limit.slots(store);
     this.#store = store;
@@ -302,11 +306,7 @@ export class Bulkhead {
   'bulwark.inUse'(): boolean {
     if (this.#successor !== undefined) return this.#successor['bulwark.inUse']();
     if (this.#queue.size !== 0 || this.#manual.length !== 0 || this.#orphaned !== 0) return true;
-    const store = this.#store;
-    // Under an adaptive limit the store's own kind is not known here: its count is taken as ours.
-    return (
-      (this.#adaptive !== undefined || typeof store.subscribe !== 'function') && store.inUse() > 0
-    );
+    return !this.#sharedCount && this.#store.inUse() > 0;
   }
 
   /**

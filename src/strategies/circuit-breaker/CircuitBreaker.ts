@@ -1027,9 +1027,10 @@ export class CircuitBreaker<in R = any> {
       return this.#current(admission);
     }
     this.#remote = true;
-    const learn = this.#unlessSuperseded((a: CircuitAdmission) => this.#learnAdmission(a));
+    const epoch = this.#epoch;
     return admission.then((a) => {
-      learn(a);
+      // As `#unlessSuperseded`, without a second closure per call.
+      if (epoch === this.#epoch) this.#learnAdmission(a);
       return this.#current(a);
     });
   }

@@ -122,6 +122,7 @@ export class Hedge<in R = any> {
   declare readonly wins: number;
   readonly #on: ((outcome: HedgeOutcome) => boolean) | undefined;
   readonly #clock: Clock;
+  readonly #timed: boolean;
   readonly #queue: DeadlineQueue;
   #running = 0;
   #hedges = 0;
@@ -146,6 +147,7 @@ export class Hedge<in R = any> {
     this.#clock = clockOption(o.clock);
     this.#queue = new DeadlineQueue(this.#clock);
     setReadonly<Hedge>(this, { maxHedges, delayMs });
+    this.#timed = delayMs > 0 && delayMs !== ON_FAILURE;
     setLive<Hedge>(this, {
       running: Hedge.#runningNow,
       hedges: Hedge.#hedgesNow,
@@ -213,8 +215,7 @@ export class Hedge<in R = any> {
    * once) nor `'on-failure'`. Only then is the clock read.
    */
   get timed(): boolean {
-    const delay = this.delayMs;
-    return delay > 0 && delay !== ON_FAILURE;
+    return this.#timed;
   }
 
   /** @internal True when `on` was given. */

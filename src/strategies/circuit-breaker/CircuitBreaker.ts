@@ -77,8 +77,9 @@ export interface CircuitBreakerOptions<R = any> {
    * Factor by which each re-open from HALF_OPEN (a failed trial call) multiplies the time the
    * circuit stays OPEN, up to `maxRecoveryTimeout`; closing the circuit (or `reset()`) brings it
    * back to `recoveryTimeout`. After k consecutive re-opens the circuit stays OPEN for
-   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1; above 1 it
-   * needs `maxRecoveryTimeout` above a `recoveryTimeout` > 0, or the time could never grow.
+   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1. It has no
+   * effect until `maxRecoveryTimeout` is above a `recoveryTimeout` > 0 (by default the cap is
+   * `recoveryTimeout`, so a factor alone grows nothing): set both for open periods that grow.
    * @defaultValue 1 (every open period lasts `recoveryTimeout`)
    */
   readonly recoveryBackoff?: number | undefined;
@@ -494,18 +495,9 @@ export class CircuitBreaker<in R = any> {
         o.maxRecoveryTimeout,
       );
     }
-    // Options that can never be served are refused: the open time could never grow.
-    if (
-      recoveryBackoff > 1 &&
-      !(recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs)
-    ) {
-      fail(
-        RangeError,
-        'recoveryBackoff',
-        '1 unless `maxRecoveryTimeout` is above a `recoveryTimeout` > 0',
-        recoveryBackoff,
-      );
-    }
+    // A factor above 1 is valid on its own, but grows nothing until the cap is above a
+    // `recoveryTimeout` > 0: until then the breaker runs as with 1 (no growth is kept or shown).
+    const grows = recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs;
     const failureRateThreshold = rate('failureRateThreshold');
     const windowType = oneOfOption(o.windowType, 'windowType', ['count', 'time'], 'count');
     const windowSize = integerOption(o.windowSize, 'windowSize', 1, 10);
@@ -558,7 +550,7 @@ export class CircuitBreaker<in R = any> {
     const config: CircuitBreakerStoreConfig = Object.freeze({
       failureThreshold,
       recoveryTimeoutMs,
-      recoveryBackoff,
+      recoveryBackoff: grows ? recoveryBackoff : 1,
       maxRecoveryTimeoutMs,
       failureRateThreshold,
       slowCallRateThreshold,

@@ -55,6 +55,9 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'key',
 ];
 
+// A keyed stage's own options besides `key`: meaningless without it, so code-only with it.
+const KEYED_OPTIONS: readonly string[] = ['maxKeys', 'idleTimeout'];
+
 /** @internal One configured set of options, with where it came from. */
 export interface ConfigEntry {
   /** Full path of the entry, e.g. `resilience.rate-limiter.payment-api`. */
@@ -222,6 +225,18 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
   const spelled = Object.create(null) as Record<string, string>;
   const options = readOptions(source, path, '', spelled, [], (key, canonical) => {
     if (known.includes(canonical)) return;
+    if (kind.keyable === true && KEYED_OPTIONS.includes(canonical)) {
+      // Options of a keyed stage: they go with a `key` function, which only code can give.
+      fail(
+        path,
+        `the option \`${key}\` needs a \`key\` function, which cannot come from configuration ` +
+          `(it is code, not data); build that policy with Policy.builder() (\`.${camel(configName(kind))}({ key, ${canonical} })\`) ` +
+          'and add it with registry.register()',
+        'an option a configuration can set',
+        source[key],
+        child(path, key),
+      );
+    }
     if (CODE_ONLY_OPTIONS.includes(canonical)) {
       fail(
         path,

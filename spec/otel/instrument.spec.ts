@@ -532,6 +532,70 @@ describe('instrument', () => {
       expect(value(collected, 'bulwark.calls', { policy: 'b', outcome: 'success' })).to.equal(2);
     });
 
+    it('records a policy once per meter however often it is instrumented on it', async () => {
+      const meter = provider.getMeter('test');
+      const policy = Policy.builder('twice').bulkhead({ maxConcurrent: 2 }).build();
+      const first = instrument(policy, { meter, attributes: { by: 'first' } });
+      const second = instrument(policy, { meter, attributes: { by: 'second' } });
+      await policy.execute(() => 1);
+      const calls = (by: string): Attributes => ({ by, policy: 'twice', outcome: 'success' });
+      const gauge = { policy: 'twice', stage: 'bulkhead', primitive: 'bulkhead' };
+      let collected = await collect();
+      expect(value(collected, 'bulwark.calls', calls('first'))).to.equal(1);
+      expect(histogram(collected, 'bulwark.attempt.duration', calls('first')).count).to.equal(1);
+      expect(pointsOf(collected, 'bulwark.calls', calls('second'))).to.be.empty;
+      expect(value(collected, 'bulwark.bulkhead.available', { by: 'first', ...gauge })).to.equal(2);
+      expect(pointsOf(collected, 'bulwark.bulkhead.available', { by: 'second', ...gauge })).to.be
+        .empty;
+
+      // Removing the first hands the policy to the second, which records from then on.
+      first();
+      first();
+      await policy.execute(() => 2);
+      collected = await collect();
+      expect(value(collected, 'bulwark.calls', calls('first'))).to.equal(1);
+      expect(value(collected, 'bulwark.calls', calls('second'))).to.equal(1);
+      second();
+      await policy.execute(() => 3);
+      collected = await collect();
+      expect(value(collected, 'bulwark.calls', calls('second'))).to.equal(1);
+    });
+
+    it('records a policy once per meter also through a registry that holds it', async () => {
+      const meter = provider.getMeter('test');
+      const reg = PolicyRegistry.fromConfig({});
+      const policy = Policy.builder('both').build();
+      reg.register(policy);
+      const viaPolicy = instrument(policy, { meter });
+      instrument(reg, { meter });
+      await policy.execute(() => 1);
+      expect(
+        value(await collect(), 'bulwark.calls', { policy: 'both', outcome: 'success' }),
+      ).to.equal(1);
+      // The second call's stop leaves the first recording, and the other way round.
+      viaPolicy();
+      await policy.execute(() => 2);
+      expect(
+        value(await collect(), 'bulwark.calls', { policy: 'both', outcome: 'success' }),
+      ).to.equal(2);
+    });
+
+    it('records a policy on each of several meters', async () => {
+      const policy = Policy.builder('two-meters').build();
+      instrument(policy, { meter: provider.getMeter('one') });
+      instrument(policy, { meter: provider.getMeter('two') });
+      await policy.execute(() => 1);
+      const { resourceMetrics } = await reader.collect();
+      const counted = resourceMetrics.scopeMetrics.map((scope) => {
+        const calls = scope.metrics.find((m) => m.descriptor.name === 'bulwark.calls');
+        return [scope.scope.name, calls?.dataPoints.map((p) => p.value)];
+      });
+      expect(counted).to.deep.equal([
+        ['one', [1]],
+        ['two', [1]],
+      ]);
+    });
+
     it("uses the global provider's meter named 'bulwark' when none is given", async () => {
       metrics.setGlobalMeterProvider(provider);
       try {

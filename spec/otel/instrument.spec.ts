@@ -312,6 +312,38 @@ describe('instrument', () => {
       );
     });
 
+    it("counts a nested policy's refusal where it happened, and the outer execution as rejected", async () => {
+      const meter = provider.getMeter('test');
+      const inner = Policy.builder('inner').circuitBreaker({ failureThreshold: 1 }).build();
+      const outer = Policy.builder('outer').bulkhead({ maxConcurrent: 1 }).build();
+      instrument(inner, { meter });
+      instrument(outer, { meter });
+      await inner.execute(() => Promise.reject(new Boom('trip'))).catch(() => undefined);
+      const refused = await outer
+        .execute(() => inner.execute(() => 'never'))
+        .catch((e: unknown) => e);
+      expect(refused).to.have.property('code', 'CIRCUIT_OPEN');
+
+      const collected = await collect();
+      // The outer caller got a circuit-open error: its execution ended refused...
+      expect(value(collected, 'bulwark.calls', { policy: 'outer', outcome: 'rejected' })).to.equal(
+        1,
+      );
+      // ...and the refusal is counted once, by the policy whose stage refused, with that stage.
+      const rejections = metric(collected, 'bulwark.rejections').dataPoints.map((p) => [
+        p.attributes,
+        p.value,
+      ]);
+      expect(rejections).to.deep.equal([
+        [{ policy: 'inner', stage: 'circuit-breaker', reason: 'circuit-open' }, 1],
+      ]);
+      // The outer function ran and failed with the inner refusal: an attempt, failed.
+      expect(
+        histogram(collected, 'bulwark.attempt.duration', { policy: 'outer', outcome: 'failure' })
+          .count,
+      ).to.equal(1);
+    });
+
     it('counts a timeout with its stage and its execution as a failure', async () => {
       const policy = Policy.builder('bounded').timeout('1s').build();
       instrument(policy, { meter: provider.getMeter('test') });

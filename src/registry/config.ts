@@ -225,23 +225,15 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
   const spelled = Object.create(null) as Record<string, string>;
   const options = readOptions(source, path, '', spelled, [], (key, canonical) => {
     if (known.includes(canonical)) return;
-    if (kind.keyable === true && KEYED_OPTIONS.includes(canonical)) {
-      // Options of a keyed stage: they go with a `key` function, which only code can give.
+    // A keyed stage's `max-keys` and `idle-timeout` go with a `key` function, which is code.
+    const keyed = kind.keyable === true && KEYED_OPTIONS.includes(canonical);
+    if (keyed || CODE_ONLY_OPTIONS.includes(canonical)) {
       fail(
         path,
-        `the option \`${key}\` needs a \`key\` function, which cannot come from configuration ` +
-          `(it is code, not data); build that policy with Policy.builder() (\`.${camel(configName(kind))}({ key, ${canonical} })\`) ` +
-          'and add it with registry.register()',
-        'an option a configuration can set',
-        source[key],
-        child(path, key),
-      );
-    }
-    if (CODE_ONLY_OPTIONS.includes(canonical)) {
-      fail(
-        path,
-        `the option \`${key}\` cannot come from configuration (it is code, not data); ` +
-          'build that policy with Policy.builder() and register it',
+        `the option \`${key}\` ${keyed ? 'needs a `key` function, which ' : ''}cannot come from ` +
+          'configuration (it is code, not data); build that policy with Policy.builder()' +
+          (keyed ? ` (\`.${camel(configName(kind))}({ key, ${canonical} })\`)` : '') +
+          ' and register it',
         'an option a configuration can set',
         source[key],
         child(path, key),

@@ -46,7 +46,7 @@ describe('Keyed stages and configuration', () => {
       const message =
         `the option \`${option}\` needs a \`key\` function, which cannot come from configuration ` +
         `(it is code, not data); build that policy with Policy.builder() (\`.${builder}\`) ` +
-        'and add it with registry.register()';
+        'and register it';
       // As a shared instance, and inline in a policy.
       expect(() => PolicyRegistry.fromConfig({ [kind]: { hosts: { [option]: 5 } } })).to.throw(
         TypeError,

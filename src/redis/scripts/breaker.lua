@@ -193,8 +193,13 @@ elseif op == 'record' then
     elseif st == 'half-open' and probe then
       recordProbe()
     end
+  elseif timed then
+    -- Dropped: the totals answered below are still those of the window as it is now.
+    advance()
   end
-  result = st
+  -- The window's totals after the outcome, as a snapshot gives them: the breaker's metrics
+  -- follow every record without asking for them.
+  result = { st, n, f, s, fmt(od) }
 elseif op == 'release' then
   if st == 'half-open' and pr > 0 then
     pr = pr - 1

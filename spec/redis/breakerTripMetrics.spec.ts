@@ -85,6 +85,33 @@ describeRedis('RedisCircuitBreakerStore metrics across a trip', function (env) {
   }
 });
 
+describeRedis('RedisCircuitBreakerStore window while isolated', function (env) {
+  it('keeps the window of an isolated circuit without expiry, as its state, until reset()', async function () {
+    const { client } = await env.connect();
+    const store = new RedisCircuitBreakerStore({
+      client,
+      key: env.uniqueKey(),
+      storeTimeout: PATIENT,
+    });
+    const breaker = new CircuitBreaker({ failureThreshold: 5, store });
+    await store.state();
+    await store.record({ failure: true, slow: false });
+    breaker.isolate();
+    // An outcome that reports while isolated enters the window too.
+    expect(await store.record({ failure: false, slow: false })).to.equal('isolated');
+    const windowKey = `${store.redisKey}:w`;
+    expect(await env.admin.command('PTTL', store.redisKey)).to.equal(-1);
+    expect(await env.admin.command('PTTL', windowKey)).to.equal(-1);
+    expect(await store.snapshot()).to.include({
+      state: 'isolated',
+      bufferedCalls: 2,
+      failedCalls: 1,
+    });
+    await store.reset();
+    expect(await env.admin.command('EXISTS', store.redisKey, windowKey)).to.equal(0);
+  });
+});
+
 describe('RedisCircuitBreakerStore known counts around reset() (scripted answers)', function () {
   async function setUp() {
     const adapter = new ScriptedAdapter();

@@ -87,7 +87,7 @@ function callsFor(options: ResolvedStoreOptions, shape: BreakerShape): BreakerCa
  *
  * A call through `execute` costs two round trips (admission, then the outcome). The keys expire
  * after an hour idle (or twice `recoveryTimeout`, or `windowDuration`, when longer), except
- * while isolated: isolation lasts until `reset()`. `isolate()` and `reset()` always try Redis,
+ * while isolated: isolation, and the window with it, lasts until `reset()`. `isolate()` and `reset()` always try Redis,
  * even in a back-off.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says

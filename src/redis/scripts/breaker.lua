@@ -223,11 +223,13 @@ end
 if dirty then
   redis.call('HSET', H, 'st', st, 'oa', fmt(oa), 'od', fmt(od), 'cf', cf, 'pr', pr, 'pk', pk, 'ps', ps,
     'pa', fmt(pa), 'n', n, 'f', f, 's', s, 'nx', nx, 'lt', fmt(lt))
+  -- An isolated circuit keeps its window as long as its state, as in memory: until reset().
   if st == 'isolated' then
     redis.call('PERSIST', H)
+    redis.call('PERSIST', W)
   else
     redis.call('PEXPIRE', H, ttl)
+    redis.call('PEXPIRE', W, ttl)
   end
-  redis.call('PEXPIRE', W, ttl)
 end
 return result

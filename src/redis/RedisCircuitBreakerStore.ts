@@ -85,7 +85,9 @@ function callsFor(options: ResolvedStoreOptions, shape: BreakerShape): BreakerCa
  * waiting call gets the answer `onStoreError` gives at once (`'fail-closed'`:
  * `StoreUnavailableError`).
  *
- * A call through `execute` costs two round trips (admission, then the outcome). The keys expire
+ * A call through `execute` costs two round trips (admission, then the outcome); the outcome's
+ * answer brings the window's counts too, which the breaker's `metrics` report (see
+ * {@link RedisCircuitBreakerStore.snapshotKnown}). The keys expire
  * after an hour idle (or twice `recoveryTimeout`, or `windowDuration`, when longer), except
  * while isolated: isolation, and the window with it, lasts until `reset()`. `isolate()` and `reset()` always try Redis,
  * even in a back-off.

@@ -8,7 +8,13 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
 } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
-import type { CircuitBreakerMetrics } from '../../src/strategies/circuit-breaker/store.js';
+import {
+  InMemoryCircuitBreakerStore,
+  type CircuitBreakerMetrics,
+  type CircuitBreakerStoreConfig,
+  type CircuitOutcome,
+} from '../../src/strategies/circuit-breaker/store.js';
+import { ManualClock } from '../support/clock.js';
 import { describeRedis, endOpenPeriod, PATIENT } from './harness.js';
 import { flush, ScriptedAdapter } from './scripted.js';
 
@@ -81,6 +87,78 @@ describeRedis('RedisCircuitBreakerStore metrics across a trip', function (env) {
       expect(figures(breaker.metrics)).to.include({ state: 'closed', bufferedCalls: 0 });
       await settled();
       expect(figures(breaker.metrics)).to.include({ state: 'closed', bufferedCalls: 0 });
+    });
+  }
+});
+
+describeRedis('RedisCircuitBreakerStore window through a whole cycle', function (env) {
+  for (const [label, timed] of [
+    ['a COUNT window', false],
+    ['a TIME window', true],
+  ] as const) {
+    it(`keeps the same window as the in-memory store from trip to close, over ${label}`, async function () {
+      const config: CircuitBreakerStoreConfig = {
+        failureThreshold: 2,
+        // Open times far beyond a pause of a busy machine, and, ended twice, within the window.
+        recoveryTimeoutMs: 20_000,
+        recoveryBackoff: 1,
+        maxRecoveryTimeoutMs: 20_000,
+        failureRateThreshold: undefined,
+        slowCallRateThreshold: undefined,
+        windowType: timed ? 'time' : 'count',
+        windowSize: 10,
+        windowDurationMs: 60_000,
+        minimumCalls: 10,
+        halfOpenMaxCalls: 2,
+        clock: new ManualClock(1_000_000),
+      };
+      const { client } = await env.connect();
+      const redis = new RedisCircuitBreakerStore({
+        client,
+        key: env.uniqueKey(),
+        storeTimeout: PATIENT,
+      });
+      redis.configure(config);
+      const memory = new InMemoryCircuitBreakerStore();
+      memory.configure(config);
+      const same = async (what: string): Promise<void> => {
+        expect(await redis.snapshot(), what).to.deep.equal(memory.snapshot());
+        expect(redis.snapshotKnown(), `${what}, as last known`).to.deep.equal(memory.snapshot());
+      };
+      const record = async (outcome: CircuitOutcome): Promise<void> => {
+        expect(await redis.record(outcome)).to.equal(memory.record(outcome));
+      };
+      const endOpen = async (): Promise<void> => {
+        await (config.clock as ManualClock).advance(20_000);
+        await endOpenPeriod(env.admin, redis.redisKey);
+      };
+      const SLOW_OK = { failure: false, slow: true };
+      const FAIL = { failure: true, slow: false };
+      await record(SLOW_OK);
+      await record(FAIL);
+      await record(FAIL);
+      await same('tripped');
+      // Late outcomes while OPEN join the window that tripped it.
+      await record(SLOW_OK);
+      await same('open');
+      await endOpen();
+      expect((await redis.acquire()).probe).to.equal(memory.acquire().probe);
+      await same('half-open');
+      // A failed probe re-opens it, with the window as it was, the probe's outcome added.
+      await record(FAIL);
+      await same('re-opened');
+      await endOpen();
+      for (let i = 0; i < 2; i++) {
+        expect((await redis.acquire()).probe).to.equal(memory.acquire().probe);
+        await record(SLOW_OK);
+      }
+      // Two successes close it on an empty window.
+      await same('closed');
+      await record(FAIL);
+      await same('closed, one failure since');
+      await redis.reset();
+      memory.reset();
+      await same('reset');
     });
   }
 });

@@ -545,8 +545,9 @@ export class CircuitBreaker<in R = any> {
       'recordOnResult',
     );
     const store =
-      storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
-      new InMemoryCircuitBreakerStore();
+      storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS, [
+        'snapshotKnown',
+      ]) ?? new InMemoryCircuitBreakerStore();
     const config: CircuitBreakerStoreConfig = Object.freeze({
       failureThreshold,
       recoveryTimeoutMs,
@@ -626,8 +627,10 @@ export class CircuitBreaker<in R = any> {
    * (which moves nothing); a close and `reset()` start an empty window, which the calls admitted
    * before them never enter while the circuit stays CLOSED (one that reports after a later trip
    * is counted as any late call).
-   * With a store that answers asynchronously these are the last known figures, and reading them
-   * asks the store for fresh ones.
+   * With a store that answers asynchronously these are the last known figures (with `state`
+   * as the breaker's `state` reads it), and reading them asks the store for fresh ones; a store
+   * with `snapshotKnown` (`RedisCircuitBreakerStore`) also brings the counts with the answer to
+   * every recorded outcome, so they follow the window across a trip as in memory.
    */
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
@@ -639,7 +642,11 @@ export class CircuitBreaker<in R = any> {
         }),
         noop,
       );
-      return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
+      const known = this.#store.snapshotKnown?.() ?? this.#lastMetrics;
+      const state = this.#lastState;
+      if (known === undefined) return metricsOf(state, 0, 0, 0);
+      // The state as `state` reads it: the last this breaker knows, maybe newer than the counts.
+      return known.state === state ? known : { ...known, state };
     }
     this.#observe(snapshot.state);
     return snapshot;

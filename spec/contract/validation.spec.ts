@@ -20,7 +20,7 @@ import {
   Retry,
   TimeLimiter,
 } from 'bulwark';
-import { requireCore, thrownBy } from './support.js';
+import { otherCopy, thrownBy } from './support.js';
 
 type Make = (options: Record<string, unknown>) => unknown;
 
@@ -645,24 +645,23 @@ describe('contract: option validation', () => {
   });
 
   it('R-VAL-6: the guards recognise option errors from another copy of the package, and nothing else', () => {
-    const cjs = requireCore();
-    const foreign = thrownBy(() => new cjs.Retry({ maxAttempts: 0 }));
+    const foreign = thrownBy(() => new otherCopy.Retry({ maxAttempts: 0 }));
     expect(foreign).to.not.be.instanceOf(OptionRangeError);
     expect(foreign).to.be.instanceOf(RangeError);
     const guards = { isOptionError, isOptionTypeError, isOptionRangeError };
-    const cjsGuards = {
-      isOptionError: cjs.isOptionError,
-      isOptionTypeError: cjs.isOptionTypeError,
-      isOptionRangeError: cjs.isOptionRangeError,
+    const otherGuards = {
+      isOptionError: otherCopy.isOptionError,
+      isOptionTypeError: otherCopy.isOptionTypeError,
+      isOptionRangeError: otherCopy.isOptionRangeError,
     };
     const samples: Array<[unknown, boolean, boolean]> = [
       [foreign, false, true],
-      [thrownBy(() => new cjs.Bulkhead({ maxConcurent: 1 } as never)), true, false],
+      [thrownBy(() => new otherCopy.Bulkhead({ maxConcurent: 1 } as never)), true, false],
       [new OptionTypeError('x', 'a string', 1), true, false],
       [new OptionRangeError('x', 'a number > 0', 0), false, true],
     ];
     for (const [error, type, range] of samples) {
-      for (const set of [guards, cjsGuards]) {
+      for (const set of [guards, otherGuards]) {
         expect(set.isOptionError(error)).to.equal(true);
         expect(set.isOptionTypeError(error)).to.equal(type);
         expect(set.isOptionRangeError(error)).to.equal(range);
@@ -676,7 +675,7 @@ describe('contract: option validation', () => {
       received: 0,
     });
     for (const other of [lookAlike, new TypeError('x'), null, undefined, 'OptionTypeError', {}]) {
-      for (const guard of [...Object.values(guards), ...Object.values(cjsGuards)]) {
+      for (const guard of [...Object.values(guards), ...Object.values(otherGuards)]) {
         expect(guard(other)).to.equal(false);
       }
     }

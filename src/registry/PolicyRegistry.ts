@@ -482,8 +482,10 @@ export class PolicyRegistry {
    * finite (say, in a custom stage's `state()`) becomes `null`, a bigint becomes its decimal
    * string, functions, symbols and `undefined` are left out, an object with `toJSON` gives what
    * that returns, and a reference back to an enclosing object is left out. Built-in stages and
-   * primitives report finite numbers only. A bulkhead's entry includes `orphaned`: calls whose
-   * caller was answered (a deadline, an abort) while their work still holds a slot.
+   * primitives report finite numbers, but for a hedge whose `delay` is `'on-failure'`: its
+   * `delayMs`, `Infinity` in `metrics()`, is `null` here. A bulkhead's entry includes
+   * `orphaned`: calls whose caller was answered (a deadline, an abort) while their work still
+   * holds a slot.
    *
    * @example
    * ```ts

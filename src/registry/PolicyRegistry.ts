@@ -729,7 +729,9 @@ export class PolicyRegistry {
       if (referenced.length > 0) this.#referenced.set(instance as object, referenced);
       return instance;
     } catch (error) {
-      throw entry === undefined ? error : atPath(entry, error, kindOf(lookup.config, kind).default);
+      throw entry === undefined
+        ? error
+        : atPath(entry, error, kind.configOptions, kindOf(lookup.config, kind).default);
     }
   }
 
@@ -951,9 +953,15 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
  * path saying where the value came from (`resilience.circuit-breaker.x (minimum-calls from
  * resilience.circuit-breaker.default)`); else the entry's. The same class and fields, with the
  * option's path (in `base` for a value from there) as `option`, and the options named in the
- * message as the configuration spells them (`max-tokens` for `maxTokens`).
+ * message (the kind's `options`) as the configuration spells them: as written, and in kebab-case
+ * when the entries are written so (`max-tokens` for `maxTokens`).
  */
-function atPath(entry: ConfigEntry, error: unknown, base?: ConfigEntry): unknown {
+function atPath(
+  entry: ConfigEntry,
+  error: unknown,
+  options: readonly string[],
+  base?: ConfigEntry,
+): unknown {
   if (!(error instanceof Error)) return error;
   if (isOptionError(error)) {
     const from = base === entry ? undefined : base;
@@ -969,12 +977,14 @@ function atPath(entry: ConfigEntry, error: unknown, base?: ConfigEntry): unknown
     const prefix =
       inherited === undefined ? option : `${entry.path} (${inherited} from ${from?.path})`;
     // Every option the message names (this one, one it conflicts with) as written, the entry's
-    // spelling first.
+    // spelling first; one written nowhere in kebab-case when the entries are written so.
     const written = Object.assign(
       Object.create(null) as Record<string, string>,
       from?.spelled,
       entry.spelled,
     );
+    const kebabCase = Object.values(written).some((key) => key.includes('-'));
+    if (kebabCase) for (const name of options) written[name] ??= kebab(name);
     let message = error.message.replace(/`([A-Za-z][A-Za-z.]*)`/g, (quoted, name: string) =>
       written[name] === undefined ? quoted : `\`${written[name]}\``,
     );
@@ -982,7 +992,6 @@ function atPath(entry: ConfigEntry, error: unknown, base?: ConfigEntry): unknown
     // the key suggested in full (`limit.min-samples`), in kebab-case when the entry is written so.
     if (spelled !== undefined && error.expected === 'a known option') {
       const at = spelled.slice(0, spelled.lastIndexOf('.') + 1);
-      const kebabCase = Object.values(written).some((key) => key.includes('-'));
       message = message.replace(
         /\(did you mean `([A-Za-z]+)`\?\)/,
         (_hint, name: string) => `(did you mean \`${at}${kebabCase ? kebab(name) : name}\`?)`,

@@ -191,6 +191,15 @@ describe('contract: Registry and configuration', () => {
       TypeError,
       /^resilience\.policies\.p\[0\]\.rate-limiter: unknown option `maxTokenz`/,
     );
+    // The hint is spelled as the configuration spells its keys.
+    expect(() => PolicyRegistry.fromConfig({ circuitbreaker: {} })).to.throw(
+      TypeError,
+      'resilience: unknown key `circuitbreaker` (did you mean `circuit-breaker`?)',
+    );
+    expect(() => PolicyRegistry.fromConfig({ retry: { a: { maxAttemps: 3 } } })).to.throw(
+      TypeError,
+      'unknown option `maxAttemps` (did you mean `maxAttempts`?)',
+    );
   });
 
   it('R-REG-6: a bad value throws an error naming its full path (TypeError or RangeError as for the option)', () => {

@@ -44,6 +44,7 @@ import {
   type PrimitiveKind,
   type ResilienceConfig,
   type StageConfig,
+  writesKebab,
 } from './config.js';
 
 /** The primitive class of each configuration kind. */
@@ -1028,12 +1029,17 @@ function atPath(
       written[name] === undefined ? quoted : `\`${written[name]}\``,
     );
     // A nested key the primitive does not know (`limit.min-sample`): named as written above, and
-    // the key suggested in full (`limit.min-samples`), in kebab-case when the entry is written so.
+    // the key suggested in full (`limit.min-samples`), spelled as the keys beside it are.
     if (spelled !== undefined && error.expected === 'a known option') {
       const at = spelled.slice(0, spelled.lastIndexOf('.') + 1);
+      // The entries' other keys, at any depth, tell how to spell it.
+      const beside = Object.values(written)
+        .filter((key) => key !== spelled)
+        .flatMap((key) => key.split('.'));
+      const kebabHint = writesKebab(spelled.slice(at.length), beside);
       message = message.replace(
         /\(did you mean `([A-Za-z]+)`\?\)/,
-        (_hint, name: string) => `(did you mean \`${at}${kebabCase ? kebab(name) : name}\`?)`,
+        (_hint, name: string) => `(did you mean \`${at}${kebabHint ? kebab(name) : name}\`?)`,
       );
     }
     return new (error instanceof RangeError ? OptionRangeError : OptionTypeError)(

@@ -200,10 +200,13 @@ describe('CircuitBreaker validation', () => {
       { slowCallDuration: '1s' },
     );
     it('rejects slowCallRateThreshold without slowCallDuration', () => {
-      expect(() => make({ slowCallRateThreshold: 0.5 })).to.throw(
-        TypeError,
-        '`slowCallRateThreshold` needs `slowCallDuration`',
-      );
+      // The message names the value received, as every option error's does.
+      expect(() => make({ slowCallRateThreshold: 0.25 }))
+        .to.throw(TypeError)
+        .with.property(
+          'message',
+          '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is, got 0.25',
+        );
     });
     accepts('slowCallRateThreshold', [1, 0.5], { slowCallDuration: '1s' });
   });

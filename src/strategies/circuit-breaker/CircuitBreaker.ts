@@ -533,7 +533,7 @@ export class CircuitBreaker<in R = any> {
         'slowCallRateThreshold',
         'set with `slowCallDuration`',
         slowCallRateThreshold,
-        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
+        `\`slowCallRateThreshold\` needs \`slowCallDuration\`, which says what a slow call is, got ${show(slowCallRateThreshold)}`,
       );
     }
     // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an

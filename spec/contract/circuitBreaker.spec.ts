@@ -311,7 +311,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-8: `halfOpenMaxCalls` values < 1 are coerced to 1', async () => {
-    for (const halfOpenMaxCalls of [0, -3]) {
+    for (const halfOpenMaxCalls of [0, -3, 0.5, -2.5]) {
       const clock = new ManualClock(1_000);
       const breaker = new CircuitBreaker({
         failureThreshold: 1,

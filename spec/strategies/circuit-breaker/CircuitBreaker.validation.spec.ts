@@ -221,7 +221,9 @@ describe('CircuitBreaker validation', () => {
       [null, TypeError],
       [true, TypeError],
     ]);
-    accepts('halfOpenMaxCalls', [1, 5, 0, -3]);
+    rejects('halfOpenMaxCalls', [[2.5, RangeError]]);
+    // Any finite number below 1 is taken as 1, a fraction as well as an integer.
+    accepts('halfOpenMaxCalls', [1, 5, 0, -3, 0.5, -0.25, 0.999]);
   });
 
   describe('clock', () => {

@@ -161,8 +161,8 @@ export interface CircuitBreakerOptions<R = any> {
    */
   readonly slowCallRateThreshold?: number | undefined;
   /**
-   * Trial calls admitted in HALF_OPEN; this many successes close the circuit. An integer; values
-   * below 1 are taken as 1.
+   * Trial calls admitted in HALF_OPEN; this many successes close the circuit. An integer; any
+   * finite number below 1 (`0`, `-3`, `0.5`) is taken as 1.
    * @defaultValue 1
    */
   readonly halfOpenMaxCalls?: number | undefined;
@@ -282,6 +282,10 @@ const STORE_METHODS = [
   'isolate',
   'reset',
 ];
+
+/** What `halfOpenMaxCalls` takes: an integer, or any finite number below 1 (read as 1). */
+const belowOneOrInteger = (n: unknown): boolean =>
+  Number.isInteger(n) || (typeof n == 'number' && n < 1 && n > -Infinity);
 
 // The twelve possible outcomes, made once so recording one allocates nothing: index bit 0 is a
 // failure, bit 1 a slow call, bit 2 a call known to hold no probe slot of the current HALF_OPEN
@@ -536,12 +540,13 @@ export class CircuitBreaker<in R = any> {
         `\`slowCallRateThreshold\` needs \`slowCallDuration\`, which says what a slow call is, got ${show(slowCallRateThreshold)}`,
       );
     }
-    // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
-    // integer is still an error.
+    // Any finite number below 1 is read as 1 (a fraction too), as the PyFly resilience guide
+    // does; from 1 up, anything that is not an integer is still an error, as are NaN and
+    // -Infinity.
     const half = checkOption(
       o.halfOpenMaxCalls,
       'halfOpenMaxCalls',
-      Number.isInteger,
+      belowOneOrInteger,
       'an integer',
       1,
       true,

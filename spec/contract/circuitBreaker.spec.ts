@@ -74,6 +74,26 @@ describe('contract: CircuitBreaker', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('R-CB-2: reset() and isolate() once `recoveryTimeout` has passed start from HALF_OPEN, whether or not the state was read', async () => {
+    for (const change of ['reset', 'isolate'] as const) {
+      for (const read of [false, true]) {
+        const clock = new ManualClock(1_000);
+        const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
+        const changes: string[] = [];
+        breaker.onStateChange(({ from, to }) => changes.push(`${from}>${to}`));
+        record(breaker, 'F');
+        await clock.advance(150);
+        if (read) expect(breaker.state).to.equal(CircuitState.HalfOpen);
+        breaker[change]();
+        expect(changes, `${change}, read: ${read}`).to.deep.equal([
+          'closed>open',
+          'open>half-open',
+          `half-open>${change === 'reset' ? 'closed' : 'isolated'}`,
+        ]);
+      }
+    }
+  });
+
   it('R-CB-3: `recordOn`: errors that count as failures; others pass through and count as neither', async () => {
     const breaker = new CircuitBreaker({
       failureThreshold: 2,

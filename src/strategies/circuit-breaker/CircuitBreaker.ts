@@ -863,6 +863,7 @@ export class CircuitBreaker<in R = any> {
    * circuit. Without it, a success during HALF_OPEN is taken as a trial call's.
    */
   onSuccess(durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    this.#dueMove();
     this.#record(false, durationMs >= this.#slowCallMs, ticket);
   }
 
@@ -876,6 +877,7 @@ export class CircuitBreaker<in R = any> {
    * HALF_OPEN is taken as a trial call's
    */
   onFailure(error: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    this.#dueMove();
     this.#failed(error, durationMs, ticket);
   }
 
@@ -889,22 +891,27 @@ export class CircuitBreaker<in R = any> {
 
   /**
    * Forces the circuit OPEN until {@link CircuitBreaker.reset}: `state` reads `'isolated'` and
-   * every call is refused with `retryAfterMs` `Infinity`. With an asynchronous store the change
+   * every call is refused with `retryAfterMs` `Infinity`. An OPEN circuit whose open time has
+   * passed moves to HALF_OPEN first, as a read of `state` would move it. With an asynchronous store the change
    * is sent in the background and this breaker reflects it at once; answers to what it asked the
    * store before (a state read, a record, an admission) no longer move its state.
    */
   isolate(): void {
+    this.#dueMove();
     this.#epoch++;
     background(this.#store.isolate());
     this.#observe('isolated');
   }
 
   /**
-   * Returns the circuit to CLOSED, clearing the window and every count (also ends isolation).
+   * Returns the circuit to CLOSED, clearing the window and every count (also ends isolation). An
+   * OPEN circuit whose open time has passed moves to HALF_OPEN first, as a read of `state` would
+   * move it.
    * With an asynchronous store the change is sent in the background and this breaker reflects
    * it at once; answers to what it asked the store before no longer move its state.
    */
   reset(): void {
+    this.#dueMove();
     this.#epoch++;
     background(this.#store.reset());
     this.#lastMetrics = undefined;
@@ -1325,6 +1332,24 @@ export class CircuitBreaker<in R = any> {
     else this.#observe(state, cause, ofResult);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
+  }
+
+  /**
+   * The lazy OPEN -> HALF_OPEN move, made now when it is due, before a change that starts from the
+   * present state (`reset()`, `isolate()`, an outcome reported by hand): the listeners then see
+   * `open > half-open` first whether or not anything read `state` before. With a store that
+   * answers asynchronously the move is the store's, known only from its answers: nothing here.
+   */
+  #dueMove(): void {
+    if (this.#lastState !== 'open' || this.#remote) return;
+    let state: CircuitState | Promise<CircuitState>;
+    try {
+      state = this.#store.state();
+    } catch {
+      // A custom store that throws: the change goes on from the state last known.
+      return;
+    }
+    this.#took(state);
   }
 
   // A state the store answered, learnt now or when the promise settles.

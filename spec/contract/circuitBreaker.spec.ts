@@ -632,6 +632,25 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('closed');
   });
 
+  it('R-CB-13: a `durationMs` given to `onSuccess` or `onFailure` must be a finite number >= 0', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    const refused: Array<[unknown, typeof TypeError | typeof RangeError, string]> = [
+      ['x', TypeError, '"x"'],
+      [-5, RangeError, '-5'],
+      [NaN, RangeError, 'NaN'],
+    ];
+    for (const [value, type, shown] of refused) {
+      const message = `\`durationMs\` must be a finite number >= 0, got ${shown}`;
+      expect(() => breaker.onSuccess(value as number)).to.throw(type, message);
+      expect(() => breaker.onFailure(new Error('x'), value as number)).to.throw(type, message);
+    }
+    expect(breaker.state).to.equal(CircuitState.Closed);
+    expect(breaker.metrics.bufferedCalls).to.equal(0);
+    breaker.onSuccess();
+    breaker.onFailure(new Error('trips'), 5);
+    expect(breaker.state).to.equal(CircuitState.Open);
+  });
+
   it('R-CB-13: `execute(fn, signal?)` admits the call and records how it went', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 2, clock: new ManualClock(1_000) });
     expect(await breaker.execute(() => 'ok')).to.equal('ok');

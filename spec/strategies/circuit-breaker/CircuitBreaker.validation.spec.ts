@@ -262,3 +262,42 @@ describe('CircuitBreaker validation', () => {
     expect(await breaker.execute(() => 'ok')).to.equal('ok');
   });
 });
+
+describe('CircuitBreaker onSuccess and onFailure arguments', () => {
+  const cases: Array<[unknown, ErrorClass, string]> = [
+    ['x', TypeError, '"x"'],
+    [null, TypeError, 'null'],
+    [{}, TypeError, 'an object'],
+    [-5, RangeError, '-5'],
+    [NaN, RangeError, 'NaN'],
+    [Infinity, RangeError, 'Infinity'],
+    [-Infinity, RangeError, '-Infinity'],
+  ];
+
+  for (const [value, errorClass, shown] of cases) {
+    it(`refuses a duration of ${shown} with a ${errorClass.name} naming it, recording nothing`, () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1 });
+      const message = `\`durationMs\` must be a finite number >= 0, got ${shown}`;
+      expect(() => breaker.onSuccess(value as number))
+        .to.throw(errorClass)
+        .with.property('message', message);
+      expect(() => breaker.onFailure(new Error('boom'), value as number))
+        .to.throw(errorClass)
+        .with.property('message', message);
+      expect(breaker.state).to.equal('closed');
+      expect(breaker.metrics.bufferedCalls).to.equal(0);
+    });
+  }
+
+  it('takes a missing duration as 0, and any finite duration >= 0', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 5, slowCallDuration: 10 });
+    breaker.onSuccess();
+    breaker.onSuccess(undefined);
+    breaker.onSuccess(0);
+    breaker.onSuccess(12.5);
+    breaker.onFailure(new Error('boom'));
+    breaker.onFailure(new Error('boom'), undefined);
+    breaker.onFailure(new Error('boom'), 1e9);
+    expect(breaker.metrics).to.include({ bufferedCalls: 7, failedCalls: 3, slowCalls: 2 });
+  });
+});

@@ -283,6 +283,23 @@ const STORE_METHODS = [
   'reset',
 ];
 
+/**
+ * The duration given to `onSuccess` or `onFailure`: 0 when left out, else a finite number >= 0.
+ * @throws TypeError for one that is not a number, RangeError for a negative, NaN or infinite one
+ */
+function measured(durationMs: unknown): number {
+  if (durationMs === undefined) return 0;
+  if (typeof durationMs != 'number' || !(durationMs >= 0 && durationMs < Infinity)) {
+    fail(
+      typeof durationMs == 'number' ? RangeError : TypeError,
+      'durationMs',
+      'a finite number >= 0',
+      durationMs,
+    );
+  }
+  return durationMs;
+}
+
 /** What `halfOpenMaxCalls` takes: an integer, or any finite number below 1 (read as 1). */
 const belowOneOrInteger = (n: unknown): boolean =>
   Number.isInteger(n) || (typeof n == 'number' && n < 1 && n > -Infinity);
@@ -857,12 +874,20 @@ export class CircuitBreaker<in R = any> {
 
   /**
    * Records a successful call admitted by `beforeCall`.
-   * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @param durationMs - how long it took, a finite number >= 0 (default 0); with
+   * `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; with it, the success of a call that
    * holds no trial slot of the current HALF_OPEN period does not count towards closing the
    * circuit. Without it, a success during HALF_OPEN is taken as a trial call's.
+   * @throws TypeError for a `durationMs` that is not a number, RangeError for a negative, NaN or
+   * infinite one (nothing is recorded)
    */
-  onSuccess(durationMs = 0, ticket = UNKNOWN_TICKET): void {
+  onSuccess(durationMs?: number, ticket = UNKNOWN_TICKET): void {
+    this.stepSucceeded(measured(durationMs), ticket);
+  }
+
+  /** @internal `onSuccess` for a policy's breaker step, which measures the duration itself. */
+  stepSucceeded(durationMs = 0, ticket = UNKNOWN_TICKET): void {
     this.#dueMove();
     this.#record(false, durationMs >= this.#slowCallMs, ticket);
   }
@@ -871,12 +896,20 @@ export class CircuitBreaker<in R = any> {
    * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
    * not recorded (it only gives back a HALF_OPEN trial slot).
    * @throws TypeError naming `recordOn` when it answered with a promise (the error is recorded)
-   * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @throws TypeError for a `durationMs` that is not a number, RangeError for a negative, NaN or
+   * infinite one (nothing is recorded)
+   * @param durationMs - how long it took, a finite number >= 0 (default 0); with
+   * `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
    * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
    * HALF_OPEN is taken as a trial call's
    */
-  onFailure(error: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+  onFailure(error: unknown, durationMs?: number, ticket = UNKNOWN_TICKET): void {
+    this.stepFailed(error, measured(durationMs), ticket);
+  }
+
+  /** @internal `onFailure` for a policy's breaker step, which measures the duration itself. */
+  stepFailed(error: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
     this.#dueMove();
     this.#failed(error, durationMs, ticket);
   }

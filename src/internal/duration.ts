@@ -9,16 +9,8 @@ export { fail, show };
  */
 export type Duration = number | string;
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
-
-/** Each unit in milliseconds as `[factor, power]`: `factor * 10 ** power`. */
-const UNIT_DIGITS: Readonly<Record<string, readonly [number, number]>> = {
-  ms: [1, 0],
-  s: [1, 3],
-  m: [6, 4],
-  h: [36, 5],
-  d: [864, 5],
-};
+// Each unit but `ms` in seconds.
+const UNIT_S: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|[smhd])/g;
 
@@ -36,41 +28,25 @@ export function toMs(value: unknown, option: string, allowInfinity = false): num
     fail(RangeError, option, value < 0 ? 'a duration >= 0' : value > 0 ? FINITE : DURATION, value);
   }
   if (typeof value !== 'string') fail(TypeError, option, DURATION, value);
-  // The exact value is `digits * 10 ** exponent`: each part's digits without the point, times its
-  // unit's factor (`UNIT_DIGITS`), over one power of ten, so a decimal reads as written
-  // (`'1.005s'` is 1005, where `1.005 * 1000` is 1004.9999999999999) while those digits make a
-  // safe integer; past that (more digits than a number holds) the parts' products are summed.
-  let digits = 0;
-  let exponent = 0;
   let total = 0;
   // Valid when the parts make up the whole text: nothing is left once they are taken out (not
   // even whitespace around them: `' 5s'` is not a duration).
   if (
     !value ||
     value.replace(PART, (_, n: string, unit: string) => {
-      total += +n * UNIT_MS[unit]!;
-      const [factor, power] = UNIT_DIGITS[unit]!;
-      // Trailing zeros of a fraction say nothing and would only make the digits longer.
-      const written = n.includes('.') ? n.replace(/\.?0+$/, '') : n;
-      const point = written.indexOf('.');
-      let part = +written.replace('.', '') * factor;
-      let at = power - (point < 0 ? 0 : written.length - point - 1);
-      if (at > 0) {
-        part *= 10 ** at;
-        at = 0;
-      }
-      if (at < exponent) {
-        digits *= 10 ** (exponent - at);
-        exponent = at;
-      }
-      digits += part * 10 ** (at - exponent);
+      // Seconds (or minutes, ...) are read as milliseconds by moving the decimal point three
+      // places as text, so a decimal reads as written: `'1.005s'` is 1005 (`1.005 * 1000` is
+      // 1004.9999999999999), `'2.2d'` 2200 * 86400 (`2.2 * 864e5` is 190080000.00000003).
+      const [whole, fraction = ''] = n.split('.') as [string, string?];
+      total +=
+        unit == 'ms'
+          ? +n
+          : +`${whole}${fraction.slice(0, 3).padEnd(3, '0')}.${fraction.slice(3)}` * UNIT_S[unit]!;
       return '';
     })
   ) {
     fail(TypeError, option, 'a duration such as 250ms, 5s, 1m30s, 2h or 1d', value);
   }
-  // 10 ** 22 is the largest power of ten a number holds exactly.
-  if (digits <= Number.MAX_SAFE_INTEGER && exponent >= -22) return digits / 10 ** -exponent;
   if (total < Infinity) return total;
   fail(RangeError, option, FINITE, value);
 }

@@ -128,7 +128,7 @@ describe("PolicyRegistry: errors over a kind's `default` entry", () => {
     )
       .to.throw(
         RangeError,
-        "resilience.policies.p[0].circuit-breaker (minimum-calls from resilience.circuit-breaker.default): `minimum-calls` must be an integer <= `window-size` (5) for a count window, got 8",
+        'resilience.policies.p[0].circuit-breaker (minimum-calls from resilience.circuit-breaker.default): `minimum-calls` must be an integer <= `window-size` (5) for a count window, got 8',
       )
       .with.property('option', 'resilience.circuit-breaker.default.minimum-calls');
   });

@@ -25,7 +25,8 @@ export function signalPicker(options: unknown, what: string): SignalPicker | und
   // `show` tells an object from null, a primitive, an array, a promise, and one that throws when
   // looked at (a revoked Proxy).
   if (show(options) != 'an object') throw optionError(what, 'options', 'an object', options);
-  unknownOption(options as object, what, WRAP_OPTIONS);
+  const unknown = unknownOption(options as object, what, WRAP_OPTIONS);
+  if (unknown) throw unknown;
   const { signal } = options as { signal?: unknown };
   if (signal !== undefined && typeof signal != 'function') {
     throw optionError(what, 'signal', 'a function returning an AbortSignal', signal);

@@ -10,7 +10,6 @@ import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
 import { fnError, show, syncAnswer, unboundError, unknownOption } from '../internal/validate.js';
-import { OptionTypeError } from '../optionErrors.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -537,17 +536,6 @@ function answerOf(root: RootContext): Promise<unknown> {
 /** The keys `execute`'s options may have. */
 const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
 
-/** An option error made, not thrown: `execute`'s options are refused by a rejection. */
-function made(
-  _type: unknown,
-  option: string,
-  expected: string,
-  value: unknown,
-  message: string,
-): TypeError {
-  return new OptionTypeError(option, expected, value, { message });
-}
-
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
  * or the option error that rejects the execution, worded as a wrapper's
@@ -567,7 +555,7 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     if (signal === undefined && data === undefined) {
       const stray =
         strayOptions(options, 'execute', '{ signal }') ??
-        unknownOption(options, 'execute', EXECUTE_OPTIONS, 'options.', made);
+        unknownOption(options, 'execute', EXECUTE_OPTIONS, 'options.');
       if (stray) return stray;
     }
     if (signal !== undefined && !isSignal(signal)) {

@@ -720,9 +720,33 @@ describe('contract: CircuitBreaker', () => {
     expect(
       thrownBy(() => new CircuitBreaker({ recoveryTimeout: '10s', maxRecoveryTimeout: '1s' })),
     ).to.be.instanceOf(RangeError);
-    const noCap = thrownBy(() => new CircuitBreaker({ recoveryBackoff: 2 }));
-    expect(noCap).to.be.instanceOf(RangeError);
-    expect(noCap.message).to.include('`recoveryBackoff`');
+    for (const bad of [NaN, Infinity, 0]) {
+      const error = thrownBy(() => new CircuitBreaker({ recoveryBackoff: bad }));
+      expect(error).to.be.instanceOf(RangeError);
+      expect(error.message).to.include('`recoveryBackoff`');
+    }
+    expect(thrownBy(() => new CircuitBreaker({ recoveryBackoff: '2' as never }))).to.be.instanceOf(
+      TypeError,
+    );
+  });
+
+  it('R-CB-20: a `recoveryBackoff` alone is accepted and grows nothing until `maxRecoveryTimeout` is above `recoveryTimeout`', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      recoveryBackoff: 2,
+      clock,
+    });
+    await rejectionOf(breaker.execute(fail));
+    for (let reopen = 0; reopen < 3; reopen++) {
+      await clock.advance(100);
+      await rejectionOf(breaker.execute(fail));
+      expect(
+        ((await rejectionOf(breaker.execute(() => 'x'))) as CircuitOpenError).retryAfterMs,
+      ).to.equal(100);
+    }
+    expect(breaker.metrics).to.not.have.property('openDurationMs');
   });
 
   it('R-CB-20: configuration keys `recovery-backoff` and `max-recovery-timeout`', async () => {

@@ -307,7 +307,7 @@ const configArb: fc.Arbitrary<Config> = fc
     slowCallRateThreshold: r.slowCallDurationMs === undefined ? undefined : r.slowRate,
     recoveryTimeoutMs: r.recoveryTimeoutMs,
     recoveryBackoff: r.recoveryBackoff,
-    // Above recoveryTimeout whenever the time grows (the constructor refuses a cap it cannot pass).
+    // Above recoveryTimeout whenever the factor is above 1 (with a lower cap it grows nothing).
     maxRecoveryTimeoutMs:
       r.recoveryBackoff === 1
         ? r.recoveryTimeoutMs

@@ -77,8 +77,9 @@ export interface CircuitBreakerOptions<R = any> {
    * Factor by which each re-open from HALF_OPEN (a failed trial call) multiplies the time the
    * circuit stays OPEN, up to `maxRecoveryTimeout`; closing the circuit (or `reset()`) brings it
    * back to `recoveryTimeout`. After k consecutive re-opens the circuit stays OPEN for
-   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1; above 1 it
-   * needs `maxRecoveryTimeout` above a `recoveryTimeout` > 0, or the time could never grow.
+   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1. It has no
+   * effect until `maxRecoveryTimeout` is above a `recoveryTimeout` > 0 (by default the cap is
+   * `recoveryTimeout`, so a factor alone grows nothing): set both for open periods that grow.
    * @defaultValue 1 (every open period lasts `recoveryTimeout`)
    */
   readonly recoveryBackoff?: number | undefined;
@@ -494,18 +495,9 @@ export class CircuitBreaker<in R = any> {
         o.maxRecoveryTimeout,
       );
     }
-    // Options that can never be served are refused: the open time could never grow.
-    if (
-      recoveryBackoff > 1 &&
-      !(recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs)
-    ) {
-      fail(
-        RangeError,
-        'recoveryBackoff',
-        '1 unless `maxRecoveryTimeout` is above a `recoveryTimeout` > 0',
-        recoveryBackoff,
-      );
-    }
+    // A factor above 1 is valid on its own, but grows nothing until the cap is above a
+    // `recoveryTimeout` > 0: until then the breaker runs as with 1 (no growth is kept or shown).
+    const grows = recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs;
     const failureRateThreshold = rate('failureRateThreshold');
     const windowType = oneOfOption(o.windowType, 'windowType', ['count', 'time'], 'count');
     const windowSize = integerOption(o.windowSize, 'windowSize', 1, 10);
@@ -553,12 +545,13 @@ export class CircuitBreaker<in R = any> {
       'recordOnResult',
     );
     const store =
-      storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
-      new InMemoryCircuitBreakerStore();
+      storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS, [
+        'snapshotKnown',
+      ]) ?? new InMemoryCircuitBreakerStore();
     const config: CircuitBreakerStoreConfig = Object.freeze({
       failureThreshold,
       recoveryTimeoutMs,
-      recoveryBackoff,
+      recoveryBackoff: grows ? recoveryBackoff : 1,
       maxRecoveryTimeoutMs,
       failureRateThreshold,
       slowCallRateThreshold,
@@ -634,8 +627,10 @@ export class CircuitBreaker<in R = any> {
    * (which moves nothing); a close and `reset()` start an empty window, which the calls admitted
    * before them never enter while the circuit stays CLOSED (one that reports after a later trip
    * is counted as any late call).
-   * With a store that answers asynchronously these are the last known figures, and reading them
-   * asks the store for fresh ones.
+   * With a store that answers asynchronously these are the last known figures (with `state`
+   * as the breaker's `state` reads it), and reading them asks the store for fresh ones; a store
+   * with `snapshotKnown` (`RedisCircuitBreakerStore`) also brings the counts with the answer to
+   * every recorded outcome, so they follow the window across a trip as in memory.
    */
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
@@ -647,7 +642,11 @@ export class CircuitBreaker<in R = any> {
         }),
         noop,
       );
-      return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
+      const known = this.#store.snapshotKnown?.() ?? this.#lastMetrics;
+      const state = this.#lastState;
+      if (known === undefined) return metricsOf(state, 0, 0, 0);
+      // The state as `state` reads it: the last this breaker knows, maybe newer than the counts.
+      return known.state === state ? known : { ...known, state };
     }
     this.#observe(snapshot.state);
     return snapshot;

@@ -28,6 +28,7 @@ import {
   type HttpStatusErrorOptions,
 } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
+import { isRedirectFailure } from './redirect.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
@@ -125,7 +126,9 @@ const unrepeatable = new WeakSet<object>();
 
 /**
  * False for an outcome of a request `resilientFetch` will not send again (a method that is not
- * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Such an
+ * idempotent without an `Idempotency-Key`, or a one-shot stream body), and for a redirect loop or
+ * a redirect met with `redirect: 'error'` (the transport's error, as `resilientFetch` recognises
+ * it: see its documentation); true otherwise. Such an
  * outcome carries its own `retryable: false`, which bulwark's retry honours by itself; use this
  * as the `retryOn` of a retry that does not (another library's, a custom stage's). It reads that
  * mark first, so it also knows errors marked by another copy of the package. The reason a caller
@@ -143,6 +146,7 @@ export function isRetryable(error: unknown): boolean {
   // The mark `resilientFetch` leaves, read first: it holds across copies of the package (an ESM
   // app and a CommonJS dependency), where a copy's own WeakSet knows nothing of the other's.
   if (notRetryable(error)) return false;
+  if (isRedirectFailure(error)) return false;
   return !unrepeatable.has(error);
 }
 
@@ -185,6 +189,15 @@ function notAResponse(value: unknown): TypeError {
  *   see one failure; a further attempt a custom stage runs anyway repeats the first outcome
  *   without touching the network. The caller's abort reason, the caller's own object (possibly
  *   shared by every call it cancels), is never marked.
+ * - A redirect loop (more redirects than the transport follows) and a redirect met with
+ *   `redirect: 'error'` cannot succeed by sending the same request again: the transport's error
+ *   (a `TypeError`, as for any network error) is marked `retryable: false` as well, whatever the
+ *   method. Recognised on the error or its `cause` chain: Node's fetch and `undici` (a cause
+ *   whose message is `redirect count exceeded` or `unexpected redirect`), Deno (`Fetch failed:
+ *   Maximum number of redirects (20) reached`, `Fetch failed: Encountered redirect while redirect
+ *   mode is set to 'error'`), Bun (`code` `'TooManyRedirects'` or `'UnexpectedRedirect'`) and
+ *   node-fetch (`type` `'max-redirect'` or `'no-redirect'`). A browser's error says nothing of
+ *   the redirect: it is retried as any network error.
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a
@@ -279,7 +292,11 @@ export function resilientFetch(
         });
       } catch (error) {
         follower?.release();
-        throw failure === undefined ? error : failure(error);
+        if (failure !== undefined) throw failure(error);
+        // A redirect loop or a refused redirect: the same request meets the same redirect.
+        throw isRedirectFailure(error) && !isCallerReason(callers, error)
+          ? unrepeatableError(error)
+          : error;
       } finally {
         if (markReason !== undefined) unlistenAbort(ctx.signal, markReason);
       }

@@ -20,7 +20,8 @@ import {
   type Duration,
 } from '../index.js';
 import { boundBody } from './bodyTimeout.js';
-import { noop } from '../internal/signals.js';
+import { drain } from './drain.js';
+import { nextTurnPromise, noop } from '../internal/signals.js';
 import {
   HttpStatusError,
   isHttpStatusError,
@@ -202,10 +203,13 @@ function notAResponse(value: unknown): TypeError {
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a
  *   hedge's `on` rejected, a hedge's other outcomes, one that arrives after the call ended) are
- *   cancelled, so their connections are freed: every response but the one returned. A response a
- *   fallback's `onResult` rejected is readable in the fallback's method (as `error.result`) and
- *   cancelled once the call has settled, unless the method answers with it: read what it needs
- *   before answering, or answer with it.
+ *   let go: every response but the one returned. A small one (at most 128 KiB, declared or read)
+ *   that ends within 100 ms is read to its end and dropped, so its keep-alive connection is used
+ *   again; any other is cancelled, which closes its connection. The next attempt waits for that
+ *   (at most 100 ms, ended at once by its own abort: the caller's, the policy's deadline), so it
+ *   can go out on the connection freed. A response a fallback's `onResult` rejected is readable in
+ *   the fallback's method (as `error.result`) and let go once the call has settled, unless the
+ *   method answers with it: read what it needs before answering, or answer with it.
  * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. The
  *   types refuse a policy whose fallback answers with anything else
  *   (`Policy.builder<Response>('api').fallback({ value: null })` does not compile). A policy
@@ -276,8 +280,15 @@ export function resilientFetch(
           isCallerReason(callers, error) ? error : unrepeatableError(error);
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
-      // A new attempt: the failures before it will not answer the call.
-      discardAll(held, undefined);
+      // A new attempt: the failures before it will not answer the call. Their bodies are
+      // drained first, and the transport given a turn to put their connections back in its
+      // pool (Node's undici does so after the body's end), so that this request can go out on
+      // one of them; the attempt's abort (the caller's, the policy's deadline) ends the wait.
+      if (held.size > 0) {
+        await discardAll(held, undefined, ctx.signal);
+        if (!ctx.signal.aborted) await nextTurnPromise();
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+      }
       const follower = requestFollower(ctx.signal, callers, linked.signal, bodyMs !== undefined);
       // A per-attempt timeout fails the attempt as it aborts it, before the request settles: the
       // reason of a request that may not be sent again is marked then, so that the retry stage,
@@ -309,7 +320,7 @@ export function resilientFetch(
       if (follower !== undefined) tie(response, follower);
       if (settled || ctx.signal.aborted) {
         // Nobody will read it: the attempt or the call ended while it was on its way.
-        discard(response);
+        void discard(response);
         const reason: unknown = ctx.signal.aborted
           ? ctx.signal.reason
           : new Error('The call ended before its response arrived');
@@ -336,7 +347,7 @@ export function resilientFetch(
       (value) => {
         settled = true;
         linked.unlink();
-        discardAll(held, value);
+        void discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
         return handOut(value, bodyMs, data);
       },
@@ -345,7 +356,7 @@ export function resilientFetch(
         linked.unlink();
         const answer =
           isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
-        discardAll(held, answer);
+        void discardAll(held, answer);
         if (answer === undefined) throw error;
         handOut(answer, bodyMs, data);
         if (throwOnStatus) throw error;
@@ -386,22 +397,29 @@ function bodyTimeoutError(
     new OperationTimeoutError(ms, `reading the body of ${method} ${redactUrl(url) ?? url}`);
 }
 
-/** Cancels a response's body (if still unread), which frees its connection. */
-function discard(response: Response): void {
-  ties.get(response)?.release();
-  try {
-    if (response.body !== null && !response.bodyUsed && !response.body.locked) {
-      response.body.cancel().catch(noop);
-    }
-  } catch {
-    // A body that cannot be cancelled is already being read by someone.
-  }
+/**
+ * Lets a response go: its body, if still unread, is drained when small, so that its connection
+ * is reused, or cancelled, which closes it (see `drain.ts`). It follows the caller's signals
+ * until then, so the caller's abort still stops it. Resolves once that is done; never rejects.
+ */
+function discard(response: Response, signal?: AbortSignal): Promise<void> {
+  const follower = ties.get(response);
+  return drain(response, signal).then(() => follower?.release());
 }
 
-/** Discards every response in `responses` but `keep`, and forgets them all. */
-function discardAll(responses: Set<Response>, keep: unknown): void {
-  for (const response of responses) if (response !== keep) discard(response);
+/**
+ * Discards every response in `responses` but `keep`, and forgets them all; resolves once they
+ * are drained or cancelled, at once when `signal` aborts.
+ */
+function discardAll(
+  responses: Set<Response>,
+  keep: unknown,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const drained: Promise<void>[] = [];
+  for (const response of responses) if (response !== keep) drained.push(discard(response, signal));
   responses.clear();
+  return Promise.all(drained);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 import { RedisStore } from './core.js';
 import { Outstanding, type RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
-import { LEASES, type LeaseOp } from './scripts/leases.js';
+import { LEASES, type LeaseOp, type LeasePlace } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */
 export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
@@ -115,6 +115,24 @@ export class RedisBulkheadStore
   #refreshAt = 0;
   #pollTimer: unknown = undefined;
   #onFree: (() => void) | undefined = undefined;
+  // Since when the first caller queued in the bulkhead has waited (see `subscribe`).
+  #queuedSince: (() => number | undefined) | undefined = undefined;
+  // How often the store whose queued caller has waited longest asks Redis (see #armPoll).
+  readonly #firstPollMs: number;
+  // How long this store's place in the line of processes with callers queued lasts in Redis
+  // unless one of its commands says more: a few polls, and a slow answer.
+  readonly #placeTtlMs: number;
+  // This store stands in the line in Redis, as of its last command.
+  #inLine = false;
+  // Since when (on this store's clock) the caller first in line in another process has waited,
+  // as of the last answer: NaN when none waits.
+  #othersSince = NaN;
+  // A check that the queue has emptied after a slot went to a caller queued here is due.
+  #leaving = false;
+  readonly #leaveIfEmpty = (): void => {
+    this.#leaving = false;
+    if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
+  };
   readonly #onRenewTimer = (): void => {
     this.#renewTimer = undefined;
     this.#renew();
@@ -133,6 +151,8 @@ export class RedisBulkheadStore
   readonly #onPollTimer = (): void => {
     this.#pollTimer = undefined;
     if (this.#onFree !== undefined) this.#onFree();
+    // Nobody waits here any more (their wait ran out, or they left): out of the line.
+    if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
   };
 
   /**
@@ -150,6 +170,8 @@ export class RedisBulkheadStore
       ),
     );
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
+    this.#firstPollMs = this.#pollMs / 4;
+    this.#placeTtlMs = Math.ceil(3 * this.#pollMs + this.core.options.storeTimeoutMs);
   }
 
   /** Slots this store holds in Redis (leases it renews). */
@@ -232,8 +254,9 @@ export class RedisBulkheadStore
         (reply) => {
           this.#taking.done(1);
           this.#carriedIn(free, adopt, again);
-          const [granted, inUse] = reply as [unknown, unknown];
+          const [granted, inUse, wait] = reply as [unknown, unknown, unknown];
           this.#known = Number(inUse);
+          this.#learnLine(wait);
           if (Number(granted) === 1) this.#leased(slot);
           else this.#untrack(slot);
         },
@@ -275,8 +298,9 @@ export class RedisBulkheadStore
         (reply) => {
           this.#asking.done(1);
           this.#carriedIn(free, adopt, again);
-          const [granted, inUse] = reply as [unknown, unknown];
+          const [granted, inUse, wait] = reply as [unknown, unknown, unknown];
           this.#known = Number(inUse);
+          this.#learnLine(wait);
           // Calls that took local slots while Redis decided are not in its count: the slot is
           // given back if it would take this process past the limit with them.
           const uncounted = this.#uncounted();
@@ -352,23 +376,80 @@ export class RedisBulkheadStore
     );
   }
 
-  /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */
-  subscribe(onFree: () => void): void {
+  /**
+   * Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed, and
+   * `queuedSince`, which tells since when the first caller queued in the bulkhead has waited: while
+   * callers wait here, this store stands in a line in Redis with the other processes that have
+   * callers queued, so a slot freed while callers wait goes to the process whose caller has
+   * waited longest (see {@link RedisBulkheadStore.handOff}).
+   */
+  subscribe(onFree: () => void, queuedSince?: () => number | undefined): void {
     this.#onFree = onFree;
+    this.#queuedSince = queuedSince;
   }
 
   /**
-   * Whether a slot whose call ended may go straight to a caller queued here: not while Redis, as
-   * of its last answer, counts more slots taken than `maxConcurrent` (after an outage, when
-   * processes count their running calls in again); the slot is then freed, and the queued
-   * callers ask Redis in turn.
+   * Whether a slot whose call ended may go straight to a caller queued here: not while a caller
+   * queued in another process has waited longer than the first one here (as of Redis's last
+   * answer), nor while Redis counts more slots taken than `maxConcurrent` (after an outage, when
+   * processes count their running calls in again); the slot is then freed in Redis, where it goes
+   * to the process first in line, and the callers queued here ask Redis in turn.
    */
   handOff(): boolean {
-    if (!this.core.link.up || (this.#known <= this.#maxConcurrent && this.#untracked === 0)) {
+    const link = this.core.link;
+    if (!link.up) return true;
+    if (this.#known <= this.#maxConcurrent && this.#untracked === 0 && !this.#behind()) {
+      // The caller served may be the last one queued here: then this store leaves the line.
+      if (this.#inLine && !this.#leaving) {
+        this.#leaving = true;
+        queueMicrotask(this.#leaveIfEmpty);
+      }
       return true;
     }
     this.#armPoll();
     return false;
+  }
+
+  // Whether a caller queued in another process has waited longer than the first one here.
+  #behind(): boolean {
+    const since = this.#queuedSince?.();
+    return since !== undefined && this.#othersSince < since;
+  }
+
+  // An answer's count of slots in use and the line (a release's reply).
+  #learnCount(reply: readonly unknown[]): void {
+    this.#known = Number(reply[1]);
+    this.#learnLine(reply[2]);
+  }
+
+  // An answer's `wait`: how long the caller first in line in another process has waited (ms).
+  #learnLine(wait: unknown): void {
+    const waited = Number(wait);
+    this.#othersSince = waited >= 0 ? this.core.link.clock.now() - waited : NaN;
+  }
+
+  // This store's place in the line, sent with each command: how long the caller first queued here
+  // has waited, or, once nobody waits here, leaving the line; nothing from a store out of it.
+  #place(): LeasePlace | undefined {
+    const since = this.#queuedSince?.();
+    if (since === undefined) {
+      if (!this.#inLine) return undefined;
+      this.#inLine = false;
+      return { owner: this.#owner, waitedMs: -1, ttlMs: this.#placeTtlMs };
+    }
+    this.#inLine = true;
+    const waitedMs = Math.max(0, Math.floor(this.core.link.clock.now() - since));
+    return { owner: this.#owner, waitedMs, ttlMs: this.#placeTtlMs };
+  }
+
+  // Nobody waits here any more: out of the line at once (a renewal of no lease), so the slots
+  // freed elsewhere do not wait for this store.
+  #leaveLine(): void {
+    const link = this.core.link;
+    if (!link.up || link.bypassing) return;
+    link.send(this.#command({ op: 'renew', ids: NONE }), (reply) => {
+      if (Array.isArray(reply)) this.#learnLine(reply[2]);
+    });
   }
 
   // What a command taking a slot carries besides: the leases to free (`free`), leases for the
@@ -432,7 +513,7 @@ export class RedisBulkheadStore
       this.#command({ op: 'release', ids }),
       (reply) => {
         this.#freed(free);
-        if (Array.isArray(reply)) this.#known = Number(reply[1]);
+        if (Array.isArray(reply)) this.#learnCount(reply);
       },
       () => {
         this.#away = true;
@@ -449,7 +530,7 @@ export class RedisBulkheadStore
     for (const id of ids) this.#unreleased.set(id, now);
     this.core.link.send(this.#command({ op: 'release', ids }), (reply) => {
       this.#freed(ids);
-      if (Array.isArray(reply)) this.#known = Number(reply[1]);
+      if (Array.isArray(reply)) this.#learnCount(reply);
     });
   }
 
@@ -519,13 +600,22 @@ export class RedisBulkheadStore
       key: this.redisKey,
       maxConcurrent: this.#maxConcurrent,
       leaseTtlMs: this.leaseTtlMs,
+      place: this.#place(),
       ...op,
     });
   }
 
+  // Asks Redis again for the callers queued here, every `min(100 ms, leaseTtl / 4)`, or four
+  // times as often while callers wait in other processes too and the first one here has waited
+  // longest of all: the next slot freed is its, and waits for it.
   #armPoll(): void {
     if (this.#onFree !== undefined && this.#pollTimer === undefined) {
-      this.#pollTimer = this.core.link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
+      const since = this.#queuedSince?.();
+      const first = since !== undefined && this.#othersSince >= since;
+      this.#pollTimer = this.core.link.clock.setTimeout(
+        this.#onPollTimer,
+        first ? this.#firstPollMs : this.#pollMs,
+      );
     }
   }
 
@@ -627,8 +717,9 @@ export class RedisBulkheadStore
       (reply) => {
         this.#renewing = false;
         this.#adopting.done(adopt.length);
-        const [inUse, lost] = reply as [unknown, unknown];
+        const [inUse, lost, wait] = reply as [unknown, unknown, unknown];
         this.#known = Number(inUse);
+        this.#learnLine(wait);
         if (retake) {
           this.#retaken(ids, sentAt);
           this.#adopt(adopt);

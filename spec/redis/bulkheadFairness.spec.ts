@@ -1,0 +1,118 @@
+// Callers queued for a shared Redis bulkhead in several processes (here: stores on clients of
+// their own) are served in the order they queued across all of them: a process whose calls keep
+// ending does not keep the slots for its own queue while callers elsewhere wait longer.
+import { expect } from 'chai';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
+import { ManualClock } from '../support/clock.js';
+import { deferred, describeRedis, eventually, PATIENT, sleep, type RedisEnv } from './harness.js';
+
+type Name = 'a' | 'b' | 'c';
+
+/** Three processes sharing one bulkhead, each with its callers in a loop, on one manual clock. */
+class Fleet {
+  readonly clock = new ManualClock();
+  readonly bulkheads = new Map<Name, Bulkhead>();
+  readonly stores = new Map<Name, RedisBulkheadStore>();
+  /** Whose calls started, in order. */
+  readonly served: Name[] = [];
+  /** Calls running, oldest first, each ended by its `end`. */
+  readonly running: { readonly name: Name; readonly end: () => void }[] = [];
+  readonly #done: Promise<unknown>[] = [];
+
+  async join(env: RedisEnv, key: string, name: Name, maxConcurrent: number): Promise<void> {
+    const connection = await env.connect();
+    const store = new RedisBulkheadStore({ client: connection.client, key, storeTimeout: PATIENT });
+    this.stores.set(name, store);
+    this.bulkheads.set(
+      name,
+      new Bulkhead({ maxConcurrent, maxQueue: 10, clock: this.clock, store }),
+    );
+  }
+
+  /** A caller of `name` asks for a slot: it runs until the spec ends it. */
+  call(name: Name): void {
+    const gate = deferred();
+    const bulkhead = this.bulkheads.get(name) as Bulkhead;
+    this.#done.push(
+      bulkhead.execute(() => {
+        this.served.push(name);
+        this.running.push({ name, end: () => gate.resolve() });
+        return gate.promise;
+      }),
+    );
+  }
+
+  queued(name: Name): number {
+    return (this.bulkheads.get(name) as Bulkhead).queued;
+  }
+
+  /**
+   * Moves time on by `ms`, in steps of 25 ms, each as long in real time: Redis's answers arrive
+   * meanwhile, and the time Redis measures (how long callers have waited, on its own clock)
+   * keeps pace with the stores'.
+   */
+  async pass(ms: number): Promise<void> {
+    for (let passed = 0; passed < ms; passed += 25) {
+      await this.clock.advance(25);
+      await sleep(25);
+    }
+  }
+
+  /** Moves time on until `count` calls run (each step lets the queued callers' polls go). */
+  async untilRunning(count: number): Promise<void> {
+    for (let step = 0; step < 80 && this.running.length < count; step++) await this.pass(25);
+    expect(this.running.length, 'calls running').to.equal(count);
+  }
+
+  /** Ends the oldest call running; its caller comes back at once for another slot. */
+  endOldest(): void {
+    const call = this.running.shift();
+    if (call === undefined) throw new Error('no call running');
+    call.end();
+    this.call(call.name);
+  }
+
+  async close(): Promise<void> {
+    for (const call of this.running.splice(0)) call.end();
+    await this.pass(400);
+  }
+}
+
+describeRedis(
+  'RedisBulkheadStore across processes with callers queued',
+  function (env) {
+    it('serves the callers queued in every process in the order they queued, also while the slots are freed in one process', async function () {
+      const fleet = new Fleet();
+      const key = env.uniqueKey();
+      for (const name of ['a', 'b', 'c'] as const) await fleet.join(env, key, name, 2);
+      // A runs two calls: both slots are its.
+      fleet.call('a');
+      fleet.call('a');
+      await fleet.untilRunning(2);
+      // B's caller queues first, then C's, then two more of A's (each has asked Redis a few
+      // times by the next one).
+      fleet.call('b');
+      await eventually(() => fleet.queued('b') === 1);
+      await fleet.pass(200);
+      fleet.call('c');
+      await eventually(() => fleet.queued('c') === 1);
+      await fleet.pass(200);
+      fleet.call('a');
+      fleet.call('a');
+      await eventually(() => fleet.queued('a') === 2);
+      await fleet.pass(200);
+      // Calls end, oldest first, and each caller comes back for another slot at once: every
+      // slot freed in A goes to whoever has waited longest, B and C before A's own queue.
+      for (let round = 0; round < 10; round++) {
+        fleet.endOldest();
+        await fleet.untilRunning(2);
+      }
+      // First in first out across the three: A, with four callers in its loop to B's and C's
+      // one, has four slots of every six.
+      expect(fleet.served.join('')).to.equal('aabcaaaabcaa');
+      await fleet.close();
+    });
+  },
+  { cluster: true },
+);

@@ -5,7 +5,15 @@ import { expect } from 'chai';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { ManualClock } from '../support/clock.js';
-import { deferred, describeRedis, eventually, PATIENT, sleep, type RedisEnv } from './harness.js';
+import {
+  deferred,
+  describeRedis,
+  eventually,
+  PATIENT,
+  sleep,
+  type RedisEnv,
+  type TestClient,
+} from './harness.js';
 
 type Name = 'a' | 'b' | 'c';
 
@@ -14,19 +22,33 @@ class Fleet {
   readonly clock = new ManualClock();
   readonly bulkheads = new Map<Name, Bulkhead>();
   readonly stores = new Map<Name, RedisBulkheadStore>();
+  readonly connections = new Map<Name, TestClient>();
   /** Whose calls started, in order. */
   readonly served: Name[] = [];
   /** Calls running, oldest first, each ended by its `end`. */
   readonly running: { readonly name: Name; readonly end: () => void }[] = [];
   readonly #done: Promise<unknown>[] = [];
 
-  async join(env: RedisEnv, key: string, name: Name, maxConcurrent: number): Promise<void> {
+  async join(
+    env: RedisEnv,
+    key: string,
+    name: Name,
+    maxConcurrent: number,
+    maxWait?: number,
+  ): Promise<void> {
     const connection = await env.connect();
-    const store = new RedisBulkheadStore({ client: connection.client, key, storeTimeout: PATIENT });
+    const store = new RedisBulkheadStore({
+      client: connection.client,
+      key,
+      storeTimeout: PATIENT,
+      // Cut off from Redis, a process refuses its callers rather than run them on its own.
+      onStoreError: 'fail-closed',
+    });
+    this.connections.set(name, connection);
     this.stores.set(name, store);
     this.bulkheads.set(
       name,
-      new Bulkhead({ maxConcurrent, maxQueue: 10, clock: this.clock, store }),
+      new Bulkhead({ maxConcurrent, maxQueue: 10, maxWait, clock: this.clock, store }),
     );
   }
 
@@ -35,11 +57,13 @@ class Fleet {
     const gate = deferred();
     const bulkhead = this.bulkheads.get(name) as Bulkhead;
     this.#done.push(
-      bulkhead.execute(() => {
-        this.served.push(name);
-        this.running.push({ name, end: () => gate.resolve() });
-        return gate.promise;
-      }),
+      bulkhead
+        .execute(() => {
+          this.served.push(name);
+          this.running.push({ name, end: () => gate.resolve() });
+          return gate.promise;
+        })
+        .catch((error: unknown) => error),
     );
   }
 
@@ -111,6 +135,43 @@ describeRedis(
       // First in first out across the three: A, with four callers in its loop to B's and C's
       // one, has four slots of every six.
       expect(fleet.served.join('')).to.equal('aabcaaaabcaa');
+      await fleet.close();
+    });
+
+    it('takes a process out of the line once nobody waits there, and one cut off from Redis after a few polls', async function () {
+      const fleet = new Fleet();
+      const key = env.uniqueKey();
+      const line = `bulwark:bh:{${key}}:q`;
+      await fleet.join(env, key, 'a', 1);
+      await fleet.join(env, key, 'b', 1, 300);
+      await fleet.join(env, key, 'c', 1);
+      fleet.call('a');
+      await fleet.untilRunning(1);
+      // B's caller waits, and B stands in the line, until its maxWait runs out.
+      fleet.call('b');
+      await eventually(() => fleet.queued('b') === 1);
+      await fleet.pass(100);
+      expect(await env.admin.command('ZCARD', line)).to.equal(1);
+      await fleet.pass(300);
+      expect(fleet.queued('b')).to.equal(0);
+      await eventually(async () => (await env.admin.command('ZCARD', line)) === 0);
+      // C's caller waits in turn, then C loses its connection (and its caller): its place in
+      // the line lasts a few polls.
+      fleet.call('c');
+      await eventually(() => fleet.queued('c') === 1);
+      await fleet.pass(100);
+      expect(await env.admin.command('ZCARD', line)).to.equal(1);
+      (fleet.connections.get('c') as TestClient).crash();
+      // A's call ends and its caller comes back: the slot waits for C, then goes to A once C's
+      // place has lapsed.
+      fleet.endOldest();
+      await fleet.pass(100);
+      expect(fleet.running).to.have.length(0);
+      expect(fleet.queued('a')).to.equal(1);
+      await fleet.untilRunning(1);
+      expect(fleet.running[0]?.name).to.equal('a');
+      expect(fleet.served).to.deep.equal(['a', 'a']);
+      expect(await env.admin.command('ZCARD', line)).to.equal(0);
       await fleet.close();
     });
   },

@@ -120,7 +120,8 @@ export class RedisBulkheadStore
   // How often the store whose queued caller has waited longest asks Redis (see #armPoll).
   readonly #firstPollMs: number;
   // How long this store's place in the line of processes with callers queued lasts in Redis
-  // unless one of its commands says more: a few polls, and a slow answer.
+  // unless one of its commands says more: four polls (a poll waiting for a slow answer renews it
+  // as it arrives).
   readonly #placeTtlMs: number;
   // This store stands in the line in Redis, as of its last command.
   #inLine = false;
@@ -171,7 +172,7 @@ export class RedisBulkheadStore
     );
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
     this.#firstPollMs = this.#pollMs / 4;
-    this.#placeTtlMs = Math.ceil(3 * this.#pollMs + this.core.options.storeTimeoutMs);
+    this.#placeTtlMs = Math.ceil(4 * this.#pollMs);
   }
 
   /** Slots this store holds in Redis (leases it renews). */

@@ -44,8 +44,18 @@ const MIN_LEASE_TTL_MS = 50;
  * {@link RedisBulkheadStore.tryAcquireKnown}), and when that count is full sends for a fresh
  * one in the background (at most every `min(100 ms, leaseTtl / 4)`), so slots freed elsewhere
  * are seen; while Redis is away it decides as `onStoreError` says, and sends one probe after
- * each back-off. A caller queued in this process is served by this process's releases at once, and
- * otherwise asks Redis again every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
+ * each back-off.
+ *
+ * Callers queued for a slot are served first in first out across the processes: a process with
+ * callers queued stands in a line in Redis (how long its first queued caller has waited, sent
+ * with each of its commands; its place lapses four polls after its last word, so a crashed
+ * process's place does not hold anyone up for long), Redis grants a free slot only to a caller
+ * with fewer processes ahead of it in that line than slots free (to a caller from a process with
+ * nobody queued, only once every process in the line could be served), and a slot whose call
+ * ends goes straight to a caller queued in this process only while no caller elsewhere has
+ * waited longer, and is freed in Redis otherwise. Callers queued here ask Redis again every
+ * `min(100 ms, leaseTtl / 4)`, four times as often while the first of them has waited longest
+ * of all and others wait elsewhere too.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
  * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1,

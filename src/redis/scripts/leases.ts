@@ -49,8 +49,8 @@ export type LeasesParams = LeaseOp & {
   readonly place?: LeasePlace | undefined;
 };
 
-/** @internal The keys of the line of processes with callers queued, beside the leases `key`. */
-export function lineKeys(key: string): readonly [string, string, string] {
+// The keys of the line of processes with callers queued, beside the leases `key`.
+function lineKeys(key: string): readonly [string, string, string] {
   return [key, `${key}:q`, `${key}:qt`];
 }
 

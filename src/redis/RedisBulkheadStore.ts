@@ -453,6 +453,15 @@ export class RedisBulkheadStore
     return { owner: this.#owner, waitedMs, ttlMs: this.#placeTtlMs };
   }
 
+  // A slot this store freed for a caller elsewhere, as it last knew, is free and nobody elsewhere
+  // waits longer (served meanwhile): the callers queued here ask for it now, not at their poll.
+  #pollIfOwed(): void {
+    const timer = this.#pollTimer;
+    if (timer === undefined || this.#known >= this.#maxConcurrent || this.#behind()) return;
+    this.core.link.clock.clearTimeout(timer);
+    this.#onPollTimer();
+  }
+
   // Nobody waits here any more: out of the line at once (a renewal of no lease), so the slots
   // freed elsewhere do not wait for this store.
   #leaveLine(): void {
@@ -524,7 +533,9 @@ export class RedisBulkheadStore
       this.#command({ op: 'release', ids }),
       (reply) => {
         this.#freed(free);
-        if (Array.isArray(reply)) this.#learnCount(reply);
+        if (!Array.isArray(reply)) return;
+        this.#learnCount(reply);
+        if (this.#inLine) this.#pollIfOwed();
       },
       () => {
         this.#away = true;

@@ -2,6 +2,7 @@
 // their own) are served in the order they queued across all of them: a process whose calls keep
 // ending does not keep the slots for its own queue while callers elsewhere wait longer.
 import { expect } from 'chai';
+import { BulkheadFullError } from '../../src/errors.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import { ManualClock } from '../support/clock.js';
@@ -10,6 +11,7 @@ import {
   describeRedis,
   eventually,
   PATIENT,
+  rejectionOf,
   sleep,
   type RedisEnv,
   type TestClient,
@@ -128,9 +130,12 @@ describeRedis(
       await fleet.pass(200);
       // Calls end, oldest first, and each caller comes back for another slot at once: every
       // slot freed in A goes to whoever has waited longest, B and C before A's own queue.
+      // (Each round lets every process ask Redis once more before the next call ends: a process
+      // decides whom a slot ending there goes to on what Redis last told it.)
       for (let round = 0; round < 10; round++) {
         fleet.endOldest();
         await fleet.untilRunning(2);
+        await fleet.pass(100);
       }
       // First in first out across the three: A, with four callers in its loop to B's and C's
       // one, has four slots of every six.
@@ -172,6 +177,34 @@ describeRedis(
       expect(fleet.running[0]?.name).to.equal('a');
       expect(fleet.served).to.deep.equal(['a', 'a']);
       expect(await env.admin.command('ZCARD', line)).to.equal(0);
+      await fleet.close();
+    });
+
+    it('keeps a slot freed while callers wait elsewhere for them, from callers of a process with none queued', async function () {
+      const fleet = new Fleet();
+      const key = env.uniqueKey();
+      await fleet.join(env, key, 'a', 2);
+      await fleet.join(env, key, 'b', 2);
+      // C fails fast: it queues nobody.
+      const connection = await env.connect();
+      const c = new Bulkhead({
+        maxConcurrent: 2,
+        clock: fleet.clock,
+        store: new RedisBulkheadStore({ client: connection.client, key, storeTimeout: PATIENT }),
+      });
+      fleet.call('a');
+      fleet.call('a');
+      await fleet.untilRunning(2);
+      fleet.call('b');
+      await eventually(() => fleet.queued('b') === 1);
+      await fleet.pass(100);
+      // One of A's calls ends: its slot is free in Redis until B asks for it again...
+      fleet.running.shift()?.end();
+      await eventually(async () => (await env.admin.command('ZCARD', `bulwark:bh:{${key}}`)) === 1);
+      // ...and C's caller, with nobody queued in C, leaves it to B.
+      expect(await rejectionOf(c.execute(() => 'c'))).to.be.instanceOf(BulkheadFullError);
+      await fleet.untilRunning(2);
+      expect(fleet.served).to.deep.equal(['a', 'a', 'b']);
       await fleet.close();
     });
   },

@@ -490,10 +490,12 @@ describe('contract: option validation', () => {
       'minimumCalls',
       6,
     );
-    expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })).to.throw(
-      TypeError,
-      '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
-    );
+    expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 }))
+      .to.throw(TypeError)
+      .with.property(
+        'message',
+        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is, got 0.5',
+      );
     expectOptionError(
       thrownBy(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })),
       TypeError,
@@ -586,9 +588,10 @@ describe('contract: option validation', () => {
   });
 
   it('R-VAL-6: a value from a configuration names its full path as `option`, with the primitive’s error as `cause`', () => {
-    // config, class, path, received, expected, the option as the primitive named it
+    // config, class, path, received, expected, the option as the primitive named it, the message
+    // after the path (the primitive's, naming the options as the configuration spells them)
     const cases: Array<
-      [Record<string, unknown>, typeof TypeError, string, unknown, string, string]
+      [Record<string, unknown>, typeof TypeError, string, unknown, string, string, string]
     > = [
       [
         { retry: { default: { 'max-attempts': 0 } } },
@@ -597,6 +600,7 @@ describe('contract: option validation', () => {
         0,
         'an integer >= 1',
         'maxAttempts',
+        '`max-attempts` must be an integer >= 1, got 0',
       ],
       [
         { 'rate-limiter': { api: { refillRate: 'fast' } } },
@@ -605,6 +609,7 @@ describe('contract: option validation', () => {
         'fast',
         'a number > 0',
         'refillRate',
+        '`refillRate` must be a number > 0, got "fast"',
       ],
       [
         { 'circuit-breaker': { db: { 'window-size': 5, 'minimum-calls': 6 } } },
@@ -613,6 +618,7 @@ describe('contract: option validation', () => {
         6,
         'an integer <= `windowSize` (5) for a count window',
         'minimumCalls',
+        '`minimum-calls` must be an integer <= `window-size` (5) for a count window, got 6',
       ],
       [
         { bulkhead: { default: { 'max-wait': '1 minute' } } },
@@ -621,6 +627,7 @@ describe('contract: option validation', () => {
         '1 minute',
         'a duration such as 250ms, 5s, 1m30s, 2h or 1d',
         'maxWait',
+        '`max-wait` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "1 minute"',
       ],
       // A stage's own time limiter given as a bare duration: the stage's path.
       [
@@ -630,17 +637,17 @@ describe('contract: option validation', () => {
         0,
         'a duration > 0',
         'timeout',
+        '`timeout` must be a duration > 0, got 0',
       ],
     ];
-    for (const [config, Class, path, received, expected, named] of cases) {
+    for (const [config, Class, path, received, expected, named, message] of cases) {
       const error = thrownBy(() => PolicyRegistry.fromConfig(config)) as OptionTypeError;
       expectOptionError(error, Class, path, received);
       expect(error.expected).to.equal(expected);
       const cause = error.cause as OptionTypeError;
       expectOptionError(cause, Class, named, received);
       expect(cause.expected).to.equal(expected);
-      // The message is the primitive's, after the path: unchanged by the structure.
-      expect(error.message).to.equal(`${path}: ${cause.message}`);
+      expect(error.message).to.equal(`${path}: ${message}`);
     }
   });
 

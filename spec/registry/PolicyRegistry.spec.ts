@@ -400,13 +400,13 @@ describe('PolicyRegistry configuration validation', () => {
     const error = expectError(
       { bulkhead: { default: { 'max-concurrent': 0 } } },
       OptionRangeError,
-      'resilience.bulkhead.default.max-concurrent: `maxConcurrent` must be an integer >= 1, got 0',
+      'resilience.bulkhead.default.max-concurrent: `max-concurrent` must be an integer >= 1, got 0',
     );
     expect((error as Error & { cause: unknown }).cause).to.be.instanceOf(RangeError);
     expectError(
       { 'rate-limiter': { api: { 'refill-rate': 'fast' } } },
       OptionTypeError,
-      'resilience.rate-limiter.api.refill-rate: `refillRate` must be a number > 0, got "fast"',
+      'resilience.rate-limiter.api.refill-rate: `refill-rate` must be a number > 0, got "fast"',
     );
   });
 
@@ -414,7 +414,7 @@ describe('PolicyRegistry configuration validation', () => {
     expectError(
       { policies: { pricing: [{ retry: {} }, { bulkhead: { 'max-concurrent': -1 } }] } },
       OptionRangeError,
-      'resilience.policies.pricing[1].bulkhead.max-concurrent: `maxConcurrent` must be an integer >= 1, got -1',
+      'resilience.policies.pricing[1].bulkhead.max-concurrent: `max-concurrent` must be an integer >= 1, got -1',
     );
   });
 
@@ -422,7 +422,7 @@ describe('PolicyRegistry configuration validation', () => {
     expectError(
       { 'circuit-breaker': { unused: { 'failure-rate-threshold': 2 } } },
       OptionRangeError,
-      'resilience.circuit-breaker.unused.failure-rate-threshold: `failureRateThreshold` must be a number in (0, 1], got 2',
+      'resilience.circuit-breaker.unused.failure-rate-threshold: `failure-rate-threshold` must be a number in (0, 1], got 2',
     );
   });
 
@@ -440,7 +440,7 @@ describe('PolicyRegistry configuration validation', () => {
     expectError(
       { retry: { default: { 'max-delay': '5' } } },
       OptionTypeError,
-      'resilience.retry.default.max-delay: `maxDelay` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5"',
+      'resilience.retry.default.max-delay: `max-delay` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5"',
     );
   });
 
@@ -483,6 +483,35 @@ describe('PolicyRegistry configuration validation', () => {
       'resilience: unknown key `circuitBraker` (did you mean `circuitBreaker`?)',
     );
     expectError({ caching: {} }, OptionTypeError, 'resilience: unknown key `caching`');
+  });
+
+  it('suggests a kind or option spelled as the keys beside it are, else as the typo is', () => {
+    const hint = (config: Record<string, unknown>): string | undefined =>
+      /did you mean `([^`]+)`/.exec(thrown(() => PolicyRegistry.fromConfig(config)).message)?.[1];
+    // Kinds: lower-case or hyphenated, kebab-case; camelCase by a capital or the keys beside.
+    expect(hint({ circuitbreaker: { a: {} } })).to.equal('circuit-breaker');
+    expect(hint({ 'circuit-braker': {} })).to.equal('circuit-breaker');
+    expect(hint({ circuitBreakr: {} })).to.equal('circuitBreaker');
+    expect(hint({ circuitbreaker: {}, rateLimiter: {} })).to.equal('circuitBreaker');
+    expect(hint({ circuitBreakr: {}, 'rate-limiter': {} })).to.equal('circuit-breaker');
+    // Stage kinds, beside the policy's other stages and the sections.
+    expect(hint({ policies: { p: [{ circuitbreaker: {} }] } })).to.equal('circuit-breaker');
+    expect(hint({ policies: { p: [{ rateLimiter: {} }, { circuitbreakr: {} }] } })).to.equal(
+      'circuitBreaker',
+    );
+    expect(hint({ timeLimiter: {}, policies: { p: [{ retyr: {} }] } })).to.equal('retry');
+    // Options, beside the entry's other keys.
+    expect(hint({ retry: { a: { maxattempts: 3 } } })).to.equal('max-attempts');
+    expect(hint({ retry: { a: { max_attempts: 3 } } })).to.equal('max-attempts');
+    expect(hint({ retry: { a: { maxAttemps: 3 } } })).to.equal('maxAttempts');
+    expect(hint({ retry: { a: { maxattempts: 3, maxDelay: 5 } } })).to.equal('maxAttempts');
+    expect(hint({ retry: { a: { maxAttemps: 3, 'max-delay': 5 } } })).to.equal('max-attempts');
+    expect(hint({ bulkhead: { a: { 'max-queue': 1, maxWiat: 5 } } })).to.equal('max-wait');
+    // Nested options, beside the entry's keys at any depth.
+    expect(hint({ bulkhead: { a: { limit: { minsample: 5 } } } })).to.equal('limit.min-samples');
+    expect(hint({ bulkhead: { a: { maxQueue: 1, limit: { minsample: 5 } } } })).to.equal(
+      'limit.minSamples',
+    );
   });
 
   it('rejects a shared fallback, which exists only inside a policy', () => {

@@ -16,7 +16,7 @@ import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../strategies/bulkhead/kind.js';
 import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
-import type { CheckedConstructor, KindDescriptor } from '../strategies/descriptor.js';
+import type { CheckedConstructor, KindDescriptor, OptionValues } from '../strategies/descriptor.js';
 import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
@@ -44,6 +44,7 @@ import {
   type PrimitiveKind,
   type ResilienceConfig,
   type StageConfig,
+  writesKebab,
 } from './config.js';
 
 /** The primitive class of each configuration kind. */
@@ -171,7 +172,10 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * - A kind's `default` entry supplies the defaults of every entry of that kind (named entries and
  *   a policy's inline options are merged over it). Without one, these defaults apply:
  *   rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter
- *   timeout 30s; the other kinds use their primitive's defaults.
+ *   timeout 30s; the other kinds use their primitive's defaults. An entry that sets one of two
+ *   options that cannot go together does not inherit the other (a bulkhead's `limit` leaves out
+ *   a `max-concurrent` in `default`; a retry's `backoff-type: linear` or
+ *   `jitter: decorrelated` a `backoff` there; see the README's Configuration section).
  * - Durations are numbers (milliseconds) or strings such as `200ms`, `5s`, `1m30s`.
  * - A policy stage is `{ <kind>: options }` (a stage of the policy's own), `{ <kind>: name }`
  *   (the shared instance of that name, which must be configured; `default` always is), or, for a
@@ -482,8 +486,10 @@ export class PolicyRegistry {
    * finite (say, in a custom stage's `state()`) becomes `null`, a bigint becomes its decimal
    * string, functions, symbols and `undefined` are left out, an object with `toJSON` gives what
    * that returns, and a reference back to an enclosing object is left out. Built-in stages and
-   * primitives report finite numbers only. A bulkhead's entry includes `orphaned`: calls whose
-   * caller was answered (a deadline, an abort) while their work still holds a slot.
+   * primitives report finite numbers, but for a hedge whose `delay` is `'on-failure'`: its
+   * `delayMs`, `Infinity` in `metrics()`, is `null` here. A bulkhead's entry includes
+   * `orphaned`: calls whose caller was answered (a deadline, an abort) while their work still
+   * holds a slot.
    *
    * @example
    * ```ts
@@ -676,18 +682,19 @@ export class PolicyRegistry {
 
   /**
    * The options of a new primitive: the configuration defaults, then the kind's `default` entry,
-   * then `entry` merged over them (and the registry's clock).
+   * then `entry` merged over them, less what `entry` rules out (see {@link inherited}), and the
+   * registry's clock.
    */
   #options(
     config: NormalizedConfig | undefined,
     kind: KindDescriptor,
     entry: ConfigEntry | undefined,
   ): Readonly<Record<string, unknown>> {
+    const base = kindOf(config, kind).default;
+    const own = entry?.options ?? EMPTY_OPTIONS;
     const options = Object.assign(
-      Object.create(null) as Record<string, unknown>,
-      kind.defaults,
-      kindOf(config, kind).default?.options,
-      entry?.options,
+      inherited(kind, entry === base ? kind.defaults : { ...kind.defaults, ...base?.options }, own),
+      own,
     );
     if (kind.configOptions.includes('clock')) options.clock = this.#clock;
     const optIn = kind.optIn;
@@ -727,7 +734,9 @@ export class PolicyRegistry {
       if (referenced.length > 0) this.#referenced.set(instance as object, referenced);
       return instance;
     } catch (error) {
-      throw entry === undefined ? error : atPath(entry, error);
+      throw entry === undefined
+        ? error
+        : atPath(entry, error, kind.configOptions, kindOf(lookup.config, kind).default);
     }
   }
 
@@ -785,6 +794,41 @@ export class PolicyRegistry {
     for (const { kind, ref, instance } of stages) builder.use(stageOf(kind, instance, ref));
     return builder.build();
   }
+}
+
+const EMPTY_OPTIONS: Readonly<Record<string, unknown>> = /* @__PURE__ */ Object.freeze({});
+
+/**
+ * A copy of the options an entry inherits (its kind's defaults and `default` entry) without those
+ * its `own` options rule out: of each pair in the kind's `exclusive` whose one side `own` sets,
+ * the other side inherited is left out (`limit` where the entry gives `maxConcurrent`, `backoff`
+ * where it gives `backoffType: 'linear'`), so the entry's own choice wins.
+ */
+function inherited(
+  kind: KindDescriptor,
+  options: Readonly<Record<string, unknown>> | undefined,
+  own: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const kept = Object.assign(Object.create(null) as Record<string, unknown>, options);
+  for (const [one, other] of kind.exclusive ?? []) {
+    if (holds(own, one) && holds(options, other)) delete kept[other.option];
+    if (holds(own, other) && holds(options, one)) delete kept[one.option];
+  }
+  return kept;
+}
+
+/** Whether `options` give `values.option` one of those values (undefined is no value). */
+function holds(
+  options: Readonly<Record<string, unknown>> | undefined,
+  { option, only, except }: OptionValues,
+): boolean {
+  const value = options?.[option];
+  return (
+    value !== undefined &&
+    Object.prototype.hasOwnProperty.call(options, option) &&
+    (only === undefined || only.includes(value)) &&
+    !(except?.includes(value) ?? false)
+  );
 }
 
 /** Where the names of shared instances in configured options are looked up. */
@@ -945,31 +989,64 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
 
 /**
  * A validation error with the entry's path in front: for an option error, the path of the option
- * when the entry sets it (else the entry's), and the same class and fields with that path as
- * `option`.
+ * when the entry sets it; when the kind's `default` entry (`base`) set it instead, the entry's
+ * path saying where the value came from (`resilience.circuit-breaker.x (minimum-calls from
+ * resilience.circuit-breaker.default)`); else the entry's. The same class and fields, with the
+ * option's path (in `base` for a value from there) as `option`, and the options named in the
+ * message (the kind's `options`) as the configuration spells them: as written, and in kebab-case
+ * when the entries are written so (`max-tokens` for `maxTokens`).
  */
-function atPath(entry: ConfigEntry, error: unknown): unknown {
+function atPath(
+  entry: ConfigEntry,
+  error: unknown,
+  options: readonly string[],
+  base?: ConfigEntry,
+): unknown {
   if (!(error instanceof Error)) return error;
   if (isOptionError(error)) {
-    const spelled = entry.spelled[error.option];
-    const option = spelled === undefined ? entry.path : `${entry.path}.${spelled}`;
-    let message = error.message;
-    // A nested key the primitive does not know (`limit.min-sample`): named as written, and the
-    // key suggested in kebab-case when the entry is written so.
-    if (spelled !== undefined && spelled !== error.option && error.expected === 'a known option') {
-      message = message
-        .replace(`\`${error.option}\``, `\`${spelled}\``)
-        .replace(/\(did you mean `([A-Za-z]+)`\?\)/, (hint, name: string) =>
-          Object.values(entry.spelled).some((key) => key.includes('-'))
-            ? `(did you mean \`${kebab(name)}\`?)`
-            : hint,
-        );
+    const from = base === entry ? undefined : base;
+    const own = entry.spelled[error.option];
+    const inherited = own === undefined ? from?.spelled[error.option] : undefined;
+    const spelled = own ?? inherited;
+    const option =
+      own !== undefined
+        ? `${entry.path}.${own}`
+        : inherited !== undefined
+          ? `${from?.path}.${inherited}`
+          : entry.path;
+    const prefix =
+      inherited === undefined ? option : `${entry.path} (${inherited} from ${from?.path})`;
+    // Every option the message names (this one, one it conflicts with) as written, the entry's
+    // spelling first; one written nowhere in kebab-case when the entries are written so.
+    const written = Object.assign(
+      Object.create(null) as Record<string, string>,
+      from?.spelled,
+      entry.spelled,
+    );
+    const kebabCase = Object.values(written).some((key) => key.includes('-'));
+    if (kebabCase) for (const name of options) written[name] ??= kebab(name);
+    let message = error.message.replace(/`([A-Za-z][A-Za-z.]*)`/g, (quoted, name: string) =>
+      written[name] === undefined ? quoted : `\`${written[name]}\``,
+    );
+    // A nested key the primitive does not know (`limit.min-sample`): named as written above, and
+    // the key suggested in full (`limit.min-samples`), spelled as the keys beside it are.
+    if (spelled !== undefined && error.expected === 'a known option') {
+      const at = spelled.slice(0, spelled.lastIndexOf('.') + 1);
+      // The entries' other keys, at any depth, tell how to spell it.
+      const beside = Object.values(written)
+        .filter((key) => key !== spelled)
+        .flatMap((key) => key.split('.'));
+      const kebabHint = writesKebab(spelled.slice(at.length), beside);
+      message = message.replace(
+        /\(did you mean `([A-Za-z]+)`\?\)/,
+        (_hint, name: string) => `(did you mean \`${at}${kebabHint ? kebab(name) : name}\`?)`,
+      );
     }
     return new (error instanceof RangeError ? OptionRangeError : OptionTypeError)(
       option,
       error.expected,
       error.received,
-      { message: `${option}: ${message}`, cause: error },
+      { message: `${prefix}: ${message}`, cause: error },
     );
   }
   const Class =

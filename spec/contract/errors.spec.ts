@@ -2,22 +2,31 @@
 // guards, caller aborts.
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
+import * as core from 'bulwark';
+import * as fetchEntry from 'bulwark/fetch';
+import * as otelEntry from 'bulwark/otel';
+import * as redisEntry from 'bulwark/redis';
 import {
   Bulkhead,
   BulkheadFullError,
+  Chaos,
   CircuitBreaker,
   CircuitOpenError,
   Fallback,
+  InjectedFaultError,
   isBulkheadFullError,
   isCircuitOpenError,
+  isInjectedFaultError,
   isOperationTimeoutError,
   isRateLimitExceededError,
+  isRejectedResultError,
   isResilienceError,
   isStoreUnavailableError,
   OperationTimeoutError,
   Policy,
   RateLimiter,
   RateLimitExceededError,
+  RejectedResultError,
   ResilienceError,
   Retry,
   StoreUnavailableError,
@@ -303,6 +312,102 @@ describe('contract: Errors', () => {
     expect(isRateLimitExceededError(raised)).to.equal(true);
     expect(otherCopy.isRateLimitExceededError(new RateLimitExceededError(1))).to.equal(true);
     expect(otherCopy.isResilienceError(new BulkheadFullError(1, 0))).to.equal(true);
+  });
+
+  it('R-ERR-9: every error class an entry point exports has its guard `is<Class>` beside it', () => {
+    const entries = {
+      bulwark: core,
+      'bulwark/fetch': fetchEntry,
+      'bulwark/otel': otelEntry,
+      'bulwark/redis': redisEntry,
+    };
+    for (const [entry, exports] of Object.entries(entries)) {
+      const values = exports as Record<string, unknown>;
+      for (const [name, value] of Object.entries(values)) {
+        if (typeof value !== 'function' || !(value.prototype instanceof Error)) continue;
+        expect(typeof values[`is${name}`], `${entry}: is${name}`).to.equal('function');
+      }
+    }
+  });
+
+  it('R-ERR-9: RejectedResultError and InjectedFaultError have guards that work across two copies of the package, and need the brand', async () => {
+    const guards = {
+      RejectedResultError: isRejectedResultError,
+      InjectedFaultError: isInjectedFaultError,
+    };
+    const classes = { RejectedResultError, InjectedFaultError };
+    const made = {
+      RejectedResultError: [
+        new RejectedResultError(503),
+        new otherCopy.RejectedResultError({ status: 503 }),
+      ],
+      InjectedFaultError: [new InjectedFaultError(), new otherCopy.InjectedFaultError('boom')],
+    };
+    for (const [name, errors] of Object.entries(made)) {
+      for (const [i, error] of errors.entries()) {
+        const which = `${i === 0 ? 'this copy' : 'other copy'} ${name}`;
+        for (const [guarded, guard] of Object.entries(guards)) {
+          expect(guard(error), `${guarded} guard on ${which}`).to.equal(guarded === name);
+        }
+        for (const [className, cls] of Object.entries(classes)) {
+          expect(error instanceof cls, `${which} instanceof ${className}`).to.equal(
+            className === name,
+          );
+        }
+        expect(isResilienceError(error), which).to.equal(false);
+      }
+    }
+    // And the other copy's guards know this copy's errors.
+    expect(otherCopy.isRejectedResultError(new RejectedResultError(1))).to.equal(true);
+    expect(otherCopy.isInjectedFaultError(new InjectedFaultError())).to.equal(true);
+    expect(otherCopy.isInjectedFaultError(new RejectedResultError(1))).to.equal(false);
+    // Look-alikes with the name and code, other errors, and values whose reads throw are not.
+    const lookAlikes = [
+      Object.assign(new Error('x'), {
+        name: 'RejectedResultError',
+        code: 'REJECTED_RESULT',
+        result: 1,
+      }),
+      Object.assign(new Error('x'), { name: 'InjectedFaultError', code: 'INJECTED_FAULT' }),
+    ];
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('no');
+        },
+      },
+    );
+    for (const [i, other] of [
+      ...lookAlikes,
+      new Error('x'),
+      new RateLimitExceededError(1),
+      null,
+      undefined,
+      'INJECTED_FAULT',
+      {},
+      hostile,
+    ].entries()) {
+      for (const [guarded, guard] of Object.entries(guards)) {
+        expect(guard(other), `${guarded} guard on value ${i}`).to.equal(false);
+      }
+    }
+    // The errors bulwark gives are branded: the default fault of a chaos stage, and what a
+    // fallback's method receives for a rejected result.
+    const fault = await rejectionOf(new Chaos({ fault: { rate: 1 } }).execute(() => 'ok'));
+    expect(isInjectedFaultError(fault)).to.equal(true);
+    let received: unknown;
+    await new Fallback({
+      onResult: (r: number) => r > 499,
+      method: (e) => ((received = e), 0),
+    }).execute(() => 503);
+    expect(isRejectedResultError(received)).to.equal(true);
+    expect((received as RejectedResultError).result).to.equal(503);
+    // A subclass of one's own keeps the prototype chain.
+    class Planned extends InjectedFaultError {}
+    expect(new Planned()).to.be.instanceOf(Planned).and.instanceOf(InjectedFaultError);
+    expect(new InjectedFaultError()).to.not.be.instanceOf(Planned);
+    expect(new otherCopy.InjectedFaultError()).to.not.be.instanceOf(Planned);
   });
 
   it('instanceof knows the errors of another copy of the package: its base class any, each class those of its code', () => {

@@ -490,10 +490,12 @@ describe('contract: option validation', () => {
       'minimumCalls',
       6,
     );
-    expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })).to.throw(
-      TypeError,
-      '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
-    );
+    expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 }))
+      .to.throw(TypeError)
+      .with.property(
+        'message',
+        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is, got 0.5',
+      );
     expectOptionError(
       thrownBy(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })),
       TypeError,

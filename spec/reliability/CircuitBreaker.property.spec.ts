@@ -236,11 +236,14 @@ class Model {
     this.move('closed');
   }
 
-  isolate(): void {
+  // Both start from the state as it stands now: a due move to HALF_OPEN comes first.
+  isolate(now: number): void {
+    this.tick(now);
     this.move('isolated');
   }
 
-  reset(): void {
+  reset(now: number): void {
+    this.tick(now);
     this.close();
   }
 
@@ -457,11 +460,11 @@ async function check(config: Config, ops: readonly Op[]): Promise<void> {
         break;
       case 'isolate':
         breaker.isolate();
-        model.isolate();
+        model.isolate(clock.now());
         break;
       case 'reset':
         breaker.reset();
-        model.reset();
+        model.reset(clock.now());
         break;
     }
     const now = clock.now();

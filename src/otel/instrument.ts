@@ -204,7 +204,9 @@ export function instrument(
   // This call's claims, by policy: a policy another call already records on this meter is
   // left to it, gauges included, until that call is removed.
   const held = new Map<Policy<unknown, unknown>, Claim>();
-  // The meter this call's claims are on: see `meterKey`.
+  // Every claim of this call (a registry may hold a policy twice), and the meter they are on (see
+  // `meterKey`).
+  const mine: Array<readonly [Policy<unknown, unknown>, Claim]> = [];
   let key: object | undefined;
   const waiting = (policy: Policy<unknown, unknown> | undefined): boolean =>
     policy !== undefined && held.get(policy)?.unwatch === undefined;
@@ -259,16 +261,14 @@ export function instrument(
       instruments.meter.addBatchObservableCallback(observe, instruments.gauges);
       // A default meter that changed with the provider: the claims move to the new one, where
       // another call may already record them.
-      const now = meterKey(instruments.meter);
-      if (key !== undefined && now !== key) {
-        const was = key;
-        key = now;
-        for (const [policy, own] of held) {
+      const was = key;
+      key = meterKey(instruments.meter);
+      if (was !== undefined && key !== was) {
+        for (const [policy, own] of mine) {
           release(was, policy, own);
-          enqueue(now, policy, own);
+          enqueue(key, policy, own);
         }
       }
-      key = now;
     }
     return instruments;
   };
@@ -289,6 +289,7 @@ export function instrument(
       return own.unwatch === undefined ? undefined : now;
     };
     held.set(policy, own);
+    mine.push([policy, own]);
     enqueue(key as object, policy, own);
     return () => release(key as object, policy, own);
   };
@@ -344,7 +345,7 @@ function enqueue(key: object, policy: Policy<unknown, unknown>, own: Claim): voi
   if (line.length === 1) own.unwatch = own.watch();
 }
 
-/** Gives a {@link claim} up, handing the recording to the next claim in line (once). */
+/** Gives a claim up ({@link enqueue}), handing the recording to the next claim in line (once). */
 function release(key: object, policy: Policy<unknown, unknown>, own: Claim): void {
   const byPolicy = claims.get(key);
   const line = byPolicy?.get(policy);

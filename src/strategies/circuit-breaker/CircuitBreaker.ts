@@ -805,9 +805,11 @@ export class CircuitBreaker<in R = any> {
    * @throws what a custom store throws
    */
   tryAdmit(): number | Promise<number> | CircuitOpenError {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a fast path; #leaseDue looks at both again
     if (this.#waking || this.#recheckTimer !== undefined) this.#leaseDue();
     const answer = this.#store.acquire();
     // The usual call: a CLOSED circuit that this breaker knew CLOSED admits it, without a probe.
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: a fast path; the general one gives the same ticket
     if (answer === ADMIT_CLOSED && this.#lastState === 'closed') {
       return CLOSED_TICKETS - this.#closes;
     }
@@ -1161,6 +1163,7 @@ export class CircuitBreaker<in R = any> {
       return;
     }
     // The usual outcome moves nothing: the state this breaker knew, as a string, not a promise.
+    // Stryker disable next-line ConditionalExpression: a fast path; #took observes no change in the state it has
     if (state !== this.#lastState) this.#took(state, cause, ofResult);
   }
 

@@ -16,7 +16,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript5';
 import { mangledNames } from './scripts/mangle-names.mjs';
 
@@ -163,6 +164,30 @@ for (const file of walk('dist/cjs')) {
   const map = text.lastIndexOf('//# sourceMappingURL=');
   const at = map === -1 ? text.length : map;
   writeFileSync(file, text.slice(0, at) + naming + text.slice(at));
+}
+
+// In Node (and in Deno and Bun, which match its condition too) `import` resolves to a wrapper
+// that re-exports the CommonJS build (package.json: `exports[...].import.node`), so an ES module
+// application and a CommonJS dependency that load bulwark share one copy: the same classes, and
+// wrappers that stack as one. Browsers and browser bundles keep the ESM build. Each wrapper names
+// what its CommonJS module exports, read by loading it (the adapters load the core through
+// `require('bulwark')`, the package's own CommonJS entry).
+const requireBuilt = createRequire(import.meta.url);
+for (const name of Object.keys(entries)) {
+  const cjs = resolve(`dist/cjs/${name}.cjs`);
+  const names = Object.keys(requireBuilt(cjs));
+  if (names.length === 0 || names.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n))) {
+    throw new Error(`dist/cjs/${name}.cjs: exports no names a wrapper can give: ${names}`);
+  }
+  const wrapper = resolve(`dist/node/${name}.mjs`);
+  mkdirSync(dirname(wrapper), { recursive: true });
+  const from = relative(dirname(wrapper), cjs).split('\\').join('/');
+  writeFileSync(
+    wrapper,
+    `// bulwark in Node: the CommonJS build, so \`import\` and \`require\` load one copy.\n` +
+      `import cjs from ${JSON.stringify(from)};\n` +
+      `export const {\n${names.map((n) => `  ${n},\n`).join('')}} = cjs;\n`,
+  );
 }
 
 execFileSync(

@@ -173,6 +173,10 @@ export class StoreUnavailableError extends ResilienceError {
   }
 }
 
+// The brand of a RejectedResultError, in the global symbol registry like the one of the
+// ResilienceErrors, so that another copy of the package knows it.
+const REJECTED_BRAND: unique symbol = Symbol.for('bulwark.RejectedResultError') as never;
+
 /**
  * What a fallback's `method` (and its `fallback` event) receives in place of an error when
  * `onResult` rejected a result: the outcome, as Polly's fallback sees it, with the result itself
@@ -198,12 +202,45 @@ export class RejectedResultError<R = unknown> extends Error {
   declare readonly name: 'RejectedResultError';
   /** The result that was rejected. */
   readonly result: R;
+  /** @internal */
+  declare readonly [REJECTED_BRAND]: true;
 
   constructor(result: R) {
     super("The result was rejected by the fallback's onResult");
     // A string literal: a class's own name does not survive minification.
     this.name = 'RejectedResultError';
     this.result = result;
+    Object.defineProperty(this, REJECTED_BRAND, { value: true });
+  }
+
+  /**
+   * `instanceof RejectedResultError` also knows one made by another copy of the package (an ESM
+   * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // The class is known by owning this method, not by its name, which a bundle may change; a
+    // subclass inherits the method.
+    return (
+      (Object.hasOwn(this, Symbol.hasInstance) && isRejectedResultError(value)) ||
+      Function.prototype[Symbol.hasInstance].call(this, value)
+    );
+  }
+}
+
+/**
+ * True for a {@link RejectedResultError}, from this or another copy of the package; false, never
+ * a throw, for a value whose property reads throw.
+ */
+export function isRejectedResultError<R = unknown>(e: unknown): e is RejectedResultError<R> {
+  try {
+    return (
+      typeof e === 'object' &&
+      e !== null &&
+      (e as { [REJECTED_BRAND]?: unknown })[REJECTED_BRAND] === true &&
+      (e as { code?: unknown }).code === 'REJECTED_RESULT'
+    );
+  } catch {
+    return false;
   }
 }
 

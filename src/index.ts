@@ -30,6 +30,7 @@ export {
   CircuitOpenError,
   StoreUnavailableError,
   RejectedResultError,
+  isRejectedResultError,
   isResilienceError,
   isRateLimitExceededError,
   isBulkheadFullError,
@@ -111,7 +112,7 @@ export type {
   ChaosLatency,
   ChaosResult,
 } from './strategies/chaos/Chaos.js';
-export { Chaos, InjectedFaultError } from './strategies/chaos/Chaos.js';
+export { Chaos, InjectedFaultError, isInjectedFaultError } from './strategies/chaos/Chaos.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export { stages, BuiltinStage } from './pipeline/stages.js';

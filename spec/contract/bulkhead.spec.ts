@@ -55,7 +55,9 @@ describe('contract: Bulkhead', () => {
 
   it('R-BH-3: a `maxWait` other than 0 or Infinity needs `maxQueue` > 0 (else no caller would wait)', () => {
     const message = '`maxWait` needs `maxQueue` > 0: without a queue no caller waits';
-    const refusals: Array<[() => unknown, string, unknown]> = [
+    // A configuration's error names the options as the configuration spells them.
+    const configured = '`max-wait` needs `max-queue` > 0: without a queue no caller waits';
+    const refusals: Array<[() => unknown, string, unknown, string?]> = [
       [() => new Bulkhead({ maxConcurrent: 1, maxWait: '2s' }), 'maxWait', '2s'],
       [() => new Bulkhead({ maxQueue: 0, maxWait: 1 }), 'maxWait', 1],
       [() => Policy.builder().bulkhead({ maxConcurrent: 1, maxWait: '2s' }), 'maxWait', '2s'],
@@ -66,9 +68,10 @@ describe('contract: Bulkhead', () => {
           }),
         'resilience.bulkhead.db.max-wait',
         '2s',
+        configured,
       ],
     ];
-    for (const [make, option, received] of refusals) {
+    for (const [make, option, received, expected = message] of refusals) {
       let error: unknown;
       try {
         make();
@@ -79,7 +82,7 @@ describe('contract: Bulkhead', () => {
       expect(isOptionTypeError(error), option).to.equal(true);
       // Names the value received, as every option error does.
       const got = typeof received === 'string' ? `"${received}"` : String(received);
-      expect((error as Error).message, option).to.have.string(`${message}, got ${got}`);
+      expect((error as Error).message, option).to.have.string(`${expected}, got ${got}`);
       expect(error).to.include({ option, received });
     }
     // 0 (never queue) and Infinity (no limit, as when left out) say nothing against no queue.

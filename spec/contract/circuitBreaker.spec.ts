@@ -74,6 +74,26 @@ describe('contract: CircuitBreaker', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('R-CB-2: reset() and isolate() once `recoveryTimeout` has passed start from HALF_OPEN, whether or not the state was read', async () => {
+    for (const change of ['reset', 'isolate'] as const) {
+      for (const read of [false, true]) {
+        const clock = new ManualClock(1_000);
+        const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 100, clock });
+        const changes: string[] = [];
+        breaker.onStateChange(({ from, to }) => changes.push(`${from}>${to}`));
+        record(breaker, 'F');
+        await clock.advance(150);
+        if (read) expect(breaker.state).to.equal(CircuitState.HalfOpen);
+        breaker[change]();
+        expect(changes, `${change}, read: ${read}`).to.deep.equal([
+          'closed>open',
+          'open>half-open',
+          `half-open>${change === 'reset' ? 'closed' : 'isolated'}`,
+        ]);
+      }
+    }
+  });
+
   it('R-CB-3: `recordOn`: errors that count as failures; others pass through and count as neither', async () => {
     const breaker = new CircuitBreaker({
       failureThreshold: 2,
@@ -311,7 +331,7 @@ describe('contract: CircuitBreaker', () => {
   });
 
   it('R-CB-8: `halfOpenMaxCalls` values < 1 are coerced to 1', async () => {
-    for (const halfOpenMaxCalls of [0, -3]) {
+    for (const halfOpenMaxCalls of [0, -3, 0.5, -2.5]) {
       const clock = new ManualClock(1_000);
       const breaker = new CircuitBreaker({
         failureThreshold: 1,
@@ -612,6 +632,25 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('closed');
   });
 
+  it('R-CB-13: a `durationMs` given to `onSuccess` or `onFailure` must be a finite number >= 0', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    const refused: Array<[unknown, typeof TypeError | typeof RangeError, string]> = [
+      ['x', TypeError, '"x"'],
+      [-5, RangeError, '-5'],
+      [NaN, RangeError, 'NaN'],
+    ];
+    for (const [value, type, shown] of refused) {
+      const message = `\`durationMs\` must be a finite number >= 0, got ${shown}`;
+      expect(() => breaker.onSuccess(value as number)).to.throw(type, message);
+      expect(() => breaker.onFailure(new Error('x'), value as number)).to.throw(type, message);
+    }
+    expect(breaker.state).to.equal(CircuitState.Closed);
+    expect(breaker.metrics.bufferedCalls).to.equal(0);
+    breaker.onSuccess();
+    breaker.onFailure(new Error('trips'), 5);
+    expect(breaker.state).to.equal(CircuitState.Open);
+  });
+
   it('R-CB-13: `execute(fn, signal?)` admits the call and records how it went', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 2, clock: new ManualClock(1_000) });
     expect(await breaker.execute(() => 'ok')).to.equal('ok');
@@ -720,9 +759,33 @@ describe('contract: CircuitBreaker', () => {
     expect(
       thrownBy(() => new CircuitBreaker({ recoveryTimeout: '10s', maxRecoveryTimeout: '1s' })),
     ).to.be.instanceOf(RangeError);
-    const noCap = thrownBy(() => new CircuitBreaker({ recoveryBackoff: 2 }));
-    expect(noCap).to.be.instanceOf(RangeError);
-    expect(noCap.message).to.include('`recoveryBackoff`');
+    for (const bad of [NaN, Infinity, 0]) {
+      const error = thrownBy(() => new CircuitBreaker({ recoveryBackoff: bad }));
+      expect(error).to.be.instanceOf(RangeError);
+      expect(error.message).to.include('`recoveryBackoff`');
+    }
+    expect(thrownBy(() => new CircuitBreaker({ recoveryBackoff: '2' as never }))).to.be.instanceOf(
+      TypeError,
+    );
+  });
+
+  it('R-CB-20: a `recoveryBackoff` alone is accepted and grows nothing until `maxRecoveryTimeout` is above `recoveryTimeout`', async () => {
+    const clock = new ManualClock(1_000);
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeout: 100,
+      recoveryBackoff: 2,
+      clock,
+    });
+    await rejectionOf(breaker.execute(fail));
+    for (let reopen = 0; reopen < 3; reopen++) {
+      await clock.advance(100);
+      await rejectionOf(breaker.execute(fail));
+      expect(
+        ((await rejectionOf(breaker.execute(() => 'x'))) as CircuitOpenError).retryAfterMs,
+      ).to.equal(100);
+    }
+    expect(breaker.metrics).to.not.have.property('openDurationMs');
   });
 
   it('R-CB-20: configuration keys `recovery-backoff` and `max-recovery-timeout`', async () => {

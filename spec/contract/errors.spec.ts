@@ -2,28 +2,37 @@
 // guards, caller aborts.
 import { ManualClock } from '../support/clock.js';
 import { expect } from 'chai';
+import * as core from 'bulwark';
+import * as fetchEntry from 'bulwark/fetch';
+import * as otelEntry from 'bulwark/otel';
+import * as redisEntry from 'bulwark/redis';
 import {
   Bulkhead,
   BulkheadFullError,
+  Chaos,
   CircuitBreaker,
   CircuitOpenError,
   Fallback,
+  InjectedFaultError,
   isBulkheadFullError,
   isCircuitOpenError,
+  isInjectedFaultError,
   isOperationTimeoutError,
   isRateLimitExceededError,
+  isRejectedResultError,
   isResilienceError,
   isStoreUnavailableError,
   OperationTimeoutError,
   Policy,
   RateLimiter,
   RateLimitExceededError,
+  RejectedResultError,
   ResilienceError,
   Retry,
   StoreUnavailableError,
   TimeLimiter,
 } from 'bulwark';
-import { never, rejectionOf, requireCore } from './support.js';
+import { never, rejectionOf, otherCopy } from './support.js';
 
 class UserError extends Error {}
 
@@ -280,32 +289,128 @@ describe('contract: Errors', () => {
   });
 
   it('R-ERR-9: the guards work across two copies of the package (brand property, not only `instanceof`)', async () => {
-    const cjs = requireCore();
     const foreign = {
-      RateLimitExceededError: new cjs.RateLimitExceededError(1),
-      BulkheadFullError: new cjs.BulkheadFullError(1, 0),
-      OperationTimeoutError: new cjs.OperationTimeoutError(1, 'x'),
-      CircuitOpenError: new cjs.CircuitOpenError('isolated', Infinity),
-      StoreUnavailableError: new cjs.StoreUnavailableError(),
+      RateLimitExceededError: new otherCopy.RateLimitExceededError(1),
+      BulkheadFullError: new otherCopy.BulkheadFullError(1, 0),
+      OperationTimeoutError: new otherCopy.OperationTimeoutError(1, 'x'),
+      CircuitOpenError: new otherCopy.CircuitOpenError('isolated', Infinity),
+      StoreUnavailableError: new otherCopy.StoreUnavailableError(),
     };
     for (const [name, error] of Object.entries(foreign)) {
       expect(error).to.not.equal(samples()[name as keyof typeof foreign]);
       expect(isResilienceError(error), name).to.equal(true);
       for (const [guarded, guard] of Object.entries(GUARDS)) {
-        expect(guard(error), `${guarded} guard on CJS ${name}`).to.equal(guarded === name);
+        expect(guard(error), `${guarded} guard on the other copy's ${name}`).to.equal(
+          guarded === name,
+        );
       }
     }
-    // An error raised by the CJS copy in use, checked by the ESM copy's guards, and back.
-    const limiter = new cjs.RateLimiter({ maxTokens: 1 });
+    // An error raised by the other copy in use, checked by this copy's guards, and back.
+    const limiter = new otherCopy.RateLimiter({ maxTokens: 1 });
     limiter.tryAcquire();
     const raised = await rejectionOf(limiter.execute(() => 1));
     expect(isRateLimitExceededError(raised)).to.equal(true);
-    expect(cjs.isRateLimitExceededError(new RateLimitExceededError(1))).to.equal(true);
-    expect(cjs.isResilienceError(new BulkheadFullError(1, 0))).to.equal(true);
+    expect(otherCopy.isRateLimitExceededError(new RateLimitExceededError(1))).to.equal(true);
+    expect(otherCopy.isResilienceError(new BulkheadFullError(1, 0))).to.equal(true);
+  });
+
+  it('R-ERR-9: every error class an entry point exports has its guard `is<Class>` beside it', () => {
+    const entries = {
+      bulwark: core,
+      'bulwark/fetch': fetchEntry,
+      'bulwark/otel': otelEntry,
+      'bulwark/redis': redisEntry,
+    };
+    for (const [entry, exports] of Object.entries(entries)) {
+      const values = exports as Record<string, unknown>;
+      for (const [name, value] of Object.entries(values)) {
+        if (typeof value !== 'function' || !(value.prototype instanceof Error)) continue;
+        expect(typeof values[`is${name}`], `${entry}: is${name}`).to.equal('function');
+      }
+    }
+  });
+
+  it('R-ERR-9: RejectedResultError and InjectedFaultError have guards that work across two copies of the package, and need the brand', async () => {
+    const guards = {
+      RejectedResultError: isRejectedResultError,
+      InjectedFaultError: isInjectedFaultError,
+    };
+    const classes = { RejectedResultError, InjectedFaultError };
+    const made = {
+      RejectedResultError: [
+        new RejectedResultError(503),
+        new otherCopy.RejectedResultError({ status: 503 }),
+      ],
+      InjectedFaultError: [new InjectedFaultError(), new otherCopy.InjectedFaultError('boom')],
+    };
+    for (const [name, errors] of Object.entries(made)) {
+      for (const [i, error] of errors.entries()) {
+        const which = `${i === 0 ? 'this copy' : 'other copy'} ${name}`;
+        for (const [guarded, guard] of Object.entries(guards)) {
+          expect(guard(error), `${guarded} guard on ${which}`).to.equal(guarded === name);
+        }
+        for (const [className, cls] of Object.entries(classes)) {
+          expect(error instanceof cls, `${which} instanceof ${className}`).to.equal(
+            className === name,
+          );
+        }
+        expect(isResilienceError(error), which).to.equal(false);
+      }
+    }
+    // And the other copy's guards know this copy's errors.
+    expect(otherCopy.isRejectedResultError(new RejectedResultError(1))).to.equal(true);
+    expect(otherCopy.isInjectedFaultError(new InjectedFaultError())).to.equal(true);
+    expect(otherCopy.isInjectedFaultError(new RejectedResultError(1))).to.equal(false);
+    // Look-alikes with the name and code, other errors, and values whose reads throw are not.
+    const lookAlikes = [
+      Object.assign(new Error('x'), {
+        name: 'RejectedResultError',
+        code: 'REJECTED_RESULT',
+        result: 1,
+      }),
+      Object.assign(new Error('x'), { name: 'InjectedFaultError', code: 'INJECTED_FAULT' }),
+    ];
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('no');
+        },
+      },
+    );
+    for (const [i, other] of [
+      ...lookAlikes,
+      new Error('x'),
+      new RateLimitExceededError(1),
+      null,
+      undefined,
+      'INJECTED_FAULT',
+      {},
+      hostile,
+    ].entries()) {
+      for (const [guarded, guard] of Object.entries(guards)) {
+        expect(guard(other), `${guarded} guard on value ${i}`).to.equal(false);
+      }
+    }
+    // The errors bulwark gives are branded: the default fault of a chaos stage, and what a
+    // fallback's method receives for a rejected result.
+    const fault = await rejectionOf(new Chaos({ fault: { rate: 1 } }).execute(() => 'ok'));
+    expect(isInjectedFaultError(fault)).to.equal(true);
+    let received: unknown;
+    await new Fallback({
+      onResult: (r: number) => r > 499,
+      method: (e) => ((received = e), 0),
+    }).execute(() => 503);
+    expect(isRejectedResultError(received)).to.equal(true);
+    expect((received as RejectedResultError).result).to.equal(503);
+    // A subclass of one's own keeps the prototype chain.
+    class Planned extends InjectedFaultError {}
+    expect(new Planned()).to.be.instanceOf(Planned).and.instanceOf(InjectedFaultError);
+    expect(new InjectedFaultError()).to.not.be.instanceOf(Planned);
+    expect(new otherCopy.InjectedFaultError()).to.not.be.instanceOf(Planned);
   });
 
   it('instanceof knows the errors of another copy of the package: its base class any, each class those of its code', () => {
-    const cjs = requireCore();
     const classes = {
       RateLimitExceededError,
       BulkheadFullError,
@@ -314,25 +419,25 @@ describe('contract: Errors', () => {
       StoreUnavailableError,
     };
     const foreign = {
-      RateLimitExceededError: new cjs.RateLimitExceededError(1),
-      BulkheadFullError: new cjs.BulkheadFullError(1, 0),
-      OperationTimeoutError: new cjs.OperationTimeoutError(1, 'x'),
-      CircuitOpenError: new cjs.CircuitOpenError('isolated', Infinity),
-      StoreUnavailableError: new cjs.StoreUnavailableError(),
+      RateLimitExceededError: new otherCopy.RateLimitExceededError(1),
+      BulkheadFullError: new otherCopy.BulkheadFullError(1, 0),
+      OperationTimeoutError: new otherCopy.OperationTimeoutError(1, 'x'),
+      CircuitOpenError: new otherCopy.CircuitOpenError('isolated', Infinity),
+      StoreUnavailableError: new otherCopy.StoreUnavailableError(),
     };
     for (const [name, error] of Object.entries(foreign)) {
       expect(error instanceof ResilienceError, name).to.equal(true);
       expect(error).to.be.instanceOf(Error);
       for (const [className, cls] of Object.entries(classes)) {
-        expect(error instanceof cls, `CJS ${name} instanceof ${className}`).to.equal(
+        expect(error instanceof cls, `other copy's ${name} instanceof ${className}`).to.equal(
           className === name,
         );
       }
     }
     // And the other way round.
-    expect(new OperationTimeoutError(1) instanceof cjs.OperationTimeoutError).to.equal(true);
-    expect(new OperationTimeoutError(1) instanceof cjs.CircuitOpenError).to.equal(false);
-    expect(new BulkheadFullError(1, 0) instanceof cjs.ResilienceError).to.equal(true);
+    expect(new OperationTimeoutError(1) instanceof otherCopy.OperationTimeoutError).to.equal(true);
+    expect(new OperationTimeoutError(1) instanceof otherCopy.CircuitOpenError).to.equal(false);
+    expect(new BulkheadFullError(1, 0) instanceof otherCopy.ResilienceError).to.equal(true);
     // Neither a look-alike nor anything else is one.
     const lookAlike = Object.assign(new Error('x'), { code: 'TIMEOUT' });
     for (const value of [lookAlike, new Error('x'), {}, null, undefined, 'TIMEOUT', 1]) {
@@ -342,9 +447,8 @@ describe('contract: Errors', () => {
   });
 
   it('a class list of retryOn and Fallback `on` matches the errors of another copy of the package', async () => {
-    const cjs = requireCore();
     const clock = new ManualClock();
-    const limiter = new cjs.TimeLimiter({ timeout: 10, clock });
+    const limiter = new otherCopy.TimeLimiter({ timeout: 10, clock });
     let attempts = 0;
     const retried = rejectionOf(
       new Retry({ maxAttempts: 3, delay: 0, retryOn: [OperationTimeoutError] }).execute(() => {
@@ -369,7 +473,6 @@ describe('contract: Errors', () => {
   });
 
   it("instanceof keeps the prototype chain for a user's own subclasses", () => {
-    const cjs = requireCore();
     class SlowQuery extends OperationTimeoutError {}
     class Overloaded extends ResilienceError {
       readonly code = 'BULKHEAD_FULL' as const;
@@ -381,14 +484,14 @@ describe('contract: Errors', () => {
     expect(slow).to.be.instanceOf(SlowQuery);
     expect(slow).to.be.instanceOf(OperationTimeoutError);
     expect(slow).to.be.instanceOf(ResilienceError);
-    expect(slow instanceof cjs.OperationTimeoutError).to.equal(true);
+    expect(slow instanceof otherCopy.OperationTimeoutError).to.equal(true);
     expect(new OperationTimeoutError(1)).to.not.be.instanceOf(SlowQuery);
-    expect(new cjs.OperationTimeoutError(1)).to.not.be.instanceOf(SlowQuery);
+    expect(new otherCopy.OperationTimeoutError(1)).to.not.be.instanceOf(SlowQuery);
     const overloaded = new Overloaded();
     expect(overloaded).to.be.instanceOf(Overloaded);
     expect(overloaded).to.be.instanceOf(ResilienceError);
     expect(new BulkheadFullError(1, 0)).to.not.be.instanceOf(Overloaded);
-    expect(new cjs.BulkheadFullError(1, 0)).to.not.be.instanceOf(Overloaded);
+    expect(new otherCopy.BulkheadFullError(1, 0)).to.not.be.instanceOf(Overloaded);
     expect(slow).to.not.be.instanceOf(Overloaded);
     expect(JSON.parse(JSON.stringify(slow))).to.deep.equal({
       name: 'OperationTimeoutError',

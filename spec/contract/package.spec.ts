@@ -16,7 +16,7 @@ import type {
 } from 'bulwark';
 import * as otel from 'bulwark/otel';
 import * as redis from 'bulwark/redis';
-import { requireCore } from './support.js';
+import { otherCopy, requireCore } from './support.js';
 
 const root = process.cwd();
 
@@ -81,11 +81,13 @@ const ENTRY_EXPORTS: Record<string, readonly string[]> = {
     'fallback',
     'isBulkheadFullError',
     'isCircuitOpenError',
+    'isInjectedFaultError',
     'isOperationTimeoutError',
     'isOptionError',
     'isOptionRangeError',
     'isOptionTypeError',
     'isRateLimitExceededError',
+    'isRejectedResultError',
     'isResilienceError',
     'isStoreUnavailableError',
     'parseDuration',
@@ -263,7 +265,11 @@ describe('contract: package and entry points', () => {
   it('R-PKG-3: `bulwark` (core: zero runtime dependencies, no `node:` imports): the core builds import nothing outside the package', () => {
     const raw = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
     expect(raw.dependencies ?? {}).to.deep.equal({});
-    for (const file of [pkg.exports['.']?.import.default, pkg.exports['.']?.require.default]) {
+    for (const file of [
+      pkg.exports['.']?.import.default,
+      pkg.exports['.']?.import.node,
+      pkg.exports['.']?.require.default,
+    ]) {
       const imports = importsOf(bundle(file as string));
       expect(imports, file).to.deep.equal([]);
       expect(bundle(file as string)).to.not.match(/["']node:/);
@@ -400,14 +406,36 @@ describe('contract: package and entry points', () => {
     expect(Object.keys(cjsOtel).sort()).to.deep.equal(Object.keys(otel).sort());
   });
 
-  it('R-PKG-2: the CJS build is a second copy of the package (its classes are not the ESM ones)', () => {
-    const cjs = requireCore();
-    expect(cjs.RateLimitExceededError).to.not.equal(core.RateLimitExceededError);
-    // Its errors are not on the ESM prototype chain (`instanceof` still knows them by their brand).
-    const error = new cjs.RateLimitExceededError(5);
-    expect(Object.getPrototypeOf(error)).to.not.equal(core.RateLimitExceededError.prototype);
+  it('R-PKG-2: in Node, `import` and `require` load one copy: the CommonJS build, which `import` reaches through a wrapper', async () => {
+    const require = createRequire(import.meta.url);
+    for (const entry of Object.keys(ENTRY_EXPORTS)) {
+      const imported = (await import(entry)) as Record<string, unknown>;
+      const required = require(entry) as Record<string, unknown>;
+      const differing = Object.keys(required).filter((name) => imported[name] !== required[name]);
+      expect(differing, entry).to.deep.equal([]);
+    }
+    for (const [entry, map] of Object.entries(pkg.exports)) {
+      if (entry === './package.json') continue;
+      const name = entry === '.' ? 'index' : `${entry.slice(2)}/index`;
+      // Under `import`, Node's condition comes after the types and before the ESM build.
+      expect(Object.entries(map.import), entry).to.deep.equal([
+        ['types', `./dist/esm/${name}.d.ts`],
+        ['node', `./dist/node/${name}.mjs`],
+        ['default', `./dist/esm/${name}.js`],
+      ]);
+      // The wrapper imports its CommonJS module and nothing else.
+      expect(specifiersOf(readFileSync(map.import.node as string, 'utf8')), entry).to.deep.equal([
+        `${entry === '.' ? '..' : '../..'}/cjs/${name}.cjs`,
+      ]);
+    }
+    // The ESM build is another copy, which a browser or a browser bundle loads instead.
+    const esm = otherCopy;
+    expect(esm.RateLimitExceededError).to.not.equal(core.RateLimitExceededError);
     expect(
-      Object.prototype.isPrototypeOf.call(core.RateLimitExceededError.prototype, error),
+      Object.prototype.isPrototypeOf.call(
+        core.RateLimitExceededError.prototype,
+        new esm.RateLimitExceededError(5),
+      ),
     ).to.equal(false);
   });
 

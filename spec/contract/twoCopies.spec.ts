@@ -1,23 +1,26 @@
-// Two copies of the package in one process (its ESM and CommonJS builds): a primitive of one
-// copy given to the other's builder is refused with a message that says so.
+// Two copies of the package in one process (in Node, `import` and `require` load one copy; a
+// second one is a second version installed beside it, or code bundled with its own copy, played
+// here by the ESM build loaded by its path): a primitive of one copy given to the other's builder
+// is refused with a message that says so.
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { bulkhead, circuitBreaker, Policy, PolicyRegistry, usePolicy } from 'bulwark';
 import { instrument } from 'bulwark/otel';
+import { otherCopy as other } from './support.js';
 
 const require = createRequire(import.meta.url);
-const cjs = require('bulwark') as typeof import('bulwark');
 
 describe('Package: a primitive from another copy of the package', () => {
   it('is refused by a builder with the reason, not as a kind it is', () => {
     const cases: [string, () => unknown][] = [
       [
         'RateLimiter',
-        () => Policy.builder('p').rateLimiter(new cjs.RateLimiter({ maxTokens: 1, refillRate: 1 })),
+        () =>
+          Policy.builder('p').rateLimiter(new other.RateLimiter({ maxTokens: 1, refillRate: 1 })),
       ],
-      ['CircuitBreaker', () => Policy.builder('p').circuitBreaker(new cjs.CircuitBreaker({}))],
-      ['Bulkhead', () => Policy.builder('p').bulkhead(new cjs.Bulkhead({}))],
+      ['CircuitBreaker', () => Policy.builder('p').circuitBreaker(new other.CircuitBreaker({}))],
+      ['Bulkhead', () => Policy.builder('p').bulkhead(new other.Bulkhead({}))],
     ];
     for (const [label, declare] of cases) {
       expect(declare, label).to.throw(
@@ -28,22 +31,22 @@ describe('Package: a primitive from another copy of the package', () => {
   });
 
   it('is refused by register, usePolicy, the decorators and instrument with the same reason', () => {
-    const policy = cjs.Policy.builder('other').retry({ maxAttempts: 2 }).build();
+    const policy = other.Policy.builder('other').retry({ maxAttempts: 2 }).build();
     const cases: [string, () => unknown, string][] = [
       ['register', () => new PolicyRegistry().register(policy), '`policy` must be a Policy'],
       ['usePolicy', () => usePolicy(policy), '`policy` must be a Policy'],
       ['instrument', () => instrument(policy), '`target` must be a Policy or a PolicyRegistry'],
       [
         'instrument (a registry)',
-        () => instrument(new cjs.PolicyRegistry()),
+        () => instrument(new other.PolicyRegistry()),
         '`target` must be a Policy or a PolicyRegistry',
       ],
       [
         'circuitBreaker',
-        () => circuitBreaker(new cjs.CircuitBreaker({})),
+        () => circuitBreaker(new other.CircuitBreaker({})),
         '`breaker` must be a CircuitBreaker',
       ],
-      ['bulkhead', () => bulkhead(new cjs.Bulkhead({})), '`bulkhead` must be a Bulkhead'],
+      ['bulkhead', () => bulkhead(new other.Bulkhead({})), '`bulkhead` must be a Bulkhead'],
     ];
     for (const [what, call, mustBe] of cases) {
       const which =
@@ -86,7 +89,7 @@ describe('Package: a primitive from another copy of the package', () => {
     }
     const breaker = new minified.CircuitBreaker({});
     expect(breaker.constructor.name).to.not.match(/CircuitBreaker/);
-    class Renamed extends cjs.Bulkhead {}
+    class Renamed extends other.Bulkhead {}
     const cases: [string, () => unknown][] = [
       ['CircuitBreaker', () => Policy.builder('p').circuitBreaker(breaker)],
       ['Bulkhead', () => Policy.builder('p').bulkhead(new Renamed({}))],
@@ -125,7 +128,7 @@ describe('Package: a primitive from another copy of the package', () => {
   it('knows a copy of another version, with a member more or fewer, by its name', () => {
     // Another version's Policy: the same class name, one method more (or one fewer).
     const version = (change: (members: PropertyDescriptorMap) => void): object => {
-      const members = Object.getOwnPropertyDescriptors(cjs.Policy.prototype);
+      const members = Object.getOwnPropertyDescriptors(other.Policy.prototype);
       change(members);
       return Object.create(Object.create(Object.prototype, members) as object) as object;
     };
@@ -152,7 +155,7 @@ describe('Package: a primitive from another copy of the package', () => {
   });
 
   it('still names a primitive of another kind as such', () => {
-    expect(() => Policy.builder('p').retry(new cjs.Bulkhead({}) as never)).to.throw(
+    expect(() => Policy.builder('p').retry(new other.Bulkhead({}) as never)).to.throw(
       TypeError,
       /got an instance of _*Bulkhead$/,
     );

@@ -20,7 +20,7 @@ import {
   Retry,
   TimeLimiter,
 } from 'bulwark';
-import { requireCore, thrownBy } from './support.js';
+import { otherCopy, thrownBy } from './support.js';
 
 type Make = (options: Record<string, unknown>) => unknown;
 
@@ -490,10 +490,12 @@ describe('contract: option validation', () => {
       'minimumCalls',
       6,
     );
-    expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })).to.throw(
-      TypeError,
-      '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
-    );
+    expect(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 }))
+      .to.throw(TypeError)
+      .with.property(
+        'message',
+        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is, got 0.5',
+      );
     expectOptionError(
       thrownBy(() => new CircuitBreaker({ slowCallRateThreshold: 0.5 })),
       TypeError,
@@ -586,9 +588,10 @@ describe('contract: option validation', () => {
   });
 
   it('R-VAL-6: a value from a configuration names its full path as `option`, with the primitive’s error as `cause`', () => {
-    // config, class, path, received, expected, the option as the primitive named it
+    // config, class, path, received, expected, the option as the primitive named it, the message
+    // after the path (the primitive's, naming the options as the configuration spells them)
     const cases: Array<
-      [Record<string, unknown>, typeof TypeError, string, unknown, string, string]
+      [Record<string, unknown>, typeof TypeError, string, unknown, string, string, string]
     > = [
       [
         { retry: { default: { 'max-attempts': 0 } } },
@@ -597,6 +600,7 @@ describe('contract: option validation', () => {
         0,
         'an integer >= 1',
         'maxAttempts',
+        '`max-attempts` must be an integer >= 1, got 0',
       ],
       [
         { 'rate-limiter': { api: { refillRate: 'fast' } } },
@@ -605,6 +609,7 @@ describe('contract: option validation', () => {
         'fast',
         'a number > 0',
         'refillRate',
+        '`refillRate` must be a number > 0, got "fast"',
       ],
       [
         { 'circuit-breaker': { db: { 'window-size': 5, 'minimum-calls': 6 } } },
@@ -613,6 +618,7 @@ describe('contract: option validation', () => {
         6,
         'an integer <= `windowSize` (5) for a count window',
         'minimumCalls',
+        '`minimum-calls` must be an integer <= `window-size` (5) for a count window, got 6',
       ],
       [
         { bulkhead: { default: { 'max-wait': '1 minute' } } },
@@ -621,6 +627,7 @@ describe('contract: option validation', () => {
         '1 minute',
         'a duration such as 250ms, 5s, 1m30s, 2h or 1d',
         'maxWait',
+        '`max-wait` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "1 minute"',
       ],
       // A stage's own time limiter given as a bare duration: the stage's path.
       [
@@ -630,39 +637,38 @@ describe('contract: option validation', () => {
         0,
         'a duration > 0',
         'timeout',
+        '`timeout` must be a duration > 0, got 0',
       ],
     ];
-    for (const [config, Class, path, received, expected, named] of cases) {
+    for (const [config, Class, path, received, expected, named, message] of cases) {
       const error = thrownBy(() => PolicyRegistry.fromConfig(config)) as OptionTypeError;
       expectOptionError(error, Class, path, received);
       expect(error.expected).to.equal(expected);
       const cause = error.cause as OptionTypeError;
       expectOptionError(cause, Class, named, received);
       expect(cause.expected).to.equal(expected);
-      // The message is the primitive's, after the path: unchanged by the structure.
-      expect(error.message).to.equal(`${path}: ${cause.message}`);
+      expect(error.message).to.equal(`${path}: ${message}`);
     }
   });
 
   it('R-VAL-6: the guards recognise option errors from another copy of the package, and nothing else', () => {
-    const cjs = requireCore();
-    const foreign = thrownBy(() => new cjs.Retry({ maxAttempts: 0 }));
+    const foreign = thrownBy(() => new otherCopy.Retry({ maxAttempts: 0 }));
     expect(foreign).to.not.be.instanceOf(OptionRangeError);
     expect(foreign).to.be.instanceOf(RangeError);
     const guards = { isOptionError, isOptionTypeError, isOptionRangeError };
-    const cjsGuards = {
-      isOptionError: cjs.isOptionError,
-      isOptionTypeError: cjs.isOptionTypeError,
-      isOptionRangeError: cjs.isOptionRangeError,
+    const otherGuards = {
+      isOptionError: otherCopy.isOptionError,
+      isOptionTypeError: otherCopy.isOptionTypeError,
+      isOptionRangeError: otherCopy.isOptionRangeError,
     };
     const samples: Array<[unknown, boolean, boolean]> = [
       [foreign, false, true],
-      [thrownBy(() => new cjs.Bulkhead({ maxConcurent: 1 } as never)), true, false],
+      [thrownBy(() => new otherCopy.Bulkhead({ maxConcurent: 1 } as never)), true, false],
       [new OptionTypeError('x', 'a string', 1), true, false],
       [new OptionRangeError('x', 'a number > 0', 0), false, true],
     ];
     for (const [error, type, range] of samples) {
-      for (const set of [guards, cjsGuards]) {
+      for (const set of [guards, otherGuards]) {
         expect(set.isOptionError(error)).to.equal(true);
         expect(set.isOptionTypeError(error)).to.equal(type);
         expect(set.isOptionRangeError(error)).to.equal(range);
@@ -676,7 +682,7 @@ describe('contract: option validation', () => {
       received: 0,
     });
     for (const other of [lookAlike, new TypeError('x'), null, undefined, 'OptionTypeError', {}]) {
-      for (const guard of [...Object.values(guards), ...Object.values(cjsGuards)]) {
+      for (const guard of [...Object.values(guards), ...Object.values(otherGuards)]) {
         expect(guard(other)).to.equal(false);
       }
     }

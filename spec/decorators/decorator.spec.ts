@@ -449,6 +449,36 @@ describe('function wrappers and method decorators', () => {
         '`policy` must be a Policy, got an object',
       );
     });
+
+    it('says how to write it when used bare, before reading what it got as options', () => {
+      class Service {
+        async get(): Promise<number> {
+          return 1;
+        }
+      }
+      const hint = ': call the decorator with one, `@usePolicy(policy)`, not bare `@usePolicy`';
+      // A standard decorator receives the method and its context.
+      const context = { kind: 'method', name: 'get', static: false, private: false };
+      expect(() => usePolicy(Service.prototype.get as never, context as never)).to.throw(
+        TypeError,
+        `\`policy\` must be a Policy, got function get${hint}`,
+      );
+      // A legacy one, the prototype (or the class), the key and the descriptor.
+      const descriptor = Object.getOwnPropertyDescriptor(Service.prototype, 'get');
+      const legacy = [Service.prototype, 'get', descriptor] as const;
+      expect(() => (usePolicy as (...args: unknown[]) => unknown)(...legacy)).to.throw(
+        TypeError,
+        `\`policy\` must be a Policy, got an object${hint}`,
+      );
+      expect(() =>
+        (usePolicy as (...args: unknown[]) => unknown)(Service, 'get', descriptor),
+      ).to.throw(TypeError, `\`policy\` must be a Policy, got function Service${hint}`);
+      // So for the other decorators over a shared primitive.
+      expect(() => circuitBreaker(Service.prototype.get as never)).to.throw(
+        TypeError,
+        '`breaker` must be a CircuitBreaker, got function get: call the decorator with one, `@circuitBreaker(breaker)`, not bare `@circuitBreaker`',
+      );
+    });
   });
 
   describe('stacking', () => {

@@ -438,7 +438,7 @@ describe('examples', function () {
 
     it('refuses a broken file whole, naming the value at fault, and keeps running as it was', () => {
       expect(lines()).to.include(
-        'reload refused, the running settings stay: resilience.rate-limiter.quote-api.max-tokens: `maxTokens` must be a number >= 1, got 0',
+        'reload refused, the running settings stay: resilience.rate-limiter.quote-api.max-tokens: `max-tokens` must be a number >= 1, got 0',
       );
       expect(reload.stdout.trimEnd().split('\n').at(-1)).to.match(
         /^quote-api bucket \d+\/10 tokens, refill 50\/s; inventory circuit open$/,

@@ -18,6 +18,45 @@ describe('parseDuration', () => {
     expect(parseDuration('1h1m1s1ms')).to.equal(3_661_001);
   });
 
+  it("gives a decimal's exact value, not the error of multiplying its float", () => {
+    // 1.005 * 1000 is 1004.9999999999999 in floating point, 2.2 * 86400000 190080000.00000003.
+    const exact: Array<[string, number]> = [
+      ['1.005s', 1005],
+      ['2.2d', 190_080_000],
+      ['4.35m', 261_000],
+      ['1.1h', 3_960_000],
+      ['0.07s', 70],
+      ['.5s', 500],
+      ['1m30.5s', 90_500],
+      ['1.1s1.1ms', 1101.1],
+      ['0.1ms', 0.1],
+      ['1.000000001s', 1000.000001],
+    ];
+    for (const [text, ms] of exact) expect(parseDuration(text), text).to.equal(ms);
+    // Seconds with up to 9 decimals, against the decimal shifted by three places as text; the
+    // digits from a fixed sequence (a linear congruential generator), the same on every run.
+    let seed = 12_345;
+    const next = (below: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % below;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const whole = String(next(100_000));
+      const decimals = String(next(1e9)).padStart(9, '0');
+      const fraction = decimals.slice(0, 1 + (i % 9));
+      const shifted = `${whole}${fraction.slice(0, 3).padEnd(3, '0')}.${fraction.slice(3) || '0'}`;
+      expect(parseDuration(`${whole}.${fraction}s`), `${whole}.${fraction}s`).to.equal(
+        Number(shifted),
+      );
+    }
+  });
+
+  it('still reads a decimal with more digits than a number holds, and refuses one past any finite time', () => {
+    expect(parseDuration('1.00000000000000000000000001s')).to.equal(1000);
+    expect(parseDuration('123456789012345678901234567890ms')).to.equal(1.2345678901234568e29);
+    expect(() => parseDuration(`${'9'.repeat(400)}ms`)).to.throw(RangeError);
+  });
+
   it('rejects strings that are not durations with a TypeError naming the value', () => {
     for (const bad of ['5 sec', '', '5', 's', '5x', '-1s', '1s 2ms']) {
       expect(() => parseDuration(bad), bad)
@@ -45,5 +84,10 @@ describe('formatSeconds', () => {
     expect(formatSeconds(1500)).to.equal('1.5s');
     expect(formatSeconds(250)).to.equal('0.25s');
     expect(formatSeconds(0)).to.equal('0.0s');
+  });
+
+  it('prints a decimal duration as written', () => {
+    expect(formatSeconds(parseDuration('2.2d'))).to.equal('190080.0s');
+    expect(formatSeconds(parseDuration('1.005s'))).to.equal('1.005s');
   });
 });

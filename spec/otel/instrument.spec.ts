@@ -312,6 +312,38 @@ describe('instrument', () => {
       );
     });
 
+    it("counts a nested policy's refusal where it happened, and the outer execution as rejected", async () => {
+      const meter = provider.getMeter('test');
+      const inner = Policy.builder('inner').circuitBreaker({ failureThreshold: 1 }).build();
+      const outer = Policy.builder('outer').bulkhead({ maxConcurrent: 1 }).build();
+      instrument(inner, { meter });
+      instrument(outer, { meter });
+      await inner.execute(() => Promise.reject(new Boom('trip'))).catch(() => undefined);
+      const refused = await outer
+        .execute(() => inner.execute(() => 'never'))
+        .catch((e: unknown) => e);
+      expect(refused).to.have.property('code', 'CIRCUIT_OPEN');
+
+      const collected = await collect();
+      // The outer caller got a circuit-open error: its execution ended refused...
+      expect(value(collected, 'bulwark.calls', { policy: 'outer', outcome: 'rejected' })).to.equal(
+        1,
+      );
+      // ...and the refusal is counted once, by the policy whose stage refused, with that stage.
+      const rejections = metric(collected, 'bulwark.rejections').dataPoints.map((p) => [
+        p.attributes,
+        p.value,
+      ]);
+      expect(rejections).to.deep.equal([
+        [{ policy: 'inner', stage: 'circuit-breaker', reason: 'circuit-open' }, 1],
+      ]);
+      // The outer function ran and failed with the inner refusal: an attempt, failed.
+      expect(
+        histogram(collected, 'bulwark.attempt.duration', { policy: 'outer', outcome: 'failure' })
+          .count,
+      ).to.equal(1);
+    });
+
     it('counts a timeout with its stage and its execution as a failure', async () => {
       const policy = Policy.builder('bounded').timeout('1s').build();
       instrument(policy, { meter: provider.getMeter('test') });
@@ -530,6 +562,70 @@ describe('instrument', () => {
       const collected = await collect();
       expect(value(collected, 'bulwark.calls', { policy: 'a', outcome: 'success' })).to.equal(1);
       expect(value(collected, 'bulwark.calls', { policy: 'b', outcome: 'success' })).to.equal(2);
+    });
+
+    it('records a policy once per meter however often it is instrumented on it', async () => {
+      const meter = provider.getMeter('test');
+      const policy = Policy.builder('twice').bulkhead({ maxConcurrent: 2 }).build();
+      const first = instrument(policy, { meter, attributes: { by: 'first' } });
+      const second = instrument(policy, { meter, attributes: { by: 'second' } });
+      await policy.execute(() => 1);
+      const calls = (by: string): Attributes => ({ by, policy: 'twice', outcome: 'success' });
+      const gauge = { policy: 'twice', stage: 'bulkhead', primitive: 'bulkhead' };
+      let collected = await collect();
+      expect(value(collected, 'bulwark.calls', calls('first'))).to.equal(1);
+      expect(histogram(collected, 'bulwark.attempt.duration', calls('first')).count).to.equal(1);
+      expect(pointsOf(collected, 'bulwark.calls', calls('second'))).to.be.empty;
+      expect(value(collected, 'bulwark.bulkhead.available', { by: 'first', ...gauge })).to.equal(2);
+      expect(pointsOf(collected, 'bulwark.bulkhead.available', { by: 'second', ...gauge })).to.be
+        .empty;
+
+      // Removing the first hands the policy to the second, which records from then on.
+      first();
+      first();
+      await policy.execute(() => 2);
+      collected = await collect();
+      expect(value(collected, 'bulwark.calls', calls('first'))).to.equal(1);
+      expect(value(collected, 'bulwark.calls', calls('second'))).to.equal(1);
+      second();
+      await policy.execute(() => 3);
+      collected = await collect();
+      expect(value(collected, 'bulwark.calls', calls('second'))).to.equal(1);
+    });
+
+    it('records a policy once per meter also through a registry that holds it', async () => {
+      const meter = provider.getMeter('test');
+      const reg = PolicyRegistry.fromConfig({});
+      const policy = Policy.builder('both').build();
+      reg.register(policy);
+      const viaPolicy = instrument(policy, { meter });
+      instrument(reg, { meter });
+      await policy.execute(() => 1);
+      expect(
+        value(await collect(), 'bulwark.calls', { policy: 'both', outcome: 'success' }),
+      ).to.equal(1);
+      // The second call's stop leaves the first recording, and the other way round.
+      viaPolicy();
+      await policy.execute(() => 2);
+      expect(
+        value(await collect(), 'bulwark.calls', { policy: 'both', outcome: 'success' }),
+      ).to.equal(2);
+    });
+
+    it('records a policy on each of several meters', async () => {
+      const policy = Policy.builder('two-meters').build();
+      instrument(policy, { meter: provider.getMeter('one') });
+      instrument(policy, { meter: provider.getMeter('two') });
+      await policy.execute(() => 1);
+      const { resourceMetrics } = await reader.collect();
+      const counted = resourceMetrics.scopeMetrics.map((scope) => {
+        const calls = scope.metrics.find((m) => m.descriptor.name === 'bulwark.calls');
+        return [scope.scope.name, calls?.dataPoints.map((p) => p.value)];
+      });
+      expect(counted).to.deep.equal([
+        ['one', [1]],
+        ['two', [1]],
+      ]);
     });
 
     it("uses the global provider's meter named 'bulwark' when none is given", async () => {

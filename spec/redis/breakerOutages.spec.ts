@@ -30,7 +30,8 @@ class BreakerAdapter extends ScriptedAdapter {
     const state = this.isolated ? 'isolated' : 'closed';
     if (op === 'acquire')
       return Promise.resolve(this.isolated ? [0, state, 0, 0] : [1, state, 0, 0]);
-    if (op === 'state' || op === 'record') return Promise.resolve(state);
+    if (op === 'state') return Promise.resolve(state);
+    if (op === 'record') return Promise.resolve([state, 0, 0, 0, '0']);
     return Promise.resolve(1);
   }
 }

@@ -22,7 +22,9 @@ class ClosedAdapter extends ScriptedAdapter {
     args: readonly string[],
   ): Promise<unknown> {
     this.sent.push({ keys, args });
-    return Promise.resolve(args[0] === 'acquire' ? [1, 'closed', 0, 0] : 'closed');
+    const op = args[0];
+    if (op === 'acquire') return Promise.resolve([1, 'closed', 0, 0]);
+    return Promise.resolve(op === 'record' ? ['closed', 0, 0, 0, '0'] : 'closed');
   }
 
   /** What was sent for `key`'s store, by operation. */

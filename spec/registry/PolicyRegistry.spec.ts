@@ -400,13 +400,13 @@ describe('PolicyRegistry configuration validation', () => {
     const error = expectError(
       { bulkhead: { default: { 'max-concurrent': 0 } } },
       OptionRangeError,
-      'resilience.bulkhead.default.max-concurrent: `maxConcurrent` must be an integer >= 1, got 0',
+      'resilience.bulkhead.default.max-concurrent: `max-concurrent` must be an integer >= 1, got 0',
     );
     expect((error as Error & { cause: unknown }).cause).to.be.instanceOf(RangeError);
     expectError(
       { 'rate-limiter': { api: { 'refill-rate': 'fast' } } },
       OptionTypeError,
-      'resilience.rate-limiter.api.refill-rate: `refillRate` must be a number > 0, got "fast"',
+      'resilience.rate-limiter.api.refill-rate: `refill-rate` must be a number > 0, got "fast"',
     );
   });
 
@@ -414,7 +414,7 @@ describe('PolicyRegistry configuration validation', () => {
     expectError(
       { policies: { pricing: [{ retry: {} }, { bulkhead: { 'max-concurrent': -1 } }] } },
       OptionRangeError,
-      'resilience.policies.pricing[1].bulkhead.max-concurrent: `maxConcurrent` must be an integer >= 1, got -1',
+      'resilience.policies.pricing[1].bulkhead.max-concurrent: `max-concurrent` must be an integer >= 1, got -1',
     );
   });
 
@@ -422,7 +422,7 @@ describe('PolicyRegistry configuration validation', () => {
     expectError(
       { 'circuit-breaker': { unused: { 'failure-rate-threshold': 2 } } },
       OptionRangeError,
-      'resilience.circuit-breaker.unused.failure-rate-threshold: `failureRateThreshold` must be a number in (0, 1], got 2',
+      'resilience.circuit-breaker.unused.failure-rate-threshold: `failure-rate-threshold` must be a number in (0, 1], got 2',
     );
   });
 
@@ -440,7 +440,7 @@ describe('PolicyRegistry configuration validation', () => {
     expectError(
       { retry: { default: { 'max-delay': '5' } } },
       OptionTypeError,
-      'resilience.retry.default.max-delay: `maxDelay` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5"',
+      'resilience.retry.default.max-delay: `max-delay` must be a duration such as 250ms, 5s, 1m30s, 2h or 1d, got "5"',
     );
   });
 

@@ -69,7 +69,7 @@ describe('PolicyRegistry: keys of nested option objects', () => {
         PolicyRegistry.fromConfig({ bulkhead: { db: { 'max-queue': 1, limit } } });
     expect(load({ 'min-sample': 5 })).to.throw(
       TypeError,
-      'resilience.bulkhead.db.limit.min-sample: AdaptiveLimit: unknown option `limit.min-sample` (did you mean `min-samples`?)',
+      'resilience.bulkhead.db.limit.min-sample: AdaptiveLimit: unknown option `limit.min-sample` (did you mean `limit.min-samples`?)',
     );
     expect(load({ 'min-samples': 0 }))
       .to.throw(RangeError, /^resilience\.bulkhead\.db\.limit\.min-samples: /)
@@ -80,7 +80,7 @@ describe('PolicyRegistry: keys of nested option objects', () => {
     );
     expect(() =>
       PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { minSample: 5 } } } }),
-    ).to.throw(TypeError, 'unknown option `limit.minSample` (did you mean `minSamples`?)');
+    ).to.throw(TypeError, 'unknown option `limit.minSample` (did you mean `limit.minSamples`?)');
   });
 
   it('keeps data as written: a fallback value keeps its kebab-case keys', async () => {
@@ -91,6 +91,56 @@ describe('PolicyRegistry: keys of nested option objects', () => {
       'max-age': 1,
       nested: { 'a-b': 2 },
     });
+  });
+});
+
+describe("PolicyRegistry: errors over a kind's `default` entry", () => {
+  it('reports a value from `default` at the entry, saying where it came from', () => {
+    const load = (): unknown =>
+      PolicyRegistry.fromConfig({
+        'circuit-breaker': { default: { 'minimum-calls': 8 }, x: { 'window-size': 5 } },
+      });
+    expect(load)
+      .to.throw(
+        RangeError,
+        'resilience.circuit-breaker.x (minimum-calls from resilience.circuit-breaker.default): ' +
+          '`minimum-calls` must be an integer <= `window-size` (5) for a count window, got 8',
+      )
+      .with.property('option', 'resilience.circuit-breaker.default.minimum-calls');
+    // Written in camelCase, named so.
+    expect(() =>
+      PolicyRegistry.fromConfig({
+        'circuit-breaker': { default: { minimumCalls: 8 }, x: { windowSize: 5 } },
+      }),
+    ).to.throw(
+      RangeError,
+      'resilience.circuit-breaker.x (minimumCalls from resilience.circuit-breaker.default): ' +
+        '`minimumCalls` must be an integer <= `windowSize` (5) for a count window, got 8',
+    );
+  });
+
+  it("so for a policy's own stage over the kind's `default`", () => {
+    expect(() =>
+      PolicyRegistry.fromConfig({
+        retry: { default: { backoff: 2 } },
+        policies: { p: [{ retry: { 'backoff-type': 'linear' } }] },
+      }),
+    )
+      .to.throw(
+        TypeError,
+        "resilience.policies.p[0].retry (backoff from resilience.retry.default): `backoff` must be unset with backoffType 'linear', got 2",
+      )
+      .with.property('option', 'resilience.retry.default.backoff');
+  });
+
+  it('reports a value the entry sets at its own path, though `default` sets it too', () => {
+    expect(() =>
+      PolicyRegistry.fromConfig({
+        'circuit-breaker': { default: { 'minimum-calls': 3 }, x: { 'minimum-calls': 0 } },
+      }),
+    )
+      .to.throw(RangeError, /^resilience\.circuit-breaker\.x\.minimum-calls: `minimum-calls` /)
+      .with.property('option', 'resilience.circuit-breaker.x.minimum-calls');
   });
 });
 

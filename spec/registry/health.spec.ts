@@ -202,6 +202,18 @@ describe('PolicyRegistry.health', () => {
     expect(JSON.parse(JSON.stringify(health))).to.deep.equal(health);
   });
 
+  it("writes a hedge's delay on failure, Infinity in metrics(), as null", () => {
+    const registry = PolicyRegistry.fromConfig({
+      hedge: { quotes: { delay: 'on-failure' } },
+      policies: { quotes: [{ hedge: 'quotes' }] },
+    });
+    expect(registry.policy('quotes').metrics().stages[0]).to.include({ delayMs: Infinity });
+    const health = registry.health();
+    expect(health.policies.quotes?.stages[0]).to.include({ kind: 'hedge', delayMs: null });
+    expect(health.primitives.hedge.quotes).to.include({ delayMs: null });
+    expect(JSON.parse(JSON.stringify(health))).to.deep.equal(health);
+  });
+
   it('keeps a policy named like an Object.prototype member as a plain key', () => {
     const registry = new PolicyRegistry();
     registry.register(Policy.builder('__proto__').build());

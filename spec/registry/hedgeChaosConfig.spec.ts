@@ -40,7 +40,7 @@ describe('hedge and chaos in configuration', () => {
   it('refuses bad hedge settings and code-only options, naming the path', () => {
     expect(() => PolicyRegistry.fromConfig({ hedge: { reads: { 'max-hedges': 0 } } })).to.throw(
       RangeError,
-      'resilience.hedge.reads.max-hedges: `maxHedges` must be an integer >= 1, got 0',
+      'resilience.hedge.reads.max-hedges: `max-hedges` must be an integer >= 1, got 0',
     );
     expect(() => PolicyRegistry.fromConfig({ hedge: { reads: { on: 'x' } } })).to.throw(
       TypeError,

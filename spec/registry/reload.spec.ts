@@ -468,7 +468,7 @@ describe('PolicyRegistry.reload', () => {
       [
         'a bad value',
         (c) => ((c['rate-limiter'] as Config).api = { 'max-tokens': 0 }),
-        /^RangeError: resilience\.rate-limiter\.api\.max-tokens: `maxTokens` must be a number >= 1, got 0$/,
+        /^RangeError: resilience\.rate-limiter\.api\.max-tokens: `max-tokens` must be a number >= 1, got 0$/,
       ],
       [
         'a typo',

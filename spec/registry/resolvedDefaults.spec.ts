@@ -60,6 +60,7 @@ describe('reload defaults (resolved options)', () => {
     ['bulkhead', { limit: 10 }],
     ['circuit-breaker', { maxRecoveryTimeout: 30_000 }],
     ['circuit-breaker', { halfOpenMaxCalls: 0 }],
+    ['circuit-breaker', { halfOpenMaxCalls: 0.5 }],
     ['circuit-breaker', { minimumCalls: 10 }],
     ['retry', { maxRetryAfter: undefined }],
   ];

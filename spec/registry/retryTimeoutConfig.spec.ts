@@ -58,7 +58,7 @@ describe('Configuration of backoff types, retry-after caps and timeout modes', (
   it('refuses bad values with the full path', () => {
     expect(() =>
       PolicyRegistry.fromConfig({ retry: { bad: { 'backoff-type': 'cubic' } } }),
-    ).to.throw(TypeError, /resilience\.retry\.bad\.backoff-type: `backoffType` must be one of/);
+    ).to.throw(TypeError, /resilience\.retry\.bad\.backoff-type: `backoff-type` must be one of/);
     expect(() =>
       PolicyRegistry.fromConfig({ 'time-limiter': { bad: { timeout: '1s', mode: 'lazy' } } }),
     ).to.throw(TypeError, /mode/);

@@ -236,11 +236,14 @@ class Model {
     this.move('closed');
   }
 
-  isolate(): void {
+  // Both start from the state as it stands now: a due move to HALF_OPEN comes first.
+  isolate(now: number): void {
+    this.tick(now);
     this.move('isolated');
   }
 
-  reset(): void {
+  reset(now: number): void {
+    this.tick(now);
     this.close();
   }
 
@@ -307,7 +310,7 @@ const configArb: fc.Arbitrary<Config> = fc
     slowCallRateThreshold: r.slowCallDurationMs === undefined ? undefined : r.slowRate,
     recoveryTimeoutMs: r.recoveryTimeoutMs,
     recoveryBackoff: r.recoveryBackoff,
-    // Above recoveryTimeout whenever the time grows (the constructor refuses a cap it cannot pass).
+    // Above recoveryTimeout whenever the factor is above 1 (with a lower cap it grows nothing).
     maxRecoveryTimeoutMs:
       r.recoveryBackoff === 1
         ? r.recoveryTimeoutMs
@@ -457,11 +460,11 @@ async function check(config: Config, ops: readonly Op[]): Promise<void> {
         break;
       case 'isolate':
         breaker.isolate();
-        model.isolate();
+        model.isolate(clock.now());
         break;
       case 'reset':
         breaker.reset();
-        model.reset();
+        model.reset(clock.now());
         break;
     }
     const now = clock.now();

@@ -1,7 +1,7 @@
 // Type-level spec: compiled by `tsc -p spec/tsconfig.json --noEmit`, never run. Each
 // `@ts-expect-error` marks code that must not compile; the other lines must compile. What a
-// consumer of chaos meets: `execute` typed by the work alone unless results are injected, and
-// `fault.error`'s function form typed by the call it receives.
+// consumer of chaos meets: `execute` typed by the work alone unless results are injected (in a
+// policy too), and `fault.error`'s function form typed by the call it receives.
 import { Policy } from '../../src/pipeline/Policy.js';
 import { stages } from '../../src/pipeline/stages.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
@@ -11,6 +11,11 @@ interface Price {
   readonly amount: number;
 }
 declare function fetchPrice(id: string): Promise<Price>;
+declare function injectsPrices(): Chaos<Price>;
+
+type Equal<A, B> =
+  (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_?: T): void {}
 
 export async function chaosTypeSpecs(): Promise<void> {
   // Without `result`, a call answers with the work's type: not `unknown`, not `any`.
@@ -70,6 +75,38 @@ export async function chaosTypeSpecs(): Promise<void> {
   Policy.builder<Price>('wrong').use(stages.chaos(cheap));
   // @ts-expect-error so does one made from options
   Policy.builder<Price>('wrong').use(stages.chaos({ result: { rate: 1, value: 'cheap' } }));
+
+  // An injected result joins the policy's result type: a call may resolve to it whatever its work
+  // resolves to.
+  const five = Policy.builder<number>('five')
+    .chaos({ result: { rate: 1, value: 5 } })
+    .build();
+  const one = five.execute(async () => 1 as const);
+  assertType<Equal<typeof one, Promise<1 | 5>>>();
+  // @ts-expect-error the injected 5 may answer instead of the work's 1
+  const onlyOne: Promise<1> = one;
+  const injecting = Policy.builder<string>('s')
+    .chaos({ result: { rate: 1, value: 'injected' } })
+    .build();
+  // @ts-expect-error as above, for strings
+  const onlyReal: Promise<'real'> = injecting.execute(async () => 'real' as const);
+  // So through `use`, and from a `Chaos` given; a chaos injecting no result adds nothing.
+  const viaUse = Policy.builder<number>('used')
+    .use(stages.chaos({ result: { rate: 1, value: 5 } }))
+    .build();
+  // @ts-expect-error the injected number may answer instead of the work's 1
+  const onlyOneUsed: Promise<1> = viaUse.execute(async () => 1 as const);
+  const given = Policy.builder<Price>('given').chaos(injectsPrices()).build();
+  const offer = given.execute(async () => ({ amount: 1, discounted: true }));
+  assertType<Equal<typeof offer, Promise<Price | { amount: number; discounted: boolean }>>>();
+  const quiet = Policy.builder<number>('quiet')
+    .chaos({ fault: { rate: 1 }, latency: { rate: 1, delay: 1 } })
+    .use(stages.chaos({ fault: { rate: 1 } }))
+    .chaos(new Chaos({ fault: { rate: 1 } }))
+    .build();
+  const exact = quiet.execute(async () => 1 as const);
+  assertType<Equal<typeof exact, Promise<1>>>();
+  void [onlyOne, onlyReal, onlyOneUsed];
 
   // A configured chaos may inject a result of any type: its calls answer with `unknown`.
   const configured = new PolicyRegistry({ chaos: true }).chaos('drill');

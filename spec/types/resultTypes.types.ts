@@ -96,6 +96,25 @@ export async function resultTypeSpecs(response: Response): Promise<void> {
     .use({ kind: 'logging', execute: (ctx, next) => next(ctx) })
     .build();
   assertType<Equal<typeof http, Policy<Response, null>>>();
+  // A fallback stage added with `use` joins its substitute to the result, as `fallback(...)` does.
+  const used = Policy.builder<number>('used')
+    .use(stages.fallback({ value: 'oops' as const }))
+    .build();
+  assertType<Equal<typeof used, Policy<number, 'oops'>>>();
+  const usedResult = used.execute(async () => 1);
+  // @ts-expect-error the fallback's 'oops' may answer: not a number
+  const onlyNumber: Promise<number> = usedResult;
+  assertType<Equal<typeof usedResult, Promise<number | 'oops'>>>();
+  const usedPrimitive = Policy.builder<Response>('used').use(stages.fallback(fallbackHttp)).build();
+  assertType<Equal<typeof usedPrimitive, Policy<Response, null>>>();
+  // Other stages, built-in or custom, add nothing.
+  const plain = Policy.builder<number>('plain')
+    .use(stages.retry({}))
+    .use({ kind: 'logging', execute: (ctx, next) => next(ctx) })
+    .build();
+  const plainResult = plain.execute(async () => 1 as const);
+  assertType<Equal<typeof plainResult, Promise<1>>>();
+  void onlyNumber;
   const ok: Response = await retryHttp.execute(async () => response);
   const fetched = retry({ retryOnResult: (r: Response) => !r.ok })(async (u: string) => fetch(u));
   assertType<Equal<typeof fetched, (u: string) => Promise<Response>>>();

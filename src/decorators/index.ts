@@ -211,6 +211,9 @@ export function usePolicy<T, F, P extends any[] = any[]>(
   policy: Policy<T, F>,
   options?: WrapOptions<P>,
 ): ResilienceDecorator<F, T, P> {
+  // The policy first: a bare `@usePolicy` passes the method and its context (or, as a legacy
+  // decorator, the class and the key), which would otherwise be refused as bad options.
+  mustBe(policy, Policy, 'policy', 'Policy', 'usePolicy');
   return through<F, T, P>(
     policy,
     Policy,
@@ -237,10 +240,30 @@ function through<V = never, T = unknown, P extends any[] = any[]>(
   executor: Executor = (call, _n, _a, _w, signal) => (value as RateLimiter).execute(call, signal),
   raw?: boolean,
 ): ResilienceDecorator<V, T, P> {
-  if (!(value instanceof cls)) {
-    throw new TypeError(`\`${option}\` must be a ${label}, got ${showInstead(value, label, cls)}`);
-  }
+  mustBe(value, cls, option, label, what);
   return toDecorator<V, T, P>(executor, what, raw);
+}
+
+/**
+ * Throws unless `value` is a `cls`. A function, or an object with a `constructor` of its own (a
+ * class's prototype), is what a decorator written bare (`@usePolicy` for `@usePolicy(policy)`)
+ * receives: the message says how to write it.
+ */
+function mustBe(
+  value: unknown,
+  cls: abstract new (...args: never[]) => unknown,
+  option: string,
+  label: string,
+  what: string,
+): void {
+  if (value instanceof cls) return;
+  const bare =
+    typeof value == 'function' ||
+    (typeof value == 'object' && value !== null && Object.hasOwn(value, 'constructor'));
+  throw new TypeError(
+    `\`${option}\` must be a ${label}, got ${showInstead(value, label, cls)}` +
+      (bare ? `: call the decorator with one, \`@${what}(${option})\`, not bare \`@${what}\`` : ''),
+  );
 }
 
 /**

@@ -9,7 +9,8 @@ export { fail, show };
  */
 export type Duration = number | string;
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
+// Each unit but `ms` in seconds.
+const UNIT_S: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|[smhd])/g;
 
@@ -32,7 +33,17 @@ export function toMs(value: unknown, option: string, allowInfinity = false): num
   // even whitespace around them: `' 5s'` is not a duration).
   if (
     !value ||
-    value.replace(PART, (_, n: string, unit: string) => ((total += +n * UNIT_MS[unit]!), ''))
+    value.replace(PART, (_, n: string, unit: string) => {
+      // Seconds (or minutes, ...) are read as milliseconds by moving the decimal point three
+      // places as text, so a decimal reads as written: `'1.005s'` is 1005 (`1.005 * 1000` is
+      // 1004.9999999999999), `'2.2d'` 2200 * 86400 (`2.2 * 864e5` is 190080000.00000003).
+      const [whole, fraction = ''] = n.split('.') as [string, string?];
+      total +=
+        unit == 'ms'
+          ? +n
+          : +`${whole}${fraction.slice(0, 3).padEnd(3, '0')}.${fraction.slice(3)}` * UNIT_S[unit]!;
+      return '';
+    })
   ) {
     fail(TypeError, option, 'a duration such as 250ms, 5s, 1m30s, 2h or 1d', value);
   }

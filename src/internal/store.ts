@@ -1,5 +1,6 @@
 import { fail } from './duration.js';
 import { refuse } from './snapshot.js';
+import { show } from '../optionErrors.js';
 
 /**
  * The `store` option of a primitive: `undefined`, or an object with every method in `methods`
@@ -39,7 +40,11 @@ export function storeTakesSnapshot<M extends object>(
   initialState: unknown,
 ): asserts store is M {
   if (!(store instanceof Memory)) {
-    refuse(WHY, 'no `initialState` with a `store` of its own', initialState);
+    refuse(
+      `${WHY}, got ${show(initialState)}`,
+      'no `initialState` with a `store` of its own',
+      initialState,
+    );
   }
 }
 

@@ -157,9 +157,15 @@ class KeyValues {
  * (a shared primitive once per policy that uses it; `registry.health()` lists every primitive). A policy that nobody instruments pays nothing: the listeners exist only from this
  * call until the returned function is called.
  *
+ * A policy is recorded once per meter: a call that reaches a policy an earlier call already
+ * records on the same meter (the policy itself, or a registry holding it; the default meter
+ * counts as one) adds nothing for it until that earlier call is removed, and then records it
+ * with its own options. On different meters, each call records.
+ *
  * @param target - a built {@link Policy} or a {@link PolicyRegistry}
- * @returns a function that removes the instrumentation (unsubscribes every listener and removes
- * the gauge callbacks); calling it again does nothing
+ * @returns a function that removes this call's instrumentation (unsubscribes its listeners and
+ * removes its gauge callback, handing a policy it recorded to another call on the same meter);
+ * calling it again does nothing
  * @throws TypeError when `target` is neither; an `OptionTypeError` (from `bulwark`) for an unknown
  *   or ill-typed option
  * @example
@@ -192,10 +198,16 @@ export function instrument(
   const keyValues = keyAttribute ? new KeyValues() : undefined;
   const removers: Array<() => void> = [];
 
+  // This call's claims, by policy: a policy another call already records on this meter is
+  // left to it, gauges included, until that call is removed.
+  const held = new Map<Policy<unknown, unknown>, Claim>();
+  const waiting = (policy: Policy<unknown, unknown> | undefined): boolean =>
+    policy !== undefined && held.get(policy)?.unwatch === undefined;
   let observe: (result: BatchObservableResult) => void;
   if (isPolicy) {
     const policy = target;
     observe = (result) => {
+      if (waiting(policy)) return;
       const own = instruments as Instruments;
       for (const state of policy.metrics().stages) {
         own.observe(result, state, stageAttributes(base, policy.name, state));
@@ -208,7 +220,9 @@ export function instrument(
       // that use them (once per policy); registry.health() lists them all on their own.
       const own = instruments as Instruments;
       const health = registry.health();
+      const policies = registry.snapshot().policies;
       for (const name of Object.keys(health.policies)) {
+        if (waiting(policies.get(name))) continue;
         for (const state of health.policies[name]?.stages ?? []) {
           own.observe(result, state, stageAttributes(base, name, state));
         }
@@ -245,14 +259,18 @@ export function instrument(
     instruments?.meter.removeBatchObservableCallback(observe, instruments.gauges);
   current();
 
-  if (isPolicy) removers.push(watchPolicy(target, current, keyValues, base));
+  // Each policy's events are recorded once per meter: this call claims them, and records them
+  // while its claim is the earliest one left (see `claim`).
+  const meterKey: object = meter ?? GLOBAL_METER;
+  const watch = (policy: Policy<unknown, unknown>): (() => void) => {
+    const own = claim(meterKey, policy, () => watchPolicy(policy, current, keyValues, base));
+    held.set(policy, own);
+    return () => release(meterKey, policy, own);
+  };
+  if (isPolicy) removers.push(watch(target));
   else {
-    for (const policy of target.snapshot().policies.values()) {
-      removers.push(watchPolicy(policy, current, keyValues, base));
-    }
-    removers.push(
-      target.onRegister((policy) => removers.push(watchPolicy(policy, current, keyValues, base))),
-    );
+    for (const policy of target.snapshot().policies.values()) removers.push(watch(policy));
+    removers.push(target.onRegister((policy) => removers.push(watch(policy))));
   }
   removers.push(unobserve);
 
@@ -261,6 +279,55 @@ export function instrument(
     removed = true;
     for (const remove of removers.splice(0)) remove();
   };
+}
+
+/** Stands for the default meter (the global provider's, whichever it is) in {@link claims}. */
+const GLOBAL_METER: object = {};
+
+/** One {@link instrument} call's claim on recording a policy's events on a meter. */
+interface Claim {
+  /** Subscribes this call's listeners; returns the function that unsubscribes them. */
+  readonly watch: () => () => void;
+  /** Set while this claim is the one recording (its listeners' remover). */
+  unwatch: (() => void) | undefined;
+}
+
+/**
+ * By meter (or {@link GLOBAL_METER}), by policy: the claims of the `instrument` calls in effect, in
+ * the order they were made. Only the first records; the others wait their turn.
+ */
+const claims = new WeakMap<object, WeakMap<Policy<unknown, unknown>, Claim[]>>();
+
+/**
+ * Claims the recording of `policy` on the meter `meterKey`: recorded at once when no other claim
+ * on that meter holds the policy, else once every earlier one has been {@link release}d, so an
+ * execution is counted once on a meter however many `instrument` calls reach its policy.
+ */
+function claim(meterKey: object, policy: Policy<unknown, unknown>, watch: () => () => void): Claim {
+  let byPolicy = claims.get(meterKey);
+  if (byPolicy === undefined) claims.set(meterKey, (byPolicy = new WeakMap()));
+  let line = byPolicy.get(policy);
+  if (line === undefined) byPolicy.set(policy, (line = []));
+  const own: Claim = { watch, unwatch: undefined };
+  line.push(own);
+  if (line.length === 1) own.unwatch = watch();
+  return own;
+}
+
+/** Gives a {@link claim} up, handing the recording to the next claim in line (once). */
+function release(meterKey: object, policy: Policy<unknown, unknown>, own: Claim): void {
+  const byPolicy = claims.get(meterKey);
+  const line = byPolicy?.get(policy);
+  const at = line?.indexOf(own) ?? -1;
+  if (line === undefined || at === -1) return;
+  line.splice(at, 1);
+  if (own.unwatch !== undefined) {
+    own.unwatch();
+    own.unwatch = undefined;
+    const next = line[0];
+    if (next !== undefined) next.unwatch = next.watch();
+  }
+  if (line.length === 0) byPolicy?.delete(policy);
 }
 
 /** The instruments of one {@link instrument} call. */

@@ -95,7 +95,8 @@ export function whenDrained(policy: Policy<unknown, unknown>, drained: () => voi
  * wait (the thunk itself, a queue, a retry delay).
  *
  * @typeParam T - result type the policy's thunks must produce
- * @typeParam F - result type its fallbacks may produce instead
+ * @typeParam F - result type its stages may answer with instead of the work's: its fallbacks'
+ *   substitutes and its chaos stages' injected results
  * @example
  * ```ts
  * const policy = Policy.builder<Price>('pricing')
@@ -136,8 +137,9 @@ export class Policy<T = unknown, F = never> {
   private readonly watching = { since: NaN };
 
   /**
-   * Starts a builder. `T` is the result type the policy's thunks produce; `F`, what its fallbacks
-   * may produce, grows with each `fallback(...)` of a chain. A builder changed in place (a
+   * Starts a builder. `T` is the result type the policy's thunks produce; `F`, what its stages
+   * may answer with instead, grows with each `fallback(...)`, and each `chaos(...)` injecting a
+   * `result`, of a chain (and their stages added with `use`). A builder changed in place (a
    * fallback added under a condition) declares `F` at the start: `Policy.builder<Price, null>()`.
    *
    * @param name - the policy's name in events, metrics and a registry (default `'policy'`)
@@ -177,7 +179,7 @@ export class Policy<T = unknown, F = never> {
    * `options` reject the promise with a `TypeError` (counted as a call and a failure), and so
    * does a call without the policy (`const run = policy.execute; run(fn)`), counted nowhere.
    * @param fn - the work; receives the {@link ExecutionContext} (pass `ctx.signal` on)
-   * @returns the thunk's value, or a fallback's
+   * @returns the thunk's value, or a fallback's, or an injected result
    */
   // `Thunk<T>` too: a thunk whose result takes its type from context (`() => new Promise((resolve)
   // => ...)` on a `builder<number>()`) is typed by the policy's `T`, where `R` alone gives none.

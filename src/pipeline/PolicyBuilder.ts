@@ -29,6 +29,7 @@ import {
   stageOf,
   stages,
   timeoutOptions,
+  type AddedBy,
   type KeyableOptions,
   type PlainStageOptions,
   type StageFor,
@@ -76,7 +77,8 @@ type AnyOf<T> = T | {} | null | undefined;
  * (shared, not copied: two policies given one `CircuitBreaker` share its state).
  *
  * @typeParam T - result type of the policy's thunks
- * @typeParam F - result types the fallbacks declared so far may produce
+ * @typeParam F - result types the stages declared so far may answer with instead of the work's:
+ *   fallbacks' substitutes, chaos stages' injected results
  */
 export class PolicyBuilder<T = unknown, F = never> {
   private readonly policyName: string;
@@ -181,20 +183,28 @@ export class PolicyBuilder<T = unknown, F = never> {
   /**
    * Adds fault injection: a fraction of the calls reaching it fail, wait, or return a value
    * instead of running the stages inside it. For tests and staging; off with `enabled: false`.
-   * An injected `result.value` must be a `T` (a `Chaos` given must inject `T`s, or no result).
+   * An injected `result.value` must be a `T` (a `Chaos` given must inject `T`s, or no result),
+   * and joins the policy's result type like a fallback's substitute: a call may resolve to it
+   * whatever its work resolves to (`execute(async () => 1 as const)` on a policy injecting `5` is a
+   * `Promise<1 | 5>`).
    */
-  // One signature per form, as for `retry`.
-  chaos(options: Chaos<T>, name?: string): this;
-  chaos(options: ChaosOptions<T> & PlainStageOptions, name?: string): this;
-  chaos(options: ChaosOptions | Chaos<unknown>, name?: string): this {
+  // One signature per form, as for `retry`. `I`: the injected results, `never` without `result`.
+  chaos<I extends T = never>(options: Chaos<I>, name?: string): PolicyBuilder<T, F | I>;
+  chaos<I extends T = never>(
+    options: ChaosOptions<I> & PlainStageOptions,
+    name?: string,
+  ): PolicyBuilder<T, F | I>;
+  chaos(options: ChaosOptions | Chaos<unknown>, name?: string): PolicyBuilder<T, unknown> {
     return this.timed(CHAOS_STAGE, options, name);
   }
 
   /**
    * Adds a custom stage, used as given. A built-in stage from {@link stages} whose result
-   * predicate takes another type than `T` is a compile error.
+   * predicate takes another type than `T` is a compile error; a fallback stage's substitute and
+   * a chaos stage's injected result join the policy's result type, as with `fallback(...)` and
+   * `chaos(...)`.
    */
-  use<S extends Stage>(stage: S & StageFor<S, ResultOf<T>>): this {
+  use<S extends Stage>(stage: S & StageFor<S, ResultOf<T>>): PolicyBuilder<T, F | AddedBy<S>> {
     this.open();
     if (stage instanceof BuiltinStage) {
       // A built-in stage compiles into the fast path, as the methods above do.
@@ -259,10 +269,16 @@ export class PolicyBuilder<T = unknown, F = never> {
    */
   private timed(descriptor: StageDescriptor, options: unknown, name: string | undefined): this {
     this.open();
-    if (!isPlainObject(options)) return this.use(stageOf(descriptor, options, name));
+    if (!isPlainObject(options)) {
+      this.use(stageOf(descriptor, options, name));
+      return this;
+    }
     // Read once (a getter runs once): what is checked now is what the stage is made of.
     const given: Record<string, unknown> = { ...options };
-    if (given.clock !== undefined) return this.use(stageOf(descriptor, given, name));
+    if (given.clock !== undefined) {
+      this.use(stageOf(descriptor, given, name));
+      return this;
+    }
     // Checked now on the clock known now, without what a primitive binds to itself.
     const checked: Record<string, unknown> = { ...given, clock: this.policyClock };
     // (A keyed stage binds nothing when declared: it refuses an adaptive limit then.)

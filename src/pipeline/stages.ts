@@ -53,6 +53,18 @@ type JudgedBy<P> =
 type InjectedBy<P> = P extends Chaos<infer R> ? R : never;
 
 /**
+ * What a stage `S` added with `builder.use(stage)` adds to the policy's results besides the
+ * work's: a fallback stage's substitute, a chaos stage's injected `result.value` (`never` for the
+ * other stages, built-in or custom), as the builder's `fallback(...)` and `chaos(...)` add them.
+ */
+export type AddedBy<S> =
+  S extends BuiltinStage<infer P>
+    ? P extends Fallback<infer V, never>
+      ? V
+      : InjectedBy<P>
+    : never;
+
+/**
  * What `builder.use(stage)` checks of a stage for a policy of results `T`: nothing
  * (`unknown`) unless it is a built-in stage whose result predicate takes another type, whose
  * mismatch names both.
@@ -106,8 +118,8 @@ export class BuiltinStage<P = unknown> implements Stage {
   /** @internal */
   readonly descriptor: StageDescriptor<P>;
   /**
-   * The one-stage policy `execute` runs, typed as the builder types it: a stage added with `use`
-   * adds no fallback type (a fallback stage's value stands for `T`, as for any {@link Stage}).
+   * The one-stage policy `execute` runs, typed as any {@link Stage}'s: run by hand, a stage's
+   * answer (a fallback's substitute, an injected result) stands for `next`'s.
    */
   #policy: Policy<unknown, never> | undefined;
 

@@ -39,7 +39,7 @@ const MIN_LEASE_TTL_MS = 50;
  *
  * Acquiring and releasing a slot cost one round trip each, and `acquire` and `execute` are
  * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
- * last answer, with the slots this process's `tryAcquire` is taking); `tryAcquire` decides on
+ * last answer, with the slots this process is taking or asking for); `tryAcquire` decides on
  * it without waiting for Redis, which takes the lease in the background (see
  * {@link RedisBulkheadStore.tryAcquireKnown}), and when that count is full sends for a fresh
  * one in the background (at most every `min(100 ms, leaseTtl / 4)`), so slots freed elsewhere
@@ -201,12 +201,9 @@ export class RedisBulkheadStore
    */
   tryAcquireKnown(): false | BulkheadTicket {
     const link = this.core.link;
-    // This store's own acquisitions and adoptions still out count too, as do the calls running
-    // on local slots that Redis does not count yet.
-    const full =
-      this.inUse() + this.#asking.amount + this.#adopting.amount + this.#uncounted() >=
-      this.#maxConcurrent;
-    const gate = link.gateKnown(!full);
+    // The count `availableSlots` reads: this store's own acquisitions and adoptions still out
+    // included, and the calls running on local slots that Redis does not count yet.
+    const gate = link.gateKnown(this.inUse() < this.#maxConcurrent);
     if (gate === 'refuse') {
       // Slots freed elsewhere show in no answer of this store's own: ask Redis for its count.
       this.#refresh();
@@ -337,14 +334,22 @@ export class RedisBulkheadStore
   }
 
   /**
-   * Slots in use across all processes, as of the last answer Redis gave this store, with the
-   * leases `tryAcquire` is taking that Redis has not answered for yet. While Redis is away with
-   * `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
+   * Slots in use across all processes, as of the last answer Redis gave this store, with what
+   * this store has asked Redis for that Redis has not answered yet (the leases `tryAcquire` is
+   * taking, `acquire`'s leases, leases for calls on local slots) and the calls running on local
+   * slots that Redis does not count yet: the count `tryAcquire` decides on. While Redis is away
+   * with `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
    */
   inUse(): number {
     const local = this.core.localWhileAway;
     if (local !== undefined) return local.inUse() + this.#onLease.size;
-    return this.#known + this.#taking.amount;
+    return (
+      this.#known +
+      this.#taking.amount +
+      this.#asking.amount +
+      this.#adopting.amount +
+      this.#uncounted()
+    );
   }
 
   /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */

@@ -85,9 +85,11 @@ function callsFor(options: ResolvedStoreOptions, shape: BreakerShape): BreakerCa
  * waiting call gets the answer `onStoreError` gives at once (`'fail-closed'`:
  * `StoreUnavailableError`).
  *
- * A call through `execute` costs two round trips (admission, then the outcome). The keys expire
+ * A call through `execute` costs two round trips (admission, then the outcome); the outcome's
+ * answer brings the window's counts too, which the breaker's `metrics` report (see
+ * {@link RedisCircuitBreakerStore.snapshotKnown}). The keys expire
  * after an hour idle (or twice `recoveryTimeout`, or `windowDuration`, when longer), except
- * while isolated: isolation lasts until `reset()`. `isolate()` and `reset()` always try Redis,
+ * while isolated: isolation, and the window with it, lasts until `reset()`. `isolate()` and `reset()` always try Redis,
  * even in a back-off.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
@@ -125,6 +127,8 @@ export class RedisCircuitBreakerStore
   #isolated = false;
   // Whether open periods grow: only then does a snapshot report the open duration.
   #growing = false;
+  // The open time after a reset.
+  #recoveryMs = 0;
   // The script calls of the breaker's settings, shared with every store of the same options
   // and settings (the per-key views of one store), once configured.
   #calls: BreakerCalls | undefined = undefined;
@@ -137,10 +141,28 @@ export class RedisCircuitBreakerStore
       this.#usedLocal = true;
       return local.acquire();
     }, ADMIT_CLOSED);
+  // The window's totals as of the last answer that carried them (see snapshotKnown): NaN calls
+  // before any.
+  #knownCalls = NaN;
+  #knownFailed = 0;
+  #knownSlow = 0;
+  #knownOpenMs = 0;
+  #knownState: CircuitState = 'closed';
+  // reset() commands not answered yet: the answers that come before theirs describe the window
+  // a reset empties (one client answers in order).
+  #resetting = 0;
   // A state from Redis, whose answer ends the local breaker's outage.
   readonly #toState = (reply: unknown): CircuitState => {
     this.#backOnRedis();
     return toState(reply);
+  };
+  // A record's answer: the state, and the window's totals after the outcome.
+  readonly #recorded = (reply: unknown): CircuitState => {
+    this.#backOnRedis();
+    return this.#learn(reply);
+  };
+  readonly #resetAnswered = (): void => {
+    this.#resetting--;
   };
 
   /**
@@ -155,6 +177,7 @@ export class RedisCircuitBreakerStore
   configure(config: CircuitBreakerStoreConfig): void {
     this.core.configure(config.clock, 'CircuitBreaker', InMemoryCircuitBreakerStore, () => config);
     this.#growing = config.recoveryBackoff > 1;
+    this.#recoveryMs = config.recoveryTimeoutMs;
     const timed = config.windowType === 'time';
     const idleTtl = Math.ceil(
       Math.max(
@@ -213,7 +236,7 @@ export class RedisCircuitBreakerStore
       (outcome.slow ? 2 : 0) +
       (outcome.stale === true ? 8 : outcome.probe === false ? 4 : 0);
     const core = this.core;
-    return core.link.attempt(this.#command(index), this.#toState, () =>
+    return core.link.attempt(this.#command(index), this.#recorded, () =>
       core.decide((local) => {
         this.#usedLocal = true;
         return local.record(outcome);
@@ -244,20 +267,35 @@ export class RedisCircuitBreakerStore
       (reply) => {
         this.#backOnRedis();
         const [state, calls, failures, slow, open] = reply as unknown[];
-        const n = Number(calls);
-        const f = Number(failures);
-        const s = Number(slow);
-        const metrics: CircuitBreakerMetrics = {
-          state: toState(state),
-          failureRate: n === 0 ? 0 : f / n,
-          slowCallRate: n === 0 ? 0 : s / n,
-          bufferedCalls: n,
-          failedCalls: f,
-          slowCalls: s,
-        };
-        return this.#growing ? { ...metrics, openDurationMs: Number(open) } : metrics;
+        this.#learn(reply);
+        return this.#metrics(
+          toState(state),
+          Number(calls),
+          Number(failures),
+          Number(slow),
+          Number(open),
+        );
       },
       () => core.decide((local) => local.snapshot(), closedSnapshot()),
+    );
+  }
+
+  /**
+   * The counts over the shared window as of the last answer Redis gave this store that carried
+   * them (every recorded outcome's, and every `snapshot`'s), without a round trip; `undefined`
+   * before the first. A `reset()` empties them at once, and the answers to what this store asked
+   * before it no longer count. Outcomes that have left a TIME window since, or that other
+   * processes recorded, show from the next answer on. The breaker's `metrics` reads it.
+   */
+  snapshotKnown(): CircuitBreakerMetrics | undefined {
+    const calls = this.#knownCalls;
+    if (Number.isNaN(calls)) return undefined;
+    return this.#metrics(
+      this.#knownState,
+      calls,
+      this.#knownFailed,
+      this.#knownSlow,
+      this.#knownOpenMs,
     );
   }
 
@@ -286,12 +324,58 @@ export class RedisCircuitBreakerStore
     return this.#administer('reset');
   }
 
+  // The state of a record's or a snapshot's answer; its window totals become the known ones
+  // unless a reset() is on its way (the answer is about the window that reset empties).
+  #learn(reply: unknown): CircuitState {
+    const [st, n, f, s, od] = reply as unknown[];
+    const state = toState(st);
+    if (this.#resetting === 0) {
+      this.#knownState = state;
+      this.#knownCalls = Number(n);
+      this.#knownFailed = Number(f);
+      this.#knownSlow = Number(s);
+      this.#knownOpenMs = Number(od);
+    }
+    return state;
+  }
+
+  #metrics(
+    state: CircuitState,
+    n: number,
+    f: number,
+    s: number,
+    openMs: number,
+  ): CircuitBreakerMetrics {
+    const metrics: CircuitBreakerMetrics = {
+      state,
+      failureRate: n === 0 ? 0 : f / n,
+      slowCallRate: n === 0 ? 0 : s / n,
+      bufferedCalls: n,
+      failedCalls: f,
+      slowCalls: s,
+    };
+    return this.#growing ? { ...metrics, openDurationMs: openMs } : metrics;
+  }
+
+  // Sends `op` to Redis; a reset empties the known totals at once.
+  #send(op: 'isolate' | 'reset'): Promise<unknown> {
+    const sent = this.core.link.run(this.#command(BREAKER_CALL[op]));
+    if (op === 'reset') {
+      this.#knownState = 'closed';
+      this.#knownCalls = this.#knownFailed = this.#knownSlow = 0;
+      this.#knownOpenMs = this.#recoveryMs;
+      this.#resetting++;
+      sent.then(this.#resetAnswered, this.#resetAnswered);
+    }
+    return sent;
+  }
+
   #administer(op: 'isolate' | 'reset'): Promise<void> {
     const core = this.core;
     // The latest wins: an earlier one still unsent is dropped.
     this.#unsent = undefined;
     const seq = ++this.#administered;
-    return core.link.run(this.#command(BREAKER_CALL[op])).then(
+    return this.#send(op).then(
       () => undefined,
       () => {
         // Unless another came since, sent again once Redis answers.
@@ -329,7 +413,7 @@ export class RedisCircuitBreakerStore
       // The local breaker holds it already: redo it in Redis alone.
       this.#unsent = undefined;
       const seq = this.#administered;
-      this.core.link.run(this.#command(BREAKER_CALL[unsent])).then(noop, () => {
+      this.#send(unsent).then(noop, () => {
         if (seq === this.#administered) this.#unsent = unsent;
       });
     }

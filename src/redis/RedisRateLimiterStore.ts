@@ -22,7 +22,8 @@ export type RedisRateLimiterStoreOptions = RedisStoreOptions;
  * waits in this process) and `retryAfterMs` work as with the in-memory bucket. Each `acquire`
  * and `execute` is one round trip, decided by Redis. The limiter's `availableTokens` reports the
  * last known shared count: the count from the last answer plus the refill since, less the
- * tokens this process's `tryAcquire` took since. `tryAcquire` decides on that count without
+ * tokens this process's `tryAcquire` took since and those its `acquire` calls asked for, until
+ * Redis answers them. `tryAcquire` decides on that count without
  * waiting for Redis (see {@link RedisRateLimiterStore.tryReserveKnown}), so processes may
  * together admit a little more than the shared rate, by what was taken elsewhere within a
  * round trip; while Redis is away it decides as `onStoreError` says.
@@ -126,8 +127,8 @@ export class RedisRateLimiterStore
    */
   tryReserveKnown(permits: number): boolean {
     const link = this.core.link;
-    // This process's own reservations still out count against the known count too.
-    const gate = link.gateKnown(!(this.available() - this.#reserving.amount < permits));
+    // The count `availableTokens` reads (this process's own reservations still out included).
+    const gate = link.gateKnown(!(this.available() < permits));
     if (gate === 'refuse') return false;
     if (gate !== 'take') {
       // The probe reads the shared count (a refund of nothing), whose answer brings the store
@@ -209,10 +210,11 @@ export class RedisRateLimiterStore
   }
 
   /**
-   * The last known shared count: the token count from the last answer Redis gave this store
-   * (a full bucket before the first), plus the refill since, less the tokens `tryAcquire` took
-   * since that Redis has not answered for yet (other processes may have taken some too). While
-   * Redis is away with `'local'`, the local bucket's count.
+   * The last known shared count, as `tryAcquire` decides on it: the token count from the last
+   * answer Redis gave this store (a full bucket before the first), plus the refill since, less
+   * the tokens `tryAcquire` took and those `acquire` asked for that Redis has not answered yet
+   * (other processes may have taken some too). While Redis is away with `'local'`, the local
+   * bucket's count.
    */
   available(): number {
     const local = this.core.localWhileAway;
@@ -222,7 +224,7 @@ export class RedisRateLimiterStore
     const tokens = Number.isNaN(known)
       ? maxTokens
       : known + ((this.core.link.clock.now() - this.#knownAt) * refillRate) / 1000;
-    return (tokens < maxTokens ? tokens : maxTokens) - this.#taking.amount;
+    return (tokens < maxTokens ? tokens : maxTokens) - this.#taking.amount - this.#reserving.amount;
   }
 
   #refund(permits: number): RedisCommand {

@@ -482,8 +482,10 @@ export class PolicyRegistry {
    * finite (say, in a custom stage's `state()`) becomes `null`, a bigint becomes its decimal
    * string, functions, symbols and `undefined` are left out, an object with `toJSON` gives what
    * that returns, and a reference back to an enclosing object is left out. Built-in stages and
-   * primitives report finite numbers only. A bulkhead's entry includes `orphaned`: calls whose
-   * caller was answered (a deadline, an abort) while their work still holds a slot.
+   * primitives report finite numbers, but for a hedge whose `delay` is `'on-failure'`: its
+   * `delayMs`, `Infinity` in `metrics()`, is `null` here. A bulkhead's entry includes
+   * `orphaned`: calls whose caller was answered (a deadline, an abort) while their work still
+   * holds a slot.
    *
    * @example
    * ```ts
@@ -727,7 +729,9 @@ export class PolicyRegistry {
       if (referenced.length > 0) this.#referenced.set(instance as object, referenced);
       return instance;
     } catch (error) {
-      throw entry === undefined ? error : atPath(entry, error);
+      throw entry === undefined
+        ? error
+        : atPath(entry, error, kind.configOptions, kindOf(lookup.config, kind).default);
     }
   }
 
@@ -945,31 +949,59 @@ function toPlain(value: unknown, ancestors: object[]): unknown {
 
 /**
  * A validation error with the entry's path in front: for an option error, the path of the option
- * when the entry sets it (else the entry's), and the same class and fields with that path as
- * `option`.
+ * when the entry sets it; when the kind's `default` entry (`base`) set it instead, the entry's
+ * path saying where the value came from (`resilience.circuit-breaker.x (minimum-calls from
+ * resilience.circuit-breaker.default)`); else the entry's. The same class and fields, with the
+ * option's path (in `base` for a value from there) as `option`, and the options named in the
+ * message (the kind's `options`) as the configuration spells them: as written, and in kebab-case
+ * when the entries are written so (`max-tokens` for `maxTokens`).
  */
-function atPath(entry: ConfigEntry, error: unknown): unknown {
+function atPath(
+  entry: ConfigEntry,
+  error: unknown,
+  options: readonly string[],
+  base?: ConfigEntry,
+): unknown {
   if (!(error instanceof Error)) return error;
   if (isOptionError(error)) {
-    const spelled = entry.spelled[error.option];
-    const option = spelled === undefined ? entry.path : `${entry.path}.${spelled}`;
-    let message = error.message;
-    // A nested key the primitive does not know (`limit.min-sample`): named as written, and the
-    // key suggested in kebab-case when the entry is written so.
-    if (spelled !== undefined && spelled !== error.option && error.expected === 'a known option') {
-      message = message
-        .replace(`\`${error.option}\``, `\`${spelled}\``)
-        .replace(/\(did you mean `([A-Za-z]+)`\?\)/, (hint, name: string) =>
-          Object.values(entry.spelled).some((key) => key.includes('-'))
-            ? `(did you mean \`${kebab(name)}\`?)`
-            : hint,
-        );
+    const from = base === entry ? undefined : base;
+    const own = entry.spelled[error.option];
+    const inherited = own === undefined ? from?.spelled[error.option] : undefined;
+    const spelled = own ?? inherited;
+    const option =
+      own !== undefined
+        ? `${entry.path}.${own}`
+        : inherited !== undefined
+          ? `${from?.path}.${inherited}`
+          : entry.path;
+    const prefix =
+      inherited === undefined ? option : `${entry.path} (${inherited} from ${from?.path})`;
+    // Every option the message names (this one, one it conflicts with) as written, the entry's
+    // spelling first; one written nowhere in kebab-case when the entries are written so.
+    const written = Object.assign(
+      Object.create(null) as Record<string, string>,
+      from?.spelled,
+      entry.spelled,
+    );
+    const kebabCase = Object.values(written).some((key) => key.includes('-'));
+    if (kebabCase) for (const name of options) written[name] ??= kebab(name);
+    let message = error.message.replace(/`([A-Za-z][A-Za-z.]*)`/g, (quoted, name: string) =>
+      written[name] === undefined ? quoted : `\`${written[name]}\``,
+    );
+    // A nested key the primitive does not know (`limit.min-sample`): named as written above, and
+    // the key suggested in full (`limit.min-samples`), in kebab-case when the entry is written so.
+    if (spelled !== undefined && error.expected === 'a known option') {
+      const at = spelled.slice(0, spelled.lastIndexOf('.') + 1);
+      message = message.replace(
+        /\(did you mean `([A-Za-z]+)`\?\)/,
+        (_hint, name: string) => `(did you mean \`${at}${kebabCase ? kebab(name) : name}\`?)`,
+      );
     }
     return new (error instanceof RangeError ? OptionRangeError : OptionTypeError)(
       option,
       error.expected,
       error.received,
-      { message: `${option}: ${message}`, cause: error },
+      { message: `${prefix}: ${message}`, cause: error },
     );
   }
   const Class =

@@ -55,6 +55,9 @@ const CODE_ONLY_OPTIONS: readonly string[] = [
   'key',
 ];
 
+// A keyed stage's own options besides `key`: meaningless without it, so code-only with it.
+const KEYED_OPTIONS: readonly string[] = ['maxKeys', 'idleTimeout'];
+
 /** @internal One configured set of options, with where it came from. */
 export interface ConfigEntry {
   /** Full path of the entry, e.g. `resilience.rate-limiter.payment-api`. */
@@ -222,11 +225,15 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
   const spelled = Object.create(null) as Record<string, string>;
   const options = readOptions(source, path, '', spelled, [], (key, canonical) => {
     if (known.includes(canonical)) return;
-    if (CODE_ONLY_OPTIONS.includes(canonical)) {
+    // A keyed stage's `max-keys` and `idle-timeout` go with a `key` function, which is code.
+    const keyed = kind.keyable === true && KEYED_OPTIONS.includes(canonical);
+    if (keyed || CODE_ONLY_OPTIONS.includes(canonical)) {
       fail(
         path,
-        `the option \`${key}\` cannot come from configuration (it is code, not data); ` +
-          'build that policy with Policy.builder() and register it',
+        `the option \`${key}\` ${keyed ? 'needs a `key` function, which ' : ''}cannot come from ` +
+          'configuration (it is code, not data); build that policy with Policy.builder()' +
+          (keyed ? ` (\`.${camel(configName(kind))}({ key, ${canonical} })\`)` : '') +
+          ' and register it',
         'an option a configuration can set',
         source[key],
         child(path, key),

@@ -76,9 +76,9 @@ export function resolvedOptions(
   } else if (kind === 'circuit-breaker') {
     resolved.maxRecoveryTimeout ??= resolved.recoveryTimeout;
     resolved.minimumCalls ??= resolved.windowType === 'count' ? resolved.windowSize : 10;
-    // Below 1 is read as 1.
+    // Below 1 (any finite number, as the breaker reads it) is read as 1.
     const half = resolved.halfOpenMaxCalls;
-    if (Number.isInteger(half) && (half as number) < 1) resolved.halfOpenMaxCalls = 1;
+    if (typeof half == 'number' && half < 1 && half > -Infinity) resolved.halfOpenMaxCalls = 1;
   } else if (kind === 'retry') {
     if (resolved.maxDelay !== undefined) resolved.maxRetryAfter ??= resolved.maxDelay;
     // Their defaults written out are left out (not filled in: `backoff` given is refused beside

@@ -66,6 +66,17 @@ describe('Bulkhead: an adaptive limit over a store that answers asynchronously',
     expect(outcomes.filter((o) => o === 'full')).to.have.length(4);
   });
 
+  it('reports in availableSlots the acquisitions still out, as the limit counts them', async () => {
+    const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 2, min: 1, max: 5 });
+    const bulkhead = new Bulkhead({ limit, store: new RemoteLikeStore() });
+    const first = bulkhead.execute(() => 'a');
+    expect(bulkhead.availableSlots).to.equal(1);
+    const second = bulkhead.execute(() => 'b');
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(await Promise.all([first, second])).to.deep.equal(['a', 'b']);
+    expect(bulkhead.availableSlots).to.equal(2);
+  });
+
   it('counts an acquisition whose store failed as answered', async () => {
     const limit = new AdaptiveLimit({ algorithm: 'aimd', initial: 1, min: 1, max: 5 });
     const store = new RemoteLikeStore();

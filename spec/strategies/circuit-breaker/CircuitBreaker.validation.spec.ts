@@ -200,10 +200,13 @@ describe('CircuitBreaker validation', () => {
       { slowCallDuration: '1s' },
     );
     it('rejects slowCallRateThreshold without slowCallDuration', () => {
-      expect(() => make({ slowCallRateThreshold: 0.5 })).to.throw(
-        TypeError,
-        '`slowCallRateThreshold` needs `slowCallDuration`',
-      );
+      // The message names the value received, as every option error's does.
+      expect(() => make({ slowCallRateThreshold: 0.25 }))
+        .to.throw(TypeError)
+        .with.property(
+          'message',
+          '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is, got 0.25',
+        );
     });
     accepts('slowCallRateThreshold', [1, 0.5], { slowCallDuration: '1s' });
   });
@@ -218,7 +221,9 @@ describe('CircuitBreaker validation', () => {
       [null, TypeError],
       [true, TypeError],
     ]);
-    accepts('halfOpenMaxCalls', [1, 5, 0, -3]);
+    rejects('halfOpenMaxCalls', [[2.5, RangeError]]);
+    // Any finite number below 1 is taken as 1, a fraction as well as an integer.
+    accepts('halfOpenMaxCalls', [1, 5, 0, -3, 0.5, -0.25, 0.999]);
   });
 
   describe('clock', () => {
@@ -255,5 +260,44 @@ describe('CircuitBreaker validation', () => {
   it('validates at construction, so execute never throws a validation error', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: '1s' });
     expect(await breaker.execute(() => 'ok')).to.equal('ok');
+  });
+});
+
+describe('CircuitBreaker onSuccess and onFailure arguments', () => {
+  const cases: Array<[unknown, ErrorClass, string]> = [
+    ['x', TypeError, '"x"'],
+    [null, TypeError, 'null'],
+    [{}, TypeError, 'an object'],
+    [-5, RangeError, '-5'],
+    [NaN, RangeError, 'NaN'],
+    [Infinity, RangeError, 'Infinity'],
+    [-Infinity, RangeError, '-Infinity'],
+  ];
+
+  for (const [value, errorClass, shown] of cases) {
+    it(`refuses a duration of ${shown} with a ${errorClass.name} naming it, recording nothing`, () => {
+      const breaker = new CircuitBreaker({ failureThreshold: 1 });
+      const message = `\`durationMs\` must be a finite number >= 0, got ${shown}`;
+      expect(() => breaker.onSuccess(value as number))
+        .to.throw(errorClass)
+        .with.property('message', message);
+      expect(() => breaker.onFailure(new Error('boom'), value as number))
+        .to.throw(errorClass)
+        .with.property('message', message);
+      expect(breaker.state).to.equal('closed');
+      expect(breaker.metrics.bufferedCalls).to.equal(0);
+    });
+  }
+
+  it('takes a missing duration as 0, and any finite duration >= 0', () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 5, slowCallDuration: 10 });
+    breaker.onSuccess();
+    breaker.onSuccess(undefined);
+    breaker.onSuccess(0);
+    breaker.onSuccess(12.5);
+    breaker.onFailure(new Error('boom'));
+    breaker.onFailure(new Error('boom'), undefined);
+    breaker.onFailure(new Error('boom'), 1e9);
+    expect(breaker.metrics).to.include({ bufferedCalls: 7, failedCalls: 3, slowCalls: 2 });
   });
 });

@@ -170,15 +170,48 @@ describe('CircuitBreaker', () => {
         );
       });
 
-      it('refuses a growth that the cap or a zero recoveryTimeout could never let happen', () => {
-        expect(() => new CircuitBreaker({ recoveryBackoff: 2 })).to.throw(
+      it('accept a factor without a cap above recoveryTimeout, which then grows nothing', async () => {
+        for (const options of [
+          { recoveryBackoff: 2 },
+          { recoveryTimeout: 100, recoveryBackoff: 2, maxRecoveryTimeout: 100 },
+          { recoveryTimeout: 0, recoveryBackoff: 2, maxRecoveryTimeout: 10 },
+        ]) {
+          const breaker = new CircuitBreaker({ clock, failureThreshold: 1, ...options });
+          const openMs = options.recoveryTimeout ?? 30_000;
+          await run(breaker, 'F');
+          for (let reopen = 0; reopen < 3; reopen++) {
+            if (openMs > 0) expect((await refusal(breaker)).retryAfterMs).to.equal(openMs);
+            await clock.advance(openMs);
+            expect(breaker.state).to.equal('half-open');
+            await run(breaker, 'F');
+          }
+          // Runs as with a factor of 1: nothing grows, so nothing is shown as growing.
+          expect(breaker.metrics).to.not.have.property('openDurationMs');
+          expect(breaker.describe()).to.include(`recovery ${openMs} ms,`);
+          expect(breaker.toJSON().openMs).to.equal(openMs);
+        }
+      });
+
+      it('accept recovery-backoff alone from configuration', () => {
+        const registry = PolicyRegistry.fromConfig({
+          'circuit-breaker': { api: { 'recovery-backoff': 2 } },
+        });
+        expect(registry.circuitBreaker('api').describe()).to.include('recovery 30000 ms,');
+      });
+
+      it('refuse NaN, a non-number and a value below 1 alone too', () => {
+        expect(() => new CircuitBreaker({ recoveryBackoff: NaN })).to.throw(
           RangeError,
-          '`recoveryBackoff` must be 1 unless `maxRecoveryTimeout` is above a `recoveryTimeout` > 0, got 2',
+          '`recoveryBackoff` must be a number >= 1, got NaN',
         );
-        expect(
-          () =>
-            new CircuitBreaker({ recoveryTimeout: 0, recoveryBackoff: 2, maxRecoveryTimeout: 10 }),
-        ).to.throw(RangeError, '`recoveryBackoff` must be 1 unless');
+        expect(() => new CircuitBreaker({ recoveryBackoff: 0 })).to.throw(
+          RangeError,
+          '`recoveryBackoff` must be a number >= 1, got 0',
+        );
+        expect(() => new CircuitBreaker({ recoveryBackoff: null as never })).to.throw(
+          TypeError,
+          '`recoveryBackoff` must be a number >= 1, got null',
+        );
         // A factor of 1 needs no cap, and a cap without growth is harmless.
         expect(() => new CircuitBreaker({ recoveryBackoff: 1 })).to.not.throw();
         expect(() => new CircuitBreaker({ maxRecoveryTimeout: '5m' })).to.not.throw();

@@ -313,7 +313,10 @@ describe('CircuitBreaker snapshots', () => {
         reset: () => undefined,
       };
       expect(() => new CircuitBreaker({ store, initialState: good }))
-        .to.throw(TypeError, /`initialState` needs the in-memory store/)
+        .to.throw(
+          TypeError,
+          '`initialState` needs the in-memory store: a shared store keeps its state itself, got an object',
+        )
         .with.property('option', 'initialState');
       expect(() => new CircuitBreaker({ store }).toJSON()).to.throw(
         TypeError,

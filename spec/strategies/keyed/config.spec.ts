@@ -1,6 +1,7 @@
 // Keyed stages and configuration: a call passes through a keyed stage and back in the same turns
 // (first, so that a stage that never answers fails at once instead of leaving later specs waiting);
-// a key function is code, so configuration refuses `key` with a message that says so (and where);
+// a key function is code, so configuration refuses `key`, and `max-keys` and `idle-timeout` that go
+// with it, with a message that says so (and where);
 // a keyed policy is built in code and registered.
 import { expect } from 'chai';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
@@ -31,6 +32,34 @@ describe('Keyed stages and configuration', () => {
     ).to.throw(
       TypeError,
       'resilience.circuit-breaker.hosts: the option `key` cannot come from configuration (it is code, not data)',
+    );
+  });
+
+  it('refuses `max-keys` and `idle-timeout` of every keyed kind as needing a `key` set in code', () => {
+    const cases: Array<[string, string, string]> = [
+      ['circuit-breaker', 'max-keys', 'circuitBreaker({ key, maxKeys })'],
+      ['rate-limiter', 'idle-timeout', 'rateLimiter({ key, idleTimeout })'],
+      ['bulkhead', 'max-keys', 'bulkhead({ key, maxKeys })'],
+      ['bulkhead', 'idleTimeout', 'bulkhead({ key, idleTimeout })'],
+    ];
+    for (const [kind, option, builder] of cases) {
+      const message =
+        `the option \`${option}\` needs a \`key\` function, which cannot come from configuration ` +
+        `(it is code, not data); build that policy with Policy.builder() (\`.${builder}\`) ` +
+        'and register it';
+      // As a shared instance, and inline in a policy.
+      expect(() => PolicyRegistry.fromConfig({ [kind]: { hosts: { [option]: 5 } } })).to.throw(
+        TypeError,
+        `resilience.${kind}.hosts: ${message}`,
+      );
+      expect(() =>
+        PolicyRegistry.fromConfig({ policies: { k: [{ [kind]: { [option]: 5 } }] } }),
+      ).to.throw(TypeError, `resilience.policies.k[0].${kind}: ${message}`);
+    }
+    // A kind that has no keys: an unknown option, as before.
+    expect(() => PolicyRegistry.fromConfig({ retry: { r: { 'max-keys': 5 } } })).to.throw(
+      TypeError,
+      'resilience.retry.r: unknown option `max-keys`',
     );
   });
 

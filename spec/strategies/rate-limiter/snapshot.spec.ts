@@ -136,7 +136,10 @@ describe('RateLimiter snapshots', () => {
     };
     const initialState = new RateLimiter().toJSON();
     expect(() => new RateLimiter({ store, initialState }))
-      .to.throw(TypeError, /`initialState` needs the in-memory store/)
+      .to.throw(
+        TypeError,
+        '`initialState` needs the in-memory store: a shared store keeps its state itself, got an object',
+      )
       .with.property('option', 'initialState');
     expect(() => new RateLimiter({ store }).toJSON()).to.throw(
       TypeError,

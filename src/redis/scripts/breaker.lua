@@ -193,8 +193,13 @@ elseif op == 'record' then
     elseif st == 'half-open' and probe then
       recordProbe()
     end
+  elseif timed then
+    -- Dropped: the totals answered below are still those of the window as it is now.
+    advance()
   end
-  result = st
+  -- The window's totals after the outcome, as a snapshot gives them: the breaker's metrics
+  -- follow every record without asking for them.
+  result = { st, n, f, s, fmt(od) }
 elseif op == 'release' then
   if st == 'half-open' and pr > 0 then
     pr = pr - 1
@@ -218,11 +223,13 @@ end
 if dirty then
   redis.call('HSET', H, 'st', st, 'oa', fmt(oa), 'od', fmt(od), 'cf', cf, 'pr', pr, 'pk', pk, 'ps', ps,
     'pa', fmt(pa), 'n', n, 'f', f, 's', s, 'nx', nx, 'lt', fmt(lt))
+  -- An isolated circuit keeps its window as long as its state, as in memory: until reset().
   if st == 'isolated' then
     redis.call('PERSIST', H)
+    redis.call('PERSIST', W)
   else
     redis.call('PEXPIRE', H, ttl)
+    redis.call('PEXPIRE', W, ttl)
   end
-  redis.call('PEXPIRE', W, ttl)
 end
 return result

@@ -82,8 +82,9 @@ export function breakerCall(params: BreakerParams): ScriptCall {
 
 /**
  * @internal The breaker's state machine. Replies: acquire `[admitted 1/0, state, probe 0/1/2,
- * retryAfterMs]` (probe 2: a probe that took back the slots of lost ones); snapshot
- * `[state, calls, failures, slow calls, open duration ms]`; the other operations the state.
+ * retryAfterMs]` (probe 2: a probe that took back the slots of lost ones); record and snapshot
+ * `[state, calls, failures, slow calls, open duration ms]` (the window's totals after the
+ * operation); the other operations the state.
  */
 export const BREAKER = /* @__PURE__ */ new LuaScript(source, breakerCall);
 

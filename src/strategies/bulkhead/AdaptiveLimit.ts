@@ -447,13 +447,20 @@ export class AdaptiveSlots implements BulkheadStore {
   };
   // A slot granted later (by a store that answers asynchronously): the slots in use are read then.
   readonly #wrap = (ticket: false | BulkheadTicket): false | AdaptiveTicket => {
+    this.#asking--;
+    this.#answered(ticket === false);
+    return this.#ticket(ticket, this.#inner.inUse());
+  };
+  // The same, for an acquisition the store's own `inUse()` counted while it was out.
+  readonly #wrapCounted = (ticket: false | BulkheadTicket): false | AdaptiveTicket => {
     this.#answered(ticket === false);
     return this.#ticket(ticket, this.#inner.inUse());
   };
   /**
-   * Acquisitions a store answering asynchronously has not answered yet. Its `inUse()` is the last
-   * count it knows, which does not include them: a burst inside one round trip would otherwise
-   * pass the limit as it is now, up to the store's `maxConcurrent` (the limit's `max`).
+   * Acquisitions a store answering asynchronously has not answered yet, when its `inUse()` is the
+   * last count it knows, without them: a burst inside one round trip would otherwise pass the
+   * limit as it is now, up to the store's `maxConcurrent` (the limit's `max`). A store whose
+   * `inUse()` counts its own acquisitions still out (`RedisBulkheadStore`) has them there.
    */
   #asking = 0;
 
@@ -488,13 +495,24 @@ export class AdaptiveSlots implements BulkheadStore {
   acquire(): false | AdaptiveTicket | Promise<false | AdaptiveTicket> {
     const used = this.#inner.inUse();
     if (used + this.#asking >= this.#limit.limit) return false;
-    const answer = this.#inner.acquire();
+    const inner = this.#inner;
+    const answer = inner.acquire();
     if (!isThenable(answer)) return this.#ticket(answer, used + 1);
+    // Counted by the store already (its count rose as it asked): not counted a second time here.
+    if (inner.inUse() > used) {
+      return Promise.resolve(answer).then(this.#wrapCounted, this.#failedCounted);
+    }
     this.#asking++;
     return Promise.resolve(answer).then(this.#wrap, this.#failed);
   }
 
   readonly #failed = (error: unknown): never => {
+    this.#asking--;
+    this.#answered(true);
+    throw error;
+  };
+
+  readonly #failedCounted = (error: unknown): never => {
     this.#answered(true);
     throw error;
   };
@@ -505,7 +523,6 @@ export class AdaptiveSlots implements BulkheadStore {
    * released slot would, or that caller would wait for a release that may never come.
    */
   #answered(noSlot: boolean): void {
-    this.#asking--;
     if (noSlot && !this.#waking) {
       this.#waking = true;
       queueMicrotask(this.#wake);
@@ -523,8 +540,9 @@ export class AdaptiveSlots implements BulkheadStore {
     return this.#inner.release(ticket instanceof AdaptiveTicket ? ticket.inner : ticket);
   }
 
+  // The count `tryAcquireKnown` decides on, as `availableSlots` reads it.
   inUse(): number {
-    return this.#inner.inUse();
+    return this.#inner.inUse() + this.#asking;
   }
 
   /** @internal Counts `n` more slots in use (see `InMemoryBulkheadStore.hold`). */

@@ -95,6 +95,10 @@ export const CHAOS_OPTIONS: readonly string[] = Object.freeze([
   'clock',
 ]);
 
+// The brand of an InjectedFaultError, in the global symbol registry (as the brands of bulwark's
+// other errors), so that another copy of the package knows it.
+const FAULT_BRAND: unique symbol = Symbol.for('bulwark.InjectedFaultError') as never;
+
 /**
  * The error an injected fault fails with unless `fault.error` says otherwise.
  *
@@ -108,9 +112,42 @@ export const CHAOS_OPTIONS: readonly string[] = Object.freeze([
 export class InjectedFaultError extends Error {
   override readonly name = 'InjectedFaultError' as const;
   readonly code = 'INJECTED_FAULT' as const;
+  /** @internal */
+  declare readonly [FAULT_BRAND]: true;
 
   constructor(message = 'Fault injected by a chaos stage') {
     super(message);
+    Object.defineProperty(this, FAULT_BRAND, { value: true });
+  }
+
+  /**
+   * `instanceof InjectedFaultError` also knows one made by another copy of the package (an ESM
+   * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // The class is known by owning this method, not by its name, which a bundle may change; a
+    // subclass inherits the method.
+    return (
+      (Object.hasOwn(this, Symbol.hasInstance) && isInjectedFaultError(value)) ||
+      Function.prototype[Symbol.hasInstance].call(this, value)
+    );
+  }
+}
+
+/**
+ * True for an {@link InjectedFaultError}, from this or another copy of the package; false, never
+ * a throw, for a value whose property reads throw.
+ */
+export function isInjectedFaultError(e: unknown): e is InjectedFaultError {
+  try {
+    return (
+      typeof e === 'object' &&
+      e !== null &&
+      (e as { [FAULT_BRAND]?: unknown })[FAULT_BRAND] === true &&
+      (e as { code?: unknown }).code === 'INJECTED_FAULT'
+    );
+  } catch {
+    return false;
   }
 }
 

@@ -77,8 +77,9 @@ export interface CircuitBreakerOptions<R = any> {
    * Factor by which each re-open from HALF_OPEN (a failed trial call) multiplies the time the
    * circuit stays OPEN, up to `maxRecoveryTimeout`; closing the circuit (or `reset()`) brings it
    * back to `recoveryTimeout`. After k consecutive re-opens the circuit stays OPEN for
-   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1; above 1 it
-   * needs `maxRecoveryTimeout` above a `recoveryTimeout` > 0, or the time could never grow.
+   * `min(recoveryTimeout * recoveryBackoff^k, maxRecoveryTimeout)`. A number >= 1. It has no
+   * effect until `maxRecoveryTimeout` is above a `recoveryTimeout` > 0 (by default the cap is
+   * `recoveryTimeout`, so a factor alone grows nothing): set both for open periods that grow.
    * @defaultValue 1 (every open period lasts `recoveryTimeout`)
    */
   readonly recoveryBackoff?: number | undefined;
@@ -161,8 +162,8 @@ export interface CircuitBreakerOptions<R = any> {
    */
   readonly slowCallRateThreshold?: number | undefined;
   /**
-   * Trial calls admitted in HALF_OPEN; this many successes close the circuit. An integer; values
-   * below 1 are taken as 1.
+   * Trial calls admitted in HALF_OPEN; this many successes close the circuit. An integer; any
+   * finite number below 1 (`0`, `-3`, `0.5`) is taken as 1.
    * @defaultValue 1
    */
   readonly halfOpenMaxCalls?: number | undefined;
@@ -282,6 +283,27 @@ const STORE_METHODS = [
   'isolate',
   'reset',
 ];
+
+/**
+ * The duration given to `onSuccess` or `onFailure`: 0 when left out, else a finite number >= 0.
+ * @throws TypeError for one that is not a number, RangeError for a negative, NaN or infinite one
+ */
+function measured(durationMs: unknown): number {
+  if (durationMs === undefined) return 0;
+  if (typeof durationMs != 'number' || !(durationMs >= 0 && durationMs < Infinity)) {
+    fail(
+      typeof durationMs == 'number' ? RangeError : TypeError,
+      'durationMs',
+      'a finite number >= 0',
+      durationMs,
+    );
+  }
+  return durationMs;
+}
+
+/** What `halfOpenMaxCalls` takes: an integer, or any finite number below 1 (read as 1). */
+const belowOneOrInteger = (n: unknown): boolean =>
+  Number.isInteger(n) || (typeof n == 'number' && n < 1 && n > -Infinity);
 
 // The twelve possible outcomes, made once so recording one allocates nothing: index bit 0 is a
 // failure, bit 1 a slow call, bit 2 a call known to hold no probe slot of the current HALF_OPEN
@@ -494,18 +516,9 @@ export class CircuitBreaker<in R = any> {
         o.maxRecoveryTimeout,
       );
     }
-    // Options that can never be served are refused: the open time could never grow.
-    if (
-      recoveryBackoff > 1 &&
-      !(recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs)
-    ) {
-      fail(
-        RangeError,
-        'recoveryBackoff',
-        '1 unless `maxRecoveryTimeout` is above a `recoveryTimeout` > 0',
-        recoveryBackoff,
-      );
-    }
+    // A factor above 1 is valid on its own, but grows nothing until the cap is above a
+    // `recoveryTimeout` > 0: until then the breaker runs as with 1 (no growth is kept or shown).
+    const grows = recoveryTimeoutMs > 0 && maxRecoveryTimeoutMs > recoveryTimeoutMs;
     const failureRateThreshold = rate('failureRateThreshold');
     const windowType = oneOfOption(o.windowType, 'windowType', ['count', 'time'], 'count');
     const windowSize = integerOption(o.windowSize, 'windowSize', 1, 10);
@@ -533,15 +546,16 @@ export class CircuitBreaker<in R = any> {
         'slowCallRateThreshold',
         'set with `slowCallDuration`',
         slowCallRateThreshold,
-        '`slowCallRateThreshold` needs `slowCallDuration`, which says what a slow call is',
+        `\`slowCallRateThreshold\` needs \`slowCallDuration\`, which says what a slow call is, got ${show(slowCallRateThreshold)}`,
       );
     }
-    // Values below 1 are read as 1, as the PyFly resilience guide does; anything that is not an
-    // integer is still an error.
+    // Any finite number below 1 is read as 1 (a fraction too), as the PyFly resilience guide
+    // does; from 1 up, anything that is not an integer is still an error, as are NaN and
+    // -Infinity.
     const half = checkOption(
       o.halfOpenMaxCalls,
       'halfOpenMaxCalls',
-      Number.isInteger,
+      belowOneOrInteger,
       'an integer',
       1,
       true,
@@ -553,12 +567,13 @@ export class CircuitBreaker<in R = any> {
       'recordOnResult',
     );
     const store =
-      storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS) ??
-      new InMemoryCircuitBreakerStore();
+      storeOption<CircuitBreakerStore>(o.store, 'CircuitBreakerStore', STORE_METHODS, [
+        'snapshotKnown',
+      ]) ?? new InMemoryCircuitBreakerStore();
     const config: CircuitBreakerStoreConfig = Object.freeze({
       failureThreshold,
       recoveryTimeoutMs,
-      recoveryBackoff,
+      recoveryBackoff: grows ? recoveryBackoff : 1,
       maxRecoveryTimeoutMs,
       failureRateThreshold,
       slowCallRateThreshold,
@@ -634,8 +649,10 @@ export class CircuitBreaker<in R = any> {
    * (which moves nothing); a close and `reset()` start an empty window, which the calls admitted
    * before them never enter while the circuit stays CLOSED (one that reports after a later trip
    * is counted as any late call).
-   * With a store that answers asynchronously these are the last known figures, and reading them
-   * asks the store for fresh ones.
+   * With a store that answers asynchronously these are the last known figures (with `state`
+   * as the breaker's `state` reads it), and reading them asks the store for fresh ones; a store
+   * with `snapshotKnown` (`RedisCircuitBreakerStore`) also brings the counts with the answer to
+   * every recorded outcome, so they follow the window across a trip as in memory.
    */
   get metrics(): CircuitBreakerMetrics {
     const snapshot = this.#store.snapshot();
@@ -647,7 +664,11 @@ export class CircuitBreaker<in R = any> {
         }),
         noop,
       );
-      return this.#lastMetrics ?? metricsOf(this.#lastState, 0, 0, 0);
+      const known = this.#store.snapshotKnown?.() ?? this.#lastMetrics;
+      const state = this.#lastState;
+      if (known === undefined) return metricsOf(state, 0, 0, 0);
+      // The state as `state` reads it: the last this breaker knows, maybe newer than the counts.
+      return known.state === state ? known : { ...known, state };
     }
     this.#observe(snapshot.state);
     return snapshot;
@@ -859,12 +880,21 @@ export class CircuitBreaker<in R = any> {
 
   /**
    * Records a successful call admitted by `beforeCall`.
-   * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @param durationMs - how long it took, a finite number >= 0 (default 0); with
+   * `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; with it, the success of a call that
    * holds no trial slot of the current HALF_OPEN period does not count towards closing the
    * circuit. Without it, a success during HALF_OPEN is taken as a trial call's.
+   * @throws TypeError for a `durationMs` that is not a number, RangeError for a negative, NaN or
+   * infinite one (nothing is recorded)
    */
-  onSuccess(durationMs = 0, ticket = UNKNOWN_TICKET): void {
+  onSuccess(durationMs?: number, ticket = UNKNOWN_TICKET): void {
+    this.stepSucceeded(measured(durationMs), ticket);
+  }
+
+  /** @internal `onSuccess` for a policy's breaker step, which measures the duration itself. */
+  stepSucceeded(durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    this.#dueMove();
     this.#record(false, durationMs >= this.#slowCallMs, ticket);
   }
 
@@ -872,12 +902,21 @@ export class CircuitBreaker<in R = any> {
    * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
    * not recorded (it only gives back a HALF_OPEN trial slot).
    * @throws TypeError naming `recordOn` when it answered with a promise (the error is recorded)
-   * @param durationMs - how long it took; with `slowCallDuration` set, a call at least that long is slow
+   * @throws TypeError for a `durationMs` that is not a number, RangeError for a negative, NaN or
+   * infinite one (nothing is recorded)
+   * @param durationMs - how long it took, a finite number >= 0 (default 0); with
+   * `slowCallDuration` set, a call at least that long is slow
    * @param ticket - what `beforeCall` returned for this call; without it, an unrecorded error
    * gives back a trial slot whenever the circuit is HALF_OPEN, and a recorded one during
    * HALF_OPEN is taken as a trial call's
    */
-  onFailure(error: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+  onFailure(error: unknown, durationMs?: number, ticket = UNKNOWN_TICKET): void {
+    this.stepFailed(error, measured(durationMs), ticket);
+  }
+
+  /** @internal `onFailure` for a policy's breaker step, which measures the duration itself. */
+  stepFailed(error: unknown, durationMs = 0, ticket = UNKNOWN_TICKET): void {
+    this.#dueMove();
     this.#failed(error, durationMs, ticket);
   }
 
@@ -891,22 +930,27 @@ export class CircuitBreaker<in R = any> {
 
   /**
    * Forces the circuit OPEN until {@link CircuitBreaker.reset}: `state` reads `'isolated'` and
-   * every call is refused with `retryAfterMs` `Infinity`. With an asynchronous store the change
+   * every call is refused with `retryAfterMs` `Infinity`. An OPEN circuit whose open time has
+   * passed moves to HALF_OPEN first, as a read of `state` would move it. With an asynchronous store the change
    * is sent in the background and this breaker reflects it at once; answers to what it asked the
    * store before (a state read, a record, an admission) no longer move its state.
    */
   isolate(): void {
+    this.#dueMove();
     this.#epoch++;
     background(this.#store.isolate());
     this.#observe('isolated');
   }
 
   /**
-   * Returns the circuit to CLOSED, clearing the window and every count (also ends isolation).
+   * Returns the circuit to CLOSED, clearing the window and every count (also ends isolation). An
+   * OPEN circuit whose open time has passed moves to HALF_OPEN first, as a read of `state` would
+   * move it.
    * With an asynchronous store the change is sent in the background and this breaker reflects
    * it at once; answers to what it asked the store before no longer move its state.
    */
   reset(): void {
+    this.#dueMove();
     this.#epoch++;
     background(this.#store.reset());
     this.#lastMetrics = undefined;
@@ -1335,6 +1379,24 @@ export class CircuitBreaker<in R = any> {
     else this.#observe(state, cause, ofResult);
     // A listener told of the change may have moved the circuit again (isolate() from a listener).
     return this.#lastState;
+  }
+
+  /**
+   * The lazy OPEN -> HALF_OPEN move, made now when it is due, before a change that starts from the
+   * present state (`reset()`, `isolate()`, an outcome reported by hand): the listeners then see
+   * `open > half-open` first whether or not anything read `state` before. With a store that
+   * answers asynchronously the move is the store's, known only from its answers: nothing here.
+   */
+  #dueMove(): void {
+    if (this.#lastState !== 'open' || this.#remote) return;
+    let state: CircuitState | Promise<CircuitState>;
+    try {
+      state = this.#store.state();
+    } catch {
+      // A custom store that throws: the change goes on from the state last known.
+      return;
+    }
+    this.#took(state);
   }
 
   // A state the store answered, learnt now or when the promise settles.

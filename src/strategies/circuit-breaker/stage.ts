@@ -122,13 +122,13 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
     if (ctx.cancelled) breaker.onCancel(ticket);
     else if (!ok) {
       try {
-        breaker.onFailure(value, durationMs, ticket);
+        breaker.stepFailed(value, durationMs, ticket);
       } catch (error) {
         // `recordOn` answered with a promise: the call fails with the TypeError saying so.
         this.outer.leave(received, false, error);
         return;
       }
-    } else if (!breaker.judgesResults) breaker.onSuccess(durationMs, ticket);
+    } else if (!breaker.judgesResults) breaker.stepSucceeded(durationMs, ticket);
     else {
       // `recordOnResult` judges the result; the caller receives it either way, unless the
       // predicate threw: then the call fails with what it threw, as retry's predicates do.

@@ -180,6 +180,15 @@ export interface CircuitBreakerStore {
   state(): CircuitState | Promise<CircuitState>;
   /** The state and the counts over the current window. */
   snapshot(): CircuitBreakerMetrics | Promise<CircuitBreakerMetrics>;
+  /**
+   * Optional, for a store whose `snapshot` answers with a promise (a shared one): the counts over
+   * the current window as of the store's last answer that carried them (a `record` or a
+   * `snapshot`), without a round trip; `undefined` when it knows none. `reset()` empties them at
+   * once, and an answer to what was asked before it no longer counts. The breaker's `metrics`
+   * reads it (the state is the breaker's own last known one); without it, `metrics` reports the
+   * last `snapshot` answer.
+   */
+  snapshotKnown?(): CircuitBreakerMetrics | undefined;
   /** Forces the circuit OPEN (state ISOLATED) until {@link CircuitBreakerStore.reset}. */
   isolate(): void | Promise<void>;
   /** Returns to CLOSED with an empty window and all counts cleared. */

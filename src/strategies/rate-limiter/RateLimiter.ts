@@ -269,7 +269,7 @@ export class RateLimiter {
    *
    * With a remote store (such as `RedisRateLimiterStore`) it decides on the last known shared
    * count, as `availableTokens` reports it (the last answer plus the refill since, less what this
-   * process took since), without a round trip: `true` lowers that count at once, and the store
+   * process took or asked for since), without a round trip: `true` lowers that count at once, and the store
    * takes the tokens in the shared bucket in the background. Processes deciding on counts a
    * round trip old may together admit more than the shared bucket holds, by at most what was
    * taken elsewhere since this process's last answer; use `acquire` for a decision by the shared

@@ -94,6 +94,46 @@ describe('contract: Registry and configuration', () => {
     expect(registry.circuitBreaker('inventory').describe()).to.include('3 consecutive failures');
   });
 
+  it('R-REG-3: An entry that sets one of two options that cannot go together does not inherit the other from `default`', () => {
+    const config = exampleConfig();
+    const registry = PolicyRegistry.fromConfig({
+      ...config,
+      bulkhead: {
+        default: { 'max-concurrent': 20 },
+        db: { limit: { algorithm: 'aimd', max: 200 } },
+      },
+      retry: {
+        default: { 'max-attempts': 3, delay: '200ms', backoff: 2 },
+        polite: { 'backoff-type': 'linear' },
+        spread: { jitter: 'decorrelated' },
+      },
+      'circuit-breaker': {
+        default: { 'failure-rate-threshold': 0.5, 'window-type': 'time' },
+        runs: { 'failure-threshold': 3 },
+        counted: { 'window-size': 4 },
+      },
+    });
+    expect(registry.bulkhead('db').adaptiveLimit?.algorithm).to.equal('aimd');
+    expect(registry.bulkhead('other').maxConcurrent).to.equal(20);
+    const polite = registry.retry('polite');
+    expect([polite.maxAttempts, polite.delay, polite.backoffType, polite.backoff]).to.deep.equal([
+      3,
+      200,
+      'linear',
+      1,
+    ]);
+    expect([registry.retry('spread').jitter, registry.retry('spread').backoff]).to.deep.equal([
+      'decorrelated',
+      1,
+    ]);
+    expect(registry.circuitBreaker('runs').describe()).to.match(/^opens after 3 consecutive/);
+    expect(registry.circuitBreaker('counted').describe()).to.match(/over the last 4 calls/);
+    // One entry's own pair is refused as the primitive refuses it.
+    expect(() =>
+      PolicyRegistry.fromConfig({ bulkhead: { db: { 'max-concurrent': 5, limit: 5 } } }),
+    ).to.throw(TypeError, /^resilience\.bulkhead\.db\.limit: /);
+  });
+
   it('R-REG-3, R-REG-4: a name not configured gets the `default` settings', () => {
     const registry = PolicyRegistry.fromConfig(exampleConfig());
     expect(registry.rateLimiter('elsewhere').availableTokens).to.equal(100);
@@ -150,6 +190,15 @@ describe('contract: Registry and configuration', () => {
     ).to.throw(
       TypeError,
       /^resilience\.policies\.p\[0\]\.rate-limiter: unknown option `maxTokenz`/,
+    );
+    // The hint is spelled as the configuration spells its keys.
+    expect(() => PolicyRegistry.fromConfig({ circuitbreaker: {} })).to.throw(
+      TypeError,
+      'resilience: unknown key `circuitbreaker` (did you mean `circuit-breaker`?)',
+    );
+    expect(() => PolicyRegistry.fromConfig({ retry: { a: { maxAttemps: 3 } } })).to.throw(
+      TypeError,
+      'unknown option `maxAttemps` (did you mean `maxAttempts`?)',
     );
   });
 

@@ -39,7 +39,7 @@ describe('Retry: waits and refusals at their edges', () => {
     it('names the option and the rule when refusing a combination', () => {
       expect(() => new Retry({ delay: () => 10, jitter: 0.2 })).to.throw(
         TypeError,
-        '`jitter` must be unset with a delay function, got 0.2',
+        '`jitter` must be unset with a delay function (or 0), got 0.2',
       );
       expect(() => new Retry({ jitter: 'decorrelated', backoffType: 'linear' })).to.throw(
         TypeError,
@@ -47,7 +47,7 @@ describe('Retry: waits and refusals at their edges', () => {
       );
       expect(() => new Retry({ jitter: 'decorrelated', backoff: 2 })).to.throw(
         TypeError,
-        "`backoff` must be unset with jitter 'decorrelated', got 2",
+        "`backoff` must be unset with jitter 'decorrelated' (or 1), got 2",
       );
     });
 

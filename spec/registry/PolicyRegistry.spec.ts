@@ -485,6 +485,35 @@ describe('PolicyRegistry configuration validation', () => {
     expectError({ caching: {} }, OptionTypeError, 'resilience: unknown key `caching`');
   });
 
+  it('suggests a kind or option spelled as the keys beside it are, else as the typo is', () => {
+    const hint = (config: Record<string, unknown>): string | undefined =>
+      /did you mean `([^`]+)`/.exec(thrown(() => PolicyRegistry.fromConfig(config)).message)?.[1];
+    // Kinds: lower-case or hyphenated, kebab-case; camelCase by a capital or the keys beside.
+    expect(hint({ circuitbreaker: { a: {} } })).to.equal('circuit-breaker');
+    expect(hint({ 'circuit-braker': {} })).to.equal('circuit-breaker');
+    expect(hint({ circuitBreakr: {} })).to.equal('circuitBreaker');
+    expect(hint({ circuitbreaker: {}, rateLimiter: {} })).to.equal('circuitBreaker');
+    expect(hint({ circuitBreakr: {}, 'rate-limiter': {} })).to.equal('circuit-breaker');
+    // Stage kinds, beside the policy's other stages and the sections.
+    expect(hint({ policies: { p: [{ circuitbreaker: {} }] } })).to.equal('circuit-breaker');
+    expect(hint({ policies: { p: [{ rateLimiter: {} }, { circuitbreakr: {} }] } })).to.equal(
+      'circuitBreaker',
+    );
+    expect(hint({ timeLimiter: {}, policies: { p: [{ retyr: {} }] } })).to.equal('retry');
+    // Options, beside the entry's other keys.
+    expect(hint({ retry: { a: { maxattempts: 3 } } })).to.equal('max-attempts');
+    expect(hint({ retry: { a: { max_attempts: 3 } } })).to.equal('max-attempts');
+    expect(hint({ retry: { a: { maxAttemps: 3 } } })).to.equal('maxAttempts');
+    expect(hint({ retry: { a: { maxattempts: 3, maxDelay: 5 } } })).to.equal('maxAttempts');
+    expect(hint({ retry: { a: { maxAttemps: 3, 'max-delay': 5 } } })).to.equal('max-attempts');
+    expect(hint({ bulkhead: { a: { 'max-queue': 1, maxWiat: 5 } } })).to.equal('max-wait');
+    // Nested options, beside the entry's keys at any depth.
+    expect(hint({ bulkhead: { a: { limit: { minsample: 5 } } } })).to.equal('limit.min-samples');
+    expect(hint({ bulkhead: { a: { maxQueue: 1, limit: { minsample: 5 } } } })).to.equal(
+      'limit.minSamples',
+    );
+  });
+
   it('rejects a shared fallback, which exists only inside a policy', () => {
     expectError(
       { fallback: { default: { value: null } } },

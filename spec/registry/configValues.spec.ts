@@ -122,15 +122,15 @@ describe("PolicyRegistry: errors over a kind's `default` entry", () => {
   it("so for a policy's own stage over the kind's `default`", () => {
     expect(() =>
       PolicyRegistry.fromConfig({
-        retry: { default: { backoff: 2 } },
-        policies: { p: [{ retry: { 'backoff-type': 'linear' } }] },
+        'circuit-breaker': { default: { 'minimum-calls': 8 } },
+        policies: { p: [{ 'circuit-breaker': { 'window-size': 5 } }] },
       }),
     )
       .to.throw(
-        TypeError,
-        "resilience.policies.p[0].retry (backoff from resilience.retry.default): `backoff` must be unset with backoffType 'linear', got 2",
+        RangeError,
+        'resilience.policies.p[0].circuit-breaker (minimum-calls from resilience.circuit-breaker.default): `minimum-calls` must be an integer <= `window-size` (5) for a count window, got 8',
       )
-      .with.property('option', 'resilience.retry.default.backoff');
+      .with.property('option', 'resilience.circuit-breaker.default.minimum-calls');
   });
 
   it('reports a value the entry sets at its own path, though `default` sets it too', () => {

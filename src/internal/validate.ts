@@ -79,11 +79,16 @@ export function unknownOption<E = never>(
 
 /**
  * `` (did you mean `x`?)`` for the candidate nearest to `word`, or `''` when none is near enough:
- * the one way every message suggests a name.
+ * the one way every message suggests a name. `spell` writes the candidate found as the message
+ * should name it (one of several spellings of a name).
  */
-export function didYouMean(word: string, candidates: readonly string[]): string {
+export function didYouMean(
+  word: string,
+  candidates: readonly string[],
+  spell?: (candidate: string) => string,
+): string {
   const hint = closest(word, candidates);
-  return hint ? ` (did you mean \`${hint}\`?)` : '';
+  return hint ? ` (did you mean \`${spell ? spell(hint) : hint}\`?)` : '';
 }
 
 /** The candidate nearest to `word` by edit distance, if any is near enough to be a typo. */

@@ -16,7 +16,7 @@ import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { BULKHEAD } from '../strategies/bulkhead/kind.js';
 import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { CIRCUIT_BREAKER } from '../strategies/circuit-breaker/kind.js';
-import type { CheckedConstructor, KindDescriptor } from '../strategies/descriptor.js';
+import type { CheckedConstructor, KindDescriptor, OptionValues } from '../strategies/descriptor.js';
 import { RATE_LIMITER } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY } from '../strategies/retry/kind.js';
@@ -44,6 +44,7 @@ import {
   type PrimitiveKind,
   type ResilienceConfig,
   type StageConfig,
+  writesKebab,
 } from './config.js';
 
 /** The primitive class of each configuration kind. */
@@ -171,7 +172,10 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * - A kind's `default` entry supplies the defaults of every entry of that kind (named entries and
  *   a policy's inline options are merged over it). Without one, these defaults apply:
  *   rate-limiter max-tokens 10, refill-rate 10; bulkhead max-concurrent 10; time-limiter
- *   timeout 30s; the other kinds use their primitive's defaults.
+ *   timeout 30s; the other kinds use their primitive's defaults. An entry that sets one of two
+ *   options that cannot go together does not inherit the other (a bulkhead's `limit` leaves out
+ *   a `max-concurrent` in `default`; a retry's `backoff-type: linear` or
+ *   `jitter: decorrelated` a `backoff` there; see the README's Configuration section).
  * - Durations are numbers (milliseconds) or strings such as `200ms`, `5s`, `1m30s`.
  * - A policy stage is `{ <kind>: options }` (a stage of the policy's own), `{ <kind>: name }`
  *   (the shared instance of that name, which must be configured; `default` always is), or, for a
@@ -678,18 +682,19 @@ export class PolicyRegistry {
 
   /**
    * The options of a new primitive: the configuration defaults, then the kind's `default` entry,
-   * then `entry` merged over them (and the registry's clock).
+   * then `entry` merged over them, less what `entry` rules out (see {@link inherited}), and the
+   * registry's clock.
    */
   #options(
     config: NormalizedConfig | undefined,
     kind: KindDescriptor,
     entry: ConfigEntry | undefined,
   ): Readonly<Record<string, unknown>> {
+    const base = kindOf(config, kind).default;
+    const own = entry?.options ?? EMPTY_OPTIONS;
     const options = Object.assign(
-      Object.create(null) as Record<string, unknown>,
-      kind.defaults,
-      kindOf(config, kind).default?.options,
-      entry?.options,
+      inherited(kind, entry === base ? kind.defaults : { ...kind.defaults, ...base?.options }, own),
+      own,
     );
     if (kind.configOptions.includes('clock')) options.clock = this.#clock;
     const optIn = kind.optIn;
@@ -789,6 +794,41 @@ export class PolicyRegistry {
     for (const { kind, ref, instance } of stages) builder.use(stageOf(kind, instance, ref));
     return builder.build();
   }
+}
+
+const EMPTY_OPTIONS: Readonly<Record<string, unknown>> = /* @__PURE__ */ Object.freeze({});
+
+/**
+ * A copy of the options an entry inherits (its kind's defaults and `default` entry) without those
+ * its `own` options rule out: of each pair in the kind's `exclusive` whose one side `own` sets,
+ * the other side inherited is left out (`limit` where the entry gives `maxConcurrent`, `backoff`
+ * where it gives `backoffType: 'linear'`), so the entry's own choice wins.
+ */
+function inherited(
+  kind: KindDescriptor,
+  options: Readonly<Record<string, unknown>> | undefined,
+  own: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const kept = Object.assign(Object.create(null) as Record<string, unknown>, options);
+  for (const [one, other] of kind.exclusive ?? []) {
+    if (holds(own, one) && holds(options, other)) delete kept[other.option];
+    if (holds(own, other) && holds(options, one)) delete kept[one.option];
+  }
+  return kept;
+}
+
+/** Whether `options` give `values.option` one of those values (undefined is no value). */
+function holds(
+  options: Readonly<Record<string, unknown>> | undefined,
+  { option, only, except }: OptionValues,
+): boolean {
+  const value = options?.[option];
+  return (
+    value !== undefined &&
+    Object.prototype.hasOwnProperty.call(options, option) &&
+    (only === undefined || only.includes(value)) &&
+    !(except?.includes(value) ?? false)
+  );
 }
 
 /** Where the names of shared instances in configured options are looked up. */
@@ -989,12 +1029,17 @@ function atPath(
       written[name] === undefined ? quoted : `\`${written[name]}\``,
     );
     // A nested key the primitive does not know (`limit.min-sample`): named as written above, and
-    // the key suggested in full (`limit.min-samples`), in kebab-case when the entry is written so.
+    // the key suggested in full (`limit.min-samples`), spelled as the keys beside it are.
     if (spelled !== undefined && error.expected === 'a known option') {
       const at = spelled.slice(0, spelled.lastIndexOf('.') + 1);
+      // The entries' other keys, at any depth, tell how to spell it.
+      const beside = Object.values(written)
+        .filter((key) => key !== spelled)
+        .flatMap((key) => key.split('.'));
+      const kebabHint = writesKebab(spelled.slice(at.length), beside);
       message = message.replace(
         /\(did you mean `([A-Za-z]+)`\?\)/,
-        (_hint, name: string) => `(did you mean \`${at}${kebabCase ? kebab(name) : name}\`?)`,
+        (_hint, name: string) => `(did you mean \`${at}${kebabHint ? kebab(name) : name}\`?)`,
       );
     }
     return new (error instanceof RangeError ? OptionRangeError : OptionTypeError)(

@@ -163,17 +163,36 @@ function twice(path: string, what: string, earlier: string, key: string, value: 
   );
 }
 
-/** `unknown <what> \`key\``, with the nearest candidate suggested when one is near enough. */
+/**
+ * @internal Whether a configuration writes its keys in kebab-case, judged by `key` and the keys
+ * `beside` it: kebab-case when any of them has a hyphen; camelCase when one beside it has a
+ * capital; else as `key` is written (camelCase only when it has a capital).
+ */
+export function writesKebab(key: string, beside: Iterable<string>): boolean {
+  let capitals = false;
+  for (const other of [key, ...beside]) {
+    if (other.includes('-')) return true;
+    if (other !== key) capitals ||= /[A-Z]/.test(other);
+  }
+  return !capitals && !/[A-Z]/.test(key);
+}
+
+/**
+ * `unknown <what> \`key\``, with the nearest of `names` (kebab-case or camelCase) suggested when
+ * one is near enough, spelled as the keys `beside` it are (see {@link writesKebab}).
+ */
 function unknown(
   path: string,
   what: string,
   key: string,
-  candidates: readonly string[],
+  names: readonly string[],
+  beside: Iterable<string>,
   received: unknown,
 ): never {
+  const spell = writesKebab(key, beside) ? (name: string) => kebab(camel(name)) : camel;
   fail(
     path,
-    `unknown ${what} \`${key}\`${didYouMean(key, candidates)}`,
+    `unknown ${what} \`${key}\`${didYouMean(key, [...names, ...names.map(spell)], spell)}`,
     `a known ${what}`,
     received,
     child(path, key),
@@ -239,13 +258,7 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
         child(path, key),
       );
     }
-    unknown(
-      path,
-      'option',
-      key,
-      known.flatMap((k) => [kebab(k), k]),
-      source[key],
-    );
+    unknown(path, 'option', key, known, Object.keys(source), source[key]);
   });
   return entry(path, options, spelled);
 }
@@ -338,7 +351,9 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
   let policiesKey: string | undefined;
 
   for (const key of Object.keys(top)) {
-    const kind = topLevel.get(key) ?? unknown(root, 'key', key, [...topLevel.keys()], top[key]);
+    const kind =
+      topLevel.get(key) ??
+      unknown(root, 'key', key, [...topLevel.keys()], Object.keys(top), top[key]);
     const earlier = seen.get(kind);
     const path = child(root, key);
     if (earlier !== undefined) twice(root, 'key', earlier, key, top[key]);
@@ -389,17 +404,25 @@ export function normalizeConfig(config: unknown, root = 'resilience'): Normalize
           name,
         );
       }
-      policies.set(name, readPolicy(raw[name], child(path, name), kinds, stageKinds));
+      policies.set(
+        name,
+        readPolicy(raw[name], child(path, name), kinds, stageKinds, Object.keys(top)),
+      );
     }
   }
   return Object.freeze({ kinds, policies });
 }
 
+/**
+ * Reads the stages of one policy; `sections`, the configuration's top-level keys, tell with its
+ * other stages how a stage kind not known would be spelled.
+ */
 function readPolicy(
   raw: unknown,
   path: string,
   kinds: ReadonlyMap<string, KindConfig>,
   stageKinds: ReadonlyMap<string, KindDescriptor>,
+  sections: readonly string[],
 ): readonly StageConfig[] {
   if (!Array.isArray(raw)) {
     fail(
@@ -426,10 +449,17 @@ function readPolicy(
       const key = keys[0] as string;
       const stage = (item as Record<string, unknown>)[key];
       const kind =
-        stageKinds.get(key) ?? unknown(at, 'stage kind', key, [...stageKinds.keys()], stage);
+        stageKinds.get(key) ??
+        unknown(at, 'stage kind', key, [...stageKinds.keys()], besideStage(raw, sections), stage);
       return readStage(kind, stage, child(at, key), kinds);
     }),
   );
+}
+
+/** The keys of a policy's stages and the configuration's sections. */
+function* besideStage(stages: unknown[], sections: readonly string[]): Iterable<string> {
+  for (const stage of stages) if (isPlainObject(stage)) yield* Object.keys(stage);
+  yield* sections;
 }
 
 function readStage(

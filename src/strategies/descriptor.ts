@@ -81,6 +81,14 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
   /** Defaults under a configuration without a `default` entry for this kind. */
   readonly defaults?: Readonly<Record<string, unknown>>;
   /**
+   * Pairs of options (or of some of their values) that cannot go together: the primitive refuses
+   * one beside the other, or ignores it (a failure count beside a failure rate). An entry of
+   * configuration that sets one of a pair does not inherit the other from the kind's `default`
+   * entry (or {@link KindDescriptor.defaults}): its own choice wins. Both set by one entry, or
+   * both inherited, they are left to the primitive.
+   */
+  readonly exclusive?: readonly (readonly [OptionValues, OptionValues])[];
+  /**
    * A configured stage given as a scalar that is not an instance name (`- time-limiter: 3s`):
    * its options, or undefined when the scalar is no such value. `what` names it in messages.
    */
@@ -127,6 +135,16 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
    * option (camelCase) and that kind's configuration section: `{ budget: 'retry-budget' }`.
    */
   readonly references?: Readonly<Record<string, string>>;
+}
+
+/**
+ * @internal Some values of one option (camelCase): any value, or only those in `only`, or any
+ * but those in `except` (the value that changes nothing, accepted anywhere).
+ */
+export interface OptionValues {
+  readonly option: string;
+  readonly only?: readonly unknown[];
+  readonly except?: readonly unknown[];
 }
 
 /** @internal A gauge that reports the finite number under `key` in a state. */

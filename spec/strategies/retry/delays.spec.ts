@@ -235,4 +235,24 @@ describe('Retry delays from the outcome', () => {
       .build();
     expect(policy.describe()).to.match(/linear/);
   });
+
+  it('accepts `backoff: 1`, which changes no wait, wherever another `backoff` is refused', async () => {
+    for (const [options, waits] of [
+      [{ delay: 100, backoffType: 'linear' }, [100, 200, 300]],
+      [{ delay: 100, backoffType: 'constant' }, [100, 100, 100]],
+      [{ delay: () => 70 }, [70, 70, 70]],
+    ] as const) {
+      const given = await run({ ...options, backoff: 1 }, Array(4).fill(failWith(new Error('x'))));
+      expect(given.waits, JSON.stringify(options)).to.deep.equal(waits);
+    }
+    const random = () => 0.5;
+    const decorrelated = (backoff?: number) =>
+      run({ delay: 100, jitter: 'decorrelated', backoff, random }, Array(4).fill(failWith(0)));
+    expect((await decorrelated(1)).waits).to.deep.equal((await decorrelated()).waits);
+    // Any other value stays refused, saying which value is accepted.
+    expect(() => new Retry({ backoffType: 'constant', backoff: 1.5 })).to.throw(
+      TypeError,
+      "`backoff` must be unset with backoffType 'constant' (or 1), got 1.5",
+    );
+  });
 });

@@ -52,6 +52,12 @@ function refuseSharedLimit({ limit }: Record<string, unknown>): void {
 export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEAD_STAGE, {
   configKey: 'bulkhead',
   configOptions: BULKHEAD_OPTIONS,
+  exclusive: [
+    // One setting: a fixed number of calls, or a limit (adaptive or a number).
+    [{ option: 'maxConcurrent' }, { option: 'limit' }],
+    // No queue, so no wait in it.
+    [{ option: 'maxQueue', only: [0] }, { option: 'maxWait' }],
+  ],
   fromConfig: adaptiveFromConfig,
   // No `maxConcurrent` default here: the bulkhead's own is 10, and one here would clash with a
   // configured `limit`.

@@ -40,6 +40,13 @@ export const CIRCUIT_BREAKER: KindDescriptor<CircuitBreaker> = /* @__PURE__ */ k
   {
     configKey: 'circuit-breaker',
     configOptions: CIRCUIT_BREAKER_OPTIONS,
+    exclusive: [
+      // A run of failures, or a failure rate (beside which `failureThreshold` is ignored).
+      [{ option: 'failureThreshold' }, { option: 'failureRateThreshold' }],
+      // A count window's size, a time window's duration (each ignored by the other window).
+      [{ option: 'windowType', only: ['time'] }, { option: 'windowSize' }],
+      [{ option: 'windowType', only: ['count'] }, { option: 'windowDuration' }],
+    ],
     // Handed over in this process: no time has passed, and the window comes along only when
     // its shape is unchanged; otherwise the new breaker starts with an empty window of its own
     // shape (that of a breaker made from the same options).

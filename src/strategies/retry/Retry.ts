@@ -62,7 +62,8 @@ export interface RetryOptions<R = any> {
   /**
    * Multiplier applied to the wait for each further retry with `backoffType: 'exponential'`: the
    * wait before retry `n` (0-based) is `delay * backoff ** n`. A finite number >= 1; `1` keeps
-   * the wait constant. Refused with another `backoffType` or a `delay` function.
+   * the wait constant. Refused with another `backoffType`, `jitter: 'decorrelated'` or a `delay`
+   * function, except `1`, which changes no wait.
    * @defaultValue 1
    */
   readonly backoff?: number | undefined;
@@ -87,7 +88,7 @@ export interface RetryOptions<R = any> {
    *   exponential formula with `backoff` 2, randomised without clustering; the waits up to retry
    *   `n` add up to between `delay·f(n)/1.4` and `delay·f(n+1)/1.4`, with
    *   `f(t) = 2^t·tanh(√(4t))`. Refused with a `backoffType` other than `'exponential'` (the
-   *   default, accepted written out), with `backoff` set, or with a `delay` function.
+   *   default, accepted written out), with a `backoff` other than 1, or with a `delay` function.
    * @defaultValue 0
    */
   readonly jitter?: number | 'full' | 'decorrelated' | undefined;
@@ -261,19 +262,24 @@ export class Retry<in R = any> {
           typeof jitter == 'number' || jitter === undefined
           ? validate.numberOption(jitter, 'jitter', (n) => n >= 0 && n <= 1, 'in [0, 1]', 0)
           : fail(TypeError, 'jitter', "a number in [0, 1], 'full' or 'decorrelated'", jitter));
-    // An option that the others make meaningless is refused, naming what rules it out.
-    const unset = (key: string, when: unknown, by: string): void => {
-      if (when && raw[key] !== undefined) fail(TypeError, key, `unset with ${by}`, raw[key]);
+    // An option that the others make meaningless is refused, naming what rules it out; its
+    // value that changes nothing (`backoff: 1`, `jitter: 0`, written out as configuration may)
+    // is not.
+    const unset = (key: string, when: unknown, by: string, noOp: number | string): void => {
+      const value = raw[key];
+      if (when && value !== undefined && value !== noOp) {
+        const allowed = typeof noOp == 'string' ? `'${noOp}'` : noOp;
+        fail(TypeError, key, `unset with ${by} (or ${allowed})`, value);
+      }
     };
     // With a delay function, a jitter 'decorrelated' is refused before the rules of that jitter.
     const by = delayFn ? 'a delay function' : "jitter 'decorrelated'";
     const decorrelated = jitterSetting == 'decorrelated';
-    unset('backoff', delayFn, by);
-    unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`);
-    unset('jitter', delayFn && jitter !== 0, by);
-    // The default written out (`backoffType: 'exponential'`, as configuration may) is the formula's.
-    unset('backoffType', decorrelated && backoffType != 'exponential', `${by} (or 'exponential')`);
-    unset('backoff', decorrelated, by);
+    unset('backoff', delayFn, by, 1);
+    unset('backoff', backoffType != 'exponential', `backoffType '${backoffType}'`, 1);
+    unset('jitter', delayFn, by, 0);
+    unset('backoffType', decorrelated && backoffType != 'exponential', by, 'exponential');
+    unset('backoff', decorrelated, by, 1);
     const maxDelay = (this.#maxDelay = validate.durationOption(
       raw.maxDelay,
       'maxDelay',

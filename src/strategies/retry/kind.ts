@@ -1,4 +1,10 @@
-import { kindOf, numberGauge, type KindDescriptor, type StageDescriptor } from '../descriptor.js';
+import {
+  kindOf,
+  numberGauge,
+  type KindDescriptor,
+  type OptionValues,
+  type StageDescriptor,
+} from '../descriptor.js';
 import { Retry, RETRY_OPTIONS } from './Retry.js';
 import { RetryStage } from './stage.js';
 
@@ -34,10 +40,22 @@ export const RETRY_STAGE: StageDescriptor<Retry> = {
   },
 };
 
+// How waits grow: by `backoff` (exponential), by another `backoffType`, or by decorrelated
+// jitter. `backoff: 1` and `backoffType: 'exponential'` go with any of them.
+const GROWTH: OptionValues = { option: 'backoff', except: [1] };
+const TYPE: OptionValues = { option: 'backoffType', except: ['exponential'] };
+const DECORRELATED: OptionValues = { option: 'jitter', only: ['decorrelated'] };
+
 /** @internal The whole retry kind: the stage part, its configuration and gauges. */
 export const RETRY: KindDescriptor<Retry> = /* @__PURE__ */ kindOf(RETRY_STAGE, {
   configKey: 'retry',
   configOptions: RETRY_OPTIONS,
+  // Three ways for waits to grow, one at a time.
+  exclusive: [
+    [GROWTH, TYPE],
+    [GROWTH, DECORRELATED],
+    [TYPE, DECORRELATED],
+  ],
   references: { budget: 'retry-budget' },
   gauges: [
     /* @__PURE__ */ numberGauge(

@@ -203,7 +203,8 @@ export class RedisBulkheadStore
     const link = this.core.link;
     // The count `availableSlots` reads: this store's own acquisitions and adoptions still out
     // included, and the calls running on local slots that Redis does not count yet.
-    const gate = link.gateKnown(this.inUse() < this.#maxConcurrent);
+    const uncounted = this.#uncounted();
+    const gate = link.gateKnown(this.#count(uncounted) < this.#maxConcurrent);
     if (gate === 'refuse') {
       // Slots freed elsewhere show in no answer of this store's own: ask Redis for its count.
       this.#refresh();
@@ -219,7 +220,7 @@ export class RedisBulkheadStore
       return this.core.decideNow(this.#takeLocal, UNTRACKED_SLOT, false);
     }
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
-    const { free, adopt, again, forced } = this.#carried();
+    const { free, adopt, again, forced } = this.#carried(uncounted);
     this.#taking.add(1);
     link
       .run(this.#command({ op: 'acquire', id: slot.id, free, adopt: forced }), (late) => {
@@ -260,7 +261,7 @@ export class RedisBulkheadStore
     const link = this.core.link;
     if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
-    const { free, adopt, again, forced } = this.#carried();
+    const { free, adopt, again, forced } = this.#carried(this.#uncounted());
     this.#asking.add(1);
     return link
       .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
@@ -341,14 +342,15 @@ export class RedisBulkheadStore
    * with `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
    */
   inUse(): number {
+    return this.#count(this.#uncounted());
+  }
+
+  // `inUse()`, given `#uncounted()`.
+  #count(uncounted: number): number {
     const local = this.core.localWhileAway;
     if (local !== undefined) return local.inUse() + this.#onLease.size;
     return (
-      this.#known +
-      this.#taking.amount +
-      this.#asking.amount +
-      this.#adopting.amount +
-      this.#uncounted()
+      this.#known + this.#taking.amount + this.#asking.amount + this.#adopting.amount + uncounted
     );
   }
 
@@ -375,13 +377,15 @@ export class RedisBulkheadStore
   // calls running on local slots that Redis does not count (`adopt`), and, after a time without
   // Redis (which may have restarted, or let leases expire, meanwhile), the leases of the calls
   // still running here to take again (`again`); `forced` are those taken whatever the limit.
-  // Whichever command reaches Redis first after an outage carries them.
-  #carried(): Carried {
+  // Whichever command reaches Redis first after an outage carries them. `uncounted` is
+  // `#uncounted()` now. Carrying nothing, as nearly every command does, allocates nothing.
+  #carried(uncounted: number): Carried {
     const free = this.#toFree();
-    const adopt = this.#toAdopt();
+    const adopt = this.#toAdopt(uncounted);
     const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
     this.#away = false;
     this.#adopting.add(adopt.length);
+    if (free.length + adopt.length + again.length === 0) return NOTHING_CARRIED;
     return { free, adopt, again, forced: again.length === 0 ? adopt : [...again, ...adopt] };
   }
 
@@ -481,9 +485,9 @@ export class RedisBulkheadStore
     return local === undefined ? 0 : local.inUse() - this.#adopted.length - this.#adopting.amount;
   }
 
-  // Ids for leases to take for the calls running on local slots that Redis does not count yet.
-  #toAdopt(): readonly string[] {
-    const missing = this.#uncounted();
+  // Ids for leases to take for the calls running on local slots that Redis does not count yet
+  // (`missing`, when its caller has worked it out already).
+  #toAdopt(missing = this.#uncounted()): readonly string[] {
     if (missing <= 0) return NONE;
     const ids: string[] = [];
     for (let i = 0; i < missing; i++) ids.push(`${this.#owner}:${++this.#seq}`);
@@ -689,6 +693,12 @@ interface Carried {
 // without any limit ('fail-open').
 const LOCAL_SLOT: BulkheadTicket = Object.freeze({ slot: 'local' });
 const NONE: readonly string[] = Object.freeze([]);
+const NOTHING_CARRIED: Carried = Object.freeze({
+  free: NONE,
+  adopt: NONE,
+  again: NONE,
+  forced: NONE,
+});
 // Most leases one command frees besides its own work.
 const MAX_FREE = 1000;
 const UNTRACKED_SLOT: BulkheadTicket = Object.freeze({ slot: 'fail-open' });

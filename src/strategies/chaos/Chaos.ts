@@ -9,6 +9,7 @@ import {
   numberOption,
   optionsObject,
   positiveDuration,
+  predicateOption,
   syncAnswer,
   syncFunctionOption,
   unboundError,
@@ -256,7 +257,7 @@ export class Chaos<out R = never> {
     }
     this.#perCall =
       typeof enabled === 'function'
-        ? (syncFunctionOption(enabled, 'enabled', 'a boolean') as (call: ChaosCall) => boolean)
+        ? predicateOption<(call: ChaosCall) => boolean>(enabled, 'enabled')
         : undefined;
     this.#switchedOn = enabled !== false;
     const seed = checkOption<number | undefined>(
@@ -313,10 +314,8 @@ export class Chaos<out R = never> {
    * when switched on.
    */
   enabledFor(call: ChaosCall): boolean {
-    if (this.#perCall === undefined) return true;
-    const on = this.#perCall(call);
     // Only true switches on; a promise (its rejection handled) throws a TypeError naming `enabled`.
-    return typeof on == 'boolean' ? on : syncAnswer(on, 'enabled', 'a boolean') === true;
+    return this.#perCall === undefined || this.#perCall(call) === true;
   }
 
   /**

@@ -3,14 +3,25 @@
 //
 // With --dist, the specs are compiled to .spec-build/dist/ importing the built package instead of the
 // sources: every import of a core module (`../../src/x.js`) becomes one of dist/esm/x.js, and of
-// an adapter's entry (`src/redis/index.js`) one of dist/esm/redis/index.js. The package build
+// an adapter's entry (`src/redis/index.js`) one of a copy of dist/esm/redis/index.js in
+// .spec-build/dist/adapters/ whose imports of 'bulwark' name dist/esm/index.js: in Node,
+// 'bulwark' is the CommonJS build (dist/node/), which would be a second copy of the core beside
+// the dist/esm/ modules the specs import; a browser bundle resolves it to dist/esm. The package build
 // shortens internal property names (build.mjs), so a spec that reads an internal member is
 // rewritten to read it as the package has it (scripts/spec-mangle.mjs). A spec
 // that imports a module of an adapter other than its entry (bundled in dist/, so not there on
 // its own) compiles to a module that throws; scripts/spec-dist.mjs runs the others. Run
 // `npm run build` first.
 import { build } from 'esbuild';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { mangleSpecs } from './spec-mangle.mjs';
 
@@ -50,8 +61,11 @@ function toDist(importer, specifier) {
   if (inSrc.startsWith('..') || /^(redis|otel|fetch)[\\/](?!index\.js$)/.test(inSrc)) {
     return undefined;
   }
-  const built = resolve(root, 'dist/esm', inSrc);
-  if (!existsSync(built)) return undefined;
+  const adapter = /^(redis|otel|fetch)[\\/]index\.js$/.exec(inSrc);
+  const built = adapter
+    ? resolve(root, outdir, 'adapters', adapter[1], 'index.js')
+    : resolve(root, 'dist/esm', inSrc);
+  if (!adapter && !existsSync(built)) return undefined;
   const compiled = resolve(root, outdir, relative(root, importer));
   const path =
     relative(dirname(compiled), built).split('\\').join('/') + (query ? `?${query}` : '');
@@ -88,6 +102,16 @@ const luaImports = {
     });
   },
 };
+
+if (dist) {
+  for (const name of ['redis', 'otel', 'fetch']) {
+    const copy = resolve(root, outdir, 'adapters', name, 'index.js');
+    const core = relative(dirname(copy), resolve(root, 'dist/esm/index.js')).split('\\').join('/');
+    const text = readFileSync(resolve(root, 'dist/esm', name, 'index.js'), 'utf8');
+    mkdirSync(dirname(copy), { recursive: true });
+    writeFileSync(copy, text.replace(/(from\s*)(["'])bulwark\2/g, `$1$2${core}$2`));
+  }
+}
 
 const renamed = dist
   ? mangleSpecs(JSON.parse(readFileSync('.tmp/mangle-cache.json', 'utf8')))

@@ -196,6 +196,9 @@ export class Bulkhead {
     }
   };
 
+  // For a shared store (`subscribe`): since when the first caller queued here has waited.
+  readonly #queuedSince = (): number | undefined => this.#queue.since();
+
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
    * @throws RangeError for a value out of range
@@ -266,7 +269,7 @@ export class Bulkhead {
       ),
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
-    if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
+    if (typeof store.subscribe === 'function') store.subscribe(this.#wake, this.#queuedSince);
   }
 
   /**

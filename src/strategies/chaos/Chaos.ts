@@ -48,6 +48,13 @@ export interface ChaosLatency {
   readonly delay: Duration;
 }
 
+/**
+ * What a chaos injecting results of type `R` adds to the results of a call: `R`, or nothing when
+ * `R` is `any` (options typed `ChaosOptions` without a type argument state no type, and must not
+ * turn the work's type into `any`).
+ */
+export type InjectedResult<R> = 0 extends 1 & R ? never : R;
+
 /** Injected results: {@link ChaosOptions.result}. */
 export interface ChaosResult<R = unknown> {
   /** Fraction of calls answered with `value` instead of running, in [0, 1]. */
@@ -287,7 +294,7 @@ export class Chaos<out R = never> {
   execute<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,
-  ): Promise<T | R> {
+  ): Promise<T | InjectedResult<R>> {
     if (!(this instanceof Chaos)) return Promise.reject(unboundError('execute', 'Chaos', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
@@ -300,12 +307,13 @@ export class Chaos<out R = never> {
   async #injected<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
-  ): Promise<T | R> {
+  ): Promise<T | InjectedResult<R>> {
     const call: ChaosCall = { attempt: 1, data: new Map(), policyName: '' };
     const plan = this.enabledFor(call) ? this.planCall() : NOTHING;
     if (plan.delayMs > 0) await sleep(this.#clock, plan.delayMs, signal);
     if (plan.outcome === 'fault') throw this.faultFor(call);
-    if (plan.outcome === 'result') return this.resultPlan();
+    // An `any` result is typed as none (see `InjectedResult`): it stands for the work's.
+    if (plan.outcome === 'result') return this.resultPlan() as InjectedResult<R>;
     return fn(signal ?? NEVER_ABORTED);
   }
 

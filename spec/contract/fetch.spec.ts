@@ -56,6 +56,39 @@ describe('contract: bulwark/fetch', () => {
     expect(await response.text()).to.equal('ok');
   });
 
+  it("the returned function's `init.data` reaches `ctx.data` beside `url` and `method`, never the transport", async () => {
+    const sent: unknown[] = [];
+    const keys: unknown[] = [];
+    const policy = Policy.builder<Response>('api')
+      .rateLimiter({
+        key: (ctx) => {
+          keys.push([ctx.data.get('client'), ctx.data.get('method'), ctx.data.get('url')]);
+          return String(ctx.data.get('client'));
+        },
+        maxTokens: 1,
+        refillRate: 0.001,
+      })
+      .build();
+    const http = resilientFetch(policy, {
+      fetch: (_input, init) => {
+        sent.push(init !== undefined && 'data' in init);
+        return Promise.resolve(new Response('ok'));
+      },
+    });
+    for (const client of ['alice', 'bob']) {
+      expect((await http('https://example.test/', { data: { client } })).status).to.equal(200);
+    }
+    expect(keys).to.deep.equal([
+      ['alice', 'GET', 'https://example.test/'],
+      ['bob', 'GET', 'https://example.test/'],
+    ]);
+    expect(sent).to.deep.equal([false, false]);
+    const refused = await http('https://example.test/', { data: 5 } as never).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).to.be.instanceOf(TypeError).and.include({ option: 'init.data', received: 5 });
+  });
+
   it('`HttpStatusError` (code `HTTP_STATUS`, guard `isHttpStatusError`) is recognised across two copies of the package', () => {
     const fromOther = new otherFetch.HttpStatusError(new Response(null, { status: 503 }));
     // A second copy, off this copy's prototype chain: `instanceof` knows it by its brand.

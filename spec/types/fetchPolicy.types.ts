@@ -1,6 +1,10 @@
 // Type-level spec: compiled by `tsc -p spec/tsconfig.json --noEmit`, never run. Each
 // `@ts-expect-error` marks code that must not compile; the other lines must compile.
-import { resilientFetch } from '../../src/fetch/index.js';
+import {
+  resilientFetch,
+  type FetchFunction,
+  type ResilientFetchInit,
+} from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 
@@ -39,4 +43,34 @@ export function typeSpecs(): void {
 
   // A registry's policy, configured at run time, is checked at run time.
   resilientFetch(PolicyRegistry.fromConfig({ policies: {} }).policy('api'));
+}
+
+interface Caller {
+  readonly client: string;
+  readonly plan?: 'free' | 'paid';
+}
+
+export async function initData(caller: Caller, tenant: string | undefined): Promise<void> {
+  const http = resilientFetch(Policy.builder<Response>('i').build());
+  // Still fetch's shape: usable where `typeof fetch` is expected, and as another's transport.
+  const asFetch: typeof fetch = http;
+  const plain: FetchFunction = http;
+  resilientFetch(Policy.builder<Response>('j').build(), { fetch: http });
+  await asFetch('https://example.test/', { method: 'GET' });
+  await plain(new URL('https://example.test/'));
+
+  // `data`: a plain object, a Map, an interface-typed value, or left undefined.
+  await http('https://example.test/', { data: { client: 'alice' } });
+  await http('https://example.test/', { data: new Map([['client', 'bob']]) });
+  await http(new Request('https://example.test/'), { method: 'PUT', data: caller });
+  await http('https://example.test/', { data: tenant === undefined ? undefined : { tenant } });
+  const init: ResilientFetchInit = { headers: { accept: 'application/json' }, data: caller };
+  await http('https://example.test/', init);
+
+  // @ts-expect-error data is an object or a Map
+  await http('https://example.test/', { data: 'alice' });
+  // @ts-expect-error data is an object or a Map
+  await http('https://example.test/', { data: 5 });
+  // @ts-expect-error the transport's init takes no data
+  await plain('https://example.test/', { data: caller });
 }

@@ -21,7 +21,13 @@
  *
  * @packageDocumentation
  */
-export type { FetchFunction, FetchPolicy, ResilientFetchOptions } from './resilientFetch.js';
+export type {
+  FetchFunction,
+  FetchPolicy,
+  ResilientFetchFunction,
+  ResilientFetchInit,
+  ResilientFetchOptions,
+} from './resilientFetch.js';
 export { isRetryable, resilientFetch } from './resilientFetch.js';
 export type { HttpStatusErrorJSON, HttpStatusErrorOptions } from './HttpStatusError.js';
 export {

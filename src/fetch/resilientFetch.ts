@@ -32,10 +32,31 @@ import { follow, type Follower } from './follow.js';
 import { isRedirectFailure } from './redirect.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
-/** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
+/** `fetch`'s signature, as `resilientFetch` takes its transport. */
 export type FetchFunction = (
   input: string | URL | Request,
   init?: RequestInit,
+) => Promise<Response>;
+
+/** The `init` of the function {@link resilientFetch} returns: `fetch`'s, and `data`. */
+export interface ResilientFetchInit extends RequestInit {
+  /**
+   * Data for the policy's stages and fallback, in `ctx.data` beside the request's `url` and
+   * `method` (a limiter keyed per client: `key: (ctx) => String(ctx.data.get('client'))`). A
+   * `Map`, or any object, whose own enumerable string keys become the entries, as `execute`'s
+   * `data`; copied into a `Map` of the call's own, so the caller's is never written. It may not
+   * set `url` or `method`, which are the request's. Never handed to the transport.
+   */
+  readonly data?: Map<string, unknown> | object | undefined;
+}
+
+/**
+ * `fetch`'s signature, as {@link resilientFetch} returns it, its `init` taking `data` as well. It
+ * can be given wherever a `typeof fetch` is expected.
+ */
+export type ResilientFetchFunction = (
+  input: string | URL | Request,
+  init?: ResilientFetchInit,
 ) => Promise<Response>;
 
 /**
@@ -200,7 +221,11 @@ function notAResponse(value: unknown): TypeError {
  *   node-fetch (`type` `'max-redirect'` or `'no-redirect'`). A browser's error says nothing of
  *   the redirect: it is retried as any network error.
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
- *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
+ *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL),
+ *   and the entries of the call's `init.data` (a limiter keyed per client: `http(url, { data: {
+ *   client } })`), a `Map` or any object, copied. Data that sets `url` or `method`, or is not an
+ *   object, rejects the call with an `OptionTypeError` (from `bulwark`) naming `init.data`, and
+ *   nothing is sent. The transport never sees `data`.
  * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a
  *   hedge's `on` rejected, a hedge's other outcomes, one that arrives after the call ended) are
  *   let go: every response but the one returned. A small one (at most 128 KiB, declared or read)
@@ -234,7 +259,7 @@ function notAResponse(value: unknown): TypeError {
 export function resilientFetch(
   policy: FetchPolicy,
   options?: ResilientFetchOptions,
-): FetchFunction {
+): ResilientFetchFunction {
   if (
     policy === null ||
     typeof policy !== 'object' ||
@@ -253,11 +278,15 @@ export function resilientFetch(
 
   return function fetchThroughPolicy(input, init) {
     let facts;
+    let data: Map<string, unknown>;
     try {
       facts = requestFacts(input, init);
+      data = callData(requestUrl(input), facts.method, init?.data);
     } catch (error) {
       return Promise.reject(error);
     }
+    const request = { url: data.get('url') as string, method: facts.method };
+    const sendInit = withoutData(init);
     const resendable = facts.replayableBody && (methods.has(facts.method) || facts.idempotencyKey);
     // The global fetch is looked up per call, so a fetch installed later (or stubbed) is used.
     const send: FetchFunction = transport ?? ((i, o) => globalThis.fetch(i, o));
@@ -270,7 +299,6 @@ export function resilientFetch(
     // retry's `retryOnResult` or a hedge's `on` may reject it.
     const held = new Set<Response>();
     const callers = callerSignals(input, init);
-    const data = { url: requestUrl(input), method: facts.method };
     const linked = link(callers);
     let statusOptions: HttpStatusErrorOptions | undefined;
     // The failure of a request that may not be sent again, marked; not the caller's abort reason.
@@ -298,7 +326,7 @@ export function resilientFetch(
       let response: Response;
       try {
         response = await send(attemptInput(input), {
-          ...init,
+          ...sendInit,
           signal: follower === undefined ? ctx.signal : follower.controller.signal,
         });
       } catch (error) {
@@ -331,7 +359,7 @@ export function resilientFetch(
       // The same options for every failing attempt: the URL the errors show is parsed once.
       throw new HttpStatusError(
         response,
-        (statusOptions ??= { retryable: resendable, method: data.method, url: data.url }),
+        (statusOptions ??= { retryable: resendable, method: request.method, url: request.url }),
       );
     };
 
@@ -349,7 +377,7 @@ export function resilientFetch(
         linked.unlink();
         void discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
-        return handOut(value, bodyMs, data);
+        return handOut(value, bodyMs, request);
       },
       (error: unknown) => {
         settled = true;
@@ -358,12 +386,69 @@ export function resilientFetch(
           isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
         void discardAll(held, answer);
         if (answer === undefined) throw error;
-        handOut(answer, bodyMs, data);
+        handOut(answer, bodyMs, request);
         if (throwOnStatus) throw error;
         return answer;
       },
     );
   };
+}
+
+/** The keys of `ctx.data` that are the request's own. */
+const REQUEST_KEYS: readonly string[] = ['url', 'method'];
+
+/**
+ * The call's `ctx.data`: the request's `url` and `method`, then the entries of `init.data`
+ * (checked as `execute`'s `data`: an object or a Map). Throws the `OptionTypeError` that rejects
+ * the call for data that is not an object, cannot be read, or sets `url` or `method`.
+ */
+function callData(url: string, method: string, extra: unknown): Map<string, unknown> {
+  const data = new Map<string, unknown>([
+    ['url', url],
+    ['method', method],
+  ]);
+  if (extra === undefined) return data;
+  if (typeof extra !== 'object' || extra === null) {
+    throw new OptionTypeError('init.data', 'an object or a Map', extra, {
+      message: `resilientFetch: \`init.data\` must be an object or a Map, got ${show(extra)}`,
+    });
+  }
+  let entries: Iterable<[string, unknown]>;
+  try {
+    entries = extra instanceof Map ? [...(extra as Map<string, unknown>)] : Object.entries(extra);
+  } catch (error) {
+    // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
+    throw new OptionTypeError('init.data', 'an object or a Map that can be read', extra, {
+      message: `resilientFetch: \`init.data\` could not be read: ${describeError(error)}`,
+      cause: error,
+    });
+  }
+  for (const [key, value] of entries) {
+    if (REQUEST_KEYS.includes(key)) {
+      throw new OptionTypeError(`init.data.${key}`, 'left unset', value, {
+        message:
+          `resilientFetch: \`init.data\` must not set \`${key}\`: ` +
+          "ctx.data holds the request's own url and method",
+      });
+    }
+    data.set(key, value);
+  }
+  return data;
+}
+
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : show(error);
+  } catch {
+    return 'an unreadable error';
+  }
+}
+
+/** `init` as the transport gets it: without `data`, which is the policy's. */
+function withoutData(init: ResilientFetchInit | undefined): RequestInit | undefined {
+  if (init === undefined || !('data' in init)) return init;
+  const { data: _data, ...rest } = init;
+  return rest;
 }
 
 /**

@@ -169,7 +169,8 @@ for (const file of walk('dist/cjs')) {
 // In Node (and in Deno and Bun, which match its condition too) `import` resolves to a wrapper
 // that re-exports the CommonJS build (package.json: `exports[...].import.node`), so an ES module
 // application and a CommonJS dependency that load bulwark share one copy: the same classes, and
-// wrappers that stack as one. Browsers and browser bundles keep the ESM build. Each wrapper names
+// wrappers that stack as one, typed by the CommonJS declarations (a `.d.mts` beside each wrapper
+// re-exports them). Browsers and browser bundles keep the ESM build. Each wrapper names
 // what its CommonJS module exports, read by loading it (the adapters load the core through
 // `require('bulwark')`, the package's own CommonJS entry).
 const requireBuilt = createRequire(import.meta.url);
@@ -187,6 +188,14 @@ for (const name of Object.keys(entries)) {
     `// bulwark in Node: the CommonJS build, so \`import\` and \`require\` load one copy.\n` +
       `import cjs from ${JSON.stringify(from)};\n` +
       `export const {\n${names.map((n) => `  ${n},\n`).join('')}} = cjs;\n`,
+  );
+  // Its types are the CommonJS declarations, re-exported, so that an ES module typed through it
+  // (moduleResolution node16 or nodenext) and a CommonJS module see one declaration of each
+  // class, as they share one class at run time.
+  writeFileSync(
+    wrapper.replace(/\.mjs$/, '.d.mts'),
+    `// bulwark in Node: the CommonJS build's declarations, as its code is the CommonJS build's.\n` +
+      `export * from ${JSON.stringify(from)};\n`,
   );
 }
 

@@ -114,6 +114,7 @@ const DESCRIPTOR_LAYERING = [
  */
 const ADAPTER_HELPERS = [
   'internal/signals.js',
+  'internal/timerHandle.js',
   'internal/timerLimit.js',
   'strategies/circuit-breaker/admissions.js',
   'strategies/retry-budget/budget.js',

@@ -146,6 +146,51 @@ export const aimd = new AdaptiveLimit({ algorithm: 'aimd', backoffRatio: 0.5 });
 export const gradient = new AdaptiveLimit({ algorithm: 'gradient2', backoffRatio: 0.5 });
 `;
 
+/**
+ * An ES module application and a CommonJS dependency of it, both on bulwark: Node loads one copy
+ * for both, so a policy one makes must fit what the other takes, across every entry point (classes
+ * with private members match only when both sides see the same declaration).
+ */
+const MIXED_LIB = `
+import { Policy, PolicyRegistry, CircuitBreaker, type Stage } from 'bulwark';
+import { instrument } from 'bulwark/otel';
+import { resilientFetch } from 'bulwark/fetch';
+import { RedisRateLimiterStore, type RedisClient } from 'bulwark/redis';
+
+export const shared = Policy.builder<number>('lib').retry({ maxAttempts: 2 }).build();
+export const registry = new PolicyRegistry();
+export const breaker = new CircuitBreaker({ failureThreshold: 3 });
+export function adopt(policy: Policy<number>, stage: Stage): Policy<number> {
+  instrument(policy);
+  resilientFetch(policy as Policy);
+  return Policy.builder<number>('adopted').use(stage).build();
+}
+export function store(client: RedisClient): RedisRateLimiterStore {
+  return new RedisRateLimiterStore({ client, key: 'lib' });
+}
+`;
+const MIXED_APP = `
+import { Policy, PolicyRegistry, RateLimiter, stages, usePolicy } from 'bulwark';
+import { instrument } from 'bulwark/otel';
+import { resilientFetch } from 'bulwark/fetch';
+import type { RedisClient } from 'bulwark/redis';
+import { adopt, breaker, registry, shared, store } from './lib.cjs';
+
+declare const client: RedisClient;
+
+// The dependency's policy, registry and primitives in the application's API, and back.
+new PolicyRegistry().register(shared);
+export const used = usePolicy(shared);
+export const stop = instrument(shared);
+export const get = resilientFetch(shared as Policy);
+registry.register(Policy.builder('app').circuitBreaker(breaker).build());
+export const own: Policy<number> = adopt(
+  Policy.builder<number>('own').build(),
+  stages.circuitBreaker(breaker),
+);
+export const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, store: store(client) });
+`;
+
 /** Decorated classes whose `@ts-expect-error` lines must fail, and others compile, in both modes. */
 const DECORATORS = readFileSync(join(repo, 'spec/types/decoratorModes.types.ts'), 'utf8');
 
@@ -154,8 +199,10 @@ const NODE = { lib: ['es2022'], types: ['node'] };
 
 /**
  * Each project: its tsconfig options and the files it checks (name -> source). Under
- * `nodenext` and `node16` a `.mts` file takes the ESM (`import`) declarations and a `.cts` file
- * the CommonJS (`require`) ones; `commonjs` resolves as `node10`, where the subpaths' types come
+ * `nodenext` and `node16` a `.mts` file takes the `import` declarations (the `node` condition's:
+ * dist/node/*.d.mts, which re-export the CommonJS ones) and a `.cts` file the `require` ones, and
+ * in `mixed-*` a `.cts` dependency and a `.mts` application pass each other bulwark's classes;
+ * `commonjs` resolves as `node10`, where the subpaths' types come
  * from `typesVersions`; `bundler` is checked with the DOM library and no Node types.
  */
 const PROJECTS = {
@@ -202,6 +249,16 @@ const PROJECTS = {
     files: ['decorators.ts'],
     source: DECORATORS,
   },
+  'mixed-nodenext': {
+    options: { ...STRICT, ...NODE, module: 'nodenext', moduleResolution: 'nodenext' },
+    files: ['lib.cts', 'app.mts'],
+    sources: { 'lib.cts': MIXED_LIB, 'app.mts': MIXED_APP },
+  },
+  'mixed-node16': {
+    options: { ...STRICT, ...NODE, module: 'node16', moduleResolution: 'node16' },
+    files: ['lib.cts', 'app.mts'],
+    sources: { 'lib.cts': MIXED_LIB, 'app.mts': MIXED_APP },
+  },
 };
 
 function resolution(options) {
@@ -239,7 +296,9 @@ try {
   for (const [name, project] of Object.entries(PROJECTS)) {
     const dir = join(app, name);
     mkdirSync(dir);
-    for (const file of project.files) writeFileSync(join(dir, file), project.source ?? source);
+    for (const file of project.files) {
+      writeFileSync(join(dir, file), project.sources?.[file] ?? project.source ?? source);
+    }
     for (const { label: compiler, major, tsc } of COMPILERS) {
       const options = { ...project.options, ...(major >= 6 ? project.modern : {}) };
       const config = join(dir, `tsconfig.ts${major}.json`);

@@ -116,9 +116,17 @@ const ENTRY_EXPORTS: Record<string, readonly string[]> = {
     'resilientFetch',
   ],
 };
+/** Where a condition sends: a file, or a nested map of conditions (`import.node`). */
+interface Conditions {
+  readonly types: string;
+  readonly default: string;
+}
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   name: string;
-  exports: Record<string, { import: Record<string, string>; require: Record<string, string> }>;
+  exports: Record<
+    string,
+    { import: Conditions & { node: Conditions }; require: Record<string, string> }
+  >;
   files: string[];
 };
 
@@ -255,7 +263,9 @@ describe('contract: package and entry points', () => {
       const { import: esm, require: cjs } = map as (typeof pkg.exports)[string];
       expect(esm.types).to.match(/\.d\.ts$/);
       expect(cjs.types).to.match(/\.d\.cts$/);
-      for (const file of [esm.types, esm.default, cjs.types, cjs.default]) {
+      expect(esm.node.types).to.match(/\.d\.mts$/);
+      const files = [esm.types, esm.default, esm.node.types, esm.node.default];
+      for (const file of [...files, cjs.types, cjs.default]) {
         expect(existsSync(file as string), `${entry}: ${file}`).to.equal(true);
       }
     }
@@ -267,7 +277,7 @@ describe('contract: package and entry points', () => {
     expect(raw.dependencies ?? {}).to.deep.equal({});
     for (const file of [
       pkg.exports['.']?.import.default,
-      pkg.exports['.']?.import.node,
+      pkg.exports['.']?.import.node.default,
       pkg.exports['.']?.require.default,
     ]) {
       const imports = importsOf(bundle(file as string));
@@ -417,16 +427,22 @@ describe('contract: package and entry points', () => {
     for (const [entry, map] of Object.entries(pkg.exports)) {
       if (entry === './package.json') continue;
       const name = entry === '.' ? 'index' : `${entry.slice(2)}/index`;
-      // Under `import`, Node's condition comes after the types and before the ESM build.
+      // Under `import`, Node's condition comes first, with its own types (TypeScript reads the
+      // first condition that matches); without it, the ESM build and its declarations.
       expect(Object.entries(map.import), entry).to.deep.equal([
+        ['node', { types: `./dist/node/${name}.d.mts`, default: `./dist/node/${name}.mjs` }],
         ['types', `./dist/esm/${name}.d.ts`],
-        ['node', `./dist/node/${name}.mjs`],
         ['default', `./dist/esm/${name}.js`],
       ]);
-      // The wrapper imports its CommonJS module and nothing else.
-      expect(specifiersOf(readFileSync(map.import.node as string, 'utf8')), entry).to.deep.equal([
-        `${entry === '.' ? '..' : '../..'}/cjs/${name}.cjs`,
+      // The wrapper imports its CommonJS module and nothing else; its declarations re-export the
+      // CommonJS ones, so the types are of the one copy Node loads.
+      const cjs = `${entry === '.' ? '..' : '../..'}/cjs/${name}.cjs`;
+      expect(specifiersOf(readFileSync(map.import.node.default, 'utf8')), entry).to.deep.equal([
+        cjs,
       ]);
+      const types = readFileSync(map.import.node.types, 'utf8');
+      expect(types, entry).to.contain(`export * from "${cjs}";`);
+      expect(specifiersOf(types), entry).to.deep.equal([cjs]);
     }
     // The ESM build is another copy, which a browser or a browser bundle loads instead.
     const esm = otherCopy;

@@ -144,6 +144,9 @@ describe('resilientFetch: bodyTimeout', () => {
     const { fetch, sent } = transport(503, 200);
     const policy = Policy.builder<Response>('api').retry({ maxAttempts: 2, delay: '1s' }).build();
     const calling = resilientFetch(policy, { fetch, bodyTimeout: 500 })('https://a.test/');
+    await flush();
+    // The 503's body ends: it is drained, and the retry goes out at once.
+    sent[0]?.body.close();
     await clock.tickAsync(1000);
     const res = await calling;
     expect(res).to.equal(sent[1]?.response);
@@ -158,7 +161,10 @@ describe('resilientFetch: bodyTimeout', () => {
   it("bounds only the response handed out, not a retried attempt's", async () => {
     const { fetch, sent } = transport(503, 200);
     const policy = Policy.builder<Response>('api').retry({ maxAttempts: 2 }).build();
-    const res = await resilientFetch(policy, { fetch, bodyTimeout: 500 })('https://a.test/');
+    const calling = resilientFetch(policy, { fetch, bodyTimeout: 500 })('https://a.test/');
+    await flush();
+    sent[0]?.body.close();
+    const res = await calling;
     expect(clock.countTimers()).to.equal(1);
     const reading = settle(res.text());
     await clock.tickAsync(500);

@@ -164,6 +164,11 @@ describe('CircuitBreaker: bookkeeping', () => {
         Error,
         'InMemoryCircuitBreakerStore used before configure()',
       );
+      // A success too, which a CLOSED circuit's count window records on a path of its own.
+      expect(() => store.record({ failure: false, slow: false })).to.throw(
+        Error,
+        'InMemoryCircuitBreakerStore used before configure()',
+      );
     });
 
     it('gives back a probe it holds', () => {

@@ -612,6 +612,58 @@ describe('instrument', () => {
       ).to.equal(2);
     });
 
+    it("counts the default meter as the global provider's meter named 'bulwark'", async () => {
+      metrics.setGlobalMeterProvider(provider);
+      try {
+        const policy = Policy.builder('default').build();
+        const byDefault = instrument(policy);
+        const named = instrument(policy, { meter: metrics.getMeter('bulwark') });
+        await policy.execute(() => 1);
+        const calls = { policy: 'default', outcome: 'success' };
+        expect(value(await collect(), 'bulwark.calls', calls)).to.equal(1);
+        // Either one left records alone.
+        byDefault();
+        await policy.execute(() => 2);
+        expect(value(await collect(), 'bulwark.calls', calls)).to.equal(2);
+        named();
+        instrument(policy, { meter: metrics.getMeter('bulwark') });
+        instrument(policy);
+        await policy.execute(() => 3);
+        expect(value(await collect(), 'bulwark.calls', calls)).to.equal(3);
+      } finally {
+        metrics.disable();
+      }
+    });
+
+    it('moves a default meter to a global provider registered later, and records once there', async () => {
+      metrics.disable();
+      try {
+        const policy = Policy.builder('late').build();
+        const calls = { policy: 'late', outcome: 'success' };
+        // Two calls on the no-op meter, made before any provider: each moves when it next records.
+        instrument(policy, { attributes: { by: 'first' } });
+        instrument(policy, { attributes: { by: 'second' } });
+        await policy.execute(() => 0);
+        metrics.setGlobalMeterProvider(provider);
+        const named = instrument(policy, { meter: metrics.getMeter('bulwark') });
+        await policy.execute(() => 1);
+        await policy.execute(() => 2);
+        let collected = await collect();
+        expect(value(collected, 'bulwark.calls', calls)).to.equal(2);
+        expect(pointsOf(collected, 'bulwark.calls', { by: 'first', ...calls })).to.be.empty;
+        expect(pointsOf(collected, 'bulwark.calls', { by: 'second', ...calls })).to.be.empty;
+        // Removed, the named meter's call hands the policy to the earliest default one.
+        named();
+        await policy.execute(() => 3);
+        collected = await collect();
+        expect(value(collected, 'bulwark.calls', calls)).to.equal(2);
+        expect(value(collected, 'bulwark.calls', { by: 'first', ...calls })).to.equal(1);
+        expect(pointsOf(collected, 'bulwark.calls', { by: 'second', ...calls })).to.be.empty;
+      } finally {
+        metrics.disable();
+      }
+    });
+
     it('records a policy on each of several meters', async () => {
       const policy = Policy.builder('two-meters').build();
       instrument(policy, { meter: provider.getMeter('one') });

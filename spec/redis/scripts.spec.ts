@@ -62,9 +62,19 @@ describe('Redis store scripts', function () {
   it('lay out the lease arguments', function () {
     const settings = { key: 'k', maxConcurrent: 4, leaseTtlMs: 3000 };
     expect(leasesCall({ ...settings, op: 'acquire', id: 'a:1', free: [] })).to.deep.equal({
-      keys: ['k'],
+      keys: ['k', 'k:q', 'k:qt'],
       args: ['acquire', '4', '3000', 'a:1'],
     });
+    const place = { owner: 'a', waitedMs: 120, ttlMs: 550 };
+    expect(
+      leasesCall({ ...settings, op: 'acquire', id: 'a:3', free: ['a:1'], place }).args,
+    ).to.deep.equal(['acquire+', '4', '3000', 'a:3', 'a:1', 'a', '120', '550']);
+    expect(
+      leasesCall({ ...settings, op: 'acquire', id: 'a:3', free: [], adopt: ['a:2'], place }).args,
+    ).to.deep.equal(['adopt+', '4', '3000', 'a:3', '1', 'a:2', 'a', '120', '550']);
+    expect(
+      leasesCall({ ...settings, op: 'renew', ids: [], place: { ...place, waitedMs: -1 } }).args,
+    ).to.deep.equal(['renew+', '4', '3000', 'a', '-1', '550']);
     expect(
       leasesCall({ ...settings, op: 'acquire', id: 'a:3', free: ['a:1', 'a:2'] }).args,
     ).to.deep.equal(['acquire', '4', '3000', 'a:3', 'a:1', 'a:2']);

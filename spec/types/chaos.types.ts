@@ -5,7 +5,7 @@
 import { Policy } from '../../src/pipeline/Policy.js';
 import { stages } from '../../src/pipeline/stages.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
-import { Chaos, type ChaosCall } from '../../src/strategies/chaos/Chaos.js';
+import { Chaos, type ChaosCall, type ChaosOptions } from '../../src/strategies/chaos/Chaos.js';
 
 interface Price {
   readonly amount: number;
@@ -108,6 +108,29 @@ export async function chaosTypeSpecs(): Promise<void> {
   assertType<Equal<typeof exact, Promise<1>>>();
   void [onlyOne, onlyReal, onlyOneUsed];
 
+  // Options kept in a variable typed `ChaosOptions` (no type argument: its results are `any`)
+  // add nothing to a policy's results, given as options, as a `Chaos` or through `use`: the
+  // calls keep the work's type rather than turning to `any`.
+  const kept: ChaosOptions = { fault: { rate: 1 } };
+  const keptOptions = Policy.builder<number>('kept').chaos(kept).build();
+  const keptInstance = Policy.builder<number>('kept').chaos(new Chaos(kept)).build();
+  const keptUsed = Policy.builder<number>('kept').use(stages.chaos(kept)).build();
+  const keptUntyped = Policy.builder('kept').chaos(kept).use(stages.chaos(kept)).build();
+  assertType<Equal<ReturnType<typeof keptOptions.execute<1>>, Promise<1>>>();
+  assertType<Equal<ReturnType<typeof keptInstance.execute<1>>, Promise<1>>>();
+  assertType<Equal<ReturnType<typeof keptUsed.execute<1>>, Promise<1>>>();
+  assertType<Equal<ReturnType<typeof keptUntyped.execute<1>>, Promise<1>>>();
+  // @ts-expect-error a number is not a string
+  const keptString: Promise<string> = keptOptions.execute(async () => 1);
+  // @ts-expect-error nor from a Chaos made of those options
+  const keptInstanceString: Promise<string> = keptInstance.execute(async () => 1);
+  // @ts-expect-error nor through `use`
+  const keptUsedString: Promise<string> = keptUsed.execute(async () => 1);
+  // Standalone, the same: the work's type.
+  const keptAlone = await new Chaos(kept).execute(() => fetchPrice('p5'));
+  assertType<Equal<typeof keptAlone, Price>>();
+  void [keptString, keptInstanceString, keptUsedString];
+
   // A configured chaos may inject a result of any type: its calls answer with `unknown`.
   const configured = new PolicyRegistry({ chaos: true }).chaos('drill');
   // @ts-expect-error a configured result is of no known type
@@ -116,6 +139,8 @@ export async function chaosTypeSpecs(): Promise<void> {
   // @ts-expect-error a configured chaos may inject a result that is not a Price
   Policy.builder<Price>('configured').chaos(configured);
   Policy.builder<Price>('configured').chaos(configured as Chaos<Price>);
-  Policy.builder('configured').chaos(configured);
+  // An untyped builder takes it, and its calls may resolve to anything the configuration injects.
+  const untyped = Policy.builder('configured').chaos(configured).build();
+  assertType<Equal<ReturnType<typeof untyped.execute<1>>, Promise<unknown>>>();
   void [notString, either, onlyPrice, drilled, fromConfig];
 }

@@ -3,7 +3,6 @@
 import { RootContext, type Context } from '../internal/context.js';
 import { showInstead } from '../internal/validate.js';
 import { Policy, policyExecutor, type WrapOptions } from '../pipeline/Policy.js';
-import { signalPicker } from '../internal/pickSignal.js';
 import { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import { RejectedResultError } from '../errors.js';
@@ -220,7 +219,7 @@ export function usePolicy<T, F, P extends any[] = any[]>(
     'policy',
     'Policy',
     'usePolicy',
-    policyExecutor(policy, signalPicker(options, 'usePolicy')),
+    policyExecutor(policy, options, 'usePolicy'),
     // `execute` takes the function's answer as it is, as for `policy.wrap`.
     true,
   );

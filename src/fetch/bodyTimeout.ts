@@ -15,8 +15,12 @@
 // read it sees is under way: a response never read, or read in part and left, does not hold the
 // process for `bodyTimeout`.
 // The timer holds the request's controller weakly, so a dropped response is not kept for the
-// timer's sake. It is the host's own timer, not one of a `Clock` (see `HostTimer`).
-import { MAX_TIMER_MS } from '../internal/timerLimit.js';
+// timer's sake. It is the system clock's (the host's timers): whether it keeps the process alive
+// is changed on the host's own handle (see `hold`).
+// The core's clock through its entry point (the build makes it an import of 'bulwark'); the
+// reading of its handles is a pure helper, bundled.
+import { systemClock } from '../index.js';
+import { hostHandle } from '../internal/timerHandle.js';
 import { noop } from '../internal/signals.js';
 import type { Follower } from './follow.js';
 
@@ -67,9 +71,7 @@ export function boundBody(
   const finish = (): void => {
     if (watch.live < 0) return;
     watch.live = -1;
-    // Called as a plain function: a browser's clearTimeout refuses any other `this`.
-    const { clear, handle } = timer;
-    clear(handle);
+    systemClock.clearTimeout(timer);
     ref.deref()?.controller.signal.removeEventListener('abort', finish);
     collected?.unregister(finish);
   };
@@ -87,7 +89,9 @@ export function boundBody(
       if (--watch.pending === 0 && watch.live > 0) hold(timer, false);
     },
   };
-  const timer = setHostTimer(() => {
+  // At most `MAX_TIMER_MS` (about 24.8 days), with the timers installed now (fake timers too),
+  // which clear it whatever is installed then.
+  const timer = systemClock.setTimeout(() => {
     finish();
     const held = ref.deref();
     if (held !== undefined) {
@@ -236,27 +240,6 @@ function patch(target: object, key: PropertyKey, make: (original: Method) => Met
 }
 
 /**
- * The bound's timer: the host's handle, and the `clearTimeout` of the timers that set it. Set
- * here rather than through `systemClock`, as the core's timers are: whether it keeps the process
- * alive is changed on the host's handle (see `hold`), and a `Clock`'s handles are opaque (the
- * system clock's take another shape under timers installed after import).
- */
-interface HostTimer {
-  readonly handle: unknown;
-  readonly clear: (handle: unknown) => void;
-}
-
-/**
- * Sets `fn` to run after `ms` (at most `MAX_TIMER_MS`, about 24.8 days) with the timers installed
- * now (fake timers too, as for the core's `systemClock`), which clear it whatever is installed
- * then.
- */
-function setHostTimer(fn: () => void, ms: number): HostTimer {
-  const clear = globalThis.clearTimeout as (handle: unknown) => void;
-  return { handle: globalThis.setTimeout(fn, Math.min(ms, MAX_TIMER_MS)), clear };
-}
-
-/**
  * Whether the timer keeps the process alive: not while the body is unread (a response never
  * read must not hold a process for the bound), and so once a read begins (the caller waits on
  * it, as on any timer; a body that only a timer can end, from a transport with no socket of its
@@ -264,8 +247,8 @@ function setHostTimer(fn: () => void, ms: number): HostTimer {
  * `ref()`/`unref()`, Deno's ids go to `Deno.refTimer`/`Deno.unrefTimer`; a browser has no
  * process to hold.
  */
-function hold(timer: HostTimer, ref: boolean): void {
-  const handle = timer.handle;
+function hold(timer: unknown, ref: boolean): void {
+  const handle = hostHandle(timer);
   const key = ref ? 'ref' : 'unref';
   if (typeof handle === 'object' && handle !== null) {
     const method: unknown = Reflect.get(handle, key);

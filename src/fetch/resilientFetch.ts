@@ -20,7 +20,8 @@ import {
   type Duration,
 } from '../index.js';
 import { boundBody } from './bodyTimeout.js';
-import { noop } from '../internal/signals.js';
+import { drain } from './drain.js';
+import { nextTurnPromise, noop } from '../internal/signals.js';
 import {
   HttpStatusError,
   isHttpStatusError,
@@ -28,6 +29,7 @@ import {
   type HttpStatusErrorOptions,
 } from './HttpStatusError.js';
 import { follow, type Follower } from './follow.js';
+import { isRedirectFailure } from './redirect.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
 
 /** `fetch`'s signature, as `resilientFetch` returns it and takes its transport. */
@@ -125,7 +127,9 @@ const unrepeatable = new WeakSet<object>();
 
 /**
  * False for an outcome of a request `resilientFetch` will not send again (a method that is not
- * idempotent without an `Idempotency-Key`, or a one-shot stream body); true otherwise. Such an
+ * idempotent without an `Idempotency-Key`, or a one-shot stream body), and for a redirect loop or
+ * a redirect met with `redirect: 'error'` (the transport's error, as `resilientFetch` recognises
+ * it: see its documentation); true otherwise. Such an
  * outcome carries its own `retryable: false`, which bulwark's retry honours by itself; use this
  * as the `retryOn` of a retry that does not (another library's, a custom stage's). It reads that
  * mark first, so it also knows errors marked by another copy of the package. The reason a caller
@@ -143,6 +147,7 @@ export function isRetryable(error: unknown): boolean {
   // The mark `resilientFetch` leaves, read first: it holds across copies of the package (an ESM
   // app and a CommonJS dependency), where a copy's own WeakSet knows nothing of the other's.
   if (notRetryable(error)) return false;
+  if (isRedirectFailure(error)) return false;
   return !unrepeatable.has(error);
 }
 
@@ -185,14 +190,26 @@ function notAResponse(value: unknown): TypeError {
  *   see one failure; a further attempt a custom stage runs anyway repeats the first outcome
  *   without touching the network. The caller's abort reason, the caller's own object (possibly
  *   shared by every call it cancels), is never marked.
+ * - A redirect loop (more redirects than the transport follows) and a redirect met with
+ *   `redirect: 'error'` cannot succeed by sending the same request again: the transport's error
+ *   (a `TypeError`, as for any network error) is marked `retryable: false` as well, whatever the
+ *   method. Recognised on the error or its `cause` chain: Node's fetch and `undici` (a cause
+ *   whose message is `redirect count exceeded` or `unexpected redirect`), Deno (`Fetch failed:
+ *   Maximum number of redirects (20) reached`, `Fetch failed: Encountered redirect while redirect
+ *   mode is set to 'error'`), Bun (`code` `'TooManyRedirects'` or `'UnexpectedRedirect'`) and
+ *   node-fetch (`type` `'max-redirect'` or `'no-redirect'`). A browser's error says nothing of
+ *   the redirect: it is retried as any network error.
  * - `ctx.data` holds the request's `url` (a string) and `method` (upper-cased), for stages and
  *   fallbacks that depend on the request (a breaker keyed per host, a cached answer per URL).
  * - The bodies of responses it discards (a retried attempt's, one a retry's `retryOnResult` or a
  *   hedge's `on` rejected, a hedge's other outcomes, one that arrives after the call ended) are
- *   cancelled, so their connections are freed: every response but the one returned. A response a
- *   fallback's `onResult` rejected is readable in the fallback's method (as `error.result`) and
- *   cancelled once the call has settled, unless the method answers with it: read what it needs
- *   before answering, or answer with it.
+ *   let go: every response but the one returned. A small one (at most 128 KiB, declared or read)
+ *   that ends within 100 ms is read to its end and dropped, so its keep-alive connection is used
+ *   again; any other is cancelled, which closes its connection. The next attempt waits for that
+ *   (at most 100 ms, ended at once by its own abort: the caller's, the policy's deadline), so it
+ *   can go out on the connection freed. A response a fallback's `onResult` rejected is readable in
+ *   the fallback's method (as `error.result`) and let go once the call has settled, unless the
+ *   method answers with it: read what it needs before answering, or answer with it.
  * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. The
  *   types refuse a policy whose fallback answers with anything else
  *   (`Policy.builder<Response>('api').fallback({ value: null })` does not compile). A policy
@@ -263,8 +280,15 @@ export function resilientFetch(
           isCallerReason(callers, error) ? error : unrepeatableError(error);
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
-      // A new attempt: the failures before it will not answer the call.
-      discardAll(held, undefined);
+      // A new attempt: the failures before it will not answer the call. Their bodies are
+      // drained first, and the transport given a turn to put their connections back in its
+      // pool (Node's undici does so after the body's end), so that this request can go out on
+      // one of them; the attempt's abort (the caller's, the policy's deadline) ends the wait.
+      if (held.size > 0) {
+        await discardAll(held, undefined, ctx.signal);
+        if (!ctx.signal.aborted) await nextTurnPromise();
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+      }
       const follower = requestFollower(ctx.signal, callers, linked.signal, bodyMs !== undefined);
       // A per-attempt timeout fails the attempt as it aborts it, before the request settles: the
       // reason of a request that may not be sent again is marked then, so that the retry stage,
@@ -279,7 +303,11 @@ export function resilientFetch(
         });
       } catch (error) {
         follower?.release();
-        throw failure === undefined ? error : failure(error);
+        if (failure !== undefined) throw failure(error);
+        // A redirect loop or a refused redirect: the same request meets the same redirect.
+        throw isRedirectFailure(error) && !isCallerReason(callers, error)
+          ? unrepeatableError(error)
+          : error;
       } finally {
         if (markReason !== undefined) unlistenAbort(ctx.signal, markReason);
       }
@@ -292,7 +320,7 @@ export function resilientFetch(
       if (follower !== undefined) tie(response, follower);
       if (settled || ctx.signal.aborted) {
         // Nobody will read it: the attempt or the call ended while it was on its way.
-        discard(response);
+        void discard(response);
         const reason: unknown = ctx.signal.aborted
           ? ctx.signal.reason
           : new Error('The call ended before its response arrived');
@@ -319,7 +347,7 @@ export function resilientFetch(
       (value) => {
         settled = true;
         linked.unlink();
-        discardAll(held, value);
+        void discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
         return handOut(value, bodyMs, data);
       },
@@ -328,7 +356,7 @@ export function resilientFetch(
         linked.unlink();
         const answer =
           isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
-        discardAll(held, answer);
+        void discardAll(held, answer);
         if (answer === undefined) throw error;
         handOut(answer, bodyMs, data);
         if (throwOnStatus) throw error;
@@ -369,22 +397,29 @@ function bodyTimeoutError(
     new OperationTimeoutError(ms, `reading the body of ${method} ${redactUrl(url) ?? url}`);
 }
 
-/** Cancels a response's body (if still unread), which frees its connection. */
-function discard(response: Response): void {
-  ties.get(response)?.release();
-  try {
-    if (response.body !== null && !response.bodyUsed && !response.body.locked) {
-      response.body.cancel().catch(noop);
-    }
-  } catch {
-    // A body that cannot be cancelled is already being read by someone.
-  }
+/**
+ * Lets a response go: its body, if still unread, is drained when small, so that its connection
+ * is reused, or cancelled, which closes it (see `drain.ts`). It follows the caller's signals
+ * until then, so the caller's abort still stops it. Resolves once that is done; never rejects.
+ */
+function discard(response: Response, signal?: AbortSignal): Promise<void> {
+  const follower = ties.get(response);
+  return drain(response, signal).then(() => follower?.release());
 }
 
-/** Discards every response in `responses` but `keep`, and forgets them all. */
-function discardAll(responses: Set<Response>, keep: unknown): void {
-  for (const response of responses) if (response !== keep) discard(response);
+/**
+ * Discards every response in `responses` but `keep`, and forgets them all; resolves once they
+ * are drained or cancelled, at once when `signal` aborts.
+ */
+function discardAll(
+  responses: Set<Response>,
+  keep: unknown,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const drained: Promise<void>[] = [];
+  for (const response of responses) if (response !== keep) drained.push(discard(response, signal));
   responses.clear();
+  return Promise.all(drained);
 }
 
 /**

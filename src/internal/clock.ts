@@ -1,4 +1,5 @@
 import { MAX_TIMER_MS } from './timerLimit.js';
+import type { ClearTimeout, ForeignTimer } from './timerHandle.js';
 
 /**
  * The source of time for every rule in bulwark. Inject your own (or use sinon fake timers with
@@ -20,7 +21,6 @@ export interface Clock {
 }
 
 type SetTimeout = typeof globalThis.setTimeout;
-type ClearTimeout = (handle: unknown) => void;
 
 /**
  * The host's timers as they were when this module loaded. A timer set through them (nearly every
@@ -31,14 +31,6 @@ const imported = /* @__PURE__ */ hostTimers();
 function hostTimers(): { set: SetTimeout; clear: ClearTimeout } {
   return { set: globalThis.setTimeout, clear: globalThis.clearTimeout as ClearTimeout };
 }
-
-/**
- * A timer set by other timers than those of import (fake timers installed since, or removed since
- * they were installed before import) is handed out as its handle with the `clearTimeout` of the
- * same family, so that the timers that set it clear it whatever is installed then. (No host
- * handle is an array.)
- */
-type ForeignTimer = [handle: unknown, clear: ClearTimeout];
 
 /**
  * The default clock: `performance.now()` (monotonic) and the host's ordinary timers. A timer is

@@ -3,7 +3,7 @@
 // AbortSignal, got "soon"``), as a wrapper's options are.
 import { OptionTypeError } from '../optionErrors.js';
 import { isSignal } from './signals.js';
-import { show, syncAnswer, syncFunctionOption, unknownOption } from './validate.js';
+import { show, syncFunctionOption, unknownOption } from './validate.js';
 
 /** Picks a call's signal from the wrapped function's arguments (called with its `this`). */
 export type SignalPicker = (...args: unknown[]) => unknown;
@@ -16,15 +16,17 @@ const WRAP_OPTIONS: readonly string[] = ['signal'];
  * any. Options that are not an object, an unknown option (`sigal`), a picker that is not a
  * function (or an async one), or a value that is no options object (see {@link strayOptions})
  * throw an option error naming them (see {@link optionError}), as in
- * ``policy.wrap: `signal` must be a function returning an AbortSignal, got 5``. A promise the
- * picker answers a call with fails that call with a TypeError naming `signal`.
+ * ``policy.wrap: `signal` must be a function returning an AbortSignal, got 5``. The picker is
+ * returned as it is: its caller checks each answer (a promise fails the call with a TypeError
+ * naming `signal`).
  */
 export function signalPicker(options: unknown, what: string): SignalPicker | undefined {
   if (options === undefined) return undefined;
   // `show` tells an object from null, a primitive, an array, a promise, and one that throws when
   // looked at (a revoked Proxy).
   if (show(options) != 'an object') throw optionError(what, 'options', 'an object', options);
-  unknownOption(options as object, what, WRAP_OPTIONS);
+  const unknown = unknownOption(options as object, what, WRAP_OPTIONS);
+  if (unknown) throw unknown;
   const { signal } = options as { signal?: unknown };
   if (signal !== undefined && typeof signal != 'function') {
     throw optionError(what, 'signal', 'a function returning an AbortSignal', signal);
@@ -35,12 +37,7 @@ export function signalPicker(options: unknown, what: string): SignalPicker | und
     if (stray) throw stray;
     return undefined;
   }
-  const pick = signal as SignalPicker;
-  // A promise it answers with fails the call with a TypeError naming `signal` (its rejection
-  // handled), where `execute` would refuse it without looking at its outcome.
-  return function (this: unknown, ...args: unknown[]): unknown {
-    return syncAnswer(pick.apply(this, args), 'signal', 'an AbortSignal', `${what}: `);
-  };
+  return signal as SignalPicker;
 }
 
 /**

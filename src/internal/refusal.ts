@@ -66,9 +66,9 @@ export const V8Error = Error as unknown as {
  * without its stack) never starts. A caller that attaches none still gets an unhandled rejection.
  */
 export function rejectedSoon(reason: unknown): Promise<never> {
-  return RESOLVED.then(() => {
-    throw reason;
-  });
+  // A promise rejected by a call, not by a throw in a reaction: V8's throw and unwinding cost
+  // about half a microsecond here, as much as the rest of this promise.
+  return new Promise<never>((_resolve, reject) => rejectSoon(reject, reason));
 }
 
 /** @internal Rejects a deferred one microtask from now (see {@link rejectedSoon}). */

@@ -123,6 +123,11 @@ export class SlotQueue<T> {
     target.#rearm();
   }
 
+  /** When the first in line was queued, on the queue's clock: undefined when nobody waits. */
+  since(): number | undefined {
+    return this.#head?.queuedAt;
+  }
+
   /** Takes the first in line, or undefined when nobody waits. */
   shift(): SlotWaiter<T> | undefined {
     const waiter = this.#head;

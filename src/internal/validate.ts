@@ -39,38 +39,31 @@ export function optionsObject(
       `${what} options must be an object, got ${show(options)}`,
     );
   }
-  unknownOption(options as object, what, known);
+  const unknown = unknownOption(options as object, what, known);
+  if (unknown) throw unknown;
   return options as Record<string, unknown>;
 }
 
 /**
  * Checks every own key of `options` against `known`. For the first that is not one of them,
- * hands `refuse` (by default `fail`, which throws) the error to make: a TypeError whose `option`
- * is the key under `path` (`options.sigal` for `execute`'s), naming the key it resembles
- * (``what: unknown option `sigal` (did you mean `signal`?)``), and returns what `refuse`
- * returns; `undefined` when every key is known.
+ * returns the error to throw (or reject with): a TypeError whose `option` is the key under
+ * `path` (`options.sigal` for `execute`'s), naming the key it resembles
+ * (``what: unknown option `sigal` (did you mean `signal`?)``); `undefined` when every key is
+ * known.
  */
-export function unknownOption<E = never>(
+export function unknownOption(
   options: object,
   what: string,
   known: readonly string[],
   path = '',
-  refuse: (
-    type: typeof TypeError,
-    option: string,
-    must: string,
-    value: unknown,
-    message: string,
-  ) => E = fail,
-): E | undefined {
+): TypeError | undefined {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      return refuse(
-        TypeError,
+      return new OptionTypeError(
         path + key,
         'a known option',
         (options as Record<string, unknown>)[key],
-        `${what}: unknown option \`${key}\`${didYouMean(key, known)}`,
+        { message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}` },
       );
     }
   }

@@ -1,4 +1,5 @@
 import {
+  createNoopMeter,
   metrics,
   type Attributes,
   type BatchObservableResult,
@@ -158,9 +159,11 @@ class KeyValues {
  * call until the returned function is called.
  *
  * A policy is recorded once per meter: a call that reaches a policy an earlier call already
- * records on the same meter (the policy itself, or a registry holding it; the default meter
- * counts as one) adds nothing for it until that earlier call is removed, and then records it
- * with its own options. On different meters, each call records.
+ * records on the same meter (the policy itself, or a registry holding it) adds nothing for it
+ * until that earlier call is removed, and then records it with its own options. On different
+ * meters, each call records. Without `meter`, a call is on the meter the global provider gives
+ * at each measurement (the one `metrics.getMeter('bulwark')` answers), so it and a call given
+ * that meter record once; on the API's no-op meter (no provider yet), no call waits.
  *
  * @param target - a built {@link Policy} or a {@link PolicyRegistry}
  * @returns a function that removes this call's instrumentation (unsubscribes its listeners and
@@ -201,6 +204,10 @@ export function instrument(
   // This call's claims, by policy: a policy another call already records on this meter is
   // left to it, gauges included, until that call is removed.
   const held = new Map<Policy<unknown, unknown>, Claim>();
+  // Every claim of this call (a registry may hold a policy twice), and the meter they are on (see
+  // `meterKey`).
+  const mine: Array<readonly [Policy<unknown, unknown>, Claim]> = [];
+  let key: object | undefined;
   const waiting = (policy: Policy<unknown, unknown> | undefined): boolean =>
     policy !== undefined && held.get(policy)?.unwatch === undefined;
   let observe: (result: BatchObservableResult) => void;
@@ -252,6 +259,16 @@ export function instrument(
         keyValues,
       );
       instruments.meter.addBatchObservableCallback(observe, instruments.gauges);
+      // A default meter that changed with the provider: the claims move to the new one, where
+      // another call may already record them.
+      const was = key;
+      key = meterKey(instruments.meter);
+      if (was !== undefined && key !== was) {
+        for (const [policy, own] of mine) {
+          release(was, policy, own);
+          enqueue(key, policy, own);
+        }
+      }
     }
     return instruments;
   };
@@ -260,12 +277,21 @@ export function instrument(
   current();
 
   // Each policy's events are recorded once per meter: this call claims them, and records them
-  // while its claim is the earliest one left (see `claim`).
-  const meterKey: object = meter ?? GLOBAL_METER;
+  // while its claim is the earliest one left (see `enqueue`). A listener running when its claim
+  // has just moved behind another (the provider changed) leaves the event to that one.
   const watch = (policy: Policy<unknown, unknown>): (() => void) => {
-    const own = claim(meterKey, policy, () => watchPolicy(policy, current, keyValues, base));
+    const own: Claim = {
+      watch: () => watchPolicy(policy, recording, keyValues, base),
+      unwatch: undefined,
+    };
+    const recording = (): Instruments | undefined => {
+      const now = current();
+      return own.unwatch === undefined ? undefined : now;
+    };
     held.set(policy, own);
-    return () => release(meterKey, policy, own);
+    mine.push([policy, own]);
+    enqueue(key as object, policy, own);
+    return () => release(key as object, policy, own);
   };
   if (isPolicy) removers.push(watch(target));
   else {
@@ -281,8 +307,15 @@ export function instrument(
   };
 }
 
-/** Stands for the default meter (the global provider's, whichever it is) in {@link claims}. */
-const GLOBAL_METER: object = {};
+/**
+ * What a call's claims are keyed by in {@link claims}: the meter it records on (without a
+ * `meter`, the one the global provider gives for `'bulwark'`, as `metrics.getMeter('bulwark')`
+ * does), or, for the API's no-op meter, a key of its own: nothing recorded there is seen, so a
+ * call on it keeps no other waiting (and moves when a provider comes, see `current`).
+ */
+function meterKey(meter: Meter): object {
+  return meter === createNoopMeter() ? {} : meter;
+}
 
 /** One {@link instrument} call's claim on recording a policy's events on a meter. */
 interface Claim {
@@ -293,30 +326,28 @@ interface Claim {
 }
 
 /**
- * By meter (or {@link GLOBAL_METER}), by policy: the claims of the `instrument` calls in effect, in
+ * By meter (see {@link meterKey}), by policy: the claims of the `instrument` calls in effect, in
  * the order they were made. Only the first records; the others wait their turn.
  */
 const claims = new WeakMap<object, WeakMap<Policy<unknown, unknown>, Claim[]>>();
 
 /**
- * Claims the recording of `policy` on the meter `meterKey`: recorded at once when no other claim
+ * Claims the recording of `policy` on the meter `key`: recorded at once when no other claim
  * on that meter holds the policy, else once every earlier one has been {@link release}d, so an
  * execution is counted once on a meter however many `instrument` calls reach its policy.
  */
-function claim(meterKey: object, policy: Policy<unknown, unknown>, watch: () => () => void): Claim {
-  let byPolicy = claims.get(meterKey);
-  if (byPolicy === undefined) claims.set(meterKey, (byPolicy = new WeakMap()));
+function enqueue(key: object, policy: Policy<unknown, unknown>, own: Claim): void {
+  let byPolicy = claims.get(key);
+  if (byPolicy === undefined) claims.set(key, (byPolicy = new WeakMap()));
   let line = byPolicy.get(policy);
   if (line === undefined) byPolicy.set(policy, (line = []));
-  const own: Claim = { watch, unwatch: undefined };
   line.push(own);
-  if (line.length === 1) own.unwatch = watch();
-  return own;
+  if (line.length === 1) own.unwatch = own.watch();
 }
 
-/** Gives a {@link claim} up, handing the recording to the next claim in line (once). */
-function release(meterKey: object, policy: Policy<unknown, unknown>, own: Claim): void {
-  const byPolicy = claims.get(meterKey);
+/** Gives a claim up ({@link enqueue}), handing the recording to the next claim in line (once). */
+function release(key: object, policy: Policy<unknown, unknown>, own: Claim): void {
+  const byPolicy = claims.get(key);
   const line = byPolicy?.get(policy);
   const at = line?.indexOf(own) ?? -1;
   if (line === undefined || at === -1) return;
@@ -416,7 +447,7 @@ class Instruments {
  */
 function watchPolicy(
   policy: Policy<unknown, unknown>,
-  current: () => Instruments,
+  current: () => Instruments | undefined,
   keyValues: KeyValues | undefined,
   base: Attributes,
 ): () => void {
@@ -463,32 +494,34 @@ function watchPolicy(
     // Every execution records its duration; one that began before this instrumentation
     // (`partial`) records it from the attachment on, a lower bound.
     policy.on('success', (e) => {
+      const now = current();
+      if (now === undefined) return;
       const attributes = e.fallback ? fallback : success;
-      const { calls, callDuration } = current();
-      calls.add(1, attributes);
-      callDuration.record(e.durationMs, attributes);
+      now.calls.add(1, attributes);
+      now.callDuration.record(e.durationMs, attributes);
     }),
     policy.on('failure', (e) => {
+      const now = current();
+      if (now === undefined) return;
       const attributes = isRejection(e.error) ? rejected : failure;
-      const { calls, callDuration } = current();
-      calls.add(1, attributes);
-      callDuration.record(e.durationMs, attributes);
+      now.calls.add(1, attributes);
+      now.callDuration.record(e.durationMs, attributes);
     }),
     policy.on('attempt', (e) => {
-      current().attemptDuration.record(e.durationMs, 'error' in e ? failure : success);
+      current()?.attemptDuration.record(e.durationMs, 'error' in e ? failure : success);
     }),
     policy.on('rejected', (e) =>
-      current().rejections.add(1, ofRejection(e.stage, e.reason, e.key)),
+      current()?.rejections.add(1, ofRejection(e.stage, e.reason, e.key)),
     ),
     // A retry skipped at the deadline did not happen (as `metrics().retries` counts it).
     policy.on('retry', (e) => {
-      if (e.skipped === undefined) current().retries.add(1, ofStage(e.stage));
+      if (e.skipped === undefined) current()?.retries.add(1, ofStage(e.stage));
     }),
-    policy.on('timeout', (e) => current().timeouts.add(1, ofStage(e.stage))),
-    policy.on('fallback', (e) => current().fallbacks.add(1, ofStage(e.stage))),
-    policy.on('hedge', (e) => current().hedges.add(1, ofDetail(e.stage, 'reason', e.reason))),
+    policy.on('timeout', (e) => current()?.timeouts.add(1, ofStage(e.stage))),
+    policy.on('fallback', (e) => current()?.fallbacks.add(1, ofStage(e.stage))),
+    policy.on('hedge', (e) => current()?.hedges.add(1, ofDetail(e.stage, 'reason', e.reason))),
     policy.on('chaos', (e) =>
-      current().injections.add(1, ofDetail(e.stage, 'injection', e.injection)),
+      current()?.injections.add(1, ofDetail(e.stage, 'injection', e.injection)),
     ),
   ];
   return () => {

@@ -9,8 +9,7 @@ import {
 import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
-import { fnError, show, unboundError, unknownOption } from '../internal/validate.js';
-import { OptionTypeError } from '../optionErrors.js';
+import { fnError, show, syncAnswer, unboundError, unknownOption } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -19,12 +18,7 @@ import { PolicyBuilder } from './PolicyBuilder.js';
 import { wrap as wrapWith, type Executor } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
-import {
-  optionError,
-  signalPicker,
-  strayOptions,
-  type SignalPicker,
-} from '../internal/pickSignal.js';
+import { optionError, signalPicker, strayOptions } from '../internal/pickSignal.js';
 
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
@@ -282,7 +276,7 @@ export class Policy<T = unknown, F = never> {
     return wrapWith(
       fn as (...args: unknown[]) => unknown,
       fn.name,
-      policyExecutor(this, signalPicker(options, 'policy.wrap')),
+      policyExecutor(this, options, 'policy.wrap'),
       // `execute` takes the function's answer as it is.
       true,
     ) as (...args: A) => Promise<R | F>;
@@ -472,14 +466,24 @@ export class Policy<T = unknown, F = never> {
 let wrapperEntry: Function | undefined;
 
 /**
- * @internal Runs each call of a wrapper through `policy.execute` (`policy.wrap`, `usePolicy`). The
- * call's signal is the one `pick` returns (called with the call's `this` and arguments), or the
- * one a wrapper outside hands down (a time limiter's deadline), or, when there are both, one that
- * aborts with either, listening to them only until the call settles.
+ * @internal Runs each call of a wrapper through `policy.execute` (`policy.wrap`, `usePolicy`,
+ * named `what`), its `options` read at once (see {@link signalPicker}). The call's signal is the
+ * one the `signal` picker returns (called with the call's `this` and arguments), or the one a
+ * wrapper outside hands down (a time limiter's deadline), or, when there are both, one that
+ * aborts with either, listening to them only until the call settles. A promise the picker answers
+ * with fails the call with a TypeError naming `signal` (its rejection handled), where `execute`
+ * would refuse it without looking at its outcome.
  */
-export function policyExecutor(policy: Policy<unknown, unknown>, pick?: SignalPicker): Executor {
+export function policyExecutor(
+  policy: Policy<unknown, unknown>,
+  options: unknown,
+  what: string,
+): Executor {
+  const pick = signalPicker(options, what);
+  const prefix = `${what}: `;
   return (call, _fnName, args, work, outer, self, entry) => {
-    const picked = pick?.apply(self, args) ?? outer;
+    const picked =
+      (pick && syncAnswer(pick.apply(self, args), 'signal', 'an AbortSignal', prefix)) ?? outer;
     const thunk =
       work === undefined
         ? call
@@ -534,17 +538,6 @@ function answerOf(root: RootContext): Promise<unknown> {
 /** The keys `execute`'s options may have. */
 const EXECUTE_OPTIONS: readonly string[] = ['signal', 'data'];
 
-/** An option error made, not thrown: `execute`'s options are refused by a rejection. */
-function made(
-  _type: unknown,
-  option: string,
-  expected: string,
-  value: unknown,
-  message: string,
-): TypeError {
-  return new OptionTypeError(option, expected, value, { message });
-}
-
 /**
  * `execute`'s options, checked and read once (a getter runs once): the signal and the data map,
  * or the option error that rejects the execution, worded as a wrapper's
@@ -564,7 +557,7 @@ function readOptions(options: unknown): ReadOptions | TypeError {
     if (signal === undefined && data === undefined) {
       const stray =
         strayOptions(options, 'execute', '{ signal }') ??
-        unknownOption(options, 'execute', EXECUTE_OPTIONS, 'options.', made);
+        unknownOption(options, 'execute', EXECUTE_OPTIONS, 'options.');
       if (stray) return stray;
     }
     if (signal !== undefined && !isSignal(signal)) {

@@ -15,7 +15,7 @@ import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter
 import type { Retry, RetryOptions } from '../strategies/retry/Retry.js';
 import type { TimeLimiter, TimeLimiterOptions } from '../strategies/timeout/TimeLimiter.js';
 import type { Hedge, HedgeOptions } from '../strategies/hedge/Hedge.js';
-import type { Chaos, ChaosOptions } from '../strategies/chaos/Chaos.js';
+import type { Chaos, ChaosOptions, InjectedResult } from '../strategies/chaos/Chaos.js';
 import { EventHub } from './events.js';
 import type { ExecutionContext } from './ExecutionContext.js';
 import { Counters } from './metrics.js';
@@ -186,14 +186,18 @@ export class PolicyBuilder<T = unknown, F = never> {
    * An injected `result.value` must be a `T` (a `Chaos` given must inject `T`s, or no result),
    * and joins the policy's result type like a fallback's substitute: a call may resolve to it
    * whatever its work resolves to (`execute(async () => 1 as const)` on a policy injecting `5` is a
-   * `Promise<1 | 5>`).
+   * `Promise<1 | 5>`). Options typed `ChaosOptions` without a type argument (results of type
+   * `any`) add nothing: the calls keep the work's type.
    */
   // One signature per form, as for `retry`. `I`: the injected results, `never` without `result`.
-  chaos<I extends T = never>(options: Chaos<I>, name?: string): PolicyBuilder<T, F | I>;
+  chaos<I extends T = never>(
+    options: Chaos<I>,
+    name?: string,
+  ): PolicyBuilder<T, F | InjectedResult<I>>;
   chaos<I extends T = never>(
     options: ChaosOptions<I> & PlainStageOptions,
     name?: string,
-  ): PolicyBuilder<T, F | I>;
+  ): PolicyBuilder<T, F | InjectedResult<I>>;
   chaos(options: ChaosOptions | Chaos<unknown>, name?: string): PolicyBuilder<T, unknown> {
     return this.timed(CHAOS_STAGE, options, name);
   }

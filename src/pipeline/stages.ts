@@ -14,7 +14,7 @@ import type { Fallback } from '../strategies/fallback/Fallback.js';
 import { HEDGE_STAGE } from '../strategies/hedge/kind.js';
 import type { Hedge, HedgeOptions } from '../strategies/hedge/Hedge.js';
 import { CHAOS_STAGE } from '../strategies/chaos/kind.js';
-import type { Chaos, ChaosOptions } from '../strategies/chaos/Chaos.js';
+import type { Chaos, ChaosOptions, InjectedResult } from '../strategies/chaos/Chaos.js';
 import { RATE_LIMITER_STAGE } from '../strategies/rate-limiter/kind.js';
 import type { RateLimiter, RateLimiterOptions } from '../strategies/rate-limiter/RateLimiter.js';
 import { RETRY_STAGE } from '../strategies/retry/kind.js';
@@ -50,7 +50,7 @@ type JudgedBy<P> =
  * The results the primitive `P` of a built-in stage may answer with instead of the work's: a
  * chaos stage's injected `result.value` (`never` for the other kinds, and without one).
  */
-type InjectedBy<P> = P extends Chaos<infer R> ? R : never;
+type InjectedBy<P> = P extends Chaos<infer R> ? InjectedResult<R> : never;
 
 /**
  * What a stage `S` added with `builder.use(stage)` adds to the policy's results besides the

@@ -10,7 +10,7 @@ import {
 import { RedisStore } from './core.js';
 import { Outstanding, type RedisCommand } from './link.js';
 import type { RedisStoreOptions } from './options.js';
-import { LEASES, type LeaseOp } from './scripts/leases.js';
+import { LEASES, type LeaseOp, type LeasePlace } from './scripts/leases.js';
 
 /** Options of a {@link RedisBulkheadStore}. */
 export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
@@ -44,8 +44,18 @@ const MIN_LEASE_TTL_MS = 50;
  * {@link RedisBulkheadStore.tryAcquireKnown}), and when that count is full sends for a fresh
  * one in the background (at most every `min(100 ms, leaseTtl / 4)`), so slots freed elsewhere
  * are seen; while Redis is away it decides as `onStoreError` says, and sends one probe after
- * each back-off. A caller queued in this process is served by this process's releases at once, and
- * otherwise asks Redis again every `min(100 ms, leaseTtl / 4)` while slots are taken elsewhere.
+ * each back-off.
+ *
+ * Callers queued for a slot are served first in first out across the processes: a process with
+ * callers queued stands in a line in Redis (how long its first queued caller has waited, sent
+ * with each of its commands; its place lapses four polls after its last word, so a crashed
+ * process's place does not hold anyone up for long), Redis grants a free slot only to a caller
+ * with fewer processes ahead of it in that line than slots free (to a caller from a process with
+ * nobody queued, only once every process in the line could be served), and a slot whose call
+ * ends goes straight to a caller queued in this process only while no caller elsewhere has
+ * waited longer, and is freed in Redis otherwise. Callers queued here ask Redis again every
+ * `min(100 ms, leaseTtl / 4)`, four times as often while the first of them has waited longest
+ * of all and others wait elsewhere too.
  *
  * When Redis cannot answer within `storeTimeout`, the call is decided as `onStoreError` says
  * (`'local'`: an in-process limit of `maxConcurrent / instances`, rounded down, at least 1,
@@ -115,6 +125,25 @@ export class RedisBulkheadStore
   #refreshAt = 0;
   #pollTimer: unknown = undefined;
   #onFree: (() => void) | undefined = undefined;
+  // Since when the first caller queued in the bulkhead has waited (see `subscribe`).
+  #queuedSince: (() => number | undefined) | undefined = undefined;
+  // How often the store whose queued caller has waited longest asks Redis (see #armPoll).
+  readonly #firstPollMs: number;
+  // How long this store's place in the line of processes with callers queued lasts in Redis
+  // unless one of its commands says more: four polls (a poll waiting for a slow answer renews it
+  // as it arrives).
+  readonly #placeTtlMs: number;
+  // This store stands in the line in Redis, as of its last command.
+  #inLine = false;
+  // Since when (on this store's clock) the caller first in line in another process has waited,
+  // as of the last answer: NaN when none waits.
+  #othersSince = NaN;
+  // A check that the queue has emptied after a slot went to a caller queued here is due.
+  #leaving = false;
+  readonly #leaveIfEmpty = (): void => {
+    this.#leaving = false;
+    if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
+  };
   readonly #onRenewTimer = (): void => {
     this.#renewTimer = undefined;
     this.#renew();
@@ -133,6 +162,8 @@ export class RedisBulkheadStore
   readonly #onPollTimer = (): void => {
     this.#pollTimer = undefined;
     if (this.#onFree !== undefined) this.#onFree();
+    // Nobody waits here any more (their wait ran out, or they left): out of the line.
+    if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
   };
 
   /**
@@ -150,6 +181,8 @@ export class RedisBulkheadStore
       ),
     );
     this.#pollMs = Math.min(100, this.leaseTtlMs / 4);
+    this.#firstPollMs = this.#pollMs / 4;
+    this.#placeTtlMs = Math.ceil(4 * this.#pollMs);
   }
 
   /** Slots this store holds in Redis (leases it renews). */
@@ -203,7 +236,8 @@ export class RedisBulkheadStore
     const link = this.core.link;
     // The count `availableSlots` reads: this store's own acquisitions and adoptions still out
     // included, and the calls running on local slots that Redis does not count yet.
-    const gate = link.gateKnown(this.inUse() < this.#maxConcurrent);
+    const uncounted = this.#uncounted();
+    const gate = link.gateKnown(this.#count(uncounted) < this.#maxConcurrent);
     if (gate === 'refuse') {
       // Slots freed elsewhere show in no answer of this store's own: ask Redis for its count.
       this.#refresh();
@@ -219,7 +253,7 @@ export class RedisBulkheadStore
       return this.core.decideNow(this.#takeLocal, UNTRACKED_SLOT, false);
     }
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
-    const { free, adopt, again, forced } = this.#carried();
+    const { free, adopt, again, forced } = this.#carried(uncounted);
     this.#taking.add(1);
     link
       .run(this.#command({ op: 'acquire', id: slot.id, free, adopt: forced }), (late) => {
@@ -232,8 +266,9 @@ export class RedisBulkheadStore
         (reply) => {
           this.#taking.done(1);
           this.#carriedIn(free, adopt, again);
-          const [granted, inUse] = reply as [unknown, unknown];
+          const [granted, inUse, wait] = reply as [unknown, unknown, unknown];
           this.#known = Number(inUse);
+          this.#learnLine(wait);
           if (Number(granted) === 1) this.#leased(slot);
           else this.#untrack(slot);
         },
@@ -260,7 +295,7 @@ export class RedisBulkheadStore
     const link = this.core.link;
     if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
-    const { free, adopt, again, forced } = this.#carried();
+    const { free, adopt, again, forced } = this.#carried(this.#uncounted());
     this.#asking.add(1);
     return link
       .run(this.#command({ op: 'acquire', id, free, adopt: forced }), (late) => {
@@ -275,8 +310,9 @@ export class RedisBulkheadStore
         (reply) => {
           this.#asking.done(1);
           this.#carriedIn(free, adopt, again);
-          const [granted, inUse] = reply as [unknown, unknown];
+          const [granted, inUse, wait] = reply as [unknown, unknown, unknown];
           this.#known = Number(inUse);
+          this.#learnLine(wait);
           // Calls that took local slots while Redis decided are not in its count: the slot is
           // given back if it would take this process past the limit with them.
           const uncounted = this.#uncounted();
@@ -341,47 +377,116 @@ export class RedisBulkheadStore
    * with `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
    */
   inUse(): number {
+    return this.#count(this.#uncounted());
+  }
+
+  // `inUse()`, given `#uncounted()`.
+  #count(uncounted: number): number {
     const local = this.core.localWhileAway;
     if (local !== undefined) return local.inUse() + this.#onLease.size;
     return (
-      this.#known +
-      this.#taking.amount +
-      this.#asking.amount +
-      this.#adopting.amount +
-      this.#uncounted()
+      this.#known + this.#taking.amount + this.#asking.amount + this.#adopting.amount + uncounted
     );
   }
 
-  /** Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed. */
-  subscribe(onFree: () => void): void {
+  /**
+   * Registers the bulkhead's wake-up, called when slots taken elsewhere may have been freed, and
+   * `queuedSince`, which tells since when the first caller queued in the bulkhead has waited: while
+   * callers wait here, this store stands in a line in Redis with the other processes that have
+   * callers queued, so a slot freed while callers wait goes to the process whose caller has
+   * waited longest (see {@link RedisBulkheadStore.handOff}).
+   */
+  subscribe(onFree: () => void, queuedSince?: () => number | undefined): void {
     this.#onFree = onFree;
+    this.#queuedSince = queuedSince;
   }
 
   /**
-   * Whether a slot whose call ended may go straight to a caller queued here: not while Redis, as
-   * of its last answer, counts more slots taken than `maxConcurrent` (after an outage, when
-   * processes count their running calls in again); the slot is then freed, and the queued
-   * callers ask Redis in turn.
+   * Whether a slot whose call ended may go straight to a caller queued here: not while a caller
+   * queued in another process has waited longer than the first one here (as of Redis's last
+   * answer), nor while Redis counts more slots taken than `maxConcurrent` (after an outage, when
+   * processes count their running calls in again); the slot is then freed in Redis, where it goes
+   * to the process first in line, and the callers queued here ask Redis in turn.
    */
   handOff(): boolean {
-    if (!this.core.link.up || (this.#known <= this.#maxConcurrent && this.#untracked === 0)) {
+    const link = this.core.link;
+    if (!link.up) return true;
+    if (this.#known <= this.#maxConcurrent && this.#untracked === 0 && !this.#behind()) {
+      // The caller served may be the last one queued here: then this store leaves the line.
+      if (this.#inLine && !this.#leaving) {
+        this.#leaving = true;
+        queueMicrotask(this.#leaveIfEmpty);
+      }
       return true;
     }
     this.#armPoll();
     return false;
   }
 
+  // Whether a caller queued in another process has waited longer than the first one here.
+  #behind(): boolean {
+    const since = this.#queuedSince?.();
+    return since !== undefined && this.#othersSince < since;
+  }
+
+  // An answer's count of slots in use and the line (a release's reply).
+  #learnCount(reply: readonly unknown[]): void {
+    this.#known = Number(reply[1]);
+    this.#learnLine(reply[2]);
+  }
+
+  // An answer's `wait`: how long the caller first in line in another process has waited (ms).
+  #learnLine(wait: unknown): void {
+    const waited = Number(wait);
+    this.#othersSince = waited >= 0 ? this.core.link.clock.now() - waited : NaN;
+  }
+
+  // This store's place in the line, sent with each command: how long the caller first queued here
+  // has waited, or, once nobody waits here, leaving the line; nothing from a store out of it.
+  #place(): LeasePlace | undefined {
+    const since = this.#queuedSince?.();
+    if (since === undefined) {
+      if (!this.#inLine) return undefined;
+      this.#inLine = false;
+      return { owner: this.#owner, waitedMs: -1, ttlMs: this.#placeTtlMs };
+    }
+    this.#inLine = true;
+    const waitedMs = Math.max(0, Math.floor(this.core.link.clock.now() - since));
+    return { owner: this.#owner, waitedMs, ttlMs: this.#placeTtlMs };
+  }
+
+  // A slot this store freed for a caller elsewhere, as it last knew, is free and nobody elsewhere
+  // waits longer (served meanwhile): the callers queued here ask for it now, not at their poll.
+  #pollIfOwed(): void {
+    const timer = this.#pollTimer;
+    if (timer === undefined || this.#known >= this.#maxConcurrent || this.#behind()) return;
+    this.core.link.clock.clearTimeout(timer);
+    this.#onPollTimer();
+  }
+
+  // Nobody waits here any more: out of the line at once (a renewal of no lease), so the slots
+  // freed elsewhere do not wait for this store.
+  #leaveLine(): void {
+    const link = this.core.link;
+    if (!link.up || link.bypassing) return;
+    link.send(this.#command({ op: 'renew', ids: NONE }), (reply) => {
+      if (Array.isArray(reply)) this.#learnLine(reply[2]);
+    });
+  }
+
   // What a command taking a slot carries besides: the leases to free (`free`), leases for the
   // calls running on local slots that Redis does not count (`adopt`), and, after a time without
   // Redis (which may have restarted, or let leases expire, meanwhile), the leases of the calls
   // still running here to take again (`again`); `forced` are those taken whatever the limit.
-  // Whichever command reaches Redis first after an outage carries them.
-  #carried(): Carried {
+  // Whichever command reaches Redis first after an outage carries them. `uncounted` is
+  // `#uncounted()` now. Carrying nothing, as nearly every command does, allocates nothing.
+  #carried(uncounted: number): Carried {
     const free = this.#toFree();
-    const adopt = this.#toAdopt();
+    const adopt = this.#toAdopt(uncounted);
     const again = this.#away ? [...this.#onLease, ...this.#adopted] : NONE;
     this.#away = false;
     this.#adopting.add(adopt.length);
+    if (free.length + adopt.length + again.length === 0) return NOTHING_CARRIED;
     return { free, adopt, again, forced: again.length === 0 ? adopt : [...again, ...adopt] };
   }
 
@@ -432,7 +537,9 @@ export class RedisBulkheadStore
       this.#command({ op: 'release', ids }),
       (reply) => {
         this.#freed(free);
-        if (Array.isArray(reply)) this.#known = Number(reply[1]);
+        if (!Array.isArray(reply)) return;
+        this.#learnCount(reply);
+        if (this.#inLine) this.#pollIfOwed();
       },
       () => {
         this.#away = true;
@@ -449,7 +556,7 @@ export class RedisBulkheadStore
     for (const id of ids) this.#unreleased.set(id, now);
     this.core.link.send(this.#command({ op: 'release', ids }), (reply) => {
       this.#freed(ids);
-      if (Array.isArray(reply)) this.#known = Number(reply[1]);
+      if (Array.isArray(reply)) this.#learnCount(reply);
     });
   }
 
@@ -481,9 +588,9 @@ export class RedisBulkheadStore
     return local === undefined ? 0 : local.inUse() - this.#adopted.length - this.#adopting.amount;
   }
 
-  // Ids for leases to take for the calls running on local slots that Redis does not count yet.
-  #toAdopt(): readonly string[] {
-    const missing = this.#uncounted();
+  // Ids for leases to take for the calls running on local slots that Redis does not count yet
+  // (`missing`, when its caller has worked it out already).
+  #toAdopt(missing = this.#uncounted()): readonly string[] {
     if (missing <= 0) return NONE;
     const ids: string[] = [];
     for (let i = 0; i < missing; i++) ids.push(`${this.#owner}:${++this.#seq}`);
@@ -519,13 +626,22 @@ export class RedisBulkheadStore
       key: this.redisKey,
       maxConcurrent: this.#maxConcurrent,
       leaseTtlMs: this.leaseTtlMs,
+      place: this.#place(),
       ...op,
     });
   }
 
+  // Asks Redis again for the callers queued here, every `min(100 ms, leaseTtl / 4)`, or four
+  // times as often while callers wait in other processes too and the first one here has waited
+  // longest of all: the next slot freed is its, and waits for it.
   #armPoll(): void {
     if (this.#onFree !== undefined && this.#pollTimer === undefined) {
-      this.#pollTimer = this.core.link.clock.setTimeout(this.#onPollTimer, this.#pollMs);
+      const since = this.#queuedSince?.();
+      const first = since !== undefined && this.#othersSince >= since;
+      this.#pollTimer = this.core.link.clock.setTimeout(
+        this.#onPollTimer,
+        first ? this.#firstPollMs : this.#pollMs,
+      );
     }
   }
 
@@ -627,8 +743,9 @@ export class RedisBulkheadStore
       (reply) => {
         this.#renewing = false;
         this.#adopting.done(adopt.length);
-        const [inUse, lost] = reply as [unknown, unknown];
+        const [inUse, lost, wait] = reply as [unknown, unknown, unknown];
         this.#known = Number(inUse);
+        this.#learnLine(wait);
         if (retake) {
           this.#retaken(ids, sentAt);
           this.#adopt(adopt);
@@ -689,6 +806,12 @@ interface Carried {
 // without any limit ('fail-open').
 const LOCAL_SLOT: BulkheadTicket = Object.freeze({ slot: 'local' });
 const NONE: readonly string[] = Object.freeze([]);
+const NOTHING_CARRIED: Carried = Object.freeze({
+  free: NONE,
+  adopt: NONE,
+  again: NONE,
+  forced: NONE,
+});
 // Most leases one command frees besides its own work.
 const MAX_FREE = 1000;
 const UNTRACKED_SLOT: BulkheadTicket = Object.freeze({ slot: 'fail-open' });

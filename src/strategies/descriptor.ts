@@ -46,7 +46,8 @@ export interface StageDescriptor<P = unknown> {
   /**
    * True for a kind that a policy may keep one instance of per key (`key` in its options). Its
    * instances tell the holder whether they are at rest by their `'bulwark.atRest'()` method, and
-   * whether they are in use (never to be dropped) by their `'bulwark.inUse'()` method.
+   * whether they are in use (never to be dropped) by their `'bulwark.inUse'()` method; one with
+   * only the latter is at rest while not in use.
    */
   readonly keyable?: boolean;
   /**

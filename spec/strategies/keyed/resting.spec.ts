@@ -69,6 +69,18 @@ describe('Keyed: instances at rest', () => {
     expect(keyed.keys()).to.have.members(['boom', 'other']);
   });
 
+  it('takes an instance that tells only whether it is in use as at rest while it is not', () => {
+    const busy = new Set(['busy']);
+    const keyed = new Keyed((key) => ({ [IN_USE]: () => busy.has(key) }), { maxKeys: 1 });
+    keyed.get('busy');
+    keyed.get('idle');
+    keyed.get('next'); // busy is in use, kept; idle goes
+    expect(keyed.keys()).to.have.members(['busy', 'next']);
+    busy.clear();
+    keyed.get('last');
+    expect(keyed.keys()).to.deep.equal(['last']);
+  });
+
   it("never asks a user's own methods that happen to be named `atRest` or `inUse`", () => {
     class Session {
       /** The user's own meaning: whether the session is stored. */

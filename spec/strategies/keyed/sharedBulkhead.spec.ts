@@ -3,6 +3,7 @@
 // only while this process waits on it or holds one of its slots; otherwise dropping it loses
 // nothing (the store keeps the count), and `maxKeys` and `idleTimeout` drop it as any other.
 import { expect } from 'chai';
+import sinon from 'sinon';
 import type { ExecutionContext } from '../../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { stages } from '../../../src/pipeline/stages.js';
@@ -148,5 +149,29 @@ describe('Keyed bulkheads on a shared store', () => {
     await flush();
     clock.tick(2000);
     expect(keyed.size).to.equal(0);
+  });
+
+  it('ask a bulkhead once per look whether it is in use, when making room and when sweeping', () => {
+    const clock = new ManualClock();
+    const keyed = new Keyed(() => new Bulkhead({ maxConcurrent: 1, clock }), {
+      maxKeys: 1,
+      idleTimeout: 1000,
+      clock,
+    });
+    const held = keyed.get('held');
+    expect(held.tryAcquire()).to.equal(true);
+    const asked = sinon.spy(Bulkhead.prototype, 'bulwark.inUse');
+    try {
+      keyed.get('new'); // over maxKeys: `held` is looked at, in use, kept
+      expect(asked.callCount, 'one look at held').to.equal(1);
+      expect(keyed.keys()).to.deep.equal(['held', 'new']);
+      held.release();
+      asked.resetHistory();
+      clock.tick(1000);
+      expect(keyed.size, 'both idle now').to.equal(0);
+      expect(asked.callCount, 'one look at each').to.equal(2);
+    } finally {
+      asked.restore();
+    }
   });
 });

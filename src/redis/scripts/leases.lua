@@ -1,24 +1,73 @@
--- The bulkhead's slots in use, as a sorted set of lease ids scored by expiry (server time, ms).
--- Every operation first drops expired leases, so a crashed holder's slots come back by
+-- The bulkhead's slots in use, as a sorted set of lease ids scored by expiry (server time, ms),
+-- and the line of processes with callers queued for one. Every operation first drops expired
+-- leases and waiters, so a crashed holder's slots, and a crashed waiter's place, come back by
 -- themselves. Arguments are built by leasesCall() in leases.ts.
--- KEYS[1]: the sorted set.
--- ARGV: op ('acquire' | 'adopt' | 'release' | 'renew'), maxConcurrent, leaseTtlMs, then: acquire,
---   the new lease's id and the ids of leases to free first (freed by this process while Redis was
---   away); adopt, the new lease's id, the count k of leases to add whatever the limit (for calls
---   this process still runs on slots of its own, taken while Redis was away), those k ids, then
---   the ids of leases to free first; release, the ids of the leases to free; renew, the ids of
---   the leases to renew; retake, the ids of leases to renew or add again whatever the limit (the
---   calls this process still runs, after a time without Redis).
--- Replies: acquire and adopt { granted 1/0, in use }; release { 1, in use };
---   renew and retake { in use, { lost ids } } (none lost for retake).
+-- KEYS[1]: the sorted set of leases. KEYS[2]: the line: one member per process (store) with
+--   callers queued, scored by the time its first queued caller has waited since (server ms).
+--   KEYS[3]: the same members, scored by when each falls out of the line unless it says more.
+-- ARGV: op ('acquire' | 'adopt' | 'release' | 'renew' | 'retake'), maxConcurrent, leaseTtlMs,
+--   then: acquire, the new lease's id and the ids of leases to free first (freed by this process
+--   while Redis was away); adopt, the new lease's id, the count k of leases to add whatever the
+--   limit (for calls this process still runs on slots of its own, taken while Redis was away),
+--   those k ids, then the ids of leases to free first; release, the ids of the leases to free;
+--   renew, the ids of the leases to renew; retake, the ids of leases to renew or add again
+--   whatever the limit (the calls this process still runs, after a time without Redis).
+--   An op ending in '+' ('acquire+', ...) has three more arguments at the end, this process's
+--   place in the line: its name, how long its first queued caller has waited (ms; -1: nobody
+--   waits there any more, it leaves the line) and how long its place lasts unless renewed (ms).
+-- A slot is granted only when more are free than processes stand in the line ahead of the caller
+--   (all of them, for a caller from a process with nobody queued), so the slots freed while
+--   callers wait go to the process whose caller has waited longest.
+-- Replies: acquire and adopt { granted 1/0, in use, wait }; release { 1, in use, wait };
+--   renew and retake { in use, { lost ids }, wait } (none lost for retake); wait: how long the
+--   caller first in line in another process has waited (ms), -1 when none waits.
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local key = KEYS[1]
+local line = KEYS[2]
+local stay = KEYS[3]
 local op = ARGV[1]
 local max = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
+local last = #ARGV
+local me = false
+local age = -1
+local placeTtl = 0
+if string.sub(op, -1) == '+' then
+  op = string.sub(op, 1, -2)
+  me = ARGV[last - 2]
+  age = tonumber(ARGV[last - 1])
+  placeTtl = tonumber(ARGV[last])
+  last = last - 3
+end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+local gone = redis.call('ZRANGEBYSCORE', stay, '-inf', now)
+if #gone > 0 then
+  redis.call('ZREM', line, unpack(gone))
+  redis.call('ZREMRANGEBYSCORE', stay, '-inf', now)
+end
+local mine = false
+if me then
+  if age >= 0 then
+    mine = now - age
+    redis.call('ZADD', line, mine, me)
+    redis.call('ZADD', stay, now + placeTtl, me)
+    redis.call('PEXPIRE', line, placeTtl)
+    redis.call('PEXPIRE', stay, placeTtl)
+  else
+    redis.call('ZREM', line, me)
+    redis.call('ZREM', stay, me)
+  end
+end
+-- How long the caller first in line in another process has waited, -1 when none waits.
+local function waited()
+  local first = redis.call('ZRANGE', line, 0, 1, 'WITHSCORES')
+  local at = 2
+  if first[1] == me then at = 4 end
+  if first[at] == nil then return -1 end
+  return now - tonumber(first[at])
+end
 if op == 'acquire' or op == 'adopt' then
   local first = 5
   if op == 'adopt' then
@@ -27,24 +76,30 @@ if op == 'acquire' or op == 'adopt' then
     for i = 6, 5 + k do redis.call('ZADD', key, now + ttl, ARGV[i]) end
     redis.call('PEXPIRE', key, ARGV[3])
   end
-  if #ARGV >= first then redis.call('ZREM', key, unpack(ARGV, first)) end
+  if last >= first then redis.call('ZREM', key, unpack(ARGV, first, last)) end
   local n = redis.call('ZCARD', key)
-  if n < max then
+  local ahead
+  if mine then
+    ahead = redis.call('ZCOUNT', line, '-inf', '(' .. string.format('%d', mine))
+  else
+    ahead = redis.call('ZCARD', line)
+  end
+  if n + ahead < max then
     redis.call('ZADD', key, now + ttl, ARGV[4])
     redis.call('PEXPIRE', key, ARGV[3])
-    return { 1, n + 1 }
+    return { 1, n + 1, waited() }
   end
-  return { 0, n }
+  return { 0, n, waited() }
 elseif op == 'release' then
-  redis.call('ZREM', key, unpack(ARGV, 4))
-  return { 1, redis.call('ZCARD', key) }
+  if last >= 4 then redis.call('ZREM', key, unpack(ARGV, 4, last)) end
+  return { 1, redis.call('ZCARD', key), waited() }
 elseif op == 'retake' then
-  for i = 4, #ARGV do redis.call('ZADD', key, now + ttl, ARGV[i]) end
+  for i = 4, last do redis.call('ZADD', key, now + ttl, ARGV[i]) end
   redis.call('PEXPIRE', key, ARGV[3])
-  return { redis.call('ZCARD', key), {} }
+  return { redis.call('ZCARD', key), {}, waited() }
 end
 local lost = {}
-for i = 4, #ARGV do
+for i = 4, last do
   if redis.call('ZSCORE', key, ARGV[i]) then
     redis.call('ZADD', key, now + ttl, ARGV[i])
   else
@@ -53,4 +108,4 @@ for i = 4, #ARGV do
 end
 local n = redis.call('ZCARD', key)
 if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
-return { n, lost }
+return { n, lost, waited() }

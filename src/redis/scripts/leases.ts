@@ -25,35 +25,61 @@ export type LeaseOp =
       readonly ids: readonly string[];
     };
 
+/**
+ * @internal A process's place in the line of processes with callers queued (see leases.lua),
+ * carried by any command.
+ */
+export interface LeasePlace {
+  /** The process (store) standing in the line. */
+  readonly owner: string;
+  /** How long its first queued caller has waited (ms, an integer); -1: it leaves the line. */
+  readonly waitedMs: number;
+  /** How long its place lasts unless a command says more (an integer). */
+  readonly ttlMs: number;
+}
+
 /** @internal One call of the bulkhead's lease script (leases.lua). */
 export type LeasesParams = LeaseOp & {
-  /** The sorted set of leases. */
+  /** The sorted set of leases; the line's keys are named after it (`:q`, `:qt`). */
   readonly key: string;
   readonly maxConcurrent: number;
   /** How long a lease lasts without renewal (an integer). */
   readonly leaseTtlMs: number;
+  /** This process's place in the line, when it has callers queued or has just had. */
+  readonly place?: LeasePlace | undefined;
 };
+
+// The keys of the line of processes with callers queued, beside the leases `key`.
+function lineKeys(key: string): readonly [string, string, string] {
+  return [key, `${key}:q`, `${key}:qt`];
+}
 
 /** @internal The `KEYS` and `ARGV` of `params`, in leases.lua's order. */
 export function leasesCall(params: LeasesParams): ScriptCall {
   const settings = [String(params.maxConcurrent), String(params.leaseTtlMs)];
+  const place = params.place;
+  const plus = place === undefined ? '' : '+';
+  let args: string[];
   if (params.op !== 'acquire') {
-    return { keys: [params.key], args: [params.op, ...settings, ...params.ids] };
-  }
-  const adopt = params.adopt ?? NONE;
-  return {
-    keys: [params.key],
-    args:
+    args = [params.op + plus, ...settings, ...params.ids];
+  } else {
+    const adopt = params.adopt ?? NONE;
+    args =
       adopt.length === 0
-        ? ['acquire', ...settings, params.id, ...params.free]
-        : ['adopt', ...settings, params.id, String(adopt.length), ...adopt, ...params.free],
-  };
+        ? ['acquire' + plus, ...settings, params.id, ...params.free]
+        : ['adopt' + plus, ...settings, params.id, String(adopt.length), ...adopt, ...params.free];
+  }
+  if (place !== undefined) {
+    args.push(place.owner, String(place.waitedMs), String(place.ttlMs));
+  }
+  return { keys: lineKeys(params.key), args };
 }
 
 const NONE: readonly string[] = [];
 
 /**
- * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use]`; release
- * `[1, in use]`; renew and retake `[in use, lost ids]`.
+ * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use, wait]`; release
+ * `[1, in use, wait]`; renew and retake `[in use, lost ids, wait]`; `wait`: how long the caller
+ * first in line in another process has waited (ms), -1 when none waits.
  */
 export const LEASES = /* @__PURE__ */ new LuaScript(source, leasesCall);

@@ -581,9 +581,9 @@ export class AdaptiveSlots implements BulkheadStore {
     (this.#inner as InMemoryBulkheadStore).hold(n);
   }
 
-  subscribe(onFree: () => void): void {
+  subscribe(onFree: () => void, queuedSince?: () => number | undefined): void {
     this.#onFree = onFree;
-    this.#inner.subscribe?.(onFree);
+    this.#inner.subscribe?.(onFree, queuedSince);
   }
 
   /**

@@ -196,6 +196,9 @@ export class Bulkhead {
     }
   };
 
+  // For a shared store (`subscribe`): since when the first caller queued here has waited.
+  readonly #queuedSince = (): number | undefined => this.#queue.since();
+
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
    * @throws RangeError for a value out of range
@@ -266,7 +269,7 @@ export class Bulkhead {
       ),
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
-    if (typeof store.subscribe === 'function') store.subscribe(this.#wake);
+    if (typeof store.subscribe === 'function') store.subscribe(this.#wake, this.#queuedSince);
   }
 
   /**
@@ -286,22 +289,15 @@ export class Bulkhead {
   }
 
   /**
-   * @internal At rest for a `Keyed` holder: this process holds no slot of it and nobody waits
-   * (see `'bulwark.inUse'`). Dropping it then loses nothing: a shared store keeps the counts of
-   * the other processes, which the next instance of the key asks for.
-   */
-  'bulwark.atRest'(): boolean {
-    return !this['bulwark.inUse']();
-  }
-
-  /**
-   * @internal In use for a `Keyed` holder, which then never drops it: a caller waits in its
-   * queue, or this process holds one of its slots: one taken by hand (`acquire`, `tryAcquire`),
-   * one whose call was answered while its work runs (`orphaned`), or, with a store that counts
-   * this bulkhead's slots alone (the in-memory one, also under an adaptive limit), any slot. A
-   * store shared between processes (one that reports slots freed elsewhere: `subscribe`) counts
-   * theirs too, as of its last answer: its count says nothing of this process, whose calls
-   * running through a policy are seen by the holder itself.
+   * @internal In use for a `Keyed` holder, which then never drops it, and at rest while not (it
+   * has no `'bulwark.atRest'`, so the holder asks once for both): dropping it then loses nothing,
+   * as a shared store keeps the counts of the other processes, which the next instance of the key
+   * asks for. In use: a caller waits in its queue, or this process holds one of its slots: one
+   * taken by hand (`acquire`, `tryAcquire`), one whose call was answered while its work runs
+   * (`orphaned`), or, with a store that counts this bulkhead's slots alone (the in-memory one,
+   * also under an adaptive limit), any slot. A store shared between processes (one that reports
+   * slots freed elsewhere: `subscribe`) counts theirs too, as of its last answer: its count says
+   * nothing of this process, whose calls running through a policy are seen by the holder itself.
    */
   'bulwark.inUse'(): boolean {
     if (this.#successor !== undefined) return this.#successor['bulwark.inUse']();

@@ -72,18 +72,24 @@ export interface BulkheadStore {
   /**
    * Optional: registers `onFree`, to be called when slots may have been freed by someone else
    * (another process). The bulkhead then asks {@link BulkheadStore.acquire} again for its
-   * waiting callers. An in-process store has no need of it.
+   * waiting callers. An in-process store has no need of it. `queuedSince` tells, whenever the
+   * store asks, since when (on the bulkhead's clock) the first caller queued in this bulkhead has
+   * waited, or `undefined` when nobody waits here: a store shared between processes can so put
+   * the callers queued in every process in one line. (`acquire` asked while callers wait here is
+   * asked for the first of them.)
    */
-  subscribe?(onFree: () => void): void;
+  subscribe?(onFree: () => void, queuedSince?: () => number | undefined): void;
   /**
-   * Optional, for a store that may count more slots in use than `maxConcurrent`: whether a slot
-   * whose call ended may go straight to a caller queued here. Asked synchronously, only when a
-   * caller is queued. A shared store answers `false` while more slots are taken than
-   * `maxConcurrent` (as after an outage, when every process counts its running calls in again):
-   * the bulkhead then gives the slot to `release`, and the queued callers are served as the store
-   * frees slots (through `subscribe`). Without it, a freed slot always goes to the next queued
-   * caller, so the excess only drains as fast as nobody is queued. One that throws is taken as
-   * absent: the slot goes to the next queued caller.
+   * Optional, for a store that may count more slots in use than `maxConcurrent`, or that serves
+   * callers queued in other processes too: whether a slot whose call ended may go straight to a
+   * caller queued here. Asked synchronously, only when a caller is queued. A shared store answers
+   * `false` while more slots are taken than `maxConcurrent` (as after an outage, when every
+   * process counts its running calls in again), and while a caller queued in another process
+   * has waited longer than the first one here: the bulkhead then gives the slot to `release`,
+   * and the queued callers are served as the store frees slots (through `subscribe`). Without
+   * it, a freed slot always goes to the next queued caller, so the excess only drains as fast as
+   * nobody is queued. One that throws is taken as absent: the slot goes to the next queued
+   * caller.
    */
   handOff?(): boolean;
 }

@@ -9,6 +9,7 @@ import {
   numberOption,
   optionsObject,
   positiveDuration,
+  predicateOption,
   syncAnswer,
   syncFunctionOption,
   unboundError,
@@ -46,6 +47,13 @@ export interface ChaosLatency {
   /** How long they wait before going on: a finite duration > 0. */
   readonly delay: Duration;
 }
+
+/**
+ * What a chaos injecting results of type `R` adds to the results of a call: `R`, or nothing when
+ * `R` is `any` (options typed `ChaosOptions` without a type argument state no type, and must not
+ * turn the work's type into `any`).
+ */
+export type InjectedResult<R> = 0 extends 1 & R ? never : R;
 
 /** Injected results: {@link ChaosOptions.result}. */
 export interface ChaosResult<R = unknown> {
@@ -256,7 +264,7 @@ export class Chaos<out R = never> {
     }
     this.#perCall =
       typeof enabled === 'function'
-        ? (syncFunctionOption(enabled, 'enabled', 'a boolean') as (call: ChaosCall) => boolean)
+        ? predicateOption<(call: ChaosCall) => boolean>(enabled, 'enabled')
         : undefined;
     this.#switchedOn = enabled !== false;
     const seed = checkOption<number | undefined>(
@@ -286,7 +294,7 @@ export class Chaos<out R = never> {
   execute<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,
-  ): Promise<T | R> {
+  ): Promise<T | InjectedResult<R>> {
     if (!(this instanceof Chaos)) return Promise.reject(unboundError('execute', 'Chaos', this));
     const refused = refusedCall(fn, signal);
     if (refused !== undefined) return refused;
@@ -299,12 +307,13 @@ export class Chaos<out R = never> {
   async #injected<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
-  ): Promise<T | R> {
+  ): Promise<T | InjectedResult<R>> {
     const call: ChaosCall = { attempt: 1, data: new Map(), policyName: '' };
     const plan = this.enabledFor(call) ? this.planCall() : NOTHING;
     if (plan.delayMs > 0) await sleep(this.#clock, plan.delayMs, signal);
     if (plan.outcome === 'fault') throw this.faultFor(call);
-    if (plan.outcome === 'result') return this.resultPlan();
+    // An `any` result is typed as none (see `InjectedResult`): it stands for the work's.
+    if (plan.outcome === 'result') return this.resultPlan() as InjectedResult<R>;
     return fn(signal ?? NEVER_ABORTED);
   }
 
@@ -313,10 +322,8 @@ export class Chaos<out R = never> {
    * when switched on.
    */
   enabledFor(call: ChaosCall): boolean {
-    if (this.#perCall === undefined) return true;
-    const on = this.#perCall(call);
     // Only true switches on; a promise (its rejection handled) throws a TypeError naming `enabled`.
-    return typeof on == 'boolean' ? on : syncAnswer(on, 'enabled', 'a boolean') === true;
+    return this.#perCall === undefined || this.#perCall(call) === true;
   }
 
   /**

@@ -47,10 +47,11 @@ export interface KeyedOptions<P = unknown> {
 }
 
 /**
- * The method by which a circuit breaker, rate limiter or bulkhead tells a holder whether it is at
- * rest. A namespaced name, which no method of a user's own class has by accident, and a string
- * (not a symbol), which keeps those classes free of side effects for bundlers; an instance of
- * another copy of the package has it too.
+ * The method by which a circuit breaker or rate limiter tells a holder whether it is at rest (a
+ * bulkhead, at rest exactly when not in use, has only {@link IN_USE}). A namespaced name, which
+ * no method of a user's own class has by accident, and a string (not a symbol), which keeps those
+ * classes free of side effects for bundlers; an instance of another copy of the package has it
+ * too.
  */
 const AT_REST = 'bulwark.atRest';
 /**
@@ -58,6 +59,20 @@ const AT_REST = 'bulwark.atRest';
  * use, and so never to be dropped: a call waits on it or holds a slot, or its circuit is ISOLATED.
  */
 const IN_USE = 'bulwark.inUse';
+
+/**
+ * Whether an instance says it is in use by its own `'bulwark.inUse'()`: one whose answer throws
+ * is.
+ */
+function instanceInUse(instance: unknown): boolean {
+  try {
+    const inUse = (instance as { [IN_USE]?: unknown } | null | undefined)?.[IN_USE];
+    return typeof inUse === 'function' && inUse.call(instance) !== false;
+  } catch {
+    // A check that throws cannot vouch for the instance: keep it.
+    return true;
+  }
+}
 
 /** Every option key the constructor accepts. */
 const KEYED_OPTIONS: readonly string[] = Object.freeze([
@@ -236,15 +251,7 @@ export class Keyed<P> {
    * and bulkheads do; whatever the `resting` option). An instance whose answer throws is kept.
    */
   entryInUse(entry: KeyedEntry<P>): boolean {
-    if (entry.holds !== 0) return true;
-    const instance = entry.value;
-    try {
-      const inUse = (instance as { [IN_USE]?: unknown } | null | undefined)?.[IN_USE];
-      return typeof inUse === 'function' && inUse.call(instance) !== false;
-    } catch {
-      // A check that throws cannot vouch for the instance: keep it.
-    }
-    return true;
+    return entry.holds !== 0 || instanceInUse(entry.value);
   }
 
   /**
@@ -257,9 +264,10 @@ export class Keyed<P> {
 
   /**
    * @internal Whether an instance is at rest: the `resting` option, or the instance's own
-   * `'bulwark.atRest'()` method, which circuit breakers, rate limiters and bulkheads have: so the
-   * holder knows them, of any copy of the package, without carrying their code, and no method of
-   * a user's own class answers in their place.
+   * `'bulwark.atRest'()` method, which circuit breakers and rate limiters have, or, for one that
+   * has only `'bulwark.inUse'()` (a bulkhead), that it is not in use: so the holder knows them, of
+   * any copy of the package, without carrying their code, and no method of a user's own class
+   * answers in their place.
    */
   restingTest(instance: P): boolean {
     try {
@@ -271,11 +279,27 @@ export class Keyed<P> {
           : syncAnswer(answer, 'resting', 'a boolean') !== false;
       }
       const atRest = (instance as { [AT_REST]?: unknown } | null | undefined)?.[AT_REST];
-      return typeof atRest !== 'function' || atRest.call(instance, this.idleTimeoutMs) !== false;
+      if (typeof atRest === 'function') return atRest.call(instance, this.idleTimeoutMs) !== false;
     } catch {
       // A check that throws cannot vouch for the instance: keep it.
+      return false;
     }
-    return false;
+    return !instanceInUse(instance);
+  }
+
+  /**
+   * Whether `restingTest` took an instance not in use as at rest (see there): then an instance
+   * found not at rest is in use, with no second question.
+   */
+  #restsWhenUnused(instance: P): boolean {
+    if (this.#resting !== undefined) return false;
+    try {
+      return (
+        typeof (instance as { [AT_REST]?: unknown } | null | undefined)?.[AT_REST] !== 'function'
+      );
+    } catch {
+      return false;
+    }
   }
 
   /** @internal The holder's clock. */
@@ -439,7 +463,7 @@ export class Keyed<P> {
         let inUse = false;
         if (!idle) {
           budget--;
-          inUse = this.entryInUse(entry);
+          inUse = this.#restsWhenUnused(entry.value) || this.entryInUse(entry);
         }
         if (this.#changes !== changes) {
           // Every pass costs some of the budget: one that asked an instance at rest too.

@@ -148,6 +148,36 @@ export interface RetryInfo {
   readonly skipped?: 'deadline' | 'budget';
 }
 
+/**
+ * @internal Hears of each retry due as its wait would begin (see {@link Retry.nextAttempt}): the
+ * attempt that just failed, the wait, the outcome (an error when `failed`) and, for a retry that
+ * does not happen after all, why. Called with the parts, so that a caller nobody listens to
+ * builds no {@link RetryInfo}.
+ */
+export type RetryReport = (
+  attempt: number,
+  delayMs: number,
+  failed: boolean,
+  outcome: unknown,
+  skipped: RetryInfo['skipped'],
+) => void;
+
+/** @internal The {@link RetryInfo} of a retry due, from a {@link RetryReport}'s arguments. */
+export function retryInfo(
+  attempt: number,
+  delayMs: number,
+  failed: boolean,
+  outcome: unknown,
+  skipped: RetryInfo['skipped'],
+): RetryInfo {
+  return {
+    attempt,
+    delayMs,
+    [failed ? 'error' : 'result']: outcome,
+    ...(skipped && { skipped }),
+  };
+}
+
 /** @internal State one execution's retries carry from wait to wait (decorrelated jitter). */
 export interface RetryState {
   prev: number;
@@ -445,8 +475,8 @@ export class Retry<in R = any> {
    * that fail at once; it rejects with the scope's `abortReason` when the caller gives up
    * meanwhile (at once during a timed wait, which alone reads the scope's `signal`). `report`
    * hears of each retry due (as `onRetry` does) as its wait would begin, a skipped one with
-   * `skipped`; what it throws is ignored. What a `retryOn` or `retryOnResult` predicate or a
-   * `delay` function throws propagates.
+   * `skipped`; it must not throw. What a `retryOn` or `retryOnResult` predicate or a `delay`
+   * function throws propagates.
    *
    * @param state - the execution's retry state, from one wait to the next (start `{ prev: 0 }`)
    */
@@ -456,7 +486,7 @@ export class Retry<in R = any> {
     outcome: unknown,
     state: RetryState,
     scope: RetryScope,
-    report: ((info: RetryInfo) => unknown) | undefined,
+    report: RetryReport | undefined,
   ): Promise<void> | undefined {
     if ((failed || n > 1) && scope.aborted) throw scope.abortReason;
     const delayFn = this.#delayFn;
@@ -497,15 +527,7 @@ export class Retry<in R = any> {
         : this.#budget?.tryWithdraw() === false
           ? 'budget'
           : undefined;
-    // Stryker disable next-line ConditionalExpression: without a listener notify() calls undefined, and swallows the TypeError as it does a listener's
-    if (report) {
-      notify(report, {
-        attempt: n,
-        delayMs,
-        [failed ? 'error' : 'result']: outcome,
-        ...(skipped && { skipped }),
-      });
-    }
+    report?.(n, delayMs, failed, outcome, skipped);
     return skipped
       ? undefined
       : (delayMs > 0 ? sleep(this.#clock, delayMs, scope.signal) : nextTurnPromise()).then(() => {
@@ -546,8 +568,9 @@ export class Retry<in R = any> {
       },
     };
     const state: RetryState = { prev: 0 };
+    const report = onRetry && reportTo(onRetry);
     for (let n = 1; ; n++) {
-      const wait = this.nextAttempt(n, failed, outcome, state, scope, onRetry);
+      const wait = this.nextAttempt(n, failed, outcome, state, scope, report);
       if (wait === undefined) {
         if (failed) throw outcome;
         return outcome as T;
@@ -615,6 +638,13 @@ export class Retry<in R = any> {
 }
 
 const BACKOFF_TYPES: readonly BackoffType[] = ['exponential', 'constant', 'linear'];
+
+// The standalone loop's `onRetry` as a report: like a policy event listener, what it throws and a
+// rejection of a promise it returns are ignored.
+function reportTo(onRetry: (info: RetryInfo) => unknown): RetryReport {
+  return (attempt, delayMs, failed, outcome, skipped) =>
+    notify(onRetry, retryInfo(attempt, delayMs, failed, outcome, skipped));
+}
 
 // An outcome's finite `retryAfterMs`, or -1 (only one above the wait raises it, so a negative one
 // counts for nothing). Read from any value: a getter or a Proxy that throws reads as none, as do

@@ -1,5 +1,5 @@
 import { AttemptContext, outside, type Context } from '../../internal/context.js';
-import type { Retry, RetryInfo, RetryState } from './Retry.js';
+import { retryInfo, type Retry, type RetryReport, type RetryState } from './Retry.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
@@ -68,10 +68,17 @@ export class RetryStage extends BuiltinStep<Retry> {
   }
 
   // The retry's report of each retry due: counted (unless skipped) in `metrics().retries`, then,
-  // while someone listens for `retry`, told in the policy's `retry` event.
-  private readonly report = (info: RetryInfo): void => {
+  // while someone listens for `retry`, told in the policy's `retry` event (its payload built only
+  // then).
+  private readonly report: RetryReport = (attempt, delayMs, failed, outcome, skipped) => {
     const { counters, hub, policy } = this.env;
-    if (info.skipped === undefined) counters.retries++;
-    if (hub.has('retry')) hub.emit('retry', { policy, stage: this.kind, ...info });
+    if (skipped === undefined) counters.retries++;
+    if (hub.has('retry')) {
+      hub.emit('retry', {
+        policy,
+        stage: this.kind,
+        ...retryInfo(attempt, delayMs, failed, outcome, skipped),
+      });
+    }
   };
 }

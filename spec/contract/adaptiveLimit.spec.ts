@@ -165,4 +165,38 @@ describe('contract: AdaptiveLimit', () => {
     });
     expect(registry.bulkhead('db').maxConcurrent).to.equal(5);
   });
+
+  it('R-AL-5: an error `recordOn` does not match is no sample; a deadline answered first still fails', async () => {
+    class NotFound extends Error {}
+    const clock = new ManualClock();
+    const settings = { algorithm: 'aimd', initial: 10, window: 1, minSamples: 1 } as const;
+    const limit = new AdaptiveLimit({ ...settings, recordOn: (e) => !(e instanceof NotFound) });
+    const pool = new Bulkhead({ limit, clock });
+    const policy = Policy.builder('p').timeout(50).bulkhead(pool).clock(clock).build();
+    for (const run of [
+      (fn: () => Promise<void>) => pool.execute(fn),
+      (fn: () => Promise<void>) => policy.execute(fn),
+    ]) {
+      const work = deferred<void>();
+      const call = rejectionOf(run(() => work.promise));
+      await clock.advance(10);
+      work.reject(new NotFound());
+      expect(await call).to.be.instanceOf(NotFound);
+      expect(limit.limit).to.equal(10);
+    }
+    const late = deferred<void>();
+    const call = rejectionOf(policy.execute(() => late.promise));
+    await clock.advance(50);
+    await call;
+    late.reject(new NotFound());
+    await clock.advance(0);
+    expect(limit.limit).to.equal(9);
+    expect(() => new AdaptiveLimit({ recordOn: 'NotFound' as never })).to.throw(
+      TypeError,
+      '`recordOn`',
+    );
+    expect(() =>
+      PolicyRegistry.fromConfig({ bulkhead: { db: { limit: { 'record-on': ['NotFound'] } } } }),
+    ).to.throw(TypeError, 'the option `limit.record-on` cannot come from configuration');
+  });
 });

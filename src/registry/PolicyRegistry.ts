@@ -181,9 +181,9 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  *   (the shared instance of that name, which must be configured; `default` always is), or, for a
  *   time-limiter, `{ time-limiter: 3s }`. A fallback exists only inside a policy, as
  *   `{ fallback: { value: ... } }`.
- * - Code cannot come from configuration: error filters (`retryOn`, `recordOn`, `on`),
- *   `retryOnResult`, fallback `method`, `random`, stores and clocks are rejected with a message
- *   saying so. Build such a policy with `Policy.builder()` (it may use the registry's shared
+ * - Code cannot come from configuration: error filters (`retryOn`, `recordOn`, `on`, an adaptive
+ *   limit's `recordOn`), `retryOnResult`, fallback `method`, `random`, stores and clocks are
+ *   rejected with a message saying so. Build such a policy with `Policy.builder()` (it may use the registry's shared
  *   instances) and {@link PolicyRegistry.register | register} it; give a clock to `fromConfig`.
  * - A circuit breaker or rate limiter may start from a snapshot its `toJSON()` gave (plain JSON)
  *   as `initial-state`, checked as the constructor checks it. On reload, one that exists takes

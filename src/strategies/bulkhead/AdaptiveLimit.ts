@@ -4,11 +4,14 @@ import { isThenable } from '../../internal/signals.js';
 import { fail } from '../../internal/duration.js';
 import { setReadonly } from '../../internal/readonly.js';
 import {
+  errorFilterOption,
   integerOption,
   numberOption,
   oneOfOption,
   optionsObject,
   positiveDuration,
+  type ErrorFilter,
+  type ErrorMatcher,
 } from '../../internal/validate.js';
 
 /** How an {@link AdaptiveLimit} moves the limit. */
@@ -71,6 +74,18 @@ interface AdaptiveLimitSettings {
    * @defaultValue 600
    */
   readonly longWindow?: number | undefined;
+  /**
+   * Errors that mean the dependency is overloaded: error classes (`instanceof`) or a predicate, as
+   * a circuit breaker's `recordOn`. A call that fails with one is a failure, which brings the
+   * limit down; a call that fails with another error is no sample at all (neither a failure nor a
+   * latency), as if it had not run. Count a timeout, a 503 or 429, a refused or reset
+   * connection; leave out what a healthy dependency answers as fast as ever (a 404 or another
+   * 4xx, a validation error), or a steady share of them holds the limit at `min`. A deadline that
+   * answered first is a failure whatever its error (see the class). A predicate that throws, or
+   * answers a promise, counts the error. Code, so not in configuration.
+   * @defaultValue every error
+   */
+  readonly recordOn?: ErrorFilter | undefined;
 }
 
 /** Windows the long-run latency averages plainly, every one, before its exponential average. */
@@ -100,6 +115,7 @@ const ADAPTIVE_LIMIT_OPTIONS: readonly string[] = Object.freeze([
   'backoffRatio',
   'smoothing',
   'longWindow',
+  'recordOn',
 ]);
 
 import type {
@@ -114,10 +130,11 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
 /**
  * A concurrency limit that follows the dependency: give it to a {@link Bulkhead} as `limit`, and
  * the bulkhead admits as many calls at once as the limit says now. The bulkhead reports each call
- * that ends (its latency, the calls in flight when it began, whether it failed); once per window
- * the limit rises while latency holds and falls when latency grows or calls fail, within
- * [`min`, `max`]. Past the knee where a dependency starts to queue, more concurrency only adds
- * latency; the limit settles near that knee without anyone having to know where it is.
+ * that ends (its latency, the calls in flight when it began, whether it failed; a call that
+ * failed with an error `recordOn` does not match, none); once per window the limit rises while
+ * latency holds and falls when latency grows or calls fail, within [`min`, `max`]. Past the knee
+ * where a dependency starts to queue, more concurrency only adds latency; the limit settles near
+ * that knee without anyone having to know where it is.
  *
  * Both algorithms compare the window's average latency with a long-run average (a plain average
  * of every one of the first 10 windows, then an exponential average over `longWindow` windows of
@@ -159,6 +176,7 @@ export class AdaptiveLimit {
   readonly #longFactor: number;
   // Windows of the warm-up, each averaged plainly into the long-run latency however slow.
   readonly #warmUp: number;
+  readonly #recordOn: ErrorMatcher;
   #estimate: number;
   #limit: number;
   #bound = false;
@@ -223,6 +241,19 @@ export class AdaptiveLimit {
     this.#longFactor = 2 / (longWindow + 1);
     // Never weighing a window less than the exponential average would (1 / n >= its factor).
     this.#warmUp = Math.min(WARM_UP, Math.floor((longWindow + 1) / 2));
+    this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
+  }
+
+  /**
+   * @internal Whether a call that failed with `error` is a failure to this limit: `recordOn`
+   * matches it (a predicate that throws or answers a promise cannot say no). False: no sample.
+   */
+  counts(error: unknown): boolean {
+    try {
+      return this.#recordOn(error);
+    } catch {
+      return true;
+    }
   }
 
   /** Calls allowed at once now: an integer in [`min`, `max`]. */

@@ -492,6 +492,25 @@ export class Bulkhead {
   }
 
   /**
+   * @internal Whether a call under this bulkhead that failed with `error` is a failure to its
+   * adaptive limit (the limit's `recordOn` matches it); false: the call is no sample. (A bulkhead
+   * a reload replaced has the limit it was built with: configuration gives no `recordOn`, so the
+   * old limit and the new one both count every error.)
+   */
+  counts(error: unknown): boolean {
+    return this.adaptiveLimit === undefined || this.adaptiveLimit.counts(error);
+  }
+
+  /**
+   * The sample of a call that failed with `error`: a failure, or none when the adaptive limit
+   * does not count the error. A `signal` already aborted keeps the rule it had (a failure here):
+   * the error is then the abort's, not the dependency's.
+   */
+  #failure(error: unknown, signal: AbortSignal | undefined): false | undefined {
+    return signal?.aborted === true || this.counts(error) ? false : undefined;
+  }
+
+  /**
    * @internal Gives back the slot `ticket` names: to the next queued caller, or to the store.
    * `outcome` says how the call holding it ended (true ok, false failed; undefined: it never ran),
    * for an adaptive limit.
@@ -653,7 +672,7 @@ export class Bulkhead {
       work = Promise.resolve(result);
     } catch (error) {
       if (until === undefined && signal?.aborted) return this.#abortedInFn(ticket, signal);
-      this.giveSlot(ticket, false);
+      this.giveSlot(ticket, this.#failure(error, signal));
       return Promise.reject(error);
     }
     if (until !== undefined) return this.#follow(work, ticket, until, signal);
@@ -667,7 +686,7 @@ export class Bulkhead {
           return value;
         },
         (error: unknown) => {
-          this.giveSlot(ticket, false);
+          this.giveSlot(ticket, this.#failure(error, signal));
           throw error;
         },
       );
@@ -684,10 +703,10 @@ export class Bulkhead {
       listenAbort(live, onAbort);
       // Aborted while `fn` started (its event came before this listener): answered now.
       if (live.aborted) onAbort();
-      const settle = (ok: boolean): void => {
+      const settle = (ok: boolean, error?: unknown): void => {
         unlistenAbort(live, onAbort);
         if (answered === 0) {
-          this.giveSlot(ticket, ok);
+          this.giveSlot(ticket, ok || this.#failure(error, live));
           return;
         }
         this.orphan(-1);
@@ -701,7 +720,7 @@ export class Bulkhead {
           resolve(value);
         },
         (error: unknown) => {
-          settle(false);
+          settle(false, error);
           reject(error);
         },
       );
@@ -729,9 +748,9 @@ export class Bulkhead {
     until: FollowedWork,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    const settle = (ok: boolean): void => {
+    const settle = (ok: boolean, error?: unknown): void => {
       // As the caller is answered: the signal's later fate is not this call's.
-      const sample = sampleBy(ok, signal);
+      const sample = sampleBy(ok, signal, ok || this.counts(error));
       if (until.running === 0) {
         this.giveSlot(ticket, sample);
         return;
@@ -745,7 +764,7 @@ export class Bulkhead {
     };
     work.then(
       () => settle(true),
-      () => settle(false),
+      (error: unknown) => settle(false, error),
     );
     return work;
   }

@@ -93,6 +93,19 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEA
 function adaptiveFromConfig(options: Record<string, unknown>): void {
   const value = options.limit;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  // An error filter is code, as a breaker's `recordOn` is (refused there by the registry).
+  if ('recordOn' in value) {
+    throw new OptionTypeError(
+      'limit.recordOn',
+      'an option a configuration can set',
+      value.recordOn,
+      {
+        message:
+          'the option `limit.recordOn` cannot come from configuration (it is code, not data); ' +
+          'build that policy with Policy.builder() and register it',
+      },
+    );
+  }
   try {
     options.limit = new AdaptiveLimit(value);
   } catch (error) {

@@ -10,14 +10,23 @@ import { answered as marked } from '../../internal/answers.js';
  * dependency, whatever it was (a call that succeeded first has its sample already); else `true`,
  * a success, when the call's own outcome was one and nothing outside had answered its caller
  * first; else `false`, a failure (an error, or a deadline outside that answered the caller before
- * the work settled: a cooperative one answers nobody).
+ * the work settled: a cooperative one answers nobody); but `undefined` for a call that failed
+ * with an error the limit's `recordOn` does not match (`counted` false), unless a deadline had
+ * answered its caller first.
  *
  * @param ok - the call's own outcome (what the steps or the function inside the slot answered)
  * @param answered - the caller had already been answered from outside (a deadline or an abort)
  * @param cancelled - the call was called off rather than failed
+ * @param counted - the call's own error, when it failed, is one the limit counts (or an abort
+ *   came before it, whose rule stands)
  */
-export function sampleOf(ok: boolean, answered: boolean, cancelled: boolean): boolean | undefined {
-  return cancelled ? undefined : ok && !answered;
+export function sampleOf(
+  ok: boolean,
+  answered: boolean,
+  cancelled: boolean,
+  counted = true,
+): boolean | undefined {
+  return cancelled ? undefined : ok ? !answered : answered || counted ? false : undefined;
 }
 
 /**
@@ -26,10 +35,15 @@ export function sampleOf(ok: boolean, answered: boolean, cancelled: boolean): bo
  * off, unless a deadline aborted it (its reason an `OperationTimeoutError`): not called off then,
  * and its caller answered first if it was answered with that error (by an aggressive deadline, or
  * by something between that answered at the abort: see `answered` in `answers.ts`); a cooperative
- * deadline answers nobody, and the call's own outcome stands.
+ * deadline answers nobody, and the call's own outcome stands (a failure whatever its error:
+ * `counted` is read only while the signal has not aborted).
  */
-export function sampleBy(ok: boolean, signal: AbortSignal | undefined): boolean | undefined {
-  if (signal === undefined || !signal.aborted) return sampleOf(ok, false, false);
+export function sampleBy(
+  ok: boolean,
+  signal: AbortSignal | undefined,
+  counted = true,
+): boolean | undefined {
+  if (signal === undefined || !signal.aborted) return sampleOf(ok, false, false, counted);
   const reason: unknown = signal.reason;
   const deadline = isOperationTimeoutError(reason);
   return sampleOf(ok, deadline && marked.has(reason), !deadline);

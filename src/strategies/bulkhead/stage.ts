@@ -144,7 +144,9 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     // lent by an adaptive bulkhead that took over on a reload): none is worked out for others.
     this.bulkhead.giveSlot(
       ticket,
-      ticket !== true && ticket instanceof AdaptiveTicket ? outcome(received, root, ok) : undefined,
+      ticket !== true && ticket instanceof AdaptiveTicket
+        ? outcome(received, root, ok, value, this.bulkhead)
+        : undefined,
     );
     this.outer.leave(received, ok, value);
   }
@@ -158,7 +160,9 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
     value: unknown,
   ): void {
     // The outcome an adaptive limit learns once the work drains.
-    if (ticket instanceof AdaptiveTicket) ticket.outcome = outcome(received, root, ok);
+    if (ticket instanceof AdaptiveTicket) {
+      ticket.outcome = outcome(received, root, ok, value, this.bulkhead);
+    }
     root.unhold(this);
     if (!root.settled) this.bulkhead.orphan(1);
     this.outer.leave(received, ok, value);
@@ -200,9 +204,17 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
  * with no signal made; a cooperative deadline answers nobody (see `answered`). A caller's signal
  * aborted with an `OperationTimeoutError` (an enclosing policy's timeout passing it in) is a
  * deadline, not a call called off, as `sampleBy` reads a signal: the execution answered its
- * caller at that abort, so the call is a failure.
+ * caller at that abort, so the call is a failure. A call that failed with an error (`value`) the
+ * limit's `recordOn` does not match is no sample, unless something aborted it first (a deadline:
+ * a failure, as above).
  */
-function outcome(ctx: Context, root: RootContext, ok: boolean): boolean | undefined {
+function outcome(
+  ctx: Context,
+  root: RootContext,
+  ok: boolean,
+  value: unknown,
+  bulkhead: Bulkhead,
+): boolean | undefined {
   const cancelled = ctx.cancelled && !(root.aborted && isOperationTimeoutError(root.abortReason));
   // Most passes have no abort reason: no look into the marks then.
   const reason = ok && !cancelled ? ctx.abortReason : undefined;
@@ -210,5 +222,6 @@ function outcome(ctx: Context, root: RootContext, ok: boolean): boolean | undefi
     ok,
     root.settled || (reason !== undefined && answered.has(reason as object)),
     cancelled,
+    ok || cancelled || ctx.abortReason !== undefined || bulkhead.counts(value),
   );
 }

@@ -232,16 +232,7 @@ export class RejectedResultError<R = unknown> extends Error {
  * a throw, for a value whose property reads throw.
  */
 export function isRejectedResultError<R = unknown>(e: unknown): e is RejectedResultError<R> {
-  try {
-    return (
-      typeof e === 'object' &&
-      e !== null &&
-      (e as { [REJECTED_BRAND]?: unknown })[REJECTED_BRAND] === true &&
-      (e as { code?: unknown }).code === 'REJECTED_RESULT'
-    );
-  } catch {
-    return false;
-  }
+  return carriesBrand(e, REJECTED_BRAND, 'REJECTED_RESULT');
 }
 
 /**
@@ -260,12 +251,20 @@ export function resultTripped<R>(result: R): RejectedResultError<R> {
  * a throw, for a value whose property reads throw (a hostile Proxy), so no guard throws.
  */
 function hasBrand(e: unknown, code?: string): e is ResilienceError {
+  return carriesBrand(e, BRAND, code);
+}
+
+/**
+ * @internal True when `e` carries `brand` (a symbol in the global registry, so any copy's) and,
+ * when given, `code`; false, never a throw, for a value whose property reads throw.
+ */
+export function carriesBrand(e: unknown, brand: symbol, code?: string): boolean {
   try {
     return (
       typeof e === 'object' &&
       e !== null &&
-      (e as { [BRAND]?: unknown })[BRAND] === true &&
-      (code === undefined || (e as ResilienceError).code === code)
+      (e as { [brand]?: unknown })[brand] === true &&
+      (code === undefined || (e as { code?: unknown }).code === code)
     );
   } catch {
     return false;

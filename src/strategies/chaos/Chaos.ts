@@ -1,5 +1,6 @@
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
+import { carriesBrand } from '../../errors.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import { NEVER_ABORTED, callAsync, raceAbort, sleep, refusedCall } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
@@ -147,16 +148,7 @@ export class InjectedFaultError extends Error {
  * a throw, for a value whose property reads throw.
  */
 export function isInjectedFaultError(e: unknown): e is InjectedFaultError {
-  try {
-    return (
-      typeof e === 'object' &&
-      e !== null &&
-      (e as { [FAULT_BRAND]?: unknown })[FAULT_BRAND] === true &&
-      (e as { code?: unknown }).code === 'INJECTED_FAULT'
-    );
-  } catch {
-    return false;
-  }
+  return carriesBrand(e, FAULT_BRAND, 'INJECTED_FAULT');
 }
 
 /** @internal What one call gets: nothing, or an injection (latency first, then one outcome). */

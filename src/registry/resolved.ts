@@ -81,9 +81,9 @@ export function resolvedOptions(
     if (typeof half == 'number' && half < 1 && half > -Infinity) resolved.halfOpenMaxCalls = 1;
   } else if (kind === 'retry') {
     if (resolved.maxDelay !== undefined) resolved.maxRetryAfter ??= resolved.maxDelay;
-    // Their defaults written out are left out (not filled in: `backoff` given is refused beside
-    // `jitter: decorrelated`), so `{ jitter: 'decorrelated' }` with or without
-    // `backoffType: 'exponential'` compares equal.
+    // Their defaults written out are left out (not filled in: a `backoff` other than 1 is refused
+    // beside `jitter: decorrelated`), so `{ jitter: 'decorrelated' }` with or without
+    // `backoff: 1` or `backoffType: 'exponential'` compares equal.
     if (resolved.backoff === 1) delete resolved.backoff;
     if (resolved.backoffType === 'exponential') delete resolved.backoffType;
   }

@@ -247,7 +247,7 @@ function patch(target: object, key: PropertyKey, make: (original: Method) => Met
  * `ref()`/`unref()`, Deno's ids go to `Deno.refTimer`/`Deno.unrefTimer`; a browser has no
  * process to hold.
  */
-function hold(timer: unknown, ref: boolean): void {
+export function hold(timer: unknown, ref: boolean): void {
   const handle = hostHandle(timer);
   const key = ref ? 'ref' : 'unref';
   if (typeof handle === 'object' && handle !== null) {

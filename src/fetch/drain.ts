@@ -9,6 +9,7 @@
 // (the next attempt's: the caller's abort, the policy's deadline).
 import { listenAbort, unlistenAbort } from '../index.js';
 import { noop } from '../internal/signals.js';
+import { hold } from './bodyTimeout.js';
 
 /** The most a discarded body is read to keep its connection: 128 KiB, as undici's `dump()`. */
 const DRAIN_BYTES = 131_072;
@@ -73,10 +74,13 @@ export function drain(response: Response, signal?: AbortSignal): Promise<void> {
       reader.cancel().catch(noop);
     };
     // Called as a plain function: a browser's clearTimeout refuses any other `this`. The timer is
-    // the host's own, set with the timers installed now; it keeps a process alive for at most
-    // `DRAIN_MS`, which is what lets the cancel close a stalled body's connection.
+    // the host's own, set with the timers installed now. While an attempt waits on the drain (a
+    // `signal` given) it keeps a process alive, as any timer a caller waits on, for at most
+    // `DRAIN_MS`; a drain nobody waits on (after the call settled) does not hold a process whose
+    // calls have all settled (a stalled body's open socket still does, until the cancel).
     const clear = globalThis.clearTimeout;
     const timer = globalThis.setTimeout(stop, DRAIN_MS);
+    if (signal === undefined) hold(timer, false);
     if (signal !== undefined) listenAbort(signal, stop);
     const next = (): void => {
       reader.read().then((chunk) => {

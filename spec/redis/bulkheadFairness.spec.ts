@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { BulkheadFullError } from '../../src/errors.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
+import { LEASES, type LeasesParams } from '../../src/redis/scripts/leases.js';
 import { ManualClock } from '../support/clock.js';
 import {
   deferred,
@@ -205,6 +206,87 @@ describeRedis(
       expect(await rejectionOf(c.execute(() => 'c'))).to.be.instanceOf(BulkheadFullError);
       await fleet.untilRunning(2);
       expect(fleet.served).to.deep.equal(['a', 'a', 'b']);
+      await fleet.close();
+    });
+
+    it('gives a slot Redis granted for a caller queued here to that caller, while a process ahead in the line is stalled', async function () {
+      const fleet = new Fleet();
+      const key = env.uniqueKey();
+      const line = `bulwark:bh:{${key}}:q`;
+      for (const name of ['a', 'b', 'c'] as const) await fleet.join(env, key, name, 3);
+      // A runs three calls: every slot is its.
+      for (let i = 0; i < 3; i++) fleet.call('a');
+      await fleet.untilRunning(3);
+      // C's caller queues first, then B's: both stand in the line, C ahead.
+      fleet.call('c');
+      await eventually(() => fleet.queued('c') === 1);
+      await fleet.pass(100);
+      fleet.call('b');
+      await eventually(() => fleet.queued('b') === 1);
+      await fleet.pass(100);
+      const members = (await env.admin.command('ZRANGE', line, '0', '-1')) as string[];
+      expect(members).to.have.length(2);
+      const second = members[1];
+      // C stalls, keeping its place for a few polls; then two of A's calls end: B's poll finds
+      // more slots free than processes ahead of it, and Redis grants it one.
+      (fleet.connections.get('c') as TestClient).crash();
+      const sent: LeasesParams[] = [];
+      const command = LEASES.command.bind(LEASES);
+      const spy = (params: LeasesParams): ReturnType<typeof command> => {
+        if (params.place?.owner === second) sent.push(params);
+        return command(params);
+      };
+      LEASES.command = spy;
+      try {
+        fleet.running.shift()?.end();
+        fleet.running.shift()?.end();
+        await fleet.untilRunning(2);
+        await fleet.pass(100);
+      } finally {
+        delete (LEASES as { command?: unknown }).command;
+      }
+      expect(fleet.served).to.deep.equal(['a', 'a', 'a', 'b']);
+      // Its grant, and leaving the line once nobody waits there: not the slot given back and
+      // asked for again, over and over.
+      expect(sent.length, 'scripts B sent').to.be.within(1, 3);
+      await fleet.close();
+    });
+
+    it('refuses tryAcquire while the only free slot is owed to a caller queued in another process', async function () {
+      const fleet = new Fleet();
+      const key = env.uniqueKey();
+      await fleet.join(env, key, 'a', 1);
+      await fleet.join(env, key, 'b', 1);
+      const a = fleet.bulkheads.get('a') as Bulkhead;
+      // A holds the one slot; B's caller queues and stands in the line.
+      await a.acquire();
+      let running = 0;
+      let peak = 0;
+      const gate = deferred();
+      const b = (fleet.bulkheads.get('b') as Bulkhead).execute(async () => {
+        peak = Math.max(peak, ++running);
+        await gate.promise;
+        running--;
+      });
+      await eventually(() => fleet.queued('b') === 1);
+      await fleet.pass(100);
+      await eventually(
+        async () => (await env.admin.command('ZCARD', `bulwark:bh:{${key}}:q`)) === 1,
+      );
+      // A frees its slot, and knows from Redis's answer that B waits for it.
+      a.release();
+      await eventually(async () => (await env.admin.command('ZCARD', `bulwark:bh:{${key}}`)) === 0);
+      // Its answer arrives (the manual clock stands still: B does not ask Redis meanwhile).
+      await sleep(100);
+      expect(a.availableSlots).to.equal(0);
+      const took = a.tryAcquire();
+      if (took) peak = Math.max(peak, ++running);
+      expect(took, 'tryAcquire').to.equal(false);
+      await fleet.pass(100);
+      expect(running).to.equal(1);
+      gate.resolve();
+      await b;
+      expect(peak).to.equal(1);
       await fleet.close();
     });
   },

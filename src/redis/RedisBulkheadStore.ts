@@ -39,7 +39,8 @@ const MIN_LEASE_TTL_MS = 50;
  *
  * Acquiring and releasing a slot cost one round trip each, and `acquire` and `execute` are
  * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
- * last answer, with the slots this process is taking or asking for); `tryAcquire` decides on
+ * last answer, with the slots this process is taking or asking for, and, while nobody is queued
+ * here, one slot owed to each other process with callers queued); `tryAcquire` decides on
  * it without waiting for Redis, which takes the lease in the background (see
  * {@link RedisBulkheadStore.tryAcquireKnown}), and when that count is full sends for a fresh
  * one in the background (at most every `min(100 ms, leaseTtl / 4)`), so slots freed elsewhere
@@ -53,7 +54,8 @@ const MIN_LEASE_TTL_MS = 50;
  * with fewer processes ahead of it in that line than slots free (to a caller from a process with
  * nobody queued, only once every process in the line could be served), and a slot whose call
  * ends goes straight to a caller queued in this process only while no caller elsewhere has
- * waited longer, and is freed in Redis otherwise. Callers queued here ask Redis again every
+ * waited longer, and is freed in Redis otherwise (a slot Redis grants to the callers queued here
+ * goes to the first of them). Callers queued here ask Redis again every
  * `min(100 ms, leaseTtl / 4)`, four times as often while the first of them has waited longest
  * of all and others wait elsewhere too.
  *
@@ -138,6 +140,9 @@ export class RedisBulkheadStore
   // Since when (on this store's clock) the caller first in line in another process has waited,
   // as of the last answer: NaN when none waits.
   #othersSince = NaN;
+  // How many other processes stand in the line, as of the last answer: slots owed to their
+  // queued callers, which Redis grants none of this store's callers while this one is not in it.
+  #owed = 0;
   // A check that the queue has emptied after a slot went to a caller queued here is due.
   #leaving = false;
   readonly #leaveIfEmpty = (): void => {
@@ -217,7 +222,9 @@ export class RedisBulkheadStore
    * whose lease Redis takes in the background (one script call, not awaited; its answer becomes
    * the known count). The ticket frees exactly what was taken: the lease Redis granted (also one
    * granted after the slot was released, given back at once), and nothing when Redis refused
-   * (others took the free slots since this store last heard from Redis) or could not be
+   * (others took the free slots, or processes with callers queued joined the line, since this
+   * store last heard from Redis; it counts one slot owed to each process in the line it knew
+   * of) or could not be
    * reached: the call then runs as an untracked slot, beyond the shared limit by what was taken
    * elsewhere since this store's last answer (before any, no slot is taken as used), and a slot
    * it frees is not handed on to a caller queued here. This store's own acquisitions still out
@@ -266,9 +273,9 @@ export class RedisBulkheadStore
         (reply) => {
           this.#taking.done(1);
           this.#carriedIn(free, adopt, again);
-          const [granted, inUse, wait] = reply as [unknown, unknown, unknown];
+          const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
-          this.#learnLine(wait);
+          this.#learnLine(reply as readonly unknown[]);
           if (Number(granted) === 1) this.#leased(slot);
           else this.#untrack(slot);
         },
@@ -310,9 +317,9 @@ export class RedisBulkheadStore
         (reply) => {
           this.#asking.done(1);
           this.#carriedIn(free, adopt, again);
-          const [granted, inUse, wait] = reply as [unknown, unknown, unknown];
+          const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
-          this.#learnLine(wait);
+          this.#learnLine(reply as readonly unknown[]);
           // Calls that took local slots while Redis decided are not in its count: the slot is
           // given back if it would take this process past the limit with them.
           const uncounted = this.#uncounted();
@@ -325,6 +332,7 @@ export class RedisBulkheadStore
             this.#leases.set(id, link.clock.now());
             this.#onLease.add(id);
             this.#armRenewal();
+            if (this.#inLine) this.#leaveOnceServed(this.#queuedSince?.(), 0);
             return id;
           }
           this.#armPoll();
@@ -372,8 +380,10 @@ export class RedisBulkheadStore
   /**
    * Slots in use across all processes, as of the last answer Redis gave this store, with what
    * this store has asked Redis for that Redis has not answered yet (the leases `tryAcquire` is
-   * taking, `acquire`'s leases, leases for calls on local slots) and the calls running on local
-   * slots that Redis does not count yet: the count `tryAcquire` decides on. While Redis is away
+   * taking, `acquire`'s leases, leases for calls on local slots), the calls running on local
+   * slots that Redis does not count yet, and, while nobody is queued here, one slot for each
+   * other process standing in the line (owed to its queued callers, which Redis serves before a
+   * caller from a process with nobody queued): the count `tryAcquire` decides on. While Redis is away
    * with `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
    */
   inUse(): number {
@@ -385,7 +395,14 @@ export class RedisBulkheadStore
     const local = this.core.localWhileAway;
     if (local !== undefined) return local.inUse() + this.#onLease.size;
     return (
-      this.#known + this.#taking.amount + this.#asking.amount + this.#adopting.amount + uncounted
+      this.#known +
+      this.#taking.amount +
+      this.#asking.amount +
+      this.#adopting.amount +
+      uncounted +
+      // A caller from a process with nobody queued comes after every process in the line (with
+      // callers queued here, Redis decides on those ahead: `acquire` asks it).
+      (this.#queuedSince?.() === undefined ? this.#owed : 0)
     );
   }
 
@@ -423,6 +440,22 @@ export class RedisBulkheadStore
     return false;
   }
 
+  // A slot Redis granted goes to the caller first queued here (queued `since`), maybe the last
+  // one, a few turns later (through the bulkhead and any wrapper): once it has, this store leaves
+  // the line if nobody waits here any more. Looks again while that caller still waits, a few
+  // turns at most (another caller queued in the same millisecond looks the same, and keeps the
+  // store in the line anyway).
+  #leaveOnceServed(since: number | undefined, turns: number): void {
+    queueMicrotask(() => {
+      const first = this.#queuedSince?.();
+      if (first === undefined) {
+        if (this.#inLine) this.#leaveLine();
+      } else if (first === since && turns < 8) {
+        this.#leaveOnceServed(since, turns + 1);
+      }
+    });
+  }
+
   // Whether a caller queued in another process has waited longer than the first one here.
   #behind(): boolean {
     const since = this.#queuedSince?.();
@@ -432,13 +465,16 @@ export class RedisBulkheadStore
   // An answer's count of slots in use and the line (a release's reply).
   #learnCount(reply: readonly unknown[]): void {
     this.#known = Number(reply[1]);
-    this.#learnLine(reply[2]);
+    this.#learnLine(reply);
   }
 
-  // An answer's `wait`: how long the caller first in line in another process has waited (ms).
-  #learnLine(wait: unknown): void {
-    const waited = Number(wait);
+  // An answer's `wait` (how long the caller first in line in another process has waited, ms) and
+  // `others` (how many other processes stand in the line).
+  #learnLine(reply: readonly unknown[]): void {
+    const waited = Number(reply[2]);
     this.#othersSince = waited >= 0 ? this.core.link.clock.now() - waited : NaN;
+    const others = Number(reply[3]);
+    this.#owed = others > 0 ? others : 0;
   }
 
   // This store's place in the line, sent with each command: how long the caller first queued here
@@ -470,7 +506,7 @@ export class RedisBulkheadStore
     const link = this.core.link;
     if (!link.up || link.bypassing) return;
     link.send(this.#command({ op: 'renew', ids: NONE }), (reply) => {
-      if (Array.isArray(reply)) this.#learnLine(reply[2]);
+      if (Array.isArray(reply)) this.#learnLine(reply);
     });
   }
 
@@ -743,9 +779,9 @@ export class RedisBulkheadStore
       (reply) => {
         this.#renewing = false;
         this.#adopting.done(adopt.length);
-        const [inUse, lost, wait] = reply as [unknown, unknown, unknown];
+        const [inUse, lost] = reply as [unknown, unknown];
         this.#known = Number(inUse);
-        this.#learnLine(wait);
+        this.#learnLine(reply as readonly unknown[]);
         if (retake) {
           this.#retaken(ids, sentAt);
           this.#adopt(adopt);

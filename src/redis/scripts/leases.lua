@@ -18,9 +18,10 @@
 -- A slot is granted only when more are free than processes stand in the line ahead of the caller
 --   (all of them, for a caller from a process with nobody queued), so the slots freed while
 --   callers wait go to the process whose caller has waited longest.
--- Replies: acquire and adopt { granted 1/0, in use, wait }; release { 1, in use, wait };
---   renew and retake { in use, { lost ids }, wait } (none lost for retake); wait: how long the
---   caller first in line in another process has waited (ms), -1 when none waits.
+-- Replies: acquire and adopt { granted 1/0, in use, wait, others }; release { 1, in use, wait,
+--   others }; renew and retake { in use, { lost ids }, wait, others } (none lost for retake);
+--   wait: how long the caller first in line in another process has waited (ms), -1 when none
+--   waits; others: how many other processes stand in the line.
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local key = KEYS[1]
 local line = KEYS[2]
@@ -68,6 +69,13 @@ local function waited()
   if first[at] == nil then return -1 end
   return now - tonumber(first[at])
 end
+-- How many other processes stand in the line: the slots owed to their callers before any caller
+-- from a process with nobody queued.
+local function others()
+  local n = redis.call('ZCARD', line)
+  if me and redis.call('ZSCORE', line, me) then n = n - 1 end
+  return n
+end
 if op == 'acquire' or op == 'adopt' then
   local first = 5
   if op == 'adopt' then
@@ -87,16 +95,16 @@ if op == 'acquire' or op == 'adopt' then
   if n + ahead < max then
     redis.call('ZADD', key, now + ttl, ARGV[4])
     redis.call('PEXPIRE', key, ARGV[3])
-    return { 1, n + 1, waited() }
+    return { 1, n + 1, waited(), others() }
   end
-  return { 0, n, waited() }
+  return { 0, n, waited(), others() }
 elseif op == 'release' then
   if last >= 4 then redis.call('ZREM', key, unpack(ARGV, 4, last)) end
-  return { 1, redis.call('ZCARD', key), waited() }
+  return { 1, redis.call('ZCARD', key), waited(), others() }
 elseif op == 'retake' then
   for i = 4, last do redis.call('ZADD', key, now + ttl, ARGV[i]) end
   redis.call('PEXPIRE', key, ARGV[3])
-  return { redis.call('ZCARD', key), {}, waited() }
+  return { redis.call('ZCARD', key), {}, waited(), others() }
 end
 local lost = {}
 for i = 4, last do
@@ -108,4 +116,4 @@ for i = 4, last do
 end
 local n = redis.call('ZCARD', key)
 if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
-return { n, lost, waited() }
+return { n, lost, waited(), others() }

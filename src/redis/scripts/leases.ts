@@ -78,8 +78,9 @@ export function leasesCall(params: LeasesParams): ScriptCall {
 const NONE: readonly string[] = [];
 
 /**
- * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use, wait]`; release
- * `[1, in use, wait]`; renew and retake `[in use, lost ids, wait]`; `wait`: how long the caller
- * first in line in another process has waited (ms), -1 when none waits.
+ * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use, wait, others]`;
+ * release `[1, in use, wait, others]`; renew and retake `[in use, lost ids, wait, others]`;
+ * `wait`: how long the caller first in line in another process has waited (ms), -1 when none
+ * waits; `others`: how many other processes stand in the line.
  */
 export const LEASES = /* @__PURE__ */ new LuaScript(source, leasesCall);

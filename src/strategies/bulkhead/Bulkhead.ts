@@ -176,7 +176,7 @@ export class Bulkhead {
       }
       if (answer === false) return;
       if (!isThenable(answer)) {
-        this.giveSlot(answer);
+        this.#serve(answer);
         continue;
       }
       this.#polling = true;
@@ -184,8 +184,7 @@ export class Bulkhead {
         (ticket) => {
           this.#polling = false;
           if (ticket === false) return;
-          // giveSlot hands the slot to the head of the queue, or back if nobody waits any more.
-          this.giveSlot(ticket);
+          this.#serve(ticket);
           this.#wake();
         },
         (error: unknown) => {
@@ -522,6 +521,23 @@ export class Bulkhead {
     }
     this.#adaptive?.ended(ticket, outcome);
     this.#release(ticket);
+  }
+
+  /**
+   * A slot the store granted for the queue (`#wake`): to the head of the queue, or back if nobody
+   * waits any more. The store granted it with the callers queued here in view, so it is not put
+   * to the store's `handOff`, the rule for a slot freed by a call that ended here: given back,
+   * it would be asked for again at once.
+   */
+  #serve(ticket: BulkheadTicket): void {
+    const waiter = this.#successor === undefined ? this.#queue.shift() : undefined;
+    if (waiter === undefined) {
+      this.giveSlot(ticket);
+      return;
+    }
+    // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
+    if (waiter.n !== 0) this.#manual.push(ticket);
+    waiter.resolve(ticket);
   }
 
   /** `giveSlot` with callers queued, or taken over. */

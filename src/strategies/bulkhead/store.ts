@@ -82,7 +82,8 @@ export interface BulkheadStore {
   /**
    * Optional, for a store that may count more slots in use than `maxConcurrent`, or that serves
    * callers queued in other processes too: whether a slot whose call ended may go straight to a
-   * caller queued here. Asked synchronously, only when a caller is queued. A shared store answers
+   * caller queued here. Asked synchronously, only when a caller is queued; not for a slot the
+   * store's `acquire` granted while callers were queued, which goes to the first of them. A shared store answers
    * `false` while more slots are taken than `maxConcurrent` (as after an outage, when every
    * process counts its running calls in again), and while a caller queued in another process
    * has waited longer than the first one here: the bulkhead then gives the slot to `release`,

@@ -5,7 +5,6 @@ import { flush, rejectionOf, settle } from '../support/promises.js';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { OperationTimeoutError } from '../../src/errors.js';
-import { drain } from '../../src/fetch/drain.js';
 import { resilientFetch, type FetchFunction } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 
@@ -190,30 +189,6 @@ describe('resilientFetch: discarded bodies', () => {
       expect(await call).to.be.instanceOf(OperationTimeoutError);
       expect(seen.cancelled).to.equal(true);
       expect(seen.calls).to.equal(1);
-    });
-  });
-
-  describe('process lifetime (real timers)', () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    // A body that never ends and holds no socket: only the drain's own timer can end its read.
-    const endless = () =>
-      new Response(new ReadableStream<Uint8Array>({ start() {} }), { status: 503 });
-
-    it('holds no process for a drain nobody waits on (after the call settled)', () => {
-      const before = timers();
-      void drain(endless());
-      expect(timers()).to.equal(before);
-    });
-
-    it('keeps the process alive while an attempt waits on the drain, until its end', async () => {
-      await null; // mocha sets this test's own timer once the test has returned its promise
-      const before = timers();
-      const controller = new AbortController();
-      const drained = drain(endless(), controller.signal);
-      expect(timers()).to.equal(before + 1);
-      controller.abort();
-      await drained;
-      expect(timers()).to.equal(before);
     });
   });
 });

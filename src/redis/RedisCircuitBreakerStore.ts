@@ -22,6 +22,7 @@ import {
   REFUSE_ISOLATED,
   admissionOf,
   bucketsFor,
+  metricsOf,
   probeLeaseMs,
 } from '../strategies/circuit-breaker/admissions.js';
 
@@ -266,17 +267,16 @@ export class RedisCircuitBreakerStore
       this.#command(BREAKER_CALL.snapshot),
       (reply) => {
         this.#backOnRedis();
-        const [state, calls, failures, slow, open] = reply as unknown[];
-        this.#learn(reply);
+        const [, calls, failures, slow, open] = reply as unknown[];
         return this.#metrics(
-          toState(state),
+          this.#learn(reply),
           Number(calls),
           Number(failures),
           Number(slow),
           Number(open),
         );
       },
-      () => core.decide((local) => local.snapshot(), closedSnapshot()),
+      () => core.decide((local) => local.snapshot(), metricsOf('closed', 0, 0, 0)),
     );
   }
 
@@ -346,15 +346,7 @@ export class RedisCircuitBreakerStore
     s: number,
     openMs: number,
   ): CircuitBreakerMetrics {
-    const metrics: CircuitBreakerMetrics = {
-      state,
-      failureRate: n === 0 ? 0 : f / n,
-      slowCallRate: n === 0 ? 0 : s / n,
-      bufferedCalls: n,
-      failedCalls: f,
-      slowCalls: s,
-    };
-    return this.#growing ? { ...metrics, openDurationMs: openMs } : metrics;
+    return metricsOf(state, n, f, s, this.#growing ? openMs : undefined);
   }
 
   // Sends `op` to Redis; a reset empties the known totals at once.
@@ -420,17 +412,6 @@ export class RedisCircuitBreakerStore
   }
 }
 
-// What 'fail-open' reads while Redis is away.
-function closedSnapshot(): CircuitBreakerMetrics {
-  return {
-    state: 'closed',
-    failureRate: 0,
-    slowCallRate: 0,
-    bufferedCalls: 0,
-    failedCalls: 0,
-    slowCalls: 0,
-  };
-}
 function toState(reply: unknown): CircuitState {
   const state = String(reply) as CircuitState;
   if (!STATES.includes(state)) throw new TypeError(`Unexpected circuit state from Redis: ${state}`);

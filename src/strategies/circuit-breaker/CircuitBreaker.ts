@@ -50,8 +50,8 @@ import {
   type Fields,
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
-import { grown, InMemoryCircuitBreakerStore, metricsOf } from './store.js';
-import { ADMIT_CLOSED, REFUSE_ISOLATED, probeLeaseMs } from './admissions.js';
+import { grown, InMemoryCircuitBreakerStore } from './store.js';
+import { ADMIT_CLOSED, REFUSE_ISOLATED, metricsOf, probeLeaseMs } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
 
 /**
@@ -289,16 +289,7 @@ const STORE_METHODS = [
  * @throws TypeError for one that is not a number, RangeError for a negative, NaN or infinite one
  */
 function measured(durationMs: unknown): number {
-  if (durationMs === undefined) return 0;
-  if (typeof durationMs != 'number' || !(durationMs >= 0 && durationMs < Infinity)) {
-    fail(
-      typeof durationMs == 'number' ? RangeError : TypeError,
-      'durationMs',
-      'a finite number >= 0',
-      durationMs,
-    );
-  }
-  return durationMs;
+  return checkOption(durationMs, 'durationMs', isSpan, SPAN, 0, true);
 }
 
 /** What `halfOpenMaxCalls` takes: an integer, or any finite number below 1 (read as 1). */

@@ -1,8 +1,8 @@
-// The admission answers a circuit-breaker store gives that never change, the probe lease and the
-// TIME window's bucket count, shared by the in-memory store and the Redis one (plain frozen data
+// The admission answers a circuit-breaker store gives that never change, the probe lease, the
+// TIME window's bucket count and the metrics of a window's totals, shared by the in-memory store and the Redis one (plain frozen data
 // and pure functions, so a second bundled copy is harmless).
 import type { CircuitState } from './CircuitState.js';
-import type { CircuitAdmission } from './store.js';
+import type { CircuitAdmission, CircuitBreakerMetrics } from './store.js';
 
 /**
  * A HALF_OPEN probe that has not reported after `max(recoveryTimeout, this)` is taken as lost
@@ -83,4 +83,23 @@ export function admissionOf(
   if (state === 'half-open') return REFUSE_HALF_OPEN;
   if (state === 'isolated') return REFUSE_ISOLATED;
   return answer(false, state, retryAfterMs);
+}
+
+/** @internal Metrics from a state and the window's totals (rates are 0 for an empty window). */
+export function metricsOf(
+  state: CircuitState,
+  calls: number,
+  failedCalls: number,
+  slowCalls: number,
+  openDurationMs?: number,
+): CircuitBreakerMetrics {
+  const metrics = {
+    state,
+    failureRate: calls === 0 ? 0 : failedCalls / calls,
+    slowCallRate: calls === 0 ? 0 : slowCalls / calls,
+    bufferedCalls: calls,
+    failedCalls,
+    slowCalls,
+  };
+  return openDurationMs === undefined ? metrics : { ...metrics, openDurationMs };
 }

@@ -9,6 +9,7 @@ import {
   REFUSE_HALF_OPEN,
   REFUSE_ISOLATED,
   answer,
+  metricsOf,
   probeLeaseMs,
 } from './admissions.js';
 
@@ -219,25 +220,6 @@ export interface CircuitStoreState {
   /** The run of consecutive failures (counted in consecutive mode only). */
   readonly failures: number;
   readonly window: CircuitWindowSnapshot;
-}
-
-/** @internal Metrics from a state and the window's totals (rates are 0 for an empty window). */
-export function metricsOf(
-  state: CircuitState,
-  calls: number,
-  failedCalls: number,
-  slowCalls: number,
-  openDurationMs?: number,
-): CircuitBreakerMetrics {
-  const metrics = {
-    state,
-    failureRate: calls === 0 ? 0 : failedCalls / calls,
-    slowCallRate: calls === 0 ? 0 : slowCalls / calls,
-    bufferedCalls: calls,
-    failedCalls,
-    slowCalls,
-  };
-  return openDurationMs === undefined ? metrics : { ...metrics, openDurationMs };
 }
 
 /**

@@ -176,6 +176,7 @@ export class StoreUnavailableError extends ResilienceError {
 // The brand of a RejectedResultError, in the global symbol registry like the one of the
 // ResilienceErrors, so that another copy of the package knows it.
 const REJECTED_BRAND: unique symbol = Symbol.for('bulwark.RejectedResultError') as never;
+let rejectedBranded = false;
 
 /**
  * What a fallback's `method` (and its `fallback` event) receives in place of an error when
@@ -210,7 +211,12 @@ export class RejectedResultError<R = unknown> extends Error {
     // A string literal: a class's own name does not survive minification.
     this.name = 'RejectedResultError';
     this.result = result;
-    Object.defineProperty(this, REJECTED_BRAND, { value: true });
+    // On the prototype, once, as ResilienceError's brand.
+    if (!rejectedBranded) {
+      rejectedBranded = Reflect.defineProperty(RejectedResultError.prototype, REJECTED_BRAND, {
+        value: true,
+      });
+    }
   }
 
   /**
@@ -218,12 +224,7 @@ export class RejectedResultError<R = unknown> extends Error {
    * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // The class is known by owning this method, not by its name, which a bundle may change; a
-    // subclass inherits the method.
-    return (
-      (Object.hasOwn(this, Symbol.hasInstance) && isRejectedResultError(value)) ||
-      Function.prototype[Symbol.hasInstance].call(this, value)
-    );
+    return brandedInstance(this, value, REJECTED_BRAND, 'REJECTED_RESULT');
   }
 }
 
@@ -252,6 +253,24 @@ export function resultTripped<R>(result: R): RejectedResultError<R> {
  */
 function hasBrand(e: unknown, code?: string): e is ResilienceError {
   return carriesBrand(e, BRAND, code);
+}
+
+/**
+ * @internal `value instanceof cls` for an error class branded with `brand` and `code`: the
+ * prototype chain first (all that this copy's errors need), then, for the class that owns this
+ * check (known by owning it, not by its name, which a bundle may change; a subclass inherits it
+ * and keeps the plain chain), the brand of another copy's error.
+ */
+export function brandedInstance(
+  cls: abstract new (...args: never[]) => unknown,
+  value: unknown,
+  brand: symbol,
+  code: string,
+): boolean {
+  return (
+    Function.prototype[Symbol.hasInstance].call(cls, value) ||
+    (Object.hasOwn(cls, Symbol.hasInstance) && carriesBrand(value, brand, code))
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
-import { carriesBrand } from '../../errors.js';
+import { brandedInstance, carriesBrand } from '../../errors.js';
 import { OptionTypeError } from '../../optionErrors.js';
 import { NEVER_ABORTED, callAsync, raceAbort, sleep, refusedCall } from '../../internal/signals.js';
 import { setLive, setReadonly } from '../../internal/readonly.js';
@@ -107,6 +107,7 @@ export const CHAOS_OPTIONS: readonly string[] = Object.freeze([
 // The brand of an InjectedFaultError, in the global symbol registry (as the brands of bulwark's
 // other errors), so that another copy of the package knows it.
 const FAULT_BRAND: unique symbol = Symbol.for('bulwark.InjectedFaultError') as never;
+let faultBranded = false;
 
 /**
  * The error an injected fault fails with unless `fault.error` says otherwise.
@@ -126,7 +127,12 @@ export class InjectedFaultError extends Error {
 
   constructor(message = 'Fault injected by a chaos stage') {
     super(message);
-    Object.defineProperty(this, FAULT_BRAND, { value: true });
+    // On the prototype, once, as ResilienceError's brand.
+    if (!faultBranded) {
+      faultBranded = Reflect.defineProperty(InjectedFaultError.prototype, FAULT_BRAND, {
+        value: true,
+      });
+    }
   }
 
   /**
@@ -134,12 +140,7 @@ export class InjectedFaultError extends Error {
    * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // The class is known by owning this method, not by its name, which a bundle may change; a
-    // subclass inherits the method.
-    return (
-      (Object.hasOwn(this, Symbol.hasInstance) && isInjectedFaultError(value)) ||
-      Function.prototype[Symbol.hasInstance].call(this, value)
-    );
+    return brandedInstance(this, value, FAULT_BRAND, 'INJECTED_FAULT');
   }
 }
 

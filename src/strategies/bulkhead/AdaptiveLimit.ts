@@ -137,7 +137,8 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  * that knee without anyone having to know where it is.
  *
  * Both algorithms compare the window's average latency with a long-run average (a plain average
- * of every one of the first 10 windows, then an exponential average over `longWindow` windows of
+ * of every one of the first 10 windows, or `(longWindow + 1) / 2` when fewer, then an exponential
+ * average over `longWindow` windows of
  * the windows no slower than it and of as many slower ones up to `tolerance` x it, each against a
  * faster one, so that it settles around a noisy latency's typical window but never takes the
  * latency of a limit past the knee for the norm; brought down quickly when it is over twice the

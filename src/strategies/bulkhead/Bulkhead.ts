@@ -19,7 +19,7 @@ import {
   optionsObject,
 } from '../../internal/validate.js';
 import { systemClock } from '../../internal/clock.js';
-import { SlotQueue } from '../../internal/slotQueue.js';
+import { SlotQueue, type SlotWaiter } from '../../internal/slotQueue.js';
 import { setReadonly } from '../../internal/readonly.js';
 import { storeOption } from '../../internal/store.js';
 import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from './store.js';
@@ -139,9 +139,9 @@ export class Bulkhead {
   declare readonly maxWaitMs: number;
   readonly #adaptive: AdaptiveSlots | undefined;
   readonly #store: BulkheadStore;
-  // The store's say on handing a freed slot straight to a caller queued here (`handOff`).
   // The store given counts slots of other processes too (it has `subscribe`): see `'bulwark.inUse'`.
   readonly #sharedCount: boolean;
+  // The store's say on handing a freed slot straight to a caller queued here (`handOff`).
   readonly #handOff: (() => boolean) | undefined;
   /** The store is the in-memory one: its `tryAcquire` answering `false` means every slot is taken. */
   readonly #local: boolean;
@@ -531,10 +531,12 @@ export class Bulkhead {
    */
   #serve(ticket: BulkheadTicket): void {
     const waiter = this.#successor === undefined ? this.#queue.shift() : undefined;
-    if (waiter === undefined) {
-      this.giveSlot(ticket);
-      return;
-    }
+    if (waiter === undefined) this.giveSlot(ticket);
+    else this.#handTo(waiter, ticket);
+  }
+
+  /** Hands `ticket` to a queued caller. */
+  #handTo(waiter: SlotWaiter<BulkheadTicket>, ticket: BulkheadTicket): void {
     // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
     if (waiter.n !== 0) this.#manual.push(ticket);
     waiter.resolve(ticket);
@@ -552,10 +554,7 @@ export class Bulkhead {
       (this.#adaptive === undefined || this.#adaptive.ended(ticket, outcome)) &&
       this.#mayHandOff()
     ) {
-      const waiter = this.#queue.shift()!;
-      // A slot handed to a caller of `acquire` is theirs to `release()` from now on.
-      if (waiter.n !== 0) this.#manual.push(ticket);
-      waiter.resolve(ticket);
+      this.#handTo(this.#queue.shift()!, ticket);
       return;
     }
     this.#release(ticket);
@@ -766,7 +765,7 @@ export class Bulkhead {
   ): Promise<T> {
     const settle = (ok: boolean, error?: unknown): void => {
       // As the caller is answered: the signal's later fate is not this call's.
-      const sample = sampleBy(ok, signal, ok || this.counts(error));
+      const sample = sampleBy(ok, signal, ok || signal?.aborted === true || this.counts(error));
       if (until.running === 0) {
         this.giveSlot(ticket, sample);
         return;

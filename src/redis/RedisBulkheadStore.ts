@@ -530,7 +530,7 @@ export class RedisBulkheadStore
   #carriedIn(free: readonly string[], adopt: readonly string[], again: readonly string[]): void {
     this.#adopting.done(adopt.length);
     this.#freed(free);
-    this.#retaken(again, this.core.link.clock.now());
+    if (again.length !== 0) this.#retaken(again, this.core.link.clock.now());
     this.#adopt(adopt);
   }
 

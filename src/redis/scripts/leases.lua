@@ -73,7 +73,8 @@ end
 -- from a process with nobody queued.
 local function others()
   local n = redis.call('ZCARD', line)
-  if me and redis.call('ZSCORE', line, me) then n = n - 1 end
+  -- This process stands in the line exactly when it said it waits (`mine`, placed above).
+  if mine then n = n - 1 end
   return n
 end
 if op == 'acquire' or op == 'adopt' then

@@ -213,16 +213,8 @@ export function usePolicy<T, F, P extends any[] = any[]>(
   // The policy first: a bare `@usePolicy` passes the method and its context (or, as a legacy
   // decorator, the class and the key), which would otherwise be refused as bad options.
   mustBe(policy, Policy, 'policy', 'Policy', 'usePolicy');
-  return through<F, T, P>(
-    policy,
-    Policy,
-    'policy',
-    'Policy',
-    'usePolicy',
-    policyExecutor(policy, options, 'usePolicy'),
-    // `execute` takes the function's answer as it is, as for `policy.wrap`.
-    true,
-  );
+  // `execute` takes the function's answer as it is, as for `policy.wrap`.
+  return toDecorator<F, T, P>(policyExecutor(policy, options, 'usePolicy'), 'usePolicy', true);
 }
 
 /**

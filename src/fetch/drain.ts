@@ -7,7 +7,7 @@
 // longer than `DRAIN_BYTES`, one that has not ended within `DRAIN_MS` (a slow or stalled body
 // costs more to wait for than a new connection does), or one whose wait the given signal ends
 // (the next attempt's: the caller's abort, the policy's deadline).
-import { listenAbort, unlistenAbort } from '../index.js';
+import { listenAbort, systemClock, unlistenAbort } from '../index.js';
 import { noop } from '../internal/signals.js';
 import { hold } from './bodyTimeout.js';
 
@@ -63,7 +63,7 @@ export function drain(response: Response, signal?: AbortSignal): Promise<void> {
     const finish = (): void => {
       if (ended) return;
       ended = true;
-      clear(timer);
+      systemClock.clearTimeout(timer);
       if (signal !== undefined) unlistenAbort(signal, stop);
       resolve();
     };
@@ -73,15 +73,13 @@ export function drain(response: Response, signal?: AbortSignal): Promise<void> {
       finish();
       reader.cancel().catch(noop);
     };
-    // Called as a plain function: a browser's clearTimeout refuses any other `this`. The timer is
-    // the host's own, set with the timers installed now. While an attempt waits on the drain (a
-    // `signal` given) it keeps a process alive, as any timer a caller waits on, for at most
-    // `DRAIN_MS`; a drain nobody waits on (after the call settled) does not hold a process whose
-    // calls have all settled (a stalled body's open socket still does, until the cancel).
-    const clear = globalThis.clearTimeout;
-    const timer = globalThis.setTimeout(stop, DRAIN_MS);
+    // `systemClock`'s timer, set with the timers installed now. While an attempt waits on the
+    // drain (a `signal` given) it keeps a process alive, as any timer a caller waits on, for at
+    // most `DRAIN_MS`; a drain nobody waits on (after the call settled) does not hold a process
+    // whose calls have all settled (a stalled body's open socket still does, until the cancel).
+    const timer = systemClock.setTimeout(stop, DRAIN_MS);
     if (signal === undefined) hold(timer, false);
-    if (signal !== undefined) listenAbort(signal, stop);
+    else listenAbort(signal, stop);
     const next = (): void => {
       reader.read().then((chunk) => {
         if (chunk.done) finish();

@@ -23,8 +23,8 @@ const FINITE = 'a finite duration';
  */
 export function toMs(value: unknown, option: string, allowInfinity = false): number {
   if (typeof value === 'number') {
-    // NaN fails every comparison.
-    if (value >= 0 && (value < Infinity || allowInfinity)) return value;
+    // NaN fails every comparison; `+ 0` reads -0 as 0.
+    if (value >= 0 && (value < Infinity || allowInfinity)) return value + 0;
     fail(RangeError, option, value < 0 ? 'a duration >= 0' : value > 0 ? FINITE : DURATION, value);
   }
   if (typeof value !== 'string') fail(TypeError, option, DURATION, value);

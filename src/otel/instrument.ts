@@ -227,9 +227,13 @@ export function instrument(
       // that use them (once per policy); registry.health() lists them all on their own.
       const own = instruments as Instruments;
       const health = registry.health();
-      const policies = registry.snapshot().policies;
+      // The policies by name only while one of this call's claims waits (rare): a snapshot
+      // copies the registry's maps.
+      const policies = mine.some(([, claim]) => claim.unwatch === undefined)
+        ? registry.snapshot().policies
+        : undefined;
       for (const name of Object.keys(health.policies)) {
-        if (waiting(policies.get(name))) continue;
+        if (policies !== undefined && waiting(policies.get(name))) continue;
         for (const state of health.policies[name]?.stages ?? []) {
           own.observe(result, state, stageAttributes(base, name, state));
         }

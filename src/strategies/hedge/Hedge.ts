@@ -257,9 +257,8 @@ function hedgeDelay(value: unknown): number {
   if (value === undefined) return 2000;
   if (value === 'on-failure') return ON_FAILURE;
   try {
-    // `+ 0`: a delay of -0 reads 0.
     // Stryker disable next-line StringLiteral: the refusal below replaces toMs's message
-    return toMs(value, 'delay') + 0;
+    return toMs(value, 'delay');
   } catch (error) {
     fail(error instanceof RangeError ? RangeError : TypeError, 'delay', DELAY, value);
   }

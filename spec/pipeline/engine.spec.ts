@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { RootContext, SlotContext, type Context } from '../../src/internal/context.js';
 import { whenSettled } from '../../src/internal/signals.js';
-import { link, type Outward, type Step } from '../../src/pipeline/engine.js';
+import { link, Link, type Outward, type Step } from '../../src/pipeline/engine.js';
 import { EventHub, type PolicyEventMap } from '../../src/pipeline/events.js';
 import { ManualClock } from '../support/clock.js';
 import { flush, rejectionOf } from '../support/promises.js';
@@ -49,6 +49,44 @@ function rootFor(fn: (ctx: Context) => unknown, signal?: AbortSignal): RootConte
 }
 
 describe('engine', () => {
+  describe('Link', () => {
+    it('calls the step it leads to both ways, with what it was given', () => {
+      const log: string[] = [];
+      const target = step('t', log);
+      target.inner = { enter: () => log.push('inner') } as never;
+      target.outer = {
+        leave: (_c: Context, ok: boolean, v: unknown) => log.push(`outer ${ok} ${String(v)}`),
+      };
+      const way = new Link(target);
+      const ctx = rootFor(() => 1);
+      way.enter(ctx);
+      way.leave(ctx, false, 'e');
+      expect(log).to.deep.equal(['in t', 'inner', 'out t false e', 'outer false e']);
+    });
+
+    it('gives each class of step a call site of its own, the same for every step of a class', () => {
+      // Classes the process has not met yet: each gets the next site, until the last is shared.
+      const classes = Array.from(
+        { length: 12 },
+        () =>
+          class {
+            enter(): void {}
+            leave(): void {}
+          },
+      );
+      const sitesOf = classes.map((C) => new Link(new C()).site);
+      const again = classes.map((C) => new Link(new C()).site);
+      expect(again).to.deep.equal(sitesOf);
+      const distinct = new Set(sitesOf);
+      // Every site below the shared last one is used by one class only.
+      const last = Math.max(...sitesOf);
+      for (const site of distinct) {
+        if (site !== last) expect(sitesOf.filter((x) => x === site)).to.have.length(1);
+      }
+      expect(sitesOf.filter((x) => x === last).length).to.be.greaterThan(1);
+    });
+  });
+
   describe('link', () => {
     it('chains the steps outermost first, in to the thunk and back out to the outcome', () => {
       const log: string[] = [];
@@ -56,7 +94,9 @@ describe('engine', () => {
       const a = step('a', log);
       const b = step('b', log);
       const entry = link([a, b], out, new EventHub(), new ManualClock(), 'p');
-      expect(entry).to.equal(a);
+      // The way in goes through a link to the first step (see `Link`).
+      expect(entry).to.be.instanceOf(Link);
+      expect((entry as Link).to).to.equal(a);
       expect(a.inner).to.equal(b);
       expect(b.outer).to.equal(a);
       expect(a.outer).to.equal(out);

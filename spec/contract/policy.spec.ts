@@ -12,6 +12,7 @@ import {
   RateLimiter,
   RateLimitExceededError,
   Retry,
+  RetryBudget,
   TimeLimiter,
   type ExecutionContext,
   type Stage,
@@ -1111,6 +1112,34 @@ describe('contract: policy metrics', () => {
       timeouts: 3,
       fallbacks: 1,
     });
+  });
+
+  it("R-MET-3, R-EVT-5: `retries` counts every `retry` event, one with `skipped: 'deadline'` or `'budget'` included", async () => {
+    const clock = new ManualClock(1_000);
+    const late = Policy.builder()
+      .clock(clock)
+      .timeout({ timeout: 1_000, clock })
+      .retry({ maxAttempts: 5, delay: 400, clock })
+      .build();
+    const events: unknown[] = [];
+    late.on('retry', (e) => events.push(e.skipped));
+    const call = settle(late.execute(() => Promise.reject(new Boom())));
+    await clock.advance(400);
+    await clock.advance(400);
+    expect(call.reason).to.be.instanceOf(Boom);
+    // Waits end at 400 and 800; the third would end at 1,200, past the deadline at 1,000.
+    expect(events).to.deep.equal([undefined, undefined, 'deadline']);
+    expect(late.metrics().retries).to.equal(3);
+
+    const budget = new RetryBudget({ ratio: 0, minPerSecond: 0, clock });
+    const refused = Policy.builder().clock(clock).retry({ maxAttempts: 3, budget, clock }).build();
+    const skipped: unknown[] = [];
+    refused.on('retry', (e) => skipped.push(e.skipped));
+    expect(await rejectionOf(refused.execute(() => Promise.reject(new Boom())))).to.be.instanceOf(
+      Boom,
+    );
+    expect(skipped).to.deep.equal(['budget']);
+    expect(refused.metrics().retries).to.equal(1);
   });
 });
 

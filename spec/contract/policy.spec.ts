@@ -167,6 +167,29 @@ describe('contract: Policy and the builder', () => {
     expect(call.reason).to.be.instanceOf(OperationTimeoutError);
   });
 
+  it('R-POL-3: Builder: a stage method but `fallback` may leave its options out, taking the defaults', () => {
+    const policy = Policy.builder()
+      .rateLimiter()
+      .bulkhead()
+      .retry()
+      .circuitBreaker()
+      .timeout()
+      .hedge()
+      .chaos(undefined, 'faults')
+      .build();
+    expect(policy.stages.map((s) => s.kind)).to.deep.equal([
+      'rate-limiter',
+      'bulkhead',
+      'retry',
+      'circuit-breaker',
+      'timeout',
+      'hedge',
+      'chaos',
+    ]);
+    expect(policy.describe()).to.include('up to 3 attempts').and.include('timeout: 30000 ms');
+    expect(() => Policy.builder().fallback(undefined as never)).to.throw(TypeError, 'Fallback');
+  });
+
   it('R-POL-3: Builder: every builder method accepts a primitive instance of its kind', () => {
     const policy = Policy.builder()
       .fallback(new Fallback({ value: 1 }))

@@ -175,7 +175,7 @@ export default defineConfig(
   },
   {
     // Type tests: each declaration exists for the compiler to check its type, never to be read.
-    files: ['spec/types/*.ts'],
+    files: ['spec/types/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-vars': 'off' },
   },
   {

@@ -193,6 +193,9 @@ export const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, store: sto
 
 /** Decorated classes whose `@ts-expect-error` lines must fail, and others compile, in both modes. */
 const DECORATORS = readFileSync(join(repo, 'spec/types/decoratorModes.types.ts'), 'utf8');
+/** The decorator example of the public contract, as written: it compiles in both modes. */
+const EXAMPLE = readFileSync(join(repo, 'spec/types/contract/decoratorExample.types.ts'), 'utf8');
+const DECORATED = { 'decorators.ts': DECORATORS, 'example.ts': EXAMPLE };
 
 const STRICT = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022' };
 const NODE = { lib: ['es2022'], types: ['node'] };
@@ -241,13 +244,13 @@ const PROJECTS = {
       experimentalDecorators: true,
       emitDecoratorMetadata: true,
     },
-    files: ['decorators.ts'],
-    source: DECORATORS,
+    files: ['decorators.ts', 'example.ts'],
+    sources: DECORATED,
   },
   'std-decorators': {
     options: { ...STRICT, ...NODE, module: 'nodenext', moduleResolution: 'nodenext' },
-    files: ['decorators.ts'],
-    source: DECORATORS,
+    files: ['decorators.ts', 'example.ts'],
+    sources: DECORATED,
   },
   'mixed-nodenext': {
     options: { ...STRICT, ...NODE, module: 'nodenext', moduleResolution: 'nodenext' },

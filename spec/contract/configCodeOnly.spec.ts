@@ -44,6 +44,58 @@ describe('contract: code is not configuration', () => {
     });
   }
 
+  // An option whose value may be data or code (a retry's `delay`, a chaos stage's `enabled` and
+  // `fault.error`) takes the data from configuration, never the code.
+  const functions: Array<[string, Record<string, unknown>, string, string]> = [
+    ['a delay function', { retry: { r: { delay: () => 123 } } }, 'resilience.retry.r', 'delay'],
+    [
+      "a policy's own delay function",
+      { policies: { p: [{ retry: { 'max-attempts': 2, delay: () => 1 } }] } },
+      'resilience.policies.p[0].retry',
+      'delay',
+    ],
+    [
+      'a chaos predicate',
+      { chaos: { c: { fault: { rate: 0.1 }, enabled: () => true } } },
+      'resilience.chaos.c',
+      'enabled',
+    ],
+    [
+      'a chaos error factory',
+      { chaos: { c: { fault: { rate: 0.1, error: () => new Error('injected') } } } },
+      'resilience.chaos.c',
+      'fault.error',
+    ],
+  ];
+  for (const [what, config, path, option] of functions) {
+    it(`R-REG-9: ${what} in configuration is a TypeError naming its path and option, in fromConfig and reload`, () => {
+      for (const load of [
+        () => PolicyRegistry.fromConfig(config, { chaos: true }),
+        () => new PolicyRegistry({ chaos: true }).reload(config),
+      ]) {
+        const error = thrownBy(load);
+        expect(error).to.be.instanceOf(TypeError);
+        expect(error.message).to.equal(
+          `${path}: the option \`${option}\` cannot come from configuration as a function (it is ` +
+            'code, not data); build that policy with Policy.builder() and register it',
+        );
+        expect(error).to.include({ option: `${path}.${option}` });
+      }
+    });
+  }
+
+  it('R-REG-9: the data those options take still comes from configuration', () => {
+    const registry = PolicyRegistry.fromConfig(
+      {
+        retry: { r: { delay: '100ms' } },
+        chaos: { c: { fault: { rate: 0.1, error: 'injected' }, enabled: false } },
+      },
+      { chaos: true },
+    );
+    expect(registry.retry('r').delay).to.equal(100);
+    expect(registry.chaos('c').faultRate).to.equal(0.1);
+  });
+
   it('R-REG-9: a policy that needs code is built with the builder and added with `register`', async () => {
     class Boom extends Error {}
     const registry = PolicyRegistry.fromConfig({ retry: { default: { 'max-attempts': 2 } } });

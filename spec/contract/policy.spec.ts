@@ -12,6 +12,7 @@ import {
   RateLimiter,
   RateLimitExceededError,
   Retry,
+  RetryBudget,
   TimeLimiter,
   type ExecutionContext,
   type Stage,
@@ -164,6 +165,29 @@ describe('contract: Policy and the builder', () => {
     expect(calls).to.equal(2);
     await clock.advance(2_000);
     expect(call.reason).to.be.instanceOf(OperationTimeoutError);
+  });
+
+  it('R-POL-3: Builder: a stage method but `fallback` may leave its options out, taking the defaults', () => {
+    const policy = Policy.builder()
+      .rateLimiter()
+      .bulkhead()
+      .retry()
+      .circuitBreaker()
+      .timeout()
+      .hedge()
+      .chaos(undefined, 'faults')
+      .build();
+    expect(policy.stages.map((s) => s.kind)).to.deep.equal([
+      'rate-limiter',
+      'bulkhead',
+      'retry',
+      'circuit-breaker',
+      'timeout',
+      'hedge',
+      'chaos',
+    ]);
+    expect(policy.describe()).to.include('up to 3 attempts').and.include('timeout: 30000 ms');
+    expect(() => Policy.builder().fallback(undefined as never)).to.throw(TypeError, 'Fallback');
   });
 
   it('R-POL-3: Builder: every builder method accepts a primitive instance of its kind', () => {
@@ -1111,6 +1135,34 @@ describe('contract: policy metrics', () => {
       timeouts: 3,
       fallbacks: 1,
     });
+  });
+
+  it("R-MET-3, R-EVT-5: `retries` counts every `retry` event, one with `skipped: 'deadline'` or `'budget'` included", async () => {
+    const clock = new ManualClock(1_000);
+    const late = Policy.builder()
+      .clock(clock)
+      .timeout({ timeout: 1_000, clock })
+      .retry({ maxAttempts: 5, delay: 400, clock })
+      .build();
+    const events: unknown[] = [];
+    late.on('retry', (e) => events.push(e.skipped));
+    const call = settle(late.execute(() => Promise.reject(new Boom())));
+    await clock.advance(400);
+    await clock.advance(400);
+    expect(call.reason).to.be.instanceOf(Boom);
+    // Waits end at 400 and 800; the third would end at 1,200, past the deadline at 1,000.
+    expect(events).to.deep.equal([undefined, undefined, 'deadline']);
+    expect(late.metrics().retries).to.equal(3);
+
+    const budget = new RetryBudget({ ratio: 0, minPerSecond: 0, clock });
+    const refused = Policy.builder().clock(clock).retry({ maxAttempts: 3, budget, clock }).build();
+    const skipped: unknown[] = [];
+    refused.on('retry', (e) => skipped.push(e.skipped));
+    expect(await rejectionOf(refused.execute(() => Promise.reject(new Boom())))).to.be.instanceOf(
+      Boom,
+    );
+    expect(skipped).to.deep.equal(['budget']);
+    expect(refused.metrics().retries).to.equal(1);
   });
 });
 

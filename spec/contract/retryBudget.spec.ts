@@ -51,7 +51,8 @@ describe('contract: RetryBudget', () => {
     expect(events).to.deep.equal([
       { policy: 'p', stage: 'retry', attempt: 1, delayMs: 0, error, skipped: 'budget' },
     ]);
-    expect(policy.metrics().retries).to.equal(0);
+    // The skipped retry is a `retry` event, counted as every one is.
+    expect(policy.metrics().retries).to.equal(1);
     // A standalone Retry on the same exhausted budget: one attempt, its outcome at once.
     let standaloneAttempts = 0;
     const standalone = new Retry({ maxAttempts: 5, budget, clock });
@@ -82,11 +83,18 @@ describe('contract: RetryBudget', () => {
     const budget = new RetryBudget({ ratio: 0.5, minPerSecond: 0, clock });
     const a = Policy.builder('a').retry({ maxAttempts: 2, budget, clock }).build();
     const b = Policy.builder('b').retry({ maxAttempts: 2, budget, clock }).build();
-    const calls = [a.execute(down), b.execute(down)].map((p) => p.catch(() => undefined));
+    let served = 0;
+    const counted = (): Promise<never> => {
+      served++;
+      return down();
+    };
+    const calls = [a.execute(counted), b.execute(counted)].map((p) => p.catch(() => undefined));
     await clock.advance(0);
     await Promise.all(calls);
-    expect(a.metrics().retries + b.metrics().retries).to.equal(1);
+    // Two first attempts pay for one retry: three attempts, one retry refused.
+    expect(served).to.equal(3);
     expect(budget.refused).to.equal(1);
+    expect(a.metrics().retries + b.metrics().retries, 'both retry events').to.equal(2);
     expect(a.metrics().stages[0]).to.deep.include({ budgetTokens: 0, budgetRatio: 0.5 });
   });
 

@@ -227,7 +227,7 @@ describe('instrument', () => {
       ).to.deep.equal([2, 70]);
     });
 
-    it('does not count a retry skipped at the deadline', async () => {
+    it('counts a retry skipped at the deadline, as metrics() does', async () => {
       const policy = Policy.builder('late')
         .timeout(150)
         .retry({ maxAttempts: 3, delay: 100 })
@@ -237,7 +237,9 @@ describe('instrument', () => {
       await clock.tickAsync(200);
       expect(await call).to.be.instanceOf(Boom);
       const collected = await collect();
-      expect(value(collected, 'bulwark.retries', { policy: 'late', stage: 'retry' })).to.equal(1);
+      // The second wait would end at 200 ms, past the deadline at 150: skipped, still a retry event.
+      expect(value(collected, 'bulwark.retries', { policy: 'late', stage: 'retry' })).to.equal(2);
+      expect(policy.metrics().retries).to.equal(2);
     });
 
     it('counts rejections by reason and stage, and their executions as rejected', async () => {

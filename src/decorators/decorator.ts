@@ -81,7 +81,8 @@ export interface FallbackResultMismatch<V, R> {
  *   compile error). The method must be `async` (return a Promise): a decorator cannot change a
  *   method's declared return type, so a non-Promise method is a compile error. A method may
  *   declare the substitute in its result (`Promise<Price | null>` under a fallback to `null`),
- *   and must when the wrapper has one.
+ *   and must when the wrapper has one, unless its result is `Promise<void>`: its value is
+ *   discarded, so any substitute fits it (its callers still see `void`).
  *
  * @typeParam V - type of a substitute result the wrapper may produce (a fallback's), `never` if none
  * @typeParam T - result type the wrapped function must produce (a typed policy's, or what a
@@ -158,12 +159,20 @@ type DecoratedMethod<V, T, M> = unknown extends T
     ? SubstituteFits<V, M>
     : MethodResultMismatch<T, MethodResult<M>> & Substitute<T | V>;
 
-/** `M`, or a {@link FallbackResultMismatch} when substitute `V` cannot be its result. */
+/**
+ * `M`, or a {@link FallbackResultMismatch} when substitute `V` cannot be its result. A method whose
+ * result is `void` discards its value: any substitute fits it, and its callers still see `void`.
+ */
 type SubstituteFits<V, M> = [V] extends [never]
   ? M
   : [V] extends [MethodResult<M>]
     ? M
-    : FallbackResultMismatch<V, MethodResult<M>> & Substitute<V>;
+    : Discards<MethodResult<M>> extends true
+      ? M
+      : FallbackResultMismatch<V, MethodResult<M>> & Substitute<V>;
+
+/** `true` for the result `void` (not `undefined`, nor `never`): a value no caller reads. */
+type Discards<R> = [R] extends [void] ? ([void] extends [R] ? true : false) : false;
 
 /** What a method of result `R` resolves to itself under substitutes `V`: `R` but the `V`s. */
 type BodyResult<R, V> = [Exclude<R, V>] extends [never] ? R : Exclude<R, V>;

@@ -87,7 +87,8 @@ const METRICS = Object.freeze({
   retries: {
     name: 'bulwark.retries',
     unit: '{retry}',
-    description: 'Retries begun (the wait before the next attempt started).',
+    description:
+      'Retries due (`retry` events): a wait before the next attempt begun, or a retry skipped at the deadline or by a retry budget.',
   },
   timeouts: {
     name: 'bulwark.timeouts',
@@ -517,10 +518,8 @@ function watchPolicy(
     policy.on('rejected', (e) =>
       current()?.rejections.add(1, ofRejection(e.stage, e.reason, e.key)),
     ),
-    // A retry skipped at the deadline did not happen (as `metrics().retries` counts it).
-    policy.on('retry', (e) => {
-      if (e.skipped === undefined) current()?.retries.add(1, ofStage(e.stage));
-    }),
+    // Every `retry` event, a skipped one too (as `metrics().retries` counts it).
+    policy.on('retry', (e) => current()?.retries.add(1, ofStage(e.stage))),
     policy.on('timeout', (e) => current()?.timeouts.add(1, ofStage(e.stage))),
     policy.on('fallback', (e) => current()?.fallbacks.add(1, ofStage(e.stage))),
     policy.on('hedge', (e) => current()?.hedges.add(1, ofDetail(e.stage, 'reason', e.reason))),

@@ -74,7 +74,9 @@ type AnyOf<T> = T | {} | null | undefined;
 /**
  * Declares a policy's stages, outermost first, then {@link PolicyBuilder.build | builds} it.
  * Every method validates its options at once and accepts either options or a primitive instance
- * (shared, not copied: two policies given one `CircuitBreaker` share its state).
+ * (shared, not copied: two policies given one `CircuitBreaker` share its state). Every stage
+ * method but `fallback` may leave its options out (`.retry()`, or `.retry(undefined, name)`) for a
+ * stage with every default.
  *
  * @typeParam T - result type of the policy's thunks
  * @typeParam F - result types the stages declared so far may answer with instead of the work's:
@@ -117,7 +119,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a rate limiter: each execution takes one token. With `key`, one limiter per key (see
    * {@link KeyedStageOptions}).
    */
-  rateLimiter(options: KeyableOptions<RateLimiterOptions, RateLimiter>, name?: string): this {
+  rateLimiter(options?: KeyableOptions<RateLimiterOptions, RateLimiter>, name?: string): this {
     return this.timed(RATE_LIMITER_STAGE, options, name);
   }
 
@@ -125,7 +127,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a bulkhead: each execution holds one slot until the stages inside it settle. With
    * `key`, one bulkhead per key (see {@link KeyedStageOptions}).
    */
-  bulkhead(options: KeyableOptions<BulkheadOptions, Bulkhead>, name?: string): this {
+  bulkhead(options?: KeyableOptions<BulkheadOptions, Bulkhead>, name?: string): this {
     return this.timed(BULKHEAD_STAGE, options, name);
   }
 
@@ -136,8 +138,8 @@ export class PolicyBuilder<T = unknown, F = never> {
   // One signature per form, not a union: a union of both would let TypeScript compare a `Retry`
   // with it member by member, and accept one whose `retryOnResult` takes another type.
   retry(options: Retry<ResultOf<T>>, name?: string): this;
-  retry(options: RetryOptions<ResultOf<T>> & PlainStageOptions, name?: string): this;
-  retry(options: RetryOptions | Retry, name?: string): this {
+  retry(options?: RetryOptions<ResultOf<T>> & PlainStageOptions, name?: string): this;
+  retry(options?: RetryOptions | Retry, name?: string): this {
     return this.timed(RETRY_STAGE, options, name);
   }
 
@@ -149,11 +151,11 @@ export class PolicyBuilder<T = unknown, F = never> {
   // One signature per form, as for `retry`.
   circuitBreaker(options: CircuitBreaker<ResultOf<T>>, name?: string): this;
   circuitBreaker(
-    options: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, never>,
+    options?: KeyableOptions<CircuitBreakerOptions<ResultOf<T>>, never>,
     name?: string,
   ): this;
   circuitBreaker(
-    options: KeyableOptions<CircuitBreakerOptions, CircuitBreaker>,
+    options?: KeyableOptions<CircuitBreakerOptions, CircuitBreaker>,
     name?: string,
   ): this {
     return this.timed(CIRCUIT_BREAKER_STAGE, options, name);
@@ -163,7 +165,7 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a timeout: a duration, TimeLimiter options, or a TimeLimiter. Inside a retry it bounds
    * each attempt; outside, the whole execution.
    */
-  timeout(options: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
+  timeout(options?: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
     return this.timed(TIMEOUT_STAGE, timeoutOptions(options), name);
   }
 
@@ -195,10 +197,10 @@ export class PolicyBuilder<T = unknown, F = never> {
     name?: string,
   ): PolicyBuilder<T, F | InjectedResult<I>>;
   chaos<I extends T = never>(
-    options: ChaosOptions<I> & PlainStageOptions,
+    options?: ChaosOptions<I> & PlainStageOptions,
     name?: string,
   ): PolicyBuilder<T, F | InjectedResult<I>>;
-  chaos(options: ChaosOptions | Chaos<unknown>, name?: string): PolicyBuilder<T, unknown> {
+  chaos(options?: ChaosOptions | Chaos<unknown>, name?: string): PolicyBuilder<T, unknown> {
     return this.timed(CHAOS_STAGE, options, name);
   }
 

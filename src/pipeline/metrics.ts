@@ -12,7 +12,10 @@ export interface PolicyMetrics {
     readonly bulkhead: number;
     readonly circuitOpen: number;
   };
-  /** Retries started (waits begun). */
+  /**
+   * `retry` events: retries due, each a wait begun before the next attempt or a retry skipped
+   * (`skipped: 'deadline'` or `'budget'`) that made no further attempt.
+   */
   readonly retries: number;
   /** Deadlines that passed. */
   readonly timeouts: number;

@@ -289,7 +289,7 @@ export type KeyableOptions<O, P> =
  */
 export interface KeyableStageFactory<O, P> {
   (options: O & KeyedStageOptions, name?: string): BuiltinStage<Keyed<P>>;
-  (options: (O & UnkeyedStageOptions) | P, name?: string): BuiltinStage<P>;
+  (options?: (O & UnkeyedStageOptions) | P, name?: string): BuiltinStage<P>;
   (options: KeyableOptions<O, P>, name?: string): BuiltinStage<P> | BuiltinStage<Keyed<P>>;
 }
 
@@ -305,7 +305,7 @@ export interface CircuitBreakerStageFactory {
   ): BuiltinStage<Keyed<CircuitBreaker<R>>>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   <R = any>(
-    options: (CircuitBreakerOptions<R> & UnkeyedStageOptions) | CircuitBreaker<R>,
+    options?: (CircuitBreakerOptions<R> & UnkeyedStageOptions) | CircuitBreaker<R>,
     name?: string,
   ): BuiltinStage<CircuitBreaker<R>>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
@@ -317,8 +317,8 @@ export interface CircuitBreakerStageFactory {
 
 /** @internal `3s` or `3000` for a timeout's options. */
 export function timeoutOptions(
-  options: Duration | TimeLimiterOptions | TimeLimiter,
-): TimeLimiterOptions | TimeLimiter {
+  options: Duration | TimeLimiterOptions | TimeLimiter | undefined,
+): TimeLimiterOptions | TimeLimiter | undefined {
   return typeof options === 'number' || typeof options === 'string'
     ? { timeout: options }
     : options;
@@ -338,7 +338,7 @@ export function timeoutOptions(
 export const stages = Object.freeze({
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as Retry's
   retry: <R = any>(
-    options: (RetryOptions<R> & PlainStageOptions) | Retry<R>,
+    options?: (RetryOptions<R> & PlainStageOptions) | Retry<R>,
     name?: string,
   ): BuiltinStage<Retry<R>> => stageOf(RETRY_STAGE as StageDescriptor<Retry<R>>, options, name),
   circuitBreaker: ((options: unknown, name?: string) =>
@@ -351,7 +351,7 @@ export const stages = Object.freeze({
   bulkhead: ((options: unknown, name?: string) =>
     stageOf(BULKHEAD_STAGE, options, name)) as KeyableStageFactory<BulkheadOptions, Bulkhead>,
   timeout: (
-    options: Duration | TimeLimiterOptions | TimeLimiter,
+    options?: Duration | TimeLimiterOptions | TimeLimiter,
     name?: string,
   ): BuiltinStage<TimeLimiter> => stageOf(TIMEOUT_STAGE, timeoutOptions(options), name),
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `R`: as Fallback's
@@ -366,7 +366,7 @@ export const stages = Object.freeze({
     name?: string,
   ): BuiltinStage<Hedge<R>> => stageOf(HEDGE_STAGE as StageDescriptor<Hedge<R>>, options, name),
   chaos: <R = never>(
-    options: (ChaosOptions<R> & PlainStageOptions) | Chaos<R>,
+    options?: (ChaosOptions<R> & PlainStageOptions) | Chaos<R>,
     name?: string,
   ): BuiltinStage<Chaos<R>> => stageOf(CHAOS_STAGE as StageDescriptor<Chaos<R>>, options, name),
 });

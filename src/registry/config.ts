@@ -297,7 +297,19 @@ function readOptions(
     }
     seen[canonical] = key;
     const at = written === undefined ? canonical : `${prefix}.${canonical}`;
-    spelled[at] = written === undefined ? key : `${written}.${key}`;
+    const as = (spelled[at] = written === undefined ? key : `${written}.${key}`);
+    // An option that takes data or code (a retry's `delay`, a chaos stage's `enabled` or
+    // `fault.error`) takes only its data here: a function is code.
+    if (typeof item === 'function' && !DATA_OPTIONS.includes(canonical)) {
+      fail(
+        path,
+        `the option \`${as}\` cannot come from configuration as a function (it is code, not data); ` +
+          'build that policy with Policy.builder() and register it',
+        'data, not a function',
+        item,
+        `${path}.${as}`,
+      );
+    }
     // A loop is no option object: the primitive refuses it.
     copy[canonical] =
       DATA_OPTIONS.includes(canonical) || !isPlainObject(item) || inner.includes(item)

@@ -10,7 +10,7 @@ import {
   type RateLimiterStore,
   type RateLimiterStoreConfig,
 } from '../../../src/strategies/rate-limiter/store.js';
-import { flush, rejectionOf, settle } from '../../support/promises.js';
+import { flush, rejectionOf, settle, thrownBy } from '../../support/promises.js';
 
 describe('RateLimiter', () => {
   let clock: sinon.SinonFakeTimers;
@@ -159,6 +159,28 @@ describe('RateLimiter', () => {
       for (const bad of ['1', null, {}]) {
         expect(() => limiter.tryAcquire(bad as never)).to.throw(TypeError, '`permits`');
         expect(await rejectionOf(limiter.acquire(bad as never))).to.be.instanceOf(TypeError);
+      }
+      expect(limiter.availableTokens).to.equal(10);
+    });
+
+    it('names the permits given, as every option error names its value', async () => {
+      const limiter = new RateLimiter();
+      const cases: Array<[unknown, string]> = [
+        [null, 'null'],
+        [NaN, 'NaN'],
+        ['2', '"2"'],
+        [true, 'true'],
+        [{}, 'an object'],
+      ];
+      for (const [given, shown] of cases) {
+        const message = `\`permits\` must be a finite number > 0, got ${shown}`;
+        const thrown = thrownBy(() => limiter.tryAcquire(given as number));
+        const rejected = await rejectionOf(limiter.acquire(given as number));
+        for (const error of [thrown, rejected]) {
+          expect(error, shown).to.have.property('message', message);
+          expect(error, shown).to.include({ option: 'permits' });
+          expect(Object.is((error as { received: unknown }).received, given), shown).to.equal(true);
+        }
       }
       expect(limiter.availableTokens).to.equal(10);
     });

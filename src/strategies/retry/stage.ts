@@ -67,12 +67,12 @@ export class RetryStage extends BuiltinStep<Retry> {
     );
   }
 
-  // The retry's report of each retry due: counted (unless skipped) in `metrics().retries`, then,
-  // while someone listens for `retry`, told in the policy's `retry` event (its payload built only
-  // then).
+  // The retry's report of each retry due: counted in `metrics().retries` (a skipped one too, as
+  // every `retry` event is), then, while someone listens for `retry`, told in the policy's `retry`
+  // event (its payload built only then).
   private readonly report: RetryReport = (attempt, delayMs, failed, outcome, skipped) => {
     const { counters, hub, policy } = this.env;
-    if (skipped === undefined) counters.retries++;
+    counters.retries++;
     if (hub.has('retry')) {
       hub.emit('retry', {
         policy,

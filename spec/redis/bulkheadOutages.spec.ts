@@ -290,6 +290,43 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     expect(calls.maxRunning).to.equal(3);
   });
 
+  it("'local' reports as availableSlots the room its local limit leaves while Redis is away, as tryAcquire decides", async function () {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      instances: 2,
+    });
+    // The local limit: floor(3 / 2) = 1 slot.
+    const bulkhead = new Bulkhead({ maxConcurrent: 3, store });
+    const calls = new Calls();
+    // A call on a Redis lease, then Redis goes silent under the next caller, refused locally.
+    calls.start(bulkhead);
+    await flush();
+    adapter.answer([1, 1]);
+    await flush();
+    calls.start(bulkhead);
+    await flush();
+    await clock.tickAsync(STORE_TIMEOUT);
+    adapter.next();
+    expect(calls.running).to.equal(1);
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    // That call ends: the local limit's one slot is free, and taken.
+    calls.endOne();
+    await flush();
+    adapter.calls.length = 0;
+    expect(bulkhead.availableSlots).to.equal(1);
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    expect(await rejectionOf(bulkhead.acquire())).to.be.instanceOf(BulkheadFullError);
+    bulkhead.release();
+    expect(bulkhead.availableSlots).to.equal(1);
+    await Promise.all(calls.outcomes);
+  });
+
   it("'local' gives the calls still on local slots leases when Redis comes back, before admitting anyone", async function () {
     const { adapter, store, bulkhead, calls } = setup('local', 2);
     // Redis is away from the start: two calls run on the local limit.

@@ -392,7 +392,9 @@ export class RedisBulkheadStore
    * slots that Redis does not count yet, and, while nobody is queued here, one slot for each
    * other process standing in the line (owed to its queued callers, which Redis serves before a
    * caller from a process with nobody queued): the count `tryAcquire` decides on. While Redis is away
-   * with `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
+   * with `'local'`, the calls this process runs (on the local limit's slots and on Redis leases)
+   * plus the slots the local limit leaves to the other instances (`maxConcurrent` less the local
+   * limit), so that the bulkhead's `availableSlots` is the room the local limit has.
    */
   inUse(): number {
     return this.#count(this.#uncounted());
@@ -401,7 +403,10 @@ export class RedisBulkheadStore
   // `inUse()`, given `#uncounted()`.
   #count(uncounted: number): number {
     const local = this.core.localWhileAway;
-    if (local !== undefined) return local.inUse() + this.#onLease.size;
+    // The local limit is what admits a call: the slots beyond it are left to the other instances.
+    if (local !== undefined) {
+      return this.#maxConcurrent - this.#localMax + local.inUse() + this.#onLease.size;
+    }
     return (
       this.#known +
       this.#taking.amount +

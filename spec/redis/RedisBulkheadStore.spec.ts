@@ -122,8 +122,11 @@ describeRedis(
       const result = await survivor.bulkhead.execute(() => performance.now() - crashedAt);
       // The leases were last renewed at most leaseTtl / 3 before the crash.
       expect(result).to.be.within(150, 700);
-      // The crashed store gives up renewing once its leases must have expired.
+      // The crashed store counts its leases as gone once they must have expired (it keeps
+      // renewing while its calls run, to take them back should its connection return).
       await eventually(() => crashed.store.leases === 0, 1000, 'dropping the lost leases');
+      for (const call of calls) call.release();
+      await Promise.all(calls.map((call) => call.done));
     });
 
     it('keeps the slot of a holder that still runs by renewing its lease', async function () {

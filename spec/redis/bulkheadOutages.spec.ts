@@ -9,7 +9,14 @@ import { BulkheadFullError, StoreUnavailableError } from '../../src/errors.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
-import { deferred, describeRedis, eventually, rejectionOf, type TestClient } from './harness.js';
+import {
+  deferred,
+  describeRedis,
+  eventually,
+  rejectionOf,
+  sleep,
+  type TestClient,
+} from './harness.js';
 import { flush, ScriptedAdapter } from './scripted.js';
 
 const STORE_TIMEOUT = 100;
@@ -281,6 +288,43 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     const released = adapter.calls.flatMap((c) => c.args.slice(3));
     expect([...released].sort()).to.deep.equal([...leaseIds, adopted].sort());
     expect(calls.maxRunning).to.equal(3);
+  });
+
+  it("'local' reports as availableSlots the room its local limit leaves while Redis is away, as tryAcquire decides", async function () {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      instances: 2,
+    });
+    // The local limit: floor(3 / 2) = 1 slot.
+    const bulkhead = new Bulkhead({ maxConcurrent: 3, store });
+    const calls = new Calls();
+    // A call on a Redis lease, then Redis goes silent under the next caller, refused locally.
+    calls.start(bulkhead);
+    await flush();
+    adapter.answer([1, 1]);
+    await flush();
+    calls.start(bulkhead);
+    await flush();
+    await clock.tickAsync(STORE_TIMEOUT);
+    adapter.next();
+    expect(calls.running).to.equal(1);
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    // That call ends: the local limit's one slot is free, and taken.
+    calls.endOne();
+    await flush();
+    adapter.calls.length = 0;
+    expect(bulkhead.availableSlots).to.equal(1);
+    expect(bulkhead.tryAcquire()).to.equal(true);
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    expect(await rejectionOf(bulkhead.acquire())).to.be.instanceOf(BulkheadFullError);
+    bulkhead.release();
+    expect(bulkhead.availableSlots).to.equal(1);
+    await Promise.all(calls.outcomes);
   });
 
   it("'local' gives the calls still on local slots leases when Redis comes back, before admitting anyone", async function () {
@@ -568,5 +612,126 @@ describeRedis('RedisBulkheadStore across a Redis restart', function (env) {
     await Promise.all([...onLeases, local]);
     await eventually(async () => (await zcard()) === 0, 2000, 'every lease released');
     expect(await bulkhead.execute(() => 'after')).to.equal('after');
+  });
+});
+
+// A process whose calls outlive a Redis restart keeps them counted: its next renewal that reaches
+// the restarted (empty) server adds their leases again. No call is made meanwhile, so the renewal
+// alone must do it: either it reaches Redis once it is back (a client that queues commands while
+// offline, down briefly) or it fails and the store keeps renewing past leaseTtl (a client that
+// fails them at once, down longer than leaseTtl).
+describeRedis('RedisBulkheadStore renewals across a Redis restart', function (env) {
+  this.timeout(10_000);
+  const LEASE_TTL = 600;
+
+  beforeEach(async function () {
+    if (!env.server.running) await env.server.start();
+    await env.admin.ready();
+  });
+
+  for (const { offlineQueue, downMs } of [
+    { offlineQueue: true, downMs: 300 },
+    { offlineQueue: false, downMs: 300 },
+    { offlineQueue: false, downMs: 2 * LEASE_TTL },
+  ]) {
+    it(`takes again the leases of calls still running (client ${offlineQueue ? 'queueing' : 'failing'} offline, down ${downMs} ms)`, async function () {
+      const key = env.uniqueKey();
+      const zcard = async () => Number(await env.admin.command('ZCARD', `bulwark:bh:{${key}}`));
+      const connection = await env.connect({ offlineQueue });
+      const store = new RedisBulkheadStore({
+        client: connection.client,
+        key,
+        leaseTtl: LEASE_TTL,
+      });
+      const bulkhead = new Bulkhead({ maxConcurrent: 2, store });
+      const other = new Bulkhead({
+        maxConcurrent: 2,
+        store: new RedisBulkheadStore({ client: (await env.connect()).client, key }),
+      });
+      const gate = deferred();
+      const held = [bulkhead.execute(() => gate.promise), bulkhead.execute(() => gate.promise)];
+      await eventually(async () => (await zcard()) === 2, 2000, 'two leases');
+      await env.server.stop();
+      await sleep(downMs);
+      await env.server.start();
+      await Promise.all([env.admin.ready(), connection.ready()]);
+      // Within a back-off (1 s) and a renewal period (leaseTtl / 3) of Redis answering again.
+      await eventually(async () => (await zcard()) === 2, 1500, 'both leases taken again');
+      expect(store.leases).to.equal(2);
+      // Past leaseTtl, the leases are still held: renewed, not just written back once.
+      await sleep(2 * LEASE_TTL);
+      expect(await zcard()).to.equal(2);
+      expect(await rejectionOf(other.execute(() => 'past the cap'))).to.be.instanceOf(
+        BulkheadFullError,
+      );
+      gate.resolve();
+      await Promise.all(held);
+      await eventually(async () => (await zcard()) === 0, 2000, 'both leases released');
+    });
+  }
+
+  it('takes them again whatever the limit when other processes took the slots meanwhile, and admits nobody until the count is below it', async function () {
+    const key = env.uniqueKey();
+    const zcard = async () => Number(await env.admin.command('ZCARD', `bulwark:bh:{${key}}`));
+    const connectionA = await env.connect();
+    const connectionB = await env.connect();
+    // Renewals every second: B takes the free slots before A's next one.
+    const a = new Bulkhead({
+      maxConcurrent: 2,
+      store: new RedisBulkheadStore({ client: connectionA.client, key, leaseTtl: 3000 }),
+    });
+    const b = new Bulkhead({
+      maxConcurrent: 2,
+      store: new RedisBulkheadStore({ client: connectionB.client, key, leaseTtl: 3000 }),
+    });
+    const gatesA = [deferred(), deferred()];
+    const callsA = gatesA.map((gate) => a.execute(() => gate.promise));
+    await eventually(async () => (await zcard()) === 2, 2000, "A's two leases");
+    // Right after one of A's renewals (the key's time to live jumps back up), so the restart and
+    // B's calls come well before the next.
+    const pttl = async () => Number(await env.admin.command('PTTL', `bulwark:bh:{${key}}`));
+    let last = await pttl();
+    await eventually(
+      async () => {
+        const now = await pttl();
+        const renewed = now > last;
+        last = now;
+        return renewed;
+      },
+      2000,
+      "one of A's renewals",
+    );
+    await env.server.stop();
+    await env.server.start();
+    await Promise.all([env.admin.ready(), connectionA.ready(), connectionB.ready()]);
+    const gatesB = [deferred(), deferred()];
+    const callsB = gatesB.map((gate) => b.execute(() => gate.promise));
+    await eventually(async () => (await zcard()) === 2, 2000, "B's two leases");
+    // A's next renewal adds its two running calls back: four counted against a limit of two.
+    await eventually(async () => (await zcard()) === 4, 3000, "A's leases taken again");
+    const refused = async () => {
+      for (const bulkhead of [a, b]) {
+        expect(await rejectionOf(bulkhead.execute(() => 'past the cap'))).to.be.instanceOf(
+          BulkheadFullError,
+        );
+      }
+    };
+    await refused();
+    // The excess drains as calls end; nobody is admitted until fewer than two run.
+    gatesB[0]?.resolve();
+    await callsB[0];
+    await eventually(async () => (await zcard()) === 3, 2000, "B's first call released");
+    await refused();
+    gatesA[0]?.resolve();
+    await callsA[0];
+    await eventually(async () => (await zcard()) === 2, 2000, "A's first call released");
+    await refused();
+    gatesB[1]?.resolve();
+    await callsB[1];
+    await eventually(async () => (await zcard()) === 1, 2000, "B's second call released");
+    expect(await b.execute(() => 'admitted')).to.equal('admitted');
+    gatesA[1]?.resolve();
+    await callsA[1];
+    await eventually(async () => (await zcard()) === 0, 2000, 'every lease released');
   });
 });

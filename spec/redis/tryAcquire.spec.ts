@@ -140,6 +140,8 @@ describeRedis('tryAcquire on Redis stores', function (env) {
       expect(a.bulkhead.availableSlots).to.equal(0);
       expect(a.bulkhead.tryAcquire()).to.equal(false);
       expect(() => a.bulkhead.release()).to.throw(Error);
+      b.bulkhead.release();
+      b.bulkhead.release();
     });
 
     it('gives the lease back when the slot is released before Redis grants it', async function () {
@@ -190,6 +192,8 @@ describeRedis('tryAcquire on Redis stores', function (env) {
         .build();
       expect(await rejectionOf(policy.execute(() => 'x'))).to.be.instanceOf(BulkheadFullError);
       expect(await leasesIn(b.store)).to.equal(2);
+      b.bulkhead.release();
+      b.bulkhead.release();
     });
   });
 });

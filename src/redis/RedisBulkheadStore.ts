@@ -17,7 +17,8 @@ export interface RedisBulkheadStoreOptions extends RedisStoreOptions {
   /**
    * How long a slot stays taken without word from its holder. A holder renews its leases every
    * `leaseTtl / 3` while its calls run, so only a process that stops answering (crashed, frozen,
-   * cut off) loses its slots, which come back to everyone within `leaseTtl`. At least 50 ms.
+   * cut off) loses its slots, which come back to everyone within `leaseTtl`; a renewal puts back
+   * the leases Redis no longer has (after a restart) for the calls still running. At least 50 ms.
    * @defaultValue `'30s'`
    */
   readonly leaseTtl?: Duration | undefined;
@@ -32,10 +33,14 @@ const MIN_LEASE_TTL_MS = 50;
  *
  * Each slot is a lease in a sorted set, scored by its expiry on the Redis server's clock; taking
  * a slot first drops expired leases, then adds one if fewer than `maxConcurrent` remain (one
- * atomic Lua script). The store renews the leases it holds every `leaseTtl / 3` (one timer per
- * store, only while it holds leases: a process whose calls have all settled exits at once), so a crashed holder's slots come back within
- * `leaseTtl` and a live one never loses its own. The key expires `leaseTtl` after the last lease
- * was taken or renewed.
+ * atomic Lua script). The store renews the leases of its running calls every `leaseTtl / 3` (one
+ * timer per store, only while calls run on leases: a process whose calls have all settled exits
+ * at once), so a crashed holder's slots come back within `leaseTtl` and a live one never loses
+ * its own: a renewal puts back, whatever the limit, any lease Redis no longer has (a restart, a
+ * flush, or expiry while the process was paused or cut off), so Redis counts every call that
+ * runs, and admits nobody while more than `maxConcurrent` do; while Redis is away the renewals
+ * go on, and the first to reach it again takes the leases back. The key expires `leaseTtl` after
+ * the last lease was taken or renewed.
  *
  * Acquiring and releasing a slot cost one round trip each, and `acquire` and `execute` are
  * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
@@ -190,7 +195,10 @@ export class RedisBulkheadStore
     this.#placeTtlMs = Math.ceil(4 * this.#pollMs);
   }
 
-  /** Slots this store holds in Redis (leases it renews). */
+  /**
+   * Slots this store holds in Redis (leases it renews), as of its last answer: a lease not
+   * renewed for `leaseTtl` (Redis away) is not counted until a renewal takes it back.
+   */
   get leases(): number {
     return this.#leases.size;
   }
@@ -384,7 +392,9 @@ export class RedisBulkheadStore
    * slots that Redis does not count yet, and, while nobody is queued here, one slot for each
    * other process standing in the line (owed to its queued callers, which Redis serves before a
    * caller from a process with nobody queued): the count `tryAcquire` decides on. While Redis is away
-   * with `'local'`, the calls this process runs: on the local limit's slots and on Redis leases.
+   * with `'local'`, the calls this process runs (on the local limit's slots and on Redis leases)
+   * plus the slots the local limit leaves to the other instances (`maxConcurrent` less the local
+   * limit), so that the bulkhead's `availableSlots` is the room the local limit has.
    */
   inUse(): number {
     return this.#count(this.#uncounted());
@@ -393,7 +403,10 @@ export class RedisBulkheadStore
   // `inUse()`, given `#uncounted()`.
   #count(uncounted: number): number {
     const local = this.core.localWhileAway;
-    if (local !== undefined) return local.inUse() + this.#onLease.size;
+    // The local limit is what admits a call: the slots beyond it are left to the other instances.
+    if (local !== undefined) {
+      return this.#maxConcurrent - this.#localMax + local.inUse() + this.#onLease.size;
+    }
     return (
       this.#known +
       this.#taking.amount +
@@ -564,9 +577,9 @@ export class RedisBulkheadStore
   // Frees the lease `ticket` in Redis, unless Redis dropped it already.
   #releaseLease(ticket: string): void | Promise<void> {
     const aliveAt = this.#leases.get(ticket);
-    if (aliveAt === undefined) return;
     this.#leases.delete(ticket);
-    if (this.#leases.size === 0) this.#stopRenewal();
+    if (!this.#renewable()) this.#stopRenewal();
+    if (aliveAt === undefined) return;
     const free = this.#toFree();
     const ids = free.length === 0 ? [ticket] : [ticket, ...free];
     return this.core.link.attempt(
@@ -681,8 +694,16 @@ export class RedisBulkheadStore
     }
   }
 
+  // Whether a call runs here on a lease: held in Redis, or one Redis may have dropped meanwhile
+  // (expired while this store could not renew it, or lost to a restart), to take again.
+  #renewable(): boolean {
+    return this.#leases.size !== 0 || this.#onLease.size !== 0 || this.#adopted.length !== 0;
+  }
+
+  // Renews every `leaseTtl / 3` while a call runs here on a lease, whether or not Redis answered
+  // the last renewal: the first that reaches it again takes back what it no longer has.
   #armRenewal(): void {
-    if (this.#renewTimer === undefined && this.#leases.size !== 0) {
+    if (this.#renewTimer === undefined && this.#renewable()) {
       this.#renewTimer = this.core.link.clock.setTimeout(
         this.#onRenewTimer,
         Math.floor(this.leaseTtlMs / 3),
@@ -728,12 +749,17 @@ export class RedisBulkheadStore
   }
 
   #renew(): void {
-    const leases = this.#leases;
-    if (leases.size === 0) return;
+    if (!this.#renewable()) return;
     const link = this.core.link;
     const sentAt = link.clock.now();
-    if (this.#renewing || !link.shouldTry()) {
-      if (!this.#renewing) this.#away = true;
+    // A renewal still out: its answer (or failure) says what Redis holds; the leases it carries
+    // are not dropped meanwhile, since Redis takes them all back if it answers.
+    if (this.#renewing) {
+      this.#armRenewal();
+      return;
+    }
+    if (!link.shouldTry()) {
+      this.#away = true;
       this.#dropExpired(sentAt);
       this.#armRenewal();
       return;
@@ -755,8 +781,11 @@ export class RedisBulkheadStore
 
   // Renews the leases held (none, for a command that only learns the count), or, after a time
   // without Redis, takes again those of every call still running here (Redis may have restarted
-  // empty, or let some expire), whatever the limit, with leases for the calls on local slots.
-  // Its answer is the known count. The caller has checked that the command may go to Redis.
+  // empty, or let some expire), with leases for the calls on local slots. Either way Redis adds
+  // again, whatever the limit, any lease it no longer has (a restart it came back from unseen,
+  // with a client that queued the command meanwhile): the calls run, so they are counted, and
+  // Redis admits nobody while it counts `maxConcurrent` or more. Its answer is the known count.
+  // The caller has checked that the command may go to Redis.
   #sync(sentAt: number): void {
     const leases = this.#leases;
     const link = this.core.link;
@@ -771,25 +800,24 @@ export class RedisBulkheadStore
       : [...leases.keys()];
     const sent = adopt.length === 0 ? ids : [...ids, ...adopt];
     const command = this.#command({ op: retake ? 'retake' : 'renew', ids: sent });
-    // Leases Redis took after the renewal gave up on it, for calls not counted on them: given back.
+    // Leases Redis took (again) after the renewal gave up on it, for calls not counted on them:
+    // given back.
     const onLate = (late: unknown): void => {
       if (Array.isArray(late)) this.#giveBack(this.#lateCarried(adopt, ids));
     };
-    link.run(command, retake ? onLate : undefined).then(
+    link.run(command, ids.length === 0 && adopt.length === 0 ? undefined : onLate).then(
       (reply) => {
         this.#renewing = false;
         this.#adopting.done(adopt.length);
-        const [inUse, lost] = reply as [unknown, unknown];
-        this.#known = Number(inUse);
+        this.#known = Number((reply as readonly unknown[])[0]);
         this.#learnLine(reply as readonly unknown[]);
         if (retake) {
           this.#retaken(ids, sentAt);
           this.#adopt(adopt);
         } else {
+          // Every lease sent is in Redis now, added again if it was gone; those whose calls ended
+          // meanwhile are freed by their releases, sent after it.
           for (const id of ids) if (leases.has(id)) leases.set(id, sentAt);
-        }
-        if (Array.isArray(lost)) {
-          for (const id of lost) this.#lost(String(id));
         }
         this.#armRenewal();
         if (this.#unreleased.size !== 0) this.#freeUnreleased();

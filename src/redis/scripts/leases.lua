@@ -10,8 +10,9 @@
 --   while Redis was away); adopt, the new lease's id, the count k of leases to add whatever the
 --   limit (for calls this process still runs on slots of its own, taken while Redis was away),
 --   those k ids, then the ids of leases to free first; release, the ids of the leases to free;
---   renew, the ids of the leases to renew; retake, the ids of leases to renew or add again
---   whatever the limit (the calls this process still runs, after a time without Redis).
+--   renew, the ids of the leases to renew; retake, the same after a time without Redis (the
+--   leases of every call this process still runs); both add again, whatever the limit, the
+--   leases Redis no longer has (those calls still run).
 --   An op ending in '+' ('acquire+', ...) has three more arguments at the end, this process's
 --   place in the line: its name, how long its first queued caller has waited (ms; -1: nobody
 --   waits there any more, it leaves the line) and how long its place lasts unless renewed (ms).
@@ -19,7 +20,7 @@
 --   (all of them, for a caller from a process with nobody queued), so the slots freed while
 --   callers wait go to the process whose caller has waited longest.
 -- Replies: acquire and adopt { granted 1/0, in use, wait, others }; release { 1, in use, wait,
---   others }; renew and retake { in use, { lost ids }, wait, others } (none lost for retake);
+--   others }; renew and retake { in use, { ids added again }, wait, others };
 --   wait: how long the caller first in line in another process has waited (ms), -1 when none
 --   waits; others: how many other processes stand in the line.
 if redis.replicate_commands then pcall(redis.replicate_commands) end
@@ -102,19 +103,14 @@ if op == 'acquire' or op == 'adopt' then
 elseif op == 'release' then
   if last >= 4 then redis.call('ZREM', key, unpack(ARGV, 4, last)) end
   return { 1, redis.call('ZCARD', key), waited(), others() }
-elseif op == 'retake' then
-  for i = 4, last do redis.call('ZADD', key, now + ttl, ARGV[i]) end
-  redis.call('PEXPIRE', key, ARGV[3])
-  return { redis.call('ZCARD', key), {}, waited(), others() }
 end
-local lost = {}
+-- renew and retake: every lease named runs a call of this process, so one Redis no longer has (a
+-- restart or flush emptied it, or it expired while this process was paused or cut off) is added
+-- again, whatever the limit: a call that runs is never left uncounted.
+local added = {}
 for i = 4, last do
-  if redis.call('ZSCORE', key, ARGV[i]) then
-    redis.call('ZADD', key, now + ttl, ARGV[i])
-  else
-    lost[#lost + 1] = ARGV[i]
-  end
+  if redis.call('ZADD', key, now + ttl, ARGV[i]) == 1 then added[#added + 1] = ARGV[i] end
 end
 local n = redis.call('ZCARD', key)
 if n > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
-return { n, lost, waited(), others() }
+return { n, added, waited(), others() }

@@ -18,9 +18,9 @@ export type LeaseOp =
       readonly adopt?: readonly string[] | undefined;
     }
   | {
-      /** `release`: frees every lease of `ids` (at least one); `renew`: extends every lease of
-       * `ids` still held, and names those lost; `retake`: extends every lease of `ids`, adding
-       * those lost again whatever the limit. */
+      /** `release`: frees every lease of `ids` (at least one); `renew` and `retake` (after a
+       * time without Redis): extends every lease of `ids`, adding again whatever the limit those
+       * Redis no longer has, and names them. */
       readonly op: 'release' | 'renew' | 'retake';
       readonly ids: readonly string[];
     };
@@ -79,7 +79,7 @@ const NONE: readonly string[] = [];
 
 /**
  * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use, wait, others]`;
- * release `[1, in use, wait, others]`; renew and retake `[in use, lost ids, wait, others]`;
+ * release `[1, in use, wait, others]`; renew and retake `[in use, ids added again, wait, others]`;
  * `wait`: how long the caller first in line in another process has waited (ms), -1 when none
  * waits; `others`: how many other processes stand in the line.
  */

@@ -39,8 +39,9 @@ const MIN_LEASE_TTL_MS = 50;
  * its own: a renewal puts back, whatever the limit, any lease Redis no longer has (a restart, a
  * flush, or expiry while the process was paused or cut off), so Redis counts every call that
  * runs, and admits nobody while more than `maxConcurrent` do; while Redis is away the renewals
- * go on, and the first to reach it again takes the leases back. The key expires `leaseTtl` after
- * the last lease was taken or renewed.
+ * go on (one out at a time, not waiting out the back-off that calls skip Redis for, which may be
+ * longer than `leaseTtl`), and the first to reach it again takes the leases back. The key expires
+ * `leaseTtl` after the last lease was taken or renewed.
  *
  * Acquiring and releasing a slot cost one round trip each, and `acquire` and `execute` are
  * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
@@ -750,20 +751,16 @@ export class RedisBulkheadStore
 
   #renew(): void {
     if (!this.#renewable()) return;
-    const link = this.core.link;
-    const sentAt = link.clock.now();
+    const sentAt = this.core.link.clock.now();
     // A renewal still out: its answer (or failure) says what Redis holds; the leases it carries
     // are not dropped meanwhile, since Redis takes them all back if it answers.
     if (this.#renewing) {
       this.#armRenewal();
       return;
     }
-    if (!link.shouldTry()) {
-      this.#away = true;
-      this.#dropExpired(sentAt);
-      this.#armRenewal();
-      return;
-    }
+    // Sent during a back-off too (calls skip Redis then, renewals do not): the back-off may be
+    // longer than leaseTtl, and one renewal Redis was slow to answer must not cost the leases.
+    // At most one is out at a time, so an outage piles up no commands.
     this.#sync(sentAt);
   }
 
@@ -785,7 +782,7 @@ export class RedisBulkheadStore
   // again, whatever the limit, any lease it no longer has (a restart it came back from unseen,
   // with a client that queued the command meanwhile): the calls run, so they are counted, and
   // Redis admits nobody while it counts `maxConcurrent` or more. Its answer is the known count.
-  // The caller has checked that the command may go to Redis.
+  // Sent whether or not calls skip Redis for now (a renewal, or a probe the link let through).
   #sync(sentAt: number): void {
     const leases = this.#leases;
     const link = this.core.link;

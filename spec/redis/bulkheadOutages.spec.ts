@@ -424,6 +424,50 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     expect(await Promise.all(calls.outcomes)).to.deep.equal(['done', 'done']);
   });
 
+  it("'local' keeps renewing while only calls on local slots run, and takes their leases again after Redis lost them", async function () {
+    const redis = new SimulatedRedis();
+    const store = new RedisBulkheadStore({
+      client: redis,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      leaseTtl: 300,
+    });
+    const bulkhead = new Bulkhead({ maxConcurrent: 2, store });
+    const calls = new Calls();
+    // Redis is away: a long call runs on a local slot.
+    redis.up = false;
+    calls.start(bulkhead);
+    await flush();
+    await clock.tickAsync(STORE_TIMEOUT);
+    expect(calls.running).to.equal(1);
+    // Redis is back: a short call runs on a lease, and Redis counts the long call too.
+    redis.up = true;
+    await clock.tickAsync(1000);
+    expect(await bulkhead.execute(() => 'short')).to.equal('short');
+    await clock.tickAsync(150);
+    expect(redis.count()).to.equal(1);
+    // Redis goes away for more than leaseTtl, and comes back empty.
+    redis.up = false;
+    await clock.tickAsync(800);
+    redis.up = true;
+    redis.leases.clear();
+    // Within a back-off and a renewal, the long call's lease is taken again, and kept.
+    await clock.tickAsync(600);
+    expect(redis.count()).to.equal(1);
+    for (let i = 0; i < 10; i++) {
+      await clock.tickAsync(50);
+      expect(redis.count()).to.equal(1);
+    }
+    // The call ends: its lease is freed, and the store stops renewing.
+    calls.endOne();
+    await flush();
+    expect(redis.count()).to.equal(0);
+    const sent = redis.sent;
+    await clock.tickAsync(1000);
+    expect(redis.sent).to.equal(sent);
+    expect(await Promise.all(calls.outcomes)).to.deep.equal(['done']);
+  });
+
   it("'local' gives the calls still on local slots leases when Redis comes back, before admitting anyone", async function () {
     const { adapter, store, bulkhead, calls } = setup('local', 2);
     // Redis is away from the start: two calls run on the local limit.

@@ -34,11 +34,12 @@ const MIN_LEASE_TTL_MS = 50;
  * Each slot is a lease in a sorted set, scored by its expiry on the Redis server's clock; taking
  * a slot first drops expired leases, then adds one if fewer than `maxConcurrent` remain (one
  * atomic Lua script). The store renews the leases of its running calls every `leaseTtl / 3` (one
- * timer per store, only while calls run on leases: a process whose calls have all settled exits
- * at once), so a crashed holder's slots come back within `leaseTtl` and a live one never loses
- * its own: a renewal puts back, whatever the limit, any lease Redis no longer has (a restart, a
- * flush, or expiry while the process was paused or cut off), so Redis counts every call that
- * runs, and admits nobody while more than `maxConcurrent` do; while Redis is away the renewals
+ * timer per store, only while calls run: a process whose calls have all settled exits at once;
+ * a call on a slot of the local limit gets a lease from the first renewal Redis answers), so a
+ * crashed holder's slots come back within `leaseTtl` and a live one never loses its own: a
+ * renewal puts back, whatever the limit, any lease Redis no longer has (a restart, a flush, or
+ * expiry while the process was paused or cut off), so Redis counts every call that runs, and
+ * admits nobody while more than `maxConcurrent` do; while Redis is away the renewals
  * go on (one out at a time, not waiting out the back-off that calls skip Redis for, which may be
  * longer than `leaseTtl`), and the first to reach it again takes the leases back. The key expires
  * `leaseTtl` after the last lease was taken or renewed.
@@ -160,8 +161,12 @@ export class RedisBulkheadStore
     this.#renew();
   };
   // A slot of the local limit, which counts this process's calls still running on Redis leases.
-  readonly #takeLocal = (local: InMemoryBulkheadStore): false | BulkheadTicket =>
-    local.inUse() + this.#onLease.size < this.#localMax && local.acquire() && LOCAL_SLOT;
+  // Its call is renewed too: the first renewal Redis answers takes a lease for it.
+  readonly #takeLocal = (local: InMemoryBulkheadStore): false | BulkheadTicket => {
+    if (local.inUse() + this.#onLease.size >= this.#localMax || !local.acquire()) return false;
+    this.#armRenewal();
+    return LOCAL_SLOT;
+  };
   readonly #acquireWithout = (): false | BulkheadTicket | Promise<false | BulkheadTicket> => {
     const core = this.core;
     this.#away = true;
@@ -380,6 +385,7 @@ export class RedisBulkheadStore
         const adopted = this.#adopted.pop() as string;
         return this.#releaseLease(adopted);
       }
+      if (!this.#renewable()) this.#stopRenewal();
       return;
     }
     if (typeof ticket !== 'string' || !this.#onLease.delete(ticket)) return;
@@ -695,14 +701,20 @@ export class RedisBulkheadStore
     }
   }
 
-  // Whether a call runs here on a lease: held in Redis, or one Redis may have dropped meanwhile
-  // (expired while this store could not renew it, or lost to a restart), to take again.
+  // Whether a call runs here: on a lease held in Redis, on one Redis may have dropped meanwhile
+  // (expired while this store could not renew it, or lost to a restart), to take again, or on a
+  // slot of the local limit, which the next renewal Redis answers takes a lease for.
   #renewable(): boolean {
-    return this.#leases.size !== 0 || this.#onLease.size !== 0 || this.#adopted.length !== 0;
+    return (
+      this.#leases.size !== 0 ||
+      this.#onLease.size !== 0 ||
+      this.#adopted.length !== 0 ||
+      (this.core.local?.inUse() ?? 0) !== 0
+    );
   }
 
-  // Renews every `leaseTtl / 3` while a call runs here on a lease, whether or not Redis answered
-  // the last renewal: the first that reaches it again takes back what it no longer has.
+  // Renews every `leaseTtl / 3` while a call runs here, whether or not Redis answered the last
+  // renewal: the first that reaches it again takes back what it no longer has.
   #armRenewal(): void {
     if (this.#renewTimer === undefined && this.#renewable()) {
       this.#renewTimer = this.core.link.clock.setTimeout(
@@ -829,8 +841,8 @@ export class RedisBulkheadStore
     );
   }
 
-  // Leases not renewed for leaseTtl have expired in Redis: stop renewing them, and let their
-  // release (when their calls end) free nothing.
+  // Leases not renewed for leaseTtl have expired in Redis: their release (when their calls end)
+  // frees nothing, and the next renewal takes them again (for a call on a local slot, a new one).
   #dropExpired(now: number): void {
     for (const [id, aliveAt] of this.#leases) {
       if (now - aliveAt >= this.leaseTtlMs) this.#lost(id);

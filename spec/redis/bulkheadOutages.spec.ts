@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { BulkheadFullError, StoreUnavailableError } from '../../src/errors.js';
+import { AdaptiveLimit } from '../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
@@ -385,6 +386,67 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     bulkhead.release();
     expect(bulkhead.availableSlots).to.equal(1);
     await Promise.all(calls.outcomes);
+  });
+
+  it("'local' under an AdaptiveLimit admits calls while Redis is away, up to the local limit, and reports that room", async function () {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      instances: 4,
+    });
+    // The local limit: floor(8 / 4) = 2 slots, below the adaptive limit (4).
+    const bulkhead = new Bulkhead({
+      limit: new AdaptiveLimit({ min: 1, max: 8, initial: 4 }),
+      store,
+    });
+    const calls = new Calls();
+    await firstCallLocal(adapter, bulkhead, calls);
+    expect(calls.running).to.equal(1);
+    expect(bulkhead.availableSlots).to.equal(1);
+    calls.start(bulkhead);
+    await flush();
+    expect(calls.running).to.equal(2);
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    expect(await rejectionOf(bulkhead.execute(() => 'past the local limit'))).to.be.instanceOf(
+      BulkheadFullError,
+    );
+    calls.endOne();
+    await flush();
+    expect(bulkhead.availableSlots).to.equal(1);
+    calls.start(bulkhead);
+    await flush();
+    expect(calls.running).to.equal(2);
+    calls.endOne();
+    calls.endOne();
+    await flush();
+    expect(await Promise.all(calls.outcomes)).to.deep.equal(Array(3).fill('done'));
+  });
+
+  it("'local' under an AdaptiveLimit whose limit is below the local limit reports the adaptive limit's room while Redis is away", async function () {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      instances: 4,
+    });
+    // The local limit (floor(200 / 4) = 50) is far above the adaptive limit (20).
+    const bulkhead = new Bulkhead({
+      limit: new AdaptiveLimit({ min: 1, max: 200, initial: 20 }),
+      store,
+    });
+    const calls = new Calls();
+    await firstCallLocal(adapter, bulkhead, calls);
+    for (let i = 0; i < 5; i++) calls.start(bulkhead);
+    await flush();
+    expect(calls.running).to.equal(6);
+    expect(bulkhead.availableSlots).to.equal(14);
+    for (let i = 0; i < 6; i++) calls.endOne();
+    await flush();
+    expect(await Promise.all(calls.outcomes)).to.deep.equal(Array(6).fill('done'));
   });
 
   it('keeps renewing through the back-off after a renewal timed out, so the leases outlive a back-off longer than leaseTtl', async function () {

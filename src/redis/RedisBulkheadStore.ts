@@ -399,21 +399,27 @@ export class RedisBulkheadStore
    * slots that Redis does not count yet, and, while nobody is queued here, one slot for each
    * other process standing in the line (owed to its queued callers, which Redis serves before a
    * caller from a process with nobody queued): the count `tryAcquire` decides on. While Redis is away
-   * with `'local'`, the calls this process runs (on the local limit's slots and on Redis leases)
-   * plus the slots the local limit leaves to the other instances (`maxConcurrent` less the local
-   * limit), so that the bulkhead's `availableSlots` is the room the local limit has.
+   * with `'local'`, the calls this process runs (on the local limit's slots and on Redis leases),
+   * which the local limit decides on (see `'bulwark.limit'`).
    */
   inUse(): number {
     return this.#count(this.#uncounted());
   }
 
+  /**
+   * @internal The most slots this store grants now: while Redis is away with `'local'`, the local
+   * limit (`maxConcurrent / instances`, rounded down, at least 1), the rest being left to the
+   * other instances; else `maxConcurrent`. The bulkhead reports as `availableSlots` the room under
+   * it (and under an adaptive limit, under the lower of the two).
+   */
+  'bulwark.limit'(): number {
+    return this.core.localWhileAway !== undefined ? this.#localMax : this.#maxConcurrent;
+  }
+
   // `inUse()`, given `#uncounted()`.
   #count(uncounted: number): number {
     const local = this.core.localWhileAway;
-    // The local limit is what admits a call: the slots beyond it are left to the other instances.
-    if (local !== undefined) {
-      return this.#maxConcurrent - this.#localMax + local.inUse() + this.#onLease.size;
-    }
+    if (local !== undefined) return local.inUse() + this.#onLease.size;
     return (
       this.#known +
       this.#taking.amount +

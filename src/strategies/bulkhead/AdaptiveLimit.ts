@@ -577,6 +577,12 @@ export class AdaptiveSlots implements BulkheadStore {
     return this.#inner.inUse() + this.#asking;
   }
 
+  // The store's own limit for now, if it has one (see `BulkheadStore['bulwark.limit']`).
+  'bulwark.limit'(): number {
+    const inner = this.#inner;
+    return inner['bulwark.limit'] !== undefined ? inner['bulwark.limit']() : this.#limit.max;
+  }
+
   /** @internal Counts `n` more slots in use (see `InMemoryBulkheadStore.hold`). */
   hold(n: number): void {
     (this.#inner as InMemoryBulkheadStore).hold(n);

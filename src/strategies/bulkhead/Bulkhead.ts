@@ -277,7 +277,11 @@ export class Bulkhead {
   get availableSlots(): number {
     if (this.#successor !== undefined) return this.#successor.availableSlots;
     const max = this.maxConcurrent;
-    const free = max - this.#store.inUse();
+    const store = this.#store;
+    // A store that grants fewer slots for now (a shared one deciding without its backend).
+    const limit = store['bulwark.limit']?.() ?? max;
+    // Stryker disable next-line EqualityOperator: at limit === max both branches answer the same
+    const free = (limit < max ? limit : max) - store.inUse();
     // Stryker disable next-line EqualityOperator: at free === 0 and free === max both branches answer the same
     return free <= 0 ? 0 : free < max ? free : max;
   }

@@ -70,6 +70,12 @@ export interface BulkheadStore {
   /** Slots in use. A remote store returns the last count it knows, without a round trip. */
   inUse(): number;
   /**
+   * @internal Optional: the most slots the store grants now, when that may be fewer than
+   * `maxConcurrent` (a shared store deciding by an in-process share of the limit while its
+   * backend is away). The bulkhead's `availableSlots` reports the room under it.
+   */
+  'bulwark.limit'?(): number;
+  /**
    * Optional: registers `onFree`, to be called when slots may have been freed by someone else
    * (another process). The bulkhead then asks {@link BulkheadStore.acquire} again for its
    * waiting callers. An in-process store has no need of it. `queuedSince` tells, whenever the

@@ -81,7 +81,7 @@ describe('engine', () => {
       const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
       const { first, again } = JSON.parse(stdout) as { first: number[]; again: number[] };
       // The first classes met get a site each; the rest share the last one.
-      expect(first).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7]);
+      expect(first).to.deep.equal([0, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5]);
       expect(again).to.deep.equal(first);
     });
   });

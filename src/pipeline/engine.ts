@@ -100,7 +100,7 @@ export function link(
  * How many classes of step get a call site of their own in a {@link Link} (the classes a process
  * meets first; any later ones share one more).
  */
-const SITES = 7;
+const SITES = 5;
 
 /** The call site of each class a link has led to, numbered as first seen. */
 const sites = new Map<unknown, number>();
@@ -122,9 +122,9 @@ function siteOf(to: object): number {
  * has several), every class of step reaches those two calls; V8 then looks each one up in a
  * generic cache and inlines none of them. A link calls its step from a call site that only that
  * class of step reaches (one `case` per class, numbered as the process meets them): in a process
- * with twelve shapes, that took 130 to 170 instructions off a one-stage policy's call (6 to 8%;
- * 32 off the timeout's) and 93 off the six-stage pipeline's; a process with one shape pays up to
- * 100 for it. The cases
+ * with twelve shapes, that took 178 to 226 instructions off a one-stage policy's call (9 to 11%;
+ * 84 off the timeout's) and 146 off the six-stage pipeline's; a process with one shape pays up to
+ * 90 for it. Six cases: each adds to what V8 counts against its inlining budget. The cases
  * are the same code on purpose: each has its own feedback in V8 (`this.to` is read in each, so
  * that V8 does not share one cache between the cases, as it does for a local variable).
  */
@@ -150,10 +150,6 @@ export class Link implements Inward, Outward {
         return this.to.enter(ctx);
       case 4:
         return this.to.enter(ctx);
-      case 5:
-        return this.to.enter(ctx);
-      case 6:
-        return this.to.enter(ctx);
       default:
         return this.to.enter(ctx);
     }
@@ -172,10 +168,6 @@ export class Link implements Inward, Outward {
       case 3:
         return this.to.leave(ctx, ok, value);
       case 4:
-        return this.to.leave(ctx, ok, value);
-      case 5:
-        return this.to.leave(ctx, ok, value);
-      case 6:
         return this.to.leave(ctx, ok, value);
       default:
         return this.to.leave(ctx, ok, value);

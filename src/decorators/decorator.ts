@@ -81,8 +81,8 @@ export interface FallbackResultMismatch<V, R> {
  *   compile error). The method must be `async` (return a Promise): a decorator cannot change a
  *   method's declared return type, so a non-Promise method is a compile error. A method may
  *   declare the substitute in its result (`Promise<Price | null>` under a fallback to `null`),
- *   and must when the wrapper has one, unless its result is `Promise<void>`: its value is
- *   discarded, so any substitute fits it (its callers still see `void`).
+ *   and must when the wrapper has one, unless its result is `Promise<void>`: its callers see
+ *   `void` and use no value, so any substitute fits it (at run time they get the substitute).
  *
  * @typeParam V - type of a substitute result the wrapper may produce (a fallback's), `never` if none
  * @typeParam T - result type the wrapped function must produce (a typed policy's, or what a
@@ -161,7 +161,7 @@ type DecoratedMethod<V, T, M> = unknown extends T
 
 /**
  * `M`, or a {@link FallbackResultMismatch} when substitute `V` cannot be its result. A method whose
- * result is `void` discards its value: any substitute fits it, and its callers still see `void`.
+ * result is `void` takes any substitute: its callers see `void` and use no value.
  */
 type SubstituteFits<V, M> = [V] extends [never]
   ? M

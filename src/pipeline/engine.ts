@@ -100,7 +100,7 @@ export function link(
  * How many classes of step get a call site of their own in a {@link Link} (the classes a process
  * meets first; any later ones share one more).
  */
-const SITES = 7;
+const SITES = 5;
 
 /** The call site of each class a link has led to, numbered as first seen. */
 const sites = new Map<unknown, number>();
@@ -122,8 +122,9 @@ function siteOf(to: object): number {
  * has several), every class of step reaches those two calls; V8 then looks each one up in a
  * generic cache and inlines none of them. A link calls its step from a call site that only that
  * class of step reaches (one `case` per class, numbered as the process meets them): in a process
- * with twelve shapes, that took 130 to 170 instructions off a one-stage policy's call (about 7%)
- * and 90 off the six-stage pipeline's; a process with one shape pays 0 to 100 for it. The cases
+ * with twelve shapes, that took 178 to 226 instructions off a one-stage policy's call (9 to 11%;
+ * 84 off the timeout's) and 146 off the six-stage pipeline's; a process with one shape pays up to
+ * 90 for it. Six cases: each adds to what V8 counts against its inlining budget. The cases
  * are the same code on purpose: each has its own feedback in V8 (`this.to` is read in each, so
  * that V8 does not share one cache between the cases, as it does for a local variable).
  */
@@ -149,10 +150,6 @@ export class Link implements Inward, Outward {
         return this.to.enter(ctx);
       case 4:
         return this.to.enter(ctx);
-      case 5:
-        return this.to.enter(ctx);
-      case 6:
-        return this.to.enter(ctx);
       default:
         return this.to.enter(ctx);
     }
@@ -171,10 +168,6 @@ export class Link implements Inward, Outward {
       case 3:
         return this.to.leave(ctx, ok, value);
       case 4:
-        return this.to.leave(ctx, ok, value);
-      case 5:
-        return this.to.leave(ctx, ok, value);
-      case 6:
         return this.to.leave(ctx, ok, value);
       default:
         return this.to.leave(ctx, ok, value);
@@ -235,18 +228,21 @@ class Invoker implements Inward {
     }
     const root = ctx.root;
     let value: unknown;
+    let promise: Promise<unknown> | undefined;
     try {
       value = root.fn(ctx);
+      // Asked here: a hostile answer (a Proxy) may throw even this.
+      if (value instanceof Promise) promise = value;
     } catch (error) {
       this.outer.leave(ctx, false, error);
       return;
     }
     // A native promise, the usual answer, goes as `settles` would send it, without its checks
     // for a timed call: short enough for the engine to inline into `execute`.
-    if (!(value instanceof Promise)) this.answered(ctx, value, this.outer);
-    else if (root.tracked || root.slotTracked) this.enterTracked(ctx, value, this.outer);
-    else if (root.inFirstTurn && !root.deferred) answerBy(root, ctx, value, this.outer);
-    else sendBy(ctx, value, this.outer);
+    if (promise === undefined) this.answered(ctx, value, this.outer);
+    else if (root.tracked || root.slotTracked) this.enterTracked(ctx, promise, this.outer);
+    else if (root.inFirstTurn && !root.deferred) answerBy(root, ctx, promise, this.outer);
+    else sendBy(ctx, promise, this.outer);
   }
 
   /**
@@ -257,14 +253,16 @@ class Invoker implements Inward {
   private enterTimed(ctx: Context): void {
     const timed = new TimedAttempt(this, ctx, this.clock.now());
     let value: unknown;
+    let promise: Promise<unknown> | undefined;
     try {
       value = ctx.root.fn(ctx);
+      if (value instanceof Promise) promise = value;
     } catch (error) {
       timed.leave(ctx, false, error);
       return;
     }
-    if (value instanceof Promise) this.settles(ctx, value, timed);
-    else this.answered(ctx, value, timed);
+    if (promise === undefined) this.answered(ctx, value, timed);
+    else this.settles(ctx, promise, timed);
   }
 
   /**

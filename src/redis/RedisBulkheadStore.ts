@@ -400,7 +400,8 @@ export class RedisBulkheadStore
    * other process standing in the line (owed to its queued callers, which Redis serves before a
    * caller from a process with nobody queued): the count `tryAcquire` decides on. While Redis is away
    * with `'local'`, the calls this process runs (on the local limit's slots and on Redis leases),
-   * which the local limit decides on (see `'bulwark.limit'`).
+   * which the local limit decides on; the bulkhead's `availableSlots` then reports the room under
+   * that limit (`maxConcurrent / instances`, rounded down, at least 1).
    */
   inUse(): number {
     return this.#count(this.#uncounted());

@@ -853,42 +853,46 @@ describeRedis('RedisBulkheadStore renewals across a Redis restart', function (en
       });
       const gate = deferred();
       const held = [bulkhead.execute(() => gate.promise), bulkhead.execute(() => gate.promise)];
-      await eventually(async () => (await zcard()) === 2, 2000, 'two leases');
-      await env.server.stop();
-      await sleep(downMs);
-      await env.server.start();
-      await Promise.all([env.admin.ready(), connection.ready()]);
-      // Within about a back-off (1 s) and a renewal period (leaseTtl / 3) of Redis answering
-      // again (bounds only: a busy machine may take longer).
-      // (Redis may answer the admin's ZCARD before the store has read its own reply.)
-      await eventually(
-        async () => (await zcard()) === 2 && store.leases === 2,
-        4000,
-        'both leases taken again',
-      );
-      // Past leaseTtl, the leases are still held: renewed, not just written back once (then they
-      // would be gone for good by now). Read until seen, as a machine too busy to renew in time
-      // lets them lapse until its next renewal.
-      await sleep(2 * LEASE_TTL);
-      await eventually(
-        async () => (await zcard()) === 2 && store.leases === 2,
-        4000,
-        'both leases still held',
-      );
-      // Nobody else is admitted while they are (again, read until seen: a call admitted during
-      // such a lapse ends at once).
-      await eventually(
-        () =>
-          other
-            .execute(() => 'past the cap')
-            .then(
-              () => false,
-              (error: unknown) => error instanceof BulkheadFullError,
-            ),
-        4000,
-        'the other process refused',
-      );
-      gate.resolve();
+      // A failed expectation still ends the calls: their renewals would keep the run alive.
+      try {
+        await eventually(async () => (await zcard()) === 2, 2000, 'two leases');
+        await env.server.stop();
+        await sleep(downMs);
+        await env.server.start();
+        await Promise.all([env.admin.ready(), connection.ready()]);
+        // Within about a back-off (1 s) and a renewal period (leaseTtl / 3) of Redis answering
+        // again (bounds only: a busy machine may take longer).
+        // (Redis may answer the admin's ZCARD before the store has read its own reply.)
+        await eventually(
+          async () => (await zcard()) === 2 && store.leases === 2,
+          4000,
+          'both leases taken again',
+        );
+        // Past leaseTtl, the leases are still held: renewed, not just written back once (then they
+        // would be gone for good by now). Read until seen, as a machine too busy to renew in time
+        // lets them lapse until its next renewal.
+        await sleep(2 * LEASE_TTL);
+        await eventually(
+          async () => (await zcard()) === 2 && store.leases === 2,
+          4000,
+          'both leases still held',
+        );
+        // Nobody else is admitted while they are (again, read until seen: a call admitted during
+        // such a lapse ends at once).
+        await eventually(
+          () =>
+            other
+              .execute(() => 'past the cap')
+              .then(
+                () => false,
+                (error: unknown) => error instanceof BulkheadFullError,
+              ),
+          4000,
+          'the other process refused',
+        );
+      } finally {
+        gate.resolve();
+      }
       await Promise.all(held);
       await eventually(async () => (await zcard()) === 0, 2000, 'both leases released');
     });

@@ -5,6 +5,7 @@
 import { toMs } from '../internal/duration.js';
 import { isPlainObject } from '../internal/validate.js';
 import { DATA_OPTIONS } from './config.js';
+import { readsAsOne } from '../strategies/circuit-breaker/CircuitBreaker.js';
 
 /**
  * Options read as durations, by name, at any depth (a bulkhead's `limit.window`, a chaos
@@ -76,9 +77,8 @@ export function resolvedOptions(
   } else if (kind === 'circuit-breaker') {
     resolved.maxRecoveryTimeout ??= resolved.recoveryTimeout;
     resolved.minimumCalls ??= resolved.windowType === 'count' ? resolved.windowSize : 10;
-    // Below 1 (any finite number, as the breaker reads it) is read as 1.
-    const half = resolved.halfOpenMaxCalls;
-    if (typeof half == 'number' && half < 1 && half > -Infinity) resolved.halfOpenMaxCalls = 1;
+    // Read as 1 as the breaker reads it.
+    if (readsAsOne(resolved.halfOpenMaxCalls)) resolved.halfOpenMaxCalls = 1;
   } else if (kind === 'retry') {
     if (resolved.maxDelay !== undefined) resolved.maxRetryAfter ??= resolved.maxDelay;
     // Their defaults written out are left out (not filled in: a `backoff` other than 1 is refused

@@ -49,9 +49,13 @@ export type LeasesParams = LeaseOp & {
   readonly place?: LeasePlace | undefined;
 };
 
-// The keys of the line of processes with callers queued, beside the leases `key`.
+// The keys of the line of processes with callers queued, beside the leases `key`: the last ones
+// made kept (a store sends every command for one key).
+let lastKeys: readonly [string, string, string] = ['', ':q', ':qt'];
+
 function lineKeys(key: string): readonly [string, string, string] {
-  return [key, `${key}:q`, `${key}:qt`];
+  if (lastKeys[0] !== key) lastKeys = Object.freeze([key, `${key}:q`, `${key}:qt`] as const);
+  return lastKeys;
 }
 
 /** @internal The `KEYS` and `ARGV` of `params`, in leases.lua's order. */

@@ -577,10 +577,10 @@ export class AdaptiveSlots implements BulkheadStore {
     return this.#inner.inUse() + this.#asking;
   }
 
-  // The store's own limit for now, if it has one (see `BulkheadStore['bulwark.limit']`).
+  // The store's own limit for now, if it has one (see `BulkheadStore['bulwark.limit']`); else
+  // none.
   'bulwark.limit'(): number {
-    const inner = this.#inner;
-    return inner['bulwark.limit'] !== undefined ? inner['bulwark.limit']() : this.#limit.max;
+    return this.#inner['bulwark.limit']?.() ?? Infinity;
   }
 
   /** @internal Counts `n` more slots in use (see `InMemoryBulkheadStore.hold`). */

@@ -279,9 +279,7 @@ export class Bulkhead {
     const max = this.maxConcurrent;
     const store = this.#store;
     // A store that grants fewer slots for now (a shared one deciding without its backend).
-    const limit = store['bulwark.limit']?.() ?? max;
-    // Stryker disable next-line EqualityOperator: at limit === max both branches answer the same
-    const free = (limit < max ? limit : max) - store.inUse();
+    const free = Math.min(store['bulwark.limit']?.() ?? max, max) - store.inUse();
     // Stryker disable next-line EqualityOperator: at free === 0 and free === max both branches answer the same
     return free <= 0 ? 0 : free < max ? free : max;
   }
@@ -510,7 +508,12 @@ export class Bulkhead {
    * the error is then the abort's, not the dependency's.
    */
   #failure(error: unknown, signal: AbortSignal | undefined): false | undefined {
-    return signal?.aborted === true || this.counts(error) ? false : undefined;
+    return this.#counted(error, signal) ? false : undefined;
+  }
+
+  // Whether a call that failed with `error` is a sample (see `#failure`).
+  #counted(error: unknown, signal: AbortSignal | undefined): boolean {
+    return signal?.aborted === true || this.counts(error);
   }
 
   /**
@@ -769,7 +772,7 @@ export class Bulkhead {
   ): Promise<T> {
     const settle = (ok: boolean, error?: unknown): void => {
       // As the caller is answered: the signal's later fate is not this call's.
-      const sample = sampleBy(ok, signal, ok || signal?.aborted === true || this.counts(error));
+      const sample = sampleBy(ok, signal, ok || this.#counted(error, signal));
       if (until.running === 0) {
         this.giveSlot(ticket, sample);
         return;

@@ -292,9 +292,11 @@ function measured(durationMs: unknown): number {
   return checkOption(durationMs, 'durationMs', isSpan, SPAN, 0, true);
 }
 
-/** What `halfOpenMaxCalls` takes: an integer, or any finite number below 1 (read as 1). */
-const belowOneOrInteger = (n: unknown): boolean =>
-  Number.isInteger(n) || (typeof n == 'number' && n < 1 && n > -Infinity);
+/** @internal A `halfOpenMaxCalls` read as 1: any finite number below 1. */
+export const readsAsOne = (n: unknown): boolean => typeof n == 'number' && n < 1 && n > -Infinity;
+
+/** What `halfOpenMaxCalls` takes: an integer, or a number {@link readsAsOne}. */
+const belowOneOrInteger = (n: unknown): boolean => Number.isInteger(n) || readsAsOne(n);
 
 // The twelve possible outcomes, made once so recording one allocates nothing: index bit 0 is a
 // failure, bit 1 a slow call, bit 2 a call known to hold no probe slot of the current HALF_OPEN

@@ -20,6 +20,7 @@ import {
   type Duration,
 } from '../index.js';
 import { boundBody } from './bodyTimeout.js';
+import { describeError } from '../internal/describeError.js';
 import { cancelBody, drain } from './drain.js';
 import { noop } from '../internal/signals.js';
 import {
@@ -410,6 +411,7 @@ function callData(url: string, method: string, extra: unknown): Map<string, unkn
     ['method', method],
   ]);
   if (extra === undefined) return data;
+  // As `execute` checks its `data`, in this call's words.
   if (typeof extra !== 'object' || extra === null) {
     throw new OptionTypeError('init.data', 'an object or a Map', extra, {
       message: `resilientFetch: \`init.data\` must be an object or a Map, got ${show(extra)}`,
@@ -421,7 +423,7 @@ function callData(url: string, method: string, extra: unknown): Map<string, unkn
   } catch (error) {
     // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
     throw new OptionTypeError('init.data', 'an object or a Map that can be read', extra, {
-      message: `resilientFetch: \`init.data\` could not be read: ${describeError(error)}`,
+      message: `resilientFetch: \`init.data\` could not be read: ${describeError(error, show)}`,
       cause: error,
     });
   }
@@ -436,14 +438,6 @@ function callData(url: string, method: string, extra: unknown): Map<string, unkn
     data.set(key, value);
   }
   return data;
-}
-
-function describeError(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message : show(error);
-  } catch {
-    return 'an unreadable error';
-  }
 }
 
 /** `init` as the transport gets it: without `data`, which is the policy's. */

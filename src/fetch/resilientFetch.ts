@@ -211,7 +211,9 @@ function notAResponse(value: unknown): TypeError {
  *   own `retryable: false`, so a retry stage gives up at once and the breaker and the fallback
  *   see one failure; a further attempt a custom stage runs anyway repeats the first outcome
  *   without touching the network. The caller's abort reason, the caller's own object (possibly
- *   shared by every call it cancels), is never marked.
+ *   shared by every call it cancels), is never marked. A Request whose own body was already read
+ *   (and no `init.body` replaces it) rejects the call with a `TypeError`, as `fetch` would,
+ *   before any stage runs.
  * - A redirect loop (more redirects than the transport follows) and a redirect met with
  *   `redirect: 'error'` cannot succeed by sending the same request again: the transport's error
  *   (a `TypeError`, as for any network error) is marked `retryable: false` as well, whatever the
@@ -326,7 +328,7 @@ export function resilientFetch(
       if (markReason !== undefined) listenAbort(ctx.signal, markReason);
       let response: Response;
       try {
-        response = await send(attemptInput(input), {
+        response = await send(attemptInput(input, init), {
           ...sendInit,
           signal: follower === undefined ? ctx.signal : follower.controller.signal,
         });

@@ -498,12 +498,14 @@ const ahead = new WeakMap<object, { readonly stop: () => void; readonly done: Pr
  * all (the read then stops); a discard cancels the response's body, and the transport's stream
  * is cancelled, closing its connection, once the read-ahead has ended without reaching the end.
  * Nothing for a response that cannot be cloned (a used or locked body, an object that only
- * serves as a Response): it is drained when discarded.
+ * serves as a Response, or whose copy shares its body): it is drained when discarded.
  */
 function readAhead(response: Response): void {
   let copy: Response;
   try {
     copy = response.clone();
+    // A copy that shares the body (a polyfill's clone() answering with itself) is no copy.
+    if (copy === response || copy.body === response.body) return;
   } catch {
     return;
   }

@@ -180,27 +180,20 @@ export function isHttpStatusError(e: unknown): e is HttpStatusError {
 const DELTA_SECONDS = /^\s*(\d+)\s*$/;
 
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
-const MONTH = '(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)';
-const TIME = '(\\d\\d):(\\d\\d):(\\d\\d)';
 
 // The three forms of an HTTP-date (RFC 9110, 5.6.7), all in GMT: the IMF-fixdate `Sun, 06 Nov
 // 1994 08:49:37 GMT` and the obsolete RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT` (day, month,
 // year, time), and asctime `Sun Nov  6 08:49:37 1994` (month, day, time, year), which has no
 // `GMT`. Read here rather than by `Date.parse`, which takes much else: text that only looks
 // like a date (`x 2099`, `May 2030`, read as a far date and a long wait), another zone, or no
-// zone at all (read in the local one). Letters in any case.
-const IMF = new RegExp(
-  `^(?:mon|tue|wed|thu|fri|sat|sun), (\\d\\d) ${MONTH} (\\d{4}) ${TIME} gmt$`,
-  'i',
-);
-const RFC850 = new RegExp(
-  `^(?:mon|tues|wednes|thurs|fri|satur|sun)day, (\\d\\d)-${MONTH}-(\\d\\d) ${TIME} gmt$`,
-  'i',
-);
-const ASCTIME = new RegExp(
-  `^(?:mon|tue|wed|thu|fri|sat|sun) ${MONTH} ( \\d|\\d\\d) ${TIME} (\\d{4})$`,
-  'i',
-);
+// zone at all (read in the local one). Letters in any case. Literals, so that a bundle that
+// does not use them drops them.
+const IMF =
+  /^(?:mon|tue|wed|thu|fri|sat|sun), (\d\d) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) (\d{4}) (\d\d):(\d\d):(\d\d) gmt$/i;
+const RFC850 =
+  /^(?:mon|tues|wednes|thurs|fri|satur|sun)day, (\d\d)-(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)-(\d\d) (\d\d):(\d\d):(\d\d) gmt$/i;
+const ASCTIME =
+  /^(?:mon|tue|wed|thu|fri|sat|sun) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) ( \d|\d\d) (\d\d):(\d\d):(\d\d) (\d{4})$/i;
 
 /**
  * An HTTP-date as ms since the epoch; `undefined` for any other text, and for a date that does

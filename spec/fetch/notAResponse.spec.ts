@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { PassThrough, Readable } from 'node:stream';
 import { resilientFetch, type FetchPolicy } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
@@ -81,5 +82,49 @@ describe('resilientFetch: a transport whose Response copies share their body', (
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(body.locked).to.equal(false);
     expect(await new Response(body).text()).to.equal('busy');
+  });
+});
+
+describe('resilientFetch: a transport whose bodies are Node streams (node-fetch)', () => {
+  // node-fetch's Response: `body` is a Node stream, and clone() pipes it into two PassThrough
+  // streams, so a copy nobody reads holds the original back once its buffer is full.
+  class NodeStreamResponse {
+    readonly status = 503;
+    readonly headers = new Headers();
+    bodyUsed = false;
+    body: Readable;
+    constructor(body: Readable) {
+      this.body = body;
+    }
+    clone(): NodeStreamResponse {
+      const mine = new PassThrough();
+      const copy = new PassThrough();
+      this.body.pipe(mine);
+      this.body.pipe(copy);
+      this.body = mine;
+      return new NodeStreamResponse(copy);
+    }
+    async bytes(): Promise<number> {
+      this.bodyUsed = true;
+      let read = 0;
+      for await (const chunk of this.body) read += (chunk as Buffer).length;
+      return read;
+    }
+  }
+  const turns = async (n: number): Promise<'held back'> => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+    return 'held back';
+  };
+
+  it('hands the caller a failure status whose body reads to its end, however long', async () => {
+    const size = 64 * 16_384;
+    const chunks = Array.from({ length: 64 }, () => Buffer.alloc(16_384, 1));
+    const http = resilientFetch(Policy.builder<Response>().retry({ maxAttempts: 1 }).build(), {
+      fetch: () =>
+        Promise.resolve(new NodeStreamResponse(Readable.from(chunks)) as unknown as Response),
+    });
+    const res = (await http('http://127.0.0.1:1/')) as unknown as NodeStreamResponse;
+    expect(res.status).to.equal(503);
+    expect(await Promise.race([res.bytes(), turns(2_000)])).to.equal(size);
   });
 });

@@ -63,12 +63,18 @@ export function drain(response: Response, signal?: AbortSignal): Promise<void> {
     // this far: left to its transport.
     return done;
   }
-  if (typeof body.getReader !== 'function') return done;
-  if (length > DRAIN_BYTES || signal?.aborted === true) {
-    cancel(body);
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    if (typeof body.getReader !== 'function') return done;
+    if (length > DRAIN_BYTES || signal?.aborted === true) {
+      cancel(body);
+      return done;
+    }
+    reader = body.getReader();
+  } catch {
+    // A body that serves as a stream and does not serve this far: left to its transport.
     return done;
   }
-  const reader = body.getReader();
   return new Promise<void>((resolve) => {
     let read = 0;
     let ended = false;

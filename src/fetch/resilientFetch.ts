@@ -498,11 +498,16 @@ const ahead = new WeakMap<object, { readonly stop: () => void; readonly done: Pr
  * all (the read then stops); a discard cancels the response's body, and the transport's stream
  * is cancelled, closing its connection, once the read-ahead has ended without reaching the end.
  * Nothing for a response that cannot be cloned (a used or locked body, an object that only
- * serves as a Response, or whose copy shares its body): it is drained when discarded.
+ * serves as a Response, or whose copy shares its body) or whose body is no web stream (a Node
+ * stream's copy holds back the original): it is drained when discarded.
  */
 function readAhead(response: Response): void {
   let copy: Response;
   try {
+    // A body that is no web stream is not read ahead: node-fetch's is a Node stream, whose
+    // clone() pipes it into two, so a copy read too slowly (a drain reads none of it) would hold
+    // back the body the caller may be handed, once the copy's buffer is full.
+    if (typeof (response.body as Partial<ReadableStream> | null)?.getReader !== 'function') return;
     copy = response.clone();
     // A copy that shares the body (a polyfill's clone() answering with itself) is no copy.
     if (copy === response || copy.body === response.body) return;

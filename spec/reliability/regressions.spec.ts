@@ -341,6 +341,11 @@ describe('Regressions', () => {
       };
       const revoked = Proxy.revocable({}, {});
       revoked.revoke();
+      const throwing = (error: unknown): object => ({
+        get data(): never {
+          throw error;
+        },
+      });
       const cases: Array<[string, unknown, RegExp]> = [
         [
           'data: null',
@@ -365,6 +370,16 @@ describe('Regressions', () => {
         ],
         ['options: null', null, /^execute: `options` must be an object, got null/],
         ['a revoked proxy', revoked.proxy, /^execute: `options` could not be read/],
+        [
+          'a getter that throws an Error whose message is a Symbol',
+          throwing(Object.assign(new Error(), { message: Symbol('no message') })),
+          /^execute: `options` could not be read: Symbol\(no message\)$/,
+        ],
+        [
+          'a getter that throws an Error whose message cannot be made a string',
+          throwing(Object.assign(new Error(), { message: { toString: () => [] } })),
+          /^execute: `options` could not be read: an unreadable error$/,
+        ],
       ];
       const policy = Policy.builder('options').timeout(1000).build();
       const failures: unknown[] = [];

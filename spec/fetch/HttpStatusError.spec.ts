@@ -78,6 +78,12 @@ describe('parseRetryAfter', () => {
     // 2076 is 50 years after 2026: ahead; 2077 would be more, so '77' is 1977, long past.
     expect(parseRetryAfter('Sunday, 06-Dec-76 12:00:00 GMT', NOW)).to.equal(MAX_RETRY_AFTER_MS);
     expect(parseRetryAfter('Monday, 06-Dec-77 12:00:00 GMT', NOW)).to.equal(0);
+    // More than 50 years ahead by the time of day, not only by the year: the past one.
+    expect(parseRetryAfter('Sunday, 06-Dec-76 12:00:30 GMT', NOW)).to.equal(0);
+    // Late in a century, a year of the next one is the nearest: '10' in 2090 is 2110.
+    const late = Date.UTC(2090, 0, 1);
+    expect(parseRetryAfter('Sunday, 07-Dec-10 00:00:00 GMT', late)).to.equal(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('Sunday, 07-Dec-89 00:00:00 GMT', late)).to.equal(0);
   });
 
   it('caps a huge delay or a far date at one hour', () => {

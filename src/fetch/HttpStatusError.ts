@@ -197,8 +197,9 @@ const ASCTIME =
 
 /**
  * An HTTP-date as ms since the epoch; `undefined` for any other text, and for a date that does
- * not exist (`31 Feb`, hour 24). An RFC 850 date's two-digit year is the one in the century of
- * `now` unless that is more than 50 years ahead, then the one before (RFC 9110, 5.6.7).
+ * not exist (`31 Feb`, hour 24). An RFC 850 date's two-digit year is the latest year of those
+ * digits whose date is at most 50 years after `now` (RFC 9110, 5.6.7: one that appears to be
+ * more than 50 years in the future is the most recent past year with those digits).
  */
 function httpDate(text: string, now: number): number | undefined {
   const fixed = IMF.exec(text) ?? RFC850.exec(text);
@@ -211,9 +212,15 @@ function httpDate(text: string, now: number): number | undefined {
   const month = MONTHS.indexOf(name.charAt(0).toUpperCase() + name.slice(1).toLowerCase()) / 3;
   let year = Number(yy);
   if (yy.length === 2) {
+    // The year of those digits nearest `now` from below `now` + 50 years: in `now`'s century, or
+    // the next one's late in a century; then the one before when the date itself is more than
+    // 50 years ahead (by the time of day too, not the year alone).
     const current = new Date(now).getUTCFullYear();
     year += current - (current % 100);
-    if (year > current + 50) year -= 100;
+    if (year < current - 50) year += 100;
+    const bound = new Date(now);
+    bound.setUTCFullYear(current + 50);
+    if (Date.UTC(year, month, Number(day), +h, +min, +sec) > bound.getTime()) year -= 100;
   }
   const date = Date.UTC(year, month, Number(day));
   const time = (Number(h) * 60 + Number(min)) * 60 + Number(sec);

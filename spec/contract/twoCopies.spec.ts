@@ -47,7 +47,7 @@ describe('Package: a primitive from another copy of the package', () => {
         .build(),
     ).to.throw(TypeError, message);
     expect(() => new Bulkhead({ limit: new other.AdaptiveLimit({}) })).to.throw(TypeError, message);
-    // Its own copy's limit is taken, and learns every call that ends.
+    // Its own copy's limit is taken.
     const limit = new AdaptiveLimit({});
     expect(() => Policy.builder('p').bulkhead({ limit }).build()).not.to.throw();
   });

@@ -123,11 +123,13 @@ describe('function wrappers and method decorators', () => {
         TypeError,
         /^retry decorates methods only, got the class `Service`$/,
       );
-      // An anonymous class's context has no name.
-      expect(() => decorate(Service, { kind: 'class', name: undefined })).to.throw(
-        TypeError,
-        /^retry decorates methods only, got a class$/,
-      );
+      // An anonymous class's context has no name, or names it '' (TypeScript's output).
+      for (const name of [undefined, '']) {
+        expect(() => decorate(Service, { kind: 'class', name })).to.throw(
+          TypeError,
+          /^retry decorates methods only, got a class$/,
+        );
+      }
     });
   });
 

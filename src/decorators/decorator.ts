@@ -264,8 +264,10 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
  * its kind alone when the context gives no name (an anonymous class).
  */
 function member(kind: string, name: unknown): string {
-  if (typeof name !== 'string' && typeof name !== 'symbol')
+  // An anonymous class's context names it '' (TypeScript) or not at all.
+  if (name === '' || (typeof name !== 'string' && typeof name !== 'symbol')) {
     return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+  }
   return `${kind === 'class' ? 'the' : /^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} \`${String(name)}\``;
 }
 

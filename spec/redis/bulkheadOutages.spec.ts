@@ -95,7 +95,7 @@ class SimulatedRedis extends ScriptedAdapter {
     const expiry = Date.now() + Number(args[2]);
     const named = args.slice(3, last);
     this.count();
-    if (op === 'release') {
+    if (op === 'release' || op === 'retire') {
       for (const id of named) this.leases.delete(id);
       return Promise.resolve([1, this.leases.size, -1, 0]);
     }

@@ -79,9 +79,9 @@ local function waited()
   return now - tonumber(first[at])
 end
 -- How many other processes stand in the line: the slots owed to their callers before any caller
--- from a process with nobody queued.
-local function others()
-  local n = redis.call('ZCARD', line)
+-- from a process with nobody queued. `inLine`: how many stand in it, when already read.
+local function others(inLine)
+  local n = inLine or redis.call('ZCARD', line)
   -- This process stands in the line exactly when it said it waits (`mine`, placed above).
   if mine then n = n - 1 end
   return n
@@ -120,18 +120,20 @@ if op == 'acquire' or op == 'adopt' then
   end
   if last >= first then retire(first) end
   local n = redis.call('ZCARD', key)
-  local ahead
+  -- The line's length, read once for a caller from a process with nobody queued.
+  local ahead, inLine
   if mine then
     ahead = redis.call('ZCOUNT', line, '-inf', '(' .. string.format('%d', mine))
   else
-    ahead = redis.call('ZCARD', line)
+    inLine = redis.call('ZCARD', line)
+    ahead = inLine
   end
   if n + ahead < max then
     redis.call('ZADD', key, now + ttl, ARGV[4])
     redis.call('PEXPIRE', key, ARGV[3])
-    return { 1, n + 1, waited(), others() }
+    return { 1, n + 1, waited(), others(inLine) }
   end
-  return { 0, n, waited(), others() }
+  return { 0, n, waited(), others(inLine) }
 elseif op == 'release' then
   if last >= 4 then redis.call('ZREM', key, unpack(ARGV, 4, last)) end
   return { 1, redis.call('ZCARD', key), waited(), others() }

@@ -113,6 +113,7 @@ const DESCRIPTOR_LAYERING = [
  * class, error or state of their own may be bundled: these.
  */
 const ADAPTER_HELPERS = [
+  'internal/describeError.js',
   'internal/signals.js',
   'internal/timerHandle.js',
   'internal/timerLimit.js',

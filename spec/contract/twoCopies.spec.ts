@@ -5,7 +5,15 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
-import { bulkhead, circuitBreaker, Policy, PolicyRegistry, usePolicy } from 'bulwark';
+import {
+  AdaptiveLimit,
+  Bulkhead,
+  bulkhead,
+  circuitBreaker,
+  Policy,
+  PolicyRegistry,
+  usePolicy,
+} from 'bulwark';
 import { instrument } from 'bulwark/otel';
 import { otherCopy as other } from './support.js';
 
@@ -28,6 +36,20 @@ describe('Package: a primitive from another copy of the package', () => {
         `\`options\` must be ${label} options or a ${label}, got a ${label} of another copy of bulwark`,
       );
     }
+  });
+
+  it("refuses an AdaptiveLimit of the other copy as a bulkhead's limit, which would learn no call", () => {
+    const message =
+      '`limit` must be an integer >= 1 or an AdaptiveLimit of this copy of bulwark, got one of another copy';
+    expect(() =>
+      Policy.builder('p')
+        .bulkhead({ limit: new other.AdaptiveLimit({}) })
+        .build(),
+    ).to.throw(TypeError, message);
+    expect(() => new Bulkhead({ limit: new other.AdaptiveLimit({}) })).to.throw(TypeError, message);
+    // Its own copy's limit is taken, and learns every call that ends.
+    const limit = new AdaptiveLimit({});
+    expect(() => Policy.builder('p').bulkhead({ limit }).build()).not.to.throw();
   });
 
   it('is refused by register, usePolicy, the decorators and instrument with the same reason', () => {

@@ -99,7 +99,34 @@ describe('function wrappers and method decorators', () => {
       const decorate = retry() as unknown as (value: unknown, context: unknown) => unknown;
       expect(() => decorate(undefined, { kind: 'field', name: 'x' })).to.throw(
         TypeError,
-        'retry decorates methods only, got a field',
+        /^retry decorates methods only, got a field `x`$/,
+      );
+    });
+
+    it('names the member it refuses, as the legacy decorators do, with the article its kind takes', () => {
+      const decorate = retry() as unknown as (value: unknown, context: unknown) => unknown;
+      const getter = () => Promise.resolve(1);
+      expect(() => decorate(getter, { kind: 'getter', name: 'price' })).to.throw(
+        TypeError,
+        /^retry decorates methods only, got a getter `price`$/,
+      );
+      expect(() => decorate(undefined, { kind: 'accessor', name: '#total' })).to.throw(
+        TypeError,
+        /^retry decorates methods only, got an accessor `#total`$/,
+      );
+      expect(() => decorate(getter, { kind: 'setter', name: Symbol('price') })).to.throw(
+        TypeError,
+        /^retry decorates methods only, got a setter `Symbol\(price\)`$/,
+      );
+      class Service {}
+      expect(() => decorate(Service, { kind: 'class', name: 'Service' })).to.throw(
+        TypeError,
+        /^retry decorates methods only, got the class `Service`$/,
+      );
+      // An anonymous class's context has no name.
+      expect(() => decorate(Service, { kind: 'class', name: undefined })).to.throw(
+        TypeError,
+        /^retry decorates methods only, got a class$/,
       );
     });
   });

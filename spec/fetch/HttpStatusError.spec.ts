@@ -54,6 +54,32 @@ describe('parseRetryAfter', () => {
     }
   });
 
+  it('reads text that only looks like a date as undefined, not as a far or local date', () => {
+    for (const value of [
+      'x 2099',
+      'May 2030',
+      'June 1, 2027',
+      'Retry 10',
+      'Dec 25',
+      '2026-12-06T12:00:30Z',
+      'Sun, 06 Dec 2026 12:00:30',
+      'Sun, 06 Dec 2026 12:00:30 PST',
+      'Sun, 06 Dec 2026 12:00:30 +0100',
+      'Sun, 31 Feb 2027 00:00:00 GMT',
+      'Sun, 06 Dec 2026 25:00:30 GMT',
+      'Sunday, 06-Dec-2026 12:00:30 GMT',
+      'Sun Dec  6 12:01:00 2026 GMT',
+    ]) {
+      expect(parseRetryAfter(value, NOW), value).to.equal(undefined);
+    }
+  });
+
+  it("reads an RFC 850 date's two-digit year as the nearest one not over 50 years ahead", () => {
+    // 2076 is 50 years after 2026: ahead; 2077 would be more, so '77' is 1977, long past.
+    expect(parseRetryAfter('Sunday, 06-Dec-76 12:00:00 GMT', NOW)).to.equal(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('Monday, 06-Dec-77 12:00:00 GMT', NOW)).to.equal(0);
+  });
+
   it('caps a huge delay or a far date at one hour', () => {
     expect(MAX_RETRY_AFTER_MS).to.equal(3_600_000);
     expect(parseRetryAfter('86400', NOW)).to.equal(MAX_RETRY_AFTER_MS);

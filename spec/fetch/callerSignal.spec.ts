@@ -60,6 +60,18 @@ describe("resilientFetch: the caller's signal and the body", () => {
     });
   }
 
+  for (const caller of [false, true]) {
+    it(`a per-attempt timeout bounds the headers, not the body after them${caller ? ", with a caller's signal" : ''}`, async () => {
+      // The body takes 400 ms; each attempt 100 ms.
+      server.script(slowBody);
+      const policy = Policy.builder<Response>('t').retry({ maxAttempts: 2 }).timeout(100).build();
+      const init = caller ? { signal: new AbortController().signal } : undefined;
+      const res = await resilientFetch(policy)(server.url, init);
+      expect(await res.text()).to.have.length(20_000);
+      expect(server.requests).to.have.length(1);
+    });
+  }
+
   it("a Request's own signal rejects the body being read, with init.signal too", async () => {
     server.script(slowBody);
     const own = new AbortController();

@@ -1,5 +1,5 @@
-// The timer of a discarded body's drain holds a process only while an attempt waits on it: a
-// drain nobody waits on (a leftover after the call settled) never keeps a finished process alive.
+// The timer of a discarded body's drain never holds a process: no attempt waits on a drain (a
+// read-ahead, a leftover after the call settled), so it never keeps a finished process alive.
 // It imports the adapter's own module, which the built package bundles (left out of spec:dist).
 import { expect } from 'chai';
 import { drain } from '../../src/fetch/drain.js';
@@ -17,15 +17,12 @@ describe("resilientFetch: a discarded body's drain", () => {
       expect(timers()).to.equal(before);
     });
 
-    it('keeps the process alive while an attempt waits on the drain, until its end', async () => {
-      await null; // mocha sets this test's own timer once the test has returned its promise
+    it('holds none either while a signal can stop the drain', () => {
       const before = timers();
       const controller = new AbortController();
-      const drained = drain(endless(), controller.signal);
-      expect(timers()).to.equal(before + 1);
-      controller.abort();
-      await drained;
+      void drain(endless(), controller.signal);
       expect(timers()).to.equal(before);
+      controller.abort();
     });
   });
 });

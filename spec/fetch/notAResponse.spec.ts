@@ -53,3 +53,33 @@ describe('resilientFetch: a transport that answers with something other than a R
     });
   }
 });
+
+describe('resilientFetch: a transport whose Response copies share their body', () => {
+  it('leaves the body of a failure status to the caller when its clone() is no copy', async () => {
+    // A polyfill's Response whose clone() answers with itself: reading the copy ahead would
+    // read the very body the caller is handed.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('busy'));
+        controller.close();
+      },
+    });
+    const lookalike = {
+      status: 503,
+      headers: new Headers(),
+      body,
+      bodyUsed: false,
+      clone() {
+        return this;
+      },
+    };
+    const http = resilientFetch(Policy.builder<Response>().build(), {
+      fetch: () => Promise.resolve(lookalike as unknown as Response),
+    });
+    const res = await http('http://127.0.0.1:1/');
+    expect(res).to.equal(lookalike);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(body.locked).to.equal(false);
+    expect(await new Response(body).text()).to.equal('busy');
+  });
+});

@@ -3,10 +3,15 @@
 // 127.0.0.1 through Node's own fetch, and recognises the other runtimes' wording by their shapes.
 import { rejectionOf } from '../support/promises.js';
 import { expect } from 'chai';
-import { isRetryable, resilientFetch, type FetchFunction } from '../../src/fetch/index.js';
+import {
+  isHttpStatusError,
+  isRetryable,
+  resilientFetch,
+  type FetchFunction,
+} from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 
-import { reply, startServer, type TestServer } from './server.js';
+import { reply, startServer, type Handler, type TestServer } from './server.js';
 
 function retrying(maxAttempts = 3) {
   return Policy.builder<Response>('http').retry({ maxAttempts }).build();
@@ -33,6 +38,30 @@ describe('resilientFetch: redirect failures', () => {
 
   afterEach(async () => {
     await server.close();
+  });
+
+  it("retries a status met after a redirect from the request's own URL, which its error names", async () => {
+    const hop: Handler = (_req, res) => {
+      res.writeHead(302, { location: '/moved' });
+      res.end();
+    };
+    server.script(hop, reply(503, 'busy'), hop, reply(200, 'ok'));
+    const http = resilientFetch(retrying(2));
+    const res = await http(`${server.url}start?token=secret`);
+    expect(await res.text()).to.equal('ok');
+    expect(res.redirected).to.equal(true);
+    expect(res.url).to.equal(`${server.url}moved`);
+    const paths = ['/start?token=secret', '/moved'];
+    expect(server.requests.map((r) => r.url)).to.deep.equal([...paths, ...paths]);
+
+    server.script(hop, reply(503, 'busy'));
+    const error = await rejectionOf(
+      resilientFetch(retrying(1), { throwOnStatus: true })(`${server.url}start?token=secret`),
+    );
+    expect(isHttpStatusError(error)).to.equal(true);
+    if (!isHttpStatusError(error)) return;
+    expect(error.url).to.equal(`${server.url}start`);
+    expect(error.response.url).to.equal(`${server.url}moved`);
   });
 
   it("sends a redirect loop once, and rejects with fetch's own error marked not retryable", async () => {

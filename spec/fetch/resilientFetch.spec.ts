@@ -282,6 +282,37 @@ describe('resilientFetch', () => {
       expect(server.requests.map((r) => r.body)).to.deep.equal(['from request', 'from request']);
     });
 
+    it('refuses a Request whose body was used, as fetch does, before any stage sees it', async () => {
+      const request = new Request(server.url, { method: 'PUT', body: 'once' });
+      await request.text();
+      const policy = Policy.builder<Response>('http')
+        .retry({ maxAttempts: 3 })
+        .circuitBreaker({ failureThreshold: 1, recoveryTimeout: 60_000 })
+        .build();
+      const attempts: number[] = [];
+      policy.on('attempt', (event) => attempts.push(event.attempt));
+      const http = resilientFetch(policy);
+      const error = await rejectionOf(http(request));
+      expect(error).to.be.instanceOf(TypeError);
+      expect((error as Error).message).to.equal(
+        "resilientFetch: the Request's body has already been used; make a new Request, " +
+          'or send a clone() made before its body was read',
+      );
+      expect(attempts).to.deep.equal([]);
+      expect(server.requests).to.have.length(0);
+      // The caller's mistake opened no breaker: the next call goes through.
+      expect((await http(server.url)).status).to.equal(200);
+    });
+
+    it("sends init.body in place of a used Request's own, as fetch does", async () => {
+      server.script(reply(503), reply(200));
+      const request = new Request(server.url, { method: 'PUT', body: 'once' });
+      await request.text();
+      const res = await resilientFetch(retrying())(request, { body: 'instead' });
+      expect(res.status).to.equal(200);
+      expect(server.requests.map((r) => r.body)).to.deep.equal(['instead', 'instead']);
+    });
+
     it('sends a stream body once and never retries it', async () => {
       server.script(reply(503, 'down'), reply(200));
       const body = new ReadableStream<Uint8Array>({

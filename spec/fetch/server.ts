@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface Seen {
   readonly method: string;
+  /** The request's path and query. */
+  readonly url: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
   /** Resolves when the server sees the request's connection close. */
@@ -49,7 +51,13 @@ export async function startServer(): Promise<TestServer> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      requests.push({ method: req.method ?? '', headers: req.headers, body, closed });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body,
+        closed,
+      });
       const handler = handlers[Math.min(next++, handlers.length - 1)] as Handler;
       handler(req, res, body);
     });

@@ -247,7 +247,7 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
       // Reached at run time only from plain JS or a cast: the types allow methods alone.
       const c = context as { kind?: unknown; name?: unknown };
       if (c.kind !== 'method' || typeof fn !== 'function') {
-        throw refuse(typeof c.kind === 'string' ? `a ${c.kind}` : show(context));
+        throw refuse(typeof c.kind === 'string' ? member(c.kind, c.name) : show(context));
       }
       name = c.name;
     }
@@ -256,6 +256,17 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
     return legacy ? { ...descriptor, value: wrapped } : wrapped;
   }
   return decorate as ResilienceDecorator<V, T, P, S>;
+}
+
+/**
+ * A member a standard decorator's context describes, as a refusal names it: `a getter \`price\``,
+ * `an accessor \`#total\``, `the class \`Service\`` (as the legacy decorators' refusals read), or
+ * its kind alone when the context gives no name (an anonymous class).
+ */
+function member(kind: string, name: unknown): string {
+  if (typeof name !== 'string' && typeof name !== 'symbol')
+    return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+  return `${kind === 'class' ? 'the' : /^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} \`${String(name)}\``;
 }
 
 /**

@@ -179,33 +179,57 @@ export function isHttpStatusError(e: unknown): e is HttpStatusError {
 
 const DELTA_SECONDS = /^\s*(\d+)\s*$/;
 
-// asctime's form, `Sun Nov  6 08:49:37 1994`: the one HTTP-date without `GMT`, which
-// `Date.parse` would read in the local time zone. Every HTTP-date is in GMT (RFC 9110, 5.6.7).
-const ASCTIME =
-  /^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( \d|\d\d) (\d\d):(\d\d):(\d\d) (\d{4})\s*$/;
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
 
-/** An asctime date as ms since the epoch, read in GMT; `undefined` for any other text. */
-function asctime(value: string): number | undefined {
-  const m = ASCTIME.exec(value);
-  if (m === null) return undefined;
-  const [, month, day, hours, minutes, seconds, year] = m as unknown as string[];
-  return Date.UTC(
-    Number(year),
-    MONTHS.indexOf(month as string) / 3,
-    Number(day),
-    Number(hours),
-    Number(minutes),
-    Number(seconds),
-  );
+// The three forms of an HTTP-date (RFC 9110, 5.6.7), all in GMT: the IMF-fixdate `Sun, 06 Nov
+// 1994 08:49:37 GMT` and the obsolete RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT` (day, month,
+// year, time), and asctime `Sun Nov  6 08:49:37 1994` (month, day, time, year), which has no
+// `GMT`. Read here rather than by `Date.parse`, which takes much else: text that only looks
+// like a date (`x 2099`, `May 2030`, read as a far date and a long wait), another zone, or no
+// zone at all (read in the local one). Letters in any case. Literals, so that a bundle that
+// does not use them drops them.
+const IMF =
+  /^(?:mon|tue|wed|thu|fri|sat|sun), (\d\d) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) (\d{4}) (\d\d):(\d\d):(\d\d) gmt$/i;
+const RFC850 =
+  /^(?:mon|tues|wednes|thurs|fri|satur|sun)day, (\d\d)-(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)-(\d\d) (\d\d):(\d\d):(\d\d) gmt$/i;
+const ASCTIME =
+  /^(?:mon|tue|wed|thu|fri|sat|sun) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) ( \d|\d\d) (\d\d):(\d\d):(\d\d) (\d{4})$/i;
+
+/**
+ * An HTTP-date as ms since the epoch; `undefined` for any other text, and for a date that does
+ * not exist (`31 Feb`, hour 24). An RFC 850 date's two-digit year is the one in the century of
+ * `now` unless that is more than 50 years ahead, then the one before (RFC 9110, 5.6.7).
+ */
+function httpDate(text: string, now: number): number | undefined {
+  const fixed = IMF.exec(text) ?? RFC850.exec(text);
+  const asc = fixed === null ? ASCTIME.exec(text) : null;
+  // Day, month, year, hours, minutes, seconds.
+  const parts = (fixed?.slice(1) ?? (asc && [asc[2], asc[1], asc[6], asc[3], asc[4], asc[5]])) as
+    string[] | null;
+  if (parts === null) return undefined;
+  const [day, name, yy, h, min, sec] = parts as [string, string, string, string, string, string];
+  const month = MONTHS.indexOf(name.charAt(0).toUpperCase() + name.slice(1).toLowerCase()) / 3;
+  let year = Number(yy);
+  if (yy.length === 2) {
+    const current = new Date(now).getUTCFullYear();
+    year += current - (current % 100);
+    if (year > current + 50) year -= 100;
+  }
+  const date = Date.UTC(year, month, Number(day));
+  const time = (Number(h) * 60 + Number(min)) * 60 + Number(sec);
+  if (new Date(date).getUTCDate() !== Number(day) || +h > 23 || +min > 59 || +sec > 60) {
+    return undefined;
+  }
+  return date + time * 1000;
 }
 
 /**
  * Reads a `Retry-After` value (RFC 9110, section 10.2.3) as milliseconds to wait: delta-seconds
  * (`'120'`) or an HTTP-date (`'Wed, 21 Oct 2026 07:28:00 GMT'`, also the obsolete RFC 850 and
  * asctime forms). A date in the past reads as 0. The result is at most
- * {@link MAX_RETRY_AFTER_MS}. Anything else (absent, empty, negative, fractional, garbage) reads
- * as `undefined`.
+ * {@link MAX_RETRY_AFTER_MS}. Anything else (absent, empty, negative, fractional, garbage, text
+ * that only looks like a date, a date in another zone or in none, a day that does not exist)
+ * reads as `undefined`.
  *
  * @param now - the current wall-clock time in ms since the epoch, for HTTP-dates
  */
@@ -216,10 +240,6 @@ export function parseRetryAfter(
   if (value === null || value === undefined) return undefined;
   const delta = DELTA_SECONDS.exec(value);
   if (delta !== null) return Math.min(Number(delta[1]) * 1000, MAX_RETRY_AFTER_MS);
-  // An HTTP-date names a weekday or month; without a letter, Date.parse would read numbers such
-  // as '-5' or '1.5' as years.
-  if (!/[a-z]/i.test(value)) return undefined;
-  const at = asctime(value) ?? Date.parse(value);
-  if (!Number.isFinite(at)) return undefined;
-  return Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
+  const at = httpDate(value.trim(), now);
+  return at === undefined ? undefined : Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
 }

@@ -5,8 +5,10 @@
 // new handshake). So a small body is read to its end and dropped, which keeps the connection;
 // any other is cancelled, which frees it: one that declares (`Content-Length`) or turns out
 // longer than `DRAIN_BYTES`, one that has not ended within `DRAIN_MS` (a slow or stalled body
-// costs more to wait for than a new connection does), or one whose wait the given signal ends
-// (the next attempt's: the caller's abort, the policy's deadline).
+// costs more to wait for than a new connection does), or one whose read the given signal stops.
+// No attempt waits on a drain: it runs in the background (a failure status's body from when it
+// arrives, through a copy, see `readAhead` in resilientFetch.ts), on a timer that holds no
+// process.
 import { listenAbort, systemClock, unlistenAbort } from '../index.js';
 import { noop } from '../internal/signals.js';
 import { hold } from './bodyTimeout.js';
@@ -28,6 +30,16 @@ function cancel(body: ReadableStream<unknown>): void {
   }
 }
 
+/** Cancels the body of `response`, if it has one that can be cancelled. */
+export function cancelBody(response: Response): void {
+  try {
+    const body = response.body as ReadableStream<unknown> | null | undefined;
+    if (body != null) cancel(body);
+  } catch {
+    // An object that serves as a Response and does not serve this far.
+  }
+}
+
 /** The length a response declares, or -1 when it declares none that can be read. */
 function declaredLength(response: Response): number {
   const header = response.headers.get('content-length');
@@ -37,7 +49,7 @@ function declaredLength(response: Response): number {
 /**
  * Reads `response`'s body to its end and drops it, or cancels it (see above); resolves once that
  * is done, and never rejects. Nothing for a response without a body, or whose body is already
- * used or being read. `signal` (when given) ends the wait: its abort cancels the body at once.
+ * used or being read. `signal` (when given) stops the read: its abort cancels the body at once.
  */
 export function drain(response: Response, signal?: AbortSignal): Promise<void> {
   let body: ReadableStream<Uint8Array> | null | undefined;
@@ -73,13 +85,12 @@ export function drain(response: Response, signal?: AbortSignal): Promise<void> {
       finish();
       reader.cancel().catch(noop);
     };
-    // `systemClock`'s timer, set with the timers installed now. While an attempt waits on the
-    // drain (a `signal` given) it keeps a process alive, as any timer a caller waits on, for at
-    // most `DRAIN_MS`; a drain nobody waits on (after the call settled) does not hold a process
-    // whose calls have all settled (a stalled body's open socket still does, until the cancel).
+    // `systemClock`'s timer, set with the timers installed now. Nobody waits on it: it does not
+    // hold a process whose calls have all settled (a stalled body's open socket still does,
+    // until the cancel).
     const timer = systemClock.setTimeout(stop, DRAIN_MS);
-    if (signal === undefined) hold(timer, false);
-    else listenAbort(signal, stop);
+    hold(timer, false);
+    if (signal !== undefined) listenAbort(signal, stop);
     const next = (): void => {
       reader.read().then((chunk) => {
         if (chunk.done) finish();

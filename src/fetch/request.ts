@@ -28,7 +28,28 @@ export function requestFacts(
     // A Request's own body is cloned for each attempt (see `attemptInput`).
     replayableBody = true;
   }
+  // A Request's own body that was read (or is being read) cannot be sent: fetch refuses it with
+  // a TypeError, and so does this, before any stage sees the call, so that the caller's mistake
+  // is neither retried nor counted by a breaker against the server.
+  const own = ownBody(input, init);
+  if (own !== undefined && (own.bodyUsed || own.body?.locked === true)) {
+    throw new TypeError(
+      "resilientFetch: the Request's body has already been used; make a new Request, " +
+        'or send a clone() made before its body was read',
+    );
+  }
   return { method, idempotencyKey, replayableBody };
+}
+
+/**
+ * The Request whose own body a request sends: `input` when it is a Request with a body and
+ * `init` gives none (`undefined` or `null`, as in `new Request(input, init)`); else undefined.
+ */
+function ownBody(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): Request | undefined {
+  return isRequest(input) && input.body !== null && init?.body == null ? input : undefined;
 }
 
 /**
@@ -47,11 +68,15 @@ function isReplayableBody(body: unknown): boolean {
 }
 
 /**
- * The input for one attempt. A Request with a body is cloned, so the original keeps a body for
- * the next attempt; other inputs are passed as they are.
+ * The input for one attempt. A Request whose own body is sent is cloned, so the original keeps a
+ * body for the next attempt; other inputs (a Request whose body `init.body` replaces among them)
+ * are passed as they are.
  */
-export function attemptInput(input: string | URL | Request): string | URL | Request {
-  return isRequest(input) && input.body !== null ? input.clone() : input;
+export function attemptInput(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): string | URL | Request {
+  return ownBody(input, init)?.clone() ?? input;
 }
 
 /** The caller's signals: `init.signal` and the Request's own. */

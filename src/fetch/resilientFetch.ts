@@ -20,8 +20,9 @@ import {
   type Duration,
 } from '../index.js';
 import { boundBody } from './bodyTimeout.js';
-import { drain } from './drain.js';
-import { nextTurnPromise, noop } from '../internal/signals.js';
+import { describeError } from '../internal/describeError.js';
+import { cancelBody, drain } from './drain.js';
+import { noop } from '../internal/signals.js';
 import {
   HttpStatusError,
   isHttpStatusError,
@@ -210,7 +211,9 @@ function notAResponse(value: unknown): TypeError {
  *   own `retryable: false`, so a retry stage gives up at once and the breaker and the fallback
  *   see one failure; a further attempt a custom stage runs anyway repeats the first outcome
  *   without touching the network. The caller's abort reason, the caller's own object (possibly
- *   shared by every call it cancels), is never marked.
+ *   shared by every call it cancels), is never marked. A Request whose own body was already read
+ *   (and no `init.body` replaces it) rejects the call with a `TypeError`, as `fetch` would,
+ *   before any stage runs.
  * - A redirect loop (more redirects than the transport follows) and a redirect met with
  *   `redirect: 'error'` cannot succeed by sending the same request again: the transport's error
  *   (a `TypeError`, as for any network error) is marked `retryable: false` as well, whatever the
@@ -230,9 +233,12 @@ function notAResponse(value: unknown): TypeError {
  *   hedge's `on` rejected, a hedge's other outcomes, one that arrives after the call ended) are
  *   let go: every response but the one returned. A small one (at most 128 KiB, declared or read)
  *   that ends within 100 ms is read to its end and dropped, so its keep-alive connection is used
- *   again; any other is cancelled, which closes its connection. The next attempt waits for that
- *   (at most 100 ms, ended at once by its own abort: the caller's, the policy's deadline), so it
- *   can go out on the connection freed. A response a fallback's `onResult` rejected is readable in
+ *   again; any other is cancelled, which closes its connection. No attempt waits for that: a
+ *   failure status's body (of a request that may be sent again) is read ahead from its arrival,
+ *   through a `clone()`, during the retry's wait, so the next attempt goes out on the connection
+ *   freed when the body ended within that wait, and no attempt's time counts the read; handed
+ *   out after all, the response's body is whole and its read-ahead stops. A response a
+ *   fallback's `onResult` rejected is readable in
  *   the fallback's method (as `error.result`) and let go once the call has settled, unless the
  *   method answers with it: read what it needs before answering, or answer with it.
  * - The returned function keeps `fetch`'s promise: it resolves with a `Response` or rejects. The
@@ -308,15 +314,12 @@ export function resilientFetch(
           isCallerReason(callers, error) ? error : unrepeatableError(error);
 
     const sendOnce = async (ctx: ExecutionContext): Promise<Response> => {
-      // A new attempt: the failures before it will not answer the call. Their bodies are
-      // drained first, and the transport given a turn to put their connections back in its
-      // pool (Node's undici does so after the body's end), so that this request can go out on
-      // one of them; the attempt's abort (the caller's, the policy's deadline) ends the wait.
-      if (held.size > 0) {
-        await discardAll(held, undefined, ctx.signal);
-        if (!ctx.signal.aborted) await nextTurnPromise();
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-      }
+      // A new attempt: the responses before it will not answer the call. They are let go in
+      // the background, and this attempt waits on none of them: a failure status's body has
+      // been read ahead since it arrived (see `readAhead`), during the retry's wait, so its
+      // connection is back in the transport's pool by now unless the body is slower than the
+      // wait; the time of that read is no attempt's.
+      if (held.size > 0) discardAll(held, undefined);
       const follower = requestFollower(ctx.signal, callers, linked.signal, bodyMs !== undefined);
       // A per-attempt timeout fails the attempt as it aborts it, before the request settles: the
       // reason of a request that may not be sent again is marked then, so that the retry stage,
@@ -325,7 +328,7 @@ export function resilientFetch(
       if (markReason !== undefined) listenAbort(ctx.signal, markReason);
       let response: Response;
       try {
-        response = await send(attemptInput(input), {
+        response = await send(attemptInput(input, init), {
           ...sendInit,
           signal: follower === undefined ? ctx.signal : follower.controller.signal,
         });
@@ -356,6 +359,8 @@ export function resilientFetch(
       }
       held.add(response);
       if (!statuses.has(response.status)) return response;
+      // A response that a retry may discard: its body is read ahead now, outside any attempt.
+      if (resendable) readAhead(response);
       // The same options for every failing attempt: the URL the errors show is parsed once.
       throw new HttpStatusError(
         response,
@@ -375,7 +380,7 @@ export function resilientFetch(
       (value) => {
         settled = true;
         linked.unlink();
-        void discardAll(held, value);
+        discardAll(held, value);
         if (!isResponse(value)) throw notAResponse(value);
         return handOut(value, bodyMs, request);
       },
@@ -384,7 +389,7 @@ export function resilientFetch(
         linked.unlink();
         const answer =
           isHttpStatusError(error) && held.has(error.response) ? error.response : undefined;
-        void discardAll(held, answer);
+        discardAll(held, answer);
         if (answer === undefined) throw error;
         handOut(answer, bodyMs, request);
         if (throwOnStatus) throw error;
@@ -408,6 +413,7 @@ function callData(url: string, method: string, extra: unknown): Map<string, unkn
     ['method', method],
   ]);
   if (extra === undefined) return data;
+  // As `execute` checks its `data`, in this call's words.
   if (typeof extra !== 'object' || extra === null) {
     throw new OptionTypeError('init.data', 'an object or a Map', extra, {
       message: `resilientFetch: \`init.data\` must be an object or a Map, got ${show(extra)}`,
@@ -419,7 +425,7 @@ function callData(url: string, method: string, extra: unknown): Map<string, unkn
   } catch (error) {
     // A hostile object (a revoked Proxy, say) that throws wherever it is touched.
     throw new OptionTypeError('init.data', 'an object or a Map that can be read', extra, {
-      message: `resilientFetch: \`init.data\` could not be read: ${describeError(error)}`,
+      message: `resilientFetch: \`init.data\` could not be read: ${describeError(error, show)}`,
       cause: error,
     });
   }
@@ -434,14 +440,6 @@ function callData(url: string, method: string, extra: unknown): Map<string, unkn
     data.set(key, value);
   }
   return data;
-}
-
-function describeError(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message : show(error);
-  } catch {
-    return 'an unreadable error';
-  }
 }
 
 /** `init` as the transport gets it: without `data`, which is the policy's. */
@@ -460,6 +458,8 @@ function handOut(
   bodyMs: number | undefined,
   request: { readonly method: string; readonly url: string },
 ): Response {
+  // The caller reads it now: its read-ahead stops, and what it has read stays in the body.
+  ahead.get(response)?.stop();
   if (bodyMs !== undefined) {
     const follower = ties.get(response);
     if (follower !== undefined) {
@@ -482,29 +482,54 @@ function bodyTimeoutError(
     new OperationTimeoutError(ms, `reading the body of ${method} ${redactUrl(url) ?? url}`);
 }
 
+// The read-ahead of each response a retry may discard (see `readAhead`): how to stop it, and its
+// end.
+const ahead = new WeakMap<object, { readonly stop: () => void; readonly done: Promise<void> }>();
+
 /**
- * Lets a response go: its body, if still unread, is drained when small, so that its connection
- * is reused, or cancelled, which closes it (see `drain.ts`). It follows the caller's signals
- * until then, so the caller's abort still stops it. Resolves once that is done; never rejects.
+ * Starts reading ahead the body of a response that carries a failure status of a request that
+ * may be sent again, as soon as it arrives: a retry would discard it, and its keep-alive
+ * connection serves the next attempt only once its body has been read to its end (see
+ * `drain.ts`). Not awaited by any attempt: the attempt fails at once with the status, and the
+ * read runs during the retry's wait, so neither attempt counts its time (a per-attempt timeout,
+ * a slow-call breaker, an adaptive limit's sample). The copy made by `clone()` is what is read
+ * (at most 128 KiB, within 100 ms, on a timer that holds no process): what it takes in stays in
+ * the response's own body, which the caller reads whole if the response is handed out after
+ * all (the read then stops); a discard cancels the response's body, and the transport's stream
+ * is cancelled, closing its connection, once the read-ahead has ended without reaching the end.
+ * Nothing for a response that cannot be cloned (a used or locked body, an object that only
+ * serves as a Response, or whose copy shares its body): it is drained when discarded.
  */
-function discard(response: Response, signal?: AbortSignal): Promise<void> {
-  const follower = ties.get(response);
-  return drain(response, signal).then(() => follower?.release());
+function readAhead(response: Response): void {
+  let copy: Response;
+  try {
+    copy = response.clone();
+    // A copy that shares the body (a polyfill's clone() answering with itself) is no copy.
+    if (copy === response || copy.body === response.body) return;
+  } catch {
+    return;
+  }
+  const stopper = new AbortController();
+  ahead.set(response, { stop: () => stopper.abort(), done: drain(copy, stopper.signal) });
 }
 
 /**
- * Discards every response in `responses` but `keep`, and forgets them all; resolves once they
- * are drained or cancelled, at once when `signal` aborts.
+ * Lets a response go: its body is cancelled once its read-ahead ends, or, when it had none,
+ * drained when small, so that its connection is reused, or cancelled, which closes it (see
+ * `drain.ts`). It follows the caller's signals until then, so the caller's abort still stops it.
+ * Resolves once that is done; never rejects.
  */
-function discardAll(
-  responses: Set<Response>,
-  keep: unknown,
-  signal?: AbortSignal,
-): Promise<unknown> {
-  const drained: Promise<void>[] = [];
-  for (const response of responses) if (response !== keep) drained.push(discard(response, signal));
+function discard(response: Response): Promise<void> {
+  const follower = ties.get(response);
+  const read = ahead.get(response);
+  if (read !== undefined) cancelBody(response);
+  return (read?.done ?? drain(response)).then(() => follower?.release());
+}
+
+/** Discards every response in `responses` but `keep`, and forgets them all. */
+function discardAll(responses: Set<Response>, keep: unknown): void {
+  for (const response of responses) if (response !== keep) void discard(response);
   responses.clear();
-  return Promise.all(drained);
 }
 
 /**

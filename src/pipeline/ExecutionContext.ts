@@ -19,7 +19,10 @@ export interface ExecutionContext {
    * created the first time it is read, so not reading it costs nothing.
    */
   readonly signal: AbortSignal;
-  /** 1-based attempt number, set by the innermost retry stage; 1 without retries. */
+  /**
+   * 1-based attempt number, set by the innermost retry stage, or by a hedge stage inside it (which
+   * numbers its attempts: 2 for the first hedge); 1 without either.
+   */
   readonly attempt: number;
   /** Clock time (ms) at which `execute` was called. */
   readonly startedAt: number;

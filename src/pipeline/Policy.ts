@@ -19,6 +19,7 @@ import { wrap as wrapWith, type Executor } from '../decorators/decorator.js';
 import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { optionError, signalPicker, strayOptions } from '../internal/pickSignal.js';
+import { describeError } from '../internal/describeError.js';
 
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
@@ -574,16 +575,8 @@ function readOptions(options: unknown): ReadOptions | TypeError {
       'options',
       'an object that can be read',
       options,
-      `\`options\` could not be read: ${describeError(error)}`,
+      `\`options\` could not be read: ${describeError(error, show)}`,
       { cause: error },
     );
-  }
-}
-
-function describeError(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message : show(error);
-  } catch {
-    return 'an unreadable error';
   }
 }

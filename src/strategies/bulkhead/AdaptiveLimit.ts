@@ -3,6 +3,7 @@ import type { Duration } from '../../internal/duration.js';
 import { isThenable } from '../../internal/signals.js';
 import { fail } from '../../internal/duration.js';
 import { setReadonly } from '../../internal/readonly.js';
+import { ownLimits } from './ownLimits.js';
 import {
   errorFilterOption,
   integerOption,
@@ -243,6 +244,7 @@ export class AdaptiveLimit {
     // Never weighing a window less than the exponential average would (1 / n >= its factor).
     this.#warmUp = Math.min(WARM_UP, Math.floor((longWindow + 1) / 2));
     this.#recordOn = errorFilterOption(o.recordOn, 'recordOn');
+    ownLimits.add(this);
   }
 
   /**

@@ -27,6 +27,7 @@ import { InMemoryBulkheadStore, type BulkheadStore, type BulkheadTicket } from '
 import type { AdaptiveLimit, AdaptiveSlots } from './AdaptiveLimit.js';
 import { listenAbort, unlistenAbort } from '../../internal/abortListeners.js';
 import { sampleBy } from './sample.js';
+import { ownLimits } from './ownLimits.js';
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -852,6 +853,11 @@ function limitOption(value: unknown, maxConcurrent: unknown): AdaptiveLimit | un
   const fixed = typeof value === 'number';
   if (!fixed && !isAdaptiveLimit(value)) {
     fail(TypeError, 'limit', 'an integer >= 1 or an AdaptiveLimit', value);
+  }
+  if (!fixed && !ownLimits.has(value)) {
+    // One of another copy (see `ownLimits`).
+    const must = 'an integer >= 1 or an AdaptiveLimit of this copy of bulwark';
+    fail(TypeError, 'limit', must, value, `\`limit\` must be ${must}, got one of another copy`);
   }
   if (maxConcurrent !== undefined) {
     fail(TypeError, 'limit', 'unset when `maxConcurrent` is given (they are one setting)', value);

@@ -158,12 +158,6 @@ export class RedisBulkheadStore
   // How many other processes stand in the line, as of the last answer: slots owed to their
   // queued callers, which Redis grants none of this store's callers while this one is not in it.
   #owed = 0;
-  // A check that the queue has emptied after a slot went to a caller queued here is due.
-  #leaving = false;
-  readonly #leaveIfEmpty = (): void => {
-    this.#leaving = false;
-    if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
-  };
   readonly #onRenewTimer = (): void => {
     this.#renewTimer = undefined;
     this.#renew();
@@ -186,7 +180,8 @@ export class RedisBulkheadStore
   readonly #onPollTimer = (): void => {
     this.#pollTimer = undefined;
     if (this.#onFree !== undefined) this.#onFree();
-    // Nobody waits here any more (their wait ran out, or they left): out of the line.
+    // Nobody waits here any more, and the bulkhead did not say so (one that does not tell,
+    // `'bulwark.queueEmptied'`): out of the line.
     if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
   };
 
@@ -354,7 +349,6 @@ export class RedisBulkheadStore
             this.#leases.set(id, link.clock.now());
             this.#onLease.add(id);
             this.#armRenewal();
-            if (this.#inLine) this.#leaveOnceServed(this.#queuedSince?.(), 0);
             return id;
           }
           this.#armPoll();
@@ -465,32 +459,22 @@ export class RedisBulkheadStore
   handOff(): boolean {
     const link = this.core.link;
     if (!link.up) return true;
+    // The caller served may be the last one queued here: the bulkhead then says so
+    // (`'bulwark.queueEmptied'`), and this store leaves the line.
     if (this.#known <= this.#maxConcurrent && this.#untracked === 0 && !this.#behind()) {
-      // The caller served may be the last one queued here: then this store leaves the line.
-      if (this.#inLine && !this.#leaving) {
-        this.#leaving = true;
-        queueMicrotask(this.#leaveIfEmpty);
-      }
       return true;
     }
     this.#armPoll();
     return false;
   }
 
-  // A slot Redis granted goes to the caller first queued here (queued `since`), maybe the last
-  // one, a few turns later (through the bulkhead and any wrapper): once it has, this store leaves
-  // the line if nobody waits here any more. Looks again while that caller still waits, a few
-  // turns at most (another caller queued in the same millisecond looks the same, and keeps the
-  // store in the line anyway).
-  #leaveOnceServed(since: number | undefined, turns: number): void {
-    queueMicrotask(() => {
-      const first = this.#queuedSince?.();
-      if (first === undefined) {
-        if (this.#inLine) this.#leaveLine();
-      } else if (first === since && turns < 8) {
-        this.#leaveOnceServed(since, turns + 1);
-      }
-    });
+  /**
+   * @internal The bulkhead's queue has emptied (its last caller was served, by a slot handed on
+   * or one Redis granted, or left): this store leaves the line in Redis at once, so the slots
+   * freed elsewhere do not wait for it.
+   */
+  'bulwark.queueEmptied'(): void {
+    if (this.#inLine) this.#leaveLine();
   }
 
   // Whether a caller queued in another process has waited longer than the first one here.

@@ -95,7 +95,7 @@ class SimulatedRedis extends ScriptedAdapter {
     const expiry = Date.now() + Number(args[2]);
     const named = args.slice(3, last);
     this.count();
-    if (op === 'release') {
+    if (op === 'release' || op === 'retire') {
       for (const id of named) this.leases.delete(id);
       return Promise.resolve([1, this.leases.size, -1, 0]);
     }
@@ -284,16 +284,16 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     stale.resolve([0, 2]);
     await flush();
     expect(adapter.calls).to.have.length(0);
-    // A call ends: its slot goes to the queued caller; the next poll asks Redis with no more
-    // leases to take again.
+    // A call ends: its slot goes to the queued caller, and nobody waits here any more: the
+    // store leaves the line at once. The next call asks Redis with no more leases to take again.
     calls.endOne();
     await flush();
     expect(calls.running).to.equal(2);
+    expect(adapter.calls.map((c) => c.args[0])).to.deep.equal(['renew+']);
+    expect(adapter.calls[0]?.args.slice(-2, -1)).to.deep.equal(['-1']);
     calls.start(bulkhead);
     await clock.tickAsync(100);
-    // (Nobody waits here any more: the store leaves the line with that command.)
-    expect(adapter.calls.map((c) => c.args[0])).to.deep.equal(['acquire+']);
-    expect(adapter.calls[0]?.args.slice(-2, -1)).to.deep.equal(['-1']);
+    expect(adapter.calls.map((c) => c.args[0])).to.deep.equal(['renew+', 'acquire']);
     expect(calls.maxRunning).to.equal(2);
   });
 

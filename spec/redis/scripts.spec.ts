@@ -62,7 +62,7 @@ describe('Redis store scripts', function () {
   it('lay out the lease arguments', function () {
     const settings = { key: 'k', maxConcurrent: 4, leaseTtlMs: 3000 };
     expect(leasesCall({ ...settings, op: 'acquire', id: 'a:1', free: [] })).to.deep.equal({
-      keys: ['k', 'k:q', 'k:qt'],
+      keys: ['k', 'k:q', 'k:qt', 'k:r'],
       args: ['acquire', '4', '3000', 'a:1'],
     });
     const place = { owner: 'a', waitedMs: 120, ttlMs: 550 };
@@ -84,6 +84,12 @@ describe('Redis store scripts', function () {
       '3000',
       'a:1',
       'a:2',
+    ]);
+    expect(leasesCall({ ...settings, op: 'retire', ids: ['a:1'] }).args).to.deep.equal([
+      'retire',
+      '4',
+      '3000',
+      'a:1',
     ]);
     expect(leasesCall({ ...settings, op: 'renew', ids: ['a:1', 'a:2'] }).args).to.deep.equal([
       'renew',

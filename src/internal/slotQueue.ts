@@ -38,7 +38,8 @@ export class SlotWaiter<T> extends Waiter<T> {
  * last then goes into the due list where its due time falls, while it still comes last for
  * `shift`. Nobody falls due sooner when another leaves, so due times are kept as they are, not as
  * gaps. When the first falls due, `onDue` answers it; a caller whose signal aborts leaves,
- * rejected with the signal's reason. An infinite due time sets no timer; an empty queue holds
+ * rejected with the signal's reason; `onEmpty`, if given, is told each time the last one leaves
+ * (served, due or aborted; not when `transferTo` moves them all away). An infinite due time sets no timer; an empty queue holds
  * none. (The rate limiter's line, whose later callers wait their turn and move up when one ahead
  * leaves, is a `WaitQueue`; it holds none of this, so a bundle without the bulkhead does not.)
  */
@@ -53,14 +54,21 @@ export class SlotQueue<T> {
   #timer: unknown;
   readonly #clock: Clock;
   readonly #onDue: (waiter: SlotWaiter<T>, now: number) => void;
+  // Told each time the last caller leaves (served, due, aborted), not when all move away.
+  readonly #onEmpty: (() => void) | undefined;
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#serve();
   };
 
-  constructor(clock: Clock, onDue: (waiter: SlotWaiter<T>, now: number) => void) {
+  constructor(
+    clock: Clock,
+    onDue: (waiter: SlotWaiter<T>, now: number) => void,
+    onEmpty?: () => void,
+  ) {
     this.#clock = clock;
     this.#onDue = onDue;
+    this.#onEmpty = onEmpty;
   }
 
   /** Queues a caller that falls due in `waitMs` (`Infinity`: never). */
@@ -154,7 +162,10 @@ export class SlotQueue<T> {
     if (!behind) this.#last = sooner;
     else behind.sooner = sooner;
     // A timer left for a departed first one just fires early and re-arms.
-    if (--this.size === 0) this.#rearm();
+    if (--this.size === 0) {
+      this.#rearm();
+      this.#onEmpty?.();
+    }
   }
 
   /** Sets the timer anew for the first due, answering those due already. */

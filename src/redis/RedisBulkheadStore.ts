@@ -39,10 +39,12 @@ const MIN_LEASE_TTL_MS = 50;
  * crashed holder's slots come back within `leaseTtl` and a live one never loses its own: a
  * renewal puts back, whatever the limit, any lease Redis no longer has (a restart, a flush, or
  * expiry while the process was paused or cut off), so Redis counts every call that runs, and
- * admits nobody while more than `maxConcurrent` do; while Redis is away the renewals
- * go on (one out at a time, not waiting out the back-off that calls skip Redis for, which may be
- * longer than `leaseTtl`), and the first to reach it again takes the leases back. The key expires
- * `leaseTtl` after the last lease was taken or renewed.
+ * admits nobody while more than `maxConcurrent` do. It never puts back a lease whose call has
+ * ended: the release of a lease a renewal named is recorded in Redis for `leaseTtl`, so that
+ * renewal, should a cluster client retry it after the release, does not take the slot again.
+ * While Redis is away the renewals go on (one out at a time, not waiting out the back-off that
+ * calls skip Redis for, which may be longer than `leaseTtl`), and the first to reach it again
+ * takes the leases back. The key expires `leaseTtl` after the last lease was taken or renewed.
  *
  * Acquiring and releasing a slot cost one round trip each, and `acquire` and `execute` are
  * decided by Redis. The bulkhead's `availableSlots` reports the last known shared count (from the
@@ -130,6 +132,12 @@ export class RedisBulkheadStore
   #untracked = 0;
   #renewTimer: unknown = undefined;
   #renewing = false;
+  // When (on this store's clock) it last sent a command naming the leases of calls running here
+  // for Redis to add again if gone (a renewal, a retake, an acquire after an outage). A lease
+  // known no later may be named by one Redis runs after the lease's release (a cluster client
+  // retries a command that met TRYAGAIN, CLUSTERDOWN or MOVED after later ones): its release
+  // is a `retire`, which keeps any such command from adding it again.
+  #namedAt = -Infinity;
   // When the known count may next be refreshed (see #refresh).
   #refreshAt = 0;
   #pollTimer: unknown = undefined;
@@ -150,12 +158,6 @@ export class RedisBulkheadStore
   // How many other processes stand in the line, as of the last answer: slots owed to their
   // queued callers, which Redis grants none of this store's callers while this one is not in it.
   #owed = 0;
-  // A check that the queue has emptied after a slot went to a caller queued here is due.
-  #leaving = false;
-  readonly #leaveIfEmpty = (): void => {
-    this.#leaving = false;
-    if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
-  };
   readonly #onRenewTimer = (): void => {
     this.#renewTimer = undefined;
     this.#renew();
@@ -178,7 +180,8 @@ export class RedisBulkheadStore
   readonly #onPollTimer = (): void => {
     this.#pollTimer = undefined;
     if (this.#onFree !== undefined) this.#onFree();
-    // Nobody waits here any more (their wait ran out, or they left): out of the line.
+    // Nobody waits here any more, and the bulkhead did not say so (one that does not tell,
+    // `'bulwark.queueEmptied'`): out of the line.
     if (this.#inLine && this.#queuedSince?.() === undefined) this.#leaveLine();
   };
 
@@ -279,7 +282,7 @@ export class RedisBulkheadStore
     link
       .run(this.#command({ op: 'acquire', id: slot.id, free, adopt: forced }), (late) => {
         if (!Array.isArray(late)) return;
-        this.#giveBack(this.#lateCarried(adopt, again));
+        this.#giveBack(this.#lateCarried(adopt, again), again.length !== 0);
         // Granted after the take gave up waiting: the lease is the slot's after all.
         if (Number(late[0]) === 1) this.#leased(slot);
       })
@@ -325,7 +328,7 @@ export class RedisBulkheadStore
         if (!Array.isArray(late)) return;
         const ids = this.#lateCarried(adopt, again);
         if (Number(late[0]) === 1) ids.push(id);
-        this.#giveBack(ids);
+        this.#giveBack(ids, again.length !== 0);
       })
       .then(
         (reply) => {
@@ -346,7 +349,6 @@ export class RedisBulkheadStore
             this.#leases.set(id, link.clock.now());
             this.#onLease.add(id);
             this.#armRenewal();
-            if (this.#inLine) this.#leaveOnceServed(this.#queuedSince?.(), 0);
             return id;
           }
           this.#armPoll();
@@ -365,7 +367,9 @@ export class RedisBulkheadStore
    * limit. A lease Redis already dropped (expired while its holder was cut off) and a slot
    * granted without Redis by `'fail-open'` free nothing, so Redis keeps counting every call that
    * still runs. A release that cannot reach Redis is sent again with the store's next command
-   * that can (within `leaseTtl`, after which the lease has expired anyway).
+   * that can (within `leaseTtl`, after which the lease has expired anyway). Once a renewal has
+   * named the lease, its release keeps any renewal Redis runs later from adding it again (for
+   * `leaseTtl`).
    */
   release(ticket: BulkheadTicket): void | Promise<void> {
     if (ticket instanceof KnownSlot) {
@@ -455,32 +459,22 @@ export class RedisBulkheadStore
   handOff(): boolean {
     const link = this.core.link;
     if (!link.up) return true;
+    // The caller served may be the last one queued here: the bulkhead then says so
+    // (`'bulwark.queueEmptied'`), and this store leaves the line.
     if (this.#known <= this.#maxConcurrent && this.#untracked === 0 && !this.#behind()) {
-      // The caller served may be the last one queued here: then this store leaves the line.
-      if (this.#inLine && !this.#leaving) {
-        this.#leaving = true;
-        queueMicrotask(this.#leaveIfEmpty);
-      }
       return true;
     }
     this.#armPoll();
     return false;
   }
 
-  // A slot Redis granted goes to the caller first queued here (queued `since`), maybe the last
-  // one, a few turns later (through the bulkhead and any wrapper): once it has, this store leaves
-  // the line if nobody waits here any more. Looks again while that caller still waits, a few
-  // turns at most (another caller queued in the same millisecond looks the same, and keeps the
-  // store in the line anyway).
-  #leaveOnceServed(since: number | undefined, turns: number): void {
-    queueMicrotask(() => {
-      const first = this.#queuedSince?.();
-      if (first === undefined) {
-        if (this.#inLine) this.#leaveLine();
-      } else if (first === since && turns < 8) {
-        this.#leaveOnceServed(since, turns + 1);
-      }
-    });
+  /**
+   * @internal The bulkhead's queue has emptied (its last caller was served, by a slot handed on
+   * or one Redis granted, or left): this store leaves the line in Redis at once, so the slots
+   * freed elsewhere do not wait for it.
+   */
+  'bulwark.queueEmptied'(): void {
+    if (this.#inLine) this.#leaveLine();
   }
 
   // Whether a caller queued in another process has waited longer than the first one here.
@@ -550,6 +544,7 @@ export class RedisBulkheadStore
     this.#away = false;
     this.#adopting.add(adopt.length);
     if (free.length + adopt.length + again.length === 0) return NOTHING_CARRIED;
+    if (again.length !== 0) this.#namedAt = this.core.link.clock.now();
     return { free, adopt, again, forced: again.length === 0 ? adopt : [...again, ...adopt] };
   }
 
@@ -596,8 +591,10 @@ export class RedisBulkheadStore
     if (aliveAt === undefined) return;
     const free = this.#toFree();
     const ids = free.length === 0 ? [ticket] : [ticket, ...free];
+    // Named by no renewal yet (nearly every call's), nor an unreleased one: a plain release.
+    const op = free.length === 0 && aliveAt > this.#namedAt ? 'release' : 'retire';
     return this.core.link.attempt(
-      this.#command({ op: 'release', ids }),
+      this.#command({ op, ids }),
       (reply) => {
         this.#freed(free);
         if (!Array.isArray(reply)) return;
@@ -612,12 +609,14 @@ export class RedisBulkheadStore
   }
 
   // Frees in Redis the leases of `ids`, taken for nobody's account: now, or, should that fail,
-  // with the store's next command that reaches Redis.
-  #giveBack(ids: readonly string[]): void {
+  // with the store's next command that reaches Redis. `named`: some may be named by a renewal
+  // Redis has yet to run (see #namedAt).
+  #giveBack(ids: readonly string[], named = false): void {
     if (ids.length === 0) return;
     const now = this.core.link.clock.now();
     for (const id of ids) this.#unreleased.set(id, now);
-    this.core.link.send(this.#command({ op: 'release', ids }), (reply) => {
+    const op = named ? 'retire' : 'release';
+    this.core.link.send(this.#command({ op, ids }), (reply) => {
       this.#freed(ids);
       if (Array.isArray(reply)) this.#learnCount(reply);
     });
@@ -750,12 +749,13 @@ export class RedisBulkheadStore
     for (const id of free) this.#unreleased.delete(id);
   }
 
-  // Frees in Redis the leases whose release did not reach it, while other calls run.
+  // Frees in Redis the leases whose release did not reach it, while other calls run (retired, as
+  // acquire frees them: a renewal may have named them).
   #freeUnreleased(): void {
     const free = this.#toFree();
     if (free.length === 0) return;
     void this.core.link.attempt(
-      this.#command({ op: 'release', ids: free }),
+      this.#command({ op: 'retire', ids: free }),
       () => this.#freed(free),
       noop,
     );
@@ -815,11 +815,12 @@ export class RedisBulkheadStore
       ? [...new Set([...leases.keys(), ...this.#onLease, ...this.#adopted])]
       : [...leases.keys()];
     const sent = adopt.length === 0 ? ids : [...ids, ...adopt];
+    if (ids.length !== 0) this.#namedAt = sentAt;
     const command = this.#command({ op: retake ? 'retake' : 'renew', ids: sent });
     // Leases Redis took (again) after the renewal gave up on it, for calls not counted on them:
     // given back.
     const onLate = (late: unknown): void => {
-      if (Array.isArray(late)) this.#giveBack(this.#lateCarried(adopt, ids));
+      if (Array.isArray(late)) this.#giveBack(this.#lateCarried(adopt, ids), ids.length !== 0);
     };
     link.run(command, ids.length === 0 && adopt.length === 0 ? undefined : onLate).then(
       (reply) => {

@@ -18,10 +18,12 @@ export type LeaseOp =
       readonly adopt?: readonly string[] | undefined;
     }
   | {
-      /** `release`: frees every lease of `ids` (at least one); `renew` and `retake` (after a
-       * time without Redis): extends every lease of `ids`, adding again whatever the limit those
-       * Redis no longer has, and names them. */
-      readonly op: 'release' | 'renew' | 'retake';
+      /** `release`: frees every lease of `ids` (at least one); `retire`: the same, and no
+       * renewal adds them again for `leaseTtlMs` (one sent before may still name them), as for
+       * the leases `acquire` frees; `renew` and `retake` (after a time without Redis): extends
+       * every lease of `ids`, adding again whatever the limit those Redis no longer has, bar
+       * those retired since, and names them. */
+      readonly op: 'release' | 'retire' | 'renew' | 'retake';
       readonly ids: readonly string[];
     };
 
@@ -40,7 +42,10 @@ export interface LeasePlace {
 
 /** @internal One call of the bulkhead's lease script (leases.lua). */
 export type LeasesParams = LeaseOp & {
-  /** The sorted set of leases; the line's keys are named after it (`:q`, `:qt`). */
+  /**
+   * The sorted set of leases; the line's keys are named after it (`:q`, `:qt`), as is the record
+   * of leases retired lately (`:r`).
+   */
   readonly key: string;
   readonly maxConcurrent: number;
   /** How long a lease lasts without renewal (an integer). */
@@ -49,12 +54,14 @@ export type LeasesParams = LeaseOp & {
   readonly place?: LeasePlace | undefined;
 };
 
-// The keys of the line of processes with callers queued, beside the leases `key`: the last ones
-// made kept (a store sends every command for one key).
-let lastKeys: readonly [string, string, string] = ['', ':q', ':qt'];
+// The keys of the line of processes with callers queued and of the leases retired lately, beside
+// the leases `key`: the last ones made kept (a store sends every command for one key).
+let lastKeys: readonly [string, string, string, string] = ['', ':q', ':qt', ':r'];
 
-function lineKeys(key: string): readonly [string, string, string] {
-  if (lastKeys[0] !== key) lastKeys = Object.freeze([key, `${key}:q`, `${key}:qt`] as const);
+function lineKeys(key: string): readonly [string, string, string, string] {
+  if (lastKeys[0] !== key) {
+    lastKeys = Object.freeze([key, `${key}:q`, `${key}:qt`, `${key}:r`] as const);
+  }
   return lastKeys;
 }
 
@@ -83,7 +90,7 @@ const NONE: readonly string[] = [];
 
 /**
  * @internal The bulkhead's leases. Replies: acquire `[granted 1/0, in use, wait, others]`;
- * release `[1, in use, wait, others]`; renew and retake `[in use, ids added again, wait, others]`;
+ * release and retire `[1, in use, wait, others]`; renew and retake `[in use, ids added again, wait, others]`;
  * `wait`: how long the caller first in line in another process has waited (ms), -1 when none
  * waits; `others`: how many other processes stand in the line.
  */

@@ -255,6 +255,7 @@ export class Bulkhead {
         'tryAcquireKnown',
       ]) ?? new InMemoryBulkheadStore();
     this.#handOff = store.handOff?.bind(store);
+    const emptied = store['bulwark.queueEmptied']?.bind(store);
     // A store that reports slots freed elsewhere (`subscribe`) counts other processes' slots too.
     this.#sharedCount = typeof store.subscribe === 'function';
     // Under an adaptive limit the store holds slots up to the limit as it is now.
@@ -263,10 +264,13 @@ export class Bulkhead {
     // Only the in-memory store (not wrapped) answers synchronously, so a full bulkhead can refuse
     // without a promise.
     this.#local = Object.getPrototypeOf(store) === InMemoryBulkheadStore.prototype;
-    this.#queue = new SlotQueue<BulkheadTicket>(clock, (waiter, now) =>
-      waiter.reject(
-        new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: now - waiter.queuedAt }),
-      ),
+    this.#queue = new SlotQueue<BulkheadTicket>(
+      clock,
+      (waiter, now) =>
+        waiter.reject(
+          new BulkheadFullError(this.maxConcurrent, maxQueue, { waitedMs: now - waiter.queuedAt }),
+        ),
+      emptied,
     );
     store.configure(Object.freeze({ maxConcurrent, clock }));
     if (typeof store.subscribe === 'function') store.subscribe(this.#wake, this.#queuedSince);

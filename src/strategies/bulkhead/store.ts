@@ -99,6 +99,13 @@ export interface BulkheadStore {
    * caller.
    */
   handOff?(): boolean;
+  /**
+   * @internal Optional, for a store with `subscribe`: called at once, each time the bulkhead's
+   * queue becomes empty (its last queued caller was served, or left: its wait ran out, its signal
+   * aborted, or the store refused every queued caller), so a store shared between processes
+   * knows when this one has nobody queued any more without looking.
+   */
+  'bulwark.queueEmptied'?(): void;
 }
 
 /**

@@ -449,6 +449,41 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     expect(await Promise.all(calls.outcomes)).to.deep.equal(Array(6).fill('done'));
   });
 
+  it("'local' under an AdaptiveLimit below the local limit admits calls while Redis is away up to the adaptive limit", async function () {
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: STORE_TIMEOUT,
+      instances: 2,
+    });
+    // The local limit: floor(8 / 2) = 4 slots, above the adaptive limit (2).
+    const bulkhead = new Bulkhead({
+      limit: new AdaptiveLimit({ min: 1, max: 8, initial: 2 }),
+      maxQueue: 1,
+      store,
+    });
+    const calls = new Calls();
+    await firstCallLocal(adapter, bulkhead, calls);
+    calls.start(bulkhead);
+    await flush();
+    expect(calls.running).to.equal(2);
+    expect(bulkhead.availableSlots).to.equal(0);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    // A third caller queues, and is served as a call ends here.
+    calls.start(bulkhead);
+    await flush();
+    expect(calls.running).to.equal(2);
+    expect(bulkhead.queued).to.equal(1);
+    calls.endOne();
+    await flush();
+    expect(calls.running).to.equal(2);
+    calls.endOne();
+    calls.endOne();
+    await flush();
+    expect(await Promise.all(calls.outcomes)).to.deep.equal(Array(3).fill('done'));
+  });
+
   it('keeps renewing through the back-off after a renewal timed out, so the leases outlive a back-off longer than leaseTtl', async function () {
     const redis = new SimulatedRedis();
     // leaseTtl 300 ms (renewals every 100 ms), back-off 400 ms.

@@ -101,6 +101,8 @@ export class RedisBulkheadStore
   readonly #pollMs: number;
   #seq = 0;
   #maxConcurrent = 0;
+  // Under an adaptive limit: the limit as it is now (see 'bulwark.limitTo').
+  #limitTo: (() => number) | undefined = undefined;
   // With 'local': the in-process limit while Redis is away (maxConcurrent / instances).
   #localMax = 0;
   // Lease ids this store handed out as tickets whose calls have not released them yet: calls
@@ -165,7 +167,8 @@ export class RedisBulkheadStore
   // A slot of the local limit, which counts this process's calls still running on Redis leases.
   // Its call is renewed too: the first renewal Redis answers takes a lease for it.
   readonly #takeLocal = (local: InMemoryBulkheadStore): false | BulkheadTicket => {
-    if (local.inUse() + this.#onLease.size >= this.#localMax || !local.acquire()) return false;
+    const used = local.inUse() + this.#onLease.size;
+    if (used >= this.#localMax || used >= this.#max() || !local.acquire()) return false;
     this.#armRenewal();
     return LOCAL_SLOT;
   };
@@ -261,7 +264,7 @@ export class RedisBulkheadStore
     // The count `availableSlots` reads: this store's own acquisitions and adoptions still out
     // included, and the calls running on local slots that Redis does not count yet.
     const uncounted = this.#uncounted();
-    const gate = link.gateKnown(this.#count(uncounted) < this.#maxConcurrent);
+    const gate = link.gateKnown(this.#count(uncounted) < this.#max());
     if (gate === 'refuse') {
       // Slots freed elsewhere show in no answer of this store's own: ask Redis for its count.
       this.#refresh();
@@ -340,7 +343,7 @@ export class RedisBulkheadStore
           // Calls that took local slots while Redis decided are not in its count: the slot is
           // given back if it would take this process past the limit with them.
           const uncounted = this.#uncounted();
-          if (Number(granted) === 1 && this.#known + uncounted > this.#maxConcurrent) {
+          if (Number(granted) === 1 && this.#known + uncounted > this.#max()) {
             this.#giveBack([id]);
             this.#armPoll();
             return false;
@@ -419,6 +422,24 @@ export class RedisBulkheadStore
    */
   'bulwark.limit'(): number {
     return this.core.localWhileAway !== undefined ? this.#localMax : this.#maxConcurrent;
+  }
+
+  /**
+   * @internal Bounds the slots this store grants by `limit()` too, read at each decision: an
+   * adaptive limit as it is now. Redis decides under it (a caller queued here is granted a slot
+   * only while fewer than it are taken, and those ahead in the line served; its poll goes on
+   * until then, as under `maxConcurrent`), as do the known count (`tryAcquireKnown`) and the
+   * local limit while Redis is away.
+   */
+  'bulwark.limitTo'(limit: () => number): void {
+    this.#limitTo = limit;
+  }
+
+  // The most slots in use under which this store grants one now: `maxConcurrent`, or an adaptive
+  // limit below it.
+  #max(): number {
+    const limit = this.#limitTo === undefined ? Infinity : this.#limitTo();
+    return limit < this.#maxConcurrent ? limit : this.#maxConcurrent;
   }
 
   // `inUse()`, given `#uncounted()`.
@@ -516,7 +537,7 @@ export class RedisBulkheadStore
   // waits longer (served meanwhile): the callers queued here ask for it now, not at their poll.
   #pollIfOwed(): void {
     const timer = this.#pollTimer;
-    if (timer === undefined || this.#known >= this.#maxConcurrent || this.#behind()) return;
+    if (timer === undefined || this.#known >= this.#max() || this.#behind()) return;
     this.core.link.clock.clearTimeout(timer);
     this.#onPollTimer();
   }
@@ -686,7 +707,7 @@ export class RedisBulkheadStore
   #command(op: LeaseOp): RedisCommand {
     return LEASES.command({
       key: this.redisKey,
-      maxConcurrent: this.#maxConcurrent,
+      maxConcurrent: this.#max(),
       leaseTtlMs: this.leaseTtlMs,
       place: this.#place(),
       ...op,

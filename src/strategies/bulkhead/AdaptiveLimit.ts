@@ -466,7 +466,9 @@ export class AdaptiveTicket {
 /**
  * @internal The store of a bulkhead with an {@link AdaptiveLimit}: the bulkhead's own store (or
  * the in-memory one), holding slots to the limit as it is now. Its tickets remember when their
- * call began, so that the call's end reports a latency sample.
+ * call began, so that the call's end reports a latency sample. A store that bounds its own
+ * decisions by the limit (`'bulwark.limitTo'`: a shared one, whose count is the last it knows)
+ * decides every acquisition itself; over any other, the limit is held here, on the store's count.
  */
 export class AdaptiveSlots implements BulkheadStore {
   readonly #inner: BulkheadStore;
@@ -497,6 +499,15 @@ export class AdaptiveSlots implements BulkheadStore {
    * `inUse()` counts its own acquisitions still out (`RedisBulkheadStore`) has them there.
    */
   #asking = 0;
+  /**
+   * The store bounds what it grants by the limit itself (see `'bulwark.limitTo'`): a shared
+   * store, whose count may be stale, and which asks its backend for the queued callers only as
+   * it is asked and refused. Refusing here on that count would leave them queued for good.
+   */
+  #bounded = false;
+  // A slot the store granted under the limit: the slots in use, itself included, are read then.
+  readonly #taken = (ticket: false | BulkheadTicket): false | AdaptiveTicket =>
+    ticket === false ? false : this.#ticket(ticket, this.#inner.inUse());
 
   constructor(inner: BulkheadStore, limit: AdaptiveLimit) {
     this.#inner = inner;
@@ -506,19 +517,33 @@ export class AdaptiveSlots implements BulkheadStore {
 
   configure(config: BulkheadStoreConfig): void {
     this.#clock = config.clock;
-    this.#inner.configure(config);
+    const inner = this.#inner;
+    inner.configure(config);
+    // Once the store is this bulkhead's alone (`configure` refuses a store that serves another).
+    if (typeof inner['bulwark.limitTo'] === 'function') {
+      const limit = this.#limit;
+      inner['bulwark.limitTo'](() => limit.limit);
+      this.#bounded = true;
+    }
   }
 
   // The slots in use are read once per acquire: a slot granted at once is one more.
   tryAcquire(): false | AdaptiveTicket {
-    const used = this.#inner.inUse();
+    const inner = this.#inner;
+    if (this.#bounded) return this.#taken(inner.tryAcquire());
+    const used = inner.inUse();
     if (used >= this.#limit.limit) return false;
-    return this.#ticket(this.#inner.tryAcquire(), used + 1);
+    return this.#ticket(inner.tryAcquire(), used + 1);
   }
 
   // The same for the bulkhead's public `tryAcquire`, on what the store knows.
   tryAcquireKnown(): false | AdaptiveTicket {
     const inner = this.#inner;
+    if (this.#bounded) {
+      return this.#taken(
+        inner.tryAcquireKnown !== undefined ? inner.tryAcquireKnown() : inner.tryAcquire(),
+      );
+    }
     const used = inner.inUse();
     if (used + this.#asking >= this.#limit.limit) return false;
     const ticket =
@@ -527,9 +552,16 @@ export class AdaptiveSlots implements BulkheadStore {
   }
 
   acquire(): false | AdaptiveTicket | Promise<false | AdaptiveTicket> {
-    const used = this.#inner.inUse();
-    if (used + this.#asking >= this.#limit.limit) return false;
     const inner = this.#inner;
+    if (this.#bounded) {
+      // The store wakes the queue as slots may free up (as under `maxConcurrent` alone).
+      const granted = inner.acquire();
+      return isThenable(granted)
+        ? Promise.resolve(granted).then(this.#taken)
+        : this.#taken(granted);
+    }
+    const used = inner.inUse();
+    if (used + this.#asking >= this.#limit.limit) return false;
     const answer = inner.acquire();
     if (!isThenable(answer)) return this.#ticket(answer, used + 1);
     // Counted by the store already (its count rose as it asked): not counted a second time here.

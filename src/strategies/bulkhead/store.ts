@@ -76,6 +76,15 @@ export interface BulkheadStore {
    */
   'bulwark.limit'?(): number;
   /**
+   * @internal Optional, for a store with `subscribe` whose `inUse()` is the last count it knows:
+   * bounds the slots it grants by `limit()` too (an adaptive limit as it is now, read at each
+   * decision), wherever it decides (in its backend, or by its fallback while that is away), and
+   * asks its backend for the callers queued here as it does under `maxConcurrent` alone. A
+   * bulkhead under an adaptive limit then leaves every decision to the store, rather than
+   * refusing on a count that may be stale, which would never ask the backend again.
+   */
+  'bulwark.limitTo'?(limit: () => number): void;
+  /**
    * Optional: registers `onFree`, to be called when slots may have been freed by someone else
    * (another process). The bulkhead then asks {@link BulkheadStore.acquire} again for its
    * waiting callers. An in-process store has no need of it. `queuedSince` tells, whenever the

@@ -177,4 +177,24 @@ describeRedis('Redis store scripts', function (env) {
     expect(Number(tokens)).to.be.closeTo(3, 0.01);
     expect(await env.admin.command('SCRIPT', 'EXISTS', BUCKET.sha1)).to.deep.equal([1]);
   });
+
+  it('free and record any number of leases in one release or retire (beyond what unpack takes)', async function () {
+    this.timeout(20_000);
+    const adapter = toRedisAdapter(env.admin.client);
+    const key = `bulwark:bh:{${env.uniqueKey()}}`;
+    const settings = { key, maxConcurrent: 100_000, leaseTtlMs: 60_000 };
+    const ids = (from: number, n: number): string[] =>
+      Array.from({ length: n }, (_, i) => `p:${from + i}`);
+    // 9,000 leases, retaken whatever the limit (a renewal adds back those Redis lacks).
+    await LEASES.run(adapter, { ...settings, op: 'renew', ids: ids(0, 9_000) });
+    expect(Number(await env.admin.command('ZCARD', key))).to.equal(9_000);
+    await LEASES.run(adapter, { ...settings, op: 'retire', ids: ids(0, 5_000) });
+    expect(Number(await env.admin.command('ZCARD', key))).to.equal(4_000);
+    expect(Number(await env.admin.command('ZCARD', `${key}:r`))).to.equal(5_000);
+    await LEASES.run(adapter, { ...settings, op: 'release', ids: ids(5_000, 4_000) });
+    expect(Number(await env.admin.command('ZCARD', key))).to.equal(0);
+    // A retire with a shorter leaseTtl does not cut short the records of a longer one.
+    await LEASES.run(adapter, { ...settings, leaseTtlMs: 1_000, op: 'retire', ids: ['q:1'] });
+    expect(Number(await env.admin.command('PTTL', `${key}:r`))).to.be.above(50_000);
+  });
 });

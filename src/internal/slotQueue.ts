@@ -164,7 +164,12 @@ export class SlotQueue<T> {
     // A timer left for a departed first one just fires early and re-arms.
     if (--this.size === 0) {
       this.#rearm();
-      this.#onEmpty?.();
+      try {
+        this.#onEmpty?.();
+      } catch {
+        // A store's hook that throws (a custom clock, say) must not break the queue: the waiter
+        // is answered all the same, and a store that missed the news learns it at its next poll.
+      }
     }
   }
 

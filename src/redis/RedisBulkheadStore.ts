@@ -39,9 +39,10 @@ const MIN_LEASE_TTL_MS = 50;
  * crashed holder's slots come back within `leaseTtl` and a live one never loses its own: a
  * renewal puts back, whatever the limit, any lease Redis no longer has (a restart, a flush, or
  * expiry while the process was paused or cut off), so Redis counts every call that runs, and
- * admits nobody while more than `maxConcurrent` do. It never puts back a lease whose call has
+ * admits nobody while more than `maxConcurrent` do. It does not put back a lease whose call has
  * ended: the release of a lease a renewal named is recorded in Redis for `leaseTtl`, so that
- * renewal, should a cluster client retry it after the release, does not take the slot again.
+ * renewal, should a cluster client retry it after the release, does not take the slot again
+ * (unless it runs once the record is gone: lapsed after `leaseTtl`, or lost in a restart).
  * While Redis is away the renewals go on (one out at a time, not waiting out the back-off that
  * calls skip Redis for, which may be longer than `leaseTtl`), and the first to reach it again
  * takes the leases back. The key expires `leaseTtl` after the last lease was taken or renewed.
@@ -280,6 +281,7 @@ export class RedisBulkheadStore
       return this.core.decideNow(this.#takeLocal, UNTRACKED_SLOT, false);
     }
     const slot = new KnownSlot(`${this.#owner}:${++this.#seq}`);
+    const sentAt = link.clock.now();
     const { free, adopt, again, forced } = this.#carried(uncounted);
     this.#taking.add(1);
     link
@@ -292,7 +294,7 @@ export class RedisBulkheadStore
       .then(
         (reply) => {
           this.#taking.done(1);
-          this.#carriedIn(free, adopt, again);
+          this.#carriedIn(free, adopt, again, sentAt);
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
           this.#learnLine(reply as readonly unknown[]);
@@ -322,6 +324,7 @@ export class RedisBulkheadStore
     const link = this.core.link;
     if (!link.shouldTry()) return this.#acquireWithout();
     const id = `${this.#owner}:${++this.#seq}`;
+    const sentAt = link.clock.now();
     const { free, adopt, again, forced } = this.#carried(this.#uncounted());
     this.#asking.add(1);
     return link
@@ -336,7 +339,7 @@ export class RedisBulkheadStore
       .then(
         (reply) => {
           this.#asking.done(1);
-          this.#carriedIn(free, adopt, again);
+          this.#carriedIn(free, adopt, again, sentAt);
           const [granted, inUse] = reply as [unknown, unknown];
           this.#known = Number(inUse);
           this.#learnLine(reply as readonly unknown[]);
@@ -569,11 +572,19 @@ export class RedisBulkheadStore
     return { free, adopt, again, forced: again.length === 0 ? adopt : [...again, ...adopt] };
   }
 
-  // Redis answered a command that carried `free`, `adopt` and `again` (see #carried).
-  #carriedIn(free: readonly string[], adopt: readonly string[], again: readonly string[]): void {
+  // Redis answered a command sent at `sentAt` that carried `free`, `adopt` and `again` (see
+  // #carried). The leases taken again count as known alive from when it was sent, as a
+  // renewal's do: a renewal naming them that went out before the answer came leaves them known
+  // no later than it named them, so their release is a `retire`.
+  #carriedIn(
+    free: readonly string[],
+    adopt: readonly string[],
+    again: readonly string[],
+    sentAt: number,
+  ): void {
     this.#adopting.done(adopt.length);
     this.#freed(free);
-    if (again.length !== 0) this.#retaken(again, this.core.link.clock.now());
+    if (again.length !== 0) this.#retaken(again, sentAt);
     this.#adopt(adopt);
   }
 

@@ -112,6 +112,29 @@ describe('Bulkhead', () => {
       expect(bulkhead.availableSlots).to.equal(1);
     });
 
+    it("serves and times out its queued callers when the store's queue-emptied hook throws", async () => {
+      class Throwing extends InMemoryBulkheadStore {
+        'bulwark.queueEmptied'(): void {
+          throw new Error('hook failed');
+        }
+      }
+      const bulkhead = new Bulkhead({
+        maxConcurrent: 1,
+        maxQueue: 2,
+        maxWait: 100,
+        store: new Throwing(),
+      });
+      await bulkhead.acquire();
+      const served = settle(bulkhead.acquire());
+      bulkhead.release();
+      await flush();
+      expect(served.status).to.equal('fulfilled');
+      const late = settle(bulkhead.acquire());
+      await clock.tickAsync(100);
+      expect(late.reason).to.be.instanceOf(BulkheadFullError);
+      expect(bulkhead.queued).to.equal(0);
+    });
+
     it('rejects with BulkheadFullError at once when the queue is full too', async () => {
       const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 1 });
       await bulkhead.acquire();

@@ -86,17 +86,30 @@ local function others(inLine)
   if mine then n = n - 1 end
   return n
 end
--- Frees the leases ARGV[from..last] and records them as released for leaseTtl.
-local function retire(from)
-  redis.call('ZREM', key, unpack(ARGV, from, last))
-  redis.call('ZREMRANGEBYSCORE', released, '-inf', now)
-  local records = {}
-  for i = from, last do
-    records[#records + 1] = now + ttl
-    records[#records + 1] = ARGV[i]
+-- Ids go to a command a thousand at a time: `unpack` takes a few thousand values at most.
+local CHUNK = 1000
+-- Frees the leases ARGV[from..last].
+local function free(from)
+  for i = from, last, CHUNK do
+    redis.call('ZREM', key, unpack(ARGV, i, math.min(i + CHUNK - 1, last)))
   end
-  redis.call('ZADD', released, unpack(records))
-  redis.call('PEXPIRE', released, ARGV[3])
+end
+-- Frees the leases ARGV[from..last] and records them as released for leaseTtl (recorded as
+-- they are freed, so a command that fails part way frees none it has not recorded).
+local function retire(from)
+  redis.call('ZREMRANGEBYSCORE', released, '-inf', now)
+  for i = from, last, CHUNK do
+    local to = math.min(i + CHUNK - 1, last)
+    local records = {}
+    for j = i, to do
+      records[#records + 1] = now + ttl
+      records[#records + 1] = ARGV[j]
+    end
+    redis.call('ZADD', released, unpack(records))
+    redis.call('ZREM', key, unpack(ARGV, i, to))
+  end
+  -- Never sooner than a record of another process's, whose leaseTtl may be longer.
+  if redis.call('PTTL', released) < ttl then redis.call('PEXPIRE', released, ARGV[3]) end
 end
 -- Adds again, whatever the limit, the lease `id` of a call this process runs, unless it was
 -- released since (its call has ended) while `recorded` says any is; true when it was gone.
@@ -135,7 +148,7 @@ if op == 'acquire' or op == 'adopt' then
   end
   return { 0, n, waited(), others(inLine) }
 elseif op == 'release' then
-  if last >= 4 then redis.call('ZREM', key, unpack(ARGV, 4, last)) end
+  if last >= 4 then free(4) end
   return { 1, redis.call('ZCARD', key), waited(), others() }
 elseif op == 'retire' then
   if last >= 4 then retire(4) end

@@ -111,6 +111,18 @@ describe('RedisBulkheadStore under an AdaptiveLimit (scripted, on fake time)', f
     expect(second.value).to.equal('ran');
   });
 
+  it('refuses a tryAcquire on the known count at the limit as it is now, below its max', async function () {
+    const { adapter, bulkhead } = setUp(new AdaptiveLimit({ min: 1, max: 4, initial: 2 }), 0);
+    // Refused by Redis with 2 slots taken elsewhere: the limit's 2, though its max is 4.
+    const refused = settle(bulkhead.execute(() => 'ran'));
+    adapter.answer(acquired(0, 2));
+    await flush();
+    expect(refused.reason).to.be.instanceOf(BulkheadFullError);
+    expect(bulkhead.tryAcquire()).to.equal(false);
+    // What it sends is for the shared count, not for a slot.
+    expect(adapter.calls.map((call) => call.args[0])).to.deep.equal(['renew']);
+  });
+
   it('sends for the shared count when the known count refuses a tryAcquire, so a later one sees slots freed elsewhere', async function () {
     const { adapter, bulkhead } = setUp(new AdaptiveLimit({ min: 1, max: 2, initial: 2 }), 0);
     // A caller refused by Redis: the known count is at the limit.

@@ -432,7 +432,8 @@ export class RedisBulkheadStore
    * adaptive limit as it is now. Redis decides under it (a caller queued here is granted a slot
    * only while fewer than it are taken, and those ahead in the line served; its poll goes on
    * until then, as under `maxConcurrent`), as do the known count (`tryAcquireKnown`) and the
-   * local limit while Redis is away.
+   * local limit while Redis is away (`'local'`; `'fail-open'` admits every call then, as under a
+   * fixed limit).
    */
   'bulwark.limitTo'(limit: () => number): void {
     this.#limitTo = limit;

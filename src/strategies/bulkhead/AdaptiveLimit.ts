@@ -496,7 +496,8 @@ export class AdaptiveSlots implements BulkheadStore {
    * Acquisitions a store answering asynchronously has not answered yet, when its `inUse()` is the
    * last count it knows, without them: a burst inside one round trip would otherwise pass the
    * limit as it is now, up to the store's `maxConcurrent` (the limit's `max`). A store whose
-   * `inUse()` counts its own acquisitions still out (`RedisBulkheadStore`) has them there.
+   * `inUse()` counts its own acquisitions still out has them there (a custom one: a Redis store
+   * bounds its own decisions, see `#bounded`).
    */
   #asking = 0;
   /**

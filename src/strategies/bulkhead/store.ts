@@ -78,7 +78,8 @@ export interface BulkheadStore {
   /**
    * @internal Optional, for a store with `subscribe` whose `inUse()` is the last count it knows:
    * bounds the slots it grants by `limit()` too (an adaptive limit as it is now, read at each
-   * decision), wherever it decides (in its backend, or by its fallback while that is away), and
+   * decision), wherever it bounds anything (in its backend, or by a local limit while that is
+   * away; a fallback that admits every call, as `'fail-open'` does, bounds nothing), and
    * asks its backend for the callers queued here as it does under `maxConcurrent` alone. A
    * bulkhead under an adaptive limit then leaves every decision to the store, rather than
    * refusing on a count that may be stale, which would never ask the backend again.

@@ -111,6 +111,29 @@ describe('RedisBulkheadStore under an AdaptiveLimit (scripted, on fake time)', f
     expect(second.value).to.equal('ran');
   });
 
+  it("counts a call as in flight beside itself in its sample, also on an untracked 'fail-open' slot", async function () {
+    const limit = new AdaptiveLimit({ min: 1, max: 4, initial: 2 });
+    const sample = sinon.spy(limit, 'sample');
+    const adapter = new ScriptedAdapter();
+    const store = new RedisBulkheadStore({
+      client: adapter,
+      key: 'pool',
+      storeTimeout: '10s',
+      onStoreError: 'fail-open',
+    });
+    const bulkhead = new Bulkhead({ limit, store });
+    // Redis is away: the call runs on a slot nobody counts.
+    const first = settle(bulkhead.execute(() => 'ran'));
+    adapter.next().reject(new Error('connection lost'));
+    await flush();
+    expect(first.value).to.equal('ran');
+    const second = settle(bulkhead.execute(() => 'ran'));
+    await flush();
+    expect(second.value).to.equal('ran');
+    expect(sample.called).to.equal(true);
+    for (const call of sample.getCalls()) expect(call.args[2], 'in flight').to.be.at.least(1);
+  });
+
   it('refuses a tryAcquire on the known count at the limit as it is now, below its max', async function () {
     const { adapter, bulkhead } = setUp(new AdaptiveLimit({ min: 1, max: 4, initial: 2 }), 0);
     // Refused by Redis with 2 slots taken elsewhere: the limit's 2, though its max is 4.

@@ -506,9 +506,10 @@ export class AdaptiveSlots implements BulkheadStore {
    * it is asked and refused. Refusing here on that count would leave them queued for good.
    */
   #bounded = false;
-  // A slot the store granted under the limit: the slots in use, itself included, are read then.
+  // A slot the store granted under the limit: the slots in use, itself included, are read then
+  // (at least itself: an untracked `'fail-open'` slot raises no count).
   readonly #taken = (ticket: false | BulkheadTicket): false | AdaptiveTicket =>
-    ticket === false ? false : this.#ticket(ticket, this.#inner.inUse());
+    ticket === false ? false : this.#ticket(ticket, Math.max(this.#inner.inUse(), 1));
 
   constructor(inner: BulkheadStore, limit: AdaptiveLimit) {
     this.#inner = inner;

@@ -225,7 +225,7 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
         // A field's call has no descriptor (or, under Babel, one with an `initializer`).
         const d = descriptor;
         throw refuse(
-          `${d?.get ? (d.set ? 'an accessor' : 'a getter') : d?.set ? 'a setter' : 'a field'} \`${String(context)}\``,
+          member(d?.get ? (d.set ? 'accessor' : 'getter') : d?.set ? 'setter' : 'field', context),
         );
       }
       name = context;
@@ -240,7 +240,7 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
         throw refuse(
           typeof parameter === 'number'
             ? `parameter ${parameter} of the constructor of \`${fn.name}\``
-            : `the class \`${fn.name}\``,
+            : member('class', fn.name),
         );
       }
     } else {
@@ -259,16 +259,17 @@ export function toDecorator<V = never, T = unknown, P extends any[] = any[], S =
 }
 
 /**
- * A member a standard decorator's context describes, as a refusal names it: `a getter \`price\``,
- * `an accessor \`#total\``, `the class \`Service\`` (as the legacy decorators' refusals read), or
- * its kind alone when the context gives no name (an anonymous class).
+ * A member a decorator was given, as a refusal names it: `a getter \`price\``, `an accessor
+ * \`#total\``, `the class \`Service\``, or its kind alone when it has no name (an anonymous
+ * class). Standard and legacy decorators' refusals alike.
  */
 function member(kind: string, name: unknown): string {
+  const article = /^[aeiou]/.test(kind) ? 'an' : 'a';
   // An anonymous class's context names it '' (TypeScript) or not at all.
   if (name === '' || (typeof name !== 'string' && typeof name !== 'symbol')) {
-    return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+    return `${article} ${kind}`;
   }
-  return `${kind === 'class' ? 'the' : /^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} \`${String(name)}\``;
+  return `${kind === 'class' ? 'the' : article} ${kind} \`${String(name)}\``;
 }
 
 /**

@@ -208,9 +208,11 @@ function httpDate(text: string, now: number): number | undefined {
   const parts = (fixed?.slice(1) ?? (asc && [asc[2], asc[1], asc[6], asc[3], asc[4], asc[5]])) as
     string[] | null;
   if (parts === null) return undefined;
-  const [day, name, yy, h, min, sec] = parts as [string, string, string, string, string, string];
+  const [dd, name, yy, hh, mm, ss] = parts as [string, string, string, string, string, string];
+  const [d, h, min, sec] = [+dd, +hh, +mm, +ss];
   const month = MONTHS.indexOf(name.charAt(0).toUpperCase() + name.slice(1).toLowerCase()) / 3;
-  let year = Number(yy);
+  const time = ((h * 60 + min) * 60 + sec) * 1000;
+  let year = +yy;
   if (yy.length === 2) {
     // The year of those digits nearest `now` from below `now` + 50 years: in `now`'s century, or
     // the next one's late in a century; then the one before when the date itself is more than
@@ -220,14 +222,11 @@ function httpDate(text: string, now: number): number | undefined {
     if (year < current - 50) year += 100;
     const bound = new Date(now);
     bound.setUTCFullYear(current + 50);
-    if (Date.UTC(year, month, Number(day), +h, +min, +sec) > bound.getTime()) year -= 100;
+    if (Date.UTC(year, month, d) + time > bound.getTime()) year -= 100;
   }
-  const date = Date.UTC(year, month, Number(day));
-  const time = (Number(h) * 60 + Number(min)) * 60 + Number(sec);
-  if (new Date(date).getUTCDate() !== Number(day) || +h > 23 || +min > 59 || +sec > 60) {
-    return undefined;
-  }
-  return date + time * 1000;
+  const date = Date.UTC(year, month, d);
+  if (new Date(date).getUTCDate() !== d || h > 23 || min > 59 || sec > 60) return undefined;
+  return date + time;
 }
 
 /**

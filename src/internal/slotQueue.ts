@@ -39,9 +39,10 @@ export class SlotWaiter<T> extends Waiter<T> {
  * `shift`. Nobody falls due sooner when another leaves, so due times are kept as they are, not as
  * gaps. When the first falls due, `onDue` answers it; a caller whose signal aborts leaves,
  * rejected with the signal's reason; `onEmpty`, if given, is told each time the last one leaves
- * (served, due or aborted; not when `transferTo` moves them all away). An infinite due time sets no timer; an empty queue holds
- * none. (The rate limiter's line, whose later callers wait their turn and move up when one ahead
- * leaves, is a `WaitQueue`; it holds none of this, so a bundle without the bulkhead does not.)
+ * (served, due or aborted; not when `transferTo` moves them all away). An infinite due time sets
+ * no timer; an empty queue holds none. (The rate limiter's line, whose later callers wait their
+ * turn and move up when one ahead leaves, is a `WaitQueue`; it holds none of this, so a bundle
+ * without the bulkhead does not.)
  */
 export class SlotQueue<T> {
   size = 0;

@@ -169,7 +169,7 @@ export class RedisBulkheadStore
   // Its call is renewed too: the first renewal Redis answers takes a lease for it.
   readonly #takeLocal = (local: InMemoryBulkheadStore): false | BulkheadTicket => {
     const used = local.inUse() + this.#onLease.size;
-    if (used >= this.#localMax || used >= this.#max() || !local.acquire()) return false;
+    if (used >= Math.min(this.#localMax, this.#max()) || !local.acquire()) return false;
     this.#armRenewal();
     return LOCAL_SLOT;
   };
@@ -442,8 +442,7 @@ export class RedisBulkheadStore
   // The most slots in use under which this store grants one now: `maxConcurrent`, or an adaptive
   // limit below it.
   #max(): number {
-    const limit = this.#limitTo === undefined ? Infinity : this.#limitTo();
-    return limit < this.#maxConcurrent ? limit : this.#maxConcurrent;
+    return Math.min(this.#limitTo?.() ?? Infinity, this.#maxConcurrent);
   }
 
   // `inUse()`, given `#uncounted()`.

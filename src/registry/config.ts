@@ -237,6 +237,30 @@ function entry(
   return Object.freeze({ path, options: Object.freeze(options), spelled: Object.freeze(spelled) });
 }
 
+/**
+ * Refuses the option `written` of the entry at `path`, which is code (a function, or an option
+ * that goes with one): it `cannot` come from configuration; the policy is built in code
+ * (`builder` shows how, if anything) and registered.
+ */
+function codeOnly(
+  path: string,
+  written: string,
+  cannot: string,
+  builder: string,
+  expected: string,
+  received: unknown,
+  at: string,
+): never {
+  return fail(
+    path,
+    `the option \`${written}\` ${cannot} (it is code, not data); ` +
+      `build that policy with Policy.builder()${builder} and register it`,
+    expected,
+    received,
+    at,
+  );
+}
+
 /** Reads one options object of `kind` at `path` into a {@link ConfigEntry}. */
 function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntry {
   const source = objectAt(raw, path, `an object of ${configName(kind)} options`);
@@ -247,12 +271,11 @@ function readEntry(kind: KindDescriptor, raw: unknown, path: string): ConfigEntr
     // A keyed stage's `max-keys` and `idle-timeout` go with a `key` function, which is code.
     const keyed = kind.keyable === true && KEYED_OPTIONS.includes(canonical);
     if (keyed || CODE_ONLY_OPTIONS.includes(canonical)) {
-      fail(
+      codeOnly(
         path,
-        `the option \`${key}\` ${keyed ? 'needs a `key` function, which ' : ''}cannot come from ` +
-          'configuration (it is code, not data); build that policy with Policy.builder()' +
-          (keyed ? ` (\`.${camel(configName(kind))}({ key, ${canonical} })\`)` : '') +
-          ' and register it',
+        key,
+        `${keyed ? 'needs a `key` function, which ' : ''}cannot come from configuration`,
+        keyed ? ` (\`.${camel(configName(kind))}({ key, ${canonical} })\`)` : '',
         'an option a configuration can set',
         source[key],
         child(path, key),
@@ -301,10 +324,11 @@ function readOptions(
     // An option that takes data or code (a retry's `delay`, a chaos stage's `enabled` or
     // `fault.error`) takes only its data here: a function is code.
     if (typeof item === 'function' && !DATA_OPTIONS.includes(canonical)) {
-      fail(
+      codeOnly(
         path,
-        `the option \`${as}\` cannot come from configuration as a function (it is code, not data); ` +
-          'build that policy with Policy.builder() and register it',
+        as,
+        'cannot come from configuration as a function',
+        '',
         'data, not a function',
         item,
         `${path}.${as}`,

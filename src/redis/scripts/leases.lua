@@ -16,10 +16,9 @@
 --   was away), those k ids, then the ids of leases to free first; release, the ids of the leases
 --   to free; retire, the same, recorded in KEYS[4] (as are the leases acquire and adopt free
 --   first): a renewal may have named them; renew, the ids of the leases to renew; retake, the
---   same after a time without Redis (the
---   leases of every call this process still runs); both add again, whatever the limit, the
---   leases Redis no longer has (those calls still run), bar those recorded in KEYS[4] (released
---   since: their calls have ended).
+--   same after a time without Redis (the leases of every call this process still runs); both
+--   add again, whatever the limit, the leases Redis no longer has (those calls still run), bar
+--   those recorded in KEYS[4] (released since: their calls have ended).
 --   An op ending in '+' ('acquire+', ...) has three more arguments at the end, this process's
 --   place in the line: its name, how long its first queued caller has waited (ms; -1: nobody
 --   waits there any more, it leaves the line) and how long its place lasts unless renewed (ms).
@@ -94,22 +93,21 @@ local function free(from)
     redis.call('ZREM', key, unpack(ARGV, i, math.min(i + CHUNK - 1, last)))
   end
 end
--- Frees the leases ARGV[from..last] and records them as released for leaseTtl (recorded as
--- they are freed, so a command that fails part way frees none it has not recorded).
+-- Records the leases ARGV[from..last] as released for leaseTtl, then frees them (recorded
+-- first, so a command that fails part way frees none it has not recorded).
 local function retire(from)
   redis.call('ZREMRANGEBYSCORE', released, '-inf', now)
   for i = from, last, CHUNK do
-    local to = math.min(i + CHUNK - 1, last)
     local records = {}
-    for j = i, to do
+    for j = i, math.min(i + CHUNK - 1, last) do
       records[#records + 1] = now + ttl
       records[#records + 1] = ARGV[j]
     end
     redis.call('ZADD', released, unpack(records))
-    redis.call('ZREM', key, unpack(ARGV, i, to))
   end
   -- Never sooner than a record of another process's, whose leaseTtl may be longer.
   if redis.call('PTTL', released) < ttl then redis.call('PEXPIRE', released, ARGV[3]) end
+  free(from)
 end
 -- Adds again, whatever the limit, the lease `id` of a call this process runs, unless it was
 -- released since (its call has ended) while `recorded` says any is; true when it was gone.

@@ -839,8 +839,9 @@ function adaptiveMaxConcurrent(this: Bulkhead): number {
 
 /**
  * @internal True for an {@link AdaptiveLimit}, known by its shape (an object with a `slots`
- * method): `instanceof` would bring the class into the bundle of every bulkhead, adaptive or not,
- * and would not know one of another copy of the package.
+ * method): `instanceof` would bring the class into the bundle of every bulkhead, adaptive or not.
+ * One of another copy of the package has that shape too: `limit` then refuses it by name (see
+ * `ownLimits`).
  */
 export function isAdaptiveLimit(value: unknown): value is AdaptiveLimit {
   return (

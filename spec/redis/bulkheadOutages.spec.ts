@@ -6,7 +6,10 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { BulkheadFullError, StoreUnavailableError } from '../../src/errors.js';
-import { AdaptiveLimit } from '../../src/strategies/bulkhead/AdaptiveLimit.js';
+import {
+  AdaptiveLimit,
+  type AdaptiveLimitOptions,
+} from '../../src/strategies/bulkhead/AdaptiveLimit.js';
 import { RedisBulkheadStore } from '../../src/redis/RedisBulkheadStore.js';
 import type { StoreErrorMode } from '../../src/redis/options.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
@@ -425,19 +428,22 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
     expect(await Promise.all(calls.outcomes)).to.deep.equal(Array(3).fill('done'));
   });
 
-  it("'local' under an AdaptiveLimit whose limit is below the local limit reports the adaptive limit's room while Redis is away", async function () {
+  /** A bulkhead under an adaptive limit over a scripted store, one of `instances` processes. */
+  function adaptiveLocal(instances: number, limit: AdaptiveLimitOptions, maxQueue = 0) {
     const adapter = new ScriptedAdapter();
     const store = new RedisBulkheadStore({
       client: adapter,
       key: 'pool',
       storeTimeout: STORE_TIMEOUT,
-      instances: 4,
+      instances,
     });
+    const bulkhead = new Bulkhead({ limit: new AdaptiveLimit(limit), maxQueue, store });
+    return { adapter, bulkhead };
+  }
+
+  it("'local' under an AdaptiveLimit whose limit is below the local limit reports the adaptive limit's room while Redis is away", async function () {
     // The local limit (floor(200 / 4) = 50) is far above the adaptive limit (20).
-    const bulkhead = new Bulkhead({
-      limit: new AdaptiveLimit({ min: 1, max: 200, initial: 20 }),
-      store,
-    });
+    const { adapter, bulkhead } = adaptiveLocal(4, { min: 1, max: 200, initial: 20 });
     const calls = new Calls();
     await firstCallLocal(adapter, bulkhead, calls);
     for (let i = 0; i < 5; i++) calls.start(bulkhead);
@@ -450,19 +456,8 @@ describe('RedisBulkheadStore during an outage (on fake time)', function () {
   });
 
   it("'local' under an AdaptiveLimit below the local limit admits calls while Redis is away up to the adaptive limit", async function () {
-    const adapter = new ScriptedAdapter();
-    const store = new RedisBulkheadStore({
-      client: adapter,
-      key: 'pool',
-      storeTimeout: STORE_TIMEOUT,
-      instances: 2,
-    });
     // The local limit: floor(8 / 2) = 4 slots, above the adaptive limit (2).
-    const bulkhead = new Bulkhead({
-      limit: new AdaptiveLimit({ min: 1, max: 8, initial: 2 }),
-      maxQueue: 1,
-      store,
-    });
+    const { adapter, bulkhead } = adaptiveLocal(2, { min: 1, max: 8, initial: 2 }, 1);
     const calls = new Calls();
     await firstCallLocal(adapter, bulkhead, calls);
     calls.start(bulkhead);

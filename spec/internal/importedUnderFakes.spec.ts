@@ -1,5 +1,5 @@
 // bulwark imported while fake timers are installed (a setup file, Jest's `enableGlobally`), used
-// after they are removed: its end-of-turn helper must not wait on the removed fakes. Each case
+// while they stay and after they are removed: its end-of-turn helper must not wait on the fakes. Each case
 // loads its own copy of the module (a query makes it a new module), so it captures the fakes.
 import { expect } from 'chai';
 import sinon from 'sinon';
@@ -22,6 +22,23 @@ describe('the end-of-turn helper imported under fake timers', () => {
     }
     let ran = 0;
     signals.afterTurn(() => ran++);
+    await realWait(10);
+    expect(ran).to.equal(1);
+  });
+
+  it('runs on the real host while the sinon fake timers it was imported under are installed', async () => {
+    const fake = sinon.useFakeTimers();
+    let ran = 0;
+    try {
+      // @ts-expect-error -- a query string makes a new copy of the module
+      const signals = (await import('../../src/internal/signals.js?installed')) as Signals;
+      signals.afterTurn(() => ran++);
+      // Real time passes; fake time does not, and nobody ticks.
+      await realWait(10);
+    } finally {
+      // A fake immediate still pending would be dropped here.
+      fake.restore();
+    }
     await realWait(10);
     expect(ran).to.equal(1);
   });

@@ -119,16 +119,29 @@ const turn = /* @__PURE__ */ hostTurn();
 function hostTurn(): { name: keyof TurnHost; later: Later } {
   const host = globalThis as unknown as TurnHost;
   const name = typeof host.setImmediate == 'function' ? 'setImmediate' : 'setTimeout';
-  return { name, later: host[name]! };
+  let later = host[name]!;
+  // Fake timers installed before this import (a set-up file, Jest's `enableGlobally`): those of
+  // `@sinonjs/fake-timers` (sinon's, Jest's and Vitest's) keep the host's own function on their
+  // clock, as `_setImmediate`; a turn taken from the fake would wait for a tick, and be dropped
+  // when the fakes are removed.
+  for (let i = 0; i < 4; i++) {
+    const original = (later as Later & { clock?: Partial<Record<string, unknown>> }).clock?.[
+      `_${name}`
+    ];
+    if (typeof original != 'function') break;
+    later = original as Later;
+  }
+  return { name, later };
 }
 
 /**
  * Runs `fn` in a later macrotask, with the host's function as it was at import: a later macrotask
- * is not a matter of time, so fake timers installed after import (which would hold it until a test
- * advances them) do not apply. Fake timers that were installed when this module loaded are left
- * as soon as they are replaced (removed, or installed anew): the function kept at import is
- * recognised as a fake (a `clock` of `@sinonjs/fake-timers`, or another name than the host's), so
- * work does not wait forever on timers nobody advances. Costs nothing more without fake timers.
+ * is not a matter of time, so fake timers (which would hold it until a test advances them, and drop
+ * it when removed) do not apply, whenever they were installed. Those of `@sinonjs/fake-timers`
+ * installed before this module loaded are seen through (their clock keeps the host's function);
+ * other fakes found at import are left as soon as they are replaced (removed, or installed anew):
+ * the function kept at import is recognised as a fake (another name than the host's), so work does
+ * not wait forever on timers nobody advances. Costs nothing more without fake timers.
  * It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
  * not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
  */

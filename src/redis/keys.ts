@@ -29,7 +29,7 @@ export function escapeKeyPart(text: string): string {
 const MAX_MEMBER_LENGTH = 100;
 
 /**
- * @internal How a per-key view's key (never empty: `forKey` refuses `''`) appears in Redis (its
+ * @internal How a per-key view's key (`''` too: `forKey` takes any string) appears in Redis (its
  * hash tag): escaped as {@link escapeKeyPart}; `#` and the SHA1 of the escaped text when that is
  * longer than {@link MAX_MEMBER_LENGTH} characters. Different keys never share a name (short of
  * a SHA1 collision), since an escaped text never starts with `#`.

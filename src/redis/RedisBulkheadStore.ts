@@ -84,7 +84,7 @@ const MIN_LEASE_TTL_MS = 50;
  * import { Bulkhead } from 'bulwark';
  * import { RedisBulkheadStore } from 'bulwark/redis';
  *
- * const client = new Redis(process.env.REDIS_URL);
+ * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
  * const pool = new Bulkhead({
  *   maxConcurrent: 50,
  *   store: new RedisBulkheadStore({ client, key: 'legacy-db', leaseTtl: '30s', instances: 5 }),

@@ -104,7 +104,9 @@ function callsFor(options: ResolvedStoreOptions, shape: BreakerShape): BreakerCa
  * import { CircuitBreaker } from 'bulwark';
  * import { RedisCircuitBreakerStore } from 'bulwark/redis';
  *
- * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const client = await createClient({
+ *   url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+ * }).connect();
  * const breaker = new CircuitBreaker({
  *   failureRateThreshold: 0.5,
  *   windowSize: 20,

@@ -38,7 +38,7 @@ export type RedisRateLimiterStoreOptions = RedisStoreOptions;
  * import { RateLimiter } from 'bulwark';
  * import { RedisRateLimiterStore } from 'bulwark/redis';
  *
- * const client = new Redis(process.env.REDIS_URL);
+ * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
  * const limiter = new RateLimiter({
  *   maxTokens: 100,
  *   refillRate: 50,

@@ -34,7 +34,7 @@ export type RedisRetryBudgetStoreOptions = RedisStoreOptions;
  * import { RetryBudget } from 'bulwark';
  * import { RedisRetryBudgetStore } from 'bulwark/redis';
  *
- * const client = new Redis(process.env.REDIS_URL);
+ * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
  * const budget = new RetryBudget({
  *   ratio: 0.1,
  *   store: new RedisRetryBudgetStore({ client, key: 'inventory-api', instances: 8 }),

@@ -673,7 +673,8 @@ export class CircuitBreaker<in R = any> {
    * time, with every time relative to `takenAt` (the wall-clock instant, from the system's clock). Probes
    * in flight are not part of it. `JSON.stringify(breaker)` calls it.
    *
-   * @throws TypeError when the breaker has a store of its own (a shared store keeps its state)
+   * @throws TypeError when the breaker has a shared store, any but the in-memory one (a shared
+   * store keeps its state itself); an in-memory store passed as `store` gives snapshots
    * @example
    * ```ts
    * const saved = JSON.stringify(breaker);

@@ -201,7 +201,8 @@ export class RateLimiter {
    * (from the system's clock). Callers waiting in this limiter are not part of it, but the tokens owed to
    * them are (the count is then below 0). `JSON.stringify(limiter)` calls it.
    *
-   * @throws TypeError when the limiter has a store of its own (a shared store keeps its state)
+   * @throws TypeError when the limiter has a shared store, any but the in-memory one (a shared
+   * store keeps its state itself); an in-memory store passed as `store` gives snapshots
    */
   toJSON(): RateLimiterSnapshot {
     const store = this.#store;

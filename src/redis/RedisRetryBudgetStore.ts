@@ -21,7 +21,8 @@ export type RedisRetryBudgetStoreOptions = RedisStoreOptions;
  * last answer plus what it has counted since, and sends its counts (one script call at a time;
  * counts made meanwhile go together in the next) so that the next answer brings the others'
  * counts too. The fleet can therefore exceed the budget by what its processes spend between two
- * answers (about one round trip). Buckets follow the Redis server's clock; the key expires a
+ * answers (about one round trip), and a process before its first answer by up to a fresh
+ * budget's `minPerSecond` x window (see docs/DISTRIBUTED.md). Buckets follow the Redis server's clock; the key expires a
  * window after the last call.
  *
  * While Redis cannot answer: with `onStoreError: 'local'` a budget of this process's own decides

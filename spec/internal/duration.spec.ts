@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { parseDuration } from '../../src/index.js';
 import { formatSeconds } from '../../src/internal/duration.js';
 
@@ -63,6 +64,51 @@ describe('parseDuration', () => {
         .to.throw(TypeError)
         .with.property('message')
         .that.includes(JSON.stringify(bad));
+    }
+  });
+
+  it('reads a long text part by part where the last part ended, never searching it for a part', () => {
+    // A search for a part anywhere in the text retries from every digit of a long run of digits
+    // with no unit after it, and reads the rest of the run from each: the square of its length
+    // (seconds for these texts). A match anchored where the last part ended (a sticky regex) reads
+    // each character a bounded number of times, once per part.
+    const texts: Array<[string, number | 'refused' | 'past any finite time', number]> = [
+      ['1'.repeat(100_000) + 'x', 'refused', 1],
+      ['1'.repeat(50_000) + ' ', 'refused', 1],
+      ['1.' + '1'.repeat(100_000) + 'x', 'refused', 1],
+      ['1m'.repeat(20_000) + 'x', 'refused', 20_001],
+      ['0'.repeat(100_000) + '1ms', 1, 1],
+      ['1'.repeat(100_000) + 'ms', 'past any finite time', 1],
+      ['1h'.repeat(20_000), 20_000 * 3_600_000, 20_000],
+    ];
+    for (const [text, expected, parts] of texts) {
+      const label = `${text.slice(0, 12)}... (${text.length} characters)`;
+      let anchored = 0;
+      let searches = 0;
+      const exec = sinon.stub(RegExp.prototype, 'exec').callsFake(function (
+        this: RegExp,
+        input: string,
+      ) {
+        if (input !== text) return exec.wrappedMethod.call(this, input);
+        if (!this.sticky) {
+          searches++;
+          return null; // not run: it would take seconds
+        }
+        anchored++;
+        return exec.wrappedMethod.call(this, input);
+      });
+      let result: (typeof texts)[number][1];
+      try {
+        result = parseDuration(text);
+      } catch (error) {
+        result = error instanceof RangeError ? 'past any finite time' : 'refused';
+        expect(error, label).to.be.instanceOf(result == 'refused' ? TypeError : RangeError);
+      } finally {
+        exec.restore();
+      }
+      expect(searches, `${label}: searches of the whole text`).to.equal(0);
+      expect(anchored, `${label}: anchored matches`).to.be.at.most(parts + 1);
+      expect(result, label).to.equal(expected);
     }
   });
 

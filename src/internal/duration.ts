@@ -12,7 +12,8 @@ export type Duration = number | string;
 // Each unit but `ms` in seconds.
 const UNIT_S: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
 
-const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|[smhd])/g;
+// One `<number><unit>` part, matched only where `lastIndex` says (sticky).
+const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|[smhd])/y;
 
 const DURATION = "a duration (milliseconds or a string like '5s')";
 const FINITE = 'a finite duration';
@@ -29,22 +30,29 @@ export function toMs(value: unknown, option: string, allowInfinity = false): num
   }
   if (typeof value !== 'string') fail(TypeError, option, DURATION, value);
   let total = 0;
-  // Valid when the parts make up the whole text: nothing is left once they are taken out (not
-  // even whitespace around them: `' 5s'` is not a duration).
-  if (
-    !value ||
-    value.replace(PART, (_, n: string, unit: string) => {
-      // Seconds (or minutes, ...) are read as milliseconds by moving the decimal point three
-      // places as text, so a decimal reads as written: `'1.005s'` is 1005 (`1.005 * 1000` is
-      // 1004.9999999999999), `'2.2d'` 2200 * 86400 (`2.2 * 864e5` is 190080000.00000003).
-      const [whole, fraction = ''] = n.split('.') as [string, string?];
-      total +=
-        unit == 'ms'
-          ? +n
-          : +`${whole}${fraction.slice(0, 3).padEnd(3, '0')}.${fraction.slice(3)}` * UNIT_S[unit]!;
-      return '';
-    })
-  ) {
+  // Valid when the parts make up the whole text (not even whitespace around them: `' 5s'` is not
+  // a duration). The parts are read one after another, each matched where the last one ended
+  // (`PART` is sticky), and the text is refused at the first place no part starts: every match
+  // starts at one place, so a long text costs its length. (Searching for the parts anywhere
+  // instead retried from every digit of a long run of digits with no unit after it, a time that
+  // grew with the square of the length.)
+  let at = 0;
+  while (at < value.length) {
+    PART.lastIndex = at;
+    const part = PART.exec(value);
+    if (!part) break;
+    const [, n, unit] = part as unknown as [string, string, string];
+    // Seconds (or minutes, ...) are read as milliseconds by moving the decimal point three
+    // places as text, so a decimal reads as written: `'1.005s'` is 1005 (`1.005 * 1000` is
+    // 1004.9999999999999), `'2.2d'` 2200 * 86400 (`2.2 * 864e5` is 190080000.00000003).
+    const [whole, fraction = ''] = n.split('.') as [string, string?];
+    total +=
+      unit == 'ms'
+        ? +n
+        : +`${whole}${fraction.slice(0, 3).padEnd(3, '0')}.${fraction.slice(3)}` * UNIT_S[unit]!;
+    at = PART.lastIndex;
+  }
+  if (!value || at < value.length) {
     fail(TypeError, option, 'a duration such as 250ms, 5s, 1m30s, 2h or 1d', value);
   }
   if (total < Infinity) return total;

@@ -6,18 +6,32 @@
 const BRAND: unique symbol = Symbol.for('bulwark.OptionError') as never;
 
 /**
+ * @internal A text as a message shows it: as it is up to `max` characters; else its first `max`
+ * and how long it is (`xxxx… (102400 characters)`), so that a huge value makes no huge message.
+ * `quote` writes the part shown as a JSON string (`"xxxx"… (102400 characters)`).
+ */
+export function clip(text: string, max = 100, quote = false): string {
+  if (text.length <= max) return quote ? JSON.stringify(text) : text;
+  // Not cut between the two halves of a surrogate pair.
+  const shown = text.slice(0, max - +/[\uD800-\uDBFF]/.test(text[max - 1]!));
+  return `${quote ? JSON.stringify(shown) : shown}… (${text.length} characters)`;
+}
+
+/**
  * Shows a received value in an error message: strings quoted, functions by name, objects and
  * arrays by kind, `-0` and bigints as written; a hostile one that throws when looked at (a revoked
- * Proxy, a function whose `name` getter throws) as `an object that cannot be read`.
+ * Proxy, a function whose `name` getter throws) as `an object that cannot be read`. A text longer
+ * than 100 characters (a string, a name, a bigint's digits) shows its first 100 and its length:
+ * `"1111…"… (102400 characters)`.
  */
 // Kept in the declarations (no internal tag, which `stripInternal` would act on): `validate.ts`
 // re-exports it, and a declaration file cannot re-export a name that was stripped.
 export function show(value: unknown): string {
   try {
     return typeof value == 'string'
-      ? JSON.stringify(value)
+      ? clip(value, 100, true)
       : typeof value == 'function'
-        ? `function ${value.name || '(anonymous)'}`
+        ? `function ${clip(`${value.name || '(anonymous)'}`)}`
         : Array.isArray(value)
           ? 'an array'
           : value && typeof value == 'object'
@@ -27,7 +41,7 @@ export function show(value: unknown): string {
             : Object.is(value, -0)
               ? '-0'
               : // null, undefined, booleans, numbers, symbols, and bigints with their suffix
-                String(value) + (typeof value == 'bigint' ? 'n' : '');
+                clip(String(value) + (typeof value == 'bigint' ? 'n' : ''));
   } catch {
     return 'an object that cannot be read';
   }

@@ -4,7 +4,7 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { fail, show, toMs } from './duration.js';
-import { OptionTypeError } from '../optionErrors.js';
+import { OptionTypeError, clip } from '../optionErrors.js';
 
 export { show };
 
@@ -63,7 +63,7 @@ export function unknownOption(
         path + key,
         'a known option',
         (options as Record<string, unknown>)[key],
-        { message: `${what}: unknown option \`${key}\`${didYouMean(key, known)}` },
+        { message: `${what}: unknown option \`${clip(key)}\`${didYouMean(key, known)}` },
       );
     }
   }
@@ -92,6 +92,9 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   for (const candidate of candidates) {
     // Levenshtein distance, one row at a time.
     const b = candidate.toLowerCase();
+    // Their distance is at least the difference of their lengths: a word far longer than every
+    // candidate (a huge key) is compared with none, its hint skipped, not worked out over it.
+    if (Math.abs(a.length - b.length) >= bestDistance) continue;
     let prev = [...Array(b.length + 1).keys()];
     for (let i = 0; i < a.length; i++) {
       const row = [i + 1];

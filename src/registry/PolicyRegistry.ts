@@ -7,7 +7,7 @@ import {
   show,
   showInstead,
 } from '../internal/validate.js';
-import { fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
+import { clip, fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { listen, notify } from '../internal/listeners.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
@@ -1046,10 +1046,10 @@ function atPath(
       option,
       error.expected,
       error.received,
-      { message: `${prefix}: ${message}`, cause: error },
+      { message: `${clip(prefix, 1000)}: ${message}`, cause: error },
     );
   }
   const Class =
     error instanceof RangeError ? RangeError : error instanceof TypeError ? TypeError : Error;
-  return new Class(`${entry.path}: ${error.message}`, { cause: error });
+  return new Class(`${clip(entry.path, 1000)}: ${error.message}`, { cause: error });
 }

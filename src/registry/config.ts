@@ -2,7 +2,7 @@
 // normalised, frozen shape: camelCase option keys, every key checked, every error naming the
 // full path of the value at fault. Building the primitives is PolicyRegistry's job.
 import { didYouMean, isPlainObject, show, showShape } from '../internal/validate.js';
-import { OptionTypeError } from '../optionErrors.js';
+import { OptionTypeError, clip } from '../optionErrors.js';
 import type { KindDescriptor } from '../strategies/descriptor.js';
 import { KINDS } from '../strategies/index.js';
 
@@ -137,7 +137,8 @@ export function child(path: string, key: string): string {
 
 /**
  * The one error of a configuration: an OptionTypeError with the message `path: message`, whose
- * `option` is the path of the value at fault (`option`, the entry's own path unless given).
+ * `option` is the path of the value at fault (`option`, the entry's own path unless given). A path
+ * longer than 1000 characters (a huge key in it) shows its first 1000 in the message.
  */
 function fail(
   path: string,
@@ -146,7 +147,9 @@ function fail(
   received: unknown,
   option = path,
 ): never {
-  throw new OptionTypeError(option, expected, received, { message: `${path}: ${message}` });
+  throw new OptionTypeError(option, expected, received, {
+    message: `${clip(path, 1000)}: ${message}`,
+  });
 }
 
 /**
@@ -192,7 +195,7 @@ function unknown(
   const spell = writesKebab(key, beside) ? (name: string) => kebab(camel(name)) : camel;
   fail(
     path,
-    `unknown ${what} \`${key}\`${didYouMean(key, [...names, ...names.map(spell)], spell)}`,
+    `unknown ${what} \`${clip(key)}\`${didYouMean(key, [...names, ...names.map(spell)], spell)}`,
     `a known ${what}`,
     received,
     child(path, key),

@@ -43,6 +43,21 @@ describe('TimeLimiter', () => {
     expect((error as OperationTimeoutError).timeoutMs).to.equal(5000);
   });
 
+  it('shows the first 200 characters of a longer name in its message, and the length', async () => {
+    const name = 'n'.repeat(1_000_000);
+    const long = new TimeLimiter({ timeout: '1s', name }).execute(never).catch((e: Error) => e);
+    const at200 = new TimeLimiter({ timeout: '1s', name: 'm'.repeat(200) })
+      .execute(never)
+      .catch((e: Error) => e.message);
+    await clock.tickAsync(1000);
+    const error = (await long) as OperationTimeoutError;
+    expect(error.message).to.equal(
+      `${'n'.repeat(200)}… (1000000 characters) exceeded timeout of 1.0s`,
+    );
+    expect(error.timeoutMs).to.equal(1000);
+    expect(await at200).to.equal(`${'m'.repeat(200)} exceeded timeout of 1.0s`);
+  });
+
   it('names the operation: `<name> exceeded timeout of <seconds>s`, `operation` when unnamed', async () => {
     const named = new TimeLimiter({ timeout: '5s', name: 'fetch_recommendations' });
     const p1 = named.execute(never).catch((e: Error) => e.message);

@@ -11,6 +11,7 @@ import {
   refusedCall,
 } from '../../internal/signals.js';
 import { setReadonly } from '../../internal/readonly.js';
+import { clip } from '../../optionErrors.js';
 import {
   clockOption,
   oneOfOption,
@@ -31,7 +32,10 @@ export interface TimeLimiterOptions {
    * @defaultValue `'30s'`
    */
   readonly timeout?: Duration | undefined;
-  /** Operation name used in the timeout message; otherwise the function or policy name. */
+  /**
+   * Operation name used in the timeout message; otherwise the function or policy name. A name
+   * longer than 200 characters shows its first 200 and its length there.
+   */
   readonly name?: string | undefined;
   /**
    * What happens at the deadline:
@@ -198,7 +202,12 @@ export class TimeLimiter {
  * {@link TimedContext} and one carried by a policy's root context alike.
  */
 export function timeoutError(limiter: TimeLimiter, owner: TimeoutOwner): OperationTimeoutError {
-  const error = new OperationTimeoutError(limiter.timeoutMs, limiter.name || owner.operation);
+  // A name longer than 200 characters shows its first 200 and its length.
+  const operation = limiter.name || owner.operation;
+  const error = new OperationTimeoutError(
+    limiter.timeoutMs,
+    typeof operation == 'string' ? clip(operation, 200) : operation,
+  );
   // An aggressive deadline answers its caller with it now; a cooperative one answers nobody.
   if (!limiter.cooperativeMode) answeredWith(error);
   try {

@@ -901,8 +901,13 @@ function entryOf(
   return name === 'default' ? k.default : k.named.get(name);
 }
 
-/** Deep equality of configuration data: plain objects, arrays, and anything else by identity. */
-function sameData(a: unknown, b: unknown): boolean {
+/**
+ * Deep equality of configuration data: plain objects, arrays, and anything else by identity. Two
+ * containers compared once are taken as equal when met again inside themselves, so that data
+ * that holds itself (a fallback's `value` may) is compared as far as it goes and no further, and
+ * data shared by many places is compared once.
+ */
+function sameData(a: unknown, b: unknown, met = new Map<object, Set<object>>()): boolean {
   if (Object.is(a, b)) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
@@ -911,10 +916,13 @@ function sameData(a: unknown, b: unknown): boolean {
   if (!Array.isArray(a) && proto !== Object.prototype && proto !== null) return false;
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
+  const withA = met.get(a) ?? met.set(a, new Set()).get(a)!;
+  if (withA.has(b)) return true;
+  withA.add(b);
   return keys.every(
     (key) =>
       Object.prototype.hasOwnProperty.call(b, key) &&
-      sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+      sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], met),
   );
 }
 

@@ -202,24 +202,73 @@ function unknown(
   );
 }
 
-/** Throws when any own key anywhere in `value` is `__proto__`, `constructor` or `prototype`. */
-function rejectPrototypeKeys(value: unknown, path: string, seen: Set<unknown>): void {
-  if (seen.has(value) || !(Array.isArray(value) || isPlainObject(value))) return;
-  seen.add(value);
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => rejectPrototypeKeys(item, `${path}[${i}]`, seen));
-    return;
-  }
-  for (const [key, item] of Object.entries(value)) {
+/**
+ * @internal How deep a configuration may nest objects and arrays, the configuration itself being
+ * the first level: deeper is refused, naming the path, before anything reads it.
+ */
+export const MAX_CONFIG_DEPTH = 100;
+
+/** An object or array of a configuration being walked, and its items still to walk. */
+interface Walked {
+  readonly value: object;
+  readonly path: string;
+  readonly level: number;
+  readonly items: Array<[key: string | number, item: unknown]>;
+}
+
+/**
+ * Throws when any own key anywhere in `config` is `__proto__`, `constructor` or `prototype`, or
+ * when objects and arrays nest deeper than {@link MAX_CONFIG_DEPTH}. A walk with a stack of its
+ * own, not a call per level, so that no depth overflows the call stack: every later walk of the
+ * configuration (copying it, comparing it on reload) then goes at most that deep.
+ */
+function checkShape(config: unknown, root: string): void {
+  // Each object or array with the deepest level it was walked at: one reached again deeper (a
+  // value shared by two places, as a YAML alias makes) is walked again from there, one inside
+  // itself (a loop, which a fallback's `value` may hold) is not.
+  const deepest = new Map<object, number>();
+  const open = new Set<object>();
+  const stack: Walked[] = [];
+  const enter = (value: unknown, path: string, level: number): void => {
+    if (!(Array.isArray(value) || isPlainObject(value)) || open.has(value)) return;
+    if ((deepest.get(value) ?? 0) >= level) return;
+    if (level > MAX_CONFIG_DEPTH) {
+      fail(
+        path,
+        `objects and arrays may nest at most ${MAX_CONFIG_DEPTH} levels deep in a configuration; this one is at level ${level}`,
+        `a value nested at most ${MAX_CONFIG_DEPTH} levels deep`,
+        value,
+      );
+    }
+    deepest.set(value, level);
+    open.add(value);
+    const items: Walked['items'] = [];
+    if (Array.isArray(value)) value.forEach((item, i) => items.push([i, item]));
+    else for (const entry of Object.entries(value)) items.push(entry);
+    stack.push({ value, path, level, items: items.reverse() });
+  };
+  enter(config, root, 1);
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    const next = top.items.pop();
+    if (!next) {
+      open.delete(top.value);
+      stack.pop();
+      continue;
+    }
+    const [key, item] = next;
+    if (typeof key == 'number') {
+      enter(item, `${top.path}[${key}]`, top.level + 1);
+      continue;
+    }
     if (/^(__proto__|constructor|prototype)$/.test(key)) {
       fail(
-        child(path, key),
+        child(top.path, key),
         `the key \`${key}\` is not allowed`,
         'a key other than `__proto__`, `constructor` and `prototype`',
         item,
       );
     }
-    rejectPrototypeKeys(item, child(path, key), seen);
+    enter(item, child(top.path, key), top.level + 1);
   }
 }
 
@@ -378,7 +427,7 @@ function frozenCopy(value: unknown, copies: Map<unknown, unknown>): unknown {
  * @param root - the path the configuration sits at, for messages
  */
 export function normalizeConfig(config: unknown, root = 'resilience'): NormalizedConfig {
-  rejectPrototypeKeys(config, root, new Set());
+  checkShape(config, root);
   const top = objectAt(config, root, 'an object (the settings under `resilience:`)');
   const shared = sharedKinds();
   const kinds = new Map<string, MutableKind>(

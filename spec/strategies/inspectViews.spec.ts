@@ -103,6 +103,9 @@ describe('inspect views of CircuitBreaker, Retry and Fallback', () => {
     expect(oneLine(new Fallback({ value: { price: 0 } }))).to.equal(
       "Fallback { value: { price: 0 }, replaces: 'all errors' }",
     );
+    expect(oneLine(new Fallback({ value: undefined }))).to.equal(
+      "Fallback { value: undefined, replaces: 'all errors' }",
+    );
     function cachedPrice(): number {
       return 1;
     }

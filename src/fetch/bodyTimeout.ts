@@ -156,20 +156,22 @@ function watchResponse(response: Response, watch: Watch): void {
 function seeEnd<R>(read: Promise<R>, watch: Watch, whole = false, waited = true): Promise<R> {
   if (waited) watch.reading();
   return new Promise<R>((resolve, reject) => {
+    // Rejects with the timeout's error, whatever it is (the timer's `fail`).
+    const fail: (error: unknown) => void = reject;
     const timedOut = watch.timedOut;
-    if (timedOut !== undefined) reject(timedOut);
-    else watch.waiting.add(reject);
+    if (timedOut !== undefined) fail(timedOut);
+    else watch.waiting.add(fail);
     // Handled either way: a read that settles after the bound failed it is dropped, and its
     // rejection is no unhandled one.
     read.then(
       (result) => {
-        watch.waiting.delete(reject);
+        watch.waiting.delete(fail);
         if (waited) watch.idle();
         if (whole || (result as IteratorResult<unknown>).done === true) watch.end();
         resolve(result);
       },
       (error: unknown) => {
-        watch.waiting.delete(reject);
+        watch.waiting.delete(fail);
         if (waited) watch.idle();
         watch.end();
         reject(watch.timedOut ?? error);

@@ -114,6 +114,83 @@ describe('resilientFetch: bodyTimeout', () => {
     expect(sent[0]?.signal.reason).to.equal(text.reason);
   });
 
+  describe('fails a read at the bound when the transport ignores the request signal', () => {
+    // A transport that never errors its body when the request's signal aborts (a test double, a
+    // custom transport): the read would never settle.
+    function ignoring(): {
+      fetch: FetchFunction;
+      bodies: ReadableStreamDefaultController<Uint8Array>[];
+    } {
+      const bodies: ReadableStreamDefaultController<Uint8Array>[] = [];
+      const fetch: FetchFunction = () => {
+        const stream = new ReadableStream<Uint8Array>({ start: (c) => void bodies.push(c) });
+        const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+        return Promise.resolve(new Response(stream, { status: 200, headers }));
+      };
+      return { fetch, bodies };
+    }
+
+    const reads: [string, (res: Response) => Promise<unknown>][] = [
+      ['text()', (res) => res.text()],
+      ['json()', (res) => res.json()],
+      ['arrayBuffer()', (res) => res.arrayBuffer()],
+      ['blob()', (res) => res.blob()],
+      ['formData()', (res) => res.formData()],
+      ['bytes()', (res) => (res as unknown as { bytes(): Promise<Uint8Array> }).bytes()],
+      ["the reader's read()", (res) => res.body!.getReader().read()],
+      [
+        'a for await',
+        async (res) => {
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) void chunk;
+        },
+      ],
+    ];
+    for (const [name, read] of reads) {
+      it(`${name} rejects with the timeout's error; what it settles with later is dropped`, async () => {
+        const { fetch, bodies } = ignoring();
+        const http = resilientFetch(plain(), { fetch, bodyTimeout: 200 });
+        const res = await http('https://api.example.com/form');
+        const reading = settle(read(res));
+        await clock.tickAsync(199);
+        expect(reading.status).to.equal('pending');
+        await clock.tickAsync(1);
+        expect(reading.status).to.equal('rejected');
+        expect(reading.reason).to.be.an.instanceOf(OperationTimeoutError);
+        const reason = reading.reason;
+        // The body ends late: the read stays failed.
+        bodies[0]?.close();
+        await flush();
+        expect(reading.reason).to.equal(reason);
+      });
+    }
+
+    it('a read that fails late leaves no unhandled rejection, and a later read fails at once', async () => {
+      const { fetch, bodies } = ignoring();
+      const http = resilientFetch(plain(), { fetch, bodyTimeout: 200 });
+      const res = await http('https://api.example.com/form');
+      const reader = res.body!.getReader();
+      const first = settle(reader.read());
+      await clock.tickAsync(200);
+      expect(first.reason).to.be.an.instanceOf(OperationTimeoutError);
+      const unhandled: unknown[] = [];
+      const listeners = process.listeners('unhandledRejection');
+      process.removeAllListeners('unhandledRejection');
+      process.on('unhandledRejection', (reason) => void unhandled.push(reason));
+      try {
+        bodies[0]?.error(new Error('late'));
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.removeAllListeners('unhandledRejection');
+        for (const listener of listeners) process.on('unhandledRejection', listener);
+      }
+      expect(unhandled).to.deep.equal([]);
+      expect(first.reason).to.be.an.instanceOf(OperationTimeoutError);
+      const second = settle(reader.read());
+      await flush();
+      expect(second.reason).to.equal(first.reason);
+    });
+  });
+
   it("hands out the transport's own Response", async () => {
     const { fetch, sent } = transport(200);
     const res = await resilientFetch(plain(), { fetch, bodyTimeout: '1s' })('https://a.test/');

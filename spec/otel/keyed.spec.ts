@@ -115,6 +115,27 @@ describe('instrument, keyed stages', () => {
     expect(tokens).to.have.length(20);
   });
 
+  it('cuts a key past 256 characters to its first 256 then …, never inside a character', async () => {
+    const policy = Policy.builder('hosts')
+      .circuitBreaker({ key: host, failureThreshold: 1, recoveryTimeout: '1m' })
+      .build();
+    instrument(policy, { meter: provider.getMeter('test'), keyAttribute: true });
+    const long = 'a'.repeat(100_000);
+    // The 256th code unit begins a surrogate pair: the cut keeps the character whole or not at all.
+    const emoji = `${'b'.repeat(255)}😀${'b'.repeat(10)}`;
+    const exact = 'c'.repeat(256);
+    await tripped(policy, [long, `${'a'.repeat(256)}other`, emoji, exact]);
+    const collected = await collect();
+    const keys = points(collected, 'bulwark.rejections').map((p) => p.attributes.key as string);
+    expect(keys).to.have.members([`${'a'.repeat(256)}…`, `${'b'.repeat(255)}…`, exact]);
+    // Two keys alike in their first 256 characters share the value.
+    const cut = `${'a'.repeat(256)}…`;
+    const shared = points(collected, 'bulwark.rejections').find((p) => p.attributes.key === cut);
+    expect(shared?.value).to.equal(2);
+    const state = attrs(points(collected, 'bulwark.circuit.state')).map((p) => p.key as string);
+    expect(state).to.have.members([`${'a'.repeat(256)}…`, `${'b'.repeat(255)}…`, exact]);
+  });
+
   it('refuses a keyAttribute that is not a boolean, naming it', () => {
     const policy = Policy.builder('p').build();
     expect(() => instrument(policy, { keyAttribute: 'yes' as never }))

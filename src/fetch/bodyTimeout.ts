@@ -30,6 +30,11 @@ interface Watch {
   live: number;
   /** The timeout's error, once the bound has passed. */
   timedOut?: unknown;
+  /**
+   * How to fail each read under way when the bound passes, with the timeout's error: so that a
+   * read the transport never ends (it ignores the request's signal) fails at the bound too.
+   */
+  readonly waiting: Set<(error: unknown) => void>;
   /** Reads under way that a caller waits on. */
   pending: number;
   /** A read began: the caller now waits on the timer, which keeps the process alive. */
@@ -81,6 +86,7 @@ export function boundBody(
     cancel: () => {
       if (--watch.live === 0) finish();
     },
+    waiting: new Set(),
     pending: 0,
     reading: () => {
       if (watch.pending++ === 0 && watch.live > 0) hold(timer, true);
@@ -93,11 +99,15 @@ export function boundBody(
   // which clear it whatever is installed then.
   const timer = systemClock.setTimeout(() => {
     finish();
+    const error = (watch.timedOut = timeout());
     const held = ref.deref();
     if (held !== undefined) {
-      held.controller.abort((watch.timedOut = timeout()));
+      held.controller.abort(error);
       held.release();
     }
+    // The reads under way fail now, whatever the transport does with the abort.
+    for (const fail of watch.waiting) fail(error);
+    watch.waiting.clear();
   }, ms);
   hold(timer, false);
   signal.addEventListener('abort', finish);
@@ -136,24 +146,38 @@ function watchResponse(response: Response, watch: Watch): void {
 /**
  * Settles as `read` does, ending the watch when it rejects or says done (`whole`: settles once
  * the body is whole). While it is under way the timer holds the process, unless nobody waits on
- * it (`waited` false: a pipe into a stream that may never be read). A read the timeout failed rejects with the timeout's error, whatever error
- * the runtime made of the aborted body (Chromium's `text()` of a stream errored by the abort
- * rejects with a `TypeError: Failed to fetch`).
+ * it (`waited` false: a pipe into a stream that may never be read). A read the timeout failed
+ * rejects with the timeout's error, whatever error the runtime made of the aborted body
+ * (Chromium's `text()` of a stream errored by the abort rejects with a `TypeError: Failed to
+ * fetch`), and when the bound passes even if the read never settles (a transport that ignores
+ * the request's signal never errors its body): what it settles with later is dropped. A read
+ * begun after the bound passed rejects at once with the timeout's error.
  */
 function seeEnd<R>(read: Promise<R>, watch: Watch, whole = false, waited = true): Promise<R> {
   if (waited) watch.reading();
-  return read.then(
-    (result) => {
-      if (waited) watch.idle();
-      if (whole || (result as IteratorResult<unknown>).done === true) watch.end();
-      return result;
-    },
-    (error: unknown) => {
-      if (waited) watch.idle();
-      watch.end();
-      throw watch.timedOut ?? error;
-    },
-  );
+  return new Promise<R>((resolve, reject) => {
+    // Rejects with the timeout's error, whatever it is (the timer's `fail`).
+    const fail: (error: unknown) => void = reject;
+    const timedOut = watch.timedOut;
+    if (timedOut !== undefined) fail(timedOut);
+    else watch.waiting.add(fail);
+    // Handled either way: a read that settles after the bound failed it is dropped, and its
+    // rejection is no unhandled one.
+    read.then(
+      (result) => {
+        watch.waiting.delete(fail);
+        if (waited) watch.idle();
+        if (whole || (result as IteratorResult<unknown>).done === true) watch.end();
+        resolve(result);
+      },
+      (error: unknown) => {
+        watch.waiting.delete(fail);
+        if (waited) watch.idle();
+        watch.end();
+        reject(watch.timedOut ?? error);
+      },
+    );
+  });
 }
 
 /** Watches the ways a body stream is read or cancelled. */

@@ -25,3 +25,13 @@ export function inspectView<T>(name: string, fields: (self: T) => object): (this
     return Object.assign(new View(), fields(this));
   };
 }
+
+/**
+ * @internal Gives every instance of a class its inspect `view`: a method of the class's
+ * prototype, set once, by the first instance made (so no own property per instance, and no
+ * class member under a computed key, which would keep the class in bundles that never use it).
+ * A subclass's own view, if it has one, still wins.
+ */
+export function inspectableClass(prototype: object, view: (this: never) => object): void {
+  (prototype as { [INSPECT]?: unknown })[INSPECT] ??= view;
+}

@@ -234,14 +234,21 @@ const asyncAnswerErrors = /* @__PURE__ */ new WeakSet<object>();
  * ``TypeError: `key` must return a string synchronously, got a promise``, after a rejection
  * handler is put on it, so that its own rejection is never an unhandled one; the error has an own
  * `retryable: false`, so no retry runs the work again for it. A primitive answer
- * goes out without a look at `then`. `what` prefixes the message (`policy.wrap: `).
+ * goes out without a look at `then`, and so does one whose `then` cannot be read (a Proxy whose
+ * trap throws), for the caller's check to refuse. `what` prefixes the message (`policy.wrap: `).
  * @param returns - what the function must return (`'a boolean'`)
  */
 export function syncAnswer(answer: unknown, option: string, returns: string, what = ''): unknown {
-  if (
-    (typeof answer == 'object' || typeof answer == 'function') &&
-    typeof (answer as { then?: unknown } | null)?.then == 'function'
-  ) {
+  let then: unknown;
+  if (typeof answer == 'object' || typeof answer == 'function') {
+    try {
+      then = (answer as { then?: unknown } | null)?.then;
+    } catch {
+      // A `then` that cannot be read (a Proxy whose trap throws) makes no promise: the answer
+      // goes to the check of what it must be, which refuses it as a value that cannot be read.
+    }
+  }
+  if (typeof then == 'function') {
     // A `then` that throws rejects this promise, which is handled too.
     Promise.resolve(answer).catch(() => {});
     const error = notSync(option, returns, answer, ', got a promise', what);

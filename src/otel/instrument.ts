@@ -47,7 +47,8 @@ export interface InstrumentOptions {
    * of a keyed circuit breaker, rate limiter or bulkhead, and, for the keys a keyed stage lists
    * as refusing calls (at most 20 per stage), its gauges. To protect metric cardinality, one
    * `instrument` call gives at most 100 distinct keys their own value:
-   * later keys are counted under `key: '_other'` and left out of the gauges. Off, keyed stages
+   * later keys are counted under `key: '_other'` and left out of the gauges. A key longer than
+   * 256 characters is cut to its first 256 then `…`. Off, keyed stages
    * report no `key` and only the gauge `bulwark.keys`.
    * @defaultValue `false`
    */
@@ -59,6 +60,22 @@ const MAX_KEY_VALUES = 100;
 
 /** The `key` attribute of keys past {@link MAX_KEY_VALUES}. */
 const OTHER_KEY = '_other';
+
+/** Longest `key` attribute value, in UTF-16 code units, before the `…` that marks a cut. */
+const MAX_KEY_LENGTH = 256;
+
+/**
+ * The `key` attribute value of `key`: the key, or, past {@link MAX_KEY_LENGTH}, its first 256
+ * code units (255 when the 256th begins a surrogate pair, never half a character) then `…`. Made
+ * anew from those characters: a `slice` of the key would keep all of it in memory (V8's slices
+ * share their original's), here and in the SDK's series.
+ */
+function keyValue(key: string): string {
+  if (key.length <= MAX_KEY_LENGTH) return key;
+  const last = key.charCodeAt(MAX_KEY_LENGTH - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? MAX_KEY_LENGTH - 1 : MAX_KEY_LENGTH;
+  return [...key.slice(0, end), '…'].join('');
+}
 
 /** Name, unit and description of every instrument, as docs/OBSERVABILITY.md lists them. */
 const METRICS = Object.freeze({
@@ -120,18 +137,20 @@ const METRICS = Object.freeze({
 const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes', 'keyAttribute']);
 
 /**
- * The `key` attribute values of one {@link instrument} call: each key its own until
- * {@link MAX_KEY_VALUES} are taken, `undefined` (for gauges) or `'_other'` after.
+ * The `key` attribute values of one {@link instrument} call: each key its own (cut past
+ * {@link MAX_KEY_LENGTH}, see {@link keyValue}) until {@link MAX_KEY_VALUES} are taken,
+ * `undefined` (for gauges) or `'_other'` after.
  */
 class KeyValues {
   readonly #seen = new Set<string>();
 
   /** The key's own value, or undefined once the cap is reached by other keys. */
   own(key: string): string | undefined {
-    if (this.#seen.has(key)) return key;
+    const value = keyValue(key);
+    if (this.#seen.has(value)) return value;
     if (this.#seen.size >= MAX_KEY_VALUES) return undefined;
-    this.#seen.add(key);
-    return key;
+    this.#seen.add(value);
+    return value;
   }
 
   /** The value to count under: the key's own or `'_other'`. */

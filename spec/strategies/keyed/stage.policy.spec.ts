@@ -195,6 +195,35 @@ describe('Keyed stages', () => {
     expect(policy.metrics()).to.include({ calls: 2, failures: 2 });
   });
 
+  it('fails a call whose key cannot be read (a Proxy whose traps throw) with the same TypeError', async () => {
+    const trap = (name: string) => () => {
+      throw new Error(`trap:${name}`);
+    };
+    const hostile = new Proxy(
+      {},
+      {
+        get: trap('get'),
+        has: trap('has'),
+        ownKeys: trap('ownKeys'),
+        getPrototypeOf: trap('proto'),
+      },
+    );
+    for (const policy of [
+      Policy.builder('p')
+        .circuitBreaker({ key: () => hostile as never })
+        .build(),
+      Policy.builder('p')
+        .rateLimiter({ key: () => hostile as never })
+        .build(),
+    ]) {
+      const error = await rejectionOf(policy.execute(() => 1));
+      expect(error).to.be.instanceOf(TypeError);
+      expect((error as Error).message).to.equal(
+        '`key` must be a string, got an object that cannot be read',
+      );
+    }
+  });
+
   it('validates at construction: key, maxKeys, idleTimeout, a store, and the kind options', () => {
     expect(() => stages.circuitBreaker({ key: 'host' as never })).to.throw(
       TypeError,

@@ -50,6 +50,7 @@ import {
   type Fields,
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
+import { inspectView, inspectableClass } from '../../internal/inspect.js';
 import { grown, InMemoryCircuitBreakerStore } from './store.js';
 import { ADMIT_CLOSED, REFUSE_ISOLATED, metricsOf, probeLeaseMs } from './admissions.js';
 import type { CircuitState } from './CircuitState.js';
@@ -599,6 +600,39 @@ export class CircuitBreaker<in R = any> {
     // A circuit restored HALF_OPEN is in its first HALF_OPEN period (`#observe` numbers it): its
     // probes' tickets must not read as "no probe" (0).
     this.#took(state);
+    inspectableClass(CircuitBreaker.prototype, breakerView);
+  }
+
+  /**
+   * @internal What Node's inspect view shows (`console.log(breaker)`): the live state and counts
+   * (`metrics`; with a store that answers asynchronously the last known ones, without asking it
+   * again) and the settings in force, every time in ms, those not set left out.
+   */
+  get inspected(): object {
+    const c = this.#config;
+    const timed = c.windowType === 'time';
+    const grows = c.recoveryBackoff > 1;
+    const slowMs = this.#slowCallMs;
+    return {
+      ...(this.#remote ? this.#lastKnown() : this.metrics),
+      failureThreshold: c.failureThreshold,
+      ...(c.failureRateThreshold === undefined
+        ? {}
+        : { failureRateThreshold: c.failureRateThreshold }),
+      ...(slowMs === Infinity ? {} : { slowCallDurationMs: slowMs }),
+      ...(c.slowCallRateThreshold === undefined
+        ? {}
+        : { slowCallRateThreshold: c.slowCallRateThreshold }),
+      windowType: c.windowType,
+      ...(timed ? { windowDurationMs: c.windowDurationMs } : { windowSize: c.windowSize }),
+      minimumCalls: c.minimumCalls,
+      recoveryTimeoutMs: c.recoveryTimeoutMs,
+      ...(grows
+        ? { recoveryBackoff: c.recoveryBackoff, maxRecoveryTimeoutMs: c.maxRecoveryTimeoutMs }
+        : {}),
+      halfOpenMaxCalls: c.halfOpenMaxCalls,
+      halfOpenWaitMs: this.#waitMs,
+    };
   }
 
   /**
@@ -657,14 +691,19 @@ export class CircuitBreaker<in R = any> {
         }),
         noop,
       );
-      const known = this.#store.snapshotKnown?.() ?? this.#lastMetrics;
-      const state = this.#lastState;
-      if (known === undefined) return metricsOf(state, 0, 0, 0);
-      // The state as `state` reads it: the last this breaker knows, maybe newer than the counts.
-      return known.state === state ? known : { ...known, state };
+      return this.#lastKnown();
     }
     this.#observe(snapshot.state);
     return snapshot;
+  }
+
+  // With a store that answers asynchronously: the last metrics known, asking nothing.
+  #lastKnown(): CircuitBreakerMetrics {
+    const known = this.#store.snapshotKnown?.() ?? this.#lastMetrics;
+    const state = this.#lastState;
+    if (known === undefined) return metricsOf(state, 0, 0, 0);
+    // The state as `state` reads it: the last this breaker knows, maybe newer than the counts.
+    return known.state === state ? known : { ...known, state };
   }
 
   /**
@@ -1594,3 +1633,8 @@ function settledStack(error: unknown): unknown {
   }
   return error;
 }
+
+const breakerView = /* @__PURE__ */ inspectView(
+  'CircuitBreaker',
+  (breaker: CircuitBreaker) => breaker.inspected,
+);

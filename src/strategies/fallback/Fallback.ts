@@ -1,6 +1,7 @@
 import { RejectedResultError } from '../../errors.js';
 import { reaches } from '../../internal/arity.js';
 import { fail } from '../../internal/duration.js';
+import { inspectView, inspectableClass } from '../../internal/inspect.js';
 import { NEVER_ABORTED, raceAbort, callAsync, refusedCall } from '../../internal/signals.js';
 import type { ErrorFilter, ErrorMatcher } from '../../internal/validate.js';
 import {
@@ -162,6 +163,19 @@ export class Fallback<T, in R = any> {
     this.#on = errorFilterOption(raw.on, 'on');
     this.#onResult = predicateOption<(result: unknown) => boolean>(raw.onResult, 'onResult');
     this.#recoverUnsignalled = (error) => this.#rescue(error, NEVER_ABORTED);
+    inspectableClass(Fallback.prototype, fallbackView);
+  }
+
+  /**
+   * @internal What Node's inspect view shows (`console.log(fallback)`): its `value` or its
+   * `method`, and what it replaces, as `describe()` says it (`all errors`, ...).
+   */
+  get inspected(): object {
+    const method = this.#method;
+    return {
+      ...(method === undefined ? { value: this.#value } : { method }),
+      replaces: this.#replaces(),
+    };
   }
 
   // A fulfilled call under `onResult`: the result, or its substitute when `onResult` rejects it.
@@ -214,8 +228,13 @@ export class Fallback<T, in R = any> {
   describe(): string {
     const method = this.#method;
     const how = method === undefined ? 'fixed value' : `method ${method.name || '(anonymous)'}`;
+    return `${how} on ${this.#replaces()}`;
+  }
+
+  // What it replaces: `all errors`, `matching errors`, each with ` and matching results`.
+  #replaces(): string {
     const results = this.#onResult === undefined ? '' : ' and matching results';
-    return `${how} on ${matchesAll(this.#on) ? 'all' : 'matching'} errors${results}`;
+    return `${matchesAll(this.#on) ? 'all' : 'matching'} errors${results}`;
   }
 
   /** @internal True when results are judged too (`onResult` is set). */
@@ -260,3 +279,8 @@ export class Fallback<T, in R = any> {
     return method.call(self, error, ...args);
   }
 }
+
+const fallbackView = /* @__PURE__ */ inspectView(
+  'Fallback',
+  (fallback: Fallback<unknown>) => fallback.inspected,
+);

@@ -12,6 +12,7 @@ import {
 } from '../../internal/signals.js';
 // One namespace: a bundle keeps only the helpers used.
 import * as validate from '../../internal/validate.js';
+import { inspectView, inspectableClass } from '../../internal/inspect.js';
 // A type only: a retry without a budget carries none of the budget's code.
 import type { RetryBudget } from '../retry-budget/RetryBudget.js';
 
@@ -334,6 +335,27 @@ export class Retry<in R = any> {
       'a RetryBudget',
       undefined,
     );
+    inspectableClass(Retry.prototype, retryView);
+  }
+
+  /**
+   * @internal What Node's inspect view shows (`console.log(retry)`): the settings, every time in
+   * ms (`delay` is the function when it is one), those not set left out.
+   */
+  get inspected(): object {
+    const maxDelay = this.#maxDelay;
+    const maxRetryAfter = this.#maxRetryAfter;
+    const budget = this.#budget;
+    return {
+      maxAttempts: this.#maxAttempts,
+      ...(this.#delayFn ? { delay: this.#delayFn } : { delayMs: this.#delay }),
+      backoffType: this.#backoffType,
+      backoff: this.#backoff,
+      jitter: this.#jitter,
+      ...(maxDelay === undefined ? {} : { maxDelayMs: maxDelay }),
+      ...(maxRetryAfter === undefined ? {} : { maxRetryAfterMs: maxRetryAfter }),
+      ...(budget === undefined ? {} : { budget }),
+    };
   }
 
   /** The retry budget it draws on, if any. */
@@ -658,3 +680,5 @@ function retryAfterOf(outcome: unknown): number {
   }
   return typeof value === 'number' && value < Infinity ? value : -1;
 }
+
+const retryView = /* @__PURE__ */ inspectView('Retry', (retry: Retry) => retry.inspected);

@@ -134,7 +134,11 @@ describe('Hedge options', () => {
       [{ delay: -2 }, RangeError, `${must} -2`],
       [{ delay: Infinity }, RangeError, `${must} Infinity`],
       [{ delay: NaN }, RangeError, `${must} NaN`],
-      [{ delay: '9'.repeat(400) + 'd' }, RangeError, `${must} "${'9'.repeat(400)}d"`],
+      [
+        { delay: '9'.repeat(400) + 'd' },
+        RangeError,
+        `${must} "${'9'.repeat(100)}"… (401 characters)`,
+      ],
       [{ delay: {} }, TypeError, `${must} an object`],
       [{ delay: true }, TypeError, `${must} true`],
     ];

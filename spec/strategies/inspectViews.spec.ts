@@ -129,4 +129,52 @@ describe('inspect views of CircuitBreaker, Retry and Fallback', () => {
     expect(inspect(new Logged())).to.equal('Logged');
     expect(oneLine(new Retry())).to.match(/^Retry \{ maxAttempts: 3, /);
   });
+
+  it('a subclass without a view of its own is shown under its own name', () => {
+    class PricingBreaker extends CircuitBreaker {}
+    class PricingRetry extends Retry {}
+    expect(oneLine(new PricingBreaker({ failureThreshold: 2 }))).to.match(
+      /^PricingBreaker \{ state: 'closed', .*failureThreshold: 2, /,
+    );
+    expect(oneLine(new PricingRetry({ maxAttempts: 4 }))).to.match(
+      /^PricingRetry \{ maxAttempts: 4, /,
+    );
+    expect(oneLine(new CircuitBreaker())).to.match(/^CircuitBreaker \{ /);
+  });
+
+  it('logging never throws: an object the constructor did not make, a store that throws', () => {
+    new CircuitBreaker();
+    new Retry();
+    new Fallback({ value: 1 });
+    // A test double made on the prototype (sinon's createStubInstance does the same).
+    expect(inspect(Object.create(CircuitBreaker.prototype))).to.equal('CircuitBreaker {}');
+    expect(inspect(Object.create(Retry.prototype))).to.equal('Retry {}');
+    expect(inspect(Object.create(Fallback.prototype))).to.equal('Fallback {}');
+    const memory = new InMemoryCircuitBreakerStore();
+    const failing: CircuitBreakerStore = {
+      configure: (config) => memory.configure(config),
+      acquire: () => memory.acquire(),
+      record: (outcome) => memory.record(outcome),
+      release: () => memory.release(),
+      state: () => memory.state(),
+      snapshot: () => {
+        throw new Error('store down');
+      },
+      isolate: () => memory.isolate(),
+      reset: () => memory.reset(),
+    };
+    expect(inspect(new CircuitBreaker({ store: failing }))).to.equal('CircuitBreaker {}');
+  });
+
+  it("a class frozen before its first instance still makes instances (with Node's own view)", async () => {
+    // A copy of the module whose classes have made no instance yet (a query makes a new module).
+    // @ts-expect-error -- a query string makes a new copy of the module
+    const fresh = (await import('../../src/strategies/retry/Retry.js?frozen')) as {
+      Retry: typeof Retry;
+    };
+    Object.freeze(fresh.Retry.prototype);
+    const retry = new fresh.Retry({ maxAttempts: 2 });
+    expect(retry.maxAttempts).to.equal(2);
+    expect(inspect(retry)).to.equal('Retry {}');
+  });
 });

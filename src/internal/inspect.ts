@@ -22,7 +22,15 @@ export function viewClass(name: string): new () => object {
 export function inspectView<T>(name: string, fields: (self: T) => object): (this: T) => object {
   const View = viewClass(name);
   return function (this: T): object {
-    return Object.assign(new View(), fields(this));
+    let shown: object;
+    try {
+      shown = fields(this);
+    } catch {
+      // An object the constructor did not make (a test double on the prototype), or a store that
+      // throws: logging it never throws, and shows the class alone.
+      shown = {};
+    }
+    return Object.assign(new View(), shown);
   };
 }
 
@@ -33,5 +41,25 @@ export function inspectView<T>(name: string, fields: (self: T) => object): (this
  * A subclass's own view, if it has one, still wins.
  */
 export function inspectableClass(prototype: object, view: (this: never) => object): void {
-  (prototype as { [INSPECT]?: unknown })[INSPECT] ??= view;
+  const holder = prototype as { [INSPECT]?: unknown };
+  if (holder[INSPECT] !== undefined) return;
+  try {
+    holder[INSPECT] = function (this: object): object {
+      const shown = (view as (this: object) => object).call(this);
+      // An instance of a subclass of the user's is shown under that class's name.
+      try {
+        const own: unknown =
+          Object.getPrototypeOf(this) === prototype
+            ? ''
+            : (this.constructor as { name?: unknown }).name;
+        if (typeof own == 'string' && own)
+          Object.setPrototypeOf(shown, viewClass(own).prototype as object);
+      } catch {
+        // A constructor that cannot be read: the class's own name.
+      }
+      return shown;
+    };
+  } catch {
+    // A frozen class (SES `harden`): its instances get Node's own view.
+  }
 }

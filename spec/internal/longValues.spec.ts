@@ -6,15 +6,9 @@ import { didYouMean } from '../../src/internal/validate.js';
 import { show, type OptionError } from '../../src/optionErrors.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { Retry } from '../../src/strategies/retry/Retry.js';
+import { thrownBy } from '../support/promises.js';
 
-function thrown(fn: () => unknown): OptionError {
-  try {
-    fn();
-  } catch (error) {
-    return error as OptionError;
-  }
-  throw new Error('did not throw');
-}
+const thrown = (fn: () => unknown): OptionError => thrownBy(fn) as OptionError;
 
 /**
  * Runs `fn` counting the calls of `Math.min`, one per cell of the edit-distance table the

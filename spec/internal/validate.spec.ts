@@ -18,16 +18,9 @@ import {
 } from '../../src/internal/validate.js';
 import { isOptionError } from '../../src/optionErrors.js';
 import { ManualClock } from '../support/clock.js';
+import { thrownBy } from '../support/promises.js';
 
-/** What `fn` throws; fails the spec when it returns. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+const thrown = thrownBy;
 
 function refuses(
   fn: () => unknown,

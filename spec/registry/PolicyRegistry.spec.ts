@@ -7,6 +7,7 @@ import type { Clock } from '../../src/internal/clock.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { CONFIG_YAML } from '../support/configExample.js';
+import { thrownBy } from '../support/promises.js';
 
 function never(): Promise<never> {
   return new Promise<never>(() => {});
@@ -66,14 +67,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+const thrown = thrownBy;
 
 describe('PolicyRegistry', () => {
   let clock: sinon.SinonFakeTimers;

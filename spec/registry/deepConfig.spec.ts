@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { isOptionTypeError } from '../../src/optionErrors.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { MAX_CONFIG_DEPTH } from '../../src/registry/config.js';
+import { thrownBy } from '../support/promises.js';
 
 const down = (): never => {
   throw new Error('down');
@@ -17,14 +18,7 @@ function nest(levels: number, key: string, leaf: unknown): unknown {
   return value;
 }
 
-function refusal(load: () => unknown): Error {
-  try {
-    load();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('accepted');
-}
+const refusal = thrownBy;
 
 describe('PolicyRegistry: configuration depth', () => {
   it('refuses objects and arrays nested past 100 levels, naming the path at level 101', () => {

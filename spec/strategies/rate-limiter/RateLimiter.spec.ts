@@ -197,6 +197,32 @@ describe('RateLimiter', () => {
   });
 
   describe('waiting (maxWait)', () => {
+    it('reads a wait a float hair off a whole millisecond as that millisecond', async () => {
+      // Fractional refills (0.044 + 0.688 tokens) leave the bucket a hair off the tokens a whole
+      // number of milliseconds brings: 3 permits here arrive in 268 ms, not 268.0000000000007.
+      const atBound = new RateLimiter({ maxTokens: 6, refillRate: 1, maxWait: 268 });
+      expect(atBound.tryAcquire(2)).to.equal(true);
+      await clock.tickAsync(44);
+      await atBound.acquire(1);
+      await clock.tickAsync(688);
+      expect(atBound.tryAcquire(1)).to.equal(true);
+      const granted = settle(atBound.acquire(3));
+      await clock.tickAsync(267);
+      expect(granted.status).to.equal('pending');
+      await clock.tickAsync(1);
+      expect(granted.status).to.equal('fulfilled');
+      // A grant due at 1000 ms (575 ms after 425) comes at 1000, not at 1001.
+      const limiter = new RateLimiter({ maxTokens: 4, refillRate: 1, maxWait: 576 });
+      const start = performance.now();
+      expect(limiter.tryAcquire(1)).to.equal(true);
+      await clock.tickAsync(425);
+      const due = settle(limiter.acquire(4));
+      await clock.tickAsync(574);
+      expect(due.status).to.equal('pending');
+      await clock.tickAsync(1);
+      expect([due.status, performance.now() - start]).to.deep.equal(['fulfilled', 1000]);
+    });
+
     it('serves waiters in FIFO order, each exactly when its tokens have arrived', async () => {
       const limiter = new RateLimiter({ maxTokens: 2, refillRate: 1, maxWait: '10s' });
       expect(limiter.tryAcquire(2)).to.equal(true);

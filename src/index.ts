@@ -1,6 +1,7 @@
 import { linkAbort, listenAbort, unlistenAbort } from './internal/abortListeners.js';
 import { wallNow } from './internal/clock.js';
 import { notRetryable } from './internal/retryable.js';
+import { isPolicyRegistry } from './internal/registries.js';
 import { fail } from './internal/duration.js';
 import {
   booleanOption,
@@ -174,6 +175,7 @@ export {
   fail,
   functionOption,
   integerOption,
+  isPolicyRegistry,
   linkAbort,
   listenAbort,
   notRetryable,

@@ -29,6 +29,7 @@ const ADAPTER_SUPPORT = [
   'fail',
   'functionOption',
   'integerOption',
+  'isPolicyRegistry',
   'kindDescriptors',
   'linkAbort',
   'listenAbort',

@@ -832,6 +832,28 @@ describe('instrument', () => {
       expect(() => instrument(undefined as never)).to.throw(TypeError, 'got undefined');
     });
 
+    it("takes a subclass's registry, and names another copy's registry by its members alone", () => {
+      class Named extends PolicyRegistry {}
+      expect(instrument(new Named())).to.be.a('function');
+      // Another copy's registry whose class a minifier renamed: known by its prototype's member
+      // names only, which `instrument` writes out rather than import the class.
+      const Renamed = function e() {};
+      const proto = Object.create(
+        Object.prototype,
+        Object.getOwnPropertyDescriptors(PolicyRegistry.prototype),
+      ) as object;
+      Object.defineProperty(proto, 'constructor', { value: Renamed });
+      expect(() => instrument(Object.create(proto) as never)).to.throw(
+        TypeError,
+        /^`target` must be a Policy or a PolicyRegistry, got a PolicyRegistry of another copy of bulwark$/,
+      );
+      // An object on this copy's prototype that no constructor made is no registry.
+      expect(() => instrument(Object.create(PolicyRegistry.prototype) as never)).to.throw(
+        TypeError,
+        '`target` must be a Policy or a PolicyRegistry',
+      );
+    });
+
     it('rejects unknown options and ill-typed ones', () => {
       const policy = Policy.builder().build();
       expect(() => instrument(policy, { metre: {} } as never)).to.throw(

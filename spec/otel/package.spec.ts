@@ -2,10 +2,11 @@
 // itself, so the option errors `instrument` throws are the core's classes in both module formats,
 // and the entry bundles no second copy of them.
 import { expect } from 'chai';
+import { build } from 'esbuild';
 import { thrownBy } from '../support/promises.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import * as core from 'bulwark';
 import * as otelEntry from 'bulwark/otel';
 
@@ -53,5 +54,41 @@ describe('bulwark/otel (built package): option errors', () => {
       }
       expect(code, file).not.to.include('bulwark.OptionError');
     }
+  });
+});
+
+describe('bulwark/otel (built package): what a bundle carries', () => {
+  it('leaves the registry out of a browser bundle of `{ Policy }` and `instrument`', async function () {
+    this.timeout(30_000);
+    const root = dirname(require.resolve('bulwark/package.json'));
+    // The package's own modules a minified browser bundle of `code` is made of, as esbuild (what
+    // size-limit runs) resolves the package: `bulwark/otel`'s import of 'bulwark' is the ESM core.
+    const modulesOf = async (code: string): Promise<string[]> => {
+      const { metafile } = await build({
+        stdin: { contents: code, resolveDir: root },
+        bundle: true,
+        minify: true,
+        write: false,
+        metafile: true,
+        format: 'esm',
+        platform: 'browser',
+        logLevel: 'silent',
+      });
+      const [output] = Object.values(metafile.outputs);
+      return Object.keys(output?.inputs ?? {})
+        .map((file) => relative(root, join(root, file)).split('\\').join('/'))
+        .filter((file) => file.startsWith('dist/esm/'));
+    };
+    const policyAlone = await modulesOf("import { Policy } from 'bulwark'; console.log(Policy);");
+    const withOtel = await modulesOf(
+      "import { Policy } from 'bulwark'; import { instrument } from 'bulwark/otel'; console.log(Policy, instrument);",
+    );
+    expect(withOtel).to.include('dist/esm/otel/index.js');
+    const added = withOtel.filter((file) => !policyAlone.includes(file));
+    expect(added.filter((file) => file.startsWith('dist/esm/registry/'))).to.deep.equal([]);
+    const registry = await modulesOf(
+      "import { PolicyRegistry } from 'bulwark'; console.log(PolicyRegistry);",
+    );
+    expect(registry).to.include('dist/esm/registry/PolicyRegistry.js');
   });
 });

@@ -16,12 +16,13 @@ import {
   booleanOption,
   isBulkheadFullError,
   isCircuitOpenError,
+  isPolicyRegistry,
   isRateLimitExceededError,
   kindDescriptors,
   OptionTypeError,
   optionsObject,
   Policy,
-  PolicyRegistry,
+  type PolicyRegistry,
   showInstead,
   showShape,
   type StageState,
@@ -134,6 +135,35 @@ const METRICS = Object.freeze({
   },
 });
 
+/**
+ * What `showInstead` reads of the PolicyRegistry class to name another copy's registry: its
+ * prototype's own member names (a spec holds them to the class). The class itself is not
+ * imported, so that a bundle of a policy and `instrument` carries none of the registry's code.
+ */
+const REGISTRY_SHAPE = {
+  prototype: Object.fromEntries(
+    [
+      'constructor',
+      'reload',
+      'on',
+      'rateLimiter',
+      'bulkhead',
+      'timeLimiter',
+      'circuitBreaker',
+      'retry',
+      'hedge',
+      'chaos',
+      'retryBudget',
+      'policy',
+      'register',
+      'onRegister',
+      'names',
+      'snapshot',
+      'health',
+    ].map((name) => [name, 0]),
+  ),
+};
+
 const OPTION_KEYS: readonly string[] = Object.freeze(['meter', 'attributes', 'keyAttribute']);
 
 /**
@@ -209,11 +239,13 @@ export function instrument(
   options?: InstrumentOptions,
 ): () => void {
   const isPolicy = target instanceof Policy;
-  if (!isPolicy && !(target instanceof PolicyRegistry)) {
+  // A registry is known without its class, so that a bundle of a policy and `instrument`
+  // carries none of the registry's code.
+  if (!isPolicy && !isPolicyRegistry(target)) {
     const asPolicy = showInstead(target, 'Policy', Policy);
     const shown =
       asPolicy === showShape(target)
-        ? showInstead(target, 'PolicyRegistry', PolicyRegistry)
+        ? showInstead(target, 'PolicyRegistry', REGISTRY_SHAPE)
         : asPolicy;
     throw new TypeError(`\`target\` must be a Policy or a PolicyRegistry, got ${shown}`);
   }

@@ -9,6 +9,7 @@ import {
 } from '../internal/validate.js';
 import { clip, fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { listen, notify } from '../internal/listeners.js';
+import { markRegistry } from '../internal/registries.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
@@ -242,6 +243,7 @@ export class PolicyRegistry {
     this.#clock = clockOption(o.clock);
     this.#flags = { chaos: booleanOption(o.chaos, 'chaos', false) };
     for (const kind of sharedKinds()) this.#instances.set(kind, new Map());
+    markRegistry(this);
   }
 
   /**

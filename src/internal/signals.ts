@@ -157,14 +157,34 @@ export function afterTurn(fn: () => void): unknown {
 /**
  * @internal Runs `fn` in a later macrotask, after the host has run its due timers and I/O: what a
  * zero-delay retry waits for (through {@link nextTurnPromise}), so deadlines and aborts land
- * between attempts however fast they fail.
+ * between attempts however fast they fail. Under fake timers also when a test's ticking reaches
+ * it (see below), once, whichever comes first.
  */
 export function nextTurn(fn: () => void): void {
   turnsPending++;
-  afterTurn(() => {
+  const host = globalThis as unknown as TurnHost &
+    Partial<Record<string, (handle: unknown) => void>>;
+  const current = host[turn.name];
+  let fake: unknown;
+  let clear: ((handle: unknown) => void) | undefined;
+  const run = (): void => {
+    if (clear === noop) return;
+    // The other way to this turn, if any, is dropped: no fake timer is left behind.
+    if (clear !== undefined) clear(fake);
+    clear = noop;
     turnsPending--;
     fn();
-  });
+  };
+  // Fake timers installed now (those of `@sinonjs/fake-timers`: sinon's, Jest's, Vitest's): the
+  // turn also comes when a test advancing them reaches it, as a timer due now, whichever comes
+  // first. A test may await the call without ticking, and one that runs or advances the fakes
+  // runs the next attempt too, and then the timers it sets (its deadline).
+  if (current !== undefined && current !== turn.later && 'clock' in current) {
+    const clearFake = host[turn.name === 'setImmediate' ? 'clearImmediate' : 'clearTimeout'];
+    fake = current(run);
+    if (clear === undefined && clearFake !== undefined) clear = (handle) => clearFake(handle);
+  }
+  afterTurn(run);
 }
 
 let turnsPending = 0;

@@ -162,9 +162,7 @@ export function afterTurn(fn: () => void): unknown {
  */
 export function nextTurn(fn: () => void): void {
   turnsPending++;
-  const host = globalThis as unknown as TurnHost &
-    Partial<Record<string, (handle: unknown) => void>>;
-  const current = host[turn.name];
+  const current = (globalThis as unknown as TurnHost)[turn.name];
   let fake: unknown;
   let clear: ((handle: unknown) => void) | undefined;
   const run = (): void => {
@@ -179,10 +177,16 @@ export function nextTurn(fn: () => void): void {
   // turn also comes when a test advancing them reaches it, as a timer due now, whichever comes
   // first. A test may await the call without ticking, and one that runs or advances the fakes
   // runs the next attempt too, and then the timers it sets (its deadline).
-  if (current !== undefined && current !== turn.later && 'clock' in current) {
-    const clearFake = host[turn.name === 'setImmediate' ? 'clearImmediate' : 'clearTimeout'];
-    fake = current(run);
-    if (clear === undefined && clearFake !== undefined) clear = (handle) => clearFake(handle);
+  // Its handle is cleared through the fakes' own clock: the host's `clearImmediate` (left real by a
+  // `toFake` list) would take it for one of its own and drop a real turn instead.
+  const fakes =
+    current !== undefined && current !== turn.later
+      ? (current as Later & { clock?: Partial<Record<string, (handle: unknown) => void>> }).clock
+      : undefined;
+  const clearFake = fakes?.[turn.name === 'setImmediate' ? 'clearImmediate' : 'clearTimeout'];
+  if (typeof clearFake == 'function') {
+    fake = current!(run);
+    if (clear === undefined) clear = (handle) => clearFake(handle);
   }
   afterTurn(run);
 }

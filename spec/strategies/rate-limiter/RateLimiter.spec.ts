@@ -197,6 +197,16 @@ describe('RateLimiter', () => {
   });
 
   describe('waiting (maxWait)', () => {
+    it('never reads a token that is still missing as arrived, however fast the refill', () => {
+      const frozen: Clock = { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined };
+      const limiter = new RateLimiter({ maxTokens: 1, refillRate: 2e9, clock: frozen });
+      expect([limiter.tryAcquire(), limiter.tryAcquire(), limiter.tryAcquire()]).to.deep.equal([
+        true,
+        false,
+        false,
+      ]);
+    });
+
     it('reads a wait a float hair off a whole millisecond as that millisecond', async () => {
       // Fractional refills (0.044 + 0.688 tokens) leave the bucket a hair off the tokens a whole
       // number of milliseconds brings: 3 permits here arrive in 268 ms, not 268.0000000000007.

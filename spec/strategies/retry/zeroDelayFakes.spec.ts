@@ -36,6 +36,21 @@ describe('a zero-delay retry under fake timers', () => {
     expect(clock.countTimers()).to.equal(0);
   });
 
+  it('clears its fake turn through the fakes, also when they leave clearImmediate real', async () => {
+    clock.restore();
+    clock = sinon.useFakeTimers({ toFake: ['setImmediate', 'Date'] });
+    const policy = Policy.builder('svc').retry({ maxAttempts: 3 }).build();
+    let attempts = 0;
+    const call = settle(
+      policy.execute(() => {
+        attempts++;
+        return Promise.reject(new Error(`attempt ${attempts}`));
+      }),
+    );
+    await realWait(30);
+    expect([attempts, call.status, clock.countTimers()]).to.deep.equal([3, 'rejected', 0]);
+  });
+
   it('goes on by itself when the test does not tick, leaving no fake timer behind', async () => {
     const policy = Policy.builder('svc').retry({ maxAttempts: 3 }).build();
     let attempts = 0;

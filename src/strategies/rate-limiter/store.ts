@@ -126,10 +126,11 @@ export class InMemoryRateLimiterStore implements RateLimiterStore {
     // Multiply before dividing so whole numbers stay exact (1 token at 2/s is exactly 500 ms).
     let wait = ((permits - tokens) * 1000) / this.#refillRate;
     // Fractional refills leave the count a float hair off (3.044 - 1 + 0.688 tokens): a wait
-    // within a nanosecond of a whole millisecond is that millisecond, so a token due in exactly
-    // `maxWait` is not refused, nor a grant due at 1000 ms given at 1001 (timers are whole ms).
+    // whole milliseconds but for less than a billionth of a token is those milliseconds, so a
+    // token due in exactly `maxWait` is not refused, nor a grant due at 1000 ms given at 1001
+    // (timers are whole ms). Measured in tokens, so no refill rate makes a missing token arrived.
     const whole = Math.round(wait);
-    if (Math.abs(wait - whole) < 1e-6) wait = whole;
+    if ((Math.abs(wait - whole) * this.#refillRate) / 1000 < 1e-9) wait = whole;
     if (wait > maxWaitMs) return -wait;
     this.#tokens = tokens - permits;
     return wait;

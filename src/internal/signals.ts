@@ -120,18 +120,24 @@ function hostTurn(): { name: keyof TurnHost; later: Later } {
   const host = globalThis as unknown as TurnHost;
   const name = typeof host.setImmediate == 'function' ? 'setImmediate' : 'setTimeout';
   let later = host[name]!;
-  // Fake timers installed before this import (a set-up file, Jest's `enableGlobally`): those of
-  // `@sinonjs/fake-timers` (sinon's, Jest's and Vitest's) keep the host's own function on their
-  // clock, as `_setImmediate`; a turn taken from the fake would wait for a tick, and be dropped
-  // when the fakes are removed.
+  // Fake timers installed before this import (a set-up file, Jest's `enableGlobally`) keep the
+  // host's own function on their clock, as `_setImmediate`; a turn taken from the fake would wait
+  // for a tick, and be dropped when the fakes are removed.
   for (let i = 0; i < 4; i++) {
-    const original = (later as Later & { clock?: Partial<Record<string, unknown>> }).clock?.[
-      `_${name}`
-    ];
+    const original = fakesOf(later)?.[`_${name}`];
     if (typeof original != 'function') break;
     later = original as Later;
   }
   return { name, later };
+}
+
+/**
+ * The clock of the fake timers behind a timer function, if it is one of `@sinonjs/fake-timers`
+ * (sinon's, Jest's and Vitest's fakes): it keeps the host's own functions (`_setImmediate`) and
+ * the fakes' own (`clearImmediate`).
+ */
+function fakesOf(fn: unknown): Partial<Record<string, unknown>> | undefined {
+  return (fn as { clock?: Partial<Record<string, unknown>> } | undefined)?.clock;
 }
 
 /**
@@ -140,15 +146,16 @@ function hostTurn(): { name: keyof TurnHost; later: Later } {
  * it when removed) do not apply, whenever they were installed. Those of `@sinonjs/fake-timers`
  * installed before this module loaded are seen through (their clock keeps the host's function);
  * other fakes found at import are left as soon as they are replaced (removed, or installed anew):
- * the function kept at import is recognised as a fake (another name than the host's), so work does
- * not wait forever on timers nobody advances. Costs nothing more without fake timers.
- * It also runs bookkeeping that no caller waits on once the current turn of the event loop is over,
- * not counted in {@link pendingTurns} (a deadline queue's end-of-turn sweep).
+ * the function kept at import is recognised as a fake (a fake-timers clock on it, or another
+ * name than the host's), so work does not wait forever on timers nobody advances. Costs nothing
+ * more without fake timers. It also runs bookkeeping that no caller waits on once the current
+ * turn of the event loop is over, not counted in {@link pendingTurns} (a deadline queue's
+ * end-of-turn sweep).
  */
 export function afterTurn(fn: () => void): unknown {
   const current = (globalThis as unknown as TurnHost)[turn.name]!;
   let { later } = turn;
-  if (current !== later && ('clock' in later || later.name !== turn.name))
+  if (current !== later && (fakesOf(later) !== undefined || later.name !== turn.name))
     turn.later = later = current;
   // Called as a plain function: a browser's setTimeout refuses another `this`.
   return later(fn);
@@ -162,31 +169,29 @@ export function afterTurn(fn: () => void): unknown {
  */
 export function nextTurn(fn: () => void): void {
   turnsPending++;
+  // Fake timers installed now: the turn also comes when a test advancing them reaches it, as a
+  // timer due now, whichever comes first. A test may await the call without ticking, and one that
+  // runs or advances the fakes runs the next attempt too, and then the timers it sets (its
+  // deadline). The fake turn is cleared through the fakes' own clock: the host's `clearImmediate`
+  // (left real by a `toFake` list) would take its handle for one of its own and drop a real turn.
   const current = (globalThis as unknown as TurnHost)[turn.name];
-  let fake: unknown;
-  let clear: ((handle: unknown) => void) | undefined;
+  const clearFake =
+    current === turn.later
+      ? undefined
+      : fakesOf(current)?.[turn.name === 'setImmediate' ? 'clearImmediate' : 'clearTimeout'];
+  let done = false;
+  let dropFake: (() => void) | undefined;
   const run = (): void => {
-    if (clear === noop) return;
+    if (done) return;
+    done = true;
     // The other way to this turn, if any, is dropped: no fake timer is left behind.
-    if (clear !== undefined) clear(fake);
-    clear = noop;
+    dropFake?.();
     turnsPending--;
     fn();
   };
-  // Fake timers installed now (those of `@sinonjs/fake-timers`: sinon's, Jest's, Vitest's): the
-  // turn also comes when a test advancing them reaches it, as a timer due now, whichever comes
-  // first. A test may await the call without ticking, and one that runs or advances the fakes
-  // runs the next attempt too, and then the timers it sets (its deadline).
-  // Its handle is cleared through the fakes' own clock: the host's `clearImmediate` (left real by a
-  // `toFake` list) would take it for one of its own and drop a real turn instead.
-  const fakes =
-    current !== undefined && current !== turn.later
-      ? (current as Later & { clock?: Partial<Record<string, (handle: unknown) => void>> }).clock
-      : undefined;
-  const clearFake = fakes?.[turn.name === 'setImmediate' ? 'clearImmediate' : 'clearTimeout'];
   if (typeof clearFake == 'function') {
-    fake = current!(run);
-    if (clear === undefined) clear = (handle) => clearFake(handle);
+    const handle = current!(run);
+    dropFake = () => (clearFake as (handle: unknown) => void)(handle);
   }
   afterTurn(run);
 }

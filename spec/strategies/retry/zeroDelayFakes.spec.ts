@@ -5,11 +5,24 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { isOperationTimeoutError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
-import { settle } from '../../support/promises.js';
+import { settle, type Settled } from '../../support/promises.js';
 
 const realSetTimeout = globalThis.setTimeout;
 const realWait = (ms: number): Promise<void> =>
   new Promise((resolve) => realSetTimeout(resolve, ms));
+
+/** A call through a zero-delay retry of 3 attempts, each failing at once. */
+function failingThrice(): { attempts: () => number; call: Settled<unknown> } {
+  const policy = Policy.builder('svc').retry({ maxAttempts: 3 }).build();
+  let attempts = 0;
+  const call = settle(
+    policy.execute(() => {
+      attempts++;
+      return Promise.reject(new Error(`attempt ${attempts}`));
+    }),
+  );
+  return { attempts: () => attempts, call };
+}
 
 describe('a zero-delay retry under fake timers', () => {
   let clock: sinon.SinonFakeTimers;
@@ -39,29 +52,15 @@ describe('a zero-delay retry under fake timers', () => {
   it('clears its fake turn through the fakes, also when they leave clearImmediate real', async () => {
     clock.restore();
     clock = sinon.useFakeTimers({ toFake: ['setImmediate', 'Date'] });
-    const policy = Policy.builder('svc').retry({ maxAttempts: 3 }).build();
-    let attempts = 0;
-    const call = settle(
-      policy.execute(() => {
-        attempts++;
-        return Promise.reject(new Error(`attempt ${attempts}`));
-      }),
-    );
+    const { attempts, call } = failingThrice();
     await realWait(30);
-    expect([attempts, call.status, clock.countTimers()]).to.deep.equal([3, 'rejected', 0]);
+    expect([attempts(), call.status, clock.countTimers()]).to.deep.equal([3, 'rejected', 0]);
   });
 
   it('goes on by itself when the test does not tick, leaving no fake timer behind', async () => {
-    const policy = Policy.builder('svc').retry({ maxAttempts: 3 }).build();
-    let attempts = 0;
-    const call = settle(
-      policy.execute(() => {
-        attempts++;
-        return Promise.reject(new Error(`attempt ${attempts}`));
-      }),
-    );
+    const { attempts, call } = failingThrice();
     await realWait(20);
-    expect([attempts, call.status]).to.deep.equal([3, 'rejected']);
+    expect([attempts(), call.status]).to.deep.equal([3, 'rejected']);
     expect(clock.countTimers()).to.equal(0);
   });
 });

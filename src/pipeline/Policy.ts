@@ -20,6 +20,7 @@ import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { optionError, signalPicker, strayOptions } from '../internal/pickSignal.js';
 import { describeError } from '../internal/describeError.js';
+import type { Resolved } from '../internal/resolved.js';
 
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
@@ -174,11 +175,20 @@ export class Policy<T = unknown, F = never> {
    * `options` reject the promise with a `TypeError` (counted as a call and a failure), and so
    * does a call without the policy (`const run = policy.execute; run(fn)`), counted nowhere.
    * @param fn - the work; receives the {@link ExecutionContext} (pass `ctx.signal` on)
-   * @returns the thunk's value, or a fallback's, or an injected result
+   * @returns the thunk's value, or a fallback's, or an injected result: what the thunk resolves
+   *   to (`Promise<string> | number` resolves to `string | number`), or the policy's `T` where
+   *   that is `any` (`response.json()`)
    */
-  // `Thunk<T>` too: a thunk whose result takes its type from context (`() => new Promise((resolve)
-  // => ...)` on a `builder<number>()`) is typed by the policy's `T`, where `R` alone gives none.
-  execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
+  // The thunk's whole type (`Fn`), constrained by `Thunk<T>`: its result keeps every member of a
+  // union (`Promise<string> | number`), where a result type inferred from `T | PromiseLike<T>`
+  // keeps one; and a thunk whose result takes its type from context (`() => new Promise((resolve)
+  // => ...)` on a `builder<number>()`) is typed by the policy's `T`. `R`: a result type given as
+  // a type argument (`execute<Price>(fn)`), `T` otherwise. One signature, so that a union of
+  // policies (`Policy<string, null> | Policy<string>`) can be called.
+  execute<R extends T = T, Fn extends Thunk<R> = Thunk<R>>(
+    fn: Fn,
+    options?: ExecuteOptions,
+  ): Promise<Resolved<ReturnType<Fn>, R> | F> {
     // Called without its policy (`.then(policy.execute)`): a rejection that says so, counted
     // nowhere (there is no policy to count it).
     if (!(this instanceof Policy)) return rejectedSoon(unboundError('execute', 'Policy', this));
@@ -225,7 +235,7 @@ export class Policy<T = unknown, F = never> {
       this.outcomeStep.settle(root, false, error);
     }
     root.inFirstTurn = false;
-    return (deferred ?? root.result ?? answerOf(root)) as Promise<R | F>;
+    return (deferred ?? root.result ?? answerOf(root)) as Promise<Resolved<ReturnType<Fn>, R> | F>;
   }
 
   // The promise of an execution that something other than its thunk may settle (see `execute`),
@@ -257,18 +267,18 @@ export class Policy<T = unknown, F = never> {
   // Two plain signatures (none returns a conditional type), so that a generic function's type
   // parameters carry over to its wrapper: one for a function that declares no `this`, one for
   // a function that declares it.
-  wrap<A extends unknown[], R extends T>(
-    fn: (this: void, ...args: A) => R | PromiseLike<R>,
+  wrap<A extends unknown[], R extends T | PromiseLike<T>>(
+    fn: (this: void, ...args: A) => R,
     options?: WrapOptions<A>,
-  ): (...args: A) => Promise<R | F>;
-  wrap<This, A extends unknown[], R extends T>(
-    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+  ): (...args: A) => Promise<Resolved<R, T> | F>;
+  wrap<This, A extends unknown[], R extends T | PromiseLike<T>>(
+    fn: (this: This, ...args: A) => R,
     options?: WrapOptions<A, This>,
-  ): (this: This, ...args: A) => Promise<R | F>;
-  wrap<A extends unknown[], R extends T>(
-    fn: (...args: A) => R | PromiseLike<R>,
+  ): (this: This, ...args: A) => Promise<Resolved<R, T> | F>;
+  wrap<A extends unknown[], R extends T | PromiseLike<T>>(
+    fn: (...args: A) => R,
     options?: WrapOptions<A>,
-  ): (...args: A) => Promise<R | F> {
+  ): (...args: A) => Promise<Resolved<R, T> | F> {
     if (!(this instanceof Policy)) throw unboundError('wrap', 'Policy', this);
     if (typeof fn !== 'function') {
       throw fnError(fn);
@@ -280,7 +290,7 @@ export class Policy<T = unknown, F = never> {
       policyExecutor(this, options, 'policy.wrap'),
       // `execute` takes the function's answer as it is.
       true,
-    ) as (...args: A) => Promise<R | F>;
+    ) as (...args: A) => Promise<Resolved<R, T> | F>;
   }
 
   /**

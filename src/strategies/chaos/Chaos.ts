@@ -284,6 +284,14 @@ export class Chaos<out R = never> {
    * @param signal - the caller's signal: an already-aborted one rejects without calling `fn`, and
    *   an abort during an injected wait or the work rejects at once with `signal.reason`
    */
+  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
+  // `T`: a result type given as a type argument (`execute<Price>(fn)`).
+  execute<
+    T = unknown,
+    Fn extends (signal: AbortSignal) => T | PromiseLike<T> = (
+      signal: AbortSignal,
+    ) => T | PromiseLike<T>,
+  >(fn: Fn, signal?: AbortSignal): Promise<Awaited<ReturnType<Fn>> | InjectedResult<R>>;
   execute<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,

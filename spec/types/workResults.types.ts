@@ -41,10 +41,9 @@ export function unionResultSpecs(): void {
   const typed = Policy.builder<string | number>('p').build();
   const b = typed.execute(() => load('a'));
   assertType<Equal<typeof b, Promise<string | number>>>();
+  const strings = Policy.builder<string>('p').build();
   // @ts-expect-error a policy of strings refuses work that may answer a number
-  void Policy.builder<string>('p')
-    .build()
-    .execute(() => load('a'));
+  void strings.execute(() => load('a'));
   const withFallback = Policy.builder('p').fallback({ value: null }).build();
   const c = withFallback.execute(() => load('a'));
   assertType<Equal<typeof c, Promise<string | number | null>>>();
@@ -140,10 +139,9 @@ export function keptSpecs(): void {
     .build()
     .execute<string>(() => Promise.resolve('x'));
   assertType<Equal<typeof given, Promise<string>>>();
+  const anything = Policy.builder('p').build();
   // @ts-expect-error work of another type than the one given
-  void Policy.builder('p')
-    .build()
-    .execute<string>(async () => 1);
+  void anything.execute<string>(async () => 1);
   const givenRetry = new Retry().execute<string>(() => Promise.resolve('x'));
   assertType<Equal<typeof givenRetry, Promise<string>>>();
   const givenBulkhead = new Bulkhead({ maxConcurrent: 1 }).execute<string>(async () => 'x');

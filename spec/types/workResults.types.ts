@@ -164,3 +164,42 @@ export function keptSpecs(): void {
   const plain: Policy<Price> = pricing;
   void plain;
 }
+
+export function genericSpecs(): void {
+  // Work resolving to a type parameter narrower than the policy's type keeps it.
+  const numbers = Policy.builder<number>('n').retry().build();
+  class Ids<T extends number> {
+    private readonly id: T;
+    constructor(id: T) {
+      this.id = id;
+    }
+    async wrapped(): Promise<T> {
+      return numbers.wrap(async () => this.id)();
+    }
+    async retried(): Promise<T> {
+      const value = await retry({ retryOnResult: (n: number) => n < 0 })(async () => this.id)();
+      return value;
+    }
+    async returned(): Promise<T> {
+      return numbers.execute(async () => this.id);
+    }
+    // Held in a variable first, the call names it: work resolving to `any` would take the
+    // policy's type, which TypeScript cannot rule out for a type parameter.
+    async named(): Promise<T> {
+      const value = await numbers.execute<T>(async () => this.id);
+      return value;
+    }
+  }
+  void Ids;
+}
+
+export function dataOptionSpecs(request: Request): void {
+  const policy = Policy.builder('p').build();
+  const getId = (): string => 'a';
+  // @ts-expect-error a function is no data (the call would reject)
+  void policy.execute(() => 1, { data: getId });
+  void policy.execute(() => 1, { data: { id: 'a' } });
+  void policy.execute(() => 1, { data: new Map([['id', 'a']]) });
+  void policy.execute(() => 1, { data: request });
+  void policy.execute(() => 1, { data: undefined });
+}

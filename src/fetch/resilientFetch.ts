@@ -48,7 +48,7 @@ export interface ResilientFetchInit extends RequestInit {
    * `data`; copied into a `Map` of the call's own, so the caller's is never written. It may not
    * set `url` or `method`, which are the request's. Never handed to the transport.
    */
-  readonly data?: Map<string, unknown> | object | undefined;
+  readonly data?: ExecuteOptions['data'];
 }
 
 /**

@@ -20,7 +20,7 @@ import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { optionError, signalPicker, strayOptions } from '../internal/pickSignal.js';
 import { describeError } from '../internal/describeError.js';
-import type { Resolved } from '../internal/resolved.js';
+import type { AnyOnly, Resolved } from '../internal/resolved.js';
 
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
@@ -35,6 +35,13 @@ const policyView = /* @__PURE__ */ inspectView('Policy', (policy: Policy<unknown
   policy.toJSON(),
 );
 
+/**
+ * What `execute`'s `data` takes: a `Map`, or any object but a function (`call` keeps functions
+ * out; a record comes first, so that an object literal is not checked against `call` alone).
+ */
+type DataOption =
+  Map<string, unknown> | Readonly<Record<string, unknown>> | (object & { readonly call?: never });
+
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
   /** The caller's signal: when it aborts, the execution rejects at once with its reason. */
@@ -42,9 +49,9 @@ export interface ExecuteOptions {
   /**
    * Data for the thunk and stages, available as `ctx.data`: a `Map`, or any object (a plain
    * object, an interface-typed request, a class instance), whose own enumerable string keys
-   * become the entries.
+   * become the entries. Not a function (refused at run time).
    */
-  readonly data?: Map<string, unknown> | object | undefined;
+  readonly data?: DataOption | undefined;
 }
 
 /**
@@ -264,21 +271,27 @@ export class Policy<T = unknown, F = never> {
    * });
    * ```
    */
-  // Two plain signatures (none returns a conditional type), so that a generic function's type
-  // parameters carry over to its wrapper: one for a function that declares no `this`, one for
-  // a function that declares it.
+  // First, a function resolving to `any` (`response.json()`): its wrapper resolves to `T` (`any`
+  // stays `any` on an untyped policy). Its own signature, not a conditional type on `R`: one on
+  // `Promise<U>` in generic code would stay unresolved, and assignable to no `U`.
+  // Then two plain signatures, so that a generic function's type parameters carry over to its
+  // wrapper: one for a function that declares no `this`, one for a function that declares it.
+  wrap<A extends unknown[], R extends AnyOnly | PromiseLike<AnyOnly>>(
+    fn: (this: void, ...args: A) => R,
+    options?: WrapOptions<A>,
+  ): (...args: A) => Promise<(unknown extends T ? Awaited<R> : T) | F>;
   wrap<A extends unknown[], R extends T | PromiseLike<T>>(
     fn: (this: void, ...args: A) => R,
     options?: WrapOptions<A>,
-  ): (...args: A) => Promise<Resolved<R, T> | F>;
+  ): (...args: A) => Promise<Awaited<R> | F>;
   wrap<This, A extends unknown[], R extends T | PromiseLike<T>>(
     fn: (this: This, ...args: A) => R,
     options?: WrapOptions<A, This>,
-  ): (this: This, ...args: A) => Promise<Resolved<R, T> | F>;
+  ): (this: This, ...args: A) => Promise<Awaited<R> | F>;
   wrap<A extends unknown[], R extends T | PromiseLike<T>>(
     fn: (...args: A) => R,
     options?: WrapOptions<A>,
-  ): (...args: A) => Promise<Resolved<R, T> | F> {
+  ): (...args: A) => Promise<Awaited<R> | F> {
     if (!(this instanceof Policy)) throw unboundError('wrap', 'Policy', this);
     if (typeof fn !== 'function') {
       throw fnError(fn);
@@ -290,7 +303,7 @@ export class Policy<T = unknown, F = never> {
       policyExecutor(this, options, 'policy.wrap'),
       // `execute` takes the function's answer as it is.
       true,
-    ) as (...args: A) => Promise<Resolved<R, T> | F>;
+    ) as (...args: A) => Promise<Awaited<R> | F>;
   }
 
   /**

@@ -47,6 +47,54 @@ export function show(value: unknown): string {
   }
 }
 
+/**
+ * @internal A value the caller handed over (an option's `received`, a rejected `result`) as an
+ * error's JSON writes it: never whole when it may be large or hold secrets (a client with its
+ * password, a whole application configuration). A finite number, a boolean or `null` as it is; a
+ * string cut as a message cuts it (`xxxx… (102400 characters)`); an array by its length, a plain
+ * object by its keys (`an object with keys a, b`), any other object by its class
+ * (`an instance of Redis`); anything else as a message shows it (`5n`, `NaN`, `function f`).
+ */
+export function bounded(value: unknown): unknown {
+  if (typeof value == 'string') return clip(value);
+  if (value === null || typeof value == 'boolean' || Number.isFinite(value)) {
+    return Object.is(value, -0) ? '-0' : value;
+  }
+  if (typeof value != 'object') return show(value);
+  try {
+    if (Array.isArray(value))
+      return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
+    const proto: unknown = Object.getPrototypeOf(value);
+    const kind = proto === Object.prototype || proto === null ? '' : show(value);
+    if (kind === 'an object') {
+      const name = className(proto);
+      if (name) return `an instance of ${clip(name)}`;
+    }
+    if (kind) return kind;
+    const keys = Object.keys(value);
+    if (keys.length === 0) return 'an empty object';
+    const listed = keys.slice(0, 10).map((key) => clip(key, 40));
+    return `an object with key${keys.length === 1 ? '' : 's'} ${listed.join(', ')}${keys.length > 10 ? `, … (${keys.length} keys)` : ''}`;
+  } catch {
+    return 'an object that cannot be read';
+  }
+}
+
+/**
+ * The name of the class whose instances have `proto` in their chain: a name that says what an
+ * object is and holds none of its values. The first prototype whose `constructor` owns it
+ * (a mixin may overwrite `constructor`: ioredis's `Redis.prototype` has EventEmitter's).
+ */
+function className(proto: unknown): string | undefined {
+  for (let depth = 0; proto && proto !== Object.prototype && depth < 10; depth++) {
+    const owner = (proto as { constructor?: { name?: unknown; prototype?: unknown } }).constructor;
+    if (owner?.prototype === proto && typeof owner.name == 'string' && owner.name)
+      return owner.name;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return undefined;
+}
+
 /** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */
 export interface OptionError extends Error {
   /** `'TypeError'` or `'RangeError'`: it prints as the built-in error it extends. */
@@ -58,8 +106,32 @@ export interface OptionError extends Error {
   readonly option: string;
   /** What the option must be, as text: `'an integer >= 1'`. */
   readonly expected: string;
-  /** The value received. */
+  /**
+   * The value received, whole. Not enumerable, so that a logger that copies an error's own fields
+   * (pino) does not write a large value, or an object with secrets (a client, a whole
+   * configuration), whole; the message and the JSON show it bounded.
+   */
   readonly received: unknown;
+  /**
+   * What `JSON.stringify` writes: `name`, `message`, `option`, `expected`, and `received` as far
+   * as a message would show it: a finite number, a boolean or `null` as it is, a string cut after
+   * 100 characters (`"xxxx… (102400 characters)"`), an array by its length, a plain object by its
+   * keys (`"an object with keys database, resilience"`), any other object by its class
+   * (`"an instance of Redis"`), anything else as the message shows it (`"5n"`). Not the stack, nor
+   * the `cause`.
+   */
+  toJSON(): OptionErrorJSON;
+}
+
+/** What an {@link OptionError}'s `toJSON()` gives. */
+export interface OptionErrorJSON {
+  readonly name: 'TypeError' | 'RangeError';
+  readonly message: string;
+  readonly option: string;
+  readonly expected: string;
+  /** The value received, bounded (see {@link OptionError.toJSON}). */
+  readonly received: unknown;
+  readonly [field: string]: unknown;
 }
 
 /** Options of the option errors' constructors. */
@@ -108,7 +180,24 @@ const optionError = <E>(
         );
         Object.defineProperty(this, BRAND, { value: name });
         // The printed name stays the built-in one (`RangeError: ...`), as every message promises.
-        Object.assign(this, { name: Base.name, option, expected, received });
+        Object.assign(this, { name: Base.name, option, expected });
+        Object.defineProperty(this, 'received', {
+          value: received,
+          writable: true,
+          configurable: true,
+        });
+      }
+
+      toJSON(): OptionErrorJSON {
+        const self = this as unknown as OptionError;
+        return {
+          name: self.name,
+          message: self.message,
+          option: self.option,
+          expected: self.expected,
+          received: bounded(self.received),
+          ...(self as object),
+        };
       }
     },
   })[name] as never;

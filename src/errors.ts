@@ -107,7 +107,11 @@ export class BulkheadFullError extends ResilienceError {
     maxQueue: number,
     options?: { cause?: unknown; waitedMs?: number | undefined },
   ) {
-    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
+    super(
+      'BulkheadFullError',
+      `Bulkhead at capacity (${maxConcurrent} concurrent call${maxConcurrent === 1 ? '' : 's'})`,
+      options,
+    );
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
     if (options?.waitedMs !== undefined)

@@ -239,7 +239,7 @@ export class RejectedResultError<R = unknown> extends Error {
   /**
    * What `JSON.stringify` writes: `name`, `code`, `message`, and `result` as far as a message
    * would show it: a finite number, a boolean or `null` as it is, a string cut after 100
-   * characters, an array by its length, a plain object by its keys (`"an object with keys
+   * characters, a plain object by its keys (`"an object with keys
    * status"`), any other object by its class (`"an instance of Response"`). Not the stack.
    */
   toJSON(): {

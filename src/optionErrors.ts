@@ -51,48 +51,33 @@ export function show(value: unknown): string {
  * @internal A value the caller handed over (an option's `received`, a rejected `result`) as an
  * error's JSON writes it: never whole when it may be large or hold secrets (a client with its
  * password, a whole application configuration). A finite number, a boolean or `null` as it is; a
- * string cut as a message cuts it (`xxxx… (102400 characters)`); an array by its length, a plain
- * object by its keys (`an object with keys a, b`), any other object by its class
- * (`an instance of Redis`); anything else as a message shows it (`5n`, `NaN`, `function f`).
+ * string cut as a message cuts it (`xxxx… (102400 characters)`); a plain object by its keys, cut
+ * the same way (`an object with keys a, b`); any other object by its class (`an instance of
+ * Redis`); anything else as a message shows it (`an array`, `5n`, `NaN`, `function f`).
  */
 export function bounded(value: unknown): unknown {
   if (typeof value == 'string') return clip(value);
-  if (value === null || typeof value == 'boolean' || Number.isFinite(value)) {
-    return Object.is(value, -0) ? '-0' : value;
-  }
-  if (typeof value != 'object') return show(value);
+  if (value === null || typeof value == 'boolean' || Number.isFinite(value)) return value;
+  const shown = show(value);
+  if (shown != 'an object') return shown;
   try {
-    if (Array.isArray(value))
-      return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
-    const proto: unknown = Object.getPrototypeOf(value);
-    const kind = proto === Object.prototype || proto === null ? '' : show(value);
-    if (kind === 'an object') {
-      const name = className(proto);
-      if (name) return `an instance of ${clip(name)}`;
+    // The class that owns the first prototype of the chain whose `constructor` owns it (a mixin
+    // may overwrite `constructor`: ioredis's `Redis.prototype` has EventEmitter's): a name that
+    // says what the object is and holds none of its values.
+    // At most 10 levels: a Proxy's prototype may be the Proxy itself.
+    type Proto = { constructor?: { name?: unknown; prototype?: unknown } } | null;
+    let proto = Object.getPrototypeOf(value) as Proto;
+    for (let depth = 0; proto && proto != Object.prototype && depth < 10; depth++) {
+      const owner = proto.constructor;
+      if (owner?.prototype === proto && owner.name)
+        return `an instance of ${clip(`${owner.name as string}`)}`;
+      proto = Object.getPrototypeOf(proto) as Proto;
     }
-    if (kind) return kind;
-    const keys = Object.keys(value);
-    if (keys.length === 0) return 'an empty object';
-    const listed = keys.slice(0, 10).map((key) => clip(key, 40));
-    return `an object with key${keys.length === 1 ? '' : 's'} ${listed.join(', ')}${keys.length > 10 ? `, … (${keys.length} keys)` : ''}`;
+    const keys = Object.keys(value as object);
+    return keys[0] === undefined ? shown : `an object with keys ${clip(keys.join(', '))}`;
   } catch {
     return 'an object that cannot be read';
   }
-}
-
-/**
- * The name of the class whose instances have `proto` in their chain: a name that says what an
- * object is and holds none of its values. The first prototype whose `constructor` owns it
- * (a mixin may overwrite `constructor`: ioredis's `Redis.prototype` has EventEmitter's).
- */
-function className(proto: unknown): string | undefined {
-  for (let depth = 0; proto && proto !== Object.prototype && depth < 10; depth++) {
-    const owner = (proto as { constructor?: { name?: unknown; prototype?: unknown } }).constructor;
-    if (owner?.prototype === proto && typeof owner.name == 'string' && owner.name)
-      return owner.name;
-    proto = Object.getPrototypeOf(proto);
-  }
-  return undefined;
 }
 
 /** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */
@@ -115,7 +100,7 @@ export interface OptionError extends Error {
   /**
    * What `JSON.stringify` writes: `name`, `message`, `option`, `expected`, and `received` as far
    * as a message would show it: a finite number, a boolean or `null` as it is, a string cut after
-   * 100 characters (`"xxxx… (102400 characters)"`), an array by its length, a plain object by its
+   * 100 characters (`"xxxx… (102400 characters)"`), a plain object by its
    * keys (`"an object with keys database, resilience"`), any other object by its class
    * (`"an instance of Redis"`), anything else as the message shows it (`"5n"`). Not the stack, nor
    * the `cause`.

@@ -94,6 +94,11 @@ describe('Errors as JSON', () => {
     expect(json(new OptionTypeError('o', 'x', hostile))).to.deep.include({
       received: 'an object that cannot be read',
     });
+    // A prototype chain that never ends.
+    const looped: object = new Proxy({ a: 1 }, { getPrototypeOf: () => looped });
+    expect(json(new OptionTypeError('o', 'x', looped))).to.deep.include({
+      received: 'an object with keys a',
+    });
   });
 
   it('loggers that copy own fields (pino) find no `received` to copy whole', () => {

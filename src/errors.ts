@@ -72,7 +72,13 @@ export class RateLimitExceededError extends ResilienceError {
   declare readonly name: 'RateLimitExceededError';
   /** @internal The code `instanceof` matches errors of another copy by. */
   static readonly code = 'RATE_LIMITED';
-  /** Milliseconds until enough tokens will be available. */
+  /**
+   * Milliseconds until enough tokens will be available, on the limiter's clock: exact, often
+   * fractional, and a lower bound (a call made sooner is refused again). Host timers may fire
+   * early against that clock (Node's by up to about a millisecond against `performance.now()`),
+   * so a retry of your own should wait a little more (`Math.ceil(retryAfterMs) + 1`); `Retry`
+   * waits at least this long on its clock.
+   */
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number, options?: { cause?: unknown }) {
@@ -151,7 +157,11 @@ export class CircuitOpenError extends ResilienceError {
   static readonly code = 'CIRCUIT_OPEN';
   /** The breaker's state when it refused the call. */
   readonly state: Exclude<CircuitState, 'closed'>;
-  /** Milliseconds left open; `Infinity` when isolated; 0 when the half-open budget refused it. */
+  /**
+   * Milliseconds left open; `Infinity` when isolated; 0 when the half-open budget refused it.
+   * Exact on the breaker's clock, so a lower bound: as with
+   * {@link RateLimitExceededError.retryAfterMs}, a timer of your own set for it may fire early.
+   */
   readonly retryAfterMs: number;
 
   constructor(

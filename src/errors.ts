@@ -1,4 +1,5 @@
 import { formatSeconds } from './internal/duration.js';
+import { bounded } from './optionErrors.js';
 import type { CircuitState } from './strategies/circuit-breaker/CircuitState.js';
 
 // A brand in the global symbol registry lets the guards recognise errors made by another copy of
@@ -71,7 +72,13 @@ export class RateLimitExceededError extends ResilienceError {
   declare readonly name: 'RateLimitExceededError';
   /** @internal The code `instanceof` matches errors of another copy by. */
   static readonly code = 'RATE_LIMITED';
-  /** Milliseconds until enough tokens will be available. */
+  /**
+   * Milliseconds until enough tokens will be available, on the limiter's clock: exact, often
+   * fractional, and a lower bound (a call made sooner is refused again). Host timers may fire
+   * early against that clock (Node's by up to about a millisecond against `performance.now()`),
+   * so a retry of your own should wait a little more (`Math.ceil(retryAfterMs) + 1`); `Retry`
+   * waits at least this long on its clock.
+   */
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number, options?: { cause?: unknown }) {
@@ -106,7 +113,11 @@ export class BulkheadFullError extends ResilienceError {
     maxQueue: number,
     options?: { cause?: unknown; waitedMs?: number | undefined },
   ) {
-    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
+    super(
+      'BulkheadFullError',
+      `Bulkhead at capacity (${maxConcurrent} concurrent call${maxConcurrent === 1 ? '' : 's'})`,
+      options,
+    );
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
     if (options?.waitedMs !== undefined)
@@ -146,7 +157,11 @@ export class CircuitOpenError extends ResilienceError {
   static readonly code = 'CIRCUIT_OPEN';
   /** The breaker's state when it refused the call. */
   readonly state: Exclude<CircuitState, 'closed'>;
-  /** Milliseconds left open; `Infinity` when isolated; 0 when the half-open budget refused it. */
+  /**
+   * Milliseconds left open; `Infinity` when isolated; 0 when the half-open budget refused it.
+   * Exact on the breaker's clock, so a lower bound: as with
+   * {@link RateLimitExceededError.retryAfterMs}, a timer of your own set for it may fire early.
+   */
   readonly retryAfterMs: number;
 
   constructor(
@@ -201,8 +216,12 @@ export class RejectedResultError<R = unknown> extends Error {
   readonly code = 'REJECTED_RESULT' as const;
   /** `'RejectedResultError'`, a string literal that survives minification. */
   declare readonly name: 'RejectedResultError';
-  /** The result that was rejected. */
-  readonly result: R;
+  /**
+   * The result that was rejected, whole. Not enumerable, so that a logger that copies an error's
+   * own fields (pino) does not write a large result, or one with secrets, whole; the JSON shows
+   * it bounded.
+   */
+  declare readonly result: R;
   /** @internal */
   declare readonly [REJECTED_BRAND]: true;
 
@@ -210,7 +229,7 @@ export class RejectedResultError<R = unknown> extends Error {
     super("The result was rejected by the fallback's onResult");
     // A string literal: a class's own name does not survive minification.
     this.name = 'RejectedResultError';
-    this.result = result;
+    Object.defineProperty(this, 'result', { value: result, writable: true, configurable: true });
     // On the prototype, once, as ResilienceError's brand.
     if (!rejectedBranded) {
       rejectedBranded = Reflect.defineProperty(RejectedResultError.prototype, REJECTED_BRAND, {
@@ -225,6 +244,28 @@ export class RejectedResultError<R = unknown> extends Error {
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstance(this, value, REJECTED_BRAND, 'REJECTED_RESULT');
+  }
+
+  /**
+   * What `JSON.stringify` writes: `name`, `code`, `message`, and `result` as far as a message
+   * would show it: a finite number, a boolean or `null` as it is, a string cut after 100
+   * characters, a plain object by its keys (`"an object with keys
+   * status"`), any other object by its class (`"an instance of Response"`). Not the stack.
+   */
+  toJSON(): {
+    name: 'RejectedResultError';
+    code: 'REJECTED_RESULT';
+    message: string;
+    result: unknown;
+    [field: string]: unknown;
+  } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      result: bounded(this.result),
+      ...(this as object),
+    };
   }
 }
 

@@ -107,6 +107,36 @@ describe("resilientFetch: the caller's signal and the body", () => {
     expect(getEventListeners(shared.signal, 'abort')).to.have.length(0);
   });
 
+  // No stage makes a signal of its own: the attempt's is the caller's, and Node's fetch keeps a
+  // listener on the signal of each request it is given until the request is collected.
+  for (const [name, make] of [
+    ['a retry only', () => Policy.builder<Response>('r').retry({ maxAttempts: 2 }).build()],
+    [
+      'a bulkhead and a circuit breaker',
+      () =>
+        Policy.builder<Response>('b')
+          .bulkhead({ maxConcurrent: 10 })
+          .circuitBreaker({ failureThreshold: 5, recoveryTimeout: '30s' })
+          .build(),
+    ],
+  ] as const) {
+    it(`keeps one listener on a signal shared by many calls with Node's fetch, with ${name}`, async () => {
+      server.script(reply(503, 'busy'), reply(200, 'ok'));
+      const shared = new AbortController();
+      const http = resilientFetch(make());
+      const kept: Response[] = [];
+      for (let i = 0; i < 20; i++) {
+        const res = await http(server.url, { signal: shared.signal });
+        await res.text();
+        kept.push(res);
+      }
+      expect(kept.at(-1)?.status).to.equal(200);
+      expect(getEventListeners(shared.signal, 'abort')).to.have.length(1);
+      shared.abort(new Error('shutting down'));
+      expect(getEventListeners(shared.signal, 'abort')).to.have.length(0);
+    });
+  }
+
   it('follows the signal no longer after a request fails or its response is discarded', async () => {
     server.script(reply(503, 'busy'));
     const shared = new AbortController();

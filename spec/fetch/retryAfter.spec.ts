@@ -2,7 +2,7 @@
 // 127.0.0.1 through Node's own fetch; the retry's waits run on a manual clock.
 import { expect } from 'chai';
 import { RateLimitExceededError } from '../../src/errors.js';
-import { resilientFetch } from '../../src/fetch/index.js';
+import { isHttpStatusError, resilientFetch } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { ManualClock } from '../support/clock.js';
 import { settle } from '../support/promises.js';
@@ -111,4 +111,50 @@ describe('resilientFetch with Retry-After', () => {
     expect(clock.delays).to.deep.equal([]);
     expect(server.requests).to.have.length(1);
   });
+
+  // A hedge inside the retry: its attempt that is not acceptable starts the next one in the next
+  // turn, before the retry outside it sees the status.
+  for (const [name, on, waits] of [
+    [
+      'resends at once after a 503, its default `on` taking the status for a failure',
+      undefined,
+      false,
+    ],
+    [
+      'lets the retry wait the Retry-After when its `on` accepts failure statuses',
+      (o: { ok: boolean; error?: unknown }) => !o.ok && !isHttpStatusError(o.error),
+      true,
+    ],
+  ] as const) {
+    it(`a hedge inside the retry ${name}`, async () => {
+      const clock = new ManualClock();
+      const policy = Policy.builder<Response>('http')
+        .retry({ maxAttempts: 3, delay: 100, clock })
+        .hedge({ maxHedges: 1, delay: '5s', clock, ...(on === undefined ? {} : { on }) })
+        .build();
+      server.script(reply(503, 'busy', { 'retry-after': '2' }), reply(200, 'ok'));
+      const call = settle(resilientFetch(policy)(server.url));
+      if (!waits) {
+        // No time passes on the clock: the second request goes out at once.
+        await waitFor(
+          () => call.status,
+          (s) => s !== 'pending',
+        );
+        expect(server.requests).to.have.length(2);
+        expect(clock.delays).to.not.include(2000);
+        expect((call as { value: Response }).value.status).to.equal(200);
+        return;
+      }
+      await waitFor(() => clock.delays.includes(2000), true);
+      await pause(50);
+      expect(server.requests).to.have.length(1);
+      await clock.advance(2000);
+      await waitFor(
+        () => call.status,
+        (s) => s !== 'pending',
+      );
+      expect(server.requests).to.have.length(2);
+      expect((call as { value: Response }).value.status).to.equal(200);
+    });
+  }
 });

@@ -94,3 +94,74 @@ describe("resilientFetch: a shared init.signal and each Request's own signal", (
     });
   }
 });
+
+/**
+ * A transport that listens on the signal of each request it is given until the request is
+ * collected, as undici (Node's `fetch`) does: a listener per request on a signal the caller
+ * shares would stay there. Answers at once with a small body.
+ */
+function listening(): { fetch: FetchFunction; signals: AbortSignal[] } {
+  const signals: AbortSignal[] = [];
+  return {
+    signals,
+    fetch: (_input, init) => {
+      const signal = init?.signal;
+      if (signal != null) {
+        signals.push(signal);
+        signal.addEventListener('abort', () => {});
+      }
+      return Promise.resolve(new Response('ok'));
+    },
+  };
+}
+
+describe('resilientFetch: a long-lived signal and a transport that listens on it', () => {
+  // No stage of these makes a signal of its own: each attempt's signal is the caller's.
+  for (const [name, policy] of [
+    ['no stages', () => Policy.builder<Response>('api').build()],
+    ['a retry only', () => Policy.builder<Response>('api').retry({ maxAttempts: 2 }).build()],
+    [
+      'a bulkhead and a circuit breaker',
+      () =>
+        Policy.builder<Response>('api')
+          .bulkhead({ maxConcurrent: 50 })
+          .circuitBreaker({ failureThreshold: 5, recoveryTimeout: '30s' })
+          .build(),
+    ],
+  ] as const) {
+    it(`keeps one listener on the shared signal over many calls, with ${name}`, async () => {
+      const transport = listening();
+      const http = resilientFetch(policy(), { fetch: transport.fetch });
+      const shutdown = new AbortController();
+      const responses: Response[] = [];
+      for (let i = 0; i < 50; i++) {
+        const res = await http('http://localhost/items', { signal: shutdown.signal });
+        await res.text();
+        responses.push(res);
+      }
+      expect(listeners(shutdown.signal)).to.equal(1);
+      // The transport got a signal of each request's own, not the shared one.
+      expect(transport.signals).to.have.length(50);
+      expect(transport.signals).to.not.include(shutdown.signal);
+      expect(new Set(transport.signals).size).to.equal(50);
+      // The shared signal's abort still reaches every request it was given with.
+      const reason = new Error('shutting down');
+      shutdown.abort(reason);
+      expect(transport.signals.every((s) => s.aborted && s.reason === reason)).to.equal(true);
+      expect(listeners(shutdown.signal)).to.equal(0);
+    });
+  }
+
+  it('hands the transport a signal of its own only when the caller gave one', async () => {
+    const transport = listening();
+    const http = resilientFetch(Policy.builder<Response>('api').retry({ maxAttempts: 2 }).build(), {
+      fetch: transport.fetch,
+    });
+    await (await http('http://localhost/items')).text();
+    // The policy's never-aborting signal, the same for every call: nothing was made for it.
+    await (await http('http://localhost/items')).text();
+    expect(transport.signals).to.have.length(2);
+    expect(transport.signals[0]).to.equal(transport.signals[1]);
+    expect(transport.signals[0]?.aborted).to.equal(false);
+  });
+});

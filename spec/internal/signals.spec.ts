@@ -13,10 +13,32 @@ import {
   raceAbort,
   sleep,
 } from '../../src/internal/signals.js';
+import type { Clock } from '../../src/internal/clock.js';
+import { MAX_TIMER_MS } from '../../src/internal/timerLimit.js';
 import { ManualClock } from '../support/clock.js';
 import { deferred, rejectionOf, settle } from '../support/promises.js';
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
+
+/** A ManualClock whose timers fire `early(ms)` ms before they are due (never before they are set). */
+class EarlyClock implements Clock {
+  readonly inner = new ManualClock();
+  readonly delays: number[] = [];
+  readonly #early: (ms: number) => number;
+  constructor(early: (ms: number) => number) {
+    this.#early = early;
+  }
+  now(): number {
+    return this.inner.now();
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    this.delays.push(ms);
+    return this.inner.setTimeout(fn, Math.max(0, ms - this.#early(ms)));
+  }
+  clearTimeout(handle: unknown): void {
+    this.inner.clearTimeout(handle);
+  }
+}
 
 describe('signals', () => {
   describe('NEVER_ABORTED', () => {
@@ -87,6 +109,62 @@ describe('signals', () => {
       expect(listeners(NEVER_ABORTED)).to.equal(before);
       await clock.advance(5);
       expect(slept.status).to.equal('fulfilled');
+    });
+
+    it('sets its timer again for as long as it fires early, and ends no sooner than the delay', async () => {
+      // Half the delay early, 0.4 ms at most, for timers of 0.3 ms or more: as a host's timer
+      // set again for a fraction of a millisecond may fire early again.
+      const clock = new EarlyClock((ms) => (ms >= 0.3 ? Math.min(0.4, ms / 2) : 0));
+      let endedAt: number | undefined;
+      void sleep(clock, 5.5).then(() => (endedAt = clock.now()));
+      await clock.inner.advance(100);
+      expect(endedAt).to.equal(5.5);
+      expect(clock.delays.map((d) => +d.toFixed(9))).to.deep.equal([5.5, 0.4, 0.2]);
+      expect(clock.inner.pending()).to.equal(0);
+    });
+
+    it('ends a wait longer than a host timer can be set for no sooner than its delay', async () => {
+      // A clock that clamps its timers as hosts do (the default clock clamps them the same way).
+      const inner = new ManualClock();
+      const clamped: Clock = {
+        now: () => inner.now(),
+        setTimeout: (fn, ms) => inner.setTimeout(fn, Math.min(ms, MAX_TIMER_MS)),
+        clearTimeout: (handle) => inner.clearTimeout(handle),
+      };
+      const ms = 3 * MAX_TIMER_MS + 5;
+      let endedAt: number | undefined;
+      void sleep(clamped, ms).then(() => (endedAt = inner.now()));
+      await inner.advance(4 * MAX_TIMER_MS);
+      expect(endedAt).to.equal(ms);
+      expect(inner.delays).to.have.length(4);
+    });
+
+    it('gives up setting its timer again, and ends, on a clock whose timers never stop firing early', async () => {
+      // Each timer fires 0.4 ms early, or half its delay when that is less: never on time.
+      const clock = new EarlyClock((ms) => Math.min(0.4, ms / 2));
+      const slept = settle(sleep(clock, 5.5));
+      await clock.inner.advance(100);
+      expect(slept.status).to.equal('fulfilled');
+      expect(clock.delays.length).to.be.within(3, 17);
+      expect(clock.inner.pending()).to.equal(0);
+    });
+
+    it('ends when its timer fires long before the delay on a clock whose timers run at once', async () => {
+      // Not a host's timer firing early (by a millisecond at most): setting it again would only
+      // make a loop of timers until the time had passed.
+      let now = 0;
+      const delays: number[] = [];
+      const clock: Clock = {
+        now: () => (now += 0.01),
+        setTimeout: (fn, ms) => {
+          delays.push(ms);
+          queueMicrotask(fn);
+          return delays.length;
+        },
+        clearTimeout: () => undefined,
+      };
+      await sleep(clock, 300);
+      expect(delays).to.deep.equal([300]);
     });
   });
 

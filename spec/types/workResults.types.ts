@@ -203,3 +203,20 @@ export function dataOptionSpecs(request: Request): void {
   void policy.execute(() => 1, { data: request });
   void policy.execute(() => 1, { data: undefined });
 }
+
+export function overloadSpecs(): void {
+  // Of an overloaded function, the overload wanted is named with its result as it is.
+  interface User {
+    readonly id: string;
+  }
+  const policy = Policy.builder('p').build();
+  const named = policy.wrap<[id: string], Promise<User>>(getUser);
+  assertType<Equal<typeof named, (id: string) => Promise<User>>>();
+  const retried = retry()<[id: string], Promise<User>>(getUser);
+  assertType<Equal<typeof retried, (id: string) => Promise<User>>>();
+  function getUser(id: string): Promise<User>;
+  function getUser(id: number): Promise<User>;
+  async function getUser(id: string | number): Promise<User> {
+    return { id: String(id) };
+  }
+}

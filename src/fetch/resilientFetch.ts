@@ -195,9 +195,12 @@ function notAResponse(value: unknown): TypeError {
  * Wraps `fetch` in a policy: each attempt the policy makes is one request, and statuses in
  * `retryStatuses` are failures that retry, circuit breaker and fallback see.
  *
- * - Each attempt gets `ctx.signal`, so a per-attempt timeout really stops it; the caller's
- *   `init.signal` (and a Request's own signal) is the execution's signal, and also stops the body
- *   of the response returned while the caller reads it, as with `fetch`.
+ * - Each attempt's request follows `ctx.signal`, so a per-attempt timeout really stops it; the
+ *   caller's `init.signal` (and a Request's own signal) is the execution's signal, and also stops
+ *   the body of the response returned while the caller reads it, as with `fetch`. A call given a
+ *   signal sends each request with a signal of its own that follows it, so a signal shared by
+ *   every call (a server's shutdown signal) keeps one `abort` listener however many requests
+ *   follow it, where the transport would keep one per request.
  * - With `bodyTimeout`, reading the body of the response handed out is bounded as well, from
  *   the hand-out; the policy's `.timeout()` bounds only getting the response.
  * - A failure status becomes an {@link HttpStatusError} inside the policy. When the policy gives
@@ -538,14 +541,18 @@ function discardAll(responses: Set<Response>, keep: unknown): void {
 }
 
 /**
- * What one request follows besides the attempt's signal, or undefined when that signal is the
- * caller's own (no deadline nor hedge in the policy) or there is no caller's signal: then the
- * request is sent with the attempt's signal, as `fetch` would be. Otherwise the request follows
- * the attempt's signal and the caller's signals directly: the attempt's stops following the
- * caller once the attempt settles (a per-attempt timeout's, a hedged attempt's, or one linking
- * two caller's signals), yet the caller's abort must still stop the body the caller reads.
- * With `own` (a `bodyTimeout`), a request always has a signal of its own, which its body's
- * bound aborts.
+ * The follower a request is sent with, or undefined when there is no caller's signal and no
+ * `bodyTimeout`: then the request is sent with the attempt's signal (the policy's, which makes it
+ * short-lived or never aborting), as `fetch` would be. With a caller's signal, a request always
+ * gets a signal of its own, even when the attempt's signal is the caller's (no deadline nor hedge
+ * in the policy): the transport listens on the signal it is given for as long as it keeps the
+ * request (undici, Node's `fetch`, until the request is collected), so the caller's own signal,
+ * often shared by every call (a server's shutdown signal), would collect a listener per request.
+ * The follower listens on it through the one listener all requests share. It follows the
+ * attempt's signal as well as the caller's: the attempt's stops following the caller once the
+ * attempt settles (a per-attempt timeout's, a hedged attempt's, or one linking two caller's
+ * signals), yet the caller's abort must still stop the body the caller reads. With `own` (a
+ * `bodyTimeout`), a request always has a signal of its own, which its body's bound aborts.
  */
 function requestFollower(
   attempt: AbortSignal,
@@ -553,10 +560,9 @@ function requestFollower(
   execution: AbortSignal | undefined,
   own: boolean,
 ): Follower | undefined {
-  if (callers.length === 0 || (callers.length === 1 && callers[0] === attempt)) {
-    return own ? follow([attempt]) : undefined;
-  }
-  // The execution's own signal only links the caller's two: following them is enough.
+  if (callers.length === 0) return own ? follow([attempt]) : undefined;
+  // The execution's own signal (the caller's, or one linking the caller's two): following the
+  // caller's signals is enough.
   return follow(attempt === execution ? callers : [attempt, ...callers]);
 }
 

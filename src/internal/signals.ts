@@ -3,6 +3,7 @@ import { fnError } from './validate.js';
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
 import { answeredWith } from './answers.js';
+import { MAX_TIMER_MS } from './timerLimit.js';
 
 /** A signal that never aborts, handed to callees when the caller gave none. */
 export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ neverAborted();
@@ -67,20 +68,39 @@ export function abortable(signal: AbortSignal | undefined): AbortSignal | undefi
 }
 
 /**
+ * How much earlier than asked a host's timer may fire against a clock that moves in real time:
+ * Node's timers run on the loop's time, in whole milliseconds and read at most once a turn, so
+ * they fire up to about a millisecond early against `performance.now()`, and a browser that
+ * coarsens `performance.now()` reads up to a millisecond behind. Twice that, to spare.
+ */
+const HOST_EARLY_MS = 2;
+
+/**
+ * How many times one wait may set its timer again. A host's timer needs one or two (each waits
+ * for the host's time to move on by a millisecond); the bound is for a hand-made clock whose
+ * timers keep firing a little before they are due, which would otherwise set them forever.
+ */
+const MAX_REARMS = 16;
+
+/**
  * Waits `ms` on `clock`, rejecting at once with the signal's reason if it aborts first.
  * Removes its listener and timer whichever way it ends.
  *
  * The wait lasts at least `ms` as `clock.now()` measures it: host timers may fire early against
  * a finer clock (Node's by up to a millisecond against `performance.now()`, as its timers run on
  * the loop's coarser time), and a wait for an outcome's `retryAfterMs` that woke before it would
- * meet the same refusal again. A timer that fired early is set again, once, for the rest.
+ * meet the same refusal again. A timer that fired early is set again for the rest, as often as it
+ * fires early, unless the clock shows it is no host's timer (see `wake`).
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   signal = abortable(signal);
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    let start = clock.now();
-    const end = start + ms;
+    // When the pending timer was set, and what it was asked for.
+    let setAt = clock.now();
+    let asked = ms;
+    let rearms = 0;
+    const end = setAt + ms;
     // (Without a signal there is nothing to unlisten: `unlistenAbort` finds no entry.)
     const onAbort = (): void => {
       unlistenAbort(signal!, onAbort);
@@ -89,14 +109,22 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     };
     const wake = (): void => {
       const now = clock.now();
-      // Set again once at most, and only if the clock moved: a host timer is early by less than
-      // its own resolution, so one more timer covers the rest; a test's clock that stands still
-      // ends the wait when its timer says, and one whose timers run at once while its time
-      // moves must not turn the wait into a loop of timers. (Once set again, `start` is the end,
-      // which no time before the end is after.)
-      if (now < end && now > start) {
-        start = end;
-        handle = clock.setTimeout(wake, end - now);
+      // Before the end, the timer is set again for the rest, as long as it fired the way a host's
+      // timer fires early: after the clock moved, and by no more than a host's timer may (a long
+      // wait's timer, clamped to the host's longest, fires when that is up). A test's clock that
+      // stands still, or whose timers run at once while its time moves, ends the wait when its
+      // timer says: setting it again would make a loop of timers holding the event loop until
+      // the time has passed. And a clock whose timers keep firing a little early is given
+      // `MAX_REARMS` at most.
+      if (
+        now < end &&
+        now > setAt &&
+        now - setAt >= Math.min(asked, MAX_TIMER_MS) - HOST_EARLY_MS &&
+        rearms++ < MAX_REARMS
+      ) {
+        setAt = now;
+        asked = end - now;
+        handle = clock.setTimeout(wake, asked);
         return;
       }
       unlistenAbort(signal!, onAbort);

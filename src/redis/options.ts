@@ -72,9 +72,10 @@ export interface RedisStoreOptions {
    */
   readonly onStoreError?: StoreErrorMode | undefined;
   /**
-   * How many processes share this key, roughly. With `onStoreError: 'local'`, each process's
-   * fallback gets `1 / instances` of the limits (tokens, refill rate, concurrent calls), so the
-   * whole fleet stays near the shared limit while Redis is away. An integer >= 1.
+   * How many processes share this key, roughly (count each worker thread that makes its own
+   * store). With `onStoreError: 'local'`, each process's fallback gets `1 / instances` of the
+   * limits (tokens, refill rate, concurrent calls), so the whole fleet stays near the shared
+   * limit while Redis is away. An integer >= 1.
    * @defaultValue `1`
    */
   readonly instances?: number | undefined;

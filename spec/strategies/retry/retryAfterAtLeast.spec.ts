@@ -129,6 +129,56 @@ describe("Retry wait for an outcome's retryAfterMs on a clock whose timers fire 
   });
 });
 
+describe("Retry wait for an outcome's retryAfterMs on a clock whose timers fire early again", () => {
+  /**
+   * A ManualClock whose timers of 0.3 ms or more fire half their delay early, 0.4 ms at most: a
+   * timer set again for the rest of a wait fires early once more, as a host's may.
+   */
+  const twiceEarly = (): Clock & { inner: ManualClock } => {
+    const inner = new ManualClock();
+    return {
+      inner,
+      now: () => inner.now(),
+      setTimeout: (fn, ms) => inner.setTimeout(fn, ms >= 0.3 ? ms - Math.min(0.4, ms / 2) : ms),
+      clearTimeout: (handle) => inner.clearTimeout(handle),
+    };
+  };
+
+  it('starts the next attempt no sooner than retryAfterMs after the wait began', async () => {
+    const clock = twiceEarly();
+    const retry = new Retry({ maxAttempts: 2, delay: 0, clock });
+    const starts: number[] = [];
+    const result = settle(
+      retry.execute(async (_signal, n) => {
+        starts.push(clock.now());
+        if (n === 1) throw new RateLimitExceededError(5.5);
+        return 'ok';
+      }),
+    );
+    await clock.inner.advance(100);
+    expect(result).to.deep.equal({ status: 'fulfilled', value: 'ok' });
+    expect(starts[1]! - starts[0]!).to.be.at.least(5.5);
+  });
+
+  it('lets a policy retry meet a refilled bucket, not the refusal again', async () => {
+    for (const interval of [5, 8, 10, 16, 20, 25, 40, 50]) {
+      const clock = twiceEarly();
+      const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1000 / interval, clock });
+      limiter.tryAcquire(); // the bucket is empty now
+      const policy = Policy.builder('p')
+        .retry({ maxAttempts: 2, delay: 1, clock })
+        .rateLimiter(limiter)
+        .build();
+      const result = settle(policy.execute(async () => 'ok'));
+      await clock.inner.advance(100);
+      expect(result, `a token every ${interval} ms`).to.deep.equal({
+        status: 'fulfilled',
+        value: 'ok',
+      });
+    }
+  });
+});
+
 describe('Retry wait on a clock whose timers run at once while its time moves', () => {
   it('sets one more timer at most, instead of a timer per turn until the time has passed', async () => {
     let timers = 0;

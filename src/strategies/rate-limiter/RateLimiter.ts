@@ -106,7 +106,7 @@ const GRANTED: Promise<void> = Promise.resolve();
  * `maxWait > 0`, callers that find too few tokens wait in FIFO order: tokens owed to callers
  * already waiting count before a newcomer's, and a caller whose tokens cannot arrive within
  * `maxWait` is rejected at once with {@link RateLimitExceededError} (its `retryAfterMs` says when
- * they would be).
+ * they would be: a lower bound, which a host timer set for it may undershoot).
  *
  * With a store that decides remotely, `tryAcquire` decides on the last known shared count (a
  * store without that ability answers `false`), `availableTokens` reports that count, and

@@ -1,4 +1,5 @@
 import { formatSeconds } from './internal/duration.js';
+import { bounded } from './optionErrors.js';
 import type { CircuitState } from './strategies/circuit-breaker/CircuitState.js';
 
 // A brand in the global symbol registry lets the guards recognise errors made by another copy of
@@ -113,7 +114,11 @@ export class BulkheadFullError extends ResilienceError {
     maxQueue: number,
     options?: { cause?: unknown; waitedMs?: number | undefined },
   ) {
-    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
+    super(
+      'BulkheadFullError',
+      `Bulkhead at capacity (${maxConcurrent} concurrent call${maxConcurrent === 1 ? '' : 's'})`,
+      options,
+    );
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
     if (options?.waitedMs !== undefined)
@@ -212,8 +217,12 @@ export class RejectedResultError<R = unknown> extends Error {
   readonly code = 'REJECTED_RESULT' as const;
   /** `'RejectedResultError'`, a string literal that survives minification. */
   declare readonly name: 'RejectedResultError';
-  /** The result that was rejected. */
-  readonly result: R;
+  /**
+   * The result that was rejected, whole. Not enumerable, so that a logger that copies an error's
+   * own fields (pino) does not write a large result, or one with secrets, whole; the JSON shows
+   * it bounded.
+   */
+  declare readonly result: R;
   /** @internal */
   declare readonly [REJECTED_BRAND]: true;
 
@@ -221,7 +230,7 @@ export class RejectedResultError<R = unknown> extends Error {
     super("The result was rejected by the fallback's onResult");
     // A string literal: a class's own name does not survive minification.
     this.name = 'RejectedResultError';
-    this.result = result;
+    Object.defineProperty(this, 'result', { value: result, writable: true, configurable: true });
     // On the prototype, once, as ResilienceError's brand.
     if (!rejectedBranded) {
       rejectedBranded = Reflect.defineProperty(RejectedResultError.prototype, REJECTED_BRAND, {
@@ -237,6 +246,28 @@ export class RejectedResultError<R = unknown> extends Error {
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstance(this, value, REJECTED_BRAND, 'REJECTED_RESULT');
+  }
+
+  /**
+   * What `JSON.stringify` writes: `name`, `code`, `message`, and `result` as far as a message
+   * would show it: a finite number, a boolean or `null` as it is, a string cut after 100
+   * characters, a plain object by its keys (`"an object with keys
+   * status"`), any other object by its class (`"an instance of Response"`). Not the stack.
+   */
+  toJSON(): {
+    name: 'RejectedResultError';
+    code: 'REJECTED_RESULT';
+    message: string;
+    result: unknown;
+    [field: string]: unknown;
+  } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      result: bounded(this.result),
+      ...(this as object),
+    };
   }
 }
 

@@ -39,7 +39,7 @@ export {
   isCircuitOpenError,
   isStoreUnavailableError,
 } from './errors.js';
-export type { OptionError, OptionErrorOptions } from './optionErrors.js';
+export type { OptionError, OptionErrorJSON, OptionErrorOptions } from './optionErrors.js';
 export {
   OptionTypeError,
   OptionRangeError,

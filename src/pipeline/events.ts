@@ -82,9 +82,12 @@ export interface PolicyEventMap {
    */
   timeout: { readonly policy: string; readonly stage: string; readonly timeoutMs: number };
   /**
-   * A fallback stage replaced an error with its value: emitted once the value is there (after an
-   * asynchronous `method` resolves). A `method` that throws or rejects supplied none: no event.
-   * For a result its `onResult` rejected, `error` is a `RejectedResultError` holding the result.
+   * A fallback stage took over the failure `error`: emitted once its value is there (after an
+   * asynchronous `method` resolves), or once its `method` has thrown or rejected with another
+   * error, which the call then fails with (so that `error`, hidden by the call's outcome, is
+   * still reported). A `method` that throws or rejects with the very error it was given declined
+   * it: no event, and the call's `failure` carries that error. For a result its `onResult`
+   * rejected, `error` is a `RejectedResultError` holding the result.
    */
   fallback: { readonly policy: string; readonly stage: string; readonly error: unknown };
   /**

@@ -143,6 +143,11 @@ export class InjectedFaultError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstance(this, value, FAULT_BRAND, 'INJECTED_FAULT');
   }
+
+  /** What `JSON.stringify` writes: `name`, `code`, `message` and any own fields; not the stack. */
+  toJSON(): { name: string; code: 'INJECTED_FAULT'; message: string; [field: string]: unknown } {
+    return { name: this.name, code: this.code, message: this.message, ...(this as object) };
+  }
 }
 
 /**

@@ -38,9 +38,10 @@ export abstract class ResilienceError extends Error {
   }
 
   /**
-   * `instanceof` also knows a bulwark error made by another copy of the package (an ESM
-   * application with a CommonJS dependency loads two): `ResilienceError` any of them, a class of
-   * bulwark's own the ones of its `code`. A subclass defined elsewhere keeps the prototype chain.
+   * `instanceof` also knows a bulwark error made by another copy of the package (a second
+   * version installed beside this one, or a browser bundle that gives `require` and `import` each
+   * its own build): `ResilienceError` any of them, a class of bulwark's own the ones of its
+   * `code`. A subclass defined elsewhere keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     // The prototype chain first, as a plain `instanceof` (all that this copy's errors, a promise
@@ -239,8 +240,9 @@ export class RejectedResultError<R = unknown> extends Error {
   }
 
   /**
-   * `instanceof RejectedResultError` also knows one made by another copy of the package (an ESM
-   * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
+   * `instanceof RejectedResultError` also knows one made by another copy of the package (a
+   * second version installed beside this one, or a browser bundle that gives `require` and
+   * `import` each its own build). A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstance(this, value, REJECTED_BRAND, 'REJECTED_RESULT');

@@ -136,8 +136,9 @@ export class InjectedFaultError extends Error {
   }
 
   /**
-   * `instanceof InjectedFaultError` also knows one made by another copy of the package (an ESM
-   * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
+   * `instanceof InjectedFaultError` also knows one made by another copy of the package (a second
+   * version installed beside this one, or a browser bundle that gives `require` and `import` each
+   * its own build). A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstance(this, value, FAULT_BRAND, 'INJECTED_FAULT');

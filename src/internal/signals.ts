@@ -90,7 +90,10 @@ const MAX_REARMS = 16;
  * a finer clock (Node's by up to a millisecond against `performance.now()`, as its timers run on
  * the loop's coarser time), and a wait for an outcome's `retryAfterMs` that woke before it would
  * meet the same refusal again. A timer that fired early is set again for the rest, as often as it
- * fires early, unless the clock shows it is no host's timer (see `wake`).
+ * fires early, unless the clock shows it is no host's timer (see `wake`), or the host's timers
+ * are fakes (`@sinonjs/fake-timers`: sinon's, Jest's, Vitest's): a fake timer fires when the
+ * test's ticking reaches its time, which is the time the test means, even where the clock reads
+ * a `performance.now()` the fakes leave real.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   signal = abortable(signal);
@@ -115,9 +118,12 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       // stands still, or whose timers run at once while its time moves, ends the wait when its
       // timer says: setting it again would make a loop of timers holding the event loop until
       // the time has passed. And a clock whose timers keep firing a little early is given
-      // `MAX_REARMS` at most.
+      // `MAX_REARMS` at most. Under fake timers the wait ends when its timer fires: set again for
+      // the rest of a real time that barely moves, it would need one more tick of the test's
+      // each time (a retry's `delay: 1` met by `tickAsync(1)` would not go on).
       if (
         now < end &&
+        fakesOf(globalThis.setTimeout) === undefined &&
         now > setAt &&
         now - setAt >= Math.min(asked, MAX_TIMER_MS) - HOST_EARLY_MS &&
         rearms++ < MAX_REARMS

@@ -120,7 +120,7 @@ describe("resilientFetch: the caller's signal and the body", () => {
           .build(),
     ],
   ] as const) {
-    it(`keeps one listener on a signal shared by many calls with Node's fetch, with ${name}`, async () => {
+    it(`keeps one listener on a signal shared by many calls with Node's fetch, none once their bodies are read, with ${name}`, async () => {
       server.script(reply(503, 'busy'), reply(200, 'ok'));
       const shared = new AbortController();
       const http = resilientFetch(make());
@@ -131,6 +131,14 @@ describe("resilientFetch: the caller's signal and the body", () => {
         kept.push(res);
       }
       expect(kept.at(-1)?.status).to.equal(200);
+      // Read to their end (and kept): no request follows the signal any more, without a GC.
+      expect(getEventListeners(shared.signal, 'abort')).to.have.length(0);
+      // Two responses whose bodies are not read yet follow it, through one listener.
+      const unread = [
+        await http(server.url, { signal: shared.signal }),
+        await http(server.url, { signal: shared.signal }),
+      ];
+      expect(unread.map((r) => r.bodyUsed)).to.deep.equal([false, false]);
       expect(getEventListeners(shared.signal, 'abort')).to.have.length(1);
       shared.abort(new Error('shutting down'));
       expect(getEventListeners(shared.signal, 'abort')).to.have.length(0);

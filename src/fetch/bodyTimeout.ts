@@ -1,19 +1,27 @@
-// The bound `bodyTimeout` puts on reading a response's body, from when the response is handed to
-// the caller. When it passes, the request's own signal (the one the transport was given, which
-// also follows the caller's) aborts with the timeout's error, so the transport errors the body
-// stream itself: the caller keeps the transport's own `Response`, its `url`, `redirected` and
-// `type` intact, which a wrapping `new Response(stream, init)` would lose.
+// How the body of a response handed to the caller is watched: the request it came from follows
+// the caller's signal (see `follow.ts`) only until nothing can need that any more, and with a
+// `bodyTimeout`, its reading is bounded.
 //
-// The timer goes as soon as the body has been read to its end, has failed or was cancelled, or
-// the request's signal aborted (the caller's abort). To see that, the response's body methods
-// (`text()`, `json()`, ..., `clone()`) and its body stream's ways of being read (`getReader()`
-// and the reader's `read()`/`cancel()`, async iteration, `pipeTo()`, `pipeThrough()`, `tee()`,
-// `cancel()`) are watched through own, non-enumerable properties that call the originals. A
-// read none of them sees (a runtime reading the body by its own internal means) leaves the
-// timer until it fires, which then aborts a request already done (nothing happens), or until
-// the body stream is collected. The timer keeps a process alive (Node, Bun, Deno) only while a
-// read it sees is under way: a response never read, or read in part and left, does not hold the
-// process for `bodyTimeout`.
+// The request stops following the caller's signals (its follower is released) as soon as the
+// body has been read to its end, has failed or was cancelled, or the request's signal aborted;
+// at once for a response without a body. Until then the caller's abort still errors the body
+// being read, as with `fetch`. To see that, the response's body methods (`text()`, `json()`,
+// ..., `clone()`) are watched through own, non-enumerable properties that call the originals,
+// and with a `bodyTimeout` its body stream's ways of being read too (`getReader()` and the
+// reader's `read()`/`cancel()`, async iteration, `pipeTo()`, `pipeThrough()`, `tee()`,
+// `cancel()`). A read none of them sees (through the stream without a `bodyTimeout`, or a
+// runtime reading the body by its own internal means), a body that is no web stream (a Node
+// stream's) or one already read from, leaves the follower until the response is collected.
+//
+// With a `bodyTimeout`, the bound runs from when the response is handed to the caller. When it
+// passes, the request's own signal (the one the transport was given, which also follows the
+// caller's) aborts with the timeout's error, so the transport errors the body stream itself: the
+// caller keeps the transport's own `Response`, its `url`, `redirected` and `type` intact, which a
+// wrapping `new Response(stream, init)` would lose. The timer goes when the follower is
+// released. A read none of the watches sees leaves the timer until it fires, which then aborts a
+// request already done (nothing happens), or until the body stream is collected. The timer keeps
+// a process alive (Node, Bun, Deno) only while a read it sees is under way: a response never
+// read, or read in part and left, does not hold the process for `bodyTimeout`.
 // The timer holds the request's controller weakly, so a dropped response is not kept for the
 // timer's sake. It is the system clock's (the host's timers): whether it keeps the process alive
 // is changed on the host's own handle (see `hold`).
@@ -26,8 +34,18 @@ import type { Follower } from './follow.js';
 
 /** How one handed-out response's body is watched: its streams still being read, and the end. */
 interface Watch {
-  /** Body streams that may still be read (a clone or a tee adds one). */
+  /** Body streams that may still be read (a clone or a tee adds one); -1 once the watch ended. */
   live: number;
+  /** The body was read to its end, or failed: every stream of it is done. */
+  readonly end: () => void;
+  /** One stream was cancelled: the end once no stream is left to read. */
+  readonly cancel: () => void;
+  /** The bound on reading the body, with a `bodyTimeout`. */
+  readonly bound?: Bound;
+}
+
+/** The reads a `bodyTimeout` bounds. */
+interface Bound {
   /** The timeout's error, once the bound has passed. */
   timedOut?: unknown;
   /**
@@ -41,10 +59,6 @@ interface Watch {
   readonly reading: () => void;
   /** A read settled: with none left under way, the timer no longer holds the process. */
   readonly idle: () => void;
-  /** The body was read to its end, or failed: every stream of it is done. */
-  readonly end: () => void;
-  /** One stream was cancelled: the end once no stream is left to read. */
-  readonly cancel: () => void;
 }
 
 const METHODS = ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'] as const;
@@ -57,28 +71,58 @@ const watched = new WeakSet<object>();
 let collected: FinalizationRegistry<() => void> | undefined;
 
 /**
- * Starts the bound on reading `response`'s body: after `ms`, `follower`'s controller (the
- * signal its request was sent with) aborts with `timeout()`. Nothing for a response without a
- * body, or whose body is already used or whose request has already aborted.
+ * Watches the body of `response`, handed to the caller, to release `follower` (what its request
+ * was sent with) once the body is done; at once when it has none or the request has already
+ * aborted. With a `bound`, reading it is bounded as well: after `bound.ms`, the follower's
+ * controller aborts with `bound.timeout()`.
  */
-export function boundBody(
+export function watchBody(
   response: Response,
   follower: Follower,
-  ms: number,
-  timeout: () => unknown,
+  bound?: { readonly ms: number; readonly timeout: () => unknown },
 ): void {
   // An object that serves as a Response (another realm's, a polyfill's) may have no stream.
   const body = response.body as ReadableStream<unknown> | null | undefined;
   const signal = follower.controller.signal;
-  if (typeof body?.getReader !== 'function' || response.bodyUsed || body.locked || signal.aborted)
-    return;
-  const ref = new WeakRef(follower);
+  // Nothing left that the caller's abort could stop.
+  if (body === null || signal.aborted) return follower.release();
+  // Its end cannot be seen: the follower goes with the response.
+  if (typeof body?.getReader !== 'function' || response.bodyUsed || body.locked) return;
+  // Holds what stops following, not the controller (see `follow.ts`).
+  const release = follower.release;
+  if (bound === undefined) {
+    const watch: Watch = {
+      live: 1,
+      end: () => {
+        if (watch.live < 0) return;
+        watch.live = -1;
+        release();
+      },
+      cancel: () => {
+        if (--watch.live === 0) watch.end();
+      },
+    };
+    return watchResponse(response, watch);
+  }
+  const ref = new WeakRef(follower.controller);
   const finish = (): void => {
     if (watch.live < 0) return;
     watch.live = -1;
     systemClock.clearTimeout(timer);
-    ref.deref()?.controller.signal.removeEventListener('abort', finish);
+    ref.deref()?.signal.removeEventListener('abort', finish);
     collected?.unregister(finish);
+    release();
+  };
+  const { ms, timeout } = bound;
+  const reads: Bound = {
+    waiting: new Set(),
+    pending: 0,
+    reading: () => {
+      if (reads.pending++ === 0 && watch.live > 0) hold(timer, true);
+    },
+    idle: () => {
+      if (--reads.pending === 0 && watch.live > 0) hold(timer, false);
+    },
   };
   const watch: Watch = {
     live: 1,
@@ -86,28 +130,17 @@ export function boundBody(
     cancel: () => {
       if (--watch.live === 0) finish();
     },
-    waiting: new Set(),
-    pending: 0,
-    reading: () => {
-      if (watch.pending++ === 0 && watch.live > 0) hold(timer, true);
-    },
-    idle: () => {
-      if (--watch.pending === 0 && watch.live > 0) hold(timer, false);
-    },
+    bound: reads,
   };
   // At most `MAX_TIMER_MS` (about 24.8 days), with the timers installed now (fake timers too),
   // which clear it whatever is installed then.
   const timer = systemClock.setTimeout(() => {
     finish();
-    const error = (watch.timedOut = timeout());
-    const held = ref.deref();
-    if (held !== undefined) {
-      held.controller.abort(error);
-      held.release();
-    }
+    const error = (reads.timedOut = timeout());
+    ref.deref()?.abort(error);
     // The reads under way fail now, whatever the transport does with the abort.
-    for (const fail of watch.waiting) fail(error);
-    watch.waiting.clear();
+    for (const fail of reads.waiting) fail(error);
+    reads.waiting.clear();
   }, ms);
   hold(timer, false);
   signal.addEventListener('abort', finish);
@@ -115,7 +148,11 @@ export function boundBody(
   watchResponse(response, watch);
 }
 
-/** Watches a response's body methods, `clone()` and its body stream. */
+/**
+ * Watches a response's body methods and `clone()`, and with a bound, its body stream. Without
+ * one, the stream is left as the transport made it: own properties on it slow every read of
+ * it, and a request read through it is released when its response is collected.
+ */
 function watchResponse(response: Response, watch: Watch): void {
   for (const name of METHODS) {
     patch(response, name, (method) => (...args) => {
@@ -126,6 +163,7 @@ function watchResponse(response: Response, watch: Watch): void {
       return unread ? seeEnd(read, watch, true) : read;
     });
   }
+  const streams = watch.bound !== undefined;
   patch(response, 'clone', (clone) => () => {
     // A runtime whose `clone()` tees the body through the stream's own `tee()` (Node's undici)
     // reaches the watched `tee` below, which counts the copy: it is counted here only if not.
@@ -136,45 +174,54 @@ function watchResponse(response: Response, watch: Watch): void {
       // Teed: this response reads one branch now, the copy the other.
       if (!counted) watch.live += 1;
       watchResponse(copy, watch);
-      if (response.body !== null) watchStream(response.body, watch);
+      if (streams && response.body !== null) watchStream(response.body, watch);
     }
     return copy;
   });
-  if (response.body !== null) watchStream(response.body, watch);
+  if (streams && response.body !== null) watchStream(response.body, watch);
 }
 
 /**
  * Settles as `read` does, ending the watch when it rejects or says done (`whole`: settles once
- * the body is whole). While it is under way the timer holds the process, unless nobody waits on
- * it (`waited` false: a pipe into a stream that may never be read). A read the timeout failed
- * rejects with the timeout's error, whatever error the runtime made of the aborted body
- * (Chromium's `text()` of a stream errored by the abort rejects with a `TypeError: Failed to
- * fetch`), and when the bound passes even if the read never settles (a transport that ignores
- * the request's signal never errors its body): what it settles with later is dropped. A read
- * begun after the bound passed rejects at once with the timeout's error.
+ * the body is whole). Without a bound, that is all: `read` itself is returned. With one, while it
+ * is under way the timer holds the process, unless nobody waits on it (`waited` false: a pipe
+ * into a stream that may never be read). A read the timeout failed rejects with the timeout's
+ * error, whatever error the runtime made of the aborted body (Chromium's `text()` of a stream
+ * errored by the abort rejects with a `TypeError: Failed to fetch`), and when the bound passes
+ * even if the read never settles (a transport that ignores the request's signal never errors its
+ * body): what it settles with later is dropped. A read begun after the bound passed rejects at
+ * once with the timeout's error.
  */
 function seeEnd<R>(read: Promise<R>, watch: Watch, whole = false, waited = true): Promise<R> {
-  if (waited) watch.reading();
+  const bound = watch.bound;
+  if (bound === undefined) {
+    // Seen before the caller sees it (the first reaction); its rejection stays the caller's.
+    read.then((result) => {
+      if (whole || (result as IteratorResult<unknown>).done === true) watch.end();
+    }, watch.end);
+    return read;
+  }
+  if (waited) bound.reading();
   return new Promise<R>((resolve, reject) => {
     // Rejects with the timeout's error, whatever it is (the timer's `fail`).
     const fail: (error: unknown) => void = reject;
-    const timedOut = watch.timedOut;
+    const timedOut = bound.timedOut;
     if (timedOut !== undefined) fail(timedOut);
-    else watch.waiting.add(fail);
+    else bound.waiting.add(fail);
     // Handled either way: a read that settles after the bound failed it is dropped, and its
     // rejection is no unhandled one.
     read.then(
       (result) => {
-        watch.waiting.delete(fail);
-        if (waited) watch.idle();
+        bound.waiting.delete(fail);
+        if (waited) bound.idle();
         if (whole || (result as IteratorResult<unknown>).done === true) watch.end();
         resolve(result);
       },
       (error: unknown) => {
-        watch.waiting.delete(fail);
-        if (waited) watch.idle();
+        bound.waiting.delete(fail);
+        if (waited) bound.idle();
         watch.end();
-        reject(watch.timedOut ?? error);
+        reject(bound.timedOut ?? error);
       },
     );
   });

@@ -8,8 +8,10 @@
 // the runtimes `bulwark/fetch` supports: memory would grow with every call. Here a request
 // follows each signal through the core's `AbortLink` (one listener per signal, shared with every
 // other call listening to it), holding its controller weakly. A request stops following when it
-// failed or its response was discarded, or when its response (and that response's body) can no
-// longer be reached; a signal's listener goes with its last follower.
+// failed or its response was discarded; handed out, when its response has no body, or its body
+// was read to its end, failed or was cancelled as far as `bodyTimeout.ts` sees it, or else when
+// the response (and its body) can no longer be reached. A signal's listener goes with its last
+// follower.
 // The core's link, through the package's entry (the build makes it an import of 'bulwark'): a
 // signal followed by requests and by the core's calls keeps one listener.
 import { linkAbort } from '../index.js';
@@ -18,8 +20,8 @@ import { noop } from '../internal/signals.js';
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {
   readonly controller: AbortController;
-  /** Stops following every signal (the request failed, or its response was discarded). */
-  release(): void;
+  /** Stops following every signal (nothing can need the request's abort any more). Idempotent. */
+  readonly release: () => void;
 }
 
 /** A request's controller, held weakly: the signals it follows must not keep it. */

@@ -19,7 +19,7 @@ import {
   unlistenAbort,
   type Duration,
 } from '../index.js';
-import { boundBody } from './bodyTimeout.js';
+import { watchBody } from './bodyTimeout.js';
 import { describeError } from '../internal/describeError.js';
 import { cancelBody, drain } from './drain.js';
 import { noop } from '../internal/signals.js';
@@ -201,7 +201,10 @@ function notAResponse(value: unknown): TypeError {
  *   the body of the response returned while the caller reads it, as with `fetch`. A call given a
  *   signal sends each request with a signal of its own that follows it, so a signal shared by
  *   every call (a server's shutdown signal) keeps one `abort` listener however many requests
- *   follow it, where the transport would keep one per request.
+ *   follow it, where the transport would keep one per request. A request follows it until
+ *   nothing can need that: the request failed, its response has no body or was discarded, or
+ *   the body was read to its end or failed through the response's body methods (through its
+ *   stream, or cancelled, as well with `bodyTimeout`); else until the response is collected.
  * - With `bodyTimeout`, reading the body of the response handed out is bounded as well, from
  *   the hand-out; the policy's `.timeout()` bounds only getting the response.
  * - A failure status becomes an {@link HttpStatusError} inside the policy. When the policy gives
@@ -454,8 +457,9 @@ function withoutData(init: ResilientFetchInit | undefined): RequestInit | undefi
 }
 
 /**
- * The response handed to the caller: with a `bodyTimeout` (`bodyMs`), its body's bound starts
- * now. Out here, so that a call without one makes nothing for it.
+ * The response handed to the caller: its request follows the caller's signals only until its
+ * body is done, and with a `bodyTimeout` (`bodyMs`), its body's bound starts now. Out here, so
+ * that a call with neither makes nothing for them.
  */
 function handOut(
   response: Response,
@@ -464,11 +468,13 @@ function handOut(
 ): Response {
   // The caller reads it now: its read-ahead stops, and what it has read stays in the body.
   ahead.get(response)?.stop();
-  if (bodyMs !== undefined) {
-    const follower = ties.get(response);
-    if (follower !== undefined) {
-      boundBody(response, follower, bodyMs, bodyTimeoutError(bodyMs, request));
-    }
+  const follower = ties.get(response);
+  if (follower !== undefined) {
+    watchBody(
+      response,
+      follower,
+      bodyMs === undefined ? undefined : { ms: bodyMs, timeout: bodyTimeoutError(bodyMs, request) },
+    );
   }
   return response;
 }

@@ -498,7 +498,7 @@ export class PolicyRegistry {
    * const health = registry.health();
    * // { policies: { pricing: { calls: 12, successes: 11, ..., stages: [...] } },
    * //   primitives: { 'rate-limiter': { 'payment-api': { kind: 'rate-limiter',
-   * //     name: 'payment-api', availableTokens: 7, maxTokens: 10 } }, bulkhead: {}, ... } }
+   * //     name: 'payment-api', availableTokens: 7, maxTokens: 10, queued: 0 } }, bulkhead: {}, ... } }
    * response.end(JSON.stringify(health));
    * ```
    */

@@ -37,6 +37,7 @@ import {
   configName,
   kebab,
   kindNamed,
+  knownNames,
   normalizeConfig,
   sharedKinds,
   type ConfigEntry,
@@ -877,7 +878,7 @@ function reference(kind: KindDescriptor, option: string, name: unknown, lookup: 
   if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
     const names = ['default', ...config.named.keys()];
     throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
-      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(name, names)}; known: ${names.join(', ')}; got ${show(name)}`,
+      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(name, names)}; ${knownNames(configName(kind), config)}; got ${show(name)}`,
     });
   }
   return lookup.shared(kind, name);

@@ -224,6 +224,11 @@ export class PolicyRegistry {
   // Every policy by name: the handles of configured ones first, then registered ones.
   readonly #policies = new Map<string, Policy<unknown, unknown>>();
   #configured = new Map<string, Slot>();
+  /**
+   * Configured policies a reload removed, by name: a later reload that configures the name again
+   * puts the same handle (its counters, its listeners) back in place.
+   */
+  readonly #retired = new Map<string, Slot>();
   // The options each primitive was built from, to tell on reload whether they changed.
   readonly #resolved = new WeakMap<object, Readonly<Record<string, unknown>>>();
   /** The shared instances a primitive's configured options named (`budget: api`), in order. */
@@ -274,7 +279,9 @@ export class PolicyRegistry {
    *   start after the reload run under the new settings; calls in flight finish under the
    *   settings they started with. Its `metrics()` counts every call once, across reloads; its
    *   listeners stay subscribed. A policy no longer configured is dropped from the registry, and
-   *   an object handed out for it keeps its last settings.
+   *   an object handed out for it keeps its last settings; a later reload that configures the
+   *   name again puts that same object back (reported as added), under the new settings, its
+   *   counts and listeners carrying on, its own stages matched to those it had.
    * - A shared primitive (or a policy's own stage) whose options are unchanged is kept as it is:
    *   the same object, with all its state. Options are compared by value, not by spelling:
    *   `max-wait: 1s` and `1000`, or a default written out and left out, are unchanged. One whose options changed is replaced by a new
@@ -444,6 +451,8 @@ export class PolicyRegistry {
       throw new Error(`A policy named "${policy.name}" is already in the registry`);
     }
     this.#policies.set(policy.name, policy);
+    // The name is taken: a configured policy of that name can never come back.
+    this.#retired.delete(policy.name);
     // An observer (instrumentation) that throws or rejects must not undo or fail the registration.
     for (const listener of this.#registerListeners) notify(listener, policy);
     return this;
@@ -451,7 +460,8 @@ export class PolicyRegistry {
 
   /**
    * @internal Calls `listener` with every policy {@link PolicyRegistry.register | registered}
-   * from now on, and every configured policy a reload adds (configured policies exist before
+   * from now on, and every configured policy a reload adds, one it brings back included
+   * (configured policies exist before
    * anyone can listen). Returns an unsubscribe
    * function. Used by `bulwark/otel`.
    */
@@ -581,7 +591,9 @@ export class PolicyRegistry {
           `${child('resilience.policies', name)}: a policy named "${name}" is already registered; a configured policy needs a name of its own`,
         );
       }
-      const before = this.#configured.get(name)?.stages;
+      const was = this.#configured.get(name);
+      // One removed by an earlier reload comes back: its own stages are matched as if it stayed.
+      const before = (was ?? this.#retired.get(name))?.stages;
       const ordinals = new Map<KindDescriptor, number>();
       const stages = stageConfigs.map((stage: StageConfig): BuiltStage => {
         const kind = kindNamed(stage.kind);
@@ -605,7 +617,7 @@ export class PolicyRegistry {
           const t = stages[i] as BuiltStage;
           return s.kind === t.kind && s.ref === t.ref && s.instance === t.instance;
         });
-      if (before === undefined) added.push(`policies.${name}`);
+      if (was === undefined) added.push(`policies.${name}`);
       else if (!same) changed.push(`policies.${name}`);
       policies.set(name, { stages, policy: same ? undefined : this.#compile(name, stages) });
     }
@@ -635,6 +647,12 @@ export class PolicyRegistry {
     const added: Array<Policy<unknown, unknown>> = [];
     for (const [name, { stages, policy }] of plan.policies) {
       let slot = this.#configured.get(name);
+      const revived = slot === undefined ? this.#retired.get(name) : undefined;
+      if (revived !== undefined) {
+        this.#retired.delete(name);
+        slot = revived;
+        added.push(slot.handle);
+      }
       if (slot === undefined) {
         const generations = new Generations(policy as Policy<unknown, unknown>);
         slot = { handle: handleFor(name, generations), generations, stages };
@@ -644,6 +662,9 @@ export class PolicyRegistry {
         slot.stages = stages;
       }
       configured.set(name, slot);
+    }
+    for (const [name, slot] of this.#configured) {
+      if (!configured.has(name)) this.#retired.set(name, slot);
     }
     this.#configured = configured;
     this.#policies.clear();

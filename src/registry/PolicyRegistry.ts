@@ -149,8 +149,8 @@ interface Plan {
   readonly instances: Map<KindDescriptor, Map<string, unknown>>;
   /** The options each new primitive was built from. */
   readonly resolved: Map<object, Readonly<Record<string, unknown>>>;
-  /** Each new bulkhead with the one it replaces (see `Bulkhead.takeOver`). */
-  readonly replaced: Map<Bulkhead, Bulkhead>;
+  /** Each new primitive of a kind that adopts, with its kind and the one it replaces. */
+  readonly replaced: Replaced;
   /** Every configured policy, in order, with its new compiled policy (undefined: unchanged). */
   readonly policies: Map<
     string,
@@ -158,6 +158,9 @@ interface Plan {
   >;
   readonly event: RegistryReloadEvent;
 }
+
+/** Each new primitive of a kind that adopts (see `KindDescriptor.adopt`): its kind, the old one. */
+type Replaced = Map<unknown, readonly [KindDescriptor, unknown]>;
 
 const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
   default: undefined,
@@ -294,7 +297,13 @@ export class PolicyRegistry {
    *   running on the old one (orphaned ones too) count against the new limit until they end, its
    *   queued callers wait in the new queue first, each with its own deadline and signal, and the
    *   old object admits nothing of its own (it asks the new one); an adaptive limit keeps what it
-   *   learned, fitted into its new bounds. `registry.circuitBreaker(name)` (and the like) then
+   *   learned, fitted into its new bounds. A retry budget keeps what its window spent (first
+   *   attempts and retries, each at its time: those older than a shorter new `window` drop
+   *   out), weighed by the new `ratio` and `minPerSecond`, and its `refused` count. A hedge keeps
+   *   its `hedges` and `wins`, a chaos stage its `faults`, `delays` and `results`; what the old
+   *   one still counts for calls in flight counts on the new one too (a hedge's attempts still
+   *   running show in the new one's `running`), as do a retry budget's refusals, though such
+   *   calls spend from the old budget. `registry.circuitBreaker(name)` (and the like) then
    *   return the new object; code holding the old one keeps the old settings (a bulkhead's, over
    *   the new one's slots).
    * - A primitive that was built on demand with the `default` settings is kept, or rebuilt as
@@ -536,7 +545,7 @@ export class PolicyRegistry {
     const changed: string[] = [];
     const instances = new Map<KindDescriptor, Map<string, unknown>>();
     const resolved = new Map<object, Readonly<Record<string, unknown>>>();
-    const replaced = new Map<Bulkhead, Bulkhead>();
+    const replaced: Replaced = new Map();
     for (const kind of sharedKinds()) instances.set(kind, new Map());
 
     const gone = (id: string): void => {
@@ -637,11 +646,7 @@ export class PolicyRegistry {
     this.#config = plan.config;
     this.#instances = plan.instances;
     for (const [instance, options] of plan.resolved) this.#resolved.set(instance, options);
-    for (const [next, old] of plan.replaced) {
-      // The limit it keeps first: taking over serves the moved queue at once, under that limit.
-      if (old.adaptiveLimit !== undefined) next.adaptiveLimit?.adopt(old.adaptiveLimit);
-      next.takeOver(old);
-    }
+    for (const [next, [kind, old]] of plan.replaced) kind.adopt?.(next, old);
     const registered = [...this.#policies].filter(([name]) => !this.#configured.has(name));
     const configured = new Map<string, Slot>();
     const added: Array<Policy<unknown, unknown>> = [];
@@ -776,7 +781,7 @@ export class PolicyRegistry {
     entry: ConfigEntry | undefined,
     resolved: { set(instance: object, options: Readonly<Record<string, unknown>>): unknown },
     lookup: Lookup,
-    replaced?: Map<Bulkhead, Bulkhead>,
+    replaced?: Replaced,
   ): unknown {
     const before = old === undefined ? undefined : this.#resolved.get(old as object);
     if (
@@ -807,9 +812,8 @@ export class PolicyRegistry {
       lookup,
     );
     resolved.set(instance as object, options);
-    // Its calls, running and queued, go with it (put in place with the plan).
-    if (old !== undefined && kind === BULKHEAD)
-      replaced?.set(instance as Bulkhead, old as Bulkhead);
+    // What it takes over once in place (a bulkhead's calls, a budget's spending, counters).
+    if (old !== undefined && kind.adopt !== undefined) replaced?.set(instance, [kind, old]);
     return instance;
   }
 

@@ -183,9 +183,21 @@ for (const name of Object.keys(entries)) {
   const wrapper = resolve(`dist/node/${name}.mjs`);
   mkdirSync(dirname(wrapper), { recursive: true });
   const from = relative(dirname(wrapper), cjs).split('\\').join('/');
+  // The optional peers its CommonJS module requires are imported first. Node 20 cannot reject an
+  // `import()` cleanly when a CommonJS module that an ES module imports throws while it loads
+  // (the rejection is caught, then the same error ends the process as uncaught), and a missing
+  // peer is such a throw: `try { await import('bulwark/otel') } catch {}` without
+  // @opentelemetry/api would exit. Imported by the wrapper, a missing peer fails to resolve before
+  // any module runs, and the import rejects as any other; a peer that is there is the one module
+  // the CommonJS `require` then takes from Node's cache. (Loading the CommonJS module through
+  // `createRequire` would avoid the bug too, but a bundler cannot follow it: a Node bundle of the
+  // application would keep a path to a file it did not bundle.)
+  const text = readFileSync(cjs, 'utf8');
+  const peers = common.external.filter((peer) => text.includes(`require(${JSON.stringify(peer)})`));
   writeFileSync(
     wrapper,
     `// bulwark in Node: the CommonJS build, so \`import\` and \`require\` load one copy.\n` +
+      peers.map((peer) => `import ${JSON.stringify(peer)};\n`).join('') +
       `import cjs from ${JSON.stringify(from)};\n` +
       `export const {\n${names.map((n) => `  ${n},\n`).join('')}} = cjs;\n`,
   );

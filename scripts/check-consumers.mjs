@@ -3,7 +3,9 @@
 // the repository), and a file importing every public name of every entry point is compiled with
 // `strict` and `skipLibCheck: false` (TypeScript's default, so the declarations themselves are
 // checked) for each `module` setting users pick, by the TypeScript in node_modules and by
-// TypeScript 5 (`typescript5`, an npm alias), since most users are on 5.x.
+// TypeScript 5 (`typescript5`, an npm alias), since most users are on 5.x. Two of the projects
+// emit declarations, as a library built on bulwark does, so every type a public value has must be
+// exported under a name.
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
@@ -191,6 +193,37 @@ export const own: Policy<number> = adopt(
 export const limiter = new RateLimiter({ maxTokens: 1, refillRate: 1, store: store(client) });
 `;
 
+/**
+ * A library that hands bulwark's values on to its users, with its declarations emitted: every
+ * type it infers from bulwark must be one its declaration file can name (TS2742 / TS2883 "cannot
+ * be named without a reference to ..." when the type is not exported). Spreading each entry
+ * point's namespace writes out the type of every public value, and the rest are values built
+ * from them.
+ */
+const DECLARATIONS = `
+import * as core from 'bulwark';
+import * as redis from 'bulwark/redis';
+import * as otel from 'bulwark/otel';
+import * as fetch from 'bulwark/fetch';
+import { CircuitBreaker, Policy, PolicyRegistry, circuitBreaker, retry, stages } from 'bulwark';
+
+export const everything = { ...core, ...redis, ...otel, ...fetch };
+export const allStages = { ...stages };
+export const retryStage = stages.retry;
+export const breakerStage = stages.circuitBreaker;
+export const bulkheadStage = stages.bulkhead;
+export const keyedBreaker = stages.circuitBreaker({ key: () => 'host', failureThreshold: 3 });
+export const oneBreaker = stages.circuitBreaker({ failureThreshold: 3 });
+export const policy = Policy.builder<string>('sdk').retry({ maxAttempts: 2 }).timeout('1s').build();
+export const registry = new PolicyRegistry();
+export const metrics = policy.metrics();
+export const retried = retry({ maxAttempts: 2 })(async (id: string) => id.length);
+export const guarded = circuitBreaker(new CircuitBreaker({}))(async () => 1);
+export const get = fetch.resilientFetch(Policy.builder('http').build());
+export const stop = otel.instrument(registry);
+`;
+const EMIT = { noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: 'out' };
+
 /** Decorated classes whose `@ts-expect-error` lines must fail, and others compile, in both modes. */
 const DECORATORS = readFileSync(join(repo, 'spec/types/decoratorModes.types.ts'), 'utf8');
 /** The decorator example of the public contract, as written: it compiles in both modes. */
@@ -205,6 +238,7 @@ const NODE = { lib: ['es2022'], types: ['node'] };
  * `nodenext` and `node16` a `.mts` file takes the `import` declarations (the `node` condition's:
  * dist/node/*.d.mts, which re-export the CommonJS ones) and a `.cts` file the `require` ones, and
  * in `mixed-*` a `.cts` dependency and a `.mts` application pass each other bulwark's classes;
+ * `declarations-*` emit declarations for values inferred from bulwark's;
  * `commonjs` resolves as `node10`, where the subpaths' types come
  * from `typesVersions`; `bundler` is checked with the DOM library and no Node types.
  */
@@ -251,6 +285,23 @@ const PROJECTS = {
     options: { ...STRICT, ...NODE, module: 'nodenext', moduleResolution: 'nodenext' },
     files: ['decorators.ts', 'example.ts'],
     sources: DECORATED,
+  },
+  'declarations-nodenext': {
+    options: { ...STRICT, ...NODE, ...EMIT, module: 'nodenext', moduleResolution: 'nodenext' },
+    files: ['sdk.mts', 'sdk.cts'],
+    sources: { 'sdk.mts': DECLARATIONS, 'sdk.cts': DECLARATIONS },
+  },
+  'declarations-bundler': {
+    options: {
+      ...STRICT,
+      ...EMIT,
+      lib: ['es2022', 'dom'],
+      types: [],
+      module: 'esnext',
+      moduleResolution: 'bundler',
+    },
+    files: ['sdk.ts'],
+    sources: { 'sdk.ts': DECLARATIONS },
   },
   'mixed-nodenext': {
     options: { ...STRICT, ...NODE, module: 'nodenext', moduleResolution: 'nodenext' },
@@ -312,10 +363,10 @@ try {
           encoding: 'utf8',
           stdio: 'pipe',
         });
-        console.log(`ok    module ${name.padEnd(17)} ${compiler} ${resolution(options)}`);
+        console.log(`ok    module ${name.padEnd(21)} ${compiler} ${resolution(options)}`);
       } catch (error) {
         failed++;
-        console.log(`FAIL  module ${name.padEnd(17)} ${compiler} ${resolution(options)}`);
+        console.log(`FAIL  module ${name.padEnd(21)} ${compiler} ${resolution(options)}`);
         console.log(String(error.stdout || error.stderr || error.message).replaceAll(app, '.'));
       }
     }

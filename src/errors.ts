@@ -1,4 +1,5 @@
 import { formatSeconds } from './internal/duration.js';
+import { bounded } from './optionErrors.js';
 import type { CircuitState } from './strategies/circuit-breaker/CircuitState.js';
 
 // A brand in the global symbol registry lets the guards recognise errors made by another copy of
@@ -37,9 +38,10 @@ export abstract class ResilienceError extends Error {
   }
 
   /**
-   * `instanceof` also knows a bulwark error made by another copy of the package (an ESM
-   * application with a CommonJS dependency loads two): `ResilienceError` any of them, a class of
-   * bulwark's own the ones of its `code`. A subclass defined elsewhere keeps the prototype chain.
+   * `instanceof` also knows a bulwark error made by another copy of the package (a second
+   * version installed beside this one, or a browser bundle that gives `require` and `import` each
+   * its own build): `ResilienceError` any of them, a class of bulwark's own the ones of its
+   * `code`. A subclass defined elsewhere keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     // The prototype chain first, as a plain `instanceof` (all that this copy's errors, a promise
@@ -112,7 +114,11 @@ export class BulkheadFullError extends ResilienceError {
     maxQueue: number,
     options?: { cause?: unknown; waitedMs?: number | undefined },
   ) {
-    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
+    super(
+      'BulkheadFullError',
+      `Bulkhead at capacity (${maxConcurrent} concurrent call${maxConcurrent === 1 ? '' : 's'})`,
+      options,
+    );
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
     if (options?.waitedMs !== undefined)
@@ -211,8 +217,12 @@ export class RejectedResultError<R = unknown> extends Error {
   readonly code = 'REJECTED_RESULT' as const;
   /** `'RejectedResultError'`, a string literal that survives minification. */
   declare readonly name: 'RejectedResultError';
-  /** The result that was rejected. */
-  readonly result: R;
+  /**
+   * The result that was rejected, whole. Not enumerable, so that a logger that copies an error's
+   * own fields (pino) does not write a large result, or one with secrets, whole; the JSON shows
+   * it bounded.
+   */
+  declare readonly result: R;
   /** @internal */
   declare readonly [REJECTED_BRAND]: true;
 
@@ -220,7 +230,7 @@ export class RejectedResultError<R = unknown> extends Error {
     super("The result was rejected by the fallback's onResult");
     // A string literal: a class's own name does not survive minification.
     this.name = 'RejectedResultError';
-    this.result = result;
+    Object.defineProperty(this, 'result', { value: result, writable: true, configurable: true });
     // On the prototype, once, as ResilienceError's brand.
     if (!rejectedBranded) {
       rejectedBranded = Reflect.defineProperty(RejectedResultError.prototype, REJECTED_BRAND, {
@@ -230,11 +240,34 @@ export class RejectedResultError<R = unknown> extends Error {
   }
 
   /**
-   * `instanceof RejectedResultError` also knows one made by another copy of the package (an ESM
-   * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
+   * `instanceof RejectedResultError` also knows one made by another copy of the package (a
+   * second version installed beside this one, or a browser bundle that gives `require` and
+   * `import` each its own build). A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstance(this, value, REJECTED_BRAND, 'REJECTED_RESULT');
+  }
+
+  /**
+   * What `JSON.stringify` writes: `name`, `code`, `message`, and `result` as far as a message
+   * would show it: a finite number, a boolean or `null` as it is, a string cut after 100
+   * characters, a plain object by its keys (`"an object with keys
+   * status"`), any other object by its class (`"an instance of Response"`). Not the stack.
+   */
+  toJSON(): {
+    name: 'RejectedResultError';
+    code: 'REJECTED_RESULT';
+    message: string;
+    result: unknown;
+    [field: string]: unknown;
+  } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      result: bounded(this.result),
+      ...(this as object),
+    };
   }
 }
 

@@ -39,7 +39,7 @@ export {
   isCircuitOpenError,
   isStoreUnavailableError,
 } from './errors.js';
-export type { OptionError, OptionErrorOptions } from './optionErrors.js';
+export type { OptionError, OptionErrorJSON, OptionErrorOptions } from './optionErrors.js';
 export {
   OptionTypeError,
   OptionRangeError,
@@ -118,9 +118,11 @@ export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export { stages, BuiltinStage } from './pipeline/stages.js';
 export type {
+  CircuitBreakerStageFactory,
   KeyableOptions,
   KeyableStageFactory,
   KeyedStageOptions,
+  PlainStageOptions,
   UnkeyedStageOptions,
 } from './pipeline/stages.js';
 export type { KeyedOptions } from './strategies/keyed/Keyed.js';

@@ -47,6 +47,39 @@ export function show(value: unknown): string {
   }
 }
 
+/**
+ * @internal A value the caller handed over (an option's `received`, a rejected `result`) as an
+ * error's JSON writes it: never whole when it may be large or hold secrets (a client with its
+ * password, a whole application configuration). A finite number, a boolean or `null` as it is; a
+ * string cut as a message cuts it (`xxxx… (102400 characters)`); a plain object by its keys, cut
+ * the same way (`an object with keys a, b`); any other object by its class (`an instance of
+ * Redis`); anything else as a message shows it (`an array`, `5n`, `NaN`, `function f`).
+ */
+export function bounded(value: unknown): unknown {
+  if (typeof value == 'string') return clip(value);
+  if (value === null || typeof value == 'boolean' || Number.isFinite(value)) return value;
+  const shown = show(value);
+  if (shown != 'an object') return shown;
+  try {
+    // The class that owns the first prototype of the chain whose `constructor` owns it (a mixin
+    // may overwrite `constructor`: ioredis's `Redis.prototype` has EventEmitter's): a name that
+    // says what the object is and holds none of its values.
+    // At most 10 levels: a Proxy's prototype may be the Proxy itself.
+    type Proto = { constructor?: { name?: unknown; prototype?: unknown } } | null;
+    let proto = Object.getPrototypeOf(value) as Proto;
+    for (let depth = 0; proto && proto != Object.prototype && depth < 10; depth++) {
+      const owner = proto.constructor;
+      if (owner?.prototype === proto && owner.name)
+        return `an instance of ${clip(`${owner.name as string}`)}`;
+      proto = Object.getPrototypeOf(proto) as Proto;
+    }
+    const keys = Object.keys(value as object);
+    return keys[0] === undefined ? shown : `an object with keys ${clip(keys.join(', '))}`;
+  } catch {
+    return 'an object that cannot be read';
+  }
+}
+
 /** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */
 export interface OptionError extends Error {
   /** `'TypeError'` or `'RangeError'`: it prints as the built-in error it extends. */
@@ -58,8 +91,32 @@ export interface OptionError extends Error {
   readonly option: string;
   /** What the option must be, as text: `'an integer >= 1'`. */
   readonly expected: string;
-  /** The value received. */
+  /**
+   * The value received, whole. Not enumerable, so that a logger that copies an error's own fields
+   * (pino) does not write a large value, or an object with secrets (a client, a whole
+   * configuration), whole; the message and the JSON show it bounded.
+   */
   readonly received: unknown;
+  /**
+   * What `JSON.stringify` writes: `name`, `message`, `option`, `expected`, and `received` as far
+   * as a message would show it: a finite number, a boolean or `null` as it is, a string cut after
+   * 100 characters (`"xxxx… (102400 characters)"`), a plain object by its
+   * keys (`"an object with keys database, resilience"`), any other object by its class
+   * (`"an instance of Redis"`), anything else as the message shows it (`"5n"`). Not the stack, nor
+   * the `cause`.
+   */
+  toJSON(): OptionErrorJSON;
+}
+
+/** What an {@link OptionError}'s `toJSON()` gives. */
+export interface OptionErrorJSON {
+  readonly name: 'TypeError' | 'RangeError';
+  readonly message: string;
+  readonly option: string;
+  readonly expected: string;
+  /** The value received, bounded (see {@link OptionError.toJSON}). */
+  readonly received: unknown;
+  readonly [field: string]: unknown;
 }
 
 /** Options of the option errors' constructors. */
@@ -108,7 +165,24 @@ const optionError = <E>(
         );
         Object.defineProperty(this, BRAND, { value: name });
         // The printed name stays the built-in one (`RangeError: ...`), as every message promises.
-        Object.assign(this, { name: Base.name, option, expected, received });
+        Object.assign(this, { name: Base.name, option, expected });
+        Object.defineProperty(this, 'received', {
+          value: received,
+          writable: true,
+          configurable: true,
+        });
+      }
+
+      toJSON(): OptionErrorJSON {
+        const self = this as unknown as OptionError;
+        return {
+          name: self.name,
+          message: self.message,
+          option: self.option,
+          expected: self.expected,
+          received: bounded(self.received),
+          ...(self as object),
+        };
       }
     },
   })[name] as never;

@@ -435,12 +435,20 @@ describe('contract: package and entry points', () => {
         ['types', `./dist/esm/${name}.d.ts`],
         ['default', `./dist/esm/${name}.js`],
       ]);
-      // The wrapper imports its CommonJS module and nothing else; its declarations re-export the
-      // CommonJS ones, so the types are of the one copy Node loads.
+      // The wrapper imports its CommonJS module and the optional peer that module requires
+      // (imported first, so that a missing one fails to resolve before any module runs), and
+      // nothing else; its declarations re-export the CommonJS ones, so the types are of the one
+      // copy Node loads.
       const cjs = `${entry === '.' ? '..' : '../..'}/cjs/${name}.cjs`;
-      expect(specifiersOf(readFileSync(map.import.node.default, 'utf8')), entry).to.deep.equal([
-        cjs,
-      ]);
+      const wrapper = readFileSync(map.import.node.default, 'utf8');
+      const peers = entry === './otel' ? ['@opentelemetry/api'] : [];
+      expect(specifiersOf(wrapper), entry).to.have.members([cjs, ...peers]);
+      for (const peer of peers) {
+        expect(wrapper.indexOf(`import "${peer}";`), `${entry}: ${peer}`).to.be.within(
+          0,
+          wrapper.indexOf(`from "${cjs}"`),
+        );
+      }
       const types = readFileSync(map.import.node.types, 'utf8');
       expect(types, entry).to.contain(`export * from "${cjs}";`);
       expect(specifiersOf(types), entry).to.deep.equal([cjs]);

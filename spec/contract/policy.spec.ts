@@ -373,7 +373,7 @@ describe('contract: Policy and the builder', () => {
   it('R-POL-7: a policy of fallback, retry, count breaker, bulkhead or rate limiter reads no clock on the happy path for a thunk that takes no context, with no duration listener', async () => {
     const clock = new ManualClock(1_000);
     const limiterClock = new ManualClock(1_000);
-    const policies = [
+    const policies: Array<Policy<unknown, unknown>> = [
       Policy.builder('fallback').clock(clock).fallback({ value: 0 }).build(),
       Policy.builder('retry').clock(clock).retry({ maxAttempts: 3, delay: 0, clock }).build(),
       Policy.builder('breaker').clock(clock).circuitBreaker({ failureThreshold: 5, clock }).build(),

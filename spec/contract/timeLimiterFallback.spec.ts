@@ -217,6 +217,32 @@ describe('contract: Fallback', () => {
     expect(await new Fallback({ value: 1 }).execute(() => Promise.reject('a string'))).to.equal(1);
   });
 
+  it('R-FB-7: in a policy a fallback is counted and reported once its method supplied a value or failed with another error; one that rethrows its error declines it', async () => {
+    const primary = new Error('upstream 500');
+    const cacheMiss = new Error('cache miss');
+    const outcomes: Record<string, (error: unknown) => unknown> = {
+      supplied: () => 'cached',
+      failed: () => Promise.reject(cacheMiss),
+      declined: (error) => {
+        throw error;
+      },
+    };
+    const seen: Record<string, unknown> = {};
+    for (const [name, method] of Object.entries(outcomes)) {
+      const policy = Policy.builder(name).fallback({ method }).build();
+      const events: unknown[] = [];
+      policy.on('fallback', (e) => events.push(e.error));
+      const outcome = await policy.execute(() => Promise.reject(primary)).catch((e: unknown) => e);
+      const { fallbacks, successes, failures } = policy.metrics();
+      seen[name] = { outcome, events, fallbacks, successes, failures };
+    }
+    expect(seen).to.deep.equal({
+      supplied: { outcome: 'cached', events: [primary], fallbacks: 1, successes: 1, failures: 0 },
+      failed: { outcome: cacheMiss, events: [primary], fallbacks: 1, successes: 0, failures: 1 },
+      declined: { outcome: primary, events: [], fallbacks: 0, successes: 0, failures: 1 },
+    });
+  });
+
   it('R-FB-1: neither or both of `value` / `method` throws `TypeError`', () => {
     expect(() => new Fallback({} as never)).to.throw(TypeError);
     expect(() => new Fallback({ value: 1, method: () => 1 } as never)).to.throw(TypeError);

@@ -115,6 +115,33 @@ describe('predicate options answer synchronously', () => {
     await new Promise((resolve) => setImmediate(resolve));
   });
 
+  it("an error filter's promise answer fails the call with the error it was judging as the option error's cause", async () => {
+    const judged = notFound();
+    const answersAPromise = ((): Promise<boolean> => Promise.resolve(true)) as never;
+    const fails = (): Promise<never> => Promise.reject(judged);
+    const refusals = [
+      await rejectionOf(new Retry({ retryOn: answersAPromise }).execute(fails)),
+      await rejectionOf(new CircuitBreaker({ recordOn: answersAPromise }).execute(fails)),
+      await rejectionOf(new Fallback({ value: 1, on: answersAPromise }).execute(fails)),
+      await rejectionOf(
+        Policy.builder().retry({ retryOn: answersAPromise }).build().execute(fails),
+      ),
+      await rejectionOf(
+        Policy.builder().fallback({ value: 1, on: answersAPromise }).build().execute(fails),
+      ),
+    ];
+    for (const error of refusals) {
+      expect(isOptionTypeError(error), String(error)).to.equal(true);
+      expect((error as Error).cause).to.equal(judged);
+    }
+    // A result predicate judged a value, no failure: its error has no cause.
+    const byResult = await rejectionOf(
+      new Retry({ retryOnResult: answersAPromise }).execute(() => 'x'),
+    );
+    expect(isOptionTypeError(byResult)).to.equal(true);
+    expect(byResult).not.to.have.property('cause');
+  });
+
   it('a synchronous answer keeps working, truthy or falsy', async () => {
     let attempts = 0;
     const retry = new Retry({

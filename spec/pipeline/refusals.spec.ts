@@ -48,7 +48,7 @@ function empty(): RateLimiter {
 }
 
 const OPEN = 'CircuitOpenError: Circuit breaker is open';
-const FULL = 'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)';
+const FULL = 'BulkheadFullError: Bulkhead at capacity (1 concurrent call)';
 const LIMITED = 'RateLimitExceededError: Rate limit exceeded';
 
 describe('Refusal stacks', () => {
@@ -177,6 +177,50 @@ describe('Refusal stacks', () => {
     expect(Error.stackTraceLimit, 'the limit is left as it was').to.equal(limit);
   });
 
+  it('refuse as usual when the host forbids writing Error.stackTraceLimit (a frozen Error)', async () => {
+    const policy = Policy.builder('p').bulkhead(full()).circuitBreaker(isolated()).build();
+    const reasons: string[] = [];
+    policy.on('rejected', (e) => reasons.push(e.reason));
+    function callsUnderAFrozenError(): Promise<unknown> {
+      return policy.execute(() => 'never run');
+    }
+    const limit = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')!;
+    // What `Object.freeze(Error)`, `node --frozen-intrinsics` or SES's `lockdown()` leave.
+    Object.defineProperty(Error, 'stackTraceLimit', { ...limit, writable: false });
+    let refused: unknown;
+    let open: unknown;
+    let limited: unknown;
+    try {
+      refused = await rejectionOf(callsUnderAFrozenError());
+      open = await rejectionOf(isolated().execute(() => 'never run'));
+      limited = await rejectionOf(empty().execute(() => 'never run'));
+    } finally {
+      Object.defineProperty(Error, 'stackTraceLimit', limit);
+    }
+    expect(refused).to.be.instanceOf(BulkheadFullError);
+    expectCallerFirst(refused, 'callsUnderAFrozenError', FULL);
+    expect(open).to.be.instanceOf(CircuitOpenError);
+    expect(limited).to.be.instanceOf(RateLimitExceededError);
+    expect(reasons).to.deep.equal(['bulkhead']);
+    expect(policy.metrics().rejections.bulkhead).to.equal(1);
+  });
+
+  it('leave no Error.stackTraceLimit behind where the host had none', async () => {
+    const policy = Policy.builder('p').circuitBreaker(isolated()).build();
+    const limit = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')!;
+    let error: unknown;
+    let left: boolean;
+    Reflect.deleteProperty(Error, 'stackTraceLimit');
+    try {
+      error = await rejectionOf(policy.execute(() => 'never run'));
+      left = Object.hasOwn(Error, 'stackTraceLimit');
+    } finally {
+      Object.defineProperty(Error, 'stackTraceLimit', limit);
+    }
+    expect(error).to.be.instanceOf(CircuitOpenError);
+    expect(left, 'no own stackTraceLimit was added').to.equal(false);
+  });
+
   it('keep a stack for a refusal decided after the caller has gone (a queued wait that ran out)', async () => {
     const clock = new ManualClock();
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWait: 10, clock });
@@ -187,7 +231,7 @@ describe('Refusal stacks', () => {
     const error = await settled;
     expect(error).to.be.instanceOf(BulkheadFullError);
     expect((error as Error).stack?.split('\n')[0]).to.equal(
-      'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)',
+      'BulkheadFullError: Bulkhead at capacity (1 concurrent call)',
     );
   });
 });

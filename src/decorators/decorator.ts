@@ -2,6 +2,7 @@
 // becomes a value usable both as `x(options)(fn)` and as a method decorator, standard (TC39) or
 // legacy (`experimentalDecorators`).
 import { show } from '../internal/validate.js';
+import type { AnyOnly } from '../internal/resolved.js';
 
 /**
  * @internal Runs one call of a wrapped function. `call` invokes the original function with the
@@ -76,7 +77,9 @@ export interface FallbackResultMismatch<V, R> {
  * - As a wrapper, `w(fn)` returns a function with the same parameters and `this` that always
  *   returns a Promise (a synchronous throw becomes a rejection) and keeps `fn.name`. A generic
  *   function stays generic: `w(load)` for `load<T>(key: string): Promise<T>` is
- *   `<T>(key: string) => Promise<T>`.
+ *   `<T>(key: string) => Promise<T>`. The promise resolves to what `fn` does (a function
+ *   answering `Promise<string> | number` gives `Promise<string | number>`), or to `T` where that
+ *   is `any` (a function returning `response.json()` on a typed policy).
  * - As a decorator, `@w` applies to methods only (a field, accessor, getter or setter is a
  *   compile error). The method must be `async` (return a Promise): a decorator cannot change a
  *   method's declared return type, so a non-Promise method is a compile error. A method may
@@ -96,20 +99,30 @@ export interface FallbackResultMismatch<V, R> {
 export interface ResilienceDecorator<V = never, T = unknown, P extends any[] = any[], S = unknown> {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   /**
+   * Wraps a function resolving to `any` (`response.json()`): the wrapper resolves to `T` (`any`
+   * stays `any` where `T` is `unknown`). Its own signature, not a conditional type on `R`: one
+   * on `Promise<U>` in generic code would stay unresolved, and assignable to no `U`.
+   */
+  <A extends Fits<P>, R extends AnyOnly | PromiseLike<AnyOnly>>(
+    fn: unknown extends S ? (this: void, ...args: A) => R : never,
+    // Never given: it keeps this signature from matching a getter or setter decorator call.
+    context?: undefined,
+  ): (...args: A) => Promise<(unknown extends T ? Awaited<R> : T) | V>;
+  /**
    * Wraps a function that declares no `this` (unless the wrapper needs one, `S`): same
    * parameters, result always a Promise. One plain signature, so that a generic function's type
    * parameters carry over to the wrapper.
    */
-  <A extends Fits<P>, R extends T>(
-    fn: unknown extends S ? (this: void, ...args: A) => R | PromiseLike<R> : never,
-    // Never given: it keeps this signature from matching a getter or setter decorator call.
+  <A extends Fits<P>, R extends T | PromiseLike<T>>(
+    fn: unknown extends S ? (this: void, ...args: A) => R : never,
+    // As above.
     context?: undefined,
-  ): (...args: A) => Promise<R | V>;
+  ): (...args: A) => Promise<Awaited<R> | V>;
   /** Wraps a function that declares its `this`: the wrapper declares the same. */
-  <This extends S, A extends Fits<P>, R extends T>(
-    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+  <This extends S, A extends Fits<P>, R extends T | PromiseLike<T>>(
+    fn: (this: This, ...args: A) => R,
     context?: undefined,
-  ): (this: This, ...args: A) => Promise<R | V>;
+  ): (this: This, ...args: A) => Promise<Awaited<R> | V>;
   /**
    * Decorates an async method. The method's own type is kept whole (`M`), so a generic method, or
    * one whose result names a type parameter of its class, is decorated as declared.

@@ -100,9 +100,10 @@ export class HttpStatusError extends Error {
   }
 
   /**
-   * `instanceof HttpStatusError` also knows one made by another copy of the package (an ESM
-   * application with a CommonJS dependency loads two), so a retry's `retryOn: [HttpStatusError]`
-   * matches it. A subclass keeps the prototype chain.
+   * `instanceof HttpStatusError` also knows one made by another copy of the package (a second
+   * version installed beside this one, or a browser bundle that gives `require` and `import` each
+   * its own build), so a retry's `retryOn: [HttpStatusError]` matches it. A subclass keeps the
+   * prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     // The class is known by owning this method, not by its name: a class that names itself in its

@@ -48,7 +48,7 @@ export interface ResilientFetchInit extends RequestInit {
    * `data`; copied into a `Map` of the call's own, so the caller's is never written. It may not
    * set `url` or `method`, which are the request's. Never handed to the transport.
    */
-  readonly data?: Map<string, unknown> | object | undefined;
+  readonly data?: ExecuteOptions['data'];
 }
 
 /**
@@ -166,8 +166,9 @@ const unrepeatable = new WeakSet<object>();
 export function isRetryable(error: unknown): boolean {
   if (isHttpStatusError(error)) return error.retryable;
   if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return true;
-  // The mark `resilientFetch` leaves, read first: it holds across copies of the package (an ESM
-  // app and a CommonJS dependency), where a copy's own WeakSet knows nothing of the other's.
+  // The mark `resilientFetch` leaves, read first: it holds across copies of the package (two
+  // versions installed, or a browser bundle's CommonJS and ES builds), where a copy's own WeakSet
+  // knows nothing of the other's.
   if (notRetryable(error)) return false;
   if (isRedirectFailure(error)) return false;
   return !unrepeatable.has(error);

@@ -14,21 +14,40 @@ export function refusalFrom<E extends Error>(
 ): E {
   if (boundary === undefined || V8Error.captureStackTrace === undefined) return make();
   const limit = V8Error.stackTraceLimit;
-  // The constructor captures no frames; the one capture below starts at the caller's frame.
-  // Not a number rather than 0: V8 then skips the capture whole (0 still makes an empty one, for
-  // about a twentieth of a refusal).
-  V8Error.stackTraceLimit = undefined;
   let error: E;
-  try {
+  // Not a number (an application deleted it, or set one V8 ignores): the constructor captures
+  // nothing already, and nothing is written, so the host keeps exactly what it had.
+  if (typeof limit !== 'number' || !muteStacks()) {
     error = make();
-  } finally {
-    V8Error.stackTraceLimit = limit;
+  } else {
+    // The constructor captures no frames; the one capture below starts at the caller's frame.
+    try {
+      error = make();
+    } finally {
+      V8Error.stackTraceLimit = limit;
+    }
   }
   // `null`: made ahead of knowing where the caller's frames start; `stampStack` follows.
   // Captured here, not through `stampStack`: every frame between the boundary and the capture is
   // walked, and costs about as much as a frame captured (see `V8Error`).
   if (boundary !== null) V8Error.captureStackTrace(error, boundary);
   return error;
+}
+
+/**
+ * Sets `Error.stackTraceLimit` to a value that is not a number, so that the next error made
+ * captures no frames; false when the host forbids it (a frozen `Error`: `Object.freeze(Error)`,
+ * `node --frozen-intrinsics`, SES's `lockdown()`), where the error is made with its usual stack.
+ * Not a number rather than 0: V8 then skips the capture whole (0 still makes an empty one, for
+ * about a twentieth of a refusal).
+ */
+function muteStacks(): boolean {
+  try {
+    V8Error.stackTraceLimit = undefined;
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -211,16 +211,24 @@ export function functionOption<F extends ((...args: never[]) => unknown) | undef
 /**
  * A predicate (`retryOn`, `onResult`, ...), or undefined. Its answer is used as a boolean, so an
  * async function, whose promise would always read as true, is refused; and a call whose answer
- * is a thenable throws a TypeError naming the option, as {@link syncAnswer} does.
+ * is a thenable throws a TypeError naming the option, as {@link syncAnswer} does. With
+ * `judgesErrors` (an error filter) that TypeError has the error it was judging as its `cause`:
+ * the call fails with the TypeError, and the failure would otherwise be reachable nowhere.
  */
-export function predicateOption<P>(value: unknown, option: string): P | undefined {
+export function predicateOption<P>(
+  value: unknown,
+  option: string,
+  judgesErrors = false,
+): P | undefined {
   const fn = syncFunctionOption(value, option, 'a boolean') as
     ((input: unknown) => unknown) | undefined;
   return (fn &&
     ((input: unknown) => {
       const answer = fn(input);
       // The usual answer, a boolean, goes out without a look at `then`.
-      return typeof answer == 'boolean' ? answer : syncAnswer(answer, option, 'a boolean');
+      return typeof answer == 'boolean'
+        ? answer
+        : syncAnswer(answer, option, 'a boolean', '', judgesErrors ? { cause: input } : undefined);
     })) as P;
 }
 
@@ -237,8 +245,15 @@ const asyncAnswerErrors = /* @__PURE__ */ new WeakSet<object>();
  * goes out without a look at `then`, and so does one whose `then` cannot be read (a Proxy whose
  * trap throws), for the caller's check to refuse. `what` prefixes the message (`policy.wrap: `).
  * @param returns - what the function must return (`'a boolean'`)
+ * @param cause - `{ cause }` for that TypeError: the error an error filter was judging
  */
-export function syncAnswer(answer: unknown, option: string, returns: string, what = ''): unknown {
+export function syncAnswer(
+  answer: unknown,
+  option: string,
+  returns: string,
+  what = '',
+  cause?: { readonly cause: unknown },
+): unknown {
   let then: unknown;
   if (typeof answer == 'object' || typeof answer == 'function') {
     try {
@@ -251,7 +266,7 @@ export function syncAnswer(answer: unknown, option: string, returns: string, wha
   if (typeof then == 'function') {
     // A `then` that throws rejects this promise, which is handled too.
     Promise.resolve(answer).catch(() => {});
-    const error = notSync(option, returns, answer, ', got a promise', what);
+    const error = notSync(option, returns, answer, ', got a promise', what, cause);
     // The same function would answer the same way: a retry must not run the work again for it.
     (error as TypeError & { retryable?: boolean }).retryable = false;
     asyncAnswerErrors.add(error);
@@ -297,9 +312,11 @@ function notSync(
   got: unknown,
   why: string,
   what: string,
+  cause?: { readonly cause: unknown },
 ): TypeError {
   return new OptionTypeError(option, `a function returning ${returns} synchronously`, got, {
     message: `${what}\`${option}\` must return ${returns} synchronously${why}`,
+    ...cause,
   });
 }
 
@@ -450,7 +467,7 @@ const MATCH_ALL: ErrorMatcher = () => true;
 /** Compiles an ErrorFilter option into one predicate, validating it. */
 export function errorFilterOption(value: unknown, option: string): ErrorMatcher {
   if (value === undefined) return MATCH_ALL;
-  if (typeof value === 'function') return predicateOption(value, option)!;
+  if (typeof value === 'function') return predicateOption(value, option, true)!;
   const must = 'an array of error classes or a predicate';
   if (!Array.isArray(value)) fail(TypeError, option, must, value);
   const classes = value.slice() as Array<abstract new (...args: never[]) => unknown>;

@@ -116,7 +116,8 @@ const METRICS = Object.freeze({
   fallbacks: {
     name: 'bulwark.fallbacks',
     unit: '{fallback}',
-    description: 'Errors replaced by a fallback value.',
+    description:
+      'Failures a fallback took over: replaced by its value, or by an error of its method.',
   },
   keys: {
     name: 'bulwark.keys',

@@ -20,6 +20,7 @@ import type { StageInfo } from './Stage.js';
 import { linkAbort, listenAbort, unlistenAbort } from '../internal/abortListeners.js';
 import { optionError, signalPicker, strayOptions } from '../internal/pickSignal.js';
 import { describeError } from '../internal/describeError.js';
+import type { AnyOnly, Resolved } from '../internal/resolved.js';
 
 /**
  * @internal Gives `policy` (one just built, or a registry's handle) its Node inspect view,
@@ -34,6 +35,13 @@ const policyView = /* @__PURE__ */ inspectView('Policy', (policy: Policy<unknown
   policy.toJSON(),
 );
 
+/**
+ * What `execute`'s `data` takes: a `Map`, or any object but a function (`call` keeps functions
+ * out; a record comes first, so that an object literal is not checked against `call` alone).
+ */
+type DataOption =
+  Map<string, unknown> | Readonly<Record<string, unknown>> | (object & { readonly call?: never });
+
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
   /** The caller's signal: when it aborts, the execution rejects at once with its reason. */
@@ -41,9 +49,9 @@ export interface ExecuteOptions {
   /**
    * Data for the thunk and stages, available as `ctx.data`: a `Map`, or any object (a plain
    * object, an interface-typed request, a class instance), whose own enumerable string keys
-   * become the entries.
+   * become the entries. Not a function (refused at run time).
    */
-  readonly data?: Map<string, unknown> | object | undefined;
+  readonly data?: DataOption | undefined;
 }
 
 /**
@@ -174,11 +182,20 @@ export class Policy<T = unknown, F = never> {
    * `options` reject the promise with a `TypeError` (counted as a call and a failure), and so
    * does a call without the policy (`const run = policy.execute; run(fn)`), counted nowhere.
    * @param fn - the work; receives the {@link ExecutionContext} (pass `ctx.signal` on)
-   * @returns the thunk's value, or a fallback's, or an injected result
+   * @returns the thunk's value, or a fallback's, or an injected result: what the thunk resolves
+   *   to (`Promise<string> | number` resolves to `string | number`), or the policy's `T` where
+   *   that is `any` (`response.json()`)
    */
-  // `Thunk<T>` too: a thunk whose result takes its type from context (`() => new Promise((resolve)
-  // => ...)` on a `builder<number>()`) is typed by the policy's `T`, where `R` alone gives none.
-  execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
+  // The thunk's whole type (`Fn`), constrained by `Thunk<T>`: its result keeps every member of a
+  // union (`Promise<string> | number`), where a result type inferred from `T | PromiseLike<T>`
+  // keeps one; and a thunk whose result takes its type from context (`() => new Promise((resolve)
+  // => ...)` on a `builder<number>()`) is typed by the policy's `T`. `R`: a result type given as
+  // a type argument (`execute<Price>(fn)`), `T` otherwise. One signature, so that a union of
+  // policies (`Policy<string, null> | Policy<string>`) can be called.
+  execute<R extends T = T, Fn extends Thunk<R> = Thunk<R>>(
+    fn: Fn,
+    options?: ExecuteOptions,
+  ): Promise<Resolved<ReturnType<Fn>, R> | F> {
     // Called without its policy (`.then(policy.execute)`): a rejection that says so, counted
     // nowhere (there is no policy to count it).
     if (!(this instanceof Policy)) return rejectedSoon(unboundError('execute', 'Policy', this));
@@ -225,7 +242,7 @@ export class Policy<T = unknown, F = never> {
       this.outcomeStep.settle(root, false, error);
     }
     root.inFirstTurn = false;
-    return (deferred ?? root.result ?? answerOf(root)) as Promise<R | F>;
+    return (deferred ?? root.result ?? answerOf(root)) as Promise<Resolved<ReturnType<Fn>, R> | F>;
   }
 
   // The promise of an execution that something other than its thunk may settle (see `execute`),
@@ -254,21 +271,27 @@ export class Policy<T = unknown, F = never> {
    * });
    * ```
    */
-  // Two plain signatures (none returns a conditional type), so that a generic function's type
-  // parameters carry over to its wrapper: one for a function that declares no `this`, one for
-  // a function that declares it.
-  wrap<A extends unknown[], R extends T>(
-    fn: (this: void, ...args: A) => R | PromiseLike<R>,
+  // First, a function resolving to `any` (`response.json()`): its wrapper resolves to `T` (`any`
+  // stays `any` on an untyped policy). Its own signature, not a conditional type on `R`: one on
+  // `Promise<U>` in generic code would stay unresolved, and assignable to no `U`.
+  // Then two plain signatures, so that a generic function's type parameters carry over to its
+  // wrapper: one for a function that declares no `this`, one for a function that declares it.
+  wrap<A extends unknown[], R extends AnyOnly | PromiseLike<AnyOnly>>(
+    fn: (this: void, ...args: A) => R,
     options?: WrapOptions<A>,
-  ): (...args: A) => Promise<R | F>;
-  wrap<This, A extends unknown[], R extends T>(
-    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+  ): (...args: A) => Promise<(unknown extends T ? Awaited<R> : T) | F>;
+  wrap<A extends unknown[], R extends T | PromiseLike<T>>(
+    fn: (this: void, ...args: A) => R,
+    options?: WrapOptions<A>,
+  ): (...args: A) => Promise<Awaited<R> | F>;
+  wrap<This, A extends unknown[], R extends T | PromiseLike<T>>(
+    fn: (this: This, ...args: A) => R,
     options?: WrapOptions<A, This>,
-  ): (this: This, ...args: A) => Promise<R | F>;
-  wrap<A extends unknown[], R extends T>(
-    fn: (...args: A) => R | PromiseLike<R>,
+  ): (this: This, ...args: A) => Promise<Awaited<R> | F>;
+  wrap<A extends unknown[], R extends T | PromiseLike<T>>(
+    fn: (...args: A) => R,
     options?: WrapOptions<A>,
-  ): (...args: A) => Promise<R | F> {
+  ): (...args: A) => Promise<Awaited<R> | F> {
     if (!(this instanceof Policy)) throw unboundError('wrap', 'Policy', this);
     if (typeof fn !== 'function') {
       throw fnError(fn);
@@ -280,7 +303,7 @@ export class Policy<T = unknown, F = never> {
       policyExecutor(this, options, 'policy.wrap'),
       // `execute` takes the function's answer as it is.
       true,
-    ) as (...args: A) => Promise<R | F>;
+    ) as (...args: A) => Promise<Awaited<R> | F>;
   }
 
   /**

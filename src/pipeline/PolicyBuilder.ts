@@ -119,6 +119,10 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a rate limiter: each execution takes one token. With `key`, one limiter per key (see
    * {@link KeyedStageOptions}).
    */
+  // One signature per form, as for `retry`: a union with the class would take, in an object
+  // literal, the name of any of its members (`maxWaitMs`) as an option.
+  rateLimiter(options: RateLimiter, name?: string): this;
+  rateLimiter(options?: KeyableOptions<RateLimiterOptions, never>, name?: string): this;
   rateLimiter(options?: KeyableOptions<RateLimiterOptions, RateLimiter>, name?: string): this {
     return this.timed(RATE_LIMITER_STAGE, options, name);
   }
@@ -127,6 +131,9 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a bulkhead: each execution holds one slot until the stages inside it settle. With
    * `key`, one bulkhead per key (see {@link KeyedStageOptions}).
    */
+  // One signature per form, as for `rateLimiter`.
+  bulkhead(options: Bulkhead, name?: string): this;
+  bulkhead(options?: KeyableOptions<BulkheadOptions, never>, name?: string): this;
   bulkhead(options?: KeyableOptions<BulkheadOptions, Bulkhead>, name?: string): this {
     return this.timed(BULKHEAD_STAGE, options, name);
   }
@@ -165,6 +172,9 @@ export class PolicyBuilder<T = unknown, F = never> {
    * Adds a timeout: a duration, TimeLimiter options, or a TimeLimiter. Inside a retry it bounds
    * each attempt; outside, the whole execution.
    */
+  // One signature per form, as for `rateLimiter`.
+  timeout(options: TimeLimiter, name?: string): this;
+  timeout(options?: Duration | TimeLimiterOptions, name?: string): this;
   timeout(options?: Duration | TimeLimiterOptions | TimeLimiter, name?: string): this {
     return this.timed(TIMEOUT_STAGE, timeoutOptions(options), name);
   }

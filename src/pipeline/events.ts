@@ -66,15 +66,10 @@ export interface PolicyEventMap {
    * with one of their errors of its own (not one that came out of its `next`): `stage` is then its
    * kind.
    */
-  rejected: {
-    readonly policy: string;
-    readonly stage: string;
-    readonly reason: RejectionReason;
-    /** The refusal: its class follows `reason`. */
-    readonly error: RateLimitExceededError | BulkheadFullError | CircuitOpenError;
-    /** The call's key, when the stage keeps one primitive per key (`key` option). */
-    readonly key?: string;
-  };
+  rejected:
+    | Refusal<'rate-limit', RateLimitExceededError>
+    | Refusal<'bulkhead', BulkheadFullError>
+    | Refusal<'circuit-open', CircuitOpenError>;
   /**
    * A timeout stage's deadline passed; or a custom stage failed a call with an
    * `OperationTimeoutError` of its own (not one that came out of its `next`): `stage` is then its
@@ -82,9 +77,12 @@ export interface PolicyEventMap {
    */
   timeout: { readonly policy: string; readonly stage: string; readonly timeoutMs: number };
   /**
-   * A fallback stage replaced an error with its value: emitted once the value is there (after an
-   * asynchronous `method` resolves). A `method` that throws or rejects supplied none: no event.
-   * For a result its `onResult` rejected, `error` is a `RejectedResultError` holding the result.
+   * A fallback stage took over the failure `error`: emitted once its value is there (after an
+   * asynchronous `method` resolves), or once its `method` has thrown or rejected with another
+   * error, which the call then fails with (so that `error`, hidden by the call's outcome, is
+   * still reported). A `method` that throws or rejects with the very error it was given declined
+   * it: no event, and the call's `failure` carries that error. For a result its `onResult`
+   * rejected, `error` is a `RejectedResultError` holding the result.
    */
   fallback: { readonly policy: string; readonly stage: string; readonly error: unknown };
   /**
@@ -101,16 +99,34 @@ export interface PolicyEventMap {
   /**
    * A chaos stage injected something into a call: `'latency'` (with `delayMs`, before the call
    * goes on), `'fault'` (with the `error` the call fails with, the work not called) or `'result'`
-   * (with the `result` the call returns, the work not called).
+   * (with the `result` the call returns, the work not called). `injection` tells which:
+   * `e.injection === 'latency'` makes `e.delayMs` a number.
    */
-  chaos: {
-    readonly policy: string;
-    readonly stage: string;
-    readonly injection: 'fault' | 'latency' | 'result';
-    readonly delayMs?: number;
-    readonly error?: unknown;
-    readonly result?: unknown;
-  };
+  chaos:
+    | {
+        readonly policy: string;
+        readonly stage: string;
+        readonly injection: 'latency';
+        readonly delayMs: number;
+        readonly error?: undefined;
+        readonly result?: undefined;
+      }
+    | {
+        readonly policy: string;
+        readonly stage: string;
+        readonly injection: 'fault';
+        readonly delayMs?: undefined;
+        readonly error: unknown;
+        readonly result?: undefined;
+      }
+    | {
+        readonly policy: string;
+        readonly stage: string;
+        readonly injection: 'result';
+        readonly delayMs?: undefined;
+        readonly error?: undefined;
+        readonly result: unknown;
+      };
   /** A circuit breaker in the policy changed state. */
   'circuit-state': {
     readonly policy: string;
@@ -127,6 +143,21 @@ export type PolicyEvent = keyof PolicyEventMap;
 
 /** Why a call was refused. */
 export type RejectionReason = 'rate-limit' | 'bulkhead' | 'circuit-open';
+
+/**
+ * The `rejected` payload of a refusal for `reason`, whose `error` is of the class that reason
+ * names: `e.reason === 'bulkhead'` makes `e.error` a `BulkheadFullError`.
+ */
+// A type literal, not an interface: a payload passes as a `Record<string, unknown>`, as before.
+type Refusal<R extends RejectionReason, E> = {
+  readonly policy: string;
+  readonly stage: string;
+  readonly reason: R;
+  /** The refusal: its class follows `reason`. */
+  readonly error: E;
+  /** The call's key, when the stage keeps one primitive per key (`key` option). */
+  readonly key?: string;
+};
 
 /** A listener for event `E`. */
 export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E]) => void;

@@ -19,7 +19,10 @@ export interface PolicyMetrics {
   readonly retries: number;
   /** Deadlines that passed. */
   readonly timeouts: number;
-  /** Errors replaced by a fallback value. */
+  /**
+   * Failures a fallback took over: replaced by its value, or followed by another error its
+   * method failed with (not those a method declined by rethrowing them).
+   */
   readonly fallbacks: number;
   /**
    * Each stage's live state, outermost first. A stage whose state cannot be read (a custom store

@@ -26,12 +26,9 @@ export function reportRefusal(
   counters[COUNTERS[reason]]++;
   // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
   if (hub.has('rejected'))
-    hub.emit('rejected', {
-      policy,
-      stage: kind,
-      reason,
-      error: error as PolicyEventMap['rejected']['error'],
-    });
+    // The error is of the class `reason` names (the stage's own refusal, or a custom stage's
+    // error of that code).
+    hub.emit('rejected', { policy, stage: kind, reason, error } as PolicyEventMap['rejected']);
 }
 
 /**

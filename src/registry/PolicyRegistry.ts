@@ -437,7 +437,7 @@ export class PolicyRegistry {
       );
     }
     // `T` and `F` are the caller's word: a policy runs thunks of any result type.
-    return policy;
+    return policy as Policy<T, F>;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { PolicyEvent, PolicyListener } from '../pipeline/events.js';
 import type { PolicyMetrics } from '../pipeline/metrics.js';
 import type { StageInfo } from '../pipeline/Stage.js';
 import type { Thunk } from '../pipeline/ExecutionContext.js';
+import type { Resolved } from '../internal/resolved.js';
 import { isRecord } from '../internal/snapshot.js';
 
 type AnyPolicy = Policy<unknown, unknown>;
@@ -128,9 +129,12 @@ class ReloadablePolicy<T = unknown, F = never> extends Policy<T, F> {
     super(undefined as never);
   }
 
-  override execute<R extends T>(fn: Thunk<R> | Thunk<T>, options?: ExecuteOptions): Promise<R | F> {
+  override execute<R extends T = T, Fn extends Thunk<R> = Thunk<R>>(
+    fn: Fn,
+    options?: ExecuteOptions,
+  ): Promise<Resolved<ReturnType<Fn>, R> | F> {
     // Called without its handle: the base's rejection (see there).
-    if (!(this instanceof ReloadablePolicy)) return super.execute<R>(fn, options);
+    if (!(this instanceof ReloadablePolicy)) return super.execute(fn, options);
     return (generations(this).current as Policy<T, F>).execute(fn, options);
   }
 

@@ -23,9 +23,16 @@ export type ConfigStageKind = Exclude<PrimitiveKind, 'retry-budget'> | 'fallback
 /**
  * The object under the `resilience:` key of a YAML or JSON configuration, as parsed. Keys may be
  * kebab-case (as in the PyFly resilience guide) or camelCase. See
- * {@link PolicyRegistry.fromConfig}.
+ * {@link PolicyRegistry.fromConfig}, which checks every key and value.
+ *
+ * Any object but an array or a function: a record, or a configuration typed by an interface of
+ * the application's (which has no index signature). A value typed `unknown` (a validator's
+ * output) is taken once narrowed: `typeof value === 'object'`.
  */
-export type ResilienceConfig = Readonly<Record<string, unknown>>;
+export type ResilienceConfig =
+  | Readonly<Record<string, unknown>>
+  // An interface-typed object; `length` and `call` keep arrays and functions out.
+  | (object & { readonly length?: never; readonly call?: never });
 
 /** @internal The kinds with shared instances, in the order the registry builds them. */
 export function sharedKinds(): KindDescriptor[] {

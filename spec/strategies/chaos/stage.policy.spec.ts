@@ -8,7 +8,7 @@ import { ManualClock } from '../../support/clock.js';
 import { flush, rejectionOf, settle } from '../../support/promises.js';
 
 /** Runs `n` calls one after another; returns each outcome as 'ok', 'fault' or 'result'. */
-async function outcomes(policy: Policy<string>, n: number): Promise<string[]> {
+async function outcomes(policy: Policy<string, string>, n: number): Promise<string[]> {
   const seen: string[] = [];
   for (let i = 0; i < n; i++) {
     try {

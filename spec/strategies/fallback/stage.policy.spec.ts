@@ -51,7 +51,7 @@ describe('Fallback stage', () => {
     expect(policy.metrics().fallbacks).to.equal(0);
   });
 
-  it('passes on what the method throws or rejects with, counting no fallback', async () => {
+  it('passes on another error the method throws or rejects with, having counted and reported the failure it took over', async () => {
     const thrown = new Error('method threw');
     const sync = Policy.builder<string>('p')
       .fallback({
@@ -60,15 +60,46 @@ describe('Fallback stage', () => {
         },
       })
       .build();
-    expect(await rejectionOf(sync.execute(() => Promise.reject(new Error('x'))))).to.equal(thrown);
     const rejected = new Error('method rejected');
     const async = Policy.builder<string>('p')
       .fallback({ method: () => Promise.reject(rejected) })
       .build();
-    expect(await rejectionOf(async.execute(() => Promise.reject(new Error('x'))))).to.equal(
-      rejected,
-    );
-    expect(sync.metrics().fallbacks + async.metrics().fallbacks).to.equal(0);
+    const seen: string[] = [];
+    for (const policy of [sync, async]) {
+      policy.on('fallback', (e) => seen.push(`fallback ${(e.error as Error).message}`));
+      policy.on('failure', (e) => seen.push(`failure ${(e.error as Error).message}`));
+    }
+    const first = new Error('primary, sync');
+    const second = new Error('primary, async');
+    expect(await rejectionOf(sync.execute(() => Promise.reject(first)))).to.equal(thrown);
+    expect(await rejectionOf(async.execute(() => Promise.reject(second)))).to.equal(rejected);
+    expect(seen).to.deep.equal([
+      'fallback primary, sync',
+      'failure method threw',
+      'fallback primary, async',
+      'failure method rejected',
+    ]);
+    expect([sync.metrics(), async.metrics()].map((m) => [m.fallbacks, m.failures])).to.deep.equal([
+      [1, 1],
+      [1, 1],
+    ]);
+  });
+
+  it('counts no fallback for a method that declines, throwing or rejecting with the error it was given', async () => {
+    const declined: unknown[] = [];
+    for (const method of [
+      (error: unknown) => {
+        throw error;
+      },
+      (error: unknown) => Promise.reject(error),
+    ]) {
+      const policy = Policy.builder<string>('p').fallback({ method }).build();
+      policy.on('fallback', (e) => declined.push(e));
+      const error = new Error('primary');
+      expect(await rejectionOf(policy.execute(() => Promise.reject(error)))).to.equal(error);
+      expect(policy.metrics()).to.include({ fallbacks: 0, failures: 1 });
+    }
+    expect(declined).to.deep.equal([]);
   });
 
   it('treats a filter that throws as not handling the error', async () => {

@@ -7,9 +7,15 @@ import { isOperationTimeoutError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
 import { settle, type Settled } from '../../support/promises.js';
 
-const realSetTimeout = globalThis.setTimeout;
-const realWait = (ms: number): Promise<void> =>
-  new Promise((resolve) => realSetTimeout(resolve, ms));
+const realSetImmediate = globalThis.setImmediate;
+/**
+ * Lets the host run `n` turns of its event loop (real immediates, taken before the fakes): each
+ * comes after any immediate queued before it, whatever the load (a timer of a few ms could come
+ * first on a busy machine, its phase running before the immediates').
+ */
+async function hostTurns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => realSetImmediate(resolve));
+}
 
 /** A call through a zero-delay retry of 3 attempts, each failing at once. */
 function failingThrice(): { attempts: () => number; call: Settled<unknown> } {
@@ -53,13 +59,13 @@ describe('a zero-delay retry under fake timers', () => {
     clock.restore();
     clock = sinon.useFakeTimers({ toFake: ['setImmediate', 'Date'] });
     const { attempts, call } = failingThrice();
-    await realWait(30);
+    await hostTurns(10);
     expect([attempts(), call.status, clock.countTimers()]).to.deep.equal([3, 'rejected', 0]);
   });
 
   it('goes on by itself when the test does not tick, leaving no fake timer behind', async () => {
     const { attempts, call } = failingThrice();
-    await realWait(20);
+    await hostTurns(10);
     expect([attempts(), call.status]).to.deep.equal([3, 'rejected']);
     expect(clock.countTimers()).to.equal(0);
   });

@@ -380,6 +380,14 @@ export class Bulkhead {
    * @param fn - the operation; it receives the caller's signal (or one that never aborts)
    * @param signal - the caller's signal
    */
+  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
+  // `T`: a result type given as a type argument (`execute<Price>(fn)`).
+  execute<
+    T = unknown,
+    Fn extends (signal: AbortSignal) => T | PromiseLike<T> = (
+      signal: AbortSignal,
+    ) => T | PromiseLike<T>,
+  >(fn: Fn, signal?: AbortSignal): Promise<Awaited<ReturnType<Fn>>>;
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (!(this instanceof Bulkhead))
       return Promise.reject(unboundError('execute', 'Bulkhead', this));

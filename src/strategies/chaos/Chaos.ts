@@ -136,11 +136,17 @@ export class InjectedFaultError extends Error {
   }
 
   /**
-   * `instanceof InjectedFaultError` also knows one made by another copy of the package (an ESM
-   * application with a CommonJS dependency loads two). A subclass keeps the prototype chain.
+   * `instanceof InjectedFaultError` also knows one made by another copy of the package (a second
+   * version installed beside this one, or a browser bundle that gives `require` and `import` each
+   * its own build). A subclass keeps the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandedInstance(this, value, FAULT_BRAND, 'INJECTED_FAULT');
+  }
+
+  /** What `JSON.stringify` writes: `name`, `code`, `message` and any own fields; not the stack. */
+  toJSON(): { name: string; code: 'INJECTED_FAULT'; message: string; [field: string]: unknown } {
+    return { name: this.name, code: this.code, message: this.message, ...(this as object) };
   }
 }
 
@@ -286,6 +292,14 @@ export class Chaos<out R = never> {
    * @param signal - the caller's signal: an already-aborted one rejects without calling `fn`, and
    *   an abort during an injected wait or the work rejects at once with `signal.reason`
    */
+  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
+  // `T`: a result type given as a type argument (`execute<Price>(fn)`).
+  execute<
+    T = unknown,
+    Fn extends (signal: AbortSignal) => T | PromiseLike<T> = (
+      signal: AbortSignal,
+    ) => T | PromiseLike<T>,
+  >(fn: Fn, signal?: AbortSignal): Promise<Awaited<ReturnType<Fn>> | InjectedResult<R>>;
   execute<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,

@@ -57,24 +57,30 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
       // The deadline of a timeout inside, carried by the root, is not the method's.
       substitute = this.fallback.recover(value, [outside(ctx, this)]);
     } catch (error) {
-      // A method that throws supplied nothing: no fallback to count or report.
-      this.outer.leave(ctx, false, error);
+      this.settled(ctx, value, false, error);
       return;
     }
-    whenSettled(substitute, (settledOk, settled) => {
-      // Counted once it has supplied a value that can still reach the caller.
-      if (settledOk && !ctx.aborted) this.recovered(ctx, value);
-      this.outer.leave(ctx, settledOk, settled);
-    });
+    whenSettled(substitute, (settledOk, settled) => this.settled(ctx, value, settledOk, settled));
   }
 
-  /** The fallback supplied a value in place of `error`: count and report it. */
-  private recovered(ctx: Context, error: unknown): void {
-    const { counters, hub, policy } = this.env;
-    counters.fallbacks++;
-    // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
-    if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error });
-    ctx.root.recovered = true;
+  /**
+   * The method, called for `error`, answered `outcome`. It took over from `error` when it
+   * supplied a value, or failed with another error: the fallback is counted and reported then,
+   * with `error`, which the call's own outcome would otherwise hide. A method that throws or
+   * rejects with the very error it was given declined it: no fallback, and the call fails with
+   * that error, reported as the call's failure. Nothing is counted for a caller who left.
+   */
+  private settled(ctx: Context, error: unknown, ok: boolean, outcome: unknown): void {
+    if (!ctx.aborted && (ok || outcome !== error)) {
+      const { counters, hub, policy } = this.env;
+      counters.fallbacks++;
+      // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
+      if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error });
+      // A value that can still reach the caller: the call resolves by the fallback (a later
+      // success, after a retry outside, is the work's own).
+      if (ok) ctx.root.recovered = true;
+    }
+    this.outer.leave(ctx, ok, outcome);
   }
 
   // Whether `on` matches `error`: one that throws declines it; one that answered with a promise

@@ -828,6 +828,37 @@ describe('instrument', () => {
       expect(value(after, 'bulwark.calls', { policy: 'late', outcome: 'success' })).to.equal(1);
     });
 
+    it('keeps recording a policy a reload removes and configures again, once', async () => {
+      const config = {
+        bulkhead: { pool: { 'max-concurrent': 3 } },
+        policies: { pricing: [{ bulkhead: 'pool' }] },
+      };
+      const reg = PolicyRegistry.fromConfig(config);
+      instrument(reg, { meter: provider.getMeter('test') });
+      const pricing = reg.policy('pricing');
+      await pricing.execute(() => 'ok');
+      for (let i = 0; i < 2; i++) {
+        reg.reload({ bulkhead: config.bulkhead, policies: {} });
+        reg.reload(config);
+      }
+      expect(reg.policy('pricing')).to.equal(pricing);
+      const gate = deferred<string>();
+      const held = pricing.execute(() => gate.promise);
+
+      const running = await collect();
+      expect(
+        value(running, 'bulwark.bulkhead.available', {
+          policy: 'pricing',
+          stage: 'bulkhead',
+          primitive: 'pool',
+        }),
+      ).to.equal(2);
+      gate.resolve('done');
+      await held;
+      const after = await collect();
+      expect(value(after, 'bulwark.calls', { policy: 'pricing', outcome: 'success' })).to.equal(2);
+    });
+
     it('stops watching the registry once removed', async () => {
       const reg = registry();
       const stop = instrument(reg, { meter: provider.getMeter('test') });

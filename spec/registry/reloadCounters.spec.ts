@@ -1,10 +1,13 @@
 // PolicyRegistry.reload of a retry budget, a hedge or a chaos stage whose options changed: the new
-// object takes over what still applies (a budget's spending in its window, the counters), and
-// what the old one still counts for calls in flight shows on the new one too.
+// object takes over what still applies (a budget's spending in its window, the counters); what
+// the old one counts later, for calls in flight under the old settings, stays on the old one.
 import { expect } from 'chai';
 import { InjectedFaultError } from '../../src/strategies/chaos/Chaos.js';
 import type { ExecutionContext } from '../../src/pipeline/ExecutionContext.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
+import { Chaos } from '../../src/strategies/chaos/Chaos.js';
+import { Hedge } from '../../src/strategies/hedge/Hedge.js';
+import { RetryBudget } from '../../src/strategies/retry-budget/RetryBudget.js';
 import { ManualClock } from '../support/clock.js';
 import { rejectionOf } from '../support/promises.js';
 
@@ -111,7 +114,7 @@ describe('PolicyRegistry.reload: counters and spending that still apply', () => 
         clock.setTimeout(() => resolve(ctx.attempt), ctx.attempt === 1 ? 30 : 5),
       );
 
-    it('keeps its hedges and wins, counts the attempts still running on the old one as running, and what they count later', async () => {
+    it('keeps its hedges and wins; the attempts still running on the old one count there', async () => {
       const registry = PolicyRegistry.fromConfig(hedge('10ms'), { clock });
       const p = registry.policy('p');
       const done = p.execute(work);
@@ -124,22 +127,23 @@ describe('PolicyRegistry.reload: counters and spending that still apply', () => 
       registry.reload(hedge('20ms'));
       expect(registry.hedge('h')).to.not.equal(old);
       const state = { kind: 'hedge', name: 'h', maxHedges: 1, delayMs: 20 };
-      expect(p.metrics().stages).to.deep.equal([{ ...state, running: 2, hedges: 2, wins: 1 }]);
+      expect(p.metrics().stages).to.deep.equal([{ ...state, running: 0, hedges: 2, wins: 1 }]);
       expect(registry.health().primitives.hedge.h).to.deep.equal({
         ...state,
-        running: 2,
+        running: 0,
         hedges: 2,
         wins: 1,
       });
       await clock.advance(100);
       expect(await call).to.equal(2);
-      expect(p.metrics().stages).to.deep.equal([{ ...state, running: 0, hedges: 2, wins: 2 }]);
+      // The call in flight won on the old object, which counts it.
+      expect(old).to.include({ running: 0, hedges: 2, wins: 2 });
+      expect(p.metrics().stages).to.deep.equal([{ ...state, running: 0, hedges: 2, wins: 1 }]);
       // Calls under the new settings count on from there.
       const next = p.execute(work);
       await clock.advance(100);
       expect(await next).to.equal(2);
-      expect(registry.hedge('h')).to.include({ running: 0, hedges: 3, wins: 3 });
-      // The old object still counts its own.
+      expect(registry.hedge('h')).to.include({ running: 0, hedges: 3, wins: 2 });
       expect(old).to.include({ running: 0, hedges: 2, wins: 2 });
     });
 
@@ -165,7 +169,7 @@ describe('PolicyRegistry.reload: counters and spending that still apply', () => 
       policies: { p: [{ chaos: 'c' }] },
     });
 
-    it('keeps its counters, and adds what the old one injects into calls in flight', async () => {
+    it('keeps its counters; what the old one injects into calls in flight counts there', async () => {
       const registry = PolicyRegistry.fromConfig(chaos('10ms'), { clock, chaos: true });
       const p = registry.policy('p');
       for (let i = 0; i < 3; i++) {
@@ -183,16 +187,57 @@ describe('PolicyRegistry.reload: counters and spending that still apply', () => 
       expect(p.metrics().stages).to.deep.equal([{ ...state, faults: 3, delays: 4, results: 0 }]);
       await clock.advance(10);
       expect(await inFlight).to.be.instanceOf(InjectedFaultError);
-      expect(p.metrics().stages).to.deep.equal([{ ...state, faults: 4, delays: 4, results: 0 }]);
+      expect(old).to.include({ delays: 4, faults: 4, results: 0 });
+      expect(p.metrics().stages).to.deep.equal([{ ...state, faults: 3, delays: 4, results: 0 }]);
       const next = rejectionOf(p.execute(() => 'no'));
       await clock.advance(20);
       expect(await next).to.be.instanceOf(InjectedFaultError);
       expect(registry.health().primitives.chaos.c).to.deep.equal({
         ...state,
-        faults: 5,
+        faults: 4,
         delays: 5,
         results: 0,
       });
+    });
+  });
+
+  describe('an object replaced many times over', () => {
+    const N = 50_000;
+
+    /** `first`, then N objects, each taking over from the one before; the last one. */
+    function chain<T extends { takeOver(old: T): void }>(first: T, make: () => T): T {
+      let last = first;
+      for (let i = 0; i < N; i++) {
+        const next = make();
+        next.takeOver(last);
+        last = next;
+      }
+      return last;
+    }
+
+    it('counts on itself alone, in one step, however many replaced it', () => {
+      const options = { ratio: 0, minPerSecond: 0, clock };
+      const budget = new RetryBudget(options);
+      const newest = chain(budget, () => new RetryBudget(options));
+      expect(budget.tryWithdraw()).to.equal(false);
+      expect(budget.refused).to.equal(1);
+      expect(newest.refused).to.equal(0);
+
+      const hedge = new Hedge({ clock });
+      const lastHedge = chain(hedge, () => new Hedge({ clock }));
+      hedge.trackRun(1, true);
+      hedge.won();
+      expect(hedge).to.include({ running: 1, hedges: 1, wins: 1 });
+      expect(lastHedge).to.include({ running: 0, hedges: 0, wins: 0 });
+
+      const chaos = new Chaos({ fault: { rate: 1 }, clock });
+      const lastChaos = chain(
+        chaos as Chaos<unknown>,
+        () => new Chaos({ fault: { rate: 1 }, clock }),
+      );
+      chaos.faultFor({ attempt: 1 } as never);
+      expect(chaos.faults).to.equal(1);
+      expect(lastChaos.faults).to.equal(0);
     });
   });
 });

@@ -228,10 +228,17 @@ export class PolicyRegistry {
   readonly #policies = new Map<string, Policy<unknown, unknown>>();
   #configured = new Map<string, Slot>();
   /**
-   * Configured policies a reload removed, by name: a later reload that configures the name again
-   * puts the same handle (its counters, its listeners) back in place.
+   * Configured policies a reload removed, by name, while anyone still holds one: a later reload
+   * that configures the name again puts the same handle (its counters, its listeners) back in
+   * place. Weak: the registry alone keeps no removed policy alive (names of many deploys or
+   * tenants would pile up); a name whose policy was collected is dropped at the next reload.
    */
-  readonly #retired = new Map<string, Slot>();
+  readonly #retired = new Map<string, WeakRef<Policy<unknown, unknown>>>();
+  /**
+   * The slot of each policy in `#retired`, by its handle: weakly, so that a removed policy
+   * nobody holds any more can be collected, and its name forgotten at the next reload.
+   */
+  readonly #retiredSlots = new WeakMap<Policy<unknown, unknown>, Slot>();
   // The options each primitive was built from, to tell on reload whether they changed.
   readonly #resolved = new WeakMap<object, Readonly<Record<string, unknown>>>();
   /** The shared instances a primitive's configured options named (`budget: api`), in order. */
@@ -283,8 +290,10 @@ export class PolicyRegistry {
    *   settings they started with. Its `metrics()` counts every call once, across reloads; its
    *   listeners stay subscribed. A policy no longer configured is dropped from the registry, and
    *   an object handed out for it keeps its last settings; a later reload that configures the
-   *   name again puts that same object back (reported as added), under the new settings, its
-   *   counts and listeners carrying on, its own stages matched to those it had.
+   *   name again while something still holds that object puts it back (reported as added),
+   *   under the new settings, its counts and listeners carrying on, its own stages matched to
+   *   those it had. The registry alone keeps no removed policy alive: one nothing holds can be
+   *   garbage-collected, and its name configured again gets a new policy.
    * - A shared primitive (or a policy's own stage) whose options are unchanged is kept as it is:
    *   the same object, with all its state. Options are compared by value, not by spelling:
    *   `max-wait: 1s` and `1000`, or a default written out and left out, are unchanged. One whose options changed is replaced by a new
@@ -298,12 +307,12 @@ export class PolicyRegistry {
    *   queued callers wait in the new queue first, each with its own deadline and signal, and the
    *   old object admits nothing of its own (it asks the new one); an adaptive limit keeps what it
    *   learned, fitted into its new bounds. A retry budget keeps what its window spent (first
-   *   attempts and retries, each at its time: those older than a shorter new `window` drop
-   *   out), weighed by the new `ratio` and `minPerSecond`, and its `refused` count. A hedge keeps
-   *   its `hedges` and `wins`, a chaos stage its `faults`, `delays` and `results`; what the old
-   *   one still counts for calls in flight counts on the new one too (a hedge's attempts still
-   *   running show in the new one's `running`), as do a retry budget's refusals, though such
-   *   calls spend from the old budget. `registry.circuitBreaker(name)` (and the like) then
+   *   attempts and retries, each placed at the moment the tenth of the old window it fell in
+   *   began: a tenth that began before a shorter new `window` drops out), weighed by the new
+   *   `ratio` and `minPerSecond`, and its `refused` count. A hedge keeps its `hedges` and `wins`,
+   *   a chaos stage its `faults`, `delays` and `results`, as they were at the reload; what the
+   *   old one counts later, for calls in flight under the old settings (a hedge's attempts still
+   *   running, a budget's refusals), stays on the old object. `registry.circuitBreaker(name)` (and the like) then
    *   return the new object; code holding the old one keeps the old settings (a bulkhead's, over
    *   the new one's slots).
    * - A primitive that was built on demand with the `default` settings is kept, or rebuilt as
@@ -602,7 +611,7 @@ export class PolicyRegistry {
       }
       const was = this.#configured.get(name);
       // One removed by an earlier reload comes back: its own stages are matched as if it stayed.
-      const before = (was ?? this.#retired.get(name))?.stages;
+      const before = (was ?? this.#retiredSlot(name))?.stages;
       const ordinals = new Map<KindDescriptor, number>();
       const stages = stageConfigs.map((stage: StageConfig): BuiltStage => {
         const kind = kindNamed(stage.kind);
@@ -641,6 +650,12 @@ export class PolicyRegistry {
     return { config, instances, resolved, replaced, policies, event };
   }
 
+  /** The slot of the configured policy named `name` a reload removed, while its handle lives. */
+  #retiredSlot(name: string): Slot | undefined {
+    const handle = this.#retired.get(name)?.deref();
+    return handle === undefined ? undefined : this.#retiredSlots.get(handle);
+  }
+
   /** Puts a plan in place. Nothing here can fail. */
   #apply(plan: Plan): void {
     this.#config = plan.config;
@@ -652,7 +667,7 @@ export class PolicyRegistry {
     const added: Array<Policy<unknown, unknown>> = [];
     for (const [name, { stages, policy }] of plan.policies) {
       let slot = this.#configured.get(name);
-      const revived = slot === undefined ? this.#retired.get(name) : undefined;
+      const revived = slot === undefined ? this.#retiredSlot(name) : undefined;
       if (revived !== undefined) {
         this.#retired.delete(name);
         slot = revived;
@@ -669,7 +684,14 @@ export class PolicyRegistry {
       configured.set(name, slot);
     }
     for (const [name, slot] of this.#configured) {
-      if (!configured.has(name)) this.#retired.set(name, slot);
+      if (!configured.has(name)) {
+        this.#retired.set(name, new WeakRef(slot.handle));
+        this.#retiredSlots.set(slot.handle, slot);
+      }
+    }
+    // Names whose removed policy was collected: configuring one again builds a new policy.
+    for (const [name, ref] of this.#retired) {
+      if (ref.deref() === undefined) this.#retired.delete(name);
     }
     this.#configured = configured;
     this.#policies.clear();

@@ -97,9 +97,10 @@ export class InMemoryRetryBudgetStore implements RetryBudgetStore {
 
   /**
    * @internal Adds the counts of `old`'s window (a store of the budget this one's replaces,
-   * on the same clock) to this window: each bucket's counts to the bucket of this window that
-   * holds the moment it began, those that began before this window are left out. Buckets of the
-   * same length are copied as they are.
+   * on the same clock) to this window: each bucket's counts (a tenth of the old window) to the
+   * bucket of this window that holds the moment it began, so a count is placed by that moment,
+   * not its own; a bucket that began before this window is left out whole. Buckets of the same
+   * length are copied as they are.
    */
   takeOver(old: InMemoryRetryBudgetStore): void {
     this.#advance();

@@ -129,9 +129,13 @@ export type {
 export type { KeyedOptions } from './strategies/keyed/Keyed.js';
 export { Keyed } from './strategies/keyed/Keyed.js';
 export type {
+  ChaosFaultEvent,
+  ChaosLatencyEvent,
+  ChaosResultEvent,
   PolicyEvent,
   PolicyEventMap,
   PolicyListener,
+  RejectedEvent,
   RejectionReason,
 } from './pipeline/events.js';
 export type { PolicyMetrics, StageState } from './pipeline/metrics.js';

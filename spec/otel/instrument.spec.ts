@@ -464,6 +464,25 @@ describe('instrument', () => {
       expect(value(collected, 'bulwark.ratelimiter.tokens', attributes)).to.equal(4);
     });
 
+    it('reports the callers waiting for rate limiter tokens', async () => {
+      const policy = Policy.builder('api')
+        .rateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '5s' })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const attributes = { policy: 'api', stage: 'rate-limiter', primitive: 'rate-limiter' };
+      const calls = [1, 2, 3].map((n) => policy.execute(() => n));
+      let collected = await collect();
+      expect(metric(collected, 'bulwark.ratelimiter.queued').descriptor.unit).to.equal('{call}');
+      expect(value(collected, 'bulwark.ratelimiter.queued', attributes)).to.equal(2);
+      await clock.tickAsync(1000);
+      collected = await collect();
+      expect(value(collected, 'bulwark.ratelimiter.queued', attributes)).to.equal(1);
+      await clock.tickAsync(1000);
+      expect(await Promise.all(calls)).to.deep.equal([1, 2, 3]);
+      collected = await collect();
+      expect(value(collected, 'bulwark.ratelimiter.queued', attributes)).to.equal(0);
+    });
+
     it('adds the given attributes to every data point, keeping its own on a clash', async () => {
       const policy = Policy.builder<string>('tagged')
         .fallback({ value: 'v' })

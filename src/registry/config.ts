@@ -558,6 +558,21 @@ function readPolicy(
   );
 }
 
+/**
+ * @internal The names a reference to a shared instance of the kind `name` may use, for messages:
+ * the configured ones, and `default`, which is always known (said so when it is not configured).
+ */
+export function knownNames(name: string, config: KindConfig): string {
+  const named = [...config.named.keys()];
+  if (config.default !== undefined)
+    return `known ${name} names: ${['default', ...named].join(', ')}`;
+  return (
+    (named.length === 0
+      ? `no ${name} is configured`
+      : `configured ${name} names: ${named.join(', ')}`) + '; `default` names the built-in defaults'
+  );
+}
+
 /** The keys of a policy's stages and the configuration's sections. */
 function* besideStage(stages: unknown[], sections: readonly string[]): Iterable<string> {
   for (const stage of stages) if (isPlainObject(stage)) yield* Object.keys(stage);
@@ -599,7 +614,7 @@ function readStage(
       fail(
         path,
         `${show(value)} ${shorthand ? `is neither ${shorthand.what} nor` : 'is not'} a configured ${name}` +
-          `${didYouMean(value, names)}; known ${name} names: ${names.join(', ')}`,
+          `${didYouMean(value, names)}; ${knownNames(name, config)}`,
         `${shorthand ? `${shorthand.what} or ` : ''}the name of a configured ${name}`,
         value,
       );

@@ -206,6 +206,8 @@ export class Chaos<out R = never> {
   #faults = 0;
   #delays = 0;
   #results = 0;
+  /** The chaos that took this one's place on a reload: it counts what this one still injects. */
+  #successor: Chaos<unknown> | undefined;
   // The live counters' getters: one function each for every instance (see `setLive`).
   static #faultsNow(this: Chaos<unknown>): number {
     return this.#faults;
@@ -343,7 +345,7 @@ export class Chaos<out R = never> {
     let outcome: ChaosPlan['outcome'];
     if (this.latencyRate > 0 && random() < this.latencyRate) {
       delayMs = this.latencyMs;
-      this.#delays++;
+      this.#delayed();
     }
     const faulted = this.faultRate > 0 && random() < this.faultRate;
     const resulted = this.resultRate > 0 && random() < this.resultRate;
@@ -359,7 +361,7 @@ export class Chaos<out R = never> {
    * TypeError for a promise it answered with.
    */
   faultFor(call: ChaosCall): unknown {
-    this.#faults++;
+    this.#faulted();
     const error = this.#error;
     if (error === undefined) return new InjectedFaultError();
     if (typeof error === 'string') return new InjectedFaultError(error);
@@ -376,8 +378,38 @@ export class Chaos<out R = never> {
 
   /** @internal The injected result, counted as injected now (as {@link Chaos.faultFor}). */
   resultPlan(): R {
-    this.#results++;
+    this.#resulted();
     return this.#value as R;
+  }
+
+  #delayed(): void {
+    this.#delays++;
+    const next = this.#successor;
+    if (next !== undefined) next.#delayed();
+  }
+
+  #faulted(): void {
+    this.#faults++;
+    const next = this.#successor;
+    if (next !== undefined) next.#faulted();
+  }
+
+  #resulted(): void {
+    this.#results++;
+    const next = this.#successor;
+    if (next !== undefined) next.#resulted();
+  }
+
+  /**
+   * @internal Takes the place of `old` (a registry's reload changed its options): its counters
+   * go on here, and what it still injects (into calls in flight under the old settings) counts
+   * here too.
+   */
+  takeOver(old: Chaos<unknown>): void {
+    this.#faults += old.#faults;
+    this.#delays += old.#delays;
+    this.#results += old.#results;
+    old.#successor = this;
   }
 }
 

@@ -128,6 +128,8 @@ export class Hedge<in R = any> {
   #running = 0;
   #hedges = 0;
   #wins = 0;
+  /** The hedge that took this one's place on a reload: it counts what this one still counts. */
+  #successor: Hedge | undefined;
   // The live counters' getters: one function each for every instance (see `setLive`).
   static #runningNow(this: Hedge): number {
     return this.#running;
@@ -249,11 +251,25 @@ export class Hedge<in R = any> {
   trackRun(delta: 1 | -1, hedged: boolean): void {
     this.#running += delta;
     if (hedged) this.#hedges++;
+    this.#successor?.trackRun(delta, hedged);
   }
 
   /** @internal A hedged attempt answered a call. */
   won(): void {
     this.#wins++;
+    this.#successor?.won();
+  }
+
+  /**
+   * @internal Takes the place of `old` (a registry's reload changed its options): its counters
+   * go on here, and the attempts still running on it (calls in flight under the old settings),
+   * with the hedges and wins they come to, count here too.
+   */
+  takeOver(old: Hedge): void {
+    this.#running += old.#running;
+    this.#hedges += old.#hedges;
+    this.#wins += old.#wins;
+    old.#successor = this;
   }
 }
 

@@ -80,6 +80,8 @@ export class RetryBudget {
   declare readonly windowMs: number;
   readonly #store: RetryBudgetStore;
   #refused = 0;
+  /** The budget that took this one's place on a reload: it counts this one's refusals too. */
+  #successor: RetryBudget | undefined;
 
   /**
    * @throws TypeError for an unknown option or a value of the wrong type
@@ -108,7 +110,10 @@ export class RetryBudget {
     return roundTokens(this.#store.balance());
   }
 
-  /** Retries refused for want of budget since the budget was made. */
+  /**
+   * Retries refused for want of budget since the budget was made (by a registry, since the first
+   * budget of its name: a reload that changes it carries the count on).
+   */
   get refused(): number {
     return this.#refused;
   }
@@ -124,7 +129,30 @@ export class RetryBudget {
    */
   tryWithdraw(): boolean {
     if (this.#store.tryWithdraw()) return true;
-    this.#refused++;
+    this.#refuse();
     return false;
+  }
+
+  #refuse(): void {
+    this.#refused++;
+    const next = this.#successor;
+    if (next !== undefined) next.#refuse();
+  }
+
+  /**
+   * @internal Takes the place of `old` (a registry's reload changed its options): its refusals
+   * so far and from now on (calls in flight under the old settings still draw on it) count here
+   * too, and, both counting in memory, the first attempts and retries of its window, each at the
+   * time it was counted (see `InMemoryRetryBudgetStore.takeOver`), count under this budget's
+   * settings.
+   */
+  takeOver(old: RetryBudget): void {
+    this.#refused += old.#refused;
+    old.#successor = this;
+    const store = this.#store;
+    const was = old.#store;
+    if (store instanceof InMemoryRetryBudgetStore && was instanceof InMemoryRetryBudgetStore) {
+      store.takeOver(was);
+    }
   }
 }

@@ -25,14 +25,21 @@ export type ConfigStageKind = Exclude<PrimitiveKind, 'retry-budget'> | 'fallback
  * kebab-case (as in the PyFly resilience guide) or camelCase. See
  * {@link PolicyRegistry.fromConfig}, which checks every key and value.
  *
- * Any object but an array or a function: a record, or a configuration typed by an interface of
- * the application's (which has no index signature). A value typed `unknown` (a validator's
- * output) is taken once narrowed: `typeof value === 'object'`.
+ * Any object but an array, a function, a promise (or another thenable: `fromConfig(loadConfig())`
+ * for `fromConfig(await loadConfig())`) or a `Date`: a record, or a configuration typed by an
+ * interface of the application's (which has no index signature). A value typed `unknown` (a
+ * validator's output) is taken once narrowed: `typeof value === 'object'`.
  */
 export type ResilienceConfig =
   | Readonly<Record<string, unknown>>
-  // An interface-typed object; `length` and `call` keep arrays and functions out.
-  | (object & { readonly length?: never; readonly call?: never });
+  // An interface-typed object. `length`, `call`, `then` and `getTime` (no configuration key)
+  // keep out arrays, functions, thenables and dates, which the registry refuses at run time.
+  | (object & {
+      readonly length?: never;
+      readonly call?: never;
+      readonly then?: never;
+      readonly getTime?: never;
+    });
 
 /** @internal The kinds with shared instances, in the order the registry builds them. */
 export function sharedKinds(): KindDescriptor[] {

@@ -205,7 +205,18 @@ import * as core from 'bulwark';
 import * as redis from 'bulwark/redis';
 import * as otel from 'bulwark/otel';
 import * as fetch from 'bulwark/fetch';
-import { CircuitBreaker, Policy, PolicyRegistry, circuitBreaker, retry, stages } from 'bulwark';
+import {
+  CircuitBreaker,
+  Fallback,
+  Hedge,
+  Policy,
+  PolicyRegistry,
+  Retry,
+  circuitBreaker,
+  retry,
+  stages,
+  usePolicy,
+} from 'bulwark';
 
 export const everything = { ...core, ...redis, ...otel, ...fetch };
 export const allStages = { ...stages };
@@ -221,6 +232,44 @@ export const retried = retry({ maxAttempts: 2 })(async (id: string) => id.length
 export const guarded = circuitBreaker(new CircuitBreaker({}))(async () => 1);
 export const get = fetch.resilientFetch(Policy.builder('http').build());
 export const stop = otel.instrument(registry);
+
+// Generic helpers and members whose result types are inferred from a call in generic code.
+export function run<T>(policy: Policy<T>, fn: () => Promise<T>) {
+  return policy.execute(fn);
+}
+export function runWith<T, F>(policy: Policy<T, F>, fn: () => Promise<T>) {
+  return policy.execute(fn, { data: { via: 'sdk' } });
+}
+export function wrapped<T>(policy: Policy<T>, fn: (id: string) => Promise<T>) {
+  return policy.wrap(fn);
+}
+export function decorated<T>(policy: Policy<T>) {
+  return usePolicy(policy);
+}
+export function reloadable<T>(fn: () => Promise<T>) {
+  return registry.policy('reloaded').execute(fn);
+}
+export function attempted<T>(primitive: Retry<T>, fn: () => Promise<T>) {
+  return primitive.execute(fn);
+}
+export function broken<T>(primitive: CircuitBreaker<T>, fn: () => Promise<T>) {
+  return primitive.execute(fn);
+}
+export function fellBack<T, V>(primitive: Fallback<V, T>, fn: () => Promise<T>) {
+  return primitive.execute(fn);
+}
+export function hedged<T>(primitive: Hedge<T>, fn: () => Promise<T>) {
+  return primitive.execute(fn);
+}
+export class Repository<T> {
+  constructor(
+    private readonly policy: Policy<T>,
+    private readonly load: (id: string) => Promise<T>,
+  ) {}
+  get(id: string) {
+    return this.policy.execute(() => this.load(id));
+  }
+}
 `;
 const EMIT = { noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: 'out' };
 

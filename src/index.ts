@@ -115,6 +115,7 @@ export type {
 } from './strategies/chaos/Chaos.js';
 export { Chaos, InjectedFaultError, isInjectedFaultError } from './strategies/chaos/Chaos.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
+export type { AnyOnly, Resolved } from './internal/resolved.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export { stages, BuiltinStage } from './pipeline/stages.js';
 export type {
@@ -128,9 +129,13 @@ export type {
 export type { KeyedOptions } from './strategies/keyed/Keyed.js';
 export { Keyed } from './strategies/keyed/Keyed.js';
 export type {
+  ChaosFaultEvent,
+  ChaosLatencyEvent,
+  ChaosResultEvent,
   PolicyEvent,
   PolicyEventMap,
   PolicyListener,
+  RejectedEvent,
   RejectionReason,
 } from './pipeline/events.js';
 export type { PolicyMetrics, StageState } from './pipeline/metrics.js';

@@ -93,7 +93,7 @@ describe('contract: bulwark/otel', () => {
     remove();
   });
 
-  it('R-OTEL-2: Instruments: counters `bulwark.calls`, `bulwark.rejections`, `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms `bulwark.call.duration` and `bulwark.attempt.duration` (unit `ms`); observable gauges `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`', async () => {
+  it('R-OTEL-2: Instruments: counters `bulwark.calls`, `bulwark.rejections`, `bulwark.retries`, `bulwark.timeouts`, `bulwark.fallbacks`; histograms `bulwark.call.duration` and `bulwark.attempt.duration` (unit `ms`); observable gauges `bulwark.circuit.state`, `bulwark.bulkhead.available`, `bulwark.bulkhead.queued`, `bulwark.ratelimiter.tokens`, `bulwark.ratelimiter.queued`', async () => {
     const clock = new ManualClock(1_000);
     const limiter = new RateLimiter({ maxTokens: 2, refillRate: 0.001, clock });
     const policy = Policy.builder('all')
@@ -127,6 +127,7 @@ describe('contract: bulwark/otel', () => {
       'bulwark.bulkhead.available': [gauge, undefined],
       'bulwark.bulkhead.queued': [gauge, undefined],
       'bulwark.ratelimiter.tokens': [gauge, undefined],
+      'bulwark.ratelimiter.queued': [gauge, '{call}'],
     };
     for (const [name, [type, unit]] of Object.entries(kinds)) {
       const metric = collected.byName.get(name);
@@ -180,6 +181,7 @@ describe('contract: bulwark/otel', () => {
       'bulwark.bulkhead.available',
       'bulwark.bulkhead.queued',
       'bulwark.ratelimiter.tokens',
+      'bulwark.ratelimiter.queued',
     ]) {
       const found = points(collected, name);
       expect(found.length, name).to.be.greaterThan(0);

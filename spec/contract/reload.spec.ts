@@ -79,6 +79,49 @@ describe('contract: registry reload', () => {
     expect(await rejectionOf(stock.execute(() => 'x'))).to.include({ retryAfterMs: 30_000 });
   });
 
+  it('R-REG-13: a changed retry budget keeps what its window spent, and its refusals; hedge and chaos counters go on from their count at the reload', async () => {
+    const clock = new ManualClock();
+    const budget = (ratio: number): Record<string, unknown> => ({
+      'retry-budget': { api: { ratio, 'min-per-second': 1 } },
+      hedge: { h: { delay: ratio === 0.1 ? '1s' : '2s' } },
+      policies: { p: [{ hedge: 'h' }] },
+    });
+    const registry = PolicyRegistry.fromConfig(budget(0.1), { clock });
+    const api = registry.retryBudget('api');
+    for (let i = 0; i < 100; i++) api.deposit();
+    for (let i = 0; i < 25; i++) api.tryWithdraw();
+    const old = registry.hedge('h');
+    const hedged = registry
+      .policy('p')
+      .execute(
+        (ctx) => new Promise((resolve) => clock.setTimeout(() => resolve(ctx.attempt), 2_000)),
+      );
+    await clock.advance(1_000);
+    expect(registry.hedge('h')).to.include({ hedges: 1, running: 2 });
+    registry.reload(budget(0.05));
+    // 0.05 x 100 first attempts + 10 - 20 retries: nothing left, 5 refused.
+    expect(registry.retryBudget('api')).to.include({ tokens: 0, refused: 5 });
+    // The attempts of the call in flight run, and count, on the old hedge.
+    expect(registry.hedge('h')).to.include({ hedges: 1, running: 0, wins: 0 });
+    await clock.advance(1_000);
+    expect(await hedged).to.equal(1);
+    expect(old).to.include({ hedges: 1, running: 1, wins: 0 });
+    expect(registry.hedge('h')).to.include({ hedges: 1, running: 0, wins: 0 });
+  });
+
+  it('R-REG-12: a policy configured again after a reload removed it is the same object, counting on', async () => {
+    const registry = PolicyRegistry.fromConfig(config('1s'));
+    const pricing = registry.policy('pricing');
+    await pricing.execute(() => 1);
+    registry.reload({ policies: { stock: [] } });
+    expect(registry.names()).to.deep.equal(['stock']);
+    registry.reload(config('2s'));
+    expect(registry.policy('pricing')).to.equal(pricing);
+    expect(pricing.describe()).to.equal('1. timeout: 2000 ms');
+    await pricing.execute(() => 2);
+    expect(registry.health().policies.pricing).to.include({ calls: 2, successes: 2 });
+  });
+
   it('R-REG-13: options with the same values in another spelling are unchanged', () => {
     const registry = PolicyRegistry.fromConfig(config('1s'));
     const breaker = registry.circuitBreaker('inventory');

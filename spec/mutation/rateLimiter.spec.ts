@@ -417,9 +417,10 @@ describe('RateLimiter kind', () => {
     expect(RATE_LIMITER_STAGE.refusing?.(limiter), 'exactly 1 token').to.equal(false);
   });
 
-  it('describes its gauge of the tokens left', () => {
+  it('describes its gauges of the tokens left and the callers waiting', () => {
     expect(RATE_LIMITER.gauges?.map((g) => [g.name, g.unit, g.description])).to.deep.equal([
       ['bulwark.ratelimiter.tokens', '{token}', 'Tokens available in a rate limiter bucket.'],
+      ['bulwark.ratelimiter.queued', '{call}', 'Callers waiting for rate limiter tokens.'],
     ]);
   });
 });

@@ -464,6 +464,25 @@ describe('instrument', () => {
       expect(value(collected, 'bulwark.ratelimiter.tokens', attributes)).to.equal(4);
     });
 
+    it('reports the callers waiting for rate limiter tokens', async () => {
+      const policy = Policy.builder('api')
+        .rateLimiter({ maxTokens: 1, refillRate: 1, maxWait: '5s' })
+        .build();
+      instrument(policy, { meter: provider.getMeter('test') });
+      const attributes = { policy: 'api', stage: 'rate-limiter', primitive: 'rate-limiter' };
+      const calls = [1, 2, 3].map((n) => policy.execute(() => n));
+      let collected = await collect();
+      expect(metric(collected, 'bulwark.ratelimiter.queued').descriptor.unit).to.equal('{call}');
+      expect(value(collected, 'bulwark.ratelimiter.queued', attributes)).to.equal(2);
+      await clock.tickAsync(1000);
+      collected = await collect();
+      expect(value(collected, 'bulwark.ratelimiter.queued', attributes)).to.equal(1);
+      await clock.tickAsync(1000);
+      expect(await Promise.all(calls)).to.deep.equal([1, 2, 3]);
+      collected = await collect();
+      expect(value(collected, 'bulwark.ratelimiter.queued', attributes)).to.equal(0);
+    });
+
     it('adds the given attributes to every data point, keeping its own on a clash', async () => {
       const policy = Policy.builder<string>('tagged')
         .fallback({ value: 'v' })
@@ -807,6 +826,37 @@ describe('instrument', () => {
       await held;
       const after = await collect();
       expect(value(after, 'bulwark.calls', { policy: 'late', outcome: 'success' })).to.equal(1);
+    });
+
+    it('keeps recording a policy a reload removes and configures again, once', async () => {
+      const config = {
+        bulkhead: { pool: { 'max-concurrent': 3 } },
+        policies: { pricing: [{ bulkhead: 'pool' }] },
+      };
+      const reg = PolicyRegistry.fromConfig(config);
+      instrument(reg, { meter: provider.getMeter('test') });
+      const pricing = reg.policy('pricing');
+      await pricing.execute(() => 'ok');
+      for (let i = 0; i < 2; i++) {
+        reg.reload({ bulkhead: config.bulkhead, policies: {} });
+        reg.reload(config);
+      }
+      expect(reg.policy('pricing')).to.equal(pricing);
+      const gate = deferred<string>();
+      const held = pricing.execute(() => gate.promise);
+
+      const running = await collect();
+      expect(
+        value(running, 'bulwark.bulkhead.available', {
+          policy: 'pricing',
+          stage: 'bulkhead',
+          primitive: 'pool',
+        }),
+      ).to.equal(2);
+      gate.resolve('done');
+      await held;
+      const after = await collect();
+      expect(value(after, 'bulwark.calls', { policy: 'pricing', outcome: 'success' })).to.equal(2);
     });
 
     it('stops watching the registry once removed', async () => {

@@ -445,7 +445,7 @@ describe('PolicyRegistry configuration validation', () => {
         policies: { p: [{ 'time-limiter': '3 sec' }] },
       },
       OptionTypeError,
-      'resilience.policies.p[0].time-limiter: "3 sec" is neither a duration nor a configured time-limiter; known time-limiter names: default, slow',
+      'resilience.policies.p[0].time-limiter: "3 sec" is neither a duration nor a configured time-limiter; configured time-limiter names: slow; `default` names the built-in defaults',
     );
     expectError(
       { policies: { p: [{ 'time-limiter': -5 }] } },
@@ -461,7 +461,33 @@ describe('PolicyRegistry configuration validation', () => {
         policies: { pricing: [{ fallback: { value: 0 } }, { 'rate-limiter': 'paymnt-api' }] },
       },
       OptionTypeError,
-      'resilience.policies.pricing[1].rate-limiter: "paymnt-api" is not a configured rate-limiter (did you mean `payment-api`?); known rate-limiter names: default, payment-api, search-api',
+      'resilience.policies.pricing[1].rate-limiter: "paymnt-api" is not a configured rate-limiter (did you mean `payment-api`?); configured rate-limiter names: payment-api, search-api; `default` names the built-in defaults',
+    );
+  });
+
+  it('lists `default` among the known names as configured only when it is', () => {
+    expectError(
+      { policies: { p: [{ 'rate-limiter': 'api' }] } },
+      OptionTypeError,
+      'resilience.policies.p[0].rate-limiter: "api" is not a configured rate-limiter; no rate-limiter is configured; `default` names the built-in defaults',
+    );
+    expectError(
+      {
+        'rate-limiter': { default: { 'max-tokens': 3 }, search: {} },
+        policies: { p: [{ 'rate-limiter': 'api' }] },
+      },
+      OptionTypeError,
+      'resilience.policies.p[0].rate-limiter: "api" is not a configured rate-limiter; known rate-limiter names: default, search',
+    );
+    expectError(
+      { retry: { r: { budget: 'api' } } },
+      OptionTypeError,
+      'resilience.retry.r.budget: `budget` must name a configured retry-budget; no retry-budget is configured; `default` names the built-in defaults; got "api"',
+    );
+    expectError(
+      { 'retry-budget': { default: { ratio: 0.1 } }, retry: { r: { budget: 'api' } } },
+      OptionTypeError,
+      'resilience.retry.r.budget: `budget` must name a configured retry-budget; known retry-budget names: default; got "api"',
     );
   });
 

@@ -51,6 +51,7 @@ describe('PolicyRegistry.health', () => {
           name: 'payment-api',
           availableTokens: 9,
           maxTokens: 10,
+          queued: 0,
         },
       },
       bulkhead: {

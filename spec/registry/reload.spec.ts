@@ -641,6 +641,47 @@ describe('PolicyRegistry.reload', () => {
       registry.reload(withChanges((c) => delete (c.policies as Config).stock));
       expect(await stock.execute(() => 'still')).to.equal('still');
     });
+
+    it('gives a policy configured again, after a reload removed it, the same object, its counts and listeners', async () => {
+      const pricing = registry.policy('pricing');
+      const heard: string[] = [];
+      pricing.on('success', () => heard.push('success'));
+      const told: string[] = [];
+      registry.onRegister((policy) => told.push(policy.name));
+      for (let i = 0; i < 3; i++) await pricing.execute(() => i);
+      registry.reload(withChanges((c) => delete (c.policies as Config).pricing));
+      expect(registry.names()).to.not.include('pricing');
+      await pricing.execute(() => 'while removed');
+      const event = registry.reload(
+        withChanges((c) => ((c.policies as Config).pricing = [{ 'time-limiter': '10ms' }])),
+      );
+      expect(event.added).to.deep.equal(['policies.pricing']);
+      expect(registry.policy('pricing')).to.equal(pricing);
+      expect(told, 'instrumentation hears of it again').to.deep.equal(['pricing']);
+      expect(pricing.describe()).to.equal('1. timeout: 10 ms');
+      const late = rejectionOf(pricing.execute(() => new Promise(() => {})));
+      await clock.advance(10);
+      expect(await late)
+        .to.be.instanceOf(OperationTimeoutError)
+        .and.include({ timeoutMs: 10 });
+      await pricing.execute(() => 'back');
+      expect(heard).to.have.length(5);
+      const counts = { calls: 6, successes: 5, failures: 1 };
+      expect(pricing.metrics()).to.include(counts);
+      expect(registry.health().policies.pricing).to.include(counts);
+    });
+
+    it('keeps the own stages of a policy configured again when their options are unchanged', async () => {
+      const own = registry.policy('own');
+      await own.execute(fail).catch(() => undefined);
+      expect(own.metrics().stages[0]).to.include({ state: 'open' });
+      const config = base();
+      registry.reload(withChanges((c) => delete (c.policies as Config).own));
+      const event = registry.reload(config);
+      expect(event.added).to.deep.equal(['policies.own']);
+      expect(registry.policy('own')).to.equal(own);
+      expect(await rejectionOf(own.execute(() => 'no'))).to.be.instanceOf(CircuitOpenError);
+    });
   });
 
   it('loses no call and counts none twice under a loop of concurrent calls and reloads', async () => {

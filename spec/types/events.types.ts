@@ -5,8 +5,13 @@ import {
   isCircuitOpenError,
   Policy,
   type BulkheadFullError,
+  type ChaosFaultEvent,
+  type ChaosLatencyEvent,
+  type ChaosResultEvent,
   type CircuitOpenError,
+  type PolicyEventMap,
   type RateLimitExceededError,
+  type RejectedEvent,
   type ResilienceError,
   type ResilienceErrorCode,
 } from 'bulwark';
@@ -71,4 +76,47 @@ export function chaosEventSpecs(): void {
     const sure: number = event.delayMs;
     void [delay, sure, event.error, event.result];
   });
+}
+
+type Equal<A, B> =
+  (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_?: T): void {}
+
+export function payloadTypeSpecs(full: BulkheadFullError, fault: Error): void {
+  // The payloads' members are public types: code (and a declaration file) can name each.
+  assertType<
+    Equal<
+      PolicyEventMap['rejected'],
+      | RejectedEvent<'rate-limit', RateLimitExceededError>
+      | RejectedEvent<'bulkhead', BulkheadFullError>
+      | RejectedEvent<'circuit-open', CircuitOpenError>
+    >
+  >();
+  assertType<
+    Equal<PolicyEventMap['chaos'], ChaosLatencyEvent | ChaosFaultEvent | ChaosResultEvent>
+  >();
+  // A payload built in code, as a test of a listener does.
+  const rejected: RejectedEvent<'bulkhead', BulkheadFullError> = {
+    policy: 'p',
+    stage: 'bulkhead',
+    reason: 'bulkhead',
+    error: full,
+  };
+  const injected: ChaosFaultEvent = {
+    policy: 'p',
+    stage: 'chaos',
+    injection: 'fault',
+    error: fault,
+  };
+  const events: [PolicyEventMap['rejected'], PolicyEventMap['chaos']] = [rejected, injected];
+  // Narrowed, a payload is the member its discriminant names.
+  const bulkheadOnly = (event: PolicyEventMap['rejected']) =>
+    event.reason === 'bulkhead' ? event : undefined;
+  assertType<
+    Equal<ReturnType<typeof bulkheadOnly>, RejectedEvent<'bulkhead', BulkheadFullError> | undefined>
+  >();
+  const limited = { ...rejected, reason: 'rate-limit' } as const;
+  // @ts-expect-error the error's class follows the reason
+  const mismatched: PolicyEventMap['rejected'] = limited;
+  void [events, mismatched];
 }

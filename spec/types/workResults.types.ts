@@ -4,6 +4,7 @@
 // synchronous cache or asynchronously (`Promise<string> | number`), work resolving to `any`
 // (`response.json()`), a result type given as a type argument, a union of policies.
 import { circuitBreaker, fallback, retry, usePolicy } from '../../src/decorators/index.js';
+import { resilientFetch } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
@@ -195,9 +196,21 @@ export function genericSpecs(): void {
 
 export function dataOptionSpecs(request: Request): void {
   const policy = Policy.builder('p').build();
-  const getId = (): string => 'a';
-  // @ts-expect-error a function is no data (the call would reject)
-  void policy.execute(() => 1, { data: getId });
+  // A class instance (or an interface) with a \`call\` member is data like any other object.
+  class Job {
+    readonly id = 'a';
+    call(): string {
+      return this.id;
+    }
+  }
+  interface Invocation {
+    readonly id: string;
+    call(): void;
+  }
+  const invocation: Invocation = { id: 'a', call: () => undefined };
+  void policy.execute(() => 1, { data: new Job() });
+  void policy.execute(() => 1, { data: invocation });
+  void resilientFetch(policy)('https://example.test', { data: new Job() });
   void policy.execute(() => 1, { data: { id: 'a' } });
   void policy.execute(() => 1, { data: new Map([['id', 'a']]) });
   void policy.execute(() => 1, { data: request });

@@ -336,7 +336,10 @@ export function instrument(
   // Each policy's events are recorded once per meter: this call claims them, and records them
   // while its claim is the earliest one left (see `enqueue`). A listener running when its claim
   // has just moved behind another (the provider changed) leaves the event to that one.
+  // A policy this call already holds (a registry that holds it under two names, or a reload
+  // that configures a removed name again: the same object, never unwatched) keeps its claim.
   const watch = (policy: Policy<unknown, unknown>): (() => void) => {
+    if (held.has(policy)) return () => undefined;
     const own: Claim = {
       watch: () => watchPolicy(policy, recording, keyValues, base),
       unwatch: undefined,

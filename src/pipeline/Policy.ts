@@ -35,13 +35,6 @@ const policyView = /* @__PURE__ */ inspectView('Policy', (policy: Policy<unknown
   policy.toJSON(),
 );
 
-/**
- * What `execute`'s `data` takes: a `Map`, or any object but a function (`call` keeps functions
- * out; a record comes first, so that an object literal is not checked against `call` alone).
- */
-type DataOption =
-  Map<string, unknown> | Readonly<Record<string, unknown>> | (object & { readonly call?: never });
-
 /** Options of {@link Policy.execute}. */
 export interface ExecuteOptions {
   /** The caller's signal: when it aborts, the execution rejects at once with its reason. */
@@ -49,9 +42,10 @@ export interface ExecuteOptions {
   /**
    * Data for the thunk and stages, available as `ctx.data`: a `Map`, or any object (a plain
    * object, an interface-typed request, a class instance), whose own enumerable string keys
-   * become the entries. Not a function (refused at run time).
+   * become the entries. Not a function: the call rejects one with a `TypeError` (a type that
+   * refused functions would refuse an object with a `call` method too).
    */
-  readonly data?: DataOption | undefined;
+  readonly data?: Map<string, unknown> | object | undefined;
 }
 
 /**

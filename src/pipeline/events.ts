@@ -67,9 +67,9 @@ export interface PolicyEventMap {
    * kind.
    */
   rejected:
-    | Refusal<'rate-limit', RateLimitExceededError>
-    | Refusal<'bulkhead', BulkheadFullError>
-    | Refusal<'circuit-open', CircuitOpenError>;
+    | RejectedEvent<'rate-limit', RateLimitExceededError>
+    | RejectedEvent<'bulkhead', BulkheadFullError>
+    | RejectedEvent<'circuit-open', CircuitOpenError>;
   /**
    * A timeout stage's deadline passed; or a custom stage failed a call with an
    * `OperationTimeoutError` of its own (not one that came out of its `next`): `stage` is then its
@@ -102,31 +102,7 @@ export interface PolicyEventMap {
    * (with the `result` the call returns, the work not called). `injection` tells which:
    * `e.injection === 'latency'` makes `e.delayMs` a number.
    */
-  chaos:
-    | {
-        readonly policy: string;
-        readonly stage: string;
-        readonly injection: 'latency';
-        readonly delayMs: number;
-        readonly error?: undefined;
-        readonly result?: undefined;
-      }
-    | {
-        readonly policy: string;
-        readonly stage: string;
-        readonly injection: 'fault';
-        readonly delayMs?: undefined;
-        readonly error: unknown;
-        readonly result?: undefined;
-      }
-    | {
-        readonly policy: string;
-        readonly stage: string;
-        readonly injection: 'result';
-        readonly delayMs?: undefined;
-        readonly error?: undefined;
-        readonly result: unknown;
-      };
+  chaos: ChaosLatencyEvent | ChaosFaultEvent | ChaosResultEvent;
   /** A circuit breaker in the policy changed state. */
   'circuit-state': {
     readonly policy: string;
@@ -144,12 +120,18 @@ export type PolicyEvent = keyof PolicyEventMap;
 /** Why a call was refused. */
 export type RejectionReason = 'rate-limit' | 'bulkhead' | 'circuit-open';
 
+// The members of the `rejected` and `chaos` payloads are type literals, not interfaces: a
+// payload passes as a `Record<string, unknown>`, as before. Exported, so that code building or
+// narrowing one (and a declaration file) can name it.
+
 /**
- * The `rejected` payload of a refusal for `reason`, whose `error` is of the class that reason
- * names: `e.reason === 'bulkhead'` makes `e.error` a `BulkheadFullError`.
+ * The `rejected` payload of a refusal for `reason` `R`, whose `error` is of the class `E` that
+ * reason names: `PolicyEventMap['rejected']` is the union of `RejectedEvent<'rate-limit',
+ * RateLimitExceededError>`, `RejectedEvent<'bulkhead', BulkheadFullError>` and
+ * `RejectedEvent<'circuit-open', CircuitOpenError>`, so that `e.reason === 'bulkhead'` makes
+ * `e.error` a `BulkheadFullError`.
  */
-// A type literal, not an interface: a payload passes as a `Record<string, unknown>`, as before.
-type Refusal<R extends RejectionReason, E> = {
+export type RejectedEvent<R extends RejectionReason, E> = {
   readonly policy: string;
   readonly stage: string;
   readonly reason: R;
@@ -157,6 +139,36 @@ type Refusal<R extends RejectionReason, E> = {
   readonly error: E;
   /** The call's key, when the stage keeps one primitive per key (`key` option). */
   readonly key?: string;
+};
+
+/** The `chaos` payload of an injected latency: the call goes on after `delayMs`. */
+export type ChaosLatencyEvent = {
+  readonly policy: string;
+  readonly stage: string;
+  readonly injection: 'latency';
+  readonly delayMs: number;
+  readonly error?: undefined;
+  readonly result?: undefined;
+};
+
+/** The `chaos` payload of an injected fault: the call fails with `error`, the work not called. */
+export type ChaosFaultEvent = {
+  readonly policy: string;
+  readonly stage: string;
+  readonly injection: 'fault';
+  readonly delayMs?: undefined;
+  readonly error: unknown;
+  readonly result?: undefined;
+};
+
+/** The `chaos` payload of an injected result: the call returns `result`, the work not called. */
+export type ChaosResultEvent = {
+  readonly policy: string;
+  readonly stage: string;
+  readonly injection: 'result';
+  readonly delayMs?: undefined;
+  readonly error?: undefined;
+  readonly result: unknown;
 };
 
 /** A listener for event `E`. */

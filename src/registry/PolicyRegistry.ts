@@ -37,6 +37,7 @@ import {
   configName,
   kebab,
   kindNamed,
+  knownNames,
   normalizeConfig,
   sharedKinds,
   type ConfigEntry,
@@ -148,8 +149,8 @@ interface Plan {
   readonly instances: Map<KindDescriptor, Map<string, unknown>>;
   /** The options each new primitive was built from. */
   readonly resolved: Map<object, Readonly<Record<string, unknown>>>;
-  /** Each new bulkhead with the one it replaces (see `Bulkhead.takeOver`). */
-  readonly replaced: Map<Bulkhead, Bulkhead>;
+  /** Each new primitive of a kind that adopts, with its kind and the one it replaces. */
+  readonly replaced: Replaced;
   /** Every configured policy, in order, with its new compiled policy (undefined: unchanged). */
   readonly policies: Map<
     string,
@@ -157,6 +158,9 @@ interface Plan {
   >;
   readonly event: RegistryReloadEvent;
 }
+
+/** Each new primitive of a kind that adopts (see `KindDescriptor.adopt`): its kind, the old one. */
+type Replaced = Map<unknown, readonly [KindDescriptor, unknown]>;
 
 const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
   default: undefined,
@@ -223,6 +227,18 @@ export class PolicyRegistry {
   // Every policy by name: the handles of configured ones first, then registered ones.
   readonly #policies = new Map<string, Policy<unknown, unknown>>();
   #configured = new Map<string, Slot>();
+  /**
+   * Configured policies a reload removed, by name, while anyone still holds one: a later reload
+   * that configures the name again puts the same handle (its counters, its listeners) back in
+   * place. Weak: the registry alone keeps no removed policy alive (names of many deploys or
+   * tenants would pile up); a name whose policy was collected is dropped at the next reload.
+   */
+  readonly #retired = new Map<string, WeakRef<Policy<unknown, unknown>>>();
+  /**
+   * The slot of each policy in `#retired`, by its handle: weakly, so that a removed policy
+   * nobody holds any more can be collected, and its name forgotten at the next reload.
+   */
+  readonly #retiredSlots = new WeakMap<Policy<unknown, unknown>, Slot>();
   // The options each primitive was built from, to tell on reload whether they changed.
   readonly #resolved = new WeakMap<object, Readonly<Record<string, unknown>>>();
   /** The shared instances a primitive's configured options named (`budget: api`), in order. */
@@ -273,7 +289,11 @@ export class PolicyRegistry {
    *   start after the reload run under the new settings; calls in flight finish under the
    *   settings they started with. Its `metrics()` counts every call once, across reloads; its
    *   listeners stay subscribed. A policy no longer configured is dropped from the registry, and
-   *   an object handed out for it keeps its last settings.
+   *   an object handed out for it keeps its last settings; a later reload that configures the
+   *   name again while something still holds that object puts it back (reported as added),
+   *   under the new settings, its counts and listeners carrying on, its own stages matched to
+   *   those it had. The registry alone keeps no removed policy alive: one nothing holds can be
+   *   garbage-collected, and its name configured again gets a new policy.
    * - A shared primitive (or a policy's own stage) whose options are unchanged is kept as it is:
    *   the same object, with all its state. Options are compared by value, not by spelling:
    *   `max-wait: 1s` and `1000`, or a default written out and left out, are unchanged. One whose options changed is replaced by a new
@@ -286,7 +306,13 @@ export class PolicyRegistry {
    *   running on the old one (orphaned ones too) count against the new limit until they end, its
    *   queued callers wait in the new queue first, each with its own deadline and signal, and the
    *   old object admits nothing of its own (it asks the new one); an adaptive limit keeps what it
-   *   learned, fitted into its new bounds. `registry.circuitBreaker(name)` (and the like) then
+   *   learned, fitted into its new bounds. A retry budget keeps what its window spent (first
+   *   attempts and retries, each placed at the moment the tenth of the old window it fell in
+   *   began: a tenth that began before a shorter new `window` drops out), weighed by the new
+   *   `ratio` and `minPerSecond`, and its `refused` count. A hedge keeps its `hedges` and `wins`,
+   *   a chaos stage its `faults`, `delays` and `results`, as they were at the reload; what the
+   *   old one counts later, for calls in flight under the old settings (a hedge's attempts still
+   *   running, a budget's refusals), stays on the old object. `registry.circuitBreaker(name)` (and the like) then
    *   return the new object; code holding the old one keeps the old settings (a bulkhead's, over
    *   the new one's slots).
    * - A primitive that was built on demand with the `default` settings is kept, or rebuilt as
@@ -443,6 +469,8 @@ export class PolicyRegistry {
       throw new Error(`A policy named "${policy.name}" is already in the registry`);
     }
     this.#policies.set(policy.name, policy);
+    // The name is taken: a configured policy of that name can never come back.
+    this.#retired.delete(policy.name);
     // An observer (instrumentation) that throws or rejects must not undo or fail the registration.
     for (const listener of this.#registerListeners) notify(listener, policy);
     return this;
@@ -450,7 +478,8 @@ export class PolicyRegistry {
 
   /**
    * @internal Calls `listener` with every policy {@link PolicyRegistry.register | registered}
-   * from now on, and every configured policy a reload adds (configured policies exist before
+   * from now on, and every configured policy a reload adds, one it brings back included
+   * (configured policies exist before
    * anyone can listen). Returns an unsubscribe
    * function. Used by `bulwark/otel`.
    */
@@ -498,7 +527,7 @@ export class PolicyRegistry {
    * const health = registry.health();
    * // { policies: { pricing: { calls: 12, successes: 11, ..., stages: [...] } },
    * //   primitives: { 'rate-limiter': { 'payment-api': { kind: 'rate-limiter',
-   * //     name: 'payment-api', availableTokens: 7, maxTokens: 10 } }, bulkhead: {}, ... } }
+   * //     name: 'payment-api', availableTokens: 7, maxTokens: 10, queued: 0 } }, bulkhead: {}, ... } }
    * response.end(JSON.stringify(health));
    * ```
    */
@@ -525,7 +554,7 @@ export class PolicyRegistry {
     const changed: string[] = [];
     const instances = new Map<KindDescriptor, Map<string, unknown>>();
     const resolved = new Map<object, Readonly<Record<string, unknown>>>();
-    const replaced = new Map<Bulkhead, Bulkhead>();
+    const replaced: Replaced = new Map();
     for (const kind of sharedKinds()) instances.set(kind, new Map());
 
     const gone = (id: string): void => {
@@ -580,7 +609,9 @@ export class PolicyRegistry {
           `${child('resilience.policies', name)}: a policy named "${name}" is already registered; a configured policy needs a name of its own`,
         );
       }
-      const before = this.#configured.get(name)?.stages;
+      const was = this.#configured.get(name);
+      // One removed by an earlier reload comes back: its own stages are matched as if it stayed.
+      const before = (was ?? this.#retiredSlot(name))?.stages;
       const ordinals = new Map<KindDescriptor, number>();
       const stages = stageConfigs.map((stage: StageConfig): BuiltStage => {
         const kind = kindNamed(stage.kind);
@@ -604,7 +635,7 @@ export class PolicyRegistry {
           const t = stages[i] as BuiltStage;
           return s.kind === t.kind && s.ref === t.ref && s.instance === t.instance;
         });
-      if (before === undefined) added.push(`policies.${name}`);
+      if (was === undefined) added.push(`policies.${name}`);
       else if (!same) changed.push(`policies.${name}`);
       policies.set(name, { stages, policy: same ? undefined : this.#compile(name, stages) });
     }
@@ -619,21 +650,29 @@ export class PolicyRegistry {
     return { config, instances, resolved, replaced, policies, event };
   }
 
+  /** The slot of the configured policy named `name` a reload removed, while its handle lives. */
+  #retiredSlot(name: string): Slot | undefined {
+    const handle = this.#retired.get(name)?.deref();
+    return handle === undefined ? undefined : this.#retiredSlots.get(handle);
+  }
+
   /** Puts a plan in place. Nothing here can fail. */
   #apply(plan: Plan): void {
     this.#config = plan.config;
     this.#instances = plan.instances;
     for (const [instance, options] of plan.resolved) this.#resolved.set(instance, options);
-    for (const [next, old] of plan.replaced) {
-      // The limit it keeps first: taking over serves the moved queue at once, under that limit.
-      if (old.adaptiveLimit !== undefined) next.adaptiveLimit?.adopt(old.adaptiveLimit);
-      next.takeOver(old);
-    }
+    for (const [next, [kind, old]] of plan.replaced) kind.adopt?.(next, old);
     const registered = [...this.#policies].filter(([name]) => !this.#configured.has(name));
     const configured = new Map<string, Slot>();
     const added: Array<Policy<unknown, unknown>> = [];
     for (const [name, { stages, policy }] of plan.policies) {
       let slot = this.#configured.get(name);
+      const revived = slot === undefined ? this.#retiredSlot(name) : undefined;
+      if (revived !== undefined) {
+        this.#retired.delete(name);
+        slot = revived;
+        added.push(slot.handle);
+      }
       if (slot === undefined) {
         const generations = new Generations(policy as Policy<unknown, unknown>);
         slot = { handle: handleFor(name, generations), generations, stages };
@@ -643,6 +682,16 @@ export class PolicyRegistry {
         slot.stages = stages;
       }
       configured.set(name, slot);
+    }
+    for (const [name, slot] of this.#configured) {
+      if (!configured.has(name)) {
+        this.#retired.set(name, new WeakRef(slot.handle));
+        this.#retiredSlots.set(slot.handle, slot);
+      }
+    }
+    // Names whose removed policy was collected: configuring one again builds a new policy.
+    for (const [name, ref] of this.#retired) {
+      if (ref.deref() === undefined) this.#retired.delete(name);
     }
     this.#configured = configured;
     this.#policies.clear();
@@ -754,7 +803,7 @@ export class PolicyRegistry {
     entry: ConfigEntry | undefined,
     resolved: { set(instance: object, options: Readonly<Record<string, unknown>>): unknown },
     lookup: Lookup,
-    replaced?: Map<Bulkhead, Bulkhead>,
+    replaced?: Replaced,
   ): unknown {
     const before = old === undefined ? undefined : this.#resolved.get(old as object);
     if (
@@ -785,9 +834,8 @@ export class PolicyRegistry {
       lookup,
     );
     resolved.set(instance as object, options);
-    // Its calls, running and queued, go with it (put in place with the plan).
-    if (old !== undefined && kind === BULKHEAD)
-      replaced?.set(instance as Bulkhead, old as Bulkhead);
+    // What it takes over once in place (a bulkhead's calls, a budget's spending, counters).
+    if (old !== undefined && kind.adopt !== undefined) replaced?.set(instance, [kind, old]);
     return instance;
   }
 
@@ -877,7 +925,7 @@ function reference(kind: KindDescriptor, option: string, name: unknown, lookup: 
   if (typeof name !== 'string' || (name !== 'default' && !config.named.has(name))) {
     const names = ['default', ...config.named.keys()];
     throw new OptionTypeError(option, `the name of a configured ${configName(kind)}`, name, {
-      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(name, names)}; known: ${names.join(', ')}; got ${show(name)}`,
+      message: `\`${option}\` must name a configured ${configName(kind)}${hintOf(name, names)}; ${knownNames(configName(kind), config)}; got ${show(name)}`,
     });
   }
   return lookup.shared(kind, name);

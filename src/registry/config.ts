@@ -25,14 +25,21 @@ export type ConfigStageKind = Exclude<PrimitiveKind, 'retry-budget'> | 'fallback
  * kebab-case (as in the PyFly resilience guide) or camelCase. See
  * {@link PolicyRegistry.fromConfig}, which checks every key and value.
  *
- * Any object but an array or a function: a record, or a configuration typed by an interface of
- * the application's (which has no index signature). A value typed `unknown` (a validator's
- * output) is taken once narrowed: `typeof value === 'object'`.
+ * Any object but an array, a function, a promise (or another thenable: `fromConfig(loadConfig())`
+ * for `fromConfig(await loadConfig())`) or a `Date`: a record, or a configuration typed by an
+ * interface of the application's (which has no index signature). A value typed `unknown` (a
+ * validator's output) is taken once narrowed: `typeof value === 'object'`.
  */
 export type ResilienceConfig =
   | Readonly<Record<string, unknown>>
-  // An interface-typed object; `length` and `call` keep arrays and functions out.
-  | (object & { readonly length?: never; readonly call?: never });
+  // An interface-typed object. `length`, `call`, `then` and `getTime` (no configuration key)
+  // keep out arrays, functions, thenables and dates, which the registry refuses at run time.
+  | (object & {
+      readonly length?: never;
+      readonly call?: never;
+      readonly then?: never;
+      readonly getTime?: never;
+    });
 
 /** @internal The kinds with shared instances, in the order the registry builds them. */
 export function sharedKinds(): KindDescriptor[] {
@@ -551,6 +558,21 @@ function readPolicy(
   );
 }
 
+/**
+ * @internal The names a reference to a shared instance of the kind `name` may use, for messages:
+ * the configured ones, and `default`, which is always known (said so when it is not configured).
+ */
+export function knownNames(name: string, config: KindConfig): string {
+  const named = [...config.named.keys()];
+  if (config.default !== undefined)
+    return `known ${name} names: ${['default', ...named].join(', ')}`;
+  return (
+    (named.length === 0
+      ? `no ${name} is configured`
+      : `configured ${name} names: ${named.join(', ')}`) + '; `default` names the built-in defaults'
+  );
+}
+
 /** The keys of a policy's stages and the configuration's sections. */
 function* besideStage(stages: unknown[], sections: readonly string[]): Iterable<string> {
   for (const stage of stages) if (isPlainObject(stage)) yield* Object.keys(stage);
@@ -592,7 +614,7 @@ function readStage(
       fail(
         path,
         `${show(value)} ${shorthand ? `is neither ${shorthand.what} nor` : 'is not'} a configured ${name}` +
-          `${didYouMean(value, names)}; known ${name} names: ${names.join(', ')}`,
+          `${didYouMean(value, names)}; ${knownNames(name, config)}`,
         `${shorthand ? `${shorthand.what} or ` : ''}the name of a configured ${name}`,
         value,
       );

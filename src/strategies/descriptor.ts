@@ -113,6 +113,13 @@ export interface KindDescriptor<P = unknown> extends StageDescriptor<P> {
    */
   carry?(old: P, options: Readonly<Record<string, unknown>>): unknown;
   /**
+   * For a kind whose new object, built on a reload that changed its options, takes over more of
+   * the old one once the new configuration is put in place (after every primitive is built, so
+   * never for a reload that fails): a bulkhead's calls, a retry budget's spending, a hedge's or
+   * chaos stage's counters.
+   */
+  adopt?(next: P, old: P): void;
+  /**
    * For a kind configuration may build only when the registry opts in (fault injection): the
    * registry option that must be `true` (`chaos`), and whether a configured entry's options
    * (merged over the defaults) would make the kind act, which is refused without it.

@@ -85,7 +85,7 @@ describe('Keyed stages and configuration', () => {
       busyKeys: 1,
       droppedBusy: 0,
       refusingKeys: 1,
-      refusing: [{ key: 'ann', availableTokens: 0, maxTokens: 1 }],
+      refusing: [{ key: 'ann', availableTokens: 0, maxTokens: 1, queued: 0 }],
     });
   });
 });

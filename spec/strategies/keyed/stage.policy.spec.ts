@@ -412,7 +412,7 @@ describe('Keyed stages', () => {
       keys: 2,
       busyKeys: 2,
       refusingKeys: 1,
-      refusing: [{ key: 'empty', availableTokens: 0, maxTokens: 2 }],
+      refusing: [{ key: 'empty', availableTokens: 0, maxTokens: 2, queued: 0 }],
     });
     clock.tick(2000);
     expect(limited.metrics().stages[0]).to.deep.include({

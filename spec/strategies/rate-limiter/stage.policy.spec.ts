@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { RateLimitExceededError } from '../../../src/errors.js';
 import { Policy } from '../../../src/pipeline/Policy.js';
+import { PolicyRegistry } from '../../../src/registry/PolicyRegistry.js';
 import { RateLimiter } from '../../../src/strategies/rate-limiter/RateLimiter.js';
 import type { RateLimiterStore } from '../../../src/strategies/rate-limiter/store.js';
 import { ManualClock } from '../../support/clock.js';
@@ -96,5 +97,25 @@ describe('RateLimiter stage', () => {
     expect(calls).to.equal(0);
     expect(refunded, 'the token granted too late goes back').to.equal(1);
     expect(policy.metrics().rejections.rateLimit).to.equal(0);
+  });
+  it('reports its waiting callers as `queued` in metrics().stages and registry.health()', async () => {
+    const clock = new ManualClock();
+    const registry = PolicyRegistry.fromConfig(
+      {
+        'rate-limiter': { api: { 'max-tokens': 1, 'refill-rate': 10, 'max-wait': '1s' } },
+        policies: { p: [{ 'rate-limiter': 'api' }] },
+      },
+      { clock },
+    );
+    const policy = registry.policy('p');
+    const calls = [1, 2, 3].map((n) => policy.execute(() => n));
+    const state = { kind: 'rate-limiter', name: 'api', availableTokens: 0, maxTokens: 1 };
+    expect(policy.metrics().stages).to.deep.equal([{ ...state, queued: 2 }]);
+    expect(registry.health().primitives['rate-limiter'].api).to.deep.equal({ ...state, queued: 2 });
+    await clock.advance(100);
+    expect(policy.metrics().stages).to.deep.equal([{ ...state, queued: 1 }]);
+    await clock.advance(100);
+    expect(await Promise.all(calls)).to.deep.equal([1, 2, 3]);
+    expect(registry.health().primitives['rate-limiter'].api).to.deep.equal({ ...state, queued: 0 });
   });
 });

@@ -59,6 +59,12 @@ export const BULKHEAD: KindDescriptor<Bulkhead> = /* @__PURE__ */ kindOf(BULKHEA
     [{ option: 'maxQueue', only: [0] }, { option: 'maxWait' }],
   ],
   fromConfig: adaptiveFromConfig,
+  // Its calls, running and queued, go to the new one; the limit it keeps first: taking over
+  // serves the moved queue at once, under that limit.
+  adopt: (next, old) => {
+    if (old.adaptiveLimit !== undefined) next.adaptiveLimit?.adopt(old.adaptiveLimit);
+    next.takeOver(old);
+  },
   // No `maxConcurrent` default here: the bulkhead's own is 10, and one here would clash with a
   // configured `limit`.
   gauges: [

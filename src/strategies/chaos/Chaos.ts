@@ -379,6 +379,17 @@ export class Chaos<out R = never> {
     this.#results++;
     return this.#value as R;
   }
+
+  /**
+   * @internal Takes the place of `old` (a registry's reload changed its options): its counters
+   * so far go on here. A copy, not a link: what `old` still injects (into calls in flight under
+   * the old settings) counts on `old` only.
+   */
+  takeOver(old: Chaos<unknown>): void {
+    this.#faults += old.#faults;
+    this.#delays += old.#delays;
+    this.#results += old.#results;
+  }
 }
 
 const mathRandom = (): number => Math.random();

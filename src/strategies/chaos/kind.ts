@@ -52,6 +52,8 @@ const ENABLED: GaugeDescriptor = {
 export const CHAOS: KindDescriptor<Chaos<unknown>> = /* @__PURE__ */ kindOf(CHAOS_STAGE, {
   configKey: 'chaos',
   configOptions: CHAOS_OPTIONS,
+  // Its counters go on (see `Chaos.takeOver`).
+  adopt: (next, old) => next.takeOver(old),
   optIn: {
     flag: 'chaos',
     active: (options) => options.enabled !== false,

@@ -255,6 +255,18 @@ export class Hedge<in R = any> {
   won(): void {
     this.#wins++;
   }
+
+  /**
+   * @internal Takes the place of `old` (a registry's reload changed its options): its `hedges`
+   * and `wins` so far go on here. A copy, not a link: the attempts still running on `old` (calls
+   * in flight under the old settings), and the hedges and wins they come to, count on `old`
+   * only, so that nothing the old object holds keeps its replacements alive or makes a count
+   * walk a chain of them.
+   */
+  takeOver(old: Hedge): void {
+    this.#hedges += old.#hedges;
+    this.#wins += old.#wins;
+  }
 }
 
 /** What `delay` takes, as every refusal of it says. */

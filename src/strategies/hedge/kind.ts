@@ -33,6 +33,8 @@ export const HEDGE_STAGE: StageDescriptor<Hedge> = {
 export const HEDGE: KindDescriptor<Hedge> = /* @__PURE__ */ kindOf(HEDGE_STAGE, {
   configKey: 'hedge',
   configOptions: HEDGE_OPTIONS,
+  // Its hedges and wins go on (see `Hedge.takeOver`).
+  adopt: (next, old) => next.takeOver(old),
   gauges: [
     /* @__PURE__ */ numberGauge(
       'bulwark.hedge.running',

@@ -19,6 +19,7 @@ export const RATE_LIMITER_STAGE: StageDescriptor<RateLimiter> = {
   state: (limiter) => ({
     availableTokens: limiter.availableTokens,
     maxTokens: limiter.maxTokens,
+    queued: limiter.queued,
   }),
   rejection: 'rate-limit',
   keyable: true,
@@ -41,6 +42,12 @@ export const RATE_LIMITER: KindDescriptor<RateLimiter> = /* @__PURE__ */ kindOf(
         '{token}',
         'Tokens available in a rate limiter bucket.',
         'availableTokens',
+      ),
+      /* @__PURE__ */ numberGauge(
+        'bulwark.ratelimiter.queued',
+        '{call}',
+        'Callers waiting for rate limiter tokens.',
+        'queued',
       ),
     ],
   },

@@ -108,7 +108,10 @@ export class RetryBudget {
     return roundTokens(this.#store.balance());
   }
 
-  /** Retries refused for want of budget since the budget was made. */
+  /**
+   * Retries refused for want of budget since the budget was made (by a registry, since the first
+   * budget of its name: a reload that changes it carries the count on).
+   */
   get refused(): number {
     return this.#refused;
   }
@@ -126,5 +129,21 @@ export class RetryBudget {
     if (this.#store.tryWithdraw()) return true;
     this.#refused++;
     return false;
+  }
+
+  /**
+   * @internal Takes the place of `old` (a registry's reload changed its options): its refusals
+   * so far count here too, and, both counting in memory, the first attempts and retries of its
+   * window (see `InMemoryRetryBudgetStore.takeOver`) count under this budget's settings. A copy,
+   * not a link: what calls in flight under the old settings still draw on `old`, and refuse,
+   * counts on `old` only.
+   */
+  takeOver(old: RetryBudget): void {
+    this.#refused += old.#refused;
+    const store = this.#store;
+    const was = old.#store;
+    if (store instanceof InMemoryRetryBudgetStore && was instanceof InMemoryRetryBudgetStore) {
+      store.takeOver(was);
+    }
   }
 }

@@ -32,5 +32,7 @@ export const RETRY_BUDGET: KindDescriptor<RetryBudget> = /* @__PURE__ */ kindOf(
     configKey: 'retry-budget',
     configOptions: RETRY_BUDGET_OPTIONS,
     stateOnly: true,
+    // Its spending in the window, and its refusals, go on under the new settings.
+    adopt: (next, old) => next.takeOver(old),
   },
 );

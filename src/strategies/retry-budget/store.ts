@@ -95,6 +95,36 @@ export class InMemoryRetryBudgetStore implements RetryBudgetStore {
     return this.#withdrawalSum;
   }
 
+  /**
+   * @internal Adds the counts of `old`'s window (a store of the budget this one's replaces,
+   * on the same clock) to this window: each bucket's counts (a tenth of the old window) to the
+   * bucket of this window that holds the moment it began, so a count is placed by that moment,
+   * not its own; a bucket that began before this window is left out whole. Buckets of the same
+   * length are copied as they are.
+   */
+  takeOver(old: InMemoryRetryBudgetStore): void {
+    this.#advance();
+    old.#advance();
+    const head = this.#head;
+    const same = old.#bucketMs === this.#bucketMs;
+    for (let k = 0; k < BUCKETS; k++) {
+      const index = old.#head - k;
+      const from = mod(index);
+      const deposits = old.#deposits[from] as number;
+      const withdrawals = old.#withdrawals[from] as number;
+      if (deposits === 0 && withdrawals === 0) continue;
+      const at = same
+        ? index
+        : Math.min(head, Math.floor((index * old.#bucketMs) / this.#bucketMs));
+      if (at <= head - BUCKETS) continue;
+      const to = mod(at);
+      this.#deposits[to] = (this.#deposits[to] as number) + deposits;
+      this.#withdrawals[to] = (this.#withdrawals[to] as number) + withdrawals;
+      this.#depositSum += deposits;
+      this.#withdrawalSum += withdrawals;
+    }
+  }
+
   #left(): number {
     // Only ever read after #advance, which throws before configure().
     const { ratio } = this.#config as RetryBudgetStoreConfig;

@@ -204,12 +204,16 @@ describe('PolicyRegistry.reload: counters and spending that still apply', () => 
   describe('an object replaced many times over', () => {
     const N = 50_000;
 
-    /** `first`, then N objects, each taking over from the one before; the last one. */
-    function chain<T extends { takeOver(old: T): void }>(first: T, make: () => T): T {
+    /**
+     * `first`, then N objects, each taking over from the one before (`takeOver`, called by the
+     * caller with its own types, so that the run against dist/ reads the member by the name the
+     * build gave it); the last one.
+     */
+    function chain<T>(first: T, make: () => T, takeOver: (next: T, old: T) => void): T {
       let last = first;
       for (let i = 0; i < N; i++) {
         const next = make();
-        next.takeOver(last);
+        takeOver(next, last);
         last = next;
       }
       return last;
@@ -218,13 +222,21 @@ describe('PolicyRegistry.reload: counters and spending that still apply', () => 
     it('counts on itself alone, in one step, however many replaced it', () => {
       const options = { ratio: 0, minPerSecond: 0, clock };
       const budget = new RetryBudget(options);
-      const newest = chain(budget, () => new RetryBudget(options));
+      const newest = chain(
+        budget,
+        () => new RetryBudget(options),
+        (next, old) => next.takeOver(old),
+      );
       expect(budget.tryWithdraw()).to.equal(false);
       expect(budget.refused).to.equal(1);
       expect(newest.refused).to.equal(0);
 
       const hedge = new Hedge({ clock });
-      const lastHedge = chain(hedge, () => new Hedge({ clock }));
+      const lastHedge = chain(
+        hedge,
+        () => new Hedge({ clock }),
+        (next, old) => next.takeOver(old),
+      );
       hedge.trackRun(1, true);
       hedge.won();
       expect(hedge).to.include({ running: 1, hedges: 1, wins: 1 });
@@ -234,6 +246,7 @@ describe('PolicyRegistry.reload: counters and spending that still apply', () => 
       const lastChaos = chain(
         chaos as Chaos<unknown>,
         () => new Chaos({ fault: { rate: 1 }, clock }),
+        (next, old) => next.takeOver(old),
       );
       chaos.faultFor({ attempt: 1 } as never);
       expect(chaos.faults).to.equal(1);

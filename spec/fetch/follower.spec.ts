@@ -137,4 +137,69 @@ describe("resilientFetch: a request follows the caller's signal until its body i
     while (!(await reader.read()).done);
     expect(listeners(shared.signal)).to.equal(0);
   });
+  describe('with a bodyTimeout, a cancel counts once, and only when it takes effect', () => {
+    /** A response given a copy, and the copy, on a shared signal; the request still followed. */
+    async function cloned(): Promise<{ res: Response; copy: Response; shared: AbortController }> {
+      const http = resilientFetch(retryOnly(), {
+        fetch: transport(() => stalled()),
+        bodyTimeout: '1m',
+      });
+      const shared = new AbortController();
+      const res = await http('http://localhost/a', { signal: shared.signal });
+      return { res, copy: res.clone(), shared };
+    }
+
+    /** The copy's read, after the caller's abort: it fails with the abort's reason. */
+    async function copyHearsAbort(copy: Response, shared: AbortController): Promise<void> {
+      const reading = rejectionOf(copy.text());
+      const reason = new Error('shutting down');
+      shared.abort(reason);
+      expect(await reading).to.equal(reason);
+    }
+
+    it("a reader cancelled twice: the copy still follows the caller's signal", async () => {
+      const { res, copy, shared } = await cloned();
+      const reader = res.body!.getReader();
+      // Not awaited: a branch of a tee is cancelled once the other one is too.
+      void reader.cancel();
+      void reader.cancel();
+      expect(listeners(shared.signal)).to.equal(1);
+      await copyHearsAbort(copy, shared);
+    });
+
+    it('a stream cancelled twice: the copy still follows', async () => {
+      const { res, copy, shared } = await cloned();
+      void res.body!.cancel();
+      void res.body!.cancel();
+      expect(listeners(shared.signal)).to.equal(1);
+      await copyHearsAbort(copy, shared);
+    });
+
+    it('a released reader whose cancel is refused: the body still follows', async () => {
+      const http = resilientFetch(retryOnly(), {
+        fetch: transport(() => stalled()),
+        bodyTimeout: '1m',
+      });
+      const shared = new AbortController();
+      const res = await http('http://localhost/a', { signal: shared.signal });
+      const reader = res.body!.getReader();
+      reader.releaseLock();
+      expect(await rejectionOf(reader.cancel())).to.be.instanceOf(TypeError);
+      expect(listeners(shared.signal)).to.equal(1);
+      const reading = rejectionOf(res.text());
+      const reason = new Error('shutting down');
+      shared.abort(reason);
+      expect(await reading).to.equal(reason);
+    });
+  });
+
+  it('answers a frozen response (a stub) as it is, its end unseen', async () => {
+    const http = resilientFetch(retryOnly(), {
+      fetch: () => Promise.resolve(Object.freeze(new Response('ok'))),
+    });
+    const shared = new AbortController();
+    const res = await http('http://localhost/a', { signal: shared.signal });
+    expect(Object.isFrozen(res)).to.equal(true);
+    expect(await res.text()).to.equal('ok');
+  });
 });

@@ -159,8 +159,11 @@ function watchResponse(response: Response, watch: Watch): void {
       const unread = !response.bodyUsed && response.body?.locked === false;
       const read = method(...args) as Promise<unknown>;
       // Settled either way, the body was read to its end or failed (a `json()` whose text does
-      // not parse was read to its end too).
-      return unread ? seeEnd(read, watch, true) : read;
+      // not parse was read to its end too). A polyfill's method that answers no promise is left
+      // as it is.
+      return unread && typeof (read as Partial<Promise<unknown>> | null)?.then === 'function'
+        ? seeEnd(read, watch, true)
+        : read;
     });
   }
   const streams = watch.bound !== undefined;
@@ -231,8 +234,17 @@ function seeEnd<R>(read: Promise<R>, watch: Watch, whole = false, waited = true)
 function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
   if (watched.has(stream)) return;
   watched.add(stream);
+  // A stream is cancelled once: a second cancel (or one that cannot take effect: a released
+  // reader's) must not count another stream as done while a copy is still being read.
+  let cancelled = false;
+  const cancelOnce = (): void => {
+    if (cancelled) return;
+    cancelled = true;
+    watch.cancel();
+  };
   patch(stream, 'getReader', (getReader) => (...args) => {
     const reader = getReader(...args) as object;
+    let attached = true;
     patch(
       reader,
       'read',
@@ -240,14 +252,19 @@ function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
         (...a) =>
           seeEnd(read(...a) as Promise<unknown>, watch),
     );
+    patch(reader, 'releaseLock', (releaseLock) => (...a) => {
+      const released = releaseLock(...a);
+      attached = false;
+      return released;
+    });
     patch(reader, 'cancel', (cancel) => (...a) => {
-      watch.cancel();
+      if (attached) cancelOnce();
       return cancel(...a);
     });
     return reader;
   });
   patch(stream, 'cancel', (cancel) => (...args) => {
-    if (!stream.locked) watch.cancel();
+    if (!stream.locked) cancelOnce();
     return cancel(...args);
   });
   for (const key of ['values', Symbol.asyncIterator]) {
@@ -258,7 +275,7 @@ function watchStream(stream: ReadableStream<unknown>, watch: Watch): void {
         next: () => seeEnd(it.next(), watch),
         return: (value?: unknown) => {
           // Leaving a loop early cancels the stream, unless told not to.
-          if (options?.preventCancel !== true) watch.cancel();
+          if (options?.preventCancel !== true) cancelOnce();
           return it.return === undefined
             ? Promise.resolve({ done: true, value })
             : it.return(value);
@@ -301,11 +318,13 @@ type Method = (...args: unknown[]) => unknown;
 
 /**
  * Gives `target` an own, non-enumerable `key` made by `make` from the method it has (called on
- * `target`); nothing when it has none (a runtime without `bytes()` or async iteration).
+ * `target`); nothing when it has none (a runtime without `bytes()` or async iteration) or
+ * cannot be given one (a frozen object).
  */
 function patch(target: object, key: PropertyKey, make: (original: Method) => Method): void {
   const original: unknown = Reflect.get(target, key);
-  if (typeof original !== 'function') return;
+  // A frozen response or stream (a test's stub) is left as it is: its end goes unseen.
+  if (typeof original !== 'function' || !Object.isExtensible(target)) return;
   const call: Method = (...args) => Reflect.apply(original, target, args) as unknown;
   Object.defineProperty(target, key, { value: make(call), writable: true, configurable: true });
 }

@@ -114,11 +114,7 @@ export class BulkheadFullError extends ResilienceError {
     maxQueue: number,
     options?: { cause?: unknown; waitedMs?: number | undefined },
   ) {
-    super(
-      'BulkheadFullError',
-      `Bulkhead at capacity (${maxConcurrent} concurrent call${maxConcurrent === 1 ? '' : 's'})`,
-      options,
-    );
+    super('BulkheadFullError', `Bulkhead at capacity (${maxConcurrent} concurrent calls)`, options);
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
     if (options?.waitedMs !== undefined)

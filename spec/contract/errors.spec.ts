@@ -168,7 +168,7 @@ describe('contract: Errors', () => {
     expect(full.message).to.equal('Bulkhead at capacity (3 concurrent calls)');
     expect([full.maxConcurrent, full.maxQueue]).to.deep.equal([3, 2]);
     expect(new BulkheadFullError(1, 0).message).to.equal(
-      'Bulkhead at capacity (1 concurrent call)',
+      'Bulkhead at capacity (1 concurrent calls)',
     );
     expect(error.waitedMs).to.equal(undefined);
   });
@@ -181,7 +181,7 @@ describe('contract: Errors', () => {
     await clock.advance(200);
     const error = (await waited) as BulkheadFullError;
     expect(error).to.be.instanceOf(BulkheadFullError);
-    expect(error.message).to.equal('Bulkhead at capacity (1 concurrent call)');
+    expect(error.message).to.equal('Bulkhead at capacity (1 concurrent calls)');
     expect(error.waitedMs).to.equal(200);
     expect([error.maxConcurrent, error.maxQueue]).to.deep.equal([1, 10]);
     const made = new BulkheadFullError(4, 2, { waitedMs: 1500 });

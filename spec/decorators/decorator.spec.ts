@@ -729,7 +729,9 @@ describe('function wrappers and method decorators', () => {
       const service = new PricingService({ get: never });
       void service.getPrice('p1');
       const second = await service.getPrice('p2');
-      expect(second.reason).to.equal('BulkheadFullError: Bulkhead at capacity (1 concurrent call)');
+      expect(second.reason).to.equal(
+        'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)',
+      );
       await clock.tickAsync(3_000);
     });
   });

@@ -48,7 +48,7 @@ function empty(): RateLimiter {
 }
 
 const OPEN = 'CircuitOpenError: Circuit breaker is open';
-const FULL = 'BulkheadFullError: Bulkhead at capacity (1 concurrent call)';
+const FULL = 'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)';
 const LIMITED = 'RateLimitExceededError: Rate limit exceeded';
 
 describe('Refusal stacks', () => {
@@ -231,7 +231,7 @@ describe('Refusal stacks', () => {
     const error = await settled;
     expect(error).to.be.instanceOf(BulkheadFullError);
     expect((error as Error).stack?.split('\n')[0]).to.equal(
-      'BulkheadFullError: Bulkhead at capacity (1 concurrent call)',
+      'BulkheadFullError: Bulkhead at capacity (1 concurrent calls)',
     );
   });
 });

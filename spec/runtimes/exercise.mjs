@@ -177,7 +177,7 @@ const checks = [
       equal(pool.availableSlots, 0, 'availableSlots while busy');
       const error = await rejection(pool.execute(() => 'second'));
       ok(error instanceof BulkheadFullError && isBulkheadFullError(error), `got ${error}`);
-      equal(error.message, 'Bulkhead at capacity (1 concurrent call)', 'message');
+      equal(error.message, 'Bulkhead at capacity (1 concurrent calls)', 'message');
       work.resolve('first');
       equal(await running, 'first', 'first result');
       equal(pool.availableSlots, 1, 'availableSlots after');

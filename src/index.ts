@@ -115,7 +115,7 @@ export type {
 } from './strategies/chaos/Chaos.js';
 export { Chaos, InjectedFaultError, isInjectedFaultError } from './strategies/chaos/Chaos.js';
 export type { ExecutionContext, Thunk } from './pipeline/ExecutionContext.js';
-export type { AnyOnly, Resolved } from './internal/resolved.js';
+export type { AnyOnly, AttemptWork, Resolved, SignalWork } from './internal/resolved.js';
 export type { Stage, StageInfo } from './pipeline/Stage.js';
 export { stages, BuiltinStage } from './pipeline/stages.js';
 export type {

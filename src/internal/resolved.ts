@@ -34,3 +34,15 @@ export type Resolved<W, T> = 0 extends 1 & Awaited<W>
     ? Awaited<W>
     : T
   : Awaited<W>;
+
+/**
+ * Work a primitive runs, given the caller's signal (or one that never aborts): a value, or a
+ * promise of one. Each primitive's `execute` takes the work's whole type (`Fn extends
+ * SignalWork<T>`), so that a union result (`Promise<string> | number`) keeps every member; `T` is
+ * a result type given as a type argument (`execute<Price>(fn)`). Exported so that a declaration
+ * file can name it.
+ */
+export type SignalWork<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+/** Work a retry or a hedge runs: as {@link SignalWork}, also given the attempt number. */
+export type AttemptWork<T> = (signal: AbortSignal, attempt: number) => T | PromiseLike<T>;

@@ -1,4 +1,5 @@
 import { BulkheadFullError } from '../../errors.js';
+import type { SignalWork } from '../../internal/resolved.js';
 import { refusalFrom, rejectedSoon } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
@@ -380,14 +381,11 @@ export class Bulkhead {
    * @param fn - the operation; it receives the caller's signal (or one that never aborts)
    * @param signal - the caller's signal
    */
-  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
-  // `T`: a result type given as a type argument (`execute<Price>(fn)`).
-  execute<
-    T = unknown,
-    Fn extends (signal: AbortSignal) => T | PromiseLike<T> = (
-      signal: AbortSignal,
-    ) => T | PromiseLike<T>,
-  >(fn: Fn, signal?: AbortSignal): Promise<Awaited<ReturnType<Fn>>>;
+  // The work's whole type (see `SignalWork`).
+  execute<T = unknown, Fn extends SignalWork<T> = SignalWork<T>>(
+    fn: Fn,
+    signal?: AbortSignal,
+  ): Promise<Awaited<ReturnType<Fn>>>;
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (!(this instanceof Bulkhead))
       return Promise.reject(unboundError('execute', 'Bulkhead', this));

@@ -1,4 +1,5 @@
 import type { Clock } from '../../internal/clock.js';
+import type { SignalWork } from '../../internal/resolved.js';
 import { fail, show, type Duration } from '../../internal/duration.js';
 import { brandedInstance, carriesBrand } from '../../errors.js';
 import { OptionTypeError } from '../../optionErrors.js';
@@ -290,14 +291,11 @@ export class Chaos<out R = never> {
    * @param signal - the caller's signal: an already-aborted one rejects without calling `fn`, and
    *   an abort during an injected wait or the work rejects at once with `signal.reason`
    */
-  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
-  // `T`: a result type given as a type argument (`execute<Price>(fn)`).
-  execute<
-    T = unknown,
-    Fn extends (signal: AbortSignal) => T | PromiseLike<T> = (
-      signal: AbortSignal,
-    ) => T | PromiseLike<T>,
-  >(fn: Fn, signal?: AbortSignal): Promise<Awaited<ReturnType<Fn>> | InjectedResult<R>>;
+  // The work's whole type (see `SignalWork`).
+  execute<T = unknown, Fn extends SignalWork<T> = SignalWork<T>>(
+    fn: Fn,
+    signal?: AbortSignal,
+  ): Promise<Awaited<ReturnType<Fn>> | InjectedResult<R>>;
   execute<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,

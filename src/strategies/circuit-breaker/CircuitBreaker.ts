@@ -1,5 +1,5 @@
 import { CircuitOpenError, resultTripped } from '../../errors.js';
-import type { Resolved } from '../../internal/resolved.js';
+import type { SignalWork, Resolved } from '../../internal/resolved.js';
 import { RESOLVED, refusalFrom, rejectedSoon, stampStack } from '../../internal/refusal.js';
 import type { Clock } from '../../internal/clock.js';
 import { fail, type Duration } from '../../internal/duration.js';
@@ -749,16 +749,14 @@ export class CircuitBreaker<in R = any> {
    * with every trial slot taken (after `halfOpenWait`, when set)
    */
   // `T extends R`: `fn` resolves to the results `recordOnResult` judges.
-  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
-  // `J`, the receiver's `R` read from `this` (or a result type given as a type argument,
-  // `execute<Price>(fn)`): the result names no `R` of the class's own, which would make it no
-  // longer `in`. One signature, so that a union of these can be called.
-  execute<
-    J extends R = R,
-    Fn extends (signal: AbortSignal) => J | PromiseLike<J> = (
-      signal: AbortSignal,
-    ) => J | PromiseLike<J>,
-  >(this: CircuitBreaker<J>, fn: Fn, signal?: AbortSignal): Promise<Resolved<ReturnType<Fn>, J>>;
+  // The work's whole type (see `SignalWork`); `J`, the receiver's `R` read from `this` (or a
+  // result type given as a type argument): the result names no `R` of the class's own, which
+  // would make it no longer `in`. One signature, so that a union of these can be called.
+  execute<J extends R = R, Fn extends SignalWork<J> = SignalWork<J>>(
+    this: CircuitBreaker<J>,
+    fn: Fn,
+    signal?: AbortSignal,
+  ): Promise<Resolved<ReturnType<Fn>, J>>;
   execute<T extends R>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     signal?: AbortSignal,

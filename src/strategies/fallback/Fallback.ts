@@ -1,5 +1,5 @@
 import { RejectedResultError } from '../../errors.js';
-import type { Resolved } from '../../internal/resolved.js';
+import type { SignalWork, Resolved } from '../../internal/resolved.js';
 import { reaches } from '../../internal/arity.js';
 import { fail } from '../../internal/duration.js';
 import { inspectView, inspectableClass } from '../../internal/inspect.js';
@@ -194,16 +194,14 @@ export class Fallback<T, in R = any> {
    *
    * @returns what `fn` resolves with, or the fallback's value
    */
-  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
-  // `J`, the receiver's `R` read from `this` (or a result type given as a type argument,
-  // `execute<Price>(fn)`): the result names no `R` of the class's own, which would make it no
-  // longer `in`. One signature, so that a union of these can be called.
-  execute<
-    J extends R = R,
-    Fn extends (signal: AbortSignal) => J | PromiseLike<J> = (
-      signal: AbortSignal,
-    ) => J | PromiseLike<J>,
-  >(this: Fallback<T, J>, fn: Fn, signal?: AbortSignal): Promise<Resolved<ReturnType<Fn>, J> | T>;
+  // The work's whole type (see `SignalWork`); `J`, the receiver's `R` read from `this` (or a
+  // result type given as a type argument): the result names no `R` of the class's own, which
+  // would make it no longer `in`. One signature, so that a union of these can be called.
+  execute<J extends R = R, Fn extends SignalWork<J> = SignalWork<J>>(
+    this: Fallback<T, J>,
+    fn: Fn,
+    signal?: AbortSignal,
+  ): Promise<Resolved<ReturnType<Fn>, J> | T>;
   execute<X extends R>(
     fn: (signal: AbortSignal) => X | PromiseLike<X>,
     signal?: AbortSignal,

@@ -1,5 +1,5 @@
 import type { Clock } from '../../internal/clock.js';
-import type { Resolved } from '../../internal/resolved.js';
+import type { AttemptWork, Resolved } from '../../internal/resolved.js';
 import { MAX_TIMER_MS as MAX_WAIT_MS } from '../../internal/timerLimit.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import { notify } from '../../internal/listeners.js';
@@ -427,17 +427,14 @@ export class Retry<in R = any> {
    * or a wait rejects at once with `signal.reason`. `fn` must resolve to the results
    * `retryOnResult` judges.
    */
-  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
-  // `J`, the receiver's `R` read from `this` (or a result type given as a type argument,
-  // `execute<Price>(fn)`): the result names no `R` of the class's own, which would make it no
-  // longer `in`. One signature, so that a union of these can be called.
-  execute<
-    J extends R = R,
-    Fn extends (signal: AbortSignal, attempt: number) => J | PromiseLike<J> = (
-      signal: AbortSignal,
-      attempt: number,
-    ) => J | PromiseLike<J>,
-  >(this: Retry<J>, fn: Fn, signal?: AbortSignal): Promise<Resolved<ReturnType<Fn>, J>>;
+  // The work's whole type (see `SignalWork`); `J`, the receiver's `R` read from `this` (or a
+  // result type given as a type argument): the result names no `R` of the class's own, which
+  // would make it no longer `in`. One signature, so that a union of these can be called.
+  execute<J extends R = R, Fn extends AttemptWork<J> = AttemptWork<J>>(
+    this: Retry<J>,
+    fn: Fn,
+    signal?: AbortSignal,
+  ): Promise<Resolved<ReturnType<Fn>, J>>;
   execute<T extends R>(
     fn: (signal: AbortSignal, attempt: number) => T | PromiseLike<T>,
     signal?: AbortSignal,

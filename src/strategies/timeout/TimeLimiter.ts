@@ -1,4 +1,5 @@
 import { OperationTimeoutError } from '../../errors.js';
+import type { SignalWork } from '../../internal/resolved.js';
 import type { Clock } from '../../internal/clock.js';
 import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
 import type { Duration } from '../../internal/duration.js';
@@ -131,14 +132,11 @@ export class TimeLimiter {
    * Runs `fn` under the deadline.
    * @param signal - the caller's signal: its abort rejects at once with its reason
    */
-  // `Fn`, the work's whole type: a union result (`Promise<string> | number`) keeps every member.
-  // `T`: a result type given as a type argument (`execute<Price>(fn)`).
-  execute<
-    T = unknown,
-    Fn extends (signal: AbortSignal) => T | PromiseLike<T> = (
-      signal: AbortSignal,
-    ) => T | PromiseLike<T>,
-  >(fn: Fn, signal?: AbortSignal): Promise<Awaited<ReturnType<Fn>>>;
+  // The work's whole type (see `SignalWork`).
+  execute<T = unknown, Fn extends SignalWork<T> = SignalWork<T>>(
+    fn: Fn,
+    signal?: AbortSignal,
+  ): Promise<Awaited<ReturnType<Fn>>>;
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     if (!(this instanceof TimeLimiter)) {
       return Promise.reject(unboundError('execute', 'TimeLimiter', this));

@@ -61,23 +61,32 @@ export function bounded(value: unknown): unknown {
   const shown = show(value);
   if (shown != 'an object') return shown;
   try {
-    // The class that owns the first prototype of the chain whose `constructor` owns it (a mixin
-    // may overwrite `constructor`: ioredis's `Redis.prototype` has EventEmitter's): a name that
-    // says what the object is and holds none of its values.
-    // At most 10 levels: a Proxy's prototype may be the Proxy itself.
-    type Proto = { constructor?: { name?: unknown; prototype?: unknown } } | null;
-    let proto = Object.getPrototypeOf(value) as Proto;
-    for (let depth = 0; proto && proto != Object.prototype && depth < 10; depth++) {
-      const owner = proto.constructor;
-      if (owner?.prototype === proto && owner.name)
-        return `an instance of ${clip(`${owner.name as string}`)}`;
-      proto = Object.getPrototypeOf(proto) as Proto;
-    }
+    const name = classOf(value as object);
+    if (name !== undefined) return `an instance of ${clip(name)}`;
     const keys = Object.keys(value as object);
     return keys[0] === undefined ? shown : `an object with keys ${clip(keys.join(', '))}`;
   } catch {
     return 'an object that cannot be read';
   }
+}
+
+/**
+ * @internal The name of the class `value` is an instance of: that of the first prototype in its
+ * chain whose `constructor` owns it (a mixin may overwrite `constructor`: ioredis's
+ * `Redis.prototype` has EventEmitter's), at most 10 levels up (a Proxy's prototype may be the
+ * Proxy itself); undefined for a plain object, or one whose classes have no name. A name that
+ * says what the object is and holds none of its values. Throws what a hostile object throws.
+ */
+export function classOf(value: object): string | undefined {
+  type Proto = { constructor?: { name?: unknown; prototype?: unknown } } | null;
+  let proto = Object.getPrototypeOf(value) as Proto;
+  for (let depth = 0; proto && proto != Object.prototype && depth < 10; depth++) {
+    const owner = proto.constructor;
+    if (owner?.prototype === proto && typeof owner.name == 'string' && owner.name)
+      return owner.name;
+    proto = Object.getPrototypeOf(proto) as Proto;
+  }
+  return undefined;
 }
 
 /** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */

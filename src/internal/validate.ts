@@ -4,7 +4,7 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { fail, show, toMs } from './duration.js';
-import { OptionTypeError, clip } from '../optionErrors.js';
+import { OptionTypeError, classOf, clip } from '../optionErrors.js';
 
 export { show };
 
@@ -412,17 +412,16 @@ function sameMembers(value: object, proto: object, named: boolean): boolean {
 
 /**
  * Shows a value given as options or configuration, in the one wording every message uses for an
- * object that is not plain: `an instance of Map`, or, for one whose constructor has no name of
- * its own, `an object with a prototype of its own (only plain objects are read)`. Any other value
- * as {@link show} shows it.
+ * object that is not plain: `an instance of Map` (its class, as an error's JSON names it: see
+ * `classOf`), or, for one of no named class, `an object with a prototype of its own (only plain
+ * objects are read)`. Any other value as {@link show} shows it.
  */
 export function showShape(value: unknown): string {
   if (!value || typeof value != 'object' || Array.isArray(value) || isPlainObject(value)) {
     return show(value);
   }
-  const name: unknown = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } })
-    .constructor?.name;
-  return name && typeof name == 'string' && name !== 'Object'
+  const name = classOf(value);
+  return name !== undefined && name !== 'Object'
     ? `an instance of ${name}`
     : 'an object with a prototype of its own (only plain objects are read)';
 }

@@ -73,20 +73,26 @@ export function bounded(value: unknown): unknown {
 /**
  * @internal The name of the class `value` is an instance of: that of the first prototype in its
  * chain whose `constructor` owns it (a mixin may overwrite `constructor`: ioredis's
- * `Redis.prototype` has EventEmitter's), at most 10 levels up (a Proxy's prototype may be the
- * Proxy itself); undefined for a plain object, or one whose classes have no name. A name that
- * says what the object is and holds none of its values. Throws what a hostile object throws.
+ * `Redis.prototype` has EventEmitter's), else the first `constructor` name met (an object made on
+ * a copy of a prototype, as another version's class), at most 10 levels up (a Proxy's prototype
+ * may be the Proxy itself); undefined for a plain object, or one whose classes have no name but
+ * `Object`. A name that says what the object is and holds none of its values. Throws what a
+ * hostile object throws.
  */
 export function classOf(value: object): string | undefined {
   type Proto = { constructor?: { name?: unknown; prototype?: unknown } } | null;
   let proto = Object.getPrototypeOf(value) as Proto;
+  let first: string | undefined;
   for (let depth = 0; proto && proto != Object.prototype && depth < 10; depth++) {
     const owner = proto.constructor;
-    if (owner?.prototype === proto && typeof owner.name == 'string' && owner.name)
-      return owner.name;
+    const name = owner?.name;
+    if (typeof name == 'string' && name && name != 'Object') {
+      if (owner.prototype === proto) return name;
+      first ??= name;
+    }
     proto = Object.getPrototypeOf(proto) as Proto;
   }
-  return undefined;
+  return first;
 }
 
 /** The fields of {@link OptionTypeError} and {@link OptionRangeError}. */

@@ -421,7 +421,7 @@ export function showShape(value: unknown): string {
     return show(value);
   }
   const name = classOf(value);
-  return name !== undefined && name !== 'Object'
+  return name !== undefined
     ? `an instance of ${name}`
     : 'an object with a prototype of its own (only plain objects are read)';
 }

@@ -160,14 +160,28 @@ export class Bulkhead {
   #orphaned = 0;
   // A remote `acquire` asked on behalf of the queue is in flight.
   #polling = false;
+  // Remote `acquire`s asked (for the queue, or for a caller not queued yet) whose answers this
+  // bulkhead has not taken yet.
+  #asking = 0;
+  // The store woke the queue while one of those was out (see `#wake`): asked again once a
+  // refusal is taken.
+  #wakeOwed = false;
   // The bulkhead that took this one over on a reload (see `takeOver`): it answers for this one.
   #successor: Bulkhead | undefined = undefined;
   // The tickets of the slots `#successor` granted through this one (the others were this one's
   // store's, taken before).
   #lent: Set<BulkheadTicket> | undefined = undefined;
+  /**
+   * The store says slots may have been freed: the queue asks it for one. A wake that comes while
+   * an `acquire` is out (the queue's poll, or a caller's own ask, not queued yet) is not lost: the
+   * store may have answered that `acquire` already, with its refusal on the way here, and may have
+   * spent on this wake the next ask it would have made for the queue (a shared store's poll), so
+   * the queue asks again as that refusal is taken (see `#refused`), or it would never ask again.
+   */
   readonly #wake = (): void => {
     // Taken over: its queue moved, and its store serves nobody any more.
     if (this.#successor !== undefined) return;
+    this.#wakeOwed = this.#asking !== 0;
     while (!this.#polling && this.#queue.size !== 0) {
       let answer: ReturnType<BulkheadStore['acquire']>;
       try {
@@ -182,20 +196,34 @@ export class Bulkhead {
         continue;
       }
       this.#polling = true;
+      this.#asking++;
+      // This ask sees the slots the wake was for.
+      this.#wakeOwed = false;
       answer.then(
         (ticket) => {
           this.#polling = false;
-          if (ticket === false) return;
+          this.#asking--;
+          if (ticket === false) {
+            this.#refused();
+            return;
+          }
           this.#serve(ticket);
           this.#wake();
         },
         (error: unknown) => {
           this.#polling = false;
+          this.#asking--;
           this.#refuseQueued(error);
         },
       );
     }
   };
+
+  // The store refused an `acquire` whose caller is in the queue now: the queue asks again if a
+  // wake came while it was out (see `#wake`).
+  #refused(): void {
+    if (this.#wakeOwed) this.#wake();
+  }
 
   // For a shared store (`subscribe`): since when the first caller queued here has waited.
   readonly #queuedSince = (): number | undefined => this.#queue.since();
@@ -476,8 +504,20 @@ export class Bulkhead {
       return Promise.reject(error);
     }
     if (!isThenable(answer)) return Promise.resolve(this.#granted(answer, signal, manual));
+    this.#asking++;
     const asked = Promise.resolve(answer);
-    if (signal === undefined) return asked.then((ticket) => this.#granted(ticket, signal, manual));
+    if (signal === undefined) {
+      return asked.then(
+        (ticket) => {
+          this.#asking--;
+          return this.#granted(ticket, signal, manual);
+        },
+        (error: unknown) => {
+          this.#asking--;
+          throw error;
+        },
+      );
+    }
     // The caller leaves at its abort, and a slot granted after that goes back. The answer is
     // taken in the turn the store's answer arrives, so no turn falls between a slot granted and
     // the caller holding it, in which an abort would leave that slot to nobody.
@@ -491,11 +531,13 @@ export class Bulkhead {
       if (signal.aborted) onAbort();
       asked.then(
         (ticket) => {
+          this.#asking--;
           unlistenAbort(signal, onAbort);
           if (!signal.aborted) resolve(this.#granted(ticket, signal, manual));
           else if (ticket !== false) this.giveSlot(ticket);
         },
         (error: unknown) => {
+          this.#asking--;
           unlistenAbort(signal, onAbort);
           reject(error);
         },
@@ -826,7 +868,11 @@ export class Bulkhead {
     signal: AbortSignal | undefined,
     manual: boolean,
   ): Promise<BulkheadTicket> | BulkheadTicket {
-    if (ticket === false) return this.#wait(signal, manual);
+    if (ticket === false) {
+      const queued = this.#wait(signal, manual);
+      this.#refused();
+      return queued;
+    }
     // The caller gave up while a remote store was deciding: it must not keep the slot.
     if (signal?.aborted) {
       this.giveSlot(ticket);

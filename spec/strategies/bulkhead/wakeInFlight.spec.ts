@@ -18,11 +18,16 @@ import { deferred, flush, settle, type Deferred } from '../../support/promises.j
 class ScriptedStore implements BulkheadStore {
   readonly asks: Deferred<false | BulkheadTicket>[] = [];
   onFree: (() => void) | undefined;
+  /** The answer to the next `acquire` in place of an ask the spec settles (a foreign thenable). */
+  answerWith: PromiseLike<false | BulkheadTicket> | undefined;
   configure(_config: BulkheadStoreConfig): void {}
   tryAcquire(): false {
     return false;
   }
   acquire(): Promise<false | BulkheadTicket> {
+    const answer = this.answerWith;
+    this.answerWith = undefined;
+    if (answer !== undefined) return answer as Promise<false | BulkheadTicket>;
     const ask = deferred<false | BulkheadTicket>();
     this.asks.push(ask);
     return ask.promise;
@@ -105,6 +110,59 @@ describe('Bulkhead woken while an acquire is out', () => {
     // Refused, with no wake meanwhile: the queue waits for the store's next wake.
     expect(store.asks, 'asks out').to.have.length(0);
     expect(bulkhead.queued).to.equal(1);
+  });
+
+  it('takes the answer to its ask once, though the store calls back twice', async () => {
+    const store = new ScriptedStore();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store });
+    const first = settle(bulkhead.execute(() => 'first'));
+    store.asks.shift()!.resolve(false);
+    await flush();
+    // The queue's ask is answered by a thenable that refuses twice.
+    store.answerWith = {
+      then(onFulfilled) {
+        onFulfilled?.(false);
+        onFulfilled?.(false);
+        return this as never;
+      },
+    };
+    store.onFree!();
+    await flush();
+    expect(store.asks, 'asks out').to.have.length(0);
+    // Its next poll is refused as the store wakes the queue: asked again, as for any other.
+    store.onFree!();
+    store.refuseAndWake();
+    await flush();
+    expect(store.asks, 'asks out').to.have.length(1);
+    store.asks.shift()!.resolve('slot');
+    await flush();
+    expect(first).to.deep.include({ status: 'fulfilled', value: 'first' });
+  });
+
+  it('refuses the queue with the error of an answer whose then throws, and asks for it again later', async () => {
+    const store = new ScriptedStore();
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store });
+    const first = settle(bulkhead.execute(() => 'first'));
+    store.asks.shift()!.resolve(false);
+    await flush();
+    const failure = new Error('no answer');
+    store.answerWith = {
+      then() {
+        throw failure;
+      },
+    };
+    store.onFree!();
+    await flush();
+    expect(first).to.deep.include({ status: 'rejected', reason: failure });
+    // Nothing is left out: a caller queued later is asked for at the store's next wake.
+    const second = settle(bulkhead.execute(() => 'second'));
+    store.asks.shift()!.resolve(false);
+    await flush();
+    store.onFree!();
+    expect(store.asks, 'asks out').to.have.length(1);
+    store.asks.shift()!.resolve('slot');
+    await flush();
+    expect(second).to.deep.include({ status: 'fulfilled', value: 'second' });
   });
 
   it('asks for the queue under an adaptive limit, whose refusal wakes it before the caller queues', async () => {

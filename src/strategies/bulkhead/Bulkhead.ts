@@ -199,7 +199,9 @@ export class Bulkhead {
       this.#asking++;
       // This ask sees the slots the wake was for.
       this.#wakeOwed = false;
-      answer.then(
+      // Taken as a promise: a store's thenable that calls back twice is answered once, and one
+      // whose `then` throws is a rejection, so neither leaves the count of asks out wrong.
+      Promise.resolve(answer).then(
         (ticket) => {
           this.#polling = false;
           this.#asking--;

@@ -231,12 +231,23 @@ export class PolicyRegistry {
    * Configured policies a reload removed, by name, while anyone still holds one: a later reload
    * that configures the name again puts the same handle (its counters, its listeners) back in
    * place. Weak: the registry alone keeps no removed policy alive (names of many deploys or
-   * tenants would pile up); a name whose policy was collected is dropped at the next reload.
+   * tenants would pile up); a name whose policy was collected is dropped then (see `#collected`).
    */
   readonly #retired = new Map<string, WeakRef<Policy<unknown, unknown>>>();
   /**
+   * Drops the name of a removed policy once it is collected, unless the name moved on (configured
+   * again, or its policy removed again since: another reference). No reload reads the other
+   * names' references, which would keep their policies alive to the end of the job, and each
+   * costs nothing after it.
+   */
+  readonly #collected = new FinalizationRegistry<
+    readonly [string, WeakRef<Policy<unknown, unknown>>]
+  >(([name, ref]) => {
+    if (this.#retired.get(name) === ref) this.#retired.delete(name);
+  });
+  /**
    * The slot of each policy in `#retired`, by its handle: weakly, so that a removed policy
-   * nobody holds any more can be collected, and its name forgotten at the next reload.
+   * nobody holds any more can be collected, and its name forgotten.
    */
   readonly #retiredSlots = new WeakMap<Policy<unknown, unknown>, Slot>();
   // The options each primitive was built from, to tell on reload whether they changed.
@@ -470,7 +481,7 @@ export class PolicyRegistry {
     }
     this.#policies.set(policy.name, policy);
     // The name is taken: a configured policy of that name can never come back.
-    this.#retired.delete(policy.name);
+    this.#forget(policy.name);
     // An observer (instrumentation) that throws or rejects must not undo or fail the registration.
     for (const listener of this.#registerListeners) notify(listener, policy);
     return this;
@@ -650,6 +661,14 @@ export class PolicyRegistry {
     return { config, instances, resolved, replaced, policies, event };
   }
 
+  /** Forgets the removed policy of the name `name`, if any (see `#retired`). */
+  #forget(name: string): void {
+    const ref = this.#retired.get(name);
+    if (ref === undefined) return;
+    this.#retired.delete(name);
+    this.#collected.unregister(ref);
+  }
+
   /** The slot of the configured policy named `name` a reload removed, while its handle lives. */
   #retiredSlot(name: string): Slot | undefined {
     const handle = this.#retired.get(name)?.deref();
@@ -669,7 +688,7 @@ export class PolicyRegistry {
       let slot = this.#configured.get(name);
       const revived = slot === undefined ? this.#retiredSlot(name) : undefined;
       if (revived !== undefined) {
-        this.#retired.delete(name);
+        this.#forget(name);
         slot = revived;
         added.push(slot.handle);
       }
@@ -685,13 +704,11 @@ export class PolicyRegistry {
     }
     for (const [name, slot] of this.#configured) {
       if (!configured.has(name)) {
-        this.#retired.set(name, new WeakRef(slot.handle));
+        const ref = new WeakRef(slot.handle);
+        this.#retired.set(name, ref);
         this.#retiredSlots.set(slot.handle, slot);
+        this.#collected.register(slot.handle, [name, ref], ref);
       }
-    }
-    // Names whose removed policy was collected: configuring one again builds a new policy.
-    for (const [name, ref] of this.#retired) {
-      if (ref.deref() === undefined) this.#retired.delete(name);
     }
     this.#configured = configured;
     this.#policies.clear();

@@ -1628,9 +1628,9 @@ function percent(rate: number): string {
 
 /**
  * The error that trips a circuit, kept as the cause of its refusals for as long as it stays OPEN
- * (let go as it leaves OPEN), with its stack read once, and its causes' (up to 8 deep): until read, V8 keeps the frames'
- * receivers and functions (the failing call's objects, its context) to format it later, which a
- * breaker per key would keep by the thousand. A `stack` or `cause` getter that throws ends it.
+ * (let go as it leaves OPEN), with its stack read once, and its causes' (up to 8 deep): until
+ * read, V8 keeps the frames' receivers and functions (the failing call's objects, its context) to
+ * format it later, which a breaker per key would keep by the thousand. A `stack` or `cause` getter that throws ends it.
  */
 function settledStack(error: unknown): unknown {
   let next = error;

@@ -266,8 +266,8 @@ function notAResponse(value: unknown): TypeError {
  *   `fallback: { value: null }`) makes it reject with a `TypeError` naming that value; give such
  *   a policy a fallback that returns a `Response`.
  *
- * @throws TypeError for a `policy` without `execute`; an `OptionTypeError` (from `bulwark`) for an
- *   option of the wrong type or an unknown option
+ * @throws OptionTypeError (from `bulwark`) for a `policy` without `execute`, an option of the
+ *   wrong type or an unknown option
  * @throws OptionRangeError (from `bulwark`) for a status outside [100, 599]
  * @example
  * ```ts
@@ -289,9 +289,7 @@ export function resilientFetch(
     typeof policy !== 'object' ||
     typeof (policy as { execute?: unknown }).execute !== 'function'
   ) {
-    throw new TypeError(
-      `\`policy\` must be a Policy (an object with execute()), got ${show(policy)}`,
-    );
+    throw new OptionTypeError('policy', 'a Policy (an object with execute())', policy);
   }
   const raw = optionsObject(options, 'resilientFetch', FETCH_OPTIONS);
   const transport = functionOption(raw.fetch, 'fetch', undefined) as FetchFunction | undefined;

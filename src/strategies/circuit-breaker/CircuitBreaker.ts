@@ -250,8 +250,11 @@ export interface CircuitStateChange {
   readonly to: CircuitState;
 }
 
-/** A listener for {@link CircuitBreaker.onStateChange}. */
-export type CircuitStateListener = (change: CircuitStateChange) => void;
+/**
+ * A listener for {@link CircuitBreaker.onStateChange}. What it returns is ignored: it may be
+ * `async`, and a promise it returns that rejects is ignored as a throw is.
+ */
+export type CircuitStateListener = (change: CircuitStateChange) => unknown;
 
 /** @internal Every option key the constructor accepts. */
 export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([

@@ -204,7 +204,8 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * @example
  * ```ts
  * import { parse } from 'yaml';
- * const registry = PolicyRegistry.fromConfig(parse(text).resilience);
+ * const config = parse(text) as { resilience: ResilienceConfig }; // checked by fromConfig
+ * const registry = PolicyRegistry.fromConfig(config.resilience);
  * // resilience:
  * //   rate-limiter:
  * //     default:     { max-tokens: 100, refill-rate: 50.0 }

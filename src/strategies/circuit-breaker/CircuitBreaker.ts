@@ -722,7 +722,8 @@ export class CircuitBreaker<in R = any> {
    * ```ts
    * const saved = JSON.stringify(breaker);
    * // later, perhaps in another process:
-   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState: JSON.parse(saved) });
+   * const initialState = JSON.parse(saved) as CircuitBreakerSnapshot; // checked by the constructor
+ * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState });
    * ```
    */
   toJSON(): CircuitBreakerSnapshot {

@@ -723,7 +723,7 @@ export class CircuitBreaker<in R = any> {
    * const saved = JSON.stringify(breaker);
    * // later, perhaps in another process:
    * const initialState = JSON.parse(saved) as CircuitBreakerSnapshot; // checked by the constructor
- * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState });
+   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState });
    * ```
    */
   toJSON(): CircuitBreakerSnapshot {

@@ -204,7 +204,8 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * @example
  * ```ts
  * import { parse } from 'yaml';
- * const registry = PolicyRegistry.fromConfig(parse(text).resilience);
+ * const config = parse(text) as { resilience: ResilienceConfig }; // checked by fromConfig
+ * const registry = PolicyRegistry.fromConfig(config.resilience);
  * // resilience:
  * //   rate-limiter:
  * //     default:     { max-tokens: 100, refill-rate: 50.0 }
@@ -254,8 +255,8 @@ export class PolicyRegistry {
   readonly #resolved = new WeakMap<object, Readonly<Record<string, unknown>>>();
   /** The shared instances a primitive's configured options named (`budget: api`), in order. */
   readonly #referenced = new WeakMap<object, readonly unknown[]>();
-  #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => void> = [];
-  #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => void> = [];
+  #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => unknown> = [];
+  #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => unknown> = [];
   /** Reload events still to be passed on while listeners run (undefined: none running). */
   #announcing: RegistryReloadEvent[] | undefined;
 
@@ -375,13 +376,14 @@ export class PolicyRegistry {
 
   /**
    * Subscribes to a registry event: `'reload'`, with what a {@link PolicyRegistry.reload}
-   * changed. A listener that throws, or returns a promise that rejects, is ignored.
+   * changed. What a listener returns is ignored (it may be `async`); one that throws, or returns
+   * a promise that rejects, is ignored too.
    * @returns a function that removes the listener
    * @throws TypeError for an unknown event or a listener that is not a function
    */
   on<E extends keyof PolicyRegistryEventMap>(
     event: E,
-    listener: (payload: PolicyRegistryEventMap[E]) => void,
+    listener: (payload: PolicyRegistryEventMap[E]) => unknown,
   ): () => void {
     if (event !== 'reload') {
       throw new TypeError(`\`event\` must be "reload", got ${show(event)}`);
@@ -494,7 +496,7 @@ export class PolicyRegistry {
    * anyone can listen). Returns an unsubscribe
    * function. Used by `bulwark/otel`.
    */
-  onRegister(listener: (policy: Policy<unknown, unknown>) => void): () => void {
+  onRegister(listener: (policy: Policy<unknown, unknown>) => unknown): () => void {
     return listen(
       listener,
       (change) => (this.#registerListeners = change(this.#registerListeners)),

@@ -250,8 +250,11 @@ export interface CircuitStateChange {
   readonly to: CircuitState;
 }
 
-/** A listener for {@link CircuitBreaker.onStateChange}. */
-export type CircuitStateListener = (change: CircuitStateChange) => void;
+/**
+ * A listener for {@link CircuitBreaker.onStateChange}. What it returns is ignored: it may be
+ * `async`, and a promise it returns that rejects is ignored as a throw is.
+ */
+export type CircuitStateListener = (change: CircuitStateChange) => unknown;
 
 /** @internal Every option key the constructor accepts. */
 export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
@@ -719,7 +722,8 @@ export class CircuitBreaker<in R = any> {
    * ```ts
    * const saved = JSON.stringify(breaker);
    * // later, perhaps in another process:
-   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState: JSON.parse(saved) });
+   * const initialState = JSON.parse(saved) as CircuitBreakerSnapshot; // checked by the constructor
+   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState });
    * ```
    */
   toJSON(): CircuitBreakerSnapshot {

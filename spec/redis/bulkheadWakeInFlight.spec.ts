@@ -25,7 +25,7 @@ describe('RedisBulkheadStore polls on as a release frees a slot while a poll is 
     const adapter = new ScriptedAdapter();
     const store = new RedisBulkheadStore({ client: adapter, key: 'pool', storeTimeout: '10s' });
     const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store });
-    const running = deferred();
+    const running = deferred<void>();
     const first = settle(bulkhead.execute(() => running.promise));
     expect(adapter.answer([1, 1, -1, 0])[0]).to.equal('acquire');
     await flush();

@@ -1,0 +1,143 @@
+// Where a timer belongs to the request that set it (Cloudflare Workers), every pending deadline
+// and hedge delay arms a timer of its own, from its own call, so that each request's waits fire
+// whatever becomes of the other requests'. `RequestClock` kills a request's timers when it ends.
+import { expect } from 'chai';
+import { OperationTimeoutError } from '../../src/errors.js';
+import { deadlineQueue, type DeadlineNode } from '../../src/internal/deadlines.js';
+import { setOwnTimers } from '../../src/internal/timerMode.js';
+import { Policy } from '../../src/pipeline/Policy.js';
+import { Hedge } from '../../src/strategies/hedge/Hedge.js';
+import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
+import { ManualClock } from '../support/clock.js';
+import { settle } from '../support/promises.js';
+import { RequestClock } from '../support/requestClock.js';
+
+function node(dueAt: number, log: number[]): DeadlineNode {
+  return {
+    dueAt,
+    prevDeadline: undefined,
+    nextDeadline: undefined,
+    queued: false,
+    expire: () => log.push(dueAt),
+  };
+}
+
+/** Work that ends after `ms` on `clock`, its timer set by the request running now. */
+function work<T>(clock: RequestClock, ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => clock.setTimeout(() => resolve(value), ms));
+}
+
+describe('own timers (a timer per pending wait, as Cloudflare Workers needs)', () => {
+  let was: boolean;
+  beforeEach(() => {
+    was = setOwnTimers(true);
+  });
+  afterEach(() => setOwnTimers(was));
+
+  describe('a deadline queue', () => {
+    it('arms a timer per node, expires each at its own deadline, and clears a removed one', () => {
+      const clock = new ManualClock();
+      const queue = deadlineQueue(clock);
+      const log: number[] = [];
+      const nodes = [10, 20, 30].map((d) => node(d, log));
+      for (const n of nodes) queue.add(n, 0);
+      expect(clock.pending()).to.equal(3);
+      expect(queue.size).to.equal(3);
+      queue.remove(nodes[1]!);
+      expect(clock.pending()).to.equal(2);
+      clock.tick(10);
+      expect(log).to.deep.equal([10]);
+      clock.tick(20);
+      expect(log).to.deep.equal([10, 30]);
+      expect(clock.pending()).to.equal(0);
+      expect(queue.hasTimer).to.equal(false);
+      expect(queue.size).to.equal(0);
+    });
+
+    it('holds no timer after a loop of calls settled one after another in one turn', () => {
+      const clock = new ManualClock();
+      const queue = deadlineQueue(clock);
+      for (let i = 0; i < 100; i++) {
+        const n = node(100, []);
+        queue.add(n, 0);
+        queue.remove(n);
+      }
+      expect(clock.pending()).to.equal(0);
+      expect(queue.hasTimer).to.equal(false);
+      const log: number[] = [];
+      queue.add(node(50, log), 0);
+      clock.tick(50);
+      expect(log).to.deep.equal([50]);
+    });
+
+    it('sets a timer that fired before the deadline again, at least 1 ms ahead', () => {
+      let now = 0;
+      const timers: Array<{ fn: () => void; ms: number }> = [];
+      const queue = deadlineQueue({
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push({ fn, ms }),
+        clearTimeout: () => {},
+      });
+      const log: number[] = [];
+      queue.add(node(10, log), 0);
+      now = 9.5;
+      timers[0]!.fn();
+      expect(log).to.deep.equal([]);
+      expect(timers[1]?.ms).to.equal(1);
+      now = 10;
+      timers[1]!.fn();
+      expect(log).to.deep.equal([10]);
+    });
+  });
+
+  describe('with timers that die with their request', () => {
+    it('times out a call whose request started after another one that has ended', async () => {
+      const clock = new RequestClock();
+      const limiter = new TimeLimiter({ timeout: 300, clock });
+      const a = settle(clock.run('a', () => limiter.execute(() => work(clock, 100, 'a'))));
+      await clock.advance(30);
+      const b = settle(clock.run('b', () => limiter.execute(() => new Promise(() => {}))));
+      await clock.advance(70);
+      expect(a).to.deep.equal({ status: 'fulfilled', value: 'a' });
+      clock.end('a');
+      await clock.advance(230);
+      expect(b.status).to.equal('rejected');
+      expect(b.reason).to.be.instanceOf(OperationTimeoutError);
+      expect(clock.now()).to.equal(330);
+    });
+
+    it("times out a policy's call alike, and every later one", async () => {
+      const clock = new RequestClock();
+      const policy = Policy.builder('p').clock(clock).timeout(300).build();
+      settle(clock.run('a', () => policy.execute(() => work(clock, 100, 'a'))));
+      await clock.advance(30);
+      const b = settle(clock.run('b', () => policy.execute(() => new Promise(() => {}))));
+      await clock.advance(70);
+      clock.end('a');
+      await clock.advance(230);
+      expect(b.reason).to.be.instanceOf(OperationTimeoutError);
+      clock.end('b');
+      const c = settle(clock.run('c', () => policy.execute(() => new Promise(() => {}))));
+      await clock.advance(300);
+      expect(c.reason).to.be.instanceOf(OperationTimeoutError);
+    });
+
+    it('starts the hedge of a call whose request started after another one that has ended', async () => {
+      const clock = new RequestClock();
+      const hedge = new Hedge<string>({ maxHedges: 1, delay: 100, clock });
+      const a = settle(clock.run('a', () => hedge.execute(() => work(clock, 30, 'a'))));
+      await clock.advance(10);
+      const b = settle(
+        clock.run('b', () =>
+          hedge.execute((_signal, attempt) => (attempt === 1 ? work(clock, 1500, 'first') : 'hedge')),
+        ),
+      );
+      await clock.advance(20);
+      expect(a).to.deep.equal({ status: 'fulfilled', value: 'a' });
+      clock.end('a');
+      await clock.advance(80);
+      expect(b).to.deep.equal({ status: 'fulfilled', value: 'hedge' });
+      expect(clock.now()).to.equal(110);
+    });
+  });
+});

@@ -2,11 +2,13 @@
 // and hedge delay arms a timer of its own, from its own call, so that each request's waits fire
 // whatever becomes of the other requests'. `RequestClock` kills a request's timers when it ends.
 import { expect } from 'chai';
-import { OperationTimeoutError } from '../../src/errors.js';
+import { BulkheadFullError, OperationTimeoutError } from '../../src/errors.js';
 import { deadlineQueue, type DeadlineNode } from '../../src/internal/deadlines.js';
 import { setOwnTimers } from '../../src/internal/timerMode.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { Hedge } from '../../src/strategies/hedge/Hedge.js';
+import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
 import { ManualClock } from '../support/clock.js';
 import { settle } from '../support/promises.js';
@@ -129,7 +131,9 @@ describe('own timers (a timer per pending wait, as Cloudflare Workers needs)', (
       await clock.advance(10);
       const b = settle(
         clock.run('b', () =>
-          hedge.execute((_signal, attempt) => (attempt === 1 ? work(clock, 1500, 'first') : 'hedge')),
+          hedge.execute((_signal, attempt) =>
+            attempt === 1 ? work(clock, 1500, 'first') : 'hedge',
+          ),
         ),
       );
       await clock.advance(20);
@@ -138,6 +142,65 @@ describe('own timers (a timer per pending wait, as Cloudflare Workers needs)', (
       await clock.advance(80);
       expect(b).to.deep.equal({ status: 'fulfilled', value: 'hedge' });
       expect(clock.now()).to.equal(110);
+    });
+
+    it('keeps a timer of its own pending for every caller queued by a bulkhead', async () => {
+      const clock = new RequestClock();
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 10, maxWait: 1000, clock });
+      const calls = ['a', 'b', 'c', 'd'].map((r) =>
+        settle(clock.run(r, () => bulkhead.execute(() => work(clock, 300, r)))),
+      );
+      for (const r of ['b', 'c', 'd']) expect(clock.pendingOf(r), r).to.equal(1);
+      for (let i = 0; i < 4; i++) {
+        await clock.advance(300);
+        expect(calls[i]).to.deep.equal({ status: 'fulfilled', value: 'abcd'[i] });
+        clock.end('abcd'[i]!);
+      }
+    });
+
+    it('keeps a request waiting without a limit alive, and serves it', async () => {
+      const clock = new RequestClock();
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 10, clock });
+      const a = settle(clock.run('a', () => bulkhead.execute(() => work(clock, 500, 'a'))));
+      const b = settle(clock.run('b', () => bulkhead.execute(() => work(clock, 500, 'b'))));
+      expect(clock.pendingOf('b')).to.equal(1);
+      await clock.advance(500);
+      expect(a.status).to.equal('fulfilled');
+      clock.end('a');
+      await clock.advance(500);
+      expect(b).to.deep.equal({ status: 'fulfilled', value: 'b' });
+    });
+
+    it("ends a queued caller's wait at its maxWait whatever became of the caller queued before it", async () => {
+      const clock = new RequestClock();
+      const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 10, maxWait: 100, clock });
+      settle(clock.run('a', () => bulkhead.execute(() => new Promise(() => {}))));
+      settle(clock.run('b', () => bulkhead.execute(() => 'b')));
+      await clock.advance(50);
+      const c = settle(clock.run('c', () => bulkhead.execute(() => 'c')));
+      await clock.advance(10);
+      clock.end('b');
+      await clock.advance(90);
+      expect(c.status).to.equal('rejected');
+      expect(c.reason).to.be.instanceOf(BulkheadFullError);
+      expect(clock.now()).to.equal(150);
+    });
+
+    it('serves each caller waiting for tokens on time whatever became of the one served before', async () => {
+      const clock = new RequestClock();
+      const limiter = new RateLimiter({ maxTokens: 1, refillRate: 10, maxWait: 1000, clock });
+      const calls = ['a', 'b', 'c'].map((r) =>
+        settle(clock.run(r, () => limiter.execute(() => r))),
+      );
+      for (const r of ['b', 'c']) expect(clock.pendingOf(r), r).to.equal(1);
+      await clock.advance(0);
+      expect(calls[0]?.status).to.equal('fulfilled');
+      clock.end('a');
+      await clock.advance(100);
+      expect(calls[1]).to.deep.equal({ status: 'fulfilled', value: 'b' });
+      clock.end('b');
+      await clock.advance(100);
+      expect(calls[2]).to.deep.equal({ status: 'fulfilled', value: 'c' });
     });
   });
 });

@@ -10,8 +10,8 @@ export class RequestClock implements Clock {
   /** The request running now, if any. */
   current: string | undefined = undefined;
   readonly #ended = new Set<string>();
-  /** Timers set by each request, fired or not. */
-  readonly set = new Map<string | undefined, number>();
+  // The owner of each timer pending.
+  readonly #pending = new Map<unknown, string | undefined>();
 
   now(): number {
     return this.manual.now();
@@ -19,15 +19,25 @@ export class RequestClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): unknown {
     const owner = this.current;
-    this.set.set(owner, (this.set.get(owner) ?? 0) + 1);
-    return this.manual.setTimeout(() => {
+    const handle = this.manual.setTimeout(() => {
+      this.#pending.delete(handle);
       if (owner !== undefined && this.#ended.has(owner)) return;
       this.run(owner, fn);
     }, ms);
+    this.#pending.set(handle, owner);
+    return handle;
   }
 
   clearTimeout(handle: unknown): void {
+    this.#pending.delete(handle);
     this.manual.clearTimeout(handle);
+  }
+
+  /** How many timers `request` set that are still pending: a request with none, waiting only on another's, is cancelled as hung. */
+  pendingOf(request: string): number {
+    let n = 0;
+    for (const owner of this.#pending.values()) if (owner === request) n++;
+    return n;
   }
 
   /** Runs `fn` as request `request` (or outside any). */
@@ -41,9 +51,12 @@ export class RequestClock implements Clock {
     }
   }
 
-  /** The request's response is done: its timers never fire. */
+  /** The request's response is done (or it was cancelled): its timers never fire. */
   end(request: string): void {
     this.#ended.add(request);
+    for (const [handle, owner] of this.#pending) {
+      if (owner === request) this.clearTimeout(handle);
+    }
   }
 
   advance(ms: number): Promise<void> {

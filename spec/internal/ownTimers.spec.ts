@@ -7,6 +7,7 @@ import { deadlineQueue, type DeadlineNode } from '../../src/internal/deadlines.j
 import { setOwnTimers } from '../../src/internal/timerMode.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
+import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { Hedge } from '../../src/strategies/hedge/Hedge.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
 import { TimeLimiter } from '../../src/strategies/timeout/TimeLimiter.js';
@@ -201,6 +202,36 @@ describe('own timers (a timer per pending wait, as Cloudflare Workers needs)', (
       clock.end('b');
       await clock.advance(100);
       expect(calls[2]).to.deep.equal({ status: 'fulfilled', value: 'c' });
+    });
+
+    it("gives a lost trial call's slot to a call waiting in HALF_OPEN whatever became of the one waiting before it", async () => {
+      const clock = new RequestClock();
+      // recoveryTimeout 10 s: a trial call that has not reported after 10 s is lost.
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 1,
+        recoveryTimeout: '10s',
+        halfOpenWait: '30s',
+      });
+      await breaker.execute(() => Promise.reject(new Error('boom'))).catch(() => undefined);
+      await clock.advance(10_000);
+      expect(breaker.state).to.equal('half-open');
+      clock.run('trial', () => void breaker.execute(() => new Promise<string>(() => {})));
+      await clock.advance(1_000);
+      const leaving = new AbortController();
+      const a = settle(clock.run('a', () => breaker.execute(() => 'a', leaving.signal)));
+      await clock.advance(1_000);
+      const b = settle(clock.run('b', () => breaker.execute(() => 'b')));
+      // Its wait's timer, and its own for the moment the trial call is taken as lost.
+      expect(clock.pendingOf('b')).to.equal(2);
+      leaving.abort(new Error('gone'));
+      await clock.advance(0);
+      expect(a.status).to.equal('rejected');
+      clock.end('a');
+      await clock.advance(8_000);
+      expect(b).to.deep.equal({ status: 'fulfilled', value: 'b' });
+      expect(clock.now()).to.equal(20_000);
+      expect(clock.pendingOf('b'), 'its timers cleared').to.equal(0);
     });
   });
 });

@@ -671,6 +671,20 @@ describe('PolicyRegistry.reload', () => {
       expect(registry.health().policies.pricing).to.include(counts);
     });
 
+    it('builds a policy configured again anew on a host without WeakRef, holding none removed', async () => {
+      const pricing = registry.policy('pricing');
+      const saved = Object.getOwnPropertyDescriptor(globalThis, 'WeakRef')!;
+      delete (globalThis as { WeakRef?: unknown }).WeakRef;
+      try {
+        registry.reload(withChanges((c) => delete (c.policies as Config).pricing));
+        expect(await pricing.execute(() => 'while removed')).to.equal('while removed');
+        registry.reload(base());
+      } finally {
+        Object.defineProperty(globalThis, 'WeakRef', saved);
+      }
+      expect(registry.policy('pricing')).to.not.equal(pricing);
+    });
+
     it('keeps the own stages of a policy configured again when their options are unchanged', async () => {
       const own = registry.policy('own');
       await own.execute(fail).catch(() => undefined);

@@ -232,6 +232,7 @@ export class PolicyRegistry {
    * that configures the name again puts the same handle (its counters, its listeners) back in
    * place. Weak: the registry alone keeps no removed policy alive (names of many deploys or
    * tenants would pile up); a name whose policy was collected is dropped at the next reload.
+   * Where the host has no `WeakRef`, none is kept: configuring the name again builds a new one.
    */
   readonly #retired = new Map<string, WeakRef<Policy<unknown, unknown>>>();
   /**
@@ -684,7 +685,8 @@ export class PolicyRegistry {
       configured.set(name, slot);
     }
     for (const [name, slot] of this.#configured) {
-      if (!configured.has(name)) {
+      // (A host without `WeakRef` keeps none: see `weak.ts`.)
+      if (!configured.has(name) && typeof WeakRef === 'function') {
         this.#retired.set(name, new WeakRef(slot.handle));
         this.#retiredSlots.set(slot.handle, slot);
       }

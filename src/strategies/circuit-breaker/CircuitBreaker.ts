@@ -251,8 +251,11 @@ export interface CircuitStateChange {
   readonly to: CircuitState;
 }
 
-/** A listener for {@link CircuitBreaker.onStateChange}. */
-export type CircuitStateListener = (change: CircuitStateChange) => void;
+/**
+ * A listener for {@link CircuitBreaker.onStateChange}. What it returns is ignored: it may be
+ * `async`, and a promise it returns that rejects is ignored as a throw is.
+ */
+export type CircuitStateListener = (change: CircuitStateChange) => unknown;
 
 /** @internal Every option key the constructor accepts. */
 export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
@@ -446,7 +449,7 @@ export class CircuitBreaker<in R = any> {
   #closes = 0;
   #closedPeriod = 0;
   // The failure that last tripped the circuit OPEN: the `cause` of the refusals that follow, as
-  // Polly's BrokenCircuitException carries it.
+  // Polly's BrokenCircuitException carries it, while the circuit stays OPEN (none after).
   #openCause: unknown = undefined;
   // Transitions waiting to reach the listeners: a listener that changes the state (reset() when
   // the circuit opens) must not have its change delivered before the one it is reacting to. Only
@@ -730,7 +733,8 @@ export class CircuitBreaker<in R = any> {
    * ```ts
    * const saved = JSON.stringify(breaker);
    * // later, perhaps in another process:
-   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState: JSON.parse(saved) });
+   * const initialState = JSON.parse(saved) as CircuitBreakerSnapshot; // checked by the constructor
+   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState });
    * ```
    */
   toJSON(): CircuitBreakerSnapshot {
@@ -1556,9 +1560,11 @@ export class CircuitBreaker<in R = any> {
     if (to === 'closed') this.#newClosedPeriod();
     // The verdict of HALF_OPEN: calls waiting for it ask again.
     if (from === 'half-open' && this.#waiters.size !== 0) this.#scheduleWake();
-    // Undefined unless a failure recorded here tripped it (not a slow success, nor another process).
-    // Stryker disable next-line ConditionalExpression: the cause is read only while OPEN, and every move to OPEN sets it afresh
-    if (to === 'open') this.#openCause = settledStack(ofResult ? resultTripped(cause) : cause);
+    // Undefined unless a failure recorded here tripped it (not a slow success, nor another process),
+    // and dropped as the circuit leaves OPEN: only OPEN refusals carry it, and a large error (one
+    // holding a response body) must not stay reachable for the breaker's whole life.
+    this.#openCause =
+      to === 'open' ? settledStack(ofResult ? resultTripped(cause) : cause) : undefined;
     if (to === 'half-open') this.#newPeriod();
     if (this.#listeners.length === 0) return;
     const pending = this.#pending;
@@ -1673,10 +1679,10 @@ function percent(rate: number): string {
 }
 
 /**
- * The error that trips a circuit, kept as the cause of its refusals for as long as it stays OPEN,
- * with its stack read once, and its causes' (up to 8 deep): until read, V8 keeps the frames'
- * receivers and functions (the failing call's objects, its context) to format it later, which a
- * breaker per key would keep by the thousand. A `stack` or `cause` getter that throws ends it.
+ * The error that trips a circuit, kept as the cause of its refusals for as long as it stays OPEN
+ * (let go as it leaves OPEN), with its stack read once, and its causes' (up to 8 deep): until
+ * read, V8 keeps the frames' receivers and functions (the failing call's objects, its context) to
+ * format it later, which a breaker per key would keep by the thousand. A `stack` or `cause` getter that throws ends it.
  */
 function settledStack(error: unknown): unknown {
   let next = error;

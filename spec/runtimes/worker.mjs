@@ -3,7 +3,7 @@
 // request. There a timer belongs to the request that set it, and a request that waits with no
 // timer or I/O of its own is cancelled as hung: each request's waits must be its own. Each route
 // answers the call's outcome as text: its value, or the name of the error it failed with.
-import { Bulkhead, Hedge, Policy } from 'bulwark';
+import { Bulkhead, Hedge, Policy, PolicyRegistry } from 'bulwark';
 import { resilientFetch } from 'bulwark/fetch';
 
 const timeout = Policy.builder('timeout').timeout(200).build();
@@ -25,6 +25,14 @@ const routes = {
       ms > 0 ? after(ms, 'first') : attempt === 1 ? never() : 'hedge',
     ),
   '/bulkhead': (ms) => bulkhead.execute(() => after(ms, 'served')),
+  // A registry made, and a policy removed by a reload and configured again by the next one.
+  '/registry': async () => {
+    const config = { policies: { api: [{ 'time-limiter': '1s' }] } };
+    const registry = PolicyRegistry.fromConfig(config);
+    registry.reload({ policies: {} });
+    registry.reload(config);
+    return registry.policy('api').execute(() => 'configured');
+  },
   // Reads, with a `bodyTimeout` of `ms`, a body of this worker's that stalls (`/stalled`).
   '/body': async (ms, env) => {
     const http = resilientFetch(plain, {

@@ -57,6 +57,11 @@ export async function driveWorker(base, log) {
       ['served', 'served', 'served'],
     ],
     [
+      'a registry is made and reloaded without WeakRef',
+      async () => [await ask('/registry')],
+      ['configured'],
+    ],
+    [
       'a bodyTimeout bounds the reading of a stalled body',
       async () => [await ask('/body?ms=100')],
       ['OperationTimeoutError'],

@@ -10,6 +10,7 @@ import {
 import { clip, fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { listen, notify } from '../internal/listeners.js';
 import { markRegistry } from '../internal/registries.js';
+import { finalizers } from '../internal/weak.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
@@ -233,6 +234,8 @@ export class PolicyRegistry {
    * that configures the name again puts the same handle (its counters, its listeners) back in
    * place. Weak: the registry alone keeps no removed policy alive (names of many deploys or
    * tenants would pile up); a name whose policy was collected is dropped then (see `#collected`).
+   * Where the host has no `WeakRef` or `FinalizationRegistry`, none is kept: configuring the name
+   * again builds a new one.
    */
   readonly #retired = new Map<string, WeakRef<Policy<unknown, unknown>>>();
   /**
@@ -241,11 +244,11 @@ export class PolicyRegistry {
    * names' references, which would keep their policies alive to the end of the job, and each
    * costs nothing after it.
    */
-  readonly #collected = new FinalizationRegistry<
-    readonly [string, WeakRef<Policy<unknown, unknown>>]
-  >(([name, ref]) => {
-    if (this.#retired.get(name) === ref) this.#retired.delete(name);
-  });
+  readonly #collected = finalizers<readonly [string, WeakRef<Policy<unknown, unknown>>]>(
+    ([name, ref]) => {
+      if (this.#retired.get(name) === ref) this.#retired.delete(name);
+    },
+  );
   /**
    * The slot of each policy in `#retired`, by its handle: weakly, so that a removed policy
    * nobody holds any more can be collected, and its name forgotten.
@@ -668,7 +671,7 @@ export class PolicyRegistry {
     const ref = this.#retired.get(name);
     if (ref === undefined) return;
     this.#retired.delete(name);
-    this.#collected.unregister(ref);
+    this.#collected?.unregister(ref);
   }
 
   /** The slot of the configured policy named `name` a reload removed, while its handle lives. */
@@ -705,7 +708,8 @@ export class PolicyRegistry {
       configured.set(name, slot);
     }
     for (const [name, slot] of this.#configured) {
-      if (!configured.has(name)) {
+      // (A host without `WeakRef` or `FinalizationRegistry` keeps none: see `weak.ts`.)
+      if (!configured.has(name) && this.#collected !== null && typeof WeakRef === 'function') {
         const ref = new WeakRef(slot.handle);
         this.#retired.set(name, ref);
         this.#retiredSlots.set(slot.handle, slot);

@@ -34,8 +34,8 @@ export class PricingApi {
   /** Checks that the API is up; throws when it is not. */
   async health(): Promise<void> {
     const response = await fetch(`${this.baseUrl}/health`);
-    if (!response.ok) throw new PricingApiError(response.status, response.statusText);
     await response.body?.cancel();
+    if (!response.ok) throw new PricingApiError(response.status, response.statusText);
   }
 
   /**
@@ -46,7 +46,11 @@ export class PricingApi {
     const response = await fetch(`${this.baseUrl}/prices/${encodeURIComponent(productId)}`, {
       signal: signal ?? null,
     });
-    if (!response.ok) throw new PricingApiError(response.status, response.statusText);
+    if (!response.ok) {
+      // Cancel the body: one left unread keeps its connection checked out.
+      await response.body?.cancel();
+      throw new PricingApiError(response.status, response.statusText);
+    }
     const body = (await response.json()) as PriceBody;
     return { productId, price: body.price, currency: body.currency, source: 'live' };
   }

@@ -2,6 +2,7 @@
 // predicate; other errors pass through uncounted.
 import { expect } from 'chai';
 import { CircuitBreaker } from '../../../src/strategies/circuit-breaker/CircuitBreaker.js';
+import { Policy } from '../../../src/pipeline/Policy.js';
 import type { ManualClock } from '../../support/clock.js';
 import { rejectionOf } from '../../support/promises.js';
 import { ConnectionError, ResetError, ValidationError, breakerClock, run } from './support.js';
@@ -56,17 +57,50 @@ describe('CircuitBreaker', () => {
       expect(breaker.state).to.equal('open');
     });
 
-    it('counts an error as a failure when the recordOn predicate itself throws', async () => {
+    it('counts an error as a failure and rejects with what a throwing recordOn threw', async () => {
+      const broken = new Error('broken predicate');
       const breaker = new CircuitBreaker({
         clock,
         failureThreshold: 1,
         recordOn: () => {
-          throw new Error('broken predicate');
+          throw broken;
         },
       });
-      const error = new Error('original');
-      expect(await rejectionOf(breaker.execute(() => Promise.reject(error)))).to.equal(error);
+      expect(
+        await rejectionOf(breaker.execute(() => Promise.reject(new Error('original')))),
+      ).to.equal(broken);
       expect(breaker.state).to.equal('open');
+    });
+
+    it('throws from onFailure what a throwing recordOn threw, after recording the failure', () => {
+      const broken = new Error('broken predicate');
+      const breaker = new CircuitBreaker({
+        clock,
+        failureThreshold: 1,
+        recordOn: () => {
+          throw broken;
+        },
+      });
+      const ticket = breaker.beforeCall();
+      expect(() => breaker.onFailure(new Error('original'), 0, ticket)).to.throw(broken);
+      expect(breaker.state).to.equal('open');
+    });
+
+    it('rejects a policy call with what a throwing recordOn threw', async () => {
+      const broken = new Error('broken predicate');
+      const policy = Policy.builder('p')
+        .circuitBreaker({
+          clock,
+          failureThreshold: 1,
+          recordOn: () => {
+            throw broken;
+          },
+        })
+        .build();
+      expect(
+        await rejectionOf(policy.execute(() => Promise.reject(new Error('original')))),
+      ).to.equal(broken);
+      expect(policy.metrics().failures).to.equal(1);
     });
 
     it('applies recordOn in onFailure too', () => {

@@ -991,7 +991,8 @@ export class CircuitBreaker<in R = any> {
   /**
    * Records a failed call admitted by `beforeCall`. An error that `recordOn` does not match is
    * not recorded (it only gives back a HALF_OPEN trial slot).
-   * @throws TypeError naming `recordOn` when it answered with a promise (the error is recorded)
+   * @throws what `recordOn` threw, or a TypeError naming it when it answered with a promise (the
+   * error is recorded as a failure either way)
    * @throws TypeError for a `durationMs` that is not a number, RangeError for a negative, NaN or
    * infinite one (nothing is recorded)
    * @param durationMs - how long it took, a finite number >= 0 (default 0); with
@@ -1134,19 +1135,17 @@ export class CircuitBreaker<in R = any> {
   }
 
   #failed(error: unknown, durationMs: number, ticket: number): void {
-    let counts = true;
-    let refused: Error | undefined;
+    let counts: boolean;
     try {
       counts = this.#recordOn(error);
     } catch (thrown) {
-      // A recordOn predicate that throws cannot say no: count the error rather than lose it. One
-      // that answered with a promise is counted so too, and the call fails with the TypeError
-      // saying so: nothing else would ever tell of it.
-      if (isAsyncAnswerError(thrown)) refused = thrown as Error;
+      // A recordOn predicate that throws (or answers with a promise) cannot say no: the error is
+      // counted, and the call fails with what it threw, as with every other predicate.
+      this.#recordFailure(error, durationMs, ticket);
+      throw thrown;
     }
     if (counts) this.#recordFailure(error, durationMs, ticket);
     else this.#release(ticket);
-    if (refused !== undefined) throw refused;
   }
 
   // Records a failure; `error` becomes the cause of refusals if it trips.

@@ -124,7 +124,7 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
       try {
         breaker.stepFailed(value, durationMs, ticket);
       } catch (error) {
-        // `recordOn` answered with a promise: the call fails with the TypeError saying so.
+        // `recordOn` threw (or answered with a promise): the call fails with what it threw.
         this.outer.leave(received, false, error);
         return;
       }

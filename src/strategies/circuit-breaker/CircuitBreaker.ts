@@ -21,7 +21,6 @@ import {
   clockOption,
   durationOption,
   errorFilterOption,
-  isAsyncAnswerError,
   predicateOption,
   integerOption,
   matchesAll,

@@ -205,6 +205,18 @@ function sentError(this: Outward, ctx: Context, error: unknown): void {
   this.leave(ctx, false, error);
 }
 
+/** The thunk's value, uncounted in the slots that counted it (see `enterTracked`), sent out. */
+function trackedOk(this: Outward, ctx: Context, onRoot: boolean, result: unknown): void {
+  untrackRunning(ctx, onRoot);
+  this.leave(ctx, true, result);
+}
+
+/** The thunk's rejection, uncounted in the slots that counted it, sent out. */
+function trackedError(this: Outward, ctx: Context, onRoot: boolean, error: unknown): void {
+  untrackRunning(ctx, onRoot);
+  this.leave(ctx, false, error);
+}
+
 /**
  * Sends the outcome of the thunk's `promise` to `outer` by a reaction that is also the
  * execution's promise: it returns (or throws) the final outcome.
@@ -326,16 +338,7 @@ class Invoker implements Inward {
    */
   private enterTracked(ctx: Context, promise: Promise<unknown>, outer: Outward): void {
     const onRoot = trackRunning(ctx);
-    promise.then(
-      (result: unknown) => {
-        untrackRunning(ctx, onRoot);
-        outer.leave(ctx, true, result);
-      },
-      (error: unknown) => {
-        untrackRunning(ctx, onRoot);
-        outer.leave(ctx, false, error);
-      },
-    );
+    promise.then(trackedOk.bind(outer, ctx, onRoot), trackedError.bind(outer, ctx, onRoot));
   }
 
   /** Reports an attempt that ended. */

@@ -63,6 +63,27 @@ declare const pricingBulkhead: import('bulwark').Bulkhead;
 declare const exporter: import('@opentelemetry/sdk-metrics').PushMetricExporter;
 declare function parse(text: string): any;
 declare module '@nestjs/common' { export function Injectable(): ClassDecorator; }
+declare const usersApi: import('bulwark').Policy;
+// The parts of HTTP clients (not dependencies of the package) that the snippets use.
+declare module 'axios' {
+  interface AxiosError extends Error { response?: { status: number; headers: Record<string, string | undefined> } }
+  export function isAxiosError(value: unknown): value is AxiosError;
+  const axios: { get(url: string, config?: Signalled): Promise<{ data: unknown }> };
+  export default axios;
+}
+declare module 'got' {
+  export class HTTPError extends Error { response: { statusCode: number; headers: Record<string, string | undefined> } }
+  type Options = Signalled & { retry?: { limit?: number } };
+  const got: (url: string, options?: Options) => Promise<unknown> & { text(): Promise<string> };
+  export default got;
+}
+declare module 'undici' {
+  export function request(url: string, options?: Signalled): Promise<{
+    statusCode: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: { text(): Promise<string>; dump(): Promise<void> };
+  }>;
+}
 `;
 
 const TSCONFIG = {

@@ -16,6 +16,15 @@ import { Policy } from '../../src/pipeline/Policy.js';
 
 import { hang, reply, startServer, waitFor, type Handler, type TestServer } from './server.js';
 
+function rejectionOfSync(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('did not throw');
+}
+
 function retrying(maxAttempts = 3) {
   return Policy.builder<Response>('http').retry({ maxAttempts }).build();
 }
@@ -502,9 +511,25 @@ describe('resilientFetch', () => {
   });
 
   describe('validation', () => {
-    it('refuses a policy without execute', () => {
-      expect(() => resilientFetch({} as never)).to.throw(TypeError, '`policy` must be a Policy');
-      expect(() => resilientFetch(undefined as never)).to.throw(TypeError, 'got undefined');
+    it('refuses a policy without execute with an OptionTypeError naming `policy`', () => {
+      for (const [policy, got] of [
+        [{}, 'an object'],
+        [undefined, 'undefined'],
+        [null, 'null'],
+        [{ execute: 1 }, 'an object'],
+      ] as const) {
+        const thrown = rejectionOfSync(() => resilientFetch(policy as never));
+        expect(thrown, got).to.be.instanceOf(OptionTypeError);
+        expect(isOptionError(thrown), got).to.equal(true);
+        expect(thrown, got).to.include({
+          option: 'policy',
+          expected: 'a Policy (an object with execute())',
+          received: policy,
+        });
+        expect((thrown as Error).message).to.equal(
+          `\`policy\` must be a Policy (an object with execute()), got ${got}`,
+        );
+      }
     });
 
     it('refuses bad options with option errors naming the option and the value', () => {

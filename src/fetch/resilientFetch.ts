@@ -29,6 +29,7 @@ import {
   redactUrl,
   type HttpStatusErrorOptions,
 } from './HttpStatusError.js';
+import { carriedStatus } from './carriedStatus.js';
 import { follow, type Follower } from './follow.js';
 import { isRedirectFailure } from './redirect.js';
 import { attemptInput, callerSignals, requestFacts, requestUrl } from './request.js';
@@ -149,14 +150,21 @@ const unrepeatable = new WeakSet<object>();
 
 /**
  * False for an outcome of a request `resilientFetch` will not send again (a method that is not
- * idempotent without an `Idempotency-Key`, or a one-shot stream body), and for a redirect loop or
+ * idempotent without an `Idempotency-Key`, or a one-shot stream body), for a redirect loop or
  * a redirect met with `redirect: 'error'` (the transport's error, as `resilientFetch` recognises
- * it: see its documentation); true otherwise. Such an
+ * it: see its documentation), and for another HTTP client's error that carries a failure status
+ * `resilientFetch` does not retry; true otherwise. Such an
  * outcome carries its own `retryable: false`, which bulwark's retry honours by itself; use this
  * as the `retryOn` of a retry that does not (another library's, a custom stage's). It reads that
  * mark first, so it also knows errors marked by another copy of the package. The reason a caller
  * aborted with is the caller's own object and is left unmarked (true here): a retry never retries
  * a call its caller aborted.
+ *
+ * An error of another client (axios, got, ky, undici, superagent, http-errors) is judged by the
+ * status it carries, as its own `status` or `statusCode`, or its own `response`'s `status` or
+ * `statusCode`: a status in `retryStatuses`' default (408, 425, 429, 500, 502, 503, 504) is
+ * retryable, any other in [400, 599] (a 404, a 501) is not. An error with no such status (a
+ * network error, a timeout, a status below 400) is retryable, as before.
  *
  * @example
  * ```ts
@@ -171,7 +179,10 @@ export function isRetryable(error: unknown): boolean {
   // knows nothing of the other's.
   if (notRetryable(error)) return false;
   if (isRedirectFailure(error)) return false;
-  return !unrepeatable.has(error);
+  if (unrepeatable.has(error)) return false;
+  // Another client's status error (axios, got, ky, ...): the statuses resilientFetch retries.
+  const status = carriedStatus(error);
+  return status === undefined || FETCH_DEFAULTS.retryStatuses.includes(status);
 }
 
 /** A `Response`, or an object that serves as one (another realm's, a polyfill's). */
@@ -255,8 +266,8 @@ function notAResponse(value: unknown): TypeError {
  *   `fallback: { value: null }`) makes it reject with a `TypeError` naming that value; give such
  *   a policy a fallback that returns a `Response`.
  *
- * @throws TypeError for a `policy` without `execute`; an `OptionTypeError` (from `bulwark`) for an
- *   option of the wrong type or an unknown option
+ * @throws OptionTypeError (from `bulwark`) for a `policy` without `execute`, an option of the
+ *   wrong type or an unknown option
  * @throws OptionRangeError (from `bulwark`) for a status outside [100, 599]
  * @example
  * ```ts
@@ -278,9 +289,7 @@ export function resilientFetch(
     typeof policy !== 'object' ||
     typeof (policy as { execute?: unknown }).execute !== 'function'
   ) {
-    throw new TypeError(
-      `\`policy\` must be a Policy (an object with execute()), got ${show(policy)}`,
-    );
+    throw new OptionTypeError('policy', 'a Policy (an object with execute())', policy);
   }
   const raw = optionsObject(options, 'resilientFetch', FETCH_OPTIONS);
   const transport = functionOption(raw.fetch, 'fetch', undefined) as FetchFunction | undefined;

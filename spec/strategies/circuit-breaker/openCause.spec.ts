@@ -30,3 +30,33 @@ describe('CircuitBreaker open cause', () => {
     });
   });
 });
+
+describe('CircuitBreaker open cause, once the circuit leaves OPEN', () => {
+  it('is let go (HALF_OPEN, CLOSED by a trial or by reset(), keyed, an asynchronous store), and HALF_OPEN refusals carry none', async function () {
+    this.timeout(60_000);
+    const released = fileURLToPath(new URL('../../fixtures/openCauseReleased.js', import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--expose-gc', released],
+        { timeout: 60_000 },
+        (error, out, err) => {
+          if (error) reject(new Error(`${released} failed: ${error.message}\n${err}`));
+          else resolve(out);
+        },
+      );
+    });
+    expect(JSON.parse(stdout.trim())).to.deep.equal({
+      states: {
+        halfOpen: 'half-open',
+        halfOpenCollected: 'true',
+        closed: 'closed',
+        reset: 'closed',
+        keyed: 'served',
+        shared: 'closed',
+      },
+      halfOpenCause: 'CircuitOpenError: no cause',
+      collected: { halfOpen: true, closed: true, reset: true, keyed: true, shared: true },
+    });
+  });
+});

@@ -7,6 +7,7 @@
 // emit declarations, as a library built on bulwark does, so every type a public value has must be
 // exported under a name.
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import {
   existsSync,
   mkdirSync,
@@ -289,7 +290,7 @@ const NODE = { lib: ['es2022'], types: ['node'] };
  * in `mixed-*` a `.cts` dependency and a `.mts` application pass each other bulwark's classes;
  * `declarations-*` emit declarations for values inferred from bulwark's;
  * `commonjs` resolves as `node10`, where the subpaths' types come
- * from `typesVersions`; `bundler` is checked with the DOM library and no Node types.
+ * from their folders (`fetch/package.json`, ...); `bundler` is checked with the DOM library and no Node types.
  */
 const PROJECTS = {
   nodenext: {
@@ -393,6 +394,26 @@ try {
     if (existsSync(target)) continue;
     mkdirSync(dirname(target), { recursive: true });
     symlinkSync(realpathSync(join(repo, 'node_modules', pkg)), target, 'dir');
+  }
+
+  // A resolver that does not read `exports` (Jest before 28, webpack 4, eslint-plugin-import's
+  // Node resolver) finds a subpath as a folder of the package and loads its package.json's `main`:
+  // the file `require` gets through `exports`. Node resolves a folder's path the same way.
+  const appRequire = createRequire(join(app, 'index.cjs'));
+  for (const specifier of Object.keys(ENTRIES).filter((s) => s.includes('/'))) {
+    const viaExports = appRequire.resolve(specifier);
+    let viaFolder;
+    try {
+      viaFolder = appRequire.resolve(join(app, 'node_modules', specifier));
+    } catch (error) {
+      viaFolder = error.message.split('\n')[0];
+    }
+    if (viaFolder === viaExports) {
+      console.log(`ok    folder ${specifier.padEnd(21)} main is exports' require`);
+    } else {
+      failed++;
+      console.log(`FAIL  folder ${specifier.padEnd(21)} ${viaFolder}, not ${viaExports}`);
+    }
   }
 
   const source = `${importEverything()}\n${USES}`;

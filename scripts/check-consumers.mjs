@@ -100,6 +100,7 @@ import {
   PolicyRegistry,
   isCircuitOpenError,
   retry,
+  usePolicy,
   type Stage,
   type PolicyMetrics,
 } from 'bulwark';
@@ -140,13 +141,37 @@ export function retryAfter(error: unknown): number | undefined {
   return isCircuitOpenError(error) ? error.retryAfterMs : undefined;
 }
 // Options that would throw at run time do not compile.
-export const perUser = Policy.builder('per-user')
-  .bulkhead({ key: (ctx) => String(ctx.data.get('user')), maxKeys: 5, maxConcurrent: 2 })
-  // @ts-expect-error \`maxKeys\` needs \`key\`
-  .bulkhead({ maxKeys: 5, maxConcurrent: 2 });
+// (Not in one chain: TypeScript 5.4 and before report a call's error at the chain's first line, where
+// a directive above the call would not catch it.)
+const perUserBuilder = Policy.builder('per-user');
+export const perUser = perUserBuilder.bulkhead({
+  key: (ctx) => String(ctx.data.get('user')),
+  maxKeys: 5,
+  maxConcurrent: 2,
+});
+// @ts-expect-error \`maxKeys\` needs \`key\`
+perUserBuilder.bulkhead({ maxKeys: 5, maxConcurrent: 2 });
 export const aimd = new AdaptiveLimit({ algorithm: 'aimd', backoffRatio: 0.5 });
 // @ts-expect-error \`backoffRatio\` is for 'aimd' only
 export const gradient = new AdaptiveLimit({ algorithm: 'gradient2', backoffRatio: 0.5 });
+// Standard decorators (no \`experimentalDecorators\` here), on methods of an instance and a class.
+export class Quotes {
+  constructor(private readonly base: number) {}
+  @retry({ maxAttempts: 2 })
+  @usePolicy(policy)
+  async quote(id: string): Promise<string> {
+    return id.repeat(this.base);
+  }
+  @retry({ maxAttempts: 2 })
+  static async rates(): Promise<number[]> {
+    return [1];
+  }
+  // @ts-expect-error a decorated method must return a Promise
+  @retry({ maxAttempts: 2 })
+  now(): number {
+    return this.base;
+  }
+}
 `;
 
 /**

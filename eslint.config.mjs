@@ -117,6 +117,7 @@ const ADAPTER_HELPERS = [
   'internal/signals.js',
   'internal/timerHandle.js',
   'internal/timerLimit.js',
+  'internal/weak.js',
   'strategies/circuit-breaker/admissions.js',
   'strategies/retry-budget/budget.js',
 ];

@@ -101,6 +101,34 @@ describe('Errors as JSON', () => {
     });
   });
 
+  it('takes a class name its prototype does not own only when it reads as one', () => {
+    const received = (value: object): unknown =>
+      (json(new OptionTypeError('o', 'x', value)) as { received: unknown }).received;
+    // Another copy's class, seen through a copy of its prototype: still named.
+    class Redis {}
+    const copied = Object.create(
+      Object.prototype,
+      Object.getOwnPropertyDescriptors(Redis.prototype),
+    ) as object;
+    expect(received(Object.create(copied) as object)).to.equal('an instance of Redis');
+    // Any text a prototype says of itself is not a class name.
+    const spoof = Object.create({ constructor: { name: 'password=hunter2' } }) as object;
+    expect(received(spoof)).to.equal('an object');
+    const keyed = Object.assign(Object.create({ constructor: { name: 'a b' } }) as object, {
+      host: 'db',
+    });
+    expect(received(keyed)).to.equal('an object with keys host');
+    expect(received(Object.create({ constructor: { name: 'X'.repeat(101) } }) as object)).to.equal(
+      'an object',
+    );
+    // Nor one that claims to own its prototype without being a function.
+    const claims: { constructor: { name: string; prototype?: object } } = {
+      constructor: { name: 'token=abc' },
+    };
+    claims.constructor.prototype = claims;
+    expect(received(Object.create(claims) as object)).to.equal('an object');
+  });
+
   it('loggers that copy own fields (pino) find no `received` to copy whole', () => {
     const error = new OptionTypeError('clinet', 'a known option', new Client());
     expect(Object.keys(error)).to.deep.equal(['name', 'option', 'expected']);

@@ -72,9 +72,10 @@ export function bounded(value: unknown): unknown {
 
 /**
  * @internal The name of the class `value` is an instance of: that of the first prototype in its
- * chain whose `constructor` owns it (a mixin may overwrite `constructor`: ioredis's
+ * chain whose `constructor` (a function) owns it (a mixin may overwrite `constructor`: ioredis's
  * `Redis.prototype` has EventEmitter's), else the first `constructor` name met (an object made on
- * a copy of a prototype, as another version's class), at most 10 levels up (a Proxy's prototype
+ * a copy of a prototype, as another version's class) that reads as a class name (an identifier of
+ * at most 100 characters), at most 10 levels up (a Proxy's prototype
  * may be the Proxy itself); undefined for a plain object, or one whose classes have no name but
  * `Object`. A name that says what the object is and holds none of its values. Throws what a
  * hostile object throws.
@@ -87,8 +88,9 @@ export function classOf(value: object): string | undefined {
     const owner = proto.constructor;
     const name = owner?.name;
     if (typeof name == 'string' && name && name != 'Object') {
-      if (owner.prototype === proto) return name;
-      first ??= name;
+      if (owner.prototype === proto && typeof owner == 'function') return name;
+      // Not its own: taken only if it reads as a class name (any object may say anything here).
+      if (/^[A-Za-z_$][\w$]{0,99}$/.test(name)) first ??= name;
     }
     proto = Object.getPrototypeOf(proto) as Proto;
   }

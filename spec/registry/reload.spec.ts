@@ -671,6 +671,26 @@ describe('PolicyRegistry.reload', () => {
       expect(registry.health().policies.pricing).to.include(counts);
     });
 
+    it('builds a policy configured again anew on a host without WeakRef and FinalizationRegistry, holding none removed', async () => {
+      const names = ['WeakRef', 'FinalizationRegistry'] as const;
+      const saved = names.map((name) => Object.getOwnPropertyDescriptor(globalThis, name)!);
+      for (const name of names) delete (globalThis as Record<string, unknown>)[name];
+      let pricing: Policy;
+      let again: Policy;
+      try {
+        const bare = PolicyRegistry.fromConfig(base(), { clock });
+        pricing = bare.policy('pricing');
+        bare.reload(withChanges((c) => delete (c.policies as Config).pricing));
+        expect(await pricing.execute(() => 'while removed')).to.equal('while removed');
+        bare.reload(base());
+        again = bare.policy('pricing');
+      } finally {
+        names.forEach((name, i) => Object.defineProperty(globalThis, name, saved[i]!));
+      }
+      expect(again).to.not.equal(pricing);
+      expect(await again.execute(() => 'anew')).to.equal('anew');
+    });
+
     it('keeps the own stages of a policy configured again when their options are unchanged', async () => {
       const own = registry.policy('own');
       await own.execute(fail).catch(() => undefined);

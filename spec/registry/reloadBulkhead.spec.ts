@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { bulkhead, timeLimiter } from '../../src/decorators/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { ManualClock } from '../support/clock.js';
 import {
@@ -559,5 +560,77 @@ describe('PolicyRegistry.reload of a bulkhead', () => {
     expect(failed.status).to.equal('rejected');
     expect(next.maxConcurrent).to.equal(4);
     expect(next.availableSlots).to.equal(4);
+  });
+
+  // Far more than a call stack holds frames of a step each.
+  const LONG = 20_000;
+
+  it('answers through the first of a long chain of reloads in one step: slots add up', async () => {
+    const first = new Bulkhead({ maxConcurrent: 2, clock });
+    const held = [first.execute(work.fn('first'))];
+    let last = first;
+    let middle = first;
+    for (let i = 1; i < LONG; i++) {
+      const next = new Bulkhead({ maxConcurrent: 2 + (i % 2), clock });
+      next.takeOver(last);
+      last = next;
+      // A call running on a bulkhead in the middle when it is taken over.
+      if (i === LONG / 2) {
+        middle = last;
+        held.push(middle.execute(work.fn('middle')));
+      }
+    }
+    const end = new Bulkhead({ maxConcurrent: 4, clock });
+    end.takeOver(last);
+    await flush();
+    expect([first, middle, last, end].map((b) => b.availableSlots)).to.deep.equal([2, 2, 2, 2]);
+    held.push(first.execute(work.fn('through first')), middle.execute(work.fn('through middle')));
+    await flush();
+    expect(work.started).to.deep.equal(['first', 'middle', 'through first', 'through middle']);
+    expect(first.availableSlots).to.equal(0);
+    expect(first.tryAcquire()).to.equal(false);
+    await work.end('first', 'through middle');
+    expect(end.availableSlots).to.equal(2);
+    await work.end('middle', 'through first');
+    expect(await Promise.all(held)).to.have.length(4);
+    expect([first, middle, end].map((b) => b.availableSlots)).to.deep.equal([4, 4, 4]);
+    expect(first.orphaned).to.equal(0);
+    // By hand through the first: released through it into the last.
+    expect(first.tryAcquire()).to.equal(true);
+    expect(end.availableSlots).to.equal(3);
+    first.release();
+    expect(end.availableSlots).to.equal(4);
+  });
+
+  it('serves a caller whose wait moved through a long chain of reloads, its slot released where it queued', async () => {
+    const first = new Bulkhead({ maxConcurrent: 1, maxQueue: 1, clock });
+    expect(first.tryAcquire()).to.equal(true);
+    const acquired = settle(first.acquire());
+    let last = first;
+    for (let i = 1; i < LONG; i++) {
+      const next = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 + (i % 2), clock });
+      next.takeOver(last);
+      last = next;
+    }
+    expect([first.queued, last.queued, last.availableSlots]).to.deep.equal([1, 1, 0]);
+    first.release();
+    await flush();
+    expect(acquired.status).to.equal('fulfilled');
+    expect([last.queued, last.availableSlots]).to.deep.equal([0, 0]);
+    expect(() => last.release(), 'the last object holds no slot by hand').to.throw(Error);
+    first.release();
+    expect(last.availableSlots).to.equal(1);
+  });
+
+  it('keeps a policy over a bulkhead of the configuration working across many reloads', async () => {
+    const registry = PolicyRegistry.fromConfig(config({ 'max-concurrent': 1 }), { clock });
+    const mine = Policy.builder('mine').clock(clock).bulkhead(registry.bulkhead('pool')).build();
+    const running = registry.policy('work').execute(work.fn('r1'));
+    for (let i = 0; i < 6000; i++) registry.reload(config({ 'max-concurrent': 2 + (i % 2) }));
+    expect(await mine.execute(() => 'ok')).to.equal('ok');
+    expect(mine.metrics().stages[0]).to.include({ availableSlots: 2, queued: 0, orphaned: 0 });
+    await work.end('r1');
+    expect(await running).to.equal('r1');
+    expect(registry.bulkhead('pool').availableSlots).to.equal(3);
   });
 });

@@ -119,7 +119,7 @@ export function bulkhead(bulkhead: Bulkhead): ResilienceDecorator {
  * @throws TypeError or RangeError for invalid options, as `new TimeLimiter(options)`
  * @example
  * ```ts
- * const getPrice = timeLimiter('3s')(async function getPrice(id: string) { ... });
+ * const getPrice = timeLimiter('3s')(function getPrice(id: string) { return api.price(id); });
  * ```
  */
 export function timeLimiter(options?: Duration | TimeLimiterOptions): ResilienceDecorator {
@@ -150,14 +150,16 @@ export function timeLimiter(options?: Duration | TimeLimiterOptions): Resilience
  * decorator, the substitute must be assignable to the method's result type. The parameters
  * `method` declares after the error are checked against the wrapped function's (the decorated
  * method's): `(error, id: number)` does not fit a function taking a string; and the result it
- * resolves to against what `onResult` takes.
+ * resolves to against what `onResult` takes. A decorator's options are typed before the method
+ * it decorates, so parameters `method` leaves undeclared are `any`: declare them (`productId:
+ * string`) to have them typed and checked.
  *
  * @throws TypeError for invalid options, as `new Fallback(options)`
  * @example
  * ```ts
  * class PricingService {
- *   @fallback({ method: (error, productId) => ({ productId, price: 0, reason: String(error) }) })
- *   async getPrice(productId: string): Promise<Price> { ... }
+ *   @fallback({ method: (error, productId: string) => ({ productId, price: 0, reason: String(error) }) })
+ *   getPrice(productId: string): Promise<Price> { return api.price(productId); }
  * }
  * ```
  */
@@ -190,7 +192,8 @@ export function fallback<V, P extends any[] = any[], R = any, This = unknown>(
  * Its events and metrics count these calls like any other. With `options.signal`, each call's
  * signal is picked from its arguments and passed on as `execute`'s `signal`: a call whose caller
  * aborted then rejects at once with its reason, is never retried and records nothing in a
- * circuit breaker.
+ * circuit breaker. Its parameters are `any` unless it declares them (`(req: Request) =>
+ * req.signal`): a decorator's options are typed before the method it decorates.
  *
  * @throws TypeError when `policy` is not a Policy or `options` are invalid
  * @example
@@ -198,10 +201,10 @@ export function fallback<V, P extends any[] = any[], R = any, This = unknown>(
  * const pricing = Policy.builder('pricing').retry({ maxAttempts: 3 }).timeout('3s').build();
  * class PricingService {
  *   @usePolicy(pricing)
- *   async getPrice(productId: string) { ... }
+ *   getPrice(productId: string) { return api.price(productId); }
  *
- *   @usePolicy(pricing, { signal: (req) => req.signal })
- *   async quote(req: Request) { ... }
+ *   @usePolicy(pricing, { signal: (req: Request) => req.signal })
+ *   quote(req: Request) { return api.quote(req); }
  * }
  * ```
  */

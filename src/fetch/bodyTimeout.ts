@@ -23,13 +23,14 @@
 // a process alive (Node, Bun, Deno) only while a read it sees is under way: a response never
 // read, or read in part and left, does not hold the process for `bodyTimeout`.
 // The timer holds the request's controller weakly, so a dropped response is not kept for the
-// timer's sake. It is the system clock's (the host's timers): whether it keeps the process alive
+// timer's sake (where the host has no `WeakRef`, strongly: until the bound passes at most). It is the system clock's (the host's timers): whether it keeps the process alive
 // is changed on the host's own handle (see `hold`).
 // The core's clock through its entry point (the build makes it an import of 'bulwark'); the
 // reading of its handles is a pure helper, bundled.
 import { systemClock } from '../index.js';
 import { hostHandle } from '../internal/timerHandle.js';
 import { noop } from '../internal/signals.js';
+import { finalizers, weakRef } from '../internal/weak.js';
 import type { Follower } from './follow.js';
 
 /** How one handed-out response's body is watched: its streams still being read, and the end. */
@@ -67,8 +68,9 @@ const METHODS = ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'] as 
 const watched = new WeakSet<object>();
 
 // Clears the timer of a body stream that can no longer be reached (nobody can read it). Made at
-// the first bound body, so that importing the module does nothing.
-let collected: FinalizationRegistry<() => void> | undefined;
+// the first bound body, so that importing the module does nothing. (`null` where the host has
+// none: the timer then goes when the body is done or the bound passes.)
+let collected: FinalizationRegistry<() => void> | null | undefined;
 
 /**
  * Watches the body of `response`, handed to the caller, to release `follower` (what its request
@@ -104,7 +106,7 @@ export function watchBody(
     };
     return watchResponse(response, watch);
   }
-  const ref = new WeakRef(follower.controller);
+  const ref = weakRef(follower.controller);
   const finish = (): void => {
     if (watch.live < 0) return;
     watch.live = -1;
@@ -144,7 +146,8 @@ export function watchBody(
   }, ms);
   hold(timer, false);
   signal.addEventListener('abort', finish);
-  (collected ??= new FinalizationRegistry((clear) => clear())).register(body, finish, finish);
+  if (collected === undefined) collected = finalizers((clear) => clear());
+  collected?.register(body, finish, finish);
   watchResponse(response, watch);
 }
 

@@ -16,6 +16,7 @@
 // signal followed by requests and by the core's calls keeps one listener.
 import { linkAbort } from '../index.js';
 import { noop } from '../internal/signals.js';
+import { finalizers, weakRef, type Ref } from '../internal/weak.js';
 
 /** One request's controller, what it follows, and a way to stop following. */
 export interface Follower {
@@ -24,12 +25,15 @@ export interface Follower {
   readonly release: () => void;
 }
 
-/** A request's controller, held weakly: the signals it follows must not keep it. */
+/**
+ * A request's controller, held weakly: the signals it follows must not keep it. (Where the host
+ * has no `WeakRef`, held until the request stops following: see `weak.ts`.)
+ */
 class WeakController {
-  readonly ref: WeakRef<AbortController>;
+  readonly ref: Ref<AbortController>;
 
   constructor(controller: AbortController) {
-    this.ref = new WeakRef(controller);
+    this.ref = weakRef(controller);
   }
 
   abort(reason: unknown): void {
@@ -39,7 +43,8 @@ class WeakController {
 
 // Made at the first request that needs it, so that importing the module does nothing. How a
 // request stops following is kept by the finalizer only until its controller is collected.
-let finalizer: FinalizationRegistry<() => void> | undefined;
+// (`null` where the host has none: a request then follows until released, or its signals go.)
+let finalizer: FinalizationRegistry<() => void> | null | undefined;
 
 /**
  * A controller whose signal aborts when any of `signals` does (at once if one has already). The
@@ -53,11 +58,8 @@ export function follow(signals: readonly AbortSignal[]): Follower {
     return { controller, release: noop };
   }
   const unlink = linkAbort(new WeakController(controller), signals);
-  (finalizer ??= new FinalizationRegistry((release) => release())).register(
-    controller,
-    unlink,
-    unlink,
-  );
+  if (finalizer === undefined) finalizer = finalizers((release) => release());
+  finalizer?.register(controller, unlink, unlink);
   return {
     controller,
     release: () => {

@@ -41,8 +41,15 @@ function hostTimers(): { set: SetTimeout; clear: ClearTimeout } {
  * Globals are looked up when a timer is set, so fake timers installed after import apply to the
  * timers set while they are installed; a timer is cleared by the `clearTimeout` of the timers that
  * set it (a real timer set before fake timers were installed is cleared for real).
+ *
+ * Its functions use no `this` (each declares `this: void`), so they may be called detached:
+ * `const { now } = systemClock`. A {@link Clock} of your own need not allow that.
  */
-export const systemClock: Clock = Object.freeze({
+export const systemClock: {
+  now(this: void): number;
+  setTimeout(this: void, fn: () => void, ms: number): unknown;
+  clearTimeout(this: void, handle: unknown): void;
+} = Object.freeze({
   now(): number {
     return performance.now();
   },

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import { afterTurn, noop } from './signals.js';
+import { ownTimers } from './timerMode.js';
 
 /**
  * How many times a {@link DeadlineQueue} may empty within one turn of the event loop before it
@@ -175,12 +176,7 @@ export class DeadlineQueue {
     let node = this.#head;
     while (node !== undefined && node.dueAt <= now) {
       this.remove(node);
-      const wake = node.wake;
-      if (wake === undefined) node.expire(now);
-      else {
-        node.wake = undefined;
-        wake({ node, now });
-      }
+      expireNode(node, now);
       node = this.#head;
     }
     // Host timers may fire a fraction of a millisecond before the clock reads the deadline;
@@ -188,4 +184,77 @@ export class DeadlineQueue {
     // (An `expire` may have queued a new node, arming a timer already.)
     if (node !== undefined && !this.hasTimer) this.#arm(Math.max(1, node.dueAt - now));
   }
+}
+
+/** Runs a node's expiry: its `wake` when it has one (once), else `expire`. */
+function expireNode(node: DeadlineNode, now: number): void {
+  const wake = node.wake;
+  if (wake === undefined) node.expire(now);
+  else {
+    node.wake = undefined;
+    wake({ node, now });
+  }
+}
+
+/**
+ * A {@link DeadlineQueue} whose every node arms a timer of its own when it is added, and clears it
+ * when it is removed: used where a timer belongs to the request that set it (see
+ * {@link ownTimers}), so that each call's deadline lives and fires with its own request, whatever
+ * becomes of the others'. The node's timer is set and cleared by its own call (it is added when
+ * the call starts, and removed when the work settles or the caller aborts), and it fires in that
+ * call's async context. Nodes need no order here, and no list: the timers are kept by node.
+ */
+class OwnDeadlines extends DeadlineQueue {
+  readonly #timers = new Map<DeadlineNode, unknown>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    super(clock);
+    this.#clock = clock;
+  }
+
+  override add(node: DeadlineNode, now: number): void {
+    node.queued = true;
+    this.#arm(node, node.dueAt - now);
+  }
+
+  override remove(node: DeadlineNode): void {
+    if (!node.queued) return;
+    node.queued = false;
+    const timer = this.#timers.get(node);
+    this.#timers.delete(node);
+    this.hasTimer = this.#timers.size > 0;
+    this.#clock.clearTimeout(timer);
+  }
+
+  override get size(): number {
+    return this.#timers.size;
+  }
+
+  #arm(node: DeadlineNode, delay: number): void {
+    this.#timers.set(
+      node,
+      this.#clock.setTimeout(() => this.#fire(node), delay > 0 ? delay : 0),
+    );
+    this.hasTimer = true;
+  }
+
+  #fire(node: DeadlineNode): void {
+    if (!node.queued) return;
+    const now = this.#clock.now();
+    // Early against the clock (see the shared timer's `#fire`): set again, at least 1 ms ahead.
+    if (node.dueAt > now) return this.#arm(node, Math.max(1, node.dueAt - now));
+    node.queued = false;
+    this.#timers.delete(node);
+    this.hasTimer = this.#timers.size > 0;
+    expireNode(node, now);
+  }
+}
+
+/**
+ * A deadline queue for `clock`: one timer for the whole queue, or, where timers belong to the
+ * request that set them ({@link ownTimers}, read when the structure is built), one per node.
+ */
+export function deadlineQueue(clock: Clock): DeadlineQueue {
+  return ownTimers ? new OwnDeadlines(clock) : new DeadlineQueue(clock);
 }

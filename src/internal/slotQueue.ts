@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
-import { Waiter } from './waitQueue.js';
+import { ownTimers } from './timerMode.js';
+import { ownTimer, Waiter } from './waitQueue.js';
 
 /** @internal A caller waiting in a {@link SlotQueue}, which keeps it in two orders. */
 export class SlotWaiter<T> extends Waiter<T> {
@@ -57,6 +58,8 @@ export class SlotQueue<T> {
   readonly #onDue: (waiter: SlotWaiter<T>, now: number) => void;
   // Told each time the last caller leaves (served, due, aborted), not when all move away.
   readonly #onEmpty: (() => void) | undefined;
+  // Each caller arms a timer of its own (see `ownTimer`), and the queue none: read when made.
+  readonly #own = ownTimers;
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#serve();
@@ -84,6 +87,8 @@ export class SlotQueue<T> {
     // The first due (the first queued, or one due sooner than callers moved in): the timer is its
     // own (one set for another is early).
     if (this.#link(waiter)) this.#rearm();
+    // Served by the queue it is in when the timer fires (`transferTo` may have moved it).
+    if (this.#own) ownTimer(this.#clock, waiter, promise, waiter.due, () => waiter.q.#serve());
     return promise;
   }
 
@@ -153,6 +158,7 @@ export class SlotQueue<T> {
   /** Unlinks `waiter`. */
   #remove(waiter: SlotWaiter<T>): void {
     const { prev, next, sooner, behind } = waiter;
+    waiter.left = true;
     if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter);
     if (!prev) this.#head = next;
     else prev.next = next;
@@ -192,8 +198,8 @@ export class SlotQueue<T> {
 
   #arm(first: SlotWaiter<T>, now: number): void {
     // Rounded up so the timer never fires before the first is due (fake and real timers truncate
-    // fractional delays).
-    if (first.due < Infinity) {
+    // fractional delays). With timers of their own, the first one's serves it.
+    if (first.due < Infinity && !this.#own) {
       this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(first.due - now)));
     }
   }

@@ -1,5 +1,7 @@
 import type { Clock } from './clock.js';
 import { listenAbort, unlistenAbort } from './abortListeners.js';
+import { MAX_TIMER_MS } from './timerLimit.js';
+import { ownTimers } from './timerMode.js';
 
 /**
  * @internal A caller waiting in a {@link WaitQueue} (or a `SlotQueue`). It is its own abort
@@ -21,6 +23,8 @@ export class Waiter<T> implements EventListenerObject {
    * `SlotWaiter.due`, and leaves this 0.)
    */
   gapMs = 0;
+  /** Set once it has left its queue (served, due or aborted): its own timer then does nothing. */
+  left = false;
   resolve!: (value: T) => void;
   reject!: (reason: unknown) => void;
 
@@ -33,6 +37,42 @@ export class Waiter<T> implements EventListenerObject {
   handleEvent(): void {
     this.q.abort(this);
   }
+}
+
+/**
+ * @internal Where timers belong to a request ({@link ownTimers}): arms a waiter's own timer, in
+ * its own call, to fall due at `due` on `clock` (`Infinity`: never; the timer then only keeps the
+ * call's request alive, at the longest delay, set again as long as it waits), running `serve` when
+ * it fires, which answers whoever is due. A timer that fired early, or a keep-alive, is set again
+ * while the waiter is still in line. It is cleared in the waiter's own call once its promise
+ * settles (a reaction set up here): never by the request that served it, whose `clearTimeout`
+ * would take the handle for one of its own timers.
+ */
+export function ownTimer<T>(
+  clock: Clock,
+  waiter: Waiter<T>,
+  promise: Promise<T>,
+  due: number,
+  serve: () => void,
+): void {
+  let handle: unknown;
+  const arm = (now: number): void => {
+    const ms = due - now;
+    handle = clock.setTimeout(fire, ms < MAX_TIMER_MS ? Math.max(0, Math.ceil(ms)) : MAX_TIMER_MS);
+  };
+  const fire = (): void => {
+    handle = undefined;
+    if (waiter.left) return;
+    serve();
+    if (!waiter.left) arm(clock.now());
+  };
+  arm(clock.now());
+  const clear = (): void => {
+    if (handle !== undefined) clock.clearTimeout(handle);
+    handle = undefined;
+    waiter.left = true;
+  };
+  promise.then(clear, clear);
 }
 
 /**
@@ -55,10 +95,19 @@ export class WaitQueue<T> {
   readonly #clock: Clock;
   readonly #onDue: (waiter: Waiter<T>) => void;
   readonly #onAbort: (waiter: Waiter<T>) => number;
+  // Each caller arms a timer of its own (see `ownTimer`), and the queue none: read when made.
+  readonly #own = ownTimers;
+  // With timers of their own: set once a caller that left moved those behind it up, so that they
+  // fall due sooner than their own timers (until the line empties); and when the queue's timer,
+  // then set for the first by the call that finds it due sooner, fires (Infinity: none pending).
+  #moved = false;
+  #helperAt = Infinity;
   readonly #fire = (): void => {
     this.#timer = undefined;
+    this.#helperAt = Infinity;
     this.#serve();
   };
+  readonly #serveNow = (): void => this.#serve();
 
   constructor(
     clock: Clock,
@@ -94,7 +143,8 @@ export class WaitQueue<T> {
     this.size++;
     if (signal !== undefined) listenAbort(signal, waiter);
     // The first due: the timer is its own (one set for another is early).
-    if (!tail) this.#arm(waiter, now);
+    if (this.#own) ownTimer(this.#clock, waiter, promise, this.#lastDue, this.#serveNow);
+    else if (!tail) this.#arm(waiter, now);
     return promise;
   }
 
@@ -117,6 +167,8 @@ export class WaitQueue<T> {
    */
   #remove(waiter: Waiter<T>, shift: number): void {
     const { prev, next } = waiter;
+    waiter.left = true;
+    if (shift !== 0 && this.#own) this.#moved = true;
     if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter);
     if (!prev) this.#head = next;
     else prev.next = next;
@@ -133,7 +185,8 @@ export class WaitQueue<T> {
     }
     // A timer left for a departed first one just fires early and re-arms; a first one due sooner
     // needs a new one (and may already be due).
-    if (--this.size === 0 || (!prev && shift)) {
+    if (--this.size === 0) this.#moved = false;
+    if (this.size === 0 || (!prev && shift)) {
       if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#serve();
@@ -153,9 +206,23 @@ export class WaitQueue<T> {
   #arm(first: Waiter<T>, now: number): void {
     // Rounded up so the timer never fires before the first is due (fake and real timers truncate
     // fractional delays).
-    if (first.gapMs < Infinity) {
-      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(first.gapMs - now)));
+    const due = first.gapMs;
+    if (!this.#own) {
+      if (due < Infinity) {
+        this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(due - now)));
+      }
+      return;
     }
+    // With timers of their own, the first one's serves it, unless those behind a caller who left
+    // were moved up: then a timer of the calling request serves the first on time, unless one
+    // still pending does. It is never cleared (another request's `clearTimeout` would take the
+    // handle for one of its own): firing, it serves whoever is due then. If its request ends
+    // first, the callers' own timers serve them, later than they could have been.
+    if (!this.#moved || due === Infinity || (this.#helperAt > now && this.#helperAt <= due)) {
+      return;
+    }
+    this.#helperAt = due;
+    this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(due - now)));
   }
 }
 

@@ -206,8 +206,11 @@ class KeyValues {
  *
  * For a registry, policies {@link PolicyRegistry.register | registered} later are instrumented
  * as they arrive, and the gauges report, at each collection, the stages of every policy it holds
- * (a shared primitive once per policy that uses it; `registry.health()` lists every primitive). A policy that nobody instruments pays nothing: the listeners exist only from this
- * call until the returned function is called.
+ * (a shared primitive once per policy that uses it; `registry.health()` lists every primitive).
+ * A configured policy a reload removes is let go (its listeners removed, nothing of it kept;
+ * calls through a handle kept meanwhile are not recorded), and recorded again, in the same
+ * series, when a reload configures it again. A policy that nobody instruments pays nothing: the
+ * listeners exist only from this call until the returned function is called.
  *
  * A policy is recorded once per meter: a call that reaches a policy an earlier call already
  * records on the same meter (the policy itself, or a registry holding it) adds nothing for it
@@ -255,11 +258,10 @@ export function instrument(
   const removers: Array<() => void> = [];
 
   // This call's claims, by policy: a policy another call already records on this meter is
-  // left to it, gauges included, until that call is removed.
+  // left to it, gauges included, until that call is removed. A policy a reload removes from the
+  // registry is let go (see `unwatch`), so nothing here keeps it alive.
   const held = new Map<Policy<unknown, unknown>, Claim>();
-  // Every claim of this call (a registry may hold a policy twice), and the meter they are on (see
-  // `meterKey`).
-  const mine: Array<readonly [Policy<unknown, unknown>, Claim]> = [];
+  // The meter the claims are on (see `meterKey`).
   let key: object | undefined;
   const waiting = (policy: Policy<unknown, unknown> | undefined): boolean =>
     policy !== undefined && held.get(policy)?.unwatch === undefined;
@@ -282,7 +284,7 @@ export function instrument(
       const health = registry.health();
       // The policies by name only while one of this call's claims waits (rare): a snapshot
       // copies the registry's maps.
-      const policies = mine.some(([, claim]) => claim.unwatch === undefined)
+      const policies = [...held.values()].some((claim) => claim.unwatch === undefined)
         ? registry.snapshot().policies
         : undefined;
       for (const name of Object.keys(health.policies)) {
@@ -321,7 +323,7 @@ export function instrument(
       const was = key;
       key = meterKey(instruments.meter);
       if (was !== undefined && key !== was) {
-        for (const [policy, own] of mine) {
+        for (const [policy, own] of held) {
           release(was, policy, own);
           enqueue(key, policy, own);
         }
@@ -336,10 +338,10 @@ export function instrument(
   // Each policy's events are recorded once per meter: this call claims them, and records them
   // while its claim is the earliest one left (see `enqueue`). A listener running when its claim
   // has just moved behind another (the provider changed) leaves the event to that one.
-  // A policy this call already holds (a registry that holds it under two names, or a reload
-  // that configures a removed name again: the same object, never unwatched) keeps its claim.
-  const watch = (policy: Policy<unknown, unknown>): (() => void) => {
-    if (held.has(policy)) return () => undefined;
+  // A policy this call already holds (one a reload brought back before this call heard of its
+  // removal) keeps its claim.
+  const watch = (policy: Policy<unknown, unknown>): void => {
+    if (held.has(policy)) return;
     const own: Claim = {
       watch: () => watchPolicy(policy, recording, keyValues, base),
       unwatch: undefined,
@@ -349,20 +351,42 @@ export function instrument(
       return own.unwatch === undefined ? undefined : now;
     };
     held.set(policy, own);
-    mine.push([policy, own]);
     enqueue(key as object, policy, own);
-    return () => release(key as object, policy, own);
   };
-  if (isPolicy) removers.push(watch(target));
+  // Gives a policy's claim up: its listeners are unsubscribed, and another call on the meter
+  // waiting for it records it from now on.
+  const unwatch = (policy: Policy<unknown, unknown>, own: Claim): void => {
+    held.delete(policy);
+    release(key as object, policy, own);
+  };
+  if (isPolicy) watch(target);
   else {
-    for (const policy of target.snapshot().policies.values()) removers.push(watch(policy));
-    removers.push(target.onRegister((policy) => removers.push(watch(policy))));
+    for (const policy of target.snapshot().policies.values()) watch(policy);
+    removers.push(target.onRegister(watch));
+    // A configured policy a reload removes is let go, its listeners and its claim with it (its
+    // gauges went with it from the registry): a reload that configures it again brings it back
+    // (`onRegister`), and it is recorded from then on. One still in the registry stays (a reload
+    // run by a reload listener may have brought it back before this listener heard of its
+    // removal).
+    removers.push(
+      target.on('reload', ({ removed: names }) => {
+        if (!names.some((name) => name.startsWith('policies.'))) return;
+        const gone = new Set(names);
+        const present = target.snapshot().policies;
+        for (const [policy, own] of held) {
+          if (gone.has(`policies.${policy.name}`) && present.get(policy.name) !== policy) {
+            unwatch(policy, own);
+          }
+        }
+      }),
+    );
   }
   removers.push(unobserve);
 
   return () => {
     if (removed) return;
     removed = true;
+    for (const [policy, own] of held) unwatch(policy, own);
     for (const remove of removers.splice(0)) remove();
   };
 }

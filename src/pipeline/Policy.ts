@@ -301,8 +301,9 @@ export class Policy<T = unknown, F = never> {
   }
 
   /**
-   * Subscribes to an event; returns a function that unsubscribes. A listener that throws never
-   * breaks a call, and events nobody listens to cost nothing.
+   * Subscribes to an event; returns a function that unsubscribes. A listener that throws, or
+   * returns a promise that rejects (it may be `async`), never breaks a call, and events nobody
+   * listens to cost nothing.
    */
   on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {
     if (!EventHub.isEvent(event)) {

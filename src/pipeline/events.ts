@@ -171,8 +171,11 @@ export type ChaosResultEvent = {
   readonly result: unknown;
 };
 
-/** A listener for event `E`. */
-export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E]) => void;
+/**
+ * A listener for event `E`. What it returns is ignored: it may be `async`, and a promise it returns
+ * that rejects is ignored as a throw is (marked handled, never an unhandled rejection).
+ */
+export type PolicyListener<E extends PolicyEvent> = (payload: PolicyEventMap[E]) => unknown;
 
 /**
  * @internal Every event, in the order messages list them. The hub's lists are keyed by these, so

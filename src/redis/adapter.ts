@@ -124,6 +124,7 @@ type LibraryClient = Exclude<RedisClient, RedisClientAdapter>;
  *   these
  * @example
  * ```ts
+ * import { Redis } from 'ioredis';
  * const adapter = toRedisAdapter(new Redis());
  * const serverNow = await adapter.time();
  * ```

@@ -10,6 +10,7 @@ import {
 import { clip, fail, isOptionError, OptionRangeError, OptionTypeError } from '../optionErrors.js';
 import { listen, notify } from '../internal/listeners.js';
 import { markRegistry } from '../internal/registries.js';
+import { finalizers } from '../internal/weak.js';
 import type { PolicyMetrics, StageState } from '../pipeline/metrics.js';
 import { Policy } from '../pipeline/Policy.js';
 import { stageOf } from '../pipeline/stages.js';
@@ -204,7 +205,8 @@ const EMPTY_KIND: KindConfig = /* @__PURE__ */ Object.freeze({
  * @example
  * ```ts
  * import { parse } from 'yaml';
- * const registry = PolicyRegistry.fromConfig(parse(text).resilience);
+ * const config = parse(text) as { resilience: ResilienceConfig }; // checked by fromConfig
+ * const registry = PolicyRegistry.fromConfig(config.resilience);
  * // resilience:
  * //   rate-limiter:
  * //     default:     { max-tokens: 100, refill-rate: 50.0 }
@@ -231,20 +233,33 @@ export class PolicyRegistry {
    * Configured policies a reload removed, by name, while anyone still holds one: a later reload
    * that configures the name again puts the same handle (its counters, its listeners) back in
    * place. Weak: the registry alone keeps no removed policy alive (names of many deploys or
-   * tenants would pile up); a name whose policy was collected is dropped at the next reload.
+   * tenants would pile up); a name whose policy was collected is dropped then (see `#collected`).
+   * Where the host has no `WeakRef` or `FinalizationRegistry`, none is kept: configuring the name
+   * again builds a new one.
    */
   readonly #retired = new Map<string, WeakRef<Policy<unknown, unknown>>>();
   /**
+   * Drops the name of a removed policy once it is collected, unless the name moved on (configured
+   * again, or its policy removed again since: another reference). No reload reads the other
+   * names' references, which would keep their policies alive to the end of the job, and each
+   * costs nothing after it.
+   */
+  readonly #collected = finalizers<readonly [string, WeakRef<Policy<unknown, unknown>>]>(
+    ([name, ref]) => {
+      if (this.#retired.get(name) === ref) this.#retired.delete(name);
+    },
+  );
+  /**
    * The slot of each policy in `#retired`, by its handle: weakly, so that a removed policy
-   * nobody holds any more can be collected, and its name forgotten at the next reload.
+   * nobody holds any more can be collected, and its name forgotten.
    */
   readonly #retiredSlots = new WeakMap<Policy<unknown, unknown>, Slot>();
   // The options each primitive was built from, to tell on reload whether they changed.
   readonly #resolved = new WeakMap<object, Readonly<Record<string, unknown>>>();
   /** The shared instances a primitive's configured options named (`budget: api`), in order. */
   readonly #referenced = new WeakMap<object, readonly unknown[]>();
-  #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => void> = [];
-  #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => void> = [];
+  #registerListeners: ReadonlyArray<(policy: Policy<unknown, unknown>) => unknown> = [];
+  #reloadListeners: ReadonlyArray<(event: RegistryReloadEvent) => unknown> = [];
   /** Reload events still to be passed on while listeners run (undefined: none running). */
   #announcing: RegistryReloadEvent[] | undefined;
 
@@ -364,13 +379,14 @@ export class PolicyRegistry {
 
   /**
    * Subscribes to a registry event: `'reload'`, with what a {@link PolicyRegistry.reload}
-   * changed. A listener that throws, or returns a promise that rejects, is ignored.
+   * changed. What a listener returns is ignored (it may be `async`); one that throws, or returns
+   * a promise that rejects, is ignored too.
    * @returns a function that removes the listener
    * @throws TypeError for an unknown event or a listener that is not a function
    */
   on<E extends keyof PolicyRegistryEventMap>(
     event: E,
-    listener: (payload: PolicyRegistryEventMap[E]) => void,
+    listener: (payload: PolicyRegistryEventMap[E]) => unknown,
   ): () => void {
     if (event !== 'reload') {
       throw new TypeError(`\`event\` must be "reload", got ${show(event)}`);
@@ -470,7 +486,7 @@ export class PolicyRegistry {
     }
     this.#policies.set(policy.name, policy);
     // The name is taken: a configured policy of that name can never come back.
-    this.#retired.delete(policy.name);
+    this.#forget(policy.name);
     // An observer (instrumentation) that throws or rejects must not undo or fail the registration.
     for (const listener of this.#registerListeners) notify(listener, policy);
     return this;
@@ -483,7 +499,7 @@ export class PolicyRegistry {
    * anyone can listen). Returns an unsubscribe
    * function. Used by `bulwark/otel`.
    */
-  onRegister(listener: (policy: Policy<unknown, unknown>) => void): () => void {
+  onRegister(listener: (policy: Policy<unknown, unknown>) => unknown): () => void {
     return listen(
       listener,
       (change) => (this.#registerListeners = change(this.#registerListeners)),
@@ -650,6 +666,14 @@ export class PolicyRegistry {
     return { config, instances, resolved, replaced, policies, event };
   }
 
+  /** Forgets the removed policy of the name `name`, if any (see `#retired`). */
+  #forget(name: string): void {
+    const ref = this.#retired.get(name);
+    if (ref === undefined) return;
+    this.#retired.delete(name);
+    this.#collected?.unregister(ref);
+  }
+
   /** The slot of the configured policy named `name` a reload removed, while its handle lives. */
   #retiredSlot(name: string): Slot | undefined {
     const handle = this.#retired.get(name)?.deref();
@@ -669,7 +693,7 @@ export class PolicyRegistry {
       let slot = this.#configured.get(name);
       const revived = slot === undefined ? this.#retiredSlot(name) : undefined;
       if (revived !== undefined) {
-        this.#retired.delete(name);
+        this.#forget(name);
         slot = revived;
         added.push(slot.handle);
       }
@@ -684,14 +708,13 @@ export class PolicyRegistry {
       configured.set(name, slot);
     }
     for (const [name, slot] of this.#configured) {
-      if (!configured.has(name)) {
-        this.#retired.set(name, new WeakRef(slot.handle));
+      // (A host without `WeakRef` or `FinalizationRegistry` keeps none: see `weak.ts`.)
+      if (!configured.has(name) && this.#collected !== null && typeof WeakRef === 'function') {
+        const ref = new WeakRef(slot.handle);
+        this.#retired.set(name, ref);
         this.#retiredSlots.set(slot.handle, slot);
+        this.#collected.register(slot.handle, [name, ref], ref);
       }
-    }
-    // Names whose removed policy was collected: configuring one again builds a new policy.
-    for (const [name, ref] of this.#retired) {
-      if (ref.deref() === undefined) this.#retired.delete(name);
     }
     this.#configured = configured;
     this.#policies.clear();

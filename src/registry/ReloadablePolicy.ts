@@ -11,7 +11,7 @@ import type { Resolved } from '../internal/resolved.js';
 import { isRecord } from '../internal/snapshot.js';
 
 type AnyPolicy = Policy<unknown, unknown>;
-type Listener = (payload: never) => void;
+type Listener = (payload: never) => unknown;
 
 /** A subscription made on the handle: kept on every compiled policy that may still emit. */
 interface Subscription {

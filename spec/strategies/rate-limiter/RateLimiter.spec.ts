@@ -3,6 +3,7 @@ import sinon from 'sinon';
 import { RateLimitExceededError, isRateLimitExceededError } from '../../../src/errors.js';
 import type { Clock } from '../../../src/internal/clock.js';
 import { NEVER_ABORTED } from '../../../src/internal/signals.js';
+import { ownTimers } from '../../../src/internal/timerMode.js';
 import { RateLimiter } from '../../../src/strategies/rate-limiter/RateLimiter.js';
 import { RATE_LIMITER } from '../../../src/strategies/rate-limiter/kind.js';
 import {
@@ -241,7 +242,8 @@ describe('RateLimiter', () => {
       const b = settle(limiter.acquire(1).then(() => order.push('b')));
       const c = settle(limiter.acquire(2).then(() => order.push('c')));
       expect(limiter.queued).to.equal(3);
-      expect(clock.countTimers(), 'one timer serves the whole line').to.equal(1);
+      // (A timer each where each caller keeps its own.)
+      expect(clock.countTimers(), 'one timer serves the whole line').to.equal(ownTimers ? 3 : 1);
 
       await clock.tickAsync(1999);
       expect([a.status, b.status, c.status]).to.deep.equal(['pending', 'pending', 'pending']);

@@ -160,7 +160,7 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
  * ```ts
  * const limit = new AdaptiveLimit({ algorithm: 'gradient2', min: 5, max: 200, initial: 20 });
  * const db = new Bulkhead({ limit, maxQueue: 100, maxWait: '1s' });
- * db.maxConcurrent; // the limit now
+ * console.log(db.maxConcurrent); // the limit now
  * ```
  */
 export class AdaptiveLimit {

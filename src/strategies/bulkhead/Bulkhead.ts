@@ -95,6 +95,27 @@ export interface FollowedWork {
 let handedOver: SlotQueue<BulkheadTicket> | undefined;
 
 /**
+ * Where every bulkhead taken over on the way to one live bulkhead points (see `Bulkhead.takeOver`):
+ * one cell for them all, turned to the next one when that one is taken over in turn, so that a
+ * redirect is one step however many reloads came after it, and the bulkheads between the first
+ * and the last are referenced by nothing of the chain (they are collected once nothing else holds
+ * them).
+ */
+interface Redirect {
+  to: Bulkhead;
+}
+
+/**
+ * The wrapped `resolve` of a queued caller moved to another bulkhead's queue (see `takeOver`): the
+ * bulkhead it queued in first, whether it asked by hand, and its own `resolve`, so that a caller
+ * moved again is wrapped once, not once per move.
+ */
+const movedWaiters = new WeakMap<
+  (ticket: BulkheadTicket) => void,
+  readonly [origin: Bulkhead, manual: boolean, resolve: (ticket: BulkheadTicket) => void]
+>();
+
+/**
  * Limits how many calls run at once. A call that finds every slot taken is rejected at once with
  * {@link BulkheadFullError} (fail fast), or, with `maxQueue > 0`, waits
  * first in first out for a slot, up to `maxWait`. A released slot goes straight to the next
@@ -160,14 +181,32 @@ export class Bulkhead {
   #orphaned = 0;
   // A remote `acquire` asked on behalf of the queue is in flight.
   #polling = false;
-  // The bulkhead that took this one over on a reload (see `takeOver`): it answers for this one.
-  #successor: Bulkhead | undefined = undefined;
-  // The tickets of the slots `#successor` granted through this one (the others were this one's
-  // store's, taken before).
-  #lent: Set<BulkheadTicket> | undefined = undefined;
+  // Remote `acquire`s asked (for the queue, or for a caller not queued yet) whose answers this
+  // bulkhead has not taken yet.
+  #asking = 0;
+  // The store woke the queue while one of those was out (see `#wake`): asked again once a
+  // refusal is taken.
+  #wakeOwed = false;
+  // Taken over on a reload (see `takeOver`): its `to` is the live bulkhead that answers for this
+  // one, the last of the chain.
+  #redirect: Redirect | undefined = undefined;
+  // Live: the cells of the bulkheads it answers for (see `Redirect`), turned to the one that
+  // takes this one over.
+  #heirs: Redirect[] | undefined = undefined;
+  // The tickets of the slots granted through this one since it was taken over, each with the
+  // bulkhead that granted it (the others were this one's store's, taken before).
+  #lent: Map<BulkheadTicket, Bulkhead> | undefined = undefined;
+  /**
+   * The store says slots may have been freed: the queue asks it for one. A wake that comes while
+   * an `acquire` is out (the queue's poll, or a caller's own ask, not queued yet) is not lost: the
+   * store may have answered that `acquire` already, with its refusal on the way here, and may have
+   * spent on this wake the next ask it would have made for the queue (a shared store's poll), so
+   * the queue asks again as that refusal is taken (see `#refused`), or it would never ask again.
+   */
   readonly #wake = (): void => {
     // Taken over: its queue moved, and its store serves nobody any more.
-    if (this.#successor !== undefined) return;
+    if (this.#redirect !== undefined) return;
+    this.#wakeOwed = this.#asking !== 0;
     while (!this.#polling && this.#queue.size !== 0) {
       let answer: ReturnType<BulkheadStore['acquire']>;
       try {
@@ -182,20 +221,36 @@ export class Bulkhead {
         continue;
       }
       this.#polling = true;
-      answer.then(
+      this.#asking++;
+      // This ask sees the slots the wake was for.
+      this.#wakeOwed = false;
+      // Taken as a promise: a store's thenable that calls back twice is answered once, and one
+      // whose `then` throws is a rejection, so neither leaves the count of asks out wrong.
+      Promise.resolve(answer).then(
         (ticket) => {
           this.#polling = false;
-          if (ticket === false) return;
+          this.#asking--;
+          if (ticket === false) {
+            this.#refused();
+            return;
+          }
           this.#serve(ticket);
           this.#wake();
         },
         (error: unknown) => {
           this.#polling = false;
+          this.#asking--;
           this.#refuseQueued(error);
         },
       );
     }
   };
+
+  // The store refused an `acquire` whose caller is in the queue now: the queue asks again if a
+  // wake came while it was out (see `#wake`).
+  #refused(): void {
+    if (this.#wakeOwed) this.#wake();
+  }
 
   // For a shared store (`subscribe`): since when the first caller queued here has waited.
   readonly #queuedSince = (): number | undefined => this.#queue.since();
@@ -281,7 +336,7 @@ export class Bulkhead {
    * Free slots, in `[0, maxConcurrent]`. With a remote store, from the last known shared count.
    */
   get availableSlots(): number {
-    if (this.#successor !== undefined) return this.#successor.availableSlots;
+    if (this.#redirect !== undefined) return this.#redirect.to.availableSlots;
     const max = this.maxConcurrent;
     const store = this.#store;
     // A store that grants fewer slots for now (a shared one deciding without its backend).
@@ -292,7 +347,7 @@ export class Bulkhead {
 
   /** Callers waiting for a slot. */
   get queued(): number {
-    return this.#successor !== undefined ? this.#successor.queued : this.#queue.size;
+    return this.#redirect !== undefined ? this.#redirect.to.queued : this.#queue.size;
   }
 
   /**
@@ -307,7 +362,7 @@ export class Bulkhead {
    * nothing of this process, whose calls running through a policy are seen by the holder itself.
    */
   'bulwark.inUse'(): boolean {
-    if (this.#successor !== undefined) return this.#successor['bulwark.inUse']();
+    if (this.#redirect !== undefined) return this.#redirect.to['bulwark.inUse']();
     if (this.#queue.size !== 0 || this.#manual.length !== 0 || this.#orphaned !== 0) return true;
     return !this.#sharedCount && this.#store.inUse() > 0;
   }
@@ -318,7 +373,7 @@ export class Bulkhead {
    * settles; work that honours its signal ends at the deadline or abort.
    */
   get orphaned(): number {
-    return this.#successor !== undefined ? this.#successor.orphaned : this.#orphaned;
+    return this.#redirect !== undefined ? this.#redirect.to.orphaned : this.#orphaned;
   }
 
   /**
@@ -434,7 +489,7 @@ export class Bulkhead {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the caller's entry point, any function
     boundary: Function | null | undefined,
   ): BulkheadFullError | undefined {
-    if (this.#successor !== undefined) return this.#successor.refuseNow(boundary);
+    if (this.#redirect !== undefined) return this.#redirect.to.refuseNow(boundary);
     if (!this.#local || (this.#queue.size < this.maxQueue && this.maxWaitMs !== 0)) {
       return undefined;
     }
@@ -449,7 +504,10 @@ export class Bulkhead {
    */
   takeSlot(known?: boolean): false | BulkheadTicket {
     if (this.#queue.size !== 0) {
-      return this.#successor !== undefined && this.#lend(this.#successor.takeSlot(known));
+      const redirect = this.#redirect;
+      if (redirect === undefined) return false;
+      const to = redirect.to;
+      return this.#lend(to.takeSlot(known), to);
     }
     const store = this.#store;
     return known === true && store.tryAcquireKnown !== undefined
@@ -462,9 +520,10 @@ export class Bulkhead {
    * which the holder hands back to {@link Bulkhead.giveSlot}.
    */
   waitSlot(given?: AbortSignal, manual = false): Promise<BulkheadTicket> {
-    const successor = this.#successor;
-    if (successor !== undefined) {
-      return successor.waitSlot(given).then((ticket) => this.#grantedThrough(ticket, manual));
+    const redirect = this.#redirect;
+    if (redirect !== undefined) {
+      const to = redirect.to;
+      return to.waitSlot(given).then((ticket) => this.#grantedThrough(ticket, manual, to));
     }
     const signal = abortable(given);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -476,8 +535,20 @@ export class Bulkhead {
       return Promise.reject(error);
     }
     if (!isThenable(answer)) return Promise.resolve(this.#granted(answer, signal, manual));
+    this.#asking++;
     const asked = Promise.resolve(answer);
-    if (signal === undefined) return asked.then((ticket) => this.#granted(ticket, signal, manual));
+    if (signal === undefined) {
+      return asked.then(
+        (ticket) => {
+          this.#asking--;
+          return this.#granted(ticket, signal, manual);
+        },
+        (error: unknown) => {
+          this.#asking--;
+          throw error;
+        },
+      );
+    }
     // The caller leaves at its abort, and a slot granted after that goes back. The answer is
     // taken in the turn the store's answer arrives, so no turn falls between a slot granted and
     // the caller holding it, in which an abort would leave that slot to nobody.
@@ -491,11 +562,13 @@ export class Bulkhead {
       if (signal.aborted) onAbort();
       asked.then(
         (ticket) => {
+          this.#asking--;
           unlistenAbort(signal, onAbort);
           if (!signal.aborted) resolve(this.#granted(ticket, signal, manual));
           else if (ticket !== false) this.giveSlot(ticket);
         },
         (error: unknown) => {
+          this.#asking--;
           unlistenAbort(signal, onAbort);
           reject(error);
         },
@@ -548,7 +621,7 @@ export class Bulkhead {
    * it would be asked for again at once.
    */
   #serve(ticket: BulkheadTicket): void {
-    const waiter = this.#successor === undefined ? this.#queue.shift() : undefined;
+    const waiter = this.#redirect === undefined ? this.#queue.shift() : undefined;
     if (waiter === undefined) this.giveSlot(ticket);
     else this.#handTo(waiter, ticket);
   }
@@ -560,12 +633,23 @@ export class Bulkhead {
     waiter.resolve(ticket);
   }
 
-  /** `giveSlot` with callers queued, or taken over. */
+  /**
+   * `giveSlot` with callers queued, or taken over: a slot granted through this one goes back to
+   * the bulkhead that granted it (if that one was taken over since, it passes the slot on in
+   * turn: one step for each time the caller's wait moved, two at most), one of this one's store
+   * to the live bulkhead, whose count it is in.
+   */
   #handOn(ticket: BulkheadTicket, outcome: boolean | undefined): void {
-    const successor = this.#successor;
-    if (successor !== undefined) {
-      if ((this.#lent as Set<BulkheadTicket>).delete(ticket)) successor.giveSlot(ticket, outcome);
-      else successor.takeBack(ticket);
+    const redirect = this.#redirect;
+    if (redirect !== undefined) {
+      const lent = this.#lent as Map<BulkheadTicket, Bulkhead>;
+      const granter = lent.get(ticket);
+      if (granter === undefined) {
+        redirect.to.takeBack(ticket);
+        return;
+      }
+      lent.delete(ticket);
+      granter.giveSlot(ticket, outcome);
       return;
     }
     if (
@@ -593,17 +677,17 @@ export class Bulkhead {
   }
 
   /**
-   * A slot `#successor` granted a caller of this one; one taken by hand (`acquire`) is released
-   * through this one.
+   * A slot `granter` granted a caller of this one (taken over); one taken by hand (`acquire`) is
+   * released through this one.
    */
-  #grantedThrough(ticket: BulkheadTicket, manual: boolean): BulkheadTicket {
+  #grantedThrough(ticket: BulkheadTicket, manual: boolean, granter: Bulkhead): BulkheadTicket {
     if (manual) this.#manual.push(ticket);
-    return this.#lend(ticket) as BulkheadTicket;
+    return this.#lend(ticket, granter) as BulkheadTicket;
   }
 
-  /** A slot `#successor` granted through this one: it goes back to `#successor.giveSlot`. */
-  #lend(ticket: false | BulkheadTicket): false | BulkheadTicket {
-    if (ticket !== false) (this.#lent as Set<BulkheadTicket>).add(ticket);
+  /** A slot `granter` granted through this one: it goes back to `granter.giveSlot`. */
+  #lend(ticket: false | BulkheadTicket, granter: Bulkhead): false | BulkheadTicket {
+    if (ticket !== false) (this.#lent as Map<BulkheadTicket, Bulkhead>).set(ticket, granter);
     return ticket;
   }
 
@@ -619,7 +703,7 @@ export class Bulkhead {
 
   /** @internal Counts a call answered while its work still holds a slot (or stops counting it). */
   orphan(delta: number): void {
-    if (this.#successor !== undefined) this.#successor.orphan(delta);
+    if (this.#redirect !== undefined) this.#redirect.to.orphan(delta);
     else this.#orphaned += delta;
   }
 
@@ -633,39 +717,48 @@ export class Bulkhead {
    * are this one's. Its settings stay the ones it was built with. Nothing is added to `old`: its
    * fields change, its shape does not.
    *
-   * A bulkhead taken over already (by an earlier reload) is a redirect: the one answering for it
-   * at the end of its chain of successors stands for it, on either side, so that its callers
-   * reach this one (`A -> B`, then `C` taking over `A` or `B`: `A -> B -> C`); nothing happens
-   * when that is this one. (The queue every redirect shares must never be moved: see
-   * `handedOver`.)
+   * A bulkhead taken over already (by an earlier reload) is a redirect: the live one answering
+   * for it stands for it, on either side, so that its callers reach this one (`A -> B`, then `C`
+   * taking over `A` or `B`: `A -> C`, `B -> C`); nothing happens when that is this one. Every
+   * redirect points at the live bulkhead itself, one step however many reloads came in between,
+   * and none holds the bulkheads between (see `Redirect`). (The queue every redirect shares must
+   * never be moved: see `handedOver`.)
    */
   takeOver(old: Bulkhead): void {
-    if (this.#successor !== undefined) {
-      this.#successor.takeOver(old);
+    if (this.#redirect !== undefined) {
+      this.#redirect.to.takeOver(old);
       return;
     }
-    if (old.#successor !== undefined) {
-      this.takeOver(old.#successor);
-      return;
-    }
-    if (old === this) return;
-    (this.#store as unknown as InMemoryBulkheadStore).hold(old.#store.inUse());
-    this.#orphaned += old.#orphaned;
-    old.#orphaned = 0;
-    old.#lent = new Set();
-    old.#successor = this;
-    old.#queue.transferTo(this.#queue, (waiter) => {
-      // Granted here, the slot is lent through `old`: by hand (`old.acquire()`), `old.release()`
-      // gives it back.
-      const { n, resolve } = waiter;
+    const from = old.#redirect === undefined ? old : old.#redirect.to;
+    if (from === this) return;
+    (this.#store as unknown as InMemoryBulkheadStore).hold(from.#store.inUse());
+    this.#orphaned += from.#orphaned;
+    from.#orphaned = 0;
+    from.#lent = new Map();
+    // The cells pointing at `from` point here now, and `from` joins the first of them.
+    let heirs = from.#heirs;
+    if (heirs === undefined) heirs = [{ to: this }];
+    else for (const cell of heirs) cell.to = this;
+    from.#heirs = undefined;
+    from.#redirect = heirs[0];
+    if (this.#heirs === undefined) this.#heirs = heirs;
+    else this.#heirs.push(...heirs);
+    from.#queue.transferTo(this.#queue, (waiter) => {
+      // Granted here, the slot is lent through the bulkhead the caller queued in first: by hand
+      // (`acquire()`), its `release()` gives it back. A caller moved before keeps that one.
+      const moved = movedWaiters.get(waiter.resolve);
+      const [origin, manual, resolve] = moved ?? [from, waiter.n !== 0, waiter.resolve];
       waiter.n = 0;
-      waiter.resolve = (ticket) => resolve(old.#grantedThrough(ticket, n !== 0));
+      const wrapped = (ticket: BulkheadTicket): void =>
+        resolve(origin.#grantedThrough(ticket, manual, this));
+      movedWaiters.set(wrapped, [origin, manual, resolve]);
+      waiter.resolve = wrapped;
     });
     if (handedOver === undefined) {
       handedOver = new SlotQueue<BulkheadTicket>(systemClock, noop);
       handedOver.size = 1;
     }
-    old.#queue = handedOver;
+    from.#queue = handedOver;
     this.#wake();
   }
 
@@ -675,8 +768,8 @@ export class Bulkhead {
    * room.
    */
   takeBack(ticket: BulkheadTicket): void {
-    if (this.#successor !== undefined) {
-      this.#successor.takeBack(ticket);
+    if (this.#redirect !== undefined) {
+      this.#redirect.to.takeBack(ticket);
       return;
     }
     this.#release(ticket);
@@ -826,7 +919,11 @@ export class Bulkhead {
     signal: AbortSignal | undefined,
     manual: boolean,
   ): Promise<BulkheadTicket> | BulkheadTicket {
-    if (ticket === false) return this.#wait(signal, manual);
+    if (ticket === false) {
+      const queued = this.#wait(signal, manual);
+      this.#refused();
+      return queued;
+    }
     // The caller gave up while a remote store was deciding: it must not keep the slot.
     if (signal?.aborted) {
       this.giveSlot(ticket);

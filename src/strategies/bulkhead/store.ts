@@ -88,11 +88,12 @@ export interface BulkheadStore {
   /**
    * Optional: registers `onFree`, to be called when slots may have been freed by someone else
    * (another process). The bulkhead then asks {@link BulkheadStore.acquire} again for its
-   * waiting callers. An in-process store has no need of it. `queuedSince` tells, whenever the
-   * store asks, since when (on the bulkhead's clock) the first caller queued in this bulkhead has
-   * waited, or `undefined` when nobody waits here: a store shared between processes can so put
-   * the callers queued in every process in one line. (`acquire` asked while callers wait here is
-   * asked for the first of them.)
+   * waiting callers; called while an `acquire` is out, it is not lost: the bulkhead asks again
+   * as a refusal to that `acquire` is taken. An in-process store has no need of it.
+   * `queuedSince` tells, whenever the store asks, since when (on the bulkhead's clock) the first
+   * caller queued in this bulkhead has waited, or `undefined` when nobody waits here: a store
+   * shared between processes can so put the callers queued in every process in one line.
+   * (`acquire` asked while callers wait here is asked for the first of them.)
    */
   subscribe?(onFree: () => void, queuedSince?: () => number | undefined): void;
   /**

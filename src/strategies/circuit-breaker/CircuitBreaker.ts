@@ -51,6 +51,7 @@ import {
   type Fields,
 } from '../../internal/snapshot.js';
 import { wallNow } from '../../internal/clock.js';
+import { ownTimers } from '../../internal/timerMode.js';
 import { inspectView, inspectableClass } from '../../internal/inspect.js';
 import { grown, InMemoryCircuitBreakerStore } from './store.js';
 import { ADMIT_CLOSED, REFUSE_ISOLATED, metricsOf, probeLeaseMs } from './admissions.js';
@@ -250,8 +251,11 @@ export interface CircuitStateChange {
   readonly to: CircuitState;
 }
 
-/** A listener for {@link CircuitBreaker.onStateChange}. */
-export type CircuitStateListener = (change: CircuitStateChange) => void;
+/**
+ * A listener for {@link CircuitBreaker.onStateChange}. What it returns is ignored: it may be
+ * `async`, and a promise it returns that rejects is ignored as a throw is.
+ */
+export type CircuitStateListener = (change: CircuitStateChange) => unknown;
 
 /** @internal Every option key the constructor accepts. */
 export const CIRCUIT_BREAKER_OPTIONS: readonly string[] = Object.freeze([
@@ -344,12 +348,17 @@ interface Waiter {
   timer: unknown;
   /** `ASKING` and `ANSWERED` bits; 0 while it waits with no question out. */
   n: number;
+  /** With timers of their own: clears them, in the waiting call's own context, once answered. */
+  cleared?: () => void;
 }
 
 // A shared store's answer to a waiting call's admission is awaited; the call was answered
 // (admitted, refused, timed out or aborted).
 const ASKING = 1;
 const ANSWERED = 2;
+
+// `#recheckTimer` while a recheck is due and each waiting call keeps a timer of its own for it.
+const OWN_RECHECK = true;
 
 /**
  * A circuit breaker: stops calling a dependency that keeps failing, to give it room to recover.
@@ -463,6 +472,11 @@ export class CircuitBreaker<in R = any> {
   readonly #leaseMs: number;
   #recheckTimer: unknown = undefined;
   #recheckAt = 0;
+  // Where timers belong to a request (Cloudflare Workers: see `ownTimers`), each waiting call
+  // arms the timers of its wait and of the recheck itself, in its own call, and clears them
+  // there: a timer shared by all would die with the request that set it, and a request waiting
+  // with no timer of its own would be cancelled as hung.
+  readonly #own = ownTimers;
   readonly #wake = (): void => {
     // Already run by a call admitted before this microtask (see `#leaseDue`).
     if (!this.#waking) return;
@@ -719,7 +733,8 @@ export class CircuitBreaker<in R = any> {
    * ```ts
    * const saved = JSON.stringify(breaker);
    * // later, perhaps in another process:
-   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState: JSON.parse(saved) });
+   * const initialState = JSON.parse(saved) as CircuitBreakerSnapshot; // checked by the constructor
+   * const restored = new CircuitBreaker({ recoveryTimeout: '30s', initialState });
    * ```
    */
   toJSON(): CircuitBreakerSnapshot {
@@ -855,7 +870,40 @@ export class CircuitBreaker<in R = any> {
       if (listened !== undefined) listenAbort(listened, waiter.onAbort);
       this.#waiters.add(waiter);
       this.#recheckLater();
+      if (this.#own) this.#ownRecheck(waiter);
     });
+  }
+
+  /**
+   * With timers of their own: arms the waiting call's timer for the recheck (`#recheckAt`), in
+   * its own call, set again for the next one as long as it waits; the first to fire for a given
+   * moment runs the recheck. Its timers (this one and its wait's) are cleared in its own call,
+   * once it is answered: another request's `clearTimeout` would take the handles for its own.
+   */
+  #ownRecheck(waiter: Waiter): void {
+    let handle: unknown;
+    const arm = (): void => {
+      handle = this.#clock.setTimeout(
+        fire,
+        Math.max(0, Math.ceil(this.#recheckAt - this.#clock.now())),
+      );
+    };
+    const fire = (): void => {
+      handle = undefined;
+      if (waiter.n & ANSWERED) return;
+      if (this.#recheckTimer === undefined) this.#recheckLater();
+      else if (this.#clock.now() >= this.#recheckAt) this.#recheck();
+      if (!(waiter.n & ANSWERED)) arm();
+    };
+    arm();
+    const clear = (): void => {
+      if (handle !== undefined) this.#clock.clearTimeout(handle);
+      if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
+    };
+    // (`resolve` and `reject` are the promise's own: a reaction on a promise made from them.)
+    void new Promise<void>((resolve) => {
+      waiter.cleared = resolve;
+    }).then(clear);
   }
 
   /**
@@ -1350,11 +1398,12 @@ export class CircuitBreaker<in R = any> {
     if (waiter.n & ANSWERED) return;
     waiter.n = ANSWERED;
     this.#waiters.delete(waiter);
-    if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
+    if (waiter.cleared !== undefined) waiter.cleared();
+    else if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
     if (waiter.signal !== undefined) unlistenAbort(waiter.signal, waiter.onAbort);
     // The recheck timer ends with the last waiting call.
     if (this.#waiters.size === 0 && this.#recheckTimer !== undefined) {
-      this.#clock.clearTimeout(this.#recheckTimer);
+      if (!this.#own) this.#clock.clearTimeout(this.#recheckTimer);
       this.#recheckTimer = undefined;
     }
     if (admitted) waiter.resolve(value as number);
@@ -1378,7 +1427,10 @@ export class CircuitBreaker<in R = any> {
       : this.#probeAt + this.#leaseMs - now;
     if (!(wait > 0)) wait = this.#leaseMs;
     this.#recheckAt = now + wait;
-    this.#recheckTimer = this.#clock.setTimeout(this.#recheck, Math.ceil(wait));
+    // (With timers of their own, each waiting call's serves: see `#ownRecheck`.)
+    this.#recheckTimer = this.#own
+      ? OWN_RECHECK
+      : this.#clock.setTimeout(this.#recheck, Math.ceil(wait));
   }
 
   readonly #recheck = (): void => {
@@ -1405,7 +1457,7 @@ export class CircuitBreaker<in R = any> {
   #leaseDue(): void {
     if (this.#waking) this.#wake();
     if (!this.#remote && this.#recheckTimer !== undefined && this.#clock.now() >= this.#recheckAt) {
-      this.#clock.clearTimeout(this.#recheckTimer);
+      if (!this.#own) this.#clock.clearTimeout(this.#recheckTimer);
       this.#recheck();
     }
   }

@@ -7,7 +7,12 @@ import {
   type Context,
   type Holder,
 } from '../../internal/context.js';
-import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
+import {
+  deadlineQueue,
+  inCallContext,
+  type DeadlineNode,
+  type DeadlineQueue,
+} from '../../internal/deadlines.js';
 import { fail, toMs, type Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -146,7 +151,7 @@ export class Hedge<in R = any> {
     const on = predicateOption<(outcome: HedgeOutcome) => boolean>(o.on, 'on');
     this.#on = on;
     this.#clock = clockOption(o.clock);
-    this.#queue = new DeadlineQueue(this.#clock);
+    this.#queue = deadlineQueue(this.#clock);
     setReadonly<Hedge>(this, { maxHedges, delayMs });
     this.#timed = delayMs > 0 && delayMs !== ON_FAILURE;
     setLive<Hedge>(this, {

@@ -1,7 +1,12 @@
 import { OperationTimeoutError } from '../../errors.js';
 import type { SignalWork } from '../../internal/resolved.js';
 import type { Clock } from '../../internal/clock.js';
-import { DeadlineQueue, inCallContext, type DeadlineNode } from '../../internal/deadlines.js';
+import {
+  deadlineQueue,
+  inCallContext,
+  type DeadlineNode,
+  type DeadlineQueue,
+} from '../../internal/deadlines.js';
 import type { Duration } from '../../internal/duration.js';
 import {
   NEVER_ABORTED,
@@ -125,7 +130,7 @@ export class TimeLimiter {
     setReadonly<TimeLimiter>(this, { timeoutMs, name, mode });
     this.#cooperativeMode = mode === 'cooperative';
     this.#clock = clockOption(o.clock);
-    this.#deadlineQueue = new DeadlineQueue(this.#clock);
+    this.#deadlineQueue = deadlineQueue(this.#clock);
   }
 
   /**

@@ -3,6 +3,7 @@
 // setting means its default, at run time and in the types.
 import { resilientFetch } from '../../src/fetch/index.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import type { Stage } from '../../src/pipeline/Stage.js';
 import { RedisRateLimiterStore } from '../../src/redis/index.js';
 import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { AdaptiveLimit } from '../../src/strategies/bulkhead/AdaptiveLimit.js';
@@ -19,6 +20,7 @@ interface Settings {
   readonly attempts?: number;
   readonly wait?: string;
   readonly strict?: boolean;
+  readonly label?: string;
 }
 
 export function explicitUndefinedTypeSpecs(settings: Settings, client: never): void {
@@ -33,6 +35,13 @@ export function explicitUndefinedTypeSpecs(settings: Settings, client: never): v
   new RetryBudget({ ratio: undefined, window: settings.wait });
   PolicyRegistry.fromConfig({}, { clock: undefined });
   Policy.builder('p').retry({ maxAttempts: settings.attempts }).timeout({ timeout: '1s' });
+  // A custom stage's `name` left `undefined` is its `kind`.
+  const logging: Stage = {
+    kind: 'logging',
+    name: settings.label,
+    execute: (ctx, next) => next(ctx),
+  };
+  Policy.builder('p').use(logging);
   resilientFetch(Policy.builder<Response>('http').build(), { throwOnStatus: settings.strict });
   new RedisRateLimiterStore({ client, key: 'k', storeTimeout: settings.wait });
 }

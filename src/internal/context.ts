@@ -419,8 +419,9 @@ export class RootContext extends Context implements DeadlineNode {
    * outcome if the way out has ended, else a deferred promise that the rest of the way settles.
    */
   take(): unknown {
-    if (this.settled) {
-      if (this.ok) return this.value;
+    // Compared with `true`: see `Invoker.enter`.
+    if (this.done === true) {
+      if (this.ok === true) return this.value;
       throw this.value;
     }
     return this.makeDeferred();
@@ -465,7 +466,7 @@ export class RootContext extends Context implements DeadlineNode {
    * first: the outcome is then stale.
    */
   finishDeadline(): boolean {
-    if (this.deadlineDone) return false;
+    if (this.deadlineDone === true) return false;
     this.#endDeadline(this.deadlineOwner as RootDeadline);
     return true;
   }

@@ -125,12 +125,14 @@ export class DeadlineQueue {
       last.nextDeadline = node;
       this.#tail = node;
     }
-    if (!this.hasTimer) this.#arm(node.dueAt - now);
+    // Flags compared with `true` and `false`: V8 keeps no type for a field holding a boolean, and
+    // a plain test of one that is true goes through every falsy value first.
+    if (this.hasTimer === false) this.#arm(node.dueAt - now);
   }
 
   /** Unlinks a node; a node no longer queued is left alone. */
   remove(node: DeadlineNode): void {
-    if (!node.queued) return;
+    if (node.queued === false) return;
     node.queued = false;
     const { prevDeadline: prev, nextDeadline: next } = node;
     if (prev === undefined) this.#head = next;
@@ -139,7 +141,7 @@ export class DeadlineQueue {
     if (next === undefined) this.#tail = prev;
     else next.prevDeadline = prev;
     node.prevDeadline = node.nextDeadline = undefined;
-    if (this.#head === undefined && this.hasTimer) {
+    if (this.#head === undefined && this.hasTimer === true) {
       // The first emptying of a turn books the sweep that ends it; past HOT_EMPTIES in one turn
       // the timer waits for the next call (or that sweep) instead of being cleared now.
       if (this.#empties++ === 0) afterTurn(this.#sweep);
@@ -148,7 +150,7 @@ export class DeadlineQueue {
   }
 
   #clear(): void {
-    if (!this.hasTimer) return;
+    if (this.hasTimer === false) return;
     this.hasTimer = false;
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;

@@ -216,8 +216,9 @@ export class Policy<T = unknown, F = never> {
     // context to code of the user's, a listener of call durations. Otherwise `startedAt` reads it
     // at first use, and a call nothing observes reads no clock at all.
     // (A wrapper's thunk takes none: it calls the wrapped function with the caller's arguments.)
+    // (Flags compared with `true`: see `Invoker.enter`.)
     const start =
-      this.clockAtStart || hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
+      this.clockAtStart === true || hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
         ? clock.now()
         : NaN;
     const root = new RootContext(this.name, start, fn, signal, data, clock);
@@ -225,7 +226,8 @@ export class Policy<T = unknown, F = never> {
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
     // the thunk's promise can itself be the execution's promise, saving one promise per call.
-    const deferred = this.eager || signal !== undefined ? this.deferFor(root, signal) : undefined;
+    const deferred =
+      this.eager === true || signal !== undefined ? this.deferFor(root, signal) : undefined;
     root.inFirstTurn = true;
     try {
       this.headStep.enter(root);
@@ -384,14 +386,14 @@ export class Policy<T = unknown, F = never> {
     if (!ok && root.timedCalls !== undefined) endTimedCalls(root, value);
     // A deadline on the root still running keeps listening: the caller's abort ends it (and
     // aborts its signal); the root stops listening when it ends.
-    if (root.deadlineOwner === undefined || root.deadlineDone) {
+    if (root.deadlineOwner === undefined || root.deadlineDone === true) {
       if (root.callerSignal !== undefined) unlistenAbort(root.callerSignal, root);
     }
     const { counters, hub, clock } = this.parts;
     if (ok) counters.successes++;
     else counters.failures++;
     if (hub.watchesCalls) this.emitEnd(root, ok, value, hub, clock);
-    if (root.deferred) {
+    if (root.deferred === true) {
       if (ok) root.resolve(value);
       // Decided before the caller has its promise: rejected once it has attached its handler.
       else if (root.inFirstTurn) rejectSoon(root.reject, value);

@@ -31,7 +31,7 @@ export interface Stage {
   /** What the stage is: `'retry'`, `'bulkhead'`, … or a custom stage's own kind. */
   readonly kind: string;
   /** Optional name shown by `policy.stages`, `describe()` and metrics; defaults to `kind`. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** Runs this stage around `next`. */
   execute<T>(ctx: ExecutionContext, next: (ctx: ExecutionContext) => Promise<T>): Promise<T>;
   /** Optional one-line description for `policy.describe()`. */

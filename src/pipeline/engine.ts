@@ -176,6 +176,47 @@ export class Link implements Inward, Outward {
   }
 }
 
+/*
+ * The reactions to the thunk's promise are functions bound to their call (`outer` as `this`, the
+ * context as the first argument), not closures made per call: a closure made by optimised code
+ * starts out on V8's lazy-compile stub, which its first call (the only one) then goes through
+ * (about 60 instructions), where a bound function calls code already compiled.
+ */
+
+/** The thunk's value, sent out; the reaction then answers with the execution's outcome. */
+function answeredOk(this: Outward, ctx: Context, result: unknown): unknown {
+  this.leave(ctx, true, result);
+  return ctx.root.take();
+}
+
+/** The thunk's rejection, sent out; the reaction then answers with the execution's outcome. */
+function answeredError(this: Outward, ctx: Context, error: unknown): unknown {
+  this.leave(ctx, false, error);
+  return ctx.root.take();
+}
+
+/** The thunk's value, sent out. */
+function sentOk(this: Outward, ctx: Context, result: unknown): void {
+  this.leave(ctx, true, result);
+}
+
+/** The thunk's rejection, sent out. */
+function sentError(this: Outward, ctx: Context, error: unknown): void {
+  this.leave(ctx, false, error);
+}
+
+/** The thunk's value, uncounted in the slots that counted it (see `enterTracked`), sent out. */
+function trackedOk(this: Outward, ctx: Context, onRoot: boolean, result: unknown): void {
+  untrackRunning(ctx, onRoot);
+  this.leave(ctx, true, result);
+}
+
+/** The thunk's rejection, uncounted in the slots that counted it, sent out. */
+function trackedError(this: Outward, ctx: Context, onRoot: boolean, error: unknown): void {
+  untrackRunning(ctx, onRoot);
+  this.leave(ctx, false, error);
+}
+
 /**
  * Sends the outcome of the thunk's `promise` to `outer` by a reaction that is also the
  * execution's promise: it returns (or throws) the final outcome.
@@ -186,24 +227,12 @@ function answerBy(
   promise: Promise<unknown>,
   outer: Outward,
 ): void {
-  root.result = promise.then(
-    (result: unknown) => {
-      outer.leave(ctx, true, result);
-      return root.take();
-    },
-    (error: unknown) => {
-      outer.leave(ctx, false, error);
-      return root.take();
-    },
-  );
+  root.result = promise.then(answeredOk.bind(outer, ctx), answeredError.bind(outer, ctx));
 }
 
 /** Sends the outcome of the thunk's `promise` to `outer` when it settles. */
 function sendBy(ctx: Context, promise: Promise<unknown>, outer: Outward): void {
-  promise.then(
-    (result: unknown) => outer.leave(ctx, true, result),
-    (error: unknown) => outer.leave(ctx, false, error),
-  );
+  promise.then(sentOk.bind(outer, ctx), sentError.bind(outer, ctx));
 }
 
 /** Calls the thunk and sends its outcome out. */
@@ -241,8 +270,11 @@ class Invoker implements Inward {
     // for a timed call: short enough for the engine to inline into `execute`.
     if (promise === undefined) this.answered(ctx, value, this.outer);
     else if (root.tracked || root.slotTracked) this.enterTracked(ctx, promise, this.outer);
-    else if (root.inFirstTurn && !root.deferred) answerBy(root, ctx, promise, this.outer);
-    else sendBy(ctx, promise, this.outer);
+    // Compared with `true` (and `false`): V8 keeps no type for a field holding a boolean, and a
+    // plain test of one that is true goes through every falsy value first.
+    else if (root.inFirstTurn === true && root.deferred === false) {
+      answerBy(root, ctx, promise, this.outer);
+    } else sendBy(ctx, promise, this.outer);
   }
 
   /**
@@ -288,7 +320,11 @@ class Invoker implements Inward {
     if (outer instanceof TimedAttempt) listTimedCall(outer);
     if (root.tracked || root.slotTracked) {
       this.enterTracked(ctx, promise, outer);
-    } else if (root.inFirstTurn && !root.deferred && !(outer instanceof TimedAttempt)) {
+    } else if (
+      root.inFirstTurn === true &&
+      root.deferred === false &&
+      !(outer instanceof TimedAttempt)
+    ) {
       answerBy(root, ctx, promise, outer);
     } else {
       sendBy(ctx, promise, outer);
@@ -302,16 +338,7 @@ class Invoker implements Inward {
    */
   private enterTracked(ctx: Context, promise: Promise<unknown>, outer: Outward): void {
     const onRoot = trackRunning(ctx);
-    promise.then(
-      (result: unknown) => {
-        untrackRunning(ctx, onRoot);
-        outer.leave(ctx, true, result);
-      },
-      (error: unknown) => {
-        untrackRunning(ctx, onRoot);
-        outer.leave(ctx, false, error);
-      },
-    );
+    promise.then(trackedOk.bind(outer, ctx, onRoot), trackedError.bind(outer, ctx, onRoot));
   }
 
   /** Reports an attempt that ended. */

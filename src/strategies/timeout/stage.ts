@@ -47,7 +47,9 @@ export class TimeoutStage
 
   enter(ctx: Context): void {
     const root = ctx.root;
-    const now = this.sharesClock && root.inFirstTurn ? root.startedAt : this.clock.now();
+    // (Flags compared with `true`: V8 keeps no type for a field holding a boolean.)
+    const now =
+      this.sharesClock === true && root.inFirstTurn === true ? root.startedAt : this.clock.now();
     // What the expiry runs (the way out, its events) runs in this call's async context, not the
     // shared timer's, whenever that way out runs code of the user's or starts work. In cooperative
     // mode the expiry only emits `timeout` and aborts the signal: the way out comes from the
@@ -58,7 +60,11 @@ export class TimeoutStage
       (!this.cooperative &&
         ((this.outsideActs ?? this.findOutside()) || hub.watchesCalls || hub.watchesAttempts));
     // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,BlockStatement: the deadline on the root is a fast path: a TimedContext bounds the work alike (deadline, signal, abort, events) for an allocation more; and no execution reaches this step with its root twice (a retry's next attempt, a hedge's or a custom stage's passes each bring a context of their own)
-    if (ctx === root && root.deadlineOwner === undefined && (this.innermost ?? this.findInner())) {
+    if (
+      ctx === root &&
+      root.deadlineOwner === undefined &&
+      (this.innermost ?? this.findInner()) === true
+    ) {
       root.startDeadline(this, now + this.timeoutMs, now, capture);
       this.inner.enter(root);
       return;

@@ -8,8 +8,8 @@ import {
   type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runWithGc } from '../support/gcChild.js';
 import sinon from 'sinon';
 import { BulkheadFullError } from '../../src/errors.js';
 import type { Clock } from '../../src/internal/clock.js';
@@ -910,17 +910,7 @@ describe('instrument', () => {
       this.timeout(60_000);
       const fixture = fileURLToPath(new URL('../fixtures/instrumentedRetired.js', import.meta.url));
       clock.restore();
-      const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(
-          process.execPath,
-          ['--expose-gc', fixture],
-          { timeout: 60_000 },
-          (error, out, err) => {
-            if (error) reject(new Error(`${fixture} failed: ${error.message}\n${err}`));
-            else resolve(out);
-          },
-        );
-      });
+      const stdout = await runWithGc(fixture);
       clock = sinon.useFakeTimers();
       expect(JSON.parse(stdout.trim())).to.deep.equal({
         alive: 0,

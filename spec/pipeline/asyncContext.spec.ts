@@ -2,8 +2,8 @@
 // timer they share runs in the context of whichever call armed it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runWithGc } from '../support/gcChild.js';
 import { Hedge, Policy } from '../../src/index.js';
 import { ManualClock } from '../support/clock.js';
 import { never } from '../support/promises.js';
@@ -13,17 +13,7 @@ const TENANTS = ['A', 'B', 'C'] as const;
 const fixture = fileURLToPath(new URL('../fixtures/callContext.js', import.meta.url));
 
 function runChild(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--expose-gc', fixture],
-      { timeout: 60_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${fixture} failed: ${error.message}\n${stderr}`));
-        else resolve(stdout);
-      },
-    );
-  });
+  return runWithGc(fixture);
 }
 
 describe('async context across a shared timer', () => {

@@ -3,8 +3,8 @@
 // never refuses another, open circuits are kept while breakers at rest can go, and a dropped host
 // comes back closed.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runWithGc } from '../../support/gcChild.js';
 
 const fixture = fileURLToPath(new URL('../../fixtures/keyedHeap.js', import.meta.url));
 
@@ -23,17 +23,7 @@ interface KeyedHeapResult {
 }
 
 function runChild(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--expose-gc', fixture],
-      { timeout: 120_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${fixture} failed: ${error.message}\n${stderr}`));
-        else resolve(stdout);
-      },
-    );
-  });
+  return runWithGc(fixture, 120_000);
 }
 
 describe('Keyed stage memory', () => {

@@ -718,6 +718,19 @@ describe('contract: CircuitBreaker', () => {
     expect(breaker.state).to.equal('open');
   });
 
+  it('R-CB-19: a throwing `recordOn` counts the error as a failure and rejects with what it threw; `onFailure` records, then throws it', async () => {
+    const bug = new Error('bug');
+    const recordOn = (): boolean => {
+      throw bug;
+    };
+    const breaker = new CircuitBreaker({ failureThreshold: 1, recordOn });
+    expect(await rejectionOf(breaker.execute(fail))).to.equal(bug);
+    expect(breaker.state).to.equal('open');
+    const manual = new CircuitBreaker({ failureThreshold: 1, recordOn });
+    expect(() => manual.onFailure(new Error('work failed'))).to.throw(bug);
+    expect(manual.state).to.equal('open');
+  });
+
   it('R-CB-20: each re-open from HALF_OPEN multiplies the open time by `recoveryBackoff` up to `maxRecoveryTimeout`; a close resets it', async () => {
     const clock = new ManualClock(1_000);
     const breaker = new CircuitBreaker({

@@ -12,7 +12,7 @@ import type {
   BulkheadStoreConfig,
   BulkheadTicket,
 } from '../../../src/strategies/bulkhead/store.js';
-import { deferred, flush, settle, type Deferred } from '../../support/promises.js';
+import { deferred, flush, settle, type Deferred, type Settled } from '../../support/promises.js';
 
 /** A shared store whose every `acquire` waits for the spec's answer. */
 class ScriptedStore implements BulkheadStore {
@@ -46,6 +46,19 @@ class ScriptedStore implements BulkheadStore {
   }
 }
 
+/** A bulkhead over a {@link ScriptedStore} whose first caller's own ask was refused: it queues. */
+function firstQueued(): {
+  store: ScriptedStore;
+  bulkhead: Bulkhead;
+  first: Settled<string>;
+} {
+  const store = new ScriptedStore();
+  const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store });
+  const first = settle(bulkhead.execute(() => 'first'));
+  store.asks.shift()!.resolve(false);
+  return { store, bulkhead, first };
+}
+
 describe('Bulkhead woken while an acquire is out', () => {
   let clock: sinon.SinonFakeTimers;
 
@@ -58,10 +71,7 @@ describe('Bulkhead woken while an acquire is out', () => {
   });
 
   it('asks again for the queue when the wake comes as its ask is refused', async () => {
-    const store = new ScriptedStore();
-    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store });
-    const first = settle(bulkhead.execute(() => 'first'));
-    store.asks.shift()!.resolve(false);
+    const { store, bulkhead, first } = firstQueued();
     await flush();
     expect(bulkhead.queued).to.equal(1);
     // The store's poll: the queue asks.
@@ -113,10 +123,7 @@ describe('Bulkhead woken while an acquire is out', () => {
   });
 
   it('takes the answer to its ask once, though the store calls back twice', async () => {
-    const store = new ScriptedStore();
-    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store });
-    const first = settle(bulkhead.execute(() => 'first'));
-    store.asks.shift()!.resolve(false);
+    const { store, first } = firstQueued();
     await flush();
     // The queue's ask is answered by a thenable that refuses twice.
     store.answerWith = {
@@ -140,10 +147,7 @@ describe('Bulkhead woken while an acquire is out', () => {
   });
 
   it('refuses the queue with the error of an answer whose then throws, and asks for it again later', async () => {
-    const store = new ScriptedStore();
-    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 2, store });
-    const first = settle(bulkhead.execute(() => 'first'));
-    store.asks.shift()!.resolve(false);
+    const { store, bulkhead, first } = firstQueued();
     await flush();
     const failure = new Error('no answer');
     store.answerWith = {

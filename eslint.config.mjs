@@ -74,14 +74,15 @@ const PRIMITIVE_LAYERING = [
 
 /**
  * A kind's step (stage.ts) runs on the engine: it extends the shared step base (`step.ts`) and may
- * use the engine's helpers (`engine.ts`), its environment (`env.ts`) and the counters
- * (`metrics.ts`); nothing else of the pipeline (the policy, the builder, the public stages, the
+ * use the engine's helpers (`engine.ts`), its environment (`env.ts`), the counters
+ * (`metrics.ts`) and the fused executor's kinds (`fused.ts`, which it offers its primitive to);
+ * nothing else of the pipeline (the policy, the builder, the public stages, the
  * event hub it reaches through `this.env.hub`), which is built on top of the steps.
  */
 const STAGE_LAYERING = [
   {
-    regex: `${inFolder('pipeline')}(?!(engine|env|metrics|step)\\.js$)`,
-    message: 'A stage may import only the engine, env, metrics and step of the pipeline.',
+    regex: `${inFolder('pipeline')}(?!(engine|env|fused|metrics|step)\\.js$)`,
+    message: 'A stage may import only the engine, env, fused, metrics and step of the pipeline.',
   },
   ...STRATEGY_OUTSIDE,
 ];

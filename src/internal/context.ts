@@ -126,7 +126,8 @@ const NO_DATA: ReadonlyMap<string, unknown> = /* @__PURE__ */ new Map();
  * it makes neither a lazy data map nor a lazy signal: until made, they show as an empty Map and
  * as `AbortSignal { aborted }`.
  */
-const contextView = /* @__PURE__ */ inspectView('ExecutionContext', (ctx: Context) => {
+/** @internal How an execution context shows in Node's inspection. */
+export const contextView = /* @__PURE__ */ inspectView('ExecutionContext', (ctx: Context) => {
   const data = ctx.dataIfMade;
   const signal = ctx.signalMade;
   return Object.assign(ctx.toJSON(), {

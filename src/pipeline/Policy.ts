@@ -11,6 +11,7 @@ import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
 import { fnError, show, syncAnswer, unboundError, unknownOption } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
+import { fuse, type Fused, type FusedHost } from './fused.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import type { Counters, PolicyMetrics, StageState } from './metrics.js';
@@ -132,6 +133,14 @@ export class Policy<T = unknown, F = never> {
    * does. A call whose start was never read is timed from here (`partial`).
    */
   private readonly watching = { since: NaN };
+  /**
+   * The fused executor, for a policy of fallbacks, a bulkhead and a circuit breaker over
+   * in-memory stores (see `fused.ts`): an execution with no options, while nobody listens for
+   * `attempt`, runs through it instead of the steps.
+   */
+  private readonly fused: Fused | undefined;
+  /** What the fused executor tells this policy (a drain watch, see `whenDrained`). */
+  private readonly fusedHost: FusedHost = { watching: this.watching, afterSettle: undefined };
 
   /**
    * Starts a builder. `T` is the result type the policy's thunks produce; `F`, what its stages
@@ -159,6 +168,18 @@ export class Policy<T = unknown, F = never> {
     this.headStep = link(parts.steps, this.outcomeStep, parts.hub, parts.clock, parts.name);
     this.eager = parts.steps.some((s) => s.settlesEarly);
     this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
+    this.fused = fuse(
+      parts.steps.map((s) => s.fusable?.()),
+      {
+        policy: parts.name,
+        hub: parts.hub,
+        counters: parts.counters,
+        clock: parts.clock,
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+        entry: Policy.prototype.execute,
+      },
+      this.fusedHost,
+    );
     const watched = this.watching;
     parts.hub.onCountChange = (event, count) => {
       if (event === 'circuit-state') this.watchBreakers(count > 0);
@@ -221,6 +242,10 @@ export class Policy<T = unknown, F = never> {
       this.clockAtStart === true || hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
         ? clock.now()
         : NaN;
+    // No options, nobody timing attempts: the fused executor, when the policy has one.
+    if (options === undefined && this.fused !== undefined && hub.watchesAttempts === false) {
+      return this.fused.run(fn, start, wrapper) as Promise<Resolved<ReturnType<Fn>, R> | F>;
+    }
     const root = new RootContext(this.name, start, fn, signal, data, clock);
     if (wrapper !== undefined) root.entry = wrapper;
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
@@ -445,14 +470,21 @@ export class Policy<T = unknown, F = never> {
     }
     const settle = outcome.settle;
     const hooks = [drained];
-    const watch = (root: RootContext, ok: boolean, value: unknown): void => {
-      settle(root, ok, value);
+    const host = this.fusedHost;
+    // After each call settled (through the steps or the fused executor).
+    const check = (): void => {
       if (!idle()) return;
       outcome.leave = outcome.settle = settle;
+      host.afterSettle = undefined;
       // A hook that starts a call and waits for a drain again installs a watch of its own.
       for (const hook of hooks) hook();
     };
+    const watch = (root: RootContext, ok: boolean, value: unknown): void => {
+      settle(root, ok, value);
+      check();
+    };
     outcome.leave = outcome.settle = Object.assign(watch, { drained: hooks });
+    host.afterSettle = check;
   }
 
   private watchBreakers(on: boolean): void {

@@ -10,6 +10,7 @@ import {
   type TimedCall,
 } from '../internal/context.js';
 import type { EventHub } from './events.js';
+import type { FusedStage } from './fused.js';
 import type { CircuitStateChange } from '../strategies/circuit-breaker/CircuitBreaker.js';
 
 /** @internal Where a step sends an outcome on the way out. */
@@ -63,6 +64,11 @@ export interface Step extends Inward, Outward {
   readonly needsClock?: boolean;
   describe(): string;
   state(): Record<string, unknown>;
+  /**
+   * What the step offers a fused executor (see `fused.ts`), or undefined when the policy must
+   * run through the steps (a step without it, as a custom stage, always does).
+   */
+  fusable?(): FusedStage | undefined;
   /**
    * For a step over a primitive with states (a circuit breaker): subscribes to its state
    * changes, reported as `circuit-state` events while someone listens. Returns the unsubscribe.

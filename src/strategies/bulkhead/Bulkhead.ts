@@ -497,6 +497,14 @@ export class Bulkhead {
   }
 
   /**
+   * @internal True when a fused policy may hold this bulkhead's slots: a fixed limit over the
+   * in-memory store, whose answers are synchronous.
+   */
+  get fusable(): boolean {
+    return this.#adaptive === undefined && this.#local;
+  }
+
+  /**
    * @internal Takes a slot now, for a caller that holds it by its ticket: the ticket, or `false`
    * when none is free (or the store cannot answer synchronously, or callers are queued).
    * `known` (the public `tryAcquire` alone): a remote store may decide on the count it last

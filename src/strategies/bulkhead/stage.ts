@@ -14,6 +14,7 @@ import { sampleOf } from './sample.js';
 import { answered } from '../../internal/answers.js';
 import type { Step } from '../../pipeline/engine.js';
 import { BuiltinStep } from '../../pipeline/step.js';
+import { BULKHEAD, type FusedStage } from '../../pipeline/fused.js';
 
 /**
  * @internal Holds one bulkhead slot while the steps inside it run, and until the work they wrap
@@ -79,6 +80,12 @@ export class BulkheadStage extends BuiltinStep<Bulkhead> implements Holder, Slot
         this.outer.leave(ctx, false, error);
       },
     );
+  }
+
+  /** Fused over a fixed limit and the in-memory store. */
+  fusable(): FusedStage | undefined {
+    if (!this.bulkhead.fusable) return undefined;
+    return { code: BULKHEAD, kind: this.kind, bulkhead: this.bulkhead };
   }
 
   private admitted(ctx: Context, ticket: BulkheadTicket): void {

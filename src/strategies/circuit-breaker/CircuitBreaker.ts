@@ -1128,6 +1128,18 @@ export class CircuitBreaker<in R = any> {
     else this.#record(false, slow, ticket);
   }
 
+  /**
+   * @internal True when a fused policy may run this breaker: the in-memory store (synchronous
+   * answers), no slow-call timing and no `halfOpenWait`.
+   */
+  get fusable(): boolean {
+    return (
+      Object.getPrototypeOf(this.#store) === InMemoryCircuitBreakerStore.prototype &&
+      !this.#timesCalls &&
+      this.#waitMs === 0
+    );
+  }
+
   /** @internal True when `recordOnResult` is set: results are judged. */
   get judgesResults(): boolean {
     return this.#recordOnResult !== undefined;

@@ -3,6 +3,7 @@ import { CircuitOpenError, isCircuitOpenError } from '../../errors.js';
 import { V8Error } from '../../internal/refusal.js';
 import type { CircuitBreaker, CircuitStateChange } from './CircuitBreaker.js';
 import { BuiltinStep } from '../../pipeline/step.js';
+import { BREAKER, type FusedStage } from '../../pipeline/fused.js';
 
 /** @internal Asks the breaker before each call and records how the call ended. */
 export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
@@ -41,6 +42,12 @@ export class CircuitBreakerStage extends BuiltinStep<CircuitBreaker> {
         },
       );
     }
+  }
+
+  /** Fused over the in-memory store, with neither slow-call timing nor `halfOpenWait`. */
+  fusable(): FusedStage | undefined {
+    if (!this.breaker.fusable) return undefined;
+    return { code: BREAKER, kind: this.kind, breaker: this.breaker };
   }
 
   /** Waits for the HALF_OPEN verdict when the breaker lets `refusal`'s call wait; else false. */

@@ -4,6 +4,7 @@ import type { Fallback } from './Fallback.js';
 import { whenSettled } from '../../internal/signals.js';
 import { BuiltinStep } from '../../pipeline/step.js';
 import { isAsyncAnswerError } from '../../internal/validate.js';
+import { FALLBACK, type FusedStage } from '../../pipeline/fused.js';
 
 /**
  * @internal Replaces matching errors of the steps inside it, and results `onResult` rejects, with
@@ -20,6 +21,12 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
 
   enter(ctx: Context): void {
     this.inner.enter(ctx);
+  }
+
+  /** Fused unless its method can reach the context (which the fused path does not make). */
+  fusable(): FusedStage | undefined {
+    if (this.fallback.takesContext) return undefined;
+    return { code: FALLBACK, kind: this.kind, fallback: this.fallback };
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

@@ -1,0 +1,446 @@
+// The fused executor: a policy of fallbacks, a bulkhead and a circuit breaker over in-memory
+// stores, run by one object without the step engine's walk (see ARCHITECTURE.md, "The fused
+// path"). Each decision is the primitive's own (a slot, a ticket, `recordOn`, `on`); this file
+// only orders them as the steps do.
+import type { Clock } from '../internal/clock.js';
+import type { ContextJSON } from '../internal/context.js';
+import { contextView } from '../internal/context.js';
+import { INSPECT } from '../internal/inspect.js';
+import { V8Error, rejectedSoon } from '../internal/refusal.js';
+import { NEVER_ABORTED, isThenable } from '../internal/signals.js';
+import { isAsyncAnswerError } from '../internal/validate.js';
+import { CircuitOpenError, RejectedResultError, isBulkheadFullError } from '../errors.js';
+import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
+import type { BulkheadTicket } from '../strategies/bulkhead/store.js';
+import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
+import type { Fallback } from '../strategies/fallback/Fallback.js';
+import type { ExecutionContext, Thunk } from './ExecutionContext.js';
+import type { StageEnv } from './env.js';
+import { reportRefusal } from './step.js';
+
+/** @internal What a step offers the fused executor: its kind and its primitive. */
+export type FusedStage =
+  | { readonly code: typeof FALLBACK; readonly kind: string; readonly fallback: Fallback<unknown> }
+  | { readonly code: typeof BULKHEAD; readonly kind: string; readonly bulkhead: Bulkhead }
+  | { readonly code: typeof BREAKER; readonly kind: string; readonly breaker: CircuitBreaker };
+
+export const FALLBACK = 0;
+export const BULKHEAD = 1;
+export const BREAKER = 2;
+
+/**
+ * @internal One stage of a fused policy. One class for every kind (V8 then sees one shape where
+ * the executor reads a part), with the primitive of its kind set and the others undefined.
+ */
+class Part {
+  readonly code: number;
+  readonly kind: string;
+  readonly fallback: Fallback<unknown> | undefined;
+  readonly bulkhead: Bulkhead | undefined;
+  readonly breaker: CircuitBreaker | undefined;
+
+  constructor(stage: FusedStage) {
+    this.code = stage.code;
+    this.kind = stage.kind;
+    this.fallback = stage.code === FALLBACK ? stage.fallback : undefined;
+    this.bulkhead = stage.code === BULKHEAD ? stage.bulkhead : undefined;
+    this.breaker = stage.code === BREAKER ? stage.breaker : undefined;
+  }
+}
+
+/** Whether policies are fused when they can be (the specs run the policy suite both ways). */
+let fusing = true;
+
+/** @internal Turns fusing off (or on again) for the policies built from now on. */
+export function setFusing(on: boolean): void {
+  fusing = on;
+}
+
+/** @internal What the fused executor tells its policy. */
+export interface FusedHost {
+  /** Since when someone has listened for `success`/`failure` (NaN while nobody does). */
+  readonly watching: { since: number };
+  /** Called after each execution the executor settled (a drain watch), or undefined. */
+  afterSettle: (() => void) | undefined;
+}
+
+/**
+ * @internal The fused executor of a policy whose stages all offer one (see {@link FusedStage}),
+ * with at most one bulkhead and one circuit breaker; `undefined` for any other policy.
+ */
+export function fuse(
+  stages: ReadonlyArray<FusedStage | undefined>,
+  env: StageEnv,
+  host: FusedHost,
+): Fused | undefined {
+  if (!fusing) return undefined;
+  (FusedContext.prototype as { [INSPECT]?: unknown })[INSPECT] ??= contextView;
+  let bulkheads = 0;
+  let breakers = 0;
+  const parts: Part[] = [];
+  for (const stage of stages) {
+    if (stage === undefined) return undefined;
+    if (stage.code === BULKHEAD) bulkheads++;
+    else if (stage.code === BREAKER) breakers++;
+    parts.push(new Part(stage));
+  }
+  return bulkheads > 1 || breakers > 1 ? undefined : new Fused(parts, env, host);
+}
+
+/**
+ * @internal The context of an execution the fused executor runs: what the thunk sees (as the
+ * steps' root context shows it for a call with neither a signal nor a deadline) and the tickets
+ * the execution holds.
+ */
+export class FusedContext implements ExecutionContext {
+  readonly policyName: string;
+  /** @internal The clock time `startedAt` answers (NaN: read at first use). */
+  start: number;
+  /** @internal The executor running it. */
+  readonly exec: Fused;
+  /** @internal The bulkhead's ticket, once taken. */
+  slot: BulkheadTicket | false = false;
+  /** @internal The circuit breaker's ticket, once admitted. */
+  ticket = 0;
+  /** @internal The outcome, once settled. */
+  ok = false;
+  value: unknown = undefined;
+  /** @internal A fallback supplied the value. */
+  recovered = false;
+  /** @internal True while `execute` still runs (a refusal's stack starts at its caller). */
+  inFirstTurn = true;
+  /** @internal The wrapper the caller called, if any (see `RootContext.entry`). */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  entry: Function | undefined;
+  readonly #clock: Clock;
+  #map: Map<string, unknown> | undefined = undefined;
+
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  constructor(exec: Fused, start: number, entry: Function | undefined) {
+    this.exec = exec;
+    this.policyName = exec.env.policy;
+    this.start = start;
+    this.entry = entry;
+    this.#clock = exec.env.clock;
+  }
+
+  get startedAt(): number {
+    const start = this.start;
+    return start === start ? start : (this.start = this.#clock.now());
+  }
+  get signal(): AbortSignal {
+    return NEVER_ABORTED;
+  }
+  get attempt(): number {
+    return 1;
+  }
+  get data(): Map<string, unknown> {
+    return (this.#map ??= new Map());
+  }
+  get deadline(): number {
+    return Infinity;
+  }
+  get remaining(): number {
+    return Infinity;
+  }
+  /** @internal For the context's inspection (see `contextView`). */
+  get dataIfMade(): Map<string, unknown> | undefined {
+    return this.#map;
+  }
+  get signalMade(): AbortSignal {
+    return NEVER_ABORTED;
+  }
+  get signalAborted(): boolean {
+    return false;
+  }
+
+  toJSON(): ContextJSON {
+    return {
+      policyName: this.policyName,
+      attempt: 1,
+      startedAt: this.startedAt,
+      deadline: Infinity,
+      remaining: Infinity,
+      data: this.#map === undefined ? {} : Object.fromEntries(this.#map),
+      signal: { aborted: false },
+    };
+  }
+}
+
+/*
+ * The reactions to the thunk's promise, bound to the execution's context (see engine.ts for why
+ * bound functions): each answers with the execution's outcome, or a promise of it when a fallback
+ * method answers later.
+ */
+function fusedOk(this: FusedContext, value: unknown): unknown {
+  const later = this.exec.out(this, this.exec.last, true, value);
+  if (later !== undefined) return later;
+  if (this.ok) return this.value;
+  throw this.value;
+}
+
+function fusedError(this: FusedContext, error: unknown): unknown {
+  const later = this.exec.out(this, this.exec.last, false, error);
+  if (later !== undefined) return later;
+  if (this.ok) return this.value;
+  throw this.value;
+}
+
+/**
+ * @internal Runs a policy of fallbacks, a bulkhead and a circuit breaker (see {@link fuse}) as
+ * the steps would, in one object: the admissions in order (a slot, a ticket), the thunk, then
+ * the outcome out through each stage in reverse. The execution's promise is the reaction to the
+ * thunk's.
+ */
+export class Fused {
+  readonly env: StageEnv;
+  readonly last: number;
+  readonly #parts: readonly Part[];
+  readonly #host: FusedHost;
+
+  constructor(parts: readonly Part[], env: StageEnv, host: FusedHost) {
+    this.#parts = parts;
+    this.last = parts.length - 1;
+    this.env = env;
+    this.#host = host;
+  }
+
+  /** Runs `fn`; `start` as `execute` read it (or NaN), `entry` the wrapper called, if any. */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  run(fn: Thunk<unknown>, start: number, entry: Function | undefined): Promise<unknown> {
+    const ctx = new FusedContext(this, start, entry);
+    const answer = this.admit(ctx, fn, 0);
+    ctx.inFirstTurn = false;
+    if (answer !== undefined) return answer;
+    return ctx.ok ? Promise.resolve(ctx.value) : rejectedSoon(ctx.value);
+  }
+
+  /**
+   * Admits the execution through the parts from `from` on, then calls the thunk. Returns the
+   * execution's promise, or undefined when it settled now (`ctx.ok`, `ctx.value`).
+   */
+  private admit(ctx: FusedContext, fn: Thunk<unknown>, from: number): Promise<unknown> | undefined {
+    const parts = this.#parts;
+    for (let i = from; i < parts.length; i++) {
+      const part = parts[i] as Part;
+      if (part.code === BULKHEAD) {
+        const bulkhead = part.bulkhead as Bulkhead;
+        let slot: false | BulkheadTicket;
+        try {
+          slot = bulkhead.takeSlot();
+        } catch (error) {
+          return this.out(ctx, i - 1, false, error);
+        }
+        if (slot !== false) {
+          ctx.slot = slot;
+          continue;
+        }
+        const refusal = bulkhead.refuseNow(null);
+        if (refusal !== undefined) {
+          this.refused(ctx, part, 'bulkhead', refusal);
+          return this.out(ctx, i - 1, false, refusal);
+        }
+        // Queued (or redirected to a successor's queue after a reload).
+        return this.queued(ctx, fn, i, part);
+      } else if (part.code === BREAKER) {
+        let ticket: number | Promise<number> | CircuitOpenError;
+        try {
+          ticket = (part.breaker as CircuitBreaker).tryAdmit();
+        } catch (error) {
+          return this.out(ctx, i - 1, false, error);
+        }
+        if (typeof ticket === 'number') {
+          ctx.ticket = ticket;
+          continue;
+        }
+        // An in-memory store answers at once: a refusal.
+        const refusal = ticket as CircuitOpenError;
+        this.refused(ctx, part, 'circuit-open', refusal);
+        return this.out(ctx, i - 1, false, refusal);
+      }
+    }
+    let value: unknown;
+    let promise: Promise<unknown> | undefined;
+    try {
+      value = fn(ctx);
+      if (value instanceof Promise) promise = value;
+      else if (isThenable(value)) promise = Promise.resolve(value);
+    } catch (error) {
+      return this.out(ctx, this.last, false, error);
+    }
+    if (promise === undefined) return this.out(ctx, this.last, true, value);
+    return promise.then(fusedOk.bind(ctx), fusedError.bind(ctx));
+  }
+
+  /**
+   * Waits for a slot of `part`'s bulkhead, then admits the execution through the parts after
+   * it. (Out of `admit`: a function that makes closures keeps its variables in a context object
+   * made at every call.)
+   */
+  private queued(ctx: FusedContext, fn: Thunk<unknown>, i: number, part: Part): Promise<unknown> {
+    return (part.bulkhead as Bulkhead).waitSlot(NEVER_ABORTED).then(
+      (granted) => {
+        ctx.slot = granted;
+        return this.answer(ctx, this.admit(ctx, fn, i + 1));
+      },
+      (error: unknown) => {
+        if (isBulkheadFullError(error)) reportRefusal(this.env, part.kind, 'bulkhead', error);
+        return this.answer(ctx, this.out(ctx, i - 1, false, error));
+      },
+    );
+  }
+
+  /** The outcome of a continuation: a promise of it, or it now (returned or thrown). */
+  private answer(ctx: FusedContext, later: Promise<unknown> | undefined): unknown {
+    if (later !== undefined) return later;
+    if (ctx.ok) return ctx.value;
+    throw ctx.value;
+  }
+
+  /** A refusal of `part`: its stack starts at the caller in the caller's turn; counted. */
+  private refused(
+    ctx: FusedContext,
+    part: Part,
+    reason: 'bulkhead' | 'circuit-open',
+    refusal: Error,
+  ): void {
+    // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
+    V8Error.captureStackTrace?.(
+      refusal,
+      ctx.inFirstTurn ? (ctx.entry ?? this.env.entry) : undefined,
+    );
+    reportRefusal(this.env, part.kind, reason, refusal);
+  }
+
+  /**
+   * Sends an outcome out through the parts from `from` down to the first, then settles the
+   * execution. Returns undefined when it settled now, or a promise of the outcome when a
+   * fallback's method answers later.
+   */
+  out(ctx: FusedContext, from: number, ok: boolean, value: unknown): Promise<unknown> | undefined {
+    const parts = this.#parts;
+    for (let i = from; i >= 0; i--) {
+      const part = parts[i] as Part;
+      if (part.code === BULKHEAD) {
+        const slot = ctx.slot;
+        ctx.slot = false;
+        (part.bulkhead as Bulkhead).giveSlot(slot as BulkheadTicket, undefined);
+      } else if (part.code === BREAKER) {
+        const breaker = part.breaker as CircuitBreaker;
+        const ticket = ctx.ticket;
+        try {
+          if (!ok) breaker.stepFailed(value, undefined, ticket);
+          else if (!breaker.judgesResults) breaker.stepSucceeded(undefined, ticket);
+          else breaker.resultRule(value, undefined, ticket);
+        } catch (error) {
+          // `recordOn` or `recordOnResult` threw: the call fails with what it threw.
+          ok = false;
+          value = error;
+        }
+      } else {
+        const fallback = part.fallback as Fallback<unknown>;
+        let replaced: unknown = NOT_REPLACED;
+        if (ok) {
+          if (fallback.judgesResults) {
+            try {
+              if (fallback.rejects(value)) replaced = new RejectedResultError(value);
+            } catch (error) {
+              ok = false;
+              value = error;
+            }
+          }
+        } else {
+          let handled: boolean;
+          try {
+            handled = !!fallback.handles(value);
+          } catch (thrown) {
+            handled = false;
+            if (isAsyncAnswerError(thrown)) value = thrown;
+          }
+          if (handled) replaced = value;
+        }
+        if (replaced !== NOT_REPLACED) {
+          const error = replaced;
+          let substitute: unknown;
+          let later: Promise<unknown> | undefined;
+          try {
+            substitute = fallback.recover(error, [ctx]);
+            if (isThenable(substitute)) later = Promise.resolve(substitute);
+          } catch (thrown) {
+            ok = this.recovered(ctx, part, error, false, thrown);
+            value = thrown;
+            continue;
+          }
+          if (later !== undefined) return this.recovering(ctx, i, part, error, later);
+          ok = this.recovered(ctx, part, error, true, substitute);
+          value = substitute;
+        }
+      }
+    }
+    this.settle(ctx, ok, value);
+    return undefined;
+  }
+
+  /** A fallback's method answers later: the outcome goes on out from the part before `i`. */
+  private recovering(
+    ctx: FusedContext,
+    i: number,
+    part: Part,
+    error: unknown,
+    later: Promise<unknown>,
+  ): Promise<unknown> {
+    return later.then(
+      (result) => {
+        const ok = this.recovered(ctx, part, error, true, result);
+        return this.answer(ctx, this.out(ctx, i - 1, ok, result));
+      },
+      (thrown: unknown) => {
+        const ok = this.recovered(ctx, part, error, false, thrown);
+        return this.answer(ctx, this.out(ctx, i - 1, ok, thrown));
+      },
+    );
+  }
+
+  /**
+   * A fallback's method, called for `error`, answered `outcome` (see `FallbackStage.settled`):
+   * counted and reported when it took over. Returns `ok`.
+   */
+  private recovered(
+    ctx: FusedContext,
+    part: Part,
+    error: unknown,
+    ok: boolean,
+    outcome: unknown,
+  ): boolean {
+    if (ok || outcome !== error) {
+      const { counters, hub, policy } = this.env;
+      counters.fallbacks++;
+      if (hub.has('fallback')) hub.emit('fallback', { policy, stage: part.kind, error });
+      if (ok) ctx.recovered = true;
+    }
+    return ok;
+  }
+
+  /** The execution is over: counted, its `success`/`failure` event, a drain watch told. */
+  private settle(ctx: FusedContext, ok: boolean, value: unknown): void {
+    ctx.ok = ok;
+    ctx.value = value;
+    const { counters, hub, policy, clock } = this.env;
+    if (ok) counters.successes++;
+    else counters.failures++;
+    if (hub.watchesCalls) {
+      const start = ctx.start;
+      const partial = start !== start;
+      const durationMs = clock.now() - (partial ? this.#host.watching.since : start);
+      const payload = ok
+        ? { policy, durationMs, fallback: ctx.recovered }
+        : { policy, error: value, durationMs };
+      if (partial) (payload as { partial?: true }).partial = true;
+      hub.emit(ok ? 'success' : 'failure', payload);
+    }
+    const after = this.#host.afterSettle;
+    if (after !== undefined) after();
+  }
+}
+
+const NOT_REPLACED = Symbol('not replaced');

@@ -4,7 +4,7 @@
 // only orders them as the steps do.
 import type { Clock } from '../internal/clock.js';
 import type { ContextJSON } from '../internal/context.js';
-import { contextView } from '../internal/context.js';
+import { contextView, deferTo } from '../internal/context.js';
 import { INSPECT } from '../internal/inspect.js';
 import { V8Error, rejectedSoon } from '../internal/refusal.js';
 import { NEVER_ABORTED, isThenable } from '../internal/signals.js';
@@ -107,6 +107,12 @@ export class FusedContext implements ExecutionContext {
   value: unknown = undefined;
   /** @internal A fallback supplied the value. */
   recovered = false;
+  /**
+   * @internal The settle functions of the execution's promise once it is a deferred: made when
+   * the execution queues for a slot, or when a fallback's method answers later (as the steps make
+   * theirs), and settled where the outcome is known (see `Fused.answer`).
+   */
+  deferred: Settlers | undefined = undefined;
   /** @internal True while `execute` still runs (a refusal's stack starts at its caller). */
   inFirstTurn = true;
   /** @internal The wrapper the caller called, if any (see `RootContext.entry`). */
@@ -167,23 +173,23 @@ export class FusedContext implements ExecutionContext {
   }
 }
 
+/** @internal The settle functions of a promise made by `deferTo`. */
+interface Settlers {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /*
  * The reactions to the thunk's promise, bound to the execution's context (see engine.ts for why
  * bound functions): each answers with the execution's outcome, or a promise of it when a fallback
- * method answers later.
+ * method answers later (see `Fused.answer`).
  */
 function fusedOk(this: FusedContext, value: unknown): unknown {
-  const later = this.exec.out(this, this.exec.last, true, value);
-  if (later !== undefined) return later;
-  if (this.ok) return this.value;
-  throw this.value;
+  return this.exec.answer(this, this.exec.out(this, this.exec.last, true, value));
 }
 
 function fusedError(this: FusedContext, error: unknown): unknown {
-  const later = this.exec.out(this, this.exec.last, false, error);
-  if (later !== undefined) return later;
-  if (this.ok) return this.value;
-  throw this.value;
+  return this.exec.answer(this, this.exec.out(this, this.exec.last, false, error));
 }
 
 /**
@@ -274,25 +280,40 @@ export class Fused {
 
   /**
    * Waits for a slot of `part`'s bulkhead, then admits the execution through the parts after
-   * it. (Out of `admit`: a function that makes closures keeps its variables in a context object
-   * made at every call.)
+   * it. The execution's promise is a deferred made now, as the steps make a queued execution's:
+   * one chained on to the continuation would settle a microtask later than theirs when the thunk
+   * answers with a promise. (Out of `admit`: a function that makes closures keeps its variables
+   * in a context object made at every call.)
    */
   private queued(ctx: FusedContext, fn: Thunk<unknown>, i: number, part: Part): Promise<unknown> {
-    return (part.bulkhead as Bulkhead).waitSlot(NEVER_ABORTED).then(
+    const promise = deferFused(ctx);
+    // Neither reaction throws: each settles the execution's promise (now, or when the thunk or
+    // a fallback's method answers).
+    void (part.bulkhead as Bulkhead).waitSlot(NEVER_ABORTED).then(
       (granted) => {
         ctx.slot = granted;
-        return this.answer(ctx, this.admit(ctx, fn, i + 1));
+        this.answer(ctx, this.admit(ctx, fn, i + 1));
       },
       (error: unknown) => {
         if (isBulkheadFullError(error)) reportRefusal(this.env, part.kind, 'bulkhead', error);
-        return this.answer(ctx, this.out(ctx, i - 1, false, error));
+        this.answer(ctx, this.out(ctx, i - 1, false, error));
       },
     );
+    return promise;
   }
 
-  /** The outcome of a continuation: a promise of it, or it now (returned or thrown). */
-  private answer(ctx: FusedContext, later: Promise<unknown> | undefined): unknown {
+  /**
+   * The outcome of a continuation: a promise of it, or it now (returned or thrown); or, for an
+   * execution whose promise is a deferred, that promise settled with it now (nothing returned).
+   */
+  answer(ctx: FusedContext, later: Promise<unknown> | undefined): unknown {
     if (later !== undefined) return later;
+    const deferred = ctx.deferred;
+    if (deferred !== undefined) {
+      if (ctx.ok) deferred.resolve(ctx.value);
+      else deferred.reject(ctx.value);
+      return undefined;
+    }
     if (ctx.ok) return ctx.value;
     throw ctx.value;
   }
@@ -381,7 +402,12 @@ export class Fused {
     return undefined;
   }
 
-  /** A fallback's method answers later: the outcome goes on out from the part before `i`. */
+  /**
+   * A fallback's method answers later: the outcome goes on out from the part before `i` then.
+   * The execution's promise is a deferred from now on (as the steps' becomes), which that settles:
+   * returned the first time; a continuation already settling one gets the reaction (which never
+   * rejects) to wait for, if anything.
+   */
   private recovering(
     ctx: FusedContext,
     i: number,
@@ -389,16 +415,18 @@ export class Fused {
     error: unknown,
     later: Promise<unknown>,
   ): Promise<unknown> {
-    return later.then(
+    // Neither reaction throws: the outcome goes to the deferred.
+    const reaction = later.then(
       (result) => {
         const ok = this.recovered(ctx, part, error, true, result);
-        return this.answer(ctx, this.out(ctx, i - 1, ok, result));
+        this.answer(ctx, this.out(ctx, i - 1, ok, result));
       },
       (thrown: unknown) => {
         const ok = this.recovered(ctx, part, error, false, thrown);
-        return this.answer(ctx, this.out(ctx, i - 1, ok, thrown));
+        this.answer(ctx, this.out(ctx, i - 1, ok, thrown));
       },
     );
+    return ctx.deferred === undefined ? deferFused(ctx) : reaction;
   }
 
   /**
@@ -444,3 +472,13 @@ export class Fused {
 }
 
 const NOT_REPLACED = Symbol('not replaced');
+
+/** Makes the execution's promise a deferred, which `Fused.answer` settles. */
+function deferFused(ctx: FusedContext): Promise<unknown> {
+  const settlers: Settlers = { resolve: ignore, reject: ignore };
+  const promise = deferTo(settlers);
+  ctx.deferred = settlers;
+  return promise;
+}
+
+function ignore(): void {}

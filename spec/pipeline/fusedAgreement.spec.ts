@@ -1,12 +1,19 @@
 // The fused executor (fused.ts) against the step engine: one policy of fallbacks, a bulkhead and
-// a circuit breaker, built twice (fused, and on the steps with fusing turned off), must settle
-// each call as the steps do, in the same microtask turn.
+// a circuit breaker, built twice on one manual clock (fused, and on the steps with fusing turned
+// off), runs the same random script of calls (answered at once, thrown, pending, thenables),
+// settlements, clock ticks and microtask turns. After every step both must agree on each call's
+// outcome (and whether it has settled yet), the thunks they called and what those saw, `metrics()`
+// and every event heard. Then the cases it found, and, plainly, which calls take the fused path
+// and that its context shows what the steps' does.
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { inspect } from 'node:util';
+import type { ExecutionContext, Thunk } from '../../src/pipeline/ExecutionContext.js';
 import { Policy } from '../../src/pipeline/Policy.js';
 import type { PolicyBuilder } from '../../src/pipeline/PolicyBuilder.js';
 import { FusedContext, setFusing } from '../../src/pipeline/fused.js';
 import { ManualClock } from '../support/clock.js';
-import { deferred } from '../support/promises.js';
+import { deferred, settle, type Deferred, type Settled } from '../support/promises.js';
 
 class ErrorA extends Error {}
 class ErrorB extends Error {}
@@ -174,7 +181,361 @@ function fusedOf(policy: Policy<unknown, unknown>): unknown {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cases found by comparing the two.
+// Random policies.
+
+const filterArb: fc.Arbitrary<FilterSpec> = fc.oneof(
+  fc.constant({ t: 'all' } as const),
+  fc
+    .subarray<ErrorName>(['A', 'B'], { minLength: 1 })
+    .map((classes) => ({ t: 'classes', classes }) as const),
+  fc.constantFrom<ErrorName>('A', 'B').map((matches) => ({ t: 'predicate', matches }) as const),
+  fc.constant({ t: 'throws' } as const),
+  fc.constant({ t: 'promise' } as const),
+);
+
+const ruleArb = fc.option(fc.constantFrom<ResultRule>('bad', 'throws', 'promise'), {
+  nil: undefined,
+  freq: 2,
+});
+
+const stageArb: fc.Arbitrary<StageSpec> = fc.oneof(
+  fc.record({
+    kind: fc.constant('fallback' as const),
+    how: fc.constantFrom<FallbackHow>(
+      'value',
+      'returns',
+      'promise',
+      'throws',
+      'rethrows',
+      'rejects',
+      'rejects-same',
+    ),
+    on: filterArb,
+    onResult: ruleArb,
+  }),
+  fc.record({
+    kind: fc.constant('bulkhead' as const),
+    maxConcurrent: fc.integer({ min: 1, max: 3 }),
+    maxQueue: fc.integer({ min: 0, max: 2 }),
+    maxWait: fc.option(fc.constantFrom(5, 20, 100), { nil: undefined }),
+  }),
+  fc.record({
+    kind: fc.constant('circuitBreaker' as const),
+    failureThreshold: fc.integer({ min: 1, max: 3 }),
+    recoveryTimeout: fc.constantFrom(10, 50, 200),
+    halfOpenMaxCalls: fc.integer({ min: 1, max: 2 }),
+    recordOn: fc.option(filterArb, { nil: undefined }),
+    recordOnResult: ruleArb,
+  }),
+);
+
+/** 0 to 4 stages, at most one bulkhead and one circuit breaker (later ones dropped). */
+const stagesArb: fc.Arbitrary<readonly StageSpec[]> = fc
+  .array(stageArb, { maxLength: 4 })
+  .map((stages) =>
+    stages.filter(
+      (s, i) => s.kind === 'fallback' || stages.findIndex((o) => o.kind === s.kind) === i,
+    ),
+  );
+
+// ---------------------------------------------------------------------------------------------
+// Random scripts.
+
+type Outcome =
+  | { readonly ok: true; readonly value: 'good' | 'bad' }
+  | { readonly ok: false; readonly error: ErrorName };
+
+/**
+ * What a thunk answers: its outcome at once (a value, or a synchronous throw), a pending promise
+ * or a pending thenable (settled by a later `settle`), or a thenable that calls back at once.
+ */
+type ThunkKind = 'now' | 'pending' | 'thenable' | 'thenable-now';
+
+type Op =
+  | {
+      readonly t: 'call';
+      readonly thunk: ThunkKind;
+      readonly outcome: Outcome;
+      /** The thunk declares its parameter (the start is read at `execute`) or takes it as a rest. */
+      readonly declares: boolean;
+      /** The thunk reads `ctx.startedAt` when called. */
+      readonly readsStart: boolean;
+    }
+  | { readonly t: 'settle'; readonly pick: number; readonly outcome: Outcome }
+  | { readonly t: 'tick'; readonly ms: number }
+  | { readonly t: 'turns'; readonly turns: number }
+  | { readonly t: 'listen' };
+
+const outcomeArb: fc.Arbitrary<Outcome> = fc.oneof(
+  fc
+    .constantFrom<'good' | 'bad'>('good', 'good', 'bad')
+    .map((value) => ({ ok: true, value }) as const),
+  fc.constantFrom<ErrorName>('A', 'B').map((error) => ({ ok: false, error }) as const),
+);
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('call' as const),
+      thunk: fc.constantFrom<ThunkKind>('now', 'pending', 'pending', 'thenable', 'thenable-now'),
+      outcome: outcomeArb,
+      declares: fc.boolean(),
+      readsStart: fc.boolean(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('settle' as const),
+      pick: fc.nat(7),
+      outcome: outcomeArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('tick' as const),
+      ms: fc.constantFrom(1, 5, 20, 60, 250),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('turns' as const),
+      turns: fc.integer({ min: 1, max: 6 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ t: 'listen' } as const) },
+);
+
+/** One call as one of the two policies ran it. */
+interface Call {
+  readonly settled: Settled<unknown>;
+  /** Settles a pending thunk (or thenable): undefined for one that answered at once. */
+  readonly gate: Deferred<unknown> | undefined;
+  gateSettled: boolean;
+  /** The thunk's calls: the class of context each got, and `startedAt` when it read it. */
+  readonly seen: Array<{ fused: boolean; startedAt: number | undefined }>;
+}
+
+/** One of the two policies, its calls and what its listeners heard. */
+interface World {
+  readonly policy: Policy<unknown, unknown>;
+  readonly calls: Call[];
+  readonly heard: unknown[];
+  listening: boolean;
+}
+
+function errorOf(name: ErrorName, call: number): Error {
+  return new CLASSES[name](`call ${call}`);
+}
+
+/** An error as compared: class, message, own fields (errors among them described alike), cause. */
+function described(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error) || depth > 3) return { thrown: error };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    fields[key] = value instanceof Error ? described(value, depth + 1) : value;
+  }
+  return {
+    class: error.constructor.name,
+    message: error.message,
+    fields,
+    ...(error.cause === undefined ? {} : { cause: described(error.cause, depth + 1) }),
+  };
+}
+
+function listen(
+  world: World,
+  event: 'success' | 'failure' | 'fallback' | 'rejected' | 'circuit-state',
+): void {
+  world.policy.on(event, (payload) => {
+    const copy: Record<string, unknown> = { event, ...payload };
+    if ('error' in copy) copy.error = described(copy.error);
+    world.heard.push(copy);
+  });
+}
+
+function worldOf(policy: Policy<unknown, unknown>, listening: boolean): World {
+  const world: World = { policy, calls: [], heard: [], listening };
+  listen(world, 'fallback');
+  listen(world, 'rejected');
+  listen(world, 'circuit-state');
+  if (listening) {
+    listen(world, 'success');
+    listen(world, 'failure');
+  }
+  return world;
+}
+
+function thenableOf(promise: Promise<unknown>): PromiseLike<unknown> {
+  return {
+    then: (onOk, onError) => promise.then(onOk, onError) as never,
+  };
+}
+
+/** Starts call number `index` of `op` on `world`. */
+function start(world: World, op: Extract<Op, { t: 'call' }>, index: number): void {
+  const gate = op.thunk === 'pending' || op.thunk === 'thenable' ? deferred<unknown>() : undefined;
+  // A call refused before its thunk runs leaves its gate's rejection unobserved.
+  gate?.promise.catch(() => undefined);
+  const seen: Call['seen'] = [];
+  const body = (ctx: ExecutionContext): unknown => {
+    seen.push({
+      fused: ctx instanceof FusedContext,
+      startedAt: op.readsStart ? ctx.startedAt : undefined,
+    });
+    const { outcome } = op;
+    switch (op.thunk) {
+      case 'now':
+        if (outcome.ok) return outcome.value;
+        throw errorOf(outcome.error, index);
+      case 'pending':
+        return gate!.promise;
+      case 'thenable':
+        return thenableOf(gate!.promise);
+      case 'thenable-now':
+        return {
+          then(onOk: (value: unknown) => void, onError: (error: unknown) => void) {
+            if (outcome.ok) onOk(outcome.value);
+            else onError(errorOf(outcome.error, index));
+          },
+        };
+    }
+  };
+  const fn: Thunk<unknown> = op.declares
+    ? (ctx) => body(ctx)
+    : (...args: ExecutionContext[]) => body(args[0] as ExecutionContext);
+  world.calls.push({
+    settled: settle(world.policy.execute(fn)),
+    gate,
+    gateSettled: gate === undefined,
+    seen,
+  });
+}
+
+/** Settles the gate of the `pick`th call still open (by their order), if any. */
+function release(world: World, pick: number, outcome: Outcome): void {
+  const open = world.calls.flatMap((c, i) => (c.gateSettled ? [] : [i]));
+  if (open.length === 0) return;
+  const index = open[pick % open.length] as number;
+  const call = world.calls[index] as Call;
+  call.gateSettled = true;
+  if (outcome.ok) call.gate!.resolve(outcome.value);
+  else call.gate!.reject(errorOf(outcome.error, index));
+}
+
+/** What both policies must agree on; the context classes are checked apart (they differ). */
+function snapshot(world: World): unknown {
+  const metrics = world.policy.metrics();
+  return {
+    calls: world.calls.map((c) => ({
+      status: c.settled.status,
+      ...(c.settled.status === 'fulfilled' ? { value: c.settled.value } : {}),
+      ...(c.settled.status === 'rejected' ? { error: described(c.settled.reason) } : {}),
+      thunkCalls: c.seen.map((s) => s.startedAt),
+    })),
+    metrics,
+    heard: [...world.heard],
+  };
+}
+
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await Promise.resolve();
+}
+
+let fusedThunkCalls = 0;
+
+async function agree(
+  stages: readonly StageSpec[],
+  listening: boolean,
+  ops: readonly Op[],
+): Promise<void> {
+  const clock = new ManualClock(1000);
+  const fused = worldOf(
+    built(true, () => make(stages, clock)),
+    listening,
+  );
+  const steps = worldOf(
+    built(false, () => make(stages, clock)),
+    listening,
+  );
+  expect(fusedOf(fused.policy), 'the first policy is fused').to.not.equal(undefined);
+  expect(fusedOf(steps.policy), 'the second policy runs on the steps').to.equal(undefined);
+  const worlds = [fused, steps] as const;
+  const check = (step: string): void => {
+    expect(snapshot(steps), step).to.deep.equal(snapshot(fused));
+    for (const call of fused.calls) {
+      for (const s of call.seen) expect(s.fused, `${step}: a fused thunk's context`).to.equal(true);
+    }
+    for (const call of steps.calls) {
+      for (const s of call.seen) expect(s.fused, `${step}: a step thunk's context`).to.equal(false);
+    }
+  };
+  check('built');
+  let calls = 0;
+  for (const [i, op] of ops.entries()) {
+    switch (op.t) {
+      case 'call':
+        for (const world of worlds) start(world, op, calls);
+        calls++;
+        break;
+      case 'settle':
+        for (const world of worlds) release(world, op.pick, op.outcome);
+        break;
+      case 'tick':
+        clock.tick(op.ms);
+        break;
+      case 'turns':
+        await turns(op.turns);
+        break;
+      case 'listen':
+        for (const world of worlds) {
+          if (world.listening) continue;
+          world.listening = true;
+          listen(world, 'success');
+          listen(world, 'failure');
+        }
+        break;
+    }
+    check(`after step ${i} (${JSON.stringify(op)})`);
+  }
+  // Then every gate settles, the waits run out, and everything drains.
+  for (const world of worlds) {
+    while (world.calls.some((c) => !c.gateSettled)) release(world, 0, { ok: true, value: 'good' });
+  }
+  await turns(20);
+  clock.tick(1000);
+  await turns(20);
+  check('drained');
+  fusedThunkCalls += fused.calls.reduce((n, c) => n + c.seen.length, 0);
+}
+
+describe('the fused executor agrees with the steps', () => {
+  it('on random policies of fallbacks, a bulkhead and a breaker, and random calls', async () => {
+    fusedThunkCalls = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        stagesArb,
+        fc.boolean(),
+        fc.array(opArb, { minLength: 1, maxLength: 30 }),
+        (stages, listening, ops) => agree(stages, listening, ops),
+      ),
+      {
+        numRuns: Number(process.env.FC_RUNS ?? 500),
+        seed: Number(process.env.FC_SEED ?? 0x5eed),
+        ...(process.env.FC_PATH === undefined ? {} : { path: process.env.FC_PATH }),
+        verbose: Number(process.env.FC_VERBOSE ?? 1) as 0 | 1 | 2,
+      },
+    );
+    // Not vacuous: thunks ran on the fused path.
+    expect(fusedThunkCalls).to.be.greaterThan(100);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Cases the property found.
 
 /**
  * The microtask turn (counted from `release`) in which each call of `scenario` settles, on a
@@ -245,4 +606,114 @@ describe('the fused executor settles a call in the turn the steps do', () => {
     const steps = await settlingTurns(false, stages, scenario);
     expect(await settlingTurns(true, stages, scenario)).to.deep.equal(steps);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Which calls take the fused path, and what their thunks see.
+
+const ELIGIBLE: readonly StageSpec[] = [
+  { kind: 'fallback', how: 'returns', on: { t: 'classes', classes: ['A'] }, onResult: undefined },
+  { kind: 'bulkhead', maxConcurrent: 2, maxQueue: 1, maxWait: undefined },
+  {
+    kind: 'circuitBreaker',
+    failureThreshold: 2,
+    recoveryTimeout: 50,
+    halfOpenMaxCalls: 1,
+    recordOn: undefined,
+    recordOnResult: undefined,
+  },
+];
+
+/** The context the thunk of one call (`execute(thunk, options)`) gets. */
+function contextOf(
+  policy: Policy<unknown, unknown>,
+  options?: Parameters<Policy<unknown, unknown>['execute']>[1],
+): ExecutionContext {
+  let seen: ExecutionContext | undefined;
+  void policy.execute((ctx) => {
+    seen = ctx;
+  }, options);
+  expect(seen, 'the thunk ran at once').to.not.equal(undefined);
+  return seen as ExecutionContext;
+}
+
+describe('the fused path', () => {
+  it('runs a call without options of a policy of fallbacks, a bulkhead and a breaker', () => {
+    const clock = new ManualClock(1000);
+    expect(contextOf(built(true, () => make(ELIGIBLE, clock)))).to.be.instanceOf(FusedContext);
+    expect(contextOf(built(true, () => make([], clock)))).to.be.instanceOf(FusedContext);
+    // Built with fusing off, the same policy runs on the steps.
+    expect(contextOf(built(false, () => make(ELIGIBLE, clock)))).to.not.be.instanceOf(FusedContext);
+  });
+
+  it('leaves to the steps another stage, a call with options, and attempts someone times', () => {
+    const clock = new ManualClock(1000);
+    const withTimeout = built(true, () =>
+      Policy.builder<unknown, unknown>('agree')
+        .clock(clock)
+        .fallback({ value: 0 })
+        .timeout(100)
+        .build(),
+    );
+    expect(contextOf(withTimeout)).to.not.be.instanceOf(FusedContext);
+    const reachingMethod = built(true, () =>
+      Policy.builder<unknown, unknown>('agree')
+        .clock(clock)
+        .fallback({ method: (_error: unknown, ctx: ExecutionContext) => ctx.attempt })
+        .build(),
+    );
+    expect(contextOf(reachingMethod)).to.not.be.instanceOf(FusedContext);
+
+    const policy = built(true, () => make(ELIGIBLE, clock));
+    expect(contextOf(policy, { signal: new AbortController().signal })).to.not.be.instanceOf(
+      FusedContext,
+    );
+    expect(contextOf(policy, { data: { id: 7 } })).to.not.be.instanceOf(FusedContext);
+    const stop = policy.on('attempt', () => undefined);
+    expect(contextOf(policy)).to.not.be.instanceOf(FusedContext);
+    stop();
+    expect(contextOf(policy)).to.be.instanceOf(FusedContext);
+  });
+
+  for (const declares of [true, false]) {
+    it(`shows a thunk ${declares ? 'that declares its parameter' : 'taking it as a rest'} the fields the steps show`, () => {
+      const clock = new ManualClock(1000);
+      const fusedPolicy = built(true, () => make(ELIGIBLE, clock));
+      const stepsPolicy = built(false, () => make(ELIGIBLE, clock));
+      const contexts = [fusedPolicy, stepsPolicy].map((policy) => {
+        let seen: ExecutionContext | undefined;
+        void policy.execute(
+          declares
+            ? (ctx) => {
+                seen = ctx;
+              }
+            : (...args: ExecutionContext[]) => {
+                seen = args[0];
+              },
+        );
+        return seen as ExecutionContext;
+      });
+      const [fused, steps] = contexts as [ExecutionContext, ExecutionContext];
+      expect(fused).to.be.instanceOf(FusedContext);
+      expect(steps).to.not.be.instanceOf(FusedContext);
+      clock.tick(5);
+      for (const ctx of contexts) {
+        expect(ctx.policyName).to.equal('agree');
+        expect(ctx.attempt).to.equal(1);
+        // Read at `execute` for a thunk that declares the context, else at its first read.
+        expect(ctx.startedAt).to.equal(declares ? 1000 : 1005);
+        expect(ctx.deadline).to.equal(Infinity);
+        expect(ctx.remaining).to.equal(Infinity);
+        expect(ctx.signal.aborted).to.equal(false);
+        expect(ctx.data).to.be.instanceOf(Map);
+        expect(ctx.data.size).to.equal(0);
+      }
+      expect(JSON.stringify(fused)).to.equal(JSON.stringify(steps));
+      expect(inspect(fused)).to.equal(inspect(steps));
+      expect(inspect(fused)).to.match(/^ExecutionContext \{/);
+      for (const ctx of contexts) ctx.data.set('id', 7);
+      expect(JSON.stringify(fused)).to.equal(JSON.stringify(steps));
+      expect(inspect(fused)).to.equal(inspect(steps));
+    });
+  }
 });

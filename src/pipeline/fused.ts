@@ -16,6 +16,8 @@ import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreake
 import type { Fallback } from '../strategies/fallback/Fallback.js';
 import type { ExecutionContext, Thunk } from './ExecutionContext.js';
 import type { StageEnv } from './env.js';
+import type { EventHub } from './events.js';
+import type { Counters } from './metrics.js';
 import { reportRefusal } from './step.js';
 
 /** @internal What a step offers the fused executor: its kind and its primitive. */
@@ -112,8 +114,10 @@ export class FusedContext implements ExecutionContext {
   /** @internal The wrapper the caller called, if any (see `RootContext.entry`). */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
   entry: Function | undefined;
-  readonly #clock: Clock;
-  #map: Map<string, unknown> | undefined = undefined;
+  /** @internal The policy's clock, which `startedAt` reads at first use. */
+  readonly clock: Clock;
+  /** @internal Behind `data`, made when it is first read. */
+  map: Map<string, unknown> | undefined = undefined;
 
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
   constructor(exec: Fused, start: number, entry: Function | undefined) {
@@ -121,12 +125,12 @@ export class FusedContext implements ExecutionContext {
     this.policyName = exec.env.policy;
     this.start = start;
     this.entry = entry;
-    this.#clock = exec.env.clock;
+    this.clock = exec.env.clock;
   }
 
   get startedAt(): number {
     const start = this.start;
-    return start === start ? start : (this.start = this.#clock.now());
+    return start === start ? start : (this.start = this.clock.now());
   }
   get signal(): AbortSignal {
     return NEVER_ABORTED;
@@ -135,7 +139,7 @@ export class FusedContext implements ExecutionContext {
     return 1;
   }
   get data(): Map<string, unknown> {
-    return (this.#map ??= new Map());
+    return (this.map ??= new Map());
   }
   get deadline(): number {
     return Infinity;
@@ -145,7 +149,7 @@ export class FusedContext implements ExecutionContext {
   }
   /** @internal For the context's inspection (see `contextView`). */
   get dataIfMade(): Map<string, unknown> | undefined {
-    return this.#map;
+    return this.map;
   }
   get signalMade(): AbortSignal {
     return NEVER_ABORTED;
@@ -161,7 +165,7 @@ export class FusedContext implements ExecutionContext {
       startedAt: this.startedAt,
       deadline: Infinity,
       remaining: Infinity,
-      data: this.#map === undefined ? {} : Object.fromEntries(this.#map),
+      data: this.map === undefined ? {} : Object.fromEntries(this.map),
       signal: { aborted: false },
     };
   }
@@ -195,14 +199,18 @@ function fusedError(this: FusedContext, error: unknown): unknown {
 export class Fused {
   readonly env: StageEnv;
   readonly last: number;
-  readonly #parts: readonly Part[];
-  readonly #host: FusedHost;
+  private readonly parts: readonly Part[];
+  private readonly host: FusedHost;
+  private readonly counters: Counters;
+  private readonly hub: EventHub;
 
   constructor(parts: readonly Part[], env: StageEnv, host: FusedHost) {
-    this.#parts = parts;
+    this.parts = parts;
     this.last = parts.length - 1;
     this.env = env;
-    this.#host = host;
+    this.host = host;
+    this.counters = env.counters;
+    this.hub = env.hub;
   }
 
   /** Runs `fn`; `start` as `execute` read it (or NaN), `entry` the wrapper called, if any. */
@@ -220,7 +228,7 @@ export class Fused {
    * execution's promise, or undefined when it settled now (`ctx.ok`, `ctx.value`).
    */
   private admit(ctx: FusedContext, fn: Thunk<unknown>, from: number): Promise<unknown> | undefined {
-    const parts = this.#parts;
+    const parts = this.parts;
     for (let i = from; i < parts.length; i++) {
       const part = parts[i] as Part;
       if (part.code === BULKHEAD) {
@@ -318,7 +326,7 @@ export class Fused {
    * fallback's method answers later.
    */
   out(ctx: FusedContext, from: number, ok: boolean, value: unknown): Promise<unknown> | undefined {
-    const parts = this.#parts;
+    const parts = this.parts;
     for (let i = from; i >= 0; i--) {
       const part = parts[i] as Part;
       if (part.code === BULKHEAD) {
@@ -425,20 +433,21 @@ export class Fused {
   private settle(ctx: FusedContext, ok: boolean, value: unknown): void {
     ctx.ok = ok;
     ctx.value = value;
-    const { counters, hub, policy, clock } = this.env;
-    if (ok) counters.successes++;
-    else counters.failures++;
+    if (ok) this.counters.successes++;
+    else this.counters.failures++;
+    const hub = this.hub;
     if (hub.watchesCalls) {
+      const { policy, clock } = this.env;
       const start = ctx.start;
       const partial = start !== start;
-      const durationMs = clock.now() - (partial ? this.#host.watching.since : start);
+      const durationMs = clock.now() - (partial ? this.host.watching.since : start);
       const payload = ok
         ? { policy, durationMs, fallback: ctx.recovered }
         : { policy, error: value, durationMs };
       if (partial) (payload as { partial?: true }).partial = true;
       hub.emit(ok ? 'success' : 'failure', payload);
     }
-    const after = this.#host.afterSettle;
+    const after = this.host.afterSettle;
     if (after !== undefined) after();
   }
 }

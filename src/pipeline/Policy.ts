@@ -134,8 +134,8 @@ export class Policy<T = unknown, F = never> {
    */
   private readonly watching = { since: NaN };
   /**
-   * The fused executor, for a policy of fallbacks, a bulkhead and a circuit breaker over
-   * in-memory stores (see `fused.ts`): an execution with no options, while nobody listens for
+   * The fused executor, for a policy of built-in stages over in-memory stores that it can run
+   * (see `fused.ts`): an execution with no options, while nobody listens for
    * `attempt`, runs through it instead of the steps.
    */
   private readonly fused: Fused | undefined;

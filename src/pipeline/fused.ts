@@ -1,7 +1,7 @@
-// The fused executor: a policy of fallbacks, a bulkhead and a circuit breaker over in-memory
-// stores, run by one object without the step engine's walk (see ARCHITECTURE.md, "The fused
-// path"). Each decision is the primitive's own (a slot, a ticket, `recordOn`, `on`); this file
-// only orders them as the steps do.
+// The fused executor: a policy of fallbacks, rate limiters, a bulkhead, a retry and a circuit
+// breaker over in-memory stores, run by one object without the step engine's walk (see
+// ARCHITECTURE.md, "The fused path"). Each decision is the primitive's own (a slot, a token, a
+// ticket, `recordOn`, `nextAttempt`, `on`); this file only orders them as the steps do.
 import type { Clock } from '../internal/clock.js';
 import type { ContextJSON } from '../internal/context.js';
 import { contextView } from '../internal/context.js';
@@ -9,11 +9,18 @@ import { INSPECT } from '../internal/inspect.js';
 import { V8Error, rejectedSoon } from '../internal/refusal.js';
 import { NEVER_ABORTED, isThenable } from '../internal/signals.js';
 import { isAsyncAnswerError } from '../internal/validate.js';
-import { CircuitOpenError, RejectedResultError, isBulkheadFullError } from '../errors.js';
+import {
+  CircuitOpenError,
+  RejectedResultError,
+  isBulkheadFullError,
+  isRateLimitExceededError,
+} from '../errors.js';
 import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import type { BulkheadTicket } from '../strategies/bulkhead/store.js';
 import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import type { Fallback } from '../strategies/fallback/Fallback.js';
+import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import type { Retry, RetryReport, RetryState } from '../strategies/retry/Retry.js';
 import type { ExecutionContext, Thunk } from './ExecutionContext.js';
 import type { StageEnv } from './env.js';
 import type { EventHub } from './events.js';
@@ -24,11 +31,27 @@ import { reportRefusal } from './step.js';
 export type FusedStage =
   | { readonly code: typeof FALLBACK; readonly kind: string; readonly fallback: Fallback<unknown> }
   | { readonly code: typeof BULKHEAD; readonly kind: string; readonly bulkhead: Bulkhead }
-  | { readonly code: typeof BREAKER; readonly kind: string; readonly breaker: CircuitBreaker };
+  | { readonly code: typeof BREAKER; readonly kind: string; readonly breaker: CircuitBreaker }
+  | {
+      readonly code: typeof LIMITER;
+      readonly kind: string;
+      readonly limiter: RateLimiter;
+      /** The limiter runs on the policy's clock: in the call's first turn it borrows `startedAt`. */
+      readonly sharesClock: boolean;
+    }
+  | {
+      readonly code: typeof RETRY;
+      readonly kind: string;
+      readonly retry: Retry;
+      /** The stage's report of each retry due (counted, and the `retry` event). */
+      readonly report: RetryReport;
+    };
 
 export const FALLBACK = 0;
 export const BULKHEAD = 1;
 export const BREAKER = 2;
+export const LIMITER = 3;
+export const RETRY = 4;
 
 /**
  * @internal One stage of a fused policy. One class for every kind (V8 then sees one shape where
@@ -40,6 +63,12 @@ class Part {
   readonly fallback: Fallback<unknown> | undefined;
   readonly bulkhead: Bulkhead | undefined;
   readonly breaker: CircuitBreaker | undefined;
+  readonly limiter: RateLimiter | undefined;
+  readonly sharesClock: boolean;
+  readonly retry: Retry | undefined;
+  readonly report: RetryReport | undefined;
+  /** A retry of one attempt: every outcome goes out as it is. */
+  readonly single: boolean;
 
   constructor(stage: FusedStage) {
     this.code = stage.code;
@@ -47,6 +76,11 @@ class Part {
     this.fallback = stage.code === FALLBACK ? stage.fallback : undefined;
     this.bulkhead = stage.code === BULKHEAD ? stage.bulkhead : undefined;
     this.breaker = stage.code === BREAKER ? stage.breaker : undefined;
+    this.limiter = stage.code === LIMITER ? stage.limiter : undefined;
+    this.sharesClock = stage.code === LIMITER && stage.sharesClock;
+    this.retry = stage.code === RETRY ? stage.retry : undefined;
+    this.report = stage.code === RETRY ? stage.report : undefined;
+    this.single = stage.code === RETRY && stage.retry.maxAttempts === 1;
   }
 }
 
@@ -68,7 +102,7 @@ export interface FusedHost {
 
 /**
  * @internal The fused executor of a policy whose stages all offer one (see {@link FusedStage}),
- * with at most one bulkhead and one circuit breaker; `undefined` for any other policy.
+ * with at most one bulkhead, one circuit breaker and one retry; `undefined` for any other policy.
  */
 export function fuse(
   stages: ReadonlyArray<FusedStage | undefined>,
@@ -77,69 +111,101 @@ export function fuse(
 ): Fused | undefined {
   if (!fusing) return undefined;
   (FusedContext.prototype as { [INSPECT]?: unknown })[INSPECT] ??= contextView;
+  // A context holds one ticket of each (a bulkhead's slot, a breaker's ticket, a retry's state).
   let bulkheads = 0;
   let breakers = 0;
+  let retries = 0;
   const parts: Part[] = [];
   for (const stage of stages) {
     if (stage === undefined) return undefined;
     if (stage.code === BULKHEAD) bulkheads++;
     else if (stage.code === BREAKER) breakers++;
+    else if (stage.code === RETRY) retries++;
     parts.push(new Part(stage));
   }
-  return bulkheads > 1 || breakers > 1 ? undefined : new Fused(parts, env, host);
+  if (bulkheads > 1 || breakers > 1 || retries > 1) return undefined;
+  return new Fused(parts, env, host);
 }
 
 /**
  * @internal The context of an execution the fused executor runs: what the thunk sees (as the
  * steps' root context shows it for a call with neither a signal nor a deadline) and the tickets
- * the execution holds.
+ * the execution holds. A retry's later attempts get one of their own (`attempt`, and the tickets
+ * of the stages inside the retry), whose `top` is the execution's first: it keeps the start, the
+ * data and the outcome.
  */
 export class FusedContext implements ExecutionContext {
   readonly policyName: string;
-  /** @internal The clock time `startedAt` answers (NaN: read at first use). */
+  /** @internal The clock time `startedAt` answers (NaN: read at first use); on `top`. */
   start: number;
   /** @internal The executor running it. */
   readonly exec: Fused;
+  /** @internal The execution's first context (this one for the first). */
+  readonly top: FusedContext;
+  /** @internal The context the retry received, for a later attempt's (else undefined). */
+  readonly outer: FusedContext | undefined;
+  readonly attempt: number;
+  /** @internal The retry's state from one wait to the next (a later attempt's). */
+  readonly retryState: RetryState | undefined;
+  /** @internal The thunk (on `top`). */
+  readonly fn: Thunk<unknown> | undefined;
   /** @internal The bulkhead's ticket, once taken. */
   slot: BulkheadTicket | false = false;
   /** @internal The circuit breaker's ticket, once admitted. */
   ticket = 0;
-  /** @internal The outcome, once settled. */
+  /** @internal The outcome, once settled (on `top`). */
   ok = false;
   value: unknown = undefined;
-  /** @internal A fallback supplied the value. */
+  /** @internal A fallback supplied the value (on `top`). */
   recovered = false;
   /** @internal True while `execute` still runs (a refusal's stack starts at its caller). */
-  inFirstTurn = true;
+  inFirstTurn: boolean;
   /** @internal The wrapper the caller called, if any (see `RootContext.entry`). */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
-  entry: Function | undefined;
+  readonly entry: Function | undefined;
   /** @internal The policy's clock, which `startedAt` reads at first use. */
   readonly clock: Clock;
-  /** @internal Behind `data`, made when it is first read. */
+  /** @internal Behind `data`, made when it is first read (on `top`). */
   map: Map<string, unknown> | undefined = undefined;
 
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
-  constructor(exec: Fused, start: number, entry: Function | undefined) {
+  /**
+   * @param outer - for a retry's later attempt, the context the retry received; `state` its
+   *   state, `attempt` the attempt's number
+   */
+  constructor(
+    exec: Fused,
+    start: number,
+    fn: Thunk<unknown> | undefined,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+    entry: Function | undefined,
+    outer: FusedContext | undefined,
+    attempt: number,
+    state: RetryState | undefined,
+  ) {
     this.exec = exec;
     this.policyName = exec.env.policy;
     this.start = start;
+    this.fn = fn;
     this.entry = entry;
     this.clock = exec.env.clock;
+    this.outer = outer;
+    this.top = outer === undefined ? this : outer.top;
+    this.attempt = attempt;
+    this.retryState = state;
+    this.inFirstTurn = outer === undefined;
   }
 
   get startedAt(): number {
-    const start = this.start;
-    return start === start ? start : (this.start = this.clock.now());
+    const top = this.top;
+    const start = top.start;
+    return start === start ? start : (top.start = this.clock.now());
   }
   get signal(): AbortSignal {
     return NEVER_ABORTED;
   }
-  get attempt(): number {
-    return 1;
-  }
   get data(): Map<string, unknown> {
-    return (this.map ??= new Map());
+    const top = this.top;
+    return (top.map ??= new Map());
   }
   get deadline(): number {
     return Infinity;
@@ -147,9 +213,16 @@ export class FusedContext implements ExecutionContext {
   get remaining(): number {
     return Infinity;
   }
+  /** @internal Nobody can call it off (no signal, no deadline): a retry's scope. */
+  get aborted(): boolean {
+    return false;
+  }
+  get abortReason(): undefined {
+    return undefined;
+  }
   /** @internal For the context's inspection (see `contextView`). */
   get dataIfMade(): Map<string, unknown> | undefined {
-    return this.map;
+    return this.top.map;
   }
   get signalMade(): AbortSignal {
     return NEVER_ABORTED;
@@ -159,13 +232,14 @@ export class FusedContext implements ExecutionContext {
   }
 
   toJSON(): ContextJSON {
+    const map = this.top.map;
     return {
       policyName: this.policyName,
-      attempt: 1,
+      attempt: this.attempt,
       startedAt: this.startedAt,
       deadline: Infinity,
       remaining: Infinity,
-      data: this.map === undefined ? {} : Object.fromEntries(this.map),
+      data: map === undefined ? {} : Object.fromEntries(map),
       signal: { aborted: false },
     };
   }
@@ -179,22 +253,24 @@ export class FusedContext implements ExecutionContext {
 function fusedOk(this: FusedContext, value: unknown): unknown {
   const later = this.exec.out(this, this.exec.last, true, value);
   if (later !== undefined) return later;
-  if (this.ok) return this.value;
-  throw this.value;
+  const top = this.top;
+  if (top.ok) return top.value;
+  throw top.value;
 }
 
 function fusedError(this: FusedContext, error: unknown): unknown {
   const later = this.exec.out(this, this.exec.last, false, error);
   if (later !== undefined) return later;
-  if (this.ok) return this.value;
-  throw this.value;
+  const top = this.top;
+  if (top.ok) return top.value;
+  throw top.value;
 }
 
 /**
- * @internal Runs a policy of fallbacks, a bulkhead and a circuit breaker (see {@link fuse}) as
- * the steps would, in one object: the admissions in order (a slot, a ticket), the thunk, then
- * the outcome out through each stage in reverse. The execution's promise is the reaction to the
- * thunk's.
+ * @internal Runs a fused policy (see {@link fuse}) as the steps would, in one object: the
+ * admissions in order (a token, a slot, a ticket), the thunk, then the outcome out through each
+ * stage in reverse (a retry going in again from its place). The execution's promise is the
+ * reaction to the thunk's.
  */
 export class Fused {
   readonly env: StageEnv;
@@ -216,7 +292,7 @@ export class Fused {
   /** Runs `fn`; `start` as `execute` read it (or NaN), `entry` the wrapper called, if any. */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
   run(fn: Thunk<unknown>, start: number, entry: Function | undefined): Promise<unknown> {
-    const ctx = new FusedContext(this, start, entry);
+    const ctx = new FusedContext(this, start, fn, entry, undefined, 1, undefined);
     const answer = this.admit(ctx, fn, 0);
     ctx.inFirstTurn = false;
     if (answer !== undefined) return answer;
@@ -265,6 +341,24 @@ export class Fused {
         const refusal = ticket as CircuitOpenError;
         this.refused(ctx, part, 'circuit-open', refusal);
         return this.out(ctx, i - 1, false, refusal);
+      } else if (part.code === LIMITER) {
+        const limiter = part.limiter as RateLimiter;
+        let granted: boolean;
+        try {
+          granted =
+            part.sharesClock && ctx.inFirstTurn
+              ? limiter.tryAcquireAt(ctx.startedAt)
+              : limiter.tryTake();
+        } catch (error) {
+          return this.out(ctx, i - 1, false, error);
+        }
+        if (granted) continue;
+        const taken = limiter.acquireUnraced(NEVER_ABORTED);
+        if (isRateLimitExceededError(taken)) {
+          this.refused(ctx, part, 'rate-limit', taken);
+          return this.out(ctx, i - 1, false, taken);
+        }
+        return this.limited(ctx, fn, i, part, taken);
       }
     }
     let value: unknown;
@@ -298,18 +392,66 @@ export class Fused {
     );
   }
 
+  /** Waits for a token of `part`'s limiter, then admits through the parts after it. */
+  private limited(
+    ctx: FusedContext,
+    fn: Thunk<unknown>,
+    i: number,
+    part: Part,
+    taken: Promise<void>,
+  ): Promise<unknown> {
+    return taken.then(
+      () => this.answer(ctx, this.admit(ctx, fn, i + 1)),
+      (error: unknown) => {
+        if (isRateLimitExceededError(error)) {
+          reportRefusal(this.env, part.kind, 'rate-limit', error);
+        }
+        return this.answer(ctx, this.out(ctx, i - 1, false, error));
+      },
+    );
+  }
+
+  /**
+   * After `wait`, the next attempt (`attempt + 1`) of the retry at part `i`, admitted through the
+   * parts inside it; `received` is the context the retry received.
+   */
+  private retrying(
+    received: FusedContext,
+    i: number,
+    attempt: number,
+    state: RetryState,
+    wait: Promise<void>,
+  ): Promise<unknown> {
+    return wait.then(
+      () => {
+        const next = new FusedContext(
+          this,
+          NaN,
+          undefined,
+          undefined,
+          received,
+          attempt + 1,
+          state,
+        );
+        return this.answer(received, this.admit(next, received.top.fn as Thunk<unknown>, i + 1));
+      },
+      (error: unknown) => this.answer(received, this.out(received, i - 1, false, error)),
+    );
+  }
+
   /** The outcome of a continuation: a promise of it, or it now (returned or thrown). */
   private answer(ctx: FusedContext, later: Promise<unknown> | undefined): unknown {
     if (later !== undefined) return later;
-    if (ctx.ok) return ctx.value;
-    throw ctx.value;
+    const top = ctx.top;
+    if (top.ok) return top.value;
+    throw top.value;
   }
 
   /** A refusal of `part`: its stack starts at the caller in the caller's turn; counted. */
   private refused(
     ctx: FusedContext,
     part: Part,
-    reason: 'bulkhead' | 'circuit-open',
+    reason: 'bulkhead' | 'circuit-open' | 'rate-limit',
     refusal: Error,
   ): void {
     // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
@@ -345,7 +487,25 @@ export class Fused {
           ok = false;
           value = error;
         }
-      } else {
+      } else if (part.code === RETRY) {
+        const retry = part.retry as Retry;
+        // Past the retry, the context it received (a later attempt's is the retry's own).
+        const received = ctx.outer ?? ctx;
+        if (!part.single && (!ok || retry.judgesResults)) {
+          const attempt = ctx.attempt;
+          const state = attempt > 1 ? (ctx.retryState as RetryState) : { prev: 0 };
+          let wait: Promise<void> | undefined;
+          try {
+            wait = retry.nextAttempt(attempt, !ok, value, state, received, part.report);
+          } catch (error) {
+            // What a predicate or a `delay` function threw goes out as the failure.
+            ok = false;
+            value = error;
+          }
+          if (wait !== undefined) return this.retrying(received, i, attempt, state, wait);
+        }
+        ctx = received;
+      } else if (part.code === FALLBACK) {
         const fallback = part.fallback as Fallback<unknown>;
         let replaced: unknown = NOT_REPLACED;
         if (ok) {
@@ -424,13 +584,14 @@ export class Fused {
       const { counters, hub, policy } = this.env;
       counters.fallbacks++;
       if (hub.has('fallback')) hub.emit('fallback', { policy, stage: part.kind, error });
-      if (ok) ctx.recovered = true;
+      if (ok) ctx.top.recovered = true;
     }
     return ok;
   }
 
   /** The execution is over: counted, its `success`/`failure` event, a drain watch told. */
   private settle(ctx: FusedContext, ok: boolean, value: unknown): void {
+    ctx = ctx.top;
     ctx.ok = ok;
     ctx.value = value;
     if (ok) this.counters.successes++;

@@ -147,8 +147,8 @@ export class FusedContext implements ExecutionContext {
   readonly attempt: number;
   /** @internal The retry's state from one wait to the next (a later attempt's). */
   readonly retryState: RetryState | undefined;
-  /** @internal The thunk (on `top`). */
-  readonly fn: Thunk<unknown> | undefined;
+  /** @internal The thunk. */
+  readonly fn: Thunk<unknown>;
   /** @internal The bulkhead's ticket, once taken. */
   slot: BulkheadTicket | false = false;
   /** @internal The circuit breaker's ticket, once admitted. */
@@ -165,8 +165,10 @@ export class FusedContext implements ExecutionContext {
   readonly entry: Function | undefined;
   /** @internal The policy's clock, which `startedAt` reads at first use. */
   readonly clock: Clock;
-  /** @internal Behind `data`, made when it is first read (on `top`). */
+  /** @internal Behind `data`: `execute`'s, or made when it is first read (on `top`). */
   map: Map<string, unknown> | undefined = undefined;
+  /** @internal When the thunk was called, while someone listens for `attempt` (else NaN). */
+  attemptStart = NaN;
 
   /**
    * @param outer - for a retry's later attempt, the context the retry received; `state` its
@@ -175,7 +177,7 @@ export class FusedContext implements ExecutionContext {
   constructor(
     exec: Fused,
     start: number,
-    fn: Thunk<unknown> | undefined,
+    fn: Thunk<unknown>,
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
     entry: Function | undefined,
     outer: FusedContext | undefined,
@@ -251,7 +253,7 @@ export class FusedContext implements ExecutionContext {
  * method answers later.
  */
 function fusedOk(this: FusedContext, value: unknown): unknown {
-  const later = this.exec.out(this, this.exec.last, true, value);
+  const later = this.exec.thunkOut(this, true, value);
   if (later !== undefined) return later;
   const top = this.top;
   if (top.ok) return top.value;
@@ -259,7 +261,7 @@ function fusedOk(this: FusedContext, value: unknown): unknown {
 }
 
 function fusedError(this: FusedContext, error: unknown): unknown {
-  const later = this.exec.out(this, this.exec.last, false, error);
+  const later = this.exec.thunkOut(this, false, error);
   if (later !== undefined) return later;
   const top = this.top;
   if (top.ok) return top.value;
@@ -289,11 +291,20 @@ export class Fused {
     this.hub = env.hub;
   }
 
-  /** Runs `fn`; `start` as `execute` read it (or NaN), `entry` the wrapper called, if any. */
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
-  run(fn: Thunk<unknown>, start: number, entry: Function | undefined): Promise<unknown> {
+  /**
+   * Runs `fn`; `start` as `execute` read it (or NaN), `entry` the wrapper called, if any, `data`
+   * `execute`'s.
+   */
+  run(
+    fn: Thunk<unknown>,
+    start: number,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+    entry: Function | undefined,
+    data: Map<string, unknown> | undefined,
+  ): Promise<unknown> {
     const ctx = new FusedContext(this, start, fn, entry, undefined, 1, undefined);
-    const answer = this.admit(ctx, fn, 0);
+    if (data !== undefined) ctx.map = data;
+    const answer = this.admit(ctx, 0);
     ctx.inFirstTurn = false;
     if (answer !== undefined) return answer;
     return ctx.ok ? Promise.resolve(ctx.value) : rejectedSoon(ctx.value);
@@ -303,7 +314,7 @@ export class Fused {
    * Admits the execution through the parts from `from` on, then calls the thunk. Returns the
    * execution's promise, or undefined when it settled now (`ctx.ok`, `ctx.value`).
    */
-  private admit(ctx: FusedContext, fn: Thunk<unknown>, from: number): Promise<unknown> | undefined {
+  private admit(ctx: FusedContext, from: number): Promise<unknown> | undefined {
     const parts = this.parts;
     for (let i = from; i < parts.length; i++) {
       const part = parts[i] as Part;
@@ -325,7 +336,7 @@ export class Fused {
           return this.out(ctx, i - 1, false, refusal);
         }
         // Queued (or redirected to a successor's queue after a reload).
-        return this.queued(ctx, fn, i, part);
+        return this.queued(ctx, i, part);
       } else if (part.code === BREAKER) {
         let ticket: number | Promise<number> | CircuitOpenError;
         try {
@@ -358,20 +369,40 @@ export class Fused {
           this.refused(ctx, part, 'rate-limit', taken);
           return this.out(ctx, i - 1, false, taken);
         }
-        return this.limited(ctx, fn, i, part, taken);
+        return this.limited(ctx, i, part, taken);
       }
     }
+    // Timed while someone listens for `attempt` (see `Invoker.enterTimed`).
+    if (this.hub.watchesAttempts) ctx.attemptStart = this.env.clock.now();
+    // Called on the execution's first context, as the steps call it on their root.
+    const top = ctx.top;
     let value: unknown;
     let promise: Promise<unknown> | undefined;
     try {
-      value = fn(ctx);
+      value = top.fn(ctx);
       if (value instanceof Promise) promise = value;
       else if (isThenable(value)) promise = Promise.resolve(value);
     } catch (error) {
-      return this.out(ctx, this.last, false, error);
+      return this.thunkOut(ctx, false, error);
     }
-    if (promise === undefined) return this.out(ctx, this.last, true, value);
+    if (promise === undefined) return this.thunkOut(ctx, true, value);
     return promise.then(fusedOk.bind(ctx), fusedError.bind(ctx));
+  }
+
+  /** The thunk's outcome, its attempt's end reported while timed, sent out. */
+  thunkOut(ctx: FusedContext, ok: boolean, value: unknown): Promise<unknown> | undefined {
+    const start = ctx.attemptStart;
+    if (start === start) {
+      ctx.attemptStart = NaN;
+      const policy = this.env.policy;
+      const attempt = ctx.attempt;
+      const durationMs = this.env.clock.now() - start;
+      this.hub.emit(
+        'attempt',
+        ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
+      );
+    }
+    return this.out(ctx, this.last, ok, value);
   }
 
   /**
@@ -379,11 +410,11 @@ export class Fused {
    * it. (Out of `admit`: a function that makes closures keeps its variables in a context object
    * made at every call.)
    */
-  private queued(ctx: FusedContext, fn: Thunk<unknown>, i: number, part: Part): Promise<unknown> {
+  private queued(ctx: FusedContext, i: number, part: Part): Promise<unknown> {
     return (part.bulkhead as Bulkhead).waitSlot(NEVER_ABORTED).then(
       (granted) => {
         ctx.slot = granted;
-        return this.answer(ctx, this.admit(ctx, fn, i + 1));
+        return this.answer(ctx, this.admit(ctx, i + 1));
       },
       (error: unknown) => {
         if (isBulkheadFullError(error)) reportRefusal(this.env, part.kind, 'bulkhead', error);
@@ -395,13 +426,12 @@ export class Fused {
   /** Waits for a token of `part`'s limiter, then admits through the parts after it. */
   private limited(
     ctx: FusedContext,
-    fn: Thunk<unknown>,
     i: number,
     part: Part,
     taken: Promise<void>,
   ): Promise<unknown> {
     return taken.then(
-      () => this.answer(ctx, this.admit(ctx, fn, i + 1)),
+      () => this.answer(ctx, this.admit(ctx, i + 1)),
       (error: unknown) => {
         if (isRateLimitExceededError(error)) {
           reportRefusal(this.env, part.kind, 'rate-limit', error);
@@ -427,13 +457,13 @@ export class Fused {
         const next = new FusedContext(
           this,
           NaN,
-          undefined,
+          received.fn,
           undefined,
           received,
           attempt + 1,
           state,
         );
-        return this.answer(received, this.admit(next, received.top.fn as Thunk<unknown>, i + 1));
+        return this.answer(received, this.admit(next, i + 1));
       },
       (error: unknown) => this.answer(received, this.out(received, i - 1, false, error)),
     );

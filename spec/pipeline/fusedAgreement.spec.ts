@@ -638,16 +638,39 @@ function contextOf(
 }
 
 describe('the fused path', () => {
-  it('runs a call without options of a policy of fallbacks, a bulkhead and a breaker', () => {
+  it('runs a call without a signal of a policy of stages it can run', () => {
     const clock = new ManualClock(1000);
     expect(contextOf(built(true, () => make(ELIGIBLE, clock)))).to.be.instanceOf(FusedContext);
     expect(contextOf(built(true, () => make([], clock)))).to.be.instanceOf(FusedContext);
     // Built with fusing off, the same policy runs on the steps.
     expect(contextOf(built(false, () => make(ELIGIBLE, clock)))).to.not.be.instanceOf(FusedContext);
+
+    const policy = built(true, () => make(ELIGIBLE, clock));
+    const withData = contextOf(policy, { data: { id: 7 } });
+    expect(withData).to.be.instanceOf(FusedContext);
+    expect(withData.data.get('id')).to.equal(7);
+    // Attempts are timed on the fused path too.
+    const attempts: unknown[] = [];
+    const stop = policy.on('attempt', (e) => attempts.push(e));
+    expect(contextOf(policy)).to.be.instanceOf(FusedContext);
+    stop();
+    expect(attempts).to.deep.equal([{ policy: 'agree', attempt: 1, durationMs: 0 }]);
+    // A fallback's method that takes the context gets the fused call's.
+    const reachingMethod = built(true, () =>
+      Policy.builder<unknown, unknown>('agree')
+        .clock(clock)
+        .fallback({ method: (_error: unknown, ctx: ExecutionContext) => ctx.attempt })
+        .build(),
+    );
+    expect(contextOf(reachingMethod)).to.be.instanceOf(FusedContext);
   });
 
-  it('leaves to the steps another stage, a call with options, and attempts someone times', () => {
+  it('leaves to the steps a call with a signal, and a policy with a stage it cannot run', () => {
     const clock = new ManualClock(1000);
+    const policy = built(true, () => make(ELIGIBLE, clock));
+    expect(contextOf(policy, { signal: new AbortController().signal })).to.not.be.instanceOf(
+      FusedContext,
+    );
     const withTimeout = built(true, () =>
       Policy.builder<unknown, unknown>('agree')
         .clock(clock)
@@ -656,23 +679,17 @@ describe('the fused path', () => {
         .build(),
     );
     expect(contextOf(withTimeout)).to.not.be.instanceOf(FusedContext);
-    const reachingMethod = built(true, () =>
+    const timingBreaker = built(true, () =>
       Policy.builder<unknown, unknown>('agree')
         .clock(clock)
-        .fallback({ method: (_error: unknown, ctx: ExecutionContext) => ctx.attempt })
+        .circuitBreaker({ slowCallDuration: 100 })
         .build(),
     );
-    expect(contextOf(reachingMethod)).to.not.be.instanceOf(FusedContext);
-
-    const policy = built(true, () => make(ELIGIBLE, clock));
-    expect(contextOf(policy, { signal: new AbortController().signal })).to.not.be.instanceOf(
-      FusedContext,
+    expect(contextOf(timingBreaker)).to.not.be.instanceOf(FusedContext);
+    const twoBulkheads = built(true, () =>
+      Policy.builder<unknown, unknown>('agree').clock(clock).bulkhead().bulkhead().build(),
     );
-    expect(contextOf(policy, { data: { id: 7 } })).to.not.be.instanceOf(FusedContext);
-    const stop = policy.on('attempt', () => undefined);
-    expect(contextOf(policy)).to.not.be.instanceOf(FusedContext);
-    stop();
-    expect(contextOf(policy)).to.be.instanceOf(FusedContext);
+    expect(contextOf(twoBulkheads)).to.not.be.instanceOf(FusedContext);
   });
 
   for (const declares of [true, false]) {

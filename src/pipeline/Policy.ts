@@ -134,9 +134,9 @@ export class Policy<T = unknown, F = never> {
    */
   private readonly watching = { since: NaN };
   /**
-   * The fused executor, for a policy of fallbacks, a bulkhead and a circuit breaker over
-   * in-memory stores (see `fused.ts`): an execution with no options, while nobody listens for
-   * `attempt`, runs through it instead of the steps.
+   * The fused executor, for a policy of built-in stages over in-memory stores that it can run
+   * (see `fused.ts`): an execution without a caller's signal runs through it instead of the
+   * steps.
    */
   private readonly fused: Fused | undefined;
   /** What the fused executor tells this policy (a drain watch, see `whenDrained`). */
@@ -242,9 +242,9 @@ export class Policy<T = unknown, F = never> {
       this.clockAtStart === true || hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
         ? clock.now()
         : NaN;
-    // No options, nobody timing attempts: the fused executor, when the policy has one.
-    if (options === undefined && this.fused !== undefined && hub.watchesAttempts === false) {
-      return this.fused.run(fn, start, wrapper) as Promise<Resolved<ReturnType<Fn>, R> | F>;
+    // No caller's signal: the fused executor, when the policy has one.
+    if (signal === undefined && this.fused !== undefined) {
+      return this.fused.run(fn, start, wrapper, data) as Promise<Resolved<ReturnType<Fn>, R> | F>;
     }
     const root = new RootContext(this.name, start, fn, signal, data, clock);
     if (wrapper !== undefined) root.entry = wrapper;

@@ -1,7 +1,7 @@
-// The fused executor: a policy of fallbacks, a bulkhead and a circuit breaker over in-memory
-// stores, run by one object without the step engine's walk (see ARCHITECTURE.md, "The fused
-// path"). Each decision is the primitive's own (a slot, a ticket, `recordOn`, `on`); this file
-// only orders them as the steps do.
+// The fused executor: a policy of fallbacks, rate limiters, a bulkhead, a retry and a circuit
+// breaker over in-memory stores, run by one object without the step engine's walk (see
+// ARCHITECTURE.md, "The fused path"). Each decision is the primitive's own (a slot, a token, a
+// ticket, `recordOn`, `nextAttempt`, `on`); this file only orders them as the steps do.
 import type { Clock } from '../internal/clock.js';
 import type { ContextJSON } from '../internal/context.js';
 import { contextView, deferTo } from '../internal/context.js';
@@ -9,24 +9,49 @@ import { INSPECT } from '../internal/inspect.js';
 import { V8Error, rejectedSoon } from '../internal/refusal.js';
 import { NEVER_ABORTED, isThenable } from '../internal/signals.js';
 import { isAsyncAnswerError } from '../internal/validate.js';
-import { CircuitOpenError, RejectedResultError, isBulkheadFullError } from '../errors.js';
+import {
+  CircuitOpenError,
+  RejectedResultError,
+  isBulkheadFullError,
+  isRateLimitExceededError,
+} from '../errors.js';
 import type { Bulkhead } from '../strategies/bulkhead/Bulkhead.js';
 import type { BulkheadTicket } from '../strategies/bulkhead/store.js';
 import type { CircuitBreaker } from '../strategies/circuit-breaker/CircuitBreaker.js';
 import type { Fallback } from '../strategies/fallback/Fallback.js';
+import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
+import type { Retry, RetryReport, RetryState } from '../strategies/retry/Retry.js';
 import type { ExecutionContext, Thunk } from './ExecutionContext.js';
 import type { StageEnv } from './env.js';
+import type { EventHub } from './events.js';
+import type { Counters } from './metrics.js';
 import { reportRefusal } from './step.js';
 
 /** @internal What a step offers the fused executor: its kind and its primitive. */
 export type FusedStage =
   | { readonly code: typeof FALLBACK; readonly kind: string; readonly fallback: Fallback<unknown> }
   | { readonly code: typeof BULKHEAD; readonly kind: string; readonly bulkhead: Bulkhead }
-  | { readonly code: typeof BREAKER; readonly kind: string; readonly breaker: CircuitBreaker };
+  | { readonly code: typeof BREAKER; readonly kind: string; readonly breaker: CircuitBreaker }
+  | {
+      readonly code: typeof LIMITER;
+      readonly kind: string;
+      readonly limiter: RateLimiter;
+      /** The limiter runs on the policy's clock: in the call's first turn it borrows `startedAt`. */
+      readonly sharesClock: boolean;
+    }
+  | {
+      readonly code: typeof RETRY;
+      readonly kind: string;
+      readonly retry: Retry;
+      /** The stage's report of each retry due (counted, and the `retry` event). */
+      readonly report: RetryReport;
+    };
 
 export const FALLBACK = 0;
 export const BULKHEAD = 1;
 export const BREAKER = 2;
+export const LIMITER = 3;
+export const RETRY = 4;
 
 /**
  * @internal One stage of a fused policy. One class for every kind (V8 then sees one shape where
@@ -38,6 +63,12 @@ class Part {
   readonly fallback: Fallback<unknown> | undefined;
   readonly bulkhead: Bulkhead | undefined;
   readonly breaker: CircuitBreaker | undefined;
+  readonly limiter: RateLimiter | undefined;
+  readonly sharesClock: boolean;
+  readonly retry: Retry | undefined;
+  readonly report: RetryReport | undefined;
+  /** A retry of one attempt: every outcome goes out as it is. */
+  readonly single: boolean;
 
   constructor(stage: FusedStage) {
     this.code = stage.code;
@@ -45,6 +76,11 @@ class Part {
     this.fallback = stage.code === FALLBACK ? stage.fallback : undefined;
     this.bulkhead = stage.code === BULKHEAD ? stage.bulkhead : undefined;
     this.breaker = stage.code === BREAKER ? stage.breaker : undefined;
+    this.limiter = stage.code === LIMITER ? stage.limiter : undefined;
+    this.sharesClock = stage.code === LIMITER && stage.sharesClock;
+    this.retry = stage.code === RETRY ? stage.retry : undefined;
+    this.report = stage.code === RETRY ? stage.report : undefined;
+    this.single = stage.code === RETRY && stage.retry.maxAttempts === 1;
   }
 }
 
@@ -66,7 +102,7 @@ export interface FusedHost {
 
 /**
  * @internal The fused executor of a policy whose stages all offer one (see {@link FusedStage}),
- * with at most one bulkhead and one circuit breaker; `undefined` for any other policy.
+ * with at most one bulkhead, one circuit breaker and one retry; `undefined` for any other policy.
  */
 export function fuse(
   stages: ReadonlyArray<FusedStage | undefined>,
@@ -75,73 +111,110 @@ export function fuse(
 ): Fused | undefined {
   if (!fusing) return undefined;
   (FusedContext.prototype as { [INSPECT]?: unknown })[INSPECT] ??= contextView;
+  // A context holds one ticket of each (a bulkhead's slot, a breaker's ticket, a retry's state).
   let bulkheads = 0;
   let breakers = 0;
+  let retries = 0;
   const parts: Part[] = [];
   for (const stage of stages) {
     if (stage === undefined) return undefined;
     if (stage.code === BULKHEAD) bulkheads++;
     else if (stage.code === BREAKER) breakers++;
+    else if (stage.code === RETRY) retries++;
     parts.push(new Part(stage));
   }
-  return bulkheads > 1 || breakers > 1 ? undefined : new Fused(parts, env, host);
+  if (bulkheads > 1 || breakers > 1 || retries > 1) return undefined;
+  return new Fused(parts, env, host);
 }
 
 /**
  * @internal The context of an execution the fused executor runs: what the thunk sees (as the
  * steps' root context shows it for a call with neither a signal nor a deadline) and the tickets
- * the execution holds.
+ * the execution holds. A retry's later attempts get one of their own (`attempt`, and the tickets
+ * of the stages inside the retry), whose `top` is the execution's first: it keeps the start, the
+ * data and the outcome.
  */
 export class FusedContext implements ExecutionContext {
   readonly policyName: string;
-  /** @internal The clock time `startedAt` answers (NaN: read at first use). */
+  /** @internal The clock time `startedAt` answers (NaN: read at first use); on `top`. */
   start: number;
   /** @internal The executor running it. */
   readonly exec: Fused;
+  /** @internal The execution's first context (this one for the first). */
+  readonly top: FusedContext;
+  /** @internal The context the retry received, for a later attempt's (else undefined). */
+  readonly outer: FusedContext | undefined;
+  readonly attempt: number;
+  /** @internal The retry's state from one wait to the next (a later attempt's). */
+  readonly retryState: RetryState | undefined;
+  /** @internal The thunk. */
+  readonly fn: Thunk<unknown>;
   /** @internal The bulkhead's ticket, once taken. */
   slot: BulkheadTicket | false = false;
   /** @internal The circuit breaker's ticket, once admitted. */
   ticket = 0;
-  /** @internal The outcome, once settled. */
+  /** @internal The outcome, once settled (on `top`). */
   ok = false;
   value: unknown = undefined;
-  /** @internal A fallback supplied the value. */
+  /** @internal A fallback supplied the value (on `top`). */
   recovered = false;
   /**
-   * @internal The settle functions of the execution's promise once it is a deferred: made when
-   * the execution queues for a slot, or when a fallback's method answers later (as the steps make
-   * theirs), and settled where the outcome is known (see `Fused.answer`).
+   * @internal The settle functions of the execution's promise once it is a deferred (on `top`):
+   * made when the execution first waits (a slot, a token, a retry's delay, a fallback's method
+   * answering later), as the steps make theirs, and settled where the outcome is known (see
+   * `Fused.answer`).
    */
   deferred: Settlers | undefined = undefined;
   /** @internal True while `execute` still runs (a refusal's stack starts at its caller). */
-  inFirstTurn = true;
+  inFirstTurn: boolean;
   /** @internal The wrapper the caller called, if any (see `RootContext.entry`). */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
-  entry: Function | undefined;
-  readonly #clock: Clock;
-  #map: Map<string, unknown> | undefined = undefined;
+  readonly entry: Function | undefined;
+  /** @internal The policy's clock, which `startedAt` reads at first use. */
+  readonly clock: Clock;
+  /** @internal Behind `data`: `execute`'s, or made when it is first read (on `top`). */
+  map: Map<string, unknown> | undefined = undefined;
+  /** @internal When the thunk was called, while someone listens for `attempt` (else NaN). */
+  attemptStart = NaN;
 
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
-  constructor(exec: Fused, start: number, entry: Function | undefined) {
+  /**
+   * @param outer - for a retry's later attempt, the context the retry received; `state` its
+   *   state, `attempt` the attempt's number
+   */
+  constructor(
+    exec: Fused,
+    start: number,
+    fn: Thunk<unknown>,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+    entry: Function | undefined,
+    outer: FusedContext | undefined,
+    attempt: number,
+    state: RetryState | undefined,
+  ) {
     this.exec = exec;
     this.policyName = exec.env.policy;
     this.start = start;
+    this.fn = fn;
     this.entry = entry;
-    this.#clock = exec.env.clock;
+    this.clock = exec.env.clock;
+    this.outer = outer;
+    this.top = outer === undefined ? this : outer.top;
+    this.attempt = attempt;
+    this.retryState = state;
+    this.inFirstTurn = outer === undefined;
   }
 
   get startedAt(): number {
-    const start = this.start;
-    return start === start ? start : (this.start = this.#clock.now());
+    const top = this.top;
+    const start = top.start;
+    return start === start ? start : (top.start = this.clock.now());
   }
   get signal(): AbortSignal {
     return NEVER_ABORTED;
   }
-  get attempt(): number {
-    return 1;
-  }
   get data(): Map<string, unknown> {
-    return (this.#map ??= new Map());
+    const top = this.top;
+    return (top.map ??= new Map());
   }
   get deadline(): number {
     return Infinity;
@@ -149,9 +222,16 @@ export class FusedContext implements ExecutionContext {
   get remaining(): number {
     return Infinity;
   }
+  /** @internal Nobody can call it off (no signal, no deadline): a retry's scope. */
+  get aborted(): boolean {
+    return false;
+  }
+  get abortReason(): undefined {
+    return undefined;
+  }
   /** @internal For the context's inspection (see `contextView`). */
   get dataIfMade(): Map<string, unknown> | undefined {
-    return this.#map;
+    return this.top.map;
   }
   get signalMade(): AbortSignal {
     return NEVER_ABORTED;
@@ -161,13 +241,14 @@ export class FusedContext implements ExecutionContext {
   }
 
   toJSON(): ContextJSON {
+    const map = this.top.map;
     return {
       policyName: this.policyName,
-      attempt: 1,
+      attempt: this.attempt,
       startedAt: this.startedAt,
       deadline: Infinity,
       remaining: Infinity,
-      data: this.#map === undefined ? {} : Object.fromEntries(this.#map),
+      data: map === undefined ? {} : Object.fromEntries(map),
       signal: { aborted: false },
     };
   }
@@ -181,41 +262,54 @@ interface Settlers {
 
 /*
  * The reactions to the thunk's promise, bound to the execution's context (see engine.ts for why
- * bound functions): each answers with the execution's outcome, or a promise of it when a fallback
- * method answers later (see `Fused.answer`).
+ * bound functions): each answers with the execution's outcome, or a promise of it when something
+ * waits on the way out (see `Fused.answer`).
  */
 function fusedOk(this: FusedContext, value: unknown): unknown {
-  return this.exec.answer(this, this.exec.out(this, this.exec.last, true, value));
+  return this.exec.answer(this, this.exec.thunkOut(this, true, value));
 }
 
 function fusedError(this: FusedContext, error: unknown): unknown {
-  return this.exec.answer(this, this.exec.out(this, this.exec.last, false, error));
+  return this.exec.answer(this, this.exec.thunkOut(this, false, error));
 }
 
 /**
- * @internal Runs a policy of fallbacks, a bulkhead and a circuit breaker (see {@link fuse}) as
- * the steps would, in one object: the admissions in order (a slot, a ticket), the thunk, then
- * the outcome out through each stage in reverse. The execution's promise is the reaction to the
- * thunk's.
+ * @internal Runs a fused policy (see {@link fuse}) as the steps would, in one object: the
+ * admissions in order (a token, a slot, a ticket), the thunk, then the outcome out through each
+ * stage in reverse (a retry going in again from its place). The execution's promise is the
+ * reaction to the thunk's.
  */
 export class Fused {
   readonly env: StageEnv;
   readonly last: number;
-  readonly #parts: readonly Part[];
-  readonly #host: FusedHost;
+  private readonly parts: readonly Part[];
+  private readonly host: FusedHost;
+  private readonly counters: Counters;
+  private readonly hub: EventHub;
 
   constructor(parts: readonly Part[], env: StageEnv, host: FusedHost) {
-    this.#parts = parts;
+    this.parts = parts;
     this.last = parts.length - 1;
     this.env = env;
-    this.#host = host;
+    this.host = host;
+    this.counters = env.counters;
+    this.hub = env.hub;
   }
 
-  /** Runs `fn`; `start` as `execute` read it (or NaN), `entry` the wrapper called, if any. */
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
-  run(fn: Thunk<unknown>, start: number, entry: Function | undefined): Promise<unknown> {
-    const ctx = new FusedContext(this, start, entry);
-    const answer = this.admit(ctx, fn, 0);
+  /**
+   * Runs `fn`; `start` as `execute` read it (or NaN), `entry` the wrapper called, if any, `data`
+   * `execute`'s.
+   */
+  run(
+    fn: Thunk<unknown>,
+    start: number,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+    entry: Function | undefined,
+    data: Map<string, unknown> | undefined,
+  ): Promise<unknown> {
+    const ctx = new FusedContext(this, start, fn, entry, undefined, 1, undefined);
+    if (data !== undefined) ctx.map = data;
+    const answer = this.admit(ctx, 0);
     ctx.inFirstTurn = false;
     if (answer !== undefined) return answer;
     return ctx.ok ? Promise.resolve(ctx.value) : rejectedSoon(ctx.value);
@@ -225,8 +319,8 @@ export class Fused {
    * Admits the execution through the parts from `from` on, then calls the thunk. Returns the
    * execution's promise, or undefined when it settled now (`ctx.ok`, `ctx.value`).
    */
-  private admit(ctx: FusedContext, fn: Thunk<unknown>, from: number): Promise<unknown> | undefined {
-    const parts = this.#parts;
+  private admit(ctx: FusedContext, from: number): Promise<unknown> | undefined {
+    const parts = this.parts;
     for (let i = from; i < parts.length; i++) {
       const part = parts[i] as Part;
       if (part.code === BULKHEAD) {
@@ -247,7 +341,7 @@ export class Fused {
           return this.out(ctx, i - 1, false, refusal);
         }
         // Queued (or redirected to a successor's queue after a reload).
-        return this.queued(ctx, fn, i, part);
+        return this.queued(ctx, i, part);
       } else if (part.code === BREAKER) {
         let ticket: number | Promise<number> | CircuitOpenError;
         try {
@@ -263,43 +357,135 @@ export class Fused {
         const refusal = ticket as CircuitOpenError;
         this.refused(ctx, part, 'circuit-open', refusal);
         return this.out(ctx, i - 1, false, refusal);
+      } else if (part.code === LIMITER) {
+        const limiter = part.limiter as RateLimiter;
+        let granted: boolean;
+        try {
+          granted =
+            part.sharesClock && ctx.inFirstTurn
+              ? limiter.tryAcquireAt(ctx.startedAt)
+              : limiter.tryTake();
+        } catch (error) {
+          return this.out(ctx, i - 1, false, error);
+        }
+        if (granted) continue;
+        const taken = limiter.acquireUnraced(NEVER_ABORTED);
+        if (isRateLimitExceededError(taken)) {
+          this.refused(ctx, part, 'rate-limit', taken);
+          return this.out(ctx, i - 1, false, taken);
+        }
+        return this.limited(ctx, i, part, taken);
       }
     }
+    // Timed while someone listens for `attempt` (see `Invoker.enterTimed`).
+    if (this.hub.watchesAttempts) ctx.attemptStart = this.env.clock.now();
+    // Called on the execution's first context, as the steps call it on their root.
+    const top = ctx.top;
     let value: unknown;
     let promise: Promise<unknown> | undefined;
     try {
-      value = fn(ctx);
+      value = top.fn(ctx);
       if (value instanceof Promise) promise = value;
       else if (isThenable(value)) promise = Promise.resolve(value);
     } catch (error) {
-      return this.out(ctx, this.last, false, error);
+      return this.thunkOut(ctx, false, error);
     }
-    if (promise === undefined) return this.out(ctx, this.last, true, value);
+    if (promise === undefined) return this.thunkOut(ctx, true, value);
     return promise.then(fusedOk.bind(ctx), fusedError.bind(ctx));
   }
 
+  /** The thunk's outcome, its attempt's end reported while timed, sent out. */
+  thunkOut(ctx: FusedContext, ok: boolean, value: unknown): Promise<unknown> | undefined {
+    const start = ctx.attemptStart;
+    if (start === start) {
+      ctx.attemptStart = NaN;
+      const policy = this.env.policy;
+      const attempt = ctx.attempt;
+      const durationMs = this.env.clock.now() - start;
+      this.hub.emit(
+        'attempt',
+        ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
+      );
+    }
+    return this.out(ctx, this.last, ok, value);
+  }
+
+  /*
+   * Each wait below (a slot, a token, a retry's delay, a fallback's method answering later) goes
+   * on in reactions that never throw: they settle the execution's promise, a deferred from the
+   * first wait on (see `waiting`), as the steps settle theirs. A promise chained on to the
+   * continuation instead would settle a microtask later than the steps' for each wait it adopts.
+   */
+
   /**
    * Waits for a slot of `part`'s bulkhead, then admits the execution through the parts after
-   * it. The execution's promise is a deferred made now, as the steps make a queued execution's:
-   * one chained on to the continuation would settle a microtask later than theirs when the thunk
-   * answers with a promise. (Out of `admit`: a function that makes closures keeps its variables
-   * in a context object made at every call.)
+   * it. (Out of `admit`: a function that makes closures keeps its variables in a context object
+   * made at every call.)
    */
-  private queued(ctx: FusedContext, fn: Thunk<unknown>, i: number, part: Part): Promise<unknown> {
-    const promise = deferFused(ctx);
-    // Neither reaction throws: each settles the execution's promise (now, or when the thunk or
-    // a fallback's method answers).
-    void (part.bulkhead as Bulkhead).waitSlot(NEVER_ABORTED).then(
+  private queued(ctx: FusedContext, i: number, part: Part): Promise<unknown> {
+    const reaction = (part.bulkhead as Bulkhead).waitSlot(NEVER_ABORTED).then(
       (granted) => {
         ctx.slot = granted;
-        this.answer(ctx, this.admit(ctx, fn, i + 1));
+        this.answer(ctx, this.admit(ctx, i + 1));
       },
       (error: unknown) => {
         if (isBulkheadFullError(error)) reportRefusal(this.env, part.kind, 'bulkhead', error);
         this.answer(ctx, this.out(ctx, i - 1, false, error));
       },
     );
-    return promise;
+    return waiting(ctx, reaction);
+  }
+
+  /** Waits for a token of `part`'s limiter, then admits through the parts after it. */
+  private limited(
+    ctx: FusedContext,
+    i: number,
+    part: Part,
+    taken: Promise<void>,
+  ): Promise<unknown> {
+    const reaction = taken.then(
+      () => {
+        this.answer(ctx, this.admit(ctx, i + 1));
+      },
+      (error: unknown) => {
+        if (isRateLimitExceededError(error)) {
+          reportRefusal(this.env, part.kind, 'rate-limit', error);
+        }
+        this.answer(ctx, this.out(ctx, i - 1, false, error));
+      },
+    );
+    return waiting(ctx, reaction);
+  }
+
+  /**
+   * After `wait`, the next attempt (`attempt + 1`) of the retry at part `i`, admitted through the
+   * parts inside it; `received` is the context the retry received.
+   */
+  private retrying(
+    received: FusedContext,
+    i: number,
+    attempt: number,
+    state: RetryState,
+    wait: Promise<void>,
+  ): Promise<unknown> {
+    const reaction = wait.then(
+      () => {
+        const next = new FusedContext(
+          this,
+          NaN,
+          received.fn,
+          undefined,
+          received,
+          attempt + 1,
+          state,
+        );
+        this.answer(received, this.admit(next, i + 1));
+      },
+      (error: unknown) => {
+        this.answer(received, this.out(received, i - 1, false, error));
+      },
+    );
+    return waiting(received, reaction);
   }
 
   /**
@@ -308,21 +494,22 @@ export class Fused {
    */
   answer(ctx: FusedContext, later: Promise<unknown> | undefined): unknown {
     if (later !== undefined) return later;
-    const deferred = ctx.deferred;
+    const top = ctx.top;
+    const deferred = top.deferred;
     if (deferred !== undefined) {
-      if (ctx.ok) deferred.resolve(ctx.value);
-      else deferred.reject(ctx.value);
+      if (top.ok) deferred.resolve(top.value);
+      else deferred.reject(top.value);
       return undefined;
     }
-    if (ctx.ok) return ctx.value;
-    throw ctx.value;
+    if (top.ok) return top.value;
+    throw top.value;
   }
 
   /** A refusal of `part`: its stack starts at the caller in the caller's turn; counted. */
   private refused(
     ctx: FusedContext,
     part: Part,
-    reason: 'bulkhead' | 'circuit-open',
+    reason: 'bulkhead' | 'circuit-open' | 'rate-limit',
     refusal: Error,
   ): void {
     // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
@@ -339,7 +526,7 @@ export class Fused {
    * fallback's method answers later.
    */
   out(ctx: FusedContext, from: number, ok: boolean, value: unknown): Promise<unknown> | undefined {
-    const parts = this.#parts;
+    const parts = this.parts;
     for (let i = from; i >= 0; i--) {
       const part = parts[i] as Part;
       if (part.code === BULKHEAD) {
@@ -358,7 +545,25 @@ export class Fused {
           ok = false;
           value = error;
         }
-      } else {
+      } else if (part.code === RETRY) {
+        const retry = part.retry as Retry;
+        // Past the retry, the context it received (a later attempt's is the retry's own).
+        const received = ctx.outer ?? ctx;
+        if (!part.single && (!ok || retry.judgesResults)) {
+          const attempt = ctx.attempt;
+          const state = attempt > 1 ? (ctx.retryState as RetryState) : { prev: 0 };
+          let wait: Promise<void> | undefined;
+          try {
+            wait = retry.nextAttempt(attempt, !ok, value, state, received, part.report);
+          } catch (error) {
+            // What a predicate or a `delay` function threw goes out as the failure.
+            ok = false;
+            value = error;
+          }
+          if (wait !== undefined) return this.retrying(received, i, attempt, state, wait);
+        }
+        ctx = received;
+      } else if (part.code === FALLBACK) {
         const fallback = part.fallback as Fallback<unknown>;
         let replaced: unknown = NOT_REPLACED;
         if (ok) {
@@ -402,12 +607,7 @@ export class Fused {
     return undefined;
   }
 
-  /**
-   * A fallback's method answers later: the outcome goes on out from the part before `i` then.
-   * The execution's promise is a deferred from now on (as the steps' becomes), which that settles:
-   * returned the first time; a continuation already settling one gets the reaction (which never
-   * rejects) to wait for, if anything.
-   */
+  /** A fallback's method answers later: the outcome goes on out from the part before `i`. */
   private recovering(
     ctx: FusedContext,
     i: number,
@@ -415,7 +615,6 @@ export class Fused {
     error: unknown,
     later: Promise<unknown>,
   ): Promise<unknown> {
-    // Neither reaction throws: the outcome goes to the deferred.
     const reaction = later.then(
       (result) => {
         const ok = this.recovered(ctx, part, error, true, result);
@@ -426,7 +625,7 @@ export class Fused {
         this.answer(ctx, this.out(ctx, i - 1, ok, thrown));
       },
     );
-    return ctx.deferred === undefined ? deferFused(ctx) : reaction;
+    return waiting(ctx, reaction);
   }
 
   /**
@@ -444,40 +643,48 @@ export class Fused {
       const { counters, hub, policy } = this.env;
       counters.fallbacks++;
       if (hub.has('fallback')) hub.emit('fallback', { policy, stage: part.kind, error });
-      if (ok) ctx.recovered = true;
+      if (ok) ctx.top.recovered = true;
     }
     return ok;
   }
 
   /** The execution is over: counted, its `success`/`failure` event, a drain watch told. */
   private settle(ctx: FusedContext, ok: boolean, value: unknown): void {
+    ctx = ctx.top;
     ctx.ok = ok;
     ctx.value = value;
-    const { counters, hub, policy, clock } = this.env;
-    if (ok) counters.successes++;
-    else counters.failures++;
+    if (ok) this.counters.successes++;
+    else this.counters.failures++;
+    const hub = this.hub;
     if (hub.watchesCalls) {
+      const { policy, clock } = this.env;
       const start = ctx.start;
       const partial = start !== start;
-      const durationMs = clock.now() - (partial ? this.#host.watching.since : start);
+      const durationMs = clock.now() - (partial ? this.host.watching.since : start);
       const payload = ok
         ? { policy, durationMs, fallback: ctx.recovered }
         : { policy, error: value, durationMs };
       if (partial) (payload as { partial?: true }).partial = true;
       hub.emit(ok ? 'success' : 'failure', payload);
     }
-    const after = this.#host.afterSettle;
+    const after = this.host.afterSettle;
     if (after !== undefined) after();
   }
 }
 
 const NOT_REPLACED = Symbol('not replaced');
 
-/** Makes the execution's promise a deferred, which `Fused.answer` settles. */
-function deferFused(ctx: FusedContext): Promise<unknown> {
+/**
+ * What a continuation that waits (`reaction`, which never rejects) answers: at the execution's
+ * first wait, its promise, made a deferred now (which the reactions settle); at a later one, the
+ * reaction (nobody needs the outcome from it).
+ */
+function waiting(ctx: FusedContext, reaction: Promise<void>): Promise<unknown> {
+  const top = ctx.top;
+  if (top.deferred !== undefined) return reaction;
   const settlers: Settlers = { resolve: ignore, reject: ignore };
   const promise = deferTo(settlers);
-  ctx.deferred = settlers;
+  top.deferred = settlers;
   return promise;
 }
 

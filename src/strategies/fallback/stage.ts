@@ -23,9 +23,8 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
     this.inner.enter(ctx);
   }
 
-  /** Fused unless its method can reach the context (which the fused path does not make). */
-  fusable(): FusedStage | undefined {
-    if (this.fallback.takesContext) return undefined;
+  /** Always fused (a method that takes the context gets the fused call's). */
+  fusable(): FusedStage {
     return { code: FALLBACK, kind: this.kind, fallback: this.fallback };
   }
 

@@ -231,6 +231,11 @@ export class RateLimiter {
     }
   }
 
+  /** @internal True when a fused policy may run this limiter: the in-memory store. */
+  get fusable(): boolean {
+    return Object.getPrototypeOf(this.#store) === InMemoryRateLimiterStore.prototype;
+  }
+
   /**
    * @internal Takes one token now, as `acquire` decides (for `execute` and a policy's stage): only
    * a store's synchronous answer (`tryReserve`), never one from what a remote store last knew; a

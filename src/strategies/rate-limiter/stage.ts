@@ -3,6 +3,7 @@ import { isRateLimitExceededError } from '../../errors.js';
 import { V8Error } from '../../internal/refusal.js';
 import type { RateLimiter } from './RateLimiter.js';
 import { BuiltinStep } from '../../pipeline/step.js';
+import { LIMITER, type FusedStage } from '../../pipeline/fused.js';
 
 /** @internal Takes one token per execution before the steps inside it run. */
 export class RateLimiterStage extends BuiltinStep<RateLimiter> {
@@ -55,6 +56,12 @@ export class RateLimiterStage extends BuiltinStep<RateLimiter> {
         this.outer.leave(ctx, false, error);
       },
     );
+  }
+
+  /** Fused over the in-memory store. */
+  fusable(): FusedStage | undefined {
+    if (!this.limiter.fusable) return undefined;
+    return { code: LIMITER, kind: this.kind, limiter: this.limiter, sharesClock: this.sharesClock };
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

@@ -1,6 +1,7 @@
 import { AttemptContext, outside, type Context } from '../../internal/context.js';
 import { retryInfo, type Retry, type RetryReport, type RetryState } from './Retry.js';
 import { BuiltinStep } from '../../pipeline/step.js';
+import { RETRY, type FusedStage } from '../../pipeline/fused.js';
 
 /** @internal Runs the steps inside it again on failure, numbering attempts in `ctx.attempt`. */
 export class RetryStage extends BuiltinStep<Retry> {
@@ -24,6 +25,12 @@ export class RetryStage extends BuiltinStep<Retry> {
     // Attempt 1 reuses the context unless an outer retry numbered it otherwise.
     // Stryker disable next-line ConditionalExpression: a context of its own for attempt 1 reads the same; reusing the caller's saves the allocation
     this.inner.enter(ctx.attempt === 1 ? ctx : new AttemptContext(ctx, this, 1));
+  }
+
+  /** Fused without a budget (whose store may answer later). */
+  fusable(): FusedStage | undefined {
+    if (this.budget !== undefined) return undefined;
+    return { code: RETRY, kind: this.kind, retry: this.retry, report: this.report };
   }
 
   leave(ctx: Context, ok: boolean, value: unknown): void {

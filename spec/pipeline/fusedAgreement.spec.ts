@@ -543,15 +543,21 @@ describe('the fused executor agrees with the steps', () => {
  */
 async function settlingTurns(
   fusing: boolean,
-  stages: readonly StageSpec[],
-  scenario: (policy: Policy<unknown, unknown>) => {
+  stages: readonly StageSpec[] | ((clock: ManualClock) => Policy<unknown, unknown>),
+  scenario: (
+    policy: Policy<unknown, unknown>,
+    clock: ManualClock,
+  ) => {
     calls: Array<Promise<unknown>>;
     release: () => void;
   },
 ): Promise<number[]> {
-  const policy = built(fusing, () => make(stages, new ManualClock(1000)));
+  const clock = new ManualClock(1000);
+  const policy = built(fusing, () =>
+    typeof stages === 'function' ? stages(clock) : make(stages, clock),
+  );
   expect(fusedOf(policy) !== undefined, 'fused').to.equal(fusing);
-  const { calls, release } = scenario(policy);
+  const { calls, release } = scenario(policy, clock);
   let turn = 0;
   const turns = calls.map(() => -1);
   calls.forEach((call, i) => {
@@ -605,6 +611,71 @@ describe('the fused executor settles a call in the turn the steps do', () => {
     };
     const steps = await settlingTurns(false, stages, scenario);
     expect(await settlingTurns(true, stages, scenario)).to.deep.equal(steps);
+  });
+
+  it("a call timed by an attempt listener, whose fallback's method answers later", async () => {
+    const build = (clock: ManualClock) =>
+      Policy.builder<unknown, unknown>('agree')
+        .clock(clock)
+        .fallback({ method: (error: unknown) => Promise.reject(error) })
+        .build();
+    const scenario = (policy: Policy<unknown, unknown>) => {
+      policy.on('attempt', () => undefined);
+      const work = deferred<unknown>();
+      return {
+        calls: [policy.execute(() => work.promise)],
+        release: () => work.reject(new ErrorA('later')),
+      };
+    };
+    const steps = await settlingTurns(false, build, scenario);
+    expect(await settlingTurns(true, build, scenario)).to.deep.equal(steps);
+  });
+
+  it('a call that waited for a token', async () => {
+    const build = (clock: ManualClock) =>
+      Policy.builder<unknown, unknown>('agree')
+        .clock(clock)
+        .rateLimiter({ maxTokens: 1, refillRate: 10, maxWait: 1000 })
+        .build();
+    const scenario = (policy: Policy<unknown, unknown>, clock: ManualClock) => {
+      const first = deferred<unknown>();
+      const second = deferred<unknown>();
+      return {
+        calls: [policy.execute(() => first.promise), policy.execute(() => second.promise)],
+        release: () => {
+          clock.tick(100);
+          first.resolve('first');
+          second.resolve('second');
+        },
+      };
+    };
+    const steps = await settlingTurns(false, build, scenario);
+    expect(await settlingTurns(true, build, scenario)).to.deep.equal(steps);
+  });
+
+  it('a call retried after a delay', async () => {
+    const build = (clock: ManualClock) =>
+      Policy.builder<unknown, unknown>('agree')
+        .clock(clock)
+        .retry({ maxAttempts: 2, delay: 5, jitter: 0 })
+        .build();
+    const scenario = (policy: Policy<unknown, unknown>, clock: ManualClock) => {
+      const second = deferred<unknown>();
+      return {
+        calls: [
+          policy.execute((ctx) => {
+            if (ctx.attempt === 1) throw new ErrorA('first');
+            return second.promise;
+          }),
+        ],
+        release: () => {
+          clock.tick(5);
+          second.resolve('second');
+        },
+      };
+    };
+    const steps = await settlingTurns(false, build, scenario);
+    expect(await settlingTurns(true, build, scenario)).to.deep.equal(steps);
   });
 });
 

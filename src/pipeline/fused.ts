@@ -391,7 +391,11 @@ export class Fused {
       return this.thunkOut(ctx, false, error);
     }
     if (promise === undefined) return this.thunkOut(ctx, true, value);
-    return promise.then(fusedOk.bind(ctx), fusedError.bind(ctx));
+    const reaction = promise.then(fusedOk.bind(ctx), fusedError.bind(ctx));
+    // A timed attempt's outcome goes out by a reaction that settles a deferred, as the steps send
+    // a timed call's (see `Invoker.settles`).
+    const timed = ctx.attemptStart;
+    return timed === timed ? waiting(ctx, reaction as Promise<void>) : reaction;
   }
 
   /** The thunk's outcome, its attempt's end reported while timed, sent out. */

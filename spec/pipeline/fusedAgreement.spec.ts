@@ -1,7 +1,7 @@
-// The fused executor (fused.ts) against the step engine: one policy of fallbacks, a bulkhead and
-// a circuit breaker, built twice on one manual clock (fused, and on the steps with fusing turned
-// off), runs the same random script of calls (answered at once, thrown, pending, thenables),
-// settlements, clock ticks and microtask turns. After every step both must agree on each call's
+// The fused executor (fused.ts) against the step engine: one policy of fallbacks, rate limiters, a
+// bulkhead, a retry and a circuit breaker, built twice on one manual clock (fused, and on the steps
+// with fusing turned off), runs the same random script of calls (answered at once, thrown,
+// pending, thenables; with `data` or without), settlements, clock ticks and microtask turns. After every step both must agree on each call's
 // outcome (and whether it has settled yet), the thunks they called and what those saw, `metrics()`
 // and every event heard. Then the cases it found, and, plainly, which calls take the fused path
 // and that its context shows what the steps' does.
@@ -38,7 +38,7 @@ type FilterSpec =
 type ResultRule = 'bad' | 'throws' | 'promise';
 
 type FallbackHow =
-  'value' | 'returns' | 'promise' | 'throws' | 'rethrows' | 'rejects' | 'rejects-same';
+  'value' | 'returns' | 'promise' | 'throws' | 'rethrows' | 'rejects' | 'rejects-same' | 'context';
 
 type StageSpec =
   | {
@@ -52,6 +52,19 @@ type StageSpec =
       readonly maxConcurrent: number;
       readonly maxQueue: number;
       readonly maxWait: number | undefined;
+    }
+  | {
+      readonly kind: 'rateLimiter';
+      readonly maxTokens: number;
+      readonly refillRate: number;
+      readonly maxWait: number | undefined;
+    }
+  | {
+      readonly kind: 'retry';
+      readonly maxAttempts: number;
+      readonly delay: number;
+      readonly retryOn: FilterSpec | undefined;
+      readonly retryOnResult: ResultRule | undefined;
     }
   | {
       readonly kind: 'circuitBreaker';
@@ -100,9 +113,10 @@ function ruleOf(rule: ResultRule): (result: unknown) => boolean {
   }
 }
 
-// Each method takes the error alone (a method that can reach the context keeps a policy on the
-// steps).
-const METHODS: Record<Exclude<FallbackHow, 'value'>, (error: unknown) => unknown> = {
+const METHODS: Record<
+  Exclude<FallbackHow, 'value'>,
+  (error: unknown, ctx: ExecutionContext) => unknown
+> = {
   returns: (error) => `fallback for ${nameOf(error)}`,
   promise: (error) => Promise.resolve(`later fallback for ${nameOf(error)}`),
   throws: (error) => {
@@ -113,6 +127,9 @@ const METHODS: Record<Exclude<FallbackHow, 'value'>, (error: unknown) => unknown
   },
   rejects: (error) => Promise.reject(new OwnError(`async method on ${nameOf(error)}`)),
   'rejects-same': (error) => Promise.reject(error),
+  context: (error, ctx) =>
+    `fallback for ${nameOf(error)} at attempt ${ctx.attempt}, started ${ctx.startedAt}, ` +
+    `data ${String(ctx.data.get('id'))}`,
 };
 
 type AnyBuilder = PolicyBuilder<unknown, unknown>;
@@ -136,6 +153,20 @@ function make(stages: readonly StageSpec[], clock: ManualClock): Policy<unknown,
         maxQueue: s.maxQueue,
         // A wait needs a queue.
         ...(s.maxWait === undefined || s.maxQueue === 0 ? {} : { maxWait: s.maxWait }),
+      });
+    } else if (s.kind === 'rateLimiter') {
+      builder = builder.rateLimiter({
+        maxTokens: s.maxTokens,
+        refillRate: s.refillRate,
+        ...(s.maxWait === undefined ? {} : { maxWait: s.maxWait }),
+      });
+    } else if (s.kind === 'retry') {
+      builder = builder.retry({
+        maxAttempts: s.maxAttempts,
+        delay: s.delay,
+        jitter: 0,
+        ...(s.retryOn === undefined ? {} : { retryOn: filterOf(s.retryOn) as never }),
+        ...(s.retryOnResult === undefined ? {} : { retryOnResult: ruleOf(s.retryOnResult) }),
       });
     } else {
       builder = builder.circuitBreaker({
@@ -209,6 +240,7 @@ const stageArb: fc.Arbitrary<StageSpec> = fc.oneof(
       'rethrows',
       'rejects',
       'rejects-same',
+      'context',
     ),
     on: filterArb,
     onResult: ruleArb,
@@ -220,6 +252,20 @@ const stageArb: fc.Arbitrary<StageSpec> = fc.oneof(
     maxWait: fc.option(fc.constantFrom(5, 20, 100), { nil: undefined }),
   }),
   fc.record({
+    kind: fc.constant('rateLimiter' as const),
+    maxTokens: fc.integer({ min: 1, max: 3 }),
+    refillRate: fc.constantFrom(10, 100),
+    maxWait: fc.option(fc.constantFrom(5, 50), { nil: undefined }),
+  }),
+  fc.record({
+    kind: fc.constant('retry' as const),
+    maxAttempts: fc.integer({ min: 1, max: 3 }),
+    // Never 0: a zero-delay wait takes a later turn of the event loop, which no tick moves.
+    delay: fc.constantFrom(5, 20),
+    retryOn: fc.option(filterArb, { nil: undefined }),
+    retryOnResult: ruleArb,
+  }),
+  fc.record({
     kind: fc.constant('circuitBreaker' as const),
     failureThreshold: fc.integer({ min: 1, max: 3 }),
     recoveryTimeout: fc.constantFrom(10, 50, 200),
@@ -229,12 +275,15 @@ const stageArb: fc.Arbitrary<StageSpec> = fc.oneof(
   }),
 );
 
-/** 0 to 4 stages, at most one bulkhead and one circuit breaker (later ones dropped). */
+/** 0 to 4 stages, at most one bulkhead, one retry and one circuit breaker (later ones dropped). */
 const stagesArb: fc.Arbitrary<readonly StageSpec[]> = fc
   .array(stageArb, { maxLength: 4 })
   .map((stages) =>
     stages.filter(
-      (s, i) => s.kind === 'fallback' || stages.findIndex((o) => o.kind === s.kind) === i,
+      (s, i) =>
+        s.kind === 'fallback' ||
+        s.kind === 'rateLimiter' ||
+        stages.findIndex((o) => o.kind === s.kind) === i,
     ),
   );
 
@@ -260,6 +309,8 @@ type Op =
       readonly declares: boolean;
       /** The thunk reads `ctx.startedAt` when called. */
       readonly readsStart: boolean;
+      /** The call passes `data`, which the thunk reads. */
+      readonly data: boolean;
     }
   | { readonly t: 'settle'; readonly pick: number; readonly outcome: Outcome }
   | { readonly t: 'tick'; readonly ms: number }
@@ -282,6 +333,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       outcome: outcomeArb,
       declares: fc.boolean(),
       readsStart: fc.boolean(),
+      data: fc.boolean(),
     }),
   },
   {
@@ -316,7 +368,12 @@ interface Call {
   readonly gate: Deferred<unknown> | undefined;
   gateSettled: boolean;
   /** The thunk's calls: the class of context each got, and `startedAt` when it read it. */
-  readonly seen: Array<{ fused: boolean; startedAt: number | undefined }>;
+  readonly seen: Array<{
+    fused: boolean;
+    attempt: number;
+    startedAt: number | undefined;
+    data: unknown;
+  }>;
 }
 
 /** One of the two policies, its calls and what its listeners heard. */
@@ -348,9 +405,9 @@ function described(error: unknown, depth = 0): unknown {
 
 function listen(
   world: World,
-  event: 'success' | 'failure' | 'fallback' | 'rejected' | 'circuit-state',
+  event: 'success' | 'failure' | 'attempt' | 'retry' | 'fallback' | 'rejected' | 'circuit-state',
 ): void {
-  world.policy.on(event, (payload) => {
+  world.policy.on(event, (payload: object) => {
     const copy: Record<string, unknown> = { event, ...payload };
     if ('error' in copy) copy.error = described(copy.error);
     world.heard.push(copy);
@@ -362,6 +419,8 @@ function worldOf(policy: Policy<unknown, unknown>, listening: boolean): World {
   listen(world, 'fallback');
   listen(world, 'rejected');
   listen(world, 'circuit-state');
+  listen(world, 'attempt');
+  listen(world, 'retry');
   if (listening) {
     listen(world, 'success');
     listen(world, 'failure');
@@ -384,7 +443,9 @@ function start(world: World, op: Extract<Op, { t: 'call' }>, index: number): voi
   const body = (ctx: ExecutionContext): unknown => {
     seen.push({
       fused: ctx instanceof FusedContext,
+      attempt: ctx.attempt,
       startedAt: op.readsStart ? ctx.startedAt : undefined,
+      data: ctx.data.get('id'),
     });
     const { outcome } = op;
     switch (op.thunk) {
@@ -408,7 +469,7 @@ function start(world: World, op: Extract<Op, { t: 'call' }>, index: number): voi
     ? (ctx) => body(ctx)
     : (...args: ExecutionContext[]) => body(args[0] as ExecutionContext);
   world.calls.push({
-    settled: settle(world.policy.execute(fn)),
+    settled: settle(world.policy.execute(fn, op.data ? { data: { id: index } } : undefined)),
     gate,
     gateSettled: gate === undefined,
     seen,
@@ -434,7 +495,7 @@ function snapshot(world: World): unknown {
       status: c.settled.status,
       ...(c.settled.status === 'fulfilled' ? { value: c.settled.value } : {}),
       ...(c.settled.status === 'rejected' ? { error: described(c.settled.reason) } : {}),
-      thunkCalls: c.seen.map((s) => s.startedAt),
+      thunkCalls: c.seen.map(({ attempt, startedAt, data }) => ({ attempt, startedAt, data })),
     })),
     metrics,
     heard: [...world.heard],
@@ -513,7 +574,7 @@ async function agree(
 }
 
 describe('the fused executor agrees with the steps', () => {
-  it('on random policies of fallbacks, a bulkhead and a breaker, and random calls', async () => {
+  it('on random policies of fallbacks, rate limiters, a bulkhead, a retry and a breaker', async () => {
     fusedThunkCalls = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -684,7 +745,9 @@ describe('the fused executor settles a call in the turn the steps do', () => {
 
 const ELIGIBLE: readonly StageSpec[] = [
   { kind: 'fallback', how: 'returns', on: { t: 'classes', classes: ['A'] }, onResult: undefined },
+  { kind: 'rateLimiter', maxTokens: 10, refillRate: 10, maxWait: undefined },
   { kind: 'bulkhead', maxConcurrent: 2, maxQueue: 1, maxWait: undefined },
+  { kind: 'retry', maxAttempts: 2, delay: 5, retryOn: undefined, retryOnResult: undefined },
   {
     kind: 'circuitBreaker',
     failureThreshold: 2,
@@ -728,10 +791,7 @@ describe('the fused path', () => {
     expect(attempts).to.deep.equal([{ policy: 'agree', attempt: 1, durationMs: 0 }]);
     // A fallback's method that takes the context gets the fused call's.
     const reachingMethod = built(true, () =>
-      Policy.builder<unknown, unknown>('agree')
-        .clock(clock)
-        .fallback({ method: (_error: unknown, ctx: ExecutionContext) => ctx.attempt })
-        .build(),
+      make([{ kind: 'fallback', how: 'context', on: { t: 'all' }, onResult: undefined }], clock),
     );
     expect(contextOf(reachingMethod)).to.be.instanceOf(FusedContext);
   });
@@ -766,8 +826,10 @@ describe('the fused path', () => {
   for (const declares of [true, false]) {
     it(`shows a thunk ${declares ? 'that declares its parameter' : 'taking it as a rest'} the fields the steps show`, () => {
       const clock = new ManualClock(1000);
-      const fusedPolicy = built(true, () => make(ELIGIBLE, clock));
-      const stepsPolicy = built(false, () => make(ELIGIBLE, clock));
+      // No rate limiter: one on the policy's clock reads the start at `execute`.
+      const stages = ELIGIBLE.filter((s) => s.kind !== 'rateLimiter');
+      const fusedPolicy = built(true, () => make(stages, clock));
+      const stepsPolicy = built(false, () => make(stages, clock));
       const contexts = [fusedPolicy, stepsPolicy].map((policy) => {
         let seen: ExecutionContext | undefined;
         void policy.execute(

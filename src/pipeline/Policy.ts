@@ -223,9 +223,12 @@ export class Policy<T = unknown, F = never> {
       typeof fn === 'function'
     ) {
       this.parts.counters.calls++;
-      return fused.run(fn, this.startOf(fn, undefined), undefined, undefined) as Promise<
-        Resolved<ReturnType<Fn>, R> | F
-      >;
+      return fused.run(
+        fn,
+        startOf(this.clockAtStart, this.parts, fn, undefined),
+        undefined,
+        undefined,
+      ) as Promise<Resolved<ReturnType<Fn>, R> | F>;
     }
     // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
     const wrapper = wrapperEntry;
@@ -249,7 +252,7 @@ export class Policy<T = unknown, F = never> {
     // context, a stage that measures time from the start (it borrows this reading) or hands the
     // context to code of the user's, a listener of call durations. Otherwise `startedAt` reads it
     // at first use, and a call nothing observes reads no clock at all.
-    const start = this.startOf(fn, wrapper);
+    const start = startOf(this.clockAtStart, this.parts, fn, wrapper);
     // No caller's signal: the fused executor, when the policy has one.
     if (signal === undefined && fused !== undefined) {
       return fused.run(fn, start, wrapper, data) as Promise<Resolved<ReturnType<Fn>, R> | F>;
@@ -272,21 +275,6 @@ export class Policy<T = unknown, F = never> {
     }
     root.inFirstTurn = false;
     return (deferred ?? root.result ?? answerOf(root)) as Promise<Resolved<ReturnType<Fn>, R> | F>;
-  }
-
-  /**
-   * The clock time of an execution's start when something can see it (see `execute`), else NaN.
-   * (A wrapper's thunk takes no context: it calls the wrapped function with the caller's
-   * arguments. Flags compared with `true`: see `Invoker.enter`.)
-   */
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
-  private startOf(fn: Function, wrapper: Function | undefined): number {
-    const { clock, hub } = this.parts;
-    return this.clockAtStart === true ||
-      hub.watchesCalls ||
-      (wrapper === undefined && declares(fn, 0))
-      ? clock.now()
-      : NaN;
   }
 
   // The promise of an execution that something other than its thunk may settle (see `execute`),
@@ -606,6 +594,25 @@ interface ReadOptions {
  * The promise of an execution with no deferred and no reaction to its thunk's promise: settled
  * already in the caller's turn, or not yet.
  */
+/**
+ * The clock time of an execution's start when something can see it (see `execute`), else NaN:
+ * `atStart` when a stage reads it or hands the context on. (A wrapper's thunk takes no context:
+ * it calls the wrapped function with the caller's arguments. Flags compared with `true`: see
+ * `Invoker.enter`.)
+ */
+function startOf(
+  atStart: boolean,
+  parts: PolicyParts,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function
+  fn: Function,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  wrapper: Function | undefined,
+): number {
+  return atStart === true || parts.hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
+    ? parts.clock.now()
+    : NaN;
+}
+
 function answerOf(root: RootContext): Promise<unknown> {
   if (root.settled) return root.ok ? Promise.resolve(root.value) : rejectedSoon(root.value);
   return root.makeDeferred();

@@ -214,10 +214,26 @@ export class Policy<T = unknown, F = never> {
     // Called without its policy (`.then(policy.execute)`): a rejection that says so, counted
     // nowhere (there is no policy to count it).
     if (!(this instanceof Policy)) return rejectedSoon(unboundError('execute', 'Policy', this));
+    // The usual call of a fused policy (see `fused.ts`): the work, no options, not by a wrapper.
+    const fused = this.fused;
+    if (
+      fused !== undefined &&
+      options === undefined &&
+      wrapperEntry === undefined &&
+      typeof fn === 'function'
+    ) {
+      this.parts.counters.calls++;
+      return fused.run(
+        fn,
+        startOf(this.clockAtStart, this.parts, fn, undefined),
+        undefined,
+        undefined,
+      ) as Promise<Resolved<ReturnType<Fn>, R> | F>;
+    }
     // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
     const wrapper = wrapperEntry;
     if (wrapper !== undefined) wrapperEntry = undefined;
-    const { counters, clock, hub } = this.parts;
+    const { counters, clock } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
       return this.refuse(fnError(fn));
@@ -236,15 +252,10 @@ export class Policy<T = unknown, F = never> {
     // context, a stage that measures time from the start (it borrows this reading) or hands the
     // context to code of the user's, a listener of call durations. Otherwise `startedAt` reads it
     // at first use, and a call nothing observes reads no clock at all.
-    // (A wrapper's thunk takes none: it calls the wrapped function with the caller's arguments.)
-    // (Flags compared with `true`: see `Invoker.enter`.)
-    const start =
-      this.clockAtStart === true || hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
-        ? clock.now()
-        : NaN;
+    const start = startOf(this.clockAtStart, this.parts, fn, wrapper);
     // No caller's signal: the fused executor, when the policy has one.
-    if (signal === undefined && this.fused !== undefined) {
-      return this.fused.run(fn, start, wrapper, data) as Promise<Resolved<ReturnType<Fn>, R> | F>;
+    if (signal === undefined && fused !== undefined) {
+      return fused.run(fn, start, wrapper, data) as Promise<Resolved<ReturnType<Fn>, R> | F>;
     }
     const root = new RootContext(this.name, start, fn, signal, data, clock);
     if (wrapper !== undefined) root.entry = wrapper;
@@ -583,6 +594,25 @@ interface ReadOptions {
  * The promise of an execution with no deferred and no reaction to its thunk's promise: settled
  * already in the caller's turn, or not yet.
  */
+/**
+ * The clock time of an execution's start when something can see it (see `execute`), else NaN:
+ * `atStart` when a stage reads it or hands the context on. (A wrapper's thunk takes no context:
+ * it calls the wrapped function with the caller's arguments. Flags compared with `true`: see
+ * `Invoker.enter`.)
+ */
+function startOf(
+  atStart: boolean,
+  parts: PolicyParts,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function
+  fn: Function,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  wrapper: Function | undefined,
+): number {
+  return atStart === true || parts.hub.watchesCalls || (wrapper === undefined && declares(fn, 0))
+    ? parts.clock.now()
+    : NaN;
+}
+
 function answerOf(root: RootContext): Promise<unknown> {
   if (root.settled) return root.ok ? Promise.resolve(root.value) : rejectedSoon(root.value);
   return root.makeDeferred();

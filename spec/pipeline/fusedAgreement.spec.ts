@@ -1,10 +1,11 @@
 // The fused executor (fused.ts) against the step engine: one policy of fallbacks, rate limiters, a
 // bulkhead, a retry and a circuit breaker, built twice on one manual clock (fused, and on the steps
 // with fusing turned off), runs the same random script of calls (answered at once, thrown,
-// pending, thenables; with `data` or without), settlements, clock ticks and microtask turns. After every step both must agree on each call's
-// outcome (and whether it has settled yet), the thunks they called and what those saw, `metrics()`
-// and every event heard. Then the cases it found, and, plainly, which calls take the fused path
-// and that its context shows what the steps' does.
+// pending, thenables; with `data` or without), settlements, clock ticks and microtask turns. After
+// every step both must agree on each call's outcome (and whether it has settled yet), the thunks
+// they called and what those saw, `metrics()` and every event heard. Then the cases found
+// comparing the two, and, plainly, which calls take the fused path and that its context shows what
+// the steps' does.
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { inspect } from 'node:util';
@@ -26,7 +27,10 @@ type ErrorName = keyof typeof CLASSES;
 // ---------------------------------------------------------------------------------------------
 // Policies, described as data to build each one twice.
 
-/** An error filter (`on`, `recordOn`): all errors, classes, a predicate, one that throws or answers a promise. */
+/**
+ * An error filter (`on`, `recordOn`, `retryOn`): all errors, classes, a predicate, one that throws
+ * or answers a promise.
+ */
 type FilterSpec =
   | { readonly t: 'all' }
   | { readonly t: 'classes'; readonly classes: readonly ErrorName[] }
@@ -305,7 +309,7 @@ type Op =
       readonly t: 'call';
       readonly thunk: ThunkKind;
       readonly outcome: Outcome;
-      /** The thunk declares its parameter (the start is read at `execute`) or takes it as a rest. */
+      /** The thunk declares its parameter (its start read at `execute`) or takes it as a rest. */
       readonly declares: boolean;
       /** The thunk reads `ctx.startedAt` when called. */
       readonly readsStart: boolean;
@@ -596,7 +600,7 @@ describe('the fused executor agrees with the steps', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Cases the property found.
+// Cases found comparing the two: each call settles in the same microtask turn.
 
 /**
  * The microtask turn (counted from `release`) in which each call of `scenario` settles, on a

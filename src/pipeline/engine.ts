@@ -274,13 +274,21 @@ class Invoker implements Inward {
     }
     // A native promise, the usual answer, goes as `settles` would send it, without its checks
     // for a timed call: short enough for the engine to inline into `execute`.
-    if (promise === undefined) this.answered(ctx, value, this.outer);
-    else if (root.tracked || root.slotTracked) this.enterTracked(ctx, promise, this.outer);
-    // Compared with `true` (and `false`): V8 keeps no type for a field holding a boolean, and a
-    // plain test of one that is true goes through every falsy value first.
-    else if (root.inFirstTurn === true && root.deferred === false) {
-      answerBy(root, ctx, promise, this.outer);
-    } else sendBy(ctx, promise, this.outer);
+    if (promise === undefined) {
+      this.answered(ctx, value, this.outer);
+      return;
+    }
+    try {
+      if (root.tracked || root.slotTracked) this.enterTracked(ctx, promise, this.outer);
+      // Compared with `true` (and `false`): V8 keeps no type for a field holding a boolean, and a
+      // plain test of one that is true goes through every falsy value first.
+      else if (root.inFirstTurn === true && root.deferred === false) {
+        answerBy(root, ctx, promise, this.outer);
+      } else sendBy(ctx, promise, this.outer);
+    } catch (error) {
+      // A promise whose `then` throws (a Proxy of one, a subclass): the work failed with that.
+      this.outer.leave(ctx, false, error);
+    }
   }
 
   /**
@@ -299,8 +307,16 @@ class Invoker implements Inward {
       timed.leave(ctx, false, error);
       return;
     }
-    if (promise === undefined) this.answered(ctx, value, timed);
-    else this.settles(ctx, promise, timed);
+    if (promise === undefined) {
+      this.answered(ctx, value, timed);
+      return;
+    }
+    try {
+      this.settles(ctx, promise, timed);
+    } catch (error) {
+      // A promise whose `then` throws (see `enter`); the record unlists the call.
+      timed.leave(ctx, false, error);
+    }
   }
 
   /**
@@ -344,7 +360,13 @@ class Invoker implements Inward {
    */
   private enterTracked(ctx: Context, promise: Promise<unknown>, outer: Outward): void {
     const onRoot = trackRunning(ctx);
-    promise.then(trackedOk.bind(outer, ctx, onRoot), trackedError.bind(outer, ctx, onRoot));
+    try {
+      promise.then(trackedOk.bind(outer, ctx, onRoot), trackedError.bind(outer, ctx, onRoot));
+    } catch (error) {
+      // Not followed after all (see `enter`).
+      untrackRunning(ctx, onRoot);
+      throw error;
+    }
   }
 
   /** Reports an attempt that ended. */

@@ -377,13 +377,13 @@ export class Fused {
         return this.limited(ctx, i, part, taken);
       }
     }
-    // Timed while someone listens for `attempt` (see `Invoker.enterTimed`).
-    if (this.hub.watchesAttempts) ctx.attemptStart = this.env.clock.now();
     // Called on the execution's first context, as the steps call it on their root.
     const top = ctx.top;
     let value: unknown;
     let promise: Promise<unknown> | undefined;
     try {
+      // Timed while someone listens for `attempt` (see `Invoker.enterTimed`).
+      if (this.hub.watchesAttempts) ctx.attemptStart = this.env.clock.now();
       value = top.fn(ctx);
       if (value instanceof Promise) promise = value;
       else if (isThenable(value)) promise = Promise.resolve(value);
@@ -391,7 +391,13 @@ export class Fused {
       return this.thunkOut(ctx, false, error);
     }
     if (promise === undefined) return this.thunkOut(ctx, true, value);
-    const reaction = promise.then(fusedOk.bind(ctx), fusedError.bind(ctx));
+    let reaction: Promise<unknown>;
+    try {
+      reaction = promise.then(fusedOk.bind(ctx), fusedError.bind(ctx));
+    } catch (error) {
+      // A promise whose `then` throws (a Proxy of one, a subclass): the work failed with that.
+      return this.thunkOut(ctx, false, error);
+    }
     // A timed attempt's outcome goes out by a reaction that settles a deferred, as the steps send
     // a timed call's (see `Invoker.settles`).
     const timed = ctx.attemptStart;

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { BulkheadFullError, CircuitOpenError, RateLimitExceededError } from '../../src/errors.js';
 import { Policy } from '../../src/pipeline/Policy.js';
+import { PolicyRegistry } from '../../src/registry/PolicyRegistry.js';
 import { Bulkhead } from '../../src/strategies/bulkhead/Bulkhead.js';
 import { CircuitBreaker } from '../../src/strategies/circuit-breaker/CircuitBreaker.js';
 import { RateLimiter } from '../../src/strategies/rate-limiter/RateLimiter.js';
@@ -101,6 +102,45 @@ describe('Refusal stacks', () => {
       return wrapped();
     }
     expectCallerFirst(await rejectionOf(callsTheWrapper()), 'callsTheWrapper', OPEN);
+  });
+
+  it("start a refusal through a registry's policy at the caller of its execute, or of a wrapper of it", async () => {
+    const registry = PolicyRegistry.fromConfig({
+      policies: { tight: [{ bulkhead: { maxConcurrent: 1 } }] },
+    });
+    const tight = registry.policy('tight');
+    void tight.execute(() => deferred<void>().promise);
+    function callsTheHandle(): Promise<unknown> {
+      return tight.execute(() => 'never run');
+    }
+    expectCallerFirst(await rejectionOf(callsTheHandle()), 'callsTheHandle', FULL);
+    // With a caller's signal (the steps), and through a wrapper of the handle.
+    function callsWithASignal(): Promise<unknown> {
+      return tight.execute(() => 'never run', { signal: new AbortController().signal });
+    }
+    expectCallerFirst(await rejectionOf(callsWithASignal()), 'callsWithASignal', FULL);
+    const wrapped = tight.wrap(() => 'never run');
+    function callsTheWrapper(): Promise<unknown> {
+      return wrapped();
+    }
+    expectCallerFirst(await rejectionOf(callsTheWrapper()), 'callsTheWrapper', FULL);
+    // A thunk that declares the context still gets the start read at execute, not at first use.
+    const clock = new ManualClock();
+    const free = PolicyRegistry.fromConfig(
+      { policies: { free: [{ bulkhead: {} }] } },
+      { clock },
+    ).policy('free');
+    const late = deferred<void>();
+    let started = NaN;
+    const call = free.execute(async (ctx) => {
+      await late.promise;
+      started = ctx.startedAt;
+    });
+    const at = clock.now();
+    clock.tick(1_000);
+    late.resolve();
+    await call;
+    expect(started).to.equal(at);
   });
 
   it("start the standalone primitives' refusals at the caller of execute", async () => {

@@ -223,16 +223,22 @@ export class Policy<T = unknown, F = never> {
       typeof fn === 'function'
     ) {
       this.parts.counters.calls++;
+      const handle = handleEntry;
+      if (handle !== undefined) handleEntry = undefined;
       return fused.run(
         fn,
         startOf(this.clockAtStart, this.parts, fn, undefined),
-        undefined,
+        handle,
         undefined,
       ) as Promise<Resolved<ReturnType<Fn>, R> | F>;
     }
-    // Called by a wrapper: a refusal's stack starts at the wrapper's caller.
+    // Called by a wrapper: a refusal's stack starts at the wrapper's caller (or by a handle: at
+    // the handle's caller).
     const wrapper = wrapperEntry;
     if (wrapper !== undefined) wrapperEntry = undefined;
+    const handle = handleEntry;
+    if (handle !== undefined) handleEntry = undefined;
+    const entry = wrapper ?? handle;
     const { counters, clock } = this.parts;
     counters.calls++;
     if (typeof fn !== 'function') {
@@ -255,10 +261,10 @@ export class Policy<T = unknown, F = never> {
     const start = startOf(this.clockAtStart, this.parts, fn, wrapper);
     // No caller's signal: the fused executor, when the policy has one.
     if (signal === undefined && fused !== undefined) {
-      return fused.run(fn, start, wrapper, data) as Promise<Resolved<ReturnType<Fn>, R> | F>;
+      return fused.run(fn, start, entry, data) as Promise<Resolved<ReturnType<Fn>, R> | F>;
     }
     const root = new RootContext(this.name, start, fn, signal, data, clock);
-    if (wrapper !== undefined) root.entry = wrapper;
+    if (entry !== undefined) root.entry = entry;
     // Something other than the thunk may settle the execution (a deadline, the caller's abort,
     // a custom stage): its promise must be a deferred from the start. Otherwise the reaction to
     // the thunk's promise can itself be the execution's promise, saving one promise per call.
@@ -528,6 +534,27 @@ export class Policy<T = unknown, F = never> {
 // called it, which sets this just before its call and `execute` reads and clears at once.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a wrapper is any function
 let wrapperEntry: Function | undefined;
+
+// The same for a registry's handle, whose caller's thunk is its own (so it may take the context,
+// where a wrapper's never does): see `executeThrough`.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a stack frame marker
+let handleEntry: Function | undefined;
+
+/**
+ * @internal `policy.execute(fn, options)` for a handle standing for `policy` (a registry's),
+ * whose method `entry` the caller called: a refusal's stack starts at that caller, unless a
+ * wrapper called the handle (its caller's frame is the start then).
+ */
+export function executeThrough<R>(
+  policy: Policy<unknown, unknown>,
+  fn: Thunk<R>,
+  options: ExecuteOptions | undefined,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a stack frame marker
+  entry: Function,
+): Promise<unknown> {
+  if (wrapperEntry === undefined) handleEntry = entry;
+  return policy.execute(fn, options);
+}
 
 /**
  * @internal Runs each call of a wrapper through `policy.execute` (`policy.wrap`, `usePolicy`,

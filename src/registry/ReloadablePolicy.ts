@@ -2,7 +2,7 @@
 // compiled from the current configuration. `registry.reload` swaps what is behind it; a call
 // runs wholly through the compiled policy that was current when it started.
 import type { ExecuteOptions } from '../pipeline/Policy.js';
-import { inspectable, Policy, whenDrained } from '../pipeline/Policy.js';
+import { executeThrough, inspectable, Policy, whenDrained } from '../pipeline/Policy.js';
 import type { PolicyEvent, PolicyListener } from '../pipeline/events.js';
 import type { PolicyMetrics } from '../pipeline/metrics.js';
 import type { StageInfo } from '../pipeline/Stage.js';
@@ -135,7 +135,14 @@ class ReloadablePolicy<T = unknown, F = never> extends Policy<T, F> {
   ): Promise<Resolved<ReturnType<Fn>, R> | F> {
     // Called without its handle: the base's rejection (see there).
     if (!(this instanceof ReloadablePolicy)) return super.execute(fn, options);
-    return (generations(this).current as Policy<T, F>).execute(fn, options);
+    // A refusal's stack starts at the handle's caller, not here.
+    return executeThrough(
+      generations(this).current as Policy<unknown, unknown>,
+      fn,
+      options,
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
+      ReloadablePolicy.prototype.execute,
+    ) as Promise<Resolved<ReturnType<Fn>, R> | F>;
   }
 
   override on<E extends PolicyEvent>(event: E, listener: PolicyListener<E>): () => void {

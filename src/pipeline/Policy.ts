@@ -6,12 +6,12 @@ import {
   RootContext,
   type Context,
 } from '../internal/context.js';
-import { rejectedSoon, rejectSoon } from '../internal/refusal.js';
+import { rejectedSoon, rejectSoon, V8Error } from '../internal/refusal.js';
 import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
 import { fnError, show, syncAnswer, unboundError, unknownOption } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
-import { fuse, type Fused, type FusedHost } from './fused.js';
+import { fuse, REFUSED, type Fused, type FusedHost } from './fused.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
 import type { Counters, PolicyMetrics, StageState } from './metrics.js';
@@ -225,12 +225,18 @@ export class Policy<T = unknown, F = never> {
       this.parts.counters.calls++;
       const handle = handleEntry;
       if (handle !== undefined) handleEntry = undefined;
-      return fused.run(
+      const answer = fused.run(
         fn,
         startOf(this.clockAtStart, this.parts, fn, undefined),
         handle,
         undefined,
-      ) as Promise<Resolved<ReturnType<Fn>, R> | F>;
+      );
+      if (answer !== REFUSED) return answer as Promise<Resolved<ReturnType<Fn>, R> | F>;
+      // Refused in the caller's turn: its stack starts at the caller's frame, captured from
+      // this one (no frame of bulwark's to walk), then the refusal goes out.
+      // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
+      V8Error.captureStackTrace?.(fused.refusalError, fused.refusalEntry);
+      return fused.refused() as Promise<Resolved<ReturnType<Fn>, R> | F>;
     }
     // Called by a wrapper: a refusal's stack starts at the wrapper's caller (or by a handle: at
     // the handle's caller).
@@ -261,7 +267,12 @@ export class Policy<T = unknown, F = never> {
     const start = startOf(this.clockAtStart, this.parts, fn, wrapper);
     // No caller's signal: the fused executor, when the policy has one.
     if (signal === undefined && fused !== undefined) {
-      return fused.run(fn, start, entry, data) as Promise<Resolved<ReturnType<Fn>, R> | F>;
+      const answer = fused.run(fn, start, entry, data);
+      if (answer !== REFUSED) return answer as Promise<Resolved<ReturnType<Fn>, R> | F>;
+      // As above.
+      // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
+      V8Error.captureStackTrace?.(fused.refusalError, fused.refusalEntry);
+      return fused.refused() as Promise<Resolved<ReturnType<Fn>, R> | F>;
     }
     const root = new RootContext(this.name, start, fn, signal, data, clock);
     if (entry !== undefined) root.entry = entry;

@@ -23,7 +23,7 @@ import type { RateLimiter } from '../strategies/rate-limiter/RateLimiter.js';
 import type { Retry, RetryReport, RetryState } from '../strategies/retry/Retry.js';
 import type { ExecutionContext, Thunk } from './ExecutionContext.js';
 import type { StageEnv } from './env.js';
-import type { EventHub } from './events.js';
+import type { EventHub, RejectionReason } from './events.js';
 import type { Counters } from './metrics.js';
 import { reportRefusal } from './step.js';
 
@@ -283,6 +283,8 @@ export class Fused {
   readonly env: StageEnv;
   readonly last: number;
   private readonly parts: readonly Part[];
+  /** A refusal made in the caller's turn, until `execute` has given it its stack. */
+  private refusal: Refusal | undefined = undefined;
   private readonly host: FusedHost;
   private readonly counters: Counters;
   private readonly hub: EventHub;
@@ -306,20 +308,76 @@ export class Fused {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
     entry: Function | undefined,
     data: Map<string, unknown> | undefined,
-  ): Promise<unknown> {
+  ): Promise<unknown> | typeof REFUSED {
     const ctx = new FusedContext(this, start, fn, entry, undefined, 1, undefined);
     if (data !== undefined) ctx.map = data;
     const answer = this.admit(ctx, 0);
+    if (answer === REFUSED) return REFUSED;
     ctx.inFirstTurn = false;
     if (answer !== undefined) return answer;
     return ctx.ok ? Promise.resolve(ctx.value) : rejectedSoon(ctx.value);
   }
 
   /**
+   * `admit` after the caller's turn (at a wait's end, or for a retry's later attempt), where a
+   * refusal takes its stack at once: never {@link REFUSED}.
+   */
+  private admitLater(ctx: FusedContext, from: number): Promise<unknown> | undefined {
+    return this.admit(ctx, from) as Promise<unknown> | undefined;
+  }
+
+  /**
+   * A refusal by `part`: in the caller's turn, kept for `execute`, which gives it its stack from
+   * its own frame (no frame between it and the caller's to walk: see `V8Error`), then goes on with
+   * {@link Fused.refused}; later, its stack taken here, and sent out.
+   */
+  private refusing(
+    ctx: FusedContext,
+    i: number,
+    part: Part,
+    reason: RejectionReason,
+    refusal: Error,
+  ): Promise<unknown> | undefined | typeof REFUSED {
+    if (ctx.inFirstTurn) {
+      this.refusal = { ctx, i, part, reason, error: refusal };
+      return REFUSED;
+    }
+    // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
+    V8Error.captureStackTrace?.(refusal);
+    reportRefusal(this.env, part.kind, reason, refusal);
+    return this.out(ctx, i - 1, false, refusal);
+  }
+
+  /**
+   * The refusal `run` answered {@link REFUSED} for, its stack taken by `execute`: counted,
+   * reported and sent out; the execution's promise.
+   */
+  refused(): Promise<unknown> {
+    const { ctx, i, part, reason, error } = this.refusal as Refusal;
+    this.refusal = undefined;
+    reportRefusal(this.env, part.kind, reason, error);
+    const answer = this.out(ctx, i - 1, false, error);
+    ctx.inFirstTurn = false;
+    if (answer !== undefined) return answer;
+    return ctx.ok ? Promise.resolve(ctx.value) : rejectedSoon(ctx.value);
+  }
+
+  /** The refusal kept for `execute` (see `refusing`), and its error, to stamp. */
+  get refusalError(): Error {
+    return (this.refusal as Refusal).error;
+  }
+
+  /** The wrapper or handle the refused call came through, if any. */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function can be the entry
+  get refusalEntry(): Function {
+    return (this.refusal as Refusal).ctx.entry ?? this.env.entry;
+  }
+
+  /**
    * Admits the execution through the parts from `from` on, then calls the thunk. Returns the
    * execution's promise, or undefined when it settled now (`ctx.ok`, `ctx.value`).
    */
-  private admit(ctx: FusedContext, from: number): Promise<unknown> | undefined {
+  private admit(ctx: FusedContext, from: number): Promise<unknown> | undefined | typeof REFUSED {
     const parts = this.parts;
     for (let i = from; i < parts.length; i++) {
       const part = parts[i] as Part;
@@ -337,8 +395,7 @@ export class Fused {
         }
         const refusal = bulkhead.refuseNow(null);
         if (refusal !== undefined) {
-          this.refused(ctx, part, 'bulkhead', refusal);
-          return this.out(ctx, i - 1, false, refusal);
+          return this.refusing(ctx, i, part, 'bulkhead', refusal);
         }
         // Queued (or redirected to a successor's queue after a reload).
         return this.queued(ctx, i, part);
@@ -355,8 +412,7 @@ export class Fused {
         }
         // An in-memory store answers at once: a refusal.
         const refusal = ticket as CircuitOpenError;
-        this.refused(ctx, part, 'circuit-open', refusal);
-        return this.out(ctx, i - 1, false, refusal);
+        return this.refusing(ctx, i, part, 'circuit-open', refusal);
       } else if (part.code === LIMITER) {
         const limiter = part.limiter as RateLimiter;
         let granted: boolean;
@@ -371,8 +427,7 @@ export class Fused {
         if (granted) continue;
         const taken = limiter.acquireUnraced(NEVER_ABORTED);
         if (isRateLimitExceededError(taken)) {
-          this.refused(ctx, part, 'rate-limit', taken);
-          return this.out(ctx, i - 1, false, taken);
+          return this.refusing(ctx, i, part, 'rate-limit', taken);
         }
         return this.limited(ctx, i, part, taken);
       }
@@ -436,7 +491,7 @@ export class Fused {
     const reaction = (part.bulkhead as Bulkhead).waitSlot(NEVER_ABORTED).then(
       (granted) => {
         ctx.slot = granted;
-        this.answer(ctx, this.admit(ctx, i + 1));
+        this.answer(ctx, this.admitLater(ctx, i + 1));
       },
       (error: unknown) => {
         if (isBulkheadFullError(error)) reportRefusal(this.env, part.kind, 'bulkhead', error);
@@ -455,7 +510,7 @@ export class Fused {
   ): Promise<unknown> {
     const reaction = taken.then(
       () => {
-        this.answer(ctx, this.admit(ctx, i + 1));
+        this.answer(ctx, this.admitLater(ctx, i + 1));
       },
       (error: unknown) => {
         if (isRateLimitExceededError(error)) {
@@ -489,7 +544,7 @@ export class Fused {
           attempt + 1,
           state,
         );
-        this.answer(received, this.admit(next, i + 1));
+        this.answer(received, this.admitLater(next, i + 1));
       },
       (error: unknown) => {
         this.answer(received, this.out(received, i - 1, false, error));
@@ -513,21 +568,6 @@ export class Fused {
     }
     if (top.ok) return top.value;
     throw top.value;
-  }
-
-  /** A refusal of `part`: its stack starts at the caller in the caller's turn; counted. */
-  private refused(
-    ctx: FusedContext,
-    part: Part,
-    reason: 'bulkhead' | 'circuit-open' | 'rate-limit',
-    refusal: Error,
-  ): void {
-    // Stryker disable next-line OptionalChaining: every host the specs run on has captureStackTrace
-    V8Error.captureStackTrace?.(
-      refusal,
-      ctx.inFirstTurn ? (ctx.entry ?? this.env.entry) : undefined,
-    );
-    reportRefusal(this.env, part.kind, reason, refusal);
   }
 
   /**
@@ -683,6 +723,18 @@ export class Fused {
 }
 
 const NOT_REPLACED = Symbol('not replaced');
+
+/** @internal What `run` answers for a refusal in the caller's turn (see `Fused.refusing`). */
+export const REFUSED: unique symbol = Symbol('refused');
+
+/** A refusal made in the caller's turn, by the part at `i`. */
+interface Refusal {
+  readonly ctx: FusedContext;
+  readonly i: number;
+  readonly part: Part;
+  readonly reason: RejectionReason;
+  readonly error: Error;
+}
 
 /**
  * What a continuation that waits (`reaction`, which never rejects) answers: at the execution's

@@ -137,7 +137,7 @@ class ReloadablePolicy<T = unknown, F = never> extends Policy<T, F> {
     if (!(this instanceof ReloadablePolicy)) return super.execute(fn, options);
     // A refusal's stack starts at the handle's caller, not here.
     return executeThrough(
-      generations(this).current as Policy<unknown, unknown>,
+      generations(this).current,
       fn,
       options,
       // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called

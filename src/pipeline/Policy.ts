@@ -11,6 +11,8 @@ import { INSPECT, inspectView } from '../internal/inspect.js';
 import { isSignal } from '../internal/signals.js';
 import { fnError, show, syncAnswer, unboundError, unknownOption } from '../internal/validate.js';
 import { link, type Inward, type Outward, type Step } from './engine.js';
+import { reportEnd } from './step.js';
+import type { StageEnv } from './env.js';
 import { fuse, REFUSED, type Fused, type FusedHost } from './fused.js';
 import { EventHub, EVENTS, type PolicyEvent, type PolicyListener } from './events.js';
 import { toDataMap, type Thunk } from './ExecutionContext.js';
@@ -72,6 +74,8 @@ export interface PolicyParts {
   readonly steps: readonly Step[];
   readonly hub: EventHub;
   readonly counters: Counters;
+  /** What the stages were built with (the fused executor's too). */
+  readonly env: StageEnv;
 }
 
 /**
@@ -170,14 +174,7 @@ export class Policy<T = unknown, F = never> {
     this.clockAtStart = parts.steps.some((s) => s.needsClock === true);
     this.fused = fuse(
       parts.steps.map((s) => s.fusable?.()),
-      {
-        policy: parts.name,
-        hub: parts.hub,
-        counters: parts.counters,
-        clock: parts.clock,
-        // eslint-disable-next-line @typescript-eslint/unbound-method -- a stack frame marker, never called
-        entry: Policy.prototype.execute,
-      },
+      parts.env,
       this.fusedHost,
     );
     const watched = this.watching;
@@ -466,17 +463,8 @@ export class Policy<T = unknown, F = never> {
     hub: EventHub,
     clock: Clock,
   ): void {
-    const policy = this.name;
-    // A start never read (NaN): the call began before anyone listened, and nothing asked for
-    // its start since. It is timed from when listening began, a lower bound, and says so.
-    const start = root.start;
-    const partial = start !== start;
-    const durationMs = clock.now() - (partial ? this.watching.since : start);
-    const payload = ok
-      ? { policy, durationMs, fallback: root.recovered }
-      : { policy, error: value, durationMs };
-    if (partial) (payload as { partial?: true }).partial = true;
-    hub.emit(ok ? 'success' : 'failure', payload);
+    const since = this.watching.since;
+    reportEnd(hub, this.name, clock.now(), root.start, since, root.recovered, ok, value);
   }
 
   /** @internal See {@link whenDrained}. */
@@ -629,10 +617,6 @@ interface ReadOptions {
 }
 
 /**
- * The promise of an execution with no deferred and no reaction to its thunk's promise: settled
- * already in the caller's turn, or not yet.
- */
-/**
  * The clock time of an execution's start when something can see it (see `execute`), else NaN:
  * `atStart` when a stage reads it or hands the context on. (A wrapper's thunk takes no context:
  * it calls the wrapped function with the caller's arguments. Flags compared with `true`: see
@@ -651,6 +635,10 @@ function startOf(
     : NaN;
 }
 
+/**
+ * The promise of an execution with no deferred and no reaction to its thunk's promise: settled
+ * already in the caller's turn, or not yet.
+ */
 function answerOf(root: RootContext): Promise<unknown> {
   if (root.settled) return root.ok ? Promise.resolve(root.value) : rejectedSoon(root.value);
   return root.makeDeferred();

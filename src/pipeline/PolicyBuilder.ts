@@ -272,7 +272,7 @@ export class PolicyBuilder<T = unknown, F = never> {
     const entry = Policy.prototype.execute;
     const env: StageEnv = { policy: this.policyName, hub, counters, clock, entry };
     const steps = this.factories.map((factory) => factory(env));
-    return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters });
+    return new Policy<T, F>({ name: this.policyName, clock, steps, hub, counters, env });
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   type TimedCall,
 } from '../internal/context.js';
 import type { EventHub } from './events.js';
+import { reportAttempt } from './step.js';
 import type { FusedStage } from './fused.js';
 import type { CircuitStateChange } from '../strategies/circuit-breaker/CircuitBreaker.js';
 
@@ -371,13 +372,7 @@ class Invoker implements Inward {
 
   /** Reports an attempt that ended. */
   ended(call: TimedAttempt, ok: boolean, value: unknown): void {
-    const { hub, clock, policy } = this;
-    const attempt = call.attempt;
-    const durationMs = clock.now() - call.start;
-    hub.emit(
-      'attempt',
-      ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
-    );
+    reportAttempt(this.hub, this.policy, call.attempt, this.clock.now() - call.start, ok, value);
   }
 }
 

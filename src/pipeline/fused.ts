@@ -25,7 +25,7 @@ import type { ExecutionContext, Thunk } from './ExecutionContext.js';
 import type { StageEnv } from './env.js';
 import type { EventHub, RejectionReason } from './events.js';
 import type { Counters } from './metrics.js';
-import { reportRefusal } from './step.js';
+import { reportAttempt, reportEnd, reportFallback, reportRefusal } from './step.js';
 
 /** @internal What a step offers the fused executor: its kind and its primitive. */
 export type FusedStage =
@@ -464,13 +464,8 @@ export class Fused {
     const start = ctx.attemptStart;
     if (start === start) {
       ctx.attemptStart = NaN;
-      const policy = this.env.policy;
-      const attempt = ctx.attempt;
       const durationMs = this.env.clock.now() - start;
-      this.hub.emit(
-        'attempt',
-        ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
-      );
+      reportAttempt(this.hub, this.env.policy, ctx.attempt, durationMs, ok, value);
     }
     return this.out(ctx, this.last, ok, value);
   }
@@ -690,9 +685,7 @@ export class Fused {
     outcome: unknown,
   ): boolean {
     if (ok || outcome !== error) {
-      const { counters, hub, policy } = this.env;
-      counters.fallbacks++;
-      if (hub.has('fallback')) hub.emit('fallback', { policy, stage: part.kind, error });
+      reportFallback(this.env, part.kind, error);
       if (ok) ctx.top.recovered = true;
     }
     return ok;
@@ -708,14 +701,8 @@ export class Fused {
     const hub = this.hub;
     if (hub.watchesCalls) {
       const { policy, clock } = this.env;
-      const start = ctx.start;
-      const partial = start !== start;
-      const durationMs = clock.now() - (partial ? this.host.watching.since : start);
-      const payload = ok
-        ? { policy, durationMs, fallback: ctx.recovered }
-        : { policy, error: value, durationMs };
-      if (partial) (payload as { partial?: true }).partial = true;
-      hub.emit(ok ? 'success' : 'failure', payload);
+      const since = this.host.watching.since;
+      reportEnd(hub, policy, clock.now(), ctx.start, since, ctx.recovered, ok, value);
     }
     const after = this.host.afterSettle;
     if (after !== undefined) after();

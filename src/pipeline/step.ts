@@ -2,7 +2,7 @@ import type { StageDescriptor } from '../strategies/descriptor.js';
 import type { Context } from '../internal/context.js';
 import type { Inward, Outward, Step } from './engine.js';
 import { UNLINKED, type StageEnv } from './env.js';
-import type { PolicyEventMap, RejectionReason } from './events.js';
+import type { EventHub, PolicyEventMap, RejectionReason } from './events.js';
 import type { Counters } from './metrics.js';
 
 /** The counter of `metrics().rejections` each refusal adds to. */
@@ -40,6 +40,57 @@ export function reportTimeout(env: StageEnv, kind: string, timeoutMs: number): v
   counters.timeouts++;
   // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
   if (hub.has('timeout')) hub.emit('timeout', { policy, stage: kind, timeoutMs });
+}
+
+/**
+ * @internal Counts a fallback that took over from `error` in `metrics().fallbacks` and reports it
+ * as a `fallback` event of a stage of `kind`.
+ */
+export function reportFallback(env: StageEnv, kind: string, error: unknown): void {
+  const { counters, hub, policy } = env;
+  counters.fallbacks++;
+  // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
+  if (hub.has('fallback')) hub.emit('fallback', { policy, stage: kind, error });
+}
+
+/** @internal Reports a thunk call timed for `attempt` listeners, which ended `ok` or with `value`. */
+export function reportAttempt(
+  hub: EventHub,
+  policy: string,
+  attempt: number,
+  durationMs: number,
+  ok: boolean,
+  value: unknown,
+): void {
+  hub.emit(
+    'attempt',
+    ok ? { policy, attempt, durationMs } : { policy, attempt, durationMs, error: value },
+  );
+}
+
+/**
+ * @internal Reports the `success` or `failure` event of an execution that ended `now`. A start
+ * never read (NaN): the call began before anyone listened, and nothing asked for its start
+ * since; it is timed from `since` (when listening began), a lower bound, and says so
+ * (`partial`).
+ */
+export function reportEnd(
+  hub: EventHub,
+  policy: string,
+  now: number,
+  start: number,
+  since: number,
+  recovered: boolean,
+  ok: boolean,
+  value: unknown,
+): void {
+  const partial = start !== start;
+  const durationMs = now - (partial ? since : start);
+  const payload = ok
+    ? { policy, durationMs, fallback: recovered }
+    : { policy, error: value, durationMs };
+  if (partial) (payload as { partial?: true }).partial = true;
+  hub.emit(ok ? 'success' : 'failure', payload);
 }
 
 /**

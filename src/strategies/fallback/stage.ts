@@ -2,7 +2,7 @@ import { outside, type Context } from '../../internal/context.js';
 import { RejectedResultError } from '../../errors.js';
 import type { Fallback } from './Fallback.js';
 import { whenSettled } from '../../internal/signals.js';
-import { BuiltinStep } from '../../pipeline/step.js';
+import { BuiltinStep, reportFallback } from '../../pipeline/step.js';
 import { isAsyncAnswerError } from '../../internal/validate.js';
 import { FALLBACK, type FusedStage } from '../../pipeline/fused.js';
 
@@ -78,10 +78,7 @@ export class FallbackStage extends BuiltinStep<Fallback<unknown>> {
    */
   private settled(ctx: Context, error: unknown, ok: boolean, outcome: unknown): void {
     if (!ctx.aborted && (ok || outcome !== error)) {
-      const { counters, hub, policy } = this.env;
-      counters.fallbacks++;
-      // Stryker disable next-line ConditionalExpression: a fast path; an event nobody listens to reaches nobody
-      if (hub.has('fallback')) hub.emit('fallback', { policy, stage: this.kind, error });
+      reportFallback(this.env, this.kind, error);
       // A value that can still reach the caller: the call resolves by the fallback (a later
       // success, after a retry outside, is the work's own).
       if (ok) ctx.root.recovered = true;
